@@ -1,0 +1,42 @@
+"""The HTTP application: ``create_app(settings, store)`` builds it; nothing happens at import time.
+
+Routers stay thin: parse, call a catalog service or the store's read methods, shape the response. Domain errors
+become problem+json (RFC 9457) responses in one place (``api.problems``).
+"""
+
+from __future__ import annotations
+
+from contextlib import asynccontextmanager
+from typing import AsyncIterator
+
+from fastapi import FastAPI
+
+from catalog.settings import Settings, get_settings
+from catalog.store import CatalogStore, open_store
+
+
+def create_app(settings: Settings | None = None, store: CatalogStore | None = None) -> FastAPI:
+    settings = settings or get_settings()
+    owns_store = store is None
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if app.state.store is None:
+            app.state.store = open_store(settings.store, create=False)
+        yield
+        if owns_store and app.state.store is not None:
+            app.state.store.close()
+
+    app = FastAPI(title="ioc-catalog", version="0.1.0", lifespan=lifespan,
+                  description="Enterprise-architecture catalog of a city's IOC, shared databases, platforms and "
+                              "systems (Trung tâm điều hành đô thị thông minh).")
+    app.state.settings = settings
+    app.state.store = store
+
+    from api import problems
+    from api.routers import entities, web
+
+    problems.install(app)
+    app.include_router(entities.router, prefix="/api/v1")
+    app.include_router(web.router)
+    return app

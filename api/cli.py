@@ -1,0 +1,397 @@
+"""The ``ioc-catalog`` command line: a thin front door over the catalog services, like the HTTP API.
+
+The store is chosen by ``--store URL`` or ``IOC_CATALOG_STORE`` (default: sqlite:///ioc-catalog.db in the working
+directory). The local command line acts as an administrator named ``cli:<os user>``; every change it makes is audited
+in the change log like any other. Bad input exits with status 1 and a message naming what is wrong, never a traceback.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import getpass
+import json
+import sys
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+from rich.console import Console
+from rich.markup import escape
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from catalog.errors import CatalogError, ValidationFailed
+from catalog.permissions import Principal
+from catalog.store import CatalogStore, open_store
+
+app = typer.Typer(help="ioc-catalog: the enterprise-architecture catalog of a city's IOC, shared databases, "
+                       "platforms and systems.", no_args_is_help=True, pretty_exceptions_enable=False,
+                  rich_markup_mode="rich")
+console = Console()
+err = Console(stderr=True)
+
+ROOT = Path(__file__).resolve().parent.parent
+SAMPLE = ROOT / "data" / "sample" / "hcmc.json"
+DEMO_DIR = Path(".ioc-catalog-demo")
+
+StoreOpt = Annotated[Optional[str], typer.Option("--store", "-s", envvar="IOC_CATALOG_STORE",
+                                                 help="Store URL, e.g. sqlite:///catalog.db", show_default=False)]
+LangOpt = Annotated[str, typer.Option("--lang", envvar="IOC_CATALOG_LANG", help="Language of labels: vi or en")]
+
+
+def _store(url: str | None, create: bool = False) -> CatalogStore:
+    from catalog.settings import get_settings
+
+    return open_store(url or get_settings().store, create=create)
+
+
+def _principal() -> Principal:
+    try:
+        user = getpass.getuser()
+    except Exception:  # pragma: no cover - no user database (containers)
+        user = "unknown"
+    return Principal(f"cli:{user}", "admin")
+
+
+def _date(value: str | None, name: str) -> dt.date | None:
+    if value is None:
+        return None
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        raise typer.BadParameter(f"'{value}' is not a date YYYY-MM-DD", param_hint=name) from None
+
+
+def _progress() -> Progress:
+    return Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                    console=err, transient=False)
+
+
+def load_file(store: CatalogStore, path: Path, *, fmt: str | None = None, dry_run: bool = False,
+              strict: bool = True, cleanup: bool = False, quiet: bool = False):
+    """Import with a progress bar; returns the ImportReport."""
+    from importers.base import run_import
+
+    with _progress() as progress:
+        task = progress.add_task(f"import {path.name}", total=None)
+
+        def tick(done: int, total: int) -> None:
+            progress.update(task, completed=done, total=total)
+
+        report = run_import(store, path, fmt, principal=_principal(), dry_run=dry_run, strict=strict,
+                            cleanup=cleanup, progress=None if quiet else tick)
+        progress.update(task, completed=progress.tasks[0].total or 1, total=progress.tasks[0].total or 1)
+    return report
+
+
+def _print_report(report) -> None:
+    t = Table(title=f"{'Dry run' if report.dry_run else 'Import'} {report.source}")
+    t.add_column("kind")
+    for col in ("created", "updated", "unchanged", "removed"):
+        t.add_column(col, justify="right")
+    kinds = sorted(set(report.result.created) | set(report.result.updated) | set(report.result.unchanged)
+                   | set(report.result.removed))
+    for k in kinds:
+        t.add_row(k, *(str(getattr(report.result, c).get(k, 0)) for c in ("created", "updated", "unchanged",
+                                                                            "removed")))
+    console.print(t)
+    if report.rejected:
+        err.print(f"[red]{len(report.rejected)} item(s) rejected:[/red]")
+        for r in report.rejected:
+            err.print(f"  {r}", markup=False, highlight=False)
+        if not report.loaded and not report.dry_run:
+            err.print("[red]Nothing was imported (strict mode: fix the file, or use --no-strict to load the valid "
+                      "items).[/red]")
+
+
+# --- commands ---------------------------------------------------------------------------------------------------
+
+@app.command()
+def init(store: StoreOpt = None,
+         sample: Annotated[bool, typer.Option("--sample", help="Load the sample HCMC catalog")] = False) -> None:
+    """Create a catalog store (and, with --sample, load the sample HCMC catalog)."""
+    s = _store(store, create=True)
+    if sample:
+        report = load_file(s, SAMPLE)
+        _print_report(report)
+    console.print(f"Catalog ready: {s.count_entities()} entities, {s.count_relationships()} relationships.")
+
+
+@app.command()
+def demo(port: Annotated[int, typer.Option(help="Port of the web server")] = 8000,
+         host: Annotated[str, typer.Option(help="Address to listen on")] = "127.0.0.1",
+         serve_: Annotated[bool, typer.Option("--serve/--no-serve", help="Start the server after loading")] = True
+         ) -> None:
+    """Build a fresh demo catalog from the sample HCMC data and serve the API and web UI."""
+    DEMO_DIR.mkdir(exist_ok=True)
+    db = DEMO_DIR / "demo.db"
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{db}{suffix}").unlink(missing_ok=True)
+    url = f"sqlite:///{db}"
+    s = open_store(url)
+    report = load_file(s, SAMPLE)
+    _print_report(report)
+    seq, head = s.revision()
+    s.close()
+    base = f"http://{host}:{port}"
+    console.print(f"\n[bold green]Demo catalog ready[/bold green] ({db}, revision {seq} {head[:12]})\n"
+                  f"  Web UI:     {base}/\n  API:        {base}/api/v1/entities?kind=system\n"
+                  f"  Health:     {base}/api/v1/health\n  API docs:   {base}/docs\n"
+                  f"  Command line, e.g.:  ioc-catalog --help;  "
+                  f"IOC_CATALOG_STORE={url} ioc-catalog search \"so thong tin\"\n")
+    if serve_:
+        _serve(url, host, port, demo_mode=True)
+
+
+def _serve(url: str, host: str, port: int, demo_mode: bool = False) -> None:
+    import uvicorn
+
+    from api.app import create_app
+    from catalog.settings import Settings
+
+    settings = Settings(store=url, host=host, port=port, demo=demo_mode or Settings().demo)
+    try:
+        settings.check_secrets()
+    except ValueError as exc:
+        raise ValidationFailed([], str(exc)) from None
+    uvicorn.run(create_app(settings), host=host, port=port, log_level="info")
+
+
+@app.command()
+def serve(store: StoreOpt = None,
+          host: Annotated[str, typer.Option(envvar="IOC_CATALOG_HOST", help="Address to listen on")] = "127.0.0.1",
+          port: Annotated[int, typer.Option(envvar="IOC_CATALOG_PORT", help="Port")] = 8000) -> None:
+    """Serve the REST API and web UI over a store."""
+    from catalog.settings import get_settings
+
+    url = store or get_settings().store
+    _store(url).close()  # fail early and clearly if the store is missing or broken
+    _serve(url, host, port)
+
+
+@app.command("list")
+def list_(store: StoreOpt = None,
+          kind: Annotated[Optional[str], typer.Option(help="organization, system, database, platform, service")] = None,
+          owner: Annotated[Optional[str], typer.Option(help="Owner organisation reference")] = None,
+          lifecycle: Annotated[Optional[str], typer.Option(help="Lifecycle stage")] = None,
+          tag: Annotated[Optional[str], typer.Option(help="Tag")] = None,
+          limit: Annotated[int, typer.Option(help="At most this many")] = 100,
+          lang: LangOpt = "vi") -> None:
+    """List entities, filtered."""
+    from catalog.store.base import EntityFilter
+    from catalog.text import vi_sort_key
+
+    s = _store(store)
+    if kind:
+        s.metamodel.kind(kind)
+    rows = s.list_entities(EntityFilter(kind=kind, owner=owner, lifecycle=lifecycle, tag=tag, limit=limit))
+    t = Table()
+    for col in ("ref", "name", "owner", "lifecycle"):
+        t.add_column(col)
+    for e in sorted(rows, key=lambda e: vi_sort_key(e.name.get(lang))):
+        t.add_row(e.ref, e.name.get(lang), e.owner or "", str(e.attributes.get("lifecycle", "")))
+    console.print(t)
+
+
+@app.command()
+def show(ref: str, store: StoreOpt = None,
+         as_of: Annotated[Optional[str], typer.Option("--as-of", help="Show it as it was recorded on this date "
+                                                                      "(YYYY-MM-DD or ISO date-time)")] = None,
+         as_json: Annotated[bool, typer.Option("--json", help="Print JSON")] = False,
+         lang: LangOpt = "vi") -> None:
+    """Show one entity with its relationships."""
+    from catalog.errors import NotFound
+
+    s = _store(store)
+    e = s.entity_as_of(ref, as_of) if as_of else s.get_entity(ref)
+    if e is None:
+        raise NotFound(f"{ref} did not exist on {as_of}")
+    if as_json:
+        print(json.dumps(e.model_dump(mode="json"), ensure_ascii=False, indent=1))
+        return
+    spec = s.metamodel.kind(e.kind)
+    t = Table(title=f"{e.ref}: {e.name.get(lang)}", show_header=False)
+    t.add_row(spec.label.get(lang), e.name.get("vi") + (f" / {e.name.en}" if e.name.en else ""))
+    if e.description.get(lang):
+        t.add_row("description", e.description.get(lang))
+    for p in e.owner_history:
+        t.add_row("owner", f"{p.org}  {p.start or '…'} → {p.end or 'now'}" + (f"  ({p.event})" if p.event else ""))
+    if e.valid_from or e.valid_to:
+        t.add_row("valid", f"{e.valid_from or '…'} → {e.valid_to or 'now'}")
+    for k, v in e.attributes.items():
+        a = spec.attribute(k)
+        t.add_row(a.label.get(lang) if a else k, str(v))
+    if e.tags:
+        t.add_row("tags", ", ".join(e.tags))
+    t.add_row("version", str(e.version))
+    console.print(t)
+    if not as_of:
+        for r in s.list_relationships(ref):
+            console.print(f"  {r.source} --{r.type}--> {r.target}", highlight=False)
+
+
+@app.command()
+def search(text: str, store: StoreOpt = None,
+           kind: Annotated[Optional[str], typer.Option(help="Only this kind")] = None,
+           limit: Annotated[int, typer.Option(help="At most this many")] = 20, lang: LangOpt = "vi") -> None:
+    """Search names, descriptions, codes and tags, with or without Vietnamese diacritics."""
+    s = _store(store)
+    hits = s.search(text, kind=kind, limit=limit)
+    if not hits:
+        console.print(f"No match for '{text}'.")
+        raise typer.Exit(0)
+    t = Table()
+    t.add_column("ref")
+    t.add_column("name")
+    for e in hits:
+        t.add_row(e.ref, e.name.get(lang))
+    console.print(t)
+
+
+@app.command()
+def impact(ref: str, store: StoreOpt = None,
+           depth: Annotated[Optional[int], typer.Option(help="At most this many hops")] = None) -> None:
+    """What depends, transitively, on REF (what breaks if it is down), with the path that explains each."""
+    from catalog.analysis import impact as impact_of
+
+    s = _store(store)
+    items = impact_of(s, ref, max_depth=depth)
+    if not items:
+        console.print(f"Nothing depends on {ref}.")
+        return
+    t = Table(title=f"Impact of an outage of {ref}: {len(items)} dependent(s)")
+    t.add_column("hops", justify="right")
+    t.add_column("ref")
+    t.add_column("because")
+    for it in items:
+        t.add_row(str(it.depth), it.ref, " → ".join(it.path))
+    console.print(t)
+
+
+@app.command()
+def check(store: StoreOpt = None,
+          today: Annotated[Optional[str], typer.Option(help="Check as of this date (default: today)")] = None,
+          rule: Annotated[Optional[list[str]], typer.Option(help="Only these rule codes")] = None,
+          lang: LangOpt = "vi",
+          as_json: Annotated[bool, typer.Option("--json", help="Print JSON")] = False) -> None:
+    """Run the compliance rules; print findings and the completeness score per organisation."""
+    from catalog.compliance import check as run_check
+
+    s = _store(store)
+    report = run_check(s, today=_date(today, "--today"), rules=rule)
+    if as_json:
+        print(json.dumps({"findings": [f.__dict__ for f in report.findings],
+                          "completeness": {k: v.__dict__ for k, v in report.completeness.items()}},
+                         ensure_ascii=False, indent=1, default=str))
+        return
+    t = Table(title=f"{len(report.findings)} finding(s)")
+    for col in ("rule", "severity", "ref", "message"):
+        t.add_column(col)
+    for f in report.findings:
+        t.add_row(f.rule, f.severity, f.ref, f.message_en if lang == "en" else f.message_vi)
+    console.print(t)
+    c = Table(title="Completeness by organisation")
+    c.add_column("organisation")
+    c.add_column("score", justify="right")
+    for org, score in sorted(report.completeness.items()):
+        c.add_row(org, f"{score.score:.0f}")
+    console.print(c)
+
+
+@app.command()
+def history(ref: str, store: StoreOpt = None,
+            limit: Annotated[int, typer.Option(help="At most this many entries")] = 200) -> None:
+    """The change log of one entity (or relationship, rel:<id>): who changed what, when."""
+    s = _store(store)
+    entries = s.changelog(ref=ref, limit=limit)
+    if not entries:
+        console.print(f"No history for {ref}.")
+        return
+    t = Table(title=f"History of {ref}")
+    for col in ("seq", "time", "actor", "op", "changed"):
+        t.add_column(col)
+    for c in entries:
+        before, after = c.before or {}, c.after or {}
+        changed = sorted(k for k in set(before) | set(after) if before.get(k) != after.get(k))
+        t.add_row(str(c.seq), c.time, c.actor, c.op, ", ".join(changed))
+    console.print(t)
+
+
+@app.command("verify-log")
+def verify_log(store: StoreOpt = None) -> None:
+    """Check the hash chain of the change log; names the first entry that was edited or removed."""
+    s = _store(store)
+    result = s.verify_log()
+    if result.ok:
+        console.print(f"[green]{result}[/green]")
+    else:
+        err.print(f"[red]{escape(str(result))}[/red]")
+        raise typer.Exit(1)
+
+
+@app.command()
+def owner(ref: str, on: Annotated[str, typer.Option("--on", help="Date YYYY-MM-DD")], store: StoreOpt = None) -> None:
+    """Who owned REF on a date (across renames, mergers and transfers)."""
+    from catalog.services import CatalogService
+
+    s = _store(store)
+    day = _date(on, "--on")
+    assert day is not None
+    who = CatalogService(s, _principal()).owner_on(ref, day)
+    console.print(f"{ref} on {day}: {who or 'no owner recorded'}")
+
+
+@app.command()
+def export(output: Annotated[Path, typer.Option("-o", "--output", help="File to write")],
+           store: StoreOpt = None,
+           fmt: Annotated[str, typer.Option("--format", "-f", help="json (native)")] = "json",
+           changelog: Annotated[bool, typer.Option("--changelog", help="Include the change log")] = False) -> None:
+    """Export the whole catalog (native JSON: lossless)."""
+    from importers.native import write_native
+
+    if fmt != "json":
+        raise typer.BadParameter(f"unknown format '{fmt}'; available: json", param_hint="--format")
+    s = _store(store)
+    write_native(s, output, include_changelog=changelog)
+    console.print(f"Wrote {output} ({s.count_entities()} entities, {s.count_relationships()} relationships).")
+
+
+@app.command("import")
+def import_(file: Annotated[Path, typer.Argument(help="File to import")], store: StoreOpt = None,
+            fmt: Annotated[Optional[str], typer.Option("--format", "-f", help="Importer name (default: by "
+                                                                               "file name)")] = None,
+            dry_run: Annotated[bool, typer.Option("--dry-run", help="Report what would change; write "
+                                                                    "nothing")] = False,
+            strict: Annotated[bool, typer.Option("--strict/--no-strict", help="Strict (default): any bad item "
+                                                 "means nothing is imported")] = True,
+            cleanup: Annotated[bool, typer.Option("--cleanup", help="Remove what this file's earlier imports "
+                                                                    "created and it no longer contains")] = False,
+            report_file: Annotated[Optional[Path], typer.Option("--report", help="Also write the report as "
+                                                                                  "JSON")] = None) -> None:
+    """Import a file into the catalog, all or nothing, with a report of every rejected item."""
+    s = _store(store, create=True)
+    report = load_file(s, file, fmt=fmt, dry_run=dry_run, strict=strict, cleanup=cleanup)
+    _print_report(report)
+    if report_file:
+        report_file.write_text(json.dumps(report.to_json(), ensure_ascii=False, indent=1), encoding="utf-8")
+    if report.rejected:
+        raise typer.Exit(1)
+
+
+def main() -> None:
+    try:
+        app()
+    except ValidationFailed as exc:
+        err.print(f"[red]Error:[/red] {escape(exc.message if not exc.errors else 'invalid input')}", highlight=False)
+        for e in exc.errors:
+            err.print(f"  {e}", markup=False, highlight=False)
+        sys.exit(1)
+    except CatalogError as exc:
+        err.print(f"[red]Error:[/red] {escape(exc.message)}", highlight=False)
+        sys.exit(1)
+    except KeyboardInterrupt:
+        sys.exit(130)
+
+
+if __name__ == "__main__":
+    main()

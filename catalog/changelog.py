@@ -1,0 +1,62 @@
+"""The hash-chained change log, independent of the backend that stores it.
+
+Each entry carries the hash of the previous one; its own hash is the SHA-256 of its canonical JSON (sorted keys,
+compact separators, UTF-8). Editing any past entry breaks its hash; deleting one breaks the sequence or the chain.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from typing import Any, Iterable
+
+GENESIS = "0" * 64
+
+
+def canonical_json(value: Any) -> str:
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
+
+
+def entry_hash(seq: int, time: str, actor: str, request_id: str, op: str, ref: str,
+               before: Any, after: Any, prev_hash: str) -> str:
+    body = canonical_json({"seq": seq, "time": time, "actor": actor, "request_id": request_id, "op": op, "ref": ref,
+                           "before": before, "after": after, "prev_hash": prev_hash})
+    return hashlib.sha256(body.encode("utf-8")).hexdigest()
+
+
+@dataclass(frozen=True)
+class VerifyResult:
+    ok: bool
+    checked: int
+    head: str
+    bad_seq: int | None = None
+    reason: str = ""
+
+    def __str__(self) -> str:
+        if self.ok:
+            return f"change log OK: {self.checked} entries, head {self.head}"
+        return f"change log BROKEN at entry {self.bad_seq}: {self.reason} ({self.checked} entries checked before it)"
+
+
+def verify_chain(rows: Iterable[tuple[int, str, str, str, str, str, Any, Any, str, str]]) -> VerifyResult:
+    """Check rows (seq, time, actor, request_id, op, ref, before, after, prev_hash, hash) in seq order."""
+    prev = GENESIS
+    expected_seq = 1
+    checked = 0
+    last_time = ""
+    for seq, time, actor, request_id, op, ref, before, after, prev_hash, h in rows:
+        if seq != expected_seq:
+            return VerifyResult(False, checked, prev, expected_seq,
+                                f"entry {expected_seq} is missing (next present entry is {seq})")
+        if prev_hash != prev:
+            return VerifyResult(False, checked, prev, seq, "previous-hash link does not match the entry before it")
+        if entry_hash(seq, time, actor, request_id, op, ref, before, after, prev_hash) != h:
+            return VerifyResult(False, checked, prev, seq, "content does not match its hash (entry was edited)")
+        if time < last_time:
+            return VerifyResult(False, checked, prev, seq, "time goes backwards")
+        last_time = time
+        prev = h
+        expected_seq += 1
+        checked += 1
+    return VerifyResult(True, checked, prev)

@@ -1,0 +1,403 @@
+"""The metamodel: the one place that declares what the catalog can hold.
+
+Kinds, their attributes (type, required, allowed values, Vietnamese and English labels), relationship kinds with
+their allowed endpoints and properties, and how each relationship propagates a dependency (used by impact analysis).
+Validation, API schemas, templates, UI forms and diagram styles are all derived from here.
+
+Custom attributes are added per kind without code: a YAML file named by ``IOC_CATALOG_METAMODEL_EXTENSIONS`` (or passed
+to :func:`load_metamodel`) of the form::
+
+    system:
+      funding_source:
+        type: enum
+        values: [state_budget, oda, ppp]
+        label: {vi: Nguồn vốn, en: Funding source}
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from catalog.errors import FieldError, ValidationFailed
+
+AttrType = Literal["str", "text", "int", "bool", "date", "enum", "ref", "list"]
+Dependency = Literal["source_on_target", "target_on_source", "both", "none"]
+
+
+@dataclass(frozen=True)
+class Label:
+    vi: str
+    en: str
+
+    def get(self, lang: str) -> str:
+        return self.en if lang == "en" else self.vi
+
+
+@dataclass(frozen=True)
+class AttributeSpec:
+    name: str
+    type: AttrType
+    label: Label
+    required: bool = False
+    values: tuple[str, ...] = ()
+    ref_kinds: tuple[str, ...] = ()
+    minimum: int | None = None
+    maximum: int | None = None
+    custom: bool = False
+
+    def coerce(self, value: Any) -> Any:
+        """Return the value in its canonical type or raise ValueError with a reason."""
+        if self.type in ("str", "text"):
+            if not isinstance(value, str):
+                raise ValueError("must be text")
+            if self.type == "str" and len(value) > 2000:
+                raise ValueError("longer than 2000 characters")
+            if len(value) > 100_000:
+                raise ValueError("longer than 100000 characters")
+            return value
+        if self.type == "int":
+            if isinstance(value, bool):
+                raise ValueError("must be a whole number")
+            if isinstance(value, str) and value.strip().lstrip("-").isdigit():
+                value = int(value.strip())
+            if not isinstance(value, int):
+                raise ValueError("must be a whole number")
+            if self.minimum is not None and value < self.minimum:
+                raise ValueError(f"must be at least {self.minimum}")
+            if self.maximum is not None and value > self.maximum:
+                raise ValueError(f"must be at most {self.maximum}")
+            return value
+        if self.type == "bool":
+            if isinstance(value, bool):
+                return value
+            if isinstance(value, str) and value.strip().lower() in ("true", "yes", "có", "1", "false", "no", "không", "0"):
+                return value.strip().lower() in ("true", "yes", "có", "1")
+            raise ValueError("must be true or false")
+        if self.type == "date":
+            if isinstance(value, dt.datetime):
+                return value.date().isoformat()
+            if isinstance(value, dt.date):
+                return value.isoformat()
+            if isinstance(value, str):
+                try:
+                    return dt.date.fromisoformat(value.strip()).isoformat()
+                except ValueError:
+                    pass
+            raise ValueError("must be a date YYYY-MM-DD")
+        if self.type == "enum":
+            if not isinstance(value, str) or value not in self.values:
+                raise ValueError(f"must be one of: {', '.join(self.values)}")
+            return value
+        if self.type == "ref":
+            if not isinstance(value, str) or ":" not in value:
+                raise ValueError("must be a reference kind:code")
+            kind = value.split(":", 1)[0]
+            if self.ref_kinds and kind not in self.ref_kinds:
+                raise ValueError(f"must reference a {' or '.join(self.ref_kinds)}")
+            return value
+        if self.type == "list":
+            if isinstance(value, str):
+                value = [v.strip() for v in value.split(";") if v.strip()]
+            if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+                raise ValueError("must be a list of text values")
+            return value
+        raise ValueError(f"unknown attribute type {self.type}")  # pragma: no cover - declarations are checked
+
+
+@dataclass(frozen=True)
+class KindSpec:
+    name: str
+    label: Label
+    plural: Label
+    attributes: tuple[AttributeSpec, ...]
+    owned: bool = True  # has an owner organisation (Chủ quản)
+    shape: str = "box"  # Graphviz shape, distinguishable without colour
+    color: str = "#dddddd"
+
+    def attribute(self, name: str) -> AttributeSpec | None:
+        for a in self.attributes:
+            if a.name == name:
+                return a
+        return None
+
+
+@dataclass(frozen=True)
+class RelationSpec:
+    name: str
+    label: Label
+    sources: tuple[str, ...]
+    targets: tuple[str, ...]
+    dependency: Dependency = "none"
+    properties: tuple[AttributeSpec, ...] = ()
+    derived: bool = False  # not stored as a relationship (owned_by comes from an entity's ownership history)
+
+    def property(self, name: str) -> AttributeSpec | None:
+        for a in self.properties:
+            if a.name == name:
+                return a
+        return None
+
+
+def _a(name: str, type_: AttrType, vi: str, en: str, **kw: Any) -> AttributeSpec:
+    if "values" in kw:
+        kw["values"] = tuple(kw["values"])
+    if "ref_kinds" in kw:
+        kw["ref_kinds"] = tuple(kw["ref_kinds"])
+    return AttributeSpec(name=name, type=type_, label=Label(vi, en), **kw)
+
+
+LIFECYCLE = ("planned", "building", "production", "retiring", "retired")
+PROTOCOLS = ("rest", "soap", "edxml", "file", "db_link", "message", "video_stream", "sftp", "other")
+SECURITY = dict(minimum=1, maximum=5)
+
+COMMON = (
+    _a("evidence", "enum", "Nguồn xác thực", "Evidence", values=("documented", "illustrative")),
+    _a("evidence_note", "text", "Ghi chú nguồn", "Evidence note"),
+    _a("url", "str", "Địa chỉ truy cập", "URL"),
+    _a("last_reviewed", "date", "Ngày rà soát gần nhất", "Last reviewed"),
+)
+
+KINDS: tuple[KindSpec, ...] = (
+    KindSpec(
+        "organization", Label("Cơ quan, tổ chức", "Organisation"), Label("Cơ quan, tổ chức", "Organisations"),
+        owned=False, shape="folder", color="#f3e5ab",
+        attributes=COMMON + (
+            _a("org_type", "enum", "Loại tổ chức", "Organisation type", required=True,
+               values=("ministry", "province", "city", "department", "agency", "district", "ward", "commune",
+                       "state_enterprise", "vendor", "unit")),
+            _a("short_name", "str", "Tên viết tắt", "Short name"),
+            _a("parent", "ref", "Cơ quan cấp trên", "Parent organisation", ref_kinds=("organization",)),
+            _a("status", "enum", "Tình trạng", "Status", values=("active", "merged", "dissolved")),
+        ),
+    ),
+    KindSpec(
+        "system", Label("Hệ thống thông tin", "Information system"), Label("Hệ thống thông tin", "Information systems"),
+        shape="box", color="#cfe2f3",
+        attributes=COMMON + (
+            _a("lifecycle", "enum", "Giai đoạn vòng đời", "Lifecycle", required=True, values=LIFECYCLE),
+            _a("criticality", "enum", "Mức độ quan trọng", "Criticality", values=("low", "medium", "high", "critical")),
+            _a("system_type", "enum", "Loại hệ thống", "System type",
+               values=("internal", "public_facing", "infrastructure", "industrial_control", "other")),
+            _a("security_level", "int", "Cấp độ an toàn HTTT", "Security level", **SECURITY),
+            _a("security_status", "enum", "Tình trạng phê duyệt cấp độ", "Security level status",
+               values=("proposed", "approved")),
+            _a("security_decision", "str", "Quyết định phê duyệt cấp độ", "Security approval decision"),
+            _a("security_decision_date", "date", "Ngày phê duyệt cấp độ", "Security approval date"),
+            _a("hosting", "str", "Nơi triển khai", "Hosting"),
+            _a("vendor", "str", "Đơn vị phát triển", "Vendor"),
+            _a("users", "int", "Số người dùng", "Users", minimum=0),
+            _a("decision", "enum", "Quyết định duy trì", "Keep or terminate", values=("keep", "terminate", "undecided")),
+            _a("decision_rationale", "text", "Lý do", "Rationale"),
+            _a("decision_legal_basis", "str", "Căn cứ pháp lý", "Legal basis"),
+        ),
+    ),
+    KindSpec(
+        "database", Label("Cơ sở dữ liệu", "Database"), Label("Cơ sở dữ liệu", "Databases"),
+        shape="cylinder", color="#d9ead3",
+        attributes=COMMON + (
+            _a("lifecycle", "enum", "Giai đoạn vòng đời", "Lifecycle", required=True, values=LIFECYCLE),
+            _a("scope", "enum", "Phạm vi", "Scope", required=True,
+               values=("national", "sectoral", "shared", "internal", "warehouse")),
+            _a("data_owner", "ref", "Cơ quan chủ quản dữ liệu", "Data owner", ref_kinds=("organization",)),
+            _a("engine", "str", "Hệ quản trị CSDL", "Engine"),
+            _a("personal_data", "enum", "Dữ liệu cá nhân", "Personal data", values=("none", "basic", "sensitive")),
+            _a("data_class", "enum", "Phân loại dữ liệu", "Data class", values=("core", "important", "other")),
+            _a("sharing", "enum", "Phạm vi chia sẻ", "Sharing", values=("shared", "internal", "open")),
+            _a("update_frequency", "enum", "Tần suất cập nhật", "Update frequency",
+               values=("realtime", "daily", "weekly", "monthly", "yearly", "ad_hoc")),
+            _a("security_level", "int", "Cấp độ an toàn HTTT", "Security level", **SECURITY),
+        ),
+    ),
+    KindSpec(
+        "platform", Label("Nền tảng", "Platform"), Label("Nền tảng", "Platforms"),
+        shape="component", color="#fce5cd",
+        attributes=COMMON + (
+            _a("lifecycle", "enum", "Giai đoạn vòng đời", "Lifecycle", required=True, values=LIFECYCLE),
+            _a("platform_type", "enum", "Loại nền tảng", "Platform type", required=True,
+               values=("integration", "operations_centre", "identity", "data", "hosting")),
+            _a("platform_subtype", "enum", "Phân loại chi tiết", "Subtype",
+               values=("lgsp", "ndxp", "esb", "api_gateway", "city_ioc", "district_ioc", "sector_oc", "vneid", "sso",
+                       "warehouse", "open_data_portal", "data_centre", "cloud")),
+            _a("scope", "enum", "Phạm vi", "Scope", values=("national", "provincial", "city", "district", "sector")),
+            _a("security_level", "int", "Cấp độ an toàn HTTT", "Security level", **SECURITY),
+            _a("security_status", "enum", "Tình trạng phê duyệt cấp độ", "Security level status",
+               values=("proposed", "approved")),
+        ),
+    ),
+    KindSpec(
+        "service", Label("Dịch vụ chia sẻ dữ liệu", "Data-sharing service"), Label("Dịch vụ", "Services"),
+        shape="hexagon", color="#ead1dc",
+        attributes=COMMON + (
+            _a("lifecycle", "enum", "Giai đoạn vòng đời", "Lifecycle", required=True, values=LIFECYCLE),
+            _a("protocol", "enum", "Giao thức", "Protocol", required=True, values=PROTOCOLS),
+            _a("authentication", "enum", "Xác thực", "Authentication",
+               values=("none", "api_key", "oauth2", "mtls", "basic", "vpn")),
+            _a("endpoint", "str", "Điểm truy cập", "Endpoint"),
+        ),
+    ),
+    KindSpec(
+        "dataset", Label("Tập dữ liệu", "Dataset"), Label("Tập dữ liệu", "Datasets"),
+        shape="note", color="#eeeeee",
+        attributes=COMMON + (
+            _a("domain", "str", "Lĩnh vực", "Domain"),
+            _a("personal_data", "enum", "Dữ liệu cá nhân", "Personal data", values=("none", "basic", "sensitive")),
+        ),
+    ),
+)
+
+REL_PROPS = (
+    _a("protocol", "enum", "Giao thức", "Protocol", values=PROTOCOLS),
+    _a("frequency", "enum", "Tần suất", "Frequency", values=("realtime", "hourly", "daily", "weekly", "monthly", "ad_hoc")),
+    _a("data", "str", "Dữ liệu trao đổi", "Data carried"),
+    _a("via", "ref", "Qua nền tảng", "Via platform", ref_kinds=("platform",)),
+    _a("legal_basis", "str", "Căn cứ pháp lý", "Legal basis"),
+    _a("status", "enum", "Trạng thái", "Status", values=("planned", "active", "retired")),
+    _a("note", "text", "Ghi chú", "Note"),
+)
+
+ASSETS = ("system", "database", "platform", "service")
+APPS = ("system", "platform")
+
+RELATIONS: tuple[RelationSpec, ...] = (
+    RelationSpec("owned_by", Label("thuộc chủ quản", "owned by"), ASSETS + ("dataset",), ("organization",),
+                 derived=True),
+    RelationSpec("operated_by", Label("vận hành bởi", "operated by"), ASSETS, ("organization",), properties=REL_PROPS),
+    RelationSpec("part_of", Label("là thành phần của", "part of"), ("organization",) + ASSETS,
+                 ("organization",) + ASSETS, dependency="target_on_source", properties=REL_PROPS),
+    RelationSpec("reads", Label("đọc dữ liệu từ", "reads"), APPS + ("service",), ("database", "dataset"),
+                 dependency="source_on_target", properties=REL_PROPS),
+    RelationSpec("writes", Label("ghi dữ liệu vào", "writes"), APPS + ("service",), ("database", "dataset"),
+                 dependency="target_on_source", properties=REL_PROPS),
+    RelationSpec("provides", Label("cung cấp", "provides"), APPS + ("organization",), ("service",),
+                 dependency="target_on_source", properties=REL_PROPS),
+    RelationSpec("exposes", Label("được khai thác qua", "exposed through"), ("database",), ("service",),
+                 dependency="target_on_source", properties=REL_PROPS),
+    RelationSpec("published_on", Label("công bố trên", "published on"), ("service",), ("platform",),
+                 dependency="source_on_target", properties=REL_PROPS),
+    RelationSpec("consumes", Label("sử dụng dịch vụ", "consumes"), APPS, ("service",),
+                 dependency="source_on_target", properties=REL_PROPS),
+    RelationSpec("flows_to", Label("truyền dữ liệu tới", "flows to"), ASSETS, ASSETS,
+                 dependency="target_on_source", properties=REL_PROPS),
+    RelationSpec("hosted_on", Label("triển khai trên", "hosted on"), ASSETS, ("platform",),
+                 dependency="source_on_target", properties=REL_PROPS),
+    RelationSpec("feeds", Label("cung cấp dữ liệu cho", "feeds"), ASSETS, ("platform",),
+                 dependency="target_on_source", properties=REL_PROPS),
+    RelationSpec("federates_with", Label("liên thông với", "federates with"), ("platform",), ("platform",),
+                 dependency="both", properties=REL_PROPS),
+    RelationSpec("supersedes", Label("thay thế", "supersedes"), ASSETS, ASSETS, properties=REL_PROPS),
+    RelationSpec("successor_of", Label("kế thừa", "successor of"), ("organization",), ("organization",),
+                 properties=REL_PROPS),
+)
+
+ROLES = ("admin", "architect", "editor", "auditor", "viewer")
+ROLE_LABELS = {
+    "admin": Label("Quản trị", "Administrator"),
+    "architect": Label("Kiến trúc sư", "Architect"),
+    "editor": Label("Biên tập viên đơn vị", "Department editor"),
+    "auditor": Label("Kiểm toán", "Auditor"),
+    "viewer": Label("Người xem", "Viewer"),
+}
+
+EVENT_TYPES = ("create", "rename", "merge", "absorb", "split", "reestablish", "dissolve", "transfer")
+EVENT_LABELS = {
+    "create": Label("Thành lập", "Create"),
+    "rename": Label("Đổi tên", "Rename"),
+    "merge": Label("Hợp nhất", "Merge"),
+    "absorb": Label("Sáp nhập", "Absorb"),
+    "split": Label("Chia tách", "Split"),
+    "reestablish": Label("Tái lập", "Re-establish"),
+    "dissolve": Label("Giải thể", "Dissolve"),
+    "transfer": Label("Chuyển giao chủ quản", "Ownership transfer"),
+}
+
+
+@dataclass(frozen=True)
+class Metamodel:
+    kinds: dict[str, KindSpec]
+    relations: dict[str, RelationSpec]
+    roles: tuple[str, ...] = ROLES
+    extensions_source: str | None = None
+    _cache: dict = field(default_factory=dict, compare=False, repr=False)
+
+    def kind(self, name: str) -> KindSpec:
+        try:
+            return self.kinds[name]
+        except KeyError:
+            raise ValidationFailed([FieldError("kind", f"unknown kind '{name}'; expected one of: "
+                                                       f"{', '.join(self.kinds)}")]) from None
+
+    def relation(self, name: str) -> RelationSpec:
+        spec = self.relations.get(name)
+        if spec is None or spec.derived:
+            stored = [r for r, s in self.relations.items() if not s.derived]
+            raise ValidationFailed([FieldError("type", f"unknown relationship type '{name}'; expected one of: "
+                                                       f"{', '.join(stored)}")])
+        return spec
+
+    def stored_relations(self) -> list[str]:
+        return [r for r, s in self.relations.items() if not s.derived]
+
+
+def _load_extensions(path: Path, kinds: dict[str, KindSpec]) -> dict[str, KindSpec]:
+    import yaml
+
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except (OSError, yaml.YAMLError) as exc:
+        raise ValidationFailed([FieldError(str(path), f"cannot read metamodel extensions: {exc}")]) from exc
+    if not isinstance(data, dict):
+        raise ValidationFailed([FieldError(str(path), "must map kind names to attribute declarations")])
+    errors: list[FieldError] = []
+    out = dict(kinds)
+    for kind_name, attrs in data.items():
+        if kind_name not in kinds:
+            errors.append(FieldError(f"{path}:{kind_name}", f"unknown kind '{kind_name}'"))
+            continue
+        if not isinstance(attrs, dict):
+            errors.append(FieldError(f"{path}:{kind_name}", "must map attribute names to declarations"))
+            continue
+        added = []
+        for attr_name, decl in attrs.items():
+            where = f"{path}:{kind_name}.{attr_name}"
+            if not isinstance(decl, dict):
+                errors.append(FieldError(where, "declaration must be a mapping"))
+                continue
+            if kinds[kind_name].attribute(attr_name):
+                errors.append(FieldError(where, "already declared by the built-in metamodel"))
+                continue
+            type_ = decl.get("type", "str")
+            if type_ not in ("str", "text", "int", "bool", "date", "enum", "ref", "list"):
+                errors.append(FieldError(where, f"unknown type '{type_}'"))
+                continue
+            label = decl.get("label") or {}
+            if type_ == "enum" and not decl.get("values"):
+                errors.append(FieldError(where, "an enum needs values"))
+                continue
+            added.append(AttributeSpec(
+                name=str(attr_name), type=type_,
+                label=Label(str(label.get("vi", attr_name)), str(label.get("en", attr_name))),
+                required=bool(decl.get("required", False)),
+                values=tuple(str(v) for v in decl.get("values", ())),
+                ref_kinds=tuple(decl.get("ref_kinds", ())),
+                minimum=decl.get("minimum"), maximum=decl.get("maximum"), custom=True,
+            ))
+        k = kinds[kind_name]
+        out[kind_name] = KindSpec(k.name, k.label, k.plural, k.attributes + tuple(added), k.owned, k.shape, k.color)
+    if errors:
+        raise ValidationFailed(errors)
+    return out
+
+
+def load_metamodel(extensions: str | Path | None = None) -> Metamodel:
+    """Build the metamodel, with custom attributes from an extensions YAML file when given."""
+    kinds = {k.name: k for k in KINDS}
+    if extensions:
+        kinds = _load_extensions(Path(extensions), kinds)
+    return Metamodel(kinds=kinds, relations={r.name: r for r in RELATIONS},
+                     extensions_source=str(extensions) if extensions else None)
+
+
+DEFAULT = load_metamodel()

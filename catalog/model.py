@@ -1,0 +1,339 @@
+"""Entities, relationships, organisation events and change-log entries as pydantic models.
+
+Structure is checked by pydantic; meaning (kinds, attributes, allowed endpoints) by :func:`validate_entity` and
+:func:`validate_relationship` against the metamodel. Both raise :class:`ValidationFailed` naming every bad field.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, computed_field, field_validator, model_validator
+
+from catalog.errors import FieldError, ValidationFailed
+from catalog.metamodel import DEFAULT, EVENT_TYPES, Metamodel
+from catalog.text import nfc
+
+CODE_RE = re.compile(r"^[a-z0-9][a-z0-9._-]{0,127}$")
+REF_RE = re.compile(r"^([a-z_]+):([a-z0-9][a-z0-9._-]{0,127})$")
+
+
+def split_ref(ref: str) -> tuple[str, str]:
+    m = REF_RE.match(ref or "")
+    if not m:
+        raise ValidationFailed([FieldError("ref", f"'{ref}' is not a reference of the form kind:code "
+                                                  "(lower-case letters, digits, '.', '_' or '-')")])
+    return m.group(1), m.group(2)
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+class LocalText(_Model):
+    """A bilingual value: Vietnamese first, English second."""
+
+    vi: str = Field("", max_length=2000)
+    en: str = Field("", max_length=2000)
+
+    @field_validator("vi", "en")
+    @classmethod
+    def _nfc(cls, v: str) -> str:
+        return nfc(v)
+
+    def get(self, lang: str = "vi") -> str:
+        if lang == "en":
+            return self.en or self.vi
+        return self.vi or self.en
+
+
+class LongText(LocalText):
+    vi: str = Field("", max_length=100_000)
+    en: str = Field("", max_length=100_000)
+
+
+class Provenance(_Model):
+    source: str = Field(max_length=500)
+    run: str = Field(max_length=200)
+
+
+class OwnerPeriod(_Model):
+    """One period of ownership (Chủ quản). ``start`` inclusive, ``end`` exclusive; None means open."""
+
+    org: str
+    start: dt.date | None = None
+    end: dt.date | None = None
+    basis: str | None = Field(None, max_length=500)
+    event: str | None = None
+
+    @model_validator(mode="after")
+    def _order(self) -> "OwnerPeriod":
+        if self.start and self.end and self.end <= self.start:
+            raise ValueError("end must be after start")
+        return self
+
+
+class Entity(_Model):
+    kind: str
+    code: str
+    name: LocalText
+    description: LongText = Field(default_factory=LongText)
+    owner_history: list[OwnerPeriod] = Field(default_factory=list)
+    valid_from: dt.date | None = None
+    valid_to: dt.date | None = None
+    tags: list[str] = Field(default_factory=list)
+    attributes: dict[str, Any] = Field(default_factory=dict)
+    version: int = 0
+    provenance: Provenance | None = None
+    created_at: str | None = None
+    updated_at: str | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _from_ref(cls, data: Any) -> Any:
+        """Accept the computed ``ref`` on input (as exports and the change log carry it); it must agree."""
+        if isinstance(data, dict) and "ref" in data:
+            data = dict(data)
+            ref = data.pop("ref")
+            if "kind" not in data and "code" not in data:
+                m = REF_RE.match(str(ref))
+                if not m:
+                    raise ValueError(f"ref '{ref}' is not of the form kind:code (lower-case letters, digits, "
+                                     "'.', '_' or '-')")
+                data["kind"], data["code"] = m.group(1), m.group(2)
+            elif ref != f"{data.get('kind')}:{data.get('code')}":
+                raise ValueError(f"ref '{ref}' does not match kind and code")
+        return data
+
+    @field_validator("code")
+    @classmethod
+    def _code(cls, v: str) -> str:
+        if not CODE_RE.match(v):
+            raise ValueError("code must be 1-128 lower-case letters, digits, '.', '_' or '-', starting with a "
+                             "letter or digit")
+        return v
+
+    @field_validator("tags")
+    @classmethod
+    def _tags(cls, v: list[str]) -> list[str]:
+        out = sorted({nfc(t.strip()) for t in v if t.strip()})
+        if any(len(t) > 100 for t in out):
+            raise ValueError("a tag is longer than 100 characters")
+        return out
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def ref(self) -> str:
+        return f"{self.kind}:{self.code}"
+
+    @property
+    def owner(self) -> str | None:
+        """The current owner: the open-ended ownership period."""
+        for p in reversed(self.owner_history):
+            if p.end is None:
+                return p.org
+        return None
+
+    def owner_on(self, day: dt.date) -> str | None:
+        for p in self.owner_history:
+            if (p.start is None or p.start <= day) and (p.end is None or day < p.end):
+                return p.org
+        return None
+
+    def content(self) -> dict[str, Any]:
+        """What the entity says, without store bookkeeping (version, timestamps): used for equality and hashes."""
+        return self.model_dump(mode="json", exclude={"version", "created_at", "updated_at"})
+
+
+def rel_id(source: str, type_: str, target: str) -> str:
+    return f"{source}>{type_}>{target}"
+
+
+class Relationship(_Model):
+    type: str
+    source: str
+    target: str
+    properties: dict[str, Any] = Field(default_factory=dict)
+    valid_from: dt.date | None = None
+    valid_to: dt.date | None = None
+    version: int = 0
+    provenance: Provenance | None = None
+    created_at: str | None = None
+    updated_at: str | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _drop_id(cls, data: Any) -> Any:
+        if isinstance(data, dict) and "id" in data:
+            data = {k: v for k, v in data.items() if k != "id"}
+        return data
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def id(self) -> str:
+        return rel_id(self.source, self.type, self.target)
+
+    def content(self) -> dict[str, Any]:
+        return self.model_dump(mode="json", exclude={"version", "created_at", "updated_at"})
+
+
+class Transfer(_Model):
+    entity: str
+    to: str
+
+
+class OrgEvent(_Model):
+    """A dated change to the organisation structure, with its legal basis."""
+
+    id: str = Field(pattern=r"^[a-z0-9][a-z0-9._-]{0,127}$")
+    type: Literal["create", "rename", "merge", "absorb", "split", "reestablish", "dissolve", "transfer"]
+    date: dt.date
+    legal_basis: str = Field("", max_length=500)
+    from_: list[str] = Field(default_factory=list, alias="from")
+    to: list[str] = Field(default_factory=list)
+    transfers: list[Transfer] = Field(default_factory=list)
+    new_name: LocalText | None = None
+    note: str = Field("", max_length=2000)
+    version: int = 0
+    provenance: Provenance | None = None
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True, str_strip_whitespace=True)
+
+    @property
+    def ref(self) -> str:
+        return f"event:{self.id}"
+
+    def content(self) -> dict[str, Any]:
+        return self.model_dump(mode="json", by_alias=True, exclude={"version"})
+
+
+assert set(EVENT_TYPES) == set(OrgEvent.model_fields["type"].annotation.__args__)  # one list of event types
+
+
+class ChangeEntry(_Model):
+    seq: int
+    time: str
+    actor: str
+    request_id: str
+    op: str
+    ref: str
+    before: dict[str, Any] | None
+    after: dict[str, Any] | None
+    prev_hash: str
+    hash: str
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Validation against the metamodel
+
+
+def pydantic_errors(exc: ValidationError, prefix: str = "") -> list[FieldError]:
+    out = []
+    for err in exc.errors():
+        loc = ".".join(str(p) for p in err["loc"] if p != "__root__")
+        msg = err["msg"].removeprefix("Value error, ")
+        out.append(FieldError(f"{prefix}{loc}" if loc else prefix.rstrip(".") or "body", msg))
+    return out
+
+
+def parse_entity(data: Any, where: str = "") -> Entity:
+    """Parse untrusted input into an Entity (structure only); errors name each bad field."""
+    if isinstance(data, dict) and "owner" in data:
+        data = dict(data)
+        owner = data.pop("owner")
+        if owner and not data.get("owner_history"):
+            data["owner_history"] = [{"org": owner}]
+    try:
+        return Entity.model_validate(data)
+    except ValidationError as exc:
+        raise ValidationFailed(pydantic_errors(exc, f"{where}." if where else "")) from None
+
+
+def parse_relationship(data: Any, where: str = "") -> Relationship:
+    try:
+        return Relationship.model_validate(data)
+    except ValidationError as exc:
+        raise ValidationFailed(pydantic_errors(exc, f"{where}." if where else "")) from None
+
+
+def validate_entity(entity: Entity, mm: Metamodel = DEFAULT, where: str = "") -> Entity:
+    """Check an entity against the metamodel; return it with attributes coerced to canonical types."""
+    pre = f"{where}." if where else ""
+    errors: list[FieldError] = []
+    spec = mm.kinds.get(entity.kind)
+    if spec is None:
+        raise ValidationFailed([FieldError(f"{pre}kind", f"unknown kind '{entity.kind}'; expected one of: "
+                                                         f"{', '.join(mm.kinds)}")])
+    if not entity.name.vi and not entity.name.en:
+        errors.append(FieldError(f"{pre}name", "a name is required (name.vi and/or name.en)"))
+    attrs: dict[str, Any] = {}
+    for key, value in entity.attributes.items():
+        a = spec.attribute(key)
+        if a is None:
+            errors.append(FieldError(f"{pre}attributes.{key}", f"not an attribute of {spec.name}; allowed: "
+                                                               f"{', '.join(x.name for x in spec.attributes)}"))
+            continue
+        if value is None or value == "":
+            continue
+        try:
+            attrs[key] = a.coerce(nfc(value) if isinstance(value, str) else value)
+        except ValueError as exc:
+            errors.append(FieldError(f"{pre}attributes.{key}", str(exc)))
+    for a in spec.attributes:
+        if a.required and a.name not in attrs and not any(e.location == f"{pre}attributes.{a.name}" for e in errors):
+            errors.append(FieldError(f"{pre}attributes.{a.name}", f"required for {spec.name}" +
+                                     (f"; one of: {', '.join(a.values)}" if a.values else "")))
+    if entity.owner_history and not spec.owned:
+        errors.append(FieldError(f"{pre}owner", f"a {spec.name} has no owner (use the parent attribute)"))
+    prev_end: dt.date | None = None
+    for i, p in enumerate(entity.owner_history):
+        if not p.org.startswith("organization:"):
+            errors.append(FieldError(f"{pre}owner_history.{i}.org", "must reference an organization"))
+        if i > 0 and (prev_end is None or p.start is None or p.start < prev_end):
+            errors.append(FieldError(f"{pre}owner_history.{i}.start",
+                                     "ownership periods must follow one another without overlap"))
+        prev_end = p.end
+    if entity.valid_from and entity.valid_to and entity.valid_to <= entity.valid_from:
+        errors.append(FieldError(f"{pre}valid_to", "must be after valid_from"))
+    if errors:
+        raise ValidationFailed(errors)
+    return entity.model_copy(update={"attributes": dict(sorted(attrs.items()))})
+
+
+def validate_relationship(rel: Relationship, mm: Metamodel = DEFAULT, where: str = "") -> Relationship:
+    pre = f"{where}." if where else ""
+    errors: list[FieldError] = []
+    spec = mm.relations.get(rel.type)
+    if spec is None or spec.derived:
+        raise ValidationFailed([FieldError(f"{pre}type", f"unknown relationship type '{rel.type}'; expected one "
+                                                         f"of: {', '.join(mm.stored_relations())}")])
+    for end, allowed in (("source", spec.sources), ("target", spec.targets)):
+        ref = getattr(rel, end)
+        m = REF_RE.match(ref)
+        if not m:
+            errors.append(FieldError(f"{pre}{end}", f"'{ref}' is not a reference kind:code"))
+        elif m.group(1) not in allowed:
+            errors.append(FieldError(f"{pre}{end}", f"a '{rel.type}' relationship {end} must be a "
+                                                    f"{' or '.join(allowed)}, not {m.group(1)}"))
+    if rel.source == rel.target:
+        errors.append(FieldError(f"{pre}target", "a relationship cannot point at its own source"))
+    props: dict[str, Any] = {}
+    for key, value in rel.properties.items():
+        p = spec.property(key)
+        if p is None:
+            errors.append(FieldError(f"{pre}properties.{key}", f"not a property of '{rel.type}'; allowed: "
+                                                               f"{', '.join(x.name for x in spec.properties)}"))
+            continue
+        if value is None or value == "":
+            continue
+        try:
+            props[key] = p.coerce(nfc(value) if isinstance(value, str) else value)
+        except ValueError as exc:
+            errors.append(FieldError(f"{pre}properties.{key}", str(exc)))
+    if rel.valid_from and rel.valid_to and rel.valid_to <= rel.valid_from:
+        errors.append(FieldError(f"{pre}valid_to", "must be after valid_from"))
+    if errors:
+        raise ValidationFailed(errors)
+    return rel.model_copy(update={"properties": dict(sorted(props.items()))})

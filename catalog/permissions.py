@@ -1,0 +1,84 @@
+"""Who may do what: one rule set for the CLI, the importers and the API.
+
+Roles (metamodel.ROLES):
+- admin: everything, including users and tokens.
+- architect: read, write any catalog entity, relationship or organisation event, approve drafts, import, export.
+- editor (department editor): read; write only entities owned by their organisation or one of its units (an
+  organisation whose ``parent`` chain leads to theirs), before AND after the change; relationships whose source is
+  such an entity; never organisations, events or imports.
+- auditor: read, export, change log.
+- viewer: read.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+from catalog.errors import PermissionDenied
+from catalog.metamodel import ROLES
+from catalog.store.base import CatalogStore, EntityFilter
+
+Action = Literal["read", "write", "event", "import", "export", "history", "approve", "admin"]
+
+_ALLOWED: dict[str, set[str]] = {
+    "admin": {"read", "write", "event", "import", "export", "history", "approve", "admin"},
+    "architect": {"read", "write", "event", "import", "export", "history", "approve"},
+    "editor": {"read", "write"},
+    "auditor": {"read", "export", "history"},
+    "viewer": {"read"},
+}
+assert set(_ALLOWED) == set(ROLES)
+
+
+@dataclass(frozen=True)
+class Principal:
+    """The user behind a request: name, role and, for department editors, their organisation."""
+
+    name: str
+    role: str = "viewer"
+    org: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.role not in ROLES:
+            raise ValueError(f"unknown role '{self.role}'; expected one of: {', '.join(ROLES)}")
+        if self.role == "editor" and not self.org:
+            raise ValueError("a department editor must be bound to an organisation")
+
+
+SYSTEM = Principal("system", "admin")
+
+
+def org_units(store: CatalogStore, org: str) -> set[str]:
+    """The organisation and every unit below it (through the ``parent`` attribute), transitively."""
+    units = {org}
+    frontier = [org]
+    while frontier:
+        nxt = []
+        for parent in frontier:
+            for child in store.list_entities(EntityFilter(kind="organization", attributes={"parent": parent},
+                                                          limit=100_000)):
+                if child.ref not in units:
+                    units.add(child.ref)
+                    nxt.append(child.ref)
+        frontier = nxt
+    return units
+
+
+def require(principal: Principal, action: Action) -> None:
+    if action not in _ALLOWED[principal.role]:
+        raise PermissionDenied(f"{principal.name} ({principal.role}) may not {action}")
+
+
+def require_owner_scope(store: CatalogStore, principal: Principal, ref: str, *owners: str | None) -> None:
+    """For department editors: every owner named (before and after a change) must be in their organisation."""
+    require(principal, "write")
+    if principal.role != "editor":
+        return
+    if ref.startswith("organization:"):
+        raise PermissionDenied(f"{principal.name} (department editor) may not change organisations")
+    units = org_units(store, principal.org or "")
+    for owner in owners:
+        if owner is None or owner not in units:
+            raise PermissionDenied(f"{principal.name} (department editor of {principal.org}) may not change {ref}: "
+                                   f"it is owned by {owner or 'no organisation'}")

@@ -1,0 +1,38 @@
+"""Settings from the environment (prefix ``IOC_CATALOG_``) or a .env file, built on demand: no work at import."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import Literal
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from catalog.store import DEFAULT_URL
+
+DEMO_SECRET = "demo-only-not-a-secret"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="IOC_CATALOG_", env_file=".env", extra="ignore")
+
+    store: str = Field(DEFAULT_URL, description="Store URL: sqlite:///file.db (default) or neo4j://host:7687")
+    lang: Literal["vi", "en"] = Field("vi", description="Default language of messages and labels")
+    secret_key: SecretStr = Field(SecretStr(DEMO_SECRET), description="Signing key for sessions and tokens")
+    demo: bool = Field(False, description="Demo mode: allows the built-in secret and prints ready-made tokens")
+    metamodel_extensions: str | None = Field(None, description="YAML file declaring custom attributes per kind")
+    host: str = Field("127.0.0.1", description="Address the server listens on")
+    port: int = Field(8000, ge=1, le=65535, description="Port the server listens on")
+    max_body_bytes: int = Field(5_000_000, description="Largest request body the API accepts")
+    max_import_bytes: int = Field(200_000_000, description="Largest file an import accepts")
+
+    def check_secrets(self) -> None:
+        """Refuse to serve with the built-in secret outside demo mode."""
+        if not self.demo and self.secret_key.get_secret_value() == DEMO_SECRET:
+            raise ValueError("IOC_CATALOG_SECRET_KEY is not set: refusing to start with the built-in demo secret "
+                             "outside demo mode")
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

@@ -1,0 +1,258 @@
+"""The CatalogStore contract: the only way the catalog persists anything.
+
+Every backend (sqlite = embedded default, neo4j = server) implements this class and passes the same contract suite
+(tests/store/test_contract.py). Rules every backend keeps:
+
+- Every write runs in one transaction that also appends to the hash-chained change log (actor, request id, time,
+  operation, reference, before, after). ``with store.transaction(ctx):`` groups several writes into one.
+- Entities and relationships carry a version; a write that names a stale version raises :class:`Conflict`.
+- A relationship needs both endpoints to exist; deleting an entity that relationships still use raises
+  :class:`IntegrityError` unless ``cascade=True``.
+- As-of reads rebuild any entity or the whole graph at a past instant from the change log.
+- ``bulk_load`` writes a whole import run in one transaction (all or nothing) and stamps provenance on every fact.
+
+Change-log references: entities use their ``kind:code``, relationships ``rel:<source>><type>><target>``, organisation
+events ``event:<id>``.
+"""
+
+from __future__ import annotations
+
+import abc
+import contextlib
+import datetime as dt
+import uuid
+from dataclasses import dataclass, field
+from typing import Any, Callable, Iterator, Literal
+
+from catalog.changelog import VerifyResult
+from catalog.metamodel import DEFAULT, Metamodel
+from catalog.model import ChangeEntry, Entity, OrgEvent, Provenance, Relationship
+
+Direction = Literal["out", "in", "both"]
+
+
+@dataclass(frozen=True)
+class WriteContext:
+    """Who is writing and under which request: recorded on every change-log entry."""
+
+    actor: str = "system"
+    request_id: str = field(default_factory=lambda: uuid.uuid4().hex)
+
+
+@dataclass(frozen=True)
+class EntityFilter:
+    kind: str | None = None
+    owner: str | None = None
+    lifecycle: str | None = None
+    tag: str | None = None
+    attributes: dict[str, Any] = field(default_factory=dict)
+    source: str | None = None  # provenance source
+    limit: int = 100
+    offset: int = 0
+
+
+@dataclass
+class Subgraph:
+    entities: dict[str, Entity] = field(default_factory=dict)
+    relationships: list[Relationship] = field(default_factory=list)
+    depth: dict[str, int] = field(default_factory=dict)
+
+
+@dataclass
+class BulkLoad:
+    """One import run: what a source says, to be written all at once."""
+
+    source: str
+    run: str
+    entities: list[Entity] = field(default_factory=list)
+    relationships: list[Relationship] = field(default_factory=list)
+    events: list[OrgEvent] = field(default_factory=list)
+    cleanup: bool = False  # delete facts from this source that the load no longer contains
+
+    @property
+    def provenance(self) -> Provenance:
+        return Provenance(source=self.source, run=self.run)
+
+
+@dataclass
+class BulkResult:
+    created: dict[str, int] = field(default_factory=dict)
+    updated: dict[str, int] = field(default_factory=dict)
+    unchanged: dict[str, int] = field(default_factory=dict)
+    removed: dict[str, int] = field(default_factory=dict)
+    changed_refs: list[str] = field(default_factory=list)
+
+    def add(self, bucket: str, kind: str, ref: str | None = None) -> None:
+        counts = getattr(self, bucket)
+        counts[kind] = counts.get(kind, 0) + 1
+        if ref is not None and bucket != "unchanged":
+            self.changed_refs.append(ref)
+
+    @property
+    def total_changes(self) -> int:
+        return sum(self.created.values()) + sum(self.updated.values()) + sum(self.removed.values())
+
+
+ProgressFn = Callable[[int, int], None]
+
+
+def utc_now() -> dt.datetime:
+    return dt.datetime.now(dt.timezone.utc)
+
+
+def format_time(t: dt.datetime) -> str:
+    """Change-log times: UTC, microseconds, fixed width, so that text order is time order."""
+    if t.tzinfo is None:
+        t = t.replace(tzinfo=dt.timezone.utc)
+    return t.astimezone(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def as_instant(value: dt.datetime | dt.date | str) -> str:
+    """An as-of argument as a change-log time: a date means the end of that day (UTC)."""
+    if isinstance(value, str):
+        value = value.strip()
+        try:
+            value = dt.datetime.fromisoformat(value.replace("Z", "+00:00")) if "T" in value else \
+                dt.date.fromisoformat(value)
+        except ValueError:
+            from catalog.errors import FieldError, ValidationFailed
+            raise ValidationFailed([FieldError("as_of", f"'{value}' is not a date or date-time (ISO 8601)")]) from None
+    if isinstance(value, dt.datetime):
+        return format_time(value)
+    return format_time(dt.datetime.combine(value, dt.time.max, tzinfo=dt.timezone.utc))
+
+
+class CatalogStore(abc.ABC):
+    """Abstract store. See the module docstring for the rules every backend keeps."""
+
+    metamodel: Metamodel = DEFAULT
+    clock: Callable[[], dt.datetime] = staticmethod(utc_now)
+
+    # --- lifecycle ---------------------------------------------------------------------------------------------
+    @abc.abstractmethod
+    def close(self) -> None: ...
+
+    def __enter__(self) -> "CatalogStore":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @abc.abstractmethod
+    def transaction(self, ctx: WriteContext) -> contextlib.AbstractContextManager[None]:
+        """Group writes: everything inside commits together or not at all."""
+
+    # --- entities ----------------------------------------------------------------------------------------------
+    @abc.abstractmethod
+    def create_entity(self, entity: Entity, ctx: WriteContext) -> Entity: ...
+
+    @abc.abstractmethod
+    def find_entity(self, ref: str) -> Entity | None: ...
+
+    def get_entity(self, ref: str) -> Entity:
+        from catalog.errors import NotFound
+
+        e = self.find_entity(ref)
+        if e is None:
+            raise NotFound(f"{ref} does not exist")
+        return e
+
+    @abc.abstractmethod
+    def get_entities(self, refs: list[str]) -> dict[str, Entity]: ...
+
+    @abc.abstractmethod
+    def update_entity(self, entity: Entity, expected_version: int, ctx: WriteContext) -> Entity: ...
+
+    @abc.abstractmethod
+    def delete_entity(self, ref: str, expected_version: int, ctx: WriteContext, cascade: bool = False) -> None: ...
+
+    @abc.abstractmethod
+    def list_entities(self, flt: EntityFilter = EntityFilter()) -> list[Entity]: ...
+
+    @abc.abstractmethod
+    def count_entities(self, flt: EntityFilter = EntityFilter()) -> int: ...
+
+    @abc.abstractmethod
+    def search(self, text: str, kind: str | None = None, limit: int = 20) -> list[Entity]:
+        """Diacritics- and case-insensitive search of names, descriptions, codes and tags; every word must match
+        (as a prefix); best matches first."""
+
+    # --- relationships -----------------------------------------------------------------------------------------
+    @abc.abstractmethod
+    def create_relationship(self, rel: Relationship, ctx: WriteContext) -> Relationship: ...
+
+    @abc.abstractmethod
+    def find_relationship(self, rel_id: str) -> Relationship | None: ...
+
+    @abc.abstractmethod
+    def update_relationship(self, rel: Relationship, expected_version: int, ctx: WriteContext) -> Relationship: ...
+
+    @abc.abstractmethod
+    def delete_relationship(self, rel_id: str, expected_version: int, ctx: WriteContext) -> None: ...
+
+    @abc.abstractmethod
+    def list_relationships(self, ref: str | None = None, type: str | None = None, direction: Direction = "both",
+                           limit: int | None = None) -> list[Relationship]: ...
+
+    @abc.abstractmethod
+    def count_relationships(self) -> int: ...
+
+    # --- traversal ---------------------------------------------------------------------------------------------
+    @abc.abstractmethod
+    def neighbourhood(self, ref: str, depth: int = 1, direction: Direction = "both",
+                      types: tuple[str, ...] | None = None, limit: int = 5000) -> Subgraph:
+        """Entities reachable from ``ref`` in at most ``depth`` hops along relationships of ``types`` in
+        ``direction``, with the relationships between them and each entity's hop distance."""
+
+    # --- organisation events -----------------------------------------------------------------------------------
+    @abc.abstractmethod
+    def record_event(self, event: OrgEvent, ctx: WriteContext) -> OrgEvent: ...
+
+    @abc.abstractmethod
+    def list_events(self, org: str | None = None) -> list[OrgEvent]: ...
+
+    # --- change log and history --------------------------------------------------------------------------------
+    @abc.abstractmethod
+    def changelog(self, ref: str | None = None, actor: str | None = None, since: str | None = None,
+                  until: str | None = None, limit: int | None = None, after_seq: int = 0) -> list[ChangeEntry]: ...
+
+    @abc.abstractmethod
+    def verify_log(self) -> VerifyResult: ...
+
+    @abc.abstractmethod
+    def revision(self) -> tuple[int, str]:
+        """(sequence number, hash) of the change-log head: changes whenever anything is written."""
+
+    @abc.abstractmethod
+    def entity_as_of(self, ref: str, when: dt.datetime | dt.date | str) -> Entity | None: ...
+
+    @abc.abstractmethod
+    def graph_as_of(self, when: dt.datetime | dt.date | str) -> Subgraph:
+        """The whole graph (entities and relationships) as it stood at ``when``."""
+
+    # --- bulk --------------------------------------------------------------------------------------------------
+    @abc.abstractmethod
+    def bulk_load(self, load: BulkLoad, ctx: WriteContext, progress: ProgressFn | None = None,
+                  dry_run: bool = False) -> BulkResult:
+        """Write an import run in one transaction; with ``dry_run`` compute the result and write nothing."""
+
+    # --- whole-catalog helpers (shared by all backends) --------------------------------------------------------
+    def iter_entities(self, batch: int = 5000, kind: str | None = None) -> Iterator[Entity]:
+        offset = 0
+        while True:
+            page = self.list_entities(EntityFilter(kind=kind, limit=batch, offset=offset))
+            yield from page
+            if len(page) < batch:
+                return
+            offset += batch
+
+    def all_relationships(self) -> list[Relationship]:
+        return self.list_relationships()
+
+
+def new_run_id() -> str:
+    return dt.datetime.now(dt.timezone.utc).strftime("%Y%m%dT%H%M%SZ-") + uuid.uuid4().hex[:8]
+
+
+__all__ = ["BulkLoad", "BulkResult", "CatalogStore", "Direction", "EntityFilter", "Subgraph", "WriteContext",
+           "as_instant", "format_time", "new_run_id", "utc_now"]

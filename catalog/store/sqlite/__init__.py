@@ -1,0 +1,5 @@
+"""The embedded SQLite backend (the default)."""
+
+from catalog.store.sqlite.store import SQLiteStore
+
+__all__ = ["SQLiteStore"]

@@ -1,0 +1,659 @@
+"""SQLite backend: one file, WAL journal, standard library only. The embedded default.
+
+Tables: ``entities`` and ``relationships`` hold the current state as JSON plus indexed columns for filters;
+``entity_fts`` (FTS5) holds folded text for diacritics-insensitive search; ``changelog`` is the hash-chained history
+from which as-of reads are rebuilt. One connection per thread; writes take the database lock with BEGIN IMMEDIATE so
+the change log stays a single chain.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import json
+import re
+import sqlite3
+import threading
+from pathlib import Path
+from typing import Any, Iterator
+
+from catalog.changelog import GENESIS, VerifyResult, canonical_json, entry_hash, verify_chain
+from catalog.errors import AlreadyExists, Conflict, FieldError, IntegrityError, NotFound, StoreError, ValidationFailed
+from catalog.metamodel import DEFAULT, Metamodel
+from catalog.model import ChangeEntry, Entity, OrgEvent, Relationship
+from catalog.store.base import (BulkLoad, BulkResult, CatalogStore, Direction, EntityFilter, ProgressFn, Subgraph,
+                                WriteContext, as_instant, format_time)
+from catalog.text import fold
+
+SCHEMA_VERSION = "1"
+_ATTR_NAME = re.compile(r"^[a-z_][a-z0-9_]{0,63}$")
+_CHUNK = 500
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS entities (
+    ref TEXT PRIMARY KEY, kind TEXT NOT NULL, owner TEXT, lifecycle TEXT, version INTEGER NOT NULL,
+    prov_source TEXT, data TEXT NOT NULL
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS entities_kind ON entities(kind, ref);
+CREATE INDEX IF NOT EXISTS entities_owner ON entities(owner);
+CREATE INDEX IF NOT EXISTS entities_lifecycle ON entities(lifecycle);
+CREATE INDEX IF NOT EXISTS entities_source ON entities(prov_source);
+CREATE TABLE IF NOT EXISTS entity_tags (ref TEXT NOT NULL, tag TEXT NOT NULL, PRIMARY KEY (tag, ref)) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS entity_tags_ref ON entity_tags(ref);
+CREATE VIRTUAL TABLE IF NOT EXISTS entity_fts USING fts5(ref UNINDEXED, name, body, tokenize = 'unicode61');
+CREATE TABLE IF NOT EXISTS relationships (
+    id TEXT PRIMARY KEY, type TEXT NOT NULL, source TEXT NOT NULL, target TEXT NOT NULL, version INTEGER NOT NULL,
+    prov_source TEXT, data TEXT NOT NULL
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS rel_source ON relationships(source, type);
+CREATE INDEX IF NOT EXISTS rel_target ON relationships(target, type);
+CREATE INDEX IF NOT EXISTS rel_prov ON relationships(prov_source);
+CREATE TABLE IF NOT EXISTS org_events (id TEXT PRIMARY KEY, date TEXT NOT NULL, version INTEGER NOT NULL,
+    prov_source TEXT, data TEXT NOT NULL) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS event_orgs (org TEXT NOT NULL, id TEXT NOT NULL, PRIMARY KEY (org, id)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS changelog (
+    seq INTEGER PRIMARY KEY, time TEXT NOT NULL, actor TEXT NOT NULL, request_id TEXT NOT NULL, op TEXT NOT NULL,
+    ref TEXT NOT NULL, before TEXT, after TEXT, prev_hash TEXT NOT NULL, hash TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS changelog_ref ON changelog(ref, seq);
+CREATE INDEX IF NOT EXISTS changelog_time ON changelog(time);
+"""
+
+
+def _chunks(items: list, size: int = _CHUNK) -> Iterator[list]:
+    for i in range(0, len(items), size):
+        yield items[i:i + size]
+
+
+def _fts_text(e: Entity) -> tuple[str, str]:
+    name = fold(f"{e.name.vi} {e.name.en} {e.code.replace('-', ' ')} {e.code}")
+    body = fold(" ".join([e.description.vi, e.description.en, *e.tags,
+                          *(str(v) for v in e.attributes.values() if isinstance(v, str))]))
+    return name, body
+
+
+def _fts_query(text: str) -> str | None:
+    tokens = fold(text).split()
+    if not tokens:
+        return None
+    return " ".join(f'"{t}"*' for t in tokens[:20])
+
+
+def _rel_ref(rel_id: str) -> str:
+    return f"rel:{rel_id}"
+
+
+class SQLiteStore(CatalogStore):
+    """The embedded store. ``path`` is a file (created if missing) or ':memory:' is refused (WAL needs a file)."""
+
+    def __init__(self, path: str | Path, metamodel: Metamodel = DEFAULT, create: bool = True):
+        self.path = Path(path)
+        self.metamodel = metamodel
+        self._local = threading.local()
+        self._lock = threading.Lock()
+        if not create and not self.path.exists():
+            raise StoreError(f"no catalog at {self.path} (run `ioc-catalog init` first)")
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            conn = self._conn()
+            conn.executescript(SCHEMA)
+            row = conn.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()
+            if row is None:
+                conn.execute("INSERT INTO meta VALUES ('schema_version', ?)", (SCHEMA_VERSION,))
+            elif row[0] != SCHEMA_VERSION:
+                raise StoreError(f"{self.path} has catalog schema {row[0]}, this version reads {SCHEMA_VERSION}")
+        except sqlite3.DatabaseError as exc:
+            raise StoreError(f"{self.path} is not a catalog file: {exc}") from exc
+
+    # --- connections and transactions --------------------------------------------------------------------------
+    def _conn(self) -> sqlite3.Connection:
+        conn = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = sqlite3.connect(self.path, isolation_level=None, timeout=30, check_same_thread=True)
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute("PRAGMA synchronous=NORMAL")
+            conn.execute("PRAGMA foreign_keys=ON")
+            conn.execute("PRAGMA cache_size=-65536")
+            self._local.conn = conn
+            self._local.depth = 0
+            with self._lock:
+                self._all_conns = getattr(self, "_all_conns", []) + [conn]
+        return conn
+
+    def close(self) -> None:
+        with self._lock:
+            for conn in getattr(self, "_all_conns", []):
+                with contextlib.suppress(Exception):
+                    conn.close()
+            self._all_conns = []
+        self._local = threading.local()
+
+    @contextlib.contextmanager
+    def transaction(self, ctx: WriteContext) -> Iterator[None]:
+        conn = self._conn()
+        if self._local.depth:
+            self._local.depth += 1
+            try:
+                yield
+            finally:
+                self._local.depth -= 1
+            return
+        conn.execute("BEGIN IMMEDIATE")
+        self._local.depth = 1
+        self._local.head = None
+        try:
+            yield
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        else:
+            conn.execute("COMMIT")
+        finally:
+            self._local.depth = 0
+            self._local.head = None
+
+    # --- change log --------------------------------------------------------------------------------------------
+    def _head(self, conn: sqlite3.Connection) -> tuple[int, str, str]:
+        head = getattr(self._local, "head", None)
+        if head is None:
+            row = conn.execute("SELECT seq, hash, time FROM changelog ORDER BY seq DESC LIMIT 1").fetchone()
+            head = row if row else (0, GENESIS, "")
+        return head
+
+    def _next_time(self, last: str) -> str:
+        now = format_time(self.clock())
+        if now <= last:  # keep log times strictly increasing even if the clock stalls or steps back
+            t = dt.datetime.strptime(last, "%Y-%m-%dT%H:%M:%S.%fZ") + dt.timedelta(microseconds=1)
+            now = format_time(t)
+        return now
+
+    def _log_many(self, conn: sqlite3.Connection, ctx: WriteContext,
+                  items: list[tuple[str, str, dict | None, dict | None]]) -> None:
+        """Append (op, ref, before, after) entries; must run inside a transaction."""
+        if not items:
+            return
+        seq, prev, last = self._head(conn)
+        rows = []
+        for op, ref, before, after in items:
+            seq += 1
+            time = self._next_time(last)
+            h = entry_hash(seq, time, ctx.actor, ctx.request_id, op, ref, before, after, prev)
+            rows.append((seq, time, ctx.actor, ctx.request_id, op, ref,
+                         None if before is None else canonical_json(before),
+                         None if after is None else canonical_json(after), prev, h))
+            prev, last = h, time
+        conn.executemany("INSERT INTO changelog VALUES (?,?,?,?,?,?,?,?,?,?)", rows)
+        self._local.head = (seq, prev, last)
+
+    def changelog(self, ref: str | None = None, actor: str | None = None, since: str | None = None,
+                  until: str | None = None, limit: int | None = None, after_seq: int = 0) -> list[ChangeEntry]:
+        where, args = ["seq > ?"], [after_seq]
+        if ref:
+            where.append("ref = ?")
+            args.append(ref)
+        if actor:
+            where.append("actor = ?")
+            args.append(actor)
+        if since:
+            where.append("time >= ?")
+            args.append(as_instant(since) if len(since) > 10 else format_time(
+                dt.datetime.combine(dt.date.fromisoformat(since), dt.time.min, tzinfo=dt.timezone.utc)))
+        if until:
+            where.append("time <= ?")
+            args.append(as_instant(until))
+        sql = f"SELECT * FROM changelog WHERE {' AND '.join(where)} ORDER BY seq"
+        if limit is not None:
+            sql += " LIMIT ?"
+            args.append(int(limit))
+        return [self._entry(r) for r in self._conn().execute(sql, args)]
+
+    @staticmethod
+    def _entry(r: tuple) -> ChangeEntry:
+        return ChangeEntry(seq=r[0], time=r[1], actor=r[2], request_id=r[3], op=r[4], ref=r[5],
+                           before=None if r[6] is None else json.loads(r[6]),
+                           after=None if r[7] is None else json.loads(r[7]), prev_hash=r[8], hash=r[9])
+
+    def verify_log(self) -> VerifyResult:
+        cur = self._conn().execute("SELECT * FROM changelog ORDER BY seq")
+
+        def rows() -> Iterator[tuple]:
+            for r in cur:
+                yield (r[0], r[1], r[2], r[3], r[4], r[5], None if r[6] is None else json.loads(r[6]),
+                       None if r[7] is None else json.loads(r[7]), r[8], r[9])
+        return verify_chain(rows())
+
+    def revision(self) -> tuple[int, str]:
+        row = self._conn().execute("SELECT seq, hash FROM changelog ORDER BY seq DESC LIMIT 1").fetchone()
+        return (row[0], row[1]) if row else (0, GENESIS)
+
+    # --- entities ----------------------------------------------------------------------------------------------
+    def _entity_row(self, e: Entity) -> tuple:
+        return (e.ref, e.kind, e.owner, e.attributes.get("lifecycle"), e.version,
+                e.provenance.source if e.provenance else None, e.model_dump_json(exclude={"ref"}))
+
+    def _index_entity(self, conn: sqlite3.Connection, e: Entity, new: bool) -> None:
+        if not new:
+            conn.execute("DELETE FROM entity_tags WHERE ref = ?", (e.ref,))
+            conn.execute("DELETE FROM entity_fts WHERE ref = ?", (e.ref,))
+        if e.tags:
+            conn.executemany("INSERT INTO entity_tags VALUES (?, ?)", [(e.ref, t) for t in e.tags])
+        conn.execute("INSERT INTO entity_fts VALUES (?, ?, ?)", (e.ref, *_fts_text(e)))
+
+    def _stamp(self, obj: Any, version: int, created: str | None) -> Any:
+        now = format_time(self.clock())
+        return obj.model_copy(update={"version": version, "created_at": created or now, "updated_at": now})
+
+    @staticmethod
+    def _load_entity(data: str) -> Entity:
+        return Entity.model_validate_json(data)
+
+    def create_entity(self, entity: Entity, ctx: WriteContext) -> Entity:
+        with self.transaction(ctx):
+            conn = self._conn()
+            if conn.execute("SELECT 1 FROM entities WHERE ref = ?", (entity.ref,)).fetchone():
+                raise AlreadyExists(f"{entity.ref} already exists")
+            e = self._stamp(entity, 1, None)
+            conn.execute("INSERT INTO entities VALUES (?,?,?,?,?,?,?)", self._entity_row(e))
+            self._index_entity(conn, e, new=True)
+            self._log_many(conn, ctx, [("create", e.ref, None, e.content())])
+            return e
+
+    def find_entity(self, ref: str) -> Entity | None:
+        row = self._conn().execute("SELECT data FROM entities WHERE ref = ?", (ref,)).fetchone()
+        return self._load_entity(row[0]) if row else None
+
+    def get_entities(self, refs: list[str]) -> dict[str, Entity]:
+        out: dict[str, Entity] = {}
+        conn = self._conn()
+        for chunk in _chunks(list(dict.fromkeys(refs))):
+            q = f"SELECT data FROM entities WHERE ref IN ({','.join('?' * len(chunk))})"
+            for (data,) in conn.execute(q, chunk):
+                e = self._load_entity(data)
+                out[e.ref] = e
+        return out
+
+    def update_entity(self, entity: Entity, expected_version: int, ctx: WriteContext) -> Entity:
+        with self.transaction(ctx):
+            conn = self._conn()
+            row = conn.execute("SELECT version, data FROM entities WHERE ref = ?", (entity.ref,)).fetchone()
+            if row is None:
+                raise NotFound(f"{entity.ref} does not exist")
+            if row[0] != expected_version:
+                raise Conflict(entity.ref, expected_version, row[0])
+            before = self._load_entity(row[1])
+            e = self._stamp(entity, row[0] + 1, before.created_at)
+            conn.execute("UPDATE entities SET kind=?, owner=?, lifecycle=?, version=?, prov_source=?, data=? "
+                         "WHERE ref=? AND version=?", (*self._entity_row(e)[1:], e.ref, expected_version))
+            self._index_entity(conn, e, new=False)
+            self._log_many(conn, ctx, [("update", e.ref, before.content(), e.content())])
+            return e
+
+    def delete_entity(self, ref: str, expected_version: int, ctx: WriteContext, cascade: bool = False) -> None:
+        with self.transaction(ctx):
+            conn = self._conn()
+            row = conn.execute("SELECT version, data FROM entities WHERE ref = ?", (ref,)).fetchone()
+            if row is None:
+                raise NotFound(f"{ref} does not exist")
+            if row[0] != expected_version:
+                raise Conflict(ref, expected_version, row[0])
+            rels = self.list_relationships(ref)
+            if rels and not cascade:
+                raise IntegrityError(f"{ref} is used by {len(rels)} relationship(s), e.g. {rels[0].id}; "
+                                     "delete them first or delete with cascade")
+            log = []
+            for r in rels:
+                conn.execute("DELETE FROM relationships WHERE id = ?", (r.id,))
+                log.append(("delete", _rel_ref(r.id), r.content(), None))
+            conn.execute("DELETE FROM entities WHERE ref = ?", (ref,))
+            conn.execute("DELETE FROM entity_tags WHERE ref = ?", (ref,))
+            conn.execute("DELETE FROM entity_fts WHERE ref = ?", (ref,))
+            log.append(("delete", ref, self._load_entity(row[1]).content(), None))
+            self._log_many(conn, ctx, log)
+
+    def _filter_sql(self, flt: EntityFilter) -> tuple[str, list[Any]]:
+        where, args = [], []
+        if flt.kind:
+            where.append("kind = ?")
+            args.append(flt.kind)
+        if flt.owner:
+            where.append("owner = ?")
+            args.append(flt.owner)
+        if flt.lifecycle:
+            where.append("lifecycle = ?")
+            args.append(flt.lifecycle)
+        if flt.source:
+            where.append("prov_source = ?")
+            args.append(flt.source)
+        if flt.tag:
+            where.append("ref IN (SELECT ref FROM entity_tags WHERE tag = ?)")
+            args.append(flt.tag)
+        for name, value in sorted(flt.attributes.items()):
+            if not _ATTR_NAME.match(name):
+                raise ValidationFailed([FieldError(f"attributes.{name}", "not an attribute name")])
+            where.append("json_extract(data, ?) = ?")
+            args += [f"$.attributes.{name}", value]
+        return (" WHERE " + " AND ".join(where)) if where else "", args
+
+    def list_entities(self, flt: EntityFilter = EntityFilter()) -> list[Entity]:
+        where, args = self._filter_sql(flt)
+        sql = f"SELECT data FROM entities{where} ORDER BY ref LIMIT ? OFFSET ?"
+        return [self._load_entity(r[0]) for r in self._conn().execute(sql, args + [flt.limit, flt.offset])]
+
+    def count_entities(self, flt: EntityFilter = EntityFilter()) -> int:
+        where, args = self._filter_sql(flt)
+        return self._conn().execute(f"SELECT count(*) FROM entities{where}", args).fetchone()[0]
+
+    def search(self, text: str, kind: str | None = None, limit: int = 20) -> list[Entity]:
+        q = _fts_query(text)
+        if q is None:
+            return []
+        sql = ("SELECT e.data FROM entity_fts f JOIN entities e ON e.ref = f.ref WHERE entity_fts MATCH ?"
+               + (" AND e.kind = ?" if kind else "") + " ORDER BY bm25(entity_fts, 0, 10.0, 1.0), e.ref LIMIT ?")
+        args: list[Any] = [q] + ([kind] if kind else []) + [int(limit)]
+        try:
+            return [self._load_entity(r[0]) for r in self._conn().execute(sql, args)]
+        except sqlite3.OperationalError as exc:  # pragma: no cover - folded tokens are always valid FTS terms
+            raise ValidationFailed([FieldError("q", f"cannot search for '{text}': {exc}")]) from exc
+
+    # --- relationships -----------------------------------------------------------------------------------------
+    @staticmethod
+    def _rel_row(r: Relationship) -> tuple:
+        return (r.id, r.type, r.source, r.target, r.version, r.provenance.source if r.provenance else None,
+                r.model_dump_json(exclude={"id"}))
+
+    def _require_endpoints(self, conn: sqlite3.Connection, rel: Relationship) -> None:
+        for end in (rel.source, rel.target):
+            if not conn.execute("SELECT 1 FROM entities WHERE ref = ?", (end,)).fetchone():
+                raise IntegrityError(f"relationship {rel.id}: {end} does not exist")
+
+    def create_relationship(self, rel: Relationship, ctx: WriteContext) -> Relationship:
+        with self.transaction(ctx):
+            conn = self._conn()
+            if conn.execute("SELECT 1 FROM relationships WHERE id = ?", (rel.id,)).fetchone():
+                raise AlreadyExists(f"relationship {rel.id} already exists")
+            self._require_endpoints(conn, rel)
+            r = self._stamp(rel, 1, None)
+            conn.execute("INSERT INTO relationships VALUES (?,?,?,?,?,?,?)", self._rel_row(r))
+            self._log_many(conn, ctx, [("create", _rel_ref(r.id), None, r.content())])
+            return r
+
+    def find_relationship(self, rel_id: str) -> Relationship | None:
+        row = self._conn().execute("SELECT data FROM relationships WHERE id = ?", (rel_id,)).fetchone()
+        return Relationship.model_validate_json(row[0]) if row else None
+
+    def update_relationship(self, rel: Relationship, expected_version: int, ctx: WriteContext) -> Relationship:
+        with self.transaction(ctx):
+            conn = self._conn()
+            row = conn.execute("SELECT version, data FROM relationships WHERE id = ?", (rel.id,)).fetchone()
+            if row is None:
+                raise NotFound(f"relationship {rel.id} does not exist")
+            if row[0] != expected_version:
+                raise Conflict(rel.id, expected_version, row[0])
+            before = Relationship.model_validate_json(row[1])
+            r = self._stamp(rel, row[0] + 1, before.created_at)
+            conn.execute("UPDATE relationships SET version=?, prov_source=?, data=? WHERE id=?",
+                         (r.version, self._rel_row(r)[5], self._rel_row(r)[6], r.id))
+            self._log_many(conn, ctx, [("update", _rel_ref(r.id), before.content(), r.content())])
+            return r
+
+    def delete_relationship(self, rel_id: str, expected_version: int, ctx: WriteContext) -> None:
+        with self.transaction(ctx):
+            conn = self._conn()
+            row = conn.execute("SELECT version, data FROM relationships WHERE id = ?", (rel_id,)).fetchone()
+            if row is None:
+                raise NotFound(f"relationship {rel_id} does not exist")
+            if row[0] != expected_version:
+                raise Conflict(rel_id, expected_version, row[0])
+            conn.execute("DELETE FROM relationships WHERE id = ?", (rel_id,))
+            self._log_many(conn, ctx, [("delete", _rel_ref(rel_id),
+                                        Relationship.model_validate_json(row[1]).content(), None)])
+
+    def list_relationships(self, ref: str | None = None, type: str | None = None, direction: Direction = "both",
+                           limit: int | None = None) -> list[Relationship]:
+        where, args = [], []
+        if ref:
+            ends = {"out": "source = ?", "in": "target = ?", "both": "(source = ? OR target = ?)"}[direction]
+            where.append(ends)
+            args += [ref] * (2 if direction == "both" else 1)
+        if type:
+            where.append("type = ?")
+            args.append(type)
+        sql = "SELECT data FROM relationships" + (" WHERE " + " AND ".join(where) if where else "") + " ORDER BY id"
+        if limit is not None:
+            sql += " LIMIT ?"
+            args.append(int(limit))
+        return [Relationship.model_validate_json(r[0]) for r in self._conn().execute(sql, args)]
+
+    def count_relationships(self) -> int:
+        return self._conn().execute("SELECT count(*) FROM relationships").fetchone()[0]
+
+    # --- traversal ---------------------------------------------------------------------------------------------
+    def neighbourhood(self, ref: str, depth: int = 1, direction: Direction = "both",
+                      types: tuple[str, ...] | None = None, limit: int = 5000) -> Subgraph:
+        conn = self._conn()
+        start = self.find_entity(ref)
+        if start is None:
+            raise NotFound(f"{ref} does not exist")
+        seen: dict[str, int] = {ref: 0}
+        rels: dict[str, str] = {}
+        frontier = [ref]
+        type_sql = f" AND type IN ({','.join('?' * len(types))})" if types else ""
+        for level in range(1, max(0, depth) + 1):
+            nxt: list[str] = []
+            for chunk in _chunks(frontier):
+                marks = ",".join("?" * len(chunk))
+                queries = []
+                if direction in ("out", "both"):
+                    queries.append((f"SELECT id, target, data FROM relationships WHERE source IN ({marks}){type_sql}"))
+                if direction in ("in", "both"):
+                    queries.append((f"SELECT id, source, data FROM relationships WHERE target IN ({marks}){type_sql}"))
+                for q in queries:
+                    for rid, other, data in conn.execute(q, chunk + list(types or ())):
+                        rels.setdefault(rid, data)
+                        if other not in seen:
+                            seen[other] = level
+                            nxt.append(other)
+            frontier = nxt
+            if not frontier or len(seen) >= limit:
+                break
+        entities = self.get_entities(list(seen))
+        out = [Relationship.model_validate_json(d) for _, d in sorted(rels.items())
+               ]
+        out = [r for r in out if r.source in entities and r.target in entities]
+        return Subgraph(entities=entities, relationships=out, depth=seen)
+
+    # --- organisation events -----------------------------------------------------------------------------------
+    def record_event(self, event: OrgEvent, ctx: WriteContext) -> OrgEvent:
+        with self.transaction(ctx):
+            conn = self._conn()
+            row = conn.execute("SELECT version, data FROM org_events WHERE id = ?", (event.id,)).fetchone()
+            before = OrgEvent.model_validate_json(row[1]) if row else None
+            ev = event.model_copy(update={"version": (row[0] + 1) if row else 1})
+            data = ev.model_dump_json(by_alias=True)
+            conn.execute("INSERT OR REPLACE INTO org_events VALUES (?,?,?,?,?)",
+                         (ev.id, ev.date.isoformat(), ev.version, ev.provenance.source if ev.provenance else None,
+                          data))
+            conn.execute("DELETE FROM event_orgs WHERE id = ?", (ev.id,))
+            orgs = set(ev.from_ + ev.to) | {t.to for t in ev.transfers}
+            conn.executemany("INSERT INTO event_orgs VALUES (?, ?)", [(o, ev.id) for o in sorted(orgs)])
+            self._log_many(conn, ctx, [("update" if before else "create", ev.ref,
+                                        before.content() if before else None, ev.content())])
+            return ev
+
+    def list_events(self, org: str | None = None) -> list[OrgEvent]:
+        if org:
+            rows = self._conn().execute("SELECT e.data FROM org_events e JOIN event_orgs o ON o.id = e.id "
+                                        "WHERE o.org = ? ORDER BY e.date, e.id", (org,))
+        else:
+            rows = self._conn().execute("SELECT data FROM org_events ORDER BY date, id")
+        return [OrgEvent.model_validate_json(r[0]) for r in rows]
+
+    # --- as-of -------------------------------------------------------------------------------------------------
+    def entity_as_of(self, ref: str, when: dt.datetime | dt.date | str) -> Entity | None:
+        row = self._conn().execute("SELECT after FROM changelog WHERE ref = ? AND time <= ? ORDER BY seq DESC "
+                                   "LIMIT 1", (ref, as_instant(when))).fetchone()
+        if row is None or row[0] is None:
+            return None
+        return Entity.model_validate(json.loads(row[0]))
+
+    def graph_as_of(self, when: dt.datetime | dt.date | str) -> Subgraph:
+        t = as_instant(when)
+        sql = ("SELECT c.ref, c.after FROM changelog c JOIN (SELECT ref, max(seq) AS m FROM changelog WHERE time <= ? "
+               "GROUP BY ref) x ON c.seq = x.m WHERE c.after IS NOT NULL ORDER BY c.ref")
+        g = Subgraph()
+        for ref, after in self._conn().execute(sql, (t,)):
+            data = json.loads(after)
+            if ref.startswith("rel:"):
+                g.relationships.append(Relationship.model_validate(data))
+            elif not ref.startswith("event:"):
+                e = Entity.model_validate(data)
+                g.entities[e.ref] = e
+        return g
+
+    # --- bulk --------------------------------------------------------------------------------------------------
+    def bulk_load(self, load: BulkLoad, ctx: WriteContext, progress: ProgressFn | None = None,
+                  dry_run: bool = False) -> BulkResult:
+        result = BulkResult()
+        prov = load.provenance
+        total = len(load.entities) + len(load.relationships) + len(load.events)
+        done = 0
+        conn = self._conn()
+        tx = contextlib.nullcontext() if dry_run else self.transaction(ctx)
+        with tx:
+            # entities
+            existing: dict[str, tuple[int, str]] = {}
+            for chunk in _chunks([e.ref for e in load.entities]):
+                q = f"SELECT ref, version, data FROM entities WHERE ref IN ({','.join('?' * len(chunk))})"
+                for ref, version, data in conn.execute(q, chunk):
+                    existing[ref] = (version, data)
+            now = format_time(self.clock())
+            inserts, updates, fts_del, logs = [], [], [], []
+            tags, fts = [], []
+            for e in load.entities:
+                old = existing.get(e.ref)
+                if old is not None:
+                    before = self._load_entity(old[1])
+                    if _same(before.content(), e.content()):
+                        result.add("unchanged", e.kind)
+                        done += 1
+                        continue
+                    new = e.model_copy(update={"provenance": prov, "version": old[0] + 1,
+                                               "created_at": before.created_at, "updated_at": now})
+                    updates.append(self._entity_row(new))
+                    fts_del.append((e.ref,))
+                    logs.append(("update", e.ref, before.content(), new.content()))
+                    result.add("updated", e.kind, e.ref)
+                else:
+                    new = e.model_copy(update={"provenance": prov, "version": 1, "created_at": now,
+                                               "updated_at": now})
+                    inserts.append(self._entity_row(new))
+                    logs.append(("create", e.ref, None, new.content()))
+                    result.add("created", e.kind, e.ref)
+                tags += [(new.ref, t) for t in new.tags]
+                fts.append((new.ref, *_fts_text(new)))
+                done += 1
+                if progress and done % 2000 == 0:
+                    progress(done, total)
+            if not dry_run:
+                conn.executemany("INSERT INTO entities VALUES (?,?,?,?,?,?,?)", inserts)
+                conn.executemany("INSERT OR REPLACE INTO entities VALUES (?,?,?,?,?,?,?)", updates)
+                conn.executemany("DELETE FROM entity_tags WHERE ref = ?", fts_del)
+                conn.executemany("DELETE FROM entity_fts WHERE ref = ?", fts_del)
+                conn.executemany("INSERT INTO entity_tags VALUES (?, ?)", tags)
+                conn.executemany("INSERT INTO entity_fts VALUES (?, ?, ?)", fts)
+                self._log_many(conn, ctx, logs)
+            loaded_refs = {e.ref for e in load.entities}
+            # relationships
+            existing_r: dict[str, tuple[int, str]] = {}
+            for chunk in _chunks([r.id for r in load.relationships]):
+                q = f"SELECT id, version, data FROM relationships WHERE id IN ({','.join('?' * len(chunk))})"
+                for rid, version, data in conn.execute(q, chunk):
+                    existing_r[rid] = (version, data)
+            ends = {r.source for r in load.relationships} | {r.target for r in load.relationships}
+            missing = ends - loaded_refs
+            if missing:
+                present = set()
+                for chunk in _chunks(sorted(missing)):
+                    q = f"SELECT ref FROM entities WHERE ref IN ({','.join('?' * len(chunk))})"
+                    present |= {r[0] for r in conn.execute(q, chunk)}
+                missing -= present
+            if missing:
+                bad = [r for r in load.relationships if r.source in missing or r.target in missing]
+                raise IntegrityError(f"{len(bad)} relationship(s) point at entities that do not exist, e.g. "
+                                     f"{bad[0].id} ({', '.join(sorted(missing)[:5])})")
+            inserts, updates, logs = [], [], []
+            for r in load.relationships:
+                old = existing_r.get(r.id)
+                if old is not None:
+                    before_r = Relationship.model_validate_json(old[1])
+                    if _same(before_r.content(), r.content()):
+                        result.add("unchanged", "relationship")
+                        done += 1
+                        continue
+                    new_r = r.model_copy(update={"provenance": prov, "version": old[0] + 1,
+                                                 "created_at": before_r.created_at, "updated_at": now})
+                    updates.append(self._rel_row(new_r))
+                    logs.append(("update", _rel_ref(r.id), before_r.content(), new_r.content()))
+                    result.add("updated", "relationship", _rel_ref(r.id))
+                else:
+                    new_r = r.model_copy(update={"provenance": prov, "version": 1, "created_at": now,
+                                                 "updated_at": now})
+                    inserts.append(self._rel_row(new_r))
+                    logs.append(("create", _rel_ref(r.id), None, new_r.content()))
+                    result.add("created", "relationship", _rel_ref(r.id))
+                done += 1
+                if progress and done % 2000 == 0:
+                    progress(done, total)
+            if not dry_run:
+                conn.executemany("INSERT INTO relationships VALUES (?,?,?,?,?,?,?)", inserts)
+                conn.executemany("INSERT OR REPLACE INTO relationships VALUES (?,?,?,?,?,?,?)", updates)
+                self._log_many(conn, ctx, logs)
+            # events
+            for ev in load.events:
+                row = conn.execute("SELECT data FROM org_events WHERE id = ?", (ev.id,)).fetchone()
+                if row and _same(OrgEvent.model_validate_json(row[0]).content(), ev.content()):
+                    result.add("unchanged", "event")
+                else:
+                    result.add("updated" if row else "created", "event", ev.ref)
+                    if not dry_run:
+                        self.record_event(ev.model_copy(update={"provenance": prov}), ctx)
+                done += 1
+            # clean-up of what this source no longer says
+            if load.cleanup:
+                rel_ids = {r.id for r in load.relationships}
+                stale_r = [(rid, data) for rid, data in conn.execute(
+                    "SELECT id, data FROM relationships WHERE prov_source = ? ORDER BY id", (load.source,))
+                    if rid not in rel_ids]
+                stale_e = [(ref, data) for ref, data in conn.execute(
+                    "SELECT ref, data FROM entities WHERE prov_source = ? ORDER BY ref", (load.source,))
+                    if ref not in loaded_refs]
+                stale_refs = {ref for ref, _ in stale_e}
+                logs = []
+                for rid, data in stale_r:
+                    result.add("removed", "relationship", _rel_ref(rid))
+                    logs.append(("delete", _rel_ref(rid), Relationship.model_validate_json(data).content(), None))
+                for ref, data in stale_e:
+                    used = [r for r in self.list_relationships(ref)
+                            if r.id not in {x for x, _ in stale_r}]
+                    if used:
+                        raise IntegrityError(f"clean-up would delete {ref}, but {used[0].id} (entered by another "
+                                             "source or a person) still uses it")
+                    e = self._load_entity(data)
+                    result.add("removed", e.kind, ref)
+                    logs.append(("delete", ref, e.content(), None))
+                if not dry_run:
+                    conn.executemany("DELETE FROM relationships WHERE id = ?", [(rid,) for rid, _ in stale_r])
+                    for table in ("entities", "entity_tags", "entity_fts"):
+                        conn.executemany(f"DELETE FROM {table} WHERE ref = ?", [(r,) for r in sorted(stale_refs)])
+                    self._log_many(conn, ctx, logs)
+            if progress:
+                progress(total, total)
+        return result
+
+
+def _same(a: dict, b: dict) -> bool:
+    """Equal content, ignoring provenance (re-importing the same file is not a change)."""
+    a = {k: v for k, v in a.items() if k != "provenance"}
+    b = {k: v for k, v in b.items() if k != "provenance"}
+    return a == b

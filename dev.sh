@@ -1,0 +1,71 @@
+#!/usr/bin/env bash
+# One entry point for people and CI.
+#   ./dev.sh demo     set up everything this machine lacks, build the demo catalog, serve it on 127.0.0.1:8000
+#   ./dev.sh test     set up, then run the whole test suite (extra arguments go to pytest)
+#   ./dev.sh setup    only set up: system packages (Graphviz, fonts), a .venv with the project and its test tools
+#   ./dev.sh bench    set up, then run the benchmarks (extra arguments go to python -m bench.run)
+set -euo pipefail
+cd "$(dirname "$0")"
+
+VENV="${IOC_CATALOG_VENV:-.venv}"
+
+say() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
+
+system_packages() {
+  local missing=()
+  local fonts
+  fonts=$(fc-list 2>/dev/null || true)
+  command -v dot >/dev/null 2>&1 || missing+=(graphviz)
+  command -v fc-list >/dev/null 2>&1 || missing+=(fontconfig)
+  grep -q "NotoSans-Regular" <<<"$fonts" || missing+=(fonts-noto-core)
+  [ ${#missing[@]} -eq 0 ] && return 0
+  local sudo=""
+  if [ "$(id -u)" != 0 ]; then
+    if command -v sudo >/dev/null 2>&1; then sudo="sudo"; else
+      say "missing system packages: ${missing[*]} (install them with your package manager; continuing)"; return 0
+    fi
+  fi
+  if command -v apt-get >/dev/null 2>&1; then
+    say "installing system packages: ${missing[*]}"
+    $sudo apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  else
+    say "missing system packages: ${missing[*]} (no apt-get here: install them by hand; continuing)"
+  fi
+}
+
+pick_python() {
+  for p in python3.13 python3.12 python3.11 python3; do
+    if command -v "$p" >/dev/null 2>&1 && "$p" -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null; then
+      echo "$p"; return 0
+    fi
+  done
+  say "Python 3.11 or newer is required"; exit 1
+}
+
+python_env() {
+  if [ ! -x "$VENV/bin/python" ]; then
+    say "creating $VENV"
+    "$(pick_python)" -m venv "$VENV"
+  fi
+  local stamp="$VENV/.ioc-catalog-installed"
+  local want
+  want=$(cat pyproject.toml | sha256sum | cut -d' ' -f1)
+  if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
+    say "installing Python packages into $VENV"
+    "$VENV/bin/python" -m pip install -q --upgrade pip
+    "$VENV/bin/python" -m pip install -q -e '.[test]'
+    echo "$want" > "$stamp"
+  fi
+}
+
+setup() { system_packages; python_env; }
+
+cmd="${1:-help}"; shift || true
+case "$cmd" in
+  setup) setup ;;
+  demo) setup; exec "$VENV/bin/ioc-catalog" demo "$@" ;;
+  test) setup; exec "$VENV/bin/python" -m pytest "$@" ;;
+  bench) setup; exec "$VENV/bin/python" -m bench.run "$@" ;;
+  *) sed -n '2,6p' "$0" | sed 's/^# \{0,1\}//'; exit 2 ;;
+esac

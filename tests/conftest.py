@@ -1,0 +1,91 @@
+"""Shared fixtures. ``store`` is parametrised over every backend: the contract suite runs against each one."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from pathlib import Path
+from typing import Callable, Iterator
+
+import pytest
+
+from catalog.model import Entity, Relationship, parse_entity, parse_relationship, validate_entity, \
+    validate_relationship
+from catalog.store import open_store
+from catalog.store.base import CatalogStore, WriteContext
+
+ROOT = Path(__file__).resolve().parent.parent
+SHARED = ROOT.parent / "shared"
+CORPORA = SHARED / "corpora"
+SAMPLE = ROOT / "data" / "sample" / "hcmc.json"
+
+BACKENDS = ["sqlite"]
+
+
+class FakeClock:
+    """A controllable clock for as-of tests: starts at a fixed instant, advances 1 s per call unless set."""
+
+    def __init__(self, start: dt.datetime = dt.datetime(2025, 1, 1, tzinfo=dt.timezone.utc)):
+        self.now = start
+
+    def __call__(self) -> dt.datetime:
+        self.now += dt.timedelta(seconds=1)
+        return self.now
+
+    def set(self, when: dt.datetime) -> None:
+        self.now = when
+
+
+def make_store(backend: str, tmp_path: Path) -> CatalogStore:
+    if backend == "sqlite":
+        return open_store(f"sqlite:///{tmp_path / 'catalog.db'}")
+    raise AssertionError(f"unknown backend {backend}")
+
+
+@pytest.fixture(params=BACKENDS)
+def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[CatalogStore]:
+    s = make_store(request.param, tmp_path)
+    try:
+        yield s
+    finally:
+        s.close()
+
+
+@pytest.fixture
+def clock(store: CatalogStore) -> FakeClock:
+    c = FakeClock()
+    store.clock = c
+    return c
+
+
+@pytest.fixture
+def ctx() -> WriteContext:
+    return WriteContext(actor="tester", request_id="req-test")
+
+
+def entity(ref: str, name: str = "", owner: str | None = None, **attributes: object) -> Entity:
+    """Factory: a valid entity of any kind with sensible required attributes."""
+    kind = ref.split(":", 1)[0]
+    defaults: dict[str, dict[str, object]] = {
+        "organization": {"org_type": "department"},
+        "system": {"lifecycle": "production"},
+        "database": {"lifecycle": "production", "scope": "shared"},
+        "platform": {"lifecycle": "production", "platform_type": "integration"},
+        "service": {"lifecycle": "production", "protocol": "rest"},
+        "dataset": {},
+    }
+    attrs = {**defaults[kind], **attributes}
+    data: dict[str, object] = {"ref": ref, "name": {"vi": name or ref, "en": name or ref}, "attributes": attrs}
+    if owner:
+        data["owner"] = owner
+    return validate_entity(parse_entity(data))
+
+
+def rel(type_: str, source: str, target: str, **props: object) -> Relationship:
+    return validate_relationship(parse_relationship({"type": type_, "source": source, "target": target,
+                                                     "properties": props}))
+
+
+@pytest.fixture
+def factory() -> tuple[Callable[..., Entity], Callable[..., Relationship]]:
+    return entity, rel
