@@ -240,6 +240,10 @@ def pydantic_errors(exc: ValidationError, prefix: str = "") -> list[FieldError]:
 
 def parse_entity(data: Any, where: str = "") -> Entity:
     """Parse untrusted input into an Entity (structure only); errors name each bad field."""
+    if isinstance(data, dict) and "ref" in data and not REF_RE.match(str(data["ref"])):
+        raise ValidationFailed([FieldError(f"{where}.ref" if where else "ref",
+                                           f"'{data['ref']}' is not a reference of the form kind:code (lower-case "
+                                           "letters, digits, '.', '_' or '-')")])
     if isinstance(data, dict) and "owner" in data:
         data = dict(data)
         owner = data.pop("owner")

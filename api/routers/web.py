@@ -55,8 +55,7 @@ def entity_page(request: Request, ref: str, lang: str | None = None) -> HTMLResp
     lg = _lang(lang)
     e = store.get_entity(ref)
     rels = store.list_relationships(ref)
-    names = {x.ref: x for x in store.get_entities([r.source for r in rels] + [r.target for r in rels]
-                                                  + [p.org for p in e.owner_history])}
+    names = store.get_entities([r.source for r in rels] + [r.target for r in rels] + [p.org for p in e.owner_history])
     html = templates().get_template("entity.html").render(lang=lg, e=e, spec=store.metamodel.kind(e.kind),
                                                           rels=rels, names=names, mm=store.metamodel)
     return HTMLResponse(html)

@@ -9,7 +9,8 @@ Every backend (sqlite = embedded default, neo4j = server) implements this class 
 - A relationship needs both endpoints to exist; deleting an entity that relationships still use raises
   :class:`IntegrityError` unless ``cascade=True``.
 - As-of reads rebuild any entity or the whole graph at a past instant from the change log.
-- ``bulk_load`` writes a whole import run in one transaction (all or nothing) and stamps provenance on every fact.
+- ``bulk_load`` writes a whole import run in one transaction (all or nothing) and stamps provenance (source, run)
+  on every fact that does not already carry its own (a lossless native re-import keeps the original).
 
 Change-log references: entities use their ``kind:code``, relationships ``rel:<source>><type>><target>``, organisation
 events ``event:<id>``.

@@ -96,6 +96,11 @@ class SQLiteStore(CatalogStore):
             raise StoreError(f"no catalog at {self.path} (run `ioc-catalog init` first)")
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
+            with contextlib.closing(sqlite3.connect(self.path)) as probe:  # look before changing anything
+                tables = {r[0] for r in probe.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+            if tables and "meta" not in tables:  # someone else's SQLite database: never add our tables to it
+                raise StoreError(f"{self.path} is an SQLite database but not a catalog (it has tables "
+                                 f"{', '.join(sorted(tables)[:5])} and no catalog schema); refusing to change it")
             conn = self._conn()
             conn.executescript(SCHEMA)
             row = conn.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()
@@ -104,7 +109,11 @@ class SQLiteStore(CatalogStore):
             elif row[0] != SCHEMA_VERSION:
                 raise StoreError(f"{self.path} has catalog schema {row[0]}, this version reads {SCHEMA_VERSION}")
         except sqlite3.DatabaseError as exc:
+            self.close()
             raise StoreError(f"{self.path} is not a catalog file: {exc}") from exc
+        except StoreError:
+            self.close()
+            raise
 
     # --- connections and transactions --------------------------------------------------------------------------
     def _conn(self) -> sqlite3.Connection:
@@ -538,14 +547,14 @@ class SQLiteStore(CatalogStore):
                         result.add("unchanged", e.kind)
                         done += 1
                         continue
-                    new = e.model_copy(update={"provenance": prov, "version": old[0] + 1,
+                    new = e.model_copy(update={"provenance": e.provenance or prov, "version": old[0] + 1,
                                                "created_at": before.created_at, "updated_at": now})
                     updates.append(self._entity_row(new))
                     fts_del.append((e.ref,))
                     logs.append(("update", e.ref, before.content(), new.content()))
                     result.add("updated", e.kind, e.ref)
                 else:
-                    new = e.model_copy(update={"provenance": prov, "version": 1, "created_at": now,
+                    new = e.model_copy(update={"provenance": e.provenance or prov, "version": 1, "created_at": now,
                                                "updated_at": now})
                     inserts.append(self._entity_row(new))
                     logs.append(("create", e.ref, None, new.content()))
@@ -591,13 +600,13 @@ class SQLiteStore(CatalogStore):
                         result.add("unchanged", "relationship")
                         done += 1
                         continue
-                    new_r = r.model_copy(update={"provenance": prov, "version": old[0] + 1,
+                    new_r = r.model_copy(update={"provenance": r.provenance or prov, "version": old[0] + 1,
                                                  "created_at": before_r.created_at, "updated_at": now})
                     updates.append(self._rel_row(new_r))
                     logs.append(("update", _rel_ref(r.id), before_r.content(), new_r.content()))
                     result.add("updated", "relationship", _rel_ref(r.id))
                 else:
-                    new_r = r.model_copy(update={"provenance": prov, "version": 1, "created_at": now,
+                    new_r = r.model_copy(update={"provenance": r.provenance or prov, "version": 1, "created_at": now,
                                                  "updated_at": now})
                     inserts.append(self._rel_row(new_r))
                     logs.append(("create", _rel_ref(r.id), None, new_r.content()))
@@ -617,7 +626,7 @@ class SQLiteStore(CatalogStore):
                 else:
                     result.add("updated" if row else "created", "event", ev.ref)
                     if not dry_run:
-                        self.record_event(ev.model_copy(update={"provenance": prov}), ctx)
+                        self.record_event(ev.model_copy(update={"provenance": ev.provenance or prov}), ctx)
                 done += 1
             # clean-up of what this source no longer says
             if load.cleanup:
