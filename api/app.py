@@ -12,7 +12,7 @@ from typing import AsyncIterator
 from fastapi import FastAPI
 
 from catalog.settings import Settings, get_settings
-from catalog.store import CatalogStore, open_store
+from catalog.store import CatalogStore
 
 
 def create_app(settings: Settings | None = None, store: CatalogStore | None = None) -> FastAPI:
@@ -22,7 +22,7 @@ def create_app(settings: Settings | None = None, store: CatalogStore | None = No
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         if app.state.store is None:
-            app.state.store = open_store(settings.store, create=False)
+            app.state.store = settings.open_store(create=False)
         yield
         if owns_store and app.state.store is not None:
             app.state.store.close()

@@ -22,7 +22,7 @@ from rich.table import Table
 
 from catalog.errors import CatalogError, ValidationFailed
 from catalog.permissions import Principal
-from catalog.store import CatalogStore, open_store
+from catalog.store import CatalogStore
 
 app = typer.Typer(help="ioc-catalog: the enterprise-architecture catalog of a city's IOC, shared databases, "
                        "platforms and systems.", no_args_is_help=True, pretty_exceptions_enable=False,
@@ -42,7 +42,10 @@ LangOpt = Annotated[str, typer.Option("--lang", envvar="IOC_CATALOG_LANG", help=
 def _store(url: str | None, create: bool = False) -> CatalogStore:
     from catalog.settings import get_settings
 
-    return open_store(url or get_settings().store, create=create)
+    settings = get_settings()
+    if url:
+        settings = settings.model_copy(update={"store": url})
+    return settings.open_store(create=create)
 
 
 def _principal() -> Principal:
@@ -128,7 +131,7 @@ def demo(port: Annotated[int, typer.Option(help="Port of the web server")] = 800
     for suffix in ("", "-wal", "-shm"):
         Path(f"{db}{suffix}").unlink(missing_ok=True)
     url = f"sqlite:///{db}"
-    s = open_store(url)
+    s = _store(url, create=True)
     report = load_file(s, SAMPLE)
     _print_report(report)
     seq, head = s.revision()

@@ -8,7 +8,8 @@ from typing import Literal
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from catalog.store import DEFAULT_URL
+from catalog.metamodel import Metamodel, load_metamodel
+from catalog.store import DEFAULT_URL, CatalogStore, open_store
 
 DEMO_SECRET = "demo-only-not-a-secret"
 
@@ -25,6 +26,13 @@ class Settings(BaseSettings):
     port: int = Field(8000, ge=1, le=65535, description="Port the server listens on")
     max_body_bytes: int = Field(5_000_000, description="Largest request body the API accepts")
     max_import_bytes: int = Field(200_000_000, description="Largest file an import accepts")
+
+    def metamodel(self) -> Metamodel:
+        """The built-in metamodel plus the custom attributes declared in ``metamodel_extensions``."""
+        return load_metamodel(self.metamodel_extensions)
+
+    def open_store(self, create: bool = False) -> CatalogStore:
+        return open_store(self.store, metamodel=self.metamodel(), create=create)
 
     def check_secrets(self) -> None:
         """Refuse to serve with the built-in secret outside demo mode."""
