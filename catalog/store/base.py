@@ -193,7 +193,8 @@ class CatalogStore(abc.ABC):
 
     @abc.abstractmethod
     def list_relationships(self, ref: str | None = None, type: str | None = None, direction: Direction = "both",
-                           limit: int | None = None) -> list[Relationship]: ...
+                           limit: int | None = None) -> list[Relationship]:
+        """Relationships touching ``ref`` (in ``direction``), of ``type``; ordered by id."""
 
     @abc.abstractmethod
     def count_relationships(self) -> int: ...
@@ -203,14 +204,16 @@ class CatalogStore(abc.ABC):
     def neighbourhood(self, ref: str, depth: int = 1, direction: Direction = "both",
                       types: tuple[str, ...] | None = None, limit: int = 5000) -> Subgraph:
         """Entities reachable from ``ref`` in at most ``depth`` hops along relationships of ``types`` in
-        ``direction``, with the relationships between them and each entity's hop distance."""
+        ``direction``, each with its hop distance, and the relationships the walk followed (ordered by id). Expansion
+        stops after the level at which ``limit`` entities are reached, so the last level may pass it."""
 
     # --- organisation events -----------------------------------------------------------------------------------
     @abc.abstractmethod
     def record_event(self, event: OrgEvent, ctx: WriteContext) -> OrgEvent: ...
 
     @abc.abstractmethod
-    def list_events(self, org: str | None = None) -> list[OrgEvent]: ...
+    def list_events(self, org: str | None = None) -> list[OrgEvent]:
+        """Organisation events (naming ``org`` in from, to or transfers), ordered by date then id."""
 
     # --- change log and history --------------------------------------------------------------------------------
     @abc.abstractmethod

@@ -14,6 +14,7 @@ import json
 import re
 import sqlite3
 import threading
+from collections import Counter
 from pathlib import Path
 from typing import Any, Iterator
 
@@ -142,9 +143,20 @@ class SQLiteStore(CatalogStore):
     def transaction(self, ctx: WriteContext) -> Iterator[None]:
         conn = self._conn()
         if self._local.depth:
+            # nested: a savepoint, so a write that fails half-way (a refused bulk load) leaves nothing behind even
+            # when the caller catches the error and lets the outer transaction commit
+            savepoint, head = f"sp{self._local.depth}", self._local.head
+            conn.execute(f"SAVEPOINT {savepoint}")
             self._local.depth += 1
             try:
                 yield
+            except BaseException:
+                conn.execute(f"ROLLBACK TO {savepoint}")
+                conn.execute(f"RELEASE {savepoint}")
+                self._local.head = head
+                raise
+            else:
+                conn.execute(f"RELEASE {savepoint}")
             finally:
                 self._local.depth -= 1
             return
@@ -525,6 +537,11 @@ class SQLiteStore(CatalogStore):
                   dry_run: bool = False) -> BulkResult:
         result = BulkResult()
         prov = load.provenance
+        for where, keys in (("entities", Counter(e.ref for e in load.entities)),
+                            ("relationships", Counter(r.id for r in load.relationships))):
+            dupes = sorted(k for k, n in keys.items() if n > 1)
+            if dupes:  # refuse clearly rather than fail on a unique constraint half-way through
+                raise ValidationFailed([FieldError(where, f"{k} appears more than once in this load") for k in dupes])
         total = len(load.entities) + len(load.relationships) + len(load.events)
         done = 0
         conn = self._conn()
