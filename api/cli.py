@@ -345,6 +345,41 @@ def owner(ref: str, on: Annotated[str, typer.Option("--on", help="Date YYYY-MM-D
 
 
 @app.command()
+def events(store: StoreOpt = None,
+           org: Annotated[Optional[str], typer.Option(help="Only events naming this organisation")] = None) -> None:
+    """List organisation events (mergers, renames, transfers...) with their dates and legal basis."""
+    s = _store(store)
+    t = Table(title="Organisation events")
+    for col in ("date", "id", "type", "from", "to", "legal basis"):
+        t.add_column(col)
+    for ev in s.list_events(org):
+        t.add_row(ev.date.isoformat(), ev.id, ev.type, "\n".join(ev.from_), "\n".join(ev.to), ev.legal_basis)
+    console.print(t)
+
+
+@app.command("apply-event")
+def apply_event(file: Annotated[Path, typer.Argument(help="JSON or YAML file with one event (see "
+                                                          "docs/native-format.md)")],
+                store: StoreOpt = None) -> None:
+    """Apply an organisation event: end or start organisations and move ownership on its effective date."""
+    import yaml
+
+    from catalog.services import CatalogService
+    from importers.base import ImportFailed
+
+    try:
+        data = yaml.safe_load(file.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
+        raise ImportFailed(f"{file}: cannot read the event: {exc}") from None
+    s = _store(store)
+    if not isinstance(data, dict):
+        raise ImportFailed(f"{file}: an event is a mapping with id, type, date, from, to...")
+    ev, changed = CatalogService(s, _principal()).apply_event(data)
+    console.print(f"Applied {ev.type} {ev.id} on {ev.date}: {len(changed)} entit(ies) changed: "
+                  f"{', '.join(changed)}", highlight=False)
+
+
+@app.command()
 def export(output: Annotated[Path, typer.Option("-o", "--output", help="File to write")],
            store: StoreOpt = None,
            fmt: Annotated[str, typer.Option("--format", "-f", help="json (native)")] = "json",

@@ -11,8 +11,10 @@ import datetime as dt
 from typing import Any
 
 from catalog.errors import FieldError, IntegrityError, NotFound, ValidationFailed
+from pydantic import ValidationError as PydanticValidationError
+
 from catalog.model import (Entity, OrgEvent, OwnerPeriod, Relationship, parse_entity, parse_relationship,
-                           validate_entity, validate_relationship)
+                           pydantic_errors, validate_entity, validate_relationship)
 from catalog.permissions import SYSTEM, Principal, require, require_owner_scope
 from catalog.store.base import CatalogStore, EntityFilter, WriteContext
 
@@ -168,17 +170,22 @@ class CatalogService:
         require(self.principal, "read")
         return self.store.get_entity(ref).owner_on(day)
 
-    def apply_event(self, data: dict[str, Any] | OrgEvent) -> OrgEvent:
+    def apply_event(self, data: dict[str, Any] | OrgEvent) -> tuple[OrgEvent, list[str]]:
         """Apply an organisation event on its effective date, in one transaction: end or start organisations,
-        move ownership of their systems, databases, platforms and services, and record the event."""
+        move ownership of their systems, databases, platforms and services, and record the event.
+        Returns the recorded event and the references of the entities it changed."""
         from catalog.orgs import plan_event
 
         require(self.principal, "event")
-        ev = data if isinstance(data, OrgEvent) else OrgEvent.model_validate(data)
+        try:
+            ev = data if isinstance(data, OrgEvent) else OrgEvent.model_validate(data)
+        except PydanticValidationError as exc:
+            raise ValidationFailed(pydantic_errors(exc)) from None
         with self.store.transaction(self.ctx):
-            for entity, version in plan_event(self.store, ev):
+            planned = plan_event(self.store, ev)
+            for entity, version in planned:
                 self.store.update_entity(entity, version, self.ctx)
-            return self.store.record_event(ev, self.ctx)
+            return self.store.record_event(ev, self.ctx), [e.ref for e, _ in planned]
 
 
 def transfer(entity: Entity, to: str, on: dt.date, event: str | None = None, basis: str | None = None) -> Entity:

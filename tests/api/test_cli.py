@@ -119,3 +119,24 @@ def test_help_lists_every_command(tmp_path: Path) -> None:
                     "import", "serve", "owner", "list"):
         assert command in r.stdout
     assert ROOT.exists()
+
+
+def test_apply_event_moves_ownership_and_lists_it(catalog: str, tmp_path: Path) -> None:
+    ev = tmp_path / "event.yaml"
+    ev.write_text("id: hcm-2026-01-ioc-transfer\ntype: transfer\ndate: 2026-01-01\n"
+                  "legal_basis: Quyết định minh hoạ\n"
+                  "transfers:\n  - {entity: system:hcm-cong-1022, to: organization:hcm-vpubnd}\n",
+                  encoding="utf-8")
+    orgs = json.loads(SAMPLE.read_text(encoding="utf-8"))["entities"]
+    assert any(e["ref"] == "organization:hcm-vpubnd" for e in orgs)
+    r = cli("apply-event", str(ev), "--store", catalog, cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    assert "1 entit(ies) changed: system:hcm-cong-1022" in r.stdout
+    r = cli("owner", "system:hcm-cong-1022", "--on", "2026-01-02", "--store", catalog, cwd=tmp_path)
+    assert r.stdout.strip().endswith("organization:hcm-vpubnd")
+    r = cli("events", "--org", "organization:hcm-vpubnd", "--store", catalog, cwd=tmp_path)
+    assert "hcm-2026-01-ioc-transfer" in r.stdout
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("id: x\ntype: merge\ndate: 2026-01-01\nfrom: [organization:nope]\n", encoding="utf-8")
+    r = cli("apply-event", str(bad), "--store", catalog, cwd=tmp_path)
+    assert r.returncode == 1 and "organization:nope does not exist" in r.stderr and "Traceback" not in r.stderr

@@ -43,9 +43,10 @@ def before_2025(store: CatalogStore, ctx: WriteContext) -> CatalogStore:
 
 def test_absorb_moves_ownership_on_the_effective_date(before_2025: CatalogStore) -> None:
     s = CatalogService(before_2025, SYSTEM, today=D(2026, 1, 1))
-    s.apply_event({"id": "hcm-2025-03-sttt", "type": "absorb", "date": "2025-03-01",
-                   "legal_basis": "Nghị quyết HĐND TP.HCM (illustrative)",
-                   "from": ["organization:sttt"], "to": ["organization:skhcn"]})
+    ev, changed = s.apply_event({"id": "hcm-2025-03-sttt", "type": "absorb", "date": "2025-03-01",
+                                 "legal_basis": "Nghị quyết HĐND TP.HCM (illustrative)",
+                                 "from": ["organization:sttt"], "to": ["organization:skhcn"]})
+    assert (ev.id, changed) == ("hcm-2025-03-sttt", ["organization:sttt", "system:cong-1022"])
     portal = before_2025.get_entity("system:cong-1022")
     assert portal.owner == "organization:skhcn"
     assert [(p.org, p.start, p.end, p.event) for p in portal.owner_history] == [
@@ -101,8 +102,9 @@ def test_event_errors_name_the_field(before_2025: CatalogStore) -> None:
         s.apply_event({"id": "bad", "type": "merge", "date": "2025-03-01", "from": ["organization:nope"],
                        "to": ["system:cong-1022"]})
     assert {e.location for e in exc.value.errors} == {"from.0", "to.0", "from"}
-    with pytest.raises(Exception):
-        OrgEvent.model_validate({"id": "x", "type": "explode", "date": "2025-03-01"})
+    with pytest.raises(ValidationFailed) as exc:
+        s.apply_event({"id": "x", "type": "explode", "date": "2025-02-30"})
+    assert {e.location for e in exc.value.errors} == {"type", "date"}
 
 
 def test_transfer_cannot_predate_the_current_period(before_2025: CatalogStore) -> None:
