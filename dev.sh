@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # One entry point for people and CI.
 #   ./dev.sh demo     set up everything this machine lacks, build the demo catalog, serve it on 127.0.0.1:8000
-#   ./dev.sh test     set up, then run the whole test suite (extra arguments go to pytest)
+#   ./dev.sh test     set up, start a throwaway Neo4j when Java is here, run the whole test suite (args go to pytest)
 #   ./dev.sh setup    only set up: system packages (Graphviz, fonts), a .venv with the project and its test tools
 #   ./dev.sh bench    set up, then run the benchmarks (extra arguments go to python -m bench.run)
 set -euo pipefail
@@ -61,11 +61,34 @@ python_env() {
 
 setup() { system_packages; python_env; }
 
+# A throwaway Neo4j for the test suite (tools/neo4j), unless IOC_CATALOG_TEST_NEO4J_URL names one already or
+# IOC_CATALOG_TEST_NEO4J=off. Without Java and Maven the Neo4j tests skip, unless REQUIRE_NEO4J=1 (CI), where they fail.
+neo4j_for_tests() {
+  [ -n "${IOC_CATALOG_TEST_NEO4J_URL:-}" ] && return 0
+  [ "${IOC_CATALOG_TEST_NEO4J:-auto}" = "off" ] && return 0
+  if ! command -v java >/dev/null 2>&1 || ! command -v mvn >/dev/null 2>&1; then
+    say "Java 17+ and Maven not found: the Neo4j backend tests will be skipped"
+    return 0
+  fi
+  NEO4J_TEST_DATA=$(mktemp -d "${TMPDIR:-/tmp}/ioc-catalog-neo4j-test.XXXXXX")
+  trap 'tools/neo4j/neo4j.sh stop --data "$NEO4J_TEST_DATA" >/dev/null 2>&1 || true; rm -rf "$NEO4J_TEST_DATA"' EXIT
+  local port url
+  port=$("$VENV/bin/python" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+  if url=$(tools/neo4j/neo4j.sh start --port "$port" --data "$NEO4J_TEST_DATA"); then
+    export IOC_CATALOG_TEST_NEO4J_URL="$url"
+    say "Neo4j for the tests at $url"
+  elif [ "${REQUIRE_NEO4J:-0}" = "1" ]; then
+    say "Neo4j did not start and REQUIRE_NEO4J=1"; exit 1
+  else
+    say "Neo4j did not start: the Neo4j backend tests will be skipped"
+  fi
+}
+
 cmd="${1:-help}"; shift || true
 case "$cmd" in
   setup) setup ;;
   demo) setup; exec "$VENV/bin/ioc-catalog" demo "$@" ;;
-  test) setup; exec "$VENV/bin/python" -m pytest "$@" ;;
+  test) setup; neo4j_for_tests; "$VENV/bin/python" -m pytest "$@" ;;
   bench) setup; exec "$VENV/bin/python" -m bench.run "$@" ;;
   *) sed -n '2,6p' "$0" | sed 's/^# \{0,1\}//'; exit 2 ;;
 esac
