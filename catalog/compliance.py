@@ -1,0 +1,461 @@
+"""Compliance and data-quality rules: the rules are data, the checks are registered Python functions.
+
+A rule (in ``catalog/rules.yaml``, read with ``yaml.safe_load`` each time :func:`check` runs) has a code (``CR001``),
+a severity (``error``, ``warning``, ``info``), a bilingual message, a description, the name of a check and optional
+params. A check is a function registered under that name::
+
+    @rule_check("production_without_owner")
+    def production_without_owner(ctx: CheckContext, params: Mapping[str, Any]) -> Iterable[Hit]:
+        ...
+
+Built-in checks below register exactly as an extension would (import the module that defines the function before
+calling :func:`check`, and name the function in a rules file passed as ``rules_file``). A rule that names an
+unregistered check is an error, reported with the registered names.
+
+Messages are ``str.format`` templates: ``{name}`` is the flagged entity's name in the message's language; every key
+of the hit's detail is available too, and ``{x_name}`` is the name of the entity whose reference is ``detail["x"]``.
+Missing values print as ``—``; lists print comma-separated.
+
+Checks look at the *current* catalog on ``today``: entities whose ``valid_to`` is on or before ``today`` are skipped,
+and relationships whose ``status`` property is ``retired`` are ignored.
+
+The report also scores completeness per owning organisation: over the organisation's current owned entities, the
+share (0-100) of the attributes their kind declares in the metamodel (custom ones included) that are filled, a
+required attribute weighing 2 and any other 1. Findings do not lower the score; they are counted beside it, by
+severity, against the flagged entity's current owner (or the organisation itself when the flagged entity is one).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import string
+from collections import defaultdict
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+from typing import Any, Callable, Iterable, Iterator, Mapping
+
+from catalog.errors import FieldError, ValidationFailed
+from catalog.metamodel import Label, Metamodel
+from catalog.model import Entity, Relationship
+from catalog.store.base import CatalogStore
+from catalog.text import fold
+
+SEVERITIES = ("error", "warning", "info")
+RULES_FILE = Path(__file__).with_name("rules.yaml")
+ENDED_STATUSES = ("merged", "dissolved")
+MISSING = "—"
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Data types
+
+
+@dataclass(frozen=True)
+class Rule:
+    code: str
+    severity: str
+    message: Label
+    description: str
+    check: str
+    params: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Hit:
+    """What a check returns: the flagged entity and details for the message and the report."""
+
+    ref: str
+    detail: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Finding:
+    rule: str
+    severity: str
+    ref: str
+    message_vi: str
+    message_en: str
+    detail: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class OrgScore:
+    org: str
+    score: float  # 0-100
+    entities: int  # current owned entities scored
+    findings: dict[str, int]  # severity -> count
+
+
+@dataclass(frozen=True)
+class Report:
+    today: dt.date
+    rules: list[str]  # codes of the rules that ran
+    findings: list[Finding]
+    completeness: dict[str, OrgScore]
+
+    def by_rule(self) -> dict[str, list[Finding]]:
+        out: dict[str, list[Finding]] = {code: [] for code in self.rules}
+        for f in self.findings:
+            out.setdefault(f.rule, []).append(f)
+        return out
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# The check context: the catalog read once per run, with the lookups checks need
+
+
+class CheckContext:
+    """The catalog as the checks see it during one run. Everything is read on first use and kept for the run."""
+
+    def __init__(self, store: CatalogStore, today: dt.date):
+        self.store = store
+        self.today = today
+        self.metamodel: Metamodel = store.metamodel
+
+    @cached_property
+    def entities(self) -> dict[str, Entity]:
+        return {e.ref: e for e in self.store.iter_entities()}
+
+    @cached_property
+    def relationships(self) -> list[Relationship]:
+        """Stored relationships that still carry something (status is not ``retired``)."""
+        return [r for r in self.store.all_relationships() if r.properties.get("status") != "retired"]
+
+    @cached_property
+    def _outgoing(self) -> dict[tuple[str, str], list[Relationship]]:
+        out: dict[tuple[str, str], list[Relationship]] = defaultdict(list)
+        for r in self.relationships:
+            out[(r.source, r.type)].append(r)
+        return out
+
+    @cached_property
+    def _incoming(self) -> dict[tuple[str, str], list[Relationship]]:
+        out: dict[tuple[str, str], list[Relationship]] = defaultdict(list)
+        for r in self.relationships:
+            out[(r.target, r.type)].append(r)
+        return out
+
+    def outgoing(self, ref: str, *types: str) -> list[Relationship]:
+        return [r for t in types for r in self._outgoing.get((ref, t), ())]
+
+    def incoming(self, ref: str, *types: str) -> list[Relationship]:
+        return [r for t in types for r in self._incoming.get((ref, t), ())]
+
+    def ended(self, e: Entity) -> bool:
+        """The entity no longer exists on ``today`` (an organisation also when merged or dissolved)."""
+        if e.valid_to is not None and e.valid_to <= self.today:
+            return True
+        return e.kind == "organization" and e.attributes.get("status") in ENDED_STATUSES
+
+    def current(self, kinds: Iterable[str] | None = None) -> Iterator[Entity]:
+        """Entities still valid on ``today``, of the given kinds (all kinds when None), in ref order."""
+        wanted = set(kinds) if kinds is not None else None
+        for ref in sorted(self.entities):
+            e = self.entities[ref]
+            if (wanted is None or e.kind in wanted) and not (e.valid_to is not None and e.valid_to <= self.today):
+                yield e
+
+    def name(self, ref: str, lang: str = "vi") -> str:
+        e = self.entities.get(ref)
+        return e.name.get(lang) if e else ref
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Registry
+
+CheckFn = Callable[[CheckContext, Mapping[str, Any]], Iterable[Hit]]
+_CHECKS: dict[str, CheckFn] = {}
+
+
+def rule_check(name: str) -> Callable[[CheckFn], CheckFn]:
+    """Register a check function under ``name`` so that rules can name it."""
+
+    def register(fn: CheckFn) -> CheckFn:
+        other = _CHECKS.get(name)
+        if other is not None and other.__qualname__ != fn.__qualname__:
+            raise ValueError(f"check '{name}' is already registered by {other.__module__}.{other.__qualname__}")
+        _CHECKS[name] = fn
+        return fn
+
+    return register
+
+
+def registered_checks() -> dict[str, CheckFn]:
+    return dict(sorted(_CHECKS.items()))
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Rules file
+
+
+def load_rules(path: str | Path | None = None) -> list[Rule]:
+    """Read and validate a rules file (the built-in ``catalog/rules.yaml`` by default)."""
+    import yaml
+
+    path = Path(path) if path is not None else RULES_FILE
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except (OSError, yaml.YAMLError) as exc:
+        raise ValidationFailed([FieldError(str(path), f"cannot read rules: {exc}")]) from exc
+    items = data.get("rules") if isinstance(data, dict) else None
+    if not isinstance(items, list):
+        raise ValidationFailed([FieldError(str(path), "must have a list under 'rules'")])
+    errors: list[FieldError] = []
+    rules: list[Rule] = []
+    seen: set[str] = set()
+    for i, item in enumerate(items):
+        where = f"{path.name}:rules[{i}]"
+        if not isinstance(item, dict):
+            errors.append(FieldError(where, "must be a mapping"))
+            continue
+        code, severity, check_name = item.get("code"), item.get("severity"), item.get("check")
+        message, params = item.get("message") or {}, item.get("params") or {}
+        before = len(errors)
+        if not isinstance(code, str) or not code:
+            errors.append(FieldError(f"{where}.code", "is required"))
+        elif code in seen:
+            errors.append(FieldError(f"{where}.code", f"duplicate rule code {code}"))
+        if severity not in SEVERITIES:
+            errors.append(FieldError(f"{where}.severity", f"must be one of: {', '.join(SEVERITIES)}"))
+        if not isinstance(message, dict) or not message.get("vi") or not message.get("en"):
+            errors.append(FieldError(f"{where}.message", "needs both vi and en"))
+        if check_name not in _CHECKS:
+            errors.append(FieldError(f"{where}.check", f"unknown check '{check_name}'; registered checks: "
+                                                       f"{', '.join(registered_checks()) or 'none'}"))
+        if not isinstance(params, dict):
+            errors.append(FieldError(f"{where}.params", "must be a mapping"))
+        if len(errors) > before:
+            continue
+        seen.add(code)
+        rules.append(Rule(code=code, severity=severity, message=Label(str(message["vi"]), str(message["en"])),
+                          description=str(item.get("description") or ""), check=check_name, params=dict(params)))
+    if errors:
+        raise ValidationFailed(errors, f"invalid rules file {path}: " + "; ".join(str(e) for e in errors))
+    return rules
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Running
+
+
+class _Placeholders(dict):
+    """Message values: detail entries, ``x_name`` for referenced entities, ``—`` for anything missing."""
+
+    def __init__(self, ctx: CheckContext, hit: Hit, lang: str):
+        super().__init__()
+        self.ctx, self.hit, self.lang = ctx, hit, lang
+
+    def __missing__(self, key: str) -> str:
+        detail = self.hit.detail
+        if key == "name":
+            return self.ctx.name(self.hit.ref, self.lang)
+        if key in detail:
+            value = detail[key]
+        elif key.endswith("_name") and isinstance(detail.get(key[:-5]), str):
+            return self.ctx.name(detail[key[:-5]], self.lang)
+        else:
+            return MISSING
+        if value is None or value == "":
+            return MISSING
+        if isinstance(value, (list, tuple)):
+            return ", ".join(str(v) for v in value)
+        return str(value)
+
+
+def _format(template: str, ctx: CheckContext, hit: Hit, lang: str) -> str:
+    return string.Formatter().vformat(template, (), _Placeholders(ctx, hit, lang))
+
+
+def check(store: CatalogStore, today: dt.date | None = None, rules: list[str] | None = None,
+          rules_file: str | Path | None = None) -> Report:
+    """Run the rules (all, or the codes in ``rules``) against the catalog as it stands on ``today`` (default: the
+    store's clock). ``rules_file`` replaces the built-in rules file."""
+    today = today or store.clock().date()
+    all_rules = load_rules(rules_file)
+    if rules is not None:
+        known = {r.code for r in all_rules}
+        unknown = [c for c in rules if c not in known]
+        if unknown:
+            raise ValidationFailed([FieldError("rules", f"unknown rule code(s) {', '.join(unknown)}; known: "
+                                                        f"{', '.join(sorted(known))}")])
+        selected = [r for r in all_rules if r.code in set(rules)]
+    else:
+        selected = all_rules
+    ctx = CheckContext(store, today)
+    findings: list[Finding] = []
+    for rule in selected:
+        for hit in _CHECKS[rule.check](ctx, rule.params):
+            findings.append(Finding(rule=rule.code, severity=rule.severity, ref=hit.ref,
+                                    message_vi=_format(rule.message.vi, ctx, hit, "vi"),
+                                    message_en=_format(rule.message.en, ctx, hit, "en"), detail=dict(hit.detail)))
+    findings.sort(key=lambda f: (f.rule, f.ref, json.dumps(f.detail, sort_keys=True, default=str)))
+    return Report(today=today, rules=[r.code for r in selected], findings=findings,
+                  completeness=completeness(ctx, findings))
+
+
+def completeness(ctx: CheckContext, findings: Iterable[Finding] = ()) -> dict[str, OrgScore]:
+    """Completeness per owning organisation (see the module docstring for the weighting)."""
+    filled: dict[str, float] = defaultdict(float)
+    total: dict[str, float] = defaultdict(float)
+    count: dict[str, int] = defaultdict(int)
+    for e in ctx.current():
+        org = e.owner
+        spec = ctx.metamodel.kinds.get(e.kind)
+        if not org or spec is None:
+            continue
+        count[org] += 1
+        for a in spec.attributes:
+            weight = 2.0 if a.required else 1.0
+            total[org] += weight
+            if e.attributes.get(a.name) not in (None, "", []):
+                filled[org] += weight
+    by_severity: dict[str, dict[str, int]] = {org: dict.fromkeys(SEVERITIES, 0) for org in count}
+    for f in findings:
+        e = ctx.entities.get(f.ref)
+        org = f.ref if e is not None and e.kind == "organization" else (e.owner if e is not None else None)
+        if org in by_severity:
+            by_severity[org][f.severity] = by_severity[org].get(f.severity, 0) + 1
+    return {org: OrgScore(org=org, score=round(100.0 * filled[org] / total[org], 1) if total[org] else 100.0,
+                          entities=count[org], findings=by_severity[org])
+            for org in sorted(count)}
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Built-in checks (registered exactly like an extension's)
+
+
+def _lifecycle(e: Entity) -> str | None:
+    return e.attributes.get("lifecycle")
+
+
+@rule_check("production_without_owner")
+def production_without_owner(ctx: CheckContext, params: Mapping[str, Any]) -> Iterable[Hit]:
+    for e in ctx.current(params.get("kinds", ["system"])):
+        if _lifecycle(e) == "production" and not e.owner:
+            yield Hit(e.ref)
+
+
+@rule_check("security_level_missing")
+def security_level_missing(ctx: CheckContext, params: Mapping[str, Any]) -> Iterable[Hit]:
+    for e in ctx.current(params.get("kinds", ["system", "platform"])):
+        if _lifecycle(e) == "production" and e.attributes.get("security_level") is None:
+            yield Hit(e.ref)
+
+
+@rule_check("security_level_not_approved")
+def security_level_not_approved(ctx: CheckContext, params: Mapping[str, Any]) -> Iterable[Hit]:
+    skip = set(params.get("skip_lifecycles", ["planned", "retired"]))
+    for e in ctx.current(params.get("kinds", ["system", "platform"])):
+        level, status = e.attributes.get("security_level"), e.attributes.get("security_status")
+        if _lifecycle(e) not in skip and level is not None and status != "approved":
+            yield Hit(e.ref, {"security_level": level, "security_status": status})
+
+
+@rule_check("sensitive_data_without_owner")
+def sensitive_data_without_owner(ctx: CheckContext, params: Mapping[str, Any]) -> Iterable[Hit]:
+    for e in ctx.current(["database"]):
+        if e.attributes.get("personal_data") == "sensitive" and not e.attributes.get("data_owner"):
+            yield Hit(e.ref)
+
+
+@rule_check("flow_bypasses_lgsp")
+def flow_bypasses_lgsp(ctx: CheckContext, params: Mapping[str, Any]) -> Iterable[Hit]:
+    subtypes = set(params.get("via_subtypes", ["lgsp", "ndxp"]))
+    for r in ctx.relationships:
+        if r.type != "flows_to":
+            continue
+        source, target = ctx.entities.get(r.source), ctx.entities.get(r.target)
+        if source is None or target is None or ctx.ended(source):
+            continue
+        if not source.owner or not target.owner or source.owner == target.owner:
+            continue
+        via = ctx.entities.get(r.properties.get("via") or "")
+        if via is not None and via.kind == "platform" and via.attributes.get("platform_subtype") in subtypes:
+            continue
+        yield Hit(r.source, {"relationship": r.id, "target": r.target, "source_owner": source.owner,
+                             "target_owner": target.owner, "via": r.properties.get("via")})
+
+
+@rule_check("not_reviewed")
+def not_reviewed(ctx: CheckContext, params: Mapping[str, Any]) -> Iterable[Hit]:
+    cutoff = ctx.today - dt.timedelta(days=int(params.get("max_age_days", 365)))
+    skip = set(params.get("skip_lifecycles", ["retired"]))
+    for e in ctx.current(params.get("kinds", ["system", "database", "platform", "service"])):
+        if _lifecycle(e) in skip:
+            continue
+        reviewed = e.attributes.get("last_reviewed")
+        if reviewed is None or dt.date.fromisoformat(str(reviewed)) < cutoff:
+            yield Hit(e.ref, {"last_reviewed": reviewed})
+
+
+@rule_check("retired_feeds_ioc")
+def retired_feeds_ioc(ctx: CheckContext, params: Mapping[str, Any]) -> Iterable[Hit]:
+    lifecycles = set(params.get("lifecycles", ["retiring", "retired"]))
+    subtypes = set(params.get("ioc_subtypes", ["city_ioc"]))
+    for e in ctx.current():
+        if _lifecycle(e) not in lifecycles:
+            continue
+        for r in ctx.outgoing(e.ref, "feeds"):
+            ioc = ctx.entities.get(r.target)
+            if ioc is not None and ioc.attributes.get("platform_subtype") in subtypes:
+                yield Hit(e.ref, {"ioc": ioc.ref, "lifecycle": _lifecycle(e), "relationship": r.id})
+
+
+@rule_check("dissolved_organisation_reference")
+def dissolved_organisation_reference(ctx: CheckContext, params: Mapping[str, Any]) -> Iterable[Hit]:
+    for e in ctx.current():
+        if ctx.ended(e):
+            continue
+        named: list[tuple[str, str | None]] = [("owner", e.owner)]
+        named += [("operated_by", r.target) for r in ctx.outgoing(e.ref, "operated_by")]
+        named += [(attr, e.attributes.get(attr)) for attr in ("parent", "data_owner")]
+        for role, org_ref in named:
+            org = ctx.entities.get(org_ref or "")
+            if org is not None and org.kind == "organization" and ctx.ended(org):
+                yield Hit(e.ref, {"organisation": org.ref, "role": role})
+
+
+@rule_check("duplicate_names")
+def duplicate_names(ctx: CheckContext, params: Mapping[str, Any]) -> Iterable[Hit]:
+    """Same kind and folded name, owned by different organisations now or in their ownership history."""
+    groups: dict[tuple[str, str], list[Entity]] = defaultdict(list)
+    for e in ctx.current():
+        key = fold(e.name.vi or e.name.en)
+        if e.owner_history and key:
+            groups[(e.kind, key)].append(e)
+    for members in groups.values():
+        lineages = {frozenset(p.org for p in m.owner_history) for m in members}
+        if len(lineages) < 2:
+            continue
+        owners = sorted({p.org for m in members for p in m.owner_history})
+        for m in members:
+            yield Hit(m.ref, {"duplicates": [o.ref for o in members if o.ref != m.ref], "owners": owners})
+
+
+@rule_check("missing_english_name")
+def missing_english_name(ctx: CheckContext, params: Mapping[str, Any]) -> Iterable[Hit]:
+    for e in ctx.current(params.get("kinds")):
+        if not e.name.en.strip():
+            yield Hit(e.ref)
+
+
+@rule_check("service_not_published")
+def service_not_published(ctx: CheckContext, params: Mapping[str, Any]) -> Iterable[Hit]:
+    skip = set(params.get("skip_lifecycles", ["retired", "planned"]))
+    for e in ctx.current(["service"]):
+        if _lifecycle(e) not in skip and not ctx.outgoing(e.ref, "published_on"):
+            yield Hit(e.ref)
+
+
+@rule_check("database_unused")
+def database_unused(ctx: CheckContext, params: Mapping[str, Any]) -> Iterable[Hit]:
+    skip = set(params.get("skip_lifecycles", ["retired", "planned"]))
+    for e in ctx.current(["database"]):
+        if _lifecycle(e) not in skip and not ctx.incoming(e.ref, "reads", "writes"):
+            yield Hit(e.ref)
+
+
+__all__ = ["CheckContext", "Finding", "Hit", "OrgScore", "Report", "Rule", "RULES_FILE", "SEVERITIES", "check",
+           "completeness", "load_rules", "registered_checks", "rule_check"]
