@@ -18,10 +18,20 @@ def canonical_json(value: Any) -> str:
     return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
 
 
+def as_json(value: Any) -> str:
+    """A before/after value as canonical JSON; a string is taken to be canonical JSON already (stores keep it)."""
+    return value if isinstance(value, str) else canonical_json(value)
+
+
 def entry_hash(seq: int, time: str, actor: str, request_id: str, op: str, ref: str,
                before: Any, after: Any, prev_hash: str) -> str:
-    body = canonical_json({"seq": seq, "time": time, "actor": actor, "request_id": request_id, "op": op, "ref": ref,
-                           "before": before, "after": after, "prev_hash": prev_hash})
+    """SHA-256 of the entry's canonical JSON. ``before``/``after`` are dicts (or None), or their canonical JSON
+    strings: the body is assembled in the key order canonical_json would sort to, so both give the same hash."""
+    d = json.dumps
+    body = (f'{{"actor":{d(actor, ensure_ascii=False)},"after":{as_json(after)},'
+            f'"before":{as_json(before)},"op":{d(op, ensure_ascii=False)},"prev_hash":{d(prev_hash)},'
+            f'"ref":{d(ref, ensure_ascii=False)},"request_id":{d(request_id, ensure_ascii=False)},"seq":{int(seq)},'
+            f'"time":{d(time)}}}')
     return hashlib.sha256(body.encode("utf-8")).hexdigest()
 
 
@@ -40,7 +50,8 @@ class VerifyResult:
 
 
 def verify_chain(rows: Iterable[tuple[int, str, str, str, str, str, Any, Any, str, str]]) -> VerifyResult:
-    """Check rows (seq, time, actor, request_id, op, ref, before, after, prev_hash, hash) in seq order."""
+    """Check rows (seq, time, actor, request_id, op, ref, before, after, prev_hash, hash) in seq order; before and
+    after may be values or their canonical JSON text as stored."""
     prev = GENESIS
     expected_seq = 1
     checked = 0

@@ -285,8 +285,10 @@ RELATIONS: tuple[RelationSpec, ...] = (
                  dependency="source_on_target", properties=REL_PROPS),
     RelationSpec("feeds", Label("cung cấp dữ liệu cho", "feeds"), ASSETS, ("platform",),
                  dependency="target_on_source", properties=REL_PROPS),
+    # the federating platform (a provincial LGSP) depends on the one it federates with (the NDXP), not the reverse:
+    # one province's outage does not take the national platform, and through it every other province, down
     RelationSpec("federates_with", Label("liên thông với", "federates with"), ("platform",), ("platform",),
-                 dependency="both", properties=REL_PROPS),
+                 dependency="source_on_target", properties=REL_PROPS),
     RelationSpec("supersedes", Label("thay thế", "supersedes"), ASSETS, ASSETS, properties=REL_PROPS),
     RelationSpec("successor_of", Label("kế thừa", "successor of"), ("organization",), ("organization",),
                  properties=REL_PROPS),

@@ -341,3 +341,4 @@ def validate_relationship(rel: Relationship, mm: Metamodel = DEFAULT, where: str
     if errors:
         raise ValidationFailed(errors)
     return rel.model_copy(update={"properties": dict(sorted(props.items()))})
+

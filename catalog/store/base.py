@@ -57,6 +57,7 @@ class Subgraph:
     entities: dict[str, Entity] = field(default_factory=dict)
     relationships: list[Relationship] = field(default_factory=list)
     depth: dict[str, int] = field(default_factory=dict)
+    truncated: bool = False  # the walk stopped at its limit: there is more beyond
 
 
 @dataclass
@@ -202,10 +203,11 @@ class CatalogStore(abc.ABC):
     # --- traversal ---------------------------------------------------------------------------------------------
     @abc.abstractmethod
     def neighbourhood(self, ref: str, depth: int = 1, direction: Direction = "both",
-                      types: tuple[str, ...] | None = None, limit: int = 5000) -> Subgraph:
+                      types: tuple[str, ...] | None = None, limit: int = 500) -> Subgraph:
         """Entities reachable from ``ref`` in at most ``depth`` hops along relationships of ``types`` in
-        ``direction``, each with its hop distance, and the relationships the walk followed (ordered by id). Expansion
-        stops after the level at which ``limit`` entities are reached, so the last level may pass it."""
+        ``direction``, each with its hop distance, and the relationships the walk followed (ordered by id). At most
+        ``limit`` entities: the walk stops there and sets ``truncated`` (neighbours of hubs such as a data centre
+        hosting thousands of systems would otherwise make an unreadable and slow answer)."""
 
     # --- organisation events -----------------------------------------------------------------------------------
     @abc.abstractmethod

@@ -1,6 +1,8 @@
 """SQLite backend: one file, WAL journal, standard library only. The embedded default.
 
-Tables: ``entities`` and ``relationships`` hold the current state as JSON plus indexed columns for filters;
+Tables: ``entities`` and ``relationships`` hold the current state: ``data`` is the canonical JSON of the content
+(exactly the text the change log records as ``after``, so a write serialises each fact once) beside the version,
+timestamps and indexed columns for filters;
 ``entity_fts`` (FTS5) holds folded text for diacritics-insensitive search; ``changelog`` is the hash-chained history
 from which as-of reads are rebuilt. One connection per thread; writes take the database lock with BEGIN IMMEDIATE so
 the change log stays a single chain.
@@ -18,7 +20,7 @@ from collections import Counter
 from pathlib import Path
 from typing import Any, Iterator
 
-from catalog.changelog import GENESIS, VerifyResult, canonical_json, entry_hash, verify_chain
+from catalog.changelog import GENESIS, VerifyResult, as_json, canonical_json, entry_hash, verify_chain
 from catalog.errors import AlreadyExists, Conflict, FieldError, IntegrityError, NotFound, StoreError, ValidationFailed
 from catalog.metamodel import DEFAULT, Metamodel
 from catalog.model import ChangeEntry, Entity, OrgEvent, Relationship
@@ -26,15 +28,16 @@ from catalog.store.base import (BulkLoad, BulkResult, CatalogStore, Direction, E
                                 WriteContext, as_instant, format_time)
 from catalog.text import fold
 
-SCHEMA_VERSION = "1"
+SCHEMA_VERSION = "2"
 _ATTR_NAME = re.compile(r"^[a-z_][a-z0-9_]{0,63}$")
 _CHUNK = 500
+_BULK_CHUNK = 5000
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS entities (
     ref TEXT PRIMARY KEY, kind TEXT NOT NULL, owner TEXT, lifecycle TEXT, version INTEGER NOT NULL,
-    prov_source TEXT, data TEXT NOT NULL
+    prov_source TEXT, created_at TEXT NOT NULL, updated_at TEXT NOT NULL, data TEXT NOT NULL
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS entities_kind ON entities(kind, ref);
 CREATE INDEX IF NOT EXISTS entities_owner ON entities(owner);
@@ -42,10 +45,11 @@ CREATE INDEX IF NOT EXISTS entities_lifecycle ON entities(lifecycle);
 CREATE INDEX IF NOT EXISTS entities_source ON entities(prov_source);
 CREATE TABLE IF NOT EXISTS entity_tags (ref TEXT NOT NULL, tag TEXT NOT NULL, PRIMARY KEY (tag, ref)) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS entity_tags_ref ON entity_tags(ref);
-CREATE VIRTUAL TABLE IF NOT EXISTS entity_fts USING fts5(ref UNINDEXED, name, body, tokenize = 'unicode61');
+CREATE VIRTUAL TABLE IF NOT EXISTS entity_fts USING fts5(ref UNINDEXED, kind UNINDEXED, name, body,
+    tokenize = 'unicode61', prefix = '2 3');
 CREATE TABLE IF NOT EXISTS relationships (
     id TEXT PRIMARY KEY, type TEXT NOT NULL, source TEXT NOT NULL, target TEXT NOT NULL, version INTEGER NOT NULL,
-    prov_source TEXT, data TEXT NOT NULL
+    prov_source TEXT, created_at TEXT NOT NULL, updated_at TEXT NOT NULL, data TEXT NOT NULL
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS rel_source ON relationships(source, type);
 CREATE INDEX IF NOT EXISTS rel_target ON relationships(target, type);
@@ -67,11 +71,29 @@ def _chunks(items: list, size: int = _CHUNK) -> Iterator[list]:
         yield items[i:i + size]
 
 
-def _fts_text(e: Entity) -> tuple[str, str]:
-    name = fold(f"{e.name.vi} {e.name.en} {e.code.replace('-', ' ')} {e.code}")
-    body = fold(" ".join([e.description.vi, e.description.en, *e.tags,
-                          *(str(v) for v in e.attributes.values() if isinstance(v, str))]))
+def _fts_text(c: dict[str, Any]) -> tuple[str, str]:
+    """Folded (name, body) search text of an entity's content."""
+    name = fold(f"{c['name']['vi']} {c['name']['en']} {c['code'].replace('-', ' ')} {c['code']}")
+    body = fold(" ".join([c["description"]["vi"], c["description"]["en"], *c["tags"],
+                          *(v for v in c["attributes"].values() if isinstance(v, str))]))
     return name, body
+
+
+def _with_bookkeeping(data: str, version: int, created_at: str, updated_at: str) -> str:
+    """Stored content JSON plus the bookkeeping columns, as one JSON object for model_validate_json."""
+    return f'{data[:-1]},"version":{version},"created_at":"{created_at}","updated_at":"{updated_at}"}}'
+
+
+def _entity(row: tuple) -> Entity:
+    """An Entity from (data, version, created_at, updated_at)."""
+    return Entity.model_validate_json(_with_bookkeeping(*row))
+
+
+def _relationship(row: tuple) -> Relationship:
+    return Relationship.model_validate_json(_with_bookkeeping(*row))
+
+
+_E = "data, version, created_at, updated_at"
 
 
 def _fts_query(text: str) -> str | None:
@@ -182,27 +204,29 @@ class SQLiteStore(CatalogStore):
             head = row if row else (0, GENESIS, "")
         return head
 
-    def _next_time(self, last: str) -> str:
+    def _now(self, last: str = "") -> str:
+        """The clock as a change-log time, strictly after ``last`` even if the clock stalls or steps back."""
         now = format_time(self.clock())
-        if now <= last:  # keep log times strictly increasing even if the clock stalls or steps back
-            t = dt.datetime.strptime(last, "%Y-%m-%dT%H:%M:%S.%fZ") + dt.timedelta(microseconds=1)
-            now = format_time(t)
+        if now <= last:
+            now = _format_time(_parse_time(last) + dt.timedelta(microseconds=1))
         return now
 
     def _log_many(self, conn: sqlite3.Connection, ctx: WriteContext,
-                  items: list[tuple[str, str, dict | None, dict | None]]) -> None:
-        """Append (op, ref, before, after) entries; must run inside a transaction."""
+                  items: list[tuple[str, str, Any, Any]], now: str | None = None) -> None:
+        """Append (op, ref, before, after) entries (before/after: dicts, None, or their canonical JSON text);
+        must run inside a transaction. Entries of one call get consecutive microseconds from one clock reading."""
         if not items:
             return
         seq, prev, last = self._head(conn)
+        base = _parse_time(now if now and now > last else self._now(last))
         rows = []
-        for op, ref, before, after in items:
+        for i, (op, ref, before, after) in enumerate(items):
             seq += 1
-            time = self._next_time(last)
-            h = entry_hash(seq, time, ctx.actor, ctx.request_id, op, ref, before, after, prev)
-            rows.append((seq, time, ctx.actor, ctx.request_id, op, ref,
-                         None if before is None else canonical_json(before),
-                         None if after is None else canonical_json(after), prev, h))
+            time = _format_time(base + dt.timedelta(microseconds=i))
+            b = None if before is None else as_json(before)
+            a = None if after is None else as_json(after)
+            h = entry_hash(seq, time, ctx.actor, ctx.request_id, op, ref, b, a, prev)
+            rows.append((seq, time, ctx.actor, ctx.request_id, op, ref, b, a, prev, h))
             prev, last = h, time
         conn.executemany("INSERT INTO changelog VALUES (?,?,?,?,?,?,?,?,?,?)", rows)
         self._local.head = (seq, prev, last)
@@ -236,79 +260,75 @@ class SQLiteStore(CatalogStore):
                            after=None if r[7] is None else json.loads(r[7]), prev_hash=r[8], hash=r[9])
 
     def verify_log(self) -> VerifyResult:
-        cur = self._conn().execute("SELECT * FROM changelog ORDER BY seq")
-
-        def rows() -> Iterator[tuple]:
-            for r in cur:
-                yield (r[0], r[1], r[2], r[3], r[4], r[5], None if r[6] is None else json.loads(r[6]),
-                       None if r[7] is None else json.loads(r[7]), r[8], r[9])
-        return verify_chain(rows())
+        # the stored text is hashed as it is: any edit, even of white space, breaks the chain
+        return verify_chain(self._conn().execute("SELECT * FROM changelog ORDER BY seq"))
 
     def revision(self) -> tuple[int, str]:
         row = self._conn().execute("SELECT seq, hash FROM changelog ORDER BY seq DESC LIMIT 1").fetchone()
         return (row[0], row[1]) if row else (0, GENESIS)
 
     # --- entities ----------------------------------------------------------------------------------------------
-    def _entity_row(self, e: Entity) -> tuple:
-        return (e.ref, e.kind, e.owner, e.attributes.get("lifecycle"), e.version,
-                e.provenance.source if e.provenance else None, e.model_dump_json(exclude={"ref"}))
-
-    def _index_entity(self, conn: sqlite3.Connection, e: Entity, new: bool) -> None:
-        if not new:
-            conn.execute("DELETE FROM entity_tags WHERE ref = ?", (e.ref,))
-            conn.execute("DELETE FROM entity_fts WHERE ref = ?", (e.ref,))
-        if e.tags:
-            conn.executemany("INSERT INTO entity_tags VALUES (?, ?)", [(e.ref, t) for t in e.tags])
-        conn.execute("INSERT INTO entity_fts VALUES (?, ?, ?)", (e.ref, *_fts_text(e)))
-
-    def _stamp(self, obj: Any, version: int, created: str | None) -> Any:
-        now = format_time(self.clock())
-        return obj.model_copy(update={"version": version, "created_at": created or now, "updated_at": now})
-
     @staticmethod
-    def _load_entity(data: str) -> Entity:
-        return Entity.model_validate_json(data)
+    def _entity_row(c: dict[str, Any], data: str, version: int, created: str, updated: str) -> tuple:
+        history = c["owner_history"]
+        owner = next((p["org"] for p in reversed(history) if p["end"] is None), None)
+        prov = c.get("provenance")
+        return (c["ref"], c["kind"], owner, c["attributes"].get("lifecycle"), version,
+                prov["source"] if prov else None, created, updated, data)
+
+    def _write_entity(self, conn: sqlite3.Connection, c: dict[str, Any], version: int, created: str, now: str,
+                      new: bool) -> str:
+        data = canonical_json(c)
+        row = self._entity_row(c, data, version, created, now)
+        if new:
+            conn.execute("INSERT INTO entities VALUES (?,?,?,?,?,?,?,?,?)", row)
+        else:
+            conn.execute("UPDATE entities SET kind=?, owner=?, lifecycle=?, version=?, prov_source=?, created_at=?, "
+                         "updated_at=?, data=? WHERE ref=?", (*row[1:], row[0]))
+            conn.execute("DELETE FROM entity_tags WHERE ref = ?", (c["ref"],))
+            conn.execute("DELETE FROM entity_fts WHERE ref = ?", (c["ref"],))
+        conn.executemany("INSERT INTO entity_tags VALUES (?, ?)", [(c["ref"], t) for t in c["tags"]])
+        conn.execute("INSERT INTO entity_fts VALUES (?, ?, ?, ?)", (c["ref"], c["kind"], *_fts_text(c)))
+        return data
 
     def create_entity(self, entity: Entity, ctx: WriteContext) -> Entity:
         with self.transaction(ctx):
             conn = self._conn()
             if conn.execute("SELECT 1 FROM entities WHERE ref = ?", (entity.ref,)).fetchone():
                 raise AlreadyExists(f"{entity.ref} already exists")
-            e = self._stamp(entity, 1, None)
-            conn.execute("INSERT INTO entities VALUES (?,?,?,?,?,?,?)", self._entity_row(e))
-            self._index_entity(conn, e, new=True)
-            self._log_many(conn, ctx, [("create", e.ref, None, e.content())])
-            return e
+            now = self._now(self._head(conn)[2])
+            c = entity.content()
+            data = self._write_entity(conn, c, 1, now, now, new=True)
+            self._log_many(conn, ctx, [("create", entity.ref, None, data)], now)
+            return entity.model_copy(update={"version": 1, "created_at": now, "updated_at": now})
 
     def find_entity(self, ref: str) -> Entity | None:
-        row = self._conn().execute("SELECT data FROM entities WHERE ref = ?", (ref,)).fetchone()
-        return self._load_entity(row[0]) if row else None
+        row = self._conn().execute(f"SELECT {_E} FROM entities WHERE ref = ?", (ref,)).fetchone()
+        return _entity(row) if row else None
 
     def get_entities(self, refs: list[str]) -> dict[str, Entity]:
         out: dict[str, Entity] = {}
         conn = self._conn()
         for chunk in _chunks(list(dict.fromkeys(refs))):
-            q = f"SELECT data FROM entities WHERE ref IN ({','.join('?' * len(chunk))})"
-            for (data,) in conn.execute(q, chunk):
-                e = self._load_entity(data)
+            q = f"SELECT {_E} FROM entities WHERE ref IN ({','.join('?' * len(chunk))})"
+            for row in conn.execute(q, chunk):
+                e = _entity(row)
                 out[e.ref] = e
         return out
 
     def update_entity(self, entity: Entity, expected_version: int, ctx: WriteContext) -> Entity:
         with self.transaction(ctx):
             conn = self._conn()
-            row = conn.execute("SELECT version, data FROM entities WHERE ref = ?", (entity.ref,)).fetchone()
+            row = conn.execute("SELECT version, created_at, data FROM entities WHERE ref = ?",
+                               (entity.ref,)).fetchone()
             if row is None:
                 raise NotFound(f"{entity.ref} does not exist")
             if row[0] != expected_version:
                 raise Conflict(entity.ref, expected_version, row[0])
-            before = self._load_entity(row[1])
-            e = self._stamp(entity, row[0] + 1, before.created_at)
-            conn.execute("UPDATE entities SET kind=?, owner=?, lifecycle=?, version=?, prov_source=?, data=? "
-                         "WHERE ref=? AND version=?", (*self._entity_row(e)[1:], e.ref, expected_version))
-            self._index_entity(conn, e, new=False)
-            self._log_many(conn, ctx, [("update", e.ref, before.content(), e.content())])
-            return e
+            now = self._now(self._head(conn)[2])
+            data = self._write_entity(conn, entity.content(), row[0] + 1, row[1], now, new=False)
+            self._log_many(conn, ctx, [("update", entity.ref, row[2], data)], now)
+            return entity.model_copy(update={"version": row[0] + 1, "created_at": row[1], "updated_at": now})
 
     def delete_entity(self, ref: str, expected_version: int, ctx: WriteContext, cascade: bool = False) -> None:
         with self.transaction(ctx):
@@ -318,19 +338,16 @@ class SQLiteStore(CatalogStore):
                 raise NotFound(f"{ref} does not exist")
             if row[0] != expected_version:
                 raise Conflict(ref, expected_version, row[0])
-            rels = self.list_relationships(ref)
+            rels = conn.execute("SELECT id, data FROM relationships WHERE source = ? OR target = ? ORDER BY id",
+                                (ref, ref)).fetchall()
             if rels and not cascade:
-                raise IntegrityError(f"{ref} is used by {len(rels)} relationship(s), e.g. {rels[0].id}; "
+                raise IntegrityError(f"{ref} is used by {len(rels)} relationship(s), e.g. {rels[0][0]}; "
                                      "delete them first or delete with cascade")
-            log = []
-            for r in rels:
-                conn.execute("DELETE FROM relationships WHERE id = ?", (r.id,))
-                log.append(("delete", _rel_ref(r.id), r.content(), None))
-            conn.execute("DELETE FROM entities WHERE ref = ?", (ref,))
-            conn.execute("DELETE FROM entity_tags WHERE ref = ?", (ref,))
-            conn.execute("DELETE FROM entity_fts WHERE ref = ?", (ref,))
-            log.append(("delete", ref, self._load_entity(row[1]).content(), None))
-            self._log_many(conn, ctx, log)
+            conn.executemany("DELETE FROM relationships WHERE id = ?", [(rid,) for rid, _ in rels])
+            for table in ("entities", "entity_tags", "entity_fts"):
+                conn.execute(f"DELETE FROM {table} WHERE ref = ?", (ref,))
+            log = [("delete", _rel_ref(rid), data, None) for rid, data in rels]
+            self._log_many(conn, ctx, log + [("delete", ref, row[1], None)])
 
     def _filter_sql(self, flt: EntityFilter) -> tuple[str, list[Any]]:
         where, args = [], []
@@ -358,8 +375,8 @@ class SQLiteStore(CatalogStore):
 
     def list_entities(self, flt: EntityFilter = EntityFilter()) -> list[Entity]:
         where, args = self._filter_sql(flt)
-        sql = f"SELECT data FROM entities{where} ORDER BY ref LIMIT ? OFFSET ?"
-        return [self._load_entity(r[0]) for r in self._conn().execute(sql, args + [flt.limit, flt.offset])]
+        sql = f"SELECT {_E} FROM entities{where} ORDER BY ref LIMIT ? OFFSET ?"
+        return [_entity(r) for r in self._conn().execute(sql, args + [flt.limit, flt.offset])]
 
     def count_entities(self, flt: EntityFilter = EntityFilter()) -> int:
         where, args = self._filter_sql(flt)
@@ -369,19 +386,22 @@ class SQLiteStore(CatalogStore):
         q = _fts_query(text)
         if q is None:
             return []
-        sql = ("SELECT e.data FROM entity_fts f JOIN entities e ON e.ref = f.ref WHERE entity_fts MATCH ?"
-               + (" AND e.kind = ?" if kind else "") + " ORDER BY bm25(entity_fts, 0, 10.0, 1.0), e.ref LIMIT ?")
+        # rank inside the full-text index first, then read only the winners
+        sql = (f"SELECT e.data, e.version, e.created_at, e.updated_at FROM (SELECT ref, bm25(entity_fts, 0, 0, 10.0, "
+               f"1.0) AS score FROM entity_fts WHERE entity_fts MATCH ?{' AND kind = ?' if kind else ''} "
+               "ORDER BY score, ref LIMIT ?) f JOIN entities e ON e.ref = f.ref ORDER BY f.score, f.ref")
         args: list[Any] = [q] + ([kind] if kind else []) + [int(limit)]
         try:
-            return [self._load_entity(r[0]) for r in self._conn().execute(sql, args)]
+            return [_entity(r) for r in self._conn().execute(sql, args)]
         except sqlite3.OperationalError as exc:  # pragma: no cover - folded tokens are always valid FTS terms
             raise ValidationFailed([FieldError("q", f"cannot search for '{text}': {exc}")]) from exc
 
     # --- relationships -----------------------------------------------------------------------------------------
     @staticmethod
-    def _rel_row(r: Relationship) -> tuple:
-        return (r.id, r.type, r.source, r.target, r.version, r.provenance.source if r.provenance else None,
-                r.model_dump_json(exclude={"id"}))
+    def _rel_row(c: dict[str, Any], data: str, version: int, created: str, updated: str) -> tuple:
+        prov = c.get("provenance")
+        return (c["id"], c["type"], c["source"], c["target"], version, prov["source"] if prov else None, created,
+                updated, data)
 
     def _require_endpoints(self, conn: sqlite3.Connection, rel: Relationship) -> None:
         for end in (rel.source, rel.target):
@@ -394,29 +414,34 @@ class SQLiteStore(CatalogStore):
             if conn.execute("SELECT 1 FROM relationships WHERE id = ?", (rel.id,)).fetchone():
                 raise AlreadyExists(f"relationship {rel.id} already exists")
             self._require_endpoints(conn, rel)
-            r = self._stamp(rel, 1, None)
-            conn.execute("INSERT INTO relationships VALUES (?,?,?,?,?,?,?)", self._rel_row(r))
-            self._log_many(conn, ctx, [("create", _rel_ref(r.id), None, r.content())])
-            return r
+            now = self._now(self._head(conn)[2])
+            c = rel.content()
+            data = canonical_json(c)
+            conn.execute("INSERT INTO relationships VALUES (?,?,?,?,?,?,?,?,?)", self._rel_row(c, data, 1, now, now))
+            self._log_many(conn, ctx, [("create", _rel_ref(rel.id), None, data)], now)
+            return rel.model_copy(update={"version": 1, "created_at": now, "updated_at": now})
 
     def find_relationship(self, rel_id: str) -> Relationship | None:
-        row = self._conn().execute("SELECT data FROM relationships WHERE id = ?", (rel_id,)).fetchone()
-        return Relationship.model_validate_json(row[0]) if row else None
+        row = self._conn().execute(f"SELECT {_E} FROM relationships WHERE id = ?", (rel_id,)).fetchone()
+        return _relationship(row) if row else None
 
     def update_relationship(self, rel: Relationship, expected_version: int, ctx: WriteContext) -> Relationship:
         with self.transaction(ctx):
             conn = self._conn()
-            row = conn.execute("SELECT version, data FROM relationships WHERE id = ?", (rel.id,)).fetchone()
+            row = conn.execute("SELECT version, created_at, data FROM relationships WHERE id = ?",
+                               (rel.id,)).fetchone()
             if row is None:
                 raise NotFound(f"relationship {rel.id} does not exist")
             if row[0] != expected_version:
                 raise Conflict(rel.id, expected_version, row[0])
-            before = Relationship.model_validate_json(row[1])
-            r = self._stamp(rel, row[0] + 1, before.created_at)
-            conn.execute("UPDATE relationships SET version=?, prov_source=?, data=? WHERE id=?",
-                         (r.version, self._rel_row(r)[5], self._rel_row(r)[6], r.id))
-            self._log_many(conn, ctx, [("update", _rel_ref(r.id), before.content(), r.content())])
-            return r
+            now = self._now(self._head(conn)[2])
+            c = rel.content()
+            data = canonical_json(c)
+            r = self._rel_row(c, data, row[0] + 1, row[1], now)
+            conn.execute("UPDATE relationships SET version=?, prov_source=?, created_at=?, updated_at=?, data=? "
+                         "WHERE id=?", (*r[4:], rel.id))
+            self._log_many(conn, ctx, [("update", _rel_ref(rel.id), row[2], data)], now)
+            return rel.model_copy(update={"version": row[0] + 1, "created_at": row[1], "updated_at": now})
 
     def delete_relationship(self, rel_id: str, expected_version: int, ctx: WriteContext) -> None:
         with self.transaction(ctx):
@@ -427,8 +452,7 @@ class SQLiteStore(CatalogStore):
             if row[0] != expected_version:
                 raise Conflict(rel_id, expected_version, row[0])
             conn.execute("DELETE FROM relationships WHERE id = ?", (rel_id,))
-            self._log_many(conn, ctx, [("delete", _rel_ref(rel_id),
-                                        Relationship.model_validate_json(row[1]).content(), None)])
+            self._log_many(conn, ctx, [("delete", _rel_ref(rel_id), row[1], None)])
 
     def list_relationships(self, ref: str | None = None, type: str | None = None, direction: Direction = "both",
                            limit: int | None = None) -> list[Relationship]:
@@ -440,49 +464,49 @@ class SQLiteStore(CatalogStore):
         if type:
             where.append("type = ?")
             args.append(type)
-        sql = "SELECT data FROM relationships" + (" WHERE " + " AND ".join(where) if where else "") + " ORDER BY id"
+        sql = f"SELECT {_E} FROM relationships" + (" WHERE " + " AND ".join(where) if where else "") + " ORDER BY id"
         if limit is not None:
             sql += " LIMIT ?"
             args.append(int(limit))
-        return [Relationship.model_validate_json(r[0]) for r in self._conn().execute(sql, args)]
+        return [_relationship(r) for r in self._conn().execute(sql, args)]
 
     def count_relationships(self) -> int:
         return self._conn().execute("SELECT count(*) FROM relationships").fetchone()[0]
 
     # --- traversal ---------------------------------------------------------------------------------------------
     def neighbourhood(self, ref: str, depth: int = 1, direction: Direction = "both",
-                      types: tuple[str, ...] | None = None, limit: int = 5000) -> Subgraph:
+                      types: tuple[str, ...] | None = None, limit: int = 500) -> Subgraph:
         conn = self._conn()
-        start = self.find_entity(ref)
-        if start is None:
+        if not conn.execute("SELECT 1 FROM entities WHERE ref = ?", (ref,)).fetchone():
             raise NotFound(f"{ref} does not exist")
         seen: dict[str, int] = {ref: 0}
-        rels: dict[str, str] = {}
+        rels: dict[str, tuple] = {}
         frontier = [ref]
+        truncated = False
         type_sql = f" AND type IN ({','.join('?' * len(types))})" if types else ""
+        queries = []
+        if direction in ("out", "both"):
+            queries.append(f"SELECT id, target, {_E} FROM relationships WHERE source IN (%s){type_sql} ORDER BY id")
+        if direction in ("in", "both"):
+            queries.append(f"SELECT id, source, {_E} FROM relationships WHERE target IN (%s){type_sql} ORDER BY id")
         for level in range(1, max(0, depth) + 1):
             nxt: list[str] = []
-            for chunk in _chunks(frontier):
-                marks = ",".join("?" * len(chunk))
-                queries = []
-                if direction in ("out", "both"):
-                    queries.append((f"SELECT id, target, data FROM relationships WHERE source IN ({marks}){type_sql}"))
-                if direction in ("in", "both"):
-                    queries.append((f"SELECT id, source, data FROM relationships WHERE target IN ({marks}){type_sql}"))
+            for chunk in _chunks(sorted(frontier)):
                 for q in queries:
-                    for rid, other, data in conn.execute(q, chunk + list(types or ())):
-                        rels.setdefault(rid, data)
+                    for rid, other, *row in conn.execute(q % ",".join("?" * len(chunk)), chunk + list(types or ())):
                         if other not in seen:
+                            if len(seen) >= limit:
+                                truncated = True
+                                continue
                             seen[other] = level
                             nxt.append(other)
+                        rels.setdefault(rid, tuple(row))
             frontier = nxt
-            if not frontier or len(seen) >= limit:
+            if not frontier or truncated:
                 break
         entities = self.get_entities(list(seen))
-        out = [Relationship.model_validate_json(d) for _, d in sorted(rels.items())
-               ]
-        out = [r for r in out if r.source in entities and r.target in entities]
-        return Subgraph(entities=entities, relationships=out, depth=seen)
+        out = [_relationship(row) for _, row in sorted(rels.items())]
+        return Subgraph(entities=entities, relationships=out, depth=seen, truncated=truncated)
 
     # --- organisation events -----------------------------------------------------------------------------------
     def record_event(self, event: OrgEvent, ctx: WriteContext) -> OrgEvent:
@@ -516,7 +540,7 @@ class SQLiteStore(CatalogStore):
                                    "LIMIT 1", (ref, as_instant(when))).fetchone()
         if row is None or row[0] is None:
             return None
-        return Entity.model_validate(json.loads(row[0]))
+        return Entity.model_validate_json(row[0])
 
     def graph_as_of(self, when: dt.datetime | dt.date | str) -> Subgraph:
         t = as_instant(when)
@@ -524,19 +548,20 @@ class SQLiteStore(CatalogStore):
                "GROUP BY ref) x ON c.seq = x.m WHERE c.after IS NOT NULL ORDER BY c.ref")
         g = Subgraph()
         for ref, after in self._conn().execute(sql, (t,)):
-            data = json.loads(after)
             if ref.startswith("rel:"):
-                g.relationships.append(Relationship.model_validate(data))
+                g.relationships.append(Relationship.model_validate_json(after))
             elif not ref.startswith("event:"):
-                e = Entity.model_validate(data)
+                e = Entity.model_validate_json(after)
                 g.entities[e.ref] = e
         return g
 
     # --- bulk --------------------------------------------------------------------------------------------------
     def bulk_load(self, load: BulkLoad, ctx: WriteContext, progress: ProgressFn | None = None,
                   dry_run: bool = False) -> BulkResult:
+        """All checks run before the first write (a refused load leaves nothing, even inside a caller's
+        transaction); facts are then written in chunks, so memory stays bounded by the chunk, not the load."""
         result = BulkResult()
-        prov = load.provenance
+        prov = load.provenance.model_dump()
         for where, keys in (("entities", Counter(e.ref for e in load.entities)),
                             ("relationships", Counter(r.id for r in load.relationships))):
             dupes = sorted(k for k, n in keys.items() if n > 1)
@@ -547,95 +572,76 @@ class SQLiteStore(CatalogStore):
         conn = self._conn()
         tx = contextlib.nullcontext() if dry_run else self.transaction(ctx)
         with tx:
-            # entities
-            existing: dict[str, tuple[int, str]] = {}
-            for chunk in _chunks([e.ref for e in load.entities]):
-                q = f"SELECT ref, version, data FROM entities WHERE ref IN ({','.join('?' * len(chunk))})"
-                for ref, version, data in conn.execute(q, chunk):
-                    existing[ref] = (version, data)
-            now = format_time(self.clock())
-            inserts, updates, fts_del, logs = [], [], [], []
-            tags, fts = [], []
-            for e in load.entities:
-                old = existing.get(e.ref)
-                if old is not None:
-                    before = self._load_entity(old[1])
-                    if _same(before.content(), e.content()):
-                        result.add("unchanged", e.kind)
-                        done += 1
-                        continue
-                    new = e.model_copy(update={"provenance": e.provenance or prov, "version": old[0] + 1,
-                                               "created_at": before.created_at, "updated_at": now})
-                    updates.append(self._entity_row(new))
-                    fts_del.append((e.ref,))
-                    logs.append(("update", e.ref, before.content(), new.content()))
-                    result.add("updated", e.kind, e.ref)
-                else:
-                    new = e.model_copy(update={"provenance": e.provenance or prov, "version": 1, "created_at": now,
-                                               "updated_at": now})
-                    inserts.append(self._entity_row(new))
-                    logs.append(("create", e.ref, None, new.content()))
-                    result.add("created", e.kind, e.ref)
-                tags += [(new.ref, t) for t in new.tags]
-                fts.append((new.ref, *_fts_text(new)))
-                done += 1
-                if progress and done % 2000 == 0:
-                    progress(done, total)
-            if not dry_run:
-                conn.executemany("INSERT INTO entities VALUES (?,?,?,?,?,?,?)", inserts)
-                conn.executemany("INSERT OR REPLACE INTO entities VALUES (?,?,?,?,?,?,?)", updates)
-                conn.executemany("DELETE FROM entity_tags WHERE ref = ?", fts_del)
-                conn.executemany("DELETE FROM entity_fts WHERE ref = ?", fts_del)
-                conn.executemany("INSERT INTO entity_tags VALUES (?, ?)", tags)
-                conn.executemany("INSERT INTO entity_fts VALUES (?, ?, ?)", fts)
-                self._log_many(conn, ctx, logs)
             loaded_refs = {e.ref for e in load.entities}
-            # relationships
-            existing_r: dict[str, tuple[int, str]] = {}
-            for chunk in _chunks([r.id for r in load.relationships]):
-                q = f"SELECT id, version, data FROM relationships WHERE id IN ({','.join('?' * len(chunk))})"
-                for rid, version, data in conn.execute(q, chunk):
-                    existing_r[rid] = (version, data)
-            ends = {r.source for r in load.relationships} | {r.target for r in load.relationships}
-            missing = ends - loaded_refs
-            if missing:
-                present = set()
-                for chunk in _chunks(sorted(missing)):
-                    q = f"SELECT ref FROM entities WHERE ref IN ({','.join('?' * len(chunk))})"
-                    present |= {r[0] for r in conn.execute(q, chunk)}
-                missing -= present
-            if missing:
-                bad = [r for r in load.relationships if r.source in missing or r.target in missing]
-                raise IntegrityError(f"{len(bad)} relationship(s) point at entities that do not exist, e.g. "
-                                     f"{bad[0].id} ({', '.join(sorted(missing)[:5])})")
-            inserts, updates, logs = [], [], []
-            for r in load.relationships:
-                old = existing_r.get(r.id)
-                if old is not None:
-                    before_r = Relationship.model_validate_json(old[1])
-                    if _same(before_r.content(), r.content()):
-                        result.add("unchanged", "relationship")
-                        done += 1
+            self._check_bulk_endpoints(conn, load, loaded_refs)
+            stale = self._stale_for_cleanup(conn, load, loaded_refs) if load.cleanup else ([], [])
+            empty = conn.execute("SELECT 1 FROM entities LIMIT 1").fetchone() is None
+            now = self._now(self._head(conn)[2])
+            for chunk in _chunks(load.entities, _BULK_CHUNK):
+                existing: dict[str, tuple[int, str, str]] = {}
+                if not empty:
+                    q = f"SELECT ref, version, created_at, data FROM entities WHERE ref IN ({','.join('?' * len(chunk))})"
+                    existing = {ref: (v, c, d) for ref, v, c, d in conn.execute(q, [e.ref for e in chunk])}
+                inserts, updates, reindex, tags, fts, logs = [], [], [], [], [], []
+                for e in chunk:
+                    c = e.content()
+                    c["provenance"] = c["provenance"] or prov
+                    old = existing.get(e.ref)
+                    if old is not None and _same(json.loads(old[2]), c):
+                        result.add("unchanged", e.kind)
                         continue
-                    new_r = r.model_copy(update={"provenance": r.provenance or prov, "version": old[0] + 1,
-                                                 "created_at": before_r.created_at, "updated_at": now})
-                    updates.append(self._rel_row(new_r))
-                    logs.append(("update", _rel_ref(r.id), before_r.content(), new_r.content()))
-                    result.add("updated", "relationship", _rel_ref(r.id))
-                else:
-                    new_r = r.model_copy(update={"provenance": r.provenance or prov, "version": 1, "created_at": now,
-                                                 "updated_at": now})
-                    inserts.append(self._rel_row(new_r))
-                    logs.append(("create", _rel_ref(r.id), None, new_r.content()))
-                    result.add("created", "relationship", _rel_ref(r.id))
-                done += 1
-                if progress and done % 2000 == 0:
+                    data = canonical_json(c)
+                    if old is not None:
+                        updates.append(self._entity_row(c, data, old[0] + 1, old[1], now))
+                        reindex.append((e.ref,))
+                        logs.append(("update", e.ref, old[2], data))
+                        result.add("updated", e.kind, e.ref)
+                    else:
+                        inserts.append(self._entity_row(c, data, 1, now, now))
+                        logs.append(("create", e.ref, None, data))
+                        result.add("created", e.kind, e.ref)
+                    tags += [(e.ref, t) for t in c["tags"]]
+                    fts.append((e.ref, e.kind, *_fts_text(c)))
+                if not dry_run:
+                    conn.executemany("INSERT INTO entities VALUES (?,?,?,?,?,?,?,?,?)", inserts)
+                    conn.executemany("INSERT OR REPLACE INTO entities VALUES (?,?,?,?,?,?,?,?,?)", updates)
+                    conn.executemany("DELETE FROM entity_tags WHERE ref = ?", reindex)
+                    conn.executemany("DELETE FROM entity_fts WHERE ref = ?", reindex)
+                    conn.executemany("INSERT INTO entity_tags VALUES (?, ?)", tags)
+                    conn.executemany("INSERT INTO entity_fts VALUES (?, ?, ?, ?)", fts)
+                    self._log_many(conn, ctx, logs, now)
+                done += len(chunk)
+                if progress:
                     progress(done, total)
-            if not dry_run:
-                conn.executemany("INSERT INTO relationships VALUES (?,?,?,?,?,?,?)", inserts)
-                conn.executemany("INSERT OR REPLACE INTO relationships VALUES (?,?,?,?,?,?,?)", updates)
-                self._log_many(conn, ctx, logs)
-            # events
+            for chunk in _chunks(load.relationships, _BULK_CHUNK):
+                existing = {}
+                if not empty:
+                    q = f"SELECT id, version, created_at, data FROM relationships WHERE id IN ({','.join('?' * len(chunk))})"
+                    existing = {rid: (v, c, d) for rid, v, c, d in conn.execute(q, [r.id for r in chunk])}
+                inserts, updates, logs = [], [], []
+                for r in chunk:
+                    c = r.content()
+                    c["provenance"] = c["provenance"] or prov
+                    old = existing.get(r.id)
+                    if old is not None and _same(json.loads(old[2]), c):
+                        result.add("unchanged", "relationship")
+                        continue
+                    data = canonical_json(c)
+                    if old is not None:
+                        updates.append(self._rel_row(c, data, old[0] + 1, old[1], now))
+                        logs.append(("update", _rel_ref(r.id), old[2], data))
+                        result.add("updated", "relationship", _rel_ref(r.id))
+                    else:
+                        inserts.append(self._rel_row(c, data, 1, now, now))
+                        logs.append(("create", _rel_ref(r.id), None, data))
+                        result.add("created", "relationship", _rel_ref(r.id))
+                if not dry_run:
+                    conn.executemany("INSERT INTO relationships VALUES (?,?,?,?,?,?,?,?,?)", inserts)
+                    conn.executemany("INSERT OR REPLACE INTO relationships VALUES (?,?,?,?,?,?,?,?,?)", updates)
+                    self._log_many(conn, ctx, logs, now)
+                done += len(chunk)
+                if progress:
+                    progress(done, total)
             for ev in load.events:
                 row = conn.execute("SELECT data FROM org_events WHERE id = ?", (ev.id,)).fetchone()
                 if row and _same(OrgEvent.model_validate_json(row[0]).content(), ev.content()):
@@ -643,39 +649,59 @@ class SQLiteStore(CatalogStore):
                 else:
                     result.add("updated" if row else "created", "event", ev.ref)
                     if not dry_run:
-                        self.record_event(ev.model_copy(update={"provenance": ev.provenance or prov}), ctx)
+                        self.record_event(ev.model_copy(update={"provenance": ev.provenance or load.provenance}),
+                                          ctx)
                 done += 1
-            # clean-up of what this source no longer says
-            if load.cleanup:
-                rel_ids = {r.id for r in load.relationships}
-                stale_r = [(rid, data) for rid, data in conn.execute(
-                    "SELECT id, data FROM relationships WHERE prov_source = ? ORDER BY id", (load.source,))
-                    if rid not in rel_ids]
-                stale_e = [(ref, data) for ref, data in conn.execute(
-                    "SELECT ref, data FROM entities WHERE prov_source = ? ORDER BY ref", (load.source,))
-                    if ref not in loaded_refs]
-                stale_refs = {ref for ref, _ in stale_e}
-                logs = []
-                for rid, data in stale_r:
-                    result.add("removed", "relationship", _rel_ref(rid))
-                    logs.append(("delete", _rel_ref(rid), Relationship.model_validate_json(data).content(), None))
-                for ref, data in stale_e:
-                    used = [r for r in self.list_relationships(ref)
-                            if r.id not in {x for x, _ in stale_r}]
-                    if used:
-                        raise IntegrityError(f"clean-up would delete {ref}, but {used[0].id} (entered by another "
-                                             "source or a person) still uses it")
-                    e = self._load_entity(data)
-                    result.add("removed", e.kind, ref)
-                    logs.append(("delete", ref, e.content(), None))
-                if not dry_run:
-                    conn.executemany("DELETE FROM relationships WHERE id = ?", [(rid,) for rid, _ in stale_r])
-                    for table in ("entities", "entity_tags", "entity_fts"):
-                        conn.executemany(f"DELETE FROM {table} WHERE ref = ?", [(r,) for r in sorted(stale_refs)])
-                    self._log_many(conn, ctx, logs)
+            stale_r, stale_e = stale
+            logs = []
+            for rid, data in stale_r:
+                result.add("removed", "relationship", _rel_ref(rid))
+                logs.append(("delete", _rel_ref(rid), data, None))
+            for ref, kind, data in stale_e:
+                result.add("removed", kind, ref)
+                logs.append(("delete", ref, data, None))
+            if not dry_run and logs:
+                conn.executemany("DELETE FROM relationships WHERE id = ?", [(rid,) for rid, _ in stale_r])
+                for table in ("entities", "entity_tags", "entity_fts"):
+                    conn.executemany(f"DELETE FROM {table} WHERE ref = ?", [(ref,) for ref, _, _ in stale_e])
+                self._log_many(conn, ctx, logs)
             if progress:
                 progress(total, total)
         return result
+
+    def _check_bulk_endpoints(self, conn: sqlite3.Connection, load: BulkLoad, loaded_refs: set[str]) -> None:
+        missing = ({r.source for r in load.relationships} | {r.target for r in load.relationships}) - loaded_refs
+        if missing:
+            present = set()
+            for chunk in _chunks(sorted(missing)):
+                q = f"SELECT ref FROM entities WHERE ref IN ({','.join('?' * len(chunk))})"
+                present |= {r[0] for r in conn.execute(q, chunk)}
+            missing -= present
+        if missing:
+            bad = [r for r in load.relationships if r.source in missing or r.target in missing]
+            raise IntegrityError(f"{len(bad)} relationship(s) point at entities that do not exist, e.g. "
+                                 f"{bad[0].id} ({', '.join(sorted(missing)[:5])})")
+
+    def _stale_for_cleanup(self, conn: sqlite3.Connection, load: BulkLoad, loaded_refs: set[str]) \
+            -> tuple[list[tuple[str, str]], list[tuple[str, str, str]]]:
+        """What this source wrote earlier and the load no longer contains; refuses when a fact that another
+        source or a person entered still uses an entity that would go."""
+        rel_ids = {r.id for r in load.relationships}
+        stale_r = [(rid, data) for rid, data in conn.execute(
+            "SELECT id, data FROM relationships WHERE prov_source = ? ORDER BY id", (load.source,))
+            if rid not in rel_ids]
+        stale_e = [(ref, kind, data) for ref, kind, data in conn.execute(
+            "SELECT ref, kind, data FROM entities WHERE prov_source = ? ORDER BY ref", (load.source,))
+            if ref not in loaded_refs]
+        going = {rid for rid, _ in stale_r}
+        for ref, _, _ in stale_e:
+            used = conn.execute("SELECT id FROM relationships WHERE (source = ? OR target = ?) ORDER BY id",
+                                (ref, ref)).fetchall()
+            kept = [rid for (rid,) in used if rid not in going]
+            if kept:
+                raise IntegrityError(f"clean-up would delete {ref}, but {kept[0]} (entered by another source or a "
+                                     "person) still uses it")
+        return stale_r, stale_e
 
 
 def _same(a: dict, b: dict) -> bool:
@@ -683,3 +709,13 @@ def _same(a: dict, b: dict) -> bool:
     a = {k: v for k, v in a.items() if k != "provenance"}
     b = {k: v for k, v in b.items() if k != "provenance"}
     return a == b
+
+
+def _parse_time(t: str) -> dt.datetime:
+    """A change-log time as a naive UTC datetime."""
+    return dt.datetime.strptime(t, "%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def _format_time(t: dt.datetime) -> str:
+    """A naive UTC datetime as a change-log time (the same text format_time writes, faster)."""
+    return t.isoformat(timespec="microseconds") + "Z"
