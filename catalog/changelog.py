@@ -14,24 +14,29 @@ from typing import Any, Iterable
 GENESIS = "0" * 64
 
 
+_CANONICAL = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
+_string = json.encoder.encode_basestring  # the C encoder of a JSON string, as json.dumps(s, ensure_ascii=False)
+
+
 def canonical_json(value: Any) -> str:
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
+    """Sorted keys, compact separators, UTF-8 text: the one serialisation that hashes are computed over."""
+    return _CANONICAL.encode(value)
 
 
 def as_json(value: Any) -> str:
     """A before/after value as canonical JSON; a string is taken to be canonical JSON already (stores keep it)."""
-    return value if isinstance(value, str) else canonical_json(value)
+    if value is None:
+        return "null"
+    return value if isinstance(value, str) else _CANONICAL.encode(value)
 
 
 def entry_hash(seq: int, time: str, actor: str, request_id: str, op: str, ref: str,
                before: Any, after: Any, prev_hash: str) -> str:
     """SHA-256 of the entry's canonical JSON. ``before``/``after`` are dicts (or None), or their canonical JSON
     strings: the body is assembled in the key order canonical_json would sort to, so both give the same hash."""
-    d = json.dumps
-    body = (f'{{"actor":{d(actor, ensure_ascii=False)},"after":{as_json(after)},'
-            f'"before":{as_json(before)},"op":{d(op, ensure_ascii=False)},"prev_hash":{d(prev_hash)},'
-            f'"ref":{d(ref, ensure_ascii=False)},"request_id":{d(request_id, ensure_ascii=False)},"seq":{int(seq)},'
-            f'"time":{d(time)}}}')
+    body = (f'{{"actor":{_string(actor)},"after":{as_json(after)},"before":{as_json(before)},"op":{_string(op)},'
+            f'"prev_hash":{_string(prev_hash)},"ref":{_string(ref)},"request_id":{_string(request_id)},'
+            f'"seq":{int(seq)},"time":{_string(time)}}}')
     return hashlib.sha256(body.encode("utf-8")).hexdigest()
 
 

@@ -480,32 +480,39 @@ class SQLiteStore(CatalogStore):
         if not conn.execute("SELECT 1 FROM entities WHERE ref = ?", (ref,)).fetchone():
             raise NotFound(f"{ref} does not exist")
         seen: dict[str, int] = {ref: 0}
-        rels: dict[str, tuple] = {}
+        rel_ids: set[str] = set()
         frontier = [ref]
         truncated = False
         type_sql = f" AND type IN ({','.join('?' * len(types))})" if types else ""
         queries = []
         if direction in ("out", "both"):
-            queries.append(f"SELECT id, target, {_E} FROM relationships WHERE source IN (%s){type_sql} ORDER BY id")
+            queries.append(f"SELECT id, target FROM relationships WHERE source IN (%s){type_sql} ORDER BY id")
         if direction in ("in", "both"):
-            queries.append(f"SELECT id, source, {_E} FROM relationships WHERE target IN (%s){type_sql} ORDER BY id")
+            queries.append(f"SELECT id, source FROM relationships WHERE target IN (%s){type_sql} ORDER BY id")
         for level in range(1, max(0, depth) + 1):
             nxt: list[str] = []
             for chunk in _chunks(sorted(frontier)):
                 for q in queries:
-                    for rid, other, *row in conn.execute(q % ",".join("?" * len(chunk)), chunk + list(types or ())):
+                    for rid, other in conn.execute(q % ",".join("?" * len(chunk)), chunk + list(types or ())):
                         if other not in seen:
                             if len(seen) >= limit:
                                 truncated = True
-                                continue
+                                break
                             seen[other] = level
                             nxt.append(other)
-                        rels.setdefault(rid, tuple(row))
+                        rel_ids.add(rid)
+                    if truncated:
+                        break
+                if truncated:
+                    break
             frontier = nxt
             if not frontier or truncated:
                 break
         entities = self.get_entities(list(seen))
-        out = [_relationship(row) for _, row in sorted(rels.items())]
+        out = []
+        for chunk in _chunks(sorted(rel_ids)):
+            q = f"SELECT {_E} FROM relationships WHERE id IN ({','.join('?' * len(chunk))}) ORDER BY id"
+            out += [_relationship(row) for row in conn.execute(q, chunk)]
         return Subgraph(entities=entities, relationships=out, depth=seen, truncated=truncated)
 
     # --- organisation events -----------------------------------------------------------------------------------
