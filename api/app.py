@@ -34,9 +34,10 @@ def create_app(settings: Settings | None = None, store: CatalogStore | None = No
     app.state.store = store
 
     from api import problems
-    from api.routers import entities, web
+    from api.routers import diagrams, entities, web
 
     problems.install(app)
     app.include_router(entities.router, prefix="/api/v1")
+    app.include_router(diagrams.router, prefix="/api/v1")
     app.include_router(web.router)
     return app

@@ -140,6 +140,7 @@ def demo(port: Annotated[int, typer.Option(help="Port of the web server")] = 800
     console.print(f"\n[bold green]Demo catalog ready[/bold green] ({db}, revision {seq} {head[:12]})\n"
                   f"  Web UI:     {base}/\n  API:        {base}/api/v1/entities?kind=system\n"
                   f"  Health:     {base}/api/v1/health\n  API docs:   {base}/docs\n"
+                  f"  IOC diagram: {base}/api/v1/diagrams/ioc.svg  (also .png, .pdf, .dot)\n"
                   f"  Command line, e.g.:  ioc-catalog --help;  "
                   f"IOC_CATALOG_STORE={url} ioc-catalog search \"so thong tin\"\n")
     if serve_:
@@ -416,7 +417,15 @@ def import_(file: Annotated[Path, typer.Argument(help="File to import")], store:
         raise typer.Exit(1)
 
 
+def _register_command_groups() -> None:
+    """Command groups that live in their own modules register on the app like an extension would."""
+    from api import commands_diagrams
+
+    commands_diagrams.register(app)
+
+
 def main() -> None:
+    _register_command_groups()
     try:
         app()
     except ValidationFailed as exc:

@@ -115,3 +115,15 @@ def test_demo_serves_the_sample_on_a_real_server(tmp_path: Path) -> None:
         out, _ = proc.communicate(timeout=20)
     assert f"http://127.0.0.1:{port}/" in out
     assert ROOT.exists()
+
+
+def test_diagram_endpoint_renders_real_graphviz(client: TestClient) -> None:
+    svg = client.get("/api/v1/diagrams/ioc.svg")
+    assert svg.status_code == 200 and svg.headers["content-type"].startswith("image/svg+xml")
+    assert "<svg" in svg.text and "Trung tâm điều hành" in svg.text
+    png = client.get("/api/v1/diagrams/ioc.png", params={"lang": "en"})
+    assert png.status_code == 200 and png.content[:8] == b"\x89PNG\r\n\x1a\n"
+    assert client.get("/api/v1/diagrams/ioc.svg").content == svg.content  # same catalog, same bytes
+    bad = client.get("/api/v1/diagrams/nonsense.svg")
+    assert bad.status_code in (404, 422) and bad.headers["content-type"] == "application/problem+json"
+    assert client.get("/api/v1/diagrams/ioc.gif").status_code == 422

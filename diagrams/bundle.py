@@ -1,0 +1,235 @@
+"""The auditor's export bundle: one zip that states what the catalog said on a date, and proves it.
+
+``build_bundle(store, as_of, path)`` writes, all read from the record at the end of ``as_of`` (both clocks, see
+diagrams.snapshot):
+
+    changelog.jsonl             the change log up to as_of, one entry per line (canonical JSON)
+    compliance.json             the compliance report on as_of, run on the record at as_of (diagrams.frozen)
+    diagrams/ioc.svg|pdf        the IOC integration view
+    diagrams/landscape.svg|pdf  the whole landscape
+    inventory/<kind>.csv        one CSV per kind: UTF-8 with BOM (Excel), cells starting with = + - @ (or a tab /
+                                carriage return) prefixed with ' so a spreadsheet never runs them as formulas
+    manifest.json               SHA-256 and size of every other file, the change-log head (seq, hash, time) at
+                                as_of, the Graphviz version; and its own SHA-256 over its canonical JSON
+
+Same catalog and date, same bytes: entries sorted, fixed zip timestamps (1980-01-01) and permissions, canonical JSON,
+PDF creation date fixed to as_of. The inventory as XLSX comes with the inventory exporters (another issue); the
+manifest says so in ``notes``.
+
+``verify_bundle(path)`` recomputes every hash, checks that the manifest was not edited (self-hash and canonical
+form), that nothing was added or removed, and that the change log is an unbroken hash chain ending at the head the
+manifest names; it reports the first bad file. With ``store`` it also checks that the live catalog's change log has
+that head at that sequence number (the bundle is tamper-evident against the catalog, not signed).
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import hashlib
+import io
+import json
+import zipfile
+from dataclasses import asdict, dataclass, is_dataclass
+from pathlib import Path
+from typing import Any
+
+from catalog.changelog import canonical_json, verify_chain
+from catalog.errors import CatalogError
+from catalog.model import Entity
+from catalog.store.base import CatalogStore
+
+from diagrams.dot import to_dot
+from diagrams.frozen import FrozenStore
+from diagrams.registry import ViewParams, build
+from diagrams.render import graphviz_version, render
+from diagrams.snapshot import load_snapshot, parse_day, recorded_graph
+
+FORMAT = "ioc-catalog-audit-bundle"
+FORMAT_VERSION = 1
+MANIFEST = "manifest.json"
+ZIP_TIME = (1980, 1, 1, 0, 0, 0)
+MAIN_VIEWS = ("ioc", "landscape")
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+NOTES = ["inventory/*.xlsx: the XLSX inventory comes with the inventory exporters (not in this bundle version)"]
+
+
+class BundleError(CatalogError):
+    status = 422
+    code = "bad-bundle"
+
+
+@dataclass(frozen=True)
+class BundleCheck:
+    ok: bool
+    checked: int
+    bad_file: str | None = None
+    reason: str = ""
+
+    def __str__(self) -> str:
+        if self.ok:
+            return f"bundle OK: {self.checked} files match the manifest"
+        return f"bundle BROKEN: {self.bad_file}: {self.reason}"
+
+
+def sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def safe_cell(value: Any) -> str:
+    """A CSV cell that a spreadsheet shows as text, never evaluates."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        text = "true" if value else "false"
+    elif isinstance(value, (list, tuple)):
+        text = "; ".join(str(v) for v in value)
+    else:
+        text = str(value)
+    return "'" + text if text.startswith(FORMULA_START) else text
+
+
+def inventory_csv(entities: list[Entity], kind: str, store: CatalogStore, day: dt.date) -> bytes:
+    spec = store.metamodel.kinds[kind]
+    attrs = [a.name for a in spec.attributes]
+    head = ["ref", "name_vi", "name_en", "owner", "valid_from", "valid_to", "tags", "description_vi",
+            "description_en"] + attrs
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\r\n")
+    w.writerow(head)
+    for e in sorted(entities, key=lambda e: e.ref):
+        if e.kind != kind:
+            continue
+        owner = e.owner_on(day) if spec.owned else ""
+        w.writerow([safe_cell(v) for v in [e.ref, e.name.vi, e.name.en, owner, e.valid_from, e.valid_to, e.tags,
+                                           e.description.vi, e.description.en]
+                    + [e.attributes.get(a) for a in attrs]])
+    return ("\ufeff" + buf.getvalue()).encode("utf-8")
+
+
+def _plain(value: Any) -> Any:
+    if is_dataclass(value) and not isinstance(value, type):
+        return _plain(asdict(value))
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    if isinstance(value, (dt.date, dt.datetime)):
+        return value.isoformat()
+    return value
+
+
+def _json(value: Any) -> bytes:
+    return (json.dumps(_plain(value), ensure_ascii=False, sort_keys=True, indent=1) + "\n").encode("utf-8")
+
+
+def bundle_files(store: CatalogStore, as_of: dt.date | str, lang: str = "vi") -> tuple[dict[str, bytes], dict]:
+    """Every file of the bundle except the manifest, and the manifest's body."""
+    from catalog.compliance import check
+
+    day = parse_day(as_of, "as_of")
+    assert day is not None
+    snap = load_snapshot(store, day)
+    files: dict[str, bytes] = {}
+    for view in MAIN_VIEWS:
+        dot = to_dot(build(store, view, ViewParams(as_of=day, lang=lang)), store.metamodel)
+        for fmt in ("svg", "pdf"):
+            files[f"diagrams/{view}.{fmt}"] = render(dot, fmt, pdf_date=day)
+    record = recorded_graph(store, day)
+    for kind in store.metamodel.kinds:
+        files[f"inventory/{kind}.csv"] = inventory_csv(list(snap.entities.values()), kind, store, day)
+    frozen = FrozenStore(record, day, (snap.revision.seq, snap.revision.hash), store.metamodel)
+    report = check(frozen, today=day)
+    files["compliance.json"] = _json({"today": report.today, "rules": report.rules, "findings": report.findings,
+                                      "completeness": report.completeness})
+    entries = store.changelog(until=day.isoformat()) if snap.revision.seq else []
+    files["changelog.jsonl"] = "".join(canonical_json(e.model_dump(mode="json")) + "\n"
+                                       for e in entries).encode("utf-8")
+    manifest = {"format": FORMAT, "format_version": FORMAT_VERSION, "as_of": day.isoformat(), "lang": lang,
+                "changelog_head": {"seq": snap.revision.seq, "hash": snap.revision.hash, "time": snap.revision.time},
+                "graphviz": graphviz_version(), "notes": NOTES,
+                "files": {name: {"sha256": sha256(data), "bytes": len(data)} for name, data in sorted(files.items())}}
+    return files, manifest
+
+
+def manifest_bytes(manifest: dict) -> bytes:
+    body = {k: v for k, v in manifest.items() if k != "manifest_sha256"}
+    full = dict(body, manifest_sha256=sha256(canonical_json(body).encode("utf-8")))
+    return (json.dumps(full, ensure_ascii=False, sort_keys=True, indent=1) + "\n").encode("utf-8")
+
+
+def _zip(path: Path, files: dict[str, bytes]) -> None:
+    with zipfile.ZipFile(path, "w") as z:
+        for name in sorted(files):
+            info = zipfile.ZipInfo(name, date_time=ZIP_TIME)
+            info.compress_type = zipfile.ZIP_DEFLATED
+            info.create_system = 3
+            info.external_attr = 0o100644 << 16
+            z.writestr(info, files[name], compress_type=zipfile.ZIP_DEFLATED, compresslevel=9)
+
+
+def build_bundle(store: CatalogStore, as_of: dt.date | str, path: str | Path, lang: str = "vi") -> dict:
+    """Write the bundle for ``as_of`` to ``path``; returns the manifest."""
+    files, manifest = bundle_files(store, as_of, lang)
+    data = manifest_bytes(manifest)
+    files[MANIFEST] = data
+    _zip(Path(path), files)
+    return json.loads(data)
+
+
+def verify_bundle(path: str | Path, store: CatalogStore | None = None) -> BundleCheck:
+    """Check a bundle; the result names the first bad file (in name order)."""
+    try:
+        z = zipfile.ZipFile(path)
+    except (OSError, zipfile.BadZipFile) as exc:
+        return BundleCheck(False, 0, str(path), f"not a readable zip file: {exc}")
+    with z:
+        names = sorted(z.namelist())
+        if MANIFEST not in names:
+            return BundleCheck(False, 0, MANIFEST, "missing")
+        raw = z.read(MANIFEST)
+        try:
+            manifest = json.loads(raw)
+            files = manifest["files"]
+            ok_manifest = manifest_bytes(manifest) == raw and manifest.get("format") == FORMAT
+        except (ValueError, KeyError, TypeError, AttributeError):
+            return BundleCheck(False, 0, MANIFEST, "not a valid manifest (edited or truncated)")
+        if not ok_manifest:
+            return BundleCheck(False, 0, MANIFEST, "edited: its content does not match its own SHA-256")
+        checked = 0
+        for name in names:
+            if name == MANIFEST:
+                continue
+            if name not in files:
+                return BundleCheck(False, checked, name, "not listed in the manifest (added)")
+            try:
+                data = z.read(name)
+            except (zipfile.BadZipFile, OSError) as exc:  # CRC error: the compressed bytes were changed
+                return BundleCheck(False, checked, name, f"cannot be read: {exc}")
+            if sha256(data) != files[name]["sha256"]:
+                return BundleCheck(False, checked, name, "SHA-256 does not match the manifest (changed)")
+            checked += 1
+        for name in sorted(files):
+            if name not in names:
+                return BundleCheck(False, checked, name, "listed in the manifest but missing")
+        head = manifest["changelog_head"]
+        rows = []
+        for line in z.read("changelog.jsonl").decode("utf-8").splitlines():
+            e = json.loads(line)
+            rows.append((e["seq"], e["time"], e["actor"], e["request_id"], e["op"], e["ref"], e["before"],
+                         e["after"], e["prev_hash"], e["hash"]))
+        chain = verify_chain(rows)
+        if not chain.ok:
+            return BundleCheck(False, checked, "changelog.jsonl", str(chain))
+        if len(rows) != head["seq"] or (rows and rows[-1][-1] != head["hash"]):
+            return BundleCheck(False, checked, "changelog.jsonl", "does not end at the head the manifest names")
+    if store is not None and head["seq"]:
+        live = store.changelog(after_seq=head["seq"] - 1, limit=1)
+        if not live or live[0].hash != head["hash"]:
+            return BundleCheck(False, checked, MANIFEST, f"the catalog's change-log entry {head['seq']} does not have "
+                                                          "the head hash this bundle names")
+    return BundleCheck(True, checked)
+
+
+__all__ = ["BundleCheck", "BundleError", "build_bundle", "bundle_files", "inventory_csv", "safe_cell",
+           "verify_bundle"]

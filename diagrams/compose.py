@@ -1,0 +1,110 @@
+"""Helpers the views share: entities to nodes, relationships to edges, owners to clusters."""
+
+from __future__ import annotations
+
+import re
+
+from catalog.model import Entity, Relationship
+
+from diagrams.model import Cluster, Diagram, Edge, Node
+from diagrams.snapshot import Snapshot
+from diagrams.style import FLOW, PROTOCOLS, word
+
+NO_OWNER = "owner:none"
+PLATFORMS = "group:platforms"
+SHARED_PLATFORM_TYPES = ("integration", "data", "hosting", "identity")
+_ABBREV = re.compile(r"\(([^()]{2,20})\)\s*$")
+
+
+def short_name(e: Entity | None, lang: str, fallback: str = "") -> str:
+    """A short name: the ``short_name`` attribute, else a trailing "(LGSP)" in the name, else the code."""
+    if e is None:
+        return fallback
+    if e.attributes.get("short_name"):
+        return str(e.attributes["short_name"])
+    m = _ABBREV.search(e.name.get(lang))
+    return m.group(1) if m else e.code
+
+
+def entity_node(snap: Snapshot, e: Entity, lang: str, cluster: str | None = None, **kw: object) -> Node:
+    name = e.name.get(lang) or e.ref
+    tooltip = f"{e.ref}: {name}"
+    owner = snap.owner(e.ref)
+    if owner:
+        o = snap.entity(owner)
+        tooltip += f" | {o.name.get(lang) if o else owner}"
+    return Node(key=e.ref, kind=e.kind, label=name, ref=e.ref, cluster=cluster, tooltip=tooltip,
+                lifecycle=str(e.attributes.get("lifecycle", "")), **kw)  # type: ignore[arg-type]
+
+
+def owner_cluster(d: Diagram, snap: Snapshot, ref: str, lang: str, nest: bool = False) -> str:
+    """The cluster of the organisation that owns ``ref`` on the snapshot's day (created on first use).
+    With ``nest``, the organisation's cluster sits inside its parent's (up the whole chain)."""
+    owner = snap.owner(ref)
+    if owner is None:
+        d.add_cluster(Cluster(NO_OWNER, word("no_owner", lang), sort="\uffff"))
+        return NO_OWNER
+    return org_cluster(d, snap, owner, lang, nest)
+
+
+def org_cluster(d: Diagram, snap: Snapshot, org: str, lang: str, nest: bool = False) -> str:
+    chain = [org]
+    while nest:
+        o = snap.entity(chain[-1])
+        parent = o.attributes.get("parent") if o is not None else None
+        if not parent or parent in chain or snap.entity(parent) is None:
+            break
+        chain.append(parent)
+    for i, ref in enumerate(chain):
+        if ref not in d.clusters:
+            o = snap.entity(ref)
+            d.add_cluster(Cluster(ref, o.name.get(lang) if o else ref))
+        if i + 1 < len(chain):
+            d.clusters[ref].parent = chain[i + 1]
+    return org
+
+
+def cluster_for(d: Diagram, snap: Snapshot, e: Entity, lang: str, nest: bool = False) -> str | None:
+    """Platforms shared by everyone go together; every other asset under its owner; organisations nowhere."""
+    if e.kind == "organization":
+        return None
+    if e.kind == "platform" and e.attributes.get("platform_type") in SHARED_PLATFORM_TYPES:
+        d.add_cluster(Cluster(PLATFORMS, word("platforms", lang), sort="\u0000"))
+        return PLATFORMS
+    return owner_cluster(d, snap, e.ref, lang, nest)
+
+
+def edge_label(snap: Snapshot, r: Relationship, lang: str) -> str:
+    parts = []
+    proto = r.properties.get("protocol")
+    if proto:
+        parts.append(PROTOCOLS[proto].get(lang) if proto in PROTOCOLS else str(proto))
+    via = r.properties.get("via")
+    if via:
+        parts.append(f"{word('via', lang)} {short_name(snap.entity(via), lang, via)}")
+    return " · ".join(parts)
+
+
+def rel_edge(snap: Snapshot, r: Relationship, lang: str, **kw: object) -> Edge:
+    """The edge for a relationship, in the direction data flows."""
+    tail, head = (r.target, r.source) if FLOW.get(r.type) == "reverse" else (r.source, r.target)
+    rel_label = snap.metamodel.relations[r.type].label.get(lang) if r.type in snap.metamodel.relations else r.type
+    tooltip = f"{r.source} {rel_label} {r.target}"
+    if r.properties.get("data"):
+        tooltip += f": {r.properties['data']}"
+    return Edge(tail=tail, head=head, type=r.type, label=edge_label(snap, r, lang), tooltip=tooltip,
+                planned=r.properties.get("status") == "planned", **kw)  # type: ignore[arg-type]
+
+
+def add_edges(d: Diagram, snap: Snapshot, rels: list[Relationship], lang: str) -> None:
+    for r in rels:
+        if r.source in d.nodes and r.target in d.nodes:
+            d.edges.append(rel_edge(snap, r, lang))
+
+
+def active(r: Relationship) -> bool:
+    return r.properties.get("status") != "retired"
+
+
+__all__ = ["NO_OWNER", "PLATFORMS", "active", "add_edges", "cluster_for", "edge_label", "entity_node",
+           "org_cluster", "owner_cluster", "rel_edge", "short_name"]

@@ -1,0 +1,72 @@
+"""What a view produces: a format-free diagram (nodes, edges, clusters, stamp), turned into DOT by diagrams.dot.
+
+Views decide *what* is drawn and how it is grouped; the DOT writer decides *how* it looks (shapes and colours from
+the metamodel, edge styles, legend, stamp). Nothing here knows Graphviz syntax.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+from diagrams.snapshot import Revision
+
+Highlight = Literal["", "added", "removed", "changed", "focus", "context"]
+
+
+@dataclass
+class Node:
+    key: str  # an entity ref, or a synthetic key ("org:<ref>" for a collapsed organisation)
+    kind: str  # metamodel kind (shape and colour); "organization" for collapsed organisations
+    label: str
+    ref: str | None = None  # entity page to link to (None: no link)
+    cluster: str | None = None  # Cluster.key
+    sublabel: str = ""  # second line (e.g. counts of a collapsed organisation)
+    tooltip: str = ""
+    highlight: Highlight = ""
+    lifecycle: str = ""  # planned, building, production, retiring, retired
+
+
+@dataclass
+class Edge:
+    tail: str  # Node.key; edges are drawn in the direction data flows (see diagrams.style.FLOW)
+    head: str
+    type: str  # relationship type (style), or "aggregate" for collapsed edges
+    label: str = ""
+    tooltip: str = ""
+    highlight: Highlight = ""
+    planned: bool = False
+    weight: int = 1
+
+
+@dataclass
+class Cluster:
+    key: str
+    label: str
+    parent: str | None = None
+    highlight: Highlight = ""
+    sort: str = ""  # sort key (defaults to the label)
+
+
+@dataclass
+class Diagram:
+    view: str
+    title: str
+    lang: str
+    day: str  # valid time shown in the stamp (ISO date)
+    as_of: str | None  # transaction time ("None": the current record)
+    revision: Revision
+    nodes: dict[str, Node] = field(default_factory=dict)
+    edges: list[Edge] = field(default_factory=list)
+    clusters: dict[str, Cluster] = field(default_factory=dict)
+    rankdir: str = "LR"
+    notes: list[str] = field(default_factory=list)  # extra stamp lines (e.g. "collapsed to organisations")
+
+    def add_node(self, node: Node) -> Node:
+        return self.nodes.setdefault(node.key, node)
+
+    def add_cluster(self, cluster: Cluster) -> Cluster:
+        return self.clusters.setdefault(cluster.key, cluster)
+
+
+__all__ = ["Cluster", "Diagram", "Edge", "Highlight", "Node"]

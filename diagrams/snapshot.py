@@ -1,0 +1,216 @@
+"""The part of the catalog a view reads: one instant of both clocks, with the lookups views need.
+
+A diagram is drawn *as of* a date D, and the catalog has two clocks (docs/architecture.md, "Two clocks"):
+
+- **transaction time**: with ``as_of=D`` the graph is ``store.graph_as_of(D)``, i.e. what the catalog had *recorded*
+  by the end of D (UTC); without it, the current record;
+- **valid time**: from that record, the view keeps what was true *in the world* on day D: entities and relationships
+  whose ``valid_from``/``valid_to`` span D, each owned asset clustered under ``owner_on(D)``.
+
+So ``as_of=D`` answers the auditor's question "what did the catalog say on D about D". ``valid_on`` sets the world
+date on its own, for the other question "what does the catalog (now, or as recorded on ``as_of``) say about day X";
+it defaults to ``as_of`` and, without either, to today (the store's clock). A record that holds nothing at ``as_of``
+(the catalog was created later) raises :class:`NothingRecorded` naming the first recorded date, instead of drawing an
+empty diagram.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import weakref
+from collections import OrderedDict, defaultdict
+from dataclasses import dataclass, field
+from functools import cached_property
+
+from catalog.changelog import GENESIS
+from catalog.errors import CatalogError, FieldError, NotFound, ValidationFailed
+from catalog.metamodel import Metamodel
+from catalog.model import Entity, Relationship
+from catalog.store.base import CatalogStore, Subgraph, as_instant
+
+
+class NothingRecorded(CatalogError):
+    """The change log holds nothing at the requested instant."""
+
+    status = 404
+    code = "nothing-recorded"
+
+
+@dataclass(frozen=True)
+class Revision:
+    """The change-log head a diagram was drawn from: sequence number and hash."""
+
+    seq: int
+    hash: str
+    time: str = ""  # time of that entry (UTC), "" for an empty log
+
+    @property
+    def short(self) -> str:
+        return f"#{self.seq} {self.hash[:12]}"
+
+
+def parse_day(value: dt.date | str | None, name: str) -> dt.date | None:
+    if value is None or isinstance(value, dt.date):
+        return value.date() if isinstance(value, dt.datetime) else value
+    try:
+        return dt.date.fromisoformat(str(value).strip())
+    except ValueError:
+        raise ValidationFailed([FieldError(name, f"'{value}' is not a date YYYY-MM-DD")]) from None
+
+
+def revision_at(store: CatalogStore, as_of: dt.date | None) -> Revision:
+    """The change-log head at the end of ``as_of`` (the current head without it).
+
+    Times grow with sequence numbers, so the entries up to an instant are a prefix of the log: a binary search
+    with ``changelog(after_seq=..., until=..., limit=1)`` finds its last entry in O(log n) reads on any backend.
+    """
+    seq, head = store.revision()
+    if seq == 0:
+        return Revision(0, GENESIS)
+    if as_of is None:
+        last = store.changelog(after_seq=seq - 1, limit=1)
+        return Revision(seq, head, last[0].time if last else "")
+    until = as_instant(as_of)
+    lo, hi = 0, seq  # invariant: entry lo is within (or lo == 0), entry hi + 1 is not
+    while lo < hi:
+        mid = (lo + hi + 1) // 2
+        if store.changelog(after_seq=mid - 1, until=until, limit=1):
+            lo = mid
+        else:
+            hi = mid - 1
+    if lo == 0:
+        return Revision(0, GENESIS)
+    entry = store.changelog(after_seq=lo - 1, limit=1)[0]
+    return Revision(entry.seq, entry.hash, entry.time)
+
+
+def _valid(obj: Entity | Relationship, day: dt.date) -> bool:
+    return (obj.valid_from is None or obj.valid_from <= day) and (obj.valid_to is None or day < obj.valid_to)
+
+
+@dataclass
+class Snapshot:
+    """Entities and relationships valid on ``day`` in the record at ``as_of``, with lookups."""
+
+    metamodel: Metamodel
+    entities: dict[str, Entity]
+    relationships: list[Relationship]
+    day: dt.date  # valid time
+    as_of: dt.date | None  # transaction time (None: current record)
+    revision: Revision
+    all_entities: dict[str, Entity] = field(default_factory=dict)  # the record, before valid-time filtering
+
+    def owner(self, ref: str) -> str | None:
+        """Owner of ``ref`` on the snapshot's day (valid time)."""
+        e = self.entities.get(ref) or self.all_entities.get(ref)
+        if e is None:
+            return None
+        return e.owner_on(self.day)
+
+    def entity(self, ref: str) -> Entity | None:
+        return self.entities.get(ref) or self.all_entities.get(ref)
+
+    def require(self, ref: str, kinds: tuple[str, ...] = ()) -> Entity:
+        e = self.entities.get(ref)
+        if e is None:
+            when = f" on {self.day}" if self.as_of or self.day else ""
+            raise NotFound(f"{ref} does not exist{when}")
+        if kinds and e.kind not in kinds:
+            raise ValidationFailed([FieldError("ref", f"{ref} is a {e.kind}; this view needs a "
+                                                      f"{' or '.join(kinds)}")])
+        return e
+
+    @cached_property
+    def outgoing(self) -> dict[str, list[Relationship]]:
+        out: dict[str, list[Relationship]] = defaultdict(list)
+        for r in self.relationships:
+            out[r.source].append(r)
+        return out
+
+    @cached_property
+    def incoming(self) -> dict[str, list[Relationship]]:
+        out: dict[str, list[Relationship]] = defaultdict(list)
+        for r in self.relationships:
+            out[r.target].append(r)
+        return out
+
+    def touching(self, ref: str) -> list[Relationship]:
+        return self.outgoing.get(ref, []) + self.incoming.get(ref, [])
+
+    def descendants(self, org: str) -> set[str]:
+        """``org`` and every organisation whose parent chain leads to it."""
+        children: dict[str, list[str]] = defaultdict(list)
+        for e in self.entities.values():
+            parent = e.attributes.get("parent") if e.kind == "organization" else None
+            if parent:
+                children[parent].append(e.ref)
+        out, todo = {org}, [org]
+        while todo:
+            for c in children.get(todo.pop(), []):
+                if c not in out:
+                    out.add(c)
+                    todo.append(c)
+        return out
+
+
+def snapshot_from(metamodel: Metamodel, graph: Subgraph, day: dt.date, as_of: dt.date | None,
+                  revision: Revision) -> Snapshot:
+    """Keep what is valid on ``day`` from a recorded graph; drop relationships whose ends are not kept."""
+    kept = {ref: e for ref, e in graph.entities.items() if _valid(e, day)}
+    rels = sorted((r for r in graph.relationships if _valid(r, day) and r.source in kept and r.target in kept),
+                  key=lambda r: r.id)
+    return Snapshot(metamodel=metamodel, entities=dict(sorted(kept.items())), relationships=rels, day=day,
+                    as_of=as_of, revision=revision, all_entities=dict(graph.entities))
+
+
+def recorded_graph(store: CatalogStore, as_of: dt.date | None) -> Subgraph:
+    if as_of is None:
+        return Subgraph(entities={e.ref: e for e in store.iter_entities()}, relationships=store.all_relationships())
+    return store.graph_as_of(as_of)
+
+
+_CACHE: "weakref.WeakKeyDictionary[CatalogStore, OrderedDict[tuple, Snapshot]]" = weakref.WeakKeyDictionary()
+CACHE_SIZE = 4
+
+
+def clear_cache() -> None:
+    _CACHE.clear()
+
+
+def load_snapshot(store: CatalogStore, as_of: dt.date | str | None = None,
+                  valid_on: dt.date | str | None = None) -> Snapshot:
+    """Read the catalog for a view (see the module docstring for how ``as_of`` and ``valid_on`` combine).
+
+    Snapshots are cached per store by (change-log head, as_of, world date): the log only grows, so a snapshot is
+    reused only while nothing has been written (the web UI drawing several views of one revision reads it once).
+    Views treat snapshots as read-only."""
+    as_of_d = parse_day(as_of, "as_of")
+    valid_d = parse_day(valid_on, "valid_on")
+    day = valid_d or as_of_d or store.clock().date()
+    key = (store.revision(), as_of_d, day)
+    try:
+        cache = _CACHE.setdefault(store, OrderedDict())
+    except TypeError:  # a store that cannot be weakly referenced: no cache
+        cache = OrderedDict()
+    if key in cache:
+        cache.move_to_end(key)
+        return cache[key]
+    snap = _load(store, as_of_d, day)
+    cache[key] = snap
+    while len(cache) > CACHE_SIZE:
+        cache.popitem(last=False)
+    return snap
+
+
+def _load(store: CatalogStore, as_of_d: dt.date | None, day: dt.date) -> Snapshot:
+    revision = revision_at(store, as_of_d)
+    if as_of_d is not None and revision.seq == 0 and store.revision()[0] > 0:
+        first = store.changelog(limit=1)[0].time[:10]
+        raise NothingRecorded(f"the catalog recorded nothing by {as_of_d} (its change log starts on {first}); to draw "
+                              f"what the catalog says today about {as_of_d}, use valid_on (--valid-on {as_of_d}) "
+                              "without as_of")
+    return snapshot_from(store.metamodel, recorded_graph(store, as_of_d), day, as_of_d, revision)
+
+
+__all__ = ["NothingRecorded", "clear_cache", "Revision", "Snapshot", "load_snapshot", "parse_day", "recorded_graph",
+           "revision_at", "snapshot_from"]

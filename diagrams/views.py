@@ -1,0 +1,363 @@
+"""The built-in views. Each selects part of one snapshot of the catalog (diagrams.snapshot: as of a date, both
+clocks) and says how to group it; none knows DOT. They register like an extension's view (diagrams.registry).
+
+- ``ioc``: how data reaches the operations centre(s): every entity with a dependency path into a city IOC along
+  feeds / flows_to / provides / exposes / published_on / consumes / reads / writes (the metamodel's dependency
+  direction of each; relationships with status ``retired`` carry nothing and are not followed), clustered by owner,
+  with the shared platforms grouped together and the IOC on its own.
+- ``department``: an organisation's assets (its own and its units', by the parent chain) and their direct
+  connections.
+- ``context``: everything within ``depth`` hops of one entity in ``direction``.
+- ``shared-db``: who reads and writes one database, directly or through the services it exposes, and on which
+  platforms those services are published.
+- ``landscape``: every asset clustered by organisation (nested by parent); past ``limit`` nodes it collapses to one
+  node per organisation with aggregated data-flow edges.
+- ``diff``: the difference between the snapshots at two dates: added (green), removed (red, dashed), changed
+  (orange: content or owner on the day), with unchanged endpoints of changed relationships in grey.
+"""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from typing import Any, Callable
+
+from catalog.metamodel import Label
+from catalog.model import Entity, Relationship
+from catalog.store.base import CatalogStore
+
+from diagrams.compose import active, add_edges, cluster_for, entity_node, org_cluster, owner_cluster, \
+    rel_edge, short_name
+from diagrams.model import Cluster, Diagram, Edge, Node
+from diagrams.registry import ViewParams
+from diagrams.snapshot import Snapshot, load_snapshot, parse_day
+from diagrams.style import FLOW, word
+
+IOC_TYPES = ("feeds", "flows_to", "provides", "exposes", "published_on", "consumes", "reads", "writes")
+IOC_CLUSTER = "group:ioc"
+
+
+def _diagram(view: str, title: str, snap: Snapshot, params: ViewParams, rankdir: str = "LR") -> Diagram:
+    return Diagram(view=view, title=title, lang=params.lang, day=snap.day.isoformat(),
+                   as_of=snap.as_of.isoformat() if snap.as_of else None, revision=snap.revision, rankdir=rankdir)
+
+
+def upstream(snap: Snapshot, roots: list[str], types: tuple[str, ...]) -> tuple[set[str], list[Relationship]]:
+    """Everything the roots depend on, transitively, along ``types`` (metamodel dependency direction), and the
+    relationships followed."""
+    seen, todo, followed = set(roots), list(roots), []
+    while todo:
+        x = todo.pop()
+        for r in snap.outgoing.get(x, []):
+            if r.type in types and active(r) and snap.metamodel.relations[r.type].dependency == "source_on_target":
+                followed.append(r)
+                if r.target not in seen:
+                    seen.add(r.target)
+                    todo.append(r.target)
+        for r in snap.incoming.get(x, []):
+            if r.type in types and active(r) and snap.metamodel.relations[r.type].dependency == "target_on_source":
+                followed.append(r)
+                if r.source not in seen:
+                    seen.add(r.source)
+                    todo.append(r.source)
+    return seen, followed
+
+
+class _SnapshotView:
+    name = ""
+    title = Label("", "")
+    description = ""
+    ref_kinds: tuple[str, ...] | None = ()
+
+    def build(self, store: CatalogStore, params: ViewParams) -> Diagram:
+        snap = load_snapshot(store, params.as_of, params.valid_on)
+        if params.ref:
+            snap.require(params.ref, self.ref_kinds or ())
+        return self.draw(snap, params)
+
+    def draw(self, snap: Snapshot, params: ViewParams) -> Diagram:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+
+class IocView(_SnapshotView):
+    name = "ioc"
+    title = Label("Tích hợp dữ liệu vào Trung tâm điều hành",
+                  "Data integration into the operations centre")
+    description = ("The city operations centre(s) (platform_subtype city_ioc, or --ref), and everything with a "
+                   "dependency path into it, clustered by owning organisation")
+    ref_kinds = None
+
+    def draw(self, snap: Snapshot, params: ViewParams) -> Diagram:
+        lang = params.lang
+        if params.ref:
+            roots = [snap.require(params.ref, ("platform",)).ref]
+        else:
+            roots = [e.ref for e in snap.entities.values()
+                     if e.kind == "platform" and e.attributes.get("platform_subtype") == "city_ioc"]
+        names = ", ".join(snap.entities[r].name.get(lang) for r in roots)
+        d = _diagram(self.name, f"{self.title.get(lang)}: {names}" if len(roots) == 1 else self.title.get(lang),
+                     snap, params)
+        members, _ = upstream(snap, roots, IOC_TYPES)
+        d.add_cluster(Cluster(IOC_CLUSTER, word("ioc", lang), sort="\u0001"))
+        for ref in sorted(members):
+            e = snap.entities[ref]
+            if ref in roots:
+                d.add_node(entity_node(snap, e, lang, IOC_CLUSTER, highlight="focus"))
+            else:
+                d.add_node(entity_node(snap, e, lang, cluster_for(d, snap, e, lang)))
+        # published_on is drawn as a note on the service ("on LGSP"), not as an edge: a line from every service to
+        # the LGSP crosses the whole diagram and says less than the note
+        published: dict[str, list[str]] = defaultdict(list)
+        for r in snap.relationships:
+            if r.type == "published_on" and r.source in d.nodes and active(r):
+                published[r.source].append(short_name(snap.entity(r.target), lang, r.target))
+        for ref, platforms in published.items():
+            d.nodes[ref].sublabel = f"{word('published_on', lang)} {', '.join(sorted(platforms))}"
+        add_edges(d, snap, [r for r in snap.relationships
+                            if r.type in IOC_TYPES and r.type != "published_on" and active(r)], lang)
+        return d
+
+
+class DepartmentView(_SnapshotView):
+    name = "department"
+    title = Label("Hệ thống, dữ liệu của đơn vị", "Department landscape")
+    description = "An organisation's assets (its units' too) and their direct connections"
+    ref_kinds = ("organization",)
+
+    def draw(self, snap: Snapshot, params: ViewParams) -> Diagram:
+        lang = params.lang
+        org = snap.entities[params.ref or ""]
+        orgs = snap.descendants(org.ref)
+        d = _diagram(self.name, f"{self.title.get(lang)}: {org.name.get(lang)}", snap, params)
+        assets = [e for e in snap.entities.values() if e.kind != "organization" and snap.owner(e.ref) in orgs]
+        for e in assets:
+            d.add_node(entity_node(snap, e, lang, org_cluster(d, snap, snap.owner(e.ref) or org.ref, lang)))
+        if org.ref in d.clusters:
+            d.clusters[org.ref].highlight = "focus"
+        asset_refs = {e.ref for e in assets}
+        rels = sorted({r.id: r for a in sorted(asset_refs) for r in snap.touching(a)}.values(), key=lambda r: r.id)
+        for r in rels:
+            for end in (r.source, r.target):
+                if end not in d.nodes:
+                    e = snap.entities[end]
+                    d.add_node(entity_node(snap, e, lang, cluster_for(d, snap, e, lang), highlight="context"))
+        add_edges(d, snap, rels, lang)
+        return d
+
+
+class ContextView(_SnapshotView):
+    name = "context"
+    title = Label("Bối cảnh", "Context")
+    description = "Everything within --depth hops (default 1) of one entity, in --direction (out, in, both)"
+    ref_kinds = ("organization", "system", "database", "platform", "service", "dataset")
+
+    def draw(self, snap: Snapshot, params: ViewParams) -> Diagram:
+        lang = params.lang
+        focus = snap.entities[params.ref or ""]
+        d = _diagram(self.name, f"{self.title.get(lang)}: {focus.name.get(lang)}", snap, params)
+        seen, frontier, followed = {focus.ref}, [focus.ref], {}
+        for _ in range(params.depth):
+            nxt = []
+            for x in frontier:
+                rels = []
+                if params.direction in ("out", "both"):
+                    rels += [(r, r.target) for r in snap.outgoing.get(x, [])]
+                if params.direction in ("in", "both"):
+                    rels += [(r, r.source) for r in snap.incoming.get(x, [])]
+                for r, other in rels:
+                    followed[r.id] = r
+                    if other not in seen:
+                        seen.add(other)
+                        nxt.append(other)
+            frontier = sorted(nxt)
+        for ref in sorted(seen):
+            e = snap.entities[ref]
+            d.add_node(entity_node(snap, e, lang, cluster_for(d, snap, e, lang),
+                                   highlight="focus" if ref == focus.ref else ""))
+        add_edges(d, snap, [followed[k] for k in sorted(followed)], lang)
+        return d
+
+
+class SharedDbView(_SnapshotView):
+    name = "shared-db"
+    title = Label("Khai thác cơ sở dữ liệu dùng chung", "Shared-database consumers")
+    description = ("Who reads and writes one database, directly or through the services it exposes, and the "
+                   "platforms those services are published on")
+    ref_kinds = ("database",)
+
+    def draw(self, snap: Snapshot, params: ViewParams) -> Diagram:
+        lang = params.lang
+        db = snap.entities[params.ref or ""]
+        d = _diagram(self.name, f"{self.title.get(lang)}: {db.name.get(lang)}", snap, params)
+        rels: dict[str, Relationship] = {}
+        for r in snap.touching(db.ref):
+            if r.type in ("reads", "writes", "exposes", "flows_to", "feeds") and active(r):
+                rels[r.id] = r
+        services = [r.target for r in rels.values() if r.type == "exposes"]
+        for s in services:
+            for r in snap.touching(s):
+                if r.type in ("consumes", "provides", "published_on", "exposes") and active(r):
+                    rels[r.id] = r
+        refs = {db.ref} | {x for r in rels.values() for x in (r.source, r.target)}
+        for ref in sorted(refs):
+            e = snap.entities[ref]
+            d.add_node(entity_node(snap, e, lang, cluster_for(d, snap, e, lang),
+                                   highlight="focus" if ref == db.ref else ""))
+        add_edges(d, snap, [rels[k] for k in sorted(rels)], lang)
+        return d
+
+
+class LandscapeView(_SnapshotView):
+    name = "landscape"
+    title = Label("Toàn cảnh kiến trúc", "Whole landscape")
+    description = ("Every system, database, platform and service clustered by organisation; past --limit nodes "
+                   "(default 300), one node per organisation with aggregated data-flow edges")
+    ref_kinds = ()
+
+    def draw(self, snap: Snapshot, params: ViewParams) -> Diagram:
+        lang = params.lang
+        d = _diagram(self.name, self.title.get(lang), snap, params)
+        assets = [e for e in snap.entities.values() if e.kind != "organization"]
+        if len(assets) > params.limit:
+            return self._collapsed(d, snap, assets, params)
+        for e in assets:
+            d.add_node(entity_node(snap, e, lang, owner_cluster(d, snap, e.ref, lang, nest=True)))
+        add_edges(d, snap, snap.relationships, lang)
+        return d
+
+    def _collapsed(self, d: Diagram, snap: Snapshot, assets: list[Entity], params: ViewParams) -> Diagram:
+        lang = params.lang
+        d.notes.append(word("collapsed", lang).format(n=len(assets), limit=params.limit))
+        org_of = {e.ref: snap.owner(e.ref) or "owner:none" for e in assets}
+        if len(set(org_of.values())) > params.limit:  # still too many: roll up to the top of each parent chain
+            d.notes.append(word("rolled_up", lang))
+            org_of = {ref: _root(snap, org) for ref, org in org_of.items()}
+        counts: dict[str, Counter] = defaultdict(Counter)
+        for e in assets:
+            counts[org_of[e.ref]][e.kind] += 1
+        for org in sorted(counts):
+            o = snap.entity(org)
+            parent = o.attributes.get("parent") if o is not None else None
+            cluster = org_cluster(d, snap, parent, lang, nest=True) if parent and snap.entity(parent) else None
+            parts = [f"{n} {snap.metamodel.kinds[k].plural.get(lang).lower() if k in snap.metamodel.kinds else k}"
+                     for k, n in sorted(counts[org].items())]
+            d.add_node(Node(key=f"org:{org}", kind="organization", label=o.name.get(lang) if o else
+                            word("no_owner", lang), ref=org if o else None, cluster=cluster,
+                            sublabel=", ".join(parts), tooltip=org))
+        for node in d.nodes.values():  # an organisation that is also a parent sits inside its own cluster
+            if node.ref and node.ref in d.clusters:
+                node.cluster = node.ref
+        agg: Counter = Counter()
+        for r in snap.relationships:
+            if FLOW.get(r.type) in ("forward", "reverse") and r.source in org_of and r.target in org_of and active(r):
+                tail, head = (r.target, r.source) if FLOW[r.type] == "reverse" else (r.source, r.target)
+                a, b = org_of[tail], org_of[head]
+                if a != b:
+                    agg[(a, b)] += 1
+        for (a, b), n in sorted(agg.items()):
+            d.edges.append(Edge(tail=f"org:{a}", head=f"org:{b}", type="aggregate", label=str(n), weight=n,
+                                tooltip=f"{a} → {b}: {n}"))
+        return d
+
+
+class DiffView:
+    name = "diff"
+    title = Label("Thay đổi giữa hai thời điểm", "Changes between two dates")
+    description = ("Added (green), removed (red, dashed) and changed (orange) entities and relationships between "
+                   "--from and --to, each read as of its date (both clocks)")
+    ref_kinds: tuple[str, ...] | None = ()
+
+    def build(self, store: CatalogStore, params: ViewParams) -> Diagram:
+        from catalog.errors import FieldError, ValidationFailed
+
+        lang = params.lang
+        start, end = parse_day(params.from_date, "from"), parse_day(params.to_date, "to")
+        if start is None or end is None or not start < end:
+            raise ValidationFailed([FieldError("from", "the diff view needs --from and --to dates, from before to")])
+        s1, s2 = load_snapshot(store, start), load_snapshot(store, end)
+        d = Diagram(view=self.name, title=f"{self.title.get(lang)}: {start} → {end}", lang=lang, day=end.isoformat(),
+                    as_of=end.isoformat(), revision=s2.revision)
+        d.notes.append(f"{start} ({s1.revision.short}) → {end} ({s2.revision.short})")
+        status: dict[str, str] = {}
+        for ref in sorted(set(s1.entities) | set(s2.entities)):
+            a, b = s1.entities.get(ref), s2.entities.get(ref)
+            if a is None:
+                status[ref] = "added"
+            elif b is None:
+                status[ref] = "removed"
+            elif _state(a, s1) != _state(b, s2):
+                status[ref] = "changed"
+        r1 = {r.id: r for r in s1.relationships}
+        r2 = {r.id: r for r in s2.relationships}
+        rel_status: dict[str, tuple[str, Relationship, Snapshot]] = {}
+        for rid in sorted(set(r1) | set(r2)):
+            a, b = r1.get(rid), r2.get(rid)
+            if a is None:
+                rel_status[rid] = ("added", b, s2)  # type: ignore[assignment]
+            elif b is None:
+                rel_status[rid] = ("removed", a, s1)
+            elif _rel_state(a) != _rel_state(b):
+                rel_status[rid] = ("changed", b, s2)
+        refs = set(status) | {x for _, r, _ in rel_status.values() for x in (r.source, r.target)}
+        for ref in sorted(refs):
+            snap = s1 if status.get(ref) == "removed" else s2
+            e = snap.entities.get(ref) or s1.entities[ref]
+            node = entity_node(snap, e, lang, cluster_for(d, snap, e, lang), highlight=status.get(ref, "context"))
+            if status.get(ref) == "changed":
+                node.sublabel = _what_changed(s1.entities[ref], s1, e, s2, lang)
+            d.add_node(node)
+        for rid, (st, r, snap) in rel_status.items():
+            d.edges.append(rel_edge(snap, r, lang, highlight=st))
+        return d
+
+
+def _root(snap: Snapshot, org: str) -> str:
+    seen = {org}
+    while True:
+        o = snap.entity(org)
+        parent = o.attributes.get("parent") if o is not None else None
+        if not parent or parent in seen or snap.entity(parent) is None:
+            return org
+        seen.add(parent)
+        org = parent
+
+
+def _state(e: Entity, snap: Snapshot) -> Any:
+    c = e.content()
+    c.pop("provenance", None)
+    c["owner_on_day"] = e.owner_on(snap.day)
+    return c
+
+
+def _rel_state(r: Relationship) -> Any:
+    c = r.content()
+    c.pop("provenance", None)
+    return c
+
+
+def _what_changed(a: Entity, s1: Snapshot, b: Entity, s2: Snapshot, lang: str) -> str:
+    sa, sb = _state(a, s1), _state(b, s2)
+    spec = s2.metamodel.kinds.get(b.kind)
+    words = []
+    if sa["owner_on_day"] != sb["owner_on_day"]:
+        words.append(Label("chủ quản", "owner").get(lang))
+    for key in sorted(set(sa["attributes"]) | set(sb["attributes"])):
+        if sa["attributes"].get(key) != sb["attributes"].get(key):
+            a_spec = spec.attribute(key) if spec else None
+            words.append(a_spec.label.get(lang).lower() if a_spec else key)
+    for key in ("name", "description", "tags", "valid_from", "valid_to"):
+        if sa[key] != sb[key]:
+            words.append(key)
+    shown = words[:3] + (["…"] if len(words) > 3 else [])
+    return f"Δ {', '.join(shown)}" if shown else "Δ"
+
+
+BUILTINS = (IocView, DepartmentView, ContextView, SharedDbView, LandscapeView, DiffView)
+
+
+def register_builtins(register: Callable[[Any], Any]) -> None:
+    for cls in BUILTINS:
+        register(cls())
+
+
+__all__ = ["BUILTINS", "ContextView", "DepartmentView", "DiffView", "IocView", "LandscapeView", "SharedDbView",
+           "register_builtins", "upstream"]

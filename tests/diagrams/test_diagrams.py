@@ -1,0 +1,348 @@
+"""Diagrams drawn from the sample HCMC catalog with the real Graphviz: right, readable, reproducible, safe."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import re
+import zipfile
+from collections import deque
+from pathlib import Path
+from typing import Iterator
+
+import pytest
+
+from catalog.errors import CatalogError, ValidationFailed
+from catalog.store.base import CatalogStore
+from conftest import BACKENDS, SAMPLE, FakeClock, entity, make_store, rel
+from diagrams import ViewParams, build, dot_for, draw, registry
+from diagrams.bundle import build_bundle, safe_cell, verify_bundle
+from diagrams.dot import node_id
+from diagrams.render import fix_pdf_date, run_dot
+from diagrams.snapshot import NothingRecorded
+from importers.base import run_import
+
+RECORDED = dt.datetime(2025, 1, 1, tzinfo=dt.timezone.utc)  # the sample is recorded before the 2025 mergers
+BEFORE, AFTER = "2025-02-01", "2025-08-01"
+IOC = "platform:hcm-ioc"
+HOSTILE = ['"]; evil [label="x', "<script>alert(1)</script>", "a\\\"b & c' ]] }} -> n_x", "line\nbreak\x07"]
+
+
+@pytest.fixture(scope="module", params=BACKENDS)
+def sample(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[CatalogStore]:
+    store = make_store(request.param, tmp_path_factory.mktemp("diagrams"))
+    store.clock = FakeClock(RECORDED)
+    report = run_import(store, SAMPLE)
+    assert report.loaded and not report.rejected
+    yield store
+    store.close()
+
+
+def expected_ioc_members(root: str) -> set[str]:
+    """Independently of diagrams/: a BFS over the sample JSON, against data flow, from the IOC."""
+    data = json.loads(SAMPLE.read_text(encoding="utf-8"))
+    # relationship type -> True when the source depends on the target (else the target depends on the source)
+    source_depends = {"reads": True, "consumes": True, "published_on": True, "writes": False, "provides": False,
+                      "exposes": False, "flows_to": False, "feeds": False}
+    upstream: dict[str, set[str]] = {}
+    for r in data["relationships"]:
+        if r["type"] not in source_depends or r.get("properties", {}).get("status") == "retired":
+            continue
+        dependent, dependee = (r["source"], r["target"]) if source_depends[r["type"]] else (r["target"], r["source"])
+        upstream.setdefault(dependent, set()).add(dependee)
+    seen, todo = {root}, deque([root])
+    while todo:
+        for nxt in upstream.get(todo.popleft(), ()):
+            if nxt not in seen:
+                seen.add(nxt)
+                todo.append(nxt)
+    return seen
+
+
+def load(store: CatalogStore, path: Path, entities: list, relationships: list) -> None:
+    """Write through an import (native JSON), as users do."""
+    doc = {"format": "ioc-catalog", "format_version": 1,
+           "entities": [e.model_dump(mode="json", exclude={"version", "created_at", "updated_at", "provenance"})
+                        for e in entities],
+           "relationships": [r.model_dump(mode="json", exclude={"id", "version", "created_at", "updated_at",
+                                                                 "provenance"}) for r in relationships]}
+    path.write_text(json.dumps(doc, ensure_ascii=False), encoding="utf-8")
+    report = run_import(store, path)
+    assert report.loaded and not report.rejected, report.rejected
+
+
+# --- views ---------------------------------------------------------------------------------------------------------
+
+def test_registry_has_the_builtin_views() -> None:
+    assert {"ioc", "department", "context", "shared-db", "landscape", "diff"} <= set(registry())
+
+
+def test_ioc_view_has_every_system_and_database_with_a_path_to_the_ioc(sample: CatalogStore) -> None:
+    expected = expected_ioc_members(IOC)
+    assert {"system:hcm-cong-1022", "database:hcm-csdl-ngap", "database:vn-csdl-dan-cu"} <= expected  # sanity
+    d = build(sample, "ioc", ViewParams(ref=IOC))
+    drawn = set(d.nodes)
+    wanted = {r for r in expected if r.split(":")[0] in ("system", "database")}
+    assert wanted <= drawn, sorted(wanted - drawn)
+    assert drawn == expected  # and nothing that has no path into the IOC
+    dot = dot_for(sample, "ioc", ViewParams(ref=IOC))
+    for ref in wanted:
+        assert f"/entities/{ref}\"" in dot
+    # every relationship that carries data straight into the IOC is an arrow into it
+    ioc_id = node_id(IOC)
+    data = json.loads(SAMPLE.read_text(encoding="utf-8"))
+    into = [r for r in data["relationships"] if r["target"] == IOC and r["type"] == "feeds"
+            and r.get("properties", {}).get("status") != "retired"]
+    into += [r for r in data["relationships"] if r["source"] == IOC and r["type"] in ("reads", "consumes")]
+    for r in into:
+        other = r["source"] if r["target"] == IOC else r["target"]
+        assert re.search(rf"{node_id(other)} -> {ioc_id} \[", dot), other
+
+
+def test_ioc_view_clusters_by_department_and_moves_with_the_mergers(sample: CatalogStore) -> None:
+    def cluster_of(as_of: str, ref: str) -> str:
+        d = build(sample, "ioc", ViewParams(ref=IOC, as_of=as_of))
+        return d.clusters[d.nodes[ref].cluster].label
+
+    assert cluster_of(BEFORE, "system:hcm-cong-1022") == "Sở Thông tin và Truyền thông TP.HCM"
+    assert cluster_of(AFTER, "system:hcm-cong-1022") == "Sở Khoa học và Công nghệ TP.HCM"
+    assert cluster_of(BEFORE, "system:hcm-dau-tu-cong") == "Sở Kế hoạch và Đầu tư TP.HCM"
+    assert cluster_of(AFTER, "system:hcm-dau-tu-cong") == "Sở Tài chính TP.HCM"
+    before = dot_for(sample, "ioc", ViewParams(ref=IOC, as_of=BEFORE))
+    after = dot_for(sample, "ioc", ViewParams(ref=IOC, as_of=AFTER))
+    sttt = "Sở Thông tin và Truyền thông TP.HCM"
+    assert sttt in before and sttt not in after
+    assert "Sở Khoa học và Công nghệ TP.HCM" in after
+    assert "2025-02-01" in before and "2025-08-01" in after
+    # Bình Dương's systems still belonged to the province in February, to the city in August
+    assert cluster_of(BEFORE, "system:bd-dich-vu-cong") == "Sở Thông tin và Truyền thông tỉnh Bình Dương"
+    assert cluster_of(AFTER, "system:bd-dich-vu-cong") == "Sở Khoa học và Công nghệ TP.HCM"
+
+
+def test_valid_on_reads_the_current_record_about_a_past_day(sample: CatalogStore) -> None:
+    d = build(sample, "ioc", ViewParams(ref=IOC, valid_on=BEFORE))
+    assert d.as_of is None and d.day == BEFORE
+    assert d.clusters[d.nodes["system:hcm-cong-1022"].cluster].label == "Sở Thông tin và Truyền thông TP.HCM"
+
+
+def test_as_of_before_anything_was_recorded_says_so(sample: CatalogStore) -> None:
+    with pytest.raises(NothingRecorded, match="valid-on"):
+        build(sample, "ioc", ViewParams(as_of="2024-06-01"))
+
+
+def test_other_views(sample: CatalogStore) -> None:
+    dep = build(sample, "department", ViewParams(ref="organization:hcm-sxd", as_of=AFTER))
+    assert "system:hcm-utmc" in dep.nodes and dep.nodes["system:hcm-utmc"].cluster == "organization:hcm-sxd"
+    assert IOC in dep.nodes and dep.nodes[IOC].highlight == "context"  # a direct connection
+    ctx = build(sample, "context", ViewParams(ref="database:hcm-csdl-ngap", depth=1, direction="in"))
+    assert set(ctx.nodes) == {"database:hcm-csdl-ngap", "system:hcm-scada-ngap", IOC}
+    db = build(sample, "shared-db", ViewParams(ref="database:hcm-csdl-nguoi-dan"))
+    assert {"system:hcm-an-sinh", "service:hcm-api-nguoi-dan", "platform:hcm-lgsp", "system:hcm-ho-tich",
+            "system:hcm-quan-ly-giao-duc"} <= set(db.nodes)
+    land = build(sample, "landscape", ViewParams(as_of=AFTER))
+    assert not land.notes and "system:hn-ihanoi" in land.nodes
+    small = build(sample, "landscape", ViewParams(as_of=AFTER, limit=20))
+    assert small.notes and all(n.kind == "organization" for n in small.nodes.values())
+    assert any(e.type == "aggregate" and int(e.label) > 1 for e in small.edges)
+    with pytest.raises(ValidationFailed):
+        build(sample, "department", ViewParams())  # needs --ref
+    with pytest.raises(ValidationFailed):
+        build(sample, "shared-db", ViewParams(ref="system:hcm-cong-1022"))
+
+
+def test_diff_between_the_mergers(sample: CatalogStore) -> None:
+    d = build(sample, "diff", ViewParams(from_date=BEFORE, to_date=AFTER))
+    assert d.nodes["system:hcm-cong-1022"].highlight == "changed"  # owner moved to Sở KHCN
+    assert "chủ quản" in d.nodes["system:hcm-cong-1022"].sublabel
+    assert d.nodes["organization:hcm-snnmt"].highlight == "added"  # created 2025-03-01
+    assert d.nodes["organization:hcm-sttt"].highlight == "removed"  # merged away 2025-03-01
+    assert "system:hcm-ho-tich" not in d.nodes  # unchanged (Sở Tư pháp, no merger)
+    dot = dot_for(sample, "diff", ViewParams(from_date=BEFORE, to_date=AFTER))
+    assert "#15803d" in dot and "#b91c1c" in dot and "#c2410c" in dot
+
+
+def test_diff_shows_what_was_recorded_between_two_dates(tmp_path: Path) -> None:
+    store = make_store("sqlite", tmp_path)
+    clock = FakeClock(RECORDED)
+    store.clock = clock
+    run_import(store, SAMPLE)
+    clock.set(dt.datetime(2025, 6, 1, tzinfo=dt.timezone.utc))
+    load(store, tmp_path / "new.json", [entity("system:hcm-new", "Hệ thống mới", owner="organization:hcm-skhcn")],
+         [rel("feeds", "system:hcm-new", IOC, protocol="rest")])
+    d = build(store, "diff", ViewParams(from_date="2025-05-01", to_date="2025-06-15"))
+    assert d.nodes["system:hcm-new"].highlight == "added"
+    assert [(e.tail, e.head, e.highlight) for e in d.edges] == [("system:hcm-new", IOC, "added")]
+    assert d.nodes[IOC].highlight == "context"
+    store.close()
+
+
+# --- DOT, rendering ----------------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("fmt", ["dot", "svg", "png", "pdf"])
+def test_same_catalog_same_view_same_bytes(sample: CatalogStore, fmt: str) -> None:
+    for view, p in [("ioc", ViewParams(as_of=AFTER)), ("landscape", ViewParams(as_of=AFTER)),
+                    ("context", ViewParams(ref="system:hcm-cong-1022", depth=2, as_of=AFTER))]:
+        assert draw(sample, view, p, fmt) == draw(sample, view, p, fmt), (view, fmt)
+
+
+def test_dot_is_sorted_stamped_styled_and_linked(sample: CatalogStore) -> None:
+    dot = dot_for(sample, "ioc", ViewParams(ref=IOC, as_of=AFTER, lang="en"), url_prefix="https://c.example")
+    seq, head = sample.revision()
+    assert f"#{seq} {head[:12]}" in dot  # recorded before AFTER: the head then is the head now
+    assert dot.count('fontname="Noto Sans"') >= 3
+    assert 'URL="https://c.example/entities/system:hcm-cong-1022"' in dot
+    assert "shape=cylinder" in dot and "shape=component" in dot and "shape=hexagon" in dot and "shape=box" in dot
+    assert "Legend" in dot and "Information system" in dot and "State on: 2025-08-01" in dot
+    assert "REST · via LGSP" in dot  # edge labels: protocol and platform
+    ids = re.findall(r"^\s*(n_[0-9a-f]+) \[", dot, re.M)
+    assert ids and all(re.fullmatch(r"n_[0-9a-f]{12}", i) for i in ids)  # no catalog text in ids
+    vi = dot_for(sample, "ioc", ViewParams(ref=IOC, as_of=AFTER))
+    assert "Chú giải" in vi and "Hệ thống thông tin" in vi
+
+
+def test_hostile_names_are_drawn_as_text(tmp_path: Path) -> None:
+    store = make_store("sqlite", tmp_path)
+    ents = [entity("organization:evil", HOSTILE[1]),
+            entity("platform:ioc", "IOC", owner="organization:evil", platform_type="operations_centre",
+                   platform_subtype="city_ioc")]
+    ents += [entity(f"system:s{i}", name, owner="organization:evil") for i, name in enumerate(HOSTILE)]
+    load(store, tmp_path / "evil.json", ents,
+         [rel("feeds", f"system:s{i}", "platform:ioc", data=name) for i, name in enumerate(HOSTILE)])
+    dot = dot_for(store, "ioc")
+    # Graphviz itself reads exactly the nodes and edges we wrote: nothing injected
+    layout = json.loads(run_dot(dot, "json"))
+    names = {o["name"] for o in layout.get("objects", []) if "nodes" not in o}
+    entity_nodes = {n for n in names if n.startswith("n_")}
+    assert entity_nodes == {node_id(r) for r in ["platform:ioc"] + [f"system:s{i}" for i in range(len(HOSTILE))]}
+    assert all(re.fullmatch(r"(n|legend)_[0-9a-f]{12}", n) for n in names)
+    feeds = [e for e in layout["edges"] if layout["objects"][e["head"]]["name"] == node_id("platform:ioc")]
+    assert len(feeds) == len(HOSTILE)
+    labels = {o["label"] for o in layout["objects"] if "label" in o}
+    assert '"]; evil [label="x' in " ".join(labels) or any("evil [label" in str(o) for o in layout["objects"])
+    outside_strings = re.sub(r'"(?:[^"\\\n]|\\.)*"', '""', dot)  # the DOT with every quoted string emptied
+    assert "<script>" not in outside_strings  # raw text only inside quoted strings; escaped in HTML labels
+    assert outside_strings.count("evil [") == outside_strings.count("&quot;]; evil [label=&quot;x") > 0
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in dot
+    assert "&quot;]; evil [label=&quot;x" in dot
+    svg = draw(store, "ioc", ViewParams(), "svg").decode("utf-8")
+    assert "<script" not in svg
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in svg
+    assert re.search(r"&quot;\]; evil \[label=&quot;x|\"\]; evil \[label=\"x", svg)
+    texts = re.findall(r"<text[^>]*>([^<]*)</text>", svg)
+    assert any("evil [label" in t for t in texts)
+    assert not re.search(r"<g id=\"[^\"]*evil", svg)  # no injected node
+    for fmt in ("png", "pdf"):
+        assert len(draw(store, "ioc", ViewParams(), fmt)) > 1000
+    store.close()
+
+
+def test_png_and_svg_of_the_ioc_view(sample: CatalogStore) -> None:
+    png = draw(sample, "ioc", ViewParams(ref=IOC, as_of=AFTER), "png")
+    assert png.startswith(b"\x89PNG") and len(png) > 200_000
+    width, height = int.from_bytes(png[16:20], "big"), int.from_bytes(png[20:24], "big")
+    assert width > 1500 and height > 1000
+    svg = draw(sample, "ioc", ViewParams(ref=IOC, as_of=AFTER), "svg").decode("utf-8")
+    assert "Sở Khoa học và Công nghệ TP.HCM" in svg and "Cổng thông tin 1022" in svg  # real characters
+    assert "&#" not in re.sub(r"&#(34|39|45|160);", "", svg)  # not numeric entities
+    assert 'font-family="Noto Sans' in svg
+    assert 'xlink:href="/entities/system:hcm-cong-1022"' in svg
+    pdf = draw(sample, "ioc", ViewParams(ref=IOC, as_of=AFTER), "pdf")
+    assert pdf.startswith(b"%PDF") and b"/CreationDate (D:20250801000000Z)" in pdf
+
+
+def test_pdf_date_is_rewritten_in_place() -> None:
+    pdf = b"x /CreationDate (D:20261125202724Z) y"
+    fixed = fix_pdf_date(pdf, dt.date(2025, 8, 1))
+    assert fixed == b"x /CreationDate (D:20250801000000Z) y" and len(fixed) == len(pdf)
+
+
+# --- audit bundle ------------------------------------------------------------------------------------------------
+
+def test_bundle_is_reproducible_and_verifies(sample: CatalogStore, tmp_path: Path) -> None:
+    a, b = tmp_path / "a.zip", tmp_path / "b.zip"
+    manifest = build_bundle(sample, AFTER, a)
+    build_bundle(sample, AFTER, b)
+    assert a.read_bytes() == b.read_bytes()
+    check = verify_bundle(a, sample)
+    assert check.ok, str(check)
+    with zipfile.ZipFile(a) as z:
+        names = z.namelist()
+        assert names == sorted(names)
+        assert {"manifest.json", "changelog.jsonl", "compliance.json", "diagrams/ioc.svg", "diagrams/ioc.pdf",
+                "diagrams/landscape.svg", "diagrams/landscape.pdf", "inventory/system.csv"} <= set(names)
+        assert all(i.date_time == (1980, 1, 1, 0, 0, 0) for i in z.infolist())
+        csv_text = z.read("inventory/system.csv")
+        assert csv_text.startswith(b"\xef\xbb\xbf") and "Cổng thông tin 1022".encode() in csv_text
+        log = z.read("changelog.jsonl").decode().splitlines()
+        assert json.loads(log[-1])["hash"] == manifest["changelog_head"]["hash"]
+        compliance = json.loads(z.read("compliance.json"))
+        assert compliance["today"] == AFTER and compliance["findings"]
+    assert manifest["notes"] and "xlsx" in manifest["notes"][0].lower()
+
+
+def test_one_byte_change_to_any_file_fails_naming_it(sample: CatalogStore, tmp_path: Path) -> None:
+    good = tmp_path / "good.zip"
+    build_bundle(sample, AFTER, good)
+    with zipfile.ZipFile(good) as z:
+        contents = {i.filename: (i, z.read(i.filename)) for i in z.infolist()}
+    for name, (_, data) in contents.items():
+        pos = len(data) // 2
+        bad_data = data[:pos] + bytes([data[pos] ^ 0x01]) + data[pos + 1:]
+        bad = tmp_path / "bad.zip"
+        with zipfile.ZipFile(bad, "w") as z:
+            for other, (info, d) in contents.items():
+                z.writestr(info, bad_data if other == name else d)
+        check = verify_bundle(bad)
+        assert not check.ok and check.bad_file == name, (name, str(check))
+    # and bytes changed inside the zip itself (not through zipfile) are caught too
+    raw = bytearray(good.read_bytes())
+    raw[len(raw) // 3] ^= 0xFF
+    (tmp_path / "raw.zip").write_bytes(bytes(raw))
+    assert not verify_bundle(tmp_path / "raw.zip").ok
+
+
+def test_csv_cells_cannot_become_formulas() -> None:
+    assert [safe_cell(v) for v in ("=1+1", "+SUM(A1)", "-2", "@x", "Sở", None, ["a", "b"])] == \
+        ["'=1+1", "'+SUM(A1)", "'-2", "'@x", "Sở", "", "a; b"]
+
+
+# --- command line --------------------------------------------------------------------------------------------------
+
+def test_cli_commands(sample: CatalogStore, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import typer
+    from typer.testing import CliRunner
+
+    from api.commands_diagrams import register
+
+    if getattr(sample, "path", None) is None:
+        pytest.skip("the command line test uses the SQLite file")
+    app = typer.Typer()
+    register(app)
+    url = f"sqlite:///{sample.path}"
+    runner = CliRunner()
+    out = tmp_path / "ioc.svg"
+    r = runner.invoke(app, ["diagram", "ioc", "--ref", IOC, "--as-of", AFTER, "-o", str(out), "--store", url])
+    assert r.exit_code == 0, r.output
+    assert out.read_bytes() == draw(sample, "ioc", ViewParams(ref=IOC, as_of=AFTER), "svg")
+    r = runner.invoke(app, ["diagram", "landscape", "-f", "dot", "-o", str(tmp_path / "l.dot"), "--store", url,
+                            "--lang", "en", "--as-of", AFTER])
+    assert r.exit_code == 0 and "Legend" in (tmp_path / "l.dot").read_text(encoding="utf-8")
+    r = runner.invoke(app, ["diagram", "nope", "-o", str(tmp_path / "x.svg"), "--store", url])
+    assert isinstance(r.exception, CatalogError) and "available" in str(r.exception)
+    bundle = tmp_path / "b.zip"
+    r = runner.invoke(app, ["audit-bundle", "--as-of", AFTER, "-o", str(bundle), "--store", url])
+    assert r.exit_code == 0, r.output
+    r = runner.invoke(app, ["audit-bundle-verify", str(bundle), "--store", url, "--against-store"])
+    assert r.exit_code == 0 and "bundle OK" in r.output
+
+
+def test_a_write_is_drawn_at_once(tmp_path: Path) -> None:
+    """Snapshots are cached by change-log head: any write shows in the next diagram."""
+    store = make_store("sqlite", tmp_path)
+    run_import(store, SAMPLE)
+    assert "system:hcm-late" not in build(store, "ioc", ViewParams(ref=IOC)).nodes
+    load(store, tmp_path / "late.json",
+         [entity("system:hcm-late", "Hệ thống muộn", owner="organization:hcm-skhcn")],
+         [rel("feeds", "system:hcm-late", IOC)])
+    assert "system:hcm-late" in build(store, "ioc", ViewParams(ref=IOC)).nodes
+    store.close()
