@@ -254,7 +254,8 @@ def search(text: str, store: StoreOpt = None,
 
 @app.command()
 def impact(ref: str, store: StoreOpt = None,
-           depth: Annotated[Optional[int], typer.Option(help="At most this many hops")] = None) -> None:
+           depth: Annotated[Optional[int], typer.Option(help="At most this many hops")] = None,
+           limit: Annotated[int, typer.Option(help="Show at most this many dependents")] = 200) -> None:
     """What depends, transitively, on REF (what breaks if it is down), with the path that explains each."""
     from catalog.analysis import impact as impact_of
 
@@ -267,9 +268,11 @@ def impact(ref: str, store: StoreOpt = None,
     t.add_column("hops", justify="right")
     t.add_column("ref")
     t.add_column("because")
-    for it in items:
+    for it in items[:limit]:
         t.add_row(str(it.depth), it.ref, " → ".join(it.path))
     console.print(t)
+    if len(items) > limit:
+        console.print(f"… and {len(items) - limit} more (use --limit to see them).")
 
 
 @app.command()

@@ -26,7 +26,7 @@ import threading
 import weakref
 from collections import OrderedDict
 from dataclasses import dataclass
-from typing import Any, Callable, Iterable, Mapping, TypeVar
+from typing import Any, Callable, Iterable, Mapping, Sequence, TypeVar, overload
 
 import networkx as nx
 
@@ -220,10 +220,64 @@ def _impact_index(views: _Views, store: CatalogStore) -> _ImpactIndex:
     return views.derived("impact_index", build)
 
 
-def impact(store: CatalogStore, ref: str, max_depth: int | None = None) -> list[ImpactItem]:
+class Impact(Sequence[ImpactItem]):
+    """The result of :func:`impact`: a sequence of ImpactItem sorted by (depth, ref).
+
+    The walk records only each hit's depth; an item's explanation path is rebuilt when the item is read (follow,
+    from the item back to the failing entity, the smallest-numbered parent one level up). An outage of a data centre
+    can hit tens of thousands of entities: the answer "what breaks" then costs one breadth-first walk, and paths are
+    paid for only for the items someone looks at.
+    """
+
+    def __init__(self, ix: "_ImpactIndex", start: int, order: list[int], depth_of: dict[int, int]):
+        self._ix, self._start, self._order, self._depth = ix, start, order, depth_of
+
+    def __len__(self) -> int:
+        return len(self._order)
+
+    @overload
+    def __getitem__(self, i: int) -> ImpactItem: ...
+
+    @overload
+    def __getitem__(self, i: slice) -> list[ImpactItem]: ...
+
+    def __getitem__(self, i: int | slice) -> ImpactItem | list[ImpactItem]:
+        if isinstance(i, slice):
+            return [self._item(n) for n in self._order[i]]
+        return self._item(self._order[i])
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, Sequence):
+            return len(self) == len(other) and all(a == b for a, b in zip(self, other))
+        return NotImplemented
+
+    def __repr__(self) -> str:
+        return f"Impact({self._ix.refs[self._start]}: {len(self)} dependents)"
+
+    @property
+    def refs(self) -> list[str]:
+        """The refs hit, in (depth, ref) order, without building paths."""
+        return [self._ix.refs[n] for n in self._order]
+
+    def _item(self, node: int) -> ImpactItem:
+        ix, depth = self._ix, self._depth
+        nodes, rels = [node], []
+        d = depth[node]
+        while d > 0:
+            d -= 1
+            for j, parent in enumerate(ix.depends_on[nodes[-1]]):  # ascending: the smallest parent one level up
+                if depth.get(parent) == d:
+                    rels.append(ix.via[nodes[-1]][j])
+                    nodes.append(parent)
+                    break
+        path = tuple(ix.refs[n] for n in reversed(nodes))
+        return ImpactItem(ix.refs[node], depth[node], path, tuple(reversed(rels)))
+
+
+def impact(store: CatalogStore, ref: str, max_depth: int | None = None) -> Impact:
     """Everything that depends, transitively, on ``ref``: what an outage of ``ref`` would hit.
 
-    Breadth-first over reversed dependency edges, one level at a time, so each item carries a shortest explanation
+    Breadth-first over reversed dependency edges, one level at a time, so each item has a shortest explanation
     path; among equally short ones the parent whose ref sorts first wins. Sorted by (depth, ref); ``max_depth``
     limits the hops. Raises NotFound for an unknown reference.
     """
@@ -231,15 +285,12 @@ def impact(store: CatalogStore, ref: str, max_depth: int | None = None) -> list[
     if ref not in ix.number:  # no dependency either way: nothing depends on it, if it exists at all
         if store.find_entity(ref) is None:
             raise NotFound(f"{ref} does not exist")
-        return []
-    refs, dependents, depends_on, via = ix.refs, ix.dependents, ix.depends_on, ix.via
+        return Impact(ix, -1, [], {})
+    dependents = ix.dependents
     start = ix.number[ref]
-    seen = {start}
-    previous: set[int] = {start}
+    depth_of: dict[int, int] = {start: 0}
     frontier = [start]
-    paths_to: dict[int, tuple[str, ...]] = {start: (ref,)}
-    rels_to: dict[int, tuple[str, ...]] = {start: ()}
-    out: list[ImpactItem] = []
+    order: list[int] = []
     depth = 0
     while frontier and (max_depth is None or depth < max_depth):
         depth += 1
@@ -247,22 +298,14 @@ def impact(store: CatalogStore, ref: str, max_depth: int | None = None) -> list[
         for node in frontier:
             if dependents[node]:
                 found.update(dependents[node])  # the per-edge work stays in C
-        found -= seen
+        found.difference_update(depth_of)
         if not found:
             break
-        seen |= found
         level = sorted(found)
-        for node in level:
-            j = 0
-            for parent in depends_on[node]:  # ascending: the first one on the previous level is the smallest
-                if parent in previous:
-                    break
-                j += 1
-            path = paths_to[node] = paths_to[parent] + (refs[node],)
-            rels = rels_to[node] = rels_to[parent] + (via[node][j],)
-            out.append(ImpactItem(path[-1], depth, path, rels))
-        previous, frontier = found, level
-    return out
+        depth_of.update(dict.fromkeys(level, depth))
+        order += level
+        frontier = level
+    return Impact(ix, start, order, depth_of)
 
 
 # ---------------------------------------------------------------------------------------------------------------

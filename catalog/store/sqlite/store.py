@@ -486,9 +486,9 @@ class SQLiteStore(CatalogStore):
         type_sql = f" AND type IN ({','.join('?' * len(types))})" if types else ""
         queries = []
         if direction in ("out", "both"):
-            queries.append(f"SELECT id, target FROM relationships WHERE source IN (%s){type_sql} ORDER BY id")
+            queries.append(f"SELECT id, target FROM relationships WHERE source IN (%s){type_sql}")
         if direction in ("in", "both"):
-            queries.append(f"SELECT id, source FROM relationships WHERE target IN (%s){type_sql} ORDER BY id")
+            queries.append(f"SELECT id, source FROM relationships WHERE target IN (%s){type_sql}")
         for level in range(1, max(0, depth) + 1):
             nxt: list[str] = []
             for chunk in _chunks(sorted(frontier)):
