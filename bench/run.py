@@ -132,17 +132,22 @@ def raw_floor(path: Path, entities: list, relationships: list) -> dict[str, floa
     conn.execute("PRAGMA synchronous=NORMAL")
     conn.execute("CREATE TABLE entities (ref TEXT, kind TEXT, data TEXT)")
     conn.execute("CREATE TABLE relationships (id TEXT, type TEXT, data TEXT)")
+    # in chunks, like the store's own bulk load, so the floor does not hold every serialised row at once
     c0, t0 = time.process_time(), time.perf_counter()
-    ent_rows = [(e.ref, e.kind, e.model_dump_json()) for e in entities]
-    rel_rows = [(r.id, r.type, r.model_dump_json()) for r in relationships]
-    t1 = time.perf_counter()
+    serialise = 0.0
     conn.execute("BEGIN")
-    conn.executemany("INSERT INTO entities VALUES (?,?,?)", ent_rows)
-    conn.executemany("INSERT INTO relationships VALUES (?,?,?)", rel_rows)
+    for table, items, key in (("entities", entities, "ref"), ("relationships", relationships, "id")):
+        for i in range(0, len(items), 5000):
+            s0 = time.perf_counter()
+            rows = [(getattr(x, key), x.kind if key == "ref" else x.type, x.model_dump_json())
+                    for x in items[i:i + 5000]]
+            serialise += time.perf_counter() - s0
+            conn.executemany(f"INSERT INTO {table} VALUES (?,?,?)", rows)
     conn.execute("COMMIT")
     t2, c2 = time.perf_counter(), time.process_time()
     conn.close()
-    return {"seconds": t2 - t0, "cpu_seconds": c2 - c0, "serialise_seconds": t1 - t0, "sql_seconds": t2 - t1}
+    return {"seconds": t2 - t0, "cpu_seconds": c2 - c0, "serialise_seconds": serialise,
+            "sql_seconds": t2 - t0 - serialise}
 
 
 # --- samples --------------------------------------------------------------------------------------------------------
