@@ -18,6 +18,10 @@ system_packages() {
   command -v dot >/dev/null 2>&1 || missing+=(graphviz)
   command -v fc-list >/dev/null 2>&1 || missing+=(fontconfig)
   grep -q "NotoSans-Regular" <<<"$fonts" || missing+=(fonts-noto-core)
+  if [ "${REQUIRE_NEO4J:-0}" = "1" ]; then  # CI runs the Neo4j backend for real: Java 17 and Maven build tools/neo4j
+    command -v javac >/dev/null 2>&1 || missing+=(openjdk-17-jdk-headless)
+    command -v mvn >/dev/null 2>&1 || missing+=(maven)
+  fi
   [ ${#missing[@]} -eq 0 ] && return 0
   local sudo=""
   if [ "$(id -u)" != 0 ]; then

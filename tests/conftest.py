@@ -19,7 +19,8 @@ SHARED = ROOT.parent / "shared"
 CORPORA = SHARED / "corpora"
 SAMPLE = ROOT / "data" / "sample" / "hcmc.json"
 
-BACKENDS = ["sqlite"]
+BACKENDS = ["sqlite", "neo4j"]
+NEO4J_SKIP = "Neo4j not available: set IOC_CATALOG_TEST_NEO4J_URL (./dev.sh test starts one when Java is present)"
 
 
 class FakeClock:
@@ -36,9 +37,28 @@ class FakeClock:
         self.now = when
 
 
+def neo4j_url() -> str:
+    """The test server's URL; skips (or, with REQUIRE_NEO4J=1, fails) when none is configured."""
+    url = os.environ.get("IOC_CATALOG_TEST_NEO4J_URL", "").strip()
+    if not url:
+        if os.environ.get("REQUIRE_NEO4J") == "1":
+            pytest.fail("REQUIRE_NEO4J=1 but IOC_CATALOG_TEST_NEO4J_URL is not set")
+        pytest.skip(NEO4J_SKIP)
+    return url
+
+
 def make_store(backend: str, tmp_path: Path) -> CatalogStore:
     if backend == "sqlite":
         return open_store(f"sqlite:///{tmp_path / 'catalog.db'}")
+    if backend == "neo4j":
+        url = neo4j_url()
+        from catalog.store.neo4j.testing import erase_database
+
+        try:  # every test starts from an empty database (constraints and indexes stay)
+            erase_database(url, os.environ.get("IOC_CATALOG_NEO4J_USER"), os.environ.get("IOC_CATALOG_NEO4J_PASSWORD"))
+            return open_store(url)
+        except Exception as exc:  # a configured server that does not answer is a failure, never a skip
+            pytest.fail(f"Neo4j at {url} is not usable: {exc}", pytrace=False)
     raise AssertionError(f"unknown backend {backend}")
 
 

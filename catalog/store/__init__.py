@@ -1,12 +1,13 @@
 """Persistence: the CatalogStore contract (base.py) and its backends, chosen by URL.
 
-``sqlite:///relative/path.db`` or ``sqlite:////absolute/path.db`` (the embedded default) and, from the Neo4j backend
-on, ``neo4j://host:7687`` / ``bolt://`` / ``neo4j+s://``.
+``sqlite:///relative/path.db`` or ``sqlite:////absolute/path.db`` (the embedded default), or a Neo4j 5 server:
+``neo4j://host:7687`` / ``neo4j+s://`` / ``bolt://`` / ``bolt+s://`` (credentials from ``IOC_CATALOG_NEO4J_USER`` and
+``IOC_CATALOG_NEO4J_PASSWORD``; none means no authentication).
 """
 
 from __future__ import annotations
 
-from catalog.errors import FieldError, StoreError, ValidationFailed
+from catalog.errors import FieldError, ValidationFailed
 from catalog.metamodel import DEFAULT, Metamodel
 from catalog.store.base import CatalogStore
 
@@ -27,8 +28,15 @@ def open_store(url: str = DEFAULT_URL, metamodel: Metamodel = DEFAULT, create: b
 
         return SQLiteStore(sqlite_path(url), metamodel=metamodel, create=create)
     if scheme in ("neo4j", "neo4j+s", "neo4j+ssc", "bolt", "bolt+s", "bolt+ssc"):
-        raise StoreError("the Neo4j backend is not part of this version yet (see docs/architecture.md)")
-    raise ValidationFailed([FieldError("store", f"unsupported store URL '{url}': use sqlite:///file.db")])
+        import os
+
+        from catalog.store.neo4j import Neo4jStore
+
+        # credentials come from the environment only, never from the URL (which ends up in logs and settings)
+        return Neo4jStore(url, metamodel=metamodel, user=os.environ.get("IOC_CATALOG_NEO4J_USER") or None,
+                          password=os.environ.get("IOC_CATALOG_NEO4J_PASSWORD") or None, create=create)
+    raise ValidationFailed([FieldError("store", f"unsupported store URL '{url}': use sqlite:///file.db or "
+                                                "neo4j://host:7687")])
 
 
 __all__ = ["CatalogStore", "DEFAULT_URL", "open_store"]

@@ -1,0 +1,91 @@
+"""The Neo4j graph layout, derived from the metamodel, and the idempotent schema set-up.
+
+Layout:
+
+- ``(:Entity:<Kind> {ref, kind, owner, lifecycle, version, prov_source, created_at, updated_at, data, tags,
+  search_name, search_body, attr_<name>...})``: one node per entity; ``data`` is the canonical JSON of its content,
+  exactly the text the change log records (as in the SQLite backend); the other properties are bookkeeping and the
+  indexes and filters derived from the content. ``<Kind>`` is the metamodel kind in PascalCase (``System``).
+- ``(a)-[:<TYPE> {id, version, prov_source, created_at, updated_at, data}]->(b)``: one real relationship per catalog
+  relationship; ``<TYPE>`` is the metamodel relationship name in upper case (``READS``); ``id`` is
+  ``source>type>target``, unique per type.
+- ``(:OrgEvent {id, date, version, prov_source, data, orgs})``: organisation events.
+- ``(:ChangeEntry {seq, time, actor, request_id, op, ref, before, after, prev_hash, hash})``: the change log;
+  ``before``/``after`` are canonical JSON strings.
+- ``(:LogHead {id: 'head', seq, hash, time})``: the head of the change log, written in the same transaction as the
+  entries. Every write transaction locks it first, which serialises writers (one chain, optimistic concurrency).
+- ``(:CatalogMeta {key: 'schema', version})``: marks the database as a catalog.
+
+Labels and relationship types are interpolated into Cypher only through :func:`kind_label` and :func:`rel_type`,
+which accept nothing but names the metamodel declares (and that are plain identifiers); every value is a parameter.
+"""
+
+from __future__ import annotations
+
+import re
+
+from catalog.errors import FieldError, ValidationFailed
+from catalog.metamodel import Metamodel
+
+SCHEMA_VERSION = "1"
+RESERVED_LABELS = {"Entity", "OrgEvent", "ChangeEntry", "LogHead", "CatalogMeta"}
+_IDENT = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
+
+
+def kind_label(mm: Metamodel, kind: str) -> str | None:
+    """The node label of a kind the metamodel declares (``system`` -> ``System``); None for anything else."""
+    if kind not in mm.kinds or not _IDENT.match(kind):
+        return None
+    label = "".join(part.capitalize() for part in kind.split("_") if part)
+    return None if label in RESERVED_LABELS else label
+
+
+def rel_type(mm: Metamodel, name: str) -> str:
+    """The Neo4j relationship type of a stored relationship kind (``reads`` -> ``READS``); refuses anything else."""
+    spec = mm.relations.get(name)
+    if spec is None or spec.derived or not _IDENT.match(name):
+        raise ValidationFailed([FieldError("type", f"unknown relationship type '{name}'; expected one of: "
+                                                   f"{', '.join(mm.stored_relations())}")])
+    return name.upper()
+
+
+def known_rel_type(mm: Metamodel, name: str) -> str | None:
+    """Like :func:`rel_type`, but None for a name the metamodel does not declare (reads find nothing)."""
+    try:
+        return rel_type(mm, name)
+    except ValidationFailed:
+        return None
+
+
+def stored_types(mm: Metamodel) -> list[str]:
+    return [rel_type(mm, r) for r in mm.stored_relations() if _IDENT.match(r)]
+
+
+def schema_statements(mm: Metamodel) -> dict[str, str]:
+    """Every constraint and index, by name; each statement is idempotent (IF NOT EXISTS)."""
+    out = {
+        "ioc_entity_ref": "CREATE CONSTRAINT ioc_entity_ref IF NOT EXISTS FOR (n:Entity) REQUIRE n.ref IS UNIQUE",
+        "ioc_change_seq": "CREATE CONSTRAINT ioc_change_seq IF NOT EXISTS FOR (c:ChangeEntry) REQUIRE c.seq IS UNIQUE",
+        "ioc_event_id": "CREATE CONSTRAINT ioc_event_id IF NOT EXISTS FOR (e:OrgEvent) REQUIRE e.id IS UNIQUE",
+        "ioc_loghead_id": "CREATE CONSTRAINT ioc_loghead_id IF NOT EXISTS FOR (h:LogHead) REQUIRE h.id IS UNIQUE",
+        "ioc_meta_key": "CREATE CONSTRAINT ioc_meta_key IF NOT EXISTS FOR (m:CatalogMeta) REQUIRE m.key IS UNIQUE",
+        # (kind, ref): a kind's entities come out of the index already in ref order, so a page needs no sort
+        "ioc_entity_kind_ref": "CREATE INDEX ioc_entity_kind_ref IF NOT EXISTS FOR (n:Entity) ON (n.kind, n.ref)",
+        "ioc_entity_owner": "CREATE INDEX ioc_entity_owner IF NOT EXISTS FOR (n:Entity) ON (n.owner)",
+        "ioc_entity_lifecycle": "CREATE INDEX ioc_entity_lifecycle IF NOT EXISTS FOR (n:Entity) ON (n.lifecycle)",
+        "ioc_entity_source": "CREATE INDEX ioc_entity_source IF NOT EXISTS FOR (n:Entity) ON (n.prov_source)",
+        "ioc_change_ref": "CREATE INDEX ioc_change_ref IF NOT EXISTS FOR (c:ChangeEntry) ON (c.ref, c.seq)",
+        "ioc_change_time": "CREATE INDEX ioc_change_time IF NOT EXISTS FOR (c:ChangeEntry) ON (c.time)",
+        "ioc_event_date": "CREATE INDEX ioc_event_date IF NOT EXISTS FOR (e:OrgEvent) ON (e.date)",
+    }
+    for t in stored_types(mm):
+        low = t.lower()
+        out[f"ioc_rel_{low}_id"] = (f"CREATE CONSTRAINT ioc_rel_{low}_id IF NOT EXISTS "
+                                    f"FOR ()-[r:{t}]-() REQUIRE r.id IS UNIQUE")
+        out[f"ioc_rel_{low}_source"] = (f"CREATE INDEX ioc_rel_{low}_source IF NOT EXISTS "
+                                        f"FOR ()-[r:{t}]-() ON (r.prov_source)")
+    return out
+
+
+__all__ = ["RESERVED_LABELS", "SCHEMA_VERSION", "kind_label", "known_rel_type", "rel_type", "schema_statements",
+           "stored_types"]

@@ -1,0 +1,925 @@
+"""Neo4j backend: the server store for many users and large catalogs, through the official driver (Bolt).
+
+The semantics mirror the SQLite backend exactly: the same change-log entries (so the same hashes for the same writes
+under the same clock), versions, timestamps, bulk-load counts and chunking, clean-up rules, neighbourhood walk and
+truncation. The graph layout is described in :mod:`catalog.store.neo4j.schema`. What follows from Neo4j:
+
+- ``transaction(ctx)``: the outermost call opens one explicit driver transaction, kept in thread-local state; nested
+  calls join it. Neo4j has no savepoints, so every write method makes all its checks (existence, versions,
+  endpoints, duplicates, clean-up refusal) before its first write: a refused write leaves nothing behind even when
+  the caller catches the error and commits the rest.
+- Every write transaction first takes the write lock on the ``LogHead`` node, so writers are serialised: the change
+  log stays one chain and the version compare of optimistic concurrency happens inside the lock.
+- ``bulk_load`` writes with batched ``UNWIND``; when it is the outermost transaction it re-runs the whole load on a
+  transient error (deadlock, leader switch), up to three times. Neo4j holds a transaction's writes in server memory
+  (roughly 10 KB per fact, change-log node included), so one import run needs ``db.memory.transaction.max`` to match.
+- ``verify_log`` also checks the chain's end against ``LogHead``, so cutting entries off the end is detected too.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import json
+import re
+import threading
+import time as _time
+from collections import Counter
+from typing import Any, Iterator
+
+from neo4j import GraphDatabase
+from neo4j.exceptions import AuthError, ConfigurationError, DriverError, Neo4jError, ServiceUnavailable, \
+    TransientError
+
+from catalog.changelog import GENESIS, VerifyResult, as_json, canonical_json, entry_hash, verify_chain
+from catalog.errors import AlreadyExists, Conflict, FieldError, IntegrityError, NotFound, StoreError, ValidationFailed
+from catalog.metamodel import DEFAULT, Metamodel
+from catalog.model import ChangeEntry, Entity, OrgEvent, Relationship
+from catalog.store.base import (BulkLoad, BulkResult, CatalogStore, Direction, EntityFilter, ProgressFn, Subgraph,
+                                WriteContext, as_instant, format_time)
+from catalog.store.neo4j.schema import (SCHEMA_VERSION, kind_label, known_rel_type, rel_type, schema_statements,
+                                        stored_types)
+from catalog.text import fold
+
+_ATTR_NAME = re.compile(r"^[a-z_][a-z0-9_]{0,63}$")
+_WORD = re.compile(r"[^\W_]+")
+_CHUNK = 500  # frontier chunk of the neighbourhood walk (as the SQLite backend, so truncation picks the same)
+BATCH = 5000  # rows per UNWIND, and facts per bulk-load chunk (as the SQLite backend)
+RETRIES = 3  # re-runs of a whole bulk load after a transient error
+
+LogItem = tuple[str, str, Any, Any]  # (op, ref, before, after); before/after: dict, None or canonical JSON text
+
+
+def _chunks(items: list, size: int = BATCH) -> Iterator[list]:
+    for i in range(0, len(items), size):
+        yield items[i:i + size]
+
+
+# --- search text: the same folded text the SQLite FTS index holds, matched the way FTS5 matches it ------------------
+
+def _fts_text(c: dict[str, Any]) -> tuple[str, str]:
+    """Folded (name, body) search text of an entity's content (as the SQLite backend indexes it)."""
+    name = fold(f"{c['name']['vi']} {c['name']['en']} {c['code'].replace('-', ' ')} {c['code']}")
+    body = fold(" ".join([c["description"]["vi"], c["description"]["en"], *c["tags"],
+                          *(v for v in c["attributes"].values() if isinstance(v, str))]))
+    return name, body
+
+
+def _spaced(text: str) -> str:
+    return " " + " ".join(_WORD.findall(text)) + " "
+
+
+def _search_phrases(text: str) -> list[str] | None:
+    """One phrase per query word, as FTS5's unicode61 tokenizer splits a quoted word (``a_b`` is the phrase ``a b``,
+    its last word a prefix). Stored text is words between single spaces, so a phrase matches exactly when the text
+    contains `` a b``. None when there is nothing to search for; [] when a word can match nothing."""
+    tokens = fold(text).split()
+    if not tokens:
+        return None
+    phrases = []
+    for token in tokens[:20]:
+        words = _WORD.findall(token)
+        if not words:
+            return []
+        phrases.append(" " + " ".join(words))
+    return phrases
+
+
+# --- rows -------------------------------------------------------------------------------------------------------------
+
+def _storable(value: Any) -> bool:
+    if isinstance(value, (bool, str, float)):
+        return True
+    if isinstance(value, int):
+        return -2 ** 63 <= value < 2 ** 63
+    return isinstance(value, list) and all(isinstance(v, str) for v in value)
+
+
+def _entity_props(c: dict[str, Any], data: str, version: int, created: str, updated: str) -> dict[str, Any]:
+    """Node properties of an entity: its canonical content JSON (exactly the change log's ``after`` text), the
+    bookkeeping, and the indexed or filtered values derived from the content."""
+    owner = next((p["org"] for p in reversed(c["owner_history"]) if p["end"] is None), None)
+    prov = c.get("provenance")
+    lifecycle = c["attributes"].get("lifecycle")
+    name, body = _fts_text(c)
+    props: dict[str, Any] = {
+        "ref": c["ref"], "kind": c["kind"], "owner": owner,
+        "lifecycle": lifecycle if _storable(lifecycle) and not isinstance(lifecycle, list) else None,
+        "version": version, "prov_source": prov["source"] if prov else None, "created_at": created,
+        "updated_at": updated, "data": data, "tags": list(c["tags"]),
+        "search_name": _spaced(name), "search_body": _spaced(body),
+    }
+    for key, value in c["attributes"].items():  # filterable attributes; keys reach Cypher only as parameters
+        if value is not None and _storable(value):
+            props[f"attr_{key}"] = value
+    return {k: v for k, v in props.items() if v is not None}
+
+
+def _rel_props(c: dict[str, Any], data: str, version: int, created: str, updated: str) -> dict[str, Any]:
+    prov = c.get("provenance")
+    props = {"id": c["id"], "version": version, "prov_source": prov["source"] if prov else None,
+             "created_at": created, "updated_at": updated, "data": data}
+    return {k: v for k, v in props.items() if v is not None}
+
+
+def _rel_row(c: dict[str, Any], props: dict[str, Any]) -> dict[str, Any]:
+    """An UNWIND row that creates or updates a relationship: its ends and its properties."""
+    return {"source": c["source"], "target": c["target"], "props": props}
+
+
+def _event_props(ev: OrgEvent) -> dict[str, Any]:
+    orgs = set(ev.from_ + ev.to) | {t.to for t in ev.transfers}
+    props = {"id": ev.id, "date": ev.date.isoformat(), "version": ev.version,
+             "prov_source": ev.provenance.source if ev.provenance else None,
+             "data": ev.model_dump_json(by_alias=True), "orgs": sorted(orgs)}
+    return {k: v for k, v in props.items() if v is not None}
+
+
+def _with_bookkeeping(data: str, version: int, created_at: str, updated_at: str) -> str:
+    """Stored content JSON plus the bookkeeping, as one JSON object for model_validate_json."""
+    return f'{data[:-1]},"version":{version},"created_at":"{created_at}","updated_at":"{updated_at}"}}'
+
+
+_E = "n.data AS data, n.version AS version, n.created_at AS created_at, n.updated_at AS updated_at"
+_R = "r.data AS data, r.version AS version, r.created_at AS created_at, r.updated_at AS updated_at"
+
+
+def _entity(r: Any) -> Entity:
+    return Entity.model_validate_json(_with_bookkeeping(r["data"], r["version"], r["created_at"], r["updated_at"]))
+
+
+def _relationship(r: Any) -> Relationship:
+    return Relationship.model_validate_json(_with_bookkeeping(r["data"], r["version"], r["created_at"],
+                                                              r["updated_at"]))
+
+
+def _rel_ref(rel_id: str) -> str:
+    return f"rel:{rel_id}"
+
+
+def _split_rel_id(rel_id: str) -> tuple[str, str, str] | None:
+    parts = (rel_id or "").split(">")
+    return (parts[0], parts[1], parts[2]) if len(parts) == 3 else None
+
+
+def _same(a: dict, b: dict) -> bool:
+    """Equal content, ignoring provenance (re-importing the same file is not a change)."""
+    a = {k: v for k, v in a.items() if k != "provenance"}
+    b = {k: v for k, v in b.items() if k != "provenance"}
+    return a == b
+
+
+def _too_big(exc: Exception) -> bool:
+    """The transaction ran out of the server's transaction memory: a load that big fails again when re-run."""
+    return "MemoryPoolOutOfMemory" in (getattr(exc, "code", None) or "")
+
+
+def _parse_time(t: str) -> dt.datetime:
+    """A change-log time as a naive UTC datetime."""
+    return dt.datetime.strptime(t, "%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def _format_time(t: dt.datetime) -> str:
+    """A naive UTC datetime as a change-log time (the same text format_time writes)."""
+    return t.isoformat(timespec="microseconds") + "Z"
+
+
+_CHANGE_FIELDS = "c.seq AS seq, c.time AS time, c.actor AS actor, c.request_id AS request_id, c.op AS op, " \
+                 "c.ref AS ref, c.before AS before, c.after AS after, c.prev_hash AS prev_hash, c.hash AS hash"
+
+
+class Neo4jStore(CatalogStore):
+    """The server store. ``url`` is a ``neo4j://``, ``neo4j+s://``, ``bolt://`` or ``bolt+s://`` address; without a
+    ``user`` the driver connects without authentication. ``create=False`` refuses a database that holds no catalog;
+    a database that holds anything else is always refused."""
+
+    retry_pause = 0.2  # seconds before the first re-run of a bulk load after a transient error (then 2x, 3x)
+
+    def __init__(self, url: str, metamodel: Metamodel = DEFAULT, user: str | None = None,
+                 password: str | None = None, database: str = "neo4j", create: bool = True):
+        self.url = url
+        self.metamodel = metamodel
+        self.database = database
+        self._local = threading.local()
+        try:
+            self._driver = GraphDatabase.driver(url, auth=(user, password or "") if user else None)
+        except (ConfigurationError, ValueError) as exc:
+            raise StoreError(f"'{url}' is not a usable Neo4j URL: {exc}") from None
+        try:
+            self._driver.verify_connectivity()
+            self._bookmarks = self._driver.execute_query_bookmark_manager
+            self._open(create)
+        except (AuthError, ServiceUnavailable) as exc:
+            self._driver.close()
+            raise StoreError(f"cannot use Neo4j at {url} (database '{database}'): {exc}") from None
+        except (Neo4jError, DriverError) as exc:
+            self._driver.close()
+            raise StoreError(f"Neo4j at {url} (database '{database}') failed: {exc}") from None
+        except StoreError:
+            self._driver.close()
+            raise
+
+    # --- set-up ------------------------------------------------------------------------------------------------------
+    def _open(self, create: bool) -> None:
+        meta = self._run("MATCH (m:CatalogMeta {key: 'schema'}) RETURN m.version AS version")
+        if not meta:
+            if self._run("MATCH (n) RETURN 1 AS x LIMIT 1"):  # someone else's graph: never add our schema to it
+                raise StoreError(f"the Neo4j database '{self.database}' at {self.url} holds data but not a catalog; "
+                                 "refusing to change it")
+            if not create:
+                raise StoreError(f"no catalog in the Neo4j database '{self.database}' at {self.url} "
+                                 "(run `ioc-catalog init` first)")
+        elif meta[0]["version"] != SCHEMA_VERSION:
+            raise StoreError(f"the Neo4j database '{self.database}' at {self.url} has catalog schema "
+                             f"{meta[0]['version']}, this version reads {SCHEMA_VERSION}")
+        self.ensure_schema()
+        if not meta:
+            self.init_catalog()
+
+    def ensure_schema(self) -> None:
+        """Create the constraints and indexes that are missing (idempotent; two reads when all exist)."""
+        existing = {r["name"] for r in self._run("SHOW CONSTRAINTS YIELD name RETURN name")}
+        existing |= {r["name"] for r in self._run("SHOW INDEXES YIELD name RETURN name")}
+        for name, statement in schema_statements(self.metamodel).items():
+            if name not in existing:
+                self._driver.execute_query(statement, database_=self.database)
+
+    def init_catalog(self) -> None:
+        """Mark the database as a catalog and create the empty change-log head (idempotent)."""
+        self._driver.execute_query(
+            "MERGE (m:CatalogMeta {key: 'schema'}) ON CREATE SET m.version = $version "
+            "MERGE (h:LogHead {id: 'head'}) ON CREATE SET h.seq = 0, h.hash = $genesis, h.time = ''",
+            version=SCHEMA_VERSION, genesis=GENESIS, database_=self.database)
+
+    def close(self) -> None:
+        with contextlib.suppress(Exception):
+            self._driver.close()
+        self._local = threading.local()
+
+    # --- queries and transactions ------------------------------------------------------------------------------------
+    def _tx(self) -> Any:
+        return getattr(self._local, "tx", None)
+
+    def _run(self, query: str, **params: Any) -> list[Any]:
+        """Run a query in this thread's open transaction, or in a transaction of its own."""
+        tx = self._tx()
+        try:
+            if tx is not None:
+                return list(tx.run(query, params))
+            records, _, _ = self._driver.execute_query(query, params, database_=self.database)
+            return records
+        except ServiceUnavailable as exc:
+            raise StoreError(f"Neo4j at {self.url} is not reachable: {exc}") from exc
+
+    def _stream(self, query: str, **params: Any) -> Iterator[Any]:
+        """Records as the server sends them (in batches); closing the iterator early discards the rest unread."""
+        tx = self._tx()
+        with contextlib.ExitStack() as stack:
+            if tx is None:
+                tx = stack.enter_context(self._driver.session(database=self.database,
+                                                              bookmark_manager=self._bookmarks))
+            result = tx.run(query, params)
+            try:
+                yield from result
+            finally:
+                result.consume()
+
+    @contextlib.contextmanager
+    def transaction(self, ctx: WriteContext) -> Iterator[None]:
+        if self._tx() is not None:  # nested: join (write methods check everything before they write)
+            yield
+            return
+        session = self._driver.session(database=self.database, bookmark_manager=self._bookmarks)
+        try:
+            try:
+                tx = session.begin_transaction()
+            except ServiceUnavailable as exc:
+                raise StoreError(f"Neo4j at {self.url} is not reachable: {exc}") from exc
+            try:
+                # the write lock on the head serialises writers; read the head only once it is held
+                tx.run("MERGE (h:LogHead {id: 'head'}) ON CREATE SET h.seq = 0, h.hash = $genesis, h.time = '' "
+                       "SET h.locked = true", genesis=GENESIS).consume()
+                head = tx.run("MATCH (h:LogHead {id: 'head'}) RETURN h.seq AS seq, h.hash AS hash, "
+                              "h.time AS time").single()
+                self._local.head = (head["seq"], head["hash"], head["time"])
+                self._local.tx = tx
+                yield
+            except BaseException:
+                self._local.tx = None
+                self._local.head = None
+                with contextlib.suppress(Exception):
+                    tx.rollback()
+                raise
+            else:
+                self._local.tx = None
+                self._local.head = None
+                tx.commit()
+        finally:
+            self._local.tx = None
+            self._local.head = None
+            session.close()
+
+    # --- change log --------------------------------------------------------------------------------------------------
+    def _head(self) -> tuple[int, str, str]:
+        head = getattr(self._local, "head", None)
+        if head is None:  # outside a write transaction (a dry run)
+            rows = self._run("MATCH (h:LogHead {id: 'head'}) RETURN h.seq AS seq, h.hash AS hash, h.time AS time")
+            head = (rows[0]["seq"], rows[0]["hash"], rows[0]["time"]) if rows else (0, GENESIS, "")
+        return head
+
+    def _now(self, last: str = "") -> str:
+        """The clock as a change-log time, strictly after ``last`` even if the clock stalls or steps back."""
+        now = format_time(self.clock())
+        if now <= last:
+            now = _format_time(_parse_time(last) + dt.timedelta(microseconds=1))
+        return now
+
+    def _log_many(self, ctx: WriteContext, items: list[LogItem], now: str | None = None) -> None:
+        """Append (op, ref, before, after) entries and move the head; must run inside a transaction. Entries of one
+        call get consecutive microseconds from one clock reading (as the SQLite backend)."""
+        if not items:
+            return
+        seq, prev, last = self._local.head
+        base = _parse_time(now if now and now > last else self._now(last))
+        rows = []
+        for i, (op, ref, before, after) in enumerate(items):
+            seq += 1
+            time = _format_time(base + dt.timedelta(microseconds=i))
+            b = None if before is None else as_json(before)
+            a = None if after is None else as_json(after)
+            h = entry_hash(seq, time, ctx.actor, ctx.request_id, op, ref, b, a, prev)
+            rows.append({"seq": seq, "time": time, "actor": ctx.actor, "request_id": ctx.request_id, "op": op,
+                         "ref": ref, "before": b, "after": a, "prev_hash": prev, "hash": h})
+            prev, last = h, time
+        batches = list(_chunks(rows))
+        for batch in batches[:-1]:
+            self._run("UNWIND $rows AS row CREATE (c:ChangeEntry) SET c = row", rows=batch)
+        self._run("UNWIND $rows AS row CREATE (c:ChangeEntry) SET c = row WITH count(*) AS n "
+                  "MATCH (h:LogHead {id: 'head'}) SET h.seq = $seq, h.hash = $hash, h.time = $time",
+                  rows=batches[-1], seq=seq, hash=prev, time=last)
+        self._local.head = (seq, prev, last)
+
+    def changelog(self, ref: str | None = None, actor: str | None = None, since: str | None = None,
+                  until: str | None = None, limit: int | None = None, after_seq: int = 0) -> list[ChangeEntry]:
+        where, params = ["c.seq > $after_seq"], {"after_seq": int(after_seq)}
+        if ref:
+            where.append("c.ref = $ref")
+            params["ref"] = ref
+        if actor:
+            where.append("c.actor = $actor")
+            params["actor"] = actor
+        if since:
+            where.append("c.time >= $since")
+            params["since"] = as_instant(since) if len(since) > 10 else format_time(
+                dt.datetime.combine(dt.date.fromisoformat(since), dt.time.min, tzinfo=dt.timezone.utc))
+        if until:
+            where.append("c.time <= $until")
+            params["until"] = as_instant(until)
+        query = f"MATCH (c:ChangeEntry) WHERE {' AND '.join(where)} RETURN {_CHANGE_FIELDS} ORDER BY c.seq"
+        if limit is not None and int(limit) >= 0:
+            query += " LIMIT $limit"
+            params["limit"] = int(limit)
+        return [ChangeEntry(seq=r["seq"], time=r["time"], actor=r["actor"], request_id=r["request_id"], op=r["op"],
+                            ref=r["ref"], before=None if r["before"] is None else json.loads(r["before"]),
+                            after=None if r["after"] is None else json.loads(r["after"]), prev_hash=r["prev_hash"],
+                            hash=r["hash"]) for r in self._run(query, **params)]
+
+    def verify_log(self) -> VerifyResult:
+        # the stored text is hashed as it is: any edit, even of white space, breaks the chain
+        rows = ((r["seq"], r["time"], r["actor"], r["request_id"], r["op"], r["ref"], r["before"], r["after"],
+                 r["prev_hash"], r["hash"])
+                for r in self._stream(f"MATCH (c:ChangeEntry) RETURN {_CHANGE_FIELDS} ORDER BY c.seq"))
+        result = verify_chain(rows)
+        if not result.ok:
+            return result
+        head_seq, head_hash = self.revision()
+        if (head_seq, head_hash) != (result.checked, result.head):  # entries cut off the end, or the head edited
+            bad = result.checked + 1 if head_seq > result.checked else max(1, min(head_seq, result.checked))
+            return VerifyResult(False, result.checked, result.head, bad,
+                                f"the log head names entry {head_seq} but the chain ends at entry {result.checked}"
+                                if head_seq != result.checked else
+                                "the log head's hash does not match the last entry")
+        return result
+
+    def revision(self) -> tuple[int, str]:
+        rows = self._run("MATCH (h:LogHead {id: 'head'}) RETURN h.seq AS seq, h.hash AS hash")
+        return (rows[0]["seq"], rows[0]["hash"]) if rows else (0, GENESIS)
+
+    # --- entities ----------------------------------------------------------------------------------------------------
+    def _create_entities(self, rows: list[dict[str, Any]]) -> None:
+        by_label: dict[str, list[dict]] = {}
+        for props in rows:
+            label = kind_label(self.metamodel, props["kind"])
+            by_label.setdefault(f":{label}" if label else "", []).append(props)
+        for label, group in by_label.items():
+            for batch in _chunks(group):
+                self._run(f"UNWIND $rows AS row CREATE (n:Entity{label}) SET n = row", rows=batch)
+
+    def _update_entities(self, rows: list[dict[str, Any]]) -> None:
+        for batch in _chunks(rows):
+            n = self._run("UNWIND $rows AS row MATCH (n:Entity {ref: row.ref}) SET n = row RETURN count(n) AS n",
+                          rows=batch)[0]["n"]
+            if n != len(batch):  # pragma: no cover - the rows were read in this locked transaction
+                raise StoreError(f"updated {n} of {len(batch)} entities")
+
+    def create_entity(self, entity: Entity, ctx: WriteContext) -> Entity:
+        with self.transaction(ctx):
+            if self._run("MATCH (n:Entity {ref: $ref}) RETURN 1 AS x", ref=entity.ref):
+                raise AlreadyExists(f"{entity.ref} already exists")
+            now = self._now(self._head()[2])
+            c = entity.content()
+            data = canonical_json(c)
+            self._create_entities([_entity_props(c, data, 1, now, now)])
+            self._log_many(ctx, [("create", entity.ref, None, data)], now)
+            return entity.model_copy(update={"version": 1, "created_at": now, "updated_at": now})
+
+    def find_entity(self, ref: str) -> Entity | None:
+        rows = self._run(f"MATCH (n:Entity {{ref: $ref}}) RETURN {_E}", ref=ref)
+        return _entity(rows[0]) if rows else None
+
+    def get_entities(self, refs: list[str]) -> dict[str, Entity]:
+        out: dict[str, Entity] = {}
+        for batch in _chunks(list(dict.fromkeys(refs))):
+            for r in self._run(f"UNWIND $refs AS ref MATCH (n:Entity {{ref: ref}}) RETURN {_E}", refs=batch):
+                e = _entity(r)
+                out[e.ref] = e
+        return out
+
+    def update_entity(self, entity: Entity, expected_version: int, ctx: WriteContext) -> Entity:
+        with self.transaction(ctx):
+            rows = self._run("MATCH (n:Entity {ref: $ref}) RETURN n.version AS version, n.created_at AS created_at, "
+                             "n.data AS data", ref=entity.ref)
+            if not rows:
+                raise NotFound(f"{entity.ref} does not exist")
+            version, created, old = rows[0]["version"], rows[0]["created_at"], rows[0]["data"]
+            if version != expected_version:
+                raise Conflict(entity.ref, expected_version, version)
+            now = self._now(self._head()[2])
+            c = entity.content()
+            data = canonical_json(c)
+            self._update_entities([_entity_props(c, data, version + 1, created, now)])
+            self._log_many(ctx, [("update", entity.ref, old, data)], now)
+            return entity.model_copy(update={"version": version + 1, "created_at": created, "updated_at": now})
+
+    def delete_entity(self, ref: str, expected_version: int, ctx: WriteContext, cascade: bool = False) -> None:
+        with self.transaction(ctx):
+            rows = self._run("MATCH (n:Entity {ref: $ref}) RETURN n.version AS version, n.data AS data", ref=ref)
+            if not rows:
+                raise NotFound(f"{ref} does not exist")
+            if rows[0]["version"] != expected_version:
+                raise Conflict(ref, expected_version, rows[0]["version"])
+            rels = self._run("MATCH (:Entity {ref: $ref})-[r]-() WITH DISTINCT r "
+                             "RETURN r.id AS id, r.data AS data ORDER BY id", ref=ref)
+            if rels and not cascade:
+                raise IntegrityError(f"{ref} is used by {len(rels)} relationship(s), e.g. {rels[0]['id']}; "
+                                     "delete them first or delete with cascade")
+            self._run("MATCH (n:Entity {ref: $ref}) DETACH DELETE n", ref=ref)
+            log: list[LogItem] = [("delete", _rel_ref(r["id"]), r["data"], None) for r in rels]
+            self._log_many(ctx, log + [("delete", ref, rows[0]["data"], None)])
+
+    def _filter(self, flt: EntityFilter) -> tuple[str, dict[str, Any]]:
+        where, params = [], {}
+        if flt.kind:
+            where.append("n.kind = $kind")
+            params["kind"] = flt.kind
+        if flt.owner:
+            where.append("n.owner = $owner")
+            params["owner"] = flt.owner
+        if flt.lifecycle:
+            where.append("n.lifecycle = $lifecycle")
+            params["lifecycle"] = flt.lifecycle
+        if flt.source:
+            where.append("n.prov_source = $source")
+            params["source"] = flt.source
+        if flt.tag:
+            where.append("$tag IN n.tags")
+            params["tag"] = flt.tag
+        for i, (name, value) in enumerate(sorted(flt.attributes.items())):
+            if not _ATTR_NAME.match(name):
+                raise ValidationFailed([FieldError(f"attributes.{name}", "not an attribute name")])
+            where.append(f"n[$attr_key_{i}] = $attr_value_{i}")
+            params[f"attr_key_{i}"] = f"attr_{name}"
+            params[f"attr_value_{i}"] = value
+        return (" WHERE " + " AND ".join(where)) if where else "", params
+
+    def list_entities(self, flt: EntityFilter = EntityFilter()) -> list[Entity]:
+        where, params = self._filter(flt)
+        # written so that the planner reads pages straight off the ref or (kind, ref) index, in order
+        where = f"{where} AND n.ref IS NOT NULL" if where else " WHERE n.ref IS NOT NULL"
+        order = "n.kind, n.ref" if flt.kind else "n.ref"  # the same order: the kind is fixed
+        query = f"MATCH (n:Entity){where} RETURN {_E} ORDER BY {order} SKIP $offset"
+        if flt.limit >= 0:  # SQLite reads a negative LIMIT as none
+            query += " LIMIT $limit"
+        return [_entity(r) for r in self._run(query, **params, offset=max(0, int(flt.offset)), limit=int(flt.limit))]
+
+    def count_entities(self, flt: EntityFilter = EntityFilter()) -> int:
+        where, params = self._filter(flt)
+        return self._run(f"MATCH (n:Entity){where} RETURN count(n) AS n", **params)[0]["n"]
+
+    def search(self, text: str, kind: str | None = None, limit: int = 20) -> list[Entity]:
+        phrases = _search_phrases(text)
+        if not phrases:
+            return []
+        # best first: the most query words found in the name (name 10x body, as SQLite's bm25 weights), then ref
+        query = ("MATCH (n:Entity) WHERE ($kind IS NULL OR n.kind = $kind) "
+                 "AND all(p IN $phrases WHERE n.search_name CONTAINS p OR n.search_body CONTAINS p) "
+                 "WITH n, size([p IN $phrases WHERE n.search_name CONTAINS p]) AS in_name "
+                 f"RETURN {_E} ORDER BY in_name DESC, n.ref")
+        if int(limit) >= 0:
+            query += " LIMIT $limit"
+        return [_entity(r) for r in self._run(query, phrases=phrases, kind=kind or None, limit=int(limit))]
+
+    # --- relationships -----------------------------------------------------------------------------------------------
+    def _rel_type_of(self, rel_id: str) -> str | None:
+        parts = _split_rel_id(rel_id)
+        return known_rel_type(self.metamodel, parts[1]) if parts else None
+
+    def _rel_by_id(self, rel_id: str, fields: str) -> Any | None:
+        t = self._rel_type_of(rel_id)
+        if t is None:
+            return None
+        rows = self._run(f"MATCH ()-[r:{t} {{id: $id}}]->() RETURN {fields}", id=rel_id)
+        return rows[0] if rows else None
+
+    def _rels_by_id(self, rel_ids: list[str], fields: str) -> list[Any]:
+        """Relationships by id (one index lookup per id, grouped by type), in no particular order."""
+        by_type: dict[str, list[str]] = {}
+        for rid in rel_ids:
+            t = self._rel_type_of(rid)
+            if t is not None:
+                by_type.setdefault(t, []).append(rid)
+        out: list[Any] = []
+        for t, ids in by_type.items():
+            for batch in _chunks(ids):
+                out += self._run(f"UNWIND $ids AS id MATCH ()-[r:{t} {{id: id}}]->() RETURN {fields}", ids=batch)
+        return out
+
+    def _write_relationships(self, rows: list[dict[str, Any]], create: bool) -> None:
+        """Create (between existing ends) or update relationships from ``_rel_row`` rows, batched per type."""
+        by_type: dict[str, list[dict]] = {}
+        for row in rows:
+            by_type.setdefault(rel_type(self.metamodel, _split_rel_id(row["props"]["id"])[1]), []).append(row)
+        for t, group in by_type.items():
+            for batch in _chunks(group):
+                if create:
+                    query = (f"UNWIND $rows AS row MATCH (a:Entity {{ref: row.source}}) "
+                             f"MATCH (b:Entity {{ref: row.target}}) CREATE (a)-[r:{t}]->(b) SET r = row.props "
+                             "RETURN count(r) AS n")
+                else:
+                    query = (f"UNWIND $rows AS row MATCH ()-[r:{t} {{id: row.props.id}}]->() SET r = row.props "
+                             "RETURN count(r) AS n")
+                n = self._run(query, rows=batch)[0]["n"]
+                if n != len(batch):  # pragma: no cover - ends and ids were read in this locked transaction
+                    raise StoreError(f"wrote {n} of {len(batch)} relationships")
+
+    def _delete_relationships(self, rel_ids: list[str]) -> None:
+        by_type: dict[str, list[str]] = {}
+        for rid in rel_ids:
+            by_type.setdefault(rel_type(self.metamodel, (_split_rel_id(rid) or ("", "", ""))[1]), []).append(rid)
+        for t, ids in by_type.items():
+            for batch in _chunks(ids):
+                self._run(f"UNWIND $ids AS id MATCH ()-[r:{t} {{id: id}}]->() DELETE r", ids=batch)
+
+    def _missing_refs(self, refs: set[str]) -> set[str]:
+        present: set[str] = set()
+        for batch in _chunks(sorted(refs)):
+            present |= {r["ref"] for r in self._run("UNWIND $refs AS ref MATCH (n:Entity {ref: ref}) "
+                                                     "RETURN n.ref AS ref", refs=batch)}
+        return refs - present
+
+    def create_relationship(self, rel: Relationship, ctx: WriteContext) -> Relationship:
+        rel_type(self.metamodel, rel.type)  # a type the graph can hold, before anything else
+        with self.transaction(ctx):
+            if self._rel_by_id(rel.id, "1 AS x") is not None:
+                raise AlreadyExists(f"relationship {rel.id} already exists")
+            missing = self._missing_refs({rel.source, rel.target})
+            for end in (rel.source, rel.target):
+                if end in missing:
+                    raise IntegrityError(f"relationship {rel.id}: {end} does not exist")
+            now = self._now(self._head()[2])
+            c = rel.content()
+            data = canonical_json(c)
+            self._write_relationships([_rel_row(c, _rel_props(c, data, 1, now, now))], create=True)
+            self._log_many(ctx, [("create", _rel_ref(rel.id), None, data)], now)
+            return rel.model_copy(update={"version": 1, "created_at": now, "updated_at": now})
+
+    def find_relationship(self, rel_id: str) -> Relationship | None:
+        row = self._rel_by_id(rel_id, _R)
+        return _relationship(row) if row else None
+
+    def update_relationship(self, rel: Relationship, expected_version: int, ctx: WriteContext) -> Relationship:
+        with self.transaction(ctx):
+            row = self._rel_by_id(rel.id, "r.version AS version, r.created_at AS created_at, r.data AS data")
+            if row is None:
+                raise NotFound(f"relationship {rel.id} does not exist")
+            if row["version"] != expected_version:
+                raise Conflict(rel.id, expected_version, row["version"])
+            now = self._now(self._head()[2])
+            c = rel.content()
+            data = canonical_json(c)
+            props = _rel_props(c, data, row["version"] + 1, row["created_at"], now)
+            self._write_relationships([_rel_row(c, props)], create=False)
+            self._log_many(ctx, [("update", _rel_ref(rel.id), row["data"], data)], now)
+            return rel.model_copy(update={"version": row["version"] + 1, "created_at": row["created_at"],
+                                          "updated_at": now})
+
+    def delete_relationship(self, rel_id: str, expected_version: int, ctx: WriteContext) -> None:
+        with self.transaction(ctx):
+            row = self._rel_by_id(rel_id, "r.version AS version, r.data AS data")
+            if row is None:
+                raise NotFound(f"relationship {rel_id} does not exist")
+            if row["version"] != expected_version:
+                raise Conflict(rel_id, expected_version, row["version"])
+            self._delete_relationships([rel_id])
+            self._log_many(ctx, [("delete", _rel_ref(rel_id), row["data"], None)])
+
+    def list_relationships(self, ref: str | None = None, type: str | None = None, direction: Direction = "both",
+                           limit: int | None = None) -> list[Relationship]:
+        t = ""
+        if type:
+            known = known_rel_type(self.metamodel, type)
+            if known is None:
+                return []
+            t = f":{known}"
+        if ref:
+            pattern = {"out": f"(:Entity {{ref: $ref}})-[r{t}]->()", "in": f"(:Entity {{ref: $ref}})<-[r{t}]-()",
+                       "both": f"(:Entity {{ref: $ref}})-[r{t}]-()"}[direction]
+        else:
+            pattern = f"()-[r{t}]->()"
+        query = f"MATCH {pattern} WITH DISTINCT r RETURN {_R} ORDER BY r.id"
+        if limit is not None and int(limit) >= 0:
+            query += " LIMIT $limit"
+        return [_relationship(r) for r in self._run(query, ref=ref, limit=None if limit is None else int(limit))]
+
+    def count_relationships(self) -> int:
+        return self._run("MATCH ()-[r]->() RETURN count(r) AS n")[0]["n"]
+
+    # --- traversal ---------------------------------------------------------------------------------------------------
+    def neighbourhood(self, ref: str, depth: int = 1, direction: Direction = "both",
+                      types: tuple[str, ...] | None = None, limit: int = 500) -> Subgraph:
+        """The SQLite backend's walk, in the same order (frontier sorted and chunked; per chunk outgoing then incoming
+        relationships, each by frontier entity, type and id, as SQLite's indexes give them), so the same ``limit``
+        stops at the same entities and relationships. One round trip per chunk, read only as far as needed."""
+        t = ""
+        if types:
+            known = sorted({k for k in (known_rel_type(self.metamodel, x) for x in types) if k})
+            if not known:  # only types the graph cannot hold: nothing to follow
+                depth = 0
+            else:
+                t = ":" + "|".join(known)
+        branches = []
+        if direction in ("out", "both"):
+            branches.append(f"UNWIND $frontier AS f MATCH (:Entity {{ref: f}})-[r{t}]->(b:Entity) "
+                            "RETURN 0 AS part, f, toLower(type(r)) AS type, r.id AS id, b.ref AS other")
+        if direction in ("in", "both"):
+            branches.append(f"UNWIND $frontier AS f MATCH (:Entity {{ref: f}})<-[r{t}]-(b:Entity) "
+                            "RETURN 1 AS part, f, toLower(type(r)) AS type, r.id AS id, b.ref AS other")
+        # SQLite's order: per chunk, outgoing then incoming, each by (end, type, id) as its indexes give them
+        step = f"CALL () {{ {' UNION ALL '.join(branches)} }} RETURN id, other ORDER BY part, f, type, id"
+        seen: dict[str, int] = {ref: 0}
+        rel_ids: set[str] = set()
+        frontier = [ref]
+        truncated = False
+        for level in range(1, max(0, depth) + 1):
+            nxt: list[str] = []
+            for chunk in _chunks(sorted(frontier), _CHUNK):
+                with contextlib.closing(self._stream(step, frontier=chunk)) as rows:  # a hub's rest stays unread
+                    for r in rows:
+                        other = r["other"]
+                        if other not in seen:
+                            if len(seen) >= limit:
+                                truncated = True
+                                break
+                            seen[other] = level
+                            nxt.append(other)
+                        rel_ids.add(r["id"])
+                if truncated:
+                    break
+            frontier = nxt
+            if not frontier or truncated:
+                break
+        # what the walk found, in one round trip: the entities, and the relationships by their ends and id
+        ends = [{"id": rid, "source": p[0], "target": p[2]} for rid in sorted(rel_ids)
+                for p in [_split_rel_id(rid)] if p]
+        rows = self._run(f"CALL () {{ UNWIND $refs AS ref MATCH (n:Entity {{ref: ref}}) RETURN 0 AS part, {_E} "
+                         "UNION ALL UNWIND $rels AS row MATCH (:Entity {ref: row.source})-[r]->(:Entity {ref: "
+                         f"row.target}}) WHERE r.id = row.id RETURN 1 AS part, {_R} }} "
+                         "RETURN part, data, version, created_at, updated_at", refs=list(seen), rels=ends)
+        entities = {e.ref: e for e in (_entity(r) for r in rows if r["part"] == 0)}
+        if ref not in entities:
+            raise NotFound(f"{ref} does not exist")
+        rels = sorted((_relationship(r) for r in rows if r["part"] == 1), key=lambda r: r.id)
+        return Subgraph(entities=entities, relationships=rels, depth=seen, truncated=truncated)
+
+    # --- organisation events -----------------------------------------------------------------------------------------
+    def _event_row(self, event_id: str) -> tuple[int, str] | None:
+        rows = self._run("MATCH (e:OrgEvent {id: $id}) RETURN e.version AS version, e.data AS data", id=event_id)
+        return (rows[0]["version"], rows[0]["data"]) if rows else None
+
+    def _record_event(self, event: OrgEvent, row: tuple[int, str] | None, ctx: WriteContext) -> OrgEvent:
+        before = OrgEvent.model_validate_json(row[1]) if row else None
+        ev = event.model_copy(update={"version": (row[0] + 1) if row else 1})
+        self._run("MERGE (e:OrgEvent {id: $id}) SET e = $props", id=ev.id, props=_event_props(ev))
+        self._log_many(ctx, [("update" if before else "create", ev.ref, before.content() if before else None,
+                              ev.content())])
+        return ev
+
+    def record_event(self, event: OrgEvent, ctx: WriteContext) -> OrgEvent:
+        with self.transaction(ctx):
+            return self._record_event(event, self._event_row(event.id), ctx)
+
+    def list_events(self, org: str | None = None) -> list[OrgEvent]:
+        if org:
+            rows = self._run("MATCH (e:OrgEvent) WHERE $org IN e.orgs RETURN e.data AS data ORDER BY e.date, e.id",
+                             org=org)
+        else:
+            rows = self._run("MATCH (e:OrgEvent) RETURN e.data AS data ORDER BY e.date, e.id")
+        return [OrgEvent.model_validate_json(r["data"]) for r in rows]
+
+    # --- as-of -------------------------------------------------------------------------------------------------------
+    def entity_as_of(self, ref: str, when: dt.datetime | dt.date | str) -> Entity | None:
+        rows = self._run("MATCH (c:ChangeEntry {ref: $ref}) WHERE c.time <= $t RETURN c.after AS after "
+                         "ORDER BY c.seq DESC LIMIT 1", ref=ref, t=as_instant(when))
+        if not rows or rows[0]["after"] is None:
+            return None
+        return Entity.model_validate_json(rows[0]["after"])
+
+    def graph_as_of(self, when: dt.datetime | dt.date | str) -> Subgraph:
+        rows = self._stream("MATCH (c:ChangeEntry) WHERE c.time <= $t WITH c.ref AS ref, max(c.seq) AS m "
+                            "MATCH (x:ChangeEntry {seq: m}) WHERE x.after IS NOT NULL "
+                            "RETURN x.ref AS ref, x.after AS after ORDER BY ref", t=as_instant(when))
+        g = Subgraph()
+        for r in rows:
+            ref, after = r["ref"], r["after"]
+            if ref.startswith("rel:"):
+                g.relationships.append(Relationship.model_validate_json(after))
+            elif not ref.startswith("event:"):
+                e = Entity.model_validate_json(after)
+                g.entities[e.ref] = e
+        return g
+
+    # --- bulk --------------------------------------------------------------------------------------------------------
+    def bulk_load(self, load: BulkLoad, ctx: WriteContext, progress: ProgressFn | None = None,
+                  dry_run: bool = False) -> BulkResult:
+        """All checks run before the first write (a refused load leaves nothing, even inside a caller's
+        transaction); facts are then written in chunks, as the SQLite backend writes them."""
+        for where, keys in (("entities", Counter(e.ref for e in load.entities)),
+                            ("relationships", Counter(r.id for r in load.relationships))):
+            dupes = sorted(k for k, n in keys.items() if n > 1)
+            if dupes:  # refuse clearly rather than fail on a unique constraint half-way through
+                raise ValidationFailed([FieldError(where, f"{k} appears more than once in this load") for k in dupes])
+        for r in load.relationships:  # only types the graph can hold (Cypher needs a declared type)
+            rel_type(self.metamodel, r.type)
+        if dry_run:
+            return self._bulk(load, ctx, progress, write=False)
+        if self._tx() is not None:  # part of a larger transaction: it cannot be re-run alone
+            with self.transaction(ctx):
+                return self._bulk(load, ctx, progress, write=True)
+        for attempt in range(RETRIES + 1):
+            try:
+                with self.transaction(ctx):
+                    return self._bulk(load, ctx, progress, write=True)
+            except TransientError as exc:
+                if _too_big(exc):
+                    raise StoreError(f"the load of {load.source} ({len(load.entities):,} entities, "
+                                     f"{len(load.relationships):,} relationships) needs more transaction memory "
+                                     "than the Neo4j server allows (db.memory.transaction.max and "
+                                     "dbms.memory.transaction.total.max; about 10 KB per fact); raise those "
+                                     "limits and the heap, or split the import") from exc
+                if attempt == RETRIES:
+                    raise StoreError(f"bulk load of {load.source} failed {RETRIES + 1} times on transient "
+                                     f"errors: {exc}") from exc
+                _time.sleep(self.retry_pause * (attempt + 1))
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def _bulk(self, load: BulkLoad, ctx: WriteContext, progress: ProgressFn | None, write: bool) -> BulkResult:
+        result = BulkResult()
+        prov = load.provenance.model_dump()
+        total = len(load.entities) + len(load.relationships) + len(load.events)
+        done = 0
+        loaded_refs = {e.ref for e in load.entities}
+        self._check_bulk_endpoints(load, loaded_refs)
+        stale_r, stale_e = self._stale_for_cleanup(load, loaded_refs) if load.cleanup else ([], [])
+        now = self._now(self._head()[2])
+        for chunk in _chunks(load.entities):
+            existing = {r["ref"]: (r["version"], r["created_at"], r["data"]) for r in self._run(
+                "UNWIND $refs AS ref MATCH (n:Entity {ref: ref}) "
+                "RETURN n.ref AS ref, n.version AS version, n.created_at AS created_at, n.data AS data",
+                refs=[e.ref for e in chunk])}
+            creates, updates, logs = [], [], []
+            for e in chunk:
+                c = e.content()
+                c["provenance"] = c["provenance"] or prov
+                old = existing.get(e.ref)
+                if old is not None and _same(json.loads(old[2]), c):
+                    result.add("unchanged", e.kind)
+                    continue
+                data = canonical_json(c)
+                if old is not None:
+                    updates.append(_entity_props(c, data, old[0] + 1, old[1], now))
+                    logs.append(("update", e.ref, old[2], data))
+                    result.add("updated", e.kind, e.ref)
+                else:
+                    creates.append(_entity_props(c, data, 1, now, now))
+                    logs.append(("create", e.ref, None, data))
+                    result.add("created", e.kind, e.ref)
+            if write:
+                self._create_entities(creates)
+                self._update_entities(updates)
+                self._log_many(ctx, logs, now)
+            done += len(chunk)
+            if progress:
+                progress(done, total)
+        for chunk in _chunks(load.relationships):
+            existing = {r["id"]: (r["version"], r["created_at"], r["data"]) for r in self._rels_by_id(
+                [r.id for r in chunk], "r.id AS id, r.version AS version, r.created_at AS created_at, r.data AS data")}
+            creates, updates, logs = [], [], []
+            for r in chunk:
+                c = r.content()
+                c["provenance"] = c["provenance"] or prov
+                old = existing.get(r.id)
+                if old is not None and _same(json.loads(old[2]), c):
+                    result.add("unchanged", "relationship")
+                    continue
+                data = canonical_json(c)
+                if old is not None:
+                    updates.append(_rel_row(c, _rel_props(c, data, old[0] + 1, old[1], now)))
+                    logs.append(("update", _rel_ref(r.id), old[2], data))
+                    result.add("updated", "relationship", _rel_ref(r.id))
+                else:
+                    creates.append(_rel_row(c, _rel_props(c, data, 1, now, now)))
+                    logs.append(("create", _rel_ref(r.id), None, data))
+                    result.add("created", "relationship", _rel_ref(r.id))
+            if write:
+                self._write_relationships(creates, create=True)
+                self._write_relationships(updates, create=False)
+                self._log_many(ctx, logs, now)
+            done += len(chunk)
+            if progress:
+                progress(done, total)
+        for ev in load.events:
+            row = self._event_row(ev.id)
+            if row and _same(OrgEvent.model_validate_json(row[1]).content(), ev.content()):
+                result.add("unchanged", "event")
+            else:
+                result.add("updated" if row else "created", "event", ev.ref)
+                if write:
+                    self._record_event(ev.model_copy(update={"provenance": ev.provenance or load.provenance}), row,
+                                       ctx)
+            done += 1
+        logs = []
+        for rid, data in stale_r:
+            result.add("removed", "relationship", _rel_ref(rid))
+            logs.append(("delete", _rel_ref(rid), data, None))
+        for ref, kind, data in stale_e:
+            result.add("removed", kind, ref)
+            logs.append(("delete", ref, data, None))
+        if write and logs:
+            self._delete_relationships([rid for rid, _ in stale_r])
+            for batch in _chunks([ref for ref, _, _ in stale_e]):  # DELETE, not DETACH: nothing may still use them
+                self._run("UNWIND $refs AS ref MATCH (n:Entity {ref: ref}) DELETE n", refs=batch)
+            self._log_many(ctx, logs)
+        if progress:
+            progress(total, total)
+        return result
+
+    def _check_bulk_endpoints(self, load: BulkLoad, loaded_refs: set[str]) -> None:
+        missing = ({r.source for r in load.relationships} | {r.target for r in load.relationships}) - loaded_refs
+        if missing:
+            missing = self._missing_refs(missing)
+        if missing:
+            bad = [r for r in load.relationships if r.source in missing or r.target in missing]
+            raise IntegrityError(f"{len(bad)} relationship(s) point at entities that do not exist, e.g. "
+                                 f"{bad[0].id} ({', '.join(sorted(missing)[:5])})")
+
+    def _stale_for_cleanup(self, load: BulkLoad, loaded_refs: set[str]) \
+            -> tuple[list[tuple[str, str]], list[tuple[str, str, str]]]:
+        """What this source wrote earlier and the load no longer contains; refuses when a relationship that stays
+        (entered by another source or a person, or one this load writes) would still use an entity that goes."""
+        rel_ids = {r.id for r in load.relationships}
+        union = " UNION ALL ".join(f"MATCH ()-[r:{t}]->() WHERE r.prov_source = $source "
+                                   "RETURN r.id AS id, r.data AS data" for t in stored_types(self.metamodel))
+        stale_r = [(r["id"], r["data"]) for r in self._run(
+            f"CALL () {{ {union} }} RETURN id, data ORDER BY id", source=load.source) if r["id"] not in rel_ids]
+        stale_e = [(r["ref"], r["kind"], r["data"]) for r in self._run(
+            "MATCH (n:Entity) WHERE n.prov_source = $source RETURN n.ref AS ref, n.kind AS kind, n.data AS data "
+            "ORDER BY ref", source=load.source) if r["ref"] not in loaded_refs]
+        going = {rid for rid, _ in stale_r}
+        if stale_e:
+            used: dict[str, set[str]] = {}
+            for batch in _chunks([ref for ref, _, _ in stale_e]):
+                for r in self._run("UNWIND $refs AS ref MATCH (:Entity {ref: ref})-[r]-() "
+                                   "RETURN ref, r.id AS id", refs=batch):
+                    used.setdefault(r["ref"], set()).add(r["id"])
+            for r in load.relationships:
+                for end in (r.source, r.target):
+                    used.setdefault(end, set()).add(r.id)
+            for ref, _, _ in stale_e:
+                kept = sorted(used.get(ref, set()) - going)
+                if kept:
+                    raise IntegrityError(f"clean-up would delete {ref}, but {kept[0]} (entered by another source "
+                                         "or a person) still uses it")
+        return stale_r, stale_e
+
+
+__all__ = ["Neo4jStore"]
