@@ -308,14 +308,16 @@ def test_csv_cells_cannot_become_formulas() -> None:
 
 # --- command line --------------------------------------------------------------------------------------------------
 
-def test_cli_commands(sample: CatalogStore, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_cli_commands(tmp_path: Path) -> None:
+    """The commands against a catalog file (the command line names its store by URL; one backend is enough)."""
     import typer
     from typer.testing import CliRunner
 
     from api.commands_diagrams import register
 
-    if getattr(sample, "path", None) is None:
-        pytest.skip("the command line test uses the SQLite file")
+    sample = make_store("sqlite", tmp_path)
+    sample.clock = FakeClock(RECORDED)
+    assert run_import(sample, SAMPLE).loaded
     app = typer.Typer()
     register(app)
     url = f"sqlite:///{sample.path}"

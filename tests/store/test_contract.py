@@ -764,6 +764,17 @@ def test_cleanup_refuses_while_a_hand_made_relationship_uses_a_stale_entity(
     assert store.find_relationship("system:manual>reads>database:old") is not None
 
 
+def test_cleanup_refuses_when_the_load_itself_links_to_an_entity_it_would_remove(
+        store: CatalogStore, ctx: WriteContext, ent, rl) -> None:
+    store.bulk_load(BulkLoad(source="excel:a", run="1", entities=[ent("system:a"), ent("database:old")]), ctx)
+    rev = store.revision()
+    with pytest.raises(IntegrityError) as exc:  # database:old is no longer in the file, yet the file links to it
+        store.bulk_load(BulkLoad(source="excel:a", run="2", entities=[ent("system:a")],
+                                 relationships=[rl("reads", "system:a", "database:old")], cleanup=True), ctx)
+    assert "database:old" in str(exc.value)
+    assert store.revision() == rev and store.list_relationships() == []
+
+
 # --- organisation events --------------------------------------------------------------------------------------------
 
 def test_record_and_list_events(store: CatalogStore, ctx: WriteContext) -> None:

@@ -701,6 +701,11 @@ class SQLiteStore(CatalogStore):
             "SELECT ref, kind, data FROM entities WHERE prov_source = ? ORDER BY ref", (load.source,))
             if ref not in loaded_refs]
         going = {rid for rid, _ in stale_r}
+        leaving = {ref for ref, _, _ in stale_e}
+        for r in load.relationships:
+            if r.source in leaving or r.target in leaving:
+                raise IntegrityError(f"clean-up would delete {r.source if r.source in leaving else r.target}, but "
+                                     f"this load's own relationship {r.id} uses it")
         for ref, _, _ in stale_e:
             used = conn.execute("SELECT id FROM relationships WHERE (source = ? OR target = ?) ORDER BY id",
                                 (ref, ref)).fetchall()
