@@ -13,7 +13,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, computed_field, field_validator, model_validator
 
 from catalog.errors import FieldError, ValidationFailed
-from catalog.metamodel import DEFAULT, EVENT_TYPES, Metamodel
+from catalog.metamodel import DEFAULT, EVENT_TYPES, AttributeSpec, Metamodel
 from catalog.text import nfc
 
 CODE_RE = re.compile(r"^[a-z0-9][a-z0-9._-]{0,127}$")
@@ -262,6 +262,25 @@ def parse_relationship(data: Any, where: str = "") -> Relationship:
         raise ValidationFailed(pydantic_errors(exc, f"{where}." if where else "")) from None
 
 
+def _coerce_values(values: dict[str, Any], specs: tuple[AttributeSpec, ...], where: str, what: str,
+                   errors: list[FieldError]) -> dict[str, Any]:
+    """Attribute or property values in their canonical types; empty values dropped; problems appended to errors."""
+    by_name = {a.name: a for a in specs}
+    out: dict[str, Any] = {}
+    for key, value in values.items():
+        a = by_name.get(key)
+        if a is None:
+            errors.append(FieldError(f"{where}.{key}", f"not {what}; allowed: {', '.join(by_name)}"))
+            continue
+        if value is None or value == "":
+            continue
+        try:
+            out[key] = a.coerce(nfc(value) if isinstance(value, str) else value)
+        except ValueError as exc:
+            errors.append(FieldError(f"{where}.{key}", str(exc)))
+    return out
+
+
 def validate_entity(entity: Entity, mm: Metamodel = DEFAULT, where: str = "") -> Entity:
     """Check an entity against the metamodel; return it with attributes coerced to canonical types."""
     pre = f"{where}." if where else ""
@@ -272,19 +291,8 @@ def validate_entity(entity: Entity, mm: Metamodel = DEFAULT, where: str = "") ->
                                                          f"{', '.join(mm.kinds)}")])
     if not entity.name.vi and not entity.name.en:
         errors.append(FieldError(f"{pre}name", "a name is required (name.vi and/or name.en)"))
-    attrs: dict[str, Any] = {}
-    for key, value in entity.attributes.items():
-        a = spec.attribute(key)
-        if a is None:
-            errors.append(FieldError(f"{pre}attributes.{key}", f"not an attribute of {spec.name}; allowed: "
-                                                               f"{', '.join(x.name for x in spec.attributes)}"))
-            continue
-        if value is None or value == "":
-            continue
-        try:
-            attrs[key] = a.coerce(nfc(value) if isinstance(value, str) else value)
-        except ValueError as exc:
-            errors.append(FieldError(f"{pre}attributes.{key}", str(exc)))
+    attrs = _coerce_values(entity.attributes, spec.attributes, f"{pre}attributes", f"an attribute of {spec.name}",
+                           errors)
     for a in spec.attributes:
         if a.required and a.name not in attrs and not any(e.location == f"{pre}attributes.{a.name}" for e in errors):
             errors.append(FieldError(f"{pre}attributes.{a.name}", f"required for {spec.name}" +
@@ -323,19 +331,8 @@ def validate_relationship(rel: Relationship, mm: Metamodel = DEFAULT, where: str
                                                     f"{' or '.join(allowed)}, not {m.group(1)}"))
     if rel.source == rel.target:
         errors.append(FieldError(f"{pre}target", "a relationship cannot point at its own source"))
-    props: dict[str, Any] = {}
-    for key, value in rel.properties.items():
-        p = spec.property(key)
-        if p is None:
-            errors.append(FieldError(f"{pre}properties.{key}", f"not a property of '{rel.type}'; allowed: "
-                                                               f"{', '.join(x.name for x in spec.properties)}"))
-            continue
-        if value is None or value == "":
-            continue
-        try:
-            props[key] = p.coerce(nfc(value) if isinstance(value, str) else value)
-        except ValueError as exc:
-            errors.append(FieldError(f"{pre}properties.{key}", str(exc)))
+    props = _coerce_values(rel.properties, spec.properties, f"{pre}properties", f"a property of '{rel.type}'",
+                           errors)
     if rel.valid_from and rel.valid_to and rel.valid_to <= rel.valid_from:
         errors.append(FieldError(f"{pre}valid_to", "must be after valid_from"))
     if errors:
