@@ -9,12 +9,14 @@ diagrams.snapshot):
     diagrams/landscape.svg|pdf  the whole landscape
     inventory/<kind>.csv        one CSV per kind: UTF-8 with BOM (Excel), cells starting with = + - @ (or a tab /
                                 carriage return) prefixed with ' so a spreadsheet never runs them as formulas
+    inventory/inventory.xlsx    the same inventory as one workbook, one sheet per kind, bilingual headers, frozen
+                                header row, every cell text (same apostrophe rule); see diagrams.inventory
     manifest.json               SHA-256 and size of every other file, the change-log head (seq, hash, time) at
                                 as_of, the Graphviz version; and its own SHA-256 over its canonical JSON
 
 Same catalog and date, same bytes: entries sorted, fixed zip timestamps (1980-01-01) and permissions, canonical JSON,
-PDF creation date fixed to as_of. The inventory as XLSX comes with the inventory exporters (another issue); the
-manifest says so in ``notes``.
+PDF creation date fixed to as_of, XLSX document dates fixed to as_of and its package re-packed with fixed entry
+times.
 
 ``verify_bundle(path)`` recomputes every hash, checks that the manifest was not edited (self-hash and canonical
 form), that nothing was added or removed, and that the change log is an unbroken hash chain ending at the head the
@@ -24,10 +26,8 @@ that head at that sequence number (the bundle is tamper-evident against the cata
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
 import hashlib
-import io
 import json
 import zipfile
 from dataclasses import asdict, dataclass, is_dataclass
@@ -36,11 +36,11 @@ from typing import Any
 
 from catalog.changelog import canonical_json, verify_chain
 from catalog.errors import CatalogError
-from catalog.model import Entity
 from catalog.store.base import CatalogStore
 
 from diagrams.dot import to_dot
 from diagrams.frozen import FrozenStore
+from diagrams.inventory import FORMULA_START, inventory_csv, inventory_xlsx, safe_cell
 from diagrams.registry import ViewParams, build
 from diagrams.render import graphviz_version, render
 from diagrams.snapshot import load_snapshot, parse_day, recorded_graph
@@ -50,8 +50,8 @@ FORMAT_VERSION = 1
 MANIFEST = "manifest.json"
 ZIP_TIME = (1980, 1, 1, 0, 0, 0)
 MAIN_VIEWS = ("ioc", "landscape")
-FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-NOTES = ["inventory/*.xlsx: the XLSX inventory comes with the inventory exporters (not in this bundle version)"]
+INVENTORY_XLSX = "inventory/inventory.xlsx"
+NOTES: list[str] = []
 
 
 class BundleError(CatalogError):
@@ -74,37 +74,6 @@ class BundleCheck:
 
 def sha256(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
-
-
-def safe_cell(value: Any) -> str:
-    """A CSV cell that a spreadsheet shows as text, never evaluates."""
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        text = "true" if value else "false"
-    elif isinstance(value, (list, tuple)):
-        text = "; ".join(str(v) for v in value)
-    else:
-        text = str(value)
-    return "'" + text if text.startswith(FORMULA_START) else text
-
-
-def inventory_csv(entities: list[Entity], kind: str, store: CatalogStore, day: dt.date) -> bytes:
-    spec = store.metamodel.kinds[kind]
-    attrs = [a.name for a in spec.attributes]
-    head = ["ref", "name_vi", "name_en", "owner", "valid_from", "valid_to", "tags", "description_vi",
-            "description_en"] + attrs
-    buf = io.StringIO()
-    w = csv.writer(buf, lineterminator="\r\n")
-    w.writerow(head)
-    for e in sorted(entities, key=lambda e: e.ref):
-        if e.kind != kind:
-            continue
-        owner = e.owner_on(day) if spec.owned else ""
-        w.writerow([safe_cell(v) for v in [e.ref, e.name.vi, e.name.en, owner, e.valid_from, e.valid_to, e.tags,
-                                           e.description.vi, e.description.en]
-                    + [e.attributes.get(a) for a in attrs]])
-    return ("\ufeff" + buf.getvalue()).encode("utf-8")
 
 
 def _plain(value: Any) -> Any:
@@ -136,8 +105,10 @@ def bundle_files(store: CatalogStore, as_of: dt.date | str, lang: str = "vi") ->
         for fmt in ("svg", "pdf"):
             files[f"diagrams/{view}.{fmt}"] = render(dot, fmt, pdf_date=day)
     record = recorded_graph(store, day)
+    entities = list(snap.entities.values())
     for kind in store.metamodel.kinds:
-        files[f"inventory/{kind}.csv"] = inventory_csv(list(snap.entities.values()), kind, store, day)
+        files[f"inventory/{kind}.csv"] = inventory_csv(entities, kind, store.metamodel, day)
+    files[INVENTORY_XLSX] = inventory_xlsx(entities, store.metamodel, day)
     frozen = FrozenStore(record, day, (snap.revision.seq, snap.revision.hash), store.metamodel)
     report = check(frozen, today=day)
     files["compliance.json"] = _json({"today": report.today, "rules": report.rules, "findings": report.findings,
@@ -231,5 +202,6 @@ def verify_bundle(path: str | Path, store: CatalogStore | None = None) -> Bundle
     return BundleCheck(True, checked)
 
 
-__all__ = ["BundleCheck", "BundleError", "build_bundle", "bundle_files", "inventory_csv", "safe_cell",
+__all__ = ["BundleCheck", "BundleError", "FORMULA_START", "build_bundle", "bundle_files", "inventory_csv",
+           "inventory_xlsx", "safe_cell",
            "verify_bundle"]

@@ -34,6 +34,7 @@ class FrozenStore(CatalogStore):
     create_entity = update_entity = delete_entity = _read_only  # type: ignore[assignment]
     create_relationship = update_relationship = delete_relationship = _read_only  # type: ignore[assignment]
     record_event = bulk_load = _read_only  # type: ignore[assignment]
+    dump = restore = is_empty = erase = _read_only  # type: ignore[assignment]  (not a migration source or target)
 
     def close(self) -> None:
         pass

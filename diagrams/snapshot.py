@@ -169,12 +169,43 @@ def recorded_graph(store: CatalogStore, as_of: dt.date | None) -> Subgraph:
     return store.graph_as_of(as_of)
 
 
+def partial_snapshot(store: CatalogStore, graph: Subgraph, day: dt.date) -> Snapshot:
+    """A current-record snapshot of only part of the catalog (a view's neighbourhood, read with store.neighbourhood /
+    list_relationships instead of the whole catalog), completed with what drawing it looks up: the owners on
+    ``day`` of its entities, their parent chains, and the entities relationships name as ``via``. Lookups outside
+    that part find nothing, so a view drawn from it must only look at what it read (see views.py, "current state")."""
+    entities = dict(graph.entities)
+    todo = set()
+    for e in entities.values():
+        todo.update(x for x in (e.owner_on(day), e.attributes.get("parent") if e.kind == "organization" else None)
+                    if isinstance(x, str))
+    todo.update(v for r in graph.relationships if isinstance(v := r.properties.get("via"), str))
+    while todo := todo - entities.keys():
+        found = store.get_entities(sorted(todo))
+        entities.update(found)
+        todo = {p for e in found.values() if e.kind == "organization"
+                and isinstance(p := e.attributes.get("parent"), str)}
+    return snapshot_from(store.metamodel, Subgraph(entities=entities, relationships=list(graph.relationships)), day,
+                         None, revision_at(store, None))
+
+
 _CACHE: "weakref.WeakKeyDictionary[CatalogStore, OrderedDict[tuple, Snapshot]]" = weakref.WeakKeyDictionary()
 CACHE_SIZE = 4
 
 
 def clear_cache() -> None:
     _CACHE.clear()
+
+
+def cached_snapshot(store: CatalogStore) -> Snapshot | None:
+    """The current-state snapshot (no as_of, world date today) if it is already in the cache, else None."""
+    try:
+        cache = _CACHE.get(store)
+    except TypeError:
+        return None
+    if not cache:
+        return None
+    return cache.get((store.revision(), None, store.clock().date()))
 
 
 def load_snapshot(store: CatalogStore, as_of: dt.date | str | None = None,
@@ -212,5 +243,5 @@ def _load(store: CatalogStore, as_of_d: dt.date | None, day: dt.date) -> Snapsho
     return snapshot_from(store.metamodel, recorded_graph(store, as_of_d), day, as_of_d, revision)
 
 
-__all__ = ["NothingRecorded", "clear_cache", "Revision", "Snapshot", "load_snapshot", "parse_day", "recorded_graph",
-           "revision_at", "snapshot_from"]
+__all__ = ["NothingRecorded", "clear_cache", "Revision", "Snapshot", "cached_snapshot", "load_snapshot", "parse_day",
+           "partial_snapshot", "recorded_graph", "revision_at", "snapshot_from"]

@@ -21,15 +21,16 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 from typing import Any, Callable
 
+from catalog.errors import NotFound
 from catalog.metamodel import Label
 from catalog.model import Entity, Relationship
-from catalog.store.base import CatalogStore
+from catalog.store.base import CatalogStore, Subgraph
 
 from diagrams.compose import active, add_edges, cluster_for, entity_node, org_cluster, owner_cluster, \
     rel_edge, short_name
 from diagrams.model import Cluster, Diagram, Edge, Node
 from diagrams.registry import ViewParams
-from diagrams.snapshot import Snapshot, load_snapshot, parse_day
+from diagrams.snapshot import Snapshot, cached_snapshot, load_snapshot, parse_day, partial_snapshot
 from diagrams.style import FLOW, word
 
 IOC_TYPES = ("feeds", "flows_to", "provides", "exposes", "published_on", "consumes", "reads", "writes")
@@ -69,13 +70,29 @@ class _SnapshotView:
     ref_kinds: tuple[str, ...] | None = ()
 
     def build(self, store: CatalogStore, params: ViewParams) -> Diagram:
-        snap = load_snapshot(store, params.as_of, params.valid_on)
+        snap = None
+        if params.ref and params.as_of is None and params.valid_on is None:
+            snap = cached_snapshot(store) or self.read_part(store, params)  # the whole one if already read
+        if snap is None:
+            snap = load_snapshot(store, params.as_of, params.valid_on)
         if params.ref:
             snap.require(params.ref, self.ref_kinds or ())
         return self.draw(snap, params)
 
     def draw(self, snap: Snapshot, params: ViewParams) -> Diagram:  # pragma: no cover - abstract
         raise NotImplementedError
+
+    def read_part(self, store: CatalogStore, params: ViewParams) -> Snapshot | None:
+        """Current state only: a snapshot of just the part of the catalog this view draws (None: read it all).
+        ``draw`` must give the same diagram from it as from the whole snapshot."""
+        return None
+
+
+def _part(store: CatalogStore, rels: list[Relationship], refs: set[str]) -> Snapshot:
+    ents = store.get_entities(sorted(refs | {x for r in rels for x in (r.source, r.target)}))
+    return partial_snapshot(store, Subgraph(entities=ents, relationships=sorted({r.id: r for r in rels}.values(),
+                                                                                key=lambda r: r.id)),
+                            store.clock().date())
 
 
 class IocView(_SnapshotView):
@@ -150,6 +167,15 @@ class ContextView(_SnapshotView):
     description = "Everything within --depth hops (default 1) of one entity, in --direction (out, in, both)"
     ref_kinds = ("organization", "system", "database", "platform", "service", "dataset")
 
+    def read_part(self, store: CatalogStore, params: ViewParams) -> Snapshot | None:
+        # every valid path of <= depth hops is a recorded one, so the record's neighbourhood holds the view
+        try:
+            g = store.neighbourhood(params.ref or "", params.depth, params.direction,  # type: ignore[arg-type]
+                                    limit=10**9)
+        except NotFound:
+            return _part(store, [], set())
+        return None if g.truncated else _part(store, g.relationships, set(g.entities))
+
     def draw(self, snap: Snapshot, params: ViewParams) -> Diagram:
         lang = params.lang
         focus = snap.entities[params.ref or ""]
@@ -183,6 +209,13 @@ class SharedDbView(_SnapshotView):
     description = ("Who reads and writes one database, directly or through the services it exposes, and the "
                    "platforms those services are published on")
     ref_kinds = ("database",)
+
+    def read_part(self, store: CatalogStore, params: ViewParams) -> Snapshot | None:
+        ref = params.ref or ""
+        rels = store.list_relationships(ref)
+        for s in sorted({r.target for r in rels if r.type == "exposes" and r.source == ref}):
+            rels += store.list_relationships(s)
+        return _part(store, rels, {ref})
 
     def draw(self, snap: Snapshot, params: ViewParams) -> Diagram:
         lang = params.lang
@@ -284,7 +317,7 @@ class DiffView:
                 status[ref] = "added"
             elif b is None:
                 status[ref] = "removed"
-            elif _state(a, s1) != _state(b, s2):
+            elif not _same_entity(a, s1, b, s2):
                 status[ref] = "changed"
         r1 = {r.id: r for r in s1.relationships}
         r2 = {r.id: r for r in s2.relationships}
@@ -295,7 +328,7 @@ class DiffView:
                 rel_status[rid] = ("added", b, s2)  # type: ignore[assignment]
             elif b is None:
                 rel_status[rid] = ("removed", a, s1)
-            elif _rel_state(a) != _rel_state(b):
+            elif a != b and _rel_state(a) != _rel_state(b):  # == first: cheap, and most are untouched
                 rel_status[rid] = ("changed", b, s2)
         refs = set(status) | {x for _, r, _ in rel_status.values() for x in (r.source, r.target)}
         for ref in sorted(refs):
@@ -326,6 +359,13 @@ def _state(e: Entity, snap: Snapshot) -> Any:
     c.pop("provenance", None)
     c["owner_on_day"] = e.owner_on(snap.day)
     return c
+
+
+def _same_entity(a: Entity, s1: Snapshot, b: Entity, s2: Snapshot) -> bool:
+    """``_state(a, s1) == _state(b, s2)``, without dumping the (usually identical) models to compare them."""
+    if a.owner_on(s1.day) != b.owner_on(s2.day):
+        return False
+    return a == b or _state(a, s1) == _state(b, s2)
 
 
 def _rel_state(r: Relationship) -> Any:

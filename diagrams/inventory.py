@@ -1,0 +1,146 @@
+"""The catalog inventory as spreadsheets: one CSV per kind, and one XLSX workbook with one sheet per kind.
+
+Both are written from a list of entities on one day (the audit bundle passes the snapshot at its date) and are
+byte-deterministic: same entities, kinds and day, same bytes.
+
+- **CSV** (``inventory_csv``): UTF-8 with BOM (so Excel reads Vietnamese correctly), CRLF, machine headers
+  (``ref``, ``name_vi``, ... then the kind's attribute names).
+- **XLSX** (``inventory_xlsx``): one sheet per kind (sheet named after the kind), bilingual headers from the
+  metamodel labels ("Tên (tiếng Việt) / Name (Vietnamese)", attribute "label.vi / label.en"), header row frozen and
+  bold, every cell stored as text. The document's created/modified dates are the inventory day (midnight UTC) and the
+  package zip is re-packed with fixed entry times (1980-01-01) and permissions, so no clock leaks into the bytes.
+
+Formula injection: every cell goes through ``safe_cell``: text starting with = + - @ (or a tab / carriage return)
+gets a leading apostrophe and is stored as a string, never as a formula. In the XLSX the control characters XML
+cannot hold (everything below U+0020 except tab, newline and carriage return) are replaced by U+FFFD.
+
+This module reads only catalog.metamodel / catalog.model: no store, API or importer code.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import re
+import zipfile
+from typing import Any, Iterable
+
+from catalog.metamodel import Label, Metamodel
+from catalog.model import Entity
+
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+ZIP_TIME = (1980, 1, 1, 0, 0, 0)
+XML_ILLEGAL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
+
+# the columns every kind has, before its attributes: (CSV name, bilingual label)
+BASE_COLUMNS: tuple[tuple[str, Label], ...] = (
+    ("ref", Label("Mã tham chiếu", "Reference")),
+    ("name_vi", Label("Tên (tiếng Việt)", "Name (Vietnamese)")),
+    ("name_en", Label("Tên (tiếng Anh)", "Name (English)")),
+    ("owner", Label("Đơn vị chủ quản", "Owner")),
+    ("valid_from", Label("Hiệu lực từ", "Valid from")),
+    ("valid_to", Label("Hiệu lực đến", "Valid to")),
+    ("tags", Label("Nhãn", "Tags")),
+    ("description_vi", Label("Mô tả (tiếng Việt)", "Description (Vietnamese)")),
+    ("description_en", Label("Mô tả (tiếng Anh)", "Description (English)")),
+)
+
+
+def safe_cell(value: Any) -> str:
+    """A cell that a spreadsheet shows as text, never evaluates."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        text = "true" if value else "false"
+    elif isinstance(value, (list, tuple)):
+        text = "; ".join(str(v) for v in value)
+    else:
+        text = str(value)
+    return "'" + text if text.startswith(FORMULA_START) else text
+
+
+def bilingual(label: Label) -> str:
+    return label.vi if label.vi == label.en else f"{label.vi} / {label.en}"
+
+
+def _rows(entities: Iterable[Entity], kind: str, metamodel: Metamodel, day: dt.date) -> list[list[str]]:
+    spec = metamodel.kinds[kind]
+    attrs = [a.name for a in spec.attributes]
+    out = []
+    for e in sorted((e for e in entities if e.kind == kind), key=lambda e: e.ref):
+        owner = e.owner_on(day) if spec.owned else ""
+        out.append([safe_cell(v) for v in [e.ref, e.name.vi, e.name.en, owner, e.valid_from, e.valid_to, e.tags,
+                                           e.description.vi, e.description.en]
+                    + [e.attributes.get(a) for a in attrs]])
+    return out
+
+
+def inventory_csv(entities: Iterable[Entity], kind: str, metamodel: Metamodel, day: dt.date) -> bytes:
+    """One kind as CSV (UTF-8 with BOM, CRLF)."""
+    head = [c for c, _ in BASE_COLUMNS] + [a.name for a in metamodel.kinds[kind].attributes]
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\r\n")
+    w.writerow(head)
+    w.writerows(_rows(entities, kind, metamodel, day))
+    return ("\ufeff" + buf.getvalue()).encode("utf-8")
+
+
+def _sheet_title(kind: str) -> str:
+    return re.sub(r"[\[\]:*?/\\]", "_", kind)[:31] or "_"
+
+
+def _xml_text(text: str) -> str:
+    return XML_ILLEGAL.sub("\ufffd", text)
+
+
+def inventory_xlsx(entities: Iterable[Entity], metamodel: Metamodel, day: dt.date,
+                   kinds: Iterable[str] | None = None) -> bytes:
+    """Every kind (or ``kinds``) as one sheet of a workbook; deterministic bytes (see the module docstring)."""
+    from openpyxl import Workbook
+    from openpyxl.cell.cell import TYPE_STRING
+    from openpyxl.styles import Font
+    from openpyxl.writer.excel import ExcelWriter
+
+    entities = list(entities)
+    wb = Workbook()
+    wb.remove(wb.active)
+    stamp = dt.datetime.combine(day, dt.time())
+    wb.properties.created = wb.properties.modified = stamp
+    wb.properties.creator = wb.properties.last_modified_by = "ioc-catalog"
+    wb.properties.title = f"Inventory / Danh mục {day.isoformat()}"
+    bold = Font(bold=True)
+    for kind in (kinds if kinds is not None else metamodel.kinds):
+        spec = metamodel.kinds[kind]
+        ws = wb.create_sheet(_sheet_title(kind))
+        head = [bilingual(lbl) for _, lbl in BASE_COLUMNS] + [bilingual(a.label) for a in spec.attributes]
+        for rownum, row in enumerate([head] + _rows(entities, kind, metamodel, day), start=1):
+            for col, text in enumerate(row, start=1):
+                if not text:
+                    continue
+                cell = ws.cell(row=rownum, column=col)
+                cell.value = _xml_text(text)
+                cell.data_type = TYPE_STRING  # never a formula, whatever the text
+                if rownum == 1:
+                    cell.font = bold
+        ws.freeze_panes = "A2"
+    raw = io.BytesIO()
+    # ExcelWriter directly: openpyxl's save_workbook() would stamp "modified" with the wall clock
+    ExcelWriter(wb, zipfile.ZipFile(raw, "w", zipfile.ZIP_DEFLATED)).save()
+    return repack(raw.getvalue())
+
+
+def repack(package: bytes) -> bytes:
+    """The same zip (same entries, same order) with fixed entry times and attributes and fixed compression."""
+    out = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(package)) as src, zipfile.ZipFile(out, "w") as dst:
+        for item in src.infolist():
+            info = zipfile.ZipInfo(item.filename, date_time=ZIP_TIME)
+            info.compress_type = zipfile.ZIP_DEFLATED
+            info.create_system = 3
+            info.external_attr = 0o100644 << 16
+            dst.writestr(info, src.read(item.filename), compress_type=zipfile.ZIP_DEFLATED, compresslevel=9)
+    return out.getvalue()
+
+
+__all__ = ["BASE_COLUMNS", "FORMULA_START", "bilingual", "inventory_csv", "inventory_xlsx", "repack", "safe_cell"]
