@@ -422,9 +422,10 @@ def import_(file: Annotated[Path, typer.Argument(help="File to import")], store:
 
 def _register_command_groups() -> None:
     """Command groups that live in their own modules register on the app like an extension would."""
-    from api import commands_diagrams
+    from api import commands_diagrams, commands_migrate
 
     commands_diagrams.register(app)
+    commands_migrate.register(app)
 
 
 def main() -> None:

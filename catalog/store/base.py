@@ -242,6 +242,29 @@ class CatalogStore(abc.ABC):
                   dry_run: bool = False) -> BulkResult:
         """Write an import run in one transaction; with ``dry_run`` compute the result and write nothing."""
 
+    # --- whole-catalog copy (migration between backends) --------------------------------------------------------
+    @abc.abstractmethod
+    def dump(self, batch: int = 5000) -> Iterator[tuple[str, list]]:
+        """The whole catalog, verbatim, as ``(section, items)`` batches of at most ``batch`` items: "entities"
+        (:class:`Entity` with version and timestamps), then "relationships", "events" (:class:`OrgEvent`) and
+        "changelog" (:class:`ChangeEntry`, by seq); each section in a stable order."""
+
+    @abc.abstractmethod
+    def restore(self, section: str, items: list) -> None:
+        """Write one :meth:`dump` batch as it is (versions, timestamps, provenance; change-log entries exactly as
+        stored, moving the log head), in one transaction of its own. Change-log batches must continue the chain
+        (next seq, matching previous hash, each hash checked), so the restored log verifies; entities come before the
+        relationships that use them. Several batches are several transactions: a copy that fails half-way leaves a
+        partial catalog (which :meth:`is_empty` reports as not empty)."""
+
+    @abc.abstractmethod
+    def is_empty(self) -> bool:
+        """True when the store holds no entity, relationship, organisation event or change-log entry."""
+
+    @abc.abstractmethod
+    def erase(self) -> None:
+        """Delete every entity, relationship, event and change-log entry (the log starts again from genesis)."""
+
     # --- whole-catalog helpers (shared by all backends) --------------------------------------------------------
     def iter_entities(self, batch: int = 5000, kind: str | None = None) -> Iterator[Entity]:
         offset = 0
@@ -256,9 +279,32 @@ class CatalogStore(abc.ABC):
         return self.list_relationships()
 
 
+def restored_log_rows(entries: list[ChangeEntry], head: tuple[int, str]) -> list[tuple]:
+    """Change-log entries as stored rows (seq, time, actor, request_id, op, ref, before, after, prev_hash, hash), with
+    before/after as the canonical JSON text the stores wrote; refuses entries that do not continue the chain at
+    ``head`` (seq, hash) or whose hash does not match, so a restored log always verifies."""
+    from catalog.changelog import canonical_json, entry_hash
+    from catalog.errors import StoreError
+
+    seq, prev = head
+    rows = []
+    for e in entries:
+        b = None if e.before is None else canonical_json(e.before)
+        a = None if e.after is None else canonical_json(e.after)
+        if e.seq != seq + 1 or e.prev_hash != prev:
+            raise StoreError(f"change-log entry {e.seq} does not continue the log at entry {seq} (copy the log "
+                             "in order, into an empty store)")
+        if entry_hash(e.seq, e.time, e.actor, e.request_id, e.op, e.ref, b, a, e.prev_hash) != e.hash:
+            raise StoreError(f"change-log entry {e.seq} does not match its hash; the source log is broken "
+                             "(run verify-log on it)")
+        rows.append((e.seq, e.time, e.actor, e.request_id, e.op, e.ref, b, a, e.prev_hash, e.hash))
+        seq, prev = e.seq, e.hash
+    return rows
+
+
 def new_run_id() -> str:
     return dt.datetime.now(dt.timezone.utc).strftime("%Y%m%dT%H%M%SZ-") + uuid.uuid4().hex[:8]
 
 
 __all__ = ["BulkLoad", "BulkResult", "CatalogStore", "Direction", "EntityFilter", "Subgraph", "WriteContext",
-           "as_instant", "format_time", "new_run_id", "utc_now"]
+           "as_instant", "format_time", "new_run_id", "restored_log_rows", "utc_now"]

@@ -36,7 +36,7 @@ from catalog.errors import AlreadyExists, Conflict, FieldError, IntegrityError, 
 from catalog.metamodel import DEFAULT, Metamodel
 from catalog.model import ChangeEntry, Entity, OrgEvent, Relationship
 from catalog.store.base import (BulkLoad, BulkResult, CatalogStore, Direction, EntityFilter, ProgressFn, Subgraph,
-                                WriteContext, as_instant, format_time)
+                                WriteContext, as_instant, format_time, restored_log_rows)
 from catalog.store.neo4j.schema import (SCHEMA_VERSION, kind_label, known_rel_type, rel_type, schema_statements,
                                         stored_types)
 from catalog.text import fold
@@ -882,6 +882,77 @@ class Neo4jStore(CatalogStore):
         if progress:
             progress(total, total)
         return result
+
+    # --- whole-catalog copy -------------------------------------------------------------------------------------
+    def dump(self, batch: int = 5000) -> Iterator[tuple[str, list]]:
+        """Keyset pages along the unique indexes: entities by ref, relationships by type then id, events by id, the
+        change log by seq."""
+        pages: list[tuple[str, str, Any]] = [
+            ("entities", f"MATCH (n:Entity) WHERE n.ref > $key RETURN n.ref AS key, {_E} ORDER BY n.ref LIMIT $batch",
+             _entity)]
+        pages += [("relationships", f"MATCH ()-[r:{t}]->() WHERE r.id > $key RETURN r.id AS key, {_R} "
+                                    "ORDER BY r.id LIMIT $batch", _relationship) for t in stored_types(self.metamodel)]
+        pages.append(("events", "MATCH (e:OrgEvent) WHERE e.id > $key RETURN e.id AS key, e.data AS data "
+                                "ORDER BY e.id LIMIT $batch", lambda r: OrgEvent.model_validate_json(r["data"])))
+        for section, query, make in pages:
+            key = ""
+            while True:
+                rows = self._run(query, key=key, batch=int(batch))
+                if rows:
+                    yield section, [make(r) for r in rows]
+                    key = rows[-1]["key"]
+                if len(rows) < batch:
+                    break
+        seq = 0
+        while True:
+            entries = self.changelog(after_seq=seq, limit=int(batch))
+            if entries:
+                yield "changelog", entries
+                seq = entries[-1].seq
+            if len(entries) < batch:
+                break
+
+    def restore(self, section: str, items: list) -> None:
+        if not items:
+            return
+        with self.transaction(WriteContext(actor="migrate")):
+            if section == "entities":
+                self._create_entities([_entity_props(c, canonical_json(c), e.version, e.created_at, e.updated_at)
+                                       for e in items for c in [e.content()]])
+            elif section == "relationships":
+                self._write_relationships([_rel_row(c, _rel_props(c, canonical_json(c), r.version, r.created_at,
+                                                                  r.updated_at)) for r in items for c in [r.content()]],
+                                          create=True)
+            elif section == "events":
+                self._run("UNWIND $rows AS props CREATE (e:OrgEvent) SET e = props",
+                          rows=[_event_props(ev) for ev in items])
+            elif section == "changelog":
+                seq, prev, _ = self._local.head
+                keys = ("seq", "time", "actor", "request_id", "op", "ref", "before", "after", "prev_hash", "hash")
+                rows = [dict(zip(keys, row)) for row in restored_log_rows(items, (seq, prev))]
+                self._run("UNWIND $rows AS row CREATE (c:ChangeEntry) SET c = row WITH count(*) AS n "
+                          "MATCH (h:LogHead {id: 'head'}) SET h.seq = $seq, h.hash = $hash, h.time = $time",
+                          rows=rows, seq=rows[-1]["seq"], hash=rows[-1]["hash"], time=rows[-1]["time"])
+                self._local.head = (rows[-1]["seq"], rows[-1]["hash"], rows[-1]["time"])
+            else:
+                raise StoreError(f"unknown dump section '{section}'")
+
+    def is_empty(self) -> bool:
+        for query in ("MATCH (n:Entity) RETURN 1 AS x LIMIT 1", "MATCH ()-[r]->() RETURN 1 AS x LIMIT 1",
+                      "MATCH (n:OrgEvent) RETURN 1 AS x LIMIT 1", "MATCH (n:ChangeEntry) RETURN 1 AS x LIMIT 1",
+                      "MATCH (h:LogHead) WHERE h.seq > 0 RETURN 1 AS x LIMIT 1"):
+            if self._run(query):
+                return False
+        return True
+
+    def erase(self) -> None:
+        """In batches of their own (a large catalog does not fit one transaction), then the head back to genesis."""
+        with self._driver.session(database=self.database, bookmark_manager=self._bookmarks) as session:
+            session.run("MATCH (n) WHERE n:Entity OR n:OrgEvent OR n:ChangeEntry "
+                        "CALL (n) { DETACH DELETE n } IN TRANSACTIONS OF 10000 ROWS").consume()
+        with self.transaction(WriteContext(actor="migrate")):
+            self._run("MATCH (h:LogHead {id: 'head'}) SET h.seq = 0, h.hash = $genesis, h.time = ''", genesis=GENESIS)
+            self._local.head = (0, GENESIS, "")
 
     def _check_bulk_endpoints(self, load: BulkLoad, loaded_refs: set[str]) -> None:
         missing = ({r.source for r in load.relationships} | {r.target for r in load.relationships}) - loaded_refs

@@ -25,7 +25,7 @@ from catalog.errors import AlreadyExists, Conflict, FieldError, IntegrityError, 
 from catalog.metamodel import DEFAULT, Metamodel
 from catalog.model import ChangeEntry, Entity, OrgEvent, Relationship
 from catalog.store.base import (BulkLoad, BulkResult, CatalogStore, Direction, EntityFilter, ProgressFn, Subgraph,
-                                WriteContext, as_instant, format_time)
+                                WriteContext, as_instant, format_time, restored_log_rows)
 from catalog.text import fold
 
 SCHEMA_VERSION = "2"
@@ -675,6 +675,77 @@ class SQLiteStore(CatalogStore):
             if progress:
                 progress(total, total)
         return result
+
+    # --- whole-catalog copy -------------------------------------------------------------------------------------
+    def dump(self, batch: int = 5000) -> Iterator[tuple[str, list]]:
+        conn = self._conn()
+        for section, key, sql, make in (
+                ("entities", "", f"SELECT ref, {_E} FROM entities WHERE ref > ? ORDER BY ref LIMIT ?", _entity),
+                ("relationships", "", f"SELECT id, {_E} FROM relationships WHERE id > ? ORDER BY id LIMIT ?",
+                 _relationship),
+                ("events", "", "SELECT id, data FROM org_events WHERE id > ? ORDER BY id LIMIT ?",
+                 lambda r: OrgEvent.model_validate_json(r[0]))):
+            while True:  # keyset pages: each one an index range, however far into the table
+                rows = conn.execute(sql, (key, int(batch))).fetchall()
+                if rows:
+                    yield section, [make(r[1:]) for r in rows]
+                    key = rows[-1][0]
+                if len(rows) < batch:
+                    break
+        seq = 0
+        while True:
+            entries = self.changelog(after_seq=seq, limit=int(batch))
+            if entries:
+                yield "changelog", entries
+                seq = entries[-1].seq
+            if len(entries) < batch:
+                break
+
+    def restore(self, section: str, items: list) -> None:
+        if not items:
+            return
+        with self.transaction(WriteContext(actor="migrate")):
+            conn = self._conn()
+            if section == "entities":
+                rows, tags, fts = [], [], []
+                for e in items:
+                    c = e.content()
+                    rows.append(self._entity_row(c, canonical_json(c), e.version, e.created_at, e.updated_at))
+                    tags += [(e.ref, t) for t in c["tags"]]
+                    fts.append((e.ref, e.kind, *_fts_text(c)))
+                conn.executemany("INSERT INTO entities VALUES (?,?,?,?,?,?,?,?,?)", rows)
+                conn.executemany("INSERT INTO entity_tags VALUES (?, ?)", tags)
+                conn.executemany("INSERT INTO entity_fts VALUES (?, ?, ?, ?)", fts)
+            elif section == "relationships":
+                self._check_bulk_endpoints(conn, BulkLoad(source="", run="", relationships=items), set())
+                conn.executemany("INSERT INTO relationships VALUES (?,?,?,?,?,?,?,?,?)",
+                                 [self._rel_row(c, canonical_json(c), r.version, r.created_at, r.updated_at)
+                                  for r in items for c in [r.content()]])
+            elif section == "events":
+                conn.executemany("INSERT INTO org_events VALUES (?,?,?,?,?)",
+                                 [(ev.id, ev.date.isoformat(), ev.version,
+                                   ev.provenance.source if ev.provenance else None, ev.model_dump_json(by_alias=True))
+                                  for ev in items])
+                conn.executemany("INSERT INTO event_orgs VALUES (?, ?)",
+                                 [(o, ev.id) for ev in items
+                                  for o in sorted(set(ev.from_ + ev.to) | {t.to for t in ev.transfers})])
+            elif section == "changelog":
+                rows = restored_log_rows(items, self.revision())
+                conn.executemany("INSERT INTO changelog VALUES (?,?,?,?,?,?,?,?,?,?)", rows)
+            else:
+                raise StoreError(f"unknown dump section '{section}'")
+
+    def is_empty(self) -> bool:
+        return not self._conn().execute(
+            "SELECT EXISTS (SELECT 1 FROM entities) OR EXISTS (SELECT 1 FROM relationships) "
+            "OR EXISTS (SELECT 1 FROM org_events) OR EXISTS (SELECT 1 FROM changelog)").fetchone()[0]
+
+    def erase(self) -> None:
+        with self.transaction(WriteContext(actor="migrate")):
+            conn = self._conn()
+            for table in ("entities", "entity_tags", "entity_fts", "relationships", "org_events", "event_orgs",
+                          "changelog"):
+                conn.execute(f"DELETE FROM {table}")
 
     def _check_bulk_endpoints(self, conn: sqlite3.Connection, load: BulkLoad, loaded_refs: set[str]) -> None:
         missing = ({r.source for r in load.relationships} | {r.target for r in load.relationships}) - loaded_refs

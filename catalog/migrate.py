@@ -1,0 +1,96 @@
+"""Copy a whole catalog from one store to another (any backend to any backend), change log included, and prove it.
+
+Uses only the store contract: ``source.dump()`` batches go to ``target.restore()`` unchanged (entities with their
+versions, timestamps and provenance; relationships; organisation events; the change log entry by entry, so the target
+has the same chain and the same head hash). The copy ends with the proof: the same content hash
+(:func:`catalog.digest.content_hash`) on both sides, the same change-log head (``revision()``), and ``verify_log()``
+passing on the target.
+
+A non-empty target (any entity, relationship, event or change-log entry) is refused unless ``force``, which erases it
+first. Each batch is written in a transaction of its own (a large catalog does not fit one Neo4j transaction with the
+default memory), so a copy that fails half-way leaves a partial target: the next run refuses it unless ``force``.
+The source should not be written during the copy; if it is, the proof fails (different hashes or heads).
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Callable
+
+from catalog.changelog import VerifyResult
+from catalog.digest import content_hash
+from catalog.errors import StoreError
+from catalog.store.base import CatalogStore
+
+SECTIONS = ("entities", "relationships", "events", "changelog")
+
+# progress(section, done in that section, total of that section)
+MigrateProgress = Callable[[str, int, int], None]
+
+
+@dataclass
+class MigrateResult:
+    counts: dict[str, int] = field(default_factory=dict)
+    source_hash: str = ""
+    target_hash: str = ""
+    source_revision: tuple[int, str] = (0, "")
+    target_revision: tuple[int, str] = (0, "")
+    verify: VerifyResult | None = None
+    erased: bool = False
+    seconds: dict[str, float] = field(default_factory=dict)  # "copy" and "verify"
+
+    @property
+    def ok(self) -> bool:
+        return (self.source_hash == self.target_hash and self.source_revision == self.target_revision
+                and self.verify is not None and self.verify.ok)
+
+    def problems(self) -> list[str]:
+        out = []
+        if self.source_hash != self.target_hash:
+            out.append(f"content hashes differ: source {self.source_hash}, target {self.target_hash}")
+        if self.source_revision != self.target_revision:
+            out.append(f"change-log heads differ: source #{self.source_revision[0]} {self.source_revision[1]}, "
+                       f"target #{self.target_revision[0]} {self.target_revision[1]}")
+        if self.verify is None or not self.verify.ok:
+            out.append(f"target {self.verify}")
+        return out
+
+
+def totals(source: CatalogStore) -> dict[str, int]:
+    """How many items each section of the source holds (for progress bars)."""
+    return {"entities": source.count_entities(), "relationships": source.count_relationships(),
+            "events": len(source.list_events()), "changelog": source.revision()[0]}
+
+
+def migrate(source: CatalogStore, target: CatalogStore, force: bool = False, batch: int = 5000,
+            progress: MigrateProgress | None = None) -> MigrateResult:
+    """Copy ``source`` into ``target`` and check the copy; see the module docstring. The result's ``ok`` says
+    whether the proof holds (the caller decides how to fail)."""
+    result = MigrateResult()
+    if not target.is_empty():
+        if not force:
+            raise StoreError("the target catalog is not empty (it holds entities, relationships, events or change-log "
+                             "entries); refusing to overwrite it (use --force to erase it first)")
+        target.erase()
+        result.erased = True
+    expected = totals(source)
+    result.counts = {s: 0 for s in SECTIONS}
+    started = time.perf_counter()
+    for section, items in source.dump(batch):
+        target.restore(section, items)
+        result.counts[section] += len(items)
+        if progress:
+            progress(section, result.counts[section], max(expected[section], result.counts[section]))
+    result.seconds["copy"] = time.perf_counter() - started
+    started = time.perf_counter()
+    result.source_revision = source.revision()
+    result.target_revision = target.revision()
+    result.verify = target.verify_log()
+    result.source_hash = content_hash(source)
+    result.target_hash = content_hash(target)
+    result.seconds["verify"] = time.perf_counter() - started
+    return result
+
+
+__all__ = ["MigrateProgress", "MigrateResult", "SECTIONS", "migrate", "totals"]
