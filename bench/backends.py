@@ -1,0 +1,489 @@
+"""The same workload on both backends, SQLite and Neo4j, in one run, side by side; and the naive Neo4j peer.
+
+    python -m bench.backends                              # 100,000 entities; starts a throwaway Neo4j and stops it
+    python -m bench.backends --quick                      # 2,000 entities, 50 samples: a smoke run
+    python -m bench.backends --neo4j-url bolt://127.0.0.1:7687 --erase   # an existing throwaway server
+    python -m bench.backends --json backends.json --samples 200
+
+For each backend: one ``bulk_load`` of the synthetic national catalog (bench/synthetic.py) into a fresh store, then
+p50/p99 of ``get_entity``, ``search`` (folded query), ``neighbourhood`` (depth 2) and ``catalog.analysis.impact``
+(first call, which builds the projection, then warm). Then the naive peer: a sample of the same rows loaded the way
+most tutorials show, one ``MERGE`` statement per row, each in its own auto-commit transaction (``session.run``),
+timed and extrapolated to rows/s. Prints one table, SQLite | Neo4j | target. Asserts nothing.
+
+The naive peer's Cypher lives here and only here: it is a benchmark peer, not catalog code (the catalog's own Cypher
+stays in catalog/store/neo4j/). It writes to its own label space (``NaiveEntity`` nodes, ``NAIVE_REL``
+relationships, with a uniqueness constraint on ``NaiveEntity.ref`` so that its ``MERGE`` is an index lookup like the
+store's) and removes them, and the constraint, afterwards. Values reach it only as parameters.
+
+Without ``--neo4j-url`` it starts a throwaway server with tools/neo4j/neo4j.sh on a free port and a temporary data
+directory, sized for a one-transaction load (the store holds a transaction's writes in server memory, roughly
+10-17 KB per fact: see docs/neo4j.md), and stops it and removes the directory at the end. With ``--neo4j-url`` the
+database must be empty, or ``--erase`` must be given to delete everything in it first (throwaway servers only).
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import json
+import logging
+import os
+import random
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+from catalog.store.base import BulkLoad, CatalogStore, WriteContext, new_run_id
+from catalog.store.sqlite import SQLiteStore
+
+from bench.run import Latency, load_impact, machine_info, search_queries, size_note, time_calls
+from bench.synthetic import DEFAULT_ENTITIES, DEFAULT_SEED, generate
+
+ROOT = Path(__file__).resolve().parent.parent
+NEO4J_SH = ROOT / "tools" / "neo4j" / "neo4j.sh"
+
+QUICK_ENTITIES = 2_000
+NAIVE_ROWS = 2_000  # entity rows and relationship rows each in the naive sample (500 each with --quick)
+TARGET_BULK_ROWS_PER_S = 20_000
+TARGET_NAIVE_RATIO = 10.0
+TARGET_NEIGHBOURHOOD_P99_MS = 30.0
+TARGET_IMPACT_P99_MS = 200.0
+TX_BYTES_PER_FACT = 20 * 1024  # above the store's 10-17 KB per fact (docs/neo4j.md), so one transaction fits
+BACKENDS = ("sqlite", "neo4j")
+
+NAIVE_CONSTRAINT = "bench_naive_entity_ref"
+NAIVE_ENTITY = "MERGE (n:NaiveEntity {ref: $ref}) SET n += $props"
+NAIVE_REL = ("MATCH (a:NaiveEntity {ref: $s}), (b:NaiveEntity {ref: $t}) "
+             "MERGE (a)-[r:NAIVE_REL {id: $id}]->(b) SET r += $props")
+
+
+# --- a throwaway server ---------------------------------------------------------------------------------------------
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _size(n_bytes: int) -> str:
+    return f"{max(1, -(-n_bytes // 2**20))}m"
+
+
+@dataclass
+class Server:
+    """A Neo4j started by tools/neo4j/neo4j.sh for this run: stop() stops it and removes its data directory."""
+
+    url: str
+    data: Path
+    settings: dict[str, str] = field(default_factory=dict)
+
+    def stop(self, log: Callable[[str], None]) -> None:
+        log(f"stopping the throwaway Neo4j ({self.data}) ...")
+        subprocess.run([str(NEO4J_SH), "stop", "--data", str(self.data)], check=False)
+        shutil.rmtree(self.data, ignore_errors=True)
+
+
+def start_server(facts: int, log: Callable[[str], None]) -> Server:
+    """Heap and transaction memory sized for one transaction of ``facts`` facts; page cache 1 GiB (2 at full size)."""
+    tx = max(1 << 30, facts * TX_BYTES_PER_FACT)
+    heap = tx + (2 << 30)
+    pagecache = (2 << 30) if facts > 100_000 else (1 << 30)
+    data = Path(tempfile.mkdtemp(prefix="ioc-bench-neo4j-"))
+    conf = data / "bench-neo4j.conf"
+    conf.write_text(f"db.memory.transaction.max={_size(tx)}\n"
+                    f"dbms.memory.transaction.total.max={_size(tx + (256 << 20))}\n", encoding="utf-8")
+    env = {**os.environ, "NEO4J_HEAP": _size(heap), "NEO4J_PAGECACHE": _size(pagecache), "NEO4J_CONF": str(conf),
+           "NEO4J_AUTH": "none"}
+    settings = {"heap": env["NEO4J_HEAP"], "pagecache": env["NEO4J_PAGECACHE"],
+                "db.memory.transaction.max": _size(tx)}
+    try:
+        import psutil
+
+        avail = psutil.virtual_memory().available
+        if avail < heap + pagecache + (3 << 30):
+            log(f"warning: {avail / 2**30:.1f} GiB available; the server may take up to "
+                f"{(heap + pagecache) / 2**30:.1f} GiB and this process a few more")
+    except ImportError:  # pragma: no cover
+        pass
+    port = free_port()
+    log(f"starting a throwaway Neo4j on port {port} (heap {settings['heap']}, page cache {settings['pagecache']}, "
+        f"transaction memory {settings['db.memory.transaction.max']}) ...")
+    proc = subprocess.run([str(NEO4J_SH), "start", "--port", str(port), "--data", str(data)], env=env,
+                          stdout=subprocess.PIPE, text=True, check=False)
+    if proc.returncode != 0:
+        subprocess.run([str(NEO4J_SH), "stop", "--data", str(data)], check=False)
+        shutil.rmtree(data, ignore_errors=True)
+        raise SystemExit(f"could not start Neo4j with {NEO4J_SH} (exit {proc.returncode}); see the messages above")
+    return Server(proc.stdout.strip().splitlines()[-1], data, settings)
+
+
+def _auth() -> tuple[str, str] | None:
+    user = os.environ.get("IOC_CATALOG_NEO4J_USER")
+    return (user, os.environ.get("IOC_CATALOG_NEO4J_PASSWORD", "")) if user else None
+
+
+def prepare_database(url: str, erase: bool) -> None:
+    """An empty database for the load: erased with ``erase``, else refused unless it is empty already."""
+    from neo4j import GraphDatabase
+
+    with GraphDatabase.driver(url, auth=_auth()) as driver:
+        if erase:
+            from catalog.store.neo4j.testing import erase_database
+
+            user, password = _auth() or (None, None)
+            erase_database(url, user, password)
+        records, _, _ = driver.execute_query("MATCH (n) RETURN count(n) AS n")
+        if records[0]["n"]:
+            raise SystemExit(f"the Neo4j database at {url} holds {records[0]['n']:,} nodes; the bench loads into an "
+                             "empty one (pass --erase to delete everything in it first: throwaway servers only)")
+        driver.execute_query(f"DROP CONSTRAINT {NAIVE_CONSTRAINT} IF EXISTS")
+
+
+# --- the naive peer -------------------------------------------------------------------------------------------------
+def naive_sample(entities: list, relationships: list, n: int) -> tuple[list, list]:
+    """The first ``n`` relationship rows, and entity rows: every endpoint of those, topped up with the first entity
+    rows to at least ``n`` (so every relationship's MATCH finds both ends, as in a real load)."""
+    rels = relationships[:n]
+    need = {r.source for r in rels} | {r.target for r in rels}
+    ents = [e for e in entities if e.ref in need]
+    for e in entities:
+        if len(ents) >= n:
+            break
+        if e.ref not in need:
+            ents.append(e)
+    return ents, rels
+
+
+def naive_load(url: str, entities: list, relationships: list, log: Callable[[str], None]) -> dict[str, Any]:
+    """Each row one MERGE in its own auto-commit transaction; timed separately for entities and relationships."""
+    from neo4j import GraphDatabase
+
+    with GraphDatabase.driver(url, auth=_auth()) as driver:
+        driver.execute_query(f"CREATE CONSTRAINT {NAIVE_CONSTRAINT} IF NOT EXISTS "
+                             "FOR (n:NaiveEntity) REQUIRE n.ref IS UNIQUE")
+        driver.execute_query("CALL db.awaitIndexes(300)")
+        try:
+            with driver.session() as session:
+                t = time.perf_counter()
+                for e in entities:
+                    session.run(NAIVE_ENTITY, ref=e.ref, props={"kind": e.kind, "name": e.name.vi,
+                                                                "data": e.model_dump_json()}).consume()
+                ent_s = time.perf_counter() - t
+                created = 0
+                t = time.perf_counter()
+                for r in relationships:
+                    summary = session.run(NAIVE_REL, s=r.source, t=r.target, id=r.id,
+                                          props={"type": r.type, "data": r.model_dump_json()}).consume()
+                    created += summary.counters.relationships_created
+                rel_s = time.perf_counter() - t
+        finally:  # CALL ... IN TRANSACTIONS needs an auto-commit transaction (session.run)
+            with driver.session() as session:
+                session.run("MATCH (n:NaiveEntity) CALL (n) { DETACH DELETE n } IN TRANSACTIONS OF 5000 ROWS").consume()
+            driver.execute_query(f"DROP CONSTRAINT {NAIVE_CONSTRAINT} IF EXISTS")
+    if created != len(relationships):
+        log(f"warning: the naive peer created {created} of {len(relationships)} relationships")
+    return {"entity_rows": len(entities), "entity_seconds": ent_s, "relationship_rows": len(relationships),
+            "relationship_seconds": rel_s, "relationships_created": created}
+
+
+# --- one backend ----------------------------------------------------------------------------------------------------
+@dataclass
+class Samples:
+    get: list[str]
+    search: list[str]
+    neighbourhood: list[str]
+    impact: list[str]
+
+
+def make_samples(entities: list, n: int, seed: int) -> Samples:
+    """The same random picks as bench/run.py (seeded from seed + 1), one set for both backends."""
+    rng = random.Random(seed + 1)
+    refs = [e.ref for e in entities]
+    asset_refs = [e.ref for e in entities if e.kind != "organization"]
+    get = [refs[rng.randrange(len(refs))] for _ in range(n)]
+    _, folded = search_queries(rng, [e.name.vi for e in entities], n)
+    nb = [refs[rng.randrange(len(refs))] for _ in range(n)]
+    imp = [asset_refs[rng.randrange(len(asset_refs))] for _ in range(n + 1)]
+    return Samples(get, folded, nb, imp)
+
+
+def measure(name: str, store: CatalogStore, entities: list, relationships: list, samples: Samples,
+            log: Callable[[str], None]) -> dict[str, Any]:
+    figs: dict[str, Any] = {}
+    n_rows = len(entities) + len(relationships)
+    log(f"[{name}] bulk load of {n_rows:,} rows ...")
+    load = BulkLoad(source="bench", run=new_run_id(), entities=entities, relationships=relationships)
+    last = [0.0]
+
+    def progress(done: int, total: int) -> None:  # the last call comes after the last write, before the commit
+        last[0] = time.perf_counter()
+
+    c, t = time.process_time(), time.perf_counter()
+    result = store.bulk_load(load, WriteContext(actor="bench"), progress=progress)
+    end, cpu = time.perf_counter(), time.process_time() - c
+    secs = end - t
+    commit = end - last[0] if last[0] else None
+    figs["bulk_load"] = {"seconds": secs, "rows": n_rows, "rows_per_s": n_rows / secs,
+                         "created": sum(result.created.values()), "commit_seconds": commit,
+                         "client_cpu_seconds": cpu}
+    log(f"  {n_rows / secs:,.0f} rows/s ({secs:.1f} s, this process's CPU {cpu:.1f} s"
+        + (f", commit {commit:.1f} s)" if commit else ")"))
+    del load, result
+    gc.collect()
+
+    k = len(samples.get)
+    log(f"[{name}] get_entity x{k} ...")
+    figs["get"], _ = time_calls(store.get_entity, samples.get, log=log)
+    log(f"[{name}] search (folded) x{k} ...")
+    figs["search"], hits = time_calls(lambda q: store.search(q), samples.search, len, log)
+    figs["search"].note = f"{sum(1 for h in hits if h) / max(1, len(hits)):.0%} with hits"
+    log(f"[{name}] neighbourhood depth 2 x{k} ...")
+    figs["neighbourhood"], sizes = time_calls(lambda r: store.neighbourhood(r, depth=2), samples.neighbourhood,
+                                              lambda g: len(g.entities), log)
+    figs["neighbourhood"].note = size_note("entities", sizes)
+    impact, why = load_impact()
+    if impact is None:
+        figs["impact_cold"] = Latency(note=why)
+        figs["impact"] = Latency(note=why)
+        return figs
+    log(f"[{name}] impact: first call (builds the projection) ...")
+    t = time.perf_counter()
+    items = impact(store, samples.impact[0])
+    cold = (time.perf_counter() - t) * 1000
+    figs["impact_cold"] = Latency(1, cold, cold, cold, note=f"{len(items):,} items")
+    log(f"  {cold:,.0f} ms")
+    log(f"[{name}] impact warm x{k} ...")
+    figs["impact"], sizes = time_calls(lambda r: impact(store, r), samples.impact[1:], len, log)
+    figs["impact"].note = size_note("items", sizes)
+    return figs
+
+
+# --- the run --------------------------------------------------------------------------------------------------------
+@dataclass
+class Results:
+    machine: dict[str, Any] = field(default_factory=dict)
+    params: dict[str, Any] = field(default_factory=dict)
+    figures: dict[str, dict[str, Any]] = field(default_factory=dict)
+    naive: dict[str, Any] = field(default_factory=dict)
+
+
+def run(args: argparse.Namespace, log: Callable[[str], None]) -> Results:
+    res = Results(machine=machine_info())
+    n_entities = QUICK_ENTITIES if args.quick else args.entities
+    k = args.samples if args.samples is not None else (50 if args.quick else 1000)
+    naive_n = args.naive_rows if args.naive_rows is not None else (500 if args.quick else NAIVE_ROWS)
+    res.params = {"entities": n_entities, "seed": args.seed, "samples": k, "quick": bool(args.quick),
+                  "naive_rows": naive_n}
+    try:
+        res.machine["load_average"] = os.getloadavg()
+    except OSError:  # pragma: no cover
+        pass
+    log(f"generating {n_entities:,} entities (seed {args.seed}) ...")
+    entities, relationships = generate(n_entities, args.seed)
+    res.params["relationships"] = len(relationships)
+    facts = len(entities) + len(relationships)
+    samples = make_samples(entities, k, args.seed)
+
+    server = None
+    tmp = Path(tempfile.mkdtemp(prefix="ioc-bench-backends-"))
+    try:
+        store: CatalogStore = SQLiteStore(tmp / "bench-catalog.db")
+        try:
+            res.figures["sqlite"] = measure("sqlite", store, entities, relationships, samples, log)
+        finally:
+            store.close()
+        gc.collect()
+
+        url = args.neo4j_url
+        if not url:
+            server = start_server(facts, log)
+            url = server.url
+            res.params["neo4j_server"] = {"url": url, **server.settings}
+        else:
+            res.params["neo4j_server"] = {"url": url}
+        prepare_database(url, args.erase)
+        from catalog.store.neo4j import Neo4jStore
+
+        user, password = _auth() or (None, None)
+        store = Neo4jStore(url, user=user, password=password)
+        try:
+            res.figures["neo4j"] = measure("neo4j", store, entities, relationships, samples, log)
+        finally:
+            store.close()
+
+        ents, rels = naive_sample(entities, relationships, naive_n)
+        log(f"[naive] {len(ents):,} entity rows + {len(rels):,} relationship rows, one MERGE and one transaction "
+            "per row ...")
+        naive = naive_load(url, ents, rels, log)
+        ent_rate = naive["entity_rows"] / naive["entity_seconds"]
+        rel_rate = naive["relationship_rows"] / naive["relationship_seconds"]
+        extrapolated = len(entities) / ent_rate + len(relationships) / rel_rate
+        naive.update(entity_rows_per_s=ent_rate, relationship_rows_per_s=rel_rate,
+                     extrapolated_seconds=extrapolated, rows_per_s=facts / extrapolated)
+        res.naive = naive
+        log(f"  {facts / extrapolated:,.0f} rows/s extrapolated (entities {ent_rate:,.0f}/s, relationships "
+            f"{rel_rate:,.0f}/s): {extrapolated:,.0f} s for all {facts:,} rows")
+    finally:
+        if server is not None:
+            server.stop(log)
+        shutil.rmtree(tmp, ignore_errors=True)
+    try:
+        res.machine["load_average_end"] = os.getloadavg()
+    except OSError:  # pragma: no cover
+        pass
+    return res
+
+
+# --- output ---------------------------------------------------------------------------------------------------------
+def _ms(v: float | None) -> str:
+    return "-" if v is None else (f"{v:.2f}" if v < 10 else f"{v:,.0f}" if v >= 1000 else f"{v:.1f}")
+
+
+def _lat(lat: Latency | None, cold: bool = False) -> str:
+    if lat is None or lat.p50_ms is None:
+        return "-" if lat is None or not lat.note else lat.note
+    if cold:
+        return f"{_ms(lat.p50_ms)} ms ({lat.note})"
+    return f"p50 {_ms(lat.p50_ms)} / p99 {_ms(lat.p99_ms)} ms"
+
+
+def _verdict(ok: bool | None) -> str:
+    return "" if ok is None else (" [green]met[/]" if ok else " [red]missed[/]")
+
+
+def table_rows(res: Results) -> list[tuple[str, str, str, str]]:
+    """(measure, SQLite, Neo4j, target) for every measure."""
+    s, n, naive = res.figures.get("sqlite", {}), res.figures.get("neo4j", {}), res.naive
+    rows: list[tuple[str, str, str, str]] = []
+
+    def bulk(f: dict[str, Any]) -> str:
+        b = f.get("bulk_load")
+        if not b:
+            return "-"
+        commit = f", commit {b['commit_seconds']:,.1f} s" if b.get("commit_seconds") is not None else ""
+        cpu = b["client_cpu_seconds"]
+        return f"{b['rows_per_s']:,.0f} rows/s ({b['seconds']:,.1f} s; client CPU {cpu:,.1f} s{commit})"
+
+    nb = n.get("bulk_load")
+    rows.append(("bulk load (store.bulk_load, one transaction)", bulk(s), bulk(n) + _verdict(
+        None if not nb else nb["rows_per_s"] >= TARGET_BULK_ROWS_PER_S), f"Neo4j >= {TARGET_BULK_ROWS_PER_S:,} rows/s"))
+    if naive:
+        rows.append(("naive load (MERGE + auto-commit tx per row)", "-",
+                     f"{naive['rows_per_s']:,.0f} rows/s (extrapolated: {naive['extrapolated_seconds']:,.0f} s; "
+                     f"sample {naive['entity_rows']:,} + {naive['relationship_rows']:,} rows)", "the peer to beat"))
+        ratio = nb["rows_per_s"] / naive["rows_per_s"] if nb else None
+        rows.append(("ratio bulk / naive", "-", ("-" if ratio is None else f"{ratio:,.1f}x")
+                     + _verdict(None if ratio is None else ratio >= TARGET_NAIVE_RATIO),
+                     f">= {TARGET_NAIVE_RATIO:.0f}x"))
+    for key, label, target in (("get", "get_entity", None), ("search", "search (folded query)", None),
+                               ("neighbourhood", "neighbourhood depth 2", TARGET_NEIGHBOURHOOD_P99_MS),
+                               ("impact", "impact, warm", TARGET_IMPACT_P99_MS),
+                               ("impact_cold", "impact, first call (cold)", None)):
+        lat_n: Latency | None = n.get(key)
+        verdict = _verdict(None if target is None or lat_n is None or lat_n.p99_ms is None
+                           else lat_n.p99_ms < target)
+        rows.append((label, _lat(s.get(key), key == "impact_cold"), _lat(lat_n, key == "impact_cold") + verdict,
+                     f"Neo4j p99 < {target:.0f} ms" if target else "-"))
+    return rows
+
+
+def print_report(res: Results, out: Any) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    console = Console(file=out, width=None if getattr(out, "isatty", lambda: False)() else 170)
+    m, p = res.machine, res.params
+    la = m.get("load_average")
+    le = m.get("load_average_end")
+    console.print(f"machine: {m['cores']} cores ({m.get('physical_cores', '?')} physical), "
+                  f"{m.get('memory_gib', '?')} GiB RAM, Python {m['python']}, SQLite {m['sqlite']}, "
+                  f"{m['platform']}" + (f"; load average {la[0]:.2f} {la[1]:.2f} {la[2]:.2f} at start" if la else "")
+                  + (f", {le[0]:.2f} {le[1]:.2f} {le[2]:.2f} at end" if le else ""), highlight=False)
+    srv = p.get("neo4j_server", {})
+    if srv:
+        console.print("neo4j: " + ", ".join(f"{k} {v}" for k, v in srv.items()), highlight=False)
+    table = Table(title=f"ioc-catalog backends: {p['entities']:,} entities, {p.get('relationships', 0):,} "
+                        f"relationships, seed {p['seed']}, {p['samples']:,} samples per latency"
+                        + (" (quick)" if p["quick"] else ""))
+    for col in ("measure", "SQLite", "Neo4j", "target"):
+        table.add_column(col, overflow="fold")
+    for row in table_rows(res):
+        table.add_row(*row)
+    console.print(table)
+    if res.naive:
+        nv = res.naive
+        console.print(f"naive peer: {nv['entity_rows']:,} entity rows at {nv['entity_rows_per_s']:,.0f}/s and "
+                      f"{nv['relationship_rows']:,} relationship rows at {nv['relationship_rows_per_s']:,.0f}/s were "
+                      "timed; the figure extrapolates those rates to every row of the catalog.", highlight=False)
+    for b in BACKENDS:
+        notes = [f"{k}: {v.note}" for k, v in res.figures.get(b, {}).items() if isinstance(v, Latency) and v.note
+                 and k != "impact_cold"]
+        if notes:
+            console.print(f"{b}: " + "; ".join(notes), highlight=False)
+
+
+def to_json(res: Results) -> dict[str, Any]:
+    def conv(v: Any) -> Any:
+        if isinstance(v, Latency):
+            return v.__dict__
+        if isinstance(v, dict):
+            return {k: conv(x) for k, x in v.items()}
+        return v
+    return {"machine": res.machine, "params": res.params, "figures": conv(res.figures), "naive": res.naive,
+            "targets": {"neo4j_bulk_rows_per_s": TARGET_BULK_ROWS_PER_S, "bulk_over_naive": TARGET_NAIVE_RATIO,
+                        "neighbourhood_p99_ms": TARGET_NEIGHBOURHOOD_P99_MS, "impact_p99_ms": TARGET_IMPACT_P99_MS}}
+
+
+def parser() -> argparse.ArgumentParser:
+    ap = argparse.ArgumentParser(
+        prog="python -m bench.backends",
+        description="The same workload on SQLite and Neo4j in one run (bulk load, p50/p99 of get, search, "
+                    "neighbourhood depth 2 and impact), plus the naive per-row MERGE peer on Neo4j; one table "
+                    "side by side. Asserts nothing.",
+        epilog=f"Targets: Neo4j bulk load >= {TARGET_BULK_ROWS_PER_S:,} rows/s and >= {TARGET_NAIVE_RATIO:.0f}x the "
+               f"naive peer; neighbourhood p99 < {TARGET_NEIGHBOURHOOD_P99_MS:.0f} ms; impact p99 < "
+               f"{TARGET_IMPACT_P99_MS:.0f} ms. See bench/README.md.")
+    ap.add_argument("--entities", type=int, default=DEFAULT_ENTITIES, metavar="N",
+                    help=f"entities to generate (relationships come to about 3 N); default {DEFAULT_ENTITIES:,}")
+    ap.add_argument("--quick", action="store_true",
+                    help=f"smoke run: {QUICK_ENTITIES:,} entities, 50 samples, a naive sample of 500 + 500 rows")
+    ap.add_argument("--seed", type=int, default=DEFAULT_SEED, help=f"generator seed; default {DEFAULT_SEED}")
+    ap.add_argument("--samples", type=int, default=None, metavar="K",
+                    help="samples per latency measure; default 1000 (50 with --quick)")
+    ap.add_argument("--naive-rows", type=int, default=None, metavar="R",
+                    help=f"relationship rows (and at least as many entity rows) in the naive sample; default "
+                         f"{NAIVE_ROWS:,} (500 with --quick)")
+    ap.add_argument("--neo4j-url", metavar="URL",
+                    help="an existing Neo4j (credentials from IOC_CATALOG_NEO4J_USER / IOC_CATALOG_NEO4J_PASSWORD); "
+                         "default: start a throwaway one with tools/neo4j/neo4j.sh and stop it at the end")
+    ap.add_argument("--erase", action="store_true",
+                    help="with --neo4j-url: delete everything in its database first (throwaway servers only)")
+    ap.add_argument("--json", metavar="PATH", help="also write the results as JSON to PATH")
+    return ap
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    if not args.quick and args.entities < 1000:
+        parser().error("--entities must be at least 1000")
+
+    def log(msg: str) -> None:
+        print(f"[bench] {msg}", file=sys.stderr, flush=True)
+
+    logging.getLogger("neo4j").setLevel(logging.ERROR)  # the server's "label does not exist yet" notifications
+    res = run(args, log)
+    print_report(res, sys.stdout)
+    if args.json:
+        Path(args.json).write_text(json.dumps(to_json(res), indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+        log(f"wrote {args.json}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

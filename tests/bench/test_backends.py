@@ -1,0 +1,56 @@
+"""A --quick smoke run of the side-by-side bench (bench/backends.py) against the test Neo4j server.
+
+Needs IOC_CATALOG_TEST_NEO4J_URL (skips without it, fails with REQUIRE_NEO4J=1, as tests/conftest.py's neo4j_url()).
+The run erases that server's database (as the contract suite does between tests) and loads about 8,000 facts.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from conftest import neo4j_url
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_quick_run_on_both_backends(tmp_path: Path) -> None:
+    url = neo4j_url()
+    out = tmp_path / "backends.json"
+    proc = subprocess.run([sys.executable, "-m", "bench.backends", "--quick", "--samples", "10", "--naive-rows", "100",
+                           "--neo4j-url", url, "--erase", "--json", str(out)],
+                          cwd=ROOT, capture_output=True, text=True, timeout=600, env={**os.environ, "COLUMNS": "200"})
+    assert proc.returncode == 0, proc.stderr[-4000:]
+    for label in ("bulk load", "naive load", "ratio bulk / naive", "get_entity", "search", "neighbourhood depth 2",
+                  "impact, warm", "impact, first call", "SQLite", "Neo4j", "target", "extrapolat"):
+        assert label in proc.stdout, label
+    res = json.loads(out.read_text(encoding="utf-8"))
+    rows = res["params"]["entities"] + res["params"]["relationships"]
+    assert res["params"]["entities"] == 2000
+    for backend in ("sqlite", "neo4j"):
+        figs = res["figures"][backend]
+        assert figs["bulk_load"]["rows"] == rows
+        assert figs["bulk_load"]["created"] == rows  # a fresh store on both sides
+        for key in ("get", "search", "neighbourhood", "impact"):
+            assert figs[key]["samples"] == 10 and figs[key]["p99_ms"] >= figs[key]["p50_ms"] > 0, (backend, key)
+    # the same walk on both backends: the same result sizes
+    assert res["figures"]["sqlite"]["neighbourhood"]["note"] == res["figures"]["neo4j"]["neighbourhood"]["note"]
+    assert res["figures"]["sqlite"]["impact"]["note"] == res["figures"]["neo4j"]["impact"]["note"]
+    naive = res["naive"]
+    assert naive["relationship_rows"] == 100 and naive["relationships_created"] == 100
+    assert naive["entity_rows"] >= 100 and naive["rows_per_s"] > 0
+
+    # the peer cleaned up after itself: only the catalog is left
+    from neo4j import GraphDatabase
+
+    user = os.environ.get("IOC_CATALOG_NEO4J_USER")
+    with GraphDatabase.driver(url, auth=(user, os.environ.get("IOC_CATALOG_NEO4J_PASSWORD", "")) if user else None) \
+            as driver:
+        records, _, _ = driver.execute_query("MATCH (n:NaiveEntity) RETURN count(n) AS n")
+        assert records[0]["n"] == 0
+        records, _, _ = driver.execute_query("SHOW CONSTRAINTS YIELD name WHERE name = 'bench_naive_entity_ref' "
+                                             "RETURN count(*) AS n")
+        assert records[0]["n"] == 0
