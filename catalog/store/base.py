@@ -275,6 +275,17 @@ class CatalogStore(abc.ABC):
                 return
             offset += batch
 
+    def _dump_changelog(self, batch: int) -> Iterator[tuple[str, list]]:
+        """The change log in pages of ``batch`` entries, for ``dump`` (the same for every backend)."""
+        seq = 0
+        while True:
+            entries = self.changelog(after_seq=seq, limit=int(batch))
+            if entries:
+                yield "changelog", entries
+                seq = entries[-1].seq
+            if len(entries) < batch:
+                break
+
     def all_relationships(self) -> list[Relationship]:
         return self.list_relationships()
 

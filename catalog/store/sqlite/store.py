@@ -692,14 +692,7 @@ class SQLiteStore(CatalogStore):
                     key = rows[-1][0]
                 if len(rows) < batch:
                     break
-        seq = 0
-        while True:
-            entries = self.changelog(after_seq=seq, limit=int(batch))
-            if entries:
-                yield "changelog", entries
-                seq = entries[-1].seq
-            if len(entries) < batch:
-                break
+        yield from self._dump_changelog(batch)
 
     def restore(self, section: str, items: list) -> None:
         if not items:
