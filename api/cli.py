@@ -141,10 +141,20 @@ def demo(port: Annotated[int, typer.Option(help="Port of the web server")] = 800
                   f"  Web UI:     {base}/\n  API:        {base}/api/v1/entities?kind=system\n"
                   f"  Health:     {base}/api/v1/health\n  API docs:   {base}/docs\n"
                   f"  IOC diagram: {base}/api/v1/diagrams/ioc.svg  (also .png, .pdf, .dot)\n"
-                  f"  Command line, e.g.:  ioc-catalog --help;  "
-                  f"IOC_CATALOG_STORE={url} ioc-catalog search \"so thong tin\"\n")
+                  f"  Command line, e.g.:  IOC_CATALOG_STORE={url} {_me()} search \"so thong tin\"\n")
     if serve_:
         _serve(url, host, port, demo_mode=True)
+
+
+def _me() -> str:
+    """How to call this command again from here (.venv/bin/ioc-catalog when it is not on PATH)."""
+    import os
+    import shutil
+
+    argv0 = sys.argv[0] if sys.argv and sys.argv[0].endswith("ioc-catalog") else "ioc-catalog"
+    if shutil.which("ioc-catalog") == os.path.abspath(argv0) or argv0 == "ioc-catalog":
+        return "ioc-catalog"
+    return os.path.relpath(argv0)
 
 
 def _serve(url: str, host: str, port: int, demo_mode: bool = False) -> None:
