@@ -298,10 +298,10 @@ def impact(store: CatalogStore, ref: str, max_depth: int | None = None) -> Impac
         for node in frontier:
             if dependents[node]:
                 found.update(dependents[node])  # the per-edge work stays in C
-        found.difference_update(depth_of)
-        if not found:
+        # only the new ones: cost in the size of this level, not of everything seen so far (chains run 100+ deep)
+        level = sorted(n for n in found if n not in depth_of)
+        if not level:
             break
-        level = sorted(found)
         depth_of.update(dict.fromkeys(level, depth))
         order += level
         frontier = level
