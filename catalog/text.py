@@ -21,6 +21,17 @@ def fold(text: str) -> str:
     return " ".join(_NON_WORD.sub(" ", text).split())
 
 
+def search_text(content: dict) -> tuple[str, str]:
+    """Folded (name, body) search text of an entity's content (``Entity.content()``): what every store backend
+    indexes, so that search finds the same things on each. Name: both names and the code; body: descriptions, tags
+    and the text attributes."""
+    c = content
+    name = fold(f"{c['name']['vi']} {c['name']['en']} {c['code'].replace('-', ' ')} {c['code']}")
+    body = fold(" ".join([c["description"]["vi"], c["description"]["en"], *c["tags"],
+                          *(v for v in c["attributes"].values() if isinstance(v, str))]))
+    return name, body
+
+
 def search_tokens(text: str) -> list[str]:
     return fold(text).split()
 

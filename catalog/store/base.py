@@ -313,6 +313,12 @@ def restored_log_rows(entries: list[ChangeEntry], head: tuple[int, str]) -> list
     return rows
 
 
+def chunks(items: list, size: int) -> Iterator[list]:
+    """Consecutive slices of at most ``size`` items (batched writes and IN-lists in every backend)."""
+    for i in range(0, len(items), size):
+        yield items[i:i + size]
+
+
 def new_run_id() -> str:
     return dt.datetime.now(dt.timezone.utc).strftime("%Y%m%dT%H%M%SZ-") + uuid.uuid4().hex[:8]
 

@@ -35,11 +35,11 @@ from catalog.changelog import GENESIS, VerifyResult, as_json, canonical_json, en
 from catalog.errors import AlreadyExists, Conflict, FieldError, IntegrityError, NotFound, StoreError, ValidationFailed
 from catalog.metamodel import DEFAULT, Metamodel
 from catalog.model import ChangeEntry, Entity, OrgEvent, Relationship
-from catalog.store.base import (BulkLoad, BulkResult, CatalogStore, Direction, EntityFilter, ProgressFn, Subgraph,
+from catalog.store.base import (BulkLoad, BulkResult, CatalogStore, chunks, Direction, EntityFilter, ProgressFn, Subgraph,
                                 WriteContext, as_instant, format_time, restored_log_rows)
 from catalog.store.neo4j.schema import (SCHEMA_VERSION, kind_label, known_rel_type, rel_type, schema_statements,
                                         stored_types)
-from catalog.text import fold
+from catalog.text import fold, search_text
 
 _ATTR_NAME = re.compile(r"^[a-z_][a-z0-9_]{0,63}$")
 _WORD = re.compile(r"[^\W_]+")
@@ -51,18 +51,11 @@ LogItem = tuple[str, str, Any, Any]  # (op, ref, before, after); before/after: d
 
 
 def _chunks(items: list, size: int = BATCH) -> Iterator[list]:
-    for i in range(0, len(items), size):
-        yield items[i:i + size]
+    return chunks(items, size)
 
 
 # --- search text: the same folded text the SQLite FTS index holds, matched the way FTS5 matches it ------------------
 
-def _fts_text(c: dict[str, Any]) -> tuple[str, str]:
-    """Folded (name, body) search text of an entity's content (as the SQLite backend indexes it)."""
-    name = fold(f"{c['name']['vi']} {c['name']['en']} {c['code'].replace('-', ' ')} {c['code']}")
-    body = fold(" ".join([c["description"]["vi"], c["description"]["en"], *c["tags"],
-                          *(v for v in c["attributes"].values() if isinstance(v, str))]))
-    return name, body
 
 
 def _spaced(text: str) -> str:
@@ -101,7 +94,7 @@ def _entity_props(c: dict[str, Any], data: str, version: int, created: str, upda
     owner = next((p["org"] for p in reversed(c["owner_history"]) if p["end"] is None), None)
     prov = c.get("provenance")
     lifecycle = c["attributes"].get("lifecycle")
-    name, body = _fts_text(c)
+    name, body = search_text(c)
     props: dict[str, Any] = {
         "ref": c["ref"], "kind": c["kind"], "owner": owner,
         "lifecycle": lifecycle if _storable(lifecycle) and not isinstance(lifecycle, list) else None,

@@ -24,9 +24,9 @@ from catalog.changelog import GENESIS, VerifyResult, as_json, canonical_json, en
 from catalog.errors import AlreadyExists, Conflict, FieldError, IntegrityError, NotFound, StoreError, ValidationFailed
 from catalog.metamodel import DEFAULT, Metamodel
 from catalog.model import ChangeEntry, Entity, OrgEvent, Relationship
-from catalog.store.base import (BulkLoad, BulkResult, CatalogStore, Direction, EntityFilter, ProgressFn, Subgraph,
+from catalog.store.base import (BulkLoad, BulkResult, CatalogStore, chunks, Direction, EntityFilter, ProgressFn, Subgraph,
                                 WriteContext, as_instant, format_time, restored_log_rows)
-from catalog.text import fold
+from catalog.text import fold, search_text
 
 SCHEMA_VERSION = "2"
 _ATTR_NAME = re.compile(r"^[a-z_][a-z0-9_]{0,63}$")
@@ -67,16 +67,9 @@ CREATE INDEX IF NOT EXISTS changelog_time ON changelog(time);
 
 
 def _chunks(items: list, size: int = _CHUNK) -> Iterator[list]:
-    for i in range(0, len(items), size):
-        yield items[i:i + size]
+    return chunks(items, size)
 
 
-def _fts_text(c: dict[str, Any]) -> tuple[str, str]:
-    """Folded (name, body) search text of an entity's content."""
-    name = fold(f"{c['name']['vi']} {c['name']['en']} {c['code'].replace('-', ' ')} {c['code']}")
-    body = fold(" ".join([c["description"]["vi"], c["description"]["en"], *c["tags"],
-                          *(v for v in c["attributes"].values() if isinstance(v, str))]))
-    return name, body
 
 
 def _with_bookkeeping(data: str, version: int, created_at: str, updated_at: str) -> str:
@@ -288,7 +281,7 @@ class SQLiteStore(CatalogStore):
             conn.execute("DELETE FROM entity_tags WHERE ref = ?", (c["ref"],))
             conn.execute("DELETE FROM entity_fts WHERE ref = ?", (c["ref"],))
         conn.executemany("INSERT INTO entity_tags VALUES (?, ?)", [(c["ref"], t) for t in c["tags"]])
-        conn.execute("INSERT INTO entity_fts VALUES (?, ?, ?, ?)", (c["ref"], c["kind"], *_fts_text(c)))
+        conn.execute("INSERT INTO entity_fts VALUES (?, ?, ?, ?)", (c["ref"], c["kind"], *search_text(c)))
         return data
 
     def create_entity(self, entity: Entity, ctx: WriteContext) -> Entity:
@@ -608,7 +601,7 @@ class SQLiteStore(CatalogStore):
                         logs.append(("create", e.ref, None, data))
                         result.add("created", e.kind, e.ref)
                     tags += [(e.ref, t) for t in c["tags"]]
-                    fts.append((e.ref, e.kind, *_fts_text(c)))
+                    fts.append((e.ref, e.kind, *search_text(c)))
                 if not dry_run:
                     conn.executemany("INSERT INTO entities VALUES (?,?,?,?,?,?,?,?,?)", inserts)
                     conn.executemany("INSERT OR REPLACE INTO entities VALUES (?,?,?,?,?,?,?,?,?)", updates)
@@ -705,7 +698,7 @@ class SQLiteStore(CatalogStore):
                     c = e.content()
                     rows.append(self._entity_row(c, canonical_json(c), e.version, e.created_at, e.updated_at))
                     tags += [(e.ref, t) for t in c["tags"]]
-                    fts.append((e.ref, e.kind, *_fts_text(c)))
+                    fts.append((e.ref, e.kind, *search_text(c)))
                 conn.executemany("INSERT INTO entities VALUES (?,?,?,?,?,?,?,?,?)", rows)
                 conn.executemany("INSERT INTO entity_tags VALUES (?, ?)", tags)
                 conn.executemany("INSERT INTO entity_fts VALUES (?, ?, ?, ?)", fts)
