@@ -44,6 +44,8 @@ class Transformed:
     relationships: list[Relationship] = field(default_factory=list)
     events: list[OrgEvent] = field(default_factory=list)
     rejected: list[Rejection] = field(default_factory=list)
+    # items of a type the mapping does not cover: reported, never dropped silently, and not a reason to refuse
+    unmapped: list[Rejection] = field(default_factory=list)
     locations: dict[str, str] = field(default_factory=dict)  # ref or relationship id -> where the file says it
 
 
@@ -78,6 +80,9 @@ class Importer(Protocol):
 
 
 _REGISTRY: dict[str, Importer] = {}
+# modules whose ``importers()`` returns the built-in importers; an extension calls ``register`` the same way
+BUILTINS = ("importers.native",)
+_BUILTINS_LOADED = False
 
 
 def register(importer: Importer) -> Importer:
@@ -89,10 +94,15 @@ def register(importer: Importer) -> Importer:
 
 def registry() -> dict[str, Importer]:
     """All importers by name; the built-ins are registered on first use (no work at import time)."""
-    if not _REGISTRY:
-        from importers import native
+    global _BUILTINS_LOADED
+    if not _BUILTINS_LOADED:
+        import importlib
 
-        register(native.NativeImporter())
+        _BUILTINS_LOADED = True
+        for module in BUILTINS:
+            for importer in importlib.import_module(module).importers():
+                if importer.name not in _REGISTRY:  # an extension registered first keeps its name
+                    register(importer)
     return dict(_REGISTRY)
 
 

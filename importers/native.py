@@ -104,6 +104,10 @@ class NativeImporter:
         return t
 
 
+def importers() -> list[NativeImporter]:
+    return [NativeImporter()]
+
+
 def export_native(store: CatalogStore, include_changelog: bool = False, metadata: dict[str, Any] | None = None) \
         -> dict[str, Any]:
     """The whole catalog as a native document, in a stable order (same catalog, same bytes)."""
