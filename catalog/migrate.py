@@ -23,7 +23,7 @@ from catalog.digest import content_hash
 from catalog.errors import StoreError
 from catalog.store.base import CatalogStore
 
-SECTIONS = ("entities", "relationships", "events", "changelog")
+SECTIONS = ("entities", "relationships", "events", "records", "changelog")
 
 # progress(section, done in that section, total of that section)
 MigrateProgress = Callable[[str, int, int], None]
@@ -60,7 +60,8 @@ class MigrateResult:
 def totals(source: CatalogStore) -> dict[str, int]:
     """How many items each section of the source holds (for progress bars)."""
     return {"entities": source.count_entities(), "relationships": source.count_relationships(),
-            "events": len(source.list_events()), "changelog": source.revision()[0]}
+            "events": len(source.list_events()), "records": source.count_records(),
+            "changelog": source.revision()[0]}
 
 
 def migrate(source: CatalogStore, target: CatalogStore, force: bool = False, batch: int = 5000,

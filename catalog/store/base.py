@@ -21,6 +21,7 @@ from __future__ import annotations
 import abc
 import contextlib
 import datetime as dt
+import re
 import uuid
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterator, Literal
@@ -58,6 +59,53 @@ class Subgraph:
     relationships: list[Relationship] = field(default_factory=list)
     depth: dict[str, int] = field(default_factory=dict)
     truncated: bool = False  # the walk stopped at its limit: there is more beyond
+
+
+RECORD_PREFIX = "record:"
+_COLLECTION = re.compile(r"^[a-z][a-z0-9-]{0,39}$")
+
+
+@dataclass(frozen=True)
+class Record:
+    """A document kept beside the graph (users, API tokens, drafts, import runs), by collection and key.
+
+    Records are not catalog facts: they never appear in the graph, as-of views or content hashes. When written with
+    ``log=True`` the change log records them under the reference ``record:<collection>/<key>`` (see
+    :func:`record_ref`), in the same chain and transaction as everything else."""
+
+    collection: str
+    key: str
+    data: dict[str, Any]
+    version: int
+    updated_at: str
+
+
+def record_ref(collection: str, key: str) -> str:
+    return f"{RECORD_PREFIX}{collection}/{key}"
+
+
+def check_record_key(collection: str, key: str) -> None:
+    from catalog.errors import FieldError, ValidationFailed
+
+    errors = []
+    if not isinstance(collection, str) or not _COLLECTION.match(collection):
+        errors.append(FieldError("collection", "lower-case letters, digits and '-', at most 40 characters"))
+    if not isinstance(key, str) or not key or len(key) > 200 or any(ord(ch) < 32 or ch == "\x7f" for ch in key):
+        errors.append(FieldError("key", "1 to 200 printable characters"))
+    if errors:
+        raise ValidationFailed(errors)
+
+
+def check_record_version(collection: str, key: str, expected: int | None, actual: int | None) -> None:
+    """``expected``: None = any; 0 = must not exist; n = must be at version n."""
+    from catalog.errors import AlreadyExists, Conflict
+
+    if expected is None:
+        return
+    if expected == 0 and actual is not None:
+        raise AlreadyExists(f"record {collection}/{key} already exists")
+    if expected != 0 and expected != actual:
+        raise Conflict(record_ref(collection, key), expected, actual)
 
 
 @dataclass
@@ -242,12 +290,38 @@ class CatalogStore(abc.ABC):
                   dry_run: bool = False) -> BulkResult:
         """Write an import run in one transaction; with ``dry_run`` compute the result and write nothing."""
 
+    # --- records: documents beside the graph (users, tokens, drafts, import runs) --------------------------------
+    @abc.abstractmethod
+    def put_record(self, collection: str, key: str, data: dict[str, Any], ctx: WriteContext,
+                   expected_version: int | None = None, log: bool = True) -> Record:
+        """Create or replace a record. ``expected_version``: None writes whatever is there; 0 means it must not exist
+        yet (else AlreadyExists); n means it must be at version n (else Conflict). With ``log`` the write is in the
+        change log (op create/update, ref :func:`record_ref`, before/after = the data): leave secrets out of logged
+        records."""
+
+    @abc.abstractmethod
+    def get_record(self, collection: str, key: str) -> Record | None: ...
+
+    @abc.abstractmethod
+    def list_records(self, collection: str, limit: int = 100, offset: int = 0,
+                     newest_first: bool = False) -> list[Record]:
+        """A page of one collection, by key (or by last write, newest first)."""
+
+    @abc.abstractmethod
+    def count_records(self, collection: str | None = None) -> int: ...
+
+    @abc.abstractmethod
+    def delete_record(self, collection: str, key: str, ctx: WriteContext, expected_version: int | None = None,
+                      log: bool = True) -> None:
+        """Delete a record (NotFound when there is none; Conflict on a stale ``expected_version``)."""
+
     # --- whole-catalog copy (migration between backends) --------------------------------------------------------
     @abc.abstractmethod
     def dump(self, batch: int = 5000) -> Iterator[tuple[str, list]]:
         """The whole catalog, verbatim, as ``(section, items)`` batches of at most ``batch`` items: "entities"
         (:class:`Entity` with version and timestamps), then "relationships", "events" (:class:`OrgEvent`) and
-        "changelog" (:class:`ChangeEntry`, by seq); each section in a stable order."""
+        "records" (:class:`Record`, by collection and key), then "changelog" (:class:`ChangeEntry`, by seq); each
+        section in a stable order."""
 
     @abc.abstractmethod
     def restore(self, section: str, items: list) -> None:
@@ -259,11 +333,12 @@ class CatalogStore(abc.ABC):
 
     @abc.abstractmethod
     def is_empty(self) -> bool:
-        """True when the store holds no entity, relationship, organisation event or change-log entry."""
+        """True when the store holds no entity, relationship, organisation event, record or change-log entry."""
 
     @abc.abstractmethod
     def erase(self) -> None:
-        """Delete every entity, relationship, event and change-log entry (the log starts again from genesis)."""
+        """Delete every entity, relationship, event, record and change-log entry (the log starts again from
+        genesis)."""
 
     # --- whole-catalog helpers (shared by all backends) --------------------------------------------------------
     def iter_entities(self, batch: int = 5000, kind: str | None = None) -> Iterator[Entity]:
@@ -323,5 +398,5 @@ def new_run_id() -> str:
     return dt.datetime.now(dt.timezone.utc).strftime("%Y%m%dT%H%M%SZ-") + uuid.uuid4().hex[:8]
 
 
-__all__ = ["BulkLoad", "BulkResult", "CatalogStore", "Direction", "EntityFilter", "Subgraph", "WriteContext",
+__all__ = ["BulkLoad", "BulkResult", "CatalogStore", "Record", "record_ref", "check_record_key", "check_record_version", "Direction", "EntityFilter", "Subgraph", "WriteContext",
            "as_instant", "format_time", "new_run_id", "restored_log_rows", "utc_now"]

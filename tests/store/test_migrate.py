@@ -51,6 +51,11 @@ def sample_with_history(store: CatalogStore) -> CatalogStore:
     svc.apply_event({"id": "test-rename-quan1", "type": "rename", "date": "2025-07-01",
                      "from": ["organization:hcm-quan1"], "to": ["organization:hcm-quan1"],
                      "new_name": {"vi": "UBND phường Sài Gòn", "en": "Sai Gon Ward People's Committee"}})
+    ctx = WriteContext(actor="tester")
+    store.put_record("user", "lan", {"name": "lan", "role": "architect", "display": "Nguyễn Thị Lan"}, ctx)
+    store.put_record("credential", "lan", {"hash": "scrypt$x"}, ctx, log=False)
+    store.put_record("user", "lan", {"name": "lan", "role": "admin", "display": "Nguyễn Thị Lan"}, ctx,
+                     expected_version=1)
     return store
 
 
@@ -61,6 +66,7 @@ def snapshot(store: CatalogStore) -> dict:
         "relationships": sorted((r.id, r.version, r.created_at, r.updated_at, r.content())
                                 for r in store.all_relationships()),
         "events": [(ev.id, ev.version, ev.content()) for ev in store.list_events()],
+        "records": [r for c in ("credential", "user") for r in store.list_records(c)],
         "changelog": store.changelog(),
         "revision": store.revision(),
         "hash": content_hash(store),
@@ -85,7 +91,7 @@ def test_round_trip_sqlite_neo4j_sqlite_keeps_everything(tmp_path: Path) -> None
         there = migrate(src, neo, batch=50)  # small batches: many restore transactions, log chained across them
         assert_identical(there, src, neo)
         assert there.counts == {"entities": src.count_entities(), "relationships": src.count_relationships(),
-                                "events": len(src.list_events()), "changelog": src.revision()[0]}
+                                "events": len(src.list_events()), "records": 2, "changelog": src.revision()[0]}
         back_result = migrate(neo, back)
         assert_identical(back_result, neo, back)
         assert snapshot(back) == snapshot(src)

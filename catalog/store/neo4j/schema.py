@@ -12,6 +12,8 @@ Layout:
 - ``(:OrgEvent {id, date, version, prov_source, data, orgs})``: organisation events.
 - ``(:ChangeEntry {seq, time, actor, request_id, op, ref, before, after, prev_hash, hash})``: the change log;
   ``before``/``after`` are canonical JSON strings.
+- ``(:Record {rid, collection, key, version, updated_at, data})``: documents beside the graph (users, tokens,
+  drafts, import runs); ``rid`` is ``collection/key``; ``data`` is canonical JSON.
 - ``(:LogHead {id: 'head', seq, hash, time})``: the head of the change log, written in the same transaction as the
   entries. Every write transaction locks it first, which serialises writers (one chain, optimistic concurrency).
 - ``(:CatalogMeta {key: 'schema', version})``: marks the database as a catalog.
@@ -28,7 +30,7 @@ from catalog.errors import FieldError, ValidationFailed
 from catalog.metamodel import Metamodel
 
 SCHEMA_VERSION = "1"
-RESERVED_LABELS = {"Entity", "OrgEvent", "ChangeEntry", "LogHead", "CatalogMeta"}
+RESERVED_LABELS = {"Entity", "OrgEvent", "ChangeEntry", "LogHead", "CatalogMeta", "Record"}
 _IDENT = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
 
 
@@ -68,6 +70,9 @@ def schema_statements(mm: Metamodel) -> dict[str, str]:
         "ioc_change_seq": "CREATE CONSTRAINT ioc_change_seq IF NOT EXISTS FOR (c:ChangeEntry) REQUIRE c.seq IS UNIQUE",
         "ioc_event_id": "CREATE CONSTRAINT ioc_event_id IF NOT EXISTS FOR (e:OrgEvent) REQUIRE e.id IS UNIQUE",
         "ioc_loghead_id": "CREATE CONSTRAINT ioc_loghead_id IF NOT EXISTS FOR (h:LogHead) REQUIRE h.id IS UNIQUE",
+        "ioc_record_rid": "CREATE CONSTRAINT ioc_record_rid IF NOT EXISTS FOR (r:Record) REQUIRE r.rid IS UNIQUE",
+        "ioc_record_updated": "CREATE INDEX ioc_record_updated IF NOT EXISTS FOR (r:Record) ON (r.collection, "
+                              "r.updated_at)",
         "ioc_meta_key": "CREATE CONSTRAINT ioc_meta_key IF NOT EXISTS FOR (m:CatalogMeta) REQUIRE m.key IS UNIQUE",
         # (kind, ref): a kind's entities come out of the index already in ref order, so a page needs no sort
         "ioc_entity_kind_ref": "CREATE INDEX ioc_entity_kind_ref IF NOT EXISTS FOR (n:Entity) ON (n.kind, n.ref)",

@@ -35,8 +35,9 @@ from catalog.changelog import GENESIS, VerifyResult, as_json, canonical_json, en
 from catalog.errors import AlreadyExists, Conflict, FieldError, IntegrityError, NotFound, StoreError, ValidationFailed
 from catalog.metamodel import DEFAULT, Metamodel
 from catalog.model import ChangeEntry, Entity, OrgEvent, Relationship
-from catalog.store.base import (BulkLoad, BulkResult, CatalogStore, chunks, Direction, EntityFilter, ProgressFn, Subgraph,
-                                WriteContext, as_instant, format_time, restored_log_rows)
+from catalog.store.base import (RECORD_PREFIX, BulkLoad, BulkResult, CatalogStore, Direction, EntityFilter,
+                                ProgressFn, Record, Subgraph, WriteContext, as_instant, check_record_key,
+                                check_record_version, chunks, format_time, record_ref, restored_log_rows)
 from catalog.store.neo4j.schema import (SCHEMA_VERSION, kind_label, known_rel_type, rel_type, schema_statements,
                                         stored_types)
 from catalog.text import fold, search_text
@@ -153,6 +154,15 @@ def _rel_ref(rel_id: str) -> str:
 def _split_rel_id(rel_id: str) -> tuple[str, str, str] | None:
     parts = (rel_id or "").split(">")
     return (parts[0], parts[1], parts[2]) if len(parts) == 3 else None
+
+
+_REC = ("r.collection AS collection, r.key AS key, r.data AS data, r.version AS version, "
+        "r.updated_at AS updated_at")
+
+
+def _record(r: Any) -> Record:
+    return Record(collection=r["collection"], key=r["key"], data=json.loads(r["data"]), version=r["version"],
+                  updated_at=r["updated_at"])
 
 
 def _same(a: dict, b: dict) -> bool:
@@ -729,6 +739,54 @@ class Neo4jStore(CatalogStore):
             rows = self._run("MATCH (e:OrgEvent) RETURN e.data AS data ORDER BY e.date, e.id")
         return [OrgEvent.model_validate_json(r["data"]) for r in rows]
 
+    # --- records -----------------------------------------------------------------------------------------------------
+    def put_record(self, collection: str, key: str, data: dict[str, Any], ctx: WriteContext,
+                   expected_version: int | None = None, log: bool = True) -> Record:
+        check_record_key(collection, key)
+        text = canonical_json(data)
+        rid = f"{collection}/{key}"
+        with self.transaction(ctx):
+            rows = self._run("MATCH (r:Record {rid: $rid}) RETURN r.version AS version, r.data AS data", rid=rid)
+            row = rows[0] if rows else None
+            check_record_version(collection, key, expected_version, row["version"] if row else None)
+            now = self._now(self._local.head[2])
+            version = (row["version"] + 1) if row else 1
+            self._run("MERGE (r:Record {rid: $rid}) SET r.collection = $collection, r.key = $key, "
+                      "r.version = $version, r.updated_at = $now, r.data = $data", rid=rid, collection=collection,
+                      key=key, version=version, now=now, data=text)
+            if log:
+                self._log_many(ctx, [("update" if row else "create", record_ref(collection, key),
+                                      row["data"] if row else None, text)], now)
+            return Record(collection, key, json.loads(text), version, now)
+
+    def get_record(self, collection: str, key: str) -> Record | None:
+        rows = self._run(f"MATCH (r:Record {{rid: $rid}}) RETURN {_REC}", rid=f"{collection}/{key}")
+        return _record(rows[0]) if rows else None
+
+    def list_records(self, collection: str, limit: int = 100, offset: int = 0,
+                     newest_first: bool = False) -> list[Record]:
+        order = "r.updated_at DESC, r.key" if newest_first else "r.key"
+        rows = self._run(f"MATCH (r:Record {{collection: $collection}}) RETURN {_REC} ORDER BY {order} "
+                         "SKIP $offset LIMIT $limit", collection=collection, offset=int(offset), limit=int(limit))
+        return [_record(r) for r in rows]
+
+    def count_records(self, collection: str | None = None) -> int:
+        if collection is None:
+            return self._run("MATCH (r:Record) RETURN count(r) AS n")[0]["n"]
+        return self._run("MATCH (r:Record {collection: $c}) RETURN count(r) AS n", c=collection)[0]["n"]
+
+    def delete_record(self, collection: str, key: str, ctx: WriteContext, expected_version: int | None = None,
+                      log: bool = True) -> None:
+        rid = f"{collection}/{key}"
+        with self.transaction(ctx):
+            rows = self._run("MATCH (r:Record {rid: $rid}) RETURN r.version AS version, r.data AS data", rid=rid)
+            if not rows:
+                raise NotFound(f"no record {rid}")
+            check_record_version(collection, key, expected_version, rows[0]["version"])
+            self._run("MATCH (r:Record {rid: $rid}) DELETE r", rid=rid)
+            if log:
+                self._log_many(ctx, [("delete", record_ref(collection, key), rows[0]["data"], None)])
+
     # --- as-of -------------------------------------------------------------------------------------------------------
     def entity_as_of(self, ref: str, when: dt.datetime | dt.date | str) -> Entity | None:
         rows = self._run("MATCH (c:ChangeEntry {ref: $ref}) WHERE c.time <= $t RETURN c.after AS after "
@@ -746,7 +804,7 @@ class Neo4jStore(CatalogStore):
             ref, after = r["ref"], r["after"]
             if ref.startswith("rel:"):
                 g.relationships.append(Relationship.model_validate_json(after))
-            elif not ref.startswith("event:"):
+            elif not ref.startswith(("event:", RECORD_PREFIX)):
                 e = Entity.model_validate_json(after)
                 g.entities[e.ref] = e
         return g
@@ -887,13 +945,15 @@ class Neo4jStore(CatalogStore):
                                     "ORDER BY r.id LIMIT $batch", _relationship) for t in stored_types(self.metamodel)]
         pages.append(("events", "MATCH (e:OrgEvent) WHERE e.id > $key RETURN e.id AS key, e.data AS data "
                                 "ORDER BY e.id LIMIT $batch", lambda r: OrgEvent.model_validate_json(r["data"])))
+        pages.append(("records", f"MATCH (r:Record) WHERE r.rid > $key RETURN r.rid AS next, {_REC} "
+                                 "ORDER BY r.rid LIMIT $batch", _record))
         for section, query, make in pages:
             key = ""
             while True:
                 rows = self._run(query, key=key, batch=int(batch))
                 if rows:
                     yield section, [make(r) for r in rows]
-                    key = rows[-1]["key"]
+                    key = rows[-1]["next" if section == "records" else "key"]
                 if len(rows) < batch:
                     break
         yield from self._dump_changelog(batch)
@@ -912,6 +972,11 @@ class Neo4jStore(CatalogStore):
             elif section == "events":
                 self._run("UNWIND $rows AS props CREATE (e:OrgEvent) SET e = props",
                           rows=[_event_props(ev) for ev in items])
+            elif section == "records":
+                self._run("UNWIND $rows AS props CREATE (r:Record) SET r = props",
+                          rows=[{"rid": f"{r.collection}/{r.key}", "collection": r.collection, "key": r.key,
+                                 "version": r.version, "updated_at": r.updated_at, "data": canonical_json(r.data)}
+                                for r in items])
             elif section == "changelog":
                 seq, prev, _ = self._local.head
                 keys = ("seq", "time", "actor", "request_id", "op", "ref", "before", "after", "prev_hash", "hash")
@@ -926,6 +991,7 @@ class Neo4jStore(CatalogStore):
     def is_empty(self) -> bool:
         for query in ("MATCH (n:Entity) RETURN 1 AS x LIMIT 1", "MATCH ()-[r]->() RETURN 1 AS x LIMIT 1",
                       "MATCH (n:OrgEvent) RETURN 1 AS x LIMIT 1", "MATCH (n:ChangeEntry) RETURN 1 AS x LIMIT 1",
+                      "MATCH (n:Record) RETURN 1 AS x LIMIT 1",
                       "MATCH (h:LogHead) WHERE h.seq > 0 RETURN 1 AS x LIMIT 1"):
             if self._run(query):
                 return False
@@ -934,7 +1000,7 @@ class Neo4jStore(CatalogStore):
     def erase(self) -> None:
         """In batches of their own (a large catalog does not fit one transaction), then the head back to genesis."""
         with self._driver.session(database=self.database, bookmark_manager=self._bookmarks) as session:
-            session.run("MATCH (n) WHERE n:Entity OR n:OrgEvent OR n:ChangeEntry "
+            session.run("MATCH (n) WHERE n:Entity OR n:OrgEvent OR n:ChangeEntry OR n:Record "
                         "CALL (n) { DETACH DELETE n } IN TRANSACTIONS OF 10000 ROWS").consume()
         with self.transaction(WriteContext(actor="migrate")):
             self._run("MATCH (h:LogHead {id: 'head'}) SET h.seq = 0, h.hash = $genesis, h.time = ''", genesis=GENESIS)

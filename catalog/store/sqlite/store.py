@@ -24,8 +24,9 @@ from catalog.changelog import GENESIS, VerifyResult, as_json, canonical_json, en
 from catalog.errors import AlreadyExists, Conflict, FieldError, IntegrityError, NotFound, StoreError, ValidationFailed
 from catalog.metamodel import DEFAULT, Metamodel
 from catalog.model import ChangeEntry, Entity, OrgEvent, Relationship
-from catalog.store.base import (BulkLoad, BulkResult, CatalogStore, chunks, Direction, EntityFilter, ProgressFn, Subgraph,
-                                WriteContext, as_instant, format_time, restored_log_rows)
+from catalog.store.base import (RECORD_PREFIX, BulkLoad, BulkResult, CatalogStore, Direction, EntityFilter,
+                                ProgressFn, Record, Subgraph, WriteContext, as_instant, check_record_key, check_record_version, chunks,
+                                format_time, record_ref, restored_log_rows)
 from catalog.text import fold, search_text
 
 SCHEMA_VERSION = "2"
@@ -57,6 +58,9 @@ CREATE INDEX IF NOT EXISTS rel_prov ON relationships(prov_source);
 CREATE TABLE IF NOT EXISTS org_events (id TEXT PRIMARY KEY, date TEXT NOT NULL, version INTEGER NOT NULL,
     prov_source TEXT, data TEXT NOT NULL) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS event_orgs (org TEXT NOT NULL, id TEXT NOT NULL, PRIMARY KEY (org, id)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS records (collection TEXT NOT NULL, key TEXT NOT NULL, version INTEGER NOT NULL,
+    updated_at TEXT NOT NULL, data TEXT NOT NULL, PRIMARY KEY (collection, key)) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS records_updated ON records(collection, updated_at);
 CREATE TABLE IF NOT EXISTS changelog (
     seq INTEGER PRIMARY KEY, time TEXT NOT NULL, actor TEXT NOT NULL, request_id TEXT NOT NULL, op TEXT NOT NULL,
     ref TEXT NOT NULL, before TEXT, after TEXT, prev_hash TEXT NOT NULL, hash TEXT NOT NULL
@@ -534,6 +538,56 @@ class SQLiteStore(CatalogStore):
             rows = self._conn().execute("SELECT data FROM org_events ORDER BY date, id")
         return [OrgEvent.model_validate_json(r[0]) for r in rows]
 
+    # --- records -----------------------------------------------------------------------------------------------
+    def put_record(self, collection: str, key: str, data: dict[str, Any], ctx: WriteContext,
+                   expected_version: int | None = None, log: bool = True) -> Record:
+        check_record_key(collection, key)
+        text = canonical_json(data)
+        with self.transaction(ctx):
+            conn = self._conn()
+            row = conn.execute("SELECT version, data FROM records WHERE collection = ? AND key = ?",
+                               (collection, key)).fetchone()
+            check_record_version(collection, key, expected_version, row[0] if row else None)
+            seq, _, last = self._head(conn)
+            now = self._now(last)
+            version = (row[0] + 1) if row else 1
+            conn.execute("INSERT OR REPLACE INTO records VALUES (?,?,?,?,?)", (collection, key, version, now, text))
+            if log:
+                self._log_many(conn, ctx, [("update" if row else "create", record_ref(collection, key),
+                                            row[1] if row else None, text)], now)
+            return Record(collection, key, json.loads(text), version, now)
+
+    def get_record(self, collection: str, key: str) -> Record | None:
+        row = self._conn().execute("SELECT collection, key, data, version, updated_at FROM records "
+                                   "WHERE collection = ? AND key = ?", (collection, key)).fetchone()
+        return _record(row) if row else None
+
+    def list_records(self, collection: str, limit: int = 100, offset: int = 0,
+                     newest_first: bool = False) -> list[Record]:
+        order = "updated_at DESC, key" if newest_first else "key"
+        rows = self._conn().execute(f"SELECT collection, key, data, version, updated_at FROM records "
+                                    f"WHERE collection = ? ORDER BY {order} LIMIT ? OFFSET ?",
+                                    (collection, int(limit), int(offset)))
+        return [_record(r) for r in rows]
+
+    def count_records(self, collection: str | None = None) -> int:
+        if collection is None:
+            return self._conn().execute("SELECT count(*) FROM records").fetchone()[0]
+        return self._conn().execute("SELECT count(*) FROM records WHERE collection = ?", (collection,)).fetchone()[0]
+
+    def delete_record(self, collection: str, key: str, ctx: WriteContext, expected_version: int | None = None,
+                      log: bool = True) -> None:
+        with self.transaction(ctx):
+            conn = self._conn()
+            row = conn.execute("SELECT version, data FROM records WHERE collection = ? AND key = ?",
+                               (collection, key)).fetchone()
+            if row is None:
+                raise NotFound(f"no record {collection}/{key}")
+            check_record_version(collection, key, expected_version, row[0])
+            conn.execute("DELETE FROM records WHERE collection = ? AND key = ?", (collection, key))
+            if log:
+                self._log_many(conn, ctx, [("delete", record_ref(collection, key), row[1], None)])
+
     # --- as-of -------------------------------------------------------------------------------------------------
     def entity_as_of(self, ref: str, when: dt.datetime | dt.date | str) -> Entity | None:
         row = self._conn().execute("SELECT after FROM changelog WHERE ref = ? AND time <= ? ORDER BY seq DESC "
@@ -550,7 +604,7 @@ class SQLiteStore(CatalogStore):
         for ref, after in self._conn().execute(sql, (t,)):
             if ref.startswith("rel:"):
                 g.relationships.append(Relationship.model_validate_json(after))
-            elif not ref.startswith("event:"):
+            elif not ref.startswith(("event:", RECORD_PREFIX)):
                 e = Entity.model_validate_json(after)
                 g.entities[e.ref] = e
         return g
@@ -677,7 +731,10 @@ class SQLiteStore(CatalogStore):
                 ("relationships", "", f"SELECT id, {_E} FROM relationships WHERE id > ? ORDER BY id LIMIT ?",
                  _relationship),
                 ("events", "", "SELECT id, data FROM org_events WHERE id > ? ORDER BY id LIMIT ?",
-                 lambda r: OrgEvent.model_validate_json(r[0]))):
+                 lambda r: OrgEvent.model_validate_json(r[0])),
+                ("records", "", "SELECT collection || '/' || key, collection, key, data, version, updated_at "
+                                "FROM records WHERE collection || '/' || key > ? ORDER BY 1 LIMIT ?",
+                 _record)):
             while True:  # keyset pages: each one an index range, however far into the table
                 rows = conn.execute(sql, (key, int(batch))).fetchall()
                 if rows:
@@ -715,6 +772,10 @@ class SQLiteStore(CatalogStore):
                 conn.executemany("INSERT INTO event_orgs VALUES (?, ?)",
                                  [(o, ev.id) for ev in items
                                   for o in sorted(set(ev.from_ + ev.to) | {t.to for t in ev.transfers})])
+            elif section == "records":
+                conn.executemany("INSERT INTO records VALUES (?,?,?,?,?)",
+                                 [(r.collection, r.key, r.version, r.updated_at, canonical_json(r.data))
+                                  for r in items])
             elif section == "changelog":
                 rows = restored_log_rows(items, self.revision())
                 conn.executemany("INSERT INTO changelog VALUES (?,?,?,?,?,?,?,?,?,?)", rows)
@@ -724,13 +785,14 @@ class SQLiteStore(CatalogStore):
     def is_empty(self) -> bool:
         return not self._conn().execute(
             "SELECT EXISTS (SELECT 1 FROM entities) OR EXISTS (SELECT 1 FROM relationships) "
-            "OR EXISTS (SELECT 1 FROM org_events) OR EXISTS (SELECT 1 FROM changelog)").fetchone()[0]
+            "OR EXISTS (SELECT 1 FROM org_events) OR EXISTS (SELECT 1 FROM records) "
+            "OR EXISTS (SELECT 1 FROM changelog)").fetchone()[0]
 
     def erase(self) -> None:
         with self.transaction(WriteContext(actor="migrate")):
             conn = self._conn()
             for table in ("entities", "entity_tags", "entity_fts", "relationships", "org_events", "event_orgs",
-                          "changelog"):
+                          "records", "changelog"):
                 conn.execute(f"DELETE FROM {table}")
 
     def _check_bulk_endpoints(self, conn: sqlite3.Connection, load: BulkLoad, loaded_refs: set[str]) -> None:
@@ -771,6 +833,10 @@ class SQLiteStore(CatalogStore):
                 raise IntegrityError(f"clean-up would delete {ref}, but {kept[0]} (entered by another source or a "
                                      "person) still uses it")
         return stale_r, stale_e
+
+
+def _record(row: tuple) -> Record:
+    return Record(collection=row[0], key=row[1], data=json.loads(row[2]), version=row[3], updated_at=row[4])
 
 
 def _same(a: dict, b: dict) -> bool:
