@@ -1,16 +1,24 @@
-"""The importer pattern: read -> transform -> load (-> clean up), and the registry every importer joins.
+"""The importer pattern: read -> transform -> (resolve) -> load (-> clean up), and the registry every importer joins.
 
-An importer declares what it reads (``name``, file ``suffixes``) and implements two stages:
-- ``read(path)``: dumb; returns the parsed document or raises ImportFailed with a clear reason;
+An importer declares what it reads (``name``, file ``suffixes``, ``description``) and implements two stages:
+- ``read(path, max_bytes)``: dumb; returns the parsed document or raises ImportFailed with a clear reason;
 - ``transform(document, source)``: pure; returns the entities, relationships and events the file describes, plus
-  every item it rejected (with its location and reason).
-``run_import`` then checks references against the file and the store, and loads everything in one transaction with
-provenance (source and run), or nothing at all. Built-in importers register exactly like an extension would.
+  every item it rejected and every item it could not map (each with its location and reason).
+Two optional hooks: ``claims(path, head) -> bool`` (pick this importer for a file without ``--format``, by its name
+or first bytes) and ``resolve(transformed, known)`` (finish references that depend on what the catalog already
+holds; ``known(refs)`` returns those that exist).
+
+``run_import`` then checks every reference against the file and the store, loads everything in one transaction with
+provenance (source and run), or nothing at all, and records the run (``import-run`` records: who, when, status,
+counts) whether it finished or failed. Built-in importers register exactly like an extension would. See
+docs/importers.md.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import re
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Protocol
@@ -20,6 +28,9 @@ from catalog.model import Entity, OrgEvent, Relationship
 from catalog.permissions import SYSTEM, Principal, require
 from catalog.store.base import BulkLoad, BulkResult, CatalogStore, WriteContext, new_run_id
 
+REPORT_SCHEMA = "ioc-catalog/import-report/1"
+RUNS = "import-run"  # the records collection that holds one record per import run
+
 
 class ImportFailed(CatalogError):
     """The file cannot be read at all (missing, too large, not the format it claims)."""
@@ -27,15 +38,32 @@ class ImportFailed(CatalogError):
     status = 422
     code = "import-failed"
 
+    def __init__(self, message: str, reason_vi: str = ""):
+        super().__init__(message)
+        self.message_vi = reason_vi
+
+    def text(self, lang: str = "en") -> str:
+        return self.message_vi if lang == "vi" and self.message_vi else self.message
+
 
 @dataclass(frozen=True)
 class Rejection:
     location: str  # file and place: "hcmc.json: entities[12]", "sheet system, row 7, column lifecycle"
     field: str
-    reason: str
+    reason: str  # English
+    reason_vi: str = ""  # Vietnamese, when the importer or the framework knows it (else the English is shown)
 
     def __str__(self) -> str:
-        return f"{self.location}: {self.field}: {self.reason}" if self.field else f"{self.location}: {self.reason}"
+        return self.text("en")
+
+    def text(self, lang: str = "en") -> str:
+        reason = self.reason_vi or vi_reason(self.reason) if lang == "vi" else self.reason
+        reason = reason or self.reason
+        return f"{self.location}: {self.field}: {reason}" if self.field else f"{self.location}: {reason}"
+
+    def to_json(self) -> dict[str, str]:
+        return {"location": self.location, "field": self.field, "reason": self.reason,
+                "reason_vi": self.reason_vi or vi_reason(self.reason) or self.reason}
 
 
 @dataclass
@@ -47,6 +75,16 @@ class Transformed:
     # items of a type the mapping does not cover: reported, never dropped silently, and not a reason to refuse
     unmapped: list[Rejection] = field(default_factory=list)
     locations: dict[str, str] = field(default_factory=dict)  # ref or relationship id -> where the file says it
+    # items per type in the source's own vocabulary (Backstage kind, ArchiMate element type, sheet ...)
+    source_types: dict[str, int] = field(default_factory=dict)
+    # (location, field) of one fact, when the file names it in its own terms: keyed by relationship id,
+    # "<ref>#owner" or "<ref>#attributes.<name>"; used to report a dangling reference where the file wrote it
+    origins: dict[str, tuple[str, str]] = field(default_factory=dict)
+    # references the file makes that produce no fact but must exist (in the file or the catalog): (location,
+    # field, ref)
+    references: list[tuple[str, str, str]] = field(default_factory=list)
+    # importer-specific items its ``resolve`` stage finishes against the catalog
+    deferred: list[Any] = field(default_factory=list)
 
 
 @dataclass
@@ -60,12 +98,25 @@ class ImportReport:
     rejected: list[Rejection]
     started: str
     finished: str
+    unmapped: list[Rejection] = field(default_factory=list)
+    counts: dict[str, dict[str, int]] = field(default_factory=dict)  # {"entities": {kind: n}, "relationships": ...}
+    source_types: dict[str, int] = field(default_factory=dict)
+    status: str = "finished"  # finished | failed
+    error: str | None = None
+    actor: str = ""
+    file: str = ""
+    recorded: bool = False  # the run record was written
 
     def to_json(self) -> dict[str, Any]:
-        return {"source": self.source, "run": self.run, "format": self.format, "dry_run": self.dry_run,
-                "loaded": self.loaded, "created": self.result.created, "updated": self.result.updated,
+        """The report for scripts; the schema is documented in docs/importers.md."""
+        return {"schema": REPORT_SCHEMA, "source": self.source, "run": self.run, "format": self.format,
+                "file": self.file, "actor": self.actor, "dry_run": self.dry_run, "loaded": self.loaded,
+                "status": self.status, "error": self.error,
+                "created": self.result.created, "updated": self.result.updated,
                 "unchanged": self.result.unchanged, "removed": self.result.removed,
-                "rejected": [{"location": r.location, "field": r.field, "reason": r.reason} for r in self.rejected],
+                "counts": self.counts, "source_types": self.source_types,
+                "rejected": [r.to_json() for r in self.rejected],
+                "unmapped": [r.to_json() for r in self.unmapped],
                 "started": self.started, "finished": self.finished}
 
 
@@ -81,7 +132,7 @@ class Importer(Protocol):
 
 _REGISTRY: dict[str, Importer] = {}
 # modules whose ``importers()`` returns the built-in importers; an extension calls ``register`` the same way
-BUILTINS = ("importers.native",)
+BUILTINS = ("importers.native", "importers.backstage", "importers.spreadsheet")
 _BUILTINS_LOADED = False
 
 
@@ -107,84 +158,281 @@ def registry() -> dict[str, Importer]:
 
 
 def pick(path: Path, format: str | None) -> Importer:
+    """The importer for a file: ``format`` when given; else the first whose ``claims(path, head)`` says yes (by name
+    or first bytes); else the first whose suffixes match."""
     importers = registry()
     if format:
         if format not in importers:
-            raise ImportFailed(f"unknown format '{format}'; available: {', '.join(sorted(importers))}")
+            raise ImportFailed(f"unknown format '{format}'; available: {', '.join(sorted(importers))}",
+                               f"không có định dạng '{format}'; các định dạng có: {', '.join(sorted(importers))}")
         return importers[format]
+    head = b""
+    try:
+        if path.is_file():
+            with path.open("rb") as fh:
+                head = fh.read(4096)
+    except OSError:
+        head = b""
+    for imp in importers.values():
+        claims = getattr(imp, "claims", None)
+        if claims is not None:
+            try:
+                if claims(path, head):
+                    return imp
+            except Exception:  # a claim is a guess; a broken one must not stop the others
+                continue
     for imp in importers.values():
         if path.suffix.lower() in imp.suffixes:
             return imp
     raise ImportFailed(f"{path.name}: cannot tell the format from the name; use --format "
+                       f"({', '.join(sorted(importers))})",
+                       f"{path.name}: không xác định được định dạng từ tên tệp; hãy dùng --format "
                        f"({', '.join(sorted(importers))})")
 
 
 def check_size(path: Path, max_bytes: int) -> None:
     if not path.is_file():
-        raise ImportFailed(f"{path}: no such file")
+        raise ImportFailed(f"{path}: no such file", f"{path}: không có tệp này")
     size = path.stat().st_size
     if size > max_bytes:
-        raise ImportFailed(f"{path.name}: {size:,} bytes is larger than the limit of {max_bytes:,} bytes")
+        raise ImportFailed(f"{path.name}: {size:,} bytes is larger than the limit of {max_bytes:,} bytes",
+                           f"{path.name}: {size:,} byte, vượt giới hạn {max_bytes:,} byte")
+
+
+# --- references -----------------------------------------------------------------------------------------------
+
+def _missing(ref: str) -> tuple[str, str]:
+    return (f"{ref} is neither in the file nor in the catalog", f"{ref} không có trong tệp lẫn trong danh mục")
+
+
+def _ref_attributes(e: Entity, store: CatalogStore) -> list[tuple[str, str]]:
+    """(attribute name, ref) for the entity's reference-typed attributes (parent, data_owner ...)."""
+    spec = store.metamodel.kinds.get(e.kind)
+    if spec is None:
+        return []
+    out = []
+    for a in spec.attributes:
+        v = e.attributes.get(a.name)
+        if a.type == "ref" and isinstance(v, str) and v:
+            out.append((a.name, v))
+    return out
+
+
+def _ref_properties(r: Relationship, store: CatalogStore) -> list[tuple[str, str]]:
+    spec = store.metamodel.relations.get(r.type)
+    if spec is None:
+        return []
+    return [(p.name, r.properties[p.name]) for p in spec.properties
+            if p.type == "ref" and isinstance(r.properties.get(p.name), str) and r.properties.get(p.name)]
 
 
 def _check_references(t: Transformed, store: CatalogStore, where: dict[str, str]) -> None:
-    """Reject relationships (and events) whose endpoints are neither in the file nor in the store."""
+    """Reject facts whose references are neither in the file nor in the store (relationship endpoints and ``via``,
+    owners, reference attributes such as ``parent``, event members, and ``t.references``), each at the place the
+    file wrote it. What a rejected entity leaves behind (its relationships) is rejected too, so a non-strict load
+    never half-writes an item."""
     known = {e.ref for e in t.entities}
     wanted = {r.source for r in t.relationships} | {r.target for r in t.relationships}
+    wanted |= {v for r in t.relationships for _, v in _ref_properties(r, store)}
     wanted |= {ref for ev in t.events for ref in ev.from_ + ev.to}
+    wanted |= {ref for _, _, ref in t.references}
     for e in t.entities:
         wanted |= {p.org for p in e.owner_history}
+        wanted |= {v for _, v in _ref_attributes(e, store)}
     missing = wanted - known
     if missing:
         missing -= set(store.get_entities(sorted(missing)))
     if not missing:
         return
-    kept = []
-    for r in t.relationships:
-        bad = [x for x in (r.source, r.target) if x in missing]
-        if bad:
-            t.rejected.append(Rejection(where.get(r.id, r.id), "source" if r.source in missing else "target",
-                                        f"{bad[0]} is neither in the file nor in the catalog"))
-        else:
-            kept.append(r)
-    t.relationships = kept
+    bad_entities: set[str] = set()
     for e in t.entities:
         for i, p in enumerate(e.owner_history):
             if p.org in missing:
-                t.rejected.append(Rejection(where.get(e.ref, e.ref), f"owner_history.{i}.org",
-                                            f"{p.org} is neither in the file nor in the catalog"))
+                loc, fld = t.origins.get(f"{e.ref}#owner", (where.get(e.ref, e.ref), f"owner_history.{i}.org"))
+                t.rejected.append(Rejection(loc, fld, *_missing(p.org)))
+                bad_entities.add(e.ref)
+        for name, v in _ref_attributes(e, store):
+            if v in missing:
+                loc, fld = t.origins.get(f"{e.ref}#attributes.{name}", (where.get(e.ref, e.ref), f"attributes.{name}"))
+                t.rejected.append(Rejection(loc, fld, *_missing(v)))
+                bad_entities.add(e.ref)
+    if bad_entities:
+        t.entities = [e for e in t.entities if e.ref not in bad_entities]
+    kept = []
+    for r in t.relationships:
+        bad = [x for x in (r.source, r.target) if x in missing]
+        via = [(n, v) for n, v in _ref_properties(r, store) if v in missing]
+        gone = [x for x in (r.source, r.target) if x in bad_entities]
+        if bad or via:
+            end = "source" if r.source in missing else "target" if bad else f"properties.{via[0][0]}"
+            loc, fld = t.origins.get(r.id, (where.get(r.id, r.id), end))
+            t.rejected.append(Rejection(loc, fld, *_missing(bad[0] if bad else via[0][1])))
+        elif gone:
+            loc, fld = t.origins.get(r.id, (where.get(r.id, r.id), "source" if r.source in gone else "target"))
+            t.rejected.append(Rejection(loc, fld, f"{gone[0]} was rejected (see above)",
+                                        f"{gone[0]} đã bị từ chối (xem ở trên)"))
+        else:
+            kept.append(r)
+    t.relationships = kept
+    for loc, fld, ref in t.references:
+        if ref in missing:
+            t.rejected.append(Rejection(loc, fld, *_missing(ref)))
     for ev in t.events:
         for ref in ev.from_ + ev.to:
             if ref in missing:
-                t.rejected.append(Rejection(where.get(ev.ref, ev.ref), "from/to",
-                                            f"{ref} is neither in the file nor in the catalog"))
+                t.rejected.append(Rejection(where.get(ev.ref, ev.ref), "from/to", *_missing(ref)))
+
+
+# --- running an import ----------------------------------------------------------------------------------------
+
+def _now() -> str:
+    return dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
+
+
+def _counts(t: Transformed) -> dict[str, dict[str, int]]:
+    return {"entities": dict(sorted(Counter(e.kind for e in t.entities).items())),
+            "relationships": dict(sorted(Counter(r.type for r in t.relationships).items())),
+            "events": dict(sorted(Counter(ev.type for ev in t.events).items()))}
+
+
+def _record(store: CatalogStore, report: ImportReport, *, strict: bool, cleanup: bool, ctx: WriteContext) -> None:
+    """Write (or overwrite) the run's record; a store without records, or a failing write, never hides the import's
+    own outcome."""
+    put = getattr(store, "put_record", None)
+    if put is None:
+        return
+    data = {"run": report.run, "source": report.source, "format": report.format, "file": report.file,
+            "actor": report.actor, "dry_run": report.dry_run, "strict": strict, "cleanup": cleanup,
+            "status": report.status, "error": report.error, "started": report.started,
+            "finished": report.finished or None, "loaded": report.loaded,
+            "created": report.result.created, "updated": report.result.updated,
+            "unchanged": report.result.unchanged, "removed": report.result.removed,
+            "counts": report.counts, "source_types": report.source_types,
+            "rejected": len(report.rejected), "unmapped": len(report.unmapped),
+            "first_rejections": [r.to_json() for r in report.rejected[:20]]}
+    try:
+        put(RUNS, report.run, data, ctx, log=False)
+        report.recorded = True
+    except Exception:  # noqa: BLE001 - see the docstring
+        report.recorded = False
 
 
 def run_import(store: CatalogStore, path: str | Path, format: str | None = None, *, principal: Principal = SYSTEM,
                dry_run: bool = False, strict: bool = True, cleanup: bool = False, max_bytes: int = 200_000_000,
-               progress: Callable[[int, int], None] | None = None) -> ImportReport:
-    """Import one file. With ``strict`` (the default) any rejected item means nothing is loaded."""
+               progress: Callable[[int, int], None] | None = None, record: bool = True) -> ImportReport:
+    """Import one file. With ``strict`` (the default) any rejected item means nothing is loaded (and the run is
+    recorded as failed). Every run, dry or not, is recorded in the ``import-run`` records with ``record``: first as
+    running, then finished or failed. ImportFailed and store errors are recorded, then raised."""
     require(principal, "import")
     path = Path(path)
-    importer = pick(path, format)
-    started = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
-    check_size(path, max_bytes)
-    document = importer.read(path, max_bytes)
-    source = f"{importer.name}:{path.name}"
-    t = importer.transform(document, path.name)
-    _check_references(t, store, t.locations)
     run = new_run_id()
-    result = BulkResult()
-    loaded = False
-    if not (strict and t.rejected):
-        load = BulkLoad(source=source, run=run, entities=t.entities, relationships=t.relationships, events=t.events,
-                        cleanup=cleanup)
-        result = store.bulk_load(load, WriteContext(actor=principal.name), progress=progress, dry_run=dry_run)
-        loaded = not dry_run
-    finished = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
-    return ImportReport(source=source, run=run, format=importer.name, dry_run=dry_run, loaded=loaded, result=result,
-                        rejected=t.rejected, started=started, finished=finished)
+    ctx = WriteContext(actor=principal.name, request_id=run)  # change-log entries of this run carry its id
+    report = ImportReport(source=f"?:{path.name}", run=run, format="?", dry_run=dry_run, loaded=False,
+                          result=BulkResult(), rejected=[], started=_now(), finished="", actor=principal.name,
+                          file=str(path), status="running")
+    try:
+        importer = pick(path, format)
+        report.format, report.source = importer.name, f"{importer.name}:{path.name}"
+        if record:
+            _record(store, report, strict=strict, cleanup=cleanup, ctx=ctx)
+        check_size(path, max_bytes)
+        try:
+            document = importer.read(path, max_bytes)
+            t = importer.transform(document, path.name)
+            resolve = getattr(importer, "resolve", None)
+            if resolve is not None:
+                resolve(t, lambda refs: set(store.get_entities(sorted(refs))))
+        except CatalogError:
+            raise
+        except (RecursionError, MemoryError):
+            raise ImportFailed(f"{path.name}: too deeply nested or too large to read as {importer.name}",
+                               f"{path.name}: lồng quá sâu hoặc quá lớn để đọc theo định dạng {importer.name}") \
+                from None
+        except Exception as exc:  # noqa: BLE001 - a malformed file must never crash the process
+            raise ImportFailed(f"{path.name}: cannot be read as {importer.name}: {type(exc).__name__}: {exc}",
+                               f"{path.name}: không đọc được theo định dạng {importer.name}: "
+                               f"{type(exc).__name__}: {exc}") from None
+        _check_references(t, store, t.locations)
+        report.rejected, report.unmapped = t.rejected, t.unmapped
+        report.counts, report.source_types = _counts(t), dict(sorted(t.source_types.items()))
+        if strict and t.rejected:
+            report.status = "failed"
+            report.error = f"{len(t.rejected)} item(s) rejected; nothing imported (strict)"
+        else:
+            load = BulkLoad(source=report.source, run=run, entities=t.entities, relationships=t.relationships,
+                            events=t.events, cleanup=cleanup)
+            report.result = store.bulk_load(load, ctx, progress=progress, dry_run=dry_run)
+            report.loaded = not dry_run
+            report.status = "finished"
+    except BaseException as exc:
+        report.status = "failed"
+        report.error = exc.message if isinstance(exc, CatalogError) else f"{type(exc).__name__}: {exc}"
+        report.finished = _now()
+        if record:
+            _record(store, report, strict=strict, cleanup=cleanup, ctx=ctx)
+        raise
+    report.finished = _now()
+    if record:
+        _record(store, report, strict=strict, cleanup=cleanup, ctx=ctx)
+    return report
+
+
+def list_runs(store: CatalogStore, limit: int = 20) -> list[dict[str, Any]]:
+    """The most recent import runs (newest first) as recorded: run, source, actor, status, counts ..."""
+    lister = getattr(store, "list_records", None)
+    if lister is None:
+        return []
+    return [r.data for r in lister(RUNS, limit=limit, newest_first=True)]
 
 
 def rejections_from(errors: list[FieldError], location: str) -> list[Rejection]:
-    return [Rejection(location, e.location, e.reason) for e in errors]
+    return [Rejection(location, e.location, e.reason, vi_reason(e.reason)) for e in errors]
+
+
+# --- Vietnamese for the reasons the metamodel and the framework give ---------------------------------------------
+
+_VI: tuple[tuple[re.Pattern[str], str], ...] = tuple((re.compile(p), vi) for p, vi in (
+    (r"^must be one of: (.*)$", r"phải là một trong: \1"),
+    (r"^required for (\w+); one of: (.*)$", r"bắt buộc đối với \1; một trong: \2"),
+    (r"^required for (\w+)$", r"bắt buộc đối với \1"),
+    (r"^not an attribute of (\w+); allowed: (.*)$", r"không phải thuộc tính của \1; được phép: \2"),
+    (r"^not a property of '(\w+)'; allowed: (.*)$", r"không phải thuộc tính của quan hệ '\1'; được phép: \2"),
+    (r"^must be text$", "phải là văn bản"),
+    (r"^longer than (\d+) characters$", r"dài hơn \1 ký tự"),
+    (r"^must be a whole number$", "phải là số nguyên"),
+    (r"^must be at least (-?\d+)$", r"phải lớn hơn hoặc bằng \1"),
+    (r"^must be at most (-?\d+)$", r"phải nhỏ hơn hoặc bằng \1"),
+    (r"^must be true or false$", "phải là đúng hoặc sai (true/false)"),
+    (r"^must be a date YYYY-MM-DD$", "phải là ngày dạng YYYY-MM-DD"),
+    (r"^must be a reference kind:code$", "phải là tham chiếu dạng loại:mã"),
+    (r"^must reference a (.*)$", r"phải tham chiếu tới \1"),
+    (r"^must reference an organization$", "phải tham chiếu tới một cơ quan, tổ chức"),
+    (r"^must be a list of text values$", "phải là danh sách giá trị văn bản"),
+    (r"^a name is required \(name\.vi and/or name\.en\)$", "bắt buộc có tên (name.vi và/hoặc name.en)"),
+    (r"^ownership periods must follow one another without overlap$",
+     "các giai đoạn chủ quản phải nối tiếp nhau, không chồng lấn"),
+    (r"^must be after valid_from$", "phải sau valid_from"),
+    (r"^unknown kind '(.*)'; expected one of: (.*)$", r"loại '\1' không tồn tại; cần một trong: \2"),
+    (r"^unknown relationship type '(.*)'; expected one of: (.*)$", r"loại quan hệ '\1' không tồn tại; cần một "
+                                                                    r"trong: \2"),
+    (r"^a '(\w+)' relationship (source|target) must be a (.*), not (\w+)$",
+     r"quan hệ '\1': đầu \2 phải là \3, không phải \4"),
+    (r"^a relationship cannot point at its own source$", "quan hệ không thể trỏ vào chính nguồn của nó"),
+    (r"^'(.*)' is not a reference kind:code$", r"'\1' không phải tham chiếu dạng loại:mã"),
+    (r"^(.*) is neither in the file nor in the catalog$", r"\1 không có trong tệp lẫn trong danh mục"),
+    (r"^appears twice in the file$", "xuất hiện hai lần trong tệp"),
+    (r"^(.*) appears twice in the file$", r"\1 xuất hiện hai lần trong tệp"),
+    (r"^must be a list$", "phải là danh sách"),
+    (r"^Field required$", "thiếu trường bắt buộc"),
+    (r"^Extra inputs are not permitted$", "không được phép có trường này"),
+    (r"^Input should be a valid (string|integer|date|list|dictionary)(.*)$", r"giá trị không hợp lệ (cần \1)\2"),
+    (r"^code must be (.*)$", r"mã phải gồm \1"),
+))
+
+
+def vi_reason(reason: str) -> str:
+    """The Vietnamese for a reason the metamodel or framework gives in English; "" when there is none."""
+    for pattern, vi in _VI:
+        if pattern.match(reason):
+            return pattern.sub(vi, reason)
+    return ""
