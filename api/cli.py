@@ -396,16 +396,34 @@ def apply_event(file: Annotated[Path, typer.Argument(help="JSON or YAML file wit
 @app.command()
 def export(output: Annotated[Path, typer.Option("-o", "--output", help="File to write")],
            store: StoreOpt = None,
-           fmt: Annotated[str, typer.Option("--format", "-f", help="json (native)")] = "json",
-           changelog: Annotated[bool, typer.Option("--changelog", help="Include the change log")] = False) -> None:
-    """Export the whole catalog (native JSON: lossless)."""
+           fmt: Annotated[str, typer.Option("--format", "-f", help="json (native), xlsx, or csv (a zip of CSV "
+                                                                   "files)")] = "json",
+           changelog: Annotated[bool, typer.Option("--changelog", help="Include the change log (json)")] = False) \
+        -> None:
+    """Export the whole catalog: native JSON (lossless), or XLSX/CSV in the template's layout (re-imports to the same
+    content; see docs/spreadsheets.md)."""
     from importers.native import write_native
+    from importers.spreadsheet import write_csv_zip, write_xlsx
 
-    if fmt != "json":
-        raise typer.BadParameter(f"unknown format '{fmt}'; available: json", param_hint="--format")
+    writers = {"json": lambda s, path: write_native(s, path, include_changelog=changelog), "xlsx": write_xlsx,
+               "csv": write_csv_zip}
+    if fmt not in writers:
+        raise typer.BadParameter(f"unknown format '{fmt}'; available: {', '.join(writers)}", param_hint="--format")
+    if changelog and fmt != "json":
+        raise typer.BadParameter("the change log is exported only with --format json", param_hint="--changelog")
     s = _store(store)
-    write_native(s, output, include_changelog=changelog)
+    writers[fmt](s, output)
     console.print(f"Wrote {output} ({s.count_entities()} entities, {s.count_relationships()} relationships).")
+
+
+@app.command()
+def template(output: Annotated[Path, typer.Option("-o", "--output", help="XLSX file to write")]) -> None:
+    """Write an empty XLSX import template generated from the metamodel (custom attributes included)."""
+    from catalog.settings import get_settings
+    from importers.spreadsheet import write_template
+
+    write_template(get_settings().metamodel(), output)
+    console.print(f"Wrote {output}: fill it in, then: ioc-catalog import {output} --dry-run")
 
 
 @app.command("import")

@@ -10,11 +10,12 @@ byte-deterministic: same entities, kinds and day, same bytes.
   bold, every cell stored as text. The document's created/modified dates are the inventory day (midnight UTC) and the
   package zip is re-packed with fixed entry times (1980-01-01) and permissions, so no clock leaks into the bytes.
 
-Formula injection: every cell goes through ``safe_cell``: text starting with = + - @ (or a tab / carriage return)
-gets a leading apostrophe and is stored as a string, never as a formula. In the XLSX the control characters XML
-cannot hold (everything below U+0020 except tab, newline and carriage return) are replaced by U+FFFD.
+Formula injection: every cell goes through ``safe_cell`` (catalog.sheets, shared with the spreadsheet exports): text
+starting with = + - @ (or a tab / carriage return) gets a leading apostrophe and is stored as a string, never as a
+formula. In the XLSX the control characters XML cannot hold (everything below U+0020 except tab, newline and carriage
+return) are replaced by U+FFFD.
 
-This module reads only catalog.metamodel / catalog.model: no store, API or importer code.
+This module reads only catalog.metamodel / catalog.model / catalog.sheets: no store, API or importer code.
 """
 
 from __future__ import annotations
@@ -23,15 +24,11 @@ import csv
 import datetime as dt
 import io
 import re
-import zipfile
-from typing import Any, Iterable
+from typing import Iterable
 
 from catalog.metamodel import Label, Metamodel
 from catalog.model import Entity
-
-FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-ZIP_TIME = (1980, 1, 1, 0, 0, 0)
-XML_ILLEGAL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
+from catalog.sheets import FORMULA_START, XML_ILLEGAL, repack, safe_cell, workbook_bytes
 
 # the columns every kind has, before its attributes: (CSV name, bilingual label)
 BASE_COLUMNS: tuple[tuple[str, Label], ...] = (
@@ -45,19 +42,6 @@ BASE_COLUMNS: tuple[tuple[str, Label], ...] = (
     ("description_vi", Label("Mô tả (tiếng Việt)", "Description (Vietnamese)")),
     ("description_en", Label("Mô tả (tiếng Anh)", "Description (English)")),
 )
-
-
-def safe_cell(value: Any) -> str:
-    """A cell that a spreadsheet shows as text, never evaluates."""
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        text = "true" if value else "false"
-    elif isinstance(value, (list, tuple)):
-        text = "; ".join(str(v) for v in value)
-    else:
-        text = str(value)
-    return "'" + text if text.startswith(FORMULA_START) else text
 
 
 def bilingual(label: Label) -> str:
@@ -100,7 +84,6 @@ def inventory_xlsx(entities: Iterable[Entity], metamodel: Metamodel, day: dt.dat
     from openpyxl import Workbook
     from openpyxl.cell.cell import TYPE_STRING
     from openpyxl.styles import Font
-    from openpyxl.writer.excel import ExcelWriter
 
     entities = list(entities)
     wb = Workbook()
@@ -124,23 +107,7 @@ def inventory_xlsx(entities: Iterable[Entity], metamodel: Metamodel, day: dt.dat
                 if rownum == 1:
                     cell.font = bold
         ws.freeze_panes = "A2"
-    raw = io.BytesIO()
-    # ExcelWriter directly: openpyxl's save_workbook() would stamp "modified" with the wall clock
-    ExcelWriter(wb, zipfile.ZipFile(raw, "w", zipfile.ZIP_DEFLATED)).save()
-    return repack(raw.getvalue())
-
-
-def repack(package: bytes) -> bytes:
-    """The same zip (same entries, same order) with fixed entry times and attributes and fixed compression."""
-    out = io.BytesIO()
-    with zipfile.ZipFile(io.BytesIO(package)) as src, zipfile.ZipFile(out, "w") as dst:
-        for item in src.infolist():
-            info = zipfile.ZipInfo(item.filename, date_time=ZIP_TIME)
-            info.compress_type = zipfile.ZIP_DEFLATED
-            info.create_system = 3
-            info.external_attr = 0o100644 << 16
-            dst.writestr(info, src.read(item.filename), compress_type=zipfile.ZIP_DEFLATED, compresslevel=9)
-    return out.getvalue()
+    return workbook_bytes(wb)  # not save_workbook(), which would stamp "modified" with the wall clock
 
 
 __all__ = ["BASE_COLUMNS", "FORMULA_START", "bilingual", "inventory_csv", "inventory_xlsx", "repack", "safe_cell"]

@@ -1,0 +1,858 @@
+"""Spreadsheets (XLSX and CSV): the template, the importers ``xlsx`` and ``csv``, and the lossless exports.
+
+One layout, derived from the metamodel, serves the template, the export and the importers (see docs/spreadsheets.md):
+
+- a sheet per kind (``organization``, ``system``...): ``code``, names, ``owner`` (owned kinds), validity, tags,
+  descriptions, then the kind's attributes;
+- ``relationships``: ``type``, ``source``, ``target``, validity, then the relationship properties;
+- ``owner_history``: one row per ownership period of an entity whose history is more than one open-ended owner;
+- ``org_events``: organisation events (``from``/``to`` lists, ``transfers`` as ``entity > org`` pairs).
+
+Headers are written bilingual ("Tên (tiếng Việt) / Name (Vietnamese)"); the importer accepts the bilingual header, the
+Vietnamese or the English label or the column key, in either Unicode normal form and any letter case. Lists are
+separated by ``;`` (``\\;`` is a literal semicolon, ``\\\\`` a literal backslash). Every text cell is normalised to
+NFC on read. Exports neutralise formula injection with catalog.sheets.escape_formula and the importers undo exactly
+that escape, so an export re-imports to the same content hash.
+
+XLSX files are zips: the declared uncompressed size of their members is checked against the size limit before
+anything is parsed (zip bombs are refused), and openpyxl reads them in read-only, values-only mode.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import re
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterable, Iterator
+
+from pydantic import ValidationError
+
+from catalog.errors import CatalogError, FieldError, ValidationFailed
+from catalog.metamodel import EVENT_LABELS, EVENT_TYPES, AttrType, Label, Metamodel
+from catalog.model import Entity, OrgEvent, Relationship, parse_entity, parse_relationship, pydantic_errors, \
+    validate_entity, validate_relationship
+from catalog.sheets import XML_ILLEGAL, cell_text, escape_formula, unescape_formula, workbook_bytes
+from catalog.store.base import CatalogStore
+from catalog.text import fold, nfc
+from importers.base import ImportFailed, Rejection, Transformed
+
+README_SHEET = "Hướng dẫn - README"
+LISTS_SHEET = "_lists"  # hidden sheet holding the drop-down values
+STAMP = dt.datetime(2000, 1, 1)  # document dates of templates and exports: same catalog, same bytes
+MAX_ZIP_MEMBERS = 10_000
+CSV_SUFFIXES = (".csv", ".tsv")
+
+
+# --- the layout ------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Column:
+    key: str
+    label: Label
+    type: AttrType = "str"
+    values: tuple[str, ...] = ()  # allowed values: a drop-down in the template
+    required: bool = False
+    width: int = 18
+    note: Label | None = None
+
+    @property
+    def header(self) -> str:
+        return self.label.vi if self.label.vi == self.label.en else f"{self.label.vi} / {self.label.en}"
+
+
+@dataclass(frozen=True)
+class SheetSpec:
+    name: str  # sheet title, CSV file stem
+    label: Label
+    role: str  # kind | relationships | owner_history | org_events
+    columns: tuple[Column, ...]
+    kind: str | None = None
+
+    def column(self, key: str) -> Column | None:
+        return next((c for c in self.columns if c.key == key), None)
+
+
+def _c(key: str, vi: str, en: str, type_: AttrType = "str", **kw: Any) -> Column:
+    return Column(key, Label(vi, en), type_, **kw)
+
+
+REF_NOTE = Label("tham chiếu dạng loại:mã, ví dụ organization:hcm-skhcn", "a reference kind:code, e.g. "
+                 "organization:hcm-skhcn")
+LIST_NOTE = Label("danh sách, phân tách bằng ;", "a list separated by ;")
+
+
+def _entity_columns(mm: Metamodel, kind: str | None) -> tuple[Column, ...]:
+    """The columns of one kind's sheet (or, for kind None, of a CSV whose rows say their kind: every attribute)."""
+    cols = [_c("code", "Mã", "Code", required=True, width=24,
+               note=Label("chữ thường, số, '.', '_' hoặc '-'; không đổi khi đổi tên",
+                          "lower-case letters, digits, '.', '_' or '-'; never changes")),
+            _c("name_vi", "Tên (tiếng Việt)", "Name (Vietnamese)", width=40),
+            _c("name_en", "Tên (tiếng Anh)", "Name (English)", width=40)]
+    if kind is None or mm.kinds[kind].owned:
+        cols.append(_c("owner", "Đơn vị chủ quản", "Owner", "ref", width=28, note=Label(
+            "tổ chức chủ quản hiện tại (organization:mã); lịch sử đầy đủ ở trang owner_history",
+            "current owner (organization:code); the full history goes on the owner_history sheet")))
+    cols += [_c("valid_from", "Hiệu lực từ", "Valid from", "date", width=14),
+             _c("valid_to", "Hiệu lực đến", "Valid to", "date", width=14),
+             _c("tags", "Nhãn", "Tags", "list", width=24, note=LIST_NOTE),
+             _c("description_vi", "Mô tả (tiếng Việt)", "Description (Vietnamese)", "text", width=50),
+             _c("description_en", "Mô tả (tiếng Anh)", "Description (English)", "text", width=50)]
+    seen = {c.key for c in cols}
+    for spec in (mm.kinds.values() if kind is None else [mm.kinds[kind]]):
+        for a in spec.attributes:
+            if a.name in seen:
+                continue
+            seen.add(a.name)
+            width = 40 if a.type == "text" else 24 if a.type in ("ref", "str") else 16
+            note = REF_NOTE if a.type == "ref" else LIST_NOTE if a.type == "list" else None
+            if a.type == "int" and (a.minimum is not None or a.maximum is not None):
+                rng = f"{'' if a.minimum is None else a.minimum}..{'' if a.maximum is None else a.maximum}"
+                note = Label(f"số nguyên {rng}", f"whole number {rng}")
+            cols.append(Column(a.name, a.label, a.type, a.values if a.type == "enum" else
+                               ("true", "false") if a.type == "bool" else (),
+                               a.required and kind is not None, width, note))
+    return tuple(cols)
+
+
+def layout(mm: Metamodel) -> list[SheetSpec]:
+    """The sheets of the template and of every export, in order (the README and the hidden lists sheet aside)."""
+    sheets = [SheetSpec(k.name, k.plural, "kind", _entity_columns(mm, k.name), k.name) for k in mm.kinds.values()]
+    props: list[Column] = []
+    for r in mm.relations.values():
+        for p in r.properties:
+            if p.name not in {c.key for c in props}:
+                props.append(Column(p.name, p.label, p.type, p.values if p.type == "enum" else (), False,
+                                    40 if p.type == "text" else 20, REF_NOTE if p.type == "ref" else None))
+    sheets.append(SheetSpec("relationships", Label("Quan hệ", "Relationships"), "relationships", (
+        _c("type", "Loại quan hệ", "Relationship type", "enum", values=tuple(mm.stored_relations()), required=True),
+        _c("source", "Nguồn", "Source", "ref", required=True, width=30, note=REF_NOTE),
+        _c("target", "Đích", "Target", "ref", required=True, width=30, note=REF_NOTE),
+        _c("valid_from", "Hiệu lực từ", "Valid from", "date", width=14),
+        _c("valid_to", "Hiệu lực đến", "Valid to", "date", width=14),
+    ) + tuple(props)))
+    sheets.append(SheetSpec("owner_history", Label("Lịch sử chủ quản", "Ownership history"), "owner_history", (
+        _c("entity", "Đối tượng", "Entity", "ref", required=True, width=30, note=REF_NOTE),
+        _c("org", "Đơn vị chủ quản", "Owner", "ref", required=True, width=30, note=REF_NOTE),
+        _c("start", "Từ ngày", "Start", "date", width=14, note=Label("tính cả ngày này", "inclusive")),
+        _c("end", "Đến ngày", "End", "date", width=14,
+           note=Label("không tính ngày này; để trống nếu còn hiệu lực", "exclusive; empty while current")),
+        _c("event", "Sự kiện tổ chức", "Organisation event", width=30),
+        _c("basis", "Căn cứ", "Basis", width=50),
+    )))
+    sheets.append(SheetSpec("org_events", Label("Sự kiện tổ chức", "Organisation events"), "org_events", (
+        _c("id", "Mã sự kiện", "Event id", required=True, width=34),
+        _c("type", "Loại sự kiện", "Event type", "enum", values=EVENT_TYPES, required=True,
+           note=Label(", ".join(f"{t}: {EVENT_LABELS[t].vi}" for t in EVENT_TYPES),
+                      ", ".join(f"{t}: {EVENT_LABELS[t].en}" for t in EVENT_TYPES))),
+        _c("date", "Ngày hiệu lực", "Effective date", "date", required=True, width=14),
+        _c("legal_basis", "Căn cứ pháp lý", "Legal basis", width=50),
+        _c("from", "Từ tổ chức", "From", "list", width=34, note=LIST_NOTE),
+        _c("to", "Thành tổ chức", "To", "list", width=34, note=LIST_NOTE),
+        _c("new_name_vi", "Tên mới (tiếng Việt)", "New name (Vietnamese)", width=34),
+        _c("new_name_en", "Tên mới (tiếng Anh)", "New name (English)", width=34),
+        _c("transfers", "Chuyển giao", "Transfers", "list", width=40,
+           note=Label("cặp đối tượng > tổ chức, phân tách bằng ;", "pairs entity > organisation separated by ;")),
+        _c("note", "Ghi chú", "Note", "text", width=50),
+    )))
+    return sheets
+
+
+def _norm(text: str) -> str:
+    text = " ".join(nfc(str(text)).replace("\ufeff", "").casefold().split())
+    return re.sub(r"\s*/\s*", "/", text).rstrip("* ")
+
+
+def _names(key: str, label: Label, header: str) -> set[str]:
+    return {_norm(key), _norm(label.vi), _norm(label.en), _norm(header)}
+
+
+def _lookup(items: Iterable[tuple[str, set[str]]]) -> dict[str, str]:
+    """Normalised name -> key, plus diacritics-folded names where no two keys share one."""
+    exact: dict[str, str] = {}
+    folded: dict[str, set[str]] = {}
+    for key, names in items:
+        for n in names:
+            exact.setdefault(n, key)
+            folded.setdefault(fold(n), set()).add(key)
+    for n, keys in folded.items():
+        if len(keys) == 1:
+            exact.setdefault(n, next(iter(keys)))
+    return exact
+
+
+def _header_lookup(columns: Iterable[Column]) -> dict[str, str]:
+    cols = list(columns)
+    items = [(c.key, _names(c.key, c.label, c.header)) for c in cols]
+    if any(c.key == "code" for c in cols):
+        items += [("ref", {"ref", _norm("Mã tham chiếu"), "reference"}), ("kind", {"kind", "loại"})]
+    return _lookup(items)
+
+
+def _sheet_lookup(sheets: list[SheetSpec]) -> dict[str, str]:
+    return _lookup((s.name, _names(s.name, s.label, f"{s.label.vi} / {s.label.en}") | {_norm(s.name + "s")})
+                   for s in sheets)
+
+
+# --- cells -----------------------------------------------------------------------------------------------------
+
+
+def join_list(values: Iterable[str]) -> str:
+    return "; ".join(str(v).replace("\\", "\\\\").replace(";", "\\;") for v in values)
+
+
+def split_list(text: str) -> list[str]:
+    """Split on ``;``; ``\\;`` is a literal semicolon and ``\\\\`` a literal backslash (any other backslash is kept)."""
+    out, cur, i = [], [], 0
+    while i < len(text):
+        ch = text[i]
+        if ch == "\\" and i + 1 < len(text) and text[i + 1] in ";\\":
+            cur.append(text[i + 1])
+            i += 2
+            continue
+        if ch == ";":
+            out.append("".join(cur))
+            cur = []
+        else:
+            cur.append(ch)
+        i += 1
+    out.append("".join(cur))
+    return [v.strip() for v in out if v.strip()]
+
+
+def _number_text(value: float | int) -> str:
+    return str(int(value)) if isinstance(value, float) and value.is_integer() else str(value)
+
+
+def read_cell(value: Any, type_: AttrType) -> Any:
+    """A raw cell (text from CSV, or openpyxl's str/int/float/bool/datetime) as the value the model expects; None when
+    empty. Text is NFC with the export's formula escape removed; only free text keeps its surrounding spaces."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        text = unescape_formula(nfc(value))
+        if type_ not in ("str", "text"):
+            text = text.strip()
+        if not text.strip():
+            return None
+        return split_list(text) if type_ == "list" else text
+    if isinstance(value, bool):
+        return value if type_ == "bool" else "true" if value else "false"
+    if isinstance(value, (int, float)):
+        if type_ == "int":
+            return int(value) if isinstance(value, float) and value.is_integer() else value
+        return [_number_text(value)] if type_ == "list" else _number_text(value)
+    if isinstance(value, dt.datetime):
+        if value.time() == dt.time():
+            value = value.date()
+        else:
+            return value.isoformat(sep=" ")
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    return str(value)
+
+
+def write_cell(value: Any, type_: AttrType) -> str:
+    text = join_list(value) if type_ == "list" and isinstance(value, (list, tuple)) else cell_text(value)
+    return escape_formula(text)
+
+
+# --- the document an importer reads ----------------------------------------------------------------------------
+
+
+@dataclass
+class Table:
+    """One sheet or CSV file: where it is (for messages), its name (sheet title or file stem), header and rows."""
+
+    where: str  # "hcmc.xlsx: sheet system" or "system.csv"
+    name: str
+    header: tuple[Any, ...]
+    rows: list[tuple[int, tuple[Any, ...]]] = field(default_factory=list)  # (row number, cells); empty rows left out
+    csv: bool = False
+
+
+def _rows(values: Iterable[tuple[Any, ...]]) -> tuple[tuple[Any, ...], list[tuple[int, tuple[Any, ...]]]]:
+    header: tuple[Any, ...] = ()
+    rows = []
+    for n, row in enumerate(values, start=1):
+        if n == 1:
+            header = tuple(row)
+        elif any(v is not None and (not isinstance(v, str) or v.strip()) for v in row):
+            rows.append((n, tuple(row)))
+    return header, rows
+
+
+def check_zip(path: Path, zf: zipfile.ZipFile, max_bytes: int) -> None:
+    """Refuse a zip whose members would unpack to more than ``max_bytes`` (sizes from the directory, which zipfile
+    never reads past) or that holds an absurd number of members."""
+    infos = zf.infolist()
+    if len(infos) > MAX_ZIP_MEMBERS:
+        raise ImportFailed(f"{path.name}: {len(infos):,} members in the zip; at most {MAX_ZIP_MEMBERS:,} are read")
+    total = sum(i.file_size for i in infos)
+    if total > max_bytes:
+        big = max(infos, key=lambda i: i.file_size)
+        raise ImportFailed(f"{path.name}: unpacks to {total:,} bytes (largest member {big.filename}: "
+                           f"{big.file_size:,} bytes), more than the limit of {max_bytes:,} bytes; refused before "
+                           "reading")
+
+
+def _open_zip(path: Path) -> zipfile.ZipFile:
+    try:
+        return zipfile.ZipFile(path)
+    except (zipfile.BadZipFile, OSError) as exc:
+        raise ImportFailed(f"{path.name}: not an XLSX workbook or zip archive ({exc})") from None
+
+
+def read_xlsx(path: Path, max_bytes: int) -> list[Table]:
+    from openpyxl import load_workbook
+
+    with _open_zip(path) as zf:
+        check_zip(path, zf, max_bytes)
+        if "xl/workbook.xml" not in zf.namelist():
+            raise ImportFailed(f"{path.name}: a zip, but not an XLSX workbook (no xl/workbook.xml)")
+    try:
+        wb = load_workbook(path, read_only=True, data_only=True)
+    except ImportFailed:
+        raise
+    except Exception as exc:  # openpyxl raises many kinds (KeyError, ValueError, XML errors) on damaged files
+        raise ImportFailed(f"{path.name}: not a readable XLSX workbook ({type(exc).__name__}: {exc})") from None
+    tables = []
+    try:
+        for ws in wb.worksheets:
+            if ws.title in (README_SHEET, LISTS_SHEET):
+                continue
+            try:
+                ws.reset_dimensions()  # some writers declare a wrong size; read every cell there is
+                header, rows = _rows(ws.iter_rows(values_only=True))
+            except Exception as exc:
+                raise ImportFailed(f"{path.name}: sheet {ws.title} cannot be read ({type(exc).__name__}: {exc})") \
+                    from None
+            tables.append(Table(f"{path.name}: sheet {ws.title}", ws.title, header, rows))
+    finally:
+        wb.close()
+    return tables
+
+
+def _decode(path_name: str, raw: bytes) -> str:
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise ImportFailed(f"{path_name}: not UTF-8 text (byte {exc.start}); save the CSV as UTF-8") from None
+
+
+def parse_csv(name: str, where: str, text: str) -> Table:
+    """One CSV text: the delimiter (, ; or tab) is sniffed from the header line."""
+    first = text.split("\n", 1)[0]
+    counts = {d: first.count(d) for d in (",", ";", "\t")}
+    delimiter = max(counts, key=lambda d: counts[d]) if any(counts.values()) else ","
+    try:
+        header, rows = _rows(tuple(r) for r in csv.reader(io.StringIO(text, newline=""), delimiter=delimiter))
+    except csv.Error as exc:
+        raise ImportFailed(f"{where}: not valid CSV ({exc})") from None
+    return Table(where, name, header, rows, csv=True)
+
+
+def read_csv(path: Path, max_bytes: int) -> list[Table]:
+    """A CSV file, or a zip of CSV files (what ``export --format csv`` writes)."""
+    if path.suffix.lower() == ".zip" or zipfile.is_zipfile(path):
+        tables = []
+        with _open_zip(path) as zf:
+            check_zip(path, zf, max_bytes)
+            for info in zf.infolist():
+                if info.is_dir() or Path(info.filename).suffix.lower() not in CSV_SUFFIXES:
+                    continue
+                name = Path(info.filename).stem
+                tables.append(parse_csv(name, f"{path.name}: {info.filename}",
+                                        _decode(f"{path.name}: {info.filename}", zf.read(info))))
+        if not tables:
+            raise ImportFailed(f"{path.name}: the zip holds no .csv file")
+        return tables
+    return [parse_csv(path.stem, path.name, _decode(path.name, path.read_bytes()[: max_bytes + 1]))]
+
+
+# --- transform -------------------------------------------------------------------------------------------------
+
+
+@dataclass
+class _EntityRow:
+    table: Table
+    rownum: int
+    data: dict[str, Any]
+    columns: dict[str, str]  # model field -> column key (for locations)
+    owner: str | None = None
+
+
+BASE = {"code", "ref", "kind", "name_vi", "name_en", "owner", "valid_from", "valid_to", "tags", "description_vi",
+        "description_en"}
+
+
+class _Transform:
+    def __init__(self, mm: Metamodel, source: str):
+        self.mm = mm
+        self.source = source
+        self.sheets = {s.name: s for s in layout(mm)}
+        self.sheet_names = _sheet_lookup(list(self.sheets.values()))
+        self.any_kind = SheetSpec("entities", Label("Đối tượng", "Entities"), "kind", _entity_columns(mm, None))
+        self.t = Transformed()
+        self.entity_rows: list[_EntityRow] = []
+        self.history: dict[str, list[tuple[Table, int, dict[str, Any]]]] = {}
+        self.refs: set[str] = set()
+        self.rel_ids: set[str] = set()
+        self.event_ids: set[str] = set()
+
+    def reject(self, table: Table, rownum: int | None, column: str, reason: str) -> None:
+        where = table.where if rownum is None else f"{table.where}, row {rownum}"
+        self.t.rejected.append(Rejection(f"{where}, column {column}" if column else where, column, reason))
+
+    def run(self, tables: list[Table]) -> Transformed:
+        for table in tables:
+            self.table(table)
+        self.finish_entities()
+        return self.t
+
+    def spec_for(self, table: Table, header_keys: set[str]) -> SheetSpec | None:
+        name = self.sheet_names.get(_norm(table.name)) or self.sheet_names.get(fold(_norm(table.name)))
+        if name:
+            return self.sheets[name]
+        if "kind" in header_keys:
+            return self.any_kind
+        return None
+
+    def table(self, table: Table) -> None:
+        pre_keys = set(_header_lookup(self.any_kind.columns).get(_norm(h)) for h in table.header if h is not None)
+        spec = self.spec_for(table, pre_keys)
+        if spec is None:
+            what = "file" if table.csv else "sheet"
+            expected = ", ".join(self.sheets)
+            item = Rejection(table.where, "", f"a {what} the layout does not cover (expected one of: {expected}"
+                                              f"{'; or a kind column' if table.csv else ''}); not read")
+            if table.rows:
+                self.t.unmapped.append(item)
+            return
+        lookup = _header_lookup(spec.columns)
+        keys: list[str | None] = []
+        seen: dict[str, int] = {}
+        for i, h in enumerate(table.header, start=1):
+            text = "" if h is None else nfc(str(h)).strip()
+            if not text:
+                keys.append(None)
+                continue
+            key = lookup.get(_norm(text)) or lookup.get(fold(_norm(text)))
+            if key is None:
+                self.reject(table, 1, text, f"unknown column '{text}'; expected: "
+                                            f"{', '.join(c.key for c in spec.columns)}")
+            elif key in seen:
+                self.reject(table, 1, key, f"column {i} repeats column {seen[key]} ({key})")
+                key = None
+            else:
+                seen[key] = i
+            keys.append(key)
+        has = set(seen)
+        if spec.role == "kind":
+            missing = [] if has & {"code", "ref"} else ["code"]
+        else:
+            missing = [c.key for c in spec.columns if c.required and c.key not in has]
+        if missing:
+            self.reject(table, 1, missing[0], f"required column{'s' if len(missing) > 1 else ''} missing: "
+                                              f"{', '.join(missing)}")
+            return
+        for rownum, cells in table.rows:
+            raw = {k: cells[i] for i, k in enumerate(keys) if k is not None and i < len(cells)}
+            if len(cells) > len(keys) and any(v not in (None, "") for v in cells[len(keys):]):
+                self.reject(table, rownum, f"column {len(keys) + 1}", "a value in a column without a header")
+            if spec.role == "kind":  # attribute types depend on the row's kind
+                self.row_kind(table, rownum, raw, spec)
+                continue
+            values = {k: read_cell(v, spec.column(k).type) for k, v in raw.items()}  # type: ignore[union-attr]
+            getattr(self, f"row_{spec.role}")(table, rownum, values, spec)
+
+    # -- one row per role ----------------------------------------------------------------------------------------
+
+    def row_kind(self, table: Table, rownum: int, raw: dict[str, Any], spec: SheetSpec) -> None:
+        v = {k: read_cell(x, "ref" if k == "owner" else "str") for k, x in raw.items() if k in BASE}
+        kind = spec.kind or v.get("kind")
+        code = v.get("code")
+        if v.get("ref"):
+            rk, _, rc = str(v["ref"]).partition(":")
+            if kind and rk != kind:
+                self.reject(table, rownum, "ref", f"'{v['ref']}' is not a {kind} (this sheet holds {kind})")
+                return
+            if code and code != rc:
+                self.reject(table, rownum, "code", f"'{code}' does not match ref '{v['ref']}'")
+                return
+            kind, code = rk, rc
+        if not kind:
+            self.reject(table, rownum, "kind", f"the kind is required; one of: {', '.join(self.mm.kinds)}")
+            return
+        if kind not in self.mm.kinds:
+            self.reject(table, rownum, "kind", f"unknown kind '{kind}'; expected one of: {', '.join(self.mm.kinds)}")
+            return
+        if not code:
+            self.reject(table, rownum, "code", "the code is required")
+            return
+        attrs = {}
+        kspec = self.mm.kinds[kind]
+        for k, value in raw.items():
+            if k in BASE:
+                continue
+            a = kspec.attribute(k)
+            value = read_cell(value, a.type if a else "str")
+            if value is None:
+                continue
+            if a is None:
+                self.reject(table, rownum, k, f"not an attribute of {kind}")
+                return
+            attrs[k] = value
+        if v.get("owner") and not kspec.owned:
+            self.reject(table, rownum, "owner", f"a {kind} has no owner (use the parent attribute)")
+            return
+        data = {"kind": kind, "code": str(code), "name": {"vi": v.get("name_vi") or "", "en": v.get("name_en") or ""},
+                "description": {"vi": v.get("description_vi") or "", "en": v.get("description_en") or ""},
+                "valid_from": v.get("valid_from"), "valid_to": v.get("valid_to"),
+                "tags": read_cell(raw.get("tags"), "list") or [], "attributes": attrs}
+        self.entity_rows.append(_EntityRow(table, rownum, data, {}, v.get("owner")))
+
+    def row_owner_history(self, table: Table, rownum: int, v: dict[str, Any], spec: SheetSpec) -> None:
+        if not v.get("entity"):
+            self.reject(table, rownum, "entity", "the entity is required")
+            return
+        period = {k: v.get(k) for k in ("org", "start", "end", "event", "basis")}
+        self.history.setdefault(str(v["entity"]), []).append((table, rownum, period))
+
+    def row_relationships(self, table: Table, rownum: int, v: dict[str, Any], spec: SheetSpec) -> None:
+        data = {"type": v.get("type") or "", "source": v.get("source") or "", "target": v.get("target") or "",
+                "valid_from": v.get("valid_from"), "valid_to": v.get("valid_to"),
+                "properties": {k: x for k, x in v.items() if x is not None and k not in (
+                    "type", "source", "target", "valid_from", "valid_to")}}
+        try:
+            r = validate_relationship(parse_relationship(data), self.mm)
+        except ValidationFailed as exc:
+            self.field_errors(table, rownum, exc.errors, {"properties": None})
+            return
+        if r.id in self.rel_ids:
+            self.reject(table, rownum, "type", f"{r.id} appears twice in the file")
+            return
+        self.rel_ids.add(r.id)
+        self.t.locations[r.id] = f"{table.where}, row {rownum}"
+        self.t.relationships.append(r)
+
+    def row_org_events(self, table: Table, rownum: int, v: dict[str, Any], spec: SheetSpec) -> None:
+        transfers = []
+        for pair in v.get("transfers") or []:
+            entity, sep, to = pair.partition(">")
+            if not sep:
+                self.reject(table, rownum, "transfers", f"'{pair}' is not a pair entity > organisation")
+                return
+            transfers.append({"entity": entity.strip(), "to": to.strip()})
+        new_name = None
+        if v.get("new_name_vi") or v.get("new_name_en"):
+            new_name = {"vi": v.get("new_name_vi") or "", "en": v.get("new_name_en") or ""}
+        data = {"id": v.get("id") or "", "type": v.get("type") or "", "date": v.get("date"),
+                "legal_basis": v.get("legal_basis") or "", "from": v.get("from") or [], "to": v.get("to") or [],
+                "transfers": transfers, "new_name": new_name, "note": v.get("note") or ""}
+        try:
+            ev = OrgEvent.model_validate(data)
+        except ValidationError as exc:
+            self.field_errors(table, rownum, pydantic_errors(exc), {"new_name": "new_name_"})
+            return
+        if ev.id in self.event_ids:
+            self.reject(table, rownum, "id", f"event {ev.id} appears twice in the file")
+            return
+        self.event_ids.add(ev.id)
+        self.t.locations[ev.ref] = f"{table.where}, row {rownum}"
+        self.t.events.append(ev)
+
+    # -- entities, once every ownership period is known ------------------------------------------------------------
+
+    def finish_entities(self) -> None:
+        for row in self.entity_rows:
+            ref = f"{row.data['kind']}:{row.data['code']}"
+            periods = self.history.pop(ref, None)
+            if periods:
+                row.data["owner_history"] = [p for _, _, p in periods]
+                current = next((p["org"] for _, _, p in reversed(periods) if p["end"] is None), None)
+                if row.owner and row.owner != current:
+                    self.reject(row.table, row.rownum, "owner", f"{row.owner} is not the current owner in "
+                                                                f"owner_history ({current or 'none'})")
+                    continue
+            elif row.owner:
+                row.data["owner_history"] = [{"org": row.owner}]
+            try:
+                e = validate_entity(parse_entity(row.data), self.mm)
+            except ValidationFailed as exc:
+                self.entity_errors(row, periods, exc.errors)
+                continue
+            if e.ref in self.refs:
+                self.reject(row.table, row.rownum, "code", f"{e.ref} appears twice in the file")
+                continue
+            self.refs.add(e.ref)
+            self.t.locations[e.ref] = f"{row.table.where}, row {row.rownum} ({e.ref})"
+            self.t.entities.append(e)
+        for ref, periods in self.history.items():
+            for table, rownum, _ in periods:
+                self.reject(table, rownum, "entity", f"{ref} is not on a kind sheet of this file (ownership "
+                                                     "history is imported together with its entity)")
+
+    def entity_errors(self, row: _EntityRow, periods: list | None, errors: list[FieldError]) -> None:
+        for e in errors:
+            parts = e.location.split(".")
+            if parts[0] == "owner_history" and periods:
+                i = int(parts[1]) if len(parts) > 1 and parts[1].isdigit() else 0
+                table, rownum, _ = periods[min(i, len(periods) - 1)]
+                column = parts[2] if len(parts) > 2 else "end" if "end" in e.reason else "org"
+                self.reject(table, rownum, column, e.reason)
+            elif parts[0] in ("owner_history", "owner"):
+                self.reject(row.table, row.rownum, "owner", e.reason)
+            elif parts[0] == "attributes" and len(parts) > 1:
+                self.reject(row.table, row.rownum, parts[1], e.reason)
+            elif parts[0] in ("name", "description"):
+                self.reject(row.table, row.rownum, f"{parts[0]}_{parts[1] if len(parts) > 1 else 'vi'}", e.reason)
+            else:
+                self.reject(row.table, row.rownum, parts[0] or "code", e.reason)
+
+    def field_errors(self, table: Table, rownum: int, errors: list[FieldError], nested: dict[str, str | None]) \
+            -> None:
+        for e in errors:
+            parts = e.location.split(".")
+            column = parts[0]
+            if column in nested and len(parts) > 1:
+                prefix = nested[column]
+                column = f"{prefix}{parts[1]}" if prefix else parts[1]
+            self.reject(table, rownum, column, e.reason)
+
+
+def transform_tables(tables: list[Table], source: str, mm: Metamodel) -> Transformed:
+    """Pure: the entities, relationships and events the tables describe, and every bad cell with its location."""
+    return _Transform(mm, source).run(tables)
+
+
+class _SpreadsheetImporter:
+    name = ""
+    suffixes: tuple[str, ...] = ()
+    description = ""
+
+    def __init__(self, metamodel: Metamodel | None = None):
+        self.metamodel = metamodel
+
+    def transform(self, document: list[Table], source: str) -> Transformed:
+        from catalog.metamodel import DEFAULT
+
+        return transform_tables(document, source, self.metamodel or DEFAULT)
+
+
+class XlsxImporter(_SpreadsheetImporter):
+    name = "xlsx"
+    suffixes = (".xlsx", ".xlsm")
+    description = "Excel workbook in the ioc-catalog template layout (a sheet per kind, relationships...)"
+
+    def read(self, path: Path, max_bytes: int) -> list[Table]:
+        return read_xlsx(path, max_bytes)
+
+
+class CsvImporter(_SpreadsheetImporter):
+    name = "csv"
+    suffixes = CSV_SUFFIXES
+    description = "CSV (UTF-8, , ; or tab): one kind per file (by file name or a kind column), or a zip of CSVs"
+
+    def read(self, path: Path, max_bytes: int) -> list[Table]:
+        return read_csv(path, max_bytes)
+
+
+def importers() -> list[_SpreadsheetImporter]:
+    return [XlsxImporter(), CsvImporter()]
+
+
+# --- writing: template and exports ------------------------------------------------------------------------------
+
+
+class ExportFailed(CatalogError):
+    """The catalog holds something the requested spreadsheet format cannot carry (nothing is written)."""
+
+    status = 422
+    code = "export-failed"
+
+
+def _entity_row(e: Entity, spec: SheetSpec) -> list[Any]:
+    base = {"code": e.code, "name_vi": e.name.vi, "name_en": e.name.en, "owner": e.owner,
+            "valid_from": e.valid_from, "valid_to": e.valid_to, "tags": e.tags,
+            "description_vi": e.description.vi, "description_en": e.description.en}
+    return [base[c.key] if c.key in base else e.attributes.get(c.key) for c in spec.columns]
+
+
+def _is_simple(e: Entity) -> bool:
+    """One open-ended owner without dates or basis: the owner column says it all."""
+    return len(e.owner_history) == 1 and e.owner_history[0].model_dump(exclude={"org"}) == \
+        {"start": None, "end": None, "basis": None, "event": None}
+
+
+def sheet_rows(store: CatalogStore | None, mm: Metamodel) -> Iterator[tuple[SheetSpec, Iterator[list[Any]]]]:
+    """Every sheet of the layout with its rows of raw values (the store's content, in a stable order)."""
+    entities = sorted(store.iter_entities(), key=lambda x: x.ref) if store is not None else []
+    sheets = layout(mm)
+    history: list[list[Any]] = []
+    for spec in sheets:
+        if spec.role == "kind":
+            rows = []
+            for e in entities:
+                if e.kind != spec.kind:
+                    continue
+                rows.append(_entity_row(e, spec))
+                if e.owner_history and not _is_simple(e):
+                    history += [[e.ref, p.org, p.start, p.end, p.event, p.basis] for p in e.owner_history]
+            yield spec, iter(rows)
+        elif spec.role == "relationships":
+            rels = sorted(store.all_relationships(), key=lambda x: x.id) if store is not None else []
+            yield spec, ([r.type, r.source, r.target, r.valid_from, r.valid_to]
+                         + [r.properties.get(c.key) for c in spec.columns[5:]] for r in rels)
+        elif spec.role == "owner_history":
+            yield spec, iter(history)
+        elif spec.role == "org_events":
+            events = sorted(store.list_events(), key=lambda x: x.id) if store is not None else []
+            yield spec, ([ev.id, ev.type, ev.date, ev.legal_basis, ev.from_, ev.to,
+                          ev.new_name.vi if ev.new_name else None, ev.new_name.en if ev.new_name else None,
+                          [f"{t.entity} > {t.to}" for t in ev.transfers], ev.note] for ev in events)
+
+
+def _text_rows(spec: SheetSpec, rows: Iterable[list[Any]]) -> Iterator[list[str]]:
+    types = [c.type for c in spec.columns]
+    for row in rows:
+        yield [write_cell(v, t) for v, t in zip(row, types)]
+
+
+def _readme_rows(sheets: list[SheetSpec]) -> list[list[str]]:
+    rows = [
+        ["Mẫu nhập liệu danh mục kiến trúc (ioc-catalog) / ioc-catalog spreadsheet template"],
+        [],
+        ["Mỗi trang là một loại đối tượng; trang relationships chứa các quan hệ; owner_history chứa lịch sử chủ quản "
+         "(chỉ khi có nhiều giai đoạn hoặc có ngày/căn cứ); org_events chứa các sự kiện tổ chức (sáp nhập, đổi tên...). "
+         "Dòng 1 là tiêu đề; có thể dùng tiêu đề tiếng Việt, tiếng Anh, song ngữ hoặc mã cột. Danh sách phân tách bằng "
+         "dấu ;. Ngày theo dạng YYYY-MM-DD. Giá trị có danh sách chọn phải lấy từ danh sách. Dòng trống được bỏ qua."],
+        ["Each sheet is one kind; the relationships sheet holds relationships; owner_history holds ownership periods "
+         "(only when there is more than one, or dates or a basis); org_events holds organisation events (mergers, "
+         "renames...). Row 1 is the header: Vietnamese, English, bilingual headers or column keys are all accepted. "
+         "Lists are separated by ;. Dates are YYYY-MM-DD. Columns with a drop-down take one of its values. Empty "
+         "rows are skipped."],
+        [],
+        ["Trang / Sheet", "Cột / Column", "Mã cột / Key", "Kiểu / Type", "Bắt buộc / Required",
+         "Giá trị cho phép / Allowed values", "Ghi chú", "Note"],
+    ]
+    for spec in sheets:
+        for c in spec.columns:
+            rows.append([spec.name, c.header, c.key, c.type, "x" if c.required else "", ", ".join(c.values),
+                         c.note.vi if c.note else "", c.note.en if c.note else ""])
+    return rows
+
+
+def write_workbook(store: CatalogStore | None, mm: Metamodel) -> bytes:
+    """The template (``store`` None) or a full export: deterministic XLSX bytes (same catalog, same bytes)."""
+    from openpyxl import Workbook
+    from openpyxl.cell import WriteOnlyCell
+    from openpyxl.styles import Alignment, Font
+    from openpyxl.utils import get_column_letter, quote_sheetname
+    from openpyxl.worksheet.datavalidation import DataValidation
+
+    wb = Workbook(write_only=True)
+    wb.properties.created = wb.properties.modified = STAMP
+    wb.properties.creator = wb.properties.last_modified_by = "ioc-catalog"
+    wb.properties.title = "ioc-catalog"
+    bold = Font(bold=True)
+    sheets = layout(mm)
+
+    readme = wb.create_sheet(README_SHEET)
+    readme.column_dimensions["A"].width = 18
+    readme.column_dimensions["B"].width = 44
+    readme.column_dimensions["C"].width = 22
+    readme.column_dimensions["F"].width = 40
+    readme.column_dimensions["G"].width = 40
+    readme.column_dimensions["H"].width = 40
+    for i, row in enumerate(_readme_rows(sheets)):
+        cells = []
+        for text in row:
+            cell = WriteOnlyCell(readme, escape_formula(text))
+            if i in (0, 5):
+                cell.font = bold
+            cells.append(cell)
+        readme.append(cells)
+
+    # drop-down values live on a hidden sheet: an inline list is limited to 255 characters
+    lists: list[tuple[str, tuple[str, ...]]] = []
+    refs: dict[tuple[str, ...], str] = {}
+    for spec in sheets:
+        for c in spec.columns:
+            if c.values and c.values not in refs:
+                col = get_column_letter(len(lists) + 1)
+                refs[c.values] = f"{quote_sheetname(LISTS_SHEET)}!${col}$1:${col}${len(c.values)}"
+                lists.append((c.key, c.values))
+
+    wrap = Alignment(wrap_text=True, vertical="top")
+    for spec, rows in sheet_rows(store, mm):
+        ws = wb.create_sheet(spec.name)
+        ws.freeze_panes = "A2"
+        for i, c in enumerate(spec.columns, start=1):
+            ws.column_dimensions[get_column_letter(i)].width = c.width
+        for i, c in enumerate(spec.columns, start=1):
+            if c.values:
+                letter = get_column_letter(i)
+                dv = DataValidation(type="list", formula1=refs[c.values], allow_blank=True, showErrorMessage=True,
+                                    errorTitle="Giá trị không hợp lệ / Invalid value",
+                                    error=f"{c.header}: {', '.join(c.values)}"[:255])
+                dv.add(f"{letter}2:{letter}1048576")
+                ws.data_validations.append(dv)
+        head = []
+        for c in spec.columns:
+            cell = WriteOnlyCell(ws, c.header)
+            cell.font = bold
+            cell.alignment = wrap
+            head.append(cell)
+        ws.append(head)
+        for n, row in enumerate(_text_rows(spec, rows), start=2):
+            for i, text in enumerate(row):
+                if XML_ILLEGAL.search(text):
+                    raise ExportFailed(f"sheet {spec.name}, row {n}, column {spec.columns[i].key}: a control "
+                                       "character an XLSX cannot hold; export as CSV or native JSON instead")
+            ws.append([t or None for t in row])
+
+    hidden = wb.create_sheet(LISTS_SHEET)
+    hidden.sheet_state = "hidden"
+    depth = max((len(v) for _, v in lists), default=0)
+    for r in range(depth):
+        hidden.append([v[r] if r < len(v) else None for _, v in lists])
+    return workbook_bytes(wb)
+
+
+def write_xlsx(store: CatalogStore, path: Path) -> None:
+    data = write_workbook(store, store.metamodel)
+    path.write_bytes(data)
+
+
+def write_template(mm: Metamodel, path: Path) -> None:
+    path.write_bytes(write_workbook(None, mm))
+
+
+def csv_bytes(spec: SheetSpec, rows: Iterable[list[Any]]) -> bytes:
+    """One sheet as CSV: UTF-8 with BOM (so Excel reads Vietnamese), CRLF, column keys as headers."""
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\r\n")
+    w.writerow([c.key for c in spec.columns])
+    w.writerows(_text_rows(spec, rows))
+    return ("\ufeff" + buf.getvalue()).encode("utf-8")
+
+
+def write_csv_zip(store: CatalogStore, path: Path) -> None:
+    """The export as a zip of CSV files, one per sheet (kinds first, then relationships, history, events)."""
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w") as zf:
+        for spec, rows in sheet_rows(store, store.metamodel):
+            info = zipfile.ZipInfo(f"{spec.name}.csv", date_time=(1980, 1, 1, 0, 0, 0))
+            info.external_attr = 0o100644 << 16
+            zf.writestr(info, csv_bytes(spec, rows), compress_type=zipfile.ZIP_DEFLATED)
+    path.write_bytes(out.getvalue())
+
+
+__all__ = ["Column", "CsvImporter", "ExportFailed", "SheetSpec", "Table", "XlsxImporter", "check_zip", "importers",
+           "join_list", "layout", "read_cell", "read_csv", "read_xlsx", "split_list", "transform_tables",
+           "write_csv_zip", "write_template", "write_workbook", "write_xlsx"]
