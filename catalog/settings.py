@@ -24,6 +24,9 @@ class Settings(BaseSettings):
     metamodel_extensions: str | None = Field(None, description="YAML file declaring custom attributes per kind")
     host: str = Field("127.0.0.1", description="Address the server listens on")
     port: int = Field(8000, ge=1, le=65535, description="Port the server listens on")
+    anonymous_role: Literal["viewer", "none"] = Field(
+        "viewer", description="Role of requests without a token or session: viewer (read-only browsing) or none "
+                              "(sign-in required)")
     max_body_bytes: int = Field(5_000_000, description="Largest request body the API accepts")
     max_import_bytes: int = Field(200_000_000, description="Largest file an import accepts")
 

@@ -4,19 +4,12 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Query
 
-from catalog.store import CatalogStore
+from api.auth import StoreDep
 from catalog.store.base import EntityFilter
 
 router = APIRouter(tags=["catalog"])
-
-
-def get_store(request: Request) -> CatalogStore:
-    return request.app.state.store
-
-
-StoreDep = Annotated[CatalogStore, Depends(get_store)]
 
 
 @router.get("/health", summary="Liveness and catalog revision")

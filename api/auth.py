@@ -1,0 +1,67 @@
+"""Who is calling: the principal of a request, for the API and the web UI alike.
+
+A request is authenticated by ``Authorization: Bearer ioc_<id>_<secret>`` (API tokens, ``ioc-catalog token create``)
+or by the web UI's session cookie (:data:`SESSION_COOKIE`, set at sign-in). Without either it is anonymous: it gets
+the role in the ``anonymous_role`` setting (default ``viewer``: read-only browsing; ``none``: sign-in required for
+everything). A request carrying credentials that do not check out is refused (401), never downgraded silently.
+
+What the principal may then do is decided by the catalog services (:mod:`catalog.permissions`): one rule set.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends, Request
+
+from catalog.accounts import Accounts
+from catalog.errors import CatalogError
+from catalog.permissions import Principal
+from catalog.store import CatalogStore
+
+SESSION_COOKIE = "ioc_session"
+
+
+class Unauthenticated(CatalogError):
+    status = 401
+    code = "unauthenticated"
+
+
+def get_store(request: Request) -> CatalogStore:
+    return request.app.state.store
+
+
+StoreDep = Annotated[CatalogStore, Depends(get_store)]
+
+
+def current_principal(request: Request, store: StoreDep) -> Principal:
+    """The principal of this request (cached on ``request.state``); raises Unauthenticated (401)."""
+    cached = getattr(request.state, "principal", None)
+    if cached is not None:
+        return cached
+    accounts = Accounts(store)
+    header = request.headers.get("authorization", "")
+    principal: Principal | None
+    if header:
+        scheme, _, value = header.partition(" ")
+        if scheme.lower() != "bearer" or not value.strip():
+            raise Unauthenticated("the Authorization header must be 'Bearer <token>'")
+        principal = accounts.authenticate_token(value.strip())
+        if principal is None:
+            raise Unauthenticated("the token is not valid (unknown, revoked, expired, or its user is disabled)")
+    elif request.cookies.get(SESSION_COOKIE):
+        principal = accounts.session_principal(request.cookies[SESSION_COOKIE])
+        if principal is None:
+            raise Unauthenticated("the session has ended; sign in again")
+    else:
+        role = request.app.state.settings.anonymous_role
+        if role == "none":
+            raise Unauthenticated("sign in or send an API token (Authorization: Bearer <token>)")
+        principal = Principal("anonymous", role)
+    request.state.principal = principal
+    return principal
+
+
+PrincipalDep = Annotated[Principal, Depends(current_principal)]
+
+__all__ = ["SESSION_COOKIE", "PrincipalDep", "StoreDep", "Unauthenticated", "current_principal", "get_store"]
