@@ -87,8 +87,12 @@ def load_file(store: CatalogStore, path: Path, *, fmt: str | None = None, dry_ru
     return report
 
 
-def _print_report(report) -> None:
-    t = Table(title=f"{'Dry run' if report.dry_run else 'Import'} {report.source}")
+def _print_report(report, lang: str = "vi") -> None:
+    """The report of one import: counts per kind, then every rejected item and a summary of the unmapped ones, with
+    reasons in Vietnamese (``lang`` vi) or English."""
+    vi = lang == "vi"
+    title = ("Chạy thử" if report.dry_run else "Nhập") if vi else ("Dry run" if report.dry_run else "Import")
+    t = Table(title=f"{title} {report.source}")
     t.add_column("kind")
     for col in ("created", "updated", "unchanged", "removed"):
         t.add_column(col, justify="right")
@@ -98,13 +102,27 @@ def _print_report(report) -> None:
         t.add_row(k, *(str(getattr(report.result, c).get(k, 0)) for c in ("created", "updated", "unchanged",
                                                                             "removed")))
     console.print(t)
+    if getattr(report, "source_types", None):
+        console.print(("Trong tệp: " if vi else "In the file: ") +
+                      ", ".join(f"{k} {n}" for k, n in report.source_types.items()), highlight=False, markup=False)
+    unmapped = getattr(report, "unmapped", [])
+    if unmapped:
+        err.print(f"[yellow]{len(unmapped)} " + ("mục không ánh xạ được (đã báo cáo, không nhập):" if vi else
+                                                 "item(s) not mapped (reported, not imported):") + "[/yellow]")
+        for r in unmapped[:20]:
+            err.print(f"  {r.text(lang)}", markup=False, highlight=False)
+        if len(unmapped) > 20:
+            err.print(f"  … {len(unmapped) - 20} " + ("mục nữa (xem --report)" if vi else "more (see --report)"),
+                      markup=False, highlight=False)
     if report.rejected:
-        err.print(f"[red]{len(report.rejected)} item(s) rejected:[/red]")
+        err.print(f"[red]{len(report.rejected)} " + ("mục bị từ chối:" if vi else "item(s) rejected:") + "[/red]")
         for r in report.rejected:
-            err.print(f"  {r}", markup=False, highlight=False)
+            err.print(f"  {r.text(lang)}", markup=False, highlight=False)
         if not report.loaded and not report.dry_run:
-            err.print("[red]Nothing was imported (strict mode: fix the file, or use --no-strict to load the valid "
-                      "items).[/red]")
+            err.print("[red]" + ("Không nhập gì (chế độ nghiêm ngặt: sửa tệp, hoặc dùng --no-strict để nhập các mục "
+                                 "hợp lệ)." if vi else
+                                 "Nothing was imported (strict mode: fix the file, or use --no-strict to load the "
+                                 "valid items).") + "[/red]")
 
 
 # --- commands ---------------------------------------------------------------------------------------------------
@@ -134,6 +152,9 @@ def demo(port: Annotated[int, typer.Option(help="Port of the web server")] = 800
     s = _store(url, create=True)
     report = load_file(s, SAMPLE)
     _print_report(report)
+    from catalog.accounts import seed_demo
+
+    seeded = seed_demo(s)
     seq, head = s.revision()
     s.close()
     base = f"http://{host}:{port}"
@@ -142,6 +163,12 @@ def demo(port: Annotated[int, typer.Option(help="Port of the web server")] = 800
                   f"  Health:     {base}/api/v1/health\n  API docs:   {base}/docs\n"
                   f"  IOC diagram: {base}/api/v1/diagrams/ioc.svg  (also .png, .pdf, .dot)\n"
                   f"  Command line, e.g.:  IOC_CATALOG_STORE={url} {_me()} search \"so thong tin\"\n")
+    console.print("[bold]Demo users[/bold] (web UI: sign in with name + password; API: "
+                  "'Authorization: Bearer <token>'):")
+    for user, password, token in seeded:  # one line each, never wrapped: tokens must copy whole
+        org = f" {user.org}" if user.org else ""
+        console.print(f"  {user.name:<13} {user.role + org:<34} password {password}  token {token.secret}",
+                      soft_wrap=True, highlight=False, markup=False)
     if serve_:
         _serve(url, host, port, demo_mode=True)
 
@@ -396,24 +423,28 @@ def apply_event(file: Annotated[Path, typer.Argument(help="JSON or YAML file wit
 @app.command()
 def export(output: Annotated[Path, typer.Option("-o", "--output", help="File to write")],
            store: StoreOpt = None,
-           fmt: Annotated[str, typer.Option("--format", "-f", help="json (native), xlsx, or csv (a zip of CSV "
-                                                                   "files)")] = "json",
+           fmt: Annotated[str, typer.Option("--format", "-f", help="json (native), xlsx, csv (a zip of CSV "
+                                                                   "files), or archimate (ArchiMate 3.1 exchange "
+                                                                   "XML)")] = "json",
            changelog: Annotated[bool, typer.Option("--changelog", help="Include the change log (json)")] = False) \
         -> None:
     """Export the whole catalog: native JSON (lossless), or XLSX/CSV in the template's layout (re-imports to the same
-    content; see docs/spreadsheets.md)."""
+    content; see docs/spreadsheets.md), or ArchiMate 3.1 (see docs/archimate.md)."""
+    from importers.archimate import write_archimate
     from importers.native import write_native
     from importers.spreadsheet import write_csv_zip, write_xlsx
 
     writers = {"json": lambda s, path: write_native(s, path, include_changelog=changelog), "xlsx": write_xlsx,
-               "csv": write_csv_zip}
+               "csv": write_csv_zip, "archimate": write_archimate}
     if fmt not in writers:
         raise typer.BadParameter(f"unknown format '{fmt}'; available: {', '.join(writers)}", param_hint="--format")
     if changelog and fmt != "json":
         raise typer.BadParameter("the change log is exported only with --format json", param_hint="--changelog")
     s = _store(store)
-    writers[fmt](s, output)
+    result = writers[fmt](s, output)
     console.print(f"Wrote {output} ({s.count_entities()} entities, {s.count_relationships()} relationships).")
+    for line in getattr(result, "skipped", None) or ():
+        err.print(f"  not exported: {line}", markup=False, highlight=False)
 
 
 @app.command()
@@ -437,21 +468,61 @@ def import_(file: Annotated[Path, typer.Argument(help="File to import")], store:
             cleanup: Annotated[bool, typer.Option("--cleanup", help="Remove what this file's earlier imports "
                                                                     "created and it no longer contains")] = False,
             report_file: Annotated[Optional[Path], typer.Option("--report", help="Also write the report as "
-                                                                                  "JSON")] = None) -> None:
-    """Import a file into the catalog, all or nothing, with a report of every rejected item."""
+                                                                                  "JSON")] = None,
+            lang: LangOpt = "vi") -> None:
+    """Import a file into the catalog, all or nothing, with a report of every rejected item (reasons in Vietnamese
+    or English: --lang or IOC_CATALOG_LANG). Every run is recorded: see ``imports``."""
+    from importers.base import REPORT_SCHEMA, ImportFailed
+
     s = _store(store, create=True)
-    report = load_file(s, file, fmt=fmt, dry_run=dry_run, strict=strict, cleanup=cleanup)
-    _print_report(report)
+    try:
+        report = load_file(s, file, fmt=fmt, dry_run=dry_run, strict=strict, cleanup=cleanup)
+    except ImportFailed as exc:
+        if report_file:
+            report_file.write_text(json.dumps({"schema": REPORT_SCHEMA, "file": str(file), "status": "failed",
+                                               "error": exc.message, "error_vi": exc.message_vi or exc.message},
+                                              ensure_ascii=False, indent=1), encoding="utf-8")
+        err.print(f"[red]{'Lỗi' if lang == 'vi' else 'Error'}:[/red] {escape(exc.text(lang))}", highlight=False)
+        raise typer.Exit(1) from None
+    _print_report(report, lang)
     if report_file:
         report_file.write_text(json.dumps(report.to_json(), ensure_ascii=False, indent=1), encoding="utf-8")
     if report.rejected:
         raise typer.Exit(1)
 
 
+@app.command()
+def imports(store: StoreOpt = None,
+            limit: Annotated[int, typer.Option(help="At most this many runs")] = 20,
+            as_json: Annotated[bool, typer.Option("--json", help="Print JSON")] = False) -> None:
+    """Recent import runs, newest first: who imported what, when, whether it finished or failed, and the counts."""
+    from importers.base import list_runs
+
+    runs = list_runs(_store(store), limit=limit)
+    if as_json:
+        print(json.dumps(runs, ensure_ascii=False, indent=1))
+        return
+    if not runs:
+        console.print("No import recorded yet.")
+        return
+    t = Table(title=f"{len(runs)} most recent import run(s)")
+    for col in ("run", "source", "actor", "status", "created/updated/removed", "rejected"):
+        t.add_column(col, overflow="fold")
+    for r in runs:
+        status = r.get("status", "?") + (" (dry run)" if r.get("dry_run") else "")
+        if r.get("error"):
+            status += f": {str(r['error'])[:80]}"
+        t.add_row(str(r.get("run", "")), str(r.get("source", "")), str(r.get("actor", "")), status,
+                  "/".join(str(sum((r.get(c) or {}).values())) for c in ("created", "updated", "removed")),
+                  str(r.get("rejected", 0)))
+    console.print(t)
+
+
 def _register_command_groups() -> None:
     """Command groups that live in their own modules register on the app like an extension would."""
-    from api import commands_diagrams, commands_migrate
+    from api import commands_accounts, commands_diagrams, commands_migrate
 
+    commands_accounts.register(app)
     commands_diagrams.register(app)
     commands_migrate.register(app)
 

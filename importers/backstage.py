@@ -239,18 +239,32 @@ class Deferred:
     reverse: bool  # dependencyOf: the Resource depends on the source
 
 
+@dataclass
+class Child:
+    """A group's ``children`` entry naming a group outside the file: checked against the catalog in resolve."""
+
+    where: str
+    field: str
+    ref: str  # ours
+    backstage: str
+
+
 class BackstageImporter:
     name = "backstage"
-    suffixes = (".yaml", ".yml")  # only with --format backstage, or catalog-info.yaml (see claims())
+    suffixes = (".yaml", ".yml")  # other YAML goes to the native importer unless claims() says it is Backstage
     description = "Backstage software-catalog YAML (catalog-info.yaml; multi-document)"
 
     def __init__(self, mapping: Mapping = DEFAULT_MAPPING, metamodel: Metamodel | None = None):
         self.mapping = mapping
         self.metamodel = metamodel
 
-    def claims(self, path: Path) -> bool:
-        """Picked by name: catalog-info.yaml (Backstage's convention); other YAML needs --format backstage."""
-        return path.name.lower() in ("catalog-info.yaml", "catalog-info.yml")
+    def claims(self, path: Path, head: bytes = b"") -> bool:
+        """Picked without --format for catalog-info.yaml (Backstage's convention) or YAML whose first lines say
+        ``apiVersion: backstage.io/...``."""
+        if path.suffix.lower() not in self.suffixes:
+            return False
+        return path.name.lower() in ("catalog-info.yaml", "catalog-info.yml") or \
+            re.search(rb"^apiVersion:[ \t]*['\"]?backstage\.io/", head, re.M) is not None
 
     def read(self, path: Path, max_bytes: int) -> list[Any]:
         return read_yaml_documents(path, max_bytes)
@@ -263,16 +277,21 @@ class BackstageImporter:
         t = Transformed()
         items = self._entities(document, source, t)
         by_ref = {i.ref: i for i in items}
+        taken: dict[str, str] = {}  # our ref -> where: a Component and a System of one name would be one system
         for item in items:
             self._map_entity(item, by_ref, t, mm)
+            if item.entity is not None:
+                if item.entity.ref in taken:
+                    t.rejected.append(Rejection(item.where, "metadata.name",
+                                                f"{item.entity.ref} is already used by {taken[item.entity.ref]}",
+                                                f"{item.entity.ref} đã được dùng cho {taken[item.entity.ref]}"))
+                    item.entity = item.ours = None
+                else:
+                    taken[item.entity.ref] = item.where.split(": ", 1)[-1]
         for item in items:
             if item.entity is not None:
                 self._map_links(item, by_ref, t, mm)
-        seen: set[str] = set()
-        for item in items:
-            if item.entity is not None and item.entity.ref not in seen:
-                seen.add(item.entity.ref)
-                t.entities.append(item.entity)
+        t.entities = [item.entity for item in items if item.entity is not None]
         return t
 
     def _entities(self, docs: list[Any], source: str, t: Transformed) -> list[_Item]:
@@ -298,7 +317,7 @@ class BackstageImporter:
                 t.rejected.append(Rejection(where, "metadata.name", f"{ref} is already defined in {seen[ref]}",
                                             f"{ref} đã được khai báo ở {seen[ref]}"))
                 continue
-            seen[ref] = where
+            seen[ref] = f"document {n}"
             out.append(_Item(doc, ref, where))
         return out
 
@@ -473,8 +492,8 @@ class BackstageImporter:
                         child.entity = child.entity.model_copy(update={"attributes": {
                             **child.entity.attributes, "parent": e.ref}})
                         t.origins[f"{child.entity.ref}#attributes.parent"] = (item.where, fld)
-                else:
-                    t.references.append((item.where, fld, f"organization:{code_of(ref)}"))
+                else:  # the child's own file states its parent; a missing child is reported, not refused
+                    t.deferred.append(Child(item.where, fld, f"organization:{code_of(ref)}", str(ref)))
                 continue
             if name == "members":
                 continue  # Users are reported where they are defined
@@ -524,14 +543,22 @@ class BackstageImporter:
         mm = self.metamodel or DEFAULT
         in_file = {e.ref for e in t.entities}
         pending = [d for d in t.deferred if isinstance(d, Deferred)]
-        wanted = sorted({f"{k}:{d.code}" for d in pending for k in ("database", "platform")} - in_file)
-        found = in_file | (known(wanted) if wanted else set())
+        children = [d for d in t.deferred if isinstance(d, Child)]
+        wanted = {f"{k}:{d.code}" for d in pending for k in ("database", "platform")} | {c.ref for c in children}
+        wanted -= in_file
+        found = in_file | (known(sorted(wanted)) if wanted else set())
+        for c in children:
+            if c.ref not in found:
+                t.unmapped.append(Rejection(c.where, c.field, f"child group {c.backstage} is neither in the file nor "
+                                                              "in the catalog yet: its own file sets its parent",
+                                            f"nhóm con {c.backstage} chưa có trong tệp lẫn trong danh mục: tệp của "
+                                            "nhóm đó sẽ ghi đơn vị cấp trên"))
         for d in pending:
             target = next((f"{k}:{d.code}" for k in ("database", "platform") if f"{k}:{d.code}" in found),
                           f"database:{d.code}")  # neither: the reference check reports it as dangling
             name = d.field.split("[")[0].removeprefix("spec.")
             self._link(d.source, name, target, d.reverse, d.where, d.field, t, mm)
-        t.deferred = [d for d in t.deferred if not isinstance(d, Deferred)]
+        t.deferred = [d for d in t.deferred if not isinstance(d, (Deferred, Child))]
 
 
 def relationship_for(name: str, source: str, target: str, reverse: bool = False) -> Relationship | None:
