@@ -29,6 +29,11 @@ class Settings(BaseSettings):
                               "(sign-in required)")
     max_body_bytes: int = Field(5_000_000, description="Largest request body the API accepts")
     max_import_bytes: int = Field(200_000_000, description="Largest file an import accepts")
+    archimate_mapping: str | None = Field(None, description="YAML file mapping ArchiMate types to kinds and "
+                                                            "relationships (default: the built-in mapping)")
+    archimate_reference_dir: str | None = Field(None, description="Folder with the ArchiMate XSDs and Archi's "
+                                                                  "relationships.xml (default: "
+                                                                  "../shared/corpora/archimate)")
 
     def metamodel(self) -> Metamodel:
         """The built-in metamodel plus the custom attributes declared in ``metamodel_extensions``."""

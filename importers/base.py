@@ -132,7 +132,8 @@ class Importer(Protocol):
 
 _REGISTRY: dict[str, Importer] = {}
 # modules whose ``importers()`` returns the built-in importers; an extension calls ``register`` the same way
-BUILTINS = ("importers.native", "importers.backstage", "importers.spreadsheet")
+BUILTINS = ("importers.native", "importers.backstage", "importers.spreadsheet", "importers.archimate",
+            "importers.archi")
 _BUILTINS_LOADED = False
 
 

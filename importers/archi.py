@@ -1,0 +1,294 @@
+"""Archi's own formats: ``.archimate`` models (plain XML or zipped with model.xml) and Archi CSV triplets
+(``X-elements.csv``, ``X-relations.csv``, ``X-properties.csv``). Both are read into the neutral ArchiMate model of
+:mod:`importers.archimate` and mapped by the same configurable mapping (see docs/archimate.md)."""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import zipfile
+from pathlib import Path
+
+from catalog.metamodel import DEFAULT, Metamodel
+from importers.archimate import XSI, AModel, ArchimateTransformed, Concept, Mapping, RELATIONSHIP_TYPES, \
+    load_mapping, normalise_type, parse_xml, transform_model
+from importers.base import ImportFailed, Rejection
+
+ARCHI_NS = "http://www.archimatetool.com/archimate"
+KNOWN_MAJOR = 5  # the newest Archi model version this importer was written against
+DIAGRAM_TYPES = ("ArchimateDiagramModel", "SketchModel", "CanvasModel", "DiagramModelReference")
+# Archi's IAccessRelationship: 0 write (the default, not written), 1 read, 2 access, 3 read/write
+ARCHI_ACCESS = {None: "Write", "0": "Write", "1": "Read", "2": "Access", "3": "ReadWrite"}
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# .archimate
+
+
+def read_archi_bytes(path: Path, max_bytes: int) -> bytes:
+    """The model XML of an .archimate file: the file itself, or model.xml inside a zip (size-checked before
+    inflating, so a zip bomb is refused)."""
+    with path.open("rb") as f:
+        head = f.read(4)
+    if head.startswith(b"PK"):
+        try:
+            with zipfile.ZipFile(path) as z:
+                names = z.namelist()
+                if "model.xml" not in names:
+                    raise ImportFailed(f"{path.name}: a zip archive without model.xml (it holds: "
+                                       f"{', '.join(sorted(names)[:10]) or 'nothing'}); not an Archi model")
+                info = z.getinfo("model.xml")
+                if info.file_size > max_bytes:
+                    raise ImportFailed(f"{path.name}: model.xml unpacks to {info.file_size:,} bytes, more than the "
+                                       f"limit of {max_bytes:,}")
+                with z.open(info) as m:
+                    data = m.read(max_bytes + 1)
+                if len(data) > max_bytes:
+                    raise ImportFailed(f"{path.name}: model.xml unpacks to more than {max_bytes:,} bytes")
+                return data
+        except (zipfile.BadZipFile, zipfile.LargeZipFile, NotImplementedError, OSError, EOFError) as exc:
+            raise ImportFailed(f"{path.name}: a damaged zip archive ({exc})") from None
+    data = path.read_bytes()[: max_bytes + 1]
+    if not data.lstrip(b"\xef\xbb\xbf \t\r\n").startswith(b"<"):
+        raise ImportFailed(f"{path.name}: neither an XML file nor a zip archive; not an Archi model")
+    return data
+
+
+def read_archi(data: bytes, name: str) -> AModel:
+    root = parse_xml(data, name)
+    ns = root.tag[1:].split("}", 1)[0] if root.tag.startswith("{") else ""
+    local = root.tag.split("}", 1)[-1]
+    if local != "model" or ns != ARCHI_NS:
+        raise ImportFailed(f"{name}: not an Archi model (root <{local}> in namespace '{ns}'; expected <model> in "
+                           f"{ARCHI_NS})")
+    version = root.get("version", "")
+    model = AModel(format=f"archi {version or '(no version)'}")
+    try:
+        major = int(version.split(".")[0])
+    except ValueError:
+        major = 0
+    if major > KNOWN_MAJOR:
+        model.notes.append(Rejection(name, "version", f"written by Archi model version {version}, newer than the "
+                                                      f"{KNOWN_MAJOR}.x this importer knows; read on a best-effort "
+                                                      "basis"))
+    xsi_type = f"{{{XSI}}}type"
+    profiles = {p.get("id"): p.get("name", "") for p in root if p.tag in ("profile", f"{{{ARCHI_NS}}}profile")}
+    model.props = [(p.get("key", ""), p.get("value", "")) for p in root if p.tag == "property"]
+    known = {"folder", "property", "profile", "purpose", "documentation", "metadata", "features"}
+    for child in root:
+        if isinstance(child.tag, str) and child.tag not in known:
+            model.notes.append(Rejection(f"{name}: line {child.sourceline}", child.tag,
+                                         "not part of the Archi model format this importer knows; ignored"))
+
+    def walk(folder, path: list[str]) -> None:
+        here = path + [folder.get("name", "").replace("/", "-")]
+        for node in folder:
+            if node.tag == "folder":
+                walk(node, here)
+            elif node.tag == "element":
+                raw = node.get(xsi_type, "")
+                t = normalise_type(raw)
+                if t in DIAGRAM_TYPES:
+                    model.views += 1
+                    continue
+                docs = [("", (d.text or "").strip()) for d in node if d.tag == "documentation" and
+                        (d.text or "").strip()]
+                c = Concept(id=(node.get("id") or "").strip(), type=t, where=f"line {node.sourceline}",
+                            names=[("", node.get("name").strip())] if (node.get("name") or "").strip() else [],
+                            docs=docs,
+                            props=[(p.get("key", ""), p.get("value", "")) for p in node if p.tag == "property"],
+                            folder="/".join(x for x in here if x) or None,
+                            specializations=[profiles[p] for p in (node.get("profiles") or "").split()
+                                             if profiles.get(p)])
+                if t in RELATIONSHIP_TYPES:
+                    c.source, c.target = node.get("source"), node.get("target")
+                    c.access = ARCHI_ACCESS.get(node.get("accessType"), "Access") if t == "Access" else None
+                    c.folder = None
+                    model.relationships.append(c)
+                else:
+                    model.elements.append(c)
+
+    for folder in root:
+        if folder.tag == "folder":
+            walk(folder, [])
+    return model
+
+
+class ArchiImporter:
+    name = "archi"
+    suffixes = (".archimate",)
+    description = "Archi model (.archimate, plain XML or zipped)"
+
+    def __init__(self, mapping: Mapping | None = None, metamodel: Metamodel | None = None):
+        self.mapping, self.metamodel = mapping, metamodel
+
+    def claims(self, path: Path, head: bytes = b"") -> bool:
+        return path.name.lower().endswith(".archimate")
+
+    def read(self, path: Path, max_bytes: int) -> AModel:
+        return read_archi(read_archi_bytes(path, max_bytes), path.name)
+
+    def transform(self, document: AModel, source: str) -> ArchimateTransformed:
+        return transform_model(document, source, self.mapping or load_mapping(mm=self.metamodel or DEFAULT),
+                               self.metamodel)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Archi CSV
+
+
+CSV_SUFFIXES = ("-elements.csv", "-relations.csv", "-properties.csv")
+CSV_HEADERS = {"elements": ("id", "type", "name"), "relations": ("id", "type", "name", "source", "target"),
+               "properties": ("id", "key", "value")}
+
+
+def csv_set(path: Path) -> dict[str, Path]:
+    """The files of the set ``path`` belongs to: {"elements": ..., "relations": ..., "properties": ...}."""
+    low = path.name.lower()
+    for suffix in CSV_SUFFIXES:
+        if low.endswith(suffix):
+            prefix = path.name[: len(path.name) - len(suffix)]
+            out = {}
+            for part in ("elements", "relations", "properties"):
+                p = path.with_name(f"{prefix}-{part}.csv")
+                if p.is_file():
+                    out[part] = p
+            return out
+    raise ImportFailed(f"{path.name}: an Archi CSV file name ends with -elements.csv, -relations.csv or "
+                       "-properties.csv")
+
+
+def _records(path: Path, max_bytes: int) -> list[tuple[int, list[str]]]:
+    """(line, fields) for every record of an Archi CSV file: UTF-8 with or without BOM, ',' ';' or tab, '#'
+    comment lines between records, quoted fields spanning lines, stray spaces around fields."""
+    raw = path.read_bytes()
+    if len(raw) > max_bytes:
+        raise ImportFailed(f"{path.name}: larger than the limit of {max_bytes:,} bytes")
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise ImportFailed(f"{path.name}: not UTF-8 text (byte {exc.start})") from None
+    lines = text.splitlines(keepends=True)
+    kept: list[str] = []
+    origin: list[int] = []
+    in_quotes = False
+    for n, line in enumerate(lines, 1):
+        if not in_quotes and (line.startswith("#") or not line.strip()):
+            continue
+        kept.append(line)
+        origin.append(n)
+        if line.count('"') % 2:
+            in_quotes = not in_quotes
+    if not kept:
+        raise ImportFailed(f"{path.name}: empty (no header row)")
+    header = kept[0]
+    delimiter = max((",", ";", "\t"), key=header.count)
+    reader = csv.reader(io.StringIO("".join(kept)), delimiter=delimiter, quotechar='"', strict=False)
+    out = []
+    start = 0
+    try:
+        for fields in reader:
+            out.append((origin[min(start, len(origin) - 1)], [f.strip() for f in fields]))
+            start = reader.line_num
+    except csv.Error as exc:
+        raise ImportFailed(f"{path.name}: line {origin[min(start, len(origin) - 1)]}: not valid CSV: {exc}") \
+            from None
+    return out
+
+
+def _table(path: Path, part: str, max_bytes: int) -> tuple[dict[str, int], list[tuple[int, list[str]]]]:
+    records = _records(path, max_bytes)
+    header = [h.strip().lower() for h in records[0][1]]
+    missing = [h for h in CSV_HEADERS[part] if h not in header]
+    if missing:
+        raise ImportFailed(f"{path.name}: line {records[0][0]}: the header lacks column(s) "
+                           f"{', '.join(m.capitalize() for m in missing)} (an Archi {part} file has "
+                           f"{', '.join(h.capitalize() for h in CSV_HEADERS[part])}...)")
+    return {h: i for i, h in enumerate(header)}, records[1:]
+
+
+def _derived_id(*parts: str) -> str:
+    return "csv-" + hashlib.sha1("\0".join(parts).encode("utf-8")).hexdigest()[:12]
+
+
+def read_archi_csv(path: Path, max_bytes: int) -> AModel:
+    files = csv_set(path)
+    model = AModel(format="archi csv", where_names_file=True)
+    if "elements" not in files:
+        model.notes.append(Rejection(path.name, "", f"no {path.name.rsplit('-', 1)[0]}-elements.csv next to it: "
+                                                    "relationships can only point at elements of the set"))
+    model_ids: set[str] = set()
+    if "elements" in files:
+        f = files["elements"]
+        cols, rows = _table(f, "elements", max_bytes)
+        for line, row in rows:
+            get = lambda c: row[cols[c]] if c in cols and cols[c] < len(row) else ""  # noqa: E731
+            t = normalise_type(get("type"))
+            ident = get("id")
+            if t == "ArchimateModel":
+                model_ids.add(ident)
+                continue
+            if not ident:
+                ident = _derived_id(t, get("name"))
+                model.notes.append(Rejection(f"{f.name}: line {line}", "ID", f"blank; the stable identifier "
+                                                                              f"{ident} is derived from type and name"))
+            c = Concept(id=ident, type=t, where=f"{f.name}: line {line}",
+                        names=[("", get("name"))] if get("name") else [],
+                        docs=[("", get("documentation"))] if get("documentation") else [],
+                        specializations=[get("specialization")] if get("specialization") else [])
+            model.elements.append(c)
+    if "relations" in files:
+        f = files["relations"]
+        cols, rows = _table(f, "relations", max_bytes)
+        for line, row in rows:
+            get = lambda c: row[cols[c]] if c in cols and cols[c] < len(row) else ""  # noqa: E731
+            t = normalise_type(get("type"))
+            ident = get("id") or _derived_id(t, get("source"), get("target"), get("name"))
+            c = Concept(id=ident, type=t, where=f"{f.name}: line {line}",
+                        names=[("", get("name"))] if get("name") else [],
+                        docs=[("", get("documentation"))] if get("documentation") else [],
+                        specializations=[get("specialization")] if get("specialization") else [],
+                        source=get("source"), target=get("target"), access="Write" if t == "Access" else None)
+            model.relationships.append(c)
+    if "properties" in files:
+        f = files["properties"]
+        cols, rows = _table(f, "properties", max_bytes)
+        by_id = {c.id: c for c in model.elements + model.relationships}
+        for line, row in rows:
+            get = lambda c: row[cols[c]] if c in cols and cols[c] < len(row) else ""  # noqa: E731
+            ident, key, value = get("id"), get("key"), get("value")
+            if not key:
+                model.notes.append(Rejection(f"{f.name}: line {line}", "Key", "blank; row ignored"))
+            elif ident in model_ids:
+                model.props.append((key, value))
+            elif ident in by_id:
+                by_id[ident].props.append((key, value))
+            else:
+                model.problems.append(Rejection(f"{f.name}: line {line}", "ID", f"{ident or '(blank)'} is neither "
+                                                                                "an element nor a relation of the set"))
+    return model
+
+
+class ArchiCsvImporter:
+    name = "archi-csv"
+    suffixes = ("-elements.csv",)
+    description = "Archi CSV set (X-elements.csv with X-relations.csv and X-properties.csv)"
+
+    def __init__(self, mapping: Mapping | None = None, metamodel: Metamodel | None = None):
+        self.mapping, self.metamodel = mapping, metamodel
+
+    def claims(self, path: Path, head: bytes = b"") -> bool:
+        """The elements file of a set; the relations and properties files next to it are read with it."""
+        return path.name.lower().endswith("-elements.csv")
+
+    def read(self, path: Path, max_bytes: int) -> AModel:
+        return read_archi_csv(path, max_bytes)
+
+    def transform(self, document: AModel, source: str) -> ArchimateTransformed:
+        return transform_model(document, source, self.mapping or load_mapping(mm=self.metamodel or DEFAULT),
+                               self.metamodel)
+
+
+def importers() -> list:
+    return [ArchiImporter(), ArchiCsvImporter()]

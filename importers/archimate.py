@@ -1,0 +1,892 @@
+"""ArchiMate Model Exchange File Format: import 2.1 and 3.x, export 3.1 (see docs/archimate.md).
+
+Reading is hardened: no DTDs, no entities, no network, no huge trees; a hostile file is refused with a clear
+ImportFailed. Every format that speaks ArchiMate (the exchange format here, Archi's ``.archimate`` files and Archi
+CSV in :mod:`importers.archi`) is first read into one small neutral model (:class:`AModel`), then turned into
+catalog entities and relationships by :func:`transform_model` through the configurable mapping in
+``archimate_mapping.yaml``. Every element and relationship of the file ends up exactly once in ``mapped``,
+``unmapped`` (a type or an endpoint the mapping does not cover: reported, not refused) or ``rejected`` (bad data).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+from collections import Counter
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, Iterable
+
+from catalog.errors import ValidationFailed
+from catalog.metamodel import DEFAULT, Metamodel
+from catalog.model import Entity, Relationship, parse_entity, parse_relationship, validate_entity, \
+    validate_relationship
+from catalog.store.base import CatalogStore
+from importers.base import ImportFailed, Rejection, Transformed, rejections_from
+
+NS21 = "http://www.opengroup.org/xsd/archimate"
+NS3 = "http://www.opengroup.org/xsd/archimate/3.0/"
+XSI = "http://www.w3.org/2001/XMLSchema-instance"
+XML_LANG = "{http://www.w3.org/XML/1998/namespace}lang"
+DC = "http://purl.org/dc/elements/1.1/"
+
+RELATIONSHIP_TYPES = ("Composition", "Aggregation", "Assignment", "Realization", "Serving", "Access", "Influence",
+                      "Triggering", "Flow", "Specialization", "Association")
+# Archi's relationships.xml letters
+LETTERS = {"a": "Access", "c": "Composition", "f": "Flow", "g": "Aggregation", "i": "Assignment", "n": "Influence",
+           "o": "Association", "r": "Realization", "s": "Specialization", "t": "Triggering", "v": "Serving"}
+ACCESS_TYPES = ("Access", "Read", "Write", "ReadWrite")
+_RENAMES = {"UsedBy": "Serving", "Realisation": "Realization", "Specialisation": "Specialization",
+            "InfrastructureService": "TechnologyService", "InfrastructureInterface": "TechnologyInterface",
+            "InfrastructureFunction": "TechnologyFunction", "Network": "CommunicationNetwork",
+            "CommunicationPath": "Path"}
+FOLDER_TAG = "folder:"
+TYPE_TAG = "archimate:"
+SPECIAL_PROPS = ("tags", "owner", "valid_from", "valid_to")
+DEFAULT_MAPPING = Path(__file__).with_name("archimate_mapping.yaml")
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
+DEFAULT_REFERENCE_DIR = PROJECT_ROOT / ".." / "shared" / "corpora" / "archimate"
+XSD31 = Path("archimatetool-archi/org.opengroup.archimate.xmlexchange/xsd")
+XSD21 = Path("archimatetool-OpenGroupXMLExchange-v2.1/org.opengroup.archimate.xmlexchange/xsd")
+RELATIONSHIPS_XML = Path("archimatetool-archi/com.archimatetool.model/model/relationships.xml")
+
+
+def normalise_type(t: str) -> str:
+    """An ArchiMate type name in its 3.1 spelling, whatever version or tool wrote it."""
+    t = (t or "").strip()
+    t = t.split(":", 1)[1] if ":" in t else t
+    if t.endswith("Relationship") and len(t) > len("Relationship"):
+        t = t[: -len("Relationship")]
+    return _RENAMES.get(t, t)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# The neutral model every ArchiMate-speaking reader produces
+
+
+@dataclass
+class Concept:
+    id: str
+    type: str  # normalised 3.1 name
+    where: str  # "line 12", "row 4"
+    names: list[tuple[str, str]] = field(default_factory=list)  # (xml:lang or "", text)
+    docs: list[tuple[str, str]] = field(default_factory=list)
+    props: list[tuple[str, str]] = field(default_factory=list)  # (key, value)
+    folder: str | None = None
+    specializations: list[str] = field(default_factory=list)
+    source: str | None = None  # relationships only
+    target: str | None = None
+    access: str | None = None
+
+    def label(self) -> str:
+        name = self.names[0][1] if self.names else ""
+        return f"{self.type} '{name}'" if name else self.type
+
+
+@dataclass
+class AModel:
+    format: str  # "exchange 2.1", "exchange 3.x", "archi 5.0.0", "archi csv"
+    elements: list[Concept] = field(default_factory=list)
+    relationships: list[Concept] = field(default_factory=list)
+    props: list[tuple[str, str]] = field(default_factory=list)
+    problems: list[Rejection] = field(default_factory=list)  # become rejections (e.g. XSD errors)
+    notes: list[Rejection] = field(default_factory=list)  # reported, not a reason to refuse
+    views: int = 0
+    folders: dict[str, str] = field(default_factory=dict)  # concept id -> folder path
+    where_names_file: bool = False  # Concept.where already names the file (a CSV set spans three files)
+
+
+@dataclass
+class ArchimateTransformed(Transformed):
+    """Transformed plus the accounting: every element and relationship is mapped, unmapped or rejected once."""
+
+    format: str = ""
+    counts: dict[str, Counter] = field(default_factory=lambda: {"elements": Counter(), "relationships": Counter()})
+    notes: list[str] = field(default_factory=list)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Settings and the mapping
+
+
+def _setting(name: str) -> str | None:
+    try:
+        from catalog.settings import get_settings
+
+        return getattr(get_settings(), name, None)
+    except Exception:  # an unrelated bad setting must not break reading a file; the env var still works
+        return os.environ.get(f"IOC_CATALOG_{name.upper()}")
+
+
+def reference_dir() -> Path:
+    """Where the ArchiMate XSDs and Archi's relationships.xml live (setting ``archimate_reference_dir``)."""
+    return Path(_setting("archimate_reference_dir") or DEFAULT_REFERENCE_DIR)
+
+
+@dataclass(frozen=True)
+class ElementMap:
+    kind: str
+    attributes: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Rule:
+    archimate: str
+    sources: frozenset[str]
+    targets: frozenset[str]
+    relation: str
+    reverse: bool = False
+    access: frozenset[str] | None = None
+
+
+@dataclass(frozen=True)
+class ExportChoice:
+    archimate: str
+    reverse: bool = False
+    access: str | None = None
+
+
+@dataclass(frozen=True)
+class Mapping:
+    elements: dict[str, ElementMap]
+    export_types: dict[str, str]
+    rules: tuple[Rule, ...]
+    export_relationships: dict[str, tuple[ExportChoice, ...]]
+    relation_property: str
+    source: str
+
+    def rule_for(self, archimate: str, src_kind: str, tgt_kind: str, access: str | None) -> Rule | None:
+        for r in self.rules:
+            if r.archimate == archimate and src_kind in r.sources and tgt_kind in r.targets and \
+                    (r.access is None or (access or "Access") in r.access):
+                return r
+        return None
+
+    def covers_relationship(self, archimate: str) -> bool:
+        return any(r.archimate == archimate for r in self.rules)
+
+
+def load_mapping(path: str | Path | None = None, mm: Metamodel = DEFAULT) -> Mapping:
+    """Read and check a mapping file (default: the setting ``archimate_mapping``, else the built-in one)."""
+    import yaml
+
+    path = Path(path or _setting("archimate_mapping") or DEFAULT_MAPPING)
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError) as exc:
+        raise ImportFailed(f"ArchiMate mapping {path}: cannot read it: {exc}") from None
+    errors: list[str] = []
+    if not isinstance(data, dict):
+        raise ImportFailed(f"ArchiMate mapping {path}: must be a mapping with elements, relationships, ...")
+    elements: dict[str, ElementMap] = {}
+    for t, spec in (data.get("elements") or {}).items():
+        if not isinstance(spec, dict) or spec.get("kind") not in mm.kinds:
+            errors.append(f"elements.{t}: kind must be one of {', '.join(mm.kinds)}")
+            continue
+        elements[normalise_type(str(t))] = ElementMap(spec["kind"], dict(spec.get("attributes") or {}))
+    export_types = {}
+    for kind, t in (data.get("export_types") or {}).items():
+        if kind not in mm.kinds:
+            errors.append(f"export_types.{kind}: unknown kind")
+        export_types[kind] = normalise_type(str(t))
+    for kind in mm.kinds:
+        if kind not in export_types:
+            errors.append(f"export_types: no ArchiMate type for kind {kind}")
+    rules = []
+    for i, r in enumerate(data.get("relationships") or []):
+        where = f"relationships[{i}]"
+        if not isinstance(r, dict) or r.get("relation") not in mm.stored_relations():
+            errors.append(f"{where}: relation must be one of {', '.join(mm.stored_relations())}")
+            continue
+        rule = Rule(normalise_type(str(r.get("archimate", ""))), frozenset(r.get("source") or ()),
+                    frozenset(r.get("target") or ()), r["relation"], bool(r.get("reverse", False)),
+                    frozenset(r["access"]) if r.get("access") else None)
+        if rule.archimate not in RELATIONSHIP_TYPES:
+            errors.append(f"{where}: unknown ArchiMate relationship type {rule.archimate}")
+        spec = mm.relations[rule.relation]
+        ours_src, ours_tgt = (rule.targets, rule.sources) if rule.reverse else (rule.sources, rule.targets)
+        if not ours_src <= set(spec.sources) or not ours_tgt <= set(spec.targets):
+            errors.append(f"{where}: the metamodel allows {rule.relation} only from {', '.join(spec.sources)} "
+                          f"to {', '.join(spec.targets)}")
+        rules.append(rule)
+    export_rels: dict[str, tuple[ExportChoice, ...]] = {}
+    for rel, choices in (data.get("export_relationships") or {}).items():
+        if rel not in mm.stored_relations():
+            errors.append(f"export_relationships.{rel}: unknown relationship kind")
+            continue
+        export_rels[rel] = tuple(ExportChoice(normalise_type(c["archimate"]), bool(c.get("reverse", False)),
+                                              c.get("access")) for c in choices or ())
+    if errors:
+        raise ImportFailed(f"ArchiMate mapping {path}: " + "; ".join(errors))
+    return Mapping(elements, export_types, tuple(rules), export_rels,
+                   str(data.get("relation_property") or "ioc_relation"), str(path))
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Hardened XML
+
+
+def safe_parser():
+    from lxml import etree
+
+    return etree.XMLParser(resolve_entities=False, no_network=True, huge_tree=False, load_dtd=False,
+                           dtd_validation=False, remove_comments=True, remove_pis=True, collect_ids=False)
+
+
+def parse_xml(data: bytes, name: str):
+    """Parse untrusted XML: any DTD (so any entity declaration) is refused, nothing is fetched."""
+    from lxml import etree
+
+    head = data[:4096].lstrip(b"\xef\xbb\xbf \t\r\n")
+    if b"<!DOCTYPE" in data[:65536] or b"<!ENTITY" in data[:65536]:
+        raise ImportFailed(f"{name}: contains a DOCTYPE/ENTITY declaration; DTDs and entities are refused "
+                           "(they allow external-entity and entity-expansion attacks)")
+    if not head.startswith(b"<"):
+        raise ImportFailed(f"{name}: not an XML file")
+    try:
+        root = etree.fromstring(data, safe_parser())
+    except etree.XMLSyntaxError as exc:
+        raise ImportFailed(f"{name}: not well-formed XML: {exc.msg} (line {exc.lineno})") from None
+    tree = root.getroottree()
+    if tree.docinfo.doctype or tree.docinfo.internalDTD is not None:  # pragma: no cover - caught above
+        raise ImportFailed(f"{name}: DTDs are refused")
+    return root
+
+
+class _LocalResolver:
+    """Resolve the W3C xml.xsd URLs the schemas import to the local copy: schema loading never uses the network."""
+
+    def __new__(cls, directory: Path):
+        from lxml import etree
+
+        class R(etree.Resolver):
+            def resolve(self, url, pubid, context):
+                if url and url.startswith("http") and url.rstrip("/").endswith("xml.xsd"):
+                    return self.resolve_filename(str(directory / "xml.xsd"), context)
+                if url and url.startswith("http"):
+                    raise ImportFailed(f"schema import {url} would need the network; refused")
+                return None
+
+        return R()
+
+
+@lru_cache(maxsize=4)
+def _schema(version: str, directory: str):
+    from lxml import etree
+
+    d = Path(directory)
+    if version == "2.1":
+        ns, main = NS21, d / "archimate_v2p1.xsd"
+    else:
+        ns, main = NS3, d / "archimate3_Diagram.xsd"
+    if not main.is_file() or not (d / "dc.xsd").is_file() or not (d / "xml.xsd").is_file():
+        raise FileNotFoundError(f"ArchiMate {version} schemas not found in {d}")
+    wrapper = (f'<xs:schema xmlns:xs="http://www.w3.org/2001/XMLSchema">'
+               f'<xs:import namespace="{ns}" schemaLocation="{main.resolve().as_uri()}"/>'
+               f'<xs:import namespace="{DC}" schemaLocation="{(d / "dc.xsd").resolve().as_uri()}"/>'
+               f'</xs:schema>')
+    parser = etree.XMLParser(no_network=True, resolve_entities=False)
+    parser.resolvers.add(_LocalResolver(d))
+    doc = etree.fromstring(wrapper.encode(), parser, base_url=d.resolve().as_uri() + "/")
+    return etree.XMLSchema(doc)
+
+
+def schema_errors(root, version: str, ref_dir: Path | None = None, limit: int = 50) -> list[tuple[int, str]]:
+    """XSD errors (line, message) of a parsed exchange document (``version`` "2.1" or "3.1"), validated
+    offline."""
+    ref = ref_dir or reference_dir()
+    schema = _schema(version, str((ref / (XSD21 if version == "2.1" else XSD31)).resolve()))
+    if schema.validate(root):
+        return []
+    return [(e.line, e.message) for e in list(schema.error_log)[:limit]]
+
+
+def validate_exchange(path: str | Path, ref_dir: Path | None = None) -> list[str]:
+    """Validate an exchange file against the official XSDs (3.1 or 2.1 by namespace), offline.
+
+    Returns the errors (empty: valid). Raises ImportFailed for a file that is not an exchange file at all."""
+    path = Path(path)
+    root = parse_xml(path.read_bytes(), path.name)
+    return [f"{path.name}: line {line}: {msg}" for line, msg in schema_errors(root, _version(root, path.name), ref_dir)]
+
+
+def _version(root, name: str) -> str:
+    ns = root.tag[1:].split("}", 1)[0] if root.tag.startswith("{") else ""
+    local = root.tag.split("}", 1)[-1]
+    if local != "model" or ns not in (NS21, NS3):
+        raise ImportFailed(f"{name}: not an ArchiMate exchange file (root <{local}> in namespace '{ns}'; expected "
+                           f"<model> in {NS3} (3.x) or {NS21} (2.1))")
+    return "2.1" if ns == NS21 else "3.1"
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Reading the exchange format
+
+
+def _texts(node, tag: str) -> list[tuple[str, str]]:
+    return [(c.get(XML_LANG) or "", (c.text or "").strip()) for c in node if c.tag == tag and (c.text or "").strip()]
+
+
+def read_exchange(data: bytes, name: str, validate: bool = True, ref_dir: Path | None = None) -> AModel:
+    root = parse_xml(data, name)
+    version = _version(root, name)
+    ns = NS21 if version == "2.1" else NS3
+    q = lambda t: f"{{{ns}}}{t}"  # noqa: E731
+    model = AModel(format=f"exchange {'2.1' if version == '2.1' else '3.x'}")
+    if validate:
+        try:
+            model.problems += [Rejection(f"{name}: line {line}", "xsd", f"does not validate against the "
+                                         f"ArchiMate {version} schema: {msg}")
+                               for line, msg in schema_errors(root, version, ref_dir)]
+        except FileNotFoundError as exc:
+            model.notes.append(Rejection(name, "xsd", f"not validated: {exc}"))
+    name_tag = q("label") if version == "2.1" else q("name")
+    # property definitions: 3.x <propertyDefinitions><propertyDefinition identifier><name>; 2.1 <propertydefs>
+    # <propertydef identifier name>
+    pdefs: dict[str, str] = {}
+    for pd in root.iter(q("propertyDefinition"), q("propertydef")):
+        names = _texts(pd, q("name"))
+        pdefs[pd.get("identifier", "")] = names[0][1] if names else (pd.get("name") or pd.get("identifier", ""))
+    xsi_type = f"{{{XSI}}}type"
+
+    def props(node, where: str, owner: str) -> list[tuple[str, str]]:
+        out = []
+        container = node.find(q("properties"))
+        for p in (container if container is not None else ()):
+            if p.tag != q("property"):
+                continue
+            ref = p.get("propertyDefinitionRef") or p.get("identifierref") or p.get("identifierRef") or ""
+            values = _texts(p, q("value"))
+            value = _pick_lang(values)[1] or (values[0][1] if values else "")
+            if ref not in pdefs:
+                model.problems.append(Rejection(f"{name}: line {p.sourceline} ({owner})", "property",
+                                                f"refers to property definition '{ref}', which the file does "
+                                                "not define"))
+                continue
+            out.append((pdefs[ref], value))
+        return out
+
+    def concept(node) -> Concept:
+        c = Concept(id=node.get("identifier", "").strip(), type=normalise_type(node.get(xsi_type, "")),
+                    where=f"line {node.sourceline}", names=_texts(node, name_tag),
+                    docs=_texts(node, q("documentation")))
+        c.props = props(node, c.where, c.id)
+        return c
+
+    container = root.find(q("elements"))
+    for node in (container if container is not None else ()):
+        if node.tag == q("element"):
+            model.elements.append(concept(node))
+    # 3.x keeps relationships in <relationships>; 2.1 too
+    container = root.find(q("relationships"))
+    for node in (container if container is not None else ()):
+        if node.tag == q("relationship"):
+            c = concept(node)
+            c.source, c.target = (node.get("source") or "").strip(), (node.get("target") or "").strip()
+            c.access = node.get("accessType")
+            model.relationships.append(c)
+    model.props = props(root, "model", "model")
+    # folders: 3.x <organizations><item><label>..; 2.1 <organization><item><label>..
+    for org in list(root.iter(q("organizations"))) + list(root.iter(q("organization"))):
+        for item in org:
+            if item.tag == q("item"):
+                _walk_folders(item, [], q, model.folders)
+    model.views = sum(1 for _ in root.iter(q("view")))
+    return model
+
+
+def _walk_folders(item, path: list[str], q, out: dict[str, str]) -> None:
+    ref = item.get("identifierRef") or item.get("identifierref")
+    if ref:
+        if path:
+            out.setdefault(ref, "/".join(path))
+        return
+    labels = _texts(item, q("label"))
+    here = path + [labels[0][1].replace("/", "-")] if labels else path
+    for child in item:
+        if child.tag == q("item"):
+            _walk_folders(child, here, q, out)
+
+
+def _pick_lang(values: list[tuple[str, str]]) -> tuple[str, str]:
+    """(vi, en) from names in several languages. Fallback when neither vi nor en: the first name for both."""
+    vi = next((t for lang, t in values if lang.lower().startswith("vi")), "")
+    en = next((t for lang, t in values if lang.lower().startswith("en")), "")
+    if not vi and not en and values:
+        vi = en = values[0][1]
+    return vi, en
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Neutral model -> catalog
+
+
+_CODE_BAD = re.compile(r"[^a-z0-9._-]+")
+
+
+def code_for(identifier: str) -> str:
+    """A stable, readable catalog code from an ArchiMate identifier: the identifier itself when it is already a
+    valid code, else its lower-cased form with a short hash of the original (so distinct identifiers never
+    collide)."""
+    raw = identifier.strip()
+    code = _CODE_BAD.sub("-", raw.lower()).strip("-._")
+    if code == raw and 0 < len(code) <= 128:
+        return code
+    digest = hashlib.sha1(raw.encode("utf-8")).hexdigest()[:8]
+    return f"{code[:110].strip('-._') or 'x'}-{digest}"
+
+
+def _norm_text(s: str) -> str:
+    return s.replace("\r\n", "\n").replace("\r", "\n").strip()
+
+
+def _attr_lookup(mm: Metamodel, kind: str) -> dict[str, str]:
+    from catalog.text import fold
+
+    out: dict[str, str] = {}
+    for a in mm.kinds[kind].attributes:
+        for key in (a.name, a.name.replace("_", " "), a.label.vi, a.label.en):
+            out[fold(key).strip()] = a.name
+    return out
+
+
+def _rel_lookup(mm: Metamodel, relation: str) -> dict[str, str]:
+    from catalog.text import fold
+
+    out: dict[str, str] = {}
+    for a in mm.relations[relation].properties:
+        for key in (a.name, a.name.replace("_", " "), a.label.vi, a.label.en):
+            out[fold(key).strip()] = a.name
+    return out
+
+
+def transform_model(model: AModel, source: str, mapping: Mapping | None = None, mm: Metamodel | None = None) \
+        -> ArchimateTransformed:
+    from catalog.text import fold
+
+    mm = mm or DEFAULT
+    mapping = mapping or load_mapping(mm=mm)
+    t = ArchimateTransformed(format=model.format)
+    t.rejected += model.problems
+    t.unmapped += model.notes
+    t.source_types = dict(sorted(Counter(c.type for c in model.elements + model.relationships).items()))
+    ec, rc = t.counts["elements"], t.counts["relationships"]
+    if model.props:
+        t.unmapped.append(Rejection(f"{source}: model", "properties",
+                                    "model properties are not kept: " + "; ".join(f"{k}={v}" for k, v in model.props)))
+    if model.views:
+        t.notes.append(f"{model.views} view(s) not imported (the catalog draws its own diagrams)")
+    status: dict[str, str] = {}  # element id -> "mapped" | "unmapped" | "rejected"
+    kinds: dict[str, tuple[str, str]] = {}  # element id -> (ref, kind)
+    types: dict[str, str] = {}
+    rel_ids = {r.id for r in model.relationships if r.id}
+    refs: dict[str, str] = {}
+    lookups: dict[str, dict[str, str]] = {}
+    for c in model.elements:
+        where = f"{c.where if model.where_names_file else f'{source}: {c.where}'}: element " \
+                f"{c.id or '(no identifier)'} ({c.label()})"
+        if not c.id:
+            t.rejected.append(Rejection(where, "identifier", "missing")); ec["rejected"] += 1
+            continue
+        if c.id in status or c.id in rel_ids:
+            t.rejected.append(Rejection(where, "identifier", f"{c.id} appears twice in the file"))
+            ec["rejected"] += 1
+            continue
+        types[c.id] = c.type
+        spec = mapping.elements.get(c.type)
+        if spec is None:
+            status[c.id] = "unmapped"
+            t.unmapped.append(Rejection(where, "type", f"ArchiMate type {c.type} is not mapped to a catalog kind"))
+            ec["unmapped"] += 1
+            continue
+        vi, en = _pick_lang(c.names)
+        dvi, den = _pick_lang([(lang, _norm_text(d)) for lang, d in c.docs])
+        data: dict[str, Any] = {"kind": spec.kind, "code": code_for(c.id), "name": {"vi": vi, "en": en},
+                                "description": {"vi": dvi, "en": den}, "attributes": dict(spec.attributes),
+                                "tags": [TYPE_TAG + c.type] + [f"specialization:{s}" for s in c.specializations]}
+        folder = c.folder or model.folders.get(c.id)
+        if folder:
+            data["tags"].append((FOLDER_TAG + folder)[:100])
+        lookup = lookups.setdefault(spec.kind, _attr_lookup(mm, spec.kind))
+        for key, value in c.props:
+            k = fold(key).strip()
+            if k in SPECIAL_PROPS or k.replace(" ", "_") in SPECIAL_PROPS:
+                k = k.replace(" ", "_")
+                if k == "tags":
+                    data["tags"] += [v.strip() for v in value.split(";") if v.strip()]
+                elif k == "owner":
+                    data["owner_history"] = [{"org": value.strip()}] if value.strip() else []
+                else:
+                    data[k] = value.strip() or None
+            elif k in lookup:
+                data["attributes"][lookup[k]] = value
+            else:
+                t.unmapped.append(Rejection(where, f"property {key}",
+                                            f"not an attribute of {spec.kind} (value '{value[:80]}'); declare it "
+                                            "in the metamodel extensions to keep it"))
+        try:
+            e = validate_entity(parse_entity(data), mm)
+        except ValidationFailed as exc:
+            t.rejected += rejections_from(exc.errors, where)
+            status[c.id] = "rejected"; ec["rejected"] += 1
+            continue
+        if e.ref in refs:
+            t.rejected.append(Rejection(where, "identifier", f"gives the same catalog reference {e.ref} as "
+                                                             f"element {refs[e.ref]}"))
+            status[c.id] = "rejected"; ec["rejected"] += 1
+            continue
+        refs[e.ref] = c.id
+        status[c.id] = "mapped"
+        kinds[c.id] = (e.ref, e.kind)
+        t.locations[e.ref] = where
+        t.entities.append(e)
+        ec["mapped"] += 1
+    seen_rel: dict[str, str] = {}
+    seen_ids: set[str] = set()
+    for r in model.relationships:
+        where = f"{r.where if model.where_names_file else f'{source}: {r.where}'}: relationship " \
+                f"{r.id or '(no identifier)'} ({r.label()})"
+        if r.id and r.id in seen_ids:
+            t.rejected.append(Rejection(where, "identifier", f"{r.id} appears twice in the file"))
+            rc["rejected"] += 1
+            continue
+        seen_ids.add(r.id)
+        if r.type not in RELATIONSHIP_TYPES:
+            t.unmapped.append(Rejection(where, "type", f"unknown ArchiMate relationship type {r.type}"))
+            rc["unmapped"] += 1
+            continue
+        problem = None
+        for end in ("source", "target"):
+            x = getattr(r, end)
+            if not x:
+                problem = ("rejected", end, "missing")
+            elif x in rel_ids:
+                problem = ("unmapped", end, f"{x} is a relationship; relationships to or from relationships have "
+                                            "no equivalent in the catalog")
+            elif x not in status and x not in types:
+                problem = ("rejected", end, f"{x} is not an element of the file")
+            elif status.get(x) == "unmapped":
+                problem = ("unmapped", end, f"{x} is a {types[x]}, which the mapping does not cover")
+            elif status.get(x) == "rejected":
+                problem = ("rejected", end, f"element {x} was rejected")
+            if problem:
+                break
+        if problem:
+            (t.rejected if problem[0] == "rejected" else t.unmapped).append(Rejection(where, problem[1], problem[2]))
+            rc[problem[0]] += 1
+            continue
+        (sref, skind), (tref, tkind) = kinds[r.source], kinds[r.target]
+        props = dict(r.props)
+        marker = None
+        for k in list(props):
+            if k.strip() == mapping.relation_property:
+                marker = props.pop(k).strip()
+        relation, reverse = None, False
+        if marker:
+            for rev in (False, True):
+                a, b = (tkind, skind) if rev else (skind, tkind)
+                spec = mm.relations.get(marker)
+                if spec and not spec.derived and a in spec.sources and b in spec.targets:
+                    relation, reverse = marker, rev
+                    break
+        if relation is None:
+            rule = mapping.rule_for(r.type, skind, tkind, r.access)
+            if rule is None:
+                reason = (f"{r.type} from {skind} to {tkind} has no catalog equivalent in the mapping"
+                          if mapping.covers_relationship(r.type) else
+                          f"ArchiMate relationship type {r.type} is not mapped")
+                if r.type == "Access":
+                    reason += f" (access type {r.access or 'Access'})"
+                t.unmapped.append(Rejection(where, "type", reason))
+                rc["unmapped"] += 1
+                continue
+            relation, reverse = rule.relation, rule.reverse
+        a, b = (tref, sref) if reverse else (sref, tref)
+        if a == b:
+            t.unmapped.append(Rejection(where, "target", "points at its own source; the catalog has no "
+                                                         "self-relationships"))
+            rc["unmapped"] += 1
+            continue
+        lookup = lookups.setdefault("rel:" + relation, _rel_lookup(mm, relation))
+        data = {"type": relation, "source": a, "target": b, "properties": {}}
+        vi, en = _pick_lang(r.names)
+        dvi, den = _pick_lang([(lang, _norm_text(d)) for lang, d in r.docs])
+        note = "\n\n".join(x for x in (en or vi, den or dvi) if x)
+        if note:
+            data["properties"]["note"] = note
+        for key, value in props.items():
+            k = fold(key).strip()
+            if k.replace(" ", "_") in ("valid_from", "valid_to"):
+                data[k.replace(" ", "_")] = value.strip() or None
+            elif k in lookup:
+                data["properties"][lookup[k]] = value
+            else:
+                t.unmapped.append(Rejection(where, f"property {key}", f"not a property of '{relation}' (value "
+                                                                      f"'{value[:80]}')"))
+        try:
+            rel = validate_relationship(parse_relationship(data), mm)
+        except ValidationFailed as exc:
+            t.rejected += rejections_from(exc.errors, where)
+            rc["rejected"] += 1
+            continue
+        if rel.id in seen_rel:
+            t.unmapped.append(Rejection(where, "type", f"the same catalog relationship {rel.id} as "
+                                                       f"{seen_rel[rel.id]}; kept once"))
+            rc["unmapped"] += 1
+            continue
+        seen_rel[rel.id] = r.id or r.where
+        t.locations[rel.id] = where
+        t.relationships.append(rel)
+        rc["mapped"] += 1
+    return t
+
+
+class ExchangeImporter:
+    name = "archimate"
+    suffixes = (".xml",)
+    description = "ArchiMate Model Exchange File Format 2.1 / 3.x (XML)"
+
+    def __init__(self, mapping: Mapping | None = None, metamodel: Metamodel | None = None, validate: bool = True,
+                 ref_dir: Path | None = None):
+        self.mapping, self.metamodel, self.validate, self.ref_dir = mapping, metamodel, validate, ref_dir
+
+    def claims(self, path: Path, head: bytes = b"") -> bool:
+        """An .xml file whose first bytes name an ArchiMate exchange namespace."""
+        return path.suffix.lower() == ".xml" and (NS3.encode() in head or f'"{NS21}"'.encode() in head)
+
+    def read(self, path: Path, max_bytes: int) -> AModel:
+        data = path.read_bytes()
+        if len(data) > max_bytes:
+            raise ImportFailed(f"{path.name}: larger than the limit of {max_bytes:,} bytes")
+        return read_exchange(data, path.name, self.validate, self.ref_dir)
+
+    def transform(self, document: AModel, source: str) -> ArchimateTransformed:
+        return transform_model(document, source, self.mapping or load_mapping(mm=self.metamodel or DEFAULT),
+                               self.metamodel)
+
+
+def importers() -> list[ExchangeImporter]:
+    return [ExchangeImporter()]
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Export 3.1
+
+
+@dataclass(frozen=True)
+class RelationshipTable:
+    """Archi's relationships.xml: which relationship types are allowed from one element type to another."""
+
+    allowed: dict[tuple[str, str], frozenset[str]]
+
+    def allows(self, source: str, target: str, archimate: str) -> bool:
+        return archimate in self.allowed.get((source, target), frozenset())
+
+
+@lru_cache(maxsize=4)
+def load_relationship_table(path: str | None = None) -> RelationshipTable:
+    p = Path(path) if path else reference_dir() / RELATIONSHIPS_XML
+    if not p.is_file():
+        raise ImportFailed(f"Archi's relationships.xml not found at {p}; set IOC_CATALOG_ARCHIMATE_REFERENCE_DIR")
+    root = parse_xml(p.read_bytes(), p.name)
+    allowed = {}
+    for src in root.iter("source"):
+        for tgt in src.iter("target"):
+            allowed[(src.get("concept"), tgt.get("concept"))] = frozenset(
+                LETTERS[ch] for ch in (tgt.get("relations") or "") if ch in LETTERS)
+    return RelationshipTable(allowed)
+
+
+@dataclass
+class ExportResult:
+    xml: bytes
+    elements: int
+    relationships: int
+    skipped: list[str]
+    marked: list[str]
+
+
+_NCNAME = re.compile(r"^[A-Za-z_][A-Za-z0-9._-]*$")
+
+
+def export_archimate(store: CatalogStore, mapping: Mapping | None = None, table: RelationshipTable | None = None,
+                     mm: Metamodel | None = None, model_name: str = "ioc-catalog") -> ExportResult:
+    """The catalog as an ArchiMate 3.1 exchange document: deterministic bytes, never a relationship Archi's
+    relationships.xml forbids (those are skipped and listed in ``skipped``)."""
+    return export_entities(sorted(store.iter_entities(), key=lambda x: x.ref),
+                           sorted(store.all_relationships(), key=lambda x: x.id), mapping, table, mm, model_name)
+
+
+def _lang_names(parent, tag: str, vi: str, en: str) -> None:
+    from lxml import etree
+
+    for lang, text in (("vi", vi), ("en", en)):
+        if text:
+            el = etree.SubElement(parent, f"{{{NS3}}}{tag}")
+            el.set(XML_LANG, lang)
+            el.text = text
+
+
+def export_entities(entities: Iterable[Entity], relationships: Iterable[Relationship], mapping: Mapping | None = None,
+                    table: RelationshipTable | None = None, mm: Metamodel | None = None,
+                    model_name: str = "ioc-catalog") -> ExportResult:
+    from lxml import etree
+
+    mm = mm or DEFAULT
+    mapping = mapping or load_mapping(mm=mm)
+    table = table or load_relationship_table()
+    q = lambda t: f"{{{NS3}}}{t}"  # noqa: E731
+    root = etree.Element(q("model"), nsmap={None: NS3, "xsi": XSI})
+    root.set("identifier", "id-ioc-catalog")
+    _lang_names(root, "name", "", model_name)
+    entities = list(entities)
+    ids: dict[str, str] = {}
+    used: set[str] = set()
+    etype: dict[str, str] = {}
+    kinds: dict[str, str] = {}
+    propdefs: dict[str, str] = {}
+
+    def propdef(key: str) -> str:
+        if key not in propdefs:
+            propdefs[key] = "propid-" + (_CODE_BAD.sub("-", key.lower()).strip("-") or "p") + \
+                (f"-{hashlib.sha1(key.encode()).hexdigest()[:6]}" if not re.fullmatch(r"[a-z0-9_]+", key) else "")
+        return propdefs[key]
+
+    def add_props(parent, values: list[tuple[str, str]]) -> None:
+        if not values:
+            return
+        ps = etree.SubElement(parent, q("properties"))
+        for key, value in values:
+            p = etree.SubElement(ps, q("property"))
+            p.set("propertyDefinitionRef", propdef(key))
+            etree.SubElement(p, q("value")).text = value
+
+    els = etree.SubElement(root, q("elements"))
+    folders: dict[str, list[str]] = {}
+    for e in entities:
+        ident = e.code if _NCNAME.match(e.code) and e.code not in used else f"id-{e.kind}-{e.code}"
+        used.add(ident)
+        ids[e.ref] = ident
+        kinds[e.ref] = e.kind
+        tagged = [x[len(TYPE_TAG):] for x in e.tags if x.startswith(TYPE_TAG)]
+        t = next((x for x in tagged if x in mapping.elements and mapping.elements[x].kind == e.kind),
+                 mapping.export_types[e.kind])
+        etype[e.ref] = t
+        el = etree.SubElement(els, q("element"))
+        el.set("identifier", ident)
+        el.set(f"{{{XSI}}}type", t)
+        _lang_names(el, "name", e.name.vi, e.name.en)
+        _lang_names(el, "documentation", e.description.vi, e.description.en)
+        values = [(k, _value_text(v)) for k, v in sorted(e.attributes.items())]
+        if e.owner:
+            values.append(("owner", e.owner))
+        for k in ("valid_from", "valid_to"):
+            if getattr(e, k):
+                values.append((k, getattr(e, k).isoformat()))
+        plain = [x for x in e.tags if not x.startswith((TYPE_TAG, FOLDER_TAG, "specialization:"))]
+        if plain:
+            values.append(("tags", "; ".join(plain)))
+        add_props(el, values)
+        for x in e.tags:
+            if x.startswith(FOLDER_TAG):
+                folders.setdefault(x[len(FOLDER_TAG):], []).append(ident)
+                break
+    skipped, marked = [], []
+    rels_el = etree.SubElement(root, q("relationships"))
+    n_rel = 0
+    for r in relationships:
+        if r.source not in ids or r.target not in ids:
+            skipped.append(f"{r.id}: an endpoint is not in the export")
+            continue
+        choice, needs_marker = _export_choice(r, etype, kinds, mapping, table)
+        if choice is None:
+            skipped.append(f"{r.id}: Archi's relationships.xml allows no relationship from {etype[r.source]} to "
+                           f"{etype[r.target]} that can carry '{r.type}'")
+            continue
+        s, t = (r.target, r.source) if choice.reverse else (r.source, r.target)
+        rel = etree.SubElement(rels_el, q("relationship"))
+        rel.set("identifier", "id-r" + hashlib.sha1(r.id.encode("utf-8")).hexdigest()[:16])
+        rel.set("source", ids[s])
+        rel.set("target", ids[t])
+        rel.set(f"{{{XSI}}}type", choice.archimate)
+        if choice.archimate == "Access":
+            rel.set("accessType", choice.access or "Access")
+        props = dict(r.properties)
+        note = props.pop("note", None)
+        if note:
+            _lang_names(rel, "name", "", str(note))
+        values = [(k, _value_text(v)) for k, v in sorted(props.items())]
+        for k in ("valid_from", "valid_to"):
+            if getattr(r, k):
+                values.append((k, getattr(r, k).isoformat()))
+        if needs_marker:
+            values.append((mapping.relation_property, r.type))
+            marked.append(f"{r.id}: exported as {choice.archimate} with property {mapping.relation_property}")
+        add_props(rel, values)
+        n_rel += 1
+    if n_rel == 0:
+        root.remove(rels_el)
+    if not entities:
+        root.remove(els)
+    if folders:
+        orgs = etree.SubElement(root, q("organizations"))
+        tree: dict = {}
+        for path, members in folders.items():
+            node = tree
+            for part in path.split("/"):
+                node = node.setdefault(part, {})
+            node.setdefault("", []).extend(members)
+        _write_folders(orgs, tree, q)
+    if propdefs:
+        pds = etree.SubElement(root, q("propertyDefinitions"))
+        for key, pid in sorted(propdefs.items(), key=lambda kv: kv[1]):
+            pd = etree.SubElement(pds, q("propertyDefinition"))
+            pd.set("identifier", pid)
+            pd.set("type", "string")
+            etree.SubElement(pd, q("name")).text = key
+    xml = etree.tostring(root, xml_declaration=True, encoding="UTF-8", pretty_print=True)
+    return ExportResult(xml, len(entities), n_rel, skipped, marked)
+
+
+def _write_folders(parent, tree: dict, q) -> None:
+    from lxml import etree
+
+    for name in sorted(k for k in tree if k):
+        item = etree.SubElement(parent, q("item"))
+        label = etree.SubElement(item, q("label"))
+        label.text = name
+        _write_folders(item, tree[name], q)
+    for ident in sorted(tree.get("", [])):
+        etree.SubElement(parent, q("item")).set("identifierRef", ident)
+
+
+def _value_text(v: Any) -> str:
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, list):
+        return "; ".join(str(x) for x in v)
+    return str(v)
+
+
+def _export_choice(r: Relationship, etype: dict[str, str], kinds: dict[str, str], mapping: Mapping,
+                   table: RelationshipTable) -> tuple[ExportChoice | None, bool]:
+    choices = list(mapping.export_relationships.get(r.type, ())) + [ExportChoice("Association"),
+                                                                      ExportChoice("Association", reverse=True)]
+    first_allowed = None
+    for c in choices:
+        s, t = (r.target, r.source) if c.reverse else (r.source, r.target)
+        if not table.allows(etype[s], etype[t], c.archimate):
+            continue
+        rule = mapping.rule_for(c.archimate, kinds[s], kinds[t], c.access or "Access")
+        if rule and rule.relation == r.type and rule.reverse == c.reverse:
+            return c, False
+        first_allowed = first_allowed or c
+    return first_allowed, first_allowed is not None
+
+
+def write_archimate(store: CatalogStore, path: Path, **kw: Any) -> ExportResult:
+    result = export_archimate(store, **kw)
+    path.write_bytes(result.xml)
+    return result
