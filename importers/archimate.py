@@ -560,19 +560,22 @@ def transform_model(model: AModel, source: str, mapping: Mapping | None = None, 
         problem = None
         for end in ("source", "target"):
             x = getattr(r, end)
-            if not x:
-                problem = ("rejected", end, "missing")
-            elif x in rel_ids:
+            if x and x in rel_ids:
                 problem = ("unmapped", end, f"{x} is a relationship; relationships to or from relationships have "
                                             "no equivalent in the catalog")
+                break
+        for end in ("source", "target"):
+            x = getattr(r, end)
+            if problem:
+                break
+            if not x:
+                problem = ("rejected", end, "missing")
             elif x not in status and x not in types:
                 problem = ("rejected", end, f"{x} is not an element of the file")
             elif status.get(x) == "unmapped":
                 problem = ("unmapped", end, f"{x} is a {types[x]}, which the mapping does not cover")
             elif status.get(x) == "rejected":
                 problem = ("rejected", end, f"element {x} was rejected")
-            if problem:
-                break
         if problem:
             (t.rejected if problem[0] == "rejected" else t.unmapped).append(Rejection(where, problem[1], problem[2]))
             rc[problem[0]] += 1
