@@ -79,6 +79,14 @@ REF_FIELDS: dict[str, dict[str, tuple[str | None, bool]]] = {
 }
 
 
+# spec fields Backstage's own kind schemas require (packages/catalog-model/src/schema/kinds/*.schema.json)
+REQUIRED: dict[str, tuple[str, ...]] = {
+    "component": ("type", "lifecycle", "owner"), "api": ("type", "lifecycle", "owner", "definition"),
+    "resource": ("type", "owner"), "system": ("owner",), "domain": ("owner",), "group": ("type", "children"),
+    "user": ("memberOf",),
+}
+
+
 # --- references ---------------------------------------------------------------------------------------------------
 
 @dataclass(frozen=True)
@@ -267,7 +275,11 @@ class BackstageImporter:
             re.search(rb"^apiVersion:[ \t]*['\"]?backstage\.io/", head, re.M) is not None
 
     def read(self, path: Path, max_bytes: int) -> list[Any]:
-        return read_yaml_documents(path, max_bytes)
+        docs = read_yaml_documents(path, max_bytes)
+        if not any(d is not None for d in docs):
+            raise ImportFailed(f"{path.name}: no Backstage entity in the file (it is empty)",
+                               f"{path.name}: tệp không có thực thể Backstage nào (tệp rỗng)")
+        return docs
 
     # -- transform ---------------------------------------------------------------------------------------------
     def transform(self, document: list[Any], source: str) -> Transformed:
@@ -347,6 +359,16 @@ class BackstageImporter:
                                f"{ns!r} không phải namespace Backstage hợp lệ"))
         if "spec" in doc and not isinstance(doc["spec"], dict):
             errors.append(("spec", "must be a mapping", "phải là ánh xạ"))
+        elif isinstance(doc.get("kind"), str):
+            spec = doc.get("spec") or {}
+            kind = doc["kind"].lower()
+            for name in REQUIRED.get(kind, ()):
+                if spec.get(name) is None or spec.get(name) == "":
+                    errors.append((f"spec.{name}", f"required for a {doc['kind']}",
+                                   f"bắt buộc đối với {doc['kind']}"))
+            if kind == "location" and not spec.get("target") and not spec.get("targets"):
+                errors.append(("spec.targets", "a Location needs target or targets",
+                               "Location cần target hoặc targets"))
         return errors
 
     def _our_kind(self, ref: EntityRef, by_ref: dict[EntityRef, _Item]) -> str | None:

@@ -195,6 +195,8 @@ def check_size(path: Path, max_bytes: int) -> None:
     if not path.is_file():
         raise ImportFailed(f"{path}: no such file", f"{path}: không có tệp này")
     size = path.stat().st_size
+    if size == 0:
+        raise ImportFailed(f"{path.name}: the file is empty", f"{path.name}: tệp rỗng")
     if size > max_bytes:
         raise ImportFailed(f"{path.name}: {size:,} bytes is larger than the limit of {max_bytes:,} bytes",
                            f"{path.name}: {size:,} byte, vượt giới hạn {max_bytes:,} byte")

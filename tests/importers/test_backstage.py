@@ -304,20 +304,26 @@ spec: {type: website, lifecycle: experimental, owner: infra/ops, dependsOn: ['re
     assert [r.id for r in store.list_relationships("system:web")] == ["system:web>hosted_on>platform:infra..k8s"]
 
 
+COMPONENT = "apiVersion: backstage.io/v1alpha1\nkind: Component\nmetadata: {name: x}\n" \
+            "spec: {type: service, owner: team-a, lifecycle: %s}\n"
+
+
 @pytest.mark.parametrize("text,field,reason", [
     ("- just\n- a list\n", "", "a Backstage entity is a mapping with apiVersion, kind, metadata and spec"),
-    ("apiVersion: backstage.io/v1alpha1\nkind: Component\nmetadata: {}\nspec: {}\n", "metadata.name",
+    ("apiVersion: backstage.io/v1alpha1\nkind: System\nmetadata: {}\nspec: {owner: a}\n", "metadata.name",
      "None is not a Backstage name (1-63 letters and digits separated by '-', '_' or '.')"),
-    ("kind: Component\nmetadata: {name: x}\n", "apiVersion", "required (for example backstage.io/v1alpha1)"),
-    ("apiVersion: backstage.io/v1alpha1\nkind: Component\nmetadata: {name: x}\nspec: {lifecycle: beta}\n",
-     "spec.lifecycle", "'beta' is not a lifecycle this mapping knows: experimental, development, planned, "
-                       "production, deprecated, retired"),
-    ("apiVersion: backstage.io/v1alpha1\nkind: Component\nmetadata: {name: x}\nspec: {lifecycle: production}\n---\n"
-     "apiVersion: backstage.io/v1alpha1\nkind: System\nmetadata: {name: X}\nspec: {}\n", "metadata.name",
+    ("kind: System\nmetadata: {name: x}\nspec: {owner: a}\n", "apiVersion",
+     "required (for example backstage.io/v1alpha1)"),
+    ("apiVersion: backstage.io/v1alpha1\nkind: Component\nmetadata: {name: x}\nspec: {type: service, owner: a}\n",
+     "spec.lifecycle", "required for a Component"),
+    (COMPONENT % "beta", "spec.lifecycle", "'beta' is not a lifecycle this mapping knows: experimental, development, "
+                                           "planned, production, deprecated, retired"),
+    (COMPONENT % "production" + "---\napiVersion: backstage.io/v1alpha1\nkind: System\nmetadata: {name: X}\n"
+                                "spec: {owner: team-a}\n", "metadata.name",
      "system:x is already used by document 1 (component:default/x)"),
-    ("apiVersion: backstage.io/v1alpha1\nkind: Group\nmetadata: {name: g}\nspec: {type: team}\n---\n"
-     "apiVersion: backstage.io/v1alpha1\nkind: Group\nmetadata: {name: G}\nspec: {type: team}\n", "metadata.name",
-     "group:default/g is already defined in document 1"),
+    ("apiVersion: backstage.io/v1alpha1\nkind: Group\nmetadata: {name: g}\nspec: {type: team, children: []}\n---\n"
+     "apiVersion: backstage.io/v1alpha1\nkind: Group\nmetadata: {name: G}\nspec: {type: team, children: []}\n",
+     "metadata.name", "group:default/g is already defined in document 1"),
 ])
 def test_invalid_entities_are_rejected_with_location_and_field(tmp_path: Path, text: str, field: str,
                                                               reason: str) -> None:
