@@ -62,7 +62,9 @@ class Column:
 
     @property
     def header(self) -> str:
-        return self.label.vi if self.label.vi == self.label.en else f"{self.label.vi} / {self.label.en}"
+        """The bilingual header; `` *`` marks a required column (the importer ignores the mark)."""
+        text = self.label.vi if self.label.vi == self.label.en else f"{self.label.vi} / {self.label.en}"
+        return f"{text} *" if self.required else text
 
 
 @dataclass(frozen=True)
@@ -423,6 +425,8 @@ class _Transform:
         return None
 
     def table(self, table: Table) -> None:
+        if table.rows:
+            self.t.source_types[table.name] = self.t.source_types.get(table.name, 0) + len(table.rows)
         pre_keys = set(_header_lookup(self.any_kind.columns).get(_norm(h)) for h in table.header if h is not None)
         spec = self.spec_for(table, pre_keys)
         if spec is None:
@@ -528,16 +532,15 @@ class _Transform:
                 "valid_from": v.get("valid_from"), "valid_to": v.get("valid_to"),
                 "properties": {k: x for k, x in v.items() if x is not None and k not in (
                     "type", "source", "target", "valid_from", "valid_to")}}
-        try:
-            r = validate_relationship(parse_relationship(data), self.mm)
-        except ValidationFailed as exc:
-            self.field_errors(table, rownum, exc.errors, {"properties": None})
+        r, errors = self.check(data, parse_relationship, validate_relationship, {"type": "reads"})
+        if r is None:
+            self.field_errors(table, rownum, errors, {"properties": None})
             return
         if r.id in self.rel_ids:
             self.reject(table, rownum, "type", f"{r.id} appears twice in the file")
             return
         self.rel_ids.add(r.id)
-        self.t.locations[r.id] = f"{table.where}, row {rownum}"
+        self.t.locations[r.id] = f"{table.where}, row {rownum}"  # the framework adds the field (source, target)
         self.t.relationships.append(r)
 
     def row_org_events(self, table: Table, rownum: int, v: dict[str, Any], spec: SheetSpec) -> None:
@@ -581,21 +584,50 @@ class _Transform:
                     continue
             elif row.owner:
                 row.data["owner_history"] = [{"org": row.owner}]
-            try:
-                e = validate_entity(parse_entity(row.data), self.mm)
-            except ValidationFailed as exc:
-                self.entity_errors(row, periods, exc.errors)
+            e, errors = self.check(row.data, parse_entity, validate_entity, {"code": "x", "name": {"vi": "x"}})
+            if e is None:
+                self.entity_errors(row, periods, errors)
                 continue
             if e.ref in self.refs:
                 self.reject(row.table, row.rownum, "code", f"{e.ref} appears twice in the file")
                 continue
             self.refs.add(e.ref)
-            self.t.locations[e.ref] = f"{row.table.where}, row {row.rownum} ({e.ref})"
+            here = f"{row.table.where}, row {row.rownum}"
+            self.t.locations[e.ref] = f"{here} ({e.ref})"
+            if periods:  # a dangling owner is reported at the history row that names it
+                first, last = periods[0][1], periods[-1][1]
+                rows = f"row {first}" if first == last else f"rows {first}-{last}"
+                self.t.origins[f"{e.ref}#owner"] = (f"{periods[0][0].where}, {rows}, column org", "org")
+            elif row.owner:
+                self.t.origins[f"{e.ref}#owner"] = (f"{here}, column owner", "owner")
+            for name in e.attributes:
+                self.t.origins[f"{e.ref}#attributes.{name}"] = (f"{here}, column {name}", name)
             self.t.entities.append(e)
         for ref, periods in self.history.items():
             for table, rownum, _ in periods:
                 self.reject(table, rownum, "entity", f"{ref} is not on a kind sheet of this file (ownership "
                                                      "history is imported together with its entity)")
+
+    def check(self, data: dict[str, Any], parse: Any, validate: Any, stand_ins: dict[str, Any]) \
+            -> tuple[Any, list[FieldError]]:
+        """Parse and validate one item. A structural error (a bad date, a bad code) stops parsing before the
+        metamodel checks; those run again without the bad fields, so every bad cell of the row is reported."""
+        try:
+            item = parse(data)
+        except ValidationFailed as exc:
+            errors = list(exc.errors)
+            bad = {e.location.split(".")[0] for e in errors}
+            retry = {k: v for k, v in data.items() if k not in bad}
+            retry.update({k: v for k, v in stand_ins.items() if k in bad})
+            try:
+                validate(parse(retry), self.mm)
+            except ValidationFailed as again:
+                errors += [e for e in again.errors if e.location.split(".")[0] not in bad]
+            return None, errors
+        try:
+            return validate(item, self.mm), []
+        except ValidationFailed as exc:
+            return None, list(exc.errors)
 
     def entity_errors(self, row: _EntityRow, periods: list | None, errors: list[FieldError]) -> None:
         for e in errors:
@@ -657,6 +689,18 @@ class CsvImporter(_SpreadsheetImporter):
     name = "csv"
     suffixes = CSV_SUFFIXES
     description = "CSV (UTF-8, , ; or tab): one kind per file (by file name or a kind column), or a zip of CSVs"
+
+    def claims(self, path: Path, head: bytes = b"") -> bool:
+        """Picked without --format for a zip of CSV files named like the layout's sheets (what the CSV export
+        writes); plain .csv files are picked by their suffix."""
+        if path.suffix.lower() != ".zip":
+            return False
+        from catalog.metamodel import DEFAULT
+
+        names = {s.name for s in layout(self.metamodel or DEFAULT)}
+        with zipfile.ZipFile(path) as zf:
+            members = [Path(n) for n in zf.namelist() if not n.endswith("/")]
+        return bool(members) and all(m.suffix.lower() == ".csv" and m.stem in names for m in members)
 
     def read(self, path: Path, max_bytes: int) -> list[Table]:
         return read_csv(path, max_bytes)
@@ -736,6 +780,10 @@ def _readme_rows(sheets: list[SheetSpec]) -> list[list[str]]:
          "renames...). Row 1 is the header: Vietnamese, English, bilingual headers or column keys are all accepted. "
          "Lists are separated by ;. Dates are YYYY-MM-DD. Columns with a drop-down take one of its values. Empty "
          "rows are skipped."],
+        ["Cột có dấu * là bắt buộc. Mã (code) không đổi khi đổi tên. Ô bắt đầu bằng = + - @ được ghi thêm dấu ' ở "
+         "đầu để bảng tính không coi là công thức; khi nhập, dấu ' đó được bỏ đi. / Columns marked * are required. "
+         "The code never changes when a name does. Cells starting with = + - @ get a leading ' so that no "
+         "spreadsheet evaluates them; the import removes exactly that '."],
         [],
         ["Trang / Sheet", "Cột / Column", "Mã cột / Key", "Kiểu / Type", "Bắt buộc / Required",
          "Giá trị cho phép / Allowed values", "Ghi chú", "Note"],
@@ -753,7 +801,6 @@ def write_workbook(store: CatalogStore | None, mm: Metamodel) -> bytes:
     from openpyxl.cell import WriteOnlyCell
     from openpyxl.styles import Alignment, Font
     from openpyxl.utils import get_column_letter, quote_sheetname
-    from openpyxl.worksheet.datavalidation import DataValidation
 
     wb = Workbook(write_only=True)
     wb.properties.created = wb.properties.modified = STAMP
@@ -773,7 +820,7 @@ def write_workbook(store: CatalogStore | None, mm: Metamodel) -> bytes:
         cells = []
         for text in row:
             cell = WriteOnlyCell(readme, escape_formula(text))
-            if i in (0, 5):
+            if i in (0, 6):
                 cell.font = bold
             cells.append(cell)
         readme.append(cells)
@@ -789,6 +836,33 @@ def write_workbook(store: CatalogStore | None, mm: Metamodel) -> bytes:
                 lists.append((c.key, c.values))
 
     wrap = Alignment(wrap_text=True, vertical="top")
+    try:
+        _write_sheets(wb, store, mm, refs, lists, bold, wrap)
+    except BaseException:
+        _discard(wb)
+        raise
+    return workbook_bytes(wb)
+
+
+def _discard(wb: Any) -> None:
+    """Close a write-only workbook that will not be saved (its sheets stream into temporary files)."""
+    for ws in wb.worksheets:
+        try:
+            if getattr(ws, "_rows", None) is not None:
+                ws._rows.close()
+            if getattr(ws, "_writer", None) is not None:
+                ws._writer.close()
+                ws._writer.cleanup()
+        except Exception:  # pragma: no cover - best effort on a workbook being thrown away
+            pass
+
+
+def _write_sheets(wb: Any, store: CatalogStore | None, mm: Metamodel, refs: dict[tuple[str, ...], str],
+                  lists: list[tuple[str, tuple[str, ...]]], bold: Any, wrap: Any) -> None:
+    from openpyxl.cell import WriteOnlyCell
+    from openpyxl.utils import get_column_letter
+    from openpyxl.worksheet.datavalidation import DataValidation
+
     for spec, rows in sheet_rows(store, mm):
         ws = wb.create_sheet(spec.name)
         ws.freeze_panes = "A2"
@@ -821,7 +895,6 @@ def write_workbook(store: CatalogStore | None, mm: Metamodel) -> bytes:
     depth = max((len(v) for _, v in lists), default=0)
     for r in range(depth):
         hidden.append([v[r] if r < len(v) else None for _, v in lists])
-    return workbook_bytes(wb)
 
 
 def write_xlsx(store: CatalogStore, path: Path) -> None:
