@@ -21,6 +21,7 @@ from __future__ import annotations
 import abc
 import contextlib
 import datetime as dt
+import functools
 import re
 import uuid
 from dataclasses import dataclass, field
@@ -59,6 +60,28 @@ class Subgraph:
     relationships: list[Relationship] = field(default_factory=list)
     depth: dict[str, int] = field(default_factory=dict)
     truncated: bool = False  # the walk stopped at its limit: there is more beyond
+
+
+def _with_bookkeeping(data: str, version: int, created_at: str, updated_at: str) -> str:
+    """Stored content JSON plus the bookkeeping, as one JSON object for model_validate_json."""
+    return f'{data[:-1]},"version":{version},"created_at":"{created_at}","updated_at":"{updated_at}"}}'
+
+
+@functools.lru_cache(maxsize=16384)
+def entity_from_row(data: str, version: int, created_at: str, updated_at: str) -> Entity:
+    """An Entity from its stored row (canonical content JSON and bookkeeping), shared by every backend.
+
+    Parsing is most of the cost of a read (a depth-2 neighbourhood parses hundreds of entities), so the models of the
+    most recently read rows are kept and handed out again while the row is unchanged: the key is the whole row, so a
+    new version, or any other text, parses afresh. Models from a store are therefore shared: treat them as immutable
+    and derive changed copies with ``model_copy(update=...)`` (as every caller does)."""
+    return Entity.model_validate_json(_with_bookkeeping(data, version, created_at, updated_at))
+
+
+@functools.lru_cache(maxsize=16384)
+def relationship_from_row(data: str, version: int, created_at: str, updated_at: str) -> Relationship:
+    """A Relationship from its stored row; cached like :func:`entity_from_row`."""
+    return Relationship.model_validate_json(_with_bookkeeping(data, version, created_at, updated_at))
 
 
 RECORD_PREFIX = "record:"
@@ -398,5 +421,5 @@ def new_run_id() -> str:
     return dt.datetime.now(dt.timezone.utc).strftime("%Y%m%dT%H%M%SZ-") + uuid.uuid4().hex[:8]
 
 
-__all__ = ["BulkLoad", "BulkResult", "CatalogStore", "Record", "record_ref", "check_record_key", "check_record_version", "Direction", "EntityFilter", "Subgraph", "WriteContext",
+__all__ = ["entity_from_row", "relationship_from_row", "BulkLoad", "BulkResult", "CatalogStore", "Record", "record_ref", "check_record_key", "check_record_version", "Direction", "EntityFilter", "Subgraph", "WriteContext",
            "as_instant", "format_time", "new_run_id", "restored_log_rows", "utc_now"]

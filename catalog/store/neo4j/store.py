@@ -37,7 +37,8 @@ from catalog.metamodel import DEFAULT, Metamodel
 from catalog.model import ChangeEntry, Entity, OrgEvent, Relationship
 from catalog.store.base import (RECORD_PREFIX, BulkLoad, BulkResult, CatalogStore, Direction, EntityFilter,
                                 ProgressFn, Record, Subgraph, WriteContext, as_instant, check_record_key,
-                                check_record_version, chunks, format_time, record_ref, restored_log_rows)
+                                check_record_version, chunks, entity_from_row, format_time,
+                                relationship_from_row, record_ref, restored_log_rows)
 from catalog.store.neo4j.schema import (SCHEMA_VERSION, kind_label, known_rel_type, rel_type, schema_statements,
                                         stored_types)
 from catalog.text import fold, search_text
@@ -129,22 +130,16 @@ def _event_props(ev: OrgEvent) -> dict[str, Any]:
     return {k: v for k, v in props.items() if v is not None}
 
 
-def _with_bookkeeping(data: str, version: int, created_at: str, updated_at: str) -> str:
-    """Stored content JSON plus the bookkeeping, as one JSON object for model_validate_json."""
-    return f'{data[:-1]},"version":{version},"created_at":"{created_at}","updated_at":"{updated_at}"}}'
-
-
 _E = "n.data AS data, n.version AS version, n.created_at AS created_at, n.updated_at AS updated_at"
 _R = "r.data AS data, r.version AS version, r.created_at AS created_at, r.updated_at AS updated_at"
 
 
 def _entity(r: Any) -> Entity:
-    return Entity.model_validate_json(_with_bookkeeping(r["data"], r["version"], r["created_at"], r["updated_at"]))
+    return entity_from_row(r["data"], r["version"], r["created_at"], r["updated_at"])
 
 
 def _relationship(r: Any) -> Relationship:
-    return Relationship.model_validate_json(_with_bookkeeping(r["data"], r["version"], r["created_at"],
-                                                              r["updated_at"]))
+    return relationship_from_row(r["data"], r["version"], r["created_at"], r["updated_at"])
 
 
 def _rel_ref(rel_id: str) -> str:

@@ -25,7 +25,8 @@ from catalog.errors import AlreadyExists, Conflict, FieldError, IntegrityError, 
 from catalog.metamodel import DEFAULT, Metamodel
 from catalog.model import ChangeEntry, Entity, OrgEvent, Relationship
 from catalog.store.base import (RECORD_PREFIX, BulkLoad, BulkResult, CatalogStore, Direction, EntityFilter,
-                                ProgressFn, Record, Subgraph, WriteContext, as_instant, check_record_key, check_record_version, chunks,
+                                ProgressFn, Record, Subgraph, WriteContext, as_instant, check_record_key, check_record_version, chunks, entity_from_row,
+                                relationship_from_row,
                                 format_time, record_ref, restored_log_rows)
 from catalog.text import fold, search_text
 
@@ -76,18 +77,13 @@ def _chunks(items: list, size: int = _CHUNK) -> Iterator[list]:
 
 
 
-def _with_bookkeeping(data: str, version: int, created_at: str, updated_at: str) -> str:
-    """Stored content JSON plus the bookkeeping columns, as one JSON object for model_validate_json."""
-    return f'{data[:-1]},"version":{version},"created_at":"{created_at}","updated_at":"{updated_at}"}}'
-
-
 def _entity(row: tuple) -> Entity:
     """An Entity from (data, version, created_at, updated_at)."""
-    return Entity.model_validate_json(_with_bookkeeping(*row))
+    return entity_from_row(*row)
 
 
 def _relationship(row: tuple) -> Relationship:
-    return Relationship.model_validate_json(_with_bookkeeping(*row))
+    return relationship_from_row(*row)
 
 
 _E = "data, version, created_at, updated_at"
