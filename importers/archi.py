@@ -182,6 +182,8 @@ def _records(path: Path, max_bytes: int) -> list[tuple[int, list[str]]]:
             in_quotes = not in_quotes
     if not kept:
         raise ImportFailed(f"{path.name}: empty (no header row)")
+    if in_quotes:
+        raise ImportFailed(f"{path.name}: ends inside the quoted field that starts on line {origin[-1]} (truncated?)")
     header = kept[0]
     delimiter = max((",", ";", "\t"), key=header.count)
     reader = csv.reader(io.StringIO("".join(kept)), delimiter=delimiter, quotechar='"', strict=False)
@@ -197,7 +199,9 @@ def _records(path: Path, max_bytes: int) -> list[tuple[int, list[str]]]:
     return out
 
 
-def _table(path: Path, part: str, max_bytes: int) -> tuple[dict[str, int], list[tuple[int, list[str]]]]:
+def _table(path: Path, part: str, max_bytes: int, problems: list[Rejection]) \
+        -> tuple[dict[str, int], list[tuple[int, list[str]]]]:
+    """Header columns and the data rows; a row shorter than the header is reported in ``problems`` and left out."""
     records = _records(path, max_bytes)
     header = [h.strip().lower() for h in records[0][1]]
     missing = [h for h in CSV_HEADERS[part] if h not in header]
@@ -205,7 +209,14 @@ def _table(path: Path, part: str, max_bytes: int) -> tuple[dict[str, int], list[
         raise ImportFailed(f"{path.name}: line {records[0][0]}: the header lacks column(s) "
                            f"{', '.join(m.capitalize() for m in missing)} (an Archi {part} file has "
                            f"{', '.join(h.capitalize() for h in CSV_HEADERS[part])}...)")
-    return {h: i for i, h in enumerate(header)}, records[1:]
+    rows = []
+    for line, row in records[1:]:
+        if len(row) < len(header):
+            problems.append(Rejection(f"{path.name}: line {line}", "", f"{len(row)} field(s) where the header has "
+                                                                       f"{len(header)}; row left out"))
+        else:
+            rows.append((line, row))
+    return {h: i for i, h in enumerate(header)}, rows
 
 
 def _derived_id(*parts: str) -> str:
@@ -221,7 +232,7 @@ def read_archi_csv(path: Path, max_bytes: int) -> AModel:
     model_ids: set[str] = set()
     if "elements" in files:
         f = files["elements"]
-        cols, rows = _table(f, "elements", max_bytes)
+        cols, rows = _table(f, "elements", max_bytes, model.problems)
         for line, row in rows:
             get = lambda c: row[cols[c]] if c in cols and cols[c] < len(row) else ""  # noqa: E731
             t = normalise_type(get("type"))
@@ -240,7 +251,7 @@ def read_archi_csv(path: Path, max_bytes: int) -> AModel:
             model.elements.append(c)
     if "relations" in files:
         f = files["relations"]
-        cols, rows = _table(f, "relations", max_bytes)
+        cols, rows = _table(f, "relations", max_bytes, model.problems)
         for line, row in rows:
             get = lambda c: row[cols[c]] if c in cols and cols[c] < len(row) else ""  # noqa: E731
             t = normalise_type(get("type"))
@@ -253,7 +264,7 @@ def read_archi_csv(path: Path, max_bytes: int) -> AModel:
             model.relationships.append(c)
     if "properties" in files:
         f = files["properties"]
-        cols, rows = _table(f, "properties", max_bytes)
+        cols, rows = _table(f, "properties", max_bytes, model.problems)
         by_id = {c.id: c for c in model.elements + model.relationships}
         for line, row in rows:
             get = lambda c: row[cols[c]] if c in cols and cols[c] < len(row) else ""  # noqa: E731

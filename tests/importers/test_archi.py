@@ -211,7 +211,7 @@ def test_csv_delimiters_bom_and_final_newline(tmp_path: Path, delimiter: str, bo
 
 def test_csv_property_rows_that_point_at_relationships(db: CatalogStore, tmp_path: Path) -> None:
     (tmp_path / "city-elements.csv").write_text(
-        '"ID","Type","Name","Documentation","Specialization"\n"m","ArchimateModel","City",""\n'
+        '"ID","Type","Name","Documentation","Specialization"\n"m","ArchimateModel","City","",""\n'
         '"app","ApplicationComponent","Traffic","",""\n"db","DataObject","Cameras","",""\n', encoding="utf-8")
     (tmp_path / "city-relations.csv").write_text(
         '"ID","Type","Name","Documentation","Source","Target","Specialization"\n'
@@ -231,6 +231,17 @@ def test_csv_property_rows_that_point_at_relationships(db: CatalogStore, tmp_pat
     assert stored.id == "system:app>writes>database:db" and stored.properties["protocol"] == "rest"
     again = run_import(db, tmp_path / "city-elements.csv")
     assert again.result.created == {} and again.result.updated == {}
+
+
+def test_csv_short_rows_are_rejected_and_truncated_files_refused(tmp_path: Path) -> None:
+    (tmp_path / "s-elements.csv").write_text('"ID","Type","Name","Documentation","Specialization"\n'
+                                             '"a","BusinessActor","A","",""\n"b","BusinessActor"\n', encoding="utf-8")
+    t = transform(ArchiCsvImporter(), tmp_path / "s-elements.csv")
+    assert [str(r) for r in t.rejected] == ["s-elements.csv: line 3: 2 field(s) where the header has 5; row left out"]
+    text = (CSV_DIR / "test1-elements.csv").read_text(encoding="utf-8")
+    (tmp_path / "t-elements.csv").write_text(text[: text.index("Documentation\nHere")], encoding="utf-8")
+    with pytest.raises(ImportFailed, match="t-elements.csv: ends inside the quoted field that starts on line 5"):
+        ArchiCsvImporter().read(tmp_path / "t-elements.csv", 10_000)
 
 
 def test_csv_bad_header_and_encoding_fail_cleanly(tmp_path: Path) -> None:
