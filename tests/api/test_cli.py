@@ -66,7 +66,8 @@ def test_import_with_bad_rows_reports_each_and_changes_nothing(catalog: str, tmp
     bad.write_text(json.dumps(doc, ensure_ascii=False), encoding="utf-8")
     before = cli("export", "-o", str(tmp_path / "before.json"), "--store", catalog, cwd=tmp_path)
     assert before.returncode == 0
-    r = cli("import", str(bad), "--store", catalog, "--report", str(tmp_path / "report.json"), cwd=tmp_path)
+    r = cli("import", str(bad), "--store", catalog, "--report", str(tmp_path / "report.json"), "--lang", "en",
+            cwd=tmp_path)
     assert r.returncode == 1
     assert "2 item(s) rejected" in r.stderr and "Nothing was imported" in r.stderr
     assert "bad.json: entities[0]" in r.stderr and "attributes.org_type" in r.stderr
@@ -83,7 +84,7 @@ def test_import_with_bad_rows_reports_each_and_changes_nothing(catalog: str, tmp
     (["show", "not a ref"], "not a ref does not exist"),
     (["owner", "system:hcm-cong-1022", "--on", "yesterday"], "is not a date"),
     (["list", "--kind", "spaceship"], "unknown kind 'spaceship'"),
-    (["import", "missing.json"], "no such file"),
+    (["import", "missing.json", "--lang", "en"], "no such file"),
     (["show", "system:hcm-cong-1022", "--as-of", "not-a-date"], "is not a date"),
 ])
 def test_bad_input_is_a_message_not_a_traceback(catalog: str, tmp_path: Path, args: list[str],
