@@ -33,11 +33,19 @@ def create_app(settings: Settings | None = None, store: CatalogStore | None = No
     app.state.settings = settings
     app.state.store = store
 
+    from fastapi import Depends
+
     from api import problems
-    from api.routers import diagrams, entities, web
+    from api.limits import BodySizeLimit, check_request_text
+    from api.routers import changelog, compliance, diagrams, drafts, entities, events, exports, graph, \
+        relationships, web
 
     problems.install(app)
-    app.include_router(entities.router, prefix="/api/v1")
-    app.include_router(diagrams.router, prefix="/api/v1")
+    app.add_middleware(BodySizeLimit, limit_of=lambda: settings.max_body_bytes)
+    guarded = {"prefix": "/api/v1", "dependencies": [Depends(check_request_text)]}
+    app.include_router(entities.build_router(store.metamodel if store is not None else settings.metamodel()),
+                       **guarded)
+    for r in (relationships, graph, compliance, events, changelog, drafts, exports, diagrams):
+        app.include_router(r.router, **guarded)
     app.include_router(web.router)
     return app

@@ -1,33 +1,133 @@
-"""Errors as problem+json (RFC 9457): every domain error and request-validation error, naming field and reason."""
+"""Errors as problem+json (RFC 9457): every domain error, request-validation error and HTTP error, naming field and
+reason, in Vietnamese or English by Accept-Language (default: the ``lang`` setting). Titles and the API's own
+messages live in :mod:`api.messages`.
+
+Body members: ``type``, ``title``, ``status``, ``detail``, ``instance`` (the path), ``code`` (stable, e.g.
+``version-conflict``) and, for validation errors, ``errors: [{field, reason}]``.
+
+Status mapping beyond ``catalog.errors``: a stale version (:class:`Conflict`) answers 412 (writes carry If-Match);
+a store failure answers 503 with Retry-After; anything unexpected is logged with its traceback (logger
+``ioc_catalog.api``) and answers a 500 problem without internals. Denied writes are logged on ``ioc_catalog.auth``
+(principal, role, method, path; never a credential).
+"""
 
 from __future__ import annotations
+
+import logging
+import uuid
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from catalog.errors import CatalogError, ValidationFailed
+from api import messages
+from catalog.errors import CatalogError, Conflict, PermissionDenied, ValidationFailed
 
 PROBLEM = "application/problem+json"
+log = logging.getLogger("ioc_catalog.api")
+auth_log = logging.getLogger("ioc_catalog.auth")
 
 
-def problem(status: int, title: str, detail: str, code: str, errors: list[dict] | None = None) -> JSONResponse:
+class PreconditionRequired(CatalogError):
+    status = 428
+    code = "precondition-required"
+
+
+class BadIfMatch(CatalogError):
+    status = 400
+    code = "bad-if-match"
+
+
+def request_lang(request: Request) -> str:
+    settings = getattr(request.app.state, "settings", None)
+    return messages.choose_lang(request.headers.get("accept-language"), getattr(settings, "lang", "vi"))
+
+
+def problem(status: int, title: str, detail: str, code: str, errors: list[dict] | None = None,
+            instance: str | None = None, headers: dict[str, str] | None = None) -> JSONResponse:
     body = {"type": f"https://ioc-catalog.example/problems/{code}", "title": title, "status": status,
-            "detail": detail}
+            "detail": detail, "code": code}
+    if instance:
+        body["instance"] = instance
     if errors:
         body["errors"] = errors
-    return JSONResponse(body, status_code=status, media_type=PROBLEM)
+    return JSONResponse(body, status_code=status, media_type=PROBLEM, headers=headers)
+
+
+def _errors(items: list[tuple[str, str, str]], lang: str) -> list[dict]:
+    """(field, reason code, fallback reason) -> [{field, reason}] in ``lang``."""
+    return [{"field": field, "reason": messages.reason(code, lang, fallback) or fallback or code}
+            for field, code, fallback in items]
 
 
 def install(app: FastAPI) -> None:
     @app.exception_handler(CatalogError)
-    async def _catalog_error(_: Request, exc: CatalogError) -> JSONResponse:
-        errors = [{"field": e.location, "reason": e.reason} for e in exc.errors] \
-            if isinstance(exc, ValidationFailed) else None
-        return problem(exc.status, type(exc).__name__, exc.message, exc.code, errors)
+    async def _catalog_error(request: Request, exc: CatalogError) -> JSONResponse:
+        lang = request_lang(request)
+        status, code, headers = exc.status, exc.code, None
+        detail = exc.message
+        errors = None
+        if isinstance(exc, ValidationFailed):
+            errors = _errors([(e.location, e.reason, e.reason) for e in exc.errors], lang)
+            if exc.message == "text-checks" or lang == "vi":
+                detail = messages.detail("validation-failed", lang) + " " + \
+                    "; ".join(f"{e['field']}: {e['reason']}" for e in errors)
+        elif isinstance(exc, Conflict):
+            status = 412
+            detail = messages.detail("version-conflict", lang, ref=exc.ref, expected=exc.expected, actual=exc.actual)
+        elif isinstance(exc, PermissionDenied):
+            principal = getattr(request.state, "principal", None)
+            auth_log.warning("denied %s %s to %s (%s): %s", request.method, request.url.path,
+                             getattr(principal, "name", "?"), getattr(principal, "role", "?"), exc.message)
+        elif exc.status >= 500:
+            log.error("store failure on %s %s: %s", request.method, request.url.path, exc.message)
+            status, headers = 503, {"Retry-After": "1"}
+            detail = messages.detail("store-error", lang)
+        elif code in messages.DETAILS and code not in ("not-found",):
+            detail = messages.detail(code, lang) or detail
+        return problem(status, messages.title(code, lang), detail, code, errors, request.url.path, headers)
 
     @app.exception_handler(RequestValidationError)
-    async def _request_error(_: Request, exc: RequestValidationError) -> JSONResponse:
-        errors = [{"field": ".".join(str(p) for p in e.get("loc", ())), "reason": e.get("msg", "")}
-                  for e in exc.errors()]
-        return problem(422, "ValidationFailed", "the request is not valid", "validation-failed", errors)
+    async def _request_error(request: Request, exc: RequestValidationError) -> JSONResponse:
+        lang = request_lang(request)
+        items = []
+        malformed = False
+        for e in exc.errors():
+            loc = [str(p) for p in e.get("loc", ())]
+            if e.get("type") == "json_invalid":
+                malformed = True
+            if e.get("type") == "extra_forbidden" and loc:
+                reason = messages.reason("extra_forbidden", lang)
+                items.append((".".join(loc), "", f"{reason}: '{loc[-1]}'"))
+                continue
+            items.append((".".join(loc), e.get("type", ""), str(e.get("msg", ""))))
+        code = "malformed-json" if malformed else "validation-failed"
+        errors = _errors(items[:50], lang)
+        detail = (messages.detail(code, lang) or "") + " " + "; ".join(f"{x['field']}: {x['reason']}"
+                                                                       for x in errors[:5])
+        return problem(400 if malformed else 422, messages.title(code, lang), detail.strip(), code, errors,
+                       request.url.path)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        lang = request_lang(request)
+        code = {404: "not-found", 405: "method-not-allowed", 406: "not-acceptable",
+                415: "unsupported-media-type"}.get(exc.status_code, "http-error")
+        detail = messages.detail(code, lang) if code in messages.DETAILS else str(exc.detail)
+        if exc.status_code == 400 and exc.detail:
+            detail = str(exc.detail)
+        return problem(exc.status_code, messages.title(code, lang), detail or "", code, None, request.url.path,
+                       dict(exc.headers) if getattr(exc, "headers", None) else None)
+
+    @app.exception_handler(Exception)
+    async def _last_resort(request: Request, exc: Exception) -> JSONResponse:
+        request_id = uuid.uuid4().hex[:12]
+        log.error("unexpected error %s on %s %s", request_id, request.method, request.url.path, exc_info=exc)
+        lang = request_lang(request)
+        return problem(500, messages.title("internal-error", lang),
+                       messages.detail("internal-error", lang, request_id=request_id) or "", "internal-error",
+                       None, request.url.path)
+
+
+__all__ = ["PROBLEM", "BadIfMatch", "PreconditionRequired", "install", "problem", "request_lang"]

@@ -1,46 +1,208 @@
-"""Read-only catalog endpoints under /api/v1 (the full read/write API arrives with its own issue)."""
+"""Entities under /api/v1: health, the cross-kind list, get (also as of a past instant), search, and per kind
+(``/systems``, ``/databases``, ...) list, create, get, replace (PUT), patch, retire and delete.
 
-from __future__ import annotations
+Routers stay thin: the catalog service checks permissions, metamodel and references; this module parses, calls it
+and shapes the response (with the entity's ETag).
+"""
 
+# no `from __future__ import annotations`: the body models are built per kind at run time and FastAPI must see
+# them as objects, not strings
+import datetime as dt
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Body, Path, Query
+from fastapi.responses import JSONResponse, Response
+from pydantic import BaseModel, ConfigDict
 
-from api.auth import StoreDep
-from catalog.store.base import EntityFilter
+from api.auth import PrincipalDep, StoreDep
+from api.routers.common import READ_ERRORS, WRITE_ERRORS, IfMatch, ServiceDep, tagged
+from api.schemas import CODE_PATTERN, KindModels, Page, all_kind_models
+from catalog.errors import FieldError, ValidationFailed
+from catalog.metamodel import Metamodel
+from catalog.model import Entity
+from catalog.permissions import require
+from catalog.services import transfer
+from catalog.store.base import EntityFilter, as_instant
 
-router = APIRouter(tags=["catalog"])
+REF = Path(description="kind:code", max_length=200, examples=["system:hcm-cong-1022"])
+Code = Annotated[str, Path(description="The entity's code", pattern=CODE_PATTERN, max_length=128,
+                           examples=["hcm-cong-1022"])]
 
 
-@router.get("/health", summary="Liveness and catalog revision")
-def health(store: StoreDep) -> dict[str, Any]:
-    seq, head = store.revision()
-    return {"status": "ok", "entities": store.count_entities(), "relationships": store.count_relationships(),
-            "revision": {"seq": seq, "hash": head}}
+def _json(e: Entity) -> dict[str, Any]:
+    return e.model_dump(mode="json")
 
 
-@router.get("/entities", summary="List entities with filters and pagination")
-def list_entities(store: StoreDep,
-                  kind: str | None = Query(None, max_length=50, examples=["system"]),
+def instant(value: str | None, field: str) -> str | None:
+    """A query date or date-time, checked (422 naming the field), as a change-log instant."""
+    if value is None:
+        return None
+    try:
+        return as_instant(value)
+    except ValidationFailed:
+        raise ValidationFailed([FieldError(f"query.{field}", f"'{value}' is not a date or date-time "
+                                                             "(ISO 8601)")]) from None
+
+
+class Health(BaseModel):
+    model_config = ConfigDict(extra="allow")
+    status: str
+    entities: int
+    relationships: int
+    revision: dict[str, Any]
+
+
+def _owner_history(current: Entity, new_owner: str | None, today: dt.date) -> list[dict[str, Any]]:
+    """The ownership history after setting the current owner to ``new_owner`` from today (kept when unchanged)."""
+    if new_owner == current.owner:
+        return [p.model_dump(mode="json") for p in current.owner_history]
+    history = list(current.owner_history)
+    last = history[-1] if history and history[-1].end is None else None
+    if last is not None and last.start is not None and last.start >= today:
+        history.pop()  # the open period started today or later: correct it rather than end it
+        last = None
+    if new_owner is None:
+        if last is not None:
+            history[-1] = last.model_copy(update={"end": today})
+        return [p.model_dump(mode="json") for p in history]
+    moved = transfer(current.model_copy(update={"owner_history": history}), new_owner, today)
+    return [p.model_dump(mode="json") for p in moved.owner_history]
+
+
+def build_router(mm: Metamodel) -> APIRouter:
+    router = APIRouter()
+
+    @router.get("/health", summary="Liveness and catalog revision", tags=["meta"], response_model=Health,
+                responses=READ_ERRORS)
+    def health(store: StoreDep, principal: PrincipalDep) -> dict[str, Any]:
+        seq, head = store.revision()
+        return {"status": "ok", "entities": store.count_entities(), "relationships": store.count_relationships(),
+                "revision": {"seq": seq, "hash": head}}
+
+    @router.get("/entities", summary="List entities of every kind with filters and pagination", tags=["entities"],
+                response_model=Page, responses=READ_ERRORS)
+    def list_entities(store: StoreDep, principal: PrincipalDep,
+                      kind: str | None = Query(None, max_length=50, examples=["system"]),
+                      owner: str | None = Query(None, max_length=200, examples=["organization:hcm-skhcn"]),
+                      lifecycle: str | None = Query(None, max_length=50, examples=["production"]),
+                      tag: str | None = Query(None, max_length=100),
+                      limit: int = Query(50, ge=1, le=1000), offset: int = Query(0, ge=0, le=10_000_000)
+                      ) -> dict[str, Any]:
+        require(principal, "read")
+        if kind and kind not in mm.kinds:
+            raise ValidationFailed([FieldError("kind", f"unknown kind '{kind}'; expected one of: "
+                                                       f"{', '.join(mm.kinds)}")])
+        flt = EntityFilter(kind=kind, owner=owner, lifecycle=lifecycle, tag=tag, limit=limit, offset=offset)
+        return {"total": store.count_entities(flt), "limit": limit, "offset": offset,
+                "items": [_json(e) for e in store.list_entities(flt)]}
+
+    @router.get("/entities/{ref}", summary="One entity (ETag = its version); as_of reads it at a past instant",
+                tags=["entities"], response_model=Entity, responses=READ_ERRORS)
+    def get_entity(store: StoreDep, principal: PrincipalDep, ref: str = REF,
+                   as_of: str | None = Query(None, max_length=40, examples=["2025-06-30"],
+                                             description="Date or date-time (UTC): the entity as it stood then "
+                                                         "(needs the history permission)")) -> JSONResponse:
+        require(principal, "read")
+        if as_of is not None:
+            require(principal, "history")
+            when = instant(as_of, "as_of")
+            e = store.entity_as_of(ref, when)
+            if e is None:
+                from catalog.errors import NotFound
+                raise NotFound(f"{ref} did not exist at {when}")
+            return JSONResponse(_json(e))
+        e = store.get_entity(ref)
+        return tagged(_json(e), e.version)
+
+    @router.get("/search", summary="Diacritics-insensitive search (every word as a prefix)", tags=["entities"],
+                response_model=Page, responses=READ_ERRORS)
+    def search(store: StoreDep, principal: PrincipalDep,
+               q: str = Query(..., min_length=1, max_length=200, examples=["so thong tin"]),
+               kind: str | None = Query(None, max_length=50), limit: int = Query(20, ge=1, le=200)
+               ) -> dict[str, Any]:
+        require(principal, "read")
+        items = [_json(e) for e in store.search(q, kind=kind, limit=limit)]
+        return {"total": len(items), "limit": limit, "offset": 0, "items": items}
+
+    for km in all_kind_models(mm):
+        _kind_routes(router, km)
+    return router
+
+
+def _kind_routes(router: APIRouter, km: KindModels) -> None:
+    kind, plural = km.spec.name, km.plural
+    tag = f"{plural}"
+    label = km.spec.label.en
+
+    def ref_of(code: str) -> str:
+        return f"{kind}:{code}"
+
+    @router.get(f"/{plural}", summary=f"List {km.spec.plural.en.lower()} with filters and pagination", tags=[tag],
+                response_model=Page, responses=READ_ERRORS, operation_id=f"list_{plural}")
+    def list_kind(store: StoreDep, principal: PrincipalDep,
                   owner: str | None = Query(None, max_length=200, examples=["organization:hcm-skhcn"]),
                   lifecycle: str | None = Query(None, max_length=50, examples=["production"]),
                   tag: str | None = Query(None, max_length=100),
                   limit: int = Query(50, ge=1, le=1000), offset: int = Query(0, ge=0, le=10_000_000)
                   ) -> dict[str, Any]:
-    if kind:
-        store.metamodel.kind(kind)
-    flt = EntityFilter(kind=kind, owner=owner, lifecycle=lifecycle, tag=tag, limit=limit, offset=offset)
-    items = store.list_entities(flt)
-    return {"total": store.count_entities(flt), "limit": limit, "offset": offset,
-            "items": [e.model_dump(mode="json") for e in items]}
+        require(principal, "read")
+        flt = EntityFilter(kind=kind, owner=owner, lifecycle=lifecycle, tag=tag, limit=limit, offset=offset)
+        return {"total": store.count_entities(flt), "limit": limit, "offset": offset,
+                "items": [_json(e) for e in store.list_entities(flt)]}
 
+    @router.post(f"/{plural}", summary=f"Register a {label.lower()}", tags=[tag], status_code=201,
+                 response_model=Entity, responses=WRITE_ERRORS, operation_id=f"create_{kind}")
+    def create(svc: ServiceDep, body: km.create = Body(...)) -> JSONResponse:  # type: ignore[valid-type]
+        data = body.model_dump(mode="json", exclude_none=True)
+        e = svc.register({"kind": kind, **data})
+        return tagged(_json(e), e.version, 201, {"Location": f"/api/v1/{plural}/{e.code}"})
 
-@router.get("/entities/{ref}", summary="One entity")
-def get_entity(ref: str, store: StoreDep) -> dict[str, Any]:
-    return store.get_entity(ref).model_dump(mode="json")
+    @router.get(f"/{plural}/{{code}}", summary=f"One {label.lower()} (ETag = its version)", tags=[tag],
+                response_model=Entity, responses=READ_ERRORS, operation_id=f"get_{kind}")
+    def get(code: Code, svc: ServiceDep) -> JSONResponse:
+        e = svc.get(ref_of(code))
+        return tagged(_json(e), e.version)
 
+    @router.put(f"/{plural}/{{code}}", summary=f"Replace a {label.lower()} (If-Match required)", tags=[tag],
+                response_model=Entity, responses=WRITE_ERRORS, operation_id=f"replace_{kind}")
+    def replace(code: Code, version: IfMatch, svc: ServiceDep,
+                body: km.replace = Body(...)) -> JSONResponse:  # type: ignore[valid-type]
+        current = svc.store.get_entity(ref_of(code))
+        data = body.model_dump(mode="json", exclude_none=True)
+        data["attributes"] = {k: v for k, v in data.get("attributes", {}).items() if v is not None}
+        if km.spec.owned:
+            data["owner_history"] = _owner_history(current, data.pop("owner", None), svc.today)
+        e = svc.update(ref_of(code), data, version)
+        return tagged(_json(e), e.version)
 
-@router.get("/search", summary="Diacritics-insensitive search")
-def search(store: StoreDep, q: str = Query(..., min_length=1, max_length=200, examples=["so thong tin"]),
-           kind: str | None = Query(None, max_length=50), limit: int = Query(20, ge=1, le=200)) -> dict[str, Any]:
-    return {"items": [e.model_dump(mode="json") for e in store.search(q, kind=kind, limit=limit)]}
+    @router.patch(f"/{plural}/{{code}}", summary=f"Change some fields of a {label.lower()} (If-Match required); "
+                                                 "attributes merge, null removes one", tags=[tag],
+                  response_model=Entity, responses=WRITE_ERRORS, operation_id=f"patch_{kind}")
+    def patch(code: Code, version: IfMatch, svc: ServiceDep,
+              body: km.patch = Body(...)) -> JSONResponse:  # type: ignore[valid-type]
+        changes = body.model_dump(mode="json", exclude_unset=True)
+        if "owner" in changes:
+            current = svc.store.get_entity(ref_of(code))
+            changes["owner_history"] = _owner_history(current, changes.pop("owner"), svc.today)
+        e = svc.patch(ref_of(code), changes, version)
+        return tagged(_json(e), e.version)
+
+    if kind != "organization":
+        class RetireBody(BaseModel):
+            model_config = ConfigDict(extra="forbid", title=f"{km.spec.name.capitalize()}Retire")
+            on: dt.date | None = None
+
+        @router.post(f"/{plural}/{{code}}/retire", summary=f"Retire a {label.lower()}: lifecycle retired, valid_to "
+                                                           "the date (If-Match required)", tags=[tag],
+                     response_model=Entity, responses=WRITE_ERRORS, operation_id=f"retire_{kind}")
+        def retire(code: Code, version: IfMatch, svc: ServiceDep,
+                   body: RetireBody | None = Body(None)) -> JSONResponse:
+            e = svc.retire(ref_of(code), version, body.on if body else None)
+            return tagged(_json(e), e.version)
+
+    @router.delete(f"/{plural}/{{code}}", summary=f"Delete a {label.lower()} (If-Match required)", tags=[tag],
+                   status_code=204, response_class=Response, responses=WRITE_ERRORS, operation_id=f"delete_{kind}")
+    def delete(code: Code, version: IfMatch, svc: ServiceDep,
+               cascade: bool = Query(False, description="Also delete the relationships that use it")) -> Response:
+        svc.delete(ref_of(code), version, cascade=cascade)
+        return Response(status_code=204)

@@ -1,0 +1,124 @@
+"""Problem titles and the API's own messages in Vietnamese and English, keyed by error code: one small table.
+
+:func:`choose_lang` picks the language of a response from ``Accept-Language`` (q-values honoured), falling back to
+the ``lang`` setting. Reasons that come from the catalog's validation name the field and are passed through as they
+are; the common request-validation reasons (pydantic error types) are translated here.
+"""
+
+from __future__ import annotations
+
+# code -> (vi, en) title
+TITLES: dict[str, tuple[str, str]] = {
+    "validation-failed": ("Dữ liệu không hợp lệ", "Validation failed"),
+    "not-found": ("Không tìm thấy", "Not found"),
+    "already-exists": ("Đã tồn tại", "Already exists"),
+    "version-conflict": ("Phiên bản đã cũ", "Precondition failed: stale version"),
+    "precondition-required": ("Thiếu If-Match", "Precondition required"),
+    "bad-if-match": ("If-Match không hợp lệ", "Malformed If-Match"),
+    "integrity": ("Vi phạm ràng buộc tham chiếu", "Integrity violation"),
+    "permission-denied": ("Không có quyền", "Permission denied"),
+    "unauthenticated": ("Chưa xác thực", "Unauthenticated"),
+    "store-error": ("Kho dữ liệu tạm thời không sẵn sàng", "Store unavailable"),
+    "body-too-large": ("Nội dung yêu cầu quá lớn", "Request body too large"),
+    "malformed-json": ("JSON không hợp lệ", "Malformed JSON"),
+    "method-not-allowed": ("Phương thức không được hỗ trợ", "Method not allowed"),
+    "not-acceptable": ("Không hỗ trợ định dạng", "Not acceptable"),
+    "unsupported-media-type": ("Kiểu nội dung không được hỗ trợ", "Unsupported media type"),
+    "http-error": ("Lỗi yêu cầu", "Request error"),
+    "catalog-error": ("Yêu cầu không hợp lệ", "Bad request"),
+    "internal-error": ("Lỗi nội bộ", "Internal error"),
+}
+
+# code -> (vi, en) detail for errors the API raises itself (placeholders filled with str.format)
+DETAILS: dict[str, tuple[str, str]] = {
+    "precondition-required": ("Cần gửi tiêu đề If-Match với ETag hiện tại của tài nguyên (đọc bằng GET trước).",
+                              "Send an If-Match header with the resource's current ETag (read it with GET first)."),
+    "bad-if-match": ("If-Match phải là một ETag dạng \"<phiên bản>\", ví dụ \"3\".",
+                     "If-Match must be an entity tag \"<version>\", for example \"3\"."),
+    "version-conflict": ("{ref}: phiên bản {expected} đã cũ, phiên bản hiện tại là {actual}; đọc lại rồi thử lại.",
+                         "{ref}: version {expected} is stale, the current version is {actual}; read it again and "
+                         "retry."),
+    "body-too-large": ("Nội dung yêu cầu vượt quá {limit} byte.", "The request body exceeds {limit} bytes."),
+    "malformed-json": ("Nội dung không phải JSON hợp lệ.", "The body is not valid JSON."),
+    "validation-failed": ("Yêu cầu không hợp lệ; xem danh sách lỗi theo từng trường.",
+                          "The request is not valid; see the errors per field."),
+    "not-found": ("Không có tài nguyên tại địa chỉ này.", "Nothing is at this address."),
+    "method-not-allowed": ("Phương thức này không dùng được ở địa chỉ này.", "This method is not allowed here."),
+    "internal-error": ("Máy chủ gặp lỗi không mong đợi; lỗi đã được ghi lại (mã yêu cầu {request_id}).",
+                       "The server hit an unexpected error; it has been logged (request id {request_id})."),
+    "store-error": ("Kho dữ liệu đang bận hoặc lỗi; thử lại sau.", "The store is busy or failing; retry later."),
+    "permission-denied": ("{principal} ({role}) không được phép thực hiện thao tác này.",
+                          "{principal} ({role}) may not do this."),
+}
+
+# pydantic / API reason codes -> (vi, en)
+REASONS: dict[str, tuple[str, str]] = {
+    "missing": ("bắt buộc", "required"),
+    "extra_forbidden": ("trường không được phép (không có trong lược đồ)", "unknown field (not in the schema)"),
+    "json_invalid": ("JSON không hợp lệ", "invalid JSON"),
+    "string_type": ("phải là chuỗi", "must be text"),
+    "int_type": ("phải là số nguyên", "must be a whole number"),
+    "int_parsing": ("phải là số nguyên", "must be a whole number"),
+    "bool_parsing": ("phải là true hoặc false", "must be true or false"),
+    "bool_type": ("phải là true hoặc false", "must be true or false"),
+    "date_from_datetime_parsing": ("phải là ngày YYYY-MM-DD", "must be a date YYYY-MM-DD"),
+    "date_parsing": ("phải là ngày YYYY-MM-DD", "must be a date YYYY-MM-DD"),
+    "date_type": ("phải là ngày YYYY-MM-DD", "must be a date YYYY-MM-DD"),
+    "dict_type": ("phải là đối tượng JSON", "must be a JSON object"),
+    "model_attributes_type": ("phải là đối tượng JSON", "must be a JSON object"),
+    "list_type": ("phải là danh sách", "must be a list"),
+    "literal_error": ("giá trị không được phép", "value not allowed"),
+    "string_too_long": ("quá dài", "too long"),
+    "string_too_short": ("quá ngắn", "too short"),
+    "string_pattern_mismatch": ("không đúng định dạng", "does not match the expected pattern"),
+    "greater_than_equal": ("quá nhỏ", "too small"),
+    "less_than_equal": ("quá lớn", "too large"),
+    "text-control": ("chứa ký tự điều khiển (NUL, ký tự điều khiển C0/C1)",
+                     "contains control characters (NUL, C0/C1 controls)"),
+    "text-surrogate": ("chứa ký tự thay thế (surrogate) đơn lẻ: không phải Unicode hợp lệ",
+                       "contains a lone surrogate: not valid Unicode"),
+    "text-bidi": ("chứa ký tự điều khiển hướng văn bản (RLO/LRO/isolate), có thể dùng để giả mạo",
+                  "contains a bidirectional override or isolate character (a spoofing vector)"),
+    "text-too-deep": ("lồng nhau quá sâu", "nested too deeply"),
+}
+
+
+def choose_lang(accept_language: str | None, default: str = "vi") -> str:
+    """'vi' or 'en' from an Accept-Language header (highest q first; ties in header order), else ``default``."""
+    best: tuple[float, int, str] | None = None
+    for i, part in enumerate((accept_language or "")[:500].split(",")):
+        tag, _, params = part.strip().partition(";")
+        tag = tag.strip().lower()
+        q = 1.0
+        for p in params.split(";"):
+            name, _, value = p.strip().partition("=")
+            if name.strip() == "q":
+                try:
+                    q = float(value)
+                except ValueError:
+                    q = 0.0
+        lang = "vi" if tag.startswith("vi") else "en" if tag.startswith("en") else None
+        if lang and q > 0 and (best is None or q > best[0]):
+            best = (q, i, lang)
+    return best[2] if best else default
+
+
+def _pick(pair: tuple[str, str], lang: str) -> str:
+    return pair[1] if lang == "en" else pair[0]
+
+
+def title(code: str, lang: str) -> str:
+    return _pick(TITLES.get(code, TITLES["http-error"]), lang)
+
+
+def detail(code: str, lang: str, **values: object) -> str | None:
+    pair = DETAILS.get(code)
+    return _pick(pair, lang).format(**values) if pair else None
+
+
+def reason(code: str, lang: str, fallback: str = "") -> str:
+    pair = REASONS.get(code)
+    return _pick(pair, lang) if pair else fallback
+
+
+__all__ = ["DETAILS", "REASONS", "TITLES", "choose_lang", "detail", "reason", "title"]

@@ -1,0 +1,83 @@
+"""What every API router shares: the service of the request's principal, ETag / If-Match, problem responses.
+
+ETags are strong: ``"<version>"`` of the entity, relationship or draft (each write increments it; the representation
+at one version is always the same bytes). PUT, PATCH, DELETE, retire, approve and reject require ``If-Match`` with
+that tag: 428 when it is missing, 412 when it is stale (the store checks the version in the same transaction as the
+write, so two clients holding the same version can never both win).
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated, Any
+
+from fastapi import Depends, Header, Request
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict
+
+from api.auth import PrincipalDep, StoreDep
+from api.problems import BadIfMatch, PreconditionRequired
+from catalog.permissions import Principal
+from catalog.services import CatalogService
+
+_TAG = re.compile(r'^\s*"(\d{1,12})"\s*$')
+
+
+def etag(version: int) -> str:
+    return f'"{version}"'
+
+
+def tagged(body: Any, version: int, status: int = 200, headers: dict[str, str] | None = None) -> JSONResponse:
+    return JSONResponse(body, status_code=status, headers={"ETag": etag(version), **(headers or {})})
+
+
+def if_match(if_match: Annotated[str | None, Header(alias="If-Match", max_length=200,
+                                                    description='The ETag read with GET, e.g. "3" (required)',
+                                                    examples=['"1"'])] = None) -> int:
+    """The version a write expects, from If-Match (428 when missing; a list or * is refused: name one version)."""
+    if if_match is None or not if_match.strip():
+        raise PreconditionRequired("If-Match is required")
+    m = _TAG.match(if_match)
+    if not m:
+        raise BadIfMatch("If-Match must be one entity tag")
+    return int(m.group(1))
+
+
+IfMatch = Annotated[int, Depends(if_match)]
+
+
+def service(request: Request, store: StoreDep, principal: PrincipalDep) -> CatalogService:
+    rid = request.headers.get("x-request-id", "")
+    rid = rid if re.fullmatch(r"[A-Za-z0-9._-]{1,64}", rid) else None
+    return CatalogService(store, principal, request_id=rid, today=store.clock().date())
+
+
+ServiceDep = Annotated[CatalogService, Depends(service)]
+
+
+class Problem(BaseModel):
+    model_config = ConfigDict(extra="allow")
+    type: str
+    title: str
+    status: int
+    detail: str
+    code: str
+    instance: str | None = None
+    errors: list[dict[str, str]] | None = None
+
+
+def _p(description: str) -> dict[str, Any]:
+    return {"model": Problem, "description": description, "content": {"application/problem+json": {}}}
+
+
+READ_ERRORS: dict[int | str, dict[str, Any]] = {
+    400: _p("Malformed request"), 401: _p("Bad or missing credentials"), 403: _p("Not allowed for this role"),
+    404: _p("Not found"), 422: _p("Invalid parameters (each field named)"), 503: _p("Store busy; retry"),
+}
+WRITE_ERRORS: dict[int | str, dict[str, Any]] = {
+    **READ_ERRORS, 409: _p("Conflicts with the catalog (exists already, integrity)"),
+    412: _p("Stale If-Match"), 413: _p("Body too large"), 428: _p("If-Match missing"),
+}
+
+__all__ = ["IfMatch", "Principal", "READ_ERRORS", "ServiceDep", "WRITE_ERRORS", "etag", "if_match", "service",
+           "tagged"]

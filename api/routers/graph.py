@@ -1,0 +1,84 @@
+"""Graph questions under /api/v1: the neighbourhood of an entity, the impact of its outage, paths between two."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from fastapi import APIRouter, Path, Query
+from pydantic import BaseModel
+
+from api.auth import PrincipalDep, StoreDep
+from api.routers.common import READ_ERRORS
+from catalog.analysis import impact, paths
+from catalog.model import Entity, Relationship
+from catalog.permissions import require
+
+router = APIRouter(tags=["graph"])
+REF = Path(description="kind:code", max_length=200, examples=["platform:hcm-lgsp"])
+
+
+class Neighbourhood(BaseModel):
+    ref: str
+    entities: list[Entity]
+    depth: dict[str, int]
+    relationships: list[Relationship]
+    truncated: bool
+
+
+class ImpactItemOut(BaseModel):
+    ref: str
+    depth: int
+    path: list[str]
+    relationships: list[str]
+
+
+class ImpactOut(BaseModel):
+    ref: str
+    total: int
+    limit: int
+    offset: int
+    items: list[ImpactItemOut]
+
+
+class PathsOut(BaseModel):
+    source: str
+    target: str
+    paths: list[list[str]]
+
+
+@router.get("/entities/{ref}/neighbourhood", summary="Entities within depth hops, with the relationships followed",
+            response_model=Neighbourhood, responses=READ_ERRORS)
+def neighbourhood(store: StoreDep, principal: PrincipalDep, ref: str = REF, depth: int = Query(1, ge=1, le=4),
+                  direction: Literal["out", "in", "both"] = "both",
+                  type: list[str] | None = Query(None, max_length=20, description="Relationship types to follow"),
+                  limit: int = Query(200, ge=1, le=2000)) -> dict[str, Any]:
+    require(principal, "read")
+    store.get_entity(ref)
+    g = store.neighbourhood(ref, depth=depth, direction=direction, types=tuple(type) if type else None, limit=limit)
+    return {"ref": ref, "entities": [e.model_dump(mode="json") for _, e in sorted(g.entities.items())],
+            "depth": g.depth, "relationships": [r.model_dump(mode="json") for r in g.relationships],
+            "truncated": g.truncated}
+
+
+@router.get("/entities/{ref}/impact", summary="What an outage of this entity would hit (transitive dependents, "
+                                              "nearest first, each with its explanation path)",
+            response_model=ImpactOut, responses=READ_ERRORS)
+def impact_of(store: StoreDep, principal: PrincipalDep, ref: str = REF,
+              max_depth: int | None = Query(None, ge=1, le=100), limit: int = Query(100, ge=1, le=5000),
+              offset: int = Query(0, ge=0, le=10_000_000)) -> dict[str, Any]:
+    require(principal, "read")
+    hit = impact(store, ref, max_depth=max_depth)
+    items = [{"ref": i.ref, "depth": i.depth, "path": list(i.path), "relationships": list(i.relationships)}
+             for i in hit[offset:offset + limit]]
+    return {"ref": ref, "total": len(hit), "limit": limit, "offset": offset, "items": items}
+
+
+@router.get("/paths", summary="Paths between two entities over stored relationships, shortest first",
+            response_model=PathsOut, responses=READ_ERRORS)
+def paths_between(store: StoreDep, principal: PrincipalDep,
+                  source: str = Query(..., max_length=200, examples=["system:hcm-cong-1022"]),
+                  target: str = Query(..., max_length=200, examples=["platform:hcm-ioc"]),
+                  max_length: int = Query(4, ge=1, le=6), limit: int = Query(20, ge=1, le=100)) -> dict[str, Any]:
+    require(principal, "read")
+    return {"source": source, "target": target,
+            "paths": paths(store, source, target, max_length=max_length, limit=limit)}

@@ -1,0 +1,67 @@
+"""Relationships under /api/v1/relationships: create, list, get, replace and delete (ETag = version; writes to an
+existing relationship need If-Match). Ids are ``<source>><type>><target>`` (URL-encode ``>`` as ``%3E``)."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from fastapi import APIRouter, Path, Query
+from fastapi.responses import JSONResponse, Response
+
+from api.auth import PrincipalDep, StoreDep
+from api.routers.common import READ_ERRORS, WRITE_ERRORS, IfMatch, ServiceDep, tagged
+from api.schemas import RelationshipCreate, RelationshipPage
+from catalog.errors import FieldError, NotFound, ValidationFailed
+from catalog.model import Relationship
+from catalog.permissions import require
+
+router = APIRouter(tags=["relationships"])
+RelId = Path(description="source>type>target", max_length=600, examples=["system:hcm-cong-1022>uses>platform:hcm-lgsp"])
+
+
+@router.get("/relationships", summary="Relationships touching an entity (or all), by type and direction",
+            response_model=RelationshipPage, responses=READ_ERRORS)
+def list_relationships(store: StoreDep, principal: PrincipalDep,
+                       ref: str | None = Query(None, max_length=200, examples=["platform:hcm-lgsp"]),
+                       type: str | None = Query(None, max_length=50, examples=["uses"]),
+                       direction: Literal["out", "in", "both"] = "both",
+                       limit: int = Query(500, ge=1, le=10_000)) -> dict[str, Any]:
+    require(principal, "read")
+    return {"items": [r.model_dump(mode="json") for r in store.list_relationships(ref, type, direction, limit)]}
+
+
+@router.post("/relationships", summary="Link two entities", status_code=201, response_model=Relationship,
+             responses=WRITE_ERRORS)
+def create_relationship(body: RelationshipCreate, svc: ServiceDep) -> JSONResponse:
+    r = svc.link(body.model_dump(mode="json"))
+    return tagged(r.model_dump(mode="json"), r.version, 201)
+
+
+@router.get("/relationships/{rel_id}", summary="One relationship (ETag = its version)", response_model=Relationship,
+            responses=READ_ERRORS)
+def get_relationship(store: StoreDep, principal: PrincipalDep, rel_id: str = RelId) -> JSONResponse:
+    require(principal, "read")
+    r = store.find_relationship(rel_id)
+    if r is None:
+        raise NotFound(f"relationship {rel_id} does not exist")
+    return tagged(r.model_dump(mode="json"), r.version)
+
+
+@router.put("/relationships/{rel_id}", summary="Replace a relationship's properties and validity (If-Match)",
+            response_model=Relationship, responses=WRITE_ERRORS)
+def replace_relationship(body: RelationshipCreate, version: IfMatch, svc: ServiceDep,
+                         rel_id: str = RelId) -> JSONResponse:
+    data = body.model_dump(mode="json")
+    given = f"{data['source']}>{data['type']}>{data['target']}"
+    if given != rel_id:
+        raise ValidationFailed([FieldError("body", f"source, type and target make {given}, not {rel_id}: they are "
+                                                   "the relationship's identity (delete and create instead)")])
+    r = svc.update_link(data, version)
+    return tagged(r.model_dump(mode="json"), r.version)
+
+
+@router.delete("/relationships/{rel_id}", summary="Unlink (If-Match)", status_code=204, response_class=Response,
+               responses=WRITE_ERRORS)
+def delete_relationship(version: IfMatch, svc: ServiceDep, rel_id: str = RelId) -> Response:
+    svc.unlink(rel_id, version)
+    return Response(status_code=204)

@@ -1,0 +1,216 @@
+"""Draft and approve: a change proposed by one principal (typically a department editor, for a production system)
+and applied only when an architect (or admin) approves it.
+
+A draft is a store record (collection ``draft``, key = its id) written with ``log=True``, so submitting, approving
+and rejecting are each in the change log under ``record:draft/<id>``; an approval applies the change through
+:class:`catalog.services.CatalogService` as the approver, in the same transaction, so the entity's own log entry
+names the approver, and the draft records both the submitter and the approver.
+
+What is checked when:
+
+- submit: the submitter may write the entity before and after the change (department editors: their organisation
+  and its units; the same rule as a direct write), and the changed entity passes the metamodel and reference checks.
+  Nothing is written to the entity.
+- approve: the approver needs the ``approve`` permission; the draft must be pending and at the version given; the
+  entity must still be at the version the draft was based on (else Conflict: someone changed it since; reject the
+  draft or submit a new one). Then the change is applied as the approver.
+- reject: the ``approve`` permission, a pending draft at the version given, and a reason.
+
+Operations: ``patch`` (fields as in :meth:`CatalogService.patch`) and ``retire`` (optional ``on`` date).
+
+Small API (also used by the web UI's approval queue)::
+
+    drafts = Drafts(store, principal)
+    d = drafts.submit("system:hcm-cong-1022", {"attributes": {"vendor": "VNPT"}}, base_version=3, note="...")
+    drafts.list(status="pending")
+    drafts.approve(d.id, d.version)          # or drafts.reject(d.id, d.version, "why")
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import secrets
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from catalog.errors import Conflict, FieldError, NotFound, ValidationFailed
+from catalog.model import parse_entity, validate_entity
+from catalog.permissions import SYSTEM, Principal, require, require_owner_scope
+from catalog.services import CatalogService
+from catalog.store.base import CatalogStore, WriteContext
+
+COLLECTION = "draft"
+Status = Literal["pending", "approved", "rejected"]
+Operation = Literal["patch", "retire"]
+STATUSES = ("pending", "approved", "rejected")
+OPERATIONS = ("patch", "retire")
+
+
+@dataclass(frozen=True)
+class Draft:
+    id: str
+    ref: str
+    op: str
+    changes: dict[str, Any]
+    base_version: int
+    submitted_by: str
+    submitted_at: str
+    note: str = ""
+    status: str = "pending"
+    decided_by: str | None = None
+    decided_at: str | None = None
+    reason: str = ""
+    applied_version: int | None = None
+    version: int = 0  # the record's version (ETag of the draft)
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def data(self) -> dict[str, Any]:
+        return {"id": self.id, "ref": self.ref, "op": self.op, "changes": self.changes,
+                "base_version": self.base_version, "submitted_by": self.submitted_by,
+                "submitted_at": self.submitted_at, "note": self.note, "status": self.status,
+                "decided_by": self.decided_by, "decided_at": self.decided_at, "reason": self.reason,
+                "applied_version": self.applied_version}
+
+    def as_dict(self) -> dict[str, Any]:
+        return {**self.data(), "version": self.version}
+
+
+def _from_record(data: dict[str, Any], version: int) -> Draft:
+    known = {k: data.get(k) for k in Draft.__dataclass_fields__ if k not in ("version", "extra") and k in data}
+    return Draft(**known, version=version)
+
+
+class Drafts:
+    """Draft operations on behalf of ``principal``."""
+
+    def __init__(self, store: CatalogStore, principal: Principal = SYSTEM, today: dt.date | None = None):
+        self.store = store
+        self.principal = principal
+        self.today = today or store.clock().date()
+        self.ctx = WriteContext(actor=principal.name)
+
+    def _now(self) -> str:
+        return self.store.clock().astimezone(dt.timezone.utc).isoformat(timespec="seconds")
+
+    def _service(self) -> CatalogService:
+        return CatalogService(self.store, self.principal, request_id=self.ctx.request_id, today=self.today)
+
+    # --- submit -----------------------------------------------------------------------------------------------------
+    def submit(self, ref: str, changes: dict[str, Any] | None, base_version: int, op: Operation = "patch",
+               note: str = "") -> Draft:
+        """Propose a change to ``ref`` as it stands at ``base_version``; nothing changes until approved."""
+        require(self.principal, "write")
+        errors = []
+        if op not in OPERATIONS:
+            errors.append(FieldError("op", f"must be one of: {', '.join(OPERATIONS)}"))
+        if not isinstance(changes, dict) or (op == "patch" and not changes):
+            errors.append(FieldError("changes", "a non-empty object of fields to change"))
+        if not isinstance(note, str) or len(note) > 2000:
+            errors.append(FieldError("note", "text of at most 2000 characters"))
+        if errors:
+            raise ValidationFailed(errors)
+        assert isinstance(changes, dict)
+        current = self.store.get_entity(ref)
+        if current.version != base_version:
+            raise Conflict(ref, base_version, current.version)
+        if op == "retire":
+            unknown = set(changes) - {"on"}
+            if unknown:
+                raise ValidationFailed([FieldError(f"changes.{k}", "a retire draft takes only 'on' (a date)")
+                                        for k in sorted(unknown)])
+            if current.kind == "organization":
+                raise ValidationFailed([FieldError("ref", "organisations are ended by an event, not retired")])
+            on = changes.get("on")
+            try:
+                day = dt.date.fromisoformat(on) if on else self.today
+            except (TypeError, ValueError):
+                raise ValidationFailed([FieldError("changes.on", "must be a date YYYY-MM-DD")]) from None
+            changes = {"on": day.isoformat()}
+            after = {"attributes": {"lifecycle": "retired"}, "valid_to": day.isoformat()}
+        else:
+            after = changes
+        proposed = self._preview(current, after)
+        require_owner_scope(self.store, self.principal, ref,
+                            current.owner if current.kind != "organization" else None,
+                            proposed.owner if proposed.kind != "organization" else None)
+        self._service()._check_references(proposed, current)
+        draft = Draft(id=secrets.token_hex(6), ref=ref, op=op, changes=changes, base_version=base_version,
+                      submitted_by=self.principal.name, submitted_at=self._now(), note=note)
+        rec = self.store.put_record(COLLECTION, draft.id, draft.data(), self.ctx, expected_version=0)
+        return _from_record(rec.data, rec.version)
+
+    def _preview(self, current: Any, changes: dict[str, Any]) -> Any:
+        """The entity as the change would leave it (the same merge as CatalogService.patch), validated."""
+        data = current.model_dump(mode="json", exclude={"ref", "version", "created_at", "updated_at"})
+        for key, value in changes.items():
+            if key == "attributes" and isinstance(value, dict):
+                attrs = {**data["attributes"], **value}
+                data["attributes"] = {k: v for k, v in attrs.items() if v is not None}
+            elif key == "owner":
+                data.pop("owner_history")
+                data["owner"] = value
+            else:
+                data[key] = value
+        e = parse_entity({**data, "kind": current.kind, "code": current.code})
+        if e.ref != current.ref:
+            raise ValidationFailed([FieldError("ref", "the reference is immutable")])
+        return validate_entity(e, self.store.metamodel)
+
+    # --- read -------------------------------------------------------------------------------------------------------
+    def get(self, draft_id: str) -> Draft:
+        require(self.principal, "read")
+        rec = self.store.get_record(COLLECTION, draft_id) if isinstance(draft_id, str) and \
+            0 < len(draft_id) <= 64 and draft_id.isalnum() else None
+        if rec is None:
+            raise NotFound(f"no draft {draft_id}")
+        return _from_record(rec.data, rec.version)
+
+    def list(self, status: str | None = "pending", ref: str | None = None, limit: int = 1000) -> list[Draft]:
+        """Drafts, newest first; ``status`` None for all."""
+        require(self.principal, "read")
+        if status is not None and status not in STATUSES:
+            raise ValidationFailed([FieldError("status", f"must be one of: {', '.join(STATUSES)}")])
+        out = []
+        for rec in self.store.list_records(COLLECTION, limit=100_000, newest_first=True):
+            d = _from_record(rec.data, rec.version)
+            if (status is None or d.status == status) and (ref is None or d.ref == ref):
+                out.append(d)
+                if len(out) >= limit:
+                    break
+        return out
+
+    # --- decide -----------------------------------------------------------------------------------------------------
+    def _pending(self, draft_id: str, version: int) -> Draft:
+        require(self.principal, "approve")
+        d = self.get(draft_id)
+        if d.version != version:
+            raise Conflict(f"record:{COLLECTION}/{draft_id}", version, d.version)
+        if d.status != "pending":
+            raise ValidationFailed([FieldError("status", f"the draft is already {d.status}")])
+        return d
+
+    def approve(self, draft_id: str, version: int) -> Draft:
+        """Apply the draft as the approver (one transaction: the entity change and the draft's new status)."""
+        d = self._pending(draft_id, version)
+        svc = self._service()
+        with self.store.transaction(self.ctx):
+            if d.op == "retire":
+                e = svc.retire(d.ref, d.base_version, dt.date.fromisoformat(d.changes["on"]))
+            else:
+                e = svc.patch(d.ref, d.changes, d.base_version)
+            decided = Draft(**{**d.data(), "status": "approved", "decided_by": self.principal.name,
+                               "decided_at": self._now(), "applied_version": e.version})
+            rec = self.store.put_record(COLLECTION, d.id, decided.data(), self.ctx, expected_version=d.version)
+        return _from_record(rec.data, rec.version)
+
+    def reject(self, draft_id: str, version: int, reason: str) -> Draft:
+        if not isinstance(reason, str) or not reason.strip() or len(reason) > 2000:
+            raise ValidationFailed([FieldError("reason", "a reason is required (at most 2000 characters)")])
+        d = self._pending(draft_id, version)
+        decided = Draft(**{**d.data(), "status": "rejected", "decided_by": self.principal.name,
+                           "decided_at": self._now(), "reason": reason.strip()})
+        rec = self.store.put_record(COLLECTION, d.id, decided.data(), self.ctx, expected_version=d.version)
+        return _from_record(rec.data, rec.version)
+
+
+__all__ = ["COLLECTION", "Draft", "Drafts", "OPERATIONS", "STATUSES"]

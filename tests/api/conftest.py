@@ -1,0 +1,49 @@
+"""Fixtures for the REST API tests: the sample catalog behind the app, one demo user and API token per role."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterator
+
+import pytest
+from fastapi.testclient import TestClient
+
+from api.app import create_app
+from catalog.accounts import seed_demo
+from catalog.settings import Settings
+from catalog.store import open_store
+from catalog.store.base import CatalogStore
+from importers.base import run_import
+
+from conftest import SAMPLE
+
+ROLES = ("admin", "architect", "editor-skhcn", "editor-stc", "auditor", "viewer")
+
+
+@dataclass
+class Api:
+    store: CatalogStore
+    client: TestClient
+    tokens: dict[str, str]  # demo user name -> bearer token
+
+    def as_(self, user: str | None) -> dict[str, str]:
+        """Headers authenticating as a demo user (None: anonymous)."""
+        return {"Authorization": f"Bearer {self.tokens[user]}"} if user else {}
+
+
+def build_catalog(path: Path) -> tuple[CatalogStore, dict[str, str]]:
+    store = open_store(f"sqlite:///{path}")
+    run_import(store, SAMPLE)
+    tokens = {user.name: token.secret for user, _, token in seed_demo(store)}
+    return store, tokens
+
+
+@pytest.fixture
+def api(tmp_path: Path) -> Iterator[Api]:
+    store, tokens = build_catalog(tmp_path / "catalog.db")
+    try:
+        with TestClient(create_app(Settings(demo=True), store=store), raise_server_exceptions=False) as client:
+            yield Api(store, client, tokens)
+    finally:
+        store.close()
