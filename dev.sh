@@ -18,6 +18,9 @@ system_packages() {
   command -v dot >/dev/null 2>&1 || missing+=(graphviz)
   command -v fc-list >/dev/null 2>&1 || missing+=(fontconfig)
   grep -q "NotoSans-Regular" <<<"$fonts" || missing+=(fonts-noto-core)
+  if [ "${WITH_BROWSER:-0}" = "1" ]; then  # the web UI's browser tests drive Debian's chromium (never a download)
+    command -v chromium >/dev/null 2>&1 || missing+=(chromium)
+  fi
   if [ "${REQUIRE_NEO4J:-0}" = "1" ]; then  # CI runs the Neo4j backend for real: Java 17 and Maven build tools/neo4j
     command -v javac >/dev/null 2>&1 || missing+=(openjdk-17-jdk-headless)
     command -v mvn >/dev/null 2>&1 || missing+=(maven)
@@ -92,7 +95,7 @@ cmd="${1:-help}"; shift || true
 case "$cmd" in
   setup) setup ;;
   demo) setup; exec "$VENV/bin/ioc-catalog" demo "$@" ;;
-  test) setup; neo4j_for_tests; "$VENV/bin/python" -m pytest "$@" ;;
+  test) WITH_BROWSER=1 setup; neo4j_for_tests; "$VENV/bin/python" -m pytest "$@" ;;
   bench) setup; exec "$VENV/bin/python" -m bench.run "$@" ;;
   *) sed -n '2,6p' "$0" | sed 's/^# \{0,1\}//'; exit 2 ;;
 esac

@@ -1,61 +1,610 @@
-"""The web UI (server-rendered, Jinja2 with autoescaping, Vietnamese by default, ?lang=en for English).
+"""The web UI: server-rendered pages for architects, department IT and auditors (docs/web.md).
 
-This first version browses: counts per kind, search, lists and entity pages. Forms, sign-in and diagrams arrive with
-the web UI issue.
+Thin like every other door: each handler parses, calls the catalog (CatalogService for writes, the store's read
+methods, catalog.analysis, catalog.compliance, diagrams, importers.base.run_import) and renders a Jinja2 template
+(autoescaped). Permissions are the services' (catalog.permissions); pages only hide what a role cannot do and show
+the services' refusal when it is tried anyway. Sessions, CSRF, language and security headers: api.web.context.
 """
 
 from __future__ import annotations
 
+import csv
+import datetime as dt
+import functools
+import inspect
+import io
+import json
+import re
+import secrets
+import tempfile
+from dataclasses import asdict
 from pathlib import Path
+from typing import Any, Callable
 
-from fastapi import APIRouter, Query, Request
-from fastapi.responses import HTMLResponse
-from jinja2 import Environment, FileSystemLoader, select_autoescape
+from fastapi import APIRouter, Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import FileResponse, JSONResponse, RedirectResponse, Response
 
+from api.auth import SESSION_COOKIE
+from api.web.context import (check_csrf, context, error_page, finish, lang_of, may, principal_of, render,
+                             set_session)
+from api.web.forms import NEW_LINKS, EntityForm, link_types, save
+from catalog.accounts import Accounts
+from catalog.errors import CatalogError, FieldError, NotFound, PermissionDenied, ValidationFailed
+from catalog.permissions import Principal, org_units, require, require_owner_scope
+from catalog.services import CatalogService
 from catalog.store.base import EntityFilter
 from catalog.text import vi_sort_key
 
 router = APIRouter(include_in_schema=False)
-_env: Environment | None = None
+STATIC = Path(__file__).resolve().parent.parent / "static"
+MEDIA = {"svg": "image/svg+xml", "png": "image/png", "pdf": "application/pdf"}
+SVG_CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:"
+_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+UPLOADS = Path(tempfile.gettempdir()) / "ioc-catalog-uploads"
 
 
-def templates() -> Environment:
-    global _env
-    if _env is None:
-        _env = Environment(loader=FileSystemLoader(Path(__file__).resolve().parent.parent / "templates"),
-                           autoescape=select_autoescape(["html"]))
-    return _env
+def web(fn: Callable) -> Callable:
+    """Catalog errors become an error page in the user's language (never a traceback, never problem+json)."""
+    if inspect.iscoroutinefunction(fn):
+        @functools.wraps(fn)
+        async def run_async(request: Request, *args: Any, **kwargs: Any) -> Any:
+            try:
+                return await fn(request, *args, **kwargs)
+            except SignInRequired:
+                return _signin_redirect(request)
+            except CatalogError as exc:
+                return error_page(request, exc)
+        return run_async
+
+    @functools.wraps(fn)
+    def run(request: Request, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(request, *args, **kwargs)
+        except SignInRequired:
+            return _signin_redirect(request)
+        except CatalogError as exc:
+            return error_page(request, exc)
+    return run
 
 
-def _lang(lang: str | None) -> str:
-    return "en" if lang == "en" else "vi"
+def _store(request: Request) -> Any:
+    return request.app.state.store
 
 
-@router.get("/", response_class=HTMLResponse)
-def index(request: Request, q: str | None = Query(None, max_length=200), lang: str | None = None,
-          kind: str | None = Query(None, max_length=50)) -> HTMLResponse:
-    store = request.app.state.store
-    lg = _lang(lang)
+def _who(request: Request, action: str = "read") -> Principal:
+    """The principal, who must be allowed ``action``; anonymous visitors are sent to sign in by the caller."""
+    p = principal_of(request)
+    if p is None:
+        raise SignInRequired()
+    require(p, action)  # type: ignore[arg-type]
+    return p
+
+
+class SignInRequired(PermissionDenied):
+    def __init__(self) -> None:
+        super().__init__("sign in first")
+
+
+def _signin_redirect(request: Request) -> RedirectResponse:
+    from urllib.parse import quote
+
+    return RedirectResponse(f"/signin?next={quote(request.url.path)}", status_code=303)
+
+
+def _day(value: str | None, field: str = "date") -> dt.date | None:
+    if not value:
+        return None
+    if not _DATE.match(value):
+        raise ValidationFailed([FieldError(field, f"'{value[:40]}' is not a date YYYY-MM-DD")])
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        raise ValidationFailed([FieldError(field, f"'{value[:40]}' is not a date YYYY-MM-DD")]) from None
+
+
+def _sorted(entities: list, lang: str) -> list:
+    return sorted(entities, key=lambda e: vi_sort_key(e.name.get(lang)))
+
+
+async def _form(request: Request) -> Any:
+    form = await request.form()
+    check_csrf(request, form)
+    return form
+
+
+# --- static files, sign-in -------------------------------------------------------------------------------------
+
+@router.get("/static/{name}")
+def static(name: str) -> Response:
+    if not re.match(r"^[a-z0-9-]+\.(css|js)$", name) or not (STATIC / name).is_file():
+        return Response(status_code=404)
+    return FileResponse(STATIC / name, headers={"Cache-Control": "max-age=300"})
+
+
+@router.get("/signin")
+@web
+def signin_page(request: Request, next: str = "/") -> Response:
+    return render(request, "signin.html", next=_safe_next(next), error="")
+
+
+def _safe_next(value: str | None) -> str:
+    return value if value and value.startswith("/") and not value.startswith("//") and len(value) < 500 else "/"
+
+
+@router.post("/signin")
+@web
+async def signin(request: Request) -> Response:
+    form = await _form(request)
+    name, password = str(form.get("name", "")).strip()[:64], str(form.get("password", ""))[:200]
+    opened = Accounts(_store(request)).create_session(name, password)
+    if opened is None:
+        page = context(request)
+        return render(request, "signin.html", status=401, page=page, next=_safe_next(form.get("next")),
+                      name=name, error=page._("Sai tên đăng nhập hoặc mật khẩu.", "Wrong user name or password."))
+    response = RedirectResponse(_safe_next(str(form.get("next", "/"))), status_code=303)
+    set_session(request, response, opened[0])
+    return finish(request, response)
+
+
+@router.post("/signout")
+@web
+async def signout(request: Request) -> Response:
+    await _form(request)
+    Accounts(_store(request)).end_session(request.cookies.get(SESSION_COOKIE, ""))
+    response = RedirectResponse("/", status_code=303)
+    response.delete_cookie(SESSION_COOKIE, path="/")
+    return finish(request, response)
+
+
+# --- browsing: home, search, entity, graph -----------------------------------------------------------------------
+
+@router.get("/")
+@web
+def index(request: Request, q: str = "", kind: str = "") -> Response:
+    p = principal_of(request)
+    if p is None:
+        return _signin_redirect(request)
+    store, lang = _store(request), lang_of(request)
+    q, kind = q[:200], kind[:50]
     mm = store.metamodel
     counts = [(spec, store.count_entities(EntityFilter(kind=name))) for name, spec in mm.kinds.items()]
     if q:
         items = store.search(q, limit=50)
-    elif kind and kind in mm.kinds:
-        items = sorted(store.list_entities(EntityFilter(kind=kind, limit=1000)), key=lambda e: vi_sort_key(e.name.get(lg)))
+    elif kind in mm.kinds:
+        items = _sorted(store.list_entities(EntityFilter(kind=kind, limit=1000)), lang)
     else:
         items = []
-    html = templates().get_template("index.html").render(lang=lg, counts=counts, q=q or "", items=items,
-                                                         kind=kind, mm=mm, revision=store.revision())
-    return HTMLResponse(html)
+    return render(request, "index.html", counts=counts, q=q, items=items, kind=kind, revision=store.revision())
 
 
-@router.get("/entities/{ref}", response_class=HTMLResponse)
-def entity_page(request: Request, ref: str, lang: str | None = None) -> HTMLResponse:
-    store = request.app.state.store
-    lg = _lang(lang)
-    e = store.get_entity(ref)
-    rels = store.list_relationships(ref)
-    names = store.get_entities([r.source for r in rels] + [r.target for r in rels] + [p.org for p in e.owner_history])
-    html = templates().get_template("entity.html").render(lang=lg, e=e, spec=store.metamodel.kind(e.kind),
-                                                          rels=rels, names=names, mm=store.metamodel)
-    return HTMLResponse(html)
+@router.get("/search.json")
+@web
+def search_json(request: Request, q: str = "") -> Response:
+    _who(request)
+    store, lang = _store(request), lang_of(request)
+    items = store.search(q[:200], limit=15) if q.strip() else []
+    return JSONResponse({"items": [{"ref": e.ref, "name": e.name.get(lang), "kind": e.kind,
+                                    "kind_label": store.metamodel.kinds[e.kind].label.get(lang),
+                                    "url": f"/entities/{e.ref}"} for e in items]})
+
+
+def _history(store: Any, ref: str) -> list[dict]:
+    out = []
+    for c in reversed(store.changelog(ref=ref, limit=200)):
+        before, after = c.before or {}, c.after or {}
+        keys = sorted(k for k in set(before) | set(after)
+                      if k not in ("version", "updated_at", "created_at") and before.get(k) != after.get(k))
+        attrs = sorted(k for k in set(before.get("attributes", {})) | set(after.get("attributes", {}))
+                       if before.get("attributes", {}).get(k) != after.get("attributes", {}).get(k))
+        out.append({"time": c.time[:19].replace("T", " "), "actor": c.actor, "op": c.op,
+                    "changed": [k for k in keys if k != "attributes"] + attrs})
+    return out
+
+
+@router.get("/entities/{ref}")
+@web
+def entity_page(request: Request, ref: str, as_of: str = "") -> Response:
+    p = principal_of(request)
+    if p is None:
+        return _signin_redirect(request)
+    store, lang = _store(request), lang_of(request)
+    day = _day(as_of, "as_of")
+    if day is not None:
+        e = store.entity_as_of(ref, day)
+        if e is None:
+            raise NotFound(f"{ref} did not exist on {day}")
+        rels = [r for r in store.graph_as_of(day).relationships if ref in (r.source, r.target)]
+    else:
+        e = store.get_entity(ref)
+        rels = store.list_relationships(ref)
+    names = store.get_entities(sorted({r.source for r in rels} | {r.target for r in rels} |
+                                      {x.org for x in e.owner_history}))
+    can_edit = False
+    if day is None and may(p, "write") and e.kind != "organization":
+        try:
+            require_owner_scope(store, p, e.ref, e.owner)
+            can_edit = True
+        except PermissionDenied:
+            pass
+    return render(request, "entity.html", e=e, spec=store.metamodel.kind(e.kind), rels=rels, names=names,
+                  history=_history(store, ref) if may(p, "read") else [], as_of=day, can_edit=can_edit)
+
+
+@router.get("/entities/{ref}/graph")
+@web
+def graph_page(request: Request, ref: str) -> Response:
+    _who(request)
+    e = _store(request).get_entity(ref)
+    return render(request, "graph.html", e=e)
+
+
+@router.get("/graph.json")
+@web
+def graph_json(request: Request, ref: str) -> Response:
+    _who(request)
+    store, lang = _store(request), lang_of(request)
+    g = store.neighbourhood(ref[:200], depth=1, limit=80)
+    mm = store.metamodel
+    return JSONResponse({
+        "center": ref, "truncated": g.truncated,
+        "nodes": [{"ref": e.ref, "name": e.name.get(lang), "kind": e.kind,
+                   "kind_label": mm.kinds[e.kind].label.get(lang), "url": f"/entities/{e.ref}"}
+                  for e in sorted(g.entities.values(), key=lambda x: (g.depth.get(x.ref, 0), x.ref))],
+        "edges": [{"source": r.source, "target": r.target, "type": r.type,
+                   "label": mm.relations[r.type].label.get(lang)} for r in g.relationships]})
+
+
+# --- forms: register and edit ---------------------------------------------------------------------------------
+
+def _owner_choices(store: Any, p: Principal, lang: str) -> list:
+    if p.role == "editor":
+        orgs = store.get_entities(sorted(org_units(store, p.org or "")))
+        return _sorted(list(orgs.values()), lang)
+    today = dt.date.today()
+    return _sorted([o for o in store.list_entities(EntityFilter(kind="organization", limit=100_000))
+                    if o.valid_to is None or o.valid_to > today], lang)
+
+
+def _form_page(request: Request, p: Principal, form: EntityForm, current: Any, status: int = 200) -> Response:
+    store, lang = _store(request), lang_of(request)
+    mm = store.metamodel
+    spec = mm.kind(form.kind)
+    types = link_types(mm, form.kind)
+    target_kinds = sorted({k for t in types for k in mm.relations[t].targets})
+    targets = [e for k in target_kinds if k != "organization"
+               for e in store.list_entities(EntityFilter(kind=k, limit=5000))]
+    existing = store.list_relationships(current.ref, direction="out") if current else []
+    names = store.get_entities(sorted({r.target for r in existing}))
+    return render(request, "form.html", status=status, form=form, spec=spec, current=current,
+                  owners=_owner_choices(store, p, lang), types=types, targets=_sorted(targets, lang),
+                  existing=existing, names=names, new_links=range(NEW_LINKS),
+                  protocols=mm.relations["reads"].property("protocol").values)  # type: ignore[union-attr]
+
+
+def _creatable(store: Any, kind: str) -> str:
+    if kind not in store.metamodel.kinds or not store.metamodel.kinds[kind].owned:
+        raise ValidationFailed([FieldError("kind", f"cannot register a '{kind[:40]}' here; choose one of: "
+                                           + ", ".join(k for k, s in store.metamodel.kinds.items() if s.owned))])
+    return kind
+
+
+@router.get("/new")
+@web
+def new_page(request: Request, kind: str = "system") -> Response:
+    p = _who(request, "write")
+    store = _store(request)
+    form = EntityForm(kind=_creatable(store, kind), links=[{} for _ in range(NEW_LINKS)])
+    if p.role == "editor":
+        form.values["owner"] = p.org or ""
+    return _form_page(request, p, form, None)
+
+
+@router.post("/new")
+@web
+async def new_submit(request: Request) -> Response:
+    p = _who(request, "write")
+    data = await _form(request)
+    store, lang = _store(request), lang_of(request)
+    kind = _creatable(store, str(data.get("kind", "")))
+    form = EntityForm.from_form(kind, store.metamodel.kind(kind), data)
+    saved = await run_in_threadpool(save, CatalogService(store, p), form, lang)
+    if saved is None:
+        return _form_page(request, p, form, None, status=422)
+    return finish(request, RedirectResponse(f"/entities/{saved.ref}?saved=1", status_code=303))
+
+
+def _editable(request: Request, p: Principal, ref: str) -> Any:
+    store = _store(request)
+    current = store.get_entity(ref)
+    if current.kind == "organization":
+        require_owner_scope(store, p, ref)  # organisations: architects and admins only
+    else:
+        require_owner_scope(store, p, ref, current.owner)
+    return current
+
+
+@router.get("/entities/{ref}/edit")
+@web
+def edit_page(request: Request, ref: str) -> Response:
+    p = _who(request, "write")
+    current = _editable(request, p, ref)
+    _creatable(_store(request), current.kind)
+    return _form_page(request, p, EntityForm.from_entity(current), current)
+
+
+@router.post("/entities/{ref}/edit")
+@web
+async def edit_submit(request: Request, ref: str) -> Response:
+    p = _who(request, "write")
+    data = await _form(request)
+    store, lang = _store(request), lang_of(request)
+    current = _editable(request, p, ref)
+    if str(data.get("version", "")) != str(current.version):
+        page = context(request)
+        form = EntityForm.from_form(current.kind, store.metamodel.kind(current.kind), data)
+        form.general.append(page._("Có người khác vừa sửa mục này; hãy tải lại trang và sửa lại.",
+                                   "Someone else changed this meanwhile; reload the page and edit again."))
+        return _form_page(request, p, form, current, status=409)
+    form = EntityForm.from_form(current.kind, store.metamodel.kind(current.kind), data)
+    saved = await run_in_threadpool(save, CatalogService(store, p), form, lang, current)
+    if saved is None:
+        return _form_page(request, p, form, current, status=422)
+    return finish(request, RedirectResponse(f"/entities/{saved.ref}?saved=1", status_code=303))
+
+
+# --- analysis: impact, compliance, my organisation -------------------------------------------------------------
+
+@router.get("/impact")
+@web
+def impact_page(request: Request, ref: str = "") -> Response:
+    _who(request)
+    from catalog.analysis import impact
+
+    store, lang = _store(request), lang_of(request)
+    candidates = _sorted([e for k in ("database", "platform", "service", "system")
+                          for e in store.list_entities(EntityFilter(kind=k, limit=5000))], lang)
+    items, names, focus = [], {}, None
+    if ref:
+        focus = store.get_entity(ref[:200])
+        items = list(impact(store, focus.ref))
+        names = store.get_entities(sorted({x for i in items for x in i.path}))
+    return render(request, "impact.html", ref=ref, focus=focus, items=items, names=names, candidates=candidates)
+
+
+def _compliance(store: Any, day: dt.date | None = None) -> Any:
+    from catalog.compliance import check
+
+    if day is None:
+        return check(store)
+    from diagrams.frozen import FrozenStore
+    from diagrams.snapshot import recorded_graph, revision_at
+
+    rev = revision_at(store, day)
+    return check(FrozenStore(recorded_graph(store, day), day, (rev.seq, rev.hash), store.metamodel), today=day)
+
+
+@router.get("/compliance")
+@web
+def compliance_page(request: Request, org: str = "") -> Response:
+    _who(request)
+    from catalog.compliance import load_rules
+
+    store, lang = _store(request), lang_of(request)
+    report = _compliance(store)
+    orgs = store.get_entities(sorted(report.completeness))
+    rules = {r.code: r for r in load_rules()}
+    findings = []
+    if org:
+        units = org_units(store, org[:200])
+        owned = store.get_entities(sorted({f.ref for f in report.findings}))
+        findings = [f for f in report.findings if f.ref in units or (f.ref in owned and owned[f.ref].owner in units)]
+    scores = sorted(report.completeness.values(), key=lambda s: (s.score, s.org))
+    return render(request, "compliance.html", report=report, scores=scores, orgs=orgs, org=org,
+                  focus=store.find_entity(org) if org else None, findings=findings, rules=rules,
+                  names=store.get_entities(sorted({f.ref for f in findings})))
+
+
+@router.get("/my-org")
+@web
+def my_org(request: Request, org: str = "") -> Response:
+    p = _who(request)
+    store, lang = _store(request), lang_of(request)
+    org = org[:200] or (p.org or "")
+    orgs = _sorted(store.list_entities(EntityFilter(kind="organization", limit=100_000)), lang)
+    if not org:
+        return render(request, "my_org.html", org=None, orgs=orgs, groups=[], warnings={})
+    focus = store.get_entity(org)
+    units = org_units(store, org)
+    owned = [e for u in sorted(units) for e in store.list_entities(EntityFilter(owner=u, limit=100_000))]
+    report = _compliance(store)
+    warnings: dict[str, list] = {}
+    for f in report.findings:
+        warnings.setdefault(f.ref, []).append(f)
+    groups = [(store.metamodel.kinds[k], _sorted([e for e in owned if e.kind == k], lang))
+              for k in ("system", "database", "service", "platform", "dataset")]
+    score = report.completeness.get(org)
+    return render(request, "my_org.html", org=focus, orgs=orgs, groups=groups, warnings=warnings, score=score,
+                  can_register=may(p, "write") and (p.role != "editor" or org in org_units(store, p.org or "")))
+
+
+# --- auditor: as of a date, downloads, change log ----------------------------------------------------------------
+
+@router.get("/asof")
+@web
+def asof_page(request: Request, date: str = "", kind: str = "system") -> Response:
+    _who(request)
+    store, lang = _store(request), lang_of(request)
+    day = _day(date) or dt.date.today()
+    graph = store.graph_as_of(day)
+    counts = {k: 0 for k in store.metamodel.kinds}
+    for e in graph.entities.values():
+        counts[e.kind] = counts.get(e.kind, 0) + 1
+    kind = kind if kind in store.metamodel.kinds else "system"
+    items = _sorted([e for e in graph.entities.values() if e.kind == kind], lang)
+    return render(request, "asof.html", day=day, counts=counts, kind=kind, items=items,
+                  relationships=len(graph.relationships), views=("ioc", "landscape"))
+
+
+def _download(data: bytes, media: str, filename: str, request: Request) -> Response:
+    headers = {"Content-Disposition": f'attachment; filename="{filename}"', "X-Content-Type-Options": "nosniff"}
+    if media == MEDIA["svg"]:
+        headers["Content-Security-Policy"] = SVG_CSP
+    return Response(data, media_type=media, headers=headers)
+
+
+@router.get("/download/diagram/{view}.{fmt}")
+@web
+async def download_diagram(request: Request, view: str, fmt: str, ref: str = "", as_of: str = "",
+                           inline: int = 0) -> Response:
+    _who(request)
+    from diagrams import ViewParams, draw
+
+    if fmt not in MEDIA:
+        raise ValidationFailed([FieldError("format", "must be one of: svg, png, pdf")])
+    day = _day(as_of, "as_of")
+    params = ViewParams(ref=ref[:200] or None, as_of=day, lang=lang_of(request))
+    data = await run_in_threadpool(draw, _store(request), view[:40], params, fmt)
+    name = f"{view}{'-' + ref.replace(':', '-') if ref else ''}{'-' + day.isoformat() if day else ''}.{fmt}"
+    if inline and fmt == "svg":
+        return Response(data, media_type=MEDIA["svg"], headers={"Content-Security-Policy": SVG_CSP,
+                                                                "X-Content-Type-Options": "nosniff"})
+    return _download(data, MEDIA[fmt], re.sub(r"[^A-Za-z0-9._-]", "_", name), request)
+
+
+@router.get("/download/inventory.xlsx")
+@web
+async def download_inventory(request: Request, as_of: str = "") -> Response:
+    _who(request, "export")
+    from diagrams.inventory import inventory_xlsx
+    from diagrams.snapshot import load_snapshot
+
+    store = _store(request)
+    day = _day(as_of, "as_of") or dt.date.today()
+
+    def build() -> bytes:
+        snap = load_snapshot(store, day)
+        return inventory_xlsx(list(snap.entities.values()), store.metamodel, day)
+
+    data = await run_in_threadpool(build)
+    return _download(data, "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+                     f"inventory-{day}.xlsx", request)
+
+
+@router.get("/download/compliance.{fmt}")
+@web
+async def download_compliance(request: Request, fmt: str, as_of: str = "") -> Response:
+    _who(request, "export")
+    store = _store(request)
+    day = _day(as_of, "as_of")
+    report = await run_in_threadpool(_compliance, store, day)
+    stamp = (day or report.today).isoformat()
+    if fmt == "json":
+        body = json.dumps({"today": report.today.isoformat(), "rules": report.rules,
+                           "findings": [asdict(f) for f in report.findings],
+                           "completeness": {k: asdict(v) for k, v in report.completeness.items()}},
+                          ensure_ascii=False, indent=1, default=str)
+        return _download(body.encode(), "application/json", f"compliance-{stamp}.json", request)
+    if fmt == "csv":
+        out = io.StringIO()
+        w = csv.writer(out)
+        w.writerow(["rule", "severity", "ref", "message_vi", "message_en"])
+        for f in report.findings:  # a leading = + - @ would be a formula in a spreadsheet: quote it
+            w.writerow([("'" + v if v[:1] in "=+-@" else v) for v in (f.rule, f.severity, f.ref, f.message_vi,
+                                                                       f.message_en)])
+        return _download(out.getvalue().encode("utf-8-sig"), "text/csv", f"compliance-{stamp}.csv", request)
+    raise ValidationFailed([FieldError("format", "must be json or csv")])
+
+
+@router.get("/download/bundle.zip")
+@web
+async def download_bundle(request: Request, as_of: str = "") -> Response:
+    _who(request, "export")
+    from diagrams.bundle import build_bundle
+
+    store, lang = _store(request), lang_of(request)
+    day = _day(as_of, "as_of") or dt.date.today()
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "bundle.zip"
+        await run_in_threadpool(build_bundle, store, day, path, lang)
+        data = path.read_bytes()
+    return _download(data, "application/zip", f"audit-bundle-{day}.zip", request)
+
+
+@router.get("/changes")
+@web
+def changes_page(request: Request, ref: str = "", actor: str = "", since: str = "", until: str = "",
+                 op: str = "") -> Response:
+    _who(request, "history")
+    store = _store(request)
+    ref, actor, op = ref.strip()[:200], actor.strip()[:100], op.strip()[:20]
+    s, u = _day(since, "since"), _day(until, "until")
+    seq, _ = store.revision()
+    filtered = bool(ref or actor or s or u)
+    after = 0 if filtered else max(0, seq - 200)
+    entries = store.changelog(ref=ref or None, actor=actor or None, since=s.isoformat() if s else None,
+                              until=u.isoformat() if u else None, limit=None if filtered else 200, after_seq=after)
+    if op:
+        entries = [e for e in entries if e.op == op]
+    entries = list(reversed(entries))[:500]
+    return render(request, "changes.html", entries=entries, ref=ref, actor=actor, since=since, until=until, op=op,
+                  total=len(entries))
+
+
+# --- spreadsheet upload: dry run first, then confirm -----------------------------------------------------------
+
+@router.get("/import")
+@web
+def import_page(request: Request) -> Response:
+    p = _who(request)
+    from importers.base import registry
+
+    return render(request, "import.html", formats=sorted(registry()), report=None, token="",
+                  allowed=may(p, "import"))
+
+
+@router.post("/import")
+@web
+async def import_submit(request: Request) -> Response:
+    p = _who(request, "import")
+    from importers.base import ImportFailed, registry, run_import
+
+    data = await _form(request)
+    store, lang = _store(request), lang_of(request)
+    fmt = str(data.get("format", "")) or None
+    token = str(data.get("token", ""))
+    confirm = bool(token)
+    if confirm:
+        if not re.match(r"^[A-Za-z0-9_-]{20,60}$", token) or not (UPLOADS / token).is_dir():
+            raise ValidationFailed([FieldError("token", "the upload has expired; upload the file again")])
+        path = next((UPLOADS / token).iterdir())
+    else:
+        upload = data.get("file")
+        if upload is None or not getattr(upload, "filename", ""):
+            raise ValidationFailed([FieldError("file", "choose a file to upload")])
+        token = secrets.token_urlsafe(24)
+        (UPLOADS / token).mkdir(parents=True, exist_ok=True)
+        name = re.sub(r"[^A-Za-z0-9._-]", "_", Path(upload.filename).name)[:100] or "upload"
+        path = UPLOADS / token / name
+        limit = request.app.state.settings.max_import_bytes
+        size = 0
+        with path.open("wb") as out:
+            while chunk := await upload.read(1 << 20):
+                size += len(chunk)
+                if size > limit:
+                    raise ValidationFailed([FieldError("file", f"larger than {limit} bytes")])
+                out.write(chunk)
+    try:
+        report = await run_in_threadpool(functools.partial(run_import, store, path, fmt, principal=p,
+                                                           dry_run=not confirm,
+                                                           max_bytes=request.app.state.settings.max_import_bytes))
+    except ImportFailed as exc:
+        return render(request, "import.html", status=422, formats=sorted(registry()), report=None, token="",
+                      allowed=True, failure=exc.text(lang))
+    if confirm or report.status != "finished":
+        for f in (UPLOADS / token).iterdir():
+            f.unlink()
+        (UPLOADS / token).rmdir()
+        token = ""
+    return render(request, "import.html", formats=sorted(registry()), report=report, token=token, allowed=True,
+                  fmt=fmt or "", filename=path.name)

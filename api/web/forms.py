@@ -1,0 +1,165 @@
+"""Entity forms: a kind's fields from the metamodel, submitted values to service input, errors next to fields.
+
+The form never validates on its own: it hands what was typed to :class:`catalog.services.CatalogService` (the same
+rules as the API and the CLI) and places each :class:`catalog.errors.FieldError` next to the field it names, in the
+user's language (``importers.base.vi_reason`` holds the Vietnamese for the metamodel's reasons).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from catalog.errors import CatalogError, FieldError, ValidationFailed
+from catalog.metamodel import KindSpec, Metamodel
+from catalog.model import Entity, parse_entity, parse_relationship, validate_entity, validate_relationship
+from catalog.services import CatalogService, transfer
+from importers.base import vi_reason
+
+NEW_LINKS = 3  # blank connection rows on a form
+
+
+def reason(e: FieldError, lang: str) -> str:
+    return (vi_reason(e.reason) or e.reason) if lang == "vi" else e.reason
+
+
+def field_key(location: str) -> str:
+    """The form field an error location belongs to."""
+    if location in ("name", "name.vi"):
+        return "name_vi"
+    if location == "name.en":
+        return "name_en"
+    if location.startswith("description"):
+        return "description_vi"
+    if location.startswith("attributes."):
+        return "attr_" + location.split(".")[1]
+    if location.startswith("owner"):
+        return "owner"
+    if location.startswith("links."):
+        return "link_" + location.split(".")[1]
+    return location.split(".")[0]
+
+
+def link_types(mm: Metamodel, kind: str) -> list[str]:
+    return [r for r, spec in mm.relations.items() if not spec.derived and kind in spec.sources]
+
+
+@dataclass
+class EntityForm:
+    """What the user typed (re-shown after an error) and the errors by field key."""
+
+    kind: str
+    values: dict[str, str] = field(default_factory=dict)
+    links: list[dict[str, str]] = field(default_factory=list)  # new connections: {type, target, protocol}
+    remove: set[str] = field(default_factory=set)  # ids of existing relationships to remove
+    errors: dict[str, list[str]] = field(default_factory=dict)
+    general: list[str] = field(default_factory=list)
+
+    @classmethod
+    def from_entity(cls, e: Entity) -> "EntityForm":
+        values = {"code": e.code, "name_vi": e.name.vi, "name_en": e.name.en, "description_vi": e.description.vi,
+                  "owner": e.owner or "", "tags": ", ".join(e.tags)}
+        for k, v in e.attributes.items():
+            values["attr_" + k] = "; ".join(v) if isinstance(v, list) else str(v).lower() if isinstance(v, bool) \
+                else str(v)
+        return cls(kind=e.kind, values=values, links=[{} for _ in range(NEW_LINKS)])
+
+    @classmethod
+    def from_form(cls, kind: str, spec: KindSpec, form: Any) -> "EntityForm":
+        names = ["code", "name_vi", "name_en", "description_vi", "owner", "tags"] + \
+            ["attr_" + a.name for a in spec.attributes]
+        values = {n: str(form.get(n, "")).strip() for n in names}
+        links = [{"type": str(form.get(f"link_{i}_type", "")).strip(),
+                  "target": str(form.get(f"link_{i}_target", "")).strip(),
+                  "protocol": str(form.get(f"link_{i}_protocol", "")).strip()} for i in range(NEW_LINKS)]
+        return cls(kind=kind, values=values, links=links, remove={str(v) for v in form.getlist("remove")})
+
+    def add(self, errors: list[FieldError], lang: str, prefix: str = "") -> None:
+        for e in errors:
+            self.errors.setdefault(field_key(prefix + e.location), []).append(reason(e, lang))
+
+    def entity_data(self, spec: KindSpec) -> dict[str, Any]:
+        v = self.values
+        attrs = {a.name: v.get("attr_" + a.name, "") for a in spec.attributes}
+        data: dict[str, Any] = {"kind": self.kind, "code": v.get("code", ""),
+                                "name": {"vi": v.get("name_vi", ""), "en": v.get("name_en", "")},
+                                "description": {"vi": v.get("description_vi", ""), "en": ""},
+                                "tags": [t for t in (x.strip() for x in v.get("tags", "").split(",")) if t],
+                                "attributes": {k: x for k, x in attrs.items() if x != ""}}
+        if spec.owned and v.get("owner"):
+            data["owner"] = v["owner"]
+        return data
+
+
+def _entity(form: EntityForm, spec: KindSpec, mm: Metamodel, current: Entity | None, today: Any) -> Entity:
+    data = form.entity_data(spec)
+    if current is not None:
+        data["code"] = current.code
+        data["description"]["en"] = current.description.en
+        owner = data.pop("owner", None)
+        e = parse_entity(data)
+        history = current.owner_history
+        if owner and owner != current.owner:
+            history = transfer(current, owner, today).owner_history
+        elif not owner and spec.owned and current.owner:
+            raise ValidationFailed([FieldError("owner", "an owner is required")])
+        e = e.model_copy(update={"owner_history": history, "valid_from": current.valid_from,
+                                 "valid_to": current.valid_to})
+    else:
+        e = parse_entity(data)
+    return validate_entity(e, mm)
+
+
+def save(service: CatalogService, form: EntityForm, lang: str, current: Entity | None = None) -> Entity | None:
+    """Register (current None) or update an entity with its connections, all in one transaction. Returns the saved
+    entity, or None with ``form.errors`` / ``form.general`` filled."""
+    store, mm = service.store, service.store.metamodel
+    spec = mm.kind(form.kind)
+    entity: Entity | None = None
+    try:
+        entity = _entity(form, spec, mm, current, service.today)
+    except ValidationFailed as exc:
+        form.add(exc.errors, lang)
+    ref = entity.ref if entity else (current.ref if current else f"{form.kind}:{form.values.get('code', '')}")
+    rels = []
+    for i, link in enumerate(form.links):
+        if not link.get("type") and not link.get("target"):
+            continue
+        if not link.get("type") or not link.get("target"):
+            form.errors.setdefault(f"link_{i}", []).append(
+                "chọn loại kết nối và đối tượng" if lang == "vi" else "choose both the kind of connection and "
+                                                                      "what it connects to")
+            continue
+        props = {"protocol": link["protocol"]} if link.get("protocol") else {}
+        try:
+            rels.append(validate_relationship(parse_relationship({"type": link["type"], "source": ref,
+                                                                  "target": link["target"],
+                                                                  "properties": props}), mm))
+        except ValidationFailed as exc:
+            form.add([FieldError(f"links.{i}", f"{e.reason}") for e in exc.errors], lang)
+    targets = store.get_entities([r.target for r in rels])
+    for i, link in enumerate(form.links):
+        t = link.get("target")
+        if t and link.get("type") and t not in targets and f"link_{i}" not in form.errors:
+            form.errors.setdefault(f"link_{i}", []).append(
+                f"{t} không có trong danh mục" if lang == "vi" else f"{t} is not in the catalog")
+    if form.errors or entity is None:
+        return None
+    try:
+        with store.transaction(service.ctx):
+            if current is None:
+                saved = service.register(entity)
+            else:
+                saved = service.update(current.ref, entity, current.version)
+            for rel_id in sorted(form.remove):
+                r = store.find_relationship(rel_id)
+                if r is not None and r.source == saved.ref:
+                    service.unlink(rel_id, r.version)
+            for r in rels:
+                service.link(r)
+        return saved
+    except ValidationFailed as exc:
+        form.add(exc.errors, lang)
+    except CatalogError as exc:
+        form.general.append(exc.message)
+    return None
