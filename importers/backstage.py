@@ -391,8 +391,19 @@ class BackstageImporter:
         if kind is None:
             self._report_unmapped_kind(item, t)
             return
+        shape = [(f"metadata.{k}", t_) for k, t_ in (("tags", list), ("links", list), ("title", str),
+                                                     ("description", str), ("annotations", dict))
+                 if meta.get(k) is not None and not isinstance(meta.get(k), t_)]
+        if isinstance(meta.get("tags"), list) and not all(isinstance(x, str) for x in meta["tags"]):
+            shape.append(("metadata.tags", tuple))
+        if shape:
+            names = {list: ("a list", "danh sách"), str: ("text", "văn bản"), dict: ("a mapping", "ánh xạ"),
+                     tuple: ("a list of text", "danh sách văn bản")}
+            t.rejected += [Rejection(item.where, f, f"must be {names[ty][0]}", f"phải là {names[ty][1]}")
+                           for f, ty in shape]
+            return
         attrs: dict[str, Any] = dict(self.mapping.defaults.get(kind, {}))
-        tags = [str(x) for x in (meta.get("tags") or []) if isinstance(x, (str, int))]
+        tags = list(meta.get("tags") or [])
         stype = spec.get("type")
         if isinstance(stype, str) and stype.strip():
             tags.append(f"type:{stype.strip()}")

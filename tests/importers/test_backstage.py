@@ -324,6 +324,10 @@ COMPONENT = "apiVersion: backstage.io/v1alpha1\nkind: Component\nmetadata: {name
     ("apiVersion: backstage.io/v1alpha1\nkind: Group\nmetadata: {name: g}\nspec: {type: team, children: []}\n---\n"
      "apiVersion: backstage.io/v1alpha1\nkind: Group\nmetadata: {name: G}\nspec: {type: team, children: []}\n",
      "metadata.name", "group:default/g is already defined in document 1"),
+    ("apiVersion: backstage.io/v1alpha1\nkind: System\nmetadata: {name: x, tags: 7}\nspec: {owner: a}\n",
+     "metadata.tags", "must be a list"),
+    ("apiVersion: backstage.io/v1alpha1\nkind: System\nmetadata: {name: x, tags: [a, [b]]}\nspec: {owner: a}\n",
+     "metadata.tags", "must be a list of text"),
 ])
 def test_invalid_entities_are_rejected_with_location_and_field(tmp_path: Path, text: str, field: str,
                                                               reason: str) -> None:
