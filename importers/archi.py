@@ -37,7 +37,8 @@ def read_archi_bytes(path: Path, max_bytes: int) -> bytes:
                 names = z.namelist()
                 if "model.xml" not in names:
                     raise ImportFailed(f"{path.name}: a zip archive without model.xml (it holds: "
-                                       f"{', '.join(sorted(names)[:10]) or 'nothing'}); not an Archi model")
+                                       f"{', '.join(sorted(names)[:10]) or 'nothing'}); not an Archi model",
+                                       f"{path.name}: tệp zip không có model.xml; không phải mô hình Archi")
                 info = z.getinfo("model.xml")
                 if info.file_size > max_bytes:
                     raise ImportFailed(f"{path.name}: model.xml unpacks to {info.file_size:,} bytes, more than the "
@@ -51,7 +52,8 @@ def read_archi_bytes(path: Path, max_bytes: int) -> bytes:
             raise ImportFailed(f"{path.name}: a damaged zip archive ({exc})") from None
     data = path.read_bytes()[: max_bytes + 1]
     if not data.lstrip(b"\xef\xbb\xbf \t\r\n").startswith(b"<"):
-        raise ImportFailed(f"{path.name}: neither an XML file nor a zip archive; not an Archi model")
+        raise ImportFailed(f"{path.name}: neither an XML file nor a zip archive; not an Archi model",
+                           f"{path.name}: không phải tệp XML cũng không phải tệp zip; không phải mô hình Archi")
     return data
 
 

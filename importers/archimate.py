@@ -242,13 +242,16 @@ def parse_xml(data: bytes, name: str):
     head = data[:4096].lstrip(b"\xef\xbb\xbf \t\r\n")
     if b"<!DOCTYPE" in data[:65536] or b"<!ENTITY" in data[:65536]:
         raise ImportFailed(f"{name}: contains a DOCTYPE/ENTITY declaration; DTDs and entities are refused "
-                           "(they allow external-entity and entity-expansion attacks)")
+                           "(they allow external-entity and entity-expansion attacks)",
+                           f"{name}: có khai báo DOCTYPE/ENTITY; DTD và thực thể bị từ chối (có thể dùng để tấn công "
+                           "thực thể ngoài hoặc bùng nổ thực thể)")
     if not head.startswith(b"<"):
-        raise ImportFailed(f"{name}: not an XML file")
+        raise ImportFailed(f"{name}: not an XML file", f"{name}: không phải tệp XML")
     try:
         root = etree.fromstring(data, safe_parser())
     except etree.XMLSyntaxError as exc:
-        raise ImportFailed(f"{name}: not well-formed XML: {exc.msg} (line {exc.lineno})") from None
+        raise ImportFailed(f"{name}: not well-formed XML: {exc.msg} (line {exc.lineno})",
+                           f"{name}: XML sai cú pháp: {exc.msg} (dòng {exc.lineno})") from None
     tree = root.getroottree()
     if tree.docinfo.doctype or tree.docinfo.internalDTD is not None:  # pragma: no cover - caught above
         raise ImportFailed(f"{name}: DTDs are refused")
@@ -317,7 +320,8 @@ def _version(root, name: str) -> str:
     local = root.tag.split("}", 1)[-1]
     if local != "model" or ns not in (NS21, NS3):
         raise ImportFailed(f"{name}: not an ArchiMate exchange file (root <{local}> in namespace '{ns}'; expected "
-                           f"<model> in {NS3} (3.x) or {NS21} (2.1))")
+                           f"<model> in {NS3} (3.x) or {NS21} (2.1))",
+                           f"{name}: không phải tệp trao đổi ArchiMate (gốc <{local}> trong không gian tên '{ns}')")
     return "2.1" if ns == NS21 else "3.1"
 
 
@@ -338,7 +342,8 @@ def read_exchange(data: bytes, name: str, validate: bool = True, ref_dir: Path |
     if validate:
         try:
             model.problems += [Rejection(f"{name}: line {line}", "xsd", f"does not validate against the "
-                                         f"ArchiMate {version} schema: {msg}")
+                                         f"ArchiMate {version} schema: {msg}",
+                                         f"không hợp lệ theo lược đồ ArchiMate {version}: {msg}")
                                for line, msg in schema_errors(root, version, ref_dir)]
         except FileNotFoundError as exc:
             model.notes.append(Rejection(name, "xsd", f"not validated: {exc}"))
@@ -491,14 +496,16 @@ def transform_model(model: AModel, source: str, mapping: Mapping | None = None, 
             t.rejected.append(Rejection(where, "identifier", "missing")); ec["rejected"] += 1
             continue
         if c.id in status or c.id in rel_ids:
-            t.rejected.append(Rejection(where, "identifier", f"{c.id} appears twice in the file"))
+            t.rejected.append(Rejection(where, "identifier", f"{c.id} appears twice in the file",
+                                        f"{c.id} xuất hiện hai lần trong tệp"))
             ec["rejected"] += 1
             continue
         types[c.id] = c.type
         spec = mapping.elements.get(c.type)
         if spec is None:
             status[c.id] = "unmapped"
-            t.unmapped.append(Rejection(where, "type", f"ArchiMate type {c.type} is not mapped to a catalog kind"))
+            t.unmapped.append(Rejection(where, "type", f"ArchiMate type {c.type} is not mapped to a catalog kind",
+                                        f"loại ArchiMate {c.type} không được ánh xạ sang loại nào của danh mục"))
             ec["unmapped"] += 1
             continue
         vi, en = _pick_lang(c.names)
@@ -525,7 +532,9 @@ def transform_model(model: AModel, source: str, mapping: Mapping | None = None, 
             else:
                 t.unmapped.append(Rejection(where, f"property {key}",
                                             f"not an attribute of {spec.kind} (value '{value[:80]}'); declare it "
-                                            "in the metamodel extensions to keep it"))
+                                            "in the metamodel extensions to keep it",
+                                            f"không phải thuộc tính của {spec.kind} (giá trị '{value[:80]}'); khai "
+                                            "báo trong phần mở rộng siêu mô hình để giữ lại"))
         try:
             e = validate_entity(parse_entity(data), mm)
         except ValidationFailed as exc:
@@ -549,7 +558,8 @@ def transform_model(model: AModel, source: str, mapping: Mapping | None = None, 
         where = f"{r.where if model.where_names_file else f'{source}: {r.where}'}: relationship " \
                 f"{r.id or '(no identifier)'} ({r.label()})"
         if r.id and r.id in seen_ids:
-            t.rejected.append(Rejection(where, "identifier", f"{r.id} appears twice in the file"))
+            t.rejected.append(Rejection(where, "identifier", f"{r.id} appears twice in the file",
+                                        f"{r.id} xuất hiện hai lần trong tệp"))
             rc["rejected"] += 1
             continue
         seen_ids.add(r.id)
@@ -562,22 +572,24 @@ def transform_model(model: AModel, source: str, mapping: Mapping | None = None, 
             x = getattr(r, end)
             if x and x in rel_ids:
                 problem = ("unmapped", end, f"{x} is a relationship; relationships to or from relationships have "
-                                            "no equivalent in the catalog")
+                                            "no equivalent in the catalog",
+                           f"{x} là một quan hệ; danh mục không có quan hệ tới hoặc từ một quan hệ")
                 break
         for end in ("source", "target"):
             x = getattr(r, end)
             if problem:
                 break
             if not x:
-                problem = ("rejected", end, "missing")
+                problem = ("rejected", end, "missing", "thiếu")
             elif x not in status and x not in types:
-                problem = ("rejected", end, f"{x} is not an element of the file")
+                problem = ("rejected", end, f"{x} is not an element of the file", f"{x} không phải phần tử của tệp")
             elif status.get(x) == "unmapped":
-                problem = ("unmapped", end, f"{x} is a {types[x]}, which the mapping does not cover")
+                problem = ("unmapped", end, f"{x} is a {types[x]}, which the mapping does not cover",
+                           f"{x} là {types[x]}, loại không có trong ánh xạ")
             elif status.get(x) == "rejected":
-                problem = ("rejected", end, f"element {x} was rejected")
+                problem = ("rejected", end, f"element {x} was rejected", f"phần tử {x} đã bị từ chối")
         if problem:
-            (t.rejected if problem[0] == "rejected" else t.unmapped).append(Rejection(where, problem[1], problem[2]))
+            (t.rejected if problem[0] == "rejected" else t.unmapped).append(Rejection(where, *problem[1:]))
             rc[problem[0]] += 1
             continue
         (sref, skind), (tref, tkind) = kinds[r.source], kinds[r.target]
@@ -602,14 +614,18 @@ def transform_model(model: AModel, source: str, mapping: Mapping | None = None, 
                           f"ArchiMate relationship type {r.type} is not mapped")
                 if r.type == "Access":
                     reason += f" (access type {r.access or 'Access'})"
-                t.unmapped.append(Rejection(where, "type", reason))
+                t.unmapped.append(Rejection(where, "type", reason,
+                                            f"quan hệ {r.type} từ {skind} tới {tkind} không có tương ứng trong ánh xạ"
+                                            if mapping.covers_relationship(r.type) else
+                                            f"loại quan hệ ArchiMate {r.type} không được ánh xạ"))
                 rc["unmapped"] += 1
                 continue
             relation, reverse = rule.relation, rule.reverse
         a, b = (tref, sref) if reverse else (sref, tref)
         if a == b:
             t.unmapped.append(Rejection(where, "target", "points at its own source; the catalog has no "
-                                                         "self-relationships"))
+                                                         "self-relationships",
+                                        "trỏ về chính nguồn của nó; danh mục không có quan hệ tự thân"))
             rc["unmapped"] += 1
             continue
         lookup = lookups.setdefault("rel:" + relation, _rel_lookup(mm, relation))

@@ -35,7 +35,8 @@ EXCHANGE = [
      "2.1", 120, 178, 17),
     ("archimatetool-OpenGroupXMLExchange/org.opengroup.archimate.xmlexchange.tests/testdata/archisurance.xml",
      "3.x", 120, 178, 17),
-    ("archimatetool-OpenGroupXMLExchange/org.opengroup.archimate.xmlexchange.tests/testdata/sample1.xml", "3.x", 2, 1, 0),
+    ("archimatetool-OpenGroupXMLExchange/org.opengroup.archimate.xmlexchange.tests/testdata/sample1.xml",
+     "3.x", 2, 1, 0),
     ("archimatetool-archi/tests/org.opengroup.archimate.xmlexchange.tests/testdata/Sample1.xml", "3.x", 2, 1, 0),
     ("archimatetool-archi/tests/org.opengroup.archimate.xmlexchange.tests/testdata/bendpoint.test.xml", "3.x", 2, 2, 1),
     ("jbaragry-ardoq-archimate/resources/archiArchisurance.xml", "2.1", 120, 176, 17),
@@ -97,6 +98,9 @@ def test_archisurance_31_mapping_in_detail() -> None:
     assert "system:id-855>writes>database:id-837" in {r.id for r in t.relationships}
     unmapped_types = {u.reason for u in t.unmapped if u.field == "type"}
     assert "ArchiMate type BusinessProcess is not mapped to a catalog kind" in unmapped_types
+    vi = {u.text("vi") for u in t.unmapped if u.field == "type"}
+    assert any(x.endswith("type: loại ArchiMate BusinessProcess không được ánh xạ sang loại nào của danh mục")
+               for x in vi)
 
 
 def test_version_21_quirks_label_organization_propertydefs_british_spelling() -> None:
