@@ -352,6 +352,8 @@ def test_export_skips_and_reports_what_relationships_xml_forbids(db: CatalogStor
 
 
 def test_schema_validation_never_uses_the_network(tmp_path: Path, monkeypatch) -> None:
+    """Python sockets are blocked here; libxml2's own I/O is kept offline by no_network and the local resolver for the
+    xml.xsd URL the schemas import (without it the schema would not compile at all)."""
     def no_network(*args, **kwargs):
         raise AssertionError("network used")
 
