@@ -51,7 +51,9 @@ class Rejection:
     location: str  # file and place: "hcmc.json: entities[12]", "sheet system, row 7, column lifecycle"
     field: str
     reason: str  # English
-    reason_vi: str = ""  # Vietnamese, when the importer or the framework knows it (else the English is shown)
+    # Vietnamese, when the importer or the framework knows it (else the English is shown); not part of equality, so
+    # Rejection(location, field, reason) still compares equal to what an importer produced
+    reason_vi: str = field(default="", compare=False)
 
     def __str__(self) -> str:
         return self.text("en")
