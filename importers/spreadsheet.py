@@ -384,7 +384,6 @@ class _EntityRow:
     table: Table
     rownum: int
     data: dict[str, Any]
-    columns: dict[str, str]  # model field -> column key (for locations)
     owner: str | None = None
 
 
@@ -399,6 +398,7 @@ class _Transform:
         self.sheets = {s.name: s for s in layout(mm)}
         self.sheet_names = _sheet_lookup(list(self.sheets.values()))
         self.any_kind = SheetSpec("entities", Label("Đối tượng", "Entities"), "kind", _entity_columns(mm, None))
+        self.any_kind_headers = _header_lookup(self.any_kind.columns)
         self.t = Transformed()
         self.entity_rows: list[_EntityRow] = []
         self.history: dict[str, list[tuple[Table, int, dict[str, Any]]]] = {}
@@ -427,7 +427,7 @@ class _Transform:
     def table(self, table: Table) -> None:
         if table.rows:
             self.t.source_types[table.name] = self.t.source_types.get(table.name, 0) + len(table.rows)
-        pre_keys = set(_header_lookup(self.any_kind.columns).get(_norm(h)) for h in table.header if h is not None)
+        pre_keys = {self.any_kind_headers.get(_norm(h)) for h in table.header if h is not None}
         spec = self.spec_for(table, pre_keys)
         if spec is None:
             what = "file" if table.csv else "sheet"
@@ -479,6 +479,9 @@ class _Transform:
     def row_kind(self, table: Table, rownum: int, raw: dict[str, Any], spec: SheetSpec) -> None:
         v = {k: read_cell(x, "ref" if k == "owner" else "str") for k, x in raw.items() if k in BASE}
         kind = spec.kind or v.get("kind")
+        if spec.kind and v.get("kind") not in (None, spec.kind):
+            self.reject(table, rownum, "kind", f"'{v['kind']}' on a {spec.kind} {'file' if table.csv else 'sheet'}")
+            return
         code = v.get("code")
         if v.get("ref"):
             rk, _, rc = str(v["ref"]).partition(":")
@@ -518,7 +521,7 @@ class _Transform:
                 "description": {"vi": v.get("description_vi") or "", "en": v.get("description_en") or ""},
                 "valid_from": v.get("valid_from"), "valid_to": v.get("valid_to"),
                 "tags": read_cell(raw.get("tags"), "list") or [], "attributes": attrs}
-        self.entity_rows.append(_EntityRow(table, rownum, data, {}, v.get("owner")))
+        self.entity_rows.append(_EntityRow(table, rownum, data, v.get("owner")))
 
     def row_owner_history(self, table: Table, rownum: int, v: dict[str, Any], spec: SheetSpec) -> None:
         if not v.get("entity"):

@@ -449,3 +449,27 @@ def test_docs_exist_and_are_linked() -> None:
     doc = (ROOT / "docs" / "spreadsheets.md").read_text(encoding="utf-8")
     assert "ioc-catalog template" in doc and "--format csv" in doc and "--dry-run" in doc
     assert "docs/spreadsheets.md" in (ROOT / "README.md").read_text(encoding="utf-8")
+
+
+def test_custom_attributes_are_columns_of_the_template_and_import(tmp_path: Path) -> None:
+    from catalog.metamodel import load_metamodel
+    from importers.spreadsheet import XlsxImporter
+
+    ext = tmp_path / "ext.yaml"
+    ext.write_text("system:\n  funding_source:\n    type: enum\n    values: [state_budget, oda]\n"
+                   "    label: {vi: Nguồn vốn, en: Funding source}\n", encoding="utf-8")
+    mm = load_metamodel(ext)
+    path = tmp_path / "t.xlsx"
+    write_template(mm, path)
+    ws = load_workbook(path)["system"]
+    assert [c.value for c in ws[1]][-1] == "Nguồn vốn / Funding source"
+    filled = xlsx(tmp_path / "f.xlsx", {"system": [["code", "name_vi", "lifecycle", "Nguồn vốn"],
+                                                   ["a", "A", "planned", "oda"], ["b", "B", "planned", "loan"]],
+                                        "database": [["code", "kind", "name_vi", "lifecycle", "scope"],
+                                                     ["d", "system", "D", "planned", "shared"]]})
+    imp = XlsxImporter(mm)
+    t = imp.transform(imp.read(filled, 10_000_000), filled.name)
+    assert [(e.ref, e.attributes.get("funding_source")) for e in t.entities] == [("system:a", "oda")]
+    assert {(r.location, r.reason) for r in t.rejected} == {
+        ("f.xlsx: sheet system, row 3, column funding_source", "must be one of: state_budget, oda"),
+        ("f.xlsx: sheet database, row 2, column kind", "'system' on a database sheet")}
