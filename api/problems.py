@@ -114,9 +114,9 @@ def install(app: FastAPI) -> None:
         lang = request_lang(request)
         code = {404: "not-found", 405: "method-not-allowed", 406: "not-acceptable",
                 415: "unsupported-media-type"}.get(exc.status_code, "http-error")
+        if exc.status_code == 400 and "parsing the body" in str(exc.detail):
+            code = "malformed-json"  # undecodable bytes, nesting too deep, numbers too long to convert
         detail = messages.detail(code, lang) if code in messages.DETAILS else str(exc.detail)
-        if exc.status_code == 400 and exc.detail:
-            detail = str(exc.detail)
         return problem(exc.status_code, messages.title(code, lang), detail or "", code, None, request.url.path,
                        dict(exc.headers) if getattr(exc, "headers", None) else None)
 

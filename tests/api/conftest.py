@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
@@ -39,9 +40,21 @@ def build_catalog(path: Path) -> tuple[CatalogStore, dict[str, str]]:
     return store, tokens
 
 
+@pytest.fixture(scope="session")
+def template_catalog(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, str]]:
+    """The sample with the demo users, built once per run (importing it and hashing six passwords takes a while)."""
+    path = tmp_path_factory.mktemp("template") / "catalog.db"
+    store, tokens = build_catalog(path)
+    store.close()
+    return path, tokens
+
+
 @pytest.fixture
-def api(tmp_path: Path) -> Iterator[Api]:
-    store, tokens = build_catalog(tmp_path / "catalog.db")
+def api(tmp_path: Path, template_catalog: tuple[Path, dict[str, str]]) -> Iterator[Api]:
+    """A private copy of the template catalog behind the app."""
+    template, tokens = template_catalog
+    shutil.copyfile(template, tmp_path / "catalog.db")
+    store = open_store(f"sqlite:///{tmp_path / 'catalog.db'}")
     try:
         with TestClient(create_app(Settings(demo=True), store=store), raise_server_exceptions=False) as client:
             yield Api(store, client, tokens)
