@@ -696,13 +696,22 @@ class Neo4jStore(CatalogStore):
             frontier = nxt
             if not frontier or truncated:
                 break
-        # what the walk found, in one round trip: the entities, and the relationships by their ends and id
-        ends = [{"id": rid, "source": p[0], "target": p[2]} for rid in sorted(rel_ids)
-                for p in [_split_rel_id(rid)] if p]
-        rows = self._run(f"CALL () {{ UNWIND $refs AS ref MATCH (n:Entity {{ref: ref}}) RETURN 0 AS part, {_E} "
-                         "UNION ALL UNWIND $rels AS row MATCH (:Entity {ref: row.source})-[r]->(:Entity {ref: "
-                         f"row.target}}) WHERE r.id = row.id RETURN 1 AS part, {_R} }} "
-                         "RETURN part, data, version, created_at, updated_at", refs=list(seen), rels=ends)
+        # what the walk found, in one round trip: the entities by ref, the relationships by type and id (each an
+        # index seek on that type's id constraint, however dense the ends are)
+        by_type: dict[str, list[str]] = {}
+        for rid in sorted(rel_ids):
+            p = _split_rel_id(rid)
+            rt = known_rel_type(self.metamodel, p[1]) if p else None
+            if rt:
+                by_type.setdefault(rt, []).append(rid)
+        # one query text for every call (every stored type, most with an empty list), so its plan is cached
+        branches = [f"UNWIND $refs AS ref MATCH (n:Entity {{ref: ref}}) RETURN 0 AS part, {_E}"]
+        params: dict[str, Any] = {"refs": list(seen)}
+        for i, rt in enumerate(stored_types(self.metamodel)):
+            branches.append(f"UNWIND $ids{i} AS id MATCH ()-[r:{rt} {{id: id}}]->() RETURN 1 AS part, {_R}")
+            params[f"ids{i}"] = by_type.get(rt, [])
+        rows = self._run(f"CALL () {{ {' UNION ALL '.join(branches)} }} "
+                         "RETURN part, data, version, created_at, updated_at", **params)
         entities = {e.ref: e for e in (_entity(r) for r in rows if r["part"] == 0)}
         if ref not in entities:
             raise NotFound(f"{ref} does not exist")
