@@ -35,6 +35,16 @@ class FrozenStore(CatalogStore):
     create_relationship = update_relationship = delete_relationship = _read_only  # type: ignore[assignment]
     record_event = bulk_load = _read_only  # type: ignore[assignment]
     dump = restore = is_empty = erase = _read_only  # type: ignore[assignment]  (not a migration source or target)
+    put_record = delete_record = _read_only  # type: ignore[assignment]
+
+    def get_record(self, collection: str, key: str) -> Any:  # records (users, drafts ...) are not catalog facts
+        return None
+
+    def list_records(self, collection: str, limit: int = 100, offset: int = 0, newest_first: bool = False) -> list:
+        return []
+
+    def count_records(self, collection: str | None = None) -> int:
+        return 0
 
     def close(self) -> None:
         pass
