@@ -97,7 +97,9 @@ class CatalogService:
         require_owner_scope(self.store, self.principal, ref, current.owner if current.kind != "organization"
                             else None, e.owner if e.kind != "organization" else None)
         self._check_references(e, current)
-        return self.store.update_entity(e, expected_version, self.ctx)
+        # a person's edit makes the entity theirs: an import's clean-up no longer removes it (its source may still
+        # update it on the next import; the change log keeps where each version came from)
+        return self.store.update_entity(e.model_copy(update={"provenance": None}), expected_version, self.ctx)
 
     def patch(self, ref: str, changes: dict[str, Any], expected_version: int) -> Entity:
         """Update some fields; ``attributes`` are merged (a None value removes one)."""

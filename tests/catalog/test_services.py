@@ -174,3 +174,17 @@ def test_unknown_reference_is_not_found(city: CatalogStore) -> None:
         svc(city).get("system:nope")
     with pytest.raises(NotFound):
         svc(city).patch("system:nope", {}, 1)
+
+
+def test_a_persons_edit_of_an_imported_entity_protects_it_from_that_sources_cleanup(city: CatalogStore) -> None:
+    from catalog.store.base import BulkLoad
+
+    imported = entity("system:tu-file", "Hệ thống từ tệp", owner="organization:skhcn")
+    city.bulk_load(BulkLoad(source="xlsx:kiem-ke.xlsx", run="r1", entities=[imported]), WriteContext(actor="import"))
+    e = city.get_entity("system:tu-file")
+    assert e.provenance is not None and e.provenance.source == "xlsx:kiem-ke.xlsx"
+    edited = svc(city).patch(e.ref, {"tags": ["da-sua-tay"]}, e.version)
+    assert edited.provenance is None and city.get_entity(e.ref).provenance is None
+    # the file no longer lists it: its clean-up leaves the person's version alone
+    result = city.bulk_load(BulkLoad(source="xlsx:kiem-ke.xlsx", run="r2", cleanup=True), WriteContext(actor="import"))
+    assert result.removed == {} and city.get_entity(e.ref).tags == ["da-sua-tay"]
