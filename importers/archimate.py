@@ -303,7 +303,11 @@ def schema_errors(root, version: str, ref_dir: Path | None = None, limit: int = 
     schema = _schema(version, str((ref / (XSD21 if version == "2.1" else XSD31)).resolve()))
     if schema.validate(root):
         return []
-    return [(e.line, e.message) for e in list(schema.error_log)[:limit]]
+    errors = list(schema.error_log)
+    out = [(e.line, e.message) for e in errors[:limit]]
+    if len(errors) > limit:
+        out.append((errors[limit].line, f"... and {len(errors) - limit} more schema error(s) not listed"))
+    return out
 
 
 def validate_exchange(path: str | Path, ref_dir: Path | None = None) -> list[str]:

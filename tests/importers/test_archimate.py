@@ -257,6 +257,8 @@ def test_duplicate_identifiers_and_dangling_ends_are_rejected(db: CatalogStore, 
 
 def test_import_is_picked_by_namespace_and_idempotent(db: CatalogStore) -> None:
     assert pick(ARCHISURANCE_31, None).name == "archimate"
+    dry = run_import(db, ARCHISURANCE_31, dry_run=True)
+    assert sum(dry.result.created.values()) == 68 + 24 and not dry.loaded and db.count_entities() == 0
     first = run_import(db, ARCHISURANCE_31)
     assert first.loaded and first.rejected == [] and first.unmapped
     assert sum(first.result.created.values()) == 68 + 24
