@@ -12,15 +12,23 @@ from typing import Any
 
 from catalog.errors import CatalogError, FieldError, ValidationFailed
 from catalog.metamodel import KindSpec, Metamodel
-from catalog.model import Entity, parse_entity, parse_relationship, validate_entity, validate_relationship
+from catalog.model import CODE_RE, Entity, parse_entity, parse_relationship, validate_entity, validate_relationship
 from catalog.services import CatalogService, transfer
 from importers.base import vi_reason
 
 NEW_LINKS = 3  # blank connection rows on a form
 
 
+CODE_VI = ("chỉ gồm chữ thường không dấu, chữ số, '.', '_' hoặc '-', bắt đầu bằng chữ hoặc số, tối đa 128 ký tự "
+           "(ví dụ: hcm-quan-ly-van-ban)")
+
+
 def reason(e: FieldError, lang: str) -> str:
-    return (vi_reason(e.reason) or e.reason) if lang == "vi" else e.reason
+    if lang != "vi":
+        return e.reason
+    if e.location == "code" and e.reason.startswith("code must be"):
+        return "mã " + CODE_VI
+    return vi_reason(e.reason) or e.reason
 
 
 def field_key(location: str) -> str:
@@ -91,13 +99,27 @@ class EntityForm:
         return data
 
 
+def _parse(data: dict[str, Any], mm: Metamodel) -> Entity:
+    """parse_entity, but a bad code does not hide the other fields' errors: they are checked with a stand-in code."""
+    try:
+        return parse_entity(data)
+    except ValidationFailed as exc:
+        errors = list(exc.errors)
+        if any(e.location == "code" for e in errors):
+            try:
+                validate_entity(parse_entity({**data, "code": "stand-in"}), mm)
+            except ValidationFailed as more:
+                errors += [e for e in more.errors if e not in errors]
+        raise ValidationFailed(errors) from None
+
+
 def _entity(form: EntityForm, spec: KindSpec, mm: Metamodel, current: Entity | None, today: Any) -> Entity:
     data = form.entity_data(spec)
     if current is not None:
         data["code"] = current.code
         data["description"]["en"] = current.description.en
         owner = data.pop("owner", None)
-        e = parse_entity(data)
+        e = _parse(data, mm)
         history = current.owner_history
         if owner and owner != current.owner:
             history = transfer(current, owner, today).owner_history
@@ -106,7 +128,7 @@ def _entity(form: EntityForm, spec: KindSpec, mm: Metamodel, current: Entity | N
         e = e.model_copy(update={"owner_history": history, "valid_from": current.valid_from,
                                  "valid_to": current.valid_to})
     else:
-        e = parse_entity(data)
+        e = _parse(data, mm)
     return validate_entity(e, mm)
 
 
@@ -120,7 +142,9 @@ def save(service: CatalogService, form: EntityForm, lang: str, current: Entity |
         entity = _entity(form, spec, mm, current, service.today)
     except ValidationFailed as exc:
         form.add(exc.errors, lang)
-    ref = entity.ref if entity else (current.ref if current else f"{form.kind}:{form.values.get('code', '')}")
+    code = form.values.get("code", "")
+    ref = entity.ref if entity else current.ref if current else \
+        f"{form.kind}:{code if CODE_RE.match(code) else 'stand-in'}"  # a bad code is reported once, on its field
     rels = []
     for i, link in enumerate(form.links):
         if not link.get("type") and not link.get("target"):

@@ -1,0 +1,261 @@
+"""The web UI end to end in headless chromium against the real server: the scenarios issue 7 must show."""
+
+from __future__ import annotations
+
+import io
+import json
+import re
+import xml.etree.ElementTree as ET
+import zipfile
+from pathlib import Path
+from typing import Callable
+
+import httpx
+import pytest
+
+from web.uitest import LATE_NAME, LATE_SYSTEM, PASSWORD, PAST, XSS, Session, strict
+
+try:
+    from playwright.sync_api import expect
+except ImportError:  # pragma: no cover - the test extra installs it
+    if strict():
+        raise
+    pytest.skip("the playwright package is missing (pip install -e '.[test]')", allow_module_level=True)
+
+SignedIn = Callable[[str | None], Session]
+
+
+def _count(s: Session, selector: str) -> int:
+    return s.page.locator(selector).count()
+
+
+def test_architect_searches_opens_the_result_and_expands_its_graph(signed_in: SignedIn) -> None:
+    s = signed_in("architect")
+    s.goto("/")
+    s.page.fill("#q", "so thong tin")  # no diacritics: the catalog says "Hệ thống thông tin báo cáo"
+    hit = s.page.locator("#results a", has_text="Hệ thống thông tin báo cáo TP.HCM")
+    hit.wait_for()
+    assert _count(s, "#results li") >= 5  # instant results while typing, before any submit
+    assert s.page.url.rstrip("/") == s.base  # nothing was submitted
+    s.shot("search", doc=True)
+    hit.click()
+    s.page.wait_for_url("**/entities/system:hcm-bao-cao*")
+    assert s.page.inner_text("#entity-name") == "Hệ thống thông tin báo cáo TP.HCM"
+    assert "Trung tâm điều hành đô thị thông minh (IOC)" in s.page.inner_text("#relationships")
+    history = s.page.inner_text("#history")
+    assert "create" in history and "2025-03-01" in history  # who/when from the change log
+    # the embedded context diagram is our SVG, its nodes link to entity pages
+    data = s.page.get_attribute("#context-diagram", "data")
+    svg = s.page.request.get(s.base + data)
+    assert svg.ok and svg.headers["content-type"].startswith("image/svg+xml")
+    assert 'href="/entities/platform:hcm-ioc"' in svg.text() and 'target="_top"' in svg.text()
+    s.page.wait_for_timeout(300)
+    s.shot("entity", doc=True)
+    s.page.click("#explore")
+    s.page.wait_for_selector("#graph-list li")
+    expect(s.page.locator("#graph-list li")).to_have_count(4)
+    refs = s.page.locator("#graph-svg g.node").evaluate_all("ns => ns.map(n => n.dataset.ref)")
+    assert sorted(refs) == ["platform:hcm-ioc", "platform:hcm-ttdl", "system:hcm-bao-cao",
+                            "system:vn-bao-cao-chinh-phu"]
+    s.page.click("#graph-svg g.node[data-ref='platform:hcm-ioc']")  # click a node: its neighbours join the graph
+    expect(s.page.locator("#graph-list li")).not_to_have_count(4)
+    expect(s.page.locator("#graph-svg g.node.expanded")).to_have_count(2)
+    after = s.page.locator("#graph-svg g.node").evaluate_all("ns => ns.map(n => n.dataset.ref)")
+    # the IOC's 28 neighbours in the sample, and the system registered today that feeds it
+    assert len(after) >= 30 and {"system:hcm-cong-1022", "database:hcm-csdl-ngap", LATE_SYSTEM} <= set(after)
+    assert "expanded" in s.page.get_attribute("#graph-svg g.node[data-ref='platform:hcm-ioc']", "class")
+    s.shot("graph", doc=True)
+
+
+def test_department_editor_registers_a_system_and_another_department_cannot_edit_it(signed_in: SignedIn) -> None:
+    ed = signed_in("editor-skhcn")
+    ed.goto("/")
+    ed.page.click("nav.main >> text=Đăng ký hệ thống")
+    ed.page.fill("#code", "He Thong PTN")  # not a valid code
+    ed.page.fill("#name_vi", "Hệ thống quản lý phòng thí nghiệm")
+    ed.page.select_option("#link_0_type", "reads")
+    ed.page.fill("#link_0_target", "database:hcm-csdl-danh-muc")  # the city's shared reference-data database
+    ed.page.select_option("#link_0_protocol", "rest")
+    assert ed.page.input_value("#owner") == "organization:hcm-skhcn"
+    ed.page.click("#save")
+    # errors next to their fields, in Vietnamese; what was typed is kept
+    ed.page.wait_for_selector("#err-code")
+    assert ed.page.inner_text("#err-code").startswith("mã chỉ gồm chữ thường")
+    assert "bắt buộc" in ed.page.inner_text("#err-attr_lifecycle")
+    assert ed.page.get_attribute("#code", "aria-invalid") == "true"
+    assert ed.page.input_value("#name_vi") == "Hệ thống quản lý phòng thí nghiệm"
+    assert ed.page.input_value("#link_0_target") == "database:hcm-csdl-danh-muc"
+    ed.shot("form-error", doc=True)
+    ed.page.fill("#code", "hcm-quan-ly-ptn")
+    ed.page.select_option("#attr_lifecycle", "production")
+    ed.page.click("#save")
+    ed.page.wait_for_url("**/entities/system:hcm-quan-ly-ptn?saved=1")
+    assert ed.page.is_visible("#saved")
+    assert "CSDL danh mục dùng chung TP.HCM" in ed.page.inner_text("#relationships")
+    assert "Sở Khoa học và Công nghệ" in ed.page.inner_text("#attributes")
+    assert "editor-skhcn" in ed.page.inner_text("#history")
+    assert ed.page.is_visible("#edit")
+    ed.shot("saved")
+
+    other = signed_in("editor-stc")
+    other.goto("/entities/system:hcm-quan-ly-ptn")
+    assert _count(other, "#edit") == 0 and other.page.is_visible("#read-only")
+    other.shot("read-only")
+    response = other.page.goto(other.base + "/entities/system:hcm-quan-ly-ptn/edit")
+    assert response is not None and response.status == 403
+    assert "Bạn không có quyền" in other.page.inner_text("h1")
+    assert "may not change system:hcm-quan-ly-ptn" in other.page.inner_text("#refusal")
+    other.shot("refused")
+    # a hand-made POST with a valid CSRF token is refused by the service as well, and changes nothing
+    csrf = other.page.get_attribute("header form input[name=csrf]", "value")
+    forged = other.page.request.post(other.base + "/entities/system:hcm-quan-ly-ptn/edit",
+                                     form={"csrf": csrf, "version": "1", "name_vi": "Bị sửa trái phép",
+                                           "attr_lifecycle": "retired", "owner": "organization:hcm-stc"})
+    assert forged.status == 403
+    ed.goto("/entities/system:hcm-quan-ly-ptn")
+    assert ed.page.inner_text("#entity-name") == "Hệ thống quản lý phòng thí nghiệm"
+
+
+def test_auditor_downloads_the_ioc_diagram_as_of_a_past_date_and_the_audit_bundle(signed_in: SignedIn,
+                                                                                    tmp_path: Path) -> None:
+    from diagrams.bundle import verify_bundle
+
+    s = signed_in("auditor")
+    s.goto("/")
+    s.page.click("nav.main >> text=Danh mục theo ngày")
+    s.page.fill("#date", PAST)
+    s.page.click("main form button[type=submit]")
+    s.page.wait_for_url(f"**/asof?*date={PAST}*")
+    summary = s.page.inner_text("#asof-summary")
+    assert PAST in summary and "Hệ thống thông tin" in summary
+    assert LATE_NAME not in s.page.inner_text("#asof-list")  # registered after that date
+    s.shot("asof", doc=True)
+
+    with s.page.expect_download() as d:
+        s.page.click("#dl-ioc-svg")
+    svg_path = tmp_path / d.value.suggested_filename
+    d.value.save_as(svg_path)
+    assert d.value.suggested_filename == f"ioc-{PAST}.svg"
+    root = ET.parse(svg_path).getroot()  # a real SVG document
+    assert root.tag == "{http://www.w3.org/2000/svg}svg"
+    text = svg_path.read_text(encoding="utf-8")
+    assert "Trung tâm điều hành đô thị thông minh (IOC)" in text and LATE_NAME not in text
+    today = s.page.request.get(s.base + "/download/diagram/ioc.svg")
+    assert LATE_NAME in today.text()  # today's diagram does have it: the past one is really the past
+    for fmt, magic in (("png", b"\x89PNG"), ("pdf", b"%PDF")):
+        with s.page.expect_download() as d:
+            s.page.click(f"#dl-ioc-{fmt}")
+        assert Path(d.value.path()).read_bytes()[:4] == magic
+
+    with s.page.expect_download(timeout=60_000) as d:
+        s.page.click("#dl-bundle")
+    bundle = tmp_path / "bundle.zip"
+    d.value.save_as(bundle)
+    with zipfile.ZipFile(bundle) as z:
+        assert z.testzip() is None
+        manifest = json.loads(z.read("manifest.json"))
+        names = set(z.namelist())
+    assert manifest["as_of"] == PAST
+    assert {"diagrams/ioc.svg", "diagrams/ioc.pdf", "compliance.json", "changelog.jsonl"} <= names
+    check = verify_bundle(bundle)
+    assert check.ok and check.checked == len(names) - 1, str(check)
+
+    with s.page.expect_download() as d:
+        s.page.click("#dl-inventory")
+    assert zipfile.is_zipfile(d.value.path())  # XLSX
+    with s.page.expect_download() as d:
+        s.page.click("#dl-compliance-csv")
+    assert Path(d.value.path()).read_text(encoding="utf-8-sig").startswith("rule,severity,ref,")
+
+    s.goto("/changes?actor=architect")
+    assert s.page.is_visible("#changes")
+    s.shot("changes", doc=True)
+
+
+def _register_xss_system(s: Session) -> None:
+    s.goto("/new?kind=system")
+    s.page.fill("#code", "xss-probe")
+    s.page.fill("#name_vi", XSS)
+    s.page.fill("#name_en", XSS)
+    s.page.fill("#description_vi", XSS)
+    s.page.select_option("#owner", "organization:hcm-skhcn")
+    s.page.select_option("#attr_lifecycle", "production")
+    s.page.fill("#attr_vendor", XSS)
+    s.page.select_option("#link_0_type", "feeds")
+    s.page.fill("#link_0_target", "platform:hcm-ioc")
+    s.page.click("#save")
+    s.page.wait_for_url("**/entities/system:xss-probe?saved=1")
+
+
+def test_a_system_named_like_an_html_tag_is_shown_as_text_on_every_page(signed_in: SignedIn) -> None:
+    s = signed_in("architect")
+    _register_xss_system(s)
+    s.page.evaluate("window.__xss = 0")
+    pages = ["/entities/system:xss-probe", "/entities/system:xss-probe?lang=en", "/?q=img+onerror",
+             "/entities/system:xss-probe/graph", "/entities/platform:hcm-ioc/graph", "/entities/platform:hcm-ioc",
+             "/my-org?org=organization:hcm-skhcn", "/compliance?org=organization:hcm-skhcn", "/changes",
+             "/asof?kind=system", "/entities/system:xss-probe/edit", "/impact?ref=system:xss-probe",
+             "/impact?ref=platform:hcm-ttdl"]
+    for path in pages:
+        s.goto(path)
+        s.page.wait_for_load_state("networkidle")
+        if "/graph" in path:
+            s.page.wait_for_selector("#graph-list li")
+        # the literal text is on the page (as text), and no element came out of it
+        content = s.page.evaluate("document.body.innerText") + " ".join(
+            s.page.locator("input, textarea").evaluate_all("es => es.map(e => e.value)"))
+        if path not in ("/impact?ref=system:xss-probe", "/impact?ref=platform:hcm-ttdl",
+                        "/entities/platform:hcm-ioc/graph"):
+            assert XSS in content, path
+        assert s.page.locator("img[src='x']").count() == 0, path
+        for frame in s.page.frames:  # the embedded SVG diagrams too
+            assert frame.locator("img").count() == 0, (path, frame.url)
+        s.shot("xss-" + re.sub(r"[^a-z0-9]+", "-", path).strip("-"))
+    # instant search renders results with textContent
+    s.goto("/")
+    s.page.fill("#q", "xss-probe")
+    s.page.locator("#results a", has_text=XSS).wait_for()
+    assert s.page.locator("#results img").count() == 0
+    s.page.click("#explore") if s.page.locator("#explore").count() else None
+    s.goto("/entities/platform:hcm-ioc/graph")
+    s.page.wait_for_selector("#graph-list li")
+    assert s.page.locator("#graph-list a", has_text=XSS).count() == 1  # the IOC's neighbour, drawn as text
+    assert s.page.locator("#graph-svg text", has_text="<img src=x").count() == 1
+    assert s.dialogs == []
+    svg = httpx.get(s.base + "/download/diagram/ioc.svg").text
+    assert "&lt;img src=x onerror=alert(1)&gt;" in svg and "<img" not in svg
+
+
+def test_sign_in_cookies_csrf_and_language(signed_in: SignedIn, server: str) -> None:
+    s = signed_in(None)
+    s.sign_in("architect", "wrong-password-xx")
+    assert s.page.inner_text("#signin-error") == "Sai tên đăng nhập hoặc mật khẩu."
+    s.sign_in("architect")
+    cookies = {c["name"]: c for c in s.context.cookies()}
+    session = cookies["ioc_session"]
+    assert session["httpOnly"] and session["sameSite"] == "Lax" and not session["secure"]  # http here; https: Secure
+    assert cookies["ioc_csrf"]["httpOnly"]
+    assert PASSWORD not in s.page.content() and session["value"] not in s.page.content()
+    assert "architect" in s.page.inner_text("#who")
+    # English switch, remembered
+    s.goto("/?lang=en")
+    assert s.page.inner_text("main h1") == "Search the catalog"
+    s.goto("/compliance")
+    assert s.page.inner_text("main h1") == "Compliance and completeness by organisation"
+    assert s.page.locator("#scores tbody tr").count() > 5
+    s.shot("compliance", doc=True)
+    s.goto("/changes?lang=vi")
+    # keyboard: the first Tab reaches the skip link, Enter moves to the main content
+    s.page.keyboard.press("Tab")
+    assert s.page.evaluate("document.activeElement.className") == "skip"
+    s.page.keyboard.press("Enter")
+    assert s.page.evaluate("document.activeElement.id") == "main"
+    # a POST without the CSRF token is refused, and sign-out ends the session on the server
+    with httpx.Client(base_url=server, cookies={"ioc_session": session["value"]}) as c:
+        assert c.post("/new", data={"kind": "system", "code": "no-csrf", "name_vi": "x"}).status_code == 403
+        assert c.get("/changes").status_code == 200
+    s.page.click("header form button")
+    s.page.wait_for_load_state()
+    with httpx.Client(base_url=server, cookies={"ioc_session": session["value"]}) as c:
+        assert c.get("/changes").status_code == 403  # the old cookie is worthless: anonymous viewers see no log
+    assert s.page.locator("header a", has_text="Đăng nhập").count() == 1

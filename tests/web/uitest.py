@@ -1,0 +1,129 @@
+"""Helpers of the browser tests of the web UI (fixtures in tests/web/conftest.py): the real server (``ioc-catalog
+serve``) in a subprocess on a free port, over a fresh catalog built from the sample with known users, driven by
+Playwright in headless Debian chromium.
+
+The browser is the system's ``chromium`` (``./dev.sh test`` installs it with apt): Playwright never downloads one.
+Without chromium or the playwright package these tests skip, unless ``CI=true`` (or ``REQUIRE_BROWSER=1``), where
+they fail, as the Neo4j tests do with ``REQUIRE_NEO4J=1``.
+
+Every page a test visits is saved as a screenshot under ``test-artifacts/web/`` (gitignored). With
+``IOC_CATALOG_DOC_SCREENSHOTS=1`` the main pages are also written to ``docs/img/ui-*.png`` (the README's).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import shutil
+import socket
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+SAMPLE = ROOT / "data" / "sample" / "hcmc.json"
+ARTIFACTS = ROOT / "test-artifacts" / "web"
+DOC_IMG = ROOT / "docs" / "img"
+PASSWORD = "web-test-password-1"
+PAST = "2025-06-30"  # the sample is loaded on 2025-03-01 (fake clock); later changes happen "today"
+USERS = (("architect", "architect", None), ("editor-skhcn", "editor", "organization:hcm-skhcn"),
+         ("editor-stc", "editor", "organization:hcm-stc"), ("auditor", "auditor", None), ("viewer", "viewer", None))
+LATE_SYSTEM = "system:hcm-he-thong-sau-kiem-toan"  # registered today, feeds the IOC: absent from the PAST diagram
+LATE_NAME = "Hệ thống đăng ký sau ngày kiểm toán"
+XSS = "<img src=x onerror=alert(1)>"
+
+
+def strict() -> bool:
+    return os.environ.get("CI", "").lower() == "true" or os.environ.get("REQUIRE_BROWSER") == "1"
+
+
+def chromium_path() -> str:
+    """Debian's chromium; skips (or under CI=true fails) when it is missing."""
+    path = shutil.which("chromium") or shutil.which("chromium-browser")
+    if not path:
+        msg = "chromium not found: install Debian's chromium (./dev.sh test does) to run the browser tests"
+        if strict():
+            pytest.fail(msg + " (CI=true: browser tests must run)", pytrace=False)
+        pytest.skip(msg)
+    return path
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class _PastClock:
+    """Load the sample as of 2025-03-01 (one second per write), so that a past date has history to show."""
+
+    def __init__(self) -> None:
+        self.now = dt.datetime(2025, 3, 1, tzinfo=dt.timezone.utc)
+
+    def __call__(self) -> dt.datetime:
+        self.now += dt.timedelta(seconds=1)
+        return self.now
+
+
+def build_catalog(path: Path) -> str:
+    from catalog.accounts import Accounts
+    from catalog.services import CatalogService
+    from catalog.store import open_store
+    from catalog.store.base import utc_now
+    from importers.base import run_import
+
+    url = f"sqlite:///{path}"
+    store = open_store(url, create=True)
+    try:
+        store.clock = _PastClock()
+        report = run_import(store, SAMPLE)
+        assert report.loaded and not report.rejected
+        store.clock = utc_now
+        accounts = Accounts(store)
+        for name, role, org in USERS:
+            accounts.add_user(name, role, org, display=name, password=PASSWORD)
+        svc = CatalogService(store)
+        svc.register({"kind": "system", "code": LATE_SYSTEM.split(":")[1], "name": {"vi": LATE_NAME},
+                      "owner": "organization:hcm-skhcn", "attributes": {"lifecycle": "production"}})
+        svc.link({"type": "feeds", "source": LATE_SYSTEM, "target": "platform:hcm-ioc"})
+    finally:
+        store.close()
+    return url
+
+
+class Session:
+    """One signed-in browser context: ``page``, the dialogs that fired, and ``shot(name)``."""
+
+    def __init__(self, browser: object, base: str, user: str | None, test: str) -> None:
+        self.base, self.test = base, test
+        self.context = browser.new_context(viewport={"width": 1280, "height": 860}, accept_downloads=True,  # type: ignore[attr-defined]
+                                           locale="vi-VN")
+        self.context.set_default_timeout(15_000)
+        self.page = self.context.new_page()
+        self.dialogs: list[str] = []
+        self.page.on("dialog", lambda d: (self.dialogs.append(d.message), d.dismiss()))
+        self.console_errors: list[str] = []
+        self.page.on("pageerror", lambda e: self.console_errors.append(str(e)))
+        if user:
+            self.sign_in(user)
+
+    def goto(self, path: str) -> None:
+        self.page.goto(self.base + path)
+
+    def sign_in(self, user: str, password: str = PASSWORD) -> None:
+        self.goto("/signin")
+        self.page.fill("#name", user)
+        self.page.fill("#password", password)
+        self.page.click("form.narrow button[type=submit]")
+        self.page.wait_for_load_state()
+
+    def shot(self, name: str, doc: bool = False) -> Path:
+        ARTIFACTS.mkdir(parents=True, exist_ok=True)
+        path = ARTIFACTS / f"{self.test}-{name}.png"
+        self.page.screenshot(path=str(path), full_page=True)
+        if doc and os.environ.get("IOC_CATALOG_DOC_SCREENSHOTS") == "1":
+            DOC_IMG.mkdir(parents=True, exist_ok=True)
+            self.page.screenshot(path=str(DOC_IMG / f"ui-{name}.png"), full_page=False)
+        return path
+
+
