@@ -603,13 +603,17 @@ def transform_model(model: AModel, source: str, mapping: Mapping | None = None, 
             if k.strip() == mapping.relation_property:
                 marker = props.pop(k).strip()
         relation, reverse = None, False
-        if marker:
-            for rev in (False, True):
-                a, b = (tkind, skind) if rev else (skind, tkind)
-                spec = mm.relations.get(marker)
-                if spec and not spec.derived and a in spec.sources and b in spec.targets:
-                    relation, reverse = marker, rev
-                    break
+        if marker:  # "<relation>" from source to target as written, or "<relation> reversed"
+            name, _, flag = marker.partition(" ")
+            rev = flag.strip() == "reversed"
+            a, b = (tkind, skind) if rev else (skind, tkind)
+            spec = mm.relations.get(name)
+            if spec and not spec.derived and a in spec.sources and b in spec.targets:
+                relation, reverse = name, rev
+            else:
+                t.unmapped.append(Rejection(where, mapping.relation_property,
+                                            f"'{marker}' is not a relationship the metamodel allows from {a} to {b}; "
+                                            "the mapping rules apply instead"))
         if relation is None:
             rule = mapping.rule_for(r.type, skind, tkind, r.access)
             if rule is None:
@@ -845,7 +849,7 @@ def export_entities(entities: Iterable[Entity], relationships: Iterable[Relation
             if getattr(r, k):
                 values.append((k, getattr(r, k).isoformat()))
         if needs_marker:
-            values.append((mapping.relation_property, r.type))
+            values.append((mapping.relation_property, f"{r.type} reversed" if choice.reverse else r.type))
             marked.append(f"{r.id}: exported as {choice.archimate} with property {mapping.relation_property}")
         add_props(rel, values)
         n_rel += 1
