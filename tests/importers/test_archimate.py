@@ -65,7 +65,8 @@ def test_the_table_above_is_counts_md() -> None:
               for rel, c in rows.items() if c[-1] == "yes"}
     assert ours == theirs
     assert {rel for rel, c in rows.items() if c[-1].startswith("NO")} == {
-        "pyArchimate/tests/fixtures/valid_model.xml", "pyArchimate/tests/fixtures/viewpoint_v3/viewpoint_sample_opengroup.xml"}
+        "pyArchimate/tests/fixtures/valid_model.xml",
+        "pyArchimate/tests/fixtures/viewpoint_v3/viewpoint_sample_opengroup.xml"}
 
 
 @pytest.fixture
