@@ -67,7 +67,8 @@ class Problem(BaseModel):
 
 
 def _p(description: str) -> dict[str, Any]:
-    return {"model": Problem, "description": description, "content": {"application/problem+json": {}}}
+    return {"model": Problem, "description": description,
+            "content": {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}}
 
 
 READ_ERRORS: dict[int | str, dict[str, Any]] = {

@@ -8,6 +8,10 @@ from fastapi import APIRouter, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
 
+from api.auth import PrincipalDep
+from api.routers.common import READ_ERRORS
+from catalog.permissions import require
+
 router = APIRouter(tags=["diagrams"])
 
 MEDIA = {"svg": "image/svg+xml", "png": "image/png", "pdf": "application/pdf", "dot": "text/vnd.graphviz"}
@@ -15,8 +19,8 @@ MEDIA = {"svg": "image/svg+xml", "png": "image/png", "pdf": "application/pdf", "
 
 @router.get("/diagrams/{view}.{fmt}", summary="Render a view (ioc, department, context, shared-db, landscape, "
                                               "diff) as SVG, PNG, PDF or DOT",
-            responses={200: {"content": {m: {} for m in MEDIA.values()}}})
-async def diagram(request: Request, view: str, fmt: Literal["svg", "png", "pdf", "dot"],
+            responses={**READ_ERRORS, 200: {"content": {m: {} for m in MEDIA.values()}}})
+async def diagram(request: Request, principal: PrincipalDep, view: str, fmt: Literal["svg", "png", "pdf", "dot"],
                   ref: str | None = Query(None, max_length=200, examples=["platform:hcm-ioc"]),
                   as_of: str | None = Query(None, max_length=40, examples=["2025-08-01"]),
                   valid_on: str | None = Query(None, max_length=40),
@@ -26,6 +30,7 @@ async def diagram(request: Request, view: str, fmt: Literal["svg", "png", "pdf",
                   to: str | None = Query(None, max_length=40)) -> Response:
     from diagrams import ViewParams, draw
 
+    require(principal, "read")
     params = ViewParams(ref=ref, as_of=as_of, valid_on=valid_on, depth=depth, direction=direction, lang=lang,
                         limit=limit, from_date=from_, to_date=to)
     data = await run_in_threadpool(draw, request.app.state.store, view, params, fmt)
