@@ -487,6 +487,8 @@ def transform_model(model: AModel, source: str, mapping: Mapping | None = None, 
                                     "model properties are not kept: " + "; ".join(f"{k}={v}" for k, v in model.props)))
     if model.views:
         t.notes.append(f"{model.views} view(s) not imported (the catalog draws its own diagrams)")
+        t.unmapped.append(Rejection(f"{source}: views", "views", t.notes[-1],
+                                    f"{model.views} khung nhìn không được nhập (danh mục tự vẽ sơ đồ)"))
     status: dict[str, str] = {}  # element id -> "mapped" | "unmapped" | "rejected"
     kinds: dict[str, tuple[str, str]] = {}  # element id -> (ref, kind)
     types: dict[str, str] = {}
@@ -681,7 +683,7 @@ class ExchangeImporter:
 
     def claims(self, path: Path, head: bytes = b"") -> bool:
         """An .xml file whose first bytes name an ArchiMate exchange namespace."""
-        return path.suffix.lower() == ".xml" and (NS3.encode() in head or f'"{NS21}"'.encode() in head)
+        return path.suffix.lower() == ".xml" and any(ns.encode() in head for ns in (NS3, f'"{NS21}"', f"'{NS21}'"))
 
     def read(self, path: Path, max_bytes: int) -> AModel:
         data = path.read_bytes()
