@@ -198,7 +198,7 @@ def _history(store: Any, ref: str) -> list[dict]:
         attrs = sorted(k for k in set(before.get("attributes", {})) | set(after.get("attributes", {}))
                        if before.get("attributes", {}).get(k) != after.get("attributes", {}).get(k))
         out.append({"time": c.time[:19].replace("T", " "), "actor": c.actor, "op": c.op,
-                    "changed": [k for k in keys if k != "attributes"] + attrs})
+                    "changed": [] if c.op == "create" else [k for k in keys if k != "attributes"] + attrs})
     return out
 
 
