@@ -714,9 +714,14 @@ class RelationshipTable:
         return archimate in self.allowed.get((source, target), frozenset())
 
 
+def load_relationship_table(path: str | Path | None = None) -> RelationshipTable:
+    """Archi's relationships.xml (default: in the reference folder, setting ``archimate_reference_dir``)."""
+    return _relationship_table(str(Path(path) if path else reference_dir() / RELATIONSHIPS_XML))
+
+
 @lru_cache(maxsize=4)
-def load_relationship_table(path: str | None = None) -> RelationshipTable:
-    p = Path(path) if path else reference_dir() / RELATIONSHIPS_XML
+def _relationship_table(path: str) -> RelationshipTable:
+    p = Path(path)
     if not p.is_file():
         raise ImportFailed(f"Archi's relationships.xml not found at {p}; set IOC_CATALOG_ARCHIMATE_REFERENCE_DIR")
     root = parse_xml(p.read_bytes(), p.name)
