@@ -28,7 +28,7 @@ from fastapi.responses import FileResponse, JSONResponse, RedirectResponse, Resp
 from api.auth import SESSION_COOKIE
 from api.web.context import (check_csrf, context, error_page, finish, lang_of, may, principal_of, render,
                              set_session)
-from api.web.forms import NEW_LINKS, EntityForm, link_types, save
+from api.web.forms import NEW_LINKS, EntityForm, draft_changes, link_types, save
 from catalog.accounts import Accounts
 from catalog.errors import CatalogError, FieldError, NotFound, PermissionDenied, ValidationFailed
 from catalog.permissions import Principal, org_units, require, require_owner_scope
@@ -227,8 +227,12 @@ def entity_page(request: Request, ref: str, as_of: str = "") -> Response:
             can_edit = True
         except PermissionDenied:
             pass
+    from catalog.drafts import Drafts
+
+    pending = len(Drafts(store, p).list(status="pending", ref=e.ref)) if day is None else 0
     return render(request, "entity.html", e=e, spec=store.metamodel.kind(e.kind), rels=rels, names=names,
-                  history=_history(store, ref) if may(p, "read") else [], as_of=day, can_edit=can_edit)
+                  history=_history(store, ref) if may(p, "read") else [], as_of=day, can_edit=can_edit,
+                  pending_drafts=pending)
 
 
 @router.get("/entities/{ref}/graph")
@@ -347,6 +351,8 @@ async def edit_submit(request: Request, ref: str) -> Response:
                                    "Someone else changed this meanwhile; reload the page and edit again."))
         return _form_page(request, p, form, current, status=409)
     form = EntityForm.from_form(current.kind, store.metamodel.kind(current.kind), data)
+    if data.get("action") == "draft":
+        return await _submit_draft(request, p, form, current, str(data.get("note", ""))[:2000])
     saved = await run_in_threadpool(save, CatalogService(store, p), form, lang, current)
     if saved is None:
         return _form_page(request, p, form, current, status=422)
@@ -608,3 +614,87 @@ async def import_submit(request: Request) -> Response:
         token = ""
     return render(request, "import.html", formats=sorted(registry()), report=report, token=token, allowed=True,
                   fmt=fmt or "", filename=path.name)
+
+
+# --- drafts: department changes approved by an architect -------------------------------------------------------
+
+async def _submit_draft(request: Request, p: Principal, form: EntityForm, current: Any, note: str) -> Response:
+    from catalog.drafts import Drafts
+
+    store, lang = _store(request), lang_of(request)
+    page = context(request)
+    if any(link.get("type") or link.get("target") for link in form.links) or form.remove:
+        form.general.append(page._("Bản nháp chỉ gồm thông tin của đối tượng; hãy lưu kết nối riêng.",
+                                   "A draft holds the item's own fields only; change connections separately."))
+        return _form_page(request, p, form, current, status=422)
+    changes = draft_changes(form, store.metamodel.kind(current.kind), current)
+    if not changes:
+        form.general.append(page._("Không có thay đổi nào để gửi duyệt.", "Nothing changed: no draft to submit."))
+        return _form_page(request, p, form, current, status=422)
+    try:
+        await run_in_threadpool(Drafts(store, p).submit, current.ref, changes, current.version, "patch", note)
+    except ValidationFailed as exc:
+        form.add(exc.errors, lang)
+        return _form_page(request, p, form, current, status=422)
+    except CatalogError as exc:
+        form.general.append(exc.message)
+        return _form_page(request, p, form, current, status=exc.status)
+    return finish(request, RedirectResponse(f"/entities/{current.ref}?drafted=1", status_code=303))
+
+
+@router.get("/drafts")
+@web
+def drafts_page(request: Request, status: str = "pending") -> Response:
+    p = _who(request, "approve")
+    from catalog.drafts import STATUSES, Drafts
+
+    store = _store(request)
+    status = status if status in STATUSES else "pending"
+    drafts = Drafts(store, p).list(status=status, limit=500)
+    entities = store.get_entities(sorted({d.ref for d in drafts}))
+    return render(request, "drafts.html", drafts=drafts, entities=entities, shown=status, statuses=STATUSES,
+                  changes={d.id: _draft_rows(store, d, entities.get(d.ref), lang_of(request)) for d in drafts})
+
+
+def _draft_rows(store: Any, d: Any, current: Any, lang: str) -> list[tuple[str, str, str]]:
+    """(label, current value, proposed value) per changed field, for the reviewer."""
+    mm = store.metamodel
+    spec = mm.kinds.get(current.kind) if current else None
+    rows = []
+    for key, value in sorted(d.changes.items()):
+        if key == "attributes" and isinstance(value, dict):
+            for name, v in sorted(value.items()):
+                a = spec.attribute(name) if spec else None
+                old = current.attributes.get(name) if current else None
+                rows.append((a.label.get(lang) if a else name, "" if old is None else str(old),
+                             "—" if v is None else str(v)))
+        elif isinstance(value, dict):
+            old = getattr(current, key, None) if current else None
+            for part, v in sorted(value.items()):
+                rows.append((f"{key}.{part}", str(getattr(old, part, "") or "") if old is not None else "", str(v)))
+        else:
+            old = current.owner if key == "owner" and current else getattr(current, key, "") if current else ""
+            rows.append((key, ", ".join(old) if isinstance(old, list) else str(old or ""),
+                         ", ".join(value) if isinstance(value, list) else str(value)))
+    return rows
+
+
+@router.post("/drafts/{draft_id}")
+@web
+async def draft_decide(request: Request, draft_id: str) -> Response:
+    p = _who(request, "approve")
+    from catalog.drafts import Drafts
+
+    data = await _form(request)
+    drafts = Drafts(_store(request), p)
+    try:
+        version = int(str(data.get("version", "")))
+    except ValueError:
+        raise ValidationFailed([FieldError("version", "must be a whole number")]) from None
+    if data.get("decision") == "approve":
+        await run_in_threadpool(drafts.approve, draft_id[:64], version)
+    elif data.get("decision") == "reject":
+        await run_in_threadpool(drafts.reject, draft_id[:64], version, str(data.get("reason", ""))[:2000])
+    else:
+        raise ValidationFailed([FieldError("decision", "must be approve or reject")])
+    return finish(request, RedirectResponse(f"/drafts?done={data.get('decision')}", status_code=303))

@@ -132,6 +132,37 @@ def _entity(form: EntityForm, spec: KindSpec, mm: Metamodel, current: Entity | N
     return validate_entity(e, mm)
 
 
+def draft_changes(form: EntityForm, spec: KindSpec, current: Entity) -> dict[str, Any]:
+    """The fields the form changes, as :meth:`CatalogService.patch` (and a draft) takes them; attributes the form
+    empties become None (removed). Values stay as typed: the draft's own validation coerces and checks them."""
+    data = form.entity_data(spec)
+    changes: dict[str, Any] = {}
+    if data["name"] != {"vi": current.name.vi, "en": current.name.en}:
+        changes["name"] = data["name"]
+    if data["description"]["vi"] != current.description.vi:
+        changes["description"] = {"vi": data["description"]["vi"], "en": current.description.en}
+    if sorted(set(data["tags"])) != current.tags:
+        changes["tags"] = data["tags"]
+    attrs: dict[str, Any] = {}
+    for a in spec.attributes:
+        new, old = data["attributes"].get(a.name), current.attributes.get(a.name)
+        if new is None:
+            if old is not None:
+                attrs[a.name] = None
+            continue
+        try:
+            same = a.coerce(new) == old
+        except ValueError:
+            same = False
+        if not same:
+            attrs[a.name] = new
+    if attrs:
+        changes["attributes"] = attrs
+    if spec.owned and data.get("owner") and data["owner"] != current.owner:
+        changes["owner"] = data["owner"]
+    return changes
+
+
 def save(service: CatalogService, form: EntityForm, lang: str, current: Entity | None = None) -> Entity | None:
     """Register (current None) or update an entity with its connections, all in one transaction. Returns the saved
     entity, or None with ``form.errors`` / ``form.general`` filled."""

@@ -259,3 +259,31 @@ def test_sign_in_cookies_csrf_and_language(signed_in: SignedIn, server: str) -> 
     with httpx.Client(base_url=server, cookies={"ioc_session": session["value"]}) as c:
         assert c.get("/changes").status_code == 403  # the old cookie is worthless: anonymous viewers see no log
     assert s.page.locator("header a", has_text="Đăng nhập").count() == 1
+
+
+def test_department_draft_is_approved_by_an_architect(signed_in: SignedIn) -> None:
+    ed = signed_in("editor-skhcn")
+    ed.goto("/entities/system:hcm-cong-1022/edit")
+    ed.page.fill("#attr_vendor", "Công ty phần mềm Sài Gòn")
+    ed.page.fill("#note", "Đổi nhà cung cấp theo hợp đồng mới")
+    ed.page.click("#submit-draft")
+    ed.page.wait_for_url("**/entities/system:hcm-cong-1022?drafted=1")
+    assert ed.page.is_visible("#drafted") and ed.page.is_visible("#pending-drafts")
+    assert "Công ty phần mềm Sài Gòn" not in ed.page.inner_text("#attributes")  # nothing applied yet
+    assert ed.page.locator("nav.main a", has_text="Duyệt bản nháp").count() == 0  # editors do not approve
+    ed.goto("/drafts")
+    assert "Bạn không có quyền" in ed.page.inner_text("h1")
+
+    arch = signed_in("architect")
+    arch.goto("/drafts")
+    draft = arch.page.locator("section.draft", has_text="Cổng thông tin 1022")
+    assert "Công ty phần mềm Sài Gòn" in draft.inner_text() and "editor-skhcn" in draft.inner_text()
+    assert "Đổi nhà cung cấp theo hợp đồng mới" in draft.inner_text()
+    arch.shot("drafts", doc=True)
+    draft.locator("button.approve").click()
+    arch.page.wait_for_url("**/drafts?done=approve")
+    assert arch.page.is_visible("#decided")
+    arch.goto("/entities/system:hcm-cong-1022")
+    assert "Công ty phần mềm Sài Gòn" in arch.page.inner_text("#attributes")
+    assert arch.page.locator("#history tbody tr").first.inner_text().split("\t")[1] == "architect"
+    assert arch.page.locator("#pending-drafts").count() == 0
