@@ -190,8 +190,10 @@ def _lookup(items: Iterable[tuple[str, set[str]]]) -> dict[str, str]:
 def _header_lookup(columns: Iterable[Column]) -> dict[str, str]:
     cols = list(columns)
     items = [(c.key, _names(c.key, c.label, c.header)) for c in cols]
-    if any(c.key == "code" for c in cols):
-        items += [("ref", {"ref", _norm("Mã tham chiếu"), "reference"}), ("kind", {"kind", "loại"})]
+    if any(c.key == "code" for c in cols):  # also read on every kind sheet: ref instead of code, kind, and owner
+        # (empty on a kind without owner, as the audit inventory CSVs write it; a value there is reported)
+        items += [("ref", {"ref", _norm("Mã tham chiếu"), "reference"}), ("kind", {"kind", "loại"}),
+                  ("owner", {"owner", _norm("Đơn vị chủ quản"), _norm("Đơn vị chủ quản / Owner")})]
     return _lookup(items)
 
 

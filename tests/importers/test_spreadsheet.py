@@ -473,3 +473,16 @@ def test_custom_attributes_are_columns_of_the_template_and_import(tmp_path: Path
     assert {(r.location, r.reason) for r in t.rejected} == {
         ("f.xlsx: sheet system, row 3, column funding_source", "must be one of: state_budget, oda"),
         ("f.xlsx: sheet database, row 2, column kind", "'system' on a database sheet")}
+
+
+def test_the_audit_inventory_csv_imports_too(sample: CatalogStore, other: CatalogStore, tmp_path: Path) -> None:
+    import datetime as dt
+
+    from diagrams.inventory import inventory_csv
+
+    path = tmp_path / "organization.csv"  # machine headers: ref, name_vi, ..., then the attributes
+    path.write_bytes(inventory_csv(sample.iter_entities(), "organization", DEFAULT, dt.date(2026, 1, 1)))
+    report = run_import(other, path)
+    assert report.rejected == [] and report.result.created == {"organization": 53}
+    assert {e.ref: (e.name, e.attributes) for e in other.iter_entities()} == \
+        {e.ref: (e.name, e.attributes) for e in sample.iter_entities() if e.kind == "organization"}
