@@ -117,10 +117,10 @@ class Session:
         self.page.click("form.narrow button[type=submit]")
         self.page.wait_for_load_state()
 
-    def shot(self, name: str, doc: bool = False) -> Path:
+    def shot(self, name: str, doc: bool = False, full: bool = True) -> Path:
         ARTIFACTS.mkdir(parents=True, exist_ok=True)
         path = ARTIFACTS / f"{self.test}-{name}.png"
-        self.page.screenshot(path=str(path), full_page=True)
+        self.page.screenshot(path=str(path), full_page=full)
         if doc and os.environ.get("IOC_CATALOG_DOC_SCREENSHOTS") == "1":
             DOC_IMG.mkdir(parents=True, exist_ok=True)
             self.page.screenshot(path=str(DOC_IMG / f"ui-{name}.png"), full_page=False)
