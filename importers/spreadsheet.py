@@ -295,20 +295,23 @@ def check_zip(path: Path, zf: zipfile.ZipFile, max_bytes: int) -> None:
     never reads past) or that holds an absurd number of members."""
     infos = zf.infolist()
     if len(infos) > MAX_ZIP_MEMBERS:
-        raise ImportFailed(f"{path.name}: {len(infos):,} members in the zip; at most {MAX_ZIP_MEMBERS:,} are read")
+        raise ImportFailed(f"{path.name}: {len(infos):,} members in the zip; at most {MAX_ZIP_MEMBERS:,} are read",
+                           f"{path.name}: tệp zip có {len(infos):,} thành phần; chỉ đọc tối đa {MAX_ZIP_MEMBERS:,}")
     total = sum(i.file_size for i in infos)
     if total > max_bytes:
         big = max(infos, key=lambda i: i.file_size)
         raise ImportFailed(f"{path.name}: unpacks to {total:,} bytes (largest member {big.filename}: "
                            f"{big.file_size:,} bytes), more than the limit of {max_bytes:,} bytes; refused before "
-                           "reading")
+                           "reading", f"{path.name}: giải nén ra {total:,} byte (lớn nhất {big.filename}: "
+                           f"{big.file_size:,} byte), vượt giới hạn {max_bytes:,} byte; từ chối trước khi đọc")
 
 
 def _open_zip(path: Path) -> zipfile.ZipFile:
     try:
         return zipfile.ZipFile(path)
     except (zipfile.BadZipFile, OSError) as exc:
-        raise ImportFailed(f"{path.name}: not an XLSX workbook or zip archive ({exc})") from None
+        raise ImportFailed(f"{path.name}: not an XLSX workbook or zip archive ({exc})",
+                           f"{path.name}: không phải tệp XLSX hay tệp zip ({exc})") from None
 
 
 def read_xlsx(path: Path, max_bytes: int) -> list[Table]:
@@ -317,13 +320,15 @@ def read_xlsx(path: Path, max_bytes: int) -> list[Table]:
     with _open_zip(path) as zf:
         check_zip(path, zf, max_bytes)
         if "xl/workbook.xml" not in zf.namelist():
-            raise ImportFailed(f"{path.name}: a zip, but not an XLSX workbook (no xl/workbook.xml)")
+            raise ImportFailed(f"{path.name}: a zip, but not an XLSX workbook (no xl/workbook.xml)",
+                               f"{path.name}: là tệp zip nhưng không phải XLSX (không có xl/workbook.xml)")
     try:
         wb = load_workbook(path, read_only=True, data_only=True)
     except ImportFailed:
         raise
     except Exception as exc:  # openpyxl raises many kinds (KeyError, ValueError, XML errors) on damaged files
-        raise ImportFailed(f"{path.name}: not a readable XLSX workbook ({type(exc).__name__}: {exc})") from None
+        raise ImportFailed(f"{path.name}: not a readable XLSX workbook ({type(exc).__name__}: {exc})",
+                           f"{path.name}: tệp XLSX hỏng, không đọc được ({type(exc).__name__}: {exc})") from None
     tables = []
     try:
         for ws in wb.worksheets:
@@ -333,7 +338,8 @@ def read_xlsx(path: Path, max_bytes: int) -> list[Table]:
                 ws.reset_dimensions()  # some writers declare a wrong size; read every cell there is
                 header, rows = _rows(ws.iter_rows(values_only=True))
             except Exception as exc:
-                raise ImportFailed(f"{path.name}: sheet {ws.title} cannot be read ({type(exc).__name__}: {exc})") \
+                raise ImportFailed(f"{path.name}: sheet {ws.title} cannot be read ({type(exc).__name__}: {exc})",
+                                   f"{path.name}: không đọc được trang {ws.title} ({type(exc).__name__}: {exc})") \
                     from None
             tables.append(Table(f"{path.name}: sheet {ws.title}", ws.title, header, rows))
     finally:
@@ -345,7 +351,9 @@ def _decode(path_name: str, raw: bytes) -> str:
     try:
         return raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        raise ImportFailed(f"{path_name}: not UTF-8 text (byte {exc.start}); save the CSV as UTF-8") from None
+        raise ImportFailed(f"{path_name}: not UTF-8 text (byte {exc.start}); save the CSV as UTF-8",
+                           f"{path_name}: không phải văn bản UTF-8 (byte {exc.start}); hãy lưu CSV dạng UTF-8") \
+            from None
 
 
 def parse_csv(name: str, where: str, text: str) -> Table:
@@ -356,7 +364,7 @@ def parse_csv(name: str, where: str, text: str) -> Table:
     try:
         header, rows = _rows(tuple(r) for r in csv.reader(io.StringIO(text, newline=""), delimiter=delimiter))
     except csv.Error as exc:
-        raise ImportFailed(f"{where}: not valid CSV ({exc})") from None
+        raise ImportFailed(f"{where}: not valid CSV ({exc})", f"{where}: CSV không hợp lệ ({exc})") from None
     return Table(where, name, header, rows, csv=True)
 
 
@@ -373,7 +381,7 @@ def read_csv(path: Path, max_bytes: int) -> list[Table]:
                 tables.append(parse_csv(name, f"{path.name}: {info.filename}",
                                         _decode(f"{path.name}: {info.filename}", zf.read(info))))
         if not tables:
-            raise ImportFailed(f"{path.name}: the zip holds no .csv file")
+            raise ImportFailed(f"{path.name}: the zip holds no .csv file", f"{path.name}: tệp zip không chứa tệp .csv")
         return tables
     return [parse_csv(path.stem, path.name, _decode(path.name, path.read_bytes()[: max_bytes + 1]))]
 
@@ -408,9 +416,10 @@ class _Transform:
         self.rel_ids: set[str] = set()
         self.event_ids: set[str] = set()
 
-    def reject(self, table: Table, rownum: int | None, column: str, reason: str) -> None:
+    def reject(self, table: Table, rownum: int | None, column: str, reason: str, vi: str = "") -> None:
+        """One bad cell; ``vi`` is the Vietnamese reason (else the framework translates the metamodel's)."""
         where = table.where if rownum is None else f"{table.where}, row {rownum}"
-        self.t.rejected.append(Rejection(f"{where}, column {column}" if column else where, column, reason))
+        self.t.rejected.append(Rejection(f"{where}, column {column}" if column else where, column, reason, vi))
 
     def run(self, tables: list[Table]) -> Transformed:
         for table in tables:
@@ -435,7 +444,9 @@ class _Transform:
             what = "file" if table.csv else "sheet"
             expected = ", ".join(self.sheets)
             item = Rejection(table.where, "", f"a {what} the layout does not cover (expected one of: {expected}"
-                                              f"{'; or a kind column' if table.csv else ''}); not read")
+                                              f"{'; or a kind column' if table.csv else ''}); not read",
+                             f"{'tệp' if table.csv else 'trang'} không thuộc mẫu (cần một trong: {expected}"
+                             f"{'; hoặc có cột kind' if table.csv else ''}); không đọc")
             if table.rows:
                 self.t.unmapped.append(item)
             return
@@ -449,10 +460,12 @@ class _Transform:
                 continue
             key = lookup.get(_norm(text)) or lookup.get(fold(_norm(text)))
             if key is None:
-                self.reject(table, 1, text, f"unknown column '{text}'; expected: "
-                                            f"{', '.join(c.key for c in spec.columns)}")
+                known = ", ".join(c.key for c in spec.columns)
+                self.reject(table, 1, text, f"unknown column '{text}'; expected: {known}",
+                            f"cột '{text}' không có trong mẫu; các cột: {known}")
             elif key in seen:
-                self.reject(table, 1, key, f"column {i} repeats column {seen[key]} ({key})")
+                self.reject(table, 1, key, f"column {i} repeats column {seen[key]} ({key})",
+                            f"cột {i} lặp lại cột {seen[key]} ({key})")
                 key = None
             else:
                 seen[key] = i
@@ -464,12 +477,13 @@ class _Transform:
             missing = [c.key for c in spec.columns if c.required and c.key not in has]
         if missing:
             self.reject(table, 1, missing[0], f"required column{'s' if len(missing) > 1 else ''} missing: "
-                                              f"{', '.join(missing)}")
+                                              f"{', '.join(missing)}", f"thiếu cột bắt buộc: {', '.join(missing)}")
             return
         for rownum, cells in table.rows:
             raw = {k: cells[i] for i, k in enumerate(keys) if k is not None and i < len(cells)}
             if len(cells) > len(keys) and any(v not in (None, "") for v in cells[len(keys):]):
-                self.reject(table, rownum, f"column {len(keys) + 1}", "a value in a column without a header")
+                self.reject(table, rownum, f"column {len(keys) + 1}", "a value in a column without a header",
+                            "có giá trị trong cột không có tiêu đề")
             if spec.role == "kind":  # attribute types depend on the row's kind
                 self.row_kind(table, rownum, raw, spec)
                 continue
@@ -482,26 +496,30 @@ class _Transform:
         v = {k: read_cell(x, "ref" if k == "owner" else "str") for k, x in raw.items() if k in BASE}
         kind = spec.kind or v.get("kind")
         if spec.kind and v.get("kind") not in (None, spec.kind):
-            self.reject(table, rownum, "kind", f"'{v['kind']}' on a {spec.kind} {'file' if table.csv else 'sheet'}")
+            self.reject(table, rownum, "kind", f"'{v['kind']}' on a {spec.kind} {'file' if table.csv else 'sheet'}",
+                        f"'{v['kind']}' trên {'tệp' if table.csv else 'trang'} {spec.kind}")
             return
         code = v.get("code")
         if v.get("ref"):
             rk, _, rc = str(v["ref"]).partition(":")
             if kind and rk != kind:
-                self.reject(table, rownum, "ref", f"'{v['ref']}' is not a {kind} (this sheet holds {kind})")
+                self.reject(table, rownum, "ref", f"'{v['ref']}' is not a {kind} (this sheet holds {kind})",
+                            f"'{v['ref']}' không phải {kind} (trang này chứa {kind})")
                 return
             if code and code != rc:
-                self.reject(table, rownum, "code", f"'{code}' does not match ref '{v['ref']}'")
+                self.reject(table, rownum, "code", f"'{code}' does not match ref '{v['ref']}'",
+                            f"'{code}' không khớp với ref '{v['ref']}'")
                 return
             kind, code = rk, rc
         if not kind:
-            self.reject(table, rownum, "kind", f"the kind is required; one of: {', '.join(self.mm.kinds)}")
+            self.reject(table, rownum, "kind", f"the kind is required; one of: {', '.join(self.mm.kinds)}",
+                        f"bắt buộc có loại; một trong: {', '.join(self.mm.kinds)}")
             return
         if kind not in self.mm.kinds:
             self.reject(table, rownum, "kind", f"unknown kind '{kind}'; expected one of: {', '.join(self.mm.kinds)}")
             return
         if not code:
-            self.reject(table, rownum, "code", "the code is required")
+            self.reject(table, rownum, "code", "the code is required", "bắt buộc có mã")
             return
         attrs = {}
         kspec = self.mm.kinds[kind]
@@ -513,11 +531,12 @@ class _Transform:
             if value is None:
                 continue
             if a is None:
-                self.reject(table, rownum, k, f"not an attribute of {kind}")
+                self.reject(table, rownum, k, f"not an attribute of {kind}", f"không phải thuộc tính của {kind}")
                 return
             attrs[k] = value
         if v.get("owner") and not kspec.owned:
-            self.reject(table, rownum, "owner", f"a {kind} has no owner (use the parent attribute)")
+            self.reject(table, rownum, "owner", f"a {kind} has no owner (use the parent attribute)",
+                        f"{kind} không có chủ quản (dùng thuộc tính parent)")
             return
         data = {"kind": kind, "code": str(code), "name": {"vi": v.get("name_vi") or "", "en": v.get("name_en") or ""},
                 "description": {"vi": v.get("description_vi") or "", "en": v.get("description_en") or ""},
@@ -527,7 +546,7 @@ class _Transform:
 
     def row_owner_history(self, table: Table, rownum: int, v: dict[str, Any], spec: SheetSpec) -> None:
         if not v.get("entity"):
-            self.reject(table, rownum, "entity", "the entity is required")
+            self.reject(table, rownum, "entity", "the entity is required", "bắt buộc có đối tượng")
             return
         period = {k: v.get(k) for k in ("org", "start", "end", "event", "basis")}
         self.history.setdefault(str(v["entity"]), []).append((table, rownum, period))
@@ -553,7 +572,8 @@ class _Transform:
         for pair in v.get("transfers") or []:
             entity, sep, to = pair.partition(">")
             if not sep:
-                self.reject(table, rownum, "transfers", f"'{pair}' is not a pair entity > organisation")
+                self.reject(table, rownum, "transfers", f"'{pair}' is not a pair entity > organisation",
+                            f"'{pair}' không phải cặp đối tượng > tổ chức")
                 return
             transfers.append({"entity": entity.strip(), "to": to.strip()})
         new_name = None
@@ -585,7 +605,9 @@ class _Transform:
                 current = next((p["org"] for _, _, p in reversed(periods) if p["end"] is None), None)
                 if row.owner and row.owner != current:
                     self.reject(row.table, row.rownum, "owner", f"{row.owner} is not the current owner in "
-                                                                f"owner_history ({current or 'none'})")
+                                                                f"owner_history ({current or 'none'})",
+                                f"{row.owner} không phải chủ quản hiện tại trong owner_history "
+                                f"({current or 'không có'})")
                     continue
             elif row.owner:
                 row.data["owner_history"] = [{"org": row.owner}]
@@ -611,7 +633,9 @@ class _Transform:
         for ref, periods in self.history.items():
             for table, rownum, _ in periods:
                 self.reject(table, rownum, "entity", f"{ref} is not on a kind sheet of this file (ownership "
-                                                     "history is imported together with its entity)")
+                                                     "history is imported together with its entity)",
+                            f"{ref} không có trên trang loại đối tượng nào của tệp này (lịch sử chủ quản được nhập "
+                            "cùng với đối tượng)")
 
     def check(self, data: dict[str, Any], parse: Any, validate: Any, stand_ins: dict[str, Any]) \
             -> tuple[Any, list[FieldError]]:
@@ -777,7 +801,8 @@ def _readme_rows(sheets: list[SheetSpec]) -> list[list[str]]:
         ["Mẫu nhập liệu danh mục kiến trúc (ioc-catalog) / ioc-catalog spreadsheet template"],
         [],
         ["Mỗi trang là một loại đối tượng; trang relationships chứa các quan hệ; owner_history chứa lịch sử chủ quản "
-         "(chỉ khi có nhiều giai đoạn hoặc có ngày/căn cứ); org_events chứa các sự kiện tổ chức (sáp nhập, đổi tên...). "
+         "(chỉ khi có nhiều giai đoạn hoặc có ngày/căn cứ); org_events chứa các sự kiện tổ chức (sáp nhập, "
+         "đổi tên...). "
          "Dòng 1 là tiêu đề; có thể dùng tiêu đề tiếng Việt, tiếng Anh, song ngữ hoặc mã cột. Danh sách phân tách bằng "
          "dấu ;. Ngày theo dạng YYYY-MM-DD. Giá trị có danh sách chọn phải lấy từ danh sách. Dòng trống được bỏ qua."],
         ["Each sheet is one kind; the relationships sheet holds relationships; owner_history holds ownership periods "

@@ -280,9 +280,12 @@ def test_bad_cells_are_each_reported_where_they_are(db: CatalogStore, tmp_path: 
     }
     reasons = {r.field: r.reason for r in report.rejected}
     assert reasons["security_level"] == "must be at most 5"
-    assert "system:ok appears twice" in next(r.reason for r in report.rejected if r.location.endswith("row 5, column code"))
+    twice = next(r for r in report.rejected if r.location.endswith("row 5, column code"))
+    assert "system:ok appears twice" in twice.reason and "xuất hiện hai lần" in twice.text("vi")
     assert reasons["owner"] == "organization:nowhere is neither in the file nor in the catalog"
     assert [u.location for u in report.unmapped] == ["bad.xlsx: sheet Ghi chú"]
+    colour = next(r for r in report.rejected if r.field == "colour")
+    assert colour.text("vi").startswith("bad.xlsx: sheet system, row 1, column colour: colour: cột 'colour' không có")
     assert not report.loaded and counts(db) == (0, 0, 0)
 
 
@@ -441,7 +444,9 @@ def test_cli_template_export_and_import(tmp_path: Path) -> None:
     r = cli("export", "--format", "ods", "-o", "x.ods", "--store", a, cwd=tmp_path)
     assert r.returncode == 2 and "available: json, xlsx, csv" in r.stderr
     (tmp_path / "junk.xlsx").write_bytes(b"\x00" * 100)
-    r = cli("import", "junk.xlsx", "--store", b, cwd=tmp_path)
+    r = cli("import", "junk.xlsx", "--store", b, cwd=tmp_path)  # Vietnamese by default
+    assert r.returncode == 1 and "không phải tệp XLSX" in r.stderr and "Traceback" not in r.stderr
+    r = cli("import", "junk.xlsx", "--lang", "en", "--store", b, cwd=tmp_path)
     assert r.returncode == 1 and "not an XLSX workbook" in r.stderr and "Traceback" not in r.stderr
 
 
