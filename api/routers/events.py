@@ -39,6 +39,7 @@ def list_events(store: StoreDep, principal: PrincipalDep,
 
 @router.post("/events", summary="Apply an organisation event on its effective date (moves ownership; one "
                                 "transaction)", status_code=201, response_model=Applied, responses=WRITE_ERRORS)
-def apply_event(svc: ServiceDep, body: dict[str, Any] = Body(..., examples=[EXAMPLE])) -> JSONResponse:
-    ev, changed = svc.apply_event(body)
+def apply_event(svc: ServiceDep, body: OrgEvent = Body(..., examples=[EXAMPLE])) -> JSONResponse:
+    # version and provenance are the store's bookkeeping, never the client's
+    ev, changed = svc.apply_event(body.model_copy(update={"version": 0, "provenance": None}))
     return JSONResponse({"event": ev.model_dump(mode="json", by_alias=True), "changed": changed}, status_code=201)
