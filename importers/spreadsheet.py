@@ -25,6 +25,7 @@ import datetime as dt
 import io
 import re
 import zipfile
+import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable, Iterator
@@ -277,6 +278,8 @@ class Table:
     header: tuple[Any, ...]
     rows: list[tuple[int, tuple[Any, ...]]] = field(default_factory=list)  # (row number, cells); empty rows left out
     csv: bool = False
+    # (row number, column index from 0) of formulas without a saved result: they read as empty, so they are reported
+    uncomputed: list[tuple[int, int]] = field(default_factory=list)
 
 
 def _rows(values: Iterable[tuple[Any, ...]]) -> tuple[tuple[Any, ...], list[tuple[int, tuple[Any, ...]]]]:
@@ -314,6 +317,47 @@ def _open_zip(path: Path) -> zipfile.ZipFile:
                            f"{path.name}: không phải tệp XLSX hay tệp zip ({exc})") from None
 
 
+FORMULA_TAG = re.compile(rb"<(?:\w+:)?f[\s>/]")
+
+
+def _has_formulas(zf: zipfile.ZipFile) -> bool:
+    """Whether any worksheet holds a formula (a byte scan, no XML parsing)."""
+    for info in zf.infolist():
+        if info.filename.startswith("xl/worksheets/") and info.filename.endswith(".xml"):
+            with zf.open(info) as fh:
+                tail = b""
+                while chunk := fh.read(1 << 20):
+                    if FORMULA_TAG.search(tail + chunk):
+                        return True
+                    tail = chunk[-16:]
+    return False
+
+
+def _uncomputed(path: Path, tables: list[Table]) -> None:
+    """Find the formulas that have no saved result (written by a program, never recalculated by a spreadsheet):
+    openpyxl's data_only read gives None for them, which would silently be an empty cell."""
+    from openpyxl import load_workbook
+
+    by_title = {t.name: t for t in tables}
+    wb = load_workbook(path, read_only=True, data_only=False)
+    try:
+        for ws in wb.worksheets:
+            table = by_title.get(ws.title)
+            if table is None:
+                continue
+            values = dict(table.rows)
+            values[1] = table.header
+            ws.reset_dimensions()
+            for n, row in enumerate(ws.iter_rows(values_only=True), start=1):
+                for i, v in enumerate(row):
+                    if isinstance(v, str) and v.startswith("="):
+                        saved = values.get(n, ())
+                        if i >= len(saved) or saved[i] is None:
+                            table.uncomputed.append((n, i))
+    finally:
+        wb.close()
+
+
 def read_xlsx(path: Path, max_bytes: int) -> list[Table]:
     from openpyxl import load_workbook
 
@@ -322,6 +366,10 @@ def read_xlsx(path: Path, max_bytes: int) -> list[Table]:
         if "xl/workbook.xml" not in zf.namelist():
             raise ImportFailed(f"{path.name}: a zip, but not an XLSX workbook (no xl/workbook.xml)",
                                f"{path.name}: là tệp zip nhưng không phải XLSX (không có xl/workbook.xml)")
+        try:
+            formulas = _has_formulas(zf)
+        except (zipfile.BadZipFile, OSError, EOFError, zlib.error) as exc:
+            raise ImportFailed(f"{path.name}: a damaged zip ({exc})", f"{path.name}: tệp zip hỏng ({exc})") from None
     try:
         wb = load_workbook(path, read_only=True, data_only=True)
     except ImportFailed:
@@ -344,6 +392,12 @@ def read_xlsx(path: Path, max_bytes: int) -> list[Table]:
             tables.append(Table(f"{path.name}: sheet {ws.title}", ws.title, header, rows))
     finally:
         wb.close()
+    if formulas:
+        try:
+            _uncomputed(path, tables)
+        except Exception as exc:  # the data-only read above succeeded; a failure here is still a damaged file
+            raise ImportFailed(f"{path.name}: formulas cannot be read ({type(exc).__name__}: {exc})",
+                               f"{path.name}: không đọc được công thức ({type(exc).__name__}: {exc})") from None
     return tables
 
 
@@ -479,6 +533,12 @@ class _Transform:
             self.reject(table, 1, missing[0], f"required column{'s' if len(missing) > 1 else ''} missing: "
                                               f"{', '.join(missing)}", f"thiếu cột bắt buộc: {', '.join(missing)}")
             return
+        for rownum, i in table.uncomputed:
+            column = keys[i] if i < len(keys) and keys[i] else f"column {i + 1}"
+            self.reject(table, rownum, column, "a formula without a saved result (written by a program and never "
+                        "calculated by a spreadsheet): type the value, or open and save the file in a spreadsheet",
+                        "công thức chưa có kết quả được lưu (do chương trình ghi, chưa được bảng tính tính toán): hãy "
+                        "nhập giá trị, hoặc mở và lưu tệp bằng phần mềm bảng tính")
         for rownum, cells in table.rows:
             raw = {k: cells[i] for i, k in enumerate(keys) if k is not None and i < len(cells)}
             if len(cells) > len(keys) and any(v not in (None, "") for v in cells[len(keys):]):

@@ -491,3 +491,29 @@ def test_the_audit_inventory_csv_imports_too(sample: CatalogStore, other: Catalo
     assert report.rejected == [] and report.result.created == {"organization": 53}
     assert {e.ref: (e.name, e.attributes) for e in other.iter_entities()} == \
         {e.ref: (e.name, e.attributes) for e in sample.iter_entities() if e.kind == "organization"}
+
+
+def test_a_formula_without_a_saved_result_is_reported_not_read_as_empty(db: CatalogStore, tmp_path: Path) -> None:
+    # openpyxl writes formulas without results, as any program does; data_only would read them as empty cells
+    path = xlsx(tmp_path / "f.xlsx", {"system": [["code", "name_vi", "lifecycle", "vendor"],
+                                                 ["a", "A", "production", '=CONCAT("Viettel", "")'],
+                                                 [None, None, None, "=1+1"]]})
+    report = run_import(db, path)
+    assert [(r.location, r.field) for r in report.rejected] == [("f.xlsx: sheet system, row 2, column vendor", "vendor"),
+                                                               ("f.xlsx: sheet system, row 3, column vendor", "vendor")]
+    assert report.rejected[0].reason.startswith("a formula without a saved result")
+    assert not report.loaded and counts(db) == (0, 0, 0)
+
+
+def test_a_formula_with_a_saved_result_reads_as_that_result(db: CatalogStore, tmp_path: Path) -> None:
+    made = xlsx(tmp_path / "made.xlsx", {"system": [["code", "name_vi", "lifecycle", "vendor"],
+                                                    ["a", "A", "production", '=CONCAT("Viettel", "")']]})
+    path = tmp_path / "saved.xlsx"  # as a spreadsheet program saves it: the formula and its last result
+    with zipfile.ZipFile(made) as src, zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as dst:
+        for item in src.infolist():
+            data = src.read(item)
+            if item.filename == "xl/worksheets/sheet1.xml":
+                data = data.replace(b'<c r="D2"><f>', b'<c r="D2" t="str"><f>').replace(b"<v></v>", b"<v>Viettel</v>")
+            dst.writestr(item, data)
+    report = run_import(db, path)
+    assert report.rejected == [] and db.get_entity("system:a").attributes["vendor"] == "Viettel"
