@@ -124,6 +124,12 @@ def test_fifty_clients_never_lose_an_update(tmp_path: Path) -> None:
         for t in threads:
             t.join(timeout=SECONDS + 120)
         assert not any(t.is_alive() for t in threads)
+        # the body limit on the real server counts a streamed (chunked) body, with no Content-Length to trust
+        too_big = httpx.post(f"{base}/api/v1/systems", headers={"Authorization": f"Bearer {tokens['admin']}",
+                                                                "Content-Type": "application/json"},
+                             content=(b"x" * 65536 for _ in range(100)), timeout=30)
+        assert too_big.status_code == 413 and too_big.json()["code"] == "body-too-large"
+        assert httpx.get(f"{base}/api/v1/health", timeout=10).status_code == 200
     finally:
         os.killpg(proc.pid, signal.SIGTERM)
         proc.wait(timeout=30)

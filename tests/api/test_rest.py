@@ -282,3 +282,25 @@ def test_org_event_applied_over_http(api: Api) -> None:
     assert "api-transfer" in [x["id"] for x in api.client.get("/api/v1/events").json()["items"]]
     bad = api.client.post("/api/v1/events", headers=api.as_("architect"), json={"id": "x", "type": "teleport"})
     assert bad.status_code == 422 and bad.headers["content-type"] == "application/problem+json"
+
+
+def test_an_unexpected_error_is_a_logged_500_problem_without_internals(api: Api,
+                                                                       caplog: pytest.LogCaptureFixture) -> None:
+    """The last-resort handler (no request a client can send reaches it: the fuzz test and the cases above prove
+    4xx; this route exists only in this test)."""
+    def boom() -> None:
+        raise RuntimeError("secret internals /etc/passwd")
+
+    api.client.app.add_api_route("/api/v1/_boom", boom)
+    with caplog.at_level("ERROR", logger="ioc_catalog.api"):
+        r = api.client.get("/api/v1/_boom", headers={"Accept-Language": "en"})
+    assert r.status_code == 500 and r.headers["content-type"] == "application/problem+json"
+    assert r.json()["code"] == "internal-error" and "secret" not in r.text and "Traceback" not in r.text
+    assert any("secret internals" in (rec.exc_text or "") or rec.exc_info for rec in caplog.records)
+
+
+def test_method_not_allowed_and_unknown_route_are_problems(api: Api) -> None:
+    r = api.client.post("/api/v1/health")
+    assert r.status_code == 405 and r.json()["code"] == "method-not-allowed"
+    r = api.client.get("/api/v1/nowhere", headers={"Accept-Language": "en"})
+    assert r.status_code == 404 and r.json()["title"] == "Not found"
