@@ -448,8 +448,11 @@ def asof_page(request: Request, date: str = "", kind: str = "system") -> Respons
         counts[e.kind] = counts.get(e.kind, 0) + 1
     kind = kind if kind in store.metamodel.kinds else "system"
     items = _sorted([e for e in graph.entities.values() if e.kind == kind], lang)
+    from diagrams import registry
+
     return render(request, "asof.html", day=day, counts=counts, kind=kind, items=items,
-                  relationships=len(graph.relationships), views=("ioc", "landscape"))
+                  relationships=len(graph.relationships), views=("ioc", "landscape"),
+                  all_views={name: v for name, v in registry().items() if name != "diff"})
 
 
 def _download(data: bytes, media: str, filename: str, request: Request) -> Response:
@@ -476,6 +479,21 @@ async def download_diagram(request: Request, view: str, fmt: str, ref: str = "",
         return Response(data, media_type=MEDIA["svg"], headers={"Content-Security-Policy": SVG_CSP,
                                                                 "X-Content-Type-Options": "nosniff"})
     return _download(data, MEDIA[fmt], re.sub(r"[^A-Za-z0-9._-]", "_", name), request)
+
+
+@router.get("/diagram")
+@web
+def diagram_picker(request: Request, view: str = "ioc", fmt: str = "svg", ref: str = "", as_of: str = "") -> Response:
+    """The as-of page's "any diagram" form: a GET form cannot put the view in the path, so redirect there."""
+    from urllib.parse import urlencode
+
+    from diagrams import registry
+
+    _who(request)
+    if view not in registry() or fmt not in MEDIA:
+        raise ValidationFailed([FieldError("view", f"choose one of: {', '.join(registry())}; format svg, png or pdf")])
+    query = {k: v for k, v in (("ref", ref.strip()[:200]), ("as_of", as_of[:10]), ("lang", lang_of(request))) if v}
+    return RedirectResponse(f"/download/diagram/{view}.{fmt}?{urlencode(query)}", status_code=303)
 
 
 @router.get("/download/inventory.xlsx")

@@ -147,6 +147,15 @@ def test_auditor_downloads_the_ioc_diagram_as_of_a_past_date_and_the_audit_bundl
             s.page.click(f"#dl-ioc-{fmt}")
         assert Path(d.value.path()).read_bytes()[:4] == magic
 
+    # any other view, e.g. one department's systems on that date
+    s.page.select_option("#view", "department")
+    s.page.fill("#diagram-ref", "organization:hcm-skhcn")
+    with s.page.expect_download() as d:
+        s.page.click("#downloads form button")
+    assert d.value.suggested_filename == f"department-organization-hcm-skhcn-{PAST}.svg"
+    dept = Path(d.value.path()).read_text(encoding="utf-8")
+    assert "Cổng thông tin 1022" in dept and LATE_NAME not in dept
+
     with s.page.expect_download(timeout=60_000) as d:
         s.page.click("#dl-bundle")
     bundle = tmp_path / "bundle.zip"
@@ -167,6 +176,10 @@ def test_auditor_downloads_the_ioc_diagram_as_of_a_past_date_and_the_audit_bundl
         s.page.click("#dl-compliance-csv")
     assert Path(d.value.path()).read_text(encoding="utf-8-sig").startswith("rule,severity,ref,")
 
+    s.page.click("#asof-list a >> text=Cổng thông tin 1022")  # an entity as recorded on that date
+    s.page.wait_for_url(f"**/entities/system:hcm-cong-1022?as_of={PAST}*")
+    assert PAST in s.page.inner_text("main p.muted") and f"as_of={PAST}" in s.page.get_attribute(
+        "#context-diagram", "data")
     s.goto("/changes?actor=architect")
     assert s.page.is_visible("#changes")
     s.shot("changes", doc=True)
