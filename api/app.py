@@ -37,7 +37,7 @@ def create_app(settings: Settings | None = None, store: CatalogStore | None = No
 
     from api import problems
     from api.limits import BodySizeLimit, check_request_text
-    from api.routers import changelog, compliance, diagrams, drafts, entities, events, exports, graph, \
+    from api.routers import accounts, changelog, compliance, diagrams, drafts, entities, events, exports, graph, \
         relationships, web
 
     problems.install(app)
@@ -45,7 +45,7 @@ def create_app(settings: Settings | None = None, store: CatalogStore | None = No
     guarded = {"prefix": "/api/v1", "dependencies": [Depends(check_request_text)]}
     app.include_router(entities.build_router(store.metamodel if store is not None else settings.metamodel()),
                        **guarded)
-    for r in (relationships, graph, compliance, events, changelog, drafts, exports, diagrams):
+    for r in (relationships, graph, compliance, events, changelog, drafts, exports, diagrams, accounts):
         app.include_router(r.router, **guarded)
     app.include_router(web.router)
     return app

@@ -144,6 +144,22 @@ def _reject_draft(a: Api, h: dict[str, str]) -> httpx.Response:
                          json={"reason": "chưa đủ căn cứ"})
 
 
+def _add_user(a: Api, h: dict[str, str]) -> httpx.Response:
+    return a.client.post("/api/v1/users", headers=h, json={"name": f"matrix-user-{next(_counter)}", "role": "viewer"})
+
+
+def _create_token(a: Api, h: dict[str, str]) -> httpx.Response:
+    return a.client.post("/api/v1/tokens", headers=h, json={"label": "matrix"})
+
+
+def _revoke_own_token(a: Api, h: dict[str, str]) -> httpx.Response:
+    from catalog.accounts import Accounts
+
+    me = a.client.get("/api/v1/me", headers=h).json()["name"]
+    token = Accounts(a.store).create_token(me if me != "anonymous" else "viewer", "to revoke")
+    return a.client.delete(f"/api/v1/tokens/{token.id}", headers=h)
+
+
 WRITES: dict[str, tuple[Call, set[str]]] = {
     "create system": (_create_system, WRITERS_OF_SKHCN),
     "replace system": (_put_system, WRITERS_OF_SKHCN),
@@ -159,13 +175,16 @@ WRITES: dict[str, tuple[Call, set[str]]] = {
     "submit draft": (_submit_draft, WRITERS_OF_SKHCN),
     "approve draft": (_approve_draft, ARCHITECTS),
     "reject draft": (_reject_draft, ARCHITECTS),
+    "add user": (_add_user, {"admin"}),
+    "create own token": (_create_token, set(USERS) - {ANON}),
+    "revoke own token": (_revoke_own_token, set(USERS) - {ANON}),
 }
 EXPORTS = ("/api/v1/exports/native", "/api/v1/exports/native?include_changelog=true", "/api/v1/exports/xlsx",
            "/api/v1/exports/csv", "/api/v1/exports/archimate", "/api/v1/changelog")
 
 
 def _state(store: CatalogStore) -> tuple[str, tuple[int, str], int]:
-    return content_hash(store), store.revision(), store.count_records("draft")
+    return content_hash(store), store.revision(), store.count_records()  # records: drafts, users, tokens
 
 
 @pytest.mark.parametrize("user", USERS)
@@ -174,7 +193,7 @@ def test_write_matrix(shared: Api, name: str, user: str, caplog: pytest.LogCaptu
     call, allowed = WRITES[name]
     headers = shared.as_(None if user == ANON else user)
     with caplog.at_level(logging.WARNING, logger="ioc_catalog.auth"):
-        # the call sets up its own target first; the state to compare is taken right before the request
+        # the call sets up its own target first; the state to compare is taken right before its (last) request
         original_request = shared.client.request
         before: list = []
 
@@ -189,12 +208,12 @@ def test_write_matrix(shared: Api, name: str, user: str, caplog: pytest.LogCaptu
             shared.client.request = original_request  # type: ignore[method-assign]
     if user in allowed:
         assert r.status_code in (200, 201, 204), (name, user, r.status_code, r.text)
-        assert _state(shared.store) != before[0]
+        assert _state(shared.store) != before[-1]
     else:
         assert r.status_code == 403, (name, user, r.status_code, r.text)
         assert r.headers["content-type"] == "application/problem+json"
         assert r.json()["code"] == "permission-denied"
-        assert _state(shared.store) == before[0], f"{user} was refused {name} but the catalog changed"
+        assert _state(shared.store) == before[-1], f"{user} was refused {name} but the catalog changed"
         denied = [rec.getMessage() for rec in caplog.records if rec.name == "ioc_catalog.auth"]
         assert any(user in m and "denied" in m for m in denied)
         assert not any("ioc_" in m for m in denied)  # never a token in the log

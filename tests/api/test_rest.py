@@ -304,3 +304,20 @@ def test_method_not_allowed_and_unknown_route_are_problems(api: Api) -> None:
     assert r.status_code == 405 and r.json()["code"] == "method-not-allowed"
     r = api.client.get("/api/v1/nowhere", headers={"Accept-Language": "en"})
     assert r.status_code == 404 and r.json()["title"] == "Not found"
+
+
+def test_tokens_over_http_are_shown_once_and_revocable(api: Api) -> None:
+    me = api.client.get("/api/v1/me", headers=api.as_("auditor")).json()
+    assert me == {"name": "auditor", "role": "auditor", "org": None}
+    made = api.client.post("/api/v1/tokens", headers=api.as_("auditor"), json={"label": "script", "expires_days": 30})
+    assert made.status_code == 201 and made.headers["cache-control"] == "no-store"
+    token = made.json()["token"]
+    bearer = {"Authorization": f"Bearer {token}"}
+    assert api.client.get("/api/v1/exports/native", headers=bearer).status_code == 200
+    listed = api.client.get("/api/v1/tokens", headers=bearer).json()["items"]
+    assert made.json()["id"] in [t["id"] for t in listed] and all(t["user"] == "auditor" for t in listed)
+    assert token not in json.dumps(listed) and "hash" not in json.dumps(listed)
+    assert api.client.get("/api/v1/tokens", headers=bearer, params={"user": "admin"}).status_code == 403
+    assert api.client.post("/api/v1/tokens", headers=bearer, json={"user": "admin"}).status_code == 403
+    assert api.client.delete(f"/api/v1/tokens/{made.json()['id']}", headers=bearer).status_code == 204
+    assert api.client.get("/api/v1/systems", headers=bearer).status_code == 401
