@@ -276,8 +276,8 @@ def _form_page(request: Request, p: Principal, form: EntityForm, current: Any, s
     spec = mm.kind(form.kind)
     types = link_types(mm, form.kind)
     target_kinds = sorted({k for t in types for k in mm.relations[t].targets})
-    targets = [e for k in target_kinds if k != "organization"
-               for e in store.list_entities(EntityFilter(kind=k, limit=5000))]
+    targets = [e for k in target_kinds if k != "organization"  # suggestions; any reference may be typed
+               for e in store.list_entities(EntityFilter(kind=k, limit=1000))]
     existing = store.list_relationships(current.ref, direction="out") if current else []
     names = store.get_entities(sorted({r.target for r in existing}))
     return render(request, "form.html", status=status, form=form, spec=spec, current=current,
@@ -378,11 +378,20 @@ def impact_page(request: Request, ref: str = "") -> Response:
     return render(request, "impact.html", ref=ref, focus=focus, items=items, names=names, candidates=candidates)
 
 
+_REPORTS: dict[tuple[int, tuple[int, str], dt.date], Any] = {}
+
+
 def _compliance(store: Any, day: dt.date | None = None) -> Any:
+    """The compliance report today (kept per catalog revision: the dashboard and "my organisation" reuse it) or as
+    recorded at the end of ``day``."""
     from catalog.compliance import check
 
     if day is None:
-        return check(store)
+        key = (id(store), store.revision(), store.clock().date())
+        if key not in _REPORTS:
+            _REPORTS.clear()
+            _REPORTS[key] = check(store)
+        return _REPORTS[key]
     from diagrams.frozen import FrozenStore
     from diagrams.snapshot import recorded_graph, revision_at
 
