@@ -517,3 +517,12 @@ def test_a_formula_with_a_saved_result_reads_as_that_result(db: CatalogStore, tm
             dst.writestr(item, data)
     report = run_import(db, path)
     assert report.rejected == [] and db.get_entity("system:a").attributes["vendor"] == "Viettel"
+
+
+def test_the_bench_runs_and_its_synthetic_workbook_round_trips(tmp_path: Path) -> None:
+    # the smallest synthetic catalog (~4,000 rows: every province's fixed organisations, platforms and histories)
+    r = subprocess.run([sys.executable, "-m", "bench.imports_xlsx", "--rows", "1000"], cwd=ROOT, capture_output=True,
+                       text=True, timeout=600)
+    assert r.returncode == 0, r.stderr
+    assert "rejected 0" in r.stdout and "content hash equal to the source catalog: True" in r.stdout
+    assert all(m in r.stdout for m in ("openpyxl iteration (baseline)", "run_import into empty SQLite"))
