@@ -160,8 +160,12 @@ def render(request: Request, template: str, status: int = 200, **values: Any) ->
 
 def error_page(request: Request, exc: CatalogError) -> HTMLResponse:
     page = context(request)
+    hint = ""
     if isinstance(exc, PermissionDenied):
         title = page._("Bạn không có quyền thực hiện việc này", "You are not allowed to do this")
+        hint = page._("Vai trò hoặc đơn vị của bạn không cho phép thao tác này; cán bộ đơn vị chỉ sửa được các mục "
+                      "thuộc đơn vị mình.", "Your role or organisation does not allow this; department editors change "
+                                            "only what their organisation owns.")
     elif exc.status == 404:
         title = page._("Không tìm thấy", "Not found")
     elif isinstance(exc, CsrfFailed):
@@ -169,4 +173,4 @@ def error_page(request: Request, exc: CatalogError) -> HTMLResponse:
     else:
         title = page._("Không thực hiện được", "This could not be done")
     return render(request, "error.html", status=exc.status if 400 <= exc.status < 600 else 400, page=page,
-                  title=title, detail=exc.message)
+                  title=title, hint=hint, detail=exc.message)
