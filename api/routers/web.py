@@ -189,9 +189,18 @@ def search_json(request: Request, q: str = "") -> Response:
                                     "url": f"/entities/{e.ref}"} for e in items]})
 
 
-def _history(store: Any, ref: str) -> list[dict]:
+def _history(store: Any, ref: str, rels: list) -> list[dict]:
+    """The entity's change-log entries and those of its current relationships (who connected what, when)."""
+    entries = list(store.changelog(ref=ref, limit=200))
+    for r in rels[:100]:
+        entries += store.changelog(ref=f"rel:{r.id}", limit=20)
     out = []
-    for c in reversed(store.changelog(ref=ref, limit=200)):
+    for c in sorted(entries, key=lambda x: x.seq, reverse=True)[:300]:
+        if c.ref.startswith("rel:"):
+            rel = c.after or c.before or {}
+            out.append({"time": c.time[:19].replace("T", " "), "actor": c.actor, "op": c.op,
+                        "changed": [f"{rel.get('source', '')} → {rel.get('type', '')} → {rel.get('target', '')}"]})
+            continue
         before, after = c.before or {}, c.after or {}
         keys = sorted(k for k in set(before) | set(after)
                       if k not in ("version", "updated_at", "created_at") and before.get(k) != after.get(k))
@@ -231,7 +240,8 @@ def entity_page(request: Request, ref: str, as_of: str = "") -> Response:
 
     pending = len(Drafts(store, p).list(status="pending", ref=e.ref)) if day is None else 0
     return render(request, "entity.html", e=e, spec=store.metamodel.kind(e.kind), rels=rels, names=names,
-                  history=_history(store, ref) if may(p, "read") else [], as_of=day, can_edit=can_edit,
+                  history=_history(store, ref, rels) if day is None else _history(store, ref, []), as_of=day,
+                  can_edit=can_edit,
                   pending_drafts=pending)
 
 

@@ -93,7 +93,8 @@ def test_department_editor_registers_a_system_and_another_department_cannot_edit
     assert ed.page.is_visible("#saved")
     assert "CSDL danh mục dùng chung TP.HCM" in ed.page.inner_text("#relationships")
     assert "Sở Khoa học và Công nghệ" in ed.page.inner_text("#attributes")
-    assert "editor-skhcn" in ed.page.inner_text("#history")
+    history = ed.page.inner_text("#history")
+    assert "editor-skhcn" in history and "→ reads → database:hcm-csdl-danh-muc" in history  # the link, by whom
     assert ed.page.is_visible("#edit")
     ed.shot("saved")
 
