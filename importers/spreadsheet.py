@@ -34,7 +34,7 @@ from pydantic import ValidationError
 
 from catalog.errors import CatalogError, FieldError, ValidationFailed
 from catalog.metamodel import EVENT_LABELS, EVENT_TYPES, AttrType, Label, Metamodel
-from catalog.model import Entity, OrgEvent, Relationship, parse_entity, parse_relationship, pydantic_errors, \
+from catalog.model import Entity, OrgEvent, parse_entity, parse_relationship, pydantic_errors, \
     validate_entity, validate_relationship
 from catalog.sheets import XML_ILLEGAL, cell_text, escape_formula, unescape_formula, workbook_bytes
 from catalog.store.base import CatalogStore
@@ -456,9 +456,8 @@ BASE = {"code", "ref", "kind", "name_vi", "name_en", "owner", "valid_from", "val
 
 
 class _Transform:
-    def __init__(self, mm: Metamodel, source: str):
+    def __init__(self, mm: Metamodel):
         self.mm = mm
-        self.source = source
         self.sheets = {s.name: s for s in layout(mm)}
         self.sheet_names = _sheet_lookup(list(self.sheets.values()))
         self.any_kind = SheetSpec("entities", Label("Đối tượng", "Entities"), "kind", _entity_columns(mm, None))
@@ -747,8 +746,9 @@ class _Transform:
 
 
 def transform_tables(tables: list[Table], source: str, mm: Metamodel) -> Transformed:
-    """Pure: the entities, relationships and events the tables describe, and every bad cell with its location."""
-    return _Transform(mm, source).run(tables)
+    """Pure: the entities, relationships and events the tables describe, and every bad cell with its location (each
+    table names its own file, so ``source`` is not repeated in locations)."""
+    return _Transform(mm).run(tables)
 
 
 class _SpreadsheetImporter:
