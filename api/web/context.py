@@ -28,7 +28,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from api.auth import SESSION_COOKIE, Unauthenticated, current_principal
 from catalog.errors import CatalogError, PermissionDenied
 from catalog.metamodel import ROLE_LABELS
-from catalog.permissions import Principal, _ALLOWED
+from catalog.permissions import Principal, require
 
 CSRF_COOKIE = "ioc_csrf"
 LANG_COOKIE = "ioc_lang"
@@ -72,7 +72,14 @@ def principal_of(request: Request) -> Principal | None:
 
 
 def may(principal: Principal | None, action: str) -> bool:
-    return principal is not None and action in _ALLOWED[principal.role]
+    """Whether the role allows ``action`` (catalog.permissions decides; the UI only hides what it would refuse)."""
+    if principal is None:
+        return False
+    try:
+        require(principal, action)  # type: ignore[arg-type]
+    except PermissionDenied:
+        return False
+    return True
 
 
 def _secret(request: Request) -> bytes:
