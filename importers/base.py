@@ -193,6 +193,17 @@ def pick(path: Path, format: str | None) -> Importer:
                        f"({', '.join(sorted(importers))})")
 
 
+def with_metamodel(importer: Importer, metamodel: Any) -> Importer:
+    """The importer reading against ``metamodel`` (the store's: custom attributes included) unless it was built with
+    one of its own. Registered importers are shared, so this returns a copy rather than changing them."""
+    import copy
+
+    if getattr(importer, "metamodel", "absent") is None:
+        importer = copy.copy(importer)
+        importer.metamodel = metamodel  # type: ignore[attr-defined]
+    return importer
+
+
 def check_size(path: Path, max_bytes: int) -> None:
     if not path.is_file():
         raise ImportFailed(f"{path}: no such file", f"{path}: không có tệp này")
@@ -336,7 +347,7 @@ def run_import(store: CatalogStore, path: str | Path, format: str | None = None,
                           result=BulkResult(), rejected=[], started=_now(), finished="", actor=principal.name,
                           file=str(path), status="running")
     try:
-        importer = pick(path, format)
+        importer = with_metamodel(pick(path, format), store.metamodel)
         report.format, report.source = importer.name, f"{importer.name}:{path.name}"
         if record:
             _record(store, report, strict=strict, cleanup=cleanup, ctx=ctx)

@@ -282,3 +282,24 @@ def test_cli_import_in_both_languages_and_imports_lists_the_runs(tmp_path: Path)
         ("native:bad.json", "failed")]
     r = cli("imports", "--store", url, cwd=tmp_path)
     assert r.returncode == 0 and "native:good.json" in r.stdout and "1 item(s) rejected" in r.stdout
+
+
+def test_importers_read_against_the_stores_metamodel_with_its_custom_attributes(tmp_path: Path) -> None:
+    from catalog.metamodel import load_metamodel
+    from catalog.store import open_store
+
+    ext = tmp_path / "ext.yaml"
+    ext.write_text("system:\n  funding_source:\n    type: enum\n    values: [state_budget, oda]\n"
+                   "    label: {vi: Nguồn vốn, en: Funding source}\n", encoding="utf-8")
+    store = open_store(f"sqlite:///{tmp_path / 'c.db'}", metamodel=load_metamodel(ext), create=True)
+    try:
+        good = system("s1") | {"attributes": {"lifecycle": "production", "funding_source": "oda"}}
+        report = run_import(store, native(tmp_path, "a.json", [org("so-a"), good]))
+        assert report.rejected == [] and store.get_entity("system:s1").attributes["funding_source"] == "oda"
+        bad = system("s2") | {"attributes": {"lifecycle": "production", "funding_source": "loan"}}
+        report = run_import(store, native(tmp_path, "b.json", [bad]))
+        assert [(r.field, r.reason) for r in report.rejected] == [("attributes.funding_source",
+                                                                   "must be one of: state_budget, oda")]
+        assert store.find_entity("system:s2") is None
+    finally:
+        store.close()
