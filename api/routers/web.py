@@ -290,8 +290,12 @@ def _form_page(request: Request, p: Principal, form: EntityForm, current: Any, s
                for e in store.list_entities(EntityFilter(kind=k, limit=1000))]
     existing = store.list_relationships(current.ref, direction="out") if current else []
     names = store.get_entities(sorted({r.target for r in existing}))
+    owners = _owner_choices(store, p, lang)
+    if current is not None and current.owner and current.owner not in {o.ref for o in owners}:
+        found = store.find_entity(current.owner)  # e.g. a merged department: kept until the owner is moved
+        owners = ([found] if found else []) + owners
     return render(request, "form.html", status=status, form=form, spec=spec, current=current,
-                  owners=_owner_choices(store, p, lang), types=types, targets=_sorted(targets, lang),
+                  owners=owners, types=types, targets=_sorted(targets, lang),
                   existing=existing, names=names, new_links=range(NEW_LINKS),
                   protocols=mm.relations["reads"].property("protocol").values)  # type: ignore[union-attr]
 

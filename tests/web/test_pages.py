@@ -115,3 +115,37 @@ def test_a_stale_edit_is_refused_not_overwritten(store: CatalogStore) -> None:
                          "name_vi": "Tên mới", "owner": "organization:hcm-skhcn", "attr_lifecycle": "production"})
         assert r.status_code == 409 and "Có người khác vừa sửa mục này" in r.text
         assert store.get_entity("system:hcm-cong-1022").name.vi == current.name.vi
+
+
+def _form_values(html: str) -> dict[str, str]:
+    """What a browser would submit from the edit form as rendered (text inputs, selected options, textareas)."""
+    import html as html_lib
+
+    values = {m.group(1): html_lib.unescape(m.group(2))
+              for m in re.finditer(r'<input type="(?:hidden|text|date)"[^>]*? name="([^"]+)" value="([^"]*)"', html)}
+    for m in re.finditer(r'<select id="[^"]+" name="([^"]+)"[^>]*>(.*?)</select>', html, re.S):
+        chosen = re.search(r'<option value="([^"]*)" selected', m.group(2))
+        values[m.group(1)] = chosen.group(1) if chosen else ""
+    for m in re.finditer(r'<textarea id="[^"]+" name="([^"]+)"[^>]*>(.*?)</textarea>', html, re.S):
+        values[m.group(1)] = html_lib.unescape(m.group(2))
+    return values
+
+
+def test_editing_a_system_of_a_merged_department_keeps_its_owner(store: CatalogStore) -> None:
+    """District 1 was merged away in the sample: its camera system still belongs to it until an event moves it, so
+    the form must offer that owner and saving another field must not lose it."""
+    before = store.get_entity("system:hcm-quan-1-camera")
+    assert before.owner == "organization:hcm-quan1"
+    with client(store) as c:
+        sign_in(c, "architect")
+        values = _form_values(c.get("/entities/system:hcm-quan-1-camera/edit").text)
+        assert values["owner"] == "organization:hcm-quan1"
+        r = c.post("/entities/system:hcm-quan-1-camera/edit", data={**values, "attr_vendor": "Nhà thầu mới"},
+                   follow_redirects=False)
+        assert r.status_code == 303, r.text[:2000]
+    after = store.get_entity("system:hcm-quan-1-camera")
+    assert after.attributes["vendor"] == "Nhà thầu mới" and after.owner_history == before.owner_history
+    assert {k: v for k, v in after.attributes.items() if k != "vendor"} == \
+        {k: v for k, v in before.attributes.items() if k != "vendor"}
+    assert (after.name, after.description, after.tags, after.valid_from, after.valid_to) == \
+        (before.name, before.description, before.tags, before.valid_from, before.valid_to)  # the form round-trips
