@@ -271,8 +271,8 @@ def test_sign_in_cookies_csrf_and_language(signed_in: SignedIn, server: str) -> 
     with httpx.Client(base_url=server, cookies={"ioc_session": session["value"]}) as c:
         assert c.post("/new", data={"kind": "system", "code": "no-csrf", "name_vi": "x"}).status_code == 403
         assert c.get("/changes").status_code == 200
-    s.page.click("header form button")
-    s.page.wait_for_load_state()
+    with s.page.expect_navigation():
+        s.page.click("header form button")
     with httpx.Client(base_url=server, cookies={"ioc_session": session["value"]}) as c:
         assert c.get("/changes").status_code == 403  # the old cookie is worthless: anonymous viewers see no log
     assert s.page.locator("header a", has_text="Đăng nhập").count() == 1

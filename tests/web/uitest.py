@@ -114,8 +114,8 @@ class Session:
         self.goto("/signin")
         self.page.fill("#name", user)
         self.page.fill("#password", password)
-        self.page.click("form.narrow button[type=submit]")
-        self.page.wait_for_load_state()
+        with self.page.expect_navigation():
+            self.page.click("form.narrow button[type=submit]")
 
     def shot(self, name: str, doc: bool = False, full: bool = True) -> Path:
         ARTIFACTS.mkdir(parents=True, exist_ok=True)
