@@ -45,7 +45,7 @@
     var svg = document.getElementById("graph-svg"), list = document.getElementById("graph-list");
     var status = document.getElementById("graph-status");
     var NS = "http://www.w3.org/2000/svg";
-    var nodes = {}, order = [], edges = {}, expanded = {};
+    var nodes = {}, order = [], edges = {}, expanded = {}, refocus = null;
     function add(n, level) {
       if (!nodes[n.ref]) { n.level = level; nodes[n.ref] = n; order.push(n.ref); }
     }
@@ -99,7 +99,13 @@
         t.textContent = n.name.length > 34 ? n.name.slice(0, 33) + "…" : n.name;
         var title = document.createElementNS(NS, "title"); title.textContent = n.name + " (" + n.kind_label + ")";
         g.append(title, r, t);
+        g.setAttribute("tabindex", "0");
+        g.setAttribute("role", "button");
+        g.setAttribute("aria-label", n.name);
         g.addEventListener("click", function () { expand(ref); });
+        g.addEventListener("keydown", function (ev) {
+          if (ev.key === "Enter" || ev.key === " ") { ev.preventDefault(); refocus = ref; expand(ref); }
+        });
         svg.appendChild(g);
         // the same graph as a list: keyboard and screen-reader friendly
         var li = el("li");
@@ -112,6 +118,11 @@
         }
         list.appendChild(li);
       });
+      if (refocus) {  // a redraw replaces the nodes: keep the keyboard user's place
+        var again = svg.querySelector('g.node[data-ref="' + CSS.escape(refocus) + '"]');
+        if (again) again.focus();
+        refocus = null;
+      }
     }
     expand(box.dataset.ref);
   }

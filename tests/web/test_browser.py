@@ -63,6 +63,10 @@ def test_architect_searches_opens_the_result_and_expands_its_graph(signed_in: Si
     # the IOC's 28 neighbours in the sample, and the system registered today that feeds it
     assert len(after) >= 30 and {"system:hcm-cong-1022", "database:hcm-csdl-ngap", LATE_SYSTEM} <= set(after)
     assert "expanded" in s.page.get_attribute("#graph-svg g.node[data-ref='platform:hcm-ioc']", "class")
+    s.page.focus("#graph-svg g.node[data-ref='platform:hcm-ttdl']")  # nodes work from the keyboard too
+    s.page.keyboard.press("Enter")
+    expect(s.page.locator("#graph-svg g.node.expanded")).to_have_count(3)
+    assert s.page.evaluate("document.activeElement.dataset.ref") == "platform:hcm-ttdl"  # focus kept
     s.shot("graph", doc=True)
 
 
