@@ -134,8 +134,14 @@ def build_router(mm: Metamodel) -> APIRouter:
     return router
 
 
+EXAMPLE_CODES = {"organization": "hcm-skhcn", "system": "hcm-cong-1022", "database": "hcm-csdl-danh-muc",
+                 "platform": "hcm-lgsp", "service": "hcm-api-danh-muc"}  # entities of the sample catalog
+
+
 def _kind_routes(router: APIRouter, km: KindModels) -> None:
     kind, plural = km.spec.name, km.plural
+    Code = Annotated[str, Path(description=f"The {kind}'s code", pattern=CODE_PATTERN, max_length=128,
+                               examples=[EXAMPLE_CODES.get(kind, "hcm-vi-du")])]
     tag = f"{plural}"
     label = km.spec.label.en
 
