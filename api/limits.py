@@ -1,6 +1,6 @@
 """Hostile-input guards in front of the routers: a body-size limit and checks on every string a client sends.
 
-- :class:`BodySizeLimit` (ASGI middleware): a request body larger than ``max_body_bytes`` is refused with 413
+- :class:`BodySizeLimit` (ASGI middleware, on /api/): a request body larger than ``max_body_bytes`` is refused with 413
   problem+json, whether it announces its length (Content-Length) or streams it (chunked): the bytes are counted as
   they arrive, and the application sees the body only once it is known to fit.
 - :func:`check_request_text` (a dependency on every API route): every string in a JSON body, keys included, must be
@@ -33,12 +33,14 @@ MAX_DEPTH = 32
 class BodySizeLimit:
     """Refuse request bodies over ``limit`` bytes with 413 (counted while streaming, not only from headers)."""
 
-    def __init__(self, app: Callable, limit_of: Callable[[], int]):
+    def __init__(self, app: Callable, limit_of: Callable[[], int], prefix: str = "/api/"):
         self.app = app
         self.limit_of = limit_of
+        self.prefix = prefix  # the web UI's uploads (up to max_import_bytes) are checked by their own handler
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["method"] in ("GET", "HEAD", "OPTIONS"):
+        if scope["type"] != "http" or scope["method"] in ("GET", "HEAD", "OPTIONS") or \
+                not scope.get("path", "").startswith(self.prefix):
             await self.app(scope, receive, send)
             return
         limit = self.limit_of()
