@@ -600,6 +600,17 @@ def changes_page(request: Request, ref: str = "", actor: str = "", since: str = 
 
 # --- spreadsheet upload: dry run first, then confirm -----------------------------------------------------------
 
+def _forget_old_uploads(hours: int = 24) -> None:
+    """Uploads wait for their confirmation in a private folder; ones never confirmed go after a day."""
+    import shutil
+    import time
+
+    UPLOADS.mkdir(mode=0o700, exist_ok=True)
+    for d in UPLOADS.iterdir():
+        if d.is_dir() and time.time() - d.stat().st_mtime > hours * 3600:
+            shutil.rmtree(d, ignore_errors=True)
+
+
 @router.get("/import")
 @web
 def import_page(request: Request) -> Response:
@@ -629,8 +640,9 @@ async def import_submit(request: Request) -> Response:
         upload = data.get("file")
         if upload is None or not getattr(upload, "filename", ""):
             raise ValidationFailed([FieldError("file", "choose a file to upload")])
+        _forget_old_uploads()
         token = secrets.token_urlsafe(24)
-        (UPLOADS / token).mkdir(parents=True, exist_ok=True)
+        (UPLOADS / token).mkdir(parents=True, mode=0o700)
         name = re.sub(r"[^A-Za-z0-9._-]", "_", Path(upload.filename).name)[:100] or "upload"
         path = UPLOADS / token / name
         limit = request.app.state.settings.max_import_bytes
