@@ -78,8 +78,13 @@ def install(app: FastAPI) -> None:
             detail = messages.detail("version-conflict", lang, ref=exc.ref, expected=exc.expected, actual=exc.actual)
         elif isinstance(exc, PermissionDenied):
             principal = getattr(request.state, "principal", None)
-            auth_log.warning("denied %s %s to %s (%s): %s", request.method, request.url.path,
-                             getattr(principal, "name", "?"), getattr(principal, "role", "?"), exc.message)
+            name, role = getattr(principal, "name", "?"), getattr(principal, "role", "?")
+            auth_log.warning("denied %s %s to %s (%s): %s", request.method, request.url.path, name, role,
+                             exc.message)
+            detail = messages.detail("permission-denied", lang, principal=name, role=role) or exc.message
+            errors = [{"field": "authorization", "reason": exc.message}]
+        elif exc.status == 401:
+            headers = {"WWW-Authenticate": 'Bearer realm="ioc-catalog"'}
         elif exc.status >= 500:
             log.error("store failure on %s %s: %s", request.method, request.url.path, exc.message)
             status, headers = 503, {"Retry-After": "1"}

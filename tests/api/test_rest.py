@@ -321,3 +321,14 @@ def test_tokens_over_http_are_shown_once_and_revocable(api: Api) -> None:
     assert api.client.post("/api/v1/tokens", headers=bearer, json={"user": "admin"}).status_code == 403
     assert api.client.delete(f"/api/v1/tokens/{made.json()['id']}", headers=bearer).status_code == 204
     assert api.client.get("/api/v1/systems", headers=bearer).status_code == 401
+
+
+def test_refusals_say_why_in_both_languages(api: Api) -> None:
+    h = {**api.as_("editor-stc"), "If-Match": '"1"'}
+    vi = api.client.patch(SYS, headers={**h, "Accept-Language": "vi-VN"}, json={"attributes": {"vendor": "x"}}).json()
+    en = api.client.patch(SYS, headers={**h, "Accept-Language": "en"}, json={"attributes": {"vendor": "x"}}).json()
+    assert (vi["title"], en["title"]) == ("Không có quyền", "Permission denied")
+    assert vi["detail"] == "editor-stc (editor) không được phép thực hiện thao tác này."
+    assert "owned by organization:hcm-skhcn" in en["errors"][0]["reason"]
+    r = api.client.get("/api/v1/systems", headers={"Authorization": "Bearer nope"})
+    assert r.status_code == 401 and r.headers["www-authenticate"].startswith("Bearer")
