@@ -332,3 +332,31 @@ def test_refusals_say_why_in_both_languages(api: Api) -> None:
     assert "owned by organization:hcm-skhcn" in en["errors"][0]["reason"]
     r = api.client.get("/api/v1/systems", headers={"Authorization": "Bearer nope"})
     assert r.status_code == 401 and r.headers["www-authenticate"].startswith("Bearer")
+
+
+def test_request_schemas_are_derived_from_the_metamodel_with_custom_attributes(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from fastapi.testclient import TestClient
+
+    from api.app import create_app
+    from catalog.metamodel import DEFAULT
+    from catalog.settings import Settings
+
+    ext = tmp_path / "ext.yaml"
+    ext.write_text("system:\n  funding_source:\n    type: enum\n    values: [state_budget, oda, ppp]\n"
+                   "    label: {vi: Nguồn vốn, en: Funding source}\n", encoding="utf-8")
+    settings = Settings(demo=True, store=f"sqlite:///{tmp_path / 'c.db'}", metamodel_extensions=str(ext))
+    settings.open_store(create=True).close()
+    with TestClient(create_app(settings)) as c:
+        doc = c.get("/openapi.json").json()
+    schemas = doc["components"]["schemas"]
+    attrs = schemas["SystemAttributes"]["properties"]
+    lifecycle = DEFAULT.kinds["system"].attribute("lifecycle")
+    assert set(attrs) == {a.name for a in DEFAULT.kinds["system"].attributes} | {"funding_source"}
+    assert schemas["SystemAttributes"]["required"] == ["lifecycle"] and lifecycle.required
+    assert set(attrs["funding_source"]["anyOf"][0]["enum"]) == {"state_budget", "oda", "ppp"}
+    assert schemas["SystemAttributes"]["additionalProperties"] is False
+    assert schemas["DatabaseAttributes"]["properties"]["security_level"]["anyOf"][0]["maximum"] == 5
+    assert "owner" not in schemas["OrganizationCreate"]["properties"]  # organisations have no owner
+    assert schemas["SystemCreate"]["examples"][0]["attributes"] == {"lifecycle": "planned"}
+    for kind in DEFAULT.kinds:
+        assert f"/api/v1/{kind}s" in doc["paths"] and "post" in doc["paths"][f"/api/v1/{kind}s"]
