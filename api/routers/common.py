@@ -12,7 +12,7 @@ import re
 from typing import Annotated, Any
 
 from fastapi import Depends, Header, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, ConfigDict
 
 from api.auth import PrincipalDep, StoreDep
@@ -27,8 +27,15 @@ def etag(version: int) -> str:
     return f'"{version}"'
 
 
-def tagged(body: Any, version: int, status: int = 200, headers: dict[str, str] | None = None) -> JSONResponse:
-    return JSONResponse(body, status_code=status, headers={"ETag": etag(version), **(headers or {})})
+def tagged(body: Any, version: int, status: int = 200, headers: dict[str, str] | None = None,
+           request: Request | None = None) -> Response:
+    """The body with its ETag; a GET whose If-None-Match names that tag gets 304 Not Modified (no body)."""
+    tag = etag(version)
+    if request is not None and request.method == "GET":
+        wanted = [t.strip().removeprefix("W/") for t in request.headers.get("if-none-match", "")[:500].split(",")]
+        if tag in wanted or "*" in wanted:
+            return Response(status_code=304, headers={"ETag": tag})
+    return JSONResponse(body, status_code=status, headers={"ETag": tag, **(headers or {})})
 
 
 def if_match(if_match: Annotated[str | None, Header(alias="If-Match", max_length=200,
@@ -80,5 +87,8 @@ WRITE_ERRORS: dict[int | str, dict[str, Any]] = {
     412: _p("Stale If-Match"), 413: _p("Body too large"), 428: _p("If-Match missing"),
 }
 
-__all__ = ["IfMatch", "Principal", "READ_ERRORS", "ServiceDep", "WRITE_ERRORS", "etag", "if_match", "service",
+CONDITIONAL_READ: dict[int | str, dict[str, Any]] = {
+    **READ_ERRORS, 304: {"description": "Not modified: If-None-Match names the current ETag"}}
+
+__all__ = ["CONDITIONAL_READ", "IfMatch", "Principal", "READ_ERRORS", "ServiceDep", "WRITE_ERRORS", "etag", "if_match", "service",
            "tagged"]

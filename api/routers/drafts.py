@@ -7,11 +7,11 @@ import datetime as dt
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Path, Query, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from api.auth import PrincipalDep, StoreDep
-from api.routers.common import READ_ERRORS, WRITE_ERRORS, IfMatch, tagged
+from api.routers.common import CONDITIONAL_READ, READ_ERRORS, WRITE_ERRORS, IfMatch, tagged
 from api.schemas import ENTITY_REF
 from catalog.drafts import Drafts
 
@@ -79,10 +79,10 @@ def list_drafts(d: DraftsDep, status: Literal["pending", "approved", "rejected",
 
 
 @router.get("/drafts/{draft_id}", summary="One draft (ETag = its version)", response_model=DraftOut,
-            responses=READ_ERRORS)
-def get_draft(d: DraftsDep, draft_id: str = DraftId) -> JSONResponse:
+            responses=CONDITIONAL_READ)
+def get_draft(request: Request, d: DraftsDep, draft_id: str = DraftId) -> Response:
     draft = d.get(draft_id)
-    return tagged(draft.as_dict(), draft.version)
+    return tagged(draft.as_dict(), draft.version, request=request)
 
 
 @router.post("/drafts/{draft_id}/approve", summary="Approve: apply the change as the approver (If-Match)",

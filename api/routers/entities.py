@@ -10,12 +10,12 @@ and shapes the response (with the entity's ETag).
 import datetime as dt
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Path, Query
+from fastapi import APIRouter, Body, Path, Query, Request
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, ConfigDict
 
 from api.auth import PrincipalDep, StoreDep
-from api.routers.common import READ_ERRORS, WRITE_ERRORS, IfMatch, ServiceDep, tagged
+from api.routers.common import CONDITIONAL_READ, READ_ERRORS, WRITE_ERRORS, IfMatch, ServiceDep, tagged
 from api.schemas import CODE_PATTERN, KindModels, Page, all_kind_models
 from catalog.errors import FieldError, ValidationFailed
 from catalog.metamodel import Metamodel
@@ -102,11 +102,11 @@ def build_router(mm: Metamodel) -> APIRouter:
                 "items": [_json(e) for e in store.list_entities(flt)]}
 
     @router.get("/entities/{ref}", summary="One entity (ETag = its version); as_of reads it at a past instant",
-                tags=["entities"], response_model=Entity, responses=READ_ERRORS)
-    def get_entity(store: StoreDep, principal: PrincipalDep, ref: str = REF,
+                tags=["entities"], response_model=Entity, responses=CONDITIONAL_READ)
+    def get_entity(request: Request, store: StoreDep, principal: PrincipalDep, ref: str = REF,
                    as_of: str | None = Query(None, max_length=40, examples=["2025-06-30"],
                                              description="Date or date-time (UTC): the entity as it stood then "
-                                                         "(needs the history permission)")) -> JSONResponse:
+                                                         "(needs the history permission)")) -> Response:
         require(principal, "read")
         if as_of is not None:
             require(principal, "history")
@@ -117,7 +117,7 @@ def build_router(mm: Metamodel) -> APIRouter:
                 raise NotFound(f"{ref} did not exist at {when}")
             return JSONResponse(_json(e))
         e = store.get_entity(ref)
-        return tagged(_json(e), e.version)
+        return tagged(_json(e), e.version, request=request)
 
     @router.get("/search", summary="Diacritics-insensitive search (every word as a prefix)", tags=["entities"],
                 response_model=Page, responses=READ_ERRORS)
@@ -169,10 +169,10 @@ def _kind_routes(router: APIRouter, km: KindModels) -> None:
         return tagged(_json(e), e.version, 201, {"Location": f"/api/v1/{plural}/{e.code}"})
 
     @router.get(f"/{plural}/{{code}}", summary=f"One {label.lower()} (ETag = its version)", tags=[tag],
-                response_model=Entity, responses=READ_ERRORS, operation_id=f"get_{kind}")
-    def get(code: Code, svc: ServiceDep) -> JSONResponse:
+                response_model=Entity, responses=CONDITIONAL_READ, operation_id=f"get_{kind}")
+    def get(request: Request, code: Code, svc: ServiceDep) -> Response:
         e = svc.get(ref_of(code))
-        return tagged(_json(e), e.version)
+        return tagged(_json(e), e.version, request=request)
 
     @router.put(f"/{plural}/{{code}}", summary=f"Replace a {label.lower()} (If-Match required)", tags=[tag],
                 response_model=Entity, responses=WRITE_ERRORS, operation_id=f"replace_{kind}")

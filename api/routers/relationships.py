@@ -5,11 +5,11 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from fastapi import APIRouter, Path, Query
+from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import JSONResponse, Response
 
 from api.auth import PrincipalDep, StoreDep
-from api.routers.common import READ_ERRORS, WRITE_ERRORS, IfMatch, ServiceDep, tagged
+from api.routers.common import CONDITIONAL_READ, READ_ERRORS, WRITE_ERRORS, IfMatch, ServiceDep, tagged
 from api.schemas import RelationshipCreate, RelationshipPage
 from catalog.errors import FieldError, NotFound, ValidationFailed
 from catalog.model import Relationship
@@ -38,13 +38,13 @@ def create_relationship(body: RelationshipCreate, svc: ServiceDep) -> JSONRespon
 
 
 @router.get("/relationships/{rel_id}", summary="One relationship (ETag = its version)", response_model=Relationship,
-            responses=READ_ERRORS)
-def get_relationship(store: StoreDep, principal: PrincipalDep, rel_id: str = RelId) -> JSONResponse:
+            responses=CONDITIONAL_READ)
+def get_relationship(request: Request, store: StoreDep, principal: PrincipalDep, rel_id: str = RelId) -> Response:
     require(principal, "read")
     r = store.find_relationship(rel_id)
     if r is None:
         raise NotFound(f"relationship {rel_id} does not exist")
-    return tagged(r.model_dump(mode="json"), r.version)
+    return tagged(r.model_dump(mode="json"), r.version, request=request)
 
 
 @router.put("/relationships/{rel_id}", summary="Replace a relationship's properties and validity (If-Match)",

@@ -48,6 +48,16 @@ def test_etag_if_match_flow(api: Api) -> None:
     assert content_hash(api.store) == before
 
 
+def test_conditional_get_answers_304_until_the_entity_changes(api: Api) -> None:
+    tag = api.client.get(SYS).headers["etag"]
+    same = api.client.get(SYS, headers={"If-None-Match": tag})
+    assert same.status_code == 304 and same.headers["etag"] == tag and same.content == b""
+    assert api.client.get("/api/v1/entities/system:hcm-cong-1022", headers={"If-None-Match": tag}).status_code == 304
+    api.client.patch(SYS, headers=_hdr(api, "architect", tag), json={"attributes": {"vendor": "mới"}})
+    changed = api.client.get(SYS, headers={"If-None-Match": tag})
+    assert changed.status_code == 200 and changed.json()["attributes"]["vendor"] == "mới"
+
+
 def test_create_get_replace_retire_delete(api: Api) -> None:
     body = {"code": "hcm-moi", "name": {"vi": "Hệ thống mới", "en": "New system"}, "owner": "organization:hcm-skhcn",
             "tags": ["thử"], "attributes": {"lifecycle": "planned", "security_level": 2}}
