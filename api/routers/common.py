@@ -17,7 +17,6 @@ from pydantic import BaseModel, ConfigDict
 
 from api.auth import PrincipalDep, StoreDep
 from api.problems import BadIfMatch, PreconditionRequired
-from catalog.permissions import Principal
 from catalog.services import CatalogService
 
 _TAG = re.compile(r'^\s*"(\d{1,12})"\s*$')
@@ -90,5 +89,5 @@ WRITE_ERRORS: dict[int | str, dict[str, Any]] = {
 CONDITIONAL_READ: dict[int | str, dict[str, Any]] = {
     **READ_ERRORS, 304: {"description": "Not modified: If-None-Match names the current ETag"}}
 
-__all__ = ["CONDITIONAL_READ", "IfMatch", "Principal", "READ_ERRORS", "ServiceDep", "WRITE_ERRORS", "etag", "if_match", "service",
+__all__ = ["CONDITIONAL_READ", "IfMatch", "READ_ERRORS", "ServiceDep", "WRITE_ERRORS", "etag", "if_match", "service",
            "tagged"]

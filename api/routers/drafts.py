@@ -3,7 +3,6 @@ reject one (architects and admins). A draft's ETag is its record version; approv
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Path, Query, Request

@@ -14,7 +14,6 @@ from pathlib import Path
 from typing import Callable
 
 from fastapi import APIRouter, Query
-from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
 
 from api.auth import PrincipalDep, StoreDep
@@ -72,9 +71,6 @@ EXPORTS: dict[str, Export] = {
 
 
 def _route(name: str, spec: Export) -> None:
-    extra = {"include_changelog": Query(False, description="Also the change log (needs the history permission)")} \
-        if name == "native" else {}
-
     def export(store: StoreDep, principal: PrincipalDep, include_changelog: bool = False) -> Response:
         require(principal, "export")
         if include_changelog:
@@ -85,12 +81,15 @@ def _route(name: str, spec: Export) -> None:
         return Response(data, media_type=spec.media_type,
                         headers={"Content-Disposition": f'attachment; filename="{spec.filename}"'})
 
-    if not extra:
-        def export_plain(store: StoreDep, principal: PrincipalDep) -> Response:
-            return export(store, principal, False)
-        handler = export_plain
-    else:
-        handler = export
+    def export_native(store: StoreDep, principal: PrincipalDep,
+                      include_changelog: bool = Query(False, description="Also the change log (needs the history "
+                                                                         "permission)")) -> Response:
+        return export(store, principal, include_changelog)
+
+    def export_other(store: StoreDep, principal: PrincipalDep) -> Response:
+        return export(store, principal, False)
+
+    handler = export_native if name == "native" else export_other
     router.add_api_route(f"/exports/{name}", handler, methods=["GET"], summary=spec.description,
                          operation_id=f"export_{name}", response_class=Response,
                          responses={**READ_ERRORS, 200: {"content": {spec.media_type: {}}}})
