@@ -7,6 +7,8 @@ are; the common request-validation reasons (pydantic error types) are translated
 
 from __future__ import annotations
 
+import re
+
 # code -> (vi, en) title
 TITLES: dict[str, tuple[str, str]] = {
     "validation-failed": ("Dữ liệu không hợp lệ", "Validation failed"),
@@ -83,6 +85,43 @@ REASONS: dict[str, tuple[str, str]] = {
 }
 
 
+# the catalog's own English reasons and messages that the API passes through, in Vietnamese (the metamodel's
+# reasons are translated by importers.base.vi_reason, shared with the importers' reports)
+_VI_MESSAGES: tuple[tuple[re.Pattern[str], str], ...] = tuple((re.compile(p), vi) for p, vi in (
+    (r"^relationship (\S+) does not exist$", r"quan hệ \1 không tồn tại"),
+    (r"^(\S+) does not exist$", r"\1 không tồn tại"),
+    (r"^(\S+) did not exist at (\S+)$", r"\1 chưa tồn tại vào thời điểm \2"),
+    (r"^(\S+) no longer exists \(valid until (\S+)\); use its successor$",
+     r"\1 không còn tồn tại (hiệu lực đến \2); hãy dùng đơn vị kế thừa"),
+    (r"^(\S+) is retired$", r"\1 đã ngừng sử dụng"),
+    (r"^(\S+) was dissolved on (\S+); link its successor instead$", r"\1 đã giải thể ngày \2; hãy liên kết đơn vị "
+                                                                  r"kế thừa"),
+    (r"^(\S+) already exists$", r"\1 đã tồn tại"),
+    (r"^(\S+) still owns (\d+) entities; transfer them first$", r"\1 vẫn là chủ quản của \2 đối tượng; hãy "
+                                                                r"chuyển giao trước"),
+    (r"^no draft (\S+)$", r"không có bản nháp \1"),
+    (r"^the draft is already (\w+)$", r"bản nháp đã được xử lý (\1)"),
+    (r"^a reason is required.*$", "cần nêu lý do (tối đa 2000 ký tự)"),
+))
+
+
+def vi_text(text: str) -> str:
+    """Vietnamese for one of the catalog's English reasons or messages, or the text itself when there is none;
+    several reasons joined by '; ' are translated one by one."""
+    from importers.base import vi_reason
+
+    def one(part: str) -> str:
+        for pattern, vi in _VI_MESSAGES:
+            if pattern.match(part):
+                return pattern.sub(vi, part)
+        return vi_reason(part) or part
+
+    field, sep, rest = text.partition(": ")
+    if sep and " " not in field and rest:  # "field: reason"
+        return f"{field}: {one(rest)}"
+    return one(text)
+
+
 def choose_lang(accept_language: str | None, default: str = "vi") -> str:
     """'vi' or 'en' from an Accept-Language header (highest q first; ties in header order), else ``default``."""
     best: tuple[float, int, str] | None = None
@@ -121,4 +160,4 @@ def reason(code: str, lang: str, fallback: str = "") -> str:
     return _pick(pair, lang) if pair else fallback
 
 
-__all__ = ["DETAILS", "REASONS", "TITLES", "choose_lang", "detail", "reason", "title"]
+__all__ = ["DETAILS", "REASONS", "TITLES", "choose_lang", "detail", "reason", "title", "vi_text"]

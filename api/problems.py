@@ -57,8 +57,11 @@ def problem(status: int, title: str, detail: str, code: str, errors: list[dict] 
 
 def _errors(items: list[tuple[str, str, str]], lang: str) -> list[dict]:
     """(field, reason code, fallback reason) -> [{field, reason}] in ``lang``."""
-    return [{"field": field, "reason": messages.reason(code, lang, fallback) or fallback or code}
-            for field, code, fallback in items]
+    out = []
+    for field, code, fallback in items:
+        text = messages.reason(code, lang, fallback) or fallback or code
+        out.append({"field": field, "reason": messages.vi_text(text) if lang == "vi" else text})
+    return out
 
 
 def install(app: FastAPI) -> None:
@@ -91,6 +94,8 @@ def install(app: FastAPI) -> None:
             detail = messages.detail("store-error", lang)
         elif code in messages.DETAILS and code not in ("not-found",):
             detail = messages.detail(code, lang) or detail
+        elif lang == "vi":
+            detail = "; ".join(messages.vi_text(part) for part in detail.split("; "))
         return problem(status, messages.title(code, lang), detail, code, errors, request.url.path, headers)
 
     @app.exception_handler(RequestValidationError)

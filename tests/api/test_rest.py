@@ -117,7 +117,7 @@ def test_validation_names_fields_in_the_requested_language(api: Api) -> None:
     assert vi.json()["title"] == "Dữ liệu không hợp lệ"
     assert "trường không được phép" in {e["field"]: e["reason"] for e in vi.json()["errors"]}["body.attributes.colour"]
     # a well-formed body naming an organisation that does not exist: the catalog's reference check names it
-    ref = api.client.post("/api/v1/systems", headers=api.as_("admin"), json={
+    ref = api.client.post("/api/v1/systems", headers={**api.as_("admin"), "Accept-Language": "en"}, json={
         "code": "x-1", "name": {"vi": "X"}, "owner": "organization:khong-co", "attributes": {"lifecycle": "planned"}})
     assert ref.status_code == 422 and ref.json()["errors"] == [
         {"field": "owner", "reason": "organization:khong-co does not exist"}]
@@ -214,7 +214,7 @@ def test_relationships_create_get_replace_delete(api: Api) -> None:
     assert put.status_code == 200 and put.json()["properties"] == {"protocol": "rest"} and put.headers["etag"] == '"2"'
     dangling = api.client.post("/api/v1/relationships", headers=api.as_("admin"),
                                json={**body, "target": "platform:khong-co"})
-    assert dangling.status_code == 409 and "platform:khong-co does not exist" in dangling.json()["detail"]
+    assert dangling.status_code == 409 and dangling.json()["detail"] == "target: platform:khong-co không tồn tại"
     assert api.client.delete(f"/api/v1/relationships/{rid}", headers=_hdr(api, "editor-skhcn", '"1"')).status_code == 412
     assert api.client.delete(f"/api/v1/relationships/{rid}", headers=_hdr(api, "editor-skhcn", '"2"')).status_code == 204
     assert api.store.find_relationship(rid) is None
@@ -370,3 +370,16 @@ def test_request_schemas_are_derived_from_the_metamodel_with_custom_attributes(t
     assert schemas["SystemCreate"]["examples"][0]["attributes"] == {"lifecycle": "planned"}
     for kind in DEFAULT.kinds:
         assert f"/api/v1/{kind}s" in doc["paths"] and "post" in doc["paths"][f"/api/v1/{kind}s"]
+
+
+def test_catalog_reasons_are_translated_for_vietnamese_clients(api: Api) -> None:
+    body = {"code": "x-2", "name": {"vi": "X"}, "owner": "organization:khong-co", "attributes": {"lifecycle": "planned"}}
+    vi = api.client.post("/api/v1/systems", headers={**api.as_("admin"), "Accept-Language": "vi"}, json=body).json()
+    assert vi["errors"] == [{"field": "owner", "reason": "organization:khong-co không tồn tại"}]
+    en = api.client.post("/api/v1/systems", headers={**api.as_("admin"), "Accept-Language": "en"}, json=body).json()
+    assert en["errors"] == [{"field": "owner", "reason": "organization:khong-co does not exist"}]
+    missing = api.client.get("/api/v1/entities/system:khong-co/impact", headers={"Accept-Language": "vi"}).json()
+    assert missing["detail"] == "system:khong-co không tồn tại"
+    bad = api.client.patch(SYS, headers={**api.as_("admin"), "If-Match": api.client.get(SYS).headers["etag"],
+                                         "Accept-Language": "vi"}, json={"attributes": {"security_level": "cao"}})
+    assert bad.json()["errors"] == [{"field": "body.attributes.security_level", "reason": "phải là số nguyên"}]
