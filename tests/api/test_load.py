@@ -137,7 +137,7 @@ def test_fifty_clients_never_lose_an_update(tmp_path: Path) -> None:
     assert not errors, errors[:5]
     assert not [s for s in statuses if s >= 500], (statuses, out[-3000:])
     assert statuses[412] > 0, "the clients never collided: the test proves nothing"
-    assert len(accepted) > 100, statuses
+    assert len(accepted) > 50, statuses  # ~400 on an idle 2-core machine
     print(f"\nload: {len(accepted)} accepted updates in {SECONDS:.0f} s by {CLIENTS} clients on {TARGETS} "
           f"entities; statuses {dict(statuses)}")
 
