@@ -25,8 +25,6 @@ from catalog.services import transfer
 from catalog.store.base import EntityFilter, as_instant
 
 REF = Path(description="kind:code", max_length=200, examples=["system:hcm-cong-1022"])
-Code = Annotated[str, Path(description="The entity's code", pattern=CODE_PATTERN, max_length=128,
-                           examples=["hcm-cong-1022"])]
 
 
 def _json(e: Entity) -> dict[str, Any]:
