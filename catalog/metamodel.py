@@ -48,6 +48,11 @@ class AttributeSpec:
     maximum: int | None = None
     custom: bool = False
 
+    def value_label(self, value: Any, lang: str = "vi") -> str:
+        """What people read for an allowed value (``production`` -> "Đang vận hành"); the code itself otherwise."""
+        label = VALUE_LABELS.get(value) if isinstance(value, str) and value in self.values else None
+        return label.get(lang) if label else str(value)
+
     def coerce(self, value: Any) -> Any:
         """Return the value in its canonical type or raise ValueError with a reason."""
         if self.type in ("str", "text"):
@@ -139,6 +144,94 @@ class RelationSpec:
             if a.name == name:
                 return a
         return None
+
+
+# Labels of allowed values (codes are what is stored, exchanged and filtered on; labels are what people read)
+VALUE_LABELS: dict[str, Label] = {
+    "active": Label("Đang hoạt động", "Active"),
+    "ad_hoc": Label("Đột xuất", "Ad hoc"),
+    "agency": Label("Cơ quan, đơn vị", "Agency"),
+    "api_gateway": Label("Cổng API", "API gateway"),
+    "api_key": Label("Khóa API", "API key"),
+    "approved": Label("Đã phê duyệt", "Approved"),
+    "basic": Label("Cơ bản", "Basic"),
+    "building": Label("Đang xây dựng", "Building"),
+    "city": Label("Thành phố", "City"),
+    "city_ioc": Label("IOC cấp tỉnh/thành phố", "City IOC"),
+    "cloud": Label("Điện toán đám mây", "Cloud"),
+    "commune": Label("Xã", "Commune"),
+    "core": Label("Dữ liệu cốt lõi", "Core"),
+    "critical": Label("Tối quan trọng", "Critical"),
+    "daily": Label("Hằng ngày", "Daily"),
+    "data": Label("Dữ liệu", "Data"),
+    "data_centre": Label("Trung tâm dữ liệu", "Data centre"),
+    "db_link": Label("Kết nối CSDL trực tiếp", "Database link"),
+    "department": Label("Sở, ban, ngành", "Department"),
+    "dissolved": Label("Đã giải thể", "Dissolved"),
+    "district": Label("Quận, huyện", "District"),
+    "district_ioc": Label("IOC cấp quận/huyện", "District IOC"),
+    "documented": Label("Có văn bản xác thực", "Documented"),
+    "edxml": Label("edXML", "edXML"),
+    "esb": Label("Trục tích hợp (ESB)", "ESB"),
+    "file": Label("Tệp", "File"),
+    "high": Label("Cao", "High"),
+    "hosting": Label("Hạ tầng lưu trữ", "Hosting"),
+    "hourly": Label("Hằng giờ", "Hourly"),
+    "identity": Label("Định danh", "Identity"),
+    "illustrative": Label("Minh họa", "Illustrative"),
+    "important": Label("Dữ liệu quan trọng", "Important"),
+    "industrial_control": Label("Điều khiển công nghiệp", "Industrial control"),
+    "infrastructure": Label("Hạ tầng", "Infrastructure"),
+    "integration": Label("Tích hợp, chia sẻ", "Integration"),
+    "internal": Label("Nội bộ", "Internal"),
+    "keep": Label("Duy trì", "Keep"),
+    "lgsp": Label("Nền tảng LGSP", "LGSP"),
+    "low": Label("Thấp", "Low"),
+    "medium": Label("Trung bình", "Medium"),
+    "merged": Label("Đã hợp nhất", "Merged"),
+    "message": Label("Thông điệp", "Message"),
+    "ministry": Label("Bộ, ngành", "Ministry"),
+    "monthly": Label("Hằng tháng", "Monthly"),
+    "mtls": Label("mTLS", "mTLS"),
+    "national": Label("Quốc gia", "National"),
+    "ndxp": Label("Nền tảng NDXP", "NDXP"),
+    "none": Label("Không", "None"),
+    "oauth2": Label("OAuth 2.0", "OAuth 2.0"),
+    "open": Label("Dữ liệu mở", "Open"),
+    "open_data_portal": Label("Cổng dữ liệu mở", "Open data portal"),
+    "operations_centre": Label("Điều hành", "Operations centre"),
+    "other": Label("Khác", "Other"),
+    "planned": Label("Kế hoạch", "Planned"),
+    "production": Label("Đang vận hành", "In production"),
+    "proposed": Label("Đề xuất", "Proposed"),
+    "province": Label("Tỉnh", "Province"),
+    "provincial": Label("Cấp tỉnh", "Provincial"),
+    "public_facing": Label("Phục vụ người dân, doanh nghiệp", "Public-facing"),
+    "realtime": Label("Thời gian thực", "Real time"),
+    "rest": Label("REST", "REST"),
+    "retired": Label("Ngừng hoạt động", "Retired"),
+    "retiring": Label("Sắp ngừng", "Retiring"),
+    "sector": Label("Ngành, lĩnh vực", "Sector"),
+    "sector_oc": Label("Trung tâm điều hành chuyên ngành", "Sector operations centre"),
+    "sectoral": Label("Chuyên ngành", "Sectoral"),
+    "sensitive": Label("Nhạy cảm", "Sensitive"),
+    "sftp": Label("SFTP", "SFTP"),
+    "shared": Label("Dùng chung", "Shared"),
+    "soap": Label("SOAP", "SOAP"),
+    "sso": Label("Đăng nhập một lần (SSO)", "Single sign-on"),
+    "state_enterprise": Label("Doanh nghiệp nhà nước", "State enterprise"),
+    "terminate": Label("Chấm dứt", "Terminate"),
+    "undecided": Label("Chưa quyết định", "Undecided"),
+    "unit": Label("Đơn vị trực thuộc", "Unit"),
+    "vendor": Label("Nhà cung cấp", "Vendor"),
+    "video_stream": Label("Luồng video", "Video stream"),
+    "vneid": Label("VNeID", "VNeID"),
+    "vpn": Label("VPN", "VPN"),
+    "ward": Label("Phường", "Ward"),
+    "warehouse": Label("Kho dữ liệu", "Data warehouse"),
+    "weekly": Label("Hằng tuần", "Weekly"),
+    "yearly": Label("Hằng năm", "Yearly"),
+}
 
 
 def _a(name: str, type_: AttrType, vi: str, en: str, **kw: Any) -> AttributeSpec:

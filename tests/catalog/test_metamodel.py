@@ -80,3 +80,15 @@ def test_vietnamese_collation() -> None:
     assert sorted(words, key=vi_sort_key) == ["An Giang", "Ăn Uống", "Âu Lạc", "Bình Dương", "Cà Mau",
                                               "Dương Đông", "Đà Nẵng", "Hà Giang", "Hạ Long", "Hải Phòng", "Oanh",
                                               "Ô Môn", "Ơn", "Uyên", "Ưu"]
+
+
+def test_every_allowed_value_has_a_vietnamese_and_english_label() -> None:
+    from catalog.metamodel import DEFAULT, VALUE_LABELS
+
+    values = {v for k in DEFAULT.kinds.values() for a in k.attributes for v in a.values}
+    assert sorted(values - set(VALUE_LABELS)) == []
+    assert all(label.vi and label.en for label in VALUE_LABELS.values())
+    lifecycle = DEFAULT.kind("system").attribute("lifecycle")
+    assert lifecycle.value_label("production") == "Đang vận hành"
+    assert lifecycle.value_label("production", "en") == "In production"
+    assert lifecycle.value_label("not-a-value") == "not-a-value"

@@ -149,3 +149,13 @@ def test_editing_a_system_of_a_merged_department_keeps_its_owner(store: CatalogS
         {k: v for k, v in before.attributes.items() if k != "vendor"}
     assert (after.name, after.description, after.tags, after.valid_from, after.valid_to) == \
         (before.name, before.description, before.tags, before.valid_from, before.valid_to)  # the form round-trips
+
+
+def test_allowed_values_read_as_labels_in_the_users_language(store: CatalogStore) -> None:
+    with client(store) as c:
+        vi = c.get("/entities/system:hcm-bao-cao").text
+        en = c.get("/entities/system:hcm-bao-cao", params={"lang": "en"}).text
+        assert "<td>Đang vận hành</td>" in vi and "<td>In production</td>" in en
+        sign_in(c, "architect")
+        form = c.get("/entities/system:hcm-bao-cao/edit", params={"lang": "vi"}).text
+        assert '<option value="production" selected>Đang vận hành</option>' in form
