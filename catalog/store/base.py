@@ -21,7 +21,6 @@ from __future__ import annotations
 import abc
 import contextlib
 import datetime as dt
-import functools
 import re
 import uuid
 from dataclasses import dataclass, field
@@ -67,20 +66,17 @@ def _with_bookkeeping(data: str, version: int, created_at: str, updated_at: str)
     return f'{data[:-1]},"version":{version},"created_at":"{created_at}","updated_at":"{updated_at}"}}'
 
 
-@functools.lru_cache(maxsize=16384)
 def entity_from_row(data: str, version: int, created_at: str, updated_at: str) -> Entity:
     """An Entity from its stored row (canonical content JSON and bookkeeping), shared by every backend.
 
-    Parsing is most of the cost of a read (a depth-2 neighbourhood parses hundreds of entities), so the models of the
-    most recently read rows are kept and handed out again while the row is unchanged: the key is the whole row, so a
-    new version, or any other text, parses afresh. Models from a store are therefore shared: treat them as immutable
-    and derive changed copies with ``model_copy(update=...)`` (as every caller does)."""
+    Not cached, on measurement: an LRU of parsed models halved a hot-set neighbourhood at 20,000 entities but, at
+    100,000 with uniform access, raised the depth-2 p99 from 42 to 125 ms (cached models live long, so the garbage
+    collector's full passes grow) and barely moved the median."""
     return Entity.model_validate_json(_with_bookkeeping(data, version, created_at, updated_at))
 
 
-@functools.lru_cache(maxsize=16384)
 def relationship_from_row(data: str, version: int, created_at: str, updated_at: str) -> Relationship:
-    """A Relationship from its stored row; cached like :func:`entity_from_row`."""
+    """A Relationship from its stored row (see :func:`entity_from_row`)."""
     return Relationship.model_validate_json(_with_bookkeeping(data, version, created_at, updated_at))
 
 
