@@ -13,7 +13,7 @@ from pathlib import Path
 from catalog.metamodel import DEFAULT, Metamodel
 from importers.archimate import XSI, AModel, ArchimateTransformed, Concept, Mapping, RELATIONSHIP_TYPES, \
     load_mapping, normalise_type, parse_xml, transform_model
-from importers.base import ImportFailed, Rejection
+from importers.base import ImportFailed, Rejection, decode_text, sniff_delimiter
 
 ARCHI_NS = "http://www.archimatetool.com/archimate"
 KNOWN_MAJOR = 5  # the newest Archi model version this importer was written against
@@ -167,10 +167,7 @@ def _records(path: Path, max_bytes: int) -> list[tuple[int, list[str]]]:
     raw = path.read_bytes()
     if len(raw) > max_bytes:
         raise ImportFailed(f"{path.name}: larger than the limit of {max_bytes:,} bytes")
-    try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise ImportFailed(f"{path.name}: not UTF-8 text (byte {exc.start})") from None
+    text = decode_text(path.name, raw)
     lines = text.splitlines(keepends=True)
     kept: list[str] = []
     origin: list[int] = []
@@ -187,7 +184,7 @@ def _records(path: Path, max_bytes: int) -> list[tuple[int, list[str]]]:
     if in_quotes:
         raise ImportFailed(f"{path.name}: ends inside the quoted field that starts on line {origin[-1]} (truncated?)")
     header = kept[0]
-    delimiter = max((",", ";", "\t"), key=header.count)
+    delimiter = sniff_delimiter(header)
     reader = csv.reader(io.StringIO("".join(kept)), delimiter=delimiter, quotechar='"', strict=False)
     out = []
     start = 0

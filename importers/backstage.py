@@ -22,7 +22,7 @@ from typing import Any, Callable, Iterable
 from catalog.errors import ValidationFailed
 from catalog.metamodel import Metamodel
 from catalog.model import Entity, OwnerPeriod, Relationship, parse_entity, validate_entity, validate_relationship
-from importers.base import ImportFailed, Rejection, Transformed, rejections_from
+from importers.base import ImportFailed, Rejection, Transformed, decode_text, rejections_from
 
 MAX_ALIASES = 1_000  # YAML aliases per file: a handful in real catalogs; "billion laughs" needs millions
 MAX_DEPTH = 64  # nesting of YAML collections
@@ -187,11 +187,7 @@ def _check_events(text: str, name: str) -> None:
 
 def read_yaml_documents(path: Path, max_bytes: int) -> list[Any]:
     raw = path.read_bytes()[: max_bytes + 1]
-    try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise ImportFailed(f"{path.name}: not UTF-8 text (byte {exc.start})",
-                           reason_vi=f"{path.name}: không phải văn bản UTF-8 (byte {exc.start})") from None
+    text = decode_text(path.name, raw)
     yaml, loader = _yaml()
     try:
         _check_events(text, path.name)

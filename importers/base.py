@@ -204,6 +204,21 @@ def with_metamodel(importer: Importer, metamodel: Any) -> Importer:
     return importer
 
 
+def decode_text(name: str, raw: bytes) -> str:
+    """A file's bytes as text: UTF-8 with or without a byte-order mark, or ImportFailed naming the first bad byte."""
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise ImportFailed(f"{name}: not UTF-8 text (byte {exc.start}); save it as UTF-8",
+                           f"{name}: không phải văn bản UTF-8 (byte {exc.start}); hãy lưu tệp dạng UTF-8") from None
+
+
+def sniff_delimiter(header: str) -> str:
+    """The CSV delimiter a header line uses: ',' ';' or tab, whichever it holds most (',' when none)."""
+    counts = {d: header.count(d) for d in (",", ";", "\t")}
+    return max(counts, key=lambda d: counts[d]) if any(counts.values()) else ","
+
+
 def check_size(path: Path, max_bytes: int) -> None:
     if not path.is_file():
         raise ImportFailed(f"{path}: no such file", f"{path}: không có tệp này")

@@ -13,7 +13,7 @@ from catalog.metamodel import Metamodel
 from catalog.model import OrgEvent, parse_entity, parse_relationship, pydantic_errors, validate_entity, \
     validate_relationship
 from catalog.store.base import CatalogStore
-from importers.base import ImportFailed, Rejection, Transformed, rejections_from
+from importers.base import ImportFailed, Rejection, Transformed, decode_text, rejections_from
 
 FORMAT = "ioc-catalog"
 FORMAT_VERSION = 1
@@ -29,10 +29,7 @@ class NativeImporter:
 
     def read(self, path: Path, max_bytes: int) -> Any:
         raw = path.read_bytes()[: max_bytes + 1]
-        try:
-            text = raw.decode("utf-8-sig")
-        except UnicodeDecodeError as exc:
-            raise ImportFailed(f"{path.name}: not UTF-8 text (byte {exc.start})") from None
+        text = decode_text(path.name, raw)
         try:
             if path.suffix.lower() in (".yaml", ".yml"):
                 import yaml

@@ -39,7 +39,7 @@ from catalog.model import Entity, OrgEvent, parse_entity, parse_relationship, py
 from catalog.sheets import XML_ILLEGAL, cell_text, escape_formula, unescape_formula, workbook_bytes
 from catalog.store.base import CatalogStore
 from catalog.text import fold, nfc
-from importers.base import ImportFailed, Rejection, Transformed
+from importers.base import ImportFailed, Rejection, Transformed, decode_text, sniff_delimiter
 
 README_SHEET = "Hướng dẫn - README"
 LISTS_SHEET = "_lists"  # hidden sheet holding the drop-down values
@@ -401,20 +401,9 @@ def read_xlsx(path: Path, max_bytes: int) -> list[Table]:
     return tables
 
 
-def _decode(path_name: str, raw: bytes) -> str:
-    try:
-        return raw.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise ImportFailed(f"{path_name}: not UTF-8 text (byte {exc.start}); save the CSV as UTF-8",
-                           f"{path_name}: không phải văn bản UTF-8 (byte {exc.start}); hãy lưu CSV dạng UTF-8") \
-            from None
-
-
 def parse_csv(name: str, where: str, text: str) -> Table:
     """One CSV text: the delimiter (, ; or tab) is sniffed from the header line."""
-    first = text.split("\n", 1)[0]
-    counts = {d: first.count(d) for d in (",", ";", "\t")}
-    delimiter = max(counts, key=lambda d: counts[d]) if any(counts.values()) else ","
+    delimiter = sniff_delimiter(text.split("\n", 1)[0])
     try:
         header, rows = _rows(tuple(r) for r in csv.reader(io.StringIO(text, newline=""), delimiter=delimiter))
     except csv.Error as exc:
@@ -433,11 +422,11 @@ def read_csv(path: Path, max_bytes: int) -> list[Table]:
                     continue
                 name = Path(info.filename).stem
                 tables.append(parse_csv(name, f"{path.name}: {info.filename}",
-                                        _decode(f"{path.name}: {info.filename}", zf.read(info))))
+                                        decode_text(f"{path.name}: {info.filename}", zf.read(info))))
         if not tables:
             raise ImportFailed(f"{path.name}: the zip holds no .csv file", f"{path.name}: tệp zip không chứa tệp .csv")
         return tables
-    return [parse_csv(path.stem, path.name, _decode(path.name, path.read_bytes()[: max_bytes + 1]))]
+    return [parse_csv(path.stem, path.name, decode_text(path.name, path.read_bytes()[: max_bytes + 1]))]
 
 
 # --- transform -------------------------------------------------------------------------------------------------
