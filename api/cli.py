@@ -430,20 +430,19 @@ def export(output: Annotated[Path, typer.Option("-o", "--output", help="File to 
         -> None:
     """Export the whole catalog: native JSON (lossless), or XLSX/CSV in the template's layout (re-imports to the same
     content; see docs/spreadsheets.md), or ArchiMate 3.1 (see docs/archimate.md)."""
-    from importers.archimate import write_archimate
-    from importers.native import write_native
-    from importers.spreadsheet import write_csv_zip, write_xlsx
+    from catalog.errors import ValidationFailed as Invalid
+    from importers.exports import export as run_export
 
-    writers = {"json": lambda s, path: write_native(s, path, include_changelog=changelog), "xlsx": write_xlsx,
-               "csv": write_csv_zip, "archimate": write_archimate}
-    if fmt not in writers:
-        raise typer.BadParameter(f"unknown format '{fmt}'; available: {', '.join(writers)}", param_hint="--format")
-    if changelog and fmt != "json":
-        raise typer.BadParameter("the change log is exported only with --format json", param_hint="--changelog")
     s = _store(store)
-    result = writers[fmt](s, output)
+    try:
+        result = run_export(s, fmt, include_changelog=changelog)
+    except Invalid as exc:
+        raise typer.BadParameter(exc.errors[0].reason,
+                                 param_hint="--format" if exc.errors[0].location == "format" else "--changelog") \
+            from None
+    output.write_bytes(result.data)
     console.print(f"Wrote {output} ({s.count_entities()} entities, {s.count_relationships()} relationships).")
-    for line in getattr(result, "skipped", None) or ():
+    for line in result.notes:
         err.print(f"  not exported: {line}", markup=False, highlight=False)
 
 

@@ -994,7 +994,7 @@ def csv_bytes(spec: SheetSpec, rows: Iterable[list[Any]]) -> bytes:
     return ("\ufeff" + buf.getvalue()).encode("utf-8")
 
 
-def write_csv_zip(store: CatalogStore, path: Path) -> None:
+def csv_zip_bytes(store: CatalogStore) -> bytes:
     """The export as a zip of CSV files, one per sheet (kinds first, then relationships, history, events)."""
     out = io.BytesIO()
     with zipfile.ZipFile(out, "w") as zf:
@@ -1002,9 +1002,13 @@ def write_csv_zip(store: CatalogStore, path: Path) -> None:
             info = zipfile.ZipInfo(f"{spec.name}.csv", date_time=(1980, 1, 1, 0, 0, 0))
             info.external_attr = 0o100644 << 16
             zf.writestr(info, csv_bytes(spec, rows), compress_type=zipfile.ZIP_DEFLATED)
-    path.write_bytes(out.getvalue())
+    return out.getvalue()
+
+
+def write_csv_zip(store: CatalogStore, path: Path) -> None:
+    path.write_bytes(csv_zip_bytes(store))
 
 
 __all__ = ["Column", "CsvImporter", "ExportFailed", "SheetSpec", "Table", "XlsxImporter", "check_zip", "importers",
            "join_list", "layout", "read_cell", "read_csv", "read_xlsx", "split_list", "transform_tables",
-           "write_csv_zip", "write_template", "write_workbook", "write_xlsx"]
+           "csv_zip_bytes", "write_csv_zip", "write_template", "write_workbook", "write_xlsx"]
