@@ -324,9 +324,7 @@ def check(store: StoreOpt = None,
     s = _store(store)
     report = run_check(s, today=_date(today, "--today"), rules=rule)
     if as_json:
-        print(json.dumps({"findings": [f.__dict__ for f in report.findings],
-                          "completeness": {k: v.__dict__ for k, v in report.completeness.items()}},
-                         ensure_ascii=False, indent=1, default=str))
+        print(json.dumps(report.to_json(), ensure_ascii=False, indent=1))
         return
     t = Table(title=f"{len(report.findings)} finding(s)")
     for col in ("rule", "severity", "ref", "message"):

@@ -31,7 +31,7 @@ import datetime as dt
 import json
 import string
 from collections import defaultdict
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from functools import cached_property
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator, Mapping
@@ -100,6 +100,26 @@ class Report:
         for f in self.findings:
             out.setdefault(f.rule, []).append(f)
         return out
+
+    def to_json(self) -> dict[str, Any]:
+        """The report as plain JSON values: the one shape the CLI, the API, the web UI and the audit bundle give."""
+        body = {"today": self.today, "rules": list(self.rules), "findings": [asdict(f) for f in self.findings],
+                "completeness": {k: asdict(v) for k, v in self.completeness.items()}}
+        return json.loads(json.dumps(body, ensure_ascii=False, default=str))  # dates in details become text
+
+    def to_csv(self) -> bytes:
+        """The findings as CSV (UTF-8 with BOM, for spreadsheets), every cell safe from formula injection."""
+        import csv
+        import io
+
+        from catalog.sheets import safe_cell
+
+        out = io.StringIO()
+        w = csv.writer(out)
+        w.writerow(["rule", "severity", "ref", "message_vi", "message_en"])
+        for f in self.findings:
+            w.writerow([safe_cell(v) for v in (f.rule, f.severity, f.ref, f.message_vi, f.message_en)])
+        return out.getvalue().encode("utf-8-sig")
 
 
 # ---------------------------------------------------------------------------------------------------------------

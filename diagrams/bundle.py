@@ -111,8 +111,7 @@ def bundle_files(store: CatalogStore, as_of: dt.date | str, lang: str = "vi") ->
     files[INVENTORY_XLSX] = inventory_xlsx(entities, store.metamodel, day)
     frozen = FrozenStore(record, day, (snap.revision.seq, snap.revision.hash), store.metamodel)
     report = check(frozen, today=day)
-    files["compliance.json"] = _json({"today": report.today, "rules": report.rules, "findings": report.findings,
-                                      "completeness": report.completeness})
+    files["compliance.json"] = _json(report.to_json())
     entries = store.changelog(until=day.isoformat()) if snap.revision.seq else []
     files["changelog.jsonl"] = "".join(canonical_json(e.model_dump(mode="json")) + "\n"
                                        for e in entries).encode("utf-8")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
 from typing import Any
 
@@ -39,7 +38,4 @@ def compliance(store: StoreDep, principal: PrincipalDep,
                rule: list[str] | None = Query(None, max_length=50, description="Rule codes (default: all)"),
                today: dt.date | None = Query(None, description="Check the catalog as of this day")) -> dict[str, Any]:
     require(principal, "read")
-    report = check(store, today=today, rules=rule)
-    return {"today": report.today.isoformat(), "rules": report.rules,
-            "findings": [dataclasses.asdict(f) for f in report.findings],
-            "completeness": {k: dataclasses.asdict(v) for k, v in report.completeness.items()}}
+    return check(store, today=today, rules=rule).to_json()

@@ -8,16 +8,13 @@ the services' refusal when it is tried anyway. Sessions, CSRF, language and secu
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
 import functools
 import inspect
-import io
 import json
 import re
 import secrets
 import tempfile
-from dataclasses import asdict
 from pathlib import Path
 from typing import Any, Callable
 
@@ -547,19 +544,10 @@ async def download_compliance(request: Request, fmt: str, as_of: str = "") -> Re
     report = await run_in_threadpool(_compliance, store, day)
     stamp = (day or report.today).isoformat()
     if fmt == "json":
-        body = json.dumps({"today": report.today.isoformat(), "rules": report.rules,
-                           "findings": [asdict(f) for f in report.findings],
-                           "completeness": {k: asdict(v) for k, v in report.completeness.items()}},
-                          ensure_ascii=False, indent=1, default=str)
+        body = json.dumps(report.to_json(), ensure_ascii=False, indent=1)
         return _download(body.encode(), "application/json", f"compliance-{stamp}.json", request)
     if fmt == "csv":
-        out = io.StringIO()
-        w = csv.writer(out)
-        w.writerow(["rule", "severity", "ref", "message_vi", "message_en"])
-        for f in report.findings:  # a leading = + - @ would be a formula in a spreadsheet: quote it
-            w.writerow([("'" + v if v[:1] in "=+-@" else v) for v in (f.rule, f.severity, f.ref, f.message_vi,
-                                                                       f.message_en)])
-        return _download(out.getvalue().encode("utf-8-sig"), "text/csv", f"compliance-{stamp}.csv", request)
+        return _download(report.to_csv(), "text/csv", f"compliance-{stamp}.csv", request)
     raise ValidationFailed([FieldError("format", "must be json or csv")])
 
 

@@ -305,3 +305,22 @@ def test_sample_deliberate_findings(sample: CatalogStore) -> None:
     bypass = next(f for f in report.findings if f.rule == "CR005")
     assert bypass.detail["target"] == "system:hcm-dang-ky-kinh-doanh"
     assert all(0 <= s.score <= 100 for s in report.completeness.values())
+
+
+def test_report_json_and_csv_are_the_one_export_shape() -> None:
+    import csv
+    import io
+
+    from catalog.compliance import Finding, OrgScore, Report
+
+    report = Report(today=dt.date(2026, 1, 15), rules=["CR009"],
+                    findings=[Finding("CR009", "warning", "system:x", "=HYPERLINK(\"http://x\")", "not reviewed",
+                                      {"last_reviewed": dt.date(2024, 1, 1)})],
+                    completeness={"organization:a": OrgScore("organization:a", 50.0, 2, {"warning": 1})})
+    body = report.to_json()
+    assert json.loads(json.dumps(body)) == body
+    assert body["today"] == "2026-01-15" and body["findings"][0]["detail"] == {"last_reviewed": "2024-01-01"}
+    assert body["completeness"]["organization:a"]["score"] == 50.0
+    rows = list(csv.reader(io.StringIO(report.to_csv().decode("utf-8-sig"))))
+    assert rows[0] == ["rule", "severity", "ref", "message_vi", "message_en"]
+    assert rows[1][3] == "'=HYPERLINK(\"http://x\")"  # shown as text by a spreadsheet, never evaluated
