@@ -17,6 +17,7 @@ empty diagram.
 from __future__ import annotations
 
 import datetime as dt
+import re
 import weakref
 from collections import OrderedDict, defaultdict
 from dataclasses import dataclass, field
@@ -49,13 +50,23 @@ class Revision:
         return f"#{self.seq} {self.hash[:12]}"
 
 
+_DAY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+
+
 def parse_day(value: dt.date | str | None, name: str) -> dt.date | None:
+    """A day from a date or a ``YYYY-MM-DD`` text (nothing looser: Python also reads "20250101" and week dates);
+    None for None or empty text."""
     if value is None or isinstance(value, dt.date):
         return value.date() if isinstance(value, dt.datetime) else value
+    text = str(value).strip()
+    if not text:
+        return None
     try:
-        return dt.date.fromisoformat(str(value).strip())
+        if not _DAY.match(text):
+            raise ValueError(text)
+        return dt.date.fromisoformat(text)
     except ValueError:
-        raise ValidationFailed([FieldError(name, f"'{value}' is not a date YYYY-MM-DD")]) from None
+        raise ValidationFailed([FieldError(name, f"'{text[:40]}' is not a date YYYY-MM-DD")]) from None
 
 
 def revision_at(store: CatalogStore, as_of: dt.date | None) -> Revision:

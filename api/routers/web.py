@@ -37,7 +37,6 @@ router = APIRouter(include_in_schema=False)
 STATIC = Path(__file__).resolve().parent.parent / "static"
 MEDIA = {"svg": "image/svg+xml", "png": "image/png", "pdf": "application/pdf"}
 SVG_CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:"
-_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 UPLOADS = Path(tempfile.gettempdir()) / "ioc-catalog-uploads"
 
 
@@ -90,14 +89,9 @@ def _signin_redirect(request: Request) -> RedirectResponse:
 
 
 def _day(value: str | None, field: str = "date") -> dt.date | None:
-    if not value:
-        return None
-    if not _DATE.match(value):
-        raise ValidationFailed([FieldError(field, f"'{value[:40]}' is not a date YYYY-MM-DD")])
-    try:
-        return dt.date.fromisoformat(value)
-    except ValueError:
-        raise ValidationFailed([FieldError(field, f"'{value[:40]}' is not a date YYYY-MM-DD")]) from None
+    from diagrams.snapshot import parse_day
+
+    return parse_day(value, field)
 
 
 def _sorted(entities: list, lang: str) -> list:

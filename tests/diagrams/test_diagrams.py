@@ -456,3 +456,13 @@ def test_a_write_is_drawn_at_once(tmp_path: Path) -> None:
          [rel("feeds", "system:hcm-late", IOC)])
     assert "system:hcm-late" in build(store, "ioc", ViewParams(ref=IOC)).nodes
     store.close()
+
+
+@pytest.mark.parametrize("text", ["20250101", "2025-W01-1", "2025-13-01", "yesterday"])
+def test_days_are_read_only_as_yyyy_mm_dd(text: str) -> None:
+    from catalog.errors import ValidationFailed
+    from diagrams.snapshot import parse_day
+
+    with pytest.raises(ValidationFailed, match="is not a date YYYY-MM-DD"):
+        parse_day(text, "as_of")
+    assert parse_day(" 2025-03-01 ", "as_of") == dt.date(2025, 3, 1) and parse_day("", "as_of") is None
