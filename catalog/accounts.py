@@ -192,7 +192,7 @@ class Accounts:
         self.store.delete_record(TOKEN, token_id, self.ctx, log=False)
 
     # --- authentication -------------------------------------------------------------------------------------------
-    def _active(self, name: str, why: str) -> Principal | None:
+    def _active(self, name: str) -> Principal | None:
         rec = self.store.get_record(USER, name)
         if rec is None or rec.data.get("disabled"):
             log.warning("sign-in refused for %r: %s", name, "disabled user" if rec else "unknown user")
@@ -211,14 +211,14 @@ class Accounts:
         if rec.data.get("expires") and rec.data["expires"] <= _iso(_now()):
             log.warning("sign-in refused: token %s of %r expired", m.group(1), rec.data["user"])
             return None
-        return self._active(rec.data["user"], "token")
+        return self._active(rec.data["user"])
 
     def authenticate_password(self, name: str, password: str) -> Principal | None:
         cred = self.store.get_record(CREDENTIAL, name) if isinstance(name, str) and _NAME.match(name) else None
         if cred is None or not check_password(password, cred.data.get("password", "")):
             log.warning("sign-in refused for %r: wrong name or password", (name or "")[:64])
             return None
-        return self._active(name, "password")
+        return self._active(name)
 
     # --- sessions (web UI) ----------------------------------------------------------------------------------------
     def create_session(self, name: str, password: str) -> tuple[str, Principal] | None:
@@ -238,7 +238,7 @@ class Accounts:
         rec = self.store.get_record(SESSION, _sha256(value))
         if rec is None or rec.data["expires"] <= _iso(_now()):
             return None
-        return self._active(rec.data["user"], "session")
+        return self._active(rec.data["user"])
 
     def end_session(self, value: str) -> None:
         if value and len(value) <= 100 and self.store.get_record(SESSION, _sha256(value)) is not None:
