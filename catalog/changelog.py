@@ -8,19 +8,41 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from dataclasses import dataclass
 from typing import Any, Iterable
+
+import orjson
 
 GENESIS = "0" * 64
 
 
 _CANONICAL = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
 _string = json.encoder.encode_basestring  # the C encoder of a JSON string, as json.dumps(s, ensure_ascii=False)
+_SORTED = orjson.OPT_SORT_KEYS | orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_PASSTHROUGH_DATACLASS
+# orjson writes what _CANONICAL writes (same string escapes, same separators, keys sorted by code point) except
+# floats (it chooses scientific notation at other thresholds: 0.00001 where Python writes 1e-05). A number token with
+# a fraction or an exponent (the catalog's own content has none: its numbers are whole) sends the value through
+# _CANONICAL, so the bytes never depend on which encoder produced them. Text inside a string that looks like one
+# (":1.5,") only costs the slower path.
+_FLOAT_TOKEN = re.compile(rb"[:,\[]-?[0-9]+(?:\.[0-9]+|(?:\.[0-9]+)?e[-+]?[0-9]+)[,\]}]")
 
 
 def canonical_json(value: Any) -> str:
-    """Sorted keys, compact separators, UTF-8 text: the one serialisation that hashes are computed over."""
-    return _CANONICAL.encode(value)
+    """Sorted keys, compact separators, UTF-8 text: the one serialisation that hashes are computed over.
+
+    Byte for byte what ``json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)`` writes
+    (tested), except NaN and infinities, which are not JSON and are written as ``null``; made by orjson (about 8x
+    faster: every fact and log entry a bulk load writes passes through here). Values orjson refuses (integers beyond
+    64 bits, non-string keys, lone surrogates, unknown types) and values with floats are written by the standard
+    library instead."""
+    try:
+        out = orjson.dumps(value, option=_SORTED)
+    except TypeError:
+        return _CANONICAL.encode(value)
+    if isinstance(value, float) or _FLOAT_TOKEN.search(out):
+        return _CANONICAL.encode(value)
+    return out.decode()
 
 
 def as_json(value: Any) -> str:
