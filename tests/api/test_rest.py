@@ -241,6 +241,20 @@ def test_graph_endpoints_match_the_analysis(api: Api) -> None:
     assert report["rules"] and all(f["rule"] in report["rules"] for f in report["findings"])
 
 
+def test_neighbourhood_json_is_each_entity_and_relationship_as_its_model_dumps_it(api: Api) -> None:
+    # the endpoint writes the stored JSON without building models: it must say exactly what the models say
+    n = api.client.get("/api/v1/entities/platform:hcm-lgsp/neighbourhood", params={"depth": 2}).json()
+    g = api.store.neighbourhood("platform:hcm-lgsp", depth=2, limit=200)
+    assert [e["ref"] for e in n["entities"]] == sorted(g.entities) and len(n["entities"]) > 20
+    for e in n["entities"]:
+        assert e == api.store.get_entity(e["ref"]).model_dump(mode="json")
+    stored = {r["id"]: api.store.find_relationship(r["id"]) for r in n["relationships"]}
+    assert n["relationships"] == [stored[r["id"]].model_dump(mode="json") for r in n["relationships"]]  # type: ignore
+    assert [r["id"] for r in n["relationships"]] == [r.id for r in g.relationships]
+    assert n["depth"] == g.depth and n["truncated"] is g.truncated
+    assert any(e["owner_history"] and e["description"]["vi"] for e in n["entities"])  # nested values covered
+
+
 def test_change_log_filters_and_as_of(api: Api) -> None:
     e = api.store.get_entity("system:hcm-fdi")
     api.client.patch("/api/v1/systems/hcm-fdi", headers=_hdr(api, "editor-stc", f'"{e.version}"'),

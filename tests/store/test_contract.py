@@ -7,6 +7,8 @@ too much or too little fails.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import datetime as dt
 import unicodedata
 from typing import Callable
@@ -34,7 +36,8 @@ def rl(factory: tuple[Callable[..., Entity], Callable[..., Relationship]]) -> Ca
 
 def refs(items: object) -> set[str]:
     """Refs of a list of entities or of a ``{ref: entity}`` mapping."""
-    if isinstance(items, dict):
+    if isinstance(items, Mapping):
+        assert all(items[k].ref == k for k in items)
         return set(items)
     return {e.ref for e in items}  # type: ignore[attr-defined]
 

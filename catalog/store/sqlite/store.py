@@ -25,9 +25,9 @@ from catalog.errors import AlreadyExists, Conflict, FieldError, IntegrityError, 
 from catalog.metamodel import DEFAULT, Metamodel
 from catalog.model import ChangeEntry, Entity, OrgEvent, Relationship
 from catalog.store.base import (RECORD_PREFIX, BulkLoad, BulkResult, CatalogStore, Direction, EntityFilter,
-                                ProgressFn, Record, Subgraph, WriteContext, as_instant, check_record_key, check_record_version, chunks, entity_from_row,
-                                relationship_from_row,
-                                format_time, record_ref, restored_log_rows)
+                                ProgressFn, Record, StoredEntities, StoredRelationships, Subgraph, WriteContext,
+                                as_instant, check_record_key, check_record_version, chunks, entity_from_row,
+                                format_time, record_ref, relationship_from_row, restored_log_rows)
 from catalog.text import fold, search_text
 
 SCHEMA_VERSION = "2"
@@ -501,12 +501,17 @@ class SQLiteStore(CatalogStore):
             frontier = nxt
             if not frontier or truncated:
                 break
-        entities = self.get_entities(list(seen))
-        out = []
+        rows: dict[str, tuple] = {}
+        for chunk in _chunks(list(seen)):
+            q = f"SELECT ref, {_E} FROM entities WHERE ref IN ({','.join('?' * len(chunk))})"
+            rows.update((row[0], row[1:]) for row in conn.execute(q, chunk))
+        rel_rows: list[tuple] = []
         for chunk in _chunks(sorted(rel_ids)):
             q = f"SELECT {_E} FROM relationships WHERE id IN ({','.join('?' * len(chunk))}) ORDER BY id"
-            out += [_relationship(row) for row in conn.execute(q, chunk)]
-        return Subgraph(entities=entities, relationships=out, depth=seen, truncated=truncated)
+            rel_rows += conn.execute(q, chunk).fetchall()
+        # models are built when read (StoredEntities): most of a big answer's cost otherwise
+        return Subgraph(entities=StoredEntities({ref: rows[ref] for ref in seen if ref in rows}),
+                        relationships=StoredRelationships(rel_rows), depth=seen, truncated=truncated)
 
     # --- organisation events -----------------------------------------------------------------------------------
     def record_event(self, event: OrgEvent, ctx: WriteContext) -> OrgEvent:
@@ -593,17 +598,55 @@ class SQLiteStore(CatalogStore):
         return Entity.model_validate_json(row[0])
 
     def graph_as_of(self, when: dt.datetime | dt.date | str) -> Subgraph:
-        t = as_instant(when)
+        ents, rels = self.graph_json(when)  # in ref and id order
+        g = Subgraph(relationships=[Relationship.model_validate_json(r) for r in rels])
+        for data in ents:
+            e = Entity.model_validate_json(data)
+            g.entities[e.ref] = e
+        return g
+
+    def graph_json(self, when: dt.datetime | dt.date | str | None = None) -> tuple[list[str], list[str]]:
+        ents: list[str] = []
+        rels: list[str] = []
+        if when is None:  # one statement: one consistent read
+            sql = "SELECT 0, data FROM entities UNION ALL SELECT 1, data FROM relationships"
+            for which, data in self._conn().execute(sql):
+                (rels if which else ents).append(data)
+            return ents, rels
+        # as of: the last change-log entry of each reference, in reference order
         sql = ("SELECT c.ref, c.after FROM changelog c JOIN (SELECT ref, max(seq) AS m FROM changelog WHERE time <= ? "
                "GROUP BY ref) x ON c.seq = x.m WHERE c.after IS NOT NULL ORDER BY c.ref")
-        g = Subgraph()
-        for ref, after in self._conn().execute(sql, (t,)):
+        for ref, after in self._conn().execute(sql, (as_instant(when),)):
             if ref.startswith("rel:"):
-                g.relationships.append(Relationship.model_validate_json(after))
+                rels.append(after)
             elif not ref.startswith(("event:", RECORD_PREFIX)):
-                e = Entity.model_validate_json(after)
-                g.entities[e.ref] = e
-        return g
+                ents.append(after)
+        return ents, rels
+
+    def part_json(self, refs: list[str] = [], owners: list[str] = [],  # noqa: B006 - never mutated
+                  relationships: bool = True) -> tuple[list[str], list[str]]:
+        conn = self._conn()
+        found: dict[str, str] = {}
+        for chunk in _chunks(sorted(set(refs))):
+            found.update(conn.execute(f"SELECT ref, data FROM entities WHERE ref IN ({','.join('?' * len(chunk))})",
+                                      chunk))
+        wanted = set(owners)
+        for chunk in _chunks(sorted(wanted), 50):
+            # the stored text names each owner as "org":"<ref>" (canonical JSON): a cheap filter, then the exact test
+            probes = [f'"org":{json.dumps(o, ensure_ascii=False)}' for o in chunk]
+            sql = f"SELECT ref, data FROM entities WHERE {' OR '.join(['instr(data, ?) > 0'] * len(probes))}"
+            for ref, data in conn.execute(sql, probes):
+                if any(p["org"] in wanted for p in json.loads(data)["owner_history"]):
+                    found[ref] = data
+        rels: list[str] = []
+        if relationships:
+            for chunk in _chunks(sorted(found)):
+                marks = ",".join("?" * len(chunk))
+                rels += [d for (d,) in conn.execute(f"SELECT data FROM relationships WHERE source IN ({marks}) UNION "
+                                                    f"SELECT data FROM relationships WHERE target IN ({marks})",
+                                                    chunk + chunk)]
+            rels = list(dict.fromkeys(rels))  # a relationship between two chunks comes twice
+        return list(found.values()), rels
 
     # --- bulk --------------------------------------------------------------------------------------------------
     def bulk_load(self, load: BulkLoad, ctx: WriteContext, progress: ProgressFn | None = None,
