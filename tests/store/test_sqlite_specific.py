@@ -300,3 +300,27 @@ def test_empty_file_becomes_a_catalog(tmp_path: Path, ctx: WriteContext, ent) ->
     with SQLiteStore(empty) as store:
         store.create_entity(ent("system:a"), ctx)
         assert store.count_entities() == 1
+
+
+# --- neighbourhood answers build their models on first access ------------------------------------------------------
+
+def test_a_neighbourhood_answer_builds_each_model_when_read_and_says_what_the_store_says(db: Path) -> None:
+    from catalog.store.base import StoredEntities, StoredRelationships
+    from conftest import SAMPLE
+    from importers.base import run_import
+
+    store = SQLiteStore(db)
+    run_import(store, SAMPLE)
+    g = store.neighbourhood("platform:hcm-lgsp", depth=2)
+    assert isinstance(g.entities, StoredEntities) and isinstance(g.relationships, StoredRelationships)
+    assert not g.entities._models  # nothing built yet
+    first = g.entities["platform:hcm-lgsp"]
+    assert g.entities["platform:hcm-lgsp"] is first and len(g.entities._models) == 1  # built once, kept
+    assert dict(g.entities) == store.get_entities(list(g.entities)) == g.entities  # equal to plain models
+    for ref in g.entities:
+        assert json.loads(g.entities.json(ref)) == g.entities[ref].model_dump(mode="json")
+    plain = [store.find_relationship(r.id) for r in g.relationships]
+    assert g.relationships == plain and plain == g.relationships and g.relationships != plain[:-1]
+    assert [r.id for r in g.relationships[1:3]] == [r.id for r in plain[1:3]]  # type: ignore[union-attr]
+    assert json.loads(g.relationships.json(0)) == plain[0].model_dump(mode="json")  # type: ignore[union-attr]
+    assert "platform:khong-co" not in g.entities and len(g.entities) == len(g.depth) > 20
