@@ -15,6 +15,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import math
 import re
@@ -35,6 +36,7 @@ def stable_id(prefix: str, key: str) -> str:
     return f"{prefix}_{hashlib.sha1(key.encode('utf-8')).hexdigest()[:12]}"
 
 
+@functools.lru_cache(maxsize=65536)
 def node_id(key: str) -> str:
     return stable_id("n", key)
 
@@ -56,7 +58,10 @@ def quoted(text: str) -> str:
 
 
 def wrapped(text: str, width: int = WRAP) -> str:
-    lines = textwrap.wrap(clean(text), width=width, break_long_words=True, break_on_hyphens=False) or [""]
+    line = clean(text)
+    if len(line) <= width:  # what textwrap would return (clean left no whitespace it rewrites), without it
+        return html(line)
+    lines = textwrap.wrap(line, width=width, break_long_words=True, break_on_hyphens=False)
     return "<BR/>".join(html(line) for line in lines)
 
 

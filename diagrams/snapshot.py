@@ -22,12 +22,15 @@ import weakref
 from collections import OrderedDict, defaultdict
 from dataclasses import dataclass, field
 from functools import cached_property
+from typing import Iterable
 
 from catalog.changelog import GENESIS
 from catalog.errors import CatalogError, FieldError, NotFound, ValidationFailed
 from catalog.metamodel import Metamodel
 from catalog.model import Entity, Relationship
 from catalog.store.base import CatalogStore, Subgraph, as_instant
+
+from diagrams.facts import EntityFacts, RelationshipFacts, parse_graph
 
 
 class NothingRecorded(CatalogError):
@@ -78,10 +81,10 @@ def revision_at(store: CatalogStore, as_of: dt.date | None) -> Revision:
     seq, head = store.revision()
     if seq == 0:
         return Revision(0, GENESIS)
-    if as_of is None:
-        last = store.changelog(after_seq=seq - 1, limit=1)
+    until = None if as_of is None else as_instant(as_of)
+    last = store.changelog(after_seq=seq - 1, until=until, limit=1)
+    if as_of is None or last:  # the head itself (the usual case for a recent date: one read)
         return Revision(seq, head, last[0].time if last else "")
-    until = as_instant(as_of)
     lo, hi = 0, seq  # invariant: entry lo is within (or lo == 0), entry hi + 1 is not
     while lo < hi:
         mid = (lo + hi + 1) // 2
@@ -175,29 +178,71 @@ def snapshot_from(metamodel: Metamodel, graph: Subgraph, day: dt.date, as_of: dt
 
 
 def recorded_graph(store: CatalogStore, as_of: dt.date | None) -> Subgraph:
+    """The record at the end of ``as_of`` (None: the current one) as full models (the audit bundle's compliance
+    report and inventory use them; views read :func:`recorded_facts`)."""
     if as_of is None:
         return Subgraph(entities={e.ref: e for e in store.iter_entities()}, relationships=store.all_relationships())
     return store.graph_as_of(as_of)
 
 
-def partial_snapshot(store: CatalogStore, graph: Subgraph, day: dt.date) -> Snapshot:
-    """A current-record snapshot of only part of the catalog (a view's neighbourhood, read with store.neighbourhood /
-    list_relationships instead of the whole catalog), completed with what drawing it looks up: the owners on
-    ``day`` of its entities, their parent chains, and the entities relationships name as ``via``. Lookups outside
-    that part find nothing, so a view drawn from it must only look at what it read (see views.py, "current state")."""
-    entities = dict(graph.entities)
+def current_record(store: CatalogStore, as_of: dt.date | None) -> Revision | None:
+    """The revision of the record at the end of ``as_of`` if that is the current record (nothing written since),
+    else None. The current record is read from the store's current tables and indexes, which is cheaper than
+    rebuilding it from the change log, and lets a view read just its part of it."""
+    rev = revision_at(store, as_of)
+    return rev if rev.seq == store.revision()[0] else None
+
+
+_RECORDS: "weakref.WeakKeyDictionary[CatalogStore, OrderedDict[tuple, tuple]]" = weakref.WeakKeyDictionary()
+
+
+def recorded_facts(store: CatalogStore, as_of: dt.date | None, revision: Revision) -> tuple[dict, list]:
+    """The record at ``revision`` (the change-log head at the end of ``as_of``) as :mod:`diagrams.facts`: entities by
+    ref and relationships by id, parsed from ``store.graph_json``. Read from the current tables when the revision
+    is the current head, else from the change log; kept per store and revision (the two dates of a diff, or several
+    views of one revision, read it once)."""
+    key = (revision.seq, revision.hash)
+    try:
+        cache = _RECORDS.setdefault(store, OrderedDict())
+    except TypeError:
+        cache = OrderedDict()
+    if key in cache:
+        cache.move_to_end(key)
+        return cache[key]
+    current = as_of is None or revision.seq == store.revision()[0]
+    record = parse_graph(*store.graph_json(None if current else as_of))
+    cache[key] = record
+    while len(cache) > 2:
+        cache.popitem(last=False)
+    return record
+
+
+def read_part(store: CatalogStore, refs: Iterable[str] = (), owners: Iterable[str] = (),
+              relationships: bool = True) -> tuple[dict[str, EntityFacts], list[RelationshipFacts]]:
+    """``store.part_json`` (part of the current record) as facts: entities by ref, relationships."""
+    return parse_graph(*store.part_json(sorted(set(refs)), sorted(set(owners)), relationships))
+
+
+def partial_snapshot(store: CatalogStore, entities: dict[str, EntityFacts], relationships: list[RelationshipFacts],
+                     day: dt.date, as_of: dt.date | None = None, revision: Revision | None = None) -> Snapshot:
+    """A snapshot of only part of the current record (a view's neighbourhood, read with :func:`read_part` instead of
+    the whole catalog) on ``day``, completed with what drawing it looks up: the owners on ``day`` of its entities,
+    their parent chains, and the entities relationships name as ``via``. Lookups outside that part find nothing, so
+    a view drawn from it must only look at what it read (see views.py, "parts"). ``as_of`` and ``revision`` (from
+    :func:`current_record`) stamp it when the current record is also the one recorded at ``as_of``."""
+    entities = dict(entities)
     todo = set()
     for e in entities.values():
         todo.update(x for x in (e.owner_on(day), e.attributes.get("parent") if e.kind == "organization" else None)
                     if isinstance(x, str))
-    todo.update(v for r in graph.relationships if isinstance(v := r.properties.get("via"), str))
+    todo.update(v for r in relationships if isinstance(v := r.properties.get("via"), str))
     while todo := todo - entities.keys():
-        found = store.get_entities(sorted(todo))
+        found, _ = read_part(store, todo, relationships=False)
         entities.update(found)
         todo = {p for e in found.values() if e.kind == "organization"
                 and isinstance(p := e.attributes.get("parent"), str)}
-    return snapshot_from(store.metamodel, Subgraph(entities=entities, relationships=list(graph.relationships)), day,
-                         None, revision_at(store, None))
+    return snapshot_from(store.metamodel, Subgraph(entities=entities, relationships=relationships),  # type: ignore
+                         day, as_of, revision or revision_at(store, None))
 
 
 _CACHE: "weakref.WeakKeyDictionary[CatalogStore, OrderedDict[tuple, Snapshot]]" = weakref.WeakKeyDictionary()
@@ -206,17 +251,26 @@ CACHE_SIZE = 4
 
 def clear_cache() -> None:
     _CACHE.clear()
+    _RECORDS.clear()
 
 
-def cached_snapshot(store: CatalogStore) -> Snapshot | None:
-    """The current-state snapshot (no as_of, world date today) if it is already in the cache, else None."""
+def days(store: CatalogStore, as_of: dt.date | str | None = None,
+         valid_on: dt.date | str | None = None) -> tuple[dt.date | None, dt.date]:
+    """(transaction date or None, world date) for ``as_of`` and ``valid_on`` (see the module docstring)."""
+    as_of_d = parse_day(as_of, "as_of")
+    return as_of_d, parse_day(valid_on, "valid_on") or as_of_d or store.clock().date()
+
+
+def cached_snapshot(store: CatalogStore, as_of: dt.date | None = None, day: dt.date | None = None) -> Snapshot | None:
+    """The whole snapshot at ``as_of`` on ``day`` (default: the current state today) if it is already in the cache,
+    else None."""
     try:
         cache = _CACHE.get(store)
     except TypeError:
         return None
     if not cache:
         return None
-    return cache.get((store.revision(), None, store.clock().date()))
+    return cache.get((store.revision(), as_of, day or store.clock().date()))
 
 
 def load_snapshot(store: CatalogStore, as_of: dt.date | str | None = None,
@@ -226,9 +280,7 @@ def load_snapshot(store: CatalogStore, as_of: dt.date | str | None = None,
     Snapshots are cached per store by (change-log head, as_of, world date): the log only grows, so a snapshot is
     reused only while nothing has been written (the web UI drawing several views of one revision reads it once).
     Views treat snapshots as read-only."""
-    as_of_d = parse_day(as_of, "as_of")
-    valid_d = parse_day(valid_on, "valid_on")
-    day = valid_d or as_of_d or store.clock().date()
+    as_of_d, day = days(store, as_of, valid_on)
     key = (store.revision(), as_of_d, day)
     try:
         cache = _CACHE.setdefault(store, OrderedDict())
@@ -251,8 +303,11 @@ def _load(store: CatalogStore, as_of_d: dt.date | None, day: dt.date) -> Snapsho
         raise NothingRecorded(f"the catalog recorded nothing by {as_of_d} (its change log starts on {first}); to draw "
                               f"what the catalog says today about {as_of_d}, use valid_on (--valid-on {as_of_d}) "
                               "without as_of")
-    return snapshot_from(store.metamodel, recorded_graph(store, as_of_d), day, as_of_d, revision)
+    entities, relationships = recorded_facts(store, as_of_d, revision)
+    return snapshot_from(store.metamodel, Subgraph(entities=entities, relationships=relationships),  # type: ignore
+                         day, as_of_d, revision)
 
 
-__all__ = ["NothingRecorded", "clear_cache", "Revision", "Snapshot", "cached_snapshot", "load_snapshot", "parse_day",
-           "partial_snapshot", "recorded_graph", "revision_at", "snapshot_from"]
+__all__ = ["NothingRecorded", "clear_cache", "Revision", "Snapshot", "cached_snapshot", "current_record", "days",
+           "load_snapshot", "parse_day", "partial_snapshot", "read_part", "recorded_facts", "recorded_graph", "revision_at",
+           "snapshot_from"]

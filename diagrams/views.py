@@ -18,19 +18,21 @@ clocks) and says how to group it; none knows DOT. They register like an extensio
 
 from __future__ import annotations
 
+import datetime as dt
 from collections import Counter, defaultdict
-from typing import Any, Callable
+from typing import Any, Callable, Iterable
 
-from catalog.errors import NotFound
 from catalog.metamodel import Label
 from catalog.model import Entity, Relationship
-from catalog.store.base import CatalogStore, Subgraph
+from catalog.store.base import CatalogStore, EntityFilter
 
 from diagrams.compose import active, add_edges, cluster_for, entity_node, org_cluster, owner_cluster, \
     rel_edge, short_name
+from diagrams.facts import EntityFacts, RelationshipFacts
 from diagrams.model import Cluster, Diagram, Edge, Node
 from diagrams.registry import ViewParams
-from diagrams.snapshot import Snapshot, cached_snapshot, load_snapshot, parse_day, partial_snapshot
+from diagrams.snapshot import Revision, Snapshot, cached_snapshot, current_record, days, load_snapshot, parse_day, \
+    partial_snapshot, read_part
 from diagrams.style import FLOW, word
 
 IOC_TYPES = ("feeds", "flows_to", "provides", "exposes", "published_on", "consumes", "reads", "writes")
@@ -70,9 +72,12 @@ class _SnapshotView:
     ref_kinds: tuple[str, ...] | None = ()
 
     def build(self, store: CatalogStore, params: ViewParams) -> Diagram:
-        snap = None
-        if params.ref and params.as_of is None and params.valid_on is None:
-            snap = cached_snapshot(store) or self.read_part(store, params)  # the whole one if already read
+        as_of, day = days(store, params.as_of, params.valid_on)
+        snap = cached_snapshot(store, as_of, day)  # the whole one if already read
+        if snap is None and self.reads_parts:
+            revision = current_record(store, as_of)
+            if revision is not None:  # the record at as_of is the current one: the view can read just its part
+                snap = self.read_part(store, params, _Part(store, day, as_of, revision))
         if snap is None:
             snap = load_snapshot(store, params.as_of, params.valid_on)
         if params.ref:
@@ -82,17 +87,37 @@ class _SnapshotView:
     def draw(self, snap: Snapshot, params: ViewParams) -> Diagram:  # pragma: no cover - abstract
         raise NotImplementedError
 
-    def read_part(self, store: CatalogStore, params: ViewParams) -> Snapshot | None:
-        """Current state only: a snapshot of just the part of the catalog this view draws (None: read it all).
-        ``draw`` must give the same diagram from it as from the whole snapshot."""
+    reads_parts = False  # has a read_part
+
+    def read_part(self, store: CatalogStore, params: ViewParams, part: "_Part") -> Snapshot | None:
+        """A snapshot of just the part of the current record this view draws (None: read it all), on the world
+        date ``part.day``. ``draw`` must give the same diagram from it as from the whole snapshot: every entity
+        and relationship ``draw`` looks at must be in it (the views below read a superset: what was recorded,
+        whatever its validity or status, which ``draw`` then filters as it filters the whole snapshot)."""
         return None
 
 
-def _part(store: CatalogStore, rels: list[Relationship], refs: set[str]) -> Snapshot:
-    ents = store.get_entities(sorted(refs | {x for r in rels for x in (r.source, r.target)}))
-    return partial_snapshot(store, Subgraph(entities=ents, relationships=sorted({r.id: r for r in rels}.values(),
-                                                                                key=lambda r: r.id)),
-                            store.clock().date())
+class _Part:
+    """A view's part of the current record, read step by step, drawn on ``day`` and stamped ``as_of`` and
+    ``revision`` (see ``_SnapshotView.read_part``)."""
+
+    def __init__(self, store: CatalogStore, day: dt.date, as_of: dt.date | None, revision: Revision):
+        self.store, self.day, self.as_of, self.revision = store, day, as_of, revision
+        self.entities: dict[str, EntityFacts] = {}
+
+    def around(self, refs: Iterable[str] = (), owners: Iterable[str] = ()) -> list[RelationshipFacts]:
+        """Read the entities ``refs`` and those owned by ``owners`` (any period); their relationships."""
+        ents, rels = read_part(self.store, refs, owners)
+        self.entities.update(ents)
+        return rels
+
+    def snapshot(self, rels: list[RelationshipFacts], refs: Iterable[str] = ()) -> Snapshot:
+        """The snapshot of what was read, the relationships ``rels`` and the entities they and ``refs`` name."""
+        rels = sorted({r.id: r for r in rels}.values(), key=lambda r: r.id)
+        missing = (set(refs) | {x for r in rels for x in (r.source, r.target)}) - self.entities.keys()
+        if missing:
+            self.entities.update(read_part(self.store, missing, relationships=False)[0])
+        return partial_snapshot(self.store, self.entities, rels, self.day, self.as_of, self.revision)
 
 
 class IocView(_SnapshotView):
@@ -102,6 +127,31 @@ class IocView(_SnapshotView):
     description = ("The city operations centre(s) (platform_subtype city_ioc, or --ref), and everything with a "
                    "dependency path into it, clustered by owning organisation")
     ref_kinds = None
+    reads_parts = True
+
+    def read_part(self, store: CatalogStore, params: ViewParams, part: _Part) -> Snapshot | None:
+        if params.ref:
+            roots = {params.ref}
+        else:
+            roots = {e.ref for e in store.list_entities(EntityFilter(kind="platform", limit=10**9,
+                                                                     attributes={"platform_subtype": "city_ioc"}))}
+        # upstream() over every recorded relationship of the types, whatever its status or validity: a superset
+        deps = {t: store.metamodel.relations[t].dependency for t in IOC_TYPES}
+        seen, frontier, read = set(roots), set(roots), []
+        while frontier:
+            nxt = set()
+            for r in part.around(frontier):
+                if r.type in deps:
+                    read.append(r)
+                    if deps[r.type] == "source_on_target" and r.source in frontier:
+                        nxt.add(r.target)
+                    elif deps[r.type] == "target_on_source" and r.target in frontier:
+                        nxt.add(r.source)
+            frontier = nxt - seen
+            seen |= nxt
+        # what draw() uses: relationships between members, and the platforms members are published on
+        return part.snapshot([r for r in read if r.source in seen and (r.target in seen or r.type == "published_on")],
+                             seen)
 
     def draw(self, snap: Snapshot, params: ViewParams) -> Diagram:
         lang = params.lang
@@ -129,8 +179,8 @@ class IocView(_SnapshotView):
                 published[r.source].append(short_name(snap.entity(r.target), lang, r.target))
         for ref, platforms in published.items():
             d.nodes[ref].sublabel = f"{word('published_on', lang)} {', '.join(sorted(platforms))}"
-        add_edges(d, snap, [r for r in snap.relationships
-                            if r.type in IOC_TYPES and r.type != "published_on" and active(r)], lang)
+        add_edges(d, snap, [r for r in snap.relationships if r.type in IOC_TYPES and r.type != "published_on"
+                            and r.source in d.nodes and r.target in d.nodes and active(r)], lang)
         return d
 
 
@@ -139,6 +189,17 @@ class DepartmentView(_SnapshotView):
     title = Label("Hệ thống, dữ liệu của đơn vị", "Department landscape")
     description = "An organisation's assets (its units' too) and their direct connections"
     ref_kinds = ("organization",)
+    reads_parts = True
+
+    def read_part(self, store: CatalogStore, params: ViewParams, part: _Part) -> Snapshot | None:
+        # the organisation's units at any date (by parent), then whatever any of them owned in any period
+        orgs, todo = {params.ref or ""}, [params.ref or ""]
+        while todo:
+            units = store.list_entities(EntityFilter(kind="organization", attributes={"parent": todo.pop()},
+                                                     limit=10**9))
+            todo += [u.ref for u in units if u.ref not in orgs]
+            orgs.update(u.ref for u in units)
+        return part.snapshot(part.around(owners=orgs), orgs)
 
     def draw(self, snap: Snapshot, params: ViewParams) -> Diagram:
         lang = params.lang
@@ -167,14 +228,23 @@ class ContextView(_SnapshotView):
     description = "Everything within --depth hops (default 1) of one entity, in --direction (out, in, both)"
     ref_kinds = ("organization", "system", "database", "platform", "service", "dataset")
 
-    def read_part(self, store: CatalogStore, params: ViewParams) -> Snapshot | None:
-        # every valid path of <= depth hops is a recorded one, so the record's neighbourhood holds the view
-        try:
-            g = store.neighbourhood(params.ref or "", params.depth, params.direction,  # type: ignore[arg-type]
-                                    limit=10**9)
-        except NotFound:
-            return _part(store, [], set())
-        return None if g.truncated else _part(store, g.relationships, set(g.entities))
+    reads_parts = True
+
+    def read_part(self, store: CatalogStore, params: ViewParams, part: _Part) -> Snapshot | None:
+        # every valid path of <= depth hops is a recorded one, so the recorded neighbourhood holds the view
+        seen, frontier, followed = {params.ref or ""}, {params.ref or ""}, []
+        for _ in range(params.depth):
+            nxt = set()
+            for r in part.around(frontier):
+                if params.direction in ("out", "both") and r.source in frontier:
+                    followed.append(r)
+                    nxt.add(r.target)
+                if params.direction in ("in", "both") and r.target in frontier:
+                    followed.append(r)
+                    nxt.add(r.source)
+            frontier = nxt - seen
+            seen |= nxt
+        return part.snapshot(followed, seen)
 
     def draw(self, snap: Snapshot, params: ViewParams) -> Diagram:
         lang = params.lang
@@ -210,12 +280,13 @@ class SharedDbView(_SnapshotView):
                    "platforms those services are published on")
     ref_kinds = ("database",)
 
-    def read_part(self, store: CatalogStore, params: ViewParams) -> Snapshot | None:
+    reads_parts = True
+
+    def read_part(self, store: CatalogStore, params: ViewParams, part: _Part) -> Snapshot | None:
         ref = params.ref or ""
-        rels = store.list_relationships(ref)
-        for s in sorted({r.target for r in rels if r.type == "exposes" and r.source == ref}):
-            rels += store.list_relationships(s)
-        return _part(store, rels, {ref})
+        rels = part.around([ref])
+        rels += part.around({r.target for r in rels if r.type == "exposes" and r.source == ref})
+        return part.snapshot(rels, [ref])
 
     def draw(self, snap: Snapshot, params: ViewParams) -> Diagram:
         lang = params.lang
@@ -328,7 +399,7 @@ class DiffView:
                 rel_status[rid] = ("added", b, s2)  # type: ignore[assignment]
             elif b is None:
                 rel_status[rid] = ("removed", a, s1)
-            elif a != b and _rel_state(a) != _rel_state(b):  # == first: cheap, and most are untouched
+            elif a is not b and a.state() != b.state():  # the same record at both dates: the same objects
                 rel_status[rid] = ("changed", b, s2)
         refs = set(status) | {x for _, r, _ in rel_status.values() for x in (r.source, r.target)}
         for ref in sorted(refs):
@@ -361,17 +432,12 @@ def _state(e: Entity, snap: Snapshot) -> Any:
     return c
 
 
-def _same_entity(a: Entity, s1: Snapshot, b: Entity, s2: Snapshot) -> bool:
-    """``_state(a, s1) == _state(b, s2)``, without dumping the (usually identical) models to compare them."""
+def _same_entity(a: EntityFacts, s1: Snapshot, b: EntityFacts, s2: Snapshot) -> bool:
+    """``_state(a, s1) == _state(b, s2)``, from the stored content (no models): the two dates of a diff usually
+    share one record, and then unchanged entities are the same objects."""
     if a.owner_on(s1.day) != b.owner_on(s2.day):
         return False
-    return a == b or _state(a, s1) == _state(b, s2)
-
-
-def _rel_state(r: Relationship) -> Any:
-    c = r.content()
-    c.pop("provenance", None)
-    return c
+    return a is b or a.state() == b.state()
 
 
 def _what_changed(a: Entity, s1: Snapshot, b: Entity, s2: Snapshot, lang: str) -> str:

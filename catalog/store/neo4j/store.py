@@ -800,18 +800,56 @@ class Neo4jStore(CatalogStore):
         return Entity.model_validate_json(rows[0]["after"])
 
     def graph_as_of(self, when: dt.datetime | dt.date | str) -> Subgraph:
+        ents, rels = self.graph_json(when)  # in ref and id order
+        g = Subgraph(relationships=[Relationship.model_validate_json(r) for r in rels])
+        for data in ents:
+            e = Entity.model_validate_json(data)
+            g.entities[e.ref] = e
+        return g
+
+    def graph_json(self, when: dt.datetime | dt.date | str | None = None) -> tuple[list[str], list[str]]:
+        ents: list[str] = []
+        rels: list[str] = []
+        if when is None:  # one query: one consistent read
+            rows = self._stream("MATCH (n:Entity) RETURN 0 AS k, n.data AS data "
+                                "UNION ALL MATCH ()-[r]->() RETURN 1 AS k, r.data AS data")
+            for r in rows:
+                (rels if r["k"] else ents).append(r["data"])
+            return ents, rels
+        # as of: the last change-log entry of each reference, in reference order
         rows = self._stream("MATCH (c:ChangeEntry) WHERE c.time <= $t WITH c.ref AS ref, max(c.seq) AS m "
                             "MATCH (x:ChangeEntry {seq: m}) WHERE x.after IS NOT NULL "
                             "RETURN x.ref AS ref, x.after AS after ORDER BY ref", t=as_instant(when))
-        g = Subgraph()
         for r in rows:
             ref, after = r["ref"], r["after"]
             if ref.startswith("rel:"):
-                g.relationships.append(Relationship.model_validate_json(after))
+                rels.append(after)
             elif not ref.startswith(("event:", RECORD_PREFIX)):
-                e = Entity.model_validate_json(after)
-                g.entities[e.ref] = e
-        return g
+                ents.append(after)
+        return ents, rels
+
+    def part_json(self, refs: list[str] = [], owners: list[str] = [],  # noqa: B006 - never mutated
+                  relationships: bool = True) -> tuple[list[str], list[str]]:
+        found: dict[str, str] = {}
+        for batch in _chunks(sorted(set(refs))):
+            for r in self._run("UNWIND $refs AS ref MATCH (n:Entity {ref: ref}) RETURN n.ref AS ref, n.data AS data",
+                               refs=batch):
+                found[r["ref"]] = r["data"]
+        wanted = set(owners)
+        if wanted:
+            # the stored text names each owner as "org":"<ref>" (canonical JSON): a cheap filter, then the exact test
+            probes = [f'"org":{json.dumps(o, ensure_ascii=False)}' for o in sorted(wanted)]
+            for r in self._run("MATCH (n:Entity) WHERE any(p IN $probes WHERE n.data CONTAINS p) "
+                               "RETURN n.ref AS ref, n.data AS data", probes=probes):
+                if any(p["org"] in wanted for p in json.loads(r["data"])["owner_history"]):
+                    found[r["ref"]] = r["data"]
+        rels: dict[str, str] = {}
+        if relationships:
+            for batch in _chunks(sorted(found)):
+                for r in self._run("MATCH (n:Entity)-[r]-() WHERE n.ref IN $refs RETURN DISTINCT r.id AS id, "
+                                   "r.data AS data", refs=batch):
+                    rels[r["id"]] = r["data"]
+        return list(found.values()), list(rels.values())
 
     # --- bulk --------------------------------------------------------------------------------------------------------
     def bulk_load(self, load: BulkLoad, ctx: WriteContext, progress: ProgressFn | None = None,
