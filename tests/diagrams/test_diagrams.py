@@ -13,14 +13,16 @@ from typing import Iterator
 
 import pytest
 
+from catalog.changelog import canonical_json
 from catalog.errors import CatalogError, ValidationFailed
 from catalog.store.base import CatalogStore
 from conftest import BACKENDS, SAMPLE, FakeClock, entity, make_store, rel
-from diagrams import ViewParams, build, dot_for, draw, registry
+from diagrams import ViewParams, build, dot_for, draw, registry, to_dot
 from diagrams.bundle import build_bundle, safe_cell, verify_bundle
 from diagrams.dot import node_id
+from diagrams.facts import parse_graph
 from diagrams.render import fix_pdf_date, run_dot
-from diagrams.snapshot import NothingRecorded, clear_cache
+from diagrams.snapshot import NothingRecorded, clear_cache, days, recorded_graph, revision_at, snapshot_from
 from importers.base import run_import
 
 RECORDED = dt.datetime(2025, 1, 1, tzinfo=dt.timezone.utc)  # the sample is recorded before the 2025 mergers
@@ -151,49 +153,120 @@ def test_other_views(sample: CatalogStore) -> None:
         build(sample, "shared-db", ViewParams(ref="system:hcm-cong-1022"))
 
 
-@pytest.mark.parametrize("day", [dt.datetime(2025, 1, 2, 12, tzinfo=dt.timezone.utc),
-                                 dt.datetime(2025, 8, 1, 12, tzinfo=dt.timezone.utc)])
-def test_current_state_views_read_only_their_part_and_draw_the_same(sample: CatalogStore, day: dt.datetime,
-                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
-    """context and shared-db without as_of read a neighbourhood, not the whole catalog: same DOT as from the whole
-    snapshot (valid_on = today forces that path), before and after the mergers (owners, clusters, retired edges)."""
+def drawn_from_models(store: CatalogStore, view: str, params: ViewParams) -> str:
+    """The DOT of a view drawn from a whole snapshot built from full models (``recorded_graph``: iter_entities or
+    graph_as_of), i.e. without diagrams.facts, store.graph_json/part_json or a view's read_part."""
+    as_of, day = days(store, params.as_of, params.valid_on)
+    snap = snapshot_from(store.metamodel, recorded_graph(store, as_of), day, as_of, revision_at(store, as_of))
+    v = registry()[view]
+    if params.ref:
+        snap.require(params.ref, v.ref_kinds or ())
+    return to_dot(v.draw(snap, params), store.metamodel)  # type: ignore[attr-defined]
+
+
+def part_cases(store: CatalogStore) -> list[tuple[str, ViewParams]]:
+    ents = list(store.iter_entities())
+    cases = [("ioc", ViewParams()), ("ioc", ViewParams(ref=IOC)), ("landscape", ViewParams()),
+             ("landscape", ViewParams(limit=20))]
+    cases += [("shared-db", ViewParams(ref=e.ref)) for e in ents if e.kind == "database"]
+    cases += [("department", ViewParams(ref=e.ref)) for e in ents if e.kind == "organization"]
+    for ref in ["database:hcm-csdl-ngap", "system:hcm-cong-1022", IOC, "platform:hcm-lgsp", "organization:hcm-sxd",
+                "organization:hcm-sttt"]:
+        for depth in (0, 1, 2):
+            for direction in ("in", "out", "both"):
+                cases.append(("context", ViewParams(ref=ref, depth=depth, direction=direction)))
+    return cases
+
+
+@pytest.mark.parametrize("when", ["today 2025-01-02", "today 2025-08-01", "as_of " + BEFORE, "as_of " + AFTER,
+                                  "valid_on " + BEFORE])
+def test_views_read_only_their_part_and_draw_what_the_models_draw(sample: CatalogStore, when: str,
+                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    """ioc, department, context and shared-db read only their part of the record (store.part_json), when the record
+    to draw is the current one (no as_of, or nothing written since as_of: the sample is recorded on 2025-01-01);
+    landscape reads the whole record as stored JSON. Each gives the DOT drawn from a whole snapshot of full models,
+    before and after the 2025 mergers (owners, clusters, units, retired edges), and the same errors."""
+    import diagrams.views
+
     clock = sample.clock
     assert isinstance(clock, FakeClock)
     saved = clock.now
-    clock.set(day)
+    how, day = when.split()
+    clock.set(dt.datetime.fromisoformat(day).replace(hour=12, tzinfo=dt.timezone.utc) if how == "today"
+              else dt.datetime(2025, 1, 2, 12, tzinfo=dt.timezone.utc))
+    real_load = diagrams.views.load_snapshot
+
+    def no_whole_read(*args: object, **kw: object) -> object:
+        raise AssertionError("read the whole catalog")
+
     try:
-        today = day.date().isoformat()
-        ents = list(sample.iter_entities())
-        dbs = sorted(e.ref for e in ents if e.kind == "database")
-        cases = [("shared-db", ViewParams(ref=ref)) for ref in dbs]
-        for ref in ["database:hcm-csdl-ngap", "system:hcm-cong-1022", IOC, "platform:hcm-lgsp",
-                    "organization:hcm-sxd", "organization:hcm-sttt"]:
-            for depth in (0, 1, 2):
-                for direction in ("in", "out", "both"):
-                    cases.append(("context", ViewParams(ref=ref, depth=depth, direction=direction)))
-        for view, params in cases:
+        for view, params in part_cases(sample):
+            if how != "today":
+                params = dataclasses.replace(params, **{how: day})
+            clear_cache()
+            monkeypatch.setattr(diagrams.views, "load_snapshot", real_load if view == "landscape" else no_whole_read)
             try:
-                whole = dot_for(sample, view, dataclasses.replace(params, valid_on=today))
+                expected = drawn_from_models(sample, view, params)
             except CatalogError as exc:
-                clear_cache()
                 with pytest.raises(type(exc)):
                     dot_for(sample, view, params)
                 continue
-            clear_cache()  # else the current-state view uses the whole snapshot just cached (same key)
-            assert dot_for(sample, view, params) == whole, (view, params)
+            assert dot_for(sample, view, params) == expected, (view, params)
     finally:
         clock.now = saved
     with pytest.raises(CatalogError, match="does not exist"):
         build(sample, "context", ViewParams(ref="system:nope"))
-    import diagrams.views
 
-    def whole_catalog(*_: object, **__: object) -> None:
-        raise AssertionError("read the whole catalog")
 
-    clear_cache()
-    monkeypatch.setattr(diagrams.views, "load_snapshot", whole_catalog)
-    assert IOC in build(sample, "context", ViewParams(ref="database:hcm-csdl-ngap")).nodes
-    assert "platform:hcm-lgsp" in build(sample, "shared-db", ViewParams(ref="database:hcm-csdl-nguoi-dan")).nodes
+def test_a_record_changed_since_the_date_is_read_from_the_change_log(tmp_path: Path) -> None:
+    """When something was written after as_of, every view reads the record at as_of from the change log
+    (store.graph_json(as_of)) and draws what the models of store.graph_as_of draw."""
+    store = make_store("sqlite", tmp_path)
+    clock = FakeClock(RECORDED)
+    store.clock = clock
+    run_import(store, SAMPLE)
+    clock.set(dt.datetime(2025, 6, 1, tzinfo=dt.timezone.utc))
+    load(store, tmp_path / "new.json", [entity("system:hcm-new", "Hệ thống mới", owner="organization:hcm-skhcn")],
+         [rel("feeds", "system:hcm-new", IOC, protocol="rest")])
+    for day in ("2025-05-01", "2025-07-01"):
+        for view, params in part_cases(store)[::3]:
+            params = dataclasses.replace(params, as_of=day)
+            clear_cache()
+            try:
+                expected = drawn_from_models(store, view, params)
+            except CatalogError:
+                continue
+            assert dot_for(store, view, params) == expected, (view, params)
+        assert ("system:hcm-new" in build(store, "ioc", ViewParams(ref=IOC, as_of=day)).nodes) == (day > "2025-06")
+    store.close()
+
+
+def test_facts_answer_as_the_models(sample: CatalogStore) -> None:
+    """diagrams.facts (stored JSON, parsed partly or lazily) gives the values of the full models, for every entity
+    and relationship of the sample, also from JSON that is not in canonical form (the slow path)."""
+    ents, rels = sample.graph_json()
+    facts, rel_facts = parse_graph(ents, rels)
+    models = {e.ref: e for e in sample.iter_entities()}
+    assert set(facts) == set(models)
+    days_ = [dt.date(2024, 1, 1), dt.date(2025, 2, 28), dt.date(2025, 3, 1), dt.date(2026, 1, 1)]
+    for ref, e in models.items():
+        for f in (facts[ref], parse_graph([json.dumps(e.content(), ensure_ascii=True, indent=1)], [])[0][ref]):
+            assert (f.ref, f.kind, f.code, f.name, f.attributes, f.valid_from, f.valid_to) == (
+                e.ref, e.kind, e.code, e.name, e.attributes, e.valid_from, e.valid_to)
+            assert [f.owner_on(d) for d in days_] == [e.owner_on(d) for d in days_]
+            assert (f.owner, f.tags, f.description, f.content()) == (e.owner, e.tags, e.description, e.content())
+    assert sum(e.owner_on(dt.date(2025, 2, 28)) != e.owner_on(dt.date(2025, 3, 1)) for e in models.values()) > 3
+    by_id = {r.id: r for r in sample.all_relationships()}
+    assert sorted(r.id for r in rel_facts) == sorted(by_id)
+    odd = [{**r.content(), "valid_from": "2025-01-01"} for r in list(by_id.values())[:5]]
+    for f in rel_facts + parse_graph([], [json.dumps(r.content(), ensure_ascii=True, indent=1)
+                                          for r in by_id.values()])[1]:
+        r = by_id[f.id]
+        assert (f.type, f.source, f.target, f.valid_from, f.valid_to, f.properties, f.content()) == (
+            r.type, r.source, r.target, r.valid_from, r.valid_to, r.properties, r.content())
+        assert f.state() == {k: v for k, v in r.content().items() if k != "provenance"}
+    for d, f in zip(odd, parse_graph([], [canonical_json(d) for d in odd])[1]):
+        assert (f.id, f.valid_from, f.valid_to) == (d["id"], dt.date(2025, 1, 1), None)
 
 
 def test_diff_between_the_mergers(sample: CatalogStore) -> None:
