@@ -24,7 +24,7 @@ def test_canonical_json_is_the_standard_library_text_byte_for_byte(value):
 
 def test_the_cases_orjson_writes_differently_or_refuses_fall_back_to_the_reference():
     cases = [
-        {"small": 1e-07, "tiny": 5e-324, "big": 1e22},  # orjson writes 1e-7
+        {"small": 1e-07, "tiny": 5e-324, "big": 1e22, "decimal": 1.5e-05, "neg": -3e-6},  # 1e-7, 0.000015
         {"int": 2**70},  # beyond 64 bits
         {1: "non-string key"},
         {"control": "\x00\x1f\x7f\u2028\u2029\ufeff", "vi": "Sở Thông tin và Truyền thông", "nfd": "Sở"},

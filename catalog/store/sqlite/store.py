@@ -16,14 +16,13 @@ import json
 import re
 import sqlite3
 import threading
-from collections import Counter
 from pathlib import Path
 from typing import Any, Iterator
 
-from catalog.changelog import GENESIS, VerifyResult, as_json, canonical_json, entry_hash, verify_chain
+from catalog.changelog import GENESIS, VerifyResult, as_json, canonical_json, entry_hasher, verify_chain
 from catalog.errors import AlreadyExists, Conflict, FieldError, IntegrityError, NotFound, StoreError, ValidationFailed
 from catalog.metamodel import DEFAULT, Metamodel
-from catalog.model import ChangeEntry, Entity, OrgEvent, Relationship
+from catalog.model import ChangeEntry, Entity, OrgEvent, Relationship, rel_id
 from catalog.store.base import (RECORD_PREFIX, BulkLoad, BulkResult, CatalogStore, Direction, EntityFilter,
                                 ProgressFn, Record, StoredEntities, StoredRelationships, Subgraph, WriteContext,
                                 as_instant, check_record_key, check_record_version, chunks, entity_from_row,
@@ -213,12 +212,12 @@ class SQLiteStore(CatalogStore):
         seq, prev, last = self._head(conn)
         base = _parse_time(now if now and now > last else self._now(last))
         rows = []
-        for i, (op, ref, before, after) in enumerate(items):
+        hash_entry = entry_hasher(ctx.actor, ctx.request_id)
+        for (op, ref, before, after), time in zip(items, _consecutive_times(base, len(items))):
             seq += 1
-            time = _format_time(base + dt.timedelta(microseconds=i))
             b = None if before is None else as_json(before)
             a = None if after is None else as_json(after)
-            h = entry_hash(seq, time, ctx.actor, ctx.request_id, op, ref, b, a, prev)
+            h = hash_entry(seq, time, op, ref, b, a, prev)
             rows.append((seq, time, ctx.actor, ctx.request_id, op, ref, b, a, prev, h))
             prev, last = h, time
         conn.executemany("INSERT INTO changelog VALUES (?,?,?,?,?,?,?,?,?,?)", rows)
@@ -655,11 +654,16 @@ class SQLiteStore(CatalogStore):
         transaction); facts are then written in chunks, so memory stays bounded by the chunk, not the load."""
         result = BulkResult()
         prov = load.provenance.model_dump()
-        for where, keys in (("entities", Counter(e.ref for e in load.entities)),
-                            ("relationships", Counter(r.id for r in load.relationships))):
-            dupes = sorted(k for k, n in keys.items() if n > 1)
+        # facts are written in key order: appending to the tables' and indexes' B-trees instead of inserting at
+        # random places halves the SQL time of a big load (measured); the change log follows the same order
+        keyed_e = sorted(((e.ref, e) for e in load.entities), key=_first)
+        keyed_r = sorted(((rel_id(r.source, r.type, r.target), r) for r in load.relationships), key=_first)
+        for where, keyed in (("entities", keyed_e), ("relationships", keyed_r)):
+            dupes = sorted({a[0] for a, b in zip(keyed, keyed[1:]) if a[0] == b[0]})
             if dupes:  # refuse clearly rather than fail on a unique constraint half-way through
                 raise ValidationFailed([FieldError(where, f"{k} appears more than once in this load") for k in dupes])
+        entities, relationships = [e for _, e in keyed_e], [r for _, r in keyed_r]
+        del keyed_e, keyed_r
         total = len(load.entities) + len(load.relationships) + len(load.events)
         done = 0
         conn = self._conn()
@@ -670,7 +674,7 @@ class SQLiteStore(CatalogStore):
             stale = self._stale_for_cleanup(conn, load, loaded_refs) if load.cleanup else ([], [])
             empty = conn.execute("SELECT 1 FROM entities LIMIT 1").fetchone() is None
             now = self._now(self._head(conn)[2])
-            for chunk in _chunks(load.entities, _BULK_CHUNK):
+            for chunk in _chunks(entities, _BULK_CHUNK):
                 existing: dict[str, tuple[int, str, str]] = {}
                 if not empty:
                     q = f"SELECT ref, version, created_at, data FROM entities WHERE ref IN ({','.join('?' * len(chunk))})"
@@ -706,7 +710,7 @@ class SQLiteStore(CatalogStore):
                 done += len(chunk)
                 if progress:
                     progress(done, total)
-            for chunk in _chunks(load.relationships, _BULK_CHUNK):
+            for chunk in _chunks(relationships, _BULK_CHUNK):
                 existing = {}
                 if not empty:
                     q = f"SELECT id, version, created_at, data FROM relationships WHERE id IN ({','.join('?' * len(chunk))})"
@@ -715,19 +719,20 @@ class SQLiteStore(CatalogStore):
                 for r in chunk:
                     c = r.content()
                     c["provenance"] = c["provenance"] or prov
-                    old = existing.get(r.id)
+                    old = existing.get(c["id"]) if existing else None
                     if old is not None and _same(json.loads(old[2]), c):
                         result.add("unchanged", "relationship")
                         continue
                     data = canonical_json(c)
+                    ref = _rel_ref(c["id"])
                     if old is not None:
                         updates.append(self._rel_row(c, data, old[0] + 1, old[1], now))
-                        logs.append(("update", _rel_ref(r.id), old[2], data))
-                        result.add("updated", "relationship", _rel_ref(r.id))
+                        logs.append(("update", ref, old[2], data))
+                        result.add("updated", "relationship", ref)
                     else:
                         inserts.append(self._rel_row(c, data, 1, now, now))
-                        logs.append(("create", _rel_ref(r.id), None, data))
-                        result.add("created", "relationship", _rel_ref(r.id))
+                        logs.append(("create", ref, None, data))
+                        result.add("created", "relationship", ref)
                 if not dry_run:
                     conn.executemany("INSERT INTO relationships VALUES (?,?,?,?,?,?,?,?,?)", inserts)
                     conn.executemany("INSERT OR REPLACE INTO relationships VALUES (?,?,?,?,?,?,?,?,?)", updates)
@@ -874,6 +879,10 @@ class SQLiteStore(CatalogStore):
         return stale_r, stale_e
 
 
+def _first(pair: tuple) -> Any:
+    return pair[0]
+
+
 def _record(row: tuple) -> Record:
     return Record(collection=row[0], key=row[1], data=json.loads(row[2]), version=row[3], updated_at=row[4])
 
@@ -888,6 +897,20 @@ def _same(a: dict, b: dict) -> bool:
 def _parse_time(t: str) -> dt.datetime:
     """A change-log time as a naive UTC datetime."""
     return dt.datetime.strptime(t, "%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def _consecutive_times(base: dt.datetime, n: int) -> Iterator[str]:
+    """``_format_time(base + i microseconds)`` for i in range(n), without datetime arithmetic per entry (a bulk load
+    writes hundreds of thousands of entries)."""
+    micro, i = base.microsecond, 0
+    second = base.replace(microsecond=0)
+    while i < n:
+        prefix = _format_time(second)[:-8]  # up to the seconds: "2025-06-30T12:00:00"
+        for m in range(micro, min(1_000_000, micro + n - i)):
+            yield f"{prefix}.{m:06d}Z"
+            i += 1
+        second += dt.timedelta(seconds=1)
+        micro = 0
 
 
 def _format_time(t: dt.datetime) -> str:
