@@ -368,8 +368,8 @@ def test_transient_error_reruns_the_whole_load(neo: Neo4jStore, ctx: WriteContex
     real = neo._write_relationships
     attempts: list[int] = []
 
-    def flaky(rows: list[dict], create: bool) -> None:
-        real(rows, create)  # writes happen, then the server gives up on the transaction
+    def flaky(rows: list[dict], create: bool, logs: list[dict] | None = None) -> None:
+        real(rows, create, logs)  # writes happen, then the server gives up on the transaction
         if create:
             attempts.append(len(rows))
             if len(attempts) < 3:
@@ -385,7 +385,7 @@ def test_transient_error_reruns_the_whole_load(neo: Neo4jStore, ctx: WriteContex
     assert (neo.count_entities(), neo.count_relationships(), neo.revision()[0]) == (51, 49, 100)
     assert neo.verify_log().ok
 
-    def always(rows: list[dict], create: bool) -> None:
+    def always(rows: list[dict], create: bool, logs: list[dict] | None = None) -> None:
         raise TransientError("simulated deadlock")
 
     monkeypatch.setattr(neo, "_write_relationships", always)

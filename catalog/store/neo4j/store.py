@@ -19,22 +19,22 @@ truncation. The graph layout is described in :mod:`catalog.store.neo4j.schema`. 
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import datetime as dt
 import json
 import re
 import threading
 import time as _time
-from collections import Counter
 from typing import Any, Iterator
 
 from neo4j import GraphDatabase
 from neo4j.exceptions import AuthError, ConfigurationError, DriverError, Neo4jError, ServiceUnavailable, \
     TransientError
 
-from catalog.changelog import GENESIS, VerifyResult, as_json, canonical_json, entry_hash, verify_chain
+from catalog.changelog import GENESIS, VerifyResult, as_json, canonical_json, entry_hasher, verify_chain
 from catalog.errors import AlreadyExists, Conflict, FieldError, IntegrityError, NotFound, StoreError, ValidationFailed
 from catalog.metamodel import DEFAULT, Metamodel
-from catalog.model import ChangeEntry, Entity, OrgEvent, Relationship
+from catalog.model import ChangeEntry, Entity, OrgEvent, Relationship, rel_id
 from catalog.store.base import (RECORD_PREFIX, BulkLoad, BulkResult, CatalogStore, Direction, EntityFilter,
                                 ProgressFn, Record, Subgraph, WriteContext, as_instant, check_record_key,
                                 check_record_version, chunks, entity_from_row, format_time,
@@ -160,6 +160,17 @@ def _record(r: Any) -> Record:
                   updated_at=r["updated_at"])
 
 
+def _without_after(log: dict[str, Any], data: str) -> dict[str, Any]:
+    """A change-log row whose ``after`` the writing statement takes from the fact's own ``data`` (sent once)."""
+    if log["after"] != data:  # pragma: no cover - both are the one canonical text of the fact
+        raise StoreError(f"change-log entry {log['seq']} does not record what is written")
+    return {k: v for k, v in log.items() if k != "after"}
+
+
+def _first(pair: tuple) -> Any:
+    return pair[0]
+
+
 def _same(a: dict, b: dict) -> bool:
     """Equal content, ignoring provenance (re-importing the same file is not a change)."""
     a = {k: v for k, v in a.items() if k != "provenance"}
@@ -180,6 +191,20 @@ def _parse_time(t: str) -> dt.datetime:
 def _format_time(t: dt.datetime) -> str:
     """A naive UTC datetime as a change-log time (the same text format_time writes)."""
     return t.isoformat(timespec="microseconds") + "Z"
+
+
+def _consecutive_times(base: dt.datetime, n: int) -> Iterator[str]:
+    """``_format_time(base + i microseconds)`` for i in range(n), without datetime arithmetic per entry (as the
+    SQLite backend: a bulk load writes hundreds of thousands of entries)."""
+    micro, i = base.microsecond, 0
+    second = base.replace(microsecond=0)
+    while i < n:
+        prefix = _format_time(second)[:-8]  # up to the seconds: "2025-06-30T12:00:00"
+        for m in range(micro, min(1_000_000, micro + n - i)):
+            yield f"{prefix}.{m:06d}Z"
+            i += 1
+        second += dt.timedelta(seconds=1)
+        micro = 0
 
 
 _CHANGE_FIELDS = "c.seq AS seq, c.time AS time, c.actor AS actor, c.request_id AS request_id, c.op AS op, " \
@@ -269,6 +294,31 @@ class Neo4jStore(CatalogStore):
         except ServiceUnavailable as exc:
             raise StoreError(f"Neo4j at {self.url} is not reachable: {exc}") from exc
 
+    def _send(self, query: str, expect: int | None = None, **params: Any) -> None:
+        """Send a write in this thread's open transaction without waiting for it: the server runs it while this
+        process prepares the next one (Bolt keeps the order; an error surfaces at the next read or at commit, and
+        rolls the whole transaction back). With ``expect``, the query returns ``n`` and the transaction's end
+        checks it."""
+        tx = self._tx()
+        if tx is None:  # pragma: no cover - writes always run inside transaction()
+            raise StoreError("a write outside a transaction")
+        try:
+            result = tx.run(query, params)
+        except ServiceUnavailable as exc:
+            raise StoreError(f"Neo4j at {self.url} is not reachable: {exc}") from exc
+        self._local.pending.append((result, expect))
+
+    def _drain(self) -> None:
+        """Wait for every write sent with :meth:`_send` and check the counts they return."""
+        pending, self._local.pending = self._local.pending, []
+        for result, expect in pending:
+            if expect is None:
+                result.consume()
+                continue
+            n = result.single(strict=True)["n"]
+            if n != expect:  # pragma: no cover - the rows were read in this locked transaction
+                raise StoreError(f"wrote {n} of {expect} rows")
+
     def _stream(self, query: str, **params: Any) -> Iterator[Any]:
         """Records as the server sends them (in batches); closing the iterator early discards the rest unread."""
         tx = self._tx()
@@ -300,8 +350,10 @@ class Neo4jStore(CatalogStore):
                 head = tx.run("MATCH (h:LogHead {id: 'head'}) RETURN h.seq AS seq, h.hash AS hash, "
                               "h.time AS time").single()
                 self._local.head = (head["seq"], head["hash"], head["time"])
+                self._local.pending = []
                 self._local.tx = tx
                 yield
+                self._drain()
             except BaseException:
                 self._local.tx = None
                 self._local.head = None
@@ -315,6 +367,7 @@ class Neo4jStore(CatalogStore):
         finally:
             self._local.tx = None
             self._local.head = None
+            self._local.pending = []
             session.close()
 
     # --- change log --------------------------------------------------------------------------------------------------
@@ -332,30 +385,41 @@ class Neo4jStore(CatalogStore):
             now = _format_time(_parse_time(last) + dt.timedelta(microseconds=1))
         return now
 
-    def _log_many(self, ctx: WriteContext, items: list[LogItem], now: str | None = None) -> None:
-        """Append (op, ref, before, after) entries and move the head; must run inside a transaction. Entries of one
-        call get consecutive microseconds from one clock reading (as the SQLite backend)."""
+    def _log_rows(self, ctx: WriteContext, items: list[LogItem], now: str | None = None) -> list[dict[str, Any]]:
+        """Change-log rows for (op, ref, before, after) entries, chained on from the head, which moves in this
+        thread's state only (:meth:`_write_head` stores it). Entries of one call get consecutive microseconds from
+        one clock reading (as the SQLite backend)."""
         if not items:
-            return
+            return []
         seq, prev, last = self._local.head
         base = _parse_time(now if now and now > last else self._now(last))
         rows = []
-        for i, (op, ref, before, after) in enumerate(items):
+        actor, request_id = ctx.actor, ctx.request_id
+        hash_entry = entry_hasher(actor, request_id)
+        for (op, ref, before, after), time in zip(items, _consecutive_times(base, len(items))):
             seq += 1
-            time = _format_time(base + dt.timedelta(microseconds=i))
             b = None if before is None else as_json(before)
             a = None if after is None else as_json(after)
-            h = entry_hash(seq, time, ctx.actor, ctx.request_id, op, ref, b, a, prev)
-            rows.append({"seq": seq, "time": time, "actor": ctx.actor, "request_id": ctx.request_id, "op": op,
+            h = hash_entry(seq, time, op, ref, b, a, prev)
+            rows.append({"seq": seq, "time": time, "actor": actor, "request_id": request_id, "op": op,
                          "ref": ref, "before": b, "after": a, "prev_hash": prev, "hash": h})
             prev, last = h, time
-        batches = list(_chunks(rows))
-        for batch in batches[:-1]:
-            self._run("UNWIND $rows AS row CREATE (c:ChangeEntry) SET c = row", rows=batch)
-        self._run("UNWIND $rows AS row CREATE (c:ChangeEntry) SET c = row WITH count(*) AS n "
-                  "MATCH (h:LogHead {id: 'head'}) SET h.seq = $seq, h.hash = $hash, h.time = $time",
-                  rows=batches[-1], seq=seq, hash=prev, time=last)
         self._local.head = (seq, prev, last)
+        return rows
+
+    def _write_head(self) -> None:
+        seq, prev, last = self._local.head
+        self._send("MATCH (h:LogHead {id: 'head'}) SET h.seq = $seq, h.hash = $hash, h.time = $time",
+                   seq=seq, hash=prev, time=last)
+
+    def _log_many(self, ctx: WriteContext, items: list[LogItem], now: str | None = None) -> None:
+        """Append (op, ref, before, after) entries and move the head; must run inside a transaction."""
+        rows = self._log_rows(ctx, items, now)
+        if not rows:
+            return
+        for batch in _chunks(rows):
+            self._send("UNWIND $rows AS row CREATE (c:ChangeEntry) SET c = row", rows=batch)
+        self._write_head()
 
     def changelog(self, ref: str | None = None, actor: str | None = None, since: str | None = None,
                   until: str | None = None, limit: int | None = None, after_seq: int = 0) -> list[ChangeEntry]:
@@ -404,21 +468,32 @@ class Neo4jStore(CatalogStore):
         return (rows[0]["seq"], rows[0]["hash"]) if rows else (0, GENESIS)
 
     # --- entities ----------------------------------------------------------------------------------------------------
-    def _create_entities(self, rows: list[dict[str, Any]]) -> None:
+    def _create_entities(self, rows: list[dict[str, Any]], logs: list[dict[str, Any]] | None = None) -> None:
+        """Create entity nodes from ``_entity_props`` rows; with ``logs`` (one change-log row per entity, its
+        ``after`` the entity's data) the same statement creates the change-log entries, so the text travels once."""
         by_label: dict[str, list[dict]] = {}
-        for props in rows:
+        for i, props in enumerate(rows):
             label = kind_label(self.metamodel, props["kind"])
-            by_label.setdefault(f":{label}" if label else "", []).append(props)
+            by_label.setdefault(f":{label}" if label else "", []).append(
+                props if logs is None else {"p": props, "c": _without_after(logs[i], props["data"])})
         for label, group in by_label.items():
             for batch in _chunks(group):
-                self._run(f"UNWIND $rows AS row CREATE (n:Entity{label}) SET n = row", rows=batch)
+                if logs is None:
+                    self._send(f"UNWIND $rows AS row CREATE (n:Entity{label}) SET n = row", rows=batch)
+                else:
+                    self._send(f"UNWIND $rows AS row CREATE (n:Entity{label}) SET n = row.p "
+                               "CREATE (c:ChangeEntry) SET c = row.c, c.after = row.p.data", rows=batch)
 
-    def _update_entities(self, rows: list[dict[str, Any]]) -> None:
-        for batch in _chunks(rows):
-            n = self._run("UNWIND $rows AS row MATCH (n:Entity {ref: row.ref}) SET n = row RETURN count(n) AS n",
-                          rows=batch)[0]["n"]
-            if n != len(batch):  # pragma: no cover - the rows were read in this locked transaction
-                raise StoreError(f"updated {n} of {len(batch)} entities")
+    def _update_entities(self, rows: list[dict[str, Any]], logs: list[dict[str, Any]] | None = None) -> None:
+        group = rows if logs is None else [{"p": p, "c": _without_after(c, p["data"])} for p, c in zip(rows, logs)]
+        for batch in _chunks(group):
+            if logs is None:
+                self._send("UNWIND $rows AS row MATCH (n:Entity {ref: row.ref}) SET n = row RETURN count(n) AS n",
+                           expect=len(batch), rows=batch)
+            else:
+                self._send("UNWIND $rows AS row MATCH (n:Entity {ref: row.p.ref}) SET n = row.p "
+                           "CREATE (c:ChangeEntry) SET c = row.c, c.after = row.p.data RETURN count(n) AS n",
+                           expect=len(batch), rows=batch)
 
     def create_entity(self, entity: Entity, ctx: WriteContext) -> Entity:
         with self.transaction(ctx):
@@ -552,23 +627,27 @@ class Neo4jStore(CatalogStore):
                 out += self._run(f"UNWIND $ids AS id MATCH ()-[r:{t} {{id: id}}]->() RETURN {fields}", ids=batch)
         return out
 
-    def _write_relationships(self, rows: list[dict[str, Any]], create: bool) -> None:
-        """Create (between existing ends) or update relationships from ``_rel_row`` rows, batched per type."""
+    def _write_relationships(self, rows: list[dict[str, Any]], create: bool,
+                             logs: list[dict[str, Any]] | None = None) -> None:
+        """Create (between existing ends) or update relationships from ``_rel_row`` rows, batched per type; with
+        ``logs`` (one change-log row per relationship, its ``after`` the relationship's data) the same statement
+        creates the change-log entries."""
         by_type: dict[str, list[dict]] = {}
-        for row in rows:
+        for i, row in enumerate(rows):
+            if logs is not None:
+                row = {**row, "c": _without_after(logs[i], row["props"]["data"])}
             by_type.setdefault(rel_type(self.metamodel, _split_rel_id(row["props"]["id"])[1]), []).append(row)
+        log = " CREATE (c:ChangeEntry) SET c = row.c, c.after = row.props.data" if logs is not None else ""
         for t, group in by_type.items():
             for batch in _chunks(group):
                 if create:
                     query = (f"UNWIND $rows AS row MATCH (a:Entity {{ref: row.source}}) "
-                             f"MATCH (b:Entity {{ref: row.target}}) CREATE (a)-[r:{t}]->(b) SET r = row.props "
+                             f"MATCH (b:Entity {{ref: row.target}}) CREATE (a)-[r:{t}]->(b) SET r = row.props{log} "
                              "RETURN count(r) AS n")
                 else:
-                    query = (f"UNWIND $rows AS row MATCH ()-[r:{t} {{id: row.props.id}}]->() SET r = row.props "
+                    query = (f"UNWIND $rows AS row MATCH ()-[r:{t} {{id: row.props.id}}]->() SET r = row.props{log} "
                              "RETURN count(r) AS n")
-                n = self._run(query, rows=batch)[0]["n"]
-                if n != len(batch):  # pragma: no cover - ends and ids were read in this locked transaction
-                    raise StoreError(f"wrote {n} of {len(batch)} relationships")
+                self._send(query, expect=len(batch), rows=batch)
 
     def _delete_relationships(self, rel_ids: list[str]) -> None:
         by_type: dict[str, list[str]] = {}
@@ -856,11 +935,15 @@ class Neo4jStore(CatalogStore):
                   dry_run: bool = False) -> BulkResult:
         """All checks run before the first write (a refused load leaves nothing, even inside a caller's
         transaction); facts are then written in chunks, as the SQLite backend writes them."""
-        for where, keys in (("entities", Counter(e.ref for e in load.entities)),
-                            ("relationships", Counter(r.id for r in load.relationships))):
-            dupes = sorted(k for k, n in keys.items() if n > 1)
+        # facts are written in key order, as the SQLite backend writes them (so the change logs are the same)
+        keyed_e = sorted(((e.ref, e) for e in load.entities), key=_first)
+        keyed_r = sorted(((rel_id(r.source, r.type, r.target), r) for r in load.relationships), key=_first)
+        for where, keyed in (("entities", keyed_e), ("relationships", keyed_r)):
+            dupes = sorted({a[0] for a, b in zip(keyed, keyed[1:]) if a[0] == b[0]})
             if dupes:  # refuse clearly rather than fail on a unique constraint half-way through
                 raise ValidationFailed([FieldError(where, f"{k} appears more than once in this load") for k in dupes])
+        load = dataclasses.replace(load, entities=[e for _, e in keyed_e], relationships=[r for _, r in keyed_r])
+        del keyed_e, keyed_r
         for r in load.relationships:  # only types the graph can hold (Cypher needs a declared type)
             rel_type(self.metamodel, r.type)
         if dry_run:
@@ -886,20 +969,26 @@ class Neo4jStore(CatalogStore):
         raise AssertionError("unreachable")  # pragma: no cover
 
     def _bulk(self, load: BulkLoad, ctx: WriteContext, progress: ProgressFn | None, write: bool) -> BulkResult:
+        """Writes go out without waiting (:meth:`_send`): the server stores one chunk while this process prepares
+        the next. Into a store without entities (a first import, a benchmark) nothing can exist yet, so no chunk
+        reads what is there."""
         result = BulkResult()
         prov = load.provenance.model_dump()
         total = len(load.entities) + len(load.relationships) + len(load.events)
         done = 0
         loaded_refs = {e.ref for e in load.entities}
-        self._check_bulk_endpoints(load, loaded_refs)
-        stale_r, stale_e = self._stale_for_cleanup(load, loaded_refs) if load.cleanup else ([], [])
+        fresh = not self._run("MATCH (n:Entity) RETURN 1 AS x LIMIT 1")  # no entity, so no relationship either
+        self._check_bulk_endpoints(load, loaded_refs, fresh)
+        stale_r, stale_e = self._stale_for_cleanup(load, loaded_refs) if load.cleanup and not fresh else ([], [])
         now = self._now(self._head()[2])
+        logged = False
         for chunk in _chunks(load.entities):
-            existing = {r["ref"]: (r["version"], r["created_at"], r["data"]) for r in self._run(
+            existing = {} if fresh else {r["ref"]: (r["version"], r["created_at"], r["data"]) for r in self._run(
                 "UNWIND $refs AS ref MATCH (n:Entity {ref: ref}) "
                 "RETURN n.ref AS ref, n.version AS version, n.created_at AS created_at, n.data AS data",
                 refs=[e.ref for e in chunk])}
-            creates, updates, logs = [], [], []
+            rows: list[tuple[bool, dict[str, Any]]] = []
+            logs: list[LogItem] = []
             for e in chunk:
                 c = e.content()
                 c["provenance"] = c["provenance"] or prov
@@ -909,24 +998,28 @@ class Neo4jStore(CatalogStore):
                     continue
                 data = canonical_json(c)
                 if old is not None:
-                    updates.append(_entity_props(c, data, old[0] + 1, old[1], now))
+                    rows.append((False, _entity_props(c, data, old[0] + 1, old[1], now)))
                     logs.append(("update", e.ref, old[2], data))
                     result.add("updated", e.kind, e.ref)
                 else:
-                    creates.append(_entity_props(c, data, 1, now, now))
+                    rows.append((True, _entity_props(c, data, 1, now, now)))
                     logs.append(("create", e.ref, None, data))
                     result.add("created", e.kind, e.ref)
-            if write:
-                self._create_entities(creates)
-                self._update_entities(updates)
-                self._log_many(ctx, logs, now)
+            if write and rows:
+                log_rows = self._log_rows(ctx, logs, now)
+                self._create_entities([p for new, p in rows if new],
+                                      [lg for (new, _), lg in zip(rows, log_rows) if new])
+                self._update_entities([p for new, p in rows if not new],
+                                      [lg for (new, _), lg in zip(rows, log_rows) if not new])
+                logged = True
             done += len(chunk)
             if progress:
                 progress(done, total)
         for chunk in _chunks(load.relationships):
-            existing = {r["id"]: (r["version"], r["created_at"], r["data"]) for r in self._rels_by_id(
+            existing = {} if fresh else {r["id"]: (r["version"], r["created_at"], r["data"]) for r in self._rels_by_id(
                 [r.id for r in chunk], "r.id AS id, r.version AS version, r.created_at AS created_at, r.data AS data")}
-            creates, updates, logs = [], [], []
+            rows = []
+            logs = []
             for r in chunk:
                 c = r.content()
                 c["provenance"] = c["provenance"] or prov
@@ -936,20 +1029,25 @@ class Neo4jStore(CatalogStore):
                     continue
                 data = canonical_json(c)
                 if old is not None:
-                    updates.append(_rel_row(c, _rel_props(c, data, old[0] + 1, old[1], now)))
+                    rows.append((False, _rel_row(c, _rel_props(c, data, old[0] + 1, old[1], now))))
                     logs.append(("update", _rel_ref(r.id), old[2], data))
                     result.add("updated", "relationship", _rel_ref(r.id))
                 else:
-                    creates.append(_rel_row(c, _rel_props(c, data, 1, now, now)))
+                    rows.append((True, _rel_row(c, _rel_props(c, data, 1, now, now))))
                     logs.append(("create", _rel_ref(r.id), None, data))
                     result.add("created", "relationship", _rel_ref(r.id))
-            if write:
-                self._write_relationships(creates, create=True)
-                self._write_relationships(updates, create=False)
-                self._log_many(ctx, logs, now)
+            if write and rows:
+                log_rows = self._log_rows(ctx, logs, now)
+                self._write_relationships([p for new, p in rows if new], True,
+                                          [lg for (new, _), lg in zip(rows, log_rows) if new])
+                self._write_relationships([p for new, p in rows if not new], False,
+                                          [lg for (new, _), lg in zip(rows, log_rows) if not new])
+                logged = True
             done += len(chunk)
             if progress:
                 progress(done, total)
+        if logged:
+            self._write_head()
         for ev in load.events:
             row = self._event_row(ev.id)
             if row and _same(OrgEvent.model_validate_json(row[1]).content(), ev.content()):
@@ -972,6 +1070,8 @@ class Neo4jStore(CatalogStore):
             for batch in _chunks([ref for ref, _, _ in stale_e]):  # DELETE, not DETACH: nothing may still use them
                 self._run("UNWIND $refs AS ref MATCH (n:Entity {ref: ref}) DELETE n", refs=batch)
             self._log_many(ctx, logs)
+        if write:
+            self._drain()  # the writes are done: what remains is the commit
         if progress:
             progress(total, total)
         return result
@@ -1048,9 +1148,9 @@ class Neo4jStore(CatalogStore):
             self._run("MATCH (h:LogHead {id: 'head'}) SET h.seq = 0, h.hash = $genesis, h.time = ''", genesis=GENESIS)
             self._local.head = (0, GENESIS, "")
 
-    def _check_bulk_endpoints(self, load: BulkLoad, loaded_refs: set[str]) -> None:
+    def _check_bulk_endpoints(self, load: BulkLoad, loaded_refs: set[str], fresh: bool) -> None:
         missing = ({r.source for r in load.relationships} | {r.target for r in load.relationships}) - loaded_refs
-        if missing:
+        if missing and not fresh:
             missing = self._missing_refs(missing)
         if missing:
             bad = [r for r in load.relationships if r.source in missing or r.target in missing]
