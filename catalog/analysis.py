@@ -123,14 +123,17 @@ def _views(store: CatalogStore) -> _Views:
 def _build_projection(store: CatalogStore, revision: tuple[int, str]) -> nx.MultiDiGraph:
     g = nx.MultiDiGraph(revision=revision)
     owners: list[tuple[str, str]] = []
-    for e in store.iter_entities():
-        owner = e.owner
-        g.add_node(e.ref, kind=e.kind, name=e.name.vi or e.name.en, name_en=e.name.en or e.name.vi, owner=owner,
-                   lifecycle=e.attributes.get("lifecycle"))
+    ents, rels = store.graph_json()  # stored JSON, one consistent read: a few fields of each fact, no models
+    for e in sorted(map(orjson.loads, ents), key=lambda e: e["ref"]):
+        # the current owner, as Entity.owner: the last open-ended ownership period
+        owner = next((p["org"] for p in reversed(e["owner_history"]) if p["end"] is None), None)
+        name = e["name"]
+        g.add_node(e["ref"], kind=e["kind"], name=name["vi"] or name["en"], name_en=name["en"] or name["vi"],
+                   owner=owner, lifecycle=e["attributes"].get("lifecycle"))
         if owner:
-            owners.append((e.ref, owner))
-    for r in store.all_relationships():
-        g.add_edge(r.source, r.target, key=r.type, **{**r.properties, "type": r.type, "id": r.id})
+            owners.append((e["ref"], owner))
+    for r in sorted(map(orjson.loads, rels), key=lambda r: r["id"]):
+        g.add_edge(r["source"], r["target"], key=r["type"], **{**r["properties"], "type": r["type"], "id": r["id"]})
     for ref, owner in owners:
         if owner in g:  # an owner missing from the store has no node to point at
             g.add_edge(ref, owner, key="owned_by", type="owned_by", id=rel_id(ref, "owned_by", owner))
