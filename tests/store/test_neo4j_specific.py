@@ -533,3 +533,65 @@ def test_same_writes_give_byte_identical_logs_on_sqlite_and_neo4j(neo: Neo4jStor
             assert {e.ref for e in neo.search(q)} == {e.ref for e in lite.search(q)}, q
     finally:
         lite.close()
+
+
+def test_neighbourhood_through_the_index_and_beyond_the_first_page_matches_sqlite(neo: Neo4jStore, tmp_path: Path,
+                                                                                  ctx: WriteContext, ent, rl,
+                                                                                  monkeypatch) -> None:
+    """Hubs are read through the ``id`` / ``in_key`` indexes (here every entity with more than 2 relationships in a
+    direction), and an entity whose first ``limit + 1`` relationships all lead back to entities already found is read
+    further: both give exactly SQLite's walk, truncation included."""
+    import catalog.store.neo4j.store as neo_store
+
+    monkeypatch.setattr(neo_store, "_DENSE", 2)
+    real, paged = Neo4jStore._step_ids, set()
+
+    def spy(reader: Any, query: str, f: str, ids: list[str], k: int) -> Iterator[str]:
+        for n, rid in enumerate(real(reader, query, f, ids, k)):
+            if n >= len(ids):
+                paged.add(f)
+            yield rid
+
+    monkeypatch.setattr(Neo4jStore, "_step_ids", staticmethod(spy))
+    lite = make_store("sqlite", tmp_path)
+    try:
+        spokes = [f"system:s{i:02d}" for i in range(12)] + ["system:s-1", "system:s1-0"]  # '-' sorts before digits
+        ents = [ent("platform:hub"), ent("system:z"), ent("database:d")] + [ent(r) for r in spokes]
+        rels = [rl("hosted_on", s, "platform:hub") for s in spokes]
+        rels += [rl(t, "system:s00", s) for t in ("flows_to", "supersedes") for s in spokes[1:]]  # 26 to known ones
+        rels += [rl("flows_to", "system:s00", "system:z"), rl("writes", "system:s00", "database:d"),
+                 rl("reads", "system:z", "database:d"), rl("supersedes", "platform:hub", "system:z")]
+        for s in (lite, neo):
+            s.bulk_load(BulkLoad(source="t", run="1", entities=ents, relationships=rels), ctx)
+        cases = [(ref, depth, direction, types, limit)
+                 for ref in ("platform:hub", "system:s00", "system:s1-0", "database:d")
+                 for depth in (1, 2, 3) for direction in ("out", "in", "both")
+                 for types in (None, ("flows_to", "hosted_on"), ("reads",), ("nonsense",))
+                 for limit in (3, 6, 15, 20, 500)]
+        for ref, depth, direction, types, limit in cases:
+            g = neo.neighbourhood(ref, depth, direction, types, limit)  # type: ignore[arg-type]
+            h = lite.neighbourhood(ref, depth, direction, types, limit)  # type: ignore[arg-type]
+            assert (g.depth, g.truncated, [r.content() for r in g.relationships],
+                    [(k, e.content()) for k, e in g.entities.items()]) == \
+                (h.depth, h.truncated, [r.content() for r in h.relationships],
+                 [(k, e.content()) for k, e in h.entities.items()]), (ref, depth, direction, types, limit)
+        # the paging case happened: system:s00's first relationships all lead to spokes found before
+        assert "system:s00" in paged
+    finally:
+        lite.close()
+
+
+def test_schema_1_database_gets_in_keys_on_opening(neo: Neo4jStore, url: str, raw: Any, ctx: WriteContext, ent,
+                                                   rl) -> None:
+    neo.bulk_load(BulkLoad(source="t", run="1", entities=[ent("system:a"), ent("system:b")],
+                           relationships=[rl("flows_to", "system:a", "system:b")]), ctx)
+    behind_the_back(raw, "MATCH ()-[r]->() REMOVE r.in_key")
+    behind_the_back(raw, "MATCH (m:CatalogMeta) SET m.version = '1'")
+    user, password = _credentials()
+    again = Neo4jStore(url, user=user, password=password)
+    try:
+        assert cypher(raw, "MATCH ()-[r]->() RETURN r.in_key AS k") == [{"k": "system:b>system:a>flows_to>system:b"}]
+        assert cypher(raw, "MATCH (m:CatalogMeta) RETURN m.version AS v") == [{"v": "2"}]
+        assert [r.id for r in again.neighbourhood("system:b", 1, "in").relationships] == ["system:a>flows_to>system:b"]
+    finally:
+        again.close()

@@ -6,9 +6,13 @@ Layout:
   search_name, search_body, attr_<name>...})``: one node per entity; ``data`` is the canonical JSON of its content,
   exactly the text the change log records (as in the SQLite backend); the other properties are bookkeeping and the
   indexes and filters derived from the content. ``<Kind>`` is the metamodel kind in PascalCase (``System``).
-- ``(a)-[:<TYPE> {id, version, prov_source, created_at, updated_at, data}]->(b)``: one real relationship per catalog
-  relationship; ``<TYPE>`` is the metamodel relationship name in upper case (``READS``); ``id`` is
-  ``source>type>target``, unique per type.
+- ``(a)-[:<TYPE> {id, in_key, version, prov_source, created_at, updated_at, data}]->(b)``: one real relationship per
+  catalog relationship; ``<TYPE>`` is the metamodel relationship name in upper case (``READS``); ``id`` is
+  ``source>type>target``, unique per type; ``in_key`` is ``target>id``. Both are indexed, so an entity's outgoing
+  relationships of a type come out of the ``id`` index (prefix ``source>type>``) and its incoming ones out of the
+  ``in_key`` index (prefix ``target>``), each already in id order: the neighbourhood walk reads a hub's first
+  relationships without expanding and sorting all its thousands (schema 2; opening a schema-1 database adds
+  ``in_key``).
 - ``(:OrgEvent {id, date, version, prov_source, data, orgs})``: organisation events.
 - ``(:ChangeEntry {seq, time, actor, request_id, op, ref, before, after, prev_hash, hash})``: the change log;
   ``before``/``after`` are canonical JSON strings.
@@ -29,7 +33,8 @@ import re
 from catalog.errors import FieldError, ValidationFailed
 from catalog.metamodel import Metamodel
 
-SCHEMA_VERSION = "1"
+SCHEMA_VERSION = "2"
+UPGRADES_FROM = ("1",)  # schema versions that opening the database upgrades (see Neo4jStore._upgrade)
 RESERVED_LABELS = {"Entity", "OrgEvent", "ChangeEntry", "LogHead", "CatalogMeta", "Record"}
 _IDENT = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
 
@@ -89,8 +94,9 @@ def schema_statements(mm: Metamodel) -> dict[str, str]:
                                     f"FOR ()-[r:{t}]-() REQUIRE r.id IS UNIQUE")
         out[f"ioc_rel_{low}_source"] = (f"CREATE INDEX ioc_rel_{low}_source IF NOT EXISTS "
                                         f"FOR ()-[r:{t}]-() ON (r.prov_source)")
+        out[f"ioc_rel_{low}_in"] = f"CREATE INDEX ioc_rel_{low}_in IF NOT EXISTS FOR ()-[r:{t}]-() ON (r.in_key)"
     return out
 
 
-__all__ = ["RESERVED_LABELS", "SCHEMA_VERSION", "kind_label", "known_rel_type", "rel_type", "schema_statements",
-           "stored_types"]
+__all__ = ["RESERVED_LABELS", "SCHEMA_VERSION", "UPGRADES_FROM", "kind_label", "known_rel_type", "rel_type",
+           "schema_statements", "stored_types"]

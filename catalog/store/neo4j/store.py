@@ -36,16 +36,17 @@ from catalog.errors import AlreadyExists, Conflict, FieldError, IntegrityError, 
 from catalog.metamodel import DEFAULT, Metamodel
 from catalog.model import ChangeEntry, Entity, OrgEvent, Relationship, rel_id
 from catalog.store.base import (RECORD_PREFIX, BulkLoad, BulkResult, CatalogStore, Direction, EntityFilter,
-                                ProgressFn, Record, Subgraph, WriteContext, as_instant, check_record_key,
-                                check_record_version, chunks, entity_from_row, format_time,
-                                relationship_from_row, record_ref, restored_log_rows)
-from catalog.store.neo4j.schema import (SCHEMA_VERSION, kind_label, known_rel_type, rel_type, schema_statements,
-                                        stored_types)
+                                ProgressFn, Record, StoredEntities, StoredRelationships, Subgraph, WriteContext,
+                                as_instant, check_record_key, check_record_version, chunks, entity_from_row,
+                                format_time, relationship_from_row, record_ref, restored_log_rows)
+from catalog.store.neo4j.schema import (SCHEMA_VERSION, UPGRADES_FROM, kind_label, known_rel_type, rel_type,
+                                        schema_statements, stored_types)
 from catalog.text import fold, search_text
 
 _ATTR_NAME = re.compile(r"^[a-z_][a-z0-9_]{0,63}$")
 _WORD = re.compile(r"[^\W_]+")
 _CHUNK = 500  # frontier chunk of the neighbourhood walk (as the SQLite backend, so truncation picks the same)
+_DENSE = 100  # relationships (one direction) above which the walk reads an entity's through the index
 BATCH = 5000  # rows per UNWIND, and facts per bulk-load chunk (as the SQLite backend)
 RETRIES = 3  # re-runs of a whole bulk load after a transient error
 
@@ -112,7 +113,8 @@ def _entity_props(c: dict[str, Any], data: str, version: int, created: str, upda
 
 def _rel_props(c: dict[str, Any], data: str, version: int, created: str, updated: str) -> dict[str, Any]:
     prov = c.get("provenance")
-    props = {"id": c["id"], "version": version, "prov_source": prov["source"] if prov else None,
+    props = {"id": c["id"], "in_key": f"{c['target']}>{c['id']}", "version": version,
+             "prov_source": prov["source"] if prov else None,
              "created_at": created, "updated_at": updated, "data": data}
     return {k: v for k, v in props.items() if v is not None}
 
@@ -252,6 +254,9 @@ class Neo4jStore(CatalogStore):
             if not create:
                 raise StoreError(f"no catalog in the Neo4j database '{self.database}' at {self.url} "
                                  "(run `ioc-catalog init` first)")
+        elif meta[0]["version"] in UPGRADES_FROM:
+            self.ensure_schema()
+            self._upgrade(meta[0]["version"])
         elif meta[0]["version"] != SCHEMA_VERSION:
             raise StoreError(f"the Neo4j database '{self.database}' at {self.url} has catalog schema "
                              f"{meta[0]['version']}, this version reads {SCHEMA_VERSION}")
@@ -266,6 +271,15 @@ class Neo4jStore(CatalogStore):
         for name, statement in schema_statements(self.metamodel).items():
             if name not in existing:
                 self._driver.execute_query(statement, database_=self.database)
+
+    def _upgrade(self, version: str) -> None:
+        """Schema 1 -> 2: every relationship gets its ``in_key`` (in batches of their own), then the version moves."""
+        with self._driver.session(database=self.database, bookmark_manager=self._bookmarks) as session:
+            for t in stored_types(self.metamodel):
+                session.run(f"MATCH (a)-[r:{t}]->(b) WHERE r.in_key IS NULL "
+                            "CALL (r, b) { SET r.in_key = b.ref + '>' + r.id } IN TRANSACTIONS OF 10000 ROWS").consume()
+        self._driver.execute_query("MATCH (m:CatalogMeta {key: 'schema'}) WHERE m.version = $old SET m.version = $new",
+                                   old=version, new=SCHEMA_VERSION, database_=self.database)
 
     def init_catalog(self) -> None:
         """Mark the database as a catalog and create the empty change-log head (idempotent)."""
@@ -732,70 +746,133 @@ class Neo4jStore(CatalogStore):
         return self._run("MATCH ()-[r]->() RETURN count(r) AS n")[0]["n"]
 
     # --- traversal ---------------------------------------------------------------------------------------------------
+    @contextlib.contextmanager
+    def _reader(self) -> Iterator[Any]:
+        """Something to ``run`` reads on: this thread's open transaction, or one session for several reads."""
+        tx = self._tx()
+        if tx is not None:
+            yield tx
+            return
+        with self._driver.session(database=self.database, bookmark_manager=self._bookmarks) as session:
+            yield session
+
+    def _step_query(self, part: int, known: list[str]) -> str:
+        """Per frontier entity (``$frontier[i]``), its first ``$k`` relationships in one direction (``part`` 0 out,
+        1 in) of the types ``known`` (upper-case, in lower-case order), by type then id, as one list of ids. An entity
+        with more than ``$dense`` of them is read through the ``id`` or ``in_key`` index, which hands them out in that
+        order, one type after the other, so a hub's thousands are neither expanded nor sorted."""
+        arrow = ("-[r{t}]->()", "<-[r{t}]-()")[part]
+        t = ":" + "|".join(known)
+        if part == 0:
+            seeks = [f"MATCH ()-[r:{k}]->() WHERE r.id STARTS WITH f + '>{k.lower()}>' "
+                     "WITH r ORDER BY r.id RETURN r.id AS id" for k in known]
+        else:
+            seeks = [f"MATCH ()-[r:{k}]->() WHERE r.in_key STARTS WITH f + '>' "
+                     "WITH r ORDER BY r.in_key RETURN r.id AS id" for k in known]
+        return ("UNWIND range(0, size($frontier) - 1) AS i WITH i, $frontier[i] AS f "
+                "MATCH (n:Entity {ref: f}) CALL (n, f) { "
+                f"WITH n WHERE COUNT {{ (n){arrow.format(t=t)} }} <= $dense "
+                f"MATCH (n){arrow.format(t=t)} WITH r.id AS id, toLower(type(r)) AS type ORDER BY type, id LIMIT $k "
+                "RETURN id "
+                "UNION ALL "
+                f"WITH n, f WHERE COUNT {{ (n){arrow.format(t=t)} }} > $dense "
+                f"CALL (f) {{ {' UNION ALL '.join(seeks)} }} WITH id LIMIT $k RETURN id "
+                f"}} RETURN {part} AS part, i, collect(id) AS ids")
+
+    @staticmethod
+    def _step_ids(reader: Any, query: str, f: str, ids: list[str], k: int) -> Iterator[str]:
+        """One frontier entity's relationship ids in walk order: ``ids`` (the first ``k``), then, only if the walk
+        uses them all, the rest, read again with a larger ``k``. A list out of (type, id) order (which the query's
+        plan does not promise across the index branches) is read again by expansion and sort."""
+        done = 0
+        while True:
+            keys = [(x.split(">", 2)[1], x) for x in ids]
+            if any(a >= b for a, b in zip(keys, keys[1:])):  # pragma: no cover - not seen on Neo4j 5.26
+                ids = [x for r in reader.run(query, frontier=[f], k=k, dense=2 ** 62) for x in r["ids"]]
+            yield from ids[done:]
+            if len(ids) < k:
+                return
+            done, k = len(ids), k * 4
+            ids = [x for r in reader.run(query, frontier=[f], k=k, dense=_DENSE) for x in r["ids"]]
+
     def neighbourhood(self, ref: str, depth: int = 1, direction: Direction = "both",
                       types: tuple[str, ...] | None = None, limit: int = 500) -> Subgraph:
         """The SQLite backend's walk, in the same order (frontier sorted and chunked; per chunk outgoing then incoming
         relationships, each by frontier entity, type and id, as SQLite's indexes give them), so the same ``limit``
-        stops at the same entities and relationships. One round trip per chunk, read only as far as needed."""
-        t = ""
-        if types:
-            known = sorted({k for k in (known_rel_type(self.metamodel, x) for x in types) if k})
-            if not known:  # only types the graph cannot hold: nothing to follow
-                depth = 0
-            else:
-                t = ":" + "|".join(known)
-        branches = []
-        if direction in ("out", "both"):
-            branches.append(f"UNWIND $frontier AS f MATCH (:Entity {{ref: f}})-[r{t}]->(b:Entity) "
-                            "RETURN 0 AS part, f, toLower(type(r)) AS type, r.id AS id, b.ref AS other")
-        if direction in ("in", "both"):
-            branches.append(f"UNWIND $frontier AS f MATCH (:Entity {{ref: f}})<-[r{t}]-(b:Entity) "
-                            "RETURN 1 AS part, f, toLower(type(r)) AS type, r.id AS id, b.ref AS other")
-        # SQLite's order: per chunk, outgoing then incoming, each by (end, type, id) as its indexes give them
-        step = f"CALL () {{ {' UNION ALL '.join(branches)} }} RETURN id, other ORDER BY part, f, type, id"
+        stops at the same entities and relationships. Per chunk and direction one round trip returns each frontier
+        entity's first relationship ids in that order (more only in the rare case that the walk uses them all), then
+        one round trip reads what the walk found. Models are built when read (StoredEntities)."""
+        known = sorted((k for k in {known_rel_type(self.metamodel, x) for x in types} if k) if types else
+                       stored_types(self.metamodel), key=str.lower)
+        if not known:  # only types the graph cannot hold: nothing to follow
+            depth = 0
+        parts = [p for p, d in ((0, "out"), (1, "in")) if direction in (d, "both")]
+        single = {part: self._step_query(part, known) for part in parts}
+        step = " UNION ALL ".join(single.values())
+        step = f"CALL () {{ {step} }} RETURN part, i, ids" if len(parts) > 1 else step
         seen: dict[str, int] = {ref: 0}
         rel_ids: set[str] = set()
         frontier = [ref]
         truncated = False
-        for level in range(1, max(0, depth) + 1):
-            nxt: list[str] = []
-            for chunk in _chunks(sorted(frontier), _CHUNK):
-                with contextlib.closing(self._stream(step, frontier=chunk)) as rows:  # a hub's rest stays unread
-                    for r in rows:
-                        other = r["other"]
-                        if other not in seen:
-                            if len(seen) >= limit:
-                                truncated = True
+        with self._reader() as reader:
+            for level in range(1, max(0, depth) + 1):
+                nxt: list[str] = []
+                for chunk in _chunks(sorted(frontier), _CHUNK):
+                    # both directions in one round trip
+                    lists: dict[tuple[int, int], list[str]] = {(r["part"], r["i"]): r["ids"] for r in reader.run(
+                        step, frontier=chunk, k=limit + 1, dense=_DENSE)}
+                    for part in parts:
+                        for i in sorted(i for p, i in lists if p == part):
+                            for rid in self._step_ids(reader, single[part], chunk[i], lists[part, i], limit + 1):
+                                other = rid[rid.rindex(">") + 1:] if part == 0 else rid[:rid.index(">")]
+                                if other not in seen:
+                                    if len(seen) >= limit:
+                                        truncated = True
+                                        break
+                                    seen[other] = level
+                                    nxt.append(other)
+                                rel_ids.add(rid)
+                            if truncated:
                                 break
-                            seen[other] = level
-                            nxt.append(other)
-                        rel_ids.add(r["id"])
-                if truncated:
+                        if truncated:
+                            break
+                    if truncated:
+                        break
+                frontier = nxt
+                if not frontier or truncated:
                     break
-            frontier = nxt
-            if not frontier or truncated:
-                break
-        # what the walk found, in one round trip: the entities by ref, the relationships by type and id (each an
-        # index seek on that type's id constraint, however dense the ends are)
-        by_type: dict[str, list[str]] = {}
-        for rid in sorted(rel_ids):
-            p = _split_rel_id(rid)
-            rt = known_rel_type(self.metamodel, p[1]) if p else None
-            if rt:
-                by_type.setdefault(rt, []).append(rid)
-        # one query text for every call (every stored type, most with an empty list), so its plan is cached
-        branches = [f"UNWIND $refs AS ref MATCH (n:Entity {{ref: ref}}) RETURN 0 AS part, {_E}"]
-        params: dict[str, Any] = {"refs": list(seen)}
-        for i, rt in enumerate(stored_types(self.metamodel)):
-            branches.append(f"UNWIND $ids{i} AS id MATCH ()-[r:{rt} {{id: id}}]->() RETURN 1 AS part, {_R}")
-            params[f"ids{i}"] = by_type.get(rt, [])
-        rows = self._run(f"CALL () {{ {' UNION ALL '.join(branches)} }} "
-                         "RETURN part, data, version, created_at, updated_at", **params)
-        entities = {e.ref: e for e in (_entity(r) for r in rows if r["part"] == 0)}
-        if ref not in entities:
+            # what the walk found, in one round trip: the entities by ref, the relationships by type and id (each an
+            # index seek on that type's id constraint)
+            by_type: dict[str, list[str]] = {}
+            for rid in sorted(rel_ids):
+                p = _split_rel_id(rid)
+                rt = known_rel_type(self.metamodel, p[1]) if p else None
+                if rt:
+                    by_type.setdefault(rt, []).append(rid)
+            # one query text for every call (every stored type, most with an empty list), so its plan is cached; two
+            # records of lists (a record per row costs the driver more than the row)
+            branches = ["UNWIND $refs AS ref MATCH (n:Entity {ref: ref}) "
+                        "RETURN 0 AS part, [n.ref, n.data, n.version, n.created_at, n.updated_at] AS row"]
+            params: dict[str, Any] = {"refs": list(seen)}
+            for i, rt in enumerate(stored_types(self.metamodel)):
+                branches.append(f"UNWIND $ids{i} AS id MATCH ()-[r:{rt} {{id: id}}]->() "
+                                "RETURN 1 AS part, [r.id, r.data, r.version, r.created_at, r.updated_at] AS row")
+                params[f"ids{i}"] = by_type.get(rt, [])
+            ents: dict[str, tuple] = {}
+            rels: list[list] = []
+            for r in reader.run(f"CALL () {{ {' UNION ALL '.join(branches)} }} RETURN part, collect(row) AS rows",
+                                params):
+                if r["part"] == 0:
+                    ents = {row[0]: tuple(row[1:]) for row in r["rows"]}
+                else:
+                    rels = r["rows"]
+        if ref not in ents:
             raise NotFound(f"{ref} does not exist")
-        rels = sorted((_relationship(r) for r in rows if r["part"] == 1), key=lambda r: r.id)
-        return Subgraph(entities=entities, relationships=rels, depth=seen, truncated=truncated)
+        rels.sort(key=_first)
+        # models are built when read (StoredEntities), in the walk's order as the SQLite backend
+        return Subgraph(entities=StoredEntities({x: ents[x] for x in seen if x in ents}),
+                        relationships=StoredRelationships([tuple(row[1:]) for row in rels]), depth=seen,
+                        truncated=truncated)
 
     # --- organisation events -----------------------------------------------------------------------------------------
     def _event_row(self, event_id: str) -> tuple[int, str] | None:
