@@ -30,6 +30,7 @@ import datetime as dt
 import hashlib
 import json
 import zipfile
+import zlib
 from dataclasses import asdict, dataclass, is_dataclass
 from pathlib import Path
 from typing import Any
@@ -157,7 +158,10 @@ def verify_bundle(path: str | Path, store: CatalogStore | None = None) -> Bundle
         names = sorted(z.namelist())
         if MANIFEST not in names:
             return BundleCheck(False, 0, MANIFEST, "missing")
-        raw = z.read(MANIFEST)
+        try:
+            raw = z.read(MANIFEST)
+        except (zipfile.BadZipFile, OSError, zlib.error) as exc:
+            return BundleCheck(False, 0, MANIFEST, f"cannot be read: {exc}")
         try:
             manifest = json.loads(raw)
             files = manifest["files"]
@@ -174,7 +178,8 @@ def verify_bundle(path: str | Path, store: CatalogStore | None = None) -> Bundle
                 return BundleCheck(False, checked, name, "not listed in the manifest (added)")
             try:
                 data = z.read(name)
-            except (zipfile.BadZipFile, OSError) as exc:  # CRC error: the compressed bytes were changed
+            except (zipfile.BadZipFile, OSError, zlib.error) as exc:  # the compressed bytes were changed (CRC,
+                # or a stream that no longer inflates)
                 return BundleCheck(False, checked, name, f"cannot be read: {exc}")
             if sha256(data) != files[name]["sha256"]:
                 return BundleCheck(False, checked, name, "SHA-256 does not match the manifest (changed)")

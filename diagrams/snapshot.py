@@ -24,11 +24,11 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Iterable
 
-from catalog.changelog import GENESIS
+from catalog.changelog import GENESIS, canonical_json
 from catalog.errors import CatalogError, FieldError, NotFound, ValidationFailed
 from catalog.metamodel import Metamodel
 from catalog.model import Entity, Relationship
-from catalog.store.base import CatalogStore, Subgraph, as_instant
+from catalog.store.base import RECORD_PREFIX, CatalogStore, EntityFilter, Subgraph, as_instant
 
 from diagrams.facts import EntityFacts, RelationshipFacts, parse_graph
 
@@ -185,12 +185,96 @@ def recorded_graph(store: CatalogStore, as_of: dt.date | None) -> Subgraph:
     return store.graph_as_of(as_of)
 
 
-def current_record(store: CatalogStore, as_of: dt.date | None) -> Revision | None:
-    """The revision of the record at the end of ``as_of`` if that is the current record (nothing written since),
-    else None. The current record is read from the store's current tables and indexes, which is cheaper than
-    rebuilding it from the change log, and lets a view read just its part of it."""
-    rev = revision_at(store, as_of)
-    return rev if rev.seq == store.revision()[0] else None
+REWIND_LIMIT = 500  # past this many change-log entries after a date, its record is rebuilt from the log instead
+
+
+@dataclass
+class Rewind:
+    """The state at some revision of every fact written after it (None: it did not exist then)."""
+
+    entities: dict[str, EntityFacts | None]
+    relationships: dict[str, RelationshipFacts | None]  # by id
+
+
+class RecordReader:
+    """Reads the record at ``revision`` (whole or in parts) as :mod:`diagrams.facts`, from the store's current tables
+    and indexes: they hold the current record, and the record at an earlier revision is the current one with every
+    fact written since put back as it was (``rewind``: the ``before`` of its first later change-log entry). That
+    is cheaper than rebuilding the record from the whole change log (``store.graph_json(as_of)``), and lets a view
+    read just its part. :meth:`unchanged` tells whether anything was written while reading (then the reads may
+    mix two revisions: read again from the change log)."""
+
+    def __init__(self, store: CatalogStore, revision: Revision, head: tuple[int, str], rewind: Rewind | None):
+        self.store, self.revision, self.head, self.rewind = store, revision, head, rewind
+
+    def unchanged(self) -> bool:
+        return self.store.revision() == self.head
+
+    def part(self, refs: Iterable[str] = (), owners: Iterable[str] = (),
+             relationships: bool = True) -> tuple[dict[str, EntityFacts], list[RelationshipFacts]]:
+        """As ``store.part_json`` (the entities ``refs``, those whose owner history names one of ``owners``, the
+        relationships of all of them), in the record at the reader's revision."""
+        refs, owners = set(refs), set(owners)
+        ents, rels = parse_graph(*self.store.part_json(sorted(refs), sorted(owners), relationships))
+        rw = self.rewind
+        if rw is None:
+            return ents, rels
+        for ref, f in rw.entities.items():
+            ents.pop(ref, None)
+            if f is not None and (ref in refs or any(p["org"] in owners for p in f.data["owner_history"])):
+                ents[ref] = f
+        if not relationships:
+            return ents, rels
+        by_id = {r.id: r for r in rels}
+        back = [ref for ref in ents if ref in rw.entities]  # their unchanged relationships were not read yet
+        if back:
+            by_id.update((r.id, r) for r in parse_graph(*self.store.part_json(sorted(back)))[1])
+        for rid, f in rw.relationships.items():
+            by_id.pop(rid, None)
+            if f is not None:
+                by_id[rid] = f
+        return ents, [r for r in by_id.values() if r.source in ents or r.target in ents]
+
+    def where(self, kind: str, attributes: dict[str, str]) -> set[str]:
+        """Refs of the entities of ``kind`` with these attribute values, in the record at the reader's revision."""
+        found = {e.ref for e in self.store.list_entities(EntityFilter(kind=kind, attributes=attributes, limit=10**9))}
+        for ref, f in (self.rewind.entities.items() if self.rewind else ()):
+            found.discard(ref)
+            if f is not None and f.kind == kind and all(f.attributes.get(k) == v for k, v in attributes.items()):
+                found.add(ref)
+        return found
+
+    def whole(self) -> tuple[dict[str, EntityFacts], list[RelationshipFacts]]:
+        ents, rels = parse_graph(*self.store.graph_json())
+        if self.rewind is None:
+            return ents, rels
+        by_id = {r.id: r for r in rels}
+        for items, found in ((self.rewind.entities, ents), (self.rewind.relationships, by_id)):
+            for key, f in items.items():
+                found.pop(key, None)
+                if f is not None:
+                    found[key] = f  # type: ignore[index]
+        return ents, list(by_id.values())
+
+
+def record_reader(store: CatalogStore, as_of: dt.date | None, revision: Revision | None = None) -> RecordReader | None:
+    """A reader of the record at the end of ``as_of`` (None: the current one) from the current tables, or None when
+    more than REWIND_LIMIT change-log entries were written since (read it from the change log then)."""
+    head = store.revision()
+    revision = revision or recorded_revision(store, as_of)
+    if revision.seq == head[0]:
+        return RecordReader(store, revision, head, None)
+    if head[0] - revision.seq > REWIND_LIMIT:
+        return None
+    ents: dict[str, EntityFacts | None] = {}
+    rels: dict[str, RelationshipFacts | None] = {}
+    for e in store.changelog(after_seq=revision.seq):  # the first later entry's "before": the state at revision
+        if e.ref.startswith("rel:"):
+            if e.ref[4:] not in rels:
+                rels[e.ref[4:]] = None if e.before is None else RelationshipFacts(canonical_json(e.before))
+        elif not e.ref.startswith(("event:", RECORD_PREFIX)) and e.ref not in ents:
+            ents[e.ref] = None if e.before is None else EntityFacts(e.before)
+    return RecordReader(store, revision, head, Rewind(ents, rels))
 
 
 _RECORDS: "weakref.WeakKeyDictionary[CatalogStore, OrderedDict[tuple, tuple]]" = weakref.WeakKeyDictionary()
@@ -198,9 +282,9 @@ _RECORDS: "weakref.WeakKeyDictionary[CatalogStore, OrderedDict[tuple, tuple]]" =
 
 def recorded_facts(store: CatalogStore, as_of: dt.date | None, revision: Revision) -> tuple[dict, list]:
     """The record at ``revision`` (the change-log head at the end of ``as_of``) as :mod:`diagrams.facts`: entities by
-    ref and relationships by id, parsed from ``store.graph_json``. Read from the current tables when the revision
-    is the current head, else from the change log; kept per store and revision (the two dates of a diff, or several
-    views of one revision, read it once)."""
+    ref and relationships. Read from the current tables (:class:`RecordReader`) unless many entries were written
+    since, else from the change log (``store.graph_json(as_of)``); kept per store and revision (the two dates of a
+    diff, or several views of one revision, read it once)."""
     key = (revision.seq, revision.hash)
     try:
         cache = _RECORDS.setdefault(store, OrderedDict())
@@ -209,27 +293,22 @@ def recorded_facts(store: CatalogStore, as_of: dt.date | None, revision: Revisio
     if key in cache:
         cache.move_to_end(key)
         return cache[key]
-    current = as_of is None or revision.seq == store.revision()[0]
-    record = parse_graph(*store.graph_json(None if current else as_of))
+    reader = record_reader(store, as_of, revision)
+    record = reader.whole() if reader is not None else None
+    if record is None or not reader.unchanged():  # type: ignore[union-attr]
+        record = parse_graph(*store.graph_json(as_of))  # one query: consistent
     cache[key] = record
     while len(cache) > 2:
         cache.popitem(last=False)
     return record
 
 
-def read_part(store: CatalogStore, refs: Iterable[str] = (), owners: Iterable[str] = (),
-              relationships: bool = True) -> tuple[dict[str, EntityFacts], list[RelationshipFacts]]:
-    """``store.part_json`` (part of the current record) as facts: entities by ref, relationships."""
-    return parse_graph(*store.part_json(sorted(set(refs)), sorted(set(owners)), relationships))
-
-
-def partial_snapshot(store: CatalogStore, entities: dict[str, EntityFacts], relationships: list[RelationshipFacts],
-                     day: dt.date, as_of: dt.date | None = None, revision: Revision | None = None) -> Snapshot:
-    """A snapshot of only part of the current record (a view's neighbourhood, read with :func:`read_part` instead of
-    the whole catalog) on ``day``, completed with what drawing it looks up: the owners on ``day`` of its entities,
-    their parent chains, and the entities relationships name as ``via``. Lookups outside that part find nothing, so
-    a view drawn from it must only look at what it read (see views.py, "parts"). ``as_of`` and ``revision`` (from
-    :func:`current_record`) stamp it when the current record is also the one recorded at ``as_of``."""
+def partial_snapshot(reader: RecordReader, entities: dict[str, EntityFacts], relationships: list[RelationshipFacts],
+                     day: dt.date, as_of: dt.date | None = None) -> Snapshot:
+    """A snapshot of only part of a record (a view's neighbourhood, read with ``reader.part`` instead of the whole
+    catalog) on ``day``, completed with what drawing it looks up: the owners on ``day`` of its entities, their parent
+    chains, and the entities relationships name as ``via``. Lookups outside that part find nothing, so a view drawn
+    from it must only look at what it read (see views.py, ``read_part``)."""
     entities = dict(entities)
     todo = set()
     for e in entities.values():
@@ -237,12 +316,12 @@ def partial_snapshot(store: CatalogStore, entities: dict[str, EntityFacts], rela
                     if isinstance(x, str))
     todo.update(v for r in relationships if isinstance(v := r.properties.get("via"), str))
     while todo := todo - entities.keys():
-        found, _ = read_part(store, todo, relationships=False)
+        found, _ = reader.part(todo, relationships=False)
         entities.update(found)
         todo = {p for e in found.values() if e.kind == "organization"
                 and isinstance(p := e.attributes.get("parent"), str)}
-    return snapshot_from(store.metamodel, Subgraph(entities=entities, relationships=relationships),  # type: ignore
-                         day, as_of, revision or revision_at(store, None))
+    graph = Subgraph(entities=entities, relationships=relationships)  # type: ignore[arg-type]
+    return snapshot_from(reader.store.metamodel, graph, day, as_of, reader.revision)
 
 
 _CACHE: "weakref.WeakKeyDictionary[CatalogStore, OrderedDict[tuple, Snapshot]]" = weakref.WeakKeyDictionary()
@@ -296,18 +375,24 @@ def load_snapshot(store: CatalogStore, as_of: dt.date | str | None = None,
     return snap
 
 
-def _load(store: CatalogStore, as_of_d: dt.date | None, day: dt.date) -> Snapshot:
-    revision = revision_at(store, as_of_d)
-    if as_of_d is not None and revision.seq == 0 and store.revision()[0] > 0:
+def recorded_revision(store: CatalogStore, as_of: dt.date | None) -> Revision:
+    """:func:`revision_at`, refusing a date before the change log's first entry (:class:`NothingRecorded`)."""
+    revision = revision_at(store, as_of)
+    if as_of is not None and revision.seq == 0 and store.revision()[0] > 0:
         first = store.changelog(limit=1)[0].time[:10]
-        raise NothingRecorded(f"the catalog recorded nothing by {as_of_d} (its change log starts on {first}); to draw "
-                              f"what the catalog says today about {as_of_d}, use valid_on (--valid-on {as_of_d}) "
+        raise NothingRecorded(f"the catalog recorded nothing by {as_of} (its change log starts on {first}); to draw "
+                              f"what the catalog says today about {as_of}, use valid_on (--valid-on {as_of}) "
                               "without as_of")
+    return revision
+
+
+def _load(store: CatalogStore, as_of_d: dt.date | None, day: dt.date) -> Snapshot:
+    revision = recorded_revision(store, as_of_d)
     entities, relationships = recorded_facts(store, as_of_d, revision)
     return snapshot_from(store.metamodel, Subgraph(entities=entities, relationships=relationships),  # type: ignore
                          day, as_of_d, revision)
 
 
-__all__ = ["NothingRecorded", "clear_cache", "Revision", "Snapshot", "cached_snapshot", "current_record", "days",
-           "load_snapshot", "parse_day", "partial_snapshot", "read_part", "recorded_facts", "recorded_graph", "revision_at",
-           "snapshot_from"]
+__all__ = ["NothingRecorded", "REWIND_LIMIT", "RecordReader", "Revision", "Rewind", "Snapshot", "cached_snapshot",
+           "clear_cache", "days", "load_snapshot", "parse_day", "partial_snapshot", "record_reader", "recorded_facts",
+           "recorded_graph", "recorded_revision", "revision_at", "snapshot_from"]

@@ -24,15 +24,15 @@ from typing import Any, Callable, Iterable
 
 from catalog.metamodel import Label
 from catalog.model import Entity, Relationship
-from catalog.store.base import CatalogStore, EntityFilter
+from catalog.store.base import CatalogStore
 
 from diagrams.compose import active, add_edges, cluster_for, entity_node, org_cluster, owner_cluster, \
     rel_edge, short_name
 from diagrams.facts import EntityFacts, RelationshipFacts
 from diagrams.model import Cluster, Diagram, Edge, Node
 from diagrams.registry import ViewParams
-from diagrams.snapshot import Revision, Snapshot, cached_snapshot, current_record, days, load_snapshot, parse_day, \
-    partial_snapshot, read_part
+from diagrams.snapshot import RecordReader, Snapshot, cached_snapshot, days, load_snapshot, parse_day, \
+    partial_snapshot, record_reader
 from diagrams.style import FLOW, word
 
 IOC_TYPES = ("feeds", "flows_to", "provides", "exposes", "published_on", "consumes", "reads", "writes")
@@ -75,9 +75,11 @@ class _SnapshotView:
         as_of, day = days(store, params.as_of, params.valid_on)
         snap = cached_snapshot(store, as_of, day)  # the whole one if already read
         if snap is None and self.reads_parts:
-            revision = current_record(store, as_of)
-            if revision is not None:  # the record at as_of is the current one: the view can read just its part
-                snap = self.read_part(store, params, _Part(store, day, as_of, revision))
+            reader = record_reader(store, as_of)
+            if reader is not None:  # the view can read just its part of the record
+                snap = self.read_part(store, params, _Part(reader, day, as_of))
+                if not reader.unchanged():  # written meanwhile: the parts may not be of one revision
+                    snap = None
         if snap is None:
             snap = load_snapshot(store, params.as_of, params.valid_on)
         if params.ref:
@@ -98,26 +100,30 @@ class _SnapshotView:
 
 
 class _Part:
-    """A view's part of the current record, read step by step, drawn on ``day`` and stamped ``as_of`` and
-    ``revision`` (see ``_SnapshotView.read_part``)."""
+    """A view's part of the record at ``as_of``, read step by step and drawn on ``day`` (see
+    ``_SnapshotView.read_part``)."""
 
-    def __init__(self, store: CatalogStore, day: dt.date, as_of: dt.date | None, revision: Revision):
-        self.store, self.day, self.as_of, self.revision = store, day, as_of, revision
+    def __init__(self, reader: RecordReader, day: dt.date, as_of: dt.date | None):
+        self.reader, self.day, self.as_of = reader, day, as_of
         self.entities: dict[str, EntityFacts] = {}
 
     def around(self, refs: Iterable[str] = (), owners: Iterable[str] = ()) -> list[RelationshipFacts]:
         """Read the entities ``refs`` and those owned by ``owners`` (any period); their relationships."""
-        ents, rels = read_part(self.store, refs, owners)
+        ents, rels = self.reader.part(refs, owners)
         self.entities.update(ents)
         return rels
+
+    def where(self, kind: str, **attributes: str) -> set[str]:
+        """Refs of the entities of ``kind`` with these attribute values (whatever their validity)."""
+        return self.reader.where(kind, attributes)
 
     def snapshot(self, rels: list[RelationshipFacts], refs: Iterable[str] = ()) -> Snapshot:
         """The snapshot of what was read, the relationships ``rels`` and the entities they and ``refs`` name."""
         rels = sorted({r.id: r for r in rels}.values(), key=lambda r: r.id)
         missing = (set(refs) | {x for r in rels for x in (r.source, r.target)}) - self.entities.keys()
         if missing:
-            self.entities.update(read_part(self.store, missing, relationships=False)[0])
-        return partial_snapshot(self.store, self.entities, rels, self.day, self.as_of, self.revision)
+            self.entities.update(self.reader.part(missing, relationships=False)[0])
+        return partial_snapshot(self.reader, self.entities, rels, self.day, self.as_of)
 
 
 class IocView(_SnapshotView):
@@ -133,8 +139,7 @@ class IocView(_SnapshotView):
         if params.ref:
             roots = {params.ref}
         else:
-            roots = {e.ref for e in store.list_entities(EntityFilter(kind="platform", limit=10**9,
-                                                                     attributes={"platform_subtype": "city_ioc"}))}
+            roots = part.where("platform", platform_subtype="city_ioc")
         # upstream() over every recorded relationship of the types, whatever its status or validity: a superset
         deps = {t: store.metamodel.relations[t].dependency for t in IOC_TYPES}
         seen, frontier, read = set(roots), set(roots), []
@@ -195,10 +200,9 @@ class DepartmentView(_SnapshotView):
         # the organisation's units at any date (by parent), then whatever any of them owned in any period
         orgs, todo = {params.ref or ""}, [params.ref or ""]
         while todo:
-            units = store.list_entities(EntityFilter(kind="organization", attributes={"parent": todo.pop()},
-                                                     limit=10**9))
-            todo += [u.ref for u in units if u.ref not in orgs]
-            orgs.update(u.ref for u in units)
+            units = part.where("organization", parent=todo.pop())
+            todo += sorted(units - orgs)
+            orgs |= units
         return part.snapshot(part.around(owners=orgs), orgs)
 
     def draw(self, snap: Snapshot, params: ViewParams) -> Diagram:
