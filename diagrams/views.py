@@ -429,9 +429,8 @@ def _root(snap: Snapshot, org: str) -> str:
         org = parent
 
 
-def _state(e: Entity, snap: Snapshot) -> Any:
-    c = e.content()
-    c.pop("provenance", None)
+def _state(e: EntityFacts, snap: Snapshot) -> Any:
+    c = e.state()  # the stored content without provenance: what content() gives, without building the model
     c["owner_on_day"] = e.owner_on(snap.day)
     return c
 
@@ -444,7 +443,7 @@ def _same_entity(a: EntityFacts, s1: Snapshot, b: EntityFacts, s2: Snapshot) -> 
     return a is b or a.state() == b.state()
 
 
-def _what_changed(a: Entity, s1: Snapshot, b: Entity, s2: Snapshot, lang: str) -> str:
+def _what_changed(a: EntityFacts, s1: Snapshot, b: EntityFacts, s2: Snapshot, lang: str) -> str:
     sa, sb = _state(a, s1), _state(b, s2)
     spec = s2.metamodel.kinds.get(b.kind)
     words = []

@@ -565,3 +565,19 @@ def test_days_are_read_only_as_yyyy_mm_dd(text: str) -> None:
     with pytest.raises(ValidationFailed, match="is not a date YYYY-MM-DD"):
         parse_day(text, "as_of")
     assert parse_day(" 2025-03-01 ", "as_of") == dt.date(2025, 3, 1) and parse_day("", "as_of") is None
+
+
+def test_label_wrapping_is_textwraps() -> None:
+    """diagrams.dot.wrap breaks a cleaned label into the lines textwrap gives (long words broken, no hyphen breaks)."""
+    import random
+    import textwrap
+
+    from diagrams.dot import clean, wrap
+
+    rnd = random.Random(6)
+    chars = "ab cđ\t\n\x0b\x0c\r\u00a0\u3000\u2028-.Ệ<&\"'" + "abcdefghij" * 3
+    for _ in range(20000):
+        text = clean("".join(rnd.choice(chars) for _ in range(rnd.randint(0, 90))))
+        for width in (1, 3, 24, 28, 48):
+            assert wrap(text, width) == textwrap.wrap(text, width=width, break_long_words=True,
+                                                      break_on_hyphens=False), (text, width)
