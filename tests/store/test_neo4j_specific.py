@@ -539,20 +539,21 @@ def test_neighbourhood_through_the_index_and_beyond_the_first_page_matches_sqlit
                                                                                   ctx: WriteContext, ent, rl,
                                                                                   monkeypatch) -> None:
     """Hubs are read through the ``id`` / ``in_key`` indexes (here every entity with more than 2 relationships in a
-    direction), and an entity whose first ``limit + 1`` relationships all lead back to entities already found is read
+    direction), and a step whose first rows (here ``limit + 1``) all lead back to entities already found is read
     further: both give exactly SQLite's walk, truncation included."""
     import catalog.store.neo4j.store as neo_store
 
     monkeypatch.setattr(neo_store, "_DENSE", 2)
-    real, paged = Neo4jStore._step_ids, set()
+    monkeypatch.setattr(neo_store, "_STEP_SLACK", 0)  # a step reads limit + 1 rows first
+    real, paged = Neo4jStore._step_rows, set()
 
-    def spy(reader: Any, query: str, f: str, ids: list[str], k: int) -> Iterator[str]:
-        for n, rid in enumerate(real(reader, query, f, ids, k)):
-            if n >= len(ids):
-                paged.add(f)
-            yield rid
+    def spy(reader: Any, query: str, chunk: list[str], total: int) -> Iterator[list]:
+        for n, row in enumerate(real(reader, query, chunk, total)):
+            if n >= total:
+                paged.add(row[2].split(">")[0])
+            yield row
 
-    monkeypatch.setattr(Neo4jStore, "_step_ids", staticmethod(spy))
+    monkeypatch.setattr(Neo4jStore, "_step_rows", staticmethod(spy))
     lite = make_store("sqlite", tmp_path)
     try:
         spokes = [f"system:s{i:02d}" for i in range(12)] + ["system:s-1", "system:s1-0"]  # '-' sorts before digits

@@ -47,6 +47,7 @@ _ATTR_NAME = re.compile(r"^[a-z_][a-z0-9_]{0,63}$")
 _WORD = re.compile(r"[^\W_]+")
 _CHUNK = 500  # frontier chunk of the neighbourhood walk (as the SQLite backend, so truncation picks the same)
 _DENSE = 100  # relationships (one direction) above which the walk reads an entity's through the index
+_STEP_SLACK = 2  # rows per entity found or in the frontier that one step reads beyond the limit (see neighbourhood)
 BATCH = 5000  # rows per UNWIND, and facts per bulk-load chunk (as the SQLite backend)
 RETRIES = 3  # re-runs of a whole bulk load after a transient error
 
@@ -756,122 +757,97 @@ class Neo4jStore(CatalogStore):
         with self._driver.session(database=self.database, bookmark_manager=self._bookmarks) as session:
             yield session
 
-    def _step_query(self, part: int, known: list[str]) -> str:
-        """Per frontier entity (``$frontier[i]``), its first ``$k`` relationships in one direction (``part`` 0 out,
-        1 in) of the types ``known`` (upper-case, in lower-case order), by type then id, as one list of ids. An entity
-        with more than ``$dense`` of them is read through the ``id`` or ``in_key`` index, which hands them out in that
-        order, one type after the other, so a hub's thousands are neither expanded nor sorted."""
-        arrow = ("-[r{t}]->()", "<-[r{t}]-()")[part]
-        t = ":" + "|".join(known)
-        if part == 0:
-            seeks = [f"MATCH ()-[r:{k}]->() WHERE r.id STARTS WITH f + '>{k.lower()}>' "
-                     "WITH r ORDER BY r.id RETURN r.id AS id" for k in known]
-        else:
-            seeks = [f"MATCH ()-[r:{k}]->() WHERE r.in_key STARTS WITH f + '>' "
-                     "WITH r ORDER BY r.in_key RETURN r.id AS id" for k in known]
-        return ("UNWIND range(0, size($frontier) - 1) AS i WITH i, $frontier[i] AS f "
+    def _step_query(self, parts: list[int], known: list[str]) -> str:
+        """One step of the walk from the frontier ``$frontier``: per direction (``parts``: 0 out, 1 in), per frontier
+        entity in order, its relationships of the types ``known`` (upper-case, in lower-case order) by type then id;
+        the first ``$total`` of that stream, as one list of ``[part, i, id, data, version, created_at, updated_at]``
+        (a record per row costs the driver more than the row). An entity with more than ``$dense`` relationships in
+        a direction is read through the ``id`` or ``in_key`` index, which hands them out in that order, one type
+        after the other, so a hub's thousands are neither expanded nor sorted, and reading stops at ``$total``."""
+        branches = []
+        for part in parts:
+            arrow = ("-[r{t}]->()", "<-[r{t}]-()")[part].format(t=":" + "|".join(known))
+            key, prefix = ("r.id", "f + '>{low}>'") if part == 0 else ("r.in_key", "f + '>'")
+            seeks = " UNION ALL ".join(f"MATCH ()-[r:{k}]->() WHERE {key} STARTS WITH {prefix.format(low=k.lower())} "
+                                       f"WITH r ORDER BY {key} RETURN r" for k in known)
+            branches.append(
+                "UNWIND range(0, size($frontier) - 1) AS i WITH i, $frontier[i] AS f "
                 "MATCH (n:Entity {ref: f}) CALL (n, f) { "
-                f"WITH n WHERE COUNT {{ (n){arrow.format(t=t)} }} <= $dense "
-                f"MATCH (n){arrow.format(t=t)} WITH r.id AS id, toLower(type(r)) AS type ORDER BY type, id LIMIT $k "
-                "RETURN id "
-                "UNION ALL "
-                f"WITH n, f WHERE COUNT {{ (n){arrow.format(t=t)} }} > $dense "
-                f"CALL (f) {{ {' UNION ALL '.join(seeks)} }} WITH id LIMIT $k RETURN id "
-                f"}} RETURN {part} AS part, i, collect(id) AS ids")
+                f"WITH n WHERE COUNT {{ (n){arrow} }} <= $dense "
+                f"MATCH (n){arrow} WITH r, toLower(type(r)) AS type, r.id AS id ORDER BY type, id LIMIT $total "
+                "RETURN r UNION ALL "
+                f"WITH n, f WHERE COUNT {{ (n){arrow} }} > $dense CALL (f) {{ {seeks} }} RETURN r "
+                f"}} RETURN {part} AS part, i, r")
+        return (f"CALL () {{ {' UNION ALL '.join(branches)} }} WITH part, i, r LIMIT $total "
+                "RETURN collect([part, i, r.id, r.data, r.version, r.created_at, r.updated_at]) AS rows")
 
     @staticmethod
-    def _step_ids(reader: Any, query: str, f: str, ids: list[str], k: int) -> Iterator[str]:
-        """One frontier entity's relationship ids in walk order: ``ids`` (the first ``k``), then, only if the walk
-        uses them all, the rest, read again with a larger ``k``. A list out of (type, id) order (which the query's
-        plan does not promise across the index branches) is read again by expansion and sort."""
+    def _step_rows(reader: Any, query: str, chunk: list[str], total: int) -> Iterator[list]:
+        """The step's rows in walk order: the first ``total``, then, only if the walk uses them all, the rest, read
+        again with a larger ``total``. A stream out of walk order (which the plan does not promise across its
+        branches) is read again whole and sorted here."""
         done = 0
         while True:
-            keys = [(x.split(">", 2)[1], x) for x in ids]
+            rows = reader.run(query, frontier=chunk, total=total, dense=_DENSE).single(strict=True)["rows"]
+            keys = [(x[0], x[1], x[2].split(">", 2)[1], x[2]) for x in rows]
             if any(a >= b for a, b in zip(keys, keys[1:])):  # pragma: no cover - not seen on Neo4j 5.26
-                ids = [x for r in reader.run(query, frontier=[f], k=k, dense=2 ** 62) for x in r["ids"]]
-            yield from ids[done:]
-            if len(ids) < k:
+                everything = reader.run(query, frontier=chunk, total=2 ** 62, dense=2 ** 62).single(strict=True)
+                yield from sorted(everything["rows"], key=lambda x: (x[0], x[1], x[2].split(">", 2)[1], x[2]))[done:]
                 return
-            done, k = len(ids), k * 4
-            ids = [x for r in reader.run(query, frontier=[f], k=k, dense=_DENSE) for x in r["ids"]]
+            yield from rows[done:]
+            if len(rows) < total:
+                return
+            done, total = len(rows), total * 4
 
     def neighbourhood(self, ref: str, depth: int = 1, direction: Direction = "both",
                       types: tuple[str, ...] | None = None, limit: int = 500) -> Subgraph:
         """The SQLite backend's walk, in the same order (frontier sorted and chunked; per chunk outgoing then incoming
         relationships, each by frontier entity, type and id, as SQLite's indexes give them), so the same ``limit``
-        stops at the same entities and relationships. Per chunk and direction one round trip returns each frontier
-        entity's first relationship ids in that order (more only in the rare case that the walk uses them all), then
-        one round trip reads what the walk found. Models are built when read (StoredEntities)."""
+        stops at the same entities and relationships. One round trip per frontier chunk reads the relationships in
+        that order with their stored rows, as far as the limit can need (further only in the rare case that the walk
+        uses them all), then one round trip reads the entities found. Models are built when read (StoredEntities)."""
         known = sorted((k for k in {known_rel_type(self.metamodel, x) for x in types} if k) if types else
                        stored_types(self.metamodel), key=str.lower)
         if not known:  # only types the graph cannot hold: nothing to follow
             depth = 0
         parts = [p for p, d in ((0, "out"), (1, "in")) if direction in (d, "both")]
-        single = {part: self._step_query(part, known) for part in parts}
-        step = " UNION ALL ".join(single.values())
-        step = f"CALL () {{ {step} }} RETURN part, i, ids" if len(parts) > 1 else step
+        step = self._step_query(parts, known)
         seen: dict[str, int] = {ref: 0}
-        rel_ids: set[str] = set()
+        rels: dict[str, list] = {}  # id -> stored row, for every relationship the walk followed
         frontier = [ref]
         truncated = False
         with self._reader() as reader:
             for level in range(1, max(0, depth) + 1):
                 nxt: list[str] = []
                 for chunk in _chunks(sorted(frontier), _CHUNK):
-                    # both directions in one round trip
-                    lists: dict[tuple[int, int], list[str]] = {(r["part"], r["i"]): r["ids"] for r in reader.run(
-                        step, frontier=chunk, k=limit + 1, dense=_DENSE)}
-                    for part in parts:
-                        for i in sorted(i for p, i in lists if p == part):
-                            for rid in self._step_ids(reader, single[part], chunk[i], lists[part, i], limit + 1):
-                                other = rid[rid.rindex(">") + 1:] if part == 0 else rid[:rid.index(">")]
-                                if other not in seen:
-                                    if len(seen) >= limit:
-                                        truncated = True
-                                        break
-                                    seen[other] = level
-                                    nxt.append(other)
-                                rel_ids.add(rid)
-                            if truncated:
+                    # enough rows for the entities still allowed, and for some leading back to ones already found
+                    total = limit + 1 + _STEP_SLACK * (len(seen) + len(chunk))
+                    for row in self._step_rows(reader, step, chunk, total):
+                        rid = row[2]
+                        other = rid[rid.rindex(">") + 1:] if row[0] == 0 else rid[:rid.index(">")]
+                        if other not in seen:
+                            if len(seen) >= limit:
+                                truncated = True
                                 break
-                        if truncated:
-                            break
+                            seen[other] = level
+                            nxt.append(other)
+                        rels[rid] = row[3:]
                     if truncated:
                         break
                 frontier = nxt
                 if not frontier or truncated:
                     break
-            # what the walk found, in one round trip: the entities by ref, the relationships by type and id (each an
-            # index seek on that type's id constraint)
-            by_type: dict[str, list[str]] = {}
-            for rid in sorted(rel_ids):
-                p = _split_rel_id(rid)
-                rt = known_rel_type(self.metamodel, p[1]) if p else None
-                if rt:
-                    by_type.setdefault(rt, []).append(rid)
-            # one query text for every call (every stored type, most with an empty list), so its plan is cached; two
-            # records of lists (a record per row costs the driver more than the row)
-            branches = ["UNWIND $refs AS ref MATCH (n:Entity {ref: ref}) "
-                        "RETURN 0 AS part, [n.ref, n.data, n.version, n.created_at, n.updated_at] AS row"]
-            params: dict[str, Any] = {"refs": list(seen)}
-            for i, rt in enumerate(stored_types(self.metamodel)):
-                branches.append(f"UNWIND $ids{i} AS id MATCH ()-[r:{rt} {{id: id}}]->() "
-                                "RETURN 1 AS part, [r.id, r.data, r.version, r.created_at, r.updated_at] AS row")
-                params[f"ids{i}"] = by_type.get(rt, [])
-            ents: dict[str, tuple] = {}
-            rels: list[list] = []
-            for r in reader.run(f"CALL () {{ {' UNION ALL '.join(branches)} }} RETURN part, collect(row) AS rows",
-                                params):
-                if r["part"] == 0:
-                    ents = {row[0]: tuple(row[1:]) for row in r["rows"]}
-                else:
-                    rels = r["rows"]
+            # the entities the walk found, in one round trip and one record (a record per row costs the driver
+            # more than the row); the relationships came with the walk
+            ents: dict[str, tuple] = {row[0]: tuple(row[1:]) for r in reader.run(
+                "UNWIND $refs AS ref MATCH (n:Entity {ref: ref}) "
+                "RETURN collect([n.ref, n.data, n.version, n.created_at, n.updated_at]) AS rows", refs=list(seen))
+                for row in r["rows"]}
         if ref not in ents:
             raise NotFound(f"{ref} does not exist")
-        rels.sort(key=_first)
         # models are built when read (StoredEntities), in the walk's order as the SQLite backend
         return Subgraph(entities=StoredEntities({x: ents[x] for x in seen if x in ents}),
-                        relationships=StoredRelationships([tuple(row[1:]) for row in rels]), depth=seen,
+                        relationships=StoredRelationships([tuple(rels[rid]) for rid in sorted(rels)]), depth=seen,
                         truncated=truncated)
 
     # --- organisation events -----------------------------------------------------------------------------------------
