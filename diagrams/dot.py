@@ -42,7 +42,10 @@ def node_id(key: str) -> str:
 
 def clean(text: str) -> str:
     """Catalog text as one printable line: control characters and newlines become spaces."""
-    return " ".join(_CONTROL.sub(" ", str(text)).replace("\n", " ").replace("\t", " ").split())
+    text = str(text)
+    if text.isprintable() and "  " not in text and text[:1] != " " and text[-1:] != " ":
+        return text  # already one line (printable: no control, line or paragraph separator, no space but " ")
+    return " ".join(_CONTROL.sub(" ", text).replace("\n", " ").replace("\t", " ").split())
 
 
 def html(text: str) -> str:

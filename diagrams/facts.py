@@ -12,7 +12,7 @@ Relationships are parsed lazily: a view walks thousands of them by type and ends
 few. The stored text is canonical JSON (sorted keys, compact), so it starts with the id ``{"id":"<source>><type>>
 <target>"`` and, when the relationship is valid at all times, ends with ``"valid_from":null,"valid_to":null}`` (the
 last two keys): type, ends and validity are read from the text, and the JSON is parsed only when something else is
-asked. Text not in that form (or an id with an escape in it) is simply parsed at once.
+asked (or at once for a relationship with validity dates, or text not in that form, or an id with an escape).
 
 Parsing pauses Python's cyclic garbage collector (nothing parsed here forms cycles): building tens of thousands of
 small dicts otherwise triggers full collections whose cost grows with everything already in memory (measured: 0.08
@@ -93,12 +93,11 @@ _ALWAYS = ',"valid_from":null,"valid_to":null}'
 class RelationshipFacts:
     """A relationship from its stored content JSON, parsed when first needed (see the module docstring)."""
 
-    __slots__ = ("text", "id", "type", "source", "target", "_data", "_valid", "_full")
+    __slots__ = ("text", "id", "type", "source", "target", "valid_from", "valid_to", "_data", "_full")
 
     def __init__(self, text: str):
         self.text = text
         self._data: dict[str, Any] | None = None
-        self._valid: tuple[dt.date | None, dt.date | None] | None = None
         self._full: Relationship | None = None
         rid = text[len(_ID):text.find('"', len(_ID))] if text.startswith(_ID) else ""
         parts = rid.split(">")
@@ -108,7 +107,9 @@ class RelationshipFacts:
             d = self.data
             self.id, self.type, self.source, self.target = d["id"], d["type"], d["source"], d["target"]
         if text.endswith(_ALWAYS):
-            self._valid = (None, None)
+            self.valid_from = self.valid_to = None
+        else:
+            self.valid_from, self.valid_to = _day(self.data["valid_from"]), _day(self.data["valid_to"])
 
     @property
     def data(self) -> dict[str, Any]:
@@ -119,19 +120,6 @@ class RelationshipFacts:
     @property
     def properties(self) -> dict[str, Any]:
         return self.data["properties"]
-
-    @property
-    def valid_from(self) -> dt.date | None:
-        return self._validity()[0]
-
-    @property
-    def valid_to(self) -> dt.date | None:
-        return self._validity()[1]
-
-    def _validity(self) -> tuple[dt.date | None, dt.date | None]:
-        if self._valid is None:
-            self._valid = (_day(self.data["valid_from"]), _day(self.data["valid_to"]))
-        return self._valid
 
     def state(self) -> dict[str, Any]:
         return _state(self.data)

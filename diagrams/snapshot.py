@@ -22,6 +22,7 @@ import weakref
 from collections import OrderedDict, defaultdict
 from dataclasses import dataclass, field
 from functools import cached_property
+from operator import attrgetter
 from typing import Iterable
 
 from catalog.changelog import GENESIS, canonical_json
@@ -99,7 +100,8 @@ def revision_at(store: CatalogStore, as_of: dt.date | None) -> Revision:
 
 
 def _valid(obj: Entity | Relationship, day: dt.date) -> bool:
-    return (obj.valid_from is None or obj.valid_from <= day) and (obj.valid_to is None or day < obj.valid_to)
+    start, end = obj.valid_from, obj.valid_to
+    return (start is None or start <= day) and (end is None or day < end)
 
 
 @dataclass
@@ -171,8 +173,8 @@ def snapshot_from(metamodel: Metamodel, graph: Subgraph, day: dt.date, as_of: dt
                   revision: Revision) -> Snapshot:
     """Keep what is valid on ``day`` from a recorded graph; drop relationships whose ends are not kept."""
     kept = {ref: e for ref, e in graph.entities.items() if _valid(e, day)}
-    rels = sorted((r for r in graph.relationships if _valid(r, day) and r.source in kept and r.target in kept),
-                  key=lambda r: r.id)
+    rels = sorted((r for r in graph.relationships if r.source in kept and r.target in kept and _valid(r, day)),
+                  key=attrgetter("id"))
     return Snapshot(metamodel=metamodel, entities=dict(sorted(kept.items())), relationships=rels, day=day,
                     as_of=as_of, revision=revision, all_entities=dict(graph.entities))
 

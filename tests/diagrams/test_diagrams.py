@@ -581,3 +581,19 @@ def test_label_wrapping_is_textwraps() -> None:
         for width in (1, 3, 24, 28, 48):
             assert wrap(text, width) == textwrap.wrap(text, width=width, break_long_words=True,
                                                       break_on_hyphens=False), (text, width)
+
+
+def test_clean_makes_one_printable_line_of_any_character() -> None:
+    """diagrams.dot.clean (with its fast path for text that is already one printable line) gives, for every code
+    point alone and between letters, what the plain rule gives: controls, separators and runs of white space become
+    one space, none at the ends."""
+    from diagrams.dot import _CONTROL, clean
+
+    def rule(text: str) -> str:
+        return " ".join(_CONTROL.sub(" ", text).replace("\n", " ").replace("\t", " ").split())
+
+    for cp in range(0x110000):
+        if not 0xD800 <= cp < 0xE000:
+            ch = chr(cp)
+            assert clean(ch) == rule(ch) and clean(f"a{ch}b") == rule(f"a{ch}b"), hex(cp)
+    assert clean(" Sở  Y tế\u00a0\n") == "Sở Y tế"
