@@ -35,6 +35,16 @@ def _day(value: str | None) -> dt.date | None:
     return None if value is None else dt.date.fromisoformat(value)
 
 
+_DAY_TEXT: dict[dt.date, str] = {}
+
+
+def _day_text(day: dt.date) -> str:
+    if len(_DAY_TEXT) > 1000:
+        _DAY_TEXT.clear()
+    text = _DAY_TEXT[day] = day.isoformat()
+    return text
+
+
 def _state(data: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in data.items() if k != "provenance"}
 
@@ -61,7 +71,7 @@ class EntityFacts:
 
     def owner_on(self, day: dt.date) -> str | None:
         """As :meth:`Entity.owner_on`, on the stored periods (ISO dates order as their text does)."""
-        text = day.isoformat()
+        text = _DAY_TEXT.get(day) or _day_text(day)
         for p in self.data["owner_history"]:
             if (p["start"] is None or p["start"] <= text) and (p["end"] is None or text < p["end"]):
                 return p["org"]

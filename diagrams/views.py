@@ -385,23 +385,20 @@ class DiffView:
         d = Diagram(view=self.name, title=f"{self.title.get(lang)}: {start} → {end}", lang=lang, day=end.isoformat(),
                     as_of=end.isoformat(), revision=s2.revision)
         d.notes.append(f"{start} ({s1.revision.short}) → {end} ({s2.revision.short})")
-        status: dict[str, str] = {}
-        for ref in sorted(set(s1.entities) | set(s2.entities)):
-            a, b = s1.entities.get(ref), s2.entities.get(ref)
-            if a is None:
-                status[ref] = "added"
-            elif b is None:
+        status: dict[str, str] = dict.fromkeys(s2.entities.keys() - s1.entities.keys(), "added")
+        for ref, a in s1.entities.items():
+            b = s2.entities.get(ref)
+            if b is None:
                 status[ref] = "removed"
             elif not _same_entity(a, s1, b, s2):
                 status[ref] = "changed"
         r1 = {r.id: r for r in s1.relationships}
         r2 = {r.id: r for r in s2.relationships}
-        rel_status: dict[str, tuple[str, Relationship, Snapshot]] = {}
-        for rid in sorted(set(r1) | set(r2)):
-            a, b = r1.get(rid), r2.get(rid)
-            if a is None:
-                rel_status[rid] = ("added", b, s2)  # type: ignore[assignment]
-            elif b is None:
+        rel_status: dict[str, tuple[str, Relationship, Snapshot]] = {rid: ("added", r2[rid], s2)
+                                                                     for rid in r2.keys() - r1.keys()}
+        for rid, a in r1.items():
+            b = r2.get(rid)
+            if b is None:
                 rel_status[rid] = ("removed", a, s1)
             elif a is not b and a.state() != b.state():  # the same record at both dates: the same objects
                 rel_status[rid] = ("changed", b, s2)
@@ -413,7 +410,8 @@ class DiffView:
             if status.get(ref) == "changed":
                 node.sublabel = _what_changed(s1.entities[ref], s1, e, s2, lang)
             d.add_node(node)
-        for rid, (st, r, snap) in rel_status.items():
+        for rid in sorted(rel_status):
+            st, r, snap = rel_status[rid]
             d.edges.append(rel_edge(snap, r, lang, highlight=st))
         return d
 
