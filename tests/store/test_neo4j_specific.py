@@ -588,11 +588,13 @@ def test_schema_1_database_gets_in_keys_on_opening(neo: Neo4jStore, url: str, ra
                            relationships=[rl("flows_to", "system:a", "system:b")]), ctx)
     behind_the_back(raw, "MATCH ()-[r]->() REMOVE r.in_key")
     behind_the_back(raw, "MATCH (m:CatalogMeta) SET m.version = '1'")
+    raw.execute_query("CREATE INDEX ioc_rel_flows_to_source IF NOT EXISTS FOR ()-[r:FLOWS_TO]-() ON (r.prov_source)")
     user, password = _credentials()
     again = Neo4jStore(url, user=user, password=password)
     try:
         assert cypher(raw, "MATCH ()-[r]->() RETURN r.in_key AS k") == [{"k": "system:b>system:a>flows_to>system:b"}]
         assert cypher(raw, "MATCH (m:CatalogMeta) RETURN m.version AS v") == [{"v": "2"}]
+        assert cypher(raw, "SHOW INDEXES YIELD name WHERE name = 'ioc_rel_flows_to_source' RETURN name") == []
         assert [r.id for r in again.neighbourhood("system:b", 1, "in").relationships] == ["system:a>flows_to>system:b"]
     finally:
         again.close()

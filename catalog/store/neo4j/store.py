@@ -10,9 +10,14 @@ truncation. The graph layout is described in :mod:`catalog.store.neo4j.schema`. 
   the caller catches the error and commits the rest.
 - Every write transaction first takes the write lock on the ``LogHead`` node, so writers are serialised: the change
   log stays one chain and the version compare of optimistic concurrency happens inside the lock.
-- ``bulk_load`` writes with batched ``UNWIND``; when it is the outermost transaction it re-runs the whole load on a
+- Writes are sent without waiting for them (:meth:`Neo4jStore._send`): the server runs one statement while this
+  process prepares the next, and the transaction's end checks what they returned.
+- ``bulk_load`` writes with batched ``UNWIND``, each fact and its change-log entry in one statement; into a store
+  without entities it reads nothing back. When it is the outermost transaction it re-runs the whole load on a
   transient error (deadlock, leader switch), up to three times. Neo4j holds a transaction's writes in server memory
   (roughly 10 KB per fact, change-log node included), so one import run needs ``db.memory.transaction.max`` to match.
+- ``neighbourhood`` walks in SQLite's order; a hub's relationships come out of the ``id`` / ``in_key`` indexes in
+  that order, so a walk reads only as many as its limit can use (see :meth:`Neo4jStore.neighbourhood`).
 - ``verify_log`` also checks the chain's end against ``LogHead``, so cutting entries off the end is detected too.
 """
 
@@ -39,8 +44,8 @@ from catalog.store.base import (RECORD_PREFIX, BulkLoad, BulkResult, CatalogStor
                                 ProgressFn, Record, StoredEntities, StoredRelationships, Subgraph, WriteContext,
                                 as_instant, check_record_key, check_record_version, chunks, entity_from_row,
                                 format_time, relationship_from_row, record_ref, restored_log_rows)
-from catalog.store.neo4j.schema import (SCHEMA_VERSION, UPGRADES_FROM, kind_label, known_rel_type, rel_type,
-                                        schema_statements, stored_types)
+from catalog.store.neo4j.schema import (DROPPED_INDEXES, SCHEMA_VERSION, UPGRADES_FROM, kind_label, known_rel_type,
+                                        rel_type, schema_statements, stored_types)
 from catalog.text import fold, search_text
 
 _ATTR_NAME = re.compile(r"^[a-z_][a-z0-9_]{0,63}$")
@@ -274,9 +279,12 @@ class Neo4jStore(CatalogStore):
                 self._driver.execute_query(statement, database_=self.database)
 
     def _upgrade(self, version: str) -> None:
-        """Schema 1 -> 2: every relationship gets its ``in_key`` (in batches of their own), then the version moves."""
+        """Schema 1 -> 2: every relationship gets its ``in_key`` (in batches of their own), the relationship
+        ``prov_source`` indexes go, then the version moves."""
         with self._driver.session(database=self.database, bookmark_manager=self._bookmarks) as session:
             for t in stored_types(self.metamodel):
+                for name in DROPPED_INDEXES:
+                    session.run(f"DROP INDEX {name.format(low=t.lower())} IF EXISTS").consume()
                 session.run(f"MATCH (a)-[r:{t}]->(b) WHERE r.in_key IS NULL "
                             "CALL (r, b) { SET r.in_key = b.ref + '>' + r.id } IN TRANSACTIONS OF 10000 ROWS").consume()
         self._driver.execute_query("MATCH (m:CatalogMeta {key: 'schema'}) WHERE m.version = $old SET m.version = $new",
