@@ -254,6 +254,30 @@ def format_time(t: dt.datetime) -> str:
     return t.astimezone(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
+def parse_log_time(t: str) -> dt.datetime:
+    """A change-log time as a naive UTC datetime."""
+    return dt.datetime.strptime(t, "%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def format_log_time(t: dt.datetime) -> str:
+    """A naive UTC datetime as a change-log time (the same text format_time writes, faster)."""
+    return t.isoformat(timespec="microseconds") + "Z"
+
+
+def consecutive_times(base: dt.datetime, n: int) -> Iterator[str]:
+    """``format_log_time(base + i microseconds)`` for i in range(n), without datetime arithmetic per entry (a bulk
+    load writes hundreds of thousands of entries, one microsecond apart)."""
+    micro, i = base.microsecond, 0
+    second = base.replace(microsecond=0)
+    while i < n:
+        prefix = format_log_time(second)[:-8]  # up to the seconds: "2025-06-30T12:00:00"
+        for m in range(micro, min(1_000_000, micro + n - i)):
+            yield f"{prefix}.{m:06d}Z"
+            i += 1
+        second += dt.timedelta(seconds=1)
+        micro = 0
+
+
 def as_instant(value: dt.datetime | dt.date | str) -> str:
     """An as-of argument as a change-log time: a date means the end of that day (UTC)."""
     if isinstance(value, str):
@@ -274,6 +298,13 @@ class CatalogStore(abc.ABC):
 
     metamodel: Metamodel = DEFAULT
     clock: Callable[[], dt.datetime] = staticmethod(utc_now)
+
+    def _now(self, last: str = "") -> str:
+        """The clock as a change-log time, strictly after ``last`` even if the clock stalls or steps back."""
+        now = format_time(self.clock())
+        if now <= last:
+            now = format_log_time(parse_log_time(last) + dt.timedelta(microseconds=1))
+        return now
 
     # --- lifecycle ---------------------------------------------------------------------------------------------
     @abc.abstractmethod

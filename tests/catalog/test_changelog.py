@@ -40,3 +40,14 @@ def test_the_hash_of_an_entry_is_the_same_from_a_dict_and_from_its_canonical_tex
     after = {"name": {"vi": "Cổng dịch vụ công", "en": "Public service portal"}, "n": 3, "f": 0.5}
     args = (7, "2025-06-30T00:00:00.000000Z", "alice", "req-1", "create", "system:portal", None)
     assert entry_hash(*args, after, "0" * 64) == entry_hash(*args, canonical_json(after), "0" * 64)
+
+
+def test_consecutive_change_log_times_are_the_formatted_instants_across_second_and_year_boundaries() -> None:
+    import datetime as dt
+
+    from catalog.store.base import consecutive_times, format_log_time
+
+    for base, n in ((dt.datetime(2025, 12, 31, 23, 59, 59, 999_990), 25), (dt.datetime(2025, 6, 30), 1_000_001),
+                    (dt.datetime(2025, 6, 30, 1, 2, 3, 4), 1), (dt.datetime(2025, 6, 30), 0)):
+        assert list(consecutive_times(base, n)) == [format_log_time(base + dt.timedelta(microseconds=i))
+                                                     for i in range(n)]

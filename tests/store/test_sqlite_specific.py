@@ -325,13 +325,3 @@ def test_a_neighbourhood_answer_builds_each_model_when_read_and_says_what_the_st
     assert json.loads(g.relationships.json(0)) == plain[0].model_dump(mode="json")  # type: ignore[union-attr]
     assert "platform:khong-co" not in g.entities and len(g.entities) == len(g.depth) > 20
 
-
-def test_consecutive_change_log_times_are_the_formatted_instants_across_second_and_year_boundaries() -> None:
-    import datetime as dt
-
-    from catalog.store.sqlite.store import _consecutive_times, _format_time
-
-    for base, n in ((dt.datetime(2025, 12, 31, 23, 59, 59, 999_990), 25), (dt.datetime(2025, 6, 30), 1_000_001),
-                    (dt.datetime(2025, 6, 30, 1, 2, 3, 4), 1), (dt.datetime(2025, 6, 30), 0)):
-        assert list(_consecutive_times(base, n)) == [_format_time(base + dt.timedelta(microseconds=i))
-                                                     for i in range(n)]

@@ -42,8 +42,9 @@ from catalog.metamodel import DEFAULT, Metamodel
 from catalog.model import ChangeEntry, Entity, OrgEvent, Relationship, rel_id
 from catalog.store.base import (RECORD_PREFIX, BulkLoad, BulkResult, CatalogStore, Direction, EntityFilter,
                                 ProgressFn, Record, StoredEntities, StoredRelationships, Subgraph, WriteContext,
-                                as_instant, check_record_key, check_record_version, chunks, entity_from_row,
-                                format_time, relationship_from_row, record_ref, restored_log_rows)
+                                as_instant, check_record_key, check_record_version, chunks, consecutive_times,
+                                entity_from_row, format_time, parse_log_time, relationship_from_row, record_ref,
+                                restored_log_rows)
 from catalog.store.neo4j.schema import (DROPPED_INDEXES, SCHEMA_VERSION, UPGRADES_FROM, kind_label, known_rel_type,
                                         rel_type, schema_statements, stored_types)
 from catalog.text import fold, search_text
@@ -191,28 +192,10 @@ def _too_big(exc: Exception) -> bool:
     return "MemoryPoolOutOfMemory" in (getattr(exc, "code", None) or "")
 
 
-def _parse_time(t: str) -> dt.datetime:
-    """A change-log time as a naive UTC datetime."""
-    return dt.datetime.strptime(t, "%Y-%m-%dT%H:%M:%S.%fZ")
 
 
-def _format_time(t: dt.datetime) -> str:
-    """A naive UTC datetime as a change-log time (the same text format_time writes)."""
-    return t.isoformat(timespec="microseconds") + "Z"
 
 
-def _consecutive_times(base: dt.datetime, n: int) -> Iterator[str]:
-    """``_format_time(base + i microseconds)`` for i in range(n), without datetime arithmetic per entry (as the
-    SQLite backend: a bulk load writes hundreds of thousands of entries)."""
-    micro, i = base.microsecond, 0
-    second = base.replace(microsecond=0)
-    while i < n:
-        prefix = _format_time(second)[:-8]  # up to the seconds: "2025-06-30T12:00:00"
-        for m in range(micro, min(1_000_000, micro + n - i)):
-            yield f"{prefix}.{m:06d}Z"
-            i += 1
-        second += dt.timedelta(seconds=1)
-        micro = 0
 
 
 _CHANGE_FIELDS = "c.seq AS seq, c.time AS time, c.actor AS actor, c.request_id AS request_id, c.op AS op, " \
@@ -401,13 +384,6 @@ class Neo4jStore(CatalogStore):
             head = (rows[0]["seq"], rows[0]["hash"], rows[0]["time"]) if rows else (0, GENESIS, "")
         return head
 
-    def _now(self, last: str = "") -> str:
-        """The clock as a change-log time, strictly after ``last`` even if the clock stalls or steps back."""
-        now = format_time(self.clock())
-        if now <= last:
-            now = _format_time(_parse_time(last) + dt.timedelta(microseconds=1))
-        return now
-
     def _log_rows(self, ctx: WriteContext, items: list[LogItem], now: str | None = None) -> list[dict[str, Any]]:
         """Change-log rows for (op, ref, before, after) entries, chained on from the head, which moves in this
         thread's state only (:meth:`_write_head` stores it). Entries of one call get consecutive microseconds from
@@ -415,11 +391,11 @@ class Neo4jStore(CatalogStore):
         if not items:
             return []
         seq, prev, last = self._local.head
-        base = _parse_time(now if now and now > last else self._now(last))
+        base = parse_log_time(now if now and now > last else self._now(last))
         rows = []
         actor, request_id = ctx.actor, ctx.request_id
         hash_entry = entry_hasher(actor, request_id)
-        for (op, ref, before, after), time in zip(items, _consecutive_times(base, len(items))):
+        for (op, ref, before, after), time in zip(items, consecutive_times(base, len(items))):
             seq += 1
             b = None if before is None else as_json(before)
             a = None if after is None else as_json(after)

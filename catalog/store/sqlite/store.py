@@ -25,8 +25,9 @@ from catalog.metamodel import DEFAULT, Metamodel
 from catalog.model import ChangeEntry, Entity, OrgEvent, Relationship, rel_id
 from catalog.store.base import (RECORD_PREFIX, BulkLoad, BulkResult, CatalogStore, Direction, EntityFilter,
                                 ProgressFn, Record, StoredEntities, StoredRelationships, Subgraph, WriteContext,
-                                as_instant, check_record_key, check_record_version, chunks, entity_from_row,
-                                format_time, record_ref, relationship_from_row, restored_log_rows)
+                                as_instant, check_record_key, check_record_version, chunks, consecutive_times,
+                                entity_from_row, format_time, parse_log_time, record_ref, relationship_from_row,
+                                restored_log_rows)
 from catalog.text import fold, search_text
 
 SCHEMA_VERSION = "2"
@@ -196,13 +197,6 @@ class SQLiteStore(CatalogStore):
             head = row if row else (0, GENESIS, "")
         return head
 
-    def _now(self, last: str = "") -> str:
-        """The clock as a change-log time, strictly after ``last`` even if the clock stalls or steps back."""
-        now = format_time(self.clock())
-        if now <= last:
-            now = _format_time(_parse_time(last) + dt.timedelta(microseconds=1))
-        return now
-
     def _log_many(self, conn: sqlite3.Connection, ctx: WriteContext,
                   items: list[tuple[str, str, Any, Any]], now: str | None = None) -> None:
         """Append (op, ref, before, after) entries (before/after: dicts, None, or their canonical JSON text);
@@ -210,10 +204,10 @@ class SQLiteStore(CatalogStore):
         if not items:
             return
         seq, prev, last = self._head(conn)
-        base = _parse_time(now if now and now > last else self._now(last))
+        base = parse_log_time(now if now and now > last else self._now(last))
         rows = []
         hash_entry = entry_hasher(ctx.actor, ctx.request_id)
-        for (op, ref, before, after), time in zip(items, _consecutive_times(base, len(items))):
+        for (op, ref, before, after), time in zip(items, consecutive_times(base, len(items))):
             seq += 1
             b = None if before is None else as_json(before)
             a = None if after is None else as_json(after)
@@ -894,25 +888,4 @@ def _same(a: dict, b: dict) -> bool:
     return a == b
 
 
-def _parse_time(t: str) -> dt.datetime:
-    """A change-log time as a naive UTC datetime."""
-    return dt.datetime.strptime(t, "%Y-%m-%dT%H:%M:%S.%fZ")
 
-
-def _consecutive_times(base: dt.datetime, n: int) -> Iterator[str]:
-    """``_format_time(base + i microseconds)`` for i in range(n), without datetime arithmetic per entry (a bulk load
-    writes hundreds of thousands of entries)."""
-    micro, i = base.microsecond, 0
-    second = base.replace(microsecond=0)
-    while i < n:
-        prefix = _format_time(second)[:-8]  # up to the seconds: "2025-06-30T12:00:00"
-        for m in range(micro, min(1_000_000, micro + n - i)):
-            yield f"{prefix}.{m:06d}Z"
-            i += 1
-        second += dt.timedelta(seconds=1)
-        micro = 0
-
-
-def _format_time(t: dt.datetime) -> str:
-    """A naive UTC datetime as a change-log time (the same text format_time writes, faster)."""
-    return t.isoformat(timespec="microseconds") + "Z"
