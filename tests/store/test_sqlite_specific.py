@@ -325,3 +325,32 @@ def test_a_neighbourhood_answer_builds_each_model_when_read_and_says_what_the_st
     assert json.loads(g.relationships.json(0)) == plain[0].model_dump(mode="json")  # type: ignore[union-attr]
     assert "platform:khong-co" not in g.entities and len(g.entities) == len(g.depth) > 20
 
+
+
+# --- schema 3: every organisation an entity's owner history names -------------------------------------------------
+
+def test_a_schema_2_file_is_upgraded_on_opening_and_finds_past_owners(db: Path) -> None:
+    from conftest import SAMPLE
+    from importers.base import run_import
+
+    store = SQLiteStore(db)
+    run_import(store, SAMPLE)
+    before = store.part_json(owners=["organization:hcm-sttt"])
+    expected = {json.loads(d)["ref"] for d in before[0]}
+    # past owners are found (assets that moved to the merged department in 2025 name it and their old owner)
+    assert any(len(json.loads(d)["owner_history"]) > 1 for d in before[0])
+    revision = store.revision()
+    store.close()
+    with sqlite3.connect(db) as raw:  # make it a schema-2 file: no entity_orgs rows, version 2
+        raw.execute("DROP TABLE entity_orgs")
+        raw.execute("UPDATE meta SET value = '2' WHERE key = 'schema_version'")
+    again = SQLiteStore(db)
+    assert again._conn().execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()[0] == "3"
+    assert {json.loads(d)["ref"] for d in again.part_json(owners=["organization:hcm-sttt"])[0]} == expected
+    assert again.revision() == revision and again.verify_log().ok  # the upgrade is not a catalog change
+    n = again._conn().execute("SELECT count(*) FROM entity_orgs").fetchone()[0]
+    assert n == sum(len({p.org for p in e.owner_history}) for e in again.iter_entities())
+    with sqlite3.connect(db) as raw:
+        raw.execute("UPDATE meta SET value = '9' WHERE key = 'schema_version'")
+    with pytest.raises(StoreError, match="schema 9"):
+        SQLiteStore(db)

@@ -30,7 +30,7 @@ from catalog.store.base import (RECORD_PREFIX, BulkLoad, BulkResult, CatalogStor
                                 restored_log_rows)
 from catalog.text import fold, search_text
 
-SCHEMA_VERSION = "2"
+SCHEMA_VERSION = "3"  # 3: entity_orgs (schema-2 files are upgraded when opened)
 _ATTR_NAME = re.compile(r"^[a-z_][a-z0-9_]{0,63}$")
 _CHUNK = 500
 _BULK_CHUNK = 5000
@@ -47,6 +47,8 @@ CREATE INDEX IF NOT EXISTS entities_lifecycle ON entities(lifecycle);
 CREATE INDEX IF NOT EXISTS entities_source ON entities(prov_source);
 CREATE TABLE IF NOT EXISTS entity_tags (ref TEXT NOT NULL, tag TEXT NOT NULL, PRIMARY KEY (tag, ref)) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS entity_tags_ref ON entity_tags(ref);
+CREATE TABLE IF NOT EXISTS entity_orgs (org TEXT NOT NULL, ref TEXT NOT NULL, PRIMARY KEY (org, ref)) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS entity_orgs_ref ON entity_orgs(ref);
 CREATE VIRTUAL TABLE IF NOT EXISTS entity_fts USING fts5(ref UNINDEXED, kind UNINDEXED, name, body,
     tokenize = 'unicode61', prefix = '2 3');
 CREATE TABLE IF NOT EXISTS relationships (
@@ -122,6 +124,8 @@ class SQLiteStore(CatalogStore):
             row = conn.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()
             if row is None:
                 conn.execute("INSERT INTO meta VALUES ('schema_version', ?)", (SCHEMA_VERSION,))
+            elif row[0] == "2":
+                self._upgrade_from_2(conn)
             elif row[0] != SCHEMA_VERSION:
                 raise StoreError(f"{self.path} has catalog schema {row[0]}, this version reads {SCHEMA_VERSION}")
         except sqlite3.DatabaseError as exc:
@@ -130,6 +134,23 @@ class SQLiteStore(CatalogStore):
         except StoreError:
             self.close()
             raise
+
+    @staticmethod
+    def _upgrade_from_2(conn: sqlite3.Connection) -> None:
+        """Schema 3 adds ``entity_orgs`` (every organisation an entity's owner history names, in any period):
+        filled from the stored entities, in one transaction with the version, once (re-checked under the lock, as
+        another process may be upgrading the same file)."""
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            if conn.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()[0] == "2":
+                conn.execute("DELETE FROM entity_orgs")
+                conn.execute("INSERT OR IGNORE INTO entity_orgs SELECT json_extract(p.value, '$.org'), e.ref "
+                             "FROM entities e, json_each(e.data, '$.owner_history') p")
+                conn.execute("UPDATE meta SET value = ? WHERE key = 'schema_version'", (SCHEMA_VERSION,))
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        conn.execute("COMMIT")
 
     # --- connections and transactions --------------------------------------------------------------------------
     def _conn(self) -> sqlite3.Connection:
@@ -272,8 +293,10 @@ class SQLiteStore(CatalogStore):
             conn.execute("UPDATE entities SET kind=?, owner=?, lifecycle=?, version=?, prov_source=?, created_at=?, "
                          "updated_at=?, data=? WHERE ref=?", (*row[1:], row[0]))
             conn.execute("DELETE FROM entity_tags WHERE ref = ?", (c["ref"],))
+            conn.execute("DELETE FROM entity_orgs WHERE ref = ?", (c["ref"],))
             conn.execute("DELETE FROM entity_fts WHERE ref = ?", (c["ref"],))
         conn.executemany("INSERT INTO entity_tags VALUES (?, ?)", [(c["ref"], t) for t in c["tags"]])
+        conn.executemany("INSERT INTO entity_orgs VALUES (?, ?)", _org_rows(c))
         conn.execute("INSERT INTO entity_fts VALUES (?, ?, ?, ?)", (c["ref"], c["kind"], *search_text(c)))
         return data
 
@@ -330,7 +353,7 @@ class SQLiteStore(CatalogStore):
                 raise IntegrityError(f"{ref} is used by {len(rels)} relationship(s), e.g. {rels[0][0]}; "
                                      "delete them first or delete with cascade")
             conn.executemany("DELETE FROM relationships WHERE id = ?", [(rid,) for rid, _ in rels])
-            for table in ("entities", "entity_tags", "entity_fts"):
+            for table in ("entities", "entity_tags", "entity_orgs", "entity_fts"):
                 conn.execute(f"DELETE FROM {table} WHERE ref = ?", (ref,))
             log = [("delete", _rel_ref(rid), data, None) for rid, data in rels]
             self._log_many(conn, ctx, log + [("delete", ref, row[1], None)])
@@ -623,14 +646,9 @@ class SQLiteStore(CatalogStore):
         for chunk in _chunks(sorted(set(refs))):
             found.update(conn.execute(f"SELECT ref, data FROM entities WHERE ref IN ({','.join('?' * len(chunk))})",
                                       chunk))
-        wanted = set(owners)
-        for chunk in _chunks(sorted(wanted), 50):
-            # the stored text names each owner as "org":"<ref>" (canonical JSON): a cheap filter, then the exact test
-            probes = [f'"org":{json.dumps(o, ensure_ascii=False)}' for o in chunk]
-            sql = f"SELECT ref, data FROM entities WHERE {' OR '.join(['instr(data, ?) > 0'] * len(probes))}"
-            for ref, data in conn.execute(sql, probes):
-                if any(p["org"] in wanted for p in json.loads(data)["owner_history"]):
-                    found[ref] = data
+        for chunk in _chunks(sorted(set(owners))):  # every period: entity_orgs names each owner an entity ever had
+            found.update(conn.execute(f"SELECT e.ref, e.data FROM entity_orgs o JOIN entities e ON e.ref = o.ref "
+                                      f"WHERE o.org IN ({','.join('?' * len(chunk))})", chunk))
         rels: list[str] = []
         if relationships:
             for chunk in _chunks(sorted(found)):
@@ -673,7 +691,7 @@ class SQLiteStore(CatalogStore):
                 if not empty:
                     q = f"SELECT ref, version, created_at, data FROM entities WHERE ref IN ({','.join('?' * len(chunk))})"
                     existing = {ref: (v, c, d) for ref, v, c, d in conn.execute(q, [e.ref for e in chunk])}
-                inserts, updates, reindex, tags, fts, logs = [], [], [], [], [], []
+                inserts, updates, reindex, tags, orgs, fts, logs = [], [], [], [], [], [], []
                 for e in chunk:
                     c = e.content()
                     c["provenance"] = c["provenance"] or prov
@@ -692,13 +710,16 @@ class SQLiteStore(CatalogStore):
                         logs.append(("create", e.ref, None, data))
                         result.add("created", e.kind, e.ref)
                     tags += [(e.ref, t) for t in c["tags"]]
+                    orgs += _org_rows(c)
                     fts.append((e.ref, e.kind, *search_text(c)))
                 if not dry_run:
                     conn.executemany("INSERT INTO entities VALUES (?,?,?,?,?,?,?,?,?)", inserts)
                     conn.executemany("INSERT OR REPLACE INTO entities VALUES (?,?,?,?,?,?,?,?,?)", updates)
                     conn.executemany("DELETE FROM entity_tags WHERE ref = ?", reindex)
+                    conn.executemany("DELETE FROM entity_orgs WHERE ref = ?", reindex)
                     conn.executemany("DELETE FROM entity_fts WHERE ref = ?", reindex)
                     conn.executemany("INSERT INTO entity_tags VALUES (?, ?)", tags)
+                    conn.executemany("INSERT INTO entity_orgs VALUES (?, ?)", orgs)
                     conn.executemany("INSERT INTO entity_fts VALUES (?, ?, ?, ?)", fts)
                     self._log_many(conn, ctx, logs, now)
                 done += len(chunk)
@@ -754,7 +775,7 @@ class SQLiteStore(CatalogStore):
                 logs.append(("delete", ref, data, None))
             if not dry_run and logs:
                 conn.executemany("DELETE FROM relationships WHERE id = ?", [(rid,) for rid, _ in stale_r])
-                for table in ("entities", "entity_tags", "entity_fts"):
+                for table in ("entities", "entity_tags", "entity_orgs", "entity_fts"):
                     conn.executemany(f"DELETE FROM {table} WHERE ref = ?", [(ref,) for ref, _, _ in stale_e])
                 self._log_many(conn, ctx, logs)
             if progress:
@@ -788,14 +809,16 @@ class SQLiteStore(CatalogStore):
         with self.transaction(WriteContext(actor="migrate")):
             conn = self._conn()
             if section == "entities":
-                rows, tags, fts = [], [], []
+                rows, tags, orgs, fts = [], [], [], []
                 for e in items:
                     c = e.content()
                     rows.append(self._entity_row(c, canonical_json(c), e.version, e.created_at, e.updated_at))
                     tags += [(e.ref, t) for t in c["tags"]]
+                    orgs += _org_rows(c)
                     fts.append((e.ref, e.kind, *search_text(c)))
                 conn.executemany("INSERT INTO entities VALUES (?,?,?,?,?,?,?,?,?)", rows)
                 conn.executemany("INSERT INTO entity_tags VALUES (?, ?)", tags)
+                conn.executemany("INSERT INTO entity_orgs VALUES (?, ?)", orgs)
                 conn.executemany("INSERT INTO entity_fts VALUES (?, ?, ?, ?)", fts)
             elif section == "relationships":
                 self._check_bulk_endpoints(conn, BulkLoad(source="", run="", relationships=items), set())
@@ -829,8 +852,8 @@ class SQLiteStore(CatalogStore):
     def erase(self) -> None:
         with self.transaction(WriteContext(actor="migrate")):
             conn = self._conn()
-            for table in ("entities", "entity_tags", "entity_fts", "relationships", "org_events", "event_orgs",
-                          "records", "changelog"):
+            for table in ("entities", "entity_tags", "entity_orgs", "entity_fts", "relationships", "org_events",
+                          "event_orgs", "records", "changelog"):
                 conn.execute(f"DELETE FROM {table}")
 
     def _check_bulk_endpoints(self, conn: sqlite3.Connection, load: BulkLoad, loaded_refs: set[str]) -> None:
@@ -871,6 +894,11 @@ class SQLiteStore(CatalogStore):
                 raise IntegrityError(f"clean-up would delete {ref}, but {kept[0]} (entered by another source or a "
                                      "person) still uses it")
         return stale_r, stale_e
+
+
+def _org_rows(content: dict[str, Any]) -> list[tuple[str, str]]:
+    """``entity_orgs`` rows of an entity's content: each organisation its owner history names, once."""
+    return [(org, content["ref"]) for org in dict.fromkeys(p["org"] for p in content["owner_history"])]
 
 
 def _first(pair: tuple) -> Any:
