@@ -32,7 +32,7 @@ import networkx as nx
 import orjson
 
 from catalog.errors import NotFound
-from catalog.model import rel_id
+from catalog.model import current_owner, rel_id
 from catalog.store.base import CatalogStore
 
 CACHE_SIZE = 2
@@ -125,8 +125,7 @@ def _build_projection(store: CatalogStore, revision: tuple[int, str]) -> nx.Mult
     owners: list[tuple[str, str]] = []
     ents, rels = store.graph_json()  # stored JSON, one consistent read: a few fields of each fact, no models
     for e in sorted(map(orjson.loads, ents), key=lambda e: e["ref"]):
-        # the current owner, as Entity.owner: the last open-ended ownership period
-        owner = next((p["org"] for p in reversed(e["owner_history"]) if p["end"] is None), None)
+        owner = current_owner(e["owner_history"])
         name = e["name"]
         g.add_node(e["ref"], kind=e["kind"], name=name["vi"] or name["en"], name_en=name["en"] or name["vi"],
                    owner=owner, lifecycle=e["attributes"].get("lifecycle"))

@@ -147,6 +147,12 @@ class Entity(_Model):
         return self.model_dump(mode="json", exclude={"version", "created_at", "updated_at"})
 
 
+def current_owner(owner_history: list[dict[str, Any]]) -> str | None:
+    """The current owner from stored content's ``owner_history`` (dicts), as :attr:`Entity.owner` gives it from the
+    model: the last open-ended period. For readers of stored JSON that build no model."""
+    return next((p["org"] for p in reversed(owner_history) if p["end"] is None), None)
+
+
 def rel_id(source: str, type_: str, target: str) -> str:
     return f"{source}>{type_}>{target}"
 

@@ -20,11 +20,12 @@ from __future__ import annotations
 
 import abc
 import contextlib
+import dataclasses
 import datetime as dt
 import re
 import uuid
-from dataclasses import dataclass, field
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any, Callable, Iterator, Literal
 
 from catalog.changelog import VerifyResult
@@ -219,6 +220,26 @@ class BulkLoad:
     @property
     def provenance(self) -> Provenance:
         return Provenance(source=self.source, run=self.run)
+
+    def in_key_order(self) -> "BulkLoad":
+        """The same load with entities by ref and relationships by id, the order every backend writes them in
+        (appending to the B-trees rather than inserting all over them; and the same change log on every backend).
+        Refuses a fact that appears more than once, naming each, rather than failing on a unique constraint half-way
+        through."""
+        from catalog.errors import FieldError, ValidationFailed
+        from catalog.model import rel_id
+
+        keyed_e = sorted(((e.ref, e) for e in self.entities), key=_first)
+        keyed_r = sorted(((rel_id(r.source, r.type, r.target), r) for r in self.relationships), key=_first)
+        for where, keyed in (("entities", keyed_e), ("relationships", keyed_r)):
+            dupes = sorted({a[0] for a, b in zip(keyed, keyed[1:]) if a[0] == b[0]})
+            if dupes:
+                raise ValidationFailed([FieldError(where, f"{k} appears more than once in this load") for k in dupes])
+        return dataclasses.replace(self, entities=[e for _, e in keyed_e], relationships=[r for _, r in keyed_r])
+
+
+def _first(pair: tuple) -> Any:
+    return pair[0]
 
 
 @dataclass

@@ -24,7 +24,6 @@ truncation. The graph layout is described in :mod:`catalog.store.neo4j.schema`. 
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import datetime as dt
 import json
 import re
@@ -39,7 +38,7 @@ from neo4j.exceptions import AuthError, ConfigurationError, DriverError, Neo4jEr
 from catalog.changelog import GENESIS, VerifyResult, as_json, canonical_json, entry_hasher, verify_chain
 from catalog.errors import AlreadyExists, Conflict, FieldError, IntegrityError, NotFound, StoreError, ValidationFailed
 from catalog.metamodel import DEFAULT, Metamodel
-from catalog.model import ChangeEntry, Entity, OrgEvent, Relationship, rel_id
+from catalog.model import ChangeEntry, Entity, OrgEvent, Relationship, current_owner
 from catalog.store.base import (RECORD_PREFIX, BulkLoad, BulkResult, CatalogStore, Direction, EntityFilter,
                                 ProgressFn, Record, StoredEntities, StoredRelationships, Subgraph, WriteContext,
                                 as_instant, check_record_key, check_record_version, chunks, consecutive_times,
@@ -101,7 +100,7 @@ def _storable(value: Any) -> bool:
 def _entity_props(c: dict[str, Any], data: str, version: int, created: str, updated: str) -> dict[str, Any]:
     """Node properties of an entity: its canonical content JSON (exactly the change log's ``after`` text), the
     bookkeeping, and the indexed or filtered values derived from the content."""
-    owner = next((p["org"] for p in reversed(c["owner_history"]) if p["end"] is None), None)
+    owner = current_owner(c["owner_history"])
     prov = c.get("provenance")
     lifecycle = c["attributes"].get("lifecycle")
     name, body = search_text(c)
@@ -174,10 +173,6 @@ def _without_after(log: dict[str, Any], data: str) -> dict[str, Any]:
     if log["after"] != data:  # pragma: no cover - both are the one canonical text of the fact
         raise StoreError(f"change-log entry {log['seq']} does not record what is written")
     return {k: v for k, v in log.items() if k != "after"}
-
-
-def _first(pair: tuple) -> Any:
-    return pair[0]
 
 
 def _same(a: dict, b: dict) -> bool:
@@ -972,15 +967,7 @@ class Neo4jStore(CatalogStore):
                   dry_run: bool = False) -> BulkResult:
         """All checks run before the first write (a refused load leaves nothing, even inside a caller's
         transaction); facts are then written in chunks, as the SQLite backend writes them."""
-        # facts are written in key order, as the SQLite backend writes them (so the change logs are the same)
-        keyed_e = sorted(((e.ref, e) for e in load.entities), key=_first)
-        keyed_r = sorted(((rel_id(r.source, r.type, r.target), r) for r in load.relationships), key=_first)
-        for where, keyed in (("entities", keyed_e), ("relationships", keyed_r)):
-            dupes = sorted({a[0] for a, b in zip(keyed, keyed[1:]) if a[0] == b[0]})
-            if dupes:  # refuse clearly rather than fail on a unique constraint half-way through
-                raise ValidationFailed([FieldError(where, f"{k} appears more than once in this load") for k in dupes])
-        load = dataclasses.replace(load, entities=[e for _, e in keyed_e], relationships=[r for _, r in keyed_r])
-        del keyed_e, keyed_r
+        load = load.in_key_order()  # as the SQLite backend writes them (so the change logs are the same)
         for r in load.relationships:  # only types the graph can hold (Cypher needs a declared type)
             rel_type(self.metamodel, r.type)
         if dry_run:
