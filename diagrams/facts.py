@@ -150,7 +150,7 @@ class RelationshipFacts:
 
 
 @contextlib.contextmanager
-def _collector_paused() -> Iterator[None]:
+def collector_paused() -> Iterator[None]:
     was = gc.isenabled()
     gc.disable()
     try:
@@ -165,9 +165,9 @@ def parse_graph(entities: list[str], relationships: list[str]) -> tuple[dict[str
     """``store.graph_json`` / ``store.part_json`` text to facts: entities by ref, relationships (in no particular
     order)."""
     loads = orjson.loads
-    with _collector_paused():
+    with collector_paused():
         ents = [EntityFacts(loads(t)) for t in entities]
         return {e.ref: e for e in ents}, [RelationshipFacts(t) for t in relationships]
 
 
-__all__ = ["EntityFacts", "RelationshipFacts", "parse_graph"]
+__all__ = ["EntityFacts", "RelationshipFacts", "collector_paused", "parse_graph"]

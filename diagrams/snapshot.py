@@ -28,7 +28,7 @@ from typing import Iterable
 from catalog.changelog import GENESIS, canonical_json
 from catalog.errors import CatalogError, FieldError, NotFound, ValidationFailed
 from catalog.metamodel import Metamodel
-from catalog.model import Entity, Relationship
+from catalog.model import ChangeEntry, Entity, Relationship
 from catalog.store.base import RECORD_PREFIX, CatalogStore, EntityFilter, Subgraph, as_instant
 
 from diagrams.facts import EntityFacts, RelationshipFacts, parse_graph
@@ -268,15 +268,23 @@ def record_reader(store: CatalogStore, as_of: dt.date | None, revision: Revision
         return RecordReader(store, revision, head, None)
     if head[0] - revision.seq > REWIND_LIMIT:
         return None
+    return RecordReader(store, revision, head, rewind_from(store.changelog(after_seq=revision.seq), revision.seq))
+
+
+def rewind_from(entries: Iterable[ChangeEntry], seq: int) -> Rewind:
+    """The state at revision ``seq`` of every fact written after it, from the change-log entries after ``seq`` (in
+    sequence order; earlier entries are skipped): the ``before`` of each fact's first later entry."""
     ents: dict[str, EntityFacts | None] = {}
     rels: dict[str, RelationshipFacts | None] = {}
-    for e in store.changelog(after_seq=revision.seq):  # the first later entry's "before": the state at revision
+    for e in entries:
+        if e.seq <= seq:
+            continue
         if e.ref.startswith("rel:"):
             if e.ref[4:] not in rels:
                 rels[e.ref[4:]] = None if e.before is None else RelationshipFacts(canonical_json(e.before))
         elif not e.ref.startswith(("event:", RECORD_PREFIX)) and e.ref not in ents:
             ents[e.ref] = None if e.before is None else EntityFacts(e.before)
-    return RecordReader(store, revision, head, Rewind(ents, rels))
+    return Rewind(ents, rels)
 
 
 _RECORDS: "weakref.WeakKeyDictionary[CatalogStore, OrderedDict[tuple, tuple]]" = weakref.WeakKeyDictionary()
@@ -397,4 +405,4 @@ def _load(store: CatalogStore, as_of_d: dt.date | None, day: dt.date) -> Snapsho
 
 __all__ = ["NothingRecorded", "REWIND_LIMIT", "RecordReader", "Revision", "Rewind", "Snapshot", "cached_snapshot",
            "clear_cache", "days", "load_snapshot", "parse_day", "partial_snapshot", "record_reader", "recorded_facts",
-           "recorded_graph", "recorded_revision", "revision_at", "snapshot_from"]
+           "recorded_graph", "recorded_revision", "revision_at", "rewind_from", "snapshot_from"]

@@ -26,6 +26,7 @@ from catalog.metamodel import Label
 from catalog.model import Entity, Relationship
 from catalog.store.base import CatalogStore
 
+from diagrams.changes import changed_snapshots
 from diagrams.compose import active, add_edges, cluster_for, entity_node, org_cluster, owner_cluster, \
     rel_edge, short_name
 from diagrams.facts import EntityFacts, RelationshipFacts
@@ -377,11 +378,20 @@ class DiffView:
     def build(self, store: CatalogStore, params: ViewParams) -> Diagram:
         from catalog.errors import FieldError, ValidationFailed
 
-        lang = params.lang
         start, end = parse_day(params.from_date, "from"), parse_day(params.to_date, "to")
         if start is None or end is None or not start < end:
             raise ValidationFailed([FieldError("from", "the diff view needs --from and --to dates, from before to")])
-        s1, s2 = load_snapshot(store, start), load_snapshot(store, end)
+        s1, s2 = cached_snapshot(store, start, start), cached_snapshot(store, end, end)  # whole ones if read
+        if s1 is None or s2 is None:
+            # only what can differ between the dates (diagrams.changes), else both whole records
+            s1, s2 = changed_snapshots(store, start, end) or (load_snapshot(store, start), load_snapshot(store, end))
+        return self.draw(s1, s2, params)
+
+    def draw(self, s1: Snapshot, s2: Snapshot, params: ViewParams) -> Diagram:
+        """The difference between the snapshots at the two dates: whole ones, or the parts of them that
+        ``diagrams.changes`` reads (every fact that differs and what drawing it looks up)."""
+        lang = params.lang
+        start, end = s1.day, s2.day
         d = Diagram(view=self.name, title=f"{self.title.get(lang)}: {start} → {end}", lang=lang, day=end.isoformat(),
                     as_of=end.isoformat(), revision=s2.revision)
         d.notes.append(f"{start} ({s1.revision.short}) → {end} ({s2.revision.short})")

@@ -7,7 +7,7 @@ import datetime as dt
 import json
 import re
 import zipfile
-from collections import deque
+from collections import Counter, deque
 from pathlib import Path
 from typing import Iterator
 
@@ -23,7 +23,8 @@ from diagrams.bundle import build_bundle, safe_cell, verify_bundle
 from diagrams.dot import node_id
 from diagrams.facts import parse_graph
 from diagrams.render import fix_pdf_date, run_dot
-from diagrams.snapshot import NothingRecorded, clear_cache, days, recorded_graph, revision_at, snapshot_from
+from diagrams.snapshot import NothingRecorded, Snapshot, clear_cache, days, recorded_graph, revision_at, \
+    snapshot_from
 from importers.base import run_import
 
 RECORDED = dt.datetime(2025, 1, 1, tzinfo=dt.timezone.utc)  # the sample is recorded before the 2025 mergers
@@ -318,6 +319,168 @@ def test_diff_shows_what_was_recorded_between_two_dates(tmp_path: Path) -> None:
     assert d.nodes["system:hcm-new"].highlight == "added"
     assert [(e.tail, e.head, e.highlight) for e in d.edges] == [("system:hcm-new", IOC, "added")]
     assert d.nodes[IOC].highlight == "context"
+    store.close()
+
+
+def whole_from_models(store: CatalogStore, day: dt.date) -> Snapshot:
+    """The whole snapshot on ``day`` of the record at ``day``, read as full models (``recorded_graph``: graph_as_of),
+    i.e. without diagrams.changes, the record reader or store.graph_json/part_json (the diff view compares the
+    facts' stored content, so the models are given to it as facts of their content)."""
+    from diagrams.snapshot import recorded_revision
+
+    revision = recorded_revision(store, day)
+    g = recorded_graph(store, day)
+    ents, rels = parse_graph([canonical_json(e.content()) for e in g.entities.values()],
+                             [canonical_json(r.content()) for r in g.relationships])
+    return snapshot_from(store.metamodel, dataclasses.replace(g, entities=ents, relationships=rels), day, day,
+                         revision)
+
+
+def diff_from_models(store: CatalogStore, params: ViewParams, wholes: dict | None = None) -> str:
+    """The DOT of the diff view drawn from the two whole snapshots of :func:`whole_from_models` (kept in
+    ``wholes`` by day)."""
+    wholes = {} if wholes is None else wholes
+    snaps = []
+    for day in (dt.date.fromisoformat(params.from_date or ""), dt.date.fromisoformat(params.to_date or "")):
+        if day not in wholes:
+            wholes[day] = whole_from_models(store, day)
+        snaps.append(wholes[day])
+    return to_dot(registry()["diff"].draw(*snaps, params), store.metamodel)  # type: ignore[attr-defined]
+
+
+def assert_diffs_read_only_what_changed(store: CatalogStore, days_: list[str], monkeypatch: pytest.MonkeyPatch,
+                                        langs: tuple[str, ...] = ("vi",)) -> int:
+    """For every pair of days, the diff read by diagrams.changes (never both whole records) is the DOT drawn from
+    both whole records of full models, or the same error. Returns how many pairs drew something."""
+    import diagrams.views
+
+    def no_whole_read(*args: object, **kw: object) -> object:
+        raise AssertionError("read a whole record")
+
+    drawn, wholes = 0, {}
+    for i, a in enumerate(days_):
+        for b in days_[i + 1:]:
+            for lang in langs:
+                params = ViewParams(from_date=a, to_date=b, lang=lang)
+                clear_cache()
+                with monkeypatch.context() as m:
+                    m.setattr(diagrams.views, "load_snapshot", no_whole_read)
+                    try:
+                        got = dot_for(store, "diff", params)
+                    except NothingRecorded:
+                        with pytest.raises(NothingRecorded):
+                            diff_from_models(store, params, wholes)
+                        continue
+                assert got == diff_from_models(store, params, wholes), (a, b, lang)
+                drawn += got.count("#15803d") > 0 or got.count("#b91c1c") > 0
+    return drawn
+
+
+def test_diff_reads_only_what_changed_across_the_mergers(sample: CatalogStore,
+                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    """Nothing written after the sample was recorded: every change between two days is a world-date change
+    (owners moving on 2025-03-01 and 2025-07-01, units created and merged away), found without parsing both
+    records; the diff draws what the whole records draw, in both languages."""
+    days_ = ["2024-12-31", "2025-01-01", BEFORE, "2025-02-28", "2025-03-01", "2025-06-30", "2025-07-01", AFTER,
+             "2026-01-01"]
+    assert assert_diffs_read_only_what_changed(sample, days_, monkeypatch, ("vi", "en")) >= 20
+
+
+def test_diff_reads_only_what_changed_after_later_writes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Writes between and after the two days: additions (one valid only from a later day, a relationship valid
+    for a few months), an owner moved, a rename, a relationship's protocol changed, deletions (an entity with its
+    relationships, a relationship), an entity retired by its validity, and writes after the last day (so neither
+    record is the current one). Every pair of days draws what the whole records draw; with more change-log entries
+    after the first day than diagrams.snapshot.REWIND_LIMIT, both records are read whole instead."""
+    import diagrams.snapshot
+    import diagrams.views
+
+    store = make_store("sqlite", tmp_path)
+    clock = FakeClock(RECORDED)
+    store.clock = clock
+    run_import(store, SAMPLE)
+    ctx = WriteContext(actor="test")
+    clock.set(dt.datetime(2025, 4, 1, tzinfo=dt.timezone.utc))
+    later = entity("system:hcm-later", "Hệ thống sau", owner="organization:hcm-skhcn").model_copy(
+        update={"valid_from": dt.date(2025, 5, 15)})
+    load(store, tmp_path / "april.json",
+         [entity("system:hcm-new", "Hệ thống mới", owner="organization:hcm-skhcn"), later],
+         [rel("feeds", "system:hcm-new", IOC, protocol="rest"), rel("feeds", "system:hcm-later", IOC),
+          *(rel("flows_to", "system:hcm-new", end).model_copy(
+              update={"valid_from": dt.date(2025, 5, 1), "valid_to": dt.date(2025, 9, 1)})
+            for end in ("system:hcm-cong-1022", "system:hcm-ho-tich"))])
+    moved = next(e for e in store.list_entities(EntityFilter(owner="organization:hcm-sxd", limit=5))
+                 if e.kind != "organization")
+    store.update_entity(moved.model_copy(update={"owner_history": [OwnerPeriod(org="organization:hcm-skhcn")]}),
+                        moved.version, ctx)
+    clock.set(dt.datetime(2025, 6, 1, tzinfo=dt.timezone.utc))
+    renamed = store.get_entity("system:hcm-ho-tich")
+    store.update_entity(renamed.model_copy(update={"name": LocalText(vi="Hộ tịch mới", en="Civil status")}),
+                        renamed.version, ctx)
+    proto = next(r for r in store.list_relationships(IOC) if r.properties.get("protocol"))
+    store.update_relationship(proto.model_copy(update={"properties": {**proto.properties, "protocol": "sftp"}}),
+                              proto.version, ctx)
+    gone = next(r for r in store.list_relationships("database:hcm-csdl-ngap"))
+    store.delete_relationship(gone.id, gone.version, ctx)
+    store.delete_entity("system:hcm-cong-1022", store.get_entity("system:hcm-cong-1022").version, ctx, cascade=True)
+    retired = store.get_entity("system:hcm-utmc")
+    store.update_entity(retired.model_copy(update={"valid_to": dt.date(2025, 7, 15)}), retired.version, ctx)
+    clock.set(dt.datetime(2025, 10, 1, tzinfo=dt.timezone.utc))
+    again = store.get_entity("system:hcm-new")
+    store.update_entity(again.model_copy(update={"name": LocalText(vi="Đổi tên lần nữa", en="Renamed")}),
+                        again.version, ctx)
+    store.delete_entity("system:hcm-later", store.get_entity("system:hcm-later").version, ctx, cascade=True)
+
+    days_ = ["2025-01-01", BEFORE, "2025-03-01", "2025-04-01", "2025-05-01", "2025-05-10", "2025-06-01",
+             "2025-07-01", "2025-07-15", "2025-07-20", AFTER, "2025-09-01", "2025-10-01", "2026-01-01"]
+    assert assert_diffs_read_only_what_changed(store, days_, monkeypatch) >= 50
+    d = build(store, "diff", ViewParams(from_date=BEFORE, to_date="2025-05-10"))
+    assert (d.nodes["system:hcm-new"].highlight, d.nodes[moved.ref].highlight) == ("added", "changed")
+    assert "system:hcm-later" not in d.nodes  # recorded, but valid only from 2025-05-15
+    d = build(store, "diff", ViewParams(from_date="2025-05-10", to_date="2025-07-20"))
+    assert {ref: d.nodes[ref].highlight for ref in ("system:hcm-later", "system:hcm-cong-1022", "system:hcm-ho-tich",
+                                                    "system:hcm-utmc")} == {
+        "system:hcm-later": "added", "system:hcm-cong-1022": "removed", "system:hcm-ho-tich": "changed",
+        "system:hcm-utmc": "removed"}
+    assert moved.ref not in d.nodes or d.nodes[moved.ref].highlight == "context"  # moved before both days
+    highlights = {(e.tail, e.head): e.highlight for e in d.edges}
+    assert highlights[("system:hcm-later", IOC)] == "added"
+    assert highlights[("system:hcm-new", "system:hcm-cong-1022")] == "removed"  # its end deleted
+    d = build(store, "diff", ViewParams(from_date="2025-04-01", to_date="2025-05-01"))
+    assert {(e.tail, e.head): e.highlight for e in d.edges}[("system:hcm-new", "system:hcm-ho-tich")] == "added"
+    # past the rewind limit both records are read whole (from the change log), and draw the same
+    monkeypatch.setattr(diagrams.snapshot, "REWIND_LIMIT", 0)
+    whole = 0
+    real = diagrams.views.load_snapshot
+
+    def counted(*args: object, **kw: object) -> object:
+        nonlocal whole
+        whole += 1
+        return real(*args, **kw)
+
+    monkeypatch.setattr(diagrams.views, "load_snapshot", counted)
+    params = ViewParams(from_date="2025-05-10", to_date="2025-07-20")
+    clear_cache()
+    assert dot_for(store, "diff", params) == diff_from_models(store, params) and whole == 2
+    store.close()
+
+
+def test_diff_of_a_synthetic_catalog_reads_only_what_changed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The bench's synthetic catalog (bench/synthetic.py, 1,000 entities): departments merged on 2025-03-01 and
+    provinces on 2025-07-01 move hundreds of owners and end the validity of organisations; the diff draws what the
+    whole records draw."""
+    from bench.synthetic import generate
+    from catalog.store.base import BulkLoad, new_run_id
+
+    store = make_store("sqlite", tmp_path)
+    store.clock = FakeClock(RECORDED)
+    ents, rels = generate(entities=1_000)
+    store.bulk_load(BulkLoad(source="test:synthetic", run=new_run_id(), entities=ents, relationships=rels),
+                    WriteContext(actor="test"))
+    days_ = [BEFORE, "2025-02-28", "2025-03-01", "2025-06-30", "2025-07-01", AFTER]
+    assert assert_diffs_read_only_what_changed(store, days_, monkeypatch) >= 10
+    d = build(store, "diff", ViewParams(from_date=BEFORE, to_date=AFTER))
+    assert Counter(n.highlight for n in d.nodes.values()).keys() >= {"added", "removed", "changed", "context"}
     store.close()
 
 
