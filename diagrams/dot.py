@@ -65,6 +65,17 @@ def wrap(line: str, width: int) -> list[str]:
     its algorithm without its general text munging, which took a third of the DOT writing time."""
     if len(line) <= width:
         return [line] if line else []
+    words = line.split(" ")
+    if max(map(len, words)) <= width:  # no word to break: fill each line with the words that fit
+        out, cur = [], words[0]
+        for w in words[1:]:
+            if len(cur) + 1 + len(w) <= width:
+                cur += " " + w
+            else:
+                out.append(cur)
+                cur = w
+        out.append(cur)
+        return out
     chunks = line.replace(" ", "\0 \0").split("\0")  # words and the single spaces between them
     chunks.reverse()
     lines: list[str] = []
@@ -92,7 +103,10 @@ def wrapped(text: str, width: int = WRAP) -> str:
 
 
 def _attrs(pairs: list[tuple[str, str]]) -> str:
-    return ", ".join(f"{k}={v}" for k, v in pairs)
+    return ", ".join(v if k == "look" else f"{k}={v}" for k, v in pairs)  # "look": attributes already written
+
+
+_STAGED = ("retiring", "retired", "planned", "building")  # lifecycle stages drawn dashed or dotted
 
 
 class DotWriter:
@@ -102,32 +116,42 @@ class DotWriter:
         self.url_prefix = url_prefix.rstrip("/")
         self.lang = diagram.lang
         self.out: list[str] = []
+        self._looks: dict[tuple[str, str, str], str] = {}
 
     # --- pieces --------------------------------------------------------------------------------------------
+    def _look(self, kind: str, lifecycle: str, highlight: str) -> str:
+        """shape, style, fillcolor, color and penwidth of a node (the same for every node of a kind, lifecycle and
+        highlight: written once)."""
+        key = (kind, lifecycle, highlight)
+        if key not in self._looks:
+            spec = self.mm.kinds.get(kind)
+            shape = spec.shape if spec else "box"
+            fill = spec.color if spec else "#eeeeee"
+            styles = ["filled"]
+            color, penwidth = "#444444", "1"
+            if lifecycle in _STAGED:
+                styles.append("dotted" if lifecycle == "retired" else "dashed")
+            if highlight in HIGHLIGHT:
+                color, extra, hfill = HIGHLIGHT[highlight]
+                styles.append(extra)
+                penwidth = "2.5" if highlight == "focus" else "2"
+                fill = hfill or fill
+            elif highlight == "context":
+                color, fill = "#888888", "#f4f4f4"
+            self._looks[key] = _attrs([("shape", shape), ("style", quoted(",".join(dict.fromkeys(styles)))),
+                                       ("fillcolor", quoted(fill)), ("color", quoted(color)), ("penwidth", penwidth)])
+        return self._looks[key]
+
     def _node(self, n: Node, indent: str) -> str:
-        spec = self.mm.kinds.get(n.kind)
-        shape = spec.shape if spec else "box"
-        fill = spec.color if spec else "#eeeeee"
-        styles = ["filled"]
-        color, penwidth = "#444444", "1"
         rows = [wrapped(n.label)]
         if n.sublabel:
             rows.append(f'<FONT POINT-SIZE="8" COLOR="#444444">{wrapped(n.sublabel, WRAP + 8)}</FONT>')
-        if n.lifecycle in ("retiring", "retired", "planned", "building"):
-            styles.append("dotted" if n.lifecycle == "retired" else "dashed")
+        if n.lifecycle in _STAGED:
             rows.append(f'<FONT POINT-SIZE="8"><I>({html(word(n.lifecycle, self.lang))})</I></FONT>')
         # one table row per part: mixed font sizes in one block of <BR/> lines overlap in Graphviz
         label = ('<TABLE BORDER="0" CELLBORDER="0" CELLSPACING="0" CELLPADDING="0">'
                  + "".join(f"<TR><TD>{r}</TD></TR>" for r in rows) + "</TABLE>") if len(rows) > 1 else rows[0]
-        if n.highlight in HIGHLIGHT:
-            color, extra, hfill = HIGHLIGHT[n.highlight]
-            styles.append(extra)
-            penwidth = "2.5" if n.highlight == "focus" else "2"
-            fill = hfill or fill
-        elif n.highlight == "context":
-            color, fill = "#888888", "#f4f4f4"
-        pairs = [("label", f"<{label}>"), ("shape", shape), ("style", quoted(",".join(dict.fromkeys(styles)))),
-                 ("fillcolor", quoted(fill)), ("color", quoted(color)), ("penwidth", penwidth),
+        pairs = [("label", f"<{label}>"), ("look", self._look(n.kind, n.lifecycle, n.highlight)),
                  ("id", quoted(node_id(n.key)))]
         if n.tooltip:
             pairs.append(("tooltip", quoted(n.tooltip)))
