@@ -452,11 +452,14 @@ def _same_entity(a: EntityFacts, s1: Snapshot, b: EntityFacts, s2: Snapshot) -> 
 
 
 def _what_changed(a: EntityFacts, s1: Snapshot, b: EntityFacts, s2: Snapshot, lang: str) -> str:
+    owner = Label("chủ quản", "owner").get(lang)
+    if a is b:  # the same record on both days (the same object): only the owner on the day can differ
+        return f"Δ {owner}" if a.owner_on(s1.day) != b.owner_on(s2.day) else "Δ"
     sa, sb = _state(a, s1), _state(b, s2)
     spec = s2.metamodel.kinds.get(b.kind)
     words = []
     if sa["owner_on_day"] != sb["owner_on_day"]:
-        words.append(Label("chủ quản", "owner").get(lang))
+        words.append(owner)
     for key in sorted(set(sa["attributes"]) | set(sb["attributes"])):
         if sa["attributes"].get(key) != sb["attributes"].get(key):
             a_spec = spec.attribute(key) if spec else None

@@ -484,6 +484,38 @@ def test_diff_of_a_synthetic_catalog_reads_only_what_changed(tmp_path: Path, mon
     store.close()
 
 
+def test_entities_that_may_change_between_two_days_are_found_without_parsing() -> None:
+    """diagrams.changes.bounded_between keeps every entity text (canonical, or indented JSON) whose validity or
+    differs between two days, or that has a period boundary between them, and no other."""
+    from diagrams.changes import bounded_between
+
+    d = dt.date
+    days_ = [d(1999, 12, 31), d(2024, 12, 31), d(2025, 1, 1), d(2025, 2, 28), d(2025, 3, 1), d(2025, 3, 2),
+             d(2025, 12, 31), d(2026, 1, 1), d(2099, 1, 1)]
+    ents = [entity("system:plain", "S", owner="organization:a")]
+    for i, b in enumerate(days_):
+        ents.append(entity(f"system:from-{i}", "S").model_copy(update={"valid_from": b}))
+        ents.append(entity(f"system:to-{i}", "S").model_copy(update={"valid_to": b}))
+        ents.append(entity(f"system:moved-{i}", "S").model_copy(update={"owner_history": [
+            OwnerPeriod(org="organization:a", end=b), OwnerPeriod(org="organization:b", start=b)]}))
+        ents.append(entity(f"system:gap-{i}", "S").model_copy(update={"owner_history": [
+            OwnerPeriod(org="organization:a", start=d(1990, 1, 1), end=b)]}))
+    texts = {e.ref: canonical_json(e.content()) for e in ents}
+    loose = {e.ref: json.dumps(e.content(), indent=1, ensure_ascii=False) for e in ents}
+    assert all(t.startswith('{"attributes":{') for t in texts.values())
+    for i, start in enumerate(days_):
+        for end in days_[i + 1:]:
+            differ = {e.ref for e in ents if (e.valid_from is None or e.valid_from <= start) != (
+                e.valid_from is None or e.valid_from <= end) or (e.valid_to is None or start < e.valid_to) != (
+                e.valid_to is None or end < e.valid_to) or e.owner_on(start) != e.owner_on(end)}
+            bounded = {e.ref for e in ents for b in [e.valid_from, e.valid_to] + [
+                x for p in e.owner_history for x in (p.start, p.end)] if b is not None and start < b <= end}
+            assert differ <= bounded
+            for form in (texts, loose):
+                found = {json.loads(t)["ref"] for t in bounded_between(list(form.values()), start, end)}
+                assert found == bounded, (start, end)
+
+
 # --- DOT, rendering ----------------------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("fmt", ["dot", "svg", "png", "pdf"])
