@@ -336,11 +336,15 @@ def partial_snapshot(reader: RecordReader, entities: dict[str, EntityFacts], rel
 
 _CACHE: "weakref.WeakKeyDictionary[CatalogStore, OrderedDict[tuple, Snapshot]]" = weakref.WeakKeyDictionary()
 CACHE_SIZE = 4
+# the parts of two snapshots a diff read (diagrams.changes), per store and (head, from, to): never whole snapshots
+PAIRS: "weakref.WeakKeyDictionary[CatalogStore, OrderedDict[tuple, tuple[Snapshot, Snapshot]]]" = \
+    weakref.WeakKeyDictionary()
 
 
 def clear_cache() -> None:
     _CACHE.clear()
     _RECORDS.clear()
+    PAIRS.clear()
 
 
 def days(store: CatalogStore, as_of: dt.date | str | None = None,

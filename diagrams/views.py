@@ -26,7 +26,7 @@ from catalog.metamodel import Label
 from catalog.model import Entity, Relationship
 from catalog.store.base import CatalogStore
 
-from diagrams.changes import changed_snapshots
+from diagrams.changes import diff_snapshots
 from diagrams.compose import active, add_edges, cluster_for, entity_node, org_cluster, owner_cluster, \
     rel_edge, short_name
 from diagrams.facts import EntityFacts, RelationshipFacts
@@ -384,7 +384,7 @@ class DiffView:
         s1, s2 = cached_snapshot(store, start, start), cached_snapshot(store, end, end)  # whole ones if read
         if s1 is None or s2 is None:
             # only what can differ between the dates (diagrams.changes), else both whole records
-            s1, s2 = changed_snapshots(store, start, end) or (load_snapshot(store, start), load_snapshot(store, end))
+            s1, s2 = diff_snapshots(store, start, end) or (load_snapshot(store, start), load_snapshot(store, end))
         return self.draw(s1, s2, params)
 
     def draw(self, s1: Snapshot, s2: Snapshot, params: ViewParams) -> Diagram:

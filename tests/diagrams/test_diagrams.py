@@ -484,6 +484,28 @@ def test_diff_of_a_synthetic_catalog_reads_only_what_changed(tmp_path: Path, mon
     store.close()
 
 
+def test_a_diff_drawn_again_reads_nothing_until_something_is_written(tmp_path: Path,
+                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    store = make_store("sqlite", tmp_path)
+    clock = FakeClock(RECORDED)
+    store.clock = clock
+    run_import(store, SAMPLE)
+    reads: list[tuple] = []
+    real = store.graph_json
+    monkeypatch.setattr(store, "graph_json", lambda *args: reads.append(args) or real(*args))
+    params = ViewParams(from_date=BEFORE, to_date=AFTER)
+    clear_cache()
+    first = dot_for(store, "diff", params)
+    assert dot_for(store, "diff", params) == first and len(reads) == 1
+    clock.set(dt.datetime(2025, 5, 1, tzinfo=dt.timezone.utc))
+    e = store.get_entity("system:hcm-ho-tich")
+    store.update_entity(e.model_copy(update={"name": LocalText(vi="Hộ tịch mới", en="Civil status")}), e.version,
+                        WriteContext(actor="test"))
+    again = dot_for(store, "diff", params)
+    assert len(reads) == 2 and again != first and "Hộ tịch mới" in again
+    store.close()
+
+
 def test_entities_that_may_change_between_two_days_are_found_without_parsing() -> None:
     """diagrams.changes.bounded_between keeps every entity text (canonical, or indented JSON) whose validity or
     differs between two days, or that has a period boundary between them, and no other."""
