@@ -152,7 +152,7 @@ class DotWriter:
         label = ('<TABLE BORDER="0" CELLBORDER="0" CELLSPACING="0" CELLPADDING="0">'
                  + "".join(f"<TR><TD>{r}</TD></TR>" for r in rows) + "</TABLE>") if len(rows) > 1 else rows[0]
         pairs = [("label", f"<{label}>"), ("look", self._look(n.kind, n.lifecycle, n.highlight)),
-                 ("id", quoted(node_id(n.key)))]
+                 ("id", f'"{node_id(n.key)}"')]  # an id is n_ and hex digits: nothing to escape
         if n.tooltip:
             pairs.append(("tooltip", quoted(n.tooltip)))
         if n.ref:
@@ -179,7 +179,8 @@ class DotWriter:
         if e.label:
             pairs.append(("xlabel", f'<<FONT COLOR="#333333">{wrapped(e.label, 24)}</FONT>>'))
         if e.tooltip:
-            pairs += [("tooltip", quoted(e.tooltip)), ("labeltooltip", quoted(e.tooltip))]
+            tooltip = quoted(e.tooltip)
+            pairs += [("tooltip", tooltip), ("labeltooltip", tooltip)]
         if e.weight > 1:
             pairs.append(("weight", str(min(e.weight, 100))))
         return f"  {node_id(e.tail)} -> {node_id(e.head)} [{_attrs(pairs)}];"
