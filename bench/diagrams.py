@@ -11,7 +11,7 @@ one and is read from the change log instead of the current tables.
 
 Per view, medians over ``--repeat`` rounds, each round running: ``dot`` = dot alone on the DOT text of the view;
 ``warm`` = our whole path (read, build the view, write DOT, run dot) with the snapshot already cached in the process
-(the web UI drawing several views of one revision); ``cold`` = the same as one CLI or first API call: the store
+(the web UI drawing several views of one revision; for ``diff``, the parts of both records it read); ``cold`` = the same as one CLI or first API call: the store
 opened anew, nothing cached, then read, build, write, dot; ``cli`` (with ``--cli``) = a whole ``ioc-catalog
 diagram`` process (Python start-up and imports included); ``ours`` = our cold part alone (open, read, build, DOT;
 no dot), and ``1+o/d`` = 1 + ours / dot, the overhead ratio with the least noise (no second dot run in it).
