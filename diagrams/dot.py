@@ -103,7 +103,7 @@ def wrapped(text: str, width: int = WRAP) -> str:
 
 
 def _attrs(pairs: list[tuple[str, str]]) -> str:
-    return ", ".join(v if k == "look" else f"{k}={v}" for k, v in pairs)  # "look": attributes already written
+    return ", ".join(f"{k}={v}" for k, v in pairs)
 
 
 _STAGED = ("retiring", "retired", "planned", "building")  # lifecycle stages drawn dashed or dotted
@@ -151,14 +151,13 @@ class DotWriter:
         # one table row per part: mixed font sizes in one block of <BR/> lines overlap in Graphviz
         label = ('<TABLE BORDER="0" CELLBORDER="0" CELLSPACING="0" CELLPADDING="0">'
                  + "".join(f"<TR><TD>{r}</TD></TR>" for r in rows) + "</TABLE>") if len(rows) > 1 else rows[0]
-        pairs = [("label", f"<{label}>"), ("look", self._look(n.kind, n.lifecycle, n.highlight)),
-                 ("id", f'"{node_id(n.key)}"')]  # an id is n_ and hex digits: nothing to escape
+        nid = node_id(n.key)  # n_ and hex digits: nothing to escape
+        text = f'{indent}{nid} [label=<{label}>, {self._look(n.kind, n.lifecycle, n.highlight)}, id="{nid}"'
         if n.tooltip:
-            pairs.append(("tooltip", quoted(n.tooltip)))
+            text += f", tooltip={quoted(n.tooltip)}"
         if n.ref:
-            url = quoted(f"{self.url_prefix}/entities/{n.ref}")
-            pairs += [("URL", url), ("target", '"_top"')]
-        return f"{indent}{node_id(n.key)} [{_attrs(pairs)}];"
+            text += f', URL={quoted(f"{self.url_prefix}/entities/{n.ref}")}, target="_top"'
+        return text + "];"
 
     def _edge(self, e: Edge) -> str:
         st = edge_style(e.type)
