@@ -52,6 +52,14 @@ _ATTR_NAME = re.compile(r"^[a-z_][a-z0-9_]{0,63}$")
 _WORD = re.compile(r"[^\W_]+")
 _CHUNK = 500  # frontier chunk of the neighbourhood walk (as the SQLite backend, so truncation picks the same)
 _DENSE = 100  # relationships (one direction) above which the walk reads an entity's through the index
+# the walk's step query takes the planner one to two seconds (dozens of UNION branches); its plan is all index
+# seeks fixed by hints, so a plan in the cache stays good whatever the statistics say: never re-plan it mid-walk
+# because a load changed the counts (Neo4j would after 10 s, in the middle of someone's request)
+_REPLAN = "CYPHER replan=skip "
+# Neo4j plans a query again for each size class of a list parameter (1, 2-10, 11-100, 101-1000, ...), at one to two
+# seconds for the step query: the walk pads its lists into the 101-1000 class with "" (never a ref), so that one
+# plan serves every call
+_PLAN_LIST = 101
 _STEP_SLACK = 2  # rows per entity found or in the frontier that one step reads beyond the limit (see neighbourhood)
 BATCH = 5000  # rows per UNWIND, and facts per bulk-load chunk (as the SQLite backend)
 RETRIES = 3  # re-runs of a whole bulk load after a transient error
@@ -61,6 +69,11 @@ LogItem = tuple[str, str, Any, Any]  # (op, ref, before, after); before/after: d
 
 def _chunks(items: list, size: int = BATCH) -> Iterator[list]:
     return chunks(items, size)
+
+
+def _one_plan(refs: list[str]) -> list[str]:
+    """``refs`` padded with "" (which no entity has) to at least ``_PLAN_LIST`` items (see ``_PLAN_LIST``)."""
+    return refs + [""] * (_PLAN_LIST - len(refs)) if len(refs) < _PLAN_LIST else refs
 
 
 # --- search text: the same folded text the SQLite FTS index holds, matched the way FTS5 matches it ------------------
@@ -747,7 +760,8 @@ class Neo4jStore(CatalogStore):
         for part in parts:
             arrow = ("-[r{t}]->()", "<-[r{t}]-()")[part].format(t=":" + "|".join(known))
             key, prefix = ("r.id", "f + '>{low}>'") if part == 0 else ("r.in_key", "f + '>'")
-            seeks = " UNION ALL ".join(f"MATCH ()-[r:{k}]->() WHERE {key} STARTS WITH {prefix.format(low=k.lower())} "
+            seeks = " UNION ALL ".join(f"MATCH ()-[r:{k}]->() USING INDEX r:{k}({key[2:]}) "
+                                       f"WHERE {key} STARTS WITH {prefix.format(low=k.lower())} "
                                        f"WITH r ORDER BY {key} RETURN r" for k in known)
             branches.append(
                 "UNWIND range(0, size($frontier) - 1) AS i WITH i, $frontier[i] AS f "
@@ -757,7 +771,7 @@ class Neo4jStore(CatalogStore):
                 "RETURN r UNION ALL "
                 f"WITH n, f WHERE COUNT {{ (n){arrow} }} > $dense CALL (f) {{ {seeks} }} RETURN r "
                 f"}} RETURN {part} AS part, i, r")
-        return (f"CALL () {{ {' UNION ALL '.join(branches)} }} WITH part, i, r LIMIT $total "
+        return (f"{_REPLAN}CALL () {{ {' UNION ALL '.join(branches)} }} WITH part, i, r LIMIT $total "
                 "RETURN collect([part, i, r.id, r.data, r.version, r.created_at, r.updated_at]) AS rows")
 
     @staticmethod
@@ -766,11 +780,12 @@ class Neo4jStore(CatalogStore):
         again with a larger ``total``. A stream out of walk order (which the plan does not promise across its
         branches) is read again whole and sorted here."""
         done = 0
+        frontier = _one_plan(chunk)
         while True:
-            rows = reader.run(query, frontier=chunk, total=total, dense=_DENSE).single(strict=True)["rows"]
+            rows = reader.run(query, frontier=frontier, total=total, dense=_DENSE).single(strict=True)["rows"]
             keys = [(x[0], x[1], x[2].split(">", 2)[1], x[2]) for x in rows]
             if any(a >= b for a, b in zip(keys, keys[1:])):  # pragma: no cover - not seen on Neo4j 5.26
-                everything = reader.run(query, frontier=chunk, total=2 ** 62, dense=2 ** 62).single(strict=True)
+                everything = reader.run(query, frontier=frontier, total=2 ** 62, dense=2 ** 62).single(strict=True)
                 yield from sorted(everything["rows"], key=lambda x: (x[0], x[1], x[2].split(">", 2)[1], x[2]))[done:]
                 return
             yield from rows[done:]
@@ -820,7 +835,8 @@ class Neo4jStore(CatalogStore):
             # more than the row); the relationships came with the walk
             ents: dict[str, tuple] = {row[0]: tuple(row[1:]) for r in reader.run(
                 "UNWIND $refs AS ref MATCH (n:Entity {ref: ref}) "
-                "RETURN collect([n.ref, n.data, n.version, n.created_at, n.updated_at]) AS rows", refs=list(seen))
+                "RETURN collect([n.ref, n.data, n.version, n.created_at, n.updated_at]) AS rows",
+                refs=_one_plan(list(seen)))
                 for row in r["rows"]}
         if ref not in ents:
             raise NotFound(f"{ref} does not exist")
