@@ -39,7 +39,7 @@ from catalog.store.base import CatalogStore, Subgraph
 
 from diagrams import snapshot as _snapshot
 from diagrams.facts import EntityFacts, RelationshipFacts, collector_paused
-from diagrams.snapshot import Rewind, Snapshot, recorded_revision, rewind_from, snapshot_from
+from diagrams.snapshot import Snapshot, recorded_revision, rewind_from, snapshot_from
 
 # a date-valued key that may bound a validity or ownership period (white space allowed; canonical JSON has none)
 _BOUNDARY = re.compile(r'"(?:start|end|valid_from|valid_to)"\s*:\s*"([^"]*)"')
@@ -63,9 +63,8 @@ def bounded_between(texts: list[str], start: dt.date, end: dt.date) -> list[str]
 F = TypeVar("F", EntityFacts, RelationshipFacts)
 
 
-def _at(rewind: Rewind, current: dict[str, F], which: Callable[[Rewind], dict]) -> Callable[[str], F | None]:
-    """A fact as it is in a record: its rewound state if it was written since, else the current one."""
-    back = which(rewind)
+def _at(back: dict[str, F | None], current: dict[str, F]) -> Callable[[str], F | None]:
+    """A fact as it is in a record: its state in the record's rewind if it was written since, else the current one."""
 
     def get(key: str) -> F | None:
         return back[key] if key in back else current.get(key)
@@ -103,8 +102,8 @@ def changed_snapshots(store: CatalogStore, start: dt.date, end: dt.date) -> tupl
             e = EntityFacts(orjson.loads(text))
             ents[e.ref] = e
         fetch(rw1.entities.keys() - rw2.entities.keys())  # written between the records: now as at ``end``
-        e1 = _at(rw1, ents, lambda r: r.entities)
-        e2 = _at(rw2, ents, lambda r: r.entities)
+        e1 = _at(rw1.entities, ents)
+        e2 = _at(rw2.entities, ents)
         refs = ents.keys() | rw1.entities.keys()  # every entity that can differ (1, 2)
 
         def kept(e: EntityFacts | None, day: dt.date) -> bool:
@@ -130,8 +129,8 @@ def changed_snapshots(store: CatalogStore, start: dt.date, end: dt.date) -> tupl
                 if f.id in wanted or f.source in moved or f.target in moved:
                     rels.setdefault(f.id, f)
                     ids.add(f.id)
-        r1 = _at(rw1, rels, lambda r: r.relationships)
-        r2 = _at(rw2, rels, lambda r: r.relationships)
+        r1 = _at(rw1.relationships, rels)
+        r2 = _at(rw2.relationships, rels)
         versions = [(r1, e1, start), (r2, e2, end)]
         # what drawing looks up: both ends of every relationship, the owner of every entity on its day, via platforms
         drawn = [r for rec, _, _ in versions for rid in ids if (r := rec(rid)) is not None]
