@@ -8,6 +8,7 @@ with REQUIRE_NEO4J=1) like the neo4j parameter of the contract suite when no ser
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import threading
@@ -580,6 +581,55 @@ def test_neighbourhood_through_the_index_and_beyond_the_first_page_matches_sqlit
         assert "system:s00" in paged
     finally:
         lite.close()
+
+
+def _plan_operators(plan: Any) -> list[str]:
+    return [plan["operatorType"].split("@")[0]] + [op for c in plan.get("children", []) for op in _plan_operators(c)]
+
+
+def test_walk_is_planned_once_with_index_seeks_whatever_the_database_holds(neo: Neo4jStore, raw: Any,
+                                                                            ctx: WriteContext, ent, rl,
+                                                                            monkeypatch) -> None:
+    """Neo4j plans a query anew for each size class of a list parameter and after the statistics change; the walk
+    sends every list padded into one class, and its step query forbids re-planning and names its indexes, so the
+    plan made on an empty database is the index plan a full one needs."""
+    import catalog.store.neo4j.store as neo_store
+    from catalog.store.neo4j.schema import stored_types
+
+    known = sorted(stored_types(neo.metamodel), key=str.lower)
+    step = neo._step_query([0, 1], known)
+    assert step.startswith("CYPHER replan=skip ")
+    with raw.session() as session:  # the database is empty: no statistics favour the indexes
+        plan = session.run(step.replace("CYPHER replan=skip ", "CYPHER replan=skip EXPLAIN "), frontier=["x"],
+                           total=10, dense=100).consume().plan
+    ops = _plan_operators(plan)
+    assert ops.count("DirectedRelationshipUniqueIndexSeekByRange") == len(known)  # outgoing: each type's id index
+    assert ops.count("DirectedRelationshipIndexSeekByRange") == len(known)  # incoming: each type's in_key index
+    assert not {"AllNodesScan", "NodeByLabelScan", "DirectedRelationshipTypeScan", "DirectedAllRelationshipsScan",
+                "UndirectedRelationshipTypeScan"} & set(ops)
+
+    sent: list[int] = []
+    real_reader = Neo4jStore._reader
+
+    class Spy:
+        def __init__(self, reader: Any) -> None:
+            self.reader = reader
+
+        def run(self, query: str, **params: Any) -> Any:
+            sent.extend(len(v) for v in params.values() if isinstance(v, list))
+            return self.reader.run(query, **params)
+
+    def reader(self: Neo4jStore) -> Iterator[Any]:
+        with real_reader(self) as r:
+            yield Spy(r)
+
+    monkeypatch.setattr(Neo4jStore, "_reader", contextlib.contextmanager(reader))
+    spokes = [f"system:s{i}" for i in range(3)]
+    neo.bulk_load(BulkLoad(source="t", run="1", entities=[ent("platform:hub")] + [ent(s) for s in spokes],
+                           relationships=[rl("hosted_on", s, "platform:hub") for s in spokes]), ctx)
+    g = neo.neighbourhood("platform:hub", depth=2)
+    assert len(g.entities) == 4 and len(g.relationships) == 3
+    assert sent and min(sent) >= neo_store._PLAN_LIST  # frontiers of 1 and 3, found 4: all sent as 101
 
 
 def test_schema_1_database_gets_in_keys_on_opening(neo: Neo4jStore, url: str, raw: Any, ctx: WriteContext, ent,
