@@ -760,11 +760,11 @@ class Neo4jStore(CatalogStore):
         for part in parts:
             arrow = ("-[r{t}]->()", "<-[r{t}]-()")[part].format(t=":" + "|".join(known))
             key, prefix = ("r.id", "f + '>{low}>'") if part == 0 else ("r.in_key", "f + '>'")
-            seeks = " UNION ALL ".join(f"MATCH ()-[r:{k}]->() USING INDEX r:{k}({key[2:]}) "
+            seeks = " UNION ALL ".join(f"MATCH ()-[r:{k}]->() USING INDEX SEEK r:{k}({key[2:]}) "
                                        f"WHERE {key} STARTS WITH {prefix.format(low=k.lower())} "
                                        f"WITH r ORDER BY {key} RETURN r" for k in known)
             branches.append(
-                "UNWIND range(0, size($frontier) - 1) AS i WITH i, $frontier[i] AS f "
+                "UNWIND range(0, size($frontier) - 1) AS i WITH i, $frontier[i] AS f WHERE f <> '' "
                 "MATCH (n:Entity {ref: f}) CALL (n, f) { "
                 f"WITH n WHERE COUNT {{ (n){arrow} }} <= $dense "
                 f"MATCH (n){arrow} WITH r, toLower(type(r)) AS type, r.id AS id ORDER BY type, id LIMIT $total "
