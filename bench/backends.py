@@ -11,6 +11,13 @@ p50/p99 of ``get_entity``, ``search`` (folded query), ``neighbourhood`` (depth 2
 most tutorials show, one ``MERGE`` statement per row, each in its own auto-commit transaction (``session.run``),
 timed and extrapolated to rows/s. Prints one table, SQLite | Neo4j | target. Asserts nothing.
 
+Warm-up (``--warmup``, default 5,000 entities; 0 turns it off): a production server runs for months, so before
+anything is timed each store loads another synthetic catalog, calls get, search and neighbourhood on it and erases
+it, and each timed read is preceded by 200 untimed calls on the real catalog (excluded from the percentiles); the
+naive peer first runs a few hundred of the warm-up catalog's rows through its statements and deletes them. Without
+it, the first load and the first calls measure the JVM's JIT and the server's query compilation. The same on both
+backends, and printed. A server the bench starts also logs its garbage-collection pauses, printed per phase.
+
 The naive peer's Cypher lives here and only here: it is a benchmark peer, not catalog code (the catalog's own Cypher
 stays in catalog/store/neo4j/). It writes to its own label space (``NaiveEntity`` nodes, ``NAIVE_REL``
 relationships, with a uniqueness constraint on ``NaiveEntity.ref`` so that its ``MERGE`` is an index lookup like the
@@ -30,6 +37,7 @@ import json
 import logging
 import os
 import random
+import re
 import shutil
 import socket
 import subprocess
@@ -50,6 +58,9 @@ ROOT = Path(__file__).resolve().parent.parent
 NEO4J_SH = ROOT / "tools" / "neo4j" / "neo4j.sh"
 
 QUICK_ENTITIES = 2_000
+WARMUP_ENTITIES = 5_000  # the warm-up catalog (1,000 with --quick): loaded, read and erased before anything is timed
+WARMUP_READS = 200  # untimed calls of each read before its timed samples (5 with --quick)
+WARMUP_NAIVE_ROWS = 200  # untimed naive rows (entities and relationships each) before the timed sample
 NAIVE_ROWS = 2_000  # entity rows and relationship rows each in the naive sample (500 each with --quick)
 TARGET_BULK_ROWS_PER_S = 20_000
 TARGET_NAIVE_RATIO = 10.0
@@ -75,6 +86,9 @@ def _size(n_bytes: int) -> str:
     return f"{max(1, -(-n_bytes // 2**20))}m"
 
 
+_GC_PAUSE = re.compile(r"\bPause .*? (\d+(?:\.\d+)?)ms$", re.M)
+
+
 @dataclass
 class Server:
     """A Neo4j started by tools/neo4j/neo4j.sh for this run: stop() stops it and removes its data directory."""
@@ -82,6 +96,28 @@ class Server:
     url: str
     data: Path
     settings: dict[str, str] = field(default_factory=dict)
+    marks: list[tuple[str, int]] = field(default_factory=list)  # (phase that ended, garbage-collection pauses so far)
+
+    def gc_pauses(self) -> list[float]:
+        """Every stop-the-world pause (ms) the server's JVM logged so far (``-Xlog:gc``, set by start_server)."""
+        try:
+            text = (self.data / "gc.log").read_text(encoding="utf-8", errors="replace")
+        except OSError:
+            return []
+        return [float(m) for m in _GC_PAUSE.findall(text)]
+
+    def mark(self, phase: str) -> None:
+        self.marks.append((phase, len(self.gc_pauses())))
+
+    def gc_by_phase(self) -> dict[str, dict[str, float]]:
+        """Per marked phase: pauses, their total seconds and the longest (ms)."""
+        pauses, out, start = self.gc_pauses(), {}, 0
+        for phase, end in self.marks:
+            part = pauses[start:end]
+            out[phase] = {"pauses": len(part), "seconds": round(sum(part) / 1000, 2),
+                          "max_ms": round(max(part, default=0.0), 1)}
+            start = end
+        return out
 
     def stop(self, log: Callable[[str], None]) -> None:
         log(f"stopping the throwaway Neo4j ({self.data}) ...")
@@ -98,8 +134,10 @@ def start_server(facts: int, log: Callable[[str], None]) -> Server:
     conf = data / "bench-neo4j.conf"
     conf.write_text(f"db.memory.transaction.max={_size(tx)}\n"
                     f"dbms.memory.transaction.total.max={_size(tx + (256 << 20))}\n", encoding="utf-8")
+    # the JVM logs its garbage-collection pauses, which the report sums per phase
+    java_opts = " ".join(x for x in (os.environ.get("NEO4J_JAVA_OPTS", ""), f"-Xlog:gc:file={data / 'gc.log'}") if x)
     env = {**os.environ, "NEO4J_HEAP": _size(heap), "NEO4J_PAGECACHE": _size(pagecache), "NEO4J_CONF": str(conf),
-           "NEO4J_AUTH": "none"}
+           "NEO4J_AUTH": "none", "NEO4J_JAVA_OPTS": java_opts}
     settings = {"heap": env["NEO4J_HEAP"], "pagecache": env["NEO4J_PAGECACHE"],
                 "db.memory.transaction.max": _size(tx)}
     try:
@@ -160,8 +198,32 @@ def naive_sample(entities: list, relationships: list, n: int) -> tuple[list, lis
     return ents, rels
 
 
-def naive_load(url: str, entities: list, relationships: list, log: Callable[[str], None]) -> dict[str, Any]:
-    """Each row one MERGE in its own auto-commit transaction; timed separately for entities and relationships."""
+def _naive_rows(session: Any, entities: list, relationships: list) -> tuple[float, float, int]:
+    """(seconds for the entity rows, seconds for the relationship rows, relationships created)."""
+    t = time.perf_counter()
+    for e in entities:
+        session.run(NAIVE_ENTITY, ref=e.ref, props={"kind": e.kind, "name": e.name.vi,
+                                                    "data": e.model_dump_json()}).consume()
+    ent_s = time.perf_counter() - t
+    created = 0
+    t = time.perf_counter()
+    for r in relationships:
+        summary = session.run(NAIVE_REL, s=r.source, t=r.target, id=r.id,
+                              props={"type": r.type, "data": r.model_dump_json()}).consume()
+        created += summary.counters.relationships_created
+    return ent_s, time.perf_counter() - t, created
+
+
+def _naive_erase(driver: Any) -> None:
+    with driver.session() as session:  # CALL ... IN TRANSACTIONS needs an auto-commit transaction (session.run)
+        session.run("MATCH (n:NaiveEntity) CALL (n) { DETACH DELETE n } IN TRANSACTIONS OF 5000 ROWS").consume()
+
+
+def naive_load(url: str, entities: list, relationships: list, log: Callable[[str], None],
+               warm: tuple[list, list] = ([], [])) -> dict[str, Any]:
+    """Each row one MERGE in its own auto-commit transaction; timed separately for entities and relationships.
+    The ``warm`` rows (the warm-up catalog's) run the same statements first, untimed, and are deleted before the
+    timed rows, so that the peer, too, is timed on compiled queries and a warmed-up server."""
     from neo4j import GraphDatabase
 
     with GraphDatabase.driver(url, auth=_auth()) as driver:
@@ -169,22 +231,14 @@ def naive_load(url: str, entities: list, relationships: list, log: Callable[[str
                              "FOR (n:NaiveEntity) REQUIRE n.ref IS UNIQUE")
         driver.execute_query("CALL db.awaitIndexes(300)")
         try:
+            if warm[0]:
+                with driver.session() as session:
+                    _naive_rows(session, *warm)
+                _naive_erase(driver)
             with driver.session() as session:
-                t = time.perf_counter()
-                for e in entities:
-                    session.run(NAIVE_ENTITY, ref=e.ref, props={"kind": e.kind, "name": e.name.vi,
-                                                                "data": e.model_dump_json()}).consume()
-                ent_s = time.perf_counter() - t
-                created = 0
-                t = time.perf_counter()
-                for r in relationships:
-                    summary = session.run(NAIVE_REL, s=r.source, t=r.target, id=r.id,
-                                          props={"type": r.type, "data": r.model_dump_json()}).consume()
-                    created += summary.counters.relationships_created
-                rel_s = time.perf_counter() - t
-        finally:  # CALL ... IN TRANSACTIONS needs an auto-commit transaction (session.run)
-            with driver.session() as session:
-                session.run("MATCH (n:NaiveEntity) CALL (n) { DETACH DELETE n } IN TRANSACTIONS OF 5000 ROWS").consume()
+                ent_s, rel_s, created = _naive_rows(session, entities, relationships)
+        finally:
+            _naive_erase(driver)
             driver.execute_query(f"DROP CONSTRAINT {NAIVE_CONSTRAINT} IF EXISTS")
     if created != len(relationships):
         log(f"warning: the naive peer created {created} of {len(relationships)} relationships")
@@ -213,8 +267,36 @@ def make_samples(entities: list, n: int, seed: int) -> Samples:
     return Samples(get, folded, nb, imp)
 
 
+def warm_up(name: str, store: CatalogStore, entities: list, relationships: list, reads: int,
+            log: Callable[[str], None]) -> float:
+    """Load the warm-up catalog, call each read ``reads`` times on it, then erase it; returns the seconds taken.
+    A production server runs for months: without this, the first timed load and the first timed calls measure the
+    JVM compiling Neo4j's code and the server compiling our queries. Both backends get the same warm-up."""
+    if not entities:
+        return 0.0
+    log(f"[{name}] warm-up: load {len(entities) + len(relationships):,} rows of another catalog, {reads} calls of "
+        "each read, erase (untimed) ...")
+    t = time.perf_counter()
+    store.bulk_load(BulkLoad(source="bench-warm-up", run=new_run_id(), entities=entities,
+                             relationships=relationships), WriteContext(actor="bench"))
+    refs = [e.ref for e in entities[:: max(1, len(entities) // max(1, reads))]][:reads]
+    for ref in refs:
+        store.get_entity(ref)
+        store.neighbourhood(ref, depth=2)
+    for e in entities[:reads]:
+        store.search(e.name.vi.split()[-1])
+    store.erase()
+    gc.collect()
+    secs = time.perf_counter() - t
+    log(f"  {secs:.1f} s")
+    return secs
+
+
 def measure(name: str, store: CatalogStore, entities: list, relationships: list, samples: Samples,
-            log: Callable[[str], None]) -> dict[str, Any]:
+            log: Callable[[str], None], warm: Samples | None = None,
+            mark: Callable[[str], None] = lambda phase: None) -> dict[str, Any]:
+    """Bulk load, then each read timed over ``samples``; with ``warm``, each read is first called on those picks,
+    untimed (excluded from the percentiles). ``mark`` is called with "bulk load" when the load has committed."""
     figs: dict[str, Any] = {}
     n_rows = len(entities) + len(relationships)
     log(f"[{name}] bulk load of {n_rows:,} rows ...")
@@ -229,6 +311,7 @@ def measure(name: str, store: CatalogStore, entities: list, relationships: list,
     end, cpu = time.perf_counter(), time.process_time() - c
     secs = end - t
     commit = end - last[0] if last[0] else None
+    mark("bulk load")
     figs["bulk_load"] = {"seconds": secs, "rows": n_rows, "rows_per_s": n_rows / secs,
                          "created": sum(result.created.values()), "commit_seconds": commit,
                          "client_cpu_seconds": cpu}
@@ -238,6 +321,14 @@ def measure(name: str, store: CatalogStore, entities: list, relationships: list,
     gc.collect()
 
     k = len(samples.get)
+    if warm is not None:
+        log(f"[{name}] read warm-up: {len(warm.get)} untimed calls of get, search and neighbourhood ...")
+        for ref in warm.get:
+            store.get_entity(ref)
+        for q in warm.search:
+            store.search(q)
+        for ref in warm.neighbourhood:
+            store.neighbourhood(ref, depth=2)
     log(f"[{name}] get_entity x{k} ...")
     figs["get"], _ = time_calls(store.get_entity, samples.get, log=log)
     log(f"[{name}] search (folded) x{k} ...")
@@ -278,8 +369,10 @@ def run(args: argparse.Namespace, log: Callable[[str], None]) -> Results:
     n_entities = QUICK_ENTITIES if args.quick else args.entities
     k = args.samples if args.samples is not None else (50 if args.quick else 1000)
     naive_n = args.naive_rows if args.naive_rows is not None else (500 if args.quick else NAIVE_ROWS)
+    n_warm = args.warmup if args.warmup is not None else (1_000 if args.quick else WARMUP_ENTITIES)
+    warm_reads = 0 if n_warm == 0 else (5 if args.quick else WARMUP_READS)
     res.params = {"entities": n_entities, "seed": args.seed, "samples": k, "quick": bool(args.quick),
-                  "naive_rows": naive_n}
+                  "naive_rows": naive_n, "warmup_entities": n_warm, "warmup_reads": warm_reads}
     try:
         res.machine["load_average"] = os.getloadavg()
     except OSError:  # pragma: no cover
@@ -289,13 +382,17 @@ def run(args: argparse.Namespace, log: Callable[[str], None]) -> Results:
     res.params["relationships"] = len(relationships)
     facts = len(entities) + len(relationships)
     samples = make_samples(entities, k, args.seed)
+    warm_samples = make_samples(entities, warm_reads, args.seed + 7) if warm_reads else None
+    # the warm-up catalog: another seed, erased before the timed load (its refs may repeat the real ones)
+    warm_ents, warm_rels = generate(n_warm, args.seed + 7) if n_warm else ([], [])
 
     server = None
     tmp = Path(tempfile.mkdtemp(prefix="ioc-bench-backends-"))
     try:
         store: CatalogStore = SQLiteStore(tmp / "bench-catalog.db")
         try:
-            res.figures["sqlite"] = measure("sqlite", store, entities, relationships, samples, log)
+            warm_up("sqlite", store, warm_ents, warm_rels, warm_reads, log)
+            res.figures["sqlite"] = measure("sqlite", store, entities, relationships, samples, log, warm_samples)
         finally:
             store.close()
         gc.collect()
@@ -303,24 +400,31 @@ def run(args: argparse.Namespace, log: Callable[[str], None]) -> Results:
         url = args.neo4j_url
         if not url:
             server = start_server(facts, log)
+            mark = server.mark
             url = server.url
             res.params["neo4j_server"] = {"url": url, **server.settings}
         else:
             res.params["neo4j_server"] = {"url": url}
+            mark = lambda phase: None  # noqa: E731 - a server of someone else's: no garbage-collection log to read
         prepare_database(url, args.erase)
         from catalog.store.neo4j import Neo4jStore
 
         user, password = _auth() or (None, None)
         store = Neo4jStore(url, user=user, password=password)
         try:
-            res.figures["neo4j"] = measure("neo4j", store, entities, relationships, samples, log)
+            warm_up("neo4j", store, warm_ents, warm_rels, warm_reads, log)
+            mark("start and warm-up")
+            res.figures["neo4j"] = measure("neo4j", store, entities, relationships, samples, log, warm_samples, mark)
+            mark("reads")
         finally:
             store.close()
 
         ents, rels = naive_sample(entities, relationships, naive_n)
         log(f"[naive] {len(ents):,} entity rows + {len(rels):,} relationship rows, one MERGE and one transaction "
             "per row ...")
-        naive = naive_load(url, ents, rels, log)
+        warm_naive = naive_sample(warm_ents, warm_rels, min(WARMUP_NAIVE_ROWS, naive_n)) if n_warm else ([], [])
+        res.params["warmup_naive_rows"] = [len(warm_naive[0]), len(warm_naive[1])]
+        naive = naive_load(url, ents, rels, log, warm_naive)
         ent_rate = naive["entity_rows"] / naive["entity_seconds"]
         rel_rate = naive["relationship_rows"] / naive["relationship_seconds"]
         extrapolated = len(entities) / ent_rate + len(relationships) / rel_rate
@@ -329,6 +433,9 @@ def run(args: argparse.Namespace, log: Callable[[str], None]) -> Results:
         res.naive = naive
         log(f"  {facts / extrapolated:,.0f} rows/s extrapolated (entities {ent_rate:,.0f}/s, relationships "
             f"{rel_rate:,.0f}/s): {extrapolated:,.0f} s for all {facts:,} rows")
+        mark("naive peer")
+        if server is not None:
+            res.params["neo4j_gc"] = server.gc_by_phase()
     finally:
         if server is not None:
             server.stop(log)
@@ -408,6 +515,10 @@ def print_report(res: Results, out: Any) -> None:
     srv = p.get("neo4j_server", {})
     if srv:
         console.print("neo4j: " + ", ".join(f"{k} {v}" for k, v in srv.items()), highlight=False)
+    if p.get("neo4j_gc"):
+        console.print("neo4j JVM garbage-collection pauses: " + "; ".join(
+            f"{phase} {g['pauses']} ({g['seconds']:,.1f} s, longest {g['max_ms']:,.0f} ms)"
+            for phase, g in p["neo4j_gc"].items()), highlight=False)
     table = Table(title=f"ioc-catalog backends: {p['entities']:,} entities, {p.get('relationships', 0):,} "
                         f"relationships, seed {p['seed']}, {p['samples']:,} samples per latency"
                         + (" (quick)" if p["quick"] else ""))
@@ -416,6 +527,15 @@ def print_report(res: Results, out: Any) -> None:
     for row in table_rows(res):
         table.add_row(*row)
     console.print(table)
+    if p.get("warmup_entities"):
+        console.print(f"warm-up (untimed, excluded from every figure, the same on both backends): each store first "
+                      f"loaded, read and erased another synthetic catalog of {p['warmup_entities']:,} entities; "
+                      f"{p['warmup_reads']} untimed calls of get, search and neighbourhood precede their timed "
+                      "samples; the naive peer first ran and deleted {0:,} + {1:,} of the warm-up catalog's rows."
+                      .format(*p.get("warmup_naive_rows", [0, 0])), highlight=False)
+    else:
+        console.print("no warm-up (--warmup 0): a fresh server's first load and first calls include JIT and query "
+                      "compilation.", highlight=False)
     if res.naive:
         nv = res.naive
         console.print(f"naive peer: {nv['entity_rows']:,} entity rows at {nv['entity_rows_per_s']:,.0f}/s and "
@@ -459,6 +579,12 @@ def parser() -> argparse.ArgumentParser:
     ap.add_argument("--naive-rows", type=int, default=None, metavar="R",
                     help=f"relationship rows (and at least as many entity rows) in the naive sample; default "
                          f"{NAIVE_ROWS:,} (500 with --quick)")
+    ap.add_argument("--warmup", type=int, default=None, metavar="W",
+                    help=f"entities in the warm-up catalog that each backend loads, reads ({WARMUP_READS} calls of "
+                         f"each read, 5 with --quick) and erases before anything is timed; the naive peer first runs "
+                         f"{WARMUP_NAIVE_ROWS} + {WARMUP_NAIVE_ROWS} of its rows; untimed read calls on the real "
+                         f"catalog precede each timed read. Default {WARMUP_ENTITIES:,} (1,000 with --quick; at "
+                         "least 1,000); 0 = no warm-up at all")
     ap.add_argument("--neo4j-url", metavar="URL",
                     help="an existing Neo4j (credentials from IOC_CATALOG_NEO4J_USER / IOC_CATALOG_NEO4J_PASSWORD); "
                          "default: start a throwaway one with tools/neo4j/neo4j.sh and stop it at the end")
@@ -472,6 +598,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
     if not args.quick and args.entities < 1000:
         parser().error("--entities must be at least 1000")
+    if args.warmup is not None and 0 < args.warmup < 1000:
+        parser().error("--warmup must be 0 or at least 1000")
 
     def log(msg: str) -> None:
         print(f"[bench] {msg}", file=sys.stderr, flush=True)
