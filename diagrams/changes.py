@@ -30,7 +30,6 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections import OrderedDict
 from typing import Callable, TypeVar
 
 import orjson
@@ -153,20 +152,10 @@ def changed_snapshots(store: CatalogStore, start: dt.date, end: dt.date) -> tupl
 
 def diff_snapshots(store: CatalogStore, start: dt.date, end: dt.date) -> tuple[Snapshot, Snapshot] | None:
     """:func:`changed_snapshots`, kept per store and change-log head (the same diff drawn again reads nothing)."""
-    key = (store.revision(), start, end)
-    try:
-        cache = _snapshot.PAIRS.setdefault(store, OrderedDict())
-    except TypeError:  # a store that cannot be weakly referenced: no cache
-        cache = OrderedDict()
-    if key in cache:
-        cache.move_to_end(key)
-        return cache[key]
-    pair = changed_snapshots(store, start, end)
-    if pair is not None and store.revision() == key[0]:  # nothing written since the key was read
-        cache[key] = pair
-        while len(cache) > 2:
-            cache.popitem(last=False)
-    return pair
+    head = store.revision()
+    return _snapshot.per_store(_snapshot.PAIRS, store, (head, start, end), 2,
+                               lambda: changed_snapshots(store, start, end),
+                               keep=lambda pair: pair is not None and store.revision() == head)
 
 
 __all__ = ["bounded_between", "changed_snapshots", "diff_snapshots"]

@@ -23,7 +23,7 @@ from collections import OrderedDict, defaultdict
 from dataclasses import dataclass, field
 from functools import cached_property
 from operator import attrgetter
-from typing import Iterable
+from typing import Any, Callable, Iterable, TypeVar
 
 from catalog.changelog import GENESIS, canonical_json
 from catalog.errors import CatalogError, FieldError, NotFound, ValidationFailed
@@ -287,6 +287,28 @@ def rewind_from(entries: Iterable[ChangeEntry], seq: int) -> Rewind:
     return Rewind(ents, rels)
 
 
+T = TypeVar("T")
+
+
+def per_store(table: "weakref.WeakKeyDictionary[CatalogStore, OrderedDict[tuple, Any]]", store: CatalogStore,
+              key: tuple, size: int, make: Callable[[], T], keep: Callable[[T], bool] = lambda _: True) -> T:
+    """``make()`` kept in ``table`` per store under ``key`` (the ``size`` most recently used keys; only values
+    ``keep`` accepts). Keys hold the change-log head, so a write makes every older entry unreachable."""
+    try:
+        cache = table.setdefault(store, OrderedDict())
+    except TypeError:  # a store that cannot be weakly referenced: no cache
+        cache = OrderedDict()
+    if key in cache:
+        cache.move_to_end(key)
+        return cache[key]
+    value = make()
+    if keep(value):
+        cache[key] = value
+        while len(cache) > size:
+            cache.popitem(last=False)
+    return value
+
+
 _RECORDS: "weakref.WeakKeyDictionary[CatalogStore, OrderedDict[tuple, tuple]]" = weakref.WeakKeyDictionary()
 
 
@@ -295,22 +317,14 @@ def recorded_facts(store: CatalogStore, as_of: dt.date | None, revision: Revisio
     ref and relationships. Read from the current tables (:class:`RecordReader`) unless many entries were written
     since, else from the change log (``store.graph_json(as_of)``); kept per store and revision (the two dates of a
     diff, or several views of one revision, read it once)."""
-    key = (revision.seq, revision.hash)
-    try:
-        cache = _RECORDS.setdefault(store, OrderedDict())
-    except TypeError:
-        cache = OrderedDict()
-    if key in cache:
-        cache.move_to_end(key)
-        return cache[key]
-    reader = record_reader(store, as_of, revision)
-    record = reader.whole() if reader is not None else None
-    if record is None or not reader.unchanged():  # type: ignore[union-attr]
-        record = parse_graph(*store.graph_json(as_of))  # one query: consistent
-    cache[key] = record
-    while len(cache) > 2:
-        cache.popitem(last=False)
-    return record
+    def read() -> tuple[dict, list]:
+        reader = record_reader(store, as_of, revision)
+        record = reader.whole() if reader is not None else None
+        if record is None or not reader.unchanged():  # type: ignore[union-attr]
+            record = parse_graph(*store.graph_json(as_of))  # one query: consistent
+        return record
+
+    return per_store(_RECORDS, store, (revision.seq, revision.hash), 2, read)
 
 
 def partial_snapshot(reader: RecordReader, entities: dict[str, EntityFacts], relationships: list[RelationshipFacts],
@@ -374,19 +388,7 @@ def load_snapshot(store: CatalogStore, as_of: dt.date | str | None = None,
     reused only while nothing has been written (the web UI drawing several views of one revision reads it once).
     Views treat snapshots as read-only."""
     as_of_d, day = days(store, as_of, valid_on)
-    key = (store.revision(), as_of_d, day)
-    try:
-        cache = _CACHE.setdefault(store, OrderedDict())
-    except TypeError:  # a store that cannot be weakly referenced: no cache
-        cache = OrderedDict()
-    if key in cache:
-        cache.move_to_end(key)
-        return cache[key]
-    snap = _load(store, as_of_d, day)
-    cache[key] = snap
-    while len(cache) > CACHE_SIZE:
-        cache.popitem(last=False)
-    return snap
+    return per_store(_CACHE, store, (store.revision(), as_of_d, day), CACHE_SIZE, lambda: _load(store, as_of_d, day))
 
 
 def recorded_revision(store: CatalogStore, as_of: dt.date | None) -> Revision:
@@ -409,4 +411,4 @@ def _load(store: CatalogStore, as_of_d: dt.date | None, day: dt.date) -> Snapsho
 
 __all__ = ["NothingRecorded", "REWIND_LIMIT", "RecordReader", "Revision", "Rewind", "Snapshot", "cached_snapshot",
            "clear_cache", "days", "load_snapshot", "parse_day", "partial_snapshot", "record_reader", "recorded_facts",
-           "recorded_graph", "recorded_revision", "revision_at", "rewind_from", "snapshot_from"]
+           "per_store", "recorded_graph", "recorded_revision", "revision_at", "rewind_from", "snapshot_from"]
