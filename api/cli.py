@@ -30,8 +30,7 @@ app = typer.Typer(help="ioc-catalog: the enterprise-architecture catalog of a ci
 console = Console()
 err = Console(stderr=True)
 
-ROOT = Path(__file__).resolve().parent.parent
-SAMPLE = ROOT / "data" / "sample" / "hcmc.json"
+SAMPLE = Path(__file__).with_name("sample") / "hcmc.json"  # data/sample/hcmc.json, shipped in the wheel (symlink)
 DEMO_DIR = Path(".ioc-catalog-demo")
 
 StoreOpt = Annotated[Optional[str], typer.Option("--store", "-s", envvar="IOC_CATALOG_STORE",

@@ -32,8 +32,8 @@ class Settings(BaseSettings):
     archimate_mapping: str | None = Field(None, description="YAML file mapping ArchiMate types to kinds and "
                                                             "relationships (default: the built-in mapping)")
     archimate_reference_dir: str | None = Field(None, description="Folder with the ArchiMate XSDs and Archi's "
-                                                                  "relationships.xml (default: "
-                                                                  "../shared/corpora/archimate)")
+                                                                  "relationships.xml (default: the copies shipped "
+                                                                  "in the package, importers/reference/archimate)")
 
     def metamodel(self) -> Metamodel:
         """The built-in metamodel plus the custom attributes declared in ``metamodel_extensions``."""

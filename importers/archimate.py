@@ -46,8 +46,9 @@ FOLDER_TAG = "folder:"
 TYPE_TAG = "archimate:"
 SPECIAL_PROPS = ("tags", "owner", "valid_from", "valid_to")
 DEFAULT_MAPPING = Path(__file__).with_name("archimate_mapping.yaml")
-PROJECT_ROOT = Path(__file__).resolve().parents[1]
-DEFAULT_REFERENCE_DIR = PROJECT_ROOT / ".." / "shared" / "corpora" / "archimate"
+# The XSDs and relationships.xml ship inside the package (reference/archimate/README.md: origin, licences), laid
+# out as in ../shared/corpora/archimate, so the setting may point at either.
+DEFAULT_REFERENCE_DIR = Path(__file__).with_name("reference") / "archimate"
 XSD31 = Path("archimatetool-archi/org.opengroup.archimate.xmlexchange/xsd")
 XSD21 = Path("archimatetool-OpenGroupXMLExchange-v2.1/org.opengroup.archimate.xmlexchange/xsd")
 RELATIONSHIPS_XML = Path("archimatetool-archi/com.archimatetool.model/model/relationships.xml")
