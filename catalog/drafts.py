@@ -6,17 +6,32 @@ and rejecting are each in the change log under ``record:draft/<id>``; an approva
 :class:`catalog.services.CatalogService` as the approver, in the same transaction, so the entity's own log entry
 names the approver, and the draft records both the submitter and the approver.
 
+A draft carries exactly what a direct change by its submitter could: the fields of a PATCH
+(:data:`catalog.services.PATCH_FIELDS`, merged by :func:`catalog.services.merge_patch`, the same function a PATCH
+uses), or a retire date. Identity (kind, code, ref), bookkeeping (version, created_at, updated_at), the ownership
+history and unknown fields are refused at submission, each named (``changes.<field>``). An owner change is a
+transfer from the day the draft is approved.
+
 What is checked when:
 
 - submit: the submitter may write the entity before and after the change (department editors: their organisation
-  and its units; the same rule as a direct write), and the changed entity passes the metamodel and reference checks.
-  Nothing is written to the entity.
+  and its units; the same rule and the same code as a direct write, :meth:`CatalogService.prepare_update`), and the
+  changed entity passes the metamodel and reference checks. Nothing is written to the entity. The submitter's role
+  and organisation are recorded with the draft.
 - approve: the approver needs the ``approve`` permission; the draft must be pending and at the version given; the
   entity must still be at the version the draft was based on (else Conflict: someone changed it since; reject the
-  draft or submit a new one). Then the change is applied as the approver.
+  draft or submit a new one). The change must still be one **its submitter** may make, as the submitter is now:
+  their current account (role, organisation; a disabled account may change nothing) or, for a principal without an
+  account (the command line, library callers), the role and organisation recorded at submission; and as the catalog
+  is now (the entity may have moved to another organisation, the submitter's organisation may have moved in the
+  hierarchy). Otherwise PermissionDenied, nothing is written and the draft stays pending (reject it). This is
+  deliberate: approving vouches for a department's proposal, it does not lend the approver's wider rights to it;
+  an architect who wants the change anyway makes it directly, under their own name. Then the change is applied as
+  the approver (who must be allowed to make it too).
 - reject: the ``approve`` permission, a pending draft at the version given, and a reason.
 
-Operations: ``patch`` (fields as in :meth:`CatalogService.patch`) and ``retire`` (optional ``on`` date).
+Operations: ``patch`` (fields as in :meth:`CatalogService.patch`) and ``retire`` (optional ``on`` date; what it
+changes comes from the kind in the metamodel, :func:`catalog.services.retire_changes`).
 
 Small API (also used by the web UI's approval queue)::
 
@@ -33,10 +48,11 @@ import secrets
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from catalog.errors import Conflict, FieldError, NotFound, ValidationFailed
-from catalog.model import parse_entity, validate_entity
-from catalog.permissions import SYSTEM, Principal, require, require_owner_scope
-from catalog.services import CatalogService
+from catalog.errors import Conflict, FieldError, NotFound, PermissionDenied, ValidationFailed
+from catalog.metamodel import ROLES
+from catalog.model import Entity
+from catalog.permissions import SYSTEM, Principal, require
+from catalog.services import CatalogService, merge_patch, retire_changes
 from catalog.store.base import CatalogStore, WriteContext
 
 COLLECTION = "draft"
@@ -61,6 +77,8 @@ class Draft:
     decided_at: str | None = None
     reason: str = ""
     applied_version: int | None = None
+    submitter_role: str | None = None  # the submitter's role and organisation at submission
+    submitter_org: str | None = None
     version: int = 0  # the record's version (ETag of the draft)
     extra: dict[str, Any] = field(default_factory=dict)
 
@@ -69,7 +87,8 @@ class Draft:
                 "base_version": self.base_version, "submitted_by": self.submitted_by,
                 "submitted_at": self.submitted_at, "note": self.note, "status": self.status,
                 "decided_by": self.decided_by, "decided_at": self.decided_at, "reason": self.reason,
-                "applied_version": self.applied_version}
+                "applied_version": self.applied_version, "submitter_role": self.submitter_role,
+                "submitter_org": self.submitter_org}
 
     def as_dict(self) -> dict[str, Any]:
         return {**self.data(), "version": self.version}
@@ -117,44 +136,49 @@ class Drafts:
             unknown = set(changes) - {"on"}
             if unknown:
                 raise ValidationFailed([FieldError(f"changes.{k}", "a retire draft takes only 'on' (a date)")
-                                        for k in sorted(unknown)])
-            if current.kind == "organization":
-                raise ValidationFailed([FieldError("ref", "organisations are ended by an event, not retired")])
+                                        for k in sorted(unknown, key=str)])
             on = changes.get("on")
             try:
                 day = dt.date.fromisoformat(on) if on else self.today
             except (TypeError, ValueError):
                 raise ValidationFailed([FieldError("changes.on", "must be a date YYYY-MM-DD")]) from None
             changes = {"on": day.isoformat()}
-            after = {"attributes": {"lifecycle": "retired"}, "valid_to": day.isoformat()}
-        else:
-            after = changes
-        proposed = self._preview(current, after)
-        require_owner_scope(self.store, self.principal, ref,
-                            current.owner if current.kind != "organization" else None,
-                            proposed.owner if proposed.kind != "organization" else None)
-        self._service()._check_references(proposed, current)
+        self._proposed(current, op, changes, self.principal)
         draft = Draft(id=secrets.token_hex(6), ref=ref, op=op, changes=changes, base_version=base_version,
-                      submitted_by=self.principal.name, submitted_at=self._now(), note=note)
+                      submitted_by=self.principal.name, submitted_at=self._now(), note=note,
+                      submitter_role=self.principal.role, submitter_org=self.principal.org)
         rec = self.store.put_record(COLLECTION, draft.id, draft.data(), self.ctx, expected_version=0)
         return _from_record(rec.data, rec.version)
 
-    def _preview(self, current: Any, changes: dict[str, Any]) -> Any:
-        """The entity as the change would leave it (the same merge as CatalogService.patch), validated."""
-        data = current.model_dump(mode="json", exclude={"ref", "version", "created_at", "updated_at"})
-        for key, value in changes.items():
-            if key == "attributes" and isinstance(value, dict):
-                attrs = {**data["attributes"], **value}
-                data["attributes"] = {k: v for k, v in attrs.items() if v is not None}
-            elif key == "owner":
-                data.pop("owner_history")
-                data["owner"] = value
-            else:
-                data[key] = value
-        e = parse_entity({**data, "kind": current.kind, "code": current.code})
-        if e.ref != current.ref:
-            raise ValidationFailed([FieldError("ref", "the reference is immutable")])
-        return validate_entity(e, self.store.metamodel)
+    def _proposed(self, current: Entity, op: str, changes: dict[str, Any], who: Principal) -> Entity:
+        """The entity as the draft would leave it, checked as a direct change by ``who`` would be (metamodel,
+        references, scope before and after, past ownership kept); nothing is written."""
+        mm = self.store.metamodel
+        if op == "retire":
+            data = merge_patch(current, retire_changes(current, dt.date.fromisoformat(changes["on"]), mm),
+                               self.today, mm)
+        else:
+            data = merge_patch(current, changes, self.today, mm, where="changes.")
+        return CatalogService(self.store, who, today=self.today).prepare_update(current, data)
+
+    def _submitter(self, d: Draft) -> Principal:
+        """The draft's submitter as they are now: their account when they have one, else as recorded."""
+        from catalog.accounts import Accounts
+
+        try:
+            user = Accounts(self.store).get_user(d.submitted_by)
+        except NotFound:
+            user = None
+        if user is not None:
+            if user.disabled:
+                raise PermissionDenied(f"draft {d.id} cannot be applied: its submitter {d.submitted_by} is disabled")
+            role, org = user.role, user.org
+        else:
+            role, org = d.submitter_role, d.submitter_org
+        if role not in ROLES or (role == "editor" and not org):
+            raise PermissionDenied(f"draft {d.id} cannot be applied: what its submitter {d.submitted_by} may change "
+                                   "is unknown")
+        return Principal(d.submitted_by, role, org)
 
     # --- read -------------------------------------------------------------------------------------------------------
     def get(self, draft_id: str) -> Draft:
@@ -190,10 +214,20 @@ class Drafts:
         return d
 
     def approve(self, draft_id: str, version: int) -> Draft:
-        """Apply the draft as the approver (one transaction: the entity change and the draft's new status)."""
+        """Apply the draft as the approver (one transaction: the entity change and the draft's new status), if it
+        is still a change its submitter may make (see the module docstring)."""
         d = self._pending(draft_id, version)
         svc = self._service()
         with self.store.transaction(self.ctx):
+            current = self.store.get_entity(d.ref)
+            if current.version != d.base_version:
+                raise Conflict(d.ref, d.base_version, current.version)
+            submitter = self._submitter(d)
+            try:
+                self._proposed(current, d.op, d.changes, submitter)
+            except PermissionDenied as exc:
+                raise PermissionDenied(f"draft {d.id} cannot be applied: its submitter may no longer make this "
+                                       f"change ({exc.message})") from None
             if d.op == "retire":
                 e = svc.retire(d.ref, d.base_version, dt.date.fromisoformat(d.changes["on"]))
             else:

@@ -1,10 +1,11 @@
 """Organisation events: what each type of event does to organisations and to the ownership of their assets.
 
-``plan_event`` computes the changed entities (with the versions they were read at) without writing; the service
-writes them and records the event in one transaction. Semantics:
+``plan_event`` checks the whole event, then computes the changed entities (with the versions they were read at)
+without writing; the service writes them and records the event in one transaction. Semantics:
 
 - create: the ``to`` organisations start on the date.
-- rename: the ``from`` organisation takes ``new_name`` (its reference does not change).
+- rename: the ``from`` organisation takes ``new_name`` (its reference does not change; ``to``, if given, names it
+  again).
 - merge: the ``from`` organisations end (status merged) and a new ``to`` organisation starts; their assets move to it.
 - absorb: the ``from`` organisations end (status merged) and join the existing ``to``; their assets move to it.
 - split: the ``from`` organisation ends (status dissolved); each of its assets must appear in ``transfers``.
@@ -12,12 +13,28 @@ writes them and records the event in one transaction. Semantics:
 - dissolve: the ``from`` organisations end (status dissolved); ``transfers`` move assets (the rest stay, flagged by
   the compliance rule on dissolved owners).
 - transfer: only the ``transfers`` apply.
+
+What is refused, each with a FieldError naming the field, before anything is written:
+
+- parties: ``from`` and ``to`` name existing organisations, each at most once, and no organisation on both sides
+  (nothing merges with, absorbs or splits into itself); the counts each type needs;
+- transfers: the subject is an existing entity of a kind that has an owner (never an organisation: those move by
+  their ``parent``), named once; the destination is an organisation that exists on the date and does not end by
+  this very event;
+- dates: an organisation that ends must have started before the date and not have ended already; one that starts
+  (create, merge, split) must not have existed before the date (an existing one joins by absorb; an ended one comes
+  back by reestablish); an absorbing or renamed organisation exists on the date; a re-established one had ended by
+  then. No planned change may leave ``valid_from`` on or after ``valid_to``;
+- hierarchy: a successor (the ``to`` of a merge, absorb or split) must not be a unit of an organisation it succeeds
+  (its parent chain would lead to its own predecessor; move its parent first).
 """
 
 from __future__ import annotations
 
+import datetime as dt
+
 from catalog.errors import FieldError, ValidationFailed
-from catalog.model import Entity, OrgEvent
+from catalog.model import Entity, OrgEvent, validate_entity
 from catalog.store.base import CatalogStore, EntityFilter
 
 
@@ -25,12 +42,28 @@ def _owned_by(store: CatalogStore, org: str) -> list[Entity]:
     return store.list_entities(EntityFilter(owner=org, limit=1_000_000))
 
 
-def plan_event(store: CatalogStore, ev: OrgEvent) -> list[tuple[Entity, int]]:
-    from catalog.services import transfer
+def _exists_on(org: Entity, day: dt.date) -> bool:
+    return (org.valid_from is None or org.valid_from <= day) and (org.valid_to is None or org.valid_to > day)
 
+
+def _span(org: Entity) -> str:
+    return f"valid from {org.valid_from or 'an unknown date'} until {org.valid_to or 'now'}"
+
+
+def _parents(found: dict[str, Entity], store: CatalogStore, org: str) -> list[str]:
+    """The organisations above ``org`` through ``parent`` (not ``org`` itself; stops at a stored loop)."""
+    chain: list[str] = []
+    ref = found[org].attributes.get("parent") if org in found else None
+    while isinstance(ref, str) and ref not in chain and ref != org and len(chain) < 10_000:
+        chain.append(ref)
+        parent = found.get(ref) or store.find_entity(ref)
+        ref = parent.attributes.get("parent") if parent is not None else None
+    return chain
+
+
+def check_event(store: CatalogStore, ev: OrgEvent, found: dict[str, Entity]) -> list[FieldError]:
+    """Every problem with ``ev`` against the catalog (``found``: the entities it names), as FieldErrors."""
     errors: list[FieldError] = []
-    refs = set(ev.from_) | set(ev.to) | {t.entity for t in ev.transfers} | {t.to for t in ev.transfers}
-    found = store.get_entities(sorted(refs))
     for field, items in (("from", ev.from_), ("to", ev.to)):
         for i, ref in enumerate(items):
             e = found.get(ref)
@@ -38,10 +71,18 @@ def plan_event(store: CatalogStore, ev: OrgEvent) -> list[tuple[Entity, int]]:
                 errors.append(FieldError(f"{field}.{i}", f"{ref} does not exist"))
             elif e.kind != "organization":
                 errors.append(FieldError(f"{field}.{i}", f"{ref} is not an organization"))
+            elif ref in items[:i]:
+                errors.append(FieldError(f"{field}.{i}", f"{ref} is named twice in '{field}'"))
     for i, t in enumerate(ev.transfers):
-        if t.entity not in found:
+        subject, dest = found.get(t.entity), found.get(t.to)
+        if subject is None:
             errors.append(FieldError(f"transfers.{i}.entity", f"{t.entity} does not exist"))
-        if t.to not in found or not t.to.startswith("organization:"):
+        elif not store.metamodel.kind(subject.kind).owned:
+            errors.append(FieldError(f"transfers.{i}.entity", f"{t.entity} is an {subject.kind}: it has no owner to "
+                                                              "transfer (an organisation moves by its parent)"))
+        elif t.entity in [x.entity for x in ev.transfers[:i]]:
+            errors.append(FieldError(f"transfers.{i}.entity", f"{t.entity} is transferred twice"))
+        if dest is None or dest.kind != "organization":
             errors.append(FieldError(f"transfers.{i}.to", f"{t.to} is not an existing organization"))
     need = {"create": (0, 1), "rename": (1, 0), "merge": (2, 1), "absorb": (1, 1), "split": (1, 2),
             "reestablish": (0, 1), "dissolve": (1, 0), "transfer": (0, 0)}[ev.type]
@@ -51,8 +92,73 @@ def plan_event(store: CatalogStore, ev: OrgEvent) -> list[tuple[Entity, int]]:
         errors.append(FieldError("to", f"a {ev.type} event needs at least {need[1]} organisation(s) in 'to'"))
     if ev.type in ("merge", "absorb") and len(ev.to) != 1:
         errors.append(FieldError("to", f"a {ev.type} event has exactly one 'to' organisation"))
+    if ev.type in ("rename", "split") and len(ev.from_) > 1:
+        errors.append(FieldError("from", f"a {ev.type} event has exactly one 'from' organisation"))
     if ev.type == "rename" and ev.new_name is None:
         errors.append(FieldError("new_name", "a rename event needs new_name"))
+    if errors:  # the checks below read the organisations named
+        return errors
+
+    day = ev.date
+    ending = list(ev.from_) if ev.type in ("merge", "absorb", "split", "dissolve") else []
+    starting = list(ev.to) if ev.type in ("create", "merge", "split") else []
+    if ev.type == "rename":
+        if ev.to and ev.to != ev.from_:
+            errors.append(FieldError("to", "a rename changes the name of its 'from' organisation: leave 'to' empty or "
+                                           "name the same organisation"))
+    else:
+        errors += [FieldError(f"to.{i}", f"{ref} is also in 'from': an organisation cannot merge with, absorb, "
+                                         "split into or succeed itself") for i, ref in enumerate(ev.to) if ref in ev.from_]
+    if errors:
+        return errors
+    for i, ref in enumerate(ev.from_):
+        org = found[ref]
+        if ref in ending:
+            if org.valid_from is not None and org.valid_from >= day:
+                errors.append(FieldError(f"from.{i}", f"{ref} starts on {org.valid_from}: it cannot end on {day}"))
+            elif org.valid_to is not None and org.valid_to <= day:
+                errors.append(FieldError(f"from.{i}", f"{ref} already ended on {org.valid_to}"))
+        elif ev.type == "rename" and not _exists_on(org, day):
+            errors.append(FieldError(f"from.{i}", f"{ref} does not exist on {day} ({_span(org)})"))
+    for i, ref in enumerate(ev.to):
+        org = found[ref]
+        if ref in starting:
+            if org.valid_to is not None and org.valid_to <= day:
+                errors.append(FieldError(f"to.{i}", f"{ref} ended on {org.valid_to}: bring it back with a "
+                                                    "reestablish event"))
+            elif org.valid_from is not None and org.valid_from < day:
+                errors.append(FieldError(f"to.{i}", f"{ref} exists since {org.valid_from}: an existing organisation "
+                                                    "joins by an absorb event"))
+        elif ev.type == "absorb" and not _exists_on(org, day):
+            errors.append(FieldError(f"to.{i}", f"{ref} does not exist on {day} ({_span(org)})"))
+        elif ev.type == "reestablish":
+            if org.valid_to is None or org.valid_to > day:
+                errors.append(FieldError(f"to.{i}", f"{ref} has not ended by {day}: only a merged or dissolved "
+                                                    "organisation is re-established"))
+            elif org.valid_from is not None and org.valid_from >= day:
+                errors.append(FieldError(f"to.{i}", f"{ref} starts on {org.valid_from}, after {day}"))
+        if ev.type in ("merge", "absorb", "split"):
+            above = _parents(found, store, ref)
+            for pred in ev.from_:
+                if pred in above:
+                    errors.append(FieldError(f"to.{i}", f"{ref} is a unit of {pred} (through its parent chain): it "
+                                                        f"cannot succeed {pred}; move its parent first"))
+    arriving = set(starting) | (set(ev.to) if ev.type == "reestablish" else set())
+    for i, t in enumerate(ev.transfers):
+        dest = found[t.to]
+        if t.to in ending:
+            errors.append(FieldError(f"transfers.{i}.to", f"{t.to} ends on {day} with this event"))
+        elif t.to not in arriving and not _exists_on(dest, day):
+            errors.append(FieldError(f"transfers.{i}.to", f"{t.to} does not exist on {day} ({_span(dest)})"))
+    return errors
+
+
+def plan_event(store: CatalogStore, ev: OrgEvent) -> list[tuple[Entity, int]]:
+    from catalog.services import transfer
+
+    refs = set(ev.from_) | set(ev.to) | {t.entity for t in ev.transfers} | {t.to for t in ev.transfers}
+    found = store.get_entities(sorted(refs))
+    errors = check_event(store, ev, found)
     if errors:
         raise ValidationFailed(errors)
 
@@ -104,4 +210,12 @@ def plan_event(store: CatalogStore, ev: OrgEvent) -> list[tuple[Entity, int]]:
     for asset_ref, to in sorted(moves.items()):
         asset = current(asset_ref)
         put(transfer(asset, to, ev.date, event=ev.id, basis=ev.legal_basis), found[asset_ref].version)
+    errors = []
+    for ref in sorted(changed):  # what the event would write is valid like any other write (dates in order)
+        try:
+            validate_entity(changed[ref][0], store.metamodel)
+        except ValidationFailed as exc:
+            errors += [FieldError(f"{ref}.{e.location}", e.reason) for e in exc.errors]
+    if errors:
+        raise ValidationFailed(errors)
     return [changed[ref] for ref in sorted(changed)]

@@ -5,7 +5,9 @@ Roles (metamodel.ROLES):
 - architect: read, write any catalog entity, relationship or organisation event, approve drafts, import, export.
 - editor (department editor): read; write only entities owned by their organisation or one of its units (an
   organisation whose ``parent`` chain leads to theirs), before AND after the change; relationships whose source is
-  such an entity; never organisations, events or imports.
+  such an entity; never organisations, events or imports. The rule is :func:`in_scope`; ``catalog.services``
+  applies it to everything a write changes (a cascade's relationships, past ownership periods), not only to the
+  entity a request names.
 - auditor: read, export, change log.
 - viewer: read.
 """
@@ -70,6 +72,25 @@ def require(principal: Principal, action: Action) -> None:
         raise PermissionDenied(f"{principal.name} ({principal.role}) may not {action}")
 
 
+def owner_scope(store: CatalogStore, principal: Principal) -> set[str] | None:
+    """The organisations whose entities ``principal`` may change: None (all of them) for roles that write without
+    scope, their organisation and its units for a department editor. Read-only roles get ``set()``."""
+    if "write" not in _ALLOWED[principal.role]:
+        return set()
+    if principal.role != "editor":
+        return None
+    return org_units(store, principal.org or "")
+
+
+def in_scope(units: set[str] | None, ref: str, owner: str | None) -> bool:
+    """The one scope rule: may an entity ``ref`` owned by ``owner`` be changed by a principal whose
+    :func:`owner_scope` is ``units``? Department editors never change organisations, nor what no unit of theirs
+    owns. A relationship is in scope when its source is."""
+    if units is None:
+        return True
+    return not ref.startswith("organization:") and owner is not None and owner in units
+
+
 def require_owner_scope(store: CatalogStore, principal: Principal, ref: str, *owners: str | None) -> None:
     """For department editors: every owner named (before and after a change) must be in their organisation."""
     require(principal, "write")
@@ -77,8 +98,8 @@ def require_owner_scope(store: CatalogStore, principal: Principal, ref: str, *ow
         return
     if ref.startswith("organization:"):
         raise PermissionDenied(f"{principal.name} (department editor) may not change organisations")
-    units = org_units(store, principal.org or "")
+    units = owner_scope(store, principal)
     for owner in owners:
-        if owner is None or owner not in units:
+        if not in_scope(units, ref, owner):
             raise PermissionDenied(f"{principal.name} (department editor of {principal.org}) may not change {ref}: "
                                    f"it is owned by {owner or 'no organisation'}")

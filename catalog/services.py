@@ -3,6 +3,29 @@
 Validation against the metamodel, referential integrity (no reference to a missing or dissolved organisation, no
 relationship to a missing or retired entity without an explicit error), permissions by role and organisation, and
 organisation events that move ownership on their effective date. Every write goes to the store, which audits it.
+
+Authorisation covers everything a write changes, not only the entity it names, and is checked here, once, for
+every door:
+
+- Who first: every write checks the principal's role before it looks at the input, so a read-only principal is
+  refused (403) whatever it sends.
+- A department editor changes only what their organisation and its units own, before and after the change
+  (:func:`catalog.permissions.in_scope`), and never another organisation's facts:
+
+  - delete with cascade: every relationship the cascade would remove must be one the editor may unlink (its source
+    is theirs); otherwise the whole delete is refused (403) naming those relationships and nothing is written. The
+    check and the delete run in one transaction, so a relationship added in between cannot slip through;
+  - update: the closed periods of the ownership history (who owned it before) stay exactly as they are; the owner
+    changes only by ``owner`` (ownership moves from today, :func:`reowned`) or by an organisation event;
+  - register: every organisation the ownership history names must be theirs;
+  - retire changes the named entity only (its validity end and, where its kind has one, its lifecycle): the
+    relationships other organisations' entities have with it stay as they are (the compliance rules flag them);
+  - organisation events and imports need the ``event`` and ``import`` permissions, which editors do not have;
+  - a draft's approval applies only what its submitter may still change (:mod:`catalog.drafts`).
+
+- What a change may carry: :data:`PATCH_FIELDS`, the fields of a PATCH. :func:`merge_patch` is the one merge of a
+  change into an entity, shared by :meth:`CatalogService.patch`, :meth:`CatalogService.retire` and drafts; it
+  refuses identity, bookkeeping, the ownership history and unknown fields, naming each.
 """
 
 from __future__ import annotations
@@ -10,18 +33,112 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from catalog.errors import FieldError, IntegrityError, NotFound, ValidationFailed
 from pydantic import ValidationError as PydanticValidationError
 
-from catalog.model import (Entity, OrgEvent, OwnerPeriod, Relationship, parse_entity, parse_relationship,
+from catalog.errors import Conflict, FieldError, IntegrityError, NotFound, PermissionDenied, ValidationFailed
+from catalog.metamodel import Metamodel
+from catalog.model import (REF_RE, Entity, OrgEvent, OwnerPeriod, Relationship, parse_entity, parse_relationship,
                            pydantic_errors, validate_entity, validate_relationship)
-from catalog.permissions import SYSTEM, Principal, require, require_owner_scope
+from catalog.permissions import SYSTEM, Principal, in_scope, owner_scope, require, require_owner_scope
 from catalog.store.base import CatalogStore, EntityFilter, WriteContext
+
+#: What a change (PATCH, a patch draft) may set; ``owner`` only for kinds that have one.
+PATCH_FIELDS = ("name", "description", "valid_from", "valid_to", "tags", "attributes", "owner")
+_IDENTITY = ("kind", "code", "ref")
+_BOOKKEEPING = ("version", "created_at", "updated_at", "provenance")
+_NAMED = 20  # at most this many refused relationships are named in a refusal
 
 
 def is_dissolved(org: Entity, on: dt.date) -> bool:
     """An organisation no longer exists on ``on``: its valid_to has passed (merged, absorbed, dissolved)."""
     return org.valid_to is not None and org.valid_to <= on
+
+
+def is_retired(e: Entity, mm: Metamodel, on: dt.date) -> bool:
+    """Out of service on ``on``: lifecycle ``retired`` for a kind that declares a lifecycle; for a kind without one
+    (datasets), its validity has ended. Organisations are never retired (see :func:`is_dissolved`)."""
+    spec = mm.kinds.get(e.kind)
+    lifecycle = spec.attribute("lifecycle") if spec else None
+    if lifecycle is not None:
+        return e.attributes.get("lifecycle") == "retired"
+    return e.kind != "organization" and e.valid_to is not None and e.valid_to <= on
+
+
+def retire_changes(entity: Entity, on: dt.date, mm: Metamodel) -> dict[str, Any]:
+    """What retiring ``entity`` on ``on`` changes, read from its kind in the metamodel: its validity ends on that
+    date and, when the kind declares a lifecycle with a ``retired`` stage, lifecycle becomes ``retired``. A kind
+    without a lifecycle (dataset: an entry of the data dictionary, which is never planned, built or run) is retired
+    by its validity end alone. Organisations are not retired: they end by an event (merge, absorb, dissolve)."""
+    if entity.kind == "organization":
+        raise ValidationFailed([FieldError("ref", "organisations are ended by an event (merge, absorb, dissolve), "
+                                                  "not retired")])
+    changes: dict[str, Any] = {"valid_to": on.isoformat()}
+    lifecycle = mm.kind(entity.kind).attribute("lifecycle")
+    if lifecycle is not None and "retired" in lifecycle.values:
+        changes["attributes"] = {"lifecycle": "retired"}
+    return changes
+
+
+def reowned(current: Entity, new_owner: str | None, today: dt.date) -> list[OwnerPeriod]:
+    """The ownership history once ``new_owner`` owns ``current`` from ``today``: the open period ends today and a
+    new one starts (an open period that starts today or later never held and is replaced instead); ``None`` ends
+    the open period. Closed periods are never changed. The same owner: the history as it is."""
+    if new_owner == current.owner:
+        return list(current.owner_history)
+    history = list(current.owner_history)
+    last = history[-1] if history and history[-1].end is None else None
+    if last is not None and last.start is not None and last.start >= today:
+        history.pop()
+        last = None
+    if new_owner is None:
+        if last is not None:
+            history[-1] = last.model_copy(update={"end": today})
+        return history
+    return list(transfer(current.model_copy(update={"owner_history": history}), new_owner, today).owner_history)
+
+
+def merge_patch(current: Entity, changes: Any, today: dt.date, mm: Metamodel, where: str = "") -> dict[str, Any]:
+    """The content ``current`` has after ``changes`` (the fields of a PATCH, :data:`PATCH_FIELDS`): ``attributes``
+    merge (a None value removes one), ``owner`` moves ownership from ``today`` (:func:`reowned`), other fields are
+    replaced. Identity (kind, code, ref), bookkeeping (version, timestamps, provenance), the ownership history and
+    unknown fields are refused, each by a FieldError at ``where`` + its name (drafts: ``changes.``). Returns the
+    data for :meth:`CatalogService.update`; validation against the metamodel happens there."""
+    if not isinstance(changes, dict):
+        raise ValidationFailed([FieldError(where.rstrip(".") or "changes", "an object of fields to change")])
+    owned = mm.kind(current.kind).owned
+    allowed = [f for f in PATCH_FIELDS if f != "owner" or owned]
+    data = current.model_dump(mode="json", exclude={"ref", "version", "created_at", "updated_at"})
+    errors: list[FieldError] = []
+    for key, value in changes.items():
+        loc = f"{where}{key}"
+        if key in _IDENTITY:
+            errors.append(FieldError(loc, f"the reference is immutable: {current.ref} keeps its kind and code"))
+        elif key in _BOOKKEEPING:
+            errors.append(FieldError(loc, "kept by the catalog, not set by a change" + (
+                " (the version a change is based on goes in If-Match or base_version)" if key == "version" else "")))
+        elif key == "owner_history":
+            errors.append(FieldError(loc, "the ownership history is kept by the catalog: set 'owner' (ownership "
+                                          "moves from today) or apply an organisation event"))
+        elif key not in allowed:
+            errors.append(FieldError(loc, f"a {current.kind} has no owner (use the parent attribute)" if key == "owner"
+                                     else f"not a field a change can set; allowed: {', '.join(allowed)}"))
+        elif key == "attributes":
+            if not isinstance(value, dict):
+                errors.append(FieldError(loc, "an object of attribute values (null removes one)"))
+                continue
+            attrs = {**data["attributes"], **value}
+            data["attributes"] = {k: v for k, v in attrs.items() if v is not None}
+        elif key == "owner":
+            m = REF_RE.match(value) if isinstance(value, str) else None
+            if value is not None and (m is None or m.group(1) != "organization"):
+                errors.append(FieldError(loc, "must reference an organization (organization:code), or be null"))
+                continue
+            data["owner_history"] = [p.model_dump(mode="json") for p in reowned(current, value, today)]
+        else:
+            data[key] = value
+    if errors:
+        raise ValidationFailed(errors)
+    return data
 
 
 class CatalogService:
@@ -37,7 +154,8 @@ class CatalogService:
     # --- checks ------------------------------------------------------------------------------------------------
     def _check_references(self, e: Entity, before: Entity | None = None) -> None:
         """Owner, parent and data-owner references must name existing organisations; a reference that is new or
-        changed must also name one that still exists today (not merged, absorbed or dissolved)."""
+        changed must also name one that still exists today (not merged, absorbed or dissolved). A new or changed
+        parent must not make the hierarchy loop."""
         errors: list[FieldError] = []
         named: list[tuple[str, str, str | None]] = []
         if e.owner:
@@ -55,10 +173,25 @@ class CatalogService:
             elif ref != previous and target.kind == "organization" and is_dissolved(target, self.today):
                 errors.append(FieldError(field, f"{ref} no longer exists (valid until {target.valid_to}); "
                                                 "use its successor"))
-        if e.kind == "organization" and e.attributes.get("parent") == e.ref:
+        parent = e.attributes.get("parent") if e.kind == "organization" else None
+        if parent == e.ref:
             errors.append(FieldError("attributes.parent", "an organisation cannot be its own parent"))
+        elif parent and parent != (before.attributes.get("parent") if before else None) and \
+                e.ref in self._ancestors(parent):
+            errors.append(FieldError("attributes.parent", f"{parent} is itself a unit of {e.ref} (through its "
+                                                          "parent chain): the hierarchy would loop"))
         if errors:
             raise ValidationFailed(errors)
+
+    def _ancestors(self, org: str) -> list[str]:
+        """``org`` and the organisations above it, following ``parent`` (stops at a loop already stored)."""
+        chain: list[str] = []
+        ref: Any = org
+        while isinstance(ref, str) and ref not in chain and len(chain) < 10_000:
+            chain.append(ref)
+            found = self.store.find_entity(ref)
+            ref = found.attributes.get("parent") if found is not None else None
+        return chain
 
     def _check_endpoints(self, r: Relationship) -> None:
         ends = self.store.get_entities([r.source, r.target])
@@ -69,10 +202,36 @@ class CatalogService:
                 errors.append(FieldError(field, f"{ref} does not exist"))
             elif e.kind == "organization" and is_dissolved(e, self.today) and r.type != "successor_of":
                 errors.append(FieldError(field, f"{ref} was dissolved on {e.valid_to}; link its successor instead"))
-            elif e.attributes.get("lifecycle") == "retired" and r.type not in ("supersedes",):
+            elif is_retired(e, self.store.metamodel, self.today) and r.type not in ("supersedes",):
                 errors.append(FieldError(field, f"{ref} is retired"))
         if errors:
             raise IntegrityError("; ".join(str(x) for x in errors))
+
+    def _check_past_ownership_kept(self, current: Entity, e: Entity) -> None:
+        """Department editors never rewrite who owned an entity before: its closed ownership periods stay."""
+        if self.principal.role != "editor":
+            return
+        closed = [p for p in current.owner_history if p.end is not None]
+        if e.owner_history[:len(closed)] != closed:
+            raise PermissionDenied(f"{self.principal.name} (department editor of {self.principal.org}) may not "
+                                   f"rewrite the past ownership of {current.ref}: its closed ownership periods stay "
+                                   "as they are (the owner changes by 'owner' or an organisation event)")
+
+    def _require_links_in_scope(self, rels: list[Relationship], doing: str) -> None:
+        """Every relationship of ``rels`` must be one this principal may change (its source in their scope);
+        otherwise PermissionDenied naming those that are not."""
+        require(self.principal, "write")
+        units = owner_scope(self.store, self.principal)
+        if units is None or not rels:
+            return
+        sources = self.store.get_entities(sorted({r.source for r in rels}))
+        refused = [r.id for r in rels if not in_scope(units, r.source, sources[r.source].owner
+                                                      if r.source in sources else None)]
+        if refused:
+            more = f" and {len(refused) - _NAMED} more" if len(refused) > _NAMED else ""
+            raise PermissionDenied(f"{self.principal.name} (department editor of {self.principal.org}) may not "
+                                   f"{doing}: it would remove {len(refused)} relationship(s) of other "
+                                   f"organisations: {', '.join(refused[:_NAMED])}{more}")
 
     # --- entities ----------------------------------------------------------------------------------------------
     def get(self, ref: str) -> Entity:
@@ -80,63 +239,78 @@ class CatalogService:
         return self.store.get_entity(ref)
 
     def register(self, data: dict[str, Any] | Entity) -> Entity:
+        require(self.principal, "write")
         e = data if isinstance(data, Entity) else parse_entity(data)
         e = validate_entity(e, self.store.metamodel)
-        require_owner_scope(self.store, self.principal, e.ref, e.owner)
+        require_owner_scope(self.store, self.principal, e.ref, e.owner, *(p.org for p in e.owner_history))
         self._check_references(e)
         return self.store.create_entity(e.model_copy(update={"provenance": None}), self.ctx)
 
-    def update(self, ref: str, data: dict[str, Any] | Entity, expected_version: int) -> Entity:
-        """Replace an entity's content. Kind and code (the reference) never change."""
-        current = self.store.get_entity(ref)
+    def prepare_update(self, current: Entity, data: dict[str, Any] | Entity) -> Entity:
+        """Everything :meth:`update` checks, without writing: the entity ``current`` becomes with content
+        ``data``, validated, in this principal's scope before and after, past ownership kept (editors),
+        references sound."""
+        require(self.principal, "write")
         e = data if isinstance(data, Entity) else parse_entity({**data, "kind": current.kind, "code": current.code}
                                                                 if "ref" not in data else data)
-        if e.ref != ref:
-            raise ValidationFailed([FieldError("ref", f"the reference is immutable: {ref} cannot become {e.ref}")])
+        if e.ref != current.ref:
+            raise ValidationFailed([FieldError("ref", f"the reference is immutable: {current.ref} cannot become "
+                                                      f"{e.ref}")])
         e = validate_entity(e, self.store.metamodel)
-        require_owner_scope(self.store, self.principal, ref, current.owner if current.kind != "organization"
-                            else None, e.owner if e.kind != "organization" else None)
+        require_owner_scope(self.store, self.principal, current.ref,
+                            current.owner if current.kind != "organization" else None,
+                            e.owner if e.kind != "organization" else None)
+        self._check_past_ownership_kept(current, e)
         self._check_references(e, current)
+        return e
+
+    def update(self, ref: str, data: dict[str, Any] | Entity, expected_version: int) -> Entity:
+        """Replace an entity's content. Kind and code (the reference) never change."""
+        require(self.principal, "write")
+        return self._update(self.store.get_entity(ref), data, expected_version)
+
+    def _update(self, current: Entity, data: dict[str, Any] | Entity, expected_version: int) -> Entity:
+        e = self.prepare_update(current, data)
         # a person's edit makes the entity theirs: an import's clean-up no longer removes it (its source may still
         # update it on the next import; the change log keeps where each version came from)
         return self.store.update_entity(e.model_copy(update={"provenance": None}), expected_version, self.ctx)
 
     def patch(self, ref: str, changes: dict[str, Any], expected_version: int) -> Entity:
-        """Update some fields; ``attributes`` are merged (a None value removes one)."""
+        """Change some fields (:func:`merge_patch`: ``attributes`` merge, a None value removes one; ``owner``
+        moves ownership from today)."""
+        require(self.principal, "write")
         current = self.store.get_entity(ref)
-        data = current.model_dump(mode="json", exclude={"ref", "version", "created_at", "updated_at"})
-        for key, value in changes.items():
-            if key == "attributes" and isinstance(value, dict):
-                attrs = {**data["attributes"], **value}
-                data["attributes"] = {k: v for k, v in attrs.items() if v is not None}
-            elif key == "owner":
-                data.pop("owner_history")
-                data["owner"] = value
-            else:
-                data[key] = value
-        return self.update(ref, data, expected_version)
+        if current.version != expected_version:  # the change is merged into the version it was meant for
+            raise Conflict(ref, expected_version, current.version)
+        return self._update(current, merge_patch(current, changes, self.today, self.store.metamodel),
+                            expected_version)
 
     def retire(self, ref: str, expected_version: int, on: dt.date | None = None) -> Entity:
-        """Retire an asset (lifecycle = retired, valid_to = the date); organisations are ended by events."""
+        """Retire an entity on ``on`` (default today), as its kind allows (:func:`retire_changes`): its validity
+        ends, and its lifecycle becomes retired where the kind has one. Organisations are ended by events."""
+        require(self.principal, "write")
         current = self.store.get_entity(ref)
-        if current.kind == "organization":
-            raise ValidationFailed([FieldError("ref", "organisations are ended by an event (merge, absorb, "
-                                                      "dissolve), not retired")])
-        return self.patch(ref, {"attributes": {"lifecycle": "retired"},
-                                "valid_to": (on or self.today).isoformat()}, expected_version)
+        return self.patch(ref, retire_changes(current, on or self.today, self.store.metamodel), expected_version)
 
     def delete(self, ref: str, expected_version: int, cascade: bool = False) -> None:
-        current = self.store.get_entity(ref)
-        require_owner_scope(self.store, self.principal, ref, current.owner if current.kind != "organization"
-                            else None)
-        if current.kind == "organization":
-            users = self.store.count_entities(EntityFilter(owner=ref))
-            if users:
-                raise IntegrityError(f"{ref} still owns {users} entities; transfer them first")
-        self.store.delete_entity(ref, expected_version, self.ctx, cascade=cascade)
+        """Delete an entity; with ``cascade`` also the relationships that use it, each of which this principal
+        must be allowed to unlink (checked in the same transaction as the delete)."""
+        require(self.principal, "write")
+        with self.store.transaction(self.ctx):
+            current = self.store.get_entity(ref)
+            require_owner_scope(self.store, self.principal, ref, current.owner if current.kind != "organization"
+                                else None)
+            if current.kind == "organization":
+                users = self.store.count_entities(EntityFilter(owner=ref))
+                if users:
+                    raise IntegrityError(f"{ref} still owns {users} entities; transfer them first")
+            if cascade:
+                self._require_links_in_scope(self.store.list_relationships(ref), f"delete {ref} with cascade")
+            self.store.delete_entity(ref, expected_version, self.ctx, cascade=cascade)
 
     # --- relationships -----------------------------------------------------------------------------------------
     def link(self, data: dict[str, Any] | Relationship) -> Relationship:
+        require(self.principal, "write")
         r = data if isinstance(data, Relationship) else parse_relationship(data)
         r = validate_relationship(r, self.store.metamodel)
         self._authorize_link(r)
@@ -144,6 +318,7 @@ class CatalogService:
         return self.store.create_relationship(r.model_copy(update={"provenance": None}), self.ctx)
 
     def update_link(self, data: dict[str, Any] | Relationship, expected_version: int) -> Relationship:
+        require(self.principal, "write")
         r = data if isinstance(data, Relationship) else parse_relationship(data)
         r = validate_relationship(r, self.store.metamodel)
         if self.store.find_relationship(r.id) is None:
@@ -153,6 +328,7 @@ class CatalogService:
         return self.store.update_relationship(r, expected_version, self.ctx)
 
     def unlink(self, rel_id: str, expected_version: int) -> None:
+        require(self.principal, "write")
         r = self.store.find_relationship(rel_id)
         if r is None:
             raise NotFound(f"relationship {rel_id} does not exist")
@@ -174,7 +350,8 @@ class CatalogService:
 
     def apply_event(self, data: dict[str, Any] | OrgEvent) -> tuple[OrgEvent, list[str]]:
         """Apply an organisation event on its effective date, in one transaction: end or start organisations,
-        move ownership of their systems, databases, platforms and services, and record the event.
+        move ownership of their systems, databases, platforms and services, and record the event. The event is
+        checked whole before anything is written (:func:`catalog.orgs.plan_event`).
         Returns the recorded event and the references of the entities it changed."""
         from catalog.orgs import plan_event
 

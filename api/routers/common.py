@@ -4,6 +4,14 @@ ETags are strong: ``"<version>"`` of the entity, relationship or draft (each wri
 at one version is always the same bytes). PUT, PATCH, DELETE, retire, approve and reject require ``If-Match`` with
 that tag: 428 when it is missing, 412 when it is stale (the store checks the version in the same transaction as the
 write, so two clients holding the same version can never both win).
+
+Who first: every write route declares the permission it needs (``**needs("write")`` on its decorator; published in
+the OpenAPI document as the operation's ``x-permission``), and its routers use :class:`WhoFirst`, which checks that
+permission for the request's principal before anything else about the request: a client that may not write gets
+401 or 403, never 400 (malformed JSON), 422 (a bad body, the text checks), 428 (no If-Match) or 404. A dependency
+cannot do this: FastAPI parses the JSON body before it resolves any dependency, and resolves the app's router-level
+dependencies (``api.limits.check_request_text``) before a route's own. Finer rules (a department editor's scope)
+are the catalog services' (:mod:`catalog.services`).
 """
 
 from __future__ import annotations
@@ -13,11 +21,16 @@ from typing import Annotated, Any
 
 from fastapi import Depends, Header, Request
 from fastapi.responses import JSONResponse, Response
+from fastapi.routing import APIRoute
 from pydantic import BaseModel, ConfigDict
+from starlette.concurrency import run_in_threadpool
 
-from api.auth import PrincipalDep, StoreDep
+from api.auth import PrincipalDep, StoreDep, current_principal, get_store
 from api.problems import BadIfMatch, PreconditionRequired
+from catalog.permissions import Action, require
 from catalog.services import CatalogService
+
+PERMISSION = "x-permission"  # the OpenAPI extension naming the permission a write route needs
 
 _TAG = re.compile(r'^\s*"(\d{1,12})"\s*$')
 
@@ -52,6 +65,29 @@ def if_match(if_match: Annotated[str | None, Header(alias="If-Match", max_length
 IfMatch = Annotated[int, Depends(if_match)]
 
 
+def needs(action: Action) -> dict[str, Any]:
+    """Decorator arguments of a write route: the permission it needs (checked first by :class:`WhoFirst`)."""
+    return {"openapi_extra": {PERMISSION: action}}
+
+
+class WhoFirst(APIRoute):
+    """A route that checks the permission it declares (:func:`needs`) before it reads the request's body or
+    resolves any dependency: 401 (no or bad credentials) or 403 come before anything the body could cause."""
+
+    def get_route_handler(self):  # type: ignore[no-untyped-def]
+        handler = super().get_route_handler()
+        action = (self.openapi_extra or {}).get(PERMISSION)
+        if action is None:
+            return handler
+
+        async def checked(request: Request) -> Response:
+            principal = await run_in_threadpool(current_principal, request, get_store(request))
+            require(principal, action)
+            return await handler(request)
+
+        return checked
+
+
 def service(request: Request, store: StoreDep, principal: PrincipalDep) -> CatalogService:
     rid = request.headers.get("x-request-id", "")
     rid = rid if re.fullmatch(r"[A-Za-z0-9._-]{1,64}", rid) else None
@@ -79,7 +115,8 @@ def _p(description: str) -> dict[str, Any]:
 
 READ_ERRORS: dict[int | str, dict[str, Any]] = {
     400: _p("Malformed request"), 401: _p("Bad or missing credentials"), 403: _p("Not allowed for this role"),
-    404: _p("Not found"), 422: _p("Invalid parameters (each field named)"), 503: _p("Store busy; retry"),
+    404: _p("Not found"), 422: _p("Invalid parameters (each field named)"),
+    429: _p("Too many bad tokens from this address; retry after Retry-After seconds"), 503: _p("Store busy; retry"),
 }
 WRITE_ERRORS: dict[int | str, dict[str, Any]] = {
     **READ_ERRORS, 409: _p("Conflicts with the catalog (exists already, integrity)"),
@@ -89,5 +126,5 @@ WRITE_ERRORS: dict[int | str, dict[str, Any]] = {
 CONDITIONAL_READ: dict[int | str, dict[str, Any]] = {
     **READ_ERRORS, 304: {"description": "Not modified: If-None-Match names the current ETag"}}
 
-__all__ = ["CONDITIONAL_READ", "IfMatch", "READ_ERRORS", "ServiceDep", "WRITE_ERRORS", "etag", "if_match", "service",
-           "tagged"]
+__all__ = ["CONDITIONAL_READ", "PERMISSION", "IfMatch", "READ_ERRORS", "ServiceDep", "WRITE_ERRORS", "WhoFirst",
+           "etag", "if_match", "needs", "service", "tagged"]

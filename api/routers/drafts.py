@@ -1,5 +1,6 @@
 """Draft and approve over HTTP (see :mod:`catalog.drafts`): submit a change for approval, list drafts, approve or
-reject one (architects and admins). A draft's ETag is its record version; approve and reject need If-Match."""
+reject one (architects and admins). A draft's ETag is its record version; approve and reject need If-Match. Writes
+check their permission (write; approve) before anything else (:class:`api.routers.common.WhoFirst`)."""
 
 from __future__ import annotations
 
@@ -10,11 +11,11 @@ from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from api.auth import PrincipalDep, StoreDep
-from api.routers.common import CONDITIONAL_READ, READ_ERRORS, WRITE_ERRORS, IfMatch, tagged
+from api.routers.common import CONDITIONAL_READ, READ_ERRORS, WRITE_ERRORS, IfMatch, WhoFirst, needs, tagged
 from api.schemas import ENTITY_REF
 from catalog.drafts import Drafts
 
-router = APIRouter(tags=["drafts"])
+router = APIRouter(tags=["drafts"], route_class=WhoFirst)
 DraftId = Path(pattern=r"^[0-9a-f]{12}$", examples=["0123456789ab"])
 
 
@@ -50,6 +51,8 @@ class DraftOut(BaseModel):
     decided_at: str | None
     reason: str
     applied_version: int | None
+    submitter_role: str | None = None
+    submitter_org: str | None = None
     version: int
 
 
@@ -63,7 +66,7 @@ class RejectIn(BaseModel):
 
 
 @router.post("/drafts", summary="Submit a change for approval (nothing changes until an architect approves)",
-             status_code=201, response_model=DraftOut, responses=WRITE_ERRORS)
+             status_code=201, response_model=DraftOut, responses=WRITE_ERRORS, **needs("write"))
 def submit(body: DraftIn, d: DraftsDep) -> JSONResponse:
     draft = d.submit(body.ref, body.changes, body.base_version, op=body.op, note=body.note)
     return tagged(draft.as_dict(), draft.version, 201)
@@ -85,14 +88,14 @@ def get_draft(request: Request, d: DraftsDep, draft_id: str = DraftId) -> Respon
 
 
 @router.post("/drafts/{draft_id}/approve", summary="Approve: apply the change as the approver (If-Match)",
-             response_model=DraftOut, responses=WRITE_ERRORS)
+             response_model=DraftOut, responses=WRITE_ERRORS, **needs("approve"))
 def approve(d: DraftsDep, version: IfMatch, draft_id: str = DraftId) -> JSONResponse:
     draft = d.approve(draft_id, version)
     return tagged(draft.as_dict(), draft.version)
 
 
 @router.post("/drafts/{draft_id}/reject", summary="Reject with a reason (If-Match)", response_model=DraftOut,
-             responses=WRITE_ERRORS)
+             responses=WRITE_ERRORS, **needs("approve"))
 def reject(body: RejectIn, d: DraftsDep, version: IfMatch, draft_id: str = DraftId) -> JSONResponse:
     draft = d.reject(draft_id, version, body.reason)
     return tagged(draft.as_dict(), draft.version)

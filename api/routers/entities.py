@@ -2,7 +2,8 @@
 (``/systems``, ``/databases``, ...) list, create, get, replace (PUT), patch, retire and delete.
 
 Routers stay thin: the catalog service checks permissions, metamodel and references; this module parses, calls it
-and shapes the response (with the entity's ETag).
+and shapes the response (with the entity's ETag). Every write route checks the write permission before anything else
+(:class:`api.routers.common.WhoFirst`).
 """
 
 # no `from __future__ import annotations`: the body models are built per kind at run time and FastAPI must see
@@ -15,13 +16,14 @@ from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, ConfigDict
 
 from api.auth import PrincipalDep, StoreDep
-from api.routers.common import CONDITIONAL_READ, READ_ERRORS, WRITE_ERRORS, IfMatch, ServiceDep, tagged
+from api.routers.common import CONDITIONAL_READ, READ_ERRORS, WRITE_ERRORS, IfMatch, ServiceDep, WhoFirst, needs, \
+    tagged
 from api.schemas import CODE_PATTERN, KindModels, Page, all_kind_models
 from catalog.errors import FieldError, ValidationFailed
 from catalog.metamodel import Metamodel
 from catalog.model import Entity
 from catalog.permissions import require
-from catalog.services import transfer
+from catalog.services import reowned
 from catalog.store.base import EntityFilter, as_instant
 
 REF = Path(description="kind:code", max_length=200, examples=["system:hcm-cong-1022"])
@@ -50,25 +52,8 @@ class Health(BaseModel):
     relationships: int | None = None
 
 
-def _owner_history(current: Entity, new_owner: str | None, today: dt.date) -> list[dict[str, Any]]:
-    """The ownership history after setting the current owner to ``new_owner`` from today (kept when unchanged)."""
-    if new_owner == current.owner:
-        return [p.model_dump(mode="json") for p in current.owner_history]
-    history = list(current.owner_history)
-    last = history[-1] if history and history[-1].end is None else None
-    if last is not None and last.start is not None and last.start >= today:
-        history.pop()  # the open period started today or later: correct it rather than end it
-        last = None
-    if new_owner is None:
-        if last is not None:
-            history[-1] = last.model_copy(update={"end": today})
-        return [p.model_dump(mode="json") for p in history]
-    moved = transfer(current.model_copy(update={"owner_history": history}), new_owner, today)
-    return [p.model_dump(mode="json") for p in moved.owner_history]
-
-
 def build_router(mm: Metamodel) -> APIRouter:
-    router = APIRouter()
+    router = APIRouter(route_class=WhoFirst)
 
     @router.get("/health", summary="Liveness and catalog revision", tags=["meta"], response_model=Health,
                 responses=READ_ERRORS)
@@ -160,7 +145,7 @@ def _kind_routes(router: APIRouter, km: KindModels) -> None:
                 "items": [_json(e) for e in store.list_entities(flt)]}
 
     @router.post(f"/{plural}", summary=f"Register a {label.lower()}", tags=[tag], status_code=201,
-                 response_model=Entity, responses=WRITE_ERRORS, operation_id=f"create_{kind}")
+                 response_model=Entity, responses=WRITE_ERRORS, operation_id=f"create_{kind}", **needs("write"))
     def create(svc: ServiceDep, body: km.create = Body(...)) -> JSONResponse:  # type: ignore[valid-type]
         data = body.model_dump(mode="json", exclude_none=True)
         e = svc.register({"kind": kind, **data})
@@ -173,44 +158,42 @@ def _kind_routes(router: APIRouter, km: KindModels) -> None:
         return tagged(_json(e), e.version, request=request)
 
     @router.put(f"/{plural}/{{code}}", summary=f"Replace a {label.lower()} (If-Match required)", tags=[tag],
-                response_model=Entity, responses=WRITE_ERRORS, operation_id=f"replace_{kind}")
+                response_model=Entity, responses=WRITE_ERRORS, operation_id=f"replace_{kind}", **needs("write"))
     def replace(code: Code, version: IfMatch, svc: ServiceDep,
                 body: km.replace = Body(...)) -> JSONResponse:  # type: ignore[valid-type]
         current = svc.store.get_entity(ref_of(code))
         data = body.model_dump(mode="json", exclude_none=True)
         data["attributes"] = {k: v for k, v in data.get("attributes", {}).items() if v is not None}
         if km.spec.owned:
-            data["owner_history"] = _owner_history(current, data.pop("owner", None), svc.today)
+            data["owner_history"] = [p.model_dump(mode="json")
+                                     for p in reowned(current, data.pop("owner", None), svc.today)]
         e = svc.update(ref_of(code), data, version)
         return tagged(_json(e), e.version)
 
     @router.patch(f"/{plural}/{{code}}", summary=f"Change some fields of a {label.lower()} (If-Match required); "
                                                  "attributes merge, null removes one", tags=[tag],
-                  response_model=Entity, responses=WRITE_ERRORS, operation_id=f"patch_{kind}")
+                  response_model=Entity, responses=WRITE_ERRORS, operation_id=f"patch_{kind}", **needs("write"))
     def patch(code: Code, version: IfMatch, svc: ServiceDep,
               body: km.patch = Body(...)) -> JSONResponse:  # type: ignore[valid-type]
-        changes = body.model_dump(mode="json", exclude_unset=True)
-        if "owner" in changes:
-            current = svc.store.get_entity(ref_of(code))
-            changes["owner_history"] = _owner_history(current, changes.pop("owner"), svc.today)
-        e = svc.patch(ref_of(code), changes, version)
+        e = svc.patch(ref_of(code), body.model_dump(mode="json", exclude_unset=True), version)
         return tagged(_json(e), e.version)
 
-    if kind != "organization":
+    if kind != "organization":  # organisations end by an event (catalog.services.retire_changes)
         class RetireBody(BaseModel):
             model_config = ConfigDict(extra="forbid", title=f"{km.spec.name.capitalize()}Retire")
             on: dt.date | None = None
 
         @router.post(f"/{plural}/{{code}}/retire", summary=f"Retire a {label.lower()}: lifecycle retired, valid_to "
                                                            "the date (If-Match required)", tags=[tag],
-                     response_model=Entity, responses=WRITE_ERRORS, operation_id=f"retire_{kind}")
+                     response_model=Entity, responses=WRITE_ERRORS, operation_id=f"retire_{kind}", **needs("write"))
         def retire(code: Code, version: IfMatch, svc: ServiceDep,
                    body: RetireBody | None = Body(None)) -> JSONResponse:
             e = svc.retire(ref_of(code), version, body.on if body else None)
             return tagged(_json(e), e.version)
 
     @router.delete(f"/{plural}/{{code}}", summary=f"Delete a {label.lower()} (If-Match required)", tags=[tag],
-                   status_code=204, response_class=Response, responses=WRITE_ERRORS, operation_id=f"delete_{kind}")
+                   status_code=204, response_class=Response, responses=WRITE_ERRORS, operation_id=f"delete_{kind}",
+                   **needs("write"))
     def delete(code: Code, version: IfMatch, svc: ServiceDep,
                cascade: bool = Query(False, description="Also delete the relationships that use it")) -> Response:
         svc.delete(ref_of(code), version, cascade=cascade)

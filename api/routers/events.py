@@ -1,4 +1,6 @@
-"""Organisation events (merge, absorb, split, dissolve, transfer, ...): list them, apply one (architect, admin)."""
+"""Organisation events (merge, absorb, split, dissolve, transfer, ...): list them, apply one (architect, admin; the
+event permission is checked before anything else, :class:`api.routers.common.WhoFirst`; the event is checked whole
+before anything is written, :mod:`catalog.orgs`)."""
 
 from __future__ import annotations
 
@@ -9,11 +11,11 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
 from api.auth import PrincipalDep, StoreDep
-from api.routers.common import READ_ERRORS, WRITE_ERRORS, ServiceDep
+from api.routers.common import READ_ERRORS, WRITE_ERRORS, ServiceDep, WhoFirst, needs
 from catalog.model import OrgEvent
 from catalog.permissions import require
 
-router = APIRouter(tags=["organisation events"])
+router = APIRouter(tags=["organisation events"], route_class=WhoFirst)
 
 EXAMPLE = {"id": "hcm-2025-07-stc-into-skhcn", "type": "merge", "date": "2025-07-01",
            "legal_basis": "Quyết định ... của UBND TP.HCM", "from": ["organization:hcm-stc"],
@@ -38,7 +40,8 @@ def list_events(store: StoreDep, principal: PrincipalDep,
 
 
 @router.post("/events", summary="Apply an organisation event on its effective date (moves ownership; one "
-                                "transaction)", status_code=201, response_model=Applied, responses=WRITE_ERRORS)
+                                "transaction)", status_code=201, response_model=Applied, responses=WRITE_ERRORS,
+             **needs("event"))
 def apply_event(svc: ServiceDep, body: OrgEvent = Body(..., examples=[EXAMPLE])) -> JSONResponse:
     # version and provenance are the store's bookkeeping, never the client's
     ev, changed = svc.apply_event(body.model_copy(update={"version": 0, "provenance": None}))

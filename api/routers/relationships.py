@@ -1,5 +1,6 @@
 """Relationships under /api/v1/relationships: create, list, get, replace and delete (ETag = version; writes to an
-existing relationship need If-Match). Ids are ``<source>><type>><target>`` (URL-encode ``>`` as ``%3E``)."""
+existing relationship need If-Match). Ids are ``<source>><type>><target>`` (URL-encode ``>`` as ``%3E``). Writes check
+the write permission before anything else (:class:`api.routers.common.WhoFirst`)."""
 
 from __future__ import annotations
 
@@ -9,13 +10,14 @@ from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import JSONResponse, Response
 
 from api.auth import PrincipalDep, StoreDep
-from api.routers.common import CONDITIONAL_READ, READ_ERRORS, WRITE_ERRORS, IfMatch, ServiceDep, tagged
+from api.routers.common import CONDITIONAL_READ, READ_ERRORS, WRITE_ERRORS, IfMatch, ServiceDep, WhoFirst, needs, \
+    tagged
 from api.schemas import RelationshipCreate, RelationshipPage
 from catalog.errors import FieldError, NotFound, ValidationFailed
 from catalog.model import Relationship
 from catalog.permissions import require
 
-router = APIRouter(tags=["relationships"])
+router = APIRouter(tags=["relationships"], route_class=WhoFirst)
 RelId = Path(description="source>type>target", max_length=600, examples=["system:hcm-cong-1022>uses>platform:hcm-lgsp"])
 
 
@@ -31,7 +33,7 @@ def list_relationships(store: StoreDep, principal: PrincipalDep,
 
 
 @router.post("/relationships", summary="Link two entities", status_code=201, response_model=Relationship,
-             responses=WRITE_ERRORS)
+             responses=WRITE_ERRORS, **needs("write"))
 def create_relationship(body: RelationshipCreate, svc: ServiceDep) -> JSONResponse:
     r = svc.link(body.model_dump(mode="json"))
     return tagged(r.model_dump(mode="json"), r.version, 201)
@@ -48,7 +50,7 @@ def get_relationship(request: Request, store: StoreDep, principal: PrincipalDep,
 
 
 @router.put("/relationships/{rel_id}", summary="Replace a relationship's properties and validity (If-Match)",
-            response_model=Relationship, responses=WRITE_ERRORS)
+            response_model=Relationship, responses=WRITE_ERRORS, **needs("write"))
 def replace_relationship(body: RelationshipCreate, version: IfMatch, svc: ServiceDep,
                          rel_id: str = RelId) -> JSONResponse:
     data = body.model_dump(mode="json")
@@ -61,7 +63,7 @@ def replace_relationship(body: RelationshipCreate, version: IfMatch, svc: Servic
 
 
 @router.delete("/relationships/{rel_id}", summary="Unlink (If-Match)", status_code=204, response_class=Response,
-               responses=WRITE_ERRORS)
+               responses=WRITE_ERRORS, **needs("write"))
 def delete_relationship(version: IfMatch, svc: ServiceDep, rel_id: str = RelId) -> Response:
     svc.unlink(rel_id, version)
     return Response(status_code=204)
