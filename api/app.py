@@ -32,6 +32,9 @@ def create_app(settings: Settings | None = None, store: CatalogStore | None = No
                               "systems (Trung tâm điều hành đô thị thông minh).")
     app.state.settings = settings
     app.state.store = store
+    from catalog.throttle import SignInThrottle
+
+    app.state.throttle = SignInThrottle.from_settings(settings)  # failed sign-ins and bad tokens (api.auth)
 
     from fastapi import Depends
 

@@ -183,6 +183,21 @@ def _me() -> str:
     return os.path.relpath(argv0)
 
 
+def _log_config() -> dict:
+    """uvicorn's logging plus the catalog's loggers (``ioc_catalog.auth``: failed and throttled sign-ins, denied
+    writes; ``ioc_catalog.api``: unexpected errors) on stderr, each line with its time and logger."""
+    import copy
+
+    from uvicorn.config import LOGGING_CONFIG
+
+    config = copy.deepcopy(LOGGING_CONFIG)
+    config["formatters"]["catalog"] = {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}
+    config["handlers"]["catalog"] = {"formatter": "catalog", "class": "logging.StreamHandler",
+                                     "stream": "ext://sys.stderr"}
+    config["loggers"]["ioc_catalog"] = {"handlers": ["catalog"], "level": "INFO", "propagate": False}
+    return config
+
+
 def _serve(url: str, host: str, port: int, demo_mode: bool = False) -> None:
     import uvicorn
 
@@ -194,7 +209,7 @@ def _serve(url: str, host: str, port: int, demo_mode: bool = False) -> None:
         settings.check_secrets()
     except ValueError as exc:
         raise ValidationFailed([], str(exc)) from None
-    uvicorn.run(create_app(settings), host=host, port=port, log_level="info")
+    uvicorn.run(create_app(settings), host=host, port=port, log_level="info", log_config=_log_config())
 
 
 @app.command()

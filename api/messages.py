@@ -29,6 +29,7 @@ TITLES: dict[str, tuple[str, str]] = {
     "http-error": ("Lỗi yêu cầu", "Request error"),
     "catalog-error": ("Yêu cầu không hợp lệ", "Bad request"),
     "internal-error": ("Lỗi nội bộ", "Internal error"),
+    "too-many-attempts": ("Quá nhiều lần đăng nhập sai", "Too many failed sign-in attempts"),
 }
 
 # code -> (vi, en) detail for errors the API raises itself (placeholders filled with str.format)
@@ -51,6 +52,10 @@ DETAILS: dict[str, tuple[str, str]] = {
     "store-error": ("Kho dữ liệu đang bận hoặc lỗi; thử lại sau.", "The store is busy or failing; retry later."),
     "permission-denied": ("{principal} ({role}) không được phép thực hiện thao tác này.",
                           "{principal} ({role}) may not do this."),
+    "too-many-attempts": ("Đã có quá nhiều lần đăng nhập sai hoặc mã truy cập không hợp lệ cho tài khoản này hoặc từ "
+                          "địa chỉ này. Vui lòng thử lại sau {seconds} giây.",
+                          "There have been too many failed sign-ins or invalid API tokens for this account or from "
+                          "this address. Try again in {seconds} seconds."),
 }
 
 # pydantic / API reason codes -> (vi, en)

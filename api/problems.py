@@ -6,7 +6,8 @@ Body members: ``type``, ``title``, ``status``, ``detail``, ``instance`` (the pat
 ``version-conflict``) and, for validation errors, ``errors: [{field, reason}]``.
 
 Status mapping beyond ``catalog.errors``: a stale version (:class:`Conflict`) answers 412 (writes carry If-Match);
-a store failure answers 503 with Retry-After; anything unexpected is logged with its traceback (logger
+a store failure answers 503 with Retry-After; too many failed sign-ins or bad tokens answer 429 with
+Retry-After; anything unexpected is logged with its traceback (logger
 ``ioc_catalog.api``) and answers a 500 problem without internals. Denied writes are logged on ``ioc_catalog.auth``
 (principal, role, method, path; never a credential).
 """
@@ -86,6 +87,10 @@ def install(app: FastAPI) -> None:
                              exc.message)
             detail = messages.detail("permission-denied", lang, principal=name, role=role) or exc.message
             errors = [{"field": "authorization", "reason": exc.message}]
+        elif exc.status == 429:  # too many failed sign-ins or bad tokens (api.auth.TooManyAttempts)
+            seconds = int(getattr(exc, "retry_after", 60))
+            headers = {"Retry-After": str(seconds)}
+            detail = messages.detail(code, lang, seconds=seconds) or detail
         elif exc.status == 401:
             headers = {"WWW-Authenticate": 'Bearer realm="ioc-catalog"'}
         elif exc.status >= 500:

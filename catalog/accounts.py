@@ -4,39 +4,59 @@ Kept as store records (``catalog.store.base.Record``):
 
 - ``user/<name>``: ``{name, role, org, display, disabled}``. In the change log (who granted which role, when): no
   secret is ever in it.
-- ``credential/<name>``: ``{password}``, an scrypt hash (salted, memory-hard). Not in the change log.
+- ``credential/<name>``: ``{password}``, an Argon2id hash made by argon2-cffi's ``PasswordHasher`` with that
+  library's current parameters (:func:`hash_password`). Hashes written before (``scrypt$...``) still verify and are
+  replaced by an Argon2id hash at the user's next successful sign-in, as are Argon2 hashes whose parameters are no
+  longer the current ones. Not in the change log.
 - ``token/<id>``: ``{user, label, hash, created, expires}``; the token handed out once is ``ioc_<id>_<secret>`` and
   only SHA-256 of the whole token is kept (tokens carry 256 random bits, so a fast hash is enough). Not logged.
 - ``session/<sha256 of the cookie value>``: ``{user, created, expires}``, for the web UI. Not logged.
 
-What a principal may do is decided by :mod:`catalog.permissions`, never here. Failed sign-ins are logged (logger
-``ioc_catalog.auth``) with the user name and reason, never the secret.
+A password check costs the same for a name that has no user or no password: it verifies against a dummy hash of the
+current parameters. At most :data:`HASH_CONCURRENCY` password hashes are computed at once (each takes tens of MiB).
+The checks are blocking: asynchronous callers run them in a worker thread.
+
+Failed sign-ins are throttled per account and per client address when the caller passes a
+:class:`catalog.throttle.SignInThrottle` (the HTTP doors do; the command line has no sign-in). Every failed and every
+throttled attempt is logged on logger ``ioc_catalog.auth`` (door, user name, client address, reason; never the
+secret), with the same values as record attributes ``auth_event``, ``auth_door``, ``auth_user``, ``auth_client``,
+``auth_reason``.
+
+What a principal may do is decided by :mod:`catalog.permissions`, never here.
 """
 
 from __future__ import annotations
 
 import base64
 import datetime as dt
+import functools
 import hashlib
 import hmac
 import logging
 import re
 import secrets
+import threading
 from dataclasses import dataclass
+from typing import Any
 
-from catalog.errors import AlreadyExists, FieldError, NotFound, ValidationFailed
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+
+from catalog.errors import AlreadyExists, CatalogError, Conflict, FieldError, NotFound, ValidationFailed
 from catalog.metamodel import ROLES
 from catalog.permissions import SYSTEM, Principal, require
-from catalog.store.base import CatalogStore, WriteContext
+from catalog.store.base import CatalogStore, Record, WriteContext
+from catalog.throttle import SignInThrottle, Throttled
 
 log = logging.getLogger("ioc_catalog.auth")
 
 USER, CREDENTIAL, TOKEN, SESSION = "user", "credential", "token", "session"
 _NAME = re.compile(r"^[a-z0-9][a-z0-9._@-]{1,63}$")
 _TOKEN = re.compile(r"^ioc_([0-9a-f]{12})_([A-Za-z0-9_-]{43})$")
-_SCRYPT = {"n": 2 ** 14, "r": 8, "p": 1}
 SESSION_HOURS = 12
 MIN_PASSWORD = 10
+HASH_CONCURRENCY = 4  # password hashes computed at once; the others wait (memory: 64 MiB each by default)
+_HASH_SLOTS = threading.BoundedSemaphore(HASH_CONCURRENCY)
 
 
 @dataclass(frozen=True)
@@ -74,23 +94,74 @@ def _sha256(text: str) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
+@functools.cache
+def _hasher() -> PasswordHasher:
+    return PasswordHasher()  # argon2-cffi's current defaults (RFC 9106 low-memory profile in 25.x)
+
+
+@functools.cache
+def _dummy_hash() -> str:
+    """A hash of a random password with the current parameters: what unknown users are checked against."""
+    return hash_password(secrets.token_urlsafe(24))
+
+
+def _bytes(password: str) -> bytes:
+    """UTF-8 of the password; a lone surrogate (not valid Unicode) is kept as its code unit, never an error."""
+    return password.encode("utf-8", "surrogatepass") if isinstance(password, str) else b""
+
+
 def hash_password(password: str) -> str:
-    salt = secrets.token_bytes(16)
-    digest = hashlib.scrypt(password.encode(), salt=salt, dklen=32, **_SCRYPT)
-    b64 = base64.b64encode
-    return f"scrypt${_SCRYPT['n']}${_SCRYPT['r']}${_SCRYPT['p']}${b64(salt).decode()}${b64(digest).decode()}"
+    """An Argon2id hash (PHC string ``$argon2id$v=19$m=...,t=...,p=...$salt$hash``) with the current parameters."""
+    with _HASH_SLOTS:
+        return _hasher().hash(_bytes(password))
+
+
+def _check_scrypt(password: str, stored: str) -> bool:
+    """A hash written by earlier versions: ``scrypt$N$r$p$salt$digest`` (base64); cost bounded before it is paid."""
+    try:
+        scheme, n, r, p, salt, digest = stored.split("$")
+        n_, r_, p_ = int(n), int(r), int(p)
+        if scheme != "scrypt" or not (2 <= n_ <= 2 ** 16 and n_ & (n_ - 1) == 0 and 1 <= r_ <= 16 and 1 <= p_ <= 4):
+            return False
+        want = base64.b64decode(digest, validate=True)
+        if not 16 <= len(want) <= 64:
+            return False
+        with _HASH_SLOTS:
+            got = hashlib.scrypt(_bytes(password), salt=base64.b64decode(salt, validate=True), n=n_, r=r_, p=p_,
+                                 dklen=len(want), maxmem=2 ** 27)
+    except (ValueError, TypeError):
+        return False
+    return hmac.compare_digest(got, want)
+
+
+def verify_password(password: str, stored: str | None) -> tuple[bool, bool]:
+    """(whether ``password`` matches ``stored``, whether ``stored`` should be replaced by a fresh hash).
+
+    ``stored`` None (no user, no password) is checked against a dummy hash of the current parameters, so it costs
+    what a real check costs; it never matches."""
+    secret = _bytes(password)
+    if stored is None or not isinstance(stored, str) or not stored:
+        dummy = _dummy_hash()
+        try:
+            with _HASH_SLOTS:
+                _hasher().verify(dummy, secret)
+        except VerificationError:
+            pass
+        return False, False
+    if stored.startswith("scrypt$"):
+        ok = _check_scrypt(password, stored)
+        return ok, ok
+    try:
+        with _HASH_SLOTS:
+            _hasher().verify(stored, secret)
+    except (VerificationError, InvalidHashError):
+        return False, False
+    return True, _hasher().check_needs_rehash(stored)
 
 
 def check_password(password: str, stored: str) -> bool:
-    try:
-        scheme, n, r, p, salt, digest = stored.split("$")
-        if scheme != "scrypt":
-            return False
-        got = hashlib.scrypt(password.encode(), salt=base64.b64decode(salt), n=int(n), r=int(r), p=int(p),
-                             dklen=len(base64.b64decode(digest)))
-    except (ValueError, TypeError):
-        return False
-    return hmac.compare_digest(got, base64.b64decode(digest))
+    """Whether ``password`` matches the stored hash (Argon2 or the earlier scrypt format)."""
+    return verify_password(password, stored)[0]
 
 
 def _user(data: dict) -> User:
@@ -101,10 +172,15 @@ def _user(data: dict) -> User:
 class Accounts:
     """Account operations on behalf of ``principal`` (managing users and others' tokens needs the admin role)."""
 
-    def __init__(self, store: CatalogStore, principal: Principal = SYSTEM):
+    def __init__(self, store: CatalogStore, principal: Principal = SYSTEM, throttle: SignInThrottle | None = None,
+                 client: str | None = None):
+        """``throttle``: failure counters for sign-ins and tokens (None: no throttling); ``client``: the address
+        the credentials came from, for the throttle and the log."""
         self.store = store
         self.principal = principal
         self.ctx = WriteContext(actor=principal.name)
+        self.throttle = throttle
+        self.client = client
 
     # --- users ----------------------------------------------------------------------------------------------------
     def add_user(self, name: str, role: str, org: str | None = None, display: str = "",
@@ -192,37 +268,96 @@ class Accounts:
         self.store.delete_record(TOKEN, token_id, self.ctx, log=False)
 
     # --- authentication -------------------------------------------------------------------------------------------
-    def _active(self, name: str) -> Principal | None:
+    def _note(self, event: str, door: str, user: str | None, reason: str, **more: Any) -> None:
+        """Log one failed or throttled attempt (never the secret; names shown quoted and escaped)."""
+        shown = repr(user[:64]) if isinstance(user, str) else "-"
+        tail = "".join(f" {k}={v}" for k, v in more.items())
+        log.warning("sign-in %s: door=%s user=%s client=%s reason=%s%s", event, door, shown, self.client or "-",
+                    reason, tail, extra={"auth_event": event, "auth_door": door,
+                                         "auth_user": user[:64] if isinstance(user, str) else None,
+                                         "auth_client": self.client, "auth_reason": reason})
+
+    def _check_throttle(self, door: str, account: str | None) -> None:
+        if self.throttle is None:
+            return
+        try:
+            self.throttle.check(account, self.client)
+        except Throttled as exc:
+            self._note("throttled", door, account, f"too-many-failures-per-{exc.limit}", retry_after=exc.retry_after)
+            raise
+
+    def _failed(self, door: str, user: str | None, reason: str, account: str | None = None, **more: Any) -> None:
+        self._note("failed", door, user, reason, **more)
+        if self.throttle is not None:
+            self.throttle.failed(account, self.client)
+
+    def _active(self, name: str) -> tuple[Principal | None, str]:
         rec = self.store.get_record(USER, name)
-        if rec is None or rec.data.get("disabled"):
-            log.warning("sign-in refused for %r: %s", name, "disabled user" if rec else "unknown user")
-            return None
-        return _user(rec.data).principal()
+        if rec is None:
+            return None, "unknown-user"
+        if rec.data.get("disabled"):
+            return None, "disabled-user"
+        return _user(rec.data).principal(), ""
 
     def authenticate_token(self, token: str) -> Principal | None:
-        m = _TOKEN.match(token or "")
+        """The principal of an API token, or None (logged; counted against the client address). Raises
+        :class:`Throttled` when the address has had too many failures."""
+        self._check_throttle("token", None)
+        m = _TOKEN.match(token) if isinstance(token, str) else None
         if not m:
-            log.warning("sign-in refused: malformed token")
+            self._failed("token", None, "malformed-token")
             return None
         rec = self.store.get_record(TOKEN, m.group(1))
-        if rec is None or not hmac.compare_digest(rec.data["hash"], _sha256(token)):
-            log.warning("sign-in refused: unknown token id %s", m.group(1))
+        stored = rec.data.get("hash") if rec is not None else None
+        if not isinstance(stored, str) or not hmac.compare_digest(stored, _sha256(token)):
+            self._failed("token", None, "unknown-token", token=m.group(1))
             return None
-        if rec.data.get("expires") and rec.data["expires"] <= _iso(_now()):
-            log.warning("sign-in refused: token %s of %r expired", m.group(1), rec.data["user"])
+        user = str(rec.data.get("user", ""))  # type: ignore[union-attr]
+        if rec.data.get("expires") and rec.data["expires"] <= _iso(_now()):  # type: ignore[union-attr]
+            self._failed("token", user, "expired-token", token=m.group(1))
             return None
-        return self._active(rec.data["user"])
+        principal, reason = self._active(user)
+        if principal is None:
+            self._failed("token", user, reason, token=m.group(1))
+        return principal
 
     def authenticate_password(self, name: str, password: str) -> Principal | None:
-        cred = self.store.get_record(CREDENTIAL, name) if isinstance(name, str) and _NAME.match(name) else None
-        if cred is None or not check_password(password, cred.data.get("password", "")):
-            log.warning("sign-in refused for %r: wrong name or password", (name or "")[:64])
+        """The principal whose name and password these are, or None (logged; counted against the name and the
+        client address). The same work is done whether the user exists or not. Raises :class:`Throttled` while the
+        name or the address has had too many failures, whatever the password. A hash of earlier parameters or of
+        the earlier scheme is replaced by a current one."""
+        name = name if isinstance(name, str) else ""
+        self._check_throttle("password", name)
+        known = bool(_NAME.match(name))
+        user = self.store.get_record(USER, name) if known else None
+        cred = self.store.get_record(CREDENTIAL, name) if known else None
+        stored = cred.data.get("password") if cred is not None else None
+        ok, rehash = verify_password(password, stored if isinstance(stored, str) else None)
+        reason = ("unknown-user" if user is None else "no-password" if not isinstance(stored, str) or not stored
+                  else "wrong-password" if not ok else "disabled-user" if user.data.get("disabled") else "")
+        if reason:
+            self._failed("password", name, reason, account=name)
             return None
-        return self._active(name)
+        if rehash:
+            self._rehash(name, password, cred)  # type: ignore[arg-type]
+        if self.throttle is not None:
+            self.throttle.succeeded(name)
+        return _user(user.data).principal()  # type: ignore[union-attr]
+
+    def _rehash(self, name: str, password: str, cred: Record) -> None:
+        """Store a hash of the current parameters in place of ``cred``'s, unless the password changed meanwhile."""
+        try:
+            self.store.put_record(CREDENTIAL, name, {**cred.data, "password": hash_password(password)}, self.ctx,
+                                  expected_version=cred.version, log=False)
+        except Conflict:
+            pass  # a new password was set meanwhile: it wins
+        except CatalogError as exc:  # the sign-in stands; the upgrade is tried again next time
+            log.warning("password hash of %r not upgraded: %s", name, exc.message)
 
     # --- sessions (web UI) ----------------------------------------------------------------------------------------
     def create_session(self, name: str, password: str) -> tuple[str, Principal] | None:
-        """Check the password and open a session; returns (cookie value, principal) or None."""
+        """Check the password and open a session; returns (cookie value, principal) or None. Raises
+        :class:`Throttled` like :meth:`authenticate_password`."""
         principal = self.authenticate_password(name, password)
         if principal is None:
             return None
@@ -238,7 +373,10 @@ class Accounts:
         rec = self.store.get_record(SESSION, _sha256(value))
         if rec is None or rec.data["expires"] <= _iso(_now()):
             return None
-        return self._active(rec.data["user"])
+        principal, reason = self._active(rec.data["user"])
+        if principal is None:
+            self._note("failed", "session", rec.data["user"], reason)
+        return principal
 
     def end_session(self, value: str) -> None:
         if value and len(value) <= 100 and self.store.get_record(SESSION, _sha256(value)) is not None:
@@ -268,4 +406,5 @@ def seed_demo(store: CatalogStore) -> list[tuple[User, str, IssuedToken]]:
     return out
 
 
-__all__ = ["DEMO_USERS", "Accounts", "IssuedToken", "User", "check_password", "hash_password", "seed_demo"]
+__all__ = ["DEMO_USERS", "HASH_CONCURRENCY", "Accounts", "IssuedToken", "User", "check_password", "hash_password",
+           "seed_demo", "verify_password"]

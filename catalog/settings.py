@@ -27,6 +27,16 @@ class Settings(BaseSettings):
     anonymous_role: Literal["viewer", "none"] = Field(
         "viewer", description="Role of requests without a token or session: viewer (read-only browsing) or none "
                               "(sign-in required)")
+    signin_failures_per_account: int = Field(
+        5, ge=1, description="Failed sign-ins one user name may have within the window before sign-in is refused "
+                             "(429)")
+    signin_failures_per_address: int = Field(
+        50, ge=1, description="Failed sign-ins and bad API tokens one client address may send within the window "
+                              "before it is refused (429)")
+    signin_window_seconds: int = Field(900, ge=1, description="The moving window the sign-in limits count over")
+    signin_throttle_storage: str = Field(
+        "memory://", description="Where the sign-in failure counters live (a `limits` storage URI): memory:// "
+                                 "(this process) or a shared one, e.g. redis://host:6379")
     max_body_bytes: int = Field(5_000_000, description="Largest request body the API accepts")
     max_import_bytes: int = Field(200_000_000, description="Largest file an import accepts")
     archimate_mapping: str | None = Field(None, description="YAML file mapping ArchiMate types to kinds and "

@@ -115,7 +115,8 @@ def _p(description: str) -> dict[str, Any]:
 
 READ_ERRORS: dict[int | str, dict[str, Any]] = {
     400: _p("Malformed request"), 401: _p("Bad or missing credentials"), 403: _p("Not allowed for this role"),
-    404: _p("Not found"), 422: _p("Invalid parameters (each field named)"), 503: _p("Store busy; retry"),
+    404: _p("Not found"), 422: _p("Invalid parameters (each field named)"),
+    429: _p("Too many bad tokens from this address; retry after Retry-After seconds"), 503: _p("Store busy; retry"),
 }
 WRITE_ERRORS: dict[int | str, dict[str, Any]] = {
     **READ_ERRORS, 409: _p("Conflicts with the catalog (exists already, integrity)"),

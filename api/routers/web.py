@@ -22,16 +22,17 @@ from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import FileResponse, JSONResponse, RedirectResponse, Response
 
-from api.auth import SESSION_COOKIE
+from api import messages
+from api.auth import SESSION_COOKIE, accounts_for
 from api.web.context import (check_csrf, context, error_page, finish, lang_of, may, principal_of, render,
                              set_session)
 from api.web.forms import NEW_LINKS, EntityForm, draft_changes, link_types, save
-from catalog.accounts import Accounts
 from catalog.errors import CatalogError, FieldError, NotFound, PermissionDenied, ValidationFailed
 from catalog.permissions import Principal, org_units, require, require_owner_scope
 from catalog.services import CatalogService
 from catalog.store.base import EntityFilter
 from catalog.text import vi_sort_key
+from catalog.throttle import Throttled
 
 router = APIRouter(include_in_schema=False)
 STATIC = Path(__file__).resolve().parent.parent / "static"
@@ -128,7 +129,15 @@ def _safe_next(value: str | None) -> str:
 async def signin(request: Request) -> Response:
     form = await _form(request)
     name, password = str(form.get("name", "")).strip()[:64], str(form.get("password", ""))[:200]
-    opened = Accounts(_store(request)).create_session(name, password)
+    accounts = accounts_for(request, _store(request))
+    try:  # the password hash takes tens of milliseconds: off the event loop
+        opened = await run_in_threadpool(accounts.create_session, name, password)
+    except Throttled as exc:
+        page = context(request)
+        response = render(request, "signin.html", status=429, page=page, next=_safe_next(form.get("next")),
+                          name=name, error=messages.detail(exc.code, page.lang, seconds=exc.retry_after))
+        response.headers["Retry-After"] = str(exc.retry_after)
+        return response
     if opened is None:
         page = context(request)
         return render(request, "signin.html", status=401, page=page, next=_safe_next(form.get("next")),
@@ -142,7 +151,7 @@ async def signin(request: Request) -> Response:
 @web
 async def signout(request: Request) -> Response:
     await _form(request)
-    Accounts(_store(request)).end_session(request.cookies.get(SESSION_COOKIE, ""))
+    accounts_for(request, _store(request)).end_session(request.cookies.get(SESSION_COOKIE, ""))
     response = RedirectResponse("/", status_code=303)
     response.delete_cookie(SESSION_COOKIE, path="/")
     return finish(request, response)

@@ -23,7 +23,7 @@ def accounts(store: CatalogStore, factory) -> Accounts:
 
 def test_password_hash_round_trip() -> None:
     h = hash_password(PASSWORD)
-    assert h.startswith("scrypt$") and PASSWORD not in h and h != hash_password(PASSWORD)  # salted
+    assert h.startswith("$argon2id$") and PASSWORD not in h and h != hash_password(PASSWORD)  # salted
     assert check_password(PASSWORD, h) and not check_password(PASSWORD + "x", h)
     assert not check_password(PASSWORD, "garbage") and not check_password(PASSWORD, "scrypt$1$2$3$x$y")
 
@@ -44,7 +44,7 @@ def test_users_tokens_and_what_the_log_keeps(accounts: Accounts, store: CatalogS
     # no secret, hash or password anywhere in the change log; the user's creation is in it
     log_text = str([(c.ref, c.after) for c in store.changelog()])
     assert "record:user/lan" in log_text
-    assert issued.secret not in log_text and "scrypt" not in log_text and "hash" not in log_text
+    assert issued.secret not in log_text and "argon2" not in log_text and "hash" not in log_text
     assert [t["id"] for t in accounts.list_tokens("lan")] == [issued.id]
     assert "hash" not in accounts.list_tokens()[0]
     accounts.revoke_token(issued.id)
