@@ -27,7 +27,9 @@ def create_app(settings: Settings | None = None, store: CatalogStore | None = No
         if owns_store and app.state.store is not None:
             app.state.store.close()
 
-    app = FastAPI(title="ioc-catalog", version="0.1.0", lifespan=lifespan,
+    from api.problems import EchoSafeJSON
+
+    app = FastAPI(title="ioc-catalog", version="0.1.0", lifespan=lifespan, default_response_class=EchoSafeJSON,
                   description="Enterprise-architecture catalog of a city's IOC, shared databases, platforms and "
                               "systems (Trung tâm điều hành đô thị thông minh).")
     app.state.settings = settings

@@ -1,33 +1,34 @@
-"""Hostile-input guards in front of the routers: a body-size limit and checks on every string a client sends.
+"""Hostile-input guards in front of the routers: a body-size limit, UTF-8 bodies, and checks on every string a client
+sends.
 
 - :class:`BodySizeLimit` (ASGI middleware, on /api/): a request body larger than ``max_body_bytes`` is refused with 413
   problem+json, whether it announces its length (Content-Length) or streams it (chunked): the bytes are counted as
-  they arrive, and the application sees the body only once it is known to fit.
-- :func:`check_request_text` (a dependency on every API route): every string in a JSON body, keys included, must be
-  valid Unicode (no lone surrogates), carry no control characters other than tab and newline (no NUL) and no
-  bidirectional overrides or isolates (U+202A-U+202E, U+2066-U+2069: a spoofing vector in names shown to others).
-  NFD text is accepted; the catalog stores it NFC (``catalog.text.nfc``). Refusals name the field.
+  they arrive, and the application sees the body only once it is known to fit. A body that is not UTF-8 (UTF-16 or
+  UTF-32 JSON, which Python's JSON reader would otherwise guess and accept; any other encoding) is refused with 400
+  ``malformed-json`` (reason ``body-not-utf8``): UTF-8 JSON never holds a NUL byte, and UTF-16/32 JSON always does.
+- :func:`check_request_text` (a dependency on every API route): an early guard with the catalog's own text rules
+  (:func:`catalog.text.text_problems`, the rules that the catalog's validation applies to whatever any door
+  writes): every string in the path, the query and a JSON body, keys included, must be valid Unicode (no lone
+  surrogates), carry no control characters other than tab, newline and carriage return (no NUL), no bidirectional
+  overrides or isolates and no noncharacters. NFD text is accepted; the catalog stores it NFC. Refusals name the
+  field (422).
 """
 
 from __future__ import annotations
 
 import json
-import re
 from typing import Any, Awaitable, Callable
 
 from fastapi import Request
 
 from catalog.errors import FieldError, ValidationFailed
+from catalog.text import TEXT_TOO_DEEP, echoable, text_problems
 
 Scope = dict[str, Any]
 Message = dict[str, Any]
 Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
 
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
-_SURROGATE = re.compile(r"[\ud800-\udfff]")
-_BIDI = re.compile(r"[\u202a-\u202e\u2066-\u2069]")
-MAX_DEPTH = 32
 
 
 class BodySizeLimit:
@@ -69,6 +70,9 @@ class BodySizeLimit:
             chunks.append(body)
             more = message.get("more_body", False)
         whole = b"".join(chunks)
+        if whole and not _utf8(whole):
+            await self._refuse(scope, send, 400, "malformed-json", "body-not-utf8")
+            return
         sent = False
 
         async def replay() -> Message:
@@ -81,44 +85,39 @@ class BodySizeLimit:
         await self.app(scope, replay, send)
 
     async def _too_large(self, scope: Scope, send: Send, limit: int) -> None:
-        from api.messages import choose_lang, detail, title
+        await self._refuse(scope, send, 413, "body-too-large", limit=limit)
+
+    async def _refuse(self, scope: Scope, send: Send, status: int, code: str, reason: str | None = None,
+                      **values: object) -> None:
+        """Answer problem+json before the application sees the request (``reason``: a reason code for the body
+        field; else the detail is repeated there) and close the connection."""
+        from api.messages import choose_lang, detail, reason as reason_text, title
 
         headers = dict(scope.get("headers") or [])
         app = scope.get("app")
         default = getattr(getattr(getattr(app, "state", None), "settings", None), "lang", "vi")
         lang = choose_lang(headers.get(b"accept-language", b"").decode("latin-1"), default)
-        body = json.dumps({"type": "https://ioc-catalog.example/problems/body-too-large",
-                           "title": title("body-too-large", lang), "status": 413, "code": "body-too-large",
-                           "detail": detail("body-too-large", lang, limit=limit),
-                           "errors": [{"field": "body", "reason": detail("body-too-large", lang, limit=limit)}]},
+        text = detail(code, lang, **values) or ""
+        body = json.dumps({"type": f"https://ioc-catalog.example/problems/{code}", "title": title(code, lang),
+                           "status": status, "code": code, "detail": text,
+                           "instance": echoable(str(scope.get("path", ""))),
+                           "errors": [{"field": "body", "reason": reason_text(reason, lang) if reason else text}]},
                           ensure_ascii=False).encode()
-        await send({"type": "http.response.start", "status": 413,
+        await send({"type": "http.response.start", "status": status,
                     "headers": [(b"content-type", b"application/problem+json"),
                                 (b"content-length", str(len(body)).encode()), (b"connection", b"close")]})
         await send({"type": "http.response.body", "body": body})
 
 
-def text_problems(value: Any, where: str = "", depth: int = 0) -> list[FieldError]:
-    """Problems with the strings in a decoded JSON value (reason codes from api.messages.REASONS)."""
-    if depth > MAX_DEPTH:
-        return [FieldError(where or "body", "text-too-deep")]
-    out: list[FieldError] = []
-    if isinstance(value, str):
-        if _SURROGATE.search(value):
-            out.append(FieldError(where or "body", "text-surrogate"))
-        elif _CONTROL.search(value.replace("\t", "").replace("\n", "").replace("\r", "")):
-            out.append(FieldError(where or "body", "text-control"))
-        elif _BIDI.search(value):
-            out.append(FieldError(where or "body", "text-bidi"))
-    elif isinstance(value, dict):
-        for k, v in value.items():
-            path = f"{where}.{k}" if where else str(k)
-            key_problems = text_problems(str(k), path, depth + 1)
-            out += key_problems or text_problems(v, path, depth + 1)
-    elif isinstance(value, list):
-        for i, v in enumerate(value):
-            out += text_problems(v, f"{where}.{i}" if where else str(i), depth + 1)
-    return out
+def _utf8(body: bytes) -> bool:
+    """The body is UTF-8 text with no NUL byte (JSON in UTF-8 has none; UTF-16 and UTF-32 JSON always has some)."""
+    if b"\x00" in body:
+        return False
+    try:
+        body.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
 
 
 async def check_request_text(request: Request) -> None:
@@ -139,11 +138,11 @@ async def check_request_text(request: Request) -> None:
         return  # FastAPI answers malformed JSON itself (json_invalid)
     try:
         problems = text_problems(value)
-    except RecursionError:  # pragma: no cover - bounded by MAX_DEPTH
-        problems = [FieldError("body", "text-too-deep")]
+    except RecursionError:  # pragma: no cover - bounded by catalog.text.MAX_DEPTH
+        problems = [FieldError("body", TEXT_TOO_DEEP)]
     if problems:
         raise ValidationFailed([FieldError(f"body.{p.location}" if p.location != "body" else "body", p.reason)
                                 for p in problems[:50]], message="text-checks")
 
 
-__all__ = ["BodySizeLimit", "check_request_text", "text_problems"]
+__all__ = ["BodySizeLimit", "check_request_text"]

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import re
 
+from catalog.text import TEXT_REASONS
+
 # code -> (vi, en) title
 TITLES: dict[str, tuple[str, str]] = {
     "validation-failed": ("Dữ liệu không hợp lệ", "Validation failed"),
@@ -80,13 +82,9 @@ REASONS: dict[str, tuple[str, str]] = {
     "string_pattern_mismatch": ("không đúng định dạng", "does not match the expected pattern"),
     "greater_than_equal": ("quá nhỏ", "too small"),
     "less_than_equal": ("quá lớn", "too large"),
-    "text-control": ("chứa ký tự điều khiển (NUL, ký tự điều khiển C0/C1)",
-                     "contains control characters (NUL, C0/C1 controls)"),
-    "text-surrogate": ("chứa ký tự thay thế (surrogate) đơn lẻ: không phải Unicode hợp lệ",
-                       "contains a lone surrogate: not valid Unicode"),
-    "text-bidi": ("chứa ký tự điều khiển hướng văn bản (RLO/LRO/isolate), có thể dùng để giả mạo",
-                  "contains a bidirectional override or isolate character (a spoofing vector)"),
-    "text-too-deep": ("lồng nhau quá sâu", "nested too deeply"),
+    **TEXT_REASONS,  # text-control, text-surrogate, text-bidi, text-noncharacter, text-too-deep (catalog.text)
+    "body-not-utf8": ("nội dung phải là JSON mã hoá UTF-8 (không nhận UTF-16, UTF-32 hay mã khác)",
+                      "the body must be JSON encoded as UTF-8 (not UTF-16, UTF-32 or another encoding)"),
 }
 
 

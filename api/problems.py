@@ -10,12 +10,17 @@ a store failure answers 503 with Retry-After; too many failed sign-ins or bad to
 Retry-After; anything unexpected is logged with its traceback (logger
 ``ioc_catalog.api``) and answers a 500 problem without internals. Denied writes are logged on ``ioc_catalog.auth``
 (principal, role, method, path; never a credential).
+
+Problems repeat what the client sent (field names, values in reasons): :class:`EchoSafeJSON`, the response class of
+problems and of every route, writes a lone surrogate a client sent (``{"\\ud800": 1}`` is valid JSON) as its escape
+``\\ud800`` instead of failing to encode the answer.
 """
 
 from __future__ import annotations
 
 import logging
 import uuid
+from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -24,6 +29,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from api import messages
 from catalog.errors import CatalogError, Conflict, PermissionDenied, ValidationFailed
+from catalog.text import echoable
 
 PROBLEM = "application/problem+json"
 log = logging.getLogger("ioc_catalog.api")
@@ -45,6 +51,27 @@ def request_lang(request: Request) -> str:
     return messages.choose_lang(request.headers.get("accept-language"), getattr(settings, "lang", "vi"))
 
 
+def _echoable(value: Any) -> Any:
+    if isinstance(value, str):
+        return echoable(value)
+    if isinstance(value, dict):
+        return {_echoable(k): _echoable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_echoable(v) for v in value]
+    return value
+
+
+class EchoSafeJSON(JSONResponse):
+    """JSON that always encodes: text that UTF-8 cannot hold (lone surrogates, from JSON escapes a client sent) is
+    written as visible escapes (:func:`catalog.text.echoable`); the usual path costs nothing more."""
+
+    def render(self, content: Any) -> bytes:
+        try:
+            return super().render(content)
+        except UnicodeEncodeError:
+            return super().render(_echoable(content))
+
+
 def problem(status: int, title: str, detail: str, code: str, errors: list[dict] | None = None,
             instance: str | None = None, headers: dict[str, str] | None = None) -> JSONResponse:
     body = {"type": f"https://ioc-catalog.example/problems/{code}", "title": title, "status": status,
@@ -53,7 +80,7 @@ def problem(status: int, title: str, detail: str, code: str, errors: list[dict] 
         body["instance"] = instance
     if errors:
         body["errors"] = errors
-    return JSONResponse(body, status_code=status, media_type=PROBLEM, headers=headers)
+    return EchoSafeJSON(body, status_code=status, media_type=PROBLEM, headers=headers)
 
 
 def _errors(items: list[tuple[str, str, str]], lang: str) -> list[dict]:
@@ -145,4 +172,5 @@ def install(app: FastAPI) -> None:
                        None, request.url.path)
 
 
-__all__ = ["PROBLEM", "BadIfMatch", "PreconditionRequired", "install", "problem", "request_lang"]
+__all__ = ["PROBLEM", "BadIfMatch", "EchoSafeJSON", "PreconditionRequired", "install", "problem",
+           "request_lang"]

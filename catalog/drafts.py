@@ -54,6 +54,7 @@ from catalog.model import Entity
 from catalog.permissions import SYSTEM, Principal, require
 from catalog.services import CatalogService, merge_patch, retire_changes
 from catalog.store.base import CatalogStore, WriteContext
+from catalog.text import text_problems
 
 COLLECTION = "draft"
 Status = Literal["pending", "approved", "rejected"]
@@ -126,6 +127,8 @@ class Drafts:
             errors.append(FieldError("changes", "a non-empty object of fields to change"))
         if not isinstance(note, str) or len(note) > 2000:
             errors.append(FieldError("note", "text of at most 2000 characters"))
+        else:
+            errors += text_problems(note, "note")  # the catalog's text rules (catalog.text), as for every field
         if errors:
             raise ValidationFailed(errors)
         assert isinstance(changes, dict)
@@ -240,6 +243,8 @@ class Drafts:
     def reject(self, draft_id: str, version: int, reason: str) -> Draft:
         if not isinstance(reason, str) or not reason.strip() or len(reason) > 2000:
             raise ValidationFailed([FieldError("reason", "a reason is required (at most 2000 characters)")])
+        if text_problems(reason, "reason"):
+            raise ValidationFailed(text_problems(reason, "reason"))
         d = self._pending(draft_id, version)
         decided = Draft(**{**d.data(), "status": "rejected", "decided_by": self.principal.name,
                            "decided_at": self._now(), "reason": reason.strip()})

@@ -1,20 +1,27 @@
 """Entities, relationships, organisation events and change-log entries as pydantic models.
 
 Structure is checked by pydantic; meaning (kinds, attributes, allowed endpoints) by :func:`validate_entity` and
-:func:`validate_relationship` against the metamodel. Both raise :class:`ValidationFailed` naming every bad field.
+:func:`validate_relationship` against the metamodel, and :func:`validate_event` for organisation events. All three
+also apply the text rules of :mod:`catalog.text` to every string and key (no control characters but tab and line
+breaks, no lone surrogates, no bidirectional overrides or isolates, no noncharacters) and return the text NFC. They
+raise :class:`ValidationFailed` naming every bad field. Every door that writes (the services behind the API, the
+web forms and the CLI; drafts; importers) validates through them.
+
+The models themselves accept any text, so that what a catalog stored before a rule existed can still be read,
+shown, exported and corrected.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import re
-from typing import Any, Literal
+from typing import Any, Callable, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, computed_field, field_validator, model_validator
 
 from catalog.errors import FieldError, ValidationFailed
 from catalog.metamodel import DEFAULT, EVENT_TYPES, AttributeSpec, Metamodel
-from catalog.text import nfc
+from catalog.text import nfc, text_problem
 
 CODE_RE = re.compile(r"^[a-z0-9][a-z0-9._-]{0,127}$")
 REF_RE = re.compile(r"^([a-z_]+):([a-z0-9][a-z0-9._-]{0,127})$")
@@ -235,6 +242,9 @@ class ChangeEntry(_Model):
 # Validation against the metamodel
 
 
+M = TypeVar("M", bound=BaseModel)
+
+
 def pydantic_errors(exc: ValidationError, prefix: str = "") -> list[FieldError]:
     out = []
     for err in exc.errors():
@@ -268,6 +278,90 @@ def parse_relationship(data: Any, where: str = "") -> Relationship:
         raise ValidationFailed(pydantic_errors(exc, f"{where}." if where else "")) from None
 
 
+_BOOKKEEPING = frozenset({"version", "created_at", "updated_at"})
+
+
+def _text(value: Any, where: str, errors: list[FieldError]) -> Any:
+    """``value`` with its strings NFC (the same object when nothing changes); strings and keys that break a text
+    rule appended to ``errors`` (a key's own problem hides its value's)."""
+    if isinstance(value, str):
+        code = text_problem(value)
+        if code:
+            errors.append(FieldError(where or "body", code))
+            return value
+        return value if value.isascii() else nfc(value)
+    if isinstance(value, BaseModel):
+        changes = {}
+        for name, v in value.__dict__.items():
+            if name in _BOOKKEEPING:
+                continue
+            new = _text(v, f"{where}.{name}" if where else name, errors)
+            if new is not v:
+                changes[name] = new
+        return value.model_copy(update=changes) if changes else value
+    if isinstance(value, dict):
+        out, changed = {}, False
+        for k, v in value.items():
+            path = f"{where}.{k}" if where else str(k)
+            code = text_problem(k) if isinstance(k, str) else None
+            if code:
+                errors.append(FieldError(path, code))
+                new = v
+            else:
+                new = _text(v, path, errors)
+            changed = changed or new is not v
+            out[k] = new
+        return out if changed else value
+    if isinstance(value, list):
+        items = [_text(v, f"{where}.{i}" if where else str(i), errors) for i, v in enumerate(value)]
+        return items if any(a is not b for a, b in zip(items, value)) else value
+    return value
+
+
+def check_text(model: M, where: str = "") -> M:
+    """``model`` with every string NFC, or :class:`ValidationFailed` naming each string or key that breaks a text
+    rule (reasons: the codes of :data:`catalog.text.TEXT_REASONS`). Bookkeeping (version, timestamps) is not
+    checked."""
+    errors: list[FieldError] = []
+    out = _text(model, where, errors)
+    if errors:
+        raise ValidationFailed(errors)
+    return out
+
+
+def rewrite_text(model: M, fix: Callable[[str], str], where: str = "") -> tuple[M, list[str]]:
+    """A copy of ``model`` whose strings and keys went through ``fix`` (one of :func:`catalog.text.xml_text`,
+    :func:`catalog.text.utf8_text`), and the paths it changed; ``model`` itself when nothing changed. For writers
+    of formats that cannot hold every string a catalog may have stored."""
+    changed: list[str] = []
+
+    def walk(value: Any, path: str) -> Any:
+        if isinstance(value, str):
+            new = fix(value)
+            if new != value:
+                changed.append(path)
+            return new
+        if isinstance(value, BaseModel):
+            updates = {}
+            for name, v in value.__dict__.items():
+                new = walk(v, f"{path}.{name}" if path else name)
+                if new is not v:
+                    updates[name] = new
+            return value.model_copy(update=updates) if updates else value
+        if isinstance(value, dict):
+            out = {(walk(k, f"{path}.{k}" if path else str(k)) if isinstance(k, str) else k):
+                   walk(v, f"{path}.{k}" if path else str(k)) for k, v in value.items()}
+            same = len(out) == len(value) and all(a is b for a, b in zip(out.values(), value.values())) and \
+                all(a is b for a, b in zip(out, value))
+            return value if same else out
+        if isinstance(value, list):
+            items = [walk(v, f"{path}.{i}" if path else str(i)) for i, v in enumerate(value)]
+            return value if all(a is b for a, b in zip(items, value)) else items
+        return value
+
+    return walk(model, where), changed
+
+
 def _coerce_values(values: dict[str, Any], specs: tuple[AttributeSpec, ...], where: str, what: str,
                    errors: list[FieldError]) -> dict[str, Any]:
     """Attribute or property values in their canonical types; empty values dropped; problems appended to errors."""
@@ -288,8 +382,10 @@ def _coerce_values(values: dict[str, Any], specs: tuple[AttributeSpec, ...], whe
 
 
 def validate_entity(entity: Entity, mm: Metamodel = DEFAULT, where: str = "") -> Entity:
-    """Check an entity against the metamodel; return it with attributes coerced to canonical types."""
+    """Check an entity against the metamodel and the text rules; return it with attributes coerced to canonical
+    types and its text NFC."""
     pre = f"{where}." if where else ""
+    entity = check_text(entity, where)
     errors: list[FieldError] = []
     spec = mm.kinds.get(entity.kind)
     if spec is None:
@@ -321,7 +417,10 @@ def validate_entity(entity: Entity, mm: Metamodel = DEFAULT, where: str = "") ->
 
 
 def validate_relationship(rel: Relationship, mm: Metamodel = DEFAULT, where: str = "") -> Relationship:
+    """Check a relationship against the metamodel and the text rules; return it with properties coerced to
+    canonical types and its text NFC."""
     pre = f"{where}." if where else ""
+    rel = check_text(rel, where)
     errors: list[FieldError] = []
     spec = mm.relations.get(rel.type)
     if spec is None or spec.derived:
@@ -345,3 +444,7 @@ def validate_relationship(rel: Relationship, mm: Metamodel = DEFAULT, where: str
         raise ValidationFailed(errors)
     return rel.model_copy(update={"properties": dict(sorted(props.items()))})
 
+
+def validate_event(ev: OrgEvent, where: str = "") -> OrgEvent:
+    """Check an organisation event against the text rules; return it with its text NFC."""
+    return check_text(ev, where)

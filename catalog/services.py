@@ -38,7 +38,7 @@ from pydantic import ValidationError as PydanticValidationError
 from catalog.errors import Conflict, FieldError, IntegrityError, NotFound, PermissionDenied, ValidationFailed
 from catalog.metamodel import Metamodel
 from catalog.model import (REF_RE, Entity, OrgEvent, OwnerPeriod, Relationship, parse_entity, parse_relationship,
-                           pydantic_errors, validate_entity, validate_relationship)
+                           pydantic_errors, validate_entity, validate_event, validate_relationship)
 from catalog.permissions import SYSTEM, Principal, in_scope, owner_scope, require, require_owner_scope
 from catalog.store.base import CatalogStore, EntityFilter, WriteContext
 
@@ -360,6 +360,7 @@ class CatalogService:
             ev = data if isinstance(data, OrgEvent) else OrgEvent.model_validate(data)
         except PydanticValidationError as exc:
             raise ValidationFailed(pydantic_errors(exc)) from None
+        ev = validate_event(ev)  # the text rules (catalog.text), as for entities and relationships
         with self.store.transaction(self.ctx):
             planned = plan_event(self.store, ev)
             for entity, version in planned:

@@ -12,13 +12,14 @@ This module uses only the standard library (openpyxl is imported where a workboo
 from __future__ import annotations
 
 import io
-import re
 import zipfile
 from typing import Any
 
+from catalog.text import XML_INVALID
+
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 ZIP_TIME = (1980, 1, 1, 0, 0, 0)
-XML_ILLEGAL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")  # characters an XLSX (XML 1.0) cannot hold
+XML_ILLEGAL = XML_INVALID  # characters an XLSX (XML 1.0) cannot hold: the one definition, in catalog.text
 
 
 def cell_text(value: Any) -> str:

@@ -1,10 +1,115 @@
-"""Vietnamese text: normalisation for diacritics-insensitive search and a collation key for correct sorting."""
+"""Text: the rules every stored string keeps, normalisation for diacritics-insensitive search, and a collation key
+for correct sorting of Vietnamese.
+
+The text rules (one definition for every door: the API's early guard, the catalog's validation of entities,
+relationships and events, the web forms, importers, drafts and the CLI): a string the catalog stores carries
+
+- no control characters other than tab, newline and carriage return (``text-control``: NUL, BEL, vertical tab, the
+  rest of C0, DEL and C1),
+- no lone surrogates (``text-surrogate``: not Unicode; they cannot even be written as UTF-8),
+- no bidirectional overrides or isolates (``text-bidi``: U+202A-U+202E, U+2066-U+2069, a spoofing vector in names
+  shown to others),
+- no noncharacters (``text-noncharacter``: U+FDD0-U+FDEF and U+xFFFE/U+xFFFF of every plane; U+FFFE and U+FFFF
+  cannot appear in XML),
+
+and is stored NFC. :func:`text_problem` checks one string, :func:`text_problems` every string and key of a decoded
+JSON value; both give reason codes, whose Vietnamese and English texts are :data:`TEXT_REASONS`.
+
+Text that already breaks these rules (stored before them) is still read and written out: :func:`xml_text` makes a
+string fit XML 1.0 and :func:`utf8_text` fit UTF-8 (each character that does not fit becomes U+FFFD), and
+:func:`echoable` writes lone surrogates as visible escapes, for responses that repeat what a client sent.
+"""
 
 from __future__ import annotations
 
 import functools
 import re
 import unicodedata
+from typing import Any
+
+from catalog.errors import FieldError
+
+# --- the text rules -------------------------------------------------------------------------------------------
+
+TEXT_CONTROL, TEXT_SURROGATE, TEXT_BIDI, TEXT_NONCHARACTER, TEXT_TOO_DEEP = (
+    "text-control", "text-surrogate", "text-bidi", "text-noncharacter", "text-too-deep")
+
+# code -> (vi, en): why a string was refused (the API's table, api.messages.REASONS, includes these)
+TEXT_REASONS: dict[str, tuple[str, str]] = {
+    TEXT_CONTROL: ("chứa ký tự điều khiển (NUL, ký tự điều khiển C0/C1)",
+                   "contains control characters (NUL, C0/C1 controls)"),
+    TEXT_SURROGATE: ("chứa ký tự thay thế (surrogate) đơn lẻ: không phải Unicode hợp lệ",
+                     "contains a lone surrogate: not valid Unicode"),
+    TEXT_BIDI: ("chứa ký tự điều khiển hướng văn bản (RLO/LRO/isolate), có thể dùng để giả mạo",
+                "contains a bidirectional override or isolate character (a spoofing vector)"),
+    TEXT_NONCHARACTER: ("chứa ký tự không dùng để trao đổi (noncharacter, ví dụ U+FFFE, U+FFFF)",
+                        "contains a noncharacter (such as U+FFFE or U+FFFF), not for interchange"),
+    TEXT_TOO_DEEP: ("lồng nhau quá sâu", "nested too deeply"),
+}
+
+_CONTROL = "\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f"
+_SURROGATES = "\ud800-\udfff"
+_BIDI = "\u202a-\u202e\u2066-\u2069"
+_NONCHARACTERS = "\ufdd0-\ufdef" + "".join(f"{chr(p + 0xfffe)}{chr(p + 0xffff)}" for p in range(0, 0x110000,
+                                                                                                 0x10000))
+_ANY_BAD = re.compile(f"[{_CONTROL}{_SURROGATES}{_BIDI}{_NONCHARACTERS}]")
+_RULES = ((re.compile(f"[{_SURROGATES}]"), TEXT_SURROGATE), (re.compile(f"[{_CONTROL}]"), TEXT_CONTROL),
+          (re.compile(f"[{_BIDI}]"), TEXT_BIDI), (re.compile(f"[{_NONCHARACTERS}]"), TEXT_NONCHARACTER))
+MAX_DEPTH = 32
+
+
+def text_problem(text: str) -> str | None:
+    """The reason code of the first rule ``text`` breaks (surrogates first: they break every writer), or None."""
+    if _ANY_BAD.search(text) is None:
+        return None
+    return next(code for rule, code in _RULES if rule.search(text))
+
+
+def text_problems(value: Any, where: str = "", depth: int = 0) -> list[FieldError]:
+    """Every string of a decoded JSON value (dict keys included; a key's own problem hides its value's) that breaks
+    a text rule, as FieldError(path, reason code); paths are dotted (``attributes.vendor``, ``tags.2``)."""
+    if depth > MAX_DEPTH:
+        return [FieldError(where or "body", TEXT_TOO_DEEP)]
+    if isinstance(value, str):
+        code = text_problem(value)
+        return [FieldError(where or "body", code)] if code else []
+    out: list[FieldError] = []
+    if isinstance(value, dict):
+        for k, v in value.items():
+            path = f"{where}.{k}" if where else str(k)
+            out += text_problems(str(k), path, depth + 1) or text_problems(v, path, depth + 1)
+    elif isinstance(value, (list, tuple)):
+        for i, v in enumerate(value):
+            out += text_problems(v, f"{where}.{i}" if where else str(i), depth + 1)
+    return out
+
+
+# --- writing out text that breaks the rules -------------------------------------------------------------------
+
+XML_INVALID = re.compile(f"[\x00-\x08\x0b\x0c\x0e-\x1f{_SURROGATES}\ufffe\uffff]")
+_UTF8_INVALID = re.compile(f"[{_SURROGATES}]")
+
+
+def xml_text(text: str) -> str:
+    """``text`` as XML 1.0 can hold it: C0 controls other than tab, newline and carriage return, lone surrogates,
+    U+FFFE and U+FFFF become U+FFFD (the same text when nothing needs it)."""
+    return XML_INVALID.sub("\ufffd", text) if XML_INVALID.search(text) else text
+
+
+def utf8_text(text: str) -> str:
+    """``text`` as UTF-8 can hold it: lone surrogates become U+FFFD."""
+    return _UTF8_INVALID.sub("\ufffd", text) if _UTF8_INVALID.search(text) else text
+
+
+def echoable(text: str) -> str:
+    """``text`` to repeat to whoever sent it: each lone surrogate written as its escape (``\\ud800``), so the answer
+    encodes as UTF-8 and still names what was sent."""
+    if _UTF8_INVALID.search(text) is None:
+        return text
+    return _UTF8_INVALID.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
+
+
+# --- normalisation and search ---------------------------------------------------------------------------------
 
 _COMBINING = re.compile(r"[\u0300-\u036f]")
 _NON_WORD = re.compile(r"[^\w]+", re.UNICODE)

@@ -28,7 +28,7 @@ from diagrams.style import FLOW, HIGHLIGHT, edge_style, word
 
 FONT = "Noto Sans"
 WRAP = 28
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f\u2028\u2029]")
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f\u2028\u2029\ud800-\udfff\ufffe\uffff]")  # + what XML cannot hold
 
 
 def stable_id(prefix: str, key: str) -> str:

@@ -3,16 +3,25 @@
 Each :class:`Exporter` names a format, its media type and file name, and builds the bytes from a store; the formats'
 writers live with their importers (native JSON, the spreadsheet layout, ArchiMate 3.1), so an export re-imports.
 A new format is one more entry in :func:`exporters`.
+
+No stored value makes an export fail. A catalog may hold text written before the catalog's text rules
+(``catalog.text``) refused it: a control character an XML file cannot hold, or (in principle) a lone surrogate that
+UTF-8 cannot. Each exporter says which text its format holds (``text``: :func:`catalog.text.xml_text` for XLSX and
+ArchiMate, :func:`catalog.text.utf8_text` for native JSON and CSV, which keep every other character as stored), its
+writer reads the store through that rule, and every value it had to change is reported in ``Exported.notes`` (the
+reference and field; the character is written as U+FFFD).
 """
 
 from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from typing import Callable
+from typing import Any, Callable, Iterator
 
 from catalog.errors import FieldError, ValidationFailed
+from catalog.model import rewrite_text
 from catalog.store.base import CatalogStore
+from catalog.text import utf8_text, xml_text
 
 
 @dataclass(frozen=True)
@@ -30,11 +39,43 @@ class Exporter:
     build: Callable[[CatalogStore, bool], Exported]  # (store, include the change log)
     aliases: tuple[str, ...] = ()
     changelog: bool = False  # can carry the change log
+    text: Callable[[str], str] = utf8_text  # text as the format holds it (what it cannot hold becomes U+FFFD)
 
     @property
     def label(self) -> str:
         """The name people type (the first alias, when the format has a familiar one: ``json``)."""
         return self.aliases[0] if self.aliases else self.name
+
+
+class _HeldText:
+    """The store as a format holds its text: entities, relationships, events and change-log entries read through
+    it have their strings passed through ``fix``; each value changed is noted. Everything else is the store's."""
+
+    def __init__(self, store: CatalogStore, fix: Callable[[str], str], label: str):
+        self._store, self._fix, self._label = store, fix, label
+        self.notes: list[str] = []
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._store, name)
+
+    def _held(self, model: Any, name: str) -> Any:
+        held, changed = rewrite_text(model, self._fix)
+        self.notes += [f"{name} {path}: a character {self._label} cannot hold is written as U+FFFD"
+                       for path in changed]
+        return held
+
+    def iter_entities(self, *args: Any, **kw: Any) -> Iterator[Any]:
+        for e in self._store.iter_entities(*args, **kw):
+            yield self._held(e, e.ref)
+
+    def all_relationships(self, *args: Any, **kw: Any) -> list[Any]:
+        return [self._held(r, r.id) for r in self._store.all_relationships(*args, **kw)]
+
+    def list_events(self, *args: Any, **kw: Any) -> list[Any]:
+        return [self._held(ev, ev.ref) for ev in self._store.list_events(*args, **kw)]
+
+    def changelog(self, *args: Any, **kw: Any) -> list[Any]:
+        return [self._held(c, f"change-log entry {c.seq}") for c in self._store.changelog(*args, **kw)]
 
 
 def _native(store: CatalogStore, include_changelog: bool) -> Exported:
@@ -69,10 +110,10 @@ def exporters() -> dict[str, Exporter]:
                  "Native JSON (lossless; ioc-catalog import reads it back)", _native, aliases=("json",),
                  changelog=True),
         Exporter("xlsx", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", "catalog.xlsx",
-                 "Spreadsheet, one sheet per kind (the layout of `ioc-catalog template`)", _xlsx),
+                 "Spreadsheet, one sheet per kind (the layout of `ioc-catalog template`)", _xlsx, text=xml_text),
         Exporter("csv", "application/zip", "catalog-csv.zip", "The spreadsheet layout as a zip of CSV files", _csv),
         Exporter("archimate", "application/xml", "catalog-archimate.xml",
-                 "ArchiMate 3.1 model exchange file (Archi, BiZZdesign, ...)", _archimate),
+                 "ArchiMate 3.1 model exchange file (Archi, BiZZdesign, ...)", _archimate, text=xml_text),
     )}
 
 
@@ -89,7 +130,9 @@ def export(store: CatalogStore, name: str, include_changelog: bool = False) -> E
     if include_changelog and not e.changelog:
         raise ValidationFailed([FieldError("changelog", f"the change log is exported only with the native format "
                                                         f"(not {e.label})")])
-    return e.build(store, include_changelog)
+    held = _HeldText(store, e.text, "XML" if e.text is xml_text else "UTF-8")
+    out = e.build(held, include_changelog)  # type: ignore[arg-type]  # the store's interface, text held
+    return Exported(out.data, held.notes + out.notes) if held.notes else out
 
 
 __all__ = ["Exported", "Exporter", "export", "exporter", "exporters"]

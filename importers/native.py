@@ -11,7 +11,7 @@ from pydantic import ValidationError
 from catalog.errors import ValidationFailed
 from catalog.metamodel import Metamodel
 from catalog.model import OrgEvent, parse_entity, parse_relationship, pydantic_errors, validate_entity, \
-    validate_relationship
+    validate_event, validate_relationship
 from catalog.store.base import CatalogStore
 from importers.base import ImportFailed, Rejection, Transformed, decode_text, rejections_from
 
@@ -92,9 +92,12 @@ class NativeImporter:
         for i, item in enumerate(events or []):
             where = f"{source}: org_events[{i}]"
             try:
-                ev = OrgEvent.model_validate(item)
+                ev = validate_event(OrgEvent.model_validate(item))
             except ValidationError as exc:
                 t.rejected += rejections_from(pydantic_errors(exc), where)
+                continue
+            except ValidationFailed as exc:
+                t.rejected += rejections_from(exc.errors, where)
                 continue
             t.locations[ev.ref] = f"{where} ({ev.ref})"
             t.events.append(ev)

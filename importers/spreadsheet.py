@@ -35,7 +35,7 @@ from pydantic import ValidationError
 from catalog.errors import CatalogError, FieldError, ValidationFailed
 from catalog.metamodel import EVENT_LABELS, EVENT_TYPES, AttrType, Label, Metamodel
 from catalog.model import Entity, OrgEvent, parse_entity, parse_relationship, pydantic_errors, \
-    validate_entity, validate_relationship
+    validate_entity, validate_event, validate_relationship
 from catalog.sheets import XML_ILLEGAL, cell_text, escape_formula, unescape_formula, workbook_bytes
 from catalog.store.base import CatalogStore
 from catalog.text import fold, nfc
@@ -631,7 +631,7 @@ class _Transform:
                 "legal_basis": v.get("legal_basis") or "", "from": v.get("from") or [], "to": v.get("to") or [],
                 "transfers": transfers, "new_name": new_name, "note": v.get("note") or ""}
         try:
-            ev = OrgEvent.model_validate(data)
+            ev = validate_event(OrgEvent.model_validate(data))
         except ValidationError as exc:
             self.field_errors(table, rownum, pydantic_errors(exc), {"new_name": "new_name_"})
             return

@@ -1,8 +1,10 @@
 """Entity forms: a kind's fields from the metamodel, submitted values to service input, errors next to fields.
 
 The form never validates on its own: it hands what was typed to :class:`catalog.services.CatalogService` (the same
-rules as the API and the CLI) and places each :class:`catalog.errors.FieldError` next to the field it names, in the
-user's language (``importers.base.vi_reason`` holds the Vietnamese for the metamodel's reasons).
+rules as the API and the CLI, the text rules of :mod:`catalog.text` included) and places each
+:class:`catalog.errors.FieldError` next to the field it names (or above the form when no field holds it), in the
+user's language: reasons given as codes (the text rules) from ``api.messages.REASONS``, the metamodel's English
+reasons through ``importers.base.vi_reason``.
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from api import messages
 from catalog.errors import CatalogError, FieldError, ValidationFailed
 from catalog.metamodel import KindSpec, Metamodel
 from catalog.model import CODE_RE, Entity, parse_entity, parse_relationship, validate_entity, validate_relationship
@@ -24,6 +27,9 @@ CODE_VI = ("chỉ gồm chữ thường không dấu, chữ số, '.', '_' hoặ
 
 
 def reason(e: FieldError, lang: str) -> str:
+    coded = messages.reason(e.reason, lang)
+    if coded:
+        return coded
     if lang != "vi":
         return e.reason
     if e.location == "code" and e.reason.startswith("code must be"):
@@ -84,7 +90,11 @@ class EntityForm:
 
     def add(self, errors: list[FieldError], lang: str, prefix: str = "") -> None:
         for e in errors:
-            self.errors.setdefault(field_key(prefix + e.location), []).append(reason(e, lang))
+            key = field_key(prefix + e.location)
+            if key in self.values or key.startswith("link_"):
+                self.errors.setdefault(key, []).append(reason(e, lang))
+            else:  # a field the form does not show (provenance, a stored attribute of another version ...)
+                self.general.append(f"{e.location}: {reason(e, lang)}")
 
     def entity_data(self, spec: KindSpec) -> dict[str, Any]:
         v = self.values

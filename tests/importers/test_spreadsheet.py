@@ -356,8 +356,18 @@ def test_formula_injection_is_neutralised_on_export_and_restored_on_import(db: C
     third.close()
 
 
-def test_a_value_an_xlsx_cannot_hold_stops_the_export_with_its_place(db: CatalogStore, tmp_path: Path) -> None:
-    db.create_entity(entity("organization:o", name="bell\x07"), WriteContext(actor="tester"))
+def test_a_value_an_xlsx_cannot_hold_is_exported_as_u_fffd_and_reported(db: CatalogStore, tmp_path: Path) -> None:
+    """Stored before the text rules refused it (written to the store directly): the export registry writes U+FFFD
+    and names the value; the workbook writer alone still refuses it with its place, never writing a broken file."""
+    from catalog.model import parse_entity
+    from importers.exports import export
+
+    db.create_entity(parse_entity({"ref": "organization:o", "name": {"vi": "bell\x07", "en": "o"},
+                                   "attributes": {"org_type": "department"}}), WriteContext(actor="tester"))
+    out = export(db, "xlsx")
+    assert out.notes == ["organization:o name.vi: a character XML cannot hold is written as U+FFFD"]
+    ws = load_workbook(io.BytesIO(out.data))["organization"]
+    assert [c.value for c in ws[2]][:3] == ["o", "bell\ufffd", "o"]
     with pytest.raises(ExportFailed, match="sheet organization, row 2, column name_vi"):
         write_xlsx(db, tmp_path / "x.xlsx")
     assert not (tmp_path / "x.xlsx").exists()
