@@ -373,18 +373,6 @@ def history(ref: str, store: StoreOpt = None,
     console.print(t)
 
 
-@app.command("verify-log")
-def verify_log(store: StoreOpt = None) -> None:
-    """Check the hash chain of the change log; names the first entry that was edited or removed."""
-    s = _store(store)
-    result = s.verify_log()
-    if result.ok:
-        console.print(f"[green]{result}[/green]")
-    else:
-        err.print(f"[red]{escape(str(result))}[/red]")
-        raise typer.Exit(1)
-
-
 @app.command()
 def owner(ref: str, on: Annotated[str, typer.Option("--on", help="Date YYYY-MM-DD")], store: StoreOpt = None) -> None:
     """Who owned REF on a date (across renames, mergers and transfers)."""
@@ -531,9 +519,10 @@ def imports(store: StoreOpt = None,
 
 def _register_command_groups() -> None:
     """Command groups that live in their own modules register on the app like an extension would."""
-    from api import commands_accounts, commands_diagrams, commands_migrate
+    from api import commands_accounts, commands_backup, commands_diagrams, commands_migrate
 
     commands_accounts.register(app)
+    commands_backup.register(app)  # verify-log, backup, restore
     commands_diagrams.register(app)
     commands_migrate.register(app)
 

@@ -2,14 +2,25 @@
 
 Each entry carries the hash of the previous one; its own hash is the SHA-256 of its canonical JSON (sorted keys,
 compact separators, UTF-8). Editing any past entry breaks its hash; deleting one breaks the sequence or the chain.
+
+Nothing inside one database can prove its own end to someone who can rewrite it: cutting entries off the end leaves a
+shorter chain that still verifies. So the head (seq, hash) is witnessed outside the store: :class:`Head` is one
+witnessed head, :class:`HeadWitness` appends each committed head to a file (the ``IOC_CATALOG_HEAD_WITNESS``
+setting), :func:`read_heads` reads such a file back (or the line ``verify-log --print-head`` prints), and
+:func:`verify_chain` checks that the log still holds every witnessed head. Because each hash covers every entry before
+it, a log that holds the witnessed hash at that seq holds exactly the entries the witness saw up to there.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import logging
+import os
 import re
-from dataclasses import dataclass
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Callable, Iterable
 
 import orjson
@@ -75,26 +86,147 @@ def entry_hasher(actor: str, request_id: str) -> Callable[[int, str, str, str, A
 
 
 @dataclass(frozen=True)
+class Head:
+    """A change-log head: the last entry's seq and hash (and time). ``source`` says where a witnessed head was read
+    (a file and line), for messages; it is not part of the head."""
+
+    seq: int
+    hash: str
+    time: str = ""
+    source: str = field(default="", compare=False)
+
+    def line(self) -> str:
+        """The head as one line of canonical JSON (what a witness file holds and ``--print-head`` prints)."""
+        return canonical_json({"seq": self.seq, "hash": self.hash, "time": self.time}) + "\n"
+
+
+_HASH = re.compile(r"^[0-9a-f]{64}$")
+
+
+def parse_head(text: str, source: str = "") -> Head:
+    """One witnessed head from its line (``{"seq": N, "hash": "<64 hex>", "time": "..."}``); ValueError if it is not
+    one."""
+    try:
+        value = json.loads(text)
+    except ValueError:
+        raise ValueError("not JSON") from None
+    if not isinstance(value, dict):
+        raise ValueError("not a JSON object")
+    seq, h = value.get("seq"), value.get("hash")
+    if not isinstance(seq, int) or isinstance(seq, bool) or seq < 0:
+        raise ValueError("'seq' is not a whole number >= 0")
+    if not isinstance(h, str) or not _HASH.match(h):
+        raise ValueError("'hash' is not 64 lower-case hex digits")
+    time = value.get("time")
+    return Head(seq, h, time if isinstance(time, str) else "", source)
+
+
+def read_heads(path: str | Path, label: str | None = None) -> list[Head]:
+    """Every head a witness file holds, one per non-blank line, in file order (concurrent writers may append them a
+    little out of seq order). A line that is not a head raises ValueError naming the file and line: a damaged
+    witness is reported, never skipped."""
+    name = label or str(path)
+    heads = []
+    with open(path, "rb") as f:
+        for number, raw in enumerate(f, 1):
+            try:
+                text = raw.decode("utf-8").strip()
+                if text:
+                    heads.append(parse_head(text, f"{name}:{number}"))
+            except (UnicodeDecodeError, ValueError) as exc:
+                raise ValueError(f"{name} line {number} is not a change-log head ({exc})") from None
+    return heads
+
+
+witness_log = logging.getLogger("ioc_catalog.witness")
+
+
+class HeadWitness:
+    """Appends every committed head to a file outside the store (``IOC_CATALOG_HEAD_WITNESS``), one line each.
+
+    Stores call :meth:`append` once per committed transaction that moved the head (a bulk load of any size is one
+    line). Each line goes out in one ``write`` on a descriptor opened with ``O_APPEND``, so lines of concurrent
+    writers (threads, processes) never interleave; they may land slightly out of seq order, which readers accept. The
+    line reaches the operating system at once (no buffer in this process) but is not fsync'ed. A failed append never
+    undoes or fails the write, which is already committed: it is logged (logger ``ioc_catalog.witness``, level
+    ERROR, with the head it could not record) and the next append tries again."""
+
+    def __init__(self, path: str | Path):
+        self.path = Path(path)
+        self._lock = threading.Lock()
+        self._fd: int | None = None
+        self._pid = 0
+
+    def append(self, head: Head) -> bool:
+        """Record ``head``; False (and an ERROR log record) when it could not be written."""
+        data = head.line().encode("utf-8")
+        with self._lock:
+            try:
+                if self._fd is None or self._pid != os.getpid():  # a forked child opens its own descriptor
+                    self._fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o640)
+                    self._pid = os.getpid()
+                if os.write(self._fd, data) != len(data):
+                    raise OSError("short write")
+                return True
+            except OSError as exc:
+                self._close()
+                witness_log.error("could not append change-log head #%d %s to the head witness %s: %s (the write "
+                                  "itself is committed)", head.seq, head.hash, self.path, exc)
+                return False
+
+    def _close(self) -> None:
+        if self._fd is not None and self._pid == os.getpid():
+            try:
+                os.close(self._fd)
+            except OSError:
+                pass
+        self._fd = None
+
+    def close(self) -> None:
+        with self._lock:
+            self._close()
+
+
+@dataclass(frozen=True)
 class VerifyResult:
     ok: bool
     checked: int
     head: str
     bad_seq: int | None = None
     reason: str = ""
+    witnessed: int = 0  # the highest witnessed head the log was checked against (0: none)
 
     def __str__(self) -> str:
         if self.ok:
-            return f"change log OK: {self.checked} entries, head {self.head}"
+            text = f"change log OK: {self.checked} entries, head {self.head}"
+            if self.witnessed:
+                text += f"; it holds the witnessed head #{self.witnessed}"
+            return text
+        if self.bad_seq is None:
+            return f"change log NOT VERIFIED: {self.reason}"
         return f"change log BROKEN at entry {self.bad_seq}: {self.reason} ({self.checked} entries checked before it)"
 
 
-def verify_chain(rows: Iterable[tuple[int, str, str, str, str, str, Any, Any, str, str]]) -> VerifyResult:
+def _range(first: int, last: int) -> str:
+    return f"entry {first} is" if first == last else f"entries {first}-{last} are"
+
+
+def verify_chain(rows: Iterable[tuple[int, str, str, str, str, str, Any, Any, str, str]],
+                 witness: Iterable[Head] = ()) -> VerifyResult:
     """Check rows (seq, time, actor, request_id, op, ref, before, after, prev_hash, hash) in seq order; before and
-    after may be values or their canonical JSON text as stored."""
+    after may be values or their canonical JSON text as stored.
+
+    ``witness``: heads seen outside the store (a witness file, an audit bundle, ``--print-head``). The log must
+    still hold each one: the same hash at that seq. A log that ends before a witnessed head fails naming the missing
+    entries ("entries 951-1000 are missing: the log ends at 950 but ... saw 1000"); one that holds another hash at a
+    witnessed seq fails naming that entry (the log was cut back and written again, or replaced by another)."""
+    heads = sorted((h for h in witness if h.seq > 0), key=lambda h: h.seq)
+    next_head = 0
     prev = GENESIS
     expected_seq = 1
     checked = 0
     last_time = ""
+    matched: Head | None = None
     for seq, time, actor, request_id, op, ref, before, after, prev_hash, h in rows:
         if seq != expected_seq:
             return VerifyResult(False, checked, prev, expected_seq,
@@ -105,8 +237,23 @@ def verify_chain(rows: Iterable[tuple[int, str, str, str, str, str, Any, Any, st
             return VerifyResult(False, checked, prev, seq, "content does not match its hash (entry was edited)")
         if time < last_time:
             return VerifyResult(False, checked, prev, seq, "time goes backwards")
+        while next_head < len(heads) and heads[next_head].seq == seq:
+            w = heads[next_head]
+            if w.hash != h:
+                since = f" (the witnessed head #{matched.seq} before it still matches)" if matched else ""
+                return VerifyResult(False, checked, prev, seq,
+                                    f"entry {seq} is not the one {w.source or 'the witness'} saw (log hash "
+                                    f"{h[:16]}..., witnessed {w.hash[:16]}...): the log was rewritten at or before "
+                                    f"entry {seq}{since}")
+            matched = w
+            next_head += 1
         last_time = time
         prev = h
         expected_seq += 1
         checked += 1
-    return VerifyResult(True, checked, prev)
+    if next_head < len(heads):
+        w = heads[-1]
+        return VerifyResult(False, checked, prev, checked + 1,
+                            f"{_range(checked + 1, w.seq)} missing: the log ends at {checked} but "
+                            f"{w.source or 'the witness'} saw {w.seq}")
+    return VerifyResult(True, checked, prev, witnessed=matched.seq if matched else 0)

@@ -8,6 +8,7 @@
     ├── IntegrityError      a relationship to a missing or dissolved entity, delete of a referenced entity; 409
     ├── PermissionDenied    the principal's role or organisation does not allow the action; 403
     └── StoreError          the backend failed or the file is not a catalog; 500
+        └── StoreFull       the disk holding the store is full: the write was rolled back; 507
 """
 
 from __future__ import annotations
@@ -76,3 +77,10 @@ class PermissionDenied(CatalogError):
 class StoreError(CatalogError):
     status = 500
     code = "store-error"
+
+
+class StoreFull(StoreError):
+    """A write failed for lack of disk space; it was rolled back, so the catalog is as it was before it."""
+
+    status = 507
+    code = "store-full"

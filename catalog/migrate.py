@@ -9,7 +9,9 @@ passing on the target.
 A non-empty target (any entity, relationship, event or change-log entry) is refused unless ``force``, which erases it
 first. Each batch is written in a transaction of its own (a large catalog does not fit one Neo4j transaction with the
 default memory), so a copy that fails half-way leaves a partial target: the next run refuses it unless ``force``.
-The source should not be written during the copy; if it is, the proof fails (different hashes or heads).
+The dump is one consistent state of the source, but the proof compares the target with the source as it is when the
+copy ends: a source written during the copy fails the proof (different hashes or heads). To copy a catalog that is in
+use, take a backup (:mod:`catalog.backup`), whose proof does not need the source to stand still.
 """
 
 from __future__ import annotations
@@ -64,6 +66,21 @@ def totals(source: CatalogStore) -> dict[str, int]:
             "changelog": source.revision()[0]}
 
 
+def copy_catalog(source: CatalogStore, target: CatalogStore, batch: int = 5000,
+                 progress: MigrateProgress | None = None) -> dict[str, int]:
+    """Restore every :meth:`~catalog.store.base.CatalogStore.dump` batch of ``source`` into ``target`` as it comes
+    (the dump is one consistent state of the source even while it is written); returns the items copied per
+    section. ``target`` should be empty."""
+    expected = totals(source) if progress else {}
+    counts = {s: 0 for s in SECTIONS}
+    for section, items in source.dump(batch):
+        target.restore(section, items)
+        counts[section] = counts.get(section, 0) + len(items)
+        if progress and section in expected:
+            progress(section, counts[section], max(expected[section], counts[section]))
+    return counts
+
+
 def migrate(source: CatalogStore, target: CatalogStore, force: bool = False, batch: int = 5000,
             progress: MigrateProgress | None = None) -> MigrateResult:
     """Copy ``source`` into ``target`` and check the copy; see the module docstring. The result's ``ok`` says
@@ -75,14 +92,8 @@ def migrate(source: CatalogStore, target: CatalogStore, force: bool = False, bat
                              "entries); refusing to overwrite it (use --force to erase it first)")
         target.erase()
         result.erased = True
-    expected = totals(source)
-    result.counts = {s: 0 for s in SECTIONS}
     started = time.perf_counter()
-    for section, items in source.dump(batch):
-        target.restore(section, items)
-        result.counts[section] += len(items)
-        if progress:
-            progress(section, result.counts[section], max(expected[section], result.counts[section]))
+    result.counts = copy_catalog(source, target, batch, progress)
     result.seconds["copy"] = time.perf_counter() - started
     started = time.perf_counter()
     result.source_revision = source.revision()
@@ -94,4 +105,4 @@ def migrate(source: CatalogStore, target: CatalogStore, force: bool = False, bat
     return result
 
 
-__all__ = ["MigrateProgress", "MigrateResult", "SECTIONS", "migrate", "totals"]
+__all__ = ["MigrateProgress", "MigrateResult", "SECTIONS", "copy_catalog", "migrate", "totals"]

@@ -18,6 +18,9 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="IOC_CATALOG_", env_file=".env", extra="ignore")
 
     store: str = Field(DEFAULT_URL, description="Store URL: sqlite:///file.db (default) or neo4j://host:7687")
+    head_witness: str | None = Field(None, description="A file outside the store that receives every committed "
+                                                       "change-log head as an appended line; verify-log checks the "
+                                                       "log against it (docs/cli.md, verify-log)")
     lang: Literal["vi", "en"] = Field("vi", description="Default language of messages and labels")
     secret_key: SecretStr = Field(SecretStr(DEMO_SECRET), description="Signing key for sessions and tokens")
     demo: bool = Field(False, description="Demo mode: allows the built-in secret and prints ready-made tokens")
@@ -50,7 +53,7 @@ class Settings(BaseSettings):
         return load_metamodel(self.metamodel_extensions)
 
     def open_store(self, create: bool = False) -> CatalogStore:
-        return open_store(self.store, metamodel=self.metamodel(), create=create)
+        return open_store(self.store, metamodel=self.metamodel(), create=create, head_witness=self.head_witness)
 
     def check_secrets(self) -> None:
         """Refuse to serve with the built-in secret outside demo mode."""

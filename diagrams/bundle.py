@@ -22,6 +22,10 @@ times.
 form), that nothing was added or removed, and that the change log is an unbroken hash chain ending at the head the
 manifest names; it reports the first bad file. With ``store`` it also checks that the live catalog's change log has
 that head at that sequence number (the bundle is tamper-evident against the catalog, not signed).
+
+``bundle_head(path)`` is the manifest's head after the bundle verifies: a head witnessed outside the store, which
+``ioc-catalog verify-log --witness bundle.zip`` checks the catalog's log against (entries cut off the end after it
+are then reported missing).
 """
 
 from __future__ import annotations
@@ -35,7 +39,7 @@ from dataclasses import asdict, dataclass, is_dataclass
 from pathlib import Path
 from typing import Any
 
-from catalog.changelog import canonical_json, verify_chain
+from catalog.changelog import Head, canonical_json, verify_chain
 from catalog.errors import CatalogError
 from catalog.store.base import CatalogStore
 
@@ -206,6 +210,17 @@ def verify_bundle(path: str | Path, store: CatalogStore | None = None) -> Bundle
     return BundleCheck(True, checked)
 
 
-__all__ = ["BundleCheck", "BundleError", "FORMULA_START", "build_bundle", "bundle_files", "inventory_csv",
+def bundle_head(path: str | Path) -> Head:
+    """The change-log head (seq, hash, time) the manifest of the bundle at ``path`` names, once the bundle verifies
+    on its own (:func:`verify_bundle` without a store); :class:`BundleError` names what is wrong otherwise."""
+    check = verify_bundle(path)
+    if not check.ok:
+        raise BundleError(f"{path} cannot witness a change-log head: {check}")
+    with zipfile.ZipFile(path) as z:
+        head = json.loads(z.read(MANIFEST))["changelog_head"]
+    return Head(int(head["seq"]), str(head["hash"]), str(head.get("time") or ""), f"the audit bundle {path}")
+
+
+__all__ = ["BundleCheck", "BundleError", "FORMULA_START", "build_bundle", "bundle_files", "bundle_head", "inventory_csv",
            "inventory_xlsx", "safe_cell",
            "verify_bundle"]

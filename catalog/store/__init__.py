@@ -20,13 +20,27 @@ def sqlite_path(url: str) -> str:
     return url[len("sqlite:///"):]
 
 
-def open_store(url: str = DEFAULT_URL, metamodel: Metamodel = DEFAULT, create: bool = True) -> CatalogStore:
-    """Open the store a URL names."""
+def open_store(url: str = DEFAULT_URL, metamodel: Metamodel = DEFAULT, create: bool = True,
+               head_witness: str | None = None) -> CatalogStore:
+    """Open the store a URL names. ``head_witness``: a file outside the store that receives every committed
+    change-log head, one line each, and that ``verify_log`` checks (the ``IOC_CATALOG_HEAD_WITNESS`` setting)."""
     scheme = url.split(":", 1)[0].lower() if ":" in url else ""
+    witness = None
+    if head_witness:
+        from catalog.changelog import HeadWitness
+
+        witness = HeadWitness(head_witness)
     if scheme == "sqlite":
+        from pathlib import Path
+
         from catalog.store.sqlite import SQLiteStore
 
-        return SQLiteStore(sqlite_path(url), metamodel=metamodel, create=create)
+        path = sqlite_path(url)
+        if witness is not None and witness.path.resolve() in \
+                {Path(f"{path}{suffix}").resolve() for suffix in ("", "-wal", "-shm", "-journal")}:
+            raise ValidationFailed([FieldError("head_witness", "the head witness must be a file outside the store, "
+                                                               "not the catalog file itself")])
+        return SQLiteStore(path, metamodel=metamodel, create=create, head_witness=witness)
     if scheme in ("neo4j", "neo4j+s", "neo4j+ssc", "bolt", "bolt+s", "bolt+ssc"):
         import os
 
@@ -34,7 +48,8 @@ def open_store(url: str = DEFAULT_URL, metamodel: Metamodel = DEFAULT, create: b
 
         # credentials come from the environment only, never from the URL (which ends up in logs and settings)
         return Neo4jStore(url, metamodel=metamodel, user=os.environ.get("IOC_CATALOG_NEO4J_USER") or None,
-                          password=os.environ.get("IOC_CATALOG_NEO4J_PASSWORD") or None, create=create)
+                          password=os.environ.get("IOC_CATALOG_NEO4J_PASSWORD") or None, create=create,
+                          head_witness=witness)
     raise ValidationFailed([FieldError("store", f"unsupported store URL '{url}': use sqlite:///file.db or "
                                                 "neo4j://host:7687")])
 

@@ -11,6 +11,9 @@ Every backend (sqlite = embedded default, neo4j = server) implements this class 
 - As-of reads rebuild any entity or the whole graph at a past instant from the change log.
 - ``bulk_load`` writes a whole import run in one transaction (all or nothing) and stamps provenance (source, run)
   on every fact that does not already carry its own (a lossless native re-import keeps the original).
+- With a head witness (``head_witness``, the ``IOC_CATALOG_HEAD_WITNESS`` setting), every committed transaction
+  that moved the change-log head appends the new head to it, and ``verify_log`` checks the log against it.
+- A write that fails because the disk is full raises :class:`~catalog.errors.StoreFull` and leaves nothing behind.
 
 Change-log references: entities use their ``kind:code``, relationships ``rel:<source>><type>><target>``, organisation
 events ``event:<id>``.
@@ -26,9 +29,9 @@ import re
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterator, Literal
+from typing import Any, Callable, Iterable, Iterator, Literal
 
-from catalog.changelog import VerifyResult
+from catalog.changelog import GENESIS, Head, HeadWitness, VerifyResult, read_heads, verify_chain
 from catalog.metamodel import DEFAULT, Metamodel
 from catalog.model import ChangeEntry, Entity, OrgEvent, Provenance, Relationship
 
@@ -206,6 +209,18 @@ def check_record_version(collection: str, key: str, expected: int | None, actual
         raise Conflict(record_ref(collection, key), expected, actual)
 
 
+@dataclass(frozen=True)
+class Correction:
+    """One item of a dump's "corrections" section: the fact or record of ``section`` ("entities", "relationships",
+    "events" or "records") under ``key`` (ref, relationship id, event id, ``collection/key``) as it stands at the
+    dump's change-log head, or None when it no longer exists there. A backend that cannot read its pages as one
+    snapshot while others write sends these after the pages (see :meth:`CatalogStore.dump`)."""
+
+    section: str
+    key: str
+    item: Any | None
+
+
 @dataclass
 class BulkLoad:
     """One import run: what a source says, to be written all at once."""
@@ -319,6 +334,10 @@ class CatalogStore(abc.ABC):
 
     metamodel: Metamodel = DEFAULT
     clock: Callable[[], dt.datetime] = staticmethod(utc_now)
+    head_witness: HeadWitness | None = None  # receives every committed head (IOC_CATALOG_HEAD_WITNESS)
+    # whether restore() batches may all run inside one outer transaction(), so a whole restore commits or not at all
+    # (SQLite); a server with bounded transaction memory (Neo4j) restores batch by batch
+    restores_in_one_transaction: bool = False
 
     def _now(self, last: str = "") -> str:
         """The clock as a change-log time, strictly after ``last`` even if the clock stalls or steps back."""
@@ -420,11 +439,43 @@ class CatalogStore(abc.ABC):
                   until: str | None = None, limit: int | None = None, after_seq: int = 0) -> list[ChangeEntry]: ...
 
     @abc.abstractmethod
-    def verify_log(self) -> VerifyResult: ...
+    def verify_log(self, witness: Iterable[Head] = (), configured_witness: bool = True) -> VerifyResult:
+        """Check the hash chain (:func:`catalog.changelog.verify_chain`), and that the log still holds every head in
+        ``witness`` and (unless ``configured_witness`` is False) in the configured head witness file."""
 
     @abc.abstractmethod
     def revision(self) -> tuple[int, str]:
         """(sequence number, hash) of the change-log head: changes whenever anything is written."""
+
+    def log_head(self) -> Head:
+        """The change-log head with its time (seq 0 and the genesis hash for an empty log)."""
+        seq, h = self.revision()
+        entries = self.changelog(after_seq=seq - 1, limit=1) if seq else []
+        return Head(seq, h, entries[0].time if entries and entries[0].hash == h else "")
+
+    def _witness(self, head: tuple[int, str, str]) -> None:
+        """After a commit that moved the head to ``head`` (seq, hash, time): tell the head witness, if any."""
+        if self.head_witness is not None and head[0] > 0:
+            self.head_witness.append(Head(head[0], head[1], head[2]))
+
+    def _verify_rows(self, rows: Iterable[tuple], witness: Iterable[Head], configured: bool = True) -> VerifyResult:
+        """verify_chain over stored rows, with ``witness`` and (``configured``) the heads of the configured witness
+        file."""
+        heads = list(witness)
+        if configured and self.head_witness is not None:
+            path = self.head_witness.path
+            try:
+                heads += read_heads(path, f"the head witness {path}")
+            except FileNotFoundError:
+                seq = self.revision()[0]
+                if seq:
+                    return VerifyResult(False, 0, GENESIS, None,
+                                        f"the head witness {path} does not exist but the log has {seq} entries: it "
+                                        "was deleted or moved, or the setting is new (seed it with `ioc-catalog "
+                                        f"verify-log --print-head >> {path}`)")
+            except (OSError, ValueError) as exc:
+                return VerifyResult(False, 0, GENESIS, None, f"the head witness cannot be read: {exc}")
+        return verify_chain(rows, heads)
 
     @abc.abstractmethod
     def entity_as_of(self, ref: str, when: dt.datetime | dt.date | str) -> Entity | None: ...
@@ -505,16 +556,25 @@ class CatalogStore(abc.ABC):
     def dump(self, batch: int = 5000) -> Iterator[tuple[str, list]]:
         """The whole catalog, verbatim, as ``(section, items)`` batches of at most ``batch`` items: "entities"
         (:class:`Entity` with version and timestamps), then "relationships", "events" (:class:`OrgEvent`) and
-        "records" (:class:`Record`, by collection and key), then "changelog" (:class:`ChangeEntry`, by seq); each
-        section in a stable order."""
+        "records" (:class:`Record`, by collection and key), then possibly "corrections" (:class:`Correction`), then
+        "changelog" (:class:`ChangeEntry`, by seq, up to the dump's head); each section in a stable order.
+
+        The dump is one consistent state even while others write: the state at its change-log head, with exactly
+        the log up to that head. A backend reads it as one snapshot (SQLite: one read transaction), or, when its
+        reads cannot be one snapshot (Neo4j reads committed data statement by statement), notes the head, reads the
+        pages, then settles at a later head: holding the write lock every writer takes, it re-reads every fact and
+        record the entries in between name and sends them as "corrections". Records written without a log entry
+        (sessions, tokens, credentials, import runs) are each copied as one committed version of themselves."""
 
     @abc.abstractmethod
     def restore(self, section: str, items: list) -> None:
         """Write one :meth:`dump` batch as it is (versions, timestamps, provenance; change-log entries exactly as
-        stored, moving the log head), in one transaction of its own. Change-log batches must continue the chain
-        (next seq, matching previous hash, each hash checked), so the restored log verifies; entities come before the
-        relationships that use them. Several batches are several transactions: a copy that fails half-way leaves a
-        partial catalog (which :meth:`is_empty` reports as not empty)."""
+        stored, moving the log head), in one transaction of its own (nested in the caller's, if any). Change-log
+        batches must continue the chain (next seq, matching previous hash, each hash checked), so the restored log
+        verifies; entities come before the relationships that use them; a "corrections" batch replaces or deletes
+        what earlier batches wrote. Several batches are several transactions: a copy that fails half-way leaves a
+        partial catalog (which :meth:`is_empty` reports as not empty), unless the caller wraps them in one
+        (:attr:`restores_in_one_transaction`)."""
 
     @abc.abstractmethod
     def is_empty(self) -> bool:
@@ -535,15 +595,17 @@ class CatalogStore(abc.ABC):
                 return
             offset += batch
 
-    def _dump_changelog(self, batch: int) -> Iterator[tuple[str, list]]:
-        """The change log in pages of ``batch`` entries, for ``dump`` (the same for every backend)."""
+    def _dump_changelog(self, batch: int, upto: int | None = None) -> Iterator[tuple[str, list]]:
+        """The change log in pages of ``batch`` entries, for ``dump``; with ``upto``, only the entries up to that
+        seq (those after it were written after the dump's head)."""
         seq = 0
-        while True:
-            entries = self.changelog(after_seq=seq, limit=int(batch))
+        while upto is None or seq < upto:
+            n = int(batch) if upto is None else min(int(batch), upto - seq)
+            entries = self.changelog(after_seq=seq, limit=n)
             if entries:
                 yield "changelog", entries
                 seq = entries[-1].seq
-            if len(entries) < batch:
+            if len(entries) < n:
                 break
 
     def all_relationships(self) -> list[Relationship]:
@@ -583,5 +645,5 @@ def new_run_id() -> str:
     return dt.datetime.now(dt.timezone.utc).strftime("%Y%m%dT%H%M%SZ-") + uuid.uuid4().hex[:8]
 
 
-__all__ = ["entity_from_row", "relationship_from_row", "BulkLoad", "BulkResult", "CatalogStore", "Record", "record_ref", "check_record_key", "check_record_version", "Direction", "EntityFilter", "Subgraph", "WriteContext",
+__all__ = ["entity_from_row", "relationship_from_row", "BulkLoad", "BulkResult", "CatalogStore", "Correction", "Record", "record_ref", "check_record_key", "check_record_version", "Direction", "EntityFilter", "Subgraph", "WriteContext",
            "as_instant", "format_time", "new_run_id", "restored_log_rows", "utc_now"]

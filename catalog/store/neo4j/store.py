@@ -18,7 +18,12 @@ truncation. The graph layout is described in :mod:`catalog.store.neo4j.schema`. 
   (roughly 10 KB per fact, change-log node included), so one import run needs ``db.memory.transaction.max`` to match.
 - ``neighbourhood`` walks in SQLite's order; a hub's relationships come out of the ``id`` / ``in_key`` indexes in
   that order, so a walk reads only as many as its limit can use (see :meth:`Neo4jStore.neighbourhood`).
-- ``verify_log`` also checks the chain's end against ``LogHead``, so cutting entries off the end is detected too.
+- ``verify_log`` also checks the chain's end against ``LogHead``, so cutting entries off the end is detected too,
+  unless whoever cut them also moved ``LogHead``: only a head witnessed outside the database (``head_witness``,
+  audit bundles, ``verify-log --print-head``) catches that.
+- ``dump`` cannot read one snapshot (Neo4j reads committed data statement by statement), so it reads pages and then
+  settles at a change-log head under the ``LogHead`` lock, sending what changed meanwhile as "corrections" (see
+  :meth:`Neo4jStore.dump`).
 """
 
 from __future__ import annotations
@@ -29,18 +34,18 @@ import json
 import re
 import threading
 import time as _time
-from typing import Any, Iterator
+from typing import Any, Iterable, Iterator
 
 from neo4j import GraphDatabase
 from neo4j.exceptions import AuthError, ConfigurationError, DriverError, Neo4jError, ServiceUnavailable, \
     TransientError
 
-from catalog.changelog import GENESIS, VerifyResult, as_json, canonical_json, entry_hasher, verify_chain
+from catalog.changelog import GENESIS, Head, HeadWitness, VerifyResult, as_json, canonical_json, entry_hasher
 from catalog.errors import AlreadyExists, Conflict, FieldError, IntegrityError, NotFound, StoreError, ValidationFailed
 from catalog.metamodel import DEFAULT, Metamodel
 from catalog.model import ChangeEntry, Entity, OrgEvent, Relationship, current_owner
-from catalog.store.base import (RECORD_PREFIX, BulkLoad, BulkResult, CatalogStore, Direction, EntityFilter,
-                                ProgressFn, Record, StoredEntities, StoredRelationships, Subgraph, WriteContext,
+from catalog.store.base import (RECORD_PREFIX, BulkLoad, BulkResult, CatalogStore, Correction, Direction,
+                                EntityFilter, ProgressFn, Record, StoredEntities, StoredRelationships, Subgraph, WriteContext,
                                 as_instant, check_record_key, check_record_version, chunks, consecutive_times,
                                 entity_from_row, format_time, parse_log_time, relationship_from_row, record_ref,
                                 restored_log_rows)
@@ -218,9 +223,11 @@ class Neo4jStore(CatalogStore):
     retry_pause = 0.2  # seconds before the first re-run of a bulk load after a transient error (then 2x, 3x)
 
     def __init__(self, url: str, metamodel: Metamodel = DEFAULT, user: str | None = None,
-                 password: str | None = None, database: str = "neo4j", create: bool = True):
+                 password: str | None = None, database: str = "neo4j", create: bool = True,
+                 head_witness: HeadWitness | None = None):
         self.url = url
         self.metamodel = metamodel
+        self.head_witness = head_witness
         self.database = database
         self._local = threading.local()
         try:
@@ -363,7 +370,7 @@ class Neo4jStore(CatalogStore):
                        "SET h.locked = true", genesis=GENESIS).consume()
                 head = tx.run("MATCH (h:LogHead {id: 'head'}) RETURN h.seq AS seq, h.hash AS hash, "
                               "h.time AS time").single()
-                self._local.head = (head["seq"], head["hash"], head["time"])
+                start = self._local.head = (head["seq"], head["hash"], head["time"])
                 self._local.pending = []
                 self._local.tx = tx
                 yield
@@ -375,9 +382,12 @@ class Neo4jStore(CatalogStore):
                     tx.rollback()
                 raise
             else:
+                end = self._local.head
                 self._local.tx = None
                 self._local.head = None
                 tx.commit()
+                if end is not None and end[:2] != start[:2]:  # the head moved: tell the witness
+                    self._witness(end)
         finally:
             self._local.tx = None
             self._local.head = None
@@ -453,12 +463,12 @@ class Neo4jStore(CatalogStore):
                             after=None if r["after"] is None else json.loads(r["after"]), prev_hash=r["prev_hash"],
                             hash=r["hash"]) for r in self._run(query, **params)]
 
-    def verify_log(self) -> VerifyResult:
+    def verify_log(self, witness: Iterable[Head] = (), configured_witness: bool = True) -> VerifyResult:
         # the stored text is hashed as it is: any edit, even of white space, breaks the chain
         rows = ((r["seq"], r["time"], r["actor"], r["request_id"], r["op"], r["ref"], r["before"], r["after"],
                  r["prev_hash"], r["hash"])
                 for r in self._stream(f"MATCH (c:ChangeEntry) RETURN {_CHANGE_FIELDS} ORDER BY c.seq"))
-        result = verify_chain(rows)
+        result = self._verify_rows(rows, witness, configured_witness)
         if not result.ok:
             return result
         head_seq, head_hash = self.revision()
@@ -467,7 +477,7 @@ class Neo4jStore(CatalogStore):
             return VerifyResult(False, result.checked, result.head, bad,
                                 f"the log head names entry {head_seq} but the chain ends at entry {result.checked}"
                                 if head_seq != result.checked else
-                                "the log head's hash does not match the last entry")
+                                "the log head's hash does not match the last entry", result.witnessed)
         return result
 
     def revision(self) -> tuple[int, str]:
@@ -1119,7 +1129,14 @@ class Neo4jStore(CatalogStore):
     # --- whole-catalog copy -------------------------------------------------------------------------------------
     def dump(self, batch: int = 5000) -> Iterator[tuple[str, list]]:
         """Keyset pages along the unique indexes: entities by ref, relationships by type then id, events by id, the
-        change log by seq."""
+        change log by seq.
+
+        Consistent while others write, at a change-log head: the head is noted before the pages are read; after
+        them, :meth:`_settle` takes the ``LogHead`` write lock (every writer takes it first, so nothing commits while
+        it is held), reads the head again, and re-reads every fact and record that the entries in between name. Those
+        go out as "corrections" (the page a fact came in may have caught it before or after such a write), then the
+        change log up to that head. The lock is held for a few reads, however large the catalog."""
+        start = self.revision()[0]
         pages: list[tuple[str, str, Any]] = [
             ("entities", f"MATCH (n:Entity) WHERE n.ref > $key RETURN n.ref AS key, {_E} ORDER BY n.ref LIMIT $batch",
              _entity)]
@@ -1138,7 +1155,32 @@ class Neo4jStore(CatalogStore):
                     key = rows[-1]["next" if section == "records" else "key"]
                 if len(rows) < batch:
                     break
-        yield from self._dump_changelog(batch)
+        head, corrections = self._settle(start)
+        for part in _chunks(corrections, int(batch)):
+            yield "corrections", part
+        yield from self._dump_changelog(batch, upto=head)
+
+    def _settle(self, start: int) -> tuple[int, list[Correction]]:
+        """The head seq now and the current state of everything the change log names after entry ``start``, read
+        under the ``LogHead`` write lock (a transaction that writes nothing else and logs nothing)."""
+        with self.transaction(WriteContext(actor="dump")):
+            seq = self._local.head[0]
+            refs = [r["ref"] for r in self._run("MATCH (c:ChangeEntry) WHERE c.seq > $start AND c.seq <= $seq "
+                                                "RETURN DISTINCT c.ref AS ref", start=start, seq=seq)]
+            rel_ids = sorted(r[4:] for r in refs if r.startswith("rel:"))
+            event_ids = sorted(r[6:] for r in refs if r.startswith("event:"))
+            rids = sorted(r[len(RECORD_PREFIX):] for r in refs if r.startswith(RECORD_PREFIX))
+            refs = sorted(r for r in refs if not r.startswith(("rel:", "event:", RECORD_PREFIX)))
+            entities = self.get_entities(refs)
+            rels = {r["key"]: _relationship(r) for r in self._rels_by_id(rel_ids, f"r.id AS key, {_R}")}
+            events = {r["id"]: OrgEvent.model_validate_json(r["data"]) for r in self._run(
+                "UNWIND $ids AS id MATCH (e:OrgEvent {id: id}) RETURN e.id AS id, e.data AS data", ids=event_ids)}
+            records = {r["rid"]: _record(r) for r in self._run(
+                f"UNWIND $rids AS rid MATCH (r:Record {{rid: rid}}) RETURN r.rid AS rid, {_REC}", rids=rids)}
+        return seq, ([Correction("entities", k, entities.get(k)) for k in refs]
+                     + [Correction("relationships", k, rels.get(k)) for k in rel_ids]
+                     + [Correction("events", k, events.get(k)) for k in event_ids]
+                     + [Correction("records", k, records.get(k)) for k in rids])
 
     def restore(self, section: str, items: list) -> None:
         if not items:
@@ -1159,6 +1201,9 @@ class Neo4jStore(CatalogStore):
                           rows=[{"rid": f"{r.collection}/{r.key}", "collection": r.collection, "key": r.key,
                                  "version": r.version, "updated_at": r.updated_at, "data": canonical_json(r.data)}
                                 for r in items])
+            elif section == "corrections":
+                for c in items:
+                    self._correct(c)
             elif section == "changelog":
                 seq, prev, _ = self._local.head
                 keys = ("seq", "time", "actor", "request_id", "op", "ref", "before", "after", "prev_hash", "hash")
@@ -1169,6 +1214,40 @@ class Neo4jStore(CatalogStore):
                 self._local.head = (rows[-1]["seq"], rows[-1]["hash"], rows[-1]["time"])
             else:
                 raise StoreError(f"unknown dump section '{section}'")
+
+    def _correct(self, c: Correction) -> None:
+        """Replace (or delete) what earlier restore batches wrote under one key: a dump's correction."""
+        if c.section == "entities":
+            if c.item is None:
+                self._run("MATCH (n:Entity {ref: $ref}) DETACH DELETE n", ref=c.key)
+                return
+            content = c.item.content()
+            props = _entity_props(content, canonical_json(content), c.item.version, c.item.created_at,
+                                  c.item.updated_at)
+            if self._run("MATCH (n:Entity {ref: $ref}) RETURN 1 AS x", ref=c.key):
+                self._update_entities([props])  # in place: its relationships stay
+            else:
+                self._create_entities([props])
+        elif c.section == "relationships":
+            self._delete_relationships([c.key])
+            if c.item is not None:
+                content = c.item.content()
+                self._write_relationships([_rel_row(content, _rel_props(content, canonical_json(content),
+                                                                        c.item.version, c.item.created_at,
+                                                                        c.item.updated_at))], create=True)
+        elif c.section == "events":
+            self._run("MATCH (e:OrgEvent {id: $id}) DELETE e", id=c.key)
+            if c.item is not None:
+                self._run("CREATE (e:OrgEvent) SET e = $props", props=_event_props(c.item))
+        elif c.section == "records":
+            self._run("MATCH (r:Record {rid: $rid}) DELETE r", rid=c.key)
+            if c.item is not None:
+                r = c.item
+                self._run("CREATE (r:Record) SET r = $props",
+                          props={"rid": c.key, "collection": r.collection, "key": r.key, "version": r.version,
+                                 "updated_at": r.updated_at, "data": canonical_json(r.data)})
+        else:
+            raise StoreError(f"unknown correction section '{c.section}'")
 
     def is_empty(self) -> bool:
         for query in ("MATCH (n:Entity) RETURN 1 AS x LIMIT 1", "MATCH ()-[r]->() RETURN 1 AS x LIMIT 1",

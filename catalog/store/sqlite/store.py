@@ -17,14 +17,15 @@ import re
 import sqlite3
 import threading
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Iterable, Iterator
 
-from catalog.changelog import GENESIS, VerifyResult, as_json, canonical_json, entry_hasher, verify_chain
-from catalog.errors import AlreadyExists, Conflict, FieldError, IntegrityError, NotFound, StoreError, ValidationFailed
+from catalog.changelog import GENESIS, Head, HeadWitness, VerifyResult, as_json, canonical_json, entry_hasher
+from catalog.errors import (AlreadyExists, Conflict, FieldError, IntegrityError, NotFound, StoreError, StoreFull,
+                            ValidationFailed)
 from catalog.metamodel import DEFAULT, Metamodel
 from catalog.model import ChangeEntry, Entity, OrgEvent, Relationship, current_owner
-from catalog.store.base import (RECORD_PREFIX, BulkLoad, BulkResult, CatalogStore, Direction, EntityFilter,
-                                ProgressFn, Record, StoredEntities, StoredRelationships, Subgraph, WriteContext,
+from catalog.store.base import (RECORD_PREFIX, BulkLoad, BulkResult, CatalogStore, Correction, Direction,
+                                EntityFilter, ProgressFn, Record, StoredEntities, StoredRelationships, Subgraph, WriteContext,
                                 as_instant, check_record_key, check_record_version, chunks, consecutive_times,
                                 entity_from_row, format_time, parse_log_time, record_ref, relationship_from_row,
                                 restored_log_rows)
@@ -106,16 +107,41 @@ def _rel_ref(rel_id: str) -> str:
     return f"rel:{rel_id}"
 
 
-class SQLiteStore(CatalogStore):
-    """The embedded store. ``path`` is a file (created if missing) or ':memory:' is refused (WAL needs a file)."""
+def _store_error(exc: sqlite3.Error, path: Path) -> StoreError:
+    """A failed SQLite write as the catalog's own error; the transaction has been rolled back by then."""
+    code = (getattr(exc, "sqlite_errorcode", None) or 0) & 0xFF
+    if code == sqlite3.SQLITE_FULL or "database or disk is full" in str(exc):
+        return StoreFull(f"the disk holding the catalog {path} is full (or the file reached its size limit): the "
+                         "write was rolled back and the catalog is unchanged; free some space and retry")
+    if code in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED):
+        return StoreError(f"the catalog {path} stayed locked by another writer: the write was rolled back; retry")
+    if code == sqlite3.SQLITE_READONLY:
+        return StoreError(f"the catalog {path} is read-only here: nothing was written")
+    return StoreError(f"the catalog {path} failed: {exc}; the write was rolled back")
 
-    def __init__(self, path: str | Path, metamodel: Metamodel = DEFAULT, create: bool = True):
+
+class SQLiteStore(CatalogStore):
+    """The embedded store. ``path`` is a file (created if missing) or ':memory:' is refused (WAL needs a file).
+
+    ``read_only`` opens an existing catalog of the current schema without changing a byte of it (no schema script,
+    no WAL switch): how a backup file is read. ``head_witness`` receives each committed head (see
+    :class:`catalog.changelog.HeadWitness`)."""
+
+    restores_in_one_transaction = True
+
+    def __init__(self, path: str | Path, metamodel: Metamodel = DEFAULT, create: bool = True,
+                 head_witness: HeadWitness | None = None, read_only: bool = False):
         self.path = Path(path)
         self.metamodel = metamodel
+        self.head_witness = head_witness
+        self.read_only = read_only
         self._local = threading.local()
         self._lock = threading.Lock()
-        if not create and not self.path.exists():
+        if (read_only or not create) and not self.path.exists():
             raise StoreError(f"no catalog at {self.path} (run `ioc-catalog init` first)")
+        if read_only:
+            self._open_read_only()
+            return
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             with contextlib.closing(sqlite3.connect(self.path)) as probe:  # look before changing anything
@@ -142,6 +168,43 @@ class SQLiteStore(CatalogStore):
             self.close()
             raise
 
+    def _open_read_only(self) -> None:
+        try:
+            conn = self._conn()
+            tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+            row = conn.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone() \
+                if "meta" in tables else None
+        except sqlite3.DatabaseError as exc:
+            self.close()
+            raise StoreError(f"{self.path} is not a catalog file: {exc}") from exc
+        if row is None:
+            self.close()
+            raise StoreError(f"{self.path} is not a catalog file (no catalog schema)")
+        if row[0] != SCHEMA_VERSION:
+            self.close()
+            raise StoreError(f"{self.path} has catalog schema {row[0]}; read-only, this version reads only "
+                             f"{SCHEMA_VERSION} (open a copy of it to upgrade it)")
+
+    @staticmethod
+    def file_schema(path: str | Path) -> str | None:
+        """The catalog schema version a file holds (None: not a catalog), read without changing the file."""
+        try:
+            with contextlib.closing(sqlite3.connect(f"{Path(path).resolve().as_uri()}?mode=ro", uri=True)) as conn:
+                tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+                if "meta" not in tables:
+                    return None
+                row = conn.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()
+                return row[0] if row else None
+        except sqlite3.DatabaseError:
+            return None
+
+    def _connect(self) -> sqlite3.Connection:
+        """A new connection to the file (read-only ones through a ``mode=ro`` URI)."""
+        if self.read_only:
+            return sqlite3.connect(f"{self.path.resolve().as_uri()}?mode=ro", uri=True, isolation_level=None,
+                                   timeout=30, check_same_thread=True)
+        return sqlite3.connect(self.path, isolation_level=None, timeout=30, check_same_thread=True)
+
     @staticmethod
     def _upgrade_from_2(conn: sqlite3.Connection) -> None:
         """Schema 3 adds ``entity_orgs`` (every organisation an entity's owner history names, in any period):
@@ -163,8 +226,9 @@ class SQLiteStore(CatalogStore):
     def _conn(self) -> sqlite3.Connection:
         conn = getattr(self._local, "conn", None)
         if conn is None:
-            conn = sqlite3.connect(self.path, isolation_level=None, timeout=30, check_same_thread=True)
-            conn.execute("PRAGMA journal_mode=WAL")
+            conn = self._connect()
+            if not self.read_only:
+                conn.execute("PRAGMA journal_mode=WAL")
             conn.execute("PRAGMA synchronous=NORMAL")
             conn.execute("PRAGMA foreign_keys=ON")
             conn.execute("PRAGMA cache_size=-65536")
@@ -184,6 +248,10 @@ class SQLiteStore(CatalogStore):
 
     @contextlib.contextmanager
     def transaction(self, ctx: WriteContext) -> Iterator[None]:
+        """BEGIN IMMEDIATE ... COMMIT, or a savepoint inside an open one. SQLite's own failures (disk full, lock
+        timeout, read-only file) come out as :class:`StoreError` / :class:`StoreFull` once everything is rolled
+        back (SQLite may already have rolled the whole transaction back itself after a full disk). After the
+        outermost commit, the head witness (if any) gets the new head."""
         conn = self._conn()
         if self._local.depth:
             # nested: a savepoint, so a write that fails half-way (a refused bulk load) leaves nothing behind even
@@ -193,29 +261,41 @@ class SQLiteStore(CatalogStore):
             self._local.depth += 1
             try:
                 yield
-            except BaseException:
-                conn.execute(f"ROLLBACK TO {savepoint}")
-                conn.execute(f"RELEASE {savepoint}")
+            except BaseException as exc:
+                if conn.in_transaction:
+                    conn.execute(f"ROLLBACK TO {savepoint}")
+                    conn.execute(f"RELEASE {savepoint}")
                 self._local.head = head
+                if isinstance(exc, sqlite3.Error):
+                    raise _store_error(exc, self.path) from exc
                 raise
             else:
                 conn.execute(f"RELEASE {savepoint}")
             finally:
                 self._local.depth -= 1
             return
-        conn.execute("BEGIN IMMEDIATE")
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+        except sqlite3.Error as exc:
+            raise _store_error(exc, self.path) from exc
         self._local.depth = 1
         self._local.head = None
         try:
             yield
-        except BaseException:
-            conn.execute("ROLLBACK")
-            raise
-        else:
             conn.execute("COMMIT")
+            head = self._local.head
+        except BaseException as exc:
+            if conn.in_transaction:
+                with contextlib.suppress(sqlite3.Error):
+                    conn.execute("ROLLBACK")
+            if isinstance(exc, sqlite3.Error):
+                raise _store_error(exc, self.path) from exc
+            raise
         finally:
             self._local.depth = 0
             self._local.head = None
+        if head is not None:  # something was logged: the head moved
+            self._witness(head)
 
     # --- change log --------------------------------------------------------------------------------------------
     def _head(self, conn: sqlite3.Connection) -> tuple[int, str, str]:
@@ -273,9 +353,10 @@ class SQLiteStore(CatalogStore):
                            before=None if r[6] is None else json.loads(r[6]),
                            after=None if r[7] is None else json.loads(r[7]), prev_hash=r[8], hash=r[9])
 
-    def verify_log(self) -> VerifyResult:
+    def verify_log(self, witness: Iterable[Head] = (), configured_witness: bool = True) -> VerifyResult:
         # the stored text is hashed as it is: any edit, even of white space, breaks the chain
-        return verify_chain(self._conn().execute("SELECT * FROM changelog ORDER BY seq"))
+        return self._verify_rows(self._conn().execute("SELECT * FROM changelog ORDER BY seq"), witness,
+                                 configured_witness)
 
     def revision(self) -> tuple[int, str]:
         row = self._conn().execute("SELECT seq, hash FROM changelog ORDER BY seq DESC LIMIT 1").fetchone()
@@ -772,8 +853,45 @@ class SQLiteStore(CatalogStore):
         return result
 
     # --- whole-catalog copy -------------------------------------------------------------------------------------
+    def backup_to(self, path: str | Path) -> None:
+        """Copy the catalog into a new file at ``path`` with SQLite's online backup API, in one step: one read
+        transaction, so the copy is the file as one commit left it, while other connections go on writing (in WAL
+        mode a reader does not block writers). The copy is switched to a rollback journal: one self-contained file.
+        A full disk raises :class:`StoreFull` (the caller removes the partial file)."""
+        src = self._connect()
+        try:
+            dst = sqlite3.connect(path, isolation_level=None)
+            try:
+                src.backup(dst)
+                dst.execute("PRAGMA journal_mode=DELETE")
+            finally:
+                dst.close()
+        except sqlite3.Error as exc:
+            error = _store_error(exc, Path(path))
+            raise type(error)(f"backup to {path}: {error.message}") from exc
+        finally:
+            src.close()
+
     def dump(self, batch: int = 5000) -> Iterator[tuple[str, list]]:
-        conn = self._conn()
+        """Keyset pages read in one read transaction on a connection of their own: one snapshot of the file,
+        whatever is written meanwhile."""
+        conn = self._connect()
+        try:
+            conn.execute("BEGIN")
+            yield from self._dump_pages(conn, batch)
+            seq = 0
+            while True:
+                rows = conn.execute("SELECT * FROM changelog WHERE seq > ? ORDER BY seq LIMIT ?",
+                                    (seq, int(batch))).fetchall()
+                if rows:
+                    yield "changelog", [self._entry(r) for r in rows]
+                    seq = rows[-1][0]
+                if len(rows) < batch:
+                    break
+        finally:
+            conn.close()
+
+    def _dump_pages(self, conn: sqlite3.Connection, batch: int) -> Iterator[tuple[str, list]]:
         for section, key, sql, make in (
                 ("entities", "", f"SELECT ref, {_E} FROM entities WHERE ref > ? ORDER BY ref LIMIT ?", _entity),
                 ("relationships", "", f"SELECT id, {_E} FROM relationships WHERE id > ? ORDER BY id LIMIT ?",
@@ -790,7 +908,6 @@ class SQLiteStore(CatalogStore):
                     key = rows[-1][0]
                 if len(rows) < batch:
                     break
-        yield from self._dump_changelog(batch)
 
     def restore(self, section: str, items: list) -> None:
         if not items:
@@ -824,11 +941,54 @@ class SQLiteStore(CatalogStore):
                 conn.executemany("INSERT INTO records VALUES (?,?,?,?,?)",
                                  [(r.collection, r.key, r.version, r.updated_at, canonical_json(r.data))
                                   for r in items])
+            elif section == "corrections":
+                for c in items:
+                    self._correct(conn, c)
             elif section == "changelog":
-                rows = restored_log_rows(items, self.revision())
+                rows = restored_log_rows(items, self._head(conn)[:2])
                 conn.executemany("INSERT INTO changelog VALUES (?,?,?,?,?,?,?,?,?,?)", rows)
+                self._local.head = (rows[-1][0], rows[-1][-1], rows[-1][1])  # the head moved: witnessed at commit
             else:
                 raise StoreError(f"unknown dump section '{section}'")
+
+    def _correct(self, conn: sqlite3.Connection, c: Correction) -> None:
+        """Replace (or delete) what earlier restore batches wrote under one key: a dump's correction."""
+        if c.section == "entities":
+            conn.execute("DELETE FROM entities WHERE ref = ?", (c.key,))
+            _drop_index_rows(conn, [(c.key,)])
+            if c.item is not None:
+                content = c.item.content()
+                conn.execute("INSERT INTO entities VALUES (?,?,?,?,?,?,?,?,?)",
+                             self._entity_row(content, canonical_json(content), c.item.version, c.item.created_at,
+                                              c.item.updated_at))
+                _insert_index_rows(conn, *_index_rows(content))
+        elif c.section == "relationships":
+            conn.execute("DELETE FROM relationships WHERE id = ?", (c.key,))
+            if c.item is not None:
+                content = c.item.content()
+                self._require_endpoints(conn, c.item)
+                conn.execute("INSERT INTO relationships VALUES (?,?,?,?,?,?,?,?,?)",
+                             self._rel_row(content, canonical_json(content), c.item.version, c.item.created_at,
+                                           c.item.updated_at))
+        elif c.section == "events":
+            conn.execute("DELETE FROM org_events WHERE id = ?", (c.key,))
+            conn.execute("DELETE FROM event_orgs WHERE id = ?", (c.key,))
+            if c.item is not None:
+                ev = c.item
+                conn.execute("INSERT INTO org_events VALUES (?,?,?,?,?)",
+                             (ev.id, ev.date.isoformat(), ev.version, ev.provenance.source if ev.provenance else None,
+                              ev.model_dump_json(by_alias=True)))
+                conn.executemany("INSERT INTO event_orgs VALUES (?, ?)",
+                                 [(o, ev.id) for o in sorted(set(ev.from_ + ev.to) | {t.to for t in ev.transfers})])
+        elif c.section == "records":
+            collection, _, key = c.key.partition("/")
+            conn.execute("DELETE FROM records WHERE collection = ? AND key = ?", (collection, key))
+            if c.item is not None:
+                r = c.item
+                conn.execute("INSERT INTO records VALUES (?,?,?,?,?)",
+                             (r.collection, r.key, r.version, r.updated_at, canonical_json(r.data)))
+        else:
+            raise StoreError(f"unknown correction section '{c.section}'")
 
     def is_empty(self) -> bool:
         return not self._conn().execute(
@@ -842,6 +1002,7 @@ class SQLiteStore(CatalogStore):
             for table in ("entities", "entity_tags", "entity_orgs", "entity_fts", "relationships", "org_events",
                           "event_orgs", "records", "changelog"):
                 conn.execute(f"DELETE FROM {table}")
+            self._local.head = None  # the log starts again from genesis
 
     def _check_bulk_endpoints(self, conn: sqlite3.Connection, load: BulkLoad, loaded_refs: set[str]) -> None:
         missing = ({r.source for r in load.relationships} | {r.target for r in load.relationships}) - loaded_refs

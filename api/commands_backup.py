@@ -1,0 +1,239 @@
+"""Command-line front door for the change log's proofs and for backups: ``verify-log``, ``backup``, ``restore``.
+
+``register(app)`` adds the commands to the ``ioc-catalog`` Typer app. The work is in :mod:`catalog.changelog`
+(witnessed heads), :mod:`catalog.backup` and, for audit bundles used as witnesses, :func:`diagrams.bundle.bundle_head`;
+this module reads the options, draws progress bars and prints the proofs. Exit status 1 when a check fails.
+"""
+
+# no `from __future__ import annotations`: Typer reads these annotations, which name objects local to register()
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+VERIFY_HELP = """Check the hash chain of the change log; names the first entry that was edited or removed.
+
+Always detected: an entry edited (any byte of its stored text), removed from the middle or moved; on Neo4j also
+entries cut off the end while the stored head (LogHead) still names the old end.
+
+Cutting entries off the END leaves a shorter chain that still verifies, and nothing inside the store can prove its
+own end to whoever can rewrite it. So the head (seq, hash) is witnessed outside the store, and the log must still
+hold every witnessed head: the same hash at the same seq. Witnesses: `--witness FILE` (a head file, or an audit
+bundle zip, whose manifest names the head at its date), and the IOC_CATALOG_HEAD_WITNESS file, which gets one line
+per committed write and is checked whenever that setting is set. Then also detected: entries cut off the end
+("entries 951-1000 are missing: the log ends at 950 but ... saw 1000"), and a log cut back and written again, or
+replaced by another one (the entry at a witnessed seq has another hash). Each hash covers every entry before it, so
+one witnessed head proves all entries up to it. A configured witness file that is missing while the log has
+entries, or that holds a line that is not a head, fails the check too.
+
+Not detected: the loss of entries written after the last witnessed head (with IOC_CATALOG_HEAD_WITNESS that is
+only a write whose line could not be appended: such a failure is logged as an ERROR by the logger
+ioc_catalog.witness and does not undo the write); a rewrite by someone who can also rewrite every witness (keep the
+head file where the catalog's own account cannot rewrite it: another machine or mount, an append-only file
+(chattr +a), a log shipper); current data changed without a log entry (this command checks the log, not that
+the tables match it; backup and restore prove that for their copies); records written without a log entry
+(sessions, tokens, password hashes, import runs). A witness is not a signature: it shows the log still holds
+what was seen, not who wrote it.
+
+`--print-head` prints the verified head as one line of JSON on stdout, the format of a head file: e.g. from cron,
+`ioc-catalog verify-log --print-head >> /mnt/witness/heads.jsonl` on a disk the catalog cannot rewrite.
+"""
+
+BACKUP_HELP = """Write a consistent copy of the catalog to one file while it is in use, and prove it.
+
+From SQLite the copy is made with SQLite's online backup API, in one read transaction: the file as one commit left
+it, while the server goes on writing. From Neo4j it is a logical copy into a new SQLite catalog file (as migrate
+copies), consistent at one change-log head although the server goes on writing (docs/neo4j.md). Either way the
+result is one SQLite catalog file (users, tokens, drafts and import runs included), written beside FILE under a
+temporary name and renamed only once proved: its change log verifies, its head (seq, hash) is the source's entry at
+that seq, and its content hash equals the content its own log records at that head, i.e. the source's content at
+the backup's head. Both hashes and the head are printed. A full disk fails with the error store-full and leaves no
+file.
+
+Keep backups on another disk or machine. A daily backup at 02:30 with cron (one file per day; delete old ones
+with your retention rule), a crontab line (cron needs the % escaped): `30 2 * * * cd /srv/ioc-catalog &&
+.venv/bin/ioc-catalog backup -o /srv/backup/ioc-catalog-$(date +\\%F).db`. Or a systemd timer:
+ioc-catalog-backup.service with `[Service]`, `Type=oneshot`, `WorkingDirectory=/srv/ioc-catalog`,
+`EnvironmentFile=/srv/ioc-catalog/.env`, `ExecStart=/bin/sh -c 'exec .venv/bin/ioc-catalog backup -o
+/srv/backup/ioc-catalog-$$(date +%%F).db'` (systemd needs $$ and %%), and ioc-catalog-backup.timer with
+`[Timer]`, `OnCalendar=*-*-* 02:30:00`, `Persistent=true`, `[Install]`, `WantedBy=timers.target`; then `systemctl
+enable --now ioc-catalog-backup.timer`. A failed or unproved backup exits with status 1 (cron mails it; systemd
+marks the unit failed). Check a backup at any time by restoring it elsewhere: `ioc-catalog restore FILE --store
+sqlite:///scratch.db`.
+"""
+
+RESTORE_HELP = """Restore a backup file (from `ioc-catalog backup`) into the configured store, and prove it.
+
+The backup file is opened read-only (never changed) and proved first: its log verifies and its content is what its
+log records at its head. A catalog that is not empty is refused unless --force, and the refusal says what would be
+lost: the current entities, relationships, events and records, and the change-log entries written after the
+backup (or the whole log, when it is another history). Into SQLite the restore is one transaction: it commits only
+when the restored catalog has the backup's content hash and head and its log verifies, otherwise nothing changes.
+Into Neo4j it goes batch by batch (as migrate does): a restore that fails half-way leaves a partial catalog, which
+the next run refuses unless --force. Stop the server while restoring. After restoring an older backup, the
+IOC_CATALOG_HEAD_WITNESS file names entries the catalog no longer has, and verify-log reports them missing: move that
+file aside (keep it: it records what was lost) and start a new one.
+"""
+
+
+def _flow(text: str) -> str:
+    """Help text with each paragraph on one line: the terminal and docs/cli.md wrap it, neither breaks it twice."""
+    return "\n\n".join(" ".join(p.split()) for p in text.strip().split("\n\n"))
+
+
+def register(app: typer.Typer) -> None:
+    from api.cli import _progress, _store, console, err
+
+    from catalog.store import CatalogStore
+    from catalog.settings import get_settings
+
+    StoreOpt = Annotated[Optional[str], typer.Option("--store", "-s", envvar="IOC_CATALOG_STORE",
+                                                     help="Store URL, e.g. sqlite:///catalog.db",
+                                                     show_default=False)]
+
+    def witness_heads(files: list[Path]) -> list:
+        import zipfile
+
+        from catalog.changelog import read_heads
+        from catalog.errors import FieldError, ValidationFailed
+        from diagrams.bundle import bundle_head
+
+        heads = []
+        for f in files:
+            if not f.is_file():
+                raise ValidationFailed([FieldError("--witness", f"{f} is not a file")])
+            if zipfile.is_zipfile(f):
+                heads.append(bundle_head(f))
+                continue
+            try:
+                heads += read_heads(f)
+            except (OSError, ValueError) as exc:
+                raise ValidationFailed([FieldError("--witness", str(exc))]) from None
+        return heads
+
+    def progress_bars(sections: dict[str, int], verb: str):
+        """A progress bar per section; returns the progress object and the tick function copy_catalog calls."""
+        progress = _progress()
+        tasks = {s: progress.add_task(f"{verb} {s}", total=n or 1, completed=0 if n else 1)
+                 for s, n in sections.items()}
+
+        def tick(section: str, done: int, total: int) -> None:
+            progress.update(tasks[section], completed=done, total=total)
+
+        return progress, tick
+
+    def print_proof(label: str, proof, out=None) -> None:
+        out = out or console
+        head = proof.head
+        out.print(f"{label} change-log head #{head.seq} {head.hash} ({head.time or 'empty log'})", highlight=False,
+                  soft_wrap=True)  # never split a hash
+        out.print(f"{label} content hash {proof.content_hash}", highlight=False, soft_wrap=True)
+
+    @app.command("verify-log", help=_flow(VERIFY_HELP))
+    def verify_log(store: StoreOpt = None,
+                   witness: Annotated[Optional[list[Path]], typer.Option(
+                       "--witness", help="A head file (lines of --print-head or of IOC_CATALOG_HEAD_WITNESS) or an "
+                                         "audit bundle zip: the log must still hold the head(s) it names; "
+                                         "repeatable")] = None,
+                   print_head: Annotated[bool, typer.Option(
+                       "--print-head", help="Print the verified head (seq, hash, time) as one line of JSON on "
+                                            "stdout, for a head file kept outside the store")] = False) -> None:
+        from rich.markup import escape
+
+        heads = witness_heads(witness or [])
+        s = _store(store)
+        try:
+            result = s.verify_log(witness=heads)
+            head = s.log_head() if result.ok and print_head else None
+        finally:
+            s.close()
+        if not result.ok:
+            err.print(f"[red]{escape(str(result))}[/red]", soft_wrap=True)
+            raise typer.Exit(1)
+        (err if print_head else console).print(f"[green]{escape(str(result))}[/green]", soft_wrap=True)
+        if head is not None:
+            if head.hash != result.head:  # written between the check and the read: print only what was checked
+                err.print("[red]the log moved while it was checked; run the command again[/red]")
+                raise typer.Exit(1)
+            typer.echo(head.line(), nl=False)
+
+    @app.command(help=_flow(BACKUP_HELP))
+    def backup(output: Annotated[Path, typer.Option("-o", "--output", help="Backup file to write (one SQLite "
+                                                                         "catalog file)")],
+               store: StoreOpt = None,
+               force: Annotated[bool, typer.Option("--force", help="Overwrite an existing file")] = False,
+               batch: Annotated[int, typer.Option(help="Items per batch of a logical copy (Neo4j)", min=1)] = 5000
+               ) -> None:
+        from rich.markup import escape
+
+        from catalog.backup import backup as run
+        from catalog.migrate import SECTIONS, totals
+        from catalog.store.sqlite import SQLiteStore
+
+        s = _store(store)
+        try:
+            if isinstance(s, SQLiteStore):
+                result = run(s, output, force=force)
+            else:
+                progress, tick = progress_bars({k: totals(s)[k] for k in SECTIONS}, "backup")
+                with progress:
+                    result = run(s, output, force=force, batch=batch, progress=tick)
+        finally:
+            s.close()
+        method = "SQLite online backup" if result.method == "sqlite-online-backup" else "logical copy"
+        console.print(f"Wrote {escape(str(result.path))} ({result.bytes:,} bytes, {method}) in "
+                      f"{result.seconds['copy']:.1f} s; checked in {result.seconds['verify']:.1f} s.",
+                      highlight=False)
+        print_proof("backup", result.proof)
+        head, now = result.proof.head, result.source_head
+        later = (f"; the catalog has since moved on to #{now.seq} (entries #{head.seq + 1}-#{now.seq} are not in this "
+                 "backup)") if now.seq > head.seq else ""
+        console.print(f"[green]Verified: {escape(str(result.proof.verify))}; the content is what the log records "
+                      f"at #{head.seq}, and the catalog's own entry #{head.seq} has the same hash{later}.[/green]",
+                      soft_wrap=True)
+
+    @app.command(help=_flow(RESTORE_HELP))
+    def restore(file: Annotated[Path, typer.Argument(help="Backup file written by ioc-catalog backup")],
+                store: StoreOpt = None,
+                force: Annotated[bool, typer.Option("--force", help="Replace a catalog that is not empty")] = False,
+                batch: Annotated[int, typer.Option(help="Items per batch (one transaction each on Neo4j)",
+                                                   min=1)] = 5000) -> None:
+        from rich.markup import escape
+
+        from catalog.backup import RestoreRefused, open_backup, plan_restore, restore as run, restore_problems
+        from catalog.migrate import SECTIONS, totals
+
+        s: CatalogStore = _store(store, create=True)
+        try:
+            with open_backup(file, s) as b:
+                expected = {k: totals(b)[k] for k in SECTIONS}
+                plan = plan_restore(b, s)
+            if not plan.empty and not force:  # restore() refuses too; say it before any progress bar
+                raise RestoreRefused("the catalog is not empty; refusing to restore over it (use --force). It would "
+                                     "lose: " + "; ".join(plan.losses()))
+            progress, tick = progress_bars(expected, "restore")
+            with progress:
+                result = run(file, s, force=force, batch=batch, progress=tick)
+        finally:
+            s.close()
+        for loss in result.plan.losses():
+            console.print(f"[yellow]Replaced (--force): {escape(loss)}[/yellow]", soft_wrap=True)
+        print_proof("backup  ", result.backup)
+        print_proof("restored", result.restored)
+        if result.witness_ahead is not None:
+            w = result.witness_ahead
+            err.print(f"[yellow]The head witness {escape(str(get_settings().head_witness))} names entries up to "
+                      f"#{w.seq}; the catalog now ends at #{result.restored.head.seq}, so verify-log will report "
+                      f"entries #{result.restored.head.seq + 1}-#{w.seq} missing until that file is moved aside "
+                      "(keep it: it records what was lost).[/yellow]", soft_wrap=True)
+        if result.ok:
+            how = "in one transaction" if result.one_transaction else "batch by batch"
+            console.print(f"[green]Restored {how}: the same content hash and change-log head as the backup; "
+                          f"{escape(str(result.restored.verify))}[/green]", soft_wrap=True)
+        else:
+            for problem in restore_problems(result):
+                err.print(f"[red]{escape(problem)}[/red]", soft_wrap=True)
+            raise typer.Exit(1)
+
+
+__all__ = ["register"]

@@ -1,0 +1,350 @@
+"""Backups of a catalog in use, and restores from them, each proving the copy.
+
+:func:`backup` writes a consistent copy of a live catalog into a catalog file (SQLite, one self-contained file):
+
+- from SQLite, with SQLite's online backup API (:meth:`SQLiteStore.backup_to`): one read transaction, so the copy is
+  the file as one commit left it, while the server goes on writing;
+- from any other backend (Neo4j), as a logical copy into a new SQLite catalog file, the way ``migrate`` copies
+  (:func:`catalog.migrate.copy_catalog`), from the store's dump, which is one state at a change-log head even while
+  others write (:meth:`CatalogStore.dump`).
+
+The copy goes to a temporary file beside the destination, is proved, and only then takes the destination's name; a
+failure (a full disk: :class:`StoreFull`) leaves no file behind. An existing destination is refused unless ``force``.
+
+The proof (:class:`CopyProof`), which the command line prints: the copy's change log verifies, its head (seq, hash)
+is in the source's log at that seq (so the copy's log is exactly the source's up to there), and the copy's content
+hash equals the content its own log records at that head (:func:`catalog.digest.content_hash_at`): the copy holds
+what the source held at the backup's head, whatever the source wrote after it.
+
+:func:`restore` copies a backup file into a store: the file is opened read-only (never changed by a byte) and proved
+the same way first; a non-empty store is refused unless ``force``, and :class:`RestorePlan` says what a restore would
+lose. Into SQLite the whole restore is one transaction (all or nothing); into Neo4j it goes batch by batch, as
+``migrate`` does. It ends with the proof that the store now holds the backup: the same content hash, the same head,
+and a log that verifies.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Iterator
+
+from catalog.changelog import Head, VerifyResult, read_heads
+from catalog.digest import content_hash, content_hash_at
+from catalog.errors import CatalogError, FieldError, StoreError, ValidationFailed
+from catalog.migrate import MigrateProgress, copy_catalog
+from catalog.store.base import CatalogStore, WriteContext
+from catalog.store.sqlite import SQLiteStore
+from catalog.store.sqlite.store import SCHEMA_VERSION
+
+
+class BackupFailed(StoreError):
+    """A backup or a restore could not be proved (the copy differs from what it copies); nothing was kept."""
+
+    code = "backup-failed"
+
+
+class RestoreRefused(CatalogError):
+    """A restore into a catalog that is not empty, without ``force``."""
+
+    status = 409
+    code = "restore-refused"
+
+
+@dataclass
+class CopyProof:
+    """What a backup file (or a restored store) was checked to hold."""
+
+    head: Head
+    content_hash: str  # of the stored entities, relationships and events (catalog.digest.content_hash)
+    logged_hash: str  # of the same, as the change log records them at the head (content_hash_at)
+    verify: VerifyResult
+
+    @property
+    def ok(self) -> bool:
+        return self.verify.ok and self.content_hash == self.logged_hash
+
+    def problems(self) -> list[str]:
+        out = []
+        if not self.verify.ok:
+            out.append(str(self.verify))
+        if self.content_hash != self.logged_hash:
+            out.append(f"the content (hash {self.content_hash}) is not what the change log records at its head "
+                       f"#{self.head.seq} (hash {self.logged_hash})")
+        return out
+
+
+def prove(store: CatalogStore) -> CopyProof:
+    """Check a copy on its own: its log verifies, and its content is what its log records at its head. (A store's
+    configured head witness is not consulted: a restored catalog may rightly be behind it; see
+    :attr:`RestoreResult.witness_ahead`.)"""
+    head = store.log_head()
+    return CopyProof(head=head, content_hash=content_hash(store), logged_hash=content_hash_at(store, head.seq),
+                     verify=store.verify_log(configured_witness=False))
+
+
+@dataclass
+class BackupResult:
+    path: Path
+    bytes: int
+    method: str  # "sqlite-online-backup" or "logical-copy"
+    proof: CopyProof
+    source_head: Head  # the source's head when the proof was made (at or after the backup's)
+    seconds: dict[str, float] = field(default_factory=dict)  # "copy" and "verify"
+
+
+def _temporary_beside(path: Path) -> Path:
+    fd, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".partial", dir=path.parent)
+    os.close(fd)
+    os.unlink(name)  # SQLite makes the file itself (a page size and journal of its own)
+    return Path(name)
+
+
+def _remove(path: Path) -> None:
+    for suffix in ("", "-wal", "-shm", "-journal"):
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(f"{path}{suffix}")
+
+
+def backup(source: CatalogStore, path: str | Path, force: bool = False, batch: int = 5000,
+           progress: MigrateProgress | None = None) -> BackupResult:
+    """Write a proved, consistent copy of ``source`` to ``path`` (see the module docstring)."""
+    path = Path(path)
+    if path.is_dir():
+        raise ValidationFailed([FieldError("--output", f"{path} is a folder; give the name of the backup file")])
+    if path.exists() and not force:
+        raise ValidationFailed([FieldError("--output", f"{path} exists; refusing to overwrite it (use --force, or "
+                                                       "a new name per backup)")])
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = _temporary_beside(path)
+    seconds: dict[str, float] = {}
+    try:
+        started = time.perf_counter()
+        if isinstance(source, SQLiteStore):
+            method = "sqlite-online-backup"
+            source.backup_to(tmp)
+        else:
+            method = "logical-copy"
+            target = SQLiteStore(tmp, metamodel=source.metamodel)
+            try:
+                copy_catalog(source, target, batch, progress)
+            finally:
+                target.close()
+            _single_file(tmp)
+        seconds["copy"] = time.perf_counter() - started
+        started = time.perf_counter()
+        with _read_only(tmp, source) as copy:
+            proof = prove(copy)
+        source_head = source.log_head()
+        seconds["verify"] = time.perf_counter() - started
+        problems = proof.problems()
+        if proof.head.seq:
+            at = source.changelog(after_seq=proof.head.seq - 1, limit=1)
+            if not at or at[0].hash != proof.head.hash:
+                problems.append(f"the source's change-log entry #{proof.head.seq} is not the copy's head "
+                                f"{proof.head.hash}")
+        if problems:
+            raise BackupFailed("the backup could not be proved, nothing was kept: " + "; ".join(problems))
+        os.replace(tmp, path)
+    except BaseException:
+        _remove(tmp)
+        raise
+    return BackupResult(path=path, bytes=path.stat().st_size, method=method, proof=proof, source_head=source_head,
+                        seconds=seconds)
+
+
+def _single_file(path: Path) -> None:
+    """A catalog file made by SQLiteStore, switched from WAL to a rollback journal: one self-contained file."""
+    import sqlite3
+
+    conn = sqlite3.connect(path, isolation_level=None)
+    try:
+        conn.execute("PRAGMA journal_mode=DELETE")
+    except sqlite3.Error as exc:
+        raise StoreError(f"backup {path}: {exc}") from exc
+    finally:
+        conn.close()
+
+
+@contextlib.contextmanager
+def _read_only(path: Path, like: CatalogStore | None = None) -> Iterator[SQLiteStore]:
+    store = SQLiteStore(path, metamodel=like.metamodel if like is not None else SQLiteStore.metamodel,
+                        read_only=True)
+    try:
+        yield store
+    finally:
+        store.close()
+
+
+@contextlib.contextmanager
+def open_backup(path: str | Path, like: CatalogStore | None = None) -> Iterator[SQLiteStore]:
+    """A backup file as a read-only store; a file of an older catalog schema is read from an upgraded temporary
+    copy (the file itself is never changed)."""
+    path = Path(path)
+    if not path.is_file():
+        raise StoreError(f"no backup file at {path}")
+    schema = SQLiteStore.file_schema(path)
+    if schema is None:
+        raise StoreError(f"{path} is not a catalog file (a backup is one SQLite catalog file)")
+    if schema == SCHEMA_VERSION:
+        with _read_only(path, like) as store:
+            yield store
+        return
+    with tempfile.TemporaryDirectory(prefix="ioc-catalog-restore-") as folder:
+        copy = Path(folder) / path.name
+        shutil.copyfile(path, copy)
+        store = SQLiteStore(copy, metamodel=like.metamodel if like is not None else SQLiteStore.metamodel,
+                            create=False)
+        try:
+            yield store
+        finally:
+            store.close()
+
+
+@dataclass
+class RestorePlan:
+    """What restoring ``backup`` into a store holding ``current`` would do; :meth:`losses` says what would go."""
+
+    backup_head: Head
+    current_head: Head
+    counts: dict[str, int]  # what the store holds now: entities, relationships, events, records
+    relation: str  # "empty", "same", "behind" (the backup continues the store's log), "ahead" (the store's log
+    #                continues the backup's), "diverged" (neither)
+
+    @property
+    def empty(self) -> bool:
+        return self.relation == "empty"
+
+    def losses(self) -> list[str]:
+        """What the store holds now that the restore would remove, one sentence each."""
+        if self.empty:
+            return []
+        b, c = self.backup_head.seq, self.current_head.seq
+        out = [f"the catalog's {self.counts['entities']:,} entities, {self.counts['relationships']:,} "
+               f"relationships, {self.counts['events']:,} organisation events and {self.counts['records']:,} "
+               "records (users, tokens, sessions, drafts, import runs) are replaced by the backup's"]
+        if self.relation == "ahead":
+            out.append(f"{c - b:,} change-log entries (#{b + 1}-#{c}) written after this backup are lost, with "
+                       "every change they record")
+        elif self.relation == "behind":
+            out.append(f"no change-log entry is lost: the backup continues this catalog's log (#{c + 1}-#{b} are "
+                       "added)")
+        elif self.relation == "same":
+            out.append(f"no change-log entry is lost: the catalog is at the backup's head #{b}; only records "
+                       "written without a log entry (sessions, tokens, import runs) may differ")
+        else:
+            out.append(f"the whole change log (#1-#{c}) is lost: it is another history than the backup's (neither "
+                       "log contains the other's head)")
+        return out
+
+
+def _holds(store: CatalogStore, head: Head) -> bool:
+    if head.seq == 0:
+        return True
+    at = store.changelog(after_seq=head.seq - 1, limit=1)
+    return bool(at) and at[0].hash == head.hash
+
+
+def plan_restore(backup_store: CatalogStore, target: CatalogStore) -> RestorePlan:
+    backup_head, current_head = backup_store.log_head(), target.log_head()
+    counts = {"entities": target.count_entities(), "relationships": target.count_relationships(),
+              "events": len(target.list_events()), "records": target.count_records()}
+    if target.is_empty():
+        relation = "empty"
+    elif backup_head == current_head:
+        relation = "same"
+    elif current_head.seq > backup_head.seq and _holds(target, backup_head):
+        relation = "ahead"
+    elif backup_head.seq > current_head.seq and _holds(backup_store, current_head):
+        relation = "behind"
+    else:
+        relation = "diverged"
+    return RestorePlan(backup_head, current_head, counts, relation)
+
+
+@dataclass
+class RestoreResult:
+    plan: RestorePlan
+    backup: CopyProof  # the backup file, proved before anything was written
+    restored: CopyProof  # the store afterwards
+    counts: dict[str, int]
+    one_transaction: bool
+    witness_ahead: Head | None = None  # the configured head witness names entries beyond the restored head
+    seconds: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        return (self.restored.ok and self.restored.content_hash == self.backup.content_hash
+                and self.restored.head == self.backup.head)
+
+
+def restore(path: str | Path, target: CatalogStore, force: bool = False, batch: int = 5000,
+            progress: MigrateProgress | None = None) -> RestoreResult:
+    """Restore the backup file ``path`` into ``target`` (see the module docstring). Raises :class:`RestoreRefused`
+    (the plan is in the message) for a non-empty target without ``force``, and :class:`BackupFailed` when the
+    backup file does not prove itself or, into SQLite, when the restored catalog does not match it (then nothing is
+    written)."""
+    seconds: dict[str, float] = {}
+    with open_backup(path, target) as source:
+        started = time.perf_counter()
+        backup_proof = prove(source)
+        if not backup_proof.ok:
+            raise BackupFailed(f"{path} is not a sound backup; nothing was restored: "
+                               + "; ".join(backup_proof.problems()))
+        plan = plan_restore(source, target)
+        seconds["check"] = time.perf_counter() - started
+        if not plan.empty and not force:
+            raise RestoreRefused("the catalog is not empty; refusing to restore over it (use --force). It would "
+                                 "lose: " + "; ".join(plan.losses()))
+        started = time.perf_counter()
+        one = target.restores_in_one_transaction
+        with target.transaction(WriteContext(actor="restore")) if one else contextlib.nullcontext():
+            if not plan.empty:
+                target.erase()
+            counts = copy_catalog(source, target, batch, progress)
+            restored = prove(target)
+            result = RestoreResult(plan=plan, backup=backup_proof, restored=restored, counts=counts,
+                                   one_transaction=one, seconds=seconds)
+            if one and not result.ok:  # rolled back: the catalog stays as it was
+                raise BackupFailed("the restored catalog does not match the backup; nothing was restored: "
+                                   + "; ".join(_differences(result)))
+        seconds["restore"] = time.perf_counter() - started
+    result.witness_ahead = _witness_beyond(target, restored.head)
+    return result
+
+
+def _differences(result: RestoreResult) -> list[str]:
+    out = result.restored.problems()
+    if result.restored.content_hash != result.backup.content_hash:
+        out.append(f"content hash {result.restored.content_hash}, the backup's {result.backup.content_hash}")
+    if result.restored.head != result.backup.head:
+        out.append(f"head #{result.restored.head.seq} {result.restored.head.hash}, the backup's "
+                   f"#{result.backup.head.seq} {result.backup.head.hash}")
+    return out
+
+
+def restore_problems(result: RestoreResult) -> list[str]:
+    """Why a restore's proof failed (empty when it holds)."""
+    return _differences(result)
+
+
+def _witness_beyond(store: CatalogStore, head: Head) -> Head | None:
+    """The highest head the store's configured witness file names beyond ``head``, if any: after restoring an older
+    backup, verify-log reports those entries missing until the file is moved aside."""
+    if store.head_witness is None:
+        return None
+    try:
+        heads = read_heads(store.head_witness.path)
+    except (OSError, ValueError):
+        return None
+    beyond = [h for h in heads if h.seq > head.seq]
+    return max(beyond, key=lambda h: h.seq) if beyond else None
+
+
+__all__ = ["BackupFailed", "BackupResult", "CopyProof", "RestorePlan", "RestoreRefused", "RestoreResult", "backup",
+           "open_backup", "plan_restore", "prove", "restore", "restore_problems"]
