@@ -544,20 +544,19 @@ class _Transform:
         v = {k: read_cell(x, "ref" if k == "owner" else "str") for k, x in raw.items() if k in BASE}
         kind = spec.kind or v.get("kind")
         if spec.kind and v.get("kind") not in (None, spec.kind):
-            self.reject(table, rownum, "kind", f"'{clip(v['kind'])}' on a {spec.kind} "
-                                               f"{'file' if table.csv else 'sheet'}",
-                        f"'{clip(v['kind'])}' trên {'tệp' if table.csv else 'trang'} {spec.kind}")
+            self.reject(table, rownum, "kind", f"'{v['kind']}' on a {spec.kind} {'file' if table.csv else 'sheet'}",
+                        f"'{v['kind']}' trên {'tệp' if table.csv else 'trang'} {spec.kind}")
             return
         code = v.get("code")
         if v.get("ref"):
             rk, _, rc = str(v["ref"]).partition(":")
             if kind and rk != kind:
-                self.reject(table, rownum, "ref", f"'{clip(v['ref'])}' is not a {kind} (this sheet holds {kind})",
-                            f"'{clip(v['ref'])}' không phải {kind} (trang này chứa {kind})")
+                self.reject(table, rownum, "ref", f"'{v['ref']}' is not a {kind} (this sheet holds {kind})",
+                            f"'{v['ref']}' không phải {kind} (trang này chứa {kind})")
                 return
             if code and code != rc:
-                self.reject(table, rownum, "code", f"'{clip(code)}' does not match ref '{clip(v['ref'])}'",
-                            f"'{clip(code)}' không khớp với ref '{clip(v['ref'])}'")
+                self.reject(table, rownum, "code", f"'{code}' does not match ref '{v['ref']}'",
+                            f"'{code}' không khớp với ref '{v['ref']}'")
                 return
             kind, code = rk, rc
         if not kind:
@@ -565,8 +564,7 @@ class _Transform:
                         f"bắt buộc có loại; một trong: {', '.join(self.mm.kinds)}")
             return
         if kind not in self.mm.kinds:
-            self.reject(table, rownum, "kind", f"unknown kind '{clip(kind)}'; expected one of: "
-                                               f"{', '.join(self.mm.kinds)}")
+            self.reject(table, rownum, "kind", f"unknown kind '{kind}'; expected one of: {', '.join(self.mm.kinds)}")
             return
         if not code:
             self.reject(table, rownum, "code", "the code is required", "bắt buộc có mã")
@@ -622,8 +620,8 @@ class _Transform:
         for pair in v.get("transfers") or []:
             entity, sep, to = pair.partition(">")
             if not sep:
-                self.reject(table, rownum, "transfers", f"'{clip(pair)}' is not a pair entity > organisation",
-                            f"'{clip(pair)}' không phải cặp đối tượng > tổ chức")
+                self.reject(table, rownum, "transfers", f"'{pair}' is not a pair entity > organisation",
+                            f"'{pair}' không phải cặp đối tượng > tổ chức")
                 return
             transfers.append({"entity": entity.strip(), "to": to.strip()})
         new_name = None
