@@ -46,13 +46,14 @@ from catalog.errors import AlreadyExists, CatalogError, Conflict, FieldError, No
 from catalog.metamodel import ROLES
 from catalog.permissions import SYSTEM, Principal, require
 from catalog.store.base import CatalogStore, Record, WriteContext
-from catalog.throttle import SignInThrottle, Throttled
+from catalog.throttle import Attempt, SignInThrottle, Throttled
 
 log = logging.getLogger("ioc_catalog.auth")
 
 USER, CREDENTIAL, TOKEN, SESSION = "user", "credential", "token", "session"
 _NAME = re.compile(r"^[a-z0-9][a-z0-9._@-]{1,63}$")
 _TOKEN = re.compile(r"^ioc_([0-9a-f]{12})_([A-Za-z0-9_-]{43})$")
+_CLIENT = re.compile(r"[0-9A-Za-z.:_%\[\]-]{1,64}")  # an IP address or host name, as a server reports it
 SESSION_HOURS = 12
 MIN_PASSWORD = 10
 HASH_CONCURRENCY = 4  # password hashes computed at once; the others wait (memory: 64 MiB each by default)
@@ -271,25 +272,27 @@ class Accounts:
     def _note(self, event: str, door: str, user: str | None, reason: str, **more: Any) -> None:
         """Log one failed or throttled attempt (never the secret; names shown quoted and escaped)."""
         shown = repr(user[:64]) if isinstance(user, str) else "-"
+        client = self.client or "-"
+        if not _CLIENT.fullmatch(client):  # an address from a proxy's header: shown escaped, never raw
+            client = repr(client[:64])
         tail = "".join(f" {k}={v}" for k, v in more.items())
-        log.warning("sign-in %s: door=%s user=%s client=%s reason=%s%s", event, door, shown, self.client or "-",
-                    reason, tail, extra={"auth_event": event, "auth_door": door,
-                                         "auth_user": user[:64] if isinstance(user, str) else None,
-                                         "auth_client": self.client, "auth_reason": reason})
+        log.warning("sign-in %s: door=%s user=%s client=%s reason=%s%s", event, door, shown, client, reason, tail,
+                    extra={"auth_event": event, "auth_door": door, "auth_client": self.client, "auth_reason": reason,
+                           "auth_user": user[:64] if isinstance(user, str) else None})
 
-    def _check_throttle(self, door: str, account: str | None) -> None:
+    def _begin(self, door: str, account: str | None) -> Attempt:
+        """An attempt admitted by the throttle (logged and re-raised when it is refused); a no-op without one."""
         if self.throttle is None:
-            return
+            return Attempt(None)
         try:
-            self.throttle.check(account, self.client)
+            return self.throttle.begin(account, self.client)
         except Throttled as exc:
             self._note("throttled", door, account, f"too-many-failures-per-{exc.limit}", retry_after=exc.retry_after)
             raise
 
-    def _failed(self, door: str, user: str | None, reason: str, account: str | None = None, **more: Any) -> None:
+    def _failed(self, attempt: Attempt, door: str, user: str | None, reason: str, **more: Any) -> None:
         self._note("failed", door, user, reason, **more)
-        if self.throttle is not None:
-            self.throttle.failed(account, self.client)
+        attempt.failed()
 
     def _active(self, name: str) -> tuple[Principal | None, str]:
         rec = self.store.get_record(USER, name)
@@ -302,24 +305,24 @@ class Accounts:
     def authenticate_token(self, token: str) -> Principal | None:
         """The principal of an API token, or None (logged; counted against the client address). Raises
         :class:`Throttled` when the address has had too many failures."""
-        self._check_throttle("token", None)
-        m = _TOKEN.match(token) if isinstance(token, str) else None
-        if not m:
-            self._failed("token", None, "malformed-token")
-            return None
-        rec = self.store.get_record(TOKEN, m.group(1))
-        stored = rec.data.get("hash") if rec is not None else None
-        if not isinstance(stored, str) or not hmac.compare_digest(stored, _sha256(token)):
-            self._failed("token", None, "unknown-token", token=m.group(1))
-            return None
-        user = str(rec.data.get("user", ""))  # type: ignore[union-attr]
-        if rec.data.get("expires") and rec.data["expires"] <= _iso(_now()):  # type: ignore[union-attr]
-            self._failed("token", user, "expired-token", token=m.group(1))
-            return None
-        principal, reason = self._active(user)
-        if principal is None:
-            self._failed("token", user, reason, token=m.group(1))
-        return principal
+        with self._begin("token", None) as attempt:
+            m = _TOKEN.match(token) if isinstance(token, str) else None
+            if not m:
+                self._failed(attempt, "token", None, "malformed-token")
+                return None
+            rec = self.store.get_record(TOKEN, m.group(1))
+            stored = rec.data.get("hash") if rec is not None else None
+            if rec is None or not isinstance(stored, str) or not hmac.compare_digest(stored, _sha256(token)):
+                self._failed(attempt, "token", None, "unknown-token", token=m.group(1))
+                return None
+            user = str(rec.data.get("user", ""))
+            if rec.data.get("expires") and rec.data["expires"] <= _iso(_now()):
+                self._failed(attempt, "token", user, "expired-token", token=m.group(1))
+                return None
+            principal, reason = self._active(user)
+            if principal is None:
+                self._failed(attempt, "token", user, reason, token=m.group(1))
+            return principal
 
     def authenticate_password(self, name: str, password: str) -> Principal | None:
         """The principal whose name and password these are, or None (logged; counted against the name and the
@@ -327,22 +330,21 @@ class Accounts:
         name or the address has had too many failures, whatever the password. A hash of earlier parameters or of
         the earlier scheme is replaced by a current one."""
         name = name if isinstance(name, str) else ""
-        self._check_throttle("password", name)
-        known = bool(_NAME.match(name))
-        user = self.store.get_record(USER, name) if known else None
-        cred = self.store.get_record(CREDENTIAL, name) if known else None
-        stored = cred.data.get("password") if cred is not None else None
-        ok, rehash = verify_password(password, stored if isinstance(stored, str) else None)
-        reason = ("unknown-user" if user is None else "no-password" if not isinstance(stored, str) or not stored
-                  else "wrong-password" if not ok else "disabled-user" if user.data.get("disabled") else "")
-        if reason:
-            self._failed("password", name, reason, account=name)
-            return None
-        if rehash:
-            self._rehash(name, password, cred)  # type: ignore[arg-type]
-        if self.throttle is not None:
-            self.throttle.succeeded(name)
-        return _user(user.data).principal()  # type: ignore[union-attr]
+        with self._begin("password", name) as attempt:
+            known = bool(_NAME.match(name))
+            user = self.store.get_record(USER, name) if known else None
+            cred = self.store.get_record(CREDENTIAL, name) if known else None
+            stored = cred.data.get("password") if cred is not None else None
+            ok, rehash = verify_password(password, stored if isinstance(stored, str) else None)
+            reason = ("unknown-user" if user is None else "no-password" if not isinstance(stored, str) or not stored
+                      else "wrong-password" if not ok else "disabled-user" if user.data.get("disabled") else "")
+            if reason or user is None or cred is None:
+                self._failed(attempt, "password", name, reason or "unknown-user")
+                return None
+            if rehash:
+                self._rehash(name, password, cred)
+            attempt.succeeded()
+            return _user(user.data).principal()
 
     def _rehash(self, name: str, password: str, cred: Record) -> None:
         """Store a hash of the current parameters in place of ``cred``'s, unless the password changed meanwhile."""

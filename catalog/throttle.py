@@ -1,10 +1,12 @@
 """Throttling of failed sign-ins: per account and per client address, over a moving window (the ``limits`` library).
 
-:class:`SignInThrottle` counts failures; :class:`catalog.accounts.Accounts` asks it before checking a password or an
-API token and tells it of every failure. Once an account has had ``per_account`` failures within ``window`` seconds,
-or an address ``per_address`` failures, every further attempt on it is refused with :class:`Throttled` (HTTP 429,
-with the seconds until the oldest counted failure leaves the window) *before* the secret is looked at, so the right
-password does not help while it is locked. Attempts refused this way are not counted themselves.
+:class:`catalog.accounts.Accounts` checks every password and API token inside an :class:`Attempt` admitted by
+:meth:`SignInThrottle.begin` and reports how it ended. Once an account has had ``per_account`` failures within
+``window`` seconds, or an address ``per_address`` failures, every further attempt on it is refused with
+:class:`Throttled` (HTTP 429, with the seconds until the oldest counted failure leaves the window) *before* the
+secret is looked at, so the right password does not help while it is locked. Attempts refused this way are not
+counted themselves. Attempts admitted and still being checked count as failures meanwhile (in this process): a burst
+of parallel guesses gets no more tries than a sequence.
 
 - Password sign-ins count against the account (any name, known or not: a lock must not tell whether a user exists)
   and the address. A successful sign-in clears its account's failures, never its address's.
@@ -15,14 +17,17 @@ password does not help while it is locked. Attempts refused this way are not cou
 
 The counters live in a ``limits`` storage named by URI (setting ``signin_throttle_storage``): ``memory://`` keeps
 them in the process. Every moving-window storage of ``limits`` (``redis://``, ``valkey://``, ``mongodb://``, each with
-its client library installed) shares them between worker processes and servers without changing anything here.
+its client library installed) shares them between worker processes and servers without changing anything here (the
+attempts in flight are counted per process: a burst spread over P processes may get up to P times the limit).
 """
 
 from __future__ import annotations
 
 import ipaddress
 import math
+import threading
 import time
+from collections import Counter
 from typing import Any, Callable
 
 from limits import RateLimitItemPerSecond
@@ -85,6 +90,8 @@ class SignInThrottle:
         self.items = {ACCOUNT: RateLimitItemPerSecond(per_account, window, namespace="ioc-signin-account"),
                       ADDRESS: RateLimitItemPerSecond(per_address, window, namespace="ioc-signin-address")}
         self.clock = clock
+        self._lock = threading.Lock()
+        self._pending: Counter[tuple[str, str]] = Counter()  # attempts being checked now, per (limit, key)
 
     @classmethod
     def from_settings(cls, settings: Any) -> SignInThrottle:
@@ -97,26 +104,64 @@ class SignInThrottle:
             keys.insert(0, (ACCOUNT, account_key(account)))
         return keys
 
-    def check(self, account: str | None, client: str | None) -> None:
-        """Raise :class:`Throttled` when the account (None: no account, an API token) or the address has used up its
-        failures; the longest wait of the two."""
-        waits = []
-        for limit, key in self._keys(account, client):
-            item = self.items[limit]
-            if not self.limiter.test(item, key):
-                reset = self.limiter.get_window_stats(item, key).reset_time
-                waits.append((max(1, math.ceil(reset - self.clock())), limit))
-        if waits:
-            raise Throttled(*max(waits))
+    def begin(self, account: str | None, client: str | None) -> Attempt:
+        """Admit one sign-in attempt for the account (None: no account, an API token) from the address, or raise
+        :class:`Throttled` (the longer wait of the two) when either has used up its failures. Attempts admitted and
+        not yet ended count as failures meanwhile, so a burst of parallel guesses gets no more than the limit."""
+        keys = self._keys(account, client)
+        with self._lock:
+            waits = []
+            for limit, key in keys:
+                item = self.items[limit]
+                reset, remaining = self.limiter.get_window_stats(item, key)
+                if remaining - self._pending[(limit, key)] <= 0:
+                    # failures in the window: wait until the oldest leaves it; attempts in flight: a moment
+                    waits.append((max(1, math.ceil(reset - self.clock())) if remaining <= 0 else 1, limit))
+            if waits:
+                raise Throttled(*max(waits))
+            self._pending.update(keys)
+        return Attempt(self, keys)
 
-    def failed(self, account: str | None, client: str | None) -> None:
-        """Count one failure against the account (unless None) and the address."""
-        for limit, key in self._keys(account, client):
-            self.limiter.hit(self.items[limit], key)
+    def _end(self, attempt: Attempt, outcome: str) -> None:
+        """End an admitted attempt: "failed" counts it, "succeeded" clears its account's failures, "" neither."""
+        with self._lock:
+            if not attempt.open:
+                return
+            attempt.open = False
+            self._pending.subtract(attempt.keys)
+            for limit, key in attempt.keys:
+                if self._pending[(limit, key)] <= 0:
+                    del self._pending[(limit, key)]
+                if outcome == "failed":
+                    self.limiter.hit(self.items[limit], key)
+                elif outcome == "succeeded" and limit == ACCOUNT:
+                    self.limiter.clear(self.items[limit], key)
 
-    def succeeded(self, account: str) -> None:
+
+class Attempt:
+    """One admitted attempt (:meth:`SignInThrottle.begin`): report :meth:`failed` or :meth:`succeeded`; leaving its
+    ``with`` block without either ends it uncounted. ``Attempt(None)`` throttles nothing."""
+
+    def __init__(self, throttle: SignInThrottle | None, keys: list[tuple[str, str]] | None = None):
+        self.throttle, self.keys = throttle, keys or []
+        self.open = throttle is not None
+
+    def failed(self) -> None:
+        """Count a failure against the account (if any) and the address."""
+        if self.throttle is not None:
+            self.throttle._end(self, "failed")
+
+    def succeeded(self) -> None:
         """A successful sign-in clears its account's failures (its address's stay counted)."""
-        self.limiter.clear(self.items[ACCOUNT], account_key(account))
+        if self.throttle is not None:
+            self.throttle._end(self, "succeeded")
+
+    def __enter__(self) -> Attempt:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.throttle is not None:
+            self.throttle._end(self, "")
 
 
-__all__ = ["SignInThrottle", "Throttled", "account_key", "address_key"]
+__all__ = ["Attempt", "SignInThrottle", "Throttled", "account_key", "address_key"]

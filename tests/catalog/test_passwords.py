@@ -144,3 +144,8 @@ def test_every_refusal_is_logged_with_its_reason_and_never_the_password(store: C
     assert lines[1] == "sign-in failed: door=password user='lan' client=203.0.113.7 reason=wrong-password"
     assert "\n" not in lines[3] and "\x1b" not in lines[3]  # a name cannot forge log lines
     assert not any(PASSWORD in line or "wrong password" in line for line in lines)
+    caplog.clear()
+    with caplog.at_level(logging.WARNING, logger="ioc_catalog.auth"):  # an address a proxy passed on, forged
+        assert Accounts(store, client="10.0.0.1\nsign-in ok").authenticate_password("lan", "wrong password") is None
+    assert caplog.records[0].getMessage() == \
+        "sign-in failed: door=password user='lan' client='10.0.0.1\\nsign-in ok' reason=wrong-password"
