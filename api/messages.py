@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import re
 
+from catalog.orgs import EVENT_REASONS
+from catalog.services import CHANGE_REASONS
 from catalog.text import TEXT_REASONS
 
 # code -> (vi, en) title
@@ -83,6 +85,8 @@ REASONS: dict[str, tuple[str, str]] = {
     "greater_than_equal": ("quá nhỏ", "too small"),
     "less_than_equal": ("quá lớn", "too large"),
     **TEXT_REASONS,  # text-control, text-surrogate, text-bidi, text-noncharacter, text-too-deep (catalog.text)
+    **CHANGE_REASONS,  # what a change may not set, owner and parent references (catalog.services)
+    **EVENT_REASONS,  # organisation events that make no sense (catalog.orgs)
     "body-not-utf8": ("nội dung phải là JSON mã hoá UTF-8 (không nhận UTF-16, UTF-32 hay mã khác)",
                       "the body must be JSON encoded as UTF-8 (not UTF-16, UTF-32 or another encoding)"),
 }

@@ -48,6 +48,30 @@ _IDENTITY = ("kind", "code", "ref")
 _BOOKKEEPING = ("version", "created_at", "updated_at", "provenance")
 _NAMED = 20  # at most this many refused relationships are named in a refusal
 
+# reason code -> (vi, en): why a change was refused (FieldError.reason; the API's table, api.messages.REASONS, and
+# the web forms include these)
+CHANGE_REASONS: dict[str, tuple[str, str]] = {
+    "change-immutable": ("không đổi được: loại và mã là định danh của đối tượng",
+                         "cannot change: kind and code are the entity's identity"),
+    "change-bookkeeping": ("do danh mục tự ghi, không đặt qua một thay đổi (phiên bản mà thay đổi dựa vào gửi trong "
+                           "If-Match hoặc base_version)",
+                           "kept by the catalog, not set by a change (the version a change is based on goes in "
+                           "If-Match or base_version)"),
+    "change-owner-history": ("lịch sử chủ quản do danh mục ghi: hãy đổi 'owner' (chủ quản mới từ hôm nay) hoặc áp "
+                             "dụng một sự kiện tổ chức",
+                             "the ownership history is kept by the catalog: set 'owner' (the new owner from today) "
+                             "or apply an organisation event"),
+    "change-unknown-field": ("không phải trường thay đổi được; được phép: " + ", ".join(PATCH_FIELDS),
+                             "not a field a change can set; allowed: " + ", ".join(PATCH_FIELDS)),
+    "change-no-owner": ("cơ quan, tổ chức không có chủ quản (dùng thuộc tính parent)",
+                        "an organisation has no owner (use the parent attribute)"),
+    "owner-not-organization": ("phải là tham chiếu tới một cơ quan, tổ chức (organization:mã) hoặc null",
+                               "must reference an organization (organization:code), or be null"),
+    "parent-loop": ("đơn vị cấp trên này lại trực thuộc chính tổ chức (theo chuỗi parent): cây tổ chức sẽ thành "
+                    "vòng lặp", "this parent is itself a unit of the organisation (through its parent chain): the "
+                                "hierarchy would loop"),
+}
+
 
 def is_dissolved(org: Entity, on: dt.date) -> bool:
     """An organisation no longer exists on ``on``: its valid_to has passed (merged, absorbed, dissolved)."""
@@ -101,10 +125,11 @@ def merge_patch(current: Entity, changes: Any, today: dt.date, mm: Metamodel, wh
     """The content ``current`` has after ``changes`` (the fields of a PATCH, :data:`PATCH_FIELDS`): ``attributes``
     merge (a None value removes one), ``owner`` moves ownership from ``today`` (:func:`reowned`), other fields are
     replaced. Identity (kind, code, ref), bookkeeping (version, timestamps, provenance), the ownership history and
-    unknown fields are refused, each by a FieldError at ``where`` + its name (drafts: ``changes.``). Returns the
-    data for :meth:`CatalogService.update`; validation against the metamodel happens there."""
+    unknown fields are refused, each by a FieldError at ``where`` + its name (drafts: ``changes.``) with a reason
+    code of :data:`CHANGE_REASONS`. Returns the data for :meth:`CatalogService.update`; validation against the
+    metamodel happens there."""
     if not isinstance(changes, dict):
-        raise ValidationFailed([FieldError(where.rstrip(".") or "changes", "an object of fields to change")])
+        raise ValidationFailed([FieldError(where.rstrip(".") or "changes", "dict_type")])
     owned = mm.kind(current.kind).owned
     allowed = [f for f in PATCH_FIELDS if f != "owner" or owned]
     data = current.model_dump(mode="json", exclude={"ref", "version", "created_at", "updated_at"})
@@ -112,26 +137,23 @@ def merge_patch(current: Entity, changes: Any, today: dt.date, mm: Metamodel, wh
     for key, value in changes.items():
         loc = f"{where}{key}"
         if key in _IDENTITY:
-            errors.append(FieldError(loc, f"the reference is immutable: {current.ref} keeps its kind and code"))
+            errors.append(FieldError(loc, "change-immutable"))
         elif key in _BOOKKEEPING:
-            errors.append(FieldError(loc, "kept by the catalog, not set by a change" + (
-                " (the version a change is based on goes in If-Match or base_version)" if key == "version" else "")))
+            errors.append(FieldError(loc, "change-bookkeeping"))
         elif key == "owner_history":
-            errors.append(FieldError(loc, "the ownership history is kept by the catalog: set 'owner' (ownership "
-                                          "moves from today) or apply an organisation event"))
+            errors.append(FieldError(loc, "change-owner-history"))
         elif key not in allowed:
-            errors.append(FieldError(loc, f"a {current.kind} has no owner (use the parent attribute)" if key == "owner"
-                                     else f"not a field a change can set; allowed: {', '.join(allowed)}"))
+            errors.append(FieldError(loc, "change-no-owner" if key == "owner" else "change-unknown-field"))
         elif key == "attributes":
             if not isinstance(value, dict):
-                errors.append(FieldError(loc, "an object of attribute values (null removes one)"))
+                errors.append(FieldError(loc, "dict_type"))
                 continue
             attrs = {**data["attributes"], **value}
             data["attributes"] = {k: v for k, v in attrs.items() if v is not None}
         elif key == "owner":
             m = REF_RE.match(value) if isinstance(value, str) else None
             if value is not None and (m is None or m.group(1) != "organization"):
-                errors.append(FieldError(loc, "must reference an organization (organization:code), or be null"))
+                errors.append(FieldError(loc, "owner-not-organization"))
                 continue
             data["owner_history"] = [p.model_dump(mode="json") for p in reowned(current, value, today)]
         else:
@@ -178,8 +200,7 @@ class CatalogService:
             errors.append(FieldError("attributes.parent", "an organisation cannot be its own parent"))
         elif parent and parent != (before.attributes.get("parent") if before else None) and \
                 e.ref in self._ancestors(parent):
-            errors.append(FieldError("attributes.parent", f"{parent} is itself a unit of {e.ref} (through its "
-                                                          "parent chain): the hierarchy would loop"))
+            errors.append(FieldError("attributes.parent", "parent-loop"))
         if errors:
             raise ValidationFailed(errors)
 
