@@ -2,7 +2,8 @@
 
 ``template``: the sample catalog with one user per role, built once per session. ``server``: a real
 ``ioc-catalog serve`` over a private copy of it, one per test module (a module that tampers with its store or trips
-a throttle cannot disturb another). ``new_server(**env)``: one more server in the calling test, stopped after it.
+a throttle cannot disturb another). ``new_server(prepare=None, **env)``: one more server in the calling test (with
+``IOC_CATALOG_*`` settings in ``env``; ``prepare(db)`` changes its store file first), stopped after it.
 """
 
 from __future__ import annotations
@@ -36,8 +37,8 @@ def server(template: tuple[Path, dict[str, str]], tmp_path_factory: pytest.TempP
 def new_server(template: tuple[Path, dict[str, str]], tmp_path: Path) -> Iterator[Callable[..., Server]]:
     started: list[Server] = []
 
-    def start(**env: str) -> Server:
-        s = serve_copy(*template, tmp_path / f"server-{len(started)}", **env)
+    def start(prepare: Callable[[Path], None] | None = None, **env: str) -> Server:
+        s = serve_copy(*template, tmp_path / f"server-{len(started)}", prepare, **env)
         started.append(s)
         return s
 

@@ -27,7 +27,7 @@ import time
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import httpx
 
@@ -236,11 +236,14 @@ class WebSession:
         self.close()
 
 
-def serve_copy(template: Path, tokens: dict[str, str], where: Path, **env: str) -> Server:
-    """A server over a private copy of the template catalog."""
+def serve_copy(template: Path, tokens: dict[str, str], where: Path,
+               prepare: Callable[[Path], None] | None = None, **env: str) -> Server:
+    """A server over a private copy of the template catalog (``prepare(db)`` runs on the copy before the start)."""
     where.mkdir(parents=True, exist_ok=True)
     db = where / "catalog.db"
     shutil.copyfile(template, db)
+    if prepare is not None:
+        prepare(db)
     return Server(where, db, dict(tokens), env=env).start()
 
 
