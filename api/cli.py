@@ -81,9 +81,17 @@ def load_file(store: CatalogStore, path: Path, *, fmt: str | None = None, dry_ru
             progress.update(task, completed=done, total=total)
 
         report = run_import(store, path, fmt, principal=_principal(), dry_run=dry_run, strict=strict,
-                            cleanup=cleanup, progress=None if quiet else tick)
+                            cleanup=cleanup, progress=None if quiet else tick, limits=_import_limits())
         progress.update(task, completed=progress.tasks[0].total or 1, total=progress.tasks[0].total or 1)
     return report
+
+
+def _import_limits():
+    """What an import may hold, from the settings (IOC_CATALOG_IMPORT_*, docs/spreadsheets.md "Limits")."""
+    from catalog.settings import get_settings
+    from importers.base import ImportLimits
+
+    return ImportLimits.from_settings(get_settings())
 
 
 def _print_report(report, lang: str = "vi") -> None:
@@ -115,7 +123,7 @@ def _print_report(report, lang: str = "vi") -> None:
                       markup=False, highlight=False)
     if report.rejected:
         err.print(f"[red]{len(report.rejected)} " + ("mục bị từ chối:" if vi else "item(s) rejected:") + "[/red]")
-        for r in report.rejected:
+        for r in report.listed(report.rejected):  # at most IOC_CATALOG_IMPORT_MAX_REPORT_ITEMS, then a count
             err.print(f"  {r.text(lang)}", markup=False, highlight=False)
         if not report.loaded and not report.dry_run:
             err.print("[red]" + ("Không nhập gì (chế độ nghiêm ngặt: sửa tệp, hoặc dùng --no-strict để nhập các mục "
@@ -219,8 +227,12 @@ def serve(store: StoreOpt = None,
     """Serve the REST API and web UI over a store."""
     from catalog.settings import get_settings
 
+    from importers.base import recover_runs
+
     url = store or get_settings().store
-    _store(url).close()  # fail early and clearly if the store is missing or broken
+    s = _store(url)  # fail early and clearly if the store is missing or broken
+    recover_runs(s, _import_limits().stale_hours)  # imports a dead process left "running" are recorded as failed
+    s.close()
     _serve(url, host, port)
 
 
@@ -479,7 +491,8 @@ def import_(file: Annotated[Path, typer.Argument(help="File to import")], store:
     except ImportFailed as exc:
         if report_file:
             report_file.write_text(json.dumps({"schema": REPORT_SCHEMA, "file": str(file), "status": "failed",
-                                               "error": exc.message, "error_vi": exc.message_vi or exc.message},
+                                               "error": exc.message, "error_vi": exc.message_vi or exc.message,
+                                               "reason": exc.reason},
                                               ensure_ascii=False, indent=1), encoding="utf-8")
         err.print(f"[red]{'Lỗi' if lang == 'vi' else 'Error'}:[/red] {escape(exc.text(lang))}", highlight=False)
         raise typer.Exit(1) from None
@@ -495,9 +508,11 @@ def imports(store: StoreOpt = None,
             limit: Annotated[int, typer.Option(help="At most this many runs")] = 20,
             as_json: Annotated[bool, typer.Option("--json", help="Print JSON")] = False) -> None:
     """Recent import runs, newest first: who imported what, when, whether it finished or failed, and the counts."""
-    from importers.base import list_runs
+    from importers.base import list_runs, recover_runs
 
-    runs = list_runs(_store(store), limit=limit)
+    s = _store(store)
+    recover_runs(s, _import_limits().stale_hours)  # runs left "running" by a process that died are failed runs
+    runs = list_runs(s, limit=limit)
     if as_json:
         print(json.dumps(runs, ensure_ascii=False, indent=1))
         return

@@ -42,6 +42,22 @@ class Settings(BaseSettings):
                                  "(this process) or a shared one, e.g. redis://host:6379")
     max_body_bytes: int = Field(5_000_000, description="Largest request body the API accepts")
     max_import_bytes: int = Field(200_000_000, description="Largest file an import accepts")
+    # what one import may hold (docs/spreadsheets.md, "Limits"): checked while reading, before anything is kept
+    import_max_cell_chars: int = Field(32_767, ge=1, description="Longest text of one spreadsheet cell, in "
+                                                                 "characters (Excel's own limit)")
+    import_max_row_chars: int = Field(1_000_000, ge=1, description="Most characters one spreadsheet row may hold")
+    import_max_columns: int = Field(1_024, ge=1, description="Last column a spreadsheet row may use (XFD is 16,384)")
+    import_max_rows: int = Field(1_048_576, ge=1, description="Last row a sheet or CSV file may use (Excel's own "
+                                                              "limit)")
+    import_max_sheet_bytes: int = Field(100_000_000, ge=1, description="Largest unpacked worksheet (XML) or CSV file "
+                                                                       "in a zip, refused before it is unpacked")
+    import_max_part_bytes: int = Field(50_000_000, ge=1, description="Largest unpacked part of an XLSX other than a "
+                                                                     "worksheet (shared strings, styles...), which "
+                                                                     "the reader holds in memory whole")
+    import_max_report_items: int = Field(1_000, ge=1, description="Rejected or unmapped items an import report "
+                                                                  "lists (the rest are counted)")
+    import_stale_hours: float = Field(24, gt=0, description="A run another host left running is marked failed "
+                                                            "after this many hours without news")
     archimate_mapping: str | None = Field(None, description="YAML file mapping ArchiMate types to kinds and "
                                                             "relationships (default: the built-in mapping)")
     archimate_reference_dir: str | None = Field(None, description="Folder with the ArchiMate XSDs and Archi's "

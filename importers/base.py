@@ -8,18 +8,26 @@ Two optional hooks: ``claims(path, head) -> bool`` (pick this importer for a fil
 or first bytes) and ``resolve(transformed, known)`` (finish references that depend on what the catalog already
 holds; ``known(refs)`` returns those that exist).
 
-``run_import`` then checks every reference against the file and the store, loads everything in one transaction with
-provenance (source and run), or nothing at all, and records the run (``import-run`` records: who, when, status,
-counts) whether it finished or failed. Built-in importers register exactly like an extension would. See
-docs/importers.md.
+``run_import`` first checks that the file holds what its name (or ``--format``) says (:func:`check_content`: a JSON
+file named .csv is refused, never read as an empty CSV), then checks every reference against the file and the store,
+loads everything in one transaction with provenance (source and run), or nothing at all, and records the run
+(``import-run`` records: who, when, status, counts) whether it finished or failed. A run that never finishes (the
+process was killed or crashed) is found by :func:`recover_runs` at the next start and recorded as failed.
+
+Hostile input stays bounded: :class:`ImportLimits` (from the ``import_*`` settings) says what a cell, a row, a sheet
+and a report may hold, importers that honour it carry a ``limits`` attribute, and every message that quotes the file
+is cut (:func:`clip`). Built-in importers register exactly like an extension would. See docs/importers.md.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import os
 import re
+import socket
+import struct
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Callable, Protocol
 
@@ -27,20 +35,41 @@ from catalog.errors import CatalogError, FieldError
 from catalog.model import Entity, OrgEvent, Relationship
 from catalog.permissions import SYSTEM, Principal, require
 from catalog.store.base import BulkLoad, BulkResult, CatalogStore, WriteContext, new_run_id
+from catalog.text import TEXT_REASONS, echoable, reason_code
 
 REPORT_SCHEMA = "ioc-catalog/import-report/1"
 RUNS = "import-run"  # the records collection that holds one record per import run
+# one small record per run in progress (pid, host, process start): what recover_runs reads, without listing every run
+ACTIVE = "import-active"
+QUOTE_CHARS = 200  # a value from the file quoted in a message: its first characters, then its length
+MESSAGE_CHARS = 2_000  # no message about a file is longer than this (a backstop for values quoted whole)
+
+
+def clip(value: Any, keep: int = QUOTE_CHARS) -> str:
+    """A value from a file as a message may quote it: whole when short, else its first ``keep`` characters and its
+    length (``'aaaa…' (150,000,000 characters)`` is what a person can read; the value itself is not)."""
+    text = value if isinstance(value, str) else str(value)
+    if len(text) <= keep:
+        return text
+    return f"{text[:keep]}… ({len(text):,} characters / ký tự)"
+
+
+def _bounded(text: str) -> str:
+    return text if len(text) <= MESSAGE_CHARS else clip(text, MESSAGE_CHARS // 2)
 
 
 class ImportFailed(CatalogError):
-    """The file cannot be read at all (missing, too large, not the format it claims)."""
+    """The file cannot be read at all (missing, too large, not the format it claims). ``reason`` is a stable code
+    for what went wrong (``import-too-large``, ``import-content-mismatch``...; docs/importers.md lists them)."""
 
     status = 422
     code = "import-failed"
 
-    def __init__(self, message: str, reason_vi: str = ""):
+    def __init__(self, message: str, reason_vi: str = "", reason: str = "import-failed"):
+        message, reason_vi = _bounded(message), _bounded(reason_vi)
         super().__init__(message)
         self.message_vi = reason_vi
+        self.reason = reason
 
     def text(self, lang: str = "en") -> str:
         return self.message_vi if lang == "vi" and self.message_vi else self.message
@@ -54,6 +83,18 @@ class Rejection:
     # Vietnamese, when the importer or the framework knows it (else the English is shown); not part of equality, so
     # Rejection(location, field, reason) still compares equal to what an importer produced
     reason_vi: str = field(default="", compare=False)
+
+    def __post_init__(self) -> None:  # a message never carries a huge value whole, whoever built it
+        coded = TEXT_REASONS.get(reason_code(self.reason))  # a text rule's reason (catalog.text): its two texts
+        if coded:
+            object.__setattr__(self, "reason_vi", self.reason_vi or coded[0])
+            object.__setattr__(self, "reason", coded[1])
+        for name in ("location", "field", "reason", "reason_vi"):
+            text = echoable(getattr(self, name))  # a lone surrogate from the file, written as its escape
+            if len(text) > MESSAGE_CHARS:
+                text = _bounded(text)
+            if text is not getattr(self, name):
+                object.__setattr__(self, name, text)
 
     def __str__(self) -> str:
         return self.text("en")
@@ -103,11 +144,25 @@ class ImportReport:
     unmapped: list[Rejection] = field(default_factory=list)
     counts: dict[str, dict[str, int]] = field(default_factory=dict)  # {"entities": {kind: n}, "relationships": ...}
     source_types: dict[str, int] = field(default_factory=dict)
-    status: str = "finished"  # finished | failed
+    status: str = "finished"  # running | finished | failed
     error: str | None = None
+    error_vi: str | None = None
     actor: str = ""
     file: str = ""
     recorded: bool = False  # the run record was written
+    max_items: int = 1_000  # rejected or unmapped items a report lists (ImportLimits.report_items)
+
+    def listed(self, items: list[Rejection]) -> list[Rejection]:
+        """The items a report shows: the first ``max_items``, then one line that counts the rest."""
+        if len(items) <= self.max_items:
+            return items
+        more = len(items) - self.max_items
+        return items[:self.max_items] + [Rejection(
+            self.file.rsplit("/", 1)[-1] or self.source, "",
+            f"{more:,} more item(s) not listed (a report lists at most {self.max_items:,}: "
+            "IOC_CATALOG_IMPORT_MAX_REPORT_ITEMS)",
+            f"còn {more:,} mục nữa không liệt kê (báo cáo liệt kê tối đa {self.max_items:,} mục: "
+            "IOC_CATALOG_IMPORT_MAX_REPORT_ITEMS)")]
 
     def to_json(self) -> dict[str, Any]:
         """The report for scripts; the schema is documented in docs/importers.md."""
@@ -117,9 +172,39 @@ class ImportReport:
                 "created": self.result.created, "updated": self.result.updated,
                 "unchanged": self.result.unchanged, "removed": self.result.removed,
                 "counts": self.counts, "source_types": self.source_types,
-                "rejected": [r.to_json() for r in self.rejected],
-                "unmapped": [r.to_json() for r in self.unmapped],
+                "rejected": [r.to_json() for r in self.listed(self.rejected)],
+                "unmapped": [r.to_json() for r in self.listed(self.unmapped)],
                 "started": self.started, "finished": self.finished}
+
+
+@dataclass(frozen=True)
+class ImportLimits:
+    """What one import may hold, from the ``import_*`` settings (docs/spreadsheets.md, "Limits"). Readers check them
+    while they stream, so a hostile file is refused before its content is kept; ``file_bytes`` is the size limit of
+    the file itself (``max_import_bytes``)."""
+
+    file_bytes: int = 200_000_000
+    cell_chars: int = 32_767
+    row_chars: int = 1_000_000
+    columns: int = 1_024
+    rows: int = 1_048_576
+    sheet_bytes: int = 100_000_000
+    part_bytes: int = 50_000_000
+    report_items: int = 1_000
+    stale_hours: float = 24
+
+    @classmethod
+    def from_settings(cls, settings: Any = None) -> "ImportLimits":
+        """The limits of ``settings`` (default: the process's settings, from the environment)."""
+        if settings is None:
+            from catalog.settings import get_settings
+
+            settings = get_settings()
+        return cls(file_bytes=settings.max_import_bytes, cell_chars=settings.import_max_cell_chars,
+                   row_chars=settings.import_max_row_chars, columns=settings.import_max_columns,
+                   rows=settings.import_max_rows, sheet_bytes=settings.import_max_sheet_bytes,
+                   part_bytes=settings.import_max_part_bytes, report_items=settings.import_max_report_items,
+                   stale_hours=settings.import_stale_hours)
 
 
 class Importer(Protocol):
@@ -193,6 +278,155 @@ def pick(path: Path, format: str | None) -> Importer:
                        f"({', '.join(sorted(importers))})")
 
 
+# --- what a file holds -------------------------------------------------------------------------------------------
+
+# what a file's first bytes show, in both languages
+CONTENTS: dict[str, tuple[str, str]] = {
+    "xlsx": ("an XLSX workbook", "một bảng tính XLSX"),
+    "zip": ("a zip archive", "một tệp nén zip"),
+    "json": ("JSON", "dữ liệu JSON"),
+    "xml": ("XML", "dữ liệu XML"),
+    "text": ("plain text", "văn bản thường"),
+    "utf16": ("UTF-16 text", "văn bản UTF-16"),
+    "ole": ("an old Office file (.xls, or a password-protected workbook)",
+            "một tệp Office cũ (.xls, hoặc bảng tính có mật khẩu)"),
+    "pdf": ("a PDF document", "một tài liệu PDF"),
+    "binary": ("binary data", "dữ liệu nhị phân"),
+}
+# what a file with this suffix must hold: (contents, what that is called in English, in Vietnamese)
+SUFFIX_CONTENTS: dict[str, tuple[frozenset[str], str, str]] = {
+    ".csv": (frozenset({"text"}), "CSV text", "văn bản CSV"),
+    ".tsv": (frozenset({"text"}), "tab-separated text", "văn bản phân tách bằng tab"),
+    ".xlsx": (frozenset({"xlsx"}), "an XLSX workbook", "một bảng tính XLSX"),
+    ".xlsm": (frozenset({"xlsx"}), "an XLSX workbook", "một bảng tính XLSX"),
+    ".json": (frozenset({"json"}), "JSON", "dữ liệu JSON"),
+    ".yaml": (frozenset({"text", "json"}), "YAML text", "văn bản YAML"),
+    ".yml": (frozenset({"text", "json"}), "YAML text", "văn bản YAML"),
+    ".xml": (frozenset({"xml"}), "XML", "dữ liệu XML"),
+    ".archimate": (frozenset({"xml", "zip"}), "an Archi model (XML, or a zip archive)",
+                   "một mô hình Archi (XML, hoặc tệp nén zip)"),
+    ".zip": (frozenset({"zip", "xlsx"}), "a zip archive", "một tệp nén zip"),
+}
+# content recognised as a format of its own: refused under any other name. Plain text, binary data or a bare zip
+# under a wrong name are left to the importer, whose reader says precisely what it misses ("not an XLSX workbook or
+# zip archive"), except for CSV, which would read almost any text and find nothing.
+RECOGNISED = frozenset({"xlsx", "json", "xml", "pdf", "ole"})
+LOOSE_SUFFIXES = frozenset({".csv", ".tsv"})
+MAX_ZIP_MEMBERS = 10_000
+
+
+def zip_member_count(path: Path) -> int | None:
+    """How many members a zip's end-of-central-directory record announces (Zip64 included), read from the file's
+    last 64 KiB without loading the directory itself; None when there is no such record."""
+    try:
+        with path.open("rb") as fh:
+            fh.seek(0, os.SEEK_END)
+            size = fh.tell()
+            fh.seek(max(0, size - 65_558))
+            tail = fh.read()
+    except OSError:
+        return None
+    at = tail.rfind(b"PK\x05\x06")
+    if at < 0 or len(tail) < at + 22:
+        return None
+    count = struct.unpack("<H", tail[at + 10:at + 12])[0]
+    if count == 0xFFFF:  # Zip64: the real count is in the Zip64 record its locator points at
+        loc = tail.rfind(b"PK\x06\x07", 0, at)
+        if loc < 0 or len(tail) < loc + 20:
+            return count
+        offset = struct.unpack("<Q", tail[loc + 8:loc + 16])[0]
+        try:
+            with path.open("rb") as fh:
+                fh.seek(offset)
+                rec = fh.read(56)
+        except OSError:
+            return count
+        if rec[:4] == b"PK\x06\x06" and len(rec) >= 40:
+            count = struct.unpack("<Q", rec[32:40])[0]
+    return count
+
+
+def sniff(path: Path, head: bytes) -> str:
+    """What a file holds, from its first bytes (and a zip's directory): a key of :data:`CONTENTS`, or "empty"."""
+    if not head:
+        return "empty"
+    if head.startswith((b"PK\x03\x04", b"PK\x05\x06")):
+        import zipfile
+
+        count = zip_member_count(path)
+        if count is None or count > MAX_ZIP_MEMBERS:
+            return "zip"  # too many members to list: whoever reads it refuses it
+        try:
+            with zipfile.ZipFile(path) as zf:
+                names = set(zf.namelist())
+        except (zipfile.BadZipFile, OSError, ValueError):
+            return "zip"
+        return "xlsx" if "xl/workbook.xml" in names else "zip"
+    if head.startswith(b"\xd0\xcf\x11\xe0"):
+        return "ole"
+    if head.startswith(b"%PDF"):
+        return "pdf"
+    if head[:2] in (b"\xff\xfe", b"\xfe\xff"):
+        return "utf16"
+    if b"\x00" in head:
+        return "binary"
+    text = head.decode("utf-8", errors="ignore").lstrip("\ufeff \t\r\n")
+    if text.startswith("<"):
+        return "xml"
+    if text.startswith("{") or (text.startswith("[") and text[1:].lstrip()[:1] in tuple('{["-0123456789tfn]')):
+        return "json"
+    return "text"
+
+
+def check_content(path: Path, importer: Importer) -> None:
+    """Refuse a file whose content is not what its name says (a JSON file named .csv, a workbook named .csv, XML
+    named .json...), or not what the chosen importer reads (its ``holds``, when it declares one), naming what was
+    found in both languages: never read it as something else and find nothing. See :data:`RECOGNISED` for what is
+    left to the importer's own reader (text named .xlsx: "not an XLSX workbook or zip archive")."""
+    try:
+        with path.open("rb") as fh:
+            head = fh.read(4096)
+    except OSError:
+        return  # check_size has said what is wrong with it
+    found = sniff(path, head)
+    if found == "empty":
+        return
+    if found == "utf16":
+        raise ImportFailed(f"{path.name}: not UTF-8 text (UTF-16: a byte-order mark at byte 0); save it as UTF-8",
+                           f"{path.name}: không phải văn bản UTF-8 (UTF-16: dấu thứ tự byte ở byte 0); hãy lưu tệp "
+                           "dạng UTF-8", reason="import-not-utf8")
+    what, what_vi = CONTENTS[found]
+    suffix = path.suffix.lower()
+    if suffix in SUFFIX_CONTENTS:
+        allowed, expected, expected_vi = SUFFIX_CONTENTS[suffix]
+        if found not in allowed and (found in RECOGNISED or suffix in LOOSE_SUFFIXES):
+            raise ImportFailed(
+                f"{path.name}: the file holds {what}, not {expected} as its name ({suffix}) says; nothing was read. "
+                "Rename it after what it holds, or save it again in the right format",
+                f"{path.name}: tệp chứa {what_vi}, không phải {expected_vi} như tên tệp ({suffix}) cho biết; chưa "
+                "đọc gì. Hãy đặt lại tên theo đúng nội dung, hoặc lưu lại đúng định dạng",
+                reason="import-content-mismatch")
+    holds = getattr(importer, "holds", None)
+    if holds and found not in holds and (found in RECOGNISED or "text" in holds):
+        names = ", ".join(CONTENTS[h][0] for h in holds)
+        names_vi = ", ".join(CONTENTS[h][1] for h in holds)
+        raise ImportFailed(f"{path.name}: the file holds {what}; the format {importer.name} reads {names}; nothing "
+                           "was read",
+                           f"{path.name}: tệp chứa {what_vi}; định dạng {importer.name} đọc {names_vi}; chưa đọc gì",
+                           reason="import-content-mismatch")
+
+
+def with_limits(importer: Importer, limits: "ImportLimits") -> Importer:
+    """The importer reading within ``limits``, when it honours them (it has a ``limits`` attribute); a copy, like
+    :func:`with_metamodel`."""
+    import copy
+
+    if hasattr(importer, "limits"):
+        importer = copy.copy(importer)
+        importer.limits = limits  # type: ignore[attr-defined]
+    return importer
+
+
 def with_metamodel(importer: Importer, metamodel: Any) -> Importer:
     """The importer reading against ``metamodel`` (the store's: custom attributes included) unless it was built with
     one of its own. Registered importers are shared, so this returns a copy rather than changing them."""
@@ -221,13 +455,13 @@ def sniff_delimiter(header: str) -> str:
 
 def check_size(path: Path, max_bytes: int) -> None:
     if not path.is_file():
-        raise ImportFailed(f"{path}: no such file", f"{path}: không có tệp này")
+        raise ImportFailed(f"{path}: no such file", f"{path}: không có tệp này", reason="import-no-file")
     size = path.stat().st_size
     if size == 0:
-        raise ImportFailed(f"{path.name}: the file is empty", f"{path.name}: tệp rỗng")
+        raise ImportFailed(f"{path.name}: the file is empty", f"{path.name}: tệp rỗng", reason="import-empty")
     if size > max_bytes:
         raise ImportFailed(f"{path.name}: {size:,} bytes is larger than the limit of {max_bytes:,} bytes",
-                           f"{path.name}: {size:,} byte, vượt giới hạn {max_bytes:,} byte")
+                           f"{path.name}: {size:,} byte, vượt giới hạn {max_bytes:,} byte", reason="import-too-large")
 
 
 # --- references -----------------------------------------------------------------------------------------------
@@ -328,13 +562,15 @@ def _counts(t: Transformed) -> dict[str, dict[str, int]]:
 
 def _record(store: CatalogStore, report: ImportReport, *, strict: bool, cleanup: bool, ctx: WriteContext) -> None:
     """Write (or overwrite) the run's record; a store without records, or a failing write, never hides the import's
-    own outcome."""
+    own outcome. While the run is running, a small ``import-active`` record says which process runs it."""
     put = getattr(store, "put_record", None)
     if put is None:
         return
+    here = _this_process()
     data = {"run": report.run, "source": report.source, "format": report.format, "file": report.file,
             "actor": report.actor, "dry_run": report.dry_run, "strict": strict, "cleanup": cleanup,
-            "status": report.status, "error": report.error, "started": report.started,
+            "status": report.status, "error": report.error, "error_vi": report.error_vi,
+            "host": here["host"], "pid": here["pid"], "started": report.started,
             "finished": report.finished or None, "loaded": report.loaded,
             "created": report.result.created, "updated": report.result.updated,
             "unchanged": report.result.unchanged, "removed": report.result.removed,
@@ -342,34 +578,149 @@ def _record(store: CatalogStore, report: ImportReport, *, strict: bool, cleanup:
             "rejected": len(report.rejected), "unmapped": len(report.unmapped),
             "first_rejections": [r.to_json() for r in report.rejected[:20]]}
     try:
+        if report.status == "running":
+            put(ACTIVE, report.run, here | {"run": report.run, "started": report.started, "updated": _now()}, ctx,
+                log=False)
         put(RUNS, report.run, data, ctx, log=False)
         report.recorded = True
     except Exception:  # noqa: BLE001 - see the docstring
         report.recorded = False
+        return
+    if report.status != "running":
+        try:
+            store.delete_record(ACTIVE, report.run, ctx, log=False)
+        except Exception:  # noqa: BLE001 - no marker (the run failed before it was recorded as running)
+            pass
+
+
+def _heartbeat(store: CatalogStore, report: ImportReport, ctx: WriteContext, stage: str) -> None:
+    """Say that the run is still alive (``updated``, ``stage`` on its ``import-active`` record)."""
+    try:
+        rec = store.get_record(ACTIVE, report.run)
+        if rec is not None:
+            store.put_record(ACTIVE, report.run, rec.data | {"updated": _now(), "stage": stage}, ctx, log=False)
+    except Exception:  # noqa: BLE001 - news about a run never stops it
+        pass
+
+
+# --- runs that never finished -----------------------------------------------------------------------------------
+
+def _process_started(pid: int) -> float | None:
+    """When process ``pid`` of this host started (seconds since the epoch), or None when there is no such process."""
+    try:
+        import psutil
+
+        return round(psutil.Process(pid).create_time(), 2)
+    except Exception:  # noqa: BLE001 - no such process, or none we may see
+        return None
+
+
+def _this_process() -> dict[str, Any]:
+    pid = os.getpid()
+    return {"host": socket.gethostname(), "pid": pid, "process_started": _process_started(pid)}
+
+
+def _alive(marker: dict[str, Any]) -> bool | None:
+    """Whether the process that runs an import still runs: True or False on the host that runs it (the pid and the
+    process's start time must both match, so a reused pid is not taken for it); None on any other host."""
+    if marker.get("host") != socket.gethostname():
+        return None
+    pid = marker.get("pid")
+    if not isinstance(pid, int):
+        return False
+    started = _process_started(pid)
+    if started is None:
+        return False
+    recorded = marker.get("process_started")
+    return not isinstance(recorded, (int, float)) or abs(started - recorded) < 1.0
+
+
+def recover_runs(store: CatalogStore, stale_hours: float = 24, now: dt.datetime | None = None) -> list[str]:
+    """Record as failed every run left "running" by a process that is gone (killed, crashed, out of memory), and
+    return their ids. On this host a run is gone when its process no longer exists (same pid and start time); a run
+    of another host is gone when it has given no news (``updated``) for ``stale_hours``. Runs whose process still
+    runs, here or (recently) elsewhere, are left alone. Called when the command line imports or lists imports and
+    when the server starts."""
+    lister = getattr(store, "list_records", None)
+    if lister is None:
+        return []
+    now = now or dt.datetime.now(dt.timezone.utc)
+    ctx = WriteContext(actor="ioc-catalog:recover-runs")
+    failed = []
+    try:
+        markers = lister(ACTIVE, limit=10_000)
+    except Exception:  # noqa: BLE001 - a store that cannot list cannot be recovered now; the next start tries again
+        return []
+    for rec in markers:
+        m = rec.data
+        host, pid = m.get("host", "?"), m.get("pid", "?")
+        alive = _alive(m)
+        if alive:
+            continue
+        if alive is None:
+            try:
+                last = dt.datetime.fromisoformat(str(m.get("updated") or m.get("started")))
+            except ValueError:
+                last = None
+            if last is not None and (now - last).total_seconds() < stale_hours * 3600:
+                continue
+            error = (f"the run gave no news for more than {stale_hours:g} hours (process {pid} on host {host}); "
+                     "recorded as failed: nothing of it was loaded")
+            error_vi = (f"lượt nhập không có tin tức quá {stale_hours:g} giờ (tiến trình {pid} trên máy {host}); "
+                        "ghi nhận là thất bại: không có gì được nạp")
+        else:
+            error = (f"the import process (pid {pid} on host {host}) ended before the run finished (killed, crashed "
+                     "or out of memory); recorded as failed: nothing of it was loaded")
+            error_vi = (f"tiến trình nhập (pid {pid} trên máy {host}) đã dừng trước khi lượt nhập xong (bị dừng, lỗi "
+                        "hoặc hết bộ nhớ); ghi nhận là thất bại: không có gì được nạp")
+        try:
+            run = store.get_record(RUNS, rec.key)
+            if run is not None and run.data.get("status") == "running":
+                store.put_record(RUNS, rec.key, run.data | {
+                    "status": "failed", "error": error, "error_vi": error_vi,
+                    "finished": now.isoformat(timespec="seconds")}, ctx, expected_version=run.version, log=False)
+                failed.append(rec.key)
+            store.delete_record(ACTIVE, rec.key, ctx, log=False)
+        except CatalogError:  # another process recovered it first
+            continue
+    return failed
 
 
 def run_import(store: CatalogStore, path: str | Path, format: str | None = None, *, principal: Principal = SYSTEM,
-               dry_run: bool = False, strict: bool = True, cleanup: bool = False, max_bytes: int = 200_000_000,
-               progress: Callable[[int, int], None] | None = None, record: bool = True) -> ImportReport:
+               dry_run: bool = False, strict: bool = True, cleanup: bool = False, max_bytes: int | None = None,
+               progress: Callable[[int, int], None] | None = None, record: bool = True,
+               limits: ImportLimits | None = None) -> ImportReport:
     """Import one file. With ``strict`` (the default) any rejected item means nothing is loaded (and the run is
     recorded as failed). Every run, dry or not, is recorded in the ``import-run`` records with ``record``: first as
-    running, then finished or failed. ImportFailed and store errors are recorded, then raised."""
+    running, then finished or failed (and runs that other processes left running when they died are recorded as
+    failed first: :func:`recover_runs`). ImportFailed and store errors are recorded, then raised. ``limits``
+    (default: from the settings) bound what the file may hold; ``max_bytes``, when given, replaces its file size
+    limit."""
     require(principal, "import")
+    limits = limits or ImportLimits.from_settings()
+    if max_bytes is not None:
+        limits = replace(limits, file_bytes=max_bytes)
     path = Path(path)
     run = new_run_id()
     ctx = WriteContext(actor=principal.name, request_id=run)  # change-log entries of this run carry its id
     report = ImportReport(source=f"?:{path.name}", run=run, format="?", dry_run=dry_run, loaded=False,
                           result=BulkResult(), rejected=[], started=_now(), finished="", actor=principal.name,
-                          file=str(path), status="running")
+                          file=str(path), status="running", max_items=limits.report_items)
+    if record:
+        recover_runs(store, limits.stale_hours)
     try:
-        importer = with_metamodel(pick(path, format), store.metamodel)
+        importer = with_limits(with_metamodel(pick(path, format), store.metamodel), limits)
         report.format, report.source = importer.name, f"{importer.name}:{path.name}"
         if record:
             _record(store, report, strict=strict, cleanup=cleanup, ctx=ctx)
-        check_size(path, max_bytes)
+        check_size(path, limits.file_bytes)
+        check_content(path, importer)
         try:
-            document = importer.read(path, max_bytes)
+            document = importer.read(path, limits.file_bytes)
+            if record:
+                _heartbeat(store, report, ctx, "read")
             t = importer.transform(document, path.name)
+            del document
             resolve = getattr(importer, "resolve", None)
             if resolve is not None:
                 resolve(t, lambda refs: set(store.get_entities(sorted(refs))))
@@ -377,18 +728,21 @@ def run_import(store: CatalogStore, path: str | Path, format: str | None = None,
             raise
         except (RecursionError, MemoryError):
             raise ImportFailed(f"{path.name}: too deeply nested or too large to read as {importer.name}",
-                               f"{path.name}: lồng quá sâu hoặc quá lớn để đọc theo định dạng {importer.name}") \
-                from None
+                               f"{path.name}: lồng quá sâu hoặc quá lớn để đọc theo định dạng {importer.name}",
+                               reason="import-too-large") from None
         except Exception as exc:  # noqa: BLE001 - a malformed file must never crash the process
-            raise ImportFailed(f"{path.name}: cannot be read as {importer.name}: {type(exc).__name__}: {exc}",
+            raise ImportFailed(f"{path.name}: cannot be read as {importer.name}: {type(exc).__name__}: {clip(exc)}",
                                f"{path.name}: không đọc được theo định dạng {importer.name}: "
-                               f"{type(exc).__name__}: {exc}") from None
+                               f"{type(exc).__name__}: {clip(exc)}", reason="import-unreadable") from None
+        if record:
+            _heartbeat(store, report, ctx, "load")
         _check_references(t, store, t.locations)
         report.rejected, report.unmapped = t.rejected, t.unmapped
         report.counts, report.source_types = _counts(t), dict(sorted(t.source_types.items()))
         if strict and t.rejected:
             report.status = "failed"
             report.error = f"{len(t.rejected)} item(s) rejected; nothing imported (strict)"
+            report.error_vi = f"{len(t.rejected)} mục bị từ chối; không nhập gì (chế độ nghiêm ngặt)"
         else:
             load = BulkLoad(source=report.source, run=run, entities=t.entities, relationships=t.relationships,
                             events=t.events, cleanup=cleanup)
@@ -397,7 +751,8 @@ def run_import(store: CatalogStore, path: str | Path, format: str | None = None,
             report.status = "finished"
     except BaseException as exc:
         report.status = "failed"
-        report.error = exc.message if isinstance(exc, CatalogError) else f"{type(exc).__name__}: {exc}"
+        report.error = exc.message if isinstance(exc, CatalogError) else f"{type(exc).__name__}: {clip(exc)}"
+        report.error_vi = exc.message_vi or exc.message if isinstance(exc, ImportFailed) else report.error
         report.finished = _now()
         if record:
             _record(store, report, strict=strict, cleanup=cleanup, ctx=ctx)

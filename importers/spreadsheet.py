@@ -14,8 +14,10 @@ separated by ``;`` (``\\;`` is a literal semicolon, ``\\\\`` a literal backslash
 NFC on read. Exports neutralise formula injection with catalog.sheets.escape_formula and the importers undo exactly
 that escape, so an export re-imports to the same content hash.
 
-XLSX files are zips: the declared uncompressed size of their members is checked against the size limit before
-anything is parsed (zip bombs are refused), and openpyxl reads them in read-only, values-only mode.
+Hostile files stay bounded (importers.bounded, docs/spreadsheets.md "Limits"): an XLSX's parts are checked by their
+declared unpacked sizes before anything is inflated (zip bombs, a 150 MB cell in a 150 KB file), then one streaming
+pass checks every cell, row and sheet against the import limits, and only then does openpyxl read the workbook (in
+read-only, values-only mode); CSV files are read as a stream of bounded rows. Values quoted in messages are cut.
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ import io
 import re
 import zipfile
 import zlib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Iterable, Iterator
 
@@ -39,12 +41,12 @@ from catalog.model import Entity, OrgEvent, parse_entity, parse_relationship, py
 from catalog.sheets import XML_ILLEGAL, cell_text, escape_formula, unescape_formula, workbook_bytes
 from catalog.store.base import CatalogStore
 from catalog.text import fold, nfc
-from importers.base import ImportFailed, Rejection, Transformed, decode_text, sniff_delimiter
+from importers.base import ImportFailed, ImportLimits, Rejection, Transformed, clip
+from importers.bounded import check_total, csv_rows, open_zip, scan_workbook
 
 README_SHEET = "Hướng dẫn - README"
 LISTS_SHEET = "_lists"  # hidden sheet holding the drop-down values
 STAMP = dt.datetime(2000, 1, 1)  # document dates of templates and exports: same catalog, same bytes
-MAX_ZIP_MEMBERS = 10_000
 CSV_SUFFIXES = (".csv", ".tsv")
 
 
@@ -296,41 +298,7 @@ def _rows(values: Iterable[tuple[Any, ...]]) -> tuple[tuple[Any, ...], list[tupl
 def check_zip(path: Path, zf: zipfile.ZipFile, max_bytes: int) -> None:
     """Refuse a zip whose members would unpack to more than ``max_bytes`` (sizes from the directory, which zipfile
     never reads past) or that holds an absurd number of members."""
-    infos = zf.infolist()
-    if len(infos) > MAX_ZIP_MEMBERS:
-        raise ImportFailed(f"{path.name}: {len(infos):,} members in the zip; at most {MAX_ZIP_MEMBERS:,} are read",
-                           f"{path.name}: tệp zip có {len(infos):,} thành phần; chỉ đọc tối đa {MAX_ZIP_MEMBERS:,}")
-    total = sum(i.file_size for i in infos)
-    if total > max_bytes:
-        big = max(infos, key=lambda i: i.file_size)
-        raise ImportFailed(f"{path.name}: unpacks to {total:,} bytes (largest member {big.filename}: "
-                           f"{big.file_size:,} bytes), more than the limit of {max_bytes:,} bytes; refused before "
-                           "reading", f"{path.name}: giải nén ra {total:,} byte (lớn nhất {big.filename}: "
-                           f"{big.file_size:,} byte), vượt giới hạn {max_bytes:,} byte; từ chối trước khi đọc")
-
-
-def _open_zip(path: Path) -> zipfile.ZipFile:
-    try:
-        return zipfile.ZipFile(path)
-    except (zipfile.BadZipFile, OSError) as exc:
-        raise ImportFailed(f"{path.name}: not an XLSX workbook or zip archive ({exc})",
-                           f"{path.name}: không phải tệp XLSX hay tệp zip ({exc})") from None
-
-
-FORMULA_TAG = re.compile(rb"<(?:\w+:)?f[\s>/]")
-
-
-def _has_formulas(zf: zipfile.ZipFile) -> bool:
-    """Whether any worksheet holds a formula (a byte scan, no XML parsing)."""
-    for info in zf.infolist():
-        if info.filename.startswith("xl/worksheets/") and info.filename.endswith(".xml"):
-            with zf.open(info) as fh:
-                tail = b""
-                while chunk := fh.read(1 << 20):
-                    if FORMULA_TAG.search(tail + chunk):
-                        return True
-                    tail = chunk[-16:]
-    return False
+    check_total(path, zf, max_bytes)
 
 
 def _uncomputed(path: Path, tables: list[Table]) -> None:
@@ -358,25 +326,37 @@ def _uncomputed(path: Path, tables: list[Table]) -> None:
         wb.close()
 
 
-def read_xlsx(path: Path, max_bytes: int) -> list[Table]:
+def _trimmed(row: tuple[Any, ...]) -> tuple[Any, ...]:
+    """A row without its trailing empty cells (openpyxl fills a row with None up to its last cell)."""
+    end = len(row)
+    while end and (row[end - 1] is None or row[end - 1] == ""):
+        end -= 1
+    return row if end == len(row) else row[:end]
+
+
+def read_xlsx(path: Path, max_bytes: int, limits: ImportLimits | None = None) -> list[Table]:
+    """The workbook's sheets (README and drop-down lists aside) as tables. Before openpyxl reads anything, every
+    part's declared size and, in one streaming pass, every cell, row and sheet are checked against ``limits``
+    (importers.bounded); openpyxl then reads in read-only, values-only mode, and each row is kept without its
+    trailing empty cells."""
     from openpyxl import load_workbook
 
-    with _open_zip(path) as zf:
-        check_zip(path, zf, max_bytes)
-        if "xl/workbook.xml" not in zf.namelist():
+    limits = replace(limits or ImportLimits(), file_bytes=max_bytes)
+    with open_zip(path) as zf:
+        if "xl/workbook.xml" not in zf.NameToInfo:
+            check_total(path, zf, max_bytes)
             raise ImportFailed(f"{path.name}: a zip, but not an XLSX workbook (no xl/workbook.xml)",
-                               f"{path.name}: là tệp zip nhưng không phải XLSX (không có xl/workbook.xml)")
-        try:
-            formulas = _has_formulas(zf)
-        except (zipfile.BadZipFile, OSError, EOFError, zlib.error) as exc:
-            raise ImportFailed(f"{path.name}: a damaged zip ({exc})", f"{path.name}: tệp zip hỏng ({exc})") from None
+                               f"{path.name}: là tệp zip nhưng không phải XLSX (không có xl/workbook.xml)",
+                               reason="import-content-mismatch")
+        formulas = scan_workbook(path, zf, limits)
     try:
         wb = load_workbook(path, read_only=True, data_only=True)
     except ImportFailed:
         raise
     except Exception as exc:  # openpyxl raises many kinds (KeyError, ValueError, XML errors) on damaged files
-        raise ImportFailed(f"{path.name}: not a readable XLSX workbook ({type(exc).__name__}: {exc})",
-                           f"{path.name}: tệp XLSX hỏng, không đọc được ({type(exc).__name__}: {exc})") from None
+        raise ImportFailed(f"{path.name}: not a readable XLSX workbook ({type(exc).__name__}: {clip(exc)})",
+                           f"{path.name}: tệp XLSX hỏng, không đọc được ({type(exc).__name__}: {clip(exc)})",
+                           reason="import-unreadable") from None
     tables = []
     try:
         for ws in wb.worksheets:
@@ -384,49 +364,65 @@ def read_xlsx(path: Path, max_bytes: int) -> list[Table]:
                 continue
             try:
                 ws.reset_dimensions()  # some writers declare a wrong size; read every cell there is
-                header, rows = _rows(ws.iter_rows(values_only=True))
+                header, rows = _rows(_trimmed(r) for r in ws.iter_rows(values_only=True))
             except Exception as exc:
-                raise ImportFailed(f"{path.name}: sheet {ws.title} cannot be read ({type(exc).__name__}: {exc})",
-                                   f"{path.name}: không đọc được trang {ws.title} ({type(exc).__name__}: {exc})") \
-                    from None
-            tables.append(Table(f"{path.name}: sheet {ws.title}", ws.title, header, rows))
+                raise ImportFailed(f"{path.name}: sheet {ws.title} cannot be read ({type(exc).__name__}: "
+                                   f"{clip(exc)})", f"{path.name}: không đọc được trang {ws.title} "
+                                   f"({type(exc).__name__}: {clip(exc)})", reason="import-unreadable") from None
+            tables.append(Table(f"{path.name}: sheet {clip(ws.title, 100)}", ws.title, header, rows))
     finally:
         wb.close()
     if formulas:
         try:
             _uncomputed(path, tables)
         except Exception as exc:  # the data-only read above succeeded; a failure here is still a damaged file
-            raise ImportFailed(f"{path.name}: formulas cannot be read ({type(exc).__name__}: {exc})",
-                               f"{path.name}: không đọc được công thức ({type(exc).__name__}: {exc})") from None
+            raise ImportFailed(f"{path.name}: formulas cannot be read ({type(exc).__name__}: {clip(exc)})",
+                               f"{path.name}: không đọc được công thức ({type(exc).__name__}: {clip(exc)})",
+                               reason="import-unreadable") from None
     return tables
 
 
-def parse_csv(name: str, where: str, text: str) -> Table:
+def parse_csv(name: str, where: str, text: str, limits: ImportLimits | None = None) -> Table:
     """One CSV text: the delimiter (, ; or tab) is sniffed from the header line."""
-    delimiter = sniff_delimiter(text.split("\n", 1)[0])
-    try:
-        header, rows = _rows(tuple(r) for r in csv.reader(io.StringIO(text, newline=""), delimiter=delimiter))
-    except csv.Error as exc:
-        raise ImportFailed(f"{where}: not valid CSV ({exc})", f"{where}: CSV không hợp lệ ({exc})") from None
+    raw = text.encode("utf-8")
+    return _csv_table(name, where, lambda: io.BytesIO(raw), limits or ImportLimits())
+
+
+def _csv_table(name: str, where: str, open_binary: Any, limits: ImportLimits) -> Table:
+    header, rows = _rows(tuple(r) for _, r in csv_rows(where, where, open_binary, limits))
     return Table(where, name, header, rows, csv=True)
 
 
-def read_csv(path: Path, max_bytes: int) -> list[Table]:
-    """A CSV file, or a zip of CSV files (what ``export --format csv`` writes)."""
+def read_csv(path: Path, max_bytes: int, limits: ImportLimits | None = None) -> list[Table]:
+    """A CSV file, or a zip of CSV files (what ``export --format csv`` writes), read as a stream within ``limits``
+    (each CSV in a zip at most ``sheet_bytes`` unpacked)."""
+    limits = replace(limits or ImportLimits(), file_bytes=max_bytes)
     if path.suffix.lower() == ".zip" or zipfile.is_zipfile(path):
         tables = []
-        with _open_zip(path) as zf:
-            check_zip(path, zf, max_bytes)
+        with open_zip(path) as zf:
+            check_total(path, zf, max_bytes)
             for info in zf.infolist():
                 if info.is_dir() or Path(info.filename).suffix.lower() not in CSV_SUFFIXES:
                     continue
-                name = Path(info.filename).stem
-                tables.append(parse_csv(name, f"{path.name}: {info.filename}",
-                                        decode_text(f"{path.name}: {info.filename}", zf.read(info))))
+                where = f"{path.name}: {info.filename}"
+                if info.file_size > limits.sheet_bytes:
+                    raise ImportFailed(
+                        f"{where} unpacks to {info.file_size:,} bytes, more than the limit of {limits.sheet_bytes:,} "
+                        "bytes (IOC_CATALOG_IMPORT_MAX_SHEET_BYTES); refused before unpacking",
+                        f"{where} giải nén ra {info.file_size:,} byte, vượt giới hạn {limits.sheet_bytes:,} byte "
+                        "(IOC_CATALOG_IMPORT_MAX_SHEET_BYTES); từ chối trước khi giải nén",
+                        reason="import-part-too-large")
+                try:
+                    tables.append(_csv_table(Path(info.filename).stem, where,
+                                             lambda info=info: zf.open(info), limits))
+                except (zipfile.BadZipFile, EOFError, zlib.error) as exc:
+                    raise ImportFailed(f"{where}: a damaged zip ({exc})", f"{where}: tệp zip hỏng ({exc})",
+                                       reason="import-unreadable") from None
         if not tables:
-            raise ImportFailed(f"{path.name}: the zip holds no .csv file", f"{path.name}: tệp zip không chứa tệp .csv")
+            raise ImportFailed(f"{path.name}: the zip holds no .csv file", f"{path.name}: tệp zip không chứa tệp .csv",
+                               reason="import-content-mismatch")
         return tables
-    return [parse_csv(path.stem, path.name, decode_text(path.name, path.read_bytes()[: max_bytes + 1]))]
+    return [_csv_table(path.stem, path.name, lambda: path.open("rb"), limits)]
 
 
 # --- transform -------------------------------------------------------------------------------------------------
@@ -463,9 +459,17 @@ class _Transform:
         where = table.where if rownum is None else f"{table.where}, row {rownum}"
         self.t.rejected.append(Rejection(f"{where}, column {column}" if column else where, column, reason, vi))
 
-    def run(self, tables: list[Table]) -> Transformed:
+    def run(self, tables: list[Table], source: str = "") -> Transformed:
+        """Every table; ImportFailed when tables hold rows but none is in the layout: such a file would otherwise
+        "finish" having read nothing."""
         for table in tables:
             self.table(table)
+        if self.t.unmapped and len(self.t.unmapped) == sum(1 for t in tables if t.rows):
+            first = self.t.unmapped[0]
+            raise ImportFailed(f"nothing in {source or first.location} is in the template layout; "
+                               f"{first.location}: {first.reason}",
+                               f"không có gì trong {source or first.location} theo mẫu; {first.location}: "
+                               f"{first.reason_vi}", reason="import-nothing-read")
         self.finish_entities()
         return self.t
 
@@ -500,9 +504,10 @@ class _Transform:
             if not text:
                 keys.append(None)
                 continue
-            key = lookup.get(_norm(text)) or lookup.get(fold(_norm(text)))
+            key = lookup.get(_norm(text)) or lookup.get(fold(_norm(text))) if len(text) <= 1_000 else None
             if key is None:
                 known = ", ".join(c.key for c in spec.columns)
+                text = clip(text)
                 self.reject(table, 1, text, f"unknown column '{text}'; expected: {known}",
                             f"cột '{text}' không có trong mẫu; các cột: {known}")
             elif key in seen:
@@ -544,19 +549,20 @@ class _Transform:
         v = {k: read_cell(x, "ref" if k == "owner" else "str") for k, x in raw.items() if k in BASE}
         kind = spec.kind or v.get("kind")
         if spec.kind and v.get("kind") not in (None, spec.kind):
-            self.reject(table, rownum, "kind", f"'{v['kind']}' on a {spec.kind} {'file' if table.csv else 'sheet'}",
-                        f"'{v['kind']}' trên {'tệp' if table.csv else 'trang'} {spec.kind}")
+            self.reject(table, rownum, "kind", f"'{clip(v['kind'])}' on a {spec.kind} "
+                                               f"{'file' if table.csv else 'sheet'}",
+                        f"'{clip(v['kind'])}' trên {'tệp' if table.csv else 'trang'} {spec.kind}")
             return
         code = v.get("code")
         if v.get("ref"):
             rk, _, rc = str(v["ref"]).partition(":")
             if kind and rk != kind:
-                self.reject(table, rownum, "ref", f"'{v['ref']}' is not a {kind} (this sheet holds {kind})",
-                            f"'{v['ref']}' không phải {kind} (trang này chứa {kind})")
+                self.reject(table, rownum, "ref", f"'{clip(v['ref'])}' is not a {kind} (this sheet holds {kind})",
+                            f"'{clip(v['ref'])}' không phải {kind} (trang này chứa {kind})")
                 return
             if code and code != rc:
-                self.reject(table, rownum, "code", f"'{code}' does not match ref '{v['ref']}'",
-                            f"'{code}' không khớp với ref '{v['ref']}'")
+                self.reject(table, rownum, "code", f"'{clip(code)}' does not match ref '{clip(v['ref'])}'",
+                            f"'{clip(code)}' không khớp với ref '{clip(v['ref'])}'")
                 return
             kind, code = rk, rc
         if not kind:
@@ -564,7 +570,8 @@ class _Transform:
                         f"bắt buộc có loại; một trong: {', '.join(self.mm.kinds)}")
             return
         if kind not in self.mm.kinds:
-            self.reject(table, rownum, "kind", f"unknown kind '{kind}'; expected one of: {', '.join(self.mm.kinds)}")
+            self.reject(table, rownum, "kind", f"unknown kind '{clip(kind)}'; expected one of: "
+                                               f"{', '.join(self.mm.kinds)}")
             return
         if not code:
             self.reject(table, rownum, "code", "the code is required", "bắt buộc có mã")
@@ -620,8 +627,8 @@ class _Transform:
         for pair in v.get("transfers") or []:
             entity, sep, to = pair.partition(">")
             if not sep:
-                self.reject(table, rownum, "transfers", f"'{pair}' is not a pair entity > organisation",
-                            f"'{pair}' không phải cặp đối tượng > tổ chức")
+                self.reject(table, rownum, "transfers", f"'{clip(pair)}' is not a pair entity > organisation",
+                            f"'{clip(pair)}' không phải cặp đối tượng > tổ chức")
                 return
             transfers.append({"entity": entity.strip(), "to": to.strip()})
         new_name = None
@@ -740,16 +747,18 @@ class _Transform:
 def transform_tables(tables: list[Table], source: str, mm: Metamodel) -> Transformed:
     """Pure: the entities, relationships and events the tables describe, and every bad cell with its location (each
     table names its own file, so ``source`` is not repeated in locations)."""
-    return _Transform(mm).run(tables)
+    return _Transform(mm).run(tables, source)
 
 
 class _SpreadsheetImporter:
     name = ""
     suffixes: tuple[str, ...] = ()
     description = ""
+    holds: tuple[str, ...] = ()  # what the file's first bytes must show (importers.base.check_content)
 
-    def __init__(self, metamodel: Metamodel | None = None):
+    def __init__(self, metamodel: Metamodel | None = None, limits: ImportLimits | None = None):
         self.metamodel = metamodel
+        self.limits = limits  # None: the defaults of ImportLimits (run_import sets the settings' limits)
 
     def transform(self, document: list[Table], source: str) -> Transformed:
         from catalog.metamodel import DEFAULT
@@ -761,15 +770,17 @@ class XlsxImporter(_SpreadsheetImporter):
     name = "xlsx"
     suffixes = (".xlsx", ".xlsm")
     description = "Excel workbook in the ioc-catalog template layout (a sheet per kind, relationships...)"
+    holds = ("xlsx",)
 
     def read(self, path: Path, max_bytes: int) -> list[Table]:
-        return read_xlsx(path, max_bytes)
+        return read_xlsx(path, max_bytes, self.limits)
 
 
 class CsvImporter(_SpreadsheetImporter):
     name = "csv"
     suffixes = CSV_SUFFIXES
     description = "CSV (UTF-8, , ; or tab): one kind per file (by file name or a kind column), or a zip of CSVs"
+    holds = ("text", "zip")
 
     def claims(self, path: Path, head: bytes = b"") -> bool:
         """Picked without --format for a zip of CSV files named like the layout's sheets (what the CSV export
@@ -779,12 +790,12 @@ class CsvImporter(_SpreadsheetImporter):
         from catalog.metamodel import DEFAULT
 
         names = {s.name for s in layout(self.metamodel or DEFAULT)}
-        with zipfile.ZipFile(path) as zf:
+        with open_zip(path) as zf:
             members = [Path(n) for n in zf.namelist() if not n.endswith("/")]
         return bool(members) and all(m.suffix.lower() == ".csv" and m.stem in names for m in members)
 
     def read(self, path: Path, max_bytes: int) -> list[Table]:
-        return read_csv(path, max_bytes)
+        return read_csv(path, max_bytes, self.limits)
 
 
 def importers() -> list[_SpreadsheetImporter]:

@@ -588,7 +588,8 @@ def changes_page(request: Request, ref: str = "", actor: str = "", since: str = 
 # --- spreadsheet upload: dry run first, then confirm -----------------------------------------------------------
 
 def _forget_old_uploads(hours: int = 24) -> None:
-    """Uploads wait for their confirmation in a private folder; ones never confirmed go after a day."""
+    """Uploads wait for their confirmation in a private folder; a dry run never confirmed goes after a day (a failed
+    upload or import is removed at once: :func:`_discard_upload`)."""
     import shutil
     import time
 
@@ -596,6 +597,13 @@ def _forget_old_uploads(hours: int = 24) -> None:
     for d in UPLOADS.iterdir():
         if d.is_dir() and time.time() - d.stat().st_mtime > hours * 3600:
             shutil.rmtree(d, ignore_errors=True)
+
+
+def _discard_upload(token: str) -> None:
+    import shutil
+
+    if token:
+        shutil.rmtree(UPLOADS / token, ignore_errors=True)
 
 
 @router.get("/import")
@@ -611,52 +619,60 @@ def import_page(request: Request) -> Response:
 @router.post("/import")
 @web
 async def import_submit(request: Request) -> Response:
+    """A dry run of the uploaded file, kept (under a random token) only when it finished, for the confirmation;
+    the confirmation imports it and removes it. An upload whose dry run or import fails, for any reason, is removed
+    at once."""
     p = _who(request, "import")
-    from importers.base import ImportFailed, registry, run_import
+    from importers.base import ImportFailed, ImportLimits, registry, run_import
 
     data = await _form(request)
     store, lang = _store(request), lang_of(request)
+    settings = request.app.state.settings
     fmt = str(data.get("format", "")) or None
     token = str(data.get("token", ""))
     confirm = bool(token)
+    upload = None
     if confirm:
-        if not re.match(r"^[A-Za-z0-9_-]{20,60}$", token) or not (UPLOADS / token).is_dir():
+        kept = list((UPLOADS / token).iterdir()) if re.match(r"^[A-Za-z0-9_-]{20,60}$", token) and \
+            (UPLOADS / token).is_dir() else []
+        if not kept:
             raise ValidationFailed([FieldError("token", "the upload has expired; upload the file again")])
-        path = next((UPLOADS / token).iterdir())
+        path = kept[0]
     else:
         upload = data.get("file")
         if upload is None or not getattr(upload, "filename", ""):
             raise ValidationFailed([FieldError("file", "choose a file to upload")])
         _forget_old_uploads()
         token = secrets.token_urlsafe(24)
-        (UPLOADS / token).mkdir(parents=True, mode=0o700)
         name = re.sub(r"[^A-Za-z0-9._-]", "_", Path(upload.filename).name)[:100] or "upload"
         path = UPLOADS / token / name
-        limit = request.app.state.settings.max_import_bytes
-        size = 0
-        with path.open("wb") as out:
-            while chunk := await upload.read(1 << 20):
-                size += len(chunk)
-                if size > limit:
-                    raise ValidationFailed([FieldError("file", f"larger than {limit} bytes")])
-                out.write(chunk)
+    keep = False
     try:
-        report = await run_in_threadpool(functools.partial(run_import, store, path, fmt, principal=p,
-                                                           dry_run=not confirm,
-                                                           max_bytes=request.app.state.settings.max_import_bytes))
-    except ImportFailed as exc:
-        return render(request, "import.html", status=422, formats=sorted(registry()), report=None, token="",
-                      allowed=True, failure=exc.text(lang))
-    if confirm or report.status != "finished":
-        for f in (UPLOADS / token).iterdir():
-            f.unlink()
-        (UPLOADS / token).rmdir()
-        token = ""
-    return render(request, "import.html", formats=sorted(registry()), report=report, token=token, allowed=True,
-                  fmt=fmt or "", filename=path.name)
+        if upload is not None:
+            (UPLOADS / token).mkdir(parents=True, mode=0o700)
+            limit = settings.max_import_bytes
+            size = 0
+            with path.open("wb") as out:
+                while chunk := await upload.read(1 << 20):
+                    size += len(chunk)
+                    if size > limit:
+                        raise ValidationFailed([FieldError("file", f"larger than {limit} bytes")])
+                    out.write(chunk)
+        try:
+            report = await run_in_threadpool(functools.partial(run_import, store, path, fmt, principal=p,
+                                                               dry_run=not confirm,
+                                                               limits=ImportLimits.from_settings(settings)))
+        except ImportFailed as exc:
+            return render(request, "import.html", status=422, formats=sorted(registry()), report=None, token="",
+                          allowed=True, failure=exc.text(lang))
+        keep = not confirm and report.status == "finished"
+    finally:
+        if not keep:
+            _discard_upload(token)
+    return render(request, "import.html", formats=sorted(registry()), report=report, token=token if keep else "",
+                  allowed=True, fmt=fmt or "", filename=path.name)
 
 
-# --- drafts: department changes approved by an architect -------------------------------------------------------
 
 async def _submit_draft(request: Request, p: Principal, form: EntityForm, current: Any, note: str) -> Response:
     from catalog.drafts import Drafts

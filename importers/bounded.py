@@ -1,0 +1,467 @@
+"""Reading spreadsheets within :class:`importers.base.ImportLimits`: what a hostile workbook or CSV file is refused
+for before anything it holds is kept in memory.
+
+- :func:`open_zip` / :func:`check_parts`: a zip's member count (from its end record, before the directory is loaded),
+  its total unpacked size, and each member's declared unpacked size (a worksheet or a CSV file against ``sheet_bytes``,
+  every other part, shared strings included, against ``part_bytes``), all before anything is inflated. zipfile never
+  inflates a member past its declared size (it fails the CRC check), so a declared size is a true bound.
+- :func:`scan_workbook`: one streaming pass of expat over the shared strings and every worksheet, with constant memory:
+  the length of each cell's text (inline, or the shared string it points at), the last row and column of each sheet,
+  the characters of each row, and whether any cell holds a formula. openpyxl, which reads the workbook afterwards,
+  holds the shared strings whole and builds each cell's text whole, so a 150 MB cell must be refused here, first.
+- :func:`csv_table`: CSV rows pulled through a line reader that counts characters, so a row is refused as soon as it
+  passes ``row_chars`` (a missing newline or an unclosed quote cannot swallow the file) and the file is never decoded
+  whole.
+
+Every refusal is an :class:`~importers.base.ImportFailed` naming the file, sheet, row and column, in English and
+Vietnamese, with a stable ``reason`` code.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+from array import array
+import io
+import re
+import zipfile
+from pathlib import Path, PurePosixPath
+from typing import IO, Any, Callable, Iterator
+from xml.parsers import expat
+
+from importers.base import MAX_ZIP_MEMBERS, ImportFailed, ImportLimits, clip, sniff_delimiter, zip_member_count
+
+STRINGS_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sharedStrings+xml"
+CHUNK = 1 << 16
+
+
+def column_letters(n: int) -> str:
+    """1 -> A, 27 -> AA, 16384 -> XFD."""
+    out = ""
+    while n > 0:
+        n, rem = divmod(n - 1, 26)
+        out = chr(65 + rem) + out
+    return out
+
+
+def _column_number(letters: str) -> int:
+    n = 0
+    for ch in letters:
+        n = n * 26 + (ord(ch) - 64)
+    return n
+
+
+CELL_REF = re.compile(r"([A-Z]{1,7})(\d{0,10})$")
+
+
+def _fail(en: str, vi: str, reason: str) -> ImportFailed:
+    return ImportFailed(en, vi, reason=reason)
+
+
+# --- the zip ------------------------------------------------------------------------------------------------------
+
+def open_zip(path: Path) -> zipfile.ZipFile:
+    """The zip, once its end record announces at most MAX_ZIP_MEMBERS members (zipfile would load a directory of
+    millions of entries whole)."""
+    count = zip_member_count(path)
+    if count is not None and count > MAX_ZIP_MEMBERS:
+        raise _fail(f"{path.name}: {count:,} members in the zip; at most {MAX_ZIP_MEMBERS:,} are read",
+                    f"{path.name}: tệp zip có {count:,} thành phần; chỉ đọc tối đa {MAX_ZIP_MEMBERS:,}",
+                    "import-zip-members")
+    try:
+        return zipfile.ZipFile(path)
+    except (zipfile.BadZipFile, OSError, ValueError) as exc:
+        raise _fail(f"{path.name}: not an XLSX workbook or zip archive ({exc})",
+                    f"{path.name}: không phải tệp XLSX hay tệp zip ({exc})", "import-unreadable") from None
+
+
+def check_total(path: Path, zf: zipfile.ZipFile, max_bytes: int) -> None:
+    """Refuse a zip whose members would unpack to more than ``max_bytes`` (sizes from the directory) or that holds
+    an absurd number of members."""
+    infos = zf.infolist()
+    if len(infos) > MAX_ZIP_MEMBERS:
+        raise _fail(f"{path.name}: {len(infos):,} members in the zip; at most {MAX_ZIP_MEMBERS:,} are read",
+                    f"{path.name}: tệp zip có {len(infos):,} thành phần; chỉ đọc tối đa {MAX_ZIP_MEMBERS:,}",
+                    "import-zip-members")
+    total = sum(i.file_size for i in infos)
+    if total > max_bytes:
+        big = max(infos, key=lambda i: i.file_size)
+        raise _fail(f"{path.name}: unpacks to {total:,} bytes (largest member {big.filename}: {big.file_size:,} "
+                    f"bytes), more than the limit of {max_bytes:,} bytes; refused before reading",
+                    f"{path.name}: giải nén ra {total:,} byte (lớn nhất {big.filename}: {big.file_size:,} byte), vượt "
+                    f"giới hạn {max_bytes:,} byte; từ chối trước khi đọc", "import-too-large")
+
+
+def _too_big(path: Path, what: str, what_vi: str, size: int, limit: int, setting: str) -> ImportFailed:
+    return _fail(f"{path.name}: {what} unpacks to {size:,} bytes, more than the limit of {limit:,} bytes "
+                 f"({setting}); refused before unpacking",
+                 f"{path.name}: {what_vi} giải nén ra {size:,} byte, vượt giới hạn {limit:,} byte ({setting}); từ "
+                 "chối trước khi giải nén", "import-part-too-large")
+
+
+# --- which part is what -------------------------------------------------------------------------------------------
+
+def _parse_small(path: Path, zf: zipfile.ZipFile, name: str, start: Callable[[str, dict[str, str]], None]) -> None:
+    """Stream a (size-checked) part through expat, calling ``start(local name, attributes)`` per element."""
+    if name not in zf.NameToInfo:
+        return
+    parser = expat.ParserCreate()
+
+    def on_start(tag: str, attrs: dict[str, str]) -> None:
+        start(tag.rpartition(":")[2], attrs)
+
+    parser.StartElementHandler = on_start
+    try:
+        with zf.open(name) as fh:
+            while chunk := fh.read(CHUNK):
+                parser.Parse(chunk, False)
+        parser.Parse(b"", True)
+    except expat.ExpatError as exc:
+        raise _fail(f"{path.name}: not a readable XLSX workbook ({name}: {exc})",
+                    f"{path.name}: tệp XLSX hỏng, không đọc được ({name}: {exc})", "import-unreadable") from None
+    except (zipfile.BadZipFile, OSError, EOFError, ValueError) as exc:
+        raise _fail(f"{path.name}: a damaged zip ({name}: {exc})", f"{path.name}: tệp zip hỏng ({name}: {exc})",
+                    "import-unreadable") from None
+
+
+def _resolve(base: str, target: str) -> str:
+    """A relationship target as a member name: absolute (``/xl/...``) or relative to ``base``'s folder."""
+    if target.startswith("/"):
+        return target.lstrip("/")
+    parts: list[str] = []
+    for p in (PurePosixPath(base).parent / target).parts:
+        if p == "..":
+            if parts:
+                parts.pop()
+        elif p not in (".", ""):
+            parts.append(p)
+    return "/".join(parts)
+
+
+def workbook_parts(path: Path, zf: zipfile.ZipFile) -> tuple[dict[str, str], set[str]]:
+    """(worksheet member -> sheet title, shared-strings members): what openpyxl will read as sheets and strings,
+    from the workbook's relationships and the content types (any part name a file chooses), plus the usual names."""
+    rels: dict[str, tuple[str, str]] = {}
+
+    def on_rel(tag: str, a: dict[str, str]) -> None:
+        if tag == "Relationship" and "Id" in a and "Target" in a:
+            rels[a["Id"]] = (a.get("Type", ""), _resolve("xl/workbook.xml", a["Target"]))
+
+    titles: dict[str, str] = {}
+
+    def on_sheet(tag: str, a: dict[str, str]) -> None:
+        if tag == "sheet":
+            rid = next((v for k, v in a.items() if k.rpartition(":")[2] == "id" and k != "sheetId"), None)
+            if rid in rels:
+                titles[rels[rid][1]] = clip(a.get("name", rels[rid][1]), 100)
+
+    strings = {"xl/sharedStrings.xml"}
+
+    def on_type(tag: str, a: dict[str, str]) -> None:
+        if tag == "Override" and a.get("ContentType") == STRINGS_TYPE and "PartName" in a:
+            strings.add(a["PartName"].lstrip("/"))
+
+    _parse_small(path, zf, "xl/_rels/workbook.xml.rels", on_rel)
+    _parse_small(path, zf, "xl/workbook.xml", on_sheet)
+    _parse_small(path, zf, "[Content_Types].xml", on_type)
+    strings |= {target for kind, target in rels.values() if kind.endswith("/sharedStrings")}
+    for name in zf.namelist():
+        if name.startswith("xl/worksheets/") and name.endswith(".xml") and name not in titles:
+            titles[name] = PurePosixPath(name).stem
+    return titles, {s for s in strings if s in zf.NameToInfo}
+
+
+def check_parts(path: Path, zf: zipfile.ZipFile, limits: ImportLimits) -> tuple[dict[str, str], set[str]]:
+    """Refuse, from the declared sizes and before unpacking anything large, a worksheet over ``sheet_bytes`` and any
+    other part over ``part_bytes``; returns :func:`workbook_parts`."""
+    check_total(path, zf, limits.file_bytes)
+    small = ("[Content_Types].xml", "xl/workbook.xml", "xl/_rels/workbook.xml.rels")
+    for name in small:
+        info = zf.NameToInfo.get(name)
+        if info is not None and info.file_size > limits.part_bytes:
+            raise _too_big(path, f"the part {name}", f"phần {name}", info.file_size, limits.part_bytes,
+                           "IOC_CATALOG_IMPORT_MAX_PART_BYTES")
+    sheets, strings = workbook_parts(path, zf)
+    for info in zf.infolist():
+        if info.filename in sheets:
+            if info.file_size > limits.sheet_bytes:
+                title = sheets[info.filename]
+                raise _too_big(path, f"sheet {title} ({info.filename})", f"trang {title} ({info.filename})",
+                               info.file_size, limits.sheet_bytes, "IOC_CATALOG_IMPORT_MAX_SHEET_BYTES")
+        elif info.file_size > limits.part_bytes:
+            what = (f"the shared-strings part ({info.filename}, which holds the text of the workbook's cells)",
+                    f"phần chuỗi dùng chung ({info.filename}, chứa nội dung chữ của các ô)") \
+                if info.filename in strings else (f"the part {info.filename}", f"phần {info.filename}")
+            raise _too_big(path, *what, info.file_size, limits.part_bytes, "IOC_CATALOG_IMPORT_MAX_PART_BYTES")
+    return sheets, strings
+
+
+# --- the streaming scan -------------------------------------------------------------------------------------------
+
+class _Stop(Exception):
+    """Raised inside an expat handler to end the scan with an ImportFailed."""
+
+    def __init__(self, failure: ImportFailed):
+        super().__init__(failure.message)
+        self.failure = failure
+
+
+def _cell_too_long(where: str, where_vi: str, chars: int | None, limit: int) -> ImportFailed:
+    size = f"{chars:,} characters" if chars is not None else f"more than {limit:,} characters"
+    size_vi = f"{chars:,} ký tự" if chars is not None else f"hơn {limit:,} ký tự"
+    return _fail(f"{where}: a cell of {size}; at most {limit:,} are read (IOC_CATALOG_IMPORT_MAX_CELL_CHARS); "
+                 "nothing was imported",
+                 f"{where_vi}: ô dài {size_vi}; chỉ đọc tối đa {limit:,} ký tự (IOC_CATALOG_IMPORT_MAX_CELL_CHARS); "
+                 "không nhập gì", "import-cell-too-long")
+
+
+def _run(parser: Any, fh: IO[bytes], path: Path, part: str) -> None:
+    try:
+        while chunk := fh.read(CHUNK):
+            parser.Parse(chunk, False)
+        parser.Parse(b"", True)
+    except _Stop as stop:
+        raise stop.failure from None
+    except expat.ExpatError as exc:
+        raise _fail(f"{path.name}: {part} is not well-formed XML ({exc})",
+                    f"{path.name}: {part} không phải XML hợp lệ ({exc})", "import-unreadable") from None
+    except (zipfile.BadZipFile, OSError, EOFError, ValueError) as exc:  # includes zlib errors and a bad CRC
+        raise _fail(f"{path.name}: a damaged zip ({part}: {exc})", f"{path.name}: tệp zip hỏng ({part}: {exc})",
+                    "import-unreadable") from None
+
+
+def scan_strings(path: Path, zf: zipfile.ZipFile, name: str, limits: ImportLimits) -> array:
+    """The length of every shared string, by index (8 bytes each; the text is counted, never kept)."""
+    lengths = array("q")
+    state = {"depth": 0, "chars": 0}
+
+    def start(tag: str, attrs: dict[str, str]) -> None:
+        if state["depth"]:
+            state["depth"] += 1
+        elif tag == "si" or tag.endswith(":si"):
+            state["depth"], state["chars"] = 1, 0
+
+    def end(tag: str) -> None:
+        if state["depth"]:
+            state["depth"] -= 1
+            if state["depth"] == 0:
+                lengths.append(state["chars"])
+
+    def data(text: str) -> None:
+        if state["depth"]:
+            state["chars"] += len(text)
+        elif len(text) > limits.cell_chars:  # text outside any string: openpyxl would build it too
+            raise _Stop(_fail(f"{path.name}: {name} holds a text of more than {limits.cell_chars:,} characters "
+                              "outside any string", f"{path.name}: {name} chứa đoạn chữ dài hơn "
+                              f"{limits.cell_chars:,} ký tự nằm ngoài mọi chuỗi", "import-cell-too-long"))
+
+    parser = expat.ParserCreate()
+    parser.buffer_text = True
+    parser.StartElementHandler, parser.EndElementHandler, parser.CharacterDataHandler = start, end, data
+    with zf.open(name) as fh:
+        _run(parser, fh, path, name)
+    return lengths
+
+
+def scan_sheet(path: Path, zf: zipfile.ZipFile, name: str, title: str, limits: ImportLimits,
+               strings: array) -> bool:
+    """Stream one worksheet: refuse the first cell over ``cell_chars`` (inline text, or the shared string it points
+    at: ``strings`` holds their lengths), row over ``rows``, column over ``columns`` or row over ``row_chars``,
+    naming sheet, row and column. Returns whether the sheet holds a formula."""
+    where = f"{path.name}: sheet {title}"
+    where_vi = f"{path.name}: trang {title}"
+    max_cell, max_row_chars, max_cols, max_rows = limits.cell_chars, limits.row_chars, limits.columns, limits.rows
+    row = col = depth = chars = row_chars = run = 0  # depth: inside a cell (1 = the <c> element itself)
+    shared = in_v = formula = False
+    v = ""
+
+    def at(column: int | None = None) -> tuple[str, str]:
+        c = "" if column is None else f", column {column_letters(column)}"
+        c_vi = "" if column is None else f", cột {column_letters(column)}"
+        return f"{where}, row {row:,}{c}", f"{where_vi}, dòng {row:,}{c_vi}"
+
+    def start(tag: str, attrs: dict[str, str]) -> None:
+        nonlocal row, col, depth, chars, row_chars, run, shared, in_v, formula, v
+        run = 0
+        if ":" in tag:
+            tag = tag.rpartition(":")[2]
+        if depth:
+            depth += 1
+            if tag == "v":
+                in_v = True
+            elif tag == "f":
+                formula = True
+        elif tag == "c":
+            ref = attrs.get("r")
+            m = CELL_REF.match(ref) if ref else None
+            col = _column_number(m.group(1)) if m else col + 1
+            if col > max_cols:
+                en, vi = at(col)
+                raise _Stop(_fail(f"{en}: column {col:,} is past the last column read ({max_cols:,}: "
+                                  "IOC_CATALOG_IMPORT_MAX_COLUMNS); nothing was imported",
+                                  f"{vi}: cột thứ {col:,} vượt quá cột cuối cùng được đọc ({max_cols:,}: "
+                                  "IOC_CATALOG_IMPORT_MAX_COLUMNS); không nhập gì", "import-too-many-columns"))
+            depth, chars, v = 1, 0, ""
+            shared = attrs.get("t") == "s"
+        elif tag == "row":
+            r = attrs.get("r", "")
+            row = int(r) if r.isdigit() else row + 1
+            col = row_chars = 0
+            if row > max_rows:
+                en, vi = at()
+                raise _Stop(_fail(f"{en}: past the last row read ({max_rows:,}: IOC_CATALOG_IMPORT_MAX_ROWS); "
+                                  "nothing was imported",
+                                  f"{vi}: vượt quá dòng cuối cùng được đọc ({max_rows:,}: "
+                                  "IOC_CATALOG_IMPORT_MAX_ROWS); không nhập gì", "import-too-many-rows"))
+
+    def end(tag: str) -> None:
+        nonlocal depth, chars, row_chars, run, in_v
+        run = 0
+        if not depth:
+            return
+        depth -= 1
+        in_v = False
+        if depth:
+            return
+        if shared:
+            index = v.strip()
+            chars = strings[int(index)] if index.isdigit() and int(index) < len(strings) else 0
+            if chars > max_cell:
+                en, vi = at(col)
+                raise _Stop(_cell_too_long(en, vi, chars, max_cell))
+        row_chars += chars
+        if row_chars > max_row_chars:
+            en, vi = at()
+            raise _Stop(_fail(f"{en}: a row of more than {max_row_chars:,} characters "
+                              "(IOC_CATALOG_IMPORT_MAX_ROW_CHARS); nothing was imported",
+                              f"{vi}: dòng dài hơn {max_row_chars:,} ký tự (IOC_CATALOG_IMPORT_MAX_ROW_CHARS); "
+                              "không nhập gì", "import-row-too-long"))
+
+    def data(text: str) -> None:
+        nonlocal chars, run, v
+        if depth:
+            chars += len(text)
+            if shared:
+                if in_v and len(v) < 12:
+                    v += text
+            elif chars > max_cell:
+                en, vi = at(col)
+                raise _Stop(_cell_too_long(en, vi, None, max_cell))
+        else:
+            run += len(text)
+            if run > max_cell:  # a text outside any cell, which openpyxl would build whole too
+                en, vi = at()
+                raise _Stop(_fail(f"{en}: a text of more than {max_cell:,} characters outside any cell; "
+                                  "nothing was imported", f"{vi}: đoạn chữ dài hơn {max_cell:,} ký tự nằm "
+                                  "ngoài mọi ô; không nhập gì", "import-cell-too-long"))
+
+    parser = expat.ParserCreate()
+    parser.buffer_text = True  # one call per text run (up to the buffer's size), not per line
+    parser.StartElementHandler, parser.EndElementHandler, parser.CharacterDataHandler = start, end, data
+    with zf.open(name) as fh:
+        _run(parser, fh, path, f"sheet {title}")
+    return formula
+
+
+def scan_workbook(path: Path, zf: zipfile.ZipFile, limits: ImportLimits) -> bool:
+    """Check every part's size, then stream the shared strings and every worksheet (see the module docstring).
+    Returns whether any worksheet holds a formula."""
+    sheets, strings = check_parts(path, zf, limits)
+    lengths = array("q")
+    for name in sorted(strings):  # one, in any workbook a spreadsheet wrote
+        lengths.extend(scan_strings(path, zf, name, limits))
+    formulas = False
+    for name, title in sheets.items():
+        if name in zf.NameToInfo:
+            formulas = scan_sheet(path, zf, name, title, limits, lengths) or formulas
+    return formulas
+
+
+# --- CSV ----------------------------------------------------------------------------------------------------------
+
+def _first_bad_byte(open_binary: Callable[[], IO[bytes]]) -> int:
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    seen = 0
+    with open_binary() as fh:
+        while chunk := fh.read(CHUNK):
+            try:
+                decoder.decode(chunk)
+            except UnicodeDecodeError as exc:
+                return seen + exc.start
+            seen += len(chunk)
+    try:
+        decoder.decode(b"", True)
+    except UnicodeDecodeError as exc:
+        return seen + exc.start
+    return seen
+
+
+def csv_rows(name: str, where: str, open_binary: Callable[[], IO[bytes]], limits: ImportLimits) \
+        -> Iterator[tuple[int, list[str]]]:
+    """(record number from 1, fields without trailing empty ones) of one CSV file, within ``limits``; the
+    delimiter (, ; or tab) is sniffed from the header line. ``open_binary`` opens the file (it is opened twice: once
+    for the header line, once to read)."""
+    with open_binary() as fh:
+        head = fh.read(CHUNK).decode("utf-8-sig", errors="replace")
+    delimiter = sniff_delimiter(head.split("\n", 1)[0])
+    pending = 0
+    rownum = 0
+
+    def lines(text: IO[str]) -> Iterator[str]:
+        nonlocal pending
+        while line := text.readline(limits.row_chars + 1):
+            pending += len(line)
+            if pending > limits.row_chars:
+                raise _fail(f"{where}, row {rownum + 1:,}: a row of more than {limits.row_chars:,} characters "
+                            "(IOC_CATALOG_IMPORT_MAX_ROW_CHARS; a quote never closed?); nothing was imported",
+                            f"{where}, dòng {rownum + 1:,}: dòng dài hơn {limits.row_chars:,} ký tự "
+                            "(IOC_CATALOG_IMPORT_MAX_ROW_CHARS; thiếu dấu nháy đóng?); không nhập gì",
+                            "import-row-too-long")
+            yield line
+
+    try:
+        with open_binary() as raw:
+            text = io.TextIOWrapper(raw, encoding="utf-8-sig", newline="")
+            reader = csv.reader(lines(text), delimiter=delimiter)
+            while True:
+                try:
+                    row = next(reader)
+                except StopIteration:
+                    break
+                except csv.Error as exc:
+                    if "field larger than field limit" in str(exc):
+                        raise _cell_too_long(f"{where}, row {rownum + 1:,}", f"{where}, dòng {rownum + 1:,}", None,
+                                             limits.cell_chars) from None
+                    raise _fail(f"{where}: not valid CSV ({exc})", f"{where}: CSV không hợp lệ ({exc})",
+                                "import-unreadable") from None
+                rownum += 1
+                pending = 0
+                if rownum > limits.rows:
+                    raise _fail(f"{where}, row {rownum:,}: past the last row read ({limits.rows:,}: "
+                                "IOC_CATALOG_IMPORT_MAX_ROWS); nothing was imported",
+                                f"{where}, dòng {rownum:,}: vượt quá dòng cuối cùng được đọc ({limits.rows:,}: "
+                                "IOC_CATALOG_IMPORT_MAX_ROWS); không nhập gì", "import-too-many-rows")
+                while row and not row[-1]:
+                    row.pop()
+                if len(row) > limits.columns:
+                    col = column_letters(len(row))
+                    raise _fail(f"{where}, row {rownum:,}, column {col}: column {len(row):,} is past the last column "
+                                f"read ({limits.columns:,}: IOC_CATALOG_IMPORT_MAX_COLUMNS); nothing was imported",
+                                f"{where}, dòng {rownum:,}, cột {col}: cột thứ {len(row):,} vượt quá cột cuối cùng "
+                                f"được đọc ({limits.columns:,}: IOC_CATALOG_IMPORT_MAX_COLUMNS); không nhập gì",
+                                "import-too-many-columns")
+                for i, v in enumerate(row):
+                    if len(v) > limits.cell_chars:
+                        raise _cell_too_long(f"{where}, row {rownum:,}, column {column_letters(i + 1)}",
+                                             f"{where}, dòng {rownum:,}, cột {column_letters(i + 1)}", len(v),
+                                             limits.cell_chars)
+                yield rownum, row
+    except UnicodeDecodeError:
+        at = _first_bad_byte(open_binary)
+        raise _fail(f"{name}: not UTF-8 text (byte {at}); save it as UTF-8",
+                    f"{name}: không phải văn bản UTF-8 (byte {at}); hãy lưu tệp dạng UTF-8", "import-not-utf8") \
+            from None
+
+
+__all__ = ["check_parts", "check_total", "column_letters", "csv_rows", "open_zip", "scan_sheet", "scan_strings",
+           "scan_workbook", "workbook_parts"]
