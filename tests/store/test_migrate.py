@@ -48,7 +48,8 @@ def sample_with_history(store: CatalogStore) -> CatalogStore:
     svc.unlink(rel.id, rel.version)
     gone = next(e for e in store.iter_entities(kind="service") if store.list_relationships(e.ref))
     svc.delete(gone.ref, gone.version, cascade=True)  # its relationships go too: more delete entries
-    svc.apply_event({"id": "test-rename-quan1", "type": "rename", "date": "2025-07-01",
+    # renamed while it still existed (Quận 1 ends on 2025-07-01: a rename dated then names no organisation)
+    svc.apply_event({"id": "test-rename-quan1", "type": "rename", "date": "2025-06-15",
                      "from": ["organization:hcm-quan1"], "to": ["organization:hcm-quan1"],
                      "new_name": {"vi": "UBND phường Sài Gòn", "en": "Sai Gon Ward People's Committee"}})
     ctx = WriteContext(actor="tester")
