@@ -184,12 +184,14 @@ class Server:
         return State(hashlib.sha256(export.content).hexdigest(), (head["seq"], head["hash"]),
                      hashlib.sha256(b"\0".join(r.content for r in records)).hexdigest())
 
-    def cli(self, *args: str, timeout: float = 300, env: dict[str, str] | None = None,
+    def cli(self, *args: str, timeout: float = 300, env: dict[str, str | None] | None = None,
             store: bool = True) -> subprocess.CompletedProcess:
-        """``ioc-catalog ARGS --store <this server's file>`` (store=False: without --store)."""
+        """``ioc-catalog ARGS --store <this server's file>`` (store=False: without --store), in the server's
+        environment changed by ``env`` (a None value removes the variable)."""
         extra = ["--store", self.url] if store else []
+        environ = {**self.process_env(), **(env or {})}
         return subprocess.run([sys.executable, "-m", "api.cli", *args, *extra], cwd=self.dir, capture_output=True,
-                              text=True, timeout=timeout, env={**self.process_env(), **(env or {})})
+                              text=True, timeout=timeout, env={k: v for k, v in environ.items() if v is not None})
 
     def import_runs(self) -> list[dict[str, Any]]:
         """The recorded import runs, newest first (``ioc-catalog imports --json``, beside the running server)."""
