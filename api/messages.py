@@ -25,6 +25,10 @@ TITLES: dict[str, tuple[str, str]] = {
     "permission-denied": ("Không có quyền", "Permission denied"),
     "unauthenticated": ("Chưa xác thực", "Unauthenticated"),
     "store-error": ("Kho dữ liệu tạm thời không sẵn sàng", "Store unavailable"),
+    "store-full": ("Ổ đĩa chứa kho dữ liệu đã đầy", "Store full: no disk space left"),
+    "backup-failed": ("Không chứng minh được bản sao lưu", "Backup could not be proved"),
+    "restore-refused": ("Từ chối khôi phục đè lên danh mục đang có dữ liệu",
+                        "Restore refused: the catalog is not empty"),
     "body-too-large": ("Nội dung yêu cầu quá lớn", "Request body too large"),
     "malformed-json": ("JSON không hợp lệ", "Malformed JSON"),
     "method-not-allowed": ("Phương thức không được hỗ trợ", "Method not allowed"),
@@ -54,6 +58,15 @@ DETAILS: dict[str, tuple[str, str]] = {
     "internal-error": ("Máy chủ gặp lỗi không mong đợi; lỗi đã được ghi lại (mã yêu cầu {request_id}).",
                        "The server hit an unexpected error; it has been logged (request id {request_id})."),
     "store-error": ("Kho dữ liệu đang bận hoặc lỗi; thử lại sau.", "The store is busy or failing; retry later."),
+    "store-full": ("Ổ đĩa chứa danh mục đã đầy nên thao tác ghi đã bị huỷ; danh mục vẫn giữ nguyên như trước. Hãy "
+                   "giải phóng dung lượng rồi thử lại.",
+                   "The disk holding the catalog is full, so the write was rolled back; the catalog is unchanged. "
+                   "Free some space and retry."),
+    "backup-failed": ("Bản sao không khớp với dữ liệu được sao nên không được giữ lại; không có gì bị thay đổi.",
+                      "The copy does not match what it copies, so it was not kept; nothing was changed."),
+    "restore-refused": ("Danh mục không trống: khôi phục sẽ làm mất dữ liệu hiện có. Dùng --force nếu thật sự muốn "
+                        "thay thế.",
+                        "The catalog is not empty: a restore would lose what it holds. Use --force to replace it."),
     "permission-denied": ("{principal} ({role}) không được phép thực hiện thao tác này.",
                           "{principal} ({role}) may not do this."),
     "too-many-attempts": ("Đã có quá nhiều lần đăng nhập sai hoặc mã truy cập không hợp lệ cho tài khoản này hoặc từ "

@@ -123,7 +123,7 @@ def install(app: FastAPI) -> None:
         elif exc.status >= 500:
             log.error("store failure on %s %s: %s", request.method, request.url.path, exc.message)
             status, headers = 503, {"Retry-After": "1"}
-            detail = messages.detail("store-error", lang)
+            detail = messages.detail(code, lang) or messages.detail("store-error", lang)  # store-full has its own
         elif code in messages.DETAILS and code not in ("not-found",):
             detail = messages.detail(code, lang) or detail
         elif lang == "vi":

@@ -368,6 +368,40 @@ def test_a_full_file_system_fails_the_write_cleanly(small_disk: Path) -> None:
         s.close()
 
 
+def test_a_full_disk_answers_store_full_over_http_in_both_languages(small_disk: Path) -> None:
+    from fastapi.testclient import TestClient
+
+    from api.app import create_app
+    from catalog.accounts import Accounts
+    from catalog.settings import Settings
+
+    s = sqlite(small_disk / "c.db")
+    try:
+        base(s)
+        accounts = Accounts(s)
+        accounts.add_user("admin", "admin")
+        token = accounts.create_token("admin").secret
+        fill_disk(small_disk, 16 * 1024)
+        before = (s.revision(), content_hash(s))
+        # one small entity: its pages (16 KiB each: the row, its indexes, search text, log entry) go to the WAL
+        body = {"code": "one-more", "name": {"vi": "Hệ thống", "en": "System"}, "owner": "organization:o",
+                "attributes": {"lifecycle": "production"}, "description": {"vi": "mô tả " * 200, "en": "x" * 1000}}
+        with TestClient(create_app(Settings(demo=True), store=s), raise_server_exceptions=False) as client:
+            answers = {lang: client.post("/api/v1/systems", json=body, headers={
+                "Authorization": f"Bearer {token}", "Accept-Language": lang}) for lang in ("en", "vi")}
+        for lang, r in answers.items():
+            assert r.status_code == 503 and r.headers["content-type"].startswith("application/problem+json"), r.text
+            problem = r.json()
+            assert problem["code"] == "store-full", problem
+        assert answers["en"].json()["title"] == "Store full: no disk space left"
+        assert "the catalog is unchanged" in answers["en"].json()["detail"]
+        assert answers["vi"].json()["title"] == "Ổ đĩa chứa kho dữ liệu đã đầy"
+        assert "danh mục vẫn giữ nguyên" in answers["vi"].json()["detail"]
+        assert (s.revision(), content_hash(s)) == before and s.verify_log().ok
+    finally:
+        s.close()
+
+
 def test_a_backup_onto_a_full_disk_leaves_no_file(tmp_path: Path, small_disk: Path) -> None:
     s = sqlite(tmp_path / "c.db")
     try:
