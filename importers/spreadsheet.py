@@ -382,12 +382,6 @@ def read_xlsx(path: Path, max_bytes: int, limits: ImportLimits | None = None) ->
     return tables
 
 
-def parse_csv(name: str, where: str, text: str, limits: ImportLimits | None = None) -> Table:
-    """One CSV text: the delimiter (, ; or tab) is sniffed from the header line."""
-    raw = text.encode("utf-8")
-    return _csv_table(name, where, lambda: io.BytesIO(raw), limits or ImportLimits())
-
-
 def _csv_table(name: str, where: str, open_binary: Any, limits: ImportLimits) -> Table:
     header, rows = _rows(tuple(r) for _, r in csv_rows(where, where, open_binary, limits))
     return Table(where, name, header, rows, csv=True)

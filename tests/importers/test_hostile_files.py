@@ -176,9 +176,9 @@ RAISED = {"IOC_CATALOG_IMPORT_MAX_PART_BYTES": "400000000", "IOC_CATALOG_IMPORT_
 SHAPES = {
     # (build, settings, what the error must say)
     "150 MB shared string": (lambda p: big_cell(p, 150_000_000), {},
-                             r"the shared-strings part \(xl/sharedStrings.xml.*\) unpacks to 150,000,\d+ bytes, more than the "
-                             r"limit of 50,000,000 bytes \(IOC_CATALOG_IMPORT_MAX_PART_BYTES\); refused before "
-                             r"unpacking"),
+                             r"the shared-strings part \(xl/sharedStrings.xml.*\) unpacks to 150,000,\d+ bytes, "
+                             r"more than the limit of 50,000,000 bytes \(IOC_CATALOG_IMPORT_MAX_PART_BYTES\); "
+                             r"refused before unpacking"),
     "150 MB inline cell": (lambda p: big_cell(p, 150_000_000, inline=True), {},
                            r"sheet system \(xl/worksheets/sheet1.xml\) unpacks to 150,000,\d+ bytes, more than the "
                            r"limit of 100,000,000 bytes \(IOC_CATALOG_IMPORT_MAX_SHEET_BYTES\)"),
