@@ -534,9 +534,10 @@ def imports(store: StoreOpt = None,
 
 def _register_command_groups() -> None:
     """Command groups that live in their own modules register on the app like an extension would."""
-    from api import commands_accounts, commands_backup, commands_diagrams, commands_migrate
+    from api import commands_accounts, commands_analysis, commands_backup, commands_diagrams, commands_migrate
 
     commands_accounts.register(app)
+    commands_analysis.register(app)  # spof, paths
     commands_backup.register(app)  # verify-log, backup, restore
     commands_diagrams.register(app)
     commands_migrate.register(app)

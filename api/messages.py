@@ -102,6 +102,8 @@ REASONS: dict[str, tuple[str, str]] = {
     **EVENT_REASONS,  # organisation events that make no sense (catalog.orgs)
     "body-not-utf8": ("nội dung phải là JSON mã hoá UTF-8 (không nhận UTF-16, UTF-32 hay mã khác)",
                       "the body must be JSON encoded as UTF-8 (not UTF-16, UTF-32 or another encoding)"),
+    "paths-same-endpoints": ("trùng với điểm đầu: hãy chọn hai đối tượng khác nhau",
+                             "the same entity as the start: choose two different entities"),
 }
 
 

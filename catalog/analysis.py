@@ -15,7 +15,11 @@ The cache key is ``(id(store), store.revision())``: any write moves the change-l
 next call rebuilds. At most :data:`CACHE_SIZE` revisions are kept. Every view (the projection, the dependency graph,
 the compact integer index that :func:`impact` walks, undirected graphs, betweenness) is built on first use and cached
 with its revision; :func:`impact` reads only the stored relationships, so an impact-only workload never pays for
-the full projection.
+the full projection (:func:`impact_report`, which names each item's owner and relationships, reads it).
+
+:func:`spof`, :func:`find_paths` and :func:`impact_report` describe their answers for people (each entity with its
+name, kind and owner, each step of a path with its relationships and their direction) as JSON, the one shape the
+API, the command line and the web UI give, and as CSV with labels in Vietnamese or English.
 
 Reading a projection never writes; SQL and Cypher stay in catalog/store/ — only CatalogStore methods are used here.
 """
@@ -25,13 +29,14 @@ from __future__ import annotations
 import threading
 import weakref
 from collections import OrderedDict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable, Mapping, Sequence, TypeVar, overload
 
 import networkx as nx
 import orjson
 
 from catalog.errors import NotFound
+from catalog.metamodel import Label
 from catalog.model import current_owner, rel_id
 from catalog.store.base import CatalogStore
 
@@ -60,6 +65,8 @@ class SPOFReport:
 
     articulation_points: list[str]
     central_platforms: list[tuple[str, float]]
+    betweenness: dict[str, float] = field(default_factory=dict)  # every node's score above 0 (rounded)
+    sampled_sources: int | None = None  # None: exact; else the number of sources betweenness was estimated from
 
 
 @dataclass(frozen=True)
@@ -324,34 +331,81 @@ def _require(views: _Views, store: CatalogStore, *refs: str) -> None:
             raise NotFound(f"{ref} does not exist")
 
 
-def _stored_undirected(views: _Views, store: CatalogStore) -> nx.Graph:
-    def build() -> nx.Graph:
+def _adjacency(views: _Views, store: CatalogStore) -> dict[str, tuple[str, ...]]:
+    """Every entity's neighbours over stored relationships in either direction (not ownership), sorted by ref."""
+    def build() -> dict[str, tuple[str, ...]]:
         proj = views.projection(store)
-        ug = nx.Graph()
-        ug.add_nodes_from(proj.nodes)
-        ug.add_edges_from((s, t) for s, t, k in proj.edges(keys=True) if k != "owned_by")
-        return ug
+        near: dict[str, set[str]] = {n: set() for n in proj.nodes}
+        for s, t, k in proj.edges(keys=True):
+            if k != "owned_by" and s != t:
+                near[s].add(t)
+                near[t].add(s)
+        return {n: tuple(sorted(ns)) for n, ns in near.items()}
 
-    return views.derived("stored_undirected", build)
+    return views.derived("adjacency", build)
+
+
+def _distances(adjacency: Mapping[str, tuple[str, ...]], start: str, cutoff: int) -> dict[str, int]:
+    """Hops from ``start`` to every entity at most ``cutoff`` hops away (breadth-first)."""
+    dist = {start: 0}
+    frontier = [start]
+    for d in range(1, cutoff + 1):
+        level = []
+        for n in frontier:
+            for m in adjacency[n]:
+                if m not in dist:
+                    dist[m] = d
+                    level.append(m)
+        frontier = level
+    return dist
+
+
+def _simple_paths(adjacency: Mapping[str, tuple[str, ...]], source: str, target: str, max_length: int,
+                  wanted: int, budget: int) -> tuple[list[list[str]], bool]:
+    """Up to ``wanted`` simple paths from source to target of at most ``max_length`` hops, in (hops, refs) order,
+    and whether the walk ran out of ``budget`` (neighbours looked at) before it had them all.
+
+    One depth-first walk per length, neighbours in ref order, so paths of one length come out sorted; a neighbour
+    is followed only if the target is still within reach of the hops left (distances from the target, computed
+    once), which keeps the walk on paths that can end at the target.
+    """
+    dist = _distances(adjacency, target, max_length)
+    if source not in dist:
+        return [], False
+    far = max_length + 1
+    out: list[list[str]] = []
+    for length in range(dist[source], max_length + 1):
+        path, on_path = [source], {source}
+        stack = [iter(adjacency[source])]
+        while stack:
+            left = length - len(path) + 1  # hops still to go from path[-1]
+            for n in stack[-1]:
+                budget -= 1
+                if budget < 0:
+                    return out, True
+                if n == target:
+                    if left == 1:
+                        out.append([*path, n])
+                        if len(out) >= wanted:
+                            return out, False
+                    continue
+                if n in on_path or dist.get(n, far) > left - 1:
+                    continue
+                path.append(n)
+                on_path.add(n)
+                stack.append(iter(adjacency[n]))
+                break
+            else:
+                stack.pop()
+                on_path.discard(path.pop())
+    return out, False
 
 
 def paths(store: CatalogStore, source: str, target: str, max_length: int = 6, limit: int = 20) -> list[list[str]]:
     """Simple paths between two entities over stored relationships in either direction, shortest first (then by
-    the refs along them); at most ``limit`` paths of at most ``max_length`` hops."""
-    views = _views(store)
-    _require(views, store, source, target)
-    if source == target:
-        return [[source]]
-    ug = _stored_undirected(views, store)
-    out: list[list[str]] = []
-    try:
-        for p in nx.shortest_simple_paths(ug, source, target):
-            if len(p) - 1 > max_length or len(out) >= limit:
-                break
-            out.append(p)
-    except nx.NetworkXNoPath:
-        return []
-    return sorted(out, key=lambda p: (len(p), p))
+    the refs along them); at most ``limit`` paths of at most ``max_length`` hops (:func:`find_paths` gives each
+    step's relationships and says whether the list is complete)."""
+    return [list(p.refs) for p in find_paths(store, source, target, max_length=max_length, limit=limit).paths]
 
 
 def _dependency_undirected(views: _Views, store: CatalogStore) -> nx.Graph:
@@ -376,9 +430,11 @@ def single_points_of_failure(store: CatalogStore, samples: int = BETWEENNESS_SAM
         else:
             scores = nx.betweenness_centrality(ug)
         kinds = views.projection(store).nodes
-        ranked = sorted(((ref, round(s, 6)) for ref, s in scores.items()
-                         if s > 0 and kinds[ref].get("kind") == "platform"), key=lambda x: (-x[1], x[0]))
-        return SPOFReport(articulation_points=cut, central_platforms=ranked[:TOP_PLATFORMS])
+        rounded = {ref: round(s, 6) for ref, s in sorted(scores.items()) if round(s, 6) > 0}
+        ranked = sorted(((ref, s) for ref, s in rounded.items() if kinds[ref].get("kind") == "platform"),
+                        key=lambda x: (-x[1], x[0]))
+        return SPOFReport(articulation_points=cut, central_platforms=ranked[:TOP_PLATFORMS], betweenness=rounded,
+                          sampled_sources=min(samples, n) if n > BETWEENNESS_EXACT_LIMIT else None)
 
     return views.derived(f"spof:{samples}", build)
 
@@ -462,5 +518,342 @@ def shared_database_coupling(store: CatalogStore) -> list[Coupling]:
     return out
 
 
-__all__ = ["Coupling", "ImpactItem", "SPOFReport", "clear_cache", "cycles", "dependency_graph", "impact", "orphans",
-           "paths", "projection", "shared_database_coupling", "single_points_of_failure"]
+
+# ---------------------------------------------------------------------------------------------------------------
+# Answers for people: single points of failure, paths and impact with each entity's name, kind and owner, each step
+# of a path with its relationships, as JSON (one shape for the API, the command line and the web UI) and as CSV
+
+PATHS_MAX_LENGTH = 6  # hops
+PATHS_MAX_LIMIT = 100  # paths in one answer
+PATHS_MAX_CHECKS = 500_000  # neighbours one paths question may look at; past it the answer is marked truncated
+
+# Column headers and reasons of the analyses' tables and CSV files, in Vietnamese and English
+LABELS: dict[str, Label] = {
+    "articulation_point": Label("Đỉnh khớp", "Articulation point"),  # its outage splits the dependency graph
+    "high_betweenness": Label("Độ trung gian cao", "High betweenness"),  # on many dependency paths
+    "ref": Label("Mã", "Reference"),
+    "name": Label("Tên", "Name"),
+    "kind": Label("Loại", "Kind"),
+    "owner": Label("Mã chủ quản", "Owner reference"),
+    "owner_name": Label("Chủ quản", "Owner"),
+    "reasons": Label("Lý do", "Reasons"),
+    "betweenness": Label("Độ trung gian", "Betweenness"),
+    "rank": Label("Hạng", "Rank"),
+    "path": Label("Đường", "Path"),
+    "hops": Label("Số bước", "Hops"),
+    "step": Label("Bước", "Step"),
+    "from": Label("Từ (mã)", "From (reference)"),
+    "from_name": Label("Từ", "From"),
+    "relationship": Label("Quan hệ", "Relationship"),
+    "to": Label("Đến (mã)", "To (reference)"),
+    "to_name": Label("Đến", "To"),
+    "depth": Label("Số bước", "Hops"),
+    "because": Label("Vì", "Because"),
+}
+
+
+def _label_json(label: Label | None) -> dict[str, str] | None:
+    return {"vi": label.vi, "en": label.en} if label is not None else None
+
+
+@dataclass(frozen=True, slots=True)
+class Node:
+    """An entity as an analysis answer shows it: enough to list it without reading the store again."""
+
+    ref: str
+    kind: str
+    kind_label: Label
+    name: Label
+    owner: str | None
+    owner_name: Label | None
+
+    def to_json(self) -> dict[str, Any]:
+        return {"ref": self.ref, "kind": self.kind, "kind_label": _label_json(self.kind_label),
+                "name": _label_json(self.name), "owner": self.owner, "owner_name": _label_json(self.owner_name)}
+
+
+@dataclass(frozen=True, slots=True)
+class Link:
+    """A stored relationship between two consecutive entities of a path; ``forward`` when it is stored from the
+    step's first entity to its second."""
+
+    id: str
+    type: str
+    label: Label
+    forward: bool
+    properties: Mapping[str, Any]
+
+    def to_json(self) -> dict[str, Any]:
+        return {"id": self.id, "type": self.type, "label": _label_json(self.label),
+                "direction": "forward" if self.forward else "backward", "properties": dict(self.properties)}
+
+    def text(self, lang: str) -> str:
+        return f"→ {self.label.get(lang)} →" if self.forward else f"← {self.label.get(lang)} ←"
+
+
+@dataclass(frozen=True, slots=True)
+class Step:
+    """One hop of a path, from ``source`` to ``target``, with the relationships that connect them."""
+
+    source: str
+    target: str
+    links: tuple[Link, ...]
+
+    def to_json(self) -> dict[str, Any]:
+        return {"from": self.source, "to": self.target, "relationships": [x.to_json() for x in self.links]}
+
+
+@dataclass(frozen=True, slots=True)
+class EntityPath:
+    """A path through ``refs``, one step per hop."""
+
+    refs: tuple[str, ...]
+    steps: tuple[Step, ...]
+
+    def to_json(self) -> dict[str, Any]:
+        return {"length": len(self.steps), "refs": list(self.refs), "steps": [s.to_json() for s in self.steps]}
+
+
+class _Describe:
+    """Nodes and links of one revision's projection, labelled from the metamodel."""
+
+    def __init__(self, store: CatalogStore, views: _Views):
+        self.proj = views.projection(store)
+        self.metamodel = store.metamodel
+
+    def node(self, ref: str) -> Node:
+        data = self.proj.nodes[ref]
+        kind, owner = data["kind"], data.get("owner")
+        spec = self.metamodel.kinds.get(kind)
+        owner_data = self.proj.nodes[owner] if owner and owner in self.proj else None
+        return Node(ref=ref, kind=kind, kind_label=spec.label if spec else Label(kind, kind),
+                    name=Label(data["name"], data["name_en"]), owner=owner,
+                    owner_name=Label(owner_data["name"], owner_data["name_en"]) if owner_data else None)
+
+    def nodes(self, refs: Iterable[str]) -> dict[str, Node]:
+        return {ref: self.node(ref) for ref in sorted(set(refs))}
+
+    def _link(self, data: Mapping[str, Any], forward: bool) -> Link:
+        type_ = data["type"]
+        spec = self.metamodel.relations.get(type_)
+        props = {k: v for k, v in data.items() if k not in ("type", "id")}
+        return Link(id=data["id"], type=type_, label=spec.label if spec else Label(type_, type_), forward=forward,
+                    properties=props)
+
+    def links(self, a: str, b: str) -> tuple[Link, ...]:
+        """Every stored relationship between a and b, either way, by id."""
+        out = [self._link(d, True) for k, d in (self.proj.get_edge_data(a, b) or {}).items() if k != "owned_by"]
+        if a != b:
+            out += [self._link(d, False) for k, d in (self.proj.get_edge_data(b, a) or {}).items()
+                    if k != "owned_by"]
+        return tuple(sorted(out, key=lambda x: x.id))
+
+    def path(self, refs: Sequence[str], via: Sequence[str] | None = None) -> EntityPath:
+        """The path through ``refs``: each step with every relationship between its two entities, or, with
+        ``via``, only the named relationship of each step."""
+        steps = []
+        for i in range(len(refs) - 1):
+            links = self.links(refs[i], refs[i + 1])
+            if via is not None:
+                links = tuple(x for x in links if x.id == via[i])
+            steps.append(Step(refs[i], refs[i + 1], links))
+        return EntityPath(tuple(refs), tuple(steps))
+
+
+def _csv(header: list[str], rows: Iterable[Sequence[Any]]) -> bytes:
+    """CSV for spreadsheets: UTF-8 with BOM (so Excel shows Vietnamese), every cell safe from formula injection."""
+    import csv
+    import io
+
+    from catalog.sheets import safe_cell
+
+    out = io.StringIO()
+    w = csv.writer(out)
+    w.writerow(header)
+    for row in rows:
+        w.writerow([safe_cell(v) for v in row])
+    return out.getvalue().encode("utf-8-sig")
+
+
+def _name(node: Node | None, lang: str) -> str:
+    return node.name.get(lang) if node else ""
+
+
+@dataclass(frozen=True, slots=True)
+class SPOFItem:
+    """One single point of failure and why: an articulation point, a platform of high betweenness, or both."""
+
+    node: Node
+    articulation_point: bool
+    betweenness: float  # score in the undirected dependency graph (0 to 1)
+    rank: int | None  # 1 = the most central platform; set when high betweenness is a reason
+
+    @property
+    def reasons(self) -> list[str]:
+        return [r for r, on in (("articulation_point", self.articulation_point),
+                                ("high_betweenness", self.rank is not None)) if on]
+
+    def to_json(self) -> dict[str, Any]:
+        return {**self.node.to_json(), "reasons": self.reasons, "articulation_point": self.articulation_point,
+                "high_betweenness": self.rank is not None, "betweenness": self.betweenness, "rank": self.rank}
+
+
+@dataclass(frozen=True)
+class SPOFList:
+    """The answer of :func:`spof`: items by betweenness (highest first), then ref."""
+
+    items: list[SPOFItem]
+    top_platforms: int
+    sampled_sources: int | None
+
+    COLUMNS = ("ref", "name", "kind", "owner", "owner_name", "reasons", "betweenness", "rank")
+
+    def to_json(self) -> dict[str, Any]:
+        return {"count": len(self.items),
+                "betweenness": {"top_platforms": self.top_platforms, "sampled_sources": self.sampled_sources},
+                "items": [i.to_json() for i in self.items]}
+
+    def rows(self, lang: str) -> list[list[Any]]:
+        """One row per item, in :attr:`COLUMNS` order, labels in ``lang``."""
+        return [[i.node.ref, i.node.name.get(lang), i.node.kind_label.get(lang), i.node.owner or "",
+                 i.node.owner_name.get(lang) if i.node.owner_name else "",
+                 "; ".join(LABELS[r].get(lang) for r in i.reasons), f"{i.betweenness:.6f}",
+                 "" if i.rank is None else i.rank] for i in self.items]
+
+    def to_csv(self, lang: str = "vi") -> bytes:
+        return _csv([LABELS[c].get(lang) for c in self.COLUMNS], self.rows(lang))
+
+
+def spof(store: CatalogStore, samples: int = BETWEENNESS_SAMPLES) -> SPOFList:
+    """:func:`single_points_of_failure` as a list a person reads: every articulation point and every platform
+    among the :data:`TOP_PLATFORMS` most central, each with its name, kind, owner, reasons, betweenness score and
+    (for the central platforms) rank; highest betweenness first, then by ref."""
+    report = single_points_of_failure(store, samples)
+    views = _views(store)
+    describe = _Describe(store, views)
+    cut = set(report.articulation_points)
+    rank = {ref: i + 1 for i, (ref, _) in enumerate(report.central_platforms)}
+    items = [SPOFItem(describe.node(ref), ref in cut, report.betweenness.get(ref, 0.0), rank.get(ref))
+             for ref in sorted(cut | set(rank))]
+    items.sort(key=lambda i: (-i.betweenness, i.node.ref))
+    return SPOFList(items=items, top_platforms=TOP_PLATFORMS, sampled_sources=report.sampled_sources)
+
+
+@dataclass(frozen=True)
+class PathsReport:
+    """The answer of :func:`find_paths`. ``truncated``: more paths of at most ``max_length`` hops exist than are
+    listed (or the walk reached :data:`PATHS_MAX_CHECKS` first)."""
+
+    source: Node
+    target: Node
+    max_length: int
+    limit: int
+    paths: list[EntityPath]
+    entities: dict[str, Node]  # every entity on a listed path, by ref
+    truncated: bool
+
+    COLUMNS = ("path", "hops", "step", "from", "from_name", "relationship", "to", "to_name")
+
+    def to_json(self) -> dict[str, Any]:
+        return {"from": self.source.to_json(), "to": self.target.to_json(), "max_length": self.max_length,
+                "limit": self.limit, "count": len(self.paths), "truncated": self.truncated,
+                "paths": [p.to_json() for p in self.paths],
+                "entities": [n.to_json() for _, n in sorted(self.entities.items())]}
+
+    def rows(self, lang: str) -> list[list[Any]]:
+        """One row per step of each path, in :attr:`COLUMNS` order, labels in ``lang``."""
+        out: list[list[Any]] = []
+        for i, p in enumerate(self.paths, 1):
+            for j, st in enumerate(p.steps, 1):
+                out.append([i, len(p.steps), j, st.source, _name(self.entities.get(st.source), lang),
+                            "; ".join(x.text(lang) for x in st.links), st.target,
+                            _name(self.entities.get(st.target), lang)])
+        return out
+
+    def to_csv(self, lang: str = "vi") -> bytes:
+        return _csv([LABELS[c].get(lang) for c in self.COLUMNS], self.rows(lang))
+
+
+def find_paths(store: CatalogStore, source: str, target: str, max_length: int = 4, limit: int = 20) -> PathsReport:
+    """Simple paths between two entities over stored relationships in either direction: the first ``limit`` in
+    (hops, refs along them) order among those of at most ``max_length`` hops, each step with every relationship
+    between its two entities and its direction. Deterministic; the work is bounded by :data:`PATHS_MAX_CHECKS`.
+
+    Raises NotFound for an unknown reference and ValueError for ``max_length`` outside 1-:data:`PATHS_MAX_LENGTH`
+    or ``limit`` outside 1-:data:`PATHS_MAX_LIMIT` (the API and the command line check both first). The same entity
+    at both ends gives the one path of no step.
+    """
+    if not 1 <= max_length <= PATHS_MAX_LENGTH:
+        raise ValueError(f"max_length must be 1 to {PATHS_MAX_LENGTH}")
+    if not 1 <= limit <= PATHS_MAX_LIMIT:
+        raise ValueError(f"limit must be 1 to {PATHS_MAX_LIMIT}")
+    views = _views(store)
+    _require(views, store, source, target)
+    if source == target:
+        found, truncated = [[source]], False
+    else:
+        found, out_of_budget = _simple_paths(_adjacency(views, store), source, target, max_length, limit + 1,
+                                             PATHS_MAX_CHECKS)
+        truncated = out_of_budget or len(found) > limit
+        found = found[:limit]
+    describe = _Describe(store, views)
+    entities = describe.nodes([source, target, *(ref for p in found for ref in p)])
+    return PathsReport(source=entities[source], target=entities[target], max_length=max_length, limit=limit,
+                       paths=[describe.path(p) for p in found], entities=entities, truncated=truncated)
+
+
+@dataclass(frozen=True)
+class ImpactReport:
+    """One page of :func:`impact` for people: each item with its name, kind, owner and explanation path (each step
+    with the relationship that explains it), and every entity those paths name."""
+
+    entity: Node
+    total: int
+    max_depth: int | None
+    limit: int
+    offset: int
+    items: list[tuple[ImpactItem, EntityPath]]
+    entities: dict[str, Node]
+
+    COLUMNS = ("depth", "ref", "name", "kind", "owner", "owner_name", "because")
+
+    def to_json(self) -> dict[str, Any]:
+        return {"ref": self.entity.ref, "entity": self.entity.to_json(), "total": self.total,
+                "max_depth": self.max_depth, "limit": self.limit, "offset": self.offset,
+                "items": [{**self.entities[item.ref].to_json(), "depth": item.depth, "path": list(item.path),
+                           "relationships": list(item.relationships),
+                           "steps": [st.to_json() for st in path.steps]} for item, path in self.items],
+                "entities": [n.to_json() for _, n in sorted(self.entities.items())]}
+
+    def rows(self, lang: str) -> list[list[Any]]:
+        """One row per item, in :attr:`COLUMNS` order, labels in ``lang``; "because" is the path by names."""
+        out: list[list[Any]] = []
+        for item, _ in self.items:
+            n = self.entities[item.ref]
+            out.append([item.depth, n.ref, n.name.get(lang), n.kind_label.get(lang), n.owner or "",
+                        n.owner_name.get(lang) if n.owner_name else "",
+                        " → ".join(_name(self.entities.get(r), lang) for r in item.path)])
+        return out
+
+    def to_csv(self, lang: str = "vi") -> bytes:
+        return _csv([LABELS[c].get(lang) for c in self.COLUMNS], self.rows(lang))
+
+
+def impact_report(store: CatalogStore, ref: str, max_depth: int | None = None, limit: int = 100,
+                  offset: int = 0) -> ImpactReport:
+    """Items ``offset`` to ``offset + limit`` of :func:`impact` (same order), described for people: only that
+    page's paths are built."""
+    hit = impact(store, ref, max_depth=max_depth)
+    page = hit[offset:offset + limit]
+    views = _views(store)
+    describe = _Describe(store, views)
+    entities = describe.nodes([ref, *(r for item in page for r in item.path)])
+    items = [(item, describe.path(item.path, item.relationships)) for item in page]
+    return ImpactReport(entity=entities[ref], total=len(hit), max_depth=max_depth, limit=limit, offset=offset,
+                        items=items, entities=entities)
+
+
+__all__ = ["LABELS", "PATHS_MAX_LENGTH", "PATHS_MAX_LIMIT", "Coupling", "EntityPath", "ImpactItem", "ImpactReport",
+           "Link", "Node", "PathsReport", "SPOFItem", "SPOFList", "SPOFReport", "Step", "clear_cache", "cycles",
+           "dependency_graph", "find_paths", "impact", "impact_report", "orphans", "paths", "projection",
+           "shared_database_coupling", "single_points_of_failure", "spof"]

@@ -1,0 +1,134 @@
+"""Command-line front door for the analyses of the graph: ``spof`` and ``paths``.
+
+``register(app)`` adds the commands to the ``ioc-catalog`` Typer app (api/cli.py calls it). Each prints a table in
+the language of ``--lang`` (labels from the metamodel), the JSON the API gives (``--format json``) or CSV for
+spreadsheets (``--format csv``: UTF-8 with BOM); ``-o FILE`` writes the JSON or CSV to a file instead.
+"""
+
+# no `from __future__ import annotations`: Typer reads these annotations, which name objects local to register()
+import sys
+from pathlib import Path
+from typing import Annotated, Any, Optional
+
+import typer
+
+FORMATS = ("table", "json", "csv")
+
+
+def _write(data: bytes, output: Optional[Path]) -> None:
+    if output is None:
+        sys.stdout.buffer.write(data)
+        sys.stdout.buffer.flush()
+    else:
+        output.write_bytes(data)
+
+
+def _format(value: str, lang: str) -> str:
+    if value not in FORMATS:
+        raise typer.BadParameter(("phải là một trong: " if lang == "vi" else "must be one of: ") + ", ".join(FORMATS),
+                                 param_hint="--format")
+    return value
+
+
+def register(app: typer.Typer) -> None:
+    from api.cli import LangOpt, StoreOpt, _store, console, err
+
+    FormatOpt = Annotated[str, typer.Option("--format", "-f", help="table, json or csv (UTF-8 with BOM)")]
+    OutputOpt = Annotated[Optional[Path], typer.Option("-o", "--output", help="Write the JSON or CSV to this file "
+                                                                               "(default: standard output)")]
+
+    def emit(report: Any, fmt: str, output: Optional[Path], lang: str) -> bool:
+        """Writes JSON or CSV; False when the caller prints a table."""
+        import json
+
+        if fmt == "json":
+            _write((json.dumps(report.to_json(), ensure_ascii=False, indent=1) + "\n").encode("utf-8"), output)
+        elif fmt == "csv":
+            _write(report.to_csv(lang), output)
+        else:
+            return False
+        if output is not None:
+            err.print(("Đã ghi " if lang == "vi" else "Wrote ") + str(output), markup=False, highlight=False)
+        return True
+
+    @app.command()
+    def spof(store: StoreOpt = None, fmt: FormatOpt = "table", output: OutputOpt = None,
+             lang: LangOpt = "vi") -> None:
+        """Single points of failure: the articulation points of the dependency graph (an outage splits it) and
+        the most central platforms (highest betweenness), each with its owner and reasons."""
+        from rich.table import Table
+
+        from catalog.analysis import LABELS, SPOFList, spof as find_spof
+
+        fmt = _format(fmt, lang)
+        report = find_spof(_store(store))
+        if emit(report, fmt, output, lang):
+            return
+        vi = lang == "vi"
+        title = (f"{len(report.items)} điểm lỗi đơn lẻ" if vi else f"{len(report.items)} single point(s) of failure")
+        if report.sampled_sources:
+            title += (f" (độ trung gian ước lượng từ {report.sampled_sources} đỉnh nguồn)" if vi else
+                      f" (betweenness estimated from {report.sampled_sources} sources)")
+        shown = ("ref", "name", "kind", "owner_name", "reasons", "betweenness", "rank")
+        t = Table(title=title)
+        for c in shown:
+            t.add_column(LABELS[c].get(lang), justify="right" if c in ("betweenness", "rank") else "left",
+                         overflow="fold")
+        pick = [SPOFList.COLUMNS.index(c) for c in shown]
+        for row in report.rows(lang):
+            t.add_row(*(str(row[i]) for i in pick))
+        console.print(t)
+
+    @app.command()
+    def paths(source: Annotated[str, typer.Argument(help="Entity the paths start from (kind:code)")],
+              target: Annotated[str, typer.Argument(help="Entity the paths end at (kind:code)")],
+              store: StoreOpt = None,
+              max_length: Annotated[int, typer.Option("--max-length", help="At most this many hops")] = 4,
+              limit: Annotated[int, typer.Option(help="At most this many paths")] = 20,
+              fmt: FormatOpt = "table", output: OutputOpt = None, lang: LangOpt = "vi") -> None:
+        """Paths between two entities over stored relationships in either direction, shortest first, each step
+        with its relationships and their direction."""
+        from rich.table import Table
+
+        from api import messages
+        from catalog.analysis import LABELS, PATHS_MAX_LENGTH, PATHS_MAX_LIMIT, PathsReport, find_paths
+
+        fmt = _format(fmt, lang)
+        vi = lang == "vi"
+        for value, top, hint in ((max_length, PATHS_MAX_LENGTH, "--max-length"), (limit, PATHS_MAX_LIMIT, "--limit")):
+            if not 1 <= value <= top:
+                raise typer.BadParameter(f"phải từ 1 đến {top}" if vi else f"must be 1 to {top}", param_hint=hint)
+        s = _store(store)
+        for ref, hint in ((source, "SOURCE"), (target, "TARGET")):
+            if s.find_entity(ref) is None:
+                text = f"{ref} does not exist"
+                raise typer.BadParameter(messages.vi_text(text) if vi else text, param_hint=hint)
+        if source == target:
+            raise typer.BadParameter(messages.reason("paths-same-endpoints", lang), param_hint="TARGET")
+        report = find_paths(s, source, target, max_length=max_length, limit=limit)
+        if emit(report, fmt, output, lang):
+            return
+        if not report.paths:
+            console.print((f"Không có đường nào tối đa {max_length} bước." if vi else
+                           f"No path of at most {max_length} hops."), highlight=False)
+            return
+        name = report.source.name.get(lang), report.target.name.get(lang)
+        t = Table(title=(f"{len(report.paths)} đường từ {name[0]} đến {name[1]}" if vi else
+                         f"{len(report.paths)} path(s) from {name[0]} to {name[1]}"))
+        shown = ("path", "step", "from_name", "relationship", "to_name")
+        for c in shown:
+            t.add_column(LABELS[c].get(lang), justify="right" if c in ("path", "step") else "left", overflow="fold")
+        pick = [PathsReport.COLUMNS.index(c) for c in shown]
+        last = None
+        for row in report.rows(lang):
+            if last is not None and row[0] != last:
+                t.add_section()
+            last = row[0]
+            t.add_row(*(str(row[i]) for i in pick))
+        console.print(t)
+        if report.truncated:
+            console.print((f"Còn những đường khác (dùng --limit, tối đa {PATHS_MAX_LIMIT})." if vi else
+                           f"More paths exist (use --limit, at most {PATHS_MAX_LIMIT})."), highlight=False)
+
+
+__all__ = ["register"]

@@ -1,0 +1,179 @@
+"""Analyses of the graph under /api/v1/analysis: single points of failure, paths between two entities, impact.
+
+The answers are the catalog's (:mod:`catalog.analysis`): each entity with its name, kind and owner, each step of a
+path with its relationships and their direction, so a client lists or draws them without further requests. The
+command line gives the same JSON (``ioc-catalog spof``, ``ioc-catalog paths``). ``?format=csv`` downloads the same
+rows as CSV (UTF-8 with BOM, labels in the language of ``Accept-Language``). Reading needs the read permission.
+
+Errors: an unknown reference answers 404 naming the parameter (``from: system:x does not exist``); the same
+entity at both ends of a paths question, or a bound out of range, answers 422.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import Response
+from pydantic import BaseModel, ConfigDict, Field
+
+from api import messages
+from api.auth import PrincipalDep, StoreDep
+from api.problems import request_lang
+from api.routers.common import READ_ERRORS
+from api.routers.diagrams import file_headers
+from catalog.analysis import PATHS_MAX_LENGTH, PATHS_MAX_LIMIT, find_paths, impact_report, spof
+from catalog.errors import FieldError, NotFound, ValidationFailed
+from catalog.permissions import require
+from catalog.store.base import CatalogStore
+
+router = APIRouter(prefix="/analysis", tags=["analysis"])
+
+SAME_ENDPOINTS = "paths-same-endpoints"  # reason code (api.messages.REASONS)
+Format = Literal["json", "csv"]
+FORMAT = Query("json", alias="format", description="json, or csv (UTF-8 with BOM, for spreadsheets)")
+CSV = "text/csv; charset=utf-8"
+CSV_RESPONSE: dict[int | str, dict[str, Any]] = {200: {"content": {"application/json": {}, CSV: {}}}}
+
+
+class LabelOut(BaseModel):
+    vi: str
+    en: str
+
+
+class NodeOut(BaseModel):
+    ref: str
+    kind: str
+    kind_label: LabelOut
+    name: LabelOut
+    owner: str | None
+    owner_name: LabelOut | None
+
+
+class SPOFItemOut(NodeOut):
+    reasons: list[Literal["articulation_point", "high_betweenness"]]
+    articulation_point: bool
+    high_betweenness: bool
+    betweenness: float
+    rank: int | None
+
+
+class BetweennessOut(BaseModel):
+    top_platforms: int
+    sampled_sources: int | None
+
+
+class SPOFOut(BaseModel):
+    count: int
+    betweenness: BetweennessOut
+    items: list[SPOFItemOut]
+
+
+class LinkOut(BaseModel):
+    id: str
+    type: str
+    label: LabelOut
+    direction: Literal["forward", "backward"]
+    properties: dict[str, Any]
+
+
+class StepOut(BaseModel):
+    model_config = ConfigDict(populate_by_name=True)
+    from_: str = Field(alias="from")
+    to: str
+    relationships: list[LinkOut]
+
+
+class PathOut(BaseModel):
+    length: int
+    refs: list[str]
+    steps: list[StepOut]
+
+
+class PathsOut(BaseModel):
+    model_config = ConfigDict(populate_by_name=True)
+    from_: NodeOut = Field(alias="from")
+    to: NodeOut
+    max_length: int
+    limit: int
+    count: int
+    truncated: bool
+    paths: list[PathOut]
+    entities: list[NodeOut]
+
+
+class ImpactItemOut(NodeOut):
+    depth: int
+    path: list[str]
+    relationships: list[str]
+    steps: list[StepOut]
+
+
+class ImpactOut(BaseModel):
+    ref: str
+    entity: NodeOut
+    total: int
+    max_depth: int | None
+    limit: int
+    offset: int
+    items: list[ImpactItemOut]
+    entities: list[NodeOut]
+
+
+def _known(store: CatalogStore, ref: str, parameter: str) -> None:
+    if store.find_entity(ref) is None:
+        raise NotFound(f"{parameter}: {ref} does not exist")
+
+
+def _csv(data: bytes, name: str) -> Response:
+    return Response(data, media_type=CSV, headers=file_headers(CSV, name))
+
+
+@router.get("/spof", summary="Single points of failure: articulation points of the dependency graph and the most "
+                             "central platforms, each with its reasons", response_model=SPOFOut,
+            responses={**READ_ERRORS, **CSV_RESPONSE})
+def single_points_of_failure(request: Request, store: StoreDep, principal: PrincipalDep,
+                             fmt: Format = FORMAT) -> Any:
+    require(principal, "read")
+    report = spof(store)
+    if fmt == "csv":
+        return _csv(report.to_csv(request_lang(request)), "spof.csv")
+    return report.to_json()
+
+
+@router.get("/paths", summary="Paths between two entities over stored relationships, shortest first, each step with "
+                              "its relationships and their direction", response_model=PathsOut,
+            responses={**READ_ERRORS, **CSV_RESPONSE})
+def paths_between(request: Request, store: StoreDep, principal: PrincipalDep,
+                  source: str = Query(..., alias="from", max_length=200, examples=["system:hcm-cong-1022"]),
+                  target: str = Query(..., alias="to", max_length=200, examples=["platform:hcm-ioc"]),
+                  max_length: int = Query(4, ge=1, le=PATHS_MAX_LENGTH, description="At most this many hops"),
+                  limit: int = Query(20, ge=1, le=PATHS_MAX_LIMIT, description="At most this many paths"),
+                  fmt: Format = FORMAT) -> Any:
+    require(principal, "read")
+    _known(store, source, "from")
+    _known(store, target, "to")
+    if source == target:
+        raise ValidationFailed([FieldError("to", SAME_ENDPOINTS)], f"to: {messages.reason(SAME_ENDPOINTS, 'en')}")
+    report = find_paths(store, source, target, max_length=max_length, limit=limit)
+    if fmt == "csv":
+        return _csv(report.to_csv(request_lang(request)), "paths.csv")
+    return report.to_json()
+
+
+@router.get("/impact", summary="What an outage of an entity would hit, nearest first: each item with its owner and "
+                               "the path that explains it (the existing /entities/{ref}/impact, described)",
+            response_model=ImpactOut, responses={**READ_ERRORS, **CSV_RESPONSE})
+def impact_of(request: Request, store: StoreDep, principal: PrincipalDep,
+              ref: str = Query(..., max_length=200, examples=["database:vn-csdl-dan-cu"]),
+              max_depth: int | None = Query(None, ge=1, le=100), limit: int = Query(100, ge=1, le=5000),
+              offset: int = Query(0, ge=0, le=10_000_000), fmt: Format = FORMAT) -> Any:
+    require(principal, "read")
+    _known(store, ref, "ref")
+    report = impact_report(store, ref, max_depth=max_depth, limit=limit, offset=offset)
+    if fmt == "csv":
+        return _csv(report.to_csv(request_lang(request)), "impact.csv")
+    return report.to_json()
+
+
+__all__ = ["router"]
