@@ -24,7 +24,9 @@ per committed write and is checked whenever that setting is set. Then also detec
 ("entries 951-1000 are missing: the log ends at 950 but ... saw 1000"), and a log cut back and written again, or
 replaced by another one (the entry at a witnessed seq has another hash). Each hash covers every entry before it, so
 one witnessed head proves all entries up to it. A configured witness file that is missing while the log has
-entries, or that holds a line that is not a head, fails the check too.
+entries, or that holds a line that is not a head, fails the check too. Several servers writing one catalog (Neo4j)
+each keep a witness file of their own on a local disk (appends to one shared network file may interleave); each
+file witnesses the heads its server committed, and verify-log takes them all with --witness.
 
 Not detected: the loss of entries written after the last witnessed head (with IOC_CATALOG_HEAD_WITNESS that is
 only a write whose line could not be appended: such a failure is logged as an ERROR by the logger

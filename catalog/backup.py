@@ -120,6 +120,8 @@ def backup(source: CatalogStore, path: str | Path, force: bool = False, batch: i
     if path.exists() and not force:
         raise ValidationFailed([FieldError("--output", f"{path} exists; refusing to overwrite it (use --force, or "
                                                        "a new name per backup)")])
+    if isinstance(source, SQLiteStore) and path.resolve() == source.path.resolve():
+        raise ValidationFailed([FieldError("--output", f"{path} is the catalog itself; write the backup elsewhere")])
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = _temporary_beside(path)
     seconds: dict[str, float] = {}

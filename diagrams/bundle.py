@@ -221,6 +221,7 @@ def bundle_head(path: str | Path) -> Head:
     return Head(int(head["seq"]), str(head["hash"]), str(head.get("time") or ""), f"the audit bundle {path}")
 
 
-__all__ = ["BundleCheck", "BundleError", "FORMULA_START", "build_bundle", "bundle_files", "bundle_head", "inventory_csv",
+__all__ = ["BundleCheck", "BundleError", "FORMULA_START", "build_bundle", "bundle_files", "bundle_head",
+           "inventory_csv",
            "inventory_xlsx", "safe_cell",
            "verify_bundle"]

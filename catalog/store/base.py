@@ -645,5 +645,7 @@ def new_run_id() -> str:
     return dt.datetime.now(dt.timezone.utc).strftime("%Y%m%dT%H%M%SZ-") + uuid.uuid4().hex[:8]
 
 
-__all__ = ["entity_from_row", "relationship_from_row", "BulkLoad", "BulkResult", "CatalogStore", "Correction", "Record", "record_ref", "check_record_key", "check_record_version", "Direction", "EntityFilter", "Subgraph", "WriteContext",
+__all__ = ["entity_from_row", "relationship_from_row", "BulkLoad", "BulkResult", "CatalogStore", "Correction", "Record",
+           "record_ref", "check_record_key", "check_record_version", "Direction", "EntityFilter", "Subgraph",
+           "WriteContext",
            "as_instant", "format_time", "new_run_id", "restored_log_rows", "utc_now"]

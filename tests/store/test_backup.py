@@ -294,6 +294,8 @@ def test_backup_refuses_to_overwrite_unless_forced(tmp_path: Path) -> None:
         src.create_entity(entity("organization:later"), CTX)
         with pytest.raises(ValidationFailed, match="exists"):
             backup(src, tmp_path / "b.db")
+        with pytest.raises(ValidationFailed, match="the catalog itself"):
+            backup(src, tmp_path / "src.db", force=True)
         again = backup(src, tmp_path / "b.db", force=True)
         assert again.proof.head.seq == src.revision()[0]
         assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".b.db")) == []  # no leftovers
@@ -414,7 +416,7 @@ def test_a_backup_onto_a_full_disk_leaves_no_file(tmp_path: Path, small_disk: Pa
         s.close()
 
 
-# --- the command line ---------------------------------------------------------------------------------------------------
+# --- the command line -------------------------------------------------------------------------------------------------
 
 def _cli():
     import typer

@@ -58,7 +58,7 @@ def head_file(tmp_path: Path, store: CatalogStore, name: str = "heads.jsonl") ->
     return path
 
 
-# --- the attack: deleting the last entry, or the last 50 ---------------------------------------------------------------
+# --- the attack: deleting the last entry, or the last 50 --------------------------------------------------------------
 
 @pytest.mark.parametrize("cut", [1, 50])
 def test_witness_detects_a_cut_off_tail(store: CatalogStore, tmp_path: Path, cut: int) -> None:
@@ -113,7 +113,7 @@ def test_a_log_cut_back_and_written_again_is_detected(store: CatalogStore, tmp_p
     assert store.verify_log(configured_witness=False).ok
 
 
-# --- the IOC_CATALOG_HEAD_WITNESS file ----------------------------------------------------------------------------------
+# --- the IOC_CATALOG_HEAD_WITNESS file --------------------------------------------------------------------------------
 
 def test_every_committed_write_appends_its_head_once(store: CatalogStore, tmp_path: Path) -> None:
     path = tmp_path / "witness" / "heads.jsonl"
@@ -239,7 +239,7 @@ def test_parse_head_refuses_what_is_not_a_head(line: str, problem: str) -> None:
         parse_head(line)
 
 
-# --- the command line ---------------------------------------------------------------------------------------------------
+# --- the command line -------------------------------------------------------------------------------------------------
 
 def _cli():
     import typer

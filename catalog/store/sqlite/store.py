@@ -25,7 +25,8 @@ from catalog.errors import (AlreadyExists, Conflict, FieldError, IntegrityError,
 from catalog.metamodel import DEFAULT, Metamodel
 from catalog.model import ChangeEntry, Entity, OrgEvent, Relationship, current_owner
 from catalog.store.base import (RECORD_PREFIX, BulkLoad, BulkResult, CatalogStore, Correction, Direction,
-                                EntityFilter, ProgressFn, Record, StoredEntities, StoredRelationships, Subgraph, WriteContext,
+                                EntityFilter, ProgressFn, Record, StoredEntities, StoredRelationships, Subgraph,
+                                WriteContext,
                                 as_instant, check_record_key, check_record_version, chunks, consecutive_times,
                                 entity_from_row, format_time, parse_log_time, record_ref, relationship_from_row,
                                 restored_log_rows)
