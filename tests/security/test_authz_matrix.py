@@ -271,6 +271,7 @@ def test_write_matrix(server: Server, route: tuple[str, str], role: str) -> None
         else:
             _refused(bad, role)
         assert server.state() == before, f"{role}'s invalid {route} changed the catalog"
+    logged = server.log.stat().st_size
     r = _send(server, role, call)
     after = server.state()
     if role in rule.allowed:
@@ -279,6 +280,12 @@ def test_write_matrix(server: Server, route: tuple[str, str], role: str) -> None
     else:
         _refused(r, role)
         assert after == before, f"{role} was refused {route} but the catalog changed"
+        if r.status_code == 403:  # the refusal is in the server's log, with who and what, never a credential
+            with server.log.open(errors="replace") as f:
+                f.seek(logged)
+                new = f.read()
+            assert re.search(rf"denied {call.method} \S+ to {role} ", new), new[-2000:]
+            assert not any(token in new for token in server.tokens.values())
 
 
 def test_denied_writes_are_logged_without_credentials(server: Server) -> None:
