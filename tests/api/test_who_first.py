@@ -164,8 +164,8 @@ def test_a_nonsense_event_is_refused_naming_the_field(api: Api) -> None:
 def test_datasets_can_be_retired(api: Api) -> None:
     CatalogService(api.store).register({"kind": "dataset", "code": "du-lieu-dan-cu", "name": {"vi": "Dữ liệu dân cư"},
                                         "owner": "organization:hcm-skhcn"})
-    r = api.client.post("/api/v1/datasets/du-lieu-dan-cu/retire", headers={**api.as_("editor-skhcn"),
-                                                                           "If-Match": '"1"'}, json={"on": "2026-01-01"})
+    r = api.client.post("/api/v1/datasets/du-lieu-dan-cu/retire",
+                        headers={**api.as_("editor-skhcn"), "If-Match": '"1"'}, json={"on": "2026-01-01"})
     assert r.status_code == 200, r.text
     assert (r.json()["valid_to"], "lifecycle" in r.json()["attributes"]) == ("2026-01-01", False)
     r = api.client.post("/api/v1/datasets/du-lieu-dan-cu/retire", headers={**api.as_("editor-stc"),

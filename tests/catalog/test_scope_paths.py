@@ -20,7 +20,7 @@ from catalog.digest import content_hash
 from catalog.drafts import Drafts
 from catalog.errors import CatalogError, IntegrityError, PermissionDenied, ValidationFailed
 from catalog.permissions import SYSTEM, Principal
-from catalog.services import CatalogService
+from catalog.services import CHANGE_REASONS, CatalogService
 from catalog.store.base import CatalogStore
 
 D = dt.date
@@ -170,6 +170,7 @@ def test_drafts_refuse_smuggled_fields_at_submission(city: CatalogStore, field: 
     drafts = Drafts(city, EDITOR_A, today=TODAY)
     err = refused(city, lambda: drafts.submit("system:sys-a", {"tags": ["ok"], field: value}, 1), ValidationFailed)
     assert [e.location for e in err.errors] == [f"changes.{field}"]
+    assert err.errors[0].reason in CHANGE_REASONS  # a code with its Vietnamese and English texts
     # the direct change refuses the same field, through the same merge
     err = refused(city, lambda: _svc(city, EDITOR_A).patch("system:sys-a", {field: value}, 1), ValidationFailed)
     assert [e.location for e in err.errors] == [field]
@@ -210,7 +211,8 @@ def test_a_direct_owner_change_keeps_the_history(city: CatalogStore) -> None:
 
 def test_an_editor_registers_no_history_of_another_organisation(city: CatalogStore) -> None:
     data = {"ref": "system:new", "name": {"vi": "Mới"}, "attributes": {"lifecycle": "planned"},
-            "owner_history": [{"org": B, "start": "2019-01-01", "end": "2025-01-01"}, {"org": A, "start": "2025-01-01"}]}
+            "owner_history": [{"org": B, "start": "2019-01-01", "end": "2025-01-01"},
+                              {"org": A, "start": "2025-01-01"}]}
     refused(city, lambda: _svc(city, EDITOR_A).register(data), PermissionDenied)
     _svc(city, EDITOR_A).register({**data, "owner_history": [{"org": A, "start": "2025-01-01"}]})
 
