@@ -177,7 +177,8 @@ def register(app: typer.Typer) -> None:
             if isinstance(s, SQLiteStore):
                 result = run(s, output, force=force)
             else:
-                progress, tick = progress_bars({k: totals(s)[k] for k in SECTIONS}, "backup")
+                counts = totals(s)
+                progress, tick = progress_bars({k: counts[k] for k in SECTIONS}, "backup")
                 with progress:
                     result = run(s, output, force=force, batch=batch, progress=tick)
         finally:
@@ -208,7 +209,8 @@ def register(app: typer.Typer) -> None:
         s: CatalogStore = _store(store, create=True)
         try:
             with open_backup(file, s) as b:
-                expected = {k: totals(b)[k] for k in SECTIONS}
+                counts = totals(b)
+                expected = {k: counts[k] for k in SECTIONS}
                 plan = plan_restore(b, s)
             if not plan.empty and not force:  # restore() refuses too; say it before any progress bar
                 raise RestoreRefused("the catalog is not empty; refusing to restore over it (use --force). It would "
