@@ -752,7 +752,7 @@ def run_import(store: CatalogStore, path: str | Path, format: str | None = None,
     except BaseException as exc:
         report.status = "failed"
         report.error = exc.message if isinstance(exc, CatalogError) else f"{type(exc).__name__}: {clip(exc)}"
-        report.error_vi = exc.message_vi or exc.message if isinstance(exc, ImportFailed) else report.error
+        report.error_vi = (exc.message_vi or exc.message) if isinstance(exc, ImportFailed) else report.error
         report.finished = _now()
         if record:
             _record(store, report, strict=strict, cleanup=cleanup, ctx=ctx)
