@@ -51,9 +51,12 @@ class Settings(BaseSettings):
                                                               "limit)")
     import_max_sheet_bytes: int = Field(100_000_000, ge=1, description="Largest unpacked worksheet (XML) or CSV file "
                                                                        "in a zip, refused before it is unpacked")
-    import_max_part_bytes: int = Field(50_000_000, ge=1, description="Largest unpacked part of an XLSX other than a "
-                                                                     "worksheet (shared strings, styles...), which "
-                                                                     "the reader holds in memory whole")
+    import_max_strings_bytes: int = Field(32_000_000, ge=1, description="Largest unpacked shared-strings part of an "
+                                                                        "XLSX (the text of Excel's cells), which "
+                                                                        "the reader holds in memory whole")
+    import_max_part_bytes: int = Field(5_000_000, ge=1, description="Largest unpacked XML part of an XLSX other than "
+                                                                    "worksheets and shared strings (styles, "
+                                                                    "workbook...), which the reader parses whole")
     import_max_report_items: int = Field(1_000, ge=1, description="Rejected or unmapped items an import report "
                                                                   "lists (the rest are counted)")
     import_stale_hours: float = Field(24, gt=0, description="A run another host left running is marked failed "

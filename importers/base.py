@@ -189,7 +189,8 @@ class ImportLimits:
     columns: int = 1_024
     rows: int = 1_048_576
     sheet_bytes: int = 100_000_000
-    part_bytes: int = 50_000_000
+    strings_bytes: int = 32_000_000
+    part_bytes: int = 5_000_000
     report_items: int = 1_000
     stale_hours: float = 24
 
@@ -203,8 +204,8 @@ class ImportLimits:
         return cls(file_bytes=settings.max_import_bytes, cell_chars=settings.import_max_cell_chars,
                    row_chars=settings.import_max_row_chars, columns=settings.import_max_columns,
                    rows=settings.import_max_rows, sheet_bytes=settings.import_max_sheet_bytes,
-                   part_bytes=settings.import_max_part_bytes, report_items=settings.import_max_report_items,
-                   stale_hours=settings.import_stale_hours)
+                   strings_bytes=settings.import_max_strings_bytes, part_bytes=settings.import_max_part_bytes,
+                   report_items=settings.import_max_report_items, stale_hours=settings.import_stale_hours)
 
 
 class Importer(Protocol):

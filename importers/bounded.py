@@ -3,8 +3,9 @@ for before anything it holds is kept in memory.
 
 - :func:`open_zip` / :func:`check_parts`: a zip's member count (from its end record, before the directory is loaded),
   its total unpacked size, and each member's declared unpacked size (a worksheet or a CSV file against ``sheet_bytes``,
-  every other part, shared strings included, against ``part_bytes``), all before anything is inflated. zipfile never
-  inflates a member past its declared size (it fails the CRC check), so a declared size is a true bound.
+  the shared strings against ``strings_bytes``, every other XML part against ``part_bytes``: openpyxl parses those
+  whole, a 10 MB styles.xml into hundreds of megabytes), all before anything is inflated. zipfile never inflates a
+  member past its declared size (it fails the CRC check), so a declared size is a true bound.
 - :func:`scan_workbook`: one streaming pass of expat over the shared strings and every worksheet, with constant memory:
   the length of each cell's text (inline, or the shared string it points at), the last row and column of each sheet,
   the characters of each row, and whether any cell holds a formula. openpyxl, which reads the workbook afterwards,
@@ -172,8 +173,9 @@ def workbook_parts(path: Path, zf: zipfile.ZipFile) -> tuple[dict[str, str], set
 
 
 def check_parts(path: Path, zf: zipfile.ZipFile, limits: ImportLimits) -> tuple[dict[str, str], set[str]]:
-    """Refuse, from the declared sizes and before unpacking anything large, a worksheet over ``sheet_bytes`` and any
-    other part over ``part_bytes``; returns :func:`workbook_parts`."""
+    """Refuse, from the declared sizes and before unpacking anything large, a worksheet over ``sheet_bytes``, the
+    shared strings over ``strings_bytes`` and any other XML part over ``part_bytes`` (pictures and other binary parts,
+    which the reader never opens, count only towards the total); returns :func:`workbook_parts`."""
     check_total(path, zf, limits.file_bytes)
     small = ("[Content_Types].xml", "xl/workbook.xml", "xl/_rels/workbook.xml.rels")
     for name in small:
@@ -188,11 +190,15 @@ def check_parts(path: Path, zf: zipfile.ZipFile, limits: ImportLimits) -> tuple[
                 title = sheets[info.filename]
                 raise _too_big(path, f"sheet {title} ({info.filename})", f"trang {title} ({info.filename})",
                                info.file_size, limits.sheet_bytes, "IOC_CATALOG_IMPORT_MAX_SHEET_BYTES")
-        elif info.file_size > limits.part_bytes:
-            what = (f"the shared-strings part ({info.filename}, which holds the text of the workbook's cells)",
-                    f"phần chuỗi dùng chung ({info.filename}, chứa nội dung chữ của các ô)") \
-                if info.filename in strings else (f"the part {info.filename}", f"phần {info.filename}")
-            raise _too_big(path, *what, info.file_size, limits.part_bytes, "IOC_CATALOG_IMPORT_MAX_PART_BYTES")
+        elif info.filename in strings:
+            if info.file_size > limits.strings_bytes:
+                raise _too_big(path, f"the shared-strings part ({info.filename}, which holds the text of the "
+                               "workbook's cells)", f"phần chuỗi dùng chung ({info.filename}, chứa nội dung chữ "
+                               "của các ô)", info.file_size, limits.strings_bytes,
+                               "IOC_CATALOG_IMPORT_MAX_STRINGS_BYTES")
+        elif info.file_size > limits.part_bytes and info.filename.lower().endswith((".xml", ".rels")):
+            raise _too_big(path, f"the part {info.filename}", f"phần {info.filename}", info.file_size,
+                           limits.part_bytes, "IOC_CATALOG_IMPORT_MAX_PART_BYTES")
     return sheets, strings
 
 

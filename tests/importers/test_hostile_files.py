@@ -172,12 +172,12 @@ def last_run(url: str) -> dict:
         store.close()
 
 
-RAISED = {"IOC_CATALOG_IMPORT_MAX_PART_BYTES": "400000000", "IOC_CATALOG_IMPORT_MAX_SHEET_BYTES": "400000000"}
+RAISED = {"IOC_CATALOG_IMPORT_MAX_STRINGS_BYTES": "400000000", "IOC_CATALOG_IMPORT_MAX_SHEET_BYTES": "400000000"}
 SHAPES = {
     # (build, settings, what the error must say)
     "150 MB shared string": (lambda p: big_cell(p, 150_000_000), {},
                              r"the shared-strings part \(xl/sharedStrings.xml.*\) unpacks to 150,000,\d+ bytes, "
-                             r"more than the limit of 50,000,000 bytes \(IOC_CATALOG_IMPORT_MAX_PART_BYTES\); "
+                             r"more than the limit of 32,000,000 bytes \(IOC_CATALOG_IMPORT_MAX_STRINGS_BYTES\); "
                              r"refused before unpacking"),
     "150 MB inline cell": (lambda p: big_cell(p, 150_000_000, inline=True), {},
                            r"sheet system \(xl/worksheets/sheet1.xml\) unpacks to 150,000,\d+ bytes, more than the "
@@ -281,6 +281,21 @@ def db(tmp_path: Path) -> Iterator[CatalogStore]:
 
 def test_the_limits_default_to_the_settings_defaults() -> None:
     assert ImportLimits() == ImportLimits.from_settings(Settings.model_construct())
+
+
+def test_a_styles_part_bomb_is_refused_before_unpacking(db: CatalogStore, tmp_path: Path) -> None:
+    """openpyxl parses styles.xml whole: 10 MB of <xf/> took it past 350 MB, 40 MB past 1.2 GB."""
+    path = _workbook(tmp_path / "styles.xlsx", iter([HEADER]))
+    with zipfile.ZipFile(path, "a", zipfile.ZIP_DEFLATED) as zf, zf.open("xl/styles.xml", "w") as fh:
+        fh.write(f'<styleSheet xmlns="{MAIN}"><cellXfs>'.encode())
+        for _ in range(250):
+            fh.write(b'<xf numFmtId="0" fontId="0" fillId="0"/>' * 1_000)
+        fh.write(b"</cellXfs></styleSheet>")
+    assert path.stat().st_size < 100_000
+    with pytest.raises(ImportFailed, match=r"styles.xlsx: the part xl/styles.xml unpacks to 10,000,\d+ bytes, more "
+                                           r"than the limit of 5,000,000 bytes \(IOC_CATALOG_IMPORT_MAX_PART_BYTES\); "
+                                           "refused before unpacking"):
+        run_import(db, path)
 
 
 def test_rows_past_the_row_limit_are_refused_by_number(db: CatalogStore, tmp_path: Path) -> None:
