@@ -154,7 +154,12 @@ def workbook_parts(path: Path, zf: zipfile.ZipFile) -> tuple[dict[str, str], set
         if tag == "sheet":
             rid = next((v for k, v in a.items() if k.rpartition(":")[2] == "id" and k != "sheetId"), None)
             if rid in rels:
-                titles[rels[rid][1]] = clip(a.get("name", rels[rid][1]), 100)
+                part, title = rels[rid][1], clip(a.get("name", rels[rid][1]), 100)
+                if part in titles:  # read twice (or ten thousand times) by openpyxl: refused
+                    raise _fail(f"{path.name}: sheets {titles[part]} and {title} are the same part ({part})",
+                                f"{path.name}: trang {titles[part]} và trang {title} là cùng một phần ({part})",
+                                "import-unreadable")
+                titles[part] = title
 
     strings = {"xl/sharedStrings.xml"}
 
@@ -369,18 +374,20 @@ def scan_sheet(path: Path, zf: zipfile.ZipFile, name: str, title: str, limits: I
     return formula
 
 
-def scan_workbook(path: Path, zf: zipfile.ZipFile, limits: ImportLimits) -> bool:
+def scan_workbook(path: Path, zf: zipfile.ZipFile, limits: ImportLimits) -> tuple[bool, set[str]]:
     """Check every part's size, then stream the shared strings and every worksheet (see the module docstring).
-    Returns whether any worksheet holds a formula."""
+    Returns whether any worksheet holds a formula, and the worksheet parts scanned (openpyxl may read no other)."""
     sheets, strings = check_parts(path, zf, limits)
     lengths = array("q")
     for name in sorted(strings):  # one, in any workbook a spreadsheet wrote
         lengths.extend(scan_strings(path, zf, name, limits))
     formulas = False
+    scanned = set()
     for name, title in sheets.items():
         if name in zf.NameToInfo:
             formulas = scan_sheet(path, zf, name, title, limits, lengths) or formulas
-    return formulas
+            scanned.add(name)
+    return formulas, scanned
 
 
 # --- CSV ----------------------------------------------------------------------------------------------------------

@@ -348,7 +348,7 @@ def read_xlsx(path: Path, max_bytes: int, limits: ImportLimits | None = None) ->
             raise ImportFailed(f"{path.name}: a zip, but not an XLSX workbook (no xl/workbook.xml)",
                                f"{path.name}: là tệp zip nhưng không phải XLSX (không có xl/workbook.xml)",
                                reason="import-content-mismatch")
-        formulas = scan_workbook(path, zf, limits)
+        formulas, scanned = scan_workbook(path, zf, limits)
     try:
         wb = load_workbook(path, read_only=True, data_only=True)
     except ImportFailed:
@@ -360,6 +360,10 @@ def read_xlsx(path: Path, max_bytes: int, limits: ImportLimits | None = None) ->
     tables = []
     try:
         for ws in wb.worksheets:
+            if getattr(ws, "_worksheet_path", None) not in scanned:  # openpyxl found a sheet the scan did not
+                raise ImportFailed(f"{path.name}: sheet {clip(ws.title, 100)} is not where the workbook's "
+                                   "relationships say; not read", f"{path.name}: trang {clip(ws.title, 100)} không "
+                                   "nằm ở nơi các quan hệ của bảng tính chỉ ra; không đọc", reason="import-unreadable")
             if ws.title in (README_SHEET, LISTS_SHEET):
                 continue
             try:

@@ -582,3 +582,54 @@ def test_an_upload_over_the_size_limit_is_removed(tmp_path: Path, monkeypatch: p
             assert r.status_code == 422 and list(uploads.iterdir()) == []
     finally:
         store.close()
+
+
+# --- workbooks other programs write, and parts named twice --------------------------------------------------------
+
+def _prefixed(path: Path, target: str, sheets: int = 1) -> Path:
+    """A workbook as the Open XML SDK writes it: prefixed elements (x:c), an absolute relationship target, shared
+    strings; ``sheets`` sheet entries, all pointing at the same part."""
+    x = f'xmlns:x="{MAIN}"'
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as zf:
+        zf.writestr("[Content_Types].xml", (
+            '<Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types"><Default Extension="rels" '
+            'ContentType="application/vnd.openxmlformats-package.relationships+xml"/><Default Extension="xml" '
+            'ContentType="application/xml"/><Override PartName="/xl/workbook.xml" ContentType="application/'
+            'vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml"/><Override PartName="/xl/worksheets/'
+            'sheet1.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"/>'
+            '<Override PartName="/xl/sharedStrings.xml" ContentType="application/vnd.openxmlformats-'
+            'officedocument.spreadsheetml.sharedStrings+xml"/></Types>'))
+        zf.writestr("_rels/.rels", f'<Relationships xmlns="{RELS}"><Relationship Id="R1" Type="{DOC_RELS}/'
+                                   'officeDocument" Target="/xl/workbook.xml"/></Relationships>')
+        entries = "".join(f'<x:sheet name="organization{"" if i == 0 else i}" sheetId="{i + 1}" r:id="R1"/>'
+                          for i in range(sheets))
+        zf.writestr("xl/workbook.xml", f'<x:workbook {x} xmlns:r="{DOC_RELS}"><x:sheets>{entries}</x:sheets>'
+                                       '</x:workbook>')
+        zf.writestr("xl/_rels/workbook.xml.rels", f'<Relationships xmlns="{RELS}"><Relationship Id="R1" '
+                                                  f'Type="{DOC_RELS}/worksheet" Target="{target}"/><Relationship '
+                                                  f'Id="R2" Type="{DOC_RELS}/sharedStrings" '
+                                                  'Target="/xl/sharedStrings.xml"/></Relationships>')
+        cells = "".join(f'<x:c r="{c}{r}" t="s"><x:v>{i}</x:v></x:c>' for r, row in ((1, (0, 1, 2)), (2, (3, 4, 5)))
+                        for c, i in zip("ABC", row))
+        rows = cells.replace('<x:c r="A2"', '</x:row><x:row r="2"><x:c r="A2"')
+        zf.writestr("xl/worksheets/sheet1.xml", f'<x:worksheet {x}><x:sheetData><x:row r="1">{rows}</x:row>'
+                                                '</x:sheetData></x:worksheet>')
+        strings = "".join(f"<x:si><x:t>{t}</x:t></x:si>" for t in ("code", "name_vi", "org_type", "so-x",
+                                                                   "Sở X", "department"))
+        zf.writestr("xl/sharedStrings.xml", f'<x:sst {x}>{strings}</x:sst>')
+    return path
+
+
+@pytest.mark.parametrize("target", ["/xl/worksheets/sheet1.xml", "worksheets/sheet1.xml"])
+def test_a_workbook_with_prefixed_elements_and_any_target_is_read(db: CatalogStore, tmp_path: Path,
+                                                                  target: str) -> None:
+    report = run_import(db, _prefixed(tmp_path / "sdk.xlsx", target))
+    assert report.status == "finished" and report.rejected == [], report.rejected
+    assert db.get_entity("organization:so-x").name.vi == "Sở X"
+
+
+def test_sheets_that_are_one_part_are_refused(db: CatalogStore, tmp_path: Path) -> None:
+    """Ten thousand sheet entries naming one part would make openpyxl read it ten thousand times."""
+    with pytest.raises(ImportFailed, match=r"sheets organization and organization1 are the same part "
+                                           r"\(xl/worksheets/sheet1.xml\)"):
+        run_import(db, _prefixed(tmp_path / "twice.xlsx", "worksheets/sheet1.xml", sheets=3))
