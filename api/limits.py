@@ -22,7 +22,7 @@ from typing import Any, Awaitable, Callable
 from fastapi import Request
 
 from catalog.errors import FieldError, ValidationFailed
-from catalog.text import TEXT_TOO_DEEP, echoable, text_problems
+from catalog.text import TEXT_TOO_DEEP, Reason, echoable, text_problems
 
 Scope = dict[str, Any]
 Message = dict[str, Any]
@@ -139,7 +139,7 @@ async def check_request_text(request: Request) -> None:
     try:
         problems = text_problems(value)
     except RecursionError:  # pragma: no cover - bounded by catalog.text.MAX_DEPTH
-        problems = [FieldError("body", TEXT_TOO_DEEP)]
+        problems = [FieldError("body", Reason(TEXT_TOO_DEEP))]
     if problems:
         raise ValidationFailed([FieldError(f"body.{p.location}" if p.location != "body" else "body", p.reason)
                                 for p in problems[:50]], message="text-checks")

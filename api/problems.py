@@ -29,7 +29,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from api import messages
 from catalog.errors import CatalogError, Conflict, PermissionDenied, ValidationFailed
-from catalog.text import echoable
+from catalog.text import echoable, reason_code
 
 PROBLEM = "application/problem+json"
 log = logging.getLogger("ioc_catalog.api")
@@ -87,7 +87,7 @@ def _errors(items: list[tuple[str, str, str]], lang: str) -> list[dict]:
     """(field, reason code, fallback reason) -> [{field, reason}] in ``lang``."""
     out = []
     for field, code, fallback in items:
-        text = messages.reason(code, lang, fallback) or fallback or code
+        text = messages.reason(reason_code(code), lang, fallback) or fallback or code
         out.append({"field": field, "reason": messages.vi_text(text) if lang == "vi" else text})
     return out
 

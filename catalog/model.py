@@ -21,7 +21,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, computed_fie
 
 from catalog.errors import FieldError, ValidationFailed
 from catalog.metamodel import DEFAULT, EVENT_TYPES, AttributeSpec, Metamodel
-from catalog.text import nfc, text_problem
+from catalog.text import Reason, nfc, text_problem
 
 CODE_RE = re.compile(r"^[a-z0-9][a-z0-9._-]{0,127}$")
 REF_RE = re.compile(r"^([a-z_]+):([a-z0-9][a-z0-9._-]{0,127})$")
@@ -287,7 +287,7 @@ def _text(value: Any, where: str, errors: list[FieldError]) -> Any:
     if isinstance(value, str):
         code = text_problem(value)
         if code:
-            errors.append(FieldError(where or "body", code))
+            errors.append(FieldError(where or "body", Reason(code)))
             return value
         return value if value.isascii() else nfc(value)
     if isinstance(value, BaseModel):
@@ -305,7 +305,7 @@ def _text(value: Any, where: str, errors: list[FieldError]) -> Any:
             path = f"{where}.{k}" if where else str(k)
             code = text_problem(k) if isinstance(k, str) else None
             if code:
-                errors.append(FieldError(path, code))
+                errors.append(FieldError(path, Reason(code)))
                 new = v
             else:
                 new = _text(v, path, errors)
@@ -320,8 +320,7 @@ def _text(value: Any, where: str, errors: list[FieldError]) -> Any:
 
 def check_text(model: M, where: str = "") -> M:
     """``model`` with every string NFC, or :class:`ValidationFailed` naming each string or key that breaks a text
-    rule (reasons: the codes of :data:`catalog.text.TEXT_REASONS`). Bookkeeping (version, timestamps) is not
-    checked."""
+    rule (each reason a :class:`catalog.text.Reason`). Bookkeeping (version, timestamps) is not checked."""
     errors: list[FieldError] = []
     out = _text(model, where, errors)
     if errors:

@@ -12,8 +12,9 @@ relationships and events, the web forms, importers, drafts and the CLI): a strin
 - no noncharacters (``text-noncharacter``: U+FDD0-U+FDEF and U+xFFFE/U+xFFFF of every plane; U+FFFE and U+FFFF
   cannot appear in XML),
 
-and is stored NFC. :func:`text_problem` checks one string, :func:`text_problems` every string and key of a decoded
-JSON value; both give reason codes, whose Vietnamese and English texts are :data:`TEXT_REASONS`.
+and is stored NFC. :func:`text_problem` checks one string (its reason code, or None), :func:`text_problems` every
+string and key of a decoded JSON value (FieldErrors whose reason is a :class:`Reason`: the English text, carrying
+the code under which :data:`TEXT_REASONS` holds the Vietnamese and the English).
 
 Text that already breaks these rules (stored before them) is still read and written out: :func:`xml_text` makes a
 string fit XML 1.0 and :func:`utf8_text` fit UTF-8 (each character that does not fit becomes U+FFFD), and
@@ -47,6 +48,24 @@ TEXT_REASONS: dict[str, tuple[str, str]] = {
     TEXT_TOO_DEEP: ("lồng nhau quá sâu", "nested too deeply"),
 }
 
+class Reason(str):
+    """A reason in English (what every door prints by default) that carries its stable ``code``: a door that speaks
+    Vietnamese finds the text by that code (``TEXT_REASONS``, ``api.messages.REASONS``), never by matching the
+    English."""
+
+    code: str
+
+    def __new__(cls, code: str) -> "Reason":
+        self = super().__new__(cls, TEXT_REASONS[code][1])
+        self.code = code
+        return self
+
+
+def reason_code(reason: str) -> str:
+    """The code of a :class:`Reason`, or the reason itself (a code already, or text without one)."""
+    return getattr(reason, "code", reason)
+
+
 _CONTROL = "\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f"
 _SURROGATES = "\ud800-\udfff"
 _BIDI = "\u202a-\u202e\u2066-\u2069"
@@ -69,10 +88,10 @@ def text_problems(value: Any, where: str = "", depth: int = 0) -> list[FieldErro
     """Every string of a decoded JSON value (dict keys included; a key's own problem hides its value's) that breaks
     a text rule, as FieldError(path, reason code); paths are dotted (``attributes.vendor``, ``tags.2``)."""
     if depth > MAX_DEPTH:
-        return [FieldError(where or "body", TEXT_TOO_DEEP)]
+        return [FieldError(where or "body", Reason(TEXT_TOO_DEEP))]
     if isinstance(value, str):
         code = text_problem(value)
-        return [FieldError(where or "body", code)] if code else []
+        return [FieldError(where or "body", Reason(code))] if code else []
     out: list[FieldError] = []
     if isinstance(value, dict):
         for k, v in value.items():

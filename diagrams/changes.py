@@ -37,7 +37,7 @@ import orjson
 from catalog.store.base import CatalogStore, Subgraph
 
 from diagrams import snapshot as _snapshot
-from diagrams.facts import EntityFacts, RelationshipFacts, collector_paused
+from diagrams.facts import EntityFacts, RelationshipFacts
 from diagrams.snapshot import Snapshot, recorded_revision, rewind_from, snapshot_from
 
 # a date-valued key that may bound a validity or ownership period (white space allowed; canonical JSON has none)
@@ -96,50 +96,49 @@ def changed_snapshots(store: CatalogStore, start: dt.date, end: dt.date) -> tupl
                 ents[e.ref] = e
             absent.update(set(missing) - ents.keys())
 
-    with collector_paused():
-        for text in bounded_between(ent_texts, start, end):  # 2
-            e = EntityFacts(orjson.loads(text))
-            ents[e.ref] = e
-        fetch(rw1.entities.keys() - rw2.entities.keys())  # written between the records: now as at ``end``
-        e1 = _at(rw1.entities, ents)
-        e2 = _at(rw2.entities, ents)
-        refs = ents.keys() | rw1.entities.keys()  # every entity that can differ (1, 2)
+    for text in bounded_between(ent_texts, start, end):  # 2
+        e = EntityFacts(orjson.loads(text))
+        ents[e.ref] = e
+    fetch(rw1.entities.keys() - rw2.entities.keys())  # written between the records: now as at ``end``
+    e1 = _at(rw1.entities, ents)
+    e2 = _at(rw2.entities, ents)
+    refs = ents.keys() | rw1.entities.keys()  # every entity that can differ (1, 2)
 
-        def kept(e: EntityFacts | None, day: dt.date) -> bool:
-            return e is not None and (e.valid_from is None or e.valid_from <= day) and (
-                e.valid_to is None or day < e.valid_to)
+    def kept(e: EntityFacts | None, day: dt.date) -> bool:
+        return e is not None and (e.valid_from is None or e.valid_from <= day) and (
+            e.valid_to is None or day < e.valid_to)
 
-        moved = {ref for ref in refs if kept(e1(ref), start) != kept(e2(ref), end)}  # their relationships: 3
-        ids = set(rw1.relationships)  # 1
-        for text in rel_texts:
-            if not text.endswith(_ALWAYS):  # 2
-                f = RelationshipFacts(text)
-                if any(d is not None and start < d <= end for d in (f.valid_from, f.valid_to)):
-                    ids.add(f.id)
-                    rels[f.id] = f
-        # 3 (from the store's index of relationships by end), and those written between the records as they are now
-        # (as at ``end``), found by their ends
-        wanted = rw1.relationships.keys() - rw2.relationships.keys()
-        ends = {x for entry in entries if entry.ref.startswith("rel:") and entry.ref[4:] in wanted
-                for c in (entry.before, entry.after) if c is not None for x in (c["source"], c["target"])}
-        if moved or ends:
-            for text in store.part_json(sorted(moved | ends))[1]:
-                f = RelationshipFacts(text)
-                if f.id in wanted or f.source in moved or f.target in moved:
-                    rels.setdefault(f.id, f)
-                    ids.add(f.id)
-        r1 = _at(rw1.relationships, rels)
-        r2 = _at(rw2.relationships, rels)
-        versions = [(r1, e1, start), (r2, e2, end)]
-        # what drawing looks up: both ends of every relationship, the owner of every entity on its day, via platforms
-        drawn = [r for rec, _, _ in versions for rid in ids if (r := rec(rid)) is not None]
-        refs = refs | {ref for r in drawn for ref in (r.source, r.target)}
-        vias = {v for r in drawn if isinstance(v := r.properties.get("via"), str)}
-        fetch(refs - rw1.entities.keys())
-        owners = {o for _, rec, day in versions for ref in refs if (e := rec(ref)) is not None
-                  and isinstance(o := e.owner_on(day), str)}
-        refs |= owners | vias
-        fetch(refs - rw1.entities.keys())
+    moved = {ref for ref in refs if kept(e1(ref), start) != kept(e2(ref), end)}  # their relationships: 3
+    ids = set(rw1.relationships)  # 1
+    for text in rel_texts:
+        if not text.endswith(_ALWAYS):  # 2
+            f = RelationshipFacts(text)
+            if any(d is not None and start < d <= end for d in (f.valid_from, f.valid_to)):
+                ids.add(f.id)
+                rels[f.id] = f
+    # 3 (from the store's index of relationships by end), and those written between the records as they are now
+    # (as at ``end``), found by their ends
+    wanted = rw1.relationships.keys() - rw2.relationships.keys()
+    ends = {x for entry in entries if entry.ref.startswith("rel:") and entry.ref[4:] in wanted
+            for c in (entry.before, entry.after) if c is not None for x in (c["source"], c["target"])}
+    if moved or ends:
+        for text in store.part_json(sorted(moved | ends))[1]:
+            f = RelationshipFacts(text)
+            if f.id in wanted or f.source in moved or f.target in moved:
+                rels.setdefault(f.id, f)
+                ids.add(f.id)
+    r1 = _at(rw1.relationships, rels)
+    r2 = _at(rw2.relationships, rels)
+    versions = [(r1, e1, start), (r2, e2, end)]
+    # what drawing looks up: both ends of every relationship, the owner of every entity on its day, via platforms
+    drawn = [r for rec, _, _ in versions for rid in ids if (r := rec(rid)) is not None]
+    refs = refs | {ref for r in drawn for ref in (r.source, r.target)}
+    vias = {v for r in drawn if isinstance(v := r.properties.get("via"), str)}
+    fetch(refs - rw1.entities.keys())
+    owners = {o for _, rec, day in versions for ref in refs if (e := rec(ref)) is not None
+              and isinstance(o := e.owner_on(day), str)}
+    refs |= owners | vias
+    fetch(refs - rw1.entities.keys())
     if store.revision() != head:  # written meanwhile: the reads may mix two records
         return None
     snaps = []

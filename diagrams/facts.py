@@ -14,17 +14,16 @@ few. The stored text is canonical JSON (sorted keys, compact), so it starts with
 last two keys): type, ends and validity are read from the text, and the JSON is parsed only when something else is
 asked (or at once for a relationship with validity dates, or text not in that form, or an id with an escape).
 
-Parsing pauses Python's cyclic garbage collector (nothing parsed here forms cycles): building tens of thousands of
-small dicts otherwise triggers full collections whose cost grows with everything already in memory (measured: 0.08
-s with the collector paused, 0.14 to 0.35 s without, for the 5,000-entity catalog).
+Parsing leaves Python's garbage collector alone. Pausing it (``gc.disable()``) made parsing a large catalog faster
+(fewer full collections while tens of thousands of small dicts are built) but switched it off for the whole process:
+in the threaded server every other request's garbage waited, and two overlapping parses could leave it off or turn
+it back on under each other. bench/README.md gives what it costs.
 """
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
-import gc
-from typing import Any, Iterator
+from typing import Any
 
 import orjson
 
@@ -149,25 +148,13 @@ class RelationshipFacts:
         return f"RelationshipFacts({self.id})"
 
 
-@contextlib.contextmanager
-def collector_paused() -> Iterator[None]:
-    was = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was:
-            gc.enable()
-
-
 def parse_graph(entities: list[str], relationships: list[str]) -> tuple[dict[str, EntityFacts],
                                                                         list[RelationshipFacts]]:
     """``store.graph_json`` / ``store.part_json`` text to facts: entities by ref, relationships (in no particular
     order)."""
     loads = orjson.loads
-    with collector_paused():
-        ents = [EntityFacts(loads(t)) for t in entities]
-        return {e.ref: e for e in ents}, [RelationshipFacts(t) for t in relationships]
+    ents = [EntityFacts(loads(t)) for t in entities]
+    return {e.ref: e for e in ents}, [RelationshipFacts(t) for t in relationships]
 
 
-__all__ = ["EntityFacts", "RelationshipFacts", "collector_paused", "parse_graph"]
+__all__ = ["EntityFacts", "RelationshipFacts", "parse_graph"]

@@ -17,6 +17,7 @@ from catalog.errors import CatalogError, FieldError, ValidationFailed
 from catalog.metamodel import KindSpec, Metamodel
 from catalog.model import CODE_RE, Entity, parse_entity, parse_relationship, validate_entity, validate_relationship
 from catalog.services import CatalogService, transfer
+from catalog.text import reason_code
 from importers.base import vi_reason
 
 NEW_LINKS = 3  # blank connection rows on a form
@@ -27,7 +28,7 @@ CODE_VI = ("chỉ gồm chữ thường không dấu, chữ số, '.', '_' hoặ
 
 
 def reason(e: FieldError, lang: str) -> str:
-    coded = messages.reason(e.reason, lang)
+    coded = messages.reason(reason_code(e.reason), lang)
     if coded:
         return coded
     if lang != "vi":
