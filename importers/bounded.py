@@ -244,15 +244,17 @@ def _run(parser: Any, fh: IO[bytes], path: Path, part: str) -> None:
 def scan_strings(path: Path, zf: zipfile.ZipFile, name: str, limits: ImportLimits) -> array:
     """The length of every shared string, by index (8 bytes each; the text is counted, never kept)."""
     lengths = array("q")
-    state = {"depth": 0, "chars": 0}
+    state = {"depth": 0, "chars": 0, "run": 0}
 
     def start(tag: str, attrs: dict[str, str]) -> None:
+        state["run"] = 0
         if state["depth"]:
             state["depth"] += 1
         elif tag == "si" or tag.endswith(":si"):
             state["depth"], state["chars"] = 1, 0
 
     def end(tag: str) -> None:
+        state["run"] = 0
         if state["depth"]:
             state["depth"] -= 1
             if state["depth"] == 0:
@@ -261,7 +263,9 @@ def scan_strings(path: Path, zf: zipfile.ZipFile, name: str, limits: ImportLimit
     def data(text: str) -> None:
         if state["depth"]:
             state["chars"] += len(text)
-        elif len(text) > limits.cell_chars:  # text outside any string: openpyxl would build it too
+            return
+        state["run"] += len(text)  # expat hands a long text over in pieces
+        if state["run"] > limits.cell_chars:  # text outside any string: openpyxl would build it too
             raise _Stop(_fail(f"{path.name}: {name} holds a text of more than {limits.cell_chars:,} characters "
                               "outside any string", f"{path.name}: {name} chứa đoạn chữ dài hơn "
                               f"{limits.cell_chars:,} ký tự nằm ngoài mọi chuỗi", "import-cell-too-long"))
@@ -316,7 +320,7 @@ def scan_sheet(path: Path, zf: zipfile.ZipFile, name: str, title: str, limits: I
             shared = attrs.get("t") == "s"
         elif tag == "row":
             r = attrs.get("r", "")
-            row = int(r) if r.isdigit() else row + 1
+            row = int(r) if r.isascii() and r.isdigit() and len(r) < 12 else row + 1
             col = row_chars = 0
             if row > max_rows:
                 en, vi = at()
@@ -336,7 +340,7 @@ def scan_sheet(path: Path, zf: zipfile.ZipFile, name: str, title: str, limits: I
             return
         if shared:
             index = v.strip()
-            chars = strings[int(index)] if index.isdigit() and int(index) < len(strings) else 0
+            chars = strings[int(index)] if index.isascii() and index.isdigit() and int(index) < len(strings) else 0
             if chars > max_cell:
                 en, vi = at(col)
                 raise _Stop(_cell_too_long(en, vi, chars, max_cell))
@@ -354,7 +358,7 @@ def scan_sheet(path: Path, zf: zipfile.ZipFile, name: str, title: str, limits: I
             chars += len(text)
             if shared:
                 if in_v and len(v) < 12:
-                    v += text
+                    v = (v + text)[:12]
             elif chars > max_cell:
                 en, vi = at(col)
                 raise _Stop(_cell_too_long(en, vi, None, max_cell))

@@ -298,6 +298,21 @@ def test_a_styles_part_bomb_is_refused_before_unpacking(db: CatalogStore, tmp_pa
         run_import(db, path)
 
 
+def test_long_text_outside_any_cell_or_string_is_refused(db: CatalogStore, tmp_path: Path) -> None:
+    loose = _workbook(tmp_path / "loose.xlsx", iter([HEADER]), iter([b"<si><t>x</t></si>", b"B" * 100_000]))
+    with pytest.raises(ImportFailed, match=r"xl/sharedStrings.xml holds a text of more than 32,767 characters "
+                                           "outside any string"):
+        run_import(db, loose)
+    stray = _workbook(tmp_path / "stray.xlsx", iter([HEADER, b'<row r="2">' + b"C" * 100_000 + b"</row>"]))
+    with pytest.raises(ImportFailed, match=r"sheet system, row 2: a text of more than 32,767 characters outside "
+                                           "any cell"):
+        run_import(db, stray)
+    huge_index = _workbook(tmp_path / "index.xlsx", iter([HEADER, b'<row r="2"><c r="A2" t="s"><v>' + b"9" * 9_000 +
+                                                          b"</v></c></row>"]), iter([b"<si><t>x</t></si>"]))
+    with pytest.raises(ImportFailed, match="index.xlsx"):
+        run_import(db, huge_index)
+
+
 def test_rows_past_the_row_limit_are_refused_by_number(db: CatalogStore, tmp_path: Path) -> None:
     path = _workbook(tmp_path / "far.xlsx", iter([HEADER, b'<row r="2000000">' + _inline("A2000000", "s") +
                                                   b"</row>"]))
