@@ -12,13 +12,13 @@ from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from api.auth import PrincipalDep, StoreDep
-from api.routers.common import READ_ERRORS, WRITE_ERRORS
+from api.routers.common import READ_ERRORS, SIGNED_IN, WRITE_ERRORS, WhoFirst, needs
 from catalog.accounts import Accounts
 from catalog.errors import PermissionDenied
 from catalog.metamodel import ROLES
 from catalog.permissions import Principal, require
 
-router = APIRouter(tags=["accounts"])
+router = APIRouter(tags=["accounts"], route_class=WhoFirst)  # writes: who first (api.routers.common)
 
 
 class Me(BaseModel):
@@ -82,7 +82,7 @@ def list_users(store: StoreDep, principal: PrincipalDep) -> list[dict[str, Any]]
 
 
 @router.post("/users", summary="Add a user (admin)", status_code=201, response_model=UserOut,
-             responses=WRITE_ERRORS)
+             responses=WRITE_ERRORS, **needs("admin"))
 def add_user(body: UserIn, store: StoreDep, principal: PrincipalDep) -> JSONResponse:
     u = Accounts(store, principal).add_user(body.name, body.role, body.org, body.display, password=body.password)
     return JSONResponse(dataclasses.asdict(u), status_code=201)
@@ -101,7 +101,7 @@ def list_tokens(store: StoreDep, principal: PrincipalDep,
 
 
 @router.post("/tokens", summary="Create an API token (the secret is shown once)", status_code=201,
-             response_model=TokenOut, responses=WRITE_ERRORS)
+             response_model=TokenOut, responses=WRITE_ERRORS, **needs(SIGNED_IN))
 def create_token(body: TokenIn, store: StoreDep, principal: PrincipalDep) -> JSONResponse:
     _signed_in(principal)
     t = Accounts(store, principal).create_token(body.user or principal.name, body.label, body.expires_days)
@@ -110,7 +110,7 @@ def create_token(body: TokenIn, store: StoreDep, principal: PrincipalDep) -> JSO
 
 
 @router.delete("/tokens/{token_id}", summary="Revoke a token (yours; an admin's for anyone)", status_code=204,
-               response_class=Response, responses=WRITE_ERRORS)
+               response_class=Response, responses=WRITE_ERRORS, **needs(SIGNED_IN))
 def revoke_token(store: StoreDep, principal: PrincipalDep,
                  token_id: str = Path(pattern=r"^[0-9a-f]{12}$")) -> Response:
     _signed_in(principal)

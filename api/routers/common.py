@@ -17,7 +17,7 @@ are the catalog services' (:mod:`catalog.services`).
 from __future__ import annotations
 
 import re
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import Depends, Header, Request
 from fastapi.responses import JSONResponse, Response
@@ -27,10 +27,12 @@ from starlette.concurrency import run_in_threadpool
 
 from api.auth import PrincipalDep, StoreDep, current_principal, get_store
 from api.problems import BadIfMatch, PreconditionRequired
-from catalog.permissions import Action, require
+from catalog.errors import PermissionDenied
+from catalog.permissions import Action, Principal, require
 from catalog.services import CatalogService
 
 PERMISSION = "x-permission"  # the OpenAPI extension naming the permission a write route needs
+SIGNED_IN = "signed-in"  # not a role's permission: any principal but the anonymous one (own API tokens)
 
 _TAG = re.compile(r'^\s*"(\d{1,12})"\s*$')
 
@@ -65,9 +67,19 @@ def if_match(if_match: Annotated[str | None, Header(alias="If-Match", max_length
 IfMatch = Annotated[int, Depends(if_match)]
 
 
-def needs(action: Action) -> dict[str, Any]:
-    """Decorator arguments of a write route: the permission it needs (checked first by :class:`WhoFirst`)."""
+def needs(action: Action | Literal["signed-in"]) -> dict[str, Any]:
+    """Decorator arguments of a write route: the permission it needs (a role's, or :data:`SIGNED_IN`), checked
+    first by :class:`WhoFirst`."""
     return {"openapi_extra": {PERMISSION: action}}
+
+
+def require_declared(principal: Principal, action: str) -> None:
+    """What :func:`needs` declared, for ``principal``: PermissionDenied (403) otherwise."""
+    if action == SIGNED_IN:
+        if principal.name == "anonymous":
+            raise PermissionDenied("sign in (send your API token) to do this")
+        return
+    require(principal, action)  # type: ignore[arg-type]
 
 
 class WhoFirst(APIRoute):
@@ -82,7 +94,7 @@ class WhoFirst(APIRoute):
 
         async def checked(request: Request) -> Response:
             principal = await run_in_threadpool(current_principal, request, get_store(request))
-            require(principal, action)
+            require_declared(principal, action)
             return await handler(request)
 
         return checked
@@ -126,5 +138,5 @@ WRITE_ERRORS: dict[int | str, dict[str, Any]] = {
 CONDITIONAL_READ: dict[int | str, dict[str, Any]] = {
     **READ_ERRORS, 304: {"description": "Not modified: If-None-Match names the current ETag"}}
 
-__all__ = ["CONDITIONAL_READ", "PERMISSION", "IfMatch", "READ_ERRORS", "ServiceDep", "WRITE_ERRORS", "WhoFirst",
-           "etag", "if_match", "needs", "service", "tagged"]
+__all__ = ["CONDITIONAL_READ", "PERMISSION", "SIGNED_IN", "IfMatch", "READ_ERRORS", "ServiceDep", "WRITE_ERRORS",
+           "WhoFirst", "etag", "if_match", "needs", "require_declared", "service", "tagged"]

@@ -21,10 +21,8 @@ from catalog.store.base import CatalogStore
 from .conftest import Api
 
 WRITE_METHODS = ("post", "put", "patch", "delete")
-# routes of api/routers/accounts.py check who the caller is in their handlers (signed in; admin); not part of this
-# work, listed so that any other write route without a declared permission fails this test
-UNDECLARED_BY_DESIGN = {("post", "/api/v1/users"), ("post", "/api/v1/tokens"), ("delete", "/api/v1/tokens/{token_id}")}
-PATH_VALUES = {"code": "hcm-cong-1022", "rel_id": "a:b>reads>c:d", "draft_id": "0123456789ab", "token_id": "x"}
+PATH_VALUES = {"code": "hcm-cong-1022", "rel_id": "a:b>reads>c:d", "draft_id": "0123456789ab",
+               "token_id": "0123456789ab"}
 BAD_BODIES: dict[str, tuple[bytes | None, str | None]] = {
     "schema": (b'{"bogus": 1, "name": 7}', "application/json"),
     "lone surrogate key": (b'{"\\ud800": 1}', "application/json"),
@@ -54,27 +52,27 @@ def _url(path: str) -> str:
 def test_every_write_route_declares_its_permission(api: Api) -> None:
     routes = _write_routes(api.client)
     assert len(routes) > 30  # per kind: create, replace, patch, retire, delete; relationships, drafts, events
-    undeclared = {(m, p) for m, p, op in routes if PERMISSION not in op} - UNDECLARED_BY_DESIGN
-    assert undeclared == set()
-    declared = {op[PERMISSION] for _, _, op in routes if PERMISSION in op}
-    assert declared == {"write", "approve", "event"}
-    by_path = {(m, p): op.get(PERMISSION) for m, p, op in routes}
+    assert {(m, p) for m, p, op in routes if PERMISSION not in op} == set()
+    declared = {op[PERMISSION] for _, _, op in routes}
+    assert declared == {"write", "approve", "event", "admin", "signed-in"}
+    by_path = {(m, p): op[PERMISSION] for m, p, op in routes}
     assert (by_path[("post", "/api/v1/events")], by_path[("post", "/api/v1/drafts/{draft_id}/approve")],
-            by_path[("post", "/api/v1/datasets/{code}/retire")]) == ("event", "approve", "write")
+            by_path[("post", "/api/v1/datasets/{code}/retire")], by_path[("post", "/api/v1/users")],
+            by_path[("delete", "/api/v1/tokens/{token_id}")]) == ("event", "approve", "write", "admin", "signed-in")
 
 
 @pytest.mark.parametrize("body", list(BAD_BODIES))
 @pytest.mark.parametrize("who", ["anonymous", "viewer", "auditor", "editor-skhcn"])
 def test_who_is_checked_before_the_body(api: Api, who: str, body: str) -> None:
-    """Anonymous callers (role viewer), viewers and auditors get 403 on every write route whatever they send (no
-    If-Match either); a department editor gets 403 on the routes that need more than write."""
+    """Anonymous callers (role viewer), viewers and auditors get 403 on every write route they may not use whatever
+    they send (no If-Match either); a department editor gets 403 on the routes that need more than write."""
     content, ctype = BAD_BODIES[body]
     headers = {**api.as_(None if who == "anonymous" else who), **({"Content-Type": ctype} if ctype else {})}
     before = _state(api.store)
     answers = {}
     for method, path, op in _write_routes(api.client):
-        action = op.get(PERMISSION)
-        if action is None or (who == "editor-skhcn" and action == "write"):
+        action = op[PERMISSION]
+        if action == "signed-in" and who != "anonymous" or who == "editor-skhcn" and action == "write":
             continue
         r = api.client.request(method.upper(), _url(path), content=content, headers=headers)
         answers[f"{method} {path}"] = (r.status_code, r.json().get("code"), r.headers["content-type"])
