@@ -30,7 +30,9 @@ from importers.base import run_import
 RECORDED = dt.datetime(2025, 1, 1, tzinfo=dt.timezone.utc)  # the sample is recorded before the 2025 mergers
 BEFORE, AFTER = "2025-02-01", "2025-08-01"
 IOC = "platform:hcm-ioc"
-HOSTILE = ['"]; evil [label="x', "<script>alert(1)</script>", "a\\\"b & c' ]] }} -> n_x", "line\nbreak\x07"]
+# imported as users do: control characters other than tab and line breaks are refused on import now (catalog.text);
+# a catalog that holds them from before is drawn by tests/api/test_hostile_input.py
+HOSTILE = ['"]; evil [label="x', "<script>alert(1)</script>", "a\\\"b & c' ]] }} -> n_x", "line\nbreak\ttab"]
 
 
 @pytest.fixture(scope="module", params=BACKENDS)
