@@ -17,11 +17,12 @@ import datetime as dt
 import re
 from typing import Any, Callable, Literal, TypeVar
 
+import orjson
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, computed_field, field_validator, model_validator
 
 from catalog.errors import FieldError, ValidationFailed
 from catalog.metamodel import DEFAULT, EVENT_TYPES, AttributeSpec, Metamodel
-from catalog.text import Reason, nfc, text_problem
+from catalog.text import Reason, clean_json, nfc, text_problem
 
 CODE_RE = re.compile(r"^[a-z0-9][a-z0-9._-]{0,127}$")
 REF_RE = re.compile(r"^([a-z_]+):([a-z0-9][a-z0-9._-]{0,127})$")
@@ -321,6 +322,11 @@ def _text(value: Any, where: str, errors: list[FieldError]) -> Any:
 def check_text(model: M, where: str = "") -> M:
     """``model`` with every string NFC, or :class:`ValidationFailed` naming each string or key that breaks a text
     rule (each reason a :class:`catalog.text.Reason`). Bookkeeping (version, timestamps) is not checked."""
+    try:  # the usual case, text that needs nothing, found in one pass over the model's JSON
+        if clean_json(orjson.dumps(model.model_dump(exclude=_BOOKKEEPING))):
+            return model
+    except TypeError:  # what orjson cannot write (a lone surrogate, a key that is not text): the walk says why
+        pass
     errors: list[FieldError] = []
     out = _text(model, where, errors)
     if errors:

@@ -69,19 +69,42 @@ def reason_code(reason: str) -> str:
 _CONTROL = "\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f"
 _SURROGATES = "\ud800-\udfff"
 _BIDI = "\u202a-\u202e\u2066-\u2069"
-_NONCHARACTERS = "\ufdd0-\ufdef" + "".join(f"{chr(p + 0xfffe)}{chr(p + 0xffff)}" for p in range(0, 0x110000,
-                                                                                                 0x10000))
-_ANY_BAD = re.compile(f"[{_CONTROL}{_SURROGATES}{_BIDI}{_NONCHARACTERS}]")
+_NONCHARACTERS = "\ufdd0-\ufdef\ufffe\uffff"  # and U+xFFFE, U+xFFFF of planes 1 to 16 (_noncharacter)
+# what may break a rule, as one character class that the re module checks quickly: all of the above, and every
+# character from U+1FFFE on (the other planes' noncharacters, and ordinary characters that text_problem then clears)
+_MAYBE_BAD = re.compile(f"[{_CONTROL}{_SURROGATES}{_BIDI}{_NONCHARACTERS}]|[\U0001fffe-\U0010ffff]")
 _RULES = ((re.compile(f"[{_SURROGATES}]"), TEXT_SURROGATE), (re.compile(f"[{_CONTROL}]"), TEXT_CONTROL),
           (re.compile(f"[{_BIDI}]"), TEXT_BIDI), (re.compile(f"[{_NONCHARACTERS}]"), TEXT_NONCHARACTER))
+_ASTRAL = re.compile("[\U0001fffe-\U0010ffff]")
+
+
+def _noncharacter(text: str) -> bool:
+    return any(ord(c) & 0xfffe == 0xfffe for c in _ASTRAL.findall(text))
+
+
 MAX_DEPTH = 32
 
 
 def text_problem(text: str) -> str | None:
     """The reason code of the first rule ``text`` breaks (surrogates first: they break every writer), or None."""
-    if _ANY_BAD.search(text) is None:
+    if _MAYBE_BAD.search(text) is None:
         return None
-    return next(code for rule, code in _RULES if rule.search(text))
+    found = next((code for rule, code in _RULES if rule.search(text)), None)
+    return found or (TEXT_NONCHARACTER if _noncharacter(text) else None)
+
+
+_ESCAPED_CONTROL = re.compile(rb"\\u00(?:0[0-8bcefBCEF]|1[0-9a-fA-F])")
+
+
+def clean_json(raw: bytes) -> bool:
+    """True when JSON text as orjson writes it (C0 controls escaped, everything else UTF-8) certainly breaks no text
+    rule and all its text is NFC: one pass over a whole document, before a walk string by string is needed. False
+    may be wrong (a literal backslash before ``u0007``, text that only looks unnormalised across a quote): the walk
+    then decides."""
+    if _ESCAPED_CONTROL.search(raw):
+        return False
+    text = raw.decode("utf-8")
+    return _MAYBE_BAD.search(text) is None and (text.isascii() or unicodedata.is_normalized("NFC", text))
 
 
 def text_problems(value: Any, where: str = "", depth: int = 0) -> list[FieldError]:
