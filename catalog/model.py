@@ -282,39 +282,28 @@ def parse_relationship(data: Any, where: str = "") -> Relationship:
 _BOOKKEEPING = frozenset({"version", "created_at", "updated_at"})
 
 
-def _text(value: Any, where: str, errors: list[FieldError]) -> Any:
-    """``value`` with its strings NFC (the same object when nothing changes); strings and keys that break a text
-    rule appended to ``errors`` (a key's own problem hides its value's)."""
+def _map_text(value: Any, path: str, fn: Callable[[str, str], str]) -> Any:
+    """``value`` with every string and dict key replaced by ``fn(text, path)``, the same object wherever nothing
+    changed; models are copied field by field (bookkeeping, version and timestamps, left out)."""
     if isinstance(value, str):
-        code = text_problem(value)
-        if code:
-            errors.append(FieldError(where or "body", Reason(code)))
-            return value
-        return value if value.isascii() else nfc(value)
+        return fn(value, path)
     if isinstance(value, BaseModel):
-        changes = {}
+        updates = {}
         for name, v in value.__dict__.items():
-            if name in _BOOKKEEPING:
-                continue
-            new = _text(v, f"{where}.{name}" if where else name, errors)
-            if new is not v:
-                changes[name] = new
-        return value.model_copy(update=changes) if changes else value
+            if name not in _BOOKKEEPING and (new := _map_text(v, f"{path}.{name}" if path else name, fn)) is not v:
+                updates[name] = new
+        return value.model_copy(update=updates) if updates else value
     if isinstance(value, dict):
         out, changed = {}, False
         for k, v in value.items():
-            path = f"{where}.{k}" if where else str(k)
-            code = text_problem(k) if isinstance(k, str) else None
-            if code:
-                errors.append(FieldError(path, Reason(code)))
-                new = v
-            else:
-                new = _text(v, path, errors)
-            changed = changed or new is not v
-            out[k] = new
+            where = f"{path}.{k}" if path else str(k)
+            key = fn(k, where) if isinstance(k, str) else k
+            new = _map_text(v, where, fn)
+            changed = changed or key is not k or new is not v
+            out[key] = new
         return out if changed else value
     if isinstance(value, list):
-        items = [_text(v, f"{where}.{i}" if where else str(i), errors) for i, v in enumerate(value)]
+        items = [_map_text(v, f"{path}.{i}" if path else str(i), fn) for i, v in enumerate(value)]
         return items if any(a is not b for a, b in zip(items, value)) else value
     return value
 
@@ -327,10 +316,18 @@ def check_text(model: M, where: str = "") -> M:
             return model
     except TypeError:  # what orjson cannot write (a lone surrogate, a key that is not text): the walk says why
         pass
-    errors: list[FieldError] = []
-    out = _text(model, where, errors)
+    errors: dict[str, FieldError] = {}  # by place: a bad key and its bad value are one error
+
+    def check(text: str, path: str) -> str:
+        code = text_problem(text)
+        if code:
+            errors.setdefault(path or "body", FieldError(path or "body", Reason(code)))
+            return text
+        return text if text.isascii() else nfc(text)
+
+    out = _map_text(model, where, check)
     if errors:
-        raise ValidationFailed(errors)
+        raise ValidationFailed(list(errors.values()))
     return out
 
 
@@ -340,31 +337,14 @@ def rewrite_text(model: M, fix: Callable[[str], str], where: str = "") -> tuple[
     of formats that cannot hold every string a catalog may have stored."""
     changed: list[str] = []
 
-    def walk(value: Any, path: str) -> Any:
-        if isinstance(value, str):
-            new = fix(value)
-            if new != value:
-                changed.append(path)
+    def rewrite(text: str, path: str) -> str:
+        new = fix(text)
+        if new != text:
+            changed.append(path)
             return new
-        if isinstance(value, BaseModel):
-            updates = {}
-            for name, v in value.__dict__.items():
-                new = walk(v, f"{path}.{name}" if path else name)
-                if new is not v:
-                    updates[name] = new
-            return value.model_copy(update=updates) if updates else value
-        if isinstance(value, dict):
-            out = {(walk(k, f"{path}.{k}" if path else str(k)) if isinstance(k, str) else k):
-                   walk(v, f"{path}.{k}" if path else str(k)) for k, v in value.items()}
-            same = len(out) == len(value) and all(a is b for a, b in zip(out.values(), value.values())) and \
-                all(a is b for a, b in zip(out, value))
-            return value if same else out
-        if isinstance(value, list):
-            items = [walk(v, f"{path}.{i}" if path else str(i)) for i, v in enumerate(value)]
-            return value if all(a is b for a, b in zip(items, value)) else items
-        return value
+        return text
 
-    return walk(model, where), changed
+    return _map_text(model, where, rewrite), changed
 
 
 def _coerce_values(values: dict[str, Any], specs: tuple[AttributeSpec, ...], where: str, what: str,
