@@ -17,6 +17,7 @@ of issue 13); the allowed roles get 422 for it, and nothing changes.
 from __future__ import annotations
 
 import datetime as dt
+import json
 import re
 from dataclasses import dataclass, field
 from typing import Any, Callable
@@ -160,7 +161,8 @@ def _unlink(s: Server, role: str) -> Call:
 
 def _event(s: Server, role: str) -> Call:
     return Call("POST", "/api/v1/events", {
-        "id": fresh("mx-ev"), "type": "transfer", "date": dt.date.today().isoformat(), "legal_basis": "Quyết định thử",
+        "id": fresh("mx-ev"), "type": "transfer", "date": dt.date.today().isoformat(),
+        "legal_basis": "Quyết định thử",
         "transfers": [{"entity": f"system:{make_entity(s, 'system')}", "to": OTHER_ORG}]})
 
 
@@ -310,8 +312,8 @@ class WebRule:
 
 
 def _web_new(s: Server, role: str) -> tuple[str, dict[str, Any], None]:
-    return "/new", {"kind": "system", "code": fresh("mx-web"), "name_vi": "Hệ thống qua biểu mẫu", "owner": OWN_ORG,
-                    "attr_lifecycle": "planned"}, None
+    return "/new", {"kind": "system", "code": fresh("mx-web"), "name_vi": "Hệ thống qua biểu mẫu",
+                    "owner": OWN_ORG, "attr_lifecycle": "planned"}, None
 
 
 def _web_edit(s: Server, role: str) -> tuple[str, dict[str, Any], None]:
@@ -321,8 +323,9 @@ def _web_edit(s: Server, role: str) -> tuple[str, dict[str, Any], None]:
 
 
 def _web_import(s: Server, role: str) -> tuple[str, dict[str, Any], dict[str, Any]]:
-    doc = ('{"format": "ioc-catalog", "format_version": 1, "entities": [{"ref": "system:%s", "name": {"vi": "Nhập"},'
-           ' "owner": "%s", "attributes": {"lifecycle": "planned"}}], "relationships": []}') % (fresh("mx-imp"), OWN_ORG)
+    doc = json.dumps({"format": "ioc-catalog", "format_version": 1, "relationships": [], "entities": [
+        {"ref": f"system:{fresh('mx-imp')}", "name": {"vi": "Nhập"}, "owner": OWN_ORG,
+         "attributes": {"lifecycle": "planned"}}]})
     return "/import", {"format": "native"}, {"file": ("catalog.json", doc.encode(), "application/json")}
 
 

@@ -74,8 +74,9 @@ def test_a_lone_surrogate_key_never_answers_5xx(server: Server, user: str) -> No
 @pytest.mark.parametrize("where", ["properties", "draft changes", "attributes", "tags", "name"])
 def test_lone_surrogates_inside_bodies_are_named(server: Server, where: str) -> None:
     code = fresh("sec-text")
-    assert server.request("POST", "/api/v1/systems", json={"code": code, "name": {"vi": "Thử"}, "owner": OWN_ORG,
-                                                           "attributes": {"lifecycle": "production"}}).status_code == 201
+    made = server.request("POST", "/api/v1/systems", json={"code": code, "name": {"vi": "Thử"}, "owner": OWN_ORG,
+                                                           "attributes": {"lifecycle": "production"}})
+    assert made.status_code == 201, made.text
     bodies = {
         "properties": ("POST", "/api/v1/relationships",
                        '{"type": "hosted_on", "source": "system:%s", "target": "platform:hcm-ttdl", '
