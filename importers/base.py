@@ -543,10 +543,36 @@ def _check_references(t: Transformed, store: CatalogStore, where: dict[str, str]
     for loc, fld, ref in t.references:
         if ref in missing:
             t.rejected.append(Rejection(loc, fld, *_missing(ref)))
+    bad_events = set()
     for ev in t.events:
         for ref in ev.from_ + ev.to:
             if ref in missing:
                 t.rejected.append(Rejection(where.get(ev.ref, ev.ref), "from/to", *_missing(ref)))
+                bad_events.add(ev.ref)
+    if bad_events:
+        t.events = [ev for ev in t.events if ev.ref not in bad_events]
+
+
+def _check_events(t: Transformed, store: CatalogStore, where: dict[str, str]) -> None:
+    """Reject recorded events that are wrong whatever their date (:func:`catalog.orgs.event_shape`: a party named
+    twice or on both sides, a transfer of an organisation, too few parties), as the service refuses them."""
+    from catalog.orgs import EVENT_REASONS, event_shape
+
+    if not t.events:
+        return
+    in_file = {e.ref: e for e in t.entities}
+    named = {ref for ev in t.events for ref in [*ev.from_, *ev.to, *(x.entity for x in ev.transfers),
+                                                *(x.to for x in ev.transfers)]}
+    found = {**store.get_entities(sorted(named - set(in_file))), **in_file}
+    kept = []
+    for ev in t.events:
+        errors = event_shape(store, ev, found, counts=False)
+        for e in errors:
+            vi, en = EVENT_REASONS.get(e.reason, (e.reason, e.reason))
+            t.rejected.append(Rejection(where.get(ev.ref, ev.ref), e.location, en, vi))
+        if not errors:
+            kept.append(ev)
+    t.events = kept
 
 
 # --- running an import ----------------------------------------------------------------------------------------
@@ -738,6 +764,7 @@ def run_import(store: CatalogStore, path: str | Path, format: str | None = None,
         if record:
             _heartbeat(store, report, ctx, "load")
         _check_references(t, store, t.locations)
+        _check_events(t, store, t.locations)
         report.rejected, report.unmapped = t.rejected, t.unmapped
         report.counts, report.source_types = _counts(t), dict(sorted(t.source_types.items()))
         if strict and t.rejected:

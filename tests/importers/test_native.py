@@ -156,3 +156,27 @@ def test_unicode_normal_forms_compare_equal(store: CatalogStore, tmp_path: Path)
         e["name"]["vi"] = unicodedata.normalize("NFD", e["name"]["vi"])
     report = run_import(store, write(tmp_path, nfd, "hcmc.json"))
     assert report.result.total_changes == 0
+
+
+def test_recorded_events_that_are_nonsense_whatever_the_date_are_rejected(store: CatalogStore,
+                                                                          tmp_path: Path) -> None:
+    """An import records events as the service would refuse them: merging an organisation with itself, absorbing
+    itself, transferring an organisation. Strict: nothing is loaded; not strict: the rest loads, those events do not."""
+    doc = sample_doc()
+    events = doc["org_events"]
+    absorb = next(i for i, e in enumerate(events) if e["type"] == "absorb")
+    events[absorb]["to"] = list(events[absorb]["from"])
+    events.append({"id": "x-merge-self", "type": "merge", "date": "2025-05-01", "legal_basis": "test",
+                   "from": ["organization:hcm-skhcn", "organization:hcm-skhcn"], "to": ["organization:hcm-skhcn"]})
+    events.append({"id": "x-transfer-org", "type": "transfer", "date": "2025-05-01", "legal_basis": "test",
+                   "transfers": [{"entity": "organization:hcm-stc", "to": "organization:hcm-skhcn"}]})
+    path = write(tmp_path, doc)
+    strict = run_import(store, path)
+    assert strict.status == "failed" and not strict.loaded
+    assert store.count_entities() == 0 and store.list_events() == []
+    report = run_import(store, path, strict=False)
+    reasons = {(r.location.split(" (")[0], r.field): r for r in report.rejected}
+    assert {f for _, f in reasons} >= {"to.0", "from.1", "transfers.0.entity"}, reasons
+    assert all(r.reason and r.reason_vi and r.reason != r.reason_vi for r in reasons.values())
+    ids = {e.id for e in store.list_events()}
+    assert ids == {e["id"] for e in events} - {events[absorb]["id"], "x-merge-self", "x-transfer-org"}
