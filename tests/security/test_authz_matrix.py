@@ -5,7 +5,9 @@ organisation, auditor, viewer), and every POST route of the web UI (not in the O
 
 The expected status comes from :data:`RULES` / :data:`WEB_RULES`: one rule per route family, written from
 catalog/permissions.py (the roles allowed, the status of success). A route without a rule fails the suite
-(``test_every_write_route_has_a_rule``, and the matrix case of that route), so a new route cannot ship unjudged.
+(``test_every_write_route_has_a_rule``, and the matrix case of that route), so a new route cannot ship unjudged; so
+does a route whose declared permission (the OpenAPI extension ``x-permission``, which the server checks before anything
+else) is not its rule's.
 
 Each case sets up its own target through the API as admin, then sends the request as the role: an allowed role
 succeeds and the catalog changes; any other role gets 403 problem+json (anonymous: 401 or 403) and the catalog is
