@@ -30,13 +30,13 @@ import threading
 import weakref
 from collections import OrderedDict
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterable, Mapping, Sequence, TypeVar, overload
+from typing import Any, Callable, Generic, Iterable, Mapping, NamedTuple, Protocol, Sequence, TypeVar, overload
 
 import networkx as nx
 import orjson
 
 from catalog.errors import NotFound
-from catalog.metamodel import Label
+from catalog.metamodel import Label, Metamodel
 from catalog.model import current_owner, rel_id
 from catalog.store.base import CatalogStore
 
@@ -451,8 +451,7 @@ def orphans(store: CatalogStore) -> list[str]:
         else:
             linked.add(s)
             linked.add(t)
-    return sorted(n for n, kind in proj.nodes(data="kind")
-                  if n not in linked and not (kind == "organization" and n in owners))
+    return sorted(n for n in proj.nodes if n not in linked and n not in owners)  # owners: the targets of owned_by
 
 
 def _canonical(cycle: list[str]) -> list[str]:
@@ -486,37 +485,120 @@ def cycles(store: CatalogStore, limit: int = 50, min_length: int = 2) -> list[li
 # Shared-database coupling
 
 
+class RelationshipLike(Protocol):
+    """What :func:`database_consumers` reads of a relationship (catalog.model.Relationship has it)."""
+
+    @property
+    def id(self) -> str: ...
+    @property
+    def type(self) -> str: ...
+    @property
+    def source(self) -> str: ...
+    @property
+    def target(self) -> str: ...
+    @property
+    def properties(self) -> Mapping[str, Any]: ...
+
+
+R = TypeVar("R", bound=RelationshipLike)
+
+
+@dataclass(frozen=True)
+class DatabaseConsumers(Generic[R]):
+    """Who uses one database's data, by the metamodel's ``RelationSpec.database_role`` of each relationship: the
+    ``use`` relationships into the database or into a service that exposes it (their sources are the users), the
+    database's ``exposure`` relationships (and those of other databases exposing the same services), who provides
+    those services and the platforms they are published on. Each list is sorted by relationship id."""
+
+    database: str
+    uses: tuple[R, ...]
+    exposures: tuple[R, ...]
+    provisions: tuple[R, ...]
+    publications: tuple[R, ...]
+
+    @property
+    def services(self) -> list[str]:
+        """The services that expose the database."""
+        return sorted({r.target for r in self.exposures if r.source == self.database})
+
+    @property
+    def users(self) -> list[str]:
+        return sorted({r.source for r in self.uses})
+
+    @property
+    def platforms(self) -> list[str]:
+        return sorted({r.target for r in self.publications})
+
+    def relationships(self) -> list[R]:
+        """Every relationship above, once, by id."""
+        every = {r.id: r for group in (self.uses, self.exposures, self.provisions, self.publications) for r in group}
+        return [every[k] for k in sorted(every)]
+
+
+def database_role(metamodel: Metamodel, type_: str) -> str:
+    """The part relationships of ``type_`` play in the use of a database (``RelationSpec.database_role``)."""
+    spec = metamodel.relations.get(type_)
+    return spec.database_role if spec is not None and not spec.derived else "none"
+
+
+def database_consumers(metamodel: Metamodel, database: str,
+                       touching: Callable[[str], Iterable[R]]) -> DatabaseConsumers[R]:
+    """Who uses ``database``, directly or through the services that expose it (see :class:`DatabaseConsumers`),
+    read through ``touching(ref)``: the relationships with ``ref`` at either end, from any graph (the store's
+    projection, a diagram's snapshot). Relationships whose ``status`` is ``retired`` carry nothing and are left out.
+    The one reading of the metamodel for :func:`shared_database_coupling` and the ``shared-db`` diagram."""
+    found: dict[str, dict[str, R]] = {"use": {}, "exposure": {}, "provision": {}, "publication": {}}
+    for r in touching(database):
+        role = database_role(metamodel, r.type)
+        if ((role == "use" and r.target == database) or (role == "exposure" and r.source == database)) \
+                and _active(r.properties):
+            found[role][r.id] = r
+    for service in sorted({r.target for r in found["exposure"].values()}):
+        for r in touching(service):
+            role = database_role(metamodel, r.type)
+            if role == "none" or not _active(r.properties):
+                continue
+            if (r.source if role == "publication" else r.target) == service:
+                found[role][r.id] = r
+    return DatabaseConsumers(database, *(tuple(found[k][i] for i in sorted(found[k]))
+                                         for k in ("use", "exposure", "provision", "publication")))
+
+
+class _Edge(NamedTuple):
+    id: str
+    type: str
+    source: str
+    target: str
+    properties: Mapping[str, Any]
+
+
+def _projection_touching(proj: nx.MultiDiGraph) -> Callable[[str], list[_Edge]]:
+    def touching(ref: str) -> list[_Edge]:
+        return [_Edge(d["id"], d["type"], s, t, d) for s, t, d in (*proj.out_edges(ref, data=True),
+                                                                   *proj.in_edges(ref, data=True))]
+    return touching
+
+
 def shared_database_coupling(store: CatalogStore) -> list[Coupling]:
     """Databases used by systems of two or more organisations, directly (``reads``/``writes``) or through a service
-    that exposes them (systems that ``consume`` it), with the platforms those services are published on. Systems
-    without an owner are listed under the key ``""`` and do not count as an organisation. Sorted by database."""
+    that exposes them (systems that ``consume`` it), with the platforms those services are published on
+    (:func:`database_consumers`). Systems without an owner are listed under the key ``""`` and do not count as an
+    organisation. Sorted by database."""
     proj = _views(store).projection(store)
     nodes = proj.nodes
+    touching = _projection_touching(proj)
     out: list[Coupling] = []
     for db, kind in sorted(proj.nodes(data="kind")):
         if kind != "database":
             continue
-        users: set[str] = set()
-        platforms: set[str] = set()
-        for src, _, k, d in proj.in_edges(db, keys=True, data=True):
-            if k in ("reads", "writes") and _active(d) and nodes[src].get("kind") == "system":
-                users.add(src)
-        for _, svc, k, d in proj.out_edges(db, keys=True, data=True):
-            if k != "exposes" or not _active(d):
-                continue
-            for src, _, k2, d2 in proj.in_edges(svc, keys=True, data=True):
-                if k2 == "consumes" and _active(d2) and nodes[src].get("kind") == "system":
-                    users.add(src)
-            for _, plat, k2, d2 in proj.out_edges(svc, keys=True, data=True):
-                if k2 == "published_on" and _active(d2):
-                    platforms.add(plat)
+        use = database_consumers(store.metamodel, db, touching)
         by_org: dict[str, list[str]] = {}
-        for sys_ref in sorted(users):
-            by_org.setdefault(nodes[sys_ref].get("owner") or "", []).append(sys_ref)
+        for sys_ref in use.users:
+            if nodes[sys_ref].get("kind") == "system":
+                by_org.setdefault(nodes[sys_ref].get("owner") or "", []).append(sys_ref)
         if len([org for org in by_org if org]) >= 2:
-            out.append(Coupling(database=db, systems=dict(sorted(by_org.items())), platforms=sorted(platforms)))
+            out.append(Coupling(database=db, systems=dict(sorted(by_org.items())), platforms=use.platforms))
     return out
-
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -853,7 +935,8 @@ def impact_report(store: CatalogStore, ref: str, max_depth: int | None = None, l
                         items=items, entities=entities)
 
 
-__all__ = ["LABELS", "PATHS_MAX_LENGTH", "PATHS_MAX_LIMIT", "Coupling", "EntityPath", "ImpactItem", "ImpactReport",
-           "Link", "Node", "PathsReport", "SPOFItem", "SPOFList", "SPOFReport", "Step", "clear_cache", "cycles",
-           "dependency_graph", "find_paths", "impact", "impact_report", "orphans", "paths", "projection",
-           "shared_database_coupling", "single_points_of_failure", "spof"]
+__all__ = ["LABELS", "PATHS_MAX_LENGTH", "PATHS_MAX_LIMIT", "Coupling", "DatabaseConsumers", "EntityPath",
+           "ImpactItem", "ImpactReport", "Link", "Node", "PathsReport", "RelationshipLike", "SPOFItem", "SPOFList",
+           "SPOFReport", "Step", "clear_cache", "cycles", "database_consumers", "database_role", "dependency_graph",
+           "find_paths", "impact", "impact_report", "orphans", "paths", "projection", "shared_database_coupling",
+           "single_points_of_failure", "spof"]

@@ -1,8 +1,10 @@
 """The metamodel: the one place that declares what the catalog can hold.
 
 Kinds, their attributes (type, required, allowed values, Vietnamese and English labels), relationship kinds with
-their allowed endpoints and properties, and how each relationship propagates a dependency (used by impact analysis).
-Validation, API schemas, templates, UI forms and diagram styles are all derived from here.
+their allowed endpoints and properties, and what each relationship means (:class:`RelationSpec`): how it propagates a
+dependency (impact analysis), which way data flows along it, how diagrams draw it, whether it leads into an
+operations centre and its part in the use of a database. Validation, API schemas, templates, UI forms, diagram
+styles and the analyses are all derived from here.
 
 Custom attributes are added per kind without code: a YAML file named by ``IOC_CATALOG_METAMODEL_EXTENSIONS`` (or passed
 to :func:`load_metamodel`) of the form::
@@ -25,6 +27,12 @@ from catalog.errors import FieldError, ValidationFailed
 
 AttrType = Literal["str", "text", "int", "bool", "date", "enum", "ref", "list"]
 Dependency = Literal["source_on_target", "target_on_source", "both", "none"]
+End = Literal["source", "target"]
+# A relationship's part in the use of a database (catalog.analysis.database_consumers): "use": its source uses the
+# data of its target (a database, or a service exposing one); "exposure": its target (a service) offers the data of
+# its source (a database); "publication": its source (a service) is offered on its target (a platform);
+# "provision": its source provides its target (a service); "none": no part
+DatabaseRole = Literal["use", "exposure", "publication", "provision", "none"]
 
 
 @dataclass(frozen=True)
@@ -130,20 +138,48 @@ class KindSpec:
 
 
 @dataclass(frozen=True)
+class EdgeStyle:
+    """How diagrams draw a relationship (Graphviz): told apart by line and arrowhead as well as by colour."""
+
+    style: str = "solid"  # solid, dashed, dotted, bold
+    color: str = "#777777"
+    arrowhead: str = "normal"
+    penwidth: float = 1.0
+    dir: str = "forward"  # "none": drawn without a direction
+
+
+@dataclass(frozen=True)
 class RelationSpec:
+    """A relationship kind and what it means; everything that interprets relationships reads it from here."""
+
     name: str
     label: Label
     sources: tuple[str, ...]
     targets: tuple[str, ...]
-    dependency: Dependency = "none"
+    dependency: Dependency = "none"  # who depends on whom (impact analysis, the IOC view's walk)
     properties: tuple[AttributeSpec, ...] = ()
     derived: bool = False  # not stored as a relationship (owned_by comes from an entity's ownership history)
+    flows_from: End | None = None  # the end data flows from (diagrams draw edges that way); None: carries no data
+    style: EdgeStyle = EdgeStyle()
+    ioc_path: bool = False  # followed, along its dependency, to find what reaches an operations centre (IOC view)
+    database_role: DatabaseRole = "none"
 
     def property(self, name: str) -> AttributeSpec | None:
         for a in self.properties:
             if a.name == name:
                 return a
         return None
+
+    def allows(self, source_kind: str, target_kind: str) -> bool:
+        """Whether a relationship of this kind may go from an entity of ``source_kind`` to one of ``target_kind``."""
+        return source_kind in self.sources and target_kind in self.targets
+
+    def flow(self, source: str, target: str) -> tuple[str, str] | None:
+        """``(from, to)``: where data comes from and goes to along a relationship ``source -> target``; None when
+        it carries no data."""
+        if self.flows_from is None:
+            return None
+        return (source, target) if self.flows_from == "source" else (target, source)
 
 
 # Labels of allowed values (codes are what is stored, exchanged and filtered on; labels are what people read)
@@ -354,37 +390,51 @@ REL_PROPS = (
 ASSETS = ("system", "database", "platform", "service")
 APPS = ("system", "platform")
 
+# Data flows are drawn solid or bold (dashed through a service), relationships that carry no data dotted or dashed
+# in grey; reading (vee) and writing (normal) arrowheads differ, so the diagrams read in black and white too.
 RELATIONS: tuple[RelationSpec, ...] = (
     RelationSpec("owned_by", Label("thuộc chủ quản", "owned by"), ASSETS + ("dataset",), ("organization",),
                  derived=True),
-    RelationSpec("operated_by", Label("vận hành bởi", "operated by"), ASSETS, ("organization",), properties=REL_PROPS),
+    RelationSpec("operated_by", Label("vận hành bởi", "operated by"), ASSETS, ("organization",), properties=REL_PROPS,
+                 style=EdgeStyle("dotted", "#999999", "diamond")),
     RelationSpec("part_of", Label("là thành phần của", "part of"), ("organization",) + ASSETS,
-                 ("organization",) + ASSETS, dependency="target_on_source", properties=REL_PROPS),
+                 ("organization",) + ASSETS, dependency="target_on_source", properties=REL_PROPS,
+                 style=EdgeStyle("dotted", "#555555", "odiamond")),
     RelationSpec("reads", Label("đọc dữ liệu từ", "reads"), APPS + ("service",), ("database", "dataset"),
-                 dependency="source_on_target", properties=REL_PROPS),
+                 dependency="source_on_target", properties=REL_PROPS, flows_from="target",
+                 style=EdgeStyle("solid", "#15803d", "vee"), ioc_path=True, database_role="use"),
     RelationSpec("writes", Label("ghi dữ liệu vào", "writes"), APPS + ("service",), ("database", "dataset"),
-                 dependency="target_on_source", properties=REL_PROPS),
+                 dependency="target_on_source", properties=REL_PROPS, flows_from="source",
+                 style=EdgeStyle("solid", "#15803d", "normal"), ioc_path=True, database_role="use"),
     RelationSpec("provides", Label("cung cấp", "provides"), APPS + ("organization",), ("service",),
-                 dependency="target_on_source", properties=REL_PROPS),
+                 dependency="target_on_source", properties=REL_PROPS, flows_from="source",
+                 style=EdgeStyle("dashed", "#7e22ce", "normal"), ioc_path=True, database_role="provision"),
     RelationSpec("exposes", Label("được khai thác qua", "exposed through"), ("database",), ("service",),
-                 dependency="target_on_source", properties=REL_PROPS),
+                 dependency="target_on_source", properties=REL_PROPS, flows_from="source",
+                 style=EdgeStyle("dashed", "#15803d", "normal"), ioc_path=True, database_role="exposure"),
     RelationSpec("published_on", Label("công bố trên", "published on"), ("service",), ("platform",),
-                 dependency="source_on_target", properties=REL_PROPS),
+                 dependency="source_on_target", properties=REL_PROPS,
+                 style=EdgeStyle("dotted", "#555555", "odot"), ioc_path=True, database_role="publication"),
     RelationSpec("consumes", Label("sử dụng dịch vụ", "consumes"), APPS, ("service",),
-                 dependency="source_on_target", properties=REL_PROPS),
+                 dependency="source_on_target", properties=REL_PROPS, flows_from="target",
+                 style=EdgeStyle("dashed", "#7e22ce", "vee"), ioc_path=True, database_role="use"),
     RelationSpec("flows_to", Label("truyền dữ liệu tới", "flows to"), ASSETS, ASSETS,
-                 dependency="target_on_source", properties=REL_PROPS),
+                 dependency="target_on_source", properties=REL_PROPS, flows_from="source",
+                 style=EdgeStyle("solid", "#1d4ed8", "normal", 1.4), ioc_path=True),
     RelationSpec("hosted_on", Label("triển khai trên", "hosted on"), ASSETS, ("platform",),
-                 dependency="source_on_target", properties=REL_PROPS),
+                 dependency="source_on_target", properties=REL_PROPS, style=EdgeStyle("dotted", "#999999", "empty")),
     RelationSpec("feeds", Label("cung cấp dữ liệu cho", "feeds"), ASSETS, ("platform",),
-                 dependency="target_on_source", properties=REL_PROPS),
+                 dependency="target_on_source", properties=REL_PROPS, flows_from="source",
+                 style=EdgeStyle("bold", "#b45309", "normal", 2.0), ioc_path=True),
     # the federating platform (a provincial LGSP) depends on the one it federates with (the NDXP), not the reverse:
     # one province's outage does not take the national platform, and through it every other province, down
     RelationSpec("federates_with", Label("liên thông với", "federates with"), ("platform",), ("platform",),
-                 dependency="source_on_target", properties=REL_PROPS),
-    RelationSpec("supersedes", Label("thay thế", "supersedes"), ASSETS, ASSETS, properties=REL_PROPS),
+                 dependency="source_on_target", properties=REL_PROPS,
+                 style=EdgeStyle("dotted", "#555555", "none", 1.4, "none")),
+    RelationSpec("supersedes", Label("thay thế", "supersedes"), ASSETS, ASSETS, properties=REL_PROPS,
+                 style=EdgeStyle("dashed", "#999999", "onormal")),
     RelationSpec("successor_of", Label("kế thừa", "successor of"), ("organization",), ("organization",),
-                 properties=REL_PROPS),
+                 properties=REL_PROPS, style=EdgeStyle("dashed", "#999999", "onormal")),
 )
 
 ROLES = ("admin", "architect", "editor", "auditor", "viewer")

@@ -8,7 +8,7 @@ from catalog.model import Entity, Relationship
 
 from diagrams.model import Cluster, Diagram, Edge, Node
 from diagrams.snapshot import Snapshot
-from diagrams.style import FLOW, PROTOCOLS, word
+from diagrams.style import word
 
 NO_OWNER = "owner:none"
 PLATFORMS = "group:platforms"
@@ -65,8 +65,10 @@ def org_cluster(d: Diagram, snap: Snapshot, org: str, lang: str, nest: bool = Fa
 
 
 def cluster_for(d: Diagram, snap: Snapshot, e: Entity, lang: str, nest: bool = False) -> str | None:
-    """Platforms shared by everyone go together; every other asset under its owner; organisations nowhere."""
-    if e.kind == "organization":
+    """Platforms shared by everyone go together; every other asset under its owner; organisations (kinds without
+    an owner) nowhere."""
+    spec = snap.metamodel.kinds.get(e.kind)
+    if spec is not None and not spec.owned:
         return None
     if e.kind == "platform" and e.attributes.get("platform_type") in SHARED_PLATFORM_TYPES:
         d.add_cluster(Cluster(PLATFORMS, word("platforms", lang), sort="\u0000"))
@@ -75,10 +77,13 @@ def cluster_for(d: Diagram, snap: Snapshot, e: Entity, lang: str, nest: bool = F
 
 
 def edge_label(snap: Snapshot, r: Relationship, lang: str) -> str:
+    """The protocol (its metamodel label) and the platform the data goes through."""
     parts = []
     proto = r.properties.get("protocol")
     if proto:
-        parts.append(PROTOCOLS[proto].get(lang) if proto in PROTOCOLS else str(proto))
+        spec = snap.metamodel.relations.get(r.type)
+        attr = spec.property("protocol") if spec is not None else None
+        parts.append(attr.value_label(proto, lang) if attr is not None else str(proto))
     via = r.properties.get("via")
     if via:
         parts.append(f"{word('via', lang)} {short_name(snap.entity(via), lang, via)}")
@@ -86,9 +91,11 @@ def edge_label(snap: Snapshot, r: Relationship, lang: str) -> str:
 
 
 def rel_edge(snap: Snapshot, r: Relationship, lang: str, **kw: object) -> Edge:
-    """The edge for a relationship, in the direction data flows."""
-    tail, head = (r.target, r.source) if FLOW.get(r.type) == "reverse" else (r.source, r.target)
-    rel_label = snap.metamodel.relations[r.type].label.get(lang) if r.type in snap.metamodel.relations else r.type
+    """The edge for a relationship, in the direction data flows (``RelationSpec.flows_from``; as stored when it
+    carries none)."""
+    spec = snap.metamodel.relations.get(r.type)
+    tail, head = (spec.flow(r.source, r.target) if spec is not None else None) or (r.source, r.target)
+    rel_label = spec.label.get(lang) if spec is not None else r.type
     tooltip = f"{r.source} {rel_label} {r.target}"
     if r.properties.get("data"):
         tooltip += f": {r.properties['data']}"

@@ -7,7 +7,7 @@
   characters removed; quoted attributes (tooltip, URL, id) escape ``\\`` and ``"``. A name such as
   ``"]; evil [label="x`` or ``<script>`` is drawn as text and cannot end a label, an attribute or a statement.
 - **Looks**: node shape and fill per kind from the metamodel (``KindSpec.shape`` / ``KindSpec.color``); edge styles
-  per relationship type from diagrams.style; "Noto Sans" (Vietnamese glyphs) on graph, nodes and edges; a legend of
+  per relationship type from the metamodel (``RelationSpec.style``); "Noto Sans" (Vietnamese glyphs) on graph, nodes and edges; a legend of
   the kinds and relationship types drawn; a stamp with the title, the date, the record it was read from and the
   catalog revision (change-log head sequence number and hash prefix).
 - **Links**: every entity node carries ``URL``/``href`` ``<url_prefix>/entities/<ref>`` (the web UI's entity page).
@@ -24,7 +24,7 @@ from collections import defaultdict
 from catalog.metamodel import DEFAULT, Metamodel
 
 from diagrams.model import Cluster, Diagram, Edge, Node
-from diagrams.style import FLOW, HIGHLIGHT, edge_style, word
+from diagrams.style import AGGREGATE, HIGHLIGHT, carries_data, edge_style, word
 
 FONT = "Noto Sans"
 WRAP = 28
@@ -142,12 +142,17 @@ class DotWriter:
                                        ("fillcolor", quoted(fill)), ("color", quoted(color)), ("penwidth", penwidth)])
         return self._looks[key]
 
+    def _lifecycle(self, kind: str, stage: str) -> str:
+        spec = self.mm.kinds.get(kind)
+        attr = spec.attribute("lifecycle") if spec is not None else None
+        return attr.value_label(stage, self.lang) if attr is not None else stage
+
     def _node(self, n: Node, indent: str) -> str:
         rows = [wrapped(n.label)]
         if n.sublabel:
             rows.append(f'<FONT POINT-SIZE="8" COLOR="#444444">{wrapped(n.sublabel, WRAP + 8)}</FONT>')
         if n.lifecycle in _STAGED:
-            rows.append(f'<FONT POINT-SIZE="8"><I>({html(word(n.lifecycle, self.lang))})</I></FONT>')
+            rows.append(f'<FONT POINT-SIZE="8"><I>({html(self._lifecycle(n.kind, n.lifecycle))})</I></FONT>')
         # one table row per part: mixed font sizes in one block of <BR/> lines overlap in Graphviz
         label = ('<TABLE BORDER="0" CELLBORDER="0" CELLSPACING="0" CELLPADDING="0">'
                  + "".join(f"<TR><TD>{r}</TD></TR>" for r in rows) + "</TABLE>") if len(rows) > 1 else rows[0]
@@ -160,7 +165,7 @@ class DotWriter:
         return text + "];"
 
     def _edge(self, e: Edge) -> str:
-        st = edge_style(e.type)
+        st = edge_style(e.type, self.mm)
         styles = [st.style]
         color, penwidth = st.color, st.penwidth
         if e.planned:
@@ -173,7 +178,7 @@ class DotWriter:
                  ("penwidth", f"{penwidth:g}")]
         if st.dir != "forward":
             pairs.append(("dir", st.dir))
-        if FLOW.get(e.type, "none") == "none" and e.type != "aggregate":
+        if not carries_data(e.type, self.mm) and e.type != AGGREGATE:
             pairs.append(("constraint", "false"))  # not a data flow: does not shape the left-to-right layout
         if e.label:
             pairs.append(("xlabel", f'<<FONT COLOR="#333333">{wrapped(e.label, 24)}</FONT>>'))
@@ -229,8 +234,8 @@ class DotWriter:
                 self.out.append(f"    {prev} -> {nid} [style=invis];")
             prev = nid
         for t in types:
-            st = edge_style(t)
-            if t == "aggregate":
+            st = edge_style(t, self.mm)
+            if t == AGGREGATE:
                 label = word("aggregate", lang)
             else:
                 spec_r = self.mm.relations.get(t)

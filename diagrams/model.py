@@ -29,7 +29,7 @@ class Node:
 
 @dataclass
 class Edge:
-    tail: str  # Node.key; edges are drawn in the direction data flows (see diagrams.style.FLOW)
+    tail: str  # Node.key; edges are drawn in the direction data flows (RelationSpec.flows_from)
     head: str
     type: str  # relationship type (style), or "aggregate" for collapsed edges
     label: str = ""

@@ -1,56 +1,19 @@
-"""How relationships, changes and the diagram's own words look. Node shapes and colours are not here: they come from
-the metamodel (``KindSpec.shape`` / ``KindSpec.color``), so a kind added there is drawn without touching diagrams/.
-
-Edges are drawn in the direction **data flows**, so arrows point into the operations centre: ``reads`` and
-``consumes`` are drawn from the database or service to the reader; ``writes``, ``provides``, ``exposes``,
-``flows_to`` and ``feeds`` as stored. Relationships that carry no data (``published_on``, ``hosted_on``,
-``operated_by``, ``part_of``, ``federates_with``, ``supersedes``, ``successor_of``) are drawn as stored, in a style
-that does not look like a data flow. A relationship kind from an extension with no entry here is drawn as stored,
-solid grey.
+"""How diagrams look beyond what the metamodel says: the style of aggregated edges, changes and focus, and the
+diagram's own words. What relationships mean is not here: the direction data flows along each
+(``RelationSpec.flows_from``: edges are drawn that way, so arrows point into the operations centre), how each is
+drawn (``RelationSpec.style``), node shapes and colours (``KindSpec.shape`` / ``KindSpec.color``) and the labels of
+enumerated values (protocols, lifecycle stages: ``AttributeSpec.value_label``) all come from catalog/metamodel.py, so
+a kind or relationship declared there is drawn without touching diagrams/. A relationship type the metamodel does
+not declare is drawn as stored, solid grey, and does not shape the layout.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from catalog.metamodel import DEFAULT, EdgeStyle, Label, Metamodel
 
-from catalog.metamodel import Label
-
-# "forward": data flows source -> target; "reverse": target -> source; "none": not a data flow
-FLOW: dict[str, str] = {
-    "reads": "reverse", "consumes": "reverse",
-    "writes": "forward", "provides": "forward", "exposes": "forward", "flows_to": "forward", "feeds": "forward",
-    "published_on": "none", "hosted_on": "none", "operated_by": "none", "part_of": "none",
-    "federates_with": "none", "supersedes": "none", "successor_of": "none",
-}
-
-
-@dataclass(frozen=True)
-class EdgeStyle:
-    style: str  # Graphviz style: solid, dashed, dotted, bold
-    color: str
-    arrowhead: str
-    penwidth: float = 1.0
-    dir: str = "forward"
-
-
-EDGE_STYLES: dict[str, EdgeStyle] = {
-    "feeds": EdgeStyle("bold", "#b45309", "normal", 2.0),
-    "flows_to": EdgeStyle("solid", "#1d4ed8", "normal", 1.4),
-    "reads": EdgeStyle("solid", "#15803d", "vee"),
-    "writes": EdgeStyle("solid", "#15803d", "normal"),
-    "consumes": EdgeStyle("dashed", "#7e22ce", "vee"),
-    "provides": EdgeStyle("dashed", "#7e22ce", "normal"),
-    "exposes": EdgeStyle("dashed", "#15803d", "normal"),
-    "published_on": EdgeStyle("dotted", "#555555", "odot"),
-    "hosted_on": EdgeStyle("dotted", "#999999", "empty"),
-    "operated_by": EdgeStyle("dotted", "#999999", "diamond"),
-    "part_of": EdgeStyle("dotted", "#555555", "odiamond"),
-    "federates_with": EdgeStyle("dotted", "#555555", "none", 1.4, "none"),
-    "supersedes": EdgeStyle("dashed", "#999999", "onormal"),
-    "successor_of": EdgeStyle("dashed", "#999999", "onormal"),
-    "aggregate": EdgeStyle("solid", "#1d4ed8", "normal", 1.2),
-}
-DEFAULT_EDGE = EdgeStyle("solid", "#777777", "normal")
+AGGREGATE = "aggregate"  # the edge type of a collapsed landscape's organisation-to-organisation data flows
+AGGREGATE_EDGE = EdgeStyle("solid", "#1d4ed8", "normal", 1.2)
+DEFAULT_EDGE = EdgeStyle()
 
 # Changes (diff view) and focus: colour *and* line style, so they read in black and white too.
 HIGHLIGHT = {
@@ -60,14 +23,6 @@ HIGHLIGHT = {
     "focus": ("#111111", "bold", ""),
 }
 
-PROTOCOLS: dict[str, Label] = {
-    "rest": Label("REST", "REST"), "soap": Label("SOAP", "SOAP"), "edxml": Label("edXML", "edXML"),
-    "file": Label("tệp", "file"), "db_link": Label("kết nối CSDL", "DB link"),
-    "message": Label("bản tin", "message"),
-    "video_stream": Label("luồng video", "video stream"), "sftp": Label("SFTP", "SFTP"),
-    "other": Label("khác", "other"),
-}
-
 WORDS: dict[str, Label] = {
     "legend": Label("Chú giải", "Legend"),
     "as_of": Label("Tình trạng ngày", "State on"),
@@ -75,22 +30,17 @@ WORDS: dict[str, Label] = {
     "current_record": Label("theo danh mục hiện hành", "as currently recorded"),
     "revision": Label("Phiên bản danh mục", "Catalog revision"),
     "via": Label("qua", "via"),
-    "published_on": Label("công bố trên", "published on"),
     "no_owner": Label("Chưa xác định chủ quản", "No owner recorded"),
     "platforms": Label("Nền tảng dùng chung", "Shared platforms"),
     "ioc": Label("Trung tâm điều hành", "Operations centre"),
     "added": Label("thêm mới", "added"),
     "removed": Label("đã xóa", "removed"),
     "changed": Label("thay đổi", "changed"),
-    "planned": Label("kế hoạch", "planned"),
     "aggregate": Label("luồng dữ liệu (gộp)", "data flows (aggregated)"),
     "collapsed": Label("Gộp theo cơ quan: {n} thực thể vượt giới hạn {limit} nút",
                        "Collapsed to organisations: {n} entities exceed the limit of {limit} nodes"),
     "rolled_up": Label("Các cơ quan vẫn vượt giới hạn: gộp lên cơ quan cấp cao nhất",
                        "Still too many organisations: rolled up to the top of each hierarchy"),
-    "building": Label("đang xây dựng", "building"),
-    "retiring": Label("đang dừng", "retiring"),
-    "retired": Label("đã dừng", "retired"),
 }
 
 
@@ -98,8 +48,19 @@ def word(key: str, lang: str) -> str:
     return WORDS[key].get(lang)
 
 
-def edge_style(type_: str) -> EdgeStyle:
-    return EDGE_STYLES.get(type_, DEFAULT_EDGE)
+def edge_style(type_: str, metamodel: Metamodel = DEFAULT) -> EdgeStyle:
+    """How an edge of ``type_`` (a relationship type, or :data:`AGGREGATE`) is drawn."""
+    if type_ == AGGREGATE:
+        return AGGREGATE_EDGE
+    spec = metamodel.relations.get(type_)
+    return spec.style if spec is not None else DEFAULT_EDGE
 
 
-__all__ = ["DEFAULT_EDGE", "EDGE_STYLES", "FLOW", "HIGHLIGHT", "PROTOCOLS", "WORDS", "EdgeStyle", "edge_style", "word"]
+def carries_data(type_: str, metamodel: Metamodel = DEFAULT) -> bool:
+    """Whether relationships of ``type_`` carry data (drawn in the direction it flows, shaping the layout)."""
+    spec = metamodel.relations.get(type_)
+    return spec is not None and spec.flows_from is not None
+
+
+__all__ = ["AGGREGATE", "AGGREGATE_EDGE", "DEFAULT_EDGE", "HIGHLIGHT", "WORDS", "EdgeStyle", "carries_data",
+           "edge_style", "word"]

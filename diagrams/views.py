@@ -2,14 +2,15 @@
 clocks) and says how to group it; none knows DOT. They register like an extension's view (diagrams.registry).
 
 - ``ioc``: how data reaches the operations centre(s): every entity with a dependency path into a city IOC along
-  feeds / flows_to / provides / exposes / published_on / consumes / reads / writes (the metamodel's dependency
-  direction of each; relationships with status ``retired`` carry nothing and are not followed), clustered by owner,
-  with the shared platforms grouped together and the IOC on its own.
+  the relationship kinds the metamodel marks ``ioc_path`` (feeds, flows_to, provides, exposes, published_on,
+  consumes, reads, writes), each in its dependency direction (relationships with status ``retired`` carry nothing and
+  are not followed), clustered by owner, with the shared platforms grouped together and the IOC on its own.
 - ``department``: an organisation's assets (its own and its units', by the parent chain) and their direct
   connections.
 - ``context``: everything within ``depth`` hops of one entity in ``direction``.
 - ``shared-db``: who reads and writes one database, directly or through the services it exposes, and on which
-  platforms those services are published.
+  platforms those services are published (catalog.analysis.database_consumers, as the coupling analysis reads it),
+  with the database's other data flows.
 - ``landscape``: every asset clustered by organisation (nested by parent); past ``limit`` nodes it collapses to one
   node per organisation with aggregated data-flow edges.
 - ``diff``: the difference between the snapshots at two dates: added (green), removed (red, dashed), changed
@@ -20,9 +21,10 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import Counter, defaultdict
-from typing import Any, Callable, Iterable
+from typing import Any, Iterable
 
-from catalog.metamodel import Label
+from catalog.analysis import database_consumers, database_role
+from catalog.metamodel import Label, Metamodel
 from catalog.model import Entity, Relationship
 from catalog.store.base import CatalogStore
 
@@ -34,10 +36,14 @@ from diagrams.model import Cluster, Diagram, Edge, Node
 from diagrams.registry import ViewParams
 from diagrams.snapshot import RecordReader, Snapshot, cached_snapshot, days, load_snapshot, parse_day, \
     partial_snapshot, record_reader
-from diagrams.style import FLOW, word
+from diagrams.style import word
 
-IOC_TYPES = ("feeds", "flows_to", "provides", "exposes", "published_on", "consumes", "reads", "writes")
 IOC_CLUSTER = "group:ioc"
+
+
+def ioc_types(metamodel: Metamodel) -> tuple[str, ...]:
+    """The relationship kinds followed into an operations centre (``RelationSpec.ioc_path``)."""
+    return tuple(name for name, spec in metamodel.relations.items() if spec.ioc_path and not spec.derived)
 
 
 def _diagram(view: str, title: str, snap: Snapshot, params: ViewParams, rankdir: str = "LR") -> Diagram:
@@ -142,7 +148,7 @@ class IocView(_SnapshotView):
         else:
             roots = part.where("platform", platform_subtype="city_ioc")
         # upstream() over every recorded relationship of the types, whatever its status or validity: a superset
-        deps = {t: store.metamodel.relations[t].dependency for t in IOC_TYPES}
+        deps = {t: store.metamodel.relations[t].dependency for t in ioc_types(store.metamodel)}
         seen, frontier, read = set(roots), set(roots), []
         while frontier:
             nxt = set()
@@ -169,7 +175,8 @@ class IocView(_SnapshotView):
         names = ", ".join(snap.entities[r].name.get(lang) for r in roots)
         d = _diagram(self.name, f"{self.title.get(lang)}: {names}" if len(roots) == 1 else self.title.get(lang),
                      snap, params)
-        members, _ = upstream(snap, roots, IOC_TYPES)
+        types = ioc_types(snap.metamodel)
+        members, _ = upstream(snap, roots, types)
         d.add_cluster(Cluster(IOC_CLUSTER, word("ioc", lang), sort="\u0001"))
         for ref in sorted(members):
             e = snap.entities[ref]
@@ -177,15 +184,18 @@ class IocView(_SnapshotView):
                 d.add_node(entity_node(snap, e, lang, IOC_CLUSTER, highlight="focus"))
             else:
                 d.add_node(entity_node(snap, e, lang, cluster_for(d, snap, e, lang)))
-        # published_on is drawn as a note on the service ("on LGSP"), not as an edge: a line from every service to
-        # the LGSP crosses the whole diagram and says less than the note
-        published: dict[str, list[str]] = defaultdict(list)
+        # relationships on the path that carry no data (published_on) are drawn as a note on their source ("published
+        # on LGSP"), not as edges: a line from every service to the LGSP crosses the whole diagram and says less
+        relations = snap.metamodel.relations
+        flows = {t for t in types if relations[t].flows_from is not None}
+        notes: dict[str, dict[str, list[str]]] = defaultdict(lambda: defaultdict(list))
         for r in snap.relationships:
-            if r.type == "published_on" and r.source in d.nodes and active(r):
-                published[r.source].append(short_name(snap.entity(r.target), lang, r.target))
-        for ref, platforms in published.items():
-            d.nodes[ref].sublabel = f"{word('published_on', lang)} {', '.join(sorted(platforms))}"
-        add_edges(d, snap, [r for r in snap.relationships if r.type in IOC_TYPES and r.type != "published_on"
+            if r.type in types and r.type not in flows and r.source in d.nodes and active(r):
+                notes[r.source][r.type].append(short_name(snap.entity(r.target), lang, r.target))
+        for ref, by_type in notes.items():
+            d.nodes[ref].sublabel = "; ".join(f"{relations[t].label.get(lang)} {', '.join(sorted(ends))}"
+                                              for t, ends in sorted(by_type.items()))
+        add_edges(d, snap, [r for r in snap.relationships if r.type in flows
                             and r.source in d.nodes and r.target in d.nodes and active(r)], lang)
         return d
 
@@ -211,7 +221,7 @@ class DepartmentView(_SnapshotView):
         org = snap.entities[params.ref or ""]
         orgs = snap.descendants(org.ref)
         d = _diagram(self.name, f"{self.title.get(lang)}: {org.name.get(lang)}", snap, params)
-        assets = [e for e in snap.entities.values() if e.kind != "organization" and snap.owner(e.ref) in orgs]
+        assets = [e for e in snap.entities.values() if _owned(snap, e) and snap.owner(e.ref) in orgs]
         for e in assets:
             d.add_node(entity_node(snap, e, lang, org_cluster(d, snap, snap.owner(e.ref) or org.ref, lang)))
         if org.ref in d.clusters:
@@ -290,22 +300,19 @@ class SharedDbView(_SnapshotView):
     def read_part(self, store: CatalogStore, params: ViewParams, part: _Part) -> Snapshot | None:
         ref = params.ref or ""
         rels = part.around([ref])
-        rels += part.around({r.target for r in rels if r.type == "exposes" and r.source == ref})
+        rels += part.around({r.target for r in rels
+                             if database_role(store.metamodel, r.type) == "exposure" and r.source == ref})
         return part.snapshot(rels, [ref])
 
     def draw(self, snap: Snapshot, params: ViewParams) -> Diagram:
         lang = params.lang
         db = snap.entities[params.ref or ""]
         d = _diagram(self.name, f"{self.title.get(lang)}: {db.name.get(lang)}", snap, params)
-        rels: dict[str, Relationship] = {}
-        for r in snap.touching(db.ref):
-            if r.type in ("reads", "writes", "exposes", "flows_to", "feeds") and active(r):
+        rels = {r.id: r for r in database_consumers(snap.metamodel, db.ref, snap.touching).relationships()}
+        for r in snap.touching(db.ref):  # and the database's other data flows
+            spec = snap.metamodel.relations.get(r.type)
+            if spec is not None and spec.flows_from is not None and active(r):
                 rels[r.id] = r
-        services = [r.target for r in rels.values() if r.type == "exposes"]
-        for s in services:
-            for r in snap.touching(s):
-                if r.type in ("consumes", "provides", "published_on", "exposes") and active(r):
-                    rels[r.id] = r
         refs = {db.ref} | {x for r in rels.values() for x in (r.source, r.target)}
         for ref in sorted(refs):
             e = snap.entities[ref]
@@ -325,7 +332,7 @@ class LandscapeView(_SnapshotView):
     def draw(self, snap: Snapshot, params: ViewParams) -> Diagram:
         lang = params.lang
         d = _diagram(self.name, self.title.get(lang), snap, params)
-        assets = [e for e in snap.entities.values() if e.kind != "organization"]
+        assets = [e for e in snap.entities.values() if _owned(snap, e)]
         if len(assets) > params.limit:
             return self._collapsed(d, snap, assets, params)
         for e in assets:
@@ -356,10 +363,11 @@ class LandscapeView(_SnapshotView):
             if node.ref and node.ref in d.clusters:
                 node.cluster = node.ref
         agg: Counter = Counter()
+        relations = snap.metamodel.relations
         for r in snap.relationships:
-            if FLOW.get(r.type) in ("forward", "reverse") and r.source in org_of and r.target in org_of and active(r):
-                tail, head = (r.target, r.source) if FLOW[r.type] == "reverse" else (r.source, r.target)
-                a, b = org_of[tail], org_of[head]
+            ends = relations[r.type].flow(r.source, r.target) if r.type in relations else None
+            if ends is not None and r.source in org_of and r.target in org_of and active(r):
+                a, b = org_of[ends[0]], org_of[ends[1]]
                 if a != b:
                     agg[(a, b)] += 1
         for (a, b), n in sorted(agg.items()):
@@ -426,6 +434,12 @@ class DiffView:
         return d
 
 
+def _owned(snap: Snapshot, e: Entity) -> bool:
+    """An asset: an entity of a kind that has an owner organisation (every kind but organisations)."""
+    spec = snap.metamodel.kinds.get(e.kind)
+    return spec is None or spec.owned
+
+
 def _root(snap: Snapshot, org: str) -> str:
     seen = {org}
     while True:
@@ -474,10 +488,10 @@ def _what_changed(a: EntityFacts, s1: Snapshot, b: EntityFacts, s2: Snapshot, la
 BUILTINS = (IocView, DepartmentView, ContextView, SharedDbView, LandscapeView, DiffView)
 
 
-def register_builtins(register: Callable[[Any], Any]) -> None:
-    for cls in BUILTINS:
-        register(cls())
+def builtin_views() -> list[Any]:
+    """The built-in views, as the view registry (diagrams.registry.VIEWS) loads them: like an extension's."""
+    return [cls() for cls in BUILTINS]
 
 
 __all__ = ["BUILTINS", "ContextView", "DepartmentView", "DiffView", "IocView", "LandscapeView", "SharedDbView",
-           "register_builtins", "upstream"]
+           "builtin_views", "upstream"]
