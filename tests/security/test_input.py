@@ -22,7 +22,6 @@ import zipfile
 from pathlib import Path
 from typing import Any, Callable
 
-import httpx
 import pytest
 
 from catalog.text import TEXT_REASONS
