@@ -16,11 +16,10 @@ from typing import Annotated, Any, Literal, Optional
 from pydantic import BaseModel, ConfigDict, Field, create_model
 
 from catalog.metamodel import AttributeSpec, KindSpec, Metamodel
-from catalog.model import Entity, LocalText, LongText, Relationship
+from catalog.model import CODE_PATTERN, REF_PATTERN, Entity, LocalText, LongText, Relationship, ref_pattern
 
-CODE_PATTERN = r"^[a-z0-9][a-z0-9._-]{0,127}$"
-ORG_PATTERN = r"^organization:[a-z0-9][a-z0-9._-]{0,127}$"
-ENTITY_REF = r"^[a-z_]+:[a-z0-9][a-z0-9._-]{0,127}$"
+ORG_PATTERN = ref_pattern(("organization",))
+ENTITY_REF = REF_PATTERN
 Tag = Annotated[str, Field(max_length=100)]
 
 
@@ -43,8 +42,7 @@ def _attr_type(a: AttributeSpec) -> Any:
     if a.type == "enum":
         return Literal[a.values]  # type: ignore[valid-type]
     if a.type == "ref":
-        kinds = "|".join(a.ref_kinds) if a.ref_kinds else "[a-z_]+"
-        return Annotated[str, Field(pattern=rf"^({kinds}):[a-z0-9][a-z0-9._-]{{0,127}}$")]
+        return Annotated[str, Field(pattern=ref_pattern(a.ref_kinds))]
     if a.type == "list":
         return Annotated[list[Annotated[str, Field(max_length=2000)]], Field(max_length=1000)]
     raise ValueError(a.type)  # pragma: no cover - declarations are checked by the metamodel
@@ -141,5 +139,5 @@ class RelationshipPage(BaseModel):
     items: list[Relationship]
 
 
-__all__ = ["KindModels", "Page", "RelationshipCreate", "RelationshipPage", "Strict", "all_kind_models",
-           "kind_models"]
+__all__ = ["CODE_PATTERN", "ENTITY_REF", "ORG_PATTERN", "KindModels", "Page", "RelationshipCreate", "RelationshipPage",
+           "Strict", "all_kind_models", "kind_models"]

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from typing import Any, Callable, Literal, TypeVar
+from typing import Any, Callable, Iterable, Literal, TypeVar
 
 import orjson
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, computed_field, field_validator, model_validator
@@ -24,8 +24,21 @@ from catalog.errors import FieldError, ValidationFailed
 from catalog.metamodel import DEFAULT, EVENT_TYPES, AttributeSpec, Metamodel
 from catalog.text import Reason, clean_json, nfc, text_problem
 
-CODE_RE = re.compile(r"^[a-z0-9][a-z0-9._-]{0,127}$")
-REF_RE = re.compile(r"^([a-z_]+):([a-z0-9][a-z0-9._-]{0,127})$")
+_CODE = r"[a-z0-9][a-z0-9._-]{0,127}"  # lower-case ASCII letters, digits, ". _ -"; at most 128 characters
+_KIND = r"[a-z_]+"
+
+
+def ref_pattern(kinds: Iterable[str] = ()) -> str:
+    """The one pattern of a reference ``kind:code`` (group 1 the kind, group 2 the code), anchored; of one of
+    ``kinds`` when given. For pydantic fields, JSON Schema and OpenAPI as well as :data:`REF_RE`."""
+    kind = "|".join(re.escape(k) for k in kinds) or _KIND
+    return rf"^({kind}):({_CODE})$"
+
+
+CODE_PATTERN = rf"^{_CODE}$"  # an entity's (or an organisation event's) code, anchored
+REF_PATTERN = ref_pattern()
+CODE_RE = re.compile(CODE_PATTERN)
+REF_RE = re.compile(REF_PATTERN)
 
 
 def split_ref(ref: str) -> tuple[str, str]:
@@ -201,7 +214,7 @@ class Transfer(_Model):
 class OrgEvent(_Model):
     """A dated change to the organisation structure, with its legal basis."""
 
-    id: str = Field(pattern=r"^[a-z0-9][a-z0-9._-]{0,127}$")
+    id: str = Field(pattern=CODE_PATTERN)
     type: Literal["create", "rename", "merge", "absorb", "split", "reestablish", "dissolve", "transfer"]
     date: dt.date
     legal_basis: str = Field("", max_length=500)

@@ -4,7 +4,8 @@
 
     class MyView:
         name = "my-view"
-        title = Label("Sơ đồ của tôi", "My view")
+        label = Label("Sơ đồ của tôi", "My view")             # its name in menus and lists
+        title = Label("Sơ đồ của tôi", "My view")             # the diagram's title
         description = "What it shows"
         ref_kinds = ("system",)      # --ref must name one of these kinds; () = no --ref; None = --ref optional
         def build(self, store, params: ViewParams) -> Diagram: ...
@@ -60,7 +61,8 @@ class ViewParams:
 
 class View(Protocol):
     name: str
-    title: Label
+    label: Label  # the view's name for people (menus, lists: "Tích hợp dữ liệu vào IOC" / "IOC integration")
+    title: Label  # the diagram's title (its stamp)
     description: str
     ref_kinds: tuple[str, ...] | None  # required kinds of ``ref``; () means the view takes no ref; None optional
 

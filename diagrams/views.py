@@ -74,6 +74,7 @@ def upstream(snap: Snapshot, roots: list[str], types: tuple[str, ...]) -> tuple[
 
 class _SnapshotView:
     name = ""
+    label = Label("", "")
     title = Label("", "")
     description = ""
     ref_kinds: tuple[str, ...] | None = ()
@@ -135,6 +136,7 @@ class _Part:
 
 class IocView(_SnapshotView):
     name = "ioc"
+    label = Label("Tích hợp dữ liệu vào IOC", "IOC integration")
     title = Label("Tích hợp dữ liệu vào Trung tâm điều hành",
                   "Data integration into the operations centre")
     description = ("The city operations centre(s) (platform_subtype city_ioc, or --ref), and everything with a "
@@ -202,6 +204,7 @@ class IocView(_SnapshotView):
 
 class DepartmentView(_SnapshotView):
     name = "department"
+    label = Label("Hệ thống của đơn vị", "Department landscape")
     title = Label("Hệ thống, dữ liệu của đơn vị", "Department landscape")
     description = "An organisation's assets (its units' too) and their direct connections"
     ref_kinds = ("organization",)
@@ -239,6 +242,7 @@ class DepartmentView(_SnapshotView):
 
 class ContextView(_SnapshotView):
     name = "context"
+    label = Label("Bối cảnh một thực thể", "Entity context")
     title = Label("Bối cảnh", "Context")
     description = "Everything within --depth hops (default 1) of one entity, in --direction (out, in, both)"
     ref_kinds = ("organization", "system", "database", "platform", "service", "dataset")
@@ -290,6 +294,7 @@ class ContextView(_SnapshotView):
 
 class SharedDbView(_SnapshotView):
     name = "shared-db"
+    label = Label("Khai thác CSDL dùng chung", "Shared-database consumers")
     title = Label("Khai thác cơ sở dữ liệu dùng chung", "Shared-database consumers")
     description = ("Who reads and writes one database, directly or through the services it exposes, and the "
                    "platforms those services are published on")
@@ -324,6 +329,7 @@ class SharedDbView(_SnapshotView):
 
 class LandscapeView(_SnapshotView):
     name = "landscape"
+    label = Label("Toàn cảnh kiến trúc", "Whole landscape")
     title = Label("Toàn cảnh kiến trúc", "Whole landscape")
     description = ("Every system, database, platform and service clustered by organisation; past --limit nodes "
                    "(default 300), one node per organisation with aggregated data-flow edges")
@@ -378,6 +384,7 @@ class LandscapeView(_SnapshotView):
 
 class DiffView:
     name = "diff"
+    label = Label("Thay đổi giữa hai thời điểm", "Changes between two dates")
     title = Label("Thay đổi giữa hai thời điểm", "Changes between two dates")
     description = ("Added (green), removed (red, dashed) and changed (orange) entities and relationships between "
                    "--from and --to, each read as of its date (both clocks)")

@@ -403,7 +403,8 @@ class BackstageImporter:
         stype = spec.get("type")
         if isinstance(stype, str) and stype.strip():
             tags.append(f"type:{stype.strip()}")
-        if "lifecycle" in spec and kind != "organization":
+        kind_spec = mm.kinds.get(kind)
+        if "lifecycle" in spec and kind_spec is not None and kind_spec.attribute("lifecycle") is not None:
             lc = str(spec.get("lifecycle") or "").strip().lower()
             if lc not in self.mapping.lifecycles:
                 t.rejected.append(Rejection(item.where, "spec.lifecycle",
@@ -413,7 +414,7 @@ class BackstageImporter:
                                             f"{', '.join(self.mapping.lifecycles)}"))
                 return
             attrs["lifecycle"] = self.mapping.lifecycles[lc]
-        if kind == "organization":
+        if kind_spec is not None and not kind_spec.owned:  # an organisation: a Group
             attrs["org_type"] = self.mapping.group_types.get(str(stype or "").lower(), self.mapping.group_type_default)
             profile = spec.get("profile") if isinstance(spec.get("profile"), dict) else {}
             display = profile.get("displayName")
@@ -501,7 +502,7 @@ class BackstageImporter:
                 elif ref.kind != "group":
                     t.rejected.append(Rejection(item.where, fld, f"an owner is a Group or a User, not {ref}",
                                                 f"chủ sở hữu phải là Group hoặc User, không phải {ref}"))
-                elif e.kind != "organization":
+                elif mm.kinds[e.kind].owned:
                     updates["owner_history"] = [OwnerPeriod(org=f"organization:{code_of(ref)}")]
                     t.origins[f"{e.ref}#owner"] = (item.where, fld)
                 continue
@@ -547,7 +548,7 @@ class BackstageImporter:
 
     def _link(self, ours: str, name: str, target: str, reverse: bool, where: str, fld: str, t: Transformed,
               mm: Metamodel) -> None:
-        rel = relationship_for(name, ours, target, reverse)
+        rel = relationship_for(name, ours, target, reverse, mm)
         if rel is None:
             t.unmapped.append(Rejection(where, fld, f"{name} from {ours.split(':')[0]} to {target.split(':')[0]} has "
                                                     "no counterpart among the catalog's relationship kinds",
@@ -590,9 +591,18 @@ class BackstageImporter:
         t.deferred = [d for d in t.deferred if not isinstance(d, (Deferred, Child))]
 
 
-def relationship_for(name: str, source: str, target: str, reverse: bool = False) -> Relationship | None:
+# What Backstage's "A dependsOn B" becomes: the first of these relationship kinds in which the source depends on
+# the target (RelationSpec.dependency) and whose endpoints the metamodel allows from A to B; else "B flows_to A" (B's
+# data reaches A, so impact analysis finds A when B is down) where the metamodel allows that
+DEPENDS_ON = ("reads", "hosted_on", "consumes")
+
+
+def relationship_for(name: str, source: str, target: str, reverse: bool = False,
+                     metamodel: Metamodel | None = None) -> Relationship | None:
     """Our relationship for a Backstage link ``name`` from ``source`` to ``target`` (our refs), or None."""
-    tk = target.split(":", 1)[0]
+    from catalog.metamodel import DEFAULT
+
+    relations = (metamodel or DEFAULT).relations
     if name == "system" or name == "subcomponentOf":
         return Relationship(type="part_of", source=source, target=target)
     if name == "providesApis":
@@ -601,16 +611,13 @@ def relationship_for(name: str, source: str, target: str, reverse: bool = False)
         return Relationship(type="consumes", source=source, target=target)
     if name in ("dependsOn", "dependencyOf"):
         user, used = (target, source) if reverse else (source, target)
-        used_kind = tk if not reverse else source.split(":", 1)[0]
-        user_kind = user.split(":", 1)[0]
-        if used_kind == "database" and user_kind in ("system", "platform", "service"):
-            return Relationship(type="reads", source=user, target=used)
-        if used_kind == "platform" and user_kind in ("system", "database", "service"):
-            return Relationship(type="hosted_on", source=user, target=used)
-        if used_kind == "service" and user_kind in ("system", "platform"):
-            return Relationship(type="consumes", source=user, target=used)
-        if used_kind in ("system", "database", "platform", "service"):
-            # A depends on B: B's data flows to A (impact analysis then finds A when B is down)
+        user_kind, used_kind = user.split(":", 1)[0], used.split(":", 1)[0]
+        for type_ in DEPENDS_ON:
+            spec = relations.get(type_)
+            if spec is not None and spec.dependency == "source_on_target" and spec.allows(user_kind, used_kind):
+                return Relationship(type=type_, source=user, target=used)
+        flows = relations.get("flows_to")
+        if flows is not None and flows.allows(used_kind, user_kind):
             return Relationship(type="flows_to", source=used, target=user)
     return None
 

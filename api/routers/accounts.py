@@ -16,6 +16,7 @@ from api.routers.common import READ_ERRORS, SIGNED_IN, WRITE_ERRORS, WhoFirst, n
 from catalog.accounts import Accounts
 from catalog.errors import PermissionDenied
 from catalog.metamodel import ROLES
+from catalog.model import ref_pattern
 from catalog.permissions import Principal, require
 
 router = APIRouter(tags=["accounts"], route_class=WhoFirst)  # writes: who first (api.routers.common)
@@ -40,7 +41,7 @@ class UserIn(BaseModel):
         {"name": "editor-sxd", "role": "editor", "org": "organization:hcm-sxd", "display": "Cán bộ CNTT Sở Xây dựng"}]})
     name: Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9._@-]{1,63}$")]
     role: Annotated[str, Field(json_schema_extra={"enum": list(ROLES)})]
-    org: Annotated[str | None, Field(pattern=r"^organization:[a-z0-9][a-z0-9._-]{0,127}$")] = None
+    org: Annotated[str | None, Field(pattern=ref_pattern(("organization",)))] = None
     display: Annotated[str, Field(max_length=200)] = ""
     password: Annotated[str | None, Field(min_length=10, max_length=200)] = None
 
