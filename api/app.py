@@ -43,14 +43,15 @@ def create_app(settings: Settings | None = None, store: CatalogStore | None = No
     from api import problems
     from api.limits import BodySizeLimit, check_request_text
     from api.routers import accounts, analysis, changelog, compliance, diagrams, drafts, entities, events, exports, \
-        graph, relationships, web
+        graph, registries, relationships, web
 
     problems.install(app)
     app.add_middleware(BodySizeLimit, limit_of=lambda: settings.max_body_bytes)
     guarded = {"prefix": "/api/v1", "dependencies": [Depends(check_request_text)]}
     app.include_router(entities.build_router(store.metamodel if store is not None else settings.metamodel()),
                        **guarded)
-    for r in (relationships, graph, analysis, compliance, events, changelog, drafts, exports, diagrams, accounts):
+    for r in (relationships, graph, analysis, compliance, events, changelog, drafts, exports, diagrams, accounts,
+              registries):
         app.include_router(r.router, **guarded)
     app.include_router(web.router)
     return app

@@ -20,6 +20,7 @@ from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from api.registry_help import RegistryHelpCommand
 from catalog.errors import CatalogError, ValidationFailed
 from catalog.permissions import Principal
 from catalog.store import CatalogStore
@@ -338,10 +339,10 @@ def impact(ref: str, store: StoreOpt = None,
         console.print(f"… and {len(items) - limit} more (use --limit to see them).")
 
 
-@app.command()
+@app.command(cls=RegistryHelpCommand)
 def check(store: StoreOpt = None,
           today: Annotated[Optional[str], typer.Option(help="Check as of this date (default: today)")] = None,
-          rule: Annotated[Optional[list[str]], typer.Option(help="Only these rule codes")] = None,
+          rule: Annotated[Optional[list[str]], typer.Option(help="Only these rule codes: {rules}")] = None,
           lang: LangOpt = "vi",
           as_json: Annotated[bool, typer.Option("--json", help="Print JSON")] = False) -> None:
     """Run the compliance rules; print findings and the completeness score per organisation."""
@@ -432,12 +433,12 @@ def apply_event(file: Annotated[Path, typer.Argument(help="JSON or YAML file wit
                   f"{', '.join(changed)}", highlight=False)
 
 
-@app.command()
+@app.command(cls=RegistryHelpCommand)
 def export(output: Annotated[Path, typer.Option("-o", "--output", help="File to write")],
            store: StoreOpt = None,
-           fmt: Annotated[str, typer.Option("--format", "-f", help="json (native), xlsx, csv (a zip of CSV "
-                                                                   "files), or archimate (ArchiMate 3.1 exchange "
-                                                                   "XML)")] = "json",
+           fmt: Annotated[str, typer.Option("--format", "-f", help="One of: {exporters} (json: native; csv: a zip "
+                                                                   "of CSV files; archimate: ArchiMate 3.1 "
+                                                                   "exchange XML)")] = "json",
            changelog: Annotated[bool, typer.Option("--changelog", help="Include the change log (json)")] = False) \
         -> None:
     """Export the whole catalog: native JSON (lossless), or XLSX/CSV in the template's layout (re-imports to the same
@@ -468,10 +469,10 @@ def template(output: Annotated[Path, typer.Option("-o", "--output", help="XLSX f
     console.print(f"Wrote {output}: fill it in, then: ioc-catalog import {output} --dry-run")
 
 
-@app.command("import")
+@app.command("import", cls=RegistryHelpCommand)
 def import_(file: Annotated[Path, typer.Argument(help="File to import")], store: StoreOpt = None,
-            fmt: Annotated[Optional[str], typer.Option("--format", "-f", help="Importer name (default: by "
-                                                                               "file name)")] = None,
+            fmt: Annotated[Optional[str], typer.Option("--format", "-f", help="Importer, one of: {importers} "
+                                                                               "(default: by file name)")] = None,
             dry_run: Annotated[bool, typer.Option("--dry-run", help="Report what would change; write "
                                                                     "nothing")] = False,
             strict: Annotated[bool, typer.Option("--strict/--no-strict", help="Strict (default): any bad item "

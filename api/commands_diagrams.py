@@ -10,13 +10,14 @@ from typing import Annotated, Optional
 
 import typer
 
-VIEW_HELP = "ioc, department, context, shared-db, landscape, diff"
+VIEW_HELP = "{views}"  # the registered views, named when the help is shown (api.registry_help)
 
 
 def register(app: typer.Typer) -> None:
     from api.cli import LangOpt, StoreOpt, _store, console, err
+    from api.registry_help import RegistryHelpCommand
 
-    @app.command()
+    @app.command(cls=RegistryHelpCommand)
     def diagram(view: Annotated[str, typer.Argument(help=f"View: {VIEW_HELP}")],
                 output: Annotated[Path, typer.Option("-o", "--output", help="File to write")],
                 fmt: Annotated[Optional[str], typer.Option("-f", "--format",

@@ -1,16 +1,19 @@
 """Compliance and data-quality rules: the rules are data, the checks are registered Python functions.
 
-A rule (in ``catalog/rules.yaml``, read with ``yaml.safe_load`` each time :func:`check` runs) has a code (``CR001``),
-a severity (``error``, ``warning``, ``info``), a bilingual message, a description, the name of a check and optional
-params. A check is a function registered under that name::
+A rule has a code (``CR001``), a severity (``error``, ``warning``, ``info``), a bilingual message, a description, the
+name of a check and optional params. A check is a function named with :func:`rule_check`::
 
     @rule_check("production_without_owner")
     def production_without_owner(ctx: CheckContext, params: Mapping[str, Any]) -> Iterable[Hit]:
         ...
 
-Built-in checks below register exactly as an extension would (import the module that defines the function before
-calling :func:`check`, and name the function in a rules file passed as ``rules_file``). A rule that names an
-unregistered check is an error, reported with the registered names.
+Checks and rules live in two registries (:class:`catalog.registry.Registry`), filled on first use, never at import
+time: :data:`CHECKS` (the built-in checks below, then every installed extension's ``ioc_catalog.checks`` entry
+points) and :data:`RULES` (the built-in rules of ``catalog/rules.yaml``, then the extensions' ``ioc_catalog.rules``
+entry points, each a :class:`Rule`). The built-ins register exactly as an extension does. The rules file of the
+``rules_file`` setting (IOC_CATALOG_RULES_FILE) adds its rules, or replaces the built-in ones when it says
+``builtin_rules: replace`` (docs/compliance-rules.md). A taken rule code or check name is refused, naming both
+origins; a rule that names an unregistered check is an error, reported with the registered names.
 
 Messages are ``str.format`` templates: ``{name}`` is the flagged entity's name in the message's language; every key
 of the hit's detail is available too, and ``{x_name}`` is the name of the entity whose reference is ``detail["x"]``.
@@ -37,8 +40,10 @@ from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator, Mapping
 
 from catalog.errors import FieldError, ValidationFailed
+from catalog.i18n import msg
 from catalog.metamodel import Label, Metamodel
 from catalog.model import Entity, Relationship
+from catalog.registry import Registry
 from catalog.store.base import CatalogStore
 from catalog.text import fold
 
@@ -186,38 +191,107 @@ class CheckContext:
 # Registry
 
 CheckFn = Callable[[CheckContext, Mapping[str, Any]], Iterable[Hit]]
-_CHECKS: dict[str, CheckFn] = {}
 
 
 def rule_check(name: str) -> Callable[[CheckFn], CheckFn]:
-    """Register a check function under ``name`` so that rules can name it."""
+    """Name a check function ``name`` (what rules call it by). Naming registers nothing: a check joins
+    :data:`CHECKS` when its module is listed as a source (the built-ins below, an extension's ``ioc_catalog.checks``
+    entry point) or is given to ``CHECKS.register``."""
 
-    def register(fn: CheckFn) -> CheckFn:
-        other = _CHECKS.get(name)
-        if other is not None and other.__qualname__ != fn.__qualname__:
-            raise ValueError(f"check '{name}' is already registered by {other.__module__}.{other.__qualname__}")
-        _CHECKS[name] = fn
+    def name_it(fn: CheckFn) -> CheckFn:
+        fn.check_name = name  # type: ignore[attr-defined]
         return fn
 
-    return register
+    return name_it
+
+
+def _is_check(obj: Any) -> bool:
+    return callable(obj) and isinstance(getattr(obj, "check_name", None), str)
+
+
+def _is_rule(obj: Any) -> bool:
+    return isinstance(obj, Rule)
+
+
+def builtin_checks() -> list[CheckFn]:
+    """The built-in check functions, as :data:`CHECKS` loads them (like an extension's)."""
+    return [fn for fn in globals().values() if _is_check(fn) and getattr(fn, "__module__", None) == __name__]
+
+
+def builtin_rules() -> list[Rule]:
+    """The built-in rules (``catalog/rules.yaml``), as :data:`RULES` loads them (like an extension's)."""
+    return _read_rules(RULES_FILE, known_checks=None)
+
+
+# the built-ins register exactly like an extension's entry points (groups ``ioc_catalog.checks``, ``ioc_catalog.rules``)
+CHECKS: Registry[CheckFn] = Registry(msg("registry-kind-check"), "ioc_catalog.checks",
+                                     ("catalog.compliance:builtin_checks",), key=lambda fn: fn.check_name,
+                                     accepts=_is_check)
+RULES: Registry[Rule] = Registry(msg("registry-kind-rule"), "ioc_catalog.rules", ("catalog.compliance:builtin_rules",),
+                                 key=lambda r: r.code, accepts=_is_rule)
 
 
 def registered_checks() -> dict[str, CheckFn]:
-    return dict(sorted(_CHECKS.items()))
+    return dict(sorted(CHECKS.items().items()))
 
 
 # ---------------------------------------------------------------------------------------------------------------
-# Rules file
+# Rules files
 
 
 def load_rules(path: str | Path | None = None) -> list[Rule]:
-    """Read and validate a rules file (the built-in ``catalog/rules.yaml`` by default)."""
+    """The rules that run, in order: the built-in rules (``catalog/rules.yaml``), then the installed extensions'
+    rules, then those of the rules file ``path`` (default: the ``rules_file`` setting, IOC_CATALOG_RULES_FILE).
+
+    A rules file adds its rules to the others, or, when it says ``builtin_rules: replace`` at its top, takes the
+    place of the built-in ones (the extensions' stay). A rule code already taken is refused, naming where the first
+    one came from. Every rule's check must be registered (:data:`CHECKS`)."""
+    if path is None:
+        from catalog.settings import get_settings
+
+        path = get_settings().rules_file
+    everything = RULES.items()
+    if path is None:
+        rules = list(everything.values())
+    else:
+        path = Path(path)
+        mode, extra = _read_rules_file(path)
+        rules = [r for code, r in everything.items() if mode == "keep" or not RULES.is_builtin(code)]
+        taken = {r.code: RULES.origin(r.code) for r in rules}
+        errors = [FieldError(f"{path.name}:{r.code}", msg("rule-code-taken", rule=r.code, origin=taken[r.code]))
+                  for r in extra if r.code in taken]
+        if errors:
+            raise ValidationFailed(errors)
+        rules += extra
+    unknown = [FieldError(f"{r.code}.check", msg("rule-check-unknown", check=r.check,
+                                                   known=", ".join(registered_checks()) or "—"))
+               for r in rules if r.check not in CHECKS]
+    if unknown:
+        raise ValidationFailed(unknown)
+    return rules
+
+
+def _read_rules_file(path: Path) -> tuple[str, list[Rule]]:
+    """A rules file's mode (``keep`` the built-in rules, or ``replace`` them) and its rules."""
     import yaml
 
-    path = Path(path) if path is not None else RULES_FILE
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    except (OSError, yaml.YAMLError) as exc:
+    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
+        raise ValidationFailed([FieldError(str(path), f"cannot read rules: {exc}")]) from exc
+    mode = data.get("builtin_rules", "keep") if isinstance(data, dict) else "keep"
+    if mode not in ("keep", "replace"):
+        raise ValidationFailed([FieldError(f"{path.name}:builtin_rules", msg("rules-file-mode", got=str(mode)))])
+    return mode, _read_rules(path, known_checks=CHECKS)
+
+
+def _read_rules(path: Path, known_checks: Any) -> list[Rule]:
+    """Read and validate a rules file; ``known_checks`` (when given) is where each rule's check must be."""
+    import yaml
+
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
         raise ValidationFailed([FieldError(str(path), f"cannot read rules: {exc}")]) from exc
     items = data.get("rules") if isinstance(data, dict) else None
     if not isinstance(items, list):
@@ -241,7 +315,9 @@ def load_rules(path: str | Path | None = None) -> list[Rule]:
             errors.append(FieldError(f"{where}.severity", f"must be one of: {', '.join(SEVERITIES)}"))
         if not isinstance(message, dict) or not message.get("vi") or not message.get("en"):
             errors.append(FieldError(f"{where}.message", "needs both vi and en"))
-        if check_name not in _CHECKS:
+        if not isinstance(check_name, str) or not check_name:
+            errors.append(FieldError(f"{where}.check", "is required"))
+        elif known_checks is not None and check_name not in known_checks:
             errors.append(FieldError(f"{where}.check", f"unknown check '{check_name}'; registered checks: "
                                                        f"{', '.join(registered_checks()) or 'none'}"))
         if not isinstance(params, dict):
@@ -291,7 +367,7 @@ def _format(template: str, ctx: CheckContext, hit: Hit, lang: str) -> str:
 def check(store: CatalogStore, today: dt.date | None = None, rules: list[str] | None = None,
           rules_file: str | Path | None = None) -> Report:
     """Run the rules (all, or the codes in ``rules``) against the catalog as it stands on ``today`` (default: the
-    store's clock). ``rules_file`` replaces the built-in rules file."""
+    store's clock). ``rules_file`` is read instead of the ``rules_file`` setting (see :func:`load_rules`)."""
     today = today or store.clock().date()
     all_rules = load_rules(rules_file)
     if rules is not None:
@@ -306,7 +382,7 @@ def check(store: CatalogStore, today: dt.date | None = None, rules: list[str] | 
     ctx = CheckContext(store, today)
     findings: list[Finding] = []
     for rule in selected:
-        for hit in _CHECKS[rule.check](ctx, rule.params):
+        for hit in CHECKS.get(rule.check)(ctx, rule.params):
             findings.append(Finding(rule=rule.code, severity=rule.severity, ref=hit.ref,
                                     message_vi=_format(rule.message.vi, ctx, hit, "vi"),
                                     message_en=_format(rule.message.en, ctx, hit, "en"), detail=dict(hit.detail)))
@@ -477,5 +553,6 @@ def database_unused(ctx: CheckContext, params: Mapping[str, Any]) -> Iterable[Hi
             yield Hit(e.ref)
 
 
-__all__ = ["CheckContext", "Finding", "Hit", "OrgScore", "Report", "Rule", "RULES_FILE", "SEVERITIES", "check",
-           "completeness", "load_rules", "registered_checks", "rule_check"]
+__all__ = ["CHECKS", "RULES", "RULES_FILE", "SEVERITIES", "CheckContext", "Finding", "Hit", "OrgScore", "Report",
+           "Rule", "builtin_checks", "builtin_rules", "check", "completeness", "load_rules", "registered_checks",
+           "rule_check"]

@@ -25,6 +25,9 @@ class Settings(BaseSettings):
     secret_key: SecretStr = Field(SecretStr(DEMO_SECRET), description="Signing key for sessions and tokens")
     demo: bool = Field(False, description="Demo mode: allows the built-in secret and prints ready-made tokens")
     metamodel_extensions: str | None = Field(None, description="YAML file declaring custom attributes per kind")
+    rules_file: str | None = Field(None, description="YAML file of compliance rules added to the built-in ones (or "
+                                                     "replacing them: `builtin_rules: replace`); see "
+                                                     "docs/compliance-rules.md")
     host: str = Field("127.0.0.1", description="Address the server listens on")
     port: int = Field(8000, ge=1, le=65535, description="Port the server listens on")
     anonymous_role: Literal["viewer", "none"] = Field(

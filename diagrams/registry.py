@@ -10,19 +10,26 @@
         ref_kinds = ("system",)      # --ref must name one of these kinds; () = no --ref; None = --ref optional
         def build(self, store, params: ViewParams) -> Diagram: ...
 
-    register(MyView())
+    register(MyView())           # at run time; an installed extension declares an entry point instead:
 
-The registry fills itself with the built-ins on first use (:func:`registry`), never at import time.
+    [project.entry-points."ioc_catalog.views"]
+    my-view = "my_package.views:MyView"
+
+The registry (:data:`VIEWS`, a :class:`catalog.registry.Registry`) fills itself on first use with the built-ins
+(``diagrams.views:builtin_views``) and every installed extension's views, never at import time; a view whose name is
+taken is refused (docs/diagrams.md, "Extensions").
 """
 
 from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
 from catalog.errors import FieldError, ValidationFailed
+from catalog.i18n import msg
 from catalog.metamodel import Label
+from catalog.registry import Registry
 from catalog.store.base import CatalogStore
 
 from diagrams.model import Diagram
@@ -69,23 +76,24 @@ class View(Protocol):
     def build(self, store: CatalogStore, params: ViewParams) -> Diagram: ...
 
 
-_REGISTRY: dict[str, View] = {}
+def _is_view(obj: Any) -> bool:
+    return isinstance(getattr(obj, "name", None), str) and callable(getattr(obj, "build", None)) \
+        and hasattr(obj, "title")
 
 
-def register(view: View) -> View:
-    if view.name in _REGISTRY:
-        raise ValueError(f"a view named '{view.name}' is already registered")
-    _REGISTRY[view.name] = view
-    return view
+# the built-ins register exactly like an extension's entry points in the group ``ioc_catalog.views``
+VIEWS: Registry[View] = Registry(msg("registry-kind-view"), "ioc_catalog.views", ("diagrams.views:builtin_views",),
+                                 key=lambda view: view.name, accepts=_is_view)
+
+
+def register(view: View, *, replace: bool = False) -> View:
+    """Register ``view`` under its name (a taken name is refused: :class:`catalog.registry.NameTaken`)."""
+    return VIEWS.register(view.name, view, replace=replace)
 
 
 def registry() -> dict[str, View]:
-    """All views by name; the built-ins are registered on first use."""
-    if not _REGISTRY:
-        from diagrams import views
-
-        views.register_builtins(register)
-    return dict(sorted(_REGISTRY.items()))
+    """All views by name, sorted (the built-ins and the extensions', loaded on first use)."""
+    return dict(sorted(VIEWS.items().items()))
 
 
 def get_view(name: str) -> View:
@@ -107,4 +115,4 @@ def build(store: CatalogStore, name: str, params: ViewParams | None = None) -> D
     return view.build(store, params)
 
 
-__all__ = ["DEFAULT_LIMIT", "View", "ViewParams", "build", "get_view", "register", "registry"]
+__all__ = ["DEFAULT_LIMIT", "VIEWS", "View", "ViewParams", "build", "get_view", "register", "registry"]

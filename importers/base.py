@@ -32,8 +32,10 @@ from pathlib import Path
 from typing import Any, Callable, Protocol
 
 from catalog.errors import CatalogError, FieldError
+from catalog.i18n import msg
 from catalog.model import Entity, OrgEvent, Relationship
 from catalog.permissions import SYSTEM, Principal, require
+from catalog.registry import Registry
 from catalog.store.base import BulkLoad, BulkResult, CatalogStore, WriteContext, new_run_id
 from catalog.text import TEXT_REASONS, echoable, reason_code
 
@@ -218,32 +220,27 @@ class Importer(Protocol):
     def transform(self, document: Any, source: str) -> Transformed: ...
 
 
-_REGISTRY: dict[str, Importer] = {}
-# modules whose ``importers()`` returns the built-in importers; an extension calls ``register`` the same way
-BUILTINS = ("importers.native", "importers.backstage", "importers.spreadsheet", "importers.archimate",
-            "importers.archi")
-_BUILTINS_LOADED = False
+def _is_importer(obj: Any) -> bool:
+    return (isinstance(getattr(obj, "name", None), str) and isinstance(getattr(obj, "suffixes", None), tuple)
+            and callable(getattr(obj, "read", None)) and callable(getattr(obj, "transform", None)))
 
 
-def register(importer: Importer) -> Importer:
-    if importer.name in _REGISTRY:
-        raise ValueError(f"an importer named '{importer.name}' is already registered")
-    _REGISTRY[importer.name] = importer
-    return importer
+# the built-ins register exactly like an extension's entry points in the group ``ioc_catalog.importers``
+IMPORTERS: Registry[Importer] = Registry(
+    msg("registry-kind-importer"), "ioc_catalog.importers",
+    ("importers.native:importers", "importers.backstage:importers", "importers.spreadsheet:importers",
+     "importers.archimate:importers", "importers.archi:importers"),
+    key=lambda imp: imp.name, accepts=_is_importer)
+
+
+def register(importer: Importer, *, replace: bool = False) -> Importer:
+    """Register ``importer`` under its name (a taken name is refused: :class:`catalog.registry.NameTaken`)."""
+    return IMPORTERS.register(importer.name, importer, replace=replace)
 
 
 def registry() -> dict[str, Importer]:
-    """All importers by name; the built-ins are registered on first use (no work at import time)."""
-    global _BUILTINS_LOADED
-    if not _BUILTINS_LOADED:
-        import importlib
-
-        _BUILTINS_LOADED = True
-        for module in BUILTINS:
-            for importer in importlib.import_module(module).importers():
-                if importer.name not in _REGISTRY:  # an extension registered first keeps its name
-                    register(importer)
-    return dict(_REGISTRY)
+    """All importers by name: the built-ins, then the extensions' (loaded on first use, not at import)."""
+    return IMPORTERS.items()
 
 
 def pick(path: Path, format: str | None) -> Importer:

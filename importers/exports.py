@@ -2,7 +2,9 @@
 
 Each :class:`Exporter` names a format, its media type and file name, and builds the bytes from a store; the formats'
 writers live with their importers (native JSON, the spreadsheet layout, ArchiMate 3.1), so an export re-imports.
-A new format is one more entry in :func:`exporters`.
+The formats live in one registry (:data:`EXPORTERS`, a :class:`catalog.registry.Registry`): the built-ins
+(:func:`builtin_exporters`) and every installed extension's ``ioc_catalog.exporters`` entry points, each an
+:class:`Exporter` (docs/importers.md, "Extensions").
 
 No stored value makes an export fail. A catalog may hold text written before the catalog's text rules
 (``catalog.text``) refused it: a control character an XML file cannot hold, or (in principle) a lone surrogate that
@@ -19,7 +21,9 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Iterator
 
 from catalog.errors import FieldError, ValidationFailed
+from catalog.i18n import msg
 from catalog.model import rewrite_text
+from catalog.registry import Registry
 from catalog.store.base import CatalogStore
 from catalog.text import utf8_text, xml_text
 
@@ -104,8 +108,9 @@ def _archimate(store: CatalogStore, _: bool) -> Exported:
     return Exported(result.xml, list(result.skipped))
 
 
-def exporters() -> dict[str, Exporter]:
-    return {e.name: e for e in (
+def builtin_exporters() -> list[Exporter]:
+    """The built-in formats, as the exporter registry (:data:`EXPORTERS`) loads them: like an extension's."""
+    return [
         Exporter("native", "application/json", "catalog.json",
                  "Native JSON (lossless; ioc-catalog import reads it back)", _native, aliases=("json",),
                  changelog=True),
@@ -114,10 +119,22 @@ def exporters() -> dict[str, Exporter]:
         Exporter("csv", "application/zip", "catalog-csv.zip", "The spreadsheet layout as a zip of CSV files", _csv),
         Exporter("archimate", "application/xml", "catalog-archimate.xml",
                  "ArchiMate 3.1 model exchange file (Archi, BiZZdesign, ...)", _archimate, text=xml_text),
-    )}
+    ]
+
+
+# the built-ins register exactly like an extension's entry points in the group ``ioc_catalog.exporters``
+EXPORTERS: Registry[Exporter] = Registry(msg("registry-kind-exporter"), "ioc_catalog.exporters",
+                                         ("importers.exports:builtin_exporters",), key=lambda e: e.name,
+                                         accepts=lambda obj: isinstance(obj, Exporter))
+
+
+def exporters() -> dict[str, Exporter]:
+    """Every export format by name: the built-ins, then the extensions' (loaded on first use)."""
+    return EXPORTERS.items()
 
 
 def exporter(name: str) -> Exporter:
+    """The format ``name`` (or one of its aliases)."""
     for e in exporters().values():
         if name == e.name or name in e.aliases:
             return e
@@ -135,4 +152,4 @@ def export(store: CatalogStore, name: str, include_changelog: bool = False) -> E
     return Exported(out.data, held.notes + out.notes) if held.notes else out
 
 
-__all__ = ["Exported", "Exporter", "export", "exporter", "exporters"]
+__all__ = ["EXPORTERS", "Exported", "Exporter", "builtin_exporters", "export", "exporter", "exporters"]
