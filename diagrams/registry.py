@@ -78,7 +78,7 @@ class View(Protocol):
 
 def _is_view(obj: Any) -> bool:
     return isinstance(getattr(obj, "name", None), str) and callable(getattr(obj, "build", None)) \
-        and hasattr(obj, "title")
+        and hasattr(obj, "title") and hasattr(obj, "label")
 
 
 # the built-ins register exactly like an extension's entry points in the group ``ioc_catalog.views``

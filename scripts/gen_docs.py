@@ -84,7 +84,7 @@ def registries_reference() -> str:
     sections = [
         ("Importers", "ioc_catalog.importers", IMPORTERS, lambda i: f"{i.description} ({', '.join(i.suffixes)})"),
         ("Exporters", "ioc_catalog.exporters", EXPORTERS, lambda e: e.description),
-        ("Views", "ioc_catalog.views", VIEWS, lambda v: f"{v.title.en} / {v.title.vi}: {v.description}"),
+        ("Views", "ioc_catalog.views", VIEWS, lambda v: f"{v.label.en} / {v.label.vi}: {v.description}"),
         ("Checks", "ioc_catalog.checks", CHECKS,
          lambda fn: "rules " + (", ".join(r.code for r in RULES.items().values() if r.check == fn.check_name) or "—")),
         ("Rules", "ioc_catalog.rules", RULES, lambda r: f"{r.severity}, check `{r.check}`: {r.description}"),

@@ -157,6 +157,7 @@ def test_the_extension_shows_in_the_api(extension: str, store: CatalogStore) -> 
     assert "example-refs" in [e["name"] for e in lists["exporters"].json()]
     views = {v["name"]: v for v in lists["views"].json()}
     assert views["example-owners"]["title_vi"] == "Cơ quan và hệ thống (ví dụ)"
+    assert views["example-owners"]["label_en"] == "Systems by organisation (example)"
     rules = {r["code"]: r for r in lists["rules"].json()}
     assert rules["EX001"]["origin"].startswith("extension ioc-catalog-example 0.1.0")
     assert rules["CR001"]["origin"] == "built-in catalog.compliance:builtin_rules"
@@ -230,7 +231,7 @@ def test_registering_a_taken_name_fails_with_a_clear_error() -> None:
     with pytest.raises(NameTaken, match="the compliance rule name 'CR001' is already registered by built-in"):
         RULES.register("CR001", Rule("CR001", "info", Label("x {name}", "x {name}"), "", "not_reviewed"))
     with pytest.raises(NameTaken, match="the view name 'ioc' is already registered by built-in diagrams.views"):
-        VIEWS.register("ioc", type("Ioc", (), {"name": "ioc", "title": Label("", ""), "build": len})())
+        VIEWS.register("ioc", type("Ioc", (), {"name": "ioc", "title": Label("", ""), "label": Label("", ""), "build": len})())
 
 
 def test_replace_is_said_out_loud_and_reset_restores_the_builtins() -> None:

@@ -38,6 +38,8 @@ class ExporterOut(Origin):
 
 
 class ViewOut(Origin):
+    label_vi: str
+    label_en: str
     title_vi: str
     title_en: str
     ref_kinds: list[str] | None
@@ -84,8 +86,9 @@ def views(principal: PrincipalDep) -> list[dict[str, Any]]:
     from diagrams.registry import VIEWS, registry
 
     require(principal, "read")
-    return [{**_origin(VIEWS, n), "description": str(v.description), "title_vi": v.title.vi,
-             "title_en": v.title.en, "ref_kinds": None if v.ref_kinds is None else list(v.ref_kinds)}
+    return [{**_origin(VIEWS, n), "description": str(v.description), "label_vi": v.label.vi, "label_en": v.label.en,
+             "title_vi": v.title.vi, "title_en": v.title.en,
+             "ref_kinds": None if v.ref_kinds is None else list(v.ref_kinds)}
             for n, v in registry().items()]
 
 

@@ -58,6 +58,7 @@ REFS_EXPORTER = Exporter("example-refs", "text/plain", "catalog-refs.txt",
 
 class OwnersView:
     name = "example-owners"
+    label = Label("Hệ thống theo cơ quan (ví dụ)", "Systems by organisation (example)")  # its name in menus
     title = Label("Cơ quan và hệ thống (ví dụ)", "Organisations and their systems (example)")
     description = "Example extension: each organisation and the systems it owns"
     ref_kinds = ()
