@@ -23,7 +23,7 @@ from typing import Any, Callable, Iterator
 from catalog.errors import FieldError, ValidationFailed
 from catalog.i18n import msg
 from catalog.model import rewrite_text
-from catalog.registry import Registry
+from catalog.registry import NameTaken, Registry
 from catalog.store.base import CatalogStore
 from catalog.text import utf8_text, xml_text
 
@@ -129,8 +129,15 @@ EXPORTERS: Registry[Exporter] = Registry(msg("registry-kind-exporter"), "ioc_cat
 
 
 def exporters() -> dict[str, Exporter]:
-    """Every export format by name: the built-ins, then the extensions' (loaded on first use)."""
-    return EXPORTERS.items()
+    """Every export format by name: the built-ins, then the extensions' (loaded on first use). An alias is a name
+    too: one that another format already answers to is refused like a taken name."""
+    items = EXPORTERS.items()
+    answers: dict[str, str] = {}
+    for e in items.values():
+        for name in (e.name, *e.aliases):
+            if answers.setdefault(name, e.name) != e.name:
+                raise NameTaken(EXPORTERS.kind, name, EXPORTERS.origin(answers[name]), EXPORTERS.origin(e.name))
+    return items
 
 
 def exporter(name: str) -> Exporter:

@@ -234,6 +234,20 @@ def test_registering_a_taken_name_fails_with_a_clear_error() -> None:
         VIEWS.register("ioc", type("Ioc", (), {"name": "ioc", "title": Label("", ""), "label": Label("", ""), "build": len})())
 
 
+def test_an_alias_is_a_name_too() -> None:
+    from importers.exports import Exported, Exporter, exporters
+
+    EXPORTERS.register("k-json", Exporter("k-json", "application/json", "k.json", "d", lambda store, _: Exported(b""),
+                                          aliases=("json",)))
+    try:
+        with pytest.raises(NameTaken, match="the exporter name 'json' is already registered by built-in "
+                                            "importers.exports:builtin_exporters; .*Exporter cannot"):
+            exporters()
+    finally:
+        EXPORTERS.reset()
+    assert "k-json" not in exporters()
+
+
 def test_replace_is_said_out_loud_and_reset_restores_the_builtins() -> None:
     registry: Registry[Any] = Registry(Label("", "thing"), "ioc_catalog.test-k-none", ("importers.native:importers",),
                                        key=lambda i: i.name, accepts=lambda o: hasattr(o, "transform"))
