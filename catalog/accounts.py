@@ -196,7 +196,7 @@ class Accounts:
             errors.append(FieldError("org", "a department editor must be bound to an organisation"))
         if org:
             found = self.store.find_entity(org)
-            if found is None or found.kind != "organization":
+            if found is None or not self.store.metamodel.is_organisation(found.kind):
                 errors.append(FieldError("org", f"{org} is not an organisation in the catalog"))
         if password is not None and len(password) < MIN_PASSWORD:
             errors.append(FieldError("password", f"at least {MIN_PASSWORD} characters"))

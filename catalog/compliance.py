@@ -172,7 +172,7 @@ class CheckContext:
         """The entity no longer exists on ``today`` (an organisation also when merged or dissolved)."""
         if e.valid_to is not None and e.valid_to <= self.today:
             return True
-        return e.kind == "organization" and e.attributes.get("status") in ENDED_STATUSES
+        return self.metamodel.is_organisation(e.kind) and e.attributes.get("status") in ENDED_STATUSES
 
     def current(self, kinds: Iterable[str] | None = None) -> Iterator[Entity]:
         """Entities still valid on ``today``, of the given kinds (all kinds when None), in ref order."""
@@ -410,7 +410,8 @@ def completeness(ctx: CheckContext, findings: Iterable[Finding] = ()) -> dict[st
     by_severity: dict[str, dict[str, int]] = {org: dict.fromkeys(SEVERITIES, 0) for org in count}
     for f in findings:
         e = ctx.entities.get(f.ref)
-        org = f.ref if e is not None and e.kind == "organization" else (e.owner if e is not None else None)
+        org = f.ref if e is not None and ctx.metamodel.is_organisation(e.kind) else \
+            (e.owner if e is not None else None)
         if org in by_severity:
             by_severity[org][f.severity] = by_severity[org].get(f.severity, 0) + 1
     return {org: OrgScore(org=org, score=round(100.0 * filled[org] / total[org], 1) if total[org] else 100.0,
@@ -509,7 +510,7 @@ def dissolved_organisation_reference(ctx: CheckContext, params: Mapping[str, Any
         named += [(attr, e.attributes.get(attr)) for attr in ("parent", "data_owner")]
         for role, org_ref in named:
             org = ctx.entities.get(org_ref or "")
-            if org is not None and org.kind == "organization" and ctx.ended(org):
+            if org is not None and ctx.metamodel.is_organisation(org.kind) and ctx.ended(org):
                 yield Hit(e.ref, {"organisation": org.ref, "role": role})
 
 

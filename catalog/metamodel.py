@@ -485,6 +485,17 @@ class Metamodel:
     def stored_relations(self) -> list[str]:
         return [r for r, s in self.relations.items() if not s.derived]
 
+    def owned(self, kind: str) -> bool:
+        """Whether entities of ``kind`` have an owner organisation (``KindSpec.owned``; False for an unknown kind)."""
+        spec = self.kinds.get(kind)
+        return spec is not None and spec.owned
+
+    def is_organisation(self, kind: str) -> bool:
+        """Whether ``kind`` is an organisation kind: one whose entities own others and are owned by none (the
+        targets of ``owned_by``; ``KindSpec.owned`` False)."""
+        spec = self.kinds.get(kind)
+        return spec is not None and not spec.owned
+
 
 def _load_extensions(path: Path, kinds: dict[str, KindSpec]) -> dict[str, KindSpec]:
     import yaml

@@ -110,7 +110,7 @@ def event_shape(store: CatalogStore, ev: OrgEvent, found: dict[str, Entity], cou
             e = found.get(ref)
             if e is None:
                 errors.append(FieldError(f"{field}.{i}", f"{ref} does not exist"))
-            elif e.kind != "organization":
+            elif not store.metamodel.is_organisation(e.kind):
                 errors.append(FieldError(f"{field}.{i}", f"{ref} is not an organization"))
             elif ref in items[:i]:
                 errors.append(FieldError(f"{field}.{i}", "event-named-twice"))
@@ -122,7 +122,7 @@ def event_shape(store: CatalogStore, ev: OrgEvent, found: dict[str, Entity], cou
             errors.append(FieldError(f"transfers.{i}.entity", "event-transfer-unowned"))
         elif t.entity in [x.entity for x in ev.transfers[:i]]:
             errors.append(FieldError(f"transfers.{i}.entity", "event-transfer-twice"))
-        if dest is None or dest.kind != "organization":
+        if dest is None or not store.metamodel.is_organisation(dest.kind):
             errors.append(FieldError(f"transfers.{i}.to", f"{t.to} is not an existing organization"))
     need = {"create": (0, 1), "rename": (1, 0), "merge": (2, 1), "absorb": (1, 1), "split": (1, 2),
             "reestablish": (0, 1), "dissolve": (1, 0), "transfer": (0, 0)}[ev.type]

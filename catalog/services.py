@@ -85,7 +85,7 @@ def is_retired(e: Entity, mm: Metamodel, on: dt.date) -> bool:
     lifecycle = spec.attribute("lifecycle") if spec else None
     if lifecycle is not None:
         return e.attributes.get("lifecycle") == "retired"
-    return e.kind != "organization" and e.valid_to is not None and e.valid_to <= on
+    return mm.owned(e.kind) and e.valid_to is not None and e.valid_to <= on
 
 
 def retire_changes(entity: Entity, on: dt.date, mm: Metamodel) -> dict[str, Any]:
@@ -93,7 +93,7 @@ def retire_changes(entity: Entity, on: dt.date, mm: Metamodel) -> dict[str, Any]
     date and, when the kind declares a lifecycle with a ``retired`` stage, lifecycle becomes ``retired``. A kind
     without a lifecycle (dataset: an entry of the data dictionary, which is never planned, built or run) is retired
     by its validity end alone. Organisations are not retired: they end by an event (merge, absorb, dissolve)."""
-    if entity.kind == "organization":
+    if mm.is_organisation(entity.kind):
         raise ValidationFailed([FieldError("ref", "organisations are ended by an event (merge, absorb, dissolve), "
                                                   "not retired")])
     changes: dict[str, Any] = {"valid_to": on.isoformat()}
@@ -152,7 +152,7 @@ def merge_patch(current: Entity, changes: Any, today: dt.date, mm: Metamodel, wh
             data["attributes"] = {k: v for k, v in attrs.items() if v is not None}
         elif key == "owner":
             m = REF_RE.match(value) if isinstance(value, str) else None
-            if value is not None and (m is None or m.group(1) != "organization"):
+            if value is not None and (m is None or not mm.is_organisation(m.group(1))):
                 errors.append(FieldError(loc, "owner-not-organization"))
                 continue
             data["owner_history"] = [p.model_dump(mode="json") for p in reowned(current, value, today)]
@@ -182,7 +182,8 @@ class CatalogService:
         named: list[tuple[str, str, str | None]] = []
         if e.owner:
             named.append(("owner", e.owner, before.owner if before else None))
-        spec = self.store.metamodel.kind(e.kind)
+        mm = self.store.metamodel
+        spec = mm.kind(e.kind)
         for a in spec.attributes:
             if a.type == "ref" and a.name in e.attributes:
                 named.append((f"attributes.{a.name}", e.attributes[a.name],
@@ -192,10 +193,10 @@ class CatalogService:
             target = found.get(ref)
             if target is None:
                 errors.append(FieldError(field, f"{ref} does not exist"))
-            elif ref != previous and target.kind == "organization" and is_dissolved(target, self.today):
+            elif ref != previous and mm.is_organisation(target.kind) and is_dissolved(target, self.today):
                 errors.append(FieldError(field, f"{ref} no longer exists (valid until {target.valid_to}); "
                                                 "use its successor"))
-        parent = e.attributes.get("parent") if e.kind == "organization" else None
+        parent = e.attributes.get("parent") if mm.is_organisation(e.kind) else None
         if parent == e.ref:
             errors.append(FieldError("attributes.parent", "an organisation cannot be its own parent"))
         elif parent and parent != (before.attributes.get("parent") if before else None) and \
@@ -221,7 +222,8 @@ class CatalogService:
             e = ends.get(ref)
             if e is None:
                 errors.append(FieldError(field, f"{ref} does not exist"))
-            elif e.kind == "organization" and is_dissolved(e, self.today) and r.type != "successor_of":
+            elif self.store.metamodel.is_organisation(e.kind) and is_dissolved(e, self.today) \
+                    and r.type != "successor_of":
                 errors.append(FieldError(field, f"{ref} was dissolved on {e.valid_to}; link its successor instead"))
             elif is_retired(e, self.store.metamodel, self.today) and r.type not in ("supersedes",):
                 errors.append(FieldError(field, f"{ref} is retired"))
@@ -279,8 +281,8 @@ class CatalogService:
                                                       f"{e.ref}")])
         e = validate_entity(e, self.store.metamodel)
         require_owner_scope(self.store, self.principal, current.ref,
-                            current.owner if current.kind != "organization" else None,
-                            e.owner if e.kind != "organization" else None)
+                            current.owner if self.store.metamodel.owned(current.kind) else None,
+                            e.owner if self.store.metamodel.owned(e.kind) else None)
         self._check_past_ownership_kept(current, e)
         self._check_references(e, current)
         return e
@@ -319,9 +321,9 @@ class CatalogService:
         require(self.principal, "write")
         with self.store.transaction(self.ctx):
             current = self.store.get_entity(ref)
-            require_owner_scope(self.store, self.principal, ref, current.owner if current.kind != "organization"
-                                else None)
-            if current.kind == "organization":
+            mm = self.store.metamodel
+            require_owner_scope(self.store, self.principal, ref, current.owner if mm.owned(current.kind) else None)
+            if mm.is_organisation(current.kind):
                 users = self.store.count_entities(EntityFilter(owner=ref))
                 if users:
                     raise IntegrityError(f"{ref} still owns {users} entities; transfer them first")

@@ -5,8 +5,9 @@ and the auditor's export bundle.
     svg = draw(store, "ioc", ViewParams(as_of="2025-08-01"), "svg")
 
 Modules: snapshot (the catalog at one instant, both clocks), registry (views by name), views (the built-ins),
-compose (shared helpers), model (the format-free diagram), style (edge styles and words), dot (DOT writer),
-render (Graphviz), bundle (audit bundle). Importing this package does no work; the view registry fills on first use.
+compose (shared helpers), model (the format-free diagram), style (change and aggregate styles, the diagrams' own
+words; how relationships look is the metamodel's), dot (DOT writer), render (Graphviz), bundle (audit bundle).
+Importing this package does no work; the view registry fills on first use.
 """
 
 from __future__ import annotations

@@ -157,7 +157,7 @@ class Snapshot:
         """``org`` and every organisation whose parent chain leads to it."""
         children: dict[str, list[str]] = defaultdict(list)
         for e in self.entities.values():
-            parent = e.attributes.get("parent") if e.kind == "organization" else None
+            parent = e.attributes.get("parent") if self.metamodel.is_organisation(e.kind) else None
             if parent:
                 children[parent].append(e.ref)
         out, todo = {org}, [org]
@@ -334,15 +334,16 @@ def partial_snapshot(reader: RecordReader, entities: dict[str, EntityFacts], rel
     chains, and the entities relationships name as ``via``. Lookups outside that part find nothing, so a view drawn
     from it must only look at what it read (see views.py, ``read_part``)."""
     entities = dict(entities)
+    is_org = reader.store.metamodel.is_organisation
     todo = set()
     for e in entities.values():
-        todo.update(x for x in (e.owner_on(day), e.attributes.get("parent") if e.kind == "organization" else None)
+        todo.update(x for x in (e.owner_on(day), e.attributes.get("parent") if is_org(e.kind) else None)
                     if isinstance(x, str))
     todo.update(v for r in relationships if isinstance(v := r.properties.get("via"), str))
     while todo := todo - entities.keys():
         found, _ = reader.part(todo, relationships=False)
         entities.update(found)
-        todo = {p for e in found.values() if e.kind == "organization"
+        todo = {p for e in found.values() if is_org(e.kind)
                 and isinstance(p := e.attributes.get("parent"), str)}
     graph = Subgraph(entities=entities, relationships=relationships)  # type: ignore[arg-type]
     return snapshot_from(reader.store.metamodel, graph, day, as_of, reader.revision)

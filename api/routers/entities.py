@@ -178,7 +178,7 @@ def _kind_routes(router: APIRouter, km: KindModels) -> None:
         e = svc.patch(ref_of(code), body.model_dump(mode="json", exclude_unset=True), version)
         return tagged(_json(e), e.version)
 
-    if kind != "organization":  # organisations end by an event (catalog.services.retire_changes)
+    if km.spec.owned:  # organisations (not owned) end by an event (catalog.services.retire_changes)
         class RetireBody(BaseModel):
             model_config = ConfigDict(extra="forbid", title=f"{km.spec.name.capitalize()}Retire")
             on: dt.date | None = None

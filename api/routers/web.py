@@ -230,7 +230,7 @@ def entity_page(request: Request, ref: str, as_of: str = "") -> Response:
     names = store.get_entities(sorted({r.source for r in rels} | {r.target for r in rels} |
                                       {x.org for x in e.owner_history}))
     can_edit = False
-    if day is None and may(p, "write") and e.kind != "organization":
+    if day is None and may(p, "write") and store.metamodel.owned(e.kind):
         try:
             require_owner_scope(store, p, e.ref, e.owner)
             can_edit = True
@@ -286,7 +286,7 @@ def _form_page(request: Request, p: Principal, form: EntityForm, current: Any, s
     spec = mm.kind(form.kind)
     types = link_types(mm, form.kind)
     target_kinds = sorted({k for t in types for k in mm.relations[t].targets})
-    targets = [e for k in target_kinds if k != "organization"  # suggestions; any reference may be typed
+    targets = [e for k in target_kinds if not mm.is_organisation(k)  # suggestions; any reference may be typed
                for e in store.list_entities(EntityFilter(kind=k, limit=1000))]
     existing = store.list_relationships(current.ref, direction="out") if current else []
     names = store.get_entities(sorted({r.target for r in existing}))
@@ -335,7 +335,7 @@ async def new_submit(request: Request) -> Response:
 def _editable(request: Request, p: Principal, ref: str) -> Any:
     store = _store(request)
     current = store.get_entity(ref)
-    if current.kind == "organization":
+    if not store.metamodel.owned(current.kind):
         require_owner_scope(store, p, ref)  # organisations: architects and admins only
     else:
         require_owner_scope(store, p, ref, current.owner)

@@ -67,6 +67,27 @@ def test_relationship_endpoints_follow_the_metamodel() -> None:
     assert {e.location for e in exc.value.errors} == {"source", "target", "properties.speed"}
 
 
+def test_a_relations_spec_says_where_data_flows_and_which_ends_it_allows() -> None:
+    reads, writes, hosted = (DEFAULT.relations[n] for n in ("reads", "writes", "hosted_on"))
+    assert reads.flow("system:a", "database:b") == ("database:b", "system:a")  # read: from the database
+    assert writes.flow("system:a", "database:b") == ("system:a", "database:b")
+    assert hosted.flow("system:a", "platform:b") is None  # carries no data
+    assert reads.allows("service", "database") and not reads.allows("database", "service")
+    # a relation the validation refuses is one the spec does not allow, and the reverse
+    for spec in DEFAULT.relations.values():
+        if spec.derived:
+            continue
+        for s in DEFAULT.kinds:
+            for t in DEFAULT.kinds:
+                data = {"type": spec.name, "source": f"{s}:a", "target": f"{t}:b"}
+                try:
+                    validate_relationship(parse_relationship(data))
+                    ok = True
+                except ValidationFailed:
+                    ok = False
+                assert ok == spec.allows(s, t), (spec.name, s, t)
+
+
 def test_fold_makes_search_diacritics_insensitive() -> None:
     assert fold("Sở Thông tin và Truyền thông") == "so thong tin va truyen thong"
     assert fold("ĐÀ NẴNG") == fold("da nang") == fold("Đà Nẵng")
