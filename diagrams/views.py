@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import Counter, defaultdict
-from typing import Any, Callable, Iterable
+from typing import Any, Iterable
 
 from catalog.analysis import database_consumers, database_role
 from catalog.metamodel import Label, Metamodel
@@ -500,11 +500,5 @@ def builtin_views() -> list[Any]:
     return [cls() for cls in BUILTINS]
 
 
-def register_builtins(register: Callable[[Any], Any]) -> None:
-    """Register the built-in views with ``register`` (the registry that does not load :func:`builtin_views`)."""
-    for view in builtin_views():
-        register(view)
-
-
 __all__ = ["BUILTINS", "ContextView", "DepartmentView", "DiffView", "IocView", "LandscapeView", "SharedDbView",
-           "builtin_views", "ioc_types", "register_builtins", "upstream"]
+           "builtin_views", "ioc_types", "upstream"]
