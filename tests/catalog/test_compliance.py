@@ -246,13 +246,16 @@ def test_an_extension_registers_a_check_like_the_built_ins(tmp_path: Path, store
         return [Hit(e.ref, {"field": params["field"]}) for e in check_ctx.current(["system"])
                 if not e.attributes.get(params["field"])]
 
-    compliance.CHECKS.register("test_vendor_missing", vendor_missing, replace=True)  # each backend's run
     path = tmp_path / "rules.yaml"
-    path.write_text("builtin_rules: replace\nrules:\n  - code: EXT001\n    severity: info\n    check: test_vendor_missing\n"
-                    "    params: {field: vendor}\n    description: vendor is unknown\n"
+    path.write_text("builtin_rules: replace\nrules:\n  - code: EXT001\n    severity: info\n"
+                    "    check: test_vendor_missing\n    params: {field: vendor}\n    description: vendor is unknown\n"
                     "    message: {vi: '{name} thiếu {field}', en: '{name} lacks {field}'}\n", encoding="utf-8")
     load(store, ctx, ORGS + [entity("system:v", "Có", A, vendor="VNPT"), entity("system:n", "Không", A)])
-    report = compliance.check(store, today=TODAY, rules_file=path)
+    compliance.CHECKS.register("test_vendor_missing", vendor_missing)
+    try:
+        report = compliance.check(store, today=TODAY, rules_file=path)
+    finally:
+        compliance.CHECKS.reset()  # the registry as installed again, for the tests that follow
     assert [(f.rule, f.ref, f.message_en) for f in report.findings] == [("EXT001", "system:n", "Không lacks vendor")]
 
 
