@@ -180,8 +180,8 @@ def test_an_extension_taking_a_builtin_name_is_refused_naming_both(extension: st
             "the importer name 'native' is already registered by built-in importers.native:importers; extension "
             "clash-ext 2.0 (entry point ioc_catalog.importers: native = clash_ext:Native) cannot register it too "
             "(uninstall one of them or rename it)")
-        assert "clash-ext 2.0" in text(exc.value.message, "vi") and "đã được built-in importers.native:importers đăng ký" \
-            in text(exc.value.message, "vi")
+        vi = text(exc.value.message, "vi")
+        assert "clash-ext 2.0" in vi and "đã được built-in importers.native:importers đăng ký" in vi
     finally:
         sys.path.remove(str(site))
         sys.modules.pop("clash_ext", None)
@@ -231,7 +231,8 @@ def test_registering_a_taken_name_fails_with_a_clear_error() -> None:
     with pytest.raises(NameTaken, match="the compliance rule name 'CR001' is already registered by built-in"):
         RULES.register("CR001", Rule("CR001", "info", Label("x {name}", "x {name}"), "", "not_reviewed"))
     with pytest.raises(NameTaken, match="the view name 'ioc' is already registered by built-in diagrams.views"):
-        VIEWS.register("ioc", type("Ioc", (), {"name": "ioc", "title": Label("", ""), "label": Label("", ""), "build": len})())
+        VIEWS.register("ioc", type("Ioc", (), {"name": "ioc", "title": Label("", ""), "label": Label("", ""),
+                                               "build": len})())
 
 
 def test_an_alias_is_a_name_too() -> None:
@@ -268,7 +269,8 @@ def test_an_unknown_name_lists_the_available_ones() -> None:
         EXPORTERS.get("docx")
     assert str(exc.value) == "unknown exporter 'docx'; available: native, xlsx, csv, archimate"
     assert exc.value.status == 404
-    assert text(exc.value.message, "vi") == "không có định dạng xuất 'docx'; các tên hiện có: native, xlsx, csv, archimate"
+    assert text(exc.value.message, "vi") == \
+        "không có định dạng xuất 'docx'; các tên hiện có: native, xlsx, csv, archimate"
 
 
 def test_registries_load_nothing_at_import_time() -> None:
