@@ -611,7 +611,7 @@ def transform_model(model: AModel, source: str, mapping: Mapping | None = None, 
             rev = flag.strip() == "reversed"
             a, b = (tkind, skind) if rev else (skind, tkind)
             spec = mm.relations.get(name)
-            if spec and not spec.derived and a in spec.sources and b in spec.targets:
+            if spec and not spec.derived and spec.allows(a, b):
                 relation, reverse = name, rev
             else:
                 t.unmapped.append(Rejection(where, mapping.relation_property,
