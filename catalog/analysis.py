@@ -21,6 +21,10 @@ the full projection (:func:`impact_report`, which names each item's owner and re
 name, kind and owner, each step of a path with its relationships and their direction) as JSON, the one shape the
 API, the command line and the web UI give, and as CSV with labels in Vietnamese or English.
 
+:func:`database_consumers` is the one reading of who uses a database (directly, or through the services that expose
+it), from each relationship kind's ``database_role`` in the metamodel, over any graph: the projection for
+:func:`shared_database_coupling`, a diagram's snapshot for the ``shared-db`` view.
+
 Reading a projection never writes; SQL and Cypher stay in catalog/store/ — only CatalogStore methods are used here.
 """
 
