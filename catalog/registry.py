@@ -82,7 +82,7 @@ class Registry(Generic[T]):
         self._key, self._accepts_item = key, accepts
         self._items: dict[str, T] = {}
         self._origins: dict[str, str] = {}
-        self._loaded = False
+        self._loaded = self._loading = False
         self._lock = threading.RLock()
 
     # --- reading -----------------------------------------------------------------------------------------------
@@ -161,8 +161,9 @@ class Registry(Generic[T]):
         if self._loaded:
             return
         with self._lock:
-            if self._loaded:
+            if self._loaded or self._loading:  # loaded meanwhile, or asked again by an item being loaded: as is
                 return
+            self._loading = True
             try:
                 for spec in self.builtins:
                     self._add_all(_resolve(spec), f"built-in {spec}")
@@ -179,6 +180,8 @@ class Registry(Generic[T]):
             except BaseException:
                 self._items, self._origins = {}, {}
                 raise
+            finally:
+                self._loading = False
             self._loaded = True
 
     def _entry_points(self) -> list[metadata.EntryPoint]:

@@ -264,6 +264,30 @@ def test_replace_is_said_out_loud_and_reset_restores_the_builtins() -> None:
         registry.register("y", object())
 
 
+def test_an_item_that_asks_the_registry_while_it_loads_sees_it_as_it_stands() -> None:
+    registry: Registry[Any] = Registry(Label("", "thing"), "ioc_catalog.test-k-none", (f"{__name__}:_first", f"{__name__}:_asking"),
+                                       key=lambda i: i.name, accepts=lambda o: hasattr(o, "transform"))
+    _ASKING.append(registry)
+    try:
+        assert registry.names() == ["a", "b"]
+    finally:
+        _ASKING.clear()
+    assert _SEEN == [["a"]]
+
+
+_ASKING: list[Registry[Any]] = []
+_SEEN: list[list[str]] = []
+
+
+def _first() -> list[Any]:
+    return [_Importer("a")]
+
+
+def _asking() -> list[Any]:
+    _SEEN.append(_ASKING[0].names())  # no endless loading: the registry as loaded so far
+    return [_Importer("b")]
+
+
 def test_an_unknown_name_lists_the_available_ones() -> None:
     with pytest.raises(UnknownName) as exc:
         EXPORTERS.get("docx")
