@@ -29,6 +29,8 @@ from api.web.context import (check_csrf, context, error_page, finish, lang_of, m
                              set_session)
 from api.web.forms import NEW_LINKS, EntityForm, draft_changes, link_types, save
 from catalog.errors import CatalogError, FieldError, NotFound, PermissionDenied, ValidationFailed
+from catalog.i18n import msg, text
+from catalog.model import REF_RE
 from catalog.permissions import Principal, org_units, require, require_owner_scope
 from catalog.services import CatalogService
 from catalog.store.base import EntityFilter
@@ -69,18 +71,26 @@ def _store(request: Request) -> Any:
     return request.app.state.store
 
 
+# what a page says when the reader's role may not do what it offers (catalog.permissions decides)
+REFUSED = {"read": msg("ui-may-not-read"), "write": msg("ui-may-not-write"), "import": msg("ui-may-not-import"),
+           "export": msg("ui-may-not-export"), "history": msg("ui-may-not-history"),
+           "approve": msg("ui-may-not-approve")}
+
+
 def _who(request: Request, action: str = "read") -> Principal:
     """The principal, who must be allowed ``action``; anonymous visitors are sent to sign in by the caller."""
     p = principal_of(request)
     if p is None:
         raise SignInRequired()
+    if not may(p, action) and action in REFUSED:
+        raise PermissionDenied(REFUSED[action])
     require(p, action)  # type: ignore[arg-type]
     return p
 
 
 class SignInRequired(PermissionDenied):
     def __init__(self) -> None:
-        super().__init__("sign in first")
+        super().__init__(msg("ui-sign-in-first"))
 
 
 def _signin_redirect(request: Request) -> RedirectResponse:
@@ -141,7 +151,7 @@ async def signin(request: Request) -> Response:
     if opened is None:
         page = context(request)
         return render(request, "signin.html", status=401, page=page, next=_safe_next(form.get("next")),
-                      name=name, error=page._("Sai tên đăng nhập hoặc mật khẩu.", "Wrong user name or password."))
+                      name=name, error=page._("ui-signin-wrong"))
     response = RedirectResponse(_safe_next(str(form.get("next", "/"))), status_code=303)
     set_session(request, response, opened[0])
     return finish(request, response)
@@ -189,26 +199,58 @@ def search_json(request: Request, q: str = "") -> Response:
                                     "url": f"/entities/{e.ref}"} for e in items]})
 
 
-def _history(store: Any, ref: str, rels: list) -> list[dict]:
-    """The entity's change-log entries and those of its current relationships (who connected what, when)."""
+# the labels of an entity's own fields (its attributes' are the metamodel's)
+FIELDS = {"name": msg("ui-field-name"), "description": msg("ui-field-description"), "tags": msg("ui-field-tags"),
+          "owner": msg("ui-field-owner"), "owner_history": msg("ui-field-owner"), "valid_from": msg("ui-field-valid"),
+          "valid_to": msg("ui-field-valid"), "provenance": msg("ui-field-source"), "code": msg("ui-field-code")}
+PARTS = {"vi": msg("ui-field-part-vi"), "en": msg("ui-field-part-en")}
+
+
+def _field_label(spec: Any, key: str, lang: str) -> str:
+    if key in FIELDS:
+        return FIELDS[key].text(lang)
+    a = spec.attribute(key) if spec else None
+    return a.label.get(lang) if a else key
+
+
+def _history(store: Any, e: Any, rels: list, lang: str) -> list[dict]:
+    """The entity's change-log entries and those of its current relationships (who connected what, when), with
+    fields, relationship types and entities by their labels and names."""
+    ref, mm = e.ref, store.metamodel
+    spec = mm.kinds.get(e.kind)
     entries = list(store.changelog(ref=ref, limit=200))
     for r in rels[:100]:
         entries += store.changelog(ref=f"rel:{r.id}", limit=20)
+    shown = sorted(entries, key=lambda x: x.seq, reverse=True)[:300]
+    ends = {x for c in shown if c.ref.startswith("rel:") for x in ((c.after or c.before or {}).get("source"),
+                                                                     (c.after or c.before or {}).get("target"))}
+    names = store.get_entities(sorted(x for x in ends if isinstance(x, str) and ":" in x))
     out = []
-    for c in sorted(entries, key=lambda x: x.seq, reverse=True)[:300]:
+    for c in shown:
         if c.ref.startswith("rel:"):
             rel = c.after or c.before or {}
-            out.append({"time": c.time[:19].replace("T", " "), "actor": c.actor, "op": c.op,
-                        "changed": [f"{rel.get('source', '')} → {rel.get('type', '')} → {rel.get('target', '')}"]})
+            rs = mm.relations.get(rel.get("type", ""))
+            ends_named = [names[x].name.get(lang) if x in names else str(x or "")
+                          for x in (rel.get("source"), rel.get("target"))]
+            out.append({"time": c.time, "actor": c.actor, "op": c.op,
+                        "changed": [f"{ends_named[0]} → {rs.label.get(lang) if rs else rel.get('type', '')} → "
+                                    f"{ends_named[1]}"]})
             continue
         before, after = c.before or {}, c.after or {}
         keys = sorted(k for k in set(before) | set(after)
                       if k not in ("version", "updated_at", "created_at") and before.get(k) != after.get(k))
         attrs = sorted(k for k in set(before.get("attributes", {})) | set(after.get("attributes", {}))
                        if before.get("attributes", {}).get(k) != after.get("attributes", {}).get(k))
-        out.append({"time": c.time[:19].replace("T", " "), "actor": c.actor, "op": c.op,
-                    "changed": [] if c.op == "create" else [k for k in keys if k != "attributes"] + attrs})
+        labels = [] if c.op == "create" else [_field_label(spec, k, lang) for k in keys if k != "attributes"] + \
+            [_field_label(spec, k, lang) for k in attrs]
+        out.append({"time": c.time, "actor": c.actor, "op": c.op, "changed": list(dict.fromkeys(labels))})
     return out
+
+
+def _refs_in(e: Any) -> set[str]:
+    """The references an entity's attributes hold (shown by name on its page)."""
+    values = [x for v in e.attributes.values() for x in (v if isinstance(v, list) else [v])]
+    return {v for v in values if isinstance(v, str) and REF_RE.match(v)}
 
 
 @router.get("/entities/{ref}")
@@ -222,13 +264,15 @@ def entity_page(request: Request, ref: str, as_of: str = "") -> Response:
     if day is not None:
         e = store.entity_as_of(ref, day)
         if e is None:
-            raise NotFound(f"{ref} did not exist on {day}")
+            raise NotFound(msg("ui-entity-not-on-day", ref=ref, day=day))
         rels = [r for r in store.graph_as_of(day).relationships if ref in (r.source, r.target)]
     else:
         e = store.get_entity(ref)
         rels = store.list_relationships(ref)
     names = store.get_entities(sorted({r.source for r in rels} | {r.target for r in rels} |
-                                      {x.org for x in e.owner_history}))
+                                      {x.org for x in e.owner_history} | _refs_in(e) |
+                                      {v for r in rels for v in r.properties.values() if isinstance(v, str)
+                                       and REF_RE.match(v)}))
     can_edit = False
     if day is None and may(p, "write") and store.metamodel.owned(e.kind):
         try:
@@ -240,7 +284,7 @@ def entity_page(request: Request, ref: str, as_of: str = "") -> Response:
 
     pending = len(Drafts(store, p).list(status="pending", ref=e.ref)) if day is None else 0
     return render(request, "entity.html", e=e, spec=store.metamodel.kind(e.kind), rels=rels, names=names,
-                  history=_history(store, ref, rels) if day is None else _history(store, ref, []), as_of=day,
+                  history=_history(store, e, rels if day is None else [], lang), as_of=day,
                   can_edit=can_edit,
                   pending_drafts=pending)
 
@@ -297,13 +341,14 @@ def _form_page(request: Request, p: Principal, form: EntityForm, current: Any, s
     return render(request, "form.html", status=status, form=form, spec=spec, current=current,
                   owners=owners, types=types, targets=_sorted(targets, lang),
                   existing=existing, names=names, new_links=range(NEW_LINKS),
-                  protocols=mm.relations["reads"].property("protocol").values)  # type: ignore[union-attr]
+                  protocols=mm.relations["reads"].property("protocol").values,  # type: ignore[union-attr]
+                  protocol_spec=mm.relations["reads"].property("protocol"))
 
 
 def _creatable(store: Any, kind: str) -> str:
     if kind not in store.metamodel.kinds or not store.metamodel.kinds[kind].owned:
-        raise ValidationFailed([FieldError("kind", f"cannot register a '{kind[:40]}' here; choose one of: "
-                                           + ", ".join(k for k, s in store.metamodel.kinds.items() if s.owned))])
+        raise ValidationFailed([FieldError("kind", msg("ui-cannot-register-kind", kind=kind[:40], kinds=[
+            k for k, s in store.metamodel.kinds.items() if s.owned]))])
     return kind
 
 
@@ -361,8 +406,7 @@ async def edit_submit(request: Request, ref: str) -> Response:
     if str(data.get("version", "")) != str(current.version):
         page = context(request)
         form = EntityForm.from_form(current.kind, store.metamodel.kind(current.kind), data)
-        form.general.append(page._("Có người khác vừa sửa mục này; hãy tải lại trang và sửa lại.",
-                                   "Someone else changed this meanwhile; reload the page and edit again."))
+        form.general.append(page._("ui-edit-conflict"))
         return _form_page(request, p, form, current, status=409)
     form = EntityForm.from_form(current.kind, store.metamodel.kind(current.kind), data)
     if data.get("action") == "draft":
@@ -471,11 +515,17 @@ def asof_page(request: Request, date: str = "", kind: str = "system") -> Respons
         counts[e.kind] = counts.get(e.kind, 0) + 1
     kind = kind if kind in store.metamodel.kinds else "system"
     items = _sorted([e for e in graph.entities.values() if e.kind == kind], lang)
-    from diagrams import registry
+    from diagrams.registry import registry
 
-    return render(request, "asof.html", day=day, counts=counts, kind=kind, items=items,
+    return render(request, "asof.html", day=day, counts=counts, kind=kind, items=items, names=graph.entities,
                   relationships=len(graph.relationships), views=("ioc", "landscape"),
-                  all_views={name: v for name, v in registry().items() if name != "diff"})
+                  all_views={name: _view_label(v, lang) for name, v in registry().items() if name != "diff"})
+
+
+def _view_label(view: Any, lang: str) -> str:
+    """A view's name for people: its label (its title for a view registered without one)."""
+    label = getattr(view, "label", None)
+    return (label.get(lang) if label is not None else "") or view.title.get(lang) or view.name
 
 
 def _download(data: bytes, media: str, filename: str, request: Request) -> Response:
@@ -490,7 +540,7 @@ async def download_diagram(request: Request, view: str, fmt: str, ref: str = "",
     from diagrams import ViewParams, draw
 
     if fmt not in MEDIA:
-        raise ValidationFailed([FieldError("format", "must be one of: svg, png, pdf")])
+        raise ValidationFailed([FieldError("format", msg("ui-diagram-format"))])
     day = _day(as_of, "as_of")
     params = ViewParams(ref=ref[:200] or None, as_of=day, lang=lang_of(request))
     data = await run_in_threadpool(draw, _store(request), view[:40], params, fmt)
@@ -506,11 +556,11 @@ def diagram_picker(request: Request, view: str = "ioc", fmt: str = "svg", ref: s
     """The as-of page's "any diagram" form: a GET form cannot put the view in the path, so redirect there."""
     from urllib.parse import urlencode
 
-    from diagrams import registry
+    from diagrams.registry import registry
 
     _who(request)
     if view not in registry() or fmt not in MEDIA:
-        raise ValidationFailed([FieldError("view", f"choose one of: {', '.join(registry())}; format svg, png or pdf")])
+        raise ValidationFailed([FieldError("view", msg("ui-diagram-view", views=list(registry())))])
     query = {k: v for k, v in (("ref", ref.strip()[:200]), ("as_of", as_of[:10]), ("lang", lang_of(request))) if v}
     return RedirectResponse(f"/download/diagram/{view}.{fmt}?{urlencode(query)}", status_code=303)
 
@@ -547,7 +597,7 @@ async def download_compliance(request: Request, fmt: str, as_of: str = "") -> Re
         return _download(body.encode(), "application/json", f"compliance-{stamp}.json", request)
     if fmt == "csv":
         return _download(report.to_csv(), "text/csv", f"compliance-{stamp}.csv", request)
-    raise ValidationFailed([FieldError("format", "must be json or csv")])
+    raise ValidationFailed([FieldError("format", msg("ui-compliance-format"))])
 
 
 @router.get("/download/bundle.zip")
@@ -582,7 +632,46 @@ def changes_page(request: Request, ref: str = "", actor: str = "", since: str = 
         entries = [e for e in entries if e.op == op]
     entries = list(reversed(entries))[:500]
     return render(request, "changes.html", entries=entries, ref=ref, actor=actor, since=since, until=until, op=op,
-                  total=len(entries))
+                  total=len(entries), items=_change_items(store, entries, lang_of(request)))
+
+
+def _change_items(store: Any, entries: list, lang: str) -> dict[int, dict[str, str]]:
+    """What each change-log entry changed, as people read it: an entity's name (linking to it), a relationship as
+    "source → its label → target" by name, an organisation event by its type's label, a draft as a draft."""
+    from catalog.metamodel import EVENT_LABELS
+
+    mm = store.metamodel
+    refs = set()
+    for c in entries:
+        body = c.after or c.before or {}
+        if c.ref.startswith("rel:"):
+            refs |= {body.get("source", ""), body.get("target", "")}
+        elif c.ref.startswith("event:"):
+            refs |= {x for x in body.get("from", []) + body.get("to", []) if isinstance(x, str)}
+    names = store.get_entities(sorted(r for r in refs if isinstance(r, str) and ":" in r))
+
+    def name(ref: Any) -> str:
+        return names[ref].name.get(lang) if ref in names else str(ref)
+
+    out: dict[int, dict[str, str]] = {}
+    for c in entries:
+        body = c.after or c.before or {}
+        if c.ref.startswith("rel:"):
+            rel = mm.relations.get(body.get("type", ""))
+            label = rel.label.get(lang) if rel else str(body.get("type", ""))
+            out[c.seq] = {"text": f"{name(body.get('source'))} → {label} → {name(body.get('target'))}", "href": ""}
+        elif c.ref.startswith("event:"):
+            event = EVENT_LABELS.get(body.get("type", ""))
+            orgs = ", ".join(name(x) for x in body.get("from", []) + body.get("to", []))
+            out[c.seq] = {"text": (event.get(lang) if event else c.ref) + (f": {orgs}" if orgs else ""), "href": ""}
+        elif c.ref.startswith("record:"):
+            collection = c.ref.removeprefix("record:").split("/")[0]
+            out[c.seq] = {"text": msg("ui-change-draft").text(lang) if collection == "draft" else c.ref, "href": ""}
+        else:
+            names_of = body.get("name") if isinstance(body.get("name"), dict) else {}
+            out[c.seq] = {"text": names_of.get(lang) or names_of.get("vi") or names_of.get("en") or c.ref,
+                          "href": f"/entities/{c.ref}"}
+    return out
 
 
 # --- spreadsheet upload: dry run first, then confirm -----------------------------------------------------------
@@ -636,12 +725,12 @@ async def import_submit(request: Request) -> Response:
         kept = list((UPLOADS / token).iterdir()) if re.match(r"^[A-Za-z0-9_-]{20,60}$", token) and \
             (UPLOADS / token).is_dir() else []
         if not kept:
-            raise ValidationFailed([FieldError("token", "the upload has expired; upload the file again")])
+            raise ValidationFailed([FieldError("token", msg("ui-upload-expired"))])
         path = kept[0]
     else:
         upload = data.get("file")
         if upload is None or not getattr(upload, "filename", ""):
-            raise ValidationFailed([FieldError("file", "choose a file to upload")])
+            raise ValidationFailed([FieldError("file", msg("ui-upload-choose-file"))])
         _forget_old_uploads()
         token = secrets.token_urlsafe(24)
         name = re.sub(r"[^A-Za-z0-9._-]", "_", Path(upload.filename).name)[:100] or "upload"
@@ -656,7 +745,7 @@ async def import_submit(request: Request) -> Response:
                 while chunk := await upload.read(1 << 20):
                     size += len(chunk)
                     if size > limit:
-                        raise ValidationFailed([FieldError("file", f"larger than {limit} bytes")])
+                        raise ValidationFailed([FieldError("file", msg("ui-upload-too-large", limit=limit))])
                     out.write(chunk)
         try:
             report = await run_in_threadpool(functools.partial(run_import, store, path, fmt, principal=p,
@@ -680,12 +769,11 @@ async def _submit_draft(request: Request, p: Principal, form: EntityForm, curren
     store, lang = _store(request), lang_of(request)
     page = context(request)
     if any(link.get("type") or link.get("target") for link in form.links) or form.remove:
-        form.general.append(page._("Bản nháp chỉ gồm thông tin của đối tượng; hãy lưu kết nối riêng.",
-                                   "A draft holds the item's own fields only; change connections separately."))
+        form.general.append(page._("ui-draft-fields-only"))
         return _form_page(request, p, form, current, status=422)
     changes = draft_changes(form, store.metamodel.kind(current.kind), current)
     if not changes:
-        form.general.append(page._("Không có thay đổi nào để gửi duyệt.", "Nothing changed: no draft to submit."))
+        form.general.append(page._("ui-draft-nothing-changed"))
         return _form_page(request, p, form, current, status=422)
     try:
         await run_in_threadpool(Drafts(store, p).submit, current.ref, changes, current.version, "patch", note)
@@ -693,7 +781,7 @@ async def _submit_draft(request: Request, p: Principal, form: EntityForm, curren
         form.add(exc.errors, lang)
         return _form_page(request, p, form, current, status=422)
     except CatalogError as exc:
-        form.general.append(exc.message)
+        form.general.append(text(exc.message, lang))
         return _form_page(request, p, form, current, status=exc.status)
     return finish(request, RedirectResponse(f"/entities/{current.ref}?drafted=1", status_code=303))
 
@@ -713,25 +801,41 @@ def drafts_page(request: Request, status: str = "pending") -> Response:
 
 
 def _draft_rows(store: Any, d: Any, current: Any, lang: str) -> list[tuple[str, str, str]]:
-    """(label, current value, proposed value) per changed field, for the reviewer."""
+    """(label, current value, proposed value) per changed field, for the reviewer: fields by their labels,
+    enumerated values by theirs, organisations by name."""
     mm = store.metamodel
     spec = mm.kinds.get(current.kind) if current else None
+    refs = {x for x in (d.changes.get("owner"), current.owner if current else None) if isinstance(x, str)}
+    names = store.get_entities(sorted(refs))
+
+    def shown(v: Any, a: Any = None) -> str:
+        if v is None:
+            return ""
+        if isinstance(v, list):
+            return ", ".join(shown(x, a) for x in v)
+        if isinstance(v, str) and v in names:
+            return names[v].name.get(lang)
+        if a is not None and a.values:
+            return a.value_label(v, lang)
+        if isinstance(v, bool):
+            return (msg("ui-yes") if v else msg("ui-no")).text(lang)
+        return str(v)
+
     rows = []
     for key, value in sorted(d.changes.items()):
         if key == "attributes" and isinstance(value, dict):
             for name, v in sorted(value.items()):
                 a = spec.attribute(name) if spec else None
                 old = current.attributes.get(name) if current else None
-                rows.append((a.label.get(lang) if a else name, "" if old is None else str(old),
-                             "—" if v is None else str(v)))
+                rows.append((a.label.get(lang) if a else name, shown(old, a), "—" if v is None else shown(v, a)))
         elif isinstance(value, dict):
             old = getattr(current, key, None) if current else None
             for part, v in sorted(value.items()):
-                rows.append((f"{key}.{part}", str(getattr(old, part, "") or "") if old is not None else "", str(v)))
+                label = _field_label(spec, key, lang) + (f" ({PARTS[part].text(lang)})" if part in PARTS else "")
+                rows.append((label, str(getattr(old, part, "") or "") if old is not None else "", str(v)))
         else:
             old = current.owner if key == "owner" and current else getattr(current, key, "") if current else ""
-            rows.append((key, ", ".join(old) if isinstance(old, list) else str(old or ""),
-                         ", ".join(value) if isinstance(value, list) else str(value)))
+            rows.append((_field_label(spec, key, lang), shown(old or None), shown(value)))
     return rows
 
 
@@ -746,11 +850,11 @@ async def draft_decide(request: Request, draft_id: str) -> Response:
     try:
         version = int(str(data.get("version", "")))
     except ValueError:
-        raise ValidationFailed([FieldError("version", "must be a whole number")]) from None
+        raise ValidationFailed([FieldError("version", msg("ui-whole-number"))]) from None
     if data.get("decision") == "approve":
         await run_in_threadpool(drafts.approve, draft_id[:64], version)
     elif data.get("decision") == "reject":
         await run_in_threadpool(drafts.reject, draft_id[:64], version, str(data.get("reason", ""))[:2000])
     else:
-        raise ValidationFailed([FieldError("decision", "must be approve or reject")])
+        raise ValidationFailed([FieldError("decision", msg("ui-draft-decision"))])
     return finish(request, RedirectResponse(f"/drafts?done={data.get('decision')}", status_code=303))

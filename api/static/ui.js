@@ -29,7 +29,7 @@
             var items = body.items.map(function (it) {
               var li = el("li");
               var a = el("a", {href: it.url + "?lang=" + lang}, it.name);
-              li.append(a, " ", el("span", {"class": "muted"}, it.kind_label + " · " + it.ref));
+              li.append(a, " ", el("span", {"class": "muted"}, it.kind_label), " ", el("small", {"class": "ref"}, it.ref));
               return li;
             });
             if (!items.length) items = [el("li", {"class": "muted"}, results.dataset.empty || "—")];
@@ -110,7 +110,7 @@
         // the same graph as a list: keyboard and screen-reader friendly
         var li = el("li");
         li.append(el("a", {href: n.url + "?lang=" + lang}, n.name), " ",
-                  el("span", {"class": "muted"}, n.kind_label + " · " + ref + " "));
+                  el("span", {"class": "muted"}, n.kind_label), " ", el("small", {"class": "ref"}, ref), " ");
         if (!expanded[ref]) {
           var b = el("button", {type: "button", "class": "secondary expand", "data-ref": ref}, box.dataset.expand);
           b.addEventListener("click", function () { expand(ref); });

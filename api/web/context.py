@@ -26,7 +26,9 @@ from fastapi.responses import HTMLResponse
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from api.auth import SESSION_COOKIE, Unauthenticated, current_principal
-from catalog.errors import CatalogError, PermissionDenied
+from catalog.errors import CatalogError, PermissionDenied, ValidationFailed
+from catalog.i18n import (Message, format_date, format_datetime, format_number, lang_or_default, msg, msg_plural,
+                          text)
 from catalog.metamodel import ROLE_LABELS
 from catalog.permissions import Principal, require
 
@@ -36,15 +38,32 @@ TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
 CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; object-src 'self'; "
        "frame-ancestors 'self'; base-uri 'none'; form-action 'self'")
 
-_env: Environment | None = None
+_envs: dict[str, Environment] = {}
 
 
-def templates() -> Environment:
-    global _env
-    if _env is None:
-        _env = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(["html"]),
-                           trim_blocks=True, lstrip_blocks=True)
-    return _env
+def templates(lang: str = "vi") -> Environment:
+    """The Jinja2 environment of one language: its i18n extension's ``_``/``gettext``/``ngettext`` take message
+    codes (``{{ _("ui-search") }}``, ``{{ ngettext("ui-n-findings", "ui-n-findings#plural", n) }}``, parameters
+    as keywords) and give their text from the catalog (:mod:`catalog.i18n`); ``date``, ``datetime`` and ``number``
+    filters format per locale."""
+    lang = lang_or_default(lang)
+    if lang not in _envs:
+        env = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(["html"]),
+                          trim_blocks=True, lstrip_blocks=True, extensions=["jinja2.ext.i18n"])
+
+        def gettext(code: str, **params: Any) -> str:
+            return msg(code, **params).text(lang)
+
+        def ngettext(code: str, plural: str, count: int, **params: Any) -> str:
+            return msg_plural(code, plural, count, **params).text(lang)
+
+        env.install_gettext_callables(gettext, ngettext, newstyle=False)  # type: ignore[attr-defined]
+        env.filters["date"] = lambda d, format="medium": format_date(d, lang, format)
+        env.filters["datetime"] = lambda d, format="medium": format_datetime(d, lang, format)
+        env.filters["number"] = lambda n: format_number(n, lang) if isinstance(n, (int, float)) else n
+        env.filters["text"] = lambda v: text(v, lang)
+        _envs[lang] = env
+    return _envs[lang]
 
 
 def secure(request: Request) -> bool:
@@ -108,7 +127,7 @@ def check_csrf(request: Request, form: Any) -> None:
     sent = str(form.get("csrf", ""))
     want = hmac.new(_secret(request), b"csrf:" + seed.encode(), hashlib.sha256).hexdigest()
     if not seed or not hmac.compare_digest(sent, want):
-        raise CsrfFailed("the form has expired or did not come from this site; reload the page and try again")
+        raise CsrfFailed(msg("ui-csrf-expired-detail"))
 
 
 def finish(request: Request, response: Any) -> Any:
@@ -132,14 +151,19 @@ def set_session(request: Request, response: Any, value: str) -> None:
 
 @dataclass
 class Page:
-    """What every template gets: ``_(vi, en)`` picks the user's language."""
+    """What every template gets: the request, the reader's language and principal; ``_(code, **params)`` is a
+    message of the catalog in that language."""
 
     request: Request
     lang: str
     user: Principal | None
 
-    def _(self, vi: str, en: str) -> str:
-        return en if self.lang == "en" else vi
+    def _(self, code: str, **params: Any) -> str:
+        return msg(code, **params).text(self.lang)
+
+    def text(self, value: Any) -> str:
+        """A :class:`catalog.i18n.Message` (or typed text) as this page's reader reads it."""
+        return text(value, self.lang)
 
     def may(self, action: str) -> bool:
         return may(self.user, action)
@@ -151,6 +175,29 @@ class Page:
     def role_label(self) -> str:
         return ROLE_LABELS[self.user.role].get(self.lang) if self.user else ""
 
+    @property
+    def org_name(self) -> str:
+        """The name of the user's organisation (its reference only when the catalog no longer has it)."""
+        ref = self.user.org if self.user else None
+        if not ref:
+            return ""
+        found = self.request.app.state.store.find_entity(ref)
+        return found.name.get(self.lang) if found else ref
+
+
+# labels of the change log's operations, of compliance severities, of drafts' and imports' statuses
+OPERATIONS = {"create": msg("ui-op-create"), "update": msg("ui-op-update"), "delete": msg("ui-op-delete")}
+SEVERITIES = {"error": msg("ui-severity-error"), "warning": msg("ui-severity-warning"),
+              "info": msg("ui-severity-info")}
+STATUSES = {"pending": msg("ui-draft-pending"), "approved": msg("ui-draft-approved"),
+            "rejected": msg("ui-draft-rejected"), "finished": msg("ui-import-finished"),
+            "failed": msg("ui-import-failed"), "running": msg("ui-import-running")}
+
+
+def label_of(table: dict[str, Message], value: Any, lang: str) -> str:
+    found = table.get(value) if isinstance(value, str) else None
+    return found.text(lang) if found is not None else text(value, lang)
+
 
 def context(request: Request) -> Page:
     return Page(request, lang_of(request), principal_of(request))
@@ -159,25 +206,36 @@ def context(request: Request) -> Page:
 def render(request: Request, template: str, status: int = 200, **values: Any) -> HTMLResponse:
     page = values.pop("page", None) or context(request)
     store = request.app.state.store
-    html = templates().get_template(template).render(
-        page=page, _=page._, lang=page.lang, user=page.user, csrf=csrf_token(request), mm=store.metamodel,
-        path=request.url.path, **values)
+    lang = page.lang
+    html = templates(lang).get_template(template).render(
+        page=page, lang=lang, user=page.user, csrf=csrf_token(request), mm=store.metamodel,
+        path=request.url.path, op_label=lambda v: label_of(OPERATIONS, v, lang),
+        severity_label=lambda v: label_of(SEVERITIES, v, lang), status_label=lambda v: label_of(STATUSES, v, lang),
+        **values)
     return finish(request, HTMLResponse(html, status_code=status))
+
+
+def describe(exc: CatalogError, lang: str) -> str:
+    """What went wrong, in the reader's language: the error's message from the catalog; a refused input field by
+    field, each reason in that language."""
+    from api.web.forms import reason
+
+    if isinstance(exc, ValidationFailed) and exc.errors:
+        return "; ".join(f"{e.location}: {reason(e, lang)}" if e.location else reason(e, lang) for e in exc.errors)
+    return text(exc.message, lang)
 
 
 def error_page(request: Request, exc: CatalogError) -> HTMLResponse:
     page = context(request)
     hint = ""
     if isinstance(exc, PermissionDenied):
-        title = page._("Bạn không có quyền thực hiện việc này", "You are not allowed to do this")
-        hint = page._("Vai trò hoặc đơn vị của bạn không cho phép thao tác này; cán bộ đơn vị chỉ sửa được các mục "
-                      "thuộc đơn vị mình.", "Your role or organisation does not allow this; department editors change "
-                                            "only what their organisation owns.")
+        title = page._("ui-error-not-allowed")
+        hint = page._("ui-error-not-allowed-hint")
     elif exc.status == 404:
-        title = page._("Không tìm thấy", "Not found")
+        title = page._("ui-error-not-found")
     elif isinstance(exc, CsrfFailed):
-        title = page._("Biểu mẫu đã hết hạn", "The form has expired")
+        title = page._("ui-error-form-expired")
     else:
-        title = page._("Không thực hiện được", "This could not be done")
+        title = page._("ui-error-not-done")
     return render(request, "error.html", status=exc.status if 400 <= exc.status < 600 else 400, page=page,
-                  title=title, hint=hint, detail=exc.message)
+                  title=title, hint=hint, detail=describe(exc, page.lang))

@@ -3,8 +3,9 @@
 The form never validates on its own: it hands what was typed to :class:`catalog.services.CatalogService` (the same
 rules as the API and the CLI, the text rules of :mod:`catalog.text` included) and places each
 :class:`catalog.errors.FieldError` next to the field it names (or above the form when no field holds it), in the
-user's language: reasons given as codes (the text rules) from ``api.messages.REASONS``, the metamodel's English
-reasons through ``importers.base.vi_reason``.
+user's language: a reason that is a message of the catalog (:mod:`catalog.i18n`) in that language; until every
+reason is one, the text rules' codes from ``api.messages.REASONS`` and the metamodel's English reasons through
+``importers.base.vi_reason``.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from typing import Any
 
 from api import messages
 from catalog.errors import CatalogError, FieldError, ValidationFailed
+from catalog.i18n import code_of, msg, text
 from catalog.metamodel import KindSpec, Metamodel
 from catalog.model import CODE_RE, Entity, parse_entity, parse_relationship, validate_entity, validate_relationship
 from catalog.services import CatalogService, transfer
@@ -23,18 +25,18 @@ from importers.base import vi_reason
 NEW_LINKS = 3  # blank connection rows on a form
 
 
-CODE_VI = ("chỉ gồm chữ thường không dấu, chữ số, '.', '_' hoặc '-', bắt đầu bằng chữ hoặc số, tối đa 128 ký tự "
-           "(ví dụ: hcm-quan-ly-van-ban)")
-
-
 def reason(e: FieldError, lang: str) -> str:
+    """A field's refusal in the reader's language: a message of the catalog by its code; the text rules' reasons
+    by theirs; until every reason is a message, the older tables."""
+    if code_of(e.reason):
+        return text(e.reason, lang)
     coded = messages.reason(reason_code(e.reason), lang)
     if coded:
         return coded
+    if e.location == "code" and e.reason.startswith("code must be"):
+        return msg("ui-code-rule").text(lang)
     if lang != "vi":
         return e.reason
-    if e.location == "code" and e.reason.startswith("code must be"):
-        return "mã " + CODE_VI
     return vi_reason(e.reason) or e.reason
 
 
@@ -192,9 +194,7 @@ def save(service: CatalogService, form: EntityForm, lang: str, current: Entity |
         if not link.get("type") and not link.get("target"):
             continue
         if not link.get("type") or not link.get("target"):
-            form.errors.setdefault(f"link_{i}", []).append(
-                "chọn loại kết nối và đối tượng" if lang == "vi" else "choose both the kind of connection and "
-                                                                      "what it connects to")
+            form.errors.setdefault(f"link_{i}", []).append(msg("ui-link-incomplete").text(lang))
             continue
         props = {"protocol": link["protocol"]} if link.get("protocol") else {}
         try:
@@ -202,13 +202,12 @@ def save(service: CatalogService, form: EntityForm, lang: str, current: Entity |
                                                                   "target": link["target"],
                                                                   "properties": props}), mm))
         except ValidationFailed as exc:
-            form.add([FieldError(f"links.{i}", f"{e.reason}") for e in exc.errors], lang)
+            form.add([FieldError(f"links.{i}", e.reason) for e in exc.errors], lang)
     targets = store.get_entities([r.target for r in rels])
     for i, link in enumerate(form.links):
         t = link.get("target")
         if t and link.get("type") and t not in targets and f"link_{i}" not in form.errors:
-            form.errors.setdefault(f"link_{i}", []).append(
-                f"{t} không có trong danh mục" if lang == "vi" else f"{t} is not in the catalog")
+            form.errors.setdefault(f"link_{i}", []).append(msg("ui-link-target-missing", ref=t).text(lang))
     if form.errors or entity is None:
         return None
     try:
@@ -227,5 +226,5 @@ def save(service: CatalogService, form: EntityForm, lang: str, current: Entity |
     except ValidationFailed as exc:
         form.add(exc.errors, lang)
     except CatalogError as exc:
-        form.general.append(exc.message)
+        form.general.append(text(exc.message, lang))
     return None

@@ -42,7 +42,7 @@ def test_architect_searches_opens_the_result_and_expands_its_graph(signed_in: Si
     assert s.page.inner_text("#entity-name") == "Hệ thống thông tin báo cáo TP.HCM"
     assert "Trung tâm điều hành đô thị thông minh (IOC)" in s.page.inner_text("#relationships")
     history = s.page.inner_text("#history")
-    assert "create" in history and "2025-03-01" in history  # who/when from the change log
+    assert "Tạo mới" in history and "1 thg 3, 2025" in history  # who/when from the change log, in Vietnamese
     # the embedded context diagram is our SVG, its nodes link to entity pages
     data = s.page.get_attribute("#context-diagram", "data")
     svg = s.page.request.get(s.base + data)
@@ -83,7 +83,7 @@ def test_department_editor_registers_a_system_and_another_department_cannot_edit
     ed.page.click("#save")
     # errors next to their fields, in Vietnamese; what was typed is kept
     ed.page.wait_for_selector("#err-code")
-    assert ed.page.inner_text("#err-code").startswith("mã chỉ gồm chữ thường")
+    assert ed.page.inner_text("#err-code").startswith("mã chỉ gồm")
     assert "bắt buộc" in ed.page.inner_text("#err-attr_lifecycle")
     assert ed.page.get_attribute("#code", "aria-invalid") == "true"
     assert ed.page.input_value("#name_vi") == "Hệ thống quản lý phòng thí nghiệm"
@@ -97,7 +97,7 @@ def test_department_editor_registers_a_system_and_another_department_cannot_edit
     assert "CSDL danh mục dùng chung TP.HCM" in ed.page.inner_text("#relationships")
     assert "Sở Khoa học và Công nghệ" in ed.page.inner_text("#attributes")
     history = ed.page.inner_text("#history")
-    assert "editor-skhcn" in history and "→ reads → database:hcm-csdl-danh-muc" in history  # the link, by whom
+    assert "editor-skhcn" in history and "→ đọc dữ liệu từ → CSDL danh mục dùng chung TP.HCM" in history  # the link, by whom
     assert ed.page.is_visible("#edit")
     ed.shot("saved")
 
@@ -132,7 +132,7 @@ def test_auditor_downloads_the_ioc_diagram_as_of_a_past_date_and_the_audit_bundl
     s.page.click("main form button[type=submit]")
     s.page.wait_for_url(f"**/asof?*date={PAST}*")
     summary = s.page.inner_text("#asof-summary")
-    assert PAST in summary and "Hệ thống thông tin" in summary
+    assert "30 thg 6, 2025" in summary and "Hệ thống thông tin" in summary  # PAST as Vietnamese write it
     assert LATE_NAME not in s.page.inner_text("#asof-list")  # registered after that date
     s.shot("asof", doc=True)
 
@@ -183,7 +183,7 @@ def test_auditor_downloads_the_ioc_diagram_as_of_a_past_date_and_the_audit_bundl
 
     s.page.click("#asof-list a >> text=Cổng thông tin 1022")  # an entity as recorded on that date
     s.page.wait_for_url(f"**/entities/system:hcm-cong-1022?as_of={PAST}*")
-    assert PAST in s.page.inner_text("main p.muted") and f"as_of={PAST}" in s.page.get_attribute(
+    assert "30 thg 6, 2025" in s.page.inner_text("main p.muted") and f"as_of={PAST}" in s.page.get_attribute(
         "#context-diagram", "data")
     s.goto("/changes?actor=architect")
     assert s.page.is_visible("#changes")
@@ -345,7 +345,7 @@ def test_spreadsheet_upload_shows_a_dry_run_before_importing(signed_in: SignedIn
     s.page.click("#dry-run")
     s.page.wait_for_selector("#confirm-import")
     report = s.page.inner_text("#import-report")
-    assert "system: 1" in report and "organization" not in report
+    assert "Hệ thống thông tin: 1" in report and "Cơ quan, tổ chức" not in report  # counts by kind, by its label
     s.shot("import-dry-run", doc=True)
     s.goto("/entities/system:hcm-quan-ly-de-tai")
     assert "Không tìm thấy" in s.page.inner_text("h1")  # a dry run writes nothing
