@@ -8,16 +8,18 @@ two kinds of source read the same way:
   ``ioc_catalog.views``, ``ioc_catalog.checks``, ``ioc_catalog.rules``) of every installed distribution.
 
 Built-ins and extensions register exactly alike (as datasette's own features are plugins): a spec or an entry point
-names either one item, a list of items, or a function of no arguments returning one item or an iterable of them.
+names either one item, a list of items, or a function of no arguments (a class counts) returning one item or an
+iterable of them.
 Built-ins come first in the order declared, then extensions sorted by entry-point name (then distribution), then
 anything given to :meth:`Registry.register` at run time: the order is the same on every run.
 
 A name is registered once. A second item under a taken name is refused with :class:`NameTaken`, whose message names
-both origins (``built-in importers.native:importers``, ``extension ioc-catalog-example 0.1 (entry point
-ioc_catalog.views = ...)``), unless :meth:`Registry.register` is told ``replace=True``. An extension that cannot be
+both origins (``built-in importers.native:importers``, ``extension ioc-catalog-example 0.1.0 (entry point
+ioc_catalog.views: example-owners = ioc_catalog_example:OwnersView)``), unless :meth:`Registry.register` is told ``replace=True``. An extension that cannot be
 loaded, or that gives something that is not an item of the kind, is refused with :class:`RegistryError` naming it.
 :meth:`Registry.get` of an unknown name raises :class:`UnknownName` (a :class:`NotFound`) listing the names there are.
 
+:meth:`Registry.reset` forgets everything, so that the next use loads again (tests that install an extension).
 See docs/importers.md ("Extensions") for a worked example package (tests/extension_example).
 """
 
@@ -32,9 +34,6 @@ from catalog.errors import CatalogError, NotFound
 from catalog.i18n import Message, msg
 
 T = TypeVar("T")
-
-GROUP_PREFIX = "ioc_catalog."
-
 
 class RegistryError(CatalogError):
     """An extension (or a built-in) could not be registered: a taken name, an import that failed, a wrong object.
@@ -223,4 +222,4 @@ def _origin_of(item: Any) -> str:
     return f"{getattr(cls, '__module__', '?')}.{getattr(cls, '__qualname__', '?')}"
 
 
-__all__ = ["GROUP_PREFIX", "NameTaken", "Registry", "RegistryError", "UnknownName"]
+__all__ = ["NameTaken", "Registry", "RegistryError", "UnknownName"]
