@@ -33,7 +33,7 @@ PAGES = (
     ("entity-past", f"/entities/system:hcm-cong-1022?as_of={PAST}"),
     ("graph", "/entities/system:hcm-bao-cao/graph"),
     ("register", "/new?kind=system"),
-    ("my-org", "/my-org"),
+    ("my-org", "/my-org?org=organization:hcm-skhcn"),
     ("compliance", "/compliance?org=organization:hcm-skhcn"),
     ("asof", f"/asof?date={PAST}"),
     ("changes", "/changes"),
