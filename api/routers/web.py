@@ -185,7 +185,11 @@ def index(request: Request, q: str = "", kind: str = "") -> Response:
         items = _sorted(store.list_entities(EntityFilter(kind=kind, limit=1000)), lang)
     else:
         items = []
-    return render(request, "index.html", counts=counts, q=q, items=items, kind=kind, revision=store.revision())
+    from diagrams.registry import registry
+
+    views = registry()
+    return render(request, "index.html", counts=counts, q=q, items=items, kind=kind, revision=store.revision(),
+                  views={name: _view_label(views[name], lang) for name in ("ioc", "landscape") if name in views})
 
 
 @router.get("/search.json")
@@ -648,6 +652,8 @@ def _change_items(store: Any, entries: list, lang: str) -> dict[int, dict[str, s
             refs |= {body.get("source", ""), body.get("target", "")}
         elif c.ref.startswith("event:"):
             refs |= {x for x in body.get("from", []) + body.get("to", []) if isinstance(x, str)}
+        elif c.ref.startswith("record:") and isinstance(body.get("ref"), str):
+            refs.add(body["ref"])
     names = store.get_entities(sorted(r for r in refs if isinstance(r, str) and ":" in r))
 
     def name(ref: Any) -> str:
@@ -666,7 +672,14 @@ def _change_items(store: Any, entries: list, lang: str) -> dict[int, dict[str, s
             out[c.seq] = {"text": (event.get(lang) if event else c.ref) + (f": {orgs}" if orgs else ""), "href": ""}
         elif c.ref.startswith("record:"):
             collection = c.ref.removeprefix("record:").split("/")[0]
-            out[c.seq] = {"text": msg("ui-change-draft").text(lang) if collection == "draft" else c.ref, "href": ""}
+            of = body.get("ref") if collection == "draft" else None
+            if collection != "draft":
+                out[c.seq] = {"text": c.ref, "href": ""}
+            elif isinstance(of, str) and of in names:
+                out[c.seq] = {"text": msg("ui-change-draft-of", name=names[of].name.get(lang)).text(lang),
+                              "href": f"/entities/{of}"}
+            else:
+                out[c.seq] = {"text": msg("ui-change-draft").text(lang), "href": ""}
         else:
             names_of = body.get("name") if isinstance(body.get("name"), dict) else {}
             out[c.seq] = {"text": names_of.get(lang) or names_of.get("vi") or names_of.get("en") or c.ref,
