@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import os
 from pathlib import Path
-from typing import Callable, Iterator
+from typing import Any, Callable, Iterator
 
 import pytest
 
@@ -104,6 +104,37 @@ def entity(ref: str, name: str = "", owner: str | None = None, **attributes: obj
 def rel(type_: str, source: str, target: str, **props: object) -> Relationship:
     return validate_relationship(parse_relationship({"type": type_, "source": source, "target": target,
                                                      "properties": props}))
+
+
+def r_id(source: str, type_: str, target: str) -> str:
+    """The id of a relationship: ``source>type>target``."""
+    return f"{source}>{type_}>{target}"
+
+
+def load(store: CatalogStore, ctx: WriteContext, entities: list, relationships: list) -> None:
+    """Write entities then relationships in one transaction, and forget the analysis caches."""
+    from catalog import analysis
+
+    with store.transaction(ctx):
+        for e in entities:
+            store.create_entity(e, ctx)
+        for r in relationships:
+            store.create_relationship(r, ctx)
+    analysis.clear_cache()
+
+
+def typer_app(register: Callable[[Any], None]) -> Any:
+    """A typer group holding only the commands ``register`` adds (for CliRunner tests of one command module)."""
+    import typer
+
+    app = typer.Typer()
+
+    @app.callback()
+    def root() -> None:  # a group, so commands are called by their names
+        pass
+
+    register(app)
+    return app
 
 
 @pytest.fixture

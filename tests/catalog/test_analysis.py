@@ -8,7 +8,7 @@ from catalog import analysis
 from catalog.analysis import Coupling, ImpactItem
 from catalog.errors import NotFound
 from catalog.store.base import CatalogStore, WriteContext
-from conftest import entity, rel
+from conftest import entity, load, r_id, rel
 
 DB = "database:db1"
 S1, S2, S3 = "system:s1", "system:s2", "system:s3"
@@ -17,16 +17,6 @@ LGSP, IOC = "platform:lgsp", "platform:ioc"
 ORG_A, ORG_B, ORG_C, ORG_D = "organization:a", "organization:b", "organization:c", "organization:d"
 
 
-def r_id(source: str, type_: str, target: str) -> str:
-    return f"{source}>{type_}>{target}"
-
-
-def load(store: CatalogStore, ctx: WriteContext, entities: list, relationships: list) -> None:
-    with store.transaction(ctx):
-        for e in entities:
-            store.create_entity(e, ctx)
-        for r in relationships:
-            store.create_relationship(r, ctx)
 
 
 @pytest.fixture

@@ -14,7 +14,7 @@ import pytest
 from catalog import analysis
 from catalog.errors import NotFound
 from catalog.store.base import CatalogStore, WriteContext
-from conftest import entity, rel
+from conftest import entity, load, r_id, rel
 
 ORG_A, ORG_B = "organization:a", "organization:b"
 DB = "database:db1"
@@ -22,17 +22,6 @@ S1, S2, S3 = "system:s1", "system:s2", "system:s3"
 SVC, LGSP, IOC = "service:svc1", "platform:lgsp", "platform:ioc"
 
 
-def r_id(source: str, type_: str, target: str) -> str:
-    return f"{source}>{type_}>{target}"
-
-
-def load(store: CatalogStore, ctx: WriteContext, entities: list, relationships: list) -> None:
-    with store.transaction(ctx):
-        for e in entities:
-            store.create_entity(e, ctx)
-        for r in relationships:
-            store.create_relationship(r, ctx)
-    analysis.clear_cache()
 
 
 @pytest.fixture

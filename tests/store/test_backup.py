@@ -21,7 +21,7 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import entity, make_store, rel
+from conftest import entity, make_store, rel, typer_app
 from typer.testing import CliRunner
 
 from catalog.backup import BackupFailed, RestoreRefused, backup, plan_restore, restore
@@ -419,18 +419,9 @@ def test_a_backup_onto_a_full_disk_leaves_no_file(tmp_path: Path, small_disk: Pa
 # --- the command line -------------------------------------------------------------------------------------------------
 
 def _cli():
-    import typer
-
     from api.commands_backup import register
 
-    app = typer.Typer()
-
-    @app.callback()
-    def root() -> None:  # a group, so commands are called by their names
-        pass
-
-    register(app)
-    return app
+    return typer_app(register)
 
 
 def test_cli_backup_and_restore_print_their_proofs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

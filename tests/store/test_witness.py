@@ -14,7 +14,7 @@ import threading
 from pathlib import Path
 
 import pytest
-from conftest import entity, rel
+from conftest import entity, rel, typer_app
 from typer.testing import CliRunner
 
 from catalog.changelog import GENESIS, Head, HeadWitness, parse_head, read_heads, verify_chain
@@ -242,18 +242,9 @@ def test_parse_head_refuses_what_is_not_a_head(line: str, problem: str) -> None:
 # --- the command line -------------------------------------------------------------------------------------------------
 
 def _cli():
-    import typer
-
     from api.commands_backup import register
 
-    app = typer.Typer()
-
-    @app.callback()
-    def root() -> None:  # a group, so commands are called by their names
-        pass
-
-    register(app)
-    return app
+    return typer_app(register)
 
 
 def test_cli_print_head_then_witness_detects_the_cut(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
