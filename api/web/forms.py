@@ -3,9 +3,7 @@
 The form never validates on its own: it hands what was typed to :class:`catalog.services.CatalogService` (the same
 rules as the API and the CLI, the text rules of :mod:`catalog.text` included) and places each
 :class:`catalog.errors.FieldError` next to the field it names (or above the form when no field holds it), in the
-user's language: a reason that is a message of the catalog (:mod:`catalog.i18n`) in that language; until every
-reason is one, the text rules' codes from ``api.messages.REASONS`` and the metamodel's English reasons through
-``importers.base.vi_reason``.
+user's language (:func:`reason`).
 """
 
 from __future__ import annotations
@@ -19,25 +17,16 @@ from catalog.i18n import code_of, msg, text
 from catalog.metamodel import KindSpec, Metamodel
 from catalog.model import CODE_RE, Entity, parse_entity, parse_relationship, validate_entity, validate_relationship
 from catalog.services import CatalogService, transfer
-from catalog.text import reason_code
-from importers.base import vi_reason
 
 NEW_LINKS = 3  # blank connection rows on a form
 
 
 def reason(e: FieldError, lang: str) -> str:
-    """A field's refusal in the reader's language: a message of the catalog by its code; the text rules' reasons
-    by theirs; until every reason is a message, the older tables."""
+    """A field's refusal in the reader's language: a message of the catalog (:mod:`catalog.i18n`), or one of
+    pydantic's error types by its message (:func:`api.messages.reason`); any other text as it is."""
     if code_of(e.reason):
         return text(e.reason, lang)
-    coded = messages.reason(reason_code(e.reason), lang)
-    if coded:
-        return coded
-    if e.location == "code" and e.reason.startswith("code must be"):
-        return msg("ui-code-rule").text(lang)
-    if lang != "vi":
-        return e.reason
-    return vi_reason(e.reason) or e.reason
+    return messages.reason(e.reason, lang, e.reason)
 
 
 def field_key(location: str) -> str:
@@ -137,7 +126,7 @@ def _entity(form: EntityForm, spec: KindSpec, mm: Metamodel, current: Entity | N
         if owner and owner != current.owner:
             history = transfer(current, owner, today).owner_history
         elif not owner and spec.owned and current.owner:
-            raise ValidationFailed([FieldError("owner", "an owner is required")])
+            raise ValidationFailed([FieldError("owner", msg("ui-owner-required"))])
         e = e.model_copy(update={"owner_history": history, "valid_from": current.valid_from,
                                  "valid_to": current.valid_to})
     else:
