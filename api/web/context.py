@@ -26,6 +26,7 @@ from fastapi.responses import HTMLResponse
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from api.auth import SESSION_COOKIE, Unauthenticated, current_principal
+from api.web.forms import reason
 from catalog.errors import CatalogError, PermissionDenied, ValidationFailed
 from catalog.i18n import (Message, format_date, format_datetime, format_number, lang_or_default, msg, msg_plural,
                           text)
@@ -218,10 +219,8 @@ def render(request: Request, template: str, status: int = 200, **values: Any) ->
 def describe(exc: CatalogError, lang: str) -> str:
     """What went wrong, in the reader's language: the error's message from the catalog; a refused input field by
     field, each reason in that language."""
-    from api.web.forms import reason
-
     if isinstance(exc, ValidationFailed) and exc.errors:
-        return "; ".join(f"{e.location}: {reason(e, lang)}" if e.location else reason(e, lang) for e in exc.errors)
+        return "; ".join(reason(e, lang) for e in exc.errors)  # a page names no field by its code
     return text(exc.message, lang)
 
 
