@@ -27,7 +27,7 @@ from api.auth import SESSION_COOKIE, accounts_for
 from api.routers.diagrams import file_headers
 from api.web.context import (check_csrf, context, error_page, finish, lang_of, may, principal_of, render,
                              set_session)
-from api.web.forms import NEW_LINKS, EntityForm, draft_changes, link_types, save
+from api.web.forms import NEW_LINKS, PARTS, EntityForm, draft_changes, field_label, link_types, save
 from catalog.errors import CatalogError, FieldError, NotFound, PermissionDenied, ValidationFailed
 from catalog.i18n import msg, text
 from catalog.model import REF_RE
@@ -203,20 +203,6 @@ def search_json(request: Request, q: str = "") -> Response:
                                     "url": f"/entities/{e.ref}"} for e in items]})
 
 
-# the labels of an entity's own fields (its attributes' are the metamodel's)
-FIELDS = {"name": msg("ui-field-name"), "description": msg("ui-field-description"), "tags": msg("ui-field-tags"),
-          "owner": msg("ui-field-owner"), "owner_history": msg("ui-field-owner"), "valid_from": msg("ui-field-valid"),
-          "valid_to": msg("ui-field-valid"), "provenance": msg("ui-field-source"), "code": msg("ui-field-code")}
-PARTS = {"vi": msg("ui-field-part-vi"), "en": msg("ui-field-part-en")}
-
-
-def _field_label(spec: Any, key: str, lang: str) -> str:
-    if key in FIELDS:
-        return FIELDS[key].text(lang)
-    a = spec.attribute(key) if spec else None
-    return a.label.get(lang) if a else key
-
-
 def _history(store: Any, e: Any, rels: list, lang: str) -> list[dict]:
     """The entity's change-log entries and those of its current relationships (who connected what, when), with
     fields, relationship types and entities by their labels and names."""
@@ -245,8 +231,8 @@ def _history(store: Any, e: Any, rels: list, lang: str) -> list[dict]:
                       if k not in ("version", "updated_at", "created_at") and before.get(k) != after.get(k))
         attrs = sorted(k for k in set(before.get("attributes", {})) | set(after.get("attributes", {}))
                        if before.get("attributes", {}).get(k) != after.get("attributes", {}).get(k))
-        labels = [] if c.op == "create" else [_field_label(spec, k, lang) for k in keys if k != "attributes"] + \
-            [_field_label(spec, k, lang) for k in attrs]
+        labels = [] if c.op == "create" else [field_label(spec, k, lang) for k in keys if k != "attributes"] + \
+            [field_label(spec, k, lang) for k in attrs]
         out.append({"time": c.time, "actor": c.actor, "op": c.op, "changed": list(dict.fromkeys(labels))})
     return out
 
@@ -844,11 +830,11 @@ def _draft_rows(store: Any, d: Any, current: Any, lang: str) -> list[tuple[str, 
         elif isinstance(value, dict):
             old = getattr(current, key, None) if current else None
             for part, v in sorted(value.items()):
-                label = _field_label(spec, key, lang) + (f" ({PARTS[part].text(lang)})" if part in PARTS else "")
+                label = field_label(spec, key, lang) + (f" ({PARTS[part].text(lang)})" if part in PARTS else "")
                 rows.append((label, str(getattr(old, part, "") or "") if old is not None else "", str(v)))
         else:
             old = current.owner if key == "owner" and current else getattr(current, key, "") if current else ""
-            rows.append((_field_label(spec, key, lang), shown(old or None), shown(value)))
+            rows.append((field_label(spec, key, lang), shown(old or None), shown(value)))
     return rows
 
 

@@ -29,6 +29,22 @@ def reason(e: FieldError, lang: str) -> str:
     return messages.reason(e.reason, lang, e.reason)
 
 
+# the labels of an entity's own fields (its attributes' are the metamodel's)
+FIELDS = {"name": msg("ui-field-name"), "description": msg("ui-field-description"), "tags": msg("ui-field-tags"),
+          "owner": msg("ui-field-owner"), "owner_history": msg("ui-field-owner"), "valid_from": msg("ui-field-valid"),
+          "valid_to": msg("ui-field-valid"), "provenance": msg("ui-field-source"), "code": msg("ui-field-code")}
+PARTS = {"vi": msg("ui-field-part-vi"), "en": msg("ui-field-part-en")}
+
+
+def field_label(spec: KindSpec | None, key: str, lang: str) -> str:
+    """What people call a field of an entity (``attributes.lifecycle`` and ``lifecycle`` alike)."""
+    key = key.removeprefix("attributes.").split(".")[0]
+    if key in FIELDS:
+        return FIELDS[key].text(lang)
+    a = spec.attribute(key) if spec else None
+    return a.label.get(lang) if a else key
+
+
 def field_key(location: str) -> str:
     """The form field an error location belongs to."""
     if location in ("name", "name.vi"):
@@ -60,6 +76,7 @@ class EntityForm:
     remove: set[str] = field(default_factory=set)  # ids of existing relationships to remove
     errors: dict[str, list[str]] = field(default_factory=dict)
     general: list[str] = field(default_factory=list)
+    spec: KindSpec | None = None  # the kind's metamodel entry: names the fields the form does not show
 
     @classmethod
     def from_entity(cls, e: Entity) -> "EntityForm":
@@ -78,7 +95,7 @@ class EntityForm:
         links = [{"type": str(form.get(f"link_{i}_type", "")).strip(),
                   "target": str(form.get(f"link_{i}_target", "")).strip(),
                   "protocol": str(form.get(f"link_{i}_protocol", "")).strip()} for i in range(NEW_LINKS)]
-        return cls(kind=kind, values=values, links=links, remove={str(v) for v in form.getlist("remove")})
+        return cls(kind=kind, values=values, links=links, remove={str(v) for v in form.getlist("remove")}, spec=spec)
 
     def add(self, errors: list[FieldError], lang: str, prefix: str = "") -> None:
         for e in errors:
@@ -86,7 +103,7 @@ class EntityForm:
             if key in self.values or key.startswith("link_"):
                 self.errors.setdefault(key, []).append(reason(e, lang))
             else:  # a field the form does not show (provenance, a stored attribute of another version ...)
-                self.general.append(f"{e.location}: {reason(e, lang)}")
+                self.general.append(f"{field_label(self.spec, e.location, lang)}: {reason(e, lang)}")
 
     def entity_data(self, spec: KindSpec) -> dict[str, Any]:
         v = self.values
@@ -170,6 +187,7 @@ def save(service: CatalogService, form: EntityForm, lang: str, current: Entity |
     entity, or None with ``form.errors`` / ``form.general`` filled."""
     store, mm = service.store, service.store.metamodel
     spec = mm.kind(form.kind)
+    form.spec = spec
     entity: Entity | None = None
     try:
         entity = _entity(form, spec, mm, current, service.today)
