@@ -22,6 +22,7 @@ from rich.table import Table
 
 from api.registry_help import RegistryHelpCommand
 from catalog.errors import CatalogError, ValidationFailed
+from catalog.i18n import msg, msg_plural, text
 from catalog.permissions import Principal
 from catalog.store import CatalogStore
 
@@ -98,9 +99,9 @@ def _import_limits():
 def _print_report(report, lang: str = "vi") -> None:
     """The report of one import: counts per kind, then every rejected item and a summary of the unmapped ones, with
     reasons in Vietnamese (``lang`` vi) or English."""
-    vi = lang == "vi"
-    title = ("Chạy thử" if report.dry_run else "Nhập") if vi else ("Dry run" if report.dry_run else "Import")
-    t = Table(title=f"{title} {report.source}")
+    said = msg("cli-report-dry-run", source=report.source) if report.dry_run else \
+        msg("cli-report-import", source=report.source)
+    t = Table(title=text(said, lang))
     t.add_column("kind")
     for col in ("created", "updated", "unchanged", "removed"):
         t.add_column(col, justify="right")
@@ -111,26 +112,25 @@ def _print_report(report, lang: str = "vi") -> None:
                                                                             "removed")))
     console.print(t)
     if getattr(report, "source_types", None):
-        console.print(("Trong tệp: " if vi else "In the file: ") +
-                      ", ".join(f"{k} {n}" for k, n in report.source_types.items()), highlight=False, markup=False)
+        console.print(text(msg("cli-report-in-file", types=", ".join(f"{k} {n}" for k, n in
+                                                                     report.source_types.items())), lang),
+                      highlight=False, markup=False)
     unmapped = getattr(report, "unmapped", [])
     if unmapped:
-        err.print(f"[yellow]{len(unmapped)} " + ("mục không ánh xạ được (đã báo cáo, không nhập):" if vi else
-                                                 "item(s) not mapped (reported, not imported):") + "[/yellow]")
+        err.print("[yellow]" + escape(text(msg_plural("cli-report-unmapped", "cli-report-unmapped#plural",
+                                                      count=len(unmapped)), lang)) + "[/yellow]")
         for r in unmapped[:20]:
             err.print(f"  {r.text(lang)}", markup=False, highlight=False)
         if len(unmapped) > 20:
-            err.print(f"  … {len(unmapped) - 20} " + ("mục nữa (xem --report)" if vi else "more (see --report)"),
-                      markup=False, highlight=False)
+            err.print("  … " + text(msg_plural("cli-report-more", "cli-report-more#plural", count=len(unmapped) - 20),
+                                    lang), markup=False, highlight=False)
     if report.rejected:
-        err.print(f"[red]{len(report.rejected)} " + ("mục bị từ chối:" if vi else "item(s) rejected:") + "[/red]")
+        err.print("[red]" + escape(text(msg_plural("cli-report-rejected", "cli-report-rejected#plural",
+                                                   count=len(report.rejected)), lang)) + "[/red]")
         for r in report.listed(report.rejected):  # at most IOC_CATALOG_IMPORT_MAX_REPORT_ITEMS, then a count
             err.print(f"  {r.text(lang)}", markup=False, highlight=False)
         if not report.loaded and not report.dry_run:
-            err.print("[red]" + ("Không nhập gì (chế độ nghiêm ngặt: sửa tệp, hoặc dùng --no-strict để nhập các mục "
-                                 "hợp lệ)." if vi else
-                                 "Nothing was imported (strict mode: fix the file, or use --no-strict to load the "
-                                 "valid items).") + "[/red]")
+            err.print("[red]" + escape(text(msg("cli-report-strict"), lang)) + "[/red]")
 
 
 # --- commands ---------------------------------------------------------------------------------------------------
@@ -273,7 +273,7 @@ def show(ref: str, store: StoreOpt = None,
     s = _store(store)
     e = s.entity_as_of(ref, as_of) if as_of else s.get_entity(ref)
     if e is None:
-        raise NotFound(f"{ref} did not exist on {as_of}")
+        raise NotFound(msg("entity-not-at", ref=ref, when=as_of))
     if as_json:
         print(json.dumps(e.model_dump(mode="json"), ensure_ascii=False, indent=1))
         return
@@ -492,10 +492,10 @@ def import_(file: Annotated[Path, typer.Argument(help="File to import")], store:
     except ImportFailed as exc:
         if report_file:
             report_file.write_text(json.dumps({"schema": REPORT_SCHEMA, "file": str(file), "status": "failed",
-                                               "error": exc.message, "error_vi": exc.message_vi or exc.message,
+                                               "error": exc.text("en"), "error_vi": exc.text("vi"),
                                                "reason": exc.reason},
                                               ensure_ascii=False, indent=1), encoding="utf-8")
-        err.print(f"[red]{'Lỗi' if lang == 'vi' else 'Error'}:[/red] {escape(exc.text(lang))}", highlight=False)
+        err.print(f"[red]{escape(text(msg('cli-error'), lang))}:[/red] {escape(exc.text(lang))}", highlight=False)
         raise typer.Exit(1) from None
     _print_report(report, lang)
     if report_file:
@@ -544,17 +544,32 @@ def _register_command_groups() -> None:
     commands_migrate.register(app)
 
 
+def _argv_lang(argv: list[str]) -> str:
+    """The language a command was asked for (--lang, else IOC_CATALOG_LANG, else vi), for errors that reach main."""
+    import os
+
+    for i, arg in enumerate(argv):
+        if arg == "--lang" and i + 1 < len(argv):
+            return argv[i + 1] if argv[i + 1] in ("vi", "en") else "vi"
+        if arg.startswith("--lang="):
+            return arg.partition("=")[2] if arg.partition("=")[2] in ("vi", "en") else "vi"
+    return os.environ.get("IOC_CATALOG_LANG", "vi") if os.environ.get("IOC_CATALOG_LANG") in ("vi", "en") else "vi"
+
+
 def main() -> None:
     _register_command_groups()
     try:
         app()
     except ValidationFailed as exc:
-        err.print(f"[red]Error:[/red] {escape(exc.message if not exc.errors else 'invalid input')}", highlight=False)
+        lang = _argv_lang(sys.argv)
+        head = text(msg("invalid-input"), lang) if exc.errors else exc.text(lang)
+        err.print(f"[red]{escape(text(msg('cli-error'), lang))}:[/red] {escape(head)}", highlight=False)
         for e in exc.errors:
-            err.print(f"  {e}", markup=False, highlight=False)
+            err.print(f"  {e.text(lang)}", markup=False, highlight=False)
         sys.exit(1)
     except CatalogError as exc:
-        err.print(f"[red]Error:[/red] {escape(exc.message)}", highlight=False)
+        lang = _argv_lang(sys.argv)
+        err.print(f"[red]{escape(text(msg('cli-error'), lang))}:[/red] {escape(exc.text(lang))}", highlight=False)
         sys.exit(1)
     except KeyboardInterrupt:
         sys.exit(130)

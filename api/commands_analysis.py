@@ -12,6 +12,8 @@ from typing import Annotated, Any, Optional
 
 import typer
 
+from catalog.i18n import msg, msg_plural, text
+
 FORMATS = ("table", "json", "csv")
 
 
@@ -25,8 +27,7 @@ def _write(data: bytes, output: Optional[Path]) -> None:
 
 def _format(value: str, lang: str) -> str:
     if value not in FORMATS:
-        raise typer.BadParameter(("phải là một trong: " if lang == "vi" else "must be one of: ") + ", ".join(FORMATS),
-                                 param_hint="--format")
+        raise typer.BadParameter(text(msg("value-one-of", allowed=", ".join(FORMATS)), lang), param_hint="--format")
     return value
 
 
@@ -48,7 +49,7 @@ def register(app: typer.Typer) -> None:
         else:
             return False
         if output is not None:
-            err.print(("Đã ghi " if lang == "vi" else "Wrote ") + str(output), markup=False, highlight=False)
+            err.print(text(msg("cli-wrote", path=str(output)), lang), markup=False, highlight=False)
         return True
 
     @app.command()
@@ -64,11 +65,9 @@ def register(app: typer.Typer) -> None:
         report = find_spof(_store(store))
         if emit(report, fmt, output, lang):
             return
-        vi = lang == "vi"
-        title = (f"{len(report.items)} điểm lỗi đơn lẻ" if vi else f"{len(report.items)} single point(s) of failure")
+        title = text(msg_plural("spof-title", "spof-title#plural", count=len(report.items)), lang)
         if report.sampled_sources:
-            title += (f" (độ trung gian ước lượng từ {report.sampled_sources} đỉnh nguồn)" if vi else
-                      f" (betweenness estimated from {report.sampled_sources} sources)")
+            title += " " + text(msg("spof-sampled", sources=report.sampled_sources), lang)
         shown = ("ref", "name", "kind", "owner_name", "reasons", "betweenness", "rank")
         t = Table(title=title)
         for c in shown:
@@ -90,31 +89,27 @@ def register(app: typer.Typer) -> None:
         with its relationships and their direction."""
         from rich.table import Table
 
-        from api import messages
         from catalog.analysis import LABELS, PATHS_MAX_LENGTH, PATHS_MAX_LIMIT, PathsReport, find_paths
 
         fmt = _format(fmt, lang)
-        vi = lang == "vi"
         for value, top, hint in ((max_length, PATHS_MAX_LENGTH, "--max-length"), (limit, PATHS_MAX_LIMIT, "--limit")):
             if not 1 <= value <= top:
-                raise typer.BadParameter(f"phải từ 1 đến {top}" if vi else f"must be 1 to {top}", param_hint=hint)
+                raise typer.BadParameter(text(msg("cli-value-range", low=1, high=top), lang), param_hint=hint)
         s = _store(store)
         for ref, hint in ((source, "SOURCE"), (target, "TARGET")):
             if s.find_entity(ref) is None:
-                text = f"{ref} does not exist"
-                raise typer.BadParameter(messages.vi_text(text) if vi else text, param_hint=hint)
+                raise typer.BadParameter(text(msg("entity-not-found", ref=ref), lang), param_hint=hint)
         if source == target:
-            raise typer.BadParameter(messages.reason("paths-same-endpoints", lang), param_hint="TARGET")
+            raise typer.BadParameter(text(msg("paths-same-endpoints"), lang), param_hint="TARGET")
         report = find_paths(s, source, target, max_length=max_length, limit=limit)
         if emit(report, fmt, output, lang):
             return
         if not report.paths:
-            console.print((f"Không có đường nào tối đa {max_length} bước." if vi else
-                           f"No path of at most {max_length} hops."), highlight=False)
+            console.print(text(msg_plural("paths-none", "paths-none#plural", count=max_length), lang), highlight=False)
             return
         name = report.source.name.get(lang), report.target.name.get(lang)
-        t = Table(title=(f"{len(report.paths)} đường từ {name[0]} đến {name[1]}" if vi else
-                         f"{len(report.paths)} path(s) from {name[0]} to {name[1]}"))
+        t = Table(title=text(msg_plural("paths-title", "paths-title#plural", count=len(report.paths), source=name[0],
+                                        target=name[1]), lang))
         shown = ("path", "step", "from_name", "relationship", "to_name")
         for c in shown:
             t.add_column(LABELS[c].get(lang), justify="right" if c in ("path", "step") else "left", overflow="fold")
@@ -127,8 +122,7 @@ def register(app: typer.Typer) -> None:
             t.add_row(*(str(row[i]) for i in pick))
         console.print(t)
         if report.truncated:
-            console.print((f"Còn những đường khác (dùng --limit, tối đa {PATHS_MAX_LIMIT})." if vi else
-                           f"More paths exist (use --limit, at most {PATHS_MAX_LIMIT})."), highlight=False)
+            console.print(text(msg("paths-more", limit=PATHS_MAX_LIMIT), lang), highlight=False)
 
 
 __all__ = ["register"]

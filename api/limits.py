@@ -22,7 +22,15 @@ from typing import Any, Awaitable, Callable
 from fastapi import Request
 
 from catalog.errors import FieldError, ValidationFailed
-from catalog.text import TEXT_TOO_DEEP, Reason, echoable, text_problems
+from catalog.i18n import Message, msg, text
+from catalog.text import TEXT_TOO_DEEP, echoable, text_problems, text_reason
+
+# the reasons a refusal before the application names for the body
+_REASONS: dict[str, Message] = {"body-not-utf8": msg("body-not-utf8")}
+
+
+def _reason_text(code: str, lang: str) -> str:
+    return text(_REASONS.get(code, code), lang)
 
 Scope = dict[str, Any]
 Message = dict[str, Any]
@@ -91,7 +99,7 @@ class BodySizeLimit:
                       **values: object) -> None:
         """Answer problem+json before the application sees the request (``reason``: a reason code for the body
         field; else the detail is repeated there) and close the connection."""
-        from api.messages import choose_lang, detail, reason as reason_text, title
+        from api.messages import choose_lang, detail, title
 
         headers = dict(scope.get("headers") or [])
         app = scope.get("app")
@@ -101,7 +109,7 @@ class BodySizeLimit:
         body = json.dumps({"type": f"https://ioc-catalog.example/problems/{code}", "title": title(code, lang),
                            "status": status, "code": code, "detail": text,
                            "instance": echoable(str(scope.get("path", ""))),
-                           "errors": [{"field": "body", "reason": reason_text(reason, lang) if reason else text}]},
+                           "errors": [{"field": "body", "reason": _reason_text(reason, lang) if reason else text}]},
                           ensure_ascii=False).encode()
         await send({"type": "http.response.start", "status": status,
                     "headers": [(b"content-type", b"application/problem+json"),
@@ -126,7 +134,7 @@ async def check_request_text(request: Request) -> None:
     problems = text_problems(dict(request.path_params), "path") + \
         text_problems({k: v for k, v in request.query_params.multi_items()}, "query")
     if problems:
-        raise ValidationFailed(problems[:50], message="text-checks")
+        raise ValidationFailed(problems[:50])
     if request.method in ("GET", "HEAD", "OPTIONS"):
         return
     raw = await request.body()
@@ -139,10 +147,10 @@ async def check_request_text(request: Request) -> None:
     try:
         problems = text_problems(value)
     except RecursionError:  # pragma: no cover - bounded by catalog.text.MAX_DEPTH
-        problems = [FieldError("body", Reason(TEXT_TOO_DEEP))]
+        problems = [FieldError("body", text_reason(TEXT_TOO_DEEP))]
     if problems:
         raise ValidationFailed([FieldError(f"body.{p.location}" if p.location != "body" else "body", p.reason)
-                                for p in problems[:50]], message="text-checks")
+                                for p in problems[:50]])
 
 
 __all__ = ["BodySizeLimit", "check_request_text"]

@@ -29,7 +29,8 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from api import messages
 from catalog.errors import CatalogError, Conflict, PermissionDenied, ValidationFailed
-from catalog.text import echoable, reason_code
+from catalog.i18n import msg, text
+from catalog.text import echoable
 
 PROBLEM = "application/problem+json"
 log = logging.getLogger("ioc_catalog.api")
@@ -83,13 +84,9 @@ def problem(status: int, title: str, detail: str, code: str, errors: list[dict] 
     return EchoSafeJSON(body, status_code=status, media_type=PROBLEM, headers=headers)
 
 
-def _errors(items: list[tuple[str, str, str]], lang: str) -> list[dict]:
-    """(field, reason code, fallback reason) -> [{field, reason}] in ``lang``."""
-    out = []
-    for field, code, fallback in items:
-        text = messages.reason(reason_code(code), lang, fallback) or fallback or code
-        out.append({"field": field, "reason": messages.vi_text(text) if lang == "vi" else text})
-    return out
+def _errors(items: list[tuple[str, str]], lang: str) -> list[dict]:
+    """(field, reason: a Message) -> [{field, reason}] in ``lang``."""
+    return [{"field": field, "reason": text(reason, lang)} for field, reason in items]
 
 
 def install(app: FastAPI) -> None:
@@ -97,13 +94,12 @@ def install(app: FastAPI) -> None:
     async def _catalog_error(request: Request, exc: CatalogError) -> JSONResponse:
         lang = request_lang(request)
         status, code, headers = exc.status, exc.code, None
-        detail = exc.message
+        detail = exc.text(lang)
         errors = None
         if isinstance(exc, ValidationFailed):
-            errors = _errors([(e.location, e.reason, e.reason) for e in exc.errors], lang)
-            if exc.message == "text-checks" or lang == "vi":
-                detail = messages.detail("validation-failed", lang) + " " + \
-                    "; ".join(f"{e['field']}: {e['reason']}" for e in errors)
+            errors = _errors([(e.location, e.reason) for e in exc.errors], lang)
+            detail = (messages.detail("validation-failed", lang) or "") + " " + \
+                "; ".join(f"{e['field']}: {e['reason']}" for e in errors[:5])
         elif isinstance(exc, Conflict):
             status = 412
             detail = messages.detail("version-conflict", lang, ref=exc.ref, expected=exc.expected, actual=exc.actual)
@@ -112,8 +108,8 @@ def install(app: FastAPI) -> None:
             name, role = getattr(principal, "name", "?"), getattr(principal, "role", "?")
             auth_log.warning("denied %s %s to %s (%s): %s", request.method, request.url.path, name, role,
                              exc.message)
-            detail = messages.detail("permission-denied", lang, principal=name, role=role) or exc.message
-            errors = [{"field": "authorization", "reason": exc.message}]
+            detail = messages.detail("permission-denied", lang, principal=name, role=role) or detail
+            errors = [{"field": "authorization", "reason": exc.text(lang)}]
         elif exc.status == 429:  # too many failed sign-ins or bad tokens (api.auth.TooManyAttempts)
             seconds = int(getattr(exc, "retry_after", 60))
             headers = {"Retry-After": str(seconds)}
@@ -126,8 +122,6 @@ def install(app: FastAPI) -> None:
             detail = messages.detail(code, lang) or messages.detail("store-error", lang)  # store-full has its own
         elif code in messages.DETAILS and code not in ("not-found",):
             detail = messages.detail(code, lang) or detail
-        elif lang == "vi":
-            detail = "; ".join(messages.vi_text(part) for part in detail.split("; "))
         return problem(status, messages.title(code, lang), detail, code, errors, request.url.path, headers)
 
     @app.exception_handler(RequestValidationError)
@@ -140,10 +134,11 @@ def install(app: FastAPI) -> None:
             if e.get("type") == "json_invalid":
                 malformed = True
             if e.get("type") == "extra_forbidden" and loc:
-                reason = messages.reason("extra_forbidden", lang)
-                items.append((".".join(loc), "", f"{reason}: '{loc[-1]}'"))
+                items.append((".".join(loc), msg("pydantic-extra-forbidden-named", name=loc[-1])))
                 continue
-            items.append((".".join(loc), e.get("type", ""), str(e.get("msg", ""))))
+            kind = str(e.get("type", ""))
+            reason = messages.pydantic_reason(kind, e.get("ctx")) or msg("pydantic-other", type=kind)
+            items.append((".".join(loc), reason))
         code = "malformed-json" if malformed else "validation-failed"
         errors = _errors(items[:50], lang)
         detail = (messages.detail(code, lang) or "") + " " + "; ".join(f"{x['field']}: {x['reason']}"

@@ -43,6 +43,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
 from catalog.errors import AlreadyExists, CatalogError, Conflict, FieldError, NotFound, ValidationFailed
+from catalog.i18n import msg
 from catalog.metamodel import ROLES
 from catalog.permissions import SYSTEM, Principal, require
 from catalog.store.base import CatalogStore, Record, WriteContext
@@ -203,7 +204,7 @@ class Accounts:
         if errors:
             raise ValidationFailed(errors)
         if self.store.get_record(USER, name) is not None:
-            raise AlreadyExists(f"user {name} already exists")
+            raise AlreadyExists(msg("user-exists", name=name))
         user = User(name, role, org, display)
         with self.store.transaction(self.ctx):
             self.store.put_record(USER, name, {"name": name, "role": role, "org": org, "display": display,
@@ -224,14 +225,14 @@ class Accounts:
         require(self.principal, "admin")
         rec = self.store.get_record(USER, name)
         if rec is None:
-            raise NotFound(f"no user {name}")
+            raise NotFound(msg("user-not-found", name=name))
         self.store.put_record(USER, name, {**rec.data, "disabled": disabled}, self.ctx, expected_version=rec.version)
         return _user({**rec.data, "disabled": disabled})
 
     def get_user(self, name: str) -> User:
         rec = self.store.get_record(USER, name)
         if rec is None:
-            raise NotFound(f"no user {name}")
+            raise NotFound(msg("user-not-found", name=name))
         return _user(rec.data)
 
     def list_users(self) -> list[User]:
@@ -263,7 +264,7 @@ class Accounts:
     def revoke_token(self, token_id: str) -> None:
         rec = self.store.get_record(TOKEN, token_id)
         if rec is None:
-            raise NotFound(f"no token {token_id}")
+            raise NotFound(msg("token-not-found", id=token_id))
         if rec.data["user"] != self.principal.name:
             require(self.principal, "admin")
         self.store.delete_record(TOKEN, token_id, self.ctx, log=False)

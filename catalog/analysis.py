@@ -40,6 +40,7 @@ import networkx as nx
 import orjson
 
 from catalog.errors import NotFound
+from catalog.i18n import msg
 from catalog.metamodel import Label, Metamodel
 from catalog.model import current_owner, rel_id
 from catalog.store.base import CatalogStore
@@ -301,7 +302,7 @@ def impact(store: CatalogStore, ref: str, max_depth: int | None = None) -> Impac
     ix = _impact_index(_views(store), store)
     if ref not in ix.number:  # no dependency either way: nothing depends on it, if it exists at all
         if store.find_entity(ref) is None:
-            raise NotFound(f"{ref} does not exist")
+            raise NotFound(msg("entity-not-found", ref=ref))
         return Impact(ix, -1, [], {})
     dependents = ix.dependents
     start = ix.number[ref]
@@ -332,7 +333,7 @@ def impact(store: CatalogStore, ref: str, max_depth: int | None = None) -> Impac
 def _require(views: _Views, store: CatalogStore, *refs: str) -> None:
     for ref in refs:
         if ref not in views.projection(store):
-            raise NotFound(f"{ref} does not exist")
+            raise NotFound(msg("entity-not-found", ref=ref))
 
 
 def _adjacency(views: _Views, store: CatalogStore) -> dict[str, tuple[str, ...]]:

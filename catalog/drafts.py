@@ -49,6 +49,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from catalog.errors import Conflict, FieldError, NotFound, PermissionDenied, ValidationFailed
+from catalog.i18n import msg
 from catalog.metamodel import ROLES
 from catalog.model import Entity
 from catalog.permissions import SYSTEM, Principal, require
@@ -189,7 +190,7 @@ class Drafts:
         rec = self.store.get_record(COLLECTION, draft_id) if isinstance(draft_id, str) and \
             0 < len(draft_id) <= 64 and draft_id.isalnum() else None
         if rec is None:
-            raise NotFound(f"no draft {draft_id}")
+            raise NotFound(msg("draft-not-found", id=draft_id))
         return _from_record(rec.data, rec.version)
 
     def list(self, status: str | None = "pending", ref: str | None = None, limit: int = 1000) -> list[Draft]:

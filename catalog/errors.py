@@ -9,22 +9,32 @@
     ├── PermissionDenied    the principal's role or organisation does not allow the action; 403
     └── StoreError          the backend failed or the file is not a catalog; 500
         └── StoreFull       the disk holding the store is full: the write was rolled back; 507
+
+Every error carries a :class:`catalog.i18n.Message` (a stable code and its parameters; its ``str`` is the English):
+``exc.message`` and each ``FieldError.reason``. A door that knows the reader's language renders them with
+``exc.text(lang)`` / ``field_error.text(lang)``; the texts come from the message catalog only.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
+from catalog.i18n import msg, text
+
 
 @dataclass(frozen=True)
 class FieldError:
-    """One problem with one input field. ``location`` names where: a field path, or file/sheet/row/column."""
+    """One problem with one input field. ``location`` names where: a field path, or file/sheet/row/column;
+    ``reason`` is a :class:`Message`."""
 
     location: str
     reason: str
 
     def __str__(self) -> str:
         return f"{self.location}: {self.reason}"
+
+    def text(self, lang: str) -> str:
+        return f"{self.location}: {text(self.reason, lang)}"
 
 
 class CatalogError(Exception):
@@ -35,6 +45,10 @@ class CatalogError(Exception):
         super().__init__(message)
         self.message = message
 
+    def text(self, lang: str) -> str:
+        """The error as a reader of ``lang`` reads it."""
+        return text(self.message, lang)
+
 
 class ValidationFailed(CatalogError):
     status = 422
@@ -42,7 +56,10 @@ class ValidationFailed(CatalogError):
 
     def __init__(self, errors: list[FieldError], message: str | None = None):
         self.errors = list(errors)
-        super().__init__(message or "; ".join(str(e) for e in self.errors) or "invalid input")
+        if message is None:
+            message = msg("field-errors", errors=tuple(msg("field-error", location=e.location, reason=e.reason)
+                                                       for e in self.errors)) if self.errors else msg("invalid-input")
+        super().__init__(message)
 
 
 class NotFound(CatalogError):
@@ -61,7 +78,7 @@ class Conflict(CatalogError):
 
     def __init__(self, ref: str, expected: int | None, actual: int | None):
         self.ref, self.expected, self.actual = ref, expected, actual
-        super().__init__(f"{ref}: stale version {expected}, current version is {actual}")
+        super().__init__(msg("version-stale", ref=ref, expected=expected, actual=actual))
 
 
 class IntegrityError(CatalogError):

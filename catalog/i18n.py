@@ -40,6 +40,7 @@ from typing import Any, Iterable
 from babel import Locale
 from babel.dates import format_date as _babel_date
 from babel.dates import format_datetime as _babel_datetime
+from babel.lists import format_list as _babel_list
 from babel.numbers import format_decimal as _babel_decimal
 
 LANGS = ("vi", "en")
@@ -47,6 +48,8 @@ DOMAIN = "ioc_catalog"
 LOCALE_DIR = Path(__file__).resolve().parent / "locale"
 PLURAL = "#plural"
 # the call names pybabel extract looks for: msg("code", ...), the plural form, and the templates' gettext calls
+# how a date reads inside a message
+DATE_PATTERNS = {"vi": "dd/MM/yyyy", "en": "yyyy-MM-dd"}
 KEYWORDS = ("msg", "msg_plural:1,2", "_", "gettext", "ngettext:1,2")  # templates: {{ _("code") }}
 
 
@@ -69,17 +72,27 @@ class Message(str):
         return (Message, (self.code, self.params))
 
 
-def msg(code: str, **params: Any) -> Message:
+def msg(code: str, /, **params: Any) -> Message:
     """The message ``code`` with its parameters (a ``count`` parameter chooses the plural form)."""
     return Message(code, params)
 
 
-def msg_plural(code: str, plural: str, count: int, **params: Any) -> Message:
+def msg_plural(code: str, plural: str, /, count: int, **params: Any) -> Message:
     """A message with plural forms chosen by ``count``; ``plural`` is always ``code + '#plural'`` (pybabel extract
     reads it from the call)."""
     if plural != code + PLURAL:
         raise ValueError(f"the plural id of {code} is {code + PLURAL}")
     return Message(code, {**params, "count": count})
+
+
+class Alternatives(tuple):
+    """Values of which one is meant, shown per language ("system, platform, or service"; "system, platform hoặc
+    service"): a parameter made with :func:`one_of`."""
+
+
+def one_of(values: Iterable[Any]) -> Alternatives:
+    """A parameter naming alternatives, joined with the language's "or"."""
+    return Alternatives(values)
 
 
 def text(value: Any, lang: str) -> str:
@@ -188,14 +201,16 @@ def _shown(value: Any, lang: str) -> Any:
         return value.text(lang)
     if isinstance(value, bool):
         return value
-    if isinstance(value, int) and abs(value) >= 10_000:
+    if isinstance(value, int) and abs(value) >= 1_000:
         return format_number(value, lang)
     if isinstance(value, dt.datetime):
         return format_datetime(value, lang)
-    if isinstance(value, dt.date):
-        return format_date(value, lang, "short")
-    if isinstance(value, (list, tuple)):
-        return ", ".join(str(_shown(v, lang)) for v in value)
+    if isinstance(value, dt.date):  # in a sentence: 01/04/2019 in Vietnamese, 2019-04-01 (ISO) in English
+        return format_date(value, lang, DATE_PATTERNS.get(lang_or_default(lang), "yyyy-MM-dd"))
+    if isinstance(value, Alternatives):
+        return _babel_list([str(_shown(v, lang)) for v in value], style="or", locale=_locale(lang))
+    if isinstance(value, (list, tuple)):  # a list reads "a, b"; a tuple (of reasons, each a clause) "a; b"
+        return ("; " if isinstance(value, tuple) else ", ").join(str(_shown(v, lang)) for v in value)
     return value
 
 
@@ -210,11 +225,45 @@ def _pybabel(*args: str) -> None:
 
 
 def extract(pot: Path) -> Path:
-    """Write every code used in the sources and templates to ``pot`` (a gettext template; not kept in git)."""
+    """Write every code used in the sources and templates to ``pot`` (a gettext template; not kept in git):
+    ``pybabel extract``, plus the calls it does not see (a ``msg(...)`` nested in another call's arguments),
+    found by :func:`source_codes`."""
+    from babel.messages.catalog import Message as PoMessage
+    from babel.messages.pofile import read_po, write_po
+
     keywords: Iterable[str] = [a for k in KEYWORDS for a in ("-k", k)]
     _pybabel("extract", "--no-default-keywords", *keywords, "-F", str(ROOT / "babel.cfg"), "--sort-by-file",
              "--no-wrap", "--no-location", "-o", str(pot), *SOURCES)
+    with pot.open("rb") as fh:
+        template = read_po(fh)
+    known = {m.id[0] if isinstance(m.id, tuple) else m.id for m in template if m.id}
+    for code, plural in sorted(source_codes().items()):
+        if code not in known:
+            template[code] = PoMessage((code, code + PLURAL) if plural else code)
+    with pot.open("wb") as fh:
+        write_po(fh, template, width=0, omit_header=False)
     return pot
+
+
+def source_codes(roots: Iterable[str] = SOURCES) -> dict[str, bool]:
+    """Every code a ``msg("code", ...)`` or ``msg_plural("code", ...)`` call in the Python sources names, nested
+    calls included (code -> whether it has plural forms)."""
+    import ast
+
+    found: dict[str, bool] = {}
+    for root in roots:
+        for path in sorted((ROOT / root).rglob("*.py")):
+            try:
+                tree = ast.parse(path.read_text(encoding="utf-8"))
+            except (SyntaxError, UnicodeDecodeError):
+                continue
+            for node in ast.walk(tree):
+                if isinstance(node, ast.Call) and node.args and isinstance(node.args[0], ast.Constant) \
+                        and isinstance(node.args[0].value, str):
+                    name = getattr(node.func, "id", None) or getattr(node.func, "attr", None)
+                    if name in ("msg", "msg_plural"):
+                        found[node.args[0].value] = found.get(node.args[0].value, False) or name == "msg_plural"
+    return found
 
 
 def update(pot: Path) -> None:
@@ -249,5 +298,5 @@ if __name__ == "__main__":
     main()
 
 
-__all__ = ["LANGS", "Message", "code_of", "codes", "format_date", "format_datetime", "format_number", "has", "msg",
-           "msg_plural", "text"]
+__all__ = ["LANGS", "Alternatives", "Message", "code_of", "codes", "format_date", "format_datetime", "format_number",
+           "has", "msg", "msg_plural", "one_of", "text"]

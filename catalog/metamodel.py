@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from catalog.errors import FieldError, ValidationFailed
+from catalog.i18n import msg, one_of
 
 AttrType = Literal["str", "text", "int", "bool", "date", "enum", "ref", "list"]
 Dependency = Literal["source_on_target", "target_on_source", "both", "none"]
@@ -65,30 +66,30 @@ class AttributeSpec:
         """Return the value in its canonical type or raise ValueError with a reason."""
         if self.type in ("str", "text"):
             if not isinstance(value, str):
-                raise ValueError("must be text")
+                raise ValueError(msg("value-must-be-text"))
             if self.type == "str" and len(value) > 2000:
-                raise ValueError("longer than 2000 characters")
+                raise ValueError(msg("value-too-long", limit=2000))
             if len(value) > 100_000:
-                raise ValueError("longer than 100000 characters")
+                raise ValueError(msg("value-too-long", limit=100000))
             return value
         if self.type == "int":
             if isinstance(value, bool):
-                raise ValueError("must be a whole number")
+                raise ValueError(msg("value-must-be-int"))
             if isinstance(value, str) and value.strip().lstrip("-").isdigit():
                 value = int(value.strip())
             if not isinstance(value, int):
-                raise ValueError("must be a whole number")
+                raise ValueError(msg("value-must-be-int"))
             if self.minimum is not None and value < self.minimum:
-                raise ValueError(f"must be at least {self.minimum}")
+                raise ValueError(msg("value-at-least", minimum=self.minimum))
             if self.maximum is not None and value > self.maximum:
-                raise ValueError(f"must be at most {self.maximum}")
+                raise ValueError(msg("value-at-most", maximum=self.maximum))
             return value
         if self.type == "bool":
             if isinstance(value, bool):
                 return value
             if isinstance(value, str) and value.strip().lower() in ("true", "yes", "có", "1", "false", "no", "không", "0"):
                 return value.strip().lower() in ("true", "yes", "có", "1")
-            raise ValueError("must be true or false")
+            raise ValueError(msg("value-must-be-bool"))
         if self.type == "date":
             if isinstance(value, dt.datetime):
                 return value.date().isoformat()
@@ -99,23 +100,23 @@ class AttributeSpec:
                     return dt.date.fromisoformat(value.strip()).isoformat()
                 except ValueError:
                     pass
-            raise ValueError("must be a date YYYY-MM-DD")
+            raise ValueError(msg("value-must-be-date"))
         if self.type == "enum":
             if not isinstance(value, str) or value not in self.values:
-                raise ValueError(f"must be one of: {', '.join(self.values)}")
+                raise ValueError(msg("value-one-of", allowed=", ".join(self.values)))
             return value
         if self.type == "ref":
             if not isinstance(value, str) or ":" not in value:
-                raise ValueError("must be a reference kind:code")
+                raise ValueError(msg("value-must-be-ref"))
             kind = value.split(":", 1)[0]
             if self.ref_kinds and kind not in self.ref_kinds:
-                raise ValueError(f"must reference a {' or '.join(self.ref_kinds)}")
+                raise ValueError(msg("value-must-reference", kinds=one_of(self.ref_kinds)))
             return value
         if self.type == "list":
             if isinstance(value, str):
                 value = [v.strip() for v in value.split(";") if v.strip()]
             if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-                raise ValueError("must be a list of text values")
+                raise ValueError(msg("value-must-be-text-list"))
             return value
         raise ValueError(f"unknown attribute type {self.type}")  # pragma: no cover - declarations are checked
 
@@ -471,15 +472,15 @@ class Metamodel:
         try:
             return self.kinds[name]
         except KeyError:
-            raise ValidationFailed([FieldError("kind", f"unknown kind '{name}'; expected one of: "
-                                                       f"{', '.join(self.kinds)}")]) from None
+            raise ValidationFailed([FieldError("kind", msg("kind-unknown", kind=name,
+                                                           allowed=", ".join(self.kinds)))]) from None
 
     def relation(self, name: str) -> RelationSpec:
         spec = self.relations.get(name)
         if spec is None or spec.derived:
             stored = [r for r, s in self.relations.items() if not s.derived]
-            raise ValidationFailed([FieldError("type", f"unknown relationship type '{name}'; expected one of: "
-                                                       f"{', '.join(stored)}")])
+            raise ValidationFailed([FieldError("type", msg("relation-type-unknown", type=name,
+                                                           allowed=", ".join(stored)))])
         return spec
 
     def stored_relations(self) -> list[str]:
@@ -503,34 +504,34 @@ def _load_extensions(path: Path, kinds: dict[str, KindSpec]) -> dict[str, KindSp
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
     except (OSError, yaml.YAMLError) as exc:
-        raise ValidationFailed([FieldError(str(path), f"cannot read metamodel extensions: {exc}")]) from exc
+        raise ValidationFailed([FieldError(str(path), msg("extensions-unreadable", error=str(exc)))]) from exc
     if not isinstance(data, dict):
-        raise ValidationFailed([FieldError(str(path), "must map kind names to attribute declarations")])
+        raise ValidationFailed([FieldError(str(path), msg("extensions-not-mapping"))])
     errors: list[FieldError] = []
     out = dict(kinds)
     for kind_name, attrs in data.items():
         if kind_name not in kinds:
-            errors.append(FieldError(f"{path}:{kind_name}", f"unknown kind '{kind_name}'"))
+            errors.append(FieldError(f"{path}:{kind_name}", msg("extensions-kind-unknown", kind=str(kind_name))))
             continue
         if not isinstance(attrs, dict):
-            errors.append(FieldError(f"{path}:{kind_name}", "must map attribute names to declarations"))
+            errors.append(FieldError(f"{path}:{kind_name}", msg("extensions-kind-not-mapping")))
             continue
         added = []
         for attr_name, decl in attrs.items():
             where = f"{path}:{kind_name}.{attr_name}"
             if not isinstance(decl, dict):
-                errors.append(FieldError(where, "declaration must be a mapping"))
+                errors.append(FieldError(where, msg("extensions-declaration-not-mapping")))
                 continue
             if kinds[kind_name].attribute(attr_name):
-                errors.append(FieldError(where, "already declared by the built-in metamodel"))
+                errors.append(FieldError(where, msg("extensions-already-declared")))
                 continue
             type_ = decl.get("type", "str")
             if type_ not in ("str", "text", "int", "bool", "date", "enum", "ref", "list"):
-                errors.append(FieldError(where, f"unknown type '{type_}'"))
+                errors.append(FieldError(where, msg("extensions-type-unknown", type=str(type_))))
                 continue
             label = decl.get("label") or {}
             if type_ == "enum" and not decl.get("values"):
-                errors.append(FieldError(where, "an enum needs values"))
+                errors.append(FieldError(where, msg("extensions-enum-no-values")))
                 continue
             added.append(AttributeSpec(
                 name=str(attr_name), type=type_,

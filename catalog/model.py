@@ -21,8 +21,9 @@ import orjson
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, computed_field, field_validator, model_validator
 
 from catalog.errors import FieldError, ValidationFailed
+from catalog.i18n import Message, msg, one_of
 from catalog.metamodel import DEFAULT, EVENT_TYPES, AttributeSpec, Metamodel
-from catalog.text import Reason, clean_json, nfc, text_problem
+from catalog.text import clean_json, nfc, text_problem, text_reason
 
 _CODE = r"[a-z0-9][a-z0-9._-]{0,127}"  # lower-case ASCII letters, digits, ". _ -"; at most 128 characters
 _KIND = r"[a-z_]+"
@@ -44,8 +45,7 @@ REF_RE = re.compile(REF_PATTERN)
 def split_ref(ref: str) -> tuple[str, str]:
     m = REF_RE.match(ref or "")
     if not m:
-        raise ValidationFailed([FieldError("ref", f"'{ref}' is not a reference of the form kind:code "
-                                                  "(lower-case letters, digits, '.', '_' or '-')")])
+        raise ValidationFailed([FieldError("ref", msg("ref-malformed", ref=ref))])
     return m.group(1), m.group(2)
 
 
@@ -92,7 +92,7 @@ class OwnerPeriod(_Model):
     @model_validator(mode="after")
     def _order(self) -> "OwnerPeriod":
         if self.start and self.end and self.end <= self.start:
-            raise ValueError("end must be after start")
+            raise ValueError(msg("end-after-start"))
         return self
 
 
@@ -121,19 +121,17 @@ class Entity(_Model):
             if "kind" not in data and "code" not in data:
                 m = REF_RE.match(str(ref))
                 if not m:
-                    raise ValueError(f"ref '{ref}' is not of the form kind:code (lower-case letters, digits, "
-                                     "'.', '_' or '-')")
+                    raise ValueError(msg("ref-malformed", ref=str(ref)))
                 data["kind"], data["code"] = m.group(1), m.group(2)
             elif ref != f"{data.get('kind')}:{data.get('code')}":
-                raise ValueError(f"ref '{ref}' does not match kind and code")
+                raise ValueError(msg("ref-mismatch", ref=str(ref)))
         return data
 
     @field_validator("code")
     @classmethod
     def _code(cls, v: str) -> str:
         if not CODE_RE.match(v):
-            raise ValueError("code must be 1-128 lower-case letters, digits, '.', '_' or '-', starting with a "
-                             "letter or digit")
+            raise ValueError(msg("code-malformed"))
         return v
 
     @field_validator("tags")
@@ -141,7 +139,7 @@ class Entity(_Model):
     def _tags(cls, v: list[str]) -> list[str]:
         out = sorted({nfc(t.strip()) for t in v if t.strip()})
         if any(len(t) > 100 for t in out):
-            raise ValueError("a tag is longer than 100 characters")
+            raise ValueError(msg("tag-too-long", limit=100))
         return out
 
     @computed_field  # type: ignore[prop-decorator]
@@ -259,12 +257,59 @@ class ChangeEntry(_Model):
 M = TypeVar("M", bound=BaseModel)
 
 
+# pydantic's error types, each its own code; the error's context (max_length, ge...) are its parameters
+PYDANTIC: dict[str, Message] = {
+    "missing": msg("pydantic-missing"),
+    "extra_forbidden": msg("pydantic-extra-forbidden"),
+    "json_invalid": msg("pydantic-json-invalid"),
+    "string_type": msg("pydantic-string-type"),
+    "int_type": msg("pydantic-int-type"),
+    "int_parsing": msg("pydantic-int-parsing"),
+    "int_from_float": msg("pydantic-int-parsing"),
+    "float_type": msg("pydantic-float-type"),
+    "float_parsing": msg("pydantic-float-type"),
+    "bool_parsing": msg("pydantic-bool-parsing"),
+    "bool_type": msg("pydantic-bool-type"),
+    "date_from_datetime_parsing": msg("pydantic-date-from-datetime-parsing"),
+    "date_from_datetime_inexact": msg("pydantic-date-from-datetime-parsing"),
+    "date_parsing": msg("pydantic-date-parsing"),
+    "date_type": msg("pydantic-date-type"),
+    "dict_type": msg("pydantic-dict-type"),
+    "model_type": msg("pydantic-dict-type"),
+    "model_attributes_type": msg("pydantic-model-attributes-type"),
+    "list_type": msg("pydantic-list-type"),
+    "literal_error": msg("pydantic-literal-error"),
+    "enum": msg("pydantic-literal-error"),
+    "string_too_long": msg("pydantic-string-too-long"),
+    "string_too_short": msg("pydantic-string-too-short"),
+    "string_pattern_mismatch": msg("pydantic-string-pattern-mismatch"),
+    "greater_than_equal": msg("pydantic-greater-than-equal"),
+    "greater_than": msg("pydantic-greater-than-equal"),
+    "less_than_equal": msg("pydantic-less-than-equal"),
+    "less_than": msg("pydantic-less-than-equal"),
+    "too_long": msg("pydantic-too-long"),
+}
+
+
+def pydantic_reason(err: dict[str, Any]) -> Message:
+    """The catalog's message for one pydantic error: the Message a validator raised (``ValueError(msg(...))``), or
+    the message of its error type with its context as parameters (``pydantic-other`` naming the type if new)."""
+    ctx = err.get("ctx") or {}
+    raised = ctx.get("error")
+    if isinstance(raised, ValueError) and raised.args and isinstance(raised.args[0], Message):
+        return raised.args[0]
+    kind = str(err.get("type", ""))
+    base = PYDANTIC.get(kind)
+    if base is None:
+        return msg("pydantic-other", type=kind)
+    return Message(base.code, {k: v for k, v in ctx.items() if isinstance(v, (str, int, float))})
+
+
 def pydantic_errors(exc: ValidationError, prefix: str = "") -> list[FieldError]:
     out = []
     for err in exc.errors():
         loc = ".".join(str(p) for p in err["loc"] if p != "__root__")
-        msg = err["msg"].removeprefix("Value error, ")
-        out.append(FieldError(f"{prefix}{loc}" if loc else prefix.rstrip(".") or "body", msg))
+        out.append(FieldError(f"{prefix}{loc}" if loc else prefix.rstrip(".") or "body", pydantic_reason(err)))
     return out
 
 
@@ -272,8 +317,7 @@ def parse_entity(data: Any, where: str = "") -> Entity:
     """Parse untrusted input into an Entity (structure only); errors name each bad field."""
     if isinstance(data, dict) and "ref" in data and not REF_RE.match(str(data["ref"])):
         raise ValidationFailed([FieldError(f"{where}.ref" if where else "ref",
-                                           f"'{data['ref']}' is not a reference of the form kind:code (lower-case "
-                                           "letters, digits, '.', '_' or '-')")])
+                                           msg("ref-malformed", ref=str(data["ref"])))])
     if isinstance(data, dict) and "owner" in data:
         data = dict(data)
         owner = data.pop("owner")
@@ -323,7 +367,7 @@ def _map_text(value: Any, path: str, fn: Callable[[str, str], str]) -> Any:
 
 def check_text(model: M, where: str = "") -> M:
     """``model`` with every string NFC, or :class:`ValidationFailed` naming each string or key that breaks a text
-    rule (each reason a :class:`catalog.text.Reason`). Bookkeeping (version, timestamps) is not checked."""
+    rule (each reason the rule's message, :func:`catalog.text.text_reason`). Bookkeeping (version, timestamps) is not checked."""
     try:  # the usual case, text that needs nothing, found in one pass over the model's JSON
         if clean_json(orjson.dumps(model.model_dump(exclude=_BOOKKEEPING))):
             return model
@@ -334,7 +378,7 @@ def check_text(model: M, where: str = "") -> M:
     def check(text: str, path: str) -> str:
         code = text_problem(text)
         if code:
-            errors.setdefault(path or "body", FieldError(path or "body", Reason(code)))
+            errors.setdefault(path or "body", FieldError(path or "body", text_reason(code)))
             return text
         return text if text.isascii() else nfc(text)
 
@@ -360,22 +404,23 @@ def rewrite_text(model: M, fix: Callable[[str], str], where: str = "") -> tuple[
     return _map_text(model, where, rewrite), changed
 
 
-def _coerce_values(values: dict[str, Any], specs: tuple[AttributeSpec, ...], where: str, what: str,
-                   errors: list[FieldError]) -> dict[str, Any]:
+def _coerce_values(values: dict[str, Any], specs: tuple[AttributeSpec, ...], where: str,
+                   unknown: Callable[[str], Message], errors: list[FieldError]) -> dict[str, Any]:
     """Attribute or property values in their canonical types; empty values dropped; problems appended to errors."""
     by_name = {a.name: a for a in specs}
     out: dict[str, Any] = {}
     for key, value in values.items():
         a = by_name.get(key)
         if a is None:
-            errors.append(FieldError(f"{where}.{key}", f"not {what}; allowed: {', '.join(by_name)}"))
+            errors.append(FieldError(f"{where}.{key}", unknown(", ".join(by_name))))
             continue
         if value is None or value == "":
             continue
         try:
             out[key] = a.coerce(nfc(value) if isinstance(value, str) else value)
         except ValueError as exc:
-            errors.append(FieldError(f"{where}.{key}", str(exc)))
+            errors.append(FieldError(f"{where}.{key}", exc.args[0] if exc.args and isinstance(exc.args[0], Message)
+                                     else msg("value-invalid")))
     return out
 
 
@@ -387,28 +432,28 @@ def validate_entity(entity: Entity, mm: Metamodel = DEFAULT, where: str = "") ->
     errors: list[FieldError] = []
     spec = mm.kinds.get(entity.kind)
     if spec is None:
-        raise ValidationFailed([FieldError(f"{pre}kind", f"unknown kind '{entity.kind}'; expected one of: "
-                                                         f"{', '.join(mm.kinds)}")])
+        raise ValidationFailed([FieldError(f"{pre}kind", msg("kind-unknown", kind=entity.kind,
+                                                             allowed=", ".join(mm.kinds)))])
     if not entity.name.vi and not entity.name.en:
-        errors.append(FieldError(f"{pre}name", "a name is required (name.vi and/or name.en)"))
-    attrs = _coerce_values(entity.attributes, spec.attributes, f"{pre}attributes", f"an attribute of {spec.name}",
-                           errors)
+        errors.append(FieldError(f"{pre}name", msg("name-required")))
+    attrs = _coerce_values(entity.attributes, spec.attributes, f"{pre}attributes",
+                           lambda allowed: msg("attribute-unknown", kind=spec.name, allowed=allowed), errors)
     for a in spec.attributes:
         if a.required and a.name not in attrs and not any(e.location == f"{pre}attributes.{a.name}" for e in errors):
-            errors.append(FieldError(f"{pre}attributes.{a.name}", f"required for {spec.name}" +
-                                     (f"; one of: {', '.join(a.values)}" if a.values else "")))
+            errors.append(FieldError(f"{pre}attributes.{a.name}",
+                                     msg("attribute-required-one-of", kind=spec.name, allowed=", ".join(a.values))
+                                     if a.values else msg("attribute-required", kind=spec.name)))
     if entity.owner_history and not spec.owned:
-        errors.append(FieldError(f"{pre}owner", f"a {spec.name} has no owner (use the parent attribute)"))
+        errors.append(FieldError(f"{pre}owner", msg("kind-has-no-owner", kind=spec.name)))
     prev_end: dt.date | None = None
     for i, p in enumerate(entity.owner_history):
         if not p.org.startswith("organization:"):
-            errors.append(FieldError(f"{pre}owner_history.{i}.org", "must reference an organization"))
+            errors.append(FieldError(f"{pre}owner_history.{i}.org", msg("must-reference-organization")))
         if i > 0 and (prev_end is None or p.start is None or p.start < prev_end):
-            errors.append(FieldError(f"{pre}owner_history.{i}.start",
-                                     "ownership periods must follow one another without overlap"))
+            errors.append(FieldError(f"{pre}owner_history.{i}.start", msg("owner-periods-overlap")))
         prev_end = p.end
     if entity.valid_from and entity.valid_to and entity.valid_to <= entity.valid_from:
-        errors.append(FieldError(f"{pre}valid_to", "must be after valid_from"))
+        errors.append(FieldError(f"{pre}valid_to", msg("valid-to-after-from")))
     if errors:
         raise ValidationFailed(errors)
     return entity.model_copy(update={"attributes": dict(sorted(attrs.items()))})
@@ -422,22 +467,23 @@ def validate_relationship(rel: Relationship, mm: Metamodel = DEFAULT, where: str
     errors: list[FieldError] = []
     spec = mm.relations.get(rel.type)
     if spec is None or spec.derived:
-        raise ValidationFailed([FieldError(f"{pre}type", f"unknown relationship type '{rel.type}'; expected one "
-                                                         f"of: {', '.join(mm.stored_relations())}")])
+        raise ValidationFailed([FieldError(f"{pre}type", msg("relation-type-unknown", type=rel.type,
+                                                             allowed=", ".join(mm.stored_relations())))])
     for end, allowed in (("source", spec.sources), ("target", spec.targets)):
         ref = getattr(rel, end)
         m = REF_RE.match(ref)
         if not m:
-            errors.append(FieldError(f"{pre}{end}", f"'{ref}' is not a reference kind:code"))
+            errors.append(FieldError(f"{pre}{end}", msg("ref-malformed", ref=ref)))
         elif m.group(1) not in allowed:
-            errors.append(FieldError(f"{pre}{end}", f"a '{rel.type}' relationship {end} must be a "
-                                                    f"{' or '.join(allowed)}, not {m.group(1)}"))
+            said = {"type": rel.type, "allowed": one_of(allowed), "kind": m.group(1)}
+            errors.append(FieldError(f"{pre}{end}", msg("relation-source-kind", **said) if end == "source"
+                                     else msg("relation-target-kind", **said)))
     if rel.source == rel.target:
-        errors.append(FieldError(f"{pre}target", "a relationship cannot point at its own source"))
-    props = _coerce_values(rel.properties, spec.properties, f"{pre}properties", f"a property of '{rel.type}'",
-                           errors)
+        errors.append(FieldError(f"{pre}target", msg("relation-self")))
+    props = _coerce_values(rel.properties, spec.properties, f"{pre}properties",
+                           lambda allowed: msg("property-unknown", type=rel.type, allowed=allowed), errors)
     if rel.valid_from and rel.valid_to and rel.valid_to <= rel.valid_from:
-        errors.append(FieldError(f"{pre}valid_to", "must be after valid_from"))
+        errors.append(FieldError(f"{pre}valid_to", msg("valid-to-after-from")))
     if errors:
         raise ValidationFailed(errors)
     return rel.model_copy(update={"properties": dict(sorted(props.items()))})

@@ -14,7 +14,7 @@ without writing; the service writes them and records the event in one transactio
   the compliance rule on dissolved owners).
 - transfer: only the ``transfers`` apply.
 
-What is refused, each with a FieldError naming the field (reason codes: :data:`EVENT_REASONS`), before anything is
+What is refused, each with a FieldError naming the field (each reason a :class:`catalog.i18n.Message`, codes ``event-*``), before anything is
 written:
 
 - parties: ``from`` and ``to`` name existing organisations, each at most once, and no organisation on both sides
@@ -35,47 +35,9 @@ from __future__ import annotations
 import datetime as dt
 
 from catalog.errors import FieldError, ValidationFailed
+from catalog.i18n import msg, msg_plural
 from catalog.model import Entity, OrgEvent, validate_entity
 from catalog.store.base import CatalogStore, EntityFilter
-
-
-# reason code -> (vi, en): why an event was refused (FieldError.reason; the API's table, api.messages.REASONS,
-# includes these). The field named with each (from.0, to.1, transfers.2.to ...) says which party.
-EVENT_REASONS: dict[str, tuple[str, str]] = {
-    "event-named-twice": ("tổ chức được nêu hai lần", "the same organisation is named twice"),
-    "event-same-party": ("tổ chức vừa ở 'from' vừa ở 'to': không thể hợp nhất, sáp nhập, chia tách vào hay kế thừa "
-                         "chính nó", "also in 'from': an organisation cannot merge with, absorb, split into or "
-                                     "succeed itself"),
-    "event-rename-to": ("đổi tên áp dụng cho tổ chức ở 'from': để trống 'to' hoặc nêu lại chính tổ chức đó",
-                        "a rename changes the name of its 'from' organisation: leave 'to' empty or name the same "
-                        "organisation"),
-    "event-one-from": ("sự kiện đổi tên hoặc chia tách có đúng một tổ chức ở 'from'",
-                       "a rename or split event has exactly one organisation in 'from'"),
-    "event-transfer-unowned": ("đối tượng này không có chủ quản để chuyển giao (tổ chức thay đổi bằng thuộc tính "
-                               "parent)", "it has no owner to transfer (an organisation moves by its parent)"),
-    "event-transfer-twice": ("đối tượng được chuyển giao hai lần", "transferred twice"),
-    "event-ends-before-start": ("tổ chức bắt đầu hiệu lực vào hoặc sau ngày của sự kiện: không thể chấm dứt trước "
-                                "khi bắt đầu", "the organisation starts on or after the event's date: it cannot end "
-                                               "before it starts"),
-    "event-already-ended": ("tổ chức đã chấm dứt vào hoặc trước ngày của sự kiện",
-                            "the organisation had already ended by the event's date"),
-    "event-not-on-date": ("tổ chức không tồn tại vào ngày của sự kiện",
-                          "the organisation does not exist on the event's date"),
-    "event-start-ended": ("tổ chức đã chấm dứt trước ngày của sự kiện: hãy dùng sự kiện tái lập (reestablish)",
-                          "the organisation ended before the event's date: bring it back with a reestablish event"),
-    "event-start-existing": ("tổ chức đã tồn tại trước ngày của sự kiện: tổ chức đang tồn tại nhập vào bằng sự kiện "
-                             "sáp nhập (absorb)", "the organisation existed before the event's date: an existing "
-                                                  "organisation joins by an absorb event"),
-    "event-reestablish-active": ("tổ chức chưa chấm dứt trước ngày của sự kiện: chỉ tổ chức đã hợp nhất hoặc giải "
-                                 "thể mới được tái lập", "the organisation has not ended by the event's date: only a "
-                                                         "merged or dissolved organisation is re-established"),
-    "event-successor-is-unit": ("tổ chức kế thừa là đơn vị trực thuộc (theo chuỗi parent) của tổ chức mà nó kế "
-                                "thừa; hãy đổi đơn vị cấp trên trước", "a unit (through its parent chain) of an "
-                                                                       "organisation it would succeed; move its "
-                                                                       "parent first"),
-    "event-transfer-to-ending": ("tổ chức nhận chấm dứt bởi chính sự kiện này",
-                                 "the receiving organisation ends with this very event"),
-}
 
 
 def _owned_by(store: CatalogStore, org: str) -> list[Entity]:
@@ -109,42 +71,42 @@ def event_shape(store: CatalogStore, ev: OrgEvent, found: dict[str, Entity], cou
         for i, ref in enumerate(items):
             e = found.get(ref)
             if e is None:
-                errors.append(FieldError(f"{field}.{i}", f"{ref} does not exist"))
+                errors.append(FieldError(f"{field}.{i}", msg("entity-not-found", ref=ref)))
             elif not store.metamodel.is_organisation(e.kind):
-                errors.append(FieldError(f"{field}.{i}", f"{ref} is not an organization"))
+                errors.append(FieldError(f"{field}.{i}", msg("not-an-organization", ref=ref)))
             elif ref in items[:i]:
-                errors.append(FieldError(f"{field}.{i}", "event-named-twice"))
+                errors.append(FieldError(f"{field}.{i}", msg("event-named-twice")))
     for i, t in enumerate(ev.transfers):
         subject, dest = found.get(t.entity), found.get(t.to)
         if subject is None:
-            errors.append(FieldError(f"transfers.{i}.entity", f"{t.entity} does not exist"))
+            errors.append(FieldError(f"transfers.{i}.entity", msg("entity-not-found", ref=t.entity)))
         elif not store.metamodel.kind(subject.kind).owned:
-            errors.append(FieldError(f"transfers.{i}.entity", "event-transfer-unowned"))
+            errors.append(FieldError(f"transfers.{i}.entity", msg("event-transfer-unowned")))
         elif t.entity in [x.entity for x in ev.transfers[:i]]:
-            errors.append(FieldError(f"transfers.{i}.entity", "event-transfer-twice"))
+            errors.append(FieldError(f"transfers.{i}.entity", msg("event-transfer-twice")))
         if dest is None or not store.metamodel.is_organisation(dest.kind):
-            errors.append(FieldError(f"transfers.{i}.to", f"{t.to} is not an existing organization"))
+            errors.append(FieldError(f"transfers.{i}.to", msg("not-an-existing-organization", ref=t.to)))
     need = {"create": (0, 1), "rename": (1, 0), "merge": (2, 1), "absorb": (1, 1), "split": (1, 2),
             "reestablish": (0, 1), "dissolve": (1, 0), "transfer": (0, 0)}[ev.type]
     if not counts:
         need = (0, 0)
     if len(ev.from_) < need[0]:
-        errors.append(FieldError("from", f"a {ev.type} event needs at least {need[0]} organisation(s) in 'from'"))
+        errors.append(FieldError("from", msg_plural("event-needs-from", "event-needs-from#plural", count=need[0], type=ev.type)))
     if len(ev.to) < need[1]:
-        errors.append(FieldError("to", f"a {ev.type} event needs at least {need[1]} organisation(s) in 'to'"))
+        errors.append(FieldError("to", msg_plural("event-needs-to", "event-needs-to#plural", count=need[1], type=ev.type)))
     if ev.type in ("merge", "absorb") and len(ev.to) != 1:
-        errors.append(FieldError("to", f"a {ev.type} event has exactly one 'to' organisation"))
+        errors.append(FieldError("to", msg("event-one-to", type=ev.type)))
     if ev.type in ("rename", "split") and len(ev.from_) > 1:
-        errors.append(FieldError("from", "event-one-from"))
+        errors.append(FieldError("from", msg("event-one-from")))
     if ev.type == "rename" and ev.new_name is None:
-        errors.append(FieldError("new_name", "a rename event needs new_name"))
+        errors.append(FieldError("new_name", msg("event-rename-needs-name")))
     if errors:
         return errors
     if ev.type == "rename":
         if ev.to and ev.to != ev.from_:
-            errors.append(FieldError("to", "event-rename-to"))
+            errors.append(FieldError("to", msg("event-rename-to")))
     else:
-        errors += [FieldError(f"to.{i}", "event-same-party") for i, ref in enumerate(ev.to) if ref in ev.from_]
+        errors += [FieldError(f"to.{i}", msg("event-same-party")) for i, ref in enumerate(ev.to) if ref in ev.from_]
     return errors
 
 
@@ -161,33 +123,33 @@ def check_event(store: CatalogStore, ev: OrgEvent, found: dict[str, Entity]) -> 
         org = found[ref]
         if ref in ending:
             if org.valid_from is not None and org.valid_from >= day:
-                errors.append(FieldError(f"from.{i}", "event-ends-before-start"))
+                errors.append(FieldError(f"from.{i}", msg("event-ends-before-start")))
             elif org.valid_to is not None and org.valid_to <= day:
-                errors.append(FieldError(f"from.{i}", "event-already-ended"))
+                errors.append(FieldError(f"from.{i}", msg("event-already-ended")))
         elif ev.type == "rename" and not _exists_on(org, day):
-            errors.append(FieldError(f"from.{i}", "event-not-on-date"))
+            errors.append(FieldError(f"from.{i}", msg("event-not-on-date")))
     for i, ref in enumerate(ev.to):
         org = found[ref]
         if ref in starting:
             if org.valid_to is not None and org.valid_to <= day:
-                errors.append(FieldError(f"to.{i}", "event-start-ended"))
+                errors.append(FieldError(f"to.{i}", msg("event-start-ended")))
             elif org.valid_from is not None and org.valid_from < day:
-                errors.append(FieldError(f"to.{i}", "event-start-existing"))
+                errors.append(FieldError(f"to.{i}", msg("event-start-existing")))
         elif ev.type == "absorb" and not _exists_on(org, day):
-            errors.append(FieldError(f"to.{i}", "event-not-on-date"))
+            errors.append(FieldError(f"to.{i}", msg("event-not-on-date")))
         elif ev.type == "reestablish" and (org.valid_to is None or org.valid_to > day):
-            errors.append(FieldError(f"to.{i}", "event-reestablish-active"))
+            errors.append(FieldError(f"to.{i}", msg("event-reestablish-active")))
         if ev.type in ("merge", "absorb", "split"):
             above = _parents(found, store, ref)
             if any(pred in above for pred in ev.from_):
-                errors.append(FieldError(f"to.{i}", "event-successor-is-unit"))
+                errors.append(FieldError(f"to.{i}", msg("event-successor-is-unit")))
     arriving = set(starting) | (set(ev.to) if ev.type == "reestablish" else set())
     for i, t in enumerate(ev.transfers):
         dest = found[t.to]
         if t.to in ending:
-            errors.append(FieldError(f"transfers.{i}.to", "event-transfer-to-ending"))
+            errors.append(FieldError(f"transfers.{i}.to", msg("event-transfer-to-ending")))
         elif t.to not in arriving and not _exists_on(dest, day):
-            errors.append(FieldError(f"transfers.{i}.to", "event-not-on-date"))
+            errors.append(FieldError(f"transfers.{i}.to", msg("event-not-on-date")))
     return errors
 
 
@@ -230,8 +192,8 @@ def plan_event(store: CatalogStore, ev: OrgEvent) -> list[tuple[Entity, int]]:
     if ev.type == "split":
         missing = [a.ref for a in _owned_by(store, ev.from_[0]) if a.ref not in explicit]
         if missing:
-            raise ValidationFailed([FieldError("transfers", f"a split must say where each asset of {ev.from_[0]} "
-                                                            f"goes; missing: {', '.join(missing[:20])}")])
+            raise ValidationFailed([FieldError("transfers", msg("event-split-missing", ref=ev.from_[0],
+                                                                missing=", ".join(missing[:20])))])
     moves.update(explicit)
 
     if ev.type == "rename":

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from catalog.errors import PermissionDenied
+from catalog.i18n import msg
 from catalog.metamodel import ROLES
 from catalog.store.base import CatalogStore, EntityFilter
 
@@ -69,7 +70,7 @@ def org_units(store: CatalogStore, org: str) -> set[str]:
 
 def require(principal: Principal, action: Action) -> None:
     if action not in _ALLOWED[principal.role]:
-        raise PermissionDenied(f"{principal.name} ({principal.role}) may not {action}")
+        raise PermissionDenied(msg("denied-action", principal=principal.name, role=principal.role, action=action))
 
 
 def owner_scope(store: CatalogStore, principal: Principal) -> set[str] | None:
@@ -97,7 +98,7 @@ def require_owner_scope(store: CatalogStore, principal: Principal, ref: str, *ow
     if principal.role != "editor":
         return
     if ref.startswith("organization:"):
-        raise PermissionDenied(f"{principal.name} (department editor) may not change organisations")
+        raise PermissionDenied(msg("denied-organisations", principal=principal.name))
     units = owner_scope(store, principal)
     for owner in owners:
         if not in_scope(units, ref, owner):

@@ -36,6 +36,7 @@ from typing import Any
 from pydantic import ValidationError as PydanticValidationError
 
 from catalog.errors import Conflict, FieldError, IntegrityError, NotFound, PermissionDenied, ValidationFailed
+from catalog.i18n import Message, msg, msg_plural
 from catalog.metamodel import Metamodel
 from catalog.model import (REF_RE, Entity, OrgEvent, OwnerPeriod, Relationship, parse_entity, parse_relationship,
                            pydantic_errors, validate_entity, validate_event, validate_relationship)
@@ -47,31 +48,6 @@ PATCH_FIELDS = ("name", "description", "valid_from", "valid_to", "tags", "attrib
 _IDENTITY = ("kind", "code", "ref")
 _BOOKKEEPING = ("version", "created_at", "updated_at", "provenance")
 _NAMED = 20  # at most this many refused relationships are named in a refusal
-
-# reason code -> (vi, en): why a change was refused (FieldError.reason; the API's table, api.messages.REASONS, and
-# the web forms include these)
-CHANGE_REASONS: dict[str, tuple[str, str]] = {
-    "change-immutable": ("không đổi được: loại và mã là định danh của đối tượng",
-                         "cannot change: kind and code are the entity's identity"),
-    "change-bookkeeping": ("do danh mục tự ghi, không đặt qua một thay đổi (phiên bản mà thay đổi dựa vào gửi trong "
-                           "If-Match hoặc base_version)",
-                           "kept by the catalog, not set by a change (the version a change is based on goes in "
-                           "If-Match or base_version)"),
-    "change-owner-history": ("lịch sử chủ quản do danh mục ghi: hãy đổi 'owner' (chủ quản mới từ hôm nay) hoặc áp "
-                             "dụng một sự kiện tổ chức",
-                             "the ownership history is kept by the catalog: set 'owner' (the new owner from today) "
-                             "or apply an organisation event"),
-    "change-unknown-field": ("không phải trường thay đổi được; được phép: " + ", ".join(PATCH_FIELDS),
-                             "not a field a change can set; allowed: " + ", ".join(PATCH_FIELDS)),
-    "change-no-owner": ("cơ quan, tổ chức không có chủ quản (dùng thuộc tính parent)",
-                        "an organisation has no owner (use the parent attribute)"),
-    "owner-not-organization": ("phải là tham chiếu tới một cơ quan, tổ chức (organization:mã) hoặc null",
-                               "must reference an organization (organization:code), or be null"),
-    "parent-loop": ("đơn vị cấp trên này lại trực thuộc chính tổ chức (theo chuỗi parent): cây tổ chức sẽ thành "
-                    "vòng lặp", "this parent is itself a unit of the organisation (through its parent chain): the "
-                                "hierarchy would loop"),
-}
-
 
 def is_dissolved(org: Entity, on: dt.date) -> bool:
     """An organisation no longer exists on ``on``: its valid_to has passed (merged, absorbed, dissolved)."""
@@ -94,8 +70,7 @@ def retire_changes(entity: Entity, on: dt.date, mm: Metamodel) -> dict[str, Any]
     without a lifecycle (dataset: an entry of the data dictionary, which is never planned, built or run) is retired
     by its validity end alone. Organisations are not retired: they end by an event (merge, absorb, dissolve)."""
     if mm.is_organisation(entity.kind):
-        raise ValidationFailed([FieldError("ref", "organisations are ended by an event (merge, absorb, dissolve), "
-                                                  "not retired")])
+        raise ValidationFailed([FieldError("ref", msg("retire-organisation"))])
     changes: dict[str, Any] = {"valid_to": on.isoformat()}
     lifecycle = mm.kind(entity.kind).attribute("lifecycle")
     if lifecycle is not None and "retired" in lifecycle.values:
@@ -126,10 +101,10 @@ def merge_patch(current: Entity, changes: Any, today: dt.date, mm: Metamodel, wh
     merge (a None value removes one), ``owner`` moves ownership from ``today`` (:func:`reowned`), other fields are
     replaced. Identity (kind, code, ref), bookkeeping (version, timestamps, provenance), the ownership history and
     unknown fields are refused, each by a FieldError at ``where`` + its name (drafts: ``changes.``) with a reason
-    code of :data:`CHANGE_REASONS`. Returns the data for :meth:`CatalogService.update`; validation against the
+    message (codes ``change-*``). Returns the data for :meth:`CatalogService.update`; validation against the
     metamodel happens there."""
     if not isinstance(changes, dict):
-        raise ValidationFailed([FieldError(where.rstrip(".") or "changes", "dict_type")])
+        raise ValidationFailed([FieldError(where.rstrip(".") or "changes", msg("pydantic-dict-type"))])
     owned = mm.kind(current.kind).owned
     allowed = [f for f in PATCH_FIELDS if f != "owner" or owned]
     data = current.model_dump(mode="json", exclude={"ref", "version", "created_at", "updated_at"})
@@ -137,23 +112,24 @@ def merge_patch(current: Entity, changes: Any, today: dt.date, mm: Metamodel, wh
     for key, value in changes.items():
         loc = f"{where}{key}"
         if key in _IDENTITY:
-            errors.append(FieldError(loc, "change-immutable"))
+            errors.append(FieldError(loc, msg("change-immutable")))
         elif key in _BOOKKEEPING:
-            errors.append(FieldError(loc, "change-bookkeeping"))
+            errors.append(FieldError(loc, msg("change-bookkeeping")))
         elif key == "owner_history":
-            errors.append(FieldError(loc, "change-owner-history"))
+            errors.append(FieldError(loc, msg("change-owner-history")))
         elif key not in allowed:
-            errors.append(FieldError(loc, "change-no-owner" if key == "owner" else "change-unknown-field"))
+            errors.append(FieldError(loc, msg("change-no-owner") if key == "owner"
+                                     else msg("change-unknown-field", allowed=", ".join(PATCH_FIELDS))))
         elif key == "attributes":
             if not isinstance(value, dict):
-                errors.append(FieldError(loc, "dict_type"))
+                errors.append(FieldError(loc, msg("pydantic-dict-type")))
                 continue
             attrs = {**data["attributes"], **value}
             data["attributes"] = {k: v for k, v in attrs.items() if v is not None}
         elif key == "owner":
             m = REF_RE.match(value) if isinstance(value, str) else None
             if value is not None and (m is None or not mm.is_organisation(m.group(1))):
-                errors.append(FieldError(loc, "owner-not-organization"))
+                errors.append(FieldError(loc, msg("owner-not-organization")))
                 continue
             data["owner_history"] = [p.model_dump(mode="json") for p in reowned(current, value, today)]
         else:
@@ -192,16 +168,15 @@ class CatalogService:
         for field, ref, previous in named:
             target = found.get(ref)
             if target is None:
-                errors.append(FieldError(field, f"{ref} does not exist"))
+                errors.append(FieldError(field, msg("entity-not-found", ref=ref)))
             elif ref != previous and mm.is_organisation(target.kind) and is_dissolved(target, self.today):
-                errors.append(FieldError(field, f"{ref} no longer exists (valid until {target.valid_to}); "
-                                                "use its successor"))
+                errors.append(FieldError(field, msg("ref-no-longer-exists", ref=ref, day=target.valid_to)))
         parent = e.attributes.get("parent") if mm.is_organisation(e.kind) else None
         if parent == e.ref:
-            errors.append(FieldError("attributes.parent", "an organisation cannot be its own parent"))
+            errors.append(FieldError("attributes.parent", msg("parent-self")))
         elif parent and parent != (before.attributes.get("parent") if before else None) and \
                 e.ref in self._ancestors(parent):
-            errors.append(FieldError("attributes.parent", "parent-loop"))
+            errors.append(FieldError("attributes.parent", msg("parent-loop")))
         if errors:
             raise ValidationFailed(errors)
 
@@ -221,14 +196,15 @@ class CatalogService:
         for field, ref in (("source", r.source), ("target", r.target)):
             e = ends.get(ref)
             if e is None:
-                errors.append(FieldError(field, f"{ref} does not exist"))
+                errors.append(FieldError(field, msg("entity-not-found", ref=ref)))
             elif self.store.metamodel.is_organisation(e.kind) and is_dissolved(e, self.today) \
                     and r.type != "successor_of":
-                errors.append(FieldError(field, f"{ref} was dissolved on {e.valid_to}; link its successor instead"))
+                errors.append(FieldError(field, msg("ref-dissolved", ref=ref, day=e.valid_to)))
             elif is_retired(e, self.store.metamodel, self.today) and r.type not in ("supersedes",):
-                errors.append(FieldError(field, f"{ref} is retired"))
+                errors.append(FieldError(field, msg("ref-retired", ref=ref)))
         if errors:
-            raise IntegrityError("; ".join(str(x) for x in errors))
+            raise IntegrityError(msg("field-errors", errors=tuple(msg("field-error", location=x.location,
+                                                                      reason=x.reason) for x in errors)))
 
     def _check_past_ownership_kept(self, current: Entity, e: Entity) -> None:
         """Department editors never rewrite who owned an entity before: its closed ownership periods stay."""
@@ -236,11 +212,10 @@ class CatalogService:
             return
         closed = [p for p in current.owner_history if p.end is not None]
         if e.owner_history[:len(closed)] != closed:
-            raise PermissionDenied(f"{self.principal.name} (department editor of {self.principal.org}) may not "
-                                   f"rewrite the past ownership of {current.ref}: its closed ownership periods stay "
-                                   "as they are (the owner changes by 'owner' or an organisation event)")
+            raise PermissionDenied(msg("denied-past-ownership", principal=self.principal.name,
+                                       org=self.principal.org, ref=current.ref))
 
-    def _require_links_in_scope(self, rels: list[Relationship], doing: str) -> None:
+    def _require_links_in_scope(self, rels: list[Relationship], doing: Message) -> None:
         """Every relationship of ``rels`` must be one this principal may change (its source in their scope);
         otherwise PermissionDenied naming those that are not."""
         require(self.principal, "write")
@@ -251,10 +226,12 @@ class CatalogService:
         refused = [r.id for r in rels if not in_scope(units, r.source, sources[r.source].owner
                                                       if r.source in sources else None)]
         if refused:
-            more = f" and {len(refused) - _NAMED} more" if len(refused) > _NAMED else ""
-            raise PermissionDenied(f"{self.principal.name} (department editor of {self.principal.org}) may not "
-                                   f"{doing}: it would remove {len(refused)} relationship(s) of other "
-                                   f"organisations: {', '.join(refused[:_NAMED])}{more}")
+            raise PermissionDenied(msg_plural("denied-other-links", "denied-other-links#plural", count=len(refused),
+                                              principal=self.principal.name, org=self.principal.org, doing=doing,
+                                              refs=", ".join(refused[:_NAMED]),
+                                              more=msg_plural("list-and-more", "list-and-more#plural",
+                                                              count=len(refused) - _NAMED)
+                                              if len(refused) > _NAMED else ""))
 
     # --- entities ----------------------------------------------------------------------------------------------
     def get(self, ref: str) -> Entity:
@@ -277,8 +254,7 @@ class CatalogService:
         e = data if isinstance(data, Entity) else parse_entity({**data, "kind": current.kind, "code": current.code}
                                                                 if "ref" not in data else data)
         if e.ref != current.ref:
-            raise ValidationFailed([FieldError("ref", f"the reference is immutable: {current.ref} cannot become "
-                                                      f"{e.ref}")])
+            raise ValidationFailed([FieldError("ref", msg("ref-immutable", ref=current.ref, new=e.ref))])
         e = validate_entity(e, self.store.metamodel)
         require_owner_scope(self.store, self.principal, current.ref,
                             current.owner if self.store.metamodel.owned(current.kind) else None,
@@ -326,9 +302,10 @@ class CatalogService:
             if mm.is_organisation(current.kind):
                 users = self.store.count_entities(EntityFilter(owner=ref))
                 if users:
-                    raise IntegrityError(f"{ref} still owns {users} entities; transfer them first")
+                    raise IntegrityError(msg_plural("org-still-owns", "org-still-owns#plural", count=users, ref=ref))
             if cascade:
-                self._require_links_in_scope(self.store.list_relationships(ref), f"delete {ref} with cascade")
+                self._require_links_in_scope(self.store.list_relationships(ref),
+                                             msg("doing-delete-cascade", ref=ref))
             self.store.delete_entity(ref, expected_version, self.ctx, cascade=cascade)
 
     # --- relationships -----------------------------------------------------------------------------------------
@@ -345,7 +322,7 @@ class CatalogService:
         r = data if isinstance(data, Relationship) else parse_relationship(data)
         r = validate_relationship(r, self.store.metamodel)
         if self.store.find_relationship(r.id) is None:
-            raise NotFound(f"relationship {r.id} does not exist")
+            raise NotFound(msg("relationship-not-found", id=r.id))
         self._authorize_link(r)
         self._check_endpoints(r)
         return self.store.update_relationship(r, expected_version, self.ctx)
@@ -354,7 +331,7 @@ class CatalogService:
         require(self.principal, "write")
         r = self.store.find_relationship(rel_id)
         if r is None:
-            raise NotFound(f"relationship {rel_id} does not exist")
+            raise NotFound(msg("relationship-not-found", id=rel_id))
         self._authorize_link(r)
         self.store.delete_relationship(rel_id, expected_version, self.ctx)
 
@@ -399,8 +376,8 @@ def transfer(entity: Entity, to: str, on: dt.date, event: str | None = None, bas
         if last.org == to:
             return entity
         if last.start is not None and last.start >= on:
-            raise ValidationFailed([FieldError("date", f"{entity.ref} is owned by {last.org} only from "
-                                                       f"{last.start}; cannot transfer it on {on}")])
+            raise ValidationFailed([FieldError("date", msg("transfer-before-start", ref=entity.ref, org=last.org,
+                                                           start=last.start, day=on))])
         history[-1] = last.model_copy(update={"end": on})
     history.append(OwnerPeriod(org=to, start=on, event=event, basis=basis or None))
     return entity.model_copy(update={"owner_history": history})

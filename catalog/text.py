@@ -13,8 +13,8 @@ relationships and events, the web forms, importers, drafts and the CLI): a strin
   cannot appear in XML),
 
 and is stored NFC. :func:`text_problem` checks one string (its reason code, or None), :func:`text_problems` every
-string and key of a decoded JSON value (FieldErrors whose reason is a :class:`Reason`: the English text, carrying
-the code under which :data:`TEXT_REASONS` holds the Vietnamese and the English).
+string and key of a decoded JSON value (FieldErrors whose reason is the rule's :class:`catalog.i18n.Message`,
+:func:`text_reason`; code as above, texts in the message catalog).
 
 Text that already breaks these rules (stored before them) is still read and written out: :func:`xml_text` makes a
 string fit XML 1.0 and :func:`utf8_text` fit UTF-8 (each character that does not fit becomes U+FFFD), and
@@ -29,40 +29,30 @@ import unicodedata
 from typing import Any
 
 from catalog.errors import FieldError
+from catalog.i18n import Message, msg
 
 # --- the text rules -------------------------------------------------------------------------------------------
 
 TEXT_CONTROL, TEXT_SURROGATE, TEXT_BIDI, TEXT_NONCHARACTER, TEXT_TOO_DEEP = (
     "text-control", "text-surrogate", "text-bidi", "text-noncharacter", "text-too-deep")
 
-# code -> (vi, en): why a string was refused (the API's table, api.messages.REASONS, includes these)
-TEXT_REASONS: dict[str, tuple[str, str]] = {
-    TEXT_CONTROL: ("chứa ký tự điều khiển (NUL, ký tự điều khiển C0/C1)",
-                   "contains control characters (NUL, C0/C1 controls)"),
-    TEXT_SURROGATE: ("chứa ký tự thay thế (surrogate) đơn lẻ: không phải Unicode hợp lệ",
-                     "contains a lone surrogate: not valid Unicode"),
-    TEXT_BIDI: ("chứa ký tự điều khiển hướng văn bản (RLO/LRO/isolate), có thể dùng để giả mạo",
-                "contains a bidirectional override or isolate character (a spoofing vector)"),
-    TEXT_NONCHARACTER: ("chứa ký tự không dùng để trao đổi (noncharacter, ví dụ U+FFFE, U+FFFF)",
-                        "contains a noncharacter (such as U+FFFE or U+FFFF), not for interchange"),
-    TEXT_TOO_DEEP: ("lồng nhau quá sâu", "nested too deeply"),
+# code -> the message saying why a string was refused (its texts in the message catalog)
+TEXT_REASONS: dict[str, Message] = {
+    TEXT_CONTROL: msg("text-control"),
+    TEXT_SURROGATE: msg("text-surrogate"),
+    TEXT_BIDI: msg("text-bidi"),
+    TEXT_NONCHARACTER: msg("text-noncharacter"),
+    TEXT_TOO_DEEP: msg("text-too-deep"),
 }
 
-class Reason(str):
-    """A reason in English (what every door prints by default) that carries its stable ``code``: a door that speaks
-    Vietnamese finds the text by that code (``TEXT_REASONS``, ``api.messages.REASONS``), never by matching the
-    English."""
 
-    code: str
-
-    def __new__(cls, code: str) -> "Reason":
-        self = super().__new__(cls, TEXT_REASONS[code][1])
-        self.code = code
-        return self
+def text_reason(code: str) -> Message:
+    """The message of a text rule's reason code."""
+    return TEXT_REASONS[code]
 
 
 def reason_code(reason: str) -> str:
-    """The code of a :class:`Reason`, or the reason itself (a code already, or text without one)."""
+    """The code of a :class:`Message` reason, or the reason itself."""
     return getattr(reason, "code", reason)
 
 
@@ -111,10 +101,10 @@ def text_problems(value: Any, where: str = "", depth: int = 0) -> list[FieldErro
     """Every string of a decoded JSON value (dict keys included; a key's own problem hides its value's) that breaks
     a text rule, as FieldError(path, reason code); paths are dotted (``attributes.vendor``, ``tags.2``)."""
     if depth > MAX_DEPTH:
-        return [FieldError(where or "body", Reason(TEXT_TOO_DEEP))]
+        return [FieldError(where or "body", text_reason(TEXT_TOO_DEEP))]
     if isinstance(value, str):
         code = text_problem(value)
-        return [FieldError(where or "body", Reason(code))] if code else []
+        return [FieldError(where or "body", text_reason(code))] if code else []
     out: list[FieldError] = []
     if isinstance(value, dict):
         for k, v in value.items():

@@ -10,10 +10,11 @@ import io
 import zipfile
 from pathlib import Path
 
+from catalog.i18n import msg
 from catalog.metamodel import DEFAULT, Metamodel
 from importers.archimate import XSI, AModel, ArchimateTransformed, Concept, Mapping, RELATIONSHIP_TYPES, \
     load_mapping, normalise_type, parse_xml, transform_model
-from importers.base import ImportFailed, Rejection, decode_text, sniff_delimiter
+from importers.base import ImportFailed, Rejection, clip, decode_text, sniff_delimiter
 
 ARCHI_NS = "http://www.archimatetool.com/archimate"
 KNOWN_MAJOR = 5  # the newest Archi model version this importer was written against
@@ -36,24 +37,23 @@ def read_archi_bytes(path: Path, max_bytes: int) -> bytes:
             with zipfile.ZipFile(path) as z:
                 names = z.namelist()
                 if "model.xml" not in names:
-                    raise ImportFailed(f"{path.name}: a zip archive without model.xml (it holds: "
-                                       f"{', '.join(sorted(names)[:10]) or 'nothing'}); not an Archi model",
-                                       f"{path.name}: tệp zip không có model.xml; không phải mô hình Archi")
+                    raise ImportFailed(msg("archi-zip-no-model", file=path.name,
+                                           holds=clip(", ".join(sorted(names)[:10])) or "-"))
                 info = z.getinfo("model.xml")
                 if info.file_size > max_bytes:
-                    raise ImportFailed(f"{path.name}: model.xml unpacks to {info.file_size:,} bytes, more than the "
-                                       f"limit of {max_bytes:,}")
+                    raise ImportFailed(msg("archi-model-too-large", file=path.name, size=info.file_size,
+                                           limit=max_bytes), reason="import-too-large")
                 with z.open(info) as m:
                     data = m.read(max_bytes + 1)
                 if len(data) > max_bytes:
-                    raise ImportFailed(f"{path.name}: model.xml unpacks to more than {max_bytes:,} bytes")
+                    raise ImportFailed(msg("archi-model-over", file=path.name, limit=max_bytes),
+                                       reason="import-too-large")
                 return data
         except (zipfile.BadZipFile, zipfile.LargeZipFile, NotImplementedError, OSError, EOFError) as exc:
-            raise ImportFailed(f"{path.name}: a damaged zip archive ({exc})") from None
+            raise ImportFailed(msg("import-zip-damaged", file=path.name, error=clip(str(exc)))) from None
     data = path.read_bytes()[: max_bytes + 1]
     if not data.lstrip(b"\xef\xbb\xbf \t\r\n").startswith(b"<"):
-        raise ImportFailed(f"{path.name}: neither an XML file nor a zip archive; not an Archi model",
-                           f"{path.name}: không phải tệp XML cũng không phải tệp zip; không phải mô hình Archi")
+        raise ImportFailed(msg("archi-not-xml-or-zip", file=path.name))
     return data
 
 
@@ -62,8 +62,8 @@ def read_archi(data: bytes, name: str) -> AModel:
     ns = root.tag[1:].split("}", 1)[0] if root.tag.startswith("{") else ""
     local = root.tag.split("}", 1)[-1]
     if local != "model" or ns != ARCHI_NS:
-        raise ImportFailed(f"{name}: not an Archi model (root <{local}> in namespace '{ns}'; expected <model> in "
-                           f"{ARCHI_NS})")
+        raise ImportFailed(msg("archi-not-model", file=name, root=clip(local), namespace=clip(ns),
+                               expected=ARCHI_NS))
     version = root.get("version", "")
     model = AModel(format=f"archi {version or '(no version)'}")
     try:
@@ -71,17 +71,16 @@ def read_archi(data: bytes, name: str) -> AModel:
     except ValueError:
         major = 0
     if major > KNOWN_MAJOR:
-        model.notes.append(Rejection(name, "version", f"written by Archi model version {version}, newer than the "
-                                                      f"{KNOWN_MAJOR}.x this importer knows; read on a best-effort "
-                                                      "basis"))
+        model.notes.append(Rejection(name, "version", msg("archi-version-newer", version=clip(version),
+                                                          known=KNOWN_MAJOR)))
     xsi_type = f"{{{XSI}}}type"
     profiles = {p.get("id"): p.get("name", "") for p in root if p.tag in ("profile", f"{{{ARCHI_NS}}}profile")}
     model.props = [(p.get("key", ""), p.get("value", "")) for p in root if p.tag == "property"]
     known = {"folder", "property", "profile", "purpose", "documentation", "metadata", "features"}
     for child in root:
         if isinstance(child.tag, str) and child.tag not in known:
-            model.notes.append(Rejection(f"{name}: line {child.sourceline}", child.tag,
-                                         "not part of the Archi model format this importer knows; ignored"))
+            model.notes.append(Rejection(msg("at-line", file=name, line=child.sourceline), child.tag,
+                                         msg("archi-unknown-element")))
 
     def walk(folder, path: list[str]) -> None:
         here = path + [folder.get("name", "").replace("/", "-")]
@@ -96,7 +95,7 @@ def read_archi(data: bytes, name: str) -> AModel:
                     continue
                 docs = [("", (d.text or "").strip()) for d in node if d.tag == "documentation" and
                         (d.text or "").strip()]
-                c = Concept(id=(node.get("id") or "").strip(), type=t, where=f"line {node.sourceline}",
+                c = Concept(id=(node.get("id") or "").strip(), type=t, where=msg("at-line-only", line=node.sourceline),
                             names=[("", node.get("name").strip())] if (node.get("name") or "").strip() else [],
                             docs=docs,
                             props=[(p.get("key", ""), p.get("value", "")) for p in node if p.tag == "property"],
@@ -157,8 +156,7 @@ def csv_set(path: Path) -> dict[str, Path]:
                 if p.is_file():
                     out[part] = p
             return out
-    raise ImportFailed(f"{path.name}: an Archi CSV file name ends with -elements.csv, -relations.csv or "
-                       "-properties.csv")
+    raise ImportFailed(msg("archi-csv-name", file=path.name))
 
 
 def _records(path: Path, max_bytes: int) -> list[tuple[int, list[str]]]:
@@ -166,7 +164,7 @@ def _records(path: Path, max_bytes: int) -> list[tuple[int, list[str]]]:
     comment lines between records, quoted fields spanning lines, stray spaces around fields."""
     raw = path.read_bytes()
     if len(raw) > max_bytes:
-        raise ImportFailed(f"{path.name}: larger than the limit of {max_bytes:,} bytes")
+        raise ImportFailed(msg("import-over-limit", file=path.name, limit=max_bytes), reason="import-too-large")
     text = decode_text(path.name, raw)
     lines = text.splitlines(keepends=True)
     kept: list[str] = []
@@ -180,9 +178,9 @@ def _records(path: Path, max_bytes: int) -> list[tuple[int, list[str]]]:
         if line.count('"') % 2:
             in_quotes = not in_quotes
     if not kept:
-        raise ImportFailed(f"{path.name}: empty (no header row)")
+        raise ImportFailed(msg("archi-csv-empty", file=path.name), reason="import-empty")
     if in_quotes:
-        raise ImportFailed(f"{path.name}: ends inside the quoted field that starts on line {origin[-1]} (truncated?)")
+        raise ImportFailed(msg("archi-csv-open-quote", file=path.name, line=origin[-1]))
     header = kept[0]
     delimiter = sniff_delimiter(header)
     reader = csv.reader(io.StringIO("".join(kept)), delimiter=delimiter, quotechar='"', strict=False)
@@ -193,8 +191,9 @@ def _records(path: Path, max_bytes: int) -> list[tuple[int, list[str]]]:
             out.append((origin[min(start, len(origin) - 1)], [f.strip() for f in fields]))
             start = reader.line_num
     except csv.Error as exc:
-        raise ImportFailed(f"{path.name}: line {origin[min(start, len(origin) - 1)]}: not valid CSV: {exc}") \
-            from None
+        raise ImportFailed(msg("import-csv-invalid", where=msg("at-line", file=path.name,
+                                                               line=origin[min(start, len(origin) - 1)]),
+                               error=clip(str(exc)))) from None
     return out
 
 
@@ -205,14 +204,14 @@ def _table(path: Path, part: str, max_bytes: int, problems: list[Rejection]) \
     header = [h.strip().lower() for h in records[0][1]]
     missing = [h for h in CSV_HEADERS[part] if h not in header]
     if missing:
-        raise ImportFailed(f"{path.name}: line {records[0][0]}: the header lacks column(s) "
-                           f"{', '.join(m.capitalize() for m in missing)} (an Archi {part} file has "
-                           f"{', '.join(h.capitalize() for h in CSV_HEADERS[part])}...)")
+        raise ImportFailed(msg("archi-csv-header", where=msg("at-line", file=path.name, line=records[0][0]),
+                               missing=", ".join(m.capitalize() for m in missing), part=part,
+                               columns=", ".join(h.capitalize() for h in CSV_HEADERS[part])))
     rows = []
     for line, row in records[1:]:
         if len(row) < len(header):
-            problems.append(Rejection(f"{path.name}: line {line}", "", f"{len(row)} field(s) where the header has "
-                                                                       f"{len(header)}; row left out"))
+            problems.append(Rejection(msg("at-line", file=path.name, line=line), "",
+                                      msg("archi-csv-short-row", fields=len(row), header=len(header))))
         else:
             rows.append((line, row))
     return {h: i for i, h in enumerate(header)}, rows
@@ -226,8 +225,8 @@ def read_archi_csv(path: Path, max_bytes: int) -> AModel:
     files = csv_set(path)
     model = AModel(format="archi csv", where_names_file=True)
     if "elements" not in files:
-        model.notes.append(Rejection(path.name, "", f"no {path.name.rsplit('-', 1)[0]}-elements.csv next to it: "
-                                                    "relationships can only point at elements of the set"))
+        model.notes.append(Rejection(path.name, "", msg("archi-csv-no-elements",
+                                                        file=path.name.rsplit("-", 1)[0] + "-elements.csv")))
     model_ids: set[str] = set()
     if "elements" in files:
         f = files["elements"]
@@ -241,9 +240,9 @@ def read_archi_csv(path: Path, max_bytes: int) -> AModel:
                 continue
             if not ident:
                 ident = _derived_id(t, get("name"))
-                model.notes.append(Rejection(f"{f.name}: line {line}", "ID", f"blank; the stable identifier "
-                                                                              f"{ident} is derived from type and name"))
-            c = Concept(id=ident, type=t, where=f"{f.name}: line {line}",
+                model.notes.append(Rejection(msg("at-line", file=f.name, line=line), "ID",
+                                             msg("archi-csv-derived-id", id=ident)))
+            c = Concept(id=ident, type=t, where=msg("at-line", file=f.name, line=line),
                         names=[("", get("name"))] if get("name") else [],
                         docs=[("", get("documentation"))] if get("documentation") else [],
                         specializations=[get("specialization")] if get("specialization") else [])
@@ -255,7 +254,7 @@ def read_archi_csv(path: Path, max_bytes: int) -> AModel:
             get = lambda c: row[cols[c]] if c in cols and cols[c] < len(row) else ""  # noqa: E731
             t = normalise_type(get("type"))
             ident = get("id") or _derived_id(t, get("source"), get("target"), get("name"))
-            c = Concept(id=ident, type=t, where=f"{f.name}: line {line}",
+            c = Concept(id=ident, type=t, where=msg("at-line", file=f.name, line=line),
                         names=[("", get("name"))] if get("name") else [],
                         docs=[("", get("documentation"))] if get("documentation") else [],
                         specializations=[get("specialization")] if get("specialization") else [],
@@ -269,14 +268,15 @@ def read_archi_csv(path: Path, max_bytes: int) -> AModel:
             get = lambda c: row[cols[c]] if c in cols and cols[c] < len(row) else ""  # noqa: E731
             ident, key, value = get("id"), get("key"), get("value")
             if not key:
-                model.notes.append(Rejection(f"{f.name}: line {line}", "Key", "blank; row ignored"))
+                model.notes.append(Rejection(msg("at-line", file=f.name, line=line), "Key",
+                                             msg("archi-csv-blank-key")))
             elif ident in model_ids:
                 model.props.append((key, value))
             elif ident in by_id:
                 by_id[ident].props.append((key, value))
             else:
-                model.problems.append(Rejection(f"{f.name}: line {line}", "ID", f"{ident or '(blank)'} is neither "
-                                                                                "an element nor a relation of the set"))
+                model.problems.append(Rejection(msg("at-line", file=f.name, line=line), "ID",
+                                                msg("archi-csv-unknown-id", id=ident or "-")))
     return model
 
 

@@ -20,11 +20,12 @@ from pathlib import Path
 from typing import Any, Iterable
 
 from catalog.errors import ValidationFailed
+from catalog.i18n import Message, msg, msg_plural
 from catalog.metamodel import DEFAULT, Metamodel
 from catalog.model import Entity, Relationship, parse_entity, parse_relationship, validate_entity, \
     validate_relationship
 from catalog.store.base import CatalogStore
-from importers.base import ImportFailed, Rejection, Transformed, rejections_from
+from importers.base import ImportFailed, Rejection, Transformed, clip, rejections_from
 
 NS21 = "http://www.opengroup.org/xsd/archimate"
 NS3 = "http://www.opengroup.org/xsd/archimate/3.0/"
@@ -177,50 +178,50 @@ def load_mapping(path: str | Path | None = None, mm: Metamodel = DEFAULT) -> Map
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
     except (OSError, yaml.YAMLError) as exc:
-        raise ImportFailed(f"ArchiMate mapping {path}: cannot read it: {exc}") from None
-    errors: list[str] = []
+        raise ImportFailed(msg("mapping-unreadable", path=str(path), error=clip(str(exc)))) from None
+    errors: list[Message] = []
     if not isinstance(data, dict):
-        raise ImportFailed(f"ArchiMate mapping {path}: must be a mapping with elements, relationships, ...")
+        raise ImportFailed(msg("mapping-not-mapping", path=str(path)))
     elements: dict[str, ElementMap] = {}
     for t, spec in (data.get("elements") or {}).items():
         if not isinstance(spec, dict) or spec.get("kind") not in mm.kinds:
-            errors.append(f"elements.{t}: kind must be one of {', '.join(mm.kinds)}")
+            errors.append(msg("mapping-element-kind", type=str(t), allowed=", ".join(mm.kinds)))
             continue
         elements[normalise_type(str(t))] = ElementMap(spec["kind"], dict(spec.get("attributes") or {}))
     export_types = {}
     for kind, t in (data.get("export_types") or {}).items():
         if kind not in mm.kinds:
-            errors.append(f"export_types.{kind}: unknown kind")
+            errors.append(msg("mapping-export-kind-unknown", kind=str(kind)))
         export_types[kind] = normalise_type(str(t))
     for kind in mm.kinds:
         if kind not in export_types:
-            errors.append(f"export_types: no ArchiMate type for kind {kind}")
+            errors.append(msg("mapping-export-kind-missing", kind=kind))
     rules = []
     for i, r in enumerate(data.get("relationships") or []):
         where = f"relationships[{i}]"
         if not isinstance(r, dict) or r.get("relation") not in mm.stored_relations():
-            errors.append(f"{where}: relation must be one of {', '.join(mm.stored_relations())}")
+            errors.append(msg("mapping-relation-unknown", where=where, allowed=", ".join(mm.stored_relations())))
             continue
         rule = Rule(normalise_type(str(r.get("archimate", ""))), frozenset(r.get("source") or ()),
                     frozenset(r.get("target") or ()), r["relation"], bool(r.get("reverse", False)),
                     frozenset(r["access"]) if r.get("access") else None)
         if rule.archimate not in RELATIONSHIP_TYPES:
-            errors.append(f"{where}: unknown ArchiMate relationship type {rule.archimate}")
+            errors.append(msg("mapping-archimate-type-unknown", where=where, type=rule.archimate))
         spec = mm.relations[rule.relation]
         ours_src, ours_tgt = (rule.targets, rule.sources) if rule.reverse else (rule.sources, rule.targets)
         if not ours_src <= set(spec.sources) or not ours_tgt <= set(spec.targets):
-            errors.append(f"{where}: the metamodel allows {rule.relation} only from {', '.join(spec.sources)} "
-                          f"to {', '.join(spec.targets)}")
+            errors.append(msg("mapping-relation-ends", where=where, relation=rule.relation,
+                              sources=", ".join(spec.sources), targets=", ".join(spec.targets)))
         rules.append(rule)
     export_rels: dict[str, tuple[ExportChoice, ...]] = {}
     for rel, choices in (data.get("export_relationships") or {}).items():
         if rel not in mm.stored_relations():
-            errors.append(f"export_relationships.{rel}: unknown relationship kind")
+            errors.append(msg("mapping-export-relation-unknown", relation=str(rel)))
             continue
         export_rels[rel] = tuple(ExportChoice(normalise_type(c["archimate"]), bool(c.get("reverse", False)),
                                               c.get("access")) for c in choices or ())
     if errors:
-        raise ImportFailed(f"ArchiMate mapping {path}: " + "; ".join(errors))
+        raise ImportFailed(msg("mapping-invalid", path=str(path), errors=tuple(errors)))
     return Mapping(elements, export_types, tuple(rules), export_rels,
                    str(data.get("relation_property") or "ioc_relation"), str(path))
 
@@ -242,20 +243,16 @@ def parse_xml(data: bytes, name: str):
 
     head = data[:4096].lstrip(b"\xef\xbb\xbf \t\r\n")
     if b"<!DOCTYPE" in data[:65536] or b"<!ENTITY" in data[:65536]:
-        raise ImportFailed(f"{name}: contains a DOCTYPE/ENTITY declaration; DTDs and entities are refused "
-                           "(they allow external-entity and entity-expansion attacks)",
-                           f"{name}: có khai báo DOCTYPE/ENTITY; DTD và thực thể bị từ chối (có thể dùng để tấn công "
-                           "thực thể ngoài hoặc bùng nổ thực thể)")
+        raise ImportFailed(msg("xml-dtd-refused", file=name))
     if not head.startswith(b"<"):
-        raise ImportFailed(f"{name}: not an XML file", f"{name}: không phải tệp XML")
+        raise ImportFailed(msg("xml-not-xml", file=name))
     try:
         root = etree.fromstring(data, safe_parser())
     except etree.XMLSyntaxError as exc:
-        raise ImportFailed(f"{name}: not well-formed XML: {exc.msg} (line {exc.lineno})",
-                           f"{name}: XML sai cú pháp: {exc.msg} (dòng {exc.lineno})") from None
+        raise ImportFailed(msg("xml-malformed", file=name, problem=clip(str(exc.msg)), line=exc.lineno)) from None
     tree = root.getroottree()
     if tree.docinfo.doctype or tree.docinfo.internalDTD is not None:  # pragma: no cover - caught above
-        raise ImportFailed(f"{name}: DTDs are refused")
+        raise ImportFailed(msg("xml-dtd-refused", file=name))
     return root
 
 
@@ -270,7 +267,7 @@ class _LocalResolver:
                 if url and url.startswith("http") and url.rstrip("/").endswith("xml.xsd"):
                     return self.resolve_filename(str(directory / "xml.xsd"), context)
                 if url and url.startswith("http"):
-                    raise ImportFailed(f"schema import {url} would need the network; refused")
+                    raise ImportFailed(msg("xml-schema-network", url=clip(url)))
                 return None
 
         return R()
@@ -324,9 +321,8 @@ def _version(root, name: str) -> str:
     ns = root.tag[1:].split("}", 1)[0] if root.tag.startswith("{") else ""
     local = root.tag.split("}", 1)[-1]
     if local != "model" or ns not in (NS21, NS3):
-        raise ImportFailed(f"{name}: not an ArchiMate exchange file (root <{local}> in namespace '{ns}'; expected "
-                           f"<model> in {NS3} (3.x) or {NS21} (2.1))",
-                           f"{name}: không phải tệp trao đổi ArchiMate (gốc <{local}> trong không gian tên '{ns}')")
+        raise ImportFailed(msg("archimate-not-exchange", file=name, root=clip(local), namespace=clip(ns), ns3=NS3,
+                               ns21=NS21))
     return "2.1" if ns == NS21 else "3.1"
 
 
@@ -346,12 +342,11 @@ def read_exchange(data: bytes, name: str, validate: bool = True, ref_dir: Path |
     model = AModel(format=f"exchange {'2.1' if version == '2.1' else '3.x'}")
     if validate:
         try:
-            model.problems += [Rejection(f"{name}: line {line}", "xsd", f"does not validate against the "
-                                         f"ArchiMate {version} schema: {msg}",
-                                         f"không hợp lệ theo lược đồ ArchiMate {version}: {msg}")
-                               for line, msg in schema_errors(root, version, ref_dir)]
+            model.problems += [Rejection(msg("at-line", file=name, line=line), "xsd",
+                                         msg("archimate-xsd-invalid", version=version, error=clip(error)))
+                               for line, error in schema_errors(root, version, ref_dir)]
         except FileNotFoundError as exc:
-            model.notes.append(Rejection(name, "xsd", f"not validated: {exc}"))
+            model.notes.append(Rejection(name, "xsd", msg("archimate-not-validated", error=str(exc))))
     name_tag = q("label") if version == "2.1" else q("name")
     # property definitions: 3.x <propertyDefinitions><propertyDefinition identifier><name>; 2.1 <propertydefs>
     # <propertydef identifier name>
@@ -371,16 +366,16 @@ def read_exchange(data: bytes, name: str, validate: bool = True, ref_dir: Path |
             values = _texts(p, q("value"))
             value = _pick_lang(values)[1] or (values[0][1] if values else "")
             if ref not in pdefs:
-                model.problems.append(Rejection(f"{name}: line {p.sourceline} ({owner})", "property",
-                                                f"refers to property definition '{ref}', which the file does "
-                                                "not define"))
+                model.problems.append(Rejection(msg("at-item", where=msg("at-line", file=name, line=p.sourceline),
+                                                    item=owner), "property",
+                                                msg("archimate-property-undefined", ref=clip(ref))))
                 continue
             out.append((pdefs[ref], value))
         return out
 
     def concept(node) -> Concept:
         c = Concept(id=node.get("identifier", "").strip(), type=normalise_type(node.get(xsi_type, "")),
-                    where=f"line {node.sourceline}", names=_texts(node, name_tag),
+                    where=msg("at-line-only", line=node.sourceline), names=_texts(node, name_tag),
                     docs=_texts(node, q("documentation")))
         c.props = props(node, c.where, c.id)
         return c
@@ -484,12 +479,11 @@ def transform_model(model: AModel, source: str, mapping: Mapping | None = None, 
     t.source_types = dict(sorted(Counter(c.type for c in model.elements + model.relationships).items()))
     ec, rc = t.counts["elements"], t.counts["relationships"]
     if model.props:
-        t.unmapped.append(Rejection(f"{source}: model", "properties",
-                                    "model properties are not kept: " + "; ".join(f"{k}={v}" for k, v in model.props)))
+        t.unmapped.append(Rejection(f"{source}: model", "properties", msg(
+            "archimate-model-properties", properties=clip("; ".join(f"{k}={v}" for k, v in model.props)))))
     if model.views:
-        t.notes.append(f"{model.views} view(s) not imported (the catalog draws its own diagrams)")
-        t.unmapped.append(Rejection(f"{source}: views", "views", t.notes[-1],
-                                    f"{model.views} khung nhìn không được nhập (danh mục tự vẽ sơ đồ)"))
+        t.notes.append(msg_plural("archimate-views", "archimate-views#plural", count=model.views))
+        t.unmapped.append(Rejection(f"{source}: views", "views", t.notes[-1]))
     status: dict[str, str] = {}  # element id -> "mapped" | "unmapped" | "rejected"
     kinds: dict[str, tuple[str, str]] = {}  # element id -> (ref, kind)
     types: dict[str, str] = {}
@@ -497,22 +491,21 @@ def transform_model(model: AModel, source: str, mapping: Mapping | None = None, 
     refs: dict[str, str] = {}
     lookups: dict[str, dict[str, str]] = {}
     for c in model.elements:
-        where = f"{c.where if model.where_names_file else f'{source}: {c.where}'}: element " \
-                f"{c.id or '(no identifier)'} ({c.label()})"
+        where = msg("at-element", where=c.where if model.where_names_file else msg("at-in-file", file=source,
+                                                                                   where=c.where),
+                    id=c.id or "-", label=clip(c.label()))
         if not c.id:
-            t.rejected.append(Rejection(where, "identifier", "missing")); ec["rejected"] += 1
+            t.rejected.append(Rejection(where, "identifier", msg("pydantic-missing"))); ec["rejected"] += 1
             continue
         if c.id in status or c.id in rel_ids:
-            t.rejected.append(Rejection(where, "identifier", f"{c.id} appears twice in the file",
-                                        f"{c.id} xuất hiện hai lần trong tệp"))
+            t.rejected.append(Rejection(where, "identifier", msg("appears-twice", item=c.id)))
             ec["rejected"] += 1
             continue
         types[c.id] = c.type
         spec = mapping.elements.get(c.type)
         if spec is None:
             status[c.id] = "unmapped"
-            t.unmapped.append(Rejection(where, "type", f"ArchiMate type {c.type} is not mapped to a catalog kind",
-                                        f"loại ArchiMate {c.type} không được ánh xạ sang loại nào của danh mục"))
+            t.unmapped.append(Rejection(where, "type", msg("archimate-type-unmapped", type=clip(c.type))))
             ec["unmapped"] += 1
             continue
         vi, en = _pick_lang(c.names)
@@ -537,11 +530,8 @@ def transform_model(model: AModel, source: str, mapping: Mapping | None = None, 
             elif k in lookup:
                 data["attributes"][lookup[k]] = value
             else:
-                t.unmapped.append(Rejection(where, f"property {key}",
-                                            f"not an attribute of {spec.kind} (value '{value[:80]}'); declare it "
-                                            "in the metamodel extensions to keep it",
-                                            f"không phải thuộc tính của {spec.kind} (giá trị '{value[:80]}'); khai "
-                                            "báo trong phần mở rộng siêu mô hình để giữ lại"))
+                t.unmapped.append(Rejection(where, f"property {key}", msg("archimate-property-not-attribute", kind=spec.kind,
+                                                            value=value[:80])))
         try:
             e = validate_entity(parse_entity(data), mm)
         except ValidationFailed as exc:
@@ -549,8 +539,8 @@ def transform_model(model: AModel, source: str, mapping: Mapping | None = None, 
             status[c.id] = "rejected"; ec["rejected"] += 1
             continue
         if e.ref in refs:
-            t.rejected.append(Rejection(where, "identifier", f"gives the same catalog reference {e.ref} as "
-                                                             f"element {refs[e.ref]}"))
+            t.rejected.append(Rejection(where, "identifier", msg("archimate-same-ref", ref=e.ref,
+                                                                 element=refs[e.ref])))
             status[c.id] = "rejected"; ec["rejected"] += 1
             continue
         refs[e.ref] = c.id
@@ -562,39 +552,36 @@ def transform_model(model: AModel, source: str, mapping: Mapping | None = None, 
     seen_rel: dict[str, str] = {}
     seen_ids: set[str] = set()
     for r in model.relationships:
-        where = f"{r.where if model.where_names_file else f'{source}: {r.where}'}: relationship " \
-                f"{r.id or '(no identifier)'} ({r.label()})"
+        where = msg("at-relationship", where=r.where if model.where_names_file else msg("at-in-file", file=source,
+                                                                                        where=r.where),
+                    id=r.id or "-", label=clip(r.label()))
         if r.id and r.id in seen_ids:
-            t.rejected.append(Rejection(where, "identifier", f"{r.id} appears twice in the file",
-                                        f"{r.id} xuất hiện hai lần trong tệp"))
+            t.rejected.append(Rejection(where, "identifier", msg("appears-twice", item=r.id)))
             rc["rejected"] += 1
             continue
         seen_ids.add(r.id)
         if r.type not in RELATIONSHIP_TYPES:
-            t.unmapped.append(Rejection(where, "type", f"unknown ArchiMate relationship type {r.type}"))
+            t.unmapped.append(Rejection(where, "type", msg("archimate-relationship-type-unknown", type=clip(r.type))))
             rc["unmapped"] += 1
             continue
         problem = None
         for end in ("source", "target"):
             x = getattr(r, end)
             if x and x in rel_ids:
-                problem = ("unmapped", end, f"{x} is a relationship; relationships to or from relationships have "
-                                            "no equivalent in the catalog",
-                           f"{x} là một quan hệ; danh mục không có quan hệ tới hoặc từ một quan hệ")
+                problem = ("unmapped", end, msg("archimate-relationship-to-relationship", id=x))
                 break
         for end in ("source", "target"):
             x = getattr(r, end)
             if problem:
                 break
             if not x:
-                problem = ("rejected", end, "missing", "thiếu")
+                problem = ("rejected", end, msg("pydantic-missing"))
             elif x not in status and x not in types:
-                problem = ("rejected", end, f"{x} is not an element of the file", f"{x} không phải phần tử của tệp")
+                problem = ("rejected", end, msg("archimate-not-element", id=x))
             elif status.get(x) == "unmapped":
-                problem = ("unmapped", end, f"{x} is a {types[x]}, which the mapping does not cover",
-                           f"{x} là {types[x]}, loại không có trong ánh xạ")
+                problem = ("unmapped", end, msg("archimate-end-unmapped", id=x, type=types[x]))
             elif status.get(x) == "rejected":
-                problem = ("rejected", end, f"element {x} was rejected", f"phần tử {x} đã bị từ chối")
+                problem = ("rejected", end, msg("archimate-end-rejected", id=x))
         if problem:
             (t.rejected if problem[0] == "rejected" else t.unmapped).append(Rejection(where, *problem[1:]))
             rc[problem[0]] += 1
@@ -615,28 +602,24 @@ def transform_model(model: AModel, source: str, mapping: Mapping | None = None, 
                 relation, reverse = name, rev
             else:
                 t.unmapped.append(Rejection(where, mapping.relation_property,
-                                            f"'{marker}' is not a relationship the metamodel allows from {a} to {b}; "
-                                            "the mapping rules apply instead"))
+                                            msg("archimate-marker-not-allowed", marker=clip(marker), source=a,
+                                                target=b)))
         if relation is None:
             rule = mapping.rule_for(r.type, skind, tkind, r.access)
             if rule is None:
-                reason = (f"{r.type} from {skind} to {tkind} has no catalog equivalent in the mapping"
-                          if mapping.covers_relationship(r.type) else
-                          f"ArchiMate relationship type {r.type} is not mapped")
                 if r.type == "Access":
-                    reason += f" (access type {r.access or 'Access'})"
-                t.unmapped.append(Rejection(where, "type", reason,
-                                            f"quan hệ {r.type} từ {skind} tới {tkind} không có tương ứng trong ánh xạ"
-                                            if mapping.covers_relationship(r.type) else
-                                            f"loại quan hệ ArchiMate {r.type} không được ánh xạ"))
+                    reason = msg("archimate-access-unmapped", source=skind, target=tkind, access=r.access or "Access")
+                elif mapping.covers_relationship(r.type):
+                    reason = msg("archimate-relationship-no-equivalent", type=r.type, source=skind, target=tkind)
+                else:
+                    reason = msg("archimate-relationship-type-unmapped", type=r.type)
+                t.unmapped.append(Rejection(where, "type", reason))
                 rc["unmapped"] += 1
                 continue
             relation, reverse = rule.relation, rule.reverse
         a, b = (tref, sref) if reverse else (sref, tref)
         if a == b:
-            t.unmapped.append(Rejection(where, "target", "points at its own source; the catalog has no "
-                                                         "self-relationships",
-                                        "trỏ về chính nguồn của nó; danh mục không có quan hệ tự thân"))
+            t.unmapped.append(Rejection(where, "target", msg("archimate-self-relationship")))
             rc["unmapped"] += 1
             continue
         lookup = lookups.setdefault("rel:" + relation, _rel_lookup(mm, relation))
@@ -653,8 +636,8 @@ def transform_model(model: AModel, source: str, mapping: Mapping | None = None, 
             elif k in lookup:
                 data["properties"][lookup[k]] = value
             else:
-                t.unmapped.append(Rejection(where, f"property {key}", f"not a property of '{relation}' (value "
-                                                                      f"'{value[:80]}')"))
+                t.unmapped.append(Rejection(where, f"property {key}", msg("archimate-property-not-property", type=relation,
+                                                            value=value[:80])))
         try:
             rel = validate_relationship(parse_relationship(data), mm)
         except ValidationFailed as exc:
@@ -662,8 +645,8 @@ def transform_model(model: AModel, source: str, mapping: Mapping | None = None, 
             rc["rejected"] += 1
             continue
         if rel.id in seen_rel:
-            t.unmapped.append(Rejection(where, "type", f"the same catalog relationship {rel.id} as "
-                                                       f"{seen_rel[rel.id]}; kept once"))
+            t.unmapped.append(Rejection(where, "type", msg("archimate-same-relationship", id=rel.id,
+                                                           other=seen_rel[rel.id])))
             rc["unmapped"] += 1
             continue
         seen_rel[rel.id] = r.id or r.where
@@ -689,7 +672,7 @@ class ExchangeImporter:
     def read(self, path: Path, max_bytes: int) -> AModel:
         data = path.read_bytes()
         if len(data) > max_bytes:
-            raise ImportFailed(f"{path.name}: larger than the limit of {max_bytes:,} bytes")
+            raise ImportFailed(msg("import-over-limit", file=path.name, limit=max_bytes), reason="import-too-large")
         return read_exchange(data, path.name, self.validate, self.ref_dir)
 
     def transform(self, document: AModel, source: str) -> ArchimateTransformed:
@@ -724,7 +707,7 @@ def load_relationship_table(path: str | Path | None = None) -> RelationshipTable
 def _relationship_table(path: str) -> RelationshipTable:
     p = Path(path)
     if not p.is_file():
-        raise ImportFailed(f"Archi's relationships.xml not found at {p}; set IOC_CATALOG_ARCHIMATE_REFERENCE_DIR")
+        raise ImportFailed(msg("archimate-rules-missing", path=str(p)))
     root = parse_xml(p.read_bytes(), p.name)
     allowed = {}
     for src in root.iter("source"):

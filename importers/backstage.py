@@ -20,9 +20,10 @@ from pathlib import Path
 from typing import Any, Callable, Iterable
 
 from catalog.errors import ValidationFailed
+from catalog.i18n import Message, msg, msg_plural
 from catalog.metamodel import Metamodel
 from catalog.model import Entity, OwnerPeriod, Relationship, parse_entity, validate_entity, validate_relationship
-from importers.base import ImportFailed, Rejection, Transformed, decode_text, rejections_from
+from importers.base import ImportFailed, Rejection, Transformed, clip, decode_text, rejections_from
 
 MAX_ALIASES = 1_000  # YAML aliases per file: a handful in real catalogs; "billion laughs" needs millions
 MAX_DEPTH = 64  # nesting of YAML collections
@@ -102,7 +103,7 @@ class EntityRef:
 def parse_ref(text: Any, default_kind: str | None, default_namespace: str) -> EntityRef:
     """``[kind:][namespace/]name`` with Backstage's defaulting; raises ValueError with a reason."""
     if not isinstance(text, str) or not text.strip():
-        raise ValueError("must be an entity reference [kind:][namespace/]name")
+        raise ValueError(msg("backstage-ref-required"))
     s = text.strip()
     kind, sep, rest = s.partition(":")
     if not sep:
@@ -112,12 +113,12 @@ def parse_ref(text: Any, default_kind: str | None, default_namespace: str) -> En
         namespace, name = "", rest
     if not kind:
         if default_kind is None:
-            raise ValueError(f"'{s}' must name its kind here (for example component:{s})")
+            raise ValueError(msg("backstage-ref-needs-kind", ref=s))
         kind = default_kind
     kind, namespace, name = kind.lower(), (namespace or default_namespace).lower(), name.lower()
     if not re.match(r"^[a-z][a-z0-9]*$", kind) or not NAMESPACE_RE.match(namespace) or not NAME_RE.match(name) \
             or len(name) > 63 or len(namespace) > 63:
-        raise ValueError(f"'{s}' is not a valid entity reference [kind:][namespace/]name")
+        raise ValueError(msg("backstage-ref-invalid", ref=s))
     return EntityRef(kind, namespace, name)
 
 
@@ -168,21 +169,17 @@ def _check_events(text: str, name: str) -> None:
         if isinstance(ev, yaml.AliasEvent):
             aliases += 1
             if aliases > MAX_ALIASES:
-                raise ImportFailed(f"{name}: more than {MAX_ALIASES} YAML aliases (an alias bomb?); refused",
-                                   reason_vi=f"{name}: hơn {MAX_ALIASES} bí danh YAML (nghi là bom bí danh); "
-                                             "từ chối")
+                raise ImportFailed(msg("yaml-too-many-aliases", file=name, limit=MAX_ALIASES))
         elif isinstance(ev, (yaml.MappingStartEvent, yaml.SequenceStartEvent)):
             depth += 1
             if depth > MAX_DEPTH:
-                raise ImportFailed(f"{name}: YAML nested deeper than {MAX_DEPTH} levels; refused",
-                                   reason_vi=f"{name}: YAML lồng sâu hơn {MAX_DEPTH} cấp; từ chối")
+                raise ImportFailed(msg("yaml-too-deep", file=name, limit=MAX_DEPTH))
         elif isinstance(ev, (yaml.MappingEndEvent, yaml.SequenceEndEvent)):
             depth -= 1
         elif isinstance(ev, yaml.DocumentStartEvent):
             docs += 1
             if docs > MAX_DOCUMENTS:
-                raise ImportFailed(f"{name}: more than {MAX_DOCUMENTS} YAML documents; refused",
-                                   reason_vi=f"{name}: hơn {MAX_DOCUMENTS} tài liệu YAML; từ chối")
+                raise ImportFailed(msg("yaml-too-many-documents", file=name, limit=MAX_DOCUMENTS))
 
 
 def read_yaml_documents(path: Path, max_bytes: int) -> list[Any]:
@@ -194,11 +191,11 @@ def read_yaml_documents(path: Path, max_bytes: int) -> list[Any]:
         return list(yaml.load_all(text, Loader=loader))
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
-        at = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
         problem = getattr(exc, "problem", None) or str(exc)
-        raise ImportFailed(f"{path.name}: not valid YAML{at}: {problem}",
-                           reason_vi=f"{path.name}: YAML không hợp lệ{at.replace(' at line', ' tại dòng').replace('column', 'cột')}: "
-                                     f"{problem}") from None
+        if mark:
+            raise ImportFailed(msg("yaml-invalid-at", file=path.name, line=mark.line + 1, column=mark.column + 1,
+                                   problem=problem)) from None
+        raise ImportFailed(msg("yaml-invalid", file=path.name, problem=problem)) from None
 
 
 def _placeholders(value: Any, path: str, seen: set[int] | None = None) -> Iterable[tuple[str, str, str]]:
@@ -229,6 +226,7 @@ class _Item:
     where: str
     ours: str | None = None  # our ref
     entity: Entity | None = None
+    place: str = ""  # where in the file, without the file's name ("document 2 (component:default/x)")
 
 
 @dataclass
@@ -273,8 +271,7 @@ class BackstageImporter:
     def read(self, path: Path, max_bytes: int) -> list[Any]:
         docs = read_yaml_documents(path, max_bytes)
         if not any(d is not None for d in docs):
-            raise ImportFailed(f"{path.name}: no Backstage entity in the file (it is empty)",
-                               f"{path.name}: tệp không có thực thể Backstage nào (tệp rỗng)")
+            raise ImportFailed(msg("backstage-empty", file=path.name))
         return docs
 
     # -- transform ---------------------------------------------------------------------------------------------
@@ -291,11 +288,11 @@ class BackstageImporter:
             if item.entity is not None:
                 if item.entity.ref in taken:
                     t.rejected.append(Rejection(item.where, "metadata.name",
-                                                f"{item.entity.ref} is already used by {taken[item.entity.ref]}",
-                                                f"{item.entity.ref} đã được dùng cho {taken[item.entity.ref]}"))
+                                                msg("backstage-ref-taken", ref=item.entity.ref,
+                                                    by=taken[item.entity.ref])))
                     item.entity = item.ours = None
                 else:
-                    taken[item.entity.ref] = item.where.split(": ", 1)[-1]
+                    taken[item.entity.ref] = item.place
         for item in items:
             if item.entity is not None:
                 self._map_links(item, by_ref, t, mm)
@@ -306,65 +303,55 @@ class BackstageImporter:
         out: list[_Item] = []
         seen: dict[EntityRef, str] = {}
         for n, doc in enumerate(docs, 1):
-            where = f"{source}: document {n}"
+            where = msg("at-document", file=source, n=n)
             if doc is None:  # an empty document (a stray ---)
                 continue
             if not isinstance(doc, dict):
-                t.rejected.append(Rejection(where, "", "a Backstage entity is a mapping with apiVersion, kind, "
-                                                       "metadata and spec",
-                                            "một thực thể Backstage là ánh xạ gồm apiVersion, kind, metadata, spec"))
+                t.rejected.append(Rejection(where, "", msg("backstage-not-mapping")))
                 continue
             bad = self._envelope_errors(doc)
             if bad:
-                t.rejected += [Rejection(where, f, en, vi) for f, en, vi in bad]
+                t.rejected += [Rejection(where, f, reason) for f, reason in bad]
                 continue
             ref = self_ref(doc)
-            where = f"{where} ({ref})"
+            where = msg("at-item", where=where, item=str(ref))
             t.source_types[doc["kind"]] = t.source_types.get(doc["kind"], 0) + 1
             if ref in seen:
-                t.rejected.append(Rejection(where, "metadata.name", f"{ref} is already defined in {seen[ref]}",
-                                            f"{ref} đã được khai báo ở {seen[ref]}"))
+                t.rejected.append(Rejection(where, "metadata.name", msg("backstage-defined-twice", ref=str(ref),
+                                                                        n=seen[ref])))
                 continue
-            seen[ref] = f"document {n}"
-            out.append(_Item(doc, ref, where))
+            seen[ref] = n
+            out.append(_Item(doc, ref, where, place=msg("at-item", where=msg("document-n", n=n), item=str(ref))))
         return out
 
     @staticmethod
-    def _envelope_errors(doc: dict[str, Any]) -> list[tuple[str, str, str]]:
+    def _envelope_errors(doc: dict[str, Any]) -> list[tuple[str, Message]]:
         errors = []
         api = doc.get("apiVersion")
         if not isinstance(api, str) or not api.strip():
-            errors.append(("apiVersion", "required (for example backstage.io/v1alpha1)",
-                           "bắt buộc (ví dụ backstage.io/v1alpha1)"))
+            errors.append(("apiVersion", msg("backstage-api-version-required")))
         if not isinstance(doc.get("kind"), str) or not re.match(r"^[A-Za-z][A-Za-z0-9]*$", doc.get("kind", "")):
-            errors.append(("kind", "required: the entity kind (Component, API, System ...)",
-                           "bắt buộc: loại thực thể (Component, API, System ...)"))
+            errors.append(("kind", msg("backstage-kind-required")))
         meta = doc.get("metadata")
         if not isinstance(meta, dict):
-            errors.append(("metadata", "required: a mapping with at least a name", "bắt buộc: ánh xạ có ít nhất name"))
+            errors.append(("metadata", msg("backstage-metadata-required")))
         else:
             name = meta.get("name")
             if not isinstance(name, str) or not NAME_RE.match(name.lower()) or len(name) > 63:
-                errors.append(("metadata.name", f"{name!r} is not a Backstage name (1-63 letters and digits "
-                                                "separated by '-', '_' or '.')",
-                               f"{name!r} không phải tên Backstage hợp lệ (1-63 chữ và số, ngăn cách bởi '-', '_' "
-                               "hoặc '.')"))
+                errors.append(("metadata.name", msg("backstage-name-invalid", name=clip(repr(name)))))
             ns = meta.get("namespace")
             if ns is not None and (not isinstance(ns, str) or not NAMESPACE_RE.match(ns.lower()) or len(ns) > 63):
-                errors.append(("metadata.namespace", f"{ns!r} is not a Backstage namespace",
-                               f"{ns!r} không phải namespace Backstage hợp lệ"))
+                errors.append(("metadata.namespace", msg("backstage-namespace-invalid", namespace=clip(repr(ns)))))
         if "spec" in doc and not isinstance(doc["spec"], dict):
-            errors.append(("spec", "must be a mapping", "phải là ánh xạ"))
+            errors.append(("spec", msg("value-must-be-mapping")))
         elif isinstance(doc.get("kind"), str):
             spec = doc.get("spec") or {}
             kind = doc["kind"].lower()
             for name in REQUIRED.get(kind, ()):
                 if spec.get(name) is None or spec.get(name) == "":
-                    errors.append((f"spec.{name}", f"required for a {doc['kind']}",
-                                   f"bắt buộc đối với {doc['kind']}"))
+                    errors.append((f"spec.{name}", msg("backstage-spec-required", kind=doc["kind"])))
             if kind == "location" and not spec.get("target") and not spec.get("targets"):
-                errors.append(("spec.targets", "a Location needs target or targets",
-                               "Location cần target hoặc targets"))
+                errors.append(("spec.targets", msg("backstage-location-targets")))
         return errors
 
     def _our_kind(self, ref: EntityRef, by_ref: dict[EntityRef, _Item]) -> str | None:
@@ -382,8 +369,7 @@ class BackstageImporter:
         meta = doc["metadata"]
         spec = doc.get("spec") or {}
         for fld, key, target in _placeholders(doc, ""):
-            t.unmapped.append(Rejection(item.where, fld, f"{key} placeholder not fetched ({target})",
-                                        f"không tải nội dung {key} ({target})"))
+            t.unmapped.append(Rejection(item.where, fld, msg("backstage-placeholder", key=key, target=target)))
         if kind is None:
             self._report_unmapped_kind(item, t)
             return
@@ -393,10 +379,9 @@ class BackstageImporter:
         if isinstance(meta.get("tags"), list) and not all(isinstance(x, str) for x in meta["tags"]):
             shape.append(("metadata.tags", tuple))
         if shape:
-            names = {list: ("a list", "danh sách"), str: ("text", "văn bản"), dict: ("a mapping", "ánh xạ"),
-                     tuple: ("a list of text", "danh sách văn bản")}
-            t.rejected += [Rejection(item.where, f, f"must be {names[ty][0]}", f"phải là {names[ty][1]}")
-                           for f, ty in shape]
+            names = {list: msg("pydantic-list-type"), str: msg("value-must-be-text"),
+                     dict: msg("value-must-be-mapping"), tuple: msg("backstage-must-be-text-list")}
+            t.rejected += [Rejection(item.where, f, names[ty]) for f, ty in shape]
             return
         attrs: dict[str, Any] = dict(self.mapping.defaults.get(kind, {}))
         tags = list(meta.get("tags") or [])
@@ -408,10 +393,8 @@ class BackstageImporter:
             lc = str(spec.get("lifecycle") or "").strip().lower()
             if lc not in self.mapping.lifecycles:
                 t.rejected.append(Rejection(item.where, "spec.lifecycle",
-                                            f"'{spec.get('lifecycle')}' is not a lifecycle this mapping knows: "
-                                            f"{', '.join(self.mapping.lifecycles)}",
-                                            f"'{spec.get('lifecycle')}' không phải giai đoạn vòng đời đã biết: "
-                                            f"{', '.join(self.mapping.lifecycles)}"))
+                                            msg("backstage-lifecycle-unknown", value=clip(str(spec.get("lifecycle"))),
+                                                known=", ".join(self.mapping.lifecycles))))
                 return
             attrs["lifecycle"] = self.mapping.lifecycles[lc]
         if kind_spec is not None and not kind_spec.owned:  # an organisation: a Group
@@ -426,22 +409,19 @@ class BackstageImporter:
             definition = spec.get("definition")
             if isinstance(definition, str):
                 t.unmapped.append(Rejection(item.where, "spec.definition",
-                                            f"the {stype or 'API'} definition ({len(definition):,} characters) is "
-                                            "not kept: the catalog holds no API definitions",
-                                            f"không lưu định nghĩa {stype or 'API'} ({len(definition):,} ký tự): "
-                                            "danh mục không lưu định nghĩa API"))
+                                            msg("backstage-definition-not-kept", type=str(stype or "API"),
+                                                chars=len(definition))))
         links = [x for x in (meta.get("links") or []) if isinstance(x, dict) and isinstance(x.get("url"), str)]
         if links:
             attrs["url"] = links[0]["url"]
         lost = []
         if len(links) > 1:
-            lost.append(f"{len(links) - 1} more link(s)")
+            lost.append(msg_plural("backstage-more-links", "backstage-more-links#plural", count=len(links) - 1))
         if isinstance(meta.get("annotations"), dict) and meta["annotations"]:
-            lost.append(f"{len(meta['annotations'])} annotation(s)")
+            lost.append(msg_plural("backstage-annotations", "backstage-annotations#plural",
+                                   count=len(meta["annotations"])))
         if lost:
-            t.unmapped.append(Rejection(item.where, "metadata", f"not kept: {', '.join(lost)}",
-                                        "không lưu: " + ", ".join(lost).replace("more link(s)", "liên kết khác")
-                                        .replace("annotation(s)", "chú thích")))
+            t.unmapped.append(Rejection(item.where, "metadata", msg("backstage-not-kept", lost=lost)))
         title = meta.get("title") if isinstance(meta.get("title"), str) else None
         description = meta.get("description") if isinstance(meta.get("description"), str) else ""
         data = {"kind": kind, "code": code_of(ref), "name": {"en": display or title or meta["name"]},
@@ -458,27 +438,23 @@ class BackstageImporter:
         kind = item.ref.kind
         spec = item.doc.get("spec") or {}
         if kind == "user":
-            en, vi = "a User is a person: the catalog records owning organisations, not people", \
-                "User là một người: danh mục ghi cơ quan chủ quản, không ghi cá nhân"
+            reason = msg("backstage-user-unmapped")
         elif kind == "domain":
-            en, vi = f"a Domain is kept as the tag domain:{code_of(item.ref)} on its Systems", \
-                f"Domain được giữ dưới dạng nhãn domain:{code_of(item.ref)} trên các System của nó"
+            reason = msg("backstage-domain-unmapped", code=code_of(item.ref))
         elif kind == "location":
             targets = spec.get("targets") if isinstance(spec.get("targets"), list) else []
             if isinstance(spec.get("target"), str):
                 targets = [spec["target"], *targets]
             for i, target in enumerate(targets):
                 remote = isinstance(target, str) and re.match(r"^[a-z][a-z0-9+.-]*://", target, re.I)
-                t.unmapped.append(Rejection(
-                    item.where, f"spec.targets[{i}]",
-                    f"not followed: {target} ({'a remote URL is never fetched' if remote else 'import that file on its own'})",
-                    f"không đọc theo: {target} ({'không bao giờ tải địa chỉ từ xa' if remote else 'hãy nhập tệp đó riêng'})"))
-            en, vi = "a Location only lists other files; they are not read", \
-                "Location chỉ liệt kê các tệp khác; không đọc các tệp đó"
+                said = clip(str(target))
+                t.unmapped.append(Rejection(item.where, f"spec.targets[{i}]",
+                                            msg("backstage-target-remote", target=said) if remote
+                                            else msg("backstage-target-local", target=said)))
+            reason = msg("backstage-location-unmapped")
         else:
-            en, vi = f"kind {item.doc['kind']} has no counterpart in the catalog", \
-                f"loại {item.doc['kind']} không có loại tương ứng trong danh mục"
-        t.unmapped.append(Rejection(item.where, "kind", en, vi))
+            reason = msg("backstage-kind-unmapped", kind=str(item.doc["kind"]))
+        t.unmapped.append(Rejection(item.where, "kind", reason))
 
     # -- links: owner, parent, system, APIs, dependencies ------------------------------------------------------
     def _map_links(self, item: _Item, by_ref: dict[EntityRef, _Item], t: Transformed, mm: Metamodel) -> None:
@@ -489,19 +465,17 @@ class BackstageImporter:
         tags = list(e.tags)
         for fld, ref in references(item.doc):
             if isinstance(ref, ValueError):
-                t.rejected.append(Rejection(item.where, fld, str(ref), _vi_ref_error(str(ref))))
+                t.rejected.append(Rejection(item.where, fld, ref.args[0] if ref.args and isinstance(ref.args[0], Message)
+                                            else msg("backstage-ref-required")))
                 continue
             name = fld.split("[")[0].removeprefix("spec.")
             target_kind = self._our_kind(ref, by_ref)
             target = f"{target_kind}:{code_of(ref)}" if target_kind else None
             if name == "owner":
                 if ref.kind == "user":
-                    t.unmapped.append(Rejection(item.where, fld, f"owner {ref} is a person: no owning organisation "
-                                                                 "recorded", f"chủ sở hữu {ref} là một người: không ghi "
-                                                                             "cơ quan chủ quản"))
+                    t.unmapped.append(Rejection(item.where, fld, msg("backstage-owner-person", ref=str(ref))))
                 elif ref.kind != "group":
-                    t.rejected.append(Rejection(item.where, fld, f"an owner is a Group or a User, not {ref}",
-                                                f"chủ sở hữu phải là Group hoặc User, không phải {ref}"))
+                    t.rejected.append(Rejection(item.where, fld, msg("backstage-owner-kind", ref=str(ref))))
                 elif mm.kinds[e.kind].owned:
                     updates["owner_history"] = [OwnerPeriod(org=f"organization:{code_of(ref)}")]
                     t.origins[f"{e.ref}#owner"] = (item.where, fld)
@@ -514,10 +488,8 @@ class BackstageImporter:
                 child = by_ref.get(ref)
                 if child is not None and child.entity is not None:
                     if child.entity.attributes.get("parent") not in (None, e.ref):
-                        t.rejected.append(Rejection(item.where, fld, f"{ref} names another parent "
-                                                                     f"({child.entity.attributes['parent']})",
-                                                    f"{ref} khai báo đơn vị cấp trên khác "
-                                                    f"({child.entity.attributes['parent']})"))
+                        t.rejected.append(Rejection(item.where, fld, msg(
+                            "backstage-other-parent", ref=str(ref), parent=child.entity.attributes["parent"])))
                     elif "parent" not in child.entity.attributes:
                         child.entity = child.entity.model_copy(update={"attributes": {
                             **child.entity.attributes, "parent": e.ref}})
@@ -537,10 +509,8 @@ class BackstageImporter:
                 if ref.kind == "resource":
                     t.deferred.append(Deferred(e.ref, fld, item.where, code_of(ref), reverse))
                 else:
-                    t.unmapped.append(Rejection(item.where, fld, f"{ref}: a {ref.kind} is not in the catalog, so "
-                                                                 "this link is not kept",
-                                                f"{ref}: loại {ref.kind} không có trong danh mục nên liên kết này "
-                                                "không được giữ"))
+                    t.unmapped.append(Rejection(item.where, fld, msg("backstage-link-kind-unmapped", ref=str(ref),
+                                                                     kind=ref.kind)))
                 continue
             self._link(e.ref, name, target, reverse, item.where, fld, t, mm)
         if attrs != e.attributes or tags != e.tags or updates:
@@ -550,20 +520,18 @@ class BackstageImporter:
               mm: Metamodel) -> None:
         rel = relationship_for(name, ours, target, reverse, mm)
         if rel is None:
-            t.unmapped.append(Rejection(where, fld, f"{name} from {ours.split(':')[0]} to {target.split(':')[0]} has "
-                                                    "no counterpart among the catalog's relationship kinds",
-                                        f"{name} từ {ours.split(':')[0]} tới {target.split(':')[0]} không có loại "
-                                        "quan hệ tương ứng trong danh mục"))
+            t.unmapped.append(Rejection(where, fld, msg("backstage-link-unmapped", name=name,
+                                                        source=ours.split(":")[0], target=target.split(":")[0])))
             return
         try:
             r = validate_relationship(rel, mm)
         except ValidationFailed as exc:
-            t.rejected += rejections_from(exc.errors, f"{where}, {fld}")
+            t.rejected += rejections_from(exc.errors, msg("at-field", where=where, field=fld))
             return
         if r.id in t.origins:
             return  # the same fact said twice (system and subcomponentOf to one parent ...)
         t.origins[r.id] = (where, fld)
-        t.locations[r.id] = f"{where}, {fld}"
+        t.locations[r.id] = msg("at-field", where=where, field=fld)
         t.relationships.append(r)
 
     # -- resolve: Resources named but not defined in the file --------------------------------------------------
@@ -579,10 +547,7 @@ class BackstageImporter:
         found = in_file | (known(sorted(wanted)) if wanted else set())
         for c in children:
             if c.ref not in found:
-                t.unmapped.append(Rejection(c.where, c.field, f"child group {c.backstage} is neither in the file nor "
-                                                              "in the catalog yet: its own file sets its parent",
-                                            f"nhóm con {c.backstage} chưa có trong tệp lẫn trong danh mục: tệp của "
-                                            "nhóm đó sẽ ghi đơn vị cấp trên"))
+                t.unmapped.append(Rejection(c.where, c.field, msg("backstage-child-missing", group=c.backstage)))
         for d in pending:
             target = next((f"{k}:{d.code}" for k in ("database", "platform") if f"{k}:{d.code}" in found),
                           f"database:{d.code}")  # neither: the reference check reports it as dangling
@@ -620,16 +585,6 @@ def relationship_for(name: str, source: str, target: str, reverse: bool = False,
         if flows is not None and flows.allows(used_kind, user_kind):
             return Relationship(type="flows_to", source=used, target=user)
     return None
-
-
-def _vi_ref_error(reason: str) -> str:
-    m = re.match(r"^'(.*)' must name its kind here \(for example (.*)\)$", reason)
-    if m:
-        return f"'{m.group(1)}' phải ghi rõ loại ở đây (ví dụ {m.group(2)})"
-    m = re.match(r"^'(.*)' is not a valid entity reference", reason)
-    if m:
-        return f"'{m.group(1)}' không phải tham chiếu thực thể hợp lệ [kind:][namespace/]name"
-    return "phải là tham chiếu thực thể [kind:][namespace/]name"
 
 
 def importers() -> list[BackstageImporter]:

@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-import re
 import socket
 import struct
 from collections import Counter
@@ -37,7 +36,8 @@ from catalog.model import Entity, OrgEvent, Relationship
 from catalog.permissions import SYSTEM, Principal, require
 from catalog.registry import Registry
 from catalog.store.base import BulkLoad, BulkResult, CatalogStore, WriteContext, new_run_id
-from catalog.text import TEXT_REASONS, echoable, reason_code
+from catalog.i18n import Message, msg, msg_plural, text
+from catalog.text import echoable
 
 REPORT_SCHEMA = "ioc-catalog/import-report/1"
 RUNS = "import-run"  # the records collection that holds one record per import run
@@ -50,65 +50,71 @@ MESSAGE_CHARS = 2_000  # no message about a file is longer than this (a backstop
 def clip(value: Any, keep: int = QUOTE_CHARS) -> str:
     """A value from a file as a message may quote it: whole when short, else its first ``keep`` characters and its
     length (``'aaaa…' (150,000,000 characters)`` is what a person can read; the value itself is not)."""
-    text = value if isinstance(value, str) else str(value)
-    if len(text) <= keep:
-        return text
-    return f"{text[:keep]}… ({len(text):,} characters / ký tự)"
+    value = value if isinstance(value, str) else str(value)
+    if len(value) <= keep:
+        return value
+    return msg_plural("quote-clipped", "quote-clipped#plural", count=len(value), head=value[:keep])
 
 
-def _bounded(text: str) -> str:
-    return text if len(text) <= MESSAGE_CHARS else clip(text, MESSAGE_CHARS // 2)
+def _bounded(value: str) -> str:
+    """A message or text no longer than MESSAGE_CHARS (a Message keeps its code; its long parameters are cut)."""
+    if isinstance(value, Message):
+        if len(value) <= MESSAGE_CHARS:
+            return value
+        return Message(value.code, {k: clip(v, MESSAGE_CHARS // 4) if isinstance(v, str) else v
+                                    for k, v in value.params.items()})
+    return value if len(value) <= MESSAGE_CHARS else clip(value, MESSAGE_CHARS // 2)
+
+
+def _echoable(value: str) -> str:
+    """A location or message with the lone surrogates a file held written as escapes (a Message: in its
+    parameters)."""
+    if isinstance(value, Message):
+        params = {k: _echoable(v) if isinstance(v, str) else v for k, v in value.params.items()}
+        changed = any(params[k] is not value.params[k] for k in params)
+        return Message(value.code, params) if changed else value
+    return echoable(value)
 
 
 class ImportFailed(CatalogError):
-    """The file cannot be read at all (missing, too large, not the format it claims). ``reason`` is a stable code
-    for what went wrong (``import-too-large``, ``import-content-mismatch``...; docs/importers.md lists them)."""
+    """The file cannot be read at all (missing, too large, not the format it claims). ``message`` is a
+    :class:`catalog.i18n.Message`; ``reason`` a stable code for what went wrong (``import-too-large``,
+    ``import-content-mismatch``...; docs/importers.md lists them), ``import-failed`` unless given."""
 
     status = 422
     code = "import-failed"
 
-    def __init__(self, message: str, reason_vi: str = "", reason: str = "import-failed"):
-        message, reason_vi = _bounded(message), _bounded(reason_vi)
-        super().__init__(message)
-        self.message_vi = reason_vi
+    def __init__(self, message: str, reason: str = "import-failed"):
+        super().__init__(_bounded(_echoable(message)))
         self.reason = reason
 
     def text(self, lang: str = "en") -> str:
-        return self.message_vi if lang == "vi" and self.message_vi else self.message
+        return text(self.message, lang)
 
 
 @dataclass(frozen=True)
 class Rejection:
     location: str  # file and place: "hcmc.json: entities[12]", "sheet system, row 7, column lifecycle"
     field: str
-    reason: str  # English
-    # Vietnamese, when the importer or the framework knows it (else the English is shown); not part of equality, so
-    # Rejection(location, field, reason) still compares equal to what an importer produced
-    reason_vi: str = field(default="", compare=False)
+    reason: str  # a Message: its code, parameters and (as a str) English text; each language from the catalog
 
     def __post_init__(self) -> None:  # a message never carries a huge value whole, whoever built it
-        coded = TEXT_REASONS.get(reason_code(self.reason))  # a text rule's reason (catalog.text): its two texts
-        if coded:
-            object.__setattr__(self, "reason_vi", self.reason_vi or coded[0])
-            object.__setattr__(self, "reason", coded[1])
-        for name in ("location", "field", "reason", "reason_vi"):
-            text = echoable(getattr(self, name))  # a lone surrogate from the file, written as its escape
-            if len(text) > MESSAGE_CHARS:
-                text = _bounded(text)
-            if text is not getattr(self, name):
-                object.__setattr__(self, name, text)
+        for name in ("location", "field", "reason"):
+            value = _bounded(_echoable(getattr(self, name)))  # a lone surrogate from the file, as its escape
+            if value is not getattr(self, name):
+                object.__setattr__(self, name, value)
 
     def __str__(self) -> str:
         return self.text("en")
 
     def text(self, lang: str = "en") -> str:
-        reason = self.reason_vi or vi_reason(self.reason) if lang == "vi" else self.reason
-        reason = reason or self.reason
-        return f"{self.location}: {self.field}: {reason}" if self.field else f"{self.location}: {reason}"
+        where, reason = text(self.location, lang), text(self.reason, lang)
+        return f"{where}: {self.field}: {reason}" if self.field else f"{where}: {reason}"
 
     def to_json(self) -> dict[str, str]:
-        return {"location": self.location, "field": self.field, "reason": self.reason,
-                "reason_vi": self.reason_vi or vi_reason(self.reason) or self.reason}
+        return {"location": text(self.location, "en"), "location_vi": text(self.location, "vi"), "field": self.field,
+                "code": getattr(self.reason, "code", ""), "reason": text(self.reason, "en"),
+                "reason_vi": text(self.reason, "vi")}
 
 
 @dataclass
@@ -161,10 +167,7 @@ class ImportReport:
         more = len(items) - self.max_items
         return items[:self.max_items] + [Rejection(
             self.file.rsplit("/", 1)[-1] or self.source, "",
-            f"{more:,} more item(s) not listed (a report lists at most {self.max_items:,}: "
-            "IOC_CATALOG_IMPORT_MAX_REPORT_ITEMS)",
-            f"còn {more:,} mục nữa không liệt kê (báo cáo liệt kê tối đa {self.max_items:,} mục: "
-            "IOC_CATALOG_IMPORT_MAX_REPORT_ITEMS)")]
+            msg_plural("import-more-items", "import-more-items#plural", count=more, limit=self.max_items))]
 
     def to_json(self) -> dict[str, Any]:
         """The report for scripts; the schema is documented in docs/importers.md."""
@@ -249,8 +252,7 @@ def pick(path: Path, format: str | None) -> Importer:
     importers = registry()
     if format:
         if format not in importers:
-            raise ImportFailed(f"unknown format '{format}'; available: {', '.join(sorted(importers))}",
-                               f"không có định dạng '{format}'; các định dạng có: {', '.join(sorted(importers))}")
+            raise ImportFailed(msg("import-format-unknown", format=format, available=", ".join(sorted(importers))))
         return importers[format]
     head = b""
     try:
@@ -270,40 +272,35 @@ def pick(path: Path, format: str | None) -> Importer:
     for imp in importers.values():
         if path.suffix.lower() in imp.suffixes:
             return imp
-    raise ImportFailed(f"{path.name}: cannot tell the format from the name; use --format "
-                       f"({', '.join(sorted(importers))})",
-                       f"{path.name}: không xác định được định dạng từ tên tệp; hãy dùng --format "
-                       f"({', '.join(sorted(importers))})")
+    raise ImportFailed(msg("import-format-unclear", file=path.name, available=", ".join(sorted(importers))))
 
 
 # --- what a file holds -------------------------------------------------------------------------------------------
 
 # what a file's first bytes show, in both languages
-CONTENTS: dict[str, tuple[str, str]] = {
-    "xlsx": ("an XLSX workbook", "một bảng tính XLSX"),
-    "zip": ("a zip archive", "một tệp nén zip"),
-    "json": ("JSON", "dữ liệu JSON"),
-    "xml": ("XML", "dữ liệu XML"),
-    "text": ("plain text", "văn bản thường"),
-    "utf16": ("UTF-16 text", "văn bản UTF-16"),
-    "ole": ("an old Office file (.xls, or a password-protected workbook)",
-            "một tệp Office cũ (.xls, hoặc bảng tính có mật khẩu)"),
-    "pdf": ("a PDF document", "một tài liệu PDF"),
-    "binary": ("binary data", "dữ liệu nhị phân"),
+CONTENTS: dict[str, Message] = {
+    "xlsx": msg("content-xlsx"),
+    "zip": msg("content-zip"),
+    "json": msg("content-json"),
+    "xml": msg("content-xml"),
+    "text": msg("content-text"),
+    "utf16": msg("content-utf16"),
+    "ole": msg("content-ole"),
+    "pdf": msg("content-pdf"),
+    "binary": msg("content-binary"),
 }
-# what a file with this suffix must hold: (contents, what that is called in English, in Vietnamese)
-SUFFIX_CONTENTS: dict[str, tuple[frozenset[str], str, str]] = {
-    ".csv": (frozenset({"text"}), "CSV text", "văn bản CSV"),
-    ".tsv": (frozenset({"text"}), "tab-separated text", "văn bản phân tách bằng tab"),
-    ".xlsx": (frozenset({"xlsx"}), "an XLSX workbook", "một bảng tính XLSX"),
-    ".xlsm": (frozenset({"xlsx"}), "an XLSX workbook", "một bảng tính XLSX"),
-    ".json": (frozenset({"json"}), "JSON", "dữ liệu JSON"),
-    ".yaml": (frozenset({"text", "json"}), "YAML text", "văn bản YAML"),
-    ".yml": (frozenset({"text", "json"}), "YAML text", "văn bản YAML"),
-    ".xml": (frozenset({"xml"}), "XML", "dữ liệu XML"),
-    ".archimate": (frozenset({"xml", "zip"}), "an Archi model (XML, or a zip archive)",
-                   "một mô hình Archi (XML, hoặc tệp nén zip)"),
-    ".zip": (frozenset({"zip", "xlsx"}), "a zip archive", "một tệp nén zip"),
+# what a file with this suffix must hold: (contents, what that is called)
+SUFFIX_CONTENTS: dict[str, tuple[frozenset[str], Message]] = {
+    ".csv": (frozenset({"text"}), msg("content-csv")),
+    ".tsv": (frozenset({"text"}), msg("content-tsv")),
+    ".xlsx": (frozenset({"xlsx"}), msg("content-xlsx")),
+    ".xlsm": (frozenset({"xlsx"}), msg("content-xlsx")),
+    ".json": (frozenset({"json"}), msg("content-json")),
+    ".yaml": (frozenset({"text", "json"}), msg("content-yaml")),
+    ".yml": (frozenset({"text", "json"}), msg("content-yaml")),
+    ".xml": (frozenset({"xml"}), msg("content-xml")),
+    ".archimate": (frozenset({"xml", "zip"}), msg("content-archimate")),
+    ".zip": (frozenset({"zip", "xlsx"}), msg("content-zip")),
 }
 # content recognised as a format of its own: refused under any other name. Plain text, binary data or a bare zip
 # under a wrong name are left to the importer, whose reader says precisely what it misses ("not an XLSX workbook or
@@ -390,28 +387,18 @@ def check_content(path: Path, importer: Importer) -> None:
     if found == "empty":
         return
     if found == "utf16":
-        raise ImportFailed(f"{path.name}: not UTF-8 text (UTF-16: a byte-order mark at byte 0); save it as UTF-8",
-                           f"{path.name}: không phải văn bản UTF-8 (UTF-16: dấu thứ tự byte ở byte 0); hãy lưu tệp "
-                           "dạng UTF-8", reason="import-not-utf8")
-    what, what_vi = CONTENTS[found]
+        raise ImportFailed(msg("import-utf16", file=path.name), reason="import-not-utf8")
+    what = CONTENTS[found]
     suffix = path.suffix.lower()
     if suffix in SUFFIX_CONTENTS:
-        allowed, expected, expected_vi = SUFFIX_CONTENTS[suffix]
+        allowed, expected = SUFFIX_CONTENTS[suffix]
         if found not in allowed and (found in RECOGNISED or suffix in LOOSE_SUFFIXES):
-            raise ImportFailed(
-                f"{path.name}: the file holds {what}, not {expected} as its name ({suffix}) says; nothing was read. "
-                "Rename it after what it holds, or save it again in the right format",
-                f"{path.name}: tệp chứa {what_vi}, không phải {expected_vi} như tên tệp ({suffix}) cho biết; chưa "
-                "đọc gì. Hãy đặt lại tên theo đúng nội dung, hoặc lưu lại đúng định dạng",
-                reason="import-content-mismatch")
+            raise ImportFailed(msg("import-content-mismatch", file=path.name, found=what, expected=expected,
+                                   suffix=suffix), reason="import-content-mismatch")
     holds = getattr(importer, "holds", None)
     if holds and found not in holds and (found in RECOGNISED or "text" in holds):
-        names = ", ".join(CONTENTS[h][0] for h in holds)
-        names_vi = ", ".join(CONTENTS[h][1] for h in holds)
-        raise ImportFailed(f"{path.name}: the file holds {what}; the format {importer.name} reads {names}; nothing "
-                           "was read",
-                           f"{path.name}: tệp chứa {what_vi}; định dạng {importer.name} đọc {names_vi}; chưa đọc gì",
-                           reason="import-content-mismatch")
+        raise ImportFailed(msg("import-content-not-read", file=path.name, found=what, format=importer.name,
+                               reads=[CONTENTS[h] for h in holds]), reason="import-content-mismatch")
 
 
 def with_limits(importer: Importer, limits: "ImportLimits") -> Importer:
@@ -441,8 +428,7 @@ def decode_text(name: str, raw: bytes) -> str:
     try:
         return raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        raise ImportFailed(f"{name}: not UTF-8 text (byte {exc.start}); save it as UTF-8",
-                           f"{name}: không phải văn bản UTF-8 (byte {exc.start}); hãy lưu tệp dạng UTF-8") from None
+        raise ImportFailed(msg("import-not-utf8", file=name, byte=exc.start), reason="import-not-utf8") from None
 
 
 def sniff_delimiter(header: str) -> str:
@@ -453,19 +439,19 @@ def sniff_delimiter(header: str) -> str:
 
 def check_size(path: Path, max_bytes: int) -> None:
     if not path.is_file():
-        raise ImportFailed(f"{path}: no such file", f"{path}: không có tệp này", reason="import-no-file")
+        raise ImportFailed(msg("import-no-file", file=str(path)), reason="import-no-file")
     size = path.stat().st_size
     if size == 0:
-        raise ImportFailed(f"{path.name}: the file is empty", f"{path.name}: tệp rỗng", reason="import-empty")
+        raise ImportFailed(msg("import-empty", file=path.name), reason="import-empty")
     if size > max_bytes:
-        raise ImportFailed(f"{path.name}: {size:,} bytes is larger than the limit of {max_bytes:,} bytes",
-                           f"{path.name}: {size:,} byte, vượt giới hạn {max_bytes:,} byte", reason="import-too-large")
+        raise ImportFailed(msg("import-too-large", file=path.name, size=size, limit=max_bytes),
+                           reason="import-too-large")
 
 
 # --- references -----------------------------------------------------------------------------------------------
 
-def _missing(ref: str) -> tuple[str, str]:
-    return (f"{ref} is neither in the file nor in the catalog", f"{ref} không có trong tệp lẫn trong danh mục")
+def _missing(ref: str) -> Message:
+    return msg("ref-not-in-file-or-catalog", ref=ref)
 
 
 def _ref_attributes(e: Entity, store: CatalogStore) -> list[tuple[str, str]]:
@@ -512,12 +498,12 @@ def _check_references(t: Transformed, store: CatalogStore, where: dict[str, str]
         for i, p in enumerate(e.owner_history):
             if p.org in missing:
                 loc, fld = t.origins.get(f"{e.ref}#owner", (where.get(e.ref, e.ref), f"owner_history.{i}.org"))
-                t.rejected.append(Rejection(loc, fld, *_missing(p.org)))
+                t.rejected.append(Rejection(loc, fld, _missing(p.org)))
                 bad_entities.add(e.ref)
         for name, v in _ref_attributes(e, store):
             if v in missing:
                 loc, fld = t.origins.get(f"{e.ref}#attributes.{name}", (where.get(e.ref, e.ref), f"attributes.{name}"))
-                t.rejected.append(Rejection(loc, fld, *_missing(v)))
+                t.rejected.append(Rejection(loc, fld, _missing(v)))
                 bad_entities.add(e.ref)
     if bad_entities:
         t.entities = [e for e in t.entities if e.ref not in bad_entities]
@@ -529,22 +515,21 @@ def _check_references(t: Transformed, store: CatalogStore, where: dict[str, str]
         if bad or via:
             end = "source" if r.source in missing else "target" if bad else f"properties.{via[0][0]}"
             loc, fld = t.origins.get(r.id, (where.get(r.id, r.id), end))
-            t.rejected.append(Rejection(loc, fld, *_missing(bad[0] if bad else via[0][1])))
+            t.rejected.append(Rejection(loc, fld, _missing(bad[0] if bad else via[0][1])))
         elif gone:
             loc, fld = t.origins.get(r.id, (where.get(r.id, r.id), "source" if r.source in gone else "target"))
-            t.rejected.append(Rejection(loc, fld, f"{gone[0]} was rejected (see above)",
-                                        f"{gone[0]} đã bị từ chối (xem ở trên)"))
+            t.rejected.append(Rejection(loc, fld, msg("ref-rejected-above", ref=gone[0])))
         else:
             kept.append(r)
     t.relationships = kept
     for loc, fld, ref in t.references:
         if ref in missing:
-            t.rejected.append(Rejection(loc, fld, *_missing(ref)))
+            t.rejected.append(Rejection(loc, fld, _missing(ref)))
     bad_events = set()
     for ev in t.events:
         for ref in ev.from_ + ev.to:
             if ref in missing:
-                t.rejected.append(Rejection(where.get(ev.ref, ev.ref), "from/to", *_missing(ref)))
+                t.rejected.append(Rejection(where.get(ev.ref, ev.ref), "from/to", _missing(ref)))
                 bad_events.add(ev.ref)
     if bad_events:
         t.events = [ev for ev in t.events if ev.ref not in bad_events]
@@ -553,7 +538,7 @@ def _check_references(t: Transformed, store: CatalogStore, where: dict[str, str]
 def _check_events(t: Transformed, store: CatalogStore, where: dict[str, str]) -> None:
     """Reject recorded events that are wrong whatever their date (:func:`catalog.orgs.event_shape`: a party named
     twice or on both sides, a transfer of an organisation, too few parties), as the service refuses them."""
-    from catalog.orgs import EVENT_REASONS, event_shape
+    from catalog.orgs import event_shape
 
     if not t.events:
         return
@@ -565,8 +550,7 @@ def _check_events(t: Transformed, store: CatalogStore, where: dict[str, str]) ->
     for ev in t.events:
         errors = event_shape(store, ev, found, counts=False)
         for e in errors:
-            vi, en = EVENT_REASONS.get(e.reason, (e.reason, e.reason))
-            t.rejected.append(Rejection(where.get(ev.ref, ev.ref), e.location, en, vi))
+            t.rejected.append(Rejection(where.get(ev.ref, ev.ref), e.location, e.reason))
         if not errors:
             kept.append(ev)
     t.events = kept
@@ -688,15 +672,10 @@ def recover_runs(store: CatalogStore, stale_hours: float = 24, now: dt.datetime 
                 last = None
             if last is not None and (now - last).total_seconds() < stale_hours * 3600:
                 continue
-            error = (f"the run gave no news for more than {stale_hours:g} hours (process {pid} on host {host}); "
-                     "recorded as failed: nothing of it was loaded")
-            error_vi = (f"lượt nhập không có tin tức quá {stale_hours:g} giờ (tiến trình {pid} trên máy {host}); "
-                        "ghi nhận là thất bại: không có gì được nạp")
+            said = msg("import-run-stale", hours=f"{stale_hours:g}", pid=str(pid), host=str(host))
         else:
-            error = (f"the import process (pid {pid} on host {host}) ended before the run finished (killed, crashed "
-                     "or out of memory); recorded as failed: nothing of it was loaded")
-            error_vi = (f"tiến trình nhập (pid {pid} trên máy {host}) đã dừng trước khi lượt nhập xong (bị dừng, lỗi "
-                        "hoặc hết bộ nhớ); ghi nhận là thất bại: không có gì được nạp")
+            said = msg("import-run-died", pid=str(pid), host=str(host))
+        error, error_vi = text(said, "en"), text(said, "vi")
         try:
             run = store.get_record(RUNS, rec.key)
             if run is not None and run.data.get("status") == "running":
@@ -751,13 +730,11 @@ def run_import(store: CatalogStore, path: str | Path, format: str | None = None,
         except CatalogError:
             raise
         except (RecursionError, MemoryError):
-            raise ImportFailed(f"{path.name}: too deeply nested or too large to read as {importer.name}",
-                               f"{path.name}: lồng quá sâu hoặc quá lớn để đọc theo định dạng {importer.name}",
+            raise ImportFailed(msg("import-too-deep", file=path.name, format=importer.name),
                                reason="import-too-large") from None
         except Exception as exc:  # noqa: BLE001 - a malformed file must never crash the process
-            raise ImportFailed(f"{path.name}: cannot be read as {importer.name}: {type(exc).__name__}: {clip(exc)}",
-                               f"{path.name}: không đọc được theo định dạng {importer.name}: "
-                               f"{type(exc).__name__}: {clip(exc)}", reason="import-unreadable") from None
+            raise ImportFailed(msg("import-unreadable", file=path.name, format=importer.name,
+                                   error=f"{type(exc).__name__}: {clip(exc)}"), reason="import-unreadable") from None
         if record:
             _heartbeat(store, report, ctx, "load")
         _check_references(t, store, t.locations)
@@ -766,8 +743,9 @@ def run_import(store: CatalogStore, path: str | Path, format: str | None = None,
         report.counts, report.source_types = _counts(t), dict(sorted(t.source_types.items()))
         if strict and t.rejected:
             report.status = "failed"
-            report.error = f"{len(t.rejected)} item(s) rejected; nothing imported (strict)"
-            report.error_vi = f"{len(t.rejected)} mục bị từ chối; không nhập gì (chế độ nghiêm ngặt)"
+            report.error = msg_plural("import-strict-rejected", "import-strict-rejected#plural",
+                                      count=len(t.rejected))
+            report.error_vi = text(report.error, "vi")
         else:
             load = BulkLoad(source=report.source, run=run, entities=t.entities, relationships=t.relationships,
                             events=t.events, cleanup=cleanup)
@@ -777,7 +755,7 @@ def run_import(store: CatalogStore, path: str | Path, format: str | None = None,
     except BaseException as exc:
         report.status = "failed"
         report.error = exc.message if isinstance(exc, CatalogError) else f"{type(exc).__name__}: {clip(exc)}"
-        report.error_vi = (exc.message_vi or exc.message) if isinstance(exc, ImportFailed) else report.error
+        report.error_vi = text(report.error, "vi")
         report.finished = _now()
         if record:
             _record(store, report, strict=strict, cleanup=cleanup, ctx=ctx)
@@ -797,53 +775,10 @@ def list_runs(store: CatalogStore, limit: int = 20) -> list[dict[str, Any]]:
 
 
 def rejections_from(errors: list[FieldError], location: str) -> list[Rejection]:
-    return [Rejection(location, e.location, e.reason, vi_reason(e.reason)) for e in errors]
-
-
-# --- Vietnamese for the reasons the metamodel and the framework give ---------------------------------------------
-
-_VI: tuple[tuple[re.Pattern[str], str], ...] = tuple((re.compile(p), vi) for p, vi in (
-    (r"^must be one of: (.*)$", r"phải là một trong: \1"),
-    (r"^required for (\w+); one of: (.*)$", r"bắt buộc đối với \1; một trong: \2"),
-    (r"^required for (\w+)$", r"bắt buộc đối với \1"),
-    (r"^not an attribute of (\w+); allowed: (.*)$", r"không phải thuộc tính của \1; được phép: \2"),
-    (r"^not a property of '(\w+)'; allowed: (.*)$", r"không phải thuộc tính của quan hệ '\1'; được phép: \2"),
-    (r"^must be text$", "phải là văn bản"),
-    (r"^longer than (\d+) characters$", r"dài hơn \1 ký tự"),
-    (r"^must be a whole number$", "phải là số nguyên"),
-    (r"^must be at least (-?\d+)$", r"phải lớn hơn hoặc bằng \1"),
-    (r"^must be at most (-?\d+)$", r"phải nhỏ hơn hoặc bằng \1"),
-    (r"^must be true or false$", "phải là đúng hoặc sai (true/false)"),
-    (r"^must be a date YYYY-MM-DD$", "phải là ngày dạng YYYY-MM-DD"),
-    (r"^must be a reference kind:code$", "phải là tham chiếu dạng loại:mã"),
-    (r"^must reference a (.*)$", r"phải tham chiếu tới \1"),
-    (r"^must reference an organization$", "phải tham chiếu tới một cơ quan, tổ chức"),
-    (r"^must be a list of text values$", "phải là danh sách giá trị văn bản"),
-    (r"^a name is required \(name\.vi and/or name\.en\)$", "bắt buộc có tên (name.vi và/hoặc name.en)"),
-    (r"^ownership periods must follow one another without overlap$",
-     "các giai đoạn chủ quản phải nối tiếp nhau, không chồng lấn"),
-    (r"^must be after valid_from$", "phải sau valid_from"),
-    (r"^unknown kind '(.*)'; expected one of: (.*)$", r"loại '\1' không tồn tại; cần một trong: \2"),
-    (r"^unknown relationship type '(.*)'; expected one of: (.*)$", r"loại quan hệ '\1' không tồn tại; cần một "
-                                                                    r"trong: \2"),
-    (r"^a '(\w+)' relationship (source|target) must be a (.*), not (\w+)$",
-     r"quan hệ '\1': đầu \2 phải là \3, không phải \4"),
-    (r"^a relationship cannot point at its own source$", "quan hệ không thể trỏ vào chính nguồn của nó"),
-    (r"^'(.*)' is not a reference kind:code$", r"'\1' không phải tham chiếu dạng loại:mã"),
-    (r"^(.*) is neither in the file nor in the catalog$", r"\1 không có trong tệp lẫn trong danh mục"),
-    (r"^appears twice in the file$", "xuất hiện hai lần trong tệp"),
-    (r"^(.*) appears twice in the file$", r"\1 xuất hiện hai lần trong tệp"),
-    (r"^must be a list$", "phải là danh sách"),
-    (r"^Field required$", "thiếu trường bắt buộc"),
-    (r"^Extra inputs are not permitted$", "không được phép có trường này"),
-    (r"^Input should be a valid (string|integer|date|list|dictionary)(.*)$", r"giá trị không hợp lệ (cần \1)\2"),
-    (r"^code must be (.*)$", r"mã phải gồm \1"),
-))
+    return [Rejection(location, e.location, e.reason) for e in errors]
 
 
 def vi_reason(reason: str) -> str:
-    """The Vietnamese for a reason the metamodel or framework gives in English; "" when there is none."""
-    for pattern, vi in _VI:
-        if pattern.match(reason):
-            return pattern.sub(vi, reason)
-    return ""
+    """The Vietnamese text of a reason that is a :class:`catalog.i18n.Message` ("" for any other string): kept for
+    the web forms until they render reasons with :func:`catalog.i18n.text` themselves; matches no English."""
+    return text(reason, "vi") if isinstance(reason, Message) else ""

@@ -30,6 +30,7 @@ from pathlib import Path, PurePosixPath
 from typing import IO, Any, Callable, Iterator
 from xml.parsers import expat
 
+from catalog.i18n import Message, msg
 from importers.base import MAX_ZIP_MEMBERS, ImportFailed, ImportLimits, clip, sniff_delimiter, zip_member_count
 
 STRINGS_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sharedStrings+xml"
@@ -55,8 +56,8 @@ def _column_number(letters: str) -> int:
 CELL_REF = re.compile(r"([A-Z]{1,7})(\d{0,10})$")
 
 
-def _fail(en: str, vi: str, reason: str) -> ImportFailed:
-    return ImportFailed(en, vi, reason=reason)
+def _fail(message: Message, reason: str) -> ImportFailed:
+    return ImportFailed(message, reason=reason)
 
 
 # --- the zip ------------------------------------------------------------------------------------------------------
@@ -66,14 +67,12 @@ def open_zip(path: Path) -> zipfile.ZipFile:
     millions of entries whole)."""
     count = zip_member_count(path)
     if count is not None and count > MAX_ZIP_MEMBERS:
-        raise _fail(f"{path.name}: {count:,} members in the zip; at most {MAX_ZIP_MEMBERS:,} are read",
-                    f"{path.name}: tệp zip có {count:,} thành phần; chỉ đọc tối đa {MAX_ZIP_MEMBERS:,}",
+        raise _fail(msg("import-zip-members", file=path.name, count=count, limit=MAX_ZIP_MEMBERS),
                     "import-zip-members")
     try:
         return zipfile.ZipFile(path)
     except (zipfile.BadZipFile, OSError, ValueError) as exc:
-        raise _fail(f"{path.name}: not an XLSX workbook or zip archive ({exc})",
-                    f"{path.name}: không phải tệp XLSX hay tệp zip ({exc})", "import-unreadable") from None
+        raise _fail(msg("import-not-zip", file=path.name, error=str(exc)), "import-unreadable") from None
 
 
 def check_total(path: Path, zf: zipfile.ZipFile, max_bytes: int) -> None:
@@ -81,23 +80,18 @@ def check_total(path: Path, zf: zipfile.ZipFile, max_bytes: int) -> None:
     an absurd number of members."""
     infos = zf.infolist()
     if len(infos) > MAX_ZIP_MEMBERS:
-        raise _fail(f"{path.name}: {len(infos):,} members in the zip; at most {MAX_ZIP_MEMBERS:,} are read",
-                    f"{path.name}: tệp zip có {len(infos):,} thành phần; chỉ đọc tối đa {MAX_ZIP_MEMBERS:,}",
+        raise _fail(msg("import-zip-members", file=path.name, count=len(infos), limit=MAX_ZIP_MEMBERS),
                     "import-zip-members")
     total = sum(i.file_size for i in infos)
     if total > max_bytes:
         big = max(infos, key=lambda i: i.file_size)
-        raise _fail(f"{path.name}: unpacks to {total:,} bytes (largest member {big.filename}: {big.file_size:,} "
-                    f"bytes), more than the limit of {max_bytes:,} bytes; refused before reading",
-                    f"{path.name}: giải nén ra {total:,} byte (lớn nhất {big.filename}: {big.file_size:,} byte), vượt "
-                    f"giới hạn {max_bytes:,} byte; từ chối trước khi đọc", "import-too-large")
+        raise _fail(msg("import-zip-too-large", file=path.name, total=total, member=big.filename,
+                        size=big.file_size, limit=max_bytes), "import-too-large")
 
 
-def _too_big(path: Path, what: str, what_vi: str, size: int, limit: int, setting: str) -> ImportFailed:
-    return _fail(f"{path.name}: {what} unpacks to {size:,} bytes, more than the limit of {limit:,} bytes "
-                 f"({setting}); refused before unpacking",
-                 f"{path.name}: {what_vi} giải nén ra {size:,} byte, vượt giới hạn {limit:,} byte ({setting}); từ "
-                 "chối trước khi giải nén", "import-part-too-large")
+def _too_big(path: Path, what: Message, size: int, limit: int, setting: str) -> ImportFailed:
+    return _fail(msg("import-part-too-large", file=path.name, part=what, size=size, limit=limit, setting=setting),
+                 "import-part-too-large")
 
 
 # --- which part is what -------------------------------------------------------------------------------------------
@@ -118,11 +112,10 @@ def _parse_small(path: Path, zf: zipfile.ZipFile, name: str, start: Callable[[st
                 parser.Parse(chunk, False)
         parser.Parse(b"", True)
     except expat.ExpatError as exc:
-        raise _fail(f"{path.name}: not a readable XLSX workbook ({name}: {exc})",
-                    f"{path.name}: tệp XLSX hỏng, không đọc được ({name}: {exc})", "import-unreadable") from None
-    except (zipfile.BadZipFile, OSError, EOFError, ValueError) as exc:
-        raise _fail(f"{path.name}: a damaged zip ({name}: {exc})", f"{path.name}: tệp zip hỏng ({name}: {exc})",
+        raise _fail(msg("import-xlsx-unreadable", file=path.name, error=f"{name}: {exc}"),
                     "import-unreadable") from None
+    except (zipfile.BadZipFile, OSError, EOFError, ValueError) as exc:
+        raise _fail(msg("import-zip-damaged", file=path.name, error=f"{name}: {exc}"), "import-unreadable") from None
 
 
 def _resolve(base: str, target: str) -> str:
@@ -156,9 +149,8 @@ def workbook_parts(path: Path, zf: zipfile.ZipFile) -> tuple[dict[str, str], set
             if rid in rels:
                 part, title = rels[rid][1], clip(a.get("name", rels[rid][1]), 100)
                 if part in titles:  # read twice (or ten thousand times) by openpyxl: refused
-                    raise _fail(f"{path.name}: sheets {titles[part]} and {title} are the same part ({part})",
-                                f"{path.name}: trang {titles[part]} và trang {title} là cùng một phần ({part})",
-                                "import-unreadable")
+                    raise _fail(msg("import-sheets-same-part", file=path.name, first=titles[part], second=title,
+                                    part=part), "import-unreadable")
                 titles[part] = title
 
     strings = {"xl/sharedStrings.xml"}
@@ -186,23 +178,21 @@ def check_parts(path: Path, zf: zipfile.ZipFile, limits: ImportLimits) -> tuple[
     for name in small:
         info = zf.NameToInfo.get(name)
         if info is not None and info.file_size > limits.part_bytes:
-            raise _too_big(path, f"the part {name}", f"phần {name}", info.file_size, limits.part_bytes,
+            raise _too_big(path, msg("part-named", part=name), info.file_size, limits.part_bytes,
                            "IOC_CATALOG_IMPORT_MAX_PART_BYTES")
     sheets, strings = workbook_parts(path, zf)
     for info in zf.infolist():
         if info.filename in sheets:
             if info.file_size > limits.sheet_bytes:
                 title = sheets[info.filename]
-                raise _too_big(path, f"sheet {title} ({info.filename})", f"trang {title} ({info.filename})",
+                raise _too_big(path, msg("part-sheet", sheet=title, part=info.filename),
                                info.file_size, limits.sheet_bytes, "IOC_CATALOG_IMPORT_MAX_SHEET_BYTES")
         elif info.filename in strings:
             if info.file_size > limits.strings_bytes:
-                raise _too_big(path, f"the shared-strings part ({info.filename}, which holds the text of the "
-                               "workbook's cells)", f"phần chuỗi dùng chung ({info.filename}, chứa nội dung chữ "
-                               "của các ô)", info.file_size, limits.strings_bytes,
-                               "IOC_CATALOG_IMPORT_MAX_STRINGS_BYTES")
+                raise _too_big(path, msg("part-shared-strings", part=info.filename), info.file_size,
+                               limits.strings_bytes, "IOC_CATALOG_IMPORT_MAX_STRINGS_BYTES")
         elif info.file_size > limits.part_bytes and info.filename.lower().endswith((".xml", ".rels")):
-            raise _too_big(path, f"the part {info.filename}", f"phần {info.filename}", info.file_size,
+            raise _too_big(path, msg("part-named", part=info.filename), info.file_size,
                            limits.part_bytes, "IOC_CATALOG_IMPORT_MAX_PART_BYTES")
     return sheets, strings
 
@@ -217,13 +207,10 @@ class _Stop(Exception):
         self.failure = failure
 
 
-def _cell_too_long(where: str, where_vi: str, chars: int | None, limit: int) -> ImportFailed:
-    size = f"{chars:,} characters" if chars is not None else f"more than {limit:,} characters"
-    size_vi = f"{chars:,} ký tự" if chars is not None else f"hơn {limit:,} ký tự"
-    return _fail(f"{where}: a cell of {size}; at most {limit:,} are read (IOC_CATALOG_IMPORT_MAX_CELL_CHARS); "
-                 "nothing was imported",
-                 f"{where_vi}: ô dài {size_vi}; chỉ đọc tối đa {limit:,} ký tự (IOC_CATALOG_IMPORT_MAX_CELL_CHARS); "
-                 "không nhập gì", "import-cell-too-long")
+def _cell_too_long(where: Message, chars: int | None, limit: int) -> ImportFailed:
+    if chars is None:
+        return _fail(msg("import-cell-over", where=where, limit=limit), "import-cell-too-long")
+    return _fail(msg("import-cell-too-long", where=where, chars=chars, limit=limit), "import-cell-too-long")
 
 
 def _run(parser: Any, fh: IO[bytes], path: Path, part: str) -> None:
@@ -234,11 +221,10 @@ def _run(parser: Any, fh: IO[bytes], path: Path, part: str) -> None:
     except _Stop as stop:
         raise stop.failure from None
     except expat.ExpatError as exc:
-        raise _fail(f"{path.name}: {part} is not well-formed XML ({exc})",
-                    f"{path.name}: {part} không phải XML hợp lệ ({exc})", "import-unreadable") from None
-    except (zipfile.BadZipFile, OSError, EOFError, ValueError) as exc:  # includes zlib errors and a bad CRC
-        raise _fail(f"{path.name}: a damaged zip ({part}: {exc})", f"{path.name}: tệp zip hỏng ({part}: {exc})",
+        raise _fail(msg("import-part-not-xml", file=path.name, part=part, error=str(exc)),
                     "import-unreadable") from None
+    except (zipfile.BadZipFile, OSError, EOFError, ValueError) as exc:  # includes zlib errors and a bad CRC
+        raise _fail(msg("import-zip-damaged", file=path.name, error=f"{part}: {exc}"), "import-unreadable") from None
 
 
 def scan_strings(path: Path, zf: zipfile.ZipFile, name: str, limits: ImportLimits) -> array:
@@ -266,9 +252,8 @@ def scan_strings(path: Path, zf: zipfile.ZipFile, name: str, limits: ImportLimit
             return
         state["run"] += len(text)  # expat hands a long text over in pieces
         if state["run"] > limits.cell_chars:  # text outside any string: openpyxl would build it too
-            raise _Stop(_fail(f"{path.name}: {name} holds a text of more than {limits.cell_chars:,} characters "
-                              "outside any string", f"{path.name}: {name} chứa đoạn chữ dài hơn "
-                              f"{limits.cell_chars:,} ký tự nằm ngoài mọi chuỗi", "import-cell-too-long"))
+            raise _Stop(_fail(msg("import-text-outside-strings", file=path.name, part=name, limit=limits.cell_chars),
+                              "import-cell-too-long"))
 
     parser = expat.ParserCreate()
     parser.buffer_text = True
@@ -283,17 +268,16 @@ def scan_sheet(path: Path, zf: zipfile.ZipFile, name: str, title: str, limits: I
     """Stream one worksheet: refuse the first cell over ``cell_chars`` (inline text, or the shared string it points
     at: ``strings`` holds their lengths), row over ``rows``, column over ``columns`` or row over ``row_chars``,
     naming sheet, row and column. Returns whether the sheet holds a formula."""
-    where = f"{path.name}: sheet {title}"
-    where_vi = f"{path.name}: trang {title}"
+    where = msg("at-sheet", file=path.name, sheet=title)
     max_cell, max_row_chars, max_cols, max_rows = limits.cell_chars, limits.row_chars, limits.columns, limits.rows
     row = col = depth = chars = row_chars = run = 0  # depth: inside a cell (1 = the <c> element itself)
     shared = in_v = formula = False
     v = ""
 
-    def at(column: int | None = None) -> tuple[str, str]:
-        c = "" if column is None else f", column {column_letters(column)}"
-        c_vi = "" if column is None else f", cột {column_letters(column)}"
-        return f"{where}, row {row:,}{c}", f"{where_vi}, dòng {row:,}{c_vi}"
+    def at(column: int | None = None) -> Message:
+        if column is None:
+            return msg("at-row", where=where, row=row)
+        return msg("at-cell", where=where, row=row, column=column_letters(column))
 
     def start(tag: str, attrs: dict[str, str]) -> None:
         nonlocal row, col, depth, chars, row_chars, run, shared, in_v, formula, v
@@ -311,11 +295,8 @@ def scan_sheet(path: Path, zf: zipfile.ZipFile, name: str, title: str, limits: I
             m = CELL_REF.match(ref) if ref else None
             col = _column_number(m.group(1)) if m else col + 1
             if col > max_cols:
-                en, vi = at(col)
-                raise _Stop(_fail(f"{en}: column {col:,} is past the last column read ({max_cols:,}: "
-                                  "IOC_CATALOG_IMPORT_MAX_COLUMNS); nothing was imported",
-                                  f"{vi}: cột thứ {col:,} vượt quá cột cuối cùng được đọc ({max_cols:,}: "
-                                  "IOC_CATALOG_IMPORT_MAX_COLUMNS); không nhập gì", "import-too-many-columns"))
+                raise _Stop(_fail(msg("import-too-many-columns", where=at(col), column=col, limit=max_cols),
+                                  "import-too-many-columns"))
             depth, chars, v = 1, 0, ""
             shared = attrs.get("t") == "s"
         elif tag == "row":
@@ -323,11 +304,7 @@ def scan_sheet(path: Path, zf: zipfile.ZipFile, name: str, title: str, limits: I
             row = int(r) if r.isascii() and r.isdigit() and len(r) < 12 else row + 1
             col = row_chars = 0
             if row > max_rows:
-                en, vi = at()
-                raise _Stop(_fail(f"{en}: past the last row read ({max_rows:,}: IOC_CATALOG_IMPORT_MAX_ROWS); "
-                                  "nothing was imported",
-                                  f"{vi}: vượt quá dòng cuối cùng được đọc ({max_rows:,}: "
-                                  "IOC_CATALOG_IMPORT_MAX_ROWS); không nhập gì", "import-too-many-rows"))
+                raise _Stop(_fail(msg("import-too-many-rows", where=at(), limit=max_rows), "import-too-many-rows"))
 
     def end(tag: str) -> None:
         nonlocal depth, chars, row_chars, run, in_v
@@ -342,15 +319,10 @@ def scan_sheet(path: Path, zf: zipfile.ZipFile, name: str, title: str, limits: I
             index = v.strip()
             chars = strings[int(index)] if index.isascii() and index.isdigit() and int(index) < len(strings) else 0
             if chars > max_cell:
-                en, vi = at(col)
-                raise _Stop(_cell_too_long(en, vi, chars, max_cell))
+                raise _Stop(_cell_too_long(at(col), chars, max_cell))
         row_chars += chars
         if row_chars > max_row_chars:
-            en, vi = at()
-            raise _Stop(_fail(f"{en}: a row of more than {max_row_chars:,} characters "
-                              "(IOC_CATALOG_IMPORT_MAX_ROW_CHARS); nothing was imported",
-                              f"{vi}: dòng dài hơn {max_row_chars:,} ký tự (IOC_CATALOG_IMPORT_MAX_ROW_CHARS); "
-                              "không nhập gì", "import-row-too-long"))
+            raise _Stop(_fail(msg("import-row-too-long", where=at(), limit=max_row_chars), "import-row-too-long"))
 
     def data(text: str) -> None:
         nonlocal chars, run, v
@@ -360,21 +332,18 @@ def scan_sheet(path: Path, zf: zipfile.ZipFile, name: str, title: str, limits: I
                 if in_v and len(v) < 12:
                     v = (v + text)[:12]
             elif chars > max_cell:
-                en, vi = at(col)
-                raise _Stop(_cell_too_long(en, vi, None, max_cell))
+                raise _Stop(_cell_too_long(at(col), None, max_cell))
         else:
             run += len(text)
             if run > max_cell:  # a text outside any cell, which openpyxl would build whole too
-                en, vi = at()
-                raise _Stop(_fail(f"{en}: a text of more than {max_cell:,} characters outside any cell; "
-                                  "nothing was imported", f"{vi}: đoạn chữ dài hơn {max_cell:,} ký tự nằm "
-                                  "ngoài mọi ô; không nhập gì", "import-cell-too-long"))
+                raise _Stop(_fail(msg("import-text-outside-cells", where=at(), limit=max_cell),
+                                  "import-cell-too-long"))
 
     parser = expat.ParserCreate()
     parser.buffer_text = True  # one call per text run (up to the buffer's size), not per line
     parser.StartElementHandler, parser.EndElementHandler, parser.CharacterDataHandler = start, end, data
     with zf.open(name) as fh:
-        _run(parser, fh, path, f"sheet {title}")
+        _run(parser, fh, path, msg("part-sheet-only", sheet=title))
     return formula
 
 
@@ -429,11 +398,8 @@ def csv_rows(name: str, where: str, open_binary: Callable[[], IO[bytes]], limits
         while line := text.readline(limits.row_chars + 1):
             pending += len(line)
             if pending > limits.row_chars:
-                raise _fail(f"{where}, row {rownum + 1:,}: a row of more than {limits.row_chars:,} characters "
-                            "(IOC_CATALOG_IMPORT_MAX_ROW_CHARS; a quote never closed?); nothing was imported",
-                            f"{where}, dòng {rownum + 1:,}: dòng dài hơn {limits.row_chars:,} ký tự "
-                            "(IOC_CATALOG_IMPORT_MAX_ROW_CHARS; thiếu dấu nháy đóng?); không nhập gì",
-                            "import-row-too-long")
+                raise _fail(msg("import-csv-row-too-long", where=msg("at-row", where=where, row=rownum + 1),
+                                limit=limits.row_chars), "import-row-too-long")
             yield line
 
     try:
@@ -447,37 +413,29 @@ def csv_rows(name: str, where: str, open_binary: Callable[[], IO[bytes]], limits
                     break
                 except csv.Error as exc:
                     if "field larger than field limit" in str(exc):
-                        raise _cell_too_long(f"{where}, row {rownum + 1:,}", f"{where}, dòng {rownum + 1:,}", None,
+                        raise _cell_too_long(msg("at-row", where=where, row=rownum + 1), None,
                                              limits.cell_chars) from None
-                    raise _fail(f"{where}: not valid CSV ({exc})", f"{where}: CSV không hợp lệ ({exc})",
-                                "import-unreadable") from None
+                    raise _fail(msg("import-csv-invalid", where=where, error=str(exc)), "import-unreadable") from None
                 rownum += 1
                 pending = 0
                 if rownum > limits.rows:
-                    raise _fail(f"{where}, row {rownum:,}: past the last row read ({limits.rows:,}: "
-                                "IOC_CATALOG_IMPORT_MAX_ROWS); nothing was imported",
-                                f"{where}, dòng {rownum:,}: vượt quá dòng cuối cùng được đọc ({limits.rows:,}: "
-                                "IOC_CATALOG_IMPORT_MAX_ROWS); không nhập gì", "import-too-many-rows")
+                    raise _fail(msg("import-too-many-rows", where=msg("at-row", where=where, row=rownum),
+                                    limit=limits.rows), "import-too-many-rows")
                 while row and not row[-1]:
                     row.pop()
                 if len(row) > limits.columns:
                     col = column_letters(len(row))
-                    raise _fail(f"{where}, row {rownum:,}, column {col}: column {len(row):,} is past the last column "
-                                f"read ({limits.columns:,}: IOC_CATALOG_IMPORT_MAX_COLUMNS); nothing was imported",
-                                f"{where}, dòng {rownum:,}, cột {col}: cột thứ {len(row):,} vượt quá cột cuối cùng "
-                                f"được đọc ({limits.columns:,}: IOC_CATALOG_IMPORT_MAX_COLUMNS); không nhập gì",
-                                "import-too-many-columns")
+                    raise _fail(msg("import-too-many-columns", where=msg("at-cell", where=where, row=rownum,
+                                                                         column=col),
+                                    column=len(row), limit=limits.columns), "import-too-many-columns")
                 for i, v in enumerate(row):
                     if len(v) > limits.cell_chars:
-                        raise _cell_too_long(f"{where}, row {rownum:,}, column {column_letters(i + 1)}",
-                                             f"{where}, dòng {rownum:,}, cột {column_letters(i + 1)}", len(v),
-                                             limits.cell_chars)
+                        raise _cell_too_long(msg("at-cell", where=where, row=rownum, column=column_letters(i + 1)),
+                                             len(v), limits.cell_chars)
                 yield rownum, row
     except UnicodeDecodeError:
         at = _first_bad_byte(open_binary)
-        raise _fail(f"{name}: not UTF-8 text (byte {at}); save it as UTF-8",
-                    f"{name}: không phải văn bản UTF-8 (byte {at}); hãy lưu tệp dạng UTF-8", "import-not-utf8") \
-            from None
+        raise _fail(msg("import-not-utf8", file=name, byte=at), "import-not-utf8") from None
 
 
 __all__ = ["check_parts", "check_total", "column_letters", "csv_rows", "open_zip", "scan_sheet", "scan_strings",

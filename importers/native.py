@@ -9,11 +9,12 @@ from typing import Any
 from pydantic import ValidationError
 
 from catalog.errors import ValidationFailed
+from catalog.i18n import msg
 from catalog.metamodel import Metamodel
 from catalog.model import OrgEvent, parse_entity, parse_relationship, pydantic_errors, validate_entity, \
     validate_event, validate_relationship
 from catalog.store.base import CatalogStore
-from importers.base import ImportFailed, Rejection, Transformed, decode_text, rejections_from
+from importers.base import ImportFailed, Rejection, Transformed, clip, decode_text, rejections_from
 
 FORMAT = "ioc-catalog"
 FORMAT_VERSION = 1
@@ -38,15 +39,15 @@ class NativeImporter:
             else:
                 doc = json.loads(text)
         except json.JSONDecodeError as exc:
-            raise ImportFailed(f"{path.name}: not valid JSON: {exc.msg} at line {exc.lineno}, column {exc.colno}") \
-                from None
+            raise ImportFailed(msg("json-invalid-at", file=path.name, problem=exc.msg, line=exc.lineno,
+                                   column=exc.colno)) from None
         except Exception as exc:  # yaml.YAMLError and its subclasses
-            raise ImportFailed(f"{path.name}: not valid YAML: {exc}") from None
+            raise ImportFailed(msg("yaml-invalid", file=path.name, problem=clip(str(exc)))) from None
         if not isinstance(doc, dict) or doc.get("format") != FORMAT:
-            raise ImportFailed(f"{path.name}: not an ioc-catalog file (expected \"format\": \"{FORMAT}\")")
+            raise ImportFailed(msg("native-not-catalog-file", file=path.name, format=FORMAT))
         if doc.get("format_version") != FORMAT_VERSION:
-            raise ImportFailed(f"{path.name}: format_version {doc.get('format_version')!r} is not supported "
-                               f"(this version reads {FORMAT_VERSION})")
+            raise ImportFailed(msg("native-version-unsupported", file=path.name,
+                                   version=clip(repr(doc.get("format_version"))), supported=FORMAT_VERSION))
         return doc
 
     def transform(self, document: dict[str, Any], source: str) -> Transformed:
@@ -57,7 +58,7 @@ class NativeImporter:
         seen: set[str] = set()
         for section in ("entities", "relationships", "org_events"):
             if not isinstance(document.get(section, []), list):
-                t.rejected.append(Rejection(f"{source}: {section}", "", "must be a list"))
+                t.rejected.append(Rejection(f"{source}: {section}", "", msg("pydantic-list-type")))
         entities = document.get("entities") if isinstance(document.get("entities"), list) else []
         for i, item in enumerate(entities or []):
             where = f"{source}: entities[{i}]"
@@ -65,13 +66,14 @@ class NativeImporter:
                 e = validate_entity(parse_entity(item), mm)
             except ValidationFailed as exc:
                 ref = item.get("ref") if isinstance(item, dict) else None
-                t.rejected += rejections_from(exc.errors, f"{where} ({ref})" if ref else where)
+                t.rejected += rejections_from(exc.errors, msg("at-item", where=where, item=str(ref)) if ref else where)
                 continue
             if e.ref in seen:
-                t.rejected.append(Rejection(f"{where} ({e.ref})", "ref", "appears twice in the file"))
+                t.rejected.append(Rejection(msg("at-item", where=where, item=e.ref), "ref",
+                                            msg("appears-twice", item=e.ref)))
                 continue
             seen.add(e.ref)
-            t.locations[e.ref] = f"{where} ({e.ref})"
+            t.locations[e.ref] = msg("at-item", where=where, item=e.ref)
             t.entities.append(e)
         rel_seen: set[str] = set()
         rels = document.get("relationships") if isinstance(document.get("relationships"), list) else []
@@ -83,10 +85,10 @@ class NativeImporter:
                 t.rejected += rejections_from(exc.errors, where)
                 continue
             if r.id in rel_seen:
-                t.rejected.append(Rejection(where, "id", f"{r.id} appears twice in the file"))
+                t.rejected.append(Rejection(where, "id", msg("appears-twice", item=r.id)))
                 continue
             rel_seen.add(r.id)
-            t.locations[r.id] = f"{where} ({r.id})"
+            t.locations[r.id] = msg("at-item", where=where, item=r.id)
             t.relationships.append(r)
         events = document.get("org_events") if isinstance(document.get("org_events"), list) else []
         for i, item in enumerate(events or []):
@@ -99,7 +101,7 @@ class NativeImporter:
             except ValidationFailed as exc:
                 t.rejected += rejections_from(exc.errors, where)
                 continue
-            t.locations[ev.ref] = f"{where} ({ev.ref})"
+            t.locations[ev.ref] = msg("at-item", where=where, item=ev.ref)
             t.events.append(ev)
         return t
 

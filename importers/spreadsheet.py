@@ -41,8 +41,9 @@ from catalog.model import Entity, OrgEvent, parse_entity, parse_relationship, py
 from catalog.sheets import XML_ILLEGAL, cell_text, escape_formula, unescape_formula, workbook_bytes
 from catalog.store.base import CatalogStore
 from catalog.text import fold, nfc
+from catalog.i18n import Message, msg, msg_plural
 from importers.base import ImportFailed, ImportLimits, Rejection, Transformed, clip
-from importers.bounded import check_total, csv_rows, open_zip, scan_workbook
+from importers.bounded import check_total, column_letters, csv_rows, open_zip, scan_workbook
 
 README_SHEET = "Hướng dẫn - README"
 LISTS_SHEET = "_lists"  # hidden sheet holding the drop-down values
@@ -345,44 +346,38 @@ def read_xlsx(path: Path, max_bytes: int, limits: ImportLimits | None = None) ->
     with open_zip(path) as zf:
         if "xl/workbook.xml" not in zf.NameToInfo:
             check_total(path, zf, max_bytes)
-            raise ImportFailed(f"{path.name}: a zip, but not an XLSX workbook (no xl/workbook.xml)",
-                               f"{path.name}: là tệp zip nhưng không phải XLSX (không có xl/workbook.xml)",
-                               reason="import-content-mismatch")
+            raise ImportFailed(msg("import-zip-not-xlsx", file=path.name), reason="import-content-mismatch")
         formulas, scanned = scan_workbook(path, zf, limits)
     try:
         wb = load_workbook(path, read_only=True, data_only=True)
     except ImportFailed:
         raise
     except Exception as exc:  # openpyxl raises many kinds (KeyError, ValueError, XML errors) on damaged files
-        raise ImportFailed(f"{path.name}: not a readable XLSX workbook ({type(exc).__name__}: {clip(exc)})",
-                           f"{path.name}: tệp XLSX hỏng, không đọc được ({type(exc).__name__}: {clip(exc)})",
+        raise ImportFailed(msg("import-xlsx-unreadable", file=path.name, error=f"{type(exc).__name__}: {clip(exc)}"),
                            reason="import-unreadable") from None
     tables = []
     try:
         for ws in wb.worksheets:
             if getattr(ws, "_worksheet_path", None) not in scanned:  # openpyxl found a sheet the scan did not
-                raise ImportFailed(f"{path.name}: sheet {clip(ws.title, 100)} is not where the workbook's "
-                                   "relationships say; not read", f"{path.name}: trang {clip(ws.title, 100)} không "
-                                   "nằm ở nơi các quan hệ của bảng tính chỉ ra; không đọc", reason="import-unreadable")
+                raise ImportFailed(msg("import-sheet-misplaced", file=path.name, sheet=clip(ws.title, 100)),
+                                   reason="import-unreadable")
             if ws.title in (README_SHEET, LISTS_SHEET):
                 continue
             try:
                 ws.reset_dimensions()  # some writers declare a wrong size; read every cell there is
                 header, rows = _rows(_trimmed(r) for r in ws.iter_rows(values_only=True))
             except Exception as exc:
-                raise ImportFailed(f"{path.name}: sheet {ws.title} cannot be read ({type(exc).__name__}: "
-                                   f"{clip(exc)})", f"{path.name}: không đọc được trang {ws.title} "
-                                   f"({type(exc).__name__}: {clip(exc)})", reason="import-unreadable") from None
-            tables.append(Table(f"{path.name}: sheet {clip(ws.title, 100)}", ws.title, header, rows))
+                raise ImportFailed(msg("import-sheet-unreadable", file=path.name, sheet=clip(ws.title, 100),
+                                       error=f"{type(exc).__name__}: {clip(exc)}"), reason="import-unreadable") from None
+            tables.append(Table(msg("at-sheet", file=path.name, sheet=clip(ws.title, 100)), ws.title, header, rows))
     finally:
         wb.close()
     if formulas:
         try:
             _uncomputed(path, tables)
         except Exception as exc:  # the data-only read above succeeded; a failure here is still a damaged file
-            raise ImportFailed(f"{path.name}: formulas cannot be read ({type(exc).__name__}: {clip(exc)})",
-                               f"{path.name}: không đọc được công thức ({type(exc).__name__}: {clip(exc)})",
-                               reason="import-unreadable") from None
+            raise ImportFailed(msg("import-formulas-unreadable", file=path.name,
+                                   error=f"{type(exc).__name__}: {clip(exc)}"), reason="import-unreadable") from None
     return tables
 
 
@@ -404,21 +399,16 @@ def read_csv(path: Path, max_bytes: int, limits: ImportLimits | None = None) -> 
                     continue
                 where = f"{path.name}: {info.filename}"
                 if info.file_size > limits.sheet_bytes:
-                    raise ImportFailed(
-                        f"{where} unpacks to {info.file_size:,} bytes, more than the limit of {limits.sheet_bytes:,} "
-                        "bytes (IOC_CATALOG_IMPORT_MAX_SHEET_BYTES); refused before unpacking",
-                        f"{where} giải nén ra {info.file_size:,} byte, vượt giới hạn {limits.sheet_bytes:,} byte "
-                        "(IOC_CATALOG_IMPORT_MAX_SHEET_BYTES); từ chối trước khi giải nén",
-                        reason="import-part-too-large")
+                    raise ImportFailed(msg("import-csv-member-too-large", where=where, size=info.file_size,
+                                           limit=limits.sheet_bytes), reason="import-part-too-large")
                 try:
                     tables.append(_csv_table(Path(info.filename).stem, where,
                                              lambda info=info: zf.open(info), limits))
                 except (zipfile.BadZipFile, EOFError, zlib.error) as exc:
-                    raise ImportFailed(f"{where}: a damaged zip ({exc})", f"{where}: tệp zip hỏng ({exc})",
+                    raise ImportFailed(msg("import-zip-damaged", file=where, error=str(exc)),
                                        reason="import-unreadable") from None
         if not tables:
-            raise ImportFailed(f"{path.name}: the zip holds no .csv file", f"{path.name}: tệp zip không chứa tệp .csv",
-                               reason="import-content-mismatch")
+            raise ImportFailed(msg("import-zip-no-csv", file=path.name), reason="import-content-mismatch")
         return tables
     return [_csv_table(path.stem, path.name, lambda: path.open("rb"), limits)]
 
@@ -452,10 +442,11 @@ class _Transform:
         self.rel_ids: set[str] = set()
         self.event_ids: set[str] = set()
 
-    def reject(self, table: Table, rownum: int | None, column: str, reason: str, vi: str = "") -> None:
-        """One bad cell; ``vi`` is the Vietnamese reason (else the framework translates the metamodel's)."""
-        where = table.where if rownum is None else f"{table.where}, row {rownum}"
-        self.t.rejected.append(Rejection(f"{where}, column {column}" if column else where, column, reason, vi))
+    def reject(self, table: Table, rownum: int | None, column: str, reason: Message) -> None:
+        """One bad cell, with the message saying why."""
+        where = table.where if rownum is None else msg("at-row", where=table.where, row=rownum)
+        self.t.rejected.append(Rejection(msg("at-column", where=where, column=column) if column else where, column,
+                                         reason))
 
     def run(self, tables: list[Table], source: str = "") -> Transformed:
         """Every table; ImportFailed when tables hold rows but none is in the layout: such a file would otherwise
@@ -464,10 +455,8 @@ class _Transform:
             self.table(table)
         if self.t.unmapped and len(self.t.unmapped) == sum(1 for t in tables if t.rows):
             first = self.t.unmapped[0]
-            raise ImportFailed(f"nothing in {source or first.location} is in the template layout; "
-                               f"{first.location}: {first.reason}",
-                               f"không có gì trong {source or first.location} theo mẫu; {first.location}: "
-                               f"{first.reason_vi}", reason="import-nothing-read")
+            raise ImportFailed(msg("import-nothing-in-layout", source=source or first.location, where=first.location,
+                                   reason=first.reason), reason="import-nothing-read")
         self.finish_entities()
         return self.t
 
@@ -485,12 +474,9 @@ class _Transform:
         pre_keys = {self.any_kind_headers.get(_norm(h)) for h in table.header if h is not None}
         spec = self.spec_for(table, pre_keys)
         if spec is None:
-            what = "file" if table.csv else "sheet"
             expected = ", ".join(self.sheets)
-            item = Rejection(table.where, "", f"a {what} the layout does not cover (expected one of: {expected}"
-                                              f"{'; or a kind column' if table.csv else ''}); not read",
-                             f"{'tệp' if table.csv else 'trang'} không thuộc mẫu (cần một trong: {expected}"
-                             f"{'; hoặc có cột kind' if table.csv else ''}); không đọc")
+            item = Rejection(table.where, "", msg("layout-file-not-covered", expected=expected) if table.csv
+                             else msg("layout-sheet-not-covered", expected=expected))
             if table.rows:
                 self.t.unmapped.append(item)
             return
@@ -506,11 +492,9 @@ class _Transform:
             if key is None:
                 known = ", ".join(c.key for c in spec.columns)
                 text = clip(text)
-                self.reject(table, 1, text, f"unknown column '{text}'; expected: {known}",
-                            f"cột '{text}' không có trong mẫu; các cột: {known}")
+                self.reject(table, 1, text, msg("column-unknown", column=text, known=known))
             elif key in seen:
-                self.reject(table, 1, key, f"column {i} repeats column {seen[key]} ({key})",
-                            f"cột {i} lặp lại cột {seen[key]} ({key})")
+                self.reject(table, 1, key, msg("column-repeated", column=i, first=seen[key], key=key))
                 key = None
             else:
                 seen[key] = i
@@ -521,20 +505,16 @@ class _Transform:
         else:
             missing = [c.key for c in spec.columns if c.required and c.key not in has]
         if missing:
-            self.reject(table, 1, missing[0], f"required column{'s' if len(missing) > 1 else ''} missing: "
-                                              f"{', '.join(missing)}", f"thiếu cột bắt buộc: {', '.join(missing)}")
+            self.reject(table, 1, missing[0], msg_plural("columns-missing", "columns-missing#plural",
+                                                         count=len(missing), columns=", ".join(missing)))
             return
         for rownum, i in table.uncomputed:
-            column = keys[i] if i < len(keys) and keys[i] else f"column {i + 1}"
-            self.reject(table, rownum, column, "a formula without a saved result (written by a program and never "
-                        "calculated by a spreadsheet): type the value, or open and save the file in a spreadsheet",
-                        "công thức chưa có kết quả được lưu (do chương trình ghi, chưa được bảng tính tính toán): hãy "
-                        "nhập giá trị, hoặc mở và lưu tệp bằng phần mềm bảng tính")
+            column = keys[i] if i < len(keys) and keys[i] else column_letters(i + 1)
+            self.reject(table, rownum, column, msg("formula-uncomputed"))
         for rownum, cells in table.rows:
             raw = {k: cells[i] for i, k in enumerate(keys) if k is not None and i < len(cells)}
             if len(cells) > len(keys) and any(v not in (None, "") for v in cells[len(keys):]):
-                self.reject(table, rownum, f"column {len(keys) + 1}", "a value in a column without a header",
-                            "có giá trị trong cột không có tiêu đề")
+                self.reject(table, rownum, column_letters(len(keys) + 1), msg("value-without-header"))
             if spec.role == "kind":  # attribute types depend on the row's kind
                 self.row_kind(table, rownum, raw, spec)
                 continue
@@ -547,32 +527,28 @@ class _Transform:
         v = {k: read_cell(x, "ref" if k == "owner" else "str") for k, x in raw.items() if k in BASE}
         kind = spec.kind or v.get("kind")
         if spec.kind and v.get("kind") not in (None, spec.kind):
-            self.reject(table, rownum, "kind", f"'{clip(v['kind'])}' on a {spec.kind} "
-                                               f"{'file' if table.csv else 'sheet'}",
-                        f"'{clip(v['kind'])}' trên {'tệp' if table.csv else 'trang'} {spec.kind}")
+            said = {"value": clip(v["kind"]), "kind": spec.kind}
+            self.reject(table, rownum, "kind", msg("kind-on-other-file", **said) if table.csv
+                        else msg("kind-on-other-sheet", **said))
             return
         code = v.get("code")
         if v.get("ref"):
             rk, _, rc = str(v["ref"]).partition(":")
             if kind and rk != kind:
-                self.reject(table, rownum, "ref", f"'{clip(v['ref'])}' is not a {kind} (this sheet holds {kind})",
-                            f"'{clip(v['ref'])}' không phải {kind} (trang này chứa {kind})")
+                self.reject(table, rownum, "ref", msg("ref-wrong-kind-sheet", ref=clip(v["ref"]), kind=kind))
                 return
             if code and code != rc:
-                self.reject(table, rownum, "code", f"'{clip(code)}' does not match ref '{clip(v['ref'])}'",
-                            f"'{clip(code)}' không khớp với ref '{clip(v['ref'])}'")
+                self.reject(table, rownum, "code", msg("code-ref-mismatch", code=clip(code), ref=clip(v["ref"])))
                 return
             kind, code = rk, rc
         if not kind:
-            self.reject(table, rownum, "kind", f"the kind is required; one of: {', '.join(self.mm.kinds)}",
-                        f"bắt buộc có loại; một trong: {', '.join(self.mm.kinds)}")
+            self.reject(table, rownum, "kind", msg("kind-required", allowed=", ".join(self.mm.kinds)))
             return
         if kind not in self.mm.kinds:
-            self.reject(table, rownum, "kind", f"unknown kind '{clip(kind)}'; expected one of: "
-                                               f"{', '.join(self.mm.kinds)}")
+            self.reject(table, rownum, "kind", msg("kind-unknown", kind=clip(kind), allowed=", ".join(self.mm.kinds)))
             return
         if not code:
-            self.reject(table, rownum, "code", "the code is required", "bắt buộc có mã")
+            self.reject(table, rownum, "code", msg("code-required"))
             return
         attrs = {}
         kspec = self.mm.kinds[kind]
@@ -584,12 +560,11 @@ class _Transform:
             if value is None:
                 continue
             if a is None:
-                self.reject(table, rownum, k, f"not an attribute of {kind}", f"không phải thuộc tính của {kind}")
+                self.reject(table, rownum, k, msg("attribute-not-of-kind", kind=kind))
                 return
             attrs[k] = value
         if v.get("owner") and not kspec.owned:
-            self.reject(table, rownum, "owner", f"a {kind} has no owner (use the parent attribute)",
-                        f"{kind} không có chủ quản (dùng thuộc tính parent)")
+            self.reject(table, rownum, "owner", msg("kind-has-no-owner", kind=kind))
             return
         data = {"kind": kind, "code": str(code), "name": {"vi": v.get("name_vi") or "", "en": v.get("name_en") or ""},
                 "description": {"vi": v.get("description_vi") or "", "en": v.get("description_en") or ""},
@@ -599,7 +574,7 @@ class _Transform:
 
     def row_owner_history(self, table: Table, rownum: int, v: dict[str, Any], spec: SheetSpec) -> None:
         if not v.get("entity"):
-            self.reject(table, rownum, "entity", "the entity is required", "bắt buộc có đối tượng")
+            self.reject(table, rownum, "entity", msg("entity-required"))
             return
         period = {k: v.get(k) for k in ("org", "start", "end", "event", "basis")}
         self.history.setdefault(str(v["entity"]), []).append((table, rownum, period))
@@ -614,10 +589,10 @@ class _Transform:
             self.field_errors(table, rownum, errors, {"properties": None})
             return
         if r.id in self.rel_ids:
-            self.reject(table, rownum, "type", f"{r.id} appears twice in the file")
+            self.reject(table, rownum, "type", msg("appears-twice", item=r.id))
             return
         self.rel_ids.add(r.id)
-        self.t.locations[r.id] = f"{table.where}, row {rownum}"  # the framework adds the field (source, target)
+        self.t.locations[r.id] = msg("at-row", where=table.where, row=rownum)  # the framework adds the field
         self.t.relationships.append(r)
 
     def row_org_events(self, table: Table, rownum: int, v: dict[str, Any], spec: SheetSpec) -> None:
@@ -625,8 +600,7 @@ class _Transform:
         for pair in v.get("transfers") or []:
             entity, sep, to = pair.partition(">")
             if not sep:
-                self.reject(table, rownum, "transfers", f"'{clip(pair)}' is not a pair entity > organisation",
-                            f"'{clip(pair)}' không phải cặp đối tượng > tổ chức")
+                self.reject(table, rownum, "transfers", msg("transfer-pair-malformed", value=clip(pair)))
                 return
             transfers.append({"entity": entity.strip(), "to": to.strip()})
         new_name = None
@@ -644,10 +618,10 @@ class _Transform:
             self.field_errors(table, rownum, exc.errors, {"new_name": "new_name_"})
             return
         if ev.id in self.event_ids:
-            self.reject(table, rownum, "id", f"event {ev.id} appears twice in the file")
+            self.reject(table, rownum, "id", msg("event-appears-twice", id=ev.id))
             return
         self.event_ids.add(ev.id)
-        self.t.locations[ev.ref] = f"{table.where}, row {rownum}"
+        self.t.locations[ev.ref] = msg("at-row", where=table.where, row=rownum)
         self.t.events.append(ev)
 
     # -- entities, once every ownership period is known ------------------------------------------------------------
@@ -660,10 +634,9 @@ class _Transform:
                 row.data["owner_history"] = [p for _, _, p in periods]
                 current = next((p["org"] for _, _, p in reversed(periods) if p["end"] is None), None)
                 if row.owner and row.owner != current:
-                    self.reject(row.table, row.rownum, "owner", f"{row.owner} is not the current owner in "
-                                                                f"owner_history ({current or 'none'})",
-                                f"{row.owner} không phải chủ quản hiện tại trong owner_history "
-                                f"({current or 'không có'})")
+                    self.reject(row.table, row.rownum, "owner",
+                                msg("owner-not-current", owner=row.owner, current=current)
+                                if current else msg("owner-not-current-none", owner=row.owner))
                     continue
             elif row.owner:
                 row.data["owner_history"] = [{"org": row.owner}]
@@ -672,26 +645,24 @@ class _Transform:
                 self.entity_errors(row, periods, errors)
                 continue
             if e.ref in self.refs:
-                self.reject(row.table, row.rownum, "code", f"{e.ref} appears twice in the file")
+                self.reject(row.table, row.rownum, "code", msg("appears-twice", item=e.ref))
                 continue
             self.refs.add(e.ref)
-            here = f"{row.table.where}, row {row.rownum}"
-            self.t.locations[e.ref] = f"{here} ({e.ref})"
+            here = msg("at-row", where=row.table.where, row=row.rownum)
+            self.t.locations[e.ref] = msg("at-item", where=here, item=e.ref)
             if periods:  # a dangling owner is reported at the history row that names it
                 first, last = periods[0][1], periods[-1][1]
-                rows = f"row {first}" if first == last else f"rows {first}-{last}"
-                self.t.origins[f"{e.ref}#owner"] = (f"{periods[0][0].where}, {rows}, column org", "org")
+                rows = msg("at-row", where=periods[0][0].where, row=first) if first == last else \
+                    msg("at-rows", where=periods[0][0].where, first=first, last=last)
+                self.t.origins[f"{e.ref}#owner"] = (msg("at-column", where=rows, column="org"), "org")
             elif row.owner:
-                self.t.origins[f"{e.ref}#owner"] = (f"{here}, column owner", "owner")
+                self.t.origins[f"{e.ref}#owner"] = (msg("at-column", where=here, column="owner"), "owner")
             for name in e.attributes:
-                self.t.origins[f"{e.ref}#attributes.{name}"] = (f"{here}, column {name}", name)
+                self.t.origins[f"{e.ref}#attributes.{name}"] = (msg("at-column", where=here, column=name), name)
             self.t.entities.append(e)
         for ref, periods in self.history.items():
             for table, rownum, _ in periods:
-                self.reject(table, rownum, "entity", f"{ref} is not on a kind sheet of this file (ownership "
-                                                     "history is imported together with its entity)",
-                            f"{ref} không có trên trang loại đối tượng nào của tệp này (lịch sử chủ quản được nhập "
-                            "cùng với đối tượng)")
+                self.reject(table, rownum, "entity", msg("history-entity-not-in-file", ref=ref))
 
     def check(self, data: dict[str, Any], parse: Any, validate: Any, stand_ins: dict[str, Any]) \
             -> tuple[Any, list[FieldError]]:

@@ -15,6 +15,7 @@ from api.auth import PrincipalDep, StoreDep
 from api.routers.common import READ_ERRORS, SIGNED_IN, WRITE_ERRORS, WhoFirst, needs
 from catalog.accounts import Accounts
 from catalog.errors import PermissionDenied
+from catalog.i18n import msg
 from catalog.metamodel import ROLES
 from catalog.model import ref_pattern
 from catalog.permissions import Principal, require
@@ -68,7 +69,7 @@ class TokenList(BaseModel):
 
 def _signed_in(principal: Principal) -> None:
     if principal.name == "anonymous":
-        raise PermissionDenied("sign in (send your API token) to manage tokens")
+        raise PermissionDenied(msg("denied-sign-in-tokens"))
 
 
 @router.get("/me", summary="The principal of this request", response_model=Me, responses=READ_ERRORS)

@@ -17,19 +17,18 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict, Field
 
-from api import messages
 from api.auth import PrincipalDep, StoreDep
 from api.problems import request_lang
 from api.routers.common import READ_ERRORS
 from api.routers.diagrams import file_headers
 from catalog.analysis import PATHS_MAX_LENGTH, PATHS_MAX_LIMIT, find_paths, impact_report, spof
 from catalog.errors import FieldError, NotFound, ValidationFailed
+from catalog.i18n import msg
 from catalog.permissions import require
 from catalog.store.base import CatalogStore
 
 router = APIRouter(prefix="/analysis", tags=["analysis"])
 
-SAME_ENDPOINTS = "paths-same-endpoints"  # reason code (api.messages.REASONS)
 Format = Literal["json", "csv"]
 FORMAT = Query("json", alias="format", description="json, or csv (UTF-8 with BOM, for spreadsheets)")
 CSV = "text/csv; charset=utf-8"
@@ -122,7 +121,7 @@ class ImpactOut(BaseModel):
 
 def _known(store: CatalogStore, ref: str, parameter: str) -> None:
     if store.find_entity(ref) is None:
-        raise NotFound(f"{parameter}: {ref} does not exist")
+        raise NotFound(msg("param-entity-not-found", parameter=parameter, ref=ref))
 
 
 def _csv(data: bytes, name: str) -> Response:
@@ -154,7 +153,7 @@ def paths_between(request: Request, store: StoreDep, principal: PrincipalDep,
     _known(store, source, "from")
     _known(store, target, "to")
     if source == target:
-        raise ValidationFailed([FieldError("to", SAME_ENDPOINTS)], f"to: {messages.reason(SAME_ENDPOINTS, 'en')}")
+        raise ValidationFailed([FieldError("to", msg("paths-same-endpoints"))])
     report = find_paths(store, source, target, max_length=max_length, limit=limit)
     if fmt == "csv":
         return _csv(report.to_csv(request_lang(request)), "paths.csv")

@@ -28,6 +28,7 @@ from starlette.concurrency import run_in_threadpool
 from api.auth import PrincipalDep, StoreDep, current_principal, get_store
 from api.problems import BadIfMatch, PreconditionRequired
 from catalog.errors import PermissionDenied
+from catalog.i18n import msg
 from catalog.permissions import Action, Principal, require
 from catalog.services import CatalogService
 
@@ -77,7 +78,7 @@ def require_declared(principal: Principal, action: str) -> None:
     """What :func:`needs` declared, for ``principal``: PermissionDenied (403) otherwise."""
     if action == SIGNED_IN:
         if principal.name == "anonymous":
-            raise PermissionDenied("sign in (send your API token) to do this")
+            raise PermissionDenied(msg("denied-sign-in"))
         return
     require(principal, action)  # type: ignore[arg-type]
 

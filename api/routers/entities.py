@@ -20,6 +20,7 @@ from api.routers.common import CONDITIONAL_READ, READ_ERRORS, WRITE_ERRORS, IfMa
     tagged
 from api.schemas import CODE_PATTERN, KindModels, Page, all_kind_models
 from catalog.errors import FieldError, ValidationFailed
+from catalog.i18n import msg
 from catalog.metamodel import Metamodel
 from catalog.model import Entity
 from catalog.permissions import require
@@ -97,7 +98,7 @@ def build_router(mm: Metamodel) -> APIRouter:
             e = store.entity_as_of(ref, when)
             if e is None:
                 from catalog.errors import NotFound
-                raise NotFound(f"{ref} did not exist at {when}")
+                raise NotFound(msg("entity-not-at", ref=ref, when=when))
             return JSONResponse(_json(e))
         e = store.get_entity(ref)
         return tagged(_json(e), e.version, request=request)

@@ -14,6 +14,7 @@ from api.routers.common import CONDITIONAL_READ, READ_ERRORS, WRITE_ERRORS, IfMa
     tagged
 from api.schemas import RelationshipCreate, RelationshipPage
 from catalog.errors import FieldError, NotFound, ValidationFailed
+from catalog.i18n import msg
 from catalog.model import Relationship
 from catalog.permissions import require
 
@@ -45,7 +46,7 @@ def get_relationship(request: Request, store: StoreDep, principal: PrincipalDep,
     require(principal, "read")
     r = store.find_relationship(rel_id)
     if r is None:
-        raise NotFound(f"relationship {rel_id} does not exist")
+        raise NotFound(msg("relationship-not-found", id=rel_id))
     return tagged(r.model_dump(mode="json"), r.version, request=request)
 
 

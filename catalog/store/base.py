@@ -32,6 +32,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable, Iterator, Literal
 
 from catalog.changelog import GENESIS, Head, HeadWitness, VerifyResult, read_heads, verify_chain
+from catalog.i18n import msg
 from catalog.metamodel import DEFAULT, Metamodel
 from catalog.model import ChangeEntry, Entity, OrgEvent, Provenance, Relationship
 
@@ -204,7 +205,7 @@ def check_record_version(collection: str, key: str, expected: int | None, actual
     if expected is None:
         return
     if expected == 0 and actual is not None:
-        raise AlreadyExists(f"record {collection}/{key} already exists")
+        raise AlreadyExists(msg("record-exists", record=f"{collection}/{key}"))
     if expected != 0 and expected != actual:
         raise Conflict(record_ref(collection, key), expected, actual)
 
@@ -372,7 +373,7 @@ class CatalogStore(abc.ABC):
 
         e = self.find_entity(ref)
         if e is None:
-            raise NotFound(f"{ref} does not exist")
+            raise NotFound(msg("entity-not-found", ref=ref))
         return e
 
     @abc.abstractmethod

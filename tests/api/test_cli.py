@@ -69,7 +69,7 @@ def test_import_with_bad_rows_reports_each_and_changes_nothing(catalog: str, tmp
     r = cli("import", str(bad), "--store", catalog, "--report", str(tmp_path / "report.json"), "--lang", "en",
             cwd=tmp_path)
     assert r.returncode == 1
-    assert "2 item(s) rejected" in r.stderr and "Nothing was imported" in r.stderr
+    assert "2 items rejected" in r.stderr and "Nothing was imported" in r.stderr
     assert "bad.json: entities[0]" in r.stderr and "attributes.org_type" in r.stderr
     assert "bad.json: relationships[1]" in r.stderr and "system:nowhere" in r.stderr
     assert "Traceback" not in r.stderr
@@ -89,7 +89,7 @@ def test_import_with_bad_rows_reports_each_and_changes_nothing(catalog: str, tmp
 ])
 def test_bad_input_is_a_message_not_a_traceback(catalog: str, tmp_path: Path, args: list[str],
                                                 message: str) -> None:
-    r = cli(*args, "--store", catalog, cwd=tmp_path)
+    r = cli(*args, "--store", catalog, cwd=tmp_path, env={"IOC_CATALOG_LANG": "en"})
     assert r.returncode in (1, 2)
     assert message in r.stderr + r.stdout
     assert "Traceback" not in r.stderr
@@ -139,5 +139,7 @@ def test_apply_event_moves_ownership_and_lists_it(catalog: str, tmp_path: Path) 
     assert "hcm-2026-01-ioc-transfer" in r.stdout
     bad = tmp_path / "bad.yaml"
     bad.write_text("id: x\ntype: merge\ndate: 2026-01-01\nfrom: [organization:nope]\n", encoding="utf-8")
-    r = cli("apply-event", str(bad), "--store", catalog, cwd=tmp_path)
+    r = cli("apply-event", str(bad), "--store", catalog, cwd=tmp_path, env={"IOC_CATALOG_LANG": "en"})
     assert r.returncode == 1 and "organization:nope does not exist" in r.stderr and "Traceback" not in r.stderr
+    r = cli("apply-event", str(bad), "--store", catalog, cwd=tmp_path)  # Vietnamese unless asked otherwise
+    assert r.returncode == 1 and "organization:nope không tồn tại" in r.stderr and "Lỗi" in r.stderr

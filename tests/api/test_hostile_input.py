@@ -34,6 +34,7 @@ from catalog.model import OrgEvent, parse_entity, parse_relationship
 from catalog.settings import Settings
 from catalog.store import CatalogStore, open_store
 from catalog.store.base import EntityFilter, WriteContext
+from catalog.i18n import text as in_lang
 from catalog.text import TEXT_REASONS
 
 from .conftest import Api, build_catalog
@@ -221,8 +222,8 @@ FORM_HOSTILE = {"NUL": "Hệ\x00thống", "BEL": "Hệ\x07thống", "vertical ta
 def test_the_register_form_refuses_what_the_api_refuses_next_to_the_field(web_store: CatalogStore, name: str) -> None:
     with signed_in(web_store, "editor-skhcn") as c:
         before = web_store.revision()
-        for lang, expected in (("vi", TEXT_REASONS["text-bidi" if name == "RLO" else "text-control"][0]),
-                               ("en", TEXT_REASONS["text-bidi" if name == "RLO" else "text-control"][1])):
+        for lang, expected in (("vi", in_lang(TEXT_REASONS["text-bidi" if name == "RLO" else "text-control"], "vi")),
+                               ("en", str(TEXT_REASONS["text-bidi" if name == "RLO" else "text-control"]))):
             r = c.post(f"/new?lang={lang}", data={
                 "csrf": csrf(c, "/new?kind=system"), "kind": "system", "code": "he-thong-xau", "name_vi":
                 FORM_HOSTILE[name], "owner": "organization:hcm-skhcn", "attr_lifecycle": "production"})
@@ -239,11 +240,11 @@ def test_the_edit_form_and_a_draft_note_refuse_it_too(web_store: CatalogStore) -
                 "name_vi": "Tên\x0bmới", "name_en": mine.name.en, "owner": mine.owner or "",
                 **{f"attr_{k}": str(v) for k, v in mine.attributes.items() if not isinstance(v, list)}}
         r = c.post(f"/entities/{mine.ref}/edit?lang=en", data=form)
-        assert r.status_code == 422 and field_error(r.text, "name_vi") == TEXT_REASONS["text-control"][1]
+        assert r.status_code == 422 and field_error(r.text, "name_vi") == str(TEXT_REASONS["text-control"])
         form["name_vi"] = mine.name.vi
         r = c.post(f"/entities/{mine.ref}/edit?lang=en",
                    data={**form, "attr_vendor": "x", "action": "draft", "note": "see \u202eattached"})
-        assert r.status_code == 422 and "note: " + TEXT_REASONS["text-bidi"][1] in r.text
+        assert r.status_code == 422 and "note: " + str(TEXT_REASONS["text-bidi"]) in r.text
         assert web_store.revision() == before
 
 
@@ -254,8 +255,10 @@ def test_the_command_line_refuses_it_with_a_message(tmp_path: Path) -> None:
     ev.write_text(json.dumps({"id": "e-hostile", "type": "transfer", "date": "2026-01-01", "note": "x\u0007",
                               "transfers": [{"entity": "system:hcm-cong-1022", "to": "organization:hcm-vpubnd"}]}),
                   encoding="utf-8")
-    r = cli("apply-event", str(ev), "--store", url, cwd=tmp_path)
+    r = cli("apply-event", str(ev), "--store", url, cwd=tmp_path, env={"IOC_CATALOG_LANG": "en"})
     assert r.returncode == 1 and "note: contains control characters" in r.stderr and "Traceback" not in r.stderr
+    r = cli("apply-event", str(ev), "--store", url, cwd=tmp_path)
+    assert r.returncode == 1 and "note: chứa ký tự điều khiển" in r.stderr
 
 
 # --- a catalog that already holds such text still exports, everywhere ---------------------------------------------

@@ -72,7 +72,7 @@ def test_link_refuses_missing_dissolved_and_retired_endpoints(city: CatalogStore
     s.retire("system:his", his.version)
     with pytest.raises(IntegrityError, match="retired"):
         s.link({"type": "reads", "source": "system:his", "target": "database:csdl-y-te"})
-    with pytest.raises(ValidationFailed, match="must be a system or platform or service"):
+    with pytest.raises(ValidationFailed, match="must be a system, platform, or service"):
         s.link({"type": "reads", "source": "database:csdl-y-te", "target": "system:ioc"})
     assert city.list_relationships() == []
 

@@ -20,7 +20,8 @@ from catalog.model import OrgEvent, parse_entity, parse_relationship, validate_e
 from catalog.permissions import SYSTEM, Principal
 from catalog.services import CatalogService
 from catalog.store.base import CatalogStore, WriteContext
-from catalog.text import TEXT_REASONS, Reason, echoable, reason_code, text_problem, text_problems, utf8_text, \
+from catalog.i18n import text
+from catalog.text import TEXT_REASONS, echoable, reason_code, text_reason, text_problem, text_problems, utf8_text, \
     xml_text
 from importers.base import run_import
 
@@ -59,12 +60,10 @@ def test_a_key_is_checked_and_its_problem_hides_its_value() -> None:
 
 
 def test_a_reason_is_english_and_carries_the_code_of_its_two_texts() -> None:
-    from api.messages import REASONS
-
-    for code, (vi, en) in TEXT_REASONS.items():
-        r = Reason(code)
-        assert r == en and r.code == code and reason_code(r) == code and vi and vi != en
-        assert REASONS[code] == (vi, en)  # the API's table holds the same texts
+    for code in TEXT_REASONS:
+        r = text_reason(code)
+        vi, en = text(r, "vi"), text(r, "en")
+        assert r == en and r.code == code and reason_code(r) == code and vi and en and vi != en
         assert json.loads(json.dumps({"reason": r})) == {"reason": en}
     assert reason_code("must be text") == "must be text"
 
@@ -209,10 +208,10 @@ def test_an_import_rejects_the_text_with_its_place_in_both_languages(small: Cata
     before = small.revision()
     report = run_import(small, path)
     assert not report.loaded and small.revision() == before
-    got = {(r.field, r.reason, r.reason_vi) for r in report.rejected}
-    assert got == {("name.vi", TEXT_REASONS["text-control"][1], TEXT_REASONS["text-control"][0]),
-                   ("properties.data", TEXT_REASONS["text-bidi"][1], TEXT_REASONS["text-bidi"][0]),
-                   ("note", TEXT_REASONS["text-control"][1], TEXT_REASONS["text-control"][0])}
+    got = {(r.field, r.reason, text(r.reason, "vi")) for r in report.rejected}
+    control, bidi = text_reason("text-control"), text_reason("text-bidi")
+    assert got == {("name.vi", control, text(control, "vi")), ("properties.data", bidi, text(bidi, "vi")),
+                   ("note", control, text(control, "vi"))}
     assert "chứa ký tự điều khiển" in report.rejected[0].text("vi")
 
 

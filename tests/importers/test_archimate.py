@@ -99,7 +99,7 @@ def test_corpus_model_fully_accounted_for(rel: str, version: str, n_elements: in
     assert ec["mapped"] == len(t.entities) and rc["mapped"] == len(t.relationships)
     assert t.rejected == []  # these files are valid (COUNTS.md: XSD valid)
     assert sum(t.source_types.values()) == n_elements + n_relationships
-    assert (f"{n_views} view(s) not imported" in " ".join(t.notes)) == bool(n_views)
+    assert (f"{n_views} view{'' if n_views == 1 else 's'} not imported" in " ".join(t.notes)) == bool(n_views)
     # every unmapped element or relationship is reported with its XML id and a reason
     reported = [u for u in t.unmapped if ": element " in u.location or ": relationship " in u.location]
     assert len({u.location for u in reported if u.field in ("type", "source", "target")}) == \

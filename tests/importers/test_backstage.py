@@ -3,6 +3,7 @@ everything unmapped reported, nothing ever fetched, malformed files refused with
 
 from __future__ import annotations
 
+from catalog.i18n import text as in_lang
 import io
 import socket
 import urllib.request
@@ -249,7 +250,7 @@ def test_placeholders_and_location_targets_are_reported_never_fetched(store: Cat
         ("spec.definition", "$text placeholder not fetched (https://github.com/APIs-guru/openapi-directory/blob/"
                             "dab6854d4d599aafb0eb36e6c7ae1fe0c37509b7/APIs/spotify.com/2021.4.2/openapi.yaml)")]
     assert [e.ref for e in t.entities] == ["service:fetched", "organization:ops"]
-    assert all(u.reason_vi for u in t.unmapped + s.unmapped)
+    assert all(in_lang(u.reason, "vi") for u in t.unmapped + s.unmapped)
 
 
 # --- references --------------------------------------------------------------------------------------------------
@@ -276,7 +277,7 @@ spec: {type: service, lifecycle: production, dependsOn: [artists-db, 'resource:b
         ("spec.owner", "'a:b:c' is not a valid entity reference [kind:][namespace/]name"),
         ("spec.dependsOn[0]", "'artists-db' must name its kind here (for example component:artists-db)"),
         ("spec.dependsOn[1]", "'resource:bad name' is not a valid entity reference [kind:][namespace/]name")]
-    assert t.rejected[1].reason_vi.startswith("'artists-db' phải ghi rõ loại")
+    assert in_lang(t.rejected[1].reason, "vi").startswith("'artists-db' phải ghi rõ loại")
 
 
 def test_namespaced_entities_and_resources_resolved_against_the_catalog(store: CatalogStore, tmp_path: Path) -> None:
@@ -349,7 +350,7 @@ def test_malformed_yaml_is_refused_clearly(store: CatalogStore, tmp_path: Path, 
     with pytest.raises(ImportFailed) as exc:
         run_import(store, path)
     assert message in exc.value.message and exc.value.message.startswith("catalog-info.yaml: ")
-    assert exc.value.message_vi and exc.value.message_vi != exc.value.message
+    assert exc.value.text("vi") and exc.value.text("vi") != exc.value.message
     assert store.count_entities() == 0
     assert [r["status"] for r in list_runs(store)] == ["failed"]
 

@@ -13,11 +13,11 @@ import pytest
 
 from catalog.digest import content_hash
 from catalog.errors import IntegrityError
+from catalog.i18n import msg
 from catalog.permissions import Principal
 from catalog.services import CatalogService
 from catalog.store.base import CatalogStore
-from importers.base import REPORT_SCHEMA, RUNS, ImportFailed, Rejection, list_runs, registry, run_import, \
-    vi_reason
+from importers.base import REPORT_SCHEMA, RUNS, ImportFailed, Rejection, list_runs, registry, run_import
 
 from conftest import CORPORA, SAMPLE
 
@@ -108,8 +108,9 @@ def test_report_json_shape(store: CatalogStore, tmp_path: Path) -> None:
     assert sum(data["created"].values()) == len(doc["entities"]) - 1 + len(doc["relationships"]) + \
         len(doc["org_events"])
     assert data["counts"]["entities"]["system"] == sum(1 for e in doc["entities"] if e["ref"].startswith("system:")) - 1
+    where = f"bad.json: entities[{len(doc['entities']) - 1}] (system:x)"
     assert data["rejected"] == [{
-        "location": f"bad.json: entities[{len(doc['entities']) - 1}] (system:x)", "field": "attributes.lifecycle",
+        "location": where, "location_vi": where, "field": "attributes.lifecycle", "code": "value-one-of",
         "reason": "must be one of: planned, building, production, retiring, retired",
         "reason_vi": "phải là một trong: planned, building, production, retiring, retired"}]
     assert data["unmapped"] == []
@@ -122,7 +123,7 @@ def test_backstage_report_has_source_types_and_unmapped(store: CatalogStore) -> 
     assert data["source_types"] == {"Group": 1, "Location": 1}
     assert data["counts"]["entities"] == {"organization": 1}
     assert len(data["unmapped"]) == 10  # 7 targets, the Location, one more link, the unknown child group
-    assert all(set(u) == {"location", "field", "reason", "reason_vi"} for u in data["unmapped"])
+    assert all(set(u) == {"location", "location_vi", "field", "code", "reason", "reason_vi"} for u in data["unmapped"])
 
 
 def test_every_run_is_recorded_success_dry_run_and_failures(store: CatalogStore, tmp_path: Path) -> None:
@@ -165,16 +166,13 @@ def test_progress_is_reported(store: CatalogStore) -> None:
 # --- two languages -----------------------------------------------------------------------------------------------
 
 def test_reasons_in_vietnamese_or_english() -> None:
-    assert vi_reason("required for system; one of: planned, production") == \
-        "bắt buộc đối với system; một trong: planned, production"
-    assert vi_reason("organization:x is neither in the file nor in the catalog") == \
-        "organization:x không có trong tệp lẫn trong danh mục"
-    assert vi_reason("something no table knows") == ""
-    r = Rejection("f.csv: row 3", "lifecycle", "must be a date YYYY-MM-DD")
-    assert r.text("vi") == "f.csv: row 3: lifecycle: phải là ngày dạng YYYY-MM-DD"
-    assert r.text("en") == str(r) == "f.csv: row 3: lifecycle: must be a date YYYY-MM-DD"
-    assert Rejection("x", "", "odd").text("vi") == "x: odd"  # no translation: the English, never nothing
-    assert Rejection("x", "f", "en", "vi").text("vi") == "x: f: vi"
+    r = Rejection(msg("at-row", where="f.csv", row=3), "lifecycle", msg("value-must-be-date"))
+    assert r.text("vi") == "f.csv, dòng 3: lifecycle: phải là ngày dạng YYYY-MM-DD"
+    assert r.text("en") == str(r) == "f.csv, row 3: lifecycle: must be a date YYYY-MM-DD"
+    missing = Rejection("x", "", msg("ref-not-in-file-or-catalog", ref="organization:x"))
+    assert missing.text("vi") == "x: organization:x không có trong tệp lẫn trong danh mục"
+    assert missing.to_json()["code"] == "ref-not-in-file-or-catalog"
+    assert Rejection("x", "", "odd").text("vi") == "x: odd"  # a reason that is no message: shown as it is
 
 
 # --- hostile files, for every registered importer ----------------------------------------------------------------
@@ -281,7 +279,7 @@ def test_cli_import_in_both_languages_and_imports_lists_the_runs(tmp_path: Path)
         ("native:good.json", "finished"), ("native:nothing.json", "failed"), ("native:bad.json", "failed"),
         ("native:bad.json", "failed")]
     r = cli("imports", "--store", url, cwd=tmp_path)
-    assert r.returncode == 0 and "native:good.json" in r.stdout and "1 item(s) rejected" in r.stdout
+    assert r.returncode == 0 and "native:good.json" in r.stdout and "1 item rejected" in r.stdout
 
 
 def test_importers_read_against_the_stores_metamodel_with_its_custom_attributes(tmp_path: Path) -> None:

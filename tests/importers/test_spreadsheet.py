@@ -285,7 +285,7 @@ def test_bad_cells_are_each_reported_where_they_are(db: CatalogStore, tmp_path: 
     assert reasons["owner"] == "organization:nowhere is neither in the file nor in the catalog"
     assert [u.location for u in report.unmapped] == ["bad.xlsx: sheet Ghi chú"]
     colour = next(r for r in report.rejected if r.field == "colour")
-    assert colour.text("vi").startswith("bad.xlsx: sheet system, row 1, column colour: colour: cột 'colour' không có")
+    assert colour.text("vi").startswith("bad.xlsx: trang system, dòng 1, cột colour: colour: cột 'colour' không có")
     assert not report.loaded and counts(db) == (0, 0, 0)
 
 

@@ -24,6 +24,7 @@ from typing import Any, Callable
 
 import pytest
 
+from catalog.i18n import text as in_lang
 from catalog.text import TEXT_REASONS
 from security.harness import ANON, OTHER_ORG, OWN_ORG, Server, fresh, problem
 
@@ -122,7 +123,7 @@ def test_web_forms_refuse_text_the_api_refuses(server: Server, form: str, bad: s
         r = web.post(path, data)
         assert r.status_code == 422, (r.status_code, r.text[-2000:])
         page = r.text
-        assert "<form" in page and html.escape(TEXT_REASONS[reason][0], quote=False) in page  # shown on the form
+        assert "<form" in page and html.escape(in_lang(TEXT_REASONS[reason], "vi"), quote=False) in page  # shown on the form
         assert server.state() == before
         # the API refuses the same text with the same reason
         api = server.request("PATCH", f"/api/v1/systems/{'hcm-cong-1022'}", "editor-skhcn",

@@ -42,6 +42,7 @@ from neo4j.exceptions import AuthError, ConfigurationError, DriverError, Neo4jEr
 
 from catalog.changelog import GENESIS, Head, HeadWitness, VerifyResult, as_json, canonical_json, entry_hasher
 from catalog.errors import AlreadyExists, Conflict, FieldError, IntegrityError, NotFound, StoreError, ValidationFailed
+from catalog.i18n import msg
 from catalog.metamodel import DEFAULT, Metamodel
 from catalog.model import ChangeEntry, Entity, OrgEvent, Relationship, current_owner
 from catalog.store.base import (RECORD_PREFIX, BulkLoad, BulkResult, CatalogStore, Correction, Direction,
@@ -516,7 +517,7 @@ class Neo4jStore(CatalogStore):
     def create_entity(self, entity: Entity, ctx: WriteContext) -> Entity:
         with self.transaction(ctx):
             if self._run("MATCH (n:Entity {ref: $ref}) RETURN 1 AS x", ref=entity.ref):
-                raise AlreadyExists(f"{entity.ref} already exists")
+                raise AlreadyExists(msg("entity-exists", ref=entity.ref))
             now = self._now(self._head()[2])
             c = entity.content()
             data = canonical_json(c)
@@ -541,7 +542,7 @@ class Neo4jStore(CatalogStore):
             rows = self._run("MATCH (n:Entity {ref: $ref}) RETURN n.version AS version, n.created_at AS created_at, "
                              "n.data AS data", ref=entity.ref)
             if not rows:
-                raise NotFound(f"{entity.ref} does not exist")
+                raise NotFound(msg("entity-not-found", ref=entity.ref))
             version, created, old = rows[0]["version"], rows[0]["created_at"], rows[0]["data"]
             if version != expected_version:
                 raise Conflict(entity.ref, expected_version, version)
@@ -556,7 +557,7 @@ class Neo4jStore(CatalogStore):
         with self.transaction(ctx):
             rows = self._run("MATCH (n:Entity {ref: $ref}) RETURN n.version AS version, n.data AS data", ref=ref)
             if not rows:
-                raise NotFound(f"{ref} does not exist")
+                raise NotFound(msg("entity-not-found", ref=ref))
             if rows[0]["version"] != expected_version:
                 raise Conflict(ref, expected_version, rows[0]["version"])
             rels = self._run("MATCH (:Entity {ref: $ref})-[r]-() WITH DISTINCT r "
@@ -686,11 +687,11 @@ class Neo4jStore(CatalogStore):
         rel_type(self.metamodel, rel.type)  # a type the graph can hold, before anything else
         with self.transaction(ctx):
             if self._rel_by_id(rel.id, "1 AS x") is not None:
-                raise AlreadyExists(f"relationship {rel.id} already exists")
+                raise AlreadyExists(msg("relationship-exists", id=rel.id))
             missing = self._missing_refs({rel.source, rel.target})
             for end in (rel.source, rel.target):
                 if end in missing:
-                    raise IntegrityError(f"relationship {rel.id}: {end} does not exist")
+                    raise IntegrityError(msg("relationship-end-missing", id=rel.id, end=end))
             now = self._now(self._head()[2])
             c = rel.content()
             data = canonical_json(c)
@@ -706,7 +707,7 @@ class Neo4jStore(CatalogStore):
         with self.transaction(ctx):
             row = self._rel_by_id(rel.id, "r.version AS version, r.created_at AS created_at, r.data AS data")
             if row is None:
-                raise NotFound(f"relationship {rel.id} does not exist")
+                raise NotFound(msg("relationship-not-found", id=rel.id))
             if row["version"] != expected_version:
                 raise Conflict(rel.id, expected_version, row["version"])
             now = self._now(self._head()[2])
@@ -722,7 +723,7 @@ class Neo4jStore(CatalogStore):
         with self.transaction(ctx):
             row = self._rel_by_id(rel_id, "r.version AS version, r.data AS data")
             if row is None:
-                raise NotFound(f"relationship {rel_id} does not exist")
+                raise NotFound(msg("relationship-not-found", id=rel_id))
             if row["version"] != expected_version:
                 raise Conflict(rel_id, expected_version, row["version"])
             self._delete_relationships([rel_id])
@@ -850,7 +851,7 @@ class Neo4jStore(CatalogStore):
                 refs=_one_plan(list(seen)))
                 for row in r["rows"]}
         if ref not in ents:
-            raise NotFound(f"{ref} does not exist")
+            raise NotFound(msg("entity-not-found", ref=ref))
         # models are built when read (StoredEntities), in the walk's order as the SQLite backend
         return Subgraph(entities=StoredEntities({x: ents[x] for x in seen if x in ents}),
                         relationships=StoredRelationships([tuple(rels[rid]) for rid in sorted(rels)]), depth=seen,
@@ -923,7 +924,7 @@ class Neo4jStore(CatalogStore):
         with self.transaction(ctx):
             rows = self._run("MATCH (r:Record {rid: $rid}) RETURN r.version AS version, r.data AS data", rid=rid)
             if not rows:
-                raise NotFound(f"no record {rid}")
+                raise NotFound(msg("record-not-found", record=rid))
             check_record_version(collection, key, expected_version, rows[0]["version"])
             self._run("MATCH (r:Record {rid: $rid}) DELETE r", rid=rid)
             if log:

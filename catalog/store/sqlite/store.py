@@ -22,6 +22,7 @@ from typing import Any, Iterable, Iterator
 from catalog.changelog import GENESIS, Head, HeadWitness, VerifyResult, as_json, canonical_json, entry_hasher
 from catalog.errors import (AlreadyExists, Conflict, FieldError, IntegrityError, NotFound, StoreError, StoreFull,
                             ValidationFailed)
+from catalog.i18n import msg
 from catalog.metamodel import DEFAULT, Metamodel
 from catalog.model import ChangeEntry, Entity, OrgEvent, Relationship, current_owner
 from catalog.store.base import (RECORD_PREFIX, BulkLoad, BulkResult, CatalogStore, Correction, Direction,
@@ -387,7 +388,7 @@ class SQLiteStore(CatalogStore):
         with self.transaction(ctx):
             conn = self._conn()
             if conn.execute("SELECT 1 FROM entities WHERE ref = ?", (entity.ref,)).fetchone():
-                raise AlreadyExists(f"{entity.ref} already exists")
+                raise AlreadyExists(msg("entity-exists", ref=entity.ref))
             now = self._now(self._head(conn)[2])
             c = entity.content()
             data = self._write_entity(conn, c, 1, now, now, new=True)
@@ -414,7 +415,7 @@ class SQLiteStore(CatalogStore):
             row = conn.execute("SELECT version, created_at, data FROM entities WHERE ref = ?",
                                (entity.ref,)).fetchone()
             if row is None:
-                raise NotFound(f"{entity.ref} does not exist")
+                raise NotFound(msg("entity-not-found", ref=entity.ref))
             if row[0] != expected_version:
                 raise Conflict(entity.ref, expected_version, row[0])
             now = self._now(self._head(conn)[2])
@@ -427,7 +428,7 @@ class SQLiteStore(CatalogStore):
             conn = self._conn()
             row = conn.execute("SELECT version, data FROM entities WHERE ref = ?", (ref,)).fetchone()
             if row is None:
-                raise NotFound(f"{ref} does not exist")
+                raise NotFound(msg("entity-not-found", ref=ref))
             if row[0] != expected_version:
                 raise Conflict(ref, expected_version, row[0])
             rels = conn.execute("SELECT id, data FROM relationships WHERE source = ? OR target = ? ORDER BY id",
@@ -498,13 +499,13 @@ class SQLiteStore(CatalogStore):
     def _require_endpoints(self, conn: sqlite3.Connection, rel: Relationship) -> None:
         for end in (rel.source, rel.target):
             if not conn.execute("SELECT 1 FROM entities WHERE ref = ?", (end,)).fetchone():
-                raise IntegrityError(f"relationship {rel.id}: {end} does not exist")
+                raise IntegrityError(msg("relationship-end-missing", id=rel.id, end=end))
 
     def create_relationship(self, rel: Relationship, ctx: WriteContext) -> Relationship:
         with self.transaction(ctx):
             conn = self._conn()
             if conn.execute("SELECT 1 FROM relationships WHERE id = ?", (rel.id,)).fetchone():
-                raise AlreadyExists(f"relationship {rel.id} already exists")
+                raise AlreadyExists(msg("relationship-exists", id=rel.id))
             self._require_endpoints(conn, rel)
             now = self._now(self._head(conn)[2])
             c = rel.content()
@@ -523,7 +524,7 @@ class SQLiteStore(CatalogStore):
             row = conn.execute("SELECT version, created_at, data FROM relationships WHERE id = ?",
                                (rel.id,)).fetchone()
             if row is None:
-                raise NotFound(f"relationship {rel.id} does not exist")
+                raise NotFound(msg("relationship-not-found", id=rel.id))
             if row[0] != expected_version:
                 raise Conflict(rel.id, expected_version, row[0])
             now = self._now(self._head(conn)[2])
@@ -540,7 +541,7 @@ class SQLiteStore(CatalogStore):
             conn = self._conn()
             row = conn.execute("SELECT version, data FROM relationships WHERE id = ?", (rel_id,)).fetchone()
             if row is None:
-                raise NotFound(f"relationship {rel_id} does not exist")
+                raise NotFound(msg("relationship-not-found", id=rel_id))
             if row[0] != expected_version:
                 raise Conflict(rel_id, expected_version, row[0])
             conn.execute("DELETE FROM relationships WHERE id = ?", (rel_id,))
@@ -570,7 +571,7 @@ class SQLiteStore(CatalogStore):
                       types: tuple[str, ...] | None = None, limit: int = 500) -> Subgraph:
         conn = self._conn()
         if not conn.execute("SELECT 1 FROM entities WHERE ref = ?", (ref,)).fetchone():
-            raise NotFound(f"{ref} does not exist")
+            raise NotFound(msg("entity-not-found", ref=ref))
         seen: dict[str, int] = {ref: 0}
         rel_ids: set[str] = set()
         frontier = [ref]
@@ -682,7 +683,7 @@ class SQLiteStore(CatalogStore):
             row = conn.execute("SELECT version, data FROM records WHERE collection = ? AND key = ?",
                                (collection, key)).fetchone()
             if row is None:
-                raise NotFound(f"no record {collection}/{key}")
+                raise NotFound(msg("record-not-found", record=f"{collection}/{key}"))
             check_record_version(collection, key, expected_version, row[0])
             conn.execute("DELETE FROM records WHERE collection = ? AND key = ?", (collection, key))
             if log:
