@@ -39,6 +39,9 @@ class Settings(BaseSettings):
     signin_failures_per_address: int = Field(
         50, ge=1, description="Failed sign-ins and bad API tokens one client address may send within the window "
                               "before it is refused (429)")
+    signin_token_failures_per_address: int = Field(
+        10, ge=1, description="Bad API tokens one client address may send within the window before it is refused "
+                              "(429); they also count towards signin_failures_per_address")
     signin_window_seconds: int = Field(900, ge=1, description="The moving window the sign-in limits count over")
     signin_throttle_storage: str = Field(
         "memory://", description="Where the sign-in failure counters live (a `limits` storage URI): memory:// "

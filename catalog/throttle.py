@@ -11,7 +11,9 @@ of parallel guesses gets no more tries than a sequence.
 - Password sign-ins count against the account (any name, known or not: a lock must not tell whether a user exists)
   and the address. A successful sign-in clears its account's failures, never its address's.
 - Bad API tokens (malformed, unknown, revoked, expired, or of a disabled user) count against the address only: a
-  token names no account an attacker chose, and a stranger's bad tokens must not lock out a user's automation.
+  token names no account an attacker chose, and a stranger's bad tokens must not lock out a user's automation. They
+  count twice there: against the address's limit shared with passwords, and against a smaller one for tokens alone
+  (``tokens_per_address``): programs send tokens, and a bad one is no typo.
 - Addresses are keyed as given, except IPv6 addresses, which are keyed by their /64 network (one host usually holds
   a whole /64).
 
@@ -37,7 +39,7 @@ from limits.strategies import MovingWindowRateLimiter
 
 from catalog.errors import CatalogError
 
-ACCOUNT, ADDRESS = "account", "address"
+ACCOUNT, ADDRESS, TOKEN = "account", "address", "token"
 
 
 class Throttled(CatalogError):
@@ -75,8 +77,8 @@ class SignInThrottle:
     """Failure counters per account and per address, each limited to a number of failures per moving window."""
 
     def __init__(self, per_account: int = 5, per_address: int = 50, window: int = 900, storage: str = "memory://",
-                 clock: Callable[[], float] = time.time):
-        if per_account < 1 or per_address < 1 or window < 1:
+                 clock: Callable[[], float] = time.time, tokens_per_address: int = 10):
+        if per_account < 1 or per_address < 1 or tokens_per_address < 1 or window < 1:
             raise ValueError("sign-in throttle: the limits and the window must be at least 1")
         try:
             backend = storage_from_string(storage)
@@ -88,7 +90,8 @@ class SignInThrottle:
         self.storage = backend
         self.limiter = MovingWindowRateLimiter(backend)
         self.items = {ACCOUNT: RateLimitItemPerSecond(per_account, window, namespace="ioc-signin-account"),
-                      ADDRESS: RateLimitItemPerSecond(per_address, window, namespace="ioc-signin-address")}
+                      ADDRESS: RateLimitItemPerSecond(per_address, window, namespace="ioc-signin-address"),
+                      TOKEN: RateLimitItemPerSecond(tokens_per_address, window, namespace="ioc-signin-token")}
         self.clock = clock
         self._lock = threading.Lock()
         self._pending: Counter[tuple[str, str]] = Counter()  # attempts being checked now, per (limit, key)
@@ -96,12 +99,15 @@ class SignInThrottle:
     @classmethod
     def from_settings(cls, settings: Any) -> SignInThrottle:
         return cls(settings.signin_failures_per_account, settings.signin_failures_per_address,
-                   settings.signin_window_seconds, settings.signin_throttle_storage)
+                   settings.signin_window_seconds, settings.signin_throttle_storage,
+                   tokens_per_address=settings.signin_token_failures_per_address)
 
     def _keys(self, account: str | None, client: str | None) -> list[tuple[str, str]]:
         keys = [(ADDRESS, address_key(client))]
         if account is not None:
             keys.insert(0, (ACCOUNT, account_key(account)))
+        else:  # an API token: programs, not people, send them; a bad one is no typo, so fewer are allowed
+            keys.append((TOKEN, address_key(client)))
         return keys
 
     def begin(self, account: str | None, client: str | None) -> Attempt:
