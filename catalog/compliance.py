@@ -42,7 +42,7 @@ from typing import Any, Callable, Iterable, Iterator, Mapping
 from catalog.errors import FieldError, ValidationFailed
 from catalog.i18n import msg
 from catalog.metamodel import Label, Metamodel
-from catalog.model import Entity, Relationship
+from catalog.model import REF_RE, Entity, Relationship
 from catalog.registry import Registry
 from catalog.store.base import CatalogStore
 from catalog.text import fold
@@ -356,8 +356,17 @@ class _Placeholders(dict):
         if value is None or value == "":
             return MISSING
         if isinstance(value, (list, tuple)):
-            return ", ".join(str(v) for v in value)
-        return str(value)
+            return ", ".join(self._shown(key, v) for v in value)
+        return self._shown(key, value)
+
+    def _shown(self, key: str, value: Any) -> str:
+        """What a reader sees for one value: an entity's name for its reference, a label for an enumerated value of
+        the attribute ``key`` (of the flagged entity's kind), else the value."""
+        if isinstance(value, str) and REF_RE.match(value) and value in self.ctx.entities:
+            return self.ctx.name(value, self.lang)
+        kind = self.ctx.metamodel.kinds.get(self.hit.ref.split(":", 1)[0])
+        spec = next((a for a in kind.attributes if a.name == key), None) if kind else None
+        return spec.value_label(value, self.lang) if spec is not None else str(value)
 
 
 def _format(template: str, ctx: CheckContext, hit: Hit, lang: str) -> str:

@@ -71,7 +71,8 @@ def test_cr003_security_level_not_approved(store: CatalogStore, ctx: WriteContex
     assert flagged(store, "CR003") == {"system:proposed", "system:unknown"}
     finding = next(f for f in compliance.check(store, today=TODAY, rules=["CR003"]).findings
                    if f.ref == "system:proposed")
-    assert finding.message_en == "Security level 3 of “Đề xuất” is not approved (status: proposed)"
+    # the value shown by its label, not its code
+    assert finding.message_en == "Security level 3 of “Đề xuất” is not approved (status: Proposed)"
     assert finding.severity == "warning"
 
 
