@@ -42,11 +42,12 @@ def register(app: typer.Typer) -> None:
                 store: StoreOpt = None, lang: LangOpt = "vi") -> None:
         """Draw a view of the catalog with Graphviz (same catalog and options, same bytes)."""
         from catalog.errors import FieldError, ValidationFailed
+        from catalog.i18n import msg
         from diagrams import FORMATS, ViewParams, draw
 
         f = fmt or output.suffix.lstrip(".").lower()
         if f not in FORMATS:
-            raise ValidationFailed([FieldError("--format", f"'{f}' is not one of: {', '.join(FORMATS)}")])
+            raise ValidationFailed([FieldError("--format", msg("value-one-of", allowed=", ".join(FORMATS)))])
         params = ViewParams(ref=ref, as_of=as_of, valid_on=valid_on, depth=depth, direction=direction, lang=lang,
                             limit=limit, from_date=from_, to_date=to)
         data = draw(_store(store), view, params, f, url_prefix=url_prefix)

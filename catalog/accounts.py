@@ -190,17 +190,17 @@ class Accounts:
         require(self.principal, "admin")
         errors = []
         if not isinstance(name, str) or not _NAME.match(name):
-            errors.append(FieldError("name", "2 to 64 characters: lower-case letters, digits, '.', '_', '@', '-'"))
+            errors.append(FieldError("name", msg("user-name-malformed")))
         if role not in ROLES:
-            errors.append(FieldError("role", f"unknown role '{role}'; expected one of: {', '.join(ROLES)}"))
+            errors.append(FieldError("role", msg("role-unknown", role=str(role), allowed=", ".join(ROLES))))
         if role == "editor" and not org:
-            errors.append(FieldError("org", "a department editor must be bound to an organisation"))
+            errors.append(FieldError("org", msg("editor-needs-org")))
         if org:
             found = self.store.find_entity(org)
             if found is None or not self.store.metamodel.is_organisation(found.kind):
-                errors.append(FieldError("org", f"{org} is not an organisation in the catalog"))
+                errors.append(FieldError("org", msg("not-an-organization", ref=org)))
         if password is not None and len(password) < MIN_PASSWORD:
-            errors.append(FieldError("password", f"at least {MIN_PASSWORD} characters"))
+            errors.append(FieldError("password", msg("password-too-short", minimum=MIN_PASSWORD)))
         if errors:
             raise ValidationFailed(errors)
         if self.store.get_record(USER, name) is not None:
@@ -218,7 +218,7 @@ class Accounts:
             require(self.principal, "admin")
         self.get_user(name)
         if len(password) < MIN_PASSWORD:
-            raise ValidationFailed([FieldError("password", f"at least {MIN_PASSWORD} characters")])
+            raise ValidationFailed([FieldError("password", msg("password-too-short", minimum=MIN_PASSWORD))])
         self.store.put_record(CREDENTIAL, name, {"password": hash_password(password)}, self.ctx, log=False)
 
     def set_disabled(self, name: str, disabled: bool = True) -> User:
@@ -244,7 +244,7 @@ class Accounts:
             require(self.principal, "admin")
         u = self.get_user(user)
         if u.disabled:
-            raise ValidationFailed([FieldError("user", f"{user} is disabled")])
+            raise ValidationFailed([FieldError("user", msg("user-disabled", name=user))])
         token_id = secrets.token_hex(6)
         secret = f"ioc_{token_id}_{secrets.token_urlsafe(32)}"
         expires = _iso(_now() + dt.timedelta(days=expires_days)) if expires_days else None

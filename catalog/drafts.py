@@ -123,11 +123,11 @@ class Drafts:
         require(self.principal, "write")
         errors = []
         if op not in OPERATIONS:
-            errors.append(FieldError("op", f"must be one of: {', '.join(OPERATIONS)}"))
+            errors.append(FieldError("op", msg("value-one-of", allowed=", ".join(OPERATIONS))))
         if not isinstance(changes, dict) or (op == "patch" and not changes):
-            errors.append(FieldError("changes", "a non-empty object of fields to change"))
+            errors.append(FieldError("changes", msg("draft-changes-empty")))
         if not isinstance(note, str) or len(note) > 2000:
-            errors.append(FieldError("note", "text of at most 2000 characters"))
+            errors.append(FieldError("note", msg("value-too-long", limit=2000)))
         else:
             errors += text_problems(note, "note")  # the catalog's text rules (catalog.text), as for every field
         if errors:
@@ -139,13 +139,13 @@ class Drafts:
         if op == "retire":
             unknown = set(changes) - {"on"}
             if unknown:
-                raise ValidationFailed([FieldError(f"changes.{k}", "a retire draft takes only 'on' (a date)")
+                raise ValidationFailed([FieldError(f"changes.{k}", msg("draft-retire-only-on"))
                                         for k in sorted(unknown, key=str)])
             on = changes.get("on")
             try:
                 day = dt.date.fromisoformat(on) if on else self.today
             except (TypeError, ValueError):
-                raise ValidationFailed([FieldError("changes.on", "must be a date YYYY-MM-DD")]) from None
+                raise ValidationFailed([FieldError("changes.on", msg("value-must-be-date"))]) from None
             changes = {"on": day.isoformat()}
         self._proposed(current, op, changes, self.principal)
         draft = Draft(id=secrets.token_hex(6), ref=ref, op=op, changes=changes, base_version=base_version,
@@ -175,13 +175,12 @@ class Drafts:
             user = None
         if user is not None:
             if user.disabled:
-                raise PermissionDenied(f"draft {d.id} cannot be applied: its submitter {d.submitted_by} is disabled")
+                raise PermissionDenied(msg("draft-submitter-disabled", id=d.id, submitter=d.submitted_by))
             role, org = user.role, user.org
         else:
             role, org = d.submitter_role, d.submitter_org
         if role not in ROLES or (role == "editor" and not org):
-            raise PermissionDenied(f"draft {d.id} cannot be applied: what its submitter {d.submitted_by} may change "
-                                   "is unknown")
+            raise PermissionDenied(msg("draft-submitter-unknown", id=d.id, submitter=d.submitted_by))
         return Principal(d.submitted_by, role, org)
 
     # --- read -------------------------------------------------------------------------------------------------------
@@ -197,7 +196,7 @@ class Drafts:
         """Drafts, newest first; ``status`` None for all."""
         require(self.principal, "read")
         if status is not None and status not in STATUSES:
-            raise ValidationFailed([FieldError("status", f"must be one of: {', '.join(STATUSES)}")])
+            raise ValidationFailed([FieldError("status", msg("value-one-of", allowed=", ".join(STATUSES)))])
         out = []
         for rec in self.store.list_records(COLLECTION, limit=100_000, newest_first=True):
             d = _from_record(rec.data, rec.version)
@@ -214,7 +213,7 @@ class Drafts:
         if d.version != version:
             raise Conflict(f"record:{COLLECTION}/{draft_id}", version, d.version)
         if d.status != "pending":
-            raise ValidationFailed([FieldError("status", f"the draft is already {d.status}")])
+            raise ValidationFailed([FieldError("status", msg("draft-already-decided", status=d.status))])
         return d
 
     def approve(self, draft_id: str, version: int) -> Draft:
@@ -230,8 +229,7 @@ class Drafts:
             try:
                 self._proposed(current, d.op, d.changes, submitter)
             except PermissionDenied as exc:
-                raise PermissionDenied(f"draft {d.id} cannot be applied: its submitter may no longer make this "
-                                       f"change ({exc.message})") from None
+                raise PermissionDenied(msg("draft-submitter-may-not", id=d.id, reason=exc.message)) from None
             if d.op == "retire":
                 e = svc.retire(d.ref, d.base_version, dt.date.fromisoformat(d.changes["on"]))
             else:
@@ -243,7 +241,7 @@ class Drafts:
 
     def reject(self, draft_id: str, version: int, reason: str) -> Draft:
         if not isinstance(reason, str) or not reason.strip() or len(reason) > 2000:
-            raise ValidationFailed([FieldError("reason", "a reason is required (at most 2000 characters)")])
+            raise ValidationFailed([FieldError("reason", msg("draft-reason-required", limit=2000))])
         if text_problems(reason, "reason"):
             raise ValidationFailed(text_problems(reason, "reason"))
         d = self._pending(draft_id, version)

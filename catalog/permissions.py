@@ -102,5 +102,6 @@ def require_owner_scope(store: CatalogStore, principal: Principal, ref: str, *ow
     units = owner_scope(store, principal)
     for owner in owners:
         if not in_scope(units, ref, owner):
-            raise PermissionDenied(f"{principal.name} (department editor of {principal.org}) may not change {ref}: "
-                                   f"it is owned by {owner or 'no organisation'}")
+            raise PermissionDenied(msg("denied-owner", principal=principal.name, org=principal.org, ref=ref,
+                                       owner=owner) if owner else
+                                   msg("denied-unowned", principal=principal.name, org=principal.org, ref=ref))

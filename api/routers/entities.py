@@ -41,8 +41,7 @@ def instant(value: str | None, field: str) -> str | None:
     try:
         return as_instant(value)
     except ValidationFailed:
-        raise ValidationFailed([FieldError(f"query.{field}", f"'{value}' is not a date or date-time "
-                                                             "(ISO 8601)")]) from None
+        raise ValidationFailed([FieldError(f"query.{field}", msg("not-a-date-time", value=value))]) from None
 
 
 class Health(BaseModel):
@@ -79,8 +78,7 @@ def build_router(mm: Metamodel) -> APIRouter:
                       ) -> dict[str, Any]:
         require(principal, "read")
         if kind and kind not in mm.kinds:
-            raise ValidationFailed([FieldError("kind", f"unknown kind '{kind}'; expected one of: "
-                                                       f"{', '.join(mm.kinds)}")])
+            raise ValidationFailed([FieldError("kind", msg("kind-unknown", kind=kind, allowed=", ".join(mm.kinds)))])
         flt = EntityFilter(kind=kind, owner=owner, lifecycle=lifecycle, tag=tag, limit=limit, offset=offset)
         return {"total": store.count_entities(flt), "limit": limit, "offset": offset,
                 "items": [_json(e) for e in store.list_entities(flt)]}

@@ -57,8 +57,7 @@ def replace_relationship(body: RelationshipCreate, version: IfMatch, svc: Servic
     data = body.model_dump(mode="json")
     given = f"{data['source']}>{data['type']}>{data['target']}"
     if given != rel_id:
-        raise ValidationFailed([FieldError("body", f"source, type and target make {given}, not {rel_id}: they are "
-                                                   "the relationship's identity (delete and create instead)")])
+        raise ValidationFailed([FieldError("body", msg("relationship-identity", given=given, id=rel_id))])
     r = svc.update_link(data, version)
     return tagged(r.model_dump(mode="json"), r.version)
 

@@ -191,9 +191,9 @@ def check_record_key(collection: str, key: str) -> None:
 
     errors = []
     if not isinstance(collection, str) or not _COLLECTION.match(collection):
-        errors.append(FieldError("collection", "lower-case letters, digits and '-', at most 40 characters"))
+        errors.append(FieldError("collection", msg("record-collection-malformed")))
     if not isinstance(key, str) or not key or len(key) > 200 or any(ord(ch) < 32 or ch == "\x7f" for ch in key):
-        errors.append(FieldError("key", "1 to 200 printable characters"))
+        errors.append(FieldError("key", msg("record-key-malformed")))
     if errors:
         raise ValidationFailed(errors)
 
@@ -250,7 +250,7 @@ class BulkLoad:
         for where, keyed in (("entities", keyed_e), ("relationships", keyed_r)):
             dupes = sorted({a[0] for a, b in zip(keyed, keyed[1:]) if a[0] == b[0]})
             if dupes:
-                raise ValidationFailed([FieldError(where, f"{k} appears more than once in this load") for k in dupes])
+                raise ValidationFailed([FieldError(where, msg("appears-twice-in-load", item=k)) for k in dupes])
         return dataclasses.replace(self, entities=[e for _, e in keyed_e], relationships=[r for _, r in keyed_r])
 
 
@@ -324,7 +324,7 @@ def as_instant(value: dt.datetime | dt.date | str) -> str:
                 dt.date.fromisoformat(value)
         except ValueError:
             from catalog.errors import FieldError, ValidationFailed
-            raise ValidationFailed([FieldError("as_of", f"'{value}' is not a date or date-time (ISO 8601)")]) from None
+            raise ValidationFailed([FieldError("as_of", msg("not-a-date-time", value=value))]) from None
     if isinstance(value, dt.datetime):
         return format_time(value)
     return format_time(dt.datetime.combine(value, dt.time.max, tzinfo=dt.timezone.utc))
