@@ -42,7 +42,7 @@ from neo4j.exceptions import AuthError, ConfigurationError, DriverError, Neo4jEr
 
 from catalog.changelog import GENESIS, Head, HeadWitness, VerifyResult, as_json, canonical_json, entry_hasher
 from catalog.errors import AlreadyExists, Conflict, FieldError, IntegrityError, NotFound, StoreError, ValidationFailed
-from catalog.i18n import msg
+from catalog.i18n import msg, msg_plural
 from catalog.metamodel import DEFAULT, Metamodel
 from catalog.model import ChangeEntry, Entity, OrgEvent, Relationship, current_owner
 from catalog.store.base import (RECORD_PREFIX, BulkLoad, BulkResult, CatalogStore, Correction, Direction,
@@ -563,8 +563,8 @@ class Neo4jStore(CatalogStore):
             rels = self._run("MATCH (:Entity {ref: $ref})-[r]-() WITH DISTINCT r "
                              "RETURN r.id AS id, r.data AS data ORDER BY id", ref=ref)
             if rels and not cascade:
-                raise IntegrityError(f"{ref} is used by {len(rels)} relationship(s), e.g. {rels[0]['id']}; "
-                                     "delete them first or delete with cascade")
+                raise IntegrityError(msg_plural("entity-in-use", "entity-in-use#plural", count=len(rels), ref=ref,
+                                                example=rels[0]["id"]))
             self._run("MATCH (n:Entity {ref: $ref}) DETACH DELETE n", ref=ref)
             log: list[LogItem] = [("delete", _rel_ref(r["id"]), r["data"], None) for r in rels]
             self._log_many(ctx, log + [("delete", ref, rows[0]["data"], None)])
@@ -588,7 +588,7 @@ class Neo4jStore(CatalogStore):
             params["tag"] = flt.tag
         for i, (name, value) in enumerate(sorted(flt.attributes.items())):
             if not _ATTR_NAME.match(name):
-                raise ValidationFailed([FieldError(f"attributes.{name}", "not an attribute name")])
+                raise ValidationFailed([FieldError(f"attributes.{name}", msg("attribute-name-malformed"))])
             where.append(f"n[$attr_key_{i}] = $attr_value_{i}")
             params[f"attr_key_{i}"] = f"attr_{name}"
             params[f"attr_value_{i}"] = value
@@ -1275,8 +1275,8 @@ class Neo4jStore(CatalogStore):
             missing = self._missing_refs(missing)
         if missing:
             bad = [r for r in load.relationships if r.source in missing or r.target in missing]
-            raise IntegrityError(f"{len(bad)} relationship(s) point at entities that do not exist, e.g. "
-                                 f"{bad[0].id} ({', '.join(sorted(missing)[:5])})")
+            raise IntegrityError(msg_plural("load-dangling", "load-dangling#plural", count=len(bad), example=bad[0].id,
+                                            missing=", ".join(sorted(missing)[:5])))
 
     def _stale_for_cleanup(self, load: BulkLoad, loaded_refs: set[str]) \
             -> tuple[list[tuple[str, str]], list[tuple[str, str, str]]]:
@@ -1303,8 +1303,7 @@ class Neo4jStore(CatalogStore):
             for ref, _, _ in stale_e:
                 kept = sorted(used.get(ref, set()) - going)
                 if kept:
-                    raise IntegrityError(f"clean-up would delete {ref}, but {kept[0]} (entered by another source "
-                                         "or a person) still uses it")
+                    raise IntegrityError(msg("cleanup-used-by-other", ref=ref, id=kept[0]))
         return stale_r, stale_e
 
 

@@ -22,7 +22,7 @@ from typing import Any, Iterable, Iterator
 from catalog.changelog import GENESIS, Head, HeadWitness, VerifyResult, as_json, canonical_json, entry_hasher
 from catalog.errors import (AlreadyExists, Conflict, FieldError, IntegrityError, NotFound, StoreError, StoreFull,
                             ValidationFailed)
-from catalog.i18n import msg
+from catalog.i18n import msg, msg_plural
 from catalog.metamodel import DEFAULT, Metamodel
 from catalog.model import ChangeEntry, Entity, OrgEvent, Relationship, current_owner
 from catalog.store.base import (RECORD_PREFIX, BulkLoad, BulkResult, CatalogStore, Correction, Direction,
@@ -434,8 +434,8 @@ class SQLiteStore(CatalogStore):
             rels = conn.execute("SELECT id, data FROM relationships WHERE source = ? OR target = ? ORDER BY id",
                                 (ref, ref)).fetchall()
             if rels and not cascade:
-                raise IntegrityError(f"{ref} is used by {len(rels)} relationship(s), e.g. {rels[0][0]}; "
-                                     "delete them first or delete with cascade")
+                raise IntegrityError(msg_plural("entity-in-use", "entity-in-use#plural", count=len(rels), ref=ref,
+                                                example=rels[0][0]))
             conn.executemany("DELETE FROM relationships WHERE id = ?", [(rid,) for rid, _ in rels])
             conn.execute("DELETE FROM entities WHERE ref = ?", (ref,))
             _drop_index_rows(conn, [(ref,)])
@@ -461,7 +461,7 @@ class SQLiteStore(CatalogStore):
             args.append(flt.tag)
         for name, value in sorted(flt.attributes.items()):
             if not _ATTR_NAME.match(name):
-                raise ValidationFailed([FieldError(f"attributes.{name}", "not an attribute name")])
+                raise ValidationFailed([FieldError(f"attributes.{name}", msg("attribute-name-malformed"))])
             where.append("json_extract(data, ?) = ?")
             args += [f"$.attributes.{name}", value]
         return (" WHERE " + " AND ".join(where)) if where else "", args
@@ -487,7 +487,7 @@ class SQLiteStore(CatalogStore):
         try:
             return [_entity(r) for r in self._conn().execute(sql, args)]
         except sqlite3.OperationalError as exc:  # pragma: no cover - folded tokens are always valid FTS terms
-            raise ValidationFailed([FieldError("q", f"cannot search for '{text}': {exc}")]) from exc
+            raise ValidationFailed([FieldError("q", msg("search-unusable", text=text))]) from exc
 
     # --- relationships -----------------------------------------------------------------------------------------
     @staticmethod
@@ -1016,8 +1016,8 @@ class SQLiteStore(CatalogStore):
             missing -= present
         if missing:
             bad = [r for r in load.relationships if r.source in missing or r.target in missing]
-            raise IntegrityError(f"{len(bad)} relationship(s) point at entities that do not exist, e.g. "
-                                 f"{bad[0].id} ({', '.join(sorted(missing)[:5])})")
+            raise IntegrityError(msg_plural("load-dangling", "load-dangling#plural", count=len(bad), example=bad[0].id,
+                                            missing=", ".join(sorted(missing)[:5])))
 
     def _stale_for_cleanup(self, conn: sqlite3.Connection, load: BulkLoad, loaded_refs: set[str]) \
             -> tuple[list[tuple[str, str]], list[tuple[str, str, str]]]:
@@ -1034,15 +1034,14 @@ class SQLiteStore(CatalogStore):
         leaving = {ref for ref, _, _ in stale_e}
         for r in load.relationships:
             if r.source in leaving or r.target in leaving:
-                raise IntegrityError(f"clean-up would delete {r.source if r.source in leaving else r.target}, but "
-                                     f"this load's own relationship {r.id} uses it")
+                raise IntegrityError(msg("cleanup-used-by-load", ref=r.source if r.source in leaving else r.target,
+                                         id=r.id))
         for ref, _, _ in stale_e:
             used = conn.execute("SELECT id FROM relationships WHERE (source = ? OR target = ?) ORDER BY id",
                                 (ref, ref)).fetchall()
             kept = [rid for (rid,) in used if rid not in going]
             if kept:
-                raise IntegrityError(f"clean-up would delete {ref}, but {kept[0]} (entered by another source or a "
-                                     "person) still uses it")
+                raise IntegrityError(msg("cleanup-used-by-other", ref=ref, id=kept[0]))
         return stale_r, stale_e
 
 
