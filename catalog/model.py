@@ -367,7 +367,8 @@ def _map_text(value: Any, path: str, fn: Callable[[str, str], str]) -> Any:
 
 def check_text(model: M, where: str = "") -> M:
     """``model`` with every string NFC, or :class:`ValidationFailed` naming each string or key that breaks a text
-    rule (each reason the rule's message, :func:`catalog.text.text_reason`). Bookkeeping (version, timestamps) is not checked."""
+    rule (each reason the rule's message, :func:`catalog.text.text_reason`). Bookkeeping (version, timestamps) is
+    not checked."""
     try:  # the usual case, text that needs nothing, found in one pass over the model's JSON
         if clean_json(orjson.dumps(model.model_dump(exclude=_BOOKKEEPING))):
             return model

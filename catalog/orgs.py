@@ -14,8 +14,8 @@ without writing; the service writes them and records the event in one transactio
   the compliance rule on dissolved owners).
 - transfer: only the ``transfers`` apply.
 
-What is refused, each with a FieldError naming the field (each reason a :class:`catalog.i18n.Message`, codes ``event-*``), before anything is
-written:
+What is refused, each with a FieldError naming the field (each reason a :class:`catalog.i18n.Message`, codes
+``event-*``), before anything is written:
 
 - parties: ``from`` and ``to`` name existing organisations, each at most once, and no organisation on both sides
   (nothing merges with, absorbs or splits into itself); the counts each type needs;
@@ -91,9 +91,11 @@ def event_shape(store: CatalogStore, ev: OrgEvent, found: dict[str, Entity], cou
     if not counts:
         need = (0, 0)
     if len(ev.from_) < need[0]:
-        errors.append(FieldError("from", msg_plural("event-needs-from", "event-needs-from#plural", count=need[0], type=ev.type)))
+        errors.append(FieldError("from", msg_plural("event-needs-from", "event-needs-from#plural", count=need[0],
+                                                    type=ev.type)))
     if len(ev.to) < need[1]:
-        errors.append(FieldError("to", msg_plural("event-needs-to", "event-needs-to#plural", count=need[1], type=ev.type)))
+        errors.append(FieldError("to", msg_plural("event-needs-to", "event-needs-to#plural", count=need[1],
+                                                  type=ev.type)))
     if ev.type in ("merge", "absorb") and len(ev.to) != 1:
         errors.append(FieldError("to", msg("event-one-to", type=ev.type)))
     if ev.type in ("rename", "split") and len(ev.from_) > 1:

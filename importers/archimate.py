@@ -530,8 +530,8 @@ def transform_model(model: AModel, source: str, mapping: Mapping | None = None, 
             elif k in lookup:
                 data["attributes"][lookup[k]] = value
             else:
-                t.unmapped.append(Rejection(where, f"property {key}", msg("archimate-property-not-attribute", kind=spec.kind,
-                                                            value=value[:80])))
+                t.unmapped.append(Rejection(where, f"property {key}", msg("archimate-property-not-attribute",
+                                                                          kind=spec.kind, value=value[:80])))
         try:
             e = validate_entity(parse_entity(data), mm)
         except ValidationFailed as exc:
@@ -636,8 +636,8 @@ def transform_model(model: AModel, source: str, mapping: Mapping | None = None, 
             elif k in lookup:
                 data["properties"][lookup[k]] = value
             else:
-                t.unmapped.append(Rejection(where, f"property {key}", msg("archimate-property-not-property", type=relation,
-                                                            value=value[:80])))
+                t.unmapped.append(Rejection(where, f"property {key}", msg("archimate-property-not-property",
+                                                                          type=relation, value=value[:80])))
         try:
             rel = validate_relationship(parse_relationship(data), mm)
         except ValidationFailed as exc:

@@ -465,8 +465,8 @@ class BackstageImporter:
         tags = list(e.tags)
         for fld, ref in references(item.doc):
             if isinstance(ref, ValueError):
-                t.rejected.append(Rejection(item.where, fld, ref.args[0] if ref.args and isinstance(ref.args[0], Message)
-                                            else msg("backstage-ref-required")))
+                said = ref.args[0] if ref.args and isinstance(ref.args[0], Message) else msg("backstage-ref-required")
+                t.rejected.append(Rejection(item.where, fld, said))
                 continue
             name = fld.split("[")[0].removeprefix("spec.")
             target_kind = self._our_kind(ref, by_ref)

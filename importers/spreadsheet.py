@@ -368,7 +368,8 @@ def read_xlsx(path: Path, max_bytes: int, limits: ImportLimits | None = None) ->
                 header, rows = _rows(_trimmed(r) for r in ws.iter_rows(values_only=True))
             except Exception as exc:
                 raise ImportFailed(msg("import-sheet-unreadable", file=path.name, sheet=clip(ws.title, 100),
-                                       error=f"{type(exc).__name__}: {clip(exc)}"), reason="import-unreadable") from None
+                                       error=f"{type(exc).__name__}: {clip(exc)}"),
+                                   reason="import-unreadable") from None
             tables.append(Table(msg("at-sheet", file=path.name, sheet=clip(ws.title, 100)), ws.title, header, rows))
     finally:
         wb.close()

@@ -119,7 +119,8 @@ def test_every_msg_call_names_its_code_literally() -> None:
 
 def test_a_message_is_its_english_text_and_renders_per_language() -> None:
     m = msg("entity-not-found", ref="system:x")
-    assert m == "system:x does not exist" and text(m, "vi") == "system:x không tồn tại" and m.code == "entity-not-found"
+    assert m == "system:x does not exist" and text(m, "vi") == "system:x không tồn tại"
+    assert m.code == "entity-not-found"
     one, many = (msg_plural("import-strict-rejected", "import-strict-rejected#plural", count=n) for n in (1, 3))
     assert (str(one), str(many)) == ("1 item rejected; nothing imported (strict)",
                                      "3 items rejected; nothing imported (strict)")

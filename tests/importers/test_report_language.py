@@ -19,7 +19,8 @@ XSI = "http://www.w3.org/2001/XMLSchema-instance"
 # English function words: none may appear in a Vietnamese reason (values from the files are chosen without them)
 ENGLISH = (" the ", " is ", " not ", " must ", " of ", " a ", " an ", " and ", " be ", " in ", " has ", " no ",
            " to ", " for ", " was ", " at ", " with ", " one ", " required", " unknown", " does ", " neither ")
-VIETNAMESE = re.compile("[àáảãạăắằẳẵặâấầẩẫậèéẻẽẹêếềểễệìíỉĩịòóỏõọôốồổỗộơớờởỡợùúủũụưứừửữựỳýỷỹỵđ]", re.I)
+VIETNAMESE = re.compile("[àáảãạăắằẳẵặâấầẩẫậèéẻẽẹêếềểễệìíỉĩị"
+                        "òóỏõọôốồổỗộơớờởỡợùúủũụưứừửữựỳýỷỹỵđ]", re.I)
 
 
 def _files(tmp: Path) -> dict[str, Path]:
