@@ -22,6 +22,7 @@ from fastapi import Depends, Request
 
 from catalog.accounts import Accounts
 from catalog.errors import CatalogError
+from catalog.i18n import msg
 from catalog.permissions import Principal
 from catalog.store import CatalogStore
 from catalog.throttle import Throttled
@@ -74,21 +75,21 @@ def current_principal(request: Request, store: StoreDep) -> Principal:
     if header:
         scheme, _, value = header.partition(" ")
         if scheme.lower() != "bearer" or not value.strip():
-            raise Unauthenticated("the Authorization header must be 'Bearer <token>'")
+            raise Unauthenticated(msg("auth-header-malformed"))
         try:
             principal = accounts.authenticate_token(value.strip())
         except Throttled as exc:
             raise TooManyAttempts(exc) from None
         if principal is None:
-            raise Unauthenticated("the token is not valid (unknown, revoked, expired, or its user is disabled)")
+            raise Unauthenticated(msg("auth-token-invalid"))
     elif request.cookies.get(SESSION_COOKIE):
         principal = accounts.session_principal(request.cookies[SESSION_COOKIE])
         if principal is None:
-            raise Unauthenticated("the session has ended; sign in again")
+            raise Unauthenticated(msg("auth-session-ended"))
     else:
         role = request.app.state.settings.anonymous_role
         if role == "none":
-            raise Unauthenticated("sign in or send an API token (Authorization: Bearer <token>)")
+            raise Unauthenticated(msg("auth-required"))
         principal = Principal("anonymous", role)
     request.state.principal = principal
     return principal

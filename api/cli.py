@@ -424,10 +424,10 @@ def apply_event(file: Annotated[Path, typer.Argument(help="JSON or YAML file wit
     try:
         data = yaml.safe_load(file.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
-        raise ImportFailed(f"{file}: cannot read the event: {exc}") from None
+        raise ImportFailed(msg("event-file-unreadable", file=str(file), error=str(exc))) from None
     s = _store(store)
     if not isinstance(data, dict):
-        raise ImportFailed(f"{file}: an event is a mapping with id, type, date, from, to...")
+        raise ImportFailed(msg("event-file-not-mapping", file=str(file)))
     ev, changed = CatalogService(s, _principal()).apply_event(data)
     console.print(f"Applied {ev.type} {ev.id} on {ev.date}: {len(changed)} entit(ies) changed: "
                   f"{', '.join(changed)}", highlight=False)

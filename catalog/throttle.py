@@ -38,6 +38,7 @@ from limits.storage import MovingWindowSupport, storage_from_string
 from limits.strategies import MovingWindowRateLimiter
 
 from catalog.errors import CatalogError
+from catalog.i18n import msg
 
 ACCOUNT, ADDRESS, TOKEN = "account", "address", "token"
 
@@ -50,7 +51,7 @@ class Throttled(CatalogError):
 
     def __init__(self, retry_after: int, limit: str):
         self.retry_after, self.limit = retry_after, limit
-        super().__init__(f"too many failed sign-ins ({limit}); retry in {retry_after} s")
+        super().__init__(msg("throttled", limit=limit, seconds=retry_after))
 
 
 def address_key(client: str | None) -> str:
