@@ -776,9 +776,3 @@ def list_runs(store: CatalogStore, limit: int = 20) -> list[dict[str, Any]]:
 
 def rejections_from(errors: list[FieldError], location: str) -> list[Rejection]:
     return [Rejection(location, e.location, e.reason) for e in errors]
-
-
-def vi_reason(reason: str) -> str:
-    """The Vietnamese text of a reason that is a :class:`catalog.i18n.Message` ("" for any other string): kept for
-    the web forms until they render reasons with :func:`catalog.i18n.text` themselves; matches no English."""
-    return text(reason, "vi") if isinstance(reason, Message) else ""
