@@ -5,8 +5,9 @@
 ``window`` seconds, or an address ``per_address`` failures, every further attempt on it is refused with
 :class:`Throttled` (HTTP 429, with the seconds until the oldest counted failure leaves the window) *before* the
 secret is looked at, so the right password does not help while it is locked. Attempts refused this way are not
-counted themselves. Attempts admitted and still being checked count as failures meanwhile (in this process): a burst
-of parallel guesses gets no more tries than a sequence.
+counted themselves. Password attempts admitted and still being checked count as failures meanwhile (in this
+process): a burst of parallel guesses gets no more tries than a sequence. Token checks are immediate and are not
+counted while in flight, so a program's parallel requests with a good token are never refused.
 
 - Password sign-ins count against the account (any name, known or not: a lock must not tell whether a user exists)
   and the address. A successful sign-in clears its account's failures, never its address's.
@@ -126,8 +127,12 @@ class SignInThrottle:
                     waits.append((max(1, math.ceil(reset - self.clock())) if remaining <= 0 else 1, limit))
             if waits:
                 raise Throttled(*max(waits))
-            self._pending.update(keys)
-        return Attempt(self, keys)
+            # a password check takes a while (Argon2): a burst of guesses in parallel must not all pass the check
+            # above before the first fails. A token is checked at once (SHA-256): a program's many parallel
+            # requests with its good token are not held back
+            in_flight = keys if account is not None else []
+            self._pending.update(in_flight)
+        return Attempt(self, keys, in_flight)
 
     def _end(self, attempt: Attempt, outcome: str) -> None:
         """End an admitted attempt: "failed" counts it, "succeeded" clears its account's failures, "" neither."""
@@ -135,10 +140,11 @@ class SignInThrottle:
             if not attempt.open:
                 return
             attempt.open = False
-            self._pending.subtract(attempt.keys)
-            for limit, key in attempt.keys:
+            self._pending.subtract(attempt.in_flight)
+            for limit, key in attempt.in_flight:
                 if self._pending[(limit, key)] <= 0:
                     del self._pending[(limit, key)]
+            for limit, key in attempt.keys:
                 if outcome == "failed":
                     self.limiter.hit(self.items[limit], key)
                 elif outcome == "succeeded" and limit == ACCOUNT:
@@ -149,8 +155,9 @@ class Attempt:
     """One admitted attempt (:meth:`SignInThrottle.begin`): report :meth:`failed` or :meth:`succeeded`; leaving its
     ``with`` block without either ends it uncounted. ``Attempt(None)`` throttles nothing."""
 
-    def __init__(self, throttle: SignInThrottle | None, keys: list[tuple[str, str]] | None = None):
-        self.throttle, self.keys = throttle, keys or []
+    def __init__(self, throttle: SignInThrottle | None, keys: list[tuple[str, str]] | None = None,
+                 in_flight: list[tuple[str, str]] | None = None):
+        self.throttle, self.keys, self.in_flight = throttle, keys or [], in_flight or []
         self.open = throttle is not None
 
     def failed(self) -> None:

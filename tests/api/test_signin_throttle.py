@@ -295,3 +295,24 @@ def test_a_real_server_refuses_the_brute_force(tmp_path: Path) -> None:
     assert "user='architect' client=127.0.0.1 reason=wrong-password" in failed[0]
     assert PASSWORD not in log and "wrong-1" not in log and "C" * 43 not in log and tokens["admin"] not in log
     assert "Traceback" not in log and " 500 " not in log
+
+
+def test_parallel_token_checks_are_not_held_back_but_password_checks_are() -> None:
+    """A program sends many requests at once with its good token: checks in flight are not counted for tokens (they
+    take no time), while parallel password guesses are, up to the account's limit."""
+    from catalog.throttle import SignInThrottle, Throttled
+
+    throttle = SignInThrottle(per_account=5, per_address=50, tokens_per_address=10)
+    tokens = [throttle.begin(None, "192.0.2.7") for _ in range(30)]  # 30 token checks in flight at once
+    for attempt in tokens:
+        attempt.succeeded()
+    passwords = [throttle.begin("architect", "192.0.2.8") for _ in range(5)]
+    with pytest.raises(Throttled):
+        throttle.begin("architect", "192.0.2.8")
+    for attempt in passwords:
+        attempt.failed()
+    for _ in range(10):
+        throttle.begin(None, "192.0.2.9").failed()
+    with pytest.raises(Throttled) as refused:
+        throttle.begin(None, "192.0.2.9")
+    assert refused.value.limit == "token"
