@@ -108,7 +108,7 @@ def test_department_editor_registers_a_system_and_another_department_cannot_edit
     response = other.page.goto(other.base + "/entities/system:hcm-quan-ly-ptn/edit")
     assert response is not None and response.status == 403
     assert "Bạn không có quyền" in other.page.inner_text("h1")
-    assert "may not change system:hcm-quan-ly-ptn" in other.page.inner_text("#refusal")
+    assert "không được thay đổi system:hcm-quan-ly-ptn" in other.page.inner_text("#refusal")
     assert "chỉ sửa được các mục thuộc đơn vị mình" in other.page.inner_text("#refusal-hint")
     other.shot("refused")
     # a hand-made POST with a valid CSRF token is refused by the service as well, and changes nothing
