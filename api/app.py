@@ -6,8 +6,8 @@ become problem+json (RFC 9457) responses in one place (``api.problems``).
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import AsyncIterator
 
 from fastapi import FastAPI
 
@@ -29,9 +29,14 @@ def create_app(settings: Settings | None = None, store: CatalogStore | None = No
 
     from api.problems import EchoSafeJSON
 
-    app = FastAPI(title="ioc-catalog", version="0.1.0", lifespan=lifespan, default_response_class=EchoSafeJSON,
-                  description="Enterprise-architecture catalog of a city's IOC, shared databases, platforms and "
-                              "systems (Trung tâm điều hành đô thị thông minh).")
+    app = FastAPI(
+        title="ioc-catalog",
+        version="0.1.0",
+        lifespan=lifespan,
+        default_response_class=EchoSafeJSON,
+        description="Enterprise-architecture catalog of a city's IOC, shared databases, platforms and "
+        "systems (Trung tâm điều hành đô thị thông minh).",
+    )
     app.state.settings = settings
     app.state.store = store
     from catalog.throttle import SignInThrottle
@@ -42,16 +47,39 @@ def create_app(settings: Settings | None = None, store: CatalogStore | None = No
 
     from api import problems
     from api.limits import BodySizeLimit, check_request_text
-    from api.routers import accounts, analysis, changelog, compliance, diagrams, drafts, entities, events, exports, \
-        graph, registries, relationships, web
+    from api.routers import (
+        accounts,
+        analysis,
+        changelog,
+        compliance,
+        diagrams,
+        drafts,
+        entities,
+        events,
+        exports,
+        graph,
+        registries,
+        relationships,
+        web,
+    )
 
     problems.install(app)
     app.add_middleware(BodySizeLimit, limit_of=lambda: settings.max_body_bytes)
     guarded = {"prefix": "/api/v1", "dependencies": [Depends(check_request_text)]}
-    app.include_router(entities.build_router(store.metamodel if store is not None else settings.metamodel()),
-                       **guarded)
-    for r in (relationships, graph, analysis, compliance, events, changelog, drafts, exports, diagrams, accounts,
-              registries):
+    app.include_router(entities.build_router(store.metamodel if store is not None else settings.metamodel()), **guarded)
+    for r in (
+        relationships,
+        graph,
+        analysis,
+        compliance,
+        events,
+        changelog,
+        drafts,
+        exports,
+        diagrams,
+        accounts,
+        registries,
+    ):
         app.include_router(r.router, **guarded)
     app.include_router(web.router)
     return app

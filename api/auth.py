@@ -97,5 +97,14 @@ def current_principal(request: Request, store: StoreDep) -> Principal:
 
 PrincipalDep = Annotated[Principal, Depends(current_principal)]
 
-__all__ = ["SESSION_COOKIE", "PrincipalDep", "StoreDep", "TooManyAttempts", "Unauthenticated", "accounts_for",
-           "client_address", "current_principal", "get_store"]
+__all__ = [
+    "SESSION_COOKIE",
+    "PrincipalDep",
+    "StoreDep",
+    "TooManyAttempts",
+    "Unauthenticated",
+    "accounts_for",
+    "client_address",
+    "current_principal",
+    "get_store",
+]

@@ -12,7 +12,7 @@ import getpass
 import json
 import sys
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 from rich.console import Console
@@ -26,17 +26,24 @@ from catalog.i18n import msg, msg_plural, text
 from catalog.permissions import Principal
 from catalog.store import CatalogStore
 
-app = typer.Typer(help="ioc-catalog: the enterprise-architecture catalog of a city's IOC, shared databases, "
-                       "platforms and systems.", no_args_is_help=True, pretty_exceptions_enable=False,
-                  rich_markup_mode="rich")
+app = typer.Typer(
+    help="ioc-catalog: the enterprise-architecture catalog of a city's IOC, shared databases, platforms and systems.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    rich_markup_mode="rich",
+)
 console = Console()
 err = Console(stderr=True)
 
 SAMPLE = Path(__file__).with_name("sample") / "hcmc.json"  # data/sample/hcmc.json, shipped in the wheel (symlink)
 DEMO_DIR = Path(".ioc-catalog-demo")
 
-StoreOpt = Annotated[Optional[str], typer.Option("--store", "-s", envvar="IOC_CATALOG_STORE",
-                                                 help="Store URL, e.g. sqlite:///catalog.db", show_default=False)]
+StoreOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--store", "-s", envvar="IOC_CATALOG_STORE", help="Store URL, e.g. sqlite:///catalog.db", show_default=False
+    ),
+]
 LangOpt = Annotated[str, typer.Option("--lang", envvar="IOC_CATALOG_LANG", help="Language of labels: vi or en")]
 
 
@@ -67,12 +74,26 @@ def _date(value: str | None, name: str) -> dt.date | None:
 
 
 def _progress() -> Progress:
-    return Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                    console=err, transient=False)
+    return Progress(
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=err,
+        transient=False,
+    )
 
 
-def load_file(store: CatalogStore, path: Path, *, fmt: str | None = None, dry_run: bool = False,
-              strict: bool = True, cleanup: bool = False, quiet: bool = False):
+def load_file(
+    store: CatalogStore,
+    path: Path,
+    *,
+    fmt: str | None = None,
+    dry_run: bool = False,
+    strict: bool = True,
+    cleanup: bool = False,
+    quiet: bool = False,
+):
     """Import with a progress bar; returns the ImportReport."""
     from importers.base import run_import
 
@@ -82,8 +103,17 @@ def load_file(store: CatalogStore, path: Path, *, fmt: str | None = None, dry_ru
         def tick(done: int, total: int) -> None:
             progress.update(task, completed=done, total=total)
 
-        report = run_import(store, path, fmt, principal=_principal(), dry_run=dry_run, strict=strict,
-                            cleanup=cleanup, progress=None if quiet else tick, limits=_import_limits())
+        report = run_import(
+            store,
+            path,
+            fmt,
+            principal=_principal(),
+            dry_run=dry_run,
+            strict=strict,
+            cleanup=cleanup,
+            progress=None if quiet else tick,
+            limits=_import_limits(),
+        )
         progress.update(task, completed=progress.tasks[0].total or 1, total=progress.tasks[0].total or 1)
     return report
 
@@ -99,34 +129,55 @@ def _import_limits():
 def _print_report(report, lang: str = "vi") -> None:
     """The report of one import: counts per kind, then every rejected item and a summary of the unmapped ones, with
     reasons in Vietnamese (``lang`` vi) or English."""
-    said = msg("cli-report-dry-run", source=report.source) if report.dry_run else \
-        msg("cli-report-import", source=report.source)
+    said = (
+        msg("cli-report-dry-run", source=report.source)
+        if report.dry_run
+        else msg("cli-report-import", source=report.source)
+    )
     t = Table(title=text(said, lang))
     t.add_column("kind")
     for col in ("created", "updated", "unchanged", "removed"):
         t.add_column(col, justify="right")
-    kinds = sorted(set(report.result.created) | set(report.result.updated) | set(report.result.unchanged)
-                   | set(report.result.removed))
+    kinds = sorted(
+        set(report.result.created)
+        | set(report.result.updated)
+        | set(report.result.unchanged)
+        | set(report.result.removed)
+    )
     for k in kinds:
-        t.add_row(k, *(str(getattr(report.result, c).get(k, 0)) for c in ("created", "updated", "unchanged",
-                                                                            "removed")))
+        t.add_row(
+            k, *(str(getattr(report.result, c).get(k, 0)) for c in ("created", "updated", "unchanged", "removed"))
+        )
     console.print(t)
     if getattr(report, "source_types", None):
-        console.print(text(msg("cli-report-in-file", types=", ".join(f"{k} {n}" for k, n in
-                                                                     report.source_types.items())), lang),
-                      highlight=False, markup=False)
+        console.print(
+            text(msg("cli-report-in-file", types=", ".join(f"{k} {n}" for k, n in report.source_types.items())), lang),
+            highlight=False,
+            markup=False,
+        )
     unmapped = getattr(report, "unmapped", [])
     if unmapped:
-        err.print("[yellow]" + escape(text(msg_plural("cli-report-unmapped", "cli-report-unmapped#plural",
-                                                      count=len(unmapped)), lang)) + "[/yellow]")
+        err.print(
+            "[yellow]"
+            + escape(text(msg_plural("cli-report-unmapped", "cli-report-unmapped#plural", count=len(unmapped)), lang))
+            + "[/yellow]"
+        )
         for r in unmapped[:20]:
             err.print(f"  {r.text(lang)}", markup=False, highlight=False)
         if len(unmapped) > 20:
-            err.print("  … " + text(msg_plural("cli-report-more", "cli-report-more#plural", count=len(unmapped) - 20),
-                                    lang), markup=False, highlight=False)
+            err.print(
+                "  … " + text(msg_plural("cli-report-more", "cli-report-more#plural", count=len(unmapped) - 20), lang),
+                markup=False,
+                highlight=False,
+            )
     if report.rejected:
-        err.print("[red]" + escape(text(msg_plural("cli-report-rejected", "cli-report-rejected#plural",
-                                                   count=len(report.rejected)), lang)) + "[/red]")
+        err.print(
+            "[red]"
+            + escape(
+                text(msg_plural("cli-report-rejected", "cli-report-rejected#plural", count=len(report.rejected)), lang)
+            )
+            + "[/red]"
+        )
         for r in report.listed(report.rejected):  # at most IOC_CATALOG_IMPORT_MAX_REPORT_ITEMS, then a count
             err.print(f"  {r.text(lang)}", markup=False, highlight=False)
         if not report.loaded and not report.dry_run:
@@ -135,9 +186,12 @@ def _print_report(report, lang: str = "vi") -> None:
 
 # --- commands ---------------------------------------------------------------------------------------------------
 
+
 @app.command()
-def init(store: StoreOpt = None,
-         sample: Annotated[bool, typer.Option("--sample", help="Load the sample HCMC catalog")] = False) -> None:
+def init(
+    store: StoreOpt = None,
+    sample: Annotated[bool, typer.Option("--sample", help="Load the sample HCMC catalog")] = False,
+) -> None:
     """Create a catalog store (and, with --sample, load the sample HCMC catalog)."""
     s = _store(store, create=True)
     if sample:
@@ -147,10 +201,11 @@ def init(store: StoreOpt = None,
 
 
 @app.command()
-def demo(port: Annotated[int, typer.Option(help="Port of the web server")] = 8000,
-         host: Annotated[str, typer.Option(help="Address to listen on")] = "127.0.0.1",
-         serve_: Annotated[bool, typer.Option("--serve/--no-serve", help="Start the server after loading")] = True
-         ) -> None:
+def demo(
+    port: Annotated[int, typer.Option(help="Port of the web server")] = 8000,
+    host: Annotated[str, typer.Option(help="Address to listen on")] = "127.0.0.1",
+    serve_: Annotated[bool, typer.Option("--serve/--no-serve", help="Start the server after loading")] = True,
+) -> None:
     """Build a fresh demo catalog from the sample HCMC data and serve the API and web UI."""
     DEMO_DIR.mkdir(exist_ok=True)
     db = DEMO_DIR / "demo.db"
@@ -166,17 +221,24 @@ def demo(port: Annotated[int, typer.Option(help="Port of the web server")] = 800
     seq, head = s.revision()
     s.close()
     base = f"http://{host}:{port}"
-    console.print(f"\n[bold green]Demo catalog ready[/bold green] ({db}, revision {seq} {head[:12]})\n"
-                  f"  Web UI:     {base}/\n  API:        {base}/api/v1/entities?kind=system\n"
-                  f"  Health:     {base}/api/v1/health\n  API docs:   {base}/docs\n"
-                  f"  IOC diagram: {base}/api/v1/diagrams/ioc.svg  (also .png, .pdf, .dot)\n"
-                  f"  Command line, e.g.:  IOC_CATALOG_STORE={url} {_me()} search \"so thong tin\"\n")
-    console.print("[bold]Demo users[/bold] (web UI: sign in with name + password; API: "
-                  "'Authorization: Bearer <token>'):")
+    console.print(
+        f"\n[bold green]Demo catalog ready[/bold green] ({db}, revision {seq} {head[:12]})\n"
+        f"  Web UI:     {base}/\n  API:        {base}/api/v1/entities?kind=system\n"
+        f"  Health:     {base}/api/v1/health\n  API docs:   {base}/docs\n"
+        f"  IOC diagram: {base}/api/v1/diagrams/ioc.svg  (also .png, .pdf, .dot)\n"
+        f"  Command line, e.g.:  IOC_CATALOG_STORE={url} {_me()} search \"so thong tin\"\n"
+    )
+    console.print(
+        "[bold]Demo users[/bold] (web UI: sign in with name + password; API: 'Authorization: Bearer <token>'):"
+    )
     for user, password, token in seeded:  # one line each, never wrapped: tokens must copy whole
         org = f" {user.org}" if user.org else ""
-        console.print(f"  {user.name:<13} {user.role + org:<34} password {password}  token {token.secret}",
-                      soft_wrap=True, highlight=False, markup=False)
+        console.print(
+            f"  {user.name:<13} {user.role + org:<34} password {password}  token {token.secret}",
+            soft_wrap=True,
+            highlight=False,
+            markup=False,
+        )
     if serve_:
         _serve(url, host, port, demo_mode=True)
 
@@ -201,8 +263,11 @@ def _log_config() -> dict:
 
     config = copy.deepcopy(LOGGING_CONFIG)
     config["formatters"]["catalog"] = {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}
-    config["handlers"]["catalog"] = {"formatter": "catalog", "class": "logging.StreamHandler",
-                                     "stream": "ext://sys.stderr"}
+    config["handlers"]["catalog"] = {
+        "formatter": "catalog",
+        "class": "logging.StreamHandler",
+        "stream": "ext://sys.stderr",
+    }
     config["loggers"]["ioc_catalog"] = {"handlers": ["catalog"], "level": "INFO", "propagate": False}
     return config
 
@@ -222,12 +287,13 @@ def _serve(url: str, host: str, port: int, demo_mode: bool = False) -> None:
 
 
 @app.command()
-def serve(store: StoreOpt = None,
-          host: Annotated[str, typer.Option(envvar="IOC_CATALOG_HOST", help="Address to listen on")] = "127.0.0.1",
-          port: Annotated[int, typer.Option(envvar="IOC_CATALOG_PORT", help="Port")] = 8000) -> None:
+def serve(
+    store: StoreOpt = None,
+    host: Annotated[str, typer.Option(envvar="IOC_CATALOG_HOST", help="Address to listen on")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(envvar="IOC_CATALOG_PORT", help="Port")] = 8000,
+) -> None:
     """Serve the REST API and web UI over a store."""
     from catalog.settings import get_settings
-
     from importers.base import recover_runs
 
     url = store or get_settings().store
@@ -238,13 +304,15 @@ def serve(store: StoreOpt = None,
 
 
 @app.command("list")
-def list_(store: StoreOpt = None,
-          kind: Annotated[Optional[str], typer.Option(help="organization, system, database, platform, service")] = None,
-          owner: Annotated[Optional[str], typer.Option(help="Owner organisation reference")] = None,
-          lifecycle: Annotated[Optional[str], typer.Option(help="Lifecycle stage")] = None,
-          tag: Annotated[Optional[str], typer.Option(help="Tag")] = None,
-          limit: Annotated[int, typer.Option(help="At most this many")] = 100,
-          lang: LangOpt = "vi") -> None:
+def list_(
+    store: StoreOpt = None,
+    kind: Annotated[str | None, typer.Option(help="organization, system, database, platform, service")] = None,
+    owner: Annotated[str | None, typer.Option(help="Owner organisation reference")] = None,
+    lifecycle: Annotated[str | None, typer.Option(help="Lifecycle stage")] = None,
+    tag: Annotated[str | None, typer.Option(help="Tag")] = None,
+    limit: Annotated[int, typer.Option(help="At most this many")] = 100,
+    lang: LangOpt = "vi",
+) -> None:
     """List entities, filtered."""
     from catalog.store.base import EntityFilter
     from catalog.text import vi_sort_key
@@ -262,11 +330,16 @@ def list_(store: StoreOpt = None,
 
 
 @app.command()
-def show(ref: str, store: StoreOpt = None,
-         as_of: Annotated[Optional[str], typer.Option("--as-of", help="Show it as it was recorded on this date "
-                                                                      "(YYYY-MM-DD or ISO date-time)")] = None,
-         as_json: Annotated[bool, typer.Option("--json", help="Print JSON")] = False,
-         lang: LangOpt = "vi") -> None:
+def show(
+    ref: str,
+    store: StoreOpt = None,
+    as_of: Annotated[
+        str | None,
+        typer.Option("--as-of", help="Show it as it was recorded on this date (YYYY-MM-DD or ISO date-time)"),
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON")] = False,
+    lang: LangOpt = "vi",
+) -> None:
     """Show one entity with its relationships."""
     from catalog.errors import NotFound
 
@@ -299,9 +372,13 @@ def show(ref: str, store: StoreOpt = None,
 
 
 @app.command()
-def search(text: str, store: StoreOpt = None,
-           kind: Annotated[Optional[str], typer.Option(help="Only this kind")] = None,
-           limit: Annotated[int, typer.Option(help="At most this many")] = 20, lang: LangOpt = "vi") -> None:
+def search(
+    text: str,
+    store: StoreOpt = None,
+    kind: Annotated[str | None, typer.Option(help="Only this kind")] = None,
+    limit: Annotated[int, typer.Option(help="At most this many")] = 20,
+    lang: LangOpt = "vi",
+) -> None:
     """Search names, descriptions, codes and tags, with or without Vietnamese diacritics."""
     s = _store(store)
     hits = s.search(text, kind=kind, limit=limit)
@@ -317,9 +394,12 @@ def search(text: str, store: StoreOpt = None,
 
 
 @app.command()
-def impact(ref: str, store: StoreOpt = None,
-           depth: Annotated[Optional[int], typer.Option(help="At most this many hops")] = None,
-           limit: Annotated[int, typer.Option(help="Show at most this many dependents")] = 200) -> None:
+def impact(
+    ref: str,
+    store: StoreOpt = None,
+    depth: Annotated[int | None, typer.Option(help="At most this many hops")] = None,
+    limit: Annotated[int, typer.Option(help="Show at most this many dependents")] = 200,
+) -> None:
     """What depends, transitively, on REF (what breaks if it is down), with the path that explains each."""
     from catalog.analysis import impact as impact_of
 
@@ -340,11 +420,13 @@ def impact(ref: str, store: StoreOpt = None,
 
 
 @app.command(cls=RegistryHelpCommand)
-def check(store: StoreOpt = None,
-          today: Annotated[Optional[str], typer.Option(help="Check as of this date (default: today)")] = None,
-          rule: Annotated[Optional[list[str]], typer.Option(help="Only these rule codes: {rules}")] = None,
-          lang: LangOpt = "vi",
-          as_json: Annotated[bool, typer.Option("--json", help="Print JSON")] = False) -> None:
+def check(
+    store: StoreOpt = None,
+    today: Annotated[str | None, typer.Option(help="Check as of this date (default: today)")] = None,
+    rule: Annotated[list[str] | None, typer.Option(help="Only these rule codes: {rules}")] = None,
+    lang: LangOpt = "vi",
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON")] = False,
+) -> None:
     """Run the compliance rules; print findings and the completeness score per organisation."""
     from catalog.compliance import check as run_check
 
@@ -368,8 +450,9 @@ def check(store: StoreOpt = None,
 
 
 @app.command()
-def history(ref: str, store: StoreOpt = None,
-            limit: Annotated[int, typer.Option(help="At most this many entries")] = 200) -> None:
+def history(
+    ref: str, store: StoreOpt = None, limit: Annotated[int, typer.Option(help="At most this many entries")] = 200
+) -> None:
     """The change log of one entity (or relationship, rel:<id>): who changed what, when."""
     s = _store(store)
     entries = s.changelog(ref=ref, limit=limit)
@@ -399,8 +482,9 @@ def owner(ref: str, on: Annotated[str, typer.Option("--on", help="Date YYYY-MM-D
 
 
 @app.command()
-def events(store: StoreOpt = None,
-           org: Annotated[Optional[str], typer.Option(help="Only events naming this organisation")] = None) -> None:
+def events(
+    store: StoreOpt = None, org: Annotated[str | None, typer.Option(help="Only events naming this organisation")] = None
+) -> None:
     """List organisation events (mergers, renames, transfers...) with their dates and legal basis."""
     s = _store(store)
     t = Table(title="Organisation events")
@@ -412,9 +496,10 @@ def events(store: StoreOpt = None,
 
 
 @app.command("apply-event")
-def apply_event(file: Annotated[Path, typer.Argument(help="JSON or YAML file with one event (see "
-                                                          "docs/native-format.md)")],
-                store: StoreOpt = None) -> None:
+def apply_event(
+    file: Annotated[Path, typer.Argument(help="JSON or YAML file with one event (see docs/native-format.md)")],
+    store: StoreOpt = None,
+) -> None:
     """Apply an organisation event: end or start organisations and move ownership on its effective date."""
     import yaml
 
@@ -429,18 +514,26 @@ def apply_event(file: Annotated[Path, typer.Argument(help="JSON or YAML file wit
     if not isinstance(data, dict):
         raise ImportFailed(msg("event-file-not-mapping", file=str(file)))
     ev, changed = CatalogService(s, _principal()).apply_event(data)
-    console.print(f"Applied {ev.type} {ev.id} on {ev.date}: {len(changed)} entit(ies) changed: "
-                  f"{', '.join(changed)}", highlight=False)
+    console.print(
+        f"Applied {ev.type} {ev.id} on {ev.date}: {len(changed)} entit(ies) changed: {', '.join(changed)}",
+        highlight=False,
+    )
 
 
 @app.command(cls=RegistryHelpCommand)
-def export(output: Annotated[Path, typer.Option("-o", "--output", help="File to write")],
-           store: StoreOpt = None,
-           fmt: Annotated[str, typer.Option("--format", "-f", help="One of: {exporters} (json: native; csv: a zip "
-                                                                   "of CSV files; archimate: ArchiMate 3.1 "
-                                                                   "exchange XML)")] = "json",
-           changelog: Annotated[bool, typer.Option("--changelog", help="Include the change log (json)")] = False) \
-        -> None:
+def export(
+    output: Annotated[Path, typer.Option("-o", "--output", help="File to write")],
+    store: StoreOpt = None,
+    fmt: Annotated[
+        str,
+        typer.Option(
+            "--format",
+            "-f",
+            help="One of: {exporters} (json: native; csv: a zip of CSV files; archimate: ArchiMate 3.1 exchange XML)",
+        ),
+    ] = "json",
+    changelog: Annotated[bool, typer.Option("--changelog", help="Include the change log (json)")] = False,
+) -> None:
     """Export the whole catalog: native JSON (lossless), or XLSX/CSV in the template's layout (re-imports to the same
     content; see docs/spreadsheets.md), or ArchiMate 3.1 (see docs/archimate.md)."""
     from catalog.errors import ValidationFailed as Invalid
@@ -450,9 +543,9 @@ def export(output: Annotated[Path, typer.Option("-o", "--output", help="File to 
     try:
         result = run_export(s, fmt, include_changelog=changelog)
     except Invalid as exc:
-        raise typer.BadParameter(exc.errors[0].reason,
-                                 param_hint="--format" if exc.errors[0].location == "format" else "--changelog") \
-            from None
+        raise typer.BadParameter(
+            exc.errors[0].reason, param_hint="--format" if exc.errors[0].location == "format" else "--changelog"
+        ) from None
     output.write_bytes(result.data)
     console.print(f"Wrote {output} ({s.count_entities()} entities, {s.count_relationships()} relationships).")
     for line in result.notes:
@@ -470,18 +563,23 @@ def template(output: Annotated[Path, typer.Option("-o", "--output", help="XLSX f
 
 
 @app.command("import", cls=RegistryHelpCommand)
-def import_(file: Annotated[Path, typer.Argument(help="File to import")], store: StoreOpt = None,
-            fmt: Annotated[Optional[str], typer.Option("--format", "-f", help="Importer, one of: {importers} "
-                                                                               "(default: by file name)")] = None,
-            dry_run: Annotated[bool, typer.Option("--dry-run", help="Report what would change; write "
-                                                                    "nothing")] = False,
-            strict: Annotated[bool, typer.Option("--strict/--no-strict", help="Strict (default): any bad item "
-                                                 "means nothing is imported")] = True,
-            cleanup: Annotated[bool, typer.Option("--cleanup", help="Remove what this file's earlier imports "
-                                                                    "created and it no longer contains")] = False,
-            report_file: Annotated[Optional[Path], typer.Option("--report", help="Also write the report as "
-                                                                                  "JSON")] = None,
-            lang: LangOpt = "vi") -> None:
+def import_(
+    file: Annotated[Path, typer.Argument(help="File to import")],
+    store: StoreOpt = None,
+    fmt: Annotated[
+        str | None, typer.Option("--format", "-f", help="Importer, one of: {importers} (default: by file name)")
+    ] = None,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Report what would change; write nothing")] = False,
+    strict: Annotated[
+        bool, typer.Option("--strict/--no-strict", help="Strict (default): any bad item means nothing is imported")
+    ] = True,
+    cleanup: Annotated[
+        bool,
+        typer.Option("--cleanup", help="Remove what this file's earlier imports created and it no longer contains"),
+    ] = False,
+    report_file: Annotated[Path | None, typer.Option("--report", help="Also write the report as JSON")] = None,
+    lang: LangOpt = "vi",
+) -> None:
     """Import a file into the catalog, all or nothing, with a report of every rejected item (reasons in Vietnamese
     or English: --lang or IOC_CATALOG_LANG). Every run is recorded: see ``imports``."""
     from importers.base import REPORT_SCHEMA, ImportFailed
@@ -491,10 +589,21 @@ def import_(file: Annotated[Path, typer.Argument(help="File to import")], store:
         report = load_file(s, file, fmt=fmt, dry_run=dry_run, strict=strict, cleanup=cleanup)
     except ImportFailed as exc:
         if report_file:
-            report_file.write_text(json.dumps({"schema": REPORT_SCHEMA, "file": str(file), "status": "failed",
-                                               "error": exc.text("en"), "error_vi": exc.text("vi"),
-                                               "reason": exc.reason},
-                                              ensure_ascii=False, indent=1), encoding="utf-8")
+            report_file.write_text(
+                json.dumps(
+                    {
+                        "schema": REPORT_SCHEMA,
+                        "file": str(file),
+                        "status": "failed",
+                        "error": exc.text("en"),
+                        "error_vi": exc.text("vi"),
+                        "reason": exc.reason,
+                    },
+                    ensure_ascii=False,
+                    indent=1,
+                ),
+                encoding="utf-8",
+            )
         err.print(f"[red]{escape(text(msg('cli-error'), lang))}:[/red] {escape(exc.text(lang))}", highlight=False)
         raise typer.Exit(1) from None
     _print_report(report, lang)
@@ -505,9 +614,11 @@ def import_(file: Annotated[Path, typer.Argument(help="File to import")], store:
 
 
 @app.command()
-def imports(store: StoreOpt = None,
-            limit: Annotated[int, typer.Option(help="At most this many runs")] = 20,
-            as_json: Annotated[bool, typer.Option("--json", help="Print JSON")] = False) -> None:
+def imports(
+    store: StoreOpt = None,
+    limit: Annotated[int, typer.Option(help="At most this many runs")] = 20,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON")] = False,
+) -> None:
     """Recent import runs, newest first: who imported what, when, whether it finished or failed, and the counts."""
     from importers.base import list_runs, recover_runs
 
@@ -527,9 +638,14 @@ def imports(store: StoreOpt = None,
         status = r.get("status", "?") + (" (dry run)" if r.get("dry_run") else "")
         if r.get("error"):
             status += f": {str(r['error'])[:80]}"
-        t.add_row(str(r.get("run", "")), str(r.get("source", "")), str(r.get("actor", "")), status,
-                  "/".join(str(sum((r.get(c) or {}).values())) for c in ("created", "updated", "removed")),
-                  str(r.get("rejected", 0)))
+        t.add_row(
+            str(r.get("run", "")),
+            str(r.get("source", "")),
+            str(r.get("actor", "")),
+            status,
+            "/".join(str(sum((r.get(c) or {}).values())) for c in ("created", "updated", "removed")),
+            str(r.get("rejected", 0)),
+        )
     console.print(t)
 
 

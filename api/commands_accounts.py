@@ -8,7 +8,7 @@ stored: a password is read from a prompt (or stdin with ``--password-stdin``), a
 
 # no `from __future__ import annotations`: Typer reads these annotations, which name objects local to register()
 import sys
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
@@ -16,13 +16,12 @@ import typer
 def register(app: typer.Typer) -> None:
     from api.cli import StoreOpt, _principal, _store, console
 
-    users = typer.Typer(help="Users and their roles (admin, architect, editor, auditor, viewer).",
-                        no_args_is_help=True)
+    users = typer.Typer(help="Users and their roles (admin, architect, editor, auditor, viewer).", no_args_is_help=True)
     tokens = typer.Typer(help="API tokens (Authorization: Bearer <token>), stored hashed.", no_args_is_help=True)
     app.add_typer(users, name="user")
     app.add_typer(tokens, name="token")
 
-    def accounts(store: Optional[str]):
+    def accounts(store: str | None):
         from catalog.accounts import Accounts
 
         return Accounts(_store(store), _principal())
@@ -33,17 +32,19 @@ def register(app: typer.Typer) -> None:
         return typer.prompt("Password", hide_input=True, confirmation_prompt=True)
 
     @users.command("add")
-    def user_add(name: Annotated[str, typer.Argument(help="Sign-in name, e.g. lan.nguyen")],
-                 role: Annotated[str, typer.Option("--role", "-r", help="admin, architect, editor, auditor or "
-                                                                        "viewer")],
-                 org: Annotated[Optional[str], typer.Option("--org", help="Organisation of a department editor, "
-                                                                          "e.g. organization:hcm-skhcn")] = None,
-                 display: Annotated[str, typer.Option("--display", help="Full name shown in the UI")] = "",
-                 password: Annotated[bool, typer.Option("--password/--no-password",
-                                                        help="Ask for a web sign-in password")] = False,
-                 password_stdin: Annotated[bool, typer.Option("--password-stdin",
-                                                              help="Read the password from stdin")] = False,
-                 store: StoreOpt = None) -> None:
+    def user_add(
+        name: Annotated[str, typer.Argument(help="Sign-in name, e.g. lan.nguyen")],
+        role: Annotated[str, typer.Option("--role", "-r", help="admin, architect, editor, auditor or viewer")],
+        org: Annotated[
+            str | None, typer.Option("--org", help="Organisation of a department editor, e.g. organization:hcm-skhcn")
+        ] = None,
+        display: Annotated[str, typer.Option("--display", help="Full name shown in the UI")] = "",
+        password: Annotated[
+            bool, typer.Option("--password/--no-password", help="Ask for a web sign-in password")
+        ] = False,
+        password_stdin: Annotated[bool, typer.Option("--password-stdin", help="Read the password from stdin")] = False,
+        store: StoreOpt = None,
+    ) -> None:
         """Add a user (a department editor needs --org)."""
         secret = read_password(password_stdin) if (password or password_stdin) else None
         user = accounts(store).add_user(name, role, org, display, password=secret)
@@ -72,29 +73,36 @@ def register(app: typer.Typer) -> None:
         console.print(f"Enabled {name}.", highlight=False)
 
     @users.command("password")
-    def user_password(name: str,
-                      password_stdin: Annotated[bool, typer.Option("--password-stdin",
-                                                                   help="Read the password from stdin")] = False,
-                      store: StoreOpt = None) -> None:
+    def user_password(
+        name: str,
+        password_stdin: Annotated[bool, typer.Option("--password-stdin", help="Read the password from stdin")] = False,
+        store: StoreOpt = None,
+    ) -> None:
         """Set a user's web sign-in password."""
         accounts(store).set_password(name, read_password(password_stdin))
         console.print(f"Password of {name} set.", highlight=False)
 
     @tokens.command("create")
-    def token_create(user: Annotated[str, typer.Argument(help="The user the token acts as")],
-                     label: Annotated[str, typer.Option("--label", help="What the token is for")] = "",
-                     days: Annotated[int, typer.Option("--days", min=0, help="Days until it expires (0: never)")]
-                     = 365,
-                     store: StoreOpt = None) -> None:
+    def token_create(
+        user: Annotated[str, typer.Argument(help="The user the token acts as")],
+        label: Annotated[str, typer.Option("--label", help="What the token is for")] = "",
+        days: Annotated[int, typer.Option("--days", min=0, help="Days until it expires (0: never)")] = 365,
+        store: StoreOpt = None,
+    ) -> None:
         """Create an API token; it is printed once, only its hash is kept."""
         issued = accounts(store).create_token(user, label, expires_days=days or None)
-        console.print(f"Token {issued.id} for {issued.user} (expires {issued.expires or 'never'}); "
-                      "copy it now, it is not shown again:", highlight=False)
+        console.print(
+            f"Token {issued.id} for {issued.user} (expires {issued.expires or 'never'}); "
+            "copy it now, it is not shown again:",
+            highlight=False,
+        )
         print(issued.secret)
 
     @tokens.command("list")
-    def token_list(user: Annotated[Optional[str], typer.Option("--user", help="Only this user's tokens")] = None,
-                   store: StoreOpt = None) -> None:
+    def token_list(
+        user: Annotated[str | None, typer.Option("--user", help="Only this user's tokens")] = None,
+        store: StoreOpt = None,
+    ) -> None:
         """List tokens (ids, users, labels, dates; never the secret)."""
         from rich.table import Table
 
@@ -104,8 +112,9 @@ def register(app: typer.Typer) -> None:
         console.print(t)
 
     @tokens.command("revoke")
-    def token_revoke(token_id: Annotated[str, typer.Argument(help="The token id (see token list)")],
-                     store: StoreOpt = None) -> None:
+    def token_revoke(
+        token_id: Annotated[str, typer.Argument(help="The token id (see token list)")], store: StoreOpt = None
+    ) -> None:
         """Revoke a token."""
         accounts(store).revoke_token(token_id)
         console.print(f"Revoked {token_id}.", highlight=False)

@@ -8,7 +8,7 @@ spreadsheets (``--format csv``: UTF-8 with BOM); ``-o FILE`` writes the JSON or 
 # no `from __future__ import annotations`: Typer reads these annotations, which name objects local to register()
 import sys
 from pathlib import Path
-from typing import Annotated, Any, Optional
+from typing import Annotated, Any
 
 import typer
 
@@ -17,7 +17,7 @@ from catalog.i18n import msg, msg_plural, text
 FORMATS = ("table", "json", "csv")
 
 
-def _write(data: bytes, output: Optional[Path]) -> None:
+def _write(data: bytes, output: Path | None) -> None:
     if output is None:
         sys.stdout.buffer.write(data)
         sys.stdout.buffer.flush()
@@ -35,10 +35,12 @@ def register(app: typer.Typer) -> None:
     from api.cli import LangOpt, StoreOpt, _store, console, err
 
     FormatOpt = Annotated[str, typer.Option("--format", "-f", help="table, json or csv (UTF-8 with BOM)")]
-    OutputOpt = Annotated[Optional[Path], typer.Option("-o", "--output", help="Write the JSON or CSV to this file "
-                                                                               "(default: standard output)")]
+    OutputOpt = Annotated[
+        Path | None,
+        typer.Option("-o", "--output", help="Write the JSON or CSV to this file (default: standard output)"),
+    ]
 
-    def emit(report: Any, fmt: str, output: Optional[Path], lang: str) -> bool:
+    def emit(report: Any, fmt: str, output: Path | None, lang: str) -> bool:
         """Writes JSON or CSV; False when the caller prints a table."""
         import json
 
@@ -53,13 +55,13 @@ def register(app: typer.Typer) -> None:
         return True
 
     @app.command()
-    def spof(store: StoreOpt = None, fmt: FormatOpt = "table", output: OutputOpt = None,
-             lang: LangOpt = "vi") -> None:
+    def spof(store: StoreOpt = None, fmt: FormatOpt = "table", output: OutputOpt = None, lang: LangOpt = "vi") -> None:
         """Single points of failure: the articulation points of the dependency graph (an outage splits it) and
         the most central platforms (highest betweenness), each with its owner and reasons."""
         from rich.table import Table
 
-        from catalog.analysis import LABELS, SPOFList, spof as find_spof
+        from catalog.analysis import LABELS, SPOFList
+        from catalog.analysis import spof as find_spof
 
         fmt = _format(fmt, lang)
         report = find_spof(_store(store))
@@ -71,20 +73,25 @@ def register(app: typer.Typer) -> None:
         shown = ("ref", "name", "kind", "owner_name", "reasons", "betweenness", "rank")
         t = Table(title=title)
         for c in shown:
-            t.add_column(LABELS[c].get(lang), justify="right" if c in ("betweenness", "rank") else "left",
-                         overflow="fold")
+            t.add_column(
+                LABELS[c].get(lang), justify="right" if c in ("betweenness", "rank") else "left", overflow="fold"
+            )
         pick = [SPOFList.COLUMNS.index(c) for c in shown]
         for row in report.rows(lang):
             t.add_row(*(str(row[i]) for i in pick))
         console.print(t)
 
     @app.command()
-    def paths(source: Annotated[str, typer.Argument(help="Entity the paths start from (kind:code)")],
-              target: Annotated[str, typer.Argument(help="Entity the paths end at (kind:code)")],
-              store: StoreOpt = None,
-              max_length: Annotated[int, typer.Option("--max-length", help="At most this many hops")] = 4,
-              limit: Annotated[int, typer.Option(help="At most this many paths")] = 20,
-              fmt: FormatOpt = "table", output: OutputOpt = None, lang: LangOpt = "vi") -> None:
+    def paths(
+        source: Annotated[str, typer.Argument(help="Entity the paths start from (kind:code)")],
+        target: Annotated[str, typer.Argument(help="Entity the paths end at (kind:code)")],
+        store: StoreOpt = None,
+        max_length: Annotated[int, typer.Option("--max-length", help="At most this many hops")] = 4,
+        limit: Annotated[int, typer.Option(help="At most this many paths")] = 20,
+        fmt: FormatOpt = "table",
+        output: OutputOpt = None,
+        lang: LangOpt = "vi",
+    ) -> None:
         """Paths between two entities over stored relationships in either direction, shortest first, each step
         with its relationships and their direction."""
         from rich.table import Table
@@ -108,8 +115,14 @@ def register(app: typer.Typer) -> None:
             console.print(text(msg_plural("paths-none", "paths-none#plural", count=max_length), lang), highlight=False)
             return
         name = report.source.name.get(lang), report.target.name.get(lang)
-        t = Table(title=text(msg_plural("paths-title", "paths-title#plural", count=len(report.paths), source=name[0],
-                                        target=name[1]), lang))
+        t = Table(
+            title=text(
+                msg_plural(
+                    "paths-title", "paths-title#plural", count=len(report.paths), source=name[0], target=name[1]
+                ),
+                lang,
+            )
+        )
         shown = ("path", "step", "from_name", "relationship", "to_name")
         for c in shown:
             t.add_column(LABELS[c].get(lang), justify="right" if c in ("path", "step") else "left", overflow="fold")

@@ -7,7 +7,7 @@ this module reads the options, draws progress bars and prints the proofs. Exit s
 
 # no `from __future__ import annotations`: Typer reads these annotations, which name objects local to register()
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
@@ -85,13 +85,15 @@ def _flow(text: str) -> str:
 
 def register(app: typer.Typer) -> None:
     from api.cli import _progress, _store, console, err
-
-    from catalog.store import CatalogStore
     from catalog.settings import get_settings
+    from catalog.store import CatalogStore
 
-    StoreOpt = Annotated[Optional[str], typer.Option("--store", "-s", envvar="IOC_CATALOG_STORE",
-                                                     help="Store URL, e.g. sqlite:///catalog.db",
-                                                     show_default=False)]
+    StoreOpt = Annotated[
+        str | None,
+        typer.Option(
+            "--store", "-s", envvar="IOC_CATALOG_STORE", help="Store URL, e.g. sqlite:///catalog.db", show_default=False
+        ),
+    ]
 
     def witness_heads(files: list[Path]) -> list:
         import zipfile
@@ -116,8 +118,9 @@ def register(app: typer.Typer) -> None:
     def progress_bars(sections: dict[str, int], verb: str):
         """A progress bar per section; returns the progress object and the tick function copy_catalog calls."""
         progress = _progress()
-        tasks = {s: progress.add_task(f"{verb} {s}", total=n or 1, completed=0 if n else 1)
-                 for s, n in sections.items()}
+        tasks = {
+            s: progress.add_task(f"{verb} {s}", total=n or 1, completed=0 if n else 1) for s, n in sections.items()
+        }
 
         def tick(section: str, done: int, total: int) -> None:
             progress.update(tasks[section], completed=done, total=total)
@@ -127,19 +130,34 @@ def register(app: typer.Typer) -> None:
     def print_proof(label: str, proof, out=None) -> None:
         out = out or console
         head = proof.head
-        out.print(f"{label} change-log head #{head.seq} {head.hash} ({head.time or 'empty log'})", highlight=False,
-                  soft_wrap=True)  # never split a hash
+        out.print(
+            f"{label} change-log head #{head.seq} {head.hash} ({head.time or 'empty log'})",
+            highlight=False,
+            soft_wrap=True,
+        )  # never split a hash
         out.print(f"{label} content hash {proof.content_hash}", highlight=False, soft_wrap=True)
 
     @app.command("verify-log", help=_flow(VERIFY_HELP))
-    def verify_log(store: StoreOpt = None,
-                   witness: Annotated[Optional[list[Path]], typer.Option(
-                       "--witness", help="A head file (lines of --print-head or of IOC_CATALOG_HEAD_WITNESS) or an "
-                                         "audit bundle zip: the log must still hold the head(s) it names; "
-                                         "repeatable")] = None,
-                   print_head: Annotated[bool, typer.Option(
-                       "--print-head", help="Print the verified head (seq, hash, time) as one line of JSON on "
-                                            "stdout, for a head file kept outside the store")] = False) -> None:
+    def verify_log(
+        store: StoreOpt = None,
+        witness: Annotated[
+            list[Path] | None,
+            typer.Option(
+                "--witness",
+                help="A head file (lines of --print-head or of IOC_CATALOG_HEAD_WITNESS) or an "
+                "audit bundle zip: the log must still hold the head(s) it names; "
+                "repeatable",
+            ),
+        ] = None,
+        print_head: Annotated[
+            bool,
+            typer.Option(
+                "--print-head",
+                help="Print the verified head (seq, hash, time) as one line of JSON on "
+                "stdout, for a head file kept outside the store",
+            ),
+        ] = False,
+    ) -> None:
         from rich.markup import escape
 
         heads = witness_heads(witness or [])
@@ -160,12 +178,12 @@ def register(app: typer.Typer) -> None:
             typer.echo(head.line(), nl=False)
 
     @app.command(help=_flow(BACKUP_HELP))
-    def backup(output: Annotated[Path, typer.Option("-o", "--output", help="Backup file to write (one SQLite "
-                                                                         "catalog file)")],
-               store: StoreOpt = None,
-               force: Annotated[bool, typer.Option("--force", help="Overwrite an existing file")] = False,
-               batch: Annotated[int, typer.Option(help="Items per batch of a logical copy (Neo4j)", min=1)] = 5000
-               ) -> None:
+    def backup(
+        output: Annotated[Path, typer.Option("-o", "--output", help="Backup file to write (one SQLite catalog file)")],
+        store: StoreOpt = None,
+        force: Annotated[bool, typer.Option("--force", help="Overwrite an existing file")] = False,
+        batch: Annotated[int, typer.Option(help="Items per batch of a logical copy (Neo4j)", min=1)] = 5000,
+    ) -> None:
         from rich.markup import escape
 
         from catalog.backup import backup as run
@@ -184,26 +202,38 @@ def register(app: typer.Typer) -> None:
         finally:
             s.close()
         method = "SQLite online backup" if result.method == "sqlite-online-backup" else "logical copy"
-        console.print(f"Wrote {escape(str(result.path))} ({result.bytes:,} bytes, {method}) in "
-                      f"{result.seconds['copy']:.1f} s; checked in {result.seconds['verify']:.1f} s.",
-                      highlight=False)
+        console.print(
+            f"Wrote {escape(str(result.path))} ({result.bytes:,} bytes, {method}) in "
+            f"{result.seconds['copy']:.1f} s; checked in {result.seconds['verify']:.1f} s.",
+            highlight=False,
+        )
         print_proof("backup", result.proof)
         head, now = result.proof.head, result.source_head
-        later = (f"; the catalog has since moved on to #{now.seq} (entries #{head.seq + 1}-#{now.seq} are not in this "
-                 "backup)") if now.seq > head.seq else ""
-        console.print(f"[green]Verified: {escape(str(result.proof.verify))}; the content is what the log records "
-                      f"at #{head.seq}, and the catalog's own entry #{head.seq} has the same hash{later}.[/green]",
-                      soft_wrap=True)
+        later = (
+            (
+                f"; the catalog has since moved on to #{now.seq} (entries #{head.seq + 1}-#{now.seq} are not in this "
+                "backup)"
+            )
+            if now.seq > head.seq
+            else ""
+        )
+        console.print(
+            f"[green]Verified: {escape(str(result.proof.verify))}; the content is what the log records "
+            f"at #{head.seq}, and the catalog's own entry #{head.seq} has the same hash{later}.[/green]",
+            soft_wrap=True,
+        )
 
     @app.command(help=_flow(RESTORE_HELP))
-    def restore(file: Annotated[Path, typer.Argument(help="Backup file written by ioc-catalog backup")],
-                store: StoreOpt = None,
-                force: Annotated[bool, typer.Option("--force", help="Replace a catalog that is not empty")] = False,
-                batch: Annotated[int, typer.Option(help="Items per batch (one transaction each on Neo4j)",
-                                                   min=1)] = 5000) -> None:
+    def restore(
+        file: Annotated[Path, typer.Argument(help="Backup file written by ioc-catalog backup")],
+        store: StoreOpt = None,
+        force: Annotated[bool, typer.Option("--force", help="Replace a catalog that is not empty")] = False,
+        batch: Annotated[int, typer.Option(help="Items per batch (one transaction each on Neo4j)", min=1)] = 5000,
+    ) -> None:
         from rich.markup import escape
 
-        from catalog.backup import RestoreRefused, open_backup, plan_restore, restore as run, restore_problems
+        from catalog.backup import RestoreRefused, open_backup, plan_restore, restore_problems
+        from catalog.backup import restore as run
         from catalog.migrate import SECTIONS, totals
 
         s: CatalogStore = _store(store, create=True)
@@ -213,8 +243,10 @@ def register(app: typer.Typer) -> None:
                 expected = {k: counts[k] for k in SECTIONS}
                 plan = plan_restore(b, s)
             if not plan.empty and not force:  # restore() refuses too; say it before any progress bar
-                raise RestoreRefused("the catalog is not empty; refusing to restore over it (use --force). It would "
-                                     "lose: " + "; ".join(plan.losses()))
+                raise RestoreRefused(
+                    "the catalog is not empty; refusing to restore over it (use --force). It would "
+                    "lose: " + "; ".join(plan.losses())
+                )
             progress, tick = progress_bars(expected, "restore")
             with progress:
                 result = run(file, s, force=force, batch=batch, progress=tick)
@@ -226,14 +258,20 @@ def register(app: typer.Typer) -> None:
         print_proof("restored", result.restored)
         if result.witness_ahead is not None:
             w = result.witness_ahead
-            err.print(f"[yellow]The head witness {escape(str(get_settings().head_witness))} names entries up to "
-                      f"#{w.seq}; the catalog now ends at #{result.restored.head.seq}, so verify-log will report "
-                      f"entries #{result.restored.head.seq + 1}-#{w.seq} missing until that file is moved aside "
-                      "(keep it: it records what was lost).[/yellow]", soft_wrap=True)
+            err.print(
+                f"[yellow]The head witness {escape(str(get_settings().head_witness))} names entries up to "
+                f"#{w.seq}; the catalog now ends at #{result.restored.head.seq}, so verify-log will report "
+                f"entries #{result.restored.head.seq + 1}-#{w.seq} missing until that file is moved aside "
+                "(keep it: it records what was lost).[/yellow]",
+                soft_wrap=True,
+            )
         if result.ok:
             how = "in one transaction" if result.one_transaction else "batch by batch"
-            console.print(f"[green]Restored {how}: the same content hash and change-log head as the backup; "
-                          f"{escape(str(result.restored.verify))}[/green]", soft_wrap=True)
+            console.print(
+                f"[green]Restored {how}: the same content hash and change-log head as the backup; "
+                f"{escape(str(result.restored.verify))}[/green]",
+                soft_wrap=True,
+            )
         else:
             for problem in restore_problems(result):
                 err.print(f"[red]{escape(problem)}[/red]", soft_wrap=True)

@@ -6,7 +6,7 @@ subclasses, printed by ``api.cli.main`` as a message, never a traceback.
 
 # no `from __future__ import annotations`: Typer reads these annotations, which name objects local to register()
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
@@ -18,28 +18,44 @@ def register(app: typer.Typer) -> None:
     from api.registry_help import RegistryHelpCommand
 
     @app.command(cls=RegistryHelpCommand)
-    def diagram(view: Annotated[str, typer.Argument(help=f"View: {VIEW_HELP}")],
-                output: Annotated[Path, typer.Option("-o", "--output", help="File to write")],
-                fmt: Annotated[Optional[str], typer.Option("-f", "--format",
-                                                           help="svg, png, pdf or dot (default: from the file "
-                                                                "name)")] = None,
-                ref: Annotated[Optional[str], typer.Option("--ref", help="Entity the view is about (department: "
-                                                           "organization:x; context: any; shared-db: database:x; "
-                                                           "ioc: a platform, default every city IOC)")] = None,
-                as_of: Annotated[Optional[str], typer.Option("--as-of", help="Draw the catalog as recorded on this "
-                                                             "date, and the world on that date (YYYY-MM-DD)")] = None,
-                valid_on: Annotated[Optional[str], typer.Option("--valid-on", help="World date on its own (owners, "
-                                                                "validity), read from the current record or --as-of")
-                                    ] = None,
-                depth: Annotated[int, typer.Option(help="context: hops")] = 1,
-                direction: Annotated[str, typer.Option(help="context: out, in or both")] = "both",
-                limit: Annotated[int, typer.Option(help="landscape: collapse to organisations past this many "
-                                                        "nodes")] = 300,
-                from_: Annotated[Optional[str], typer.Option("--from", help="diff: first date")] = None,
-                to: Annotated[Optional[str], typer.Option("--to", help="diff: second date")] = None,
-                url_prefix: Annotated[str, typer.Option(help="Prefix of the entity links in SVG, e.g. "
-                                                             "https://catalog.example.gov.vn")] = "",
-                store: StoreOpt = None, lang: LangOpt = "vi") -> None:
+    def diagram(
+        view: Annotated[str, typer.Argument(help=f"View: {VIEW_HELP}")],
+        output: Annotated[Path, typer.Option("-o", "--output", help="File to write")],
+        fmt: Annotated[
+            str | None, typer.Option("-f", "--format", help="svg, png, pdf or dot (default: from the file name)")
+        ] = None,
+        ref: Annotated[
+            str | None,
+            typer.Option(
+                "--ref",
+                help="Entity the view is about (department: "
+                "organization:x; context: any; shared-db: database:x; "
+                "ioc: a platform, default every city IOC)",
+            ),
+        ] = None,
+        as_of: Annotated[
+            str | None,
+            typer.Option(
+                "--as-of", help="Draw the catalog as recorded on this date, and the world on that date (YYYY-MM-DD)"
+            ),
+        ] = None,
+        valid_on: Annotated[
+            str | None,
+            typer.Option(
+                "--valid-on", help="World date on its own (owners, validity), read from the current record or --as-of"
+            ),
+        ] = None,
+        depth: Annotated[int, typer.Option(help="context: hops")] = 1,
+        direction: Annotated[str, typer.Option(help="context: out, in or both")] = "both",
+        limit: Annotated[int, typer.Option(help="landscape: collapse to organisations past this many nodes")] = 300,
+        from_: Annotated[str | None, typer.Option("--from", help="diff: first date")] = None,
+        to: Annotated[str | None, typer.Option("--to", help="diff: second date")] = None,
+        url_prefix: Annotated[
+            str, typer.Option(help="Prefix of the entity links in SVG, e.g. https://catalog.example.gov.vn")
+        ] = "",
+        store: StoreOpt = None,
+        lang: LangOpt = "vi",
+    ) -> None:
         """Draw a view of the catalog with Graphviz (same catalog and options, same bytes)."""
         from catalog.errors import FieldError, ValidationFailed
         from catalog.i18n import msg
@@ -48,29 +64,47 @@ def register(app: typer.Typer) -> None:
         f = fmt or output.suffix.lstrip(".").lower()
         if f not in FORMATS:
             raise ValidationFailed([FieldError("--format", msg("value-one-of", allowed=", ".join(FORMATS)))])
-        params = ViewParams(ref=ref, as_of=as_of, valid_on=valid_on, depth=depth, direction=direction, lang=lang,
-                            limit=limit, from_date=from_, to_date=to)
+        params = ViewParams(
+            ref=ref,
+            as_of=as_of,
+            valid_on=valid_on,
+            depth=depth,
+            direction=direction,
+            lang=lang,
+            limit=limit,
+            from_date=from_,
+            to_date=to,
+        )
         data = draw(_store(store), view, params, f, url_prefix=url_prefix)
         output.write_bytes(data)
         console.print(f"Wrote {output} ({view}, {f}, {len(data):,} bytes).", highlight=False)
 
     @app.command("audit-bundle")
-    def audit_bundle(as_of: Annotated[str, typer.Option("--as-of", help="Date of the bundle (YYYY-MM-DD)")],
-                     output: Annotated[Path, typer.Option("-o", "--output", help="Zip file to write")],
-                     store: StoreOpt = None, lang: LangOpt = "vi") -> None:
+    def audit_bundle(
+        as_of: Annotated[str, typer.Option("--as-of", help="Date of the bundle (YYYY-MM-DD)")],
+        output: Annotated[Path, typer.Option("-o", "--output", help="Zip file to write")],
+        store: StoreOpt = None,
+        lang: LangOpt = "vi",
+    ) -> None:
         """Write the auditor's bundle: main diagrams, inventory CSVs, compliance report, change log, manifest."""
         from diagrams.bundle import build_bundle
 
         manifest = build_bundle(_store(store), as_of, output, lang=lang)
         head = manifest["changelog_head"]
-        console.print(f"Wrote {output}: {len(manifest['files'])} files as of {manifest['as_of']}, change-log head "
-                      f"#{head['seq']} {head['hash'][:12]}.", highlight=False)
+        console.print(
+            f"Wrote {output}: {len(manifest['files'])} files as of {manifest['as_of']}, change-log head "
+            f"#{head['seq']} {head['hash'][:12]}.",
+            highlight=False,
+        )
 
     @app.command("audit-bundle-verify")
-    def audit_bundle_verify(bundle: Annotated[Path, typer.Argument(help="Bundle zip to check")],
-                            store: StoreOpt = None,
-                            against_store: Annotated[bool, typer.Option("--against-store", help="Also check the "
-                                                     "head hash against the catalog's change log")] = False) -> None:
+    def audit_bundle_verify(
+        bundle: Annotated[Path, typer.Argument(help="Bundle zip to check")],
+        store: StoreOpt = None,
+        against_store: Annotated[
+            bool, typer.Option("--against-store", help="Also check the head hash against the catalog's change log")
+        ] = False,
+    ) -> None:
         """Check an audit bundle: every file against the manifest, the change-log chain, and the manifest itself."""
         from rich.markup import escape
 

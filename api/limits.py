@@ -17,7 +17,8 @@ sends.
 from __future__ import annotations
 
 import json
-from typing import Any, Awaitable, Callable
+from collections.abc import Awaitable, Callable
+from typing import Any
 
 from fastapi import Request
 
@@ -32,11 +33,11 @@ _REASONS: dict[str, Message] = {"body-not-utf8": msg("body-not-utf8")}
 def _reason_text(code: str, lang: str) -> str:
     return text(_REASONS.get(code, code), lang)
 
-Scope = dict[str, Any]
-Message = dict[str, Any]
-Receive = Callable[[], Awaitable[Message]]
-Send = Callable[[Message], Awaitable[None]]
 
+Scope = dict[str, Any]
+AsgiMessage = dict[str, Any]
+Receive = Callable[[], Awaitable[AsgiMessage]]
+Send = Callable[[AsgiMessage], Awaitable[None]]
 
 
 class BodySizeLimit:
@@ -48,8 +49,11 @@ class BodySizeLimit:
         self.prefix = prefix  # the web UI's uploads (up to max_import_bytes) are checked by their own handler
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["method"] in ("GET", "HEAD", "OPTIONS") or \
-                not scope.get("path", "").startswith(self.prefix):
+        if (
+            scope["type"] != "http"
+            or scope["method"] in ("GET", "HEAD", "OPTIONS")
+            or not scope.get("path", "").startswith(self.prefix)
+        ):
             await self.app(scope, receive, send)
             return
         limit = self.limit_of()
@@ -83,7 +87,7 @@ class BodySizeLimit:
             return
         sent = False
 
-        async def replay() -> Message:
+        async def replay() -> AsgiMessage:
             nonlocal sent
             if not sent:
                 sent = True
@@ -95,8 +99,9 @@ class BodySizeLimit:
     async def _too_large(self, scope: Scope, send: Send, limit: int) -> None:
         await self._refuse(scope, send, 413, "body-too-large", limit=limit)
 
-    async def _refuse(self, scope: Scope, send: Send, status: int, code: str, reason: str | None = None,
-                      **values: object) -> None:
+    async def _refuse(
+        self, scope: Scope, send: Send, status: int, code: str, reason: str | None = None, **values: object
+    ) -> None:
         """Answer problem+json before the application sees the request (``reason``: a reason code for the body
         field; else the detail is repeated there) and close the connection."""
         from api.messages import choose_lang, detail, title
@@ -106,14 +111,29 @@ class BodySizeLimit:
         default = getattr(getattr(getattr(app, "state", None), "settings", None), "lang", "vi")
         lang = choose_lang(headers.get(b"accept-language", b"").decode("latin-1"), default)
         text = detail(code, lang, **values) or ""
-        body = json.dumps({"type": f"https://ioc-catalog.example/problems/{code}", "title": title(code, lang),
-                           "status": status, "code": code, "detail": text,
-                           "instance": echoable(str(scope.get("path", ""))),
-                           "errors": [{"field": "body", "reason": _reason_text(reason, lang) if reason else text}]},
-                          ensure_ascii=False).encode()
-        await send({"type": "http.response.start", "status": status,
-                    "headers": [(b"content-type", b"application/problem+json"),
-                                (b"content-length", str(len(body)).encode()), (b"connection", b"close")]})
+        body = json.dumps(
+            {
+                "type": f"https://ioc-catalog.example/problems/{code}",
+                "title": title(code, lang),
+                "status": status,
+                "code": code,
+                "detail": text,
+                "instance": echoable(str(scope.get("path", ""))),
+                "errors": [{"field": "body", "reason": _reason_text(reason, lang) if reason else text}],
+            },
+            ensure_ascii=False,
+        ).encode()
+        await send(
+            {
+                "type": "http.response.start",
+                "status": status,
+                "headers": [
+                    (b"content-type", b"application/problem+json"),
+                    (b"content-length", str(len(body)).encode()),
+                    (b"connection", b"close"),
+                ],
+            }
+        )
         await send({"type": "http.response.body", "body": body})
 
 
@@ -131,8 +151,9 @@ def _utf8(body: bytes) -> bool:
 async def check_request_text(request: Request) -> None:
     """Dependency: refuse path or query parameters and JSON bodies whose strings are not safe text (422 naming
     each field)."""
-    problems = text_problems(dict(request.path_params), "path") + \
-        text_problems({k: v for k, v in request.query_params.multi_items()}, "query")
+    problems = text_problems(dict(request.path_params), "path") + text_problems(
+        dict(request.query_params.multi_items()), "query"
+    )
     if problems:
         raise ValidationFailed(problems[:50])
     if request.method in ("GET", "HEAD", "OPTIONS"):
@@ -149,8 +170,9 @@ async def check_request_text(request: Request) -> None:
     except RecursionError:  # pragma: no cover - bounded by catalog.text.MAX_DEPTH
         problems = [FieldError("body", text_reason(TEXT_TOO_DEEP))]
     if problems:
-        raise ValidationFailed([FieldError(f"body.{p.location}" if p.location != "body" else "body", p.reason)
-                                for p in problems[:50]])
+        raise ValidationFailed(
+            [FieldError(f"body.{p.location}" if p.location != "body" else "body", p.reason) for p in problems[:50]]
+        )
 
 
 __all__ = ["BodySizeLimit", "check_request_text"]

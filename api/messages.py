@@ -60,7 +60,6 @@ DETAILS: dict[str, Message] = {
 }
 
 
-
 def choose_lang(accept_language: str | None, default: str = "vi") -> str:
     """'vi' or 'en' from an Accept-Language header (highest q first; ties in header order), else ``default``."""
     best: tuple[float, int, str] | None = None

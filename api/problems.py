@@ -73,10 +73,22 @@ class EchoSafeJSON(JSONResponse):
             return super().render(_echoable(content))
 
 
-def problem(status: int, title: str, detail: str, code: str, errors: list[dict] | None = None,
-            instance: str | None = None, headers: dict[str, str] | None = None) -> JSONResponse:
-    body = {"type": f"https://ioc-catalog.example/problems/{code}", "title": title, "status": status,
-            "detail": detail, "code": code}
+def problem(
+    status: int,
+    title: str,
+    detail: str,
+    code: str,
+    errors: list[dict] | None = None,
+    instance: str | None = None,
+    headers: dict[str, str] | None = None,
+) -> JSONResponse:
+    body = {
+        "type": f"https://ioc-catalog.example/problems/{code}",
+        "title": title,
+        "status": status,
+        "detail": detail,
+        "code": code,
+    }
     if instance:
         body["instance"] = instance
     if errors:
@@ -98,16 +110,18 @@ def install(app: FastAPI) -> None:
         errors = None
         if isinstance(exc, ValidationFailed):
             errors = _errors([(e.location, e.reason) for e in exc.errors], lang)
-            detail = (messages.detail("validation-failed", lang) or "") + " " + \
-                "; ".join(f"{e['field']}: {e['reason']}" for e in errors[:5])
+            detail = (
+                (messages.detail("validation-failed", lang) or "")
+                + " "
+                + "; ".join(f"{e['field']}: {e['reason']}" for e in errors[:5])
+            )
         elif isinstance(exc, Conflict):
             status = 412
             detail = messages.detail("version-conflict", lang, ref=exc.ref, expected=exc.expected, actual=exc.actual)
         elif isinstance(exc, PermissionDenied):
             principal = getattr(request.state, "principal", None)
             name, role = getattr(principal, "name", "?"), getattr(principal, "role", "?")
-            auth_log.warning("denied %s %s to %s (%s): %s", request.method, request.url.path, name, role,
-                             exc.message)
+            auth_log.warning("denied %s %s to %s (%s): %s", request.method, request.url.path, name, role, exc.message)
             detail = messages.detail("permission-denied", lang, principal=name, role=role) or detail
             errors = [{"field": "authorization", "reason": exc.text(lang)}]
         elif exc.status == 429:  # too many failed sign-ins or bad tokens (api.auth.TooManyAttempts)
@@ -141,31 +155,45 @@ def install(app: FastAPI) -> None:
             items.append((".".join(loc), reason))
         code = "malformed-json" if malformed else "validation-failed"
         errors = _errors(items[:50], lang)
-        detail = (messages.detail(code, lang) or "") + " " + "; ".join(f"{x['field']}: {x['reason']}"
-                                                                       for x in errors[:5])
-        return problem(400 if malformed else 422, messages.title(code, lang), detail.strip(), code, errors,
-                       request.url.path)
+        detail = (
+            (messages.detail(code, lang) or "") + " " + "; ".join(f"{x['field']}: {x['reason']}" for x in errors[:5])
+        )
+        return problem(
+            400 if malformed else 422, messages.title(code, lang), detail.strip(), code, errors, request.url.path
+        )
 
     @app.exception_handler(StarletteHTTPException)
     async def _http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         lang = request_lang(request)
-        code = {404: "not-found", 405: "method-not-allowed", 406: "not-acceptable",
-                415: "unsupported-media-type"}.get(exc.status_code, "http-error")
+        code = {404: "not-found", 405: "method-not-allowed", 406: "not-acceptable", 415: "unsupported-media-type"}.get(
+            exc.status_code, "http-error"
+        )
         if exc.status_code == 400 and "parsing the body" in str(exc.detail):
             code = "malformed-json"  # undecodable bytes, nesting too deep, numbers too long to convert
         detail = messages.detail(code, lang) if code in messages.DETAILS else str(exc.detail)
-        return problem(exc.status_code, messages.title(code, lang), detail or "", code, None, request.url.path,
-                       dict(exc.headers) if getattr(exc, "headers", None) else None)
+        return problem(
+            exc.status_code,
+            messages.title(code, lang),
+            detail or "",
+            code,
+            None,
+            request.url.path,
+            dict(exc.headers) if getattr(exc, "headers", None) else None,
+        )
 
     @app.exception_handler(Exception)
     async def _last_resort(request: Request, exc: Exception) -> JSONResponse:
         request_id = uuid.uuid4().hex[:12]
         log.error("unexpected error %s on %s %s", request_id, request.method, request.url.path, exc_info=exc)
         lang = request_lang(request)
-        return problem(500, messages.title("internal-error", lang),
-                       messages.detail("internal-error", lang, request_id=request_id) or "", "internal-error",
-                       None, request.url.path)
+        return problem(
+            500,
+            messages.title("internal-error", lang),
+            messages.detail("internal-error", lang, request_id=request_id) or "",
+            "internal-error",
+            None,
+            request.url.path,
+        )
 
 
-__all__ = ["PROBLEM", "BadIfMatch", "EchoSafeJSON", "PreconditionRequired", "install", "problem",
-           "request_lang"]
+__all__ = ["PROBLEM", "BadIfMatch", "EchoSafeJSON", "PreconditionRequired", "install", "problem", "request_lang"]

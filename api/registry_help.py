@@ -9,7 +9,8 @@ that does not show its help loads no registry.
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import click
 from typer.core import TyperCommand
@@ -39,8 +40,12 @@ def _rules() -> list[str]:
     return [r.code for r in load_rules()]
 
 
-PLACEHOLDERS: dict[str, Callable[[], list[str]]] = {"{importers}": _importers, "{exporters}": _exporters,
-                                                    "{views}": _views, "{rules}": _rules}
+PLACEHOLDERS: dict[str, Callable[[], list[str]]] = {
+    "{importers}": _importers,
+    "{exporters}": _exporters,
+    "{views}": _views,
+    "{rules}": _rules,
+}
 
 
 def fill(text: str | None) -> str | None:
@@ -59,7 +64,7 @@ def fill_command(cmd: Any) -> None:
     if raw is None:
         raw = cmd._raw_help = (cmd.help, [getattr(p, "help", None) for p in cmd.params])
     cmd.help = fill(raw[0])
-    for p, text in zip(cmd.params, raw[1]):
+    for p, text in zip(cmd.params, raw[1], strict=False):
         if text is not None:
             p.help = fill(text)
 

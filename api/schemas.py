@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from typing import Annotated, Any, Literal, Optional
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, create_model
 
@@ -33,8 +33,12 @@ def _attr_type(a: AttributeSpec) -> Any:
     if a.type == "text":
         return Annotated[str, Field(max_length=100_000)]
     if a.type == "int":
-        return Annotated[int, Field(ge=a.minimum if a.minimum is not None else -(2 ** 53),
-                                    le=a.maximum if a.maximum is not None else 2 ** 53)]
+        return Annotated[
+            int,
+            Field(
+                ge=a.minimum if a.minimum is not None else -(2**53), le=a.maximum if a.maximum is not None else 2**53
+            ),
+        ]
     if a.type == "bool":
         return bool
     if a.type == "date":
@@ -66,9 +70,16 @@ class KindModels:
 
 
 def _example_value(a: AttributeSpec) -> Any:
-    return {"str": "…", "text": "…", "int": a.minimum or 1, "bool": True, "date": "2025-07-01",
-            "enum": a.values[0] if a.values else "", "list": ["…"],
-            "ref": f"{a.ref_kinds[0] if a.ref_kinds else 'organization'}:hcm-skhcn"}[a.type]
+    return {
+        "str": "…",
+        "text": "…",
+        "int": a.minimum or 1,
+        "bool": True,
+        "date": "2025-07-01",
+        "enum": a.values[0] if a.values else "",
+        "list": ["…"],
+        "ref": f"{a.ref_kinds[0] if a.ref_kinds else 'organization'}:hcm-skhcn",
+    }[a.type]
 
 
 def kind_models(spec: KindSpec) -> KindModels:
@@ -78,38 +89,52 @@ def kind_models(spec: KindSpec) -> KindModels:
     for a in spec.attributes:
         t = _attr_type(a)
         desc = f"{a.label.vi} / {a.label.en}"
-        attrs_full[a.name] = (t, Field(... if a.required else None, description=desc)) if a.required else \
-            (Optional[t], Field(None, description=desc))
-        attrs_patch[a.name] = (Optional[t], Field(None, description=desc + " (null removes it)"))
+        attrs_full[a.name] = (
+            (t, Field(... if a.required else None, description=desc))
+            if a.required
+            else (t | None, Field(None, description=desc))
+        )
+        attrs_patch[a.name] = (t | None, Field(None, description=desc + " (null removes it)"))
     full = create_model(f"{name}Attributes", __base__=Strict, **attrs_full)
     partial = create_model(f"{name}AttributesPatch", __base__=Strict, **attrs_patch)
     common: dict[str, Any] = {
         "name": (LocalText, Field(description="Tên / name: vi and/or en (one is required)")),
         "description": (LongText, Field(default_factory=LongText)),
-        "valid_from": (Optional[dt.date], None),
-        "valid_to": (Optional[dt.date], None),
+        "valid_from": (dt.date | None, None),
+        "valid_to": (dt.date | None, None),
         "tags": (Annotated[list[Tag], Field(max_length=200)], Field(default_factory=list)),
         "attributes": (full, ...),
     }
     if spec.owned:
-        common["owner"] = (Optional[Annotated[str, Field(pattern=ORG_PATTERN)]],
-                           Field(None, description="Chủ quản: the owning organisation (a change is recorded in "
-                                                   "owner_history from today)"))
-    example = {"code": "hcm-vi-du", "name": {"vi": f"{spec.label.vi} ví dụ", "en": f"Example {spec.label.en}"},
-               "tags": ["example"],
-               "attributes": {a.name: _example_value(a) for a in spec.attributes if a.required}}
+        common["owner"] = (
+            Annotated[str, Field(pattern=ORG_PATTERN)] | None,
+            Field(
+                None, description="Chủ quản: the owning organisation (a change is recorded in owner_history from today)"
+            ),
+        )
+    example = {
+        "code": "hcm-vi-du",
+        "name": {"vi": f"{spec.label.vi} ví dụ", "en": f"Example {spec.label.en}"},
+        "tags": ["example"],
+        "attributes": {a.name: _example_value(a) for a in spec.attributes if a.required},
+    }
     if spec.owned:
         example["owner"] = "organization:hcm-skhcn"
     replace = create_model(f"{name}Replace", __base__=Strict, **common)
-    create = create_model(f"{name}Create", __base__=Strict,
-                          code=(Annotated[str, Field(pattern=CODE_PATTERN)], Field(description="Mã: the code, "
-                                                                                   "unique within the kind")),
-                          **common)
-    patch_fields = {k: (Optional[v[0]], None) for k, v in common.items() if k != "attributes"}
-    patch_fields["attributes"] = (Optional[partial], None)
+    create = create_model(
+        f"{name}Create",
+        __base__=Strict,
+        code=(Annotated[str, Field(pattern=CODE_PATTERN)], Field(description="Mã: the code, unique within the kind")),
+        **common,
+    )
+    patch_fields = {k: (v[0] | None, None) for k, v in common.items() if k != "attributes"}
+    patch_fields["attributes"] = (partial | None, None)
     patch = create_model(f"{name}Patch", __base__=Strict, **patch_fields)
-    for model, ex in ((create, example), (replace, {k: v for k, v in example.items() if k != "code"}),
-                      (patch, {"tags": ["example", "reviewed"]})):
+    for model, ex in (
+        (create, example),
+        (replace, {k: v for k, v in example.items() if k != "code"}),
+        (patch, {"tags": ["example", "reviewed"]}),
+    ):
         model.model_config["json_schema_extra"] = {"examples": [ex]}
         model.model_rebuild(force=True)
     return KindModels(spec, create, replace, patch, example)
@@ -131,13 +156,23 @@ class RelationshipCreate(Strict):
     source: Annotated[str, Field(pattern=ENTITY_REF, examples=["system:hcm-cong-1022"])]
     target: Annotated[str, Field(pattern=ENTITY_REF, examples=["platform:hcm-lgsp"])]
     properties: dict[str, Any] = Field(default_factory=dict)
-    valid_from: Optional[dt.date] = None
-    valid_to: Optional[dt.date] = None
+    valid_from: dt.date | None = None
+    valid_to: dt.date | None = None
 
 
 class RelationshipPage(BaseModel):
     items: list[Relationship]
 
 
-__all__ = ["CODE_PATTERN", "ENTITY_REF", "ORG_PATTERN", "KindModels", "Page", "RelationshipCreate", "RelationshipPage",
-           "Strict", "all_kind_models", "kind_models"]
+__all__ = [
+    "CODE_PATTERN",
+    "ENTITY_REF",
+    "ORG_PATTERN",
+    "KindModels",
+    "Page",
+    "RelationshipCreate",
+    "RelationshipPage",
+    "Strict",
+    "all_kind_models",
+    "kind_models",
+]

@@ -50,8 +50,9 @@ def build(db: Path, entities: int, seed: int) -> None:
     log(f"bulk load of {len(ents):,} entities and {len(rels):,} relationships into {db} ...")
     t = time.perf_counter()
     store = SQLiteStore(part)
-    store.bulk_load(BulkLoad(source="bench", run=new_run_id(), entities=ents, relationships=rels),
-                    WriteContext(actor="bench"))
+    store.bulk_load(
+        BulkLoad(source="bench", run=new_run_id(), entities=ents, relationships=rels), WriteContext(actor="bench")
+    )
     store.close()
     part.rename(db)
     log(f"  {time.perf_counter() - t:.0f} s")
@@ -67,9 +68,14 @@ def serve(db: Path, logfile: Path) -> tuple[subprocess.Popen, str]:
     port = _free_port()
     env = {**os.environ, "IOC_CATALOG_SECRET_KEY": "bench-api-" + os.urandom(8).hex(), "PYTHONPATH": str(ROOT)}
     env.pop("IOC_CATALOG_STORE", None)
-    proc = subprocess.Popen([sys.executable, "-m", "api.cli", "serve", "--store", f"sqlite:///{db}", "--port",
-                             str(port)], cwd=logfile.parent, env=env, stdout=logfile.open("w"),
-                            stderr=subprocess.STDOUT, start_new_session=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "api.cli", "serve", "--store", f"sqlite:///{db}", "--port", str(port)],
+        cwd=logfile.parent,
+        env=env,
+        stdout=logfile.open("w"),
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
     base = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 180
     while time.monotonic() < deadline:
@@ -124,15 +130,17 @@ def main(argv: list[str] | None = None) -> dict:
     picks: dict[str, list[str]] = {
         "health (floor)": ["/api/v1/health?counts=false"] * n,
         "get": [f"/api/v1/entities/{refs[rng.randrange(len(refs))]}" for _ in range(n)],
-        "list, filtered": [f"/api/v1/systems?owner={owners[rng.randrange(len(owners))]}&limit=50"
-                           for _ in range(n)],
+        "list, filtered": [f"/api/v1/systems?owner={owners[rng.randrange(len(owners))]}&limit=50" for _ in range(n)],
         "search": [f"/api/v1/search?q={q}" for q in folded],
-        "neighbourhood (depth 1)": [f"/api/v1/entities/{refs[rng.randrange(len(refs))]}/neighbourhood"
-                                    for _ in range(n)],
-        "neighbourhood (depth 2)": [f"/api/v1/entities/{refs[rng.randrange(len(refs))]}/neighbourhood?depth=2"
-                                    for _ in range(n)],
-        "impact (limit 100)": [f"/api/v1/entities/{assets[rng.randrange(len(assets))]}/impact?limit=100"
-                               for _ in range(n)],
+        "neighbourhood (depth 1)": [
+            f"/api/v1/entities/{refs[rng.randrange(len(refs))]}/neighbourhood" for _ in range(n)
+        ],
+        "neighbourhood (depth 2)": [
+            f"/api/v1/entities/{refs[rng.randrange(len(refs))]}/neighbourhood?depth=2" for _ in range(n)
+        ],
+        "impact (limit 100)": [
+            f"/api/v1/entities/{assets[rng.randrange(len(assets))]}/impact?limit=100" for _ in range(n)
+        ],
     }
 
     logfile = cache / "bench-api-server.log"
@@ -145,7 +153,7 @@ def main(argv: list[str] | None = None) -> dict:
             t = time.perf_counter()
             http.get(picks["impact (limit 100)"][-1])  # the first impact call builds the dependency index
             first_impact = time.perf_counter() - t
-            for name, paths in picks.items():  # warm up: connection, caches, code paths
+            for paths in picks.values():  # warm up: connection, caches, code paths
                 for p in paths[:10]:
                     http.get(p)
             log(f"{n} rounds of {len(picks)} requests against {base} ...")
@@ -163,23 +171,41 @@ def main(argv: list[str] | None = None) -> dict:
     budget = 3 * floor99 + 0.010
     rows = []
     for name, ts in times.items():
-        rows.append({"measure": name, "p50_ms": pct(ts, 50) * 1000, "p99_ms": pct(ts, 99) * 1000,
-                     "mean_ms": statistics.fmean(ts) * 1000, "statuses": statuses[name]})
-    result = {"entities": total, "samples": n, "machine": f"{os.cpu_count()} cores, Python {platform.python_version()}",
-              "load_average": os.getloadavg(), "first_impact_s": first_impact, "rows": rows,
-              "target_ms": budget * 1000,
-              "target_met": {k: pct(times[k], 99) < budget for k in ("get", "neighbourhood (depth 1)")}}
+        rows.append(
+            {
+                "measure": name,
+                "p50_ms": pct(ts, 50) * 1000,
+                "p99_ms": pct(ts, 99) * 1000,
+                "mean_ms": statistics.fmean(ts) * 1000,
+                "statuses": statuses[name],
+            }
+        )
+    result = {
+        "entities": total,
+        "samples": n,
+        "machine": f"{os.cpu_count()} cores, Python {platform.python_version()}",
+        "load_average": os.getloadavg(),
+        "first_impact_s": first_impact,
+        "rows": rows,
+        "target_ms": budget * 1000,
+        "target_met": {k: pct(times[k], 99) < budget for k in ("get", "neighbourhood (depth 1)")},
+    }
 
-    print(f"\nREST API over loopback: {total:,} entities, {n} requests per measure, {result['machine']}, "
-          f"load average {result['load_average'][0]:.1f}")
+    print(
+        f"\nREST API over loopback: {total:,} entities, {n} requests per measure, {result['machine']}, "
+        f"load average {result['load_average'][0]:.1f}"
+    )
     print(f"| {'measure':<26} | {'p50 ms':>8} | {'p99 ms':>8} | {'mean ms':>8} | statuses |")
     print(f"|{'-' * 28}|{'-' * 10}|{'-' * 10}|{'-' * 10}|----------|")
     for r in rows:
-        print(f"| {r['measure']:<26} | {r['p50_ms']:8.1f} | {r['p99_ms']:8.1f} | {r['mean_ms']:8.1f} | "
-              f"{r['statuses']} |")
+        print(
+            f"| {r['measure']:<26} | {r['p50_ms']:8.1f} | {r['p99_ms']:8.1f} | {r['mean_ms']:8.1f} | {r['statuses']} |"
+        )
     print(f"\nfirst impact call (builds the dependency index): {first_impact * 1000:.0f} ms")
-    print(f"target: get and neighbourhood p99 < 3 x floor p99 + 10 ms = {budget * 1000:.1f} ms -> " +
-          ", ".join(f"{k}: {'met' if ok else 'MISSED'}" for k, ok in result["target_met"].items()))
+    print(
+        f"target: get and neighbourhood p99 < 3 x floor p99 + 10 ms = {budget * 1000:.1f} ms -> "
+        + ", ".join(f"{k}: {'met' if ok else 'MISSED'}" for k, ok in result["target_met"].items())
+    )
     if args.json:
         Path(args.json).write_text(json.dumps(result, indent=1))
     return result

@@ -19,15 +19,15 @@ import tempfile
 import time
 from pathlib import Path
 
+from bench.run import machine_info
 from catalog.store import open_store
 from importers.archimate import ExchangeImporter
 from importers.base import run_import
 
-from bench.run import machine_info
-
 ROOT = Path(__file__).resolve().parent.parent
-DEFAULT = ROOT / ".." / "shared" / "corpora" / "archimate" / "pyArchimate" / "tests" / "fixtures" / \
-    "synthetic_large.xml"
+DEFAULT = (
+    ROOT / ".." / "shared" / "corpora" / "archimate" / "pyArchimate" / "tests" / "fixtures" / "synthetic_large.xml"
+)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -49,7 +49,7 @@ def main(argv: list[str] | None = None) -> int:
     parse, read, full = [], [], []
     report = None
     items = 0
-    for i in range(args.repeat):
+    for _i in range(args.repeat):
         t0 = time.perf_counter()
         etree.fromstring(data, etree.XMLParser(resolve_entities=False, no_network=True))
         parse.append(time.perf_counter() - t0)
@@ -69,15 +69,22 @@ def main(argv: list[str] | None = None) -> int:
     p, r, f = statistics.median(parse), statistics.median(read), statistics.median(full)
     assert report is not None
     created = sum(report.result.created.values())
-    print(f"file: {path.name} ({len(data):,} bytes; {items:,} elements + relationships; "
-          f"{created:,} catalog items created, {len(report.unmapped):,} reported unmapped, "
-          f"{len(report.rejected)} rejected)")
+    print(
+        f"file: {path.name} ({len(data):,} bytes; {items:,} elements + relationships; "
+        f"{created:,} catalog items created, {len(report.unmapped):,} reported unmapped, "
+        f"{len(report.rejected)} rejected)"
+    )
     print(f"{'measure':<34}{'seconds':>10}{'items/s':>12}{'x parse':>10}")
-    for label, v in (("lxml parse alone (baseline)", p), ("hardened parse + XSD + read", r),
-                     ("run_import into empty SQLite", f)):
+    for label, v in (
+        ("lxml parse alone (baseline)", p),
+        ("hardened parse + XSD + read", r),
+        ("run_import into empty SQLite", f),
+    ):
         print(f"{label:<34}{v:>10.3f}{items / v:>12,.0f}{v / p:>10.1f}")
-    print(f"(median of {args.repeat}; runs: import {', '.join(f'{x:.3f}' for x in full)} s; XSD compiled once per "
-          f"process beforehand in {compile_s:.3f} s; import loaded={report.loaded})")
+    print(
+        f"(median of {args.repeat}; runs: import {', '.join(f'{x:.3f}' for x in full)} s; XSD compiled once per "
+        f"process beforehand in {compile_s:.3f} s; import loaded={report.loaded})"
+    )
     return 0
 
 

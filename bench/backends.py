@@ -44,15 +44,15 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
-
-from catalog.store.base import BulkLoad, CatalogStore, WriteContext, new_run_id
-from catalog.store.sqlite import SQLiteStore
+from typing import Any
 
 from bench.run import Latency, load_impact, machine_info, search_queries, size_note, time_calls
 from bench.synthetic import DEFAULT_ENTITIES, DEFAULT_SEED, generate
+from catalog.store.base import BulkLoad, CatalogStore, WriteContext, new_run_id
+from catalog.store.sqlite import SQLiteStore
 
 ROOT = Path(__file__).resolve().parent.parent
 NEO4J_SH = ROOT / "tools" / "neo4j" / "neo4j.sh"
@@ -71,8 +71,9 @@ BACKENDS = ("sqlite", "neo4j")
 
 NAIVE_CONSTRAINT = "bench_naive_entity_ref"
 NAIVE_ENTITY = "MERGE (n:NaiveEntity {ref: $ref}) SET n += $props"
-NAIVE_REL = ("MATCH (a:NaiveEntity {ref: $s}), (b:NaiveEntity {ref: $t}) "
-             "MERGE (a)-[r:NAIVE_REL {id: $id}]->(b) SET r += $props")
+NAIVE_REL = (
+    "MATCH (a:NaiveEntity {ref: $s}), (b:NaiveEntity {ref: $t}) MERGE (a)-[r:NAIVE_REL {id: $id}]->(b) SET r += $props"
+)
 
 
 # --- a throwaway server ---------------------------------------------------------------------------------------------
@@ -114,8 +115,11 @@ class Server:
         pauses, out, start = self.gc_pauses(), {}, 0
         for phase, end in self.marks:
             part = pauses[start:end]
-            out[phase] = {"pauses": len(part), "seconds": round(sum(part) / 1000, 2),
-                          "max_ms": round(max(part, default=0.0), 1)}
+            out[phase] = {
+                "pauses": len(part),
+                "seconds": round(sum(part) / 1000, 2),
+                "max_ms": round(max(part, default=0.0), 1),
+            }
             start = end
         return out
 
@@ -132,28 +136,44 @@ def start_server(facts: int, log: Callable[[str], None]) -> Server:
     pagecache = (2 << 30) if facts > 100_000 else (1 << 30)
     data = Path(tempfile.mkdtemp(prefix="ioc-bench-neo4j-"))
     conf = data / "bench-neo4j.conf"
-    conf.write_text(f"db.memory.transaction.max={_size(tx)}\n"
-                    f"dbms.memory.transaction.total.max={_size(tx + (256 << 20))}\n", encoding="utf-8")
+    conf.write_text(
+        f"db.memory.transaction.max={_size(tx)}\ndbms.memory.transaction.total.max={_size(tx + (256 << 20))}\n",
+        encoding="utf-8",
+    )
     # the JVM logs its garbage-collection pauses, which the report sums per phase
     java_opts = " ".join(x for x in (os.environ.get("NEO4J_JAVA_OPTS", ""), f"-Xlog:gc:file={data / 'gc.log'}") if x)
-    env = {**os.environ, "NEO4J_HEAP": _size(heap), "NEO4J_PAGECACHE": _size(pagecache), "NEO4J_CONF": str(conf),
-           "NEO4J_AUTH": "none", "NEO4J_JAVA_OPTS": java_opts}
-    settings = {"heap": env["NEO4J_HEAP"], "pagecache": env["NEO4J_PAGECACHE"],
-                "db.memory.transaction.max": _size(tx)}
+    env = {
+        **os.environ,
+        "NEO4J_HEAP": _size(heap),
+        "NEO4J_PAGECACHE": _size(pagecache),
+        "NEO4J_CONF": str(conf),
+        "NEO4J_AUTH": "none",
+        "NEO4J_JAVA_OPTS": java_opts,
+    }
+    settings = {"heap": env["NEO4J_HEAP"], "pagecache": env["NEO4J_PAGECACHE"], "db.memory.transaction.max": _size(tx)}
     try:
         import psutil
 
         avail = psutil.virtual_memory().available
         if avail < heap + pagecache + (3 << 30):
-            log(f"warning: {avail / 2**30:.1f} GiB available; the server may take up to "
-                f"{(heap + pagecache) / 2**30:.1f} GiB and this process a few more")
+            log(
+                f"warning: {avail / 2**30:.1f} GiB available; the server may take up to "
+                f"{(heap + pagecache) / 2**30:.1f} GiB and this process a few more"
+            )
     except ImportError:  # pragma: no cover
         pass
     port = free_port()
-    log(f"starting a throwaway Neo4j on port {port} (heap {settings['heap']}, page cache {settings['pagecache']}, "
-        f"transaction memory {settings['db.memory.transaction.max']}) ...")
-    proc = subprocess.run([str(NEO4J_SH), "start", "--port", str(port), "--data", str(data)], env=env,
-                          stdout=subprocess.PIPE, text=True, check=False)
+    log(
+        f"starting a throwaway Neo4j on port {port} (heap {settings['heap']}, page cache {settings['pagecache']}, "
+        f"transaction memory {settings['db.memory.transaction.max']}) ..."
+    )
+    proc = subprocess.run(
+        [str(NEO4J_SH), "start", "--port", str(port), "--data", str(data)],
+        env=env,
+        stdout=subprocess.PIPE,
+        text=True,
+        check=False,
+    )
     if proc.returncode != 0:
         subprocess.run([str(NEO4J_SH), "stop", "--data", str(data)], check=False)
         shutil.rmtree(data, ignore_errors=True)
@@ -178,8 +198,10 @@ def prepare_database(url: str, erase: bool) -> None:
             erase_database(url, user, password)
         records, _, _ = driver.execute_query("MATCH (n) RETURN count(n) AS n")
         if records[0]["n"]:
-            raise SystemExit(f"the Neo4j database at {url} holds {records[0]['n']:,} nodes; the bench loads into an "
-                             "empty one (pass --erase to delete everything in it first: throwaway servers only)")
+            raise SystemExit(
+                f"the Neo4j database at {url} holds {records[0]['n']:,} nodes; the bench loads into an "
+                "empty one (pass --erase to delete everything in it first: throwaway servers only)"
+            )
         driver.execute_query(f"DROP CONSTRAINT {NAIVE_CONSTRAINT} IF EXISTS")
 
 
@@ -202,14 +224,16 @@ def _naive_rows(session: Any, entities: list, relationships: list) -> tuple[floa
     """(seconds for the entity rows, seconds for the relationship rows, relationships created)."""
     t = time.perf_counter()
     for e in entities:
-        session.run(NAIVE_ENTITY, ref=e.ref, props={"kind": e.kind, "name": e.name.vi,
-                                                    "data": e.model_dump_json()}).consume()
+        session.run(
+            NAIVE_ENTITY, ref=e.ref, props={"kind": e.kind, "name": e.name.vi, "data": e.model_dump_json()}
+        ).consume()
     ent_s = time.perf_counter() - t
     created = 0
     t = time.perf_counter()
     for r in relationships:
-        summary = session.run(NAIVE_REL, s=r.source, t=r.target, id=r.id,
-                              props={"type": r.type, "data": r.model_dump_json()}).consume()
+        summary = session.run(
+            NAIVE_REL, s=r.source, t=r.target, id=r.id, props={"type": r.type, "data": r.model_dump_json()}
+        ).consume()
         created += summary.counters.relationships_created
     return ent_s, time.perf_counter() - t, created
 
@@ -219,16 +243,18 @@ def _naive_erase(driver: Any) -> None:
         session.run("MATCH (n:NaiveEntity) CALL (n) { DETACH DELETE n } IN TRANSACTIONS OF 5000 ROWS").consume()
 
 
-def naive_load(url: str, entities: list, relationships: list, log: Callable[[str], None],
-               warm: tuple[list, list] = ([], [])) -> dict[str, Any]:
+def naive_load(
+    url: str, entities: list, relationships: list, log: Callable[[str], None], warm: tuple[list, list] = ([], [])
+) -> dict[str, Any]:
     """Each row one MERGE in its own auto-commit transaction; timed separately for entities and relationships.
     The ``warm`` rows (the warm-up catalog's) run the same statements first, untimed, and are deleted before the
     timed rows, so that the peer, too, is timed on compiled queries and a warmed-up server."""
     from neo4j import GraphDatabase
 
     with GraphDatabase.driver(url, auth=_auth()) as driver:
-        driver.execute_query(f"CREATE CONSTRAINT {NAIVE_CONSTRAINT} IF NOT EXISTS "
-                             "FOR (n:NaiveEntity) REQUIRE n.ref IS UNIQUE")
+        driver.execute_query(
+            f"CREATE CONSTRAINT {NAIVE_CONSTRAINT} IF NOT EXISTS FOR (n:NaiveEntity) REQUIRE n.ref IS UNIQUE"
+        )
         driver.execute_query("CALL db.awaitIndexes(300)")
         try:
             if warm[0]:
@@ -242,8 +268,13 @@ def naive_load(url: str, entities: list, relationships: list, log: Callable[[str
             driver.execute_query(f"DROP CONSTRAINT {NAIVE_CONSTRAINT} IF EXISTS")
     if created != len(relationships):
         log(f"warning: the naive peer created {created} of {len(relationships)} relationships")
-    return {"entity_rows": len(entities), "entity_seconds": ent_s, "relationship_rows": len(relationships),
-            "relationship_seconds": rel_s, "relationships_created": created}
+    return {
+        "entity_rows": len(entities),
+        "entity_seconds": ent_s,
+        "relationship_rows": len(relationships),
+        "relationship_seconds": rel_s,
+        "relationships_created": created,
+    }
 
 
 # --- one backend ----------------------------------------------------------------------------------------------------
@@ -267,18 +298,23 @@ def make_samples(entities: list, n: int, seed: int) -> Samples:
     return Samples(get, folded, nb, imp)
 
 
-def warm_up(name: str, store: CatalogStore, entities: list, relationships: list, reads: int,
-            log: Callable[[str], None]) -> float:
+def warm_up(
+    name: str, store: CatalogStore, entities: list, relationships: list, reads: int, log: Callable[[str], None]
+) -> float:
     """Load the warm-up catalog, call each read ``reads`` times on it, then erase it; returns the seconds taken.
     A production server runs for months: without this, the first timed load and the first timed calls measure the
     JVM compiling Neo4j's code and the server compiling our queries. Both backends get the same warm-up."""
     if not entities:
         return 0.0
-    log(f"[{name}] warm-up: load {len(entities) + len(relationships):,} rows of another catalog, {reads} calls of "
-        "each read, erase (untimed) ...")
+    log(
+        f"[{name}] warm-up: load {len(entities) + len(relationships):,} rows of another catalog, {reads} calls of "
+        "each read, erase (untimed) ..."
+    )
     t = time.perf_counter()
-    store.bulk_load(BulkLoad(source="bench-warm-up", run=new_run_id(), entities=entities,
-                             relationships=relationships), WriteContext(actor="bench"))
+    store.bulk_load(
+        BulkLoad(source="bench-warm-up", run=new_run_id(), entities=entities, relationships=relationships),
+        WriteContext(actor="bench"),
+    )
     refs = [e.ref for e in entities[:: max(1, len(entities) // max(1, reads))]][:reads]
     for ref in refs:
         store.get_entity(ref)
@@ -292,9 +328,16 @@ def warm_up(name: str, store: CatalogStore, entities: list, relationships: list,
     return secs
 
 
-def measure(name: str, store: CatalogStore, entities: list, relationships: list, samples: Samples,
-            log: Callable[[str], None], warm: Samples | None = None,
-            mark: Callable[[str], None] = lambda phase: None) -> dict[str, Any]:
+def measure(
+    name: str,
+    store: CatalogStore,
+    entities: list,
+    relationships: list,
+    samples: Samples,
+    log: Callable[[str], None],
+    warm: Samples | None = None,
+    mark: Callable[[str], None] = lambda phase: None,
+) -> dict[str, Any]:
     """Bulk load, then each read timed over ``samples``; with ``warm``, each read is first called on those picks,
     untimed (excluded from the percentiles). ``mark`` is called with "bulk load" when the load has committed."""
     figs: dict[str, Any] = {}
@@ -312,11 +355,18 @@ def measure(name: str, store: CatalogStore, entities: list, relationships: list,
     secs = end - t
     commit = end - last[0] if last[0] else None
     mark("bulk load")
-    figs["bulk_load"] = {"seconds": secs, "rows": n_rows, "rows_per_s": n_rows / secs,
-                         "created": sum(result.created.values()), "commit_seconds": commit,
-                         "client_cpu_seconds": cpu}
-    log(f"  {n_rows / secs:,.0f} rows/s ({secs:.1f} s, this process's CPU {cpu:.1f} s"
-        + (f", commit {commit:.1f} s)" if commit else ")"))
+    figs["bulk_load"] = {
+        "seconds": secs,
+        "rows": n_rows,
+        "rows_per_s": n_rows / secs,
+        "created": sum(result.created.values()),
+        "commit_seconds": commit,
+        "client_cpu_seconds": cpu,
+    }
+    log(
+        f"  {n_rows / secs:,.0f} rows/s ({secs:.1f} s, this process's CPU {cpu:.1f} s"
+        + (f", commit {commit:.1f} s)" if commit else ")")
+    )
     del load, result
     gc.collect()
 
@@ -335,8 +385,9 @@ def measure(name: str, store: CatalogStore, entities: list, relationships: list,
     figs["search"], hits = time_calls(lambda q: store.search(q), samples.search, len, log)
     figs["search"].note = f"{sum(1 for h in hits if h) / max(1, len(hits)):.0%} with hits"
     log(f"[{name}] neighbourhood depth 2 x{k} ...")
-    figs["neighbourhood"], sizes = time_calls(lambda r: store.neighbourhood(r, depth=2), samples.neighbourhood,
-                                              lambda g: len(g.entities), log)
+    figs["neighbourhood"], sizes = time_calls(
+        lambda r: store.neighbourhood(r, depth=2), samples.neighbourhood, lambda g: len(g.entities), log
+    )
     figs["neighbourhood"].note = size_note("entities", sizes)
     impact, why = load_impact()
     if impact is None:
@@ -371,8 +422,15 @@ def run(args: argparse.Namespace, log: Callable[[str], None]) -> Results:
     naive_n = args.naive_rows if args.naive_rows is not None else (500 if args.quick else NAIVE_ROWS)
     n_warm = args.warmup if args.warmup is not None else (1_000 if args.quick else WARMUP_ENTITIES)
     warm_reads = 0 if n_warm == 0 else (5 if args.quick else WARMUP_READS)
-    res.params = {"entities": n_entities, "seed": args.seed, "samples": k, "quick": bool(args.quick),
-                  "naive_rows": naive_n, "warmup_entities": n_warm, "warmup_reads": warm_reads}
+    res.params = {
+        "entities": n_entities,
+        "seed": args.seed,
+        "samples": k,
+        "quick": bool(args.quick),
+        "naive_rows": naive_n,
+        "warmup_entities": n_warm,
+        "warmup_reads": warm_reads,
+    }
     try:
         res.machine["load_average"] = os.getloadavg()
     except OSError:  # pragma: no cover
@@ -420,19 +478,27 @@ def run(args: argparse.Namespace, log: Callable[[str], None]) -> Results:
             store.close()
 
         ents, rels = naive_sample(entities, relationships, naive_n)
-        log(f"[naive] {len(ents):,} entity rows + {len(rels):,} relationship rows, one MERGE and one transaction "
-            "per row ...")
+        log(
+            f"[naive] {len(ents):,} entity rows + {len(rels):,} relationship rows, one MERGE and one transaction "
+            "per row ..."
+        )
         warm_naive = naive_sample(warm_ents, warm_rels, min(WARMUP_NAIVE_ROWS, naive_n)) if n_warm else ([], [])
         res.params["warmup_naive_rows"] = [len(warm_naive[0]), len(warm_naive[1])]
         naive = naive_load(url, ents, rels, log, warm_naive)
         ent_rate = naive["entity_rows"] / naive["entity_seconds"]
         rel_rate = naive["relationship_rows"] / naive["relationship_seconds"]
         extrapolated = len(entities) / ent_rate + len(relationships) / rel_rate
-        naive.update(entity_rows_per_s=ent_rate, relationship_rows_per_s=rel_rate,
-                     extrapolated_seconds=extrapolated, rows_per_s=facts / extrapolated)
+        naive.update(
+            entity_rows_per_s=ent_rate,
+            relationship_rows_per_s=rel_rate,
+            extrapolated_seconds=extrapolated,
+            rows_per_s=facts / extrapolated,
+        )
         res.naive = naive
-        log(f"  {facts / extrapolated:,.0f} rows/s extrapolated (entities {ent_rate:,.0f}/s, relationships "
-            f"{rel_rate:,.0f}/s): {extrapolated:,.0f} s for all {facts:,} rows")
+        log(
+            f"  {facts / extrapolated:,.0f} rows/s extrapolated (entities {ent_rate:,.0f}/s, relationships "
+            f"{rel_rate:,.0f}/s): {extrapolated:,.0f} s for all {facts:,} rows"
+        )
         mark("naive peer")
         if server is not None:
             res.params["neo4j_gc"] = server.gc_by_phase()
@@ -478,25 +544,51 @@ def table_rows(res: Results) -> list[tuple[str, str, str, str]]:
         return f"{b['rows_per_s']:,.0f} rows/s ({b['seconds']:,.1f} s; client CPU {cpu:,.1f} s{commit})"
 
     nb = n.get("bulk_load")
-    rows.append(("bulk load (store.bulk_load, one transaction)", bulk(s), bulk(n) + _verdict(
-        None if not nb else nb["rows_per_s"] >= TARGET_BULK_ROWS_PER_S), f"Neo4j >= {TARGET_BULK_ROWS_PER_S:,} rows/s"))
+    rows.append(
+        (
+            "bulk load (store.bulk_load, one transaction)",
+            bulk(s),
+            bulk(n) + _verdict(None if not nb else nb["rows_per_s"] >= TARGET_BULK_ROWS_PER_S),
+            f"Neo4j >= {TARGET_BULK_ROWS_PER_S:,} rows/s",
+        )
+    )
     if naive:
-        rows.append(("naive load (MERGE + auto-commit tx per row)", "-",
-                     f"{naive['rows_per_s']:,.0f} rows/s (extrapolated: {naive['extrapolated_seconds']:,.0f} s; "
-                     f"sample {naive['entity_rows']:,} + {naive['relationship_rows']:,} rows)", "the peer to beat"))
+        rows.append(
+            (
+                "naive load (MERGE + auto-commit tx per row)",
+                "-",
+                f"{naive['rows_per_s']:,.0f} rows/s (extrapolated: {naive['extrapolated_seconds']:,.0f} s; "
+                f"sample {naive['entity_rows']:,} + {naive['relationship_rows']:,} rows)",
+                "the peer to beat",
+            )
+        )
         ratio = nb["rows_per_s"] / naive["rows_per_s"] if nb else None
-        rows.append(("ratio bulk / naive", "-", ("-" if ratio is None else f"{ratio:,.1f}x")
-                     + _verdict(None if ratio is None else ratio >= TARGET_NAIVE_RATIO),
-                     f">= {TARGET_NAIVE_RATIO:.0f}x"))
-    for key, label, target in (("get", "get_entity", None), ("search", "search (folded query)", None),
-                               ("neighbourhood", "neighbourhood depth 2", TARGET_NEIGHBOURHOOD_P99_MS),
-                               ("impact", "impact, warm", TARGET_IMPACT_P99_MS),
-                               ("impact_cold", "impact, first call (cold)", None)):
+        rows.append(
+            (
+                "ratio bulk / naive",
+                "-",
+                ("-" if ratio is None else f"{ratio:,.1f}x")
+                + _verdict(None if ratio is None else ratio >= TARGET_NAIVE_RATIO),
+                f">= {TARGET_NAIVE_RATIO:.0f}x",
+            )
+        )
+    for key, label, target in (
+        ("get", "get_entity", None),
+        ("search", "search (folded query)", None),
+        ("neighbourhood", "neighbourhood depth 2", TARGET_NEIGHBOURHOOD_P99_MS),
+        ("impact", "impact, warm", TARGET_IMPACT_P99_MS),
+        ("impact_cold", "impact, first call (cold)", None),
+    ):
         lat_n: Latency | None = n.get(key)
-        verdict = _verdict(None if target is None or lat_n is None or lat_n.p99_ms is None
-                           else lat_n.p99_ms < target)
-        rows.append((label, _lat(s.get(key), key == "impact_cold"), _lat(lat_n, key == "impact_cold") + verdict,
-                     f"Neo4j p99 < {target:.0f} ms" if target else "-"))
+        verdict = _verdict(None if target is None or lat_n is None or lat_n.p99_ms is None else lat_n.p99_ms < target)
+        rows.append(
+            (
+                label,
+                _lat(s.get(key), key == "impact_cold"),
+                _lat(lat_n, key == "impact_cold") + verdict,
+                f"Neo4j p99 < {target:.0f} ms" if target else "-",
+            )
+        )
     return rows
 
 
@@ -508,42 +600,64 @@ def print_report(res: Results, out: Any) -> None:
     m, p = res.machine, res.params
     la = m.get("load_average")
     le = m.get("load_average_end")
-    console.print(f"machine: {m['cores']} cores ({m.get('physical_cores', '?')} physical), "
-                  f"{m.get('memory_gib', '?')} GiB RAM, Python {m['python']}, SQLite {m['sqlite']}, "
-                  f"{m['platform']}" + (f"; load average {la[0]:.2f} {la[1]:.2f} {la[2]:.2f} at start" if la else "")
-                  + (f", {le[0]:.2f} {le[1]:.2f} {le[2]:.2f} at end" if le else ""), highlight=False)
+    console.print(
+        f"machine: {m['cores']} cores ({m.get('physical_cores', '?')} physical), "
+        f"{m.get('memory_gib', '?')} GiB RAM, Python {m['python']}, SQLite {m['sqlite']}, "
+        f"{m['platform']}"
+        + (f"; load average {la[0]:.2f} {la[1]:.2f} {la[2]:.2f} at start" if la else "")
+        + (f", {le[0]:.2f} {le[1]:.2f} {le[2]:.2f} at end" if le else ""),
+        highlight=False,
+    )
     srv = p.get("neo4j_server", {})
     if srv:
         console.print("neo4j: " + ", ".join(f"{k} {v}" for k, v in srv.items()), highlight=False)
     if p.get("neo4j_gc"):
-        console.print("neo4j JVM garbage-collection pauses: " + "; ".join(
-            f"{phase} {g['pauses']} ({g['seconds']:,.1f} s, longest {g['max_ms']:,.0f} ms)"
-            for phase, g in p["neo4j_gc"].items()), highlight=False)
-    table = Table(title=f"ioc-catalog backends: {p['entities']:,} entities, {p.get('relationships', 0):,} "
-                        f"relationships, seed {p['seed']}, {p['samples']:,} samples per latency"
-                        + (" (quick)" if p["quick"] else ""))
+        console.print(
+            "neo4j JVM garbage-collection pauses: "
+            + "; ".join(
+                f"{phase} {g['pauses']} ({g['seconds']:,.1f} s, longest {g['max_ms']:,.0f} ms)"
+                for phase, g in p["neo4j_gc"].items()
+            ),
+            highlight=False,
+        )
+    table = Table(
+        title=f"ioc-catalog backends: {p['entities']:,} entities, {p.get('relationships', 0):,} "
+        f"relationships, seed {p['seed']}, {p['samples']:,} samples per latency" + (" (quick)" if p["quick"] else "")
+    )
     for col in ("measure", "SQLite", "Neo4j", "target"):
         table.add_column(col, overflow="fold")
     for row in table_rows(res):
         table.add_row(*row)
     console.print(table)
     if p.get("warmup_entities"):
-        console.print(f"warm-up (untimed, excluded from every figure, the same on both backends): each store first "
-                      f"loaded, read and erased another synthetic catalog of {p['warmup_entities']:,} entities; "
-                      f"{p['warmup_reads']} untimed calls of get, search and neighbourhood precede their timed "
-                      "samples; the naive peer first ran and deleted {0:,} + {1:,} of the warm-up catalog's rows."
-                      .format(*p.get("warmup_naive_rows", [0, 0])), highlight=False)
+        console.print(
+            f"warm-up (untimed, excluded from every figure, the same on both backends): each store first "
+            f"loaded, read and erased another synthetic catalog of {p['warmup_entities']:,} entities; "
+            f"{p['warmup_reads']} untimed calls of get, search and neighbourhood precede their timed "
+            "samples; the naive peer first ran and deleted {0:,} + {1:,} of the warm-up catalog's rows.".format(
+                *p.get("warmup_naive_rows", [0, 0])
+            ),
+            highlight=False,
+        )
     else:
-        console.print("no warm-up (--warmup 0): a fresh server's first load and first calls include JIT and query "
-                      "compilation.", highlight=False)
+        console.print(
+            "no warm-up (--warmup 0): a fresh server's first load and first calls include JIT and query compilation.",
+            highlight=False,
+        )
     if res.naive:
         nv = res.naive
-        console.print(f"naive peer: {nv['entity_rows']:,} entity rows at {nv['entity_rows_per_s']:,.0f}/s and "
-                      f"{nv['relationship_rows']:,} relationship rows at {nv['relationship_rows_per_s']:,.0f}/s were "
-                      "timed; the figure extrapolates those rates to every row of the catalog.", highlight=False)
+        console.print(
+            f"naive peer: {nv['entity_rows']:,} entity rows at {nv['entity_rows_per_s']:,.0f}/s and "
+            f"{nv['relationship_rows']:,} relationship rows at {nv['relationship_rows_per_s']:,.0f}/s were "
+            "timed; the figure extrapolates those rates to every row of the catalog.",
+            highlight=False,
+        )
     for b in BACKENDS:
-        notes = [f"{k}: {v.note}" for k, v in res.figures.get(b, {}).items() if isinstance(v, Latency) and v.note
-                 and k != "impact_cold"]
+        notes = [
+            f"{k}: {v.note}"
+            for k, v in res.figures.get(b, {}).items()
+            if isinstance(v, Latency) and v.note and k != "impact_cold"
+        ]
         if notes:
             console.print(f"{b}: " + "; ".join(notes), highlight=False)
 
@@ -555,41 +669,81 @@ def to_json(res: Results) -> dict[str, Any]:
         if isinstance(v, dict):
             return {k: conv(x) for k, x in v.items()}
         return v
-    return {"machine": res.machine, "params": res.params, "figures": conv(res.figures), "naive": res.naive,
-            "targets": {"neo4j_bulk_rows_per_s": TARGET_BULK_ROWS_PER_S, "bulk_over_naive": TARGET_NAIVE_RATIO,
-                        "neighbourhood_p99_ms": TARGET_NEIGHBOURHOOD_P99_MS, "impact_p99_ms": TARGET_IMPACT_P99_MS}}
+
+    return {
+        "machine": res.machine,
+        "params": res.params,
+        "figures": conv(res.figures),
+        "naive": res.naive,
+        "targets": {
+            "neo4j_bulk_rows_per_s": TARGET_BULK_ROWS_PER_S,
+            "bulk_over_naive": TARGET_NAIVE_RATIO,
+            "neighbourhood_p99_ms": TARGET_NEIGHBOURHOOD_P99_MS,
+            "impact_p99_ms": TARGET_IMPACT_P99_MS,
+        },
+    }
 
 
 def parser() -> argparse.ArgumentParser:
     ap = argparse.ArgumentParser(
         prog="python -m bench.backends",
         description="The same workload on SQLite and Neo4j in one run (bulk load, p50/p99 of get, search, "
-                    "neighbourhood depth 2 and impact), plus the naive per-row MERGE peer on Neo4j; one table "
-                    "side by side. Asserts nothing.",
+        "neighbourhood depth 2 and impact), plus the naive per-row MERGE peer on Neo4j; one table "
+        "side by side. Asserts nothing.",
         epilog=f"Targets: Neo4j bulk load >= {TARGET_BULK_ROWS_PER_S:,} rows/s and >= {TARGET_NAIVE_RATIO:.0f}x the "
-               f"naive peer; neighbourhood p99 < {TARGET_NEIGHBOURHOOD_P99_MS:.0f} ms; impact p99 < "
-               f"{TARGET_IMPACT_P99_MS:.0f} ms. See bench/README.md.")
-    ap.add_argument("--entities", type=int, default=DEFAULT_ENTITIES, metavar="N",
-                    help=f"entities to generate (relationships come to about 3 N); default {DEFAULT_ENTITIES:,}")
-    ap.add_argument("--quick", action="store_true",
-                    help=f"smoke run: {QUICK_ENTITIES:,} entities, 50 samples, a naive sample of 500 + 500 rows")
+        f"naive peer; neighbourhood p99 < {TARGET_NEIGHBOURHOOD_P99_MS:.0f} ms; impact p99 < "
+        f"{TARGET_IMPACT_P99_MS:.0f} ms. See bench/README.md.",
+    )
+    ap.add_argument(
+        "--entities",
+        type=int,
+        default=DEFAULT_ENTITIES,
+        metavar="N",
+        help=f"entities to generate (relationships come to about 3 N); default {DEFAULT_ENTITIES:,}",
+    )
+    ap.add_argument(
+        "--quick",
+        action="store_true",
+        help=f"smoke run: {QUICK_ENTITIES:,} entities, 50 samples, a naive sample of 500 + 500 rows",
+    )
     ap.add_argument("--seed", type=int, default=DEFAULT_SEED, help=f"generator seed; default {DEFAULT_SEED}")
-    ap.add_argument("--samples", type=int, default=None, metavar="K",
-                    help="samples per latency measure; default 1000 (50 with --quick)")
-    ap.add_argument("--naive-rows", type=int, default=None, metavar="R",
-                    help=f"relationship rows (and at least as many entity rows) in the naive sample; default "
-                         f"{NAIVE_ROWS:,} (500 with --quick)")
-    ap.add_argument("--warmup", type=int, default=None, metavar="W",
-                    help=f"entities in the warm-up catalog that each backend loads, reads ({WARMUP_READS} calls of "
-                         f"each read, 5 with --quick) and erases before anything is timed; the naive peer first runs "
-                         f"{WARMUP_NAIVE_ROWS} + {WARMUP_NAIVE_ROWS} of its rows; untimed read calls on the real "
-                         f"catalog precede each timed read. Default {WARMUP_ENTITIES:,} (1,000 with --quick; at "
-                         "least 1,000); 0 = no warm-up at all")
-    ap.add_argument("--neo4j-url", metavar="URL",
-                    help="an existing Neo4j (credentials from IOC_CATALOG_NEO4J_USER / IOC_CATALOG_NEO4J_PASSWORD); "
-                         "default: start a throwaway one with tools/neo4j/neo4j.sh and stop it at the end")
-    ap.add_argument("--erase", action="store_true",
-                    help="with --neo4j-url: delete everything in its database first (throwaway servers only)")
+    ap.add_argument(
+        "--samples",
+        type=int,
+        default=None,
+        metavar="K",
+        help="samples per latency measure; default 1000 (50 with --quick)",
+    )
+    ap.add_argument(
+        "--naive-rows",
+        type=int,
+        default=None,
+        metavar="R",
+        help=f"relationship rows (and at least as many entity rows) in the naive sample; default "
+        f"{NAIVE_ROWS:,} (500 with --quick)",
+    )
+    ap.add_argument(
+        "--warmup",
+        type=int,
+        default=None,
+        metavar="W",
+        help=f"entities in the warm-up catalog that each backend loads, reads ({WARMUP_READS} calls of "
+        f"each read, 5 with --quick) and erases before anything is timed; the naive peer first runs "
+        f"{WARMUP_NAIVE_ROWS} + {WARMUP_NAIVE_ROWS} of its rows; untimed read calls on the real "
+        f"catalog precede each timed read. Default {WARMUP_ENTITIES:,} (1,000 with --quick; at "
+        "least 1,000); 0 = no warm-up at all",
+    )
+    ap.add_argument(
+        "--neo4j-url",
+        metavar="URL",
+        help="an existing Neo4j (credentials from IOC_CATALOG_NEO4J_USER / IOC_CATALOG_NEO4J_PASSWORD); "
+        "default: start a throwaway one with tools/neo4j/neo4j.sh and stop it at the end",
+    )
+    ap.add_argument(
+        "--erase",
+        action="store_true",
+        help="with --neo4j-url: delete everything in its database first (throwaway servers only)",
+    )
     ap.add_argument("--json", metavar="PATH", help="also write the results as JSON to PATH")
     return ap
 

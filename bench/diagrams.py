@@ -34,6 +34,7 @@ import time
 from collections import Counter
 from pathlib import Path
 
+from bench.synthetic import generate
 from catalog.store import open_store
 from catalog.store.base import BulkLoad, CatalogStore, WriteContext, new_run_id
 from catalog.store.sqlite import SQLiteStore
@@ -42,13 +43,11 @@ from diagrams.dot import node_id
 from diagrams.render import graphviz_version, run_dot
 from diagrams.snapshot import clear_cache
 
-from bench.synthetic import generate
-
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLE = ROOT / "data" / "sample" / "hcmc.json"
-RECORDED = dt.datetime(2025, 1, 1, tzinfo=dt.timezone.utc)  # so that as-of dates in 2025 see the catalog
+RECORDED = dt.datetime(2025, 1, 1, tzinfo=dt.UTC)  # so that as-of dates in 2025 see the catalog
 AS_OF = "2025-08-01"
-TODAY = dt.datetime(2025, 8, 15, tzinfo=dt.timezone.utc)  # "now" for views of the current state (after the mergers)
+TODAY = dt.datetime(2025, 8, 15, tzinfo=dt.UTC)  # "now" for views of the current state (after the mergers)
 TARGET = 1.3
 
 
@@ -78,8 +77,10 @@ def load_sample(tmp: Path) -> CatalogStore:
 def load_synthetic(tmp: Path, entities: int) -> CatalogStore:
     s = _store(tmp / f"synthetic-{entities}.db")
     ents, rels = generate(entities=entities)
-    s.bulk_load(BulkLoad(source="bench:synthetic", run=new_run_id(), entities=ents, relationships=rels),
-                WriteContext(actor="bench"))
+    s.bulk_load(
+        BulkLoad(source="bench:synthetic", run=new_run_id(), entities=ents, relationships=rels),
+        WriteContext(actor="bench"),
+    )
     return s
 
 
@@ -91,14 +92,27 @@ def view_params(store: CatalogStore) -> list[tuple[str, ViewParams]]:
     owners = Counter(e.owner for e in ents if e.owner)
     readers = Counter(r.target for r in rels if r.type in ("reads", "writes") and r.target.startswith("database:"))
     degree = Counter([r.source for r in rels] + [r.target for r in rels])
-    ioc = next((e.ref for e in ents if e.attributes.get("platform_subtype") == "city_ioc"
-                and (e.code == "hcm-ioc" or "p05" in e.code)), None)
+    ioc = next(
+        (
+            e.ref
+            for e in ents
+            if e.attributes.get("platform_subtype") == "city_ioc" and (e.code == "hcm-ioc" or "p05" in e.code)
+        ),
+        None,
+    )
     system = max((e.ref for e in ents if e.kind == "system"), key=lambda r: (degree[r], r))
-    views = [("ioc", ViewParams(ref=ioc)), ("department", ViewParams(ref=owners.most_common(1)[0][0])),
-             ("context", ViewParams(ref=system, depth=2)), ("shared-db", ViewParams(ref=readers.most_common(1)[0][0])),
-             ("landscape", ViewParams())]
-    return ([(v, dataclasses.replace(p, as_of=AS_OF)) for v, p in views]
-            + [("diff", ViewParams(from_date="2025-02-01", to_date=AS_OF))] + views)
+    views = [
+        ("ioc", ViewParams(ref=ioc)),
+        ("department", ViewParams(ref=owners.most_common(1)[0][0])),
+        ("context", ViewParams(ref=system, depth=2)),
+        ("shared-db", ViewParams(ref=readers.most_common(1)[0][0])),
+        ("landscape", ViewParams()),
+    ]
+    return (
+        [(v, dataclasses.replace(p, as_of=AS_OF)) for v, p in views]
+        + [("diff", ViewParams(from_date="2025-02-01", to_date=AS_OF))]
+        + views
+    )
 
 
 def when(params: ViewParams) -> str:
@@ -122,8 +136,7 @@ def _fresh(url: str) -> CatalogStore:
     return s
 
 
-def measure(store: CatalogStore, url: str, view: str, params: ViewParams, fmt: str, repeat: int,
-            cli: bool) -> dict:
+def measure(store: CatalogStore, url: str, view: str, params: ViewParams, fmt: str, repeat: int, cli: bool) -> dict:
     """Medians over ``repeat`` rounds; each round runs dot alone, our warm path, our cold path (and the CLI)."""
     dot_text = to_dot(build(store, view, params), store.metamodel)
     times: dict[str, list[float]] = {"dot": [], "warm": [], "cold": [], "ours": [], "cli": []}
@@ -153,8 +166,11 @@ def measure(store: CatalogStore, url: str, view: str, params: ViewParams, fmt: s
     out = {k: statistics.median(v) if v else 0.0 for k, v in times.items()}
     # ratios paired by round (each against the dot run of its own round), then the median: on a shared machine the
     # load moves between rounds more than within one
-    ratios = {f"{k}_ratio": statistics.median(t / dot for t, dot in zip(v, times["dot"])) if v else 0.0
-              for k, v in times.items() if k != "dot"}
+    ratios = {
+        f"{k}_ratio": statistics.median(t / dot for t, dot in zip(v, times["dot"], strict=False)) if v else 0.0
+        for k, v in times.items()
+        if k != "dot"
+    }
     ratios["ours_ratio"] = 1 + out["ours"] / out["dot"]  # dot plus our cold cost, each a median
     return {"view": view, "when": when(params), "nodes": len(d.nodes), "edges": len(d.edges), **out, **ratios}
 
@@ -164,8 +180,12 @@ def _cli(url: str, view: str, params: ViewParams, fmt: str) -> float:
     import subprocess
 
     args = [sys.executable, "-m", "api.cli", "diagram", view, "-f", fmt, "-o", os.devnull, "--store", url]
-    for opt, value in (("--ref", params.ref), ("--as-of", params.as_of), ("--from", params.from_date),
-                       ("--to", params.to_date)):
+    for opt, value in (
+        ("--ref", params.ref),
+        ("--as-of", params.as_of),
+        ("--from", params.from_date),
+        ("--to", params.to_date),
+    ):
         if value:
             args += [opt, str(value)]
     if params.depth != 1:
@@ -180,10 +200,11 @@ def changed_since(store: CatalogStore) -> None:
     one, and views as of AS_OF read it from the change log."""
     clock = store.clock
     assert isinstance(clock, _Clock)
-    clock.now = dt.datetime(2025, 9, 1, tzinfo=dt.timezone.utc)
+    clock.now = dt.datetime(2025, 9, 1, tzinfo=dt.UTC)
     e = next(iter(store.iter_entities(kind="system")))
-    store.update_entity(e.model_copy(update={"tags": sorted({*e.tags, "bench-renamed"})}), e.version,
-                        WriteContext(actor="bench"))
+    store.update_entity(
+        e.model_copy(update={"tags": sorted({*e.tags, "bench-renamed"})}), e.version, WriteContext(actor="bench")
+    )
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -193,21 +214,30 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--format", default="svg", choices=("svg", "png", "pdf"))
     ap.add_argument("--cli", action="store_true", help="also time whole `ioc-catalog diagram` processes")
     args = ap.parse_args(argv)
-    print(f"{graphviz_version()}; Python {sys.version.split()[0]}; format {args.format}; median of {args.repeat}; "
-          f"load average {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+    print(
+        f"{graphviz_version()}; Python {sys.version.split()[0]}; format {args.format}; median of {args.repeat}; "
+        f"load average {' '.join(f'{x:.2f}' for x in os.getloadavg())}"
+    )
     over = []
     with tempfile.TemporaryDirectory() as tmp:
-        for label, loader in (("sample", lambda: load_sample(Path(tmp))),
-                              (f"synthetic {args.entities:,}", lambda: load_synthetic(Path(tmp), args.entities))):
+        for label, loader in (
+            ("sample", lambda: load_sample(Path(tmp))),
+            (f"synthetic {args.entities:,}", lambda: load_synthetic(Path(tmp), args.entities)),
+        ):
             t = time.perf_counter()
             store = loader()
             store.clock.now = TODAY  # type: ignore[attr-defined]
             url = f"sqlite:///{store.path}"  # type: ignore[attr-defined]
-            print(f"\n{label}: {store.count_entities():,} entities, {store.count_relationships():,} relationships "
-                  f"(loaded in {time.perf_counter() - t:.1f} s)")
-            print(f"  {'view':<11}{'drawn':<23}{'nodes':>6}{'edges':>6}{'dot s':>8}{'warm s':>8}{'ratio':>6}"
-                  f"{'cold s':>8}{'ratio':>6}{'ours s':>8}{'1+o/d':>6}"
-                  + (f"{'cli s':>8}{'ratio':>6}" if args.cli else "") + f"  target < {TARGET}")
+            print(
+                f"\n{label}: {store.count_entities():,} entities, {store.count_relationships():,} relationships "
+                f"(loaded in {time.perf_counter() - t:.1f} s)"
+            )
+            print(
+                f"  {'view':<11}{'drawn':<23}{'nodes':>6}{'edges':>6}{'dot s':>8}{'warm s':>8}{'ratio':>6}"
+                f"{'cold s':>8}{'ratio':>6}{'ours s':>8}{'1+o/d':>6}"
+                + (f"{'cli s':>8}{'ratio':>6}" if args.cli else "")
+                + f"  target < {TARGET}"
+            )
             runs = [(view, params, "") for view, params in view_params(store)]
             runs += [(view, params, " (changed since)") for view, params, _ in runs if params.as_of]
             changed = False
@@ -221,9 +251,11 @@ def main(argv: list[str] | None = None) -> None:
                 if flag == "OVER":
                     over.append(f"{label} {view} {m['when']}{note}")
                 cli = f"{m['cli']:>8.3f}{m['cli_ratio']:>6.2f}" if args.cli else ""
-                print(f"  {view:<11}{(m['when'] + note):<23}{m['nodes']:>6}{m['edges']:>6}{m['dot']:>8.3f}"
-                      f"{m['warm']:>8.3f}{warm:>6.2f}{m['cold']:>8.3f}{cold:>6.2f}{m['ours']:>8.3f}"
-                      f"{m['ours_ratio']:>6.2f}{cli}  {flag}")
+                print(
+                    f"  {view:<11}{(m['when'] + note):<23}{m['nodes']:>6}{m['edges']:>6}{m['dot']:>8.3f}"
+                    f"{m['warm']:>8.3f}{warm:>6.2f}{m['cold']:>8.3f}{cold:>6.2f}{m['ours']:>8.3f}"
+                    f"{m['ours_ratio']:>6.2f}{cli}  {flag}"
+                )
             store.close()
     print(f"\nload average {' '.join(f'{x:.2f}' for x in os.getloadavg())}; over target: {', '.join(over) or 'none'}")
 

@@ -27,14 +27,13 @@ import tempfile
 import time
 from pathlib import Path
 
+from bench.run import machine_info
+from bench.synthetic import fixed_entity_count, generate
 from catalog.digest import content_hash
 from catalog.store import open_store
 from catalog.store.base import BulkLoad, WriteContext
 from importers.base import run_import
 from importers.spreadsheet import XlsxImporter, read_xlsx, write_xlsx
-
-from bench.run import machine_info
-from bench.synthetic import fixed_entity_count, generate
 
 ROWS_PER_ENTITY = 4.12  # entity row + ~3 relationships + ownership-history rows (measured on the generator)
 
@@ -87,8 +86,11 @@ def main(argv: list[str] | None = None) -> int:
         tmp = Path(d)
         path = tmp / "bench.xlsx"
         rows, digest, prep = build(path, args.rows, tmp)
-        print(f"workbook: {rows:,} data rows, {path.stat().st_size:,} bytes; prepared in "
-              + ", ".join(f"{k} {v:.1f} s" for k, v in prep.items()) + f"; peak RSS {_rss_mib():,.0f} MiB")
+        print(
+            f"workbook: {rows:,} data rows, {path.stat().st_size:,} bytes; prepared in "
+            + ", ".join(f"{k} {v:.1f} s" for k, v in prep.items())
+            + f"; peak RSS {_rss_mib():,.0f} MiB"
+        )
         base, read, trans, full = [], [], [], []  # (wall seconds, process CPU seconds)
         report = None
         same = False
@@ -111,16 +113,24 @@ def main(argv: list[str] | None = None) -> int:
             same = content_hash(store) == digest
             store.close()
         assert report is not None
-        print(f"import: loaded={report.loaded}, rejected {len(report.rejected)}, created "
-              f"{sum(report.result.created.values()):,} items; content hash equal to the source catalog: {same}")
+        print(
+            f"import: loaded={report.loaded}, rejected {len(report.rejected)}, created "
+            f"{sum(report.result.created.values()):,} items; content hash equal to the source catalog: {same}"
+        )
         b, bc = (statistics.median(x[k] for x in base) for k in (0, 1))
         print(f"{'measure':<34}{'wall s':>8}{'rows/s':>9}{'x base':>8}{'CPU s':>8}{'rows/s':>9}{'x base':>8}")
-        for label, runs in (("openpyxl iteration (baseline)", base), ("read (our read stage)", read),
-                            ("read + transform", trans), ("run_import into empty SQLite", full)):
+        for label, runs in (
+            ("openpyxl iteration (baseline)", base),
+            ("read (our read stage)", read),
+            ("read + transform", trans),
+            ("run_import into empty SQLite", full),
+        ):
             w, c = (statistics.median(x[k] for x in runs) for k in (0, 1))
             print(f"{label:<34}{w:>8.2f}{rows / w:>9,.0f}{w / b:>8.2f}{c:>8.2f}{rows / c:>9,.0f}{c / bc:>8.2f}")
-        print(f"(median of {args.repeat}; CPU = this process's CPU time, less disturbed by other load on the machine; "
-              f"peak RSS {_rss_mib():,.0f} MiB)")
+        print(
+            f"(median of {args.repeat}; CPU = this process's CPU time, less disturbed by other load on the machine; "
+            f"peak RSS {_rss_mib():,.0f} MiB)"
+        )
     return 0
 
 

@@ -26,15 +26,15 @@ import sqlite3
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
+from bench.synthetic import DEFAULT_ENTITIES, DEFAULT_SEED, generate
 from catalog.store.base import BulkLoad, WriteContext, new_run_id
 from catalog.store.sqlite import SQLiteStore
 from catalog.text import fold
-
-from bench.synthetic import DEFAULT_ENTITIES, DEFAULT_SEED, generate
 
 QUICK_ENTITIES = 5_000
 TARGET_RATIO = 0.40
@@ -66,8 +66,12 @@ class Latency:
     note: str = ""
 
 
-def time_calls(fn: Callable[[Any], Any], args: list[Any], size: Callable[[Any], int] | None = None,
-               log: Callable[[str], None] | None = None) -> tuple[Latency, list[int]]:
+def time_calls(
+    fn: Callable[[Any], Any],
+    args: list[Any],
+    size: Callable[[Any], int] | None = None,
+    log: Callable[[str], None] | None = None,
+) -> tuple[Latency, list[int]]:
     """Time ``fn(a)`` for each argument. Results are dropped at once (a thousand depth-2 subgraphs would hold
     gigabytes); ``size(result)`` is kept instead when given."""
     times, sizes = [], []
@@ -103,8 +107,12 @@ class Results:
 
 def machine_info() -> dict[str, Any]:
     info: dict[str, Any] = {
-        "cores": os.cpu_count(), "python": platform.python_version(),
-        "implementation": platform.python_implementation(), "sqlite": sqlite3.sqlite_version, "platform": platform.platform(), "processor": platform.processor() or "",
+        "cores": os.cpu_count(),
+        "python": platform.python_version(),
+        "implementation": platform.python_implementation(),
+        "sqlite": sqlite3.sqlite_version,
+        "platform": platform.platform(),
+        "processor": platform.processor() or "",
     }
     try:
         import psutil
@@ -139,15 +147,20 @@ def raw_floor(path: Path, entities: list, relationships: list) -> dict[str, floa
     for table, items, key in (("entities", entities, "ref"), ("relationships", relationships, "id")):
         for i in range(0, len(items), 5000):
             s0 = time.perf_counter()
-            rows = [(getattr(x, key), x.kind if key == "ref" else x.type, x.model_dump_json())
-                    for x in items[i:i + 5000]]
+            rows = [
+                (getattr(x, key), x.kind if key == "ref" else x.type, x.model_dump_json()) for x in items[i : i + 5000]
+            ]
             serialise += time.perf_counter() - s0
             conn.executemany(f"INSERT INTO {table} VALUES (?,?,?)", rows)
     conn.execute("COMMIT")
     t2, c2 = time.perf_counter(), time.process_time()
     conn.close()
-    return {"seconds": t2 - t0, "cpu_seconds": c2 - c0, "serialise_seconds": serialise,
-            "sql_seconds": t2 - t0 - serialise}
+    return {
+        "seconds": t2 - t0,
+        "cpu_seconds": c2 - c0,
+        "serialise_seconds": serialise,
+        "sql_seconds": t2 - t0 - serialise,
+    }
 
 
 # --- samples --------------------------------------------------------------------------------------------------------
@@ -158,7 +171,7 @@ def search_queries(rng: random.Random, names: list[str], n: int) -> tuple[list[s
     for _ in range(n):
         words = names[rng.randrange(len(names))].replace(" - ", " ").split()
         i = rng.randrange(max(1, len(words) - 1))
-        q = " ".join(words[i:i + 2])
+        q = " ".join(words[i : i + 2])
         accented.append(q)
         folded.append(fold(q))
     return accented, folded
@@ -176,9 +189,15 @@ def sqlite_seconds(prof: cProfile.Profile) -> tuple[float, float]:
     """(time spent inside sqlite3's execute/executemany, total time) of a profile: the SQL part of a bulk load,
     which profiling does not inflate (a few hundred calls, each long)."""
     stats = pstats.Stats(prof).stats  # type: ignore[attr-defined]
-    sql = sum(tt for (_, _, name), (_, _, tt, _, _) in stats.items()
-              if name in ("<method 'executemany' of 'sqlite3.Connection' objects>",
-                          "<method 'execute' of 'sqlite3.Connection' objects>"))
+    sql = sum(
+        tt
+        for (_, _, name), (_, _, tt, _, _) in stats.items()
+        if name
+        in (
+            "<method 'executemany' of 'sqlite3.Connection' objects>",
+            "<method 'execute' of 'sqlite3.Connection' objects>",
+        )
+    )
     return sql, pstats.Stats(prof).total_tt  # type: ignore[attr-defined]
 
 
@@ -188,8 +207,9 @@ def profile_text(prof: cProfile.Profile, sort: str, limit: int = 25) -> str:
     return buf.getvalue()
 
 
-def profile_bulk_load(args: argparse.Namespace, n_entities: int, store_dir: Path, res: Results,
-                      log: Callable[[str], None]) -> None:
+def profile_bulk_load(
+    args: argparse.Namespace, n_entities: int, store_dir: Path, res: Results, log: Callable[[str], None]
+) -> None:
     """cProfile a second bulk load of the same catalog into a fresh file (not part of the figures)."""
     log("profiling: bulk load into a second fresh file (not part of the figures) ...")
     entities, relationships = generate(n_entities, args.seed, validate=False)
@@ -199,8 +219,10 @@ def profile_bulk_load(args: argparse.Namespace, n_entities: int, store_dir: Path
     pstore = SQLiteStore(prof_path)
     prof = cProfile.Profile()
     prof.enable()
-    pstore.bulk_load(BulkLoad(source="bench", run=new_run_id(), entities=entities, relationships=relationships),
-                     WriteContext(actor="bench"))
+    pstore.bulk_load(
+        BulkLoad(source="bench", run=new_run_id(), entities=entities, relationships=relationships),
+        WriteContext(actor="bench"),
+    )
     prof.disable()
     pstore.close()
     sql_s, all_s = sqlite_seconds(prof)
@@ -208,7 +230,8 @@ def profile_bulk_load(args: argparse.Namespace, n_entities: int, store_dir: Path
     res.figures["profile_bulk_load"] = (
         f"SQLite's own time (sqlite3 execute/executemany, commit included): {sql_s:.1f} s of {all_s:.1f} s "
         f"profiled. Floor / that = {floor_s / sql_s:.2f}: the ratio this store would reach if all its Python work "
-        f"cost nothing.\n" + profile_text(prof, "tottime", args.profile_lines))
+        f"cost nothing.\n" + profile_text(prof, "tottime", args.profile_lines)
+    )
 
 
 # --- the run ----------------------------------------------------------------------------------------------------------
@@ -252,8 +275,14 @@ def run(args: argparse.Namespace, log: Callable[[str], None]) -> Results:
         ours_s, ours_cpu = time.perf_counter() - t, time.process_time() - c
         res.rss["after_bulk_load"] = peak_rss()
         created = sum(result.created.values())
-        figs["bulk_load"] = {"seconds": ours_s, "cpu_seconds": ours_cpu, "rows": n_rows, "rows_per_s": n_rows / ours_s,
-                             "created": created, "file_mib": os.path.getsize(db_path) / 2**20}
+        figs["bulk_load"] = {
+            "seconds": ours_s,
+            "cpu_seconds": ours_cpu,
+            "rows": n_rows,
+            "rows_per_s": n_rows / ours_s,
+            "created": created,
+            "file_mib": os.path.getsize(db_path) / 2**20,
+        }
         log(f"  {n_rows / ours_s:,.0f} rows/s ({ours_s:.1f} s), peak RSS {peak_rss() / 2**20:,.0f} MiB")
         del load, result
         gc.collect()
@@ -262,12 +291,21 @@ def run(args: argparse.Namespace, log: Callable[[str], None]) -> Results:
         log("raw sqlite3 floor ...")
         raw = raw_floor(raw_path, entities, relationships)
         res.rss["after_raw"] = peak_rss()
-        figs["raw_floor"] = {**raw, "rows": n_rows, "rows_per_s": n_rows / raw["seconds"],
-                             "sql_only_rows_per_s": n_rows / raw["sql_seconds"]}
-        figs["ratio"] = {"ours_over_raw": raw["seconds"] / ours_s, "cpu_ours_over_raw": raw["cpu_seconds"] / ours_cpu,
-                         "target": TARGET_RATIO}
-        log(f"  {n_rows / raw['seconds']:,.0f} rows/s ({raw['seconds']:.1f} s); ratio {raw['seconds'] / ours_s:.2f} "
-            f"(CPU time {raw['cpu_seconds'] / ours_cpu:.2f})")
+        figs["raw_floor"] = {
+            **raw,
+            "rows": n_rows,
+            "rows_per_s": n_rows / raw["seconds"],
+            "sql_only_rows_per_s": n_rows / raw["sql_seconds"],
+        }
+        figs["ratio"] = {
+            "ours_over_raw": raw["seconds"] / ours_s,
+            "cpu_ours_over_raw": raw["cpu_seconds"] / ours_cpu,
+            "target": TARGET_RATIO,
+        }
+        log(
+            f"  {n_rows / raw['seconds']:,.0f} rows/s ({raw['seconds']:.1f} s); ratio {raw['seconds'] / ours_s:.2f} "
+            f"(CPU time {raw['cpu_seconds'] / ours_cpu:.2f})"
+        )
         if args.load_only:
             res.rss["peak"] = peak_rss()
             store.close()
@@ -297,12 +335,14 @@ def run(args: argparse.Namespace, log: Callable[[str], None]) -> Results:
         figs["search_folded"].note = f"{sum(1 for h in hits_f if h) / max(1, len(hits_f)):.0%} with hits"
         figs["search_accented"].note = f"{sum(1 for h in hits_a if h) / max(1, len(hits_a)):.0%} with hits"
         log(f"neighbourhood depth 1 x{samples} ...")
-        figs["neighbourhood_1"], sizes = time_calls(lambda r: store.neighbourhood(r, depth=1), nb_refs,
-                                                    lambda g: len(g.entities), log)
+        figs["neighbourhood_1"], sizes = time_calls(
+            lambda r: store.neighbourhood(r, depth=1), nb_refs, lambda g: len(g.entities), log
+        )
         figs["neighbourhood_1"].note = size_note("entities returned", sizes)
         log(f"neighbourhood depth 2 x{samples} ...")
-        figs["neighbourhood"], sizes = time_calls(lambda r: store.neighbourhood(r, depth=2), nb_refs,
-                                                  lambda g: len(g.entities), log)
+        figs["neighbourhood"], sizes = time_calls(
+            lambda r: store.neighbourhood(r, depth=2), nb_refs, lambda g: len(g.entities), log
+        )
         figs["neighbourhood"].note = size_note("entities returned", sizes)
         log(f"neighbourhood depth 2, every model built x{samples} ...")
 
@@ -360,27 +400,57 @@ def table_rows(res: Results) -> list[tuple[str, str, str, str, str]]:
     f = res.figures
     rows: list[tuple[str, str, str, str, str]] = []
     g = f["generate"]
-    rows.append(("generate synthetic catalog", f"{g['rows_per_s']:,.0f} rows/s", "", "",
-                 f"{g['rows']:,} rows in {g['seconds']:.1f} s (models built, 1 in 1000 checked by validate_*)"))
+    rows.append(
+        (
+            "generate synthetic catalog",
+            f"{g['rows_per_s']:,.0f} rows/s",
+            "",
+            "",
+            f"{g['rows']:,} rows in {g['seconds']:.1f} s (models built, 1 in 1000 checked by validate_*)",
+        )
+    )
     b = f["bulk_load"]
-    rows.append(("bulk load (SQLiteStore.bulk_load)", f"{b['rows_per_s']:,.0f} rows/s", "", "",
-                 f"{b['rows']:,} rows in {b['seconds']:.1f} s; file {b['file_mib']:,.0f} MiB"))
+    rows.append(
+        (
+            "bulk load (SQLiteStore.bulk_load)",
+            f"{b['rows_per_s']:,.0f} rows/s",
+            "",
+            "",
+            f"{b['rows']:,} rows in {b['seconds']:.1f} s; file {b['file_mib']:,.0f} MiB",
+        )
+    )
     r = f["raw_floor"]
-    rows.append(("bulk load floor (raw sqlite3)", f"{r['rows_per_s']:,.0f} rows/s", "", "",
-                 f"{r['seconds']:.1f} s = serialise {r['serialise_seconds']:.1f} s + executemany "
-                 f"{r['sql_seconds']:.1f} s ({r['sql_only_rows_per_s']:,.0f} rows/s SQL only)"))
+    rows.append(
+        (
+            "bulk load floor (raw sqlite3)",
+            f"{r['rows_per_s']:,.0f} rows/s",
+            "",
+            "",
+            f"{r['seconds']:.1f} s = serialise {r['serialise_seconds']:.1f} s + executemany "
+            f"{r['sql_seconds']:.1f} s ({r['sql_only_rows_per_s']:,.0f} rows/s SQL only)",
+        )
+    )
     ratio = f["ratio"]["ours_over_raw"]
-    rows.append(("bulk load ratio ours/raw", f"{ratio:.2f}", f">= {TARGET_RATIO:.2f}", _mark(ratio >= TARGET_RATIO),
-                 f"wall-clock; by process CPU time {f['ratio']['cpu_ours_over_raw']:.2f} (less sensitive to other "
-                 "load on the machine)"))
-    for key, label, target in (("get", "get_entity", None),
-                               ("search_folded", "search, folded query", None),
-                               ("search_accented", "search, accented query", None),
-                               ("neighbourhood_1", "neighbourhood depth 1", None),
-                               ("neighbourhood", "neighbourhood depth 2", TARGET_NEIGHBOURHOOD_P99_MS),
-                               ("neighbourhood_built", "  the same, every model built", None),
-                               ("impact_cold", "impact, first call (cold)", None),
-                               ("impact", "impact, warm", TARGET_IMPACT_P99_MS)):
+    rows.append(
+        (
+            "bulk load ratio ours/raw",
+            f"{ratio:.2f}",
+            f">= {TARGET_RATIO:.2f}",
+            _mark(ratio >= TARGET_RATIO),
+            f"wall-clock; by process CPU time {f['ratio']['cpu_ours_over_raw']:.2f} (less sensitive to other "
+            "load on the machine)",
+        )
+    )
+    for key, label, target in (
+        ("get", "get_entity", None),
+        ("search_folded", "search, folded query", None),
+        ("search_accented", "search, accented query", None),
+        ("neighbourhood_1", "neighbourhood depth 1", None),
+        ("neighbourhood", "neighbourhood depth 2", TARGET_NEIGHBOURHOOD_P99_MS),
+        ("neighbourhood_built", "  the same, every model built", None),
+        ("impact_cold", "impact, first call (cold)", None),
+        ("impact", "impact, warm", TARGET_IMPACT_P99_MS),
+    ):
         if key not in f:
             continue
         lat: Latency = f[key]
@@ -389,13 +459,27 @@ def table_rows(res: Results) -> list[tuple[str, str, str, str, str]]:
         else:
             fig = "-" if lat.p50_ms is None else f"p50 {_ms(lat.p50_ms)} / p99 {_ms(lat.p99_ms)} ms"
         verdict = _mark(None if target is None or lat.p99_ms is None else lat.p99_ms < target)
-        note = lat.note if key == "impact_cold" or not lat.samples else \
-            f"{lat.samples:,} samples, max {_ms(lat.max_ms)} ms" + (f"; {lat.note}" if lat.note else "")
+        note = (
+            lat.note
+            if key == "impact_cold" or not lat.samples
+            else f"{lat.samples:,} samples, max {_ms(lat.max_ms)} ms" + (f"; {lat.note}" if lat.note else "")
+        )
         rows.append((label, fig, f"p99 < {target:.0f} ms" if target else "", verdict, note))
     peak = res.rss["peak"]
-    rows.append(("peak RSS", f"{peak / 2**20:,.0f} MiB", "< 1024 MiB", _mark(peak < TARGET_RSS_BYTES),
-                 " / ".join(f"{k.replace('after_', 'after ').replace('_', ' ')} {v / 2**20:,.0f}"
-                            for k, v in res.rss.items() if k != "peak") + " MiB"))
+    rows.append(
+        (
+            "peak RSS",
+            f"{peak / 2**20:,.0f} MiB",
+            "< 1024 MiB",
+            _mark(peak < TARGET_RSS_BYTES),
+            " / ".join(
+                f"{k.replace('after_', 'after ').replace('_', ' ')} {v / 2**20:,.0f}"
+                for k, v in res.rss.items()
+                if k != "peak"
+            )
+            + " MiB",
+        )
+    )
     return rows
 
 
@@ -405,12 +489,16 @@ def print_report(res: Results, out: Any) -> None:
 
     console = Console(file=out, width=None if getattr(out, "isatty", lambda: False)() else 160)
     m = res.machine
-    console.print(f"machine: {m['cores']} cores ({m.get('physical_cores', '?')} physical), "
-                  f"{m.get('memory_gib', '?')} GiB RAM, Python {m['python']} ({m['implementation']}), "
-                  f"SQLite {m['sqlite']}, pydantic {m.get('pydantic', '?')}, {m['platform']}")
+    console.print(
+        f"machine: {m['cores']} cores ({m.get('physical_cores', '?')} physical), "
+        f"{m.get('memory_gib', '?')} GiB RAM, Python {m['python']} ({m['implementation']}), "
+        f"SQLite {m['sqlite']}, pydantic {m.get('pydantic', '?')}, {m['platform']}"
+    )
     p = res.params
-    table = Table(title=f"ioc-catalog bench: {p['entities']:,} entities, {p['relationships']:,} relationships, "
-                        f"seed {p['seed']}" + (" (quick)" if p["quick"] else ""))
+    table = Table(
+        title=f"ioc-catalog bench: {p['entities']:,} entities, {p['relationships']:,} relationships, "
+        f"seed {p['seed']}" + (" (quick)" if p["quick"] else "")
+    )
     for col in ("measure", "figure", "target", "", "notes"):
         table.add_column(col, overflow="fold")
     for row in table_rows(res):
@@ -429,36 +517,68 @@ def to_json(res: Results) -> dict[str, Any]:
         if isinstance(v, dict):
             return {k: conv(x) for k, x in v.items()}
         return v
-    return {"machine": res.machine, "params": res.params, "figures": conv(res.figures),
-            "rss_bytes": res.rss, "targets": {"ratio": TARGET_RATIO,
-                                              "neighbourhood_p99_ms": TARGET_NEIGHBOURHOOD_P99_MS,
-                                              "impact_p99_ms": TARGET_IMPACT_P99_MS, "rss_bytes": TARGET_RSS_BYTES}}
+
+    return {
+        "machine": res.machine,
+        "params": res.params,
+        "figures": conv(res.figures),
+        "rss_bytes": res.rss,
+        "targets": {
+            "ratio": TARGET_RATIO,
+            "neighbourhood_p99_ms": TARGET_NEIGHBOURHOOD_P99_MS,
+            "impact_p99_ms": TARGET_IMPACT_P99_MS,
+            "rss_bytes": TARGET_RSS_BYTES,
+        },
+    }
 
 
 def parser() -> argparse.ArgumentParser:
     ap = argparse.ArgumentParser(
         prog="python -m bench.run",
         description="Benchmark the SQLite catalog store on a synthetic national-scale catalog: bulk-load throughput "
-                    "against a raw sqlite3 floor, p50/p99 latency of get, search, neighbourhood and impact, and peak "
-                    "memory, printed as one table with the targets. Asserts nothing.",
+        "against a raw sqlite3 floor, p50/p99 latency of get, search, neighbourhood and impact, and peak "
+        "memory, printed as one table with the targets. Asserts nothing.",
         epilog="Targets: bulk load >= 0.40 of the raw floor; neighbourhood p99 < 10 ms; impact p99 < 100 ms; peak RSS "
-               "< 1 GiB. See bench/README.md.")
-    ap.add_argument("--entities", type=int, default=DEFAULT_ENTITIES, metavar="N",
-                    help=f"entities to generate (relationships come to about 3 N); default {DEFAULT_ENTITIES:,}")
-    ap.add_argument("--quick", action="store_true",
-                    help=f"smoke run: {QUICK_ENTITIES:,} entities and 200 samples per measure (overrides --entities)")
+        "< 1 GiB. See bench/README.md.",
+    )
+    ap.add_argument(
+        "--entities",
+        type=int,
+        default=DEFAULT_ENTITIES,
+        metavar="N",
+        help=f"entities to generate (relationships come to about 3 N); default {DEFAULT_ENTITIES:,}",
+    )
+    ap.add_argument(
+        "--quick",
+        action="store_true",
+        help=f"smoke run: {QUICK_ENTITIES:,} entities and 200 samples per measure (overrides --entities)",
+    )
     ap.add_argument("--seed", type=int, default=DEFAULT_SEED, help=f"generator seed; default {DEFAULT_SEED}")
-    ap.add_argument("--samples", type=int, default=None, metavar="K",
-                    help="samples per latency measure; default 1000 (200 with --quick)")
-    ap.add_argument("--store-dir", metavar="DIR",
-                    help="where to write the catalog and raw files (kept afterwards); default a temporary "
-                         "directory that is removed")
+    ap.add_argument(
+        "--samples",
+        type=int,
+        default=None,
+        metavar="K",
+        help="samples per latency measure; default 1000 (200 with --quick)",
+    )
+    ap.add_argument(
+        "--store-dir",
+        metavar="DIR",
+        help="where to write the catalog and raw files (kept afterwards); default a temporary "
+        "directory that is removed",
+    )
     ap.add_argument("--json", metavar="PATH", help="also write the results as JSON to PATH")
-    ap.add_argument("--load-only", action="store_true",
-                    help="measure generation, bulk load, the raw floor and memory only (skip the read latencies)")
-    ap.add_argument("--profile", action="store_true",
-                    help="afterwards, cProfile a second bulk load and 200 neighbourhood calls and print the top "
-                         "functions (not part of the figures)")
+    ap.add_argument(
+        "--load-only",
+        action="store_true",
+        help="measure generation, bulk load, the raw floor and memory only (skip the read latencies)",
+    )
+    ap.add_argument(
+        "--profile",
+        action="store_true",
+        help="afterwards, cProfile a second bulk load and 200 neighbourhood calls and print the top "
+        "functions (not part of the figures)",
+    )
     ap.add_argument("--profile-lines", type=int, default=30, metavar="K", help="functions per profile; default 30")
     return ap
 

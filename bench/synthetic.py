@@ -27,11 +27,11 @@ from __future__ import annotations
 
 import random
 import unicodedata
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any, Iterable
+from typing import Any
 
-from catalog.model import Entity, Relationship, parse_entity, parse_relationship, validate_entity, \
-    validate_relationship
+from catalog.model import Entity, Relationship, parse_entity, parse_relationship, validate_entity, validate_relationship
 
 DEFAULT_ENTITIES = 100_000
 DEFAULT_SEED = 2025
@@ -87,51 +87,171 @@ Domain = tuple[str, str]
 
 # The 15 specialised agencies of a province after the 2025 reform: (code, Vietnamese, English, domains).
 DEPARTMENTS: tuple[tuple[str, str, str, tuple[Domain, ...]], ...] = (
-    ("noi-vu", "Sở Nội vụ", "Department of Home Affairs",
-     (("cán bộ công chức viên chức", "civil servants"), ("lao động việc làm", "labour and employment"),
-      ("người có công", "people with meritorious services"), ("thi đua khen thưởng", "emulation and awards"))),
-    ("tai-chinh", "Sở Tài chính", "Department of Finance",
-     (("ngân sách", "budget"), ("đăng ký doanh nghiệp", "business registration"),
-      ("đầu tư công", "public investment"), ("tài sản công", "public assets"))),
-    ("tu-phap", "Sở Tư pháp", "Department of Justice",
-     (("hộ tịch", "civil status"), ("lý lịch tư pháp", "judicial records"), ("công chứng", "notarisation"),
-      ("văn bản quy phạm pháp luật", "legal documents"))),
-    ("cong-thuong", "Sở Công Thương", "Department of Industry and Trade",
-     (("quản lý thị trường", "market surveillance"), ("xúc tiến thương mại", "trade promotion"),
-      ("năng lượng", "energy"), ("thương mại điện tử", "e-commerce"))),
-    ("khcn", "Sở Khoa học và Công nghệ", "Department of Science and Technology",
-     (("chuyển đổi số", "digital transformation"), ("sở hữu trí tuệ", "intellectual property"),
-      ("bưu chính viễn thông", "posts and telecommunications"), ("an toàn thông tin", "information security"))),
-    ("gd-dt", "Sở Giáo dục và Đào tạo", "Department of Education and Training",
-     (("hồ sơ học sinh", "student records"), ("tuyển sinh", "school admissions"),
-      ("quản lý trường học", "school management"), ("thi cử", "examinations"))),
-    ("y-te", "Sở Y tế", "Department of Health",
-     (("khám chữa bệnh", "medical care"), ("tiêm chủng", "immunisation"),
-      ("hồ sơ sức khỏe điện tử", "electronic health records"), ("an toàn thực phẩm", "food safety"))),
-    ("vh-tt", "Sở Văn hóa và Thể thao", "Department of Culture and Sports",
-     (("di sản văn hóa", "cultural heritage"), ("thể dục thể thao", "sports"), ("thư viện", "libraries"),
-      ("gia đình", "family affairs"))),
-    ("du-lich", "Sở Du lịch", "Department of Tourism",
-     (("lưu trú du lịch", "tourist accommodation"), ("điểm đến", "destinations"),
-      ("hướng dẫn viên", "tour guides"), ("thống kê du lịch", "tourism statistics"))),
-    ("nn-mt", "Sở Nông nghiệp và Môi trường", "Department of Agriculture and Environment",
-     (("đất đai", "land administration"), ("tài nguyên nước", "water resources"),
-      ("quan trắc môi trường", "environmental monitoring"), ("trồng trọt và chăn nuôi", "crops and livestock"))),
-    ("xay-dung", "Sở Xây dựng", "Department of Construction",
-     (("cấp phép xây dựng", "building permits"), ("giao thông", "transport"), ("quy hoạch đô thị", "urban planning"),
-      ("nhà ở", "housing"))),
-    ("dan-toc-ton-giao", "Sở Dân tộc và Tôn giáo", "Department of Ethnic and Religious Affairs",
-     (("công tác dân tộc", "ethnic affairs"), ("tôn giáo", "religious affairs"),
-      ("chính sách dân tộc", "ethnic policy"), ("cơ sở tôn giáo", "places of worship"))),
-    ("ngoai-vu", "Sở Ngoại vụ", "Department of Foreign Affairs",
-     (("đoàn ra đoàn vào", "official delegations"), ("người Việt Nam ở nước ngoài", "overseas Vietnamese"),
-      ("hợp tác quốc tế", "international cooperation"), ("lãnh sự", "consular affairs"))),
-    ("thanh-tra", "Thanh tra", "Inspectorate",
-     (("khiếu nại tố cáo", "complaints and denunciations"), ("tiếp công dân", "citizen reception"),
-      ("phòng chống tham nhũng", "anti-corruption"), ("kết luận thanh tra", "inspection findings"))),
-    ("van-phong", "Văn phòng Ủy ban nhân dân", "Office of the People's Committee",
-     (("quản lý văn bản và điều hành", "document management and executive"), ("một cửa điện tử", "one-stop shop"),
-      ("phản ánh kiến nghị", "citizen feedback"), ("báo cáo kinh tế xã hội", "socio-economic reporting"))),
+    (
+        "noi-vu",
+        "Sở Nội vụ",
+        "Department of Home Affairs",
+        (
+            ("cán bộ công chức viên chức", "civil servants"),
+            ("lao động việc làm", "labour and employment"),
+            ("người có công", "people with meritorious services"),
+            ("thi đua khen thưởng", "emulation and awards"),
+        ),
+    ),
+    (
+        "tai-chinh",
+        "Sở Tài chính",
+        "Department of Finance",
+        (
+            ("ngân sách", "budget"),
+            ("đăng ký doanh nghiệp", "business registration"),
+            ("đầu tư công", "public investment"),
+            ("tài sản công", "public assets"),
+        ),
+    ),
+    (
+        "tu-phap",
+        "Sở Tư pháp",
+        "Department of Justice",
+        (
+            ("hộ tịch", "civil status"),
+            ("lý lịch tư pháp", "judicial records"),
+            ("công chứng", "notarisation"),
+            ("văn bản quy phạm pháp luật", "legal documents"),
+        ),
+    ),
+    (
+        "cong-thuong",
+        "Sở Công Thương",
+        "Department of Industry and Trade",
+        (
+            ("quản lý thị trường", "market surveillance"),
+            ("xúc tiến thương mại", "trade promotion"),
+            ("năng lượng", "energy"),
+            ("thương mại điện tử", "e-commerce"),
+        ),
+    ),
+    (
+        "khcn",
+        "Sở Khoa học và Công nghệ",
+        "Department of Science and Technology",
+        (
+            ("chuyển đổi số", "digital transformation"),
+            ("sở hữu trí tuệ", "intellectual property"),
+            ("bưu chính viễn thông", "posts and telecommunications"),
+            ("an toàn thông tin", "information security"),
+        ),
+    ),
+    (
+        "gd-dt",
+        "Sở Giáo dục và Đào tạo",
+        "Department of Education and Training",
+        (
+            ("hồ sơ học sinh", "student records"),
+            ("tuyển sinh", "school admissions"),
+            ("quản lý trường học", "school management"),
+            ("thi cử", "examinations"),
+        ),
+    ),
+    (
+        "y-te",
+        "Sở Y tế",
+        "Department of Health",
+        (
+            ("khám chữa bệnh", "medical care"),
+            ("tiêm chủng", "immunisation"),
+            ("hồ sơ sức khỏe điện tử", "electronic health records"),
+            ("an toàn thực phẩm", "food safety"),
+        ),
+    ),
+    (
+        "vh-tt",
+        "Sở Văn hóa và Thể thao",
+        "Department of Culture and Sports",
+        (
+            ("di sản văn hóa", "cultural heritage"),
+            ("thể dục thể thao", "sports"),
+            ("thư viện", "libraries"),
+            ("gia đình", "family affairs"),
+        ),
+    ),
+    (
+        "du-lich",
+        "Sở Du lịch",
+        "Department of Tourism",
+        (
+            ("lưu trú du lịch", "tourist accommodation"),
+            ("điểm đến", "destinations"),
+            ("hướng dẫn viên", "tour guides"),
+            ("thống kê du lịch", "tourism statistics"),
+        ),
+    ),
+    (
+        "nn-mt",
+        "Sở Nông nghiệp và Môi trường",
+        "Department of Agriculture and Environment",
+        (
+            ("đất đai", "land administration"),
+            ("tài nguyên nước", "water resources"),
+            ("quan trắc môi trường", "environmental monitoring"),
+            ("trồng trọt và chăn nuôi", "crops and livestock"),
+        ),
+    ),
+    (
+        "xay-dung",
+        "Sở Xây dựng",
+        "Department of Construction",
+        (
+            ("cấp phép xây dựng", "building permits"),
+            ("giao thông", "transport"),
+            ("quy hoạch đô thị", "urban planning"),
+            ("nhà ở", "housing"),
+        ),
+    ),
+    (
+        "dan-toc-ton-giao",
+        "Sở Dân tộc và Tôn giáo",
+        "Department of Ethnic and Religious Affairs",
+        (
+            ("công tác dân tộc", "ethnic affairs"),
+            ("tôn giáo", "religious affairs"),
+            ("chính sách dân tộc", "ethnic policy"),
+            ("cơ sở tôn giáo", "places of worship"),
+        ),
+    ),
+    (
+        "ngoai-vu",
+        "Sở Ngoại vụ",
+        "Department of Foreign Affairs",
+        (
+            ("đoàn ra đoàn vào", "official delegations"),
+            ("người Việt Nam ở nước ngoài", "overseas Vietnamese"),
+            ("hợp tác quốc tế", "international cooperation"),
+            ("lãnh sự", "consular affairs"),
+        ),
+    ),
+    (
+        "thanh-tra",
+        "Thanh tra",
+        "Inspectorate",
+        (
+            ("khiếu nại tố cáo", "complaints and denunciations"),
+            ("tiếp công dân", "citizen reception"),
+            ("phòng chống tham nhũng", "anti-corruption"),
+            ("kết luận thanh tra", "inspection findings"),
+        ),
+    ),
+    (
+        "van-phong",
+        "Văn phòng Ủy ban nhân dân",
+        "Office of the People's Committee",
+        (
+            ("quản lý văn bản và điều hành", "document management and executive"),
+            ("một cửa điện tử", "one-stop shop"),
+            ("phản ánh kiến nghị", "citizen feedback"),
+            ("báo cáo kinh tế xã hội", "socio-economic reporting"),
+        ),
+    ),
 )
 assert len(DEPARTMENTS) == 15
 
@@ -171,22 +291,45 @@ MINISTRIES: tuple[tuple[str, str, str, str], ...] = (
 NATIONAL_DATABASES: tuple[tuple[str, str, str, str, str], ...] = (
     ("csdlqg-dan-cu", "Cơ sở dữ liệu quốc gia về dân cư", "National population database", "vn-bca", "sensitive"),
     ("csdlqg-dat-dai", "Cơ sở dữ liệu quốc gia về đất đai", "National land database", "vn-bnnmt", "basic"),
-    ("csdlqg-dkdn", "Cơ sở dữ liệu quốc gia về đăng ký doanh nghiệp", "National business registration database",
-     "vn-btc", "basic"),
+    (
+        "csdlqg-dkdn",
+        "Cơ sở dữ liệu quốc gia về đăng ký doanh nghiệp",
+        "National business registration database",
+        "vn-btc",
+        "basic",
+    ),
     ("csdlqg-tai-chinh", "Cơ sở dữ liệu quốc gia về tài chính", "National finance database", "vn-btc", "none"),
-    ("csdlqg-bao-hiem", "Cơ sở dữ liệu quốc gia về bảo hiểm", "National insurance database", "vn-bhxh",
-     "sensitive"),
-    ("csdlqg-cbccvc", "Cơ sở dữ liệu quốc gia về cán bộ, công chức, viên chức", "National civil servants database",
-     "vn-bnv", "basic"),
-    ("csdlqg-tthc", "Cơ sở dữ liệu quốc gia về thủ tục hành chính", "National administrative procedures database",
-     "vn-vpcp", "none"),
-    ("csdlqg-xay-dung", "Cơ sở dữ liệu quốc gia về hoạt động xây dựng", "National construction activity database",
-     "vn-bxd", "none"),
-    ("csdlqg-xnc", "Cơ sở dữ liệu quốc gia về xuất nhập cảnh", "National immigration database", "vn-bca",
-     "sensitive"),
+    ("csdlqg-bao-hiem", "Cơ sở dữ liệu quốc gia về bảo hiểm", "National insurance database", "vn-bhxh", "sensitive"),
+    (
+        "csdlqg-cbccvc",
+        "Cơ sở dữ liệu quốc gia về cán bộ, công chức, viên chức",
+        "National civil servants database",
+        "vn-bnv",
+        "basic",
+    ),
+    (
+        "csdlqg-tthc",
+        "Cơ sở dữ liệu quốc gia về thủ tục hành chính",
+        "National administrative procedures database",
+        "vn-vpcp",
+        "none",
+    ),
+    (
+        "csdlqg-xay-dung",
+        "Cơ sở dữ liệu quốc gia về hoạt động xây dựng",
+        "National construction activity database",
+        "vn-bxd",
+        "none",
+    ),
+    ("csdlqg-xnc", "Cơ sở dữ liệu quốc gia về xuất nhập cảnh", "National immigration database", "vn-bca", "sensitive"),
     ("csdlqg-tong-hop", "Cơ sở dữ liệu tổng hợp quốc gia", "National aggregate database", "vn-bca", "sensitive"),
-    ("csdl-ho-tich", "Cơ sở dữ liệu hộ tịch điện tử toàn quốc", "National electronic civil-status database",
-     "vn-btp", "sensitive"),
+    (
+        "csdl-ho-tich",
+        "Cơ sở dữ liệu hộ tịch điện tử toàn quốc",
+        "National electronic civil-status database",
+        "vn-btp",
+        "sensitive",
+    ),
     ("csdl-y-te", "Cơ sở dữ liệu y tế quốc gia", "National health database", "vn-byt", "sensitive"),
     ("csdl-giao-duc", "Cơ sở dữ liệu ngành giáo dục", "National education database", "vn-bgddt", "basic"),
 )
@@ -213,9 +356,18 @@ SERVICE_NAMES: tuple[tuple[str, str], ...] = (
 )
 VENDORS = ("VNPT", "Viettel", "FPT IS", "CMC", "MISA", "Mobifone", "Hanoi Telecom", "Lạc Việt", "DTT", "BKAV")
 ENGINES = ("PostgreSQL", "Oracle", "SQL Server", "MySQL", "MongoDB", "MariaDB")
-DATA_CARRIED = ("hồ sơ thủ tục hành chính", "danh mục dùng chung", "thông tin công dân", "thông tin doanh nghiệp",
-                "báo cáo thống kê", "văn bản điện tử", "dữ liệu camera", "dữ liệu quan trắc", "kết quả giải quyết",
-                "phản ánh kiến nghị")
+DATA_CARRIED = (
+    "hồ sơ thủ tục hành chính",
+    "danh mục dùng chung",
+    "thông tin công dân",
+    "thông tin doanh nghiệp",
+    "báo cáo thống kê",
+    "văn bản điện tử",
+    "dữ liệu camera",
+    "dữ liệu quan trắc",
+    "kết quả giải quyết",
+    "phản ánh kiến nghị",
+)
 
 # Asset kinds in a department, cycled: 3 systems, 2 databases, 3 services in every 8.
 _PATTERN = ("system", "database", "service", "system", "service", "database", "system", "service")
@@ -270,13 +422,28 @@ class _Builder:
         self.relationships: list[dict[str, Any]] = []
         self.rel_ids: set[str] = set()
 
-    def entity(self, kind: str, code: str, vi: str, en: str, attributes: dict[str, Any], *,
-               owner: str | list[dict[str, Any]] | None = None, description: str = "", tags: Iterable[str] = (),
-               valid_from: str | None = None, valid_to: str | None = None) -> str:
+    def entity(
+        self,
+        kind: str,
+        code: str,
+        vi: str,
+        en: str,
+        attributes: dict[str, Any],
+        *,
+        owner: str | list[dict[str, Any]] | None = None,
+        description: str = "",
+        tags: Iterable[str] = (),
+        valid_from: str | None = None,
+        valid_to: str | None = None,
+    ) -> str:
         ref = f"{kind}:{code}"
         assert ref not in self.refs, ref
-        d: dict[str, Any] = {"kind": kind, "code": code, "name": {"vi": vi, "en": en},
-                             "attributes": dict(sorted(attributes.items()))}
+        d: dict[str, Any] = {
+            "kind": kind,
+            "code": code,
+            "name": {"vi": vi, "en": en},
+            "attributes": dict(sorted(attributes.items())),
+        }
         if description:
             d["description"] = {"vi": description, "en": ""}
         if isinstance(owner, str):
@@ -328,8 +495,15 @@ def _org_attrs(org_type: str, short: str = "", parent: str | None = None, status
 
 
 def _platform_attrs(ptype: str, subtype: str, scope: str, level: int) -> dict:
-    return {"evidence": "illustrative", "lifecycle": "production", "platform_type": ptype,
-            "platform_subtype": subtype, "scope": scope, "security_level": level, "security_status": "approved"}
+    return {
+        "evidence": "illustrative",
+        "lifecycle": "production",
+        "platform_type": ptype,
+        "platform_subtype": subtype,
+        "scope": scope,
+        "security_level": level,
+        "security_status": "approved",
+    }
 
 
 def fixed_entity_count() -> int:
@@ -354,29 +528,77 @@ def rows(entities: int = DEFAULT_ENTITIES, seed: int = DEFAULT_SEED) -> tuple[li
     # --- national -------------------------------------------------------------------------------------------------
     for code, vi, en, org_type in MINISTRIES:
         b.entity("organization", code, vi, en, _org_attrs(org_type), tags=["national"])
-    ndc = b.entity("platform", "vn-ttdlqg", "Trung tâm dữ liệu quốc gia", "National Data Centre",
-                   _platform_attrs("hosting", "data_centre", "national", 5), owner="organization:vn-bca",
-                   tags=["national"])
-    ndxp = b.entity("platform", "vn-ndxp", "Nền tảng tích hợp, chia sẻ dữ liệu quốc gia (NDXP)",
-                    "National Data Exchange Platform (NDXP)", _platform_attrs("integration", "ndxp", "national", 4),
-                    owner="organization:vn-bkhcn", tags=["national"])
-    vapex = b.entity("platform", "vn-vapex", "Nền tảng API quốc gia V-APEX", "National API platform V-APEX",
-                     _platform_attrs("integration", "api_gateway", "national", 4), owner="organization:vn-bkhcn",
-                     tags=["national"])
-    vneid = b.entity("platform", "vn-vneid", "Hệ thống định danh và xác thực điện tử VNeID",
-                     "VNeID electronic identification", _platform_attrs("identity", "vneid", "national", 5),
-                     owner="organization:vn-bca", tags=["national"])
-    axis = b.entity("platform", "vn-truc-lien-thong", "Trục liên thông văn bản quốc gia",
-                    "National document-exchange axis", _platform_attrs("integration", "esb", "national", 4),
-                    owner="organization:vn-vpcp", tags=["national"])
-    portal = b.entity("system", "vn-dvcqg", "Cổng Dịch vụ công quốc gia", "National Public Service Portal",
-                      {"criticality": "critical", "evidence": "illustrative", "lifecycle": "production",
-                       "security_level": 4, "security_status": "approved", "system_type": "public_facing",
-                       "url": "https://dichvucong.gov.vn"}, owner="organization:vn-vpcp", tags=["national"])
-    vneid_svc = b.entity("service", "vn-vneid-xac-thuc", "Dịch vụ xác thực định danh điện tử VNeID",
-                         "VNeID authentication service", {"authentication": "oauth2", "evidence": "illustrative",
-                                                          "lifecycle": "production", "protocol": "rest"},
-                         owner="organization:vn-bca", tags=["national"])
+    ndc = b.entity(
+        "platform",
+        "vn-ttdlqg",
+        "Trung tâm dữ liệu quốc gia",
+        "National Data Centre",
+        _platform_attrs("hosting", "data_centre", "national", 5),
+        owner="organization:vn-bca",
+        tags=["national"],
+    )
+    ndxp = b.entity(
+        "platform",
+        "vn-ndxp",
+        "Nền tảng tích hợp, chia sẻ dữ liệu quốc gia (NDXP)",
+        "National Data Exchange Platform (NDXP)",
+        _platform_attrs("integration", "ndxp", "national", 4),
+        owner="organization:vn-bkhcn",
+        tags=["national"],
+    )
+    vapex = b.entity(
+        "platform",
+        "vn-vapex",
+        "Nền tảng API quốc gia V-APEX",
+        "National API platform V-APEX",
+        _platform_attrs("integration", "api_gateway", "national", 4),
+        owner="organization:vn-bkhcn",
+        tags=["national"],
+    )
+    vneid = b.entity(
+        "platform",
+        "vn-vneid",
+        "Hệ thống định danh và xác thực điện tử VNeID",
+        "VNeID electronic identification",
+        _platform_attrs("identity", "vneid", "national", 5),
+        owner="organization:vn-bca",
+        tags=["national"],
+    )
+    axis = b.entity(
+        "platform",
+        "vn-truc-lien-thong",
+        "Trục liên thông văn bản quốc gia",
+        "National document-exchange axis",
+        _platform_attrs("integration", "esb", "national", 4),
+        owner="organization:vn-vpcp",
+        tags=["national"],
+    )
+    portal = b.entity(
+        "system",
+        "vn-dvcqg",
+        "Cổng Dịch vụ công quốc gia",
+        "National Public Service Portal",
+        {
+            "criticality": "critical",
+            "evidence": "illustrative",
+            "lifecycle": "production",
+            "security_level": 4,
+            "security_status": "approved",
+            "system_type": "public_facing",
+            "url": "https://dichvucong.gov.vn",
+        },
+        owner="organization:vn-vpcp",
+        tags=["national"],
+    )
+    vneid_svc = b.entity(
+        "service",
+        "vn-vneid-xac-thuc",
+        "Dịch vụ xác thực định danh điện tử VNeID",
+        "VNeID authentication service",
+        {"authentication": "oauth2", "evidence": "illustrative", "lifecycle": "production", "protocol": "rest"},
+        owner="organization:vn-bca",
+        tags=["national"],
+    )
     for p in (ndxp, vapex, vneid, axis, portal):
         b.rel("hosted_on", p, ndc)
     b.rel("federates_with", vapex, ndxp, status="active")
@@ -390,18 +612,56 @@ def rows(entities: int = DEFAULT_ENTITIES, seed: int = DEFAULT_SEED) -> tuple[li
         owner = f"organization:{owner_code}"
         topic = vi.replace("Cơ sở dữ liệu ", "")
         topic_en = en.replace(" database", "").replace("National ", "")
-        db = b.entity("database", code, vi, en,
-                      {"data_class": "core", "data_owner": owner, "engine": rng.choice(ENGINES),
-                       "evidence": "illustrative", "lifecycle": "production", "personal_data": personal,
-                       "scope": "national", "security_level": 4, "sharing": "shared",
-                       "update_frequency": "realtime"}, owner=owner, tags=["national"])
-        sys_ = b.entity("system", f"{code}-httt", f"Hệ thống thông tin {topic}", f"{topic_en} information system",
-                        {"criticality": "critical", "evidence": "illustrative", "lifecycle": "production",
-                         "security_level": 4, "security_status": "approved", "system_type": "infrastructure"},
-                        owner=owner, tags=["national"])
-        svc = b.entity("service", f"{code}-api", f"Dịch vụ khai thác {topic}", f"{topic_en} data-sharing service",
-                       {"authentication": "mtls", "evidence": "illustrative", "lifecycle": "production",
-                        "protocol": rng.choice(("rest", "soap", "edxml"))}, owner=owner, tags=["national"])
+        db = b.entity(
+            "database",
+            code,
+            vi,
+            en,
+            {
+                "data_class": "core",
+                "data_owner": owner,
+                "engine": rng.choice(ENGINES),
+                "evidence": "illustrative",
+                "lifecycle": "production",
+                "personal_data": personal,
+                "scope": "national",
+                "security_level": 4,
+                "sharing": "shared",
+                "update_frequency": "realtime",
+            },
+            owner=owner,
+            tags=["national"],
+        )
+        sys_ = b.entity(
+            "system",
+            f"{code}-httt",
+            f"Hệ thống thông tin {topic}",
+            f"{topic_en} information system",
+            {
+                "criticality": "critical",
+                "evidence": "illustrative",
+                "lifecycle": "production",
+                "security_level": 4,
+                "security_status": "approved",
+                "system_type": "infrastructure",
+            },
+            owner=owner,
+            tags=["national"],
+        )
+        svc = b.entity(
+            "service",
+            f"{code}-api",
+            f"Dịch vụ khai thác {topic}",
+            f"{topic_en} data-sharing service",
+            {
+                "authentication": "mtls",
+                "evidence": "illustrative",
+                "lifecycle": "production",
+                "protocol": rng.choice(("rest", "soap", "edxml")),
+            },
+            owner=owner,
+            tags=["national"],
+        )
         b.rel("writes", sys_, db, frequency="realtime", status="active")
         b.rel("hosted_on", sys_, ndc)
         b.rel("hosted_on", db, ndc)
@@ -422,33 +682,70 @@ def rows(entities: int = DEFAULT_ENTITIES, seed: int = DEFAULT_SEED) -> tuple[li
         if name == "Thành phố Hồ Chí Minh":
             place_en = "Ho Chi Minh City"
         host = ascii_name(name).lower().replace("thanh pho ", "").replace(" ", "")
-        org = b.entity("organization", pcode, f"Ủy ban nhân dân {place}", f"{place_en} People's Committee",
-                       _org_attrs("city" if city else "province", short=name), tags=["provincial-level"],
-                       valid_from=None if unchanged else MERGER_DATE)
+        org = b.entity(
+            "organization",
+            pcode,
+            f"Ủy ban nhân dân {place}",
+            f"{place_en} People's Committee",
+            _org_attrs("city" if city else "province", short=name),
+            tags=["provincial-level"],
+            valid_from=None if unchanged else MERGER_DATE,
+        )
         p = _Province(i, pcode, name, city, org, lgsp="", ioc="", dc="", place=place, place_en=place_en, host=host)
         depts = p.depts
         for dcode, dvi, den, _ in DEPARTMENTS:
-            ref = b.entity("organization", f"{pcode}-{dcode}", f"{dvi} {place}", f"{place_en} {den}",
-                           _org_attrs("department", parent=org), valid_from=REFORM_DATE, tags=[pcode])
+            ref = b.entity(
+                "organization",
+                f"{pcode}-{dcode}",
+                f"{dvi} {place}",
+                f"{place_en} {den}",
+                _org_attrs("department", parent=org),
+                valid_from=REFORM_DATE,
+                tags=[pcode],
+            )
             depts[dcode] = ref
             p.departments.append(ref)
             b.rel("part_of", ref, org)
         for lcode, lvi, len_, successor in LEGACY_DEPARTMENTS:
-            ref = b.entity("organization", f"{pcode}-{lcode}", f"{lvi} {place}", f"{place_en} {len_}",
-                           _org_attrs("department", parent=org, status="merged"), valid_to=REFORM_DATE,
-                           tags=[pcode, "legacy"])
+            ref = b.entity(
+                "organization",
+                f"{pcode}-{lcode}",
+                f"{lvi} {place}",
+                f"{place_en} {len_}",
+                _org_attrs("department", parent=org, status="merged"),
+                valid_to=REFORM_DATE,
+                tags=[pcode, "legacy"],
+            )
             depts[lcode] = ref
             b.rel("successor_of", depts[successor], ref, legal_basis=DEPT_BASIS)
         khcn = depts["khcn"]
-        p.dc = b.entity("platform", f"{pcode}-ttdl", f"Trung tâm dữ liệu {place}", f"{place_en} data centre",
-                        _platform_attrs("hosting", "data_centre", "provincial", 4), owner=khcn, tags=[pcode])
-        p.lgsp = b.entity("platform", f"{pcode}-lgsp", f"Nền tảng tích hợp, chia sẻ dữ liệu (LGSP) {place}",
-                          f"{place_en} integration platform (LGSP)",
-                          _platform_attrs("integration", "lgsp", "provincial", 3), owner=khcn, tags=[pcode])
-        p.ioc = b.entity("platform", f"{pcode}-ioc", f"Trung tâm giám sát, điều hành đô thị thông minh (IOC) {place}",
-                         f"{place_en} intelligent operations centre (IOC)",
-                         _platform_attrs("operations_centre", "city_ioc", "provincial", 3), owner=khcn,
-                         tags=[pcode, "ioc"])
+        p.dc = b.entity(
+            "platform",
+            f"{pcode}-ttdl",
+            f"Trung tâm dữ liệu {place}",
+            f"{place_en} data centre",
+            _platform_attrs("hosting", "data_centre", "provincial", 4),
+            owner=khcn,
+            tags=[pcode],
+        )
+        p.lgsp = b.entity(
+            "platform",
+            f"{pcode}-lgsp",
+            f"Nền tảng tích hợp, chia sẻ dữ liệu (LGSP) {place}",
+            f"{place_en} integration platform (LGSP)",
+            _platform_attrs("integration", "lgsp", "provincial", 3),
+            owner=khcn,
+            tags=[pcode],
+        )
+        p.ioc = b.entity(
+            "platform",
+            f"{pcode}-ioc",
+            f"Trung tâm giám sát, điều hành đô thị thông minh (IOC) {place}",
+            f"{place_en} intelligent operations centre (IOC)",
+            _platform_attrs("operations_centre", "city_ioc", "provincial", 3),
+            owner=khcn,
+            tags=[pcode, "ioc"],
+        )
         b.rel("hosted_on", p.lgsp, p.dc)
         b.rel("hosted_on", p.ioc, p.dc)
         b.rel("federates_with", p.lgsp, ndxp, protocol="rest", status="active")
@@ -470,7 +767,7 @@ def rows(entities: int = DEFAULT_ENTITIES, seed: int = DEFAULT_SEED) -> tuple[li
     for p in provinces:
         depts, place, place_en, host = p.depts, p.place, p.place_en, p.host
         short = p.name.replace("Thành phố ", "TP ")
-        for dcode, dvi, den, domains in DEPARTMENTS:
+        for dcode, dvi, _den, domains in DEPARTMENTS:
             n = counts[slot]
             slot += 1
             dept = depts[dcode]
@@ -487,8 +784,10 @@ def rows(entities: int = DEFAULT_ENTITIES, seed: int = DEFAULT_SEED) -> tuple[li
                 # ownership: assets of merged departments moved on 2025-03-01
                 if dcode in merged_from and rng.random() < 0.4:
                     legacy = depts[rng.choice(merged_from[dcode])]
-                    owner: Any = [{"org": legacy, "end": REFORM_DATE},
-                                  {"org": dept, "start": REFORM_DATE, "basis": DEPT_BASIS}]
+                    owner: Any = [
+                        {"org": legacy, "end": REFORM_DATE},
+                        {"org": dept, "start": REFORM_DATE, "basis": DEPT_BASIS},
+                    ]
                 else:
                     owner = dept
                 tags = [p.code] + (["chuyen-doi-so"] if rng.random() < 0.1 else [])
@@ -496,39 +795,57 @@ def rows(entities: int = DEFAULT_ENTITIES, seed: int = DEFAULT_SEED) -> tuple[li
                     tvi, ten = SYSTEM_NAMES[(k // len(domains)) % len(SYSTEM_NAMES)]
                     attrs: dict[str, Any] = {
                         "criticality": rng.choice(("low", "medium", "medium", "high", "critical")),
-                        "evidence": "illustrative", "lifecycle": _weighted(rng, _LIFECYCLE_W),
+                        "evidence": "illustrative",
+                        "lifecycle": _weighted(rng, _LIFECYCLE_W),
                         "system_type": rng.choice(("internal", "internal", "public_facing", "infrastructure")),
-                        "hosting": f"Trung tâm dữ liệu {place}", "vendor": rng.choice(VENDORS),
+                        "hosting": f"Trung tâm dữ liệu {place}",
+                        "vendor": rng.choice(VENDORS),
                         "users": rng.randrange(10, 50_000),
                         "url": f"https://{dcode}.{host}.gov.vn/{k + 1:04d}",
                         "last_reviewed": f"202{rng.randrange(3, 6)}-{rng.randrange(1, 13):02d}-"
-                                         f"{rng.randrange(1, 29):02d}",
+                        f"{rng.randrange(1, 29):02d}",
                     }
                     if rng.random() < 0.85:
                         attrs["security_level"] = rng.randrange(1, 6)
                         attrs["security_status"] = "approved" if rng.random() < 0.7 else "proposed"
-                    ref = b.entity("system", code, f"{tvi.format(vi=dom_vi)}{suffix_vi} - {short}",
-                                   f"{ten.format(en=dom_en).capitalize()}{suffix_en}, {place_en}", attrs,
-                                   owner=owner, tags=tags,
-                                   description=f"Phục vụ {dom_vi} của {dvi} {place}" if rng.random() < 0.3 else "")
+                    ref = b.entity(
+                        "system",
+                        code,
+                        f"{tvi.format(vi=dom_vi)}{suffix_vi} - {short}",
+                        f"{ten.format(en=dom_en).capitalize()}{suffix_en}, {place_en}",
+                        attrs,
+                        owner=owner,
+                        tags=tags,
+                        description=f"Phục vụ {dom_vi} của {dvi} {place}" if rng.random() < 0.3 else "",
+                    )
                     systems.append(ref)
                 elif kind == "database":
                     tvi, ten = DATABASE_NAMES[(k // len(domains)) % len(DATABASE_NAMES)]
-                    scope = _weighted(rng, (("internal", 45.0), ("shared", 35.0), ("sectoral", 15.0),
-                                            ("warehouse", 5.0)))
+                    scope = _weighted(
+                        rng, (("internal", 45.0), ("shared", 35.0), ("sectoral", 15.0), ("warehouse", 5.0))
+                    )
                     attrs = {
                         "data_class": rng.choice(("core", "important", "other", "other")),
-                        "data_owner": dept, "engine": rng.choice(ENGINES), "evidence": "illustrative",
+                        "data_owner": dept,
+                        "engine": rng.choice(ENGINES),
+                        "evidence": "illustrative",
                         "lifecycle": _weighted(rng, _LIFECYCLE_W),
-                        "personal_data": rng.choice(("none", "none", "basic", "sensitive")), "scope": scope,
+                        "personal_data": rng.choice(("none", "none", "basic", "sensitive")),
+                        "scope": scope,
                         "sharing": "shared" if scope in ("shared", "warehouse") else rng.choice(("internal", "open")),
                         "update_frequency": rng.choice(("realtime", "daily", "weekly", "monthly", "ad_hoc")),
                     }
                     if rng.random() < 0.8:
                         attrs["security_level"] = rng.randrange(1, 6)
-                    ref = b.entity("database", code, f"{tvi.format(vi=dom_vi)}{suffix_vi} - {short}",
-                                   f"{ten.format(en=dom_en).capitalize()}{suffix_en}, {place_en}", attrs,
-                                   owner=owner, tags=tags)
+                    ref = b.entity(
+                        "database",
+                        code,
+                        f"{tvi.format(vi=dom_vi)}{suffix_vi} - {short}",
+                        f"{ten.format(en=dom_en).capitalize()}{suffix_en}, {place_en}",
+                        attrs,
+                        owner=owner,
+                        tags=tags,
+                    )
                     dbs.append(ref)
                     if scope in ("shared", "warehouse"):
                         p.shared_dbs.append(ref)
@@ -537,20 +854,26 @@ def rows(entities: int = DEFAULT_ENTITIES, seed: int = DEFAULT_SEED) -> tuple[li
                     attrs = {
                         "authentication": rng.choice(("api_key", "oauth2", "oauth2", "mtls", "basic")),
                         "endpoint": f"https://lgsp.{host}.gov.vn/{dcode}/v1/{k + 1:04d}",
-                        "evidence": "illustrative", "lifecycle": _weighted(rng, _LIFECYCLE_W),
+                        "evidence": "illustrative",
+                        "lifecycle": _weighted(rng, _LIFECYCLE_W),
                         "protocol": rng.choice(("rest", "rest", "rest", "soap", "edxml", "file")),
                     }
-                    ref = b.entity("service", code, f"{tvi.format(vi=dom_vi)}{suffix_vi} - {short}",
-                                   f"{ten.format(en=dom_en).capitalize()}{suffix_en}, {place_en}", attrs,
-                                   owner=owner, tags=tags)
+                    ref = b.entity(
+                        "service",
+                        code,
+                        f"{tvi.format(vi=dom_vi)}{suffix_vi} - {short}",
+                        f"{ten.format(en=dom_en).capitalize()}{suffix_en}, {place_en}",
+                        attrs,
+                        owner=owner,
+                        tags=tags,
+                    )
                     svcs.append(ref)
             # structural relationships of the department
             for i, s in enumerate(systems):
                 if rng.random() < HOSTED_SHARE:
                     b.rel("hosted_on", s, p.dc)
                 if dbs:
-                    b.rel("writes", s, dbs[i % len(dbs)], frequency=rng.choice(("realtime", "daily")),
-                          status="active")
+                    b.rel("writes", s, dbs[i % len(dbs)], frequency=rng.choice(("realtime", "daily")), status="active")
                     if len(dbs) > 1 and rng.random() < 0.15:
                         b.rel("reads", s, dbs[(i + 1) % len(dbs)], status="active")
             for i, d in enumerate(dbs):
@@ -583,8 +906,7 @@ def rows(entities: int = DEFAULT_ENTITIES, seed: int = DEFAULT_SEED) -> tuple[li
         if x < 0.20:  # reads a national database through the NDXP
             b.rel("reads", src, national_dbs[rng.randrange(len(national_dbs))], status="active", via=ndxp)
         elif x < 0.35:  # consumes a national service
-            b.rel("consumes", src, national_services[rng.randrange(len(national_services))], status="active",
-                  via=ndxp)
+            b.rel("consumes", src, national_services[rng.randrange(len(national_services))], status="active", via=ndxp)
         elif x < 0.55:  # feeds the provincial IOC (a system, or one of the province's databases)
             if rng.random() < 0.3 and all_dbs:
                 src, p = all_dbs[rng.randrange(len(all_dbs))]
@@ -614,7 +936,8 @@ def rows(entities: int = DEFAULT_ENTITIES, seed: int = DEFAULT_SEED) -> tuple[li
 def _flow(rng: random.Random, via: str | None) -> dict[str, Any]:
     """Properties of a ``flows_to``: through a platform (``via``) or a direct link."""
     props: dict[str, Any] = {
-        "data": rng.choice(DATA_CARRIED), "frequency": rng.choice(("realtime", "hourly", "daily", "daily")),
+        "data": rng.choice(DATA_CARRIED),
+        "frequency": rng.choice(("realtime", "hourly", "daily", "daily")),
         "protocol": rng.choice(("rest", "rest", "soap", "edxml")) if via else rng.choice(("db_link", "sftp")),
         "status": "active" if rng.random() < 0.9 else "planned",
     }
@@ -623,8 +946,9 @@ def _flow(rng: random.Random, via: str | None) -> dict[str, Any]:
     return props
 
 
-def generate(entities: int = DEFAULT_ENTITIES, seed: int = DEFAULT_SEED,
-             validate: bool | int = 1000) -> tuple[list[Entity], list[Relationship]]:
+def generate(
+    entities: int = DEFAULT_ENTITIES, seed: int = DEFAULT_SEED, validate: bool | int = 1000
+) -> tuple[list[Entity], list[Relationship]]:
     """The synthetic catalog as models: ``(entities, relationships)``.
 
     Models are built with pydantic ``model_validate`` (structure checked); the metamodel check
@@ -648,8 +972,12 @@ def generate(entities: int = DEFAULT_ENTITIES, seed: int = DEFAULT_SEED,
     return ents, rels
 
 
-def check(entities: list[Entity], relationships: list[Relationship], ent_rows: list[dict] | None = None,
-          rel_rows: list[dict] | None = None) -> None:
+def check(
+    entities: list[Entity],
+    relationships: list[Relationship],
+    ent_rows: list[dict] | None = None,
+    rel_rows: list[dict] | None = None,
+) -> None:
     """Raise if any model differs from what the importer path (``parse_*`` then ``validate_*``) makes of it."""
     for i, e in enumerate(entities):
         v = validate_entity(parse_entity(ent_rows[i] if ent_rows else e.model_dump(mode="json")))
@@ -661,5 +989,13 @@ def check(entities: list[Entity], relationships: list[Relationship], ent_rows: l
             raise AssertionError(f"{r.id}: generated relationship is not in canonical form")
 
 
-__all__ = ["DEFAULT_ENTITIES", "DEFAULT_SEED", "DEPARTMENTS", "PROVINCES", "check", "fixed_entity_count", "generate",
-           "rows"]
+__all__ = [
+    "DEFAULT_ENTITIES",
+    "DEFAULT_SEED",
+    "DEPARTMENTS",
+    "PROVINCES",
+    "check",
+    "fixed_entity_count",
+    "generate",
+    "rows",
+]

@@ -85,7 +85,7 @@ class IssuedToken:
 
 
 def _now() -> dt.datetime:
-    return dt.datetime.now(dt.timezone.utc)
+    return dt.datetime.now(dt.UTC)
 
 
 def _iso(t: dt.datetime) -> str:
@@ -123,14 +123,21 @@ def _check_scrypt(password: str, stored: str) -> bool:
     try:
         scheme, n, r, p, salt, digest = stored.split("$")
         n_, r_, p_ = int(n), int(r), int(p)
-        if scheme != "scrypt" or not (2 <= n_ <= 2 ** 16 and n_ & (n_ - 1) == 0 and 1 <= r_ <= 16 and 1 <= p_ <= 4):
+        if scheme != "scrypt" or not (2 <= n_ <= 2**16 and n_ & (n_ - 1) == 0 and 1 <= r_ <= 16 and 1 <= p_ <= 4):
             return False
         want = base64.b64decode(digest, validate=True)
         if not 16 <= len(want) <= 64:
             return False
         with _HASH_SLOTS:
-            got = hashlib.scrypt(_bytes(password), salt=base64.b64decode(salt, validate=True), n=n_, r=r_, p=p_,
-                                 dklen=len(want), maxmem=2 ** 27)
+            got = hashlib.scrypt(
+                _bytes(password),
+                salt=base64.b64decode(salt, validate=True),
+                n=n_,
+                r=r_,
+                p=p_,
+                dklen=len(want),
+                maxmem=2**27,
+            )
     except (ValueError, TypeError):
         return False
     return hmac.compare_digest(got, want)
@@ -167,15 +174,25 @@ def check_password(password: str, stored: str) -> bool:
 
 
 def _user(data: dict) -> User:
-    return User(name=data["name"], role=data["role"], org=data.get("org"), display=data.get("display", ""),
-                disabled=bool(data.get("disabled", False)))
+    return User(
+        name=data["name"],
+        role=data["role"],
+        org=data.get("org"),
+        display=data.get("display", ""),
+        disabled=bool(data.get("disabled", False)),
+    )
 
 
 class Accounts:
     """Account operations on behalf of ``principal`` (managing users and others' tokens needs the admin role)."""
 
-    def __init__(self, store: CatalogStore, principal: Principal = SYSTEM, throttle: SignInThrottle | None = None,
-                 client: str | None = None):
+    def __init__(
+        self,
+        store: CatalogStore,
+        principal: Principal = SYSTEM,
+        throttle: SignInThrottle | None = None,
+        client: str | None = None,
+    ):
         """``throttle``: failure counters for sign-ins and tokens (None: no throttling); ``client``: the address
         the credentials came from, for the throttle and the log."""
         self.store = store
@@ -185,8 +202,9 @@ class Accounts:
         self.client = client
 
     # --- users ----------------------------------------------------------------------------------------------------
-    def add_user(self, name: str, role: str, org: str | None = None, display: str = "",
-                 password: str | None = None) -> User:
+    def add_user(
+        self, name: str, role: str, org: str | None = None, display: str = "", password: str | None = None
+    ) -> User:
         require(self.principal, "admin")
         errors = []
         if not isinstance(name, str) or not _NAME.match(name):
@@ -207,8 +225,13 @@ class Accounts:
             raise AlreadyExists(msg("user-exists", name=name))
         user = User(name, role, org, display)
         with self.store.transaction(self.ctx):
-            self.store.put_record(USER, name, {"name": name, "role": role, "org": org, "display": display,
-                                               "disabled": False}, self.ctx, expected_version=0)
+            self.store.put_record(
+                USER,
+                name,
+                {"name": name, "role": role, "org": org, "display": display, "disabled": False},
+                self.ctx,
+                expected_version=0,
+            )
             if password is not None:
                 self.store.put_record(CREDENTIAL, name, {"password": hash_password(password)}, self.ctx, log=False)
         return user
@@ -248,9 +271,14 @@ class Accounts:
         token_id = secrets.token_hex(6)
         secret = f"ioc_{token_id}_{secrets.token_urlsafe(32)}"
         expires = _iso(_now() + dt.timedelta(days=expires_days)) if expires_days else None
-        self.store.put_record(TOKEN, token_id, {"user": user, "label": label[:200], "hash": _sha256(secret),
-                                                "created": _iso(_now()), "expires": expires}, self.ctx,
-                              expected_version=0, log=False)
+        self.store.put_record(
+            TOKEN,
+            token_id,
+            {"user": user, "label": label[:200], "hash": _sha256(secret), "created": _iso(_now()), "expires": expires},
+            self.ctx,
+            expected_version=0,
+            log=False,
+        )
         return IssuedToken(token_id, user, label, expires, secret)
 
     def list_tokens(self, user: str | None = None) -> list[dict]:
@@ -277,9 +305,22 @@ class Accounts:
         if not _CLIENT.fullmatch(client):  # an address from a proxy's header: shown escaped, never raw
             client = repr(client[:64])
         tail = "".join(f" {k}={v}" for k, v in more.items())
-        log.warning("sign-in %s: door=%s user=%s client=%s reason=%s%s", event, door, shown, client, reason, tail,
-                    extra={"auth_event": event, "auth_door": door, "auth_client": self.client, "auth_reason": reason,
-                           "auth_user": user[:64] if isinstance(user, str) else None})
+        log.warning(
+            "sign-in %s: door=%s user=%s client=%s reason=%s%s",
+            event,
+            door,
+            shown,
+            client,
+            reason,
+            tail,
+            extra={
+                "auth_event": event,
+                "auth_door": door,
+                "auth_client": self.client,
+                "auth_reason": reason,
+                "auth_user": user[:64] if isinstance(user, str) else None,
+            },
+        )
 
     def _begin(self, door: str, account: str | None) -> Attempt:
         """An attempt admitted by the throttle (logged and re-raised when it is refused); a no-op without one."""
@@ -337,8 +378,17 @@ class Accounts:
             cred = self.store.get_record(CREDENTIAL, name) if known else None
             stored = cred.data.get("password") if cred is not None else None
             ok, rehash = verify_password(password, stored if isinstance(stored, str) else None)
-            reason = ("unknown-user" if user is None else "no-password" if not isinstance(stored, str) or not stored
-                      else "wrong-password" if not ok else "disabled-user" if user.data.get("disabled") else "")
+            reason = (
+                "unknown-user"
+                if user is None
+                else "no-password"
+                if not isinstance(stored, str) or not stored
+                else "wrong-password"
+                if not ok
+                else "disabled-user"
+                if user.data.get("disabled")
+                else ""
+            )
             if reason or user is None or cred is None:
                 self._failed(attempt, "password", name, reason or "unknown-user")
                 return None
@@ -350,8 +400,14 @@ class Accounts:
     def _rehash(self, name: str, password: str, cred: Record) -> None:
         """Store a hash of the current parameters in place of ``cred``'s, unless the password changed meanwhile."""
         try:
-            self.store.put_record(CREDENTIAL, name, {**cred.data, "password": hash_password(password)}, self.ctx,
-                                  expected_version=cred.version, log=False)
+            self.store.put_record(
+                CREDENTIAL,
+                name,
+                {**cred.data, "password": hash_password(password)},
+                self.ctx,
+                expected_version=cred.version,
+                log=False,
+            )
         except Conflict:
             pass  # a new password was set meanwhile: it wins
         except CatalogError as exc:  # the sign-in stands; the upgrade is tried again next time
@@ -365,9 +421,14 @@ class Accounts:
         if principal is None:
             return None
         value = secrets.token_urlsafe(32)
-        self.store.put_record(SESSION, _sha256(value), {"user": name, "created": _iso(_now()),
-                                                        "expires": _iso(_now() + dt.timedelta(hours=SESSION_HOURS))},
-                              self.ctx, expected_version=0, log=False)
+        self.store.put_record(
+            SESSION,
+            _sha256(value),
+            {"user": name, "created": _iso(_now()), "expires": _iso(_now() + dt.timedelta(hours=SESSION_HOURS))},
+            self.ctx,
+            expected_version=0,
+            log=False,
+        )
         return value, principal
 
     def session_principal(self, value: str) -> Principal | None:
@@ -409,5 +470,14 @@ def seed_demo(store: CatalogStore) -> list[tuple[User, str, IssuedToken]]:
     return out
 
 
-__all__ = ["DEMO_USERS", "HASH_CONCURRENCY", "Accounts", "IssuedToken", "User", "check_password", "hash_password",
-           "seed_demo", "verify_password"]
+__all__ = [
+    "DEMO_USERS",
+    "HASH_CONCURRENCY",
+    "Accounts",
+    "IssuedToken",
+    "User",
+    "check_password",
+    "hash_password",
+    "seed_demo",
+    "verify_password",
+]

@@ -33,8 +33,9 @@ from __future__ import annotations
 import threading
 import weakref
 from collections import OrderedDict
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Callable, Generic, Iterable, Mapping, NamedTuple, Protocol, Sequence, TypeVar, overload
+from typing import Any, Generic, NamedTuple, Protocol, TypeVar, overload
 
 import networkx as nx
 import orjson
@@ -139,8 +140,14 @@ def _build_projection(store: CatalogStore, revision: tuple[int, str]) -> nx.Mult
     for e in sorted(map(orjson.loads, ents), key=lambda e: e["ref"]):
         owner = current_owner(e["owner_history"])
         name = e["name"]
-        g.add_node(e["ref"], kind=e["kind"], name=name["vi"] or name["en"], name_en=name["en"] or name["vi"],
-                   owner=owner, lifecycle=e["attributes"].get("lifecycle"))
+        g.add_node(
+            e["ref"],
+            kind=e["kind"],
+            name=name["vi"] or name["en"],
+            name_en=name["en"] or name["vi"],
+            owner=owner,
+            lifecycle=e["attributes"].get("lifecycle"),
+        )
         if owner:
             owners.append((e["ref"], owner))
     for r in sorted(map(orjson.loads, rels), key=lambda r: r["id"]):
@@ -219,8 +226,13 @@ def _impact_index(views: _Views, store: CatalogStore) -> _ImpactIndex:
         # from the stored JSON (four fields of each relationship) rather than 300,000 models: the first impact
         # after every write pays this
         loads = orjson.loads
-        edges = _dependency_edges(store, ((r["source"], r["target"], r["type"], r["id"], r["properties"])
-                                          for r in map(loads, store.graph_json()[1])))
+        edges = _dependency_edges(
+            store,
+            (
+                (r["source"], r["target"], r["type"], r["id"], r["properties"])
+                for r in map(loads, store.graph_json()[1])
+            ),
+        )
         refs = sorted({ref for pair in edges for ref in pair})
         number = {r: i for i, r in enumerate(refs)}
         dependents: list[list[int]] = [[] for _ in refs]
@@ -231,9 +243,13 @@ def _impact_index(views: _Views, store: CatalogStore) -> _ImpactIndex:
             depends_on[ia].append((ib, via))
         for lst in depends_on:
             lst.sort()
-        return _ImpactIndex(refs=refs, number=number, dependents=[tuple(sorted(d)) for d in dependents],
-                            depends_on=[tuple(i for i, _ in d) for d in depends_on],
-                            via=[tuple(v for _, v in d) for d in depends_on])
+        return _ImpactIndex(
+            refs=refs,
+            number=number,
+            dependents=[tuple(sorted(d)) for d in dependents],
+            depends_on=[tuple(i for i, _ in d) for d in depends_on],
+            via=[tuple(v for _, v in d) for d in depends_on],
+        )
 
     return views.derived("impact_index", build)
 
@@ -247,7 +263,7 @@ class Impact(Sequence[ImpactItem]):
     paid for only for the items someone looks at.
     """
 
-    def __init__(self, ix: "_ImpactIndex", start: int, order: list[int], depth_of: dict[int, int]):
+    def __init__(self, ix: _ImpactIndex, start: int, order: list[int], depth_of: dict[int, int]):
         self._ix, self._start, self._order, self._depth = ix, start, order, depth_of
 
     def __len__(self) -> int:
@@ -266,7 +282,7 @@ class Impact(Sequence[ImpactItem]):
 
     def __eq__(self, other: object) -> bool:
         if isinstance(other, Sequence):
-            return len(self) == len(other) and all(a == b for a, b in zip(self, other))
+            return len(self) == len(other) and all(a == b for a, b in zip(self, other, strict=False))
         return NotImplemented
 
     def __repr__(self) -> str:
@@ -338,6 +354,7 @@ def _require(views: _Views, store: CatalogStore, *refs: str) -> None:
 
 def _adjacency(views: _Views, store: CatalogStore) -> dict[str, tuple[str, ...]]:
     """Every entity's neighbours over stored relationships in either direction (not ownership), sorted by ref."""
+
     def build() -> dict[str, tuple[str, ...]]:
         proj = views.projection(store)
         near: dict[str, set[str]] = {n: set() for n in proj.nodes}
@@ -365,8 +382,9 @@ def _distances(adjacency: Mapping[str, tuple[str, ...]], start: str, cutoff: int
     return dist
 
 
-def _simple_paths(adjacency: Mapping[str, tuple[str, ...]], source: str, target: str, max_length: int,
-                  wanted: int, budget: int) -> tuple[list[list[str]], bool]:
+def _simple_paths(
+    adjacency: Mapping[str, tuple[str, ...]], source: str, target: str, max_length: int, wanted: int, budget: int
+) -> tuple[list[list[str]], bool]:
     """Up to ``wanted`` simple paths from source to target of at most ``max_length`` hops, in (hops, refs) order,
     and whether the walk ran out of ``budget`` (neighbours looked at) before it had them all.
 
@@ -436,10 +454,16 @@ def single_points_of_failure(store: CatalogStore, samples: int = BETWEENNESS_SAM
             scores = nx.betweenness_centrality(ug)
         kinds = views.projection(store).nodes
         rounded = {ref: round(s, 6) for ref, s in sorted(scores.items()) if round(s, 6) > 0}
-        ranked = sorted(((ref, s) for ref, s in rounded.items() if kinds[ref].get("kind") == "platform"),
-                        key=lambda x: (-x[1], x[0]))
-        return SPOFReport(articulation_points=cut, central_platforms=ranked[:TOP_PLATFORMS], betweenness=rounded,
-                          sampled_sources=min(samples, n) if n > BETWEENNESS_EXACT_LIMIT else None)
+        ranked = sorted(
+            ((ref, s) for ref, s in rounded.items() if kinds[ref].get("kind") == "platform"),
+            key=lambda x: (-x[1], x[0]),
+        )
+        return SPOFReport(
+            articulation_points=cut,
+            central_platforms=ranked[:TOP_PLATFORMS],
+            betweenness=rounded,
+            sampled_sources=min(samples, n) if n > BETWEENNESS_EXACT_LIMIT else None,
+        )
 
     return views.derived(f"spof:{samples}", build)
 
@@ -546,8 +570,9 @@ def database_role(metamodel: Metamodel, type_: str) -> str:
     return spec.database_role if spec is not None and not spec.derived else "none"
 
 
-def database_consumers(metamodel: Metamodel, database: str,
-                       touching: Callable[[str], Iterable[R]]) -> DatabaseConsumers[R]:
+def database_consumers(
+    metamodel: Metamodel, database: str, touching: Callable[[str], Iterable[R]]
+) -> DatabaseConsumers[R]:
     """Who uses ``database``, directly or through the services that expose it (see :class:`DatabaseConsumers`),
     read through ``touching(ref)``: the relationships with ``ref`` at either end, from any graph (the store's
     projection, a diagram's snapshot). Relationships whose ``status`` is ``retired`` carry nothing and are left out.
@@ -555,8 +580,9 @@ def database_consumers(metamodel: Metamodel, database: str,
     found: dict[str, dict[str, R]] = {"use": {}, "exposure": {}, "provision": {}, "publication": {}}
     for r in touching(database):
         role = database_role(metamodel, r.type)
-        if ((role == "use" and r.target == database) or (role == "exposure" and r.source == database)) \
-                and _active(r.properties):
+        if ((role == "use" and r.target == database) or (role == "exposure" and r.source == database)) and _active(
+            r.properties
+        ):
             found[role][r.id] = r
     for service in sorted({r.target for r in found["exposure"].values()}):
         for r in touching(service):
@@ -565,8 +591,10 @@ def database_consumers(metamodel: Metamodel, database: str,
                 continue
             if (r.source if role == "publication" else r.target) == service:
                 found[role][r.id] = r
-    return DatabaseConsumers(database, *(tuple(found[k][i] for i in sorted(found[k]))
-                                         for k in ("use", "exposure", "provision", "publication")))
+    return DatabaseConsumers(
+        database,
+        *(tuple(found[k][i] for i in sorted(found[k])) for k in ("use", "exposure", "provision", "publication")),
+    )
 
 
 class _Edge(NamedTuple):
@@ -579,8 +607,11 @@ class _Edge(NamedTuple):
 
 def _projection_touching(proj: nx.MultiDiGraph) -> Callable[[str], list[_Edge]]:
     def touching(ref: str) -> list[_Edge]:
-        return [_Edge(d["id"], d["type"], s, t, d) for s, t, d in (*proj.out_edges(ref, data=True),
-                                                                   *proj.in_edges(ref, data=True))]
+        return [
+            _Edge(d["id"], d["type"], s, t, d)
+            for s, t, d in (*proj.out_edges(ref, data=True), *proj.in_edges(ref, data=True))
+        ]
+
     return touching
 
 
@@ -655,8 +686,14 @@ class Node:
     owner_name: Label | None
 
     def to_json(self) -> dict[str, Any]:
-        return {"ref": self.ref, "kind": self.kind, "kind_label": _label_json(self.kind_label),
-                "name": _label_json(self.name), "owner": self.owner, "owner_name": _label_json(self.owner_name)}
+        return {
+            "ref": self.ref,
+            "kind": self.kind,
+            "kind_label": _label_json(self.kind_label),
+            "name": _label_json(self.name),
+            "owner": self.owner,
+            "owner_name": _label_json(self.owner_name),
+        }
 
 
 @dataclass(frozen=True, slots=True)
@@ -671,8 +708,13 @@ class Link:
     properties: Mapping[str, Any]
 
     def to_json(self) -> dict[str, Any]:
-        return {"id": self.id, "type": self.type, "label": _label_json(self.label),
-                "direction": "forward" if self.forward else "backward", "properties": dict(self.properties)}
+        return {
+            "id": self.id,
+            "type": self.type,
+            "label": _label_json(self.label),
+            "direction": "forward" if self.forward else "backward",
+            "properties": dict(self.properties),
+        }
 
     def text(self, lang: str) -> str:
         return f"→ {self.label.get(lang)} →" if self.forward else f"← {self.label.get(lang)} ←"
@@ -713,9 +755,14 @@ class _Describe:
         kind, owner = data["kind"], data.get("owner")
         spec = self.metamodel.kinds.get(kind)
         owner_data = self.proj.nodes[owner] if owner and owner in self.proj else None
-        return Node(ref=ref, kind=kind, kind_label=spec.label if spec else Label(kind, kind),
-                    name=Label(data["name"], data["name_en"]), owner=owner,
-                    owner_name=Label(owner_data["name"], owner_data["name_en"]) if owner_data else None)
+        return Node(
+            ref=ref,
+            kind=kind,
+            kind_label=spec.label if spec else Label(kind, kind),
+            name=Label(data["name"], data["name_en"]),
+            owner=owner,
+            owner_name=Label(owner_data["name"], owner_data["name_en"]) if owner_data else None,
+        )
 
     def nodes(self, refs: Iterable[str]) -> dict[str, Node]:
         return {ref: self.node(ref) for ref in sorted(set(refs))}
@@ -724,15 +771,19 @@ class _Describe:
         type_ = data["type"]
         spec = self.metamodel.relations.get(type_)
         props = {k: v for k, v in data.items() if k not in ("type", "id")}
-        return Link(id=data["id"], type=type_, label=spec.label if spec else Label(type_, type_), forward=forward,
-                    properties=props)
+        return Link(
+            id=data["id"],
+            type=type_,
+            label=spec.label if spec else Label(type_, type_),
+            forward=forward,
+            properties=props,
+        )
 
     def links(self, a: str, b: str) -> tuple[Link, ...]:
         """Every stored relationship between a and b, either way, by id."""
         out = [self._link(d, True) for k, d in (self.proj.get_edge_data(a, b) or {}).items() if k != "owned_by"]
         if a != b:
-            out += [self._link(d, False) for k, d in (self.proj.get_edge_data(b, a) or {}).items()
-                    if k != "owned_by"]
+            out += [self._link(d, False) for k, d in (self.proj.get_edge_data(b, a) or {}).items() if k != "owned_by"]
         return tuple(sorted(out, key=lambda x: x.id))
 
     def path(self, refs: Sequence[str], via: Sequence[str] | None = None) -> EntityPath:
@@ -777,12 +828,21 @@ class SPOFItem:
 
     @property
     def reasons(self) -> list[str]:
-        return [r for r, on in (("articulation_point", self.articulation_point),
-                                ("high_betweenness", self.rank is not None)) if on]
+        return [
+            r
+            for r, on in (("articulation_point", self.articulation_point), ("high_betweenness", self.rank is not None))
+            if on
+        ]
 
     def to_json(self) -> dict[str, Any]:
-        return {**self.node.to_json(), "reasons": self.reasons, "articulation_point": self.articulation_point,
-                "high_betweenness": self.rank is not None, "betweenness": self.betweenness, "rank": self.rank}
+        return {
+            **self.node.to_json(),
+            "reasons": self.reasons,
+            "articulation_point": self.articulation_point,
+            "high_betweenness": self.rank is not None,
+            "betweenness": self.betweenness,
+            "rank": self.rank,
+        }
 
 
 @dataclass(frozen=True)
@@ -796,16 +856,27 @@ class SPOFList:
     COLUMNS = ("ref", "name", "kind", "owner", "owner_name", "reasons", "betweenness", "rank")
 
     def to_json(self) -> dict[str, Any]:
-        return {"count": len(self.items),
-                "betweenness": {"top_platforms": self.top_platforms, "sampled_sources": self.sampled_sources},
-                "items": [i.to_json() for i in self.items]}
+        return {
+            "count": len(self.items),
+            "betweenness": {"top_platforms": self.top_platforms, "sampled_sources": self.sampled_sources},
+            "items": [i.to_json() for i in self.items],
+        }
 
     def rows(self, lang: str) -> list[list[Any]]:
         """One row per item, in :attr:`COLUMNS` order, labels in ``lang``."""
-        return [[i.node.ref, i.node.name.get(lang), i.node.kind_label.get(lang), i.node.owner or "",
-                 i.node.owner_name.get(lang) if i.node.owner_name else "",
-                 "; ".join(LABELS[r].get(lang) for r in i.reasons), f"{i.betweenness:.6f}",
-                 "" if i.rank is None else i.rank] for i in self.items]
+        return [
+            [
+                i.node.ref,
+                i.node.name.get(lang),
+                i.node.kind_label.get(lang),
+                i.node.owner or "",
+                i.node.owner_name.get(lang) if i.node.owner_name else "",
+                "; ".join(LABELS[r].get(lang) for r in i.reasons),
+                f"{i.betweenness:.6f}",
+                "" if i.rank is None else i.rank,
+            ]
+            for i in self.items
+        ]
 
     def to_csv(self, lang: str = "vi") -> bytes:
         return _csv([LABELS[c].get(lang) for c in self.COLUMNS], self.rows(lang))
@@ -820,8 +891,10 @@ def spof(store: CatalogStore, samples: int = BETWEENNESS_SAMPLES) -> SPOFList:
     describe = _Describe(store, views)
     cut = set(report.articulation_points)
     rank = {ref: i + 1 for i, (ref, _) in enumerate(report.central_platforms)}
-    items = [SPOFItem(describe.node(ref), ref in cut, report.betweenness.get(ref, 0.0), rank.get(ref))
-             for ref in sorted(cut | set(rank))]
+    items = [
+        SPOFItem(describe.node(ref), ref in cut, report.betweenness.get(ref, 0.0), rank.get(ref))
+        for ref in sorted(cut | set(rank))
+    ]
     items.sort(key=lambda i: (-i.betweenness, i.node.ref))
     return SPOFList(items=items, top_platforms=TOP_PLATFORMS, sampled_sources=report.sampled_sources)
 
@@ -842,19 +915,34 @@ class PathsReport:
     COLUMNS = ("path", "hops", "step", "from", "from_name", "relationship", "to", "to_name")
 
     def to_json(self) -> dict[str, Any]:
-        return {"from": self.source.to_json(), "to": self.target.to_json(), "max_length": self.max_length,
-                "limit": self.limit, "count": len(self.paths), "truncated": self.truncated,
-                "paths": [p.to_json() for p in self.paths],
-                "entities": [n.to_json() for _, n in sorted(self.entities.items())]}
+        return {
+            "from": self.source.to_json(),
+            "to": self.target.to_json(),
+            "max_length": self.max_length,
+            "limit": self.limit,
+            "count": len(self.paths),
+            "truncated": self.truncated,
+            "paths": [p.to_json() for p in self.paths],
+            "entities": [n.to_json() for _, n in sorted(self.entities.items())],
+        }
 
     def rows(self, lang: str) -> list[list[Any]]:
         """One row per step of each path, in :attr:`COLUMNS` order, labels in ``lang``."""
         out: list[list[Any]] = []
         for i, p in enumerate(self.paths, 1):
             for j, st in enumerate(p.steps, 1):
-                out.append([i, len(p.steps), j, st.source, _name(self.entities.get(st.source), lang),
-                            "; ".join(x.text(lang) for x in st.links), st.target,
-                            _name(self.entities.get(st.target), lang)])
+                out.append(
+                    [
+                        i,
+                        len(p.steps),
+                        j,
+                        st.source,
+                        _name(self.entities.get(st.source), lang),
+                        "; ".join(x.text(lang) for x in st.links),
+                        st.target,
+                        _name(self.entities.get(st.target), lang),
+                    ]
+                )
         return out
 
     def to_csv(self, lang: str = "vi") -> bytes:
@@ -879,14 +967,22 @@ def find_paths(store: CatalogStore, source: str, target: str, max_length: int = 
     if source == target:
         found, truncated = [[source]], False
     else:
-        found, out_of_budget = _simple_paths(_adjacency(views, store), source, target, max_length, limit + 1,
-                                             PATHS_MAX_CHECKS)
+        found, out_of_budget = _simple_paths(
+            _adjacency(views, store), source, target, max_length, limit + 1, PATHS_MAX_CHECKS
+        )
         truncated = out_of_budget or len(found) > limit
         found = found[:limit]
     describe = _Describe(store, views)
     entities = describe.nodes([source, target, *(ref for p in found for ref in p)])
-    return PathsReport(source=entities[source], target=entities[target], max_length=max_length, limit=limit,
-                       paths=[describe.path(p) for p in found], entities=entities, truncated=truncated)
+    return PathsReport(
+        source=entities[source],
+        target=entities[target],
+        max_length=max_length,
+        limit=limit,
+        paths=[describe.path(p) for p in found],
+        entities=entities,
+        truncated=truncated,
+    )
 
 
 @dataclass(frozen=True)
@@ -905,43 +1001,99 @@ class ImpactReport:
     COLUMNS = ("depth", "ref", "name", "kind", "owner", "owner_name", "because")
 
     def to_json(self) -> dict[str, Any]:
-        return {"ref": self.entity.ref, "entity": self.entity.to_json(), "total": self.total,
-                "max_depth": self.max_depth, "limit": self.limit, "offset": self.offset,
-                "items": [{**self.entities[item.ref].to_json(), "depth": item.depth, "path": list(item.path),
-                           "relationships": list(item.relationships),
-                           "steps": [st.to_json() for st in path.steps]} for item, path in self.items],
-                "entities": [n.to_json() for _, n in sorted(self.entities.items())]}
+        return {
+            "ref": self.entity.ref,
+            "entity": self.entity.to_json(),
+            "total": self.total,
+            "max_depth": self.max_depth,
+            "limit": self.limit,
+            "offset": self.offset,
+            "items": [
+                {
+                    **self.entities[item.ref].to_json(),
+                    "depth": item.depth,
+                    "path": list(item.path),
+                    "relationships": list(item.relationships),
+                    "steps": [st.to_json() for st in path.steps],
+                }
+                for item, path in self.items
+            ],
+            "entities": [n.to_json() for _, n in sorted(self.entities.items())],
+        }
 
     def rows(self, lang: str) -> list[list[Any]]:
         """One row per item, in :attr:`COLUMNS` order, labels in ``lang``; "because" is the path by names."""
         out: list[list[Any]] = []
         for item, _ in self.items:
             n = self.entities[item.ref]
-            out.append([item.depth, n.ref, n.name.get(lang), n.kind_label.get(lang), n.owner or "",
-                        n.owner_name.get(lang) if n.owner_name else "",
-                        " → ".join(_name(self.entities.get(r), lang) for r in item.path)])
+            out.append(
+                [
+                    item.depth,
+                    n.ref,
+                    n.name.get(lang),
+                    n.kind_label.get(lang),
+                    n.owner or "",
+                    n.owner_name.get(lang) if n.owner_name else "",
+                    " → ".join(_name(self.entities.get(r), lang) for r in item.path),
+                ]
+            )
         return out
 
     def to_csv(self, lang: str = "vi") -> bytes:
         return _csv([LABELS[c].get(lang) for c in self.COLUMNS], self.rows(lang))
 
 
-def impact_report(store: CatalogStore, ref: str, max_depth: int | None = None, limit: int = 100,
-                  offset: int = 0) -> ImpactReport:
+def impact_report(
+    store: CatalogStore, ref: str, max_depth: int | None = None, limit: int = 100, offset: int = 0
+) -> ImpactReport:
     """Items ``offset`` to ``offset + limit`` of :func:`impact` (same order), described for people: only that
     page's paths are built."""
     hit = impact(store, ref, max_depth=max_depth)
-    page = hit[offset:offset + limit]
+    page = hit[offset : offset + limit]
     views = _views(store)
     describe = _Describe(store, views)
     entities = describe.nodes([ref, *(r for item in page for r in item.path)])
     items = [(item, describe.path(item.path, item.relationships)) for item in page]
-    return ImpactReport(entity=entities[ref], total=len(hit), max_depth=max_depth, limit=limit, offset=offset,
-                        items=items, entities=entities)
+    return ImpactReport(
+        entity=entities[ref],
+        total=len(hit),
+        max_depth=max_depth,
+        limit=limit,
+        offset=offset,
+        items=items,
+        entities=entities,
+    )
 
 
-__all__ = ["LABELS", "PATHS_MAX_LENGTH", "PATHS_MAX_LIMIT", "Coupling", "DatabaseConsumers", "EntityPath",
-           "ImpactItem", "ImpactReport", "Link", "Node", "PathsReport", "RelationshipLike", "SPOFItem", "SPOFList",
-           "SPOFReport", "Step", "clear_cache", "cycles", "database_consumers", "database_role", "dependency_graph",
-           "find_paths", "impact", "impact_report", "orphans", "paths", "projection", "shared_database_coupling",
-           "single_points_of_failure", "spof"]
+__all__ = [
+    "LABELS",
+    "PATHS_MAX_LENGTH",
+    "PATHS_MAX_LIMIT",
+    "Coupling",
+    "DatabaseConsumers",
+    "EntityPath",
+    "ImpactItem",
+    "ImpactReport",
+    "Link",
+    "Node",
+    "PathsReport",
+    "RelationshipLike",
+    "SPOFItem",
+    "SPOFList",
+    "SPOFReport",
+    "Step",
+    "clear_cache",
+    "cycles",
+    "database_consumers",
+    "database_role",
+    "dependency_graph",
+    "find_paths",
+    "impact",
+    "impact_report",
+    "orphans",
+    "paths",
+    "projection",
+    "shared_database_coupling",
+    "single_points_of_failure",
+    "spof",
+]

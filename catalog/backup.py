@@ -30,9 +30,9 @@ import os
 import shutil
 import tempfile
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterator
 
 from catalog.changelog import Head, VerifyResult, read_heads
 from catalog.digest import content_hash, content_hash_at
@@ -74,8 +74,10 @@ class CopyProof:
         if not self.verify.ok:
             out.append(str(self.verify))
         if self.content_hash != self.logged_hash:
-            out.append(f"the content (hash {self.content_hash}) is not what the change log records at its head "
-                       f"#{self.head.seq} (hash {self.logged_hash})")
+            out.append(
+                f"the content (hash {self.content_hash}) is not what the change log records at its head "
+                f"#{self.head.seq} (hash {self.logged_hash})"
+            )
         return out
 
 
@@ -84,8 +86,12 @@ def prove(store: CatalogStore) -> CopyProof:
     configured head witness is not consulted: a restored catalog may rightly be behind it; see
     :attr:`RestoreResult.witness_ahead`.)"""
     head = store.log_head()
-    return CopyProof(head=head, content_hash=content_hash(store), logged_hash=content_hash_at(store, head.seq),
-                     verify=store.verify_log(configured_witness=False))
+    return CopyProof(
+        head=head,
+        content_hash=content_hash(store),
+        logged_hash=content_hash_at(store, head.seq),
+        verify=store.verify_log(configured_witness=False),
+    )
 
 
 @dataclass
@@ -111,15 +117,21 @@ def _remove(path: Path) -> None:
             os.unlink(f"{path}{suffix}")
 
 
-def backup(source: CatalogStore, path: str | Path, force: bool = False, batch: int = 5000,
-           progress: MigrateProgress | None = None) -> BackupResult:
+def backup(
+    source: CatalogStore,
+    path: str | Path,
+    force: bool = False,
+    batch: int = 5000,
+    progress: MigrateProgress | None = None,
+) -> BackupResult:
     """Write a proved, consistent copy of ``source`` to ``path`` (see the module docstring)."""
     path = Path(path)
     if path.is_dir():
         raise ValidationFailed([FieldError("--output", f"{path} is a folder; give the name of the backup file")])
     if path.exists() and not force:
-        raise ValidationFailed([FieldError("--output", f"{path} exists; refusing to overwrite it (use --force, or "
-                                                       "a new name per backup)")])
+        raise ValidationFailed(
+            [FieldError("--output", f"{path} exists; refusing to overwrite it (use --force, or a new name per backup)")]
+        )
     if isinstance(source, SQLiteStore) and path.resolve() == source.path.resolve():
         raise ValidationFailed([FieldError("--output", f"{path} is the catalog itself; write the backup elsewhere")])
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -148,16 +160,18 @@ def backup(source: CatalogStore, path: str | Path, force: bool = False, batch: i
         if proof.head.seq:
             at = source.changelog(after_seq=proof.head.seq - 1, limit=1)
             if not at or at[0].hash != proof.head.hash:
-                problems.append(f"the source's change-log entry #{proof.head.seq} is not the copy's head "
-                                f"{proof.head.hash}")
+                problems.append(
+                    f"the source's change-log entry #{proof.head.seq} is not the copy's head {proof.head.hash}"
+                )
         if problems:
             raise BackupFailed("the backup could not be proved, nothing was kept: " + "; ".join(problems))
         os.replace(tmp, path)
     except BaseException:
         _remove(tmp)
         raise
-    return BackupResult(path=path, bytes=path.stat().st_size, method=method, proof=proof, source_head=source_head,
-                        seconds=seconds)
+    return BackupResult(
+        path=path, bytes=path.stat().st_size, method=method, proof=proof, source_head=source_head, seconds=seconds
+    )
 
 
 def _single_file(path: Path) -> None:
@@ -175,8 +189,7 @@ def _single_file(path: Path) -> None:
 
 @contextlib.contextmanager
 def _read_only(path: Path, like: CatalogStore | None = None) -> Iterator[SQLiteStore]:
-    store = SQLiteStore(path, metamodel=like.metamodel if like is not None else SQLiteStore.metamodel,
-                        read_only=True)
+    store = SQLiteStore(path, metamodel=like.metamodel if like is not None else SQLiteStore.metamodel, read_only=True)
     try:
         yield store
     finally:
@@ -200,8 +213,7 @@ def open_backup(path: str | Path, like: CatalogStore | None = None) -> Iterator[
     with tempfile.TemporaryDirectory(prefix="ioc-catalog-restore-") as folder:
         copy = Path(folder) / path.name
         shutil.copyfile(path, copy)
-        store = SQLiteStore(copy, metamodel=like.metamodel if like is not None else SQLiteStore.metamodel,
-                            create=False)
+        store = SQLiteStore(copy, metamodel=like.metamodel if like is not None else SQLiteStore.metamodel, create=False)
         try:
             yield store
         finally:
@@ -227,21 +239,30 @@ class RestorePlan:
         if self.empty:
             return []
         b, c = self.backup_head.seq, self.current_head.seq
-        out = [f"the catalog's {self.counts['entities']:,} entities, {self.counts['relationships']:,} "
-               f"relationships, {self.counts['events']:,} organisation events and {self.counts['records']:,} "
-               "records (users, tokens, sessions, drafts, import runs) are replaced by the backup's"]
+        out = [
+            f"the catalog's {self.counts['entities']:,} entities, {self.counts['relationships']:,} "
+            f"relationships, {self.counts['events']:,} organisation events and {self.counts['records']:,} "
+            "records (users, tokens, sessions, drafts, import runs) are replaced by the backup's"
+        ]
         if self.relation == "ahead":
-            out.append(f"{c - b:,} change-log entries (#{b + 1}-#{c}) written after this backup are lost, with "
-                       "every change they record")
+            out.append(
+                f"{c - b:,} change-log entries (#{b + 1}-#{c}) written after this backup are lost, with "
+                "every change they record"
+            )
         elif self.relation == "behind":
-            out.append(f"no change-log entry is lost: the backup continues this catalog's log (#{c + 1}-#{b} are "
-                       "added)")
+            out.append(
+                f"no change-log entry is lost: the backup continues this catalog's log (#{c + 1}-#{b} are added)"
+            )
         elif self.relation == "same":
-            out.append(f"no change-log entry is lost: the catalog is at the backup's head #{b}; only records "
-                       "written without a log entry (sessions, tokens, import runs) may differ")
+            out.append(
+                f"no change-log entry is lost: the catalog is at the backup's head #{b}; only records "
+                "written without a log entry (sessions, tokens, import runs) may differ"
+            )
         else:
-            out.append(f"the whole change log (#1-#{c}) is lost: it is another history than the backup's (neither "
-                       "log contains the other's head)")
+            out.append(
+                f"the whole change log (#1-#{c}) is lost: it is another history than the backup's (neither "
+                "log contains the other's head)"
+            )
         return out
 
 
@@ -254,8 +275,12 @@ def _holds(store: CatalogStore, head: Head) -> bool:
 
 def plan_restore(backup_store: CatalogStore, target: CatalogStore) -> RestorePlan:
     backup_head, current_head = backup_store.log_head(), target.log_head()
-    counts = {"entities": target.count_entities(), "relationships": target.count_relationships(),
-              "events": len(target.list_events()), "records": target.count_records()}
+    counts = {
+        "entities": target.count_entities(),
+        "relationships": target.count_relationships(),
+        "events": len(target.list_events()),
+        "records": target.count_records(),
+    }
     if target.is_empty():
         relation = "empty"
     elif backup_head == current_head:
@@ -281,12 +306,20 @@ class RestoreResult:
 
     @property
     def ok(self) -> bool:
-        return (self.restored.ok and self.restored.content_hash == self.backup.content_hash
-                and self.restored.head == self.backup.head)
+        return (
+            self.restored.ok
+            and self.restored.content_hash == self.backup.content_hash
+            and self.restored.head == self.backup.head
+        )
 
 
-def restore(path: str | Path, target: CatalogStore, force: bool = False, batch: int = 5000,
-            progress: MigrateProgress | None = None) -> RestoreResult:
+def restore(
+    path: str | Path,
+    target: CatalogStore,
+    force: bool = False,
+    batch: int = 5000,
+    progress: MigrateProgress | None = None,
+) -> RestoreResult:
     """Restore the backup file ``path`` into ``target`` (see the module docstring). Raises :class:`RestoreRefused`
     (the plan is in the message) for a non-empty target without ``force``, and :class:`BackupFailed` when the
     backup file does not prove itself or, into SQLite, when the restored catalog does not match it (then nothing is
@@ -296,13 +329,16 @@ def restore(path: str | Path, target: CatalogStore, force: bool = False, batch: 
         started = time.perf_counter()
         backup_proof = prove(source)
         if not backup_proof.ok:
-            raise BackupFailed(f"{path} is not a sound backup; nothing was restored: "
-                               + "; ".join(backup_proof.problems()))
+            raise BackupFailed(
+                f"{path} is not a sound backup; nothing was restored: " + "; ".join(backup_proof.problems())
+            )
         plan = plan_restore(source, target)
         seconds["check"] = time.perf_counter() - started
         if not plan.empty and not force:
-            raise RestoreRefused("the catalog is not empty; refusing to restore over it (use --force). It would "
-                                 "lose: " + "; ".join(plan.losses()))
+            raise RestoreRefused(
+                "the catalog is not empty; refusing to restore over it (use --force). It would "
+                "lose: " + "; ".join(plan.losses())
+            )
         started = time.perf_counter()
         one = target.restores_in_one_transaction
         with target.transaction(WriteContext(actor="restore")) if one else contextlib.nullcontext():
@@ -310,11 +346,14 @@ def restore(path: str | Path, target: CatalogStore, force: bool = False, batch: 
                 target.erase()
             counts = copy_catalog(source, target, batch, progress)
             restored = prove(target)
-            result = RestoreResult(plan=plan, backup=backup_proof, restored=restored, counts=counts,
-                                   one_transaction=one, seconds=seconds)
+            result = RestoreResult(
+                plan=plan, backup=backup_proof, restored=restored, counts=counts, one_transaction=one, seconds=seconds
+            )
             if one and not result.ok:  # rolled back: the catalog stays as it was
-                raise BackupFailed("the restored catalog does not match the backup; nothing was restored: "
-                                   + "; ".join(_differences(result)))
+                raise BackupFailed(
+                    "the restored catalog does not match the backup; nothing was restored: "
+                    + "; ".join(_differences(result))
+                )
         seconds["restore"] = time.perf_counter() - started
     result.witness_ahead = _witness_beyond(target, restored.head)
     return result
@@ -325,8 +364,10 @@ def _differences(result: RestoreResult) -> list[str]:
     if result.restored.content_hash != result.backup.content_hash:
         out.append(f"content hash {result.restored.content_hash}, the backup's {result.backup.content_hash}")
     if result.restored.head != result.backup.head:
-        out.append(f"head #{result.restored.head.seq} {result.restored.head.hash}, the backup's "
-                   f"#{result.backup.head.seq} {result.backup.head.hash}")
+        out.append(
+            f"head #{result.restored.head.seq} {result.restored.head.hash}, the backup's "
+            f"#{result.backup.head.seq} {result.backup.head.hash}"
+        )
     return out
 
 
@@ -348,5 +389,17 @@ def _witness_beyond(store: CatalogStore, head: Head) -> Head | None:
     return max(beyond, key=lambda h: h.seq) if beyond else None
 
 
-__all__ = ["BackupFailed", "BackupResult", "CopyProof", "RestorePlan", "RestoreRefused", "RestoreResult", "backup",
-           "open_backup", "plan_restore", "prove", "restore", "restore_problems"]
+__all__ = [
+    "BackupFailed",
+    "BackupResult",
+    "CopyProof",
+    "RestorePlan",
+    "RestoreRefused",
+    "RestoreResult",
+    "backup",
+    "open_backup",
+    "plan_restore",
+    "prove",
+    "restore",
+    "restore_problems",
+]

@@ -19,9 +19,10 @@ import logging
 import os
 import re
 import threading
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterable
+from typing import Any
 
 import orjson
 
@@ -63,8 +64,9 @@ def as_json(value: Any) -> str:
     return value if isinstance(value, str) else _CANONICAL.encode(value)
 
 
-def entry_hash(seq: int, time: str, actor: str, request_id: str, op: str, ref: str,
-               before: Any, after: Any, prev_hash: str) -> str:
+def entry_hash(
+    seq: int, time: str, actor: str, request_id: str, op: str, ref: str, before: Any, after: Any, prev_hash: str
+) -> str:
     """SHA-256 of the entry's canonical JSON. ``before``/``after`` are dicts (or None), or their canonical JSON
     strings: the body is assembled in the key order canonical_json would sort to, so both give the same hash."""
     return entry_hasher(actor, request_id)(seq, time, op, ref, before, after, prev_hash)
@@ -78,8 +80,10 @@ def entry_hasher(actor: str, request_id: str) -> Callable[[int, str, str, str, A
     sha256 = hashlib.sha256
 
     def hash_entry(seq: int, time: str, op: str, ref: str, before: Any, after: Any, prev_hash: str) -> str:
-        body = (f'{head}{as_json(after)},"before":{as_json(before)},"op":{_string(op)},'
-                f'"prev_hash":{_string(prev_hash)},"ref":{_string(ref)}{request}{int(seq)},"time":{_string(time)}}}')
+        body = (
+            f'{head}{as_json(after)},"before":{as_json(before)},"op":{_string(op)},'
+            f'"prev_hash":{_string(prev_hash)},"ref":{_string(ref)}{request}{int(seq)},"time":{_string(time)}}}'
+        )
         return sha256(body.encode("utf-8")).hexdigest()
 
     return hash_entry
@@ -170,8 +174,14 @@ class HeadWitness:
                 return True
             except OSError as exc:
                 self._close()
-                witness_log.error("could not append change-log head #%d %s to the head witness %s: %s (the write "
-                                  "itself is committed)", head.seq, head.hash, self.path, exc)
+                witness_log.error(
+                    "could not append change-log head #%d %s to the head witness %s: %s (the write "
+                    "itself is committed)",
+                    head.seq,
+                    head.hash,
+                    self.path,
+                    exc,
+                )
                 return False
 
     def _close(self) -> None:
@@ -211,8 +221,9 @@ def _range(first: int, last: int) -> str:
     return f"entry {first} is" if first == last else f"entries {first}-{last} are"
 
 
-def verify_chain(rows: Iterable[tuple[int, str, str, str, str, str, Any, Any, str, str]],
-                 witness: Iterable[Head] = ()) -> VerifyResult:
+def verify_chain(
+    rows: Iterable[tuple[int, str, str, str, str, str, Any, Any, str, str]], witness: Iterable[Head] = ()
+) -> VerifyResult:
     """Check rows (seq, time, actor, request_id, op, ref, before, after, prev_hash, hash) in seq order; before and
     after may be values or their canonical JSON text as stored.
 
@@ -229,8 +240,9 @@ def verify_chain(rows: Iterable[tuple[int, str, str, str, str, str, Any, Any, st
     matched: Head | None = None
     for seq, time, actor, request_id, op, ref, before, after, prev_hash, h in rows:
         if seq != expected_seq:
-            return VerifyResult(False, checked, prev, expected_seq,
-                                f"entry {expected_seq} is missing (next present entry is {seq})")
+            return VerifyResult(
+                False, checked, prev, expected_seq, f"entry {expected_seq} is missing (next present entry is {seq})"
+            )
         if prev_hash != prev:
             return VerifyResult(False, checked, prev, seq, "previous-hash link does not match the entry before it")
         if entry_hash(seq, time, actor, request_id, op, ref, before, after, prev_hash) != h:
@@ -241,10 +253,15 @@ def verify_chain(rows: Iterable[tuple[int, str, str, str, str, str, Any, Any, st
             w = heads[next_head]
             if w.hash != h:
                 since = f" (the witnessed head #{matched.seq} before it still matches)" if matched else ""
-                return VerifyResult(False, checked, prev, seq,
-                                    f"entry {seq} is not the one {w.source or 'the witness'} saw (log hash "
-                                    f"{h[:16]}..., witnessed {w.hash[:16]}...): the log was rewritten at or before "
-                                    f"entry {seq}{since}")
+                return VerifyResult(
+                    False,
+                    checked,
+                    prev,
+                    seq,
+                    f"entry {seq} is not the one {w.source or 'the witness'} saw (log hash "
+                    f"{h[:16]}..., witnessed {w.hash[:16]}...): the log was rewritten at or before "
+                    f"entry {seq}{since}",
+                )
             matched = w
             next_head += 1
         last_time = time
@@ -253,7 +270,12 @@ def verify_chain(rows: Iterable[tuple[int, str, str, str, str, str, Any, Any, st
         checked += 1
     if next_head < len(heads):
         w = heads[-1]
-        return VerifyResult(False, checked, prev, checked + 1,
-                            f"{_range(checked + 1, w.seq)} missing: the log ends at {checked} but "
-                            f"{w.source or 'the witness'} saw {w.seq}")
+        return VerifyResult(
+            False,
+            checked,
+            prev,
+            checked + 1,
+            f"{_range(checked + 1, w.seq)} missing: the log ends at {checked} but "
+            f"{w.source or 'the witness'} saw {w.seq}",
+        )
     return VerifyResult(True, checked, prev, witnessed=matched.seq if matched else 0)

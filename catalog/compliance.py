@@ -34,10 +34,11 @@ import datetime as dt
 import json
 import string
 from collections import defaultdict
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import asdict, dataclass, field
 from functools import cached_property
 from pathlib import Path
-from typing import Any, Callable, Iterable, Iterator, Mapping
+from typing import Any
 
 from catalog.errors import FieldError, ValidationFailed
 from catalog.i18n import msg
@@ -108,8 +109,12 @@ class Report:
 
     def to_json(self) -> dict[str, Any]:
         """The report as plain JSON values: the one shape the CLI, the API, the web UI and the audit bundle give."""
-        body = {"today": self.today, "rules": list(self.rules), "findings": [asdict(f) for f in self.findings],
-                "completeness": {k: asdict(v) for k, v in self.completeness.items()}}
+        body = {
+            "today": self.today,
+            "rules": list(self.rules),
+            "findings": [asdict(f) for f in self.findings],
+            "completeness": {k: asdict(v) for k, v in self.completeness.items()},
+        }
         return json.loads(json.dumps(body, ensure_ascii=False, default=str))  # dates in details become text
 
     def to_csv(self) -> bytes:
@@ -224,11 +229,20 @@ def builtin_rules() -> list[Rule]:
 
 
 # the built-ins register exactly like an extension's entry points (groups ``ioc_catalog.checks``, ``ioc_catalog.rules``)
-CHECKS: Registry[CheckFn] = Registry(msg("registry-kind-check"), "ioc_catalog.checks",
-                                     ("catalog.compliance:builtin_checks",), key=lambda fn: fn.check_name,
-                                     accepts=_is_check)
-RULES: Registry[Rule] = Registry(msg("registry-kind-rule"), "ioc_catalog.rules", ("catalog.compliance:builtin_rules",),
-                                 key=lambda r: r.code, accepts=_is_rule)
+CHECKS: Registry[CheckFn] = Registry(
+    msg("registry-kind-check"),
+    "ioc_catalog.checks",
+    ("catalog.compliance:builtin_checks",),
+    key=lambda fn: fn.check_name,
+    accepts=_is_check,
+)
+RULES: Registry[Rule] = Registry(
+    msg("registry-kind-rule"),
+    "ioc_catalog.rules",
+    ("catalog.compliance:builtin_rules",),
+    key=lambda r: r.code,
+    accepts=_is_rule,
+)
 
 
 def registered_checks() -> dict[str, CheckFn]:
@@ -258,14 +272,21 @@ def load_rules(path: str | Path | None = None) -> list[Rule]:
         mode, extra = _read_rules_file(path)
         rules = [r for code, r in everything.items() if mode == "keep" or not RULES.is_builtin(code)]
         taken = {r.code: RULES.origin(r.code) for r in rules}
-        errors = [FieldError(f"{path.name}:{r.code}", msg("rule-code-taken", rule=r.code, origin=taken[r.code]))
-                  for r in extra if r.code in taken]
+        errors = [
+            FieldError(f"{path.name}:{r.code}", msg("rule-code-taken", rule=r.code, origin=taken[r.code]))
+            for r in extra
+            if r.code in taken
+        ]
         if errors:
             raise ValidationFailed(errors)
         rules += extra
-    unknown = [FieldError(f"{r.code}.check", msg("rule-check-unknown", check=r.check,
-                                                   known=", ".join(registered_checks()) or "—"))
-               for r in rules if r.check not in CHECKS]
+    unknown = [
+        FieldError(
+            f"{r.code}.check", msg("rule-check-unknown", check=r.check, known=", ".join(registered_checks()) or "—")
+        )
+        for r in rules
+        if r.check not in CHECKS
+    ]
     if unknown:
         raise ValidationFailed(unknown)
     return rules
@@ -318,15 +339,27 @@ def _read_rules(path: Path, known_checks: Any) -> list[Rule]:
         if not isinstance(check_name, str) or not check_name:
             errors.append(FieldError(f"{where}.check", "is required"))
         elif known_checks is not None and check_name not in known_checks:
-            errors.append(FieldError(f"{where}.check", f"unknown check '{check_name}'; registered checks: "
-                                                       f"{', '.join(registered_checks()) or 'none'}"))
+            errors.append(
+                FieldError(
+                    f"{where}.check",
+                    f"unknown check '{check_name}'; registered checks: {', '.join(registered_checks()) or 'none'}",
+                )
+            )
         if not isinstance(params, dict):
             errors.append(FieldError(f"{where}.params", "must be a mapping"))
         if len(errors) > before:
             continue
         seen.add(code)
-        rules.append(Rule(code=code, severity=severity, message=Label(str(message["vi"]), str(message["en"])),
-                          description=str(item.get("description") or ""), check=check_name, params=dict(params)))
+        rules.append(
+            Rule(
+                code=code,
+                severity=severity,
+                message=Label(str(message["vi"]), str(message["en"])),
+                description=str(item.get("description") or ""),
+                check=check_name,
+                params=dict(params),
+            )
+        )
     if errors:
         raise ValidationFailed(errors, f"invalid rules file {path}: " + "; ".join(str(e) for e in errors))
     return rules
@@ -373,8 +406,12 @@ def _format(template: str, ctx: CheckContext, hit: Hit, lang: str) -> str:
     return string.Formatter().vformat(template, (), _Placeholders(ctx, hit, lang))
 
 
-def check(store: CatalogStore, today: dt.date | None = None, rules: list[str] | None = None,
-          rules_file: str | Path | None = None) -> Report:
+def check(
+    store: CatalogStore,
+    today: dt.date | None = None,
+    rules: list[str] | None = None,
+    rules_file: str | Path | None = None,
+) -> Report:
     """Run the rules (all, or the codes in ``rules``) against the catalog as it stands on ``today`` (default: the
     store's clock). ``rules_file`` is read instead of the ``rules_file`` setting (see :func:`load_rules`)."""
     today = today or store.clock().date()
@@ -383,8 +420,9 @@ def check(store: CatalogStore, today: dt.date | None = None, rules: list[str] | 
         known = {r.code for r in all_rules}
         unknown = [c for c in rules if c not in known]
         if unknown:
-            raise ValidationFailed([FieldError("rules", f"unknown rule code(s) {', '.join(unknown)}; known: "
-                                                        f"{', '.join(sorted(known))}")])
+            raise ValidationFailed(
+                [FieldError("rules", f"unknown rule code(s) {', '.join(unknown)}; known: {', '.join(sorted(known))}")]
+            )
         selected = [r for r in all_rules if r.code in set(rules)]
     else:
         selected = all_rules
@@ -392,12 +430,20 @@ def check(store: CatalogStore, today: dt.date | None = None, rules: list[str] | 
     findings: list[Finding] = []
     for rule in selected:
         for hit in CHECKS.get(rule.check)(ctx, rule.params):
-            findings.append(Finding(rule=rule.code, severity=rule.severity, ref=hit.ref,
-                                    message_vi=_format(rule.message.vi, ctx, hit, "vi"),
-                                    message_en=_format(rule.message.en, ctx, hit, "en"), detail=dict(hit.detail)))
+            findings.append(
+                Finding(
+                    rule=rule.code,
+                    severity=rule.severity,
+                    ref=hit.ref,
+                    message_vi=_format(rule.message.vi, ctx, hit, "vi"),
+                    message_en=_format(rule.message.en, ctx, hit, "en"),
+                    detail=dict(hit.detail),
+                )
+            )
     findings.sort(key=lambda f: (f.rule, f.ref, json.dumps(f.detail, sort_keys=True, default=str)))
-    return Report(today=today, rules=[r.code for r in selected], findings=findings,
-                  completeness=completeness(ctx, findings))
+    return Report(
+        today=today, rules=[r.code for r in selected], findings=findings, completeness=completeness(ctx, findings)
+    )
 
 
 def completeness(ctx: CheckContext, findings: Iterable[Finding] = ()) -> dict[str, OrgScore]:
@@ -419,13 +465,18 @@ def completeness(ctx: CheckContext, findings: Iterable[Finding] = ()) -> dict[st
     by_severity: dict[str, dict[str, int]] = {org: dict.fromkeys(SEVERITIES, 0) for org in count}
     for f in findings:
         e = ctx.entities.get(f.ref)
-        org = f.ref if e is not None and ctx.metamodel.is_organisation(e.kind) else \
-            (e.owner if e is not None else None)
+        org = f.ref if e is not None and ctx.metamodel.is_organisation(e.kind) else (e.owner if e is not None else None)
         if org in by_severity:
             by_severity[org][f.severity] = by_severity[org].get(f.severity, 0) + 1
-    return {org: OrgScore(org=org, score=round(100.0 * filled[org] / total[org], 1) if total[org] else 100.0,
-                          entities=count[org], findings=by_severity[org])
-            for org in sorted(count)}
+    return {
+        org: OrgScore(
+            org=org,
+            score=round(100.0 * filled[org] / total[org], 1) if total[org] else 100.0,
+            entities=count[org],
+            findings=by_severity[org],
+        )
+        for org in sorted(count)
+    }
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -480,8 +531,16 @@ def flow_bypasses_lgsp(ctx: CheckContext, params: Mapping[str, Any]) -> Iterable
         via = ctx.entities.get(r.properties.get("via") or "")
         if via is not None and via.kind == "platform" and via.attributes.get("platform_subtype") in subtypes:
             continue
-        yield Hit(r.source, {"relationship": r.id, "target": r.target, "source_owner": source.owner,
-                             "target_owner": target.owner, "via": r.properties.get("via")})
+        yield Hit(
+            r.source,
+            {
+                "relationship": r.id,
+                "target": r.target,
+                "source_owner": source.owner,
+                "target_owner": target.owner,
+                "via": r.properties.get("via"),
+            },
+        )
 
 
 @rule_check("not_reviewed")
@@ -563,6 +622,22 @@ def database_unused(ctx: CheckContext, params: Mapping[str, Any]) -> Iterable[Hi
             yield Hit(e.ref)
 
 
-__all__ = ["CHECKS", "RULES", "RULES_FILE", "SEVERITIES", "CheckContext", "Finding", "Hit", "OrgScore", "Report",
-           "Rule", "builtin_checks", "builtin_rules", "check", "completeness", "load_rules", "registered_checks",
-           "rule_check"]
+__all__ = [
+    "CHECKS",
+    "RULES",
+    "RULES_FILE",
+    "SEVERITIES",
+    "CheckContext",
+    "Finding",
+    "Hit",
+    "OrgScore",
+    "Report",
+    "Rule",
+    "builtin_checks",
+    "builtin_rules",
+    "check",
+    "completeness",
+    "load_rules",
+    "registered_checks",
+    "rule_check",
+]

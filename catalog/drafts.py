@@ -85,12 +85,23 @@ class Draft:
     extra: dict[str, Any] = field(default_factory=dict)
 
     def data(self) -> dict[str, Any]:
-        return {"id": self.id, "ref": self.ref, "op": self.op, "changes": self.changes,
-                "base_version": self.base_version, "submitted_by": self.submitted_by,
-                "submitted_at": self.submitted_at, "note": self.note, "status": self.status,
-                "decided_by": self.decided_by, "decided_at": self.decided_at, "reason": self.reason,
-                "applied_version": self.applied_version, "submitter_role": self.submitter_role,
-                "submitter_org": self.submitter_org}
+        return {
+            "id": self.id,
+            "ref": self.ref,
+            "op": self.op,
+            "changes": self.changes,
+            "base_version": self.base_version,
+            "submitted_by": self.submitted_by,
+            "submitted_at": self.submitted_at,
+            "note": self.note,
+            "status": self.status,
+            "decided_by": self.decided_by,
+            "decided_at": self.decided_at,
+            "reason": self.reason,
+            "applied_version": self.applied_version,
+            "submitter_role": self.submitter_role,
+            "submitter_org": self.submitter_org,
+        }
 
     def as_dict(self) -> dict[str, Any]:
         return {**self.data(), "version": self.version}
@@ -111,14 +122,15 @@ class Drafts:
         self.ctx = WriteContext(actor=principal.name)
 
     def _now(self) -> str:
-        return self.store.clock().astimezone(dt.timezone.utc).isoformat(timespec="seconds")
+        return self.store.clock().astimezone(dt.UTC).isoformat(timespec="seconds")
 
     def _service(self) -> CatalogService:
         return CatalogService(self.store, self.principal, request_id=self.ctx.request_id, today=self.today)
 
     # --- submit -----------------------------------------------------------------------------------------------------
-    def submit(self, ref: str, changes: dict[str, Any] | None, base_version: int, op: Operation = "patch",
-               note: str = "") -> Draft:
+    def submit(
+        self, ref: str, changes: dict[str, Any] | None, base_version: int, op: Operation = "patch", note: str = ""
+    ) -> Draft:
         """Propose a change to ``ref`` as it stands at ``base_version``; nothing changes until approved."""
         require(self.principal, "write")
         errors = []
@@ -139,8 +151,9 @@ class Drafts:
         if op == "retire":
             unknown = set(changes) - {"on"}
             if unknown:
-                raise ValidationFailed([FieldError(f"changes.{k}", msg("draft-retire-only-on"))
-                                        for k in sorted(unknown, key=str)])
+                raise ValidationFailed(
+                    [FieldError(f"changes.{k}", msg("draft-retire-only-on")) for k in sorted(unknown, key=str)]
+                )
             on = changes.get("on")
             try:
                 day = dt.date.fromisoformat(on) if on else self.today
@@ -148,9 +161,18 @@ class Drafts:
                 raise ValidationFailed([FieldError("changes.on", msg("value-must-be-date"))]) from None
             changes = {"on": day.isoformat()}
         self._proposed(current, op, changes, self.principal)
-        draft = Draft(id=secrets.token_hex(6), ref=ref, op=op, changes=changes, base_version=base_version,
-                      submitted_by=self.principal.name, submitted_at=self._now(), note=note,
-                      submitter_role=self.principal.role, submitter_org=self.principal.org)
+        draft = Draft(
+            id=secrets.token_hex(6),
+            ref=ref,
+            op=op,
+            changes=changes,
+            base_version=base_version,
+            submitted_by=self.principal.name,
+            submitted_at=self._now(),
+            note=note,
+            submitter_role=self.principal.role,
+            submitter_org=self.principal.org,
+        )
         rec = self.store.put_record(COLLECTION, draft.id, draft.data(), self.ctx, expected_version=0)
         return _from_record(rec.data, rec.version)
 
@@ -159,8 +181,9 @@ class Drafts:
         references, scope before and after, past ownership kept); nothing is written."""
         mm = self.store.metamodel
         if op == "retire":
-            data = merge_patch(current, retire_changes(current, dt.date.fromisoformat(changes["on"]), mm),
-                               self.today, mm)
+            data = merge_patch(
+                current, retire_changes(current, dt.date.fromisoformat(changes["on"]), mm), self.today, mm
+            )
         else:
             data = merge_patch(current, changes, self.today, mm, where="changes.")
         return CatalogService(self.store, who, today=self.today).prepare_update(current, data)
@@ -186,8 +209,11 @@ class Drafts:
     # --- read -------------------------------------------------------------------------------------------------------
     def get(self, draft_id: str) -> Draft:
         require(self.principal, "read")
-        rec = self.store.get_record(COLLECTION, draft_id) if isinstance(draft_id, str) and \
-            0 < len(draft_id) <= 64 and draft_id.isalnum() else None
+        rec = (
+            self.store.get_record(COLLECTION, draft_id)
+            if isinstance(draft_id, str) and 0 < len(draft_id) <= 64 and draft_id.isalnum()
+            else None
+        )
         if rec is None:
             raise NotFound(msg("draft-not-found", id=draft_id))
         return _from_record(rec.data, rec.version)
@@ -234,8 +260,15 @@ class Drafts:
                 e = svc.retire(d.ref, d.base_version, dt.date.fromisoformat(d.changes["on"]))
             else:
                 e = svc.patch(d.ref, d.changes, d.base_version)
-            decided = Draft(**{**d.data(), "status": "approved", "decided_by": self.principal.name,
-                               "decided_at": self._now(), "applied_version": e.version})
+            decided = Draft(
+                **{
+                    **d.data(),
+                    "status": "approved",
+                    "decided_by": self.principal.name,
+                    "decided_at": self._now(),
+                    "applied_version": e.version,
+                }
+            )
             rec = self.store.put_record(COLLECTION, d.id, decided.data(), self.ctx, expected_version=d.version)
         return _from_record(rec.data, rec.version)
 
@@ -245,8 +278,15 @@ class Drafts:
         if text_problems(reason, "reason"):
             raise ValidationFailed(text_problems(reason, "reason"))
         d = self._pending(draft_id, version)
-        decided = Draft(**{**d.data(), "status": "rejected", "decided_by": self.principal.name,
-                           "decided_at": self._now(), "reason": reason.strip()})
+        decided = Draft(
+            **{
+                **d.data(),
+                "status": "rejected",
+                "decided_by": self.principal.name,
+                "decided_at": self._now(),
+                "reason": reason.strip(),
+            }
+        )
         rec = self.store.put_record(COLLECTION, d.id, decided.data(), self.ctx, expected_version=d.version)
         return _from_record(rec.data, rec.version)
 

@@ -57,8 +57,14 @@ class ValidationFailed(CatalogError):
     def __init__(self, errors: list[FieldError], message: str | None = None):
         self.errors = list(errors)
         if message is None:
-            message = msg("field-errors", errors=tuple(msg("field-error", location=e.location, reason=e.reason)
-                                                       for e in self.errors)) if self.errors else msg("invalid-input")
+            message = (
+                msg(
+                    "field-errors",
+                    errors=tuple(msg("field-error", location=e.location, reason=e.reason) for e in self.errors),
+                )
+                if self.errors
+                else msg("invalid-input")
+            )
         super().__init__(message)
 
 

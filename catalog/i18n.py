@@ -33,9 +33,10 @@ import datetime as dt
 import gettext
 import subprocess
 import sys
-from functools import lru_cache
+from collections.abc import Iterable
+from functools import cache
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 from babel import Locale
 from babel.dates import format_date as _babel_date
@@ -59,7 +60,7 @@ class Message(str):
     code: str
     params: dict[str, Any]
 
-    def __new__(cls, code: str, params: dict[str, Any]) -> "Message":
+    def __new__(cls, code: str, params: dict[str, Any]) -> Message:
         self = super().__new__(cls, _render(code, "en", params))
         self.code = code
         self.params = params
@@ -129,6 +130,7 @@ def lang_or_default(lang: str | None, default: str = "vi") -> str:
 
 # --- dates and numbers -----------------------------------------------------------------------------------------------
 
+
 def format_date(day: dt.date | str | None, lang: str, format: str = "medium") -> str:
     """A date as readers of ``lang`` write it (vi: ``1 thg 3, 2025`` medium, ``01/03/2025`` short)."""
     if day is None or day == "":
@@ -159,12 +161,13 @@ def format_number(n: int | float, lang: str) -> str:
 
 # --- the catalogs ----------------------------------------------------------------------------------------------------
 
-@lru_cache(maxsize=None)
+
+@cache
 def _locale(lang: str) -> Locale:
     return Locale.parse(lang_or_default(lang))
 
 
-@lru_cache(maxsize=None)
+@cache
 def _catalog(lang: str) -> gettext.NullTranslations:
     try:
         return gettext.translation(DOMAIN, localedir=str(LOCALE_DIR), languages=[lang_or_default(lang)])
@@ -232,8 +235,19 @@ def extract(pot: Path) -> Path:
     from babel.messages.pofile import read_po, write_po
 
     keywords: Iterable[str] = [a for k in KEYWORDS for a in ("-k", k)]
-    _pybabel("extract", "--no-default-keywords", *keywords, "-F", str(ROOT / "babel.cfg"), "--sort-by-file",
-             "--no-wrap", "--no-location", "-o", str(pot), *SOURCES)
+    _pybabel(
+        "extract",
+        "--no-default-keywords",
+        *keywords,
+        "-F",
+        str(ROOT / "babel.cfg"),
+        "--sort-by-file",
+        "--no-wrap",
+        "--no-location",
+        "-o",
+        str(pot),
+        *SOURCES,
+    )
     with pot.open("rb") as fh:
         template = read_po(fh)
     known = {m.id[0] if isinstance(m.id, tuple) else m.id for m in template if m.id}
@@ -258,8 +272,12 @@ def source_codes(roots: Iterable[str] = SOURCES) -> dict[str, bool]:
             except (SyntaxError, UnicodeDecodeError):
                 continue
             for node in ast.walk(tree):
-                if isinstance(node, ast.Call) and node.args and isinstance(node.args[0], ast.Constant) \
-                        and isinstance(node.args[0].value, str):
+                if (
+                    isinstance(node, ast.Call)
+                    and node.args
+                    and isinstance(node.args[0], ast.Constant)
+                    and isinstance(node.args[0].value, str)
+                ):
                     name = getattr(node.func, "id", None) or getattr(node.func, "attr", None)
                     if name in ("msg", "msg_plural"):
                         found[node.args[0].value] = found.get(node.args[0].value, False) or name == "msg_plural"
@@ -272,8 +290,20 @@ def update(pot: Path) -> None:
     for lang in LANGS:
         po = LOCALE_DIR / lang / "LC_MESSAGES" / f"{DOMAIN}.po"
         if po.exists():
-            _pybabel("update", "-i", str(pot), "-d", str(LOCALE_DIR), "-D", DOMAIN, "-l", lang, "--no-wrap",
-                     "--ignore-obsolete", "--no-fuzzy-matching")
+            _pybabel(
+                "update",
+                "-i",
+                str(pot),
+                "-d",
+                str(LOCALE_DIR),
+                "-D",
+                DOMAIN,
+                "-l",
+                lang,
+                "--no-wrap",
+                "--ignore-obsolete",
+                "--no-fuzzy-matching",
+            )
         else:
             _pybabel("init", "-i", str(pot), "-d", str(LOCALE_DIR), "-D", DOMAIN, "-l", lang, "--no-wrap")
 
@@ -298,5 +328,18 @@ if __name__ == "__main__":
     main()
 
 
-__all__ = ["LANGS", "Alternatives", "Message", "code_of", "codes", "format_date", "format_datetime", "format_number",
-           "has", "msg", "msg_plural", "one_of", "text"]
+__all__ = [
+    "LANGS",
+    "Alternatives",
+    "Message",
+    "code_of",
+    "codes",
+    "format_date",
+    "format_datetime",
+    "format_number",
+    "has",
+    "msg",
+    "msg_plural",
+    "one_of",
+    "text",
+]

@@ -87,7 +87,16 @@ class AttributeSpec:
         if self.type == "bool":
             if isinstance(value, bool):
                 return value
-            if isinstance(value, str) and value.strip().lower() in ("true", "yes", "có", "1", "false", "no", "không", "0"):
+            if isinstance(value, str) and value.strip().lower() in (
+                "true",
+                "yes",
+                "có",
+                "1",
+                "false",
+                "no",
+                "không",
+                "0",
+            ):
                 return value.strip().lower() in ("true", "yes", "có", "1")
             raise ValueError(msg("value-must-be-bool"))
         if self.type == "date":
@@ -281,7 +290,7 @@ def _a(name: str, type_: AttrType, vi: str, en: str, **kw: Any) -> AttributeSpec
 
 LIFECYCLE = ("planned", "building", "production", "retiring", "retired")
 PROTOCOLS = ("rest", "soap", "edxml", "file", "db_link", "message", "video_stream", "sftp", "other")
-SECURITY = dict(minimum=1, maximum=5)
+SECURITY = {"minimum": 1, "maximum": 5}
 
 COMMON = (
     _a("evidence", "enum", "Nguồn xác thực", "Evidence", values=("documented", "illustrative")),
@@ -292,86 +301,185 @@ COMMON = (
 
 KINDS: tuple[KindSpec, ...] = (
     KindSpec(
-        "organization", Label("Cơ quan, tổ chức", "Organisation"), Label("Cơ quan, tổ chức", "Organisations"),
-        owned=False, shape="folder", color="#f3e5ab",
-        attributes=COMMON + (
-            _a("org_type", "enum", "Loại tổ chức", "Organisation type", required=True,
-               values=("ministry", "province", "city", "department", "agency", "district", "ward", "commune",
-                       "state_enterprise", "vendor", "unit")),
+        "organization",
+        Label("Cơ quan, tổ chức", "Organisation"),
+        Label("Cơ quan, tổ chức", "Organisations"),
+        owned=False,
+        shape="folder",
+        color="#f3e5ab",
+        attributes=COMMON
+        + (
+            _a(
+                "org_type",
+                "enum",
+                "Loại tổ chức",
+                "Organisation type",
+                required=True,
+                values=(
+                    "ministry",
+                    "province",
+                    "city",
+                    "department",
+                    "agency",
+                    "district",
+                    "ward",
+                    "commune",
+                    "state_enterprise",
+                    "vendor",
+                    "unit",
+                ),
+            ),
             _a("short_name", "str", "Tên viết tắt", "Short name"),
             _a("parent", "ref", "Cơ quan cấp trên", "Parent organisation", ref_kinds=("organization",)),
             _a("status", "enum", "Tình trạng", "Status", values=("active", "merged", "dissolved")),
         ),
     ),
     KindSpec(
-        "system", Label("Hệ thống thông tin", "Information system"), Label("Hệ thống thông tin", "Information systems"),
-        shape="box", color="#cfe2f3",
-        attributes=COMMON + (
+        "system",
+        Label("Hệ thống thông tin", "Information system"),
+        Label("Hệ thống thông tin", "Information systems"),
+        shape="box",
+        color="#cfe2f3",
+        attributes=COMMON
+        + (
             _a("lifecycle", "enum", "Giai đoạn vòng đời", "Lifecycle", required=True, values=LIFECYCLE),
             _a("criticality", "enum", "Mức độ quan trọng", "Criticality", values=("low", "medium", "high", "critical")),
-            _a("system_type", "enum", "Loại hệ thống", "System type",
-               values=("internal", "public_facing", "infrastructure", "industrial_control", "other")),
+            _a(
+                "system_type",
+                "enum",
+                "Loại hệ thống",
+                "System type",
+                values=("internal", "public_facing", "infrastructure", "industrial_control", "other"),
+            ),
             _a("security_level", "int", "Cấp độ an toàn HTTT", "Security level", **SECURITY),
-            _a("security_status", "enum", "Tình trạng phê duyệt cấp độ", "Security level status",
-               values=("proposed", "approved")),
+            _a(
+                "security_status",
+                "enum",
+                "Tình trạng phê duyệt cấp độ",
+                "Security level status",
+                values=("proposed", "approved"),
+            ),
             _a("security_decision", "str", "Quyết định phê duyệt cấp độ", "Security approval decision"),
             _a("security_decision_date", "date", "Ngày phê duyệt cấp độ", "Security approval date"),
             _a("hosting", "str", "Nơi triển khai", "Hosting"),
             _a("vendor", "str", "Đơn vị phát triển", "Vendor"),
             _a("users", "int", "Số người dùng", "Users", minimum=0),
-            _a("decision", "enum", "Quyết định duy trì", "Keep or terminate", values=("keep", "terminate", "undecided")),
+            _a(
+                "decision", "enum", "Quyết định duy trì", "Keep or terminate", values=("keep", "terminate", "undecided")
+            ),
             _a("decision_rationale", "text", "Lý do", "Rationale"),
             _a("decision_legal_basis", "str", "Căn cứ pháp lý", "Legal basis"),
         ),
     ),
     KindSpec(
-        "database", Label("Cơ sở dữ liệu", "Database"), Label("Cơ sở dữ liệu", "Databases"),
-        shape="cylinder", color="#d9ead3",
-        attributes=COMMON + (
+        "database",
+        Label("Cơ sở dữ liệu", "Database"),
+        Label("Cơ sở dữ liệu", "Databases"),
+        shape="cylinder",
+        color="#d9ead3",
+        attributes=COMMON
+        + (
             _a("lifecycle", "enum", "Giai đoạn vòng đời", "Lifecycle", required=True, values=LIFECYCLE),
-            _a("scope", "enum", "Phạm vi", "Scope", required=True,
-               values=("national", "sectoral", "shared", "internal", "warehouse")),
+            _a(
+                "scope",
+                "enum",
+                "Phạm vi",
+                "Scope",
+                required=True,
+                values=("national", "sectoral", "shared", "internal", "warehouse"),
+            ),
             _a("data_owner", "ref", "Cơ quan chủ quản dữ liệu", "Data owner", ref_kinds=("organization",)),
             _a("engine", "str", "Hệ quản trị CSDL", "Engine"),
             _a("personal_data", "enum", "Dữ liệu cá nhân", "Personal data", values=("none", "basic", "sensitive")),
             _a("data_class", "enum", "Phân loại dữ liệu", "Data class", values=("core", "important", "other")),
             _a("sharing", "enum", "Phạm vi chia sẻ", "Sharing", values=("shared", "internal", "open")),
-            _a("update_frequency", "enum", "Tần suất cập nhật", "Update frequency",
-               values=("realtime", "daily", "weekly", "monthly", "yearly", "ad_hoc")),
+            _a(
+                "update_frequency",
+                "enum",
+                "Tần suất cập nhật",
+                "Update frequency",
+                values=("realtime", "daily", "weekly", "monthly", "yearly", "ad_hoc"),
+            ),
             _a("security_level", "int", "Cấp độ an toàn HTTT", "Security level", **SECURITY),
         ),
     ),
     KindSpec(
-        "platform", Label("Nền tảng", "Platform"), Label("Nền tảng", "Platforms"),
-        shape="component", color="#fce5cd",
-        attributes=COMMON + (
+        "platform",
+        Label("Nền tảng", "Platform"),
+        Label("Nền tảng", "Platforms"),
+        shape="component",
+        color="#fce5cd",
+        attributes=COMMON
+        + (
             _a("lifecycle", "enum", "Giai đoạn vòng đời", "Lifecycle", required=True, values=LIFECYCLE),
-            _a("platform_type", "enum", "Loại nền tảng", "Platform type", required=True,
-               values=("integration", "operations_centre", "identity", "data", "hosting")),
-            _a("platform_subtype", "enum", "Phân loại chi tiết", "Subtype",
-               values=("lgsp", "ndxp", "esb", "api_gateway", "city_ioc", "district_ioc", "sector_oc", "vneid", "sso",
-                       "warehouse", "open_data_portal", "data_centre", "cloud")),
+            _a(
+                "platform_type",
+                "enum",
+                "Loại nền tảng",
+                "Platform type",
+                required=True,
+                values=("integration", "operations_centre", "identity", "data", "hosting"),
+            ),
+            _a(
+                "platform_subtype",
+                "enum",
+                "Phân loại chi tiết",
+                "Subtype",
+                values=(
+                    "lgsp",
+                    "ndxp",
+                    "esb",
+                    "api_gateway",
+                    "city_ioc",
+                    "district_ioc",
+                    "sector_oc",
+                    "vneid",
+                    "sso",
+                    "warehouse",
+                    "open_data_portal",
+                    "data_centre",
+                    "cloud",
+                ),
+            ),
             _a("scope", "enum", "Phạm vi", "Scope", values=("national", "provincial", "city", "district", "sector")),
             _a("security_level", "int", "Cấp độ an toàn HTTT", "Security level", **SECURITY),
-            _a("security_status", "enum", "Tình trạng phê duyệt cấp độ", "Security level status",
-               values=("proposed", "approved")),
+            _a(
+                "security_status",
+                "enum",
+                "Tình trạng phê duyệt cấp độ",
+                "Security level status",
+                values=("proposed", "approved"),
+            ),
         ),
     ),
     KindSpec(
-        "service", Label("Dịch vụ chia sẻ dữ liệu", "Data-sharing service"), Label("Dịch vụ", "Services"),
-        shape="hexagon", color="#ead1dc",
-        attributes=COMMON + (
+        "service",
+        Label("Dịch vụ chia sẻ dữ liệu", "Data-sharing service"),
+        Label("Dịch vụ", "Services"),
+        shape="hexagon",
+        color="#ead1dc",
+        attributes=COMMON
+        + (
             _a("lifecycle", "enum", "Giai đoạn vòng đời", "Lifecycle", required=True, values=LIFECYCLE),
             _a("protocol", "enum", "Giao thức", "Protocol", required=True, values=PROTOCOLS),
-            _a("authentication", "enum", "Xác thực", "Authentication",
-               values=("none", "api_key", "oauth2", "mtls", "basic", "vpn")),
+            _a(
+                "authentication",
+                "enum",
+                "Xác thực",
+                "Authentication",
+                values=("none", "api_key", "oauth2", "mtls", "basic", "vpn"),
+            ),
             _a("endpoint", "str", "Điểm truy cập", "Endpoint"),
         ),
     ),
     KindSpec(
-        "dataset", Label("Tập dữ liệu", "Dataset"), Label("Tập dữ liệu", "Datasets"),
-        shape="note", color="#eeeeee",
-        attributes=COMMON + (
+        "dataset",
+        Label("Tập dữ liệu", "Dataset"),
+        Label("Tập dữ liệu", "Datasets"),
+        shape="note",
+        color="#eeeeee",
+        attributes=COMMON
+        + (
             _a("domain", "str", "Lĩnh vực", "Domain"),
             _a("personal_data", "enum", "Dữ liệu cá nhân", "Personal data", values=("none", "basic", "sensitive")),
         ),
@@ -380,7 +488,13 @@ KINDS: tuple[KindSpec, ...] = (
 
 REL_PROPS = (
     _a("protocol", "enum", "Giao thức", "Protocol", values=PROTOCOLS),
-    _a("frequency", "enum", "Tần suất", "Frequency", values=("realtime", "hourly", "daily", "weekly", "monthly", "ad_hoc")),
+    _a(
+        "frequency",
+        "enum",
+        "Tần suất",
+        "Frequency",
+        values=("realtime", "hourly", "daily", "weekly", "monthly", "ad_hoc"),
+    ),
     _a("data", "str", "Dữ liệu trao đổi", "Data carried"),
     _a("via", "ref", "Qua nền tảng", "Via platform", ref_kinds=("platform",)),
     _a("legal_basis", "str", "Căn cứ pháp lý", "Legal basis"),
@@ -394,48 +508,155 @@ APPS = ("system", "platform")
 # Data flows are drawn solid or bold (dashed through a service), relationships that carry no data dotted or dashed
 # in grey; reading (vee) and writing (normal) arrowheads differ, so the diagrams read in black and white too.
 RELATIONS: tuple[RelationSpec, ...] = (
-    RelationSpec("owned_by", Label("thuộc chủ quản", "owned by"), ASSETS + ("dataset",), ("organization",),
-                 derived=True),
-    RelationSpec("operated_by", Label("vận hành bởi", "operated by"), ASSETS, ("organization",), properties=REL_PROPS,
-                 style=EdgeStyle("dotted", "#999999", "diamond")),
-    RelationSpec("part_of", Label("là thành phần của", "part of"), ("organization",) + ASSETS,
-                 ("organization",) + ASSETS, dependency="target_on_source", properties=REL_PROPS,
-                 style=EdgeStyle("dotted", "#555555", "odiamond")),
-    RelationSpec("reads", Label("đọc dữ liệu từ", "reads"), APPS + ("service",), ("database", "dataset"),
-                 dependency="source_on_target", properties=REL_PROPS, flows_from="target",
-                 style=EdgeStyle("solid", "#15803d", "vee"), ioc_path=True, database_role="use"),
-    RelationSpec("writes", Label("ghi dữ liệu vào", "writes"), APPS + ("service",), ("database", "dataset"),
-                 dependency="target_on_source", properties=REL_PROPS, flows_from="source",
-                 style=EdgeStyle("solid", "#15803d", "normal"), ioc_path=True, database_role="use"),
-    RelationSpec("provides", Label("cung cấp", "provides"), APPS + ("organization",), ("service",),
-                 dependency="target_on_source", properties=REL_PROPS, flows_from="source",
-                 style=EdgeStyle("dashed", "#7e22ce", "normal"), ioc_path=True, database_role="provision"),
-    RelationSpec("exposes", Label("được khai thác qua", "exposed through"), ("database",), ("service",),
-                 dependency="target_on_source", properties=REL_PROPS, flows_from="source",
-                 style=EdgeStyle("dashed", "#15803d", "normal"), ioc_path=True, database_role="exposure"),
-    RelationSpec("published_on", Label("công bố trên", "published on"), ("service",), ("platform",),
-                 dependency="source_on_target", properties=REL_PROPS,
-                 style=EdgeStyle("dotted", "#555555", "odot"), ioc_path=True, database_role="publication"),
-    RelationSpec("consumes", Label("sử dụng dịch vụ", "consumes"), APPS, ("service",),
-                 dependency="source_on_target", properties=REL_PROPS, flows_from="target",
-                 style=EdgeStyle("dashed", "#7e22ce", "vee"), ioc_path=True, database_role="use"),
-    RelationSpec("flows_to", Label("truyền dữ liệu tới", "flows to"), ASSETS, ASSETS,
-                 dependency="target_on_source", properties=REL_PROPS, flows_from="source",
-                 style=EdgeStyle("solid", "#1d4ed8", "normal", 1.4), ioc_path=True),
-    RelationSpec("hosted_on", Label("triển khai trên", "hosted on"), ASSETS, ("platform",),
-                 dependency="source_on_target", properties=REL_PROPS, style=EdgeStyle("dotted", "#999999", "empty")),
-    RelationSpec("feeds", Label("cung cấp dữ liệu cho", "feeds"), ASSETS, ("platform",),
-                 dependency="target_on_source", properties=REL_PROPS, flows_from="source",
-                 style=EdgeStyle("bold", "#b45309", "normal", 2.0), ioc_path=True),
+    RelationSpec(
+        "owned_by", Label("thuộc chủ quản", "owned by"), ASSETS + ("dataset",), ("organization",), derived=True
+    ),
+    RelationSpec(
+        "operated_by",
+        Label("vận hành bởi", "operated by"),
+        ASSETS,
+        ("organization",),
+        properties=REL_PROPS,
+        style=EdgeStyle("dotted", "#999999", "diamond"),
+    ),
+    RelationSpec(
+        "part_of",
+        Label("là thành phần của", "part of"),
+        ("organization",) + ASSETS,
+        ("organization",) + ASSETS,
+        dependency="target_on_source",
+        properties=REL_PROPS,
+        style=EdgeStyle("dotted", "#555555", "odiamond"),
+    ),
+    RelationSpec(
+        "reads",
+        Label("đọc dữ liệu từ", "reads"),
+        APPS + ("service",),
+        ("database", "dataset"),
+        dependency="source_on_target",
+        properties=REL_PROPS,
+        flows_from="target",
+        style=EdgeStyle("solid", "#15803d", "vee"),
+        ioc_path=True,
+        database_role="use",
+    ),
+    RelationSpec(
+        "writes",
+        Label("ghi dữ liệu vào", "writes"),
+        APPS + ("service",),
+        ("database", "dataset"),
+        dependency="target_on_source",
+        properties=REL_PROPS,
+        flows_from="source",
+        style=EdgeStyle("solid", "#15803d", "normal"),
+        ioc_path=True,
+        database_role="use",
+    ),
+    RelationSpec(
+        "provides",
+        Label("cung cấp", "provides"),
+        APPS + ("organization",),
+        ("service",),
+        dependency="target_on_source",
+        properties=REL_PROPS,
+        flows_from="source",
+        style=EdgeStyle("dashed", "#7e22ce", "normal"),
+        ioc_path=True,
+        database_role="provision",
+    ),
+    RelationSpec(
+        "exposes",
+        Label("được khai thác qua", "exposed through"),
+        ("database",),
+        ("service",),
+        dependency="target_on_source",
+        properties=REL_PROPS,
+        flows_from="source",
+        style=EdgeStyle("dashed", "#15803d", "normal"),
+        ioc_path=True,
+        database_role="exposure",
+    ),
+    RelationSpec(
+        "published_on",
+        Label("công bố trên", "published on"),
+        ("service",),
+        ("platform",),
+        dependency="source_on_target",
+        properties=REL_PROPS,
+        style=EdgeStyle("dotted", "#555555", "odot"),
+        ioc_path=True,
+        database_role="publication",
+    ),
+    RelationSpec(
+        "consumes",
+        Label("sử dụng dịch vụ", "consumes"),
+        APPS,
+        ("service",),
+        dependency="source_on_target",
+        properties=REL_PROPS,
+        flows_from="target",
+        style=EdgeStyle("dashed", "#7e22ce", "vee"),
+        ioc_path=True,
+        database_role="use",
+    ),
+    RelationSpec(
+        "flows_to",
+        Label("truyền dữ liệu tới", "flows to"),
+        ASSETS,
+        ASSETS,
+        dependency="target_on_source",
+        properties=REL_PROPS,
+        flows_from="source",
+        style=EdgeStyle("solid", "#1d4ed8", "normal", 1.4),
+        ioc_path=True,
+    ),
+    RelationSpec(
+        "hosted_on",
+        Label("triển khai trên", "hosted on"),
+        ASSETS,
+        ("platform",),
+        dependency="source_on_target",
+        properties=REL_PROPS,
+        style=EdgeStyle("dotted", "#999999", "empty"),
+    ),
+    RelationSpec(
+        "feeds",
+        Label("cung cấp dữ liệu cho", "feeds"),
+        ASSETS,
+        ("platform",),
+        dependency="target_on_source",
+        properties=REL_PROPS,
+        flows_from="source",
+        style=EdgeStyle("bold", "#b45309", "normal", 2.0),
+        ioc_path=True,
+    ),
     # the federating platform (a provincial LGSP) depends on the one it federates with (the NDXP), not the reverse:
     # one province's outage does not take the national platform, and through it every other province, down
-    RelationSpec("federates_with", Label("liên thông với", "federates with"), ("platform",), ("platform",),
-                 dependency="source_on_target", properties=REL_PROPS,
-                 style=EdgeStyle("dotted", "#555555", "none", 1.4, "none")),
-    RelationSpec("supersedes", Label("thay thế", "supersedes"), ASSETS, ASSETS, properties=REL_PROPS,
-                 style=EdgeStyle("dashed", "#999999", "onormal")),
-    RelationSpec("successor_of", Label("kế thừa", "successor of"), ("organization",), ("organization",),
-                 properties=REL_PROPS, style=EdgeStyle("dashed", "#999999", "onormal")),
+    RelationSpec(
+        "federates_with",
+        Label("liên thông với", "federates with"),
+        ("platform",),
+        ("platform",),
+        dependency="source_on_target",
+        properties=REL_PROPS,
+        style=EdgeStyle("dotted", "#555555", "none", 1.4, "none"),
+    ),
+    RelationSpec(
+        "supersedes",
+        Label("thay thế", "supersedes"),
+        ASSETS,
+        ASSETS,
+        properties=REL_PROPS,
+        style=EdgeStyle("dashed", "#999999", "onormal"),
+    ),
+    RelationSpec(
+        "successor_of",
+        Label("kế thừa", "successor of"),
+        ("organization",),
+        ("organization",),
+        properties=REL_PROPS,
+        style=EdgeStyle("dashed", "#999999", "onormal"),
+    ),
 )
 
 ROLES = ("admin", "architect", "editor", "auditor", "viewer")
@@ -472,15 +693,17 @@ class Metamodel:
         try:
             return self.kinds[name]
         except KeyError:
-            raise ValidationFailed([FieldError("kind", msg("kind-unknown", kind=name,
-                                                           allowed=", ".join(self.kinds)))]) from None
+            raise ValidationFailed(
+                [FieldError("kind", msg("kind-unknown", kind=name, allowed=", ".join(self.kinds)))]
+            ) from None
 
     def relation(self, name: str) -> RelationSpec:
         spec = self.relations.get(name)
         if spec is None or spec.derived:
             stored = [r for r, s in self.relations.items() if not s.derived]
-            raise ValidationFailed([FieldError("type", msg("relation-type-unknown", type=name,
-                                                           allowed=", ".join(stored)))])
+            raise ValidationFailed(
+                [FieldError("type", msg("relation-type-unknown", type=name, allowed=", ".join(stored)))]
+            )
         return spec
 
     def stored_relations(self) -> list[str]:
@@ -533,14 +756,19 @@ def _load_extensions(path: Path, kinds: dict[str, KindSpec]) -> dict[str, KindSp
             if type_ == "enum" and not decl.get("values"):
                 errors.append(FieldError(where, msg("extensions-enum-no-values")))
                 continue
-            added.append(AttributeSpec(
-                name=str(attr_name), type=type_,
-                label=Label(str(label.get("vi", attr_name)), str(label.get("en", attr_name))),
-                required=bool(decl.get("required", False)),
-                values=tuple(str(v) for v in decl.get("values", ())),
-                ref_kinds=tuple(decl.get("ref_kinds", ())),
-                minimum=decl.get("minimum"), maximum=decl.get("maximum"), custom=True,
-            ))
+            added.append(
+                AttributeSpec(
+                    name=str(attr_name),
+                    type=type_,
+                    label=Label(str(label.get("vi", attr_name)), str(label.get("en", attr_name))),
+                    required=bool(decl.get("required", False)),
+                    values=tuple(str(v) for v in decl.get("values", ())),
+                    ref_kinds=tuple(decl.get("ref_kinds", ())),
+                    minimum=decl.get("minimum"),
+                    maximum=decl.get("maximum"),
+                    custom=True,
+                )
+            )
         k = kinds[kind_name]
         out[kind_name] = KindSpec(k.name, k.label, k.plural, k.attributes + tuple(added), k.owned, k.shape, k.color)
     if errors:
@@ -553,8 +781,9 @@ def load_metamodel(extensions: str | Path | None = None) -> Metamodel:
     kinds = {k.name: k for k in KINDS}
     if extensions:
         kinds = _load_extensions(Path(extensions), kinds)
-    return Metamodel(kinds=kinds, relations={r.name: r for r in RELATIONS},
-                     extensions_source=str(extensions) if extensions else None)
+    return Metamodel(
+        kinds=kinds, relations={r.name: r for r in RELATIONS}, extensions_source=str(extensions) if extensions else None
+    )
 
 
 DEFAULT = load_metamodel()

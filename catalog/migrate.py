@@ -17,8 +17,8 @@ use, take a backup (:mod:`catalog.backup`), whose proof does not need the source
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable
 
 from catalog.changelog import VerifyResult
 from catalog.digest import content_hash
@@ -44,16 +44,22 @@ class MigrateResult:
 
     @property
     def ok(self) -> bool:
-        return (self.source_hash == self.target_hash and self.source_revision == self.target_revision
-                and self.verify is not None and self.verify.ok)
+        return (
+            self.source_hash == self.target_hash
+            and self.source_revision == self.target_revision
+            and self.verify is not None
+            and self.verify.ok
+        )
 
     def problems(self) -> list[str]:
         out = []
         if self.source_hash != self.target_hash:
             out.append(f"content hashes differ: source {self.source_hash}, target {self.target_hash}")
         if self.source_revision != self.target_revision:
-            out.append(f"change-log heads differ: source #{self.source_revision[0]} {self.source_revision[1]}, "
-                       f"target #{self.target_revision[0]} {self.target_revision[1]}")
+            out.append(
+                f"change-log heads differ: source #{self.source_revision[0]} {self.source_revision[1]}, "
+                f"target #{self.target_revision[0]} {self.target_revision[1]}"
+            )
         if self.verify is None or not self.verify.ok:
             out.append(f"target {self.verify}")
         return out
@@ -61,18 +67,23 @@ class MigrateResult:
 
 def totals(source: CatalogStore) -> dict[str, int]:
     """How many items each section of the source holds (for progress bars)."""
-    return {"entities": source.count_entities(), "relationships": source.count_relationships(),
-            "events": len(source.list_events()), "records": source.count_records(),
-            "changelog": source.revision()[0]}
+    return {
+        "entities": source.count_entities(),
+        "relationships": source.count_relationships(),
+        "events": len(source.list_events()),
+        "records": source.count_records(),
+        "changelog": source.revision()[0],
+    }
 
 
-def copy_catalog(source: CatalogStore, target: CatalogStore, batch: int = 5000,
-                 progress: MigrateProgress | None = None) -> dict[str, int]:
+def copy_catalog(
+    source: CatalogStore, target: CatalogStore, batch: int = 5000, progress: MigrateProgress | None = None
+) -> dict[str, int]:
     """Restore every :meth:`~catalog.store.base.CatalogStore.dump` batch of ``source`` into ``target`` as it comes
     (the dump is one consistent state of the source even while it is written); returns the items copied per
     section. ``target`` should be empty."""
     expected = totals(source) if progress else {}
-    counts = {s: 0 for s in SECTIONS}
+    counts = dict.fromkeys(SECTIONS, 0)
     for section, items in source.dump(batch):
         target.restore(section, items)
         counts[section] = counts.get(section, 0) + len(items)
@@ -81,15 +92,22 @@ def copy_catalog(source: CatalogStore, target: CatalogStore, batch: int = 5000,
     return counts
 
 
-def migrate(source: CatalogStore, target: CatalogStore, force: bool = False, batch: int = 5000,
-            progress: MigrateProgress | None = None) -> MigrateResult:
+def migrate(
+    source: CatalogStore,
+    target: CatalogStore,
+    force: bool = False,
+    batch: int = 5000,
+    progress: MigrateProgress | None = None,
+) -> MigrateResult:
     """Copy ``source`` into ``target`` and check the copy; see the module docstring. The result's ``ok`` says
     whether the proof holds (the caller decides how to fail)."""
     result = MigrateResult()
     if not target.is_empty():
         if not force:
-            raise StoreError("the target catalog is not empty (it holds entities, relationships, events or change-log "
-                             "entries); refusing to overwrite it (use --force to erase it first)")
+            raise StoreError(
+                "the target catalog is not empty (it holds entities, relationships, events or change-log "
+                "entries); refusing to overwrite it (use --force to erase it first)"
+            )
         target.erase()
         result.erased = True
     started = time.perf_counter()

@@ -15,7 +15,8 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from typing import Any, Callable, Iterable, Literal, TypeVar
+from collections.abc import Callable, Iterable
+from typing import Any, Literal, TypeVar
 
 import orjson
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, computed_field, field_validator, model_validator
@@ -90,7 +91,7 @@ class OwnerPeriod(_Model):
     event: str | None = None
 
     @model_validator(mode="after")
-    def _order(self) -> "OwnerPeriod":
+    def _order(self) -> OwnerPeriod:
         if self.start and self.end and self.end <= self.start:
             raise ValueError(msg("end-after-start"))
         return self
@@ -316,8 +317,9 @@ def pydantic_errors(exc: ValidationError, prefix: str = "") -> list[FieldError]:
 def parse_entity(data: Any, where: str = "") -> Entity:
     """Parse untrusted input into an Entity (structure only); errors name each bad field."""
     if isinstance(data, dict) and "ref" in data and not REF_RE.match(str(data["ref"])):
-        raise ValidationFailed([FieldError(f"{where}.ref" if where else "ref",
-                                           msg("ref-malformed", ref=str(data["ref"])))])
+        raise ValidationFailed(
+            [FieldError(f"{where}.ref" if where else "ref", msg("ref-malformed", ref=str(data["ref"])))]
+        )
     if isinstance(data, dict) and "owner" in data:
         data = dict(data)
         owner = data.pop("owner")
@@ -361,7 +363,7 @@ def _map_text(value: Any, path: str, fn: Callable[[str, str], str]) -> Any:
         return out if changed else value
     if isinstance(value, list):
         items = [_map_text(v, f"{path}.{i}" if path else str(i), fn) for i, v in enumerate(value)]
-        return items if any(a is not b for a, b in zip(items, value)) else value
+        return items if any(a is not b for a, b in zip(items, value, strict=False)) else value
     return value
 
 
@@ -405,8 +407,13 @@ def rewrite_text(model: M, fix: Callable[[str], str], where: str = "") -> tuple[
     return _map_text(model, where, rewrite), changed
 
 
-def _coerce_values(values: dict[str, Any], specs: tuple[AttributeSpec, ...], where: str,
-                   unknown: Callable[[str], Message], errors: list[FieldError]) -> dict[str, Any]:
+def _coerce_values(
+    values: dict[str, Any],
+    specs: tuple[AttributeSpec, ...],
+    where: str,
+    unknown: Callable[[str], Message],
+    errors: list[FieldError],
+) -> dict[str, Any]:
     """Attribute or property values in their canonical types; empty values dropped; problems appended to errors."""
     by_name = {a.name: a for a in specs}
     out: dict[str, Any] = {}
@@ -420,8 +427,12 @@ def _coerce_values(values: dict[str, Any], specs: tuple[AttributeSpec, ...], whe
         try:
             out[key] = a.coerce(nfc(value) if isinstance(value, str) else value)
         except ValueError as exc:
-            errors.append(FieldError(f"{where}.{key}", exc.args[0] if exc.args and isinstance(exc.args[0], Message)
-                                     else msg("value-invalid")))
+            errors.append(
+                FieldError(
+                    f"{where}.{key}",
+                    exc.args[0] if exc.args and isinstance(exc.args[0], Message) else msg("value-invalid"),
+                )
+            )
     return out
 
 
@@ -433,17 +444,28 @@ def validate_entity(entity: Entity, mm: Metamodel = DEFAULT, where: str = "") ->
     errors: list[FieldError] = []
     spec = mm.kinds.get(entity.kind)
     if spec is None:
-        raise ValidationFailed([FieldError(f"{pre}kind", msg("kind-unknown", kind=entity.kind,
-                                                             allowed=", ".join(mm.kinds)))])
+        raise ValidationFailed(
+            [FieldError(f"{pre}kind", msg("kind-unknown", kind=entity.kind, allowed=", ".join(mm.kinds)))]
+        )
     if not entity.name.vi and not entity.name.en:
         errors.append(FieldError(f"{pre}name", msg("name-required")))
-    attrs = _coerce_values(entity.attributes, spec.attributes, f"{pre}attributes",
-                           lambda allowed: msg("attribute-unknown", kind=spec.name, allowed=allowed), errors)
+    attrs = _coerce_values(
+        entity.attributes,
+        spec.attributes,
+        f"{pre}attributes",
+        lambda allowed: msg("attribute-unknown", kind=spec.name, allowed=allowed),
+        errors,
+    )
     for a in spec.attributes:
         if a.required and a.name not in attrs and not any(e.location == f"{pre}attributes.{a.name}" for e in errors):
-            errors.append(FieldError(f"{pre}attributes.{a.name}",
-                                     msg("attribute-required-one-of", kind=spec.name, allowed=", ".join(a.values))
-                                     if a.values else msg("attribute-required", kind=spec.name)))
+            errors.append(
+                FieldError(
+                    f"{pre}attributes.{a.name}",
+                    msg("attribute-required-one-of", kind=spec.name, allowed=", ".join(a.values))
+                    if a.values
+                    else msg("attribute-required", kind=spec.name),
+                )
+            )
     if entity.owner_history and not spec.owned:
         errors.append(FieldError(f"{pre}owner", msg("kind-has-no-owner", kind=spec.name)))
     prev_end: dt.date | None = None
@@ -468,8 +490,13 @@ def validate_relationship(rel: Relationship, mm: Metamodel = DEFAULT, where: str
     errors: list[FieldError] = []
     spec = mm.relations.get(rel.type)
     if spec is None or spec.derived:
-        raise ValidationFailed([FieldError(f"{pre}type", msg("relation-type-unknown", type=rel.type,
-                                                             allowed=", ".join(mm.stored_relations())))])
+        raise ValidationFailed(
+            [
+                FieldError(
+                    f"{pre}type", msg("relation-type-unknown", type=rel.type, allowed=", ".join(mm.stored_relations()))
+                )
+            ]
+        )
     for end, allowed in (("source", spec.sources), ("target", spec.targets)):
         ref = getattr(rel, end)
         m = REF_RE.match(ref)
@@ -477,12 +504,21 @@ def validate_relationship(rel: Relationship, mm: Metamodel = DEFAULT, where: str
             errors.append(FieldError(f"{pre}{end}", msg("ref-malformed", ref=ref)))
         elif m.group(1) not in allowed:
             said = {"type": rel.type, "allowed": one_of(allowed), "kind": m.group(1)}
-            errors.append(FieldError(f"{pre}{end}", msg("relation-source-kind", **said) if end == "source"
-                                     else msg("relation-target-kind", **said)))
+            errors.append(
+                FieldError(
+                    f"{pre}{end}",
+                    msg("relation-source-kind", **said) if end == "source" else msg("relation-target-kind", **said),
+                )
+            )
     if rel.source == rel.target:
         errors.append(FieldError(f"{pre}target", msg("relation-self")))
-    props = _coerce_values(rel.properties, spec.properties, f"{pre}properties",
-                           lambda allowed: msg("property-unknown", type=rel.type, allowed=allowed), errors)
+    props = _coerce_values(
+        rel.properties,
+        spec.properties,
+        f"{pre}properties",
+        lambda allowed: msg("property-unknown", type=rel.type, allowed=allowed),
+        errors,
+    )
     if rel.valid_from and rel.valid_to and rel.valid_to <= rel.valid_from:
         errors.append(FieldError(f"{pre}valid_to", msg("valid-to-after-from")))
     if errors:

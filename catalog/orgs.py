@@ -59,8 +59,7 @@ def _parents(found: dict[str, Entity], store: CatalogStore, org: str) -> list[st
     return chain
 
 
-def event_shape(store: CatalogStore, ev: OrgEvent, found: dict[str, Entity], counts: bool = True
-                ) -> list[FieldError]:
+def event_shape(store: CatalogStore, ev: OrgEvent, found: dict[str, Entity], counts: bool = True) -> list[FieldError]:
     """What is wrong with ``ev`` whatever the date: parties that do not exist or are not organisations, a party named
     twice or on both sides, a transfer of something without an owner, too few or too many parties for its type.
     Importers check recorded events with this (their entities already stand after the event, so the date checks
@@ -86,16 +85,26 @@ def event_shape(store: CatalogStore, ev: OrgEvent, found: dict[str, Entity], cou
             errors.append(FieldError(f"transfers.{i}.entity", msg("event-transfer-twice")))
         if dest is None or not store.metamodel.is_organisation(dest.kind):
             errors.append(FieldError(f"transfers.{i}.to", msg("not-an-existing-organization", ref=t.to)))
-    need = {"create": (0, 1), "rename": (1, 0), "merge": (2, 1), "absorb": (1, 1), "split": (1, 2),
-            "reestablish": (0, 1), "dissolve": (1, 0), "transfer": (0, 0)}[ev.type]
+    need = {
+        "create": (0, 1),
+        "rename": (1, 0),
+        "merge": (2, 1),
+        "absorb": (1, 1),
+        "split": (1, 2),
+        "reestablish": (0, 1),
+        "dissolve": (1, 0),
+        "transfer": (0, 0),
+    }[ev.type]
     if not counts:
         need = (0, 0)
     if len(ev.from_) < need[0]:
-        errors.append(FieldError("from", msg_plural("event-needs-from", "event-needs-from#plural", count=need[0],
-                                                    type=ev.type)))
+        errors.append(
+            FieldError("from", msg_plural("event-needs-from", "event-needs-from#plural", count=need[0], type=ev.type))
+        )
     if len(ev.to) < need[1]:
-        errors.append(FieldError("to", msg_plural("event-needs-to", "event-needs-to#plural", count=need[1],
-                                                  type=ev.type)))
+        errors.append(
+            FieldError("to", msg_plural("event-needs-to", "event-needs-to#plural", count=need[1], type=ev.type))
+        )
     if ev.type in ("merge", "absorb") and len(ev.to) != 1:
         errors.append(FieldError("to", msg("event-one-to", type=ev.type)))
     if ev.type in ("rename", "split") and len(ev.from_) > 1:
@@ -174,8 +183,10 @@ def plan_event(store: CatalogStore, ev: OrgEvent) -> list[tuple[Entity, int]]:
 
     def end_org(ref: str, status: str) -> None:
         org = current(ref)
-        put(org.model_copy(update={"valid_to": ev.date, "attributes": {**org.attributes, "status": status}}),
-            found[ref].version)
+        put(
+            org.model_copy(update={"valid_to": ev.date, "attributes": {**org.attributes, "status": status}}),
+            found[ref].version,
+        )
 
     def start_org(ref: str) -> None:
         org = current(ref)
@@ -194,8 +205,9 @@ def plan_event(store: CatalogStore, ev: OrgEvent) -> list[tuple[Entity, int]]:
     if ev.type == "split":
         missing = [a.ref for a in _owned_by(store, ev.from_[0]) if a.ref not in explicit]
         if missing:
-            raise ValidationFailed([FieldError("transfers", msg("event-split-missing", ref=ev.from_[0],
-                                                                missing=", ".join(missing[:20])))])
+            raise ValidationFailed(
+                [FieldError("transfers", msg("event-split-missing", ref=ev.from_[0], missing=", ".join(missing[:20])))]
+            )
     moves.update(explicit)
 
     if ev.type == "rename":

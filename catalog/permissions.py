@@ -59,8 +59,9 @@ def org_units(store: CatalogStore, org: str) -> set[str]:
     while frontier:
         nxt = []
         for parent in frontier:
-            for child in store.list_entities(EntityFilter(kind="organization", attributes={"parent": parent},
-                                                          limit=100_000)):
+            for child in store.list_entities(
+                EntityFilter(kind="organization", attributes={"parent": parent}, limit=100_000)
+            ):
                 if child.ref not in units:
                     units.add(child.ref)
                     nxt.append(child.ref)
@@ -102,6 +103,8 @@ def require_owner_scope(store: CatalogStore, principal: Principal, ref: str, *ow
     units = owner_scope(store, principal)
     for owner in owners:
         if not in_scope(units, ref, owner):
-            raise PermissionDenied(msg("denied-owner", principal=principal.name, org=principal.org, ref=ref,
-                                       owner=owner) if owner else
-                                   msg("denied-unowned", principal=principal.name, org=principal.org, ref=ref))
+            raise PermissionDenied(
+                msg("denied-owner", principal=principal.name, org=principal.org, ref=ref, owner=owner)
+                if owner
+                else msg("denied-unowned", principal=principal.name, org=principal.org, ref=ref)
+            )

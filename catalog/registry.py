@@ -27,13 +27,15 @@ from __future__ import annotations
 
 import importlib
 import threading
+from collections.abc import Callable, Iterable, Iterator
 from importlib import metadata
-from typing import Any, Callable, Generic, Iterable, Iterator, TypeVar
+from typing import Any, Generic, TypeVar
 
 from catalog.errors import CatalogError, NotFound
 from catalog.i18n import Message, msg
 
 T = TypeVar("T")
+
 
 class RegistryError(CatalogError):
     """An extension (or a built-in) could not be registered: a taken name, an import that failed, a wrong object.
@@ -55,8 +57,7 @@ class UnknownName(NotFound):
 
     def __init__(self, kind: Message, name: str, available: list[str]):
         self.kind, self.name, self.available = kind, name, list(available)
-        super().__init__(msg("registry-unknown-name", kind=kind, name=name,
-                             available=", ".join(available) or "—"))
+        super().__init__(msg("registry-unknown-name", kind=kind, name=name, available=", ".join(available) or "—"))
 
 
 def _resolve(spec: str) -> Any:
@@ -75,8 +76,14 @@ class Registry(Generic[T]):
     specs of the built-ins; ``key(item)`` an item's name; ``accepts(obj)`` whether ``obj`` is an item of the kind
     (an object a spec names is first tried as an item, then as a list, then called)."""
 
-    def __init__(self, kind: Message, group: str, builtins: Iterable[str], key: Callable[[T], str],
-                 accepts: Callable[[Any], bool]):
+    def __init__(
+        self,
+        kind: Message,
+        group: str,
+        builtins: Iterable[str],
+        key: Callable[[T], str],
+        accepts: Callable[[Any], bool],
+    ):
         self.kind, self.group, self.builtins = kind, group, tuple(builtins)
         self._key, self._accepts_item = key, accepts
         self._items: dict[str, T] = {}
@@ -147,8 +154,9 @@ class Registry(Generic[T]):
         if not self._accepts(item):
             raise RegistryError(msg("registry-not-an-item", kind=self.kind, origin=origin, got=type(item).__name__))
         if self._key(item) != name:
-            raise RegistryError(msg("registry-name-differs", kind=self.kind, origin=origin, name=name,
-                                    own=self._key(item)))
+            raise RegistryError(
+                msg("registry-name-differs", kind=self.kind, origin=origin, name=name, own=self._key(item))
+            )
         with self._lock:
             if name in self._items and not replace:
                 raise NameTaken(self.kind, name, self._origins[name], origin)
@@ -172,9 +180,15 @@ class Registry(Generic[T]):
                     origin = f"extension {who} (entry point {self.group}: {ep.name} = {ep.value})"
                     try:
                         obj = ep.load()
-                    except Exception as exc:  # noqa: BLE001 - any failure of third-party code is reported whole
-                        raise RegistryError(msg("registry-load-failed", kind=self.kind, origin=origin,
-                                                error=f"{type(exc).__name__}: {exc}")) from exc
+                    except Exception as exc:
+                        raise RegistryError(
+                            msg(
+                                "registry-load-failed",
+                                kind=self.kind,
+                                origin=origin,
+                                error=f"{type(exc).__name__}: {exc}",
+                            )
+                        ) from exc
                     self._add_all(obj, origin)
             except BaseException:
                 self._items, self._origins = {}, {}
@@ -206,9 +220,10 @@ class Registry(Generic[T]):
         if callable(obj):
             try:
                 made = obj()
-            except Exception as exc:  # noqa: BLE001 - reported with the extension that failed
-                raise RegistryError(msg("registry-load-failed", kind=self.kind, origin=origin,
-                                        error=f"{type(exc).__name__}: {exc}")) from exc
+            except Exception as exc:
+                raise RegistryError(
+                    msg("registry-load-failed", kind=self.kind, origin=origin, error=f"{type(exc).__name__}: {exc}")
+                ) from exc
             if self._accepts(made):
                 return [made]
             if isinstance(made, Iterable) and not isinstance(made, (str, bytes, dict)):

@@ -38,8 +38,19 @@ from pydantic import ValidationError as PydanticValidationError
 from catalog.errors import Conflict, FieldError, IntegrityError, NotFound, PermissionDenied, ValidationFailed
 from catalog.i18n import Message, msg, msg_plural
 from catalog.metamodel import Metamodel
-from catalog.model import (REF_RE, Entity, OrgEvent, OwnerPeriod, Relationship, parse_entity, parse_relationship,
-                           pydantic_errors, validate_entity, validate_event, validate_relationship)
+from catalog.model import (
+    REF_RE,
+    Entity,
+    OrgEvent,
+    OwnerPeriod,
+    Relationship,
+    parse_entity,
+    parse_relationship,
+    pydantic_errors,
+    validate_entity,
+    validate_event,
+    validate_relationship,
+)
 from catalog.permissions import SYSTEM, Principal, in_scope, owner_scope, require, require_owner_scope
 from catalog.store.base import CatalogStore, EntityFilter, WriteContext
 
@@ -48,6 +59,7 @@ PATCH_FIELDS = ("name", "description", "valid_from", "valid_to", "tags", "attrib
 _IDENTITY = ("kind", "code", "ref")
 _BOOKKEEPING = ("version", "created_at", "updated_at", "provenance")
 _NAMED = 20  # at most this many refused relationships are named in a refusal
+
 
 def is_dissolved(org: Entity, on: dt.date) -> bool:
     """An organisation no longer exists on ``on``: its valid_to has passed (merged, absorbed, dissolved)."""
@@ -118,8 +130,14 @@ def merge_patch(current: Entity, changes: Any, today: dt.date, mm: Metamodel, wh
         elif key == "owner_history":
             errors.append(FieldError(loc, msg("change-owner-history")))
         elif key not in allowed:
-            errors.append(FieldError(loc, msg("change-no-owner") if key == "owner"
-                                     else msg("change-unknown-field", allowed=", ".join(PATCH_FIELDS))))
+            errors.append(
+                FieldError(
+                    loc,
+                    msg("change-no-owner")
+                    if key == "owner"
+                    else msg("change-unknown-field", allowed=", ".join(PATCH_FIELDS)),
+                )
+            )
         elif key == "attributes":
             if not isinstance(value, dict):
                 errors.append(FieldError(loc, msg("pydantic-dict-type")))
@@ -142,8 +160,13 @@ def merge_patch(current: Entity, changes: Any, today: dt.date, mm: Metamodel, wh
 class CatalogService:
     """Operations on behalf of one principal. ``today`` fixes "now" for validity checks (tests, as-of tools)."""
 
-    def __init__(self, store: CatalogStore, principal: Principal = SYSTEM, request_id: str | None = None,
-                 today: dt.date | None = None):
+    def __init__(
+        self,
+        store: CatalogStore,
+        principal: Principal = SYSTEM,
+        request_id: str | None = None,
+        today: dt.date | None = None,
+    ):
         self.store = store
         self.principal = principal
         self.ctx = WriteContext(actor=principal.name, **({"request_id": request_id} if request_id else {}))
@@ -162,8 +185,9 @@ class CatalogService:
         spec = mm.kind(e.kind)
         for a in spec.attributes:
             if a.type == "ref" and a.name in e.attributes:
-                named.append((f"attributes.{a.name}", e.attributes[a.name],
-                              before.attributes.get(a.name) if before else None))
+                named.append(
+                    (f"attributes.{a.name}", e.attributes[a.name], before.attributes.get(a.name) if before else None)
+                )
         found = self.store.get_entities([ref for _, ref, _ in named])
         for field, ref, previous in named:
             target = found.get(ref)
@@ -174,8 +198,11 @@ class CatalogService:
         parent = e.attributes.get("parent") if mm.is_organisation(e.kind) else None
         if parent == e.ref:
             errors.append(FieldError("attributes.parent", msg("parent-self")))
-        elif parent and parent != (before.attributes.get("parent") if before else None) and \
-                e.ref in self._ancestors(parent):
+        elif (
+            parent
+            and parent != (before.attributes.get("parent") if before else None)
+            and e.ref in self._ancestors(parent)
+        ):
             errors.append(FieldError("attributes.parent", msg("parent-loop")))
         if errors:
             raise ValidationFailed(errors)
@@ -197,23 +224,31 @@ class CatalogService:
             e = ends.get(ref)
             if e is None:
                 errors.append(FieldError(field, msg("entity-not-found", ref=ref)))
-            elif self.store.metamodel.is_organisation(e.kind) and is_dissolved(e, self.today) \
-                    and r.type != "successor_of":
+            elif (
+                self.store.metamodel.is_organisation(e.kind)
+                and is_dissolved(e, self.today)
+                and r.type != "successor_of"
+            ):
                 errors.append(FieldError(field, msg("ref-dissolved", ref=ref, day=e.valid_to)))
             elif is_retired(e, self.store.metamodel, self.today) and r.type not in ("supersedes",):
                 errors.append(FieldError(field, msg("ref-retired", ref=ref)))
         if errors:
-            raise IntegrityError(msg("field-errors", errors=tuple(msg("field-error", location=x.location,
-                                                                      reason=x.reason) for x in errors)))
+            raise IntegrityError(
+                msg(
+                    "field-errors",
+                    errors=tuple(msg("field-error", location=x.location, reason=x.reason) for x in errors),
+                )
+            )
 
     def _check_past_ownership_kept(self, current: Entity, e: Entity) -> None:
         """Department editors never rewrite who owned an entity before: its closed ownership periods stay."""
         if self.principal.role != "editor":
             return
         closed = [p for p in current.owner_history if p.end is not None]
-        if e.owner_history[:len(closed)] != closed:
-            raise PermissionDenied(msg("denied-past-ownership", principal=self.principal.name,
-                                       org=self.principal.org, ref=current.ref))
+        if e.owner_history[: len(closed)] != closed:
+            raise PermissionDenied(
+                msg("denied-past-ownership", principal=self.principal.name, org=self.principal.org, ref=current.ref)
+            )
 
     def _require_links_in_scope(self, rels: list[Relationship], doing: Message) -> None:
         """Every relationship of ``rels`` must be one this principal may change (its source in their scope);
@@ -223,15 +258,26 @@ class CatalogService:
         if units is None or not rels:
             return
         sources = self.store.get_entities(sorted({r.source for r in rels}))
-        refused = [r.id for r in rels if not in_scope(units, r.source, sources[r.source].owner
-                                                      if r.source in sources else None)]
+        refused = [
+            r.id
+            for r in rels
+            if not in_scope(units, r.source, sources[r.source].owner if r.source in sources else None)
+        ]
         if refused:
-            raise PermissionDenied(msg_plural("denied-other-links", "denied-other-links#plural", count=len(refused),
-                                              principal=self.principal.name, org=self.principal.org, doing=doing,
-                                              refs=", ".join(refused[:_NAMED]),
-                                              more=msg_plural("list-and-more", "list-and-more#plural",
-                                                              count=len(refused) - _NAMED)
-                                              if len(refused) > _NAMED else ""))
+            raise PermissionDenied(
+                msg_plural(
+                    "denied-other-links",
+                    "denied-other-links#plural",
+                    count=len(refused),
+                    principal=self.principal.name,
+                    org=self.principal.org,
+                    doing=doing,
+                    refs=", ".join(refused[:_NAMED]),
+                    more=msg_plural("list-and-more", "list-and-more#plural", count=len(refused) - _NAMED)
+                    if len(refused) > _NAMED
+                    else "",
+                )
+            )
 
     # --- entities ----------------------------------------------------------------------------------------------
     def get(self, ref: str) -> Entity:
@@ -251,14 +297,21 @@ class CatalogService:
         ``data``, validated, in this principal's scope before and after, past ownership kept (editors),
         references sound."""
         require(self.principal, "write")
-        e = data if isinstance(data, Entity) else parse_entity({**data, "kind": current.kind, "code": current.code}
-                                                                if "ref" not in data else data)
+        e = (
+            data
+            if isinstance(data, Entity)
+            else parse_entity({**data, "kind": current.kind, "code": current.code} if "ref" not in data else data)
+        )
         if e.ref != current.ref:
             raise ValidationFailed([FieldError("ref", msg("ref-immutable", ref=current.ref, new=e.ref))])
         e = validate_entity(e, self.store.metamodel)
-        require_owner_scope(self.store, self.principal, current.ref,
-                            current.owner if self.store.metamodel.owned(current.kind) else None,
-                            e.owner if self.store.metamodel.owned(e.kind) else None)
+        require_owner_scope(
+            self.store,
+            self.principal,
+            current.ref,
+            current.owner if self.store.metamodel.owned(current.kind) else None,
+            e.owner if self.store.metamodel.owned(e.kind) else None,
+        )
         self._check_past_ownership_kept(current, e)
         self._check_references(e, current)
         return e
@@ -281,8 +334,7 @@ class CatalogService:
         current = self.store.get_entity(ref)
         if current.version != expected_version:  # the change is merged into the version it was meant for
             raise Conflict(ref, expected_version, current.version)
-        return self._update(current, merge_patch(current, changes, self.today, self.store.metamodel),
-                            expected_version)
+        return self._update(current, merge_patch(current, changes, self.today, self.store.metamodel), expected_version)
 
     def retire(self, ref: str, expected_version: int, on: dt.date | None = None) -> Entity:
         """Retire an entity on ``on`` (default today), as its kind allows (:func:`retire_changes`): its validity
@@ -304,8 +356,7 @@ class CatalogService:
                 if users:
                     raise IntegrityError(msg_plural("org-still-owns", "org-still-owns#plural", count=users, ref=ref))
             if cascade:
-                self._require_links_in_scope(self.store.list_relationships(ref),
-                                             msg("doing-delete-cascade", ref=ref))
+                self._require_links_in_scope(self.store.list_relationships(ref), msg("doing-delete-cascade", ref=ref))
             self.store.delete_entity(ref, expected_version, self.ctx, cascade=cascade)
 
     # --- relationships -----------------------------------------------------------------------------------------
@@ -376,8 +427,13 @@ def transfer(entity: Entity, to: str, on: dt.date, event: str | None = None, bas
         if last.org == to:
             return entity
         if last.start is not None and last.start >= on:
-            raise ValidationFailed([FieldError("date", msg("transfer-before-start", ref=entity.ref, org=last.org,
-                                                           start=last.start, day=on))])
+            raise ValidationFailed(
+                [
+                    FieldError(
+                        "date", msg("transfer-before-start", ref=entity.ref, org=last.org, start=last.start, day=on)
+                    )
+                ]
+            )
         history[-1] = last.model_copy(update={"end": on})
     history.append(OwnerPeriod(org=to, start=on, event=event, basis=basis or None))
     return entity.model_copy(update={"owner_history": history})

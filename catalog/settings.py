@@ -18,60 +18,95 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="IOC_CATALOG_", env_file=".env", extra="ignore")
 
     store: str = Field(DEFAULT_URL, description="Store URL: sqlite:///file.db (default) or neo4j://host:7687")
-    head_witness: str | None = Field(None, description="A file outside the store that receives every committed "
-                                                       "change-log head as an appended line; verify-log checks the "
-                                                       "log against it (docs/cli.md, verify-log)")
+    head_witness: str | None = Field(
+        None,
+        description="A file outside the store that receives every committed "
+        "change-log head as an appended line; verify-log checks the "
+        "log against it (docs/cli.md, verify-log)",
+    )
     lang: Literal["vi", "en"] = Field("vi", description="Default language of messages and labels")
     secret_key: SecretStr = Field(SecretStr(DEMO_SECRET), description="Signing key for sessions and tokens")
     demo: bool = Field(False, description="Demo mode: allows the built-in secret and prints ready-made tokens")
     metamodel_extensions: str | None = Field(None, description="YAML file declaring custom attributes per kind")
-    rules_file: str | None = Field(None, description="YAML file of compliance rules added to the built-in ones (or "
-                                                     "replacing them: `builtin_rules: replace`); see "
-                                                     "docs/compliance-rules.md")
+    rules_file: str | None = Field(
+        None,
+        description="YAML file of compliance rules added to the built-in ones (or "
+        "replacing them: `builtin_rules: replace`); see "
+        "docs/compliance-rules.md",
+    )
     host: str = Field("127.0.0.1", description="Address the server listens on")
     port: int = Field(8000, ge=1, le=65535, description="Port the server listens on")
     anonymous_role: Literal["viewer", "none"] = Field(
-        "viewer", description="Role of requests without a token or session: viewer (read-only browsing) or none "
-                              "(sign-in required)")
+        "viewer",
+        description="Role of requests without a token or session: viewer (read-only browsing) or none "
+        "(sign-in required)",
+    )
     signin_failures_per_account: int = Field(
-        5, ge=1, description="Failed sign-ins one user name may have within the window before sign-in is refused "
-                             "(429)")
+        5, ge=1, description="Failed sign-ins one user name may have within the window before sign-in is refused (429)"
+    )
     signin_failures_per_address: int = Field(
-        50, ge=1, description="Failed sign-ins and bad API tokens one client address may send within the window "
-                              "before it is refused (429)")
+        50,
+        ge=1,
+        description="Failed sign-ins and bad API tokens one client address may send within the window "
+        "before it is refused (429)",
+    )
     signin_token_failures_per_address: int = Field(
-        10, ge=1, description="Bad API tokens one client address may send within the window before it is refused "
-                              "(429); they also count towards signin_failures_per_address")
+        10,
+        ge=1,
+        description="Bad API tokens one client address may send within the window before it is refused "
+        "(429); they also count towards signin_failures_per_address",
+    )
     signin_window_seconds: int = Field(900, ge=1, description="The moving window the sign-in limits count over")
     signin_throttle_storage: str = Field(
-        "memory://", description="Where the sign-in failure counters live (a `limits` storage URI): memory:// "
-                                 "(this process) or a shared one, e.g. redis://host:6379")
+        "memory://",
+        description="Where the sign-in failure counters live (a `limits` storage URI): memory:// "
+        "(this process) or a shared one, e.g. redis://host:6379",
+    )
     max_body_bytes: int = Field(5_000_000, description="Largest request body the API accepts")
     max_import_bytes: int = Field(200_000_000, description="Largest file an import accepts")
     # what one import may hold (docs/spreadsheets.md, "Limits"): checked while reading, before anything is kept
-    import_max_cell_chars: int = Field(32_767, ge=1, description="Longest text of one spreadsheet cell, in "
-                                                                 "characters (Excel's own limit)")
+    import_max_cell_chars: int = Field(
+        32_767, ge=1, description="Longest text of one spreadsheet cell, in characters (Excel's own limit)"
+    )
     import_max_row_chars: int = Field(1_000_000, ge=1, description="Most characters one spreadsheet row may hold")
     import_max_columns: int = Field(1_024, ge=1, description="Last column a spreadsheet row may use (XFD is 16,384)")
-    import_max_rows: int = Field(1_048_576, ge=1, description="Last row a sheet or CSV file may use (Excel's own "
-                                                              "limit)")
-    import_max_sheet_bytes: int = Field(100_000_000, ge=1, description="Largest unpacked worksheet (XML) or CSV file "
-                                                                       "in a zip, refused before it is unpacked")
-    import_max_strings_bytes: int = Field(32_000_000, ge=1, description="Largest unpacked shared-strings part of an "
-                                                                        "XLSX (the text of Excel's cells), which "
-                                                                        "the reader holds in memory whole")
-    import_max_part_bytes: int = Field(5_000_000, ge=1, description="Largest unpacked XML part of an XLSX other than "
-                                                                    "worksheets and shared strings (styles, "
-                                                                    "workbook...), which the reader parses whole")
-    import_max_report_items: int = Field(1_000, ge=1, description="Rejected or unmapped items an import report "
-                                                                  "lists (the rest are counted)")
-    import_stale_hours: float = Field(24, gt=0, description="A run another host left running is marked failed "
-                                                            "after this many hours without news")
-    archimate_mapping: str | None = Field(None, description="YAML file mapping ArchiMate types to kinds and "
-                                                            "relationships (default: the built-in mapping)")
-    archimate_reference_dir: str | None = Field(None, description="Folder with the ArchiMate XSDs and Archi's "
-                                                                  "relationships.xml (default: the copies shipped "
-                                                                  "in the package, importers/reference/archimate)")
+    import_max_rows: int = Field(
+        1_048_576, ge=1, description="Last row a sheet or CSV file may use (Excel's own limit)"
+    )
+    import_max_sheet_bytes: int = Field(
+        100_000_000,
+        ge=1,
+        description="Largest unpacked worksheet (XML) or CSV file in a zip, refused before it is unpacked",
+    )
+    import_max_strings_bytes: int = Field(
+        32_000_000,
+        ge=1,
+        description="Largest unpacked shared-strings part of an "
+        "XLSX (the text of Excel's cells), which "
+        "the reader holds in memory whole",
+    )
+    import_max_part_bytes: int = Field(
+        5_000_000,
+        ge=1,
+        description="Largest unpacked XML part of an XLSX other than "
+        "worksheets and shared strings (styles, "
+        "workbook...), which the reader parses whole",
+    )
+    import_max_report_items: int = Field(
+        1_000, ge=1, description="Rejected or unmapped items an import report lists (the rest are counted)"
+    )
+    import_stale_hours: float = Field(
+        24, gt=0, description="A run another host left running is marked failed after this many hours without news"
+    )
+    archimate_mapping: str | None = Field(
+        None, description="YAML file mapping ArchiMate types to kinds and relationships (default: the built-in mapping)"
+    )
+    archimate_reference_dir: str | None = Field(
+        None,
+        description="Folder with the ArchiMate XSDs and Archi's "
+        "relationships.xml (default: the copies shipped "
+        "in the package, importers/reference/archimate)",
+    )
 
     def metamodel(self) -> Metamodel:
         """The built-in metamodel plus the custom attributes declared in ``metamodel_extensions``."""
@@ -83,8 +118,9 @@ class Settings(BaseSettings):
     def check_secrets(self) -> None:
         """Refuse to serve with the built-in secret outside demo mode."""
         if not self.demo and self.secret_key.get_secret_value() == DEMO_SECRET:
-            raise ValueError("IOC_CATALOG_SECRET_KEY is not set: refusing to start with the built-in demo secret "
-                             "outside demo mode")
+            raise ValueError(
+                "IOC_CATALOG_SECRET_KEY is not set: refusing to start with the built-in demo secret outside demo mode"
+            )
 
 
 @lru_cache

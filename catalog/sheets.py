@@ -70,5 +70,14 @@ def repack(package: bytes) -> bytes:
     return out.getvalue()
 
 
-__all__ = ["FORMULA_START", "XML_ILLEGAL", "ZIP_TIME", "cell_text", "escape_formula", "repack", "safe_cell",
-           "unescape_formula", "workbook_bytes"]
+__all__ = [
+    "FORMULA_START",
+    "XML_ILLEGAL",
+    "ZIP_TIME",
+    "cell_text",
+    "escape_formula",
+    "repack",
+    "safe_cell",
+    "unescape_formula",
+    "workbook_bytes",
+]

@@ -34,7 +34,12 @@ from catalog.i18n import Message, msg
 # --- the text rules -------------------------------------------------------------------------------------------
 
 TEXT_CONTROL, TEXT_SURROGATE, TEXT_BIDI, TEXT_NONCHARACTER, TEXT_TOO_DEEP = (
-    "text-control", "text-surrogate", "text-bidi", "text-noncharacter", "text-too-deep")
+    "text-control",
+    "text-surrogate",
+    "text-bidi",
+    "text-noncharacter",
+    "text-too-deep",
+)
 
 # code -> the message saying why a string was refused (its texts in the message catalog)
 TEXT_REASONS: dict[str, Message] = {
@@ -63,13 +68,17 @@ _NONCHARACTERS = "\ufdd0-\ufdef\ufffe\uffff"  # and U+xFFFE, U+xFFFF of planes 1
 # what may break a rule, as one character class that the re module checks quickly: all of the above, and every
 # character from U+1FFFE on (the other planes' noncharacters, and ordinary characters that text_problem then clears)
 _MAYBE_BAD = re.compile(f"[{_CONTROL}{_SURROGATES}{_BIDI}{_NONCHARACTERS}]|[\U0001fffe-\U0010ffff]")
-_RULES = ((re.compile(f"[{_SURROGATES}]"), TEXT_SURROGATE), (re.compile(f"[{_CONTROL}]"), TEXT_CONTROL),
-          (re.compile(f"[{_BIDI}]"), TEXT_BIDI), (re.compile(f"[{_NONCHARACTERS}]"), TEXT_NONCHARACTER))
+_RULES = (
+    (re.compile(f"[{_SURROGATES}]"), TEXT_SURROGATE),
+    (re.compile(f"[{_CONTROL}]"), TEXT_CONTROL),
+    (re.compile(f"[{_BIDI}]"), TEXT_BIDI),
+    (re.compile(f"[{_NONCHARACTERS}]"), TEXT_NONCHARACTER),
+)
 _ASTRAL = re.compile("[\U0001fffe-\U0010ffff]")
 
 
 def _noncharacter(text: str) -> bool:
-    return any(ord(c) & 0xfffe == 0xfffe for c in _ASTRAL.findall(text))
+    return any(ord(c) & 0xFFFE == 0xFFFE for c in _ASTRAL.findall(text))
 
 
 MAX_DEPTH = 32
@@ -173,8 +182,16 @@ def search_text(content: dict) -> tuple[str, str]:
     and the text attributes."""
     c = content
     name = fold(f"{c['name']['vi']} {c['name']['en']} {c['code'].replace('-', ' ')} {c['code']}")
-    body = fold(" ".join([c["description"]["vi"], c["description"]["en"], *c["tags"],
-                          *(v for v in c["attributes"].values() if isinstance(v, str))]))
+    body = fold(
+        " ".join(
+            [
+                c["description"]["vi"],
+                c["description"]["en"],
+                *c["tags"],
+                *(v for v in c["attributes"].values() if isinstance(v, str)),
+            ]
+        )
+    )
     return name, body
 
 

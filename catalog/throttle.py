@@ -31,7 +31,8 @@ import math
 import threading
 import time
 from collections import Counter
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from limits import RateLimitItemPerSecond
 from limits.errors import ConfigurationError
@@ -78,8 +79,15 @@ def account_key(name: str | None) -> str:
 class SignInThrottle:
     """Failure counters per account and per address, each limited to a number of failures per moving window."""
 
-    def __init__(self, per_account: int = 5, per_address: int = 50, window: int = 900, storage: str = "memory://",
-                 clock: Callable[[], float] = time.time, tokens_per_address: int = 10):
+    def __init__(
+        self,
+        per_account: int = 5,
+        per_address: int = 50,
+        window: int = 900,
+        storage: str = "memory://",
+        clock: Callable[[], float] = time.time,
+        tokens_per_address: int = 10,
+    ):
         if per_account < 1 or per_address < 1 or tokens_per_address < 1 or window < 1:
             raise ValueError("sign-in throttle: the limits and the window must be at least 1")
         try:
@@ -87,22 +95,30 @@ class SignInThrottle:
         except ConfigurationError as exc:
             raise ValueError(f"sign-in throttle storage {storage!r}: {exc}") from None
         if not isinstance(backend, MovingWindowSupport):
-            raise ValueError(f"sign-in throttle storage {storage!r} has no moving window; use memory://, redis:// "
-                             "(or valkey://) or mongodb://")
+            raise ValueError(
+                f"sign-in throttle storage {storage!r} has no moving window; use memory://, redis:// "
+                "(or valkey://) or mongodb://"
+            )
         self.storage = backend
         self.limiter = MovingWindowRateLimiter(backend)
-        self.items = {ACCOUNT: RateLimitItemPerSecond(per_account, window, namespace="ioc-signin-account"),
-                      ADDRESS: RateLimitItemPerSecond(per_address, window, namespace="ioc-signin-address"),
-                      TOKEN: RateLimitItemPerSecond(tokens_per_address, window, namespace="ioc-signin-token")}
+        self.items = {
+            ACCOUNT: RateLimitItemPerSecond(per_account, window, namespace="ioc-signin-account"),
+            ADDRESS: RateLimitItemPerSecond(per_address, window, namespace="ioc-signin-address"),
+            TOKEN: RateLimitItemPerSecond(tokens_per_address, window, namespace="ioc-signin-token"),
+        }
         self.clock = clock
         self._lock = threading.Lock()
         self._pending: Counter[tuple[str, str]] = Counter()  # attempts being checked now, per (limit, key)
 
     @classmethod
     def from_settings(cls, settings: Any) -> SignInThrottle:
-        return cls(settings.signin_failures_per_account, settings.signin_failures_per_address,
-                   settings.signin_window_seconds, settings.signin_throttle_storage,
-                   tokens_per_address=settings.signin_token_failures_per_address)
+        return cls(
+            settings.signin_failures_per_account,
+            settings.signin_failures_per_address,
+            settings.signin_window_seconds,
+            settings.signin_throttle_storage,
+            tokens_per_address=settings.signin_token_failures_per_address,
+        )
 
     def _keys(self, account: str | None, client: str | None) -> list[tuple[str, str]]:
         keys = [(ADDRESS, address_key(client))]
@@ -155,8 +171,12 @@ class Attempt:
     """One admitted attempt (:meth:`SignInThrottle.begin`): report :meth:`failed` or :meth:`succeeded`; leaving its
     ``with`` block without either ends it uncounted. ``Attempt(None)`` throttles nothing."""
 
-    def __init__(self, throttle: SignInThrottle | None, keys: list[tuple[str, str]] | None = None,
-                 in_flight: list[tuple[str, str]] | None = None):
+    def __init__(
+        self,
+        throttle: SignInThrottle | None,
+        keys: list[tuple[str, str]] | None = None,
+        in_flight: list[tuple[str, str]] | None = None,
+    ):
         self.throttle, self.keys, self.in_flight = throttle, keys or [], in_flight or []
         self.open = throttle is not None
 

@@ -13,7 +13,6 @@ Importing this package does no work; the view registry fills on first use.
 from __future__ import annotations
 
 from catalog.store.base import CatalogStore
-
 from diagrams.dot import to_dot
 from diagrams.model import Diagram
 from diagrams.registry import ViewParams, build, register, registry
@@ -26,15 +25,40 @@ def dot_for(store: CatalogStore, view: str, params: ViewParams | None = None, ur
     return to_dot(build(store, view, params), store.metamodel, url_prefix)
 
 
-def draw(store: CatalogStore, view: str, params: ViewParams | None = None, fmt: str = "svg", *,
-         url_prefix: str = "", timeout: float = 120.0, dpi: int | None = None) -> bytes:
+def draw(
+    store: CatalogStore,
+    view: str,
+    params: ViewParams | None = None,
+    fmt: str = "svg",
+    *,
+    url_prefix: str = "",
+    timeout: float = 120.0,
+    dpi: int | None = None,
+) -> bytes:
     """Build a view and render it: same catalog, view and parameters give the same bytes."""
     import datetime as dt
 
     diagram = build(store, view, params)
-    return render(to_dot(diagram, store.metamodel, url_prefix), fmt, timeout=timeout,
-                  pdf_date=dt.date.fromisoformat(diagram.day), dpi=dpi)
+    return render(
+        to_dot(diagram, store.metamodel, url_prefix),
+        fmt,
+        timeout=timeout,
+        pdf_date=dt.date.fromisoformat(diagram.day),
+        dpi=dpi,
+    )
 
 
-__all__ = ["FORMATS", "Diagram", "NothingRecorded", "RenderFailed", "ViewParams", "build", "dot_for", "draw",
-           "register", "registry", "render", "to_dot"]
+__all__ = [
+    "FORMATS",
+    "Diagram",
+    "NothingRecorded",
+    "RenderFailed",
+    "ViewParams",
+    "build",
+    "dot_for",
+    "draw",
+    "register",
+    "registry",
+    "render",
+    "to_dot",
+]

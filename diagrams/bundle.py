@@ -42,7 +42,6 @@ from typing import Any
 from catalog.changelog import Head, canonical_json, verify_chain
 from catalog.errors import CatalogError
 from catalog.store.base import CatalogStore
-
 from diagrams.dot import to_dot
 from diagrams.frozen import FrozenStore
 from diagrams.inventory import FORMULA_START, inventory_csv, inventory_xlsx, safe_cell
@@ -118,12 +117,19 @@ def bundle_files(store: CatalogStore, as_of: dt.date | str, lang: str = "vi") ->
     report = check(frozen, today=day)
     files["compliance.json"] = _json(report.to_json())
     entries = store.changelog(until=day.isoformat()) if snap.revision.seq else []
-    files["changelog.jsonl"] = "".join(canonical_json(e.model_dump(mode="json")) + "\n"
-                                       for e in entries).encode("utf-8")
-    manifest = {"format": FORMAT, "format_version": FORMAT_VERSION, "as_of": day.isoformat(), "lang": lang,
-                "changelog_head": {"seq": snap.revision.seq, "hash": snap.revision.hash, "time": snap.revision.time},
-                "graphviz": graphviz_version(), "notes": NOTES,
-                "files": {name: {"sha256": sha256(data), "bytes": len(data)} for name, data in sorted(files.items())}}
+    files["changelog.jsonl"] = "".join(canonical_json(e.model_dump(mode="json")) + "\n" for e in entries).encode(
+        "utf-8"
+    )
+    manifest = {
+        "format": FORMAT,
+        "format_version": FORMAT_VERSION,
+        "as_of": day.isoformat(),
+        "lang": lang,
+        "changelog_head": {"seq": snap.revision.seq, "hash": snap.revision.hash, "time": snap.revision.time},
+        "graphviz": graphviz_version(),
+        "notes": NOTES,
+        "files": {name: {"sha256": sha256(data), "bytes": len(data)} for name, data in sorted(files.items())},
+    }
     return files, manifest
 
 
@@ -195,8 +201,20 @@ def verify_bundle(path: str | Path, store: CatalogStore | None = None) -> Bundle
         rows = []
         for line in z.read("changelog.jsonl").decode("utf-8").splitlines():
             e = json.loads(line)
-            rows.append((e["seq"], e["time"], e["actor"], e["request_id"], e["op"], e["ref"], e["before"],
-                         e["after"], e["prev_hash"], e["hash"]))
+            rows.append(
+                (
+                    e["seq"],
+                    e["time"],
+                    e["actor"],
+                    e["request_id"],
+                    e["op"],
+                    e["ref"],
+                    e["before"],
+                    e["after"],
+                    e["prev_hash"],
+                    e["hash"],
+                )
+            )
         chain = verify_chain(rows)
         if not chain.ok:
             return BundleCheck(False, checked, "changelog.jsonl", str(chain))
@@ -205,8 +223,12 @@ def verify_bundle(path: str | Path, store: CatalogStore | None = None) -> Bundle
     if store is not None and head["seq"]:
         live = store.changelog(after_seq=head["seq"] - 1, limit=1)
         if not live or live[0].hash != head["hash"]:
-            return BundleCheck(False, checked, MANIFEST, f"the catalog's change-log entry {head['seq']} does not have "
-                                                          "the head hash this bundle names")
+            return BundleCheck(
+                False,
+                checked,
+                MANIFEST,
+                f"the catalog's change-log entry {head['seq']} does not have the head hash this bundle names",
+            )
     return BundleCheck(True, checked)
 
 
@@ -221,7 +243,15 @@ def bundle_head(path: str | Path) -> Head:
     return Head(int(head["seq"]), str(head["hash"]), str(head.get("time") or ""), f"the audit bundle {path}")
 
 
-__all__ = ["BundleCheck", "BundleError", "FORMULA_START", "build_bundle", "bundle_files", "bundle_head",
-           "inventory_csv",
-           "inventory_xlsx", "safe_cell",
-           "verify_bundle"]
+__all__ = [
+    "BundleCheck",
+    "BundleError",
+    "FORMULA_START",
+    "build_bundle",
+    "bundle_files",
+    "bundle_head",
+    "inventory_csv",
+    "inventory_xlsx",
+    "safe_cell",
+    "verify_bundle",
+]

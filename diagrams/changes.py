@@ -30,12 +30,12 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from typing import Callable, TypeVar
+from collections.abc import Callable
+from typing import TypeVar
 
 import orjson
 
 from catalog.store.base import CatalogStore, Subgraph
-
 from diagrams import snapshot as _snapshot
 from diagrams.facts import EntityFacts, RelationshipFacts
 from diagrams.snapshot import Snapshot, recorded_revision, rewind_from, snapshot_from
@@ -54,9 +54,12 @@ def bounded_between(texts: list[str], start: dt.date, end: dt.date) -> list[str]
     text in canonical form (compact: no space after a colon) without that prefix right after a key has none; that is
     cheaper to see than to search each text for its boundaries (texts not in that form are searched)."""
     lo, hi = start.isoformat(), end.isoformat()
-    marker = '":"' + lo[:next((i for i, (a, b) in enumerate(zip(lo, hi)) if a != b), len(lo))]
-    return [t for t in texts if (marker in t or not t.startswith(_COMPACT))
-            and any(lo < v <= hi for v in _BOUNDARY.findall(t))]
+    marker = '":"' + lo[: next((i for i, (a, b) in enumerate(zip(lo, hi, strict=False)) if a != b), len(lo))]
+    return [
+        t
+        for t in texts
+        if (marker in t or not t.startswith(_COMPACT)) and any(lo < v <= hi for v in _BOUNDARY.findall(t))
+    ]
 
 
 F = TypeVar("F", EntityFacts, RelationshipFacts)
@@ -105,8 +108,9 @@ def changed_snapshots(store: CatalogStore, start: dt.date, end: dt.date) -> tupl
     refs = ents.keys() | rw1.entities.keys()  # every entity that can differ (1, 2)
 
     def kept(e: EntityFacts | None, day: dt.date) -> bool:
-        return e is not None and (e.valid_from is None or e.valid_from <= day) and (
-            e.valid_to is None or day < e.valid_to)
+        return (
+            e is not None and (e.valid_from is None or e.valid_from <= day) and (e.valid_to is None or day < e.valid_to)
+        )
 
     moved = {ref for ref in refs if kept(e1(ref), start) != kept(e2(ref), end)}  # their relationships: 3
     ids = set(rw1.relationships)  # 1
@@ -119,8 +123,14 @@ def changed_snapshots(store: CatalogStore, start: dt.date, end: dt.date) -> tupl
     # 3 (from the store's index of relationships by end), and those written between the records as they are now
     # (as at ``end``), found by their ends
     wanted = rw1.relationships.keys() - rw2.relationships.keys()
-    ends = {x for entry in entries if entry.ref.startswith("rel:") and entry.ref[4:] in wanted
-            for c in (entry.before, entry.after) if c is not None for x in (c["source"], c["target"])}
+    ends = {
+        x
+        for entry in entries
+        if entry.ref.startswith("rel:") and entry.ref[4:] in wanted
+        for c in (entry.before, entry.after)
+        if c is not None
+        for x in (c["source"], c["target"])
+    }
     if moved or ends:
         for text in store.part_json(sorted(moved | ends))[1]:
             f = RelationshipFacts(text)
@@ -135,14 +145,18 @@ def changed_snapshots(store: CatalogStore, start: dt.date, end: dt.date) -> tupl
     refs = refs | {ref for r in drawn for ref in (r.source, r.target)}
     vias = {v for r in drawn if isinstance(v := r.properties.get("via"), str)}
     fetch(refs - rw1.entities.keys())
-    owners = {o for _, rec, day in versions for ref in refs if (e := rec(ref)) is not None
-              and isinstance(o := e.owner_on(day), str)}
+    owners = {
+        o
+        for _, rec, day in versions
+        for ref in refs
+        if (e := rec(ref)) is not None and isinstance(o := e.owner_on(day), str)
+    }
     refs |= owners | vias
     fetch(refs - rw1.entities.keys())
     if store.revision() != head:  # written meanwhile: the reads may mix two records
         return None
     snaps = []
-    for (rec_r, rec_e, day), rev in zip(versions, (rev1, rev2)):
+    for (rec_r, rec_e, day), rev in zip(versions, (rev1, rev2), strict=False):
         found = {ref: e for ref in refs if (e := rec_e(ref)) is not None}
         graph = Subgraph(entities=found, relationships=[r for rid in ids if (r := rec_r(rid)) is not None])
         snaps.append(snapshot_from(store.metamodel, graph, day, day, rev))  # type: ignore[arg-type]
@@ -152,9 +166,14 @@ def changed_snapshots(store: CatalogStore, start: dt.date, end: dt.date) -> tupl
 def diff_snapshots(store: CatalogStore, start: dt.date, end: dt.date) -> tuple[Snapshot, Snapshot] | None:
     """:func:`changed_snapshots`, kept per store and change-log head (the same diff drawn again reads nothing)."""
     head = store.revision()
-    return _snapshot.per_store(_snapshot.PAIRS, store, (head, start, end), 2,
-                               lambda: changed_snapshots(store, start, end),
-                               keep=lambda pair: pair is not None and store.revision() == head)
+    return _snapshot.per_store(
+        _snapshot.PAIRS,
+        store,
+        (head, start, end),
+        2,
+        lambda: changed_snapshots(store, start, end),
+        keep=lambda pair: pair is not None and store.revision() == head,
+    )
 
 
 __all__ = ["bounded_between", "changed_snapshots", "diff_snapshots"]

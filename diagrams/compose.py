@@ -5,7 +5,6 @@ from __future__ import annotations
 import re
 
 from catalog.model import Entity, Relationship
-
 from diagrams.model import Cluster, Diagram, Edge, Node
 from diagrams.snapshot import Snapshot
 from diagrams.style import word
@@ -33,8 +32,16 @@ def entity_node(snap: Snapshot, e: Entity, lang: str, cluster: str | None = None
     if owner:
         o = snap.entity(owner)
         tooltip += f" | {o.name.get(lang) if o else owner}"
-    return Node(key=e.ref, kind=e.kind, label=name, ref=e.ref, cluster=cluster, tooltip=tooltip,
-                lifecycle=str(e.attributes.get("lifecycle", "")), **kw)  # type: ignore[arg-type]
+    return Node(
+        key=e.ref,
+        kind=e.kind,
+        label=name,
+        ref=e.ref,
+        cluster=cluster,
+        tooltip=tooltip,
+        lifecycle=str(e.attributes.get("lifecycle", "")),
+        **kw,
+    )  # type: ignore[arg-type]
 
 
 def owner_cluster(d: Diagram, snap: Snapshot, ref: str, lang: str, nest: bool = False) -> str:
@@ -99,8 +106,15 @@ def rel_edge(snap: Snapshot, r: Relationship, lang: str, **kw: object) -> Edge:
     tooltip = f"{r.source} {rel_label} {r.target}"
     if r.properties.get("data"):
         tooltip += f": {r.properties['data']}"
-    return Edge(tail=tail, head=head, type=r.type, label=edge_label(snap, r, lang), tooltip=tooltip,
-                planned=r.properties.get("status") == "planned", **kw)  # type: ignore[arg-type]
+    return Edge(
+        tail=tail,
+        head=head,
+        type=r.type,
+        label=edge_label(snap, r, lang),
+        tooltip=tooltip,
+        planned=r.properties.get("status") == "planned",
+        **kw,
+    )  # type: ignore[arg-type]
 
 
 def add_edges(d: Diagram, snap: Snapshot, rels: list[Relationship], lang: str) -> None:
@@ -113,5 +127,16 @@ def active(r: Relationship) -> bool:
     return r.properties.get("status") != "retired"
 
 
-__all__ = ["NO_OWNER", "PLATFORMS", "active", "add_edges", "cluster_for", "edge_label", "entity_node",
-           "org_cluster", "owner_cluster", "rel_edge", "short_name"]
+__all__ = [
+    "NO_OWNER",
+    "PLATFORMS",
+    "active",
+    "add_edges",
+    "cluster_for",
+    "edge_label",
+    "entity_node",
+    "org_cluster",
+    "owner_cluster",
+    "rel_edge",
+    "short_name",
+]

@@ -22,7 +22,6 @@ import re
 from collections import defaultdict
 
 from catalog.metamodel import DEFAULT, Metamodel
-
 from diagrams.model import Cluster, Diagram, Edge, Node
 from diagrams.style import AGGREGATE, HIGHLIGHT, carries_data, edge_style, word
 
@@ -50,8 +49,14 @@ def clean(text: str) -> str:
 
 def html(text: str) -> str:
     """Escape text for an HTML-like label (XML character data and attribute values)."""
-    return (clean(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace('"', "&quot;")
-            .replace("'", "&#39;"))
+    return (
+        clean(text)
+        .replace("&", "&amp;")
+        .replace("<", "&lt;")
+        .replace(">", "&gt;")
+        .replace('"', "&quot;")
+        .replace("'", "&#39;")
+    )
 
 
 def quoted(text: str) -> str:
@@ -89,8 +94,8 @@ def wrap(line: str, width: int) -> list[str]:
             cur.append(chunks.pop())
         if chunks and len(chunks[-1]) > width:  # a word longer than a line: as much as fits here
             chunk = chunks[-1]
-            cur.append(chunk[:width - cur_len])
-            chunks[-1] = chunk[width - cur_len:]
+            cur.append(chunk[: width - cur_len])
+            chunks[-1] = chunk[width - cur_len :]
         if cur and cur[-1] == " ":
             del cur[-1]
         if cur:
@@ -138,8 +143,15 @@ class DotWriter:
                 fill = hfill or fill
             elif highlight == "context":
                 color, fill = "#888888", "#f4f4f4"
-            self._looks[key] = _attrs([("shape", shape), ("style", quoted(",".join(dict.fromkeys(styles)))),
-                                       ("fillcolor", quoted(fill)), ("color", quoted(color)), ("penwidth", penwidth)])
+            self._looks[key] = _attrs(
+                [
+                    ("shape", shape),
+                    ("style", quoted(",".join(dict.fromkeys(styles)))),
+                    ("fillcolor", quoted(fill)),
+                    ("color", quoted(color)),
+                    ("penwidth", penwidth),
+                ]
+            )
         return self._looks[key]
 
     def _lifecycle(self, kind: str, stage: str) -> str:
@@ -154,8 +166,15 @@ class DotWriter:
         if n.lifecycle in _STAGED:
             rows.append(f'<FONT POINT-SIZE="8"><I>({html(self._lifecycle(n.kind, n.lifecycle))})</I></FONT>')
         # one table row per part: mixed font sizes in one block of <BR/> lines overlap in Graphviz
-        label = ('<TABLE BORDER="0" CELLBORDER="0" CELLSPACING="0" CELLPADDING="0">'
-                 + "".join(f"<TR><TD>{r}</TD></TR>" for r in rows) + "</TABLE>") if len(rows) > 1 else rows[0]
+        label = (
+            (
+                '<TABLE BORDER="0" CELLBORDER="0" CELLSPACING="0" CELLPADDING="0">'
+                + "".join(f"<TR><TD>{r}</TD></TR>" for r in rows)
+                + "</TABLE>"
+            )
+            if len(rows) > 1
+            else rows[0]
+        )
         nid = node_id(n.key)  # n_ and hex digits: nothing to escape
         text = f'{indent}{nid} [label=<{label}>, {self._look(n.kind, n.lifecycle, n.highlight)}, id="{nid}"'
         if n.tooltip:
@@ -174,8 +193,12 @@ class DotWriter:
             color, extra, _ = HIGHLIGHT[e.highlight]
             styles = [extra]
             penwidth = max(penwidth, 2.0)
-        pairs = [("style", quoted(",".join(styles))), ("color", quoted(color)), ("arrowhead", st.arrowhead),
-                 ("penwidth", f"{penwidth:g}")]
+        pairs = [
+            ("style", quoted(",".join(styles))),
+            ("color", quoted(color)),
+            ("arrowhead", st.arrowhead),
+            ("penwidth", f"{penwidth:g}"),
+        ]
         if st.dir != "forward":
             pairs.append(("dir", st.dir))
         if not carries_data(e.type, self.mm) and e.type != AGGREGATE:
@@ -189,16 +212,19 @@ class DotWriter:
             pairs.append(("weight", str(min(e.weight, 100))))
         return f"  {node_id(e.tail)} -> {node_id(e.head)} [{_attrs(pairs)}];"
 
-    def _cluster(self, c: Cluster, children: dict[str | None, list[Cluster]], members: dict[str | None, list[Node]],
-                 depth: int) -> None:
+    def _cluster(
+        self, c: Cluster, children: dict[str | None, list[Cluster]], members: dict[str | None, list[Node]], depth: int
+    ) -> None:
         ind = "  " * (depth + 1)
         self.out.append(f"{ind}subgraph {stable_id('cluster', c.key)} {{")
         fill = "#f7f7f7" if depth % 2 == 0 else "#ffffff"
         style, color, pen = "rounded,filled", "#999999", "1"
         if c.highlight == "focus":
             color, pen = "#111111", "2"
-        self.out.append(f"{ind}  label=<<B>{wrapped(c.label, 48)}</B>>; style={quoted(style)}; "
-                        f"fillcolor={quoted(fill)}; color={quoted(color)}; penwidth={pen}; fontsize=11;")
+        self.out.append(
+            f"{ind}  label=<<B>{wrapped(c.label, 48)}</B>>; style={quoted(style)}; "
+            f"fillcolor={quoted(fill)}; color={quoted(color)}; penwidth={pen}; fontsize=11;"
+        )
         for n in members.get(c.key, []):
             self.out.append(self._node(n, ind + "  "))
         for child in children.get(c.key, []):
@@ -207,29 +233,37 @@ class DotWriter:
 
     def _legend(self) -> None:
         lang = self.lang
-        kinds = sorted({n.kind for n in self.d.nodes.values()},
-                       key=lambda k: list(self.mm.kinds).index(k) if k in self.mm.kinds else 99)
+        kinds = sorted(
+            {n.kind for n in self.d.nodes.values()},
+            key=lambda k: list(self.mm.kinds).index(k) if k in self.mm.kinds else 99,
+        )
         types = sorted({e.type for e in self.d.edges})
         marks = sorted({n.highlight for n in self.d.nodes.values() if n.highlight in ("added", "removed", "changed")})
         self.out.append("  subgraph cluster_legend {")
-        self.out.append(f"    label=<<B>{html(word('legend', lang))}</B>>; style=\"rounded\"; color=\"#999999\"; "
-                        "fontsize=11; margin=8;")
+        self.out.append(
+            f"    label=<<B>{html(word('legend', lang))}</B>>; style=\"rounded\"; color=\"#999999\"; "
+            "fontsize=11; margin=8;"
+        )
         prev = None
         for k in kinds:
             spec = self.mm.kinds.get(k)
             label = spec.label.get(lang) if spec else k
             nid = stable_id("legend", f"kind:{k}")
-            self.out.append(f"    {nid} [label=<{wrapped(label, 22)}>, shape={spec.shape if spec else 'box'}, "
-                            f"style=\"filled\", fillcolor={quoted(spec.color if spec else '#eeeeee')}, "
-                            "color=\"#444444\", fontsize=9];")
+            self.out.append(
+                f"    {nid} [label=<{wrapped(label, 22)}>, shape={spec.shape if spec else 'box'}, "
+                f"style=\"filled\", fillcolor={quoted(spec.color if spec else '#eeeeee')}, "
+                "color=\"#444444\", fontsize=9];"
+            )
             if prev:
                 self.out.append(f"    {prev} -> {nid} [style=invis];")
             prev = nid
         for m in marks:
             color, extra, fill = HIGHLIGHT[m]
             nid = stable_id("legend", f"mark:{m}")
-            self.out.append(f"    {nid} [label=<{html(word(m, lang))}>, shape=box, style={quoted('filled,' + extra)}, "
-                            f"fillcolor={quoted(fill)}, color={quoted(color)}, penwidth=2, fontsize=9];")
+            self.out.append(
+                f"    {nid} [label=<{html(word(m, lang))}>, shape=box, style={quoted('filled,' + extra)}, "
+                f"fillcolor={quoted(fill)}, color={quoted(color)}, penwidth=2, fontsize=9];"
+            )
             if prev:
                 self.out.append(f"    {prev} -> {nid} [style=invis];")
             prev = nid
@@ -241,19 +275,24 @@ class DotWriter:
                 spec_r = self.mm.relations.get(t)
                 label = spec_r.label.get(lang) if spec_r else t
             a, b = stable_id("legend", f"rel:{t}:a"), stable_id("legend", f"rel:{t}:b")
-            self.out.append(f"    {a} [label=\"\", shape=point, width=0.05]; {b} [label=\"\", shape=point, "
-                            "width=0.05];")
+            self.out.append(
+                f"    {a} [label=\"\", shape=point, width=0.05]; {b} [label=\"\", shape=point, width=0.05];"
+            )
             dir_ = f", dir={st.dir}" if st.dir != "forward" else ""
-            self.out.append(f"    {a} -> {b} [label=<{html(label)}>, style={quoted(st.style)}, "
-                            f"color={quoted(st.color)}, "
-                            f"arrowhead={st.arrowhead}, penwidth={st.penwidth:g}, fontsize=8, minlen=1{dir_}];")
+            self.out.append(
+                f"    {a} -> {b} [label=<{html(label)}>, style={quoted(st.style)}, "
+                f"color={quoted(st.color)}, "
+                f"arrowhead={st.arrowhead}, penwidth={st.penwidth:g}, fontsize=8, minlen=1{dir_}];"
+            )
         self.out.append("  }")
 
     def _stamp(self) -> str:
         d, lang = self.d, self.lang
-        record = (f"{word('recorded', lang)} {d.as_of}" if d.as_of else word("current_record", lang))
-        lines = [f"<B>{html(d.title)}</B>",
-                 html(f"{word('as_of', lang)}: {d.day} ({record}) · {word('revision', lang)}: {d.revision.short}")]
+        record = f"{word('recorded', lang)} {d.as_of}" if d.as_of else word("current_record", lang)
+        lines = [
+            f"<B>{html(d.title)}</B>",
+            html(f"{word('as_of', lang)}: {d.day} ({record}) · {word('revision', lang)}: {d.revision.short}"),
+        ]
         lines += [html(n) for n in d.notes]
         rows = "".join(f'<TR><TD ALIGN="LEFT">{line}</TD></TR>' for line in lines)
         return f'<<TABLE BORDER="0" CELLBORDER="0" CELLSPACING="0" CELLPADDING="1">{rows}</TABLE>>'
@@ -263,12 +302,14 @@ class DotWriter:
         d = self.d
         name = re.sub(r"[^a-z0-9_-]", "_", d.view.lower()) or "view"
         rankdir = d.rankdir if d.rankdir in ("LR", "TB", "RL", "BT") else "LR"
-        self.out = [f'digraph "{name}" {{',
-                    f'  graph [fontname="{FONT}", fontsize=12, rankdir={rankdir}, '
-                    'splines=true, nodesep=0.25, ranksep=0.7, pad=0.3, '
-                    f'labelloc=t, labeljust=l, bgcolor="white", label={self._stamp()}];',
-                    f'  node [fontname="{FONT}", fontsize=10, margin="0.12,0.05"];',
-                    f'  edge [fontname="{FONT}", fontsize=8, arrowsize=0.7];']
+        self.out = [
+            f'digraph "{name}" {{',
+            f'  graph [fontname="{FONT}", fontsize=12, rankdir={rankdir}, '
+            'splines=true, nodesep=0.25, ranksep=0.7, pad=0.3, '
+            f'labelloc=t, labeljust=l, bgcolor="white", label={self._stamp()}];',
+            f'  node [fontname="{FONT}", fontsize=10, margin="0.12,0.05"];',
+            f'  edge [fontname="{FONT}", fontsize=8, arrowsize=0.7];',
+        ]
         clusters = d.clusters
         children: dict[str | None, list[Cluster]] = defaultdict(list)
         for c in clusters.values():
@@ -298,8 +339,9 @@ class DotWriter:
     def _wrap_isolated(self, members: dict[str | None, list[Node]]) -> None:
         """Nodes without edges would all land on the first rank, one long column; chain them with invisible edges
         so that each cluster's isolated nodes form a compact grid of about sqrt(n) rows."""
-        connected = {k for e in self.d.edges if e.tail in self.d.nodes and e.head in self.d.nodes
-                     for k in (e.tail, e.head)}
+        connected = {
+            k for e in self.d.edges if e.tail in self.d.nodes and e.head in self.d.nodes for k in (e.tail, e.head)
+        }
         for key in sorted(members, key=lambda k: (k is not None, k or "")):
             isolated = [n for n in members[key] if n.key not in connected]
             rows = max(3, math.ceil(math.sqrt(len(isolated))))

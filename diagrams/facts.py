@@ -108,7 +108,7 @@ class RelationshipFacts:
         self.text = text
         self._data: dict[str, Any] | None = None
         self._full: Relationship | None = None
-        rid = text[len(_ID):text.find('"', len(_ID))] if text.startswith(_ID) else ""
+        rid = text[len(_ID) : text.find('"', len(_ID))] if text.startswith(_ID) else ""
         parts = rid.split(">")
         if len(parts) == 3 and "\\" not in rid:
             self.id, (self.source, self.type, self.target) = rid, parts
@@ -148,8 +148,9 @@ class RelationshipFacts:
         return f"RelationshipFacts({self.id})"
 
 
-def parse_graph(entities: list[str], relationships: list[str]) -> tuple[dict[str, EntityFacts],
-                                                                        list[RelationshipFacts]]:
+def parse_graph(
+    entities: list[str], relationships: list[str]
+) -> tuple[dict[str, EntityFacts], list[RelationshipFacts]]:
     """``store.graph_json`` / ``store.part_json`` text to facts: entities by ref, relationships (in no particular
     order)."""
     loads = orjson.loads

@@ -25,7 +25,7 @@ class FrozenStore(CatalogStore):
         self._rels = sorted(graph.relationships, key=lambda r: r.id)
         self._revision = revision
         self.metamodel = metamodel
-        noon = dt.datetime.combine(day, dt.time(12), tzinfo=dt.timezone.utc)
+        noon = dt.datetime.combine(day, dt.time(12), tzinfo=dt.UTC)
         self.clock = lambda: noon  # type: ignore[method-assign]
 
     def _read_only(self, *_: Any, **__: Any) -> Any:
@@ -73,32 +73,49 @@ class FrozenStore(CatalogStore):
         return out
 
     def list_entities(self, flt: EntityFilter = EntityFilter()) -> list[Entity]:
-        return self._match(flt)[flt.offset:flt.offset + flt.limit]
+        return self._match(flt)[flt.offset : flt.offset + flt.limit]
 
     def count_entities(self, flt: EntityFilter = EntityFilter()) -> int:
         return len(self._match(flt))
 
     def search(self, text: str, kind: str | None = None, limit: int = 20) -> list[Entity]:
         words = fold(text).split()
-        hits = [e for e in self._entities.values() if (kind is None or e.kind == kind)
-                and all(w in fold(f"{e.code} {e.name.vi} {e.name.en}") for w in words)]
+        hits = [
+            e
+            for e in self._entities.values()
+            if (kind is None or e.kind == kind) and all(w in fold(f"{e.code} {e.name.vi} {e.name.en}") for w in words)
+        ]
         return hits[:limit]
 
     def find_relationship(self, rel_id: str) -> Relationship | None:
         return next((r for r in self._rels if r.id == rel_id), None)
 
-    def list_relationships(self, ref: str | None = None, type: str | None = None, direction: Direction = "both",
-                           limit: int | None = None) -> list[Relationship]:
-        out = [r for r in self._rels if (type is None or r.type == type) and (
-            ref is None or (direction in ("out", "both") and r.source == ref)
-            or (direction in ("in", "both") and r.target == ref))]
+    def list_relationships(
+        self, ref: str | None = None, type: str | None = None, direction: Direction = "both", limit: int | None = None
+    ) -> list[Relationship]:
+        out = [
+            r
+            for r in self._rels
+            if (type is None or r.type == type)
+            and (
+                ref is None
+                or (direction in ("out", "both") and r.source == ref)
+                or (direction in ("in", "both") and r.target == ref)
+            )
+        ]
         return out[:limit] if limit is not None else out
 
     def count_relationships(self) -> int:
         return len(self._rels)
 
-    def neighbourhood(self, ref: str, depth: int = 1, direction: Direction = "both",
-                      types: tuple[str, ...] | None = None, limit: int = 5000) -> Subgraph:
+    def neighbourhood(
+        self,
+        ref: str,
+        depth: int = 1,
+        direction: Direction = "both",
+        types: tuple[str, ...] | None = None,
+        limit: int = 5000,
+    ) -> Subgraph:
         g = Subgraph()
         if ref not in self._entities:
             return g

@@ -24,7 +24,7 @@ import csv
 import datetime as dt
 import io
 import re
-from typing import Iterable
+from collections.abc import Iterable
 
 from catalog.metamodel import Label, Metamodel
 from catalog.model import Entity
@@ -54,9 +54,23 @@ def _rows(entities: Iterable[Entity], kind: str, metamodel: Metamodel, day: dt.d
     out = []
     for e in sorted((e for e in entities if e.kind == kind), key=lambda e: e.ref):
         owner = e.owner_on(day) if spec.owned else ""
-        out.append([safe_cell(v) for v in [e.ref, e.name.vi, e.name.en, owner, e.valid_from, e.valid_to, e.tags,
-                                           e.description.vi, e.description.en]
-                    + [e.attributes.get(a) for a in attrs]])
+        out.append(
+            [
+                safe_cell(v)
+                for v in [
+                    e.ref,
+                    e.name.vi,
+                    e.name.en,
+                    owner,
+                    e.valid_from,
+                    e.valid_to,
+                    e.tags,
+                    e.description.vi,
+                    e.description.en,
+                ]
+                + [e.attributes.get(a) for a in attrs]
+            ]
+        )
     return out
 
 
@@ -78,8 +92,9 @@ def _xml_text(text: str) -> str:
     return XML_ILLEGAL.sub("\ufffd", text)
 
 
-def inventory_xlsx(entities: Iterable[Entity], metamodel: Metamodel, day: dt.date,
-                   kinds: Iterable[str] | None = None) -> bytes:
+def inventory_xlsx(
+    entities: Iterable[Entity], metamodel: Metamodel, day: dt.date, kinds: Iterable[str] | None = None
+) -> bytes:
     """Every kind (or ``kinds``) as one sheet of a workbook; deterministic bytes (see the module docstring)."""
     from openpyxl import Workbook
     from openpyxl.cell.cell import TYPE_STRING
@@ -93,7 +108,7 @@ def inventory_xlsx(entities: Iterable[Entity], metamodel: Metamodel, day: dt.dat
     wb.properties.creator = wb.properties.last_modified_by = "ioc-catalog"
     wb.properties.title = f"Inventory / Danh mục {day.isoformat()}"
     bold = Font(bold=True)
-    for kind in (kinds if kinds is not None else metamodel.kinds):
+    for kind in kinds if kinds is not None else metamodel.kinds:
         spec = metamodel.kinds[kind]
         ws = wb.create_sheet(_sheet_title(kind))
         head = [bilingual(lbl) for _, lbl in BASE_COLUMNS] + [bilingual(a.label) for a in spec.attributes]

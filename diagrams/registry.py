@@ -31,7 +31,6 @@ from catalog.i18n import msg
 from catalog.metamodel import Label
 from catalog.registry import Registry
 from catalog.store.base import CatalogStore
-
 from diagrams.model import Diagram
 
 DEFAULT_LIMIT = 300
@@ -51,7 +50,7 @@ class ViewParams:
     from_date: dt.date | str | None = None  # diff
     to_date: dt.date | str | None = None  # diff
 
-    def check(self) -> "ViewParams":
+    def check(self) -> ViewParams:
         errors = []
         if self.lang not in LANGS:
             errors.append(FieldError("lang", f"must be one of: {', '.join(LANGS)}"))
@@ -77,13 +76,22 @@ class View(Protocol):
 
 
 def _is_view(obj: Any) -> bool:
-    return isinstance(getattr(obj, "name", None), str) and callable(getattr(obj, "build", None)) \
-        and hasattr(obj, "title") and hasattr(obj, "label")
+    return (
+        isinstance(getattr(obj, "name", None), str)
+        and callable(getattr(obj, "build", None))
+        and hasattr(obj, "title")
+        and hasattr(obj, "label")
+    )
 
 
 # the built-ins register exactly like an extension's entry points in the group ``ioc_catalog.views``
-VIEWS: Registry[View] = Registry(msg("registry-kind-view"), "ioc_catalog.views", ("diagrams.views:builtin_views",),
-                                 key=lambda view: view.name, accepts=_is_view)
+VIEWS: Registry[View] = Registry(
+    msg("registry-kind-view"),
+    "ioc_catalog.views",
+    ("diagrams.views:builtin_views",),
+    key=lambda view: view.name,
+    accepts=_is_view,
+)
 
 
 def register(view: View, *, replace: bool = False) -> View:
@@ -108,8 +116,9 @@ def build(store: CatalogStore, name: str, params: ViewParams | None = None) -> D
     view = get_view(name)
     params = (params or ViewParams()).check()
     if view.ref_kinds and not params.ref:
-        raise ValidationFailed([FieldError("ref", f"the '{name}' view needs --ref naming a "
-                                                  f"{' or '.join(view.ref_kinds)}")])
+        raise ValidationFailed(
+            [FieldError("ref", f"the '{name}' view needs --ref naming a {' or '.join(view.ref_kinds)}")]
+        )
     if view.ref_kinds == () and params.ref:
         raise ValidationFailed([FieldError("ref", f"the '{name}' view takes no --ref")])
     return view.build(store, params)

@@ -58,15 +58,17 @@ def run_dot(dot: str, fmt: str, timeout: float = DEFAULT_TIMEOUT, dpi: int | Non
     try:
         proc = subprocess.run(args, input=dot.encode("utf-8"), capture_output=True, timeout=timeout)
     except subprocess.TimeoutExpired:
-        raise RenderFailed(f"Graphviz took longer than {timeout:g} s; draw a smaller view (e.g. --limit, --depth)") \
-            from None
+        raise RenderFailed(
+            f"Graphviz took longer than {timeout:g} s; draw a smaller view (e.g. --limit, --depth)"
+        ) from None
     if proc.returncode != 0:
         raise RenderFailed(f"Graphviz failed ({proc.returncode}): {proc.stderr.decode('utf-8', 'replace')[:2000]}")
     return proc.stdout
 
 
-def render(dot: str, fmt: str, *, timeout: float = DEFAULT_TIMEOUT, pdf_date: dt.date | None = None,
-           dpi: int | None = None) -> bytes:
+def render(
+    dot: str, fmt: str, *, timeout: float = DEFAULT_TIMEOUT, pdf_date: dt.date | None = None, dpi: int | None = None
+) -> bytes:
     """DOT text to ``fmt`` (svg, png, pdf, dot). PDF creation dates are fixed to ``pdf_date`` (default 1970-01-01)."""
     if fmt not in FORMATS:
         raise ValidationFailed([FieldError("format", f"unknown format '{fmt}'; available: {', '.join(FORMATS)}")])
@@ -76,5 +78,13 @@ def render(dot: str, fmt: str, *, timeout: float = DEFAULT_TIMEOUT, pdf_date: dt
     return fix_pdf_date(out, pdf_date) if fmt == "pdf" else out
 
 
-__all__ = ["DEFAULT_TIMEOUT", "FORMATS", "RenderFailed", "dot_binary", "fix_pdf_date", "graphviz_version", "render",
-           "run_dot"]
+__all__ = [
+    "DEFAULT_TIMEOUT",
+    "FORMATS",
+    "RenderFailed",
+    "dot_binary",
+    "fix_pdf_date",
+    "graphviz_version",
+    "render",
+    "run_dot",
+]

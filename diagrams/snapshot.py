@@ -20,17 +20,17 @@ import datetime as dt
 import re
 import weakref
 from collections import OrderedDict, defaultdict
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from functools import cached_property
 from operator import attrgetter
-from typing import Any, Callable, Iterable, TypeVar
+from typing import Any, TypeVar
 
 from catalog.changelog import GENESIS, canonical_json
 from catalog.errors import CatalogError, FieldError, NotFound, ValidationFailed
 from catalog.metamodel import Metamodel
 from catalog.model import ChangeEntry, Entity, Relationship
 from catalog.store.base import RECORD_PREFIX, CatalogStore, EntityFilter, Subgraph, as_instant
-
 from diagrams.facts import EntityFacts, RelationshipFacts, parse_graph
 
 
@@ -132,8 +132,7 @@ class Snapshot:
             when = f" on {self.day}" if self.as_of or self.day else ""
             raise NotFound(f"{ref} does not exist{when}")
         if kinds and e.kind not in kinds:
-            raise ValidationFailed([FieldError("ref", f"{ref} is a {e.kind}; this view needs a "
-                                                      f"{' or '.join(kinds)}")])
+            raise ValidationFailed([FieldError("ref", f"{ref} is a {e.kind}; this view needs a {' or '.join(kinds)}")])
         return e
 
     @cached_property
@@ -169,14 +168,24 @@ class Snapshot:
         return out
 
 
-def snapshot_from(metamodel: Metamodel, graph: Subgraph, day: dt.date, as_of: dt.date | None,
-                  revision: Revision) -> Snapshot:
+def snapshot_from(
+    metamodel: Metamodel, graph: Subgraph, day: dt.date, as_of: dt.date | None, revision: Revision
+) -> Snapshot:
     """Keep what is valid on ``day`` from a recorded graph; drop relationships whose ends are not kept."""
     kept = {ref: e for ref, e in graph.entities.items() if _valid(e, day)}
-    rels = sorted((r for r in graph.relationships if r.source in kept and r.target in kept and _valid(r, day)),
-                  key=attrgetter("id"))
-    return Snapshot(metamodel=metamodel, entities=dict(sorted(kept.items())), relationships=rels, day=day,
-                    as_of=as_of, revision=revision, all_entities=dict(graph.entities))
+    rels = sorted(
+        (r for r in graph.relationships if r.source in kept and r.target in kept and _valid(r, day)),
+        key=attrgetter("id"),
+    )
+    return Snapshot(
+        metamodel=metamodel,
+        entities=dict(sorted(kept.items())),
+        relationships=rels,
+        day=day,
+        as_of=as_of,
+        revision=revision,
+        all_entities=dict(graph.entities),
+    )
 
 
 def recorded_graph(store: CatalogStore, as_of: dt.date | None) -> Subgraph:
@@ -212,8 +221,9 @@ class RecordReader:
     def unchanged(self) -> bool:
         return self.store.revision() == self.head
 
-    def part(self, refs: Iterable[str] = (), owners: Iterable[str] = (),
-             relationships: bool = True) -> tuple[dict[str, EntityFacts], list[RelationshipFacts]]:
+    def part(
+        self, refs: Iterable[str] = (), owners: Iterable[str] = (), relationships: bool = True
+    ) -> tuple[dict[str, EntityFacts], list[RelationshipFacts]]:
         """As ``store.part_json`` (the entities ``refs``, those whose owner history names one of ``owners``, the
         relationships of all of them), in the record at the reader's revision."""
         refs, owners = set(refs), set(owners)
@@ -240,7 +250,7 @@ class RecordReader:
     def where(self, kind: str, attributes: dict[str, str]) -> set[str]:
         """Refs of the entities of ``kind`` with these attribute values, in the record at the reader's revision."""
         found = {e.ref for e in self.store.list_entities(EntityFilter(kind=kind, attributes=attributes, limit=10**9))}
-        for ref, f in (self.rewind.entities.items() if self.rewind else ()):
+        for ref, f in self.rewind.entities.items() if self.rewind else ():
             found.discard(ref)
             if f is not None and f.kind == kind and all(f.attributes.get(k) == v for k, v in attributes.items()):
                 found.add(ref)
@@ -290,8 +300,14 @@ def rewind_from(entries: Iterable[ChangeEntry], seq: int) -> Rewind:
 T = TypeVar("T")
 
 
-def per_store(table: "weakref.WeakKeyDictionary[CatalogStore, OrderedDict[tuple, Any]]", store: CatalogStore,
-              key: tuple, size: int, make: Callable[[], T], keep: Callable[[T], bool] = lambda _: True) -> T:
+def per_store(
+    table: weakref.WeakKeyDictionary[CatalogStore, OrderedDict[tuple, Any]],
+    store: CatalogStore,
+    key: tuple,
+    size: int,
+    make: Callable[[], T],
+    keep: Callable[[T], bool] = lambda _: True,
+) -> T:
     """``make()`` kept in ``table`` per store under ``key`` (the ``size`` most recently used keys; only values
     ``keep`` accepts). Keys hold the change-log head, so a write makes every older entry unreachable."""
     try:
@@ -309,7 +325,7 @@ def per_store(table: "weakref.WeakKeyDictionary[CatalogStore, OrderedDict[tuple,
     return value
 
 
-_RECORDS: "weakref.WeakKeyDictionary[CatalogStore, OrderedDict[tuple, tuple]]" = weakref.WeakKeyDictionary()
+_RECORDS: weakref.WeakKeyDictionary[CatalogStore, OrderedDict[tuple, tuple]] = weakref.WeakKeyDictionary()
 
 
 def recorded_facts(store: CatalogStore, as_of: dt.date | None, revision: Revision) -> tuple[dict, list]:
@@ -317,6 +333,7 @@ def recorded_facts(store: CatalogStore, as_of: dt.date | None, revision: Revisio
     ref and relationships. Read from the current tables (:class:`RecordReader`) unless many entries were written
     since, else from the change log (``store.graph_json(as_of)``); kept per store and revision (the two dates of a
     diff, or several views of one revision, read it once)."""
+
     def read() -> tuple[dict, list]:
         reader = record_reader(store, as_of, revision)
         record = reader.whole() if reader is not None else None
@@ -327,8 +344,13 @@ def recorded_facts(store: CatalogStore, as_of: dt.date | None, revision: Revisio
     return per_store(_RECORDS, store, (revision.seq, revision.hash), 2, read)
 
 
-def partial_snapshot(reader: RecordReader, entities: dict[str, EntityFacts], relationships: list[RelationshipFacts],
-                     day: dt.date, as_of: dt.date | None = None) -> Snapshot:
+def partial_snapshot(
+    reader: RecordReader,
+    entities: dict[str, EntityFacts],
+    relationships: list[RelationshipFacts],
+    day: dt.date,
+    as_of: dt.date | None = None,
+) -> Snapshot:
     """A snapshot of only part of a record (a view's neighbourhood, read with ``reader.part`` instead of the whole
     catalog) on ``day``, completed with what drawing it looks up: the owners on ``day`` of its entities, their parent
     chains, and the entities relationships name as ``via``. Lookups outside that part find nothing, so a view drawn
@@ -337,23 +359,24 @@ def partial_snapshot(reader: RecordReader, entities: dict[str, EntityFacts], rel
     is_org = reader.store.metamodel.is_organisation
     todo = set()
     for e in entities.values():
-        todo.update(x for x in (e.owner_on(day), e.attributes.get("parent") if is_org(e.kind) else None)
-                    if isinstance(x, str))
+        todo.update(
+            x for x in (e.owner_on(day), e.attributes.get("parent") if is_org(e.kind) else None) if isinstance(x, str)
+        )
     todo.update(v for r in relationships if isinstance(v := r.properties.get("via"), str))
     while todo := todo - entities.keys():
         found, _ = reader.part(todo, relationships=False)
         entities.update(found)
-        todo = {p for e in found.values() if is_org(e.kind)
-                and isinstance(p := e.attributes.get("parent"), str)}
+        todo = {p for e in found.values() if is_org(e.kind) and isinstance(p := e.attributes.get("parent"), str)}
     graph = Subgraph(entities=entities, relationships=relationships)  # type: ignore[arg-type]
     return snapshot_from(reader.store.metamodel, graph, day, as_of, reader.revision)
 
 
-_CACHE: "weakref.WeakKeyDictionary[CatalogStore, OrderedDict[tuple, Snapshot]]" = weakref.WeakKeyDictionary()
+_CACHE: weakref.WeakKeyDictionary[CatalogStore, OrderedDict[tuple, Snapshot]] = weakref.WeakKeyDictionary()
 CACHE_SIZE = 4
 # the parts of two snapshots a diff read (diagrams.changes), per store and (head, from, to): never whole snapshots
-PAIRS: "weakref.WeakKeyDictionary[CatalogStore, OrderedDict[tuple, tuple[Snapshot, Snapshot]]]" = \
+PAIRS: weakref.WeakKeyDictionary[CatalogStore, OrderedDict[tuple, tuple[Snapshot, Snapshot]]] = (
     weakref.WeakKeyDictionary()
+)
 
 
 def clear_cache() -> None:
@@ -362,8 +385,9 @@ def clear_cache() -> None:
     PAIRS.clear()
 
 
-def days(store: CatalogStore, as_of: dt.date | str | None = None,
-         valid_on: dt.date | str | None = None) -> tuple[dt.date | None, dt.date]:
+def days(
+    store: CatalogStore, as_of: dt.date | str | None = None, valid_on: dt.date | str | None = None
+) -> tuple[dt.date | None, dt.date]:
     """(transaction date or None, world date) for ``as_of`` and ``valid_on`` (see the module docstring)."""
     as_of_d = parse_day(as_of, "as_of")
     return as_of_d, parse_day(valid_on, "valid_on") or as_of_d or store.clock().date()
@@ -381,8 +405,9 @@ def cached_snapshot(store: CatalogStore, as_of: dt.date | None = None, day: dt.d
     return cache.get((store.revision(), as_of, day or store.clock().date()))
 
 
-def load_snapshot(store: CatalogStore, as_of: dt.date | str | None = None,
-                  valid_on: dt.date | str | None = None) -> Snapshot:
+def load_snapshot(
+    store: CatalogStore, as_of: dt.date | str | None = None, valid_on: dt.date | str | None = None
+) -> Snapshot:
     """Read the catalog for a view (see the module docstring for how ``as_of`` and ``valid_on`` combine).
 
     Snapshots are cached per store by (change-log head, as_of, world date): the log only grows, so a snapshot is
@@ -397,19 +422,45 @@ def recorded_revision(store: CatalogStore, as_of: dt.date | None) -> Revision:
     revision = revision_at(store, as_of)
     if as_of is not None and revision.seq == 0 and store.revision()[0] > 0:
         first = store.changelog(limit=1)[0].time[:10]
-        raise NothingRecorded(f"the catalog recorded nothing by {as_of} (its change log starts on {first}); to draw "
-                              f"what the catalog says today about {as_of}, use valid_on (--valid-on {as_of}) "
-                              "without as_of")
+        raise NothingRecorded(
+            f"the catalog recorded nothing by {as_of} (its change log starts on {first}); to draw "
+            f"what the catalog says today about {as_of}, use valid_on (--valid-on {as_of}) "
+            "without as_of"
+        )
     return revision
 
 
 def _load(store: CatalogStore, as_of_d: dt.date | None, day: dt.date) -> Snapshot:
     revision = recorded_revision(store, as_of_d)
     entities, relationships = recorded_facts(store, as_of_d, revision)
-    return snapshot_from(store.metamodel, Subgraph(entities=entities, relationships=relationships),  # type: ignore
-                         day, as_of_d, revision)
+    return snapshot_from(
+        store.metamodel,
+        Subgraph(entities=entities, relationships=relationships),  # type: ignore
+        day,
+        as_of_d,
+        revision,
+    )
 
 
-__all__ = ["NothingRecorded", "REWIND_LIMIT", "RecordReader", "Revision", "Rewind", "Snapshot", "cached_snapshot",
-           "clear_cache", "days", "load_snapshot", "parse_day", "partial_snapshot", "record_reader", "recorded_facts",
-           "per_store", "recorded_graph", "recorded_revision", "revision_at", "rewind_from", "snapshot_from"]
+__all__ = [
+    "NothingRecorded",
+    "REWIND_LIMIT",
+    "RecordReader",
+    "Revision",
+    "Rewind",
+    "Snapshot",
+    "cached_snapshot",
+    "clear_cache",
+    "days",
+    "load_snapshot",
+    "parse_day",
+    "partial_snapshot",
+    "record_reader",
+    "recorded_facts",
+    "per_store",
+    "recorded_graph",
+    "recorded_revision",
+    "revision_at",
+    "rewind_from",
+    "snapshot_from",
+]

@@ -37,10 +37,14 @@ WORDS: dict[str, Label] = {
     "removed": Label("đã xóa", "removed"),
     "changed": Label("thay đổi", "changed"),
     "aggregate": Label("luồng dữ liệu (gộp)", "data flows (aggregated)"),
-    "collapsed": Label("Gộp theo cơ quan: {n} thực thể vượt giới hạn {limit} nút",
-                       "Collapsed to organisations: {n} entities exceed the limit of {limit} nodes"),
-    "rolled_up": Label("Các cơ quan vẫn vượt giới hạn: gộp lên cơ quan cấp cao nhất",
-                       "Still too many organisations: rolled up to the top of each hierarchy"),
+    "collapsed": Label(
+        "Gộp theo cơ quan: {n} thực thể vượt giới hạn {limit} nút",
+        "Collapsed to organisations: {n} entities exceed the limit of {limit} nodes",
+    ),
+    "rolled_up": Label(
+        "Các cơ quan vẫn vượt giới hạn: gộp lên cơ quan cấp cao nhất",
+        "Still too many organisations: rolled up to the top of each hierarchy",
+    ),
 }
 
 
@@ -62,5 +66,14 @@ def carries_data(type_: str, metamodel: Metamodel = DEFAULT) -> bool:
     return spec is not None and spec.flows_from is not None
 
 
-__all__ = ["AGGREGATE", "AGGREGATE_EDGE", "DEFAULT_EDGE", "HIGHLIGHT", "WORDS", "EdgeStyle", "carries_data",
-           "edge_style", "word"]
+__all__ = [
+    "AGGREGATE",
+    "AGGREGATE_EDGE",
+    "DEFAULT_EDGE",
+    "HIGHLIGHT",
+    "WORDS",
+    "EdgeStyle",
+    "carries_data",
+    "edge_style",
+    "word",
+]

@@ -21,21 +21,37 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import Counter, defaultdict
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 
 from catalog.analysis import database_consumers, database_role
 from catalog.metamodel import Label, Metamodel
 from catalog.model import Entity, Relationship
 from catalog.store.base import CatalogStore
-
 from diagrams.changes import diff_snapshots
-from diagrams.compose import active, add_edges, cluster_for, entity_node, org_cluster, owner_cluster, \
-    rel_edge, short_name
+from diagrams.compose import (
+    active,
+    add_edges,
+    cluster_for,
+    entity_node,
+    org_cluster,
+    owner_cluster,
+    rel_edge,
+    short_name,
+)
 from diagrams.facts import EntityFacts, RelationshipFacts
 from diagrams.model import Cluster, Diagram, Edge, Node
 from diagrams.registry import ViewParams
-from diagrams.snapshot import RecordReader, Snapshot, cached_snapshot, days, load_snapshot, parse_day, \
-    partial_snapshot, record_reader
+from diagrams.snapshot import (
+    RecordReader,
+    Snapshot,
+    cached_snapshot,
+    days,
+    load_snapshot,
+    parse_day,
+    partial_snapshot,
+    record_reader,
+)
 from diagrams.style import word
 
 IOC_CLUSTER = "group:ioc"
@@ -47,8 +63,15 @@ def ioc_types(metamodel: Metamodel) -> tuple[str, ...]:
 
 
 def _diagram(view: str, title: str, snap: Snapshot, params: ViewParams, rankdir: str = "LR") -> Diagram:
-    return Diagram(view=view, title=title, lang=params.lang, day=snap.day.isoformat(),
-                   as_of=snap.as_of.isoformat() if snap.as_of else None, revision=snap.revision, rankdir=rankdir)
+    return Diagram(
+        view=view,
+        title=title,
+        lang=params.lang,
+        day=snap.day.isoformat(),
+        as_of=snap.as_of.isoformat() if snap.as_of else None,
+        revision=snap.revision,
+        rankdir=rankdir,
+    )
 
 
 def upstream(snap: Snapshot, roots: list[str], types: tuple[str, ...]) -> tuple[set[str], list[Relationship]]:
@@ -99,7 +122,7 @@ class _SnapshotView:
 
     reads_parts = False  # has a read_part
 
-    def read_part(self, store: CatalogStore, params: ViewParams, part: "_Part") -> Snapshot | None:
+    def read_part(self, store: CatalogStore, params: ViewParams, part: _Part) -> Snapshot | None:
         """A snapshot of just the part of the current record this view draws (None: read it all), on the world
         date ``part.day``. ``draw`` must give the same diagram from it as from the whole snapshot: every entity
         and relationship ``draw`` looks at must be in it (the views below read a superset: what was recorded,
@@ -137,10 +160,11 @@ class _Part:
 class IocView(_SnapshotView):
     name = "ioc"
     label = Label("Tích hợp dữ liệu vào IOC", "IOC integration")
-    title = Label("Tích hợp dữ liệu vào Trung tâm điều hành",
-                  "Data integration into the operations centre")
-    description = ("The city operations centre(s) (platform_subtype city_ioc, or --ref), and everything with a "
-                   "dependency path into it, clustered by owning organisation")
+    title = Label("Tích hợp dữ liệu vào Trung tâm điều hành", "Data integration into the operations centre")
+    description = (
+        "The city operations centre(s) (platform_subtype city_ioc, or --ref), and everything with a "
+        "dependency path into it, clustered by owning organisation"
+    )
     ref_kinds = None
     reads_parts = True
 
@@ -164,19 +188,24 @@ class IocView(_SnapshotView):
             frontier = nxt - seen
             seen |= nxt
         # what draw() uses: relationships between members, and the platforms members are published on
-        return part.snapshot([r for r in read if r.source in seen and (r.target in seen or r.type == "published_on")],
-                             seen)
+        return part.snapshot(
+            [r for r in read if r.source in seen and (r.target in seen or r.type == "published_on")], seen
+        )
 
     def draw(self, snap: Snapshot, params: ViewParams) -> Diagram:
         lang = params.lang
         if params.ref:
             roots = [snap.require(params.ref, ("platform",)).ref]
         else:
-            roots = [e.ref for e in snap.entities.values()
-                     if e.kind == "platform" and e.attributes.get("platform_subtype") == "city_ioc"]
+            roots = [
+                e.ref
+                for e in snap.entities.values()
+                if e.kind == "platform" and e.attributes.get("platform_subtype") == "city_ioc"
+            ]
         names = ", ".join(snap.entities[r].name.get(lang) for r in roots)
-        d = _diagram(self.name, f"{self.title.get(lang)}: {names}" if len(roots) == 1 else self.title.get(lang),
-                     snap, params)
+        d = _diagram(
+            self.name, f"{self.title.get(lang)}: {names}" if len(roots) == 1 else self.title.get(lang), snap, params
+        )
         types = ioc_types(snap.metamodel)
         members, _ = upstream(snap, roots, types)
         d.add_cluster(Cluster(IOC_CLUSTER, word("ioc", lang), sort="\u0001"))
@@ -195,10 +224,19 @@ class IocView(_SnapshotView):
             if r.type in types and r.type not in flows and r.source in d.nodes and active(r):
                 notes[r.source][r.type].append(short_name(snap.entity(r.target), lang, r.target))
         for ref, by_type in notes.items():
-            d.nodes[ref].sublabel = "; ".join(f"{relations[t].label.get(lang)} {', '.join(sorted(ends))}"
-                                              for t, ends in sorted(by_type.items()))
-        add_edges(d, snap, [r for r in snap.relationships if r.type in flows
-                            and r.source in d.nodes and r.target in d.nodes and active(r)], lang)
+            d.nodes[ref].sublabel = "; ".join(
+                f"{relations[t].label.get(lang)} {', '.join(sorted(ends))}" for t, ends in sorted(by_type.items())
+            )
+        add_edges(
+            d,
+            snap,
+            [
+                r
+                for r in snap.relationships
+                if r.type in flows and r.source in d.nodes and r.target in d.nodes and active(r)
+            ],
+            lang,
+        )
         return d
 
 
@@ -286,8 +324,9 @@ class ContextView(_SnapshotView):
             frontier = sorted(nxt)
         for ref in sorted(seen):
             e = snap.entities[ref]
-            d.add_node(entity_node(snap, e, lang, cluster_for(d, snap, e, lang),
-                                   highlight="focus" if ref == focus.ref else ""))
+            d.add_node(
+                entity_node(snap, e, lang, cluster_for(d, snap, e, lang), highlight="focus" if ref == focus.ref else "")
+            )
         add_edges(d, snap, [followed[k] for k in sorted(followed)], lang)
         return d
 
@@ -296,8 +335,10 @@ class SharedDbView(_SnapshotView):
     name = "shared-db"
     label = Label("Khai thác CSDL dùng chung", "Shared-database consumers")
     title = Label("Khai thác cơ sở dữ liệu dùng chung", "Shared-database consumers")
-    description = ("Who reads and writes one database, directly or through the services it exposes, and the "
-                   "platforms those services are published on")
+    description = (
+        "Who reads and writes one database, directly or through the services it exposes, and the "
+        "platforms those services are published on"
+    )
     ref_kinds = ("database",)
 
     reads_parts = True
@@ -305,8 +346,9 @@ class SharedDbView(_SnapshotView):
     def read_part(self, store: CatalogStore, params: ViewParams, part: _Part) -> Snapshot | None:
         ref = params.ref or ""
         rels = part.around([ref])
-        rels += part.around({r.target for r in rels
-                             if database_role(store.metamodel, r.type) == "exposure" and r.source == ref})
+        rels += part.around(
+            {r.target for r in rels if database_role(store.metamodel, r.type) == "exposure" and r.source == ref}
+        )
         return part.snapshot(rels, [ref])
 
     def draw(self, snap: Snapshot, params: ViewParams) -> Diagram:
@@ -321,8 +363,9 @@ class SharedDbView(_SnapshotView):
         refs = {db.ref} | {x for r in rels.values() for x in (r.source, r.target)}
         for ref in sorted(refs):
             e = snap.entities[ref]
-            d.add_node(entity_node(snap, e, lang, cluster_for(d, snap, e, lang),
-                                   highlight="focus" if ref == db.ref else ""))
+            d.add_node(
+                entity_node(snap, e, lang, cluster_for(d, snap, e, lang), highlight="focus" if ref == db.ref else "")
+            )
         add_edges(d, snap, [rels[k] for k in sorted(rels)], lang)
         return d
 
@@ -331,8 +374,10 @@ class LandscapeView(_SnapshotView):
     name = "landscape"
     label = Label("Toàn cảnh kiến trúc", "Whole landscape")
     title = Label("Toàn cảnh kiến trúc", "Whole landscape")
-    description = ("Every system, database, platform and service clustered by organisation; past --limit nodes "
-                   "(default 300), one node per organisation with aggregated data-flow edges")
+    description = (
+        "Every system, database, platform and service clustered by organisation; past --limit nodes "
+        "(default 300), one node per organisation with aggregated data-flow edges"
+    )
     ref_kinds = ()
 
     def draw(self, snap: Snapshot, params: ViewParams) -> Diagram:
@@ -360,11 +405,21 @@ class LandscapeView(_SnapshotView):
             o = snap.entity(org)
             parent = o.attributes.get("parent") if o is not None else None
             cluster = org_cluster(d, snap, parent, lang, nest=True) if parent and snap.entity(parent) else None
-            parts = [f"{n} {snap.metamodel.kinds[k].plural.get(lang).lower() if k in snap.metamodel.kinds else k}"
-                     for k, n in sorted(counts[org].items())]
-            d.add_node(Node(key=f"org:{org}", kind="organization", label=o.name.get(lang) if o else
-                            word("no_owner", lang), ref=org if o else None, cluster=cluster,
-                            sublabel=", ".join(parts), tooltip=org))
+            parts = [
+                f"{n} {snap.metamodel.kinds[k].plural.get(lang).lower() if k in snap.metamodel.kinds else k}"
+                for k, n in sorted(counts[org].items())
+            ]
+            d.add_node(
+                Node(
+                    key=f"org:{org}",
+                    kind="organization",
+                    label=o.name.get(lang) if o else word("no_owner", lang),
+                    ref=org if o else None,
+                    cluster=cluster,
+                    sublabel=", ".join(parts),
+                    tooltip=org,
+                )
+            )
         for node in d.nodes.values():  # an organisation that is also a parent sits inside its own cluster
             if node.ref and node.ref in d.clusters:
                 node.cluster = node.ref
@@ -377,8 +432,16 @@ class LandscapeView(_SnapshotView):
                 if a != b:
                     agg[(a, b)] += 1
         for (a, b), n in sorted(agg.items()):
-            d.edges.append(Edge(tail=f"org:{a}", head=f"org:{b}", type="aggregate", label=str(n), weight=n,
-                                tooltip=f"{a} → {b}: {n}"))
+            d.edges.append(
+                Edge(
+                    tail=f"org:{a}",
+                    head=f"org:{b}",
+                    type="aggregate",
+                    label=str(n),
+                    weight=n,
+                    tooltip=f"{a} → {b}: {n}",
+                )
+            )
         return d
 
 
@@ -386,8 +449,10 @@ class DiffView:
     name = "diff"
     label = Label("Thay đổi giữa hai thời điểm", "Changes between two dates")
     title = Label("Thay đổi giữa hai thời điểm", "Changes between two dates")
-    description = ("Added (green), removed (red, dashed) and changed (orange) entities and relationships between "
-                   "--from and --to, each read as of its date (both clocks)")
+    description = (
+        "Added (green), removed (red, dashed) and changed (orange) entities and relationships between "
+        "--from and --to, each read as of its date (both clocks)"
+    )
     ref_kinds: tuple[str, ...] | None = ()
 
     def build(self, store: CatalogStore, params: ViewParams) -> Diagram:
@@ -407,8 +472,14 @@ class DiffView:
         ``diagrams.changes`` reads (every fact that differs and what drawing it looks up)."""
         lang = params.lang
         start, end = s1.day, s2.day
-        d = Diagram(view=self.name, title=f"{self.title.get(lang)}: {start} → {end}", lang=lang, day=end.isoformat(),
-                    as_of=end.isoformat(), revision=s2.revision)
+        d = Diagram(
+            view=self.name,
+            title=f"{self.title.get(lang)}: {start} → {end}",
+            lang=lang,
+            day=end.isoformat(),
+            as_of=end.isoformat(),
+            revision=s2.revision,
+        )
         d.notes.append(f"{start} ({s1.revision.short}) → {end} ({s2.revision.short})")
         status: dict[str, str] = dict.fromkeys(s2.entities.keys() - s1.entities.keys(), "added")
         for ref, a in s1.entities.items():
@@ -419,8 +490,9 @@ class DiffView:
                 status[ref] = "changed"
         r1 = {r.id: r for r in s1.relationships}
         r2 = {r.id: r for r in s2.relationships}
-        rel_status: dict[str, tuple[str, Relationship, Snapshot]] = {rid: ("added", r2[rid], s2)
-                                                                     for rid in r2.keys() - r1.keys()}
+        rel_status: dict[str, tuple[str, Relationship, Snapshot]] = {
+            rid: ("added", r2[rid], s2) for rid in r2.keys() - r1.keys()
+        }
         for rid, a in r1.items():
             b = r2.get(rid)
             if b is None:
@@ -500,5 +572,15 @@ def builtin_views() -> list[Any]:
     return [cls() for cls in BUILTINS]
 
 
-__all__ = ["BUILTINS", "ContextView", "DepartmentView", "DiffView", "IocView", "LandscapeView", "SharedDbView",
-           "builtin_views", "ioc_types", "upstream"]
+__all__ = [
+    "BUILTINS",
+    "ContextView",
+    "DepartmentView",
+    "DiffView",
+    "IocView",
+    "LandscapeView",
+    "SharedDbView",
+    "builtin_views",
+    "ioc_types",
+    "upstream",
+]

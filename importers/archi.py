@@ -5,6 +5,7 @@
 from __future__ import annotations
 
 import csv
+import functools
 import hashlib
 import io
 import zipfile
@@ -12,8 +13,18 @@ from pathlib import Path
 
 from catalog.i18n import msg
 from catalog.metamodel import DEFAULT, Metamodel
-from importers.archimate import XSI, AModel, ArchimateTransformed, Concept, Mapping, RELATIONSHIP_TYPES, \
-    load_mapping, normalise_type, parse_xml, transform_model
+from importers.archimate import (
+    RELATIONSHIP_TYPES,
+    XSI,
+    AModel,
+    ArchimateTransformed,
+    Concept,
+    Mapping,
+    load_mapping,
+    normalise_type,
+    parse_xml,
+    transform_model,
+)
 from importers.base import ImportFailed, Rejection, clip, decode_text, sniff_delimiter
 
 ARCHI_NS = "http://www.archimatetool.com/archimate"
@@ -37,17 +48,21 @@ def read_archi_bytes(path: Path, max_bytes: int) -> bytes:
             with zipfile.ZipFile(path) as z:
                 names = z.namelist()
                 if "model.xml" not in names:
-                    raise ImportFailed(msg("archi-zip-no-model", file=path.name,
-                                           holds=clip(", ".join(sorted(names)[:10])) or "-"))
+                    raise ImportFailed(
+                        msg("archi-zip-no-model", file=path.name, holds=clip(", ".join(sorted(names)[:10])) or "-")
+                    )
                 info = z.getinfo("model.xml")
                 if info.file_size > max_bytes:
-                    raise ImportFailed(msg("archi-model-too-large", file=path.name, size=info.file_size,
-                                           limit=max_bytes), reason="import-too-large")
+                    raise ImportFailed(
+                        msg("archi-model-too-large", file=path.name, size=info.file_size, limit=max_bytes),
+                        reason="import-too-large",
+                    )
                 with z.open(info) as m:
                     data = m.read(max_bytes + 1)
                 if len(data) > max_bytes:
-                    raise ImportFailed(msg("archi-model-over", file=path.name, limit=max_bytes),
-                                       reason="import-too-large")
+                    raise ImportFailed(
+                        msg("archi-model-over", file=path.name, limit=max_bytes), reason="import-too-large"
+                    )
                 return data
         except (zipfile.BadZipFile, zipfile.LargeZipFile, NotImplementedError, OSError, EOFError) as exc:
             raise ImportFailed(msg("import-zip-damaged", file=path.name, error=clip(str(exc)))) from None
@@ -62,8 +77,7 @@ def read_archi(data: bytes, name: str) -> AModel:
     ns = root.tag[1:].split("}", 1)[0] if root.tag.startswith("{") else ""
     local = root.tag.split("}", 1)[-1]
     if local != "model" or ns != ARCHI_NS:
-        raise ImportFailed(msg("archi-not-model", file=name, root=clip(local), namespace=clip(ns),
-                               expected=ARCHI_NS))
+        raise ImportFailed(msg("archi-not-model", file=name, root=clip(local), namespace=clip(ns), expected=ARCHI_NS))
     version = root.get("version", "")
     model = AModel(format=f"archi {version or '(no version)'}")
     try:
@@ -71,16 +85,18 @@ def read_archi(data: bytes, name: str) -> AModel:
     except ValueError:
         major = 0
     if major > KNOWN_MAJOR:
-        model.notes.append(Rejection(name, "version", msg("archi-version-newer", version=clip(version),
-                                                          known=KNOWN_MAJOR)))
+        model.notes.append(
+            Rejection(name, "version", msg("archi-version-newer", version=clip(version), known=KNOWN_MAJOR))
+        )
     xsi_type = f"{{{XSI}}}type"
     profiles = {p.get("id"): p.get("name", "") for p in root if p.tag in ("profile", f"{{{ARCHI_NS}}}profile")}
     model.props = [(p.get("key", ""), p.get("value", "")) for p in root if p.tag == "property"]
     known = {"folder", "property", "profile", "purpose", "documentation", "metadata", "features"}
     for child in root:
         if isinstance(child.tag, str) and child.tag not in known:
-            model.notes.append(Rejection(msg("at-line", file=name, line=child.sourceline), child.tag,
-                                         msg("archi-unknown-element")))
+            model.notes.append(
+                Rejection(msg("at-line", file=name, line=child.sourceline), child.tag, msg("archi-unknown-element"))
+            )
 
     def walk(folder, path: list[str]) -> None:
         here = path + [folder.get("name", "").replace("/", "-")]
@@ -93,15 +109,19 @@ def read_archi(data: bytes, name: str) -> AModel:
                 if t in DIAGRAM_TYPES:
                     model.views += 1
                     continue
-                docs = [("", (d.text or "").strip()) for d in node if d.tag == "documentation" and
-                        (d.text or "").strip()]
-                c = Concept(id=(node.get("id") or "").strip(), type=t, where=msg("at-line-only", line=node.sourceline),
-                            names=[("", node.get("name").strip())] if (node.get("name") or "").strip() else [],
-                            docs=docs,
-                            props=[(p.get("key", ""), p.get("value", "")) for p in node if p.tag == "property"],
-                            folder="/".join(x for x in here if x) or None,
-                            specializations=[profiles[p] for p in (node.get("profiles") or "").split()
-                                             if profiles.get(p)])
+                docs = [
+                    ("", (d.text or "").strip()) for d in node if d.tag == "documentation" and (d.text or "").strip()
+                ]
+                c = Concept(
+                    id=(node.get("id") or "").strip(),
+                    type=t,
+                    where=msg("at-line-only", line=node.sourceline),
+                    names=[("", node.get("name").strip())] if (node.get("name") or "").strip() else [],
+                    docs=docs,
+                    props=[(p.get("key", ""), p.get("value", "")) for p in node if p.tag == "property"],
+                    folder="/".join(x for x in here if x) or None,
+                    specializations=[profiles[p] for p in (node.get("profiles") or "").split() if profiles.get(p)],
+                )
                 if t in RELATIONSHIP_TYPES:
                     c.source, c.target = node.get("source"), node.get("target")
                     c.access = ARCHI_ACCESS.get(node.get("accessType"), "Access") if t == "Access" else None
@@ -131,8 +151,9 @@ class ArchiImporter:
         return read_archi(read_archi_bytes(path, max_bytes), path.name)
 
     def transform(self, document: AModel, source: str) -> ArchimateTransformed:
-        return transform_model(document, source, self.mapping or load_mapping(mm=self.metamodel or DEFAULT),
-                               self.metamodel)
+        return transform_model(
+            document, source, self.mapping or load_mapping(mm=self.metamodel or DEFAULT), self.metamodel
+        )
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -140,8 +161,11 @@ class ArchiImporter:
 
 
 CSV_SUFFIXES = ("-elements.csv", "-relations.csv", "-properties.csv")
-CSV_HEADERS = {"elements": ("id", "type", "name"), "relations": ("id", "type", "name", "source", "target"),
-               "properties": ("id", "key", "value")}
+CSV_HEADERS = {
+    "elements": ("id", "type", "name"),
+    "relations": ("id", "type", "name", "source", "target"),
+    "properties": ("id", "key", "value"),
+}
 
 
 def csv_set(path: Path) -> dict[str, Path]:
@@ -191,27 +215,48 @@ def _records(path: Path, max_bytes: int) -> list[tuple[int, list[str]]]:
             out.append((origin[min(start, len(origin) - 1)], [f.strip() for f in fields]))
             start = reader.line_num
     except csv.Error as exc:
-        raise ImportFailed(msg("import-csv-invalid", where=msg("at-line", file=path.name,
-                                                               line=origin[min(start, len(origin) - 1)]),
-                               error=clip(str(exc)))) from None
+        raise ImportFailed(
+            msg(
+                "import-csv-invalid",
+                where=msg("at-line", file=path.name, line=origin[min(start, len(origin) - 1)]),
+                error=clip(str(exc)),
+            )
+        ) from None
     return out
 
 
-def _table(path: Path, part: str, max_bytes: int, problems: list[Rejection]) \
-        -> tuple[dict[str, int], list[tuple[int, list[str]]]]:
+def _cell(cols: dict[str, int], row: list[str], c: str) -> str:
+    """The value of column `c` in `row` ("" when the file lacks the column or the row is short)."""
+    return row[cols[c]] if c in cols and cols[c] < len(row) else ""
+
+
+def _table(
+    path: Path, part: str, max_bytes: int, problems: list[Rejection]
+) -> tuple[dict[str, int], list[tuple[int, list[str]]]]:
     """Header columns and the data rows; a row shorter than the header is reported in ``problems`` and left out."""
     records = _records(path, max_bytes)
     header = [h.strip().lower() for h in records[0][1]]
     missing = [h for h in CSV_HEADERS[part] if h not in header]
     if missing:
-        raise ImportFailed(msg("archi-csv-header", where=msg("at-line", file=path.name, line=records[0][0]),
-                               missing=", ".join(m.capitalize() for m in missing), part=part,
-                               columns=", ".join(h.capitalize() for h in CSV_HEADERS[part])))
+        raise ImportFailed(
+            msg(
+                "archi-csv-header",
+                where=msg("at-line", file=path.name, line=records[0][0]),
+                missing=", ".join(m.capitalize() for m in missing),
+                part=part,
+                columns=", ".join(h.capitalize() for h in CSV_HEADERS[part]),
+            )
+        )
     rows = []
     for line, row in records[1:]:
         if len(row) < len(header):
-            problems.append(Rejection(msg("at-line", file=path.name, line=line), "",
-                                      msg("archi-csv-short-row", fields=len(row), header=len(header))))
+            problems.append(
+                Rejection(
+                    msg("at-line", file=path.name, line=line),
+                    "",
+                    msg("archi-csv-short-row", fields=len(row), header=len(header)),
+                )
+            )
         else:
             rows.append((line, row))
     return {h: i for i, h in enumerate(header)}, rows
@@ -225,14 +270,15 @@ def read_archi_csv(path: Path, max_bytes: int) -> AModel:
     files = csv_set(path)
     model = AModel(format="archi csv", where_names_file=True)
     if "elements" not in files:
-        model.notes.append(Rejection(path.name, "", msg("archi-csv-no-elements",
-                                                        file=path.name.rsplit("-", 1)[0] + "-elements.csv")))
+        model.notes.append(
+            Rejection(path.name, "", msg("archi-csv-no-elements", file=path.name.rsplit("-", 1)[0] + "-elements.csv"))
+        )
     model_ids: set[str] = set()
     if "elements" in files:
         f = files["elements"]
         cols, rows = _table(f, "elements", max_bytes, model.problems)
         for line, row in rows:
-            get = lambda c: row[cols[c]] if c in cols and cols[c] < len(row) else ""  # noqa: E731
+            get = functools.partial(_cell, cols, row)
             t = normalise_type(get("type"))
             ident = get("id")
             if t == "ArchimateModel":
@@ -240,43 +286,56 @@ def read_archi_csv(path: Path, max_bytes: int) -> AModel:
                 continue
             if not ident:
                 ident = _derived_id(t, get("name"))
-                model.notes.append(Rejection(msg("at-line", file=f.name, line=line), "ID",
-                                             msg("archi-csv-derived-id", id=ident)))
-            c = Concept(id=ident, type=t, where=msg("at-line", file=f.name, line=line),
-                        names=[("", get("name"))] if get("name") else [],
-                        docs=[("", get("documentation"))] if get("documentation") else [],
-                        specializations=[get("specialization")] if get("specialization") else [])
+                model.notes.append(
+                    Rejection(msg("at-line", file=f.name, line=line), "ID", msg("archi-csv-derived-id", id=ident))
+                )
+            c = Concept(
+                id=ident,
+                type=t,
+                where=msg("at-line", file=f.name, line=line),
+                names=[("", get("name"))] if get("name") else [],
+                docs=[("", get("documentation"))] if get("documentation") else [],
+                specializations=[get("specialization")] if get("specialization") else [],
+            )
             model.elements.append(c)
     if "relations" in files:
         f = files["relations"]
         cols, rows = _table(f, "relations", max_bytes, model.problems)
         for line, row in rows:
-            get = lambda c: row[cols[c]] if c in cols and cols[c] < len(row) else ""  # noqa: E731
+            get = functools.partial(_cell, cols, row)
             t = normalise_type(get("type"))
             ident = get("id") or _derived_id(t, get("source"), get("target"), get("name"))
-            c = Concept(id=ident, type=t, where=msg("at-line", file=f.name, line=line),
-                        names=[("", get("name"))] if get("name") else [],
-                        docs=[("", get("documentation"))] if get("documentation") else [],
-                        specializations=[get("specialization")] if get("specialization") else [],
-                        source=get("source"), target=get("target"), access="Write" if t == "Access" else None)
+            c = Concept(
+                id=ident,
+                type=t,
+                where=msg("at-line", file=f.name, line=line),
+                names=[("", get("name"))] if get("name") else [],
+                docs=[("", get("documentation"))] if get("documentation") else [],
+                specializations=[get("specialization")] if get("specialization") else [],
+                source=get("source"),
+                target=get("target"),
+                access="Write" if t == "Access" else None,
+            )
             model.relationships.append(c)
     if "properties" in files:
         f = files["properties"]
         cols, rows = _table(f, "properties", max_bytes, model.problems)
         by_id = {c.id: c for c in model.elements + model.relationships}
         for line, row in rows:
-            get = lambda c: row[cols[c]] if c in cols and cols[c] < len(row) else ""  # noqa: E731
+            get = functools.partial(_cell, cols, row)
             ident, key, value = get("id"), get("key"), get("value")
             if not key:
-                model.notes.append(Rejection(msg("at-line", file=f.name, line=line), "Key",
-                                             msg("archi-csv-blank-key")))
+                model.notes.append(Rejection(msg("at-line", file=f.name, line=line), "Key", msg("archi-csv-blank-key")))
             elif ident in model_ids:
                 model.props.append((key, value))
             elif ident in by_id:
                 by_id[ident].props.append((key, value))
             else:
-                model.problems.append(Rejection(msg("at-line", file=f.name, line=line), "ID",
-                                                msg("archi-csv-unknown-id", id=ident or "-")))
+                model.problems.append(
+                    Rejection(
+                        msg("at-line", file=f.name, line=line), "ID", msg("archi-csv-unknown-id", id=ident or "-")
+                    )
+                )
     return model
 
 
@@ -296,8 +355,9 @@ class ArchiCsvImporter:
         return read_archi_csv(path, max_bytes)
 
     def transform(self, document: AModel, source: str) -> ArchimateTransformed:
-        return transform_model(document, source, self.mapping or load_mapping(mm=self.metamodel or DEFAULT),
-                               self.metamodel)
+        return transform_model(
+            document, source, self.mapping or load_mapping(mm=self.metamodel or DEFAULT), self.metamodel
+        )
 
 
 def importers() -> list:

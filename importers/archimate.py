@@ -14,16 +14,16 @@ import hashlib
 import os
 import re
 from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 from catalog.errors import ValidationFailed
 from catalog.i18n import Message, msg, msg_plural
 from catalog.metamodel import DEFAULT, Metamodel
-from catalog.model import Entity, Relationship, parse_entity, parse_relationship, validate_entity, \
-    validate_relationship
+from catalog.model import Entity, Relationship, parse_entity, parse_relationship, validate_entity, validate_relationship
 from catalog.store.base import CatalogStore
 from importers.base import ImportFailed, Rejection, Transformed, clip, rejections_from
 
@@ -33,16 +33,44 @@ XSI = "http://www.w3.org/2001/XMLSchema-instance"
 XML_LANG = "{http://www.w3.org/XML/1998/namespace}lang"
 DC = "http://purl.org/dc/elements/1.1/"
 
-RELATIONSHIP_TYPES = ("Composition", "Aggregation", "Assignment", "Realization", "Serving", "Access", "Influence",
-                      "Triggering", "Flow", "Specialization", "Association")
+RELATIONSHIP_TYPES = (
+    "Composition",
+    "Aggregation",
+    "Assignment",
+    "Realization",
+    "Serving",
+    "Access",
+    "Influence",
+    "Triggering",
+    "Flow",
+    "Specialization",
+    "Association",
+)
 # Archi's relationships.xml letters
-LETTERS = {"a": "Access", "c": "Composition", "f": "Flow", "g": "Aggregation", "i": "Assignment", "n": "Influence",
-           "o": "Association", "r": "Realization", "s": "Specialization", "t": "Triggering", "v": "Serving"}
+LETTERS = {
+    "a": "Access",
+    "c": "Composition",
+    "f": "Flow",
+    "g": "Aggregation",
+    "i": "Assignment",
+    "n": "Influence",
+    "o": "Association",
+    "r": "Realization",
+    "s": "Specialization",
+    "t": "Triggering",
+    "v": "Serving",
+}
 ACCESS_TYPES = ("Access", "Read", "Write", "ReadWrite")
-_RENAMES = {"UsedBy": "Serving", "Realisation": "Realization", "Specialisation": "Specialization",
-            "InfrastructureService": "TechnologyService", "InfrastructureInterface": "TechnologyInterface",
-            "InfrastructureFunction": "TechnologyFunction", "Network": "CommunicationNetwork",
-            "CommunicationPath": "Path"}
+_RENAMES = {
+    "UsedBy": "Serving",
+    "Realisation": "Realization",
+    "Specialisation": "Specialization",
+    "InfrastructureService": "TechnologyService",
+    "InfrastructureInterface": "TechnologyInterface",
+    "InfrastructureFunction": "TechnologyFunction",
+    "Network": "CommunicationNetwork",
+    "CommunicationPath": "Path",
+}
 FOLDER_TAG = "folder:"
 TYPE_TAG = "archimate:"
 SPECIAL_PROPS = ("tags", "owner", "valid_from", "valid_to")
@@ -161,8 +189,12 @@ class Mapping:
 
     def rule_for(self, archimate: str, src_kind: str, tgt_kind: str, access: str | None) -> Rule | None:
         for r in self.rules:
-            if r.archimate == archimate and src_kind in r.sources and tgt_kind in r.targets and \
-                    (r.access is None or (access or "Access") in r.access):
+            if (
+                r.archimate == archimate
+                and src_kind in r.sources
+                and tgt_kind in r.targets
+                and (r.access is None or (access or "Access") in r.access)
+            ):
                 return r
         return None
 
@@ -202,28 +234,48 @@ def load_mapping(path: str | Path | None = None, mm: Metamodel = DEFAULT) -> Map
         if not isinstance(r, dict) or r.get("relation") not in mm.stored_relations():
             errors.append(msg("mapping-relation-unknown", where=where, allowed=", ".join(mm.stored_relations())))
             continue
-        rule = Rule(normalise_type(str(r.get("archimate", ""))), frozenset(r.get("source") or ()),
-                    frozenset(r.get("target") or ()), r["relation"], bool(r.get("reverse", False)),
-                    frozenset(r["access"]) if r.get("access") else None)
+        rule = Rule(
+            normalise_type(str(r.get("archimate", ""))),
+            frozenset(r.get("source") or ()),
+            frozenset(r.get("target") or ()),
+            r["relation"],
+            bool(r.get("reverse", False)),
+            frozenset(r["access"]) if r.get("access") else None,
+        )
         if rule.archimate not in RELATIONSHIP_TYPES:
             errors.append(msg("mapping-archimate-type-unknown", where=where, type=rule.archimate))
         spec = mm.relations[rule.relation]
         ours_src, ours_tgt = (rule.targets, rule.sources) if rule.reverse else (rule.sources, rule.targets)
         if not ours_src <= set(spec.sources) or not ours_tgt <= set(spec.targets):
-            errors.append(msg("mapping-relation-ends", where=where, relation=rule.relation,
-                              sources=", ".join(spec.sources), targets=", ".join(spec.targets)))
+            errors.append(
+                msg(
+                    "mapping-relation-ends",
+                    where=where,
+                    relation=rule.relation,
+                    sources=", ".join(spec.sources),
+                    targets=", ".join(spec.targets),
+                )
+            )
         rules.append(rule)
     export_rels: dict[str, tuple[ExportChoice, ...]] = {}
     for rel, choices in (data.get("export_relationships") or {}).items():
         if rel not in mm.stored_relations():
             errors.append(msg("mapping-export-relation-unknown", relation=str(rel)))
             continue
-        export_rels[rel] = tuple(ExportChoice(normalise_type(c["archimate"]), bool(c.get("reverse", False)),
-                                              c.get("access")) for c in choices or ())
+        export_rels[rel] = tuple(
+            ExportChoice(normalise_type(c["archimate"]), bool(c.get("reverse", False)), c.get("access"))
+            for c in choices or ()
+        )
     if errors:
         raise ImportFailed(msg("mapping-invalid", path=str(path), errors=tuple(errors)))
-    return Mapping(elements, export_types, tuple(rules), export_rels,
-                   str(data.get("relation_property") or "ioc_relation"), str(path))
+    return Mapping(
+        elements,
+        export_types,
+        tuple(rules),
+        export_rels,
+        str(data.get("relation_property") or "ioc_relation"),
+        str(path),
+    )
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -233,8 +285,16 @@ def load_mapping(path: str | Path | None = None, mm: Metamodel = DEFAULT) -> Map
 def safe_parser():
     from lxml import etree
 
-    return etree.XMLParser(resolve_entities=False, no_network=True, huge_tree=False, load_dtd=False,
-                           dtd_validation=False, remove_comments=True, remove_pis=True, collect_ids=False)
+    return etree.XMLParser(
+        resolve_entities=False,
+        no_network=True,
+        huge_tree=False,
+        load_dtd=False,
+        dtd_validation=False,
+        remove_comments=True,
+        remove_pis=True,
+        collect_ids=False,
+    )
 
 
 def parse_xml(data: bytes, name: str):
@@ -284,10 +344,12 @@ def _schema(version: str, directory: str):
         ns, main = NS3, d / "archimate3_Diagram.xsd"
     if not main.is_file() or not (d / "dc.xsd").is_file() or not (d / "xml.xsd").is_file():
         raise FileNotFoundError(f"ArchiMate {version} schemas not found in {d}")
-    wrapper = (f'<xs:schema xmlns:xs="http://www.w3.org/2001/XMLSchema">'
-               f'<xs:import namespace="{ns}" schemaLocation="{main.resolve().as_uri()}"/>'
-               f'<xs:import namespace="{DC}" schemaLocation="{(d / "dc.xsd").resolve().as_uri()}"/>'
-               f'</xs:schema>')
+    wrapper = (
+        f'<xs:schema xmlns:xs="http://www.w3.org/2001/XMLSchema">'
+        f'<xs:import namespace="{ns}" schemaLocation="{main.resolve().as_uri()}"/>'
+        f'<xs:import namespace="{DC}" schemaLocation="{(d / "dc.xsd").resolve().as_uri()}"/>'
+        f'</xs:schema>'
+    )
     parser = etree.XMLParser(no_network=True, resolve_entities=False)
     parser.resolvers.add(_LocalResolver(d))
     doc = etree.fromstring(wrapper.encode(), parser, base_url=d.resolve().as_uri() + "/")
@@ -321,8 +383,9 @@ def _version(root, name: str) -> str:
     ns = root.tag[1:].split("}", 1)[0] if root.tag.startswith("{") else ""
     local = root.tag.split("}", 1)[-1]
     if local != "model" or ns not in (NS21, NS3):
-        raise ImportFailed(msg("archimate-not-exchange", file=name, root=clip(local), namespace=clip(ns), ns3=NS3,
-                               ns21=NS21))
+        raise ImportFailed(
+            msg("archimate-not-exchange", file=name, root=clip(local), namespace=clip(ns), ns3=NS3, ns21=NS21)
+        )
     return "2.1" if ns == NS21 else "3.1"
 
 
@@ -342,9 +405,14 @@ def read_exchange(data: bytes, name: str, validate: bool = True, ref_dir: Path |
     model = AModel(format=f"exchange {'2.1' if version == '2.1' else '3.x'}")
     if validate:
         try:
-            model.problems += [Rejection(msg("at-line", file=name, line=line), "xsd",
-                                         msg("archimate-xsd-invalid", version=version, error=clip(error)))
-                               for line, error in schema_errors(root, version, ref_dir)]
+            model.problems += [
+                Rejection(
+                    msg("at-line", file=name, line=line),
+                    "xsd",
+                    msg("archimate-xsd-invalid", version=version, error=clip(error)),
+                )
+                for line, error in schema_errors(root, version, ref_dir)
+            ]
         except FileNotFoundError as exc:
             model.notes.append(Rejection(name, "xsd", msg("archimate-not-validated", error=str(exc))))
     name_tag = q("label") if version == "2.1" else q("name")
@@ -359,34 +427,42 @@ def read_exchange(data: bytes, name: str, validate: bool = True, ref_dir: Path |
     def props(node, where: str, owner: str) -> list[tuple[str, str]]:
         out = []
         container = node.find(q("properties"))
-        for p in (container if container is not None else ()):
+        for p in container if container is not None else ():
             if p.tag != q("property"):
                 continue
             ref = p.get("propertyDefinitionRef") or p.get("identifierref") or p.get("identifierRef") or ""
             values = _texts(p, q("value"))
             value = _pick_lang(values)[1] or (values[0][1] if values else "")
             if ref not in pdefs:
-                model.problems.append(Rejection(msg("at-item", where=msg("at-line", file=name, line=p.sourceline),
-                                                    item=owner), "property",
-                                                msg("archimate-property-undefined", ref=clip(ref))))
+                model.problems.append(
+                    Rejection(
+                        msg("at-item", where=msg("at-line", file=name, line=p.sourceline), item=owner),
+                        "property",
+                        msg("archimate-property-undefined", ref=clip(ref)),
+                    )
+                )
                 continue
             out.append((pdefs[ref], value))
         return out
 
     def concept(node) -> Concept:
-        c = Concept(id=node.get("identifier", "").strip(), type=normalise_type(node.get(xsi_type, "")),
-                    where=msg("at-line-only", line=node.sourceline), names=_texts(node, name_tag),
-                    docs=_texts(node, q("documentation")))
+        c = Concept(
+            id=node.get("identifier", "").strip(),
+            type=normalise_type(node.get(xsi_type, "")),
+            where=msg("at-line-only", line=node.sourceline),
+            names=_texts(node, name_tag),
+            docs=_texts(node, q("documentation")),
+        )
         c.props = props(node, c.where, c.id)
         return c
 
     container = root.find(q("elements"))
-    for node in (container if container is not None else ()):
+    for node in container if container is not None else ():
         if node.tag == q("element"):
             model.elements.append(concept(node))
     # 3.x keeps relationships in <relationships>; 2.1 too
     container = root.find(q("relationships"))
-    for node in (container if container is not None else ()):
+    for node in container if container is not None else ():
         if node.tag == q("relationship"):
             c = concept(node)
             c.source, c.target = (node.get("source") or "").strip(), (node.get("target") or "").strip()
@@ -467,8 +543,9 @@ def _rel_lookup(mm: Metamodel, relation: str) -> dict[str, str]:
     return out
 
 
-def transform_model(model: AModel, source: str, mapping: Mapping | None = None, mm: Metamodel | None = None) \
-        -> ArchimateTransformed:
+def transform_model(
+    model: AModel, source: str, mapping: Mapping | None = None, mm: Metamodel | None = None
+) -> ArchimateTransformed:
     from catalog.text import fold
 
     mm = mm or DEFAULT
@@ -479,8 +556,13 @@ def transform_model(model: AModel, source: str, mapping: Mapping | None = None, 
     t.source_types = dict(sorted(Counter(c.type for c in model.elements + model.relationships).items()))
     ec, rc = t.counts["elements"], t.counts["relationships"]
     if model.props:
-        t.unmapped.append(Rejection(f"{source}: model", "properties", msg(
-            "archimate-model-properties", properties=clip("; ".join(f"{k}={v}" for k, v in model.props)))))
+        t.unmapped.append(
+            Rejection(
+                f"{source}: model",
+                "properties",
+                msg("archimate-model-properties", properties=clip("; ".join(f"{k}={v}" for k, v in model.props))),
+            )
+        )
     if model.views:
         t.notes.append(msg_plural("archimate-views", "archimate-views#plural", count=model.views))
         t.unmapped.append(Rejection(f"{source}: views", "views", t.notes[-1]))
@@ -491,11 +573,15 @@ def transform_model(model: AModel, source: str, mapping: Mapping | None = None, 
     refs: dict[str, str] = {}
     lookups: dict[str, dict[str, str]] = {}
     for c in model.elements:
-        where = msg("at-element", where=c.where if model.where_names_file else msg("at-in-file", file=source,
-                                                                                   where=c.where),
-                    id=c.id or "-", label=clip(c.label()))
+        where = msg(
+            "at-element",
+            where=c.where if model.where_names_file else msg("at-in-file", file=source, where=c.where),
+            id=c.id or "-",
+            label=clip(c.label()),
+        )
         if not c.id:
-            t.rejected.append(Rejection(where, "identifier", msg("pydantic-missing"))); ec["rejected"] += 1
+            t.rejected.append(Rejection(where, "identifier", msg("pydantic-missing")))
+            ec["rejected"] += 1
             continue
         if c.id in status or c.id in rel_ids:
             t.rejected.append(Rejection(where, "identifier", msg("appears-twice", item=c.id)))
@@ -510,9 +596,14 @@ def transform_model(model: AModel, source: str, mapping: Mapping | None = None, 
             continue
         vi, en = _pick_lang(c.names)
         dvi, den = _pick_lang([(lang, _norm_text(d)) for lang, d in c.docs])
-        data: dict[str, Any] = {"kind": spec.kind, "code": code_for(c.id), "name": {"vi": vi, "en": en},
-                                "description": {"vi": dvi, "en": den}, "attributes": dict(spec.attributes),
-                                "tags": [TYPE_TAG + c.type] + [f"specialization:{s}" for s in c.specializations]}
+        data: dict[str, Any] = {
+            "kind": spec.kind,
+            "code": code_for(c.id),
+            "name": {"vi": vi, "en": en},
+            "description": {"vi": dvi, "en": den},
+            "attributes": dict(spec.attributes),
+            "tags": [TYPE_TAG + c.type] + [f"specialization:{s}" for s in c.specializations],
+        }
         folder = c.folder or model.folders.get(c.id)
         if folder:
             data["tags"].append((FOLDER_TAG + folder)[:100])
@@ -530,18 +621,24 @@ def transform_model(model: AModel, source: str, mapping: Mapping | None = None, 
             elif k in lookup:
                 data["attributes"][lookup[k]] = value
             else:
-                t.unmapped.append(Rejection(where, f"property {key}", msg("archimate-property-not-attribute",
-                                                                          kind=spec.kind, value=value[:80])))
+                t.unmapped.append(
+                    Rejection(
+                        where,
+                        f"property {key}",
+                        msg("archimate-property-not-attribute", kind=spec.kind, value=value[:80]),
+                    )
+                )
         try:
             e = validate_entity(parse_entity(data), mm)
         except ValidationFailed as exc:
             t.rejected += rejections_from(exc.errors, where)
-            status[c.id] = "rejected"; ec["rejected"] += 1
+            status[c.id] = "rejected"
+            ec["rejected"] += 1
             continue
         if e.ref in refs:
-            t.rejected.append(Rejection(where, "identifier", msg("archimate-same-ref", ref=e.ref,
-                                                                 element=refs[e.ref])))
-            status[c.id] = "rejected"; ec["rejected"] += 1
+            t.rejected.append(Rejection(where, "identifier", msg("archimate-same-ref", ref=e.ref, element=refs[e.ref])))
+            status[c.id] = "rejected"
+            ec["rejected"] += 1
             continue
         refs[e.ref] = c.id
         status[c.id] = "mapped"
@@ -552,9 +649,12 @@ def transform_model(model: AModel, source: str, mapping: Mapping | None = None, 
     seen_rel: dict[str, str] = {}
     seen_ids: set[str] = set()
     for r in model.relationships:
-        where = msg("at-relationship", where=r.where if model.where_names_file else msg("at-in-file", file=source,
-                                                                                        where=r.where),
-                    id=r.id or "-", label=clip(r.label()))
+        where = msg(
+            "at-relationship",
+            where=r.where if model.where_names_file else msg("at-in-file", file=source, where=r.where),
+            id=r.id or "-",
+            label=clip(r.label()),
+        )
         if r.id and r.id in seen_ids:
             t.rejected.append(Rejection(where, "identifier", msg("appears-twice", item=r.id)))
             rc["rejected"] += 1
@@ -601,9 +701,13 @@ def transform_model(model: AModel, source: str, mapping: Mapping | None = None, 
             if spec and not spec.derived and spec.allows(a, b):
                 relation, reverse = name, rev
             else:
-                t.unmapped.append(Rejection(where, mapping.relation_property,
-                                            msg("archimate-marker-not-allowed", marker=clip(marker), source=a,
-                                                target=b)))
+                t.unmapped.append(
+                    Rejection(
+                        where,
+                        mapping.relation_property,
+                        msg("archimate-marker-not-allowed", marker=clip(marker), source=a, target=b),
+                    )
+                )
         if relation is None:
             rule = mapping.rule_for(r.type, skind, tkind, r.access)
             if rule is None:
@@ -636,8 +740,13 @@ def transform_model(model: AModel, source: str, mapping: Mapping | None = None, 
             elif k in lookup:
                 data["properties"][lookup[k]] = value
             else:
-                t.unmapped.append(Rejection(where, f"property {key}", msg("archimate-property-not-property",
-                                                                          type=relation, value=value[:80])))
+                t.unmapped.append(
+                    Rejection(
+                        where,
+                        f"property {key}",
+                        msg("archimate-property-not-property", type=relation, value=value[:80]),
+                    )
+                )
         try:
             rel = validate_relationship(parse_relationship(data), mm)
         except ValidationFailed as exc:
@@ -645,8 +754,9 @@ def transform_model(model: AModel, source: str, mapping: Mapping | None = None, 
             rc["rejected"] += 1
             continue
         if rel.id in seen_rel:
-            t.unmapped.append(Rejection(where, "type", msg("archimate-same-relationship", id=rel.id,
-                                                           other=seen_rel[rel.id])))
+            t.unmapped.append(
+                Rejection(where, "type", msg("archimate-same-relationship", id=rel.id, other=seen_rel[rel.id]))
+            )
             rc["unmapped"] += 1
             continue
         seen_rel[rel.id] = r.id or r.where
@@ -661,8 +771,13 @@ class ExchangeImporter:
     suffixes = (".xml",)
     description = "ArchiMate Model Exchange File Format 2.1 / 3.x (XML)"
 
-    def __init__(self, mapping: Mapping | None = None, metamodel: Metamodel | None = None, validate: bool = True,
-                 ref_dir: Path | None = None):
+    def __init__(
+        self,
+        mapping: Mapping | None = None,
+        metamodel: Metamodel | None = None,
+        validate: bool = True,
+        ref_dir: Path | None = None,
+    ):
         self.mapping, self.metamodel, self.validate, self.ref_dir = mapping, metamodel, validate, ref_dir
 
     def claims(self, path: Path, head: bytes = b"") -> bool:
@@ -676,8 +791,9 @@ class ExchangeImporter:
         return read_exchange(data, path.name, self.validate, self.ref_dir)
 
     def transform(self, document: AModel, source: str) -> ArchimateTransformed:
-        return transform_model(document, source, self.mapping or load_mapping(mm=self.metamodel or DEFAULT),
-                               self.metamodel)
+        return transform_model(
+            document, source, self.mapping or load_mapping(mm=self.metamodel or DEFAULT), self.metamodel
+        )
 
 
 def importers() -> list[ExchangeImporter]:
@@ -713,7 +829,8 @@ def _relationship_table(path: str) -> RelationshipTable:
     for src in root.iter("source"):
         for tgt in src.iter("target"):
             allowed[(src.get("concept"), tgt.get("concept"))] = frozenset(
-                LETTERS[ch] for ch in (tgt.get("relations") or "") if ch in LETTERS)
+                LETTERS[ch] for ch in (tgt.get("relations") or "") if ch in LETTERS
+            )
     return RelationshipTable(allowed)
 
 
@@ -729,12 +846,23 @@ class ExportResult:
 _NCNAME = re.compile(r"^[A-Za-z_][A-Za-z0-9._-]*$")
 
 
-def export_archimate(store: CatalogStore, mapping: Mapping | None = None, table: RelationshipTable | None = None,
-                     mm: Metamodel | None = None, model_name: str = "ioc-catalog") -> ExportResult:
+def export_archimate(
+    store: CatalogStore,
+    mapping: Mapping | None = None,
+    table: RelationshipTable | None = None,
+    mm: Metamodel | None = None,
+    model_name: str = "ioc-catalog",
+) -> ExportResult:
     """The catalog as an ArchiMate 3.1 exchange document: deterministic bytes, never a relationship Archi's
     relationships.xml forbids (those are skipped and listed in ``skipped``)."""
-    return export_entities(sorted(store.iter_entities(), key=lambda x: x.ref),
-                           sorted(store.all_relationships(), key=lambda x: x.id), mapping, table, mm, model_name)
+    return export_entities(
+        sorted(store.iter_entities(), key=lambda x: x.ref),
+        sorted(store.all_relationships(), key=lambda x: x.id),
+        mapping,
+        table,
+        mm,
+        model_name,
+    )
 
 
 def _lang_names(parent, tag: str, vi: str, en: str) -> None:
@@ -747,9 +875,14 @@ def _lang_names(parent, tag: str, vi: str, en: str) -> None:
             el.text = text
 
 
-def export_entities(entities: Iterable[Entity], relationships: Iterable[Relationship], mapping: Mapping | None = None,
-                    table: RelationshipTable | None = None, mm: Metamodel | None = None,
-                    model_name: str = "ioc-catalog") -> ExportResult:
+def export_entities(
+    entities: Iterable[Entity],
+    relationships: Iterable[Relationship],
+    mapping: Mapping | None = None,
+    table: RelationshipTable | None = None,
+    mm: Metamodel | None = None,
+    model_name: str = "ioc-catalog",
+) -> ExportResult:
     from lxml import etree
 
     mm = mm or DEFAULT
@@ -768,8 +901,11 @@ def export_entities(entities: Iterable[Entity], relationships: Iterable[Relation
 
     def propdef(key: str) -> str:
         if key not in propdefs:
-            propdefs[key] = "propid-" + (_CODE_BAD.sub("-", key.lower()).strip("-") or "p") + \
-                (f"-{hashlib.sha1(key.encode()).hexdigest()[:6]}" if not re.fullmatch(r"[a-z0-9_]+", key) else "")
+            propdefs[key] = (
+                "propid-"
+                + (_CODE_BAD.sub("-", key.lower()).strip("-") or "p")
+                + (f"-{hashlib.sha1(key.encode()).hexdigest()[:6]}" if not re.fullmatch(r"[a-z0-9_]+", key) else "")
+            )
         return propdefs[key]
 
     def add_props(parent, values: list[tuple[str, str]]) -> None:
@@ -788,9 +924,11 @@ def export_entities(entities: Iterable[Entity], relationships: Iterable[Relation
         used.add(ident)
         ids[e.ref] = ident
         kinds[e.ref] = e.kind
-        tagged = [x[len(TYPE_TAG):] for x in e.tags if x.startswith(TYPE_TAG)]
-        t = next((x for x in tagged if x in mapping.elements and mapping.elements[x].kind == e.kind),
-                 mapping.export_types[e.kind])
+        tagged = [x[len(TYPE_TAG) :] for x in e.tags if x.startswith(TYPE_TAG)]
+        t = next(
+            (x for x in tagged if x in mapping.elements and mapping.elements[x].kind == e.kind),
+            mapping.export_types[e.kind],
+        )
         etype[e.ref] = t
         el = etree.SubElement(els, q("element"))
         el.set("identifier", ident)
@@ -809,7 +947,7 @@ def export_entities(entities: Iterable[Entity], relationships: Iterable[Relation
         add_props(el, values)
         for x in e.tags:
             if x.startswith(FOLDER_TAG):
-                folders.setdefault(x[len(FOLDER_TAG):], []).append(ident)
+                folders.setdefault(x[len(FOLDER_TAG) :], []).append(ident)
                 break
     skipped, marked = [], []
     rels_el = etree.SubElement(root, q("relationships"))
@@ -820,8 +958,10 @@ def export_entities(entities: Iterable[Entity], relationships: Iterable[Relation
             continue
         choice, needs_marker = _export_choice(r, etype, kinds, mapping, table)
         if choice is None:
-            skipped.append(f"{r.id}: Archi's relationships.xml allows no relationship from {etype[r.source]} to "
-                           f"{etype[r.target]} that can carry '{r.type}'")
+            skipped.append(
+                f"{r.id}: Archi's relationships.xml allows no relationship from {etype[r.source]} to "
+                f"{etype[r.target]} that can carry '{r.type}'"
+            )
             continue
         s, t = (r.target, r.source) if choice.reverse else (r.source, r.target)
         rel = etree.SubElement(rels_el, q("relationship"))
@@ -888,10 +1028,13 @@ def _value_text(v: Any) -> str:
     return str(v)
 
 
-def _export_choice(r: Relationship, etype: dict[str, str], kinds: dict[str, str], mapping: Mapping,
-                   table: RelationshipTable) -> tuple[ExportChoice | None, bool]:
-    choices = list(mapping.export_relationships.get(r.type, ())) + [ExportChoice("Association"),
-                                                                      ExportChoice("Association", reverse=True)]
+def _export_choice(
+    r: Relationship, etype: dict[str, str], kinds: dict[str, str], mapping: Mapping, table: RelationshipTable
+) -> tuple[ExportChoice | None, bool]:
+    choices = list(mapping.export_relationships.get(r.type, ())) + [
+        ExportChoice("Association"),
+        ExportChoice("Association", reverse=True),
+    ]
     first_allowed = None
     for c in choices:
         s, t = (r.target, r.source) if c.reverse else (r.source, r.target)

@@ -15,9 +15,10 @@ from __future__ import annotations
 
 import re
 from collections import Counter
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterable
+from typing import Any
 
 from catalog.errors import ValidationFailed
 from catalog.i18n import Message, msg, msg_plural
@@ -35,28 +36,63 @@ NAMESPACE_RE = re.compile(r"^[a-z0-9]+(?:-+[a-z0-9]+)*$")
 
 # --- the mapping: declarations, configurable by passing another Mapping to BackstageImporter -------------------
 
+
 @dataclass(frozen=True)
 class Mapping:
     """How Backstage kinds, types and lifecycles become ours. Values Backstage has no field for (a System's or a
     Resource's lifecycle, a database's scope, a platform's type) come from ``defaults``."""
 
-    lifecycles: dict[str, str] = field(default_factory=lambda: {
-        "experimental": "building", "development": "building", "planned": "planned", "production": "production",
-        "deprecated": "retiring", "retired": "retired"})
-    group_types: dict[str, str] = field(default_factory=lambda: {
-        "department": "department", "sub-department": "department", "business-unit": "department",
-        "organization": "unit", "team": "unit"})
+    lifecycles: dict[str, str] = field(
+        default_factory=lambda: {
+            "experimental": "building",
+            "development": "building",
+            "planned": "planned",
+            "production": "production",
+            "deprecated": "retiring",
+            "retired": "retired",
+        }
+    )
+    group_types: dict[str, str] = field(
+        default_factory=lambda: {
+            "department": "department",
+            "sub-department": "department",
+            "business-unit": "department",
+            "organization": "unit",
+            "team": "unit",
+        }
+    )
     group_type_default: str = "unit"
-    resource_kinds: dict[str, str] = field(default_factory=lambda: {
-        "database": "database", "db": "database", "postgres": "database", "postgresql": "database",
-        "mysql": "database", "mssql": "database", "oracle": "database", "mongodb": "database"})
+    resource_kinds: dict[str, str] = field(
+        default_factory=lambda: {
+            "database": "database",
+            "db": "database",
+            "postgres": "database",
+            "postgresql": "database",
+            "mysql": "database",
+            "mssql": "database",
+            "oracle": "database",
+            "mongodb": "database",
+        }
+    )
     resource_kind_default: str = "platform"
-    api_protocols: dict[str, str] = field(default_factory=lambda: {
-        "openapi": "rest", "asyncapi": "message", "graphql": "other", "grpc": "other", "trpc": "other"})
+    api_protocols: dict[str, str] = field(
+        default_factory=lambda: {
+            "openapi": "rest",
+            "asyncapi": "message",
+            "graphql": "other",
+            "grpc": "other",
+            "trpc": "other",
+        }
+    )
     api_protocol_default: str = "other"
-    defaults: dict[str, dict[str, str]] = field(default_factory=lambda: {
-        "system": {"lifecycle": "production"}, "database": {"lifecycle": "production", "scope": "internal"},
-        "platform": {"lifecycle": "production", "platform_type": "hosting"}, "service": {"lifecycle": "production"}})
+    defaults: dict[str, dict[str, str]] = field(
+        default_factory=lambda: {
+            "system": {"lifecycle": "production"},
+            "database": {"lifecycle": "production", "scope": "internal"},
+            "platform": {"lifecycle": "production", "platform_type": "hosting"},
+            "service": {"lifecycle": "production"},
+        }
+    )
 
 
 DEFAULT_MAPPING = Mapping()
@@ -67,12 +103,22 @@ KINDS = {"component": "system", "system": "system", "api": "service", "group": "
 
 # reference fields per Backstage kind: field -> (default kind, several?) ; None = the reference must name its kind
 REF_FIELDS: dict[str, dict[str, tuple[str | None, bool]]] = {
-    "component": {"owner": ("group", False), "system": ("system", False), "subcomponentOf": ("component", False),
-                  "providesApis": ("api", True), "consumesApis": ("api", True), "dependsOn": (None, True),
-                  "dependencyOf": (None, True)},
+    "component": {
+        "owner": ("group", False),
+        "system": ("system", False),
+        "subcomponentOf": ("component", False),
+        "providesApis": ("api", True),
+        "consumesApis": ("api", True),
+        "dependsOn": (None, True),
+        "dependencyOf": (None, True),
+    },
     "api": {"owner": ("group", False), "system": ("system", False)},
-    "resource": {"owner": ("group", False), "system": ("system", False), "dependsOn": (None, True),
-                 "dependencyOf": (None, True)},
+    "resource": {
+        "owner": ("group", False),
+        "system": ("system", False),
+        "dependsOn": (None, True),
+        "dependencyOf": (None, True),
+    },
     "system": {"owner": ("group", False), "domain": ("domain", False)},
     "domain": {"owner": ("group", False), "subdomainOf": ("domain", False)},
     "group": {"parent": ("group", False), "children": ("group", True), "members": ("user", True)},
@@ -82,13 +128,18 @@ REF_FIELDS: dict[str, dict[str, tuple[str | None, bool]]] = {
 
 # spec fields Backstage's own kind schemas require (packages/catalog-model/src/schema/kinds/*.schema.json)
 REQUIRED: dict[str, tuple[str, ...]] = {
-    "component": ("type", "lifecycle", "owner"), "api": ("type", "lifecycle", "owner", "definition"),
-    "resource": ("type", "owner"), "system": ("owner",), "domain": ("owner",), "group": ("type", "children"),
+    "component": ("type", "lifecycle", "owner"),
+    "api": ("type", "lifecycle", "owner", "definition"),
+    "resource": ("type", "owner"),
+    "system": ("owner",),
+    "domain": ("owner",),
+    "group": ("type", "children"),
     "user": ("memberOf",),
 }
 
 
 # --- references ---------------------------------------------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class EntityRef:
@@ -116,8 +167,13 @@ def parse_ref(text: Any, default_kind: str | None, default_namespace: str) -> En
             raise ValueError(msg("backstage-ref-needs-kind", ref=s))
         kind = default_kind
     kind, namespace, name = kind.lower(), (namespace or default_namespace).lower(), name.lower()
-    if not re.match(r"^[a-z][a-z0-9]*$", kind) or not NAMESPACE_RE.match(namespace) or not NAME_RE.match(name) \
-            or len(name) > 63 or len(namespace) > 63:
+    if (
+        not re.match(r"^[a-z][a-z0-9]*$", kind)
+        or not NAMESPACE_RE.match(namespace)
+        or not NAME_RE.match(name)
+        or len(name) > 63
+        or len(namespace) > 63
+    ):
         raise ValueError(msg("backstage-ref-invalid", ref=s))
     return EntityRef(kind, namespace, name)
 
@@ -134,7 +190,7 @@ def references(doc: dict[str, Any]) -> Iterable[tuple[str, EntityRef | ValueErro
     spec = doc.get("spec") if isinstance(doc.get("spec"), dict) else {}
     meta = doc.get("metadata") if isinstance(doc.get("metadata"), dict) else {}
     namespace = str(meta.get("namespace") or "default").lower()
-    for fname, (default_kind, many) in REF_FIELDS.get(kind, {}).items():
+    for fname, (default_kind, _many) in REF_FIELDS.get(kind, {}).items():
         value = spec.get(fname)
         if value is None:
             continue
@@ -149,11 +205,13 @@ def references(doc: dict[str, Any]) -> Iterable[tuple[str, EntityRef | ValueErro
 
 def self_ref(doc: dict[str, Any]) -> EntityRef:
     meta = doc["metadata"]
-    return EntityRef(str(doc["kind"]).lower(), str(meta.get("namespace") or "default").lower(),
-                     str(meta["name"]).lower())
+    return EntityRef(
+        str(doc["kind"]).lower(), str(meta.get("namespace") or "default").lower(), str(meta["name"]).lower()
+    )
 
 
 # --- reading ------------------------------------------------------------------------------------------------------
+
 
 def _yaml():
     import yaml
@@ -193,8 +251,9 @@ def read_yaml_documents(path: Path, max_bytes: int) -> list[Any]:
         mark = getattr(exc, "problem_mark", None)
         problem = getattr(exc, "problem", None) or str(exc)
         if mark:
-            raise ImportFailed(msg("yaml-invalid-at", file=path.name, line=mark.line + 1, column=mark.column + 1,
-                                   problem=problem)) from None
+            raise ImportFailed(
+                msg("yaml-invalid-at", file=path.name, line=mark.line + 1, column=mark.column + 1, problem=problem)
+            ) from None
         raise ImportFailed(msg("yaml-invalid", file=path.name, problem=problem)) from None
 
 
@@ -218,6 +277,7 @@ def _placeholders(value: Any, path: str, seen: set[int] | None = None) -> Iterab
 
 
 # --- transforming -------------------------------------------------------------------------------------------------
+
 
 @dataclass
 class _Item:
@@ -265,8 +325,10 @@ class BackstageImporter:
         ``apiVersion: backstage.io/...``."""
         if path.suffix.lower() not in self.suffixes:
             return False
-        return path.name.lower() in ("catalog-info.yaml", "catalog-info.yml") or \
-            re.search(rb"^apiVersion:[ \t]*['\"]?backstage\.io/", head, re.M) is not None
+        return (
+            path.name.lower() in ("catalog-info.yaml", "catalog-info.yml")
+            or re.search(rb"^apiVersion:[ \t]*['\"]?backstage\.io/", head, re.M) is not None
+        )
 
     def read(self, path: Path, max_bytes: int) -> list[Any]:
         docs = read_yaml_documents(path, max_bytes)
@@ -287,9 +349,13 @@ class BackstageImporter:
             self._map_entity(item, by_ref, t, mm)
             if item.entity is not None:
                 if item.entity.ref in taken:
-                    t.rejected.append(Rejection(item.where, "metadata.name",
-                                                msg("backstage-ref-taken", ref=item.entity.ref,
-                                                    by=taken[item.entity.ref])))
+                    t.rejected.append(
+                        Rejection(
+                            item.where,
+                            "metadata.name",
+                            msg("backstage-ref-taken", ref=item.entity.ref, by=taken[item.entity.ref]),
+                        )
+                    )
                     item.entity = item.ours = None
                 else:
                     taken[item.entity.ref] = item.place
@@ -317,8 +383,9 @@ class BackstageImporter:
             where = msg("at-item", where=where, item=str(ref))
             t.source_types[doc["kind"]] = t.source_types.get(doc["kind"], 0) + 1
             if ref in seen:
-                t.rejected.append(Rejection(where, "metadata.name", msg("backstage-defined-twice", ref=str(ref),
-                                                                        n=seen[ref])))
+                t.rejected.append(
+                    Rejection(where, "metadata.name", msg("backstage-defined-twice", ref=str(ref), n=seen[ref]))
+                )
                 continue
             seen[ref] = n
             out.append(_Item(doc, ref, where, place=msg("at-item", where=msg("document-n", n=n), item=str(ref))))
@@ -373,14 +440,20 @@ class BackstageImporter:
         if kind is None:
             self._report_unmapped_kind(item, t)
             return
-        shape = [(f"metadata.{k}", t_) for k, t_ in (("tags", list), ("links", list), ("title", str),
-                                                     ("description", str), ("annotations", dict))
-                 if meta.get(k) is not None and not isinstance(meta.get(k), t_)]
+        shape = [
+            (f"metadata.{k}", t_)
+            for k, t_ in (("tags", list), ("links", list), ("title", str), ("description", str), ("annotations", dict))
+            if meta.get(k) is not None and not isinstance(meta.get(k), t_)
+        ]
         if isinstance(meta.get("tags"), list) and not all(isinstance(x, str) for x in meta["tags"]):
             shape.append(("metadata.tags", tuple))
         if shape:
-            names = {list: msg("pydantic-list-type"), str: msg("value-must-be-text"),
-                     dict: msg("value-must-be-mapping"), tuple: msg("backstage-must-be-text-list")}
+            names = {
+                list: msg("pydantic-list-type"),
+                str: msg("value-must-be-text"),
+                dict: msg("value-must-be-mapping"),
+                tuple: msg("backstage-must-be-text-list"),
+            }
             t.rejected += [Rejection(item.where, f, names[ty]) for f, ty in shape]
             return
         attrs: dict[str, Any] = dict(self.mapping.defaults.get(kind, {}))
@@ -392,9 +465,17 @@ class BackstageImporter:
         if "lifecycle" in spec and kind_spec is not None and kind_spec.attribute("lifecycle") is not None:
             lc = str(spec.get("lifecycle") or "").strip().lower()
             if lc not in self.mapping.lifecycles:
-                t.rejected.append(Rejection(item.where, "spec.lifecycle",
-                                            msg("backstage-lifecycle-unknown", value=clip(str(spec.get("lifecycle"))),
-                                                known=", ".join(self.mapping.lifecycles))))
+                t.rejected.append(
+                    Rejection(
+                        item.where,
+                        "spec.lifecycle",
+                        msg(
+                            "backstage-lifecycle-unknown",
+                            value=clip(str(spec.get("lifecycle"))),
+                            known=", ".join(self.mapping.lifecycles),
+                        ),
+                    )
+                )
                 return
             attrs["lifecycle"] = self.mapping.lifecycles[lc]
         if kind_spec is not None and not kind_spec.owned:  # an organisation: a Group
@@ -404,13 +485,18 @@ class BackstageImporter:
         else:
             display = None
         if kind == "service":
-            attrs["protocol"] = self.mapping.api_protocols.get(str(stype or "").lower(),
-                                                               self.mapping.api_protocol_default)
+            attrs["protocol"] = self.mapping.api_protocols.get(
+                str(stype or "").lower(), self.mapping.api_protocol_default
+            )
             definition = spec.get("definition")
             if isinstance(definition, str):
-                t.unmapped.append(Rejection(item.where, "spec.definition",
-                                            msg("backstage-definition-not-kept", type=str(stype or "API"),
-                                                chars=len(definition))))
+                t.unmapped.append(
+                    Rejection(
+                        item.where,
+                        "spec.definition",
+                        msg("backstage-definition-not-kept", type=str(stype or "API"), chars=len(definition)),
+                    )
+                )
         links = [x for x in (meta.get("links") or []) if isinstance(x, dict) and isinstance(x.get("url"), str)]
         if links:
             attrs["url"] = links[0]["url"]
@@ -418,14 +504,21 @@ class BackstageImporter:
         if len(links) > 1:
             lost.append(msg_plural("backstage-more-links", "backstage-more-links#plural", count=len(links) - 1))
         if isinstance(meta.get("annotations"), dict) and meta["annotations"]:
-            lost.append(msg_plural("backstage-annotations", "backstage-annotations#plural",
-                                   count=len(meta["annotations"])))
+            lost.append(
+                msg_plural("backstage-annotations", "backstage-annotations#plural", count=len(meta["annotations"]))
+            )
         if lost:
             t.unmapped.append(Rejection(item.where, "metadata", msg("backstage-not-kept", lost=lost)))
         title = meta.get("title") if isinstance(meta.get("title"), str) else None
         description = meta.get("description") if isinstance(meta.get("description"), str) else ""
-        data = {"kind": kind, "code": code_of(ref), "name": {"en": display or title or meta["name"]},
-                "description": {"en": description.strip()}, "tags": tags, "attributes": attrs}
+        data = {
+            "kind": kind,
+            "code": code_of(ref),
+            "name": {"en": display or title or meta["name"]},
+            "description": {"en": description.strip()},
+            "tags": tags,
+            "attributes": attrs,
+        }
         try:
             e = validate_entity(parse_entity(data), mm)
         except ValidationFailed as exc:
@@ -448,9 +541,15 @@ class BackstageImporter:
             for i, target in enumerate(targets):
                 remote = isinstance(target, str) and re.match(r"^[a-z][a-z0-9+.-]*://", target, re.I)
                 said = clip(str(target))
-                t.unmapped.append(Rejection(item.where, f"spec.targets[{i}]",
-                                            msg("backstage-target-remote", target=said) if remote
-                                            else msg("backstage-target-local", target=said)))
+                t.unmapped.append(
+                    Rejection(
+                        item.where,
+                        f"spec.targets[{i}]",
+                        msg("backstage-target-remote", target=said)
+                        if remote
+                        else msg("backstage-target-local", target=said),
+                    )
+                )
             reason = msg("backstage-location-unmapped")
         else:
             reason = msg("backstage-kind-unmapped", kind=str(item.doc["kind"]))
@@ -488,11 +587,17 @@ class BackstageImporter:
                 child = by_ref.get(ref)
                 if child is not None and child.entity is not None:
                     if child.entity.attributes.get("parent") not in (None, e.ref):
-                        t.rejected.append(Rejection(item.where, fld, msg(
-                            "backstage-other-parent", ref=str(ref), parent=child.entity.attributes["parent"])))
+                        t.rejected.append(
+                            Rejection(
+                                item.where,
+                                fld,
+                                msg("backstage-other-parent", ref=str(ref), parent=child.entity.attributes["parent"]),
+                            )
+                        )
                     elif "parent" not in child.entity.attributes:
-                        child.entity = child.entity.model_copy(update={"attributes": {
-                            **child.entity.attributes, "parent": e.ref}})
+                        child.entity = child.entity.model_copy(
+                            update={"attributes": {**child.entity.attributes, "parent": e.ref}}
+                        )
                         t.origins[f"{child.entity.ref}#attributes.parent"] = (item.where, fld)
                 else:  # the child's own file states its parent; a missing child is reported, not refused
                     t.deferred.append(Child(item.where, fld, f"organization:{code_of(ref)}", str(ref)))
@@ -509,19 +614,26 @@ class BackstageImporter:
                 if ref.kind == "resource":
                     t.deferred.append(Deferred(e.ref, fld, item.where, code_of(ref), reverse))
                 else:
-                    t.unmapped.append(Rejection(item.where, fld, msg("backstage-link-kind-unmapped", ref=str(ref),
-                                                                     kind=ref.kind)))
+                    t.unmapped.append(
+                        Rejection(item.where, fld, msg("backstage-link-kind-unmapped", ref=str(ref), kind=ref.kind))
+                    )
                 continue
             self._link(e.ref, name, target, reverse, item.where, fld, t, mm)
         if attrs != e.attributes or tags != e.tags or updates:
             item.entity = e.model_copy(update={"attributes": attrs, "tags": sorted(set(tags)), **updates})
 
-    def _link(self, ours: str, name: str, target: str, reverse: bool, where: str, fld: str, t: Transformed,
-              mm: Metamodel) -> None:
+    def _link(
+        self, ours: str, name: str, target: str, reverse: bool, where: str, fld: str, t: Transformed, mm: Metamodel
+    ) -> None:
         rel = relationship_for(name, ours, target, reverse, mm)
         if rel is None:
-            t.unmapped.append(Rejection(where, fld, msg("backstage-link-unmapped", name=name,
-                                                        source=ours.split(":")[0], target=target.split(":")[0])))
+            t.unmapped.append(
+                Rejection(
+                    where,
+                    fld,
+                    msg("backstage-link-unmapped", name=name, source=ours.split(":")[0], target=target.split(":")[0]),
+                )
+            )
             return
         try:
             r = validate_relationship(rel, mm)
@@ -549,8 +661,9 @@ class BackstageImporter:
             if c.ref not in found:
                 t.unmapped.append(Rejection(c.where, c.field, msg("backstage-child-missing", group=c.backstage)))
         for d in pending:
-            target = next((f"{k}:{d.code}" for k in ("database", "platform") if f"{k}:{d.code}" in found),
-                          f"database:{d.code}")  # neither: the reference check reports it as dangling
+            target = next(
+                (f"{k}:{d.code}" for k in ("database", "platform") if f"{k}:{d.code}" in found), f"database:{d.code}"
+            )  # neither: the reference check reports it as dangling
             name = d.field.split("[")[0].removeprefix("spec.")
             self._link(d.source, name, target, d.reverse, d.where, d.field, t, mm)
         t.deferred = [d for d in t.deferred if not isinstance(d, (Deferred, Child))]
@@ -562,8 +675,9 @@ class BackstageImporter:
 DEPENDS_ON = ("reads", "hosted_on", "consumes")
 
 
-def relationship_for(name: str, source: str, target: str, reverse: bool = False,
-                     metamodel: Metamodel | None = None) -> Relationship | None:
+def relationship_for(
+    name: str, source: str, target: str, reverse: bool = False, metamodel: Metamodel | None = None
+) -> Relationship | None:
     """Our relationship for a Backstage link ``name`` from ``source`` to ``target`` (our refs), or None."""
     from catalog.metamodel import DEFAULT
 

@@ -26,17 +26,17 @@ import os
 import socket
 import struct
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, Callable, Protocol
+from typing import Any, Protocol
 
 from catalog.errors import CatalogError, FieldError
-from catalog.i18n import msg
+from catalog.i18n import Message, msg, msg_plural, text
 from catalog.model import Entity, OrgEvent, Relationship
 from catalog.permissions import SYSTEM, Principal, require
 from catalog.registry import Registry
 from catalog.store.base import BulkLoad, BulkResult, CatalogStore, WriteContext, new_run_id
-from catalog.i18n import Message, msg, msg_plural, text
 from catalog.text import echoable
 
 REPORT_SCHEMA = "ioc-catalog/import-report/1"
@@ -61,8 +61,9 @@ def _bounded(value: str) -> str:
     if isinstance(value, Message):
         if len(value) <= MESSAGE_CHARS:
             return value
-        return Message(value.code, {k: clip(v, MESSAGE_CHARS // 4) if isinstance(v, str) else v
-                                    for k, v in value.params.items()})
+        return Message(
+            value.code, {k: clip(v, MESSAGE_CHARS // 4) if isinstance(v, str) else v for k, v in value.params.items()}
+        )
     return value if len(value) <= MESSAGE_CHARS else clip(value, MESSAGE_CHARS // 2)
 
 
@@ -112,9 +113,14 @@ class Rejection:
         return f"{where}: {self.field}: {reason}" if self.field else f"{where}: {reason}"
 
     def to_json(self) -> dict[str, str]:
-        return {"location": text(self.location, "en"), "location_vi": text(self.location, "vi"), "field": self.field,
-                "code": getattr(self.reason, "code", ""), "reason": text(self.reason, "en"),
-                "reason_vi": text(self.reason, "vi")}
+        return {
+            "location": text(self.location, "en"),
+            "location_vi": text(self.location, "vi"),
+            "field": self.field,
+            "code": getattr(self.reason, "code", ""),
+            "reason": text(self.reason, "en"),
+            "reason_vi": text(self.reason, "vi"),
+        }
 
 
 @dataclass
@@ -165,21 +171,38 @@ class ImportReport:
         if len(items) <= self.max_items:
             return items
         more = len(items) - self.max_items
-        return items[:self.max_items] + [Rejection(
-            self.file.rsplit("/", 1)[-1] or self.source, "",
-            msg_plural("import-more-items", "import-more-items#plural", count=more, limit=self.max_items))]
+        return items[: self.max_items] + [
+            Rejection(
+                self.file.rsplit("/", 1)[-1] or self.source,
+                "",
+                msg_plural("import-more-items", "import-more-items#plural", count=more, limit=self.max_items),
+            )
+        ]
 
     def to_json(self) -> dict[str, Any]:
         """The report for scripts; the schema is documented in docs/importers.md."""
-        return {"schema": REPORT_SCHEMA, "source": self.source, "run": self.run, "format": self.format,
-                "file": self.file, "actor": self.actor, "dry_run": self.dry_run, "loaded": self.loaded,
-                "status": self.status, "error": self.error,
-                "created": self.result.created, "updated": self.result.updated,
-                "unchanged": self.result.unchanged, "removed": self.result.removed,
-                "counts": self.counts, "source_types": self.source_types,
-                "rejected": [r.to_json() for r in self.listed(self.rejected)],
-                "unmapped": [r.to_json() for r in self.listed(self.unmapped)],
-                "started": self.started, "finished": self.finished}
+        return {
+            "schema": REPORT_SCHEMA,
+            "source": self.source,
+            "run": self.run,
+            "format": self.format,
+            "file": self.file,
+            "actor": self.actor,
+            "dry_run": self.dry_run,
+            "loaded": self.loaded,
+            "status": self.status,
+            "error": self.error,
+            "created": self.result.created,
+            "updated": self.result.updated,
+            "unchanged": self.result.unchanged,
+            "removed": self.result.removed,
+            "counts": self.counts,
+            "source_types": self.source_types,
+            "rejected": [r.to_json() for r in self.listed(self.rejected)],
+            "unmapped": [r.to_json() for r in self.listed(self.unmapped)],
+            "started": self.started,
+            "finished": self.finished,
+        }
 
 
 @dataclass(frozen=True)
@@ -200,17 +223,24 @@ class ImportLimits:
     stale_hours: float = 24
 
     @classmethod
-    def from_settings(cls, settings: Any = None) -> "ImportLimits":
+    def from_settings(cls, settings: Any = None) -> ImportLimits:
         """The limits of ``settings`` (default: the process's settings, from the environment)."""
         if settings is None:
             from catalog.settings import get_settings
 
             settings = get_settings()
-        return cls(file_bytes=settings.max_import_bytes, cell_chars=settings.import_max_cell_chars,
-                   row_chars=settings.import_max_row_chars, columns=settings.import_max_columns,
-                   rows=settings.import_max_rows, sheet_bytes=settings.import_max_sheet_bytes,
-                   strings_bytes=settings.import_max_strings_bytes, part_bytes=settings.import_max_part_bytes,
-                   report_items=settings.import_max_report_items, stale_hours=settings.import_stale_hours)
+        return cls(
+            file_bytes=settings.max_import_bytes,
+            cell_chars=settings.import_max_cell_chars,
+            row_chars=settings.import_max_row_chars,
+            columns=settings.import_max_columns,
+            rows=settings.import_max_rows,
+            sheet_bytes=settings.import_max_sheet_bytes,
+            strings_bytes=settings.import_max_strings_bytes,
+            part_bytes=settings.import_max_part_bytes,
+            report_items=settings.import_max_report_items,
+            stale_hours=settings.import_stale_hours,
+        )
 
 
 class Importer(Protocol):
@@ -224,16 +254,28 @@ class Importer(Protocol):
 
 
 def _is_importer(obj: Any) -> bool:
-    return (isinstance(getattr(obj, "name", None), str) and isinstance(getattr(obj, "suffixes", None), tuple)
-            and callable(getattr(obj, "read", None)) and callable(getattr(obj, "transform", None)))
+    return (
+        isinstance(getattr(obj, "name", None), str)
+        and isinstance(getattr(obj, "suffixes", None), tuple)
+        and callable(getattr(obj, "read", None))
+        and callable(getattr(obj, "transform", None))
+    )
 
 
 # the built-ins register exactly like an extension's entry points in the group ``ioc_catalog.importers``
 IMPORTERS: Registry[Importer] = Registry(
-    msg("registry-kind-importer"), "ioc_catalog.importers",
-    ("importers.native:importers", "importers.backstage:importers", "importers.spreadsheet:importers",
-     "importers.archimate:importers", "importers.archi:importers"),
-    key=lambda imp: imp.name, accepts=_is_importer)
+    msg("registry-kind-importer"),
+    "ioc_catalog.importers",
+    (
+        "importers.native:importers",
+        "importers.backstage:importers",
+        "importers.spreadsheet:importers",
+        "importers.archimate:importers",
+        "importers.archi:importers",
+    ),
+    key=lambda imp: imp.name,
+    accepts=_is_importer,
+)
 
 
 def register(importer: Importer, *, replace: bool = False) -> Importer:
@@ -324,12 +366,12 @@ def zip_member_count(path: Path) -> int | None:
     at = tail.rfind(b"PK\x05\x06")
     if at < 0 or len(tail) < at + 22:
         return None
-    count = struct.unpack("<H", tail[at + 10:at + 12])[0]
+    count = struct.unpack("<H", tail[at + 10 : at + 12])[0]
     if count == 0xFFFF:  # Zip64: the real count is in the Zip64 record its locator points at
         loc = tail.rfind(b"PK\x06\x07", 0, at)
         if loc < 0 or len(tail) < loc + 20:
             return count
-        offset = struct.unpack("<Q", tail[loc + 8:loc + 16])[0]
+        offset = struct.unpack("<Q", tail[loc + 8 : loc + 16])[0]
         try:
             with path.open("rb") as fh:
                 fh.seek(offset)
@@ -393,15 +435,25 @@ def check_content(path: Path, importer: Importer) -> None:
     if suffix in SUFFIX_CONTENTS:
         allowed, expected = SUFFIX_CONTENTS[suffix]
         if found not in allowed and (found in RECOGNISED or suffix in LOOSE_SUFFIXES):
-            raise ImportFailed(msg("import-content-mismatch", file=path.name, found=what, expected=expected,
-                                   suffix=suffix), reason="import-content-mismatch")
+            raise ImportFailed(
+                msg("import-content-mismatch", file=path.name, found=what, expected=expected, suffix=suffix),
+                reason="import-content-mismatch",
+            )
     holds = getattr(importer, "holds", None)
     if holds and found not in holds and (found in RECOGNISED or "text" in holds):
-        raise ImportFailed(msg("import-content-not-read", file=path.name, found=what, format=importer.name,
-                               reads=[CONTENTS[h] for h in holds]), reason="import-content-mismatch")
+        raise ImportFailed(
+            msg(
+                "import-content-not-read",
+                file=path.name,
+                found=what,
+                format=importer.name,
+                reads=[CONTENTS[h] for h in holds],
+            ),
+            reason="import-content-mismatch",
+        )
 
 
-def with_limits(importer: Importer, limits: "ImportLimits") -> Importer:
+def with_limits(importer: Importer, limits: ImportLimits) -> Importer:
     """The importer reading within ``limits``, when it honours them (it has a ``limits`` attribute); a copy, like
     :func:`with_metamodel`."""
     import copy
@@ -444,11 +496,13 @@ def check_size(path: Path, max_bytes: int) -> None:
     if size == 0:
         raise ImportFailed(msg("import-empty", file=path.name), reason="import-empty")
     if size > max_bytes:
-        raise ImportFailed(msg("import-too-large", file=path.name, size=size, limit=max_bytes),
-                           reason="import-too-large")
+        raise ImportFailed(
+            msg("import-too-large", file=path.name, size=size, limit=max_bytes), reason="import-too-large"
+        )
 
 
 # --- references -----------------------------------------------------------------------------------------------
+
 
 def _missing(ref: str) -> Message:
     return msg("ref-not-in-file-or-catalog", ref=ref)
@@ -471,8 +525,11 @@ def _ref_properties(r: Relationship, store: CatalogStore) -> list[tuple[str, str
     spec = store.metamodel.relations.get(r.type)
     if spec is None:
         return []
-    return [(p.name, r.properties[p.name]) for p in spec.properties
-            if p.type == "ref" and isinstance(r.properties.get(p.name), str) and r.properties.get(p.name)]
+    return [
+        (p.name, r.properties[p.name])
+        for p in spec.properties
+        if p.type == "ref" and isinstance(r.properties.get(p.name), str) and r.properties.get(p.name)
+    ]
 
 
 def _check_references(t: Transformed, store: CatalogStore, where: dict[str, str]) -> None:
@@ -543,8 +600,11 @@ def _check_events(t: Transformed, store: CatalogStore, where: dict[str, str]) ->
     if not t.events:
         return
     in_file = {e.ref: e for e in t.entities}
-    named = {ref for ev in t.events for ref in [*ev.from_, *ev.to, *(x.entity for x in ev.transfers),
-                                                *(x.to for x in ev.transfers)]}
+    named = {
+        ref
+        for ev in t.events
+        for ref in [*ev.from_, *ev.to, *(x.entity for x in ev.transfers), *(x.to for x in ev.transfers)]
+    }
     found = {**store.get_entities(sorted(named - set(in_file))), **in_file}
     kept = []
     for ev in t.events:
@@ -558,14 +618,17 @@ def _check_events(t: Transformed, store: CatalogStore, where: dict[str, str]) ->
 
 # --- running an import ----------------------------------------------------------------------------------------
 
+
 def _now() -> str:
-    return dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
+    return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
 
 
 def _counts(t: Transformed) -> dict[str, dict[str, int]]:
-    return {"entities": dict(sorted(Counter(e.kind for e in t.entities).items())),
-            "relationships": dict(sorted(Counter(r.type for r in t.relationships).items())),
-            "events": dict(sorted(Counter(ev.type for ev in t.events).items()))}
+    return {
+        "entities": dict(sorted(Counter(e.kind for e in t.entities).items())),
+        "relationships": dict(sorted(Counter(r.type for r in t.relationships).items())),
+        "events": dict(sorted(Counter(ev.type for ev in t.events).items())),
+    }
 
 
 def _record(store: CatalogStore, report: ImportReport, *, strict: bool, cleanup: bool, ctx: WriteContext) -> None:
@@ -575,29 +638,51 @@ def _record(store: CatalogStore, report: ImportReport, *, strict: bool, cleanup:
     if put is None:
         return
     here = _this_process()
-    data = {"run": report.run, "source": report.source, "format": report.format, "file": report.file,
-            "actor": report.actor, "dry_run": report.dry_run, "strict": strict, "cleanup": cleanup,
-            "status": report.status, "error": report.error, "error_vi": report.error_vi,
-            "host": here["host"], "pid": here["pid"], "started": report.started,
-            "finished": report.finished or None, "loaded": report.loaded,
-            "created": report.result.created, "updated": report.result.updated,
-            "unchanged": report.result.unchanged, "removed": report.result.removed,
-            "counts": report.counts, "source_types": report.source_types,
-            "rejected": len(report.rejected), "unmapped": len(report.unmapped),
-            "first_rejections": [r.to_json() for r in report.rejected[:20]]}
+    data = {
+        "run": report.run,
+        "source": report.source,
+        "format": report.format,
+        "file": report.file,
+        "actor": report.actor,
+        "dry_run": report.dry_run,
+        "strict": strict,
+        "cleanup": cleanup,
+        "status": report.status,
+        "error": report.error,
+        "error_vi": report.error_vi,
+        "host": here["host"],
+        "pid": here["pid"],
+        "started": report.started,
+        "finished": report.finished or None,
+        "loaded": report.loaded,
+        "created": report.result.created,
+        "updated": report.result.updated,
+        "unchanged": report.result.unchanged,
+        "removed": report.result.removed,
+        "counts": report.counts,
+        "source_types": report.source_types,
+        "rejected": len(report.rejected),
+        "unmapped": len(report.unmapped),
+        "first_rejections": [r.to_json() for r in report.rejected[:20]],
+    }
     try:
         if report.status == "running":
-            put(ACTIVE, report.run, here | {"run": report.run, "started": report.started, "updated": _now()}, ctx,
-                log=False)
+            put(
+                ACTIVE,
+                report.run,
+                here | {"run": report.run, "started": report.started, "updated": _now()},
+                ctx,
+                log=False,
+            )
         put(RUNS, report.run, data, ctx, log=False)
         report.recorded = True
-    except Exception:  # noqa: BLE001 - see the docstring
+    except Exception:
         report.recorded = False
         return
     if report.status != "running":
         try:
             store.delete_record(ACTIVE, report.run, ctx, log=False)
-        except Exception:  # noqa: BLE001 - no marker (the run failed before it was recorded as running)
+        except Exception:
             pass
 
 
@@ -607,11 +692,12 @@ def _heartbeat(store: CatalogStore, report: ImportReport, ctx: WriteContext, sta
         rec = store.get_record(ACTIVE, report.run)
         if rec is not None:
             store.put_record(ACTIVE, report.run, rec.data | {"updated": _now(), "stage": stage}, ctx, log=False)
-    except Exception:  # noqa: BLE001 - news about a run never stops it
+    except Exception:
         pass
 
 
 # --- runs that never finished -----------------------------------------------------------------------------------
+
 
 def _process_started(pid: int) -> float | None:
     """When process ``pid`` of this host started (seconds since the epoch), or None when there is no such process."""
@@ -619,7 +705,7 @@ def _process_started(pid: int) -> float | None:
         import psutil
 
         return round(psutil.Process(pid).create_time(), 2)
-    except Exception:  # noqa: BLE001 - no such process, or none we may see
+    except Exception:
         return None
 
 
@@ -652,12 +738,12 @@ def recover_runs(store: CatalogStore, stale_hours: float = 24, now: dt.datetime 
     lister = getattr(store, "list_records", None)
     if lister is None:
         return []
-    now = now or dt.datetime.now(dt.timezone.utc)
+    now = now or dt.datetime.now(dt.UTC)
     ctx = WriteContext(actor="ioc-catalog:recover-runs")
     failed = []
     try:
         markers = lister(ACTIVE, limit=10_000)
-    except Exception:  # noqa: BLE001 - a store that cannot list cannot be recovered now; the next start tries again
+    except Exception:
         return []
     for rec in markers:
         m = rec.data
@@ -679,20 +765,41 @@ def recover_runs(store: CatalogStore, stale_hours: float = 24, now: dt.datetime 
         try:
             run = store.get_record(RUNS, rec.key)
             if run is not None and run.data.get("status") == "running":
-                store.put_record(RUNS, rec.key, run.data | {
-                    "status": "failed", "error": error, "error_vi": error_vi,
-                    "finished": now.isoformat(timespec="seconds")}, ctx, expected_version=run.version, log=False)
+                store.put_record(
+                    RUNS,
+                    rec.key,
+                    run.data
+                    | {
+                        "status": "failed",
+                        "error": error,
+                        "error_vi": error_vi,
+                        "finished": now.isoformat(timespec="seconds"),
+                    },
+                    ctx,
+                    expected_version=run.version,
+                    log=False,
+                )
                 failed.append(rec.key)
             store.delete_record(ACTIVE, rec.key, ctx, log=False)
-        except Exception:  # noqa: BLE001 - another process recovered it first, or the store is busy: next start
+        except Exception:
             continue
     return failed
 
 
-def run_import(store: CatalogStore, path: str | Path, format: str | None = None, *, principal: Principal = SYSTEM,
-               dry_run: bool = False, strict: bool = True, cleanup: bool = False, max_bytes: int | None = None,
-               progress: Callable[[int, int], None] | None = None, record: bool = True,
-               limits: ImportLimits | None = None) -> ImportReport:
+def run_import(
+    store: CatalogStore,
+    path: str | Path,
+    format: str | None = None,
+    *,
+    principal: Principal = SYSTEM,
+    dry_run: bool = False,
+    strict: bool = True,
+    cleanup: bool = False,
+    max_bytes: int | None = None,
+    progress: Callable[[int, int], None] | None = None,
+    record: bool = True,
+    limits: ImportLimits | None = None,
+) -> ImportReport:
     """Import one file. With ``strict`` (the default) any rejected item means nothing is loaded (and the run is
     recorded as failed). Every run, dry or not, is recorded in the ``import-run`` records with ``record``: first as
     running, then finished or failed (and runs that other processes left running when they died are recorded as
@@ -706,9 +813,21 @@ def run_import(store: CatalogStore, path: str | Path, format: str | None = None,
     path = Path(path)
     run = new_run_id()
     ctx = WriteContext(actor=principal.name, request_id=run)  # change-log entries of this run carry its id
-    report = ImportReport(source=f"?:{path.name}", run=run, format="?", dry_run=dry_run, loaded=False,
-                          result=BulkResult(), rejected=[], started=_now(), finished="", actor=principal.name,
-                          file=str(path), status="running", max_items=limits.report_items)
+    report = ImportReport(
+        source=f"?:{path.name}",
+        run=run,
+        format="?",
+        dry_run=dry_run,
+        loaded=False,
+        result=BulkResult(),
+        rejected=[],
+        started=_now(),
+        finished="",
+        actor=principal.name,
+        file=str(path),
+        status="running",
+        max_items=limits.report_items,
+    )
     if record:
         recover_runs(store, limits.stale_hours)
     try:
@@ -730,11 +849,19 @@ def run_import(store: CatalogStore, path: str | Path, format: str | None = None,
         except CatalogError:
             raise
         except (RecursionError, MemoryError):
-            raise ImportFailed(msg("import-too-deep", file=path.name, format=importer.name),
-                               reason="import-too-large") from None
-        except Exception as exc:  # noqa: BLE001 - a malformed file must never crash the process
-            raise ImportFailed(msg("import-unreadable", file=path.name, format=importer.name,
-                                   error=f"{type(exc).__name__}: {clip(exc)}"), reason="import-unreadable") from None
+            raise ImportFailed(
+                msg("import-too-deep", file=path.name, format=importer.name), reason="import-too-large"
+            ) from None
+        except Exception as exc:
+            raise ImportFailed(
+                msg(
+                    "import-unreadable",
+                    file=path.name,
+                    format=importer.name,
+                    error=f"{type(exc).__name__}: {clip(exc)}",
+                ),
+                reason="import-unreadable",
+            ) from None
         if record:
             _heartbeat(store, report, ctx, "load")
         _check_references(t, store, t.locations)
@@ -743,12 +870,17 @@ def run_import(store: CatalogStore, path: str | Path, format: str | None = None,
         report.counts, report.source_types = _counts(t), dict(sorted(t.source_types.items()))
         if strict and t.rejected:
             report.status = "failed"
-            report.error = msg_plural("import-strict-rejected", "import-strict-rejected#plural",
-                                      count=len(t.rejected))
+            report.error = msg_plural("import-strict-rejected", "import-strict-rejected#plural", count=len(t.rejected))
             report.error_vi = text(report.error, "vi")
         else:
-            load = BulkLoad(source=report.source, run=run, entities=t.entities, relationships=t.relationships,
-                            events=t.events, cleanup=cleanup)
+            load = BulkLoad(
+                source=report.source,
+                run=run,
+                entities=t.entities,
+                relationships=t.relationships,
+                events=t.events,
+                cleanup=cleanup,
+            )
             report.result = store.bulk_load(load, ctx, progress=progress, dry_run=dry_run)
             report.loaded = not dry_run
             report.status = "finished"

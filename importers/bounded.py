@@ -22,12 +22,13 @@ from __future__ import annotations
 
 import codecs
 import csv
-from array import array
 import io
 import re
 import zipfile
+from array import array
+from collections.abc import Callable, Iterator
 from pathlib import Path, PurePosixPath
-from typing import IO, Any, Callable, Iterator
+from typing import IO, Any
 from xml.parsers import expat
 
 from catalog.i18n import Message, msg
@@ -62,13 +63,13 @@ def _fail(message: Message, reason: str) -> ImportFailed:
 
 # --- the zip ------------------------------------------------------------------------------------------------------
 
+
 def open_zip(path: Path) -> zipfile.ZipFile:
     """The zip, once its end record announces at most MAX_ZIP_MEMBERS members (zipfile would load a directory of
     millions of entries whole)."""
     count = zip_member_count(path)
     if count is not None and count > MAX_ZIP_MEMBERS:
-        raise _fail(msg("import-zip-members", file=path.name, count=count, limit=MAX_ZIP_MEMBERS),
-                    "import-zip-members")
+        raise _fail(msg("import-zip-members", file=path.name, count=count, limit=MAX_ZIP_MEMBERS), "import-zip-members")
     try:
         return zipfile.ZipFile(path)
     except (zipfile.BadZipFile, OSError, ValueError) as exc:
@@ -80,21 +81,34 @@ def check_total(path: Path, zf: zipfile.ZipFile, max_bytes: int) -> None:
     an absurd number of members."""
     infos = zf.infolist()
     if len(infos) > MAX_ZIP_MEMBERS:
-        raise _fail(msg("import-zip-members", file=path.name, count=len(infos), limit=MAX_ZIP_MEMBERS),
-                    "import-zip-members")
+        raise _fail(
+            msg("import-zip-members", file=path.name, count=len(infos), limit=MAX_ZIP_MEMBERS), "import-zip-members"
+        )
     total = sum(i.file_size for i in infos)
     if total > max_bytes:
         big = max(infos, key=lambda i: i.file_size)
-        raise _fail(msg("import-zip-too-large", file=path.name, total=total, member=big.filename,
-                        size=big.file_size, limit=max_bytes), "import-too-large")
+        raise _fail(
+            msg(
+                "import-zip-too-large",
+                file=path.name,
+                total=total,
+                member=big.filename,
+                size=big.file_size,
+                limit=max_bytes,
+            ),
+            "import-too-large",
+        )
 
 
 def _too_big(path: Path, what: Message, size: int, limit: int, setting: str) -> ImportFailed:
-    return _fail(msg("import-part-too-large", file=path.name, part=what, size=size, limit=limit, setting=setting),
-                 "import-part-too-large")
+    return _fail(
+        msg("import-part-too-large", file=path.name, part=what, size=size, limit=limit, setting=setting),
+        "import-part-too-large",
+    )
 
 
 # --- which part is what -------------------------------------------------------------------------------------------
+
 
 def _parse_small(path: Path, zf: zipfile.ZipFile, name: str, start: Callable[[str, dict[str, str]], None]) -> None:
     """Stream a (size-checked) part through expat, calling ``start(local name, attributes)`` per element."""
@@ -112,8 +126,9 @@ def _parse_small(path: Path, zf: zipfile.ZipFile, name: str, start: Callable[[st
                 parser.Parse(chunk, False)
         parser.Parse(b"", True)
     except expat.ExpatError as exc:
-        raise _fail(msg("import-xlsx-unreadable", file=path.name, error=f"{name}: {exc}"),
-                    "import-unreadable") from None
+        raise _fail(
+            msg("import-xlsx-unreadable", file=path.name, error=f"{name}: {exc}"), "import-unreadable"
+        ) from None
     except (zipfile.BadZipFile, OSError, EOFError, ValueError) as exc:
         raise _fail(msg("import-zip-damaged", file=path.name, error=f"{name}: {exc}"), "import-unreadable") from None
 
@@ -149,8 +164,10 @@ def workbook_parts(path: Path, zf: zipfile.ZipFile) -> tuple[dict[str, str], set
             if rid in rels:
                 part, title = rels[rid][1], clip(a.get("name", rels[rid][1]), 100)
                 if part in titles:  # read twice (or ten thousand times) by openpyxl: refused
-                    raise _fail(msg("import-sheets-same-part", file=path.name, first=titles[part], second=title,
-                                    part=part), "import-unreadable")
+                    raise _fail(
+                        msg("import-sheets-same-part", file=path.name, first=titles[part], second=title, part=part),
+                        "import-unreadable",
+                    )
                 titles[part] = title
 
     strings = {"xl/sharedStrings.xml"}
@@ -178,26 +195,47 @@ def check_parts(path: Path, zf: zipfile.ZipFile, limits: ImportLimits) -> tuple[
     for name in small:
         info = zf.NameToInfo.get(name)
         if info is not None and info.file_size > limits.part_bytes:
-            raise _too_big(path, msg("part-named", part=name), info.file_size, limits.part_bytes,
-                           "IOC_CATALOG_IMPORT_MAX_PART_BYTES")
+            raise _too_big(
+                path,
+                msg("part-named", part=name),
+                info.file_size,
+                limits.part_bytes,
+                "IOC_CATALOG_IMPORT_MAX_PART_BYTES",
+            )
     sheets, strings = workbook_parts(path, zf)
     for info in zf.infolist():
         if info.filename in sheets:
             if info.file_size > limits.sheet_bytes:
                 title = sheets[info.filename]
-                raise _too_big(path, msg("part-sheet", sheet=title, part=info.filename),
-                               info.file_size, limits.sheet_bytes, "IOC_CATALOG_IMPORT_MAX_SHEET_BYTES")
+                raise _too_big(
+                    path,
+                    msg("part-sheet", sheet=title, part=info.filename),
+                    info.file_size,
+                    limits.sheet_bytes,
+                    "IOC_CATALOG_IMPORT_MAX_SHEET_BYTES",
+                )
         elif info.filename in strings:
             if info.file_size > limits.strings_bytes:
-                raise _too_big(path, msg("part-shared-strings", part=info.filename), info.file_size,
-                               limits.strings_bytes, "IOC_CATALOG_IMPORT_MAX_STRINGS_BYTES")
+                raise _too_big(
+                    path,
+                    msg("part-shared-strings", part=info.filename),
+                    info.file_size,
+                    limits.strings_bytes,
+                    "IOC_CATALOG_IMPORT_MAX_STRINGS_BYTES",
+                )
         elif info.file_size > limits.part_bytes and info.filename.lower().endswith((".xml", ".rels")):
-            raise _too_big(path, msg("part-named", part=info.filename), info.file_size,
-                           limits.part_bytes, "IOC_CATALOG_IMPORT_MAX_PART_BYTES")
+            raise _too_big(
+                path,
+                msg("part-named", part=info.filename),
+                info.file_size,
+                limits.part_bytes,
+                "IOC_CATALOG_IMPORT_MAX_PART_BYTES",
+            )
     return sheets, strings
 
 
 # --- the streaming scan -------------------------------------------------------------------------------------------
+
 
 class _Stop(Exception):
     """Raised inside an expat handler to end the scan with an ImportFailed."""
@@ -221,8 +259,9 @@ def _run(parser: Any, fh: IO[bytes], path: Path, part: str) -> None:
     except _Stop as stop:
         raise stop.failure from None
     except expat.ExpatError as exc:
-        raise _fail(msg("import-part-not-xml", file=path.name, part=part, error=str(exc)),
-                    "import-unreadable") from None
+        raise _fail(
+            msg("import-part-not-xml", file=path.name, part=part, error=str(exc)), "import-unreadable"
+        ) from None
     except (zipfile.BadZipFile, OSError, EOFError, ValueError) as exc:  # includes zlib errors and a bad CRC
         raise _fail(msg("import-zip-damaged", file=path.name, error=f"{part}: {exc}"), "import-unreadable") from None
 
@@ -252,8 +291,12 @@ def scan_strings(path: Path, zf: zipfile.ZipFile, name: str, limits: ImportLimit
             return
         state["run"] += len(text)  # expat hands a long text over in pieces
         if state["run"] > limits.cell_chars:  # text outside any string: openpyxl would build it too
-            raise _Stop(_fail(msg("import-text-outside-strings", file=path.name, part=name, limit=limits.cell_chars),
-                              "import-cell-too-long"))
+            raise _Stop(
+                _fail(
+                    msg("import-text-outside-strings", file=path.name, part=name, limit=limits.cell_chars),
+                    "import-cell-too-long",
+                )
+            )
 
     parser = expat.ParserCreate()
     parser.buffer_text = True
@@ -263,8 +306,7 @@ def scan_strings(path: Path, zf: zipfile.ZipFile, name: str, limits: ImportLimit
     return lengths
 
 
-def scan_sheet(path: Path, zf: zipfile.ZipFile, name: str, title: str, limits: ImportLimits,
-               strings: array) -> bool:
+def scan_sheet(path: Path, zf: zipfile.ZipFile, name: str, title: str, limits: ImportLimits, strings: array) -> bool:
     """Stream one worksheet: refuse the first cell over ``cell_chars`` (inline text, or the shared string it points
     at: ``strings`` holds their lengths), row over ``rows``, column over ``columns`` or row over ``row_chars``,
     naming sheet, row and column. Returns whether the sheet holds a formula."""
@@ -295,8 +337,12 @@ def scan_sheet(path: Path, zf: zipfile.ZipFile, name: str, title: str, limits: I
             m = CELL_REF.match(ref) if ref else None
             col = _column_number(m.group(1)) if m else col + 1
             if col > max_cols:
-                raise _Stop(_fail(msg("import-too-many-columns", where=at(col), column=col, limit=max_cols),
-                                  "import-too-many-columns"))
+                raise _Stop(
+                    _fail(
+                        msg("import-too-many-columns", where=at(col), column=col, limit=max_cols),
+                        "import-too-many-columns",
+                    )
+                )
             depth, chars, v = 1, 0, ""
             shared = attrs.get("t") == "s"
         elif tag == "row":
@@ -336,8 +382,7 @@ def scan_sheet(path: Path, zf: zipfile.ZipFile, name: str, title: str, limits: I
         else:
             run += len(text)
             if run > max_cell:  # a text outside any cell, which openpyxl would build whole too
-                raise _Stop(_fail(msg("import-text-outside-cells", where=at(), limit=max_cell),
-                                  "import-cell-too-long"))
+                raise _Stop(_fail(msg("import-text-outside-cells", where=at(), limit=max_cell), "import-cell-too-long"))
 
     parser = expat.ParserCreate()
     parser.buffer_text = True  # one call per text run (up to the buffer's size), not per line
@@ -365,6 +410,7 @@ def scan_workbook(path: Path, zf: zipfile.ZipFile, limits: ImportLimits) -> tupl
 
 # --- CSV ----------------------------------------------------------------------------------------------------------
 
+
 def _first_bad_byte(open_binary: Callable[[], IO[bytes]]) -> int:
     decoder = codecs.getincrementaldecoder("utf-8")()
     seen = 0
@@ -382,8 +428,9 @@ def _first_bad_byte(open_binary: Callable[[], IO[bytes]]) -> int:
     return seen
 
 
-def csv_rows(name: str, where: str, open_binary: Callable[[], IO[bytes]], limits: ImportLimits) \
-        -> Iterator[tuple[int, list[str]]]:
+def csv_rows(
+    name: str, where: str, open_binary: Callable[[], IO[bytes]], limits: ImportLimits
+) -> Iterator[tuple[int, list[str]]]:
     """(record number from 1, fields without trailing empty ones) of one CSV file, within ``limits``; the
     delimiter (, ; or tab) is sniffed from the header line. ``open_binary`` opens the file (it is opened twice: once
     for the header line, once to read)."""
@@ -398,8 +445,14 @@ def csv_rows(name: str, where: str, open_binary: Callable[[], IO[bytes]], limits
         while line := text.readline(limits.row_chars + 1):
             pending += len(line)
             if pending > limits.row_chars:
-                raise _fail(msg("import-csv-row-too-long", where=msg("at-row", where=where, row=rownum + 1),
-                                limit=limits.row_chars), "import-row-too-long")
+                raise _fail(
+                    msg(
+                        "import-csv-row-too-long",
+                        where=msg("at-row", where=where, row=rownum + 1),
+                        limit=limits.row_chars,
+                    ),
+                    "import-row-too-long",
+                )
             yield line
 
     try:
@@ -413,30 +466,51 @@ def csv_rows(name: str, where: str, open_binary: Callable[[], IO[bytes]], limits
                     break
                 except csv.Error as exc:
                     if "field larger than field limit" in str(exc):
-                        raise _cell_too_long(msg("at-row", where=where, row=rownum + 1), None,
-                                             limits.cell_chars) from None
+                        raise _cell_too_long(
+                            msg("at-row", where=where, row=rownum + 1), None, limits.cell_chars
+                        ) from None
                     raise _fail(msg("import-csv-invalid", where=where, error=str(exc)), "import-unreadable") from None
                 rownum += 1
                 pending = 0
                 if rownum > limits.rows:
-                    raise _fail(msg("import-too-many-rows", where=msg("at-row", where=where, row=rownum),
-                                    limit=limits.rows), "import-too-many-rows")
+                    raise _fail(
+                        msg("import-too-many-rows", where=msg("at-row", where=where, row=rownum), limit=limits.rows),
+                        "import-too-many-rows",
+                    )
                 while row and not row[-1]:
                     row.pop()
                 if len(row) > limits.columns:
                     col = column_letters(len(row))
-                    raise _fail(msg("import-too-many-columns", where=msg("at-cell", where=where, row=rownum,
-                                                                         column=col),
-                                    column=len(row), limit=limits.columns), "import-too-many-columns")
+                    raise _fail(
+                        msg(
+                            "import-too-many-columns",
+                            where=msg("at-cell", where=where, row=rownum, column=col),
+                            column=len(row),
+                            limit=limits.columns,
+                        ),
+                        "import-too-many-columns",
+                    )
                 for i, v in enumerate(row):
                     if len(v) > limits.cell_chars:
-                        raise _cell_too_long(msg("at-cell", where=where, row=rownum, column=column_letters(i + 1)),
-                                             len(v), limits.cell_chars)
+                        raise _cell_too_long(
+                            msg("at-cell", where=where, row=rownum, column=column_letters(i + 1)),
+                            len(v),
+                            limits.cell_chars,
+                        )
                 yield rownum, row
     except UnicodeDecodeError:
         at = _first_bad_byte(open_binary)
         raise _fail(msg("import-not-utf8", file=name, byte=at), "import-not-utf8") from None
 
 
-__all__ = ["check_parts", "check_total", "column_letters", "csv_rows", "open_zip", "scan_sheet", "scan_strings",
-           "scan_workbook", "workbook_parts"]
+__all__ = [
+    "check_parts",
+    "check_total",
+    "column_letters",
+    "csv_rows",
+    "open_zip",
+    "scan_sheet",
+    "scan_strings",
+    "scan_workbook",
+    "workbook_parts",
+]

@@ -17,8 +17,9 @@ reference and field; the character is written as U+FFFD).
 from __future__ import annotations
 
 import json
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterator
+from typing import Any
 
 from catalog.errors import FieldError, ValidationFailed
 from catalog.i18n import msg
@@ -64,8 +65,7 @@ class _HeldText:
 
     def _held(self, model: Any, name: str) -> Any:
         held, changed = rewrite_text(model, self._fix)
-        self.notes += [f"{name} {path}: a character {self._label} cannot hold is written as U+FFFD"
-                       for path in changed]
+        self.notes += [f"{name} {path}: a character {self._label} cannot hold is written as U+FFFD" for path in changed]
         return held
 
     def iter_entities(self, *args: Any, **kw: Any) -> Iterator[Any]:
@@ -111,21 +111,43 @@ def _archimate(store: CatalogStore, _: bool) -> Exported:
 def builtin_exporters() -> list[Exporter]:
     """The built-in formats, as the exporter registry (:data:`EXPORTERS`) loads them: like an extension's."""
     return [
-        Exporter("native", "application/json", "catalog.json",
-                 "Native JSON (lossless; ioc-catalog import reads it back)", _native, aliases=("json",),
-                 changelog=True),
-        Exporter("xlsx", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", "catalog.xlsx",
-                 "Spreadsheet, one sheet per kind (the layout of `ioc-catalog template`)", _xlsx, text=xml_text),
+        Exporter(
+            "native",
+            "application/json",
+            "catalog.json",
+            "Native JSON (lossless; ioc-catalog import reads it back)",
+            _native,
+            aliases=("json",),
+            changelog=True,
+        ),
+        Exporter(
+            "xlsx",
+            "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+            "catalog.xlsx",
+            "Spreadsheet, one sheet per kind (the layout of `ioc-catalog template`)",
+            _xlsx,
+            text=xml_text,
+        ),
         Exporter("csv", "application/zip", "catalog-csv.zip", "The spreadsheet layout as a zip of CSV files", _csv),
-        Exporter("archimate", "application/xml", "catalog-archimate.xml",
-                 "ArchiMate 3.1 model exchange file (Archi, BiZZdesign, ...)", _archimate, text=xml_text),
+        Exporter(
+            "archimate",
+            "application/xml",
+            "catalog-archimate.xml",
+            "ArchiMate 3.1 model exchange file (Archi, BiZZdesign, ...)",
+            _archimate,
+            text=xml_text,
+        ),
     ]
 
 
 # the built-ins register exactly like an extension's entry points in the group ``ioc_catalog.exporters``
-EXPORTERS: Registry[Exporter] = Registry(msg("registry-kind-exporter"), "ioc_catalog.exporters",
-                                         ("importers.exports:builtin_exporters",), key=lambda e: e.name,
-                                         accepts=lambda obj: isinstance(obj, Exporter))
+EXPORTERS: Registry[Exporter] = Registry(
+    msg("registry-kind-exporter"),
+    "ioc_catalog.exporters",
+    ("importers.exports:builtin_exporters",),
+    key=lambda e: e.name,
+    accepts=lambda obj: isinstance(obj, Exporter),
+)
 
 
 def exporters() -> dict[str, Exporter]:
@@ -145,15 +167,21 @@ def exporter(name: str) -> Exporter:
     for e in exporters().values():
         if name == e.name or name in e.aliases:
             return e
-    raise ValidationFailed([FieldError("format", f"unknown format '{name}'; available: "
-                                                 f"{', '.join(e.label for e in exporters().values())}")])
+    raise ValidationFailed(
+        [
+            FieldError(
+                "format", f"unknown format '{name}'; available: {', '.join(e.label for e in exporters().values())}"
+            )
+        ]
+    )
 
 
 def export(store: CatalogStore, name: str, include_changelog: bool = False) -> Exported:
     e = exporter(name)
     if include_changelog and not e.changelog:
-        raise ValidationFailed([FieldError("changelog", f"the change log is exported only with the native format "
-                                                        f"(not {e.label})")])
+        raise ValidationFailed(
+            [FieldError("changelog", f"the change log is exported only with the native format (not {e.label})")]
+        )
     held = _HeldText(store, e.text, "XML" if e.text is xml_text else "UTF-8")
     out = e.build(held, include_changelog)  # type: ignore[arg-type]  # the store's interface, text held
     return Exported(out.data, held.notes + out.notes) if held.notes else out

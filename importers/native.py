@@ -11,8 +11,15 @@ from pydantic import ValidationError
 from catalog.errors import ValidationFailed
 from catalog.i18n import msg
 from catalog.metamodel import Metamodel
-from catalog.model import OrgEvent, parse_entity, parse_relationship, pydantic_errors, validate_entity, \
-    validate_event, validate_relationship
+from catalog.model import (
+    OrgEvent,
+    parse_entity,
+    parse_relationship,
+    pydantic_errors,
+    validate_entity,
+    validate_event,
+    validate_relationship,
+)
 from catalog.store.base import CatalogStore
 from importers.base import ImportFailed, Rejection, Transformed, clip, decode_text, rejections_from
 
@@ -39,15 +46,22 @@ class NativeImporter:
             else:
                 doc = json.loads(text)
         except json.JSONDecodeError as exc:
-            raise ImportFailed(msg("json-invalid-at", file=path.name, problem=exc.msg, line=exc.lineno,
-                                   column=exc.colno)) from None
+            raise ImportFailed(
+                msg("json-invalid-at", file=path.name, problem=exc.msg, line=exc.lineno, column=exc.colno)
+            ) from None
         except Exception as exc:  # yaml.YAMLError and its subclasses
             raise ImportFailed(msg("yaml-invalid", file=path.name, problem=clip(str(exc)))) from None
         if not isinstance(doc, dict) or doc.get("format") != FORMAT:
             raise ImportFailed(msg("native-not-catalog-file", file=path.name, format=FORMAT))
         if doc.get("format_version") != FORMAT_VERSION:
-            raise ImportFailed(msg("native-version-unsupported", file=path.name,
-                                   version=clip(repr(doc.get("format_version"))), supported=FORMAT_VERSION))
+            raise ImportFailed(
+                msg(
+                    "native-version-unsupported",
+                    file=path.name,
+                    version=clip(repr(doc.get("format_version"))),
+                    supported=FORMAT_VERSION,
+                )
+            )
         return doc
 
     def transform(self, document: dict[str, Any], source: str) -> Transformed:
@@ -69,8 +83,9 @@ class NativeImporter:
                 t.rejected += rejections_from(exc.errors, msg("at-item", where=where, item=str(ref)) if ref else where)
                 continue
             if e.ref in seen:
-                t.rejected.append(Rejection(msg("at-item", where=where, item=e.ref), "ref",
-                                            msg("appears-twice", item=e.ref)))
+                t.rejected.append(
+                    Rejection(msg("at-item", where=where, item=e.ref), "ref", msg("appears-twice", item=e.ref))
+                )
                 continue
             seen.add(e.ref)
             t.locations[e.ref] = msg("at-item", where=where, item=e.ref)
@@ -110,18 +125,28 @@ def importers() -> list[NativeImporter]:
     return [NativeImporter()]
 
 
-def export_native(store: CatalogStore, include_changelog: bool = False, metadata: dict[str, Any] | None = None) \
-        -> dict[str, Any]:
+def export_native(
+    store: CatalogStore, include_changelog: bool = False, metadata: dict[str, Any] | None = None
+) -> dict[str, Any]:
     """The whole catalog as a native document, in a stable order (same catalog, same bytes)."""
-    entities = [e.model_dump(mode="json", exclude={"version", "created_at", "updated_at"})
-                for e in sorted(store.iter_entities(), key=lambda x: x.ref)]
-    rels = [r.model_dump(mode="json", exclude={"version", "created_at", "updated_at"})
-            for r in sorted(store.all_relationships(), key=lambda x: x.id)]
+    entities = [
+        e.model_dump(mode="json", exclude={"version", "created_at", "updated_at"})
+        for e in sorted(store.iter_entities(), key=lambda x: x.ref)
+    ]
+    rels = [
+        r.model_dump(mode="json", exclude={"version", "created_at", "updated_at"})
+        for r in sorted(store.all_relationships(), key=lambda x: x.id)
+    ]
     events = [ev.content() for ev in sorted(store.list_events(), key=lambda x: x.id)]
     seq, head = store.revision()
-    doc: dict[str, Any] = {"format": FORMAT, "format_version": FORMAT_VERSION,
-                           "metadata": {**(metadata or {}), "revision": {"seq": seq, "hash": head}},
-                           "entities": entities, "relationships": rels, "org_events": events}
+    doc: dict[str, Any] = {
+        "format": FORMAT,
+        "format_version": FORMAT_VERSION,
+        "metadata": {**(metadata or {}), "revision": {"seq": seq, "hash": head}},
+        "entities": entities,
+        "relationships": rels,
+        "org_events": events,
+    }
     if include_changelog:
         doc["changelog"] = [c.model_dump(mode="json") for c in store.changelog()]
     return doc

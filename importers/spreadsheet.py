@@ -28,20 +28,29 @@ import io
 import re
 import zipfile
 import zlib
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, Iterable, Iterator
+from typing import Any
 
 from pydantic import ValidationError
 
 from catalog.errors import CatalogError, FieldError, ValidationFailed
+from catalog.i18n import Message, msg, msg_plural
 from catalog.metamodel import EVENT_LABELS, EVENT_TYPES, AttrType, Label, Metamodel
-from catalog.model import Entity, OrgEvent, parse_entity, parse_relationship, pydantic_errors, \
-    validate_entity, validate_event, validate_relationship
+from catalog.model import (
+    Entity,
+    OrgEvent,
+    parse_entity,
+    parse_relationship,
+    pydantic_errors,
+    validate_entity,
+    validate_event,
+    validate_relationship,
+)
 from catalog.sheets import XML_ILLEGAL, cell_text, escape_formula, unescape_formula, workbook_bytes
 from catalog.store.base import CatalogStore
 from catalog.text import fold, nfc
-from catalog.i18n import Message, msg, msg_plural
 from importers.base import ImportFailed, ImportLimits, Rejection, Transformed, clip
 from importers.bounded import check_total, column_letters, csv_rows, open_zip, scan_workbook
 
@@ -87,29 +96,52 @@ def _c(key: str, vi: str, en: str, type_: AttrType = "str", **kw: Any) -> Column
     return Column(key, Label(vi, en), type_, **kw)
 
 
-REF_NOTE = Label("tham chiếu dạng loại:mã, ví dụ organization:hcm-skhcn", "a reference kind:code, e.g. "
-                 "organization:hcm-skhcn")
+REF_NOTE = Label(
+    "tham chiếu dạng loại:mã, ví dụ organization:hcm-skhcn", "a reference kind:code, e.g. organization:hcm-skhcn"
+)
 LIST_NOTE = Label("danh sách, phân tách bằng ;", "a list separated by ;")
 
 
 def _entity_columns(mm: Metamodel, kind: str | None) -> tuple[Column, ...]:
     """The columns of one kind's sheet (or, for kind None, of a CSV whose rows say their kind: every attribute)."""
-    cols = [_c("code", "Mã", "Code", required=True, width=24,
-               note=Label("chữ thường, số, '.', '_' hoặc '-'; không đổi khi đổi tên",
-                          "lower-case letters, digits, '.', '_' or '-'; never changes")),
-            _c("name_vi", "Tên (tiếng Việt)", "Name (Vietnamese)", width=40),
-            _c("name_en", "Tên (tiếng Anh)", "Name (English)", width=40)]
+    cols = [
+        _c(
+            "code",
+            "Mã",
+            "Code",
+            required=True,
+            width=24,
+            note=Label(
+                "chữ thường, số, '.', '_' hoặc '-'; không đổi khi đổi tên",
+                "lower-case letters, digits, '.', '_' or '-'; never changes",
+            ),
+        ),
+        _c("name_vi", "Tên (tiếng Việt)", "Name (Vietnamese)", width=40),
+        _c("name_en", "Tên (tiếng Anh)", "Name (English)", width=40),
+    ]
     if kind is None or mm.kinds[kind].owned:
-        cols.append(_c("owner", "Đơn vị chủ quản", "Owner", "ref", width=28, note=Label(
-            "tổ chức chủ quản hiện tại (organization:mã); lịch sử đầy đủ ở trang owner_history",
-            "current owner (organization:code); the full history goes on the owner_history sheet")))
-    cols += [_c("valid_from", "Hiệu lực từ", "Valid from", "date", width=14),
-             _c("valid_to", "Hiệu lực đến", "Valid to", "date", width=14),
-             _c("tags", "Nhãn", "Tags", "list", width=24, note=LIST_NOTE),
-             _c("description_vi", "Mô tả (tiếng Việt)", "Description (Vietnamese)", "text", width=50),
-             _c("description_en", "Mô tả (tiếng Anh)", "Description (English)", "text", width=50)]
+        cols.append(
+            _c(
+                "owner",
+                "Đơn vị chủ quản",
+                "Owner",
+                "ref",
+                width=28,
+                note=Label(
+                    "tổ chức chủ quản hiện tại (organization:mã); lịch sử đầy đủ ở trang owner_history",
+                    "current owner (organization:code); the full history goes on the owner_history sheet",
+                ),
+            )
+        )
+    cols += [
+        _c("valid_from", "Hiệu lực từ", "Valid from", "date", width=14),
+        _c("valid_to", "Hiệu lực đến", "Valid to", "date", width=14),
+        _c("tags", "Nhãn", "Tags", "list", width=24, note=LIST_NOTE),
+        _c("description_vi", "Mô tả (tiếng Việt)", "Description (Vietnamese)", "text", width=50),
+        _c("description_en", "Mô tả (tiếng Anh)", "Description (English)", "text", width=50),
+    ]
     seen = {c.key for c in cols}
-    for spec in (mm.kinds.values() if kind is None else [mm.kinds[kind]]):
+    for spec in mm.kinds.values() if kind is None else [mm.kinds[kind]]:
         for a in spec.attributes:
             if a.name in seen:
                 continue
@@ -119,9 +151,17 @@ def _entity_columns(mm: Metamodel, kind: str | None) -> tuple[Column, ...]:
             if a.type == "int" and (a.minimum is not None or a.maximum is not None):
                 rng = f"{'' if a.minimum is None else a.minimum}..{'' if a.maximum is None else a.maximum}"
                 note = Label(f"số nguyên {rng}", f"whole number {rng}")
-            cols.append(Column(a.name, a.label, a.type, a.values if a.type == "enum" else
-                               ("true", "false") if a.type == "bool" else (),
-                               a.required and kind is not None, width, note))
+            cols.append(
+                Column(
+                    a.name,
+                    a.label,
+                    a.type,
+                    a.values if a.type == "enum" else ("true", "false") if a.type == "bool" else (),
+                    a.required and kind is not None,
+                    width,
+                    note,
+                )
+            )
     return tuple(cols)
 
 
@@ -132,39 +172,100 @@ def layout(mm: Metamodel) -> list[SheetSpec]:
     for r in mm.relations.values():
         for p in r.properties:
             if p.name not in {c.key for c in props}:
-                props.append(Column(p.name, p.label, p.type, p.values if p.type == "enum" else (), False,
-                                    40 if p.type == "text" else 20, REF_NOTE if p.type == "ref" else None))
-    sheets.append(SheetSpec("relationships", Label("Quan hệ", "Relationships"), "relationships", (
-        _c("type", "Loại quan hệ", "Relationship type", "enum", values=tuple(mm.stored_relations()), required=True),
-        _c("source", "Nguồn", "Source", "ref", required=True, width=30, note=REF_NOTE),
-        _c("target", "Đích", "Target", "ref", required=True, width=30, note=REF_NOTE),
-        _c("valid_from", "Hiệu lực từ", "Valid from", "date", width=14),
-        _c("valid_to", "Hiệu lực đến", "Valid to", "date", width=14),
-    ) + tuple(props)))
-    sheets.append(SheetSpec("owner_history", Label("Lịch sử chủ quản", "Ownership history"), "owner_history", (
-        _c("entity", "Đối tượng", "Entity", "ref", required=True, width=30, note=REF_NOTE),
-        _c("org", "Đơn vị chủ quản", "Owner", "ref", required=True, width=30, note=REF_NOTE),
-        _c("start", "Từ ngày", "Start", "date", width=14, note=Label("tính cả ngày này", "inclusive")),
-        _c("end", "Đến ngày", "End", "date", width=14,
-           note=Label("không tính ngày này; để trống nếu còn hiệu lực", "exclusive; empty while current")),
-        _c("event", "Sự kiện tổ chức", "Organisation event", width=30),
-        _c("basis", "Căn cứ", "Basis", width=50),
-    )))
-    sheets.append(SheetSpec("org_events", Label("Sự kiện tổ chức", "Organisation events"), "org_events", (
-        _c("id", "Mã sự kiện", "Event id", required=True, width=34),
-        _c("type", "Loại sự kiện", "Event type", "enum", values=EVENT_TYPES, required=True,
-           note=Label(", ".join(f"{t}: {EVENT_LABELS[t].vi}" for t in EVENT_TYPES),
-                      ", ".join(f"{t}: {EVENT_LABELS[t].en}" for t in EVENT_TYPES))),
-        _c("date", "Ngày hiệu lực", "Effective date", "date", required=True, width=14),
-        _c("legal_basis", "Căn cứ pháp lý", "Legal basis", width=50),
-        _c("from", "Từ tổ chức", "From", "list", width=34, note=LIST_NOTE),
-        _c("to", "Thành tổ chức", "To", "list", width=34, note=LIST_NOTE),
-        _c("new_name_vi", "Tên mới (tiếng Việt)", "New name (Vietnamese)", width=34),
-        _c("new_name_en", "Tên mới (tiếng Anh)", "New name (English)", width=34),
-        _c("transfers", "Chuyển giao", "Transfers", "list", width=40,
-           note=Label("cặp đối tượng > tổ chức, phân tách bằng ;", "pairs entity > organisation separated by ;")),
-        _c("note", "Ghi chú", "Note", "text", width=50),
-    )))
+                props.append(
+                    Column(
+                        p.name,
+                        p.label,
+                        p.type,
+                        p.values if p.type == "enum" else (),
+                        False,
+                        40 if p.type == "text" else 20,
+                        REF_NOTE if p.type == "ref" else None,
+                    )
+                )
+    sheets.append(
+        SheetSpec(
+            "relationships",
+            Label("Quan hệ", "Relationships"),
+            "relationships",
+            (
+                _c(
+                    "type",
+                    "Loại quan hệ",
+                    "Relationship type",
+                    "enum",
+                    values=tuple(mm.stored_relations()),
+                    required=True,
+                ),
+                _c("source", "Nguồn", "Source", "ref", required=True, width=30, note=REF_NOTE),
+                _c("target", "Đích", "Target", "ref", required=True, width=30, note=REF_NOTE),
+                _c("valid_from", "Hiệu lực từ", "Valid from", "date", width=14),
+                _c("valid_to", "Hiệu lực đến", "Valid to", "date", width=14),
+            )
+            + tuple(props),
+        )
+    )
+    sheets.append(
+        SheetSpec(
+            "owner_history",
+            Label("Lịch sử chủ quản", "Ownership history"),
+            "owner_history",
+            (
+                _c("entity", "Đối tượng", "Entity", "ref", required=True, width=30, note=REF_NOTE),
+                _c("org", "Đơn vị chủ quản", "Owner", "ref", required=True, width=30, note=REF_NOTE),
+                _c("start", "Từ ngày", "Start", "date", width=14, note=Label("tính cả ngày này", "inclusive")),
+                _c(
+                    "end",
+                    "Đến ngày",
+                    "End",
+                    "date",
+                    width=14,
+                    note=Label("không tính ngày này; để trống nếu còn hiệu lực", "exclusive; empty while current"),
+                ),
+                _c("event", "Sự kiện tổ chức", "Organisation event", width=30),
+                _c("basis", "Căn cứ", "Basis", width=50),
+            ),
+        )
+    )
+    sheets.append(
+        SheetSpec(
+            "org_events",
+            Label("Sự kiện tổ chức", "Organisation events"),
+            "org_events",
+            (
+                _c("id", "Mã sự kiện", "Event id", required=True, width=34),
+                _c(
+                    "type",
+                    "Loại sự kiện",
+                    "Event type",
+                    "enum",
+                    values=EVENT_TYPES,
+                    required=True,
+                    note=Label(
+                        ", ".join(f"{t}: {EVENT_LABELS[t].vi}" for t in EVENT_TYPES),
+                        ", ".join(f"{t}: {EVENT_LABELS[t].en}" for t in EVENT_TYPES),
+                    ),
+                ),
+                _c("date", "Ngày hiệu lực", "Effective date", "date", required=True, width=14),
+                _c("legal_basis", "Căn cứ pháp lý", "Legal basis", width=50),
+                _c("from", "Từ tổ chức", "From", "list", width=34, note=LIST_NOTE),
+                _c("to", "Thành tổ chức", "To", "list", width=34, note=LIST_NOTE),
+                _c("new_name_vi", "Tên mới (tiếng Việt)", "New name (Vietnamese)", width=34),
+                _c("new_name_en", "Tên mới (tiếng Anh)", "New name (English)", width=34),
+                _c(
+                    "transfers",
+                    "Chuyển giao",
+                    "Transfers",
+                    "list",
+                    width=40,
+                    note=Label(
+                        "cặp đối tượng > tổ chức, phân tách bằng ;", "pairs entity > organisation separated by ;"
+                    ),
+                ),
+                _c("note", "Ghi chú", "Note", "text", width=50),
+            ),
+        )
+    )
     return sheets
 
 
@@ -196,14 +297,18 @@ def _header_lookup(columns: Iterable[Column]) -> dict[str, str]:
     items = [(c.key, _names(c.key, c.label, c.header)) for c in cols]
     if any(c.key == "code" for c in cols):  # also read on every kind sheet: ref instead of code, kind, and owner
         # (empty on a kind without owner, as the audit inventory CSVs write it; a value there is reported)
-        items += [("ref", {"ref", _norm("Mã tham chiếu"), "reference"}), ("kind", {"kind", "loại"}),
-                  ("owner", {"owner", _norm("Đơn vị chủ quản"), _norm("Đơn vị chủ quản / Owner")})]
+        items += [
+            ("ref", {"ref", _norm("Mã tham chiếu"), "reference"}),
+            ("kind", {"kind", "loại"}),
+            ("owner", {"owner", _norm("Đơn vị chủ quản"), _norm("Đơn vị chủ quản / Owner")}),
+        ]
     return _lookup(items)
 
 
 def _sheet_lookup(sheets: list[SheetSpec]) -> dict[str, str]:
-    return _lookup((s.name, _names(s.name, s.label, f"{s.label.vi} / {s.label.en}") | {_norm(s.name + "s")})
-                   for s in sheets)
+    return _lookup(
+        (s.name, _names(s.name, s.label, f"{s.label.vi} / {s.label.en}") | {_norm(s.name + "s")}) for s in sheets
+    )
 
 
 # --- cells -----------------------------------------------------------------------------------------------------
@@ -353,23 +458,32 @@ def read_xlsx(path: Path, max_bytes: int, limits: ImportLimits | None = None) ->
     except ImportFailed:
         raise
     except Exception as exc:  # openpyxl raises many kinds (KeyError, ValueError, XML errors) on damaged files
-        raise ImportFailed(msg("import-xlsx-unreadable", file=path.name, error=f"{type(exc).__name__}: {clip(exc)}"),
-                           reason="import-unreadable") from None
+        raise ImportFailed(
+            msg("import-xlsx-unreadable", file=path.name, error=f"{type(exc).__name__}: {clip(exc)}"),
+            reason="import-unreadable",
+        ) from None
     tables = []
     try:
         for ws in wb.worksheets:
             if getattr(ws, "_worksheet_path", None) not in scanned:  # openpyxl found a sheet the scan did not
-                raise ImportFailed(msg("import-sheet-misplaced", file=path.name, sheet=clip(ws.title, 100)),
-                                   reason="import-unreadable")
+                raise ImportFailed(
+                    msg("import-sheet-misplaced", file=path.name, sheet=clip(ws.title, 100)), reason="import-unreadable"
+                )
             if ws.title in (README_SHEET, LISTS_SHEET):
                 continue
             try:
                 ws.reset_dimensions()  # some writers declare a wrong size; read every cell there is
                 header, rows = _rows(_trimmed(r) for r in ws.iter_rows(values_only=True))
             except Exception as exc:
-                raise ImportFailed(msg("import-sheet-unreadable", file=path.name, sheet=clip(ws.title, 100),
-                                       error=f"{type(exc).__name__}: {clip(exc)}"),
-                                   reason="import-unreadable") from None
+                raise ImportFailed(
+                    msg(
+                        "import-sheet-unreadable",
+                        file=path.name,
+                        sheet=clip(ws.title, 100),
+                        error=f"{type(exc).__name__}: {clip(exc)}",
+                    ),
+                    reason="import-unreadable",
+                ) from None
             tables.append(Table(msg("at-sheet", file=path.name, sheet=clip(ws.title, 100)), ws.title, header, rows))
     finally:
         wb.close()
@@ -377,8 +491,10 @@ def read_xlsx(path: Path, max_bytes: int, limits: ImportLimits | None = None) ->
         try:
             _uncomputed(path, tables)
         except Exception as exc:  # the data-only read above succeeded; a failure here is still a damaged file
-            raise ImportFailed(msg("import-formulas-unreadable", file=path.name,
-                                   error=f"{type(exc).__name__}: {clip(exc)}"), reason="import-unreadable") from None
+            raise ImportFailed(
+                msg("import-formulas-unreadable", file=path.name, error=f"{type(exc).__name__}: {clip(exc)}"),
+                reason="import-unreadable",
+            ) from None
     return tables
 
 
@@ -400,14 +516,16 @@ def read_csv(path: Path, max_bytes: int, limits: ImportLimits | None = None) -> 
                     continue
                 where = f"{path.name}: {info.filename}"
                 if info.file_size > limits.sheet_bytes:
-                    raise ImportFailed(msg("import-csv-member-too-large", where=where, size=info.file_size,
-                                           limit=limits.sheet_bytes), reason="import-part-too-large")
+                    raise ImportFailed(
+                        msg("import-csv-member-too-large", where=where, size=info.file_size, limit=limits.sheet_bytes),
+                        reason="import-part-too-large",
+                    )
                 try:
-                    tables.append(_csv_table(Path(info.filename).stem, where,
-                                             lambda info=info: zf.open(info), limits))
+                    tables.append(_csv_table(Path(info.filename).stem, where, lambda info=info: zf.open(info), limits))
                 except (zipfile.BadZipFile, EOFError, zlib.error) as exc:
-                    raise ImportFailed(msg("import-zip-damaged", file=where, error=str(exc)),
-                                       reason="import-unreadable") from None
+                    raise ImportFailed(
+                        msg("import-zip-damaged", file=where, error=str(exc)), reason="import-unreadable"
+                    ) from None
         if not tables:
             raise ImportFailed(msg("import-zip-no-csv", file=path.name), reason="import-content-mismatch")
         return tables
@@ -425,8 +543,19 @@ class _EntityRow:
     owner: str | None = None
 
 
-BASE = {"code", "ref", "kind", "name_vi", "name_en", "owner", "valid_from", "valid_to", "tags", "description_vi",
-        "description_en"}
+BASE = {
+    "code",
+    "ref",
+    "kind",
+    "name_vi",
+    "name_en",
+    "owner",
+    "valid_from",
+    "valid_to",
+    "tags",
+    "description_vi",
+    "description_en",
+}
 
 
 class _Transform:
@@ -446,8 +575,9 @@ class _Transform:
     def reject(self, table: Table, rownum: int | None, column: str, reason: Message) -> None:
         """One bad cell, with the message saying why."""
         where = table.where if rownum is None else msg("at-row", where=table.where, row=rownum)
-        self.t.rejected.append(Rejection(msg("at-column", where=where, column=column) if column else where, column,
-                                         reason))
+        self.t.rejected.append(
+            Rejection(msg("at-column", where=where, column=column) if column else where, column, reason)
+        )
 
     def run(self, tables: list[Table], source: str = "") -> Transformed:
         """Every table; ImportFailed when tables hold rows but none is in the layout: such a file would otherwise
@@ -456,8 +586,15 @@ class _Transform:
             self.table(table)
         if self.t.unmapped and len(self.t.unmapped) == sum(1 for t in tables if t.rows):
             first = self.t.unmapped[0]
-            raise ImportFailed(msg("import-nothing-in-layout", source=source or first.location, where=first.location,
-                                   reason=first.reason), reason="import-nothing-read")
+            raise ImportFailed(
+                msg(
+                    "import-nothing-in-layout",
+                    source=source or first.location,
+                    where=first.location,
+                    reason=first.reason,
+                ),
+                reason="import-nothing-read",
+            )
         self.finish_entities()
         return self.t
 
@@ -476,8 +613,13 @@ class _Transform:
         spec = self.spec_for(table, pre_keys)
         if spec is None:
             expected = ", ".join(self.sheets)
-            item = Rejection(table.where, "", msg("layout-file-not-covered", expected=expected) if table.csv
-                             else msg("layout-sheet-not-covered", expected=expected))
+            item = Rejection(
+                table.where,
+                "",
+                msg("layout-file-not-covered", expected=expected)
+                if table.csv
+                else msg("layout-sheet-not-covered", expected=expected),
+            )
             if table.rows:
                 self.t.unmapped.append(item)
             return
@@ -506,15 +648,19 @@ class _Transform:
         else:
             missing = [c.key for c in spec.columns if c.required and c.key not in has]
         if missing:
-            self.reject(table, 1, missing[0], msg_plural("columns-missing", "columns-missing#plural",
-                                                         count=len(missing), columns=", ".join(missing)))
+            self.reject(
+                table,
+                1,
+                missing[0],
+                msg_plural("columns-missing", "columns-missing#plural", count=len(missing), columns=", ".join(missing)),
+            )
             return
         for rownum, i in table.uncomputed:
             column = keys[i] if i < len(keys) and keys[i] else column_letters(i + 1)
             self.reject(table, rownum, column, msg("formula-uncomputed"))
         for rownum, cells in table.rows:
             raw = {k: cells[i] for i, k in enumerate(keys) if k is not None and i < len(cells)}
-            if len(cells) > len(keys) and any(v not in (None, "") for v in cells[len(keys):]):
+            if len(cells) > len(keys) and any(v not in (None, "") for v in cells[len(keys) :]):
                 self.reject(table, rownum, column_letters(len(keys) + 1), msg("value-without-header"))
             if spec.role == "kind":  # attribute types depend on the row's kind
                 self.row_kind(table, rownum, raw, spec)
@@ -529,8 +675,12 @@ class _Transform:
         kind = spec.kind or v.get("kind")
         if spec.kind and v.get("kind") not in (None, spec.kind):
             said = {"value": clip(v["kind"]), "kind": spec.kind}
-            self.reject(table, rownum, "kind", msg("kind-on-other-file", **said) if table.csv
-                        else msg("kind-on-other-sheet", **said))
+            self.reject(
+                table,
+                rownum,
+                "kind",
+                msg("kind-on-other-file", **said) if table.csv else msg("kind-on-other-sheet", **said),
+            )
             return
         code = v.get("code")
         if v.get("ref"):
@@ -567,10 +717,16 @@ class _Transform:
         if v.get("owner") and not kspec.owned:
             self.reject(table, rownum, "owner", msg("kind-has-no-owner", kind=kind))
             return
-        data = {"kind": kind, "code": str(code), "name": {"vi": v.get("name_vi") or "", "en": v.get("name_en") or ""},
-                "description": {"vi": v.get("description_vi") or "", "en": v.get("description_en") or ""},
-                "valid_from": v.get("valid_from"), "valid_to": v.get("valid_to"),
-                "tags": read_cell(raw.get("tags"), "list") or [], "attributes": attrs}
+        data = {
+            "kind": kind,
+            "code": str(code),
+            "name": {"vi": v.get("name_vi") or "", "en": v.get("name_en") or ""},
+            "description": {"vi": v.get("description_vi") or "", "en": v.get("description_en") or ""},
+            "valid_from": v.get("valid_from"),
+            "valid_to": v.get("valid_to"),
+            "tags": read_cell(raw.get("tags"), "list") or [],
+            "attributes": attrs,
+        }
         self.entity_rows.append(_EntityRow(table, rownum, data, v.get("owner")))
 
     def row_owner_history(self, table: Table, rownum: int, v: dict[str, Any], spec: SheetSpec) -> None:
@@ -581,10 +737,18 @@ class _Transform:
         self.history.setdefault(str(v["entity"]), []).append((table, rownum, period))
 
     def row_relationships(self, table: Table, rownum: int, v: dict[str, Any], spec: SheetSpec) -> None:
-        data = {"type": v.get("type") or "", "source": v.get("source") or "", "target": v.get("target") or "",
-                "valid_from": v.get("valid_from"), "valid_to": v.get("valid_to"),
-                "properties": {k: x for k, x in v.items() if x is not None and k not in (
-                    "type", "source", "target", "valid_from", "valid_to")}}
+        data = {
+            "type": v.get("type") or "",
+            "source": v.get("source") or "",
+            "target": v.get("target") or "",
+            "valid_from": v.get("valid_from"),
+            "valid_to": v.get("valid_to"),
+            "properties": {
+                k: x
+                for k, x in v.items()
+                if x is not None and k not in ("type", "source", "target", "valid_from", "valid_to")
+            },
+        }
         r, errors = self.check(data, parse_relationship, validate_relationship, {"type": "reads"})
         if r is None:
             self.field_errors(table, rownum, errors, {"properties": None})
@@ -607,9 +771,17 @@ class _Transform:
         new_name = None
         if v.get("new_name_vi") or v.get("new_name_en"):
             new_name = {"vi": v.get("new_name_vi") or "", "en": v.get("new_name_en") or ""}
-        data = {"id": v.get("id") or "", "type": v.get("type") or "", "date": v.get("date"),
-                "legal_basis": v.get("legal_basis") or "", "from": v.get("from") or [], "to": v.get("to") or [],
-                "transfers": transfers, "new_name": new_name, "note": v.get("note") or ""}
+        data = {
+            "id": v.get("id") or "",
+            "type": v.get("type") or "",
+            "date": v.get("date"),
+            "legal_basis": v.get("legal_basis") or "",
+            "from": v.get("from") or [],
+            "to": v.get("to") or [],
+            "transfers": transfers,
+            "new_name": new_name,
+            "note": v.get("note") or "",
+        }
         try:
             ev = validate_event(OrgEvent.model_validate(data))
         except ValidationError as exc:
@@ -635,9 +807,14 @@ class _Transform:
                 row.data["owner_history"] = [p for _, _, p in periods]
                 current = next((p["org"] for _, _, p in reversed(periods) if p["end"] is None), None)
                 if row.owner and row.owner != current:
-                    self.reject(row.table, row.rownum, "owner",
-                                msg("owner-not-current", owner=row.owner, current=current)
-                                if current else msg("owner-not-current-none", owner=row.owner))
+                    self.reject(
+                        row.table,
+                        row.rownum,
+                        "owner",
+                        msg("owner-not-current", owner=row.owner, current=current)
+                        if current
+                        else msg("owner-not-current-none", owner=row.owner),
+                    )
                     continue
             elif row.owner:
                 row.data["owner_history"] = [{"org": row.owner}]
@@ -653,8 +830,11 @@ class _Transform:
             self.t.locations[e.ref] = msg("at-item", where=here, item=e.ref)
             if periods:  # a dangling owner is reported at the history row that names it
                 first, last = periods[0][1], periods[-1][1]
-                rows = msg("at-row", where=periods[0][0].where, row=first) if first == last else \
-                    msg("at-rows", where=periods[0][0].where, first=first, last=last)
+                rows = (
+                    msg("at-row", where=periods[0][0].where, row=first)
+                    if first == last
+                    else msg("at-rows", where=periods[0][0].where, first=first, last=last)
+                )
                 self.t.origins[f"{e.ref}#owner"] = (msg("at-column", where=rows, column="org"), "org")
             elif row.owner:
                 self.t.origins[f"{e.ref}#owner"] = (msg("at-column", where=here, column="owner"), "owner")
@@ -665,8 +845,9 @@ class _Transform:
             for table, rownum, _ in periods:
                 self.reject(table, rownum, "entity", msg("history-entity-not-in-file", ref=ref))
 
-    def check(self, data: dict[str, Any], parse: Any, validate: Any, stand_ins: dict[str, Any]) \
-            -> tuple[Any, list[FieldError]]:
+    def check(
+        self, data: dict[str, Any], parse: Any, validate: Any, stand_ins: dict[str, Any]
+    ) -> tuple[Any, list[FieldError]]:
         """Parse and validate one item. A structural error (a bad date, a bad code) stops parsing before the
         metamodel checks; those run again without the bad fields, so every bad cell of the row is reported."""
         try:
@@ -703,8 +884,7 @@ class _Transform:
             else:
                 self.reject(row.table, row.rownum, parts[0] or "code", e.reason)
 
-    def field_errors(self, table: Table, rownum: int, errors: list[FieldError], nested: dict[str, str | None]) \
-            -> None:
+    def field_errors(self, table: Table, rownum: int, errors: list[FieldError], nested: dict[str, str | None]) -> None:
         for e in errors:
             parts = e.location.split(".")
             column = parts[0]
@@ -783,16 +963,28 @@ class ExportFailed(CatalogError):
 
 
 def _entity_row(e: Entity, spec: SheetSpec) -> list[Any]:
-    base = {"code": e.code, "name_vi": e.name.vi, "name_en": e.name.en, "owner": e.owner,
-            "valid_from": e.valid_from, "valid_to": e.valid_to, "tags": e.tags,
-            "description_vi": e.description.vi, "description_en": e.description.en}
+    base = {
+        "code": e.code,
+        "name_vi": e.name.vi,
+        "name_en": e.name.en,
+        "owner": e.owner,
+        "valid_from": e.valid_from,
+        "valid_to": e.valid_to,
+        "tags": e.tags,
+        "description_vi": e.description.vi,
+        "description_en": e.description.en,
+    }
     return [base[c.key] if c.key in base else e.attributes.get(c.key) for c in spec.columns]
 
 
 def _is_simple(e: Entity) -> bool:
     """One open-ended owner without dates or basis: the owner column says it all."""
-    return len(e.owner_history) == 1 and e.owner_history[0].model_dump(exclude={"org"}) == \
-        {"start": None, "end": None, "basis": None, "event": None}
+    return len(e.owner_history) == 1 and e.owner_history[0].model_dump(exclude={"org"}) == {
+        "start": None,
+        "end": None,
+        "basis": None,
+        "event": None,
+    }
 
 
 def sheet_rows(store: CatalogStore | None, mm: Metamodel) -> Iterator[tuple[SheetSpec, Iterator[list[Any]]]]:
@@ -812,49 +1004,94 @@ def sheet_rows(store: CatalogStore | None, mm: Metamodel) -> Iterator[tuple[Shee
             yield spec, iter(rows)
         elif spec.role == "relationships":
             rels = sorted(store.all_relationships(), key=lambda x: x.id) if store is not None else []
-            yield spec, ([r.type, r.source, r.target, r.valid_from, r.valid_to]
-                         + [r.properties.get(c.key) for c in spec.columns[5:]] for r in rels)
+            yield (
+                spec,
+                (
+                    [r.type, r.source, r.target, r.valid_from, r.valid_to]
+                    + [r.properties.get(c.key) for c in spec.columns[5:]]
+                    for r in rels
+                ),
+            )
         elif spec.role == "owner_history":
             yield spec, iter(history)
         elif spec.role == "org_events":
             events = sorted(store.list_events(), key=lambda x: x.id) if store is not None else []
-            yield spec, ([ev.id, ev.type, ev.date, ev.legal_basis, ev.from_, ev.to,
-                          ev.new_name.vi if ev.new_name else None, ev.new_name.en if ev.new_name else None,
-                          [f"{t.entity} > {t.to}" for t in ev.transfers], ev.note] for ev in events)
+            yield (
+                spec,
+                (
+                    [
+                        ev.id,
+                        ev.type,
+                        ev.date,
+                        ev.legal_basis,
+                        ev.from_,
+                        ev.to,
+                        ev.new_name.vi if ev.new_name else None,
+                        ev.new_name.en if ev.new_name else None,
+                        [f"{t.entity} > {t.to}" for t in ev.transfers],
+                        ev.note,
+                    ]
+                    for ev in events
+                ),
+            )
 
 
 def _text_rows(spec: SheetSpec, rows: Iterable[list[Any]]) -> Iterator[list[str]]:
     types = [c.type for c in spec.columns]
     for row in rows:
-        yield [write_cell(v, t) for v, t in zip(row, types)]
+        yield [write_cell(v, t) for v, t in zip(row, types, strict=False)]
 
 
 def _readme_rows(sheets: list[SheetSpec]) -> list[list[str]]:
     rows = [
         ["Mẫu nhập liệu danh mục kiến trúc (ioc-catalog) / ioc-catalog spreadsheet template"],
         [],
-        ["Mỗi trang là một loại đối tượng; trang relationships chứa các quan hệ; owner_history chứa lịch sử chủ quản "
-         "(chỉ khi có nhiều giai đoạn hoặc có ngày/căn cứ); org_events chứa các sự kiện tổ chức (sáp nhập, "
-         "đổi tên...). "
-         "Dòng 1 là tiêu đề; có thể dùng tiêu đề tiếng Việt, tiếng Anh, song ngữ hoặc mã cột. Danh sách phân tách bằng "
-         "dấu ;. Ngày theo dạng YYYY-MM-DD. Giá trị có danh sách chọn phải lấy từ danh sách. Dòng trống được bỏ qua."],
-        ["Each sheet is one kind; the relationships sheet holds relationships; owner_history holds ownership periods "
-         "(only when there is more than one, or dates or a basis); org_events holds organisation events (mergers, "
-         "renames...). Row 1 is the header: Vietnamese, English, bilingual headers or column keys are all accepted. "
-         "Lists are separated by ;. Dates are YYYY-MM-DD. Columns with a drop-down take one of its values. Empty "
-         "rows are skipped."],
-        ["Cột có dấu * là bắt buộc. Mã (code) không đổi khi đổi tên. Ô bắt đầu bằng = + - @ được ghi thêm dấu ' ở "
-         "đầu để bảng tính không coi là công thức; khi nhập, dấu ' đó được bỏ đi. / Columns marked * are required. "
-         "The code never changes when a name does. Cells starting with = + - @ get a leading ' so that no "
-         "spreadsheet evaluates them; the import removes exactly that '."],
+        [
+            "Mỗi trang là một loại đối tượng; trang relationships chứa các quan hệ; owner_history chứa lịch sử chủ quản "
+            "(chỉ khi có nhiều giai đoạn hoặc có ngày/căn cứ); org_events chứa các sự kiện tổ chức (sáp nhập, "
+            "đổi tên...). "
+            "Dòng 1 là tiêu đề; có thể dùng tiêu đề tiếng Việt, tiếng Anh, song ngữ hoặc mã cột. Danh sách phân tách bằng "
+            "dấu ;. Ngày theo dạng YYYY-MM-DD. Giá trị có danh sách chọn phải lấy từ danh sách. Dòng trống được bỏ qua."
+        ],
+        [
+            "Each sheet is one kind; the relationships sheet holds relationships; owner_history holds ownership periods "
+            "(only when there is more than one, or dates or a basis); org_events holds organisation events (mergers, "
+            "renames...). Row 1 is the header: Vietnamese, English, bilingual headers or column keys are all accepted. "
+            "Lists are separated by ;. Dates are YYYY-MM-DD. Columns with a drop-down take one of its values. Empty "
+            "rows are skipped."
+        ],
+        [
+            "Cột có dấu * là bắt buộc. Mã (code) không đổi khi đổi tên. Ô bắt đầu bằng = + - @ được ghi thêm dấu ' ở "
+            "đầu để bảng tính không coi là công thức; khi nhập, dấu ' đó được bỏ đi. / Columns marked * are required. "
+            "The code never changes when a name does. Cells starting with = + - @ get a leading ' so that no "
+            "spreadsheet evaluates them; the import removes exactly that '."
+        ],
         [],
-        ["Trang / Sheet", "Cột / Column", "Mã cột / Key", "Kiểu / Type", "Bắt buộc / Required",
-         "Giá trị cho phép / Allowed values", "Ghi chú", "Note"],
+        [
+            "Trang / Sheet",
+            "Cột / Column",
+            "Mã cột / Key",
+            "Kiểu / Type",
+            "Bắt buộc / Required",
+            "Giá trị cho phép / Allowed values",
+            "Ghi chú",
+            "Note",
+        ],
     ]
     for spec in sheets:
         for c in spec.columns:
-            rows.append([spec.name, c.header, c.key, c.type, "x" if c.required else "", ", ".join(c.values),
-                         c.note.vi if c.note else "", c.note.en if c.note else ""])
+            rows.append(
+                [
+                    spec.name,
+                    c.header,
+                    c.key,
+                    c.type,
+                    "x" if c.required else "",
+                    ", ".join(c.values),
+                    c.note.vi if c.note else "",
+                    c.note.en if c.note else "",
+                ]
+            )
     return rows
 
 
@@ -920,8 +1157,15 @@ def _discard(wb: Any) -> None:
             pass
 
 
-def _write_sheets(wb: Any, store: CatalogStore | None, mm: Metamodel, refs: dict[tuple[str, ...], str],
-                  lists: list[tuple[str, tuple[str, ...]]], bold: Any, wrap: Any) -> None:
+def _write_sheets(
+    wb: Any,
+    store: CatalogStore | None,
+    mm: Metamodel,
+    refs: dict[tuple[str, ...], str],
+    lists: list[tuple[str, tuple[str, ...]]],
+    bold: Any,
+    wrap: Any,
+) -> None:
     from openpyxl.cell import WriteOnlyCell
     from openpyxl.utils import get_column_letter
     from openpyxl.worksheet.datavalidation import DataValidation
@@ -934,9 +1178,14 @@ def _write_sheets(wb: Any, store: CatalogStore | None, mm: Metamodel, refs: dict
         for i, c in enumerate(spec.columns, start=1):
             if c.values:
                 letter = get_column_letter(i)
-                dv = DataValidation(type="list", formula1=refs[c.values], allow_blank=True, showErrorMessage=True,
-                                    errorTitle="Giá trị không hợp lệ / Invalid value",
-                                    error=f"{c.header}: {', '.join(c.values)}"[:255])
+                dv = DataValidation(
+                    type="list",
+                    formula1=refs[c.values],
+                    allow_blank=True,
+                    showErrorMessage=True,
+                    errorTitle="Giá trị không hợp lệ / Invalid value",
+                    error=f"{c.header}: {', '.join(c.values)}"[:255],
+                )
                 dv.add(f"{letter}2:{letter}1048576")
                 ws.data_validations.append(dv)
         head = []
@@ -949,8 +1198,10 @@ def _write_sheets(wb: Any, store: CatalogStore | None, mm: Metamodel, refs: dict
         for n, row in enumerate(_text_rows(spec, rows), start=2):
             for i, text in enumerate(row):
                 if XML_ILLEGAL.search(text):
-                    raise ExportFailed(f"sheet {spec.name}, row {n}, column {spec.columns[i].key}: a control "
-                                       "character an XLSX cannot hold; export as CSV or native JSON instead")
+                    raise ExportFailed(
+                        f"sheet {spec.name}, row {n}, column {spec.columns[i].key}: a control "
+                        "character an XLSX cannot hold; export as CSV or native JSON instead"
+                    )
             ws.append([t or None for t in row])
 
     hidden = wb.create_sheet(LISTS_SHEET)
@@ -993,6 +1244,25 @@ def write_csv_zip(store: CatalogStore, path: Path) -> None:
     path.write_bytes(csv_zip_bytes(store))
 
 
-__all__ = ["Column", "CsvImporter", "ExportFailed", "SheetSpec", "Table", "XlsxImporter", "check_zip", "importers",
-           "join_list", "layout", "read_cell", "read_csv", "read_xlsx", "split_list", "transform_tables",
-           "csv_zip_bytes", "write_csv_zip", "write_template", "write_workbook", "write_xlsx"]
+__all__ = [
+    "Column",
+    "CsvImporter",
+    "ExportFailed",
+    "SheetSpec",
+    "Table",
+    "XlsxImporter",
+    "check_zip",
+    "importers",
+    "join_list",
+    "layout",
+    "read_cell",
+    "read_csv",
+    "read_xlsx",
+    "split_list",
+    "transform_tables",
+    "csv_zip_bytes",
+    "write_csv_zip",
+    "write_template",
+    "write_workbook",
+    "write_xlsx",
+]

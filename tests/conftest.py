@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any
 
 import pytest
 
-from catalog.model import Entity, Relationship, parse_entity, parse_relationship, validate_entity, \
-    validate_relationship
+from catalog.model import Entity, Relationship, parse_entity, parse_relationship, validate_entity, validate_relationship
 from catalog.store import open_store
 from catalog.store.base import CatalogStore, WriteContext
 
@@ -26,7 +26,7 @@ NEO4J_SKIP = "Neo4j not available: set IOC_CATALOG_TEST_NEO4J_URL (./dev.sh test
 class FakeClock:
     """A controllable clock for as-of tests: starts at a fixed instant, advances 1 s per call unless set."""
 
-    def __init__(self, start: dt.datetime = dt.datetime(2025, 1, 1, tzinfo=dt.timezone.utc)):
+    def __init__(self, start: dt.datetime = dt.datetime(2025, 1, 1, tzinfo=dt.UTC)):
         self.now = start
 
     def __call__(self) -> dt.datetime:
@@ -102,8 +102,9 @@ def entity(ref: str, name: str = "", owner: str | None = None, **attributes: obj
 
 
 def rel(type_: str, source: str, target: str, **props: object) -> Relationship:
-    return validate_relationship(parse_relationship({"type": type_, "source": source, "target": target,
-                                                     "properties": props}))
+    return validate_relationship(
+        parse_relationship({"type": type_, "source": source, "target": target, "properties": props})
+    )
 
 
 def r_id(source: str, type_: str, target: str) -> str:

@@ -9,10 +9,12 @@ from __future__ import annotations
 import subprocess
 import sys
 import tomllib
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import pytest
+from conftest import ROOT
 from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
@@ -27,12 +29,15 @@ from diagrams.registry import VIEWS
 from importers.base import IMPORTERS, register, run_import
 from importers.exports import EXPORTERS, export
 
-from conftest import ROOT
-
 EXAMPLE = ROOT / "tests" / "extension_example"
 REGISTRIES = (IMPORTERS, EXPORTERS, VIEWS, CHECKS, RULES)
-EXTENSION_ITEMS = {IMPORTERS: "example-lines", EXPORTERS: "example-refs", VIEWS: "example-owners",
-                   CHECKS: "example_no_description", RULES: "EX001"}
+EXTENSION_ITEMS = {
+    IMPORTERS: "example-lines",
+    EXPORTERS: "example-refs",
+    VIEWS: "example-owners",
+    CHECKS: "example_no_description",
+    RULES: "EX001",
+}
 
 
 def _reset() -> None:
@@ -47,8 +52,12 @@ def install_dist_info(where: Path, name: str, version: str, entry_points: dict[s
     info.mkdir(parents=True)
     (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n", encoding="utf-8")
     (info / "entry_points.txt").write_text(
-        "".join(f"[{group}]\n" + "".join(f"{k} = {v}\n" for k, v in eps.items()) + "\n"
-                for group, eps in entry_points.items()), encoding="utf-8")
+        "".join(
+            f"[{group}]\n" + "".join(f"{k} = {v}\n" for k, v in eps.items()) + "\n"
+            for group, eps in entry_points.items()
+        ),
+        encoding="utf-8",
+    )
 
 
 @pytest.fixture
@@ -93,14 +102,13 @@ def test_the_extension_registers_one_item_of_each_kind_after_the_builtins(extens
         assert name in names
         assert registry.origin(name).startswith(f"extension {extension} 0.1.0 (entry point {registry.group}: ")
         assert not registry.is_builtin(name)
-        assert all(registry.is_builtin(n) for n in names[:names.index(name)])  # built-ins first
+        assert all(registry.is_builtin(n) for n in names[: names.index(name)])  # built-ins first
     assert [r.code for r in load_rules()][-1] == "EX001"
 
 
 def test_the_extension_items_work(extension: str, store: CatalogStore, tmp_path: Path) -> None:
     file = tmp_path / "units.ioclines"
-    file.write_text("organization:ex-org | Sở Ví dụ\nsystem:ex-sys | Hệ thống ví dụ\nnot a ref | x\n",
-                    encoding="utf-8")
+    file.write_text("organization:ex-org | Sở Ví dụ\nsystem:ex-sys | Hệ thống ví dụ\nnot a ref | x\n", encoding="utf-8")
     report = run_import(store, file, strict=False)  # picked by its suffix, among the built-ins
     assert report.format == "example-lines"
     assert sorted(e.ref for e in store.iter_entities()) == ["organization:ex-org", "system:ex-sys"]
@@ -163,13 +171,15 @@ def test_the_extension_shows_in_the_api(extension: str, store: CatalogStore) -> 
     assert rules["CR001"]["origin"] == "built-in catalog.compliance:builtin_rules"
 
 
-def test_an_extension_taking_a_builtin_name_is_refused_naming_both(extension: str,
-                                                                   tmp_path_factory: pytest.TempPathFactory) -> None:
+def test_an_extension_taking_a_builtin_name_is_refused_naming_both(
+    extension: str, tmp_path_factory: pytest.TempPathFactory
+) -> None:
     site = tmp_path_factory.mktemp("clash")
     (site / "clash_ext.py").write_text(
         "class Native:\n    name, suffixes, description = 'native', ('.json',), 'impostor'\n"
         "    def read(self, path, max_bytes): return None\n    def transform(self, document, source): return None\n",
-        encoding="utf-8")
+        encoding="utf-8",
+    )
     install_dist_info(site, "clash-ext", "2.0", {"ioc_catalog.importers": {"native": "clash_ext:Native"}})
     sys.path.insert(0, str(site))
     IMPORTERS.reset()
@@ -179,7 +189,8 @@ def test_an_extension_taking_a_builtin_name_is_refused_naming_both(extension: st
         assert str(exc.value) == (
             "the importer name 'native' is already registered by built-in importers.native:importers; extension "
             "clash-ext 2.0 (entry point ioc_catalog.importers: native = clash_ext:Native) cannot register it too "
-            "(uninstall one of them or rename it)")
+            "(uninstall one of them or rename it)"
+        )
         vi = text(exc.value.message, "vi")
         assert "clash-ext 2.0" in vi and "đã được built-in importers.native:importers đăng ký" in vi
     finally:
@@ -197,8 +208,10 @@ def test_an_extension_that_fails_to_load_is_named(tmp_path_factory: pytest.TempP
     try:
         with pytest.raises(RegistryError) as exc:
             VIEWS.names()
-        assert "cannot load the view of extension broken-ext 1.0 (entry point ioc_catalog.views: broken = " \
-               "no_such_module_k:View): ModuleNotFoundError" in str(exc.value)
+        assert (
+            "cannot load the view of extension broken-ext 1.0 (entry point ioc_catalog.views: broken = "
+            "no_such_module_k:View): ModuleNotFoundError" in str(exc.value)
+        )
     finally:
         sys.path.remove(str(site))
         VIEWS.reset()
@@ -225,24 +238,32 @@ class _Importer:
 def test_registering_a_taken_name_fails_with_a_clear_error() -> None:
     with pytest.raises(NameTaken) as exc:
         register(_Importer("xlsx"))
-    assert "the importer name 'xlsx' is already registered by built-in importers.spreadsheet:importers; " \
-           f"{__name__}._Importer cannot register it too" in str(exc.value)
+    assert (
+        "the importer name 'xlsx' is already registered by built-in importers.spreadsheet:importers; "
+        f"{__name__}._Importer cannot register it too" in str(exc.value)
+    )
     assert IMPORTERS.get("xlsx").description != "a test importer"
     with pytest.raises(NameTaken, match="the compliance rule name 'CR001' is already registered by built-in"):
         RULES.register("CR001", Rule("CR001", "info", Label("x {name}", "x {name}"), "", "not_reviewed"))
     with pytest.raises(NameTaken, match="the view name 'ioc' is already registered by built-in diagrams.views"):
-        VIEWS.register("ioc", type("Ioc", (), {"name": "ioc", "title": Label("", ""), "label": Label("", ""),
-                                               "build": len})())
+        VIEWS.register(
+            "ioc", type("Ioc", (), {"name": "ioc", "title": Label("", ""), "label": Label("", ""), "build": len})()
+        )
 
 
 def test_an_alias_is_a_name_too() -> None:
     from importers.exports import Exported, Exporter, exporters
 
-    EXPORTERS.register("k-json", Exporter("k-json", "application/json", "k.json", "d", lambda store, _: Exported(b""),
-                                          aliases=("json",)))
+    EXPORTERS.register(
+        "k-json",
+        Exporter("k-json", "application/json", "k.json", "d", lambda store, _: Exported(b""), aliases=("json",)),
+    )
     try:
-        with pytest.raises(NameTaken, match="the exporter name 'json' is already registered by built-in "
-                                            "importers.exports:builtin_exporters; .*Exporter cannot"):
+        with pytest.raises(
+            NameTaken,
+            match="the exporter name 'json' is already registered by built-in "
+            "importers.exports:builtin_exporters; .*Exporter cannot",
+        ):
             exporters()
     finally:
         EXPORTERS.reset()
@@ -250,8 +271,13 @@ def test_an_alias_is_a_name_too() -> None:
 
 
 def test_replace_is_said_out_loud_and_reset_restores_the_builtins() -> None:
-    registry: Registry[Any] = Registry(Label("", "thing"), "ioc_catalog.test-k-none", ("importers.native:importers",),
-                                       key=lambda i: i.name, accepts=lambda o: hasattr(o, "transform"))
+    registry: Registry[Any] = Registry(
+        Label("", "thing"),
+        "ioc_catalog.test-k-none",
+        ("importers.native:importers",),
+        key=lambda i: i.name,
+        accepts=lambda o: hasattr(o, "transform"),
+    )
     registry.register("x", _Importer("x"))
     registry.register("native", _Importer("native"), replace=True)
     assert registry.names() == ["native", "x"]
@@ -265,8 +291,13 @@ def test_replace_is_said_out_loud_and_reset_restores_the_builtins() -> None:
 
 
 def test_an_item_that_asks_the_registry_while_it_loads_sees_it_as_it_stands() -> None:
-    registry: Registry[Any] = Registry(Label("", "thing"), "ioc_catalog.test-k-none", (f"{__name__}:_first", f"{__name__}:_asking"),
-                                       key=lambda i: i.name, accepts=lambda o: hasattr(o, "transform"))
+    registry: Registry[Any] = Registry(
+        Label("", "thing"),
+        "ioc_catalog.test-k-none",
+        (f"{__name__}:_first", f"{__name__}:_asking"),
+        key=lambda i: i.name,
+        accepts=lambda o: hasattr(o, "transform"),
+    )
     _ASKING.append(registry)
     try:
         assert registry.names() == ["a", "b"]
@@ -293,16 +324,19 @@ def test_an_unknown_name_lists_the_available_ones() -> None:
         EXPORTERS.get("docx")
     assert str(exc.value) == "unknown exporter 'docx'; available: native, xlsx, csv, archimate"
     assert exc.value.status == 404
-    assert text(exc.value.message, "vi") == \
-        "không có định dạng xuất 'docx'; các tên hiện có: native, xlsx, csv, archimate"
+    assert (
+        text(exc.value.message, "vi") == "không có định dạng xuất 'docx'; các tên hiện có: native, xlsx, csv, archimate"
+    )
 
 
 def test_registries_load_nothing_at_import_time() -> None:
-    code = ("import sys, catalog.compliance, diagrams.registry, importers.base, importers.exports, api.cli\n"
-            "from catalog.compliance import CHECKS, RULES\nfrom diagrams.registry import VIEWS\n"
-            "from importers.base import IMPORTERS\nfrom importers.exports import EXPORTERS\n"
-            "print([r._loaded for r in (IMPORTERS, EXPORTERS, VIEWS, CHECKS, RULES)], 'diagrams.views' in sys.modules,"
-            " 'importers.spreadsheet' in sys.modules)\n")
+    code = (
+        "import sys, catalog.compliance, diagrams.registry, importers.base, importers.exports, api.cli\n"
+        "from catalog.compliance import CHECKS, RULES\nfrom diagrams.registry import VIEWS\n"
+        "from importers.base import IMPORTERS\nfrom importers.exports import EXPORTERS\n"
+        "print([r._loaded for r in (IMPORTERS, EXPORTERS, VIEWS, CHECKS, RULES)], 'diagrams.views' in sys.modules,"
+        " 'importers.spreadsheet' in sys.modules)\n"
+    )
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[False, False, False, False, False] False False"
 
@@ -310,17 +344,21 @@ def test_registries_load_nothing_at_import_time() -> None:
 # ---------------------------------------------------------------------------------------------------------------
 # The rules file setting (IOC_CATALOG_RULES_FILE)
 
-RULE = ("  - code: {code}\n    severity: info\n    check: {check}\n    description: d\n"
-        "    message: {{vi: 'x {{name}}', en: 'x {{name}}'}}\n")
+RULE = (
+    "  - code: {code}\n    severity: info\n    check: {check}\n    description: d\n"
+    "    message: {{vi: 'x {{name}}', en: 'x {{name}}'}}\n"
+)
 
 
-def test_the_rules_file_setting_adds_to_or_replaces_the_builtin_rules(tmp_path: Path,
-                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_rules_file_setting_adds_to_or_replaces_the_builtin_rules(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     builtin = [r.code for r in load_rules()]
     added, replacing, clashing = tmp_path / "a.yaml", tmp_path / "r.yaml", tmp_path / "c.yaml"
     added.write_text("rules:\n" + RULE.format(code="LOCAL1", check="not_reviewed"), encoding="utf-8")
-    replacing.write_text("builtin_rules: replace\nrules:\n" + RULE.format(code="LOCAL1", check="not_reviewed"),
-                         encoding="utf-8")
+    replacing.write_text(
+        "builtin_rules: replace\nrules:\n" + RULE.format(code="LOCAL1", check="not_reviewed"), encoding="utf-8"
+    )
     clashing.write_text("rules:\n" + RULE.format(code="CR002", check="not_reviewed"), encoding="utf-8")
     monkeypatch.setenv("IOC_CATALOG_RULES_FILE", str(added))
     get_settings.cache_clear()
@@ -335,8 +373,10 @@ def test_the_rules_file_setting_adds_to_or_replaces_the_builtin_rules(tmp_path: 
 
     with pytest.raises(ValidationFailed) as exc:
         load_rules(clashing)
-    assert str(exc.value.errors[0]) == "c.yaml:CR002: rule code CR002 is already taken by built-in " \
-                                       "catalog.compliance:builtin_rules"
+    assert (
+        str(exc.value.errors[0]) == "c.yaml:CR002: rule code CR002 is already taken by built-in "
+        "catalog.compliance:builtin_rules"
+    )
     bad = tmp_path / "m.yaml"
     bad.write_text("builtin_rules: drop\nrules: []\n", encoding="utf-8")
     with pytest.raises(ValidationFailed, match="must be keep or replace"):

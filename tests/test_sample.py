@@ -5,9 +5,9 @@ from __future__ import annotations
 import json
 from collections import Counter
 
-from catalog.model import OrgEvent, parse_entity, parse_relationship, validate_entity, validate_relationship
-
 from conftest import SAMPLE
+
+from catalog.model import OrgEvent, parse_entity, parse_relationship, validate_entity, validate_relationship
 
 DOC = json.loads(SAMPLE.read_text(encoding="utf-8"))
 KINDS = Counter(e["ref"].split(":")[0] for e in DOC["entities"])
@@ -19,29 +19,45 @@ def test_sizes_meet_the_issue() -> None:
     assert KINDS["system"] >= 40
     assert KINDS["database"] >= 15
     assert len(DOC["relationships"]) >= 80
-    national = [e for e in DOC["entities"] if e["ref"].startswith("database:")
-                and e["attributes"].get("scope") == "national"]
-    shared = [e for e in DOC["entities"] if e["ref"].startswith("database:")
-              and e["attributes"].get("scope") in ("shared", "warehouse")]
+    national = [
+        e for e in DOC["entities"] if e["ref"].startswith("database:") and e["attributes"].get("scope") == "national"
+    ]
+    shared = [
+        e
+        for e in DOC["entities"]
+        if e["ref"].startswith("database:") and e["attributes"].get("scope") in ("shared", "warehouse")
+    ]
     assert len(national) >= 5 and len(shared) >= 4
 
 
 def test_names_the_systems_of_the_source_documents() -> None:
     required = {
-        "platform:hcm-ioc",                    # the city IOC
-        "system:hcm-cong-1022",                # 1022 citizen-feedback portal
-        "system:hcm-ttkc-113-114-115",         # emergency information centre
-        "platform:hcm-ioc-quan-1", "platform:hcm-ioc-thu-duc",  # district IOCs
-        "system:hcm-dich-vu-cong",             # public-service system
-        "platform:hcm-kho-du-lieu",            # shared data warehouse
-        "database:hcm-csdl-nguoi-dan", "database:hcm-csdl-doanh-nghiep", "database:hcm-csdl-ban-do-so",
-        "database:hcm-csdl-danh-muc",          # its four foundation databases
-        "database:vn-csdl-dan-cu", "database:vn-csdl-dat-dai",  # national population and land databases
-        "platform:hcm-lgsp", "platform:vn-ndxp",
-        "system:hn-mang-dung-chung", "database:hn-csdl-dat-dai", "system:hn-ihanoi",   # Hà Nội
-        "platform:hue-ioc", "system:hue-hue-s", "system:hue-do-thi-so-quy-hoach",
-        "system:hue-du-lich-thong-minh",       # Huế
-        "system:hcm-utmc", "system:hcm-scada-ngap", "system:hcm-cong-dan-so", "system:hcm-soc",
+        "platform:hcm-ioc",  # the city IOC
+        "system:hcm-cong-1022",  # 1022 citizen-feedback portal
+        "system:hcm-ttkc-113-114-115",  # emergency information centre
+        "platform:hcm-ioc-quan-1",
+        "platform:hcm-ioc-thu-duc",  # district IOCs
+        "system:hcm-dich-vu-cong",  # public-service system
+        "platform:hcm-kho-du-lieu",  # shared data warehouse
+        "database:hcm-csdl-nguoi-dan",
+        "database:hcm-csdl-doanh-nghiep",
+        "database:hcm-csdl-ban-do-so",
+        "database:hcm-csdl-danh-muc",  # its four foundation databases
+        "database:vn-csdl-dan-cu",
+        "database:vn-csdl-dat-dai",  # national population and land databases
+        "platform:hcm-lgsp",
+        "platform:vn-ndxp",
+        "system:hn-mang-dung-chung",
+        "database:hn-csdl-dat-dai",
+        "system:hn-ihanoi",  # Hà Nội
+        "platform:hue-ioc",
+        "system:hue-hue-s",
+        "system:hue-do-thi-so-quy-hoach",
+        "system:hue-du-lich-thong-minh",  # Huế
+        "system:hcm-utmc",
+        "system:hcm-scada-ngap",
+        "system:hcm-cong-dan-so",
+        "system:hcm-soc",
         "system:hcm-mo-phong-du-bao",
     }
     assert required <= REFS

@@ -20,7 +20,6 @@ from pathlib import Path
 
 import httpx
 import pytest
-
 from conftest import CORPORA, ROOT, SAMPLE
 
 REFERENCE = ROOT / "importers" / "reference" / "archimate"
@@ -43,8 +42,10 @@ def test_reference_files_match_the_corpora() -> None:
 
     shipped = sorted(p for p in REFERENCE.rglob("*") if p.suffix in (".xsd", ".xml"))
     names = {p.relative_to(REFERENCE).as_posix() for p in shipped}
-    assert {f"{archimate.XSD31.as_posix()}/{n}" for n in
-            ("archimate3_Model.xsd", "archimate3_View.xsd", "archimate3_Diagram.xsd", "dc.xsd", "xml.xsd")} <= names
+    assert {
+        f"{archimate.XSD31.as_posix()}/{n}"
+        for n in ("archimate3_Model.xsd", "archimate3_View.xsd", "archimate3_Diagram.xsd", "dc.xsd", "xml.xsd")
+    } <= names
     assert {f"{archimate.XSD21.as_posix()}/{n}" for n in ("archimate_v2p1.xsd", "dc.xsd", "xml.xsd")} <= names
     assert archimate.RELATIONSHIPS_XML.as_posix() in names
     for path in shipped:
@@ -55,8 +56,12 @@ def test_reference_files_match_the_corpora() -> None:
     assert "MIT" in (REFERENCE / archimate.RELATIONSHIPS_XML.parent / "LICENSE").read_text(encoding="utf-8")
     assert "The Open Group" in (REFERENCE / archimate.XSD31 / "LICENSE").read_text(encoding="utf-8")
     assert archimate.DEFAULT_REFERENCE_DIR == REFERENCE
-    assert archimate.validate_exchange(CORPORA / "archimate/archimatetool-ArchiModels/Archisurance/Archisurance.xml",
-                                       REFERENCE) == []
+    assert (
+        archimate.validate_exchange(
+            CORPORA / "archimate/archimatetool-ArchiModels/Archisurance/Archisurance.xml", REFERENCE
+        )
+        == []
+    )
 
 
 # --- the built wheel in a fresh virtualenv ------------------------------------------------------------------------
@@ -93,14 +98,22 @@ def installed(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str,
     tmp = tmp_path_factory.mktemp("wheel")
     _build_inputs(tmp / "src")
     pip = [sys.executable, "-m", "pip"]
-    r = subprocess.run([*pip, "wheel", "--no-deps", "-q", "-w", str(tmp / "dist"), str(tmp / "src")],
-                       capture_output=True, text=True, timeout=600)
+    r = subprocess.run(
+        [*pip, "wheel", "--no-deps", "-q", "-w", str(tmp / "dist"), str(tmp / "src")],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert r.returncode == 0, r.stdout + r.stderr
     (wheel,) = (tmp / "dist").glob("ioc_catalog-*.whl")
     venv = tmp / "venv"
     subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True, timeout=120)
-    r = subprocess.run([*pip, "--python", str(venv / "bin" / "python"), "install", "-q", str(wheel)],
-                       capture_output=True, text=True, timeout=900)
+    r = subprocess.run(
+        [*pip, "--python", str(venv / "bin" / "python"), "install", "-q", str(wheel)],
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
     assert r.returncode == 0, r.stdout + r.stderr
     return venv, _clean_env(venv)
 
@@ -108,8 +121,9 @@ def installed(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str,
 def _run(installed: tuple[Path, dict[str, str]], cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
     venv, env = installed
     cwd.mkdir(exist_ok=True)
-    return subprocess.run([str(venv / "bin" / "ioc-catalog"), *args], cwd=cwd, env=env, capture_output=True,
-                          text=True, timeout=300)
+    return subprocess.run(
+        [str(venv / "bin" / "ioc-catalog"), *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=300
+    )
 
 
 def _sample_counts() -> tuple[int, int]:
@@ -120,10 +134,19 @@ def _sample_counts() -> tuple[int, int]:
 @pytest.mark.slow
 def test_the_wheel_reads_nothing_outside_itself(installed: tuple[Path, dict[str, str]], tmp_path: Path) -> None:
     venv, env = installed
-    probe = subprocess.run([str(venv / "bin" / "python"), "-c",
-                            "import json, api.cli, importers.archimate as a; print(json.dumps("
-                            "[api.cli.__file__, str(api.cli.SAMPLE), str(a.reference_dir())]))"],
-                           cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120)
+    probe = subprocess.run(
+        [
+            str(venv / "bin" / "python"),
+            "-c",
+            "import json, api.cli, importers.archimate as a; print(json.dumps("
+            "[api.cli.__file__, str(api.cli.SAMPLE), str(a.reference_dir())]))",
+        ],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert probe.returncode == 0, probe.stderr
     for path in json.loads(probe.stdout):  # the code and the files it reads come from the virtualenv, not ROOT
         assert Path(path).resolve().is_relative_to(venv.resolve()), path
@@ -150,10 +173,21 @@ def test_the_wheel_exports_archimate_that_validates(installed: tuple[Path, dict[
     broken = etree.parse(str(tmp_path / "model.xml"))
     del broken.getroot().find("a:elements/a:element", ns).attrib["identifier"]
     broken.write(str(tmp_path / "broken.xml"))
-    check = subprocess.run([str(venv / "bin" / "python"), "-c",
-                            "import json, sys, importers.archimate as a; print(json.dumps("
-                            "[a.validate_exchange(p) for p in sys.argv[1:]]))", "model.xml", "broken.xml"],
-                           cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120)
+    check = subprocess.run(
+        [
+            str(venv / "bin" / "python"),
+            "-c",
+            "import json, sys, importers.archimate as a; print(json.dumps("
+            "[a.validate_exchange(p) for p in sys.argv[1:]]))",
+            "model.xml",
+            "broken.xml",
+        ],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert check.returncode == 0, check.stderr
     good, bad = json.loads(check.stdout)
     assert good == [] and any("identifier" in e for e in bad)
@@ -164,8 +198,13 @@ def test_the_wheel_serves_the_demo(installed: tuple[Path, dict[str, str]], tmp_p
     venv, env = installed
     port = _free_port()
     log = (tmp_path / "demo.log").open("w")
-    proc = subprocess.Popen([str(venv / "bin" / "ioc-catalog"), "demo", "--port", str(port)], cwd=tmp_path, env=env,
-                            stdout=log, stderr=subprocess.STDOUT)
+    proc = subprocess.Popen(
+        [str(venv / "bin" / "ioc-catalog"), "demo", "--port", str(port)],
+        cwd=tmp_path,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
     base = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 90

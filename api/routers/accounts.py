@@ -38,8 +38,19 @@ class UserOut(BaseModel):
 
 
 class UserIn(BaseModel):
-    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
-        {"name": "editor-sxd", "role": "editor", "org": "organization:hcm-sxd", "display": "Cán bộ CNTT Sở Xây dựng"}]})
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "name": "editor-sxd",
+                    "role": "editor",
+                    "org": "organization:hcm-sxd",
+                    "display": "Cán bộ CNTT Sở Xây dựng",
+                }
+            ]
+        },
+    )
     name: Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9._@-]{1,63}$")]
     role: Annotated[str, Field(json_schema_extra={"enum": list(ROLES)})]
     org: Annotated[str | None, Field(pattern=ref_pattern(("organization",)))] = None
@@ -51,8 +62,10 @@ class TokenIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     label: Annotated[str, Field(max_length=200)] = ""
     expires_days: Annotated[int | None, Field(ge=1, le=3650)] = 365
-    user: Annotated[str | None, Field(pattern=r"^[a-z0-9][a-z0-9._@-]{1,63}$",
-                                      description="Whose token (admins only; default: yours)")] = None
+    user: Annotated[
+        str | None,
+        Field(pattern=r"^[a-z0-9][a-z0-9._@-]{1,63}$", description="Whose token (admins only; default: yours)"),
+    ] = None
 
 
 class TokenOut(BaseModel):
@@ -83,17 +96,28 @@ def list_users(store: StoreDep, principal: PrincipalDep) -> list[dict[str, Any]]
     return [dataclasses.asdict(u) for u in Accounts(store, principal).list_users()]
 
 
-@router.post("/users", summary="Add a user (admin)", status_code=201, response_model=UserOut,
-             responses=WRITE_ERRORS, **needs("admin"))
+@router.post(
+    "/users",
+    summary="Add a user (admin)",
+    status_code=201,
+    response_model=UserOut,
+    responses=WRITE_ERRORS,
+    **needs("admin"),
+)
 def add_user(body: UserIn, store: StoreDep, principal: PrincipalDep) -> JSONResponse:
     u = Accounts(store, principal).add_user(body.name, body.role, body.org, body.display, password=body.password)
     return JSONResponse(dataclasses.asdict(u), status_code=201)
 
 
-@router.get("/tokens", summary="API tokens (yours; an admin may name a user), never their secrets",
-            response_model=TokenList, responses=READ_ERRORS)
-def list_tokens(store: StoreDep, principal: PrincipalDep,
-                user: str | None = Query(None, max_length=64)) -> dict[str, Any]:
+@router.get(
+    "/tokens",
+    summary="API tokens (yours; an admin may name a user), never their secrets",
+    response_model=TokenList,
+    responses=READ_ERRORS,
+)
+def list_tokens(
+    store: StoreDep, principal: PrincipalDep, user: str | None = Query(None, max_length=64)
+) -> dict[str, Any]:
     _signed_in(principal)
     if user is None and principal.role != "admin":
         user = principal.name
@@ -102,19 +126,33 @@ def list_tokens(store: StoreDep, principal: PrincipalDep,
     return {"items": Accounts(store, principal).list_tokens(user)}
 
 
-@router.post("/tokens", summary="Create an API token (the secret is shown once)", status_code=201,
-             response_model=TokenOut, responses=WRITE_ERRORS, **needs(SIGNED_IN))
+@router.post(
+    "/tokens",
+    summary="Create an API token (the secret is shown once)",
+    status_code=201,
+    response_model=TokenOut,
+    responses=WRITE_ERRORS,
+    **needs(SIGNED_IN),
+)
 def create_token(body: TokenIn, store: StoreDep, principal: PrincipalDep) -> JSONResponse:
     _signed_in(principal)
     t = Accounts(store, principal).create_token(body.user or principal.name, body.label, body.expires_days)
-    return JSONResponse({"id": t.id, "user": t.user, "label": t.label, "expires": t.expires, "token": t.secret},
-                        status_code=201, headers={"Cache-Control": "no-store"})
+    return JSONResponse(
+        {"id": t.id, "user": t.user, "label": t.label, "expires": t.expires, "token": t.secret},
+        status_code=201,
+        headers={"Cache-Control": "no-store"},
+    )
 
 
-@router.delete("/tokens/{token_id}", summary="Revoke a token (yours; an admin's for anyone)", status_code=204,
-               response_class=Response, responses=WRITE_ERRORS, **needs(SIGNED_IN))
-def revoke_token(store: StoreDep, principal: PrincipalDep,
-                 token_id: str = Path(pattern=r"^[0-9a-f]{12}$")) -> Response:
+@router.delete(
+    "/tokens/{token_id}",
+    summary="Revoke a token (yours; an admin's for anyone)",
+    status_code=204,
+    response_class=Response,
+    responses=WRITE_ERRORS,
+    **needs(SIGNED_IN),
+)
+def revoke_token(store: StoreDep, principal: PrincipalDep, token_id: str = Path(pattern=r"^[0-9a-f]{12}$")) -> Response:
     _signed_in(principal)
     Accounts(store, principal).revoke_token(token_id)
     return Response(status_code=204)

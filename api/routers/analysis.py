@@ -128,11 +128,14 @@ def _csv(data: bytes, name: str) -> Response:
     return Response(data, media_type=CSV, headers=file_headers(CSV, name))
 
 
-@router.get("/spof", summary="Single points of failure: articulation points of the dependency graph and the most "
-                             "central platforms, each with its reasons", response_model=SPOFOut,
-            responses={**READ_ERRORS, **CSV_RESPONSE})
-def single_points_of_failure(request: Request, store: StoreDep, principal: PrincipalDep,
-                             fmt: Format = FORMAT) -> Any:
+@router.get(
+    "/spof",
+    summary="Single points of failure: articulation points of the dependency graph and the most "
+    "central platforms, each with its reasons",
+    response_model=SPOFOut,
+    responses={**READ_ERRORS, **CSV_RESPONSE},
+)
+def single_points_of_failure(request: Request, store: StoreDep, principal: PrincipalDep, fmt: Format = FORMAT) -> Any:
     require(principal, "read")
     report = spof(store)
     if fmt == "csv":
@@ -140,15 +143,23 @@ def single_points_of_failure(request: Request, store: StoreDep, principal: Princ
     return report.to_json()
 
 
-@router.get("/paths", summary="Paths between two entities over stored relationships, shortest first, each step with "
-                              "its relationships and their direction", response_model=PathsOut,
-            responses={**READ_ERRORS, **CSV_RESPONSE})
-def paths_between(request: Request, store: StoreDep, principal: PrincipalDep,
-                  source: str = Query(..., alias="from", max_length=200, examples=["system:hcm-cong-1022"]),
-                  target: str = Query(..., alias="to", max_length=200, examples=["platform:hcm-ioc"]),
-                  max_length: int = Query(4, ge=1, le=PATHS_MAX_LENGTH, description="At most this many hops"),
-                  limit: int = Query(20, ge=1, le=PATHS_MAX_LIMIT, description="At most this many paths"),
-                  fmt: Format = FORMAT) -> Any:
+@router.get(
+    "/paths",
+    summary="Paths between two entities over stored relationships, shortest first, each step with "
+    "its relationships and their direction",
+    response_model=PathsOut,
+    responses={**READ_ERRORS, **CSV_RESPONSE},
+)
+def paths_between(
+    request: Request,
+    store: StoreDep,
+    principal: PrincipalDep,
+    source: str = Query(..., alias="from", max_length=200, examples=["system:hcm-cong-1022"]),
+    target: str = Query(..., alias="to", max_length=200, examples=["platform:hcm-ioc"]),
+    max_length: int = Query(4, ge=1, le=PATHS_MAX_LENGTH, description="At most this many hops"),
+    limit: int = Query(20, ge=1, le=PATHS_MAX_LIMIT, description="At most this many paths"),
+    fmt: Format = FORMAT,
+) -> Any:
     require(principal, "read")
     _known(store, source, "from")
     _known(store, target, "to")
@@ -160,13 +171,23 @@ def paths_between(request: Request, store: StoreDep, principal: PrincipalDep,
     return report.to_json()
 
 
-@router.get("/impact", summary="What an outage of an entity would hit, nearest first: each item with its owner and "
-                               "the path that explains it (the existing /entities/{ref}/impact, described)",
-            response_model=ImpactOut, responses={**READ_ERRORS, **CSV_RESPONSE})
-def impact_of(request: Request, store: StoreDep, principal: PrincipalDep,
-              ref: str = Query(..., max_length=200, examples=["database:vn-csdl-dan-cu"]),
-              max_depth: int | None = Query(None, ge=1, le=100), limit: int = Query(100, ge=1, le=5000),
-              offset: int = Query(0, ge=0, le=10_000_000), fmt: Format = FORMAT) -> Any:
+@router.get(
+    "/impact",
+    summary="What an outage of an entity would hit, nearest first: each item with its owner and "
+    "the path that explains it (the existing /entities/{ref}/impact, described)",
+    response_model=ImpactOut,
+    responses={**READ_ERRORS, **CSV_RESPONSE},
+)
+def impact_of(
+    request: Request,
+    store: StoreDep,
+    principal: PrincipalDep,
+    ref: str = Query(..., max_length=200, examples=["database:vn-csdl-dan-cu"]),
+    max_depth: int | None = Query(None, ge=1, le=100),
+    limit: int = Query(100, ge=1, le=5000),
+    offset: int = Query(0, ge=0, le=10_000_000),
+    fmt: Format = FORMAT,
+) -> Any:
     require(principal, "read")
     _known(store, ref, "ref")
     report = impact_report(store, ref, max_depth=max_depth, limit=limit, offset=offset)

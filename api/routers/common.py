@@ -42,8 +42,9 @@ def etag(version: int) -> str:
     return f'"{version}"'
 
 
-def tagged(body: Any, version: int, status: int = 200, headers: dict[str, str] | None = None,
-           request: Request | None = None) -> Response:
+def tagged(
+    body: Any, version: int, status: int = 200, headers: dict[str, str] | None = None, request: Request | None = None
+) -> Response:
     """The body with its ETag; a GET whose If-None-Match names that tag gets 304 Not Modified (no body)."""
     tag = etag(version)
     if request is not None and request.method == "GET":
@@ -53,9 +54,17 @@ def tagged(body: Any, version: int, status: int = 200, headers: dict[str, str] |
     return JSONResponse(body, status_code=status, headers={"ETag": tag, **(headers or {})})
 
 
-def if_match(if_match: Annotated[str | None, Header(alias="If-Match", max_length=200,
-                                                    description='The ETag read with GET, e.g. "3" (required)',
-                                                    examples=['"1"'])] = None) -> int:
+def if_match(
+    if_match: Annotated[
+        str | None,
+        Header(
+            alias="If-Match",
+            max_length=200,
+            description='The ETag read with GET, e.g. "3" (required)',
+            examples=['"1"'],
+        ),
+    ] = None,
+) -> int:
     """The version a write expects, from If-Match (428 when missing; a list or * is refused: name one version)."""
     if if_match is None or not if_match.strip():
         raise PreconditionRequired("If-Match is required")
@@ -122,22 +131,48 @@ class Problem(BaseModel):
 
 
 def _p(description: str) -> dict[str, Any]:
-    return {"model": Problem, "description": description,
-            "content": {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}}
+    return {
+        "model": Problem,
+        "description": description,
+        "content": {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}},
+    }
 
 
 READ_ERRORS: dict[int | str, dict[str, Any]] = {
-    400: _p("Malformed request"), 401: _p("Bad or missing credentials"), 403: _p("Not allowed for this role"),
-    404: _p("Not found"), 422: _p("Invalid parameters (each field named)"),
-    429: _p("Too many bad tokens from this address; retry after Retry-After seconds"), 503: _p("Store busy; retry"),
+    400: _p("Malformed request"),
+    401: _p("Bad or missing credentials"),
+    403: _p("Not allowed for this role"),
+    404: _p("Not found"),
+    422: _p("Invalid parameters (each field named)"),
+    429: _p("Too many bad tokens from this address; retry after Retry-After seconds"),
+    503: _p("Store busy; retry"),
 }
 WRITE_ERRORS: dict[int | str, dict[str, Any]] = {
-    **READ_ERRORS, 409: _p("Conflicts with the catalog (exists already, integrity)"),
-    412: _p("Stale If-Match"), 413: _p("Body too large"), 428: _p("If-Match missing"),
+    **READ_ERRORS,
+    409: _p("Conflicts with the catalog (exists already, integrity)"),
+    412: _p("Stale If-Match"),
+    413: _p("Body too large"),
+    428: _p("If-Match missing"),
 }
 
 CONDITIONAL_READ: dict[int | str, dict[str, Any]] = {
-    **READ_ERRORS, 304: {"description": "Not modified: If-None-Match names the current ETag"}}
+    **READ_ERRORS,
+    304: {"description": "Not modified: If-None-Match names the current ETag"},
+}
 
-__all__ = ["CONDITIONAL_READ", "PERMISSION", "SIGNED_IN", "IfMatch", "READ_ERRORS", "ServiceDep", "WRITE_ERRORS",
-           "WhoFirst", "etag", "if_match", "needs", "require_declared", "service", "tagged"]
+__all__ = [
+    "CONDITIONAL_READ",
+    "PERMISSION",
+    "SIGNED_IN",
+    "IfMatch",
+    "READ_ERRORS",
+    "ServiceDep",
+    "WRITE_ERRORS",
+    "WhoFirst",
+    "etag",
+    "if_match",
+    "needs",
+    "require_declared",
+    "service",
+    "tagged",
+]

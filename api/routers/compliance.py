@@ -32,10 +32,17 @@ class ReportOut(BaseModel):
     completeness: dict[str, dict[str, Any]]
 
 
-@router.get("/compliance", summary="Run the compliance rules; findings per rule and completeness per organisation",
-            response_model=ReportOut, responses=READ_ERRORS)
-def compliance(store: StoreDep, principal: PrincipalDep,
-               rule: list[str] | None = Query(None, max_length=50, description="Rule codes (default: all)"),
-               today: dt.date | None = Query(None, description="Check the catalog as of this day")) -> dict[str, Any]:
+@router.get(
+    "/compliance",
+    summary="Run the compliance rules; findings per rule and completeness per organisation",
+    response_model=ReportOut,
+    responses=READ_ERRORS,
+)
+def compliance(
+    store: StoreDep,
+    principal: PrincipalDep,
+    rule: list[str] | None = Query(None, max_length=50, description="Rule codes (default: all)"),
+    today: dt.date | None = Query(None, description="Check the catalog as of this day"),
+) -> dict[str, Any]:
     require(principal, "read")
     return check(store, today=today, rules=rule).to_json()

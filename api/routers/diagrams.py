@@ -34,22 +34,39 @@ def file_headers(media: str, filename: str | None = None) -> dict[str, str]:
     return headers
 
 
-
-@router.get("/diagrams/{view}.{fmt}", summary="Render a view (ioc, department, context, shared-db, landscape, "
-                                              "diff) as SVG, PNG, PDF or DOT",
-            responses={**READ_ERRORS, 200: {"content": {m: {} for m in MEDIA.values()}}})
-async def diagram(request: Request, principal: PrincipalDep, view: str, fmt: Literal["svg", "png", "pdf", "dot"],
-                  ref: str | None = Query(None, max_length=200, examples=["platform:hcm-ioc"]),
-                  as_of: str | None = Query(None, max_length=40, examples=["2025-08-01"]),
-                  valid_on: str | None = Query(None, max_length=40),
-                  depth: int = Query(1, ge=0, le=6), direction: Literal["out", "in", "both"] = "both",
-                  lang: Literal["vi", "en"] = "vi", limit: int = Query(300, ge=10, le=5000),
-                  from_: str | None = Query(None, alias="from", max_length=40),
-                  to: str | None = Query(None, max_length=40)) -> Response:
+@router.get(
+    "/diagrams/{view}.{fmt}",
+    summary="Render a view (ioc, department, context, shared-db, landscape, diff) as SVG, PNG, PDF or DOT",
+    responses={**READ_ERRORS, 200: {"content": {m: {} for m in MEDIA.values()}}},
+)
+async def diagram(
+    request: Request,
+    principal: PrincipalDep,
+    view: str,
+    fmt: Literal["svg", "png", "pdf", "dot"],
+    ref: str | None = Query(None, max_length=200, examples=["platform:hcm-ioc"]),
+    as_of: str | None = Query(None, max_length=40, examples=["2025-08-01"]),
+    valid_on: str | None = Query(None, max_length=40),
+    depth: int = Query(1, ge=0, le=6),
+    direction: Literal["out", "in", "both"] = "both",
+    lang: Literal["vi", "en"] = "vi",
+    limit: int = Query(300, ge=10, le=5000),
+    from_: str | None = Query(None, alias="from", max_length=40),
+    to: str | None = Query(None, max_length=40),
+) -> Response:
     from diagrams import ViewParams, draw
 
     require(principal, "read")
-    params = ViewParams(ref=ref, as_of=as_of, valid_on=valid_on, depth=depth, direction=direction, lang=lang,
-                        limit=limit, from_date=from_, to_date=to)
+    params = ViewParams(
+        ref=ref,
+        as_of=as_of,
+        valid_on=valid_on,
+        depth=depth,
+        direction=direction,
+        lang=lang,
+        limit=limit,
+        from_date=from_,
+        to_date=to,
+    )
     data = await run_in_threadpool(draw, request.app.state.store, view, params, fmt)
     return Response(data, media_type=MEDIA[fmt], headers=file_headers(MEDIA[fmt]))

@@ -27,13 +27,24 @@ DraftsDep = Annotated[Drafts, Depends(drafts)]
 
 
 class DraftIn(BaseModel):
-    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
-        {"ref": "system:hcm-cong-1022", "op": "patch", "base_version": 1,
-         "changes": {"attributes": {"vendor": "VNPT-IT"}}, "note": "Cập nhật đơn vị phát triển"}]})
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "ref": "system:hcm-cong-1022",
+                    "op": "patch",
+                    "base_version": 1,
+                    "changes": {"attributes": {"vendor": "VNPT-IT"}},
+                    "note": "Cập nhật đơn vị phát triển",
+                }
+            ]
+        },
+    )
     ref: Annotated[str, Field(pattern=ENTITY_REF, max_length=200)]
     op: Literal["patch", "retire"] = "patch"
     changes: dict[str, Any] = Field(default_factory=dict, description="patch: fields as for PATCH; retire: {on}")
-    base_version: int = Field(ge=1, le=2 ** 53, description="The entity's version (ETag) the change is based on")
+    base_version: int = Field(ge=1, le=2**53, description="The entity's version (ETag) the change is based on")
     note: str = Field("", max_length=2000)
 
 
@@ -65,37 +76,58 @@ class RejectIn(BaseModel):
     reason: str = Field(min_length=1, max_length=2000)
 
 
-@router.post("/drafts", summary="Submit a change for approval (nothing changes until an architect approves)",
-             status_code=201, response_model=DraftOut, responses=WRITE_ERRORS, **needs("write"))
+@router.post(
+    "/drafts",
+    summary="Submit a change for approval (nothing changes until an architect approves)",
+    status_code=201,
+    response_model=DraftOut,
+    responses=WRITE_ERRORS,
+    **needs("write"),
+)
 def submit(body: DraftIn, d: DraftsDep) -> JSONResponse:
     draft = d.submit(body.ref, body.changes, body.base_version, op=body.op, note=body.note)
     return tagged(draft.as_dict(), draft.version, 201)
 
 
-@router.get("/drafts", summary="Drafts, newest first (default: pending)", response_model=DraftList,
-            responses=READ_ERRORS)
-def list_drafts(d: DraftsDep, status: Literal["pending", "approved", "rejected", "all"] = "pending",
-                ref: str | None = Query(None, max_length=200), limit: int = Query(100, ge=1, le=1000)
-                ) -> dict[str, Any]:
+@router.get(
+    "/drafts", summary="Drafts, newest first (default: pending)", response_model=DraftList, responses=READ_ERRORS
+)
+def list_drafts(
+    d: DraftsDep,
+    status: Literal["pending", "approved", "rejected", "all"] = "pending",
+    ref: str | None = Query(None, max_length=200),
+    limit: int = Query(100, ge=1, le=1000),
+) -> dict[str, Any]:
     return {"items": [x.as_dict() for x in d.list(None if status == "all" else status, ref=ref, limit=limit)]}
 
 
-@router.get("/drafts/{draft_id}", summary="One draft (ETag = its version)", response_model=DraftOut,
-            responses=CONDITIONAL_READ)
+@router.get(
+    "/drafts/{draft_id}", summary="One draft (ETag = its version)", response_model=DraftOut, responses=CONDITIONAL_READ
+)
 def get_draft(request: Request, d: DraftsDep, draft_id: str = DraftId) -> Response:
     draft = d.get(draft_id)
     return tagged(draft.as_dict(), draft.version, request=request)
 
 
-@router.post("/drafts/{draft_id}/approve", summary="Approve: apply the change as the approver (If-Match)",
-             response_model=DraftOut, responses=WRITE_ERRORS, **needs("approve"))
+@router.post(
+    "/drafts/{draft_id}/approve",
+    summary="Approve: apply the change as the approver (If-Match)",
+    response_model=DraftOut,
+    responses=WRITE_ERRORS,
+    **needs("approve"),
+)
 def approve(d: DraftsDep, version: IfMatch, draft_id: str = DraftId) -> JSONResponse:
     draft = d.approve(draft_id, version)
     return tagged(draft.as_dict(), draft.version)
 
 
-@router.post("/drafts/{draft_id}/reject", summary="Reject with a reason (If-Match)", response_model=DraftOut,
-             responses=WRITE_ERRORS, **needs("approve"))
+@router.post(
+    "/drafts/{draft_id}/reject",
+    summary="Reject with a reason (If-Match)",
+    response_model=DraftOut,
+    responses=WRITE_ERRORS,
+    **needs("approve"),
+)
 def reject(body: RejectIn, d: DraftsDep, version: IfMatch, draft_id: str = DraftId) -> JSONResponse:
     draft = d.reject(draft_id, version, body.reason)
     return tagged(draft.as_dict(), draft.version)

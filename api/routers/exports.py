@@ -34,9 +34,11 @@ def _download(store: CatalogStore, spec: Exporter, include_changelog: bool) -> R
 
 
 def _route(spec: Exporter) -> None:
-    def export_with_changelog(store: StoreDep, principal: PrincipalDep,
-                              include_changelog: bool = Query(False, description="Also the change log (needs the "
-                                                                                 "history permission)")) -> Response:
+    def export_with_changelog(
+        store: StoreDep,
+        principal: PrincipalDep,
+        include_changelog: bool = Query(False, description="Also the change log (needs the history permission)"),
+    ) -> Response:
         require(principal, "export")
         if include_changelog:
             require(principal, "history")
@@ -46,9 +48,15 @@ def _route(spec: Exporter) -> None:
         require(principal, "export")
         return _download(store, spec, False)
 
-    router.add_api_route(f"/exports/{spec.name}", export_with_changelog if spec.changelog else export_content,
-                         methods=["GET"], summary=spec.description, operation_id=f"export_{spec.name}",
-                         response_class=Response, responses={**READ_ERRORS, 200: {"content": {spec.media_type: {}}}})
+    router.add_api_route(
+        f"/exports/{spec.name}",
+        export_with_changelog if spec.changelog else export_content,
+        methods=["GET"],
+        summary=spec.description,
+        operation_id=f"export_{spec.name}",
+        response_class=Response,
+        responses={**READ_ERRORS, 200: {"content": {spec.media_type: {}}}},
+    )
 
 
 for _spec in exporters().values():

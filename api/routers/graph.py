@@ -48,12 +48,21 @@ class PathsOut(BaseModel):
     paths: list[list[str]]
 
 
-@router.get("/entities/{ref}/neighbourhood", summary="Entities within depth hops, with the relationships followed",
-            response_model=Neighbourhood, responses=READ_ERRORS)
-def neighbourhood(store: StoreDep, principal: PrincipalDep, ref: str = REF, depth: int = Query(1, ge=1, le=4),
-                  direction: Literal["out", "in", "both"] = "both",
-                  type: list[str] | None = Query(None, max_length=20, description="Relationship types to follow"),
-                  limit: int = Query(200, ge=1, le=2000)) -> Response:
+@router.get(
+    "/entities/{ref}/neighbourhood",
+    summary="Entities within depth hops, with the relationships followed",
+    response_model=Neighbourhood,
+    responses=READ_ERRORS,
+)
+def neighbourhood(
+    store: StoreDep,
+    principal: PrincipalDep,
+    ref: str = REF,
+    depth: int = Query(1, ge=1, le=4),
+    direction: Literal["out", "in", "both"] = "both",
+    type: list[str] | None = Query(None, max_length=20, description="Relationship types to follow"),
+    limit: int = Query(200, ge=1, le=2000),
+) -> Response:
     require(principal, "read")
     store.get_entity(ref)
     g = store.neighbourhood(ref, depth=depth, direction=direction, types=tuple(type) if type else None, limit=limit)
@@ -61,11 +70,14 @@ def neighbourhood(store: StoreDep, principal: PrincipalDep, ref: str = REF, dept
     # hundreds of entities, and building then dumping their models was most of its time
     ents, rels = g.entities, g.relationships
     entities = (ents.json(r) if isinstance(ents, StoredEntities) else _dumps(ents[r]) for r in sorted(ents))
-    relationships = (rels.json(i) if isinstance(rels, StoredRelationships) else _dumps(rels[i])
-                     for i in range(len(rels)))
-    body = (f'{{"ref":{orjson.dumps(ref).decode()},"entities":[{",".join(entities)}],'
-            f'"depth":{orjson.dumps(g.depth).decode()},"relationships":[{",".join(relationships)}],'
-            f'"truncated":{"true" if g.truncated else "false"}}}')
+    relationships = (
+        rels.json(i) if isinstance(rels, StoredRelationships) else _dumps(rels[i]) for i in range(len(rels))
+    )
+    body = (
+        f'{{"ref":{orjson.dumps(ref).decode()},"entities":[{",".join(entities)}],'
+        f'"depth":{orjson.dumps(g.depth).decode()},"relationships":[{",".join(relationships)}],'
+        f'"truncated":{"true" if g.truncated else "false"}}}'
+    )
     return Response(body, media_type="application/json")
 
 
@@ -73,25 +85,47 @@ def _dumps(model: BaseModel) -> str:
     return orjson.dumps(model.model_dump(mode="json")).decode()
 
 
-@router.get("/entities/{ref}/impact", summary="What an outage of this entity would hit (transitive dependents, "
-                                              "nearest first, each with its explanation path)",
-            response_model=ImpactOut, responses=READ_ERRORS)
-def impact_of(store: StoreDep, principal: PrincipalDep, ref: str = REF,
-              max_depth: int | None = Query(None, ge=1, le=100), limit: int = Query(100, ge=1, le=5000),
-              offset: int = Query(0, ge=0, le=10_000_000)) -> dict[str, Any]:
+@router.get(
+    "/entities/{ref}/impact",
+    summary="What an outage of this entity would hit (transitive dependents, "
+    "nearest first, each with its explanation path)",
+    response_model=ImpactOut,
+    responses=READ_ERRORS,
+)
+def impact_of(
+    store: StoreDep,
+    principal: PrincipalDep,
+    ref: str = REF,
+    max_depth: int | None = Query(None, ge=1, le=100),
+    limit: int = Query(100, ge=1, le=5000),
+    offset: int = Query(0, ge=0, le=10_000_000),
+) -> dict[str, Any]:
     require(principal, "read")
     hit = impact(store, ref, max_depth=max_depth)
-    items = [{"ref": i.ref, "depth": i.depth, "path": list(i.path), "relationships": list(i.relationships)}
-             for i in hit[offset:offset + limit]]
+    items = [
+        {"ref": i.ref, "depth": i.depth, "path": list(i.path), "relationships": list(i.relationships)}
+        for i in hit[offset : offset + limit]
+    ]
     return {"ref": ref, "total": len(hit), "limit": limit, "offset": offset, "items": items}
 
 
-@router.get("/paths", summary="Paths between two entities over stored relationships, shortest first",
-            response_model=PathsOut, responses=READ_ERRORS)
-def paths_between(store: StoreDep, principal: PrincipalDep,
-                  source: str = Query(..., max_length=200, examples=["system:hcm-cong-1022"]),
-                  target: str = Query(..., max_length=200, examples=["platform:hcm-ioc"]),
-                  max_length: int = Query(4, ge=1, le=6), limit: int = Query(20, ge=1, le=100)) -> dict[str, Any]:
+@router.get(
+    "/paths",
+    summary="Paths between two entities over stored relationships, shortest first",
+    response_model=PathsOut,
+    responses=READ_ERRORS,
+)
+def paths_between(
+    store: StoreDep,
+    principal: PrincipalDep,
+    source: str = Query(..., max_length=200, examples=["system:hcm-cong-1022"]),
+    target: str = Query(..., max_length=200, examples=["platform:hcm-ioc"]),
+    max_length: int = Query(4, ge=1, le=6),
+    limit: int = Query(20, ge=1, le=100),
+) -> dict[str, Any]:
     require(principal, "read")
-    return {"source": source, "target": target,
-            "paths": paths(store, source, target, max_length=max_length, limit=limit)}
+    return {
+        "source": source,
+        "target": target,
+        "paths": paths(store, source, target, max_length=max_length, limit=limit),
+    }

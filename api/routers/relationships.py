@@ -10,8 +10,7 @@ from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import JSONResponse, Response
 
 from api.auth import PrincipalDep, StoreDep
-from api.routers.common import CONDITIONAL_READ, READ_ERRORS, WRITE_ERRORS, IfMatch, ServiceDep, WhoFirst, needs, \
-    tagged
+from api.routers.common import CONDITIONAL_READ, READ_ERRORS, WRITE_ERRORS, IfMatch, ServiceDep, WhoFirst, needs, tagged
 from api.schemas import RelationshipCreate, RelationshipPage
 from catalog.errors import FieldError, NotFound, ValidationFailed
 from catalog.i18n import msg
@@ -22,26 +21,43 @@ router = APIRouter(tags=["relationships"], route_class=WhoFirst)
 RelId = Path(description="source>type>target", max_length=600, examples=["system:hcm-cong-1022>uses>platform:hcm-lgsp"])
 
 
-@router.get("/relationships", summary="Relationships touching an entity (or all), by type and direction",
-            response_model=RelationshipPage, responses=READ_ERRORS)
-def list_relationships(store: StoreDep, principal: PrincipalDep,
-                       ref: str | None = Query(None, max_length=200, examples=["platform:hcm-lgsp"]),
-                       type: str | None = Query(None, max_length=50, examples=["uses"]),
-                       direction: Literal["out", "in", "both"] = "both",
-                       limit: int = Query(500, ge=1, le=10_000)) -> dict[str, Any]:
+@router.get(
+    "/relationships",
+    summary="Relationships touching an entity (or all), by type and direction",
+    response_model=RelationshipPage,
+    responses=READ_ERRORS,
+)
+def list_relationships(
+    store: StoreDep,
+    principal: PrincipalDep,
+    ref: str | None = Query(None, max_length=200, examples=["platform:hcm-lgsp"]),
+    type: str | None = Query(None, max_length=50, examples=["uses"]),
+    direction: Literal["out", "in", "both"] = "both",
+    limit: int = Query(500, ge=1, le=10_000),
+) -> dict[str, Any]:
     require(principal, "read")
     return {"items": [r.model_dump(mode="json") for r in store.list_relationships(ref, type, direction, limit)]}
 
 
-@router.post("/relationships", summary="Link two entities", status_code=201, response_model=Relationship,
-             responses=WRITE_ERRORS, **needs("write"))
+@router.post(
+    "/relationships",
+    summary="Link two entities",
+    status_code=201,
+    response_model=Relationship,
+    responses=WRITE_ERRORS,
+    **needs("write"),
+)
 def create_relationship(body: RelationshipCreate, svc: ServiceDep) -> JSONResponse:
     r = svc.link(body.model_dump(mode="json"))
     return tagged(r.model_dump(mode="json"), r.version, 201)
 
 
-@router.get("/relationships/{rel_id}", summary="One relationship (ETag = its version)", response_model=Relationship,
-            responses=CONDITIONAL_READ)
+@router.get(
+    "/relationships/{rel_id}",
+    summary="One relationship (ETag = its version)",
+    response_model=Relationship,
+    responses=CONDITIONAL_READ,
+)
 def get_relationship(request: Request, store: StoreDep, principal: PrincipalDep, rel_id: str = RelId) -> Response:
     require(principal, "read")
     r = store.find_relationship(rel_id)
@@ -50,10 +66,16 @@ def get_relationship(request: Request, store: StoreDep, principal: PrincipalDep,
     return tagged(r.model_dump(mode="json"), r.version, request=request)
 
 
-@router.put("/relationships/{rel_id}", summary="Replace a relationship's properties and validity (If-Match)",
-            response_model=Relationship, responses=WRITE_ERRORS, **needs("write"))
-def replace_relationship(body: RelationshipCreate, version: IfMatch, svc: ServiceDep,
-                         rel_id: str = RelId) -> JSONResponse:
+@router.put(
+    "/relationships/{rel_id}",
+    summary="Replace a relationship's properties and validity (If-Match)",
+    response_model=Relationship,
+    responses=WRITE_ERRORS,
+    **needs("write"),
+)
+def replace_relationship(
+    body: RelationshipCreate, version: IfMatch, svc: ServiceDep, rel_id: str = RelId
+) -> JSONResponse:
     data = body.model_dump(mode="json")
     given = f"{data['source']}>{data['type']}>{data['target']}"
     if given != rel_id:
@@ -62,8 +84,14 @@ def replace_relationship(body: RelationshipCreate, version: IfMatch, svc: Servic
     return tagged(r.model_dump(mode="json"), r.version)
 
 
-@router.delete("/relationships/{rel_id}", summary="Unlink (If-Match)", status_code=204, response_class=Response,
-               responses=WRITE_ERRORS, **needs("write"))
+@router.delete(
+    "/relationships/{rel_id}",
+    summary="Unlink (If-Match)",
+    status_code=204,
+    response_class=Response,
+    responses=WRITE_ERRORS,
+    **needs("write"),
+)
 def delete_relationship(version: IfMatch, svc: ServiceDep, rel_id: str = RelId) -> Response:
     svc.unlink(rel_id, version)
     return Response(status_code=204)

@@ -15,8 +15,9 @@ import json
 import re
 import secrets
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
@@ -25,8 +26,7 @@ from fastapi.responses import FileResponse, JSONResponse, RedirectResponse, Resp
 from api import messages
 from api.auth import SESSION_COOKIE, accounts_for
 from api.routers.diagrams import file_headers
-from api.web.context import (check_csrf, context, error_page, finish, lang_of, may, principal_of, render,
-                             set_session)
+from api.web.context import check_csrf, context, error_page, finish, lang_of, may, principal_of, render, set_session
 from api.web.forms import NEW_LINKS, PARTS, EntityForm, draft_changes, field_label, link_types, save
 from catalog.errors import CatalogError, FieldError, NotFound, PermissionDenied, ValidationFailed
 from catalog.i18n import msg, text
@@ -46,6 +46,7 @@ UPLOADS = Path(tempfile.gettempdir()) / "ioc-catalog-uploads"
 def web(fn: Callable) -> Callable:
     """Catalog errors become an error page in the user's language (never a traceback, never problem+json)."""
     if inspect.iscoroutinefunction(fn):
+
         @functools.wraps(fn)
         async def run_async(request: Request, *args: Any, **kwargs: Any) -> Any:
             try:
@@ -54,6 +55,7 @@ def web(fn: Callable) -> Callable:
                 return _signin_redirect(request)
             except CatalogError as exc:
                 return error_page(request, exc)
+
         return run_async
 
     @functools.wraps(fn)
@@ -64,6 +66,7 @@ def web(fn: Callable) -> Callable:
             return _signin_redirect(request)
         except CatalogError as exc:
             return error_page(request, exc)
+
     return run
 
 
@@ -72,9 +75,14 @@ def _store(request: Request) -> Any:
 
 
 # what a page says when the reader's role may not do what it offers (catalog.permissions decides)
-REFUSED = {"read": msg("ui-may-not-read"), "write": msg("ui-may-not-write"), "import": msg("ui-may-not-import"),
-           "export": msg("ui-may-not-export"), "history": msg("ui-may-not-history"),
-           "approve": msg("ui-may-not-approve")}
+REFUSED = {
+    "read": msg("ui-may-not-read"),
+    "write": msg("ui-may-not-write"),
+    "import": msg("ui-may-not-import"),
+    "export": msg("ui-may-not-export"),
+    "history": msg("ui-may-not-history"),
+    "approve": msg("ui-may-not-approve"),
+}
 
 
 def _who(request: Request, action: str = "read") -> Principal:
@@ -117,6 +125,7 @@ async def _form(request: Request) -> Any:
 
 # --- static files, sign-in -------------------------------------------------------------------------------------
 
+
 @router.get("/static/{name}")
 def static(name: str) -> Response:
     if not re.match(r"^[a-z0-9-]+\.(css|js)$", name) or not (STATIC / name).is_file():
@@ -144,14 +153,28 @@ async def signin(request: Request) -> Response:
         opened = await run_in_threadpool(accounts.create_session, name, password)
     except Throttled as exc:
         page = context(request)
-        response = render(request, "signin.html", status=429, page=page, next=_safe_next(form.get("next")),
-                          name=name, error=messages.detail(exc.code, page.lang, seconds=exc.retry_after))
+        response = render(
+            request,
+            "signin.html",
+            status=429,
+            page=page,
+            next=_safe_next(form.get("next")),
+            name=name,
+            error=messages.detail(exc.code, page.lang, seconds=exc.retry_after),
+        )
         response.headers["Retry-After"] = str(exc.retry_after)
         return response
     if opened is None:
         page = context(request)
-        return render(request, "signin.html", status=401, page=page, next=_safe_next(form.get("next")),
-                      name=name, error=page._("ui-signin-wrong"))
+        return render(
+            request,
+            "signin.html",
+            status=401,
+            page=page,
+            next=_safe_next(form.get("next")),
+            name=name,
+            error=page._("ui-signin-wrong"),
+        )
     response = RedirectResponse(_safe_next(str(form.get("next", "/"))), status_code=303)
     set_session(request, response, opened[0])
     return finish(request, response)
@@ -168,6 +191,7 @@ async def signout(request: Request) -> Response:
 
 
 # --- browsing: home, search, entity, graph -----------------------------------------------------------------------
+
 
 @router.get("/")
 @web
@@ -188,8 +212,16 @@ def index(request: Request, q: str = "", kind: str = "") -> Response:
     from diagrams.registry import registry
 
     views = registry()
-    return render(request, "index.html", counts=counts, q=q, items=items, kind=kind, revision=store.revision(),
-                  views={name: _view_label(views[name], lang) for name in ("ioc", "landscape") if name in views})
+    return render(
+        request,
+        "index.html",
+        counts=counts,
+        q=q,
+        items=items,
+        kind=kind,
+        revision=store.revision(),
+        views={name: _view_label(views[name], lang) for name in ("ioc", "landscape") if name in views},
+    )
 
 
 @router.get("/search.json")
@@ -198,9 +230,20 @@ def search_json(request: Request, q: str = "") -> Response:
     _who(request)
     store, lang = _store(request), lang_of(request)
     items = store.search(q[:200], limit=15) if q.strip() else []
-    return JSONResponse({"items": [{"ref": e.ref, "name": e.name.get(lang), "kind": e.kind,
-                                    "kind_label": store.metamodel.kinds[e.kind].label.get(lang),
-                                    "url": f"/entities/{e.ref}"} for e in items]})
+    return JSONResponse(
+        {
+            "items": [
+                {
+                    "ref": e.ref,
+                    "name": e.name.get(lang),
+                    "kind": e.kind,
+                    "kind_label": store.metamodel.kinds[e.kind].label.get(lang),
+                    "url": f"/entities/{e.ref}",
+                }
+                for e in items
+            ]
+        }
+    )
 
 
 def _history(store: Any, e: Any, rels: list, lang: str) -> list[dict]:
@@ -212,27 +255,49 @@ def _history(store: Any, e: Any, rels: list, lang: str) -> list[dict]:
     for r in rels[:100]:
         entries += store.changelog(ref=f"rel:{r.id}", limit=20)
     shown = sorted(entries, key=lambda x: x.seq, reverse=True)[:300]
-    ends = {x for c in shown if c.ref.startswith("rel:") for x in ((c.after or c.before or {}).get("source"),
-                                                                     (c.after or c.before or {}).get("target"))}
+    ends = {
+        x
+        for c in shown
+        if c.ref.startswith("rel:")
+        for x in ((c.after or c.before or {}).get("source"), (c.after or c.before or {}).get("target"))
+    }
     names = store.get_entities(sorted(x for x in ends if isinstance(x, str) and ":" in x))
     out = []
     for c in shown:
         if c.ref.startswith("rel:"):
             rel = c.after or c.before or {}
             rs = mm.relations.get(rel.get("type", ""))
-            ends_named = [names[x].name.get(lang) if x in names else str(x or "")
-                          for x in (rel.get("source"), rel.get("target"))]
-            out.append({"time": c.time, "actor": c.actor, "op": c.op,
-                        "changed": [f"{ends_named[0]} → {rs.label.get(lang) if rs else rel.get('type', '')} → "
-                                    f"{ends_named[1]}"]})
+            ends_named = [
+                names[x].name.get(lang) if x in names else str(x or "") for x in (rel.get("source"), rel.get("target"))
+            ]
+            out.append(
+                {
+                    "time": c.time,
+                    "actor": c.actor,
+                    "op": c.op,
+                    "changed": [
+                        f"{ends_named[0]} → {rs.label.get(lang) if rs else rel.get('type', '')} → {ends_named[1]}"
+                    ],
+                }
+            )
             continue
         before, after = c.before or {}, c.after or {}
-        keys = sorted(k for k in set(before) | set(after)
-                      if k not in ("version", "updated_at", "created_at") and before.get(k) != after.get(k))
-        attrs = sorted(k for k in set(before.get("attributes", {})) | set(after.get("attributes", {}))
-                       if before.get("attributes", {}).get(k) != after.get("attributes", {}).get(k))
-        labels = [] if c.op == "create" else [field_label(spec, k, lang) for k in keys if k != "attributes"] + \
-            [field_label(spec, k, lang) for k in attrs]
+        keys = sorted(
+            k
+            for k in set(before) | set(after)
+            if k not in ("version", "updated_at", "created_at") and before.get(k) != after.get(k)
+        )
+        attrs = sorted(
+            k
+            for k in set(before.get("attributes", {})) | set(after.get("attributes", {}))
+            if before.get("attributes", {}).get(k) != after.get("attributes", {}).get(k)
+        )
+        labels = (
+            []
+            if c.op == "create"
+            else [field_label(spec, k, lang) for k in keys if k != "attributes"]
+            + [field_label(spec, k, lang) for k in attrs]
+        )
         out.append({"time": c.time, "actor": c.actor, "op": c.op, "changed": list(dict.fromkeys(labels))})
     return out
 
@@ -259,10 +324,15 @@ def entity_page(request: Request, ref: str, as_of: str = "") -> Response:
     else:
         e = store.get_entity(ref)
         rels = store.list_relationships(ref)
-    names = store.get_entities(sorted({r.source for r in rels} | {r.target for r in rels} |
-                                      {x.org for x in e.owner_history} | _refs_in(e) |
-                                      {v for r in rels for v in r.properties.values() if isinstance(v, str)
-                                       and REF_RE.match(v)}))
+    names = store.get_entities(
+        sorted(
+            {r.source for r in rels}
+            | {r.target for r in rels}
+            | {x.org for x in e.owner_history}
+            | _refs_in(e)
+            | {v for r in rels for v in r.properties.values() if isinstance(v, str) and REF_RE.match(v)}
+        )
+    )
     can_edit = False
     if day is None and may(p, "write") and store.metamodel.owned(e.kind):
         try:
@@ -273,10 +343,18 @@ def entity_page(request: Request, ref: str, as_of: str = "") -> Response:
     from catalog.drafts import Drafts
 
     pending = len(Drafts(store, p).list(status="pending", ref=e.ref)) if day is None else 0
-    return render(request, "entity.html", e=e, spec=store.metamodel.kind(e.kind), rels=rels, names=names,
-                  history=_history(store, e, rels if day is None else [], lang), as_of=day,
-                  can_edit=can_edit,
-                  pending_drafts=pending)
+    return render(
+        request,
+        "entity.html",
+        e=e,
+        spec=store.metamodel.kind(e.kind),
+        rels=rels,
+        names=names,
+        history=_history(store, e, rels if day is None else [], lang),
+        as_of=day,
+        can_edit=can_edit,
+        pending_drafts=pending,
+    )
 
 
 @router.get("/entities/{ref}/graph")
@@ -294,24 +372,44 @@ def graph_json(request: Request, ref: str) -> Response:
     store, lang = _store(request), lang_of(request)
     g = store.neighbourhood(ref[:200], depth=1, limit=80)
     mm = store.metamodel
-    return JSONResponse({
-        "center": ref, "truncated": g.truncated,
-        "nodes": [{"ref": e.ref, "name": e.name.get(lang), "kind": e.kind,
-                   "kind_label": mm.kinds[e.kind].label.get(lang), "url": f"/entities/{e.ref}"}
-                  for e in sorted(g.entities.values(), key=lambda x: (g.depth.get(x.ref, 0), x.ref))],
-        "edges": [{"source": r.source, "target": r.target, "type": r.type,
-                   "label": mm.relations[r.type].label.get(lang)} for r in g.relationships]})
+    return JSONResponse(
+        {
+            "center": ref,
+            "truncated": g.truncated,
+            "nodes": [
+                {
+                    "ref": e.ref,
+                    "name": e.name.get(lang),
+                    "kind": e.kind,
+                    "kind_label": mm.kinds[e.kind].label.get(lang),
+                    "url": f"/entities/{e.ref}",
+                }
+                for e in sorted(g.entities.values(), key=lambda x: (g.depth.get(x.ref, 0), x.ref))
+            ],
+            "edges": [
+                {"source": r.source, "target": r.target, "type": r.type, "label": mm.relations[r.type].label.get(lang)}
+                for r in g.relationships
+            ],
+        }
+    )
 
 
 # --- forms: register and edit ---------------------------------------------------------------------------------
+
 
 def _owner_choices(store: Any, p: Principal, lang: str) -> list:
     if p.role == "editor":
         orgs = store.get_entities(sorted(org_units(store, p.org or "")))
         return _sorted(list(orgs.values()), lang)
     today = dt.date.today()
-    return _sorted([o for o in store.list_entities(EntityFilter(kind="organization", limit=100_000))
-                    if o.valid_to is None or o.valid_to > today], lang)
+    return _sorted(
+        [
+            o
+            for o in store.list_entities(EntityFilter(kind="organization", limit=100_000))
+            if o.valid_to is None or o.valid_to > today
+        ],
+        lang,
+    )
 
 
 def _form_page(request: Request, p: Principal, form: EntityForm, current: Any, status: int = 200) -> Response:
@@ -320,25 +418,50 @@ def _form_page(request: Request, p: Principal, form: EntityForm, current: Any, s
     spec = mm.kind(form.kind)
     types = link_types(mm, form.kind)
     target_kinds = sorted({k for t in types for k in mm.relations[t].targets})
-    targets = [e for k in target_kinds if not mm.is_organisation(k)  # suggestions; any reference may be typed
-               for e in store.list_entities(EntityFilter(kind=k, limit=1000))]
+    targets = [
+        e
+        for k in target_kinds
+        if not mm.is_organisation(k)  # suggestions; any reference may be typed
+        for e in store.list_entities(EntityFilter(kind=k, limit=1000))
+    ]
     existing = store.list_relationships(current.ref, direction="out") if current else []
     names = store.get_entities(sorted({r.target for r in existing}))
     owners = _owner_choices(store, p, lang)
     if current is not None and current.owner and current.owner not in {o.ref for o in owners}:
         found = store.find_entity(current.owner)  # e.g. a merged department: kept until the owner is moved
         owners = ([found] if found else []) + owners
-    return render(request, "form.html", status=status, form=form, spec=spec, current=current,
-                  owners=owners, types=types, targets=_sorted(targets, lang),
-                  existing=existing, names=names, new_links=range(NEW_LINKS),
-                  protocols=mm.relations["reads"].property("protocol").values,  # type: ignore[union-attr]
-                  protocol_spec=mm.relations["reads"].property("protocol"))
+    return render(
+        request,
+        "form.html",
+        status=status,
+        form=form,
+        spec=spec,
+        current=current,
+        owners=owners,
+        types=types,
+        targets=_sorted(targets, lang),
+        existing=existing,
+        names=names,
+        new_links=range(NEW_LINKS),
+        protocols=mm.relations["reads"].property("protocol").values,  # type: ignore[union-attr]
+        protocol_spec=mm.relations["reads"].property("protocol"),
+    )
 
 
 def _creatable(store: Any, kind: str) -> str:
     if kind not in store.metamodel.kinds or not store.metamodel.kinds[kind].owned:
-        raise ValidationFailed([FieldError("kind", msg("ui-cannot-register-kind", kind=kind[:40], kinds=[
-            k for k, s in store.metamodel.kinds.items() if s.owned]))])
+        raise ValidationFailed(
+            [
+                FieldError(
+                    "kind",
+                    msg(
+                        "ui-cannot-register-kind",
+                        kind=kind[:40],
+                        kinds=[k for k, s in store.metamodel.kinds.items() if s.owned],
+                    ),
+                )
+            ]
+        )
     return kind
 
 
@@ -409,6 +532,7 @@ async def edit_submit(request: Request, ref: str) -> Response:
 
 # --- analysis: impact, compliance, my organisation -------------------------------------------------------------
 
+
 @router.get("/impact")
 @web
 def impact_page(request: Request, ref: str = "") -> Response:
@@ -416,8 +540,14 @@ def impact_page(request: Request, ref: str = "") -> Response:
     from catalog.analysis import impact
 
     store, lang = _store(request), lang_of(request)
-    candidates = _sorted([e for k in ("database", "platform", "service", "system")
-                          for e in store.list_entities(EntityFilter(kind=k, limit=5000))], lang)
+    candidates = _sorted(
+        [
+            e
+            for k in ("database", "platform", "service", "system")
+            for e in store.list_entities(EntityFilter(kind=k, limit=5000))
+        ],
+        lang,
+    )
     items, names, focus = [], {}, None
     if ref:
         focus = store.get_entity(ref[:200])
@@ -453,7 +583,7 @@ def compliance_page(request: Request, org: str = "") -> Response:
     _who(request)
     from catalog.compliance import load_rules
 
-    store, lang = _store(request), lang_of(request)
+    store, _lang = _store(request), lang_of(request)
     report = _compliance(store)
     orgs = store.get_entities(sorted(report.completeness))
     rules = {r.code: r for r in load_rules()}
@@ -463,9 +593,18 @@ def compliance_page(request: Request, org: str = "") -> Response:
         owned = store.get_entities(sorted({f.ref for f in report.findings}))
         findings = [f for f in report.findings if f.ref in units or (f.ref in owned and owned[f.ref].owner in units)]
     scores = sorted(report.completeness.values(), key=lambda s: (s.score, s.org))
-    return render(request, "compliance.html", report=report, scores=scores, orgs=orgs, org=org,
-                  focus=store.find_entity(org) if org else None, findings=findings, rules=rules,
-                  names=store.get_entities(sorted({f.ref for f in findings})))
+    return render(
+        request,
+        "compliance.html",
+        report=report,
+        scores=scores,
+        orgs=orgs,
+        org=org,
+        focus=store.find_entity(org) if org else None,
+        findings=findings,
+        rules=rules,
+        names=store.get_entities(sorted({f.ref for f in findings})),
+    )
 
 
 @router.get("/my-org")
@@ -484,14 +623,25 @@ def my_org(request: Request, org: str = "") -> Response:
     warnings: dict[str, list] = {}
     for f in report.findings:
         warnings.setdefault(f.ref, []).append(f)
-    groups = [(store.metamodel.kinds[k], _sorted([e for e in owned if e.kind == k], lang))
-              for k in ("system", "database", "service", "platform", "dataset")]
+    groups = [
+        (store.metamodel.kinds[k], _sorted([e for e in owned if e.kind == k], lang))
+        for k in ("system", "database", "service", "platform", "dataset")
+    ]
     score = report.completeness.get(org)
-    return render(request, "my_org.html", org=focus, orgs=orgs, groups=groups, warnings=warnings, score=score,
-                  can_register=may(p, "write") and (p.role != "editor" or org in org_units(store, p.org or "")))
+    return render(
+        request,
+        "my_org.html",
+        org=focus,
+        orgs=orgs,
+        groups=groups,
+        warnings=warnings,
+        score=score,
+        can_register=may(p, "write") and (p.role != "editor" or org in org_units(store, p.org or "")),
+    )
 
 
 # --- auditor: as of a date, downloads, change log ----------------------------------------------------------------
+
 
 @router.get("/asof")
 @web
@@ -500,16 +650,25 @@ def asof_page(request: Request, date: str = "", kind: str = "system") -> Respons
     store, lang = _store(request), lang_of(request)
     day = _day(date) or dt.date.today()
     graph = store.graph_as_of(day)
-    counts = {k: 0 for k in store.metamodel.kinds}
+    counts = dict.fromkeys(store.metamodel.kinds, 0)
     for e in graph.entities.values():
         counts[e.kind] = counts.get(e.kind, 0) + 1
     kind = kind if kind in store.metamodel.kinds else "system"
     items = _sorted([e for e in graph.entities.values() if e.kind == kind], lang)
     from diagrams.registry import registry
 
-    return render(request, "asof.html", day=day, counts=counts, kind=kind, items=items, names=graph.entities,
-                  relationships=len(graph.relationships), views=("ioc", "landscape"),
-                  all_views={name: _view_label(v, lang) for name, v in registry().items() if name != "diff"})
+    return render(
+        request,
+        "asof.html",
+        day=day,
+        counts=counts,
+        kind=kind,
+        items=items,
+        names=graph.entities,
+        relationships=len(graph.relationships),
+        views=("ioc", "landscape"),
+        all_views={name: _view_label(v, lang) for name, v in registry().items() if name != "diff"},
+    )
 
 
 def _view_label(view: Any, lang: str) -> str:
@@ -524,8 +683,9 @@ def _download(data: bytes, media: str, filename: str, request: Request) -> Respo
 
 @router.get("/download/diagram/{view}.{fmt}")
 @web
-async def download_diagram(request: Request, view: str, fmt: str, ref: str = "", as_of: str = "",
-                           inline: int = 0) -> Response:
+async def download_diagram(
+    request: Request, view: str, fmt: str, ref: str = "", as_of: str = "", inline: int = 0
+) -> Response:
     _who(request)
     from diagrams import ViewParams, draw
 
@@ -570,8 +730,9 @@ async def download_inventory(request: Request, as_of: str = "") -> Response:
         return inventory_xlsx(list(snap.entities.values()), store.metamodel, day)
 
     data = await run_in_threadpool(build)
-    return _download(data, "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-                     f"inventory-{day}.xlsx", request)
+    return _download(
+        data, "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", f"inventory-{day}.xlsx", request
+    )
 
 
 @router.get("/download/compliance.{fmt}")
@@ -607,8 +768,9 @@ async def download_bundle(request: Request, as_of: str = "") -> Response:
 
 @router.get("/changes")
 @web
-def changes_page(request: Request, ref: str = "", actor: str = "", since: str = "", until: str = "",
-                 op: str = "") -> Response:
+def changes_page(
+    request: Request, ref: str = "", actor: str = "", since: str = "", until: str = "", op: str = ""
+) -> Response:
     _who(request, "history")
     store = _store(request)
     ref, actor, op = ref.strip()[:200], actor.strip()[:100], op.strip()[:20]
@@ -616,13 +778,29 @@ def changes_page(request: Request, ref: str = "", actor: str = "", since: str = 
     seq, _ = store.revision()
     filtered = bool(ref or actor or s or u)
     after = 0 if filtered else max(0, seq - 200)
-    entries = store.changelog(ref=ref or None, actor=actor or None, since=s.isoformat() if s else None,
-                              until=u.isoformat() if u else None, limit=None if filtered else 200, after_seq=after)
+    entries = store.changelog(
+        ref=ref or None,
+        actor=actor or None,
+        since=s.isoformat() if s else None,
+        until=u.isoformat() if u else None,
+        limit=None if filtered else 200,
+        after_seq=after,
+    )
     if op:
         entries = [e for e in entries if e.op == op]
     entries = list(reversed(entries))[:500]
-    return render(request, "changes.html", entries=entries, ref=ref, actor=actor, since=since, until=until, op=op,
-                  total=len(entries), items=_change_items(store, entries, lang_of(request)))
+    return render(
+        request,
+        "changes.html",
+        entries=entries,
+        ref=ref,
+        actor=actor,
+        since=since,
+        until=until,
+        op=op,
+        total=len(entries),
+        items=_change_items(store, entries, lang_of(request)),
+    )
 
 
 def _change_items(store: Any, entries: list, lang: str) -> dict[int, dict[str, str]]:
@@ -662,18 +840,23 @@ def _change_items(store: Any, entries: list, lang: str) -> dict[int, dict[str, s
             if collection != "draft":
                 out[c.seq] = {"text": c.ref, "href": ""}
             elif isinstance(of, str) and of in names:
-                out[c.seq] = {"text": msg("ui-change-draft-of", name=names[of].name.get(lang)).text(lang),
-                              "href": f"/entities/{of}"}
+                out[c.seq] = {
+                    "text": msg("ui-change-draft-of", name=names[of].name.get(lang)).text(lang),
+                    "href": f"/entities/{of}",
+                }
             else:
                 out[c.seq] = {"text": msg("ui-change-draft").text(lang), "href": ""}
         else:
             names_of = body.get("name") if isinstance(body.get("name"), dict) else {}
-            out[c.seq] = {"text": names_of.get(lang) or names_of.get("vi") or names_of.get("en") or c.ref,
-                          "href": f"/entities/{c.ref}"}
+            out[c.seq] = {
+                "text": names_of.get(lang) or names_of.get("vi") or names_of.get("en") or c.ref,
+                "href": f"/entities/{c.ref}",
+            }
     return out
 
 
 # --- spreadsheet upload: dry run first, then confirm -----------------------------------------------------------
+
 
 def _forget_old_uploads(hours: int = 24) -> None:
     """Uploads wait for their confirmation in a private folder; a dry run never confirmed goes after a day (a failed
@@ -700,8 +883,7 @@ def import_page(request: Request) -> Response:
     p = _who(request)
     from importers.base import registry
 
-    return render(request, "import.html", formats=sorted(registry()), report=None, token="",
-                  allowed=may(p, "import"))
+    return render(request, "import.html", formats=sorted(registry()), report=None, token="", allowed=may(p, "import"))
 
 
 @router.post("/import")
@@ -721,8 +903,11 @@ async def import_submit(request: Request) -> Response:
     confirm = bool(token)
     upload = None
     if confirm:
-        kept = list((UPLOADS / token).iterdir()) if re.match(r"^[A-Za-z0-9_-]{20,60}$", token) and \
-            (UPLOADS / token).is_dir() else []
+        kept = (
+            list((UPLOADS / token).iterdir())
+            if re.match(r"^[A-Za-z0-9_-]{20,60}$", token) and (UPLOADS / token).is_dir()
+            else []
+        )
         if not kept:
             raise ValidationFailed([FieldError("token", msg("ui-upload-expired"))])
         path = kept[0]
@@ -747,19 +932,42 @@ async def import_submit(request: Request) -> Response:
                         raise ValidationFailed([FieldError("file", msg("ui-upload-too-large", limit=limit))])
                     out.write(chunk)
         try:
-            report = await run_in_threadpool(functools.partial(run_import, store, path, fmt, principal=p,
-                                                               dry_run=not confirm,
-                                                               limits=ImportLimits.from_settings(settings)))
+            report = await run_in_threadpool(
+                functools.partial(
+                    run_import,
+                    store,
+                    path,
+                    fmt,
+                    principal=p,
+                    dry_run=not confirm,
+                    limits=ImportLimits.from_settings(settings),
+                )
+            )
         except ImportFailed as exc:
-            return render(request, "import.html", status=422, formats=sorted(registry()), report=None, token="",
-                          allowed=True, failure=exc.text(lang))
+            return render(
+                request,
+                "import.html",
+                status=422,
+                formats=sorted(registry()),
+                report=None,
+                token="",
+                allowed=True,
+                failure=exc.text(lang),
+            )
         keep = not confirm and report.status == "finished"
     finally:
         if not keep:
             _discard_upload(token)
-    return render(request, "import.html", formats=sorted(registry()), report=report, token=token if keep else "",
-                  allowed=True, fmt=fmt or "", filename=path.name)
-
+    return render(
+        request,
+        "import.html",
+        formats=sorted(registry()),
+        report=report,
+        token=token if keep else "",
+        allowed=True,
+        fmt=fmt or "",
+        filename=path.name,
+    )
 
 
 async def _submit_draft(request: Request, p: Principal, form: EntityForm, current: Any, note: str) -> Response:
@@ -795,8 +1003,15 @@ def drafts_page(request: Request, status: str = "pending") -> Response:
     status = status if status in STATUSES else "pending"
     drafts = Drafts(store, p).list(status=status, limit=500)
     entities = store.get_entities(sorted({d.ref for d in drafts}))
-    return render(request, "drafts.html", drafts=drafts, entities=entities, shown=status, statuses=STATUSES,
-                  changes={d.id: _draft_rows(store, d, entities.get(d.ref), lang_of(request)) for d in drafts})
+    return render(
+        request,
+        "drafts.html",
+        drafts=drafts,
+        entities=entities,
+        shown=status,
+        statuses=STATUSES,
+        changes={d.id: _draft_rows(store, d, entities.get(d.ref), lang_of(request)) for d in drafts},
+    )
 
 
 def _draft_rows(store: Any, d: Any, current: Any, lang: str) -> list[tuple[str, str, str]]:

@@ -28,16 +28,17 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from api.auth import SESSION_COOKIE, Unauthenticated, current_principal
 from api.web.forms import reason
 from catalog.errors import CatalogError, PermissionDenied, ValidationFailed
-from catalog.i18n import (Message, format_date, format_datetime, format_number, lang_or_default, msg, msg_plural,
-                          text)
+from catalog.i18n import Message, format_date, format_datetime, format_number, lang_or_default, msg, msg_plural, text
 from catalog.metamodel import ROLE_LABELS
 from catalog.permissions import Principal, require
 
 CSRF_COOKIE = "ioc_csrf"
 LANG_COOKIE = "ioc_lang"
 TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
-CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; object-src 'self'; "
-       "frame-ancestors 'self'; base-uri 'none'; form-action 'self'")
+CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; object-src 'self'; "
+    "frame-ancestors 'self'; base-uri 'none'; form-action 'self'"
+)
 
 _envs: dict[str, Environment] = {}
 
@@ -49,8 +50,13 @@ def templates(lang: str = "vi") -> Environment:
     filters format per locale."""
     lang = lang_or_default(lang)
     if lang not in _envs:
-        env = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(["html"]),
-                          trim_blocks=True, lstrip_blocks=True, extensions=["jinja2.ext.i18n"])
+        env = Environment(
+            loader=FileSystemLoader(TEMPLATES),
+            autoescape=select_autoescape(["html"]),
+            trim_blocks=True,
+            lstrip_blocks=True,
+            extensions=["jinja2.ext.i18n"],
+        )
 
         def gettext(code: str, **params: Any) -> str:
             return msg(code, **params).text(lang)
@@ -146,8 +152,9 @@ def finish(request: Request, response: Any) -> Any:
 
 
 def set_session(request: Request, response: Any, value: str) -> None:
-    response.set_cookie(SESSION_COOKIE, value, httponly=True, samesite="lax", secure=secure(request), path="/",
-                        max_age=12 * 3600)
+    response.set_cookie(
+        SESSION_COOKIE, value, httponly=True, samesite="lax", secure=secure(request), path="/", max_age=12 * 3600
+    )
 
 
 @dataclass
@@ -188,11 +195,15 @@ class Page:
 
 # labels of the change log's operations, of compliance severities, of drafts' and imports' statuses
 OPERATIONS = {"create": msg("ui-op-create"), "update": msg("ui-op-update"), "delete": msg("ui-op-delete")}
-SEVERITIES = {"error": msg("ui-severity-error"), "warning": msg("ui-severity-warning"),
-              "info": msg("ui-severity-info")}
-STATUSES = {"pending": msg("ui-draft-pending"), "approved": msg("ui-draft-approved"),
-            "rejected": msg("ui-draft-rejected"), "finished": msg("ui-import-finished"),
-            "failed": msg("ui-import-failed"), "running": msg("ui-import-running")}
+SEVERITIES = {"error": msg("ui-severity-error"), "warning": msg("ui-severity-warning"), "info": msg("ui-severity-info")}
+STATUSES = {
+    "pending": msg("ui-draft-pending"),
+    "approved": msg("ui-draft-approved"),
+    "rejected": msg("ui-draft-rejected"),
+    "finished": msg("ui-import-finished"),
+    "failed": msg("ui-import-failed"),
+    "running": msg("ui-import-running"),
+}
 
 
 def label_of(table: dict[str, Message], value: Any, lang: str) -> str:
@@ -208,11 +219,22 @@ def render(request: Request, template: str, status: int = 200, **values: Any) ->
     page = values.pop("page", None) or context(request)
     store = request.app.state.store
     lang = page.lang
-    html = templates(lang).get_template(template).render(
-        page=page, lang=lang, user=page.user, csrf=csrf_token(request), mm=store.metamodel,
-        path=request.url.path, op_label=lambda v: label_of(OPERATIONS, v, lang),
-        severity_label=lambda v: label_of(SEVERITIES, v, lang), status_label=lambda v: label_of(STATUSES, v, lang),
-        **values)
+    html = (
+        templates(lang)
+        .get_template(template)
+        .render(
+            page=page,
+            lang=lang,
+            user=page.user,
+            csrf=csrf_token(request),
+            mm=store.metamodel,
+            path=request.url.path,
+            op_label=lambda v: label_of(OPERATIONS, v, lang),
+            severity_label=lambda v: label_of(SEVERITIES, v, lang),
+            status_label=lambda v: label_of(STATUSES, v, lang),
+            **values,
+        )
+    )
     return finish(request, HTMLResponse(html, status_code=status))
 
 
@@ -236,5 +258,12 @@ def error_page(request: Request, exc: CatalogError) -> HTMLResponse:
         title = page._("ui-error-form-expired")
     else:
         title = page._("ui-error-not-done")
-    return render(request, "error.html", status=exc.status if 400 <= exc.status < 600 else 400, page=page,
-                  title=title, hint=hint, detail=describe(exc, page.lang))
+    return render(
+        request,
+        "error.html",
+        status=exc.status if 400 <= exc.status < 600 else 400,
+        page=page,
+        title=title,
+        hint=hint,
+        detail=describe(exc, page.lang),
+    )

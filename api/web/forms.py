@@ -30,9 +30,17 @@ def reason(e: FieldError, lang: str) -> str:
 
 
 # the labels of an entity's own fields (its attributes' are the metamodel's)
-FIELDS = {"name": msg("ui-field-name"), "description": msg("ui-field-description"), "tags": msg("ui-field-tags"),
-          "owner": msg("ui-field-owner"), "owner_history": msg("ui-field-owner"), "valid_from": msg("ui-field-valid"),
-          "valid_to": msg("ui-field-valid"), "provenance": msg("ui-field-source"), "code": msg("ui-field-code")}
+FIELDS = {
+    "name": msg("ui-field-name"),
+    "description": msg("ui-field-description"),
+    "tags": msg("ui-field-tags"),
+    "owner": msg("ui-field-owner"),
+    "owner_history": msg("ui-field-owner"),
+    "valid_from": msg("ui-field-valid"),
+    "valid_to": msg("ui-field-valid"),
+    "provenance": msg("ui-field-source"),
+    "code": msg("ui-field-code"),
+}
 PARTS = {"vi": msg("ui-field-part-vi"), "en": msg("ui-field-part-en")}
 
 
@@ -79,22 +87,35 @@ class EntityForm:
     spec: KindSpec | None = None  # the kind's metamodel entry: names the fields the form does not show
 
     @classmethod
-    def from_entity(cls, e: Entity) -> "EntityForm":
-        values = {"code": e.code, "name_vi": e.name.vi, "name_en": e.name.en, "description_vi": e.description.vi,
-                  "owner": e.owner or "", "tags": ", ".join(e.tags)}
+    def from_entity(cls, e: Entity) -> EntityForm:
+        values = {
+            "code": e.code,
+            "name_vi": e.name.vi,
+            "name_en": e.name.en,
+            "description_vi": e.description.vi,
+            "owner": e.owner or "",
+            "tags": ", ".join(e.tags),
+        }
         for k, v in e.attributes.items():
-            values["attr_" + k] = "; ".join(v) if isinstance(v, list) else str(v).lower() if isinstance(v, bool) \
-                else str(v)
+            values["attr_" + k] = (
+                "; ".join(v) if isinstance(v, list) else str(v).lower() if isinstance(v, bool) else str(v)
+            )
         return cls(kind=e.kind, values=values, links=[{} for _ in range(NEW_LINKS)])
 
     @classmethod
-    def from_form(cls, kind: str, spec: KindSpec, form: Any) -> "EntityForm":
-        names = ["code", "name_vi", "name_en", "description_vi", "owner", "tags"] + \
-            ["attr_" + a.name for a in spec.attributes]
+    def from_form(cls, kind: str, spec: KindSpec, form: Any) -> EntityForm:
+        names = ["code", "name_vi", "name_en", "description_vi", "owner", "tags"] + [
+            "attr_" + a.name for a in spec.attributes
+        ]
         values = {n: str(form.get(n, "")).strip() for n in names}
-        links = [{"type": str(form.get(f"link_{i}_type", "")).strip(),
-                  "target": str(form.get(f"link_{i}_target", "")).strip(),
-                  "protocol": str(form.get(f"link_{i}_protocol", "")).strip()} for i in range(NEW_LINKS)]
+        links = [
+            {
+                "type": str(form.get(f"link_{i}_type", "")).strip(),
+                "target": str(form.get(f"link_{i}_target", "")).strip(),
+                "protocol": str(form.get(f"link_{i}_protocol", "")).strip(),
+            }
+            for i in range(NEW_LINKS)
+        ]
         return cls(kind=kind, values=values, links=links, remove={str(v) for v in form.getlist("remove")}, spec=spec)
 
     def add(self, errors: list[FieldError], lang: str, prefix: str = "") -> None:
@@ -108,11 +129,14 @@ class EntityForm:
     def entity_data(self, spec: KindSpec) -> dict[str, Any]:
         v = self.values
         attrs = {a.name: v.get("attr_" + a.name, "") for a in spec.attributes}
-        data: dict[str, Any] = {"kind": self.kind, "code": v.get("code", ""),
-                                "name": {"vi": v.get("name_vi", ""), "en": v.get("name_en", "")},
-                                "description": {"vi": v.get("description_vi", ""), "en": ""},
-                                "tags": [t for t in (x.strip() for x in v.get("tags", "").split(",")) if t],
-                                "attributes": {k: x for k, x in attrs.items() if x != ""}}
+        data: dict[str, Any] = {
+            "kind": self.kind,
+            "code": v.get("code", ""),
+            "name": {"vi": v.get("name_vi", ""), "en": v.get("name_en", "")},
+            "description": {"vi": v.get("description_vi", ""), "en": ""},
+            "tags": [t for t in (x.strip() for x in v.get("tags", "").split(",")) if t],
+            "attributes": {k: x for k, x in attrs.items() if x != ""},
+        }
         if spec.owned and v.get("owner"):
             data["owner"] = v["owner"]
         return data
@@ -144,8 +168,9 @@ def _entity(form: EntityForm, spec: KindSpec, mm: Metamodel, current: Entity | N
             history = transfer(current, owner, today).owner_history
         elif not owner and spec.owned and current.owner:
             raise ValidationFailed([FieldError("owner", msg("ui-owner-required"))])
-        e = e.model_copy(update={"owner_history": history, "valid_from": current.valid_from,
-                                 "valid_to": current.valid_to})
+        e = e.model_copy(
+            update={"owner_history": history, "valid_from": current.valid_from, "valid_to": current.valid_to}
+        )
     else:
         e = _parse(data, mm)
     return validate_entity(e, mm)
@@ -194,8 +219,13 @@ def save(service: CatalogService, form: EntityForm, lang: str, current: Entity |
     except ValidationFailed as exc:
         form.add(exc.errors, lang)
     code = form.values.get("code", "")
-    ref = entity.ref if entity else current.ref if current else \
-        f"{form.kind}:{code if CODE_RE.match(code) else 'stand-in'}"  # a bad code is reported once, on its field
+    ref = (
+        entity.ref
+        if entity
+        else current.ref
+        if current
+        else f"{form.kind}:{code if CODE_RE.match(code) else 'stand-in'}"
+    )  # a bad code is reported once, on its field
     rels = []
     for i, link in enumerate(form.links):
         if not link.get("type") and not link.get("target"):
@@ -205,9 +235,14 @@ def save(service: CatalogService, form: EntityForm, lang: str, current: Entity |
             continue
         props = {"protocol": link["protocol"]} if link.get("protocol") else {}
         try:
-            rels.append(validate_relationship(parse_relationship({"type": link["type"], "source": ref,
-                                                                  "target": link["target"],
-                                                                  "properties": props}), mm))
+            rels.append(
+                validate_relationship(
+                    parse_relationship(
+                        {"type": link["type"], "source": ref, "target": link["target"], "properties": props}
+                    ),
+                    mm,
+                )
+            )
         except ValidationFailed as exc:
             form.add([FieldError(f"links.{i}", e.reason) for e in exc.errors], lang)
     targets = store.get_entities([r.target for r in rels])

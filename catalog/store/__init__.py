@@ -17,11 +17,12 @@ DEFAULT_URL = "sqlite:///ioc-catalog.db"
 def sqlite_path(url: str) -> str:
     if not url.startswith("sqlite:///") or len(url) <= len("sqlite:///"):
         raise ValidationFailed([FieldError("store", f"'{url}' is not a sqlite:///path URL")])
-    return url[len("sqlite:///"):]
+    return url[len("sqlite:///") :]
 
 
-def open_store(url: str = DEFAULT_URL, metamodel: Metamodel = DEFAULT, create: bool = True,
-               head_witness: str | None = None) -> CatalogStore:
+def open_store(
+    url: str = DEFAULT_URL, metamodel: Metamodel = DEFAULT, create: bool = True, head_witness: str | None = None
+) -> CatalogStore:
     """Open the store a URL names. ``head_witness``: a file outside the store that receives every committed
     change-log head, one line each, and that ``verify_log`` checks (the ``IOC_CATALOG_HEAD_WITNESS`` setting)."""
     scheme = url.split(":", 1)[0].lower() if ":" in url else ""
@@ -36,10 +37,16 @@ def open_store(url: str = DEFAULT_URL, metamodel: Metamodel = DEFAULT, create: b
         from catalog.store.sqlite import SQLiteStore
 
         path = sqlite_path(url)
-        if witness is not None and witness.path.resolve() in \
-                {Path(f"{path}{suffix}").resolve() for suffix in ("", "-wal", "-shm", "-journal")}:
-            raise ValidationFailed([FieldError("head_witness", "the head witness must be a file outside the store, "
-                                                               "not the catalog file itself")])
+        if witness is not None and witness.path.resolve() in {
+            Path(f"{path}{suffix}").resolve() for suffix in ("", "-wal", "-shm", "-journal")
+        }:
+            raise ValidationFailed(
+                [
+                    FieldError(
+                        "head_witness", "the head witness must be a file outside the store, not the catalog file itself"
+                    )
+                ]
+            )
         return SQLiteStore(path, metamodel=metamodel, create=create, head_witness=witness)
     if scheme in ("neo4j", "neo4j+s", "neo4j+ssc", "bolt", "bolt+s", "bolt+ssc"):
         import os
@@ -47,11 +54,17 @@ def open_store(url: str = DEFAULT_URL, metamodel: Metamodel = DEFAULT, create: b
         from catalog.store.neo4j import Neo4jStore
 
         # credentials come from the environment only, never from the URL (which ends up in logs and settings)
-        return Neo4jStore(url, metamodel=metamodel, user=os.environ.get("IOC_CATALOG_NEO4J_USER") or None,
-                          password=os.environ.get("IOC_CATALOG_NEO4J_PASSWORD") or None, create=create,
-                          head_witness=witness)
-    raise ValidationFailed([FieldError("store", f"unsupported store URL '{url}': use sqlite:///file.db or "
-                                                "neo4j://host:7687")])
+        return Neo4jStore(
+            url,
+            metamodel=metamodel,
+            user=os.environ.get("IOC_CATALOG_NEO4J_USER") or None,
+            password=os.environ.get("IOC_CATALOG_NEO4J_PASSWORD") or None,
+            create=create,
+            head_witness=witness,
+        )
+    raise ValidationFailed(
+        [FieldError("store", f"unsupported store URL '{url}': use sqlite:///file.db or neo4j://host:7687")]
+    )
 
 
 __all__ = ["CatalogStore", "DEFAULT_URL", "open_store"]

@@ -27,9 +27,9 @@ import dataclasses
 import datetime as dt
 import re
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterable, Iterator, Literal
+from typing import Any, Literal
 
 from catalog.changelog import GENESIS, Head, HeadWitness, VerifyResult, read_heads, verify_chain
 from catalog.i18n import msg
@@ -133,7 +133,7 @@ class StoredRelationships(Sequence[Relationship]):
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, Sequence) or isinstance(other, (str, bytes)):
             return NotImplemented
-        return len(self) == len(other) and all(a == b for a, b in zip(self, other))
+        return len(self) == len(other) and all(a == b for a, b in zip(self, other, strict=False))
 
     __hash__ = None  # type: ignore[assignment]
 
@@ -237,7 +237,7 @@ class BulkLoad:
     def provenance(self) -> Provenance:
         return Provenance(source=self.source, run=self.run)
 
-    def in_key_order(self) -> "BulkLoad":
+    def in_key_order(self) -> BulkLoad:
         """The same load with entities by ref and relationships by id, the order every backend writes them in
         (appending to the B-trees rather than inserting all over them; and the same change log on every backend).
         Refuses a fact that appears more than once, naming each, rather than failing on a unique constraint half-way
@@ -248,7 +248,7 @@ class BulkLoad:
         keyed_e = sorted(((e.ref, e) for e in self.entities), key=_first)
         keyed_r = sorted(((rel_id(r.source, r.type, r.target), r) for r in self.relationships), key=_first)
         for where, keyed in (("entities", keyed_e), ("relationships", keyed_r)):
-            dupes = sorted({a[0] for a, b in zip(keyed, keyed[1:]) if a[0] == b[0]})
+            dupes = sorted({a[0] for a, b in zip(keyed, keyed[1:], strict=False) if a[0] == b[0]})
             if dupes:
                 raise ValidationFailed([FieldError(where, msg("appears-twice-in-load", item=k)) for k in dupes])
         return dataclasses.replace(self, entities=[e for _, e in keyed_e], relationships=[r for _, r in keyed_r])
@@ -281,14 +281,14 @@ ProgressFn = Callable[[int, int], None]
 
 
 def utc_now() -> dt.datetime:
-    return dt.datetime.now(dt.timezone.utc)
+    return dt.datetime.now(dt.UTC)
 
 
 def format_time(t: dt.datetime) -> str:
     """Change-log times: UTC, microseconds, fixed width, so that text order is time order."""
     if t.tzinfo is None:
-        t = t.replace(tzinfo=dt.timezone.utc)
-    return t.astimezone(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+        t = t.replace(tzinfo=dt.UTC)
+    return t.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 def parse_log_time(t: str) -> dt.datetime:
@@ -320,14 +320,18 @@ def as_instant(value: dt.datetime | dt.date | str) -> str:
     if isinstance(value, str):
         value = value.strip()
         try:
-            value = dt.datetime.fromisoformat(value.replace("Z", "+00:00")) if "T" in value else \
-                dt.date.fromisoformat(value)
+            value = (
+                dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
+                if "T" in value
+                else dt.date.fromisoformat(value)
+            )
         except ValueError:
             from catalog.errors import FieldError, ValidationFailed
+
             raise ValidationFailed([FieldError("as_of", msg("not-a-date-time", value=value))]) from None
     if isinstance(value, dt.datetime):
         return format_time(value)
-    return format_time(dt.datetime.combine(value, dt.time.max, tzinfo=dt.timezone.utc))
+    return format_time(dt.datetime.combine(value, dt.time.max, tzinfo=dt.UTC))
 
 
 class CatalogStore(abc.ABC):
@@ -351,7 +355,7 @@ class CatalogStore(abc.ABC):
     @abc.abstractmethod
     def close(self) -> None: ...
 
-    def __enter__(self) -> "CatalogStore":
+    def __enter__(self) -> CatalogStore:
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -410,8 +414,9 @@ class CatalogStore(abc.ABC):
     def delete_relationship(self, rel_id: str, expected_version: int, ctx: WriteContext) -> None: ...
 
     @abc.abstractmethod
-    def list_relationships(self, ref: str | None = None, type: str | None = None, direction: Direction = "both",
-                           limit: int | None = None) -> list[Relationship]:
+    def list_relationships(
+        self, ref: str | None = None, type: str | None = None, direction: Direction = "both", limit: int | None = None
+    ) -> list[Relationship]:
         """Relationships touching ``ref`` (in ``direction``), of ``type``; ordered by id."""
 
     @abc.abstractmethod
@@ -419,8 +424,14 @@ class CatalogStore(abc.ABC):
 
     # --- traversal ---------------------------------------------------------------------------------------------
     @abc.abstractmethod
-    def neighbourhood(self, ref: str, depth: int = 1, direction: Direction = "both",
-                      types: tuple[str, ...] | None = None, limit: int = 500) -> Subgraph:
+    def neighbourhood(
+        self,
+        ref: str,
+        depth: int = 1,
+        direction: Direction = "both",
+        types: tuple[str, ...] | None = None,
+        limit: int = 500,
+    ) -> Subgraph:
         """Entities reachable from ``ref`` in at most ``depth`` hops along relationships of ``types`` in
         ``direction``, each with its hop distance, and the relationships the walk followed (ordered by id). At most
         ``limit`` entities: the walk stops there and sets ``truncated`` (neighbours of hubs such as a data centre
@@ -436,8 +447,15 @@ class CatalogStore(abc.ABC):
 
     # --- change log and history --------------------------------------------------------------------------------
     @abc.abstractmethod
-    def changelog(self, ref: str | None = None, actor: str | None = None, since: str | None = None,
-                  until: str | None = None, limit: int | None = None, after_seq: int = 0) -> list[ChangeEntry]: ...
+    def changelog(
+        self,
+        ref: str | None = None,
+        actor: str | None = None,
+        since: str | None = None,
+        until: str | None = None,
+        limit: int | None = None,
+        after_seq: int = 0,
+    ) -> list[ChangeEntry]: ...
 
     @abc.abstractmethod
     def verify_log(self, witness: Iterable[Head] = (), configured_witness: bool = True) -> VerifyResult:
@@ -470,10 +488,15 @@ class CatalogStore(abc.ABC):
             except FileNotFoundError:
                 seq = self.revision()[0]
                 if seq:
-                    return VerifyResult(False, 0, GENESIS, None,
-                                        f"the head witness {path} does not exist but the log has {seq} entries: it "
-                                        "was deleted or moved, or the setting is new (seed it with `ioc-catalog "
-                                        f"verify-log --print-head >> {path}`)")
+                    return VerifyResult(
+                        False,
+                        0,
+                        GENESIS,
+                        None,
+                        f"the head witness {path} does not exist but the log has {seq} entries: it "
+                        "was deleted or moved, or the setting is new (seed it with `ioc-catalog "
+                        f"verify-log --print-head >> {path}`)",
+                    )
             except (OSError, ValueError) as exc:
                 return VerifyResult(False, 0, GENESIS, None, f"the head witness cannot be read: {exc}")
         return verify_chain(rows, heads)
@@ -498,11 +521,17 @@ class CatalogStore(abc.ABC):
         else:
             g = self.graph_as_of(when)
             ents, rels = [g.entities[k] for k in sorted(g.entities)], g.relationships
-        return ([canonical_json(e.content()) for e in ents],
-                [canonical_json(r.content()) for r in sorted(rels, key=lambda r: r.id)])
+        return (
+            [canonical_json(e.content()) for e in ents],
+            [canonical_json(r.content()) for r in sorted(rels, key=lambda r: r.id)],
+        )
 
-    def part_json(self, refs: list[str] = [], owners: list[str] = [],  # noqa: B006 - never mutated
-                  relationships: bool = True) -> tuple[list[str], list[str]]:
+    def part_json(
+        self,
+        refs: Sequence[str] = (),
+        owners: Sequence[str] = (),
+        relationships: bool = True,
+    ) -> tuple[list[str], list[str]]:
         """Part of the current record, as :meth:`graph_json` returns it (stored text, no particular order): the
         entities among ``refs`` and those whose owner history names one of ``owners`` (in any period), and, with
         ``relationships``, every relationship with an end among those entities. For readers that walk a few steps
@@ -518,19 +547,29 @@ class CatalogStore(abc.ABC):
         if relationships:
             for ref in sorted(found):
                 rels.update((r.id, r) for r in self.list_relationships(ref))
-        return ([canonical_json(e.content()) for _, e in sorted(found.items())],
-                [canonical_json(r.content()) for _, r in sorted(rels.items())])
+        return (
+            [canonical_json(e.content()) for _, e in sorted(found.items())],
+            [canonical_json(r.content()) for _, r in sorted(rels.items())],
+        )
 
     # --- bulk --------------------------------------------------------------------------------------------------
     @abc.abstractmethod
-    def bulk_load(self, load: BulkLoad, ctx: WriteContext, progress: ProgressFn | None = None,
-                  dry_run: bool = False) -> BulkResult:
+    def bulk_load(
+        self, load: BulkLoad, ctx: WriteContext, progress: ProgressFn | None = None, dry_run: bool = False
+    ) -> BulkResult:
         """Write an import run in one transaction; with ``dry_run`` compute the result and write nothing."""
 
     # --- records: documents beside the graph (users, tokens, drafts, import runs) --------------------------------
     @abc.abstractmethod
-    def put_record(self, collection: str, key: str, data: dict[str, Any], ctx: WriteContext,
-                   expected_version: int | None = None, log: bool = True) -> Record:
+    def put_record(
+        self,
+        collection: str,
+        key: str,
+        data: dict[str, Any],
+        ctx: WriteContext,
+        expected_version: int | None = None,
+        log: bool = True,
+    ) -> Record:
         """Create or replace a record. ``expected_version``: None writes whatever is there; 0 means it must not exist
         yet (else AlreadyExists); n means it must be at version n (else Conflict). With ``log`` the write is in the
         change log (op create/update, ref :func:`record_ref`, before/after = the data): leave secrets out of logged
@@ -540,16 +579,18 @@ class CatalogStore(abc.ABC):
     def get_record(self, collection: str, key: str) -> Record | None: ...
 
     @abc.abstractmethod
-    def list_records(self, collection: str, limit: int = 100, offset: int = 0,
-                     newest_first: bool = False) -> list[Record]:
+    def list_records(
+        self, collection: str, limit: int = 100, offset: int = 0, newest_first: bool = False
+    ) -> list[Record]:
         """A page of one collection, by key (or by last write, newest first)."""
 
     @abc.abstractmethod
     def count_records(self, collection: str | None = None) -> int: ...
 
     @abc.abstractmethod
-    def delete_record(self, collection: str, key: str, ctx: WriteContext, expected_version: int | None = None,
-                      log: bool = True) -> None:
+    def delete_record(
+        self, collection: str, key: str, ctx: WriteContext, expected_version: int | None = None, log: bool = True
+    ) -> None:
         """Delete a record (NotFound when there is none; Conflict on a stale ``expected_version``)."""
 
     # --- whole-catalog copy (migration between backends) --------------------------------------------------------
@@ -626,11 +667,14 @@ def restored_log_rows(entries: list[ChangeEntry], head: tuple[int, str]) -> list
         b = None if e.before is None else canonical_json(e.before)
         a = None if e.after is None else canonical_json(e.after)
         if e.seq != seq + 1 or e.prev_hash != prev:
-            raise StoreError(f"change-log entry {e.seq} does not continue the log at entry {seq} (copy the log "
-                             "in order, into an empty store)")
+            raise StoreError(
+                f"change-log entry {e.seq} does not continue the log at entry {seq} (copy the log "
+                "in order, into an empty store)"
+            )
         if entry_hash(e.seq, e.time, e.actor, e.request_id, e.op, e.ref, b, a, e.prev_hash) != e.hash:
-            raise StoreError(f"change-log entry {e.seq} does not match its hash; the source log is broken "
-                             "(run verify-log on it)")
+            raise StoreError(
+                f"change-log entry {e.seq} does not match its hash; the source log is broken (run verify-log on it)"
+            )
         rows.append((e.seq, e.time, e.actor, e.request_id, e.op, e.ref, b, a, e.prev_hash, e.hash))
         seq, prev = e.seq, e.hash
     return rows
@@ -639,14 +683,31 @@ def restored_log_rows(entries: list[ChangeEntry], head: tuple[int, str]) -> list
 def chunks(items: list, size: int) -> Iterator[list]:
     """Consecutive slices of at most ``size`` items (batched writes and IN-lists in every backend)."""
     for i in range(0, len(items), size):
-        yield items[i:i + size]
+        yield items[i : i + size]
 
 
 def new_run_id() -> str:
-    return dt.datetime.now(dt.timezone.utc).strftime("%Y%m%dT%H%M%SZ-") + uuid.uuid4().hex[:8]
+    return dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ-") + uuid.uuid4().hex[:8]
 
 
-__all__ = ["entity_from_row", "relationship_from_row", "BulkLoad", "BulkResult", "CatalogStore", "Correction", "Record",
-           "record_ref", "check_record_key", "check_record_version", "Direction", "EntityFilter", "Subgraph",
-           "WriteContext",
-           "as_instant", "format_time", "new_run_id", "restored_log_rows", "utc_now"]
+__all__ = [
+    "entity_from_row",
+    "relationship_from_row",
+    "BulkLoad",
+    "BulkResult",
+    "CatalogStore",
+    "Correction",
+    "Record",
+    "record_ref",
+    "check_record_key",
+    "check_record_version",
+    "Direction",
+    "EntityFilter",
+    "Subgraph",
+    "WriteContext",
+    "as_instant",
+    "format_time",
+    "new_run_id",
+    "restored_log_rows",
+    "utc_now",
+]

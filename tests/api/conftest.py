@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import shutil
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator
 
 import pytest
+from conftest import SAMPLE
 from fastapi.testclient import TestClient
 
 from api.app import create_app
@@ -16,8 +17,6 @@ from catalog.settings import Settings
 from catalog.store import open_store
 from catalog.store.base import CatalogStore
 from importers.base import run_import
-
-from conftest import SAMPLE
 
 ROLES = ("admin", "architect", "editor-skhcn", "editor-stc", "auditor", "viewer")
 

@@ -15,9 +15,9 @@ from typing import Any
 
 import networkx as nx
 import pytest
+from conftest import ROOT
 
 from catalog.store.base import CatalogStore
-from conftest import ROOT
 
 from .conftest import Api
 
@@ -27,8 +27,7 @@ PORTAL, IOC = "system:hcm-cong-1022", "platform:hcm-ioc"
 def cli(*args: str) -> subprocess.CompletedProcess[bytes]:
     env = {**os.environ, "COLUMNS": "200", "NO_COLOR": "1"}
     env.pop("IOC_CATALOG_STORE", None)
-    return subprocess.run([sys.executable, "-m", "api.cli", *args], cwd=ROOT, env=env, capture_output=True,
-                          timeout=120)
+    return subprocess.run([sys.executable, "-m", "api.cli", *args], cwd=ROOT, env=env, capture_output=True, timeout=120)
 
 
 def store_url(tmp_path: Path) -> str:
@@ -42,10 +41,16 @@ def names(store: CatalogStore) -> dict[str, dict[str, Any]]:
     for ref, e in ents.items():
         kind = store.metamodel.kinds[e.kind].label
         owner = ents.get(e.owner) if e.owner else None
-        out[ref] = {"ref": ref, "kind": e.kind, "kind_label": {"vi": kind.vi, "en": kind.en},
-                    "name": {"vi": e.name.vi or e.name.en, "en": e.name.en or e.name.vi}, "owner": e.owner,
-                    "owner_name": {"vi": owner.name.vi or owner.name.en, "en": owner.name.en or owner.name.vi}
-                    if owner else None}
+        out[ref] = {
+            "ref": ref,
+            "kind": e.kind,
+            "kind_label": {"vi": kind.vi, "en": kind.en},
+            "name": {"vi": e.name.vi or e.name.en, "en": e.name.en or e.name.vi},
+            "owner": e.owner,
+            "owner_name": {"vi": owner.name.vi or owner.name.en, "en": owner.name.en or owner.name.vi}
+            if owner
+            else None,
+        }
     return out
 
 
@@ -61,17 +66,25 @@ def expected_spof(store: CatalogStore) -> list[dict[str, Any]]:
     cut = set(nx.articulation_points(g))
     score = {ref: round(s, 6) for ref, s in nx.betweenness_centrality(g).items()}
     kinds = {e.ref: e.kind for e in store.iter_entities()}
-    central = sorted((ref for ref in score if kinds[ref] == "platform" and score[ref] > 0),
-                     key=lambda ref: (-score[ref], ref))[:10]
+    central = sorted(
+        (ref for ref in score if kinds[ref] == "platform" and score[ref] > 0), key=lambda ref: (-score[ref], ref)
+    )[:10]
     rank = {ref: i + 1 for i, ref in enumerate(central)}
-    items = [{"ref": ref, "reasons": [r for r, on in (("articulation_point", ref in cut),
-                                                      ("high_betweenness", ref in rank)) if on],
-              "rank": rank.get(ref), "betweenness": score[ref]} for ref in cut | set(rank)]
+    items = [
+        {
+            "ref": ref,
+            "reasons": [r for r, on in (("articulation_point", ref in cut), ("high_betweenness", ref in rank)) if on],
+            "rank": rank.get(ref),
+            "betweenness": score[ref],
+        }
+        for ref in cut | set(rank)
+    ]
     return sorted(items, key=lambda i: (-i["betweenness"], i["ref"]))
 
 
-def expected_paths(store: CatalogStore, source: str, target: str, max_length: int,
-                   limit: int) -> tuple[list[list[str]], list[list[list[tuple[str, str, str]]]], bool]:
+def expected_paths(
+    store: CatalogStore, source: str, target: str, max_length: int, limit: int
+) -> tuple[list[list[str]], list[list[list[tuple[str, str, str]]]], bool]:
     """The first ``limit`` simple paths (hops, then refs) over stored relationships either way, each step's
     relationships as (id, type, direction), and whether more exist."""
     rels = store.all_relationships()
@@ -81,8 +94,13 @@ def expected_paths(store: CatalogStore, source: str, target: str, max_length: in
     between: dict[frozenset[str], list[Any]] = {}
     for r in rels:
         between.setdefault(frozenset((r.source, r.target)), []).append(r)
-    steps = [[sorted((r.id, r.type, "forward" if r.source == a else "backward") for r in between[frozenset((a, b))])
-              for a, b in zip(p, p[1:])] for p in every[:limit]]
+    steps = [
+        [
+            sorted((r.id, r.type, "forward" if r.source == a else "backward") for r in between[frozenset((a, b))])
+            for a, b in zip(p, p[1:], strict=False)
+        ]
+        for p in every[:limit]
+    ]
     return every[:limit], steps, len(every) > limit
 
 
@@ -92,10 +110,10 @@ def test_spof_through_the_api_and_the_cli_agree_with_networkx(api: Api, tmp_path
     body = r.json()
     expected = expected_spof(api.store)
     assert len(expected) > 10 and any(len(i["reasons"]) == 2 for i in expected)
-    assert [(i["ref"], i["reasons"], i["rank"]) for i in body["items"]] == \
-        [(i["ref"], i["reasons"], i["rank"]) for i in expected]
-    assert [i["betweenness"] for i in body["items"]] == pytest.approx([i["betweenness"] for i in expected],
-                                                                      abs=2e-6)
+    assert [(i["ref"], i["reasons"], i["rank"]) for i in body["items"]] == [
+        (i["ref"], i["reasons"], i["rank"]) for i in expected
+    ]
+    assert [i["betweenness"] for i in body["items"]] == pytest.approx([i["betweenness"] for i in expected], abs=2e-6)
     described = names(api.store)
     for item in body["items"]:
         assert {k: item[k] for k in described[item["ref"]]} == described[item["ref"]]
@@ -114,27 +132,36 @@ def test_paths_through_the_api_and_the_cli_agree_with_networkx(api: Api, tmp_pat
     refs, steps, truncated = expected_paths(api.store, PORTAL, IOC, 4, 20)
     assert len(refs) == 20 and truncated  # the sample has more than 20 paths of at most 4 hops
     assert [p["refs"] for p in body["paths"]] == refs and body["truncated"] is truncated
-    assert [[[(x["id"], x["type"], x["direction"]) for x in s["relationships"]] for s in p["steps"]]
-            for p in body["paths"]] == steps
-    assert [[(s["from"], s["to"]) for s in p["steps"]] for p in body["paths"]] == [list(zip(p, p[1:])) for p in refs]
+    assert [
+        [[(x["id"], x["type"], x["direction"]) for x in s["relationships"]] for s in p["steps"]] for p in body["paths"]
+    ] == steps
+    assert [[(s["from"], s["to"]) for s in p["steps"]] for p in body["paths"]] == [
+        list(zip(p, p[1:], strict=False)) for p in refs
+    ]
     described = names(api.store)
     assert body["from"] == described[PORTAL] and body["to"] == described[IOC]
     assert body["entities"] == [described[ref] for ref in sorted({x for p in refs for x in p})]
     labels = api.store.metamodel.relations
-    assert all(x["label"] == {"vi": labels[x["type"]].label.vi, "en": labels[x["type"]].label.en}
-               for p in body["paths"] for s in p["steps"] for x in s["relationships"])
+    assert all(
+        x["label"] == {"vi": labels[x["type"]].label.vi, "en": labels[x["type"]].label.en}
+        for p in body["paths"]
+        for s in p["steps"]
+        for x in s["relationships"]
+    )
 
     out = cli("paths", PORTAL, IOC, "--format", "json", "--store", store_url(tmp_path))
     assert out.returncode == 0, out.stderr.decode()
     assert json.loads(out.stdout) == body
 
     # every path of at most 3 hops: the whole list, nothing left out
-    every = api.client.get("/api/v1/analysis/paths", params={"from": IOC, "to": PORTAL, "max_length": 3,
-                                                             "limit": 100}).json()
+    every = api.client.get(
+        "/api/v1/analysis/paths", params={"from": IOC, "to": PORTAL, "max_length": 3, "limit": 100}
+    ).json()
     refs, steps, truncated = expected_paths(api.store, IOC, PORTAL, 3, 100)
     assert [p["refs"] for p in every["paths"]] == refs and not truncated and every["truncated"] is False
-    assert [[[(x["id"], x["type"], x["direction"]) for x in s["relationships"]] for s in p["steps"]]
-            for p in every["paths"]] == steps
+    assert [
+        [[(x["id"], x["type"], x["direction"]) for x in s["relationships"]] for s in p["steps"]] for p in every["paths"]
+    ] == steps
 
 
 def test_csv_downloads_in_the_reader_s_language_match_the_command_line(api: Api, tmp_path: Path) -> None:
@@ -149,16 +176,26 @@ def test_csv_downloads_in_the_reader_s_language_match_the_command_line(api: Api,
     out = cli("spof", "--format", "csv", "--store", store_url(tmp_path))
     assert out.returncode == 0 and out.stdout == vi.content
 
-    en = api.client.get("/api/v1/analysis/paths", params={"from": PORTAL, "to": IOC, "format": "csv"},
-                        headers={"Accept-Language": "en"})
+    en = api.client.get(
+        "/api/v1/analysis/paths", params={"from": PORTAL, "to": IOC, "format": "csv"}, headers={"Accept-Language": "en"}
+    )
     rows = list(csv.reader(io.StringIO(en.content.decode("utf-8-sig"))))
     assert rows[0] == ["Path", "Hops", "Step", "From (reference)", "From", "Relationship", "To (reference)", "To"]
-    assert rows[1] == ["1", "1", "1", PORTAL, "1022 citizen-feedback portal", "→ feeds →", IOC,
-                       "Intelligent Operations Centre (IOC)"]
+    assert rows[1] == [
+        "1",
+        "1",
+        "1",
+        PORTAL,
+        "1022 citizen-feedback portal",
+        "→ feeds →",
+        IOC,
+        "Intelligent Operations Centre (IOC)",
+    ]
     assert {row[0] for row in rows[1:]} == {str(i) for i in range(1, 21)}
     target = tmp_path / "paths.csv"
-    out = cli("paths", PORTAL, IOC, "--format", "csv", "--lang", "en", "-o", str(target),
-              "--store", store_url(tmp_path))
+    out = cli(
+        "paths", PORTAL, IOC, "--format", "csv", "--lang", "en", "-o", str(target), "--store", store_url(tmp_path)
+    )
     assert out.returncode == 0 and target.read_bytes() == en.content
 
 
@@ -185,7 +222,7 @@ def test_impact_alias_describes_the_existing_impact(api: Api) -> None:
     rels = {r.id: r for r in api.store.all_relationships()}
     for item in body["items"]:
         assert {k: item[k] for k in described[item["ref"]]} == described[item["ref"]]
-        for step, rid in zip(item["steps"], item["relationships"]):
+        for step, rid in zip(item["steps"], item["relationships"], strict=False):
             (link,) = step["relationships"]
             assert link["id"] == rid and link["type"] == rels[rid].type
             assert link["direction"] == ("forward" if rels[rid].source == step["from"] else "backward")
@@ -197,18 +234,22 @@ def test_impact_alias_describes_the_existing_impact(api: Api) -> None:
     assert rows[0][:3] == ["Số bước", "Mã", "Tên"] and [r[1] for r in rows[1:]] == [i["ref"] for i in old["items"]]
 
 
-@pytest.mark.parametrize("params, status, field", [
-    ({"from": "system:khong-co", "to": IOC}, 404, "from"),
-    ({"from": PORTAL, "to": "platform:khong-co"}, 404, "to"),
-    ({"from": IOC, "to": IOC}, 422, "to"),
-    ({"from": PORTAL, "to": IOC, "max_length": 0}, 422, "max_length"),
-    ({"from": PORTAL, "to": IOC, "max_length": 7}, 422, "max_length"),
-    ({"from": PORTAL, "to": IOC, "limit": 101}, 422, "limit"),
-    ({"from": PORTAL, "to": IOC, "format": "xlsx"}, 422, "format"),
-    ({"to": IOC}, 422, "from"),
-])
-def test_bad_paths_questions_are_problems_naming_the_parameter(api: Api, params: dict[str, Any], status: int,
-                                                               field: str) -> None:
+@pytest.mark.parametrize(
+    "params, status, field",
+    [
+        ({"from": "system:khong-co", "to": IOC}, 404, "from"),
+        ({"from": PORTAL, "to": "platform:khong-co"}, 404, "to"),
+        ({"from": IOC, "to": IOC}, 422, "to"),
+        ({"from": PORTAL, "to": IOC, "max_length": 0}, 422, "max_length"),
+        ({"from": PORTAL, "to": IOC, "max_length": 7}, 422, "max_length"),
+        ({"from": PORTAL, "to": IOC, "limit": 101}, 422, "limit"),
+        ({"from": PORTAL, "to": IOC, "format": "xlsx"}, 422, "format"),
+        ({"to": IOC}, 422, "from"),
+    ],
+)
+def test_bad_paths_questions_are_problems_naming_the_parameter(
+    api: Api, params: dict[str, Any], status: int, field: str
+) -> None:
     for lang in ("vi", "en"):
         r = api.client.get("/api/v1/analysis/paths", params=params, headers={"Accept-Language": lang})
         assert r.status_code == status and r.headers["content-type"] == "application/problem+json"
@@ -218,19 +259,24 @@ def test_bad_paths_questions_are_problems_naming_the_parameter(api: Api, params:
             assert body["detail"].endswith("không tồn tại" if lang == "vi" else "does not exist")
         else:
             assert [e["field"].split(".")[-1] for e in body["errors"]] == [field]
-    same = api.client.get("/api/v1/analysis/paths", params={"from": IOC, "to": IOC},
-                          headers={"Accept-Language": "vi"}).json()
+    same = api.client.get(
+        "/api/v1/analysis/paths", params={"from": IOC, "to": IOC}, headers={"Accept-Language": "vi"}
+    ).json()
     assert same["errors"][0]["reason"] == "trùng với điểm đầu: hãy chọn hai đối tượng khác nhau"
-    assert api.client.get("/api/v1/analysis/impact", params={"ref": "database:khong-co"}).json()["detail"] == \
-        "ref: database:khong-co không tồn tại"
+    assert (
+        api.client.get("/api/v1/analysis/impact", params={"ref": "database:khong-co"}).json()["detail"]
+        == "ref: database:khong-co không tồn tại"
+    )
 
 
 def test_bad_command_lines_are_messages_not_tracebacks(api: Api, tmp_path: Path) -> None:
     url = store_url(tmp_path)
-    for args, says in [(("paths", "system:khong-co", IOC), "SOURCE: system:khong-co không tồn tại"),
-                       (("paths", IOC, IOC, "--lang", "en"), "TARGET: the same entity as the start"),
-                       (("paths", PORTAL, IOC, "--max-length", "9", "--lang", "en"), "must be 1 to 6"),
-                       (("spof", "--format", "xlsx", "--lang", "en"), "must be one of: table, json, csv")]:
+    for args, says in [
+        (("paths", "system:khong-co", IOC), "SOURCE: system:khong-co không tồn tại"),
+        (("paths", IOC, IOC, "--lang", "en"), "TARGET: the same entity as the start"),
+        (("paths", PORTAL, IOC, "--max-length", "9", "--lang", "en"), "must be 1 to 6"),
+        (("spof", "--format", "xlsx", "--lang", "en"), "must be one of: table, json, csv"),
+    ]:
         out = cli(*args, "--store", url)
         err = " ".join(out.stderr.decode().split())
         assert out.returncode == 2 and says in err and "Traceback" not in err, err
@@ -238,8 +284,11 @@ def test_bad_command_lines_are_messages_not_tracebacks(api: Api, tmp_path: Path)
 
 def test_reading_the_analyses_needs_only_the_read_permission(api: Api) -> None:
     for user in (None, "viewer", "editor-stc"):
-        for url in ("/api/v1/analysis/spof", f"/api/v1/analysis/paths?from={PORTAL}&to={IOC}",
-                    "/api/v1/analysis/impact?ref=platform:hcm-lgsp"):
+        for url in (
+            "/api/v1/analysis/spof",
+            f"/api/v1/analysis/paths?from={PORTAL}&to={IOC}",
+            "/api/v1/analysis/impact?ref=platform:hcm-lgsp",
+        ):
             assert api.client.get(url, headers=api.as_(user)).status_code == 200, (user, url)
     bad = api.client.get("/api/v1/analysis/spof", headers={"Authorization": "Bearer ioc_x_y"})
     assert bad.status_code == 401

@@ -13,14 +13,13 @@ from pathlib import Path
 
 import httpx
 import pytest
+from conftest import ROOT, SAMPLE
 from fastapi.testclient import TestClient
 
 from api.app import create_app
 from catalog.settings import Settings
 from catalog.store.base import CatalogStore
 from importers.base import run_import
-
-from conftest import ROOT, SAMPLE
 
 
 @pytest.fixture
@@ -53,12 +52,15 @@ def test_get_entity_and_search(client: TestClient) -> None:
     assert "organization:hcm-sttt" in hits
 
 
-@pytest.mark.parametrize("path,status,field", [
-    ("/api/v1/entities/system:nope", 404, None),
-    ("/api/v1/entities?kind=spaceship", 422, "kind"),
-    ("/api/v1/entities?limit=-1", 422, "query.limit"),
-    ("/api/v1/search?q=", 422, "query.q"),
-])
+@pytest.mark.parametrize(
+    "path,status,field",
+    [
+        ("/api/v1/entities/system:nope", 404, None),
+        ("/api/v1/entities?kind=spaceship", 422, "kind"),
+        ("/api/v1/entities?limit=-1", 422, "query.limit"),
+        ("/api/v1/search?q=", 422, "query.q"),
+    ],
+)
 def test_errors_are_problem_json(client: TestClient, path: str, status: int, field: str | None) -> None:
     r = client.get(path)
     assert r.status_code == status
@@ -92,8 +94,15 @@ def test_demo_serves_the_sample_on_a_real_server(tmp_path: Path) -> None:
     port = _free_port()
     env = {**os.environ, "NO_COLOR": "1"}
     env.pop("IOC_CATALOG_STORE", None)
-    proc = subprocess.Popen([sys.executable, "-m", "api.cli", "demo", "--port", str(port)], cwd=tmp_path, env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "api.cli", "demo", "--port", str(port)],
+        cwd=tmp_path,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
+    )
     try:
         deadline = time.monotonic() + 60
         health = None

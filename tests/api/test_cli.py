@@ -9,7 +9,6 @@ import sys
 from pathlib import Path
 
 import pytest
-
 from conftest import ROOT, SAMPLE
 
 
@@ -18,8 +17,9 @@ def cli(*args: str, cwd: Path, env: dict[str, str] | None = None) -> subprocess.
     full_env.pop("IOC_CATALOG_STORE", None)
     if env and "IOC_CATALOG_STORE" in env:
         full_env["IOC_CATALOG_STORE"] = env["IOC_CATALOG_STORE"]
-    return subprocess.run([sys.executable, "-m", "api.cli", *args], cwd=cwd, env=full_env, capture_output=True,
-                          text=True, timeout=120)
+    return subprocess.run(
+        [sys.executable, "-m", "api.cli", *args], cwd=cwd, env=full_env, capture_output=True, text=True, timeout=120
+    )
 
 
 @pytest.fixture
@@ -66,8 +66,9 @@ def test_import_with_bad_rows_reports_each_and_changes_nothing(catalog: str, tmp
     bad.write_text(json.dumps(doc, ensure_ascii=False), encoding="utf-8")
     before = cli("export", "-o", str(tmp_path / "before.json"), "--store", catalog, cwd=tmp_path)
     assert before.returncode == 0
-    r = cli("import", str(bad), "--store", catalog, "--report", str(tmp_path / "report.json"), "--lang", "en",
-            cwd=tmp_path)
+    r = cli(
+        "import", str(bad), "--store", catalog, "--report", str(tmp_path / "report.json"), "--lang", "en", cwd=tmp_path
+    )
     assert r.returncode == 1
     assert "2 items rejected" in r.stderr and "Nothing was imported" in r.stderr
     assert "bad.json: entities[0]" in r.stderr and "attributes.org_type" in r.stderr
@@ -79,16 +80,18 @@ def test_import_with_bad_rows_reports_each_and_changes_nothing(catalog: str, tmp
     assert (tmp_path / "before.json").read_text() == (tmp_path / "after.json").read_text()
 
 
-@pytest.mark.parametrize("args,message", [
-    (["show", "system:does-not-exist"], "system:does-not-exist does not exist"),
-    (["show", "not a ref"], "not a ref does not exist"),
-    (["owner", "system:hcm-cong-1022", "--on", "yesterday"], "is not a date"),
-    (["list", "--kind", "spaceship"], "unknown kind 'spaceship'"),
-    (["import", "missing.json", "--lang", "en"], "no such file"),
-    (["show", "system:hcm-cong-1022", "--as-of", "not-a-date"], "is not a date"),
-])
-def test_bad_input_is_a_message_not_a_traceback(catalog: str, tmp_path: Path, args: list[str],
-                                                message: str) -> None:
+@pytest.mark.parametrize(
+    "args,message",
+    [
+        (["show", "system:does-not-exist"], "system:does-not-exist does not exist"),
+        (["show", "not a ref"], "not a ref does not exist"),
+        (["owner", "system:hcm-cong-1022", "--on", "yesterday"], "is not a date"),
+        (["list", "--kind", "spaceship"], "unknown kind 'spaceship'"),
+        (["import", "missing.json", "--lang", "en"], "no such file"),
+        (["show", "system:hcm-cong-1022", "--as-of", "not-a-date"], "is not a date"),
+    ],
+)
+def test_bad_input_is_a_message_not_a_traceback(catalog: str, tmp_path: Path, args: list[str], message: str) -> None:
     r = cli(*args, "--store", catalog, cwd=tmp_path, env={"IOC_CATALOG_LANG": "en"})
     assert r.returncode in (1, 2)
     assert message in r.stderr + r.stdout
@@ -116,18 +119,33 @@ def test_export_import_round_trip_via_cli(catalog: str, tmp_path: Path) -> None:
 
 def test_help_lists_every_command(tmp_path: Path) -> None:
     r = cli("--help", cwd=tmp_path)
-    for command in ("init", "demo", "show", "search", "impact", "check", "history", "verify-log", "export",
-                    "import", "serve", "owner", "list"):
+    for command in (
+        "init",
+        "demo",
+        "show",
+        "search",
+        "impact",
+        "check",
+        "history",
+        "verify-log",
+        "export",
+        "import",
+        "serve",
+        "owner",
+        "list",
+    ):
         assert command in r.stdout
     assert ROOT.exists()
 
 
 def test_apply_event_moves_ownership_and_lists_it(catalog: str, tmp_path: Path) -> None:
     ev = tmp_path / "event.yaml"
-    ev.write_text("id: hcm-2026-01-ioc-transfer\ntype: transfer\ndate: 2026-01-01\n"
-                  "legal_basis: Quyết định minh hoạ\n"
-                  "transfers:\n  - {entity: system:hcm-cong-1022, to: organization:hcm-vpubnd}\n",
-                  encoding="utf-8")
+    ev.write_text(
+        "id: hcm-2026-01-ioc-transfer\ntype: transfer\ndate: 2026-01-01\n"
+        "legal_basis: Quyết định minh hoạ\n"
+        "transfers:\n  - {entity: system:hcm-cong-1022, to: organization:hcm-vpubnd}\n",
+        encoding="utf-8",
+    )
     orgs = json.loads(SAMPLE.read_text(encoding="utf-8"))["entities"]
     assert any(e["ref"] == "organization:hcm-vpubnd" for e in orgs)
     r = cli("apply-event", str(ev), "--store", catalog, cwd=tmp_path)

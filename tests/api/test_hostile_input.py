@@ -19,8 +19,9 @@ import os
 import re
 import signal
 import zipfile
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any
 from urllib.parse import quote
 
 import httpx
@@ -30,11 +31,11 @@ from lxml import etree
 from openpyxl import load_workbook
 
 from api.app import create_app
+from catalog.i18n import text as in_lang
 from catalog.model import OrgEvent, parse_entity, parse_relationship
 from catalog.settings import Settings
 from catalog.store import CatalogStore, open_store
 from catalog.store.base import EntityFilter, WriteContext
-from catalog.i18n import text as in_lang
 from catalog.text import TEXT_REASONS
 
 from .conftest import Api, build_catalog
@@ -61,8 +62,14 @@ ENCODED = {  # JSON that is fine in itself, in an encoding the API refuses
     "Latin-1": '{"name": {"vi": "café"}}'.encode("latin-1"),
 }
 TEXT_REASONS_VI_NOT_UTF8 = "nội dung phải là JSON mã hoá UTF-8 (không nhận UTF-16, UTF-32 hay mã khác)"
-PLURAL = {"organizations": "organization", "systems": "system", "databases": "database", "platforms": "platform",
-          "services": "service", "datasets": "dataset"}
+PLURAL = {
+    "organizations": "organization",
+    "systems": "system",
+    "databases": "database",
+    "platforms": "platform",
+    "services": "service",
+    "datasets": "dataset",
+}
 
 
 def write_routes(app: Any) -> list[tuple[str, str]]:
@@ -100,8 +107,12 @@ def hostile_cases(store: CatalogStore, app: Any) -> Iterator[tuple[str, str, dic
             yield method, path, headers, case, body, 400
 
 
-def check_answers(send: Callable[[str, str, dict[str, str], bytes], tuple[int, str, bytes]], store: CatalogStore,
-                  app: Any, tokens: dict[str, str]) -> int:
+def check_answers(
+    send: Callable[[str, str, dict[str, str], bytes], tuple[int, str, bytes]],
+    store: CatalogStore,
+    app: Any,
+    tokens: dict[str, str],
+) -> int:
     """Send every case anonymously and as admin; returns how many were sent. Fails listing every bad answer."""
     bad: list[str] = []
     sent = 0
@@ -121,11 +132,18 @@ def check_answers(send: Callable[[str, str, dict[str, str], bytes], tuple[int, s
                 bad.append(f"{where} {problem}")
             elif who == "admin" and status != admin_status:
                 bad.append(f"{where} (expected {admin_status}) {problem}")
-            elif who == "admin" and status == 422 and not any(e["field"].startswith("body")
-                                                             for e in problem.get("errors", [])):
+            elif (
+                who == "admin"
+                and status == 422
+                and not any(e["field"].startswith("body") for e in problem.get("errors", []))
+            ):
                 bad.append(f"{where}: no body field named {problem}")
-            elif who == "admin" and status == 400 and (problem["code"], problem["errors"]) != (
-                    "malformed-json", [{"field": "body", "reason": TEXT_REASONS_VI_NOT_UTF8}]):
+            elif (
+                who == "admin"
+                and status == 400
+                and (problem["code"], problem["errors"])
+                != ("malformed-json", [{"field": "body", "reason": TEXT_REASONS_VI_NOT_UTF8}])
+            ):
                 bad.append(f"{where} {problem}")
     assert not bad, f"{len(bad)} bad answers of {sent}:\n" + "\n".join(bad[:40])
     return sent
@@ -149,6 +167,7 @@ def test_every_write_route_answers_hostile_text_with_a_4xx_problem_on_a_real_ser
     proc, base = _serve(db, tmp_path)
     try:
         with httpx.Client(base_url=base, timeout=30) as http:
+
             def send(method: str, path: str, headers: dict[str, str], body: bytes) -> tuple[int, str, bytes]:
                 r = http.request(method, path, headers=headers, content=body)
                 return r.status_code, r.headers.get("content-type", ""), r.content
@@ -167,25 +186,34 @@ def test_every_write_route_answers_hostile_text_with_a_4xx_problem_on_a_real_ser
 def test_the_reported_case_names_the_echoed_key(api: Api) -> None:
     """The finding as reported: an anonymous POST of {"\\ud800":1} answered 500 with a reset connection."""
     for who in (None, "admin"):
-        r = api.client.post("/api/v1/systems", headers={**api.as_(who), "Content-Type": "application/json",
-                                                       "Accept-Language": "en"}, content=b'{"\\ud800":1}')
+        r = api.client.post(
+            "/api/v1/systems",
+            headers={**api.as_(who), "Content-Type": "application/json", "Accept-Language": "en"},
+            content=b'{"\\ud800":1}',
+        )
         assert r.status_code in (401, 403, 422) and r.headers["content-type"] == "application/problem+json"
         r.content.decode("utf-8")
     assert r.status_code == 422
     assert r.json()["errors"] == [{"field": "body.\\ud800", "reason": "contains a lone surrogate: not valid Unicode"}]
-    r = api.client.post("/api/v1/relationships", headers={**api.as_("admin"), "Content-Type": "application/json"},
-                        content=b'{"type": "reads", "source": "system:a", "target": "database:b", '
-                                b'"properties": {"k\\ud800": 1}}')
+    r = api.client.post(
+        "/api/v1/relationships",
+        headers={**api.as_("admin"), "Content-Type": "application/json"},
+        content=b'{"type": "reads", "source": "system:a", "target": "database:b", "properties": {"k\\ud800": 1}}',
+    )
     assert r.status_code == 422 and r.json()["errors"][0]["field"] == "body.properties.k\\ud800"
-    r = api.client.post("/api/v1/systems", headers={**api.as_("admin"), "Content-Type": "application/json",
-                                                   "Accept-Language": "en"},
-                        content='{"code": "x"}'.encode("utf-16"))
+    r = api.client.post(
+        "/api/v1/systems",
+        headers={**api.as_("admin"), "Content-Type": "application/json", "Accept-Language": "en"},
+        content='{"code": "x"}'.encode("utf-16"),
+    )
     assert r.status_code == 400 and r.json()["code"] == "malformed-json"
-    assert r.json()["errors"] == [{"field": "body", "reason": "the body must be JSON encoded as UTF-8 (not UTF-16, "
-                                                              "UTF-32 or another encoding)"}]
+    assert r.json()["errors"] == [
+        {"field": "body", "reason": "the body must be JSON encoded as UTF-8 (not UTF-16, UTF-32 or another encoding)"}
+    ]
 
 
 # --- the web forms and the command line refuse what the API refuses -----------------------------------------------
+
 
 @pytest.fixture(scope="module")
 def web_store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[CatalogStore]:
@@ -201,8 +229,10 @@ def signed_in(store: CatalogStore, name: str) -> TestClient:
 
     c = TestClient(create_app(Settings(demo=True), store=store), base_url="http://testserver")
     token = re.search(r'name="csrf" value="([0-9a-f]{64})"', c.get("/signin").text).group(1)  # type: ignore[union-attr]
-    assert c.post("/signin", data={"csrf": token, "name": name, "password": PASSWORD},
-                  follow_redirects=False).status_code == 303
+    assert (
+        c.post("/signin", data={"csrf": token, "name": name, "password": PASSWORD}, follow_redirects=False).status_code
+        == 303
+    )
     return c
 
 
@@ -222,11 +252,21 @@ FORM_HOSTILE = {"NUL": "Hệ\x00thống", "BEL": "Hệ\x07thống", "vertical ta
 def test_the_register_form_refuses_what_the_api_refuses_next_to_the_field(web_store: CatalogStore, name: str) -> None:
     with signed_in(web_store, "editor-skhcn") as c:
         before = web_store.revision()
-        for lang, expected in (("vi", in_lang(TEXT_REASONS["text-bidi" if name == "RLO" else "text-control"], "vi")),
-                               ("en", str(TEXT_REASONS["text-bidi" if name == "RLO" else "text-control"]))):
-            r = c.post(f"/new?lang={lang}", data={
-                "csrf": csrf(c, "/new?kind=system"), "kind": "system", "code": "he-thong-xau", "name_vi":
-                FORM_HOSTILE[name], "owner": "organization:hcm-skhcn", "attr_lifecycle": "production"})
+        for lang, expected in (
+            ("vi", in_lang(TEXT_REASONS["text-bidi" if name == "RLO" else "text-control"], "vi")),
+            ("en", str(TEXT_REASONS["text-bidi" if name == "RLO" else "text-control"])),
+        ):
+            r = c.post(
+                f"/new?lang={lang}",
+                data={
+                    "csrf": csrf(c, "/new?kind=system"),
+                    "kind": "system",
+                    "code": "he-thong-xau",
+                    "name_vi": FORM_HOSTILE[name],
+                    "owner": "organization:hcm-skhcn",
+                    "attr_lifecycle": "production",
+                },
+            )
             assert r.status_code == 422
             assert field_error(r.text, "name_vi") == expected
         assert web_store.find_entity("system:he-thong-xau") is None and web_store.revision() == before
@@ -236,14 +276,21 @@ def test_the_edit_form_and_a_draft_note_refuse_it_too(web_store: CatalogStore) -
     mine = web_store.list_entities(EntityFilter(kind="system", owner="organization:hcm-skhcn", limit=1))[0]
     with signed_in(web_store, "editor-skhcn") as c:
         before = web_store.revision()
-        form = {"csrf": csrf(c, f"/entities/{mine.ref}/edit"), "version": str(mine.version),
-                "name_vi": "Tên\x0bmới", "name_en": mine.name.en, "owner": mine.owner or "",
-                **{f"attr_{k}": str(v) for k, v in mine.attributes.items() if not isinstance(v, list)}}
+        form = {
+            "csrf": csrf(c, f"/entities/{mine.ref}/edit"),
+            "version": str(mine.version),
+            "name_vi": "Tên\x0bmới",
+            "name_en": mine.name.en,
+            "owner": mine.owner or "",
+            **{f"attr_{k}": str(v) for k, v in mine.attributes.items() if not isinstance(v, list)},
+        }
         r = c.post(f"/entities/{mine.ref}/edit?lang=en", data=form)
         assert r.status_code == 422 and field_error(r.text, "name_vi") == str(TEXT_REASONS["text-control"])
         form["name_vi"] = mine.name.vi
-        r = c.post(f"/entities/{mine.ref}/edit?lang=en",
-                   data={**form, "attr_vendor": "x", "action": "draft", "note": "see \u202eattached"})
+        r = c.post(
+            f"/entities/{mine.ref}/edit?lang=en",
+            data={**form, "attr_vendor": "x", "action": "draft", "note": "see \u202eattached"},
+        )
         assert r.status_code == 422 and "note: " + str(TEXT_REASONS["text-bidi"]) in r.text
         assert web_store.revision() == before
 
@@ -252,9 +299,18 @@ def test_the_command_line_refuses_it_with_a_message(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'c.db'}"
     assert cli("init", "--sample", "--store", url, cwd=tmp_path).returncode == 0
     ev = tmp_path / "event.json"
-    ev.write_text(json.dumps({"id": "e-hostile", "type": "transfer", "date": "2026-01-01", "note": "x\u0007",
-                              "transfers": [{"entity": "system:hcm-cong-1022", "to": "organization:hcm-vpubnd"}]}),
-                  encoding="utf-8")
+    ev.write_text(
+        json.dumps(
+            {
+                "id": "e-hostile",
+                "type": "transfer",
+                "date": "2026-01-01",
+                "note": "x\u0007",
+                "transfers": [{"entity": "system:hcm-cong-1022", "to": "organization:hcm-vpubnd"}],
+            }
+        ),
+        encoding="utf-8",
+    )
     r = cli("apply-event", str(ev), "--store", url, cwd=tmp_path, env={"IOC_CATALOG_LANG": "en"})
     assert r.returncode == 1 and "note: contains control characters" in r.stderr and "Traceback" not in r.stderr
     r = cli("apply-event", str(ev), "--store", url, cwd=tmp_path)
@@ -272,18 +328,44 @@ def legacy(api: Api) -> Api:
     ctx = WriteContext(actor="before-the-rules")
     store = api.store
     owner = "organization:hcm-skhcn"
-    store.create_entity(parse_entity({
-        "kind": "system", "code": "hostile", "name": {"vi": BAD, "en": BAD}, "description": {"vi": BAD + "\n\tok"},
-        "owner_history": [{"org": owner, "basis": BAD}], "tags": [BAD],
-        "attributes": {"lifecycle": "production", "vendor": BAD}}), ctx)
+    store.create_entity(
+        parse_entity(
+            {
+                "kind": "system",
+                "code": "hostile",
+                "name": {"vi": BAD, "en": BAD},
+                "description": {"vi": BAD + "\n\tok"},
+                "owner_history": [{"org": owner, "basis": BAD}],
+                "tags": [BAD],
+                "attributes": {"lifecycle": "production", "vendor": BAD},
+            }
+        ),
+        ctx,
+    )
     db = store.list_entities(EntityFilter(kind="database", limit=1))[0]
-    store.create_relationship(parse_relationship({"type": "reads", "source": "system:hostile", "target": db.ref,
-                                                  "properties": {"note": BAD, "data": BAD}}), ctx)
-    store.create_relationship(parse_relationship({"type": "feeds", "source": "system:hostile",
-                                                  "target": "platform:hcm-ioc"}), ctx)
-    store.record_event(OrgEvent.model_validate({"id": "ev-hostile", "type": "rename", "date": "2026-01-01",
-                                                "from": [owner], "new_name": {"vi": BAD}, "legal_basis": BAD,
-                                                "note": BAD}), ctx)
+    store.create_relationship(
+        parse_relationship(
+            {"type": "reads", "source": "system:hostile", "target": db.ref, "properties": {"note": BAD, "data": BAD}}
+        ),
+        ctx,
+    )
+    store.create_relationship(
+        parse_relationship({"type": "feeds", "source": "system:hostile", "target": "platform:hcm-ioc"}), ctx
+    )
+    store.record_event(
+        OrgEvent.model_validate(
+            {
+                "id": "ev-hostile",
+                "type": "rename",
+                "date": "2026-01-01",
+                "from": [owner],
+                "new_name": {"vi": BAD},
+                "legal_basis": BAD,
+                "note": BAD,
+            }
+        ),
+        ctx,
+    )
     return api
 
 
@@ -309,8 +391,15 @@ def test_every_export_format_writes_a_catalog_holding_text_the_rules_now_refuse(
     assert int(got["archimate"].headers["x-export-notes"]) >= 4
 
 
-@pytest.mark.parametrize("view,params", [("ioc", ""), ("landscape", ""), ("context", "?ref=system:hostile&depth=1"),
-                                         ("department", "?ref=organization:hcm-skhcn")])
+@pytest.mark.parametrize(
+    "view,params",
+    [
+        ("ioc", ""),
+        ("landscape", ""),
+        ("context", "?ref=system:hostile&depth=1"),
+        ("department", "?ref=organization:hcm-skhcn"),
+    ],
+)
 def test_every_diagram_draws_a_catalog_holding_text_the_rules_now_refuse(legacy: Api, view: str, params: str) -> None:
     for fmt in ("svg", "dot", "png"):
         r = legacy.client.get(f"/api/v1/diagrams/{view}.{fmt}{params}")
@@ -336,6 +425,7 @@ def test_the_audit_bundle_of_a_catalog_holding_text_the_rules_now_refuse(legacy:
 
 # --- headers of diagram files ------------------------------------------------------------------------------------
 
+
 def test_api_diagrams_carry_the_headers_of_the_web_downloads(api: Api) -> None:
     web = api.client.get("/download/diagram/ioc.svg")
     assert web.status_code == 200
@@ -360,8 +450,11 @@ def test_drawing_never_switches_the_garbage_collector_off(api: Api, monkeypatch:
     monkeypatch.setattr(gc, "disable", refuse)
     today = dt.date.today()  # the sample was recorded today
     tomorrow = today + dt.timedelta(days=1)
-    for path in ("/api/v1/diagrams/landscape.dot", f"/api/v1/diagrams/diff.dot?from={today}&to={tomorrow}",
-                 f"/api/v1/diagrams/ioc.dot?as_of={today}"):
+    for path in (
+        "/api/v1/diagrams/landscape.dot",
+        f"/api/v1/diagrams/diff.dot?from={today}&to={tomorrow}",
+        f"/api/v1/diagrams/ioc.dot?as_of={today}",
+    ):
         r = api.client.get(path)
         assert r.status_code == 200, (path, r.text[:300])
         assert gc.isenabled()

@@ -25,7 +25,6 @@ import httpx
 import pytest
 
 from catalog.store import open_store
-
 from catalog.store.base import EntityFilter
 
 from .conftest import build_catalog
@@ -46,12 +45,21 @@ def _serve(db: Path, cwd: Path) -> tuple[subprocess.Popen, str]:
     """Start `ioc-catalog serve` on a free port; its output goes to a file (a pipe nobody reads would fill up with
     the access log and stall the server)."""
     port = _free_port()
-    env = {**os.environ, "IOC_CATALOG_SECRET_KEY": "load-test-secret-" + uuid.uuid4().hex, "NO_COLOR": "1",
-           "PYTHONPATH": str(ROOT)}
+    env = {
+        **os.environ,
+        "IOC_CATALOG_SECRET_KEY": "load-test-secret-" + uuid.uuid4().hex,
+        "NO_COLOR": "1",
+        "PYTHONPATH": str(ROOT),
+    }
     env.pop("IOC_CATALOG_STORE", None)
-    proc = subprocess.Popen([sys.executable, "-m", "api.cli", "serve", "--store", f"sqlite:///{db}", "--port",
-                             str(port)], cwd=cwd, env=env, stdout=(cwd / "server.log").open("w"),
-                            stderr=subprocess.STDOUT, start_new_session=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "api.cli", "serve", "--store", f"sqlite:///{db}", "--port", str(port)],
+        cwd=cwd,
+        env=env,
+        stdout=(cwd / "server.log").open("w"),
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
     base = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
@@ -70,8 +78,9 @@ def _serve(db: Path, cwd: Path) -> tuple[subprocess.Popen, str]:
 def test_fifty_clients_never_lose_an_update(tmp_path: Path) -> None:
     db = tmp_path / "catalog.db"
     store, tokens = build_catalog(db)
-    targets = [e.ref for e in store.list_entities(EntityFilter(kind="system", owner="organization:hcm-skhcn",
-                                                               limit=TARGETS))]
+    targets = [
+        e.ref for e in store.list_entities(EntityFilter(kind="system", owner="organization:hcm-skhcn", limit=TARGETS))
+    ]
     start_versions = {ref: store.get_entity(ref).version for ref in targets}
     store.close()
     assert len(targets) == TARGETS
@@ -102,8 +111,11 @@ def test_fifty_clients_never_lose_an_update(tmp_path: Path) -> None:
                         statuses[got.status_code] += 1
                     if got.status_code != 200:
                         continue
-                    r = http.patch(f"/api/v1/systems/{code}", json={"attributes": {"vendor": value}},
-                                   headers={"If-Match": got.headers["etag"], "X-Request-Id": rid})
+                    r = http.patch(
+                        f"/api/v1/systems/{code}",
+                        json={"attributes": {"vendor": value}},
+                        headers={"If-Match": got.headers["etag"], "X-Request-Id": rid},
+                    )
                     with lock:
                         statuses[r.status_code] += 1
                     if r.status_code == 200:
@@ -125,9 +137,12 @@ def test_fifty_clients_never_lose_an_update(tmp_path: Path) -> None:
             t.join(timeout=SECONDS + 120)
         assert not any(t.is_alive() for t in threads)
         # the body limit on the real server counts a streamed (chunked) body, with no Content-Length to trust
-        too_big = httpx.post(f"{base}/api/v1/systems", headers={"Authorization": f"Bearer {tokens['admin']}",
-                                                                "Content-Type": "application/json"},
-                             content=(b"x" * 65536 for _ in range(100)), timeout=30)
+        too_big = httpx.post(
+            f"{base}/api/v1/systems",
+            headers={"Authorization": f"Bearer {tokens['admin']}", "Content-Type": "application/json"},
+            content=(b"x" * 65536 for _ in range(100)),
+            timeout=30,
+        )
         assert too_big.status_code == 413 and too_big.json()["code"] == "body-too-large"
         assert httpx.get(f"{base}/api/v1/health", timeout=10).status_code == 200
     finally:
@@ -138,8 +153,10 @@ def test_fifty_clients_never_lose_an_update(tmp_path: Path) -> None:
     assert not [s for s in statuses if s >= 500], (statuses, out[-3000:])
     assert statuses[412] > 0, "the clients never collided: the test proves nothing"
     assert len(accepted) > 50, statuses  # ~400 on an idle 2-core machine
-    print(f"\nload: {len(accepted)} accepted updates in {SECONDS:.0f} s by {CLIENTS} clients on {TARGETS} "
-          f"entities; statuses {dict(statuses)}")
+    print(
+        f"\nload: {len(accepted)} accepted updates in {SECONDS:.0f} s by {CLIENTS} clients on {TARGETS} "
+        f"entities; statuses {dict(statuses)}"
+    )
 
     store = open_store(f"sqlite:///{db}")
     try:
@@ -157,8 +174,9 @@ def test_fifty_clients_never_lose_an_update(tmp_path: Path) -> None:
             # ... and nothing else changed these entities (each logged update was answered 2xx to someone)
             assert len(log) == len(mine)
             # no lost update: the accepted versions are exactly the successive versions, each once
-            assert sorted(v for _, _, v in mine) == list(range(start_versions[ref] + 1,
-                                                               start_versions[ref] + 1 + len(mine)))
+            assert sorted(v for _, _, v in mine) == list(
+                range(start_versions[ref] + 1, start_versions[ref] + 1 + len(mine))
+            )
             # the final state is the replay of the log: the last logged state, and the last accepted value
             final = store.get_entity(ref)
             assert final.version == start_versions[ref] + len(mine)

@@ -13,9 +13,10 @@ import shutil
 import signal
 import threading
 from collections import Counter
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any
 
 import httpx
 import limits.storage.memory
@@ -81,8 +82,9 @@ def tokens(template_catalog: tuple[Path, dict[str, str]]) -> dict[str, str]:
 def sign_in(c: TestClient, name: str, password: str) -> httpx.Response:
     page = c.get("/signin")
     csrf = re.search(r'name="csrf" value="([0-9a-f]{64})"', page.text).group(1)  # type: ignore[union-attr]
-    return c.post("/signin", data={"csrf": csrf, "name": name, "password": password, "next": "/"},
-                  follow_redirects=False)
+    return c.post(
+        "/signin", data={"csrf": csrf, "name": name, "password": password, "next": "/"}, follow_redirects=False
+    )
 
 
 def _retry_after(r: httpx.Response, window: int = 900) -> int:
@@ -157,8 +159,9 @@ def test_a_burst_of_parallel_guesses_gets_no_more_tries_than_the_limit(serve: Ca
         Accounts(server.store, throttle=throttle, client="192.0.2.99").authenticate_password("architect", PASSWORD)
 
 
-def test_bad_tokens_are_throttled_per_address_in_both_languages(serve: Callable[..., Server],
-                                                                tokens: dict[str, str]) -> None:
+def test_bad_tokens_are_throttled_per_address_in_both_languages(
+    serve: Callable[..., Server], tokens: dict[str, str]
+) -> None:
     server = serve()
     c = server.client()
     forged = "ioc_0123456789ab_" + "A" * 43
@@ -213,8 +216,9 @@ def test_the_window_moves_on(serve: Callable[..., Server], monkeypatch: pytest.M
     assert sign_in(c, "architect", PASSWORD).status_code == 303
 
 
-def test_failed_and_throttled_attempts_are_logged_without_secrets(serve: Callable[..., Server],
-                                                                  tokens: dict[str, str], caplog) -> None:
+def test_failed_and_throttled_attempts_are_logged_without_secrets(
+    serve: Callable[..., Server], tokens: dict[str, str], caplog
+) -> None:
     c = serve(signin_failures_per_account=2).client()
     with caplog.at_level(logging.WARNING, logger="ioc_catalog.auth"):
         sign_in(c, "architect", "wrong-password-1")
@@ -228,16 +232,21 @@ def test_failed_and_throttled_attempts_are_logged_without_secrets(serve: Callabl
         ("failed", "password", "nobody", HERE, "unknown-user"),
         ("failed", "password", "architect", HERE, "wrong-password"),
         ("throttled", "password", "architect", HERE, "too-many-failures-per-account"),
-        ("failed", "token", None, HERE, "unknown-token")]
+        ("failed", "token", None, HERE, "unknown-token"),
+    ]
     text = "\n".join(r.getMessage() for r in auth)
-    assert re.search(rf"sign-in throttled: door=password user='architect' client={HERE} "
-                     r"reason=too-many-failures-per-account retry_after=\d+", text)
+    assert re.search(
+        rf"sign-in throttled: door=password user='architect' client={HERE} "
+        r"reason=too-many-failures-per-account retry_after=\d+",
+        text,
+    )
     assert "token=" + tokens["admin"][4:16] in text  # the token's id, which is not secret
     assert PASSWORD not in text and "wrong-password-" not in text and tokens["admin"][17:] not in text
 
 
-def test_the_password_check_runs_off_the_event_loop(serve: Callable[..., Server],
-                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_password_check_runs_off_the_event_loop(
+    serve: Callable[..., Server], monkeypatch: pytest.MonkeyPatch
+) -> None:
     import catalog.accounts
 
     real = catalog.accounts.verify_password
@@ -282,8 +291,7 @@ def test_a_real_server_refuses_the_brute_force(tmp_path: Path) -> None:
             statuses = [http.get("/api/v1/me", headers={"Authorization": b}).status_code for b in bad]
             # bad tokens from one address: 10 (IOC_CATALOG_SIGNIN_TOKEN_FAILURES_PER_ADDRESS), then refused
             assert statuses == [401] * 10 + [429] * 40
-            r = http.get("/api/v1/me", headers={"Authorization": f"Bearer {tokens['admin']}",
-                                                "Accept-Language": "en"})
+            r = http.get("/api/v1/me", headers={"Authorization": f"Bearer {tokens['admin']}", "Accept-Language": "en"})
             assert r.status_code == 429 and r.json()["code"] == "too-many-attempts" and _retry_after(r)
     finally:
         os.killpg(proc.pid, signal.SIGTERM)

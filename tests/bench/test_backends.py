@@ -20,12 +20,43 @@ ROOT = Path(__file__).resolve().parents[2]
 def test_quick_run_on_both_backends(tmp_path: Path) -> None:
     url = neo4j_url()
     out = tmp_path / "backends.json"
-    proc = subprocess.run([sys.executable, "-m", "bench.backends", "--quick", "--samples", "10", "--naive-rows", "100",
-                           "--neo4j-url", url, "--erase", "--json", str(out)],
-                          cwd=ROOT, capture_output=True, text=True, timeout=600, env={**os.environ, "COLUMNS": "200"})
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "bench.backends",
+            "--quick",
+            "--samples",
+            "10",
+            "--naive-rows",
+            "100",
+            "--neo4j-url",
+            url,
+            "--erase",
+            "--json",
+            str(out),
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        env={**os.environ, "COLUMNS": "200"},
+    )
     assert proc.returncode == 0, proc.stderr[-4000:]
-    for label in ("bulk load", "naive load", "ratio bulk / naive", "get_entity", "search", "neighbourhood depth 2",
-                  "impact, warm", "impact, first call", "SQLite", "Neo4j", "target", "extrapolat"):
+    for label in (
+        "bulk load",
+        "naive load",
+        "ratio bulk / naive",
+        "get_entity",
+        "search",
+        "neighbourhood depth 2",
+        "impact, warm",
+        "impact, first call",
+        "SQLite",
+        "Neo4j",
+        "target",
+        "extrapolat",
+    ):
         assert label in proc.stdout, label
     res = json.loads(out.read_text(encoding="utf-8"))
     rows = res["params"]["entities"] + res["params"]["relationships"]
@@ -47,10 +78,12 @@ def test_quick_run_on_both_backends(tmp_path: Path) -> None:
     from neo4j import GraphDatabase
 
     user = os.environ.get("IOC_CATALOG_NEO4J_USER")
-    with GraphDatabase.driver(url, auth=(user, os.environ.get("IOC_CATALOG_NEO4J_PASSWORD", "")) if user else None) \
-            as driver:
+    with GraphDatabase.driver(
+        url, auth=(user, os.environ.get("IOC_CATALOG_NEO4J_PASSWORD", "")) if user else None
+    ) as driver:
         records, _, _ = driver.execute_query("MATCH (n:NaiveEntity) RETURN count(n) AS n")
         assert records[0]["n"] == 0
-        records, _, _ = driver.execute_query("SHOW CONSTRAINTS YIELD name WHERE name = 'bench_naive_entity_ref' "
-                                             "RETURN count(*) AS n")
+        records, _, _ = driver.execute_query(
+            "SHOW CONSTRAINTS YIELD name WHERE name = 'bench_naive_entity_ref' RETURN count(*) AS n"
+        )
         assert records[0]["n"] == 0

@@ -36,7 +36,7 @@ def test_another_seed_another_catalog():
     a_e, a_r = rows(SIZE, seed=1)
     b_e, b_r = rows(SIZE, seed=2)
     assert a_e != b_e and a_r != b_r
-    assert [e["code"] for e in a_e[:fixed_entity_count()]] == [e["code"] for e in b_e[:fixed_entity_count()]]
+    assert [e["code"] for e in a_e[: fixed_entity_count()]] == [e["code"] for e in b_e[: fixed_entity_count()]]
 
 
 @pytest.mark.parametrize("size", [SIZE, 7_500])
@@ -88,8 +88,18 @@ def test_national_shape(catalog):
     assert subtypes["ndxp"] == 1
     assert any(e.ref == "database:csdlqg-dan-cu" for e in entities)
     types = Counter(r.type for r in relationships)
-    for t in ("reads", "writes", "provides", "exposes", "published_on", "consumes", "flows_to", "hosted_on", "feeds",
-              "federates_with"):
+    for t in (
+        "reads",
+        "writes",
+        "provides",
+        "exposes",
+        "published_on",
+        "consumes",
+        "flows_to",
+        "hosted_on",
+        "feeds",
+        "federates_with",
+    ):
         assert types[t] > 0, t
     flows = [r for r in relationships if r.type == "flows_to"]
     assert sum(1 for r in flows if r.properties.get("via", "").endswith("-lgsp")) > len(flows) / 2
@@ -99,12 +109,27 @@ def test_national_shape(catalog):
 
 def test_quick_bench_runs(tmp_path):
     out = tmp_path / "bench.json"
-    proc = subprocess.run([sys.executable, "-m", "bench.run", "--quick", "--json", str(out)], cwd=ROOT,
-                          capture_output=True, text=True, timeout=300)
+    proc = subprocess.run(
+        [sys.executable, "-m", "bench.run", "--quick", "--json", str(out)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert proc.returncode == 0, proc.stderr
-    for label in ("machine:", "bulk load (SQLiteStore.bulk_load)", "bulk load floor (raw sqlite3)",
-                  "bulk load ratio ours/raw", "get_entity", "search, folded query", "search, accented query",
-                  "neighbourhood depth 2", "impact, first call (cold)", "impact, warm", "peak RSS"):
+    for label in (
+        "machine:",
+        "bulk load (SQLiteStore.bulk_load)",
+        "bulk load floor (raw sqlite3)",
+        "bulk load ratio ours/raw",
+        "get_entity",
+        "search, folded query",
+        "search, accented query",
+        "neighbourhood depth 2",
+        "impact, first call (cold)",
+        "impact, warm",
+        "peak RSS",
+    ):
         assert label in proc.stdout, label
     data = json.loads(out.read_text(encoding="utf-8"))
     assert data["params"]["entities"] == 5_000

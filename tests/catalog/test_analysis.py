@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import pytest
+from conftest import entity, load, r_id, rel
 
 from catalog import analysis
 from catalog.analysis import Coupling, ImpactItem
 from catalog.errors import NotFound
 from catalog.store.base import CatalogStore, WriteContext
-from conftest import entity, load, r_id, rel
 
 DB = "database:db1"
 S1, S2, S3 = "system:s1", "system:s2", "system:s3"
@@ -17,24 +17,37 @@ LGSP, IOC = "platform:lgsp", "platform:ioc"
 ORG_A, ORG_B, ORG_C, ORG_D = "organization:a", "organization:b", "organization:c", "organization:d"
 
 
-
-
 @pytest.fixture
 def city(store: CatalogStore, ctx: WriteContext) -> CatalogStore:
     """A database read by two systems; a service exposing it, published on the LGSP and consumed by a third system
     (of a third organisation); the first system feeds the IOC and also flows directly to the third."""
-    load(store, ctx, [
-        entity(ORG_A, "Sở A"), entity(ORG_B, "Sở B"), entity(ORG_C, "Sở C"), entity(ORG_D, "Sở D"),
-        entity(DB, "CSDL dùng chung", ORG_A),
-        entity(S1, "Hệ thống 1", ORG_A), entity(S2, "Hệ thống 2", ORG_B), entity(S3, "Hệ thống 3", ORG_C),
-        entity(SVC, "Dịch vụ dữ liệu", ORG_A),
-        entity(LGSP, "LGSP", ORG_A, platform_subtype="lgsp"),
-        entity(IOC, "IOC", ORG_A, platform_type="operations_centre", platform_subtype="city_ioc"),
-        entity("system:lonely", "Hệ thống lẻ loi", ORG_A),
-    ], [
-        rel("reads", S1, DB), rel("reads", S2, DB), rel("exposes", DB, SVC), rel("published_on", SVC, LGSP),
-        rel("consumes", S3, SVC), rel("feeds", S1, IOC), rel("flows_to", S1, S3, via=LGSP),
-    ])
+    load(
+        store,
+        ctx,
+        [
+            entity(ORG_A, "Sở A"),
+            entity(ORG_B, "Sở B"),
+            entity(ORG_C, "Sở C"),
+            entity(ORG_D, "Sở D"),
+            entity(DB, "CSDL dùng chung", ORG_A),
+            entity(S1, "Hệ thống 1", ORG_A),
+            entity(S2, "Hệ thống 2", ORG_B),
+            entity(S3, "Hệ thống 3", ORG_C),
+            entity(SVC, "Dịch vụ dữ liệu", ORG_A),
+            entity(LGSP, "LGSP", ORG_A, platform_subtype="lgsp"),
+            entity(IOC, "IOC", ORG_A, platform_type="operations_centre", platform_subtype="city_ioc"),
+            entity("system:lonely", "Hệ thống lẻ loi", ORG_A),
+        ],
+        [
+            rel("reads", S1, DB),
+            rel("reads", S2, DB),
+            rel("exposes", DB, SVC),
+            rel("published_on", SVC, LGSP),
+            rel("consumes", S3, SVC),
+            rel("feeds", S1, IOC),
+            rel("flows_to", S1, S3, via=LGSP),
+        ],
+    )
     analysis.clear_cache()
     return store
 
@@ -45,8 +58,16 @@ def test_projection_has_entities_relationships_and_derived_ownership(city: Catal
     assert g.has_edge(S1, DB, key="reads") and g.edges[S1, DB, "reads"]["type"] == "reads"
     assert g.edges[S1, S3, "flows_to"]["via"] == LGSP
     owned = {(s, t) for s, t, k in g.edges(keys=True) if k == "owned_by"}
-    assert owned == {(DB, ORG_A), (S1, ORG_A), (S2, ORG_B), (S3, ORG_C), (SVC, ORG_A), (LGSP, ORG_A), (IOC, ORG_A),
-                     ("system:lonely", ORG_A)}
+    assert owned == {
+        (DB, ORG_A),
+        (S1, ORG_A),
+        (S2, ORG_B),
+        (S3, ORG_C),
+        (SVC, ORG_A),
+        (LGSP, ORG_A),
+        (IOC, ORG_A),
+        ("system:lonely", ORG_A),
+    }
     assert analysis.projection(city) is g  # cached while the revision stands
 
 
@@ -76,7 +97,9 @@ def test_impact_of_a_shared_database(city: CatalogStore) -> None:
 
 def test_impact_of_the_lgsp_and_depth_limit(city: CatalogStore) -> None:
     assert [(i.ref, i.depth, i.path) for i in analysis.impact(city, LGSP)] == [
-        (SVC, 1, (LGSP, SVC)), (S3, 2, (LGSP, SVC, S3))]
+        (SVC, 1, (LGSP, SVC)),
+        (S3, 2, (LGSP, SVC, S3)),
+    ]
     assert {i.ref for i in analysis.impact(city, DB, max_depth=1)} == {SVC, S1, S2}
     assert analysis.impact(city, DB, max_depth=0) == []
     assert analysis.impact(city, IOC) == []  # nothing depends on the operations centre
@@ -104,8 +127,12 @@ def test_cache_follows_writes(city: CatalogStore, ctx: WriteContext) -> None:
 
 
 def test_retired_relationships_carry_no_dependency(store: CatalogStore, ctx: WriteContext) -> None:
-    load(store, ctx, [entity(DB, "CSDL"), entity(S1, "Hệ thống 1"), entity(S2, "Hệ thống 2")],
-         [rel("reads", S1, DB, status="retired"), rel("reads", S2, DB)])
+    load(
+        store,
+        ctx,
+        [entity(DB, "CSDL"), entity(S1, "Hệ thống 1"), entity(S2, "Hệ thống 2")],
+        [rel("reads", S1, DB, status="retired"), rel("reads", S2, DB)],
+    )
     assert [i.ref for i in analysis.impact(store, DB)] == [S2]
 
 
@@ -127,10 +154,12 @@ def test_articulation_points(city: CatalogStore) -> None:
 
 def test_central_platforms(store: CatalogStore, ctx: WriteContext) -> None:
     hub, edge = "platform:hub", "platform:edge"
-    load(store, ctx, [entity(hub, "Trung tâm dữ liệu"), entity(edge, "Cổng"), entity(S1, "1"), entity(S2, "2"),
-                      entity(S3, "3")],
-         [rel("hosted_on", S1, hub), rel("hosted_on", S2, hub), rel("hosted_on", S3, hub),
-          rel("hosted_on", S3, edge)])
+    load(
+        store,
+        ctx,
+        [entity(hub, "Trung tâm dữ liệu"), entity(edge, "Cổng"), entity(S1, "1"), entity(S2, "2"), entity(S3, "3")],
+        [rel("hosted_on", S1, hub), rel("hosted_on", S2, hub), rel("hosted_on", S3, hub), rel("hosted_on", S3, edge)],
+    )
     report = analysis.single_points_of_failure(store)
     assert report.articulation_points == [hub, S3]
     assert [ref for ref, _ in report.central_platforms] == [hub]
@@ -144,11 +173,19 @@ def test_orphans(city: CatalogStore) -> None:
 
 def test_cycles(store: CatalogStore, ctx: WriteContext) -> None:
     p1, p2 = "platform:p1", "platform:p2"
-    load(store, ctx, [entity(S1, "1"), entity(S2, "2"), entity(S3, "3"), entity(DB, "CSDL"), entity(p1, "P1"),
-                      entity(p2, "P2")],
-         [rel("flows_to", S1, S2), rel("flows_to", S2, S3), rel("flows_to", S3, S1),  # a loop of three systems
-          rel("reads", S1, DB), rel("writes", S1, DB),  # reads and writes the same database
-          rel("federates_with", p1, p2)])  # mutual by design: not reported
+    load(
+        store,
+        ctx,
+        [entity(S1, "1"), entity(S2, "2"), entity(S3, "3"), entity(DB, "CSDL"), entity(p1, "P1"), entity(p2, "P2")],
+        [
+            rel("flows_to", S1, S2),
+            rel("flows_to", S2, S3),
+            rel("flows_to", S3, S1),  # a loop of three systems
+            rel("reads", S1, DB),
+            rel("writes", S1, DB),  # reads and writes the same database
+            rel("federates_with", p1, p2),
+        ],
+    )  # mutual by design: not reported
     assert analysis.cycles(store) == [[DB, S1], [S1, S3, S2]]
     assert analysis.cycles(store, min_length=3) == [[S1, S3, S2]]
     assert len(analysis.cycles(store, limit=1)) == 1

@@ -10,10 +10,18 @@ from catalog.changelog import canonical_json, entry_hash
 
 REFERENCE = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
 
-scalars = (st.none() | st.booleans() | st.integers(min_value=-(2**80), max_value=2**80)
-           | st.floats(allow_nan=False, allow_infinity=False) | st.text())
-values = st.recursive(scalars, lambda inner: st.lists(inner, max_size=5)
-                      | st.dictionaries(st.text(max_size=8), inner, max_size=5), max_leaves=30)
+scalars = (
+    st.none()
+    | st.booleans()
+    | st.integers(min_value=-(2**80), max_value=2**80)
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | st.text()
+)
+values = st.recursive(
+    scalars,
+    lambda inner: st.lists(inner, max_size=5) | st.dictionaries(st.text(max_size=8), inner, max_size=5),
+    max_leaves=30,
+)
 
 
 @settings(max_examples=2000, deadline=None)
@@ -29,7 +37,7 @@ def test_the_cases_orjson_writes_differently_or_refuses_fall_back_to_the_referen
         {1: "non-string key"},
         {"control": "\x00\x1f\x7f\u2028\u2029\ufeff", "vi": "Sở Thông tin và Truyền thông", "nfd": "Sở"},
         {"Z": 1, "a": 2, "é": 3, "ệ": 4, "": 5},  # code-point key order
-        {"when": dt.datetime(2025, 7, 1, tzinfo=dt.timezone.utc), "day": dt.date(2025, 7, 1)},  # str(), as default=str
+        {"when": dt.datetime(2025, 7, 1, tzinfo=dt.UTC), "day": dt.date(2025, 7, 1)},  # str(), as default=str
     ]
     for value in cases:
         assert canonical_json(value) == REFERENCE.encode(value)
@@ -47,7 +55,12 @@ def test_consecutive_change_log_times_are_the_formatted_instants_across_second_a
 
     from catalog.store.base import consecutive_times, format_log_time
 
-    for base, n in ((dt.datetime(2025, 12, 31, 23, 59, 59, 999_990), 25), (dt.datetime(2025, 6, 30), 1_000_001),
-                    (dt.datetime(2025, 6, 30, 1, 2, 3, 4), 1), (dt.datetime(2025, 6, 30), 0)):
-        assert list(consecutive_times(base, n)) == [format_log_time(base + dt.timedelta(microseconds=i))
-                                                     for i in range(n)]
+    for base, n in (
+        (dt.datetime(2025, 12, 31, 23, 59, 59, 999_990), 25),
+        (dt.datetime(2025, 6, 30), 1_000_001),
+        (dt.datetime(2025, 6, 30, 1, 2, 3, 4), 1),
+        (dt.datetime(2025, 6, 30), 0),
+    ):
+        assert list(consecutive_times(base, n)) == [
+            format_log_time(base + dt.timedelta(microseconds=i)) for i in range(n)
+        ]

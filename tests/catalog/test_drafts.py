@@ -21,9 +21,18 @@ AUDITOR = Principal("aud", "auditor")
 def catalog(store: CatalogStore) -> CatalogStore:
     svc = CatalogService(store)
     for code in ("org-a", "org-b"):
-        svc.register({"kind": "organization", "code": code, "name": {"vi": code}, "attributes": {"org_type": "department"}})
-    svc.register({"kind": "system", "code": "sys-a", "name": {"vi": "Hệ thống A"}, "owner": "organization:org-a",
-                  "attributes": {"lifecycle": "production"}})
+        svc.register(
+            {"kind": "organization", "code": code, "name": {"vi": code}, "attributes": {"org_type": "department"}}
+        )
+    svc.register(
+        {
+            "kind": "system",
+            "code": "sys-a",
+            "name": {"vi": "Hệ thống A"},
+            "owner": "organization:org-a",
+            "attributes": {"lifecycle": "production"},
+        }
+    )
     return store
 
 
@@ -39,8 +48,10 @@ def test_submit_changes_nothing_and_approval_applies_as_the_architect(catalog: C
     assert e.attributes["vendor"] == "VNPT" and e.version == 2
     assert catalog.changelog(ref="system:sys-a")[-1].actor == "arch"
     log = catalog.changelog(ref=f"record:draft/{d.id}")
-    assert [(x.op, x.actor, x.after["status"]) for x in log] == [("create", "editor-a", "pending"),
-                                                                  ("update", "arch", "approved")]
+    assert [(x.op, x.actor, x.after["status"]) for x in log] == [
+        ("create", "editor-a", "pending"),
+        ("update", "arch", "approved"),
+    ]
     assert Drafts(catalog, ARCHITECT).list() == [] and len(Drafts(catalog, ARCHITECT).list(status=None)) == 1
 
 

@@ -7,7 +7,6 @@ from __future__ import annotations
 import ast
 import re
 import string
-from pathlib import Path
 
 import pytest
 from babel.messages.mofile import read_mo
@@ -40,21 +39,30 @@ def extracted(tmp_path_factory: pytest.TempPathFactory) -> dict[str, bool]:
 
 
 def test_extraction_finds_the_codes_the_sources_raise(extracted: dict[str, bool]) -> None:
-    assert {"entity-not-found", "value-one-of", "import-too-large", "title-not-found", "pydantic-missing",
-            "text-control", "event-named-twice", "at-cell"} <= set(extracted)
+    assert {
+        "entity-not-found",
+        "value-one-of",
+        "import-too-large",
+        "title-not-found",
+        "pydantic-missing",
+        "text-control",
+        "event-named-twice",
+        "at-cell",
+    } <= set(extracted)
     assert extracted["import-strict-rejected"] is True and extracted["entity-not-found"] is False
     assert set(source_codes()) <= set(extracted)  # nested msg() calls too, which pybabel alone misses
 
 
 def test_every_code_has_a_text_in_both_languages_with_the_same_placeholders(extracted: dict[str, bool]) -> None:
-    catalogs = {lang: {(m.id[0] if isinstance(m.id, tuple) else m.id): m for m in _catalog(lang) if m.id}
-                for lang in LANGS}
+    catalogs = {
+        lang: {(m.id[0] if isinstance(m.id, tuple) else m.id): m for m in _catalog(lang) if m.id} for lang in LANGS
+    }
     problems = []
     for code, plural in sorted(extracted.items()):
         forms = {}
         for lang in LANGS:
             m = catalogs[lang].get(code)
-            strings = [s for s in (m.string if isinstance(m.string, tuple) else (m.string,))] if m else []
+            strings = list(m.string if isinstance(m.string, tuple) else (m.string,)) if m else []
             if not strings or not all(s and s.strip() for s in strings):
                 problems.append(f"{lang}: {code} has no text")
                 continue
@@ -81,8 +89,11 @@ def test_the_compiled_catalogs_are_those_of_the_po_files() -> None:
         # the entries, not the files' times: a git checkout gives both files the time it wrote them
         with MO[lang].open("rb") as fh:
             compiled = {_key(m.id): _value(m.string) for m in read_mo(fh) if m.id}
-        written = {_key(m.id): _value(m.string) for m in _catalog(lang)
-                   if m.id and any(_value(m.string)) and "fuzzy" not in m.flags}
+        written = {
+            _key(m.id): _value(m.string)
+            for m in _catalog(lang)
+            if m.id and any(_value(m.string)) and "fuzzy" not in m.flags
+        }
         assert compiled == written, f"{MO[lang]} is not compiled from its .po: run python -m catalog.i18n"
 
 
@@ -92,10 +103,19 @@ WRAPPERS = ("_", "gettext", "ngettext")
 
 
 def _calls(tree: ast.AST) -> list[ast.Call]:
-    wrapped = {id(n) for f in ast.walk(tree) if isinstance(f, (ast.FunctionDef, ast.Lambda))
-               and getattr(f, "name", "") in WRAPPERS for n in ast.walk(f)}
-    return [n for n in ast.walk(tree) if isinstance(n, ast.Call) and id(n) not in wrapped
-            and (getattr(n.func, "id", None) or getattr(n.func, "attr", None)) in ("msg", "msg_plural")]
+    wrapped = {
+        id(n)
+        for f in ast.walk(tree)
+        if isinstance(f, (ast.FunctionDef, ast.Lambda)) and getattr(f, "name", "") in WRAPPERS
+        for n in ast.walk(f)
+    }
+    return [
+        n
+        for n in ast.walk(tree)
+        if isinstance(n, ast.Call)
+        and id(n) not in wrapped
+        and (getattr(n.func, "id", None) or getattr(n.func, "attr", None)) in ("msg", "msg_plural")
+    ]
 
 
 def test_every_msg_call_names_its_code_literally() -> None:
@@ -122,8 +142,10 @@ def test_a_message_is_its_english_text_and_renders_per_language() -> None:
     assert m == "system:x does not exist" and text(m, "vi") == "system:x không tồn tại"
     assert m.code == "entity-not-found"
     one, many = (msg_plural("import-strict-rejected", "import-strict-rejected#plural", count=n) for n in (1, 3))
-    assert (str(one), str(many)) == ("1 item rejected; nothing imported (strict)",
-                                     "3 items rejected; nothing imported (strict)")
+    assert (str(one), str(many)) == (
+        "1 item rejected; nothing imported (strict)",
+        "3 items rejected; nothing imported (strict)",
+    )
     assert text(many, "vi") == "3 mục bị từ chối; không nhập gì (chế độ nghiêm ngặt)"
     big = msg("import-too-large", file="f.json", size=2048, limit=1_048_576)
     assert "2,048 bytes" in big and "1,048,576" in big and "2.048 byte" in text(big, "vi")  # numbers per locale

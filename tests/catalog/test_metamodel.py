@@ -8,7 +8,7 @@ import pytest
 
 from catalog.errors import ValidationFailed
 from catalog.metamodel import DEFAULT, RELATIONS, load_metamodel
-from catalog.model import parse_entity, validate_entity, validate_relationship, parse_relationship
+from catalog.model import parse_entity, parse_relationship, validate_entity, validate_relationship
 from catalog.settings import Settings
 from catalog.text import fold, vi_sort_key
 
@@ -27,10 +27,12 @@ def test_every_kind_attribute_and_relation_has_both_labels() -> None:
 
 def test_custom_attributes_from_yaml(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     ext = tmp_path / "extensions.yaml"
-    ext.write_text("system:\n  funding_source:\n    type: enum\n    values: [state_budget, oda, ppp]\n"
-                   "    label: {vi: Nguồn vốn, en: Funding source}\n", encoding="utf-8")
-    data = {"ref": "system:x", "name": {"vi": "X"}, "attributes": {"lifecycle": "production",
-                                                                   "funding_source": "oda"}}
+    ext.write_text(
+        "system:\n  funding_source:\n    type: enum\n    values: [state_budget, oda, ppp]\n"
+        "    label: {vi: Nguồn vốn, en: Funding source}\n",
+        encoding="utf-8",
+    )
+    data = {"ref": "system:x", "name": {"vi": "X"}, "attributes": {"lifecycle": "production", "funding_source": "oda"}}
     with pytest.raises(ValidationFailed, match="not an attribute of system"):
         validate_entity(parse_entity(data))
     monkeypatch.setenv("IOC_CATALOG_METAMODEL_EXTENSIONS", str(ext))
@@ -38,17 +40,19 @@ def test_custom_attributes_from_yaml(tmp_path: Path, monkeypatch: pytest.MonkeyP
     assert mm.kind("system").attribute("funding_source").label.vi == "Nguồn vốn"
     assert validate_entity(parse_entity(data), mm).attributes["funding_source"] == "oda"
     with pytest.raises(ValidationFailed, match="must be one of: state_budget, oda, ppp"):
-        validate_entity(parse_entity({**data, "attributes": {"lifecycle": "production", "funding_source": "x"}}),
-                        mm)
+        validate_entity(parse_entity({**data, "attributes": {"lifecycle": "production", "funding_source": "x"}}), mm)
 
 
-@pytest.mark.parametrize("text,where", [
-    ("spaceship:\n  a: {type: str}\n", "spaceship"),
-    ("system:\n  lifecycle: {type: str}\n", "system.lifecycle"),
-    ("system:\n  a: {type: colour}\n", "system.a"),
-    ("system:\n  a: {type: enum}\n", "system.a"),
-    ("- just a list\n", "must map kind names"),
-])
+@pytest.mark.parametrize(
+    "text,where",
+    [
+        ("spaceship:\n  a: {type: str}\n", "spaceship"),
+        ("system:\n  lifecycle: {type: str}\n", "system.lifecycle"),
+        ("system:\n  a: {type: colour}\n", "system.a"),
+        ("system:\n  a: {type: enum}\n", "system.a"),
+        ("- just a list\n", "must map kind names"),
+    ],
+)
 def test_bad_extensions_name_the_place(tmp_path: Path, text: str, where: str) -> None:
     ext = tmp_path / "ext.yaml"
     ext.write_text(text, encoding="utf-8")
@@ -58,12 +62,18 @@ def test_bad_extensions_name_the_place(tmp_path: Path, text: str, where: str) ->
 
 
 def test_relationship_endpoints_follow_the_metamodel() -> None:
-    ok = validate_relationship(parse_relationship({"type": "feeds", "source": "system:cam",
-                                                   "target": "platform:ioc", "properties": {"protocol": "rest"}}))
+    ok = validate_relationship(
+        parse_relationship(
+            {"type": "feeds", "source": "system:cam", "target": "platform:ioc", "properties": {"protocol": "rest"}}
+        )
+    )
     assert ok.id == "system:cam>feeds>platform:ioc"
     with pytest.raises(ValidationFailed) as exc:
-        validate_relationship(parse_relationship({"type": "feeds", "source": "organization:a",
-                                                  "target": "database:b", "properties": {"speed": 1}}))
+        validate_relationship(
+            parse_relationship(
+                {"type": "feeds", "source": "organization:a", "target": "database:b", "properties": {"speed": 1}}
+            )
+        )
     assert {e.location for e in exc.value.errors} == {"source", "target", "properties.speed"}
 
 
@@ -92,15 +102,45 @@ def test_fold_makes_search_diacritics_insensitive() -> None:
     assert fold("Sở Thông tin và Truyền thông") == "so thong tin va truyen thong"
     assert fold("ĐÀ NẴNG") == fold("da nang") == fold("Đà Nẵng")
     import unicodedata
+
     assert fold(unicodedata.normalize("NFD", "Thừa Thiên Huế")) == "thua thien hue"
 
 
 def test_vietnamese_collation() -> None:
-    words = ["Đà Nẵng", "Dương Đông", "Cà Mau", "Ăn Uống", "An Giang", "Âu Lạc", "Bình Dương", "Ô Môn", "Ơn",
-             "Oanh", "Ưu", "Uyên", "Hà Giang", "Hạ Long", "Hải Phòng"]
-    assert sorted(words, key=vi_sort_key) == ["An Giang", "Ăn Uống", "Âu Lạc", "Bình Dương", "Cà Mau",
-                                              "Dương Đông", "Đà Nẵng", "Hà Giang", "Hạ Long", "Hải Phòng", "Oanh",
-                                              "Ô Môn", "Ơn", "Uyên", "Ưu"]
+    words = [
+        "Đà Nẵng",
+        "Dương Đông",
+        "Cà Mau",
+        "Ăn Uống",
+        "An Giang",
+        "Âu Lạc",
+        "Bình Dương",
+        "Ô Môn",
+        "Ơn",
+        "Oanh",
+        "Ưu",
+        "Uyên",
+        "Hà Giang",
+        "Hạ Long",
+        "Hải Phòng",
+    ]
+    assert sorted(words, key=vi_sort_key) == [
+        "An Giang",
+        "Ăn Uống",
+        "Âu Lạc",
+        "Bình Dương",
+        "Cà Mau",
+        "Dương Đông",
+        "Đà Nẵng",
+        "Hà Giang",
+        "Hạ Long",
+        "Hải Phòng",
+        "Oanh",
+        "Ô Môn",
+        "Ơn",
+        "Uyên",
+        "Ưu",
+    ]
 
 
 def test_every_allowed_value_has_a_vietnamese_and_english_label() -> None:

@@ -24,7 +24,7 @@ def verify_calls(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     calls: list[str] = []
     real = PasswordHasher.verify
 
-    def spy(self: PasswordHasher, hash: str, password: bytes | str) -> bool:  # noqa: A002 - argon2's own name
+    def spy(self: PasswordHasher, hash: str, password: bytes | str) -> bool:
         calls.append(hash)
         return real(self, hash, password)
 
@@ -41,8 +41,11 @@ def test_new_hashes_are_argon2id_with_the_library_defaults() -> None:
     defaults = PasswordHasher()
     params = extract_parameters(h)
     assert h.startswith("$argon2id$v=19$") and PASSWORD not in h and h != hash_password(PASSWORD)
-    assert (params.time_cost, params.memory_cost, params.parallelism) == \
-        (defaults.time_cost, defaults.memory_cost, defaults.parallelism)
+    assert (params.time_cost, params.memory_cost, params.parallelism) == (
+        defaults.time_cost,
+        defaults.memory_cost,
+        defaults.parallelism,
+    )
     assert verify_password(PASSWORD, h) == (True, False)
     assert verify_password(PASSWORD + "x", h) == (False, False)
 
@@ -53,11 +56,16 @@ def test_earlier_scrypt_hashes_still_verify_and_ask_for_an_upgrade() -> None:
     assert check_password(OLD_PASSWORD, OLD_SCRYPT)
 
 
-@pytest.mark.parametrize("stored", [
-    "garbage", "scrypt$1$2$3$x$y", "$argon2id$v=19$m=65536,t=3,p=4$bad",
-    "scrypt$1048576$8$1$0vDl1qrK4hcLY0GAxQp9Qw==$WJfqq6YP3iv2M7cdbFuhyVux6vGCG69OwFbNX9c9H9k=",  # N above the bound
-    "scrypt$16384$8$1$0vDl1qrK4hcLY0GAxQp9Qw==$!!!",
-])
+@pytest.mark.parametrize(
+    "stored",
+    [
+        "garbage",
+        "scrypt$1$2$3$x$y",
+        "$argon2id$v=19$m=65536,t=3,p=4$bad",
+        "scrypt$1048576$8$1$0vDl1qrK4hcLY0GAxQp9Qw==$WJfqq6YP3iv2M7cdbFuhyVux6vGCG69OwFbNX9c9H9k=",  # N above the bound
+        "scrypt$16384$8$1$0vDl1qrK4hcLY0GAxQp9Qw==$!!!",
+    ],
+)
 def test_malformed_or_oversized_stored_hashes_never_match(stored: str) -> None:
     assert verify_password(OLD_PASSWORD, stored) == (False, False)
 
@@ -105,8 +113,9 @@ def test_a_password_set_meanwhile_wins_over_the_upgrade(store: CatalogStore) -> 
     assert check_password(PASSWORD, _stored(store, "binh")) and not check_password(OLD_PASSWORD, _stored(store, "binh"))
 
 
-def test_names_without_a_user_or_a_password_cost_a_real_verification(store: CatalogStore,
-                                                                    verify_calls: list[str]) -> None:
+def test_names_without_a_user_or_a_password_cost_a_real_verification(
+    store: CatalogStore, verify_calls: list[str]
+) -> None:
     accounts = Accounts(store)
     accounts.add_user("lan", "architect", password=PASSWORD)
     accounts.add_user("tokens-only", "viewer")  # no password: signs in with API tokens only
@@ -132,14 +141,20 @@ def test_every_refusal_is_logged_with_its_reason_and_never_the_password(store: C
     accounts.add_user("lan", "architect", password=PASSWORD)
     accounts.add_user("tokens-only", "viewer")
     with caplog.at_level(logging.WARNING, logger="ioc_catalog.auth"):
-        for name, password in (("nobody", PASSWORD), ("lan", "wrong password"), ("tokens-only", PASSWORD),
-                               ("evil\nname\x1b[31m", PASSWORD)):
+        for name, password in (
+            ("nobody", PASSWORD),
+            ("lan", "wrong password"),
+            ("tokens-only", PASSWORD),
+            ("evil\nname\x1b[31m", PASSWORD),
+        ):
             assert accounts.authenticate_password(name, password) is None
     got = [(r.auth_event, r.auth_door, r.auth_user, r.auth_client, r.auth_reason) for r in caplog.records]
-    assert got == [("failed", "password", "nobody", "203.0.113.7", "unknown-user"),
-                   ("failed", "password", "lan", "203.0.113.7", "wrong-password"),
-                   ("failed", "password", "tokens-only", "203.0.113.7", "no-password"),
-                   ("failed", "password", "evil\nname\x1b[31m", "203.0.113.7", "unknown-user")]
+    assert got == [
+        ("failed", "password", "nobody", "203.0.113.7", "unknown-user"),
+        ("failed", "password", "lan", "203.0.113.7", "wrong-password"),
+        ("failed", "password", "tokens-only", "203.0.113.7", "no-password"),
+        ("failed", "password", "evil\nname\x1b[31m", "203.0.113.7", "unknown-user"),
+    ]
     lines = [r.getMessage() for r in caplog.records]
     assert lines[1] == "sign-in failed: door=password user='lan' client=203.0.113.7 reason=wrong-password"
     assert "\n" not in lines[3] and "\x1b" not in lines[3]  # a name cannot forge log lines
@@ -147,5 +162,7 @@ def test_every_refusal_is_logged_with_its_reason_and_never_the_password(store: C
     caplog.clear()
     with caplog.at_level(logging.WARNING, logger="ioc_catalog.auth"):  # an address a proxy passed on, forged
         assert Accounts(store, client="10.0.0.1\nsign-in ok").authenticate_password("lan", "wrong password") is None
-    assert caplog.records[0].getMessage() == \
-        "sign-in failed: door=password user='lan' client='10.0.0.1\\nsign-in ok' reason=wrong-password"
+    assert (
+        caplog.records[0].getMessage()
+        == "sign-in failed: door=password user='lan' client='10.0.0.1\\nsign-in ok' reason=wrong-password"
+    )

@@ -12,12 +12,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from conftest import entity, rel
 
 from catalog import analysis
 from catalog.metamodel import DEFAULT, VALUE_LABELS, EdgeStyle, Metamodel
 from catalog.model import CODE_RE, REF_RE, ref_pattern
 from catalog.store.base import CatalogStore, WriteContext
-from conftest import entity, rel
 from diagrams import ViewParams, registry, to_dot
 from diagrams.dot import node_id
 from diagrams.snapshot import recorded_graph, revision_at, snapshot_from
@@ -42,13 +42,24 @@ def changed(mm: Metamodel, name: str, **changes: Any) -> Metamodel:
 def city(store: CatalogStore, ctx: WriteContext) -> CatalogStore:
     """S1 (organisation A) reads the database; S2 (B) consumes a service that exposes it, published on the LGSP,
     and feeds the IOC."""
-    for e in [entity(ORG_A, "Sở A"), entity(ORG_B, "Sở B"), entity(S1, "Hệ thống 1", ORG_A, lifecycle="retiring"),
-              entity(S2, "Hệ thống 2", ORG_B), entity(DB, "CSDL dùng chung", ORG_A),
-              entity(SVC, "Dịch vụ dữ liệu", ORG_A), entity(LGSP, "Nền tảng tích hợp (LGSP)", ORG_A),
-              entity(IOC, "IOC", ORG_A, platform_type="operations_centre", platform_subtype="city_ioc")]:
+    for e in [
+        entity(ORG_A, "Sở A"),
+        entity(ORG_B, "Sở B"),
+        entity(S1, "Hệ thống 1", ORG_A, lifecycle="retiring"),
+        entity(S2, "Hệ thống 2", ORG_B),
+        entity(DB, "CSDL dùng chung", ORG_A),
+        entity(SVC, "Dịch vụ dữ liệu", ORG_A),
+        entity(LGSP, "Nền tảng tích hợp (LGSP)", ORG_A),
+        entity(IOC, "IOC", ORG_A, platform_type="operations_centre", platform_subtype="city_ioc"),
+    ]:
         store.create_entity(e, ctx)
-    for r in [rel("reads", S1, DB, protocol="db_link"), rel("exposes", DB, SVC), rel("consumes", S2, SVC),
-              rel("published_on", SVC, LGSP), rel("feeds", S2, IOC)]:
+    for r in [
+        rel("reads", S1, DB, protocol="db_link"),
+        rel("exposes", DB, SVC),
+        rel("consumes", S2, SVC),
+        rel("published_on", SVC, LGSP),
+        rel("feeds", S2, IOC),
+    ]:
         store.create_relationship(r, ctx)
     return store
 
@@ -67,6 +78,7 @@ def edge(dot: str, tail: str, head: str) -> str | None:
 
 # --- declarations -------------------------------------------------------------------------------------------------
 
+
 def test_every_relationship_declares_what_the_code_relies_on() -> None:
     for name, spec in DEFAULT.relations.items():
         assert spec.flows_from in (None, "source", "target"), name
@@ -74,11 +86,16 @@ def test_every_relationship_declares_what_the_code_relies_on() -> None:
         if spec.ioc_path:  # followed along its dependency: it must have one
             assert spec.dependency != "none" and not spec.derived, name
         if spec.flows_from is not None:  # data flows from one end to the other: the other depends on it
-            assert spec.dependency == ("target_on_source" if spec.flows_from == "source" else "source_on_target"), \
-                name
+            assert spec.dependency == ("target_on_source" if spec.flows_from == "source" else "source_on_target"), name
     roles = {n: s.database_role for n, s in DEFAULT.relations.items() if s.database_role != "none"}
-    assert roles == {"reads": "use", "writes": "use", "consumes": "use", "exposes": "exposure",
-                     "published_on": "publication", "provides": "provision"}
+    assert roles == {
+        "reads": "use",
+        "writes": "use",
+        "consumes": "use",
+        "exposes": "exposure",
+        "published_on": "publication",
+        "provides": "provision",
+    }
     r = DEFAULT.relations
     # the ends database_consumers reads: a use's target is the database or a service, an exposure goes from a
     # database to a service, a publication from a service to a platform, a provision ends at a service
@@ -89,8 +106,16 @@ def test_every_relationship_declares_what_the_code_relies_on() -> None:
 
 
 def test_the_ioc_view_follows_the_kinds_the_metamodel_marks() -> None:
-    assert set(ioc_types(DEFAULT)) == {"feeds", "flows_to", "provides", "exposes", "published_on", "consumes", "reads",
-                                       "writes"}
+    assert set(ioc_types(DEFAULT)) == {
+        "feeds",
+        "flows_to",
+        "provides",
+        "exposes",
+        "published_on",
+        "consumes",
+        "reads",
+        "writes",
+    }
     assert "hosted_on" not in ioc_types(DEFAULT)
     assert "hosted_on" in ioc_types(changed(DEFAULT, "hosted_on", ioc_path=True))
 
@@ -105,9 +130,13 @@ def test_owned_flag_matches_owned_by() -> None:
 def test_no_kind_comparison_stands_where_a_flag_should() -> None:
     """``kind == "organization"`` means "is an organisation kind" or "has no owner": both are metamodel flags."""
     pattern = re.compile(r"""kind\s*[!=]=\s*["']organization["']|["']organization["']\s*[!=]=\s*\w*kind""")
-    found = [f"{p.relative_to(ROOT)}:{n}" for d in ("catalog", "importers", "diagrams", "api")
-             for p in sorted((ROOT / d).rglob("*.py"))
-             for n, line in enumerate(p.read_text(encoding="utf-8").splitlines(), 1) if pattern.search(line)]
+    found = [
+        f"{p.relative_to(ROOT)}:{n}"
+        for d in ("catalog", "importers", "diagrams", "api")
+        for p in sorted((ROOT / d).rglob("*.py"))
+        for n, line in enumerate(p.read_text(encoding="utf-8").splitlines(), 1)
+        if pattern.search(line)
+    ]
     assert found == []
 
 
@@ -115,14 +144,19 @@ def test_one_pattern_for_codes_and_references() -> None:
     from api import schemas
 
     assert REF_RE.pattern == ref_pattern() == schemas.ENTITY_REF and CODE_RE.pattern == schemas.CODE_PATTERN
-    assert re.fullmatch(schemas.ORG_PATTERN, "organization:hcm-sxd") and not re.fullmatch(schemas.ORG_PATTERN,
-                                                                                        "system:hcm-sxd")
+    assert re.fullmatch(schemas.ORG_PATTERN, "organization:hcm-sxd") and not re.fullmatch(
+        schemas.ORG_PATTERN, "system:hcm-sxd"
+    )
     assert REF_RE.match("system:hcm-cong-1022").groups() == ("system", "hcm-cong-1022")
     assert not REF_RE.match("System:x") and not REF_RE.match("system:" + "a" * 129)
     assert REF_RE.match("system:" + "a" * 128)
     code = "[a-z0-9][a-z0-9._-]"  # written once, in catalog/model.py
-    found = [str(p.relative_to(ROOT)) for d in ("catalog", "importers", "diagrams", "api")
-             for p in sorted((ROOT / d).rglob("*.py")) if code in p.read_text(encoding="utf-8")]
+    found = [
+        str(p.relative_to(ROOT))
+        for d in ("catalog", "importers", "diagrams", "api")
+        for p in sorted((ROOT / d).rglob("*.py"))
+        if code in p.read_text(encoding="utf-8")
+    ]
     assert found == ["catalog/model.py"]
 
 
@@ -134,6 +168,7 @@ def test_every_view_has_a_label_and_a_title_in_both_languages() -> None:
 
 
 # --- changing a declaration changes what the code does -------------------------------------------------------------
+
 
 def test_the_direction_data_flows_is_the_direction_of_the_arrow(city: CatalogStore) -> None:
     dot = draw(city, DEFAULT, "context", ref=DB)
@@ -166,7 +201,8 @@ def test_the_ioc_view_follows_ioc_path(city: CatalogStore) -> None:
 def test_who_uses_a_shared_database_is_read_once_for_the_analysis_and_the_diagram(city: CatalogStore) -> None:
     analysis.clear_cache()
     assert analysis.shared_database_coupling(city) == [
-        analysis.Coupling(database=DB, systems={ORG_A: [S1], ORG_B: [S2]}, platforms=[LGSP])]
+        analysis.Coupling(database=DB, systems={ORG_A: [S1], ORG_B: [S2]}, platforms=[LGSP])
+    ]
     snap = snapshot_from(DEFAULT, recorded_graph(city, None), DAY, None, revision_at(city, None))
     use = analysis.database_consumers(DEFAULT, DB, snap.touching)
     assert (use.users, use.services, use.platforms) == ([S1, S2], [SVC], [LGSP])

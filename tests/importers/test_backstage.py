@@ -3,7 +3,6 @@ everything unmapped reported, nothing ever fetched, malformed files refused with
 
 from __future__ import annotations
 
-from catalog.i18n import text as in_lang
 import io
 import socket
 import urllib.request
@@ -11,13 +10,13 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
+from conftest import CORPORA
 
 from catalog.digest import content_hash
+from catalog.i18n import text as in_lang
 from catalog.store.base import CatalogStore
 from importers.backstage import BackstageImporter, EntityRef, parse_ref, references, self_ref
 from importers.base import ImportFailed, list_runs, pick, run_import
-
-from conftest import CORPORA
 
 SET = CORPORA / "backstage" / "backstage-backstage@b5ef4cc"
 EXAMPLES = SET / "packages" / "catalog-model" / "examples"
@@ -47,6 +46,7 @@ def write(tmp_path: Path, text: str, name: str = "catalog-info.yaml") -> Path:
 
 # --- the corpus, against COUNTS.md -------------------------------------------------------------------------------
 
+
 def test_example_set_entity_and_reference_counts_match_counts_md() -> None:
     assert len(FILES) == 40
     kinds: Counter = Counter()
@@ -71,7 +71,8 @@ def test_root_catalog_info_has_one_dangling_owner(store: CatalogStore) -> None:
     report = run_import(store, ROOT_INFO)
     assert report.source_types == {"Component": 1}
     assert [(r.location, r.field) for r in report.rejected] == [
-        ("catalog-info.yaml: document 1 (component:default/backstage)", "spec.owner")]
+        ("catalog-info.yaml: document 1 (component:default/backstage)", "spec.owner")
+    ]
     assert "organization:cncf is neither in the file nor in the catalog" == report.rejected[0].reason
     assert not report.loaded and report.status == "failed" and store.revision() == before
     assert store.count_entities() == 0
@@ -89,20 +90,27 @@ def test_every_entity_is_mapped_or_reported(tmp_path: Path) -> None:
 def test_every_reference_is_mapped_or_reported(store: CatalogStore, tmp_path: Path) -> None:
     report = run_import(store, combined(tmp_path))
     assert report.rejected == [] and report.loaded
-    assert report.result.created == {"organization": 8, "system": 16, "service": 7, "database": 1,
-                                     "relationship": 17}
+    assert report.result.created == {"organization": 8, "system": 16, "service": 7, "database": 1, "relationship": 17}
     ents = {e.ref: e for e in store.iter_entities()}
     # parent (7) and children (7) agree: every group but the root has its parent
     assert {r: e.attributes.get("parent") for r, e in ents.items() if e.kind == "organization"} == {
-        "organization:acme-corp": None, "organization:infrastructure": "organization:acme-corp",
-        "organization:backstage": "organization:infrastructure", "organization:boxoffice": "organization:infrastructure",
-        "organization:team-a": "organization:backstage", "organization:team-b": "organization:backstage",
-        "organization:team-c": "organization:boxoffice", "organization:team-d": "organization:boxoffice"}
+        "organization:acme-corp": None,
+        "organization:infrastructure": "organization:acme-corp",
+        "organization:backstage": "organization:infrastructure",
+        "organization:boxoffice": "organization:infrastructure",
+        "organization:team-a": "organization:backstage",
+        "organization:team-b": "organization:backstage",
+        "organization:team-c": "organization:boxoffice",
+        "organization:team-d": "organization:boxoffice",
+    }
     # owners: 13 components + 7 APIs + 1 resource + 3 systems; the 3 owned by user:guest are reported
     owned = {r: e.owner for r, e in ents.items() if e.kind != "organization"}
     assert sum(1 for o in owned.values() if o) == 21
-    assert {r for r, o in owned.items() if o is None} == {"system:playback-order", "system:searcher",
-                                                          "system:shuffle-api"}
+    assert {r for r, o in owned.items() if o is None} == {
+        "system:playback-order",
+        "system:searcher",
+        "system:shuffle-api",
+    }
     user_owners = [u for u in report.unmapped if u.field == "spec.owner"]
     assert len(user_owners) == 3 and all("user:default/guest" in u.reason for u in user_owners)
     assert owned["service:petstore"] == "organization:team-c" and owned["database:artists-db"] == "organization:team-a"
@@ -127,12 +135,20 @@ def test_every_reference_is_mapped_or_reported(store: CatalogStore, tmp_path: Pa
         ("system:artist-lookup", "reads", "database:artists-db"),
     }
     # domain: a tag on each System
-    assert {r: [t for t in e.tags if t.startswith("domain:")] for r, e in ents.items()
-            if "type:" not in " ".join(e.tags) and e.kind == "system"} == {
-        "system:artist-engagement-portal": ["domain:artists"], "system:audio-playback": ["domain:playback"],
-        "system:podcast": ["domain:playback"]}
-    assert ents["service:petstore"].attributes == {"lifecycle": "building", "protocol": "rest",
-                                                   "url": "https://github.com/swagger-api/swagger-petstore"}
+    assert {
+        r: [t for t in e.tags if t.startswith("domain:")]
+        for r, e in ents.items()
+        if "type:" not in " ".join(e.tags) and e.kind == "system"
+    } == {
+        "system:artist-engagement-portal": ["domain:artists"],
+        "system:audio-playback": ["domain:playback"],
+        "system:podcast": ["domain:playback"],
+    }
+    assert ents["service:petstore"].attributes == {
+        "lifecycle": "building",
+        "protocol": "rest",
+        "url": "https://github.com/swagger-api/swagger-petstore",
+    }
     assert ents["service:hello-world"].attributes["lifecycle"] == "retiring"  # deprecated
     assert ents["organization:team-a"].name.en == "team-a" and ents["organization:acme-corp"].name.en == "ACME Corp"
     # the report carries counts per kind and per Backstage kind
@@ -213,8 +229,9 @@ spec:
 """
 
 
-def test_placeholders_and_location_targets_are_reported_never_fetched(store: CatalogStore, tmp_path: Path,
-                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+def test_placeholders_and_location_targets_are_reported_never_fetched(
+    store: CatalogStore, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     path = write(tmp_path, REMOTE, "remote.yaml")
     spotify = EXAMPLES / "apis" / "spotify-api.yaml"
 
@@ -238,50 +255,78 @@ def test_placeholders_and_location_targets_are_reported_never_fetched(store: Cat
     assert [p for p in opened if not p.endswith(("remote.yaml", "spotify-api.yaml"))] == []
     monkeypatch.undo()  # the store may open its own files
     got = {(u.location.split(": ", 1)[1], u.field, u.reason) for u in t.unmapped}
-    assert ("document 1 (location:default/remote)", "spec.targets[0]",
-            "not followed: https://example.com/catalog-info.yaml (a remote URL is never fetched)") in got
-    assert ("document 1 (location:default/remote)", "spec.targets[1]",
-            "not followed: ../../etc/passwd (import that file on its own)") in got
-    assert ("document 2 (api:default/fetched)", "spec.definition",
-            "$json placeholder not fetched (https://example.com/openapi.json)") in got
-    assert ("document 3 (group:default/ops)", "metadata.annotations.note",
-            "$yaml placeholder not fetched (./secret.yaml)") in got
+    assert (
+        "document 1 (location:default/remote)",
+        "spec.targets[0]",
+        "not followed: https://example.com/catalog-info.yaml (a remote URL is never fetched)",
+    ) in got
+    assert (
+        "document 1 (location:default/remote)",
+        "spec.targets[1]",
+        "not followed: ../../etc/passwd (import that file on its own)",
+    ) in got
+    assert (
+        "document 2 (api:default/fetched)",
+        "spec.definition",
+        "$json placeholder not fetched (https://example.com/openapi.json)",
+    ) in got
+    assert (
+        "document 3 (group:default/ops)",
+        "metadata.annotations.note",
+        "$yaml placeholder not fetched (./secret.yaml)",
+    ) in got
     assert [(u.field, u.reason) for u in s.unmapped if "$text" in u.reason] == [
-        ("spec.definition", "$text placeholder not fetched (https://github.com/APIs-guru/openapi-directory/blob/"
-                            "dab6854d4d599aafb0eb36e6c7ae1fe0c37509b7/APIs/spotify.com/2021.4.2/openapi.yaml)")]
+        (
+            "spec.definition",
+            "$text placeholder not fetched (https://github.com/APIs-guru/openapi-directory/blob/"
+            "dab6854d4d599aafb0eb36e6c7ae1fe0c37509b7/APIs/spotify.com/2021.4.2/openapi.yaml)",
+        )
+    ]
     assert [e.ref for e in t.entities] == ["service:fetched", "organization:ops"]
     assert all(in_lang(u.reason, "vi") for u in t.unmapped + s.unmapped)
 
 
 # --- references --------------------------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("text,default_kind,ns,expected", [
-    ("team-a", "group", "default", EntityRef("group", "default", "team-a")),
-    ("user:guest", "group", "default", EntityRef("user", "default", "guest")),
-    ("Resource:Infra/Artists-DB", None, "default", EntityRef("resource", "infra", "artists-db")),
-    ("payments/api-x", "api", "shop", EntityRef("api", "payments", "api-x")),
-    ("api-x", "api", "shop", EntityRef("api", "shop", "api-x")),  # the referring entity's namespace
-])
+
+@pytest.mark.parametrize(
+    "text,default_kind,ns,expected",
+    [
+        ("team-a", "group", "default", EntityRef("group", "default", "team-a")),
+        ("user:guest", "group", "default", EntityRef("user", "default", "guest")),
+        ("Resource:Infra/Artists-DB", None, "default", EntityRef("resource", "infra", "artists-db")),
+        ("payments/api-x", "api", "shop", EntityRef("api", "payments", "api-x")),
+        ("api-x", "api", "shop", EntityRef("api", "shop", "api-x")),  # the referring entity's namespace
+    ],
+)
 def test_reference_defaulting(text: str, default_kind: str | None, ns: str, expected: EntityRef) -> None:
     assert parse_ref(text, default_kind, ns) == expected
 
 
 def test_dependson_needs_a_kind_and_bad_references_are_rejected(tmp_path: Path) -> None:
-    t = transformed(write(tmp_path, """\
+    t = transformed(
+        write(
+            tmp_path,
+            """\
 apiVersion: backstage.io/v1alpha1
 kind: Component
 metadata: {name: x}
 spec: {type: service, lifecycle: production, dependsOn: [artists-db, 'resource:bad name'], owner: 'a:b:c'}
-"""))
+""",
+        )
+    )
     assert [(r.field, r.reason) for r in t.rejected] == [
         ("spec.owner", "'a:b:c' is not a valid entity reference [kind:][namespace/]name"),
         ("spec.dependsOn[0]", "'artists-db' must name its kind here (for example component:artists-db)"),
-        ("spec.dependsOn[1]", "'resource:bad name' is not a valid entity reference [kind:][namespace/]name")]
+        ("spec.dependsOn[1]", "'resource:bad name' is not a valid entity reference [kind:][namespace/]name"),
+    ]
     assert in_lang(t.rejected[1].reason, "vi").startswith("'artists-db' phải ghi rõ loại")
 
 
 def test_namespaced_entities_and_resources_resolved_against_the_catalog(store: CatalogStore, tmp_path: Path) -> None:
-    infra = write(tmp_path, """\
+    infra = write(
+        tmp_path,
+        """\
 apiVersion: backstage.io/v1alpha1
 kind: Group
 metadata: {name: ops, namespace: infra}
@@ -291,13 +336,19 @@ apiVersion: backstage.io/v1alpha1
 kind: Resource
 metadata: {name: k8s, namespace: infra}
 spec: {type: kubernetes-cluster, owner: ops}
-""", "infra.yaml")
-    app = write(tmp_path, """\
+""",
+        "infra.yaml",
+    )
+    app = write(
+        tmp_path,
+        """\
 apiVersion: backstage.io/v1alpha1
 kind: Component
 metadata: {name: web}
 spec: {type: website, lifecycle: experimental, owner: infra/ops, dependsOn: ['resource:infra/k8s']}
-""", "app.yaml")
+""",
+        "app.yaml",
+    )
     assert run_import(store, infra, "backstage").rejected == []
     assert store.get_entity("platform:infra..k8s").owner == "organization:infra..ops"
     report = run_import(store, app, "backstage")
@@ -305,46 +356,85 @@ spec: {type: website, lifecycle: experimental, owner: infra/ops, dependsOn: ['re
     assert [r.id for r in store.list_relationships("system:web")] == ["system:web>hosted_on>platform:infra..k8s"]
 
 
-COMPONENT = "apiVersion: backstage.io/v1alpha1\nkind: Component\nmetadata: {name: x}\n" \
-            "spec: {type: service, owner: team-a, lifecycle: %s}\n"
+COMPONENT = (
+    "apiVersion: backstage.io/v1alpha1\nkind: Component\nmetadata: {name: x}\n"
+    "spec: {type: service, owner: team-a, lifecycle: %s}\n"
+)
 
 
-@pytest.mark.parametrize("text,field,reason", [
-    ("- just\n- a list\n", "", "a Backstage entity is a mapping with apiVersion, kind, metadata and spec"),
-    ("apiVersion: backstage.io/v1alpha1\nkind: System\nmetadata: {}\nspec: {owner: a}\n", "metadata.name",
-     "None is not a Backstage name (1-63 letters and digits separated by '-', '_' or '.')"),
-    ("kind: System\nmetadata: {name: x}\nspec: {owner: a}\n", "apiVersion",
-     "required (for example backstage.io/v1alpha1)"),
-    ("apiVersion: backstage.io/v1alpha1\nkind: Component\nmetadata: {name: x}\nspec: {type: service, owner: a}\n",
-     "spec.lifecycle", "required for a Component"),
-    (COMPONENT % "beta", "spec.lifecycle", "'beta' is not a lifecycle this mapping knows: experimental, development, "
-                                           "planned, production, deprecated, retired"),
-    (COMPONENT % "production" + "---\napiVersion: backstage.io/v1alpha1\nkind: System\nmetadata: {name: X}\n"
-                                "spec: {owner: team-a}\n", "metadata.name",
-     "system:x is already used by document 1 (component:default/x)"),
-    ("apiVersion: backstage.io/v1alpha1\nkind: Group\nmetadata: {name: g}\nspec: {type: team, children: []}\n---\n"
-     "apiVersion: backstage.io/v1alpha1\nkind: Group\nmetadata: {name: G}\nspec: {type: team, children: []}\n",
-     "metadata.name", "group:default/g is already defined in document 1"),
-    ("apiVersion: backstage.io/v1alpha1\nkind: System\nmetadata: {name: x, tags: 7}\nspec: {owner: a}\n",
-     "metadata.tags", "must be a list"),
-    ("apiVersion: backstage.io/v1alpha1\nkind: System\nmetadata: {name: x, tags: [a, [b]]}\nspec: {owner: a}\n",
-     "metadata.tags", "must be a list of text"),
-])
-def test_invalid_entities_are_rejected_with_location_and_field(tmp_path: Path, text: str, field: str,
-                                                              reason: str) -> None:
+@pytest.mark.parametrize(
+    "text,field,reason",
+    [
+        ("- just\n- a list\n", "", "a Backstage entity is a mapping with apiVersion, kind, metadata and spec"),
+        (
+            "apiVersion: backstage.io/v1alpha1\nkind: System\nmetadata: {}\nspec: {owner: a}\n",
+            "metadata.name",
+            "None is not a Backstage name (1-63 letters and digits separated by '-', '_' or '.')",
+        ),
+        (
+            "kind: System\nmetadata: {name: x}\nspec: {owner: a}\n",
+            "apiVersion",
+            "required (for example backstage.io/v1alpha1)",
+        ),
+        (
+            "apiVersion: backstage.io/v1alpha1\nkind: Component\nmetadata: {name: x}\nspec: {type: service, owner: a}\n",
+            "spec.lifecycle",
+            "required for a Component",
+        ),
+        (
+            COMPONENT % "beta",
+            "spec.lifecycle",
+            "'beta' is not a lifecycle this mapping knows: experimental, development, "
+            "planned, production, deprecated, retired",
+        ),
+        (
+            COMPONENT % "production" + "---\napiVersion: backstage.io/v1alpha1\nkind: System\nmetadata: {name: X}\n"
+            "spec: {owner: team-a}\n",
+            "metadata.name",
+            "system:x is already used by document 1 (component:default/x)",
+        ),
+        (
+            "apiVersion: backstage.io/v1alpha1\nkind: Group\nmetadata: {name: g}\nspec: {type: team, children: []}\n---\n"
+            "apiVersion: backstage.io/v1alpha1\nkind: Group\nmetadata: {name: G}\nspec: {type: team, children: []}\n",
+            "metadata.name",
+            "group:default/g is already defined in document 1",
+        ),
+        (
+            "apiVersion: backstage.io/v1alpha1\nkind: System\nmetadata: {name: x, tags: 7}\nspec: {owner: a}\n",
+            "metadata.tags",
+            "must be a list",
+        ),
+        (
+            "apiVersion: backstage.io/v1alpha1\nkind: System\nmetadata: {name: x, tags: [a, [b]]}\nspec: {owner: a}\n",
+            "metadata.tags",
+            "must be a list of text",
+        ),
+    ],
+)
+def test_invalid_entities_are_rejected_with_location_and_field(
+    tmp_path: Path, text: str, field: str, reason: str
+) -> None:
     t = transformed(write(tmp_path, text))
     assert [(r.field, r.reason) for r in t.rejected] == [(field, reason)]
     assert t.rejected[0].location.startswith("catalog-info.yaml: document ")
 
 
-@pytest.mark.parametrize("text,message", [
-    ("apiVersion: backstage.io/v1alpha1\nkind: [unclosed\n", "not valid YAML at line 3, column 1"),
-    ("a: &a [x, x, x, x, x, x, x, x, x]\n" + "".join(f"b{i}: &b{i} [*{'a' if i == 0 else f'b{i - 1}'}"
-                                                      + f", *{'a' if i == 0 else f'b{i - 1}'}" * 200 + "]\n"
-                                                      for i in range(10)), "YAML aliases (an alias bomb?)"),
-    ("x: " + "[" * 200 + "]" * 200 + "\n", "nested deeper than 64 levels"),
-    ("\tkey: value\n", "not valid YAML"),
-])
+@pytest.mark.parametrize(
+    "text,message",
+    [
+        ("apiVersion: backstage.io/v1alpha1\nkind: [unclosed\n", "not valid YAML at line 3, column 1"),
+        (
+            "a: &a [x, x, x, x, x, x, x, x, x]\n"
+            + "".join(
+                f"b{i}: &b{i} [*{'a' if i == 0 else f'b{i - 1}'}" + f", *{'a' if i == 0 else f'b{i - 1}'}" * 200 + "]\n"
+                for i in range(10)
+            ),
+            "YAML aliases (an alias bomb?)",
+        ),
+        ("x: " + "[" * 200 + "]" * 200 + "\n", "nested deeper than 64 levels"),
+        ("\tkey: value\n", "not valid YAML"),
+    ],
+)
 def test_malformed_yaml_is_refused_clearly(store: CatalogStore, tmp_path: Path, text: str, message: str) -> None:
     path = write(tmp_path, text)
     with pytest.raises(ImportFailed) as exc:

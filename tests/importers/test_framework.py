@@ -10,6 +10,7 @@ import zipfile
 from pathlib import Path
 
 import pytest
+from conftest import CORPORA, SAMPLE
 
 from catalog.digest import content_hash
 from catalog.errors import IntegrityError
@@ -19,23 +20,35 @@ from catalog.services import CatalogService
 from catalog.store.base import CatalogStore
 from importers.base import REPORT_SCHEMA, RUNS, ImportFailed, Rejection, list_runs, registry, run_import
 
-from conftest import CORPORA, SAMPLE
-
 
 def org(code: str) -> dict:
     return {"ref": f"organization:{code}", "name": {"vi": f"Sở {code}"}, "attributes": {"org_type": "department"}}
 
 
 def system(code: str, name: str | None = None, owner: str = "organization:so-a") -> dict:
-    return {"ref": f"system:{code}", "name": {"vi": name or f"Hệ thống {code}"}, "owner": owner,
-            "attributes": {"lifecycle": "production"}}
+    return {
+        "ref": f"system:{code}",
+        "name": {"vi": name or f"Hệ thống {code}"},
+        "owner": owner,
+        "attributes": {"lifecycle": "production"},
+    }
 
 
 def native(tmp_path: Path, name: str, entities: list[dict], relationships: list[dict] | None = None) -> Path:
     p = tmp_path / name
-    p.write_text(json.dumps({"format": "ioc-catalog", "format_version": 1, "entities": entities,
-                             "relationships": relationships or [], "org_events": []}, ensure_ascii=False),
-                 encoding="utf-8")
+    p.write_text(
+        json.dumps(
+            {
+                "format": "ioc-catalog",
+                "format_version": 1,
+                "entities": entities,
+                "relationships": relationships or [],
+                "org_events": [],
+            },
+            ensure_ascii=False,
+        ),
+        encoding="utf-8",
+    )
     return p
 
 
@@ -49,21 +62,36 @@ def state(store: CatalogStore) -> tuple:
 
 # --- dry run, idempotence, clean-up ------------------------------------------------------------------------------
 
+
 def test_dry_run_reports_every_bucket_and_changes_nothing(store: CatalogStore, tmp_path: Path) -> None:
-    run_import(store, native(tmp_path, "a.json", [org("so-a"), system("s1"), system("s2"), system("s3")],
-                             [flows("s1", "s2"), flows("s2", "s3")]))
+    run_import(
+        store,
+        native(
+            tmp_path,
+            "a.json",
+            [org("so-a"), system("s1"), system("s2"), system("s3")],
+            [flows("s1", "s2"), flows("s2", "s3")],
+        ),
+    )
     before = state(store)
-    v2 = native(tmp_path, "a.json", [org("so-a"), system("s1", "Tên mới"), system("s2"), system("s4")],
-                [flows("s1", "s2")])
+    v2 = native(
+        tmp_path, "a.json", [org("so-a"), system("s1", "Tên mới"), system("s2"), system("s4")], [flows("s1", "s2")]
+    )
     dry = run_import(store, v2, dry_run=True, cleanup=True)
     assert state(store) == before
     assert (dry.result.created, dry.result.updated, dry.result.unchanged, dry.result.removed) == (
-        {"system": 1}, {"system": 1}, {"organization": 1, "system": 1, "relationship": 1},
-        {"system": 1, "relationship": 1})
+        {"system": 1},
+        {"system": 1},
+        {"organization": 1, "system": 1, "relationship": 1},
+        {"system": 1, "relationship": 1},
+    )
     assert dry.dry_run and not dry.loaded and dry.status == "finished"
     real = run_import(store, v2, cleanup=True)
     assert (real.result.created, real.result.updated, real.result.removed) == (
-        dry.result.created, dry.result.updated, dry.result.removed)
+        dry.result.created,
+        dry.result.updated,
+        dry.result.removed,
+    )
     assert store.find_entity("system:s3") is None and store.get_entity("system:s1").name.vi == "Tên mới"
     again = state(store)
     second = run_import(store, v2, cleanup=True)
@@ -79,8 +107,13 @@ def test_cleanup_never_touches_another_source_or_a_persons_facts(store: CatalogS
     # a.json no longer has s2: only s2 goes; b.json's t1 and the person's p1 (and link) stay
     report = run_import(store, native(tmp_path, "a.json", [org("so-a"), system("s1"), system("s3")]), cleanup=True)
     assert report.result.removed == {"system": 1}
-    assert {e.ref for e in store.iter_entities()} == {"organization:so-a", "system:s1", "system:s3", "system:t1",
-                                                      "system:p1"}
+    assert {e.ref for e in store.iter_entities()} == {
+        "organization:so-a",
+        "system:s1",
+        "system:s3",
+        "system:t1",
+        "system:p1",
+    }
     assert [r.id for r in store.all_relationships()] == ["system:p1>flows_to>system:s1"]
     # a.json without s1: the person's link still uses s1, so the clean-up is refused and nothing changes
     before = state(store)
@@ -93,6 +126,7 @@ def test_cleanup_never_touches_another_source_or_a_persons_facts(store: CatalogS
 
 # --- the report and the run records ------------------------------------------------------------------------------
 
+
 def test_report_json_shape(store: CatalogStore, tmp_path: Path) -> None:
     doc = json.loads(SAMPLE.read_text(encoding="utf-8"))
     doc["entities"].append({"ref": "system:x", "name": {"vi": "X"}, "attributes": {"lifecycle": "immortal"}})
@@ -100,25 +134,59 @@ def test_report_json_shape(store: CatalogStore, tmp_path: Path) -> None:
     bad.write_text(json.dumps(doc, ensure_ascii=False), encoding="utf-8")
     report = run_import(store, bad, strict=False)
     data = json.loads(json.dumps(report.to_json(), ensure_ascii=False))
-    assert set(data) == {"schema", "source", "run", "format", "file", "actor", "dry_run", "loaded", "status", "error",
-                         "created", "updated", "unchanged", "removed", "counts", "source_types", "rejected",
-                         "unmapped", "started", "finished"}
+    assert set(data) == {
+        "schema",
+        "source",
+        "run",
+        "format",
+        "file",
+        "actor",
+        "dry_run",
+        "loaded",
+        "status",
+        "error",
+        "created",
+        "updated",
+        "unchanged",
+        "removed",
+        "counts",
+        "source_types",
+        "rejected",
+        "unmapped",
+        "started",
+        "finished",
+    }
     assert data["schema"] == REPORT_SCHEMA and data["format"] == "native" and data["source"] == "native:bad.json"
     assert data["status"] == "finished" and data["loaded"] is True and data["error"] is None
-    assert sum(data["created"].values()) == len(doc["entities"]) - 1 + len(doc["relationships"]) + \
-        len(doc["org_events"])
+    assert sum(data["created"].values()) == len(doc["entities"]) - 1 + len(doc["relationships"]) + len(
+        doc["org_events"]
+    )
     assert data["counts"]["entities"]["system"] == sum(1 for e in doc["entities"] if e["ref"].startswith("system:")) - 1
     where = f"bad.json: entities[{len(doc['entities']) - 1}] (system:x)"
-    assert data["rejected"] == [{
-        "location": where, "location_vi": where, "field": "attributes.lifecycle", "code": "value-one-of",
-        "reason": "must be one of: planned, building, production, retiring, retired",
-        "reason_vi": "phải là một trong: planned, building, production, retiring, retired"}]
+    assert data["rejected"] == [
+        {
+            "location": where,
+            "location_vi": where,
+            "field": "attributes.lifecycle",
+            "code": "value-one-of",
+            "reason": "must be one of: planned, building, production, retiring, retired",
+            "reason_vi": "phải là một trong: planned, building, production, retiring, retired",
+        }
+    ]
     assert data["unmapped"] == []
 
 
 def test_backstage_report_has_source_types_and_unmapped(store: CatalogStore) -> None:
-    path = CORPORA / "backstage" / "backstage-backstage@b5ef4cc" / "packages" / "catalog-model" / "examples" / \
-        "acme" / "org.yaml"
+    path = (
+        CORPORA
+        / "backstage"
+        / "backstage-backstage@b5ef4cc"
+        / "packages"
+        / "catalog-model"
+        / "examples"
+        / "acme"
+        / "org.yaml"
+    )
     data = run_import(store, path).to_json()
     assert data["source_types"] == {"Group": 1, "Location": 1}
     assert data["counts"]["entities"] == {"organization": 1}
@@ -165,6 +233,7 @@ def test_progress_is_reported(store: CatalogStore) -> None:
 
 # --- two languages -----------------------------------------------------------------------------------------------
 
+
 def test_reasons_in_vietnamese_or_english() -> None:
     r = Rejection(msg("at-row", where="f.csv", row=3), "lifecycle", msg("value-must-be-date"))
     assert r.text("vi") == "f.csv, dòng 3: lifecycle: phải là ngày dạng YYYY-MM-DD"
@@ -182,8 +251,13 @@ VALID = {  # a real file each importer reads, to cut in half
     "backstage": CORPORA / "backstage" / "backstage-backstage@b5ef4cc" / "catalog-info.yaml",
     "archimate": CORPORA / "archimate" / "archimatetool-ArchiModels" / "Archisurance" / "Archisurance.xml",
     "archi": CORPORA / "archimate" / "archimatetool-ArchiModels" / "Archisurance" / "Archisurance.archimate",
-    "archi-csv": CORPORA / "archimate" / "archimatetool-archi" / "tests" / "com.archimatetool.csv.tests" /
-    "testdata" / "test1-elements.csv",
+    "archi-csv": CORPORA
+    / "archimate"
+    / "archimatetool-archi"
+    / "tests"
+    / "com.archimatetool.csv.tests"
+    / "testdata"
+    / "test1-elements.csv",
 }
 
 
@@ -198,13 +272,15 @@ def _zip() -> bytes:
 def _cases(name: str) -> list[tuple[str, bytes]]:
     valid = VALID.get(name)
     body = valid.read_bytes() if valid is not None and valid.is_file() else _zip()
-    return [("garbage", bytes(range(256)) * 8 + b"\x00\xff\xfe<<{[" * 50), ("empty", b""),
-            ("truncated", body[: len(body) // 2])]
+    return [
+        ("garbage", bytes(range(256)) * 8 + b"\x00\xff\xfe<<{[" * 50),
+        ("empty", b""),
+        ("truncated", body[: len(body) // 2]),
+    ]
 
 
 @pytest.mark.parametrize("case", ["garbage", "empty", "truncated"])
-def test_every_importer_refuses_hostile_files_without_crashing(store: CatalogStore, tmp_path: Path,
-                                                               case: str) -> None:
+def test_every_importer_refuses_hostile_files_without_crashing(store: CatalogStore, tmp_path: Path, case: str) -> None:
     importers = registry()
     assert {"native", "backstage"} <= set(importers)
     problems = []
@@ -218,13 +294,14 @@ def test_every_importer_refuses_hostile_files_without_crashing(store: CatalogSto
         except ImportFailed as exc:
             if path.name not in exc.message:
                 problems.append((name, f"the error does not name the file: {exc.message}"))
-        except Exception as exc:  # noqa: BLE001 - exactly what must never happen
+        except Exception as exc:
             problems.append((name, f"crashed: {type(exc).__name__}: {exc}"))
             continue
         else:
             if not report.rejected or report.loaded:
-                problems.append((name, f"accepted a {case} file: loaded={report.loaded}, created "
-                                       f"{report.result.created}"))
+                problems.append(
+                    (name, f"accepted a {case} file: loaded={report.loaded}, created {report.result.created}")
+                )
         if state(store) != before:
             problems.append((name, "the catalog changed"))
         last = list_runs(store, limit=1)[0]
@@ -242,6 +319,7 @@ def test_oversized_files_are_refused_before_reading(store: CatalogStore, tmp_pat
 
 # --- the command line --------------------------------------------------------------------------------------------
 
+
 def cli(*args: str, cwd: Path, env: dict[str, str] | None = None):
     import os
     import subprocess
@@ -251,8 +329,9 @@ def cli(*args: str, cwd: Path, env: dict[str, str] | None = None):
 
     full_env = {k: v for k, v in os.environ.items() if not k.startswith("IOC_CATALOG_")}
     full_env.update({"COLUMNS": "200", "NO_COLOR": "1", "PYTHONPATH": str(ROOT), **(env or {})})
-    return subprocess.run([sys.executable, "-m", "api.cli", *args], cwd=cwd, env=full_env, capture_output=True,
-                          text=True, timeout=120)
+    return subprocess.run(
+        [sys.executable, "-m", "api.cli", *args], cwd=cwd, env=full_env, capture_output=True, text=True, timeout=120
+    )
 
 
 def test_cli_import_in_both_languages_and_imports_lists_the_runs(tmp_path: Path) -> None:
@@ -262,22 +341,34 @@ def test_cli_import_in_both_languages_and_imports_lists_the_runs(tmp_path: Path)
     assert r.returncode == 1
     assert "organization:ghost không có trong tệp lẫn trong danh mục" in r.stderr and "Không nhập gì" in r.stderr
     r = cli("import", str(bad), "--store", url, "--lang", "en", cwd=tmp_path)
-    assert "organization:ghost is neither in the file nor in the catalog" in r.stderr and "Nothing was imported" in \
-        r.stderr
-    r = cli("import", str(tmp_path / "nothing.json"), "--store", url, "--report", str(tmp_path / "r.json"),
-            cwd=tmp_path, env={"IOC_CATALOG_LANG": "en"})
+    assert (
+        "organization:ghost is neither in the file nor in the catalog" in r.stderr
+        and "Nothing was imported" in r.stderr
+    )
+    r = cli(
+        "import",
+        str(tmp_path / "nothing.json"),
+        "--store",
+        url,
+        "--report",
+        str(tmp_path / "r.json"),
+        cwd=tmp_path,
+        env={"IOC_CATALOG_LANG": "en"},
+    )
     assert r.returncode == 1 and "Error:" in r.stderr and "no such file" in r.stderr and "Traceback" not in r.stderr
     assert json.loads((tmp_path / "r.json").read_text(encoding="utf-8"))["status"] == "failed"
     good = native(tmp_path, "good.json", [org("so-a"), system("s1")])
     r = cli("import", str(good), "--store", url, "--report", str(tmp_path / "ok.json"), cwd=tmp_path)
     assert r.returncode == 0, r.stderr
-    assert json.loads((tmp_path / "ok.json").read_text(encoding="utf-8"))["created"] == {"organization": 1,
-                                                                                        "system": 1}
+    assert json.loads((tmp_path / "ok.json").read_text(encoding="utf-8"))["created"] == {"organization": 1, "system": 1}
     r = cli("imports", "--store", url, "--json", cwd=tmp_path)
     runs = json.loads(r.stdout)
     assert [(x["source"], x["status"]) for x in runs] == [
-        ("native:good.json", "finished"), ("native:nothing.json", "failed"), ("native:bad.json", "failed"),
-        ("native:bad.json", "failed")]
+        ("native:good.json", "finished"),
+        ("native:nothing.json", "failed"),
+        ("native:bad.json", "failed"),
+        ("native:bad.json", "failed"),
+    ]
     r = cli("imports", "--store", url, cwd=tmp_path)
     assert r.returncode == 0 and "native:good.json" in r.stdout and "1 item rejected" in r.stdout
 
@@ -287,8 +378,11 @@ def test_importers_read_against_the_stores_metamodel_with_its_custom_attributes(
     from catalog.store import open_store
 
     ext = tmp_path / "ext.yaml"
-    ext.write_text("system:\n  funding_source:\n    type: enum\n    values: [state_budget, oda]\n"
-                   "    label: {vi: Nguồn vốn, en: Funding source}\n", encoding="utf-8")
+    ext.write_text(
+        "system:\n  funding_source:\n    type: enum\n    values: [state_budget, oda]\n"
+        "    label: {vi: Nguồn vốn, en: Funding source}\n",
+        encoding="utf-8",
+    )
     store = open_store(f"sqlite:///{tmp_path / 'c.db'}", metamodel=load_metamodel(ext), create=True)
     try:
         good = system("s1") | {"attributes": {"lifecycle": "production", "funding_source": "oda"}}
@@ -296,8 +390,9 @@ def test_importers_read_against_the_stores_metamodel_with_its_custom_attributes(
         assert report.rejected == [] and store.get_entity("system:s1").attributes["funding_source"] == "oda"
         bad = system("s2") | {"attributes": {"lifecycle": "production", "funding_source": "loan"}}
         report = run_import(store, native(tmp_path, "b.json", [bad]))
-        assert [(r.field, r.reason) for r in report.rejected] == [("attributes.funding_source",
-                                                                   "must be one of: state_budget, oda")]
+        assert [(r.field, r.reason) for r in report.rejected] == [
+            ("attributes.funding_source", "must be one of: state_budget, oda")
+        ]
         assert store.find_entity("system:s2") is None
     finally:
         store.close()

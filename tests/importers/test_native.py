@@ -2,20 +2,19 @@
 
 from __future__ import annotations
 
-from catalog.i18n import text as in_lang
 import copy
 import json
 from pathlib import Path
 
 import pytest
 import yaml
+from conftest import SAMPLE
 
 from catalog.digest import content_hash
+from catalog.i18n import text as in_lang
 from catalog.store.base import CatalogStore
 from importers.base import ImportFailed, run_import
 from importers.native import export_native, write_native
-
-from conftest import SAMPLE
 
 
 def sample_doc() -> dict:
@@ -66,11 +65,15 @@ def test_bad_rows_are_all_reported_and_nothing_changes(store: CatalogStore, tmp_
 
 
 def test_bad_reference_names_the_ref_field(store: CatalogStore, tmp_path: Path) -> None:
-    doc = {"format": "ioc-catalog", "format_version": 1,
-           "entities": [{"ref": "System:Bad Code", "name": {"vi": "x"}}], "relationships": [], "org_events": []}
+    doc = {
+        "format": "ioc-catalog",
+        "format_version": 1,
+        "entities": [{"ref": "System:Bad Code", "name": {"vi": "x"}}],
+        "relationships": [],
+        "org_events": [],
+    }
     report = run_import(store, write(tmp_path, doc))
-    assert [(r.location, r.field) for r in report.rejected] == [("catalog.json: entities[0] (System:Bad Code)",
-                                                                 "ref")]
+    assert [(r.location, r.field) for r in report.rejected] == [("catalog.json: entities[0] (System:Bad Code)", "ref")]
     assert "kind:code" in report.rejected[0].reason
 
 
@@ -117,13 +120,16 @@ def test_yaml_is_accepted(store: CatalogStore, tmp_path: Path) -> None:
     assert store.search("so thong tin")
 
 
-@pytest.mark.parametrize("content,message", [
-    (b"{not json", "not valid JSON"),
-    (b"\xff\xfe\x00garbage", "not UTF-8"),
-    (b'{"format": "something-else"}', "not an ioc-catalog file"),
-    (b'{"format": "ioc-catalog", "format_version": 99}', "format_version 99"),
-    (b"[1, 2, 3]", "not an ioc-catalog file"),
-])
+@pytest.mark.parametrize(
+    "content,message",
+    [
+        (b"{not json", "not valid JSON"),
+        (b"\xff\xfe\x00garbage", "not UTF-8"),
+        (b'{"format": "something-else"}', "not an ioc-catalog file"),
+        (b'{"format": "ioc-catalog", "format_version": 99}', "format_version 99"),
+        (b"[1, 2, 3]", "not an ioc-catalog file"),
+    ],
+)
 def test_unreadable_files_fail_clearly(store: CatalogStore, tmp_path: Path, content: bytes, message: str) -> None:
     p = tmp_path / "bad.json"
     p.write_bytes(content)
@@ -159,18 +165,32 @@ def test_unicode_normal_forms_compare_equal(store: CatalogStore, tmp_path: Path)
     assert report.result.total_changes == 0
 
 
-def test_recorded_events_that_are_nonsense_whatever_the_date_are_rejected(store: CatalogStore,
-                                                                          tmp_path: Path) -> None:
+def test_recorded_events_that_are_nonsense_whatever_the_date_are_rejected(store: CatalogStore, tmp_path: Path) -> None:
     """An import records events as the service would refuse them: merging an organisation with itself, absorbing
     itself, transferring an organisation. Strict: nothing is loaded; not strict: the rest loads, those events do not."""
     doc = sample_doc()
     events = doc["org_events"]
     absorb = next(i for i, e in enumerate(events) if e["type"] == "absorb")
     events[absorb]["to"] = list(events[absorb]["from"])
-    events.append({"id": "x-merge-self", "type": "merge", "date": "2025-05-01", "legal_basis": "test",
-                   "from": ["organization:hcm-skhcn", "organization:hcm-skhcn"], "to": ["organization:hcm-skhcn"]})
-    events.append({"id": "x-transfer-org", "type": "transfer", "date": "2025-05-01", "legal_basis": "test",
-                   "transfers": [{"entity": "organization:hcm-stc", "to": "organization:hcm-skhcn"}]})
+    events.append(
+        {
+            "id": "x-merge-self",
+            "type": "merge",
+            "date": "2025-05-01",
+            "legal_basis": "test",
+            "from": ["organization:hcm-skhcn", "organization:hcm-skhcn"],
+            "to": ["organization:hcm-skhcn"],
+        }
+    )
+    events.append(
+        {
+            "id": "x-transfer-org",
+            "type": "transfer",
+            "date": "2025-05-01",
+            "legal_basis": "test",
+            "transfers": [{"entity": "organization:hcm-stc", "to": "organization:hcm-skhcn"}],
+        }
+    )
     path = write(tmp_path, doc)
     strict = run_import(store, path)
     assert strict.status == "failed" and not strict.loaded

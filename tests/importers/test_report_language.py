@@ -17,10 +17,31 @@ from importers.base import ImportFailed, ImportLimits, run_import
 NS3 = "http://www.opengroup.org/xsd/archimate/3.0/"
 XSI = "http://www.w3.org/2001/XMLSchema-instance"
 # English function words: none may appear in a Vietnamese reason (values from the files are chosen without them)
-ENGLISH = (" the ", " is ", " not ", " must ", " of ", " a ", " an ", " and ", " be ", " in ", " has ", " no ",
-           " to ", " for ", " was ", " at ", " with ", " one ", " required", " unknown", " does ", " neither ")
-VIETNAMESE = re.compile("[àáảãạăắằẳẵặâấầẩẫậèéẻẽẹêếềểễệìíỉĩị"
-                        "òóỏõọôốồổỗộơớờởỡợùúủũụưứừửữựỳýỷỹỵđ]", re.I)
+ENGLISH = (
+    " the ",
+    " is ",
+    " not ",
+    " must ",
+    " of ",
+    " a ",
+    " an ",
+    " and ",
+    " be ",
+    " in ",
+    " has ",
+    " no ",
+    " to ",
+    " for ",
+    " was ",
+    " at ",
+    " with ",
+    " one ",
+    " required",
+    " unknown",
+    " does ",
+    " neither ",
+)
+VIETNAMESE = re.compile("[àáảãạăắằẳẵặâấầẩẫậèéẻẽẹêếềểễệìíỉĩịòóỏõọôốồổỗộơớờởỡợùúủũụưứừửữựỳýỷỹỵđ]", re.I)
 
 
 def _files(tmp: Path) -> dict[str, Path]:
@@ -37,19 +58,46 @@ def _files(tmp: Path) -> dict[str, Path]:
         "s5,,,production,2024-01-01,\n"
         "s6,S6,,production,2024-01-01,,extra\n"
         "s6,S6,,production,2024-01-01,\n"
-        "s7,S7,,,2024-01-01,\n", encoding="utf-8")
+        "s7,S7,,,2024-01-01,\n",
+        encoding="utf-8",
+    )
     out["csv"] = tmp / "system.csv"
-    (tmp / "catalog.json").write_text(json.dumps({
-        "format": "ioc-catalog", "format_version": 1,
-        "entities": [{"ref": "system:x", "name": {"vi": "X"}, "attributes": {"lifecycle": "production"},
-                      "owner_history": [{"org": "organization:ghost"}]},
-                     {"ref": "spaceship:x", "name": {"vi": "X"}},
-                     {"ref": "system:y", "name": {"vi": "Y"}, "attributes": {"lifecycle": "production",
-                                                                           "colour": "blue"}}],
-        "relationships": [{"type": "reads", "source": "database:d", "target": "system:x"},
-                          {"type": "teleports", "source": "system:x", "target": "system:y"}],
-        "org_events": [{"id": "e1", "type": "merge", "date": "2025-01-01", "from": ["organization:ghost"],
-                        "to": ["organization:ghost"]}]}), encoding="utf-8")
+    (tmp / "catalog.json").write_text(
+        json.dumps(
+            {
+                "format": "ioc-catalog",
+                "format_version": 1,
+                "entities": [
+                    {
+                        "ref": "system:x",
+                        "name": {"vi": "X"},
+                        "attributes": {"lifecycle": "production"},
+                        "owner_history": [{"org": "organization:ghost"}],
+                    },
+                    {"ref": "spaceship:x", "name": {"vi": "X"}},
+                    {
+                        "ref": "system:y",
+                        "name": {"vi": "Y"},
+                        "attributes": {"lifecycle": "production", "colour": "blue"},
+                    },
+                ],
+                "relationships": [
+                    {"type": "reads", "source": "database:d", "target": "system:x"},
+                    {"type": "teleports", "source": "system:x", "target": "system:y"},
+                ],
+                "org_events": [
+                    {
+                        "id": "e1",
+                        "type": "merge",
+                        "date": "2025-01-01",
+                        "from": ["organization:ghost"],
+                        "to": ["organization:ghost"],
+                    }
+                ],
+            }
+        ),
+        encoding="utf-8",
+    )
     out["native"] = tmp / "catalog.json"
     (tmp / "catalog-info.yaml").write_text(
         "apiVersion: backstage.io/v1alpha1\nkind: Spaceship\nmetadata: {name: x}\nspec: {}\n---\n"
@@ -58,7 +106,9 @@ def _files(tmp: Path) -> dict[str, Path]:
         "apiVersion: backstage.io/v1alpha1\nkind: Component\nmetadata: {name: w, annotations: {k: v}}\n"
         "spec: {type: service, lifecycle: production, owner: user:someone}\n---\n"
         "apiVersion: backstage.io/v1alpha1\nkind: User\nmetadata: {name: someone}\nspec: {memberOf: []}\n---\n"
-        "apiVersion: backstage.io/v1alpha1\nmetadata: {name: z}\n", encoding="utf-8")
+        "apiVersion: backstage.io/v1alpha1\nmetadata: {name: z}\n",
+        encoding="utf-8",
+    )
     out["backstage"] = tmp / "catalog-info.yaml"
     (tmp / "model.xml").write_text(
         f'<?xml version="1.0" encoding="UTF-8"?>\n<model xmlns="{NS3}" xmlns:xsi="{XSI}" identifier="id-m">'
@@ -67,7 +117,9 @@ def _files(tmp: Path) -> dict[str, Path]:
         '<element identifier="id-b" xsi:type="ApplicationComponent"><name xml:lang="en">B</name></element>'
         '</elements><relationships>'
         '<relationship identifier="id-r" xsi:type="Influence" source="id-a" target="id-b"/>'
-        '</relationships></model>', encoding="utf-8")
+        '</relationships></model>',
+        encoding="utf-8",
+    )
     out["archimate"] = tmp / "model.xml"
     return out
 
@@ -81,8 +133,14 @@ def _refusals(tmp: Path) -> dict[str, Path]:
     (tmp / "broken.yaml").write_text("apiVersion: backstage.io/v1alpha1\nkind: [unclosed\n", encoding="utf-8")
     (tmp / "empty.json").write_text("", encoding="utf-8")
     (tmp / "dtd.xml").write_text('<?xml version="1.0"?><!DOCTYPE x [<!ENTITY e "e">]><model/>', encoding="utf-8")
-    return {"mismatch.csv": "csv", "long.csv": "csv", "latin.csv": "csv", "broken.yaml": "backstage",
-            "empty.json": "native", "dtd.xml": "archimate"}
+    return {
+        "mismatch.csv": "csv",
+        "long.csv": "csv",
+        "latin.csv": "csv",
+        "broken.yaml": "backstage",
+        "empty.json": "native",
+        "dtd.xml": "archimate",
+    }
 
 
 @pytest.fixture
@@ -111,15 +169,32 @@ def _reasons(reports: dict[str, list], lang: str) -> list[str]:
 
 
 def test_the_files_hold_every_kind_of_problem(reports: dict[str, list]) -> None:
-    codes = {getattr(i.reason, "code", None) for items in reports.values() for i in items
-             if not isinstance(i, ImportFailed)}
-    assert {"value-one-of", "attribute-required-one-of", "ref-not-in-file-or-catalog",
-            "pydantic-date-from-datetime-parsing",
-            "column-unknown", "text-control", "kind-unknown", "value-without-header", "appears-twice",
-            "name-required", "relation-type-unknown", "attribute-unknown", "relation-source-kind",
-            "backstage-kind-unmapped", "backstage-lifecycle-unknown", "backstage-not-kept", "backstage-owner-person",
-            "backstage-user-unmapped", "backstage-kind-required", "archimate-type-unmapped",
-            "archimate-end-unmapped"} <= codes, codes
+    codes = {
+        getattr(i.reason, "code", None) for items in reports.values() for i in items if not isinstance(i, ImportFailed)
+    }
+    assert {
+        "value-one-of",
+        "attribute-required-one-of",
+        "ref-not-in-file-or-catalog",
+        "pydantic-date-from-datetime-parsing",
+        "column-unknown",
+        "text-control",
+        "kind-unknown",
+        "value-without-header",
+        "appears-twice",
+        "name-required",
+        "relation-type-unknown",
+        "attribute-unknown",
+        "relation-source-kind",
+        "backstage-kind-unmapped",
+        "backstage-lifecycle-unknown",
+        "backstage-not-kept",
+        "backstage-owner-person",
+        "backstage-user-unmapped",
+        "backstage-kind-required",
+        "archimate-type-unmapped",
+        "archimate-end-unmapped",
+    } <= codes, codes
     refused = {e.reason for e in reports["refused"]}
     assert {"import-content-mismatch", "import-cell-too-long", "import-not-utf8", "import-empty"} <= refused
 

@@ -12,7 +12,9 @@ import zipfile
 from pathlib import Path
 
 import pytest
-from hypothesis import given, strategies as st
+from conftest import ROOT, SAMPLE, entity, make_store
+from hypothesis import given
+from hypothesis import strategies as st
 from openpyxl import Workbook, load_workbook
 
 from catalog.digest import content_hash
@@ -21,10 +23,18 @@ from catalog.sheets import escape_formula, unescape_formula
 from catalog.store import open_store
 from catalog.store.base import CatalogStore, WriteContext
 from importers.base import ImportFailed, pick, run_import
-from importers.spreadsheet import LISTS_SHEET, README_SHEET, ExportFailed, join_list, layout, split_list, \
-    write_csv_zip, write_template, write_workbook, write_xlsx
-
-from conftest import ROOT, SAMPLE, entity, make_store
+from importers.spreadsheet import (
+    LISTS_SHEET,
+    README_SHEET,
+    ExportFailed,
+    join_list,
+    layout,
+    split_list,
+    write_csv_zip,
+    write_template,
+    write_workbook,
+    write_xlsx,
+)
 
 LIFECYCLE_ERROR = f"must be one of: {', '.join(LIFECYCLE)}"
 
@@ -84,13 +94,28 @@ def test_template_has_a_sheet_per_kind_bilingual_headers_drop_downs_and_a_readme
     path = tmp_path / "template.xlsx"
     write_template(DEFAULT, path)
     wb = load_workbook(path)
-    assert wb.sheetnames == [README_SHEET, "organization", "system", "database", "platform", "service", "dataset",
-                             "relationships", "owner_history", "org_events", LISTS_SHEET]
+    assert wb.sheetnames == [
+        README_SHEET,
+        "organization",
+        "system",
+        "database",
+        "platform",
+        "service",
+        "dataset",
+        "relationships",
+        "owner_history",
+        "org_events",
+        LISTS_SHEET,
+    ]
     assert wb[LISTS_SHEET].sheet_state == "hidden"
     ws = wb["system"]
     head = [c.value for c in ws[1]]
-    assert head[:4] == ["Mã / Code *", "Tên (tiếng Việt) / Name (Vietnamese)", "Tên (tiếng Anh) / Name (English)",
-                        "Đơn vị chủ quản / Owner"]
+    assert head[:4] == [
+        "Mã / Code *",
+        "Tên (tiếng Việt) / Name (Vietnamese)",
+        "Tên (tiếng Anh) / Name (English)",
+        "Đơn vị chủ quản / Owner",
+    ]
     assert "Giai đoạn vòng đời / Lifecycle *" in head and "Cấp độ an toàn HTTT / Security level" in head
     assert len(head) == 9 + len(DEFAULT.kinds["system"].attributes)
     assert ws.max_row == 1 and ws.freeze_panes == "A2" and ws["A1"].font.b
@@ -107,8 +132,11 @@ def test_template_has_a_sheet_per_kind_bilingual_headers_drop_downs_and_a_readme
     # every drop-down of every sheet names the allowed values of its column
     for spec in layout(DEFAULT):
         assert len(wb[spec.name].data_validations.dataValidation) == sum(1 for c in spec.columns if c.values)
-    assert [c.value for c in wb["relationships"][1]][:3] == ["Loại quan hệ / Relationship type *", "Nguồn / Source *",
-                                                            "Đích / Target *"]
+    assert [c.value for c in wb["relationships"][1]][:3] == [
+        "Loại quan hệ / Relationship type *",
+        "Nguồn / Source *",
+        "Đích / Target *",
+    ]
     readme = [[c.value for c in row] for row in wb[README_SHEET].iter_rows()]
     keys = {(r[0], r[2]) for r in readme if r[0] and r[2]}
     assert ("system", "lifecycle") in keys and ("org_events", "transfers") in keys
@@ -140,9 +168,11 @@ def test_xlsx_round_trip_keeps_the_content_hash(sample: CatalogStore, other: Cat
     # ownership histories with dates, events and bases travel on their own sheet
     wb = load_workbook(path, read_only=True)
     history = [r for r in wb["owner_history"].iter_rows(values_only=True) if r[0] == "database:bd-kho-du-lieu"]
-    assert [r[1:4] for r in history] == [("organization:bd-sttt", "2020-03-01", "2025-03-01"),
-                                         ("organization:bd-skhcn", "2025-03-01", "2025-07-01"),
-                                         ("organization:hcm-skhcn", "2025-07-01", None)]
+    assert [r[1:4] for r in history] == [
+        ("organization:bd-sttt", "2020-03-01", "2025-03-01"),
+        ("organization:bd-skhcn", "2025-03-01", "2025-07-01"),
+        ("organization:hcm-skhcn", "2025-07-01", None),
+    ]
     assert history[1][4] == "bd-2025-03-sttt-into-skhcn"
 
 
@@ -158,8 +188,9 @@ def test_csv_round_trip_keeps_the_content_hash(sample: CatalogStore, other: Cata
     assert content_hash(other) == content_hash(sample)
 
 
-def test_dry_run_changes_nothing_and_a_second_import_changes_nothing(sample: CatalogStore, other: CatalogStore,
-                                                                       tmp_path: Path) -> None:
+def test_dry_run_changes_nothing_and_a_second_import_changes_nothing(
+    sample: CatalogStore, other: CatalogStore, tmp_path: Path
+) -> None:
     path = tmp_path / "export.xlsx"
     write_xlsx(sample, path)
     dry = run_import(other, path, dry_run=True)
@@ -175,8 +206,9 @@ def test_dry_run_changes_nothing_and_a_second_import_changes_nothing(sample: Cat
     assert other.revision() == rev
 
 
-def test_one_bad_row_among_a_thousand_imports_nothing_and_names_sheet_row_and_field(db: CatalogStore,
-                                                                                   tmp_path: Path) -> None:
+def test_one_bad_row_among_a_thousand_imports_nothing_and_names_sheet_row_and_field(
+    db: CatalogStore, tmp_path: Path
+) -> None:
     rows = [["Mã", "Tên (tiếng Việt)", "Đơn vị chủ quản", "Lifecycle"]]
     rows += [[f"he-thong-{i:04d}", f"Hệ thống {i}", "organization:hcm-skhcn", "production"] for i in range(1000)]
     rows[6][3] = "prod"  # sheet row 7
@@ -184,7 +216,8 @@ def test_one_bad_row_among_a_thousand_imports_nothing_and_names_sheet_row_and_fi
     report = run_import(db, path)
     assert not report.loaded and counts(db) == (0, 0, 0)
     assert [(r.location, r.field, r.reason) for r in report.rejected] == [
-        ("systems.xlsx: sheet system, row 7, column lifecycle", "lifecycle", LIFECYCLE_ERROR)]
+        ("systems.xlsx: sheet system, row 7, column lifecycle", "lifecycle", LIFECYCLE_ERROR)
+    ]
     loose = run_import(db, path, strict=False)  # --no-strict loads the 1,000 valid rows
     assert loose.loaded and db.count_entities() == 1000
 
@@ -192,8 +225,17 @@ def test_one_bad_row_among_a_thousand_imports_nothing_and_names_sheet_row_and_fi
 # --- cells, headers and CSV dialects ----------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("header", ["lifecycle", "Lifecycle", "Giai đoạn vòng đời", "Giai đoạn vòng đời / Lifecycle *",
-                                    unicodedata.normalize("NFD", "GIAI ĐOẠN VÒNG ĐỜI"), "giai doan vong doi"])
+@pytest.mark.parametrize(
+    "header",
+    [
+        "lifecycle",
+        "Lifecycle",
+        "Giai đoạn vòng đời",
+        "Giai đoạn vòng đời / Lifecycle *",
+        unicodedata.normalize("NFD", "GIAI ĐOẠN VÒNG ĐỜI"),
+        "giai doan vong doi",
+    ],
+)
 def test_every_header_form_is_accepted(db: CatalogStore, tmp_path: Path, header: str) -> None:
     path = xlsx(tmp_path / "h.xlsx", {"system": [["code", "name_vi", header], ["a", "A", "building"]]})
     report = run_import(db, path)
@@ -204,17 +246,48 @@ def test_every_header_form_is_accepted(db: CatalogStore, tmp_path: Path, header:
 def test_typed_cells_are_coerced_from_the_metamodel(db: CatalogStore, tmp_path: Path) -> None:
     import datetime as dt
 
-    path = xlsx(tmp_path / "t.xlsx", {"organization": orgs_sheet(), "system": [
-        ["code", "name_vi", "owner", "lifecycle", "security_level", "users", "last_reviewed", "valid_from", "tags",
-         "security_decision"],
-        [1022, "Hệ thống một", "organization:hcm-skhcn", "production", 3.0, 1200, dt.datetime(2025, 6, 30),
-         dt.date(2020, 1, 1), "iot; camera ;;", 4567],
-    ]})
+    path = xlsx(
+        tmp_path / "t.xlsx",
+        {
+            "organization": orgs_sheet(),
+            "system": [
+                [
+                    "code",
+                    "name_vi",
+                    "owner",
+                    "lifecycle",
+                    "security_level",
+                    "users",
+                    "last_reviewed",
+                    "valid_from",
+                    "tags",
+                    "security_decision",
+                ],
+                [
+                    1022,
+                    "Hệ thống một",
+                    "organization:hcm-skhcn",
+                    "production",
+                    3.0,
+                    1200,
+                    dt.datetime(2025, 6, 30),
+                    dt.date(2020, 1, 1),
+                    "iot; camera ;;",
+                    4567,
+                ],
+            ],
+        },
+    )
     report = run_import(db, path)
     assert report.rejected == []
     e = db.get_entity("system:1022")
-    assert e.attributes == {"last_reviewed": "2025-06-30", "lifecycle": "production", "security_decision": "4567",
-                            "security_level": 3, "users": 1200}
+    assert e.attributes == {
+        "last_reviewed": "2025-06-30",
+        "lifecycle": "production",
+        "security_decision": "4567",
+        "security_level": 3,
+        "users": 1200,
+    }
     assert e.tags == ["camera", "iot"] and e.valid_from == dt.date(2020, 1, 1) and e.owner == "organization:hcm-skhcn"
 
 
@@ -226,12 +299,27 @@ def write_csv(path: Path, text: str, *, bom: bool = False) -> Path:
 @pytest.mark.parametrize("delimiter,bom", [(",", False), (";", True), ("\t", False), ("\t", True)])
 def test_csv_dialects_bom_and_nfd_text(db: CatalogStore, tmp_path: Path, delimiter: str, bom: bool) -> None:
     nfd = unicodedata.normalize("NFD", "Sở Tài nguyên và Môi trường")
-    run_import(db, write_csv(tmp_path / "organization.csv", delimiter.join(
-        ["Mã", "Tên (tiếng Việt)", "Loại tổ chức"]) + "\r\n" + delimiter.join(["stnmt", nfd, "department"]) + "\r\n",
-        bom=bom))
+    run_import(
+        db,
+        write_csv(
+            tmp_path / "organization.csv",
+            delimiter.join(["Mã", "Tên (tiếng Việt)", "Loại tổ chức"])
+            + "\r\n"
+            + delimiter.join(["stnmt", nfd, "department"])
+            + "\r\n",
+            bom=bom,
+        ),
+    )
     header = delimiter.join([unicodedata.normalize("NFD", "Mã"), "Name (Vietnamese)", "Owner", "Lifecycle", "Tags"])
-    body = delimiter.join(["gis", unicodedata.normalize("NFD", "Hệ thống GIS đất đai"), "organization:stnmt",
-                           "production", unicodedata.normalize("NFD", "đất đai")])
+    body = delimiter.join(
+        [
+            "gis",
+            unicodedata.normalize("NFD", "Hệ thống GIS đất đai"),
+            "organization:stnmt",
+            "production",
+            unicodedata.normalize("NFD", "đất đai"),
+        ]
+    )
     report = run_import(db, write_csv(tmp_path / "system.csv", f"{header}\n\n{body}\n", bom=bom))
     assert report.rejected == [], report.rejected
     org = db.get_entity("organization:stnmt")
@@ -241,30 +329,39 @@ def test_csv_dialects_bom_and_nfd_text(db: CatalogStore, tmp_path: Path, delimit
 
 
 def test_a_csv_with_a_kind_column_holds_several_kinds(db: CatalogStore, tmp_path: Path) -> None:
-    text = ("kind,code,name_vi,org_type,owner,lifecycle,scope\n"
-            "organization,skhcn,Sở KH&CN,department,,,\n"
-            "database,csdl,CSDL,,organization:skhcn,production,shared\n"
-            "system,ht,Hệ thống,,organization:skhcn,building,shared\n")
+    text = (
+        "kind,code,name_vi,org_type,owner,lifecycle,scope\n"
+        "organization,skhcn,Sở KH&CN,department,,,\n"
+        "database,csdl,CSDL,,organization:skhcn,production,shared\n"
+        "system,ht,Hệ thống,,organization:skhcn,building,shared\n"
+    )
     report = run_import(db, write_csv(tmp_path / "inventory.csv", text))
     assert [(r.location, r.field) for r in report.rejected] == [("inventory.csv, row 4, column scope", "scope")]
     assert "not an attribute of system" in report.rejected[0].reason
 
 
 def test_bad_cells_are_each_reported_where_they_are(db: CatalogStore, tmp_path: Path) -> None:
-    path = xlsx(tmp_path / "bad.xlsx", {
-        "organization": orgs_sheet(),
-        "system": [["code", "name_vi", "owner", "lifecycle", "security_level", "valid_from", "colour"],
-                   ["ok", "OK", "organization:hcm-skhcn", "production", 2, None, None],
-                   ["Bad Code", "X", None, "production", None, None, None],
-                   ["lvl", "X", None, "production", 9, "2025-13-01", None],
-                   ["ok", "Again", None, "production", None, None, None],
-                   ["own", "X", "organization:nowhere", "production", None, None, None]],
-        "relationships": [["type", "source", "target", "protocol"],
-                          ["loves", "system:ok", "organization:hcm-skhcn", None],
-                          ["operated_by", "system:ok", "organization:hcm-skhcn", "carrier-pigeon"]],
-        "org_events": [["id", "type", "date"], ["e1", "explode", "2025-01-01"]],
-        "Ghi chú": [["anything"], ["notes the layout does not cover"]],
-    })
+    path = xlsx(
+        tmp_path / "bad.xlsx",
+        {
+            "organization": orgs_sheet(),
+            "system": [
+                ["code", "name_vi", "owner", "lifecycle", "security_level", "valid_from", "colour"],
+                ["ok", "OK", "organization:hcm-skhcn", "production", 2, None, None],
+                ["Bad Code", "X", None, "production", None, None, None],
+                ["lvl", "X", None, "production", 9, "2025-13-01", None],
+                ["ok", "Again", None, "production", None, None, None],
+                ["own", "X", "organization:nowhere", "production", None, None, None],
+            ],
+            "relationships": [
+                ["type", "source", "target", "protocol"],
+                ["loves", "system:ok", "organization:hcm-skhcn", None],
+                ["operated_by", "system:ok", "organization:hcm-skhcn", "carrier-pigeon"],
+            ],
+            "org_events": [["id", "type", "date"], ["e1", "explode", "2025-01-01"]],
+            "Ghi chú": [["anything"], ["notes the layout does not cover"]],
+        },
+    )
     report = run_import(db, path)
     got = {(r.location, r.field) for r in report.rejected}
     assert got == {
@@ -290,28 +387,42 @@ def test_bad_cells_are_each_reported_where_they_are(db: CatalogStore, tmp_path: 
 
 
 def test_ownership_history_must_agree_with_its_entity(db: CatalogStore, tmp_path: Path) -> None:
-    path = xlsx(tmp_path / "h.xlsx", {
-        "organization": [ORG, ["a", "A", "department"], ["b", "B", "department"]],
-        "system": [["code", "name_vi", "owner", "lifecycle"], ["s", "S", "organization:a", "production"]],
-        "owner_history": [["entity", "org", "start", "end"],
-                          ["system:s", "organization:a", "2020-01-01", "2025-03-01"],
-                          ["system:s", "organization:b", "2025-03-01", None],
-                          ["system:ghost", "organization:a", None, None]],
-    })
+    path = xlsx(
+        tmp_path / "h.xlsx",
+        {
+            "organization": [ORG, ["a", "A", "department"], ["b", "B", "department"]],
+            "system": [["code", "name_vi", "owner", "lifecycle"], ["s", "S", "organization:a", "production"]],
+            "owner_history": [
+                ["entity", "org", "start", "end"],
+                ["system:s", "organization:a", "2020-01-01", "2025-03-01"],
+                ["system:s", "organization:b", "2025-03-01", None],
+                ["system:ghost", "organization:a", None, None],
+            ],
+        },
+    )
     report = run_import(db, path)
     assert {(r.location, r.field) for r in report.rejected} == {
         ("h.xlsx: sheet system, row 2, column owner", "owner"),
-        ("h.xlsx: sheet owner_history, row 4, column entity", "entity")}
+        ("h.xlsx: sheet owner_history, row 4, column entity", "entity"),
+    }
 
 
 def test_missing_key_column_and_repeated_columns_are_refused(db: CatalogStore, tmp_path: Path) -> None:
-    path = xlsx(tmp_path / "m.xlsx", {"system": [["name_vi", "lifecycle"], ["X", "production"]],
-                                     "database": [["code", "Name (Vietnamese)", "name_vi", "lifecycle", "scope"],
-                                                  ["d", "D", "D", "production", "shared"]]})
+    path = xlsx(
+        tmp_path / "m.xlsx",
+        {
+            "system": [["name_vi", "lifecycle"], ["X", "production"]],
+            "database": [
+                ["code", "Name (Vietnamese)", "name_vi", "lifecycle", "scope"],
+                ["d", "D", "D", "production", "shared"],
+            ],
+        },
+    )
     report = run_import(db, path)
     assert {(r.location, r.field) for r in report.rejected} == {
         ("m.xlsx: sheet system, row 1, column code", "code"),
-        ("m.xlsx: sheet database, row 1, column name_vi", "name_vi")}
+        ("m.xlsx: sheet database, row 1, column name_vi", "name_vi"),
+    }
 
 
 @given(st.text(max_size=30))
@@ -326,13 +437,20 @@ def test_lists_with_semicolons_and_backslashes_round_trip(values: list[str]) -> 
     assert split_list(join_list(values)) == [v.strip() for v in values if v.strip()]
 
 
-def test_formula_injection_is_neutralised_on_export_and_restored_on_import(db: CatalogStore, other: CatalogStore,
-                                                                          tmp_path: Path) -> None:
+def test_formula_injection_is_neutralised_on_export_and_restored_on_import(
+    db: CatalogStore, other: CatalogStore, tmp_path: Path
+) -> None:
     ctx = WriteContext(actor="tester")
     db.create_entity(entity("organization:hcm-skhcn"), ctx)
-    hostile = entity("system:evil", name='=HYPERLINK("http://x","click")', owner="organization:hcm-skhcn",
-                     vendor="+cmd|' /C calc'!A0", evidence_note="'=already quoted", hosting="-2+3",
-                     security_decision="@SUM(A1)")
+    hostile = entity(
+        "system:evil",
+        name='=HYPERLINK("http://x","click")',
+        owner="organization:hcm-skhcn",
+        vendor="+cmd|' /C calc'!A0",
+        evidence_note="'=already quoted",
+        hosting="-2+3",
+        security_decision="@SUM(A1)",
+    )
     hostile = hostile.model_copy(update={"tags": ["=1+1", "ok"]})
     db.create_entity(hostile, ctx)
     path = tmp_path / "evil.xlsx"
@@ -342,8 +460,14 @@ def test_formula_injection_is_neutralised_on_export_and_restored_on_import(db: C
     assert all("<f>" not in s and "<f " not in s for s in sheets)  # no formula anywhere
     ws = load_workbook(path)["system"]
     values = {c.value for row in ws.iter_rows(min_row=2) for c in row if c.value}
-    assert {"'=HYPERLINK(\"http://x\",\"click\")", "'+cmd|' /C calc'!A0", "''=already quoted", "'-2+3",
-            "'@SUM(A1)", "'=1+1; ok"} <= values
+    assert {
+        "'=HYPERLINK(\"http://x\",\"click\")",
+        "'+cmd|' /C calc'!A0",
+        "''=already quoted",
+        "'-2+3",
+        "'@SUM(A1)",
+        "'=1+1; ok",
+    } <= values
     assert all(c.data_type == "s" for row in ws.iter_rows() for c in row if c.value is not None)
     assert run_import(other, path).rejected == []
     assert content_hash(other) == content_hash(db)
@@ -362,8 +486,12 @@ def test_a_value_an_xlsx_cannot_hold_is_exported_as_u_fffd_and_reported(db: Cata
     from catalog.model import parse_entity
     from importers.exports import export
 
-    db.create_entity(parse_entity({"ref": "organization:o", "name": {"vi": "bell\x07", "en": "o"},
-                                   "attributes": {"org_type": "department"}}), WriteContext(actor="tester"))
+    db.create_entity(
+        parse_entity(
+            {"ref": "organization:o", "name": {"vi": "bell\x07", "en": "o"}, "attributes": {"org_type": "department"}}
+        ),
+        WriteContext(actor="tester"),
+    )
     out = export(db, "xlsx")
     assert out.notes == ["organization:o name.vi: a character XML cannot hold is written as U+FFFD"]
     ws = load_workbook(io.BytesIO(out.data))["organization"]
@@ -376,15 +504,19 @@ def test_a_value_an_xlsx_cannot_hold_is_exported_as_u_fffd_and_reported(db: Cata
 # --- hostile and malformed files --------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("content,message", [
-    (b"code,name\nnot,a workbook\n", "not an XLSX workbook or zip archive"),
-    (b"", "the file is empty"),
-    ("zip-without-workbook", "a zip, but not an XLSX workbook"),
-    ("truncated", "not an XLSX workbook or zip archive"),
-    ("broken-sheet", "not a readable XLSX workbook"),
-])
-def test_malformed_workbooks_fail_with_a_clear_message(db: CatalogStore, tmp_path: Path, content: object,
-                                                       message: str) -> None:
+@pytest.mark.parametrize(
+    "content,message",
+    [
+        (b"code,name\nnot,a workbook\n", "not an XLSX workbook or zip archive"),
+        (b"", "the file is empty"),
+        ("zip-without-workbook", "a zip, but not an XLSX workbook"),
+        ("truncated", "not an XLSX workbook or zip archive"),
+        ("broken-sheet", "not a readable XLSX workbook"),
+    ],
+)
+def test_malformed_workbooks_fail_with_a_clear_message(
+    db: CatalogStore, tmp_path: Path, content: object, message: str
+) -> None:
     path = tmp_path / "bad.xlsx"
     if content == "zip-without-workbook":
         with zipfile.ZipFile(path, "w") as zf:
@@ -404,8 +536,9 @@ def test_malformed_workbooks_fail_with_a_clear_message(db: CatalogStore, tmp_pat
     assert counts(db) == (0, 0, 0)
 
 
-def test_a_zip_bomb_is_refused_before_parsing(db: CatalogStore, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) \
-        -> None:
+def test_a_zip_bomb_is_refused_before_parsing(
+    db: CatalogStore, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     import openpyxl
 
     path = tmp_path / "bomb.xlsx"
@@ -414,8 +547,11 @@ def test_a_zip_bomb_is_refused_before_parsing(db: CatalogStore, tmp_path: Path, 
         zf.writestr("xl/worksheets/sheet1.xml", b"<" + b" " * 30_000_000 + b">")
     assert path.stat().st_size < 100_000
     monkeypatch.setattr(openpyxl, "load_workbook", lambda *a, **k: pytest.fail("parsed a zip bomb"))
-    with pytest.raises(ImportFailed, match=r"unpacks to 30,000,\d+ bytes .*xl/worksheets/sheet1.xml.*refused before "
-                                           "reading"):
+    with pytest.raises(
+        ImportFailed,
+        match=r"unpacks to 30,000,\d+ bytes .*xl/worksheets/sheet1.xml.*refused before "
+        "reading",
+    ):
         run_import(db, path, max_bytes=10_000_000)
 
 
@@ -432,8 +568,9 @@ def test_not_utf8_csv_is_refused(db: CatalogStore, tmp_path: Path) -> None:
 def cli(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "COLUMNS": "200", "NO_COLOR": "1"}
     env.pop("IOC_CATALOG_STORE", None)
-    return subprocess.run([sys.executable, "-m", "api.cli", *args], cwd=cwd, env=env, capture_output=True, text=True,
-                          timeout=120)
+    return subprocess.run(
+        [sys.executable, "-m", "api.cli", *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=120
+    )
 
 
 def test_cli_template_export_and_import(tmp_path: Path) -> None:
@@ -471,23 +608,34 @@ def test_custom_attributes_are_columns_of_the_template_and_import(tmp_path: Path
     from importers.spreadsheet import XlsxImporter
 
     ext = tmp_path / "ext.yaml"
-    ext.write_text("system:\n  funding_source:\n    type: enum\n    values: [state_budget, oda]\n"
-                   "    label: {vi: Nguồn vốn, en: Funding source}\n", encoding="utf-8")
+    ext.write_text(
+        "system:\n  funding_source:\n    type: enum\n    values: [state_budget, oda]\n"
+        "    label: {vi: Nguồn vốn, en: Funding source}\n",
+        encoding="utf-8",
+    )
     mm = load_metamodel(ext)
     path = tmp_path / "t.xlsx"
     write_template(mm, path)
     ws = load_workbook(path)["system"]
     assert [c.value for c in ws[1]][-1] == "Nguồn vốn / Funding source"
-    filled = xlsx(tmp_path / "f.xlsx", {"system": [["code", "name_vi", "lifecycle", "Nguồn vốn"],
-                                                   ["a", "A", "planned", "oda"], ["b", "B", "planned", "loan"]],
-                                        "database": [["code", "kind", "name_vi", "lifecycle", "scope"],
-                                                     ["d", "system", "D", "planned", "shared"]]})
+    filled = xlsx(
+        tmp_path / "f.xlsx",
+        {
+            "system": [
+                ["code", "name_vi", "lifecycle", "Nguồn vốn"],
+                ["a", "A", "planned", "oda"],
+                ["b", "B", "planned", "loan"],
+            ],
+            "database": [["code", "kind", "name_vi", "lifecycle", "scope"], ["d", "system", "D", "planned", "shared"]],
+        },
+    )
     imp = XlsxImporter(mm)
     t = imp.transform(imp.read(filled, 10_000_000), filled.name)
     assert [(e.ref, e.attributes.get("funding_source")) for e in t.entities] == [("system:a", "oda")]
     assert {(r.location, r.reason) for r in t.rejected} == {
         ("f.xlsx: sheet system, row 3, column funding_source", "must be one of: state_budget, oda"),
-        ("f.xlsx: sheet database, row 2, column kind", "'system' on a database sheet")}
+        ("f.xlsx: sheet database, row 2, column kind", "'system' on a database sheet"),
+    }
 
 
 def test_the_audit_inventory_csv_imports_too(sample: CatalogStore, other: CatalogStore, tmp_path: Path) -> None:
@@ -499,25 +647,37 @@ def test_the_audit_inventory_csv_imports_too(sample: CatalogStore, other: Catalo
     path.write_bytes(inventory_csv(sample.iter_entities(), "organization", DEFAULT, dt.date(2026, 1, 1)))
     report = run_import(other, path)
     assert report.rejected == [] and report.result.created == {"organization": 53}
-    assert {e.ref: (e.name, e.attributes) for e in other.iter_entities()} == \
-        {e.ref: (e.name, e.attributes) for e in sample.iter_entities() if e.kind == "organization"}
+    assert {e.ref: (e.name, e.attributes) for e in other.iter_entities()} == {
+        e.ref: (e.name, e.attributes) for e in sample.iter_entities() if e.kind == "organization"
+    }
 
 
 def test_a_formula_without_a_saved_result_is_reported_not_read_as_empty(db: CatalogStore, tmp_path: Path) -> None:
     # openpyxl writes formulas without results, as any program does; data_only would read them as empty cells
-    path = xlsx(tmp_path / "f.xlsx", {"system": [["code", "name_vi", "lifecycle", "vendor"],
-                                                 ["a", "A", "production", '=CONCAT("Viettel", "")'],
-                                                 [None, None, None, "=1+1"]]})
+    path = xlsx(
+        tmp_path / "f.xlsx",
+        {
+            "system": [
+                ["code", "name_vi", "lifecycle", "vendor"],
+                ["a", "A", "production", '=CONCAT("Viettel", "")'],
+                [None, None, None, "=1+1"],
+            ]
+        },
+    )
     report = run_import(db, path)
-    assert [(r.location, r.field) for r in report.rejected] == [("f.xlsx: sheet system, row 2, column vendor", "vendor"),
-                                                               ("f.xlsx: sheet system, row 3, column vendor", "vendor")]
+    assert [(r.location, r.field) for r in report.rejected] == [
+        ("f.xlsx: sheet system, row 2, column vendor", "vendor"),
+        ("f.xlsx: sheet system, row 3, column vendor", "vendor"),
+    ]
     assert report.rejected[0].reason.startswith("a formula without a saved result")
     assert not report.loaded and counts(db) == (0, 0, 0)
 
 
 def test_a_formula_with_a_saved_result_reads_as_that_result(db: CatalogStore, tmp_path: Path) -> None:
-    made = xlsx(tmp_path / "made.xlsx", {"system": [["code", "name_vi", "lifecycle", "vendor"],
-                                                    ["a", "A", "production", '=CONCAT("Viettel", "")']]})
+    made = xlsx(
+        tmp_path / "made.xlsx",
+        {"system": [["code", "name_vi", "lifecycle", "vendor"], ["a", "A", "production", '=CONCAT("Viettel", "")']]},
+    )
     path = tmp_path / "saved.xlsx"  # as a spreadsheet program saves it: the formula and its last result
     with zipfile.ZipFile(made) as src, zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as dst:
         for item in src.infolist():
@@ -531,8 +691,13 @@ def test_a_formula_with_a_saved_result_reads_as_that_result(db: CatalogStore, tm
 
 def test_the_bench_runs_and_its_synthetic_workbook_round_trips(tmp_path: Path) -> None:
     # the smallest synthetic catalog (~4,000 rows: every province's fixed organisations, platforms and histories)
-    r = subprocess.run([sys.executable, "-m", "bench.imports_xlsx", "--rows", "1000"], cwd=ROOT, capture_output=True,
-                       text=True, timeout=600)
+    r = subprocess.run(
+        [sys.executable, "-m", "bench.imports_xlsx", "--rows", "1000"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert r.returncode == 0, r.stderr
     assert "rejected 0" in r.stdout and "content hash equal to the source catalog: True" in r.stdout
     assert all(m in r.stdout for m in ("openpyxl iteration (baseline)", "run_import into empty SQLite"))

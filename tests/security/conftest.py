@@ -8,11 +8,10 @@ a throttle cannot disturb another). ``new_server(prepare=None, **env)``: one mor
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Callable, Iterator
 
 import pytest
-
 from security.harness import Server, build_template, serve_copy
 
 

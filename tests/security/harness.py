@@ -25,9 +25,10 @@ import subprocess
 import sys
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import httpx
 
@@ -35,8 +36,14 @@ ROOT = Path(__file__).resolve().parents[2]
 SAMPLE = ROOT / "data" / "sample" / "hcmc.json"
 PASSWORD = "security-suite-password-1"
 OWN_ORG, OTHER_ORG = "organization:hcm-skhcn", "organization:hcm-stc"
-USERS = (("admin", "admin", None), ("architect", "architect", None), ("editor-skhcn", "editor", OWN_ORG),
-         ("editor-stc", "editor", OTHER_ORG), ("auditor", "auditor", None), ("viewer", "viewer", None))
+USERS = (
+    ("admin", "admin", None),
+    ("architect", "architect", None),
+    ("editor-skhcn", "editor", OWN_ORG),
+    ("editor-stc", "editor", OTHER_ORG),
+    ("auditor", "auditor", None),
+    ("viewer", "viewer", None),
+)
 ANON = "anonymous"
 ROLES = (ANON,) + tuple(name for name, _, _ in USERS)
 CSRF_FIELD = re.compile(r'name="csrf" value="([0-9a-f]{64})"')
@@ -108,18 +115,29 @@ class Server:
         return self.proc.pid
 
     def process_env(self) -> dict[str, str]:
-        env = {**os.environ, "IOC_CATALOG_SECRET_KEY": "security-suite-" + uuid.uuid4().hex, "NO_COLOR": "1",
-               "PYTHONPATH": str(ROOT), "TMPDIR": str(self.tmp), "COLUMNS": "200"}
+        env = {
+            **os.environ,
+            "IOC_CATALOG_SECRET_KEY": "security-suite-" + uuid.uuid4().hex,
+            "NO_COLOR": "1",
+            "PYTHONPATH": str(ROOT),
+            "TMPDIR": str(self.tmp),
+            "COLUMNS": "200",
+        }
         for name in ("IOC_CATALOG_STORE", "IOC_CATALOG_DEMO", "IOC_CATALOG_ANONYMOUS_ROLE", "IOC_CATALOG_HEAD_WITNESS"):
             env.pop(name, None)
         return {**env, **self.env}
 
-    def start(self) -> "Server":
+    def start(self) -> Server:
         self.tmp.mkdir(exist_ok=True)
         port = free_port()
-        self.proc = subprocess.Popen([sys.executable, "-m", "api.cli", "serve", "--store", self.url, "--port",
-                                      str(port)], cwd=self.dir, env=self.process_env(),
-                                     stdout=self.log.open("a"), stderr=subprocess.STDOUT, start_new_session=True)
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "api.cli", "serve", "--store", self.url, "--port", str(port)],
+            cwd=self.dir,
+            env=self.process_env(),
+            stdout=self.log.open("a"),
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
         self.base = f"http://127.0.0.1:{port}"
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
@@ -170,7 +188,7 @@ class Server:
         assert r.status_code == 200, (path, r.status_code, r.text[:500])
         return r.headers["etag"]
 
-    def web(self, user: str | None = None, password: str = PASSWORD) -> "WebSession":
+    def web(self, user: str | None = None, password: str = PASSWORD) -> WebSession:
         return WebSession(self, user, password)
 
     # --- what the catalog holds ------------------------------------------------------------------------------------
@@ -181,17 +199,27 @@ class Server:
             head = c.get("/api/v1/health", params={"counts": "false"}).json()["revision"]
             records = [c.get(p) for p in ("/api/v1/drafts?status=all&limit=1000", "/api/v1/users", "/api/v1/tokens")]
             assert all(r.status_code == 200 for r in records), [r.text[:300] for r in records]
-        return State(hashlib.sha256(export.content).hexdigest(), (head["seq"], head["hash"]),
-                     hashlib.sha256(b"\0".join(r.content for r in records)).hexdigest())
+        return State(
+            hashlib.sha256(export.content).hexdigest(),
+            (head["seq"], head["hash"]),
+            hashlib.sha256(b"\0".join(r.content for r in records)).hexdigest(),
+        )
 
-    def cli(self, *args: str, timeout: float = 300, env: dict[str, str | None] | None = None,
-            store: bool = True) -> subprocess.CompletedProcess:
+    def cli(
+        self, *args: str, timeout: float = 300, env: dict[str, str | None] | None = None, store: bool = True
+    ) -> subprocess.CompletedProcess:
         """``ioc-catalog ARGS --store <this server's file>`` (store=False: without --store), in the server's
         environment changed by ``env`` (a None value removes the variable)."""
         extra = ["--store", self.url] if store else []
         environ = {**self.process_env(), **(env or {})}
-        return subprocess.run([sys.executable, "-m", "api.cli", *args, *extra], cwd=self.dir, capture_output=True,
-                              text=True, timeout=timeout, env={k: v for k, v in environ.items() if v is not None})
+        return subprocess.run(
+            [sys.executable, "-m", "api.cli", *args, *extra],
+            cwd=self.dir,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            env={k: v for k, v in environ.items() if v is not None},
+        )
 
     def import_runs(self) -> list[dict[str, Any]]:
         """The recorded import runs, newest first (``ioc-catalog imports --json``, beside the running server)."""
@@ -231,15 +259,16 @@ class WebSession:
     def close(self) -> None:
         self.client.close()
 
-    def __enter__(self) -> "WebSession":
+    def __enter__(self) -> WebSession:
         return self
 
     def __exit__(self, *exc: object) -> None:
         self.close()
 
 
-def serve_copy(template: Path, tokens: dict[str, str], where: Path,
-               prepare: Callable[[Path], None] | None = None, **env: str) -> Server:
+def serve_copy(
+    template: Path, tokens: dict[str, str], where: Path, prepare: Callable[[Path], None] | None = None, **env: str
+) -> Server:
     """A server over a private copy of the template catalog (``prepare(db)`` runs on the copy before the start)."""
     where.mkdir(parents=True, exist_ok=True)
     db = where / "catalog.db"
@@ -249,7 +278,7 @@ def serve_copy(template: Path, tokens: dict[str, str], where: Path,
     return Server(where, db, dict(tokens), env=env).start()
 
 
-_counter = iter(range(1, 10 ** 9))
+_counter = iter(range(1, 10**9))
 
 
 def fresh(prefix: str) -> str:
@@ -259,10 +288,29 @@ def fresh(prefix: str) -> str:
 
 def problem(r: httpx.Response) -> dict[str, Any]:
     """The problem+json body of a refusal (asserts the media type)."""
-    assert r.headers.get("content-type", "").startswith("application/problem+json"), (r.status_code, r.headers,
-                                                                                       r.text[:500])
+    assert r.headers.get("content-type", "").startswith("application/problem+json"), (
+        r.status_code,
+        r.headers,
+        r.text[:500],
+    )
     return r.json()
 
 
-__all__ = ["ANON", "OTHER_ORG", "OWN_ORG", "PASSWORD", "ROLES", "ROOT", "SAMPLE", "USERS", "Server", "State",
-           "WebSession", "build_template", "free_port", "fresh", "problem", "serve_copy"]
+__all__ = [
+    "ANON",
+    "OTHER_ORG",
+    "OWN_ORG",
+    "PASSWORD",
+    "ROLES",
+    "ROOT",
+    "SAMPLE",
+    "USERS",
+    "Server",
+    "State",
+    "WebSession",
+    "build_template",
+    "free_port",
+    "fresh",
+    "problem",
+    "serve_copy",
+]

@@ -21,12 +21,12 @@ from __future__ import annotations
 import datetime as dt
 import json
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 import httpx
 import pytest
-
 from security.harness import ANON, OTHER_ORG, OWN_ORG, ROLES, Server, fresh, problem
 
 OWNER_WRITERS = frozenset({"admin", "architect", "editor-skhcn"})  # may write what hcm-skhcn owns
@@ -37,12 +37,22 @@ ADMINS = frozenset({"admin"})
 SIGNED_IN = frozenset(ROLES) - {ANON}
 INVALID_BODY = {"unexpected": 1}
 
-KINDS = {"organization": "organizations", "system": "systems", "database": "databases", "platform": "platforms",
-         "service": "services", "dataset": "datasets"}
-REQUIRED = {"system": {"lifecycle": "production"}, "database": {"lifecycle": "production", "scope": "internal"},
-            "platform": {"lifecycle": "production", "platform_type": "integration"},
-            "service": {"lifecycle": "production", "protocol": "rest"}, "dataset": {},
-            "organization": {"org_type": "unit", "parent": OWN_ORG}}
+KINDS = {
+    "organization": "organizations",
+    "system": "systems",
+    "database": "databases",
+    "platform": "platforms",
+    "service": "services",
+    "dataset": "datasets",
+}
+REQUIRED = {
+    "system": {"lifecycle": "production"},
+    "database": {"lifecycle": "production", "scope": "internal"},
+    "platform": {"lifecycle": "production", "platform_type": "integration"},
+    "service": {"lifecycle": "production", "protocol": "rest"},
+    "dataset": {},
+    "organization": {"org_type": "unit", "parent": OWN_ORG},
+}
 
 
 @dataclass
@@ -71,6 +81,7 @@ class Rule:
 
 # --- setting up targets (as admin, over HTTP) ------------------------------------------------------------------
 
+
 def make_entity(s: Server, kind: str, owner: str = OWN_ORG) -> str:
     code = fresh(f"mx-{kind}")
     body: dict[str, Any] = {"code": code, "name": {"vi": f"Ma trận {code}"}, "attributes": REQUIRED[kind]}
@@ -83,16 +94,23 @@ def make_entity(s: Server, kind: str, owner: str = OWN_ORG) -> str:
 
 def make_link(s: Server) -> str:
     code = make_entity(s, "system")
-    r = s.request("POST", "/api/v1/relationships", json={"type": "hosted_on", "source": f"system:{code}",
-                                                         "target": "platform:hcm-ttdl"})
+    r = s.request(
+        "POST",
+        "/api/v1/relationships",
+        json={"type": "hosted_on", "source": f"system:{code}", "target": "platform:hcm-ttdl"},
+    )
     assert r.status_code == 201, r.text
     return r.json()["id"]
 
 
 def make_draft(s: Server) -> tuple[str, str]:
     code = make_entity(s, "system")
-    r = s.request("POST", "/api/v1/drafts", "editor-skhcn", json={
-        "ref": f"system:{code}", "base_version": 1, "changes": {"attributes": {"vendor": "VNPT"}}})
+    r = s.request(
+        "POST",
+        "/api/v1/drafts",
+        "editor-skhcn",
+        json={"ref": f"system:{code}", "base_version": 1, "changes": {"attributes": {"vendor": "VNPT"}}},
+    )
     assert r.status_code == 201, r.text
     return r.json()["id"], r.headers["etag"]
 
@@ -103,18 +121,25 @@ def _user_of(role: str) -> str:
 
 # --- the rules, per route family ---------------------------------------------------------------------------------
 
+
 def _entity_rules() -> dict[tuple[str, str], Rule]:
     rules: dict[tuple[str, str], Rule] = {}
     for kind, plural in KINDS.items():
         org = kind == "organization"
         # editors hold the write permission but never change organisations: refused by the finer rule, like scope
         allowed, scoped = (ARCHITECTS, EDITORS) if org else (OWNER_WRITERS, OUT_OF_SCOPE)
-        family = "organisations: architects and admins" if org else \
-            "assets: admin, architect, editor of the owner (before and after)"
+        family = (
+            "organisations: architects and admins"
+            if org
+            else "assets: admin, architect, editor of the owner (before and after)"
+        )
 
         def create(s: Server, role: str, kind: str = kind, plural: str = plural, org: bool = org) -> Call:
-            body: dict[str, Any] = {"code": fresh(f"mx-new-{kind}"), "name": {"vi": "Mục mới"},
-                                    "attributes": REQUIRED[kind]}
+            body: dict[str, Any] = {
+                "code": fresh(f"mx-new-{kind}"),
+                "name": {"vi": "Mục mới"},
+                "attributes": REQUIRED[kind],
+            }
             if not org:
                 body["owner"] = OWN_ORG
             return Call("POST", f"/api/v1/{plural}", body)
@@ -126,8 +151,7 @@ def _entity_rules() -> dict[tuple[str, str], Rule]:
             return Call("PUT", f"/api/v1/{plural}/{make_entity(s, kind)}", body, {"If-Match": '"1"'})
 
         def patch(s: Server, role: str, kind: str = kind, plural: str = plural) -> Call:
-            return Call("PATCH", f"/api/v1/{plural}/{make_entity(s, kind)}", {"tags": ["ma-tran"]},
-                        {"If-Match": '"1"'})
+            return Call("PATCH", f"/api/v1/{plural}/{make_entity(s, kind)}", {"tags": ["ma-tran"]}, {"If-Match": '"1"'})
 
         def retire(s: Server, role: str, kind: str = kind, plural: str = plural) -> Call:
             return Call("POST", f"/api/v1/{plural}/{make_entity(s, kind)}/retire", {}, {"If-Match": '"1"'})
@@ -140,21 +164,27 @@ def _entity_rules() -> dict[tuple[str, str], Rule]:
         rules[("PATCH", f"/api/v1/{plural}/{{code}}")] = Rule(family, "write", allowed, 200, patch, scoped)
         rules[("DELETE", f"/api/v1/{plural}/{{code}}")] = Rule(family, "write", allowed, 204, delete, scoped)
         if not org:
-            rules[("POST", f"/api/v1/{plural}/{{code}}/retire")] = Rule(family, "write", allowed, 200, retire,
-                                                                        scoped)
+            rules[("POST", f"/api/v1/{plural}/{{code}}/retire")] = Rule(family, "write", allowed, 200, retire, scoped)
     return rules
 
 
 def _link(s: Server, role: str) -> Call:
-    return Call("POST", "/api/v1/relationships", {"type": "hosted_on", "source": f"system:{make_entity(s, 'system')}",
-                                                  "target": "platform:hcm-ttdl"})
+    return Call(
+        "POST",
+        "/api/v1/relationships",
+        {"type": "hosted_on", "source": f"system:{make_entity(s, 'system')}", "target": "platform:hcm-ttdl"},
+    )
 
 
 def _relink(s: Server, role: str) -> Call:
     rid = make_link(s)
     source, type_, target = rid.split(">")
-    return Call("PUT", f"/api/v1/relationships/{rid}", {"type": type_, "source": source, "target": target,
-                                                         "properties": {"note": "đổi"}}, {"If-Match": '"1"'})
+    return Call(
+        "PUT",
+        f"/api/v1/relationships/{rid}",
+        {"type": type_, "source": source, "target": target, "properties": {"note": "đổi"}},
+        {"If-Match": '"1"'},
+    )
 
 
 def _unlink(s: Server, role: str) -> Call:
@@ -162,15 +192,29 @@ def _unlink(s: Server, role: str) -> Call:
 
 
 def _event(s: Server, role: str) -> Call:
-    return Call("POST", "/api/v1/events", {
-        "id": fresh("mx-ev"), "type": "transfer", "date": dt.date.today().isoformat(),
-        "legal_basis": "Quyết định thử",
-        "transfers": [{"entity": f"system:{make_entity(s, 'system')}", "to": OTHER_ORG}]})
+    return Call(
+        "POST",
+        "/api/v1/events",
+        {
+            "id": fresh("mx-ev"),
+            "type": "transfer",
+            "date": dt.date.today().isoformat(),
+            "legal_basis": "Quyết định thử",
+            "transfers": [{"entity": f"system:{make_entity(s, 'system')}", "to": OTHER_ORG}],
+        },
+    )
 
 
 def _submit(s: Server, role: str) -> Call:
-    return Call("POST", "/api/v1/drafts", {"ref": f"system:{make_entity(s, 'system')}", "base_version": 1,
-                                           "changes": {"attributes": {"vendor": "Viettel"}}})
+    return Call(
+        "POST",
+        "/api/v1/drafts",
+        {
+            "ref": f"system:{make_entity(s, 'system')}",
+            "base_version": 1,
+            "changes": {"attributes": {"vendor": "Viettel"}},
+        },
+    )
 
 
 def _approve(s: Server, role: str) -> Call:
@@ -204,14 +248,16 @@ RULES: dict[tuple[str, str], Rule] = {
     ("PUT", "/api/v1/relationships/{rel_id}"): Rule(LINKS, "write", OWNER_WRITERS, 200, _relink, OUT_OF_SCOPE),
     ("DELETE", "/api/v1/relationships/{rel_id}"): Rule(LINKS, "write", OWNER_WRITERS, 204, _unlink, OUT_OF_SCOPE),
     ("POST", "/api/v1/events"): Rule("organisation events: the event permission", "event", ARCHITECTS, 201, _event),
-    ("POST", "/api/v1/drafts"): Rule("drafts: like the direct write", "write", OWNER_WRITERS, 201, _submit,
-                                     OUT_OF_SCOPE),
+    ("POST", "/api/v1/drafts"): Rule(
+        "drafts: like the direct write", "write", OWNER_WRITERS, 201, _submit, OUT_OF_SCOPE
+    ),
     ("POST", "/api/v1/drafts/{draft_id}/approve"): Rule("approve permission", "approve", ARCHITECTS, 200, _approve),
     ("POST", "/api/v1/drafts/{draft_id}/reject"): Rule("approve permission", "approve", ARCHITECTS, 200, _reject),
     ("POST", "/api/v1/users"): Rule("users: the admin permission", "admin", ADMINS, 201, _add_user),
     ("POST", "/api/v1/tokens"): Rule("own tokens: anyone signed in", "signed-in", SIGNED_IN, 201, _create_token),
-    ("DELETE", "/api/v1/tokens/{token_id}"): Rule("own tokens: anyone signed in", "signed-in", SIGNED_IN, 204,
-                                                  _revoke_token),
+    ("DELETE", "/api/v1/tokens/{token_id}"): Rule(
+        "own tokens: anyone signed in", "signed-in", SIGNED_IN, 204, _revoke_token
+    ),
 }
 WRITE_METHODS = ("post", "put", "patch", "delete")
 
@@ -241,8 +287,12 @@ def test_every_write_route_has_a_rule(server: Server) -> None:
     assert not stale, f"rules for routes the API no longer has: {stale}"
     # the permission each route declares (x-permission, checked before its body is read) is the one of its rule
     doc = server.get("/openapi.json", None).json()
-    declared = {(m.upper(), p): op.get("x-permission") for p, ops in doc["paths"].items() for m, op in ops.items()
-                if m in WRITE_METHODS}
+    declared = {
+        (m.upper(), p): op.get("x-permission")
+        for p, ops in doc["paths"].items()
+        for m, op in ops.items()
+        if m in WRITE_METHODS
+    }
     wrong = {r: (declared[r], rule.action) for r, rule in RULES.items() if declared[r] != rule.action}
     assert not wrong, f"routes declaring another permission than their rule (declared, rule): {wrong}"
 
@@ -254,8 +304,13 @@ def _refused(r: httpx.Response, role: str) -> None:
 
 
 def _send(s: Server, role: str, call: Call, body: Any = None) -> httpx.Response:
-    return s.request(call.method, call.path, role, headers=call.headers,
-                     **({"json": body if body is not None else call.json} if call.has_body else {}))
+    return s.request(
+        call.method,
+        call.path,
+        role,
+        headers=call.headers,
+        **({"json": body if body is not None else call.json} if call.has_body else {}),
+    )
 
 
 @pytest.mark.parametrize("role", ROLES)
@@ -294,8 +349,7 @@ def test_write_matrix(server: Server, route: tuple[str, str], role: str) -> None
 
 def test_denied_writes_are_logged_without_credentials(server: Server) -> None:
     code = make_entity(server, "system")
-    r = server.request("PATCH", f"/api/v1/systems/{code}", "viewer", headers={"If-Match": '"1"'},
-                       json={"tags": ["x"]})
+    r = server.request("PATCH", f"/api/v1/systems/{code}", "viewer", headers={"If-Match": '"1"'}, json={"tags": ["x"]})
     assert r.status_code == 403
     log = server.server_log()
     assert re.search(rf"denied PATCH /api/v1/systems/{code} to viewer \(viewer\)", log), log[-3000:]
@@ -303,6 +357,7 @@ def test_denied_writes_are_logged_without_credentials(server: Server) -> None:
 
 
 # --- the web UI's POST routes ----------------------------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class WebRule:
@@ -314,20 +369,44 @@ class WebRule:
 
 
 def _web_new(s: Server, role: str) -> tuple[str, dict[str, Any], None]:
-    return "/new", {"kind": "system", "code": fresh("mx-web"), "name_vi": "Hệ thống qua biểu mẫu",
-                    "owner": OWN_ORG, "attr_lifecycle": "planned"}, None
+    return (
+        "/new",
+        {
+            "kind": "system",
+            "code": fresh("mx-web"),
+            "name_vi": "Hệ thống qua biểu mẫu",
+            "owner": OWN_ORG,
+            "attr_lifecycle": "planned",
+        },
+        None,
+    )
 
 
 def _web_edit(s: Server, role: str) -> tuple[str, dict[str, Any], None]:
     code = make_entity(s, "system")
-    return f"/entities/system:{code}/edit", {"version": "1", "name_vi": "Tên sửa qua biểu mẫu", "owner": OWN_ORG,
-                                             "attr_lifecycle": "production"}, None
+    return (
+        f"/entities/system:{code}/edit",
+        {"version": "1", "name_vi": "Tên sửa qua biểu mẫu", "owner": OWN_ORG, "attr_lifecycle": "production"},
+        None,
+    )
 
 
 def _web_import(s: Server, role: str) -> tuple[str, dict[str, Any], dict[str, Any]]:
-    doc = json.dumps({"format": "ioc-catalog", "format_version": 1, "relationships": [], "entities": [
-        {"ref": f"system:{fresh('mx-imp')}", "name": {"vi": "Nhập"}, "owner": OWN_ORG,
-         "attributes": {"lifecycle": "planned"}}]})
+    doc = json.dumps(
+        {
+            "format": "ioc-catalog",
+            "format_version": 1,
+            "relationships": [],
+            "entities": [
+                {
+                    "ref": f"system:{fresh('mx-imp')}",
+                    "name": {"vi": "Nhập"},
+                    "owner": OWN_ORG,
+                    "attributes": {"lifecycle": "planned"},
+                }
+            ],
+        }
+    )
     return "/import", {"format": "native"}, {"file": ("catalog.json", doc.encode(), "application/json")}
 
 
@@ -339,8 +418,15 @@ def _web_decide(s: Server, role: str) -> tuple[str, dict[str, Any], None]:
 def _web_signin(s: Server, role: str) -> tuple[str, dict[str, Any], None]:
     from security.harness import PASSWORD
 
-    return "/signin", ({"name": role, "password": PASSWORD, "next": "/"} if role != ANON else
-                       {"name": "", "password": "", "next": "/"}), None
+    return (
+        "/signin",
+        (
+            {"name": role, "password": PASSWORD, "next": "/"}
+            if role != ANON
+            else {"name": "", "password": "", "next": "/"}
+        ),
+        None,
+    )
 
 
 def _web_signout(s: Server, role: str) -> tuple[str, dict[str, Any], None]:
@@ -351,8 +437,9 @@ WEB_RULES: dict[tuple[str, str], WebRule] = {
     ("POST", "/signin"): WebRule("anyone may sign in with their own password", SIGNED_IN, 303, _web_signin),
     ("POST", "/signout"): WebRule("anyone may sign out", frozenset(ROLES), 303, _web_signout),
     ("POST", "/new"): WebRule("register: like the API's create", OWNER_WRITERS, 303, _web_new, OUT_OF_SCOPE),
-    ("POST", "/entities/{ref}/edit"): WebRule("edit: like the API's replace", OWNER_WRITERS, 303, _web_edit,
-                                              OUT_OF_SCOPE),
+    ("POST", "/entities/{ref}/edit"): WebRule(
+        "edit: like the API's replace", OWNER_WRITERS, 303, _web_edit, OUT_OF_SCOPE
+    ),
     ("POST", "/import"): WebRule("the import permission", ARCHITECTS, 200, _web_import),
     ("POST", "/drafts/{draft_id}"): WebRule("the approve permission", ARCHITECTS, 303, _web_decide),
 }
@@ -372,8 +459,7 @@ def app_routes() -> list[tuple[str, str, bool]]:
     return out
 
 
-WEB_WRITE_ROUTES = sorted({(m, p) for m, p, listed in app_routes()
-                           if not listed and m.lower() in WRITE_METHODS})
+WEB_WRITE_ROUTES = sorted({(m, p) for m, p, listed in app_routes() if not listed and m.lower() in WRITE_METHODS})
 
 
 def test_every_web_write_route_has_a_rule() -> None:
@@ -398,8 +484,10 @@ def test_web_write_matrix(server: Server, route: tuple[str, str], role: str) -> 
         after = server.state()
         if route == ("POST", "/signout") or route == ("POST", "/signin"):
             assert r.status_code == (rule.success if role in rule.allowed else 401), (role, r.status_code)
-            opened = any(h.startswith("ioc_session=") and "Max-Age=0" not in h and 'ioc_session=""' not in h
-                         for h in r.headers.get_list("set-cookie"))
+            opened = any(
+                h.startswith("ioc_session=") and "Max-Age=0" not in h and 'ioc_session=""' not in h
+                for h in r.headers.get_list("set-cookie")
+            )
             assert opened == (route == ("POST", "/signin") and role in rule.allowed)
             return
         if role in rule.allowed:
@@ -416,8 +504,14 @@ def test_web_write_matrix(server: Server, route: tuple[str, str], role: str) -> 
 # --- reads that need more than read; credentials ---------------------------------------------------------------
 
 EXPORTERS = frozenset({"admin", "architect", "auditor"})
-EXPORTS = ("/api/v1/exports/native", "/api/v1/exports/native?include_changelog=true", "/api/v1/exports/xlsx",
-           "/api/v1/exports/csv", "/api/v1/exports/archimate", "/api/v1/changelog")
+EXPORTS = (
+    "/api/v1/exports/native",
+    "/api/v1/exports/native?include_changelog=true",
+    "/api/v1/exports/xlsx",
+    "/api/v1/exports/csv",
+    "/api/v1/exports/archimate",
+    "/api/v1/changelog",
+)
 
 
 @pytest.mark.parametrize("role", ROLES)
@@ -449,40 +543,72 @@ def test_department_editor_cannot_touch_another_departments_system(server: Serve
     before = server.state()
     with server.api("editor-stc") as c:
         attempts = {
-            "edit": c.patch(f"/api/v1/systems/{code}", headers={"If-Match": tag},
-                            json={"attributes": {"vendor": "Tài chính"}}),
-            "replace": c.put(f"/api/v1/systems/{code}", headers={"If-Match": tag}, json={
-                "name": {"vi": "Cổng 1022"}, "owner": OWN_ORG, "attributes": {"lifecycle": "production"}}),
+            "edit": c.patch(
+                f"/api/v1/systems/{code}", headers={"If-Match": tag}, json={"attributes": {"vendor": "Tài chính"}}
+            ),
+            "replace": c.put(
+                f"/api/v1/systems/{code}",
+                headers={"If-Match": tag},
+                json={"name": {"vi": "Cổng 1022"}, "owner": OWN_ORG, "attributes": {"lifecycle": "production"}},
+            ),
             "re-own": c.patch(f"/api/v1/systems/{code}", headers={"If-Match": tag}, json={"owner": OTHER_ORG}),
             "retire": c.post(f"/api/v1/systems/{code}/retire", headers={"If-Match": tag}),
             "delete": c.delete(f"/api/v1/systems/{code}?cascade=true", headers={"If-Match": tag}),
-            "link": c.post("/api/v1/relationships", json={"type": "hosted_on", "source": ref,
-                                                          "target": "platform:hcm-ttdl"}),
-            "relink": c.put(f"/api/v1/relationships/{rid}", headers={"If-Match": rel_tag}, json={
-                "type": rel["type"], "source": rel["source"], "target": rel["target"], "properties": {"note": "x"}}),
+            "link": c.post(
+                "/api/v1/relationships", json={"type": "hosted_on", "source": ref, "target": "platform:hcm-ttdl"}
+            ),
+            "relink": c.put(
+                f"/api/v1/relationships/{rid}",
+                headers={"If-Match": rel_tag},
+                json={
+                    "type": rel["type"],
+                    "source": rel["source"],
+                    "target": rel["target"],
+                    "properties": {"note": "x"},
+                },
+            ),
             "unlink": c.delete(f"/api/v1/relationships/{rid}", headers={"If-Match": rel_tag}),
-            "draft": c.post("/api/v1/drafts", json={"ref": ref, "base_version": int(tag.strip('"')),
-                                                    "changes": {"attributes": {"vendor": "x"}}}),
-            "steal via event": c.post("/api/v1/events", json={"id": "steal", "type": "transfer", "date": "2026-06-01",
-                                                              "transfers": [{"entity": ref, "to": OTHER_ORG}]}),
+            "draft": c.post(
+                "/api/v1/drafts",
+                json={"ref": ref, "base_version": int(tag.strip('"')), "changes": {"attributes": {"vendor": "x"}}},
+            ),
+            "steal via event": c.post(
+                "/api/v1/events",
+                json={
+                    "id": "steal",
+                    "type": "transfer",
+                    "date": "2026-06-01",
+                    "transfers": [{"entity": ref, "to": OTHER_ORG}],
+                },
+            ),
         }
         # nor give its own system away to another department (the owner after the change is checked too)
         own_tag = server.etag("/api/v1/systems/hcm-fdi")
-        attempts["give away"] = c.patch("/api/v1/systems/hcm-fdi", headers={"If-Match": own_tag},
-                                        json={"owner": OWN_ORG})
-    assert {k: r.status_code for k, r in attempts.items()} == {k: 403 for k in attempts}
+        attempts["give away"] = c.patch(
+            "/api/v1/systems/hcm-fdi", headers={"If-Match": own_tag}, json={"owner": OWN_ORG}
+        )
+    assert {k: r.status_code for k, r in attempts.items()} == dict.fromkeys(attempts, 403)
     assert all(problem(r)["code"] == "permission-denied" for r in attempts.values())
     assert server.state() == before
     # the same change by the owning department's editor goes through: the refusals were about scope
-    ok = server.request("PATCH", f"/api/v1/systems/{code}", "editor-skhcn", headers={"If-Match": tag},
-                        json={"attributes": {"vendor": "x"}})
+    ok = server.request(
+        "PATCH",
+        f"/api/v1/systems/{code}",
+        "editor-skhcn",
+        headers={"If-Match": tag},
+        json={"attributes": {"vendor": "x"}},
+    )
     assert ok.status_code == 200, ok.text
 
 
 def test_bad_credentials_are_401_and_never_downgraded(server: Server) -> None:
     forged = "ioc_0123456789ab_" + "A" * 43
-    for headers in ({"Authorization": f"Bearer {forged}"}, {"Authorization": "Basic YWRtaW46YWRtaW4="},
-                    {"Authorization": "Bearer"}, {"Authorization": "Bearer x"}):
+    for headers in (
+        {"Authorization": f"Bearer {forged}"},
+        {"Authorization": "Basic YWRtaW46YWRtaW4="},
+        {"Authorization": "Bearer"},
+        {"Authorization": "Bearer x"},
+    ):
         r = httpx.get(f"{server.base}/api/v1/systems", headers=headers, timeout=30)
         assert r.status_code == 401 and problem(r)["code"] == "unauthenticated", r.text
         assert r.headers["www-authenticate"].startswith("Bearer")

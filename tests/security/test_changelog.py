@@ -18,8 +18,8 @@ import shutil
 import subprocess
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 from security.harness import OWN_ORG, Server, fresh
 
@@ -27,16 +27,24 @@ from security.harness import OWN_ORG, Server, fresh
 def _write_some(server: Server, n: int) -> None:
     with server.api("editor-skhcn") as c:
         for i in range(n):
-            r = c.post("/api/v1/systems", json={"code": fresh("sec-log"), "name": {"vi": f"Ghi {i}"},
-                                                "owner": OWN_ORG, "attributes": {"lifecycle": "planned"}})
+            r = c.post(
+                "/api/v1/systems",
+                json={
+                    "code": fresh("sec-log"),
+                    "name": {"vi": f"Ghi {i}"},
+                    "owner": OWN_ORG,
+                    "attributes": {"lifecycle": "planned"},
+                },
+            )
             assert r.status_code == 201, r.text
 
 
 def _truncate(db: Path, entries: int) -> tuple[int, int]:
     """Delete the last ``entries`` change-log entries with the sqlite3 shell (the server stopped); returns the
     (first, last) seq removed."""
-    out = subprocess.run(["sqlite3", str(db), "SELECT max(seq) FROM changelog;"], capture_output=True, text=True,
-                         check=True).stdout
+    out = subprocess.run(
+        ["sqlite3", str(db), "SELECT max(seq) FROM changelog;"], capture_output=True, text=True, check=True
+    ).stdout
     last = int(out.strip())
     first = last - entries + 1
     subprocess.run(["sqlite3", str(db), f"DELETE FROM changelog WHERE seq >= {first};"], check=True)
@@ -48,8 +56,7 @@ def _verify(server: Server, db: Path, *witness: Path, env_witness: Path | None =
     args = ["verify-log", "--store", f"sqlite:///{db}"]
     for w in witness:
         args += ["--witness", str(w)]
-    return server.cli(*args, store=False,
-                      env={"IOC_CATALOG_HEAD_WITNESS": str(env_witness) if env_witness else None})
+    return server.cli(*args, store=False, env={"IOC_CATALOG_HEAD_WITNESS": str(env_witness) if env_witness else None})
 
 
 def test_verify_log_with_a_witness_sees_a_truncated_tail(new_server: Callable[..., Server], tmp_path: Path) -> None:
@@ -93,8 +100,11 @@ def test_a_backup_taken_while_twenty_clients_write_restores_and_verifies(server:
     codes = []
     for _ in range(20):
         code = fresh("sec-bk")
-        r = server.request("POST", "/api/v1/systems", json={"code": code, "name": {"vi": "Sao lưu"}, "owner": OWN_ORG,
-                                                            "attributes": {"lifecycle": "production"}})
+        r = server.request(
+            "POST",
+            "/api/v1/systems",
+            json={"code": code, "name": {"vi": "Sao lưu"}, "owner": OWN_ORG, "attributes": {"lifecycle": "production"}},
+        )
         assert r.status_code == 201
         codes.append(code)
     stop = threading.Event()
@@ -108,8 +118,11 @@ def test_a_backup_taken_while_twenty_clients_write_restores_and_verifies(server:
             while not stop.is_set():
                 code = rng.choice(codes)
                 got = c.get(f"/api/v1/systems/{code}")
-                r = c.patch(f"/api/v1/systems/{code}", headers={"If-Match": got.headers["etag"]},
-                            json={"attributes": {"vendor": f"w{n}-{rng.random()}"}})
+                r = c.patch(
+                    f"/api/v1/systems/{code}",
+                    headers={"If-Match": got.headers["etag"]},
+                    json={"attributes": {"vendor": f"w{n}-{rng.random()}"}},
+                )
                 if r.status_code >= 500 or r.status_code not in (200, 412):
                     errors.append(f"{r.status_code} {r.text[:200]}")
                 elif r.status_code == 200:
@@ -138,8 +151,9 @@ def test_a_backup_taken_while_twenty_clients_write_restores_and_verifies(server:
     seq, head_hash = int(head.group(1)), head.group(2)
 
     restored = tmp_path / "restored.db"
-    done = server.cli("restore", str(tmp_path / "backup.db"), "--store", f"sqlite:///{restored}", store=False,
-                      timeout=600)
+    done = server.cli(
+        "restore", str(tmp_path / "backup.db"), "--store", f"sqlite:///{restored}", store=False, timeout=600
+    )
     assert done.returncode == 0, done.stdout + done.stderr
     assert head_hash in done.stdout and content.group(1) in done.stdout, done.stdout
     verified = _verify(server, restored)

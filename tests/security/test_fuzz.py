@@ -27,7 +27,6 @@ import httpx
 import schemathesis  # the test extra installs it (pyproject.toml): a missing package fails, never skips
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
-
 from security.harness import OWN_ORG, Server, fresh
 
 SECONDS = int(os.environ.get("FUZZ_SECONDS", "60"))  # the budget of the schemathesis run (fuzzing repeats until spent)
@@ -39,16 +38,46 @@ CHECKS = "not_a_server_error,status_code_conformance,content_type_conformance,re
 def test_schemathesis_finds_no_5xx_and_no_schema_violation(server: Server) -> None:
     report = server.dir / "schemathesis-report"
     run = subprocess.run(
-        [sys.executable, "-m", "schemathesis.cli", "run", f"{server.base}/openapi.json",
-         "--header", f"Authorization: Bearer {server.tokens['admin']}", "--checks", CHECKS,
-         "--phases", "examples,coverage,fuzzing", "--seed", str(SEED), "--max-examples", "30",
-         "--max-time", str(SECONDS), "--workers", "1", "--no-shrink", "--request-timeout", "30",
-         "--generation-allow-x00", "true", "--generation-codec", "utf-8",
-         "--report", "junit", "--report-dir", str(report)],
-        cwd=server.dir, capture_output=True, text=True, timeout=SECONDS + 240,
-        env={**os.environ, "NO_COLOR": "1", "SCHEMATHESIS_TELEMETRY": "false"})
+        [
+            sys.executable,
+            "-m",
+            "schemathesis.cli",
+            "run",
+            f"{server.base}/openapi.json",
+            "--header",
+            f"Authorization: Bearer {server.tokens['admin']}",
+            "--checks",
+            CHECKS,
+            "--phases",
+            "examples,coverage,fuzzing",
+            "--seed",
+            str(SEED),
+            "--max-examples",
+            "30",
+            "--max-time",
+            str(SECONDS),
+            "--workers",
+            "1",
+            "--no-shrink",
+            "--request-timeout",
+            "30",
+            "--generation-allow-x00",
+            "true",
+            "--generation-codec",
+            "utf-8",
+            "--report",
+            "junit",
+            "--report-dir",
+            str(report),
+        ],
+        cwd=server.dir,
+        capture_output=True,
+        text=True,
+        timeout=SECONDS + 240,
+        env={**os.environ, "NO_COLOR": "1", "SCHEMATHESIS_TELEMETRY": "false"},
+    )
     out = run.stdout + run.stderr
-    summary = out[out.find("SUMMARY"):] if "SUMMARY" in out else out[-3000:]
+    summary = out[out.find("SUMMARY") :] if "SUMMARY" in out else out[-3000:]
     print(f"\nschemathesis {schemathesis.__version__}, seed {SEED}, {SECONDS} s:\n{summary}")
     assert run.returncode == 0, out[-20000:]
     tested = int(summary.split("Tested:")[1].split()[0])
@@ -63,25 +92,51 @@ def test_schemathesis_finds_no_5xx_and_no_schema_violation(server: Server) -> No
 HOSTILE = (
     [chr(c) for c in (0xD800, 0xDBFF, 0xDC00, 0xDFFF)]  # lone surrogates
     + [chr(c) for c in (0x00, 0x01, 0x07, 0x08, 0x0B, 0x0C, 0x0D, 0x1B, 0x1F, 0x7F, 0x85, 0x9F)]  # C0, DEL, C1
-    + [chr(c) for c in range(0x202A, 0x202F)] + [chr(c) for c in range(0x2066, 0x206A)]  # bidi overrides, isolates
-    + ["\ufeff", "\ufffe", "\uffff", "\U0010ffff", "\ufdd0", "\u200b", "\u200d", "\u0301", "\u0103\u0301",
-       "\ud83d\ude00", "Đ", "ệ"])  # noncharacters, BOM, zero-width, combining, a valid pair, Vietnamese
+    + [chr(c) for c in range(0x202A, 0x202F)]
+    + [chr(c) for c in range(0x2066, 0x206A)]  # bidi overrides, isolates
+    + [
+        "\ufeff",
+        "\ufffe",
+        "\uffff",
+        "\U0010ffff",
+        "\ufdd0",
+        "\u200b",
+        "\u200d",
+        "\u0301",
+        "\u0103\u0301",
+        "\ud83d\ude00",
+        "Đ",
+        "ệ",
+    ]
+)  # noncharacters, BOM, zero-width, combining, a valid pair, Vietnamese
 hostile_text = st.lists(st.one_of(st.sampled_from(HOSTILE), st.characters()), min_size=1, max_size=6).map("".join)
 
 
 def _templates(s: Server) -> dict[tuple[str, str], tuple[str, dict[str, Any]]]:
     """A valid body per write route with a body: (method, OpenAPI path) -> (concrete path, body)."""
     code = fresh("fz")
-    r = s.request("POST", "/api/v1/systems", json={"code": code, "name": {"vi": "Đích thử"}, "owner": OWN_ORG,
-                                                   "attributes": {"lifecycle": "production"}})
+    r = s.request(
+        "POST",
+        "/api/v1/systems",
+        json={"code": code, "name": {"vi": "Đích thử"}, "owner": OWN_ORG, "attributes": {"lifecycle": "production"}},
+    )
     assert r.status_code == 201, r.text
-    rel = s.request("POST", "/api/v1/relationships", json={"type": "hosted_on", "source": f"system:{code}",
-                                                           "target": "platform:hcm-ttdl"}).json()["id"]
-    draft = s.request("POST", "/api/v1/drafts", json={"ref": f"system:{code}", "base_version": 2,
-                                                      "changes": {"tags": ["x"]}})
+    rel = s.request(
+        "POST",
+        "/api/v1/relationships",
+        json={"type": "hosted_on", "source": f"system:{code}", "target": "platform:hcm-ttdl"},
+    ).json()["id"]
+    draft = s.request(
+        "POST", "/api/v1/drafts", json={"ref": f"system:{code}", "base_version": 2, "changes": {"tags": ["x"]}}
+    )
     draft_id = draft.json()["id"] if draft.status_code == 201 else "0123456789ab"
-    entity = {"name": {"vi": "Tên", "en": "Name"}, "description": {"vi": "Mô tả"}, "tags": ["nhãn"],
-              "attributes": {"lifecycle": "planned", "vendor": "VNPT"}, "owner": OWN_ORG}
+    entity = {
+        "name": {"vi": "Tên", "en": "Name"},
+        "description": {"vi": "Mô tả"},
+        "tags": ["nhãn"],
+        "attributes": {"lifecycle": "planned", "vendor": "VNPT"},
+        "owner": OWN_ORG,
+    }
     out: dict[tuple[str, str], tuple[str, dict[str, Any]]] = {}
     doc = s.get("/openapi.json", None).json()
     for path, ops in doc["paths"].items():
@@ -91,25 +146,42 @@ def _templates(s: Server) -> dict[tuple[str, str], tuple[str, dict[str, Any]]]:
             concrete = path.format(code=code, rel_id=rel, draft_id=draft_id, token_id="0123456789ab")
             body: dict[str, Any] = {"note": "ghi chú", "label": "nhãn"}
             if path.endswith("/relationships") or path.startswith("/api/v1/relationships/"):
-                body = {"type": "hosted_on", "source": f"system:{code}", "target": "platform:hcm-ttdl",
-                        "properties": {"note": "ghi chú", "protocol": "rest"}}
+                body = {
+                    "type": "hosted_on",
+                    "source": f"system:{code}",
+                    "target": "platform:hcm-ttdl",
+                    "properties": {"note": "ghi chú", "protocol": "rest"},
+                }
             elif path == "/api/v1/drafts":
-                body = {"ref": f"system:{code}", "base_version": 1, "note": "xin duyệt",
-                        "changes": {"attributes": {"vendor": "FPT"}, "name": {"vi": "Tên mới"}}}
+                body = {
+                    "ref": f"system:{code}",
+                    "base_version": 1,
+                    "note": "xin duyệt",
+                    "changes": {"attributes": {"vendor": "FPT"}, "name": {"vi": "Tên mới"}},
+                }
             elif path.endswith("/reject"):
                 body = {"reason": "chưa đủ căn cứ"}
             elif path.endswith("/retire"):
                 body = {"on": "2026-01-01"}
             elif path == "/api/v1/events":
-                body = {"id": "fz-ev", "type": "transfer", "date": "2026-01-01", "legal_basis": "Quyết định",
-                        "transfers": [{"entity": f"system:{code}", "to": "organization:hcm-stc"}], "note": "n"}
+                body = {
+                    "id": "fz-ev",
+                    "type": "transfer",
+                    "date": "2026-01-01",
+                    "legal_basis": "Quyết định",
+                    "transfers": [{"entity": f"system:{code}", "to": "organization:hcm-stc"}],
+                    "note": "n",
+                }
             elif path == "/api/v1/users":
                 body = {"name": "fz-user", "role": "viewer", "display": "Người dùng thử"}
             elif path == "/api/v1/tokens":
                 body = {"label": "nhãn", "expires_days": 30}
             elif path.startswith("/api/v1/organizations"):
-                body = {"code": "fz-org", "name": {"vi": "Phòng"}, "attributes": {"org_type": "unit",
-                                                                                  "parent": OWN_ORG}}
+                body = {
+                    "code": "fz-org",
+                    "name": {"vi": "Phòng"},
+                    "attributes": {"org_type": "unit", "parent": OWN_ORG},
+                }
             elif method == "post":
                 body = {"code": "fz-new", **entity}
             else:
@@ -149,10 +221,22 @@ def _url_text(text: str) -> str:
     return quote(text.encode("utf-8", "surrogatepass"), safe="")
 
 
-QUERIES = ("/api/v1/search?q={}", "/api/v1/entities?owner={}", "/api/v1/entities?kind={}", "/api/v1/changelog?actor={}",
-           "/api/v1/entities/system:{}", "/api/v1/systems/{}", "/api/v1/relationships?ref={}",
-           "/api/v1/entities/{}/impact", "/api/v1/diagrams/context.dot?ref={}", "/api/v1/paths?source={}&target=x",
-           "/search.json?q={}", "/entities/{}", "/asof?date={}", "/changes?actor={}")
+QUERIES = (
+    "/api/v1/search?q={}",
+    "/api/v1/entities?owner={}",
+    "/api/v1/entities?kind={}",
+    "/api/v1/changelog?actor={}",
+    "/api/v1/entities/system:{}",
+    "/api/v1/systems/{}",
+    "/api/v1/relationships?ref={}",
+    "/api/v1/entities/{}/impact",
+    "/api/v1/diagrams/context.dot?ref={}",
+    "/api/v1/paths?source={}&target=x",
+    "/search.json?q={}",
+    "/entities/{}",
+    "/asof?date={}",
+    "/changes?actor={}",
+)
 
 
 def test_hostile_unicode_never_answers_5xx(server: Server) -> None:
@@ -177,8 +261,14 @@ def test_hostile_unicode_never_answers_5xx(server: Server) -> None:
             except (UnicodeDecodeError, ValueError, KeyError, AssertionError) as exc:
                 failures.append(f"{what} -> {r.status_code}: not a problem+json answer ({exc!r}) {r.text[:300]}")
 
-    @settings(max_examples=UNICODE_SECONDS * 25, deadline=None, derandomize=True, database=None,
-              phases=[Phase.generate], suppress_health_check=list(HealthCheck))
+    @settings(
+        max_examples=UNICODE_SECONDS * 25,
+        deadline=None,
+        derandomize=True,
+        database=None,
+        phases=[Phase.generate],
+        suppress_health_check=list(HealthCheck),
+    )
     @given(data=st.data())
     def run(data: st.DataObject) -> None:
         if time.monotonic() > deadline:
@@ -192,29 +282,53 @@ def test_hostile_unicode_never_answers_5xx(server: Server) -> None:
             as_key = data.draw(st.booleans())
             mutated = _mutate(body, where, text if as_key else None, "giá trị" if as_key else text)
             content = json.dumps(mutated, ensure_ascii=True).encode()  # lone surrogates travel as \\udXXX escapes
-            r = api.request(method, concrete, content=content,
-                            headers={"Content-Type": "application/json", "If-Match": '"1"'})
+            r = api.request(
+                method, concrete, content=content, headers={"Content-Type": "application/json", "If-Match": '"1"'}
+            )
             check(r, f"{method} {concrete} {content[:300]!r}")
         elif door == "query":
             url = data.draw(st.sampled_from(QUERIES)).format(_url_text(text))
             check(api.get(url), f"GET {url}")
         else:
-            field = data.draw(st.sampled_from(("name_vi", "name_en", "description_vi", "tags", "attr_vendor",
-                                               "code", "owner", "attr_lifecycle", "link_0_target")))
-            form = {"kind": "system", "code": fresh("fz-web"), "name_vi": "Biểu mẫu", "owner": OWN_ORG,
-                    "attr_lifecycle": "planned", "csrf": web.csrf()}
+            field = data.draw(
+                st.sampled_from(
+                    (
+                        "name_vi",
+                        "name_en",
+                        "description_vi",
+                        "tags",
+                        "attr_vendor",
+                        "code",
+                        "owner",
+                        "attr_lifecycle",
+                        "link_0_target",
+                    )
+                )
+            )
+            form = {
+                "kind": "system",
+                "code": fresh("fz-web"),
+                "name_vi": "Biểu mẫu",
+                "owner": OWN_ORG,
+                "attr_lifecycle": "planned",
+                "csrf": web.csrf(),
+            }
             form[field] = text
             content = "&".join(f"{k}={_url_text(v)}" for k, v in form.items()).encode()
-            check(web.client.post("/new", content=content,
-                                  headers={"Content-Type": "application/x-www-form-urlencoded"}), f"web {field}")
+            check(
+                web.client.post("/new", content=content, headers={"Content-Type": "application/x-www-form-urlencoded"}),
+                f"web {field}",
+            )
 
     try:
         run()
     finally:
         api.close()
         web.close()
-    print(f"\nunicode fuzzing: {len(sent)} requests in {UNICODE_SECONDS} s; statuses "
-          f"{ {s: sent.count(s) for s in sorted(set(sent))} }")
+    print(
+        f"\nunicode fuzzing: {len(sent)} requests in {UNICODE_SECONDS} s; statuses "
+        f"{ {s: sent.count(s) for s in sorted(set(sent))} }"
+    )
     assert not failures, "\n".join(failures[:20])
     assert len(sent) >= 50, f"only {len(sent)} requests: the run proves little"
     assert any(s == 422 for s in sent)

@@ -15,7 +15,6 @@ import datetime as dt
 from typing import Any
 
 import pytest
-
 from security.harness import ANON, OTHER_ORG, OWN_ORG, Server, fresh, problem
 
 OWN_DB = "hcm-csdl-doanh-nghiep"  # Sở KH&CN's; Sở Tài chính's systems write and read it (the sample)
@@ -28,8 +27,11 @@ def _rels(s: Server, ref: str) -> list[dict[str, Any]]:
 
 def _register(s: Server, kind: str, plural: str, owner: str = OWN_ORG, **attributes: Any) -> str:
     code = fresh(f"sec-{kind}")
-    r = s.request("POST", f"/api/v1/{plural}", json={"code": code, "name": {"vi": f"Thử {code}"}, "owner": owner,
-                                                      "attributes": attributes})
+    r = s.request(
+        "POST",
+        f"/api/v1/{plural}",
+        json={"code": code, "name": {"vi": f"Thử {code}"}, "owner": owner, "attributes": attributes},
+    )
     assert r.status_code == 201, r.text
     return code
 
@@ -45,12 +47,18 @@ def test_cascade_delete_cannot_remove_another_organisations_relationship(server:
     assert OTHERS_LINK in {r["id"] for r in _rels(server, ref)}  # the sample as the tester found it
     # deleting that relationship directly was already refused
     rel = server.get(f"/api/v1/relationships/{OTHERS_LINK}").json()
-    direct = server.request("DELETE", f"/api/v1/relationships/{OTHERS_LINK}", "editor-skhcn",
-                            headers={"If-Match": f'"{rel["version"]}"'})
+    direct = server.request(
+        "DELETE", f"/api/v1/relationships/{OTHERS_LINK}", "editor-skhcn", headers={"If-Match": f'"{rel["version"]}"'}
+    )
     assert direct.status_code == 403
     before = server.state()
-    r = server.request("DELETE", f"/api/v1/databases/{OWN_DB}", "editor-skhcn", params={"cascade": "true"},
-                       headers={"If-Match": server.etag(f"/api/v1/databases/{OWN_DB}")})
+    r = server.request(
+        "DELETE",
+        f"/api/v1/databases/{OWN_DB}",
+        "editor-skhcn",
+        params={"cascade": "true"},
+        headers={"If-Match": server.etag(f"/api/v1/databases/{OWN_DB}")},
+    )
     assert r.status_code == 403, r.text
     body = problem(r)
     assert body["code"] == "permission-denied"
@@ -65,8 +73,13 @@ def test_cascade_delete_inside_the_editors_scope_goes_through(server: Server) ->
     db = _register(server, "database", "databases", lifecycle="production", scope="internal")
     system = _register(server, "system", "systems", lifecycle="production")
     _link(server, f"system:{system}", "reads", f"database:{db}", "editor-skhcn")
-    r = server.request("DELETE", f"/api/v1/databases/{db}", "editor-skhcn", params={"cascade": "true"},
-                       headers={"If-Match": server.etag(f"/api/v1/databases/{db}")})
+    r = server.request(
+        "DELETE",
+        f"/api/v1/databases/{db}",
+        "editor-skhcn",
+        params={"cascade": "true"},
+        headers={"If-Match": server.etag(f"/api/v1/databases/{db}")},
+    )
     assert r.status_code == 204, r.text
     assert server.get(f"/api/v1/databases/{db}").status_code == 404
     assert _rels(server, f"system:{system}") == []
@@ -80,8 +93,9 @@ def test_cascade_refusal_is_the_same_for_one_relationship_added_by_an_architect(
     rel = _link(server, f"system:{other}", "reads", f"database:{db}", "architect")
     before = server.state()
     for params in ({"cascade": "true"}, {}):
-        r = server.request("DELETE", f"/api/v1/databases/{db}", "editor-skhcn", params=params,
-                           headers={"If-Match": '"1"'})
+        r = server.request(
+            "DELETE", f"/api/v1/databases/{db}", "editor-skhcn", params=params, headers={"If-Match": '"1"'}
+        )
         assert r.status_code in ((403,) if params else (403, 409)), r.text
         if params:
             assert rel["id"] in problem(r)["detail"] + str(problem(r).get("errors"))
@@ -97,12 +111,14 @@ def test_retire_changes_only_the_named_entity(server: Server) -> None:
     assert any(r["source"] == "system:hcm-dia-chinh" for r in others.values())  # Sở NN&MT's system reads it
     tag = server.etag(f"/api/v1/databases/{ref.split(':')[1]}")
     before = server.state()
-    refused = server.request("POST", "/api/v1/databases/hcm-csdl-ban-do-so/retire", "editor-stc",
-                             headers={"If-Match": tag}, json={})
+    refused = server.request(
+        "POST", "/api/v1/databases/hcm-csdl-ban-do-so/retire", "editor-stc", headers={"If-Match": tag}, json={}
+    )
     assert refused.status_code == 403 and problem(refused)["code"] == "permission-denied"
     assert server.state() == before
-    r = server.request("POST", "/api/v1/databases/hcm-csdl-ban-do-so/retire", "editor-skhcn",
-                       headers={"If-Match": tag}, json={})
+    r = server.request(
+        "POST", "/api/v1/databases/hcm-csdl-ban-do-so/retire", "editor-skhcn", headers={"If-Match": tag}, json={}
+    )
     assert r.status_code == 200, r.text
     assert r.json()["attributes"]["lifecycle"] == "retired" and r.json()["valid_to"]
     assert {r["id"]: r for r in _rels(server, ref)} == others
@@ -115,12 +131,28 @@ def test_editor_cannot_move_ownership_by_an_organisation_event(server: Server) -
     before = server.state()
     today = dt.date.today().isoformat()
     attempts = [
-        {"id": fresh("sec-ev"), "type": "transfer", "date": today, "legal_basis": "thử",
-         "transfers": [{"entity": f"system:{own}", "to": OTHER_ORG}]},
-        {"id": fresh("sec-ev"), "type": "transfer", "date": today, "legal_basis": "thử",
-         "transfers": [{"entity": "system:hcm-fdi", "to": OWN_ORG}]},
-        {"id": fresh("sec-ev"), "type": "merge", "date": today, "legal_basis": "thử", "from": [OTHER_ORG],
-         "to": [OWN_ORG]},
+        {
+            "id": fresh("sec-ev"),
+            "type": "transfer",
+            "date": today,
+            "legal_basis": "thử",
+            "transfers": [{"entity": f"system:{own}", "to": OTHER_ORG}],
+        },
+        {
+            "id": fresh("sec-ev"),
+            "type": "transfer",
+            "date": today,
+            "legal_basis": "thử",
+            "transfers": [{"entity": "system:hcm-fdi", "to": OWN_ORG}],
+        },
+        {
+            "id": fresh("sec-ev"),
+            "type": "merge",
+            "date": today,
+            "legal_basis": "thử",
+            "from": [OTHER_ORG],
+            "to": [OWN_ORG],
+        },
     ]
     for body in attempts:
         r = server.request("POST", "/api/v1/events", "editor-skhcn", json=body)
@@ -132,20 +164,33 @@ def test_draft_approval_applies_only_what_the_submitter_may_still_change(server:
     """Sở KH&CN's editor drafts a change to a system of one of its units; the unit then moves under Sở Tài chính
     (the system itself is unchanged); an architect's approval is refused and nothing is applied."""
     unit = fresh("sec-unit")
-    r = server.request("POST", "/api/v1/organizations", "architect", json={
-        "code": unit, "name": {"vi": "Phòng thử"}, "attributes": {"org_type": "unit", "parent": OWN_ORG}})
+    r = server.request(
+        "POST",
+        "/api/v1/organizations",
+        "architect",
+        json={"code": unit, "name": {"vi": "Phòng thử"}, "attributes": {"org_type": "unit", "parent": OWN_ORG}},
+    )
     assert r.status_code == 201, r.text
     system = _register(server, "system", "systems", owner=f"organization:{unit}", lifecycle="production")
-    d = server.request("POST", "/api/v1/drafts", "editor-skhcn", json={
-        "ref": f"system:{system}", "base_version": 1, "changes": {"attributes": {"vendor": "Đơn vị cũ"}}})
+    d = server.request(
+        "POST",
+        "/api/v1/drafts",
+        "editor-skhcn",
+        json={"ref": f"system:{system}", "base_version": 1, "changes": {"attributes": {"vendor": "Đơn vị cũ"}}},
+    )
     assert d.status_code == 201, d.text
-    moved = server.request("PATCH", f"/api/v1/organizations/{unit}", "architect",
-                           headers={"If-Match": server.etag(f"/api/v1/organizations/{unit}")},
-                           json={"attributes": {"parent": OTHER_ORG}})
+    moved = server.request(
+        "PATCH",
+        f"/api/v1/organizations/{unit}",
+        "architect",
+        headers={"If-Match": server.etag(f"/api/v1/organizations/{unit}")},
+        json={"attributes": {"parent": OTHER_ORG}},
+    )
     assert moved.status_code == 200, moved.text
     before = server.state()
-    r = server.request("POST", f"/api/v1/drafts/{d.json()['id']}/approve", "architect",
-                       headers={"If-Match": d.headers["etag"]})
+    r = server.request(
+        "POST", f"/api/v1/drafts/{d.json()['id']}/approve", "architect", headers={"If-Match": d.headers["etag"]}
+    )
     assert r.status_code == 403, r.text
     assert problem(r)["code"] == "permission-denied"
     assert server.state() == before
@@ -155,17 +200,27 @@ def test_draft_approval_applies_only_what_the_submitter_may_still_change(server:
 
 def test_an_admin_retires_a_dataset(server: Server) -> None:
     code = fresh("sec-dataset")
-    r = server.request("POST", "/api/v1/datasets", json={"code": code, "name": {"vi": "Tập dữ liệu thử"},
-                                                          "owner": OWN_ORG, "attributes": {}})
+    r = server.request(
+        "POST",
+        "/api/v1/datasets",
+        json={"code": code, "name": {"vi": "Tập dữ liệu thử"}, "owner": OWN_ORG, "attributes": {}},
+    )
     assert r.status_code == 201, r.text
-    retired = server.request("POST", f"/api/v1/datasets/{code}/retire", headers={"If-Match": r.headers["etag"]},
-                             json={"on": dt.date.today().isoformat()})
+    retired = server.request(
+        "POST",
+        f"/api/v1/datasets/{code}/retire",
+        headers={"If-Match": r.headers["etag"]},
+        json={"on": dt.date.today().isoformat()},
+    )
     assert retired.status_code == 200, retired.text
     assert retired.json()["valid_to"] == dt.date.today().isoformat()
     # a retired dataset is out of service: nothing new may read it
     system = _register(server, "system", "systems", lifecycle="production")
-    link = server.request("POST", "/api/v1/relationships", json={"type": "reads", "source": f"system:{system}",
-                                                                 "target": f"dataset:{code}"})
+    link = server.request(
+        "POST",
+        "/api/v1/relationships",
+        json={"type": "reads", "source": f"system:{system}", "target": f"dataset:{code}"},
+    )
     assert link.status_code == 409, link.text
 
 

@@ -18,8 +18,8 @@ import base64
 import hashlib
 import re
 import secrets
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 from security.harness import PASSWORD, Server, problem
 
@@ -44,8 +44,9 @@ def test_five_wrong_passwords_lock_the_account_even_for_the_right_password(serve
         assert _retry_after(r.headers) > 0
         assert not any(h.startswith("ioc_session=") for h in r.headers.get_list("set-cookie"))
         assert "<form" in r.text  # the sign-in page again, saying why
-        english = web.client.post("/signin", params={"lang": "en"},
-                                  data={"csrf": web.csrf(), "name": "viewer", "password": PASSWORD})
+        english = web.client.post(
+            "/signin", params={"lang": "en"}, data={"csrf": web.csrf(), "name": "viewer", "password": PASSWORD}
+        )
         assert english.status_code == 429 and "<html" in english.text
         assert english.text != r.text
     # the lock is the account's: another account signs in from the same address
@@ -62,6 +63,7 @@ def test_an_unknown_user_is_locked_the_same_way(server: Server) -> None:
     with server.web() as web:
         real = [web.sign_in("architect", f"{WRONG}{i}") for i in range(PER_ACCOUNT + 1)]
     assert [a.status_code for a in real] == [a.status_code for a in answers]
+
     # the same page for a user who exists and one who does not (apart from the name typed back, the form's token and
     # the seconds to wait)
     def page(r: object, name: str) -> str:
@@ -107,7 +109,7 @@ def test_bad_api_tokens_from_one_address_are_throttled(new_server: Callable[...,
 def _scrypt(password: str) -> str:
     """A password hash as earlier versions wrote it (scrypt, N=2^14, r=8, p=1)."""
     salt = secrets.token_bytes(16)
-    digest = hashlib.scrypt(password.encode(), salt=salt, n=2 ** 14, r=8, p=1, dklen=32)
+    digest = hashlib.scrypt(password.encode(), salt=salt, n=2**14, r=8, p=1, dklen=32)
     return f"scrypt$16384$8$1${base64.b64encode(salt).decode()}${base64.b64encode(digest).decode()}"
 
 
@@ -119,8 +121,14 @@ def _set_scrypt(db: Path) -> None:
     try:
         rec = store.get_record("credential", "auditor")
         assert rec is not None
-        store.put_record("credential", "auditor", {**rec.data, "password": _scrypt(PASSWORD)},
-                         WriteContext(actor="earlier-version"), expected_version=rec.version, log=False)
+        store.put_record(
+            "credential",
+            "auditor",
+            {**rec.data, "password": _scrypt(PASSWORD)},
+            WriteContext(actor="earlier-version"),
+            expected_version=rec.version,
+            log=False,
+        )
     finally:
         store.close()
 

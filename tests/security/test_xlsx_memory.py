@@ -23,9 +23,9 @@ import threading
 import time
 import zipfile
 from pathlib import Path
+
 import psutil
 import pytest
-
 from security.harness import OWN_ORG, Server, fresh
 
 MB = 1 << 20
@@ -54,8 +54,10 @@ WORKBOOK_RELS = """<?xml version="1.0" encoding="UTF-8" standalone="yes"?>
 <Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/worksheet" Target="worksheets/sheet1.xml"/>
 <Relationship Id="rId2" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/sharedStrings" Target="sharedStrings.xml"/>
 </Relationships>"""
-SHEET_HEAD = ('<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n<worksheet xmlns="http://schemas.openxmlformats'
-              '.org/spreadsheetml/2006/main"><dimension ref="{dim}"/><sheetData>')
+SHEET_HEAD = (
+    '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n<worksheet xmlns="http://schemas.openxmlformats'
+    '.org/spreadsheetml/2006/main"><dimension ref="{dim}"/><sheetData>'
+)
 HEADER = ("code", "name_vi", "owner", "lifecycle", "valid_from", "tags", "description_vi", "vendor")
 
 
@@ -67,19 +69,25 @@ def _workbook(path: Path, rows: list[str], strings: list[str], dim: str, big: in
     """A workbook with one sheet ``system``; shared string 0 is ``big`` characters long when ``big`` > 0 (written
     in chunks, so the test never holds it), the others are ``strings``."""
     with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED, compresslevel=9) as z:
-        for name, text in (("[Content_Types].xml", CONTENT_TYPES), ("_rels/.rels", ROOT_RELS),
-                           ("xl/workbook.xml", WORKBOOK), ("xl/_rels/workbook.xml.rels", WORKBOOK_RELS)):
+        for name, text in (
+            ("[Content_Types].xml", CONTENT_TYPES),
+            ("_rels/.rels", ROOT_RELS),
+            ("xl/workbook.xml", WORKBOOK),
+            ("xl/_rels/workbook.xml.rels", WORKBOOK_RELS),
+        ):
             z.writestr(name, text)
         z.writestr("xl/worksheets/sheet1.xml", SHEET_HEAD.format(dim=dim) + "".join(rows) + "</sheetData></worksheet>")
         with z.open("xl/sharedStrings.xml", "w", force_zip64=True) as out:
-            out.write(b'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n<sst xmlns="http://schemas.'
-                      b'openxmlformats.org/spreadsheetml/2006/main">')
+            out.write(
+                b'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n<sst xmlns="http://schemas.'
+                b'openxmlformats.org/spreadsheetml/2006/main">'
+            )
             if big:
                 out.write(b"<si><t>")
                 chunk = b"a" * MB
                 written = 0
                 while written < big:
-                    piece = chunk[:min(len(chunk), big - written)]
+                    piece = chunk[: min(len(chunk), big - written)]
                     out.write(piece)
                     written += len(piece)
                 out.write(b"</t></si>")
@@ -93,15 +101,23 @@ def one_big_cell(path: Path, size: int, column: str = "header") -> Path:
     """A header and one valid row, plus one cell of ``size`` bytes (shared string 0): by default an extra column's
     header (as found: its refusal, "unknown column ...", quoted the header whole into the page and the run record),
     else the value of ``column`` in the row."""
-    cells = {"code": fresh("sec-xlsx"), "name_vi": "Hệ thống", "owner": OWN_ORG, "lifecycle": "production",
-             "valid_from": "2025-01-01", "tags": "thu", "description_vi": "Mô tả", "vendor": "VNPT"}
+    cells = {
+        "code": fresh("sec-xlsx"),
+        "name_vi": "Hệ thống",
+        "owner": OWN_ORG,
+        "lifecycle": "production",
+        "valid_from": "2025-01-01",
+        "tags": "thu",
+        "description_vi": "Mô tả",
+        "vendor": "VNPT",
+    }
     strings = list(HEADER) + list(cells.values())  # shared strings 1..16; 0 is the big one
     values = {key: 1 + len(HEADER) + i for i, key in enumerate(cells)}
     if column != "header":
         values[column] = 0
     columns = "ABCDEFGH"
     header = "".join(_cell(f"{c}1", 1 + i) for i, c in enumerate(columns))
-    row = "".join(_cell(f"{c}2", values[key]) for c, key in zip(columns, HEADER))
+    row = "".join(_cell(f"{c}2", values[key]) for c, key in zip(columns, HEADER, strict=False))
     if column == "header":
         header += _cell("I1", 0)
         row += _cell("I2", values["tags"])
@@ -111,15 +127,18 @@ def one_big_cell(path: Path, size: int, column: str = "header") -> Path:
 def sparse(path: Path, rows: int = 2000) -> Path:
     """``rows`` rows under the header, each with one cell in the last column (XFD)."""
     header = "".join(_cell(f"{c}1", i) for i, c in enumerate("ABCD"))
-    body = [f'<row r="1">{header}</row>'] + [f'<row r="{n}">{_cell(f"XFD{n}", len(HEADER))}</row>'
-                                             for n in range(2, rows + 2)]
+    body = [f'<row r="1">{header}</row>'] + [
+        f'<row r="{n}">{_cell(f"XFD{n}", len(HEADER))}</row>' for n in range(2, rows + 2)
+    ]
     return _workbook(path, body, list(HEADER) + ["x"], f"A1:XFD{rows + 1}")
 
 
-SHAPES = {"one 150 MB cell": lambda p: one_big_cell(p / "o-150mb.xlsx", 150 * MB),
-          "one 10 MB cell": lambda p: one_big_cell(p / "o-10mb.xlsx", 10 * MB),
-          "sparse XFD": lambda p: sparse(p / "thua-xfd.xlsx"),
-          "one 10 MB value": lambda p: one_big_cell(p / "gia-tri-10mb.xlsx", 10 * MB, "lifecycle")}
+SHAPES = {
+    "one 150 MB cell": lambda p: one_big_cell(p / "o-150mb.xlsx", 150 * MB),
+    "one 10 MB cell": lambda p: one_big_cell(p / "o-10mb.xlsx", 10 * MB),
+    "sparse XFD": lambda p: sparse(p / "thua-xfd.xlsx"),
+    "one 10 MB value": lambda p: one_big_cell(p / "gia-tri-10mb.xlsx", 10 * MB, "lifecycle"),
+}
 FOUND_SIZES = {"one 150 MB cell": 147_000, "one 10 MB cell": 11_000, "sparse XFD": 12_000, "one 10 MB value": 11_000}
 
 
@@ -155,7 +174,7 @@ class Peak:
                 return
             time.sleep(0.01)
 
-    def __enter__(self) -> "Peak":
+    def __enter__(self) -> Peak:
         self._thread.start()
         return self
 
@@ -175,9 +194,17 @@ def test_a_web_dry_run_of_a_hostile_workbook_is_bounded(server: Server, files: d
     with server.web("architect") as web:
         web.csrf()
         with Peak(server.pid) as peak:
-            r = web.post("/import", {"format": ""}, {"file": (path.name, path.read_bytes(),
-                                                              "application/vnd.openxmlformats-officedocument."
-                                                              "spreadsheetml.sheet")})
+            r = web.post(
+                "/import",
+                {"format": ""},
+                {
+                    "file": (
+                        path.name,
+                        path.read_bytes(),
+                        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+                    )
+                },
+            )
     print(f"\n{shape}: server grew {peak.growth // MB} MB, page {len(r.content)} bytes")
     assert not peak.killed, f"{shape}: the server passed {KILL_AT // MB} MB and was stopped"
     assert peak.growth < RSS_LIMIT, f"{shape}: the server grew by {peak.growth // MB} MB"
@@ -204,10 +231,27 @@ def test_the_cli_import_of_a_hostile_workbook_is_bounded(server: Server, files: 
     """``ioc-catalog import`` beside the running server (a second process on the same store): a clear failure in a
     few lines, within the memory bound (the child's peak RSS, from the kernel)."""
     before, runs_before = server.state(), {run["run"] for run in server.import_runs()}
-    cmd = [sys.executable, "-c", MEASURE, sys.executable, "-m", "api.cli", "import", str(files[shape]), "--store",
-           server.url]
-    done = subprocess.run(cmd, capture_output=True, text=True, timeout=600, cwd=server.dir,
-                          env=server.process_env(), preexec_fn=_limit_memory)
+    cmd = [
+        sys.executable,
+        "-c",
+        MEASURE,
+        sys.executable,
+        "-m",
+        "api.cli",
+        "import",
+        str(files[shape]),
+        "--store",
+        server.url,
+    ]
+    done = subprocess.run(
+        cmd,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        cwd=server.dir,
+        env=server.process_env(),
+        preexec_fn=_limit_memory,
+    )
     tail = done.stdout.rsplit("returncode", 1)
     assert len(tail) == 2, done.stdout[-2000:] + done.stderr[-2000:]
     code, _, kb, _, output = tail[1].split()
@@ -228,10 +272,21 @@ def _limit_memory() -> None:
 
 
 def _big_catalog(path: Path, n: int = 30_000) -> Path:
-    entities = [{"ref": f"system:sec-kill-{i}", "name": {"vi": f"Hệ thống {i}"}, "owner": OWN_ORG,
-                 "attributes": {"lifecycle": "production"}} for i in range(n)]
-    path.write_text(json.dumps({"format": "ioc-catalog", "format_version": 1, "entities": entities,
-                                "relationships": []}, ensure_ascii=False))
+    entities = [
+        {
+            "ref": f"system:sec-kill-{i}",
+            "name": {"vi": f"Hệ thống {i}"},
+            "owner": OWN_ORG,
+            "attributes": {"lifecycle": "production"},
+        }
+        for i in range(n)
+    ]
+    path.write_text(
+        json.dumps(
+            {"format": "ioc-catalog", "format_version": 1, "entities": entities, "relationships": []},
+            ensure_ascii=False,
+        )
+    )
     return path
 
 
@@ -241,9 +296,14 @@ def test_a_run_killed_half_way_is_failed_on_the_next_start(server: Server, tmp_p
     big = _big_catalog(tmp_path / "lon.json")
     server.stop()
     before_runs = {r["run"] for r in server.import_runs()}
-    proc = subprocess.Popen([sys.executable, "-m", "api.cli", "import", str(big), "--store", server.url],
-                            cwd=server.dir, env=server.process_env(), stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL, start_new_session=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "api.cli", "import", str(big), "--store", server.url],
+        cwd=server.dir,
+        env=server.process_env(),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
     try:
         deadline = time.monotonic() + 120
         running = None

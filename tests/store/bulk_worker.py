@@ -26,13 +26,23 @@ RELATIONSHIPS = 4000  # enough for progress calls in the relationship phase (eve
 
 
 def generate(count: int) -> tuple[list[Entity], list[Relationship]]:
-    template = Entity.model_validate({"kind": "system", "code": "gen-0", "name": {"vi": "Hệ thống", "en": "System"},
-                                      "attributes": {"lifecycle": "production"}, "tags": ["generated"]})
-    entities = [template.model_copy(update={"code": f"gen-{i:06d}",
-                                            "name": LocalText(vi=f"Hệ thống số {i}", en=f"System {i}")})
-                for i in range(count)]
-    rels = [Relationship(type="flows_to", source=entities[i].ref, target=entities[i + 1].ref)
-            for i in range(min(RELATIONSHIPS, count - 1))]
+    template = Entity.model_validate(
+        {
+            "kind": "system",
+            "code": "gen-0",
+            "name": {"vi": "Hệ thống", "en": "System"},
+            "attributes": {"lifecycle": "production"},
+            "tags": ["generated"],
+        }
+    )
+    entities = [
+        template.model_copy(update={"code": f"gen-{i:06d}", "name": LocalText(vi=f"Hệ thống số {i}", en=f"System {i}")})
+        for i in range(count)
+    ]
+    rels = [
+        Relationship(type="flows_to", source=entities[i].ref, target=entities[i + 1].ref)
+        for i in range(min(RELATIONSHIPS, count - 1))
+    ]
     return entities, rels
 
 
@@ -49,8 +59,11 @@ def main(argv: list[str]) -> int:
             (marker_dir / "written").write_text(f"{done}/{total}\n")
             time.sleep(120)  # hold the open transaction until the test kills us
 
-    store.bulk_load(BulkLoad(source="generated", run="kill-test", entities=entities, relationships=rels),
-                    WriteContext(actor="bulk-worker", request_id="kill-test"), progress=progress)
+    store.bulk_load(
+        BulkLoad(source="generated", run="kill-test", entities=entities, relationships=rels),
+        WriteContext(actor="bulk-worker", request_id="kill-test"),
+        progress=progress,
+    )
     (marker_dir / "finished").write_text("finished\n")
     store.close()
     return 0

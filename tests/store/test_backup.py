@@ -21,7 +21,7 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import entity, make_store, rel, typer_app
+from conftest import entity, rel, typer_app
 from typer.testing import CliRunner
 
 from catalog.backup import BackupFailed, RestoreRefused, backup, plan_restore, restore
@@ -41,8 +41,15 @@ def base(store: CatalogStore, n: int = 30) -> None:
     """An organisation, ``n`` systems operated by it, a logged user record and an unlogged session."""
     store.create_entity(entity("organization:o", "Sở Thông tin và Truyền thông"), CTX)
     systems = [entity(f"system:s{i:03d}", f"Hệ thống {i}", owner="organization:o") for i in range(n)]
-    store.bulk_load(BulkLoad(source="t", run="r1", entities=systems,
-                             relationships=[rel("operated_by", e.ref, "organization:o") for e in systems[::3]]), CTX)
+    store.bulk_load(
+        BulkLoad(
+            source="t",
+            run="r1",
+            entities=systems,
+            relationships=[rel("operated_by", e.ref, "organization:o") for e in systems[::3]],
+        ),
+        CTX,
+    )
     store.put_record("user", "lan", {"name": "lan", "role": "architect"}, CTX)
     store.put_record("session", "abc", {"user": "lan"}, CTX, log=False)
 
@@ -63,8 +70,16 @@ def test_content_hash_at_is_the_content_the_log_records(store: CatalogStore) -> 
     svc.patch(e.ref, {"description": {"vi": "Mô tả “mới”", "en": "new"}}, e.version)
     gone = store.get_entity("system:s000")
     svc.delete(gone.ref, gone.version, cascade=True)
-    svc.apply_event({"id": "rename-o", "type": "rename", "date": "2025-07-01", "from": ["organization:o"],
-                     "to": ["organization:o"], "new_name": {"vi": "Sở mới", "en": "New department"}})
+    svc.apply_event(
+        {
+            "id": "rename-o",
+            "type": "rename",
+            "date": "2025-07-01",
+            "from": ["organization:o"],
+            "to": ["organization:o"],
+            "new_name": {"vi": "Sở mới", "en": "New department"},
+        }
+    )
     assert content_hash_at(store) == content_hash(store) != first[1]
     assert content_hash_at(store, first[0]) == first[1]
     assert content_hash_at(store, first[0], batch=7) == first[1]  # across pages of the log
@@ -86,8 +101,14 @@ def test_a_dump_is_one_state_while_the_store_is_written(store: CatalogStore, tmp
         svc.patch(e.ref, {"tags": ["changed-during-the-dump"]}, e.version)
         gone = store.get_entity("system:s021")  # not copied yet, with a relationship
         svc.delete(gone.ref, gone.version, cascade=True)
-        svc.register({"ref": "system:s999", "name": {"vi": "Mới", "en": "New"}, "owner": "organization:o",
-                      "attributes": {"lifecycle": "production"}})
+        svc.register(
+            {
+                "ref": "system:s999",
+                "name": {"vi": "Mới", "en": "New"},
+                "owner": "organization:o",
+                "attributes": {"lifecycle": "production"},
+            }
+        )
         svc.link({"type": "operated_by", "source": "system:s999", "target": "organization:o"})
         store.put_record("user", "lan", {"name": "lan", "role": "admin"}, CTX)
         for section, items in dump:
@@ -103,8 +124,10 @@ def test_a_dump_is_one_state_while_the_store_is_written(store: CatalogStore, tmp
         else:  # settled after the writes: the state at the head it settled at, the writes corrected in
             assert "corrections" in sections and head == store.revision()
             assert content_hash(target) == content_hash(store)
-            assert target.find_entity("system:s021") is None and "changed-during-the-dump" in \
-                target.get_entity("system:s003").tags
+            assert (
+                target.find_entity("system:s021") is None
+                and "changed-during-the-dump" in target.get_entity("system:s003").tags
+            )
             assert target.get_record("user", "lan").data["role"] == "admin"
             assert target.get_record("session", "abc") is not None
     finally:
@@ -120,11 +143,18 @@ def test_restore_applies_corrections(store: CatalogStore) -> None:
     new = old.model_copy(update={"tags": ["corrected"], "version": old.version + 1})
     r = store.list_relationships("system:s000")[0]
     extra = entity("system:s777", owner="organization:o").model_copy(
-        update={"version": 1, "created_at": old.created_at, "updated_at": old.updated_at})
-    store.restore("corrections", [Correction("entities", old.ref, new), Correction("entities", "system:s002", None),
-                                  Correction("entities", extra.ref, extra),
-                                  Correction("relationships", r.id, None),
-                                  Correction("records", "user/lan", None)])
+        update={"version": 1, "created_at": old.created_at, "updated_at": old.updated_at}
+    )
+    store.restore(
+        "corrections",
+        [
+            Correction("entities", old.ref, new),
+            Correction("entities", "system:s002", None),
+            Correction("entities", extra.ref, extra),
+            Correction("relationships", r.id, None),
+            Correction("records", "user/lan", None),
+        ],
+    )
     assert store.get_entity("system:s001").tags == ["corrected"] and store.get_entity("system:s001").version == 2
     assert store.find_entity("system:s002") is None and store.find_entity("system:s777") is not None
     assert store.find_relationship(r.id) is None and store.get_record("user", "lan") is None
@@ -133,8 +163,10 @@ def test_restore_applies_corrections(store: CatalogStore) -> None:
 
 # --- the must-show: a backup during 20 writers ------------------------------------------------------------------------
 
-def test_backup_during_20_concurrent_writers_restores_the_source_at_its_head(store: CatalogStore,
-                                                                             tmp_path: Path) -> None:
+
+def test_backup_during_20_concurrent_writers_restores_the_source_at_its_head(
+    store: CatalogStore, tmp_path: Path
+) -> None:
     base(store)
     stop = threading.Event()
     done = [0] * WRITERS
@@ -146,8 +178,14 @@ def test_backup_during_20_concurrent_writers_restores_the_source_at_its_head(sto
         try:
             while not stop.is_set():
                 ref = f"system:w{n:02d}-{i:04d}"
-                e = svc.register({"ref": ref, "name": {"vi": f"Hệ thống {n}-{i}", "en": "System"},
-                                  "owner": "organization:o", "attributes": {"lifecycle": "production"}})
+                e = svc.register(
+                    {
+                        "ref": ref,
+                        "name": {"vi": f"Hệ thống {n}-{i}", "en": "System"},
+                        "owner": "organization:o",
+                        "attributes": {"lifecycle": "production"},
+                    }
+                )
                 svc.link({"type": "operated_by", "source": ref, "target": "organization:o"})
                 e = svc.patch(ref, {"tags": [f"round-{i}"]}, e.version)
                 if i % 3 == 2:
@@ -194,8 +232,11 @@ def test_backup_during_20_concurrent_writers_restores_the_source_at_its_head(sto
         restored.close()
 
     if store.__class__.__name__ != "SQLiteStore":  # and back into Neo4j itself, over what was written since
-        with pytest.raises(RestoreRefused, match=rf"entries \(#{head.seq + 1}-#{store.revision()[0]}\) written "
-                                                 "after this backup are lost"):
+        with pytest.raises(
+            RestoreRefused,
+            match=rf"entries \(#{head.seq + 1}-#{store.revision()[0]}\) written "
+            "after this backup are lost",
+        ):
             restore(tmp_path / "backup.db", store)
         r = restore(tmp_path / "backup.db", store, force=True, batch=100)
         assert r.ok and not r.one_transaction and r.plan.relation == "ahead"
@@ -204,6 +245,7 @@ def test_backup_during_20_concurrent_writers_restores_the_source_at_its_head(sto
 
 
 # --- restore ----------------------------------------------------------------------------------------------------------
+
 
 def test_restore_refuses_a_catalog_that_is_not_empty_and_says_what_it_loses(tmp_path: Path) -> None:
     src = sqlite(tmp_path / "src.db")
@@ -214,14 +256,18 @@ def test_restore_refuses_a_catalog_that_is_not_empty_and_says_what_it_loses(tmp_
         digest = sha256(tmp_path / "b.db")
         svc = CatalogService(src, ADMIN)
         for i in range(3):
-            svc.register({"ref": f"organization:late{i}", "name": {"vi": "Mới", "en": "New"},
-                          "attributes": {"org_type": "department"}})
+            svc.register(
+                {
+                    "ref": f"organization:late{i}",
+                    "name": {"vi": "Mới", "en": "New"},
+                    "attributes": {"org_type": "department"},
+                }
+            )
         now = src.revision()
         with pytest.raises(RestoreRefused) as refused:
             restore(tmp_path / "b.db", src)
         message = refused.value.message
-        assert f"3 change-log entries (#{b.proof.head.seq + 1}-#{now[0]}) written after this backup are lost" \
-            in message
+        assert f"3 change-log entries (#{b.proof.head.seq + 1}-#{now[0]}) written after this backup are lost" in message
         assert "34 entities" in message and "use --force" in message and refused.value.code == "restore-refused"
         assert src.revision() == now
         r = restore(tmp_path / "b.db", src, force=True)
@@ -271,8 +317,9 @@ def test_a_damaged_backup_restores_nothing(tmp_path: Path) -> None:
         content = tmp_path / "content.db"
         content.write_bytes((tmp_path / "b.db").read_bytes())
         with sqlite3.connect(content) as conn:  # the data changed behind the log's back
-            conn.execute("UPDATE entities SET data = replace(data, 'Hệ thống 5', 'Hệ thống 55') "
-                         "WHERE ref = 'system:s005'")
+            conn.execute(
+                "UPDATE entities SET data = replace(data, 'Hệ thống 5', 'Hệ thống 55') WHERE ref = 'system:s005'"
+            )
         with pytest.raises(BackupFailed, match="is not what the change log records"):
             restore(content, target, force=True)
         assert (target.revision(), content_hash(target)) == kept
@@ -305,6 +352,7 @@ def test_backup_refuses_to_overwrite_unless_forced(tmp_path: Path) -> None:
 
 # --- a full disk ------------------------------------------------------------------------------------------------------
 
+
 def test_a_write_beyond_max_page_count_fails_cleanly(tmp_path: Path) -> None:
     s = sqlite(tmp_path / "c.db")
     try:
@@ -313,16 +361,26 @@ def test_a_write_beyond_max_page_count_fails_cleanly(tmp_path: Path) -> None:
         pages = conn.execute("PRAGMA page_count").fetchone()[0]
         assert conn.execute(f"PRAGMA max_page_count = {pages}").fetchone()[0] == pages
         before = (s.revision(), content_hash(s), s.count_entities())
-        big = BulkLoad(source="t", run="r2", entities=[entity(f"system:big{i:04d}", "x" * 300, owner="organization:o")
-                                                      for i in range(2000)])
+        big = BulkLoad(
+            source="t",
+            run="r2",
+            entities=[entity(f"system:big{i:04d}", "x" * 300, owner="organization:o") for i in range(2000)],
+        )
         with pytest.raises(StoreFull) as full:
             s.bulk_load(big, CTX)
         assert full.value.code == "store-full" and isinstance(full.value, StoreError)
         assert "full" in full.value.message and "unchanged" in full.value.message
         svc = CatalogService(s, ADMIN)
         with pytest.raises(StoreFull):
-            svc.register({"ref": "system:one-more", "name": {"vi": "x" * 2000, "en": "x"}, "owner": "organization:o",
-                          "attributes": {"lifecycle": "production"}, "description": {"vi": "y" * 60000, "en": ""}})
+            svc.register(
+                {
+                    "ref": "system:one-more",
+                    "name": {"vi": "x" * 2000, "en": "x"},
+                    "owner": "organization:o",
+                    "attributes": {"lifecycle": "production"},
+                    "description": {"vi": "y" * 60000, "en": ""},
+                }
+            )
         assert (s.revision(), content_hash(s), s.count_entities()) == before
         assert s.verify_log().ok
         conn.execute("PRAGMA max_page_count = 1073741823")
@@ -358,8 +416,11 @@ def test_a_full_file_system_fails_the_write_cleanly(small_disk: Path) -> None:
         base(s)
         filler = fill_disk(small_disk, 32 * 1024)
         before = (s.revision(), content_hash(s), s.count_entities())
-        big = BulkLoad(source="t", run="r2", entities=[entity(f"system:big{i:04d}", "x" * 300, owner="organization:o")
-                                                      for i in range(1000)])
+        big = BulkLoad(
+            source="t",
+            run="r2",
+            entities=[entity(f"system:big{i:04d}", "x" * 300, owner="organization:o") for i in range(1000)],
+        )
         with pytest.raises(StoreFull, match="full"):
             s.bulk_load(big, CTX)
         assert (s.revision(), content_hash(s), s.count_entities()) == before and s.verify_log().ok
@@ -386,12 +447,21 @@ def test_a_full_disk_answers_store_full_over_http_in_both_languages(small_disk: 
         fill_disk(small_disk, 16 * 1024)
         before = (s.revision(), content_hash(s))
         # one small entity: its pages (16 KiB each: the row, its indexes, search text, log entry) go to the WAL
-        body = {"code": "one-more", "name": {"vi": "Hệ thống", "en": "System"}, "owner": "organization:o",
-                "attributes": {"lifecycle": "production"}, "description": {"vi": "mô tả " * 200, "en": "x" * 1000}}
+        body = {
+            "code": "one-more",
+            "name": {"vi": "Hệ thống", "en": "System"},
+            "owner": "organization:o",
+            "attributes": {"lifecycle": "production"},
+            "description": {"vi": "mô tả " * 200, "en": "x" * 1000},
+        }
         with TestClient(create_app(Settings(demo=True), store=s), raise_server_exceptions=False) as client:
-            answers = {lang: client.post("/api/v1/systems", json=body, headers={
-                "Authorization": f"Bearer {token}", "Accept-Language": lang}) for lang in ("en", "vi")}
-        for lang, r in answers.items():
+            answers = {
+                lang: client.post(
+                    "/api/v1/systems", json=body, headers={"Authorization": f"Bearer {token}", "Accept-Language": lang}
+                )
+                for lang in ("en", "vi")
+            }
+        for _lang, r in answers.items():
             assert r.status_code == 503 and r.headers["content-type"].startswith("application/problem+json"), r.text
             problem = r.json()
             assert problem["code"] == "store-full", problem
@@ -417,6 +487,7 @@ def test_a_backup_onto_a_full_disk_leaves_no_file(tmp_path: Path, small_disk: Pa
 
 
 # --- the command line -------------------------------------------------------------------------------------------------
+
 
 def _cli():
     from api.commands_backup import register

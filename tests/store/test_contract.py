@@ -7,11 +7,9 @@ too much or too little fails.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-
 import datetime as dt
 import unicodedata
-from typing import Callable
+from collections.abc import Callable, Mapping
 
 import pytest
 
@@ -19,10 +17,11 @@ from catalog.errors import AlreadyExists, Conflict, IntegrityError, NotFound, Va
 from catalog.model import Entity, LocalText, OrgEvent, Provenance, Relationship
 from catalog.store.base import BulkLoad, CatalogStore, EntityFilter, WriteContext
 
-UTC = dt.timezone.utc
+UTC = dt.UTC
 
 
 # --- helpers --------------------------------------------------------------------------------------------------------
+
 
 @pytest.fixture
 def ent(factory: tuple[Callable[..., Entity], Callable[..., Relationship]]) -> Callable[..., Entity]:
@@ -60,16 +59,21 @@ def at(hour: int, minute: int = 0) -> dt.datetime:
 
 # --- entities: CRUD -------------------------------------------------------------------------------------------------
 
+
 def test_create_get_update_delete_entity(store: CatalogStore, ctx: WriteContext, ent) -> None:
-    created = store.create_entity(ent("system:hcm-1022", "Cổng dịch vụ công", owner="organization:hcm-stttt",
-                                      criticality="high"), ctx)
+    created = store.create_entity(
+        ent("system:hcm-1022", "Cổng dịch vụ công", owner="organization:hcm-stttt", criticality="high"), ctx
+    )
     assert created.version == 1
     assert created.created_at and created.updated_at
 
     got = store.get_entity("system:hcm-1022")
     assert got.content() == created.content()
-    assert (got.version, got.owner, got.attributes) == (1, "organization:hcm-stttt",
-                                                        {"criticality": "high", "lifecycle": "production"})
+    assert (got.version, got.owner, got.attributes) == (
+        1,
+        "organization:hcm-stttt",
+        {"criticality": "high", "lifecycle": "production"},
+    )
     assert store.find_entity("system:hcm-1022").name.vi == "Cổng dịch vụ công"
 
     updated = store.update_entity(renamed(got, "Cổng dịch vụ công thành phố"), 1, ctx)
@@ -113,6 +117,7 @@ def test_update_and_delete_of_missing_entity_raise_not_found(store: CatalogStore
 
 # --- relationships: CRUD --------------------------------------------------------------------------------------------
 
+
 def test_create_find_update_delete_relationship(store: CatalogStore, ctx: WriteContext, ent, rl) -> None:
     store.create_entity(ent("system:portal"), ctx)
     store.create_entity(ent("database:dan-cu"), ctx)
@@ -122,10 +127,15 @@ def test_create_find_update_delete_relationship(store: CatalogStore, ctx: WriteC
     found = store.find_relationship("system:portal>reads>database:dan-cu")
     assert found is not None
     assert (found.type, found.source, found.target, found.properties) == (
-        "reads", "system:portal", "database:dan-cu", {"protocol": "rest"})
+        "reads",
+        "system:portal",
+        "database:dan-cu",
+        {"protocol": "rest"},
+    )
 
-    up = store.update_relationship(found.model_copy(update={"properties": {"protocol": "soap", "frequency": "daily"}}),
-                                   1, ctx)
+    up = store.update_relationship(
+        found.model_copy(update={"properties": {"protocol": "soap", "frequency": "daily"}}), 1, ctx
+    )
     assert up.version == 2
     assert store.find_relationship(r.id).properties == {"protocol": "soap", "frequency": "daily"}
 
@@ -144,24 +154,38 @@ def test_create_find_update_delete_relationship(store: CatalogStore, ctx: WriteC
 def test_list_relationships_by_end_direction_and_type(store: CatalogStore, ctx: WriteContext, ent, rl) -> None:
     for ref in ("system:a", "system:b", "database:d", "platform:lgsp"):
         store.create_entity(ent(ref), ctx)
-    for r in (rl("reads", "system:a", "database:d"), rl("writes", "system:b", "database:d"),
-              rl("flows_to", "system:a", "system:b"), rl("hosted_on", "system:b", "platform:lgsp")):
+    for r in (
+        rl("reads", "system:a", "database:d"),
+        rl("writes", "system:b", "database:d"),
+        rl("flows_to", "system:a", "system:b"),
+        rl("hosted_on", "system:b", "platform:lgsp"),
+    ):
         store.create_relationship(r, ctx)
 
     assert store.count_relationships() == 4
-    assert ids(store.list_relationships()) == {"system:a>reads>database:d", "system:b>writes>database:d",
-                                               "system:a>flows_to>system:b", "system:b>hosted_on>platform:lgsp"}
+    assert ids(store.list_relationships()) == {
+        "system:a>reads>database:d",
+        "system:b>writes>database:d",
+        "system:a>flows_to>system:b",
+        "system:b>hosted_on>platform:lgsp",
+    }
     assert ids(store.list_relationships("system:b", direction="out")) == {
-        "system:b>writes>database:d", "system:b>hosted_on>platform:lgsp"}
+        "system:b>writes>database:d",
+        "system:b>hosted_on>platform:lgsp",
+    }
     assert ids(store.list_relationships("system:b", direction="in")) == {"system:a>flows_to>system:b"}
     assert ids(store.list_relationships("system:b")) == {
-        "system:b>writes>database:d", "system:b>hosted_on>platform:lgsp", "system:a>flows_to>system:b"}
+        "system:b>writes>database:d",
+        "system:b>hosted_on>platform:lgsp",
+        "system:a>flows_to>system:b",
+    }
     assert ids(store.list_relationships("database:d", type="reads")) == {"system:a>reads>database:d"}
     assert ids(store.list_relationships(type="writes")) == {"system:b>writes>database:d"}
     assert len(store.list_relationships(limit=2)) == 2
 
 
 # --- filters, pagination, count -------------------------------------------------------------------------------------
+
 
 @pytest.fixture
 def landscape(store: CatalogStore, ctx: WriteContext, ent) -> CatalogStore:
@@ -178,8 +202,14 @@ def landscape(store: CatalogStore, ctx: WriteContext, ent) -> CatalogStore:
     tags = {"system:hcm-1022": ["ioc", "public"], "system:hcm-egov": ["ioc"], "database:hcm-dancu": ["ioc", "pii"]}
     for e in items:
         store.create_entity(e.model_copy(update={"tags": tags.get(e.ref, [])}), ctx)
-    store.bulk_load(BulkLoad(source="excel:so-tc.xlsx", run="r1",
-                             entities=[ent("system:hcm-thue", "Quản lý thuế", owner="organization:hcm-stc")]), ctx)
+    store.bulk_load(
+        BulkLoad(
+            source="excel:so-tc.xlsx",
+            run="r1",
+            entities=[ent("system:hcm-thue", "Quản lý thuế", owner="organization:hcm-stc")],
+        ),
+        ctx,
+    )
     return store
 
 
@@ -200,7 +230,8 @@ def test_filters_return_exact_sets(landscape: CatalogStore) -> None:
     assert q(tag="nothing") == set()
     assert q(attributes={"criticality": "high"}) == {"system:hcm-1022", "system:hcm-ketoan"}
     assert q(attributes={"criticality": "high", "lifecycle": "production"}, owner="organization:hcm-stc") == {
-        "system:hcm-ketoan"}
+        "system:hcm-ketoan"
+    }
     assert q(attributes={"personal_data": "sensitive"}) == {"database:hcm-dancu"}
     assert q(source="excel:so-tc.xlsx") == {"system:hcm-thue"}
     assert q(source="excel:other.xlsx") == set()
@@ -236,6 +267,7 @@ def test_iter_entities_walks_everything(landscape: CatalogStore) -> None:
 
 # --- search ---------------------------------------------------------------------------------------------------------
 
+
 @pytest.fixture
 def named(store: CatalogStore, ctx: WriteContext, ent) -> CatalogStore:
     for ref, name in [
@@ -250,23 +282,26 @@ def named(store: CatalogStore, ctx: WriteContext, ent) -> CatalogStore:
     return store
 
 
-@pytest.mark.parametrize("text, expected", [
-    ("so thong tin", {"organization:hcm-stttt"}),
-    ("Sở Thông tin", {"organization:hcm-stttt"}),
-    ("SỞ THÔNG", {"organization:hcm-stttt"}),
-    ("truyen thong", {"organization:hcm-stttt"}),
-    ("so", {"organization:hcm-stttt", "organization:hcm-stc"}),
-    ("đà nẵng", {"organization:dn-city"}),
-    ("da nang", {"organization:dn-city"}),
-    ("ĐÀ NẴNG", {"organization:dn-city"}),
-    ("thanh pho", {"organization:dn-city", "organization:hn-city"}),
-    ("dat dai", {"database:hcm-dat-dai"}),
-    ("hcm-1022", {"system:hcm-1022"}),
-    ("1022", {"system:hcm-1022"}),
-    ("tong dai", {"system:hcm-1022"}),
-    ("xyzzy", set()),
-    ("so xyzzy", set()),  # every word must match
-])
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("so thong tin", {"organization:hcm-stttt"}),
+        ("Sở Thông tin", {"organization:hcm-stttt"}),
+        ("SỞ THÔNG", {"organization:hcm-stttt"}),
+        ("truyen thong", {"organization:hcm-stttt"}),
+        ("so", {"organization:hcm-stttt", "organization:hcm-stc"}),
+        ("đà nẵng", {"organization:dn-city"}),
+        ("da nang", {"organization:dn-city"}),
+        ("ĐÀ NẴNG", {"organization:dn-city"}),
+        ("thanh pho", {"organization:dn-city", "organization:hn-city"}),
+        ("dat dai", {"database:hcm-dat-dai"}),
+        ("hcm-1022", {"system:hcm-1022"}),
+        ("1022", {"system:hcm-1022"}),
+        ("tong dai", {"system:hcm-1022"}),
+        ("xyzzy", set()),
+        ("so xyzzy", set()),  # every word must match
+    ],
+)
 def test_search_is_diacritics_and_case_insensitive(named: CatalogStore, text: str, expected: set[str]) -> None:
     assert refs(named.search(text)) == expected
 
@@ -305,15 +340,29 @@ def test_search_follows_updates_and_deletes(named: CatalogStore, ctx: WriteConte
 
 # --- neighbourhood --------------------------------------------------------------------------------------------------
 
+
 @pytest.fixture
 def graph(store: CatalogStore, ctx: WriteContext, ent, rl) -> CatalogStore:
     """hr -reads-> dan-cu -exposes-> api <-consumes- portal -feeds-> ioc;  api -published_on-> lgsp -fed-> ndxp."""
-    for ref in ("system:portal", "system:hr", "service:api", "database:dan-cu", "platform:lgsp", "platform:ndxp",
-                "platform:ioc", "system:alone"):
+    for ref in (
+        "system:portal",
+        "system:hr",
+        "service:api",
+        "database:dan-cu",
+        "platform:lgsp",
+        "platform:ndxp",
+        "platform:ioc",
+        "system:alone",
+    ):
         store.create_entity(ent(ref), ctx)
-    for r in (rl("consumes", "system:portal", "service:api"), rl("published_on", "service:api", "platform:lgsp"),
-              rl("exposes", "database:dan-cu", "service:api"), rl("feeds", "system:portal", "platform:ioc"),
-              rl("federates_with", "platform:lgsp", "platform:ndxp"), rl("reads", "system:hr", "database:dan-cu")):
+    for r in (
+        rl("consumes", "system:portal", "service:api"),
+        rl("published_on", "service:api", "platform:lgsp"),
+        rl("exposes", "database:dan-cu", "service:api"),
+        rl("feeds", "system:portal", "platform:ioc"),
+        rl("federates_with", "platform:lgsp", "platform:ndxp"),
+        rl("reads", "system:hr", "database:dan-cu"),
+    ):
         store.create_relationship(r, ctx)
     return store
 
@@ -335,8 +384,15 @@ def test_neighbourhood_depth_one_both(graph: CatalogStore) -> None:
 
 def test_neighbourhood_depth_two_both(graph: CatalogStore) -> None:
     sub = graph.neighbourhood("service:api", depth=2)
-    assert sub.depth == {"service:api": 0, "system:portal": 1, "platform:lgsp": 1, "database:dan-cu": 1,
-                         "platform:ioc": 2, "platform:ndxp": 2, "system:hr": 2}
+    assert sub.depth == {
+        "service:api": 0,
+        "system:portal": 1,
+        "platform:lgsp": 1,
+        "database:dan-cu": 1,
+        "platform:ioc": 2,
+        "platform:ndxp": 2,
+        "system:hr": 2,
+    }
     assert refs(sub.entities) == set(sub.depth)
     assert ids(sub.relationships) == {CONSUMES, PUBLISHED, EXPOSES, FEEDS, FEDERATES, READS}
 
@@ -365,8 +421,14 @@ def test_neighbourhood_types_filter(graph: CatalogStore) -> None:
 def test_neighbourhood_hop_distance_is_shortest(graph: CatalogStore, ctx: WriteContext, rl) -> None:
     graph.create_relationship(rl("reads", "system:portal", "database:dan-cu"), ctx)  # a shortcut portal -> dan-cu
     sub = graph.neighbourhood("system:hr", depth=3)
-    assert sub.depth == {"system:hr": 0, "database:dan-cu": 1, "service:api": 2, "system:portal": 2,
-                         "platform:lgsp": 3, "platform:ioc": 3}
+    assert sub.depth == {
+        "system:hr": 0,
+        "database:dan-cu": 1,
+        "service:api": 2,
+        "system:portal": 2,
+        "platform:lgsp": 3,
+        "platform:ioc": 3,
+    }
 
 
 def test_neighbourhood_of_isolated_and_missing(graph: CatalogStore) -> None:
@@ -377,6 +439,7 @@ def test_neighbourhood_of_isolated_and_missing(graph: CatalogStore) -> None:
 
 
 # --- referential integrity ------------------------------------------------------------------------------------------
+
 
 def test_relationship_endpoints_must_exist(store: CatalogStore, ctx: WriteContext, ent, rl) -> None:
     store.create_entity(ent("system:a"), ctx)
@@ -411,14 +474,17 @@ def test_delete_of_used_entity_needs_cascade(store: CatalogStore, ctx: WriteCont
     assert ids(store.list_relationships()) == {"system:a>flows_to>system:b"}
     logged = store.changelog(after_seq=rev[0])
     assert {(c.op, c.ref, c.after) for c in logged} == {
-        ("delete", "rel:system:a>reads>database:d", None), ("delete", "rel:system:b>writes>database:d", None),
-        ("delete", "database:d", None)}
+        ("delete", "rel:system:a>reads>database:d", None),
+        ("delete", "rel:system:b>writes>database:d", None),
+        ("delete", "database:d", None),
+    }
     assert {(c.actor, c.request_id) for c in logged} == {("admin", "req-cascade")}
     assert logged[-1].ref == "database:d"  # the relationships go first, then the entity
     assert store.verify_log().ok
 
 
 # --- optimistic concurrency -----------------------------------------------------------------------------------------
+
 
 def test_stale_update_is_a_conflict_and_changes_nothing(store: CatalogStore, ctx: WriteContext, ent) -> None:
     v1 = store.create_entity(ent("system:a", "Một"), ctx)
@@ -463,6 +529,7 @@ def test_stale_relationship_writes_are_conflicts(store: CatalogStore, ctx: Write
 
 # --- change log -----------------------------------------------------------------------------------------------------
 
+
 def test_every_write_appends_one_exact_entry(store: CatalogStore, ent, rl) -> None:
     def c(n: int) -> WriteContext:
         return WriteContext(actor=f"user{n}", request_id=f"req-{n}")
@@ -471,8 +538,9 @@ def test_every_write_appends_one_exact_entry(store: CatalogStore, ent, rl) -> No
 
     def check(expected: list[tuple], n: int) -> None:
         got = store.changelog(after_seq=len(seen))
-        assert [(e.actor, e.request_id, e.op, e.ref, e.before, e.after) for e in got] == \
-            [(f"user{n}", f"req-{n}", *x) for x in expected]
+        assert [(e.actor, e.request_id, e.op, e.ref, e.before, e.after) for e in got] == [
+            (f"user{n}", f"req-{n}", *x) for x in expected
+        ]
         assert [e.seq for e in got] == list(range(len(seen) + 1, len(seen) + 1 + len(got)))
         seen.extend(got)
 
@@ -503,8 +571,7 @@ def test_changelog_filters(store: CatalogStore, ent) -> None:
     store.create_entity(ent("system:b"), WriteContext(actor="bob", request_id="r2"))
     a = store.get_entity("system:a")
     store.update_entity(renamed(a, "A"), 1, WriteContext(actor="bob", request_id="r3"))
-    assert [(e.op, e.ref) for e in store.changelog(ref="system:a")] == [("create", "system:a"),
-                                                                        ("update", "system:a")]
+    assert [(e.op, e.ref) for e in store.changelog(ref="system:a")] == [("create", "system:a"), ("update", "system:a")]
     assert [e.request_id for e in store.changelog(actor="bob")] == ["r2", "r3"]
     assert [e.seq for e in store.changelog(limit=2)] == [1, 2]
     assert [e.seq for e in store.changelog(after_seq=1)] == [2, 3]
@@ -563,12 +630,21 @@ def test_revision_changes_after_every_write(store: CatalogStore, ctx: WriteConte
 
 # --- as-of reads ----------------------------------------------------------------------------------------------------
 
+
 def test_entity_as_of(store: CatalogStore, ctx: WriteContext, clock, ent) -> None:
     clock.set(at(9))
     e = store.create_entity(ent("system:a", "Bản đầu", criticality="low"), ctx)
     clock.set(at(10))
-    e = store.update_entity(e.model_copy(update={"name": LocalText(vi="Bản giữa", en="middle"),
-                                                 "attributes": {**e.attributes, "criticality": "high"}}), 1, ctx)
+    e = store.update_entity(
+        e.model_copy(
+            update={
+                "name": LocalText(vi="Bản giữa", en="middle"),
+                "attributes": {**e.attributes, "criticality": "high"},
+            }
+        ),
+        1,
+        ctx,
+    )
     clock.set(at(11))
     e = store.update_entity(renamed(e, "Bản cuối"), 2, ctx)
     clock.set(at(12))
@@ -579,7 +655,10 @@ def test_entity_as_of(store: CatalogStore, ctx: WriteContext, clock, ent) -> Non
     assert (first.name.vi, first.attributes["criticality"]) == ("Bản đầu", "low")
     middle = store.entity_as_of("system:a", at(10, 30))
     assert (middle.name.vi, middle.name.en, middle.attributes) == (
-        "Bản giữa", "middle", {"criticality": "high", "lifecycle": "production"})
+        "Bản giữa",
+        "middle",
+        {"criticality": "high", "lifecycle": "production"},
+    )
     assert store.entity_as_of("system:a", at(11, 30)).name.vi == "Bản cuối"
     assert store.entity_as_of("system:a", at(12, 30)) is None
     assert store.entity_as_of("system:a", "2025-03-01T10:30:00Z").name.vi == "Bản giữa"
@@ -604,8 +683,9 @@ def test_graph_as_of_three_instants(store: CatalogStore, ctx: WriteContext, cloc
 
     clock.set(at(11))
     store.delete_entity("database:d", 1, ctx, cascade=True)
-    store.record_event(OrgEvent(id="q1-merge", type="merge", date=dt.date(2025, 7, 1),
-                                **{"from": ["organization:q1"]}), ctx)
+    store.record_event(
+        OrgEvent(id="q1-merge", type="merge", date=dt.date(2025, 7, 1), **{"from": ["organization:q1"]}), ctx
+    )
     store.create_relationship(rl("flows_to", "system:a", "system:b"), ctx)
     t3 = at(11, 30)
 
@@ -614,13 +694,18 @@ def test_graph_as_of_three_instants(store: CatalogStore, ctx: WriteContext, cloc
         return {ref: e.name.vi for ref, e in g.entities.items()}, ids(g.relationships)
 
     assert shape(at(8)) == ({}, set())
-    assert shape(t1) == ({"organization:q1": "Quận 1", "system:a": "Hệ thống A", "database:d": "CSDL D"},
-                         {"system:a>reads>database:d"})
-    assert shape(t2) == ({"organization:q1": "Quận 1", "system:a": "Hệ thống A mới", "database:d": "CSDL D",
-                          "system:b": "Hệ thống B"},
-                         {"system:a>reads>database:d", "system:b>writes>database:d"})
-    assert shape(t3) == ({"organization:q1": "Quận 1", "system:a": "Hệ thống A mới", "system:b": "Hệ thống B"},
-                         {"system:a>flows_to>system:b"})
+    assert shape(t1) == (
+        {"organization:q1": "Quận 1", "system:a": "Hệ thống A", "database:d": "CSDL D"},
+        {"system:a>reads>database:d"},
+    )
+    assert shape(t2) == (
+        {"organization:q1": "Quận 1", "system:a": "Hệ thống A mới", "database:d": "CSDL D", "system:b": "Hệ thống B"},
+        {"system:a>reads>database:d", "system:b>writes>database:d"},
+    )
+    assert shape(t3) == (
+        {"organization:q1": "Quận 1", "system:a": "Hệ thống A mới", "system:b": "Hệ thống B"},
+        {"system:a>flows_to>system:b"},
+    )
     now = store.graph_as_of(dt.datetime.now(UTC) + dt.timedelta(days=3650))
     assert refs(now.entities) == refs(store.list_entities())
     assert ids(now.relationships) == ids(store.list_relationships())
@@ -628,9 +713,14 @@ def test_graph_as_of_three_instants(store: CatalogStore, ctx: WriteContext, cloc
 
 # --- bulk load ------------------------------------------------------------------------------------------------------
 
+
 def _import(ent, rl, names: dict[str, str] | None = None) -> tuple[list[Entity], list[Relationship]]:
-    names = {"organization:stttt": "Sở TT&TT", "system:portal": "Cổng", "database:dan-cu": "CSDL dân cư",
-             **(names or {})}
+    names = {
+        "organization:stttt": "Sở TT&TT",
+        "system:portal": "Cổng",
+        "database:dan-cu": "CSDL dân cư",
+        **(names or {}),
+    }
     entities = [ent(ref, name) for ref, name in names.items()]
     rels = [rl("reads", "system:portal", "database:dan-cu")]
     return entities, rels
@@ -641,10 +731,17 @@ def test_bulk_load_counts_and_provenance(store: CatalogStore, ctx: WriteContext,
     store.create_entity(ent("organization:stttt", "Sở TT&TT"), ctx)  # exists with the same content
     entities, rels = _import(ent, rl)
     calls: list[tuple[int, int]] = []
-    res = store.bulk_load(BulkLoad(source="excel:a.xlsx", run="run-1", entities=entities, relationships=rels), ctx,
-                          progress=lambda done, total: calls.append((done, total)))
+    res = store.bulk_load(
+        BulkLoad(source="excel:a.xlsx", run="run-1", entities=entities, relationships=rels),
+        ctx,
+        progress=lambda done, total: calls.append((done, total)),
+    )
     assert (res.created, res.updated, res.unchanged, res.removed) == (
-        {"database": 1, "relationship": 1}, {"system": 1}, {"organization": 1}, {})
+        {"database": 1, "relationship": 1},
+        {"system": 1},
+        {"organization": 1},
+        {},
+    )
     assert res.total_changes == 3
     assert set(res.changed_refs) == {"database:dan-cu", "system:portal", "rel:system:portal>reads>database:dan-cu"}
     assert calls[-1] == (4, 4)
@@ -659,8 +756,10 @@ def test_bulk_load_counts_and_provenance(store: CatalogStore, ctx: WriteContext,
     assert store.find_relationship("system:portal>reads>database:dan-cu").provenance == prov
     logged = store.changelog(after_seq=2)
     assert {(e.op, e.ref, e.actor, e.request_id) for e in logged} == {
-        ("create", "database:dan-cu", "tester", "req-test"), ("update", "system:portal", "tester", "req-test"),
-        ("create", "rel:system:portal>reads>database:dan-cu", "tester", "req-test")}
+        ("create", "database:dan-cu", "tester", "req-test"),
+        ("update", "system:portal", "tester", "req-test"),
+        ("create", "rel:system:portal>reads>database:dan-cu", "tester", "req-test"),
+    }
     assert all(e.after["provenance"] == prov.model_dump() for e in logged)
     assert store.verify_log().ok
 
@@ -699,7 +798,11 @@ def test_dry_run_reports_the_same_and_writes_nothing(store: CatalogStore, ctx: W
     assert store.get_entity("system:portal").name.vi == "Cổng cũ"
     real = store.bulk_load(load, ctx)
     assert (dry.created, dry.updated, dry.unchanged, dry.removed) == (
-        real.created, real.updated, real.unchanged, real.removed)
+        real.created,
+        real.updated,
+        real.unchanged,
+        real.removed,
+    )
     assert sorted(dry.changed_refs) == sorted(real.changed_refs)
     assert dry.created == {"organization": 1, "database": 1, "relationship": 1}
 
@@ -723,23 +826,44 @@ def test_load_with_dangling_relationship_is_refused_whole(store: CatalogStore, c
 
 def test_bulk_load_relationship_to_existing_entity(store: CatalogStore, ctx: WriteContext, ent, rl) -> None:
     store.create_entity(ent("platform:lgsp", "LGSP"), ctx)
-    res = store.bulk_load(BulkLoad(source="s", run="1", entities=[ent("system:a")],
-                                   relationships=[rl("hosted_on", "system:a", "platform:lgsp")]), ctx)
+    res = store.bulk_load(
+        BulkLoad(
+            source="s",
+            run="1",
+            entities=[ent("system:a")],
+            relationships=[rl("hosted_on", "system:a", "platform:lgsp")],
+        ),
+        ctx,
+    )
     assert res.created == {"system": 1, "relationship": 1}
     assert store.get_entity("platform:lgsp").provenance is None
 
 
 def test_cleanup_removes_only_this_sources_stale_facts(store: CatalogStore, ctx: WriteContext, ent, rl) -> None:
     first = [ent("system:a"), ent("system:b"), ent("database:d")]
-    store.bulk_load(BulkLoad(source="excel:a", run="1", entities=first,
-                             relationships=[rl("reads", "system:a", "database:d"),
-                                            rl("reads", "system:b", "database:d")]), ctx)
+    store.bulk_load(
+        BulkLoad(
+            source="excel:a",
+            run="1",
+            entities=first,
+            relationships=[rl("reads", "system:a", "database:d"), rl("reads", "system:b", "database:d")],
+        ),
+        ctx,
+    )
     store.bulk_load(BulkLoad(source="excel:other", run="1", entities=[ent("system:other")]), ctx)
     store.create_entity(ent("system:manual", "Nhập tay"), ctx)
     store.create_relationship(rl("reads", "system:manual", "database:d"), ctx)
 
-    res = store.bulk_load(BulkLoad(source="excel:a", run="2", entities=[ent("system:a"), ent("database:d")],
-                                   relationships=[rl("reads", "system:a", "database:d")], cleanup=True), ctx)
+    res = store.bulk_load(
+        BulkLoad(
+            source="excel:a",
+            run="2",
+            entities=[ent("system:a"), ent("database:d")],
+            relationships=[rl("reads", "system:a", "database:d")],
+            cleanup=True,
+        ),
+        ctx,
+    )
     assert res.removed == {"system": 1, "relationship": 1}
     assert set(res.changed_refs) == {"system:b", "rel:system:b>reads>database:d"}
     assert refs(store.list_entities()) == {"system:a", "database:d", "system:other", "system:manual"}
@@ -747,13 +871,13 @@ def test_cleanup_removes_only_this_sources_stale_facts(store: CatalogStore, ctx:
     assert store.get_entity("system:manual").provenance is None
     assert refs(store.list_entities(EntityFilter(tag=None, source="excel:a"))) == {"system:a", "database:d"}
     assert "system:b" not in refs(store.search("system"))
-    assert {(e.op, e.ref) for e in store.changelog(ref="system:b")} == {("create", "system:b"),
-                                                                         ("delete", "system:b")}
+    assert {(e.op, e.ref) for e in store.changelog(ref="system:b")} == {("create", "system:b"), ("delete", "system:b")}
     assert store.verify_log().ok
 
 
 def test_cleanup_refuses_while_a_hand_made_relationship_uses_a_stale_entity(
-        store: CatalogStore, ctx: WriteContext, ent, rl) -> None:
+    store: CatalogStore, ctx: WriteContext, ent, rl
+) -> None:
     store.bulk_load(BulkLoad(source="excel:a", run="1", entities=[ent("system:a"), ent("database:old")]), ctx)
     store.create_entity(ent("system:manual"), ctx)
     store.create_relationship(rl("reads", "system:manual", "database:old"), ctx)
@@ -768,25 +892,51 @@ def test_cleanup_refuses_while_a_hand_made_relationship_uses_a_stale_entity(
 
 
 def test_cleanup_refuses_when_the_load_itself_links_to_an_entity_it_would_remove(
-        store: CatalogStore, ctx: WriteContext, ent, rl) -> None:
+    store: CatalogStore, ctx: WriteContext, ent, rl
+) -> None:
     store.bulk_load(BulkLoad(source="excel:a", run="1", entities=[ent("system:a"), ent("database:old")]), ctx)
     rev = store.revision()
     with pytest.raises(IntegrityError) as exc:  # database:old is no longer in the file, yet the file links to it
-        store.bulk_load(BulkLoad(source="excel:a", run="2", entities=[ent("system:a")],
-                                 relationships=[rl("reads", "system:a", "database:old")], cleanup=True), ctx)
+        store.bulk_load(
+            BulkLoad(
+                source="excel:a",
+                run="2",
+                entities=[ent("system:a")],
+                relationships=[rl("reads", "system:a", "database:old")],
+                cleanup=True,
+            ),
+            ctx,
+        )
     assert "database:old" in str(exc.value)
     assert store.revision() == rev and store.list_relationships() == []
 
 
 # --- organisation events --------------------------------------------------------------------------------------------
 
+
 def test_record_and_list_events(store: CatalogStore, ctx: WriteContext) -> None:
-    merge = OrgEvent(id="hcm-2025-merge", type="merge", date=dt.date(2025, 7, 1), legal_basis="NQ 1685/NQ-UBTVQH15",
-                     **{"from": ["organization:bd", "organization:brvt"]}, to=["organization:hcm"])
-    split = OrgEvent(id="split-1", type="split", date=dt.date(2024, 1, 1), **{"from": ["organization:x"]},
-                     to=["organization:y", "organization:z"])
-    rename = OrgEvent(id="rename-hcm", type="rename", date=dt.date(2025, 8, 1), to=["organization:hcm"],
-                      new_name=LocalText(vi="TP. Hồ Chí Minh", en="Ho Chi Minh City"))
+    merge = OrgEvent(
+        id="hcm-2025-merge",
+        type="merge",
+        date=dt.date(2025, 7, 1),
+        legal_basis="NQ 1685/NQ-UBTVQH15",
+        **{"from": ["organization:bd", "organization:brvt"]},
+        to=["organization:hcm"],
+    )
+    split = OrgEvent(
+        id="split-1",
+        type="split",
+        date=dt.date(2024, 1, 1),
+        **{"from": ["organization:x"]},
+        to=["organization:y", "organization:z"],
+    )
+    rename = OrgEvent(
+        id="rename-hcm",
+        type="rename",
+        date=dt.date(2025, 8, 1),
+        to=["organization:hcm"],
+        new_name=LocalText(vi="TP. Hồ Chí Minh", en="Ho Chi Minh City"),
+    )
     for ev in (merge, split, rename):
         assert store.record_event(ev, ctx).version == 1
 
@@ -803,10 +953,13 @@ def test_record_and_list_events(store: CatalogStore, ctx: WriteContext) -> None:
     assert [e.legal_basis for e in store.list_events(org="organization:bd")] == ["NQ 202/2025/QH15"]
     last = store.changelog(ref="event:hcm-2025-merge")
     assert [(e.op, e.before and e.before["legal_basis"], e.after["legal_basis"]) for e in last] == [
-        ("create", None, "NQ 1685/NQ-UBTVQH15"), ("update", "NQ 1685/NQ-UBTVQH15", "NQ 202/2025/QH15")]
+        ("create", None, "NQ 1685/NQ-UBTVQH15"),
+        ("update", "NQ 1685/NQ-UBTVQH15", "NQ 202/2025/QH15"),
+    ]
 
 
 # --- transactions ---------------------------------------------------------------------------------------------------
+
 
 def test_transaction_commits_every_write_together(store: CatalogStore, ctx: WriteContext, ent, rl) -> None:
     with store.transaction(ctx):
@@ -853,8 +1006,9 @@ def test_domain_error_in_transaction_rolls_back_earlier_writes(store: CatalogSto
     assert store.revision() == rev
 
 
-def test_refused_write_inside_a_transaction_leaves_nothing_behind(store: CatalogStore, ctx: WriteContext, ent,
-                                                                   rl) -> None:
+def test_refused_write_inside_a_transaction_leaves_nothing_behind(
+    store: CatalogStore, ctx: WriteContext, ent, rl
+) -> None:
     """A caller may catch a refused write and let the rest of its transaction commit: the refused write must not
     leave half of itself in that commit (a bulk load is all or nothing even inside a larger transaction)."""
     store.create_entity(ent("system:x"), ctx)
@@ -862,14 +1016,23 @@ def test_refused_write_inside_a_transaction_leaves_nothing_behind(store: Catalog
     with store.transaction(ctx):
         store.create_entity(ent("system:y"), ctx)
         with pytest.raises(IntegrityError):
-            store.bulk_load(BulkLoad(source="s", run="1", entities=[ent("system:a"), ent("database:d")],
-                                     relationships=[rl("reads", "system:a", "database:missing")]), ctx)
+            store.bulk_load(
+                BulkLoad(
+                    source="s",
+                    run="1",
+                    entities=[ent("system:a"), ent("database:d")],
+                    relationships=[rl("reads", "system:a", "database:missing")],
+                ),
+                ctx,
+            )
         with pytest.raises(AlreadyExists):
             store.create_entity(ent("system:x"), ctx)
         store.create_entity(ent("system:z"), ctx)
     assert refs(store.list_entities()) == {"system:x", "system:y", "system:z"}
-    assert [(e.op, e.ref) for e in store.changelog(after_seq=rev[0])] == [("create", "system:y"),
-                                                                          ("create", "system:z")]
+    assert [(e.op, e.ref) for e in store.changelog(after_seq=rev[0])] == [
+        ("create", "system:y"),
+        ("create", "system:z"),
+    ]
     assert store.revision()[0] == rev[0] + 2
     assert store.verify_log().ok
 
@@ -881,10 +1044,14 @@ def test_load_that_names_a_fact_twice_is_refused(store: CatalogStore, ctx: Write
     with pytest.raises(ValidationFailed) as exc:
         store.bulk_load(twice, ctx)
     assert [(e.location, e.reason) for e in exc.value.errors] == [
-        ("entities", "system:a appears more than once in this load")]
-    rels_twice = BulkLoad(source="s", run="1", entities=[ent("system:a"), ent("database:d")],
-                          relationships=[rl("reads", "system:a", "database:d"),
-                                         rl("reads", "system:a", "database:d", protocol="rest")])
+        ("entities", "system:a appears more than once in this load")
+    ]
+    rels_twice = BulkLoad(
+        source="s",
+        run="1",
+        entities=[ent("system:a"), ent("database:d")],
+        relationships=[rl("reads", "system:a", "database:d"), rl("reads", "system:a", "database:d", protocol="rest")],
+    )
     with pytest.raises(ValidationFailed):
         store.bulk_load(rels_twice, ctx, dry_run=True)
     with pytest.raises(ValidationFailed):

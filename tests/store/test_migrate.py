@@ -42,21 +42,28 @@ def sample_with_history(store: CatalogStore) -> CatalogStore:
     assert report.loaded
     svc = CatalogService(store, ADMIN)
     system = next(store.iter_entities(kind="system"))
-    svc.patch(system.ref, {"description": {"vi": "Mô tả mới: “trích dẫn” và \\ ký tự", "en": "new"}},
-              system.version)
+    svc.patch(system.ref, {"description": {"vi": "Mô tả mới: “trích dẫn” và \\ ký tự", "en": "new"}}, system.version)
     rel = store.list_relationships(limit=1)[0]
     svc.unlink(rel.id, rel.version)
     gone = next(e for e in store.iter_entities(kind="service") if store.list_relationships(e.ref))
     svc.delete(gone.ref, gone.version, cascade=True)  # its relationships go too: more delete entries
     # renamed while it still existed (Quận 1 ends on 2025-07-01: a rename dated then names no organisation)
-    svc.apply_event({"id": "test-rename-quan1", "type": "rename", "date": "2025-06-15",
-                     "from": ["organization:hcm-quan1"], "to": ["organization:hcm-quan1"],
-                     "new_name": {"vi": "UBND phường Sài Gòn", "en": "Sai Gon Ward People's Committee"}})
+    svc.apply_event(
+        {
+            "id": "test-rename-quan1",
+            "type": "rename",
+            "date": "2025-06-15",
+            "from": ["organization:hcm-quan1"],
+            "to": ["organization:hcm-quan1"],
+            "new_name": {"vi": "UBND phường Sài Gòn", "en": "Sai Gon Ward People's Committee"},
+        }
+    )
     ctx = WriteContext(actor="tester")
     store.put_record("user", "lan", {"name": "lan", "role": "architect", "display": "Nguyễn Thị Lan"}, ctx)
     store.put_record("credential", "lan", {"hash": "scrypt$x"}, ctx, log=False)
-    store.put_record("user", "lan", {"name": "lan", "role": "admin", "display": "Nguyễn Thị Lan"}, ctx,
-                     expected_version=1)
+    store.put_record(
+        "user", "lan", {"name": "lan", "role": "admin", "display": "Nguyễn Thị Lan"}, ctx, expected_version=1
+    )
     return store
 
 
@@ -64,8 +71,9 @@ def snapshot(store: CatalogStore) -> dict:
     """Everything a migration must keep, bookkeeping included."""
     return {
         "entities": [(e.ref, e.version, e.created_at, e.updated_at, e.content()) for e in store.iter_entities()],
-        "relationships": sorted((r.id, r.version, r.created_at, r.updated_at, r.content())
-                                for r in store.all_relationships()),
+        "relationships": sorted(
+            (r.id, r.version, r.created_at, r.updated_at, r.content()) for r in store.all_relationships()
+        ),
         "events": [(ev.id, ev.version, ev.content()) for ev in store.list_events()],
         "records": [r for c in ("credential", "import-run", "user") for r in store.list_records(c)],
         "changelog": store.changelog(),
@@ -91,9 +99,13 @@ def test_round_trip_sqlite_neo4j_sqlite_keeps_everything(tmp_path: Path) -> None
     try:
         there = migrate(src, neo, batch=50)  # small batches: many restore transactions, log chained across them
         assert_identical(there, src, neo)
-        assert there.counts == {"entities": src.count_entities(), "relationships": src.count_relationships(),
-                                "events": len(src.list_events()), "records": src.count_records(),
-                                "changelog": src.revision()[0]}
+        assert there.counts == {
+            "entities": src.count_entities(),
+            "relationships": src.count_relationships(),
+            "events": len(src.list_events()),
+            "records": src.count_records(),
+            "changelog": src.revision()[0],
+        }
         back_result = migrate(neo, back)
         assert_identical(back_result, neo, back)
         assert snapshot(back) == snapshot(src)
@@ -114,8 +126,13 @@ def test_refuses_a_non_empty_target_unless_forced(tmp_path: Path) -> None:
     neo = make_store("neo4j", tmp_path)
     other = sqlite(tmp_path / "other.db")
     try:
-        CatalogService(neo, ADMIN).register({"ref": "organization:leftover", "name": {"vi": "Cũ", "en": "Old"},
-                                             "attributes": {"org_type": "department"}})
+        CatalogService(neo, ADMIN).register(
+            {
+                "ref": "organization:leftover",
+                "name": {"vi": "Cũ", "en": "Old"},
+                "attributes": {"org_type": "department"},
+            }
+        )
         before = neo.revision()
         with pytest.raises(StoreError, match="not empty"):
             migrate(src, neo)
@@ -168,8 +185,10 @@ def test_round_trip_of_a_5000_entity_synthetic_catalog(tmp_path: Path) -> None:
 
     entities, relationships = generate(5000, validate=False)
     src = sqlite(tmp_path / "src.db")
-    src.bulk_load(BulkLoad(source="synthetic", run="r1", entities=entities, relationships=relationships),
-                  WriteContext(actor="bench"))
+    src.bulk_load(
+        BulkLoad(source="synthetic", run="r1", entities=entities, relationships=relationships),
+        WriteContext(actor="bench"),
+    )
     neo = make_store("neo4j", tmp_path)
     back = sqlite(tmp_path / "back.db")
     try:
@@ -213,8 +232,9 @@ def test_cli_migrate_end_to_end(tmp_path: Path) -> None:
     back = runner.invoke(app, ["migrate", "--from", neo_url, "--to", f"sqlite:///{tmp_path / 'back.db'}"])
     assert back.exit_code == 0, back.output
     assert back.output.count(expected_hash) == 2
-    forced = runner.invoke(app, ["migrate", "--from", f"sqlite:///{tmp_path / 'back.db'}", "--to", neo_url,
-                                 "--force", "--batch", "100"])
+    forced = runner.invoke(
+        app, ["migrate", "--from", f"sqlite:///{tmp_path / 'back.db'}", "--to", neo_url, "--force", "--batch", "100"]
+    )
     assert forced.exit_code == 0, forced.output
     assert "Erased the target" in forced.output and forced.output.count(expected_hash) == 2
     same = runner.invoke(app, ["migrate", "--from", neo_url, "--to", neo_url])

@@ -11,8 +11,12 @@ from catalog.store.base import CatalogStore, WriteContext, record_ref
 def test_put_get_list_delete(store: CatalogStore, ctx: WriteContext) -> None:
     assert store.get_record("user", "lan") is None and store.count_records() == 0
     r = store.put_record("user", "lan", {"role": "architect", "display": "Nguyễn Thị Lan"}, ctx, expected_version=0)
-    assert (r.collection, r.key, r.version, r.data) == ("user", "lan", 1, {"role": "architect",
-                                                                         "display": "Nguyễn Thị Lan"})
+    assert (r.collection, r.key, r.version, r.data) == (
+        "user",
+        "lan",
+        1,
+        {"role": "architect", "display": "Nguyễn Thị Lan"},
+    )
     assert store.get_record("user", "lan") == r
     store.put_record("user", "an", {"role": "viewer"}, ctx)
     store.put_record("draft", "d1", {"status": "pending"}, ctx)
@@ -21,7 +25,9 @@ def test_put_get_list_delete(store: CatalogStore, ctx: WriteContext) -> None:
     assert [x.key for x in store.list_records("user", newest_first=True)] == ["an", "lan"]
     assert store.count_records() == 3 and store.count_records("user") == 2 and store.count_records("nothing") == 0
     r2 = store.put_record("user", "lan", {"role": "admin"}, ctx, expected_version=1)
-    assert r2.version == 2 and r2.updated_at > r.updated_at and store.get_record("user", "lan").data == {"role": "admin"}
+    assert (
+        r2.version == 2 and r2.updated_at > r.updated_at and store.get_record("user", "lan").data == {"role": "admin"}
+    )
     store.delete_record("user", "lan", ctx, expected_version=2)
     assert store.get_record("user", "lan") is None and store.count_records("user") == 1
     with pytest.raises(NotFound):
@@ -41,8 +47,9 @@ def test_optimistic_concurrency(store: CatalogStore, ctx: WriteContext) -> None:
     assert store.get_record("draft", "d1").data == {"n": 1} and store.get_record("draft", "missing") is None
 
 
-def test_logged_writes_are_in_the_chain_and_unlogged_ones_are_not(store: CatalogStore, ctx: WriteContext,
-                                                                   factory) -> None:
+def test_logged_writes_are_in_the_chain_and_unlogged_ones_are_not(
+    store: CatalogStore, ctx: WriteContext, factory
+) -> None:
     entity, _ = factory
     store.create_entity(entity("organization:a"), ctx)
     seq = store.revision()[0]
@@ -54,7 +61,8 @@ def test_logged_writes_are_in_the_chain_and_unlogged_ones_are_not(store: Catalog
     assert [(c.op, c.ref, c.before, c.after) for c in entries] == [
         ("create", record_ref("draft", "d1"), None, {"status": "pending"}),
         ("update", record_ref("draft", "d1"), {"status": "pending"}, {"status": "approved"}),
-        ("delete", record_ref("draft", "d1"), {"status": "approved"}, None)]
+        ("delete", record_ref("draft", "d1"), {"status": "approved"}, None),
+    ]
     assert all("secret-hash" not in str(c.after) for c in store.changelog())
     assert store.verify_log().ok
     # records are not catalog facts: the graph as of now holds only the organisation
@@ -70,8 +78,9 @@ def test_a_failed_transaction_leaves_no_record(store: CatalogStore, ctx: WriteCo
     assert store.get_record("import-run", "r1") is None and store.revision()[0] == 0
 
 
-@pytest.mark.parametrize("collection,key", [("Users", "x"), ("", "x"), ("user", ""), ("user", "a\nb"),
-                                            ("user", "x" * 201)])
+@pytest.mark.parametrize(
+    "collection,key", [("Users", "x"), ("", "x"), ("user", ""), ("user", "a\nb"), ("user", "x" * 201)]
+)
 def test_bad_keys_are_refused(store: CatalogStore, ctx: WriteContext, collection: str, key: str) -> None:
     with pytest.raises(ValidationFailed):
         store.put_record(collection, key, {}, ctx)

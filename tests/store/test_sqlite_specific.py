@@ -15,8 +15,8 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 import pytest
 
@@ -47,6 +47,7 @@ def renamed(e: Entity, name: str) -> Entity:
 
 # --- concurrent writers ---------------------------------------------------------------------------------------------
 
+
 def race(stores: list[CatalogStore], ref: str, rounds: int) -> dict[int, list[tuple[int, str]]]:
     """Each round, every worker (one thread per entry in ``stores``) reads the entity, all wait at a barrier, then
     all try to update it with the version they read. Returns {round: [(worker, 'won' | 'conflict' | error)]}."""
@@ -59,8 +60,9 @@ def race(stores: list[CatalogStore], ref: str, rounds: int) -> dict[int, list[tu
             e = store.get_entity(ref)
             barrier.wait()
             try:
-                store.update_entity(renamed(e, f"w{i}-r{rnd}"), e.version,
-                                    WriteContext(actor=f"w{i}", request_id=f"w{i}-r{rnd}"))
+                store.update_entity(
+                    renamed(e, f"w{i}-r{rnd}"), e.version, WriteContext(actor=f"w{i}", request_id=f"w{i}-r{rnd}")
+                )
                 result = "won"
             except Conflict:
                 result = "conflict"
@@ -119,6 +121,7 @@ def test_eight_threads_on_one_store_race(db: Path, ctx: WriteContext, ent) -> No
 
 
 # --- tamper detection -----------------------------------------------------------------------------------------------
+
 
 @pytest.fixture
 def logged(db: Path, ctx: WriteContext, ent) -> SQLiteStore:
@@ -180,8 +183,14 @@ def test_intact_log_stays_valid_after_reopening(db: Path, logged: SQLiteStore) -
 def verify_log_cli(db: Path) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "COLUMNS": "200", "NO_COLOR": "1"}
     env.pop("IOC_CATALOG_STORE", None)
-    return subprocess.run([sys.executable, "-m", "api.cli", "verify-log", "--store", f"sqlite:///{db}"], cwd=ROOT,
-                          env=env, capture_output=True, text=True, timeout=120)
+    return subprocess.run(
+        [sys.executable, "-m", "api.cli", "verify-log", "--store", f"sqlite:///{db}"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
 
 
 def test_cli_verify_log_reports_tampering(db: Path, logged: SQLiteStore) -> None:
@@ -198,6 +207,7 @@ def test_cli_verify_log_reports_tampering(db: Path, logged: SQLiteStore) -> None
 
 # --- a process killed in the middle of a bulk load ------------------------------------------------------------------
 
+
 def _wait_for(path: Path, proc: subprocess.Popen, timeout: float) -> None:
     deadline = time.monotonic() + timeout
     while not path.exists():
@@ -211,8 +221,9 @@ def _wait_for(path: Path, proc: subprocess.Popen, timeout: float) -> None:
 
 @pytest.mark.slow
 @pytest.mark.parametrize("kill_at, count", [("started", 200_000), ("written", 80_000)])
-def test_kill_during_bulk_load_leaves_store_as_it_was(tmp_path: Path, db: Path, ctx: WriteContext, ent,
-                                                      kill_at: str, count: int) -> None:
+def test_kill_during_bulk_load_leaves_store_as_it_was(
+    tmp_path: Path, db: Path, ctx: WriteContext, ent, kill_at: str, count: int
+) -> None:
     """``started``: a 200,000-entity run killed while its transaction is open and rows are being prepared.
     ``written``: an 80,000-entity run (smaller, to keep the suite fast, yet more than the page cache holds) killed
     after every entity row and change-log entry was written, spilling tens of MB into the WAL, but before the
@@ -224,8 +235,13 @@ def test_kill_during_bulk_load_leaves_store_as_it_was(tmp_path: Path, db: Path, 
 
     markers = tmp_path / "markers"
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])}
-    proc = subprocess.Popen([sys.executable, str(WORKER), str(db), str(markers), str(count)], cwd=ROOT, env=env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    proc = subprocess.Popen(
+        [sys.executable, str(WORKER), str(db), str(markers), str(count)],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
     try:
         _wait_for(markers / kill_at, proc, timeout=90)
         if kill_at == "written":  # uncommitted pages really reached the file
@@ -252,6 +268,7 @@ def test_kill_during_bulk_load_leaves_store_as_it_was(tmp_path: Path, db: Path, 
 
 
 # --- files that are not catalogs ------------------------------------------------------------------------------------
+
 
 def test_random_bytes_are_not_a_catalog(tmp_path: Path) -> None:
     junk = tmp_path / "junk.db"
@@ -305,9 +322,11 @@ def test_empty_file_becomes_a_catalog(tmp_path: Path, ctx: WriteContext, ent) ->
 
 # --- neighbourhood answers build their models on first access ------------------------------------------------------
 
+
 def test_a_neighbourhood_answer_builds_each_model_when_read_and_says_what_the_store_says(db: Path) -> None:
-    from catalog.store.base import StoredEntities, StoredRelationships
     from conftest import SAMPLE
+
+    from catalog.store.base import StoredEntities, StoredRelationships
     from importers.base import run_import
 
     store = SQLiteStore(db)
@@ -327,11 +346,12 @@ def test_a_neighbourhood_answer_builds_each_model_when_read_and_says_what_the_st
     assert "platform:khong-co" not in g.entities and len(g.entities) == len(g.depth) > 20
 
 
-
 # --- schema 3: every organisation an entity's owner history names -------------------------------------------------
+
 
 def test_a_schema_2_file_is_upgraded_on_opening_and_finds_past_owners(db: Path) -> None:
     from conftest import SAMPLE
+
     from importers.base import run_import
 
     store = SQLiteStore(db)
@@ -358,6 +378,7 @@ def test_a_schema_2_file_is_upgraded_on_opening_and_finds_past_owners(db: Path) 
 
 
 # --- page size ----------------------------------------------------------------------------------------------------
+
 
 def test_a_new_file_gets_16_kib_pages_and_an_existing_file_keeps_its_own(db: Path, tmp_path: Path, ent) -> None:
     from catalog.store.sqlite.store import PAGE_SIZE

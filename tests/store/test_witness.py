@@ -31,8 +31,10 @@ ADMIN = Principal("tester", "admin")
 def fill(store: CatalogStore, n: int = 60) -> None:
     """An organisation and ``n`` systems (one bulk load: ``n`` + 1 entries) and a few single writes after it."""
     store.create_entity(entity("organization:o", "Sở O"), CTX)
-    store.bulk_load(BulkLoad(source="t", run="r1", entities=[entity(f"system:s{i:03d}", owner="organization:o")
-                                                            for i in range(n)]), CTX)
+    store.bulk_load(
+        BulkLoad(source="t", run="r1", entities=[entity(f"system:s{i:03d}", owner="organization:o") for i in range(n)]),
+        CTX,
+    )
     store.create_relationship(rel("operated_by", "system:s000", "organization:o"), CTX)
     e = store.get_entity("system:s001")
     store.update_entity(e.model_copy(update={"tags": ["witnessed"]}), e.version, CTX)
@@ -45,10 +47,15 @@ def cut_tail(store: CatalogStore, keep: int) -> None:
         return
     with store._driver.session(database=store.database) as session:  # a Cypher session of the attacker's own
         session.run("MATCH (c:ChangeEntry) WHERE c.seq > $keep DETACH DELETE c", keep=keep).consume()
-        last = session.run("MATCH (c:ChangeEntry {seq: $keep}) RETURN c.hash AS hash, c.time AS time",
-                           keep=keep).single()
-        session.run("MATCH (h:LogHead {id: 'head'}) SET h.seq = $keep, h.hash = $hash, h.time = $time",
-                    keep=keep, hash=last["hash"], time=last["time"]).consume()
+        last = session.run(
+            "MATCH (c:ChangeEntry {seq: $keep}) RETURN c.hash AS hash, c.time AS time", keep=keep
+        ).single()
+        session.run(
+            "MATCH (h:LogHead {id: 'head'}) SET h.seq = $keep, h.hash = $hash, h.time = $time",
+            keep=keep,
+            hash=last["hash"],
+            time=last["time"],
+        ).consume()
 
 
 def head_file(tmp_path: Path, store: CatalogStore, name: str = "heads.jsonl") -> Path:
@@ -59,6 +66,7 @@ def head_file(tmp_path: Path, store: CatalogStore, name: str = "heads.jsonl") ->
 
 
 # --- the attack: deleting the last entry, or the last 50 --------------------------------------------------------------
+
 
 @pytest.mark.parametrize("cut", [1, 50])
 def test_witness_detects_a_cut_off_tail(store: CatalogStore, tmp_path: Path, cut: int) -> None:
@@ -103,8 +111,13 @@ def test_a_log_cut_back_and_written_again_is_detected(store: CatalogStore, tmp_p
     cut_tail(store, seq - 3)
     svc = CatalogService(store, ADMIN)
     for i in range(5):
-        svc.register({"ref": f"organization:new{i}", "name": {"vi": "Mới", "en": "New"},
-                      "attributes": {"org_type": "department"}})
+        svc.register(
+            {
+                "ref": f"organization:new{i}",
+                "name": {"vi": "Mới", "en": "New"},
+                "attributes": {"org_type": "department"},
+            }
+        )
     assert store.revision()[0] == seq + 2  # longer than before the cut
     result = store.verify_log()  # the configured witness is checked without being named
     assert not result.ok and result.bad_seq == seq - 2
@@ -115,13 +128,16 @@ def test_a_log_cut_back_and_written_again_is_detected(store: CatalogStore, tmp_p
 
 # --- the IOC_CATALOG_HEAD_WITNESS file --------------------------------------------------------------------------------
 
+
 def test_every_committed_write_appends_its_head_once(store: CatalogStore, tmp_path: Path) -> None:
     path = tmp_path / "witness" / "heads.jsonl"
     path.parent.mkdir()
     store.head_witness = HeadWitness(path)
     store.create_entity(entity("organization:o"), CTX)  # one write: one line
-    store.bulk_load(BulkLoad(source="t", run="r", entities=[entity(f"system:b{i}", owner="organization:o")
-                                                           for i in range(300)]), CTX)  # one line for 300 entries
+    store.bulk_load(
+        BulkLoad(source="t", run="r", entities=[entity(f"system:b{i}", owner="organization:o") for i in range(300)]),
+        CTX,
+    )  # one line for 300 entries
     with store.transaction(CTX):  # nested writes: one line at the outer commit
         store.create_entity(entity("system:n1", owner="organization:o"), CTX)
         store.create_entity(entity("system:n2", owner="organization:o"), CTX)
@@ -146,8 +162,14 @@ def test_concurrent_writers_each_append_a_whole_line(store: CatalogStore, tmp_pa
         try:
             svc = CatalogService(store, ADMIN)
             for i in range(4):
-                svc.register({"ref": f"system:w{n}-{i}", "name": {"vi": "Hệ thống", "en": "System"},
-                              "owner": "organization:o", "attributes": {"lifecycle": "production"}})
+                svc.register(
+                    {
+                        "ref": f"system:w{n}-{i}",
+                        "name": {"vi": "Hệ thống", "en": "System"},
+                        "owner": "organization:o",
+                        "attributes": {"lifecycle": "production"},
+                    }
+                )
         except BaseException as exc:  # pragma: no cover - reported below
             errors.append(exc)
 
@@ -164,8 +186,9 @@ def test_concurrent_writers_each_append_a_whole_line(store: CatalogStore, tmp_pa
     assert store.verify_log().ok
 
 
-def test_a_failed_append_keeps_the_write_and_is_logged(store: CatalogStore, tmp_path: Path,
-                                                       caplog: pytest.LogCaptureFixture) -> None:
+def test_a_failed_append_keeps_the_write_and_is_logged(
+    store: CatalogStore, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
     blocked = tmp_path / "not-a-file"
     blocked.mkdir()  # appending to a folder fails
     store.head_witness = HeadWitness(blocked)
@@ -210,6 +233,7 @@ def test_open_store_wires_the_setting_and_refuses_the_catalog_file_itself(tmp_pa
 
 # --- the chain check itself -------------------------------------------------------------------------------------------
 
+
 def test_verify_chain_with_witnessed_heads() -> None:
     from catalog.changelog import entry_hash
 
@@ -222,24 +246,34 @@ def test_verify_chain_with_witnessed_heads() -> None:
     heads = {seq: Head(seq, row[-1], row[1], f"w:{seq}") for seq, row in enumerate(rows, 1)}
     assert verify_chain(rows, [heads[5], heads[2], heads[5]]).witnessed == 5  # any order, repeated lines
     short = verify_chain(rows[:3], [heads[2], heads[5]])
-    assert not short.ok and short.bad_seq == 4 and "entries 4-5 are missing: the log ends at 3 but w:5 saw 5" \
-        in short.reason
+    assert (
+        not short.ok
+        and short.bad_seq == 4
+        and "entries 4-5 are missing: the log ends at 3 but w:5 saw 5" in short.reason
+    )
     other = verify_chain(rows, [heads[2], Head(4, "f" * 64, source="w:x")])
     assert not other.ok and other.bad_seq == 4 and "witnessed head #2 before it still matches" in other.reason
     empty = verify_chain([], [heads[1]])
     assert not empty.ok and "entry 1 is missing: the log ends at 0" in empty.reason
 
 
-@pytest.mark.parametrize("line, problem", [("[]", "not a JSON object"), ('{"seq": -1, "hash": "' + "0" * 64 + '"}',
-                                                                        "seq"),
-                                           ('{"seq": 1, "hash": "XYZ"}', "hash"), ("nope", "not JSON"),
-                                           ('{"seq": true, "hash": "' + "0" * 64 + '"}', "seq")])
+@pytest.mark.parametrize(
+    "line, problem",
+    [
+        ("[]", "not a JSON object"),
+        ('{"seq": -1, "hash": "' + "0" * 64 + '"}', "seq"),
+        ('{"seq": 1, "hash": "XYZ"}', "hash"),
+        ("nope", "not JSON"),
+        ('{"seq": true, "hash": "' + "0" * 64 + '"}', "seq"),
+    ],
+)
 def test_parse_head_refuses_what_is_not_a_head(line: str, problem: str) -> None:
     with pytest.raises(ValueError, match=problem):
         parse_head(line)
 
 
 # --- the command line -------------------------------------------------------------------------------------------------
+
 
 def _cli():
     from api.commands_backup import register

@@ -8,12 +8,11 @@ import secrets
 import subprocess
 import sys
 import time
-from typing import Callable, Iterator
+from collections.abc import Callable, Iterator
 
 import httpx
 import pytest
-
-from web.uitest import PASSWORD, ROOT, Session, _free_port, strict, build_catalog, chromium_path
+from web.uitest import PASSWORD, ROOT, Session, _free_port, build_catalog, chromium_path, strict
 
 
 @pytest.fixture(scope="session")
@@ -25,8 +24,13 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     env = {**os.environ, "IOC_CATALOG_SECRET_KEY": secrets.token_hex(32), "NO_COLOR": "1"}
     env.pop("IOC_CATALOG_DEMO", None)
     log = (tmp / "server.log").open("w")
-    proc = subprocess.Popen([sys.executable, "-m", "api.cli", "serve", "--store", url, "--port", str(port)],
-                            cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "api.cli", "serve", "--store", url, "--port", str(port)],
+        cwd=ROOT,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
     base = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 30
@@ -62,14 +66,17 @@ def browser() -> Iterator[object]:
             pytest.fail(msg, pytrace=False)
         pytest.skip(msg)
     with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=path, headless=True,
-                              args=["--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu"])
+        b = p.chromium.launch(
+            executable_path=path, headless=True, args=["--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu"]
+        )
         yield b
         b.close()
 
 
 @pytest.fixture
-def signed_in(browser: object, server: str, request: pytest.FixtureRequest) -> Iterator[Callable[[str | None], Session]]:
+def signed_in(
+    browser: object, server: str, request: pytest.FixtureRequest
+) -> Iterator[Callable[[str | None], Session]]:
     """``signed_in("architect")`` opens a fresh browser context signed in as that user (None: anonymous)."""
     sessions: list[Session] = []
 

@@ -6,12 +6,11 @@ import json
 import re
 import xml.etree.ElementTree as ET
 import zipfile
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 import httpx
 import pytest
-
 from web.uitest import LATE_NAME, LATE_SYSTEM, PASSWORD, PAST, XSS, Session, strict
 
 try:
@@ -54,8 +53,12 @@ def test_architect_searches_opens_the_result_and_expands_its_graph(signed_in: Si
     s.page.wait_for_selector("#graph-list li")
     expect(s.page.locator("#graph-list li")).to_have_count(4)
     refs = s.page.locator("#graph-svg g.node").evaluate_all("ns => ns.map(n => n.dataset.ref)")
-    assert sorted(refs) == ["platform:hcm-ioc", "platform:hcm-ttdl", "system:hcm-bao-cao",
-                            "system:vn-bao-cao-chinh-phu"]
+    assert sorted(refs) == [
+        "platform:hcm-ioc",
+        "platform:hcm-ttdl",
+        "system:hcm-bao-cao",
+        "system:vn-bao-cao-chinh-phu",
+    ]
     s.page.click("#graph-svg g.node[data-ref='platform:hcm-ioc']")  # click a node: its neighbours join the graph
     expect(s.page.locator("#graph-list li")).not_to_have_count(4)
     expect(s.page.locator("#graph-svg g.node.expanded")).to_have_count(2)
@@ -97,7 +100,9 @@ def test_department_editor_registers_a_system_and_another_department_cannot_edit
     assert "CSDL danh mục dùng chung TP.HCM" in ed.page.inner_text("#relationships")
     assert "Sở Khoa học và Công nghệ" in ed.page.inner_text("#attributes")
     history = ed.page.inner_text("#history")
-    assert "editor-skhcn" in history and "→ đọc dữ liệu từ → CSDL danh mục dùng chung TP.HCM" in history  # the link, by whom
+    assert (
+        "editor-skhcn" in history and "→ đọc dữ liệu từ → CSDL danh mục dùng chung TP.HCM" in history
+    )  # the link, by whom
     assert ed.page.is_visible("#edit")
     ed.shot("saved")
 
@@ -113,16 +118,24 @@ def test_department_editor_registers_a_system_and_another_department_cannot_edit
     other.shot("refused")
     # a hand-made POST with a valid CSRF token is refused by the service as well, and changes nothing
     csrf = other.page.get_attribute("header form input[name=csrf]", "value")
-    forged = other.page.request.post(other.base + "/entities/system:hcm-quan-ly-ptn/edit",
-                                     form={"csrf": csrf, "version": "1", "name_vi": "Bị sửa trái phép",
-                                           "attr_lifecycle": "retired", "owner": "organization:hcm-stc"})
+    forged = other.page.request.post(
+        other.base + "/entities/system:hcm-quan-ly-ptn/edit",
+        form={
+            "csrf": csrf,
+            "version": "1",
+            "name_vi": "Bị sửa trái phép",
+            "attr_lifecycle": "retired",
+            "owner": "organization:hcm-stc",
+        },
+    )
     assert forged.status == 403
     ed.goto("/entities/system:hcm-quan-ly-ptn")
     assert ed.page.inner_text("#entity-name") == "Hệ thống quản lý phòng thí nghiệm"
 
 
-def test_auditor_downloads_the_ioc_diagram_as_of_a_past_date_and_the_audit_bundle(signed_in: SignedIn,
-                                                                                    tmp_path: Path) -> None:
+def test_auditor_downloads_the_ioc_diagram_as_of_a_past_date_and_the_audit_bundle(
+    signed_in: SignedIn, tmp_path: Path
+) -> None:
     from diagrams.bundle import verify_bundle
 
     s = signed_in("auditor")
@@ -184,7 +197,8 @@ def test_auditor_downloads_the_ioc_diagram_as_of_a_past_date_and_the_audit_bundl
     s.page.click("#asof-list a >> text=Cổng thông tin 1022")  # an entity as recorded on that date
     s.page.wait_for_url(f"**/entities/system:hcm-cong-1022?as_of={PAST}*")
     assert "30 thg 6, 2025" in s.page.inner_text("main p.muted") and f"as_of={PAST}" in s.page.get_attribute(
-        "#context-diagram", "data")
+        "#context-diagram", "data"
+    )
     s.goto("/changes?actor=architect")
     assert s.page.is_visible("#changes")
     s.shot("changes", doc=True)
@@ -213,20 +227,35 @@ def test_a_system_named_like_an_html_tag_is_shown_as_text_on_every_page(signed_i
     s.page.fill("#note", XSS)
     s.page.click("#submit-draft")
     s.page.wait_for_url("**?drafted=1")
-    pages = ["/entities/system:xss-probe", "/entities/system:xss-probe?lang=en", "/?q=img+onerror",
-             "/entities/system:xss-probe/graph", "/entities/platform:hcm-ioc/graph", "/entities/platform:hcm-ioc",
-             "/my-org?org=organization:hcm-skhcn", "/compliance?org=organization:hcm-skhcn", "/changes",
-             "/asof?kind=system", "/entities/system:xss-probe/edit", "/impact?ref=system:xss-probe",
-             "/impact?ref=platform:hcm-ttdl", "/drafts"]
+    pages = [
+        "/entities/system:xss-probe",
+        "/entities/system:xss-probe?lang=en",
+        "/?q=img+onerror",
+        "/entities/system:xss-probe/graph",
+        "/entities/platform:hcm-ioc/graph",
+        "/entities/platform:hcm-ioc",
+        "/my-org?org=organization:hcm-skhcn",
+        "/compliance?org=organization:hcm-skhcn",
+        "/changes",
+        "/asof?kind=system",
+        "/entities/system:xss-probe/edit",
+        "/impact?ref=system:xss-probe",
+        "/impact?ref=platform:hcm-ttdl",
+        "/drafts",
+    ]
     for path in pages:
         s.goto(path)  # waits for the load event, which waits for the embedded diagrams
         if "/graph" in path:
             s.page.wait_for_selector("#graph-list li")
         # the literal text is on the page (as text), and no element came out of it
         content = s.page.evaluate("document.body.innerText") + " ".join(
-            s.page.locator("input, textarea").evaluate_all("es => es.map(e => e.value)"))
-        if path not in ("/impact?ref=system:xss-probe", "/impact?ref=platform:hcm-ttdl",
-                        "/entities/platform:hcm-ioc/graph"):
+            s.page.locator("input, textarea").evaluate_all("es => es.map(e => e.value)")
+        )
+        if path not in (
+            "/impact?ref=system:xss-probe",
+            "/impact?ref=platform:hcm-ttdl",
+            "/entities/platform:hcm-ioc/graph",
+        ):
             assert XSS in content, path
         assert s.page.locator("img[src='x']").count() == 0, path
         for frame in s.page.frames:  # the embedded SVG diagrams too
@@ -321,9 +350,18 @@ def _spreadsheet(path: Path, lifecycle: str) -> Path:
     store = open_store(f"sqlite:///{path.with_suffix('.db')}", create=True)
     try:
         ctx = WriteContext()
-        store.create_entity(parse_entity({
-            "kind": "system", "code": "hcm-quan-ly-de-tai", "name": {"vi": "Hệ thống quản lý đề tài khoa học"},
-            "owner": "organization:hcm-skhcn", "attributes": {"lifecycle": lifecycle}}), ctx)
+        store.create_entity(
+            parse_entity(
+                {
+                    "kind": "system",
+                    "code": "hcm-quan-ly-de-tai",
+                    "name": {"vi": "Hệ thống quản lý đề tài khoa học"},
+                    "owner": "organization:hcm-skhcn",
+                    "attributes": {"lifecycle": lifecycle},
+                }
+            ),
+            ctx,
+        )
         write_xlsx(store, path)
     finally:
         store.close()

@@ -15,13 +15,13 @@ Text in an element whose ``lang`` differs from the page's (the language switcher
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 import pytest
+from web.uitest import PAST, Session
 
 from catalog.metamodel import DEFAULT, EVENT_LABELS, LIFECYCLE
-from web.uitest import PAST, Session
 
 SignedIn = Callable[[str | None], Session]
 
@@ -62,8 +62,38 @@ REFS_SMALL = """() => Array.from(document.querySelectorAll('.ref')).filter(e => 
 }).map(e => e.textContent)"""
 
 # English function words that are not also Vietnamese words ("an", "to", "no" are)
-ENGLISH = ("the", "and", "of", "is", "are", "for", "with", "this", "that", "not", "from", "by", "or", "on", "into",
-           "your", "you", "what", "which", "has", "have", "be", "yet", "as", "at", "its", "it", "was", "were", "when")
+ENGLISH = (
+    "the",
+    "and",
+    "of",
+    "is",
+    "are",
+    "for",
+    "with",
+    "this",
+    "that",
+    "not",
+    "from",
+    "by",
+    "or",
+    "on",
+    "into",
+    "your",
+    "you",
+    "what",
+    "which",
+    "has",
+    "have",
+    "be",
+    "yet",
+    "as",
+    "at",
+    "its",
+    "it",
+    "was",
+    "were",
+    "when",
+)
 VIETNAMESE = re.compile(r"[ăâđêôơưĂÂĐÊÔƠƯàảãáạằẳẵắặầẩẫấậèẻẽéẹềểễếệìỉĩíịòỏõóọồổỗốộờởỡớợùủũúụừửữứựỳỷỹýỵ]")
 REF = re.compile(r"\b(" + "|".join(DEFAULT.kinds) + r"):[a-z0-9][a-z0-9._-]*")
 
@@ -71,8 +101,9 @@ REF = re.compile(r"\b(" + "|".join(DEFAULT.kinds) + r"):[a-z0-9][a-z0-9._-]*")
 def _raw_codes(lang: str) -> set[str]:
     """Codes of enumerated values whose label in ``lang`` differs from the code: shown raw, they are a bug."""
     codes: dict[str, set[str]] = {}
-    specs = [a for k in DEFAULT.kinds.values() for a in k.attributes if a.values] + \
-        [a for r in DEFAULT.relations.values() for a in r.properties if a.values]
+    specs = [a for k in DEFAULT.kinds.values() for a in k.attributes if a.values] + [
+        a for r in DEFAULT.relations.values() for a in r.properties if a.values
+    ]
     for a in specs:
         for v in a.values:
             codes.setdefault(v, set()).add(a.value_label(v, lang))
@@ -85,8 +116,14 @@ def _raw_codes(lang: str) -> set[str]:
     said = {w for labels in codes.values() for label in labels for w in re.findall(r"\w+", label)}
     out = {c for c, labels in codes.items() if c not in labels and c not in said}  # "production" in "In production"
     if lang == "en":  # plain English words may stand in English sentences; a code with "_" or from the issue may not
-        out = {c for c in out if "_" in c or c in LIFECYCLE or c in DEFAULT.relations or c in (
-            "create", "update", "delete", "error", "warning", "pending", "finished", "failed")}
+        out = {
+            c
+            for c in out
+            if "_" in c
+            or c in LIFECYCLE
+            or c in DEFAULT.relations
+            or c in ("create", "update", "delete", "error", "warning", "pending", "finished", "failed")
+        }
     return out
 
 

@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 import re
-from typing import Iterator
+from collections.abc import Iterator
 
 import pytest
 from fastapi.testclient import TestClient
+from web.uitest import PASSWORD, build_catalog
 
 from api.app import create_app
 from catalog.settings import Settings
 from catalog.store import CatalogStore
-from web.uitest import PASSWORD, build_catalog
 
 
 @pytest.fixture(scope="module")
@@ -34,8 +34,9 @@ def csrf(c: TestClient, path: str = "/signin") -> str:
 
 
 def sign_in(c: TestClient, name: str, next_: str = "/") -> object:
-    return c.post("/signin", data={"csrf": csrf(c), "name": name, "password": PASSWORD, "next": next_},
-                  follow_redirects=False)
+    return c.post(
+        "/signin", data={"csrf": csrf(c), "name": name, "password": PASSWORD, "next": next_}, follow_redirects=False
+    )
 
 
 def test_session_cookie_is_httponly_lax_and_secure_over_https(store: CatalogStore) -> None:
@@ -45,16 +46,18 @@ def test_session_cookie_is_httponly_lax_and_secure_over_https(store: CatalogStor
         cookie = [h for h in r.headers.get_list("set-cookie") if h.startswith("ioc_session=")][0]
         assert "HttpOnly" in cookie and "SameSite=lax" in cookie and "Secure" in cookie
     with client(store) as c:
-        cookie = [h for h in sign_in(c, "architect").headers.get_list("set-cookie")
-                  if h.startswith("ioc_session=")][0]
+        cookie = [h for h in sign_in(c, "architect").headers.get_list("set-cookie") if h.startswith("ioc_session=")][0]
         assert "Secure" not in cookie
 
 
 def test_forms_need_the_csrf_token(store: CatalogStore) -> None:
     with client(store) as c:
         r = c.post("/signin", data={"name": "architect", "password": PASSWORD})
-        assert r.status_code == 403 and "Biểu mẫu đã hết hạn" in r.text and "ioc_session" not in r.headers.get(
-            "set-cookie", "")
+        assert (
+            r.status_code == 403
+            and "Biểu mẫu đã hết hạn" in r.text
+            and "ioc_session" not in r.headers.get("set-cookie", "")
+        )
         r = c.post("/signin", data={"csrf": "0" * 64, "name": "architect", "password": PASSWORD})
         assert r.status_code == 403
         assert sign_in(c, "architect").status_code == 303
@@ -110,9 +113,16 @@ def test_a_stale_edit_is_refused_not_overwritten(store: CatalogStore) -> None:
         page = c.get("/entities/system:hcm-cong-1022/edit").text
         token = re.search(r'name="csrf" value="([0-9a-f]{64})"', page).group(1)  # type: ignore[union-attr]
         current = store.get_entity("system:hcm-cong-1022")
-        r = c.post("/entities/system:hcm-cong-1022/edit",
-                   data={"csrf": token, "version": str(current.version - 1 if current.version > 1 else 999),
-                         "name_vi": "Tên mới", "owner": "organization:hcm-skhcn", "attr_lifecycle": "production"})
+        r = c.post(
+            "/entities/system:hcm-cong-1022/edit",
+            data={
+                "csrf": token,
+                "version": str(current.version - 1 if current.version > 1 else 999),
+                "name_vi": "Tên mới",
+                "owner": "organization:hcm-skhcn",
+                "attr_lifecycle": "production",
+            },
+        )
         assert r.status_code == 409 and "Có người khác vừa sửa mục này" in r.text
         assert store.get_entity("system:hcm-cong-1022").name.vi == current.name.vi
 
@@ -121,8 +131,10 @@ def _form_values(html: str) -> dict[str, str]:
     """What a browser would submit from the edit form as rendered (text inputs, selected options, textareas)."""
     import html as html_lib
 
-    values = {m.group(1): html_lib.unescape(m.group(2))
-              for m in re.finditer(r'<input type="(?:hidden|text|date)"[^>]*? name="([^"]+)" value="([^"]*)"', html)}
+    values = {
+        m.group(1): html_lib.unescape(m.group(2))
+        for m in re.finditer(r'<input type="(?:hidden|text|date)"[^>]*? name="([^"]+)" value="([^"]*)"', html)
+    }
     for m in re.finditer(r'<select id="[^"]+" name="([^"]+)"[^>]*>(.*?)</select>', html, re.S):
         chosen = re.search(r'<option value="([^"]*)" selected', m.group(2))
         values[m.group(1)] = chosen.group(1) if chosen else ""
@@ -140,15 +152,24 @@ def test_editing_a_system_of_a_merged_department_keeps_its_owner(store: CatalogS
         sign_in(c, "architect")
         values = _form_values(c.get("/entities/system:hcm-quan-1-camera/edit").text)
         assert values["owner"] == "organization:hcm-quan1"
-        r = c.post("/entities/system:hcm-quan-1-camera/edit", data={**values, "attr_vendor": "Nhà thầu mới"},
-                   follow_redirects=False)
+        r = c.post(
+            "/entities/system:hcm-quan-1-camera/edit",
+            data={**values, "attr_vendor": "Nhà thầu mới"},
+            follow_redirects=False,
+        )
         assert r.status_code == 303, r.text[:2000]
     after = store.get_entity("system:hcm-quan-1-camera")
     assert after.attributes["vendor"] == "Nhà thầu mới" and after.owner_history == before.owner_history
-    assert {k: v for k, v in after.attributes.items() if k != "vendor"} == \
-        {k: v for k, v in before.attributes.items() if k != "vendor"}
-    assert (after.name, after.description, after.tags, after.valid_from, after.valid_to) == \
-        (before.name, before.description, before.tags, before.valid_from, before.valid_to)  # the form round-trips
+    assert {k: v for k, v in after.attributes.items() if k != "vendor"} == {
+        k: v for k, v in before.attributes.items() if k != "vendor"
+    }
+    assert (after.name, after.description, after.tags, after.valid_from, after.valid_to) == (
+        before.name,
+        before.description,
+        before.tags,
+        before.valid_from,
+        before.valid_to,
+    )  # the form round-trips
 
 
 def test_allowed_values_read_as_labels_in_the_users_language(store: CatalogStore) -> None:

@@ -26,8 +26,13 @@ ARTIFACTS = ROOT / "test-artifacts" / "web"
 DOC_IMG = ROOT / "docs" / "img"
 PASSWORD = "web-test-password-1"
 PAST = "2025-06-30"  # the sample is loaded on 2025-03-01 (fake clock); later changes happen "today"
-USERS = (("architect", "architect", None), ("editor-skhcn", "editor", "organization:hcm-skhcn"),
-         ("editor-stc", "editor", "organization:hcm-stc"), ("auditor", "auditor", None), ("viewer", "viewer", None))
+USERS = (
+    ("architect", "architect", None),
+    ("editor-skhcn", "editor", "organization:hcm-skhcn"),
+    ("editor-stc", "editor", "organization:hcm-stc"),
+    ("auditor", "auditor", None),
+    ("viewer", "viewer", None),
+)
 LATE_SYSTEM = "system:hcm-he-thong-sau-kiem-toan"  # registered today, feeds the IOC: absent from the PAST diagram
 LATE_NAME = "Hệ thống đăng ký sau ngày kiểm toán"
 XSS = "<img src=x onerror=alert(1)>"
@@ -58,7 +63,7 @@ class _PastClock:
     """Load the sample as of 2025-03-01 (one second per write), so that a past date has history to show."""
 
     def __init__(self) -> None:
-        self.now = dt.datetime(2025, 3, 1, tzinfo=dt.timezone.utc)
+        self.now = dt.datetime(2025, 3, 1, tzinfo=dt.UTC)
 
     def __call__(self) -> dt.datetime:
         self.now += dt.timedelta(seconds=1)
@@ -83,8 +88,15 @@ def build_catalog(path: Path) -> str:
         for name, role, org in USERS:
             accounts.add_user(name, role, org, display=name, password=PASSWORD)
         svc = CatalogService(store)
-        svc.register({"kind": "system", "code": LATE_SYSTEM.split(":")[1], "name": {"vi": LATE_NAME},
-                      "owner": "organization:hcm-skhcn", "attributes": {"lifecycle": "production"}})
+        svc.register(
+            {
+                "kind": "system",
+                "code": LATE_SYSTEM.split(":")[1],
+                "name": {"vi": LATE_NAME},
+                "owner": "organization:hcm-skhcn",
+                "attributes": {"lifecycle": "production"},
+            }
+        )
         svc.link({"type": "feeds", "source": LATE_SYSTEM, "target": "platform:hcm-ioc"})
     finally:
         store.close()
@@ -96,8 +108,11 @@ class Session:
 
     def __init__(self, browser: object, base: str, user: str | None, test: str) -> None:
         self.base, self.test = base, test
-        self.context = browser.new_context(viewport={"width": 1280, "height": 860}, accept_downloads=True,  # type: ignore[attr-defined]
-                                           locale="vi-VN")
+        self.context = browser.new_context(
+            viewport={"width": 1280, "height": 860},
+            accept_downloads=True,  # type: ignore[attr-defined]
+            locale="vi-VN",
+        )
         self.context.set_default_timeout(15_000)
         self.page = self.context.new_page()
         self.dialogs: list[str] = []
@@ -125,5 +140,3 @@ class Session:
             DOC_IMG.mkdir(parents=True, exist_ok=True)
             self.page.screenshot(path=str(DOC_IMG / f"ui-{name}.png"), full_page=False)
         return path
-
-

@@ -52,8 +52,13 @@ def rel_type(mm: Metamodel, name: str) -> str:
     """The Neo4j relationship type of a stored relationship kind (``reads`` -> ``READS``); refuses anything else."""
     spec = mm.relations.get(name)
     if spec is None or spec.derived or not _IDENT.match(name):
-        raise ValidationFailed([FieldError("type", f"unknown relationship type '{name}'; expected one of: "
-                                                   f"{', '.join(mm.stored_relations())}")])
+        raise ValidationFailed(
+            [
+                FieldError(
+                    "type", f"unknown relationship type '{name}'; expected one of: {', '.join(mm.stored_relations())}"
+                )
+            ]
+        )
     return name.upper()
 
 
@@ -78,7 +83,7 @@ def schema_statements(mm: Metamodel) -> dict[str, str]:
         "ioc_loghead_id": "CREATE CONSTRAINT ioc_loghead_id IF NOT EXISTS FOR (h:LogHead) REQUIRE h.id IS UNIQUE",
         "ioc_record_rid": "CREATE CONSTRAINT ioc_record_rid IF NOT EXISTS FOR (r:Record) REQUIRE r.rid IS UNIQUE",
         "ioc_record_updated": "CREATE INDEX ioc_record_updated IF NOT EXISTS FOR (r:Record) ON (r.collection, "
-                              "r.updated_at)",
+        "r.updated_at)",
         "ioc_meta_key": "CREATE CONSTRAINT ioc_meta_key IF NOT EXISTS FOR (m:CatalogMeta) REQUIRE m.key IS UNIQUE",
         # (kind, ref): a kind's entities come out of the index already in ref order, so a page needs no sort
         "ioc_entity_kind_ref": "CREATE INDEX ioc_entity_kind_ref IF NOT EXISTS FOR (n:Entity) ON (n.kind, n.ref)",
@@ -91,8 +96,9 @@ def schema_statements(mm: Metamodel) -> dict[str, str]:
     }
     for t in stored_types(mm):
         low = t.lower()
-        out[f"ioc_rel_{low}_id"] = (f"CREATE CONSTRAINT ioc_rel_{low}_id IF NOT EXISTS "
-                                    f"FOR ()-[r:{t}]-() REQUIRE r.id IS UNIQUE")
+        out[f"ioc_rel_{low}_id"] = (
+            f"CREATE CONSTRAINT ioc_rel_{low}_id IF NOT EXISTS FOR ()-[r:{t}]-() REQUIRE r.id IS UNIQUE"
+        )
         out[f"ioc_rel_{low}_in"] = f"CREATE INDEX ioc_rel_{low}_in IF NOT EXISTS FOR ()-[r:{t}]-() ON (r.in_key)"
         # no index on a relationship's prov_source (schema 1 had one): only a clean-up import asks for it, and it
         # cost a bulk load more than the in_key index does (20,000 entities on a fresh server, 2026-11-26: 32-34 s
@@ -100,5 +106,14 @@ def schema_statements(mm: Metamodel) -> dict[str, str]:
     return out
 
 
-__all__ = ["DROPPED_INDEXES", "RESERVED_LABELS", "SCHEMA_VERSION", "UPGRADES_FROM", "kind_label", "known_rel_type",
-           "rel_type", "schema_statements", "stored_types"]
+__all__ = [
+    "DROPPED_INDEXES",
+    "RESERVED_LABELS",
+    "SCHEMA_VERSION",
+    "UPGRADES_FROM",
+    "kind_label",
+    "known_rel_type",
+    "rel_type",
+    "schema_statements",
+    "stored_types",
+]

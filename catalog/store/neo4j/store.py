@@ -34,25 +34,53 @@ import json
 import re
 import threading
 import time as _time
-from typing import Any, Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
+from typing import Any
 
 from neo4j import GraphDatabase
-from neo4j.exceptions import AuthError, ConfigurationError, DriverError, Neo4jError, ServiceUnavailable, \
-    TransientError
+from neo4j.exceptions import AuthError, ConfigurationError, DriverError, Neo4jError, ServiceUnavailable, TransientError
 
 from catalog.changelog import GENESIS, Head, HeadWitness, VerifyResult, as_json, canonical_json, entry_hasher
 from catalog.errors import AlreadyExists, Conflict, FieldError, IntegrityError, NotFound, StoreError, ValidationFailed
 from catalog.i18n import msg, msg_plural
 from catalog.metamodel import DEFAULT, Metamodel
 from catalog.model import ChangeEntry, Entity, OrgEvent, Relationship, current_owner
-from catalog.store.base import (RECORD_PREFIX, BulkLoad, BulkResult, CatalogStore, Correction, Direction,
-                                EntityFilter, ProgressFn, Record, StoredEntities, StoredRelationships, Subgraph,
-                                WriteContext,
-                                as_instant, check_record_key, check_record_version, chunks, consecutive_times,
-                                entity_from_row, format_time, parse_log_time, relationship_from_row, record_ref,
-                                restored_log_rows)
-from catalog.store.neo4j.schema import (DROPPED_INDEXES, SCHEMA_VERSION, UPGRADES_FROM, kind_label, known_rel_type,
-                                        rel_type, schema_statements, stored_types)
+from catalog.store.base import (
+    RECORD_PREFIX,
+    BulkLoad,
+    BulkResult,
+    CatalogStore,
+    Correction,
+    Direction,
+    EntityFilter,
+    ProgressFn,
+    Record,
+    StoredEntities,
+    StoredRelationships,
+    Subgraph,
+    WriteContext,
+    as_instant,
+    check_record_key,
+    check_record_version,
+    chunks,
+    consecutive_times,
+    entity_from_row,
+    format_time,
+    parse_log_time,
+    record_ref,
+    relationship_from_row,
+    restored_log_rows,
+)
+from catalog.store.neo4j.schema import (
+    DROPPED_INDEXES,
+    SCHEMA_VERSION,
+    UPGRADES_FROM,
+    kind_label,
+    known_rel_type,
+    rel_type,
+    schema_statements,
+    stored_types,
+)
 from catalog.text import fold, search_text
 
 _ATTR_NAME = re.compile(r"^[a-z_][a-z0-9_]{0,63}$")
@@ -86,7 +114,6 @@ def _one_plan(refs: list[str]) -> list[str]:
 # --- search text: the same folded text the SQLite FTS index holds, matched the way FTS5 matches it ------------------
 
 
-
 def _spaced(text: str) -> str:
     return " " + " ".join(_WORD.findall(text)) + " "
 
@@ -109,11 +136,12 @@ def _search_phrases(text: str) -> list[str] | None:
 
 # --- rows -------------------------------------------------------------------------------------------------------------
 
+
 def _storable(value: Any) -> bool:
     if isinstance(value, (bool, str, float)):
         return True
     if isinstance(value, int):
-        return -2 ** 63 <= value < 2 ** 63
+        return -(2**63) <= value < 2**63
     return isinstance(value, list) and all(isinstance(v, str) for v in value)
 
 
@@ -125,11 +153,18 @@ def _entity_props(c: dict[str, Any], data: str, version: int, created: str, upda
     lifecycle = c["attributes"].get("lifecycle")
     name, body = search_text(c)
     props: dict[str, Any] = {
-        "ref": c["ref"], "kind": c["kind"], "owner": owner,
+        "ref": c["ref"],
+        "kind": c["kind"],
+        "owner": owner,
         "lifecycle": lifecycle if _storable(lifecycle) and not isinstance(lifecycle, list) else None,
-        "version": version, "prov_source": prov["source"] if prov else None, "created_at": created,
-        "updated_at": updated, "data": data, "tags": list(c["tags"]),
-        "search_name": _spaced(name), "search_body": _spaced(body),
+        "version": version,
+        "prov_source": prov["source"] if prov else None,
+        "created_at": created,
+        "updated_at": updated,
+        "data": data,
+        "tags": list(c["tags"]),
+        "search_name": _spaced(name),
+        "search_body": _spaced(body),
     }
     for key, value in c["attributes"].items():  # filterable attributes; keys reach Cypher only as parameters
         if value is not None and _storable(value):
@@ -139,9 +174,15 @@ def _entity_props(c: dict[str, Any], data: str, version: int, created: str, upda
 
 def _rel_props(c: dict[str, Any], data: str, version: int, created: str, updated: str) -> dict[str, Any]:
     prov = c.get("provenance")
-    props = {"id": c["id"], "in_key": f"{c['target']}>{c['id']}", "version": version,
-             "prov_source": prov["source"] if prov else None,
-             "created_at": created, "updated_at": updated, "data": data}
+    props = {
+        "id": c["id"],
+        "in_key": f"{c['target']}>{c['id']}",
+        "version": version,
+        "prov_source": prov["source"] if prov else None,
+        "created_at": created,
+        "updated_at": updated,
+        "data": data,
+    }
     return {k: v for k, v in props.items() if v is not None}
 
 
@@ -152,9 +193,14 @@ def _rel_row(c: dict[str, Any], props: dict[str, Any]) -> dict[str, Any]:
 
 def _event_props(ev: OrgEvent) -> dict[str, Any]:
     orgs = set(ev.from_ + ev.to) | {t.to for t in ev.transfers}
-    props = {"id": ev.id, "date": ev.date.isoformat(), "version": ev.version,
-             "prov_source": ev.provenance.source if ev.provenance else None,
-             "data": ev.model_dump_json(by_alias=True), "orgs": sorted(orgs)}
+    props = {
+        "id": ev.id,
+        "date": ev.date.isoformat(),
+        "version": ev.version,
+        "prov_source": ev.provenance.source if ev.provenance else None,
+        "data": ev.model_dump_json(by_alias=True),
+        "orgs": sorted(orgs),
+    }
     return {k: v for k, v in props.items() if v is not None}
 
 
@@ -179,13 +225,17 @@ def _split_rel_id(rel_id: str) -> tuple[str, str, str] | None:
     return (parts[0], parts[1], parts[2]) if len(parts) == 3 else None
 
 
-_REC = ("r.collection AS collection, r.key AS key, r.data AS data, r.version AS version, "
-        "r.updated_at AS updated_at")
+_REC = "r.collection AS collection, r.key AS key, r.data AS data, r.version AS version, r.updated_at AS updated_at"
 
 
 def _record(r: Any) -> Record:
-    return Record(collection=r["collection"], key=r["key"], data=json.loads(r["data"]), version=r["version"],
-                  updated_at=r["updated_at"])
+    return Record(
+        collection=r["collection"],
+        key=r["key"],
+        data=json.loads(r["data"]),
+        version=r["version"],
+        updated_at=r["updated_at"],
+    )
 
 
 def _without_after(log: dict[str, Any], data: str) -> dict[str, Any]:
@@ -207,14 +257,10 @@ def _too_big(exc: Exception) -> bool:
     return "MemoryPoolOutOfMemory" in (getattr(exc, "code", None) or "")
 
 
-
-
-
-
-
-
-_CHANGE_FIELDS = "c.seq AS seq, c.time AS time, c.actor AS actor, c.request_id AS request_id, c.op AS op, " \
-                 "c.ref AS ref, c.before AS before, c.after AS after, c.prev_hash AS prev_hash, c.hash AS hash"
+_CHANGE_FIELDS = (
+    "c.seq AS seq, c.time AS time, c.actor AS actor, c.request_id AS request_id, c.op AS op, "
+    "c.ref AS ref, c.before AS before, c.after AS after, c.prev_hash AS prev_hash, c.hash AS hash"
+)
 
 
 class Neo4jStore(CatalogStore):
@@ -224,9 +270,16 @@ class Neo4jStore(CatalogStore):
 
     retry_pause = 0.2  # seconds before the first re-run of a bulk load after a transient error (then 2x, 3x)
 
-    def __init__(self, url: str, metamodel: Metamodel = DEFAULT, user: str | None = None,
-                 password: str | None = None, database: str = "neo4j", create: bool = True,
-                 head_witness: HeadWitness | None = None):
+    def __init__(
+        self,
+        url: str,
+        metamodel: Metamodel = DEFAULT,
+        user: str | None = None,
+        password: str | None = None,
+        database: str = "neo4j",
+        create: bool = True,
+        head_witness: HeadWitness | None = None,
+    ):
         self.url = url
         self.metamodel = metamodel
         self.head_witness = head_witness
@@ -255,17 +308,22 @@ class Neo4jStore(CatalogStore):
         meta = self._run("MATCH (m:CatalogMeta {key: 'schema'}) RETURN m.version AS version")
         if not meta:
             if self._run("MATCH (n) RETURN 1 AS x LIMIT 1"):  # someone else's graph: never add our schema to it
-                raise StoreError(f"the Neo4j database '{self.database}' at {self.url} holds data but not a catalog; "
-                                 "refusing to change it")
+                raise StoreError(
+                    f"the Neo4j database '{self.database}' at {self.url} holds data but not a catalog; "
+                    "refusing to change it"
+                )
             if not create:
-                raise StoreError(f"no catalog in the Neo4j database '{self.database}' at {self.url} "
-                                 "(run `ioc-catalog init` first)")
+                raise StoreError(
+                    f"no catalog in the Neo4j database '{self.database}' at {self.url} (run `ioc-catalog init` first)"
+                )
         elif meta[0]["version"] in UPGRADES_FROM:
             self.ensure_schema()
             self._upgrade(meta[0]["version"])
         elif meta[0]["version"] != SCHEMA_VERSION:
-            raise StoreError(f"the Neo4j database '{self.database}' at {self.url} has catalog schema "
-                             f"{meta[0]['version']}, this version reads {SCHEMA_VERSION}")
+            raise StoreError(
+                f"the Neo4j database '{self.database}' at {self.url} has catalog schema "
+                f"{meta[0]['version']}, this version reads {SCHEMA_VERSION}"
+            )
         self.ensure_schema()
         if not meta:
             self.init_catalog()
@@ -285,17 +343,26 @@ class Neo4jStore(CatalogStore):
             for t in stored_types(self.metamodel):
                 for name in DROPPED_INDEXES:
                     session.run(f"DROP INDEX {name.format(low=t.lower())} IF EXISTS").consume()
-                session.run(f"MATCH (a)-[r:{t}]->(b) WHERE r.in_key IS NULL "
-                            "CALL (r, b) { SET r.in_key = b.ref + '>' + r.id } IN TRANSACTIONS OF 10000 ROWS").consume()
-        self._driver.execute_query("MATCH (m:CatalogMeta {key: 'schema'}) WHERE m.version = $old SET m.version = $new",
-                                   old=version, new=SCHEMA_VERSION, database_=self.database)
+                session.run(
+                    f"MATCH (a)-[r:{t}]->(b) WHERE r.in_key IS NULL "
+                    "CALL (r, b) { SET r.in_key = b.ref + '>' + r.id } IN TRANSACTIONS OF 10000 ROWS"
+                ).consume()
+        self._driver.execute_query(
+            "MATCH (m:CatalogMeta {key: 'schema'}) WHERE m.version = $old SET m.version = $new",
+            old=version,
+            new=SCHEMA_VERSION,
+            database_=self.database,
+        )
 
     def init_catalog(self) -> None:
         """Mark the database as a catalog and create the empty change-log head (idempotent)."""
         self._driver.execute_query(
             "MERGE (m:CatalogMeta {key: 'schema'}) ON CREATE SET m.version = $version "
             "MERGE (h:LogHead {id: 'head'}) ON CREATE SET h.seq = 0, h.hash = $genesis, h.time = ''",
-            version=SCHEMA_VERSION, genesis=GENESIS, database_=self.database)
+            version=SCHEMA_VERSION,
+            genesis=GENESIS,
+            database_=self.database,
+        )
 
     def close(self) -> None:
         with contextlib.suppress(Exception):
@@ -347,8 +414,7 @@ class Neo4jStore(CatalogStore):
         tx = self._tx()
         with contextlib.ExitStack() as stack:
             if tx is None:
-                tx = stack.enter_context(self._driver.session(database=self.database,
-                                                              bookmark_manager=self._bookmarks))
+                tx = stack.enter_context(self._driver.session(database=self.database, bookmark_manager=self._bookmarks))
             result = tx.run(query, params)
             try:
                 yield from result
@@ -368,10 +434,14 @@ class Neo4jStore(CatalogStore):
                 raise StoreError(f"Neo4j at {self.url} is not reachable: {exc}") from exc
             try:
                 # the write lock on the head serialises writers; read the head only once it is held
-                tx.run("MERGE (h:LogHead {id: 'head'}) ON CREATE SET h.seq = 0, h.hash = $genesis, h.time = '' "
-                       "SET h.locked = true", genesis=GENESIS).consume()
-                head = tx.run("MATCH (h:LogHead {id: 'head'}) RETURN h.seq AS seq, h.hash AS hash, "
-                              "h.time AS time").single()
+                tx.run(
+                    "MERGE (h:LogHead {id: 'head'}) ON CREATE SET h.seq = 0, h.hash = $genesis, h.time = '' "
+                    "SET h.locked = true",
+                    genesis=GENESIS,
+                ).consume()
+                head = tx.run(
+                    "MATCH (h:LogHead {id: 'head'}) RETURN h.seq AS seq, h.hash AS hash, h.time AS time"
+                ).single()
                 start = self._local.head = (head["seq"], head["hash"], head["time"])
                 self._local.pending = []
                 self._local.tx = tx
@@ -415,21 +485,37 @@ class Neo4jStore(CatalogStore):
         rows = []
         actor, request_id = ctx.actor, ctx.request_id
         hash_entry = entry_hasher(actor, request_id)
-        for (op, ref, before, after), time in zip(items, consecutive_times(base, len(items))):
+        for (op, ref, before, after), time in zip(items, consecutive_times(base, len(items)), strict=False):
             seq += 1
             b = None if before is None else as_json(before)
             a = None if after is None else as_json(after)
             h = hash_entry(seq, time, op, ref, b, a, prev)
-            rows.append({"seq": seq, "time": time, "actor": actor, "request_id": request_id, "op": op,
-                         "ref": ref, "before": b, "after": a, "prev_hash": prev, "hash": h})
+            rows.append(
+                {
+                    "seq": seq,
+                    "time": time,
+                    "actor": actor,
+                    "request_id": request_id,
+                    "op": op,
+                    "ref": ref,
+                    "before": b,
+                    "after": a,
+                    "prev_hash": prev,
+                    "hash": h,
+                }
+            )
             prev, last = h, time
         self._local.head = (seq, prev, last)
         return rows
 
     def _write_head(self) -> None:
         seq, prev, last = self._local.head
-        self._send("MATCH (h:LogHead {id: 'head'}) SET h.seq = $seq, h.hash = $hash, h.time = $time",
-                   seq=seq, hash=prev, time=last)
+        self._send(
+            "MATCH (h:LogHead {id: 'head'}) SET h.seq = $seq, h.hash = $hash, h.time = $time",
+            seq=seq,
+            hash=prev,
+            time=last,
+        )
 
     def _log_many(self, ctx: WriteContext, items: list[LogItem], now: str | None = None) -> None:
         """Append (op, ref, before, after) entries and move the head; must run inside a transaction."""
@@ -440,8 +526,15 @@ class Neo4jStore(CatalogStore):
             self._send("UNWIND $rows AS row CREATE (c:ChangeEntry) SET c = row", rows=batch)
         self._write_head()
 
-    def changelog(self, ref: str | None = None, actor: str | None = None, since: str | None = None,
-                  until: str | None = None, limit: int | None = None, after_seq: int = 0) -> list[ChangeEntry]:
+    def changelog(
+        self,
+        ref: str | None = None,
+        actor: str | None = None,
+        since: str | None = None,
+        until: str | None = None,
+        limit: int | None = None,
+        after_seq: int = 0,
+    ) -> list[ChangeEntry]:
         where, params = ["c.seq > $after_seq"], {"after_seq": int(after_seq)}
         if ref:
             where.append("c.ref = $ref")
@@ -451,8 +544,11 @@ class Neo4jStore(CatalogStore):
             params["actor"] = actor
         if since:
             where.append("c.time >= $since")
-            params["since"] = as_instant(since) if len(since) > 10 else format_time(
-                dt.datetime.combine(dt.date.fromisoformat(since), dt.time.min, tzinfo=dt.timezone.utc))
+            params["since"] = (
+                as_instant(since)
+                if len(since) > 10
+                else format_time(dt.datetime.combine(dt.date.fromisoformat(since), dt.time.min, tzinfo=dt.UTC))
+            )
         if until:
             where.append("c.time <= $until")
             params["until"] = as_instant(until)
@@ -460,26 +556,55 @@ class Neo4jStore(CatalogStore):
         if limit is not None and int(limit) >= 0:
             query += " LIMIT $limit"
             params["limit"] = int(limit)
-        return [ChangeEntry(seq=r["seq"], time=r["time"], actor=r["actor"], request_id=r["request_id"], op=r["op"],
-                            ref=r["ref"], before=None if r["before"] is None else json.loads(r["before"]),
-                            after=None if r["after"] is None else json.loads(r["after"]), prev_hash=r["prev_hash"],
-                            hash=r["hash"]) for r in self._run(query, **params)]
+        return [
+            ChangeEntry(
+                seq=r["seq"],
+                time=r["time"],
+                actor=r["actor"],
+                request_id=r["request_id"],
+                op=r["op"],
+                ref=r["ref"],
+                before=None if r["before"] is None else json.loads(r["before"]),
+                after=None if r["after"] is None else json.loads(r["after"]),
+                prev_hash=r["prev_hash"],
+                hash=r["hash"],
+            )
+            for r in self._run(query, **params)
+        ]
 
     def verify_log(self, witness: Iterable[Head] = (), configured_witness: bool = True) -> VerifyResult:
         # the stored text is hashed as it is: any edit, even of white space, breaks the chain
-        rows = ((r["seq"], r["time"], r["actor"], r["request_id"], r["op"], r["ref"], r["before"], r["after"],
-                 r["prev_hash"], r["hash"])
-                for r in self._stream(f"MATCH (c:ChangeEntry) RETURN {_CHANGE_FIELDS} ORDER BY c.seq"))
+        rows = (
+            (
+                r["seq"],
+                r["time"],
+                r["actor"],
+                r["request_id"],
+                r["op"],
+                r["ref"],
+                r["before"],
+                r["after"],
+                r["prev_hash"],
+                r["hash"],
+            )
+            for r in self._stream(f"MATCH (c:ChangeEntry) RETURN {_CHANGE_FIELDS} ORDER BY c.seq")
+        )
         result = self._verify_rows(rows, witness, configured_witness)
         if not result.ok:
             return result
         head_seq, head_hash = self.revision()
         if (head_seq, head_hash) != (result.checked, result.head):  # entries cut off the end, or the head edited
             bad = result.checked + 1 if head_seq > result.checked else max(1, min(head_seq, result.checked))
-            return VerifyResult(False, result.checked, result.head, bad,
-                                f"the log head names entry {head_seq} but the chain ends at entry {result.checked}"
-                                if head_seq != result.checked else
-                                "the log head's hash does not match the last entry", result.witnessed)
+            return VerifyResult(
+                False,
+                result.checked,
+                result.head,
+                bad,
+                f"the log head names entry {head_seq} but the chain ends at entry {result.checked}"
+                if head_seq != result.checked
+                else "the log head's hash does not match the last entry",
+                result.witnessed,
+            )
         return result
 
     def revision(self) -> tuple[int, str]:
@@ -494,25 +619,39 @@ class Neo4jStore(CatalogStore):
         for i, props in enumerate(rows):
             label = kind_label(self.metamodel, props["kind"])
             by_label.setdefault(f":{label}" if label else "", []).append(
-                props if logs is None else {"p": props, "c": _without_after(logs[i], props["data"])})
+                props if logs is None else {"p": props, "c": _without_after(logs[i], props["data"])}
+            )
         for label, group in by_label.items():
             for batch in _chunks(group):
                 if logs is None:
                     self._send(f"UNWIND $rows AS row CREATE (n:Entity{label}) SET n = row", rows=batch)
                 else:
-                    self._send(f"UNWIND $rows AS row CREATE (n:Entity{label}) SET n = row.p "
-                               "CREATE (c:ChangeEntry) SET c = row.c, c.after = row.p.data", rows=batch)
+                    self._send(
+                        f"UNWIND $rows AS row CREATE (n:Entity{label}) SET n = row.p "
+                        "CREATE (c:ChangeEntry) SET c = row.c, c.after = row.p.data",
+                        rows=batch,
+                    )
 
     def _update_entities(self, rows: list[dict[str, Any]], logs: list[dict[str, Any]] | None = None) -> None:
-        group = rows if logs is None else [{"p": p, "c": _without_after(c, p["data"])} for p, c in zip(rows, logs)]
+        group = (
+            rows
+            if logs is None
+            else [{"p": p, "c": _without_after(c, p["data"])} for p, c in zip(rows, logs, strict=False)]
+        )
         for batch in _chunks(group):
             if logs is None:
-                self._send("UNWIND $rows AS row MATCH (n:Entity {ref: row.ref}) SET n = row RETURN count(n) AS n",
-                           expect=len(batch), rows=batch)
+                self._send(
+                    "UNWIND $rows AS row MATCH (n:Entity {ref: row.ref}) SET n = row RETURN count(n) AS n",
+                    expect=len(batch),
+                    rows=batch,
+                )
             else:
-                self._send("UNWIND $rows AS row MATCH (n:Entity {ref: row.p.ref}) SET n = row.p "
-                           "CREATE (c:ChangeEntry) SET c = row.c, c.after = row.p.data RETURN count(n) AS n",
-                           expect=len(batch), rows=batch)
+                self._send(
+                    "UNWIND $rows AS row MATCH (n:Entity {ref: row.p.ref}) SET n = row.p "
+                    "CREATE (c:ChangeEntry) SET c = row.c, c.after = row.p.data RETURN count(n) AS n",
+                    expect=len(batch),
+                    rows=batch,
+                )
 
     def create_entity(self, entity: Entity, ctx: WriteContext) -> Entity:
         with self.transaction(ctx):
@@ -539,8 +678,10 @@ class Neo4jStore(CatalogStore):
 
     def update_entity(self, entity: Entity, expected_version: int, ctx: WriteContext) -> Entity:
         with self.transaction(ctx):
-            rows = self._run("MATCH (n:Entity {ref: $ref}) RETURN n.version AS version, n.created_at AS created_at, "
-                             "n.data AS data", ref=entity.ref)
+            rows = self._run(
+                "MATCH (n:Entity {ref: $ref}) RETURN n.version AS version, n.created_at AS created_at, n.data AS data",
+                ref=entity.ref,
+            )
             if not rows:
                 raise NotFound(msg("entity-not-found", ref=entity.ref))
             version, created, old = rows[0]["version"], rows[0]["created_at"], rows[0]["data"]
@@ -560,11 +701,14 @@ class Neo4jStore(CatalogStore):
                 raise NotFound(msg("entity-not-found", ref=ref))
             if rows[0]["version"] != expected_version:
                 raise Conflict(ref, expected_version, rows[0]["version"])
-            rels = self._run("MATCH (:Entity {ref: $ref})-[r]-() WITH DISTINCT r "
-                             "RETURN r.id AS id, r.data AS data ORDER BY id", ref=ref)
+            rels = self._run(
+                "MATCH (:Entity {ref: $ref})-[r]-() WITH DISTINCT r RETURN r.id AS id, r.data AS data ORDER BY id",
+                ref=ref,
+            )
             if rels and not cascade:
-                raise IntegrityError(msg_plural("entity-in-use", "entity-in-use#plural", count=len(rels), ref=ref,
-                                                example=rels[0]["id"]))
+                raise IntegrityError(
+                    msg_plural("entity-in-use", "entity-in-use#plural", count=len(rels), ref=ref, example=rels[0]["id"])
+                )
             self._run("MATCH (n:Entity {ref: $ref}) DETACH DELETE n", ref=ref)
             log: list[LogItem] = [("delete", _rel_ref(r["id"]), r["data"], None) for r in rels]
             self._log_many(ctx, log + [("delete", ref, rows[0]["data"], None)])
@@ -613,10 +757,12 @@ class Neo4jStore(CatalogStore):
         if not phrases:
             return []
         # best first: the most query words found in the name (name 10x body, as SQLite's bm25 weights), then ref
-        query = ("MATCH (n:Entity) WHERE ($kind IS NULL OR n.kind = $kind) "
-                 "AND all(p IN $phrases WHERE n.search_name CONTAINS p OR n.search_body CONTAINS p) "
-                 "WITH n, size([p IN $phrases WHERE n.search_name CONTAINS p]) AS in_name "
-                 f"RETURN {_E} ORDER BY in_name DESC, n.ref")
+        query = (
+            "MATCH (n:Entity) WHERE ($kind IS NULL OR n.kind = $kind) "
+            "AND all(p IN $phrases WHERE n.search_name CONTAINS p OR n.search_body CONTAINS p) "
+            "WITH n, size([p IN $phrases WHERE n.search_name CONTAINS p]) AS in_name "
+            f"RETURN {_E} ORDER BY in_name DESC, n.ref"
+        )
         if int(limit) >= 0:
             query += " LIMIT $limit"
         return [_entity(r) for r in self._run(query, phrases=phrases, kind=kind or None, limit=int(limit))]
@@ -646,8 +792,9 @@ class Neo4jStore(CatalogStore):
                 out += self._run(f"UNWIND $ids AS id MATCH ()-[r:{t} {{id: id}}]->() RETURN {fields}", ids=batch)
         return out
 
-    def _write_relationships(self, rows: list[dict[str, Any]], create: bool,
-                             logs: list[dict[str, Any]] | None = None) -> None:
+    def _write_relationships(
+        self, rows: list[dict[str, Any]], create: bool, logs: list[dict[str, Any]] | None = None
+    ) -> None:
         """Create (between existing ends) or update relationships from ``_rel_row`` rows, batched per type; with
         ``logs`` (one change-log row per relationship, its ``after`` the relationship's data) the same statement
         creates the change-log entries."""
@@ -660,12 +807,16 @@ class Neo4jStore(CatalogStore):
         for t, group in by_type.items():
             for batch in _chunks(group):
                 if create:
-                    query = (f"UNWIND $rows AS row MATCH (a:Entity {{ref: row.source}}) "
-                             f"MATCH (b:Entity {{ref: row.target}}) CREATE (a)-[r:{t}]->(b) SET r = row.props{log} "
-                             "RETURN count(r) AS n")
+                    query = (
+                        f"UNWIND $rows AS row MATCH (a:Entity {{ref: row.source}}) "
+                        f"MATCH (b:Entity {{ref: row.target}}) CREATE (a)-[r:{t}]->(b) SET r = row.props{log} "
+                        "RETURN count(r) AS n"
+                    )
                 else:
-                    query = (f"UNWIND $rows AS row MATCH ()-[r:{t} {{id: row.props.id}}]->() SET r = row.props{log} "
-                             "RETURN count(r) AS n")
+                    query = (
+                        f"UNWIND $rows AS row MATCH ()-[r:{t} {{id: row.props.id}}]->() SET r = row.props{log} "
+                        "RETURN count(r) AS n"
+                    )
                 self._send(query, expect=len(batch), rows=batch)
 
     def _delete_relationships(self, rel_ids: list[str]) -> None:
@@ -679,8 +830,10 @@ class Neo4jStore(CatalogStore):
     def _missing_refs(self, refs: set[str]) -> set[str]:
         present: set[str] = set()
         for batch in _chunks(sorted(refs)):
-            present |= {r["ref"] for r in self._run("UNWIND $refs AS ref MATCH (n:Entity {ref: ref}) "
-                                                     "RETURN n.ref AS ref", refs=batch)}
+            present |= {
+                r["ref"]
+                for r in self._run("UNWIND $refs AS ref MATCH (n:Entity {ref: ref}) RETURN n.ref AS ref", refs=batch)
+            }
         return refs - present
 
     def create_relationship(self, rel: Relationship, ctx: WriteContext) -> Relationship:
@@ -716,8 +869,9 @@ class Neo4jStore(CatalogStore):
             props = _rel_props(c, data, row["version"] + 1, row["created_at"], now)
             self._write_relationships([_rel_row(c, props)], create=False)
             self._log_many(ctx, [("update", _rel_ref(rel.id), row["data"], data)], now)
-            return rel.model_copy(update={"version": row["version"] + 1, "created_at": row["created_at"],
-                                          "updated_at": now})
+            return rel.model_copy(
+                update={"version": row["version"] + 1, "created_at": row["created_at"], "updated_at": now}
+            )
 
     def delete_relationship(self, rel_id: str, expected_version: int, ctx: WriteContext) -> None:
         with self.transaction(ctx):
@@ -729,8 +883,9 @@ class Neo4jStore(CatalogStore):
             self._delete_relationships([rel_id])
             self._log_many(ctx, [("delete", _rel_ref(rel_id), row["data"], None)])
 
-    def list_relationships(self, ref: str | None = None, type: str | None = None, direction: Direction = "both",
-                           limit: int | None = None) -> list[Relationship]:
+    def list_relationships(
+        self, ref: str | None = None, type: str | None = None, direction: Direction = "both", limit: int | None = None
+    ) -> list[Relationship]:
         t = ""
         if type:
             known = known_rel_type(self.metamodel, type)
@@ -738,8 +893,11 @@ class Neo4jStore(CatalogStore):
                 return []
             t = f":{known}"
         if ref:
-            pattern = {"out": f"(:Entity {{ref: $ref}})-[r{t}]->()", "in": f"(:Entity {{ref: $ref}})<-[r{t}]-()",
-                       "both": f"(:Entity {{ref: $ref}})-[r{t}]-()"}[direction]
+            pattern = {
+                "out": f"(:Entity {{ref: $ref}})-[r{t}]->()",
+                "in": f"(:Entity {{ref: $ref}})<-[r{t}]-()",
+                "both": f"(:Entity {{ref: $ref}})-[r{t}]-()",
+            }[direction]
         else:
             pattern = f"()-[r{t}]->()"
         query = f"MATCH {pattern} WITH DISTINCT r RETURN {_R} ORDER BY r.id"
@@ -772,9 +930,12 @@ class Neo4jStore(CatalogStore):
         for part in parts:
             arrow = ("-[r{t}]->()", "<-[r{t}]-()")[part].format(t=":" + "|".join(known))
             key, prefix = ("r.id", "f + '>{low}>'") if part == 0 else ("r.in_key", "f + '>'")
-            seeks = " UNION ALL ".join(f"MATCH ()-[r:{k}]->() USING INDEX SEEK r:{k}({key[2:]}) "
-                                       f"WHERE {key} STARTS WITH {prefix.format(low=k.lower())} "
-                                       f"WITH r ORDER BY {key} RETURN r" for k in known)
+            seeks = " UNION ALL ".join(
+                f"MATCH ()-[r:{k}]->() USING INDEX SEEK r:{k}({key[2:]}) "
+                f"WHERE {key} STARTS WITH {prefix.format(low=k.lower())} "
+                f"WITH r ORDER BY {key} RETURN r"
+                for k in known
+            )
             branches.append(
                 "UNWIND range(0, size($frontier) - 1) AS i WITH i, $frontier[i] AS f WHERE f <> '' "
                 "MATCH (n:Entity {ref: f}) CALL (n, f) { "
@@ -782,9 +943,12 @@ class Neo4jStore(CatalogStore):
                 f"MATCH (n){arrow} WITH r, toLower(type(r)) AS type, r.id AS id ORDER BY type, id LIMIT $total "
                 "RETURN r UNION ALL "
                 f"WITH n, f WHERE COUNT {{ (n){arrow} }} > $dense CALL (f) {{ {seeks} }} RETURN r "
-                f"}} RETURN {part} AS part, i, r")
-        return (f"{_REPLAN}CALL () {{ {' UNION ALL '.join(branches)} }} WITH part, i, r LIMIT $total "
-                "RETURN collect([part, i, r.id, r.data, r.version, r.created_at, r.updated_at]) AS rows")
+                f"}} RETURN {part} AS part, i, r"
+            )
+        return (
+            f"{_REPLAN}CALL () {{ {' UNION ALL '.join(branches)} }} WITH part, i, r LIMIT $total "
+            "RETURN collect([part, i, r.id, r.data, r.version, r.created_at, r.updated_at]) AS rows"
+        )
 
     @staticmethod
     def _step_rows(reader: Any, query: str, chunk: list[str], total: int) -> Iterator[list]:
@@ -796,8 +960,8 @@ class Neo4jStore(CatalogStore):
         while True:
             rows = reader.run(query, frontier=frontier, total=total, dense=_DENSE).single(strict=True)["rows"]
             keys = [(x[0], x[1], x[2].split(">", 2)[1], x[2]) for x in rows]
-            if any(a >= b for a, b in zip(keys, keys[1:])):  # pragma: no cover - not seen on Neo4j 5.26
-                everything = reader.run(query, frontier=frontier, total=2 ** 62, dense=2 ** 62).single(strict=True)
+            if any(a >= b for a, b in zip(keys, keys[1:], strict=False)):  # pragma: no cover - not seen on Neo4j 5.26
+                everything = reader.run(query, frontier=frontier, total=2**62, dense=2**62).single(strict=True)
                 yield from sorted(everything["rows"], key=lambda x: (x[0], x[1], x[2].split(">", 2)[1], x[2]))[done:]
                 return
             yield from rows[done:]
@@ -805,15 +969,25 @@ class Neo4jStore(CatalogStore):
                 return
             done, total = len(rows), total * 4
 
-    def neighbourhood(self, ref: str, depth: int = 1, direction: Direction = "both",
-                      types: tuple[str, ...] | None = None, limit: int = 500) -> Subgraph:
+    def neighbourhood(
+        self,
+        ref: str,
+        depth: int = 1,
+        direction: Direction = "both",
+        types: tuple[str, ...] | None = None,
+        limit: int = 500,
+    ) -> Subgraph:
         """The SQLite backend's walk, in the same order (frontier sorted and chunked; per chunk outgoing then incoming
         relationships, each by frontier entity, type and id, as SQLite's indexes give them), so the same ``limit``
         stops at the same entities and relationships. One round trip per frontier chunk reads the relationships in
         that order with their stored rows, as far as the limit can need (further only in the rare case that the walk
         uses them all), then one round trip reads the entities found. Models are built when read (StoredEntities)."""
-        known = sorted((k for k in {known_rel_type(self.metamodel, x) for x in types} if k) if types else
-                       stored_types(self.metamodel), key=str.lower)
+        known = sorted(
+            (k for k in {known_rel_type(self.metamodel, x) for x in types} if k)
+            if types
+            else stored_types(self.metamodel),
+            key=str.lower,
+        )
         if not known:  # only types the graph cannot hold: nothing to follow
             depth = 0
         parts = [p for p, d in ((0, "out"), (1, "in")) if direction in (d, "both")]
@@ -830,7 +1004,7 @@ class Neo4jStore(CatalogStore):
                     total = limit + 1 + _STEP_SLACK * (len(seen) + len(chunk))
                     for row in self._step_rows(reader, step, chunk, total):
                         rid = row[2]
-                        other = rid[rid.rindex(">") + 1:] if row[0] == 0 else rid[:rid.index(">")]
+                        other = rid[rid.rindex(">") + 1 :] if row[0] == 0 else rid[: rid.index(">")]
                         if other not in seen:
                             if len(seen) >= limit:
                                 truncated = True
@@ -845,17 +1019,24 @@ class Neo4jStore(CatalogStore):
                     break
             # the entities the walk found, in one round trip and one record (a record per row costs the driver
             # more than the row); the relationships came with the walk
-            ents: dict[str, tuple] = {row[0]: tuple(row[1:]) for r in reader.run(
-                "UNWIND $refs AS ref MATCH (n:Entity {ref: ref}) "
-                "RETURN collect([n.ref, n.data, n.version, n.created_at, n.updated_at]) AS rows",
-                refs=_one_plan(list(seen)))
-                for row in r["rows"]}
+            ents: dict[str, tuple] = {
+                row[0]: tuple(row[1:])
+                for r in reader.run(
+                    "UNWIND $refs AS ref MATCH (n:Entity {ref: ref}) "
+                    "RETURN collect([n.ref, n.data, n.version, n.created_at, n.updated_at]) AS rows",
+                    refs=_one_plan(list(seen)),
+                )
+                for row in r["rows"]
+            }
         if ref not in ents:
             raise NotFound(msg("entity-not-found", ref=ref))
         # models are built when read (StoredEntities), in the walk's order as the SQLite backend
-        return Subgraph(entities=StoredEntities({x: ents[x] for x in seen if x in ents}),
-                        relationships=StoredRelationships([tuple(rels[rid]) for rid in sorted(rels)]), depth=seen,
-                        truncated=truncated)
+        return Subgraph(
+            entities=StoredEntities({x: ents[x] for x in seen if x in ents}),
+            relationships=StoredRelationships([tuple(rels[rid]) for rid in sorted(rels)]),
+            depth=seen,
+            truncated=truncated,
+        )
 
     # --- organisation events -----------------------------------------------------------------------------------------
     def _event_row(self, event_id: str) -> tuple[int, str] | None:
@@ -866,8 +1047,9 @@ class Neo4jStore(CatalogStore):
         before = OrgEvent.model_validate_json(row[1]) if row else None
         ev = event.model_copy(update={"version": (row[0] + 1) if row else 1})
         self._run("MERGE (e:OrgEvent {id: $id}) SET e = $props", id=ev.id, props=_event_props(ev))
-        self._log_many(ctx, [("update" if before else "create", ev.ref, before.content() if before else None,
-                              ev.content())])
+        self._log_many(
+            ctx, [("update" if before else "create", ev.ref, before.content() if before else None, ev.content())]
+        )
         return ev
 
     def record_event(self, event: OrgEvent, ctx: WriteContext) -> OrgEvent:
@@ -876,15 +1058,23 @@ class Neo4jStore(CatalogStore):
 
     def list_events(self, org: str | None = None) -> list[OrgEvent]:
         if org:
-            rows = self._run("MATCH (e:OrgEvent) WHERE $org IN e.orgs RETURN e.data AS data ORDER BY e.date, e.id",
-                             org=org)
+            rows = self._run(
+                "MATCH (e:OrgEvent) WHERE $org IN e.orgs RETURN e.data AS data ORDER BY e.date, e.id", org=org
+            )
         else:
             rows = self._run("MATCH (e:OrgEvent) RETURN e.data AS data ORDER BY e.date, e.id")
         return [OrgEvent.model_validate_json(r["data"]) for r in rows]
 
     # --- records -----------------------------------------------------------------------------------------------------
-    def put_record(self, collection: str, key: str, data: dict[str, Any], ctx: WriteContext,
-                   expected_version: int | None = None, log: bool = True) -> Record:
+    def put_record(
+        self,
+        collection: str,
+        key: str,
+        data: dict[str, Any],
+        ctx: WriteContext,
+        expected_version: int | None = None,
+        log: bool = True,
+    ) -> Record:
         check_record_key(collection, key)
         text = canonical_json(data)
         rid = f"{collection}/{key}"
@@ -894,23 +1084,38 @@ class Neo4jStore(CatalogStore):
             check_record_version(collection, key, expected_version, row["version"] if row else None)
             now = self._now(self._local.head[2])
             version = (row["version"] + 1) if row else 1
-            self._run("MERGE (r:Record {rid: $rid}) SET r.collection = $collection, r.key = $key, "
-                      "r.version = $version, r.updated_at = $now, r.data = $data", rid=rid, collection=collection,
-                      key=key, version=version, now=now, data=text)
+            self._run(
+                "MERGE (r:Record {rid: $rid}) SET r.collection = $collection, r.key = $key, "
+                "r.version = $version, r.updated_at = $now, r.data = $data",
+                rid=rid,
+                collection=collection,
+                key=key,
+                version=version,
+                now=now,
+                data=text,
+            )
             if log:
-                self._log_many(ctx, [("update" if row else "create", record_ref(collection, key),
-                                      row["data"] if row else None, text)], now)
+                self._log_many(
+                    ctx,
+                    [("update" if row else "create", record_ref(collection, key), row["data"] if row else None, text)],
+                    now,
+                )
             return Record(collection, key, json.loads(text), version, now)
 
     def get_record(self, collection: str, key: str) -> Record | None:
         rows = self._run(f"MATCH (r:Record {{rid: $rid}}) RETURN {_REC}", rid=f"{collection}/{key}")
         return _record(rows[0]) if rows else None
 
-    def list_records(self, collection: str, limit: int = 100, offset: int = 0,
-                     newest_first: bool = False) -> list[Record]:
+    def list_records(
+        self, collection: str, limit: int = 100, offset: int = 0, newest_first: bool = False
+    ) -> list[Record]:
         order = "r.updated_at DESC, r.key" if newest_first else "r.key"
-        rows = self._run(f"MATCH (r:Record {{collection: $collection}}) RETURN {_REC} ORDER BY {order} "
-                         "SKIP $offset LIMIT $limit", collection=collection, offset=int(offset), limit=int(limit))
+        rows = self._run(
+            f"MATCH (r:Record {{collection: $collection}}) RETURN {_REC} ORDER BY {order} SKIP $offset LIMIT $limit",
+            collection=collection,
+            offset=int(offset),
+            limit=int(limit),
+        )
         return [_record(r) for r in rows]
 
     def count_records(self, collection: str | None = None) -> int:
@@ -918,8 +1123,9 @@ class Neo4jStore(CatalogStore):
             return self._run("MATCH (r:Record) RETURN count(r) AS n")[0]["n"]
         return self._run("MATCH (r:Record {collection: $c}) RETURN count(r) AS n", c=collection)[0]["n"]
 
-    def delete_record(self, collection: str, key: str, ctx: WriteContext, expected_version: int | None = None,
-                      log: bool = True) -> None:
+    def delete_record(
+        self, collection: str, key: str, ctx: WriteContext, expected_version: int | None = None, log: bool = True
+    ) -> None:
         rid = f"{collection}/{key}"
         with self.transaction(ctx):
             rows = self._run("MATCH (r:Record {rid: $rid}) RETURN r.version AS version, r.data AS data", rid=rid)
@@ -932,8 +1138,11 @@ class Neo4jStore(CatalogStore):
 
     # --- as-of -------------------------------------------------------------------------------------------------------
     def entity_as_of(self, ref: str, when: dt.datetime | dt.date | str) -> Entity | None:
-        rows = self._run("MATCH (c:ChangeEntry {ref: $ref}) WHERE c.time <= $t RETURN c.after AS after "
-                         "ORDER BY c.seq DESC LIMIT 1", ref=ref, t=as_instant(when))
+        rows = self._run(
+            "MATCH (c:ChangeEntry {ref: $ref}) WHERE c.time <= $t RETURN c.after AS after ORDER BY c.seq DESC LIMIT 1",
+            ref=ref,
+            t=as_instant(when),
+        )
         if not rows or rows[0]["after"] is None:
             return None
         return Entity.model_validate_json(rows[0]["after"])
@@ -950,15 +1159,20 @@ class Neo4jStore(CatalogStore):
         ents: list[str] = []
         rels: list[str] = []
         if when is None:  # one query: one consistent read
-            rows = self._stream("MATCH (n:Entity) RETURN 0 AS k, n.data AS data "
-                                "UNION ALL MATCH ()-[r]->() RETURN 1 AS k, r.data AS data")
+            rows = self._stream(
+                "MATCH (n:Entity) RETURN 0 AS k, n.data AS data "
+                "UNION ALL MATCH ()-[r]->() RETURN 1 AS k, r.data AS data"
+            )
             for r in rows:
                 (rels if r["k"] else ents).append(r["data"])
             return ents, rels
         # as of: the last change-log entry of each reference, in reference order
-        rows = self._stream("MATCH (c:ChangeEntry) WHERE c.time <= $t WITH c.ref AS ref, max(c.seq) AS m "
-                            "MATCH (x:ChangeEntry {seq: m}) WHERE x.after IS NOT NULL "
-                            "RETURN x.ref AS ref, x.after AS after ORDER BY ref", t=as_instant(when))
+        rows = self._stream(
+            "MATCH (c:ChangeEntry) WHERE c.time <= $t WITH c.ref AS ref, max(c.seq) AS m "
+            "MATCH (x:ChangeEntry {seq: m}) WHERE x.after IS NOT NULL "
+            "RETURN x.ref AS ref, x.after AS after ORDER BY ref",
+            t=as_instant(when),
+        )
         for r in rows:
             ref, after = r["ref"], r["after"]
             if ref.startswith("rel:"):
@@ -967,32 +1181,42 @@ class Neo4jStore(CatalogStore):
                 ents.append(after)
         return ents, rels
 
-    def part_json(self, refs: list[str] = [], owners: list[str] = [],  # noqa: B006 - never mutated
-                  relationships: bool = True) -> tuple[list[str], list[str]]:
+    def part_json(
+        self,
+        refs: Sequence[str] = (),
+        owners: Sequence[str] = (),
+        relationships: bool = True,
+    ) -> tuple[list[str], list[str]]:
         found: dict[str, str] = {}
         for batch in _chunks(sorted(set(refs))):
-            for r in self._run("UNWIND $refs AS ref MATCH (n:Entity {ref: ref}) RETURN n.ref AS ref, n.data AS data",
-                               refs=batch):
+            for r in self._run(
+                "UNWIND $refs AS ref MATCH (n:Entity {ref: ref}) RETURN n.ref AS ref, n.data AS data", refs=batch
+            ):
                 found[r["ref"]] = r["data"]
         wanted = set(owners)
         if wanted:
             # the stored text names each owner as "org":"<ref>" (canonical JSON): a cheap filter, then the exact test
             probes = [f'"org":{json.dumps(o, ensure_ascii=False)}' for o in sorted(wanted)]
-            for r in self._run("MATCH (n:Entity) WHERE any(p IN $probes WHERE n.data CONTAINS p) "
-                               "RETURN n.ref AS ref, n.data AS data", probes=probes):
+            for r in self._run(
+                "MATCH (n:Entity) WHERE any(p IN $probes WHERE n.data CONTAINS p) RETURN n.ref AS ref, n.data AS data",
+                probes=probes,
+            ):
                 if any(p["org"] in wanted for p in json.loads(r["data"])["owner_history"]):
                     found[r["ref"]] = r["data"]
         rels: dict[str, str] = {}
         if relationships:
             for batch in _chunks(sorted(found)):
-                for r in self._run("MATCH (n:Entity)-[r]-() WHERE n.ref IN $refs RETURN DISTINCT r.id AS id, "
-                                   "r.data AS data", refs=batch):
+                for r in self._run(
+                    "MATCH (n:Entity)-[r]-() WHERE n.ref IN $refs RETURN DISTINCT r.id AS id, r.data AS data",
+                    refs=batch,
+                ):
                     rels[r["id"]] = r["data"]
         return list(found.values()), list(rels.values())
 
     # --- bulk --------------------------------------------------------------------------------------------------------
-    def bulk_load(self, load: BulkLoad, ctx: WriteContext, progress: ProgressFn | None = None,
-                  dry_run: bool = False) -> BulkResult:
+    def bulk_load(
+        self, load: BulkLoad, ctx: WriteContext, progress: ProgressFn | None = None, dry_run: bool = False
+    ) -> BulkResult:
         """All checks run before the first write (a refused load leaves nothing, even inside a caller's
         transaction); facts are then written in chunks, as the SQLite backend writes them."""
         load = load.in_key_order()  # as the SQLite backend writes them (so the change logs are the same)
@@ -1009,14 +1233,17 @@ class Neo4jStore(CatalogStore):
                     return self._bulk(load, ctx, progress, write=True)
             except TransientError as exc:
                 if _too_big(exc):
-                    raise StoreError(f"the load of {load.source} ({len(load.entities):,} entities, "
-                                     f"{len(load.relationships):,} relationships) needs more transaction memory "
-                                     "than the Neo4j server allows (db.memory.transaction.max and "
-                                     "dbms.memory.transaction.total.max; about 10 KB per fact); raise those "
-                                     "limits and the heap, or split the import") from exc
+                    raise StoreError(
+                        f"the load of {load.source} ({len(load.entities):,} entities, "
+                        f"{len(load.relationships):,} relationships) needs more transaction memory "
+                        "than the Neo4j server allows (db.memory.transaction.max and "
+                        "dbms.memory.transaction.total.max; about 10 KB per fact); raise those "
+                        "limits and the heap, or split the import"
+                    ) from exc
                 if attempt == RETRIES:
-                    raise StoreError(f"bulk load of {load.source} failed {RETRIES + 1} times on transient "
-                                     f"errors: {exc}") from exc
+                    raise StoreError(
+                        f"bulk load of {load.source} failed {RETRIES + 1} times on transient errors: {exc}"
+                    ) from exc
                 _time.sleep(self.retry_pause * (attempt + 1))
         raise AssertionError("unreachable")  # pragma: no cover
 
@@ -1035,10 +1262,18 @@ class Neo4jStore(CatalogStore):
         now = self._now(self._head()[2])
         logged = False
         for chunk in _chunks(load.entities):
-            existing = {} if fresh else {r["ref"]: (r["version"], r["created_at"], r["data"]) for r in self._run(
-                "UNWIND $refs AS ref MATCH (n:Entity {ref: ref}) "
-                "RETURN n.ref AS ref, n.version AS version, n.created_at AS created_at, n.data AS data",
-                refs=[e.ref for e in chunk])}
+            existing = (
+                {}
+                if fresh
+                else {
+                    r["ref"]: (r["version"], r["created_at"], r["data"])
+                    for r in self._run(
+                        "UNWIND $refs AS ref MATCH (n:Entity {ref: ref}) "
+                        "RETURN n.ref AS ref, n.version AS version, n.created_at AS created_at, n.data AS data",
+                        refs=[e.ref for e in chunk],
+                    )
+                }
+            )
             rows: list[tuple[bool, dict[str, Any]]] = []
             logs: list[LogItem] = []
             for e in chunk:
@@ -1059,17 +1294,29 @@ class Neo4jStore(CatalogStore):
                     result.add("created", e.kind, e.ref)
             if write and rows:
                 log_rows = self._log_rows(ctx, logs, now)
-                self._create_entities([p for new, p in rows if new],
-                                      [lg for (new, _), lg in zip(rows, log_rows) if new])
-                self._update_entities([p for new, p in rows if not new],
-                                      [lg for (new, _), lg in zip(rows, log_rows) if not new])
+                self._create_entities(
+                    [p for new, p in rows if new], [lg for (new, _), lg in zip(rows, log_rows, strict=False) if new]
+                )
+                self._update_entities(
+                    [p for new, p in rows if not new],
+                    [lg for (new, _), lg in zip(rows, log_rows, strict=False) if not new],
+                )
                 logged = True
             done += len(chunk)
             if progress:
                 progress(done, total)
         for chunk in _chunks(load.relationships):
-            existing = {} if fresh else {r["id"]: (r["version"], r["created_at"], r["data"]) for r in self._rels_by_id(
-                [r.id for r in chunk], "r.id AS id, r.version AS version, r.created_at AS created_at, r.data AS data")}
+            existing = (
+                {}
+                if fresh
+                else {
+                    r["id"]: (r["version"], r["created_at"], r["data"])
+                    for r in self._rels_by_id(
+                        [r.id for r in chunk],
+                        "r.id AS id, r.version AS version, r.created_at AS created_at, r.data AS data",
+                    )
+                }
+            )
             rows = []
             logs = []
             for r in chunk:
@@ -1090,10 +1337,16 @@ class Neo4jStore(CatalogStore):
                     result.add("created", "relationship", _rel_ref(r.id))
             if write and rows:
                 log_rows = self._log_rows(ctx, logs, now)
-                self._write_relationships([p for new, p in rows if new], True,
-                                          [lg for (new, _), lg in zip(rows, log_rows) if new])
-                self._write_relationships([p for new, p in rows if not new], False,
-                                          [lg for (new, _), lg in zip(rows, log_rows) if not new])
+                self._write_relationships(
+                    [p for new, p in rows if new],
+                    True,
+                    [lg for (new, _), lg in zip(rows, log_rows, strict=False) if new],
+                )
+                self._write_relationships(
+                    [p for new, p in rows if not new],
+                    False,
+                    [lg for (new, _), lg in zip(rows, log_rows, strict=False) if not new],
+                )
                 logged = True
             done += len(chunk)
             if progress:
@@ -1107,8 +1360,7 @@ class Neo4jStore(CatalogStore):
             else:
                 result.add("updated" if row else "created", "event", ev.ref)
                 if write:
-                    self._record_event(ev.model_copy(update={"provenance": ev.provenance or load.provenance}), row,
-                                       ctx)
+                    self._record_event(ev.model_copy(update={"provenance": ev.provenance or load.provenance}), row, ctx)
             done += 1
         logs = []
         for rid, data in stale_r:
@@ -1140,14 +1392,34 @@ class Neo4jStore(CatalogStore):
         change log up to that head. The lock is held for a few reads, however large the catalog."""
         start = self.revision()[0]
         pages: list[tuple[str, str, Any]] = [
-            ("entities", f"MATCH (n:Entity) WHERE n.ref > $key RETURN n.ref AS key, {_E} ORDER BY n.ref LIMIT $batch",
-             _entity)]
-        pages += [("relationships", f"MATCH ()-[r:{t}]->() WHERE r.id > $key RETURN r.id AS key, {_R} "
-                                    "ORDER BY r.id LIMIT $batch", _relationship) for t in stored_types(self.metamodel)]
-        pages.append(("events", "MATCH (e:OrgEvent) WHERE e.id > $key RETURN e.id AS key, e.data AS data "
-                                "ORDER BY e.id LIMIT $batch", lambda r: OrgEvent.model_validate_json(r["data"])))
-        pages.append(("records", f"MATCH (r:Record) WHERE r.rid > $key RETURN r.rid AS next, {_REC} "
-                                 "ORDER BY r.rid LIMIT $batch", _record))
+            (
+                "entities",
+                f"MATCH (n:Entity) WHERE n.ref > $key RETURN n.ref AS key, {_E} ORDER BY n.ref LIMIT $batch",
+                _entity,
+            )
+        ]
+        pages += [
+            (
+                "relationships",
+                f"MATCH ()-[r:{t}]->() WHERE r.id > $key RETURN r.id AS key, {_R} ORDER BY r.id LIMIT $batch",
+                _relationship,
+            )
+            for t in stored_types(self.metamodel)
+        ]
+        pages.append(
+            (
+                "events",
+                "MATCH (e:OrgEvent) WHERE e.id > $key RETURN e.id AS key, e.data AS data ORDER BY e.id LIMIT $batch",
+                lambda r: OrgEvent.model_validate_json(r["data"]),
+            )
+        )
+        pages.append(
+            (
+                "records",
+                f"MATCH (r:Record) WHERE r.rid > $key RETURN r.rid AS next, {_REC} ORDER BY r.rid LIMIT $batch",
+                _record,
+            )
+        )
         for section, query, make in pages:
             key = ""
             while True:
@@ -1167,52 +1439,94 @@ class Neo4jStore(CatalogStore):
         under the ``LogHead`` write lock (a transaction that writes nothing else and logs nothing)."""
         with self.transaction(WriteContext(actor="dump")):
             seq = self._local.head[0]
-            refs = [r["ref"] for r in self._run("MATCH (c:ChangeEntry) WHERE c.seq > $start AND c.seq <= $seq "
-                                                "RETURN DISTINCT c.ref AS ref", start=start, seq=seq)]
+            refs = [
+                r["ref"]
+                for r in self._run(
+                    "MATCH (c:ChangeEntry) WHERE c.seq > $start AND c.seq <= $seq RETURN DISTINCT c.ref AS ref",
+                    start=start,
+                    seq=seq,
+                )
+            ]
             rel_ids = sorted(r[4:] for r in refs if r.startswith("rel:"))
             event_ids = sorted(r[6:] for r in refs if r.startswith("event:"))
-            rids = sorted(r[len(RECORD_PREFIX):] for r in refs if r.startswith(RECORD_PREFIX))
+            rids = sorted(r[len(RECORD_PREFIX) :] for r in refs if r.startswith(RECORD_PREFIX))
             refs = sorted(r for r in refs if not r.startswith(("rel:", "event:", RECORD_PREFIX)))
             entities = self.get_entities(refs)
             rels = {r["key"]: _relationship(r) for r in self._rels_by_id(rel_ids, f"r.id AS key, {_R}")}
-            events = {r["id"]: OrgEvent.model_validate_json(r["data"]) for r in self._run(
-                "UNWIND $ids AS id MATCH (e:OrgEvent {id: id}) RETURN e.id AS id, e.data AS data", ids=event_ids)}
-            records = {r["rid"]: _record(r) for r in self._run(
-                f"UNWIND $rids AS rid MATCH (r:Record {{rid: rid}}) RETURN r.rid AS rid, {_REC}", rids=rids)}
-        return seq, ([Correction("entities", k, entities.get(k)) for k in refs]
-                     + [Correction("relationships", k, rels.get(k)) for k in rel_ids]
-                     + [Correction("events", k, events.get(k)) for k in event_ids]
-                     + [Correction("records", k, records.get(k)) for k in rids])
+            events = {
+                r["id"]: OrgEvent.model_validate_json(r["data"])
+                for r in self._run(
+                    "UNWIND $ids AS id MATCH (e:OrgEvent {id: id}) RETURN e.id AS id, e.data AS data", ids=event_ids
+                )
+            }
+            records = {
+                r["rid"]: _record(r)
+                for r in self._run(
+                    f"UNWIND $rids AS rid MATCH (r:Record {{rid: rid}}) RETURN r.rid AS rid, {_REC}", rids=rids
+                )
+            }
+        return seq, (
+            [Correction("entities", k, entities.get(k)) for k in refs]
+            + [Correction("relationships", k, rels.get(k)) for k in rel_ids]
+            + [Correction("events", k, events.get(k)) for k in event_ids]
+            + [Correction("records", k, records.get(k)) for k in rids]
+        )
 
     def restore(self, section: str, items: list) -> None:
         if not items:
             return
         with self.transaction(WriteContext(actor="migrate")):
             if section == "entities":
-                self._create_entities([_entity_props(c, canonical_json(c), e.version, e.created_at, e.updated_at)
-                                       for e in items for c in [e.content()]])
+                self._create_entities(
+                    [
+                        _entity_props(c, canonical_json(c), e.version, e.created_at, e.updated_at)
+                        for e in items
+                        for c in [e.content()]
+                    ]
+                )
             elif section == "relationships":
-                self._write_relationships([_rel_row(c, _rel_props(c, canonical_json(c), r.version, r.created_at,
-                                                                  r.updated_at)) for r in items for c in [r.content()]],
-                                          create=True)
+                self._write_relationships(
+                    [
+                        _rel_row(c, _rel_props(c, canonical_json(c), r.version, r.created_at, r.updated_at))
+                        for r in items
+                        for c in [r.content()]
+                    ],
+                    create=True,
+                )
             elif section == "events":
-                self._run("UNWIND $rows AS props CREATE (e:OrgEvent) SET e = props",
-                          rows=[_event_props(ev) for ev in items])
+                self._run(
+                    "UNWIND $rows AS props CREATE (e:OrgEvent) SET e = props", rows=[_event_props(ev) for ev in items]
+                )
             elif section == "records":
-                self._run("UNWIND $rows AS props CREATE (r:Record) SET r = props",
-                          rows=[{"rid": f"{r.collection}/{r.key}", "collection": r.collection, "key": r.key,
-                                 "version": r.version, "updated_at": r.updated_at, "data": canonical_json(r.data)}
-                                for r in items])
+                self._run(
+                    "UNWIND $rows AS props CREATE (r:Record) SET r = props",
+                    rows=[
+                        {
+                            "rid": f"{r.collection}/{r.key}",
+                            "collection": r.collection,
+                            "key": r.key,
+                            "version": r.version,
+                            "updated_at": r.updated_at,
+                            "data": canonical_json(r.data),
+                        }
+                        for r in items
+                    ],
+                )
             elif section == "corrections":
                 for c in items:
                     self._correct(c)
             elif section == "changelog":
                 seq, prev, _ = self._local.head
                 keys = ("seq", "time", "actor", "request_id", "op", "ref", "before", "after", "prev_hash", "hash")
-                rows = [dict(zip(keys, row)) for row in restored_log_rows(items, (seq, prev))]
-                self._run("UNWIND $rows AS row CREATE (c:ChangeEntry) SET c = row WITH count(*) AS n "
-                          "MATCH (h:LogHead {id: 'head'}) SET h.seq = $seq, h.hash = $hash, h.time = $time",
-                          rows=rows, seq=rows[-1]["seq"], hash=rows[-1]["hash"], time=rows[-1]["time"])
+                rows = [dict(zip(keys, row, strict=False)) for row in restored_log_rows(items, (seq, prev))]
+                self._run(
+                    "UNWIND $rows AS row CREATE (c:ChangeEntry) SET c = row WITH count(*) AS n "
+                    "MATCH (h:LogHead {id: 'head'}) SET h.seq = $seq, h.hash = $hash, h.time = $time",
+                    rows=rows,
+                    seq=rows[-1]["seq"],
+                    hash=rows[-1]["hash"],
+                    time=rows[-1]["time"],
+                )
                 self._local.head = (rows[-1]["seq"], rows[-1]["hash"], rows[-1]["time"])
             else:
                 raise StoreError(f"unknown dump section '{section}'")
@@ -1224,8 +1538,9 @@ class Neo4jStore(CatalogStore):
                 self._run("MATCH (n:Entity {ref: $ref}) DETACH DELETE n", ref=c.key)
                 return
             content = c.item.content()
-            props = _entity_props(content, canonical_json(content), c.item.version, c.item.created_at,
-                                  c.item.updated_at)
+            props = _entity_props(
+                content, canonical_json(content), c.item.version, c.item.created_at, c.item.updated_at
+            )
             if self._run("MATCH (n:Entity {ref: $ref}) RETURN 1 AS x", ref=c.key):
                 self._update_entities([props])  # in place: its relationships stay
             else:
@@ -1234,9 +1549,17 @@ class Neo4jStore(CatalogStore):
             self._delete_relationships([c.key])
             if c.item is not None:
                 content = c.item.content()
-                self._write_relationships([_rel_row(content, _rel_props(content, canonical_json(content),
-                                                                        c.item.version, c.item.created_at,
-                                                                        c.item.updated_at))], create=True)
+                self._write_relationships(
+                    [
+                        _rel_row(
+                            content,
+                            _rel_props(
+                                content, canonical_json(content), c.item.version, c.item.created_at, c.item.updated_at
+                            ),
+                        )
+                    ],
+                    create=True,
+                )
         elif c.section == "events":
             self._run("MATCH (e:OrgEvent {id: $id}) DELETE e", id=c.key)
             if c.item is not None:
@@ -1245,17 +1568,29 @@ class Neo4jStore(CatalogStore):
             self._run("MATCH (r:Record {rid: $rid}) DELETE r", rid=c.key)
             if c.item is not None:
                 r = c.item
-                self._run("CREATE (r:Record) SET r = $props",
-                          props={"rid": c.key, "collection": r.collection, "key": r.key, "version": r.version,
-                                 "updated_at": r.updated_at, "data": canonical_json(r.data)})
+                self._run(
+                    "CREATE (r:Record) SET r = $props",
+                    props={
+                        "rid": c.key,
+                        "collection": r.collection,
+                        "key": r.key,
+                        "version": r.version,
+                        "updated_at": r.updated_at,
+                        "data": canonical_json(r.data),
+                    },
+                )
         else:
             raise StoreError(f"unknown correction section '{c.section}'")
 
     def is_empty(self) -> bool:
-        for query in ("MATCH (n:Entity) RETURN 1 AS x LIMIT 1", "MATCH ()-[r]->() RETURN 1 AS x LIMIT 1",
-                      "MATCH (n:OrgEvent) RETURN 1 AS x LIMIT 1", "MATCH (n:ChangeEntry) RETURN 1 AS x LIMIT 1",
-                      "MATCH (n:Record) RETURN 1 AS x LIMIT 1",
-                      "MATCH (h:LogHead) WHERE h.seq > 0 RETURN 1 AS x LIMIT 1"):
+        for query in (
+            "MATCH (n:Entity) RETURN 1 AS x LIMIT 1",
+            "MATCH ()-[r]->() RETURN 1 AS x LIMIT 1",
+            "MATCH (n:OrgEvent) RETURN 1 AS x LIMIT 1",
+            "MATCH (n:ChangeEntry) RETURN 1 AS x LIMIT 1",
+            "MATCH (n:Record) RETURN 1 AS x LIMIT 1",
+            "MATCH (h:LogHead) WHERE h.seq > 0 RETURN 1 AS x LIMIT 1",
+        ):
             if self._run(query):
                 return False
         return True
@@ -1263,8 +1598,10 @@ class Neo4jStore(CatalogStore):
     def erase(self) -> None:
         """In batches of their own (a large catalog does not fit one transaction), then the head back to genesis."""
         with self._driver.session(database=self.database, bookmark_manager=self._bookmarks) as session:
-            session.run("MATCH (n) WHERE n:Entity OR n:OrgEvent OR n:ChangeEntry OR n:Record "
-                        "CALL (n) { DETACH DELETE n } IN TRANSACTIONS OF 10000 ROWS").consume()
+            session.run(
+                "MATCH (n) WHERE n:Entity OR n:OrgEvent OR n:ChangeEntry OR n:Record "
+                "CALL (n) { DETACH DELETE n } IN TRANSACTIONS OF 10000 ROWS"
+            ).consume()
         with self.transaction(WriteContext(actor="migrate")):
             self._run("MATCH (h:LogHead {id: 'head'}) SET h.seq = 0, h.hash = $genesis, h.time = ''", genesis=GENESIS)
             self._local.head = (0, GENESIS, "")
@@ -1275,27 +1612,47 @@ class Neo4jStore(CatalogStore):
             missing = self._missing_refs(missing)
         if missing:
             bad = [r for r in load.relationships if r.source in missing or r.target in missing]
-            raise IntegrityError(msg_plural("load-dangling", "load-dangling#plural", count=len(bad), example=bad[0].id,
-                                            missing=", ".join(sorted(missing)[:5])))
+            raise IntegrityError(
+                msg_plural(
+                    "load-dangling",
+                    "load-dangling#plural",
+                    count=len(bad),
+                    example=bad[0].id,
+                    missing=", ".join(sorted(missing)[:5]),
+                )
+            )
 
-    def _stale_for_cleanup(self, load: BulkLoad, loaded_refs: set[str]) \
-            -> tuple[list[tuple[str, str]], list[tuple[str, str, str]]]:
+    def _stale_for_cleanup(
+        self, load: BulkLoad, loaded_refs: set[str]
+    ) -> tuple[list[tuple[str, str]], list[tuple[str, str, str]]]:
         """What this source wrote earlier and the load no longer contains; refuses when a relationship that stays
         (entered by another source or a person, or one this load writes) would still use an entity that goes."""
         rel_ids = {r.id for r in load.relationships}
-        union = " UNION ALL ".join(f"MATCH ()-[r:{t}]->() WHERE r.prov_source = $source "
-                                   "RETURN r.id AS id, r.data AS data" for t in stored_types(self.metamodel))
-        stale_r = [(r["id"], r["data"]) for r in self._run(
-            f"CALL () {{ {union} }} RETURN id, data ORDER BY id", source=load.source) if r["id"] not in rel_ids]
-        stale_e = [(r["ref"], r["kind"], r["data"]) for r in self._run(
-            "MATCH (n:Entity) WHERE n.prov_source = $source RETURN n.ref AS ref, n.kind AS kind, n.data AS data "
-            "ORDER BY ref", source=load.source) if r["ref"] not in loaded_refs]
+        union = " UNION ALL ".join(
+            f"MATCH ()-[r:{t}]->() WHERE r.prov_source = $source RETURN r.id AS id, r.data AS data"
+            for t in stored_types(self.metamodel)
+        )
+        stale_r = [
+            (r["id"], r["data"])
+            for r in self._run(f"CALL () {{ {union} }} RETURN id, data ORDER BY id", source=load.source)
+            if r["id"] not in rel_ids
+        ]
+        stale_e = [
+            (r["ref"], r["kind"], r["data"])
+            for r in self._run(
+                "MATCH (n:Entity) WHERE n.prov_source = $source RETURN n.ref AS ref, n.kind AS kind, n.data AS data "
+                "ORDER BY ref",
+                source=load.source,
+            )
+            if r["ref"] not in loaded_refs
+        ]
         going = {rid for rid, _ in stale_r}
         if stale_e:
             used: dict[str, set[str]] = {}
             for batch in _chunks([ref for ref, _, _ in stale_e]):
-                for r in self._run("UNWIND $refs AS ref MATCH (:Entity {ref: ref})-[r]-() "
-                                   "RETURN ref, r.id AS id", refs=batch):
+                for r in self._run(
+                    "UNWIND $refs AS ref MATCH (:Entity {ref: ref})-[r]-() RETURN ref, r.id AS id", refs=batch
+                ):
                     used.setdefault(r["ref"], set()).add(r["id"])
             for r in load.relationships:
                 for end in (r.source, r.target):

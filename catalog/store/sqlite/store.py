@@ -16,21 +16,50 @@ import json
 import re
 import sqlite3
 import threading
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
-from typing import Any, Iterable, Iterator
+from typing import Any
 
 from catalog.changelog import GENESIS, Head, HeadWitness, VerifyResult, as_json, canonical_json, entry_hasher
-from catalog.errors import (AlreadyExists, Conflict, FieldError, IntegrityError, NotFound, StoreError, StoreFull,
-                            ValidationFailed)
+from catalog.errors import (
+    AlreadyExists,
+    Conflict,
+    FieldError,
+    IntegrityError,
+    NotFound,
+    StoreError,
+    StoreFull,
+    ValidationFailed,
+)
 from catalog.i18n import msg, msg_plural
 from catalog.metamodel import DEFAULT, Metamodel
 from catalog.model import ChangeEntry, Entity, OrgEvent, Relationship, current_owner
-from catalog.store.base import (RECORD_PREFIX, BulkLoad, BulkResult, CatalogStore, Correction, Direction,
-                                EntityFilter, ProgressFn, Record, StoredEntities, StoredRelationships, Subgraph,
-                                WriteContext,
-                                as_instant, check_record_key, check_record_version, chunks, consecutive_times,
-                                entity_from_row, format_time, parse_log_time, record_ref, relationship_from_row,
-                                restored_log_rows)
+from catalog.store.base import (
+    RECORD_PREFIX,
+    BulkLoad,
+    BulkResult,
+    CatalogStore,
+    Correction,
+    Direction,
+    EntityFilter,
+    ProgressFn,
+    Record,
+    StoredEntities,
+    StoredRelationships,
+    Subgraph,
+    WriteContext,
+    as_instant,
+    check_record_key,
+    check_record_version,
+    chunks,
+    consecutive_times,
+    entity_from_row,
+    format_time,
+    parse_log_time,
+    record_ref,
+    relationship_from_row,
+    restored_log_rows,
+)
 from catalog.text import fold, search_text
 
 SCHEMA_VERSION = "3"  # 3: entity_orgs (schema-2 files are upgraded when opened)
@@ -84,8 +113,6 @@ def _chunks(items: list, size: int = _CHUNK) -> Iterator[list]:
     return chunks(items, size)
 
 
-
-
 def _entity(row: tuple) -> Entity:
     """An Entity from (data, version, created_at, updated_at)."""
     return entity_from_row(*row)
@@ -113,8 +140,10 @@ def _store_error(exc: sqlite3.Error, path: Path) -> StoreError:
     """A failed SQLite write as the catalog's own error; the transaction has been rolled back by then."""
     code = (getattr(exc, "sqlite_errorcode", None) or 0) & 0xFF
     if code == sqlite3.SQLITE_FULL or "database or disk is full" in str(exc):
-        return StoreFull(f"the disk holding the catalog {path} is full (or the file reached its size limit): the "
-                         "write was rolled back and the catalog is unchanged; free some space and retry")
+        return StoreFull(
+            f"the disk holding the catalog {path} is full (or the file reached its size limit): the "
+            "write was rolled back and the catalog is unchanged; free some space and retry"
+        )
     if code in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED):
         return StoreError(f"the catalog {path} stayed locked by another writer: the write was rolled back; retry")
     if code == sqlite3.SQLITE_READONLY:
@@ -131,8 +160,14 @@ class SQLiteStore(CatalogStore):
 
     restores_in_one_transaction = True
 
-    def __init__(self, path: str | Path, metamodel: Metamodel = DEFAULT, create: bool = True,
-                 head_witness: HeadWitness | None = None, read_only: bool = False):
+    def __init__(
+        self,
+        path: str | Path,
+        metamodel: Metamodel = DEFAULT,
+        create: bool = True,
+        head_witness: HeadWitness | None = None,
+        read_only: bool = False,
+    ):
         self.path = Path(path)
         self.metamodel = metamodel
         self.head_witness = head_witness
@@ -152,8 +187,10 @@ class SQLiteStore(CatalogStore):
                     probe.execute(f"PRAGMA page_size={PAGE_SIZE}")
                     probe.execute("VACUUM")
             if tables and "meta" not in tables:  # someone else's SQLite database: never add our tables to it
-                raise StoreError(f"{self.path} is an SQLite database but not a catalog (it has tables "
-                                 f"{', '.join(sorted(tables)[:5])} and no catalog schema); refusing to change it")
+                raise StoreError(
+                    f"{self.path} is an SQLite database but not a catalog (it has tables "
+                    f"{', '.join(sorted(tables)[:5])} and no catalog schema); refusing to change it"
+                )
             conn = self._conn()
             conn.executescript(SCHEMA)
             row = conn.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()
@@ -174,8 +211,11 @@ class SQLiteStore(CatalogStore):
         try:
             conn = self._conn()
             tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
-            row = conn.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone() \
-                if "meta" in tables else None
+            row = (
+                conn.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()
+                if "meta" in tables
+                else None
+            )
         except sqlite3.DatabaseError as exc:
             self.close()
             raise StoreError(f"{self.path} is not a catalog file: {exc}") from exc
@@ -184,8 +224,10 @@ class SQLiteStore(CatalogStore):
             raise StoreError(f"{self.path} is not a catalog file (no catalog schema)")
         if row[0] != SCHEMA_VERSION:
             self.close()
-            raise StoreError(f"{self.path} has catalog schema {row[0]}; read-only, this version reads only "
-                             f"{SCHEMA_VERSION} (open a copy of it to upgrade it)")
+            raise StoreError(
+                f"{self.path} has catalog schema {row[0]}; read-only, this version reads only "
+                f"{SCHEMA_VERSION} (open a copy of it to upgrade it)"
+            )
 
     @staticmethod
     def file_schema(path: str | Path) -> str | None:
@@ -203,8 +245,13 @@ class SQLiteStore(CatalogStore):
     def _connect(self) -> sqlite3.Connection:
         """A new connection to the file (read-only ones through a ``mode=ro`` URI)."""
         if self.read_only:
-            return sqlite3.connect(f"{self.path.resolve().as_uri()}?mode=ro", uri=True, isolation_level=None,
-                                   timeout=30, check_same_thread=True)
+            return sqlite3.connect(
+                f"{self.path.resolve().as_uri()}?mode=ro",
+                uri=True,
+                isolation_level=None,
+                timeout=30,
+                check_same_thread=True,
+            )
         return sqlite3.connect(self.path, isolation_level=None, timeout=30, check_same_thread=True)
 
     @staticmethod
@@ -216,8 +263,10 @@ class SQLiteStore(CatalogStore):
         try:
             if conn.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()[0] == "2":
                 conn.execute("DELETE FROM entity_orgs")
-                conn.execute("INSERT OR IGNORE INTO entity_orgs SELECT json_extract(p.value, '$.org'), e.ref "
-                             "FROM entities e, json_each(e.data, '$.owner_history') p")
+                conn.execute(
+                    "INSERT OR IGNORE INTO entity_orgs SELECT json_extract(p.value, '$.org'), e.ref "
+                    "FROM entities e, json_each(e.data, '$.owner_history') p"
+                )
                 conn.execute("UPDATE meta SET value = ? WHERE key = 'schema_version'", (SCHEMA_VERSION,))
         except BaseException:
             conn.execute("ROLLBACK")
@@ -307,8 +356,13 @@ class SQLiteStore(CatalogStore):
             head = row if row else (0, GENESIS, "")
         return head
 
-    def _log_many(self, conn: sqlite3.Connection, ctx: WriteContext,
-                  items: list[tuple[str, str, Any, Any]], now: str | None = None) -> None:
+    def _log_many(
+        self,
+        conn: sqlite3.Connection,
+        ctx: WriteContext,
+        items: list[tuple[str, str, Any, Any]],
+        now: str | None = None,
+    ) -> None:
         """Append (op, ref, before, after) entries (before/after: dicts, None, or their canonical JSON text);
         must run inside a transaction. Entries of one call get consecutive microseconds from one clock reading."""
         if not items:
@@ -317,7 +371,7 @@ class SQLiteStore(CatalogStore):
         base = parse_log_time(now if now and now > last else self._now(last))
         rows = []
         hash_entry = entry_hasher(ctx.actor, ctx.request_id)
-        for (op, ref, before, after), time in zip(items, consecutive_times(base, len(items))):
+        for (op, ref, before, after), time in zip(items, consecutive_times(base, len(items)), strict=False):
             seq += 1
             b = None if before is None else as_json(before)
             a = None if after is None else as_json(after)
@@ -327,8 +381,15 @@ class SQLiteStore(CatalogStore):
         conn.executemany("INSERT INTO changelog VALUES (?,?,?,?,?,?,?,?,?,?)", rows)
         self._local.head = (seq, prev, last)
 
-    def changelog(self, ref: str | None = None, actor: str | None = None, since: str | None = None,
-                  until: str | None = None, limit: int | None = None, after_seq: int = 0) -> list[ChangeEntry]:
+    def changelog(
+        self,
+        ref: str | None = None,
+        actor: str | None = None,
+        since: str | None = None,
+        until: str | None = None,
+        limit: int | None = None,
+        after_seq: int = 0,
+    ) -> list[ChangeEntry]:
         where, args = ["seq > ?"], [after_seq]
         if ref:
             where.append("ref = ?")
@@ -338,8 +399,11 @@ class SQLiteStore(CatalogStore):
             args.append(actor)
         if since:
             where.append("time >= ?")
-            args.append(as_instant(since) if len(since) > 10 else format_time(
-                dt.datetime.combine(dt.date.fromisoformat(since), dt.time.min, tzinfo=dt.timezone.utc)))
+            args.append(
+                as_instant(since)
+                if len(since) > 10
+                else format_time(dt.datetime.combine(dt.date.fromisoformat(since), dt.time.min, tzinfo=dt.UTC))
+            )
         if until:
             where.append("time <= ?")
             args.append(as_instant(until))
@@ -351,14 +415,24 @@ class SQLiteStore(CatalogStore):
 
     @staticmethod
     def _entry(r: tuple) -> ChangeEntry:
-        return ChangeEntry(seq=r[0], time=r[1], actor=r[2], request_id=r[3], op=r[4], ref=r[5],
-                           before=None if r[6] is None else json.loads(r[6]),
-                           after=None if r[7] is None else json.loads(r[7]), prev_hash=r[8], hash=r[9])
+        return ChangeEntry(
+            seq=r[0],
+            time=r[1],
+            actor=r[2],
+            request_id=r[3],
+            op=r[4],
+            ref=r[5],
+            before=None if r[6] is None else json.loads(r[6]),
+            after=None if r[7] is None else json.loads(r[7]),
+            prev_hash=r[8],
+            hash=r[9],
+        )
 
     def verify_log(self, witness: Iterable[Head] = (), configured_witness: bool = True) -> VerifyResult:
         # the stored text is hashed as it is: any edit, even of white space, breaks the chain
-        return self._verify_rows(self._conn().execute("SELECT * FROM changelog ORDER BY seq"), witness,
-                                 configured_witness)
+        return self._verify_rows(
+            self._conn().execute("SELECT * FROM changelog ORDER BY seq"), witness, configured_witness
+        )
 
     def revision(self) -> tuple[int, str]:
         row = self._conn().execute("SELECT seq, hash FROM changelog ORDER BY seq DESC LIMIT 1").fetchone()
@@ -368,18 +442,31 @@ class SQLiteStore(CatalogStore):
     @staticmethod
     def _entity_row(c: dict[str, Any], data: str, version: int, created: str, updated: str) -> tuple:
         prov = c.get("provenance")
-        return (c["ref"], c["kind"], current_owner(c["owner_history"]), c["attributes"].get("lifecycle"), version,
-                prov["source"] if prov else None, created, updated, data)
+        return (
+            c["ref"],
+            c["kind"],
+            current_owner(c["owner_history"]),
+            c["attributes"].get("lifecycle"),
+            version,
+            prov["source"] if prov else None,
+            created,
+            updated,
+            data,
+        )
 
-    def _write_entity(self, conn: sqlite3.Connection, c: dict[str, Any], version: int, created: str, now: str,
-                      new: bool) -> str:
+    def _write_entity(
+        self, conn: sqlite3.Connection, c: dict[str, Any], version: int, created: str, now: str, new: bool
+    ) -> str:
         data = canonical_json(c)
         row = self._entity_row(c, data, version, created, now)
         if new:
             conn.execute("INSERT INTO entities VALUES (?,?,?,?,?,?,?,?,?)", row)
         else:
-            conn.execute("UPDATE entities SET kind=?, owner=?, lifecycle=?, version=?, prov_source=?, created_at=?, "
-                         "updated_at=?, data=? WHERE ref=?", (*row[1:], row[0]))
+            conn.execute(
+                "UPDATE entities SET kind=?, owner=?, lifecycle=?, version=?, prov_source=?, created_at=?, "
+                "updated_at=?, data=? WHERE ref=?",
+                (*row[1:], row[0]),
+            )
             _drop_index_rows(conn, [(c["ref"],)])
         _insert_index_rows(conn, *_index_rows(c))
         return data
@@ -412,8 +499,7 @@ class SQLiteStore(CatalogStore):
     def update_entity(self, entity: Entity, expected_version: int, ctx: WriteContext) -> Entity:
         with self.transaction(ctx):
             conn = self._conn()
-            row = conn.execute("SELECT version, created_at, data FROM entities WHERE ref = ?",
-                               (entity.ref,)).fetchone()
+            row = conn.execute("SELECT version, created_at, data FROM entities WHERE ref = ?", (entity.ref,)).fetchone()
             if row is None:
                 raise NotFound(msg("entity-not-found", ref=entity.ref))
             if row[0] != expected_version:
@@ -431,11 +517,13 @@ class SQLiteStore(CatalogStore):
                 raise NotFound(msg("entity-not-found", ref=ref))
             if row[0] != expected_version:
                 raise Conflict(ref, expected_version, row[0])
-            rels = conn.execute("SELECT id, data FROM relationships WHERE source = ? OR target = ? ORDER BY id",
-                                (ref, ref)).fetchall()
+            rels = conn.execute(
+                "SELECT id, data FROM relationships WHERE source = ? OR target = ? ORDER BY id", (ref, ref)
+            ).fetchall()
             if rels and not cascade:
-                raise IntegrityError(msg_plural("entity-in-use", "entity-in-use#plural", count=len(rels), ref=ref,
-                                                example=rels[0][0]))
+                raise IntegrityError(
+                    msg_plural("entity-in-use", "entity-in-use#plural", count=len(rels), ref=ref, example=rels[0][0])
+                )
             conn.executemany("DELETE FROM relationships WHERE id = ?", [(rid,) for rid, _ in rels])
             conn.execute("DELETE FROM entities WHERE ref = ?", (ref,))
             _drop_index_rows(conn, [(ref,)])
@@ -480,9 +568,11 @@ class SQLiteStore(CatalogStore):
         if q is None:
             return []
         # rank inside the full-text index first, then read only the winners
-        sql = (f"SELECT e.data, e.version, e.created_at, e.updated_at FROM (SELECT ref, bm25(entity_fts, 0, 0, 10.0, "
-               f"1.0) AS score FROM entity_fts WHERE entity_fts MATCH ?{' AND kind = ?' if kind else ''} "
-               "ORDER BY score, ref LIMIT ?) f JOIN entities e ON e.ref = f.ref ORDER BY f.score, f.ref")
+        sql = (
+            f"SELECT e.data, e.version, e.created_at, e.updated_at FROM (SELECT ref, bm25(entity_fts, 0, 0, 10.0, "
+            f"1.0) AS score FROM entity_fts WHERE entity_fts MATCH ?{' AND kind = ?' if kind else ''} "
+            "ORDER BY score, ref LIMIT ?) f JOIN entities e ON e.ref = f.ref ORDER BY f.score, f.ref"
+        )
         args: list[Any] = [q] + ([kind] if kind else []) + [int(limit)]
         try:
             return [_entity(r) for r in self._conn().execute(sql, args)]
@@ -493,8 +583,17 @@ class SQLiteStore(CatalogStore):
     @staticmethod
     def _rel_row(c: dict[str, Any], data: str, version: int, created: str, updated: str) -> tuple:
         prov = c.get("provenance")
-        return (c["id"], c["type"], c["source"], c["target"], version, prov["source"] if prov else None, created,
-                updated, data)
+        return (
+            c["id"],
+            c["type"],
+            c["source"],
+            c["target"],
+            version,
+            prov["source"] if prov else None,
+            created,
+            updated,
+            data,
+        )
 
     def _require_endpoints(self, conn: sqlite3.Connection, rel: Relationship) -> None:
         for end in (rel.source, rel.target):
@@ -521,8 +620,7 @@ class SQLiteStore(CatalogStore):
     def update_relationship(self, rel: Relationship, expected_version: int, ctx: WriteContext) -> Relationship:
         with self.transaction(ctx):
             conn = self._conn()
-            row = conn.execute("SELECT version, created_at, data FROM relationships WHERE id = ?",
-                               (rel.id,)).fetchone()
+            row = conn.execute("SELECT version, created_at, data FROM relationships WHERE id = ?", (rel.id,)).fetchone()
             if row is None:
                 raise NotFound(msg("relationship-not-found", id=rel.id))
             if row[0] != expected_version:
@@ -531,8 +629,10 @@ class SQLiteStore(CatalogStore):
             c = rel.content()
             data = canonical_json(c)
             r = self._rel_row(c, data, row[0] + 1, row[1], now)
-            conn.execute("UPDATE relationships SET version=?, prov_source=?, created_at=?, updated_at=?, data=? "
-                         "WHERE id=?", (*r[4:], rel.id))
+            conn.execute(
+                "UPDATE relationships SET version=?, prov_source=?, created_at=?, updated_at=?, data=? WHERE id=?",
+                (*r[4:], rel.id),
+            )
             self._log_many(conn, ctx, [("update", _rel_ref(rel.id), row[2], data)], now)
             return rel.model_copy(update={"version": row[0] + 1, "created_at": row[1], "updated_at": now})
 
@@ -547,8 +647,9 @@ class SQLiteStore(CatalogStore):
             conn.execute("DELETE FROM relationships WHERE id = ?", (rel_id,))
             self._log_many(conn, ctx, [("delete", _rel_ref(rel_id), row[1], None)])
 
-    def list_relationships(self, ref: str | None = None, type: str | None = None, direction: Direction = "both",
-                           limit: int | None = None) -> list[Relationship]:
+    def list_relationships(
+        self, ref: str | None = None, type: str | None = None, direction: Direction = "both", limit: int | None = None
+    ) -> list[Relationship]:
         where, args = [], []
         if ref:
             ends = {"out": "source = ?", "in": "target = ?", "both": "(source = ? OR target = ?)"}[direction]
@@ -567,8 +668,14 @@ class SQLiteStore(CatalogStore):
         return self._conn().execute("SELECT count(*) FROM relationships").fetchone()[0]
 
     # --- traversal ---------------------------------------------------------------------------------------------
-    def neighbourhood(self, ref: str, depth: int = 1, direction: Direction = "both",
-                      types: tuple[str, ...] | None = None, limit: int = 500) -> Subgraph:
+    def neighbourhood(
+        self,
+        ref: str,
+        depth: int = 1,
+        direction: Direction = "both",
+        types: tuple[str, ...] | None = None,
+        limit: int = 500,
+    ) -> Subgraph:
         conn = self._conn()
         if not conn.execute("SELECT 1 FROM entities WHERE ref = ?", (ref,)).fetchone():
             raise NotFound(msg("entity-not-found", ref=ref))
@@ -610,8 +717,12 @@ class SQLiteStore(CatalogStore):
             q = f"SELECT {_E} FROM relationships WHERE id IN ({','.join('?' * len(chunk))}) ORDER BY id"
             rel_rows += conn.execute(q, chunk).fetchall()
         # models are built when read (StoredEntities): most of a big answer's cost otherwise
-        return Subgraph(entities=StoredEntities({ref: rows[ref] for ref in seen if ref in rows}),
-                        relationships=StoredRelationships(rel_rows), depth=seen, truncated=truncated)
+        return Subgraph(
+            entities=StoredEntities({ref: rows[ref] for ref in seen if ref in rows}),
+            relationships=StoredRelationships(rel_rows),
+            depth=seen,
+            truncated=truncated,
+        )
 
     # --- organisation events -----------------------------------------------------------------------------------
     def record_event(self, event: OrgEvent, ctx: WriteContext) -> OrgEvent:
@@ -621,54 +732,82 @@ class SQLiteStore(CatalogStore):
             before = OrgEvent.model_validate_json(row[1]) if row else None
             ev = event.model_copy(update={"version": (row[0] + 1) if row else 1})
             data = ev.model_dump_json(by_alias=True)
-            conn.execute("INSERT OR REPLACE INTO org_events VALUES (?,?,?,?,?)",
-                         (ev.id, ev.date.isoformat(), ev.version, ev.provenance.source if ev.provenance else None,
-                          data))
+            conn.execute(
+                "INSERT OR REPLACE INTO org_events VALUES (?,?,?,?,?)",
+                (ev.id, ev.date.isoformat(), ev.version, ev.provenance.source if ev.provenance else None, data),
+            )
             conn.execute("DELETE FROM event_orgs WHERE id = ?", (ev.id,))
             orgs = set(ev.from_ + ev.to) | {t.to for t in ev.transfers}
             conn.executemany("INSERT INTO event_orgs VALUES (?, ?)", [(o, ev.id) for o in sorted(orgs)])
-            self._log_many(conn, ctx, [("update" if before else "create", ev.ref,
-                                        before.content() if before else None, ev.content())])
+            self._log_many(
+                conn,
+                ctx,
+                [("update" if before else "create", ev.ref, before.content() if before else None, ev.content())],
+            )
             return ev
 
     def list_events(self, org: str | None = None) -> list[OrgEvent]:
         if org:
-            rows = self._conn().execute("SELECT e.data FROM org_events e JOIN event_orgs o ON o.id = e.id "
-                                        "WHERE o.org = ? ORDER BY e.date, e.id", (org,))
+            rows = self._conn().execute(
+                "SELECT e.data FROM org_events e JOIN event_orgs o ON o.id = e.id "
+                "WHERE o.org = ? ORDER BY e.date, e.id",
+                (org,),
+            )
         else:
             rows = self._conn().execute("SELECT data FROM org_events ORDER BY date, id")
         return [OrgEvent.model_validate_json(r[0]) for r in rows]
 
     # --- records -----------------------------------------------------------------------------------------------
-    def put_record(self, collection: str, key: str, data: dict[str, Any], ctx: WriteContext,
-                   expected_version: int | None = None, log: bool = True) -> Record:
+    def put_record(
+        self,
+        collection: str,
+        key: str,
+        data: dict[str, Any],
+        ctx: WriteContext,
+        expected_version: int | None = None,
+        log: bool = True,
+    ) -> Record:
         check_record_key(collection, key)
         text = canonical_json(data)
         with self.transaction(ctx):
             conn = self._conn()
-            row = conn.execute("SELECT version, data FROM records WHERE collection = ? AND key = ?",
-                               (collection, key)).fetchone()
+            row = conn.execute(
+                "SELECT version, data FROM records WHERE collection = ? AND key = ?", (collection, key)
+            ).fetchone()
             check_record_version(collection, key, expected_version, row[0] if row else None)
             seq, _, last = self._head(conn)
             now = self._now(last)
             version = (row[0] + 1) if row else 1
             conn.execute("INSERT OR REPLACE INTO records VALUES (?,?,?,?,?)", (collection, key, version, now, text))
             if log:
-                self._log_many(conn, ctx, [("update" if row else "create", record_ref(collection, key),
-                                            row[1] if row else None, text)], now)
+                self._log_many(
+                    conn,
+                    ctx,
+                    [("update" if row else "create", record_ref(collection, key), row[1] if row else None, text)],
+                    now,
+                )
             return Record(collection, key, json.loads(text), version, now)
 
     def get_record(self, collection: str, key: str) -> Record | None:
-        row = self._conn().execute("SELECT collection, key, data, version, updated_at FROM records "
-                                   "WHERE collection = ? AND key = ?", (collection, key)).fetchone()
+        row = (
+            self._conn()
+            .execute(
+                "SELECT collection, key, data, version, updated_at FROM records WHERE collection = ? AND key = ?",
+                (collection, key),
+            )
+            .fetchone()
+        )
         return _record(row) if row else None
 
-    def list_records(self, collection: str, limit: int = 100, offset: int = 0,
-                     newest_first: bool = False) -> list[Record]:
+    def list_records(
+        self, collection: str, limit: int = 100, offset: int = 0, newest_first: bool = False
+    ) -> list[Record]:
         order = "updated_at DESC, key" if newest_first else "key"
-        rows = self._conn().execute(f"SELECT collection, key, data, version, updated_at FROM records "
-                                    f"WHERE collection = ? ORDER BY {order} LIMIT ? OFFSET ?",
-                                    (collection, int(limit), int(offset)))
+        rows = self._conn().execute(
+            f"SELECT collection, key, data, version, updated_at FROM records "
+            f"WHERE collection = ? ORDER BY {order} LIMIT ? OFFSET ?",
+            (collection, int(limit), int(offset)),
+        )
         return [_record(r) for r in rows]
 
     def count_records(self, collection: str | None = None) -> int:
@@ -676,12 +815,14 @@ class SQLiteStore(CatalogStore):
             return self._conn().execute("SELECT count(*) FROM records").fetchone()[0]
         return self._conn().execute("SELECT count(*) FROM records WHERE collection = ?", (collection,)).fetchone()[0]
 
-    def delete_record(self, collection: str, key: str, ctx: WriteContext, expected_version: int | None = None,
-                      log: bool = True) -> None:
+    def delete_record(
+        self, collection: str, key: str, ctx: WriteContext, expected_version: int | None = None, log: bool = True
+    ) -> None:
         with self.transaction(ctx):
             conn = self._conn()
-            row = conn.execute("SELECT version, data FROM records WHERE collection = ? AND key = ?",
-                               (collection, key)).fetchone()
+            row = conn.execute(
+                "SELECT version, data FROM records WHERE collection = ? AND key = ?", (collection, key)
+            ).fetchone()
             if row is None:
                 raise NotFound(msg("record-not-found", record=f"{collection}/{key}"))
             check_record_version(collection, key, expected_version, row[0])
@@ -691,8 +832,14 @@ class SQLiteStore(CatalogStore):
 
     # --- as-of -------------------------------------------------------------------------------------------------
     def entity_as_of(self, ref: str, when: dt.datetime | dt.date | str) -> Entity | None:
-        row = self._conn().execute("SELECT after FROM changelog WHERE ref = ? AND time <= ? ORDER BY seq DESC "
-                                   "LIMIT 1", (ref, as_instant(when))).fetchone()
+        row = (
+            self._conn()
+            .execute(
+                "SELECT after FROM changelog WHERE ref = ? AND time <= ? ORDER BY seq DESC LIMIT 1",
+                (ref, as_instant(when)),
+            )
+            .fetchone()
+        )
         if row is None or row[0] is None:
             return None
         return Entity.model_validate_json(row[0])
@@ -714,8 +861,10 @@ class SQLiteStore(CatalogStore):
                 (rels if which else ents).append(data)
             return ents, rels
         # as of: the last change-log entry of each reference, in reference order
-        sql = ("SELECT c.ref, c.after FROM changelog c JOIN (SELECT ref, max(seq) AS m FROM changelog WHERE time <= ? "
-               "GROUP BY ref) x ON c.seq = x.m WHERE c.after IS NOT NULL ORDER BY c.ref")
+        sql = (
+            "SELECT c.ref, c.after FROM changelog c JOIN (SELECT ref, max(seq) AS m FROM changelog WHERE time <= ? "
+            "GROUP BY ref) x ON c.seq = x.m WHERE c.after IS NOT NULL ORDER BY c.ref"
+        )
         for ref, after in self._conn().execute(sql, (as_instant(when),)):
             if ref.startswith("rel:"):
                 rels.append(after)
@@ -723,29 +872,45 @@ class SQLiteStore(CatalogStore):
                 ents.append(after)
         return ents, rels
 
-    def part_json(self, refs: list[str] = [], owners: list[str] = [],  # noqa: B006 - never mutated
-                  relationships: bool = True) -> tuple[list[str], list[str]]:
+    def part_json(
+        self,
+        refs: Sequence[str] = (),
+        owners: Sequence[str] = (),
+        relationships: bool = True,
+    ) -> tuple[list[str], list[str]]:
         conn = self._conn()
         found: dict[str, str] = {}
         for chunk in _chunks(sorted(set(refs))):
-            found.update(conn.execute(f"SELECT ref, data FROM entities WHERE ref IN ({','.join('?' * len(chunk))})",
-                                      chunk))
+            found.update(
+                conn.execute(f"SELECT ref, data FROM entities WHERE ref IN ({','.join('?' * len(chunk))})", chunk)
+            )
         for chunk in _chunks(sorted(set(owners))):  # every period: entity_orgs names each owner an entity ever had
-            found.update(conn.execute(f"SELECT e.ref, e.data FROM entity_orgs o JOIN entities e ON e.ref = o.ref "
-                                      f"WHERE o.org IN ({','.join('?' * len(chunk))})", chunk))
+            found.update(
+                conn.execute(
+                    f"SELECT e.ref, e.data FROM entity_orgs o JOIN entities e ON e.ref = o.ref "
+                    f"WHERE o.org IN ({','.join('?' * len(chunk))})",
+                    chunk,
+                )
+            )
         rels: list[str] = []
         if relationships:
             for chunk in _chunks(sorted(found)):
                 marks = ",".join("?" * len(chunk))
-                rels += [d for (d,) in conn.execute(f"SELECT data FROM relationships WHERE source IN ({marks}) UNION "
-                                                    f"SELECT data FROM relationships WHERE target IN ({marks})",
-                                                    chunk + chunk)]
+                rels += [
+                    d
+                    for (d,) in conn.execute(
+                        f"SELECT data FROM relationships WHERE source IN ({marks}) UNION "
+                        f"SELECT data FROM relationships WHERE target IN ({marks})",
+                        chunk + chunk,
+                    )
+                ]
             rels = list(dict.fromkeys(rels))  # a relationship between two chunks comes twice
         return list(found.values()), rels
 
     # --- bulk --------------------------------------------------------------------------------------------------
-    def bulk_load(self, load: BulkLoad, ctx: WriteContext, progress: ProgressFn | None = None,
-                  dry_run: bool = False) -> BulkResult:
+    def bulk_load(
+        self, load: BulkLoad, ctx: WriteContext, progress: ProgressFn | None = None, dry_run: bool = False
+    ) -> BulkResult:
         """All checks run before the first write (a refused load leaves nothing, even inside a caller's
         transaction); facts are then written in chunks, so memory stays bounded by the chunk, not the load."""
         result = BulkResult()
@@ -786,7 +951,7 @@ class SQLiteStore(CatalogStore):
                         inserts.append(self._entity_row(c, data, 1, now, now))
                         logs.append(("create", e.ref, None, data))
                         result.add("created", e.kind, e.ref)
-                    for part, more in zip(index, _index_rows(c)):
+                    for part, more in zip(index, _index_rows(c), strict=False):
                         part += more
                 if not dry_run:
                     conn.executemany("INSERT INTO entities VALUES (?,?,?,?,?,?,?,?,?)", inserts)
@@ -834,8 +999,7 @@ class SQLiteStore(CatalogStore):
                 else:
                     result.add("updated" if row else "created", "event", ev.ref)
                     if not dry_run:
-                        self.record_event(ev.model_copy(update={"provenance": ev.provenance or load.provenance}),
-                                          ctx)
+                        self.record_event(ev.model_copy(update={"provenance": ev.provenance or load.provenance}), ctx)
                 done += 1
             stale_r, stale_e = stale
             logs = []
@@ -883,8 +1047,9 @@ class SQLiteStore(CatalogStore):
             yield from self._dump_pages(conn, batch)
             seq = 0
             while True:
-                rows = conn.execute("SELECT * FROM changelog WHERE seq > ? ORDER BY seq LIMIT ?",
-                                    (seq, int(batch))).fetchall()
+                rows = conn.execute(
+                    "SELECT * FROM changelog WHERE seq > ? ORDER BY seq LIMIT ?", (seq, int(batch))
+                ).fetchall()
                 if rows:
                     yield "changelog", [self._entry(r) for r in rows]
                     seq = rows[-1][0]
@@ -895,14 +1060,27 @@ class SQLiteStore(CatalogStore):
 
     def _dump_pages(self, conn: sqlite3.Connection, batch: int) -> Iterator[tuple[str, list]]:
         for section, key, sql, make in (
-                ("entities", "", f"SELECT ref, {_E} FROM entities WHERE ref > ? ORDER BY ref LIMIT ?", _entity),
-                ("relationships", "", f"SELECT id, {_E} FROM relationships WHERE id > ? ORDER BY id LIMIT ?",
-                 _relationship),
-                ("events", "", "SELECT id, data FROM org_events WHERE id > ? ORDER BY id LIMIT ?",
-                 lambda r: OrgEvent.model_validate_json(r[0])),
-                ("records", "", "SELECT collection || '/' || key, collection, key, data, version, updated_at "
-                                "FROM records WHERE collection || '/' || key > ? ORDER BY 1 LIMIT ?",
-                 _record)):
+            ("entities", "", f"SELECT ref, {_E} FROM entities WHERE ref > ? ORDER BY ref LIMIT ?", _entity),
+            (
+                "relationships",
+                "",
+                f"SELECT id, {_E} FROM relationships WHERE id > ? ORDER BY id LIMIT ?",
+                _relationship,
+            ),
+            (
+                "events",
+                "",
+                "SELECT id, data FROM org_events WHERE id > ? ORDER BY id LIMIT ?",
+                lambda r: OrgEvent.model_validate_json(r[0]),
+            ),
+            (
+                "records",
+                "",
+                "SELECT collection || '/' || key, collection, key, data, version, updated_at "
+                "FROM records WHERE collection || '/' || key > ? ORDER BY 1 LIMIT ?",
+                _record,
+            ),
+        ):
             while True:  # keyset pages: each one an index range, however far into the table
                 rows = conn.execute(sql, (key, int(batch))).fetchall()
                 if rows:
@@ -922,27 +1100,43 @@ class SQLiteStore(CatalogStore):
                 for e in items:
                     c = e.content()
                     rows.append(self._entity_row(c, canonical_json(c), e.version, e.created_at, e.updated_at))
-                    for part, more in zip(index, _index_rows(c)):
+                    for part, more in zip(index, _index_rows(c), strict=False):
                         part += more
                 conn.executemany("INSERT INTO entities VALUES (?,?,?,?,?,?,?,?,?)", rows)
                 _insert_index_rows(conn, *index)
             elif section == "relationships":
                 self._check_bulk_endpoints(conn, BulkLoad(source="", run="", relationships=items), set())
-                conn.executemany("INSERT INTO relationships VALUES (?,?,?,?,?,?,?,?,?)",
-                                 [self._rel_row(c, canonical_json(c), r.version, r.created_at, r.updated_at)
-                                  for r in items for c in [r.content()]])
+                conn.executemany(
+                    "INSERT INTO relationships VALUES (?,?,?,?,?,?,?,?,?)",
+                    [
+                        self._rel_row(c, canonical_json(c), r.version, r.created_at, r.updated_at)
+                        for r in items
+                        for c in [r.content()]
+                    ],
+                )
             elif section == "events":
-                conn.executemany("INSERT INTO org_events VALUES (?,?,?,?,?)",
-                                 [(ev.id, ev.date.isoformat(), ev.version,
-                                   ev.provenance.source if ev.provenance else None, ev.model_dump_json(by_alias=True))
-                                  for ev in items])
-                conn.executemany("INSERT INTO event_orgs VALUES (?, ?)",
-                                 [(o, ev.id) for ev in items
-                                  for o in sorted(set(ev.from_ + ev.to) | {t.to for t in ev.transfers})])
+                conn.executemany(
+                    "INSERT INTO org_events VALUES (?,?,?,?,?)",
+                    [
+                        (
+                            ev.id,
+                            ev.date.isoformat(),
+                            ev.version,
+                            ev.provenance.source if ev.provenance else None,
+                            ev.model_dump_json(by_alias=True),
+                        )
+                        for ev in items
+                    ],
+                )
+                conn.executemany(
+                    "INSERT INTO event_orgs VALUES (?, ?)",
+                    [(o, ev.id) for ev in items for o in sorted(set(ev.from_ + ev.to) | {t.to for t in ev.transfers})],
+                )
             elif section == "records":
-                conn.executemany("INSERT INTO records VALUES (?,?,?,?,?)",
-                                 [(r.collection, r.key, r.version, r.updated_at, canonical_json(r.data))
-                                  for r in items])
+                conn.executemany(
+                    "INSERT INTO records VALUES (?,?,?,?,?)",
+                    [(r.collection, r.key, r.version, r.updated_at, canonical_json(r.data)) for r in items],
+                )
             elif section == "corrections":
                 for c in items:
                     self._correct(conn, c)
@@ -960,49 +1154,80 @@ class SQLiteStore(CatalogStore):
             _drop_index_rows(conn, [(c.key,)])
             if c.item is not None:
                 content = c.item.content()
-                conn.execute("INSERT INTO entities VALUES (?,?,?,?,?,?,?,?,?)",
-                             self._entity_row(content, canonical_json(content), c.item.version, c.item.created_at,
-                                              c.item.updated_at))
+                conn.execute(
+                    "INSERT INTO entities VALUES (?,?,?,?,?,?,?,?,?)",
+                    self._entity_row(
+                        content, canonical_json(content), c.item.version, c.item.created_at, c.item.updated_at
+                    ),
+                )
                 _insert_index_rows(conn, *_index_rows(content))
         elif c.section == "relationships":
             conn.execute("DELETE FROM relationships WHERE id = ?", (c.key,))
             if c.item is not None:
                 content = c.item.content()
                 self._require_endpoints(conn, c.item)
-                conn.execute("INSERT INTO relationships VALUES (?,?,?,?,?,?,?,?,?)",
-                             self._rel_row(content, canonical_json(content), c.item.version, c.item.created_at,
-                                           c.item.updated_at))
+                conn.execute(
+                    "INSERT INTO relationships VALUES (?,?,?,?,?,?,?,?,?)",
+                    self._rel_row(
+                        content, canonical_json(content), c.item.version, c.item.created_at, c.item.updated_at
+                    ),
+                )
         elif c.section == "events":
             conn.execute("DELETE FROM org_events WHERE id = ?", (c.key,))
             conn.execute("DELETE FROM event_orgs WHERE id = ?", (c.key,))
             if c.item is not None:
                 ev = c.item
-                conn.execute("INSERT INTO org_events VALUES (?,?,?,?,?)",
-                             (ev.id, ev.date.isoformat(), ev.version, ev.provenance.source if ev.provenance else None,
-                              ev.model_dump_json(by_alias=True)))
-                conn.executemany("INSERT INTO event_orgs VALUES (?, ?)",
-                                 [(o, ev.id) for o in sorted(set(ev.from_ + ev.to) | {t.to for t in ev.transfers})])
+                conn.execute(
+                    "INSERT INTO org_events VALUES (?,?,?,?,?)",
+                    (
+                        ev.id,
+                        ev.date.isoformat(),
+                        ev.version,
+                        ev.provenance.source if ev.provenance else None,
+                        ev.model_dump_json(by_alias=True),
+                    ),
+                )
+                conn.executemany(
+                    "INSERT INTO event_orgs VALUES (?, ?)",
+                    [(o, ev.id) for o in sorted(set(ev.from_ + ev.to) | {t.to for t in ev.transfers})],
+                )
         elif c.section == "records":
             collection, _, key = c.key.partition("/")
             conn.execute("DELETE FROM records WHERE collection = ? AND key = ?", (collection, key))
             if c.item is not None:
                 r = c.item
-                conn.execute("INSERT INTO records VALUES (?,?,?,?,?)",
-                             (r.collection, r.key, r.version, r.updated_at, canonical_json(r.data)))
+                conn.execute(
+                    "INSERT INTO records VALUES (?,?,?,?,?)",
+                    (r.collection, r.key, r.version, r.updated_at, canonical_json(r.data)),
+                )
         else:
             raise StoreError(f"unknown correction section '{c.section}'")
 
     def is_empty(self) -> bool:
-        return not self._conn().execute(
-            "SELECT EXISTS (SELECT 1 FROM entities) OR EXISTS (SELECT 1 FROM relationships) "
-            "OR EXISTS (SELECT 1 FROM org_events) OR EXISTS (SELECT 1 FROM records) "
-            "OR EXISTS (SELECT 1 FROM changelog)").fetchone()[0]
+        return (
+            not self._conn()
+            .execute(
+                "SELECT EXISTS (SELECT 1 FROM entities) OR EXISTS (SELECT 1 FROM relationships) "
+                "OR EXISTS (SELECT 1 FROM org_events) OR EXISTS (SELECT 1 FROM records) "
+                "OR EXISTS (SELECT 1 FROM changelog)"
+            )
+            .fetchone()[0]
+        )
 
     def erase(self) -> None:
         with self.transaction(WriteContext(actor="migrate")):
             conn = self._conn()
-            for table in ("entities", "entity_tags", "entity_orgs", "entity_fts", "relationships", "org_events",
-                          "event_orgs", "records", "changelog"):
+            for table in (
+                "entities",
+                "entity_tags",
+                "entity_orgs",
+                "entity_fts",
+                "relationships",
+                "org_events",
+                "event_orgs",
+                "records",
+                "changelog",
+            ):
                 conn.execute(f"DELETE FROM {table}")
             self._local.head = None  # the log starts again from genesis
 
@@ -1016,29 +1241,47 @@ class SQLiteStore(CatalogStore):
             missing -= present
         if missing:
             bad = [r for r in load.relationships if r.source in missing or r.target in missing]
-            raise IntegrityError(msg_plural("load-dangling", "load-dangling#plural", count=len(bad), example=bad[0].id,
-                                            missing=", ".join(sorted(missing)[:5])))
+            raise IntegrityError(
+                msg_plural(
+                    "load-dangling",
+                    "load-dangling#plural",
+                    count=len(bad),
+                    example=bad[0].id,
+                    missing=", ".join(sorted(missing)[:5]),
+                )
+            )
 
-    def _stale_for_cleanup(self, conn: sqlite3.Connection, load: BulkLoad, loaded_refs: set[str]) \
-            -> tuple[list[tuple[str, str]], list[tuple[str, str, str]]]:
+    def _stale_for_cleanup(
+        self, conn: sqlite3.Connection, load: BulkLoad, loaded_refs: set[str]
+    ) -> tuple[list[tuple[str, str]], list[tuple[str, str, str]]]:
         """What this source wrote earlier and the load no longer contains; refuses when a fact that another
         source or a person entered still uses an entity that would go."""
         rel_ids = {r.id for r in load.relationships}
-        stale_r = [(rid, data) for rid, data in conn.execute(
-            "SELECT id, data FROM relationships WHERE prov_source = ? ORDER BY id", (load.source,))
-            if rid not in rel_ids]
-        stale_e = [(ref, kind, data) for ref, kind, data in conn.execute(
-            "SELECT ref, kind, data FROM entities WHERE prov_source = ? ORDER BY ref", (load.source,))
-            if ref not in loaded_refs]
+        stale_r = [
+            (rid, data)
+            for rid, data in conn.execute(
+                "SELECT id, data FROM relationships WHERE prov_source = ? ORDER BY id", (load.source,)
+            )
+            if rid not in rel_ids
+        ]
+        stale_e = [
+            (ref, kind, data)
+            for ref, kind, data in conn.execute(
+                "SELECT ref, kind, data FROM entities WHERE prov_source = ? ORDER BY ref", (load.source,)
+            )
+            if ref not in loaded_refs
+        ]
         going = {rid for rid, _ in stale_r}
         leaving = {ref for ref, _, _ in stale_e}
         for r in load.relationships:
             if r.source in leaving or r.target in leaving:
-                raise IntegrityError(msg("cleanup-used-by-load", ref=r.source if r.source in leaving else r.target,
-                                         id=r.id))
+                raise IntegrityError(
+                    msg("cleanup-used-by-load", ref=r.source if r.source in leaving else r.target, id=r.id)
+                )
         for ref, _, _ in stale_e:
-            used = conn.execute("SELECT id FROM relationships WHERE (source = ? OR target = ?) ORDER BY id",
-                                (ref, ref)).fetchall()
+            used = conn.execute(
+                "SELECT id FROM relationships WHERE (source = ? OR target = ?) ORDER BY id", (ref, ref)
+            ).fetchall()
             kept = [rid for (rid,) in used if rid not in going]
             if kept:
                 raise IntegrityError(msg("cleanup-used-by-other", ref=ref, id=kept[0]))
@@ -1052,9 +1295,11 @@ def _index_rows(c: dict[str, Any]) -> tuple[list[tuple], list[tuple], list[tuple
     """The rows an entity's content gives the derived tables: its tags, every organisation its owner history names
     (once), and its folded search text."""
     ref = c["ref"]
-    return ([(ref, t) for t in c["tags"]],
-            [(org, ref) for org in dict.fromkeys(p["org"] for p in c["owner_history"])],
-            [(ref, c["kind"], *search_text(c))])
+    return (
+        [(ref, t) for t in c["tags"]],
+        [(org, ref) for org in dict.fromkeys(p["org"] for p in c["owner_history"])],
+        [(ref, c["kind"], *search_text(c))],
+    )
 
 
 def _insert_index_rows(conn: sqlite3.Connection, tags: list[tuple], orgs: list[tuple], fts: list[tuple]) -> None:

@@ -10,8 +10,9 @@ name on first use.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from pathlib import Path
-from typing import Any, Iterable, Mapping
+from typing import Any
 
 from catalog.compliance import CheckContext, Hit, Rule, rule_check
 from catalog.errors import ValidationFailed
@@ -52,8 +53,9 @@ def _refs(store: Any, _: bool) -> Exported:
     return Exported("".join(f"{e.ref}\n" for e in sorted(store.iter_entities(), key=lambda e: e.ref)).encode())
 
 
-REFS_EXPORTER = Exporter("example-refs", "text/plain", "catalog-refs.txt",
-                         "Example extension: every entity reference, one a line", _refs)
+REFS_EXPORTER = Exporter(
+    "example-refs", "text/plain", "catalog-refs.txt", "Example extension: every entity reference, one a line", _refs
+)
 
 
 class OwnersView:
@@ -67,8 +69,14 @@ class OwnersView:
         from diagrams.model import Cluster, Diagram, Node
         from diagrams.snapshot import revision_at
 
-        d = Diagram(view=self.name, title=self.title.get(params.lang), lang=params.lang,
-                    day=store.clock().date().isoformat(), as_of=None, revision=revision_at(store, None))
+        d = Diagram(
+            view=self.name,
+            title=self.title.get(params.lang),
+            lang=params.lang,
+            day=store.clock().date().isoformat(),
+            as_of=None,
+            revision=revision_at(store, None),
+        )
         for org in store.iter_entities(kind="organization"):
             d.clusters[org.ref] = Cluster(key=org.ref, label=org.name.get(params.lang))
         for e in store.iter_entities(kind="system"):
@@ -84,6 +92,13 @@ def no_description(ctx: CheckContext, params: Mapping[str, Any]) -> Iterable[Hit
             yield Hit(e.ref)
 
 
-RULES = [Rule(code="EX001", severity="info", check="example_no_description", params={"kinds": ["system"]},
-              message=Label("“{name}” chưa có mô tả", "“{name}” has no description"),
-              description="Example extension: a system without a description (ví dụ mở rộng).")]
+RULES = [
+    Rule(
+        code="EX001",
+        severity="info",
+        check="example_no_description",
+        params={"kinds": ["system"]},
+        message=Label("“{name}” chưa có mô tả", "“{name}” has no description"),
+        description="Example extension: a system without a description (ví dụ mở rộng).",
+    )
+]
