@@ -26,7 +26,18 @@ from fastapi.responses import FileResponse, JSONResponse, RedirectResponse, Resp
 from api import messages
 from api.auth import SESSION_COOKIE, accounts_for
 from api.routers.diagrams import file_headers
-from api.web.context import check_csrf, context, error_page, finish, lang_of, may, principal_of, render, set_session
+from api.web.context import (
+    check_csrf,
+    context,
+    error_page,
+    finish,
+    lang_of,
+    may,
+    principal_of,
+    render,
+    set_session,
+    vendor_manifest,
+)
 from api.web.forms import NEW_LINKS, PARTS, EntityForm, draft_changes, field_label, link_types, save
 from catalog.errors import CatalogError, FieldError, NotFound, PermissionDenied, ValidationFailed
 from catalog.i18n import msg, text
@@ -131,6 +142,15 @@ def static(name: str) -> Response:
     if not re.match(r"^[a-z0-9-]+\.(css|js)$", name) or not (STATIC / name).is_file():
         return Response(status_code=404)
     return FileResponse(STATIC / name, headers={"Cache-Control": "max-age=300"})
+
+
+@router.get("/static/vendor/{package}/{name}")
+def static_vendor(package: str, name: str) -> Response:
+    """A front-end library the package carries; only the files api/static/vendor/manifest.json lists are served."""
+    entry = vendor_manifest().get(package)
+    if entry is None or name not in entry["files"]:
+        return Response(status_code=404)
+    return FileResponse(STATIC / "vendor" / package / name, headers={"Cache-Control": "public, max-age=86400"})
 
 
 @router.get("/signin")

@@ -14,8 +14,10 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
+import json
 import secrets
 from dataclasses import dataclass
 from pathlib import Path
@@ -35,6 +37,7 @@ from catalog.permissions import Principal, require
 CSRF_COOKIE = "ioc_csrf"
 LANG_COOKIE = "ioc_lang"
 TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
+STATIC = Path(__file__).resolve().parent.parent / "static"
 CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; object-src 'self'; "
     "frame-ancestors 'self'; base-uri 'none'; form-action 'self'"
@@ -69,8 +72,23 @@ def templates(lang: str = "vi") -> Environment:
         env.filters["datetime"] = lambda d, format="medium": format_datetime(d, lang, format)
         env.filters["number"] = lambda n: format_number(n, lang) if isinstance(n, (int, float)) else n
         env.filters["text"] = lambda v: text(v, lang)
+        env.globals["vendor"] = vendor_url
         _envs[lang] = env
     return _envs[lang]
+
+
+@functools.cache
+def vendor_manifest() -> dict[str, Any]:
+    """The front-end libraries the package carries (api/static/vendor/manifest.json, written by scripts/vendor.py)."""
+    return json.loads((STATIC / "vendor" / "manifest.json").read_text(encoding="utf-8"))["packages"]
+
+
+def vendor_url(package: str, name: str) -> str:
+    """The URL of one vendored file, versioned so a browser may keep it: ``{{ vendor("cytoscape", "cytoscape.min.js") }}``."""
+    entry = vendor_manifest()[package]
+    if name not in entry["files"]:
+        raise KeyError(f"{package}/{name} is not in api/static/vendor/manifest.json")
+    return f"/static/vendor/{package}/{name}?v={entry['version']}"
 
 
 def secure(request: Request) -> bool:
