@@ -35,13 +35,13 @@ from collections import Counter
 from pathlib import Path
 
 from bench.synthetic import generate
+from catalog.history.snapshot import clear_cache
 from catalog.store import open_store
 from catalog.store.base import BulkLoad, CatalogStore, WriteContext, new_run_id
 from catalog.store.sqlite import SQLiteStore
 from diagrams import ViewParams, build, draw, to_dot
 from diagrams.dot import node_id
 from diagrams.render import graphviz_version, run_dot
-from diagrams.snapshot import clear_cache
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLE = ROOT / "data" / "sample" / "hcmc.json"

@@ -12,12 +12,12 @@ Importing this package does no work; the view registry fills on first use.
 
 from __future__ import annotations
 
+from catalog.history.snapshot import NothingRecorded
 from catalog.store.base import CatalogStore
 from diagrams.dot import to_dot
 from diagrams.model import Diagram
 from diagrams.registry import ViewParams, build, register, registry
 from diagrams.render import FORMATS, RenderFailed, render
-from diagrams.snapshot import NothingRecorded
 
 
 def dot_for(store: CatalogStore, view: str, params: ViewParams | None = None, url_prefix: str = "") -> str:

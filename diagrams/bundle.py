@@ -1,10 +1,10 @@
 """The auditor's export bundle: one zip that states what the catalog said on a date, and proves it.
 
 ``build_bundle(store, as_of, path)`` writes, all read from the record at the end of ``as_of`` (both clocks, see
-diagrams.snapshot):
+catalog.history.snapshot):
 
     changelog.jsonl             the change log up to as_of, one entry per line (canonical JSON)
-    compliance.json             the compliance report on as_of, run on the record at as_of (diagrams.frozen)
+    compliance.json             the compliance report on as_of, run on the record at as_of (catalog.history.frozen)
     diagrams/ioc.svg|pdf        the IOC integration view
     diagrams/landscape.svg|pdf  the whole landscape
     inventory/<kind>.csv        one CSV per kind: UTF-8 with BOM (Excel), cells starting with = + - @ (or a tab /
@@ -41,13 +41,13 @@ from typing import Any
 
 from catalog.changelog import Head, canonical_json, verify_chain
 from catalog.errors import CatalogError
+from catalog.history.frozen import FrozenStore
+from catalog.history.snapshot import load_snapshot, parse_day, recorded_graph
 from catalog.store.base import CatalogStore
 from diagrams.dot import to_dot
-from diagrams.frozen import FrozenStore
 from diagrams.inventory import FORMULA_START, inventory_csv, inventory_xlsx, safe_cell
 from diagrams.registry import ViewParams, build
 from diagrams.render import graphviz_version, render
-from diagrams.snapshot import load_snapshot, parse_day, recorded_graph
 
 FORMAT = "ioc-catalog-audit-bundle"
 FORMAT_VERSION = 1

@@ -1,10 +1,10 @@
 """What the ``diff`` view reads: only the facts that can differ between its two dates, not both whole records.
 
 The diff compares the snapshot at ``from`` (the record at the end of that day, the world on that day) with the one at
-``to`` (diagrams.snapshot). A fact can be drawn differently on the two dates only if
+``to`` (catalog.history.snapshot). A fact can be drawn differently on the two dates only if
 
 1. it was written between the two records (then it has a change-log entry after the ``from`` record's head: it is
-   in that record's :class:`~diagrams.snapshot.Rewind`), or
+   in that record's :class:`~catalog.history.snapshot.Rewind`), or
 2. one of its validity or ownership periods starts or ends in ``(from, to]``: on both days the content is the same,
    but it is valid on one day only, or owned by someone else, or
 3. (a relationship) one of its ends is drawn on one date and not on the other (by 1 or 2).
@@ -16,7 +16,7 @@ holds a ``start``, ``end``, ``valid_from`` or ``valid_to`` date within ``(from, 
 name), a relationship only when its text does not end in "valid at all times" (facts.py), or names an entity of 3,
 or was written between. Then it reads what drawing those looks up: the other ends of their relationships, the owner
 on each day of every entity read, the ``via`` platforms (``store.part_json``, by reference). Both snapshots are made
-by :func:`~diagrams.snapshot.snapshot_from`, as whole ones are, from the same references and relationship ids: each
+by :func:`~catalog.history.snapshot.snapshot_from`, as whole ones are, from the same references and relationship ids: each
 fact as it was in that date's record (the current one, or its rewind). Compared, they give exactly what the whole
 snapshots give (tested: the same DOT for the sample across the 2025 mergers and after later additions, moves and
 deletions, and for a synthetic catalog).
@@ -35,10 +35,10 @@ from typing import TypeVar
 
 import orjson
 
+from catalog.history import snapshot as _snapshot
+from catalog.history.facts import EntityFacts, RelationshipFacts
+from catalog.history.snapshot import Snapshot, recorded_revision, rewind_from, snapshot_from
 from catalog.store.base import CatalogStore, Subgraph
-from diagrams import snapshot as _snapshot
-from diagrams.facts import EntityFacts, RelationshipFacts
-from diagrams.snapshot import Snapshot, recorded_revision, rewind_from, snapshot_from
 
 # a date-valued key that may bound a validity or ownership period (white space allowed; canonical JSON has none)
 _BOUNDARY = re.compile(r'"(?:start|end|valid_from|valid_to)"\s*:\s*"([^"]*)"')

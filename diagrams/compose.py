@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import re
 
+from catalog.history.snapshot import Snapshot
 from catalog.model import Entity, Relationship
 from diagrams.model import Cluster, Diagram, Edge, Node
-from diagrams.snapshot import Snapshot
 from diagrams.style import word
 
 NO_OWNER = "owner:none"

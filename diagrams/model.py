@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
-from diagrams.snapshot import Revision
+from catalog.history.snapshot import Revision
 
 Highlight = Literal["", "added", "removed", "changed", "focus", "context"]
 

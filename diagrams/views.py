@@ -1,4 +1,4 @@
-"""The built-in views. Each selects part of one snapshot of the catalog (diagrams.snapshot: as of a date, both
+"""The built-in views. Each selects part of one snapshot of the catalog (catalog.history.snapshot: as of a date, both
 clocks) and says how to group it; none knows DOT. They register like an extension's view (diagrams.registry).
 
 - ``ioc``: how data reaches the operations centre(s): every entity with a dependency path into a city IOC along
@@ -25,6 +25,17 @@ from collections.abc import Iterable
 from typing import Any
 
 from catalog.analysis import database_consumers, database_role
+from catalog.history.facts import EntityFacts, RelationshipFacts
+from catalog.history.snapshot import (
+    RecordReader,
+    Snapshot,
+    cached_snapshot,
+    days,
+    load_snapshot,
+    parse_day,
+    partial_snapshot,
+    record_reader,
+)
 from catalog.metamodel import Label, Metamodel
 from catalog.model import Entity, Relationship
 from catalog.store.base import CatalogStore
@@ -39,19 +50,8 @@ from diagrams.compose import (
     rel_edge,
     short_name,
 )
-from diagrams.facts import EntityFacts, RelationshipFacts
 from diagrams.model import Cluster, Diagram, Edge, Node
 from diagrams.registry import ViewParams
-from diagrams.snapshot import (
-    RecordReader,
-    Snapshot,
-    cached_snapshot,
-    days,
-    load_snapshot,
-    parse_day,
-    partial_snapshot,
-    record_reader,
-)
 from diagrams.style import word
 
 IOC_CLUSTER = "group:ioc"

@@ -119,7 +119,7 @@ def _signin_redirect(request: Request) -> RedirectResponse:
 
 
 def _day(value: str | None, field: str = "date") -> dt.date | None:
-    from diagrams.snapshot import parse_day
+    from catalog.history.snapshot import parse_day
 
     return parse_day(value, field)
 
@@ -590,8 +590,8 @@ def _compliance(store: Any, day: dt.date | None = None) -> Any:
             _REPORTS.clear()
             _REPORTS[key] = check(store)
         return _REPORTS[key]
-    from diagrams.frozen import FrozenStore
-    from diagrams.snapshot import recorded_graph, revision_at
+    from catalog.history.frozen import FrozenStore
+    from catalog.history.snapshot import recorded_graph, revision_at
 
     rev = revision_at(store, day)
     return check(FrozenStore(recorded_graph(store, day), day, (rev.seq, rev.hash), store.metamodel), today=day)
@@ -739,8 +739,8 @@ def diagram_picker(request: Request, view: str = "ioc", fmt: str = "svg", ref: s
 @web
 async def download_inventory(request: Request, as_of: str = "") -> Response:
     _who(request, "export")
+    from catalog.history.snapshot import load_snapshot
     from diagrams.inventory import inventory_xlsx
-    from diagrams.snapshot import load_snapshot
 
     store = _store(request)
     day = _day(as_of, "as_of") or dt.date.today()

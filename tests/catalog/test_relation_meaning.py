@@ -15,12 +15,12 @@ import pytest
 from conftest import entity, rel
 
 from catalog import analysis
+from catalog.history.snapshot import recorded_graph, revision_at, snapshot_from
 from catalog.metamodel import DEFAULT, VALUE_LABELS, EdgeStyle, Metamodel
 from catalog.model import CODE_RE, REF_RE, ref_pattern
 from catalog.store.base import CatalogStore, WriteContext
 from diagrams import ViewParams, registry, to_dot
 from diagrams.dot import node_id
-from diagrams.snapshot import recorded_graph, revision_at, snapshot_from
 from diagrams.views import ioc_types
 from importers.backstage import DEPENDS_ON, relationship_for
 

@@ -16,14 +16,22 @@ from conftest import BACKENDS, SAMPLE, FakeClock, entity, make_store, rel
 
 from catalog.changelog import canonical_json
 from catalog.errors import CatalogError, ValidationFailed
+from catalog.history.facts import parse_graph
+from catalog.history.snapshot import (
+    NothingRecorded,
+    Snapshot,
+    clear_cache,
+    days,
+    recorded_graph,
+    revision_at,
+    snapshot_from,
+)
 from catalog.model import LocalText, OwnerPeriod
 from catalog.store.base import CatalogStore, EntityFilter, WriteContext
 from diagrams import ViewParams, build, dot_for, draw, registry, to_dot
 from diagrams.bundle import build_bundle, safe_cell, verify_bundle
 from diagrams.dot import node_id
-from diagrams.facts import parse_graph
 from diagrams.render import fix_pdf_date, run_dot
-from diagrams.snapshot import NothingRecorded, Snapshot, clear_cache, days, recorded_graph, revision_at, snapshot_from
 from importers.base import run_import
 
 RECORDED = dt.datetime(2025, 1, 1, tzinfo=dt.UTC)  # the sample is recorded before the 2025 mergers
@@ -181,7 +189,7 @@ def test_other_views(sample: CatalogStore) -> None:
 
 def drawn_from_models(store: CatalogStore, view: str, params: ViewParams) -> str:
     """The DOT of a view drawn from a whole snapshot built from full models (``recorded_graph``: iter_entities or
-    graph_as_of), i.e. without diagrams.facts, store.graph_json/part_json or a view's read_part."""
+    graph_as_of), i.e. without catalog.history.facts, store.graph_json/part_json or a view's read_part."""
     as_of, day = days(store, params.as_of, params.valid_on)
     snap = snapshot_from(store.metamodel, recorded_graph(store, as_of), day, as_of, revision_at(store, as_of))
     v = registry()[view]
@@ -267,9 +275,9 @@ def test_a_record_changed_since_the_date_draws_as_it_was(
     draw it: rebuilt from the change log (rewind_limit 0), or the current tables with what was written since put
     back (parts and whole record): added, changed (owner moved, renamed), deleted entities and relationships, a
     new unit of an organisation."""
-    import diagrams.snapshot
+    import catalog.history.snapshot
 
-    monkeypatch.setattr(diagrams.snapshot, "REWIND_LIMIT", rewind_limit)
+    monkeypatch.setattr(catalog.history.snapshot, "REWIND_LIMIT", rewind_limit)
     store = make_store("sqlite", tmp_path)
     clock = FakeClock(RECORDED)
     store.clock = clock
@@ -319,7 +327,7 @@ def test_a_record_changed_since_the_date_draws_as_it_was(
 
 
 def test_facts_answer_as_the_models(sample: CatalogStore) -> None:
-    """diagrams.facts (stored JSON, parsed partly or lazily) gives the values of the full models, for every entity
+    """catalog.history.facts (stored JSON, parsed partly or lazily) gives the values of the full models, for every entity
     and relationship of the sample, also from JSON that is not in canonical form (the slow path)."""
     ents, rels = sample.graph_json()
     facts, rel_facts = parse_graph(ents, rels)
@@ -395,7 +403,7 @@ def whole_from_models(store: CatalogStore, day: dt.date) -> Snapshot:
     """The whole snapshot on ``day`` of the record at ``day``, read as full models (``recorded_graph``: graph_as_of),
     i.e. without diagrams.changes, the record reader or store.graph_json/part_json (the diff view compares the
     facts' stored content, so the models are given to it as facts of their content)."""
-    from diagrams.snapshot import recorded_revision
+    from catalog.history.snapshot import recorded_revision
 
     revision = recorded_revision(store, day)
     g = recorded_graph(store, day)
@@ -470,8 +478,8 @@ def test_diff_reads_only_what_changed_after_later_writes(tmp_path: Path, monkeyp
     for a few months), an owner moved, a rename, a relationship's protocol changed, deletions (an entity with its
     relationships, a relationship), an entity retired by its validity, and writes after the last day (so neither
     record is the current one). Every pair of days draws what the whole records draw; with more change-log entries
-    after the first day than diagrams.snapshot.REWIND_LIMIT, both records are read whole instead."""
-    import diagrams.snapshot
+    after the first day than catalog.history.snapshot.REWIND_LIMIT, both records are read whole instead."""
+    import catalog.history.snapshot
     import diagrams.views
 
     store = make_store("sqlite", tmp_path)
@@ -562,7 +570,7 @@ def test_diff_reads_only_what_changed_after_later_writes(tmp_path: Path, monkeyp
     d = build(store, "diff", ViewParams(from_date="2025-04-01", to_date="2025-05-01"))
     assert {(e.tail, e.head): e.highlight for e in d.edges}[("system:hcm-new", "system:hcm-ho-tich")] == "added"
     # past the rewind limit both records are read whole (from the change log), and draw the same
-    monkeypatch.setattr(diagrams.snapshot, "REWIND_LIMIT", 0)
+    monkeypatch.setattr(catalog.history.snapshot, "REWIND_LIMIT", 0)
     whole = 0
     real = diagrams.views.load_snapshot
 
@@ -978,7 +986,7 @@ def test_a_write_is_drawn_at_once(tmp_path: Path) -> None:
 @pytest.mark.parametrize("text", ["20250101", "2025-W01-1", "2025-13-01", "yesterday"])
 def test_days_are_read_only_as_yyyy_mm_dd(text: str) -> None:
     from catalog.errors import ValidationFailed
-    from diagrams.snapshot import parse_day
+    from catalog.history.snapshot import parse_day
 
     with pytest.raises(ValidationFailed, match="is not a date YYYY-MM-DD"):
         parse_day(text, "as_of")

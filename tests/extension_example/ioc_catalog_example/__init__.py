@@ -66,8 +66,8 @@ class OwnersView:
     ref_kinds = ()
 
     def build(self, store: Any, params: Any) -> Any:
+        from catalog.history.snapshot import revision_at
         from diagrams.model import Cluster, Diagram, Node
-        from diagrams.snapshot import revision_at
 
         d = Diagram(
             view=self.name,

@@ -28,10 +28,10 @@ from typing import Any, TypeVar
 
 from catalog.changelog import GENESIS, canonical_json
 from catalog.errors import CatalogError, FieldError, NotFound, ValidationFailed
+from catalog.history.facts import EntityFacts, RelationshipFacts, parse_graph
 from catalog.metamodel import Metamodel
 from catalog.model import ChangeEntry, Entity, Relationship
 from catalog.store.base import RECORD_PREFIX, CatalogStore, EntityFilter, Subgraph, as_instant
-from diagrams.facts import EntityFacts, RelationshipFacts, parse_graph
 
 
 class NothingRecorded(CatalogError):
@@ -208,7 +208,7 @@ class Rewind:
 
 
 class RecordReader:
-    """Reads the record at ``revision`` (whole or in parts) as :mod:`diagrams.facts`, from the store's current tables
+    """Reads the record at ``revision`` (whole or in parts) as :mod:`catalog.history.facts`, from the store's current tables
     and indexes: they hold the current record, and the record at an earlier revision is the current one with every
     fact written since put back as it was (``rewind``: the ``before`` of its first later change-log entry). That
     is cheaper than rebuilding the record from the whole change log (``store.graph_json(as_of)``), and lets a view
@@ -329,7 +329,7 @@ _RECORDS: weakref.WeakKeyDictionary[CatalogStore, OrderedDict[tuple, tuple]] = w
 
 
 def recorded_facts(store: CatalogStore, as_of: dt.date | None, revision: Revision) -> tuple[dict, list]:
-    """The record at ``revision`` (the change-log head at the end of ``as_of``) as :mod:`diagrams.facts`: entities by
+    """The record at ``revision`` (the change-log head at the end of ``as_of``) as :mod:`catalog.history.facts`: entities by
     ref and relationships. Read from the current tables (:class:`RecordReader`) unless many entries were written
     since, else from the change log (``store.graph_json(as_of)``); kept per store and revision (the two dates of a
     diff, or several views of one revision, read it once)."""
