@@ -799,18 +799,10 @@ class _Describe:
 
 
 def _csv(header: list[str], rows: Iterable[Sequence[Any]]) -> bytes:
-    """CSV for spreadsheets: UTF-8 with BOM (so Excel shows Vietnamese), every cell safe from formula injection."""
-    import csv
-    import io
+    """CSV for spreadsheets (:func:`catalog.sheets.write_csv`)."""
+    from catalog.sheets import write_csv
 
-    from catalog.sheets import safe_cell
-
-    out = io.StringIO()
-    w = csv.writer(out)
-    w.writerow(header)
-    for row in rows:
-        w.writerow([safe_cell(v) for v in row])
-    return out.getvalue().encode("utf-8-sig")
+    return write_csv(header, rows)
 
 
 def _name(node: Node | None, lang: str) -> str:

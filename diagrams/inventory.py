@@ -20,15 +20,13 @@ This module reads only catalog.metamodel / catalog.model / catalog.sheets: no st
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
-import io
-import re
 from collections.abc import Iterable
+from typing import Any
 
 from catalog.metamodel import Label, Metamodel
 from catalog.model import Entity
-from catalog.sheets import FORMULA_START, XML_ILLEGAL, repack, safe_cell, workbook_bytes
+from catalog.sheets import FORMULA_START, Sheet, repack, safe_cell, write_csv, write_xlsx
 
 # the columns every kind has, before its attributes: (CSV name, bilingual label)
 BASE_COLUMNS: tuple[tuple[str, Label], ...] = (
@@ -48,81 +46,49 @@ def bilingual(label: Label) -> str:
     return label.vi if label.vi == label.en else f"{label.vi} / {label.en}"
 
 
-def _rows(entities: Iterable[Entity], kind: str, metamodel: Metamodel, day: dt.date) -> list[list[str]]:
+def _rows(entities: Iterable[Entity], kind: str, metamodel: Metamodel, day: dt.date) -> list[list[Any]]:
+    """The rows of one kind, as values (the writers of catalog.sheets make each cell safe)."""
     spec = metamodel.kinds[kind]
     attrs = [a.name for a in spec.attributes]
     out = []
     for e in sorted((e for e in entities if e.kind == kind), key=lambda e: e.ref):
         owner = e.owner_on(day) if spec.owned else ""
-        out.append(
-            [
-                safe_cell(v)
-                for v in [
-                    e.ref,
-                    e.name.vi,
-                    e.name.en,
-                    owner,
-                    e.valid_from,
-                    e.valid_to,
-                    e.tags,
-                    e.description.vi,
-                    e.description.en,
-                ]
-                + [e.attributes.get(a) for a in attrs]
-            ]
-        )
+        base = [
+            e.ref,
+            e.name.vi,
+            e.name.en,
+            owner,
+            e.valid_from,
+            e.valid_to,
+            e.tags,
+            e.description.vi,
+            e.description.en,
+        ]
+        out.append(base + [e.attributes.get(a) for a in attrs])
     return out
 
 
 def inventory_csv(entities: Iterable[Entity], kind: str, metamodel: Metamodel, day: dt.date) -> bytes:
     """One kind as CSV (UTF-8 with BOM, CRLF)."""
     head = [c for c, _ in BASE_COLUMNS] + [a.name for a in metamodel.kinds[kind].attributes]
-    buf = io.StringIO()
-    w = csv.writer(buf, lineterminator="\r\n")
-    w.writerow(head)
-    w.writerows(_rows(entities, kind, metamodel, day))
-    return ("\ufeff" + buf.getvalue()).encode("utf-8")
-
-
-def _sheet_title(kind: str) -> str:
-    return re.sub(r"[\[\]:*?/\\]", "_", kind)[:31] or "_"
-
-
-def _xml_text(text: str) -> str:
-    return XML_ILLEGAL.sub("\ufffd", text)
+    return write_csv(head, _rows(entities, kind, metamodel, day))
 
 
 def inventory_xlsx(
     entities: Iterable[Entity], metamodel: Metamodel, day: dt.date, kinds: Iterable[str] | None = None
 ) -> bytes:
     """Every kind (or ``kinds``) as one sheet of a workbook; deterministic bytes (see the module docstring)."""
-    from openpyxl import Workbook
-    from openpyxl.cell.cell import TYPE_STRING
-    from openpyxl.styles import Font
-
     entities = list(entities)
-    wb = Workbook()
-    wb.remove(wb.active)
-    stamp = dt.datetime.combine(day, dt.time())
-    wb.properties.created = wb.properties.modified = stamp
-    wb.properties.creator = wb.properties.last_modified_by = "ioc-catalog"
-    wb.properties.title = f"Inventory / Danh mục {day.isoformat()}"
-    bold = Font(bold=True)
-    for kind in kinds if kinds is not None else metamodel.kinds:
-        spec = metamodel.kinds[kind]
-        ws = wb.create_sheet(_sheet_title(kind))
-        head = [bilingual(lbl) for _, lbl in BASE_COLUMNS] + [bilingual(a.label) for a in spec.attributes]
-        for rownum, row in enumerate([head] + _rows(entities, kind, metamodel, day), start=1):
-            for col, text in enumerate(row, start=1):
-                if not text:
-                    continue
-                cell = ws.cell(row=rownum, column=col)
-                cell.value = _xml_text(text)
-                cell.data_type = TYPE_STRING  # never a formula, whatever the text
-                if rownum == 1:
-                    cell.font = bold
-        ws.freeze_panes = "A2"
-    return workbook_bytes(wb)  # not save_workbook(), which would stamp "modified" with the wall clock
+    sheets = [
+        Sheet(
+            kind,
+            [bilingual(lbl) for _, lbl in BASE_COLUMNS]
+            + [bilingual(a.label) for a in metamodel.kinds[kind].attributes],
+            _rows(entities, kind, metamodel, day),
+        )
+        for kind in (kinds if kinds is not None else metamodel.kinds)
+    ]
+    return write_xlsx(sheets, f"Inventory / Danh mục {day.isoformat()}", dt.datetime.combine(day, dt.time()))
 
 
 __all__ = ["BASE_COLUMNS", "FORMULA_START", "bilingual", "inventory_csv", "inventory_xlsx", "repack", "safe_cell"]
