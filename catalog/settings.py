@@ -107,6 +107,23 @@ class Settings(BaseSettings):
         "relationships.xml (default: the copies shipped "
         "in the package, importers/reference/archimate)",
     )
+    # national scale (docs/web.md, "Long lists and large diagrams")
+    page_size: int = Field(50, ge=1, le=10_000, description="Items per page of a long list in the web UI and the API")
+    max_page_size: int = Field(
+        500, ge=1, le=100_000, description="Largest page a client may ask for (a larger limit is read as this)"
+    )
+    diagram_max_nodes: int = Field(
+        400, ge=1, description="A diagram with more nodes than this is drawn collapsed by organisation"
+    )
+    diagram_max_edges: int = Field(
+        800, ge=1, description="A diagram with more edges than this is drawn collapsed by organisation"
+    )
+    render_timeout_seconds: float = Field(
+        20, gt=0, le=3600, description="Longest time Graphviz may take to draw one diagram for the web UI or the API"
+    )
+    render_cache_bytes: int = Field(
+        64_000_000, ge=0, description="Memory the cache of drawn diagrams may hold (0: no cache)"
+    )
 
     def metamodel(self) -> Metamodel:
         """The built-in metamodel plus the custom attributes declared in ``metamodel_extensions``."""
