@@ -1,0 +1,280 @@
+"""Finding entities by name: the ranked suggestions behind every type-ahead picker, the search page and
+``GET /api/v1/search``.
+
+The store's search index (``CatalogStore.search``: diacritics- and case-insensitive, every word as a prefix) finds
+the candidates; this module ranks them for the person asking and describes each one so that two entities with the
+same name are told apart at a glance: kind, owner, province or city, lifecycle, whether it is still current.
+
+Ranking, first to last (ties keep the index's own order):
+
+1. how the text matches the entity's name (either language) or code: exact, then a prefix, then the whole text
+   as a phrase inside the name, then every word as a prefix of a word of the name, then anywhere else (description,
+   tags, attributes);
+2. entities of the asker's own province or city (the one above their organisation) before the others;
+3. current entities before merged, dissolved, ended or retired ones.
+
+Province or city: the organisation of type province or city found by following ``parent`` upwards from the
+owner (from the organisation itself for an organisation); national bodies have none. An entity that came from
+another province (its first owner was there, as Bình Dương's IOC, now owned by an HCMC department) names that
+former province too.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from catalog.errors import FieldError, ValidationFailed
+from catalog.i18n import msg
+from catalog.metamodel import Label
+from catalog.model import Entity, LocalText
+from catalog.permissions import Principal
+from catalog.store.base import CatalogStore, EntityFilter
+from catalog.text import fold
+
+PLACE_TYPES = ("province", "city")
+ENDED_STATUSES = ("merged", "dissolved")
+MAX_LIMIT = 50
+MAX_QUERY = 200
+MATCHES = ("exact", "prefix", "phrase", "words", "text")  # best first: the first ranking key
+
+
+@dataclass(frozen=True)
+class Hit:
+    """One entity as a picker or a result list shows it."""
+
+    entity: Entity
+    kind_label: Label
+    owner_name: LocalText | None
+    province: Entity | None
+    former_province: Entity | None
+    lifecycle: str | None
+    lifecycle_label: Label | None
+    current: bool
+    successor: Entity | None
+    match: str
+
+    @property
+    def ref(self) -> str:
+        return self.entity.ref
+
+    def to_json(self, lang: str) -> dict[str, Any]:
+        """The hit in one language (``name``, labels and place names in ``lang``)."""
+        e = self.entity
+        return {
+            "ref": e.ref,
+            "kind": e.kind,
+            "kind_label": self.kind_label.get(lang),
+            "name": e.name.get(lang),
+            "owner": e.owner,
+            "owner_name": self.owner_name.get(lang) if self.owner_name else None,
+            "province": self.province.ref if self.province else None,
+            "province_name": self.province.name.get(lang) if self.province else None,
+            "former_province": self.former_province.ref if self.former_province else None,
+            "former_province_name": self.former_province.name.get(lang) if self.former_province else None,
+            "lifecycle": self.lifecycle,
+            "lifecycle_label": self.lifecycle_label.get(lang) if self.lifecycle_label else None,
+            "current": self.current,
+            "successor": self.successor.ref if self.successor else None,
+            "successor_name": self.successor.name.get(lang) if self.successor else None,
+            "match": self.match,
+        }
+
+
+class Places:
+    """Every organisation and the province or city above it, read once per catalog revision."""
+
+    _cache: dict[tuple[int, tuple[int, str]], Places] = {}
+
+    def __init__(self, orgs: Iterable[Entity]):
+        self.orgs = {o.ref: o for o in orgs}
+        self._place: dict[str, str | None] = {}
+
+    @classmethod
+    def of(cls, store: CatalogStore) -> Places:
+        key = (id(store), store.revision())
+        found = cls._cache.get(key)
+        if found is None:
+            found = cls(store.list_entities(EntityFilter(kind="organization", limit=1_000_000)))
+            cls._cache.clear()
+            cls._cache[key] = found
+        return found
+
+    def place_of_org(self, org: str | None) -> str | None:
+        """The province or city ``org`` belongs to (itself when it is one); None for national bodies."""
+        if not org:
+            return None
+        if org in self._place:
+            return self._place[org]
+        seen, ref, place = set(), org, None
+        while ref and ref not in seen and ref in self.orgs:
+            seen.add(ref)
+            o = self.orgs[ref]
+            if o.attributes.get("org_type") in PLACE_TYPES:
+                place = ref
+                break
+            parent = o.attributes.get("parent")
+            ref = parent if isinstance(parent, str) else None
+        self._place[org] = place
+        return place
+
+    def place_of(self, e: Entity) -> str | None:
+        return self.place_of_org(e.ref if e.kind == "organization" else e.owner)
+
+    def former_place_of(self, e: Entity, place: str | None) -> str | None:
+        """The province or city of the entity's first owner, when that differs from today's."""
+        if e.kind == "organization" or not e.owner_history:
+            return None
+        first = min(e.owner_history, key=lambda p: p.start or dt.date.min)
+        before = self.place_of_org(first.org)
+        return before if before and before != place else None
+
+
+def is_current(e: Entity, today: dt.date) -> bool:
+    """Not ended (``valid_to`` passed), not merged or dissolved, not retired."""
+    if e.valid_to is not None and e.valid_to <= today:
+        return False
+    if e.attributes.get("status") in ENDED_STATUSES:
+        return False
+    return e.attributes.get("lifecycle") != "retired"
+
+
+def match_of(e: Entity, folded: str, raw: str) -> str:
+    """How the folded query text matches the entity (one of :data:`MATCHES`)."""
+    if raw.strip().lower() == e.ref.lower():
+        return "exact"
+    names = [fold(e.name.vi), fold(e.name.en), fold(e.code.replace("-", " "))]
+    names = [n for n in names if n]
+    if folded in names:
+        return "exact"
+    if any(n.startswith(folded) for n in names):
+        return "prefix"
+    if any(f" {folded}" in f" {n}" for n in names):
+        return "phrase"
+    words = {w for n in names for w in n.split()}
+    if all(any(w.startswith(t) for w in words) for t in folded.split()):
+        return "words"
+    return "text"
+
+
+def parse_kinds(store: CatalogStore, value: str | Sequence[str] | None, field: str = "kind") -> list[str]:
+    """``"system,database"`` (or a list) as known kinds; an unknown one is refused naming ``field``."""
+    if value is None:
+        return []
+    parts = value.split(",") if isinstance(value, str) else list(value)
+    kinds = [p.strip() for p in parts if p.strip()]
+    unknown = [k for k in kinds if k not in store.metamodel.kinds]
+    if unknown:
+        raise ValidationFailed(
+            [FieldError(field, msg("kind-unknown", kind=unknown[0][:50], allowed=", ".join(store.metamodel.kinds)))]
+        )
+    return list(dict.fromkeys(kinds))
+
+
+def province_of_principal(store: CatalogStore, principal: Principal | None) -> str | None:
+    """The province or city of the principal's organisation (None without one)."""
+    if principal is None or not principal.org:
+        return None
+    return Places.of(store).place_of_org(principal.org)
+
+
+def describe(
+    store: CatalogStore,
+    entities: Sequence[Entity],
+    today: dt.date | None = None,
+    matches: dict[str, str] | None = None,
+) -> list[Hit]:
+    """Hits for ``entities`` (same order): labels from the metamodel, owner and place names, successors of ended
+    organisations."""
+    mm, places = store.metamodel, Places.of(store)
+    today = today or store.clock().date()
+    missing = sorted({e.owner for e in entities if e.owner and e.owner not in places.orgs})
+    owners = {**places.orgs, **(store.get_entities(missing) if missing else {})}
+    out = []
+    for e in entities:
+        spec = mm.kinds.get(e.kind)
+        current = is_current(e, today)
+        key = "lifecycle" if "lifecycle" in e.attributes else "status" if "status" in e.attributes else None
+        value = e.attributes.get(key) if key else None
+        a = spec.attribute(key) if spec and key else None
+        label = Label(a.value_label(value, "vi"), a.value_label(value, "en")) if a and value else None
+        place = places.place_of(e)
+        former = places.former_place_of(e, place)
+        owner = owners.get(e.owner) if e.owner else None
+        out.append(
+            Hit(
+                entity=e,
+                kind_label=spec.label if spec else Label(e.kind, e.kind),
+                owner_name=owner.name if owner else None,
+                province=places.orgs.get(place) if place else None,
+                former_province=places.orgs.get(former) if former else None,
+                lifecycle=value if isinstance(value, str) else None,
+                lifecycle_label=label,
+                current=current,
+                successor=_successor(store, places, e) if e.kind == "organization" and not current else None,
+                match=(matches or {}).get(e.ref, "text"),
+            )
+        )
+    return out
+
+
+def _successor(store: CatalogStore, places: Places, org: Entity) -> Entity | None:
+    """The organisation a merged one went into (the last merge or absorb that ended it)."""
+    for ev in reversed(store.list_events(org.ref)):
+        if ev.type in ("merge", "absorb") and org.ref in ev.from_ and len(ev.to) == 1:
+            return places.orgs.get(ev.to[0])
+    return None
+
+
+def suggest(
+    store: CatalogStore,
+    text: str,
+    kinds: Sequence[str] = (),
+    limit: int = 15,
+    principal: Principal | None = None,
+    today: dt.date | None = None,
+) -> list[Hit]:
+    """The entities ``text`` finds, ranked for ``principal`` (module docstring), at most ``limit`` of them.
+
+    ``kinds`` limits the kinds (all when empty). Text without a word character finds nothing."""
+    text = text[:MAX_QUERY]
+    folded = fold(text)
+    if not folded:
+        return []
+    limit = max(1, min(int(limit), MAX_LIMIT))
+    wanted = max(limit * 4, 60)  # the index's best few dozen, re-ranked here
+    found: list[Entity] = []
+    for k in kinds or [None]:
+        found += store.search(text, kind=k, limit=wanted)
+    exact = store.find_entity(text.strip()) if ":" in text else None
+    if exact is not None and (not kinds or exact.kind in kinds) and exact.ref not in {e.ref for e in found}:
+        found.insert(0, exact)
+    order = {e.ref: i for i, e in enumerate(found)}
+    matches = {e.ref: match_of(e, folded, text) for e in found}
+    home = province_of_principal(store, principal)
+    places = Places.of(store)
+    today = today or store.clock().date()
+
+    def key(e: Entity) -> tuple:
+        own = home is not None and places.place_of(e) == home
+        return (MATCHES.index(matches[e.ref]), 0 if own else 1, 0 if is_current(e, today) else 1, order[e.ref])
+
+    ranked = sorted(found, key=key)[:limit]
+    return describe(store, ranked, today, matches)
+
+
+__all__ = [
+    "MATCHES",
+    "MAX_LIMIT",
+    "MAX_QUERY",
+    "Hit",
+    "Places",
+    "describe",
+    "is_current",
+    "match_of",
+    "parse_kinds",
+    "province_of_principal",
+    "suggest",
+]
