@@ -1,4 +1,4 @@
-"""Entities under /api/v1: health, the cross-kind list, get (also as of a past instant), search, and per kind
+"""Entities under /api/v1: health, the cross-kind list, get (also as of a past instant), and per kind
 (``/systems``, ``/databases``, ...) list, create, get, replace (PUT), patch, retire and delete.
 
 Routers stay thin: the catalog service checks permissions, metamodel and references; this module parses, calls it
@@ -131,24 +131,6 @@ def build_router(mm: Metamodel) -> APIRouter:
             return JSONResponse(_json(e))
         e = store.get_entity(ref)
         return tagged(_json(e), e.version, request=request)
-
-    @router.get(
-        "/search",
-        summary="Diacritics-insensitive search (every word as a prefix)",
-        tags=["entities"],
-        response_model=Page,
-        responses=READ_ERRORS,
-    )
-    def search(
-        store: StoreDep,
-        principal: PrincipalDep,
-        q: str = Query(..., min_length=1, max_length=200, examples=["so thong tin"]),
-        kind: str | None = Query(None, max_length=50),
-        limit: int = Query(20, ge=1, le=200),
-    ) -> dict[str, Any]:
-        require(principal, "read")
-        items = [_json(e) for e in store.search(q, kind=kind, limit=limit)]
-        return {"total": len(items), "limit": limit, "offset": 0, "items": items}
 
     for km in all_kind_models(mm):
         _kind_routes(router, km)
