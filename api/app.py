@@ -60,6 +60,7 @@ def create_app(settings: Settings | None = None, store: CatalogStore | None = No
         graph,
         registries,
         relationships,
+        search,
         web,
     )
 
@@ -79,6 +80,7 @@ def create_app(settings: Settings | None = None, store: CatalogStore | None = No
         diagrams,
         accounts,
         registries,
+        search,
     ):
         app.include_router(r.router, **guarded)
     app.include_router(web.router)
