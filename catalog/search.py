@@ -60,25 +60,37 @@ class Hit:
     def ref(self) -> str:
         return self.entity.ref
 
-    def to_json(self, lang: str) -> dict[str, Any]:
-        """The hit in one language (``name``, labels and place names in ``lang``)."""
+    def to_json(self, lang: str | None = None) -> dict[str, Any]:
+        """The hit with names and labels in ``lang``, or in both languages (``{"vi": ..., "en": ...}``) without one."""
         e = self.entity
+
+        def t(value: Any) -> Any:
+            if value is None:
+                return None
+            return value.get(lang) if lang else {"vi": value.get("vi"), "en": value.get("en")}
+
+        def named(x: Entity | None) -> tuple[str | None, Any]:
+            return (x.ref, t(x.name)) if x is not None else (None, None)
+
+        province, province_name = named(self.province)
+        former, former_name = named(self.former_province)
+        successor, successor_name = named(self.successor)
         return {
             "ref": e.ref,
             "kind": e.kind,
-            "kind_label": self.kind_label.get(lang),
-            "name": e.name.get(lang),
+            "kind_label": t(self.kind_label),
+            "name": t(e.name),
             "owner": e.owner,
-            "owner_name": self.owner_name.get(lang) if self.owner_name else None,
-            "province": self.province.ref if self.province else None,
-            "province_name": self.province.name.get(lang) if self.province else None,
-            "former_province": self.former_province.ref if self.former_province else None,
-            "former_province_name": self.former_province.name.get(lang) if self.former_province else None,
+            "owner_name": t(self.owner_name),
+            "province": province,
+            "province_name": province_name,
+            "former_province": former,
+            "former_province_name": former_name,
             "lifecycle": self.lifecycle,
-            "lifecycle_label": self.lifecycle_label.get(lang) if self.lifecycle_label else None,
+            "lifecycle_label": t(self.lifecycle_label),
             "current": self.current,
-            "successor": self.successor.ref if self.successor else None,
-            "successor_name": self.successor.name.get(lang) if self.successor else None,
+            "successor": successor,
+            "successor_name": successor_name,
             "match": self.match,
         }
 
