@@ -303,32 +303,6 @@ def serve(
     _serve(url, host, port)
 
 
-@app.command("list")
-def list_(
-    store: StoreOpt = None,
-    kind: Annotated[str | None, typer.Option(help="organization, system, database, platform, service")] = None,
-    owner: Annotated[str | None, typer.Option(help="Owner organisation reference")] = None,
-    lifecycle: Annotated[str | None, typer.Option(help="Lifecycle stage")] = None,
-    tag: Annotated[str | None, typer.Option(help="Tag")] = None,
-    limit: Annotated[int, typer.Option(help="At most this many")] = 100,
-    lang: LangOpt = "vi",
-) -> None:
-    """List entities, filtered."""
-    from catalog.store.base import EntityFilter
-    from catalog.text import vi_sort_key
-
-    s = _store(store)
-    if kind:
-        s.metamodel.kind(kind)
-    rows = s.list_entities(EntityFilter(kind=kind, owner=owner, lifecycle=lifecycle, tag=tag, limit=limit))
-    t = Table()
-    for col in ("ref", "name", "owner", "lifecycle"):
-        t.add_column(col)
-    for e in sorted(rows, key=lambda e: vi_sort_key(e.name.get(lang))):
-        t.add_row(e.ref, e.name.get(lang), e.owner or "", str(e.attributes.get("lifecycle", "")))
-    console.print(t)
-
-
 @app.command()
 def show(
     ref: str,
@@ -651,12 +625,20 @@ def imports(
 
 def _register_command_groups() -> None:
     """Command groups that live in their own modules register on the app like an extension would."""
-    from api import commands_accounts, commands_analysis, commands_backup, commands_diagrams, commands_migrate
+    from api import (
+        commands_accounts,
+        commands_analysis,
+        commands_backup,
+        commands_diagrams,
+        commands_history,
+        commands_migrate,
+    )
 
     commands_accounts.register(app)
     commands_analysis.register(app)  # spof, paths
     commands_backup.register(app)  # verify-log, backup, restore
     commands_diagrams.register(app)
+    commands_history.register(app)  # list (on a date), diff
     commands_migrate.register(app)
 
 

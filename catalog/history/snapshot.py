@@ -29,6 +29,7 @@ from typing import Any, TypeVar
 from catalog.changelog import GENESIS, canonical_json
 from catalog.errors import CatalogError, FieldError, NotFound, ValidationFailed
 from catalog.history.facts import EntityFacts, RelationshipFacts, parse_graph
+from catalog.i18n import msg
 from catalog.metamodel import Metamodel
 from catalog.model import ChangeEntry, Entity, Relationship
 from catalog.store.base import RECORD_PREFIX, CatalogStore, EntityFilter, Subgraph, as_instant
@@ -70,7 +71,24 @@ def parse_day(value: dt.date | str | None, name: str) -> dt.date | None:
             raise ValueError(text)
         return dt.date.fromisoformat(text)
     except ValueError:
-        raise ValidationFailed([FieldError(name, f"'{text[:40]}' is not a date YYYY-MM-DD")]) from None
+        raise ValidationFailed([FieldError(name, msg("value-not-a-day", value=text[:40]))]) from None
+
+
+def parse_instant(value: dt.datetime | dt.date | str | None, name: str) -> dt.datetime | dt.date | None:
+    """A record instant (the *as recorded at* clock): a day ``YYYY-MM-DD`` (its end, UTC) or an ISO date-time
+    (``2026-12-06T10:00:00Z``; without a zone, UTC); None for None or empty text."""
+    if value is None or isinstance(value, dt.date):
+        return value
+    text = str(value).strip()
+    if not text or _DAY.match(text):
+        return parse_day(text, name)
+    try:
+        when = dt.datetime.fromisoformat(text.replace("Z", "+00:00")) if "T" in text else None
+    except ValueError:
+        when = None
+    if when is None:
+        raise ValidationFailed([FieldError(name, msg("not-a-date-time", value=text[:40]))])
+    return when if when.tzinfo else when.replace(tzinfo=dt.UTC)
 
 
 def revision_at(store: CatalogStore, as_of: dt.date | None) -> Revision:
@@ -132,7 +150,7 @@ class Snapshot:
             when = f" on {self.day}" if self.as_of or self.day else ""
             raise NotFound(f"{ref} does not exist{when}")
         if kinds and e.kind not in kinds:
-            raise ValidationFailed([FieldError("ref", f"{ref} is a {e.kind}; this view needs a {' or '.join(kinds)}")])
+            raise ValidationFailed([FieldError("ref", msg("view-needs-kind", ref=ref, kind=e.kind, kinds=" / ".join(kinds)))])
         return e
 
     @cached_property
@@ -241,10 +259,10 @@ class RecordReader:
         back = [ref for ref in ents if ref in rw.entities]  # their unchanged relationships were not read yet
         if back:
             by_id.update((r.id, r) for r in parse_graph(*self.store.part_json(sorted(back)))[1])
-        for rid, f in rw.relationships.items():
+        for rid, rf in rw.relationships.items():
             by_id.pop(rid, None)
-            if f is not None:
-                by_id[rid] = f
+            if rf is not None:
+                by_id[rid] = rf
         return ents, [r for r in by_id.values() if r.source in ents or r.target in ents]
 
     def where(self, kind: str, attributes: dict[str, str]) -> set[str]:
@@ -261,11 +279,14 @@ class RecordReader:
         if self.rewind is None:
             return ents, rels
         by_id = {r.id: r for r in rels}
-        for items, found in ((self.rewind.entities, ents), (self.rewind.relationships, by_id)):
-            for key, f in items.items():
-                found.pop(key, None)
-                if f is not None:
-                    found[key] = f  # type: ignore[index]
+        for ref, ef in self.rewind.entities.items():
+            ents.pop(ref, None)
+            if ef is not None:
+                ents[ref] = ef
+        for rid, rf in self.rewind.relationships.items():
+            by_id.pop(rid, None)
+            if rf is not None:
+                by_id[rid] = rf
         return ents, list(by_id.values())
 
 
@@ -357,7 +378,7 @@ def partial_snapshot(
     from it must only look at what it read (see views.py, ``read_part``)."""
     entities = dict(entities)
     is_org = reader.store.metamodel.is_organisation
-    todo = set()
+    todo: set[str] = set()
     for e in entities.values():
         todo.update(
             x for x in (e.owner_on(day), e.attributes.get("parent") if is_org(e.kind) else None) if isinstance(x, str)
@@ -389,8 +410,9 @@ def days(
     store: CatalogStore, as_of: dt.date | str | None = None, valid_on: dt.date | str | None = None
 ) -> tuple[dt.date | None, dt.date]:
     """(transaction date or None, world date) for ``as_of`` and ``valid_on`` (see the module docstring)."""
-    as_of_d = parse_day(as_of, "as_of")
-    return as_of_d, parse_day(valid_on, "valid_on") or as_of_d or store.clock().date()
+    as_of_d = as_of if isinstance(as_of, dt.datetime) else parse_day(as_of, "as_of")
+    fallback = as_of_d.date() if isinstance(as_of_d, dt.datetime) else as_of_d
+    return as_of_d, parse_day(valid_on, "valid_on") or fallback or store.clock().date()
 
 
 def cached_snapshot(store: CatalogStore, as_of: dt.date | None = None, day: dt.date | None = None) -> Snapshot | None:
@@ -422,11 +444,7 @@ def recorded_revision(store: CatalogStore, as_of: dt.date | None) -> Revision:
     revision = revision_at(store, as_of)
     if as_of is not None and revision.seq == 0 and store.revision()[0] > 0:
         first = store.changelog(limit=1)[0].time[:10]
-        raise NothingRecorded(
-            f"the catalog recorded nothing by {as_of} (its change log starts on {first}); to draw "
-            f"what the catalog says today about {as_of}, use valid_on (--valid-on {as_of}) "
-            "without as_of"
-        )
+        raise NothingRecorded(msg("nothing-recorded-by", when=str(as_of)[:19], first=first))
     return revision
 
 
@@ -435,7 +453,7 @@ def _load(store: CatalogStore, as_of_d: dt.date | None, day: dt.date) -> Snapsho
     entities, relationships = recorded_facts(store, as_of_d, revision)
     return snapshot_from(
         store.metamodel,
-        Subgraph(entities=entities, relationships=relationships),  # type: ignore
+        Subgraph(entities=entities, relationships=relationships),
         day,
         as_of_d,
         revision,
@@ -454,6 +472,7 @@ __all__ = [
     "days",
     "load_snapshot",
     "parse_day",
+    "parse_instant",
     "partial_snapshot",
     "record_reader",
     "recorded_facts",
