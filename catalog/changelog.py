@@ -65,24 +65,40 @@ def as_json(value: Any) -> str:
 
 
 def entry_hash(
-    seq: int, time: str, actor: str, request_id: str, op: str, ref: str, before: Any, after: Any, prev_hash: str
+    seq: int,
+    time: str,
+    actor: str,
+    request_id: str,
+    op: str,
+    ref: str,
+    before: Any,
+    after: Any,
+    prev_hash: str,
+    proposer: str | None = None,
 ) -> str:
     """SHA-256 of the entry's canonical JSON. ``before``/``after`` are dicts (or None), or their canonical JSON
-    strings: the body is assembled in the key order canonical_json would sort to, so both give the same hash."""
-    return entry_hasher(actor, request_id)(seq, time, op, ref, before, after, prev_hash)
+    strings: the body is assembled in the key order canonical_json would sort to, so both give the same hash.
+
+    ``proposer`` (who proposed a change an approver applied: an approved draft's submitter) is part of the body only
+    when the entry has one, so entries written before it existed, which have none, keep their hash."""
+    return entry_hasher(actor, request_id, proposer)(seq, time, op, ref, before, after, prev_hash)
 
 
-def entry_hasher(actor: str, request_id: str) -> Callable[[int, str, str, str, Any, Any, str], str]:
-    """``entry_hash`` with the actor and request id of one write fixed, as ``(seq, time, op, ref, before, after,
-    prev_hash) -> hash``: a bulk load hashes hundreds of thousands of entries of one actor and request."""
+def entry_hasher(
+    actor: str, request_id: str, proposer: str | None = None
+) -> Callable[[int, str, str, str, Any, Any, str], str]:
+    """``entry_hash`` with the actor, request id and proposer of one write fixed, as ``(seq, time, op, ref, before,
+    after, prev_hash) -> hash``: a bulk load hashes hundreds of thousands of entries of one actor and request."""
     head = f'{{"actor":{_string(actor)},"after":'
+    proposed = f',"proposer":{_string(proposer)}' if proposer else ""
     request = f',"request_id":{_string(request_id)},"seq":'
     sha256 = hashlib.sha256
 
     def hash_entry(seq: int, time: str, op: str, ref: str, before: Any, after: Any, prev_hash: str) -> str:
         body = (
             f'{head}{as_json(after)},"before":{as_json(before)},"op":{_string(op)},'
-            f'"prev_hash":{_string(prev_hash)},"ref":{_string(ref)}{request}{int(seq)},"time":{_string(time)}}}'
+            f'"prev_hash":{_string(prev_hash)}{proposed},"ref":{_string(ref)}{request}{int(seq)},'
+            f'"time":{_string(time)}}}'
         )
         return sha256(body.encode("utf-8")).hexdigest()
 
@@ -221,11 +237,9 @@ def _range(first: int, last: int) -> str:
     return f"entry {first} is" if first == last else f"entries {first}-{last} are"
 
 
-def verify_chain(
-    rows: Iterable[tuple[int, str, str, str, str, str, Any, Any, str, str]], witness: Iterable[Head] = ()
-) -> VerifyResult:
-    """Check rows (seq, time, actor, request_id, op, ref, before, after, prev_hash, hash) in seq order; before and
-    after may be values or their canonical JSON text as stored.
+def verify_chain(rows: Iterable[tuple], witness: Iterable[Head] = ()) -> VerifyResult:
+    """Check rows (seq, time, actor, request_id, op, ref, before, after, prev_hash, hash[, proposer]) in seq order;
+    before and after may be values or their canonical JSON text as stored; a missing or empty proposer is none.
 
     ``witness``: heads seen outside the store (a witness file, an audit bundle, ``--print-head``). The log must
     still hold each one: the same hash at that seq. A log that ends before a witnessed head fails naming the missing
@@ -238,14 +252,16 @@ def verify_chain(
     checked = 0
     last_time = ""
     matched: Head | None = None
-    for seq, time, actor, request_id, op, ref, before, after, prev_hash, h in rows:
+    for row in rows:
+        seq, time, actor, request_id, op, ref, before, after, prev_hash, h = row[:10]
+        proposer = row[10] if len(row) > 10 else None
         if seq != expected_seq:
             return VerifyResult(
                 False, checked, prev, expected_seq, f"entry {expected_seq} is missing (next present entry is {seq})"
             )
         if prev_hash != prev:
             return VerifyResult(False, checked, prev, seq, "previous-hash link does not match the entry before it")
-        if entry_hash(seq, time, actor, request_id, op, ref, before, after, prev_hash) != h:
+        if entry_hash(seq, time, actor, request_id, op, ref, before, after, prev_hash, proposer) != h:
             return VerifyResult(False, checked, prev, seq, "content does not match its hash (entry was edited)")
         if time < last_time:
             return VerifyResult(False, checked, prev, seq, "time goes backwards")

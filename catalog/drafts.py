@@ -4,7 +4,7 @@ and applied only when an architect (or admin) approves it.
 A draft is a store record (collection ``draft``, key = its id) written with ``log=True``, so submitting, approving
 and rejecting are each in the change log under ``record:draft/<id>``; an approval applies the change through
 :class:`catalog.services.CatalogService` as the approver, in the same transaction, so the entity's own log entry
-names the approver, and the draft records both the submitter and the approver.
+names the approver as its actor and the submitter as its proposer, and the draft records both.
 
 A draft carries exactly what a direct change by its submitter could: the fields of a PATCH
 (:data:`catalog.services.PATCH_FIELDS`, merged by :func:`catalog.services.merge_patch`, the same function a PATCH
@@ -43,6 +43,7 @@ Small API (also used by the web UI's approval queue)::
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import secrets
 from dataclasses import dataclass, field
@@ -250,6 +251,7 @@ class Drafts:
         with self.store.transaction(self.ctx):
             current = self.store.get_entity(d.ref)
             if current.version != d.base_version:
+        svc.ctx = dataclasses.replace(svc.ctx, proposer=d.submitted_by)  # the entity's entries name who proposed it
                 raise Conflict(d.ref, d.base_version, current.version)
             submitter = self._submitter(d)
             try:

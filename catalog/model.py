@@ -250,6 +250,7 @@ class ChangeEntry(_Model):
     prev_hash: str
     hash: str
 
+    proposer: str | None = None  # who proposed a change the actor approved (an approved draft's submitter)
 
 # ---------------------------------------------------------------------------------------------------------------
 # Validation against the metamodel

@@ -213,12 +213,13 @@ def verify_bundle(path: str | Path, store: CatalogStore | None = None) -> Bundle
                     e["after"],
                     e["prev_hash"],
                     e["hash"],
+                    e.get("proposer"),  # none in bundles written before the field existed
                 )
             )
         chain = verify_chain(rows)
         if not chain.ok:
             return BundleCheck(False, checked, "changelog.jsonl", str(chain))
-        if len(rows) != head["seq"] or (rows and rows[-1][-1] != head["hash"]):
+        if len(rows) != head["seq"] or (rows and rows[-1][9] != head["hash"]):
             return BundleCheck(False, checked, "changelog.jsonl", "does not end at the head the manifest names")
     if store is not None and head["seq"]:
         live = store.changelog(after_seq=head["seq"] - 1, limit=1)

@@ -41,10 +41,12 @@ Direction = Literal["out", "in", "both"]
 
 @dataclass(frozen=True)
 class WriteContext:
-    """Who is writing and under which request: recorded on every change-log entry."""
+    """Who is writing and under which request: recorded on every change-log entry. ``proposer``: who proposed the
+    change the actor applies (an approved draft's submitter), recorded (and hashed) on the entries when set."""
 
     actor: str = "system"
     request_id: str = field(default_factory=lambda: uuid.uuid4().hex)
+    proposer: str | None = None
 
 
 @dataclass(frozen=True)
@@ -655,9 +657,9 @@ class CatalogStore(abc.ABC):
 
 
 def restored_log_rows(entries: list[ChangeEntry], head: tuple[int, str]) -> list[tuple]:
-    """Change-log entries as stored rows (seq, time, actor, request_id, op, ref, before, after, prev_hash, hash), with
-    before/after as the canonical JSON text the stores wrote; refuses entries that do not continue the chain at
-    ``head`` (seq, hash) or whose hash does not match, so a restored log always verifies."""
+    """Change-log entries as stored rows (seq, time, actor, request_id, op, ref, before, after, prev_hash, hash,
+    proposer), with before/after as the canonical JSON text the stores wrote; refuses entries that do not continue
+    the chain at ``head`` (seq, hash) or whose hash does not match, so a restored log always verifies."""
     from catalog.changelog import canonical_json, entry_hash
     from catalog.errors import StoreError
 
@@ -671,11 +673,11 @@ def restored_log_rows(entries: list[ChangeEntry], head: tuple[int, str]) -> list
                 f"change-log entry {e.seq} does not continue the log at entry {seq} (copy the log "
                 "in order, into an empty store)"
             )
-        if entry_hash(e.seq, e.time, e.actor, e.request_id, e.op, e.ref, b, a, e.prev_hash) != e.hash:
+        if entry_hash(e.seq, e.time, e.actor, e.request_id, e.op, e.ref, b, a, e.prev_hash, e.proposer) != e.hash:
             raise StoreError(
                 f"change-log entry {e.seq} does not match its hash; the source log is broken (run verify-log on it)"
             )
-        rows.append((e.seq, e.time, e.actor, e.request_id, e.op, e.ref, b, a, e.prev_hash, e.hash))
+        rows.append((e.seq, e.time, e.actor, e.request_id, e.op, e.ref, b, a, e.prev_hash, e.hash, e.proposer or None))
         seq, prev = e.seq, e.hash
     return rows
 

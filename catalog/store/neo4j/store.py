@@ -259,7 +259,8 @@ def _too_big(exc: Exception) -> bool:
 
 _CHANGE_FIELDS = (
     "c.seq AS seq, c.time AS time, c.actor AS actor, c.request_id AS request_id, c.op AS op, "
-    "c.ref AS ref, c.before AS before, c.after AS after, c.prev_hash AS prev_hash, c.hash AS hash"
+    "c.ref AS ref, c.before AS before, c.after AS after, c.prev_hash AS prev_hash, c.hash AS hash, "
+    "c.proposer AS proposer"
 )
 
 
@@ -483,8 +484,8 @@ class Neo4jStore(CatalogStore):
         seq, prev, last = self._local.head
         base = parse_log_time(now if now and now > last else self._now(last))
         rows = []
-        actor, request_id = ctx.actor, ctx.request_id
-        hash_entry = entry_hasher(actor, request_id)
+        actor, request_id, proposer = ctx.actor, ctx.request_id, ctx.proposer or None
+        hash_entry = entry_hasher(actor, request_id, proposer)
         for (op, ref, before, after), time in zip(items, consecutive_times(base, len(items)), strict=False):
             seq += 1
             b = None if before is None else as_json(before)
@@ -502,6 +503,7 @@ class Neo4jStore(CatalogStore):
                     "after": a,
                     "prev_hash": prev,
                     "hash": h,
+                    **({"proposer": proposer} if proposer else {}),
                 }
             )
             prev, last = h, time
@@ -569,6 +571,7 @@ class Neo4jStore(CatalogStore):
                 prev_hash=r["prev_hash"],
                 hash=r["hash"],
             )
+                proposer=r["proposer"],
             for r in self._run(query, **params)
         ]
 
@@ -587,6 +590,7 @@ class Neo4jStore(CatalogStore):
                 r["prev_hash"],
                 r["hash"],
             )
+                r["proposer"],
             for r in self._stream(f"MATCH (c:ChangeEntry) RETURN {_CHANGE_FIELDS} ORDER BY c.seq")
         )
         result = self._verify_rows(rows, witness, configured_witness)
@@ -1518,7 +1522,10 @@ class Neo4jStore(CatalogStore):
             elif section == "changelog":
                 seq, prev, _ = self._local.head
                 keys = ("seq", "time", "actor", "request_id", "op", "ref", "before", "after", "prev_hash", "hash")
-                rows = [dict(zip(keys, row, strict=False)) for row in restored_log_rows(items, (seq, prev))]
+                rows = [
+                    {**dict(zip(keys, row, strict=False)), **({"proposer": row[10]} if row[10] else {})}
+                    for row in restored_log_rows(items, (seq, prev))
+                ]
                 self._run(
                     "UNWIND $rows AS row CREATE (c:ChangeEntry) SET c = row WITH count(*) AS n "
                     "MATCH (h:LogHead {id: 'head'}) SET h.seq = $seq, h.hash = $hash, h.time = $time",

@@ -102,7 +102,7 @@ CREATE TABLE IF NOT EXISTS records (collection TEXT NOT NULL, key TEXT NOT NULL,
 CREATE INDEX IF NOT EXISTS records_updated ON records(collection, updated_at);
 CREATE TABLE IF NOT EXISTS changelog (
     seq INTEGER PRIMARY KEY, time TEXT NOT NULL, actor TEXT NOT NULL, request_id TEXT NOT NULL, op TEXT NOT NULL,
-    ref TEXT NOT NULL, before TEXT, after TEXT, prev_hash TEXT NOT NULL, hash TEXT NOT NULL
+    ref TEXT NOT NULL, before TEXT, after TEXT, prev_hash TEXT NOT NULL, hash TEXT NOT NULL, proposer TEXT
 );
 CREATE INDEX IF NOT EXISTS changelog_ref ON changelog(ref, seq);
 CREATE INDEX IF NOT EXISTS changelog_time ON changelog(time);
@@ -123,6 +123,10 @@ def _relationship(row: tuple) -> Relationship:
 
 
 _E = "data, version, created_at, updated_at"
+_INSERT_LOG = (
+    "INSERT INTO changelog (seq, time, actor, request_id, op, ref, before, after, prev_hash, hash, proposer) "
+    "VALUES (?,?,?,?,?,?,?,?,?,?,?)"
+)
 
 
 def _fts_query(text: str) -> str | None:
@@ -200,6 +204,7 @@ class SQLiteStore(CatalogStore):
                 self._upgrade_from_2(conn)
             elif row[0] != SCHEMA_VERSION:
                 raise StoreError(f"{self.path} has catalog schema {row[0]}, this version reads {SCHEMA_VERSION}")
+            self._add_proposer(conn)
         except sqlite3.DatabaseError as exc:
             self.close()
             raise StoreError(f"{self.path} is not a catalog file: {exc}") from exc
@@ -253,6 +258,14 @@ class SQLiteStore(CatalogStore):
                 check_same_thread=True,
             )
         return sqlite3.connect(self.path, isolation_level=None, timeout=30, check_same_thread=True)
+
+    @staticmethod
+    def _add_proposer(conn: sqlite3.Connection) -> None:
+        """The change log's ``proposer`` column (an approved draft's submitter), added to a file written before it
+        existed; its old entries keep NULL there, which is also how their hashes were computed (none)."""
+        if not any(r[1] == "proposer" for r in conn.execute("PRAGMA table_info(changelog)")):
+            with contextlib.suppress(sqlite3.OperationalError):  # another process added it meanwhile
+                conn.execute("ALTER TABLE changelog ADD COLUMN proposer TEXT")
 
     @staticmethod
     def _upgrade_from_2(conn: sqlite3.Connection) -> None:
@@ -370,15 +383,16 @@ class SQLiteStore(CatalogStore):
         seq, prev, last = self._head(conn)
         base = parse_log_time(now if now and now > last else self._now(last))
         rows = []
-        hash_entry = entry_hasher(ctx.actor, ctx.request_id)
+        proposer = ctx.proposer or None
+        hash_entry = entry_hasher(ctx.actor, ctx.request_id, proposer)
         for (op, ref, before, after), time in zip(items, consecutive_times(base, len(items)), strict=False):
             seq += 1
             b = None if before is None else as_json(before)
             a = None if after is None else as_json(after)
             h = hash_entry(seq, time, op, ref, b, a, prev)
-            rows.append((seq, time, ctx.actor, ctx.request_id, op, ref, b, a, prev, h))
+            rows.append((seq, time, ctx.actor, ctx.request_id, op, ref, b, a, prev, h, proposer))
             prev, last = h, time
-        conn.executemany("INSERT INTO changelog VALUES (?,?,?,?,?,?,?,?,?,?)", rows)
+        conn.executemany(_INSERT_LOG, rows)
         self._local.head = (seq, prev, last)
 
     def changelog(
@@ -427,6 +441,7 @@ class SQLiteStore(CatalogStore):
             prev_hash=r[8],
             hash=r[9],
         )
+            proposer=r[10] if len(r) > 10 else None,
 
     def verify_log(self, witness: Iterable[Head] = (), configured_witness: bool = True) -> VerifyResult:
         # the stored text is hashed as it is: any edit, even of white space, breaks the chain
@@ -1142,8 +1157,8 @@ class SQLiteStore(CatalogStore):
                     self._correct(conn, c)
             elif section == "changelog":
                 rows = restored_log_rows(items, self._head(conn)[:2])
-                conn.executemany("INSERT INTO changelog VALUES (?,?,?,?,?,?,?,?,?,?)", rows)
-                self._local.head = (rows[-1][0], rows[-1][-1], rows[-1][1])  # the head moved: witnessed at commit
+                conn.executemany(_INSERT_LOG, rows)
+                self._local.head = (rows[-1][0], rows[-1][9], rows[-1][1])  # the head moved: witnessed at commit
             else:
                 raise StoreError(f"unknown dump section '{section}'")
 
