@@ -162,6 +162,9 @@ class RelationshipCreate(Strict):
 
 class RelationshipPage(BaseModel):
     items: list[Relationship]
+    total: int
+    limit: int
+    offset: int
 
 
 __all__ = [

@@ -35,8 +35,12 @@ def _int(value: Any) -> int | None:
         return None
     if isinstance(value, int):
         return value
-    if isinstance(value, str) and value.strip().lstrip("+-").isdigit() and len(value.strip()) <= 20:
-        return int(value.strip())
+    if isinstance(value, str):
+        v = value.strip()
+        digits = v[1:] if v[:1] in "+-" else v
+        if digits.isascii() and digits.isdigit():
+            n = int(digits[:19]) if len(digits) <= 19 else 10**19  # past every bound: read as "as far as allowed"
+            return -n if v[:1] == "-" else n
     return None
 
 

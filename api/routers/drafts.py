@@ -14,6 +14,7 @@ from api.auth import PrincipalDep, StoreDep
 from api.routers.common import CONDITIONAL_READ, READ_ERRORS, WRITE_ERRORS, IfMatch, WhoFirst, needs, tagged
 from api.schemas import ENTITY_REF
 from catalog.drafts import Drafts
+from catalog.paging import MAX_OFFSET, Window, paginate
 
 router = APIRouter(tags=["drafts"], route_class=WhoFirst)
 DraftId = Path(pattern=r"^[0-9a-f]{12}$", examples=["0123456789ab"])
@@ -68,6 +69,9 @@ class DraftOut(BaseModel):
 
 
 class DraftList(BaseModel):
+    total: int
+    limit: int
+    offset: int
     items: list[DraftOut]
 
 
@@ -97,6 +101,7 @@ def list_drafts(
     status: Literal["pending", "approved", "rejected", "all"] = "pending",
     ref: str | None = Query(None, max_length=200),
     limit: int = Query(100, ge=1, le=1000),
+    offset: int = Query(0, ge=0, le=MAX_OFFSET),
 ) -> dict[str, Any]:
     return {"items": [x.as_dict() for x in d.list(None if status == "all" else status, ref=ref, limit=limit)]}
 

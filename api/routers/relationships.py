@@ -15,6 +15,7 @@ from api.schemas import RelationshipCreate, RelationshipPage
 from catalog.errors import FieldError, NotFound, ValidationFailed
 from catalog.i18n import msg
 from catalog.model import Relationship
+from catalog.paging import MAX_OFFSET, Window, paginate
 from catalog.permissions import require
 
 router = APIRouter(tags=["relationships"], route_class=WhoFirst)
@@ -34,9 +35,16 @@ def list_relationships(
     type: str | None = Query(None, max_length=50, examples=["uses"]),
     direction: Literal["out", "in", "both"] = "both",
     limit: int = Query(500, ge=1, le=10_000),
+    offset: int = Query(0, ge=0, le=MAX_OFFSET),
 ) -> dict[str, Any]:
     require(principal, "read")
-    return {"items": [r.model_dump(mode="json") for r in store.list_relationships(ref, type, direction, limit)]}
+    if ref is None and type is None:  # the whole catalog: read only up to this page, count apart
+        rels, total = store.list_relationships(None, None, direction, offset + limit), store.count_relationships()
+    else:
+        rels = store.list_relationships(ref, type, direction, None)
+        total = len(rels)
+    page = paginate(rels, Window(limit, offset))
+    return page.json([r.model_dump(mode="json") for r in page.items]) | {"total": total}
 
 
 @router.post(

@@ -599,13 +599,16 @@ def _compliance(store: Any, day: dt.date | None = None) -> Any:
 
 @router.get("/compliance")
 @web
-def compliance_page(request: Request, org: str = "") -> Response:
+def compliance_page(
+    request: Request, org: str = "", rule: str = "", offset: str = "", limit: str = "", orgs_offset: str = ""
+) -> Response:
+    """Per rule a count; the findings of one rule (``rule``) or of one organisation (``org``) a page at a time;
+    the organisations' scores a page at a time (``orgs_offset``)."""
     _who(request)
     from catalog.compliance import load_rules
 
-    store, _lang = _store(request), lang_of(request)
+    store, settings = _store(request), request.app.state.settings
     report = _compliance(store)
-    orgs = store.get_entities(sorted(report.completeness))
     rules = {r.code: r for r in load_rules()}
     findings = []
     if org:
@@ -623,19 +626,23 @@ def compliance_page(request: Request, org: str = "") -> Response:
         focus=store.find_entity(org) if org else None,
         findings=findings,
         rules=rules,
-        names=store.get_entities(sorted({f.ref for f in findings})),
+        rule_titles={c: re.sub(r"\{[^{}]*\}", "…", r.message.get(lang_of(request))) for c, r in rules.items()},
+        names=store.get_entities(sorted({f.ref for f in shown.items})),
     )
 
 
 @router.get("/my-org")
 @web
-def my_org(request: Request, org: str = "") -> Response:
+def my_org(request: Request, org: str = "", offset: str = "", limit: str = "") -> Response:
+    """One organisation's assets (its units' too), by kind, a page at a time, with their compliance warnings."""
+    from catalog.paging import paginate, settings_window
+
     p = _who(request)
     store, lang = _store(request), lang_of(request)
     org = org[:200] or (p.org or "")
     orgs = _sorted(store.list_entities(EntityFilter(kind="organization", limit=100_000)), lang)
     if not org:
-        return render(request, "my_org.html", org=None, orgs=orgs, groups=[], warnings={})
+        return render(request, "my_org.html", org=None, orgs=orgs, groups=[], counts=[], warnings={}, items=None)
     focus = store.get_entity(org)
     units = org_units(store, org)
     owned = [e for u in sorted(units) for e in store.list_entities(EntityFilter(owner=u, limit=100_000))]
@@ -653,7 +660,9 @@ def my_org(request: Request, org: str = "") -> Response:
         "my_org.html",
         org=focus,
         orgs=orgs,
-        groups=groups,
+        groups=[(spec, es) for spec, es in groups if es],
+        counts=[(spec, len(es)) for spec, es in by_kind],
+        items=items,
         warnings=warnings,
         score=score,
         can_register=may(p, "write") and (p.role != "editor" or org in org_units(store, p.org or "")),
