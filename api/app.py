@@ -62,6 +62,7 @@ def create_app(settings: Settings | None = None, store: CatalogStore | None = No
         relationships,
         search,
         web,
+        web_search,
     )
 
     problems.install(app)
@@ -83,5 +84,6 @@ def create_app(settings: Settings | None = None, store: CatalogStore | None = No
         search,
     ):
         app.include_router(r.router, **guarded)
+    app.include_router(web_search.router)
     app.include_router(web.router)
     return app

@@ -213,59 +213,6 @@ async def signout(request: Request) -> Response:
 # --- browsing: home, search, entity, graph -----------------------------------------------------------------------
 
 
-@router.get("/")
-@web
-def index(request: Request, q: str = "", kind: str = "") -> Response:
-    p = principal_of(request)
-    if p is None:
-        return _signin_redirect(request)
-    store, lang = _store(request), lang_of(request)
-    q, kind = q[:200], kind[:50]
-    mm = store.metamodel
-    counts = [(spec, store.count_entities(EntityFilter(kind=name))) for name, spec in mm.kinds.items()]
-    if q:
-        items = store.search(q, limit=50)
-    elif kind in mm.kinds:
-        items = _sorted(store.list_entities(EntityFilter(kind=kind, limit=1000)), lang)
-    else:
-        items = []
-    from diagrams.registry import registry
-
-    views = registry()
-    return render(
-        request,
-        "index.html",
-        counts=counts,
-        q=q,
-        items=items,
-        kind=kind,
-        revision=store.revision(),
-        views={name: _view_label(views[name], lang) for name in ("ioc", "landscape") if name in views},
-    )
-
-
-@router.get("/search.json")
-@web
-def search_json(request: Request, q: str = "") -> Response:
-    _who(request)
-    store, lang = _store(request), lang_of(request)
-    items = store.search(q[:200], limit=15) if q.strip() else []
-    return JSONResponse(
-        {
-            "items": [
-                {
-                    "ref": e.ref,
-                    "name": e.name.get(lang),
-                    "kind": e.kind,
-                    "kind_label": store.metamodel.kinds[e.kind].label.get(lang),
-                    "url": f"/entities/{e.ref}",
-                }
-                for e in items
-            ]
-        }
-    )
-
-
 def _history(store: Any, e: Any, rels: list, lang: str) -> list[dict]:
     """The entity's change-log entries and those of its current relationships (who connected what, when), with
     fields, relationship types and entities by their labels and names."""
@@ -437,13 +384,8 @@ def _form_page(request: Request, p: Principal, form: EntityForm, current: Any, s
     mm = store.metamodel
     spec = mm.kind(form.kind)
     types = link_types(mm, form.kind)
-    target_kinds = sorted({k for t in types for k in mm.relations[t].targets})
-    targets = [
-        e
-        for k in target_kinds
-        if not mm.is_organisation(k)  # suggestions; any reference may be typed
-        for e in store.list_entities(EntityFilter(kind=k, limit=1000))
-    ]
+    target_kinds = [k for k in mm.kinds if k in {k for t in types for k in mm.relations[t].targets}]
+    from api.routers.web_search import picked
     existing = store.list_relationships(current.ref, direction="out") if current else []
     names = store.get_entities(sorted({r.target for r in existing}))
     owners = _owner_choices(store, p, lang)
@@ -459,7 +401,8 @@ def _form_page(request: Request, p: Principal, form: EntityForm, current: Any, s
         current=current,
         owners=owners,
         types=types,
-        targets=_sorted(targets, lang),
+        target_kinds=",".join(k for k in target_kinds if not mm.is_organisation(k)),  # the pickers' kinds
+        picked=picked(store, [link.get("target", "") for link in form.links], lang),
         existing=existing,
         names=names,
         new_links=range(NEW_LINKS),
@@ -553,29 +496,6 @@ async def edit_submit(request: Request, ref: str) -> Response:
 # --- analysis: impact, compliance, my organisation -------------------------------------------------------------
 
 
-@router.get("/impact")
-@web
-def impact_page(request: Request, ref: str = "") -> Response:
-    _who(request)
-    from catalog.analysis import impact
-
-    store, lang = _store(request), lang_of(request)
-    candidates = _sorted(
-        [
-            e
-            for k in ("database", "platform", "service", "system")
-            for e in store.list_entities(EntityFilter(kind=k, limit=5000))
-        ],
-        lang,
-    )
-    items, names, focus = [], {}, None
-    if ref:
-        focus = store.get_entity(ref[:200])
-        items = list(impact(store, focus.ref))
-        names = store.get_entities(sorted({x for i in items for x in i.path}))
-    return render(request, "impact.html", ref=ref, focus=focus, items=items, names=names, candidates=candidates)
-
-
 _REPORTS: dict[tuple[int, tuple[int, str], dt.date], Any] = {}
 
 
@@ -599,16 +519,13 @@ def _compliance(store: Any, day: dt.date | None = None) -> Any:
 
 @router.get("/compliance")
 @web
-def compliance_page(
-    request: Request, org: str = "", rule: str = "", offset: str = "", limit: str = "", orgs_offset: str = ""
-) -> Response:
-    """Per rule a count; the findings of one rule (``rule``) or of one organisation (``org``) a page at a time;
-    the organisations' scores a page at a time (``orgs_offset``)."""
+def compliance_page(request: Request, org: str = "") -> Response:
     _who(request)
     from catalog.compliance import load_rules
 
-    store, settings = _store(request), request.app.state.settings
+    store, _lang = _store(request), lang_of(request)
     report = _compliance(store)
+    orgs = store.get_entities(sorted(report.completeness))
     rules = {r.code: r for r in load_rules()}
     findings = []
     if org:
@@ -626,23 +543,19 @@ def compliance_page(
         focus=store.find_entity(org) if org else None,
         findings=findings,
         rules=rules,
-        rule_titles={c: re.sub(r"\{[^{}]*\}", "…", r.message.get(lang_of(request))) for c, r in rules.items()},
-        names=store.get_entities(sorted({f.ref for f in shown.items})),
+        names=store.get_entities(sorted({f.ref for f in findings})),
     )
 
 
 @router.get("/my-org")
 @web
-def my_org(request: Request, org: str = "", offset: str = "", limit: str = "") -> Response:
-    """One organisation's assets (its units' too), by kind, a page at a time, with their compliance warnings."""
-    from catalog.paging import paginate, settings_window
-
+def my_org(request: Request, org: str = "") -> Response:
     p = _who(request)
     store, lang = _store(request), lang_of(request)
     org = org[:200] or (p.org or "")
     orgs = _sorted(store.list_entities(EntityFilter(kind="organization", limit=100_000)), lang)
     if not org:
-        return render(request, "my_org.html", org=None, orgs=orgs, groups=[], counts=[], warnings={}, items=None)
+        return render(request, "my_org.html", org=None, orgs=orgs, groups=[], warnings={})
     focus = store.get_entity(org)
     units = org_units(store, org)
     owned = [e for u in sorted(units) for e in store.list_entities(EntityFilter(owner=u, limit=100_000))]
@@ -660,9 +573,7 @@ def my_org(request: Request, org: str = "", offset: str = "", limit: str = "") -
         "my_org.html",
         org=focus,
         orgs=orgs,
-        groups=[(spec, es) for spec, es in groups if es],
-        counts=[(spec, len(es)) for spec, es in by_kind],
-        items=items,
+        groups=groups,
         warnings=warnings,
         score=score,
         can_register=may(p, "write") and (p.role != "editor" or org in org_units(store, p.org or "")),

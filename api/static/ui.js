@@ -1,4 +1,4 @@
-// ioc-catalog web UI: instant search and the graph explorer. Plain JavaScript; catalog text is only ever set
+// ioc-catalog web UI: the graph explorer (search and pickers: picker.js). Plain JavaScript; catalog text is only ever set
 // with textContent (never innerHTML), so a name like <img onerror=...> stays text.
 "use strict";
 (function () {
@@ -9,34 +9,6 @@
     for (var k in attrs || {}) e.setAttribute(k, attrs[k]);
     if (text !== undefined) e.textContent = text;
     return e;
-  }
-
-  // --- instant search: results while typing, diacritics-insensitive on the server (store.search) ---------------
-  var q = document.getElementById("q"), results = document.getElementById("results");
-  if (q && results) {
-    var timer = null, last = "";
-    q.addEventListener("input", function () {
-      clearTimeout(timer);
-      timer = setTimeout(function () {
-        var text = q.value.trim();
-        if (text === last) return;
-        last = text;
-        if (!text) { results.replaceChildren(); return; }
-        fetch("/search.json?lang=" + lang + "&q=" + encodeURIComponent(text), {credentials: "same-origin"})
-          .then(function (r) { return r.json(); })
-          .then(function (body) {
-            if (q.value.trim() !== text) return;
-            var items = body.items.map(function (it) {
-              var li = el("li");
-              var a = el("a", {href: it.url + "?lang=" + lang}, it.name);
-              li.append(a, " ", el("span", {"class": "muted"}, it.kind_label), " ", el("small", {"class": "ref"}, it.ref));
-              return li;
-            });
-            if (!items.length) items = [el("li", {"class": "muted"}, results.dataset.empty || "—")];
-            results.replaceChildren.apply(results, items);
-          });
-      }, 120);
-    });
   }
 
   // --- graph explorer: click a node to add its neighbours (store.neighbourhood via /graph.json) ----------------
