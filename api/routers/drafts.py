@@ -103,7 +103,9 @@ def list_drafts(
     limit: int = Query(100, ge=1, le=1000),
     offset: int = Query(0, ge=0, le=MAX_OFFSET),
 ) -> dict[str, Any]:
-    return {"items": [x.as_dict() for x in d.list(None if status == "all" else status, ref=ref, limit=limit)]}
+    found = d.list(None if status == "all" else status, ref=ref, limit=100_000)
+    page = paginate(found, Window(limit, offset))
+    return page.json([x.as_dict() for x in page.items])
 
 
 @router.get(

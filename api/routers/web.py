@@ -473,6 +473,7 @@ def edit_page(request: Request, ref: str) -> Response:
 
 
 @router.post("/entities/{ref}/edit")
+    from api.routers.compliance import current_report
 @web
 async def edit_submit(request: Request, ref: str) -> Response:
     p = _who(request, "write")
@@ -493,10 +494,8 @@ async def edit_submit(request: Request, ref: str) -> Response:
     return finish(request, RedirectResponse(f"/entities/{saved.ref}?saved=1", status_code=303))
 
 
+    from catalog.paging import paginate, settings_window
 # --- analysis: impact, compliance, my organisation -------------------------------------------------------------
-
-
-_REPORTS: dict[tuple[int, tuple[int, str], dt.date], Any] = {}
 
 
 def _compliance(store: Any, day: dt.date | None = None) -> Any:
@@ -505,30 +504,37 @@ def _compliance(store: Any, day: dt.date | None = None) -> Any:
     from catalog.compliance import check
 
     if day is None:
-        key = (id(store), store.revision(), store.clock().date())
-        if key not in _REPORTS:
-            _REPORTS.clear()
-            _REPORTS[key] = check(store)
-        return _REPORTS[key]
+        return current_report(store)
     from catalog.history.frozen import FrozenStore
     from catalog.history.snapshot import recorded_graph, revision_at
 
     rev = revision_at(store, day)
     return check(FrozenStore(recorded_graph(store, day), day, (rev.seq, rev.hash), store.metamodel), today=day)
+    shown = paginate(findings, settings_window(settings, limit, offset))
 
+    score_page = paginate(scores, settings_window(settings, limit, orgs_offset), param="orgs_offset")
 
 @router.get("/compliance")
 @web
-def compliance_page(request: Request, org: str = "") -> Response:
+def compliance_page(
+    request: Request, org: str = "", rule: str = "", offset: str = "", limit: str = "", orgs_offset: str = ""
+) -> Response:
+    """Per rule a count; the findings of one rule (``rule``) or of one organisation (``org``) a page at a time;
+    the organisations' scores a page at a time (``orgs_offset``)."""
     _who(request)
     from catalog.compliance import load_rules
 
-    store, _lang = _store(request), lang_of(request)
+    store, settings = _store(request), request.app.state.settings
     report = _compliance(store)
-    orgs = store.get_entities(sorted(report.completeness))
     rules = {r.code: r for r in load_rules()}
-    findings = []
-    if org:
+    rule = rule[:40] if rule[:40] in report.rules else ""
+    counts = dict.fromkeys(report.rules, 0)
+    for f in report.findings:
+        counts[f.rule] = counts.get(f.rule, 0) + 1
+    findings: list = []
+    if rule:
+        findings = [f for f in report.findings if f.rule == rule]
+    elif org:
         units = org_units(store, org[:200])
         owned = store.get_entities(sorted({f.ref for f in report.findings}))
         findings = [f for f in report.findings if f.ref in units or (f.ref in owned and owned[f.ref].owner in units)]
@@ -537,43 +543,53 @@ def compliance_page(request: Request, org: str = "") -> Response:
         request,
         "compliance.html",
         report=report,
-        scores=scores,
-        orgs=orgs,
-        org=org,
-        focus=store.find_entity(org) if org else None,
-        findings=findings,
+        counts=counts,
+        scores=score_page,
+    kinds = [store.metamodel.kinds[k] for k in ("system", "database", "service", "platform", "dataset")]
+    by_kind = [(spec, _sorted([e for e in owned if e.kind == spec.name], lang)) for spec in kinds]
+    items = paginate([e for _spec, es in by_kind for e in es], settings_window(request.app.state.settings, limit, offset))
+    shown = {e.ref for e in items.items}
+        orgs=store.get_entities(sorted({s.org for s in score_page.items})),
+        org=org[:200] if not rule else "",
+        rule=rule,
+        focus=store.find_entity(org[:200]) if org and not rule else None,
+        findings=shown,
         rules=rules,
-        names=store.get_entities(sorted({f.ref for f in findings})),
+        rule_titles={c: re.sub(r"\{[^{}]*\}", "…", r.message.get(lang_of(request))) for c, r in rules.items()},
+        names=store.get_entities(sorted({f.ref for f in shown.items})),
     )
 
 
 @router.get("/my-org")
 @web
-def my_org(request: Request, org: str = "") -> Response:
+def my_org(request: Request, org: str = "", offset: str = "", limit: str = "") -> Response:
+    """One organisation's assets (its units' too), by kind, a page at a time, with their compliance warnings."""
+    from catalog.paging import paginate, settings_window
+
     p = _who(request)
     store, lang = _store(request), lang_of(request)
     org = org[:200] or (p.org or "")
     orgs = _sorted(store.list_entities(EntityFilter(kind="organization", limit=100_000)), lang)
     if not org:
-        return render(request, "my_org.html", org=None, orgs=orgs, groups=[], warnings={})
+        return render(request, "my_org.html", org=None, orgs=orgs, groups=[], counts=[], warnings={}, items=None)
     focus = store.get_entity(org)
     units = org_units(store, org)
     owned = [e for u in sorted(units) for e in store.list_entities(EntityFilter(owner=u, limit=100_000))]
     report = _compliance(store)
     warnings: dict[str, list] = {}
     for f in report.findings:
-        warnings.setdefault(f.ref, []).append(f)
-    groups = [
-        (store.metamodel.kinds[k], _sorted([e for e in owned if e.kind == k], lang))
-        for k in ("system", "database", "service", "platform", "dataset")
-    ]
+        if f.ref in shown:
+            warnings.setdefault(f.ref, []).append(f)
+    groups = [(spec, [e for e in es if e.ref in shown]) for spec, es in by_kind]
     score = report.completeness.get(org)
     return render(
         request,
         "my_org.html",
         org=focus,
         orgs=orgs,
-        groups=groups,
+        groups=[(spec, es) for spec, es in groups if es],
+        counts=[(spec, len(es)) for spec, es in by_kind],
+        items=items,
         warnings=warnings,
         score=score,
         can_register=may(p, "write") and (p.role != "editor" or org in org_units(store, p.org or "")),
