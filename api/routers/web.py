@@ -501,6 +501,7 @@ async def edit_submit(request: Request, ref: str) -> Response:
 def _compliance(store: Any, day: dt.date | None = None) -> Any:
     """The compliance report today (kept per catalog revision: the dashboard and "my organisation" reuse it) or as
     recorded at the end of ``day``."""
+    from api.routers.compliance import current_report
     from catalog.compliance import check
 
     if day is None:
@@ -510,9 +511,7 @@ def _compliance(store: Any, day: dt.date | None = None) -> Any:
 
     rev = revision_at(store, day)
     return check(FrozenStore(recorded_graph(store, day), day, (rev.seq, rev.hash), store.metamodel), today=day)
-    shown = paginate(findings, settings_window(settings, limit, offset))
 
-    score_page = paginate(scores, settings_window(settings, limit, orgs_offset), param="orgs_offset")
 
 @router.get("/compliance")
 @web
@@ -523,6 +522,7 @@ def compliance_page(
     the organisations' scores a page at a time (``orgs_offset``)."""
     _who(request)
     from catalog.compliance import load_rules
+    from catalog.paging import paginate, settings_window
 
     store, settings = _store(request), request.app.state.settings
     report = _compliance(store)
@@ -538,17 +538,15 @@ def compliance_page(
         units = org_units(store, org[:200])
         owned = store.get_entities(sorted({f.ref for f in report.findings}))
         findings = [f for f in report.findings if f.ref in units or (f.ref in owned and owned[f.ref].owner in units)]
+    shown = paginate(findings, settings_window(settings, limit, offset))
     scores = sorted(report.completeness.values(), key=lambda s: (s.score, s.org))
+    score_page = paginate(scores, settings_window(settings, limit, orgs_offset), param="orgs_offset")
     return render(
         request,
         "compliance.html",
         report=report,
         counts=counts,
         scores=score_page,
-    kinds = [store.metamodel.kinds[k] for k in ("system", "database", "service", "platform", "dataset")]
-    by_kind = [(spec, _sorted([e for e in owned if e.kind == spec.name], lang)) for spec in kinds]
-    items = paginate([e for _spec, es in by_kind for e in es], settings_window(request.app.state.settings, limit, offset))
-    shown = {e.ref for e in items.items}
         orgs=store.get_entities(sorted({s.org for s in score_page.items})),
         org=org[:200] if not rule else "",
         rule=rule,
@@ -575,6 +573,10 @@ def my_org(request: Request, org: str = "", offset: str = "", limit: str = "") -
     focus = store.get_entity(org)
     units = org_units(store, org)
     owned = [e for u in sorted(units) for e in store.list_entities(EntityFilter(owner=u, limit=100_000))]
+    kinds = [store.metamodel.kinds[k] for k in ("system", "database", "service", "platform", "dataset")]
+    by_kind = [(spec, _sorted([e for e in owned if e.kind == spec.name], lang)) for spec in kinds]
+    items = paginate([e for _spec, es in by_kind for e in es], settings_window(request.app.state.settings, limit, offset))
+    shown = {e.ref for e in items.items}
     report = _compliance(store)
     warnings: dict[str, list] = {}
     for f in report.findings:
