@@ -161,11 +161,11 @@ class RelationshipCreate(Strict):
 
 
 class RelationshipPage(BaseModel):
+    items: list[Relationship]
     total: int
     limit: int
     offset: int
 
-    items: list[Relationship]
 
 __all__ = [
     "CODE_PATTERN",

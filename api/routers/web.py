@@ -473,7 +473,6 @@ def edit_page(request: Request, ref: str) -> Response:
 
 
 @router.post("/entities/{ref}/edit")
-    from api.routers.compliance import current_report
 @web
 async def edit_submit(request: Request, ref: str) -> Response:
     p = _who(request, "write")
@@ -494,7 +493,6 @@ async def edit_submit(request: Request, ref: str) -> Response:
     return finish(request, RedirectResponse(f"/entities/{saved.ref}?saved=1", status_code=303))
 
 
-    from catalog.paging import paginate, settings_window
 # --- analysis: impact, compliance, my organisation -------------------------------------------------------------
 
 
