@@ -12,6 +12,7 @@ from diagrams.style import word
 NO_OWNER = "owner:none"
 PLATFORMS = "group:platforms"
 SHARED_PLATFORM_TYPES = ("integration", "data", "hosting", "identity")
+SHARED_DATABASE_SCOPES = ("shared", "warehouse", "national")  # a database's ``scope``: shared rather than a sector's
 _ABBREV = re.compile(r"\(([^()]{2,20})\)\s*$")
 
 
@@ -44,10 +45,18 @@ def entity_node(snap: Snapshot, e: Entity, lang: str, cluster: str | None = None
     )  # type: ignore[arg-type]
 
 
-def owner_cluster(d: Diagram, snap: Snapshot, ref: str, lang: str, nest: bool = False) -> str:
+def owner_cluster(
+    d: Diagram, snap: Snapshot, ref: str, lang: str, nest: bool = False, key: str = "", parent: str | None = None
+) -> str:
     """The cluster of the organisation that owns ``ref`` on the snapshot's day (created on first use).
-    With ``nest``, the organisation's cluster sits inside its parent's (up the whole chain)."""
+    With ``nest``, the organisation's cluster sits inside its parent's (up the whole chain). With ``key``, the
+    cluster's key is ``key`` + the organisation's ref (a second cluster of the same owner, e.g. among the external
+    sources), inside the cluster ``parent``."""
     owner = snap.owner(ref)
+    if key:
+        o = snap.entity(owner) if owner else None
+        label = o.name.get(lang) if o is not None else (owner or word("no_owner", lang))
+        return d.add_cluster(Cluster(key + (owner or NO_OWNER), label, parent=parent)).key
     if owner is None:
         d.add_cluster(Cluster(NO_OWNER, word("no_owner", lang), sort="\uffff"))
         return NO_OWNER
@@ -83,8 +92,8 @@ def cluster_for(d: Diagram, snap: Snapshot, e: Entity, lang: str, nest: bool = F
     return owner_cluster(d, snap, e.ref, lang, nest)
 
 
-def edge_label(snap: Snapshot, r: Relationship, lang: str) -> str:
-    """The protocol (its metamodel label) and the platform the data goes through."""
+def edge_label(snap: Snapshot, r: Relationship, lang: str, with_via: bool = True) -> str:
+    """The protocol (its metamodel label) and (``with_via``) the platform the data goes through."""
     parts = []
     proto = r.properties.get("protocol")
     if proto:
@@ -92,7 +101,7 @@ def edge_label(snap: Snapshot, r: Relationship, lang: str) -> str:
         attr = spec.property("protocol") if spec is not None else None
         parts.append(attr.value_label(proto, lang) if attr is not None else str(proto))
     via = r.properties.get("via")
-    if via:
+    if via and with_via:
         parts.append(f"{word('via', lang)} {short_name(snap.entity(via), lang, via)}")
     return " · ".join(parts)
 
@@ -117,6 +126,36 @@ def rel_edge(snap: Snapshot, r: Relationship, lang: str, **kw: object) -> Edge:
     )  # type: ignore[arg-type]
 
 
+def routed_edges(snap: Snapshot, r: Relationship, via: str, lang: str) -> list[Edge]:
+    """A data flow that goes via the platform ``via``, as two edges through its node: from where the data comes
+    to the platform (labelled with the protocol), and from the platform to where it goes."""
+    edge = rel_edge(snap, r, lang)
+    edge.label = edge_label(snap, r, lang, with_via=False)
+    onward = Edge(edge.tail, edge.head, edge.type, "", edge.tooltip, edge.highlight, edge.planned, edge.weight)
+    edge.head, onward.tail = via, via
+    return [edge, onward]
+
+
+def merge_edges(edges: list[Edge]) -> list[Edge]:
+    """Edges with the same ends, type, label and state merged into one (weight: how many; tooltip: theirs), in
+    their first order: many flows routed through one platform to one place are one line onward."""
+    merged: dict[tuple, Edge] = {}
+    tips: dict[tuple, list[str]] = {}
+    for e in edges:
+        key = (e.tail, e.head, e.type, e.label, e.highlight, e.planned)
+        if key in merged:
+            merged[key].weight += e.weight
+            tips[key].append(e.tooltip)
+        else:
+            merged[key] = Edge(e.tail, e.head, e.type, e.label, e.tooltip, e.highlight, e.planned, e.weight)
+            tips[key] = [e.tooltip]
+    for key, e in merged.items():
+        if len(tips[key]) > 1:
+            shown = tips[key][:8]
+            e.tooltip = " | ".join(shown) + (f" | … (+{len(tips[key]) - len(shown)})" if len(tips[key]) > 8 else "")
+    return list(merged.values())
+
+
 def add_edges(d: Diagram, snap: Snapshot, rels: list[Relationship], lang: str) -> None:
     for r in rels:
         if r.source in d.nodes and r.target in d.nodes:
@@ -130,13 +169,17 @@ def active(r: Relationship) -> bool:
 __all__ = [
     "NO_OWNER",
     "PLATFORMS",
+    "SHARED_DATABASE_SCOPES",
+    "SHARED_PLATFORM_TYPES",
     "active",
     "add_edges",
     "cluster_for",
     "edge_label",
     "entity_node",
+    "merge_edges",
     "org_cluster",
     "owner_cluster",
     "rel_edge",
+    "routed_edges",
     "short_name",
 ]

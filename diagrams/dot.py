@@ -201,8 +201,11 @@ class DotWriter:
         ]
         if st.dir != "forward":
             pairs.append(("dir", st.dir))
-        if not carries_data(e.type, self.mm) and e.type != AGGREGATE:
-            pairs.append(("constraint", "false"))  # not a data flow: does not shape the left-to-right layout
+        tail, head = self.d.nodes.get(e.tail), self.d.nodes.get(e.head)
+        backwards = tail is not None and head is not None and (tail.layer or 0) > (head.layer or 0)
+        if (not carries_data(e.type, self.mm) and e.type != AGGREGATE) or backwards:
+            # not a data flow, or one against the layers: does not shape the left-to-right layout
+            pairs.append(("constraint", "false"))
         if e.label:
             pairs.append(("xlabel", f'<<FONT COLOR="#333333">{wrapped(e.label, 24)}</FONT>>'))
         if e.tooltip:
@@ -221,6 +224,8 @@ class DotWriter:
         style, color, pen = "rounded,filled", "#999999", "1"
         if c.highlight == "focus":
             color, pen = "#111111", "2"
+        elif c.highlight == "external":
+            style, color, fill = "rounded,dashed,filled", HIGHLIGHT["external"][0], HIGHLIGHT["external"][2]
         self.out.append(
             f"{ind}  label=<<B>{wrapped(c.label, 48)}</B>>; style={quoted(style)}; "
             f"fillcolor={quoted(fill)}; color={quoted(color)}; penwidth={pen}; fontsize=11;"
@@ -238,7 +243,9 @@ class DotWriter:
             key=lambda k: list(self.mm.kinds).index(k) if k in self.mm.kinds else 99,
         )
         types = sorted({e.type for e in self.d.edges})
-        marks = sorted({n.highlight for n in self.d.nodes.values() if n.highlight in ("added", "removed", "changed")})
+        marks = sorted(
+            {n.highlight for n in self.d.nodes.values() if n.highlight in ("added", "removed", "changed", "external")}
+        )
         self.out.append("  subgraph cluster_legend {")
         self.out.append(
             f"    label=<<B>{html(word('legend', lang))}</B>>; style=\"rounded\"; color=\"#999999\"; "
@@ -306,7 +313,7 @@ class DotWriter:
             f'digraph "{name}" {{',
             f'  graph [fontname="{FONT}", fontsize=12, rankdir={rankdir}, '
             'splines=true, nodesep=0.25, ranksep=0.7, pad=0.3, '
-            f'labelloc=t, labeljust=l, bgcolor="white", label={self._stamp()}];',
+            f'{"newrank=true, " if self._layers() else ""}labelloc=t, labeljust=l, bgcolor="white", label={self._stamp()}];',
             f'  node [fontname="{FONT}", fontsize=10, margin="0.12,0.05"];',
             f'  edge [fontname="{FONT}", fontsize=8, arrowsize=0.7];',
         ]
@@ -332,6 +339,9 @@ class DotWriter:
             if e.tail in d.nodes and e.head in d.nodes:
                 self.out.append(self._edge(e))
         self._wrap_isolated(members)
+        layers = self._layers()
+        for nodes in layers:
+            self.out.append("  {rank=same; " + " ".join(f"{node_id(k)};" for k in nodes) + "}")
         self._legend()
         self.out.append("}")
         return "\n".join(self.out) + "\n"
@@ -347,6 +357,14 @@ class DotWriter:
             rows = max(3, math.ceil(math.sqrt(len(isolated))))
             for i in range(rows, len(isolated)):
                 self.out.append(f"  {node_id(isolated[i - rows].key)} -> {node_id(isolated[i].key)} [style=invis];")
+
+    def _layers(self) -> list[list[str]]:
+        """The nodes of each layer (Node.layer), in layer order: one rank each (``newrank``: across clusters)."""
+        layers: dict[int, list[str]] = defaultdict(list)
+        for n in self.d.nodes.values():
+            if n.layer is not None:
+                layers[n.layer].append(n.key)
+        return [sorted(layers[k], key=node_id) for k in sorted(layers)]
 
     @staticmethod
     def _used_clusters(children: dict[str | None, list[Cluster]], members: dict[str | None, list[Node]]) -> set[str]:

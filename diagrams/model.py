@@ -11,7 +11,7 @@ from typing import Literal
 
 from catalog.history.snapshot import Revision
 
-Highlight = Literal["", "added", "removed", "changed", "focus", "context"]
+Highlight = Literal["", "added", "removed", "changed", "focus", "context", "external"]
 
 
 @dataclass
@@ -25,6 +25,7 @@ class Node:
     tooltip: str = ""
     highlight: Highlight = ""
     lifecycle: str = ""  # planned, building, production, retiring, retired
+    layer: int | None = None  # column of a layered view (0 leftmost with rankdir LR): same layer, same rank
 
 
 @dataclass

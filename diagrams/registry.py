@@ -35,6 +35,7 @@ from diagrams.model import Diagram
 
 DEFAULT_LIMIT = 300
 DIRECTIONS = ("out", "in", "both")
+LINEAGES = ("city", "full")  # ioc: the IOC's own city or province (others as external sources), or every source
 LANGS = ("vi", "en")
 
 
@@ -49,6 +50,7 @@ class ViewParams:
     limit: int = DEFAULT_LIMIT  # landscape: collapse to organisations past this many nodes
     from_date: dt.date | str | None = None  # diff
     to_date: dt.date | str | None = None  # diff
+    lineage: str = "city"  # ioc: LINEAGES
 
     def check(self) -> ViewParams:
         errors = []
@@ -58,6 +60,8 @@ class ViewParams:
             errors.append(FieldError("direction", f"must be one of: {', '.join(DIRECTIONS)}"))
         if not 0 <= self.depth <= 10:
             errors.append(FieldError("depth", "must be between 0 and 10"))
+        if self.lineage not in LINEAGES:
+            errors.append(FieldError("lineage", f"must be one of: {', '.join(LINEAGES)}"))
         if self.limit < 1:
             errors.append(FieldError("limit", "must be at least 1"))
         if errors:
@@ -124,4 +128,4 @@ def build(store: CatalogStore, name: str, params: ViewParams | None = None) -> D
     return view.build(store, params)
 
 
-__all__ = ["DEFAULT_LIMIT", "VIEWS", "View", "ViewParams", "build", "get_view", "register", "registry"]
+__all__ = ["DEFAULT_LIMIT", "LINEAGES", "VIEWS", "View", "ViewParams", "build", "get_view", "register", "registry"]

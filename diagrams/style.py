@@ -21,6 +21,7 @@ HIGHLIGHT = {
     "removed": ("#b91c1c", "dashed", "#fee2e2"),
     "changed": ("#c2410c", "bold", "#ffedd5"),
     "focus": ("#111111", "bold", ""),
+    "external": ("#6b7280", "dashed", "#f9fafb"),  # owned outside the view's scope (the IOC view's sources)
 }
 
 WORDS: dict[str, Label] = {
@@ -36,6 +37,18 @@ WORDS: dict[str, Label] = {
     "added": Label("thêm mới", "added"),
     "removed": Label("đã xóa", "removed"),
     "changed": Label("thay đổi", "changed"),
+    "external": Label("nguồn ngoài phạm vi", "source outside the scope"),
+    "external_sources": Label("Nguồn dữ liệu ngoài phạm vi", "Sources outside the scope"),
+    "scope": Label("phạm vi", "scope"),
+    "valid_on": Label("ngày hiệu lực", "valid on"),
+    "full_lineage": Label("toàn bộ nguồn dữ liệu", "the whole lineage"),
+    "whole_catalog": Label("toàn bộ danh mục", "the whole catalog"),
+    "with_units": Label("{org} và các đơn vị trực thuộc", "{org} and its units"),
+    "hops": Label("{depth} bước {direction}", "{depth} hops {direction}"),
+    "out": Label("theo chiều ra", "outwards"),
+    "in": Label("theo chiều vào", "inwards"),
+    "both": Label("theo hai chiều", "both ways"),
+    "consumers": Label("{db} và nơi khai thác", "{db} and who uses it"),
     "aggregate": Label("luồng dữ liệu (gộp)", "data flows (aggregated)"),
     "collapsed": Label(
         "Gộp theo cơ quan: {n} thực thể vượt giới hạn {limit} nút",

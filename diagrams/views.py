@@ -41,13 +41,17 @@ from catalog.model import Entity, Relationship
 from catalog.store.base import CatalogStore
 from diagrams.changes import diff_snapshots
 from diagrams.compose import (
+    SHARED_DATABASE_SCOPES,
+    SHARED_PLATFORM_TYPES,
     active,
     add_edges,
     cluster_for,
     entity_node,
+    merge_edges,
     org_cluster,
     owner_cluster,
     rel_edge,
+    routed_edges,
     short_name,
 )
 from diagrams.model import Cluster, Diagram, Edge, Node
@@ -162,8 +166,9 @@ class IocView(_SnapshotView):
     label = Label("Tích hợp dữ liệu vào IOC", "IOC integration")
     title = Label("Tích hợp dữ liệu vào Trung tâm điều hành", "Data integration into the operations centre")
     description = (
-        "The city operations centre(s) (platform_subtype city_ioc, or --ref), and everything with a "
-        "dependency path into it, clustered by owning organisation"
+        "An operations centre (--ref, default the city IOCs of the catalog's own city or province) and everything "
+        "of its city or province with a dependency path into it, clustered by owner and layered left to right; "
+        "entities owned elsewhere are external sources at the left edge (--lineage full: every source)"
     )
     ref_kinds = None
     reads_parts = True
@@ -173,7 +178,8 @@ class IocView(_SnapshotView):
             roots = {params.ref}
         else:
             roots = part.where("platform", platform_subtype="city_ioc")
-        # upstream() over every recorded relationship of the types, whatever its status or validity: a superset
+        # the whole lineage, over every recorded relationship of the types, whatever its status or validity: a
+        # superset of what draw() follows (which stops at entities owned outside the scope)
         deps = {t: store.metamodel.relations[t].dependency for t in ioc_types(store.metamodel)}
         seen, frontier, read = set(roots), set(roots), []
         while frontier:
@@ -187,38 +193,63 @@ class IocView(_SnapshotView):
                         nxt.add(r.source)
             frontier = nxt - seen
             seen |= nxt
-        # what draw() uses: relationships between members, and the platforms members are published on
+        # what draw() uses: relationships between members, and the platforms members are published on; the
+        # platforms flows go via come with the snapshot (partial_snapshot reads every ``via``)
         return part.snapshot(
             [r for r in read if r.source in seen and (r.target in seen or r.type == "published_on")], seen
         )
 
     def draw(self, snap: Snapshot, params: ViewParams) -> Diagram:
         lang = params.lang
+        types = ioc_types(snap.metamodel)
+        scope = Scope(snap)
+        full = params.lineage == "full"
         if params.ref:
             roots = [snap.require(params.ref, ("platform",)).ref]
+            home = scope.of(roots[0])
         else:
-            roots = [
-                e.ref
-                for e in snap.entities.values()
-                if e.kind == "platform" and e.attributes.get("platform_subtype") == "city_ioc"
-            ]
-        names = ", ".join(snap.entities[r].name.get(lang) for r in roots)
-        d = _diagram(
-            self.name, f"{self.title.get(lang)}: {names}" if len(roots) == 1 else self.title.get(lang), snap, params
-        )
-        types = ioc_types(snap.metamodel)
-        members, _ = upstream(snap, roots, types)
+            roots, home = _home_iocs(snap, scope, types)
+        inside = (lambda ref: True) if full or home is None else (lambda ref: scope.of(ref) in (home, None))
+        members, external = scoped_upstream(snap, roots, types, inside)
+        if full:
+            where = word("full_lineage", lang)
+        else:
+            o = snap.entity(home) if home else None
+            where = o.name.get(lang) if o is not None else word("no_owner", lang)
+        names = list(dict.fromkeys(snap.entities[r].name.get(lang) for r in roots))
+        d = _diagram(self.name, _scoped(self.title.get(lang), names, where, snap, lang), snap, params)
+        relations = snap.metamodel.relations
+        flows = {t for t in types if relations[t].flows_from is not None}
+        # data flows between members, the external sources' own inputs left out (their upstream is not drawn);
+        # a flow that goes via a platform is drawn through that platform's node
+        drawn: list[tuple[Relationship, str | None]] = []
+        for r in snap.relationships:
+            if r.type not in flows or r.source not in members or r.target not in members or not active(r):
+                continue
+            _, head = relations[r.type].flow(r.source, r.target) or (r.source, r.target)
+            if head in external:
+                continue
+            via = r.properties.get("via")
+            via = via if isinstance(via, str) and via in snap.entities and via not in (r.source, r.target) else None
+            if via is not None and via not in members:
+                members.add(via)
+                if not inside(via):
+                    external.add(via)
+            drawn.append((r, via))
         d.add_cluster(Cluster(IOC_CLUSTER, word("ioc", lang), sort="\u0001"))
+        if external:
+            d.add_cluster(Cluster(EXTERNAL, word("external_sources", lang), sort="\u0000", highlight="external"))
         for ref in sorted(members):
             e = snap.entities[ref]
             if ref in roots:
-                d.add_node(entity_node(snap, e, lang, IOC_CLUSTER, highlight="focus"))
+                d.add_node(entity_node(snap, e, lang, IOC_CLUSTER, highlight="focus", layer=4))
+            elif ref in external:
+                cluster = owner_cluster(d, snap, ref, lang, key=f"{EXTERNAL}/", parent=EXTERNAL)
+                d.add_node(entity_node(snap, e, lang, cluster, highlight="external", layer=0))
             else:
-                d.add_node(entity_node(snap, e, lang, cluster_for(d, snap, e, lang)))
+                d.add_node(entity_node(snap, e, lang, cluster_for(d, snap, e, lang), layer=ioc_layer(e)))
         # relationships on the path that carry no data (published_on) are drawn as a note on their source ("published
         # on LGSP"), not as edges: a line from every service to the LGSP crosses the whole diagram and says less
-        relations = snap.metamodel.relations
-        flows = {t for t in types if relations[t].flows_from is not None}
         notes: dict[str, dict[str, list[str]]] = defaultdict(lambda: defaultdict(list))
         for r in snap.relationships:
             if r.type in types and r.type not in flows and r.source in d.nodes and active(r):
@@ -227,17 +258,103 @@ class IocView(_SnapshotView):
             d.nodes[ref].sublabel = "; ".join(
                 f"{relations[t].label.get(lang)} {', '.join(sorted(ends))}" for t, ends in sorted(by_type.items())
             )
-        add_edges(
-            d,
-            snap,
-            [
-                r
-                for r in snap.relationships
-                if r.type in flows and r.source in d.nodes and r.target in d.nodes and active(r)
-            ],
-            lang,
-        )
+        edges: list[Edge] = []
+        for r, via in sorted(drawn, key=lambda x: x[0].id):
+            edges += routed_edges(snap, r, via, lang) if via else [rel_edge(snap, r, lang)]
+        d.edges += merge_edges(edges)
         return d
+
+
+EXTERNAL = "group:external"
+
+
+class Scope:
+    """The city or province an entity belongs to on the snapshot's day: the top of its owner's parent chain (of
+    the organisation itself for an organisation); None when no owner is recorded."""
+
+    def __init__(self, snap: Snapshot) -> None:
+        self.snap = snap
+        self._roots: dict[str, str] = {}
+
+    def of(self, ref: str) -> str | None:
+        snap = self.snap
+        e = snap.entity(ref)
+        org = ref if e is not None and snap.metamodel.is_organisation(e.kind) else snap.owner(ref)
+        if org is None:
+            return None
+        if org not in self._roots:
+            self._roots[org] = _root(snap, org)
+        return self._roots[org]
+
+
+def scoped_upstream(snap: Snapshot, roots: list[str], types: tuple[str, ...], inside: Any) -> tuple[set[str], set[str]]:
+    """:func:`upstream` of the roots that stops at entities outside the scope (``inside(ref)`` false): those are
+    members, as external sources, but what they depend on is not followed. Returns (members, external)."""
+    relations = snap.metamodel.relations
+    seen, external, todo = set(roots), set(), list(roots)
+    while todo:
+        x = todo.pop()
+        nexts = [
+            r.target
+            for r in snap.outgoing.get(x, [])
+            if r.type in types and active(r) and relations[r.type].dependency == "source_on_target"
+        ] + [
+            r.source
+            for r in snap.incoming.get(x, [])
+            if r.type in types and active(r) and relations[r.type].dependency == "target_on_source"
+        ]
+        for n in nexts:
+            if n in seen or n not in snap.entities:
+                continue
+            seen.add(n)
+            if inside(n):
+                todo.append(n)
+            else:
+                external.add(n)
+    return seen, external
+
+
+def _home_iocs(snap: Snapshot, scope: Scope, types: tuple[str, ...]) -> tuple[list[str], str | None]:
+    """The city IOCs drawn without --ref: those of the city or province whose own entities reach its city IOCs
+    most (the catalog's own city: a city's catalog holds other provinces only as far as they connect to it), and
+    that city or province."""
+    iocs = sorted(
+        e.ref
+        for e in snap.entities.values()
+        if e.kind == "platform" and e.attributes.get("platform_subtype") == "city_ioc"
+    )
+    by_scope: dict[str | None, list[str]] = defaultdict(list)
+    for ref in iocs:
+        by_scope[scope.of(ref)].append(ref)
+    best: tuple[int, str] | None = None
+    home: str | None = None
+    for where, refs in by_scope.items():
+        members, _ = scoped_upstream(snap, refs, types, lambda ref, w=where: scope.of(ref) in (w, None))
+        key = (len(members), "" if where is None else where)
+        if best is None or key[0] > best[0] or (key[0] == best[0] and key[1] < best[1]):
+            best, home = key, where
+    return (by_scope[home] if iocs else []), home
+
+
+def ioc_layer(e: Entity) -> int:
+    """The column of an in-scope entity in the IOC view, left to right: sector systems (and the operations centres
+    that feed the city's) 1, their databases 2, shared databases, services and shared platforms (warehouse, LGSP,
+    NDXP, data centre, identity) 3; the IOC is 4, external sources 0."""
+    if e.kind == "database":
+        return 3 if e.attributes.get("scope") in SHARED_DATABASE_SCOPES else 2
+    if e.kind == "platform":
+        return 3 if e.attributes.get("platform_type") in SHARED_PLATFORM_TYPES else 1
+    if e.kind in ("service",):
+        return 3
+    if e.kind == "dataset":
+        return 2
+    return 1
+
+
+def _scoped(title: str, names: list[str], where: str, snap: Snapshot, lang: str) -> str:
+    """A view's title stating its scope and world date: "<title>: <names> — phạm vi: <where>, ngày hiệu lực <day>"."""
+    head = f"{title}: {', '.join(names)}" if names else title
+    return f"{head} — {word('scope', lang)}: {where}, {word('valid_on', lang)} {snap.day.isoformat()}"
 
 
 class DepartmentView(_SnapshotView):

@@ -109,12 +109,16 @@ def test_registry_has_the_builtin_views() -> None:
 def test_ioc_view_has_every_system_and_database_with_a_path_to_the_ioc(sample: CatalogStore) -> None:
     expected = expected_ioc_members(IOC)
     assert {"system:hcm-cong-1022", "database:hcm-csdl-ngap", "database:vn-csdl-dan-cu"} <= expected  # sanity
-    d = build(sample, "ioc", ViewParams(ref=IOC))
+    # the whole lineage (the default stops at the city's edge: tests/diagrams/test_ioc_scope.py)
+    d = build(sample, "ioc", ViewParams(ref=IOC, lineage="full"))
     drawn = set(d.nodes)
     wanted = {r for r in expected if r.split(":")[0] in ("system", "database")}
     assert wanted <= drawn, sorted(wanted - drawn)
-    assert drawn == expected  # and nothing that has no path into the IOC
-    dot = dot_for(sample, "ioc", ViewParams(ref=IOC))
+    rels = json.loads(SAMPLE.read_text("utf-8"))["relationships"]
+    vias = {r["properties"]["via"] for r in rels if r.get("properties", {}).get("via")}
+    assert expected <= drawn and drawn - expected <= vias  # nothing that has no path into the IOC but the platforms
+    # that flows into it go via (drawn through their nodes)
+    dot = dot_for(sample, "ioc", ViewParams(ref=IOC, lineage="full"))
     for ref in wanted:
         assert f"/entities/{ref}\"" in dot
     # every relationship that carries data straight into the IOC is an arrow into it
@@ -714,7 +718,10 @@ def test_dot_is_sorted_stamped_styled_and_linked(sample: CatalogStore) -> None:
     assert 'URL="https://c.example/entities/system:hcm-cong-1022"' in dot
     assert "shape=cylinder" in dot and "shape=component" in dot and "shape=hexagon" in dot and "shape=box" in dot
     assert "Legend" in dot and "Information system" in dot and "State on: 2025-08-01" in dot
-    assert "REST · via LGSP" in dot  # edge labels: protocol and platform
+    # edge labels: the protocol; a flow via a platform goes through its node (the other views name it)
+    lgsp = node_id("platform:hcm-lgsp")
+    assert re.search(rf"{node_id('system:hcm-cong-1022')} -> {lgsp} \[[^\n]*REST", dot)
+    assert "REST · via LGSP" in dot_for(sample, "context", ViewParams(ref="system:hcm-cong-1022", lang="en"))
     ids = re.findall(r"^\s*(n_[0-9a-f]+) \[", dot, re.M)
     assert ids and all(re.fullmatch(r"n_[0-9a-f]{12}", i) for i in ids)  # no catalog text in ids
     vi = dot_for(sample, "ioc", ViewParams(ref=IOC, as_of=AFTER))
