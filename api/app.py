@@ -62,6 +62,7 @@ def create_app(settings: Settings | None = None, store: CatalogStore | None = No
         relationships,
         search,
         web,
+        web_explore,
         web_search,
     )
 
@@ -84,6 +85,7 @@ def create_app(settings: Settings | None = None, store: CatalogStore | None = No
         search,
     ):
         app.include_router(r.router, **guarded)
+    app.include_router(web_explore.router)
     app.include_router(web_search.router)
     app.include_router(web.router)
     return app

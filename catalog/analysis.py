@@ -667,6 +667,10 @@ LABELS: dict[str, Label] = {
     "to_name": Label("Đến", "To"),
     "depth": Label("Số bước", "Hops"),
     "because": Label("Vì", "Because"),
+    "spof": Label("Điểm lỗi đơn", "Single points of failure"),
+    "paths": Label("Đường nối", "Paths"),
+    "impact": Label("Ảnh hưởng", "Impact"),
+    "dependencies": Label("Phụ thuộc", "Dependencies"),
 }
 
 
@@ -805,6 +809,16 @@ def _csv(header: list[str], rows: Iterable[Sequence[Any]]) -> bytes:
     return write_csv(header, rows)
 
 
+def _xlsx(title: Label, header: list[str], rows: list[list[Any]], lang: str, stamp: Any = None) -> bytes:
+    """One-sheet XLSX of an analysis (:func:`catalog.sheets.write_xlsx`); ``stamp`` defaults to now."""
+    import datetime as dt
+
+    from catalog.sheets import Sheet, write_xlsx
+
+    when = stamp or dt.datetime.now(dt.UTC).replace(microsecond=0)
+    return write_xlsx([Sheet(title.get(lang), header, rows)], title.get(lang), when)
+
+
 def _name(node: Node | None, lang: str) -> str:
     return node.name.get(lang) if node else ""
 
@@ -873,6 +887,9 @@ class SPOFList:
     def to_csv(self, lang: str = "vi") -> bytes:
         return _csv([LABELS[c].get(lang) for c in self.COLUMNS], self.rows(lang))
 
+    def to_xlsx(self, lang: str = "vi", stamp: Any = None) -> bytes:
+        return _xlsx(LABELS["spof"], [LABELS[c].get(lang) for c in self.COLUMNS], self.rows(lang), lang, stamp)
+
 
 def spof(store: CatalogStore, samples: int = BETWEENNESS_SAMPLES) -> SPOFList:
     """:func:`single_points_of_failure` as a list a person reads: every articulation point and every platform
@@ -940,6 +957,9 @@ class PathsReport:
     def to_csv(self, lang: str = "vi") -> bytes:
         return _csv([LABELS[c].get(lang) for c in self.COLUMNS], self.rows(lang))
 
+    def to_xlsx(self, lang: str = "vi", stamp: Any = None) -> bytes:
+        return _xlsx(LABELS["paths"], [LABELS[c].get(lang) for c in self.COLUMNS], self.rows(lang), lang, stamp)
+
 
 def find_paths(store: CatalogStore, source: str, target: str, max_length: int = 4, limit: int = 20) -> PathsReport:
     """Simple paths between two entities over stored relationships in either direction: the first ``limit`` in
@@ -989,12 +1009,14 @@ class ImpactReport:
     offset: int
     items: list[tuple[ImpactItem, EntityPath]]
     entities: dict[str, Node]
+    direction: str = "dependents"  # "dependencies": what the entity depends on (:func:`dependencies_report`)
 
     COLUMNS = ("depth", "ref", "name", "kind", "owner", "owner_name", "because")
 
     def to_json(self) -> dict[str, Any]:
         return {
             "ref": self.entity.ref,
+            "direction": self.direction,
             "entity": self.entity.to_json(),
             "total": self.total,
             "max_depth": self.max_depth,
@@ -1034,6 +1056,10 @@ class ImpactReport:
     def to_csv(self, lang: str = "vi") -> bytes:
         return _csv([LABELS[c].get(lang) for c in self.COLUMNS], self.rows(lang))
 
+    def to_xlsx(self, lang: str = "vi", stamp: Any = None) -> bytes:
+        title = LABELS["dependencies" if self.direction == "dependencies" else "impact"]
+        return _xlsx(title, [LABELS[c].get(lang) for c in self.COLUMNS], self.rows(lang), lang, stamp)
+
 
 def impact_report(
     store: CatalogStore, ref: str, max_depth: int | None = None, limit: int = 100, offset: int = 0
@@ -1054,6 +1080,37 @@ def impact_report(
         offset=offset,
         items=items,
         entities=entities,
+    )
+
+
+def dependencies_report(
+    store: CatalogStore, ref: str, max_depth: int | None = None, limit: int = 100, offset: int = 0
+) -> ImpactReport:
+    """What ``ref`` depends on, transitively (the other direction of :func:`impact`): every entity reachable over
+    dependency edges, by (hops, ref), each with a shortest explanation path from ``ref`` and the relationships
+    along it; items ``offset`` to ``offset + limit``. Raises NotFound for an unknown reference."""
+    views = _views(store)
+    _require(views, store, ref)
+    dg = dependency_graph(store)
+    reach = nx.single_source_shortest_path(dg, ref, cutoff=max_depth) if ref in dg else {ref: [ref]}
+    order = sorted((len(p) - 1, r) for r, p in reach.items() if r != ref)
+    page = order[offset : offset + limit]
+    items = []
+    for depth, r in page:
+        path = tuple(reach[r])
+        via = tuple(dg.edges[path[i], path[i + 1]]["via"] for i in range(len(path) - 1))
+        items.append(ImpactItem(r, depth, path, via))
+    describe = _Describe(store, views)
+    entities = describe.nodes([ref, *(x for item in items for x in item.path)])
+    return ImpactReport(
+        entity=entities[ref],
+        total=len(order),
+        max_depth=max_depth,
+        limit=limit,
+        offset=offset,
+        items=[(item, describe.path(item.path, item.relationships)) for item in items],
+        entities=entities,
+        direction="dependencies",
     )
 
 
@@ -1078,6 +1135,7 @@ __all__ = [
     "cycles",
     "database_consumers",
     "database_role",
+    "dependencies_report",
     "dependency_graph",
     "find_paths",
     "impact",

@@ -146,6 +146,33 @@ class KindSpec:
                 return a
         return None
 
+    @property
+    def web_shape(self) -> str:
+        """The shape the browser's graph explorer (Cytoscape.js) draws for this kind: the Graphviz shape's
+        nearest counterpart (:data:`WEB_SHAPES`), so diagrams and the explorer tell kinds apart the same way."""
+        return WEB_SHAPES.get(self.shape, "round-rectangle")
+
+
+# Graphviz node shapes and arrowheads of the metamodel -> their Cytoscape.js counterparts (the graph explorer)
+WEB_SHAPES = {
+    "folder": "tag",
+    "box": "round-rectangle",
+    "cylinder": "barrel",
+    "component": "cut-rectangle",
+    "hexagon": "hexagon",
+    "note": "rhomboid",
+}
+WEB_ARROWS = {
+    "normal": "triangle",
+    "vee": "vee",
+    "diamond": "diamond",
+    "odiamond": "diamond",
+    "odot": "circle",
+    "empty": "triangle",
+    "onormal": "triangle",
+    "none": "none",
+}
+
 
 @dataclass(frozen=True)
 class EdgeStyle:
@@ -156,6 +183,17 @@ class EdgeStyle:
     arrowhead: str = "normal"
     penwidth: float = 1.0
     dir: str = "forward"  # "none": drawn without a direction
+
+    def web(self) -> dict[str, str | float | bool]:
+        """The same style for the graph explorer (Cytoscape.js): line style, colour, width, arrowhead shape and
+        whether the arrowhead is hollow (Graphviz's ``o`` prefix and ``empty``)."""
+        return {
+            "line": "solid" if self.style == "bold" else self.style,
+            "color": self.color,
+            "width": round(self.penwidth * (2.0 if self.style == "bold" else 1.4), 2),
+            "arrow": "none" if self.dir == "none" else WEB_ARROWS.get(self.arrowhead, "triangle"),
+            "hollow": self.arrowhead.startswith("o") or self.arrowhead == "empty",
+        }
 
 
 @dataclass(frozen=True)
@@ -218,11 +256,13 @@ VALUE_LABELS: dict[str, Label] = {
     "district_ioc": Label("IOC cấp quận/huyện", "District IOC"),
     "documented": Label("Có văn bản xác thực", "Documented"),
     "edxml": Label("edXML", "edXML"),
+    "error": Label("Lỗi", "Error"),  # compliance severities (catalog/compliance.py SEVERITIES)
     "esb": Label("Trục tích hợp (ESB)", "ESB"),
     "file": Label("Tệp", "File"),
     "high": Label("Cao", "High"),
     "hosting": Label("Hạ tầng lưu trữ", "Hosting"),
     "hourly": Label("Hằng giờ", "Hourly"),
+    "info": Label("Thông tin", "Information"),
     "identity": Label("Định danh", "Identity"),
     "illustrative": Label("Minh họa", "Illustrative"),
     "important": Label("Dữ liệu quan trọng", "Important"),
@@ -277,6 +317,7 @@ VALUE_LABELS: dict[str, Label] = {
     "warehouse": Label("Kho dữ liệu", "Data warehouse"),
     "weekly": Label("Hằng tuần", "Weekly"),
     "yearly": Label("Hằng năm", "Yearly"),
+    "warning": Label("Cảnh báo", "Warning"),
 }
 
 

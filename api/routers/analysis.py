@@ -2,8 +2,10 @@
 
 The answers are the catalog's (:mod:`catalog.analysis`): each entity with its name, kind and owner, each step of a
 path with its relationships and their direction, so a client lists or draws them without further requests. The
-command line gives the same JSON (``ioc-catalog spof``, ``ioc-catalog paths``). ``?format=csv`` downloads the same
-rows as CSV (UTF-8 with BOM, labels in the language of ``Accept-Language``). Reading needs the read permission.
+command line gives the same JSON (``ioc-catalog spof``, ``ioc-catalog paths``). ``?format=csv`` or ``?format=xlsx``
+downloads the same rows as CSV (UTF-8 with BOM) or an XLSX workbook, labels in the language of ``?lang=`` or else of
+``Accept-Language``. ``/impact?direction=dependencies`` answers the other way: what the entity depends on. Reading
+needs the read permission.
 
 Errors: an unknown reference answers 404 naming the parameter (``from: system:x does not exist``); the same
 entity at both ends of a paths question, or a bound out of range, answers 422.
@@ -21,7 +23,7 @@ from api.auth import PrincipalDep, StoreDep
 from api.problems import request_lang
 from api.routers.common import READ_ERRORS
 from api.routers.diagrams import file_headers
-from catalog.analysis import PATHS_MAX_LENGTH, PATHS_MAX_LIMIT, find_paths, impact_report, spof
+from catalog.analysis import PATHS_MAX_LENGTH, PATHS_MAX_LIMIT, dependencies_report, find_paths, impact_report, spof
 from catalog.errors import FieldError, NotFound, ValidationFailed
 from catalog.i18n import msg
 from catalog.permissions import require
@@ -29,10 +31,12 @@ from catalog.store.base import CatalogStore
 
 router = APIRouter(prefix="/analysis", tags=["analysis"])
 
-Format = Literal["json", "csv"]
-FORMAT = Query("json", alias="format", description="json, or csv (UTF-8 with BOM, for spreadsheets)")
+Format = Literal["json", "csv", "xlsx"]
+FORMAT = Query("json", alias="format", description="json, csv (UTF-8 with BOM, for spreadsheets) or xlsx")
+LANG = Query(None, description="Language of a download's labels (default: Accept-Language)")
 CSV = "text/csv; charset=utf-8"
-CSV_RESPONSE: dict[int | str, dict[str, Any]] = {200: {"content": {"application/json": {}, CSV: {}}}}
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+CSV_RESPONSE: dict[int | str, dict[str, Any]] = {200: {"content": {"application/json": {}, CSV: {}, XLSX: {}}}}
 
 
 class LabelOut(BaseModel):
@@ -110,6 +114,7 @@ class ImpactItemOut(NodeOut):
 
 class ImpactOut(BaseModel):
     ref: str
+    direction: Literal["dependents", "dependencies"]
     entity: NodeOut
     total: int
     max_depth: int | None
@@ -128,6 +133,14 @@ def _csv(data: bytes, name: str) -> Response:
     return Response(data, media_type=CSV, headers=file_headers(CSV, name))
 
 
+def _download(request: Request, report: Any, fmt: str, name: str, lang: str | None) -> Response:
+    """The report as CSV or XLSX, labels in ``lang`` (else the request's language)."""
+    lang = lang or request_lang(request)
+    if fmt == "xlsx":
+        return Response(report.to_xlsx(lang), media_type=XLSX, headers=file_headers(XLSX, f"{name}.xlsx"))
+    return _csv(report.to_csv(lang), f"{name}.csv")
+
+
 @router.get(
     "/spof",
     summary="Single points of failure: articulation points of the dependency graph and the most "
@@ -135,11 +148,17 @@ def _csv(data: bytes, name: str) -> Response:
     response_model=SPOFOut,
     responses={**READ_ERRORS, **CSV_RESPONSE},
 )
-def single_points_of_failure(request: Request, store: StoreDep, principal: PrincipalDep, fmt: Format = FORMAT) -> Any:
+def single_points_of_failure(
+    request: Request,
+    store: StoreDep,
+    principal: PrincipalDep,
+    fmt: Format = FORMAT,
+    lang: Literal["vi", "en"] | None = LANG,
+) -> Any:
     require(principal, "read")
     report = spof(store)
-    if fmt == "csv":
-        return _csv(report.to_csv(request_lang(request)), "spof.csv")
+    if fmt != "json":
+        return _download(request, report, fmt, "spof", lang)
     return report.to_json()
 
 
@@ -159,6 +178,7 @@ def paths_between(
     max_length: int = Query(4, ge=1, le=PATHS_MAX_LENGTH, description="At most this many hops"),
     limit: int = Query(20, ge=1, le=PATHS_MAX_LIMIT, description="At most this many paths"),
     fmt: Format = FORMAT,
+    lang: Literal["vi", "en"] | None = LANG,
 ) -> Any:
     require(principal, "read")
     _known(store, source, "from")
@@ -166,8 +186,8 @@ def paths_between(
     if source == target:
         raise ValidationFailed([FieldError("to", msg("paths-same-endpoints"))])
     report = find_paths(store, source, target, max_length=max_length, limit=limit)
-    if fmt == "csv":
-        return _csv(report.to_csv(request_lang(request)), "paths.csv")
+    if fmt != "json":
+        return _download(request, report, fmt, "paths", lang)
     return report.to_json()
 
 
@@ -186,13 +206,18 @@ def impact_of(
     max_depth: int | None = Query(None, ge=1, le=100),
     limit: int = Query(100, ge=1, le=5000),
     offset: int = Query(0, ge=0, le=10_000_000),
+    direction: Literal["dependents", "dependencies"] = Query(
+        "dependents", description="dependents: what its outage hits; dependencies: what it depends on"
+    ),
     fmt: Format = FORMAT,
+    lang: Literal["vi", "en"] | None = LANG,
 ) -> Any:
     require(principal, "read")
     _known(store, ref, "ref")
-    report = impact_report(store, ref, max_depth=max_depth, limit=limit, offset=offset)
-    if fmt == "csv":
-        return _csv(report.to_csv(request_lang(request)), "impact.csv")
+    build = dependencies_report if direction == "dependencies" else impact_report
+    report = build(store, ref, max_depth=max_depth, limit=limit, offset=offset)
+    if fmt != "json":
+        return _download(request, report, fmt, "dependencies" if direction == "dependencies" else "impact", lang)
     return report.to_json()
 
 

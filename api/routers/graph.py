@@ -1,4 +1,6 @@
-"""Graph questions under /api/v1: the neighbourhood of an entity, the impact of its outage, paths between two."""
+"""Graph questions under /api/v1: the neighbourhood of an entity, the impact of its outage, paths between two, and
+the graph the browser's explorer draws (``/graph/explore``, :mod:`catalog.explorer`) with the users of a database
+(``/graph/database-users``)."""
 
 from __future__ import annotations
 
@@ -11,6 +13,8 @@ from pydantic import BaseModel
 from api.auth import PrincipalDep, StoreDep
 from api.routers.common import READ_ERRORS
 from catalog.analysis import impact, paths
+from catalog.explorer import ExploreQuery, database_users, explore
+from catalog.history.snapshot import parse_day
 from catalog.model import Entity, Relationship
 from catalog.permissions import require
 from catalog.store.base import StoredEntities, StoredRelationships
@@ -129,3 +133,62 @@ def paths_between(
         "target": target,
         "paths": paths(store, source, target, max_length=max_length, limit=limit),
     }
+
+
+LIST = {"max_length": 200}
+Lang = Literal["vi", "en"]
+
+
+@router.get(
+    "/graph/explore",
+    summary="The graph the explorer draws: entities from a start (or the whole landscape), expanded entities' "
+    "neighbours, filtered, grouped by organisation or province, folded; labels in one language",
+    responses=READ_ERRORS,
+)
+def explore_graph(
+    store: StoreDep,
+    principal: PrincipalDep,
+    start: list[str] = Query([], description="Entities to start from (each shown with its neighbours)", **LIST),
+    expand: list[str] = Query([], description="Entities whose neighbours join the graph", **LIST),
+    kind: list[str] = Query([], description="Show only neighbours of these kinds", **LIST),
+    owner: list[str] = Query([], description="... owned by these organisations or their units", **LIST),
+    province: list[str] = Query([], description="... in these provinces or cities ('-': national)", **LIST),
+    lifecycle: list[str] = Query([], description="... in these lifecycle stages", **LIST),
+    type: list[str] = Query([], description="Follow and show only these relationship types", **LIST),
+    on: str | None = Query(None, max_length=10, description="The day the catalog is read as valid on (YYYY-MM-DD)"),
+    group: Literal["", "org", "province"] = Query("", description="Group by owning organisation or province"),
+    fold: list[str] = Query([], description="Groups folded into one node ('*': every group not open)", **LIST),
+    open: list[str] = Query([], description="Groups kept open when every other one is folded", **LIST),
+    lang: Lang = Query("vi", description="Language of the labels"),
+) -> Response:
+    require(principal, "read")
+    query = ExploreQuery(
+        start=tuple(start),
+        expand=tuple(expand),
+        kinds=tuple(kind),
+        owners=tuple(owner),
+        provinces=tuple(province),
+        lifecycles=tuple(lifecycle),
+        types=tuple(type),
+        day=parse_day(on, "on"),
+        group=group,
+        fold=tuple(fold),
+        open=tuple(open),
+    )
+    return Response(orjson.dumps(explore(store, query).to_json(lang)), media_type="application/json")
+
+
+@router.get(
+    "/graph/database-users",
+    summary="Who uses a database's data, directly or through the services that expose it, by organisation",
+    responses=READ_ERRORS,
+)
+def database_users_of(
+    store: StoreDep,
+    principal: PrincipalDep,
+    ref: str = Query(..., max_length=200, examples=["database:hcm-csdl-nguoi-dan"]),
+    on: str | None = Query(None, max_length=10),
+    lang: Lang = Query("vi"),
+) -> dict[str, Any]:
+    require(principal, "read")
+    return database_users(store, ref, parse_day(on, "on"), lang)
