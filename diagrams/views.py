@@ -168,7 +168,8 @@ class IocView(_SnapshotView):
     description = (
         "An operations centre (--ref, default the city IOCs of the catalog's own city or province) and everything "
         "of its city or province with a dependency path into it, clustered by owner and layered left to right; "
-        "entities owned elsewhere are external sources at the left edge (--lineage full: every source)"
+        "entities owned elsewhere are external sources at the left edge (--lineage full: every source, and "
+        "without --ref every city IOC)"
     )
     ref_kinds = None
     reads_parts = True
@@ -207,6 +208,8 @@ class IocView(_SnapshotView):
         if params.ref:
             roots = [snap.require(params.ref, ("platform",)).ref]
             home = scope.of(roots[0])
+        elif full:  # every city IOC and every source: the whole country's picture
+            roots, home = _city_iocs(snap), None
         else:
             roots, home = _home_iocs(snap, scope, types)
         inside = (lambda ref: True) if full or home is None else (lambda ref: scope.of(ref) in (home, None))
@@ -318,11 +321,7 @@ def _home_iocs(snap: Snapshot, scope: Scope, types: tuple[str, ...]) -> tuple[li
     """The city IOCs drawn without --ref: those of the city or province whose own entities reach its city IOCs
     most (the catalog's own city: a city's catalog holds other provinces only as far as they connect to it), and
     that city or province."""
-    iocs = sorted(
-        e.ref
-        for e in snap.entities.values()
-        if e.kind == "platform" and e.attributes.get("platform_subtype") == "city_ioc"
-    )
+    iocs = _city_iocs(snap)
     by_scope: dict[str | None, list[str]] = defaultdict(list)
     for ref in iocs:
         by_scope[scope.of(ref)].append(ref)
@@ -334,6 +333,14 @@ def _home_iocs(snap: Snapshot, scope: Scope, types: tuple[str, ...]) -> tuple[li
         if best is None or key[0] > best[0] or (key[0] == best[0] and key[1] < best[1]):
             best, home = key, where
     return (by_scope[home] if iocs else []), home
+
+
+def _city_iocs(snap: Snapshot) -> list[str]:
+    return sorted(
+        e.ref
+        for e in snap.entities.values()
+        if e.kind == "platform" and e.attributes.get("platform_subtype") == "city_ioc"
+    )
 
 
 def ioc_layer(e: Entity) -> int:
@@ -378,7 +385,9 @@ class DepartmentView(_SnapshotView):
         lang = params.lang
         org = snap.entities[params.ref or ""]
         orgs = snap.descendants(org.ref)
-        d = _diagram(self.name, f"{self.title.get(lang)}: {org.name.get(lang)}", snap, params)
+        name = org.name.get(lang)
+        where = word("with_units", lang).format(org=name)
+        d = _diagram(self.name, _scoped(self.title.get(lang), [name], where, snap, lang), snap, params)
         assets = [e for e in snap.entities.values() if _owned(snap, e) and snap.owner(e.ref) in orgs]
         for e in assets:
             d.add_node(entity_node(snap, e, lang, org_cluster(d, snap, snap.owner(e.ref) or org.ref, lang)))
@@ -423,7 +432,8 @@ class ContextView(_SnapshotView):
     def draw(self, snap: Snapshot, params: ViewParams) -> Diagram:
         lang = params.lang
         focus = snap.entities[params.ref or ""]
-        d = _diagram(self.name, f"{self.title.get(lang)}: {focus.name.get(lang)}", snap, params)
+        where = word("hops", lang).format(depth=params.depth, direction=word(params.direction, lang))
+        d = _diagram(self.name, _scoped(self.title.get(lang), [focus.name.get(lang)], where, snap, lang), snap, params)
         seen, frontier, followed = {focus.ref}, [focus.ref], {}
         for _ in range(params.depth):
             nxt = []
@@ -471,7 +481,9 @@ class SharedDbView(_SnapshotView):
     def draw(self, snap: Snapshot, params: ViewParams) -> Diagram:
         lang = params.lang
         db = snap.entities[params.ref or ""]
-        d = _diagram(self.name, f"{self.title.get(lang)}: {db.name.get(lang)}", snap, params)
+        name = db.name.get(lang)
+        where = word("consumers", lang).format(db=name)
+        d = _diagram(self.name, _scoped(self.title.get(lang), [name], where, snap, lang), snap, params)
         rels = {r.id: r for r in database_consumers(snap.metamodel, db.ref, snap.touching).relationships()}
         for r in snap.touching(db.ref):  # and the database's other data flows
             spec = snap.metamodel.relations.get(r.type)
@@ -499,7 +511,9 @@ class LandscapeView(_SnapshotView):
 
     def draw(self, snap: Snapshot, params: ViewParams) -> Diagram:
         lang = params.lang
-        d = _diagram(self.name, self.title.get(lang), snap, params)
+        d = _diagram(
+            self.name, _scoped(self.title.get(lang), [], word("whole_catalog", lang), snap, lang), snap, params
+        )
         assets = [e for e in snap.entities.values() if _owned(snap, e)]
         if len(assets) > params.limit:
             return self._collapsed(d, snap, assets, params)

@@ -8,7 +8,8 @@ text drawn from catalog text, under a Content-Security-Policy that lets them run
 
 from __future__ import annotations
 
-from typing import Literal
+from dataclasses import replace
+from typing import Any, Literal
 
 from fastapi import APIRouter, Query, Request
 from fastapi.concurrency import run_in_threadpool
@@ -50,11 +51,18 @@ async def diagram(
     depth: int = Query(1, ge=0, le=6),
     direction: Literal["out", "in", "both"] = "both",
     lang: Literal["vi", "en"] = "vi",
+    detail: Literal["auto", "full"] = Query(
+        "auto", description="auto: over the size budget, collapsed by organisation; full: the whole model"
+    ),
+    expand: str | None = Query(None, max_length=200, description="The organisation drawn in full in a collapsed view"),
     limit: int = Query(300, ge=10, le=5000),
     from_: str | None = Query(None, alias="from", max_length=40),
     to: str | None = Query(None, max_length=40),
+    lineage: Literal["city", "full"] = Query(
+        "city", description="ioc: the IOC's own city or province (others as external sources), or every source"
+    ),
 ) -> Response:
-    from diagrams import ViewParams, draw
+    from diagrams import ViewParams
 
     require(principal, "read")
     params = ViewParams(
@@ -67,6 +75,22 @@ async def diagram(
         limit=limit,
         from_date=from_,
         to_date=to,
+        lineage=lineage,
     )
-    data = await run_in_threadpool(draw, request.app.state.store, view, params, fmt)
+    data = await served(request, view, replace(params, detail=detail, expand=expand), fmt)
     return Response(data, media_type=MEDIA[fmt], headers=file_headers(MEDIA[fmt]))
+
+
+async def served(request: Request, view: str, params: Any, fmt: str) -> bytes:
+    """A diagram as the web UI and the API serve it: the size budget, the render time limit and the cache of the
+    app's settings (diagram_max_nodes/edges, render_timeout_seconds, render_cache_bytes), drawn in a worker thread
+    so that the event loop keeps answering while Graphviz runs."""
+    from diagrams.render import CACHE, draw_cached
+
+    settings = request.app.state.settings
+    params = replace(params, max_nodes=settings.diagram_max_nodes, max_edges=settings.diagram_max_edges)
+    CACHE.max_bytes = settings.render_cache_bytes
+    store = request.app.state.store
+    return await run_in_threadpool(
+        lambda: draw_cached(store, view, params, fmt, timeout=settings.render_timeout_seconds)
+    )
