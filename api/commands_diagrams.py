@@ -20,7 +20,9 @@ def register(app: typer.Typer) -> None:
     @app.command(cls=RegistryHelpCommand)
     def diagram(
         view: Annotated[str, typer.Argument(help=f"View: {VIEW_HELP}")],
-        output: Annotated[Path, typer.Option("-o", "--output", help="File to write")],
+        output: Annotated[
+            Path | None, typer.Option("-o", "--output", help="File to write (default: standard output; needs -f)")
+        ] = None,
         fmt: Annotated[
             str | None, typer.Option("-f", "--format", help="svg, png, pdf or dot (default: from the file name)")
         ] = None,
@@ -45,6 +47,13 @@ def register(app: typer.Typer) -> None:
                 "--valid-on", help="World date on its own (owners, validity), read from the current record or --as-of"
             ),
         ] = None,
+        lineage: Annotated[
+            str,
+            typer.Option(
+                help="ioc: city (the IOC's own city or province; entities owned elsewhere drawn as external sources, "
+                "their upstream not followed) or full (every source)"
+            ),
+        ] = "city",
         depth: Annotated[int, typer.Option(help="context: hops")] = 1,
         direction: Annotated[str, typer.Option(help="context: out, in or both")] = "both",
         limit: Annotated[int, typer.Option(help="landscape: collapse to organisations past this many nodes")] = 300,
@@ -61,7 +70,7 @@ def register(app: typer.Typer) -> None:
         from catalog.i18n import msg
         from diagrams import FORMATS, ViewParams, draw
 
-        f = fmt or output.suffix.lstrip(".").lower()
+        f = (fmt or (output.suffix.lstrip(".") if output else "")).lower()
         if f not in FORMATS:
             raise ValidationFailed([FieldError("--format", msg("value-one-of", allowed=", ".join(FORMATS)))])
         params = ViewParams(
@@ -74,8 +83,15 @@ def register(app: typer.Typer) -> None:
             limit=limit,
             from_date=from_,
             to_date=to,
+            lineage=lineage,
         )
         data = draw(_store(store), view, params, f, url_prefix=url_prefix)
+        if output is None:
+            import sys
+
+            sys.stdout.buffer.write(data)
+            sys.stdout.buffer.flush()
+            return
         output.write_bytes(data)
         console.print(f"Wrote {output} ({view}, {f}, {len(data):,} bytes).", highlight=False)
 
