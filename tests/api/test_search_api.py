@@ -5,6 +5,7 @@ the parameter."""
 from __future__ import annotations
 
 import pytest
+
 from .conftest import Api
 
 HIT_KEYS = {
