@@ -38,6 +38,7 @@ TITLES: dict[str, Message] = {
     "catalog-error": msg("title-catalog-error"),
     "internal-error": msg("title-internal-error"),
     "too-many-attempts": msg("title-too-many-attempts"),
+    "render-timeout": msg("title-render-timeout"),
 }
 
 # details of the errors the API raises itself (parameters filled by :func:`detail`)

@@ -31,6 +31,7 @@ from catalog.i18n import msg
 from catalog.metamodel import Label
 from catalog.registry import Registry
 from catalog.store.base import CatalogStore
+from diagrams.budget import DETAILS, MAX_EDGES, MAX_NODES, apply_budget
 from diagrams.model import Diagram
 
 DEFAULT_LIMIT = 300
@@ -51,6 +52,11 @@ class ViewParams:
     from_date: dt.date | str | None = None  # diff
     to_date: dt.date | str | None = None  # diff
     lineage: str = "city"  # ioc: LINEAGES
+    # the size budget (diagrams.budget): over it, collapsed by organisation unless detail="full"; expand one
+    detail: str = "auto"
+    expand: str | None = None
+    max_nodes: int = MAX_NODES
+    max_edges: int = MAX_EDGES
 
     def check(self) -> ViewParams:
         errors = []
@@ -64,6 +70,10 @@ class ViewParams:
             errors.append(FieldError("lineage", f"must be one of: {', '.join(LINEAGES)}"))
         if self.limit < 1:
             errors.append(FieldError("limit", "must be at least 1"))
+        if self.detail not in DETAILS:
+            errors.append(FieldError("detail", f"must be one of: {', '.join(DETAILS)}"))
+        if self.max_nodes < 1 or self.max_edges < 1:
+            errors.append(FieldError("max_nodes" if self.max_nodes < 1 else "max_edges", "must be at least 1"))
         if errors:
             raise ValidationFailed(errors)
         return self
@@ -125,7 +135,25 @@ def build(store: CatalogStore, name: str, params: ViewParams | None = None) -> D
         )
     if view.ref_kinds == () and params.ref:
         raise ValidationFailed([FieldError("ref", f"the '{name}' view takes no --ref")])
-    return view.build(store, params)
+    return budget(store, view.build(store, params), params)
+
+
+def budget(store: CatalogStore, diagram: Diagram, params: ViewParams) -> Diagram:
+    """The size budget over any view's model (diagrams.budget): collapsed by organisation when too large."""
+
+    def owner_of(ref: str) -> str | None:
+        found = store.find_entity(ref)
+        return found.owner if found is not None else None
+
+    return apply_budget(
+        diagram,
+        store.metamodel,
+        max_nodes=params.max_nodes,
+        max_edges=params.max_edges,
+        detail=params.detail,
+        expand=params.expand,
+        owner_of=owner_of,
+    )
 
 
 __all__ = ["DEFAULT_LIMIT", "LINEAGES", "VIEWS", "View", "ViewParams", "build", "get_view", "register", "registry"]

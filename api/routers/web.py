@@ -643,13 +643,19 @@ async def download_diagram(
     request: Request, view: str, fmt: str, ref: str = "", as_of: str = "", inline: int = 0
 ) -> Response:
     _who(request)
-    from diagrams import ViewParams, draw
+    from diagrams import ViewParams
 
     if fmt not in MEDIA:
         raise ValidationFailed([FieldError("format", msg("ui-diagram-format"))])
     day = _day(as_of, "as_of")
     params = ViewParams(ref=ref[:200] or None, as_of=day, lang=lang_of(request))
-    data = await run_in_threadpool(draw, _store(request), view[:40], params, fmt)
+    from dataclasses import replace
+
+    from api.routers.diagrams import served
+
+    detail = "full" if request.query_params.get("detail") == "full" else "auto"  # over the budget: collapsed
+    expand = request.query_params.get("expand", "").strip()[:200] or None
+    data = await served(request, view[:40], replace(params, detail=detail, expand=expand), fmt)
     name = f"{view}{'-' + ref.replace(':', '-') if ref else ''}{'-' + day.isoformat() if day else ''}.{fmt}"
     if inline and fmt == "svg":
         return Response(data, media_type=MEDIA["svg"], headers=file_headers(MEDIA["svg"]))
