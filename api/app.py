@@ -53,6 +53,7 @@ def create_app(settings: Settings | None = None, store: CatalogStore | None = No
         changelog,
         compliance,
         diagrams,
+        diff,
         drafts,
         entities,
         events,
@@ -63,6 +64,7 @@ def create_app(settings: Settings | None = None, store: CatalogStore | None = No
         search,
         web,
         web_explore,
+        web_history,
         web_search,
     )
 
@@ -80,6 +82,7 @@ def create_app(settings: Settings | None = None, store: CatalogStore | None = No
         drafts,
         exports,
         diagrams,
+        diff,
         accounts,
         registries,
         search,
@@ -87,5 +90,6 @@ def create_app(settings: Settings | None = None, store: CatalogStore | None = No
         app.include_router(r.router, **guarded)
     app.include_router(web_explore.router)
     app.include_router(web_search.router)
+    app.include_router(web_history.router)
     app.include_router(web.router)
     return app

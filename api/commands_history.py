@@ -12,6 +12,7 @@ from typing import Annotated
 
 import typer
 
+from catalog.history.listing import STATUS
 from catalog.i18n import msg, text
 
 LIST_FORMATS = ("table", "json", "csv")
@@ -165,11 +166,4 @@ COLUMNS = {
     "owner": msg("list-col-owner"),
     "lifecycle": msg("list-col-lifecycle"),
     "status": msg("list-col-status"),
-}
-STATUS = {
-    "valid": msg("list-status-valid"),
-    "merged": msg("list-status-merged"),
-    "dissolved": msg("list-status-dissolved"),
-    "split": msg("list-status-split"),
-    "ended": msg("list-status-ended"),
 }

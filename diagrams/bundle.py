@@ -42,7 +42,7 @@ from typing import Any
 from catalog.changelog import Head, canonical_json, verify_chain
 from catalog.errors import CatalogError
 from catalog.history.frozen import FrozenStore
-from catalog.history.snapshot import load_snapshot, parse_day, recorded_graph
+from catalog.history.snapshot import NothingRecorded, load_snapshot, parse_day, recorded_graph
 from catalog.store.base import CatalogStore
 from diagrams.dot import to_dot
 from diagrams.inventory import FORMULA_START, inventory_csv, inventory_xlsx, safe_cell
@@ -96,19 +96,38 @@ def _json(value: Any) -> bytes:
     return (json.dumps(_plain(value), ensure_ascii=False, sort_keys=True, indent=1) + "\n").encode("utf-8")
 
 
-def bundle_files(store: CatalogStore, as_of: dt.date | str, lang: str = "vi") -> tuple[dict[str, bytes], dict]:
-    """Every file of the bundle except the manifest, and the manifest's body."""
+def bundle_files(
+    store: CatalogStore, as_of: dt.date | str, lang: str = "vi", from_day: dt.date | str | None = None
+) -> tuple[dict[str, bytes], dict]:
+    """Every file of the bundle except the manifest, and the manifest's body.
+
+    A day before the catalog's first record (the demo's 2025, recorded when the demo was built) still builds: the
+    bundle then describes the world on that day in the current record and its notes say so (the same day later
+    may then give other bytes). With ``from_day``, the bundle covers the period ``from_day`` to ``as_of``: the
+    changes between the two days (catalog.history.diff) are in ``changes/`` and their diagram in ``diagrams/``."""
     from catalog.compliance import check
+    from catalog.i18n import msg, text
 
     day = parse_day(as_of, "as_of")
     assert day is not None
-    snap = load_snapshot(store, day)
+    start = parse_day(from_day, "from")
+    notes = list(NOTES)
+    record_day: dt.date | None = day
+    try:
+        snap = load_snapshot(store, day)
+    except NothingRecorded:
+        record_day = None  # nothing recorded by then: the current record, valid on that day
+        first = store.changelog(limit=1)[0].time[:10]
+        notes.append(text(msg("bundle-before-record", day=day.isoformat(), first=first), lang))
+        snap = load_snapshot(store, None, day)
     files: dict[str, bytes] = {}
     for view in MAIN_VIEWS:
-        dot = to_dot(build(store, view, ViewParams(as_of=day, lang=lang)), store.metamodel)
+        dot = to_dot(build(store, view, ViewParams(as_of=record_day, valid_on=day, lang=lang)), store.metamodel)
         for fmt in ("svg", "pdf"):
             files[f"diagrams/{view}.{fmt}"] = render(dot, fmt, pdf_date=day)
-    record = recorded_graph(store, day)
+    if start is not None:
+        files.update(_period_files(store, start, day, record_day, lang))
+    record = recorded_graph(store, record_day)
     entities = list(snap.entities.values())
     for kind in store.metamodel.kinds:
         files[f"inventory/{kind}.csv"] = inventory_csv(entities, kind, store.metamodel, day)
@@ -116,7 +135,8 @@ def bundle_files(store: CatalogStore, as_of: dt.date | str, lang: str = "vi") ->
     frozen = FrozenStore(record, day, (snap.revision.seq, snap.revision.hash), store.metamodel)
     report = check(frozen, today=day)
     files["compliance.json"] = _json(report.to_json())
-    entries = store.changelog(until=day.isoformat()) if snap.revision.seq else []
+    entries = store.changelog(until=record_day.isoformat() if record_day else None) if snap.revision.seq else []
+    entries = [e for e in entries if e.seq <= snap.revision.seq]  # nothing written while the bundle was built
     files["changelog.jsonl"] = "".join(canonical_json(e.model_dump(mode="json")) + "\n" for e in entries).encode(
         "utf-8"
     )
@@ -127,10 +147,33 @@ def bundle_files(store: CatalogStore, as_of: dt.date | str, lang: str = "vi") ->
         "lang": lang,
         "changelog_head": {"seq": snap.revision.seq, "hash": snap.revision.hash, "time": snap.revision.time},
         "graphviz": graphviz_version(),
-        "notes": NOTES,
+        "notes": notes,
+        "valid_on": day.isoformat(),
+        "recorded_at": record_day.isoformat() if record_day else None,
+        "period": {"from": start.isoformat() if start else None, "to": day.isoformat()},
         "files": {name: {"sha256": sha256(data), "bytes": len(data)} for name, data in sorted(files.items())},
     }
     return files, manifest
+
+
+def _period_files(
+    store: CatalogStore, start: dt.date, end: dt.date, record_day: dt.date | None, lang: str
+) -> dict[str, bytes]:
+    """The changes between ``start`` and ``end`` (both in the bundle's record): JSON, CSV, XLSX and the diagram."""
+    from catalog.history.diff import compare
+    from diagrams.registry import registry
+
+    s1, s2 = load_snapshot(store, record_day, start), load_snapshot(store, record_day, end)
+    d = compare(store, s1, s2, record_day, record_day)
+    out = {
+        "changes/diff.json": _json(d.to_json()),
+        "changes/diff.csv": d.to_csv(lang, store.metamodel),
+        "changes/diff.xlsx": d.to_xlsx(lang, store.metamodel),
+    }
+    dot = to_dot(registry()["diff"].draw(s1, s2, ViewParams(lang=lang)), store.metamodel)  # type: ignore[attr-defined]
+    for fmt in ("svg", "pdf"):
+        out[f"diagrams/diff.{fmt}"] = render(dot, fmt, pdf_date=end)
+    return out
 
 
 def manifest_bytes(manifest: dict) -> bytes:
@@ -149,9 +192,16 @@ def _zip(path: Path, files: dict[str, bytes]) -> None:
             z.writestr(info, files[name], compress_type=zipfile.ZIP_DEFLATED, compresslevel=9)
 
 
-def build_bundle(store: CatalogStore, as_of: dt.date | str, path: str | Path, lang: str = "vi") -> dict:
-    """Write the bundle for ``as_of`` to ``path``; returns the manifest."""
-    files, manifest = bundle_files(store, as_of, lang)
+def build_bundle(
+    store: CatalogStore,
+    as_of: dt.date | str,
+    path: str | Path,
+    lang: str = "vi",
+    from_day: dt.date | str | None = None,
+) -> dict:
+    """Write the bundle for ``as_of`` (for the period from ``from_day`` to it, when given) to ``path``; returns
+    the manifest."""
+    files, manifest = bundle_files(store, as_of, lang, from_day)
     data = manifest_bytes(manifest)
     files[MANIFEST] = data
     _zip(Path(path), files)

@@ -599,34 +599,6 @@ def my_org(request: Request, org: str = "", offset: str = "", limit: str = "") -
 # --- auditor: as of a date, downloads, change log ----------------------------------------------------------------
 
 
-@router.get("/asof")
-@web
-def asof_page(request: Request, date: str = "", kind: str = "system") -> Response:
-    _who(request)
-    store, lang = _store(request), lang_of(request)
-    day = _day(date) or dt.date.today()
-    graph = store.graph_as_of(day)
-    counts = dict.fromkeys(store.metamodel.kinds, 0)
-    for e in graph.entities.values():
-        counts[e.kind] = counts.get(e.kind, 0) + 1
-    kind = kind if kind in store.metamodel.kinds else "system"
-    items = _sorted([e for e in graph.entities.values() if e.kind == kind], lang)
-    from diagrams.registry import registry
-
-    return render(
-        request,
-        "asof.html",
-        day=day,
-        counts=counts,
-        kind=kind,
-        items=items,
-        names=graph.entities,
-        relationships=len(graph.relationships),
-        views=("ioc", "landscape"),
-        all_views={name: _view_label(v, lang) for name, v in registry().items() if name != "diff"},
-    )
-
-
 def _view_label(view: Any, lang: str) -> str:
     """A view's name for people: its label (its title for a view registered without one)."""
     label = getattr(view, "label", None)
@@ -640,15 +612,27 @@ def _download(data: bytes, media: str, filename: str, request: Request) -> Respo
 @router.get("/download/diagram/{view}.{fmt}")
 @web
 async def download_diagram(
-    request: Request, view: str, fmt: str, ref: str = "", as_of: str = "", inline: int = 0
+    request: Request,
+    view: str,
+    fmt: str,
+    ref: str = "",
+    as_of: str = "",
+    inline: int = 0,
+    valid_on: str = "",
+    recorded_at: str = "",
 ) -> Response:
+    """A diagram file; ``valid_on`` (the day in the world) and ``recorded_at`` (the record instant) are the two
+    clocks, ``as_of`` the older parameter that sets both to one day."""
     _who(request)
+    from catalog.history.snapshot import parse_instant
     from diagrams import ViewParams
 
     if fmt not in MEDIA:
         raise ValidationFailed([FieldError("format", msg("ui-diagram-format"))])
-    day = _day(as_of, "as_of")
-    params = ViewParams(ref=ref[:200] or None, as_of=day, lang=lang_of(request))
+    valid = _day(valid_on, "valid_on")
+    day = parse_instant(recorded_at[:40], "recorded_at") or _day(as_of, "as_of")
+    params = ViewParams(ref=ref[:200] or None, as_of=day, valid_on=valid, lang=lang_of(request))
+    day = valid or day  # the file's name says the day in the world
     from dataclasses import replace
 
     from api.routers.diagrams import served
@@ -656,7 +640,7 @@ async def download_diagram(
     detail = "full" if request.query_params.get("detail") == "full" else "auto"  # over the budget: collapsed
     expand = request.query_params.get("expand", "").strip()[:200] or None
     data = await served(request, view[:40], replace(params, detail=detail, expand=expand), fmt)
-    name = f"{view}{'-' + ref.replace(':', '-') if ref else ''}{'-' + day.isoformat() if day else ''}.{fmt}"
+    name = f"{view}{'-' + ref.replace(':', '-') if ref else ''}{'-' + str(day)[:10] if day else ''}.{fmt}"
     if inline and fmt == "svg":
         return Response(data, media_type=MEDIA["svg"], headers=file_headers(MEDIA["svg"]))
     return _download(data, MEDIA[fmt], re.sub(r"[^A-Za-z0-9._-]", "_", name), request)
@@ -664,7 +648,15 @@ async def download_diagram(
 
 @router.get("/diagram")
 @web
-def diagram_picker(request: Request, view: str = "ioc", fmt: str = "svg", ref: str = "", as_of: str = "") -> Response:
+def diagram_picker(
+    request: Request,
+    view: str = "ioc",
+    fmt: str = "svg",
+    ref: str = "",
+    as_of: str = "",
+    valid_on: str = "",
+    recorded_at: str = "",
+) -> Response:
     """The as-of page's "any diagram" form: a GET form cannot put the view in the path, so redirect there."""
     from urllib.parse import urlencode
 
@@ -673,22 +665,25 @@ def diagram_picker(request: Request, view: str = "ioc", fmt: str = "svg", ref: s
     _who(request)
     if view not in registry() or fmt not in MEDIA:
         raise ValidationFailed([FieldError("view", msg("ui-diagram-view", views=list(registry())))])
-    query = {k: v for k, v in (("ref", ref.strip()[:200]), ("as_of", as_of[:10]), ("lang", lang_of(request))) if v}
+    pairs = (("ref", ref.strip()[:200]), ("as_of", as_of[:10]), ("valid_on", valid_on[:10]))
+    pairs += (("recorded_at", recorded_at.strip()[:40]), ("lang", lang_of(request)))
+    query = {k: v for k, v in pairs if v}
     return RedirectResponse(f"/download/diagram/{view}.{fmt}?{urlencode(query)}", status_code=303)
 
 
 @router.get("/download/inventory.xlsx")
 @web
-async def download_inventory(request: Request, as_of: str = "") -> Response:
+async def download_inventory(request: Request, as_of: str = "", valid_on: str = "", recorded_at: str = "") -> Response:
     _who(request, "export")
-    from catalog.history.snapshot import load_snapshot
+    from catalog.history.snapshot import load_snapshot, parse_instant
     from diagrams.inventory import inventory_xlsx
 
     store = _store(request)
-    day = _day(as_of, "as_of") or dt.date.today()
+    record = parse_instant(recorded_at[:40], "recorded_at") or _day(as_of, "as_of")
+    day = _day(valid_on, "valid_on") or _day(as_of, "as_of") or dt.date.today()
 
     def build() -> bytes:
-        snap = load_snapshot(store, day)
+        snap = load_snapshot(store, record, day)
         return inventory_xlsx(list(snap.entities.values()), store.metamodel, day)
 
     data = await run_in_threadpool(build)
@@ -699,11 +694,20 @@ async def download_inventory(request: Request, as_of: str = "") -> Response:
 
 @router.get("/download/compliance.{fmt}")
 @web
-async def download_compliance(request: Request, fmt: str, as_of: str = "") -> Response:
+async def download_compliance(
+    request: Request, fmt: str, as_of: str = "", valid_on: str = "", recorded_at: str = ""
+) -> Response:
     _who(request, "export")
     store = _store(request)
-    day = _day(as_of, "as_of")
-    report = await run_in_threadpool(_compliance, store, day)
+    day = _day(recorded_at[:10], "recorded_at") or _day(as_of, "as_of")
+    valid = _day(valid_on, "valid_on")
+    if valid is not None and day is None:  # the current record, checked as of that day in the world
+        from catalog.compliance import check
+
+        report = await run_in_threadpool(lambda: check(store, today=valid))
+        day = valid
+    else:
+        report = await run_in_threadpool(_compliance, store, day)
     stamp = (day or report.today).isoformat()
     if fmt == "json":
         body = json.dumps(report.to_json(), ensure_ascii=False, indent=1)
@@ -715,17 +719,20 @@ async def download_compliance(request: Request, fmt: str, as_of: str = "") -> Re
 
 @router.get("/download/bundle.zip")
 @web
-async def download_bundle(request: Request, as_of: str = "") -> Response:
+async def download_bundle(request: Request, as_of: str = "", valid_on: str = "") -> Response:
+    """The audit bundle for a day (``valid_on``, or the older ``as_of``); with ``from``, for the period from that
+    day (the diff between the two is part of it)."""
     _who(request, "export")
     from diagrams.bundle import build_bundle
 
     store, lang = _store(request), lang_of(request)
-    day = _day(as_of, "as_of") or dt.date.today()
+    day = _day(valid_on, "valid_on") or _day(as_of, "as_of") or dt.date.today()
+    start = _day(request.query_params.get("from", "")[:40], "from")
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "bundle.zip"
-        await run_in_threadpool(build_bundle, store, day, path, lang)
+        await run_in_threadpool(lambda: build_bundle(store, day, path, lang, from_day=start))
         data = path.read_bytes()
-    return _download(data, "application/zip", f"audit-bundle-{day}.zip", request)
+    return _download(data, "application/zip", f"audit-bundle-{start or ''}{'-' if start else ''}{day}.zip", request)
 
 
 @router.get("/changes")

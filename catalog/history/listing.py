@@ -14,8 +14,16 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from catalog.history.snapshot import Snapshot, load_snapshot, parse_day, parse_instant
+from catalog.i18n import msg
 from catalog.store.base import CatalogStore
 
+STATUS = {
+    "valid": msg("list-status-valid"),
+    "merged": msg("list-status-merged"),
+    "dissolved": msg("list-status-dissolved"),
+    "split": msg("list-status-split"),
+    "ended": msg("list-status-ended"),
+}
 ENDED_BY = {"merge": "merged", "absorb": "merged", "dissolve": "dissolved", "split": "split"}
 
 
@@ -129,4 +137,4 @@ def entities_on(
     return out
 
 
-__all__ = ["Listed", "Listing", "entities_on"]
+__all__ = ["STATUS", "Listed", "Listing", "entities_on"]
