@@ -218,6 +218,9 @@ def demo(
     from catalog.accounts import seed_demo
 
     seeded = seed_demo(s)
+    from catalog.demo import demo_edits
+
+    demo_edits(s)  # a few real edits now, so record-time views have something to show (catalog.demo)
     seq, head = s.revision()
     s.close()
     base = f"http://{host}:{port}"

@@ -19,6 +19,7 @@ from fastapi.responses import Response
 from api.routers.diagrams import file_headers
 from api.routers.web import _store, _view_label, _who, web
 from api.web.context import lang_of, render
+from api.web.forms import field_label
 from catalog.errors import FieldError, ValidationFailed
 from catalog.history.snapshot import NothingRecorded, parse_day, parse_instant
 from catalog.i18n import msg, text
@@ -119,7 +120,26 @@ def labels(store: Any, lang: str) -> dict[str, Any]:
     def rel_label(type_: str) -> str:
         return mm.relations[type_].label.get(lang) if type_ in mm.relations else type_
 
+    def field_text(kind: str, field: str) -> str:
+        return field_label(mm.kinds.get(kind), field, lang)
+
+    def value_text(kind: str, field: str, value: Any) -> str:
+        """A field's value as people read it: a text in the page's language, an allowed value by its label."""
+        if value is None or value == "" or value == []:
+            return "∅"
+        if isinstance(value, dict) and set(value) <= {"vi", "en"}:
+            return value.get(lang) or value.get("vi") or "∅"
+        spec = mm.kinds.get(kind)
+        a = spec.attribute(field.removeprefix("attributes.")) if spec and field.startswith("attributes.") else None
+        if a is not None and isinstance(value, str):
+            return a.value_label(value, lang)
+        if isinstance(value, list):
+            return ", ".join(str(x.get("org", "…")) if isinstance(x, dict) else str(x) for x in value)
+        return str(value)
+
     return {
+        "field_text": field_text,
+        "value_text": value_text,
         "kind_label": kind_label,
         "rel_label": rel_label,
         "change_label": lambda code: text(CHANGES[code], lang),

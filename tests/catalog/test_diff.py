@@ -223,3 +223,24 @@ def test_bundle_for_a_period_before_the_first_record_explains_itself_and_builds(
         assert any(m["ref"] == "system:hcm-cong-1022" for m in changes["ownership"])
         assert "Sở Thông tin và Truyền thông TP.HCM" not in z.read("diagrams/ioc.svg").decode()  # merged by then
         assert "1022 citizen" in z.read("diagrams/diff.svg").decode()  # drawn as moved (lang en)
+
+
+def test_the_demo_edits_are_real_dated_changes_that_record_time_shows(store: CatalogStore) -> None:
+    from catalog.accounts import seed_demo
+    from catalog.demo import demo_edits
+
+    store.clock = FakeClock(BUILT)
+    run_import(store, SAMPLE)
+    seed_demo(store)
+    clear_cache()
+    loaded = store.clock().isoformat()
+    store.clock = FakeClock(BUILT + dt.timedelta(days=1))
+    assert demo_edits(store) == ["system:hcm-cong-1022", "system:hcm-thu-duc-phan-anh", "system:hcm-soc"]
+    approved = store.changelog(ref="system:hcm-thu-duc-phan-anh")[-1]
+    assert approved.actor == "architect" and approved.time > loaded  # recorded now, never back-dated
+    day = (BUILT + dt.timedelta(days=1)).date()
+    d = diff(store, day, day, recorded_from=loaded, recorded_to=None)
+    changed = {x.ref: {f.field: (f.before, f.after) for f in x.fields} for x in d.changed}
+    assert changed["system:hcm-cong-1022"]["attributes.last_reviewed"] == ("2026-06-12", day.isoformat())
+    assert "attributes.decision_rationale" in changed["system:hcm-thu-duc-phan-anh"]
+    assert set(changed) == {"system:hcm-cong-1022", "system:hcm-thu-duc-phan-anh", "system:hcm-soc"}
