@@ -16,7 +16,8 @@ diagram's stamp says what was done and how to get more:
 A diagram within the budget is returned as it came (the same object: the same DOT, the same bytes). The step knows
 only the model (:mod:`diagrams.model`): an asset's organisation is the cluster the view put it in (views cluster by
 owner), or ``owner_of(ref)`` for a node outside any cluster. When even the organisations are too many, they roll up
-along the clusters' parents (a department into its province's committee).
+along the clusters' parents (a department into its province's committee); when that is still over the node budget,
+the diagram is left as it is (folding would not make it drawable) and the render time limit decides.
 """
 
 from __future__ import annotations
@@ -82,6 +83,9 @@ def apply_budget(
     if len(groups) > max_nodes:  # even the organisations are too many: up to the top of each cluster chain
         group = {k: (roots.get(g, g) if g is not None else None) for k, g in group.items()}
         rolled = True
+    kept = sum(1 for g in group.values() if g is None)
+    if not expand and kept + len({g for g in group.values() if g is not None}) > max_nodes:
+        return d  # folding cannot bring it within the budget (too many organisations): the render limit decides
     if expand:
         # a unit of the expanded organisation is part of it: keep every node whose cluster chain passes through it
         chains = _chains(d)
