@@ -65,6 +65,7 @@ def create_app(settings: Settings | None = None, store: CatalogStore | None = No
         web,
         web_explore,
         web_history,
+        web_audit,
         web_search,
     )
 
@@ -91,5 +92,6 @@ def create_app(settings: Settings | None = None, store: CatalogStore | None = No
     app.include_router(web_explore.router)
     app.include_router(web_search.router)
     app.include_router(web_history.router)
+    app.include_router(web_audit.router)
     app.include_router(web.router)
     return app

@@ -213,60 +213,15 @@ async def signout(request: Request) -> Response:
 # --- browsing: home, search, entity, graph -----------------------------------------------------------------------
 
 
-def _history(store: Any, e: Any, rels: list, lang: str) -> list[dict]:
-    """The entity's change-log entries and those of its current relationships (who connected what, when), with
-    fields, relationship types and entities by their labels and names."""
-    ref, mm = e.ref, store.metamodel
-    spec = mm.kinds.get(e.kind)
-    entries = list(store.changelog(ref=ref, limit=200))
+def _history(store: Any, e: Any, rels: list, lang: str) -> list:
+    """The entity's change-log entries and those of its current relationships (who connected what, when), newest
+    first, each with its fields before and after (:func:`catalog.history.changes.describe`)."""
+    from catalog.history.changes import describe
+
+    entries = list(store.changelog(ref=e.ref, limit=200))
     for r in rels[:100]:
         entries += store.changelog(ref=f"rel:{r.id}", limit=20)
-    shown = sorted(entries, key=lambda x: x.seq, reverse=True)[:300]
-    ends = {
-        x
-        for c in shown
-        if c.ref.startswith("rel:")
-        for x in ((c.after or c.before or {}).get("source"), (c.after or c.before or {}).get("target"))
-    }
-    names = store.get_entities(sorted(x for x in ends if isinstance(x, str) and ":" in x))
-    out = []
-    for c in shown:
-        if c.ref.startswith("rel:"):
-            rel = c.after or c.before or {}
-            rs = mm.relations.get(rel.get("type", ""))
-            ends_named = [
-                names[x].name.get(lang) if x in names else str(x or "") for x in (rel.get("source"), rel.get("target"))
-            ]
-            out.append(
-                {
-                    "time": c.time,
-                    "actor": c.actor,
-                    "op": c.op,
-                    "changed": [
-                        f"{ends_named[0]} → {rs.label.get(lang) if rs else rel.get('type', '')} → {ends_named[1]}"
-                    ],
-                }
-            )
-            continue
-        before, after = c.before or {}, c.after or {}
-        keys = sorted(
-            k
-            for k in set(before) | set(after)
-            if k not in ("version", "updated_at", "created_at") and before.get(k) != after.get(k)
-        )
-        attrs = sorted(
-            k
-            for k in set(before.get("attributes", {})) | set(after.get("attributes", {}))
-            if before.get("attributes", {}).get(k) != after.get("attributes", {}).get(k)
-        )
-        labels = (
-            []
-            if c.op == "create"
-            else [field_label(spec, k, lang) for k in keys if k != "attributes"]
-            + [field_label(spec, k, lang) for k in attrs]
-        )
-        out.append({"time": c.time, "actor": c.actor, "op": c.op, "changed": list(dict.fromkeys(labels))})
-    return out
+    return describe(store, sorted(entries, key=lambda x: x.seq, reverse=True)[:300], lang)
 
 
 def _refs_in(e: Any) -> set[str]:
@@ -735,93 +690,11 @@ async def download_bundle(request: Request, as_of: str = "", valid_on: str = "")
     return _download(data, "application/zip", f"audit-bundle-{start or ''}{'-' if start else ''}{day}.zip", request)
 
 
-@router.get("/changes")
-@web
-def changes_page(
-    request: Request, ref: str = "", actor: str = "", since: str = "", until: str = "", op: str = ""
-) -> Response:
-    _who(request, "history")
-    store = _store(request)
-    ref, actor, op = ref.strip()[:200], actor.strip()[:100], op.strip()[:20]
-    s, u = _day(since, "since"), _day(until, "until")
-    seq, _ = store.revision()
-    filtered = bool(ref or actor or s or u)
-    after = 0 if filtered else max(0, seq - 200)
-    entries = store.changelog(
-        ref=ref or None,
-        actor=actor or None,
-        since=s.isoformat() if s else None,
-        until=u.isoformat() if u else None,
-        limit=None if filtered else 200,
-        after_seq=after,
-    )
-    if op:
-        entries = [e for e in entries if e.op == op]
-    entries = list(reversed(entries))[:500]
-    return render(
-        request,
-        "changes.html",
-        entries=entries,
-        ref=ref,
-        actor=actor,
-        since=since,
-        until=until,
-        op=op,
-        total=len(entries),
-        items=_change_items(store, entries, lang_of(request)),
-    )
-
-
 def _change_items(store: Any, entries: list, lang: str) -> dict[int, dict[str, str]]:
-    """What each change-log entry changed, as people read it: an entity's name (linking to it), a relationship as
-    "source → its label → target" by name, an organisation event by its type's label, a draft as a draft."""
-    from catalog.metamodel import EVENT_LABELS
+    """What each change-log entry changed, as people read it (:func:`catalog.history.changes.items`)."""
+    from catalog.history.changes import items
 
-    mm = store.metamodel
-    refs = set()
-    for c in entries:
-        body = c.after or c.before or {}
-        if c.ref.startswith("rel:"):
-            refs |= {body.get("source", ""), body.get("target", "")}
-        elif c.ref.startswith("event:"):
-            refs |= {x for x in body.get("from", []) + body.get("to", []) if isinstance(x, str)}
-        elif c.ref.startswith("record:") and isinstance(body.get("ref"), str):
-            refs.add(body["ref"])
-    names = store.get_entities(sorted(r for r in refs if isinstance(r, str) and ":" in r))
-
-    def name(ref: Any) -> str:
-        return names[ref].name.get(lang) if ref in names else str(ref)
-
-    out: dict[int, dict[str, str]] = {}
-    for c in entries:
-        body = c.after or c.before or {}
-        if c.ref.startswith("rel:"):
-            rel = mm.relations.get(body.get("type", ""))
-            label = rel.label.get(lang) if rel else str(body.get("type", ""))
-            out[c.seq] = {"text": f"{name(body.get('source'))} → {label} → {name(body.get('target'))}", "href": ""}
-        elif c.ref.startswith("event:"):
-            event = EVENT_LABELS.get(body.get("type", ""))
-            orgs = ", ".join(name(x) for x in body.get("from", []) + body.get("to", []))
-            out[c.seq] = {"text": (event.get(lang) if event else c.ref) + (f": {orgs}" if orgs else ""), "href": ""}
-        elif c.ref.startswith("record:"):
-            collection = c.ref.removeprefix("record:").split("/")[0]
-            of = body.get("ref") if collection == "draft" else None
-            if collection != "draft":
-                out[c.seq] = {"text": c.ref, "href": ""}
-            elif isinstance(of, str) and of in names:
-                out[c.seq] = {
-                    "text": msg("ui-change-draft-of", name=names[of].name.get(lang)).text(lang),
-                    "href": f"/entities/{of}",
-                }
-            else:
-                out[c.seq] = {"text": msg("ui-change-draft").text(lang), "href": ""}
-        else:
-            names_of = body.get("name") if isinstance(body.get("name"), dict) else {}
-            out[c.seq] = {
-                "text": names_of.get(lang) or names_of.get("vi") or names_of.get("en") or c.ref,
-                "href": f"/entities/{c.ref}",
-            }
-    return out
+    return items(store, entries, lang)
 
 
 # --- spreadsheet upload: dry run first, then confirm -----------------------------------------------------------

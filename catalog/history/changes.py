@@ -19,6 +19,7 @@ import difflib
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from pathlib import PurePath
 from typing import Any
 
 from catalog.i18n import msg
@@ -43,6 +44,23 @@ FIELD_LABELS = {
     "provenance": msg("ui-field-source"),
     "code": msg("ui-field-code"),
     "kind": msg("hist-field-kind"),
+}
+# an organisation event's fields, and a draft's (the other fields of a draft, and other records, are bookkeeping)
+EVENT_FIELDS = {
+    "type": msg("hist-field-event-type"),
+    "date": msg("hist-field-date"),
+    "legal_basis": msg("hist-field-legal-basis"),
+    "from": msg("hist-field-from"),
+    "to": msg("hist-field-to"),
+    "transfers": msg("hist-field-transfers"),
+    "new_name": msg("hist-field-new-name"),
+    "note": msg("ui-note"),
+}
+DRAFT_FIELDS = {"status": msg("ui-status"), "note": msg("ui-note"), "reason": msg("ui-reason-for-rejecting")}
+DRAFT_STATUSES = {
+    "pending": msg("ui-draft-pending"),
+    "approved": msg("ui-draft-approved"),
+    "rejected": msg("ui-draft-rejected"),
 }
 PARTS = {"vi": msg("ui-field-part-vi"), "en": msg("ui-field-part-en")}
 OP_LABELS = {"create": msg("ui-op-create"), "update": msg("ui-op-update"), "delete": msg("ui-op-delete")}
@@ -211,16 +229,23 @@ class _Labeller:
         return self.events.get(event_id)
 
     def spec_of(self, c: ChangeEntry) -> tuple[str, Any]:
-        """("entity" | "rel" | other, the kind's or relationship type's spec or None)."""
+        """("entity" | "rel" | "event" | "draft" | "other", the kind's or relationship type's spec or None)."""
         body = c.after or c.before or {}
         if c.ref.startswith("rel:"):
             return "rel", self.mm.relations.get(body.get("type", ""))
+        if c.ref.startswith("event:"):
+            return "event", None
+        if c.ref.startswith("record:draft/"):
+            return "draft", None
         kind = c.ref.split(":", 1)[0]
         return ("entity", self.mm.kinds[kind]) if kind in self.mm.kinds else ("other", None)
 
     def label(self, key: str, what: str, spec: Any) -> str:
         top, _, rest = key.partition(".")
         lang = self.lang
+        if what in ("event", "draft"):
+            base = (EVENT_FIELDS if what == "event" else DRAFT_FIELDS)[top]
+            return f"{base.text(lang)} ({PARTS[rest].text(lang)})" if rest in PARTS else base.text(lang)
         if top in ("attributes", "properties"):
             a = (spec.attribute(rest) if top == "attributes" else spec.property(rest)) if spec else None
             return a.label.get(lang) if a else rest
@@ -240,6 +265,14 @@ class _Labeller:
             a = spec.attribute(rest)
         elif top == "properties" and spec is not None:
             a = spec.property(rest)
+        if what == "event" and top == "type" and isinstance(v, str) and v in EVENT_LABELS:
+            return EVENT_LABELS[v].get(self.lang)
+        if what == "event" and top == "transfers" and isinstance(v, list):
+            return "; ".join(
+                f"{self.name(t.get('entity'))} → {self.name(t.get('to'))}" for t in v if isinstance(t, dict)
+            )
+        if what == "draft" and top == "status" and v in DRAFT_STATUSES:
+            return DRAFT_STATUSES[v].text(self.lang)
         if top == "owner_history" and isinstance(v, list):
             return "; ".join(self._period(p) for p in v if isinstance(p, dict))
         if top == "provenance" and isinstance(v, dict):
@@ -252,7 +285,7 @@ class _Labeller:
         if a is not None and a.values and isinstance(v, str):
             return a.value_label(v, self.lang)
         if isinstance(v, bool):
-            return msg("ui-yes" if v else "ui-no").text(self.lang)
+            return (msg("ui-yes") if v else msg("ui-no")).text(self.lang)
         if isinstance(v, str) and v in self.names:
             return self.name(v)
         if isinstance(v, dict):
@@ -300,14 +333,15 @@ def word_diff(before: str, after: str) -> tuple[tuple[str, str], ...]:
 def field_changes(c: ChangeEntry, lab: _Labeller) -> list[FieldChange]:
     """The fields ``c`` changed, each with its value before and after (all of them for a create or delete)."""
     what, spec = lab.spec_of(c)
+    if what == "other":  # accounts, import runs and other records: bookkeeping, not the catalog's content
+        return []
+    shown = {"event": EVENT_FIELDS, "draft": DRAFT_FIELDS}.get(what)
     before, after = _flat(c.before), _flat(c.after)
-    if what == "rel":
-        for k in ("type", "source", "target", "id"):
-            if before.get(k) == after.get(k):
-                before.pop(k, None)
-                after.pop(k, None)
     out = []
     for key in sorted(set(before) | set(after), key=_order):
+        top = key.split(".")[0]
+        if (shown is not None and top not in shown) or (what == "rel" and top in ("id", "type", "source", "target")):
+            continue
         b, a = before.get(key), after.get(key)
         if b == a:
             continue
@@ -369,7 +403,11 @@ def _causes(c: ChangeEntry, lab: _Labeller, runs: dict[str, Any]) -> list[Cause]
         out.append(
             Cause(
                 "import",
-                msg("hist-cause-import", run=c.request_id, file=run.get("file") or run.get("source") or "").text(lang),
+                msg(
+                    "hist-cause-import",
+                    run=c.request_id,
+                    file=PurePath(str(run.get("file") or run.get("source") or "")).name,
+                ).text(lang),
             )
         )
     if c.proposer:
@@ -425,24 +463,25 @@ def kind_options(mm: Metamodel, lang: str) -> list[tuple[str, str]]:
     return kinds + [(k, m.text(lang)) for k, m in OTHER_KINDS.items()]
 
 
+HEADER = (
+    msg("hist-col-seq"),
+    msg("ui-when-utc"),
+    msg("ui-who"),
+    msg("hist-col-proposer"),
+    msg("ui-operation"),
+    msg("ui-item"),
+    msg("hist-col-ref"),
+    msg("hist-col-field"),
+    msg("hist-col-before"),
+    msg("hist-col-after"),
+    msg("hist-col-cause"),
+    msg("hist-col-request"),
+)
+
+
 def header(lang: str) -> list[str]:
-    return [
-        msg(code).text(lang)
-        for code in (
-            "hist-col-seq",
-            "ui-when-utc",
-            "ui-who",
-            "hist-col-proposer",
-            "ui-operation",
-            "ui-item",
-            "hist-col-ref",
-            "hist-col-field",
-            "hist-col-before",
-            "hist-col-after",
-            "hist-col-cause",
-            "hist-col-request",
-        )
-    ]
+    """The export's column names, in ``lang`` (the columns of :func:`rows`)."""
+    return [m.text(lang) for m in HEADER]
 
 
 def rows(described: list[ChangeRow]) -> list[list[Any]]:
