@@ -69,6 +69,7 @@
       placeholder: input.getAttribute("placeholder") || texts.placeholder || "",
       loadThrottle: 180,
       maxOptions: 50,
+      highlight: false,  // matches are diacritics-insensitive: marking letters would mislead
       closeAfterSelect: true,
       // the server ranks (catalog.search): show its hits in its order, none filtered out on this side
       score: function () { return function () { return 1; }; },
