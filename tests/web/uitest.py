@@ -103,6 +103,16 @@ def build_catalog(path: Path) -> str:
     return url
 
 
+def pick(page: object, field: str, text: str, option: str | None = None) -> None:
+    """Choose in the type-ahead picker (api/static/picker.js) that replaced ``<input id=field>``: type ``text`` key
+    by key, then click the suggestion holding ``option`` (the first suggestion without one)."""
+    box = page.locator(f"#{field}-ts-control")  # type: ignore[attr-defined]
+    box.click()
+    box.press_sequentially(text, delay=10)
+    found = page.locator(".ts-dropdown .option", has_text=option) if option else page.locator(".ts-dropdown .option")  # type: ignore[attr-defined]
+    found.first.click()
+
+
 class Session:
     """One signed-in browser context: ``page``, the dialogs that fired, and ``shot(name)``."""
 
