@@ -63,6 +63,7 @@ def create_app(settings: Settings | None = None, store: CatalogStore | None = No
         relationships,
         search,
         web,
+        web_diagrams,
         web_explore,
         web_history,
         web_audit,
@@ -93,5 +94,6 @@ def create_app(settings: Settings | None = None, store: CatalogStore | None = No
     app.include_router(web_search.router)
     app.include_router(web_history.router)
     app.include_router(web_audit.router)
+    app.include_router(web_diagrams.router)
     app.include_router(web.router)
     return app

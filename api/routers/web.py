@@ -265,9 +265,12 @@ def entity_page(request: Request, ref: str, as_of: str = "") -> Response:
     from catalog.drafts import Drafts
 
     pending = len(Drafts(store, p).list(status="pending", ref=e.ref)) if day is None else 0
+    from api.routers.web_diagrams import context_diagram
+
     return render(
         request,
         "entity.html",
+        diagram=context_diagram(store, e, day, lang),
         e=e,
         spec=store.metamodel.kind(e.kind),
         rels=rels,
@@ -594,7 +597,8 @@ async def download_diagram(
 
     detail = "full" if request.query_params.get("detail") == "full" else "auto"  # over the budget: collapsed
     expand = request.query_params.get("expand", "").strip()[:200] or None
-    data = await served(request, view[:40], replace(params, detail=detail, expand=expand), fmt)
+    lineage = "full" if request.query_params.get("lineage") == "full" else "city"  # ioc: the whole lineage or not
+    data = await served(request, view[:40], replace(params, detail=detail, expand=expand, lineage=lineage), fmt)
     name = f"{view}{'-' + ref.replace(':', '-') if ref else ''}{'-' + str(day)[:10] if day else ''}.{fmt}"
     if inline and fmt == "svg":
         return Response(data, media_type=MEDIA["svg"], headers=file_headers(MEDIA["svg"]))
