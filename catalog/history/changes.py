@@ -185,6 +185,26 @@ def select(store: Any, flt: ChangeFilter, limit: int = 100, before: int | None =
     return Selection(out, hi + 1 if hi > 0 else None, hi + 1)
 
 
+def select_after(
+    store: Any, flt: ChangeFilter, after_seq: int = 0, limit: int = 100, scan: int = SCAN
+) -> tuple[list[ChangeEntry], int | None]:
+    """Up to ``limit`` entries matching ``flt`` with seq above ``after_seq``, oldest first (the REST API's order),
+    reading at most ``scan`` entries; and the ``after_seq`` of the next page (None: the log has no more)."""
+    head, _ = store.revision()
+    out: list[ChangeEntry] = []
+    lo, read = max(0, int(after_seq)), 0
+    while lo < head and read < scan:
+        hi = min(head, lo + WINDOW)
+        for c in store.changelog(after_seq=lo, limit=hi - lo):
+            if flt.matches(c):
+                out.append(c)
+                if len(out) == limit:
+                    return out, (c.seq if c.seq < head else None)
+        read += hi - lo
+        lo = hi
+    return out, (lo if lo < head else None)
+
+
 # --- values as text ----------------------------------------------------------------------------------------------
 
 
@@ -511,5 +531,6 @@ __all__ = [
     "orgs_of",
     "rows",
     "select",
+    "select_after",
     "word_diff",
 ]
