@@ -112,3 +112,46 @@ def test_the_web_suggestions_are_the_same_service(api: Api) -> None:
         assert all(x["url"] == f"/entities/{x['ref']}" for x in web.json()["items"])
     bad = api.client.get("/search.json", params={"q": "x", "kind": "spaceship"}, headers=api.as_("viewer"))
     assert bad.status_code == 422 and "spaceship" in bad.text
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/impact?ref=%ED%A0%80",
+        "/impact?ref=%00",
+        "/impact?ref=" + "x" * 5000,
+        "/impact?ref=database:vn-csdl-dan-cu&offset=-1&limit=10000000000000",
+        "/impact?ref=database:vn-csdl-dan-cu&offset=x&limit=%E2%80%AE",
+        "/impact?ref=system:",
+        "/impact.xlsx?ref=%ED%A0%80",
+        "/impact.csv?ref=database:khong-co",
+        "/impact.exe?ref=database:vn-csdl-dan-cu",
+        "/?q=%ED%A0%80",
+        "/?q=*&offset=999999999999999999999",
+        "/?kind=system&limit=-5",
+        "/search.json?q=dan+cu&limit=99999999999999999999",
+        "/search.json?q=%22NEAR%22&kind=%00",
+    ],
+)
+def test_the_web_search_and_impact_never_answer_5xx(api: Api, path: str) -> None:
+    r = api.client.get(path, headers=api.as_("viewer"))
+    assert r.status_code < 500, r.text[:300]
+
+
+def test_impact_exports_every_item_in_the_page_s_language(api: Api) -> None:
+    ref = "database:vn-csdl-dan-cu"
+    page = api.client.get("/impact", params={"ref": ref, "lang": "en"}, headers=api.as_("viewer"))
+    assert page.status_code == 200 and "Ministry of Public Security" in page.text
+    total = api.client.get("/api/v1/analysis/impact", params={"ref": ref}, headers=api.as_("viewer")).json()["total"]
+    csv_ = api.client.get("/impact.csv", params={"ref": ref, "lang": "en"}, headers=api.as_("viewer"))
+    assert csv_.status_code == 200 and csv_.headers["content-type"].startswith("text/csv")
+    lines = csv_.content.decode("utf-8-sig").strip().splitlines()
+    assert lines[0].startswith("Hops,Reference,Name") and len(lines) == total + 1
+    xlsx = api.client.get("/impact.xlsx", params={"ref": ref, "lang": "vi"}, headers=api.as_("viewer"))
+    assert xlsx.headers["content-disposition"].endswith('impact-database-vn-csdl-dan-cu.xlsx"')
+    from io import BytesIO
+
+    from openpyxl import load_workbook
+
+    rows = list(load_workbook(BytesIO(xlsx.content)).worksheets[0].iter_rows(values_only=True))
+    assert rows[0][0] == "Số bước" and len(rows) == total + 1
