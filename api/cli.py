@@ -442,7 +442,8 @@ def history(
     for c in entries:
         before, after = c.before or {}, c.after or {}
         changed = sorted(k for k in set(before) | set(after) if before.get(k) != after.get(k))
-        t.add_row(str(c.seq), c.time, c.actor, c.op, ", ".join(changed))
+        actor = f"{c.actor} ({say('cli-proposed-by', name=c.proposer)})" if c.proposer else c.actor
+        t.add_row(str(c.seq), c.time, actor, c.op, ", ".join(changed))
     console.print(t)
 
 

@@ -3,6 +3,11 @@ organisation filters, and ``describe=true`` (changed fields by label with values
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+from pathlib import Path
+
 from .conftest import Api
 
 
@@ -68,3 +73,18 @@ def test_operation_kind_and_organisation_filters(api: Api) -> None:
     assert bad.status_code == 422 and "op" in bad.text
     assert get("/api/v1/changelog", headers=h, params={"kind": "Robert'); DROP"}).status_code == 422
     assert get("/api/v1/changelog", headers=api.as_("viewer"), params={"op": "update"}).status_code == 403
+
+
+def test_cli_history_names_the_proposer(api: Api, tmp_path: Path) -> None:
+    ref, _ = _draft_approved(api)
+    env = {**os.environ, "COLUMNS": "250", "NO_COLOR": "1", "IOC_CATALOG_LANG": "en"}
+    env.pop("IOC_CATALOG_STORE", None)
+    r = subprocess.run(
+        [sys.executable, "-m", "api.cli", "history", ref, "--store", f"sqlite:///{tmp_path / 'catalog.db'}"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert r.returncode == 0, r.stderr
+    assert "architect (proposed by editor-skhcn)" in r.stdout
