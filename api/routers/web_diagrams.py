@@ -113,5 +113,6 @@ async def view_page(
         lineages=LINEAGES,
         src=_src(v.name, query, inline=True),
         downloads=[(f.upper(), _src(v.name, query, f)) for f in FORMATS],
-        focus=params.ref or "",
+        # opens on what the view is about: its --ref, else its first highlighted node (the IOC)
+        focus=params.ref or next((n.ref for n in diagram.nodes.values() if n.highlight == "focus" and n.ref), ""),
     )

@@ -100,8 +100,12 @@
       return pz.getSizes().realZoom;
     };
     zoomTo(box, pz, scale);
-    place(box, pz, svg);
-    box.dataset.initialScale = String(pz.getSizes().realZoom);
+    later(function () {
+      place(box, pz, svg); // svg-pan-zoom draws on the next frame: measure once it has
+      later(function () {
+        box.dataset.initialScale = String(pz.getSizes().realZoom); // ready (the browser tests wait for this)
+      });
+    });
     box.addEventListener("focusin", function () {
       pz.enableMouseWheelZoom();
     });
@@ -116,6 +120,12 @@
     });
   }
 
+  function later(fn) {
+    window.requestAnimationFrame(function () {
+      window.requestAnimationFrame(fn);
+    });
+  }
+
   function zoomTo(box, pz, real) {
     var now = pz.getSizes().realZoom;
     if (now > 0 && Math.abs(now - real) > 1e-6) {
@@ -126,16 +136,18 @@
   function place(box, pz, svg) {
     var viewport = svg.querySelector(".svg-pan-zoom_viewport") || svg.querySelector("g");
     var b = box.getBoundingClientRect();
+    var v = viewport.getBoundingClientRect();
+    if (v.width <= b.width && v.height <= b.height) {
+      pz.center(); // all of it in view
+      return;
+    }
     var node = focusNode(svg, box.dataset.focus || "");
     if (node) {
       var n = node.getBoundingClientRect();
       pz.panBy({ x: b.left + b.width / 2 - (n.left + n.width / 2), y: b.top + b.height / 2 - (n.top + n.height / 2) });
       return;
     }
-    var v = viewport.getBoundingClientRect();
-    if (v.width > b.width || v.height > b.height) {
-      pz.panBy({ x: b.left - v.left, y: b.top - v.top }); // the top left: the title, the legend
-    }
+    pz.panBy({ x: b.left - v.left, y: b.top - v.top }); // the top left: the title, the legend
   }
 
   function act(box, what) {
@@ -153,7 +165,9 @@
       pz.center();
     } else if (what === "actual") {
       zoomTo(box, pz, NATURAL);
-      place(box, pz, box.querySelector("svg"));
+      later(function () {
+        place(box, pz, box.querySelector("svg"));
+      });
     }
   }
 
