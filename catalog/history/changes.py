@@ -432,7 +432,11 @@ def _causes(c: ChangeEntry, lab: _Labeller, runs: dict[str, Any]) -> list[Cause]
         )
     if c.proposer:
         out.append(Cause("draft", msg("hist-cause-draft", proposer=c.proposer, approver=c.actor).text(lang)))
-    opened = [p for p in (c.after or {}).get("owner_history") or [] if isinstance(p, dict) and p.get("event")]
+    opened = [  # an update that opened an ownership period of an organisation event (a creation merely records them)
+        p
+        for p in ((c.after or {}).get("owner_history") or [] if c.op == "update" else [])
+        if isinstance(p, dict) and p.get("event")
+    ]
     known = {p.get("event") for p in (c.before or {}).get("owner_history") or [] if isinstance(p, dict)}
     for p in opened:
         if p["event"] in known:

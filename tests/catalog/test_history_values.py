@@ -208,3 +208,30 @@ def test_csv_export_has_a_row_per_changed_field(catalog: CatalogStore) -> None:
     assert table[0][:3] == ["#", "Thời điểm (UTC)", "Người thực hiện"]
     vendor = [r for r in table if r[7] == "Đơn vị phát triển"]
     assert vendor[0][8:10] == ["FPT", "'=HYPERLINK(1)"]
+
+
+def test_an_organisation_event_is_the_cause_of_the_ownership_it_moved(catalog: CatalogStore) -> None:
+    svc = CatalogService(catalog, ARCHITECT)
+    svc.apply_event(
+        {
+            "id": "chuyen-giao-sys-a",
+            "type": "transfer",
+            "date": "2025-07-01",
+            "legal_basis": "Quyết định 1234/QĐ-UBND",
+            "transfers": [{"entity": "system:sys-a", "to": "organization:org-b"}],
+        }
+    )
+    moved = catalog.changelog(ref="system:sys-a")[-1]
+    row = describe(catalog, [moved], "vi")[0]
+    assert [c.kind for c in row.causes] == ["event"]
+    assert "Chuyển giao chủ quản" in row.causes[0].text and "Quyết định 1234/QĐ-UBND" in row.causes[0].text
+    owner = next(f for f in row.fields if f.key == "owner_history")
+    assert "Sở org-b (2025-07-01 → …)" in owner.after and "Sở org-a" in owner.before
+    event = catalog.changelog(ref="event:chuyen-giao-sys-a")[-1]
+    fields = {f.label: f.after for f in describe(catalog, [event], "vi")[0].fields}
+    assert fields["Loại sự kiện"] == "Chuyển giao chủ quản" and fields["Căn cứ pháp lý"] == "Quyết định 1234/QĐ-UBND"
+    assert fields["Chuyển giao chủ quản"] == "Hệ thống A → Sở org-b"
+    # the organisation filter finds the move under both organisations, and the event
+    for org in ("organization:org-a", "organization:org-b"):
+        assert moved in select(catalog, ChangeFilter(org=org)).entries
+    assert event in select(catalog, ChangeFilter(org="organization:org-b", kind="event")).entries
