@@ -4,6 +4,15 @@
 // (#explore-config, in the page's language).
 "use strict";
 (function () {
+  // start: the type-ahead picker (picker.js) opens the explorer on the entity picked; without it the form submits
+  // the text, and the page lists what a search finds
+  var startInput = document.getElementById("explore-start");
+  if (startInput && window.iocPicker && window.iocPicker.attach) {
+    window.iocPicker.attach(startInput, {onChange: function (ref) {
+      var l = document.documentElement.lang || "vi";
+      if (ref) location.href = "/explore?lang=" + l + "&start=" + encodeURIComponent(ref);
+    }});
+  }
   var box = document.getElementById("explorer");
   var configEl = document.getElementById("explore-config");
   if (!box || !configEl || typeof cytoscape === "undefined") return;
@@ -312,7 +321,7 @@
       li.append(el("a", {href: n.url + "?lang=" + lang}, n.name), " ",
                 el("span", {"class": "muted"}, [n.kind_label, n.owner_name, n.lifecycle_label].filter(Boolean).join(" · ")), " ");
       var sel = el("button", {type: "button", "class": "secondary select", "aria-pressed": String(selection.indexOf(n.id) >= 0)}, T.select);
-      sel.addEventListener("click", function (ev) { select(n.id, ev.shiftKey || selection.length === 1); });
+      sel.addEventListener("click", function (ev) { select(n.id, ev.shiftKey || ev.ctrlKey || ev.metaKey); });
       li.append(sel, " ");
       if (state.start.indexOf(n.id) < 0) {
         var b = el("button", {type: "button", "class": "secondary expand", "data-ref": n.id}, n.expanded ? T.collapse : T.expand);
@@ -537,7 +546,7 @@
   byId("explore-paths").addEventListener("click", function () {
     if (selection.length !== 2) return;
     var a = selection[0], b = selection[1];
-    var url = "/api/v1/analysis/paths?from=" + encodeURIComponent(a) + "&to=" + encodeURIComponent(b) + "&max_length=6&limit=50";
+    var url = "/api/v1/analysis/paths?from=" + encodeURIComponent(a) + "&to=" + encodeURIComponent(b) + "&max_length=4&limit=20";
     getJson(url).then(function (body) {
       var names = {};
       body.entities.forEach(function (e) { names[e.ref] = label(e.name); });
@@ -566,6 +575,7 @@
       });
       cy.nodes().forEach(function (n) { if (onPath[n.id()]) n.addClass("onpath"); else if (!n.data("isGroup")) n.addClass("faded"); });
       cy.edges().forEach(function (e) { if (pairs[e.source().id() + "|" + e.target().id()]) e.addClass("onpath"); else e.addClass("faded"); });
+      if (cy.elements(".onpath").length) cy.fit(cy.elements(".onpath"), 30);
       var missing = Object.keys(onPath).filter(function (r) { return !cy.getElementById(r).length; });
       if (missing.length) {
         var add = el("button", {type: "button", "class": "secondary", id: "explore-paths-show"}, T.show_on_graph);
@@ -591,14 +601,22 @@
     results.append(table([T.col_name, T.col_owner, T.col_reasons], rows), exports("/api/v1/analysis/spof"));
   }
 
-  // --- start: the picker (H3's type-ahead when present) ---------------------------------------------------------------
-  var startInput = byId("explore-start");
-  if (startInput && window.iocPicker && window.iocPicker.attach) {
-    window.iocPicker.attach(startInput, {onChange: function (ref) {
-      if (ref) location.href = "/explore?lang=" + lang + "&start=" + encodeURIComponent(ref);
-    }});
+  // add an entity to the graph (expanded), by name with the picker or by its reference
+  var addInput = byId("explore-add");
+  function addRef(ref) {
+    ref = (ref || "").trim();
+    if (!ref || state.expand.indexOf(ref) >= 0 || state.start.indexOf(ref) >= 0) return;
+    state.expand.push(ref);
+    commit(true);
+    load().then(function () { select(ref); });
   }
-
+  if (window.iocPicker && window.iocPicker.attach && window.iocPicker.attach(addInput, {onChange: function (ref) {
+    if (ref) { addRef(ref); var ts = addInput.tomselect; if (ts) ts.clear(true); }
+  }})) { /* the type-ahead handles it */ } else {
+    addInput.addEventListener("keydown", function (ev) {
+      if (ev.key === "Enter") { ev.preventDefault(); addRef(addInput.value); addInput.value = ""; }
+    });
+  }
   document.querySelectorAll(".swatch[data-color]").forEach(function (s) { s.style.background = s.dataset.color; });
   syncControls();
   commit(false);

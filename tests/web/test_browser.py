@@ -262,7 +262,7 @@ def test_a_system_named_like_an_html_tag_is_shown_as_text_on_every_page(signed_i
             assert XSS in content, path
         assert s.page.locator("img[src='x']").count() == 0, path
         for frame in s.page.frames:  # the embedded SVG diagrams too
-            assert frame.locator("img").count() == 0, (path, frame.url)
+            assert frame.locator("img:not(#explore-navigator img)").count() == 0, (path, frame.url)  # overview: ours
         s.shot("xss-" + re.sub(r"[^a-z0-9]+", "-", path).strip("-"), full=False)
     # instant search renders results with textContent
     s.goto("/")
