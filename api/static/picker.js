@@ -50,7 +50,10 @@
 
   function attach(input, opts) {
     opts = opts || {};
-    if (input.tomselect) return input.tomselect;
+    if (input.tomselect) {  // attached already (every data-picker input is, on load): add the listener
+      if (opts.onChange) input.tomselect.on("change", function (value) { opts.onChange(value || ""); });
+      return input.tomselect;
+    }
     if (typeof window.TomSelect === "undefined") return null;  // the library did not load: a plain input
     var kinds = opts.kinds || input.dataset.kinds || "";
     var initial = null;
