@@ -46,8 +46,13 @@ async def diagram(
     view: str,
     fmt: Literal["svg", "png", "pdf", "dot"],
     ref: str | None = Query(None, max_length=200, examples=["platform:hcm-ioc"]),
-    as_of: str | None = Query(None, max_length=40, examples=["2025-08-01"]),
-    valid_on: str | None = Query(None, max_length=40),
+    as_of: str | None = Query(
+        None, max_length=40, examples=["2025-08-01"], description="both clocks on one day (the record at its end)"
+    ),
+    valid_on: str | None = Query(None, max_length=40, description="the day in the world (default: today)"),
+    recorded_at: str | None = Query(
+        None, max_length=40, description="the record at this instant (YYYY-MM-DD: its end, UTC; or ISO date-time)"
+    ),
     depth: int = Query(1, ge=0, le=6),
     direction: Literal["out", "in", "both"] = "both",
     lang: Literal["vi", "en"] = "vi",
@@ -62,12 +67,13 @@ async def diagram(
         "city", description="ioc: the IOC's own city or province (others as external sources), or every source"
     ),
 ) -> Response:
+    from catalog.history.snapshot import parse_instant
     from diagrams import ViewParams
 
     require(principal, "read")
     params = ViewParams(
         ref=ref,
-        as_of=as_of,
+        as_of=parse_instant(recorded_at, "recorded_at") or as_of,
         valid_on=valid_on,
         depth=depth,
         direction=direction,

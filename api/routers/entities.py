@@ -88,10 +88,26 @@ def build_router(mm: Metamodel) -> APIRouter:
         tag: str | None = Query(None, max_length=100),
         limit: int = Query(50, ge=1, le=1000),
         offset: int = Query(0, ge=0, le=10_000_000),
+        valid_on: str | None = Query(
+            None, max_length=40, description="only what was valid on this day, with its owner then (as the CLI list)"
+        ),
+        recorded_at: str | None = Query(None, max_length=40, description="as recorded at this instant"),
     ) -> dict[str, Any]:
         require(principal, "read")
         if kind and kind not in mm.kinds:
             raise ValidationFailed([FieldError("kind", msg("kind-unknown", kind=kind, allowed=", ".join(mm.kinds)))])
+        if valid_on or recorded_at:  # the catalog on a date (catalog.history.listing), both clocks
+            from catalog.history.listing import entities_on
+
+            listing = entities_on(store, kind, valid_on, recorded_at, False, owner, lifecycle, tag)
+            shown = listing.items[offset : offset + limit]
+            snap = listing.snapshot
+            return {
+                "total": len(listing.items),
+                "limit": limit,
+                "offset": offset,
+                "items": [_json(snap.entities[x.ref].full) for x in shown],
+            }
         flt = EntityFilter(kind=kind, owner=owner, lifecycle=lifecycle, tag=tag, limit=limit, offset=offset)
         return {
             "total": store.count_entities(flt),

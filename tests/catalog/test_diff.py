@@ -201,6 +201,21 @@ def test_cli_diff_json_agrees_with_the_api(sample_url: str, tmp_path: Path) -> N
         assert (
             "Sở Thông tin và Truyền thông TP.HCM" in old.text and "Sở Thông tin và Truyền thông TP.HCM" not in now.text
         )
+
+        # lists take the two clocks too, named as everywhere
+        def listed(query: str) -> set[str]:
+            r = client.get(f"/api/v1/entities?kind=organization&limit=1000&{query}", headers=auth)
+            assert r.status_code == 200, r.text
+            return {e["ref"] for e in r.json()["items"]}
+
+        assert "organization:hcm-sttt" in listed(f"valid_on={BEFORE}")
+        assert "organization:hcm-sttt" not in listed(f"valid_on={AFTER}")
+        assert "organization:hcm-sttt" in listed("")  # without a date: the stored list, as before
+        assert "organization:hcm-sttt" in listed(f"valid_on={BEFORE}&recorded_at=2026-12-02T00:00:00Z")
+        early = client.get(f"/api/v1/entities?valid_on={BEFORE}&recorded_at={BEFORE}", headers=auth)
+        assert early.status_code == 404 and "--valid-on" in early.text  # explained: nothing recorded by then
+        recorded = client.get(f"/api/v1/diagrams/ioc.svg?valid_on={BEFORE}&recorded_at=2026-12-02", headers=auth)
+        assert recorded.status_code == 200 and "Sở Thông tin và Truyền thông TP.HCM" in recorded.text
     store.close()
     x = _cli(sample_url, "diff", BEFORE, AFTER, "--format", "xlsx", "-o", str(tmp_path / "d.xlsx"))
     assert x.exit_code == 0 and (tmp_path / "d.xlsx").read_bytes()[:2] == b"PK"  # type: ignore[attr-defined]
