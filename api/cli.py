@@ -7,23 +7,32 @@ in the change log like any other. Bad input exits with status 1 and a message na
 
 from __future__ import annotations
 
-import datetime as dt
-import getpass
 import json
 import sys
 from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.markup import escape
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from api.cli_common import (
+    LangOpt,
+    StoreOpt,
+    cli_date,
+    cli_lang,
+    cli_principal,
+    console,
+    err,
+    open_cli_store,
+    progress_bar,
+    say,
+    say_plural,
+)
 from api.registry_help import RegistryHelpCommand
 from catalog.errors import CatalogError, ValidationFailed
-from catalog.i18n import msg, msg_plural, text
-from catalog.permissions import Principal
+from catalog.i18n import lang_or_default, msg, msg_plural, text
+from catalog.metamodel import EVENT_LABELS, VALUE_LABELS
 from catalog.store import CatalogStore
 
 app = typer.Typer(
@@ -32,56 +41,9 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     rich_markup_mode="rich",
 )
-console = Console()
-err = Console(stderr=True)
 
 SAMPLE = Path(__file__).with_name("sample") / "hcmc.json"  # data/sample/hcmc.json, shipped in the wheel (symlink)
 DEMO_DIR = Path(".ioc-catalog-demo")
-
-StoreOpt = Annotated[
-    str | None,
-    typer.Option(
-        "--store", "-s", envvar="IOC_CATALOG_STORE", help="Store URL, e.g. sqlite:///catalog.db", show_default=False
-    ),
-]
-LangOpt = Annotated[str, typer.Option("--lang", envvar="IOC_CATALOG_LANG", help="Language of labels: vi or en")]
-
-
-def _store(url: str | None, create: bool = False) -> CatalogStore:
-    from catalog.settings import get_settings
-
-    settings = get_settings()
-    if url:
-        settings = settings.model_copy(update={"store": url})
-    return settings.open_store(create=create)
-
-
-def _principal() -> Principal:
-    try:
-        user = getpass.getuser()
-    except Exception:  # pragma: no cover - no user database (containers)
-        user = "unknown"
-    return Principal(f"cli:{user}", "admin")
-
-
-def _date(value: str | None, name: str) -> dt.date | None:
-    if value is None:
-        return None
-    try:
-        return dt.date.fromisoformat(value)
-    except ValueError:
-        raise typer.BadParameter(f"'{value}' is not a date YYYY-MM-DD", param_hint=name) from None
-
-
-def _progress() -> Progress:
-    return Progress(
-        TextColumn("[bold]{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        console=err,
-        transient=False,
-    )
 
 
 def load_file(
@@ -97,7 +59,7 @@ def load_file(
     """Import with a progress bar; returns the ImportReport."""
     from importers.base import run_import
 
-    with _progress() as progress:
+    with progress_bar() as progress:
         task = progress.add_task(f"import {path.name}", total=None)
 
         def tick(done: int, total: int) -> None:
@@ -107,7 +69,7 @@ def load_file(
             store,
             path,
             fmt,
-            principal=_principal(),
+            principal=cli_principal(),
             dry_run=dry_run,
             strict=strict,
             cleanup=cleanup,
@@ -135,9 +97,9 @@ def _print_report(report, lang: str = "vi") -> None:
         else msg("cli-report-import", source=report.source)
     )
     t = Table(title=text(said, lang))
-    t.add_column("kind")
-    for col in ("created", "updated", "unchanged", "removed"):
-        t.add_column(col, justify="right")
+    t.add_column(text(msg("col-kind"), lang))
+    for head in (msg("col-created"), msg("col-updated"), msg("col-unchanged"), msg("col-removed")):
+        t.add_column(text(head, lang), justify="right")
     kinds = sorted(
         set(report.result.created)
         | set(report.result.updated)
@@ -193,11 +155,11 @@ def init(
     sample: Annotated[bool, typer.Option("--sample", help="Load the sample HCMC catalog")] = False,
 ) -> None:
     """Create a catalog store (and, with --sample, load the sample HCMC catalog)."""
-    s = _store(store, create=True)
+    s = open_cli_store(store, create=True)
     if sample:
         report = load_file(s, SAMPLE)
         _print_report(report)
-    console.print(f"Catalog ready: {s.count_entities()} entities, {s.count_relationships()} relationships.")
+    console.print(say("cli-catalog-ready", entities=s.count_entities(), relationships=s.count_relationships()))
 
 
 @app.command()
@@ -212,7 +174,7 @@ def demo(
     for suffix in ("", "-wal", "-shm"):
         Path(f"{db}{suffix}").unlink(missing_ok=True)
     url = f"sqlite:///{db}"
-    s = _store(url, create=True)
+    s = open_cli_store(url, create=True)
     report = load_file(s, SAMPLE)
     _print_report(report)
     from catalog.accounts import seed_demo
@@ -300,7 +262,7 @@ def serve(
     from importers.base import recover_runs
 
     url = store or get_settings().store
-    s = _store(url)  # fail early and clearly if the store is missing or broken
+    s = open_cli_store(url)  # fail early and clearly if the store is missing or broken
     recover_runs(s, _import_limits().stale_hours)  # imports a dead process left "running" are recorded as failed
     s.close()
     _serve(url, host, port)
@@ -320,7 +282,7 @@ def show(
     """Show one entity with its relationships."""
     from catalog.errors import NotFound
 
-    s = _store(store)
+    s = open_cli_store(store)
     e = s.entity_as_of(ref, as_of) if as_of else s.get_entity(ref)
     if e is None:
         raise NotFound(msg("entity-not-at", ref=ref, when=as_of))
@@ -331,21 +293,24 @@ def show(
     t = Table(title=f"{e.ref}: {e.name.get(lang)}", show_header=False)
     t.add_row(spec.label.get(lang), e.name.get("vi") + (f" / {e.name.en}" if e.name.en else ""))
     if e.description.get(lang):
-        t.add_row("description", e.description.get(lang))
+        t.add_row(say("col-description"), e.description.get(lang))
+    now = say("cli-now")
     for p in e.owner_history:
-        t.add_row("owner", f"{p.org}  {p.start or '…'} → {p.end or 'now'}" + (f"  ({p.event})" if p.event else ""))
+        period = f"{p.org}  {p.start or '…'} → {p.end or now}" + (f"  ({p.event})" if p.event else "")
+        t.add_row(say("col-owner"), period)
     if e.valid_from or e.valid_to:
-        t.add_row("valid", f"{e.valid_from or '…'} → {e.valid_to or 'now'}")
+        t.add_row(say("col-valid"), f"{e.valid_from or '…'} → {e.valid_to or now}")
     for k, v in e.attributes.items():
         a = spec.attribute(k)
         t.add_row(a.label.get(lang) if a else k, str(v))
     if e.tags:
-        t.add_row("tags", ", ".join(e.tags))
-    t.add_row("version", str(e.version))
+        t.add_row(say("col-tags"), ", ".join(e.tags))
+    t.add_row(say("col-version"), str(e.version))
     console.print(t)
     if not as_of:
         for r in s.list_relationships(ref):
-            console.print(f"  {r.source} --{r.type}--> {r.target}", highlight=False)
+            label = s.metamodel.relations[r.type].label.get(lang) if r.type in s.metamodel.relations else r.type
+            console.print(f"  {r.source} --{label}--> {r.target}", highlight=False)
 
 
 @app.command()
@@ -357,14 +322,14 @@ def search(
     lang: LangOpt = "vi",
 ) -> None:
     """Search names, descriptions, codes and tags, with or without Vietnamese diacritics."""
-    s = _store(store)
+    s = open_cli_store(store)
     hits = s.search(text, kind=kind, limit=limit)
     if not hits:
-        console.print(f"No match for '{text}'.")
+        console.print(say("cli-no-match", text=text))
         raise typer.Exit(0)
     t = Table()
-    t.add_column("ref")
-    t.add_column("name")
+    t.add_column(say("col-ref"))
+    t.add_column(say("col-name"))
     for e in hits:
         t.add_row(e.ref, e.name.get(lang))
     console.print(t)
@@ -380,20 +345,20 @@ def impact(
     """What depends, transitively, on REF (what breaks if it is down), with the path that explains each."""
     from catalog.analysis import impact as impact_of
 
-    s = _store(store)
+    s = open_cli_store(store)
     items = impact_of(s, ref, max_depth=depth)
     if not items:
-        console.print(f"Nothing depends on {ref}.")
+        console.print(say("cli-nothing-depends", ref=ref))
         return
-    t = Table(title=f"Impact of an outage of {ref}: {len(items)} dependent(s)")
-    t.add_column("hops", justify="right")
-    t.add_column("ref")
-    t.add_column("because")
+    t = Table(title=say_plural("cli-impact-title", "cli-impact-title#plural", count=len(items), ref=ref))
+    t.add_column(say("col-hops"), justify="right")
+    t.add_column(say("col-ref"))
+    t.add_column(say("col-because"))
     for it in items[:limit]:
         t.add_row(str(it.depth), it.ref, " → ".join(it.path))
     console.print(t)
     if len(items) > limit:
-        console.print(f"… and {len(items) - limit} more (use --limit to see them).")
+        console.print(say_plural("cli-and-more", "cli-and-more#plural", count=len(items) - limit))
 
 
 @app.command(cls=RegistryHelpCommand)
@@ -407,20 +372,21 @@ def check(
     """Run the compliance rules; print findings and the completeness score per organisation."""
     from catalog.compliance import check as run_check
 
-    s = _store(store)
-    report = run_check(s, today=_date(today, "--today"), rules=rule)
+    s = open_cli_store(store)
+    report = run_check(s, today=cli_date(today, "--today"), rules=rule)
     if as_json:
         print(json.dumps(report.to_json(), ensure_ascii=False, indent=1))
         return
-    t = Table(title=f"{len(report.findings)} finding(s)")
-    for col in ("rule", "severity", "ref", "message"):
-        t.add_column(col)
+    t = Table(title=say_plural("cli-findings-title", "cli-findings-title#plural", count=len(report.findings)))
+    for head in (say("col-rule"), say("col-severity"), say("col-ref"), say("col-message")):
+        t.add_column(head)
     for f in report.findings:
-        t.add_row(f.rule, f.severity, f.ref, f.message_en if lang == "en" else f.message_vi)
+        severity = VALUE_LABELS[f.severity].get(lang) if f.severity in VALUE_LABELS else f.severity
+        t.add_row(f.rule, severity, f.ref, {"vi": f.message_vi, "en": f.message_en}[lang_or_default(lang)])
     console.print(t)
-    c = Table(title="Completeness by organisation")
-    c.add_column("organisation")
-    c.add_column("score", justify="right")
+    c = Table(title=say("cli-completeness-title"))
+    c.add_column(say("col-organisation"))
+    c.add_column(say("col-score"), justify="right")
     for org, score in sorted(report.completeness.items()):
         c.add_row(org, f"{score.score:.0f}")
     console.print(c)
@@ -431,14 +397,14 @@ def history(
     ref: str, store: StoreOpt = None, limit: Annotated[int, typer.Option(help="At most this many entries")] = 200
 ) -> None:
     """The change log of one entity (or relationship, rel:<id>): who changed what, when."""
-    s = _store(store)
+    s = open_cli_store(store)
     entries = s.changelog(ref=ref, limit=limit)
     if not entries:
-        console.print(f"No history for {ref}.")
+        console.print(say("cli-no-history", ref=ref))
         return
-    t = Table(title=f"History of {ref}")
-    for col in ("seq", "time", "actor", "op", "changed"):
-        t.add_column(col)
+    t = Table(title=say("cli-history-title", ref=ref))
+    for head in (say("col-seq"), say("col-time"), say("col-actor"), say("col-op"), say("col-changed")):
+        t.add_column(head)
     for c in entries:
         before, after = c.before or {}, c.after or {}
         changed = sorted(k for k in set(before) | set(after) if before.get(k) != after.get(k))
@@ -452,11 +418,13 @@ def owner(ref: str, on: Annotated[str, typer.Option("--on", help="Date YYYY-MM-D
     """Who owned REF on a date (across renames, mergers and transfers)."""
     from catalog.services import CatalogService
 
-    s = _store(store)
-    day = _date(on, "--on")
+    s = open_cli_store(store)
+    day = cli_date(on, "--on")
     assert day is not None
-    who = CatalogService(s, _principal()).owner_on(ref, day)
-    console.print(f"{ref} on {day}: {who or 'no owner recorded'}")
+    who = CatalogService(s, cli_principal()).owner_on(ref, day)
+    org = s.find_entity(who) if who else None
+    shown = f"{org.name.get(cli_lang())} ({who})" if org is not None else who or say("cli-no-owner")
+    console.print(say("cli-owner-on", ref=ref, day=day.isoformat(), owner=shown), highlight=False)
 
 
 @app.command()
@@ -464,12 +432,15 @@ def events(
     store: StoreOpt = None, org: Annotated[str | None, typer.Option(help="Only events naming this organisation")] = None
 ) -> None:
     """List organisation events (mergers, renames, transfers...) with their dates and legal basis."""
-    s = _store(store)
-    t = Table(title="Organisation events")
-    for col in ("date", "id", "type", "from", "to", "legal basis"):
-        t.add_column(col)
+    s = open_cli_store(store)
+    t = Table(title=say("cli-events-title"))
+    for head in (say("col-date"), say("col-id"), say("col-type"), say("col-from"), say("col-to")):
+        t.add_column(head)
+    t.add_column(say("col-legal-basis"))
+    lang = cli_lang()
     for ev in s.list_events(org):
-        t.add_row(ev.date.isoformat(), ev.id, ev.type, "\n".join(ev.from_), "\n".join(ev.to), ev.legal_basis)
+        kind = EVENT_LABELS[ev.type].get(lang) if ev.type in EVENT_LABELS else ev.type
+        t.add_row(ev.date.isoformat(), ev.id, kind, "\n".join(ev.from_), "\n".join(ev.to), ev.legal_basis)
     console.print(t)
 
 
@@ -488,10 +459,10 @@ def apply_event(
         data = yaml.safe_load(file.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
         raise ImportFailed(msg("event-file-unreadable", file=str(file), error=str(exc))) from None
-    s = _store(store)
+    s = open_cli_store(store)
     if not isinstance(data, dict):
         raise ImportFailed(msg("event-file-not-mapping", file=str(file)))
-    ev, changed = CatalogService(s, _principal()).apply_event(data)
+    ev, changed = CatalogService(s, cli_principal()).apply_event(data)
     console.print(
         f"Applied {ev.type} {ev.id} on {ev.date}: {len(changed)} entit(ies) changed: {', '.join(changed)}",
         highlight=False,
@@ -517,7 +488,7 @@ def export(
     from catalog.errors import ValidationFailed as Invalid
     from importers.exports import export as run_export
 
-    s = _store(store)
+    s = open_cli_store(store)
     try:
         result = run_export(s, fmt, include_changelog=changelog)
     except Invalid as exc:
@@ -525,7 +496,9 @@ def export(
             exc.errors[0].reason, param_hint="--format" if exc.errors[0].location == "format" else "--changelog"
         ) from None
     output.write_bytes(result.data)
-    console.print(f"Wrote {output} ({s.count_entities()} entities, {s.count_relationships()} relationships).")
+    console.print(
+        say("cli-wrote-catalog", path=str(output), entities=s.count_entities(), relationships=s.count_relationships())
+    )
     for line in result.notes:
         err.print(f"  not exported: {line}", markup=False, highlight=False)
 
@@ -537,7 +510,7 @@ def template(output: Annotated[Path, typer.Option("-o", "--output", help="XLSX f
     from importers.spreadsheet import write_template
 
     write_template(get_settings().metamodel(), output)
-    console.print(f"Wrote {output}: fill it in, then: ioc-catalog import {output} --dry-run")
+    console.print(say("cli-wrote-template", path=str(output)))
 
 
 @app.command("import", cls=RegistryHelpCommand)
@@ -562,7 +535,7 @@ def import_(
     or English: --lang or IOC_CATALOG_LANG). Every run is recorded: see ``imports``."""
     from importers.base import REPORT_SCHEMA, ImportFailed
 
-    s = _store(store, create=True)
+    s = open_cli_store(store, create=True)
     try:
         report = load_file(s, file, fmt=fmt, dry_run=dry_run, strict=strict, cleanup=cleanup)
     except ImportFailed as exc:
@@ -600,20 +573,21 @@ def imports(
     """Recent import runs, newest first: who imported what, when, whether it finished or failed, and the counts."""
     from importers.base import list_runs, recover_runs
 
-    s = _store(store)
+    s = open_cli_store(store)
     recover_runs(s, _import_limits().stale_hours)  # runs left "running" by a process that died are failed runs
     runs = list_runs(s, limit=limit)
     if as_json:
         print(json.dumps(runs, ensure_ascii=False, indent=1))
         return
     if not runs:
-        console.print("No import recorded yet.")
+        console.print(say("cli-no-imports"))
         return
-    t = Table(title=f"{len(runs)} most recent import run(s)")
-    for col in ("run", "source", "actor", "status", "created/updated/removed", "rejected"):
-        t.add_column(col, overflow="fold")
+    t = Table(title=say_plural("cli-runs-title", "cli-runs-title#plural", count=len(runs)))
+    heads = (say("col-run"), say("col-source"), say("col-actor"), say("col-status"), say("col-counts"))
+    for head in (*heads, say("col-rejected")):
+        t.add_column(head, overflow="fold")
     for r in runs:
-        status = r.get("status", "?") + (" (dry run)" if r.get("dry_run") else "")
+        status = r.get("status", "?") + (say("cli-dry-run-suffix") if r.get("dry_run") else "")
         if r.get("error"):
             status += f": {str(r['error'])[:80]}"
         t.add_row(
@@ -646,31 +620,19 @@ def _register_command_groups() -> None:
     commands_migrate.register(app)
 
 
-def _argv_lang(argv: list[str]) -> str:
-    """The language a command was asked for (--lang, else IOC_CATALOG_LANG, else vi), for errors that reach main."""
-    import os
-
-    for i, arg in enumerate(argv):
-        if arg == "--lang" and i + 1 < len(argv):
-            return argv[i + 1] if argv[i + 1] in ("vi", "en") else "vi"
-        if arg.startswith("--lang="):
-            return arg.partition("=")[2] if arg.partition("=")[2] in ("vi", "en") else "vi"
-    return os.environ.get("IOC_CATALOG_LANG", "vi") if os.environ.get("IOC_CATALOG_LANG") in ("vi", "en") else "vi"
-
-
 def main() -> None:
     _register_command_groups()
     try:
         app()
     except ValidationFailed as exc:
-        lang = _argv_lang(sys.argv)
+        lang = cli_lang()
         head = text(msg("invalid-input"), lang) if exc.errors else exc.text(lang)
         err.print(f"[red]{escape(text(msg('cli-error'), lang))}:[/red] {escape(head)}", highlight=False)
         for e in exc.errors:
             err.print(f"  {e.text(lang)}", markup=False, highlight=False)
         sys.exit(1)
     except CatalogError as exc:
-        lang = _argv_lang(sys.argv)
+        lang = cli_lang()
         err.print(f"[red]{escape(text(msg('cli-error'), lang))}:[/red] {escape(exc.text(lang))}", highlight=False)
         sys.exit(1)
     except KeyboardInterrupt:

@@ -14,7 +14,8 @@ import typer
 
 
 def register(app: typer.Typer) -> None:
-    from api.cli import StoreOpt, _principal, _store, console
+    from api.cli_common import StoreOpt, cli_lang, cli_principal, console, open_cli_store, say
+    from catalog.metamodel import ROLE_LABELS
 
     users = typer.Typer(help="Users and their roles (admin, architect, editor, auditor, viewer).", no_args_is_help=True)
     tokens = typer.Typer(help="API tokens (Authorization: Bearer <token>), stored hashed.", no_args_is_help=True)
@@ -24,7 +25,7 @@ def register(app: typer.Typer) -> None:
     def accounts(store: str | None):
         from catalog.accounts import Accounts
 
-        return Accounts(_store(store), _principal())
+        return Accounts(open_cli_store(store), cli_principal())
 
     def read_password(stdin: bool) -> str:
         if stdin:
@@ -48,29 +49,32 @@ def register(app: typer.Typer) -> None:
         """Add a user (a department editor needs --org)."""
         secret = read_password(password_stdin) if (password or password_stdin) else None
         user = accounts(store).add_user(name, role, org, display, password=secret)
-        console.print(f"Added {user.name} ({user.role}{', ' + user.org if user.org else ''}).", highlight=False)
+        role = ROLE_LABELS[user.role].get(cli_lang()) if user.role in ROLE_LABELS else user.role
+        console.print(say("cli-user-added", name=user.name, role=role + (f", {user.org}" if user.org else "")))
 
     @users.command("list")
     def user_list(store: StoreOpt = None) -> None:
         """List users, their roles and organisations."""
         from rich.table import Table
 
-        t = Table("name", "role", "organisation", "display", "disabled")
+        lang = cli_lang()
+        t = Table(say("col-user"), say("col-role"), say("col-organisation"), say("col-display"), say("col-disabled"))
         for u in accounts(store).list_users():
-            t.add_row(u.name, u.role, u.org or "", u.display, "yes" if u.disabled else "")
+            role = ROLE_LABELS[u.role].get(lang) if u.role in ROLE_LABELS else u.role
+            t.add_row(u.name, role, u.org or "", u.display, say("cli-yes") if u.disabled else "")
         console.print(t)
 
     @users.command("disable")
     def user_disable(name: str, store: StoreOpt = None) -> None:
         """Disable a user: their tokens and sessions stop working at once."""
         accounts(store).set_disabled(name, True)
-        console.print(f"Disabled {name}.", highlight=False)
+        console.print(say("cli-user-disabled", name=name), highlight=False)
 
     @users.command("enable")
     def user_enable(name: str, store: StoreOpt = None) -> None:
         """Enable a disabled user again."""
         accounts(store).set_disabled(name, False)
-        console.print(f"Enabled {name}.", highlight=False)
+        console.print(say("cli-user-enabled", name=name), highlight=False)
 
     @users.command("password")
     def user_password(
@@ -80,7 +84,7 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Set a user's web sign-in password."""
         accounts(store).set_password(name, read_password(password_stdin))
-        console.print(f"Password of {name} set.", highlight=False)
+        console.print(say("cli-password-set", name=name), highlight=False)
 
     @tokens.command("create")
     def token_create(
@@ -91,11 +95,8 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Create an API token; it is printed once, only its hash is kept."""
         issued = accounts(store).create_token(user, label, expires_days=days or None)
-        console.print(
-            f"Token {issued.id} for {issued.user} (expires {issued.expires or 'never'}); "
-            "copy it now, it is not shown again:",
-            highlight=False,
-        )
+        expires = issued.expires or say("cli-never")
+        console.print(say("cli-token-issued", id=issued.id, user=issued.user, expires=expires), highlight=False)
         print(issued.secret)
 
     @tokens.command("list")
@@ -106,9 +107,10 @@ def register(app: typer.Typer) -> None:
         """List tokens (ids, users, labels, dates; never the secret)."""
         from rich.table import Table
 
-        t = Table("id", "user", "label", "created", "expires")
+        t = Table(say("col-id"), say("col-user"), say("col-label"), say("col-created"), say("col-expires"))
         for tok in accounts(store).list_tokens(user):
-            t.add_row(tok["id"], tok["user"], tok.get("label", ""), tok["created"], tok.get("expires") or "never")
+            expires = tok.get("expires") or say("cli-never")
+            t.add_row(tok["id"], tok["user"], tok.get("label", ""), tok["created"], expires)
         console.print(t)
 
     @tokens.command("revoke")
@@ -117,4 +119,4 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Revoke a token."""
         accounts(store).revoke_token(token_id)
-        console.print(f"Revoked {token_id}.", highlight=False)
+        console.print(say("cli-token-revoked", id=token_id), highlight=False)

@@ -32,7 +32,7 @@ def _format(value: str, lang: str) -> str:
 
 
 def register(app: typer.Typer) -> None:
-    from api.cli import LangOpt, StoreOpt, _store, console, err
+    from api.cli_common import LangOpt, StoreOpt, console, err, open_cli_store
 
     FormatOpt = Annotated[str, typer.Option("--format", "-f", help="table, json or csv (UTF-8 with BOM)")]
     OutputOpt = Annotated[
@@ -64,7 +64,7 @@ def register(app: typer.Typer) -> None:
         from catalog.analysis import spof as find_spof
 
         fmt = _format(fmt, lang)
-        report = find_spof(_store(store))
+        report = find_spof(open_cli_store(store))
         if emit(report, fmt, output, lang):
             return
         title = text(msg_plural("spof-title", "spof-title#plural", count=len(report.items)), lang)
@@ -102,7 +102,7 @@ def register(app: typer.Typer) -> None:
         for value, top, hint in ((max_length, PATHS_MAX_LENGTH, "--max-length"), (limit, PATHS_MAX_LIMIT, "--limit")):
             if not 1 <= value <= top:
                 raise typer.BadParameter(text(msg("cli-value-range", low=1, high=top), lang), param_hint=hint)
-        s = _store(store)
+        s = open_cli_store(store)
         for ref, hint in ((source, "SOURCE"), (target, "TARGET")):
             if s.find_entity(ref) is None:
                 raise typer.BadParameter(text(msg("entity-not-found", ref=ref), lang), param_hint=hint)

@@ -84,7 +84,7 @@ def _flow(text: str) -> str:
 
 
 def register(app: typer.Typer) -> None:
-    from api.cli import _progress, _store, console, err
+    from api.cli_common import console, err, open_cli_store, progress_bar, say
     from catalog.settings import get_settings
     from catalog.store import CatalogStore
 
@@ -100,24 +100,27 @@ def register(app: typer.Typer) -> None:
 
         from catalog.changelog import read_heads
         from catalog.errors import FieldError, ValidationFailed
+        from catalog.i18n import msg
         from diagrams.bundle import bundle_head
 
         heads = []
         for f in files:
             if not f.is_file():
-                raise ValidationFailed([FieldError("--witness", f"{f} is not a file")])
+                raise ValidationFailed([FieldError("--witness", msg("file-not-found", path=str(f)))])
             if zipfile.is_zipfile(f):
                 heads.append(bundle_head(f))
                 continue
             try:
                 heads += read_heads(f)
             except (OSError, ValueError) as exc:
-                raise ValidationFailed([FieldError("--witness", str(exc))]) from None
+                raise ValidationFailed(
+                    [FieldError("--witness", msg("witness-unreadable", path=str(f), reason=str(exc)))]
+                ) from None
         return heads
 
     def progress_bars(sections: dict[str, int], verb: str):
         """A progress bar per section; returns the progress object and the tick function copy_catalog calls."""
-        progress = _progress()
+        progress = progress_bar()
         tasks = {
             s: progress.add_task(f"{verb} {s}", total=n or 1, completed=0 if n else 1) for s, n in sections.items()
         }
@@ -161,7 +164,7 @@ def register(app: typer.Typer) -> None:
         from rich.markup import escape
 
         heads = witness_heads(witness or [])
-        s = _store(store)
+        s = open_cli_store(store)
         try:
             result = s.verify_log(witness=heads)
             head = s.log_head() if result.ok and print_head else None
@@ -190,7 +193,7 @@ def register(app: typer.Typer) -> None:
         from catalog.migrate import SECTIONS, totals
         from catalog.store.sqlite import SQLiteStore
 
-        s = _store(store)
+        s = open_cli_store(store)
         try:
             if isinstance(s, SQLiteStore):
                 result = run(s, output, force=force)
@@ -236,7 +239,7 @@ def register(app: typer.Typer) -> None:
         from catalog.backup import restore as run
         from catalog.migrate import SECTIONS, totals
 
-        s: CatalogStore = _store(store, create=True)
+        s: CatalogStore = open_cli_store(store, create=True)
         try:
             with open_backup(file, s) as b:
                 counts = totals(b)
@@ -253,7 +256,7 @@ def register(app: typer.Typer) -> None:
         finally:
             s.close()
         for loss in result.plan.losses():
-            console.print(f"[yellow]Replaced (--force): {escape(loss)}[/yellow]", soft_wrap=True)
+            console.print(f"[yellow]{escape(say('cli-replaced', what=loss))}[/yellow]", soft_wrap=True)
         print_proof("backup  ", result.backup)
         print_proof("restored", result.restored)
         if result.witness_ahead is not None:

@@ -12,7 +12,7 @@ import typer
 
 
 def register(app: typer.Typer) -> None:
-    from api.cli import _progress, _store, console, err
+    from api.cli_common import console, err, open_cli_store, progress_bar, say
 
     @app.command()
     def migrate(
@@ -27,20 +27,21 @@ def register(app: typer.Typer) -> None:
         from rich.markup import escape
 
         from catalog.errors import FieldError, ValidationFailed
+        from catalog.i18n import msg
         from catalog.migrate import SECTIONS, totals
         from catalog.migrate import migrate as run
 
         if from_.strip() == to.strip():
-            raise ValidationFailed([FieldError("--to", "the target is the source")])
-        source = _store(from_)
+            raise ValidationFailed([FieldError("--to", msg("migrate-target-is-source"))])
+        source = open_cli_store(from_)
         try:
-            target = _store(to, create=True)
+            target = open_cli_store(to, create=True)
         except BaseException:
             source.close()
             raise
         try:
             expected = totals(source)
-            with _progress() as progress:
+            with progress_bar() as progress:
                 tasks = {
                     s: progress.add_task(f"migrate {s}", total=expected[s] or 1, completed=0 if expected[s] else 1)
                     for s in SECTIONS
@@ -54,7 +55,7 @@ def register(app: typer.Typer) -> None:
             source.close()
             target.close()
         if result.erased:
-            console.print(f"Erased the target {escape(to)} first (--force).", highlight=False)
+            console.print(escape(say("cli-erased-target", target=to)), highlight=False)
         counts = ", ".join(f"{result.counts[s]:,} {s}" for s in SECTIONS)
         console.print(
             f"Copied {counts} in {result.seconds['copy']:.1f} s (checked in {result.seconds['verify']:.1f} s).",

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import logging
 import uuid
+from collections.abc import Sequence
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -96,7 +97,7 @@ def problem(
     return EchoSafeJSON(body, status_code=status, media_type=PROBLEM, headers=headers)
 
 
-def _errors(items: list[tuple[str, str]], lang: str) -> list[dict]:
+def _errors(items: Sequence[tuple[str, str]], lang: str) -> list[dict]:
     """(field, reason: a Message) -> [{field, reason}] in ``lang``."""
     return [{"field": field, "reason": text(reason, lang)} for field, reason in items]
 
@@ -117,7 +118,10 @@ def install(app: FastAPI) -> None:
             )
         elif isinstance(exc, Conflict):
             status = 412
-            detail = messages.detail("version-conflict", lang, ref=exc.ref, expected=exc.expected, actual=exc.actual)
+            detail = (
+                messages.detail("version-conflict", lang, ref=exc.ref, expected=exc.expected, actual=exc.actual)
+                or detail
+            )
         elif isinstance(exc, PermissionDenied):
             principal = getattr(request.state, "principal", None)
             name, role = getattr(principal, "name", "?"), getattr(principal, "role", "?")
@@ -133,7 +137,9 @@ def install(app: FastAPI) -> None:
         elif exc.status >= 500:
             log.error("store failure on %s %s: %s", request.method, request.url.path, exc.message)
             status, headers = 503, {"Retry-After": "1"}
-            detail = messages.detail(code, lang) or messages.detail("store-error", lang)  # store-full has its own
+            detail = (
+                messages.detail(code, lang) or messages.detail("store-error", lang) or detail
+            )  # store-full: its own
         elif code in messages.DETAILS and code not in ("not-found",):
             detail = messages.detail(code, lang) or detail
         return problem(status, messages.title(code, lang), detail, code, errors, request.url.path, headers)
@@ -178,7 +184,7 @@ def install(app: FastAPI) -> None:
             code,
             None,
             request.url.path,
-            dict(exc.headers) if getattr(exc, "headers", None) else None,
+            dict(exc.headers or {}) if getattr(exc, "headers", None) else None,
         )
 
     @app.exception_handler(Exception)

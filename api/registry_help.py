@@ -12,7 +12,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-import click
 from typer.core import TyperCommand
 
 
@@ -72,7 +71,7 @@ def fill_command(cmd: Any) -> None:
 class RegistryHelpCommand(TyperCommand):
     """A command whose help names what the registries hold (see the module docstring)."""
 
-    def format_help(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+    def format_help(self, ctx: Any, formatter: Any) -> None:  # typer's own click types (it vendors click)
         fill_command(self)
         return super().format_help(ctx, formatter)
 

@@ -37,6 +37,7 @@ from pathlib import Path
 from catalog.changelog import Head, VerifyResult, read_heads
 from catalog.digest import content_hash, content_hash_at
 from catalog.errors import CatalogError, FieldError, StoreError, ValidationFailed
+from catalog.i18n import msg
 from catalog.migrate import MigrateProgress, copy_catalog
 from catalog.store.base import CatalogStore, WriteContext
 from catalog.store.sqlite import SQLiteStore
@@ -127,13 +128,11 @@ def backup(
     """Write a proved, consistent copy of ``source`` to ``path`` (see the module docstring)."""
     path = Path(path)
     if path.is_dir():
-        raise ValidationFailed([FieldError("--output", f"{path} is a folder; give the name of the backup file")])
+        raise ValidationFailed([FieldError("--output", msg("backup-output-is-folder", path=str(path)))])
     if path.exists() and not force:
-        raise ValidationFailed(
-            [FieldError("--output", f"{path} exists; refusing to overwrite it (use --force, or a new name per backup)")]
-        )
+        raise ValidationFailed([FieldError("--output", msg("backup-output-exists", path=str(path)))])
     if isinstance(source, SQLiteStore) and path.resolve() == source.path.resolve():
-        raise ValidationFailed([FieldError("--output", f"{path} is the catalog itself; write the backup elsewhere")])
+        raise ValidationFailed([FieldError("--output", msg("backup-output-is-catalog", path=str(path)))])
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = _temporary_beside(path)
     seconds: dict[str, float] = {}

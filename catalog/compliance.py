@@ -41,7 +41,7 @@ from pathlib import Path
 from typing import Any
 
 from catalog.errors import FieldError, ValidationFailed
-from catalog.i18n import msg
+from catalog.i18n import label_of, msg
 from catalog.metamodel import Label, Metamodel
 from catalog.model import REF_RE, Entity, Relationship
 from catalog.registry import Registry
@@ -63,9 +63,13 @@ class Rule:
     code: str
     severity: str
     message: Label
-    description: str
+    description: Label  # an extension may pass plain text: it reads the same in both languages
     check: str
     params: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.description, Label):
+            object.__setattr__(self, "description", _description(self.description))
 
 
 @dataclass(frozen=True)
@@ -233,7 +237,7 @@ CHECKS: Registry[CheckFn] = Registry(
     msg("registry-kind-check"),
     "ioc_catalog.checks",
     ("catalog.compliance:builtin_checks",),
-    key=lambda fn: fn.check_name,
+    key=lambda fn: str(getattr(fn, "check_name", "")),
     accepts=_is_check,
 )
 RULES: Registry[Rule] = Registry(
@@ -299,11 +303,21 @@ def _read_rules_file(path: Path) -> tuple[str, list[Rule]]:
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
     except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
-        raise ValidationFailed([FieldError(str(path), f"cannot read rules: {exc}")]) from exc
+        raise ValidationFailed([FieldError(str(path), msg("rules-file-unreadable", reason=str(exc)))]) from exc
     mode = data.get("builtin_rules", "keep") if isinstance(data, dict) else "keep"
     if mode not in ("keep", "replace"):
         raise ValidationFailed([FieldError(f"{path.name}:builtin_rules", msg("rules-file-mode", got=str(mode)))])
     return mode, _read_rules(path, known_checks=CHECKS)
+
+
+def _description(value: Any) -> Label:
+    """A rule's description: a message code (the built-in rules) in both languages, else the text as written."""
+    texts = label_of(value) if isinstance(value, str) else None
+    if texts is not None:
+        return Label(*texts)
+    if isinstance(value, dict):
+        return Label(str(value.get("vi") or value.get("en") or ""), str(value.get("en") or value.get("vi") or ""))
+    return Label(str(value or ""), str(value or ""))
 
 
 def _read_rules(path: Path, known_checks: Any) -> list[Rule]:
@@ -313,49 +327,53 @@ def _read_rules(path: Path, known_checks: Any) -> list[Rule]:
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
     except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
-        raise ValidationFailed([FieldError(str(path), f"cannot read rules: {exc}")]) from exc
+        raise ValidationFailed([FieldError(str(path), msg("rules-file-unreadable", reason=str(exc)))]) from exc
     items = data.get("rules") if isinstance(data, dict) else None
     if not isinstance(items, list):
-        raise ValidationFailed([FieldError(str(path), "must have a list under 'rules'")])
+        raise ValidationFailed([FieldError(str(path), msg("rules-file-no-list"))])
     errors: list[FieldError] = []
     rules: list[Rule] = []
     seen: set[str] = set()
     for i, item in enumerate(items):
         where = f"{path.name}:rules[{i}]"
         if not isinstance(item, dict):
-            errors.append(FieldError(where, "must be a mapping"))
+            errors.append(FieldError(where, msg("value-must-be-mapping")))
             continue
         code, severity, check_name = item.get("code"), item.get("severity"), item.get("check")
         message, params = item.get("message") or {}, item.get("params") or {}
         before = len(errors)
         if not isinstance(code, str) or not code:
-            errors.append(FieldError(f"{where}.code", "is required"))
+            errors.append(FieldError(f"{where}.code", msg("value-required")))
         elif code in seen:
-            errors.append(FieldError(f"{where}.code", f"duplicate rule code {code}"))
+            errors.append(FieldError(f"{where}.code", msg("rule-code-duplicate", rule=code)))
         if severity not in SEVERITIES:
-            errors.append(FieldError(f"{where}.severity", f"must be one of: {', '.join(SEVERITIES)}"))
+            errors.append(FieldError(f"{where}.severity", msg("value-one-of", allowed=", ".join(SEVERITIES))))
+        if isinstance(message, str):  # a message code: its texts come from the message catalog
+            texts = label_of(message)
+            message = {"vi": texts[0], "en": texts[1]} if texts else {}
         if not isinstance(message, dict) or not message.get("vi") or not message.get("en"):
-            errors.append(FieldError(f"{where}.message", "needs both vi and en"))
+            errors.append(FieldError(f"{where}.message", msg("rule-message-both-languages")))
         if not isinstance(check_name, str) or not check_name:
-            errors.append(FieldError(f"{where}.check", "is required"))
+            errors.append(FieldError(f"{where}.check", msg("value-required")))
         elif known_checks is not None and check_name not in known_checks:
             errors.append(
                 FieldError(
                     f"{where}.check",
-                    f"unknown check '{check_name}'; registered checks: {', '.join(registered_checks()) or 'none'}",
+                    msg("rule-check-unknown", check=check_name, known=", ".join(registered_checks()) or "—"),
                 )
             )
         if not isinstance(params, dict):
-            errors.append(FieldError(f"{where}.params", "must be a mapping"))
+            errors.append(FieldError(f"{where}.params", msg("value-must-be-mapping")))
         if len(errors) > before:
             continue
+        code, severity, check_name = str(code), str(severity), str(check_name)  # checked above
         seen.add(code)
         rules.append(
             Rule(
                 code=code,
                 severity=severity,
                 message=Label(str(message["vi"]), str(message["en"])),
-                description=str(item.get("description") or ""),
+                description=_description(item.get("description")),
                 check=check_name,
                 params=dict(params),
             )
@@ -421,7 +439,11 @@ def check(
         unknown = [c for c in rules if c not in known]
         if unknown:
             raise ValidationFailed(
-                [FieldError("rules", f"unknown rule code(s) {', '.join(unknown)}; known: {', '.join(sorted(known))}")]
+                [
+                    FieldError(
+                        "rules", msg("rule-codes-unknown", rules=", ".join(unknown), known=", ".join(sorted(known)))
+                    )
+                ]
             )
         selected = [r for r in all_rules if r.code in set(rules)]
     else:
@@ -464,8 +486,12 @@ def completeness(ctx: CheckContext, findings: Iterable[Finding] = ()) -> dict[st
                 filled[org] += weight
     by_severity: dict[str, dict[str, int]] = {org: dict.fromkeys(SEVERITIES, 0) for org in count}
     for f in findings:
-        e = ctx.entities.get(f.ref)
-        org = f.ref if e is not None and ctx.metamodel.is_organisation(e.kind) else (e.owner if e is not None else None)
+        found = ctx.entities.get(f.ref)
+        org = (
+            f.ref
+            if found is not None and ctx.metamodel.is_organisation(found.kind)
+            else (found.owner if found is not None else None)
+        )
         if org in by_severity:
             by_severity[org][f.severity] = by_severity[org].get(f.severity, 0) + 1
     return {

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from catalog.i18n import msg, text
+from catalog.i18n import Message, msg, text
 
 
 @dataclass(frozen=True)
@@ -28,7 +28,7 @@ class FieldError:
     ``reason`` is a :class:`Message`."""
 
     location: str
-    reason: str
+    reason: Message
 
     def __str__(self) -> str:
         return f"{self.location}: {self.reason}"

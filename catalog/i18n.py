@@ -51,7 +51,8 @@ PLURAL = "#plural"
 # the call names pybabel extract looks for: msg("code", ...), the plural form, and the templates' gettext calls
 # how a date reads inside a message
 DATE_PATTERNS = {"vi": "dd/MM/yyyy", "en": "yyyy-MM-dd"}
-KEYWORDS = ("msg", "msg_plural:1,2", "_", "gettext", "ngettext:1,2")  # templates: {{ _("code") }}
+# templates: {{ _("code") }}; the command line: say("code"), say_plural("code", "code#plural", count=n)
+KEYWORDS = ("msg", "msg_plural:1,2", "_", "gettext", "ngettext:1,2", "say", "say_plural:1,2")
 
 
 class Message(str):
@@ -114,6 +115,14 @@ def has(code: str, lang: str) -> bool:
     return code in _catalog(lang)._catalog or (code, 0) in _catalog(lang)._catalog  # type: ignore[attr-defined]
 
 
+def label_of(code: str) -> tuple[str, str] | None:
+    """The unformatted (vi, en) texts of a code named in data rather than in the sources (the built-in compliance
+    rules' messages: their placeholders are filled later, per finding); None unless both languages have one."""
+    if not (has(code, "vi") and has(code, "en")):
+        return None
+    return _catalog("vi").gettext(code), _catalog("en").gettext(code)
+
+
 def codes(lang: str = "en") -> set[str]:
     """Every code the catalog of ``lang`` holds."""
     out = set()
@@ -139,7 +148,7 @@ def format_date(day: dt.date | str | None, lang: str, format: str = "medium") ->
         try:
             day = dt.date.fromisoformat(day[:10])
         except ValueError:
-            return day
+            return str(day)
     return _babel_date(day, format=format, locale=_locale(lang))
 
 
@@ -150,7 +159,7 @@ def format_datetime(when: dt.datetime | str | None, lang: str, format: str = "sh
         try:
             when = dt.datetime.fromisoformat(when)
         except ValueError:
-            return when
+            return str(when)
     return _babel_datetime(when, format=format, locale=_locale(lang))
 
 
@@ -279,9 +288,26 @@ def source_codes(roots: Iterable[str] = SOURCES) -> dict[str, bool]:
                     and isinstance(node.args[0].value, str)
                 ):
                     name = getattr(node.func, "id", None) or getattr(node.func, "attr", None)
-                    if name in ("msg", "msg_plural"):
-                        found[node.args[0].value] = found.get(node.args[0].value, False) or name == "msg_plural"
+                    if name in ("msg", "msg_plural", "say", "say_plural"):
+                        plural = name in ("msg_plural", "say_plural")
+                        found[node.args[0].value] = found.get(node.args[0].value, False) or plural
+    for code in rule_codes():
+        found.setdefault(code, False)
     return found
+
+
+def rule_codes(path: Path | None = None) -> list[str]:
+    """The codes the built-in compliance rules (catalog/rules.yaml) name for their message and description: their
+    texts live in the catalog like every other sentence (a site's own rules file may give {vi, en} inline)."""
+    import yaml
+
+    data = yaml.safe_load((path or ROOT / "catalog" / "rules.yaml").read_text(encoding="utf-8")) or {}
+    return [
+        value
+        for rule in data.get("rules") or []
+        for value in (rule.get("message"), rule.get("description"))
+        if isinstance(value, str)
+    ]
 
 
 def update(pot: Path) -> None:

@@ -33,10 +33,12 @@ What is refused, each with a FieldError naming the field (each reason a :class:`
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 from catalog.errors import FieldError, ValidationFailed
 from catalog.i18n import msg, msg_plural
-from catalog.model import Entity, OrgEvent, validate_entity
+from catalog.model import Entity, OrgEvent, OwnerPeriod, validate_entity
+from catalog.permissions import org_chain
 from catalog.store.base import CatalogStore, EntityFilter
 
 
@@ -46,17 +48,6 @@ def _owned_by(store: CatalogStore, org: str) -> list[Entity]:
 
 def _exists_on(org: Entity, day: dt.date) -> bool:
     return (org.valid_from is None or org.valid_from <= day) and (org.valid_to is None or org.valid_to > day)
-
-
-def _parents(found: dict[str, Entity], store: CatalogStore, org: str) -> list[str]:
-    """The organisations above ``org`` through ``parent`` (not ``org`` itself; stops at a stored loop)."""
-    chain: list[str] = []
-    ref = found[org].attributes.get("parent") if org in found else None
-    while isinstance(ref, str) and ref not in chain and ref != org and len(chain) < 10_000:
-        chain.append(ref)
-        parent = found.get(ref) or store.find_entity(ref)
-        ref = parent.attributes.get("parent") if parent is not None else None
-    return chain
 
 
 def event_shape(store: CatalogStore, ev: OrgEvent, found: dict[str, Entity], counts: bool = True) -> list[FieldError]:
@@ -151,7 +142,7 @@ def check_event(store: CatalogStore, ev: OrgEvent, found: dict[str, Entity]) -> 
         elif ev.type == "reestablish" and (org.valid_to is None or org.valid_to > day):
             errors.append(FieldError(f"to.{i}", msg("event-reestablish-active")))
         if ev.type in ("merge", "absorb", "split"):
-            above = _parents(found, store, ref)
+            above = org_chain(store, ref, found)[1:]
             if any(pred in above for pred in ev.from_):
                 errors.append(FieldError(f"to.{i}", msg("event-successor-is-unit")))
     arriving = set(starting) | (set(ev.to) if ev.type == "reestablish" else set())
@@ -164,9 +155,27 @@ def check_event(store: CatalogStore, ev: OrgEvent, found: dict[str, Entity]) -> 
     return errors
 
 
-def plan_event(store: CatalogStore, ev: OrgEvent) -> list[tuple[Entity, int]]:
-    from catalog.services import transfer
+def transfer(entity: Entity, to: str, on: dt.date, event: str | None = None, basis: str | None = None) -> Entity:
+    """Return ``entity`` with ownership moved to ``to`` from ``on`` (the current period ends that day)."""
+    history = list(entity.owner_history)
+    if history and history[-1].end is None:
+        last = history[-1]
+        if last.org == to:
+            return entity
+        if last.start is not None and last.start >= on:
+            raise ValidationFailed(
+                [
+                    FieldError(
+                        "date", msg("transfer-before-start", ref=entity.ref, org=last.org, start=last.start, day=on)
+                    )
+                ]
+            )
+        history[-1] = last.model_copy(update={"end": on})
+    history.append(OwnerPeriod(org=to, start=on, event=event, basis=basis or None))
+    return entity.model_copy(update={"owner_history": history})
 
+
+def plan_event(store: CatalogStore, ev: OrgEvent) -> list[tuple[Entity, int]]:
     refs = set(ev.from_) | set(ev.to) | {t.entity for t in ev.transfers} | {t.to for t in ev.transfers}
     found = store.get_entities(sorted(refs))
     errors = check_event(store, ev, found)
@@ -190,7 +199,7 @@ def plan_event(store: CatalogStore, ev: OrgEvent) -> list[tuple[Entity, int]]:
 
     def start_org(ref: str) -> None:
         org = current(ref)
-        update = {"valid_to": None, "attributes": {**org.attributes, "status": "active"}}
+        update: dict[str, Any] = {"valid_to": None, "attributes": {**org.attributes, "status": "active"}}
         if ev.type != "reestablish":  # a re-established organisation keeps its first establishment date
             update["valid_from"] = ev.date
         put(org.model_copy(update=update), found[ref].version)

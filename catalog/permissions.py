@@ -14,12 +14,14 @@ Roles (metamodel.ROLES):
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 from catalog.errors import PermissionDenied
 from catalog.i18n import msg
 from catalog.metamodel import ROLES
+from catalog.model import Entity
 from catalog.store.base import CatalogStore, EntityFilter
 
 Action = Literal["read", "write", "event", "import", "export", "history", "approve", "admin"]
@@ -67,6 +69,19 @@ def org_units(store: CatalogStore, org: str) -> set[str]:
                     nxt.append(child.ref)
         frontier = nxt
     return units
+
+
+def org_chain(store: CatalogStore, org: str, known: Mapping[str, Entity] | None = None) -> list[str]:
+    """``org`` and the organisations above it, following ``parent`` (stops at a loop already stored). ``known``:
+    entities already read (an event's parties), looked up before the store. The one walk up the hierarchy, as
+    :func:`org_units` is the one walk down."""
+    chain: list[str] = []
+    ref: Any = org
+    while isinstance(ref, str) and ref not in chain and len(chain) < 10_000:
+        chain.append(ref)
+        found = (known or {}).get(ref) or store.find_entity(ref)
+        ref = found.attributes.get("parent") if found is not None else None
+    return chain
 
 
 def require(principal: Principal, action: Action) -> None:

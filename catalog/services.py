@@ -51,7 +51,8 @@ from catalog.model import (
     validate_event,
     validate_relationship,
 )
-from catalog.permissions import SYSTEM, Principal, in_scope, owner_scope, require, require_owner_scope
+from catalog.orgs import plan_event, transfer
+from catalog.permissions import SYSTEM, Principal, in_scope, org_chain, owner_scope, require, require_owner_scope
 from catalog.store.base import CatalogStore, EntityFilter, WriteContext
 
 #: What a change (PATCH, a patch draft) may set; ``owner`` only for kinds that have one.
@@ -201,21 +202,11 @@ class CatalogService:
         elif (
             parent
             and parent != (before.attributes.get("parent") if before else None)
-            and e.ref in self._ancestors(parent)
+            and e.ref in org_chain(self.store, parent)
         ):
             errors.append(FieldError("attributes.parent", msg("parent-loop")))
         if errors:
             raise ValidationFailed(errors)
-
-    def _ancestors(self, org: str) -> list[str]:
-        """``org`` and the organisations above it, following ``parent`` (stops at a loop already stored)."""
-        chain: list[str] = []
-        ref: Any = org
-        while isinstance(ref, str) and ref not in chain and len(chain) < 10_000:
-            chain.append(ref)
-            found = self.store.find_entity(ref)
-            ref = found.attributes.get("parent") if found is not None else None
-        return chain
 
     def _check_endpoints(self, r: Relationship) -> None:
         ends = self.store.get_entities([r.source, r.target])
@@ -404,7 +395,6 @@ class CatalogService:
         move ownership of their systems, databases, platforms and services, and record the event. The event is
         checked whole before anything is written (:func:`catalog.orgs.plan_event`).
         Returns the recorded event and the references of the entities it changed."""
-        from catalog.orgs import plan_event
 
         require(self.principal, "event")
         try:
@@ -417,23 +407,3 @@ class CatalogService:
             for entity, version in planned:
                 self.store.update_entity(entity, version, self.ctx)
             return self.store.record_event(ev, self.ctx), [e.ref for e, _ in planned]
-
-
-def transfer(entity: Entity, to: str, on: dt.date, event: str | None = None, basis: str | None = None) -> Entity:
-    """Return ``entity`` with ownership moved to ``to`` from ``on`` (the current period ends that day)."""
-    history = list(entity.owner_history)
-    if history and history[-1].end is None:
-        last = history[-1]
-        if last.org == to:
-            return entity
-        if last.start is not None and last.start >= on:
-            raise ValidationFailed(
-                [
-                    FieldError(
-                        "date", msg("transfer-before-start", ref=entity.ref, org=last.org, start=last.start, day=on)
-                    )
-                ]
-            )
-        history[-1] = last.model_copy(update={"end": on})
-    history.append(OwnerPeriod(org=to, start=on, event=event, basis=basis or None))
-    return entity.model_copy(update={"owner_history": history})

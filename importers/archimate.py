@@ -686,7 +686,7 @@ def transform_model(
             (t.rejected if problem[0] == "rejected" else t.unmapped).append(Rejection(where, *problem[1:]))
             rc[problem[0]] += 1
             continue
-        (sref, skind), (tref, tkind) = kinds[r.source], kinds[r.target]
+        (sref, skind), (tref, tkind) = kinds[r.source or ""], kinds[r.target or ""]  # both checked above
         props = dict(r.props)
         marker = None
         for k in list(props):
@@ -697,8 +697,8 @@ def transform_model(
             name, _, flag = marker.partition(" ")
             rev = flag.strip() == "reversed"
             a, b = (tkind, skind) if rev else (skind, tkind)
-            spec = mm.relations.get(name)
-            if spec and not spec.derived and spec.allows(a, b):
+            rspec = mm.relations.get(name)
+            if rspec and not rspec.derived and rspec.allows(a, b):
                 relation, reverse = name, rev
             else:
                 t.unmapped.append(

@@ -184,11 +184,21 @@ def code_of(ref: EntityRef) -> str:
     return ref.name if ref.namespace == "default" else f"{ref.namespace}..{ref.name}"
 
 
+def _mapping(value: Any) -> dict[str, Any]:
+    """A YAML value that must be a mapping; anything else reads as empty (the shape check reports it)."""
+    return value if isinstance(value, dict) else {}
+
+
+def _list(value: Any) -> list[Any]:
+    """A YAML value that must be a list; anything else reads as empty (the shape check reports it)."""
+    return value if isinstance(value, list) else []
+
+
 def references(doc: dict[str, Any]) -> Iterable[tuple[str, EntityRef | ValueError]]:
     """Every entity reference one Backstage entity makes: (field, parsed reference or the error)."""
     kind = str(doc.get("kind", "")).lower()
-    spec = doc.get("spec") if isinstance(doc.get("spec"), dict) else {}
-    meta = doc.get("metadata") if isinstance(doc.get("metadata"), dict) else {}
+    spec = _mapping(doc.get("spec"))
+    meta = _mapping(doc.get("metadata"))
     namespace = str(meta.get("namespace") or "default").lower()
     for fname, (default_kind, _many) in REF_FIELDS.get(kind, {}).items():
         value = spec.get(fname)
@@ -367,7 +377,7 @@ class BackstageImporter:
 
     def _entities(self, docs: list[Any], source: str, t: Transformed) -> list[_Item]:
         out: list[_Item] = []
-        seen: dict[EntityRef, str] = {}
+        seen: dict[EntityRef, int] = {}
         for n, doc in enumerate(docs, 1):
             where = msg("at-document", file=source, n=n)
             if doc is None:  # an empty document (a stray ---)
@@ -440,7 +450,7 @@ class BackstageImporter:
         if kind is None:
             self._report_unmapped_kind(item, t)
             return
-        shape = [
+        shape: list[tuple[str, type]] = [
             (f"metadata.{k}", t_)
             for k, t_ in (("tags", list), ("links", list), ("title", str), ("description", str), ("annotations", dict))
             if meta.get(k) is not None and not isinstance(meta.get(k), t_)
@@ -448,7 +458,7 @@ class BackstageImporter:
         if isinstance(meta.get("tags"), list) and not all(isinstance(x, str) for x in meta["tags"]):
             shape.append(("metadata.tags", tuple))
         if shape:
-            names = {
+            names: dict[type, Message] = {
                 list: msg("pydantic-list-type"),
                 str: msg("value-must-be-text"),
                 dict: msg("value-must-be-mapping"),
@@ -480,7 +490,7 @@ class BackstageImporter:
             attrs["lifecycle"] = self.mapping.lifecycles[lc]
         if kind_spec is not None and not kind_spec.owned:  # an organisation: a Group
             attrs["org_type"] = self.mapping.group_types.get(str(stype or "").lower(), self.mapping.group_type_default)
-            profile = spec.get("profile") if isinstance(spec.get("profile"), dict) else {}
+            profile = _mapping(spec.get("profile"))
             display = profile.get("displayName")
         else:
             display = None
@@ -535,7 +545,7 @@ class BackstageImporter:
         elif kind == "domain":
             reason = msg("backstage-domain-unmapped", code=code_of(item.ref))
         elif kind == "location":
-            targets = spec.get("targets") if isinstance(spec.get("targets"), list) else []
+            targets = _list(spec.get("targets"))
             if isinstance(spec.get("target"), str):
                 targets = [spec["target"], *targets]
             for i, target in enumerate(targets):

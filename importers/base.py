@@ -460,7 +460,7 @@ def with_limits(importer: Importer, limits: ImportLimits) -> Importer:
 
     if hasattr(importer, "limits"):
         importer = copy.copy(importer)
-        importer.limits = limits  # type: ignore[attr-defined]
+        importer.limits = limits
     return importer
 
 

@@ -170,7 +170,8 @@ def exporter(name: str) -> Exporter:
     raise ValidationFailed(
         [
             FieldError(
-                "format", f"unknown format '{name}'; available: {', '.join(e.label for e in exporters().values())}"
+                "format",
+                msg("export-format-unknown", format=name, known=", ".join(e.label for e in exporters().values())),
             )
         ]
     )
@@ -179,9 +180,7 @@ def exporter(name: str) -> Exporter:
 def export(store: CatalogStore, name: str, include_changelog: bool = False) -> Exported:
     e = exporter(name)
     if include_changelog and not e.changelog:
-        raise ValidationFailed(
-            [FieldError("changelog", f"the change log is exported only with the native format (not {e.label})")]
-        )
+        raise ValidationFailed([FieldError("changelog", msg("export-changelog-native-only", format=e.label))])
     held = _HeldText(store, e.text, "XML" if e.text is xml_text else "UTF-8")
     out = e.build(held, include_changelog)  # type: ignore[arg-type]  # the store's interface, text held
     return Exported(out.data, held.notes + out.notes) if held.notes else out

@@ -609,7 +609,7 @@ class _Transform:
     def table(self, table: Table) -> None:
         if table.rows:
             self.t.source_types[table.name] = self.t.source_types.get(table.name, 0) + len(table.rows)
-        pre_keys = {self.any_kind_headers.get(_norm(h)) for h in table.header if h is not None}
+        pre_keys = {k for h in table.header if h is not None and (k := self.any_kind_headers.get(_norm(h)))}
         spec = self.spec_for(table, pre_keys)
         if spec is None:
             expected = ", ".join(self.sheets)
@@ -656,7 +656,7 @@ class _Transform:
             )
             return
         for rownum, i in table.uncomputed:
-            column = keys[i] if i < len(keys) and keys[i] else column_letters(i + 1)
+            column = (keys[i] if i < len(keys) else None) or column_letters(i + 1)
             self.reject(table, rownum, column, msg("formula-uncomputed"))
         for rownum, cells in table.rows:
             raw = {k: cells[i] for i, k in enumerate(keys) if k is not None and i < len(cells)}

@@ -80,7 +80,7 @@ def rules_reference() -> str:
     ]
     for code, r in RULES.items().items():
         source = "" if RULES.is_builtin(code) else f" (from {RULES.origin(code).split(' (')[0]})"
-        lines.append(f"| {r.code} | {r.severity} | {_cell(r.description)}{_cell(source)} | {_cell(r.message.vi)} |")
+        lines.append(f"| {r.code} | {r.severity} | {_cell(r.description.en)}{_cell(source)} | {_cell(r.message.vi)} |")
     return "\n".join(lines) + "\n"
 
 
@@ -108,7 +108,7 @@ def registries_reference() -> str:
         ("Exporters", "ioc_catalog.exporters", EXPORTERS, lambda e: e.description),
         ("Views", "ioc_catalog.views", VIEWS, lambda v: f"{v.label.en} / {v.label.vi}: {v.description}"),
         ("Checks", "ioc_catalog.checks", CHECKS, used_by),
-        ("Rules", "ioc_catalog.rules", RULES, lambda r: f"{r.severity}, check `{r.check}`: {r.description}"),
+        ("Rules", "ioc_catalog.rules", RULES, lambda r: f"{r.severity}, check `{r.check}`: {r.description.en}"),
     ]
     for title, group, registry, describe in sections:
         lines += [f"## {title}", "", f"Entry-point group `{group}`.", "", "| name | what | from |", "|---|---|---|"]

@@ -17,6 +17,7 @@ are the catalog services' (:mod:`catalog.services`).
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Coroutine
 from typing import Annotated, Any, Literal
 
 from fastapi import Depends, Header, Request
@@ -33,7 +34,9 @@ from catalog.permissions import Action, Principal, require
 from catalog.services import CatalogService
 
 PERMISSION = "x-permission"  # the OpenAPI extension naming the permission a write route needs
-SIGNED_IN = "signed-in"  # not a role's permission: any principal but the anonymous one (own API tokens)
+SIGNED_IN: Literal["signed-in"] = (
+    "signed-in"  # not a role's permission: any principal but the anonymous one (own API tokens)
+)
 
 _TAG = re.compile(r'^\s*"(\d{1,12})"\s*$')
 
@@ -96,7 +99,7 @@ class WhoFirst(APIRoute):
     """A route that checks the permission it declares (:func:`needs`) before it reads the request's body or
     resolves any dependency: 401 (no or bad credentials) or 403 come before anything the body could cause."""
 
-    def get_route_handler(self):  # type: ignore[no-untyped-def]
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         handler = super().get_route_handler()
         action = (self.openapi_extra or {}).get(PERMISSION)
         if action is None:
@@ -111,8 +114,8 @@ class WhoFirst(APIRoute):
 
 
 def service(request: Request, store: StoreDep, principal: PrincipalDep) -> CatalogService:
-    rid = request.headers.get("x-request-id", "")
-    rid = rid if re.fullmatch(r"[A-Za-z0-9._-]{1,64}", rid) else None
+    header = request.headers.get("x-request-id", "")
+    rid = header if re.fullmatch(r"[A-Za-z0-9._-]{1,64}", header) else None
     return CatalogService(store, principal, request_id=rid, today=store.clock().date())
 
 

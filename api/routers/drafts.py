@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Path, Query, Request
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from api.auth import PrincipalDep, StoreDep
@@ -88,7 +88,7 @@ class RejectIn(BaseModel):
     responses=WRITE_ERRORS,
     **needs("write"),
 )
-def submit(body: DraftIn, d: DraftsDep) -> JSONResponse:
+def submit(body: DraftIn, d: DraftsDep) -> Response:
     draft = d.submit(body.ref, body.changes, body.base_version, op=body.op, note=body.note)
     return tagged(draft.as_dict(), draft.version, 201)
 
@@ -123,7 +123,7 @@ def get_draft(request: Request, d: DraftsDep, draft_id: str = DraftId) -> Respon
     responses=WRITE_ERRORS,
     **needs("approve"),
 )
-def approve(d: DraftsDep, version: IfMatch, draft_id: str = DraftId) -> JSONResponse:
+def approve(d: DraftsDep, version: IfMatch, draft_id: str = DraftId) -> Response:
     draft = d.approve(draft_id, version)
     return tagged(draft.as_dict(), draft.version)
 
@@ -135,6 +135,6 @@ def approve(d: DraftsDep, version: IfMatch, draft_id: str = DraftId) -> JSONResp
     responses=WRITE_ERRORS,
     **needs("approve"),
 )
-def reject(body: RejectIn, d: DraftsDep, version: IfMatch, draft_id: str = DraftId) -> JSONResponse:
+def reject(body: RejectIn, d: DraftsDep, version: IfMatch, draft_id: str = DraftId) -> Response:
     draft = d.reject(draft_id, version, body.reason)
     return tagged(draft.as_dict(), draft.version)

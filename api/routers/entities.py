@@ -9,7 +9,7 @@ and shapes the response (with the entity's ETag). Every write route checks the w
 # no `from __future__ import annotations`: the body models are built per kind at run time and FastAPI must see
 # them as objects, not strings
 import datetime as dt
-from typing import Annotated, Any
+from typing import Annotated, Any, overload
 
 from fastapi import APIRouter, Body, Path, Query, Request
 from fastapi.responses import JSONResponse, Response
@@ -31,6 +31,14 @@ REF = Path(description="kind:code", max_length=200, examples=["system:hcm-cong-1
 
 def _json(e: Entity) -> dict[str, Any]:
     return e.model_dump(mode="json")
+
+
+@overload
+def instant(value: str, field: str) -> str: ...
+@overload
+def instant(value: None, field: str) -> None: ...
+@overload
+def instant(value: str | None, field: str) -> str | None: ...
 
 
 def instant(value: str | None, field: str) -> str | None:
@@ -215,7 +223,7 @@ def _kind_routes(router: APIRouter, km: KindModels) -> None:
         operation_id=f"create_{kind}",
         **needs("write"),
     )
-    def create(svc: ServiceDep, body: km.create = Body(...)) -> JSONResponse:  # type: ignore[valid-type]
+    def create(svc: ServiceDep, body: km.create = Body(...)) -> Response:  # type: ignore[name-defined]  # a model built from the metamodel at run time
         data = body.model_dump(mode="json", exclude_none=True)
         e = svc.register({"kind": kind, **data})
         return tagged(_json(e), e.version, 201, {"Location": f"/api/v1/{plural}/{e.code}"})
@@ -241,7 +249,7 @@ def _kind_routes(router: APIRouter, km: KindModels) -> None:
         operation_id=f"replace_{kind}",
         **needs("write"),
     )
-    def replace(code: Code, version: IfMatch, svc: ServiceDep, body: km.replace = Body(...)) -> JSONResponse:  # type: ignore[valid-type]
+    def replace(code: Code, version: IfMatch, svc: ServiceDep, body: km.replace = Body(...)) -> Response:  # type: ignore[name-defined]  # a model built from the metamodel at run time
         current = svc.store.get_entity(ref_of(code))
         data = body.model_dump(mode="json", exclude_none=True)
         data["attributes"] = {k: v for k, v in data.get("attributes", {}).items() if v is not None}
@@ -261,7 +269,7 @@ def _kind_routes(router: APIRouter, km: KindModels) -> None:
         operation_id=f"patch_{kind}",
         **needs("write"),
     )
-    def patch(code: Code, version: IfMatch, svc: ServiceDep, body: km.patch = Body(...)) -> JSONResponse:  # type: ignore[valid-type]
+    def patch(code: Code, version: IfMatch, svc: ServiceDep, body: km.patch = Body(...)) -> Response:  # type: ignore[name-defined]  # a model built from the metamodel at run time
         e = svc.patch(ref_of(code), body.model_dump(mode="json", exclude_unset=True), version)
         return tagged(_json(e), e.version)
 
@@ -280,7 +288,7 @@ def _kind_routes(router: APIRouter, km: KindModels) -> None:
             operation_id=f"retire_{kind}",
             **needs("write"),
         )
-        def retire(code: Code, version: IfMatch, svc: ServiceDep, body: RetireBody | None = Body(None)) -> JSONResponse:
+        def retire(code: Code, version: IfMatch, svc: ServiceDep, body: RetireBody | None = Body(None)) -> Response:
             e = svc.retire(ref_of(code), version, body.on if body else None)
             return tagged(_json(e), e.version)
 

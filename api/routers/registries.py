@@ -50,6 +50,7 @@ class RuleOut(BaseModel):
     severity: str
     check: str
     description: str
+    description_vi: str = ""
     message_vi: str
     message_en: str
     origin: str
@@ -137,7 +138,8 @@ def rules(principal: PrincipalDep) -> list[dict[str, Any]]:
             "code": r.code,
             "severity": r.severity,
             "check": r.check,
-            "description": r.description,
+            "description": r.description.en,
+            "description_vi": r.description.vi,
             "message_vi": r.message.vi,
             "message_en": r.message.en,
             "origin": RULES.origin(r.code) if r.code in RULES and RULES.get(r.code) is r else "rules file",

@@ -16,7 +16,8 @@ from catalog.errors import CatalogError, FieldError, ValidationFailed
 from catalog.i18n import code_of, msg, text
 from catalog.metamodel import KindSpec, Metamodel
 from catalog.model import CODE_RE, Entity, parse_entity, parse_relationship, validate_entity, validate_relationship
-from catalog.services import CatalogService, transfer
+from catalog.orgs import transfer
+from catalog.services import CatalogService
 
 NEW_LINKS = 3  # blank connection rows on a form
 

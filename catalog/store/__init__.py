@@ -8,6 +8,7 @@
 from __future__ import annotations
 
 from catalog.errors import FieldError, ValidationFailed
+from catalog.i18n import msg
 from catalog.metamodel import DEFAULT, Metamodel
 from catalog.store.base import CatalogStore
 
@@ -16,7 +17,7 @@ DEFAULT_URL = "sqlite:///ioc-catalog.db"
 
 def sqlite_path(url: str) -> str:
     if not url.startswith("sqlite:///") or len(url) <= len("sqlite:///"):
-        raise ValidationFailed([FieldError("store", f"'{url}' is not a sqlite:///path URL")])
+        raise ValidationFailed([FieldError("store", msg("store-url-not-sqlite", url=url))])
     return url[len("sqlite:///") :]
 
 
@@ -40,13 +41,7 @@ def open_store(
         if witness is not None and witness.path.resolve() in {
             Path(f"{path}{suffix}").resolve() for suffix in ("", "-wal", "-shm", "-journal")
         }:
-            raise ValidationFailed(
-                [
-                    FieldError(
-                        "head_witness", "the head witness must be a file outside the store, not the catalog file itself"
-                    )
-                ]
-            )
+            raise ValidationFailed([FieldError("head_witness", msg("head-witness-inside-store"))])
         return SQLiteStore(path, metamodel=metamodel, create=create, head_witness=witness)
     if scheme in ("neo4j", "neo4j+s", "neo4j+ssc", "bolt", "bolt+s", "bolt+ssc"):
         import os
@@ -62,9 +57,7 @@ def open_store(
             create=create,
             head_witness=witness,
         )
-    raise ValidationFailed(
-        [FieldError("store", f"unsupported store URL '{url}': use sqlite:///file.db or neo4j://host:7687")]
-    )
+    raise ValidationFailed([FieldError("store", msg("store-url-unsupported", url=url))])
 
 
 __all__ = ["CatalogStore", "DEFAULT_URL", "open_store"]

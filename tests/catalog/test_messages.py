@@ -99,7 +99,7 @@ def test_the_compiled_catalogs_are_those_of_the_po_files() -> None:
 
 # functions named like extraction keywords (catalog.i18n.KEYWORDS: the templates' _, gettext, ngettext) may pass
 # their own code parameter on: extraction reads the literal codes where they are called
-WRAPPERS = ("_", "gettext", "ngettext")
+WRAPPERS = ("_", "gettext", "ngettext", "say", "say_plural")
 
 
 def _calls(tree: ast.AST) -> list[ast.Call]:

@@ -476,4 +476,4 @@ def test_cli_export_archimate(tmp_path: Path) -> None:
     out = tmp_path / "model.xml"
     r = run("export", "--format", "archimate", "-o", str(out))
     assert r.returncode == 0, r.stderr
-    assert validate_exchange(out) == [] and "68 entities, 24 relationships" in r.stdout
+    assert validate_exchange(out) == [] and "68 thực thể, 24 quan hệ" in r.stdout

@@ -31,6 +31,7 @@ from __future__ import annotations
 import re
 
 from catalog.errors import FieldError, ValidationFailed
+from catalog.i18n import msg
 from catalog.metamodel import Metamodel
 
 SCHEMA_VERSION = "2"
@@ -55,7 +56,7 @@ def rel_type(mm: Metamodel, name: str) -> str:
         raise ValidationFailed(
             [
                 FieldError(
-                    "type", f"unknown relationship type '{name}'; expected one of: {', '.join(mm.stored_relations())}"
+                    "type", msg("relation-type-unknown-stored", type=name, allowed=", ".join(mm.stored_relations()))
                 )
             ]
         )
