@@ -10,7 +10,8 @@ Ranking, first to last (ties keep the index's own order):
 1. how the text matches the entity's name (either language) or code: exact, then a prefix, then the whole text
    as a phrase inside the name, then every word as a prefix of a word of the name, then anywhere else (description,
    tags, attributes);
-2. entities of the asker's own province or city (the one above their organisation) before the others;
+2. entities of the asker's own province or city (the one above their organisation; for people without one, the
+   ``search_home`` setting's) before the others;
 3. current entities before merged, dissolved, ended or retired ones.
 
 Province or city: the organisation of type province or city found by following ``parent`` upwards from the
@@ -185,11 +186,11 @@ def parse_kinds(store: CatalogStore, value: str | Sequence[str] | None, field: s
     return list(dict.fromkeys(kinds))
 
 
-def province_of_principal(store: CatalogStore, principal: Principal | None) -> str | None:
-    """The province or city of the principal's organisation (None without one)."""
-    if principal is None or not principal.org:
-        return None
-    return Places.of(store).place_of_org(principal.org)
+def province_of_principal(store: CatalogStore, principal: Principal | None, home: str | None = None) -> str | None:
+    """The province or city of the principal's organisation; for a principal without one, that of ``home`` (the
+    ``search_home`` setting: the catalog's own city); None when neither names one."""
+    org = principal.org if principal is not None and principal.org else home
+    return Places.of(store).place_of_org(org) if org else None
 
 
 def describe(
@@ -247,10 +248,13 @@ def suggest(
     limit: int = 15,
     principal: Principal | None = None,
     today: dt.date | None = None,
+    home: str | None = None,
 ) -> list[Hit]:
     """The entities ``text`` finds, ranked for ``principal`` (module docstring), at most ``limit`` of them.
 
-    ``kinds`` limits the kinds (all when empty). Text without a word character finds nothing."""
+    ``kinds`` limits the kinds (all when empty); ``home`` is the organisation whose province or city ranks first
+    for a principal without an organisation (the ``search_home`` setting). Text without a word character finds
+    nothing."""
     text = text[:MAX_QUERY]
     folded = fold(text)
     if not folded:
@@ -265,12 +269,12 @@ def suggest(
         found.insert(0, exact)
     order = {e.ref: i for i, e in enumerate(found)}
     matches = {e.ref: match_of(e, folded, text) for e in found}
-    home = province_of_principal(store, principal)
+    place = province_of_principal(store, principal, home)
     places = Places.of(store)
     today = today or store.clock().date()
 
     def key(e: Entity) -> tuple:
-        own = home is not None and places.place_of(e) == home
+        own = place is not None and places.place_of(e) == place
         return (MATCHES.index(matches[e.ref]), 0 if own else 1, 0 if is_current(e, today) else 1, order[e.ref])
 
     ranked = sorted(found, key=key)[:limit]

@@ -2,15 +2,16 @@
 
 The ranking and the description of each hit are the catalog's (:mod:`catalog.search`): the store's
 diacritics-insensitive index finds the candidates; exact and prefix matches come first, then the caller's own
-province or city, then current (not merged, dissolved, ended or retired) entities. Names and labels come in both
-languages (``{"vi": ..., "en": ...}``), or in one with ``lang=vi|en``. Reading needs the read permission.
+province or city (for callers without an organisation, the ``search_home`` setting's), then current (not merged,
+dissolved, ended or retired) entities. Names and labels come in both languages (``{"vi": ..., "en": ...}``), or in
+one with ``lang=vi|en``. Reading needs the read permission.
 """
 
 from __future__ import annotations
 
 from typing import Any, Literal
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel
 
 from api.auth import PrincipalDep, StoreDep
@@ -58,6 +59,7 @@ class SearchOut(BaseModel):
     responses=READ_ERRORS,
 )
 def search(
+    request: Request,
     store: StoreDep,
     principal: PrincipalDep,
     q: str = Query(..., min_length=1, max_length=MAX_QUERY, examples=["so thong tin", "dan cu"]),
@@ -68,7 +70,8 @@ def search(
     lang: Literal["vi", "en"] | None = Query(None, description="Names and labels in this language only"),
 ) -> Any:
     require(principal, "read")
-    hits = suggest(store, q, parse_kinds(store, kind), limit, principal)
+    home = getattr(request.app.state.settings, "search_home", None)  # for callers without an organisation
+    hits = suggest(store, q, parse_kinds(store, kind), limit, principal, home=home)
     return {"q": q, "total": len(hits), "limit": limit, "offset": 0, "items": [h.to_json(lang) for h in hits]}
 
 

@@ -53,7 +53,7 @@ def index(request: Request, q: str = "", kind: str = "", offset: str = "", limit
     hits: Page[Hit] | None = None
     w = settings_window(request.app.state.settings, limit, offset)
     if q.strip():
-        hits = paginate(suggest(store, q, limit=SEARCH_RESULTS, principal=p), w)
+        hits = paginate(suggest(store, q, limit=SEARCH_RESULTS, principal=p, home=_home(request)), w)
     elif kind in mm.kinds:
         listed = paginate(_sorted(store.list_entities(EntityFilter(kind=kind, limit=1_000_000)), lang), w)
         hits = Page(describe(store, listed.items), listed.total, listed.offset, listed.limit)
@@ -79,17 +79,22 @@ def search_json(request: Request, q: str = "", kind: str = "", limit: int = SUGG
     page's language."""
     p = _who(request)
     store, lang = _store(request), lang_of(request)
-    hits = suggest(store, q[:MAX_QUERY], parse_kinds(store, kind[:200]), max(1, min(limit, 50)), p)
+    hits = suggest(store, q[:MAX_QUERY], parse_kinds(store, kind[:200]), max(1, min(limit, 50)), p, home=_home(request))
     return JSONResponse({"items": [{**h.to_json(lang), "url": f"/entities/{h.ref}"} for h in hits]})
 
 
-def _impact_choice(store: Any, typed: str, p: Principal) -> tuple[Any, list[Hit]]:
+def _home(request: Request) -> str | None:
+    """The ``search_home`` setting: whose province or city ranks first for people without an organisation."""
+    return getattr(request.app.state.settings, "search_home", None)
+
+
+def _impact_choice(store: Any, typed: str, p: Principal, home: str | None) -> tuple[Any, list[Hit]]:
     """The entity ``typed`` names (a reference, or a name or code matching exactly), else the ones it finds."""
     if REF_RE.match(typed):
         found = store.find_entity(typed)
         if found is not None:
             return found, []
-    hits = suggest(store, typed, IMPACT_KINDS, 20, p)
+    hits = suggest(store, typed, IMPACT_KINDS, 20, p, home=home)
     exact = [h for h in hits if h.match == "exact"]
     if len(exact) == 1:
         return exact[0].entity, []
@@ -106,7 +111,7 @@ def impact_page(request: Request, ref: str = "", offset: str = "", limit: str = 
     typed = ref.strip()[:MAX_QUERY]
     focus, choices, report, shown, status, problem = None, [], None, None, 200, ""
     if typed:
-        focus, choices = _impact_choice(store, typed, p)
+        focus, choices = _impact_choice(store, typed, p, _home(request))
         if focus is None and not choices:
             status = 404
             problem = msg("ui-impact-nothing-found", text=typed).text(lang)

@@ -155,3 +155,15 @@ def test_impact_exports_every_item_in_the_page_s_language(api: Api) -> None:
 
     rows = list(load_workbook(BytesIO(xlsx.content)).worksheets[0].iter_rows(values_only=True))
     assert rows[0][0] == "Số bước" and len(rows) == total + 1
+
+
+def test_the_search_home_setting_ranks_its_city_first_for_an_architect(api: Api) -> None:
+    before = search(api, "architect", q="so thong tin")["items"][0]["ref"]
+    api.client.app.state.settings = api.client.app.state.settings.model_copy(
+        update={"search_home": "organization:hcm-ubnd"}
+    )
+    assert before != "organization:hcm-sttt"
+    assert search(api, "architect", q="so thong tin")["items"][0]["ref"] == "organization:hcm-sttt"
+    web = api.client.get("/search.json", params={"q": "so thong tin"}, headers=api.as_("architect")).json()
+    assert web["items"][0]["ref"] == "organization:hcm-sttt"
+    assert search(api, "editor-skhcn", q="so thong tin")["items"][0]["ref"] == "organization:hcm-sttt"

@@ -143,3 +143,13 @@ def test_describe_keeps_order_and_labels_organisations_by_status(sample: Catalog
     assert refs(hits) == [e.ref for e in es]
     sttt = next(h for h in hits if h.ref == "organization:hcm-sttt")
     assert sttt.lifecycle == "merged" and sttt.lifecycle_label is not None and not sttt.current
+
+
+def test_the_search_home_ranks_its_city_first_for_people_without_an_organisation(sample: CatalogStore) -> None:
+    hits = suggest(sample, "so thong tin", principal=ARCHITECT, home="organization:hcm-ubnd")
+    assert hits[0].ref == "organization:hcm-sttt"
+    assert suggest(sample, "lgsp", home="organization:hue-skhcn")[0].ref == "platform:hue-lgsp"  # a unit's city
+    # a department editor's own city wins over the home
+    assert suggest(sample, "lgsp", principal=HANOI_EDITOR, home="organization:hcm-ubnd")[0].ref == "platform:hn-lgsp"
+    # a home that names nothing known changes nothing
+    assert refs(suggest(sample, "lgsp", home="organization:khong-co")) == refs(suggest(sample, "lgsp"))
