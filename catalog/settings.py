@@ -107,6 +107,13 @@ class Settings(BaseSettings):
         "relationships.xml (default: the copies shipped "
         "in the package, importers/reference/archimate)",
     )
+    search_home: str | None = Field(
+        None,
+        max_length=200,
+        description="An organisation (kind:code, e.g. organization:hcm-ubnd) whose province or city ranks first in "
+        "searches of people without an organisation of their own (architects, auditors, visitors); department "
+        "editors get their own",
+    )
     # national scale (docs/web.md, "Long lists and large diagrams")
     page_size: int = Field(50, ge=1, le=10_000, description="Items per page of a long list in the web UI and the API")
     max_page_size: int = Field(
