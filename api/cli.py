@@ -205,6 +205,10 @@ def demo(
             markup=False,
         )
     if serve_:
+        import os
+
+        # the sample is HCMC's catalog: its city ranks first in searches of people without an organisation
+        os.environ.setdefault("IOC_CATALOG_SEARCH_HOME", "organization:hcm-ubnd")
         _serve(url, host, port, demo_mode=True)
 
 
