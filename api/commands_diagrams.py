@@ -47,6 +47,14 @@ def register(app: typer.Typer) -> None:
                 "--valid-on", help="World date on its own (owners, validity), read from the current record or --as-of"
             ),
         ] = None,
+        recorded_at: Annotated[
+            str | None,
+            typer.Option(
+                "--recorded-at",
+                help="Read the record at this instant (YYYY-MM-DD: its end, UTC; or an ISO date-time) instead of "
+                "the current one; the world date is then --valid-on (default: today)",
+            ),
+        ] = None,
         lineage: Annotated[
             str,
             typer.Option(
@@ -73,10 +81,14 @@ def register(app: typer.Typer) -> None:
         f = (fmt or (output.suffix.lstrip(".") if output else "")).lower()
         if f not in FORMATS:
             raise ValidationFailed([FieldError("--format", msg("value-one-of", allowed=", ".join(FORMATS)))])
+        import datetime as dt
+
+        from catalog.history.snapshot import parse_instant
+
         params = ViewParams(
             ref=ref,
-            as_of=as_of,
-            valid_on=valid_on,
+            as_of=parse_instant(recorded_at, "--recorded-at") or as_of,
+            valid_on=valid_on or (None if as_of or not recorded_at else dt.date.today()),
             depth=depth,
             direction=direction,
             lang=lang,
@@ -99,13 +111,17 @@ def register(app: typer.Typer) -> None:
     def audit_bundle(
         as_of: Annotated[str, typer.Option("--as-of", help="Date of the bundle (YYYY-MM-DD)")],
         output: Annotated[Path, typer.Option("-o", "--output", help="Zip file to write")],
+        from_: Annotated[
+            str | None,
+            typer.Option("--from", help="A period from this day to --as-of: the changes between them are included"),
+        ] = None,
         store: StoreOpt = None,
         lang: LangOpt = "vi",
     ) -> None:
         """Write the auditor's bundle: main diagrams, inventory CSVs, compliance report, change log, manifest."""
         from diagrams.bundle import build_bundle
 
-        manifest = build_bundle(_store(store), as_of, output, lang=lang)
+        manifest = build_bundle(_store(store), as_of, output, lang=lang, from_day=from_)
         head = manifest["changelog_head"]
         console.print(
             f"Wrote {output}: {len(manifest['files'])} files as of {manifest['as_of']}, change-log head "

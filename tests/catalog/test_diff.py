@@ -259,3 +259,27 @@ def test_the_demo_edits_are_real_dated_changes_that_record_time_shows(store: Cat
     assert changed["system:hcm-cong-1022"]["attributes.last_reviewed"] == ("2026-06-12", day.isoformat())
     assert "attributes.decision_rationale" in changed["system:hcm-thu-duc-phan-anh"]
     assert set(changed) == {"system:hcm-cong-1022", "system:hcm-thu-duc-phan-anh", "system:hcm-soc"}
+
+
+def test_cli_diagram_and_bundle_take_both_clocks_and_a_period(sample_url: str, tmp_path: Path) -> None:
+    from conftest import typer_app
+
+    from api import commands_diagrams
+
+    app = typer_app(commands_diagrams.register)
+
+    def run(*args: str) -> object:
+        return CliRunner().invoke(app, [*args, "--store", sample_url])
+
+    old = run("diagram", "ioc", "-f", "svg", "--valid-on", BEFORE)
+    assert old.exit_code == 0 and "Sở Thông tin và Truyền thông TP.HCM" in old.stdout  # type: ignore[attr-defined]
+    early = run("diagram", "ioc", "-f", "svg", "--recorded-at", BEFORE)
+    assert isinstance(early.exception, NothingRecorded)  # type: ignore[attr-defined]
+    later = run("diagram", "ioc", "-f", "svg", "--recorded-at", "2026-12-02T00:00:00Z")
+    assert later.exit_code == 0 and "Sở Thông tin và Truyền thông TP.HCM" not in later.stdout  # type: ignore[attr-defined]
+    path = tmp_path / "period.zip"
+    made = run("audit-bundle", "--as-of", AFTER, "--from", BEFORE, "-o", str(path))
+    assert made.exit_code == 0, made.output  # type: ignore[attr-defined]
+    with zipfile.ZipFile(path) as z:
+        assert json.loads(z.read("manifest.json"))["period"] == {"from": BEFORE, "to": AFTER}
+        assert "changes/diff.csv" in z.namelist()
