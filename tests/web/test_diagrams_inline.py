@@ -91,7 +91,10 @@ def test_the_ioc_context_diagram_is_inline_readable_and_zooms(signed_in: SignedI
 
 def test_the_ioc_view_is_a_page_with_its_scope_in_the_title(signed_in: SignedIn) -> None:
     s = signed_in("architect")
-    s.goto("/views/ioc")
+    s.goto("/")
+    with s.page.expect_navigation():  # the home page's diagram links open the view's page
+        s.page.click("main a[href^='/views/ioc']")
+    assert "/views/ioc" in s.page.url
     title = s.page.inner_text("#view-title")
     assert "phạm vi: UBND Thành phố Hồ Chí Minh" in title and "ngày hiệu lực" in title
     box = "#view-diagram"
