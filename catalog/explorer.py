@@ -424,6 +424,29 @@ def explore(store: CatalogStore, query: ExploreQuery) -> ExploreGraph:
     )
 
 
+_ANSWERS: OrderedDict[tuple, bytes] = OrderedDict()
+ANSWERS_KEPT = 64  # answers kept as JSON, per catalog revision and day: a view asked again is not computed again
+
+
+def explore_json(store: CatalogStore, query: ExploreQuery, lang: str = "vi") -> bytes:
+    """:func:`explore` as the JSON the API sends, kept per (store, revision, today, query, language): any write
+    moves the revision, so an answer is never stale."""
+    import orjson
+
+    key = (id(store), store.revision(), store.clock().date(), query, lang)
+    with _LOCK:
+        hit = _ANSWERS.get(key)
+        if hit is not None:
+            _ANSWERS.move_to_end(key)
+            return hit
+    body = orjson.dumps(explore(store, query).to_json(lang))
+    with _LOCK:
+        _ANSWERS[key] = body
+        while len(_ANSWERS) > ANSWERS_KEPT:
+            _ANSWERS.popitem(last=False)
+    return body
+
+
 def database_users(store: CatalogStore, ref: str, day: dt.date | None = None, lang: str = "vi") -> dict[str, Any]:
     """Who uses a database's data (:func:`catalog.analysis.database_consumers` over the snapshot of ``day``): the
     systems that read or write it, directly or through a service that exposes it, each with its owner, how
@@ -471,4 +494,4 @@ def database_users(store: CatalogStore, ref: str, day: dt.date | None = None, la
     }
 
 
-__all__ = ["FOLD_ABOVE", "MAX_NODES", "ExploreGraph", "ExploreQuery", "database_users", "explore"]
+__all__ = ["FOLD_ABOVE", "MAX_NODES", "ExploreGraph", "ExploreQuery", "database_users", "explore", "explore_json"]

@@ -13,7 +13,7 @@ from pydantic import BaseModel
 from api.auth import PrincipalDep, StoreDep
 from api.routers.common import READ_ERRORS
 from catalog.analysis import impact, paths
-from catalog.explorer import ExploreQuery, database_users, explore
+from catalog.explorer import ExploreQuery, database_users, explore_json
 from catalog.history.snapshot import parse_day
 from catalog.model import Entity, Relationship
 from catalog.permissions import require
@@ -175,7 +175,7 @@ def explore_graph(
         fold=tuple(fold),
         open=tuple(open),
     )
-    return Response(orjson.dumps(explore(store, query).to_json(lang)), media_type="application/json")
+    return Response(explore_json(store, query, lang), media_type="application/json")
 
 
 @router.get(
