@@ -144,12 +144,14 @@ def test_auditor_downloads_the_ioc_diagram_as_of_a_past_date_and_the_audit_bundl
     s = signed_in("auditor")
     s.goto("/")
     s.page.click("nav.main >> text=Danh mục theo ngày")
-    s.page.fill("#date", PAST)
+    s.page.fill("#valid_on", PAST)
+    s.page.click("#asof-advanced summary")  # the record clock: what the catalog had recorded by the end of PAST
+    s.page.fill("#recorded_at", PAST)
     s.page.click("main form button[type=submit]")
-    s.page.wait_for_url(f"**/asof?*date={PAST}*")
+    s.page.wait_for_url(f"**/asof?*valid_on={PAST}*recorded_at={PAST}*")
     summary = s.page.inner_text("#asof-summary")
     assert "30 thg 6, 2025" in summary and "Hệ thống thông tin" in summary  # PAST as Vietnamese write it
-    assert LATE_NAME not in s.page.inner_text("#asof-list")  # registered after that date
+    assert LATE_NAME not in s.page.inner_text("#asof-list")  # recorded after that date
     s.shot("asof", doc=True)
 
     with s.page.expect_download() as d:
