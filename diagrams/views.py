@@ -605,7 +605,7 @@ class DiffView:
         start, end = s1.day, s2.day
         d = Diagram(
             view=self.name,
-            title=f"{self.title.get(lang)}: {start} → {end}",
+            title=f"{self.title.get(lang)}: {start} → {end} — {word('scope', lang)}: {word('whole_catalog', lang)}",
             lang=lang,
             day=end.isoformat(),
             as_of=end.isoformat(),
