@@ -28,6 +28,7 @@ from collections.abc import Callable
 from catalog.metamodel import Label, Metamodel
 from diagrams.model import Diagram, Edge, Node
 from diagrams.style import AGGREGATE, carries_data
+from diagrams.style import word as style_word
 
 MAX_NODES = 400  # defaults of the diagram_max_nodes / diagram_max_edges settings
 MAX_EDGES = 800
@@ -70,9 +71,12 @@ def apply_budget(
     detail: str = "auto",
     expand: str | None = None,
     owner_of: Callable[[str], str | None] | None = None,
+    name_of: Callable[[str], str | None] | None = None,
 ) -> Diagram:
     """``d`` itself when it is within the budget (or ``detail="full"``); else a new diagram collapsed by
-    organisation, ``expand`` (an organisation's ref) drawn in full."""
+    organisation, ``expand`` (an organisation's ref) drawn in full. ``owner_of(ref)``: the organisation a node
+    outside any cluster folds into (an asset's owner, an organisation's parent); ``name_of(ref)``: the name of an
+    organisation that is neither a cluster nor a node of the diagram."""
     if detail == "full" or not over_budget(d, max_nodes, max_edges):
         return d
     lang = d.lang
@@ -103,14 +107,17 @@ def apply_budget(
         notes=list(d.notes),
     )
     members: dict[str, Counter] = defaultdict(Counter)
+    changes: dict[str, Counter] = defaultdict(Counter)
     for key, node in d.nodes.items():
         g = group.get(key)
         if g is None:
             out.add_node(node)
         else:
             members[g][node.kind] += 1
+            if node.highlight in ("added", "removed", "changed"):
+                changes[g][node.highlight] += 1
     for g in sorted(members):
-        out.add_node(_group_node(d, g, members[g], metamodel, lang))
+        out.add_node(_group_node(d, g, members[g], changes[g], metamodel, lang, name_of))
     kept_clusters = _clusters_of(d, [n for n in out.nodes.values() if not n.key.startswith(PREFIX)])
     for c in d.clusters.values():
         if c.key in kept_clusters:
@@ -163,8 +170,11 @@ def _grouping(d: Diagram, owner_of: Callable[[str], str | None] | None) -> dict[
             out[key] = None
         elif node.cluster:
             out[key] = node.cluster
-        elif node.kind == "organization" or key.startswith(PREFIX):
-            out[key] = None if key.startswith(PREFIX) else key
+        elif key.startswith(PREFIX):
+            out[key] = None
+        elif node.kind == "organization":  # into the organisation above it, if the view draws or names it
+            parent = owner_of(node.ref) if owner_of is not None and node.ref else None
+            out[key] = parent if parent and (parent in d.clusters or parent in d.nodes) else key
         else:
             owner = owner_of(node.ref) if owner_of is not None and node.ref else None
             out[key] = owner or OTHER
@@ -194,19 +204,31 @@ def _clusters_of(d: Diagram, nodes: list[Node]) -> set[str]:
     return {c for n in nodes if n.cluster in chains for c in chains[n.cluster or ""]}
 
 
-def _group_node(d: Diagram, g: str, counts: Counter, metamodel: Metamodel, lang: str) -> Node:
+def _group_node(
+    d: Diagram,
+    g: str,
+    counts: Counter,
+    changes: Counter,
+    metamodel: Metamodel,
+    lang: str,
+    name_of: Callable[[str], str | None] | None,
+) -> Node:
     c = d.clusters.get(g)
+    node = d.nodes.get(g)
     if g == OTHER:
         label = word("other", lang)
     elif c is not None:
         label = c.label
+    elif node is not None:
+        label = node.label
     else:
-        node = d.nodes.get(g)
-        label = node.label if node is not None else g
+        label = (name_of(g) if name_of is not None else None) or word("other", lang)
     parts = []
     for kind, n in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])):
         spec = metamodel.kinds.get(kind)
         parts.append(f"{n} {(spec.plural.get(lang) if spec else kind).lower()}")
+    if changes:  # a diff: what changed inside, in the diff's own words
+        parts.append(", ".join(f"{n} {style_word(h, lang)}" for h, n in sorted(changes.items())))
     is_ref = ":" in g and not g.startswith(("owner:", "group:"))
     return Node(
         key=PREFIX + g,

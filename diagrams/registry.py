@@ -141,9 +141,13 @@ def build(store: CatalogStore, name: str, params: ViewParams | None = None) -> D
 def budget(store: CatalogStore, diagram: Diagram, params: ViewParams) -> Diagram:
     """The size budget over any view's model (diagrams.budget): collapsed by organisation when too large."""
 
-    def owner_of(ref: str) -> str | None:
+    def owner_of(ref: str) -> str | None:  # an asset's owner, an organisation's parent
         found = store.find_entity(ref)
-        return found.owner if found is not None else None
+        return (found.owner or found.attributes.get("parent")) if found is not None else None
+
+    def name_of(ref: str) -> str | None:
+        found = store.find_entity(ref)
+        return found.name.get(params.lang) if found is not None else None
 
     return apply_budget(
         diagram,
@@ -153,6 +157,7 @@ def budget(store: CatalogStore, diagram: Diagram, params: ViewParams) -> Diagram
         detail=params.detail,
         expand=params.expand,
         owner_of=owner_of,
+        name_of=name_of,
     )
 
 

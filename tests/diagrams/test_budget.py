@@ -7,7 +7,6 @@ from __future__ import annotations
 import dataclasses
 import html
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from conftest import entity, rel
@@ -125,3 +124,30 @@ def test_bad_budget_parameters_are_refused_naming_the_field(landscape: CatalogSt
     with pytest.raises(ValidationFailed) as bad:
         build(landscape, "landscape", params(detail="everything"))
     assert bad.value.errors[0].location == "detail"
+
+
+def test_organisations_fold_into_their_parent_and_changes_are_counted() -> None:
+    """A diff-like model: organisations drawn as nodes outside any cluster fold into the organisation above them
+    (named through the catalog, never by its ref), and the groups count what was added, removed or changed."""
+    from catalog.history.snapshot import Revision
+    from catalog.metamodel import DEFAULT
+    from diagrams.model import Cluster, Diagram, Node
+
+    d = Diagram("diff", "Thay đổi", "en", "2025-08-01", None, Revision(1, "ab" * 32))
+    d.add_cluster(Cluster("organization:so-a", "Department A"))
+    for i in range(6):
+        d.add_node(Node(f"system:a{i}", "system", f"A{i}", ref=f"system:a{i}", cluster="organization:so-a"))
+    d.nodes["system:a0"].highlight = "added"
+    d.nodes["system:a1"].highlight = "removed"
+    for i in range(5):  # merged-away departments, drawn as organisations of their own
+        ref = f"organization:old-{i}"
+        d.add_node(Node(ref, "organization", f"Old {i}", ref=ref, highlight="removed"))
+    d.add_node(Node("organization:tinh", "organization", "Province", ref="organization:tinh"))
+    parents = {f"organization:old-{i}": "organization:tinh" for i in range(5)}
+    out = apply_budget(d, DEFAULT, max_nodes=5, owner_of=parents.get, name_of=lambda ref: "Named " + ref[-4:])
+    assert set(out.nodes) == {"org:organization:so-a", "org:organization:tinh"}
+    tinh = out.nodes["org:organization:tinh"]
+    assert tinh.label == "Province" and "6 organisations" in tinh.sublabel and "5 removed" in tinh.sublabel
+    a = out.nodes["org:organization:so-a"]
+    assert a.label == "Department A" and "1 added" in a.sublabel and "1 removed" in a.sublabel
+    assert not any(":" in n.label for n in out.nodes.values())  # names, not refs
