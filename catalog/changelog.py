@@ -26,6 +26,8 @@ from typing import Any
 
 import orjson
 
+from catalog.i18n import Message, msg
+
 GENESIS = "0" * 64
 
 
@@ -219,22 +221,27 @@ class VerifyResult:
     checked: int
     head: str
     bad_seq: int | None = None
-    reason: str = ""
+    reason: str = ""  # a Message: why the check failed
     witnessed: int = 0  # the highest witnessed head the log was checked against (0: none)
 
-    def __str__(self) -> str:
+    def message(self) -> Message:
+        """The outcome in words, in any language (``.text(lang)``); ``str()`` of it is the English."""
         if self.ok:
-            text = f"change log OK: {self.checked} entries, head {self.head}"
             if self.witnessed:
-                text += f"; it holds the witnessed head #{self.witnessed}"
-            return text
+                return msg("log-ok-witnessed", n=self.checked, head=self.head, witnessed=self.witnessed)
+            return msg("log-ok", n=self.checked, head=self.head)
         if self.bad_seq is None:
-            return f"change log NOT VERIFIED: {self.reason}"
-        return f"change log BROKEN at entry {self.bad_seq}: {self.reason} ({self.checked} entries checked before it)"
+            return msg("log-not-verified", reason=self.reason)
+        return msg("log-broken", seq=self.bad_seq, reason=self.reason, n=self.checked)
+
+    def __str__(self) -> str:
+        return str(self.message())
 
 
-def _range(first: int, last: int) -> str:
-    return f"entry {first} is" if first == last else f"entries {first}-{last} are"
+def _missing(first: int, last: int, end: int, source: str) -> Message:
+    if first == last:
+        return msg("log-entry-missing-witnessed", seq=first, end=end, source=source, witnessed=last)
+    return msg("log-entries-missing-witnessed", first=first, last=last, end=end, source=source, witnessed=last)
 
 
 def verify_chain(rows: Iterable[tuple], witness: Iterable[Head] = ()) -> VerifyResult:
@@ -257,27 +264,22 @@ def verify_chain(rows: Iterable[tuple], witness: Iterable[Head] = ()) -> VerifyR
         proposer = row[10] if len(row) > 10 else None
         if seq != expected_seq:
             return VerifyResult(
-                False, checked, prev, expected_seq, f"entry {expected_seq} is missing (next present entry is {seq})"
+                False, checked, prev, expected_seq, msg("log-entry-missing", seq=expected_seq, next=seq)
             )
         if prev_hash != prev:
-            return VerifyResult(False, checked, prev, seq, "previous-hash link does not match the entry before it")
+            return VerifyResult(False, checked, prev, seq, msg("log-link-mismatch"))
         if entry_hash(seq, time, actor, request_id, op, ref, before, after, prev_hash, proposer) != h:
-            return VerifyResult(False, checked, prev, seq, "content does not match its hash (entry was edited)")
+            return VerifyResult(False, checked, prev, seq, msg("log-content-mismatch"))
         if time < last_time:
-            return VerifyResult(False, checked, prev, seq, "time goes backwards")
+            return VerifyResult(False, checked, prev, seq, msg("log-time-backwards"))
         while next_head < len(heads) and heads[next_head].seq == seq:
             w = heads[next_head]
             if w.hash != h:
-                since = f" (the witnessed head #{matched.seq} before it still matches)" if matched else ""
-                return VerifyResult(
-                    False,
-                    checked,
-                    prev,
-                    seq,
-                    f"entry {seq} is not the one {w.source or 'the witness'} saw (log hash "
-                    f"{h[:16]}..., witnessed {w.hash[:16]}...): the log was rewritten at or before "
-                    f"entry {seq}{since}",
+                said = {"seq": seq, "source": w.source or msg("log-the-witness"), "log": h[:16], "seen": w.hash[:16]}
+                reason = (
+                    msg("log-rewritten-since", since=matched.seq, **said) if matched else msg("log-rewritten", **said)
                 )
+                return VerifyResult(False, checked, prev, seq, reason)
             matched = w
             next_head += 1
         last_time = time
@@ -291,7 +293,6 @@ def verify_chain(rows: Iterable[tuple], witness: Iterable[Head] = ()) -> VerifyR
             checked,
             prev,
             checked + 1,
-            f"{_range(checked + 1, w.seq)} missing: the log ends at {checked} but "
-            f"{w.source or 'the witness'} saw {w.seq}",
+            _missing(checked + 1, w.seq, checked, w.source or msg("log-the-witness")),
         )
     return VerifyResult(True, checked, prev, witnessed=matched.seq if matched else 0)

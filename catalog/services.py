@@ -31,6 +31,7 @@ every door:
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable
 from typing import Any
 
 from pydantic import ValidationError as PydanticValidationError
@@ -351,6 +352,26 @@ class CatalogService:
             self.store.delete_entity(ref, expected_version, self.ctx, cascade=cascade)
 
     # --- relationships -----------------------------------------------------------------------------------------
+    def save_with_links(
+        self,
+        entity: Entity,
+        links: Iterable[Relationship] = (),
+        unlink: Iterable[str] = (),
+        current: Entity | None = None,
+    ) -> Entity:
+        """Register ``entity`` (``current`` None) or update ``current`` to it, remove the relationships ``unlink``
+        names that start at it, and add ``links``: all in one transaction, every step with the checks it has on its
+        own (scope, endpoints, the metamodel), so a refusal anywhere leaves the catalog as it was."""
+        with self.store.transaction(self.ctx):
+            saved = self.register(entity) if current is None else self.update(current.ref, entity, current.version)
+            for rel_id in sorted(set(unlink)):
+                r = self.store.find_relationship(rel_id)
+                if r is not None and r.source == saved.ref:
+                    self.unlink(rel_id, r.version)
+            for r in links:
+                self.link(r)
+            return saved
+
     def link(self, data: dict[str, Any] | Relationship) -> Relationship:
         require(self.principal, "write")
         r = data if isinstance(data, Relationship) else parse_relationship(data)

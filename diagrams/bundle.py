@@ -41,6 +41,7 @@ from typing import Any
 
 from catalog.changelog import Head, canonical_json, verify_chain
 from catalog.errors import CatalogError
+from catalog.i18n import Message, msg
 from catalog.history.frozen import FrozenStore
 from catalog.history.snapshot import NothingRecorded, load_snapshot, parse_day, recorded_graph
 from catalog.store.base import CatalogStore
@@ -68,12 +69,16 @@ class BundleCheck:
     ok: bool
     checked: int
     bad_file: str | None = None
-    reason: str = ""
+    reason: str = ""  # a Message: why the check failed
+
+    def message(self) -> Message:
+        """The outcome in words, in any language (``.text(lang)``); ``str()`` of it is the English."""
+        if self.ok:
+            return msg("bundle-ok", n=self.checked)
+        return msg("bundle-broken", file=self.bad_file, reason=self.reason)
 
     def __str__(self) -> str:
-        if self.ok:
-            return f"bundle OK: {self.checked} files match the manifest"
-        return f"bundle BROKEN: {self.bad_file}: {self.reason}"
+        return str(self.message())
 
 
 def sha256(data: bytes) -> str:
@@ -213,40 +218,40 @@ def verify_bundle(path: str | Path, store: CatalogStore | None = None) -> Bundle
     try:
         z = zipfile.ZipFile(path)
     except (OSError, zipfile.BadZipFile) as exc:
-        return BundleCheck(False, 0, str(path), f"not a readable zip file: {exc}")
+        return BundleCheck(False, 0, str(path), msg("bundle-not-zip", reason=str(exc)))
     with z:
         names = sorted(z.namelist())
         if MANIFEST not in names:
-            return BundleCheck(False, 0, MANIFEST, "missing")
+            return BundleCheck(False, 0, MANIFEST, msg("bundle-file-missing"))
         try:
             raw = z.read(MANIFEST)
         except (zipfile.BadZipFile, OSError, zlib.error) as exc:
-            return BundleCheck(False, 0, MANIFEST, f"cannot be read: {exc}")
+            return BundleCheck(False, 0, MANIFEST, msg("bundle-file-unreadable", reason=str(exc)))
         try:
             manifest = json.loads(raw)
             files = manifest["files"]
             ok_manifest = manifest_bytes(manifest) == raw and manifest.get("format") == FORMAT
         except (ValueError, KeyError, TypeError, AttributeError):
-            return BundleCheck(False, 0, MANIFEST, "not a valid manifest (edited or truncated)")
+            return BundleCheck(False, 0, MANIFEST, msg("bundle-manifest-invalid"))
         if not ok_manifest:
-            return BundleCheck(False, 0, MANIFEST, "edited: its content does not match its own SHA-256")
+            return BundleCheck(False, 0, MANIFEST, msg("bundle-manifest-edited"))
         checked = 0
         for name in names:
             if name == MANIFEST:
                 continue
             if name not in files:
-                return BundleCheck(False, checked, name, "not listed in the manifest (added)")
+                return BundleCheck(False, checked, name, msg("bundle-file-added"))
             try:
                 data = z.read(name)
             except (zipfile.BadZipFile, OSError, zlib.error) as exc:  # the compressed bytes were changed (CRC,
                 # or a stream that no longer inflates)
-                return BundleCheck(False, checked, name, f"cannot be read: {exc}")
+                return BundleCheck(False, checked, name, msg("bundle-file-unreadable", reason=str(exc)))
             if sha256(data) != files[name]["sha256"]:
-                return BundleCheck(False, checked, name, "SHA-256 does not match the manifest (changed)")
+                return BundleCheck(False, checked, name, msg("bundle-file-changed"))
             checked += 1
         for name in sorted(files):
             if name not in names:
-                return BundleCheck(False, checked, name, "listed in the manifest but missing")
+                return BundleCheck(False, checked, name, msg("bundle-file-removed"))
         head = manifest["changelog_head"]
         rows = []
         for line in z.read("changelog.jsonl").decode("utf-8").splitlines():
@@ -268,9 +273,9 @@ def verify_bundle(path: str | Path, store: CatalogStore | None = None) -> Bundle
             )
         chain = verify_chain(rows)
         if not chain.ok:
-            return BundleCheck(False, checked, "changelog.jsonl", str(chain))
+            return BundleCheck(False, checked, "changelog.jsonl", chain.message())
         if len(rows) != head["seq"] or (rows and rows[-1][9] != head["hash"]):
-            return BundleCheck(False, checked, "changelog.jsonl", "does not end at the head the manifest names")
+            return BundleCheck(False, checked, "changelog.jsonl", msg("bundle-log-short"))
     if store is not None and head["seq"]:
         live = store.changelog(after_seq=head["seq"] - 1, limit=1)
         if not live or live[0].hash != head["hash"]:
@@ -278,7 +283,7 @@ def verify_bundle(path: str | Path, store: CatalogStore | None = None) -> Bundle
                 False,
                 checked,
                 MANIFEST,
-                f"the catalog's change-log entry {head['seq']} does not have the head hash this bundle names",
+                msg("bundle-head-not-in-catalog", seq=head["seq"]),
             )
     return BundleCheck(True, checked)
 

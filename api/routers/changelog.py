@@ -5,10 +5,11 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel
 
 from api.auth import PrincipalDep, StoreDep
+from api.problems import request_lang
 from api.routers.common import READ_ERRORS
 from api.routers.entities import instant
 from catalog.model import ChangeEntry
@@ -107,7 +108,7 @@ def changelog(
     response_model=Verified,
     responses=READ_ERRORS,
 )
-def verify(store: StoreDep, principal: PrincipalDep) -> dict[str, Any]:
+def verify(request: Request, store: StoreDep, principal: PrincipalDep) -> dict[str, Any]:
     require(principal, "history")
     result = store.verify_log()
-    return {"ok": bool(result.ok), "entries": result.checked, "detail": str(result)}
+    return {"ok": bool(result.ok), "entries": result.checked, "detail": result.message().text(request_lang(request))}

@@ -254,18 +254,7 @@ def save(service: CatalogService, form: EntityForm, lang: str, current: Entity |
     if form.errors or entity is None:
         return None
     try:
-        with store.transaction(service.ctx):
-            if current is None:
-                saved = service.register(entity)
-            else:
-                saved = service.update(current.ref, entity, current.version)
-            for rel_id in sorted(form.remove):
-                r = store.find_relationship(rel_id)
-                if r is not None and r.source == saved.ref:
-                    service.unlink(rel_id, r.version)
-            for r in rels:
-                service.link(r)
-        return saved
+        return service.save_with_links(entity, rels, form.remove, current)
     except ValidationFailed as exc:
         form.add(exc.errors, lang)
     except CatalogError as exc:

@@ -121,7 +121,7 @@ class StoredRelationships(Sequence[Relationship]):
         self._rows = rows
         self._models: list[Relationship | None] = [None] * len(rows)
 
-    def __getitem__(self, i):  # type: ignore[override]
+    def __getitem__(self, i):
         if isinstance(i, slice):
             return [self[j] for j in range(*i.indices(len(self._rows)))]
         model = self._models[i]
@@ -495,12 +495,10 @@ class CatalogStore(abc.ABC):
                         0,
                         GENESIS,
                         None,
-                        f"the head witness {path} does not exist but the log has {seq} entries: it "
-                        "was deleted or moved, or the setting is new (seed it with `ioc-catalog "
-                        f"verify-log --print-head >> {path}`)",
+                        msg("log-witness-missing", path=str(path), n=seq),
                     )
             except (OSError, ValueError) as exc:
-                return VerifyResult(False, 0, GENESIS, None, f"the head witness cannot be read: {exc}")
+                return VerifyResult(False, 0, GENESIS, None, msg("log-witness-unreadable", reason=str(exc)))
         return verify_chain(rows, heads)
 
     @abc.abstractmethod
@@ -518,6 +516,7 @@ class CatalogStore(abc.ABC):
         return their stored text."""
         from catalog.changelog import canonical_json
 
+        rels: Sequence[Relationship]
         if when is None:
             ents, rels = sorted(self.iter_entities(), key=lambda e: e.ref), self.all_relationships()
         else:

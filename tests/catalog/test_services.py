@@ -237,3 +237,25 @@ def test_a_persons_edit_of_an_imported_entity_protects_it_from_that_sources_clea
     # the file no longer lists it: its clean-up leaves the person's version alone
     result = city.bulk_load(BulkLoad(source="xlsx:kiem-ke.xlsx", run="r2", cleanup=True), WriteContext(actor="import"))
     assert result.removed == {} and city.get_entity(e.ref).tags == ["da-sua-tay"]
+
+
+def test_save_with_links_is_one_transaction(city: CatalogStore) -> None:
+    """Registering with connections (the web form's save, catalog.services.save_with_links): every step keeps its
+    own checks, and a refused connection leaves nothing behind; an accepted set lands whole, removals included."""
+    from catalog.model import parse_relationship
+
+    s = svc(city, "editor", "organization:skhcn")
+    head = city.revision()
+    new = entity("system:cong-moi", "Cổng mới", owner="organization:skhcn")
+    reads = parse_relationship({"type": "reads", "source": "system:cong-moi", "target": "database:csdl-y-te"})
+    ghost = parse_relationship({"type": "writes", "source": "system:cong-moi", "target": "database:ghost"})
+    with pytest.raises(IntegrityError, match="database:ghost does not exist"):
+        s.save_with_links(new, [reads, ghost])
+    assert city.find_entity("system:cong-moi") is None and city.list_relationships() == []
+    assert city.revision() == head  # not one change-log entry
+    saved = s.save_with_links(new, [reads])
+    assert [r.id for r in city.list_relationships("system:cong-moi")] == [reads.id]
+    renamed = saved.model_copy(update={"name": saved.name.model_copy(update={"vi": "Cổng mới (đổi tên)"})})
+    s.save_with_links(renamed, [], unlink=[reads.id], current=city.get_entity("system:cong-moi"))
+    assert city.get_entity("system:cong-moi").name.vi == "Cổng mới (đổi tên)"
+    assert city.list_relationships("system:cong-moi") == []
