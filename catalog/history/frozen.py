@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+from collections.abc import Iterable
 from typing import Any
 
-from catalog.changelog import VerifyResult
+from catalog.changelog import Head, VerifyResult
 from catalog.errors import StoreError
 from catalog.metamodel import DEFAULT, Metamodel
 from catalog.model import ChangeEntry, Entity, OrgEvent, Relationship
@@ -26,16 +27,17 @@ class FrozenStore(CatalogStore):
         self._revision = revision
         self.metamodel = metamodel
         noon = dt.datetime.combine(day, dt.time(12), tzinfo=dt.UTC)
-        self.clock = lambda: noon  # type: ignore[method-assign]
+        self.clock = lambda: noon
 
     def _read_only(self, *_: Any, **__: Any) -> Any:
         raise StoreError("this is a read-only snapshot of the catalog")
 
-    create_entity = update_entity = delete_entity = _read_only  # type: ignore[assignment]
-    create_relationship = update_relationship = delete_relationship = _read_only  # type: ignore[assignment]
-    record_event = bulk_load = _read_only  # type: ignore[assignment]
-    dump = restore = is_empty = erase = _read_only  # type: ignore[assignment]  (not a migration source or target)
-    put_record = delete_record = _read_only  # type: ignore[assignment]
+    create_entity = update_entity = delete_entity = _read_only
+    create_relationship = update_relationship = delete_relationship = _read_only
+    record_event = bulk_load = _read_only
+    # not a migration source or target
+    dump = restore = is_empty = erase = _read_only
+    put_record = delete_record = _read_only
 
     def get_record(self, collection: str, key: str) -> Any:  # records (users, drafts ...) are not catalog facts
         return None
@@ -116,10 +118,11 @@ class FrozenStore(CatalogStore):
         types: tuple[str, ...] | None = None,
         limit: int = 5000,
     ) -> Subgraph:
-        g = Subgraph()
+        entities: dict[str, Entity] = {}
+        g = Subgraph(entities=entities)
         if ref not in self._entities:
             return g
-        g.entities[ref], g.depth[ref] = self._entities[ref], 0
+        entities[ref], g.depth[ref] = self._entities[ref], 0
         frontier, followed = [ref], {}
         for level in range(1, depth + 1):
             nxt = []
@@ -130,7 +133,7 @@ class FrozenStore(CatalogStore):
                     followed[r.id] = r
                     other = r.target if r.source == x else r.source
                     if other not in g.entities and other in self._entities:
-                        g.entities[other], g.depth[other] = self._entities[other], level
+                        entities[other], g.depth[other] = self._entities[other], level
                         nxt.append(other)
             frontier = nxt
             if len(g.entities) >= limit:
@@ -144,7 +147,9 @@ class FrozenStore(CatalogStore):
     def changelog(self, *args: Any, **kwargs: Any) -> list[ChangeEntry]:
         return []
 
-    def verify_log(self) -> VerifyResult:
+    def verify_log(self, witness: Iterable[Head] = (), configured_witness: bool = True) -> VerifyResult:
+        """A snapshot holds no log entries of its own: nothing to verify (the record it was read from is checked by
+        the store it came from)."""
         return VerifyResult(True, 0, self._revision[1])
 
     def revision(self) -> tuple[int, str]:

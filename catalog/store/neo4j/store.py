@@ -442,7 +442,7 @@ class Neo4jStore(CatalogStore):
                 ).consume()
                 head = tx.run(
                     "MATCH (h:LogHead {id: 'head'}) RETURN h.seq AS seq, h.hash AS hash, h.time AS time"
-                ).single()
+                ).single(strict=True)
                 start = self._local.head = (head["seq"], head["hash"], head["time"])
                 self._local.pending = []
                 self._local.tx = tx
@@ -537,7 +537,8 @@ class Neo4jStore(CatalogStore):
         limit: int | None = None,
         after_seq: int = 0,
     ) -> list[ChangeEntry]:
-        where, params = ["c.seq > $after_seq"], {"after_seq": int(after_seq)}
+        where: list[str] = ["c.seq > $after_seq"]
+        params: dict[str, Any] = {"after_seq": int(after_seq)}
         if ref:
             where.append("c.ref = $ref")
             params["ref"] = ref
@@ -570,8 +571,8 @@ class Neo4jStore(CatalogStore):
                 after=None if r["after"] is None else json.loads(r["after"]),
                 prev_hash=r["prev_hash"],
                 hash=r["hash"],
-            )
                 proposer=r["proposer"],
+            )
             for r in self._run(query, **params)
         ]
 
@@ -589,8 +590,8 @@ class Neo4jStore(CatalogStore):
                 r["after"],
                 r["prev_hash"],
                 r["hash"],
-            )
                 r["proposer"],
+            )
             for r in self._stream(f"MATCH (c:ChangeEntry) RETURN {_CHANGE_FIELDS} ORDER BY c.seq")
         )
         result = self._verify_rows(rows, witness, configured_witness)
@@ -604,9 +605,9 @@ class Neo4jStore(CatalogStore):
                 result.checked,
                 result.head,
                 bad,
-                f"the log head names entry {head_seq} but the chain ends at entry {result.checked}"
+                msg("log-head-beyond-chain", seq=head_seq, end=result.checked)
                 if head_seq != result.checked
-                else "the log head's hash does not match the last entry",
+                else msg("log-head-hash-mismatch"),
                 result.witnessed,
             )
         return result
@@ -806,7 +807,10 @@ class Neo4jStore(CatalogStore):
         for i, row in enumerate(rows):
             if logs is not None:
                 row = {**row, "c": _without_after(logs[i], row["props"]["data"])}
-            by_type.setdefault(rel_type(self.metamodel, _split_rel_id(row["props"]["id"])[1]), []).append(row)
+            parts = _split_rel_id(row["props"]["id"])
+            if parts is None:  # ids are checked by the Relationship model before any write
+                raise StoreError(f"malformed relationship id {row['props']['id']!r}")
+            by_type.setdefault(rel_type(self.metamodel, parts[1]), []).append(row)
         log = " CREATE (c:ChangeEntry) SET c = row.c, c.after = row.props.data" if logs is not None else ""
         for t, group in by_type.items():
             for batch in _chunks(group):
@@ -1153,11 +1157,8 @@ class Neo4jStore(CatalogStore):
 
     def graph_as_of(self, when: dt.datetime | dt.date | str) -> Subgraph:
         ents, rels = self.graph_json(when)  # in ref and id order
-        g = Subgraph(relationships=[Relationship.model_validate_json(r) for r in rels])
-        for data in ents:
-            e = Entity.model_validate_json(data)
-            g.entities[e.ref] = e
-        return g
+        entities = {e.ref: e for e in map(Entity.model_validate_json, ents)}
+        return Subgraph(entities=entities, relationships=[Relationship.model_validate_json(r) for r in rels])
 
     def graph_json(self, when: dt.datetime | dt.date | str | None = None) -> tuple[list[str], list[str]]:
         ents: list[str] = []

@@ -404,7 +404,8 @@ class SQLiteStore(CatalogStore):
         limit: int | None = None,
         after_seq: int = 0,
     ) -> list[ChangeEntry]:
-        where, args = ["seq > ?"], [after_seq]
+        where: list[str] = ["seq > ?"]
+        args: list[Any] = [after_seq]
         if ref:
             where.append("ref = ?")
             args.append(ref)
@@ -440,8 +441,8 @@ class SQLiteStore(CatalogStore):
             after=None if r[7] is None else json.loads(r[7]),
             prev_hash=r[8],
             hash=r[9],
-        )
             proposer=r[10] if len(r) > 10 else None,
+        )
 
     def verify_log(self, witness: Iterable[Head] = (), configured_witness: bool = True) -> VerifyResult:
         # the stored text is hashed as it is: any edit, even of white space, breaks the chain
@@ -665,7 +666,8 @@ class SQLiteStore(CatalogStore):
     def list_relationships(
         self, ref: str | None = None, type: str | None = None, direction: Direction = "both", limit: int | None = None
     ) -> list[Relationship]:
-        where, args = [], []
+        where: list[str] = []
+        args: list[Any] = []
         if ref:
             ends = {"out": "source = ?", "in": "target = ?", "both": "(source = ? OR target = ?)"}[direction]
             where.append(ends)
@@ -861,11 +863,8 @@ class SQLiteStore(CatalogStore):
 
     def graph_as_of(self, when: dt.datetime | dt.date | str) -> Subgraph:
         ents, rels = self.graph_json(when)  # in ref and id order
-        g = Subgraph(relationships=[Relationship.model_validate_json(r) for r in rels])
-        for data in ents:
-            e = Entity.model_validate_json(data)
-            g.entities[e.ref] = e
-        return g
+        entities = {e.ref: e for e in map(Entity.model_validate_json, ents)}
+        return Subgraph(entities=entities, relationships=[Relationship.model_validate_json(r) for r in rels])
 
     def graph_json(self, when: dt.datetime | dt.date | str | None = None) -> tuple[list[str], list[str]]:
         ents: list[str] = []
@@ -947,7 +946,8 @@ class SQLiteStore(CatalogStore):
                 if not empty:
                     q = f"SELECT ref, version, created_at, data FROM entities WHERE ref IN ({','.join('?' * len(chunk))})"
                     existing = {ref: (v, c, d) for ref, v, c, d in conn.execute(q, [e.ref for e in chunk])}
-                inserts, updates, reindex, logs = [], [], [], []
+                logs: list[tuple[str, str, str | None, str | None]] = []
+                inserts, updates, reindex = [], [], []
                 index: tuple[list, list, list] = ([], [], [])
                 for e in chunk:
                     c = e.content()
@@ -982,7 +982,8 @@ class SQLiteStore(CatalogStore):
                 if not empty:
                     q = f"SELECT id, version, created_at, data FROM relationships WHERE id IN ({','.join('?' * len(chunk))})"
                     existing = {rid: (v, c, d) for rid, v, c, d in conn.execute(q, [r.id for r in chunk])}
-                inserts, updates, logs = [], [], []
+                logs = []
+                inserts, updates = [], []
                 for r in chunk:
                     c = r.content()
                     c["provenance"] = c["provenance"] or prov
