@@ -194,11 +194,11 @@ class IocView(_SnapshotView):
                         nxt.add(r.source)
             frontier = nxt - seen
             seen |= nxt
-        # what draw() uses: relationships between members, and the platforms members are published on; the
-        # platforms flows go via come with the snapshot (partial_snapshot reads every ``via``)
-        return part.snapshot(
-            [r for r in read if r.source in seen and (r.target in seen or r.type == "published_on")], seen
-        )
+        # what draw() uses: relationships between members, and the targets of those on the path that carry no data
+        # (published_on: written as notes); the platforms flows go via come with the snapshot (partial_snapshot
+        # reads every ``via``)
+        notes = {t for t in deps if store.metamodel.relations[t].flows_from is None}
+        return part.snapshot([r for r in read if r.source in seen and (r.target in seen or r.type in notes)], seen)
 
     def draw(self, snap: Snapshot, params: ViewParams) -> Diagram:
         lang = params.lang

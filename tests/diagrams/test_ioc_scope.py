@@ -205,3 +205,13 @@ def test_the_api_takes_lineage(store: CatalogStore, tmp_path: Path) -> None:
         assert city.status_code == full.status_code == 200
         assert drawn(city.text) < drawn(full.text)
         assert c.get("/api/v1/diagrams/ioc.dot", params={"lineage": "x"}).status_code == 422
+
+
+def test_views_name_no_relationship_type() -> None:
+    """What a relationship means comes from the metamodel (ioc_path, dependency, flows_from, database_role): no
+    relationship type is named in the views."""
+    from catalog.metamodel import DEFAULT
+
+    source = (ROOT / "diagrams" / "views.py").read_text(encoding="utf-8")
+    named = [t for t in DEFAULT.relations if re.search(rf"[\"']{t}[\"']", source)]
+    assert named == []
