@@ -144,3 +144,22 @@ def test_the_cache_stays_within_its_byte_budget() -> None:
     assert len(cache) == 2 and cache.size == 8 and cache.get("a") is None and cache.get("c") == b"1234"
     cache.put("big", b"x" * 11)  # larger than the whole budget: not kept
     assert cache.get("big") is None and cache.size <= 10
+
+
+def test_the_api_and_the_web_ui_draw_over_the_budget_collapsed_and_expand_on_demand(store: CatalogStore) -> None:
+    import html
+
+    from fastapi.testclient import TestClient
+
+    app = create_app(Settings(demo=True, diagram_max_nodes=30, diagram_max_edges=30), store=store)
+    with TestClient(app, raise_server_exceptions=False) as client:
+        base = {"ref": "platform:hcm-ioc", "lang": "en"}
+        for path in ("/api/v1/diagrams/ioc.svg", "/download/diagram/ioc.svg"):
+            folded = html.unescape(client.get(path, params={**base, "inline": 1}).text)
+            assert "collapsed by organisation" in folded and "expand=" in folded
+            full = html.unescape(client.get(path, params={**base, "inline": 1, "detail": "full"}).text)
+            assert "collapsed by organisation" not in full and full.count("class=\"node\"") > 30
+            one = html.unescape(client.get(path, params={**base, "inline": 1, "expand": "organization:hcm-skhcn"}).text)
+            assert "Expanded: " in one and "1022" in one and "1022" not in folded  # the department's systems
+        bad = client.get("/api/v1/diagrams/ioc.svg", params={**base, "detail": "everything"})
+        assert bad.status_code == 422 and "detail" in bad.text
