@@ -14,7 +14,7 @@ VIEW_HELP = "{views}"  # the registered views, named when the help is shown (api
 
 
 def register(app: typer.Typer) -> None:
-    from api.cli import LangOpt, StoreOpt, _store, console, err
+    from api.cli_common import LangOpt, StoreOpt, console, err, open_cli_store, say
     from api.registry_help import RegistryHelpCommand
 
     @app.command(cls=RegistryHelpCommand)
@@ -97,7 +97,7 @@ def register(app: typer.Typer) -> None:
             to_date=to,
             lineage=lineage,
         )
-        data = draw(_store(store), view, params, f, url_prefix=url_prefix)
+        data = draw(open_cli_store(store), view, params, f, url_prefix=url_prefix)
         if output is None:
             import sys
 
@@ -105,7 +105,7 @@ def register(app: typer.Typer) -> None:
             sys.stdout.buffer.flush()
             return
         output.write_bytes(data)
-        console.print(f"Wrote {output} ({view}, {f}, {len(data):,} bytes).", highlight=False)
+        console.print(say("cli-wrote-diagram", path=str(output), view=view, format=f, size=len(data)), highlight=False)
 
     @app.command("audit-bundle")
     def audit_bundle(
@@ -121,7 +121,7 @@ def register(app: typer.Typer) -> None:
         """Write the auditor's bundle: main diagrams, inventory CSVs, compliance report, change log, manifest."""
         from diagrams.bundle import build_bundle
 
-        manifest = build_bundle(_store(store), as_of, output, lang=lang, from_day=from_)
+        manifest = build_bundle(open_cli_store(store), as_of, output, lang=lang, from_day=from_)
         head = manifest["changelog_head"]
         console.print(
             f"Wrote {output}: {len(manifest['files'])} files as of {manifest['as_of']}, change-log head "
@@ -142,7 +142,7 @@ def register(app: typer.Typer) -> None:
 
         from diagrams.bundle import verify_bundle
 
-        result = verify_bundle(bundle, _store(store) if against_store else None)
+        result = verify_bundle(bundle, open_cli_store(store) if against_store else None)
         if result.ok:
             console.print(f"[green]{escape(str(result))}[/green]")
         else:
