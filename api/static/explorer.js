@@ -42,7 +42,7 @@
     SINGLE.forEach(function (k) { s[k] = p.get(k) || ""; });
     if (!s.start.length) s.start = config.start.slice();
     if (config.all) s.all = "1";
-    s.layout = s.layout === "fcose" ? "fcose" : "dagre";
+    s.layout = s.layout === "fcose" || s.layout === "dagre" ? s.layout : "";  // "": chosen by the graph's size
     return s;
   }
   function query(s, forApi) {
@@ -94,11 +94,16 @@
       "arrow-scale": 1.3, "label": "data(label)", "font-size": 10, "color": "#334155", "text-rotation": "autorotate",
       "text-background-color": "#ffffff", "text-background-opacity": 0.85, "text-background-padding": 2,
       "min-zoomed-font-size": 7, "text-wrap": "wrap", "text-max-width": 160}},
+    {selector: "edge.quiet", style: {"label": "", "curve-style": "straight"}},
+    {selector: "edge.quiet:selected, edge.quiet.hover", style: {"label": "data(label)"}},
     {selector: "edge.onpath", style: {"line-color": "#dc2626", "target-arrow-color": "#dc2626", "width": 4, "z-index": 10}},
     {selector: "node.onpath", style: {"border-color": "#dc2626", "border-width": 4}}
   ];
+  // a large graph stays fluid: while zooming or panning the drawing moves as one picture, redrawn when it stops
   var cy = cytoscape({container: canvas, style: style, wheelSensitivity: 0.3, minZoom: 0.05, maxZoom: 4,
-                      boxSelectionEnabled: false, selectionType: "additive"});
+                      boxSelectionEnabled: false, selectionType: "additive", textureOnViewport: true,
+                      pixelRatio: 1});
+  var QUIET_EDGES = 150;  // past this many edges their labels show on hover or selection only
   window.iocExplorer = {cy: cy};  // for tests and the benchmark (bench/explorer.py)
   var data = null, navigator = null, spof = null, selection = [];
 
@@ -136,10 +141,12 @@
 
   function runLayout() {
     var n = cy.nodes().length;
-    var opts = state.layout === "fcose"
+    var m = cy.edges().length;
+    var opts = layoutName() === "fcose"
       ? {name: "fcose", quality: n > 400 ? "draft" : "default", animate: false, randomize: true,
          nodeRepulsion: 9000, idealEdgeLength: 120, nodeSeparation: 90, packComponents: true}
-      : {name: "dagre", rankDir: "LR", nodeSep: 18, rankSep: 110, edgeSep: 8, animate: false};
+      : {name: "dagre", rankDir: "LR", nodeSep: 18, rankSep: 110, edgeSep: 8, animate: false,
+         ranker: m > 150 ? "longest-path" : "network-simplex"};  // network simplex is slow past a few hundred edges
     try { cy.layout(opts).run(); } catch (err) { cy.layout({name: "grid"}).run(); }
     cy.fit(undefined, 24);
     if (cy.zoom() < READABLE) {  // names stay readable: zoom in on where the view starts, the overview shows the rest
@@ -149,6 +156,13 @@
     }
   }
   var READABLE = 0.75;
+  // layered (data left to right) unless chosen otherwise; folded groups and large graphs: force-directed (their
+  // bundled edges run every way, and layering hundreds of edges takes seconds)
+  function layoutName() {
+    if (state.layout) return state.layout;
+    var folded = data && data.groups.some(function (g) { return g.folded; });
+    return folded || cy.nodes().length > 150 ? "fcose" : "dagre";
+  }
 
   function load() {
     status.textContent = T.loading;
@@ -159,12 +173,17 @@
         return r.json().then(function (body) { if (!r.ok) throw body; return body; });
       })
       .then(function (d) {
+        var t1 = performance.now();
         data = d;
         cy.startBatch();
         cy.elements().remove();
         cy.add(elements(d));
+        if (d.edges.length > QUIET_EDGES) cy.edges().addClass("quiet");
+        cy.edges('[type = ""]').addClass("quiet");  // folded groups' bundles: the count on hover
         cy.endBatch();
+        var t2 = performance.now();
         runLayout();
+        var t3 = performance.now();
         applyMarks();
         drawList();
         fillFacets(d.facets);
@@ -175,7 +194,8 @@
         if (d.truncated) msg += " " + T.truncated;
         status.textContent = msg;
         canvas.setAttribute("aria-busy", "false");
-        window.iocExplorer.rendered = {ms: performance.now() - t0, nodes: cy.nodes().length, edges: cy.edges().length};
+        window.iocExplorer.rendered = {ms: performance.now() - t0, fetch_ms: t1 - t0, layout_ms: t3 - t2,
+                                       nodes: cy.nodes().length, edges: cy.edges().length};
         box.dataset.ready = "1";
         restoreSelection();
       })
@@ -206,7 +226,8 @@
     return parts.join(" · ");
   }
   cy.on("mouseover", "node", function (ev) { canvas.title = describeNode(ev.target); });
-  cy.on("mouseover", "edge", function (ev) { canvas.title = ev.target.data("label"); });
+  cy.on("mouseover", "edge", function (ev) { canvas.title = ev.target.data("label"); ev.target.addClass("hover"); });
+  cy.on("mouseout", "edge", function (ev) { ev.target.removeClass("hover"); });
   cy.on("mouseout", "node, edge", function () { canvas.title = ""; });
 
   // --- selection, expand/collapse, groups ----------------------------------------------------------------------------
@@ -351,7 +372,7 @@
   // --- filters and controls ------------------------------------------------------------------------------------------
   var filters = byId("explore-filters");
   function syncControls() {
-    byId("explore-layout").value = state.layout;
+    byId("explore-layout").value = layoutName();
     byId("explore-group").value = state.group;
     byId("explore-spof").checked = state.spof === "1";
     byId("explore-q").value = state.q;
