@@ -13,7 +13,8 @@ from collections.abc import Iterable
 from typing import Any
 
 from catalog.changelog import Head, VerifyResult
-from catalog.errors import StoreError
+from catalog.errors import NotFound, StoreError
+from catalog.i18n import msg
 from catalog.metamodel import DEFAULT, Metamodel
 from catalog.model import ChangeEntry, Entity, OrgEvent, Relationship
 from catalog.store.base import CatalogStore, Direction, EntityFilter, Subgraph
@@ -81,11 +82,17 @@ class FrozenStore(CatalogStore):
         return len(self._match(flt))
 
     def search(self, text: str, kind: str | None = None, limit: int = 20) -> list[Entity]:
+        """Names, descriptions, codes and tags, with or without diacritics, as the stores search (nothing for no
+        words)."""
         words = fold(text).split()
+        if not words:
+            return []
+
+        def said(e: Entity) -> str:
+            return fold(" ".join([e.code, e.name.vi, e.name.en, e.description.vi, e.description.en, *e.tags]))
+
         hits = [
-            e
-            for e in self._entities.values()
-            if (kind is None or e.kind == kind) and all(w in fold(f"{e.code} {e.name.vi} {e.name.en}") for w in words)
+            e for e in self._entities.values() if (kind is None or e.kind == kind) and all(w in said(e) for w in words)
         ]
         return hits[:limit]
 
@@ -121,7 +128,7 @@ class FrozenStore(CatalogStore):
         entities: dict[str, Entity] = {}
         g = Subgraph(entities=entities)
         if ref not in self._entities:
-            return g
+            raise NotFound(msg("entity-not-found", ref=ref))
         entities[ref], g.depth[ref] = self._entities[ref], 0
         frontier, followed = [ref], {}
         for level in range(1, depth + 1):

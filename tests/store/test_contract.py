@@ -187,8 +187,7 @@ def test_list_relationships_by_end_direction_and_type(store: CatalogStore, ctx: 
 # --- filters, pagination, count -------------------------------------------------------------------------------------
 
 
-@pytest.fixture
-def landscape(store: CatalogStore, ctx: WriteContext, ent) -> CatalogStore:
+def build_landscape(store: CatalogStore, ctx: WriteContext, ent) -> CatalogStore:
     """Two departments, their systems and databases, a few tags and attributes; one source-loaded fact."""
     store.create_entity(ent("organization:hcm-stttt", "Sở Thông tin và Truyền thông"), ctx)
     store.create_entity(ent("organization:hcm-stc", "Sở Tài chính"), ctx)
@@ -211,6 +210,11 @@ def landscape(store: CatalogStore, ctx: WriteContext, ent) -> CatalogStore:
         ctx,
     )
     return store
+
+
+@pytest.fixture
+def landscape(store: CatalogStore, ctx: WriteContext, ent) -> CatalogStore:
+    return build_landscape(store, ctx, ent)
 
 
 def test_filters_return_exact_sets(landscape: CatalogStore) -> None:
@@ -268,8 +272,7 @@ def test_iter_entities_walks_everything(landscape: CatalogStore) -> None:
 # --- search ---------------------------------------------------------------------------------------------------------
 
 
-@pytest.fixture
-def named(store: CatalogStore, ctx: WriteContext, ent) -> CatalogStore:
+def build_named(store: CatalogStore, ctx: WriteContext, ent) -> CatalogStore:
     for ref, name in [
         ("organization:hcm-stttt", "Sở Thông tin và Truyền thông"),
         ("organization:hcm-stc", "Sở Tài chính"),
@@ -280,6 +283,11 @@ def named(store: CatalogStore, ctx: WriteContext, ent) -> CatalogStore:
     ]:
         store.create_entity(ent(ref, name), ctx)
     return store
+
+
+@pytest.fixture
+def named(store: CatalogStore, ctx: WriteContext, ent) -> CatalogStore:
+    return build_named(store, ctx, ent)
 
 
 @pytest.mark.parametrize(
@@ -341,8 +349,7 @@ def test_search_follows_updates_and_deletes(named: CatalogStore, ctx: WriteConte
 # --- neighbourhood --------------------------------------------------------------------------------------------------
 
 
-@pytest.fixture
-def graph(store: CatalogStore, ctx: WriteContext, ent, rl) -> CatalogStore:
+def build_graph(store: CatalogStore, ctx: WriteContext, ent, rl) -> CatalogStore:
     """hr -reads-> dan-cu -exposes-> api <-consumes- portal -feeds-> ioc;  api -published_on-> lgsp -fed-> ndxp."""
     for ref in (
         "system:portal",
@@ -365,6 +372,11 @@ def graph(store: CatalogStore, ctx: WriteContext, ent, rl) -> CatalogStore:
     ):
         store.create_relationship(r, ctx)
     return store
+
+
+@pytest.fixture
+def graph(store: CatalogStore, ctx: WriteContext, ent, rl) -> CatalogStore:
+    return build_graph(store, ctx, ent, rl)
 
 
 CONSUMES = "system:portal>consumes>service:api"
