@@ -260,7 +260,8 @@ def suggest(
     if not folded:
         return []
     limit = max(1, min(int(limit), MAX_LIMIT))
-    wanted = max(limit * 4, 60)  # the index's best few dozen, re-ranked here
+    # the index's best few dozen (of each kind asked for), re-ranked here
+    wanted = max(limit * 4, 60) if len(kinds) < 2 else max(limit * 2, 30)
     found: list[Entity] = []
     for k in kinds or [None]:
         found += store.search(text, kind=k, limit=wanted)
