@@ -48,7 +48,7 @@ from catalog.store.base import CatalogStore
 
 CACHE_SIZE = 2
 BETWEENNESS_EXACT_LIMIT = 2000  # above this many nodes betweenness is estimated from a sample of sources
-BETWEENNESS_SAMPLES = 50  # each sampled source is one BFS of the whole graph (about 1 s at 100,000 nodes)
+BETWEENNESS_SAMPLES = 50  # each sampled source is one BFS of the whole graph (bench/README.md: analyses)
 BETWEENNESS_SEED = 42
 TOP_PLATFORMS = 10
 
@@ -163,7 +163,7 @@ def projection(store: CatalogStore) -> nx.MultiDiGraph:
     return _views(store).projection(store)
 
 
-def _active(data: dict[str, Any]) -> bool:
+def _active(data: Mapping[str, Any]) -> bool:
     return data.get("status") != "retired"
 
 

@@ -102,8 +102,7 @@ def schema_statements(mm: Metamodel) -> dict[str, str]:
         )
         out[f"ioc_rel_{low}_in"] = f"CREATE INDEX ioc_rel_{low}_in IF NOT EXISTS FOR ()-[r:{t}]-() ON (r.in_key)"
         # no index on a relationship's prov_source (schema 1 had one): only a clean-up import asks for it, and it
-        # cost a bulk load more than the in_key index does (20,000 entities on a fresh server, 2026-11-26: 32-34 s
-        # with in_key only, 37-42 s with both)
+        # slowed every bulk load (docs/architecture.md, "Measured choices")
     return out
 
 

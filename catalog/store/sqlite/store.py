@@ -68,7 +68,7 @@ _CHUNK = 500
 _BULK_CHUNK = 5000
 # Pages of a new catalog file. 16 KiB rather than SQLite's 4 KiB: an entity's row (~700 bytes of JSON) and its change-log
 # entry fill 4 KiB pages five at a time, so a big import spent a fifth of its SQL time on page management
-# (measured: the SQL of a 20,000-entity load 1.72 s with 4 KiB pages, 1.35 s with 16 KiB). Existing files keep theirs.
+# (docs/architecture.md, "Measured choices"). Existing files keep theirs.
 PAGE_SIZE = 16384
 
 SCHEMA = """
@@ -929,7 +929,7 @@ class SQLiteStore(CatalogStore):
         transaction); facts are then written in chunks, so memory stays bounded by the chunk, not the load."""
         result = BulkResult()
         prov = load.provenance.model_dump()
-        # in key order, appending to the tables' and indexes' B-trees: half the SQL time of a big load (measured)
+        # in key order, appending to the tables' and indexes' B-trees (docs/architecture.md, "Measured choices")
         load = load.in_key_order()
         total = len(load.entities) + len(load.relationships) + len(load.events)
         done = 0
