@@ -11,6 +11,7 @@ The integrity checks are the command line's: :meth:`CatalogStore.verify_log` wit
 from __future__ import annotations
 
 import datetime as dt
+import json
 import tempfile
 import time
 import zipfile
@@ -200,11 +201,12 @@ async def _check_bundle(request: Request, store: Any, upload: Any) -> Response:
         if alone.ok:
             head = await run_in_threadpool(bundle_head, path)
             with zipfile.ZipFile(path) as z:
-                import json
-
                 manifest = json.loads(z.read("manifest.json"))
             check["head"] = head
             check["valid_on"] = str(manifest.get("valid_on") or manifest.get("as_of") or "")
+            check["recorded_at"] = str(manifest.get("recorded_at") or "")
+            period = manifest.get("period") if isinstance(manifest.get("period"), dict) else {}
+            check["period"] = (str(period.get("from") or ""), str(period.get("to") or ""))
             live = await run_in_threadpool(store.verify_log, [head], False)  # as verify-log --witness BUNDLE
             check["live"] = live
             check["ok"] = live.ok

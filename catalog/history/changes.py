@@ -54,8 +54,7 @@ EVENT_FIELDS = {
     "to": msg("hist-field-to"),
     "transfers": msg("hist-field-transfers"),
     "new_name": msg("hist-field-new-name"),
-    "note": msg("ui-note"),
-}
+}  # an event's note (free text, in whichever language it was typed) stays on the event itself
 DRAFT_FIELDS = {"status": msg("ui-status"), "note": msg("ui-note"), "reason": msg("ui-reason-for-rejecting")}
 DRAFT_STATUSES = {
     "pending": msg("ui-draft-pending"),
@@ -172,8 +171,9 @@ def select(store: Any, flt: ChangeFilter, limit: int = 100, before: int | None =
         return Selection(page, page[-1].seq if more and page else None, 0)
     out: list[ChangeEntry] = []
     hi, read = top, 0
+    step = WINDOW if flt.active() else max(1, limit)  # unfiltered: read exactly the page
     while hi > 0 and read < scan:
-        lo = max(0, hi - WINDOW)
+        lo = max(0, hi - step)
         window = store.changelog(after_seq=lo, limit=hi - lo)
         read += hi - lo
         for c in reversed(window):
@@ -193,8 +193,9 @@ def select_after(
     head, _ = store.revision()
     out: list[ChangeEntry] = []
     lo, read = max(0, int(after_seq)), 0
+    step = WINDOW if flt.active() else max(1, limit)
     while lo < head and read < scan:
-        hi = min(head, lo + WINDOW)
+        hi = min(head, lo + step)
         for c in store.changelog(after_seq=lo, limit=hi - lo):
             if flt.matches(c):
                 out.append(c)

@@ -34,6 +34,7 @@ def _fits_390(s: Session, path: str) -> None:
     s.page.set_viewport_size({"width": 390, "height": 800})
     s.goto(path)
     width = s.page.evaluate("document.documentElement.scrollWidth")
+    s.shot("390-" + path.strip("/").split("?")[0].replace("/", "-").replace(":", "-"), full=False)
     assert width <= 390, f"{path} is {width} px wide at 390"
     s.page.set_viewport_size({"width": 1280, "height": 860})
 
@@ -41,10 +42,10 @@ def _fits_390(s: Session, path: str) -> None:
 def test_history_shows_values_before_and_after_and_the_proposer_of_an_approved_draft(signed_in: SignedIn) -> None:
     ed = signed_in("editor-skhcn")
     ed.goto(f"/entities/{DB}/edit")
-    old = ed.page.input_value("#description_vi")
+    old = ed.page.input_value("#attr_evidence_note")  # a text attribute: the draft changes only this field
     assert old and ADDED not in old
-    ed.page.fill("#description_vi", f"{old} {ADDED}.")
-    ed.page.fill("#note", "Cập nhật mô tả")
+    ed.page.fill("#attr_evidence_note", f"{old} {ADDED}.")
+    ed.page.fill("#note", "Cập nhật ghi chú nguồn")
     ed.page.click("#submit-draft")
     ed.page.wait_for_url(f"**/entities/{DB}?drafted=1")
 
@@ -59,8 +60,8 @@ def test_history_shows_values_before_and_after_and_the_proposer_of_an_approved_d
     assert "architect" in latest.locator(".actor").inner_text()
     assert latest.locator(".proposer").inner_text() == "đề xuất: editor-skhcn"
     assert "Bản nháp do editor-skhcn đề xuất, architect phê duyệt" in latest.locator(".causes").inner_text()
-    row = latest.locator('tr[data-key="description.vi"]')
-    assert row.locator("th").inner_text() == "Mô tả (tiếng Việt)"  # the field by its label, in the page's language
+    row = latest.locator('tr[data-key="attributes.evidence_note"]')
+    assert row.locator("th").inner_text() == "Ghi chú nguồn"  # the field by its label, in the page's language
     assert row.locator("td.before").inner_text().strip() == old.strip()
     inserted = " ".join(row.locator("td.after ins").all_inner_texts())
     assert ADDED in inserted and old.split()[0] not in inserted  # only the new words are marked
@@ -78,7 +79,7 @@ def test_history_shows_values_before_and_after_and_the_proposer_of_an_approved_d
     aud.goto(f"/entities/{DB}?lang=en")
     latest = aud.page.locator("#history li.change").first
     assert latest.locator(".proposer").inner_text() == "proposed by editor-skhcn"
-    assert latest.locator('tr[data-key="description.vi"] th').inner_text() == "Description (Vietnamese)"
+    assert latest.locator('tr[data-key="attributes.evidence_note"] th').inner_text() == "Evidence note"
     aud.goto(f"/entities/{DB}?lang=vi")
 
 
@@ -160,7 +161,10 @@ def test_integrity_page_verifies_the_chain_and_checks_a_head_and_a_bundle(signed
     with s.page.expect_navigation():
         s.page.click("#check-bundle button[type=submit]")
     result = s.page.inner_text("#bundle-result")
-    assert "Gói kiểm toán nguyên vẹn" in result and "vẫn chứa đầu chuỗi" in result and "Bản kê của gói" in result
+    assert "Gói kiểm toán nguyên vẹn" in result and "vẫn chứa đầu chuỗi" in result
+    manifest = s.page.inner_text("#bundle-manifest")  # the bundle's two clocks, period and head, as its manifest says
+    assert "ngày hiệu lực" in manifest and "bản ghi tính đến" in manifest and "giai đoạn" in manifest
+    assert re.search(r"đầu chuỗi #\d+ lúc", manifest)
     _doc(s, "integrity-bundle", "main")
 
     # the same bundle with one inventory file changed: refused, naming the file
