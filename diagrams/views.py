@@ -214,11 +214,13 @@ class IocView(_SnapshotView):
             roots, home = _home_iocs(snap, scope, types)
         inside = (lambda ref: True) if full or home is None else (lambda ref: scope.of(ref) in (home, None))
         members, external = scoped_upstream(snap, roots, types, inside)
-        if full:
+        if not roots:
+            where = word("whole_catalog", lang)  # no operations centre to draw
+        elif full or home is None:  # asked for, or the IOC's owner is not recorded: nothing to stop at
             where = word("full_lineage", lang)
         else:
-            o = snap.entity(home) if home else None
-            where = o.name.get(lang) if o is not None else word("no_owner", lang)
+            o = snap.entity(home)
+            where = o.name.get(lang) if o is not None else home
         names = list(dict.fromkeys(snap.entities[r].name.get(lang) for r in roots))
         d = _diagram(self.name, _scoped(self.title.get(lang), names, where, snap, lang), snap, params)
         relations = snap.metamodel.relations

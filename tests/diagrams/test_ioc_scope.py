@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 from conftest import ROOT, SAMPLE, make_store
 
-from catalog.store.base import CatalogStore
+from catalog.store.base import CatalogStore, WriteContext
 from diagrams.dot import node_id
 from importers.base import run_import
 
@@ -215,3 +215,46 @@ def test_views_name_no_relationship_type() -> None:
     source = (ROOT / "diagrams" / "views.py").read_text(encoding="utf-8")
     named = [t for t in DEFAULT.relations if re.search(rf"[\"']{t}[\"']", source)]
     assert named == []
+
+
+def test_a_small_catalog_two_provinces_and_no_ioc(tmp_path: Path, ctx: WriteContext) -> None:
+    """Built from scratch: province A's IOC is fed by A's system and by B's system, which reads B's database; the
+    default view is A's (its IOC is fed most by its own), B's system is an external source whose database is not
+    drawn, and without any IOC the view is empty and says its scope is the whole catalog."""
+    from conftest import entity, load, rel
+
+    from diagrams import ViewParams, build, dot_for
+
+    store = make_store("sqlite", tmp_path)
+    ents = [
+        entity("organization:a", "Tỉnh A", org_type="province"),
+        entity("organization:a-dept", "Sở A", parent="organization:a"),
+        entity("organization:b", "Tỉnh B", org_type="province"),
+        entity(
+            "platform:a-ioc",
+            "IOC A",
+            "organization:a-dept",
+            platform_type="operations_centre",
+            platform_subtype="city_ioc",
+        ),
+        entity("system:a-1", "Hệ thống A", "organization:a-dept"),
+        entity("system:b-1", "Hệ thống B", "organization:b"),
+        entity("database:b-db", "CSDL B", "organization:b"),
+    ]
+    rels = [
+        rel("feeds", "system:a-1", "platform:a-ioc"),
+        rel("feeds", "system:b-1", "platform:a-ioc"),
+        rel("reads", "system:b-1", "database:b-db"),
+    ]
+    load(store, ctx, ents, rels)
+    d = build(store, "ioc", ViewParams())
+    assert set(d.nodes) == {"platform:a-ioc", "system:a-1", "system:b-1"}
+    assert d.nodes["system:b-1"].highlight == "external" and d.nodes["system:a-1"].highlight == ""
+    assert "phạm vi: Tỉnh A" in d.title
+    full = build(store, "ioc", ViewParams(lineage="full"))
+    assert "database:b-db" in full.nodes and not any(n.highlight == "external" for n in full.nodes.values())
+    assert dot_for(store, "ioc") == dot_for(store, "ioc")  # deterministic
+    empty = make_store("sqlite", tmp_path / "empty")
+    load(empty, ctx, ents[:3], [])
+    d = build(empty, "ioc", ViewParams())
+    assert not d.nodes and "phạm vi: toàn bộ danh mục" in d.title
