@@ -103,3 +103,18 @@ def test_uploads_that_are_not_bundles(store: CatalogStore) -> None:
     assert r.status_code == 200 and "KHÔNG hợp lệ" in r.text and "manifest.json" in r.text
     r = c.post("/integrity/check", data={"csrf": token}, files={"bundle": ("b.zip", b"x" * 5000, "application/zip")})
     assert r.status_code in (413, 422) and r.status_code < 500
+
+
+def test_the_xlsx_download_holds_the_rows_the_csv_holds(store: CatalogStore) -> None:
+    from openpyxl import load_workbook
+
+    c = _client(store, "auditor")
+    query = "/changes?kind=organization&op=create&lang=en"
+    csv_rows = c.get(query + "&format=csv").content.decode("utf-8-sig").splitlines()
+    r = c.get(query + "&format=xlsx")
+    assert r.status_code == 200 and "attachment" in r.headers["content-disposition"]
+    sheet = load_workbook(io.BytesIO(r.content)).active
+    rows = list(sheet.iter_rows(values_only=True))
+    assert rows[0][:5] == ("#", "When (UTC)", "Who", "Proposed by", "Operation")
+    assert len(rows) == len(csv_rows) > 10
+    assert {row[4] for row in rows[1:]} == {"Created"} and any(row[7] == "Organisation type" for row in rows[1:])
