@@ -143,7 +143,7 @@
     var n = cy.nodes().length;
     var m = cy.edges().length;
     var opts = layoutName() === "fcose"
-      ? {name: "fcose", quality: n > 400 ? "draft" : "default", animate: false, randomize: true,
+      ? {name: "fcose", quality: n > 100 ? "draft" : "default", animate: false, randomize: true,
          nodeRepulsion: 9000, idealEdgeLength: 120, nodeSeparation: 90, packComponents: true}
       : {name: "dagre", rankDir: "LR", nodeSep: 18, rankSep: 110, edgeSep: 8, animate: false,
          ranker: m > 150 ? "longest-path" : "network-simplex"};  // network simplex is slow past a few hundred edges
@@ -179,13 +179,15 @@
         cy.elements().remove();
         cy.add(elements(d));
         if (d.edges.length > QUIET_EDGES) cy.edges().addClass("quiet");
+        // large graphs: edges and labels rest while the view moves (drawn again when it stops)
+        var r = cy.renderer && cy.renderer();
+        if (r) r.hideEdgesOnViewport = r.hideLabelsOnViewport = d.edges.length > QUIET_EDGES;
         cy.edges('[type = ""]').addClass("quiet");  // folded groups' bundles: the count on hover
         cy.endBatch();
         var t2 = performance.now();
         runLayout();
         var t3 = performance.now();
-        applyMarks();
-        drawList();
+        applyMarks();  // draws the list view too
         fillFacets(d.facets);
         navigatorFor();
         var msg = fill(T.shown, {nodes: d.nodes.length + d.groups.filter(function (g) { return g.folded; }).length,
