@@ -58,8 +58,14 @@
     var kinds = opts.kinds || input.dataset.kinds || "";
     var initial = null;
     try { initial = input.dataset.initial ? JSON.parse(input.dataset.initial) : null; } catch (e) { initial = null; }
-    var typed = initial ? "" : input.value.trim();  // text that named nothing yet: searched for again below
-    if (!initial) input.value = "";
+    var typed = initial ? "" : input.value.trim();
+    var ref = /^[a-z_]+:[a-z0-9][a-z0-9._-]*$/.test(typed) ? typed : "";
+    if (ref) {  // a reference without its description: kept as chosen, described once the server answers
+      initial = {ref: ref, name: ref, rank: 0};
+      typed = "";
+    } else {
+      input.value = "";  // text that named nothing yet: searched for again below
+    }
     var ts = new window.TomSelect(input, {
       valueField: "ref",
       labelField: "name",
@@ -100,6 +106,15 @@
       }
     });
     ts.wrapper.classList.add("pk");
+    if (ref) {
+      fetch(searchUrl(ref, kinds, 1), {credentials: "same-origin", headers: {Accept: "application/json"}})
+        .then(function (r) { return r.ok ? r.json() : {items: []}; })
+        .then(function (body) {
+          var hit = body.items.filter(function (it) { return it.ref === ref; })[0];
+          if (hit && ts.getValue() === ref) { hit.rank = 0; ts.updateOption(ref, hit); }
+        })
+        .catch(function () { /* the reference stays, shown as it is */ });
+    }
     if (typed) {
       ts.setTextboxValue(typed);
       ts.load(typed);

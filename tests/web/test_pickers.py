@@ -211,3 +211,18 @@ def test_without_javascript_the_inputs_accept_a_reference(browser: object, serve
         assert page.locator("#link_0_target").is_visible()  # a plain text box takes a reference
     finally:
         ctx.close()
+
+
+def test_a_reference_already_in_the_box_stays_chosen_and_is_described(signed_in: SignedIn) -> None:
+    """Other pages' pickers (iocPicker.attach) may start from a bare reference: it is kept as the value and shown by
+    name once the server describes it."""
+    s = signed_in("viewer")
+    s.goto("/impact")
+    s.page.evaluate(
+        """() => { const i = document.createElement('input'); i.id = 'other'; i.value = 'platform:bd-ioc';
+        document.querySelector('main').append(i); window.iocPicker.attach(i, {kinds: 'platform'}); }"""
+    )
+    item = s.page.locator("#other + .ts-wrapper .pk-item")
+    expect(item.locator(".pk-name")).to_have_text(IOC_NAME)
+    expect(item.locator(".pk-meta")).to_contain_text("Bình Dương")
+    assert s.page.input_value("#other") == "platform:bd-ioc"
