@@ -205,6 +205,25 @@ def test_the_api_takes_lineage(store: CatalogStore, tmp_path: Path) -> None:
         assert city.status_code == full.status_code == 200
         assert drawn(city.text) < drawn(full.text)
         assert c.get("/api/v1/diagrams/ioc.dot", params={"lineage": "x"}).status_code == 422
+        # the web page of a view: its scope in the heading; hostile parameters are refused with a reason, never a 5xx
+        page = c.get("/views/ioc")
+        assert page.status_code == 200 and "phạm vi: UBND Thành phố Hồ Chí Minh" in page.text
+        assert 'data-src="/download/diagram/ioc.svg?' in page.text
+        for path, params in [
+            ("/views/ioc", {"lineage": "most"}),
+            ("/views/<script>", {}),
+            ("/views/diff", {}),
+            ("/views/context", {"ref": "system:nope"}),
+            ("/views/context", {"ref": "system:hcm-cong-1022", "direction": "sideways"}),
+            ("/views/context", {"ref": "system:hcm-cong-1022", "depth": "-1"}),
+            ("/views/context", {"ref": "system:hcm-cong-1022", "depth": "9" * 30}),
+            ("/views/ioc", {"valid_on": "2024-13-45"}),
+            ("/views/ioc", {"ref": "system:hcm-cong-1022"}),
+            ("/views/department", {"ref": "system:hcm-cong-1022"}),
+            ("/views/landscape", {"ref": "x" * 5000}),
+        ]:
+            r = c.get(path, params=params)
+            assert 400 <= r.status_code < 500, (path, params, r.status_code)
 
 
 def test_views_name_no_relationship_type() -> None:
