@@ -96,9 +96,13 @@
       zoomScaleSensitivity: 0.25,
     });
     instances.set(box, pz);
-    box.iocScale = function () {
-      return pz.getSizes().realZoom;
-    };
+    var resizing = 0;
+    window.addEventListener("resize", function () {
+      window.clearTimeout(resizing);
+      resizing = window.setTimeout(function () {
+        pz.resize(); // the box changed width (a phone turned): keep the scale, refit the viewport
+      }, 150);
+    });
     zoomTo(box, pz, scale);
     later(function () {
       place(box, pz, svg); // svg-pan-zoom draws on the next frame: measure once it has
