@@ -1,10 +1,12 @@
 """The built-in views. Each selects part of one snapshot of the catalog (catalog.history.snapshot: as of a date, both
 clocks) and says how to group it; none knows DOT. They register like an extension's view (diagrams.registry).
 
-- ``ioc``: how data reaches the operations centre(s): every entity with a dependency path into a city IOC along
-  the relationship kinds the metamodel marks ``ioc_path`` (feeds, flows_to, provides, exposes, published_on,
-  consumes, reads, writes), each in its dependency direction (relationships with status ``retired`` carry nothing and
-  are not followed), clustered by owner, with the shared platforms grouped together and the IOC on its own.
+- ``ioc``: how data reaches an operations centre: every entity of its city or province (:class:`Scope`) with a
+  dependency path into it along the relationship kinds the metamodel marks ``ioc_path``, each in its dependency
+  direction (relationships with status ``retired`` carry nothing and are not followed); entities owned elsewhere
+  are external sources whose own upstream is not followed (``lineage="full"``: every source); flows via a platform
+  go through its node; clustered by owner, with the shared platforms grouped together and the IOC on its own, in
+  layers left to right (:func:`ioc_layer`). Without a ref: the city IOCs of the catalog's own city or province.
 - ``department``: an organisation's assets (its own and its units', by the parent chain) and their direct
   connections.
 - ``context``: everything within ``depth`` hops of one entity in ``direction``.
