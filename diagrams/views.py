@@ -709,13 +709,17 @@ def builtin_views() -> list[Any]:
 
 __all__ = [
     "BUILTINS",
+    "EXTERNAL",
     "ContextView",
     "DepartmentView",
     "DiffView",
     "IocView",
     "LandscapeView",
+    "Scope",
     "SharedDbView",
     "builtin_views",
+    "ioc_layer",
     "ioc_types",
+    "scoped_upstream",
     "upstream",
 ]
