@@ -37,7 +37,7 @@ from catalog.text import fold
 
 PLACE_TYPES = ("province", "city")
 ENDED_STATUSES = ("merged", "dissolved")
-MAX_LIMIT = 50
+MAX_LIMIT = 200
 MAX_QUERY = 200
 MATCHES = ("exact", "prefix", "phrase", "words", "text")  # best first: the first ranking key
 

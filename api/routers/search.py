@@ -17,9 +17,10 @@ from pydantic import BaseModel
 from api.auth import PrincipalDep, StoreDep
 from api.routers.common import READ_ERRORS
 from catalog.permissions import require
-from catalog.search import MATCHES, MAX_LIMIT, MAX_QUERY, parse_kinds, suggest
+from catalog.search import MATCHES, MAX_QUERY, parse_kinds, suggest
 
 router = APIRouter(tags=["entities"])
+MAX_HITS = 50  # one answer's most hits (a picker shows 15)
 
 Text = dict[str, str] | str  # both languages, or the one asked for with lang=
 
@@ -66,7 +67,7 @@ def search(
     kind: str | None = Query(
         None, max_length=200, description="Only these kinds, comma-separated", examples=["system,database"]
     ),
-    limit: int = Query(15, ge=1, le=MAX_LIMIT),
+    limit: int = Query(15, ge=1, le=MAX_HITS),
     lang: Literal["vi", "en"] | None = Query(None, description="Names and labels in this language only"),
 ) -> Any:
     require(principal, "read")

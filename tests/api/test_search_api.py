@@ -4,6 +4,11 @@ the parameter."""
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+from pathlib import Path
+
 import pytest
 
 from .conftest import Api
@@ -167,3 +172,27 @@ def test_the_search_home_setting_ranks_its_city_first_for_an_architect(api: Api)
     web = api.client.get("/search.json", params={"q": "so thong tin"}, headers=api.as_("architect")).json()
     assert web["items"][0]["ref"] == "organization:hcm-sttt"
     assert search(api, "editor-skhcn", q="so thong tin")["items"][0]["ref"] == "organization:hcm-sttt"
+
+
+def test_the_command_line_ranks_and_describes_the_same_way(api: Api, tmp_path: Path) -> None:
+    """``ioc-catalog search`` uses the same service: HCMC's department first with the search home set, and each
+    hit with kind, owner, province or city and lifecycle; refused kinds are named."""
+    url = f"sqlite:///{api.store.path}"  # type: ignore[attr-defined]
+    env = {**os.environ, "COLUMNS": "240", "NO_COLOR": "1", "IOC_CATALOG_SEARCH_HOME": "organization:hcm-ubnd"}
+    run = [sys.executable, "-m", "api.cli", "search", "--store", url]
+    r = subprocess.run([*run, "so thong tin"], env=env, capture_output=True, text=True, timeout=120, cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    lines = [x for x in r.stdout.splitlines() if "organization:" in x or "system:" in x]
+    assert "organization:hcm-sttt" in lines[0] and "Đã hợp nhất" in lines[0]
+    assert "Tỉnh, thành phố" in r.stdout and "Giai đoạn" in r.stdout
+    r = subprocess.run(
+        [*run, "trung tam dieu hanh", "--kind", "platform", "--lang", "en"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=tmp_path,
+    )
+    assert "(formerly: Bình Dương Provincial People's Committee)" in r.stdout
+    r = subprocess.run([*run, "x", "--kind", "spaceship"], env=env, capture_output=True, text=True, timeout=120)
+    assert r.returncode != 0 and "spaceship" in r.stdout + r.stderr and "Traceback" not in r.stderr
