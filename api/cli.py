@@ -326,16 +326,23 @@ def search(
     lang: LangOpt = "vi",
 ) -> None:
     """Search names, descriptions, codes and tags, with or without Vietnamese diacritics."""
+    from catalog.search import parse_kinds, suggest
+    from catalog.settings import get_settings
+
     s = open_cli_store(store)
-    hits = s.search(text, kind=kind, limit=limit)
+    # ranked as the web UI and the API rank them (catalog.search), with what tells two of one name apart
+    hits = [h.to_json(lang) for h in suggest(s, text, parse_kinds(s, kind), limit, home=get_settings().search_home)]
     if not hits:
         console.print(say("cli-no-match", text=text))
         raise typer.Exit(0)
     t = Table()
-    t.add_column(say("col-ref"))
-    t.add_column(say("col-name"))
-    for e in hits:
-        t.add_row(e.ref, e.name.get(lang))
+    t.add_column(say("col-ref"), no_wrap=True)  # a reference is copied whole
+    for label in (say("col-name"), say("col-kind"), say("col-owner"), say("col-province"), say("col-lifecycle")):
+        t.add_column(label)
+    for h in hits:
+        former = h["former_province_name"]
+        place = (h["province_name"] or "") + (f" ({say('ui-formerly', place=former)})" if former else "")
+        t.add_row(h["ref"], h["name"], h["kind_label"], h["owner_name"] or "", place, h["lifecycle_label"] or "")
     console.print(t)
 
 
