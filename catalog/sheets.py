@@ -16,8 +16,8 @@ import datetime as dt
 import io
 import re
 import zipfile
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 from catalog.text import XML_INVALID
@@ -54,11 +54,21 @@ def safe_cell(value: Any) -> str:
 
 @dataclass(frozen=True)
 class Sheet:
-    """One table of an export: a sheet of a workbook, or a CSV file. Cells are made safe by the writers."""
+    """One table of an export: a sheet of a workbook, or a CSV file. The writers make every cell safe text.
+
+    ``header`` None: no header row (a read-me). ``rows`` may be any iterable (a generator streams a big export).
+    ``widths``: column widths; ``lists``: drop-down lists, column index (from 0) -> (cell range holding the allowed
+    values, error text); ``hidden``: a sheet of lists; ``bold_rows``: rows (from 0) written in bold; ``safe``: the
+    cells are already safe text (the spreadsheet export writes them with :func:`escape_formula` per column type)."""
 
     title: str
-    header: Sequence[str]
-    rows: Sequence[Sequence[Any]]
+    header: Sequence[str] | None
+    rows: Iterable[Sequence[Any]]
+    widths: Sequence[float] = ()
+    lists: Mapping[int, tuple[str, str]] = field(default_factory=dict)
+    hidden: bool = False
+    bold_rows: frozenset[int] = frozenset()
+    safe: bool = False
 
 
 def sheet_title(title: str) -> str:
@@ -66,50 +76,104 @@ def sheet_title(title: str) -> str:
     return re.sub(r"[\[\]:*?/\\]", "_", title)[:31] or "_"
 
 
-def write_csv(header: Sequence[str], rows: Iterable[Sequence[Any]]) -> bytes:
+def write_csv(header: Sequence[str], rows: Iterable[Sequence[Any]], safe: bool = False) -> bytes:
     """CSV for spreadsheets: UTF-8 with BOM (so Excel shows Vietnamese), CRLF, every cell safe from formula
-    injection. The one CSV writer of every export."""
+    injection (``safe``: the cells already are). The one CSV writer of every export."""
+    cell = str if safe else safe_cell
     out = io.StringIO()
     w = csv.writer(out, lineterminator="\r\n")
-    w.writerow([safe_cell(h) for h in header])
+    w.writerow([cell(h) for h in header])
     for row in rows:
-        w.writerow([safe_cell(v) for v in row])
+        w.writerow([cell(v) for v in row])
     return ("\ufeff" + out.getvalue()).encode("utf-8")
 
 
-def write_xlsx(sheets: Iterable[Sheet], title: str, stamp: dt.datetime, prepare: Any = None) -> bytes:
-    """The one XLSX writer of every export: each :class:`Sheet` with a bold, frozen header row and its cells as text
-    (never a formula, whatever the text; characters XML cannot hold replaced). ``stamp`` is the document's date (the
-    bytes are deterministic: the same sheets and stamp give the same file). ``prepare(workbook, worksheets)``, when
-    given, adds what one export needs beyond tables (drop-down lists, column widths) before the bytes are written."""
-    from openpyxl import Workbook
-    from openpyxl.cell.cell import TYPE_STRING
-    from openpyxl.styles import Font
+class IllegalCharacter(ValueError):
+    """A cell holds a character an XLSX (XML 1.0) cannot hold."""
 
-    wb = Workbook()
-    wb.remove(wb.active)
+    def __init__(self, sheet: str, row: int, column: int) -> None:
+        super().__init__(f"{sheet}!R{row}C{column}")
+        self.sheet, self.row, self.column = sheet, row, column
+
+
+def write_xlsx(sheets: Iterable[Sheet], title: str, stamp: dt.datetime, refuse_illegal: bool = False) -> bytes:
+    """The one XLSX writer of every export, streaming (openpyxl's write-only mode: rows go to disk as they come, so
+    a national export does not sit in memory). Each :class:`Sheet` gets a bold, frozen header row and its cells as
+    text, never a formula, whatever the text. A character XML cannot hold is replaced by U+FFFD, or with
+    ``refuse_illegal`` raises :class:`IllegalCharacter` naming the cell (an export meant to be imported again must
+    not change a value silently). ``stamp`` is the document's date: the same sheets and stamp give the same bytes."""
+    from openpyxl import Workbook
+    from openpyxl.cell import WriteOnlyCell
+    from openpyxl.styles import Alignment, Font
+    from openpyxl.utils import get_column_letter
+    from openpyxl.worksheet.datavalidation import DataValidation
+
+    wb = Workbook(write_only=True)
     wb.properties.created = wb.properties.modified = stamp
     wb.properties.creator = wb.properties.last_modified_by = "ioc-catalog"
     wb.properties.title = title
-    bold = Font(bold=True)
-    made = []
-    for sheet in sheets:
-        ws = wb.create_sheet(sheet_title(sheet.title))
-        for rownum, row in enumerate([list(sheet.header), *sheet.rows], start=1):
-            for col, value in enumerate(row, start=1):
-                text = safe_cell(value)
-                if not text:
-                    continue
-                cell = ws.cell(row=rownum, column=col)
-                cell.value = XML_ILLEGAL.sub("\ufffd", text)
-                cell.data_type = TYPE_STRING
-                if rownum == 1:
-                    cell.font = bold
-        ws.freeze_panes = "A2"
-        made.append(ws)
-    if prepare is not None:
-        prepare(wb, made)
+    bold, wrap = Font(bold=True), Alignment(wrap_text=True, vertical="top")
+    try:
+        for sheet in sheets:
+            name = sheet_title(sheet.title)
+            ws = wb.create_sheet(name)
+            if sheet.hidden:
+                ws.sheet_state = "hidden"
+            for i, width in enumerate(sheet.widths, start=1):
+                ws.column_dimensions[get_column_letter(i)].width = width
+            for col, (cells, error) in sorted(sheet.lists.items()):
+                letter = get_column_letter(col + 1)
+                dv = DataValidation(
+                    type="list",
+                    formula1=cells,
+                    allow_blank=True,
+                    showErrorMessage=True,
+                    errorTitle="Giá trị không hợp lệ / Invalid value",
+                    error=error[:255],
+                )
+                dv.add(f"{letter}2:{letter}1048576")
+                ws.data_validations.append(dv)
+            if sheet.header is not None:
+                ws.freeze_panes = "A2"
+                head = []
+                for h in sheet.header:
+                    cell = WriteOnlyCell(ws, XML_ILLEGAL.sub("\ufffd", str(h) if sheet.safe else safe_cell(h)))
+                    cell.font, cell.alignment = bold, wrap
+                    head.append(cell)
+                ws.append(head)
+            first = 2 if sheet.header is not None else 1
+            for n, row in enumerate(sheet.rows):
+                out: list[Any] = []
+                for c, value in enumerate(row):
+                    text = str(value) if sheet.safe and value is not None else safe_cell(value)
+                    if XML_ILLEGAL.search(text):
+                        if refuse_illegal:
+                            raise IllegalCharacter(name, first + n, c + 1)
+                        text = XML_ILLEGAL.sub("\ufffd", text)
+                    if n in sheet.bold_rows and text:
+                        cell = WriteOnlyCell(ws, text)
+                        cell.font = bold
+                        out.append(cell)
+                    else:
+                        out.append(text or None)
+                ws.append(out)
+    except BaseException:
+        _discard(wb)
+        raise
     return workbook_bytes(wb)  # not save_workbook(), which would stamp "modified" with the wall clock
+
+
+def _discard(wb: Any) -> None:
+    """Close a write-only workbook that will not be saved (its sheets stream into temporary files)."""
+    for ws in wb.worksheets:
+        try:
+            if getattr(ws, "_rows", None) is not None:
+                ws._rows.close()
+            if getattr(ws, "_writer", None) is not None:
+                ws._writer.close()
+                ws._writer.cleanup()
+        except Exception:  # pragma: no cover - best effort on a workbook being thrown away
+            pass
 
 
 def workbook_bytes(wb: Any) -> bytes:
@@ -137,6 +201,7 @@ def repack(package: bytes) -> bytes:
 
 __all__ = [
     "FORMULA_START",
+    "IllegalCharacter",
     "Sheet",
     "sheet_title",
     "write_csv",

@@ -22,9 +22,9 @@ read-only, values-only mode); CSV files are read as a stream of bounded rows. Va
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
 import io
+import itertools
 import re
 import zipfile
 import zlib
@@ -35,6 +35,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from catalog import sheets as sheets_writer
 from catalog.errors import CatalogError, FieldError, ValidationFailed
 from catalog.i18n import Message, msg, msg_plural
 from catalog.metamodel import EVENT_LABELS, EVENT_TYPES, AttrType, Label, Metamodel
@@ -48,7 +49,7 @@ from catalog.model import (
     validate_event,
     validate_relationship,
 )
-from catalog.sheets import XML_ILLEGAL, cell_text, escape_formula, unescape_formula, workbook_bytes
+from catalog.sheets import Sheet, cell_text, escape_formula, unescape_formula, write_csv
 from catalog.store.base import CatalogStore
 from catalog.text import fold, nfc
 from importers.base import ImportFailed, ImportLimits, Rejection, Transformed, clip
@@ -1004,11 +1005,11 @@ def sheet_rows(store: CatalogStore | None, mm: Metamodel) -> Iterator[tuple[Shee
             yield spec, iter(rows)
         elif spec.role == "relationships":
             rels = sorted(store.all_relationships(), key=lambda x: x.id) if store is not None else []
+            props = [c.key for c in spec.columns[5:]]  # bound now: the rows are read after this generator moves on
             yield (
                 spec,
                 (
-                    [r.type, r.source, r.target, r.valid_from, r.valid_to]
-                    + [r.properties.get(c.key) for c in spec.columns[5:]]
+                    [r.type, r.source, r.target, r.valid_from, r.valid_to] + [r.properties.get(k) for k in props]
                     for r in rels
                 ),
             )
@@ -1096,36 +1097,13 @@ def _readme_rows(sheets: list[SheetSpec]) -> list[list[str]]:
 
 
 def write_workbook(store: CatalogStore | None, mm: Metamodel) -> bytes:
-    """The template (``store`` None) or a full export: deterministic XLSX bytes (same catalog, same bytes)."""
-    from openpyxl import Workbook
-    from openpyxl.cell import WriteOnlyCell
-    from openpyxl.styles import Alignment, Font
+    """The template (``store`` None) or a full export: deterministic XLSX bytes (same catalog, same bytes), written
+    by the one XLSX writer (:func:`catalog.sheets.write_xlsx`): a read-me, one sheet per kind and table with
+    drop-down lists for enumerated columns (their values on a hidden sheet: an inline list is limited to 255
+    characters), streamed so a national export does not sit in memory."""
     from openpyxl.utils import get_column_letter, quote_sheetname
 
-    wb = Workbook(write_only=True)
-    wb.properties.created = wb.properties.modified = STAMP
-    wb.properties.creator = wb.properties.last_modified_by = "ioc-catalog"
-    wb.properties.title = "ioc-catalog"
-    bold = Font(bold=True)
     sheets = layout(mm)
-
-    readme = wb.create_sheet(README_SHEET)
-    readme.column_dimensions["A"].width = 18
-    readme.column_dimensions["B"].width = 44
-    readme.column_dimensions["C"].width = 22
-    readme.column_dimensions["F"].width = 40
-    readme.column_dimensions["G"].width = 40
-    readme.column_dimensions["H"].width = 40
-    for i, row in enumerate(_readme_rows(sheets)):
-        cells = []
-        for text in row:
-            cell = WriteOnlyCell(readme, escape_formula(text))
-            if i in (0, 6):
-                cell.font = bold
-            cells.append(cell)
-        readme.append(cells)
-
-    # drop-down values live on a hidden sheet: an inline list is limited to 255 characters
     lists: list[tuple[str, tuple[str, ...]]] = []
     refs: dict[tuple[str, ...], str] = {}
     for spec in sheets:
@@ -1134,81 +1112,45 @@ def write_workbook(store: CatalogStore | None, mm: Metamodel) -> bytes:
                 col = get_column_letter(len(lists) + 1)
                 refs[c.values] = f"{quote_sheetname(LISTS_SHEET)}!${col}$1:${col}${len(c.values)}"
                 lists.append((c.key, c.values))
-
-    wrap = Alignment(wrap_text=True, vertical="top")
-    try:
-        _write_sheets(wb, store, mm, refs, lists, bold, wrap)
-    except BaseException:
-        _discard(wb)
-        raise
-    return workbook_bytes(wb)
-
-
-def _discard(wb: Any) -> None:
-    """Close a write-only workbook that will not be saved (its sheets stream into temporary files)."""
-    for ws in wb.worksheets:
-        try:
-            if getattr(ws, "_rows", None) is not None:
-                ws._rows.close()
-            if getattr(ws, "_writer", None) is not None:
-                ws._writer.close()
-                ws._writer.cleanup()
-        except Exception:  # pragma: no cover - best effort on a workbook being thrown away
-            pass
-
-
-def _write_sheets(
-    wb: Any,
-    store: CatalogStore | None,
-    mm: Metamodel,
-    refs: dict[tuple[str, ...], str],
-    lists: list[tuple[str, tuple[str, ...]]],
-    bold: Any,
-    wrap: Any,
-) -> None:
-    from openpyxl.cell import WriteOnlyCell
-    from openpyxl.utils import get_column_letter
-    from openpyxl.worksheet.datavalidation import DataValidation
-
-    for spec, rows in sheet_rows(store, mm):
-        ws = wb.create_sheet(spec.name)
-        ws.freeze_panes = "A2"
-        for i, c in enumerate(spec.columns, start=1):
-            ws.column_dimensions[get_column_letter(i)].width = c.width
-        for i, c in enumerate(spec.columns, start=1):
-            if c.values:
-                letter = get_column_letter(i)
-                dv = DataValidation(
-                    type="list",
-                    formula1=refs[c.values],
-                    allow_blank=True,
-                    showErrorMessage=True,
-                    errorTitle="Giá trị không hợp lệ / Invalid value",
-                    error=f"{c.header}: {', '.join(c.values)}"[:255],
-                )
-                dv.add(f"{letter}2:{letter}1048576")
-                ws.data_validations.append(dv)
-        head = []
-        for c in spec.columns:
-            cell = WriteOnlyCell(ws, c.header)
-            cell.font = bold
-            cell.alignment = wrap
-            head.append(cell)
-        ws.append(head)
-        for n, row in enumerate(_text_rows(spec, rows), start=2):
-            for i, text in enumerate(row):
-                if XML_ILLEGAL.search(text):
-                    raise ExportFailed(
-                        f"sheet {spec.name}, row {n}, column {spec.columns[i].key}: a control "
-                        "character an XLSX cannot hold; export as CSV or native JSON instead"
-                    )
-            ws.append([t or None for t in row])
-
-    hidden = wb.create_sheet(LISTS_SHEET)
-    hidden.sheet_state = "hidden"
+    readme = Sheet(
+        README_SHEET,
+        None,
+        [[escape_formula(t) for t in row] for row in _readme_rows(sheets)],
+        widths=(18, 44, 22, 10, 10, 40, 40, 40),
+        bold_rows=frozenset({0, 6}),
+        safe=True,
+    )
+    tables = (
+        Sheet(
+            spec.name,
+            [c.header for c in spec.columns],
+            _text_rows(spec, rows),
+            widths=[c.width for c in spec.columns],
+            lists={
+                i: (refs[c.values], f"{c.header}: {', '.join(c.values)}")
+                for i, c in enumerate(spec.columns)
+                if c.values
+            },
+            safe=True,
+        )
+        for spec, rows in sheet_rows(store, mm)
+    )
     depth = max((len(v) for _, v in lists), default=0)
-    for r in range(depth):
-        hidden.append([v[r] if r < len(v) else None for _, v in lists])
+    hidden = Sheet(
+        LISTS_SHEET,
+        None,
+        [[v[r] if r < len(v) else None for _, v in lists] for r in range(depth)],
+        hidden=True,
+        safe=True,
+    )
+    try:
+        everything = itertools.chain([readme], tables, [hidden])  # one sheet at a time: the rows stream
+        return sheets_writer.write_xlsx(everything, "ioc-catalog", STAMP, refuse_illegal=True)
+    except sheets_writer.IllegalCharacter as exc:
+        spec = next(sp for sp in sheets if sp.name == exc.sheet)
+        raise ExportFailed(
+            msg("export-illegal-character", sheet=exc.sheet, row=exc.row, column=spec.columns[exc.column - 1].key)
+        ) from None
 
 
 def write_xlsx(store: CatalogStore, path: Path) -> None:
@@ -1222,11 +1164,7 @@ def write_template(mm: Metamodel, path: Path) -> None:
 
 def csv_bytes(spec: SheetSpec, rows: Iterable[list[Any]]) -> bytes:
     """One sheet as CSV: UTF-8 with BOM (so Excel reads Vietnamese), CRLF, column keys as headers."""
-    buf = io.StringIO()
-    w = csv.writer(buf, lineterminator="\r\n")
-    w.writerow([c.key for c in spec.columns])
-    w.writerows(_text_rows(spec, rows))
-    return ("\ufeff" + buf.getvalue()).encode("utf-8")
+    return write_csv([c.key for c in spec.columns], _text_rows(spec, rows), safe=True)
 
 
 def csv_zip_bytes(store: CatalogStore) -> bytes:
