@@ -97,6 +97,17 @@ def one_of(values: Iterable[Any]) -> Alternatives:
     return Alternatives(values)
 
 
+class Named(tuple):
+    """An entity in a sentence: its name in the reader's language, then its reference ("Sở Tài chính
+    (organization:hcm-stc)"); the reference alone when the name is not known. A parameter made with :func:`named`."""
+
+
+def named(ref: str | None, name: Any = None, with_ref: bool = True) -> Named | str:
+    """A parameter naming an entity by ``name`` (a LocalText or Label: anything with ``get(lang)``) and, unless
+    ``with_ref`` is False (the reader's own organisation), its reference."""
+    return Named((ref, name, with_ref)) if ref and name is not None else ref or ""
+
+
 def text(value: Any, lang: str) -> str:
     """What a reader of ``lang`` sees for ``value``: a :class:`Message` in that language; any other value (a name
     typed by a person, a number) as it is."""
@@ -219,6 +230,12 @@ def _shown(value: Any, lang: str) -> Any:
         return format_datetime(value, lang)
     if isinstance(value, dt.date):  # in a sentence: 01/04/2019 in Vietnamese, 2019-04-01 (ISO) in English
         return format_date(value, lang, DATE_PATTERNS.get(lang_or_default(lang), "yyyy-MM-dd"))
+    if isinstance(value, Named):
+        ref, name, with_ref = value
+        shown = name.get(lang) if hasattr(name, "get") else str(name)
+        if not shown or shown == ref:
+            return ref
+        return f"{shown} ({ref})" if with_ref else shown
     if isinstance(value, Alternatives):
         return _babel_list([str(_shown(v, lang)) for v in value], style="or", locale=_locale(lang))
     if isinstance(value, (list, tuple)):  # a list reads "a, b"; a tuple (of reasons, each a clause) "a; b"

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from catalog.errors import PermissionDenied
-from catalog.i18n import msg
+from catalog.i18n import msg, named
 from catalog.metamodel import ROLES
 from catalog.model import Entity
 from catalog.store.base import CatalogStore, EntityFilter
@@ -118,8 +118,14 @@ def require_owner_scope(store: CatalogStore, principal: Principal, ref: str, *ow
     units = owner_scope(store, principal)
     for owner in owners:
         if not in_scope(units, ref, owner):
+            names = {e.ref: e.name for e in store.get_entities([r for r in (ref, owner, principal.org) if r]).values()}
+            said = {
+                "principal": principal.name,
+                "org": named(principal.org, names.get(principal.org or ""), with_ref=False),
+                "ref": named(ref, names.get(ref)),
+            }
             raise PermissionDenied(
-                msg("denied-owner", principal=principal.name, org=principal.org, ref=ref, owner=owner)
+                msg("denied-owner", owner=named(owner, names.get(owner)), **said)
                 if owner
-                else msg("denied-unowned", principal=principal.name, org=principal.org, ref=ref)
+                else msg("denied-unowned", **said)
             )

@@ -116,7 +116,9 @@ def test_department_editor_registers_a_system_and_another_department_cannot_edit
     response = other.page.goto(other.base + "/entities/system:hcm-quan-ly-ptn/edit")
     assert response is not None and response.status == 403
     assert "Bạn không có quyền" in other.page.inner_text("h1")
-    assert "không được thay đổi system:hcm-quan-ly-ptn" in other.page.inner_text("#refusal")
+    refusal = other.page.inner_text("#refusal")  # names, not references: the editor's department by its name
+    assert "biên tập viên của Sở Tài chính" in refusal and "organization:hcm-stc" not in refusal
+    assert "không được thay đổi Hệ thống quản lý phòng thí nghiệm (system:hcm-quan-ly-ptn)" in refusal
     assert "chỉ sửa được các mục thuộc đơn vị mình" in other.page.inner_text("#refusal-hint")
     other.shot("refused")
     # a hand-made POST with a valid CSRF token is refused by the service as well, and changes nothing
@@ -342,7 +344,10 @@ def test_department_draft_is_approved_by_an_architect(signed_in: SignedIn) -> No
     arch.goto("/entities/system:hcm-cong-1022")
     assert "Công ty phần mềm Sài Gòn" in arch.page.inner_text("#attributes")
     latest = arch.page.locator("#history li.change").first  # applied by the architect, proposed by the editor
-    assert "architect" in latest.locator(".actor").inner_text() and "editor-skhcn" in latest.locator(".proposer").inner_text()
+    assert (
+        "architect" in latest.locator(".actor").inner_text()
+        and "editor-skhcn" in latest.locator(".proposer").inner_text()
+    )
     assert arch.page.locator("#pending-drafts").count() == 0
 
 
