@@ -164,9 +164,10 @@ def bundle_files(
 def _period_files(
     store: CatalogStore, start: dt.date, end: dt.date, record_day: dt.date | None, lang: str
 ) -> dict[str, bytes]:
-    """The changes between ``start`` and ``end`` (both in the bundle's record): JSON, CSV, XLSX and the diagram."""
+    """The changes between ``start`` and ``end`` (both in the bundle's record): JSON, CSV, XLSX (every change) and
+    the diagram (under the diagrams' default size budget, as the bundle's other diagrams)."""
     from catalog.history.diff import compare
-    from diagrams.registry import registry
+    from diagrams.registry import budget, registry
 
     s1, s2 = load_snapshot(store, record_day, start), load_snapshot(store, record_day, end)
     d = compare(store, s1, s2, record_day, record_day)
@@ -175,7 +176,8 @@ def _period_files(
         "changes/diff.csv": d.to_csv(lang, store.metamodel),
         "changes/diff.xlsx": d.to_xlsx(lang, store.metamodel),
     }
-    dot = to_dot(registry()["diff"].draw(s1, s2, ViewParams(lang=lang)), store.metamodel)  # type: ignore[attr-defined]
+    params = ViewParams(lang=lang)
+    dot = to_dot(budget(store, registry()["diff"].draw(s1, s2, params), params), store.metamodel)  # type: ignore[attr-defined]
     for fmt in ("svg", "pdf"):
         out[f"diagrams/diff.{fmt}"] = render(dot, fmt, pdf_date=end)
     return out

@@ -183,10 +183,12 @@ async def diff_page(request: Request) -> Response:
 @router.get("/diff/diagram.{fmt}")
 @web
 async def diff_diagram(request: Request, fmt: str) -> Response:
-    """The diff diagram (diagrams' ``diff`` view) drawn from the same two snapshots the page compares."""
+    """The diff diagram (diagrams' ``diff`` view) drawn from the same two snapshots the page compares, under the
+    diagrams' size budget and render time limit (settings diagram_max_nodes/edges, render_timeout_seconds; over the
+    budget, collapsed by organisation; ``detail=full`` or ``expand=<organisation>`` as for every view)."""
     from catalog.history.snapshot import load_snapshot
     from diagrams.dot import to_dot
-    from diagrams.registry import ViewParams, registry
+    from diagrams.registry import ViewParams, budget, registry
     from diagrams.render import render as render_dot
 
     _who(request)
@@ -200,10 +202,19 @@ async def diff_diagram(request: Request, fmt: str) -> Response:
     rec1 = parse_instant(args["recorded_from"], "recorded_from")
     rec2 = parse_instant(args["recorded_to"], "recorded_to")
 
+    settings = request.app.state.settings
+    params = ViewParams(
+        lang=lang_of(request),
+        detail="full" if request.query_params.get("detail") == "full" else "auto",
+        expand=request.query_params.get("expand", "").strip()[:200] or None,
+        max_nodes=settings.diagram_max_nodes,
+        max_edges=settings.diagram_max_edges,
+    )
+
     def draw() -> bytes:
         s1, s2 = load_snapshot(store, rec1, start), load_snapshot(store, rec2, end)
-        diagram = registry()["diff"].draw(s1, s2, ViewParams(lang=lang_of(request)))  # type: ignore[attr-defined]
-        return render_dot(to_dot(diagram, store.metamodel), fmt, pdf_date=end)
+        diagram = budget(store, registry()["diff"].draw(s1, s2, params), params)  # type: ignore[attr-defined]
+        return render_dot(to_dot(diagram, store.metamodel), fmt, pdf_date=end, timeout=settings.render_timeout_seconds)
 
     data = await run_in_threadpool(draw)
     inline = request.query_params.get("inline") == "1"
