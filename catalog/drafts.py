@@ -248,10 +248,10 @@ class Drafts:
         is still a change its submitter may make (see the module docstring)."""
         d = self._pending(draft_id, version)
         svc = self._service()
+        svc.ctx = dataclasses.replace(svc.ctx, proposer=d.submitted_by)  # the entity's entries name who proposed it
         with self.store.transaction(self.ctx):
             current = self.store.get_entity(d.ref)
             if current.version != d.base_version:
-        svc.ctx = dataclasses.replace(svc.ctx, proposer=d.submitted_by)  # the entity's entries name who proposed it
                 raise Conflict(d.ref, d.base_version, current.version)
             submitter = self._submitter(d)
             try:
