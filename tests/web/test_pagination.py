@@ -82,6 +82,17 @@ def test_my_organisation_pages_in_the_pages_language(signed_in: SignedIn) -> Non
     assert s.page.locator("nav.pager .pager-range").first.inner_text().startswith("Mục 1–3 trên ")
 
 
+def test_a_page_past_the_end_says_so_and_links_back(signed_in: SignedIn) -> None:
+    s = signed_in("architect")
+    s.goto("/compliance?lang=en&limit=4&orgs_offset=100000")
+    pager = s.page.locator("nav.pager").first
+    total = pager.get_attribute("data-total")
+    assert pager.locator(".pager-range").inner_text() == f"Nothing on this page ({total} in all)"
+    with s.page.expect_navigation():
+        pager.locator("a[rel=last]").click()
+    assert len(rows(s, "#scores")) > 0
+
+
 @pytest.mark.parametrize("value", ["-1", str(10**12), "x", "", "0", "9" * 5000, "1e3", "٣"])
 @pytest.mark.parametrize(
     "path", ["/compliance?limit={v}&offset={v}&orgs_offset={v}", f"/my-org?org={ORG}&limit={{v}}&offset={{v}}"]
