@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from typing import Any
 
 from catalog.history.snapshot import Snapshot
 from catalog.model import Entity, Relationship
@@ -26,7 +27,7 @@ def short_name(e: Entity | None, lang: str, fallback: str = "") -> str:
     return m.group(1) if m else e.code
 
 
-def entity_node(snap: Snapshot, e: Entity, lang: str, cluster: str | None = None, **kw: object) -> Node:
+def entity_node(snap: Snapshot, e: Entity, lang: str, cluster: str | None = None, **kw: Any) -> Node:
     name = e.name.get(lang) or e.ref
     tooltip = f"{e.ref}: {name}"
     owner = snap.owner(e.ref)
@@ -42,7 +43,7 @@ def entity_node(snap: Snapshot, e: Entity, lang: str, cluster: str | None = None
         tooltip=tooltip,
         lifecycle=str(e.attributes.get("lifecycle", "")),
         **kw,
-    )  # type: ignore[arg-type]
+    )
 
 
 def owner_cluster(
@@ -106,7 +107,7 @@ def edge_label(snap: Snapshot, r: Relationship, lang: str, with_via: bool = True
     return " · ".join(parts)
 
 
-def rel_edge(snap: Snapshot, r: Relationship, lang: str, **kw: object) -> Edge:
+def rel_edge(snap: Snapshot, r: Relationship, lang: str, **kw: Any) -> Edge:
     """The edge for a relationship, in the direction data flows (``RelationSpec.flows_from``; as stored when it
     carries none)."""
     spec = snap.metamodel.relations.get(r.type)
@@ -123,7 +124,7 @@ def rel_edge(snap: Snapshot, r: Relationship, lang: str, **kw: object) -> Edge:
         tooltip=tooltip,
         planned=r.properties.get("status") == "planned",
         **kw,
-    )  # type: ignore[arg-type]
+    )
 
 
 def routed_edges(snap: Snapshot, r: Relationship, via: str, lang: str) -> list[Edge]:

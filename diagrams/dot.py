@@ -85,21 +85,21 @@ def wrap(line: str, width: int) -> list[str]:
     chunks.reverse()
     lines: list[str] = []
     while chunks:
-        cur: list[str] = []
+        parts: list[str] = []
         cur_len = 0
         if chunks[-1] == " " and lines:
             del chunks[-1]
         while chunks and cur_len + len(chunks[-1]) <= width:
             cur_len += len(chunks[-1])
-            cur.append(chunks.pop())
+            parts.append(chunks.pop())
         if chunks and len(chunks[-1]) > width:  # a word longer than a line: as much as fits here
             chunk = chunks[-1]
-            cur.append(chunk[: width - cur_len])
+            parts.append(chunk[: width - cur_len])
             chunks[-1] = chunk[width - cur_len :]
-        if cur and cur[-1] == " ":
-            del cur[-1]
-        if cur:
-            lines.append("".join(cur))
+        if parts and parts[-1] == " ":
+            del parts[-1]
+        if parts:
+            lines.append("".join(parts))
     return lines
 
 
@@ -327,8 +327,8 @@ class DotWriter:
         members: dict[str | None, list[Node]] = defaultdict(list)
         for n in d.nodes.values():
             members[n.cluster if n.cluster in clusters else None].append(n)
-        for v in members.values():
-            v.sort(key=lambda n: (n.label, n.key))
+        for ms in members.values():
+            ms.sort(key=lambda n: (n.label, n.key))
         used = self._used_clusters(children, members)
         children = {k: [c for c in v if c.key in used] for k, v in children.items()}
         for c in children.get(None, []):

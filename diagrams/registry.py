@@ -67,7 +67,7 @@ class ViewParams:
         if not 0 <= self.depth <= 10:
             errors.append(FieldError("depth", "must be between 0 and 10"))
         if self.lineage not in LINEAGES:
-            errors.append(FieldError("lineage", f"must be one of: {', '.join(LINEAGES)}"))
+            errors.append(FieldError("lineage", msg("value-one-of", allowed=", ".join(LINEAGES))))
         if self.limit < 1:
             errors.append(FieldError("limit", "must be at least 1"))
         if self.detail not in DETAILS:

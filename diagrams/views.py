@@ -38,6 +38,7 @@ from catalog.history.snapshot import (
     partial_snapshot,
     record_reader,
 )
+from catalog.i18n import msg
 from catalog.metamodel import Label, Metamodel
 from catalog.model import Entity, Relationship
 from catalog.store.base import CatalogStore
@@ -595,7 +596,7 @@ class DiffView:
 
         start, end = parse_day(params.from_date, "from"), parse_day(params.to_date, "to")
         if start is None or end is None or not start < end:
-            raise ValidationFailed([FieldError("from", "the diff view needs --from and --to dates, from before to")])
+            raise ValidationFailed([FieldError("from", msg("diagram-diff-dates"))])
         s1, s2 = cached_snapshot(store, start, start), cached_snapshot(store, end, end)  # whole ones if read
         if s1 is None or s2 is None:
             # only what can differ between the dates (diagrams.changes), else both whole records
@@ -617,30 +618,31 @@ class DiffView:
         )
         d.notes.append(f"{start} ({s1.revision.short}) → {end} ({s2.revision.short})")
         status: dict[str, str] = dict.fromkeys(s2.entities.keys() - s1.entities.keys(), "added")
-        for ref, a in s1.entities.items():
+        facts1: dict[str, Any] = s1.entities  # EntityFacts when read as stored facts (catalog.history.facts)
+        for ref, a in facts1.items():
             b = s2.entities.get(ref)
             if b is None:
                 status[ref] = "removed"
-            elif not _same_entity(a, s1, b, s2):
+            elif not _same_entity(a, s1, b, s2):  # type: ignore[arg-type]
                 status[ref] = "changed"
-        r1 = {r.id: r for r in s1.relationships}
-        r2 = {r.id: r for r in s2.relationships}
+        r1: dict[str, Any] = {r.id: r for r in s1.relationships}
+        r2: dict[str, Any] = {r.id: r for r in s2.relationships}
         rel_status: dict[str, tuple[str, Relationship, Snapshot]] = {
             rid: ("added", r2[rid], s2) for rid in r2.keys() - r1.keys()
         }
-        for rid, a in r1.items():
-            b = r2.get(rid)
-            if b is None:
-                rel_status[rid] = ("removed", a, s1)
-            elif a is not b and a.state() != b.state():  # the same record at both dates: the same objects
-                rel_status[rid] = ("changed", b, s2)
+        for rid, ra in r1.items():
+            rb = r2.get(rid)
+            if rb is None:
+                rel_status[rid] = ("removed", ra, s1)
+            elif ra is not rb and ra.state() != rb.state():  # the same record at both dates: the same objects
+                rel_status[rid] = ("changed", rb, s2)
         refs = set(status) | {x for _, r, _ in rel_status.values() for x in (r.source, r.target)}
         for ref in sorted(refs):
             snap = s1 if status.get(ref) == "removed" else s2
             e = snap.entities.get(ref) or s1.entities[ref]
             node = entity_node(snap, e, lang, cluster_for(d, snap, e, lang), highlight=status.get(ref, "context"))
             if status.get(ref) == "changed":
-                node.sublabel = _what_changed(s1.entities[ref], s1, e, s2, lang)
+                node.sublabel = _what_changed(facts1[ref], s1, e, s2, lang)  # type: ignore[arg-type]
             d.add_node(node)
         for rid in sorted(rel_status):
             st, r, snap = rel_status[rid]
