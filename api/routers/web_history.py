@@ -23,6 +23,7 @@ from api.web.forms import field_label
 from catalog.errors import FieldError, ValidationFailed
 from catalog.history.snapshot import NothingRecorded, parse_day, parse_instant
 from catalog.i18n import msg, text
+from catalog.paging import Window, paginate, settings_window, window
 from catalog.store.base import EntityFilter
 from catalog.text import vi_sort_key
 
@@ -46,6 +47,8 @@ def asof_page(
     kind: str = "system",
     include_ended: int = 0,
     date: str = "",
+    limit: str = "",
+    offset: str = "",
 ) -> Response:
     """The catalog on a date; ``date`` is the old name of ``valid_on`` (links made before the two clocks)."""
     from catalog.history.listing import STATUS, entities_on
@@ -68,7 +71,7 @@ def asof_page(
         "refused": None,
         "listed_status": lambda status: text(STATUS[status], lang),
         "counts": {},
-        "items": [],
+        "items": None,
         "names": {},
         "relationships": 0,
     }
@@ -83,12 +86,12 @@ def asof_page(
         counts[e.kind] = counts.get(e.kind, 0) + 1
     items = sorted(
         (x for x in listing.items if x.kind == kind),
-        key=lambda x: (x.status != "valid", x.name.get(lang) or x.name.get("vi") or ""),
+        key=lambda x: (x.status == "valid", vi_sort_key(x.name.get(lang) or x.name.get("vi") or "")),  # ended first
     )
     owners = {x.owner for x in items if x.owner} | {r for x in items for r in x.into}
     values.update(
         counts=counts,
-        items=items,
+        items=paginate(items, settings_window(request.app.state.settings, limit, offset)),
         names={ref: snap.entity(ref) for ref in owners if snap.entity(ref) is not None},
         relationships=len(snap.relationships),
     )
@@ -174,9 +177,22 @@ async def diff_page(request: Request) -> Response:
         if not args["to_day"]:
             args["to_day"] = store.clock().date().isoformat()
         try:
-            values["result"] = await run_in_threadpool(lambda: diff(store, **args))
+            result = await run_in_threadpool(lambda: diff(store, **args))
         except NothingRecorded as exc:
             values["refused"] = exc.text(lang_of(request))
+        else:
+            q = request.query_params
+            win = settings_window(request.app.state.settings, q.get("limit"), None)
+            parts = {
+                name: getattr(result, name)
+                for name in ("organisations", "moved", "added", "removed", "changed")
+                + ("relationships_added", "relationships_removed", "relationships_changed")
+            }
+            values["result"] = result
+            values["pages"] = {  # each table its own page, its own offset parameter (the pager keeps the others)
+                name: paginate(items, Window(win.limit, window(None, q.get(f"{name}_offset")).offset), f"{name}_offset")
+                for name, items in parts.items()
+            }
     return render(request, "diff.html", **values)
 
 

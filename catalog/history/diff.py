@@ -32,6 +32,7 @@ from catalog.errors import FieldError, ValidationFailed
 from catalog.history.snapshot import Revision, Snapshot, load_snapshot
 from catalog.i18n import msg, text
 from catalog.store.base import CatalogStore
+from catalog.text import vi_sort_key
 
 MERGED = ("merge", "absorb")
 ORG_CHANGES = ("created", "merged", "renamed", "dissolved", "reestablished", "split", "ended")
@@ -536,7 +537,11 @@ def compare(
             out.names[ref] = dict(e.name.model_dump())
     for part in (out.added, out.removed, out.changed):
         part.sort(key=lambda x: (x.kind, x.ref))
-    out.moved.sort(key=lambda x: (x.date or "", x.ref))
+    # moves by date, then kind in the metamodel's order (systems before databases...), then name
+    order = {k: i for i, k in enumerate(mm.kinds)}
+    out.moved.sort(
+        key=lambda x: (x.date or "", order.get(x.kind, len(order)), vi_sort_key(x.name.get("vi") or ""), x.ref)
+    )
     out.organisations.sort(key=lambda x: (x.date or "", x.ref, x.change))
     return out
 

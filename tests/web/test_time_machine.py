@@ -160,6 +160,16 @@ def test_auditor_compares_two_dates(signed_in: SignedIn) -> None:
     assert s.page.evaluate("document.querySelector('#diff-diagram').naturalWidth") > 100
     _doc(s, "timemachine-diff")
     _doc(s, "timemachine-diff-moves", "#diff-moves")
+    # a long table pages by itself: the next page of the moves keeps the dates and the other tables' pages
+    pager = s.page.locator("div.wide:has(#diff-moves) + nav.pager")
+    total = int(pager.get_attribute("data-total") or 0)
+    assert total > 50 and "1–50" in pager.inner_text()
+    with s.page.expect_navigation():
+        pager.locator("a[rel=next]").click()
+    assert "moved_offset=50" in s.page.url and "from=2025-02-01" in s.page.url
+    assert "system:hcm-cong-1022" not in _rows(s, "#diff-moves") and len(_rows(s, "#diff-moves")) == total - 50
+    s.goto(f"/diff?from={BEFORE}&to={TODAY}&moved_offset=junk")
+    assert "system:hcm-cong-1022" in _rows(s, "#diff-moves")
     # the same rows as a workbook
     with s.page.expect_download() as dl:
         s.page.click("#dl-diff-xlsx")
