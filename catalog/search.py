@@ -12,7 +12,8 @@ Ranking, first to last (ties keep the index's own order):
    tags, attributes);
 2. entities of the asker's own province or city (the one above their organisation; for people without one, the
    ``search_home`` setting's) before the others;
-3. current entities before merged, dissolved, ended or retired ones.
+3. current entities before merged, dissolved, ended or retired ones;
+4. a match in a name before the same match in the code only.
 
 Province or city: the organisation of type province or city found by following ``parent`` upwards from the
 owner (from the organisation itself for an organisation); national bodies have none. An entity that came from
@@ -156,20 +157,31 @@ def is_current(e: Entity, today: dt.date) -> bool:
 
 def match_of(e: Entity, folded: str, raw: str) -> str:
     """How the folded query text matches the entity (one of :data:`MATCHES`)."""
+    return _match(e, folded, raw)[0]
+
+
+def _match(e: Entity, folded: str, raw: str) -> tuple[str, int]:
+    """(how the text matches, 0 when a name matches so, 1 when only the code does)."""
     if raw.strip().lower() == e.ref.lower():
-        return "exact"
-    names = [fold(e.name.vi), fold(e.name.en), fold(e.code.replace("-", " "))]
-    names = [n for n in names if n]
-    if folded in names:
-        return "exact"
-    if any(n.startswith(folded) for n in names):
-        return "prefix"
-    if any(f" {folded}" in f" {n}" for n in names):
-        return "phrase"
-    words = {w for n in names for w in n.split()}
-    if all(any(w.startswith(t) for w in words) for t in folded.split()):
-        return "words"
-    return "text"
+        return "exact", 0
+    names = [n for n in (fold(e.name.vi), fold(e.name.en)) if n]
+    code = fold(e.code.replace("-", " "))
+    for level in ("exact", "prefix", "phrase", "words"):
+        for i, texts in enumerate((names, [code])):
+            if any(_matches(level, folded, t) for t in texts):
+                return level, i
+    return "text", 1
+
+
+def _matches(level: str, folded: str, text: str) -> bool:
+    if level == "exact":
+        return text == folded
+    if level == "prefix":
+        return text.startswith(folded)
+    if level == "phrase":
+        return f" {folded}" in f" {text}"
+    words = text.split()
+    return all(any(w.startswith(t) for w in words) for t in folded.split())
 
 
 def parse_kinds(store: CatalogStore, value: str | Sequence[str] | None, field: str = "kind") -> list[str]:
@@ -269,14 +281,16 @@ def suggest(
     if exact is not None and (not kinds or exact.kind in kinds) and exact.ref not in {e.ref for e in found}:
         found.insert(0, exact)
     order = {e.ref: i for i, e in enumerate(found)}
-    matches = {e.ref: match_of(e, folded, text) for e in found}
+    how = {e.ref: _match(e, folded, text) for e in found}
+    matches = {ref: m for ref, (m, _) in how.items()}
     place = province_of_principal(store, principal, home)
     places = Places.of(store)
     today = today or store.clock().date()
 
     def key(e: Entity) -> tuple:
         own = place is not None and places.place_of(e) == place
-        return (MATCHES.index(matches[e.ref]), 0 if own else 1, 0 if is_current(e, today) else 1, order[e.ref])
+        level, by_code = how[e.ref]
+        return (MATCHES.index(level), 0 if own else 1, 0 if is_current(e, today) else 1, by_code, order[e.ref])
 
     ranked = sorted(found, key=key)[:limit]
     return describe(store, ranked, today, matches)
