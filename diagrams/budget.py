@@ -150,8 +150,8 @@ def apply_budget(
     if rolled:
         out.notes.append(word("rolled_up", lang))
     if expand:
-        c = d.clusters.get(expand)
-        out.notes.append(word("expanded", lang, org=c.label if c is not None else expand))
+        chosen = d.clusters.get(expand)
+        out.notes.append(word("expanded", lang, org=chosen.label if chosen is not None else expand))
     out.notes.append(word("how", lang))
     return out
 

@@ -71,9 +71,11 @@ class ViewParams:
         if self.limit < 1:
             errors.append(FieldError("limit", "must be at least 1"))
         if self.detail not in DETAILS:
-            errors.append(FieldError("detail", f"must be one of: {', '.join(DETAILS)}"))
+            errors.append(FieldError("detail", msg("value-one-of", allowed=", ".join(DETAILS))))
         if self.max_nodes < 1 or self.max_edges < 1:
-            errors.append(FieldError("max_nodes" if self.max_nodes < 1 else "max_edges", "must be at least 1"))
+            errors.append(
+                FieldError("max_nodes" if self.max_nodes < 1 else "max_edges", msg("value-at-least", minimum=1))
+            )
         if errors:
             raise ValidationFailed(errors)
         return self

@@ -60,7 +60,7 @@ class RenderTimeout(RenderFailed):
 def dot_binary() -> str:
     path = shutil.which("dot")
     if not path:
-        raise RenderFailed("Graphviz 'dot' is not installed (apt-get install graphviz; see docs/diagrams.md)")
+        raise RenderFailed(msg("render-no-dot"))
     return path
 
 
@@ -92,7 +92,8 @@ def run_dot(dot: str, fmt: str, timeout: float = DEFAULT_TIMEOUT, dpi: int | Non
         edges, kb = dot.count(" -> "), len(dot.encode("utf-8")) // 1000
         raise RenderTimeout(msg("render-too-slow", seconds=f"{timeout:g}", edges=edges, kb=kb)) from None
     if proc.returncode != 0:
-        raise RenderFailed(f"Graphviz failed ({proc.returncode}): {proc.stderr.decode('utf-8', 'replace')[:2000]}")
+        err = proc.stderr.decode("utf-8", "replace")[:2000]
+        raise RenderFailed(msg("render-dot-failed", code=proc.returncode, error=err))
     return proc.stdout
 
 
@@ -101,7 +102,7 @@ def render(
 ) -> bytes:
     """DOT text to ``fmt`` (svg, png, pdf, dot). PDF creation dates are fixed to ``pdf_date`` (default 1970-01-01)."""
     if fmt not in FORMATS:
-        raise ValidationFailed([FieldError("format", f"unknown format '{fmt}'; available: {', '.join(FORMATS)}")])
+        raise ValidationFailed([FieldError("format", msg("value-one-of", allowed=", ".join(FORMATS)))])
     if fmt == "dot":
         return dot.encode("utf-8")
     out = run_dot(dot, fmt, timeout, dpi)

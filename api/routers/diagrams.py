@@ -8,6 +8,8 @@ text drawn from catalog text, under a Content-Security-Policy that lets them run
 
 from __future__ import annotations
 
+import asyncio
+import os
 from dataclasses import replace
 from typing import Any, Literal
 
@@ -91,12 +93,32 @@ async def served(request: Request, view: str, params: Any, fmt: str) -> bytes:
     """A diagram as the web UI and the API serve it: the size budget, the render time limit and the cache of the
     app's settings (diagram_max_nodes/edges, render_timeout_seconds, render_cache_bytes), drawn in a worker thread
     so that the event loop keeps answering while Graphviz runs."""
-    from diagrams.render import CACHE, draw_cached
+    from diagrams.render import CACHE, cache_key, draw_cached
 
     settings = request.app.state.settings
     params = replace(params, max_nodes=settings.diagram_max_nodes, max_edges=settings.diagram_max_edges)
     CACHE.max_bytes = settings.render_cache_bytes
     store = request.app.state.store
-    return await run_in_threadpool(
-        lambda: draw_cached(store, view, params, fmt, timeout=settings.render_timeout_seconds)
-    )
+    if CACHE.max_bytes > 0:
+        found = await run_in_threadpool(lambda: CACHE.get(cache_key(store, view, params, fmt, url_prefix="", dpi=None)))
+        if found is not None:
+            return found
+    # at most RENDER_SLOTS drawings at once: the others wait here, on the event loop, not in the worker threads that
+    # every other request needs (a cached diagram was served above, without waiting)
+    async with _render_slots():
+        return await run_in_threadpool(
+            lambda: draw_cached(store, view, params, fmt, timeout=settings.render_timeout_seconds)
+        )
+
+
+RENDER_SLOTS = max(2, os.cpu_count() or 2)
+_SLOTS: dict[int, asyncio.Semaphore] = {}
+
+
+def _render_slots() -> asyncio.Semaphore:
+    """The render slots of the running event loop."""
+    loop = id(asyncio.get_running_loop())
+    if loop not in _SLOTS:
+        _SLOTS.clear()
+        _SLOTS[loop] = asyncio.Semaphore(RENDER_SLOTS)
+    return _SLOTS[loop]
