@@ -19,8 +19,9 @@ Views (one province, Thành phố Hồ Chí Minh, as bench.pages picks it):
 - ``drill``: the landscape with the province's people's committee opened (its departments as groups).
 
 Per view: the endpoint (``GET /api/v1/graph/explore``) p50/p99 over ``--samples`` requests after one warm-up; the
-first complete render (navigation to the page's ``data-ready`` after layout and drawing, median of ``--renders``
-page loads); frames per second while zooming in and out for two seconds (requestAnimationFrame counts, the zoom
+first complete render (from the navigation's start to the graph laid out and drawn, the page marking itself
+``data-ready``, by the page's own clock, median of ``--renders`` page loads; ``wall``: the same seen from this
+process through Playwright, which adds its own round trips); frames per second while zooming in and out for two seconds (requestAnimationFrame counts, the zoom
 moved by mouse-wheel events). Graphviz: the ``ioc`` and ``landscape`` diagrams of the same catalog drawn as SVG in this
 process (build, DOT, dot; the diagram budget may fold them).
 
@@ -107,17 +108,24 @@ def browser_figures(base: str, page_query: str, renders: int) -> dict:
         b = p.chromium.launch(executable_path=chromium, headless=True, args=["--no-sandbox", "--disable-gpu"])
         ctx = b.new_context(viewport={"width": 1280, "height": 860})
         page = ctx.new_page()
-        times = []
+        times, walls = [], []
         rendered: dict = {}
         for _ in range(renders):
             t = time.perf_counter()
             page.goto(f"{base}/explore?{page_query}")
             page.wait_for_selector("#explorer[data-ready='1']", state="attached", timeout=120_000)
-            times.append(time.perf_counter() - t)
+            walls.append(time.perf_counter() - t)
             rendered = page.evaluate("() => window.iocExplorer.rendered")
+            times.append(rendered["at"] / 1000)  # the page's clock: from navigation start to the graph drawn
         fps = zoom_fps(page)
         b.close()
-    return {"render": statistics.median(times), "render_max": max(times), "fps": fps, **(rendered or {})}
+    return {
+        "render": statistics.median(times),
+        "render_max": max(times),
+        "wall": statistics.median(walls),
+        "fps": fps,
+        **(rendered or {}),
+    }
 
 
 def graphviz(db: Path, ioc: str) -> dict:
@@ -193,9 +201,9 @@ def report(results: list[dict]) -> None:
     print()
     print(
         "| entities | view | nodes / groups / edges | endpoint first | p50 | p99 (target < 300 ms) | first render "
-        "(target) | of which fetch / layout | zoom fps (target >= 30) | Graphviz SVG |"
+        "(target) | wall | of which fetch / layout | zoom fps (target >= 30) | Graphviz SVG |"
     )
-    print("|---|---|---|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|---|---|---|")
     for r in results:
         n = r["entities"]
         target = RENDER_TARGET.get(n, 2.0)
@@ -210,6 +218,7 @@ def report(results: list[dict]) -> None:
                 f"{v['p50'] * 1000:.0f} ms",
                 f"{p99 * 1000:.0f} ms {'ok' if p99 < P99_TARGET else 'MISSED'}",
                 f"{render:.2f} s (< {target:.0f} s) {'ok' if render < target else 'MISSED'}",
+                f"{v['wall']:.2f} s",
                 f"{v.get('fetch_ms', 0) / 1000:.2f} / {v.get('layout_ms', 0) / 1000:.2f} s",
                 f"{fps:.0f} {'ok' if fps >= FPS_TARGET else 'MISSED'}",
                 fmt_s(gv),

@@ -188,15 +188,18 @@
         runLayout();
         var t3 = performance.now();
         applyMarks();  // draws the list view too
+        var t4 = performance.now();
         fillFacets(d.facets);
-        navigatorFor();
+        var t5 = performance.now();
+        setTimeout(navigatorFor, 0);  // the overview follows the drawing
         var msg = fill(T.shown, {nodes: d.nodes.length + d.groups.filter(function (g) { return g.folded; }).length,
                                  edges: d.edges.length});
         if (d.folded_automatically) msg += " " + T.folded_auto;
         if (d.truncated) msg += " " + T.truncated;
         status.textContent = msg;
         canvas.setAttribute("aria-busy", "false");
-        window.iocExplorer.rendered = {ms: performance.now() - t0, fetch_ms: t1 - t0, layout_ms: t3 - t2,
+        window.iocExplorer.rendered = {ms: performance.now() - t0, at: performance.now(), fetch_ms: t1 - t0, layout_ms: t3 - t2,
+                                       add_ms: t2 - t1, list_ms: t4 - t3, facets_ms: t5 - t4,
                                        nodes: cy.nodes().length, edges: cy.edges().length};
         box.dataset.ready = "1";
         restoreSelection();
