@@ -232,7 +232,7 @@ def _refs_in(e: Any) -> set[str]:
 
 @router.get("/entities/{ref}")
 @web
-def entity_page(request: Request, ref: str, as_of: str = "") -> Response:
+def entity_page(request: Request, ref: str, as_of: str = "", valid_on: str = "") -> Response:
     p = principal_of(request)
     if p is None:
         return _signin_redirect(request)
@@ -246,6 +246,9 @@ def entity_page(request: Request, ref: str, as_of: str = "") -> Response:
     else:
         e = store.get_entity(ref)
         rels = store.list_relationships(ref)
+    valid = _day(valid_on, "valid_on") if day is None else None  # the world on a day, in the current record
+    if valid is not None:
+        rels = [r for r in rels if (r.valid_from or valid) <= valid and (r.valid_to is None or valid < r.valid_to)]
     names = store.get_entities(
         sorted(
             {r.source for r in rels}
@@ -270,7 +273,9 @@ def entity_page(request: Request, ref: str, as_of: str = "") -> Response:
     return render(
         request,
         "entity.html",
-        diagram=context_diagram(store, e, day, lang),
+        diagram=context_diagram(store, e, day, lang, valid_on=valid),
+        valid_on=valid,
+        owner_then=e.owner_on(valid) if valid is not None else None,
         e=e,
         spec=store.metamodel.kind(e.kind),
         rels=rels,

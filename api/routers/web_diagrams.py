@@ -31,12 +31,17 @@ def _src(view: str, query: dict[str, str], fmt: str = "svg", inline: bool = Fals
     return f"/download/diagram/{view}.{fmt}?{urlencode(q)}"
 
 
-def context_diagram(store: Any, e: Any, day: dt.date | None, lang: str = "vi") -> dict[str, Any]:
-    """What the entity page shows as ``e``'s context diagram on ``day`` (None: today): the SVG's URL, the downloads,
-    and a note when it is drawn on another day (the last day ``e`` was valid: a merged or dissolved organisation,
-    a retired system) or the reason there is none (``e`` is valid only from a later day)."""
-    today = day or store.clock().date()
+def context_diagram(
+    store: Any, e: Any, day: dt.date | None, lang: str = "vi", valid_on: dt.date | None = None
+) -> dict[str, Any]:
+    """What the entity page shows as ``e``'s context diagram on ``day`` (None: today; ``valid_on``: that day in the
+    world, in the current record): the SVG's URL, the downloads, and a note when it is drawn on another day (the
+    last day ``e`` was valid: a merged or dissolved organisation, a retired system) or the reason there is none
+    (``e`` is valid only from a later day)."""
+    today = valid_on or day or store.clock().date()
     query = {"ref": e.ref, "lang": lang, "as_of": day.isoformat() if day else ""}
+    if valid_on is not None:
+        query["valid_on"] = valid_on.isoformat()
     note = missing = None
     if e.valid_from is not None and e.valid_from > today:
         missing = msg("ui-diagram-not-yet-valid", name=e.name.get(lang), start=e.valid_from)

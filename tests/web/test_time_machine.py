@@ -86,6 +86,14 @@ def test_auditor_sees_the_city_on_a_valid_date_then_merged(signed_in: SignedIn) 
     assert bd and brvt, "the Bình Dương and Bà Rịa – Vũng Tàu departments own systems on 2025-02-01"
     _doc(s, "timemachine-asof-2025")
 
+    # an entity opens on that day: its owner then, its relationships then, its context diagram on that day
+    s.page.click("#asof-list a >> text=Cổng thông tin 1022")
+    s.page.wait_for_url(f"**/entities/system:hcm-cong-1022?valid_on={BEFORE}*")
+    assert "Hiệu lực ngày 1 thg 2, 2025" in s.page.inner_text("#valid-on")
+    assert s.page.inner_text("#owner-then") == HCM_STTT
+    assert f"valid_on={BEFORE}" in (s.page.get_attribute("#context-diagram", "data-src") or "")
+    s.page.go_back()
+
     # the IOC diagram for that date (the download on the page) answers and differs from today's
     old = s.page.request.get(s.base + (s.page.get_attribute("#dl-ioc-svg", "href") or ""))
     now = s.page.request.get(s.base + "/download/diagram/ioc.svg")
