@@ -34,7 +34,7 @@ def _format(value: str, allowed: tuple[str, ...], lang: str) -> str:
 
 
 def register(app: typer.Typer) -> None:
-    from api.cli import LangOpt, StoreOpt, _store, console, err
+    from api.cli_common import LangOpt, StoreOpt, console, err, open_cli_store
 
     ValidOnOpt = Annotated[
         str | None,
@@ -80,7 +80,7 @@ def register(app: typer.Typer) -> None:
         from catalog.text import vi_sort_key
 
         fmt = _format(fmt, LIST_FORMATS, lang)
-        s = _store(store)
+        s = open_cli_store(store)
         listing = entities_on(s, kind, valid_on, recorded_at, include_ended, owner, lifecycle, tag)
         listing.items = listing.items[: max(limit, 0)]
         if fmt == "json":
@@ -136,7 +136,7 @@ def register(app: typer.Typer) -> None:
         from catalog.history.diff import diff as find_diff
 
         fmt = _format(fmt, DIFF_FORMATS, lang)
-        s = _store(store)
+        s = open_cli_store(store)
         d = find_diff(s, from_day, to_day, recorded_from, recorded_to, org=org, kind=kind)
         if fmt == "json":
             _write((json.dumps(d.to_json(), ensure_ascii=False, indent=1) + "\n").encode("utf-8"), output)
