@@ -248,10 +248,7 @@ def _serve(url: str, host: str, port: int, demo_mode: bool = False) -> None:
     from catalog.settings import Settings
 
     settings = Settings(store=url, host=host, port=port, demo=demo_mode or Settings().demo)
-    try:
-        settings.check_secrets()
-    except ValueError as exc:
-        raise ValidationFailed([], str(exc)) from None
+    settings.check_secrets()
     uvicorn.run(create_app(settings), host=host, port=port, log_level="info", log_config=_log_config())
 
 

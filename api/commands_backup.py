@@ -11,6 +11,8 @@ from typing import Annotated
 
 import typer
 
+from catalog.i18n import msg
+
 VERIFY_HELP = """Check the hash chain of the change log; names the first entry that was edited or removed.
 
 Always detected: an entry edited (any byte of its stored text), removed from the middle or moved; on Neo4j also
@@ -84,7 +86,7 @@ def _flow(text: str) -> str:
 
 
 def register(app: typer.Typer) -> None:
-    from api.cli_common import console, err, open_cli_store, progress_bar, say
+    from api.cli_common import cli_lang, console, err, open_cli_store, progress_bar, say
     from catalog.settings import get_settings
     from catalog.store import CatalogStore
 
@@ -133,12 +135,11 @@ def register(app: typer.Typer) -> None:
     def print_proof(label: str, proof, out=None) -> None:
         out = out or console
         head = proof.head
+        time = head.time or say("cli-empty-log")
         out.print(
-            f"{label} change-log head #{head.seq} {head.hash} ({head.time or 'empty log'})",
-            highlight=False,
-            soft_wrap=True,
-        )  # never split a hash
-        out.print(f"{label} content hash {proof.content_hash}", highlight=False, soft_wrap=True)
+            say("cli-proof-head", label=label, seq=head.seq, hash=head.hash, time=time), highlight=False, soft_wrap=True
+        )
+        out.print(say("cli-proof-hash", label=label, hash=proof.content_hash), highlight=False, soft_wrap=True)
 
     @app.command("verify-log", help=_flow(VERIFY_HELP))
     def verify_log(
@@ -171,12 +172,13 @@ def register(app: typer.Typer) -> None:
         finally:
             s.close()
         if not result.ok:
-            err.print(f"[red]{escape(str(result))}[/red]", soft_wrap=True)
+            err.print(f"[red]{escape(result.message().text(cli_lang()))}[/red]", soft_wrap=True)
             raise typer.Exit(1)
-        (err if print_head else console).print(f"[green]{escape(str(result))}[/green]", soft_wrap=True)
+        said = escape(result.message().text(cli_lang()))
+        (err if print_head else console).print(f"[green]{said}[/green]", soft_wrap=True)
         if head is not None:
             if head.hash != result.head:  # written between the check and the read: print only what was checked
-                err.print("[red]the log moved while it was checked; run the command again[/red]")
+                err.print(f"[red]{escape(say('cli-log-moved'))}[/red]")
                 raise typer.Exit(1)
             typer.echo(head.line(), nl=False)
 
@@ -204,27 +206,19 @@ def register(app: typer.Typer) -> None:
                     result = run(s, output, force=force, batch=batch, progress=tick)
         finally:
             s.close()
-        method = "SQLite online backup" if result.method == "sqlite-online-backup" else "logical copy"
-        console.print(
-            f"Wrote {escape(str(result.path))} ({result.bytes:,} bytes, {method}) in "
-            f"{result.seconds['copy']:.1f} s; checked in {result.seconds['verify']:.1f} s.",
-            highlight=False,
-        )
-        print_proof("backup", result.proof)
+        method = say("cli-method-online") if result.method == "sqlite-online-backup" else say("cli-method-logical")
+        copy, check = f"{result.seconds['copy']:.1f}", f"{result.seconds['verify']:.1f}"
+        wrote = say("cli-backup-wrote", path=str(result.path), size=result.bytes, method=method, copy=copy, check=check)
+        console.print(escape(wrote), highlight=False)
+        print_proof(say("cli-label-backup"), result.proof)
         head, now = result.proof.head, result.source_head
-        later = (
-            (
-                f"; the catalog has since moved on to #{now.seq} (entries #{head.seq + 1}-#{now.seq} are not in this "
-                "backup)"
-            )
+        verified = result.proof.verify.message().text(cli_lang())
+        said = (
+            say("cli-backup-verified-later", verify=verified, seq=head.seq, now=now.seq, first=head.seq + 1)
             if now.seq > head.seq
-            else ""
+            else say("cli-backup-verified", verify=verified, seq=head.seq)
         )
-        console.print(
-            f"[green]Verified: {escape(str(result.proof.verify))}; the content is what the log records "
-            f"at #{head.seq}, and the catalog's own entry #{head.seq} has the same hash{later}.[/green]",
-            soft_wrap=True,
-        )
+        console.print(f"[green]{escape(said)}[/green]", soft_wrap=True)
 
     @app.command(help=_flow(RESTORE_HELP))
     def restore(
@@ -246,10 +240,7 @@ def register(app: typer.Typer) -> None:
                 expected = {k: counts[k] for k in SECTIONS}
                 plan = plan_restore(b, s)
             if not plan.empty and not force:  # restore() refuses too; say it before any progress bar
-                raise RestoreRefused(
-                    "the catalog is not empty; refusing to restore over it (use --force). It would "
-                    "lose: " + "; ".join(plan.losses())
-                )
+                raise RestoreRefused(msg("restore-not-empty", losses=tuple(plan.losses())))
             progress, tick = progress_bars(expected, "restore")
             with progress:
                 result = run(file, s, force=force, batch=batch, progress=tick)
@@ -257,27 +248,20 @@ def register(app: typer.Typer) -> None:
             s.close()
         for loss in result.plan.losses():
             console.print(f"[yellow]{escape(say('cli-replaced', what=loss))}[/yellow]", soft_wrap=True)
-        print_proof("backup  ", result.backup)
-        print_proof("restored", result.restored)
+        print_proof(say("cli-label-backup"), result.backup)
+        print_proof(say("cli-label-restored"), result.restored)
         if result.witness_ahead is not None:
-            w = result.witness_ahead
-            err.print(
-                f"[yellow]The head witness {escape(str(get_settings().head_witness))} names entries up to "
-                f"#{w.seq}; the catalog now ends at #{result.restored.head.seq}, so verify-log will report "
-                f"entries #{result.restored.head.seq + 1}-#{w.seq} missing until that file is moved aside "
-                "(keep it: it records what was lost).[/yellow]",
-                soft_wrap=True,
-            )
+            w, end = result.witness_ahead, result.restored.head.seq
+            path = str(get_settings().head_witness)
+            ahead = say("cli-witness-ahead", path=path, seq=w.seq, end=end, first=end + 1)
+            err.print(f"[yellow]{escape(ahead)}[/yellow]", soft_wrap=True)
         if result.ok:
-            how = "in one transaction" if result.one_transaction else "batch by batch"
-            console.print(
-                f"[green]Restored {how}: the same content hash and change-log head as the backup; "
-                f"{escape(str(result.restored.verify))}[/green]",
-                soft_wrap=True,
-            )
+            how = say("cli-one-transaction") if result.one_transaction else say("cli-batch-by-batch")
+            verified = result.restored.verify.message().text(cli_lang())
+            console.print(f"[green]{escape(say('cli-restored', how=how, verify=verified))}[/green]", soft_wrap=True)
         else:
             for problem in restore_problems(result):
-                err.print(f"[red]{escape(problem)}[/red]", soft_wrap=True)
+                err.print(f"[red]{escape(problem.text(cli_lang()))}[/red]", soft_wrap=True)
             raise typer.Exit(1)
 
 

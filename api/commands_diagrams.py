@@ -14,7 +14,7 @@ VIEW_HELP = "{views}"  # the registered views, named when the help is shown (api
 
 
 def register(app: typer.Typer) -> None:
-    from api.cli_common import LangOpt, StoreOpt, console, err, open_cli_store, say
+    from api.cli_common import LangOpt, StoreOpt, cli_lang, console, err, open_cli_store, say
     from api.registry_help import RegistryHelpCommand
 
     @app.command(cls=RegistryHelpCommand)
@@ -123,11 +123,15 @@ def register(app: typer.Typer) -> None:
 
         manifest = build_bundle(open_cli_store(store), as_of, output, lang=lang, from_day=from_)
         head = manifest["changelog_head"]
-        console.print(
-            f"Wrote {output}: {len(manifest['files'])} files as of {manifest['as_of']}, change-log head "
-            f"#{head['seq']} {head['hash'][:12]}.",
-            highlight=False,
+        said = say(
+            "cli-bundle-wrote",
+            path=str(output),
+            n=len(manifest["files"]),
+            day=manifest["as_of"],
+            seq=head["seq"],
+            hash=head["hash"][:12],
         )
+        console.print(said, highlight=False)
 
     @app.command("audit-bundle-verify")
     def audit_bundle_verify(
@@ -143,10 +147,11 @@ def register(app: typer.Typer) -> None:
         from diagrams.bundle import verify_bundle
 
         result = verify_bundle(bundle, open_cli_store(store) if against_store else None)
+        said = escape(result.message().text(cli_lang()))
         if result.ok:
-            console.print(f"[green]{escape(str(result))}[/green]")
+            console.print(f"[green]{said}[/green]")
         else:
-            err.print(f"[red]{escape(str(result))}[/red]")
+            err.print(f"[red]{said}[/red]")
             raise typer.Exit(1)
 
 

@@ -12,7 +12,7 @@ import typer
 
 
 def register(app: typer.Typer) -> None:
-    from api.cli_common import console, err, open_cli_store, progress_bar, say
+    from api.cli_common import cli_lang, console, err, open_cli_store, progress_bar, say
 
     @app.command()
     def migrate(
@@ -56,30 +56,29 @@ def register(app: typer.Typer) -> None:
             target.close()
         if result.erased:
             console.print(escape(say("cli-erased-target", target=to)), highlight=False)
-        counts = ", ".join(f"{result.counts[s]:,} {s}" for s in SECTIONS)
-        console.print(
-            f"Copied {counts} in {result.seconds['copy']:.1f} s (checked in {result.seconds['verify']:.1f} s).",
-            highlight=False,
+        c = result.counts
+        copy, check = f"{result.seconds['copy']:.1f}", f"{result.seconds['verify']:.1f}"
+        said = say(
+            "cli-copied",
+            entities=c["entities"],
+            relationships=c["relationships"],
+            events=c["events"],
+            records=c["records"],
+            copy=copy,
+            check=check,
         )
-        console.print(
-            f"source content hash {result.source_hash}\ntarget content hash {result.target_hash}",
-            highlight=False,
-            soft_wrap=True,
-        )  # never split a hash
-        console.print(
-            f"source change-log head #{result.source_revision[0]} {result.source_revision[1]}\n"
-            f"target change-log head #{result.target_revision[0]} {result.target_revision[1]}",
-            highlight=False,
-            soft_wrap=True,
-        )
-        if result.ok:
-            console.print(
-                f"[green]Identical: same content hash, same change-log head; target "
-                f"{escape(str(result.verify))}[/green]"
-            )
+        console.print(escape(said), highlight=False)
+        from_label, to_label = say("cli-label-source"), say("cli-label-target")
+        for label, digest in ((from_label, result.source_hash), (to_label, result.target_hash)):
+            console.print(say("cli-hash-of", label=label, hash=digest), highlight=False, soft_wrap=True)
+        for label, (seq, head) in ((from_label, result.source_revision), (to_label, result.target_revision)):
+            console.print(say("cli-head-of", label=label, seq=seq, hash=head), highlight=False, soft_wrap=True)
+        if result.ok and result.verify is not None:
+            verified = result.verify.message().text(cli_lang())
+            console.print(f"[green]{escape(say('cli-identical', verify=verified))}[/green]")
         else:
             for problem in result.problems():
-                err.print(f"[red]{escape(problem)}[/red]")
+                err.print(f"[red]{escape(problem.text(cli_lang()))}[/red]")
             raise typer.Exit(1)
 
 

@@ -37,7 +37,7 @@ from pathlib import Path
 from catalog.changelog import Head, VerifyResult, read_heads
 from catalog.digest import content_hash, content_hash_at
 from catalog.errors import CatalogError, FieldError, StoreError, ValidationFailed
-from catalog.i18n import msg
+from catalog.i18n import Message, msg
 from catalog.migrate import MigrateProgress, copy_catalog
 from catalog.store.base import CatalogStore, WriteContext
 from catalog.store.sqlite import SQLiteStore
@@ -70,14 +70,13 @@ class CopyProof:
     def ok(self) -> bool:
         return self.verify.ok and self.content_hash == self.logged_hash
 
-    def problems(self) -> list[str]:
+    def problems(self) -> list[Message]:
         out = []
         if not self.verify.ok:
-            out.append(str(self.verify))
+            out.append(self.verify.message())
         if self.content_hash != self.logged_hash:
             out.append(
-                f"the content (hash {self.content_hash}) is not what the change log records at its head "
-                f"#{self.head.seq} (hash {self.logged_hash})"
+                msg("backup-content-not-logged", hash=self.content_hash, seq=self.head.seq, logged=self.logged_hash)
             )
         return out
 
@@ -159,11 +158,9 @@ def backup(
         if proof.head.seq:
             at = source.changelog(after_seq=proof.head.seq - 1, limit=1)
             if not at or at[0].hash != proof.head.hash:
-                problems.append(
-                    f"the source's change-log entry #{proof.head.seq} is not the copy's head {proof.head.hash}"
-                )
+                problems.append(msg("backup-source-head-differs", seq=proof.head.seq, hash=proof.head.hash))
         if problems:
-            raise BackupFailed("the backup could not be proved, nothing was kept: " + "; ".join(problems))
+            raise BackupFailed(msg("backup-not-proved", problems=tuple(problems)))
         os.replace(tmp, path)
     except BaseException:
         _remove(tmp)
@@ -181,7 +178,7 @@ def _single_file(path: Path) -> None:
     try:
         conn.execute("PRAGMA journal_mode=DELETE")
     except sqlite3.Error as exc:
-        raise StoreError(f"backup {path}: {exc}") from exc
+        raise StoreError(msg("backup-journal-failed", path=str(path), reason=str(exc))) from exc
     finally:
         conn.close()
 
@@ -201,10 +198,10 @@ def open_backup(path: str | Path, like: CatalogStore | None = None) -> Iterator[
     copy (the file itself is never changed)."""
     path = Path(path)
     if not path.is_file():
-        raise StoreError(f"no backup file at {path}")
+        raise StoreError(msg("backup-file-missing", path=str(path)))
     schema = SQLiteStore.file_schema(path)
     if schema is None:
-        raise StoreError(f"{path} is not a catalog file (a backup is one SQLite catalog file)")
+        raise StoreError(msg("backup-not-a-catalog", path=str(path)))
     if schema == SCHEMA_VERSION:
         with _read_only(path, like) as store:
             yield store
@@ -233,35 +230,28 @@ class RestorePlan:
     def empty(self) -> bool:
         return self.relation == "empty"
 
-    def losses(self) -> list[str]:
+    def losses(self) -> list[Message]:
         """What the store holds now that the restore would remove, one sentence each."""
         if self.empty:
             return []
         b, c = self.backup_head.seq, self.current_head.seq
         out = [
-            f"the catalog's {self.counts['entities']:,} entities, {self.counts['relationships']:,} "
-            f"relationships, {self.counts['events']:,} organisation events and {self.counts['records']:,} "
-            "records (users, tokens, sessions, drafts, import runs) are replaced by the backup's"
+            msg(
+                "restore-loses-content",
+                entities=self.counts["entities"],
+                relationships=self.counts["relationships"],
+                events=self.counts["events"],
+                records=self.counts["records"],
+            )
         ]
         if self.relation == "ahead":
-            out.append(
-                f"{c - b:,} change-log entries (#{b + 1}-#{c}) written after this backup are lost, with "
-                "every change they record"
-            )
+            out.append(msg("restore-loses-entries", n=c - b, first=b + 1, last=c))
         elif self.relation == "behind":
-            out.append(
-                f"no change-log entry is lost: the backup continues this catalog's log (#{c + 1}-#{b} are added)"
-            )
+            out.append(msg("restore-log-continues", first=c + 1, last=b))
         elif self.relation == "same":
-            out.append(
-                f"no change-log entry is lost: the catalog is at the backup's head #{b}; only records "
-                "written without a log entry (sessions, tokens, import runs) may differ"
-            )
+            out.append(msg("restore-log-same", seq=b))
         else:
-            out.append(
-                f"the whole change log (#1-#{c}) is lost: it is another history than the backup's (neither "
-                "log contains the other's head)"
-            )
+            out.append(msg("restore-log-other-history", last=c))
         return out
 
 
@@ -328,16 +318,11 @@ def restore(
         started = time.perf_counter()
         backup_proof = prove(source)
         if not backup_proof.ok:
-            raise BackupFailed(
-                f"{path} is not a sound backup; nothing was restored: " + "; ".join(backup_proof.problems())
-            )
+            raise BackupFailed(msg("restore-backup-unsound", path=str(path), problems=tuple(backup_proof.problems())))
         plan = plan_restore(source, target)
         seconds["check"] = time.perf_counter() - started
         if not plan.empty and not force:
-            raise RestoreRefused(
-                "the catalog is not empty; refusing to restore over it (use --force). It would "
-                "lose: " + "; ".join(plan.losses())
-            )
+            raise RestoreRefused(msg("restore-not-empty", losses=tuple(plan.losses())))
         started = time.perf_counter()
         one = target.restores_in_one_transaction
         with target.transaction(WriteContext(actor="restore")) if one else contextlib.nullcontext():
@@ -349,28 +334,23 @@ def restore(
                 plan=plan, backup=backup_proof, restored=restored, counts=counts, one_transaction=one, seconds=seconds
             )
             if one and not result.ok:  # rolled back: the catalog stays as it was
-                raise BackupFailed(
-                    "the restored catalog does not match the backup; nothing was restored: "
-                    + "; ".join(_differences(result))
-                )
+                raise BackupFailed(msg("restore-mismatch", problems=tuple(_differences(result))))
         seconds["restore"] = time.perf_counter() - started
     result.witness_ahead = _witness_beyond(target, restored.head)
     return result
 
 
-def _differences(result: RestoreResult) -> list[str]:
+def _differences(result: RestoreResult) -> list[Message]:
     out = result.restored.problems()
     if result.restored.content_hash != result.backup.content_hash:
-        out.append(f"content hash {result.restored.content_hash}, the backup's {result.backup.content_hash}")
+        out.append(msg("restore-hash-differs", hash=result.restored.content_hash, backup=result.backup.content_hash))
     if result.restored.head != result.backup.head:
-        out.append(
-            f"head #{result.restored.head.seq} {result.restored.head.hash}, the backup's "
-            f"#{result.backup.head.seq} {result.backup.head.hash}"
-        )
+        r, b = result.restored.head, result.backup.head
+        out.append(msg("restore-head-differs", seq=r.seq, hash=r.hash, backup_seq=b.seq, backup_hash=b.hash))
     return out
 
 
-def restore_problems(result: RestoreResult) -> list[str]:
+def restore_problems(result: RestoreResult) -> list[Message]:
     """Why a restore's proof failed (empty when it holds)."""
     return _differences(result)
 

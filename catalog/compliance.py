@@ -379,7 +379,8 @@ def _read_rules(path: Path, known_checks: Any) -> list[Rule]:
             )
         )
     if errors:
-        raise ValidationFailed(errors, f"invalid rules file {path}: " + "; ".join(str(e) for e in errors))
+        said = tuple(msg("field-error", location=e.location, reason=e.reason) for e in errors)
+        raise ValidationFailed(errors, msg("rules-file-invalid", path=str(path), errors=said))
     return rules
 
 

@@ -41,7 +41,7 @@ class CatalogError(Exception):
     status = 400
     code = "catalog-error"
 
-    def __init__(self, message: str):
+    def __init__(self, message: Message):
         super().__init__(message)
         self.message = message
 
@@ -54,7 +54,7 @@ class ValidationFailed(CatalogError):
     status = 422
     code = "validation-failed"
 
-    def __init__(self, errors: list[FieldError], message: str | None = None):
+    def __init__(self, errors: list[FieldError], message: Message | None = None):
         self.errors = list(errors)
         if message is None:
             message = (
@@ -98,8 +98,15 @@ class PermissionDenied(CatalogError):
 
 
 class StoreError(CatalogError):
+    """The storage engine failed (a lost connection, a corrupt file, a constraint the engine enforces). Its message
+    may be the engine's own diagnostic, in the engine's words: the API answers every StoreError with its own
+    sentence (``detail-store-error``) in the reader's language and logs the diagnostic for the operator."""
+
     status = 500
     code = "store-error"
+
+    def __init__(self, message: Message | str):
+        super().__init__(message if isinstance(message, Message) else msg("store-diagnostic", detail=message))
 
 
 class StoreFull(StoreError):

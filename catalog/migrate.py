@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from catalog.changelog import VerifyResult
 from catalog.digest import content_hash
 from catalog.errors import StoreError
+from catalog.i18n import Message, msg
 from catalog.store.base import CatalogStore
 
 SECTIONS = ("entities", "relationships", "events", "records", "changelog")
@@ -51,17 +52,15 @@ class MigrateResult:
             and self.verify.ok
         )
 
-    def problems(self) -> list[str]:
+    def problems(self) -> list[Message]:
         out = []
         if self.source_hash != self.target_hash:
-            out.append(f"content hashes differ: source {self.source_hash}, target {self.target_hash}")
+            out.append(msg("migrate-hashes-differ", source=self.source_hash, target=self.target_hash))
         if self.source_revision != self.target_revision:
-            out.append(
-                f"change-log heads differ: source #{self.source_revision[0]} {self.source_revision[1]}, "
-                f"target #{self.target_revision[0]} {self.target_revision[1]}"
-            )
+            (sseq, shash), (tseq, thash) = self.source_revision, self.target_revision
+            out.append(msg("migrate-heads-differ", source_seq=sseq, source=shash, target_seq=tseq, target=thash))
         if self.verify is None or not self.verify.ok:
-            out.append(f"target {self.verify}")
+            out.append(self.verify.message() if self.verify is not None else msg("migrate-target-unverified"))
         return out
 
 
@@ -104,10 +103,7 @@ def migrate(
     result = MigrateResult()
     if not target.is_empty():
         if not force:
-            raise StoreError(
-                "the target catalog is not empty (it holds entities, relationships, events or change-log "
-                "entries); refusing to overwrite it (use --force to erase it first)"
-            )
+            raise StoreError(msg("migrate-target-not-empty"))
         target.erase()
         result.erased = True
     started = time.perf_counter()

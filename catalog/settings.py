@@ -8,6 +8,8 @@ from typing import Literal
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from catalog.errors import FieldError, ValidationFailed
+from catalog.i18n import msg
 from catalog.metamodel import Metamodel, load_metamodel
 from catalog.store import DEFAULT_URL, CatalogStore, open_store
 
@@ -142,9 +144,7 @@ class Settings(BaseSettings):
     def check_secrets(self) -> None:
         """Refuse to serve with the built-in secret outside demo mode."""
         if not self.demo and self.secret_key.get_secret_value() == DEMO_SECRET:
-            raise ValueError(
-                "IOC_CATALOG_SECRET_KEY is not set: refusing to start with the built-in demo secret outside demo mode"
-            )
+            raise ValidationFailed([FieldError("IOC_CATALOG_SECRET_KEY", msg("secret-key-not-set"))])
 
 
 @lru_cache

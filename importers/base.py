@@ -85,8 +85,9 @@ class ImportFailed(CatalogError):
     status = 422
     code = "import-failed"
 
-    def __init__(self, message: str, reason: str = "import-failed"):
-        super().__init__(_bounded(_echoable(message)))
+    def __init__(self, message: Message, reason: str = "import-failed"):
+        bounded = _bounded(_echoable(message))
+        super().__init__(bounded if isinstance(bounded, Message) else msg("import-failed-detail", detail=bounded))
         self.reason = reason
 
     def text(self, lang: str = "en") -> str:

@@ -70,10 +70,10 @@ def if_match(
 ) -> int:
     """The version a write expects, from If-Match (428 when missing; a list or * is refused: name one version)."""
     if if_match is None or not if_match.strip():
-        raise PreconditionRequired("If-Match is required")
+        raise PreconditionRequired(msg("detail-precondition-required"))
     m = _TAG.match(if_match)
     if not m:
-        raise BadIfMatch("If-Match must be one entity tag")
+        raise BadIfMatch(msg("detail-bad-if-match"))
     return int(m.group(1))
 
 

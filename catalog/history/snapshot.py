@@ -147,10 +147,15 @@ class Snapshot:
     def require(self, ref: str, kinds: tuple[str, ...] = ()) -> Entity:
         e = self.entities.get(ref)
         if e is None:
-            when = f" on {self.day}" if self.as_of or self.day else ""
-            raise NotFound(f"{ref} does not exist{when}")
+            raise NotFound(
+                msg("entity-not-on-day", ref=ref, day=self.day)
+                if self.as_of or self.day
+                else msg("entity-not-found", ref=ref)
+            )
         if kinds and e.kind not in kinds:
-            raise ValidationFailed([FieldError("ref", msg("view-needs-kind", ref=ref, kind=e.kind, kinds=" / ".join(kinds)))])
+            raise ValidationFailed(
+                [FieldError("ref", msg("view-needs-kind", ref=ref, kind=e.kind, kinds=" / ".join(kinds)))]
+            )
         return e
 
     @cached_property

@@ -971,7 +971,9 @@ def test_cli_commands(tmp_path: Path) -> None:
     bundle = tmp_path / "b.zip"
     r = runner.invoke(app, ["audit-bundle", "--as-of", AFTER, "-o", str(bundle), "--store", url])
     assert r.exit_code == 0, r.output
-    r = runner.invoke(app, ["audit-bundle-verify", str(bundle), "--store", url, "--against-store"])
+    r = runner.invoke(
+        app, ["audit-bundle-verify", str(bundle), "--store", url, "--against-store"], env={"IOC_CATALOG_LANG": "en"}
+    )
     assert r.exit_code == 0 and "bundle OK" in r.output
 
 

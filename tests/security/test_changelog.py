@@ -134,7 +134,7 @@ def test_a_backup_taken_while_twenty_clients_write_restores_and_verifies(server:
         t.start()
     try:
         time.sleep(1.0)
-        backup = server.cli("backup", "-o", str(tmp_path / "backup.db"), timeout=600)
+        backup = server.cli("backup", "-o", str(tmp_path / "backup.db"), timeout=600, env={"IOC_CATALOG_LANG": "en"})
         during = written[0]
         time.sleep(0.5)
     finally:

@@ -502,7 +502,7 @@ def test_cli_backup_and_restore_print_their_proofs(tmp_path: Path, monkeypatch: 
     base(s)
     head, digest = s.revision(), content_hash(s)
     s.close()
-    runner, app = CliRunner(), _cli()
+    runner, app = CliRunner(env={"IOC_CATALOG_LANG": "en"}), _cli()  # the English words of the command line
     out = runner.invoke(app, ["backup", "--store", src_url, "-o", str(tmp_path / "b.db")])
     assert out.exit_code == 0, out.output
     text = " ".join(out.output.split())

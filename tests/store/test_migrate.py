@@ -222,7 +222,7 @@ def test_cli_migrate_end_to_end(tmp_path: Path) -> None:
     neo = make_store("neo4j", tmp_path)  # emptied; the command opens its own connection
     neo_url = neo.url
     neo.close()
-    app, runner = _cli(), CliRunner()
+    app, runner = _cli(), CliRunner(env={"IOC_CATALOG_LANG": "en"})  # the English words of the command line
     out = runner.invoke(app, ["migrate", "--from", f"sqlite:///{tmp_path / 'src.db'}", "--to", neo_url])
     assert out.exit_code == 0, out.output
     assert out.output.count(expected_hash) == 2  # source and target content hashes

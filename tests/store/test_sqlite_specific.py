@@ -181,7 +181,7 @@ def test_intact_log_stays_valid_after_reopening(db: Path, logged: SQLiteStore) -
 
 
 def verify_log_cli(db: Path) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "COLUMNS": "200", "NO_COLOR": "1"}
+    env = {**os.environ, "COLUMNS": "200", "NO_COLOR": "1", "IOC_CATALOG_LANG": "en"}
     env.pop("IOC_CATALOG_STORE", None)
     return subprocess.run(
         [sys.executable, "-m", "api.cli", "verify-log", "--store", f"sqlite:///{db}"],

@@ -287,7 +287,7 @@ def test_cli_print_head_then_witness_detects_the_cut(tmp_path: Path, monkeypatch
     s = open_store(url)
     fill(s, 10)
     s.close()
-    runner, app = CliRunner(), _cli()
+    runner, app = CliRunner(env={"IOC_CATALOG_LANG": "en"}), _cli()  # the English words of the command line
     printed = runner.invoke(app, ["verify-log", "--store", url, "--print-head"])
     assert printed.exit_code == 0, printed.output
     line = printed.stdout.strip().splitlines()[-1]
