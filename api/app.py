@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 from fastapi import FastAPI
 
@@ -63,16 +64,16 @@ def create_app(settings: Settings | None = None, store: CatalogStore | None = No
         relationships,
         search,
         web,
+        web_audit,
         web_diagrams,
         web_explore,
         web_history,
-        web_audit,
         web_search,
     )
 
     problems.install(app)
     app.add_middleware(BodySizeLimit, limit_of=lambda: settings.max_body_bytes)
-    guarded = {"prefix": "/api/v1", "dependencies": [Depends(check_request_text)]}
+    guarded: dict[str, Any] = {"prefix": "/api/v1", "dependencies": [Depends(check_request_text)]}
     app.include_router(entities.build_router(store.metamodel if store is not None else settings.metamodel()), **guarded)
     for r in (
         relationships,

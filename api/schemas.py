@@ -44,7 +44,7 @@ def _attr_type(a: AttributeSpec) -> Any:
     if a.type == "date":
         return dt.date
     if a.type == "enum":
-        return Literal[a.values]  # type: ignore[valid-type]
+        return Literal[a.values]
     if a.type == "ref":
         return Annotated[str, Field(pattern=ref_pattern(a.ref_kinds))]
     if a.type == "list":
@@ -112,7 +112,7 @@ def kind_models(spec: KindSpec) -> KindModels:
                 None, description="Chủ quản: the owning organisation (a change is recorded in owner_history from today)"
             ),
         )
-    example = {
+    example: dict[str, Any] = {
         "code": "hcm-vi-du",
         "name": {"vi": f"{spec.label.vi} ví dụ", "en": f"Example {spec.label.en}"},
         "tags": ["example"],
@@ -127,14 +127,15 @@ def kind_models(spec: KindSpec) -> KindModels:
         code=(Annotated[str, Field(pattern=CODE_PATTERN)], Field(description="Mã: the code, unique within the kind")),
         **common,
     )
-    patch_fields = {k: (v[0] | None, None) for k, v in common.items() if k != "attributes"}
+    patch_fields: dict[str, Any] = {k: (v[0] | None, None) for k, v in common.items() if k != "attributes"}
     patch_fields["attributes"] = (partial | None, None)
     patch = create_model(f"{name}Patch", __base__=Strict, **patch_fields)
-    for model, ex in (
+    examples: list[tuple[type[BaseModel], dict[str, Any]]] = [
         (create, example),
         (replace, {k: v for k, v in example.items() if k != "code"}),
         (patch, {"tags": ["example", "reviewed"]}),
-    ):
+    ]
+    for model, ex in examples:
         model.model_config["json_schema_extra"] = {"examples": [ex]}
         model.model_rebuild(force=True)
     return KindModels(spec, create, replace, patch, example)
@@ -161,10 +162,10 @@ class RelationshipCreate(Strict):
 
 
 class RelationshipPage(BaseModel):
-    items: list[Relationship]
     total: int
     limit: int
     offset: int
+    items: list[Relationship]
 
 
 __all__ = [

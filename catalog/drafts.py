@@ -109,7 +109,9 @@ class Draft:
 
 
 def _from_record(data: dict[str, Any], version: int) -> Draft:
-    known = {k: data.get(k) for k in Draft.__dataclass_fields__ if k not in ("version", "extra") and k in data}
+    known: dict[str, Any] = {
+        k: data.get(k) for k in Draft.__dataclass_fields__ if k not in ("version", "extra") and k in data
+    }
     return Draft(**known, version=version)
 
 
@@ -197,12 +199,13 @@ class Drafts:
             user = Accounts(self.store).get_user(d.submitted_by)
         except NotFound:
             user = None
+        org: str | None
         if user is not None:
             if user.disabled:
                 raise PermissionDenied(msg("draft-submitter-disabled", id=d.id, submitter=d.submitted_by))
             role, org = user.role, user.org
         else:
-            role, org = d.submitter_role, d.submitter_org
+            role, org = d.submitter_role or "", d.submitter_org
         if role not in ROLES or (role == "editor" and not org):
             raise PermissionDenied(msg("draft-submitter-unknown", id=d.id, submitter=d.submitted_by))
         return Principal(d.submitted_by, role, org)

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import typing
 from collections.abc import Callable, Iterable
 from typing import Any, Literal, TypeVar
 
@@ -235,7 +236,7 @@ class OrgEvent(_Model):
         return self.model_dump(mode="json", by_alias=True, exclude={"version"})
 
 
-assert set(EVENT_TYPES) == set(OrgEvent.model_fields["type"].annotation.__args__)  # one list of event types
+assert set(EVENT_TYPES) == set(typing.get_args(OrgEvent.model_fields["type"].annotation))  # one list of event types
 
 
 class ChangeEntry(_Model):
@@ -249,8 +250,8 @@ class ChangeEntry(_Model):
     after: dict[str, Any] | None
     prev_hash: str
     hash: str
-
     proposer: str | None = None  # who proposed a change the actor approved (an approved draft's submitter)
+
 
 # ---------------------------------------------------------------------------------------------------------------
 # Validation against the metamodel
@@ -311,7 +312,7 @@ def pydantic_errors(exc: ValidationError, prefix: str = "") -> list[FieldError]:
     out = []
     for err in exc.errors():
         loc = ".".join(str(p) for p in err["loc"] if p != "__root__")
-        out.append(FieldError(f"{prefix}{loc}" if loc else prefix.rstrip(".") or "body", pydantic_reason(err)))
+        out.append(FieldError(f"{prefix}{loc}" if loc else prefix.rstrip(".") or "body", pydantic_reason(dict(err))))
     return out
 
 
@@ -373,7 +374,7 @@ def check_text(model: M, where: str = "") -> M:
     rule (each reason the rule's message, :func:`catalog.text.text_reason`). Bookkeeping (version, timestamps) is
     not checked."""
     try:  # the usual case, text that needs nothing, found in one pass over the model's JSON
-        if clean_json(orjson.dumps(model.model_dump(exclude=_BOOKKEEPING))):
+        if clean_json(orjson.dumps(model.model_dump(exclude=set(_BOOKKEEPING)))):
             return model
     except TypeError:  # what orjson cannot write (a lone surrogate, a key that is not text): the walk says why
         pass

@@ -99,7 +99,7 @@ def test_pages_carry_security_headers_and_errors_are_pages(store: CatalogStore) 
         assert svg.headers["content-security-policy"].startswith("default-src 'none'")
         r = c.get("/entities/system:nope", params={"lang": "en"})
         assert r.status_code == 404 and "Not found" in r.text and "system:nope does not exist" in r.text
-        r = c.get("/asof", params={"date": "30/06/2025"})
+        r = c.get("/asof", params={"date": "30/06/2025", "lang": "en"})
         assert r.status_code == 422 and "is not a date YYYY-MM-DD" in r.text and "<html" in r.text
         assert c.get("/static/ui.css").status_code == 200
         assert c.get("/static/..%2Fapp.py").status_code == 404
