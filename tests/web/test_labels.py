@@ -37,6 +37,8 @@ PAGES = (
     ("compliance", "/compliance?org=organization:hcm-skhcn"),
     ("asof", f"/asof?date={PAST}"),
     ("changes", "/changes"),
+    ("changes-filtered", "/changes?kind=event&org=organization:hcm-skhcn"),
+    ("integrity", "/integrity"),
     ("drafts", "/drafts?status=approved"),
     ("import", "/import"),
     ("impact", "/impact?ref=database:hcm-csdl-danh-muc"),
