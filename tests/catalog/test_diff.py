@@ -154,6 +154,19 @@ def sample_url(tmp_path_factory: pytest.TempPathFactory) -> str:
     return f"sqlite:///{path.parent / 'catalog.db'}"
 
 
+@pytest.fixture(scope="module")
+def demo_users(sample_url: str) -> dict[str, tuple]:
+    """The demo users of ``sample_url`` by role: (user, password, token)."""
+    from catalog.accounts import seed_demo
+    from catalog.store import open_store
+
+    store = open_store(sample_url)
+    try:
+        return {u.role: (u, p, t) for u, p, t in seed_demo(store)}
+    finally:
+        store.close()
+
+
 def test_cli_list_on_a_date_and_with_ended(sample_url: str) -> None:
     def listed(*args: str) -> dict[str, dict]:
         r = _cli(sample_url, "list", "--kind", "organization", *args, "--format", "json")
@@ -166,11 +179,10 @@ def test_cli_list_on_a_date_and_with_ended(sample_url: str) -> None:
     assert ended["status"] == "merged" and ended["into"] == ["organization:hcm-skhcn"]
 
 
-def test_cli_diff_json_agrees_with_the_api(sample_url: str, tmp_path: Path) -> None:
+def test_cli_diff_json_agrees_with_the_api(sample_url: str, demo_users: dict, tmp_path: Path) -> None:
     from fastapi.testclient import TestClient
 
     from api.app import create_app
-    from catalog.accounts import seed_demo
     from catalog.settings import Settings
     from catalog.store import open_store
 
@@ -181,7 +193,7 @@ def test_cli_diff_json_agrees_with_the_api(sample_url: str, tmp_path: Path) -> N
     assert move["from_owner"] == "organization:hcm-sttt" and move["to_owner"] == "organization:hcm-skhcn"
     assert move["event"] == "hcm-2025-03-sttt-into-skhcn" and move["legal_basis"]
     store = open_store(sample_url)
-    token = next(t.secret for u, _, t in seed_demo(store) if u.role == "auditor")
+    token = demo_users["auditor"][2].secret
     app = create_app(Settings(demo=True), store=store)
     with TestClient(app) as client:
         auth = {"Authorization": f"Bearer {token}"}
@@ -283,3 +295,68 @@ def test_cli_diagram_and_bundle_take_both_clocks_and_a_period(sample_url: str, t
     with zipfile.ZipFile(path) as z:
         assert json.loads(z.read("manifest.json"))["period"] == {"from": BEFORE, "to": AFTER}
         assert "changes/diff.csv" in z.namelist()
+
+
+HOSTILE = [
+    "",
+    " ",
+    "x",
+    "2025-02-30",
+    "20250201",
+    "2025-02-01T99:00",
+    "9999-12-31",
+    "0001-01-01",
+    "<script>",
+    "%00",
+    "'; DROP TABLE x;--",
+    "organization:../../etc",
+    "a" * 39,
+    "2025-02-01T10:00:00+25:00",
+    "-1",
+    "1e9",
+]
+
+
+def test_hostile_dates_and_filters_never_give_a_5xx(sample_url: str, demo_users: dict) -> None:
+    """Every parameter of the time machine's API and pages, with junk: refused by name (422/404), never a 5xx."""
+    import re
+
+    from fastapi.testclient import TestClient
+
+    from api.app import create_app
+    from catalog.settings import Settings
+    from catalog.store import open_store
+
+    store = open_store(sample_url)
+    users = demo_users
+    app = create_app(Settings(demo=True), store=store)
+    with TestClient(app, raise_server_exceptions=False) as client:
+        auth = {"Authorization": f"Bearer {users['auditor'][2].secret}"}
+        page = client.get("/signin")
+        csrf = re.search(r'name="csrf" value="([^"]+)"', page.text).group(1)  # type: ignore[union-attr]
+        user, password, _ = users["auditor"]
+        client.post("/signin", data={"name": user.name, "password": password, "csrf": csrf}, follow_redirects=False)
+        for bad in HOSTILE:
+            for url in (
+                f"/api/v1/diff?from={bad}&to={AFTER}",
+                f"/api/v1/diff?from={BEFORE}&to={AFTER}&recorded_to={bad}",
+                f"/api/v1/diff?from={BEFORE}&to={AFTER}&org={bad}&kind={bad}",
+                f"/api/v1/entities?valid_on={bad}",
+                f"/api/v1/entities?recorded_at={bad}",
+                f"/api/v1/diagrams/ioc.svg?recorded_at={bad}",
+            ):
+                r = client.get(url, headers=auth)
+                assert r.status_code < 500, (url, r.status_code, r.text[:300])
+            for url in (
+                f"/asof?valid_on={bad}",
+                f"/asof?recorded_at={bad}&kind={bad}&include_ended={bad}&offset={bad}",
+                f"/diff?from={bad}&to={AFTER}",
+                f"/diff?from={BEFORE}&to={AFTER}&moved_offset={bad}&limit={bad}&org={bad}",
+                f"/diff/diagram.svg?from={BEFORE}&to={bad}",
+                f"/download/diff.csv?from={BEFORE}&to={AFTER}&recorded_from={bad}",
+            ):
+                r = client.get(url)
+                assert r.status_code < 500, (url, r.status_code, r.text[:300])
+        ok = client.get(f"/diff?from={BEFORE}&to={AFTER}")
+        assert ok.status_code == 200 and "Cổng thông tin 1022" in ok.text
+    store.close()
