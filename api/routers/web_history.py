@@ -24,7 +24,6 @@ from catalog.errors import FieldError, ValidationFailed
 from catalog.history.snapshot import NothingRecorded, parse_day, parse_instant
 from catalog.i18n import msg, text
 from catalog.paging import Window, paginate, settings_window, window
-from catalog.store.base import EntityFilter
 from catalog.text import vi_sort_key
 
 router = APIRouter(include_in_schema=False)
@@ -161,16 +160,15 @@ async def diff_page(request: Request) -> Response:
     _who(request)
     store, lang = _store(request), lang_of(request)
     args = _diff_args(request)
-    orgs = sorted(
-        store.list_entities(EntityFilter(kind="organization", limit=1000)),
-        key=lambda e: vi_sort_key(e.name.get(lang_of(request))),
-    )
+    from api.routers.web_search import picked
+
+    chosen = picked(store, [args["org"] or ""], lang)  # the organisation picker's initial option (by name)
     values: dict[str, Any] = {
         "args": args,
         "result": None,
         "refused": None,
         "record_start": record_start(store),
-        "orgs": orgs,
+        "chosen": chosen,
         **labels(store, lang),
     }
     if args["from_day"] or args["to_day"]:

@@ -186,7 +186,10 @@ def test_auditor_compares_two_dates(signed_in: SignedIn) -> None:
     moved = [[c.value for c in r] for r in wb["Chuyển chủ quản"].iter_rows(min_row=2)]
     assert any(r[2] == "system:hcm-cong-1022" and r[8] == "hcm-2025-03-sttt-into-skhcn" for r in moved)
     # filtered by organisation and kind, through the form
-    s.page.select_option("#org", "organization:hcm-sttt")
+    box = s.page.locator("#org-ts-control")  # the organisation picker: typed by name, without diacritics
+    box.click()
+    box.press_sequentially("so thong tin va truyen thong tp.hcm", delay=15)
+    s.page.locator(".ts-dropdown .option", has_text=HCM_STTT).first.click()
     s.page.select_option("#kind", "system")
     with s.page.expect_navigation():
         s.page.click("#diff-form button[type=submit]")
