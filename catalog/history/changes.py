@@ -172,9 +172,10 @@ def select(store: Any, flt: ChangeFilter, limit: int = 100, before: int | None =
     out: list[ChangeEntry] = []
     hi, read = top, 0
     step = WINDOW if flt.active() else max(1, limit)  # unfiltered: read exactly the page
+    pushed = _pushed(flt)
     while hi > 0 and read < scan:
         lo = max(0, hi - step)
-        window = store.changelog(after_seq=lo, limit=hi - lo)
+        window = store.changelog(after_seq=lo, before_seq=hi + 1, **pushed)
         read += hi - lo
         for c in reversed(window):
             if c.seq <= hi and flt.matches(c):
@@ -183,6 +184,11 @@ def select(store: Any, flt: ChangeFilter, limit: int = 100, before: int | None =
                     return Selection(out, c.seq if c.seq > 1 else None, c.seq)
         hi = lo
     return Selection(out, hi + 1 if hi > 0 else None, hi + 1)
+
+
+def _pushed(flt: ChangeFilter) -> dict[str, str]:
+    """The parts of a filter the store applies in its query (operation, kind): only matching entries are read."""
+    return {k: v for k, v in (("op", flt.op), ("kind", flt.kind)) if v}
 
 
 def select_after(
@@ -194,9 +200,10 @@ def select_after(
     out: list[ChangeEntry] = []
     lo, read = max(0, int(after_seq)), 0
     step = WINDOW if flt.active() else max(1, limit)
+    pushed = _pushed(flt)
     while lo < head and read < scan:
         hi = min(head, lo + step)
-        for c in store.changelog(after_seq=lo, limit=hi - lo):
+        for c in store.changelog(after_seq=lo, before_seq=hi + 1, **pushed):
             if flt.matches(c):
                 out.append(c)
                 if len(out) == limit:

@@ -457,7 +457,13 @@ class CatalogStore(abc.ABC):
         until: str | None = None,
         limit: int | None = None,
         after_seq: int = 0,
-    ) -> list[ChangeEntry]: ...
+        op: str | None = None,
+        kind: str | None = None,
+        before_seq: int | None = None,
+    ) -> list[ChangeEntry]:
+        """Entries by seq, oldest first: those after ``after_seq`` (and before ``before_seq``), of ``ref``, by
+        ``actor``, in the time range, of operation ``op``, about references of ``kind`` (``system`` for
+        ``system:...``, ``rel``, ``event``, ``record``); at most ``limit``."""
 
     @abc.abstractmethod
     def verify_log(self, witness: Iterable[Head] = (), configured_witness: bool = True) -> VerifyResult:

@@ -257,3 +257,15 @@ def test_a_backup_restores_the_proposer_and_the_restored_log_verifies(catalog: C
         assert target.verify_log().ok
     finally:
         target.close()
+
+
+def test_the_store_filters_the_log_by_operation_kind_and_seq(catalog: CatalogStore) -> None:
+    CatalogService(catalog, ARCHITECT).patch("system:sys-a", {"tags": ["x"]}, 1)
+    every = catalog.changelog()
+    assert [c.ref for c in catalog.changelog(kind="organization")] == [
+        c.ref for c in every if c.ref.startswith("organization:")
+    ]
+    assert [(c.ref, c.op) for c in catalog.changelog(op="update")] == [("system:sys-a", "update")]
+    assert catalog.changelog(kind="system", op="create")[0].ref == "system:sys-a"
+    assert [c.seq for c in catalog.changelog(after_seq=1, before_seq=3)] == [2]
+    assert catalog.changelog(kind="rel") == [] and catalog.changelog(kind="organization", op="delete") == []

@@ -536,6 +536,9 @@ class Neo4jStore(CatalogStore):
         until: str | None = None,
         limit: int | None = None,
         after_seq: int = 0,
+        op: str | None = None,
+        kind: str | None = None,
+        before_seq: int | None = None,
     ) -> list[ChangeEntry]:
         where: list[str] = ["c.seq > $after_seq"]
         params: dict[str, Any] = {"after_seq": int(after_seq)}
@@ -555,6 +558,15 @@ class Neo4jStore(CatalogStore):
         if until:
             where.append("c.time <= $until")
             params["until"] = as_instant(until)
+        if op:
+            where.append("c.op = $op")
+            params["op"] = op
+        if kind:
+            where.append("c.ref STARTS WITH $prefix")
+            params["prefix"] = f"{kind}:"
+        if before_seq is not None:
+            where.append("c.seq < $before_seq")
+            params["before_seq"] = int(before_seq)
         query = f"MATCH (c:ChangeEntry) WHERE {' AND '.join(where)} RETURN {_CHANGE_FIELDS} ORDER BY c.seq"
         if limit is not None and int(limit) >= 0:
             query += " LIMIT $limit"

@@ -403,6 +403,9 @@ class SQLiteStore(CatalogStore):
         until: str | None = None,
         limit: int | None = None,
         after_seq: int = 0,
+        op: str | None = None,
+        kind: str | None = None,
+        before_seq: int | None = None,
     ) -> list[ChangeEntry]:
         where: list[str] = ["seq > ?"]
         args: list[Any] = [after_seq]
@@ -422,6 +425,15 @@ class SQLiteStore(CatalogStore):
         if until:
             where.append("time <= ?")
             args.append(as_instant(until))
+        if op:
+            where.append("op = ?")
+            args.append(op)
+        if kind:
+            where.append("substr(ref, 1, ?) = ?")
+            args += [len(kind) + 1, f"{kind}:"]
+        if before_seq is not None:
+            where.append("seq < ?")
+            args.append(int(before_seq))
         sql = f"SELECT * FROM changelog WHERE {' AND '.join(where)} ORDER BY seq"
         if limit is not None:
             sql += " LIMIT ?"
