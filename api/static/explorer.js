@@ -42,7 +42,7 @@
     SINGLE.forEach(function (k) { s[k] = p.get(k) || ""; });
     if (!s.start.length) s.start = config.start.slice();
     if (config.all) s.all = "1";
-    s.layout = s.layout === "fcose" || s.layout === "dagre" ? s.layout : "";  // "": chosen by the graph's size
+    s.layout = ["fcose", "dagre", "grid"].indexOf(s.layout) >= 0 ? s.layout : "";  // "": chosen by the graph
     return s;
   }
   function query(s, forApi) {
@@ -95,6 +95,7 @@
       "text-background-color": "#ffffff", "text-background-opacity": 0.85, "text-background-padding": 2,
       "min-zoomed-font-size": 7, "text-wrap": "wrap", "text-max-width": 160}},
     {selector: "edge.quiet", style: {"label": "", "curve-style": "straight"}},
+    {selector: "edge[type = '']", style: {"opacity": 0.45}},
     {selector: "edge.quiet:selected, edge.quiet.hover", style: {"label": "data(label)"}},
     {selector: "edge.onpath", style: {"line-color": "#dc2626", "target-arrow-color": "#dc2626", "width": 4, "z-index": 10}},
     {selector: "node.onpath", style: {"border-color": "#dc2626", "border-width": 4}}
@@ -142,7 +143,11 @@
   function runLayout() {
     var n = cy.nodes().length;
     var m = cy.edges().length;
-    var opts = layoutName() === "fcose"
+    var name = layoutName();
+    var opts = name === "grid"
+      ? {name: "grid", animate: false, avoidOverlap: true, avoidOverlapPadding: 16, condense: true,
+         sort: function (a, b) { return (b.data("count") || 0) - (a.data("count") || 0); }}
+      : name === "fcose"
       ? {name: "fcose", quality: n > 100 ? "draft" : "default", animate: false, randomize: true,
          nodeRepulsion: 9000, idealEdgeLength: 120, nodeSeparation: 90, packComponents: true}
       : {name: "dagre", rankDir: "LR", nodeSep: 18, rankSep: 110, edgeSep: 8, animate: false,
@@ -156,12 +161,12 @@
     }
   }
   var READABLE = 0.75;
-  // layered (data left to right) unless chosen otherwise; folded groups and large graphs: force-directed (their
-  // bundled edges run every way, and layering hundreds of edges takes seconds)
+  // layered (data left to right) unless chosen otherwise; folded groups: a grid, the largest first (their bundled
+  // edges run every way); large graphs: force-directed (layering hundreds of edges takes seconds)
   function layoutName() {
     if (state.layout) return state.layout;
     var folded = data && data.groups.some(function (g) { return g.folded; });
-    return folded || cy.nodes().length > 150 ? "fcose" : "dagre";
+    return folded ? "grid" : cy.nodes().length > 150 ? "fcose" : "dagre";
   }
 
   function load() {
