@@ -41,9 +41,9 @@ from typing import Any
 
 from catalog.changelog import Head, canonical_json, verify_chain
 from catalog.errors import CatalogError
-from catalog.i18n import Message, msg
 from catalog.history.frozen import FrozenStore
 from catalog.history.snapshot import NothingRecorded, load_snapshot, parse_day, recorded_graph
+from catalog.i18n import Message, msg
 from catalog.store.base import CatalogStore
 from diagrams.dot import to_dot
 from diagrams.inventory import FORMULA_START, inventory_csv, inventory_xlsx, safe_cell
@@ -295,7 +295,7 @@ def bundle_head(path: str | Path) -> Head:
     on its own (:func:`verify_bundle` without a store); :class:`BundleError` names what is wrong otherwise."""
     check = verify_bundle(path)
     if not check.ok:
-        raise BundleError(f"{path} cannot witness a change-log head: {check}")
+        raise BundleError(msg("bundle-cannot-witness", path=str(path), check=check.message()))
     with zipfile.ZipFile(path) as z:
         head = json.loads(z.read(MANIFEST))["changelog_head"]
     return Head(int(head["seq"]), str(head["hash"]), str(head.get("time") or ""), f"the audit bundle {path}")

@@ -37,8 +37,8 @@ import orjson
 
 from catalog.history import snapshot as _snapshot
 from catalog.history.facts import EntityFacts, RelationshipFacts
-from catalog.history.snapshot import Snapshot, recorded_revision, rewind_from, snapshot_from
-from catalog.store.base import CatalogStore, Subgraph
+from catalog.history.snapshot import FactGraph, Snapshot, recorded_revision, rewind_from, snapshot_from
+from catalog.store.base import CatalogStore
 
 # a date-valued key that may bound a validity or ownership period (white space allowed; canonical JSON has none)
 _BOUNDARY = re.compile(r'"(?:start|end|valid_from|valid_to)"\s*:\s*"([^"]*)"')
@@ -149,7 +149,7 @@ def changed_snapshots(store: CatalogStore, start: dt.date, end: dt.date) -> tupl
         o
         for _, rec, day in versions
         for ref in refs
-        if (e := rec(ref)) is not None and isinstance(o := e.owner_on(day), str)
+        if (held := rec(ref)) is not None and isinstance(o := held.owner_on(day), str)
     }
     refs |= owners | vias
     fetch(refs - rw1.entities.keys())
@@ -157,9 +157,9 @@ def changed_snapshots(store: CatalogStore, start: dt.date, end: dt.date) -> tupl
         return None
     snaps = []
     for (rec_r, rec_e, day), rev in zip(versions, (rev1, rev2), strict=False):
-        found = {ref: e for ref in refs if (e := rec_e(ref)) is not None}
-        graph = Subgraph(entities=found, relationships=[r for rid in ids if (r := rec_r(rid)) is not None])
-        snaps.append(snapshot_from(store.metamodel, graph, day, day, rev))  # type: ignore[arg-type]
+        found = {ref: fact for ref in refs if (fact := rec_e(ref)) is not None}
+        links = [link for rid in ids if (link := rec_r(rid)) is not None]
+        snaps.append(snapshot_from(store.metamodel, FactGraph(found, links), day, day, rev))
     return snaps[0], snaps[1]
 
 

@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from catalog.errors import FieldError, ValidationFailed
-from catalog.i18n import msg
+from catalog.i18n import msg, one_of
 from catalog.metamodel import Label
 from catalog.registry import Registry
 from catalog.store.base import CatalogStore
@@ -61,15 +61,15 @@ class ViewParams:
     def check(self) -> ViewParams:
         errors = []
         if self.lang not in LANGS:
-            errors.append(FieldError("lang", f"must be one of: {', '.join(LANGS)}"))
+            errors.append(FieldError("lang", msg("value-one-of", allowed=", ".join(LANGS))))
         if self.direction not in DIRECTIONS:
-            errors.append(FieldError("direction", f"must be one of: {', '.join(DIRECTIONS)}"))
+            errors.append(FieldError("direction", msg("value-one-of", allowed=", ".join(DIRECTIONS))))
         if not 0 <= self.depth <= 10:
-            errors.append(FieldError("depth", "must be between 0 and 10"))
+            errors.append(FieldError("depth", msg("cli-value-range", low=0, high=10)))
         if self.lineage not in LINEAGES:
             errors.append(FieldError("lineage", msg("value-one-of", allowed=", ".join(LINEAGES))))
         if self.limit < 1:
-            errors.append(FieldError("limit", "must be at least 1"))
+            errors.append(FieldError("limit", msg("value-at-least", minimum=1)))
         if self.detail not in DETAILS:
             errors.append(FieldError("detail", msg("value-one-of", allowed=", ".join(DETAILS))))
         if self.max_nodes < 1 or self.max_edges < 1:
@@ -123,7 +123,7 @@ def registry() -> dict[str, View]:
 def get_view(name: str) -> View:
     views = registry()
     if name not in views:
-        raise ValidationFailed([FieldError("view", f"unknown view '{name}'; available: {', '.join(views)}")])
+        raise ValidationFailed([FieldError("view", msg("view-unknown", view=name, known=", ".join(views)))])
     return views[name]
 
 
@@ -132,11 +132,9 @@ def build(store: CatalogStore, name: str, params: ViewParams | None = None) -> D
     view = get_view(name)
     params = (params or ViewParams()).check()
     if view.ref_kinds and not params.ref:
-        raise ValidationFailed(
-            [FieldError("ref", f"the '{name}' view needs --ref naming a {' or '.join(view.ref_kinds)}")]
-        )
+        raise ValidationFailed([FieldError("ref", msg("view-needs-ref", view=name, kinds=one_of(view.ref_kinds)))])
     if view.ref_kinds == () and params.ref:
-        raise ValidationFailed([FieldError("ref", f"the '{name}' view takes no --ref")])
+        raise ValidationFailed([FieldError("ref", msg("view-takes-no-ref", view=name))])
     return budget(store, view.build(store, params), params)
 
 

@@ -623,7 +623,7 @@ class DiffView:
             b = s2.entities.get(ref)
             if b is None:
                 status[ref] = "removed"
-            elif not _same_entity(a, s1, b, s2):  # type: ignore[arg-type]
+            elif not _same_entity(a, s1, b, s2):
                 status[ref] = "changed"
         r1: dict[str, Any] = {r.id: r for r in s1.relationships}
         r2: dict[str, Any] = {r.id: r for r in s2.relationships}
@@ -642,7 +642,7 @@ class DiffView:
             e = snap.entities.get(ref) or s1.entities[ref]
             node = entity_node(snap, e, lang, cluster_for(d, snap, e, lang), highlight=status.get(ref, "context"))
             if status.get(ref) == "changed":
-                node.sublabel = _what_changed(facts1[ref], s1, e, s2, lang)  # type: ignore[arg-type]
+                node.sublabel = _what_changed(facts1[ref], s1, e, s2, lang)
             d.add_node(node)
         for rid in sorted(rel_status):
             st, r, snap = rel_status[rid]

@@ -20,7 +20,7 @@ import datetime as dt
 import re
 import weakref
 from collections import OrderedDict, defaultdict
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 from operator import attrgetter
@@ -117,7 +117,15 @@ def revision_at(store: CatalogStore, as_of: dt.date | None) -> Revision:
     return Revision(entry.seq, entry.hash, entry.time)
 
 
-def _valid(obj: Entity | Relationship, day: dt.date) -> bool:
+@dataclass(frozen=True)
+class FactGraph:
+    """A recorded graph as stored facts (:mod:`catalog.history.facts`): what views read instead of full models."""
+
+    entities: Mapping[str, EntityFacts]
+    relationships: Sequence[RelationshipFacts]
+
+
+def _valid(obj: Entity | Relationship | EntityFacts | RelationshipFacts, day: dt.date) -> bool:
     start, end = obj.valid_from, obj.valid_to
     return (start is None or start <= day) and (end is None or day < end)
 
@@ -127,12 +135,13 @@ class Snapshot:
     """Entities and relationships valid on ``day`` in the record at ``as_of``, with lookups."""
 
     metamodel: Metamodel
-    entities: dict[str, Entity]
-    relationships: list[Relationship]
+    # full models (Entity, Relationship) or stored facts (EntityFacts, RelationshipFacts): views read them alike
+    entities: dict[str, Any]
+    relationships: list[Any]
     day: dt.date  # valid time
     as_of: dt.date | None  # transaction time (None: current record)
     revision: Revision
-    all_entities: dict[str, Entity] = field(default_factory=dict)  # the record, before valid-time filtering
+    all_entities: dict[str, Any] = field(default_factory=dict)  # the record, before valid-time filtering
 
     def owner(self, ref: str) -> str | None:
         """Owner of ``ref`` on the snapshot's day (valid time)."""
@@ -192,7 +201,7 @@ class Snapshot:
 
 
 def snapshot_from(
-    metamodel: Metamodel, graph: Subgraph, day: dt.date, as_of: dt.date | None, revision: Revision
+    metamodel: Metamodel, graph: Subgraph | FactGraph, day: dt.date, as_of: dt.date | None, revision: Revision
 ) -> Snapshot:
     """Keep what is valid on ``day`` from a recorded graph; drop relationships whose ends are not kept."""
     kept = {ref: e for ref, e in graph.entities.items() if _valid(e, day)}
@@ -393,7 +402,7 @@ def partial_snapshot(
         found, _ = reader.part(todo, relationships=False)
         entities.update(found)
         todo = {p for e in found.values() if is_org(e.kind) and isinstance(p := e.attributes.get("parent"), str)}
-    graph = Subgraph(entities=entities, relationships=relationships)  # type: ignore[arg-type]
+    graph = FactGraph(entities, relationships)
     return snapshot_from(reader.store.metamodel, graph, day, as_of, reader.revision)
 
 
@@ -458,7 +467,7 @@ def _load(store: CatalogStore, as_of_d: dt.date | None, day: dt.date) -> Snapsho
     entities, relationships = recorded_facts(store, as_of_d, revision)
     return snapshot_from(
         store.metamodel,
-        Subgraph(entities=entities, relationships=relationships),
+        FactGraph(entities, relationships),
         day,
         as_of_d,
         revision,
@@ -478,6 +487,7 @@ __all__ = [
     "load_snapshot",
     "parse_day",
     "parse_instant",
+    "FactGraph",
     "partial_snapshot",
     "record_reader",
     "recorded_facts",

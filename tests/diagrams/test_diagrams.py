@@ -427,7 +427,10 @@ def diff_from_models(store: CatalogStore, params: ViewParams, wholes: dict | Non
         if day not in wholes:
             wholes[day] = whole_from_models(store, day)
         snaps.append(wholes[day])
-    return to_dot(registry()["diff"].draw(*snaps, params), store.metamodel)  # type: ignore[attr-defined]
+    from diagrams.registry import budget
+
+    drawn = registry()["diff"].draw(*snaps, params)  # type: ignore[attr-defined]
+    return to_dot(budget(store, drawn, params), store.metamodel)  # the size budget applies to both ways alike
 
 
 def assert_diffs_read_only_what_changed(
@@ -444,7 +447,7 @@ def assert_diffs_read_only_what_changed(
     for i, a in enumerate(days_):
         for b in days_[i + 1 :]:
             for lang in langs:
-                params = ViewParams(from_date=a, to_date=b, lang=lang)
+                params = ViewParams(from_date=a, to_date=b, lang=lang, detail="full")  # every node, not folded
                 clear_cache()
                 with monkeypatch.context() as m:
                     m.setattr(diagrams.views, "load_snapshot", no_whole_read)
@@ -606,7 +609,7 @@ def test_diff_of_a_synthetic_catalog_reads_only_what_changed(tmp_path: Path, mon
     )
     days_ = [BEFORE, "2025-02-28", "2025-03-01", "2025-06-30", "2025-07-01", AFTER]
     assert assert_diffs_read_only_what_changed(store, days_, monkeypatch) >= 10
-    d = build(store, "diff", ViewParams(from_date=BEFORE, to_date=AFTER))
+    d = build(store, "diff", ViewParams(from_date=BEFORE, to_date=AFTER, detail="full"))
     assert Counter(n.highlight for n in d.nodes.values()).keys() >= {"added", "removed", "changed", "context"}
     store.close()
 
