@@ -128,12 +128,12 @@ def browser_figures(base: str, page_query: str, renders: int) -> dict:
     }
 
 
-def graphviz(db: Path, ioc: str) -> dict:
+def graphviz(db: Path, ioc: str) -> dict[str, float | str]:
     from catalog.store.sqlite import SQLiteStore
     from diagrams import ViewParams, draw
 
     store = SQLiteStore(db)
-    out = {}
+    out: dict[str, float | str] = {}
     try:
         for view, params in (("ioc", ViewParams(ref=ioc)), ("landscape", ViewParams())):
             t = time.perf_counter()

@@ -215,10 +215,10 @@ class ExploreGraph:
         edges = []
         for i in self.edges:
             r = snap.relationships[i]
-            spec = mm.relations[r.type]
-            flow = spec.flow(r.source, r.target)
+            rspec = mm.relations[r.type]
+            flow = rspec.flow(r.source, r.target)
             a, b = flow or (r.source, r.target)
-            parts = [spec.label.get(lang)]
+            parts = [rspec.label.get(lang)]
             protocol = r.properties.get("protocol")
             if isinstance(protocol, str) and protocol:
                 parts.append(VALUE_LABELS[protocol].get(lang) if protocol in VALUE_LABELS else protocol)
@@ -231,11 +231,11 @@ class ExploreGraph:
                     "source": a,
                     "target": b,
                     "type": r.type,
-                    "type_label": spec.label.get(lang),
+                    "type_label": rspec.label.get(lang),
                     "label": " · ".join(parts),
                     "flow": flow is not None,
                     "via": via if isinstance(via, str) else None,
-                    **spec.style.web(),
+                    **rspec.style.web(),
                 }
             )
         for a, b, count, types in self.folded_edges:
@@ -418,7 +418,7 @@ def explore(store: CatalogStore, query: ExploreQuery) -> ExploreGraph:
         edges=sorted(single, key=lambda i: rels[i].id),
         folded_edges=folded_edges,
         folded_automatically=auto,
-        group=group,  # type: ignore[arg-type]
+        group=group,
         truncated=truncated,
         hubs=hubs,
     )

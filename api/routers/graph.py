@@ -135,7 +135,6 @@ def paths_between(
     }
 
 
-LIST = {"max_length": 200}
 Lang = Literal["vi", "en"]
 
 
@@ -148,17 +147,17 @@ Lang = Literal["vi", "en"]
 def explore_graph(
     store: StoreDep,
     principal: PrincipalDep,
-    start: list[str] = Query([], description="Entities to start from (each shown with its neighbours)", **LIST),
-    expand: list[str] = Query([], description="Entities whose neighbours join the graph", **LIST),
-    kind: list[str] = Query([], description="Show only neighbours of these kinds", **LIST),
-    owner: list[str] = Query([], description="... owned by these organisations or their units", **LIST),
-    province: list[str] = Query([], description="... in these provinces or cities ('-': national)", **LIST),
-    lifecycle: list[str] = Query([], description="... in these lifecycle stages", **LIST),
-    type: list[str] = Query([], description="Follow and show only these relationship types", **LIST),
+    start: list[str] = Query([], description="Entities to start from (each shown with its neighbours)", max_length=200),
+    expand: list[str] = Query([], description="Entities whose neighbours join the graph", max_length=200),
+    kind: list[str] = Query([], description="Show only neighbours of these kinds", max_length=200),
+    owner: list[str] = Query([], description="... owned by these organisations or their units", max_length=200),
+    province: list[str] = Query([], description="... in these provinces or cities ('-': national)", max_length=200),
+    lifecycle: list[str] = Query([], description="... in these lifecycle stages", max_length=200),
+    type: list[str] = Query([], description="Follow and show only these relationship types", max_length=200),
     on: str | None = Query(None, max_length=10, description="The day the catalog is read as valid on (YYYY-MM-DD)"),
     group: Literal["", "org", "province"] = Query("", description="Group by owning organisation or province"),
-    fold: list[str] = Query([], description="Groups folded into one node ('*': every group not open)", **LIST),
-    open: list[str] = Query([], description="Groups kept open when every other one is folded", **LIST),
+    fold: list[str] = Query([], description="Groups folded into one node ('*': every group not open)", max_length=200),
+    open: list[str] = Query([], description="Groups kept open when every other one is folded", max_length=200),
     lang: Lang = Query("vi", description="Language of the labels"),
 ) -> Response:
     require(principal, "read")
