@@ -25,7 +25,8 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 from collections.abc import Callable
 
-from catalog.metamodel import Label, Metamodel
+from catalog.i18n import Message, msg
+from catalog.metamodel import Metamodel
 from diagrams.model import Diagram, Edge, Node
 from diagrams.style import AGGREGATE, carries_data
 from diagrams.style import word as style_word
@@ -36,26 +37,18 @@ DETAILS = ("auto", "full")
 OTHER = "group:other"
 PREFIX = "org:"
 
-WORDS: dict[str, Label] = {
-    "collapsed": Label(
-        "Sơ đồ lớn ({nodes} nút, {edges} cạnh; giới hạn {max_nodes} nút, {max_edges} cạnh): "
-        "gộp theo cơ quan, {groups} nhóm",
-        "Large diagram ({nodes} nodes, {edges} edges; budget {max_nodes} nodes, {max_edges} edges): "
-        "collapsed by organisation, {groups} groups",
-    ),
-    "expanded": Label("Mở chi tiết: {org}", "Expanded: {org}"),
-    "how": Label(
-        "Mở một cơ quan: expand=<mã cơ quan>; toàn bộ: detail=full",
-        "Expand one organisation: expand=<organisation ref>; everything: detail=full",
-    ),
-    "rolled_up": Label("Gộp tiếp lên cơ quan cấp trên", "Rolled up to parent organisations"),
-    "other": Label("Khác", "Other"),
+WORDS: dict[str, Message] = {
+    "collapsed": msg("diagram-budget-collapsed"),
+    "expanded": msg("diagram-budget-expanded"),
+    "how": msg("diagram-budget-how"),
+    "rolled_up": msg("diagram-budget-rolled-up"),
+    "other": msg("diagram-budget-other"),
 }
 
 
 def word(key: str, lang: str, **params: object) -> str:
-    text = WORDS[key].get(lang)
-    return text.format(**params) if params else text
+    """A word of the size budget's notes in ``lang``, from the message catalog."""
+    return Message(WORDS[key].code, dict(params)).text(lang)
 
 
 def over_budget(d: Diagram, max_nodes: int = MAX_NODES, max_edges: int = MAX_EDGES) -> bool:

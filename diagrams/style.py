@@ -9,7 +9,8 @@ not declare is drawn as stored, solid grey, and does not shape the layout.
 
 from __future__ import annotations
 
-from catalog.metamodel import DEFAULT, EdgeStyle, Label, Metamodel
+from catalog.i18n import Message, msg
+from catalog.metamodel import DEFAULT, EdgeStyle, Metamodel
 
 AGGREGATE = "aggregate"  # the edge type of a collapsed landscape's organisation-to-organisation data flows
 AGGREGATE_EDGE = EdgeStyle("solid", "#1d4ed8", "normal", 1.2)
@@ -24,45 +25,40 @@ HIGHLIGHT = {
     "external": ("#6b7280", "dashed", "#f9fafb"),  # owned outside the view's scope (the IOC view's sources)
 }
 
-WORDS: dict[str, Label] = {
-    "legend": Label("Chú giải", "Legend"),
-    "as_of": Label("Tình trạng ngày", "State on"),
-    "recorded": Label("theo danh mục ghi nhận đến hết ngày", "as recorded by the end of"),
-    "current_record": Label("theo danh mục hiện hành", "as currently recorded"),
-    "revision": Label("Phiên bản danh mục", "Catalog revision"),
-    "via": Label("qua", "via"),
-    "no_owner": Label("Chưa xác định chủ quản", "No owner recorded"),
-    "platforms": Label("Nền tảng dùng chung", "Shared platforms"),
-    "ioc": Label("Trung tâm điều hành", "Operations centre"),
-    "added": Label("thêm mới", "added"),
-    "removed": Label("đã xóa", "removed"),
-    "changed": Label("thay đổi", "changed"),
-    "external": Label("nguồn ngoài phạm vi", "source outside the scope"),
-    "external_sources": Label("Nguồn dữ liệu ngoài phạm vi", "Sources outside the scope"),
-    "scope": Label("phạm vi", "scope"),
-    "valid_on": Label("ngày hiệu lực", "valid on"),
-    "full_lineage": Label("toàn bộ nguồn dữ liệu", "the whole lineage"),
-    "whole_catalog": Label("toàn bộ danh mục", "the whole catalog"),
-    "with_units": Label("{org} và các đơn vị trực thuộc", "{org} and its units"),
-    "hops": Label("{depth} bước {direction}", "{depth} hops {direction}"),
-    "out": Label("theo chiều ra", "outwards"),
-    "in": Label("theo chiều vào", "inwards"),
-    "both": Label("theo hai chiều", "both ways"),
-    "consumers": Label("{db} và nơi khai thác", "{db} and who uses it"),
-    "aggregate": Label("luồng dữ liệu (gộp)", "data flows (aggregated)"),
-    "collapsed": Label(
-        "Gộp theo cơ quan: {n} thực thể vượt giới hạn {limit} nút",
-        "Collapsed to organisations: {n} entities exceed the limit of {limit} nodes",
-    ),
-    "rolled_up": Label(
-        "Các cơ quan vẫn vượt giới hạn: gộp lên cơ quan cấp cao nhất",
-        "Still too many organisations: rolled up to the top of each hierarchy",
-    ),
+WORDS: dict[str, Message] = {
+    "legend": msg("diagram-legend"),
+    "as_of": msg("diagram-as-of"),
+    "recorded": msg("diagram-recorded"),
+    "current_record": msg("diagram-current-record"),
+    "revision": msg("diagram-revision"),
+    "via": msg("diagram-via"),
+    "no_owner": msg("diagram-no-owner"),
+    "platforms": msg("diagram-platforms"),
+    "ioc": msg("diagram-ioc"),
+    "added": msg("diagram-added"),
+    "removed": msg("diagram-removed"),
+    "changed": msg("diagram-changed"),
+    "external": msg("diagram-external"),
+    "external_sources": msg("diagram-external-sources"),
+    "scope": msg("diagram-scope"),
+    "valid_on": msg("diagram-valid-on"),
+    "full_lineage": msg("diagram-full-lineage"),
+    "whole_catalog": msg("diagram-whole-catalog"),
+    "with_units": msg("diagram-with-units"),
+    "hops": msg("diagram-hops"),
+    "out": msg("diagram-out"),
+    "in": msg("diagram-in"),
+    "both": msg("diagram-both"),
+    "consumers": msg("diagram-consumers"),
+    "aggregate": msg("diagram-aggregate"),
+    "collapsed": msg("diagram-collapsed"),
+    "rolled_up": msg("diagram-rolled-up"),
 }
 
 
-def word(key: str, lang: str) -> str:
-    return WORDS[key].get(lang)
+def word(key: str, lang: str, **params: object) -> str:
+    """A word of the drawings (legend, titles, notes) in ``lang``, from the message catalog."""
+    return Message(WORDS[key].code, dict(params)).text(lang)
 
 
 def edge_style(type_: str, metamodel: Metamodel = DEFAULT) -> EdgeStyle:
