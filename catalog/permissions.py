@@ -71,15 +71,16 @@ def org_units(store: CatalogStore, org: str) -> set[str]:
     return units
 
 
-def org_chain(store: CatalogStore, org: str, known: Mapping[str, Entity] | None = None) -> list[str]:
+def org_chain(store: CatalogStore | None, org: str, known: Mapping[str, Entity] | None = None) -> list[str]:
     """``org`` and the organisations above it, following ``parent`` (stops at a loop already stored). ``known``:
-    entities already read (an event's parties), looked up before the store. The one walk up the hierarchy, as
+    entities already read (an event's parties, every organisation), looked up before the store (None: only
+    ``known``). The one walk up the hierarchy, as
     :func:`org_units` is the one walk down."""
     chain: list[str] = []
     ref: Any = org
     while isinstance(ref, str) and ref not in chain and len(chain) < 10_000:
         chain.append(ref)
-        found = (known or {}).get(ref) or store.find_entity(ref)
+        found = (known or {}).get(ref) or (store.find_entity(ref) if store is not None else None)
         ref = found.attributes.get("parent") if found is not None else None
     return chain
 

@@ -32,7 +32,7 @@ from catalog.errors import FieldError, ValidationFailed
 from catalog.i18n import msg
 from catalog.metamodel import Label
 from catalog.model import Entity, LocalText
-from catalog.permissions import Principal
+from catalog.permissions import Principal, org_chain
 from catalog.store.base import CatalogStore, EntityFilter
 from catalog.text import fold
 
@@ -122,15 +122,10 @@ class Places:
             return None
         if org in self._place:
             return self._place[org]
-        seen, ref, place = set(), org, None
-        while ref and ref not in seen and ref in self.orgs:
-            seen.add(ref)
-            o = self.orgs[ref]
-            if o.attributes.get("org_type") in PLACE_TYPES:
-                place = ref
-                break
-            parent = o.attributes.get("parent")
-            ref = parent if isinstance(parent, str) else None
+        chain = org_chain(None, org, self.orgs) if org in self.orgs else []
+        place = next(
+            (r for r in chain if r in self.orgs and self.orgs[r].attributes.get("org_type") in PLACE_TYPES), None
+        )
         self._place[org] = place
         return place
 
@@ -275,7 +270,8 @@ def suggest(
     # the index's best few dozen (of each kind asked for), re-ranked here
     wanted = max(limit * 4, 60) if len(kinds) < 2 else max(limit * 2, 30)
     found: list[Entity] = []
-    for k in kinds or [None]:
+    asked: list[str | None] = list(kinds) or [None]
+    for k in asked:
         found += store.search(text, kind=k, limit=wanted)
     exact = store.find_entity(text.strip()) if ":" in text else None
     if exact is not None and (not kinds or exact.kind in kinds) and exact.ref not in {e.ref for e in found}:

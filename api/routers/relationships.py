@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import Any, Literal
 
 from fastapi import APIRouter, Path, Query, Request
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import Response
 
 from api.auth import PrincipalDep, StoreDep
 from api.routers.common import CONDITIONAL_READ, READ_ERRORS, WRITE_ERRORS, IfMatch, ServiceDep, WhoFirst, needs, tagged
@@ -55,7 +55,7 @@ def list_relationships(
     responses=WRITE_ERRORS,
     **needs("write"),
 )
-def create_relationship(body: RelationshipCreate, svc: ServiceDep) -> JSONResponse:
+def create_relationship(body: RelationshipCreate, svc: ServiceDep) -> Response:
     r = svc.link(body.model_dump(mode="json"))
     return tagged(r.model_dump(mode="json"), r.version, 201)
 
@@ -81,9 +81,7 @@ def get_relationship(request: Request, store: StoreDep, principal: PrincipalDep,
     responses=WRITE_ERRORS,
     **needs("write"),
 )
-def replace_relationship(
-    body: RelationshipCreate, version: IfMatch, svc: ServiceDep, rel_id: str = RelId
-) -> JSONResponse:
+def replace_relationship(body: RelationshipCreate, version: IfMatch, svc: ServiceDep, rel_id: str = RelId) -> Response:
     data = body.model_dump(mode="json")
     given = f"{data['source']}>{data['type']}>{data['target']}"
     if given != rel_id:

@@ -109,7 +109,8 @@ def impact_page(request: Request, ref: str = "", offset: str = "", limit: str = 
 
     store, lang = _store(request), lang_of(request)
     typed = ref.strip()[:MAX_QUERY]
-    focus, choices, report, shown, status, problem = None, [], None, None, 200, ""
+    choices: list[Any] = []
+    focus, report, shown, status, problem = None, None, None, 200, ""
     if typed:
         focus, choices = _impact_choice(store, typed, p, _home(request))
         if focus is None and not choices:

@@ -146,7 +146,9 @@ def orgs_of(c: ChangeEntry) -> set[str]:
             out |= {x for x in (body.get("source"), body.get("target")) if isinstance(x, str)}
         if c.ref.startswith("event:"):
             out |= {x for x in (body.get("from") or []) + (body.get("to") or []) if isinstance(x, str)}
-            out |= {t.get("to") for t in body.get("transfers") or [] if isinstance(t, dict) and t.get("to")}
+            out |= {
+                t["to"] for t in body.get("transfers") or [] if isinstance(t, dict) and isinstance(t.get("to"), str)
+            }
     return out
 
 
@@ -277,9 +279,10 @@ class _Labeller:
         if top in ("attributes", "properties"):
             a = (spec.attribute(rest) if top == "attributes" else spec.property(rest)) if spec else None
             return a.label.get(lang) if a else rest
-        base = FIELD_LABELS.get(top)
-        if base is None:
+        label = FIELD_LABELS.get(top)
+        if label is None:
             return key
+        base = label
         if rest in PARTS:
             return f"{base.text(lang)} ({PARTS[rest].text(lang)})"
         return base.text(lang)
@@ -413,7 +416,8 @@ def _item(c: ChangeEntry, lab: _Labeller) -> tuple[str, str]:
         if isinstance(of, str) and of in lab.names:
             return msg("ui-change-draft-of", name=lab.name(of)).text(lang), f"/entities/{of}"
         return msg("ui-change-draft").text(lang), ""
-    names_of = body.get("name") if isinstance(body.get("name"), dict) else {}
+    name = body.get("name")
+    names_of: dict[str, Any] = name if isinstance(name, dict) else {}
     return names_of.get(lang) or names_of.get("vi") or names_of.get("en") or c.ref, f"/entities/{c.ref}"
 
 
@@ -450,7 +454,7 @@ def _causes(c: ChangeEntry, lab: _Labeller, runs: dict[str, Any]) -> list[Cause]
         if p["event"] in known:
             continue
         ev = lab.event(p["event"])
-        label = EVENT_LABELS.get(ev.type).get(lang) if ev is not None and ev.type in EVENT_LABELS else ""
+        label = EVENT_LABELS[ev.type].get(lang) if ev is not None and ev.type in EVENT_LABELS else ""
         out.append(
             Cause(
                 "event",
