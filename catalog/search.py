@@ -30,7 +30,7 @@ from typing import Any
 
 from catalog.errors import FieldError, ValidationFailed
 from catalog.i18n import msg
-from catalog.metamodel import Label
+from catalog.metamodel import DEFAULT, Label, Metamodel
 from catalog.model import Entity, LocalText
 from catalog.permissions import Principal, org_chain
 from catalog.store.base import CatalogStore, EntityFilter
@@ -102,8 +102,9 @@ class Places:
 
     _cache: dict[tuple[int, tuple[int, str]], Places] = {}
 
-    def __init__(self, orgs: Iterable[Entity]):
+    def __init__(self, orgs: Iterable[Entity], metamodel: Metamodel = DEFAULT):
         self.orgs = {o.ref: o for o in orgs}
+        self.metamodel = metamodel
         self._place: dict[str, str | None] = {}
 
     @classmethod
@@ -111,7 +112,7 @@ class Places:
         key = (id(store), store.revision())
         found = cls._cache.get(key)
         if found is None:
-            found = cls(store.list_entities(EntityFilter(kind="organization", limit=1_000_000)))
+            found = cls(store.list_entities(EntityFilter(kind="organization", limit=1_000_000)), store.metamodel)
             cls._cache.clear()
             cls._cache[key] = found
         return found
@@ -130,11 +131,11 @@ class Places:
         return place
 
     def place_of(self, e: Entity) -> str | None:
-        return self.place_of_org(e.ref if e.kind == "organization" else e.owner)
+        return self.place_of_org(e.ref if self.metamodel.is_organisation(e.kind) else e.owner)
 
     def former_place_of(self, e: Entity, place: str | None) -> str | None:
         """The province or city of the entity's first owner, when that differs from today's."""
-        if e.kind == "organization" or not e.owner_history:
+        if self.metamodel.is_organisation(e.kind) or not e.owner_history:
             return None
         first = min(e.owner_history, key=lambda p: p.start or dt.date.min)
         before = self.place_of_org(first.org)
@@ -233,7 +234,9 @@ def describe(
                 lifecycle=value if isinstance(value, str) else None,
                 lifecycle_label=label,
                 current=current,
-                successor=_successor(store, places, e) if e.kind == "organization" and not current else None,
+                successor=(
+                    _successor(store, places, e) if store.metamodel.is_organisation(e.kind) and not current else None
+                ),
                 match=(matches or {}).get(e.ref, "text"),
             )
         )

@@ -73,7 +73,7 @@ def apply_budget(
     if detail == "full" or not over_budget(d, max_nodes, max_edges):
         return d
     lang = d.lang
-    group = _grouping(d, owner_of)
+    group = _grouping(d, owner_of, metamodel)
     roots = _roots(d)
     groups = {g for key, g in group.items() if g is not None}
     rolled = False
@@ -154,7 +154,7 @@ def collapsed(d: Diagram) -> bool:
     return word("how", d.lang) in d.notes
 
 
-def _grouping(d: Diagram, owner_of: Callable[[str], str | None] | None) -> dict[str, str | None]:
+def _grouping(d: Diagram, owner_of: Callable[[str], str | None] | None, metamodel: Metamodel) -> dict[str, str | None]:
     """Node key -> the organisation (cluster key) it folds into; None for nodes always drawn (the focus, and the
     organisations the view drew as nodes, which stand for themselves)."""
     out: dict[str, str | None] = {}
@@ -165,7 +165,7 @@ def _grouping(d: Diagram, owner_of: Callable[[str], str | None] | None) -> dict[
             out[key] = node.cluster
         elif key.startswith(PREFIX):
             out[key] = None
-        elif node.kind == "organization":  # into the organisation above it, if the view draws or names it
+        elif metamodel.is_organisation(node.kind):  # into the organisation above it, if the view draws or names it
             parent = owner_of(node.ref) if owner_of is not None and node.ref else None
             out[key] = parent if parent and (parent in d.clusters or parent in d.nodes) else key
         else:

@@ -24,7 +24,7 @@ from typing import Any
 
 from catalog.i18n import msg
 from catalog.metamodel import EVENT_LABELS, AttributeSpec, Metamodel
-from catalog.model import ChangeEntry
+from catalog.model import REF_RE, ChangeEntry
 
 IMPORT_RUNS = "import-run"  # the records collection of import runs (importers.base.RUNS), keyed by run id
 LONG = 80  # text longer than this, or holding a line break, is shown as a word diff
@@ -337,12 +337,11 @@ def _refs(body: Any) -> set[str]:
     elif isinstance(body, list):
         for v in body:
             out |= _refs(v)
-    elif isinstance(body, str) and _REF.match(body):
+    elif isinstance(body, str) and REF_RE.match(body):
         out.add(body)
     return out
 
 
-_REF = re.compile(r"^[a-z][a-z_]*:[a-z0-9][a-z0-9._-]*$")
 _WORDS = re.compile(r"\s+|\w+|[^\w\s]+")
 
 

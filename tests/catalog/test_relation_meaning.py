@@ -41,10 +41,11 @@ def changed(mm: Metamodel, name: str, **changes: Any) -> Metamodel:
 @pytest.fixture
 def city(store: CatalogStore, ctx: WriteContext) -> CatalogStore:
     """S1 (organisation A) reads the database; S2 (B) consumes a service that exposes it, published on the LGSP,
-    and feeds the IOC."""
+    and feeds the IOC. Both departments are the same city's (the IOC view covers its own city)."""
     for e in [
-        entity(ORG_A, "Sở A"),
-        entity(ORG_B, "Sở B"),
+        entity("organization:city", "UBND Thành phố", org_type="city"),
+        entity(ORG_A, "Sở A", parent="organization:city"),
+        entity(ORG_B, "Sở B", parent="organization:city"),
         entity(S1, "Hệ thống 1", ORG_A, lifecycle="retiring"),
         entity(S2, "Hệ thống 2", ORG_B),
         entity(DB, "CSDL dùng chung", ORG_A),
