@@ -81,6 +81,9 @@ def test_diff_lists_the_move_of_1022_with_the_merger_that_caused_it(sample: Cata
     removed = {x.ref: x for x in d.removed}
     assert removed["organization:hcm-sttt"].reason == "ended" and removed["organization:hcm-sttt"].date == "2025-03-01"
     assert not d.changed  # one record on both days: only validity and ownership differ
+    renamed = next(o for o in diff(sample, "2024-12-01", BEFORE).organisations if o.change == "renamed")
+    assert renamed.ref == "organization:hue-ubnd" and renamed.new_name["vi"] == "UBND thành phố Huế"  # type: ignore[index]
+    assert renamed.event == "hue-2025-01-rename-tp-hue" and renamed.date == "2025-01-01"
     # nothing changes between two days with no event between them
     assert diff(sample, "2025-04-01", "2025-05-01").empty
 
