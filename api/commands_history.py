@@ -82,9 +82,11 @@ def register(app: typer.Typer) -> None:
         fmt = _format(fmt, LIST_FORMATS, lang)
         s = open_cli_store(store)
         listing = entities_on(s, kind, valid_on, recorded_at, include_ended, owner, lifecycle, tag)
+        total = len(listing.items)
         listing.items = listing.items[: max(limit, 0)]
         if fmt == "json":
-            _write((json.dumps(listing.to_json(), ensure_ascii=False, indent=1) + "\n").encode("utf-8"), output)
+            data = {**listing.to_json(), "total": total}  # count: the items shown (--limit), total: all that match
+            _write((json.dumps(data, ensure_ascii=False, indent=1) + "\n").encode("utf-8"), output)
             return
         cols = ("ref", "name", "owner", "lifecycle", "status")
         header = [text(COLUMNS[c], lang) for c in cols]
