@@ -21,7 +21,7 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
-from fastapi.responses import FileResponse, JSONResponse, RedirectResponse, Response
+from fastapi.responses import FileResponse, RedirectResponse, Response
 
 from api import messages
 from api.auth import SESSION_COOKIE, accounts_for
@@ -290,38 +290,12 @@ def entity_page(request: Request, ref: str, as_of: str = "", valid_on: str = "")
 @router.get("/entities/{ref}/graph")
 @web
 def graph_page(request: Request, ref: str) -> Response:
-    _who(request)
-    e = _store(request).get_entity(ref)
-    return render(request, "graph.html", e=e)
+    """The graph explorer starting from this entity (api.routers.web_explore)."""
+    from urllib.parse import quote
 
-
-@router.get("/graph.json")
-@web
-def graph_json(request: Request, ref: str) -> Response:
     _who(request)
-    store, lang = _store(request), lang_of(request)
-    g = store.neighbourhood(ref[:200], depth=1, limit=80)
-    mm = store.metamodel
-    return JSONResponse(
-        {
-            "center": ref,
-            "truncated": g.truncated,
-            "nodes": [
-                {
-                    "ref": e.ref,
-                    "name": e.name.get(lang),
-                    "kind": e.kind,
-                    "kind_label": mm.kinds[e.kind].label.get(lang),
-                    "url": f"/entities/{e.ref}",
-                }
-                for e in sorted(g.entities.values(), key=lambda x: (g.depth.get(x.ref, 0), x.ref))
-            ],
-            "edges": [
-                {"source": r.source, "target": r.target, "type": r.type, "label": mm.relations[r.type].label.get(lang)}
-                for r in g.relationships
-            ],
-        }
-    )
+    e = _store(request).get_entity(ref[:200])
+    return RedirectResponse(f"/explore?lang={lang_of(request)}&start={quote(e.ref, safe=':')}", status_code=303)
 
 
 # --- forms: register and edit ---------------------------------------------------------------------------------
