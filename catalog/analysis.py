@@ -667,6 +667,8 @@ LABELS: dict[str, Label] = {
     "to_name": Label("Đến", "To"),
     "depth": Label("Số bước", "Hops"),
     "because": Label("Vì", "Because"),
+    "through": Label("Qua dịch vụ", "Through the service"),
+    "users": Label("Người dùng CSDL", "Database users"),
     "spof": Label("Điểm lỗi đơn", "Single points of failure"),
     "paths": Label("Đường nối", "Paths"),
     "impact": Label("Ảnh hưởng", "Impact"),

@@ -494,4 +494,27 @@ def database_users(store: CatalogStore, ref: str, day: dt.date | None = None, la
     }
 
 
-__all__ = ["FOLD_ABOVE", "MAX_NODES", "ExploreGraph", "ExploreQuery", "database_users", "explore", "explore_json"]
+USER_COLUMNS = ("ref", "name", "owner", "owner_name", "relationship", "through")
+
+
+def database_users_sheet(found: dict[str, Any], lang: str = "vi") -> tuple[list[str], list[list[Any]]]:
+    """The answer of :func:`database_users` as a table (header in ``lang``) for the CSV and XLSX writers."""
+    from catalog.analysis import LABELS
+
+    rows = [
+        [u["ref"], u["name"], u["owner"] or "", u["owner_name"], u["how"], u["through_name"] or ""]
+        for u in found["users"]
+    ]
+    return [LABELS[c].get(lang) for c in USER_COLUMNS], rows
+
+
+__all__ = [
+    "FOLD_ABOVE",
+    "MAX_NODES",
+    "ExploreGraph",
+    "ExploreQuery",
+    "database_users",
+    "database_users_sheet",
+    "explore",
+    "explore_json",
+]

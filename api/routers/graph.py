@@ -13,7 +13,7 @@ from pydantic import BaseModel
 from api.auth import PrincipalDep, StoreDep
 from api.routers.common import READ_ERRORS
 from catalog.analysis import impact, paths
-from catalog.explorer import ExploreQuery, database_users, explore_json
+from catalog.explorer import ExploreQuery, database_users, database_users_sheet, explore_json
 from catalog.history.snapshot import parse_day
 from catalog.model import Entity, Relationship
 from catalog.permissions import require
@@ -188,6 +188,23 @@ def database_users_of(
     ref: str = Query(..., max_length=200, examples=["database:hcm-csdl-nguoi-dan"]),
     on: str | None = Query(None, max_length=10),
     lang: Lang = Query("vi"),
-) -> dict[str, Any]:
+    fmt: Literal["json", "csv", "xlsx"] = Query("json", alias="format", description="json, csv or xlsx"),
+) -> Any:
     require(principal, "read")
-    return database_users(store, ref, parse_day(on, "on"), lang)
+    found = database_users(store, ref, parse_day(on, "on"), lang)
+    if fmt == "json":
+        return found
+    import datetime as dt
+
+    from api.routers.diagrams import file_headers
+    from catalog.analysis import LABELS
+    from catalog.sheets import Sheet, write_csv, write_xlsx
+
+    header, rows = database_users_sheet(found, lang)
+    if fmt == "csv":
+        media, body = "text/csv; charset=utf-8", write_csv(header, rows)
+    else:
+        title = LABELS["users"].get(lang)
+        media = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+        body = write_xlsx([Sheet(title, header, rows)], title, dt.datetime.now(dt.UTC).replace(microsecond=0))
+    return Response(body, media_type=media, headers=file_headers(media, f"database-users.{fmt}"))

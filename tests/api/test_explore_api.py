@@ -103,6 +103,19 @@ def test_database_users_by_organisation(api: Api) -> None:
     for s in services:
         expected |= {r.source for r in api.store.list_relationships(s) if r.type == "consumes" and r.target == s}
     assert users == expected and body["organisations"] >= 2
+    for fmt in ("csv", "xlsx"):
+        got = api.client.get(
+            "/api/v1/graph/database-users",
+            params={"ref": POPULATION, "format": fmt, "lang": "en"},
+            headers=api.as_("viewer"),
+        )
+        assert got.status_code == 200 and f"database-users.{fmt}" in got.headers["content-disposition"]
+        if fmt == "xlsx":
+            rows = list(load_workbook(io.BytesIO(got.content)).active.iter_rows(values_only=True))
+        else:
+            rows = [line.split(",") for line in got.content.decode("utf-8-sig").splitlines()]
+        assert rows[0][:2] == ("Reference", "Name") or rows[0][:2] == ["Reference", "Name"]
+        assert {r[0] for r in rows[1:]} == expected
     assert (
         api.client.get("/api/v1/graph/database-users", params={"ref": IOC}, headers=api.as_("viewer")).status_code
         == 422
