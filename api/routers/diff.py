@@ -51,9 +51,9 @@ async def diff(
     d = await run_in_threadpool(find_diff, store, from_, to, recorded_from, recorded_to, org or None, kind or None)
     if fmt == "json":
         return JSONResponse(d.to_json())
-    lang = lang or request_lang(request)
+    said = lang or request_lang(request)
     name = f"diff-{d.from_day}-{d.to_day}.{fmt}"
     if fmt == "csv":
-        return Response(d.to_csv(lang, store.metamodel), media_type=CSV, headers=file_headers(CSV, name))
-    data = await run_in_threadpool(d.to_xlsx, lang, store.metamodel)
+        return Response(d.to_csv(said, store.metamodel), media_type=CSV, headers=file_headers(CSV, name))
+    data = await run_in_threadpool(d.to_xlsx, said, store.metamodel)
     return Response(data, media_type=XLSX, headers=file_headers(XLSX, name))

@@ -173,7 +173,7 @@ async def signin(request: Request) -> Response:
         opened = await run_in_threadpool(accounts.create_session, name, password)
     except Throttled as exc:
         page = context(request)
-        response = render(
+        refusal: Response = render(
             request,
             "signin.html",
             status=429,
@@ -182,8 +182,8 @@ async def signin(request: Request) -> Response:
             name=name,
             error=messages.detail(exc.code, page.lang, seconds=exc.retry_after),
         )
-        response.headers["Retry-After"] = str(exc.retry_after)
-        return response
+        refusal.headers["Retry-After"] = str(exc.retry_after)
+        return refusal
     if opened is None:
         page = context(request)
         return render(
@@ -323,6 +323,7 @@ def _form_page(request: Request, p: Principal, form: EntityForm, current: Any, s
     types = link_types(mm, form.kind)
     target_kinds = [k for k in mm.kinds if k in {k for t in types for k in mm.relations[t].targets}]
     from api.routers.web_search import picked
+
     existing = store.list_relationships(current.ref, direction="out") if current else []
     names = store.get_entities(sorted({r.target for r in existing}))
     owners = _owner_choices(store, p, lang)
@@ -343,7 +344,7 @@ def _form_page(request: Request, p: Principal, form: EntityForm, current: Any, s
         existing=existing,
         names=names,
         new_links=range(NEW_LINKS),
-        protocols=mm.relations["reads"].property("protocol").values,  # type: ignore[union-attr]
+        protocols=protocol.values if (protocol := mm.relations["reads"].property("protocol")) else (),
         protocol_spec=mm.relations["reads"].property("protocol"),
     )
 
@@ -510,7 +511,9 @@ def my_org(request: Request, org: str = "", offset: str = "", limit: str = "") -
     owned = [e for u in sorted(units) for e in store.list_entities(EntityFilter(owner=u, limit=100_000))]
     kinds = [store.metamodel.kinds[k] for k in ("system", "database", "service", "platform", "dataset")]
     by_kind = [(spec, _sorted([e for e in owned if e.kind == spec.name], lang)) for spec in kinds]
-    items = paginate([e for _spec, es in by_kind for e in es], settings_window(request.app.state.settings, limit, offset))
+    items = paginate(
+        [e for _spec, es in by_kind for e in es], settings_window(request.app.state.settings, limit, offset)
+    )
     shown = {e.ref for e in items.items}
     report = _compliance(store)
     warnings: dict[str, list] = {}
@@ -603,8 +606,13 @@ def diagram_picker(
     _who(request)
     if view not in registry() or fmt not in MEDIA:
         raise ValidationFailed([FieldError("view", msg("ui-diagram-view", views=list(registry())))])
-    pairs = (("ref", ref.strip()[:200]), ("as_of", as_of[:10]), ("valid_on", valid_on[:10]))
-    pairs += (("recorded_at", recorded_at.strip()[:40]), ("lang", lang_of(request)))
+    pairs = (
+        ("ref", ref.strip()[:200]),
+        ("as_of", as_of[:10]),
+        ("valid_on", valid_on[:10]),
+        ("recorded_at", recorded_at.strip()[:40]),
+        ("lang", lang_of(request)),
+    )
     query = {k: v for k, v in pairs if v}
     return RedirectResponse(f"/download/diagram/{view}.{fmt}?{urlencode(query)}", status_code=303)
 

@@ -31,6 +31,7 @@ from typing import Any
 from catalog.errors import FieldError, ValidationFailed
 from catalog.history.snapshot import Revision, Snapshot, load_snapshot
 from catalog.i18n import msg, text
+from catalog.metamodel import Metamodel
 from catalog.store.base import CatalogStore
 from catalog.text import vi_sort_key
 
@@ -194,12 +195,12 @@ class Diff:
                     why = text(REASONS[x.reason], lang) if x.reason else ""
                     ents.append(base + [why, "", self.name(x.owner, lang), x.date or "", "", ""])
         rels: list[list[Any]] = []
-        for code, items in (
+        for code, links in (
             ("added", self.relationships_added),
             ("removed", self.relationships_removed),
             ("changed", self.relationships_changed),
         ):
-            for r in items:
+            for r in links:
                 name = f"{self.name(r.source, lang)} → {rel_label(r.type)} → {self.name(r.target, lang)}"
                 base = [change(code), rel_label(r.type), r.id, name]
                 if r.fields:
@@ -505,19 +506,19 @@ def compare(
             change = {"create": "created", "reestablish": "reestablished", "split": "split"}[ev.type]
             items += [OrgChange(r, change, date, ev.id, ev.type, ev.legal_basis) for r in ev.to]
         for item in items:
-            if _org_in(item, scope, kind):
+            if _org_in(item, scope, kind, mm):
                 out.organisations.append(item)
                 told.add(item.ref)
                 named.update((item.ref, *item.into))
     for x in out.added:
-        if mm.is_organisation(x.kind) and x.ref not in told and _org_in(x, scope, kind):
+        if mm.is_organisation(x.kind) and x.ref not in told and _org_in(x, scope, kind, mm):
             out.organisations.append(OrgChange(x.ref, "created", x.date, None, None, ""))
     for x in out.removed:
-        if mm.is_organisation(x.kind) and x.ref not in told and _org_in(x, scope, kind):
+        if mm.is_organisation(x.kind) and x.ref not in told and _org_in(x, scope, kind, mm):
             out.organisations.append(OrgChange(x.ref, "ended", x.date, None, None, ""))
     for m in out.moved:
-        ev = events.get(m.event or "")
-        if ev is not None:
+        moved_by = events.get(m.event or "")
+        if moved_by is not None:
             i = out.moved.index(m)
             out.moved[i] = OwnershipMove(
                 m.ref,
@@ -527,8 +528,8 @@ def compare(
                 m.to_owner,
                 m.date,
                 m.event,
-                ev.type,
-                m.legal_basis or ev.legal_basis,
+                moved_by.type,
+                m.legal_basis or moved_by.legal_basis,
             )
 
     for ref in sorted(named):
@@ -546,8 +547,10 @@ def compare(
     return out
 
 
-def _org_in(item: Any, scope: set[str] | None, kind: str | None) -> bool:
-    if kind and kind != "organization":
+def _org_in(item: Any, scope: set[str] | None, kind: str | None, mm: Metamodel) -> bool:
+    """Whether an organisation's change is shown: the kind filter names an organisation kind (or none), and the
+    organisation is in the organisation filter's scope (or merged into it)."""
+    if kind and not mm.is_organisation(kind):
         return False
     return scope is None or item.ref in scope or any(r in scope for r in getattr(item, "into", ()))
 

@@ -118,7 +118,7 @@ def entities_on(
             continue
         if tag and tag not in e.tags:
             continue
-        ev = None if valid else events.get(ref)
+        ended_by = None if valid else events.get(ref)
         out.items.append(
             Listed(
                 ref,
@@ -126,12 +126,12 @@ def entities_on(
                 dict(e.name.model_dump()),
                 who,
                 life if isinstance(life, str) else None,
-                "valid" if valid else (ENDED_BY[ev.type] if ev is not None else "ended"),
+                "valid" if valid else (ENDED_BY[ended_by.type] if ended_by is not None else "ended"),
                 _text(e.valid_from),
                 _text(e.valid_to),
-                ev.id if ev is not None else None,
-                tuple(ev.to) if ev is not None else (),
-                ev.legal_basis if ev is not None else "",
+                ended_by.id if ended_by is not None else None,
+                tuple(ended_by.to) if ended_by is not None else (),
+                ended_by.legal_basis if ended_by is not None else "",
             )
         )
     return out
