@@ -81,8 +81,7 @@ class SavedViews:
 
     def save(self, name: str, query: str) -> SavedView:
         """Create or replace the view ``name``; the name is 1-80 characters, the query the explorer's."""
-        if self.principal.name == "anonymous":
-            raise PermissionDenied(msg("saved-view-sign-in"))
+        self._signed_in()
         name = " ".join(str(name).split())
         errors = []
         if not name or len(name) > MAX_NAME or any(ord(c) < 32 for c in name):
@@ -106,7 +105,13 @@ class SavedViews:
         )
         return SavedView(name, cleaned, rec.updated_at)
 
+    def _signed_in(self) -> None:
+        """Saving and deleting are a person's own: an anonymous visitor has no views (and none to delete)."""
+        if self.principal.name == "anonymous":
+            raise PermissionDenied(msg("saved-view-sign-in"))
+
     def delete(self, name: str) -> None:
+        self._signed_in()
         key = self._key(" ".join(str(name).split()))
         if self.store.get_record(COLLECTION, key) is None:
             raise NotFound(msg("saved-view-not-found", name=name))
