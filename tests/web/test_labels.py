@@ -35,13 +35,15 @@ PAGES = (
     ("register", "/new?kind=system"),
     ("my-org", "/my-org?org=organization:hcm-skhcn"),
     ("compliance", "/compliance?org=organization:hcm-skhcn"),
-    ("asof", f"/asof?date={PAST}"),
+    ("asof", f"/asof?valid_on={PAST}"),
     ("changes", "/changes"),
     ("changes-filtered", "/changes?kind=event&org=organization:hcm-skhcn"),
     ("integrity", "/integrity"),
     ("drafts", "/drafts?status=approved"),
     ("import", "/import"),
     ("impact", "/impact?ref=database:hcm-csdl-danh-muc"),
+    ("ioc-view", "/views/ioc"),
+    ("diff", "/diff?from=2025-02-01&to=2025-08-01"),
 )
 
 # what a reader's eyes see: the body's text without the other-language switcher, and the small references
