@@ -20,7 +20,15 @@ from collections.abc import Callable, Iterable
 from typing import Any, Literal, TypeVar
 
 import orjson
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, computed_field, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    computed_field,
+    field_validator,
+    model_validator,
+)
 
 from catalog.errors import FieldError, ValidationFailed
 from catalog.i18n import Message, msg, one_of
@@ -250,7 +258,9 @@ class ChangeEntry(_Model):
     after: dict[str, Any] | None
     prev_hash: str
     hash: str
-    proposer: str | None = None  # who proposed a change the actor approved (an approved draft's submitter)
+    # who proposed a change the actor approved (an approved draft's submitter); an entry without one is written as
+    # entries always were, with no proposer key
+    proposer: str | None = Field(default=None, exclude_if=lambda v: v is None)
 
 
 # ---------------------------------------------------------------------------------------------------------------

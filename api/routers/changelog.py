@@ -53,7 +53,6 @@ class Verified(BaseModel):
     "as text in ``lang`` and what caused it (catalog.history.changes). A filtered page reads at most "
     "50,000 entries: ``next_after_seq`` says where to go on.",
     response_model=ChangePage,
-    response_model_exclude_none=True,
     responses=READ_ERRORS,
 )
 def changelog(

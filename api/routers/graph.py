@@ -11,6 +11,7 @@ from fastapi import APIRouter, Path, Query, Response
 from pydantic import BaseModel
 
 from api.auth import PrincipalDep, StoreDep
+from api.routers.analysis import CSV_RESPONSE as DOWNLOADS
 from api.routers.common import READ_ERRORS
 from catalog.analysis import impact, paths
 from catalog.explorer import ExploreQuery, database_users, database_users_sheet, explore_json
@@ -180,7 +181,7 @@ def explore_graph(
 @router.get(
     "/graph/database-users",
     summary="Who uses a database's data, directly or through the services that expose it, by organisation",
-    responses=READ_ERRORS,
+    responses={**READ_ERRORS, **DOWNLOADS},
 )
 def database_users_of(
     store: StoreDep,

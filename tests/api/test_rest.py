@@ -491,7 +491,7 @@ def test_refusals_say_why_in_both_languages(api: Api) -> None:
     en = api.client.patch(SYS, headers={**h, "Accept-Language": "en"}, json={"attributes": {"vendor": "x"}}).json()
     assert (vi["title"], en["title"]) == ("Không có quyền", "Permission denied")
     assert vi["detail"] == "editor-stc (editor) không được phép thực hiện thao tác này."
-    assert "owned by organization:hcm-skhcn" in en["errors"][0]["reason"]
+    assert "owned by HCMC Department of Science and Technology (organization:hcm-skhcn)" in en["errors"][0]["reason"]
     r = api.client.get("/api/v1/systems", headers={"Authorization": "Bearer nope"})
     assert r.status_code == 401 and r.headers["www-authenticate"].startswith("Bearer")
 
