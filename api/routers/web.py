@@ -452,16 +452,24 @@ def _compliance(store: Any, day: dt.date | None = None) -> Any:
 @router.get("/compliance")
 @web
 def compliance_page(
-    request: Request, org: str = "", rule: str = "", offset: str = "", limit: str = "", orgs_offset: str = ""
+    request: Request,
+    org: str = "",
+    rule: str = "",
+    offset: str = "",
+    limit: str = "",
+    orgs_offset: str = "",
+    valid_on: str = "",
 ) -> Response:
     """Per rule a count; the findings of one rule (``rule``) or of one organisation (``org``) a page at a time;
-    the organisations' scores a page at a time (``orgs_offset``)."""
+    the organisations' scores a page at a time (``orgs_offset``); on a valid-on date (``valid_on``, default today:
+    the current record checked as the world stood that day)."""
     _who(request)
-    from catalog.compliance import load_rules
+    from catalog.compliance import check, load_rules
     from catalog.paging import paginate, settings_window
 
     store, settings = _store(request), request.app.state.settings
-    report = _compliance(store)
+    day = _day(valid_on[:10] or None, "valid_on")
+    report = _compliance(store) if day is None or day == store.clock().date() else check(store, today=day)
     rules = {r.code: r for r in load_rules()}
     rule = rule[:40] if rule[:40] in report.rules else ""
     counts = dict.fromkeys(report.rules, 0)
@@ -491,6 +499,7 @@ def compliance_page(
         rules=rules,
         rule_titles={c: re.sub(r"\{[^{}]*\}", "…", r.message.get(lang_of(request))) for c, r in rules.items()},
         names=store.get_entities(sorted({f.ref for f in shown.items})),
+        valid_on=day.isoformat() if day is not None else "",
     )
 
 

@@ -180,3 +180,21 @@ def test_allowed_values_read_as_labels_in_the_users_language(store: CatalogStore
         sign_in(c, "architect")
         form = c.get("/entities/system:hcm-bao-cao/edit", params={"lang": "vi"}).text
         assert '<option value="production" selected>Đang vận hành</option>' in form
+
+
+def test_compliance_page_on_a_valid_on_date(store: CatalogStore) -> None:
+    """The compliance page checks the catalog as the world stood on a valid-on date: before the 2025 mergers the
+    merged departments still stand, so the findings differ from today's; its links and downloads keep the date."""
+    with client(store) as c:
+        sign_in(c, "auditor")
+        today = c.get("/compliance", params={"lang": "en"})
+        past = c.get("/compliance", params={"lang": "en", "valid_on": "2025-02-01"})
+        assert today.status_code == past.status_code == 200
+        assert 'id="valid_on" name="valid_on" value="2025-02-01"' in past.text
+        assert (
+            "valid_on=2025-02-01" in past.text and "/download/compliance.csv?lang=en&amp;valid_on=2025-02-01" in past.text
+        )
+        counts = [re.search(r"Checked on [^·]*· ([\d,]+) finding", r.text) for r in (today, past)]
+        assert all(counts) and counts[0].group(1) != counts[1].group(1)  # type: ignore[union-attr]
+        bad = c.get("/compliance", params={"lang": "en", "valid_on": "30/06/2025"})
+        assert bad.status_code == 422 and "is not a date YYYY-MM-DD" in bad.text
