@@ -4,6 +4,7 @@
     python -m bench.diff --entities 20000 --rounds 10
     python -m bench.diff --neo4j-url bolt://127.0.0.1:7687 --erase   # also Neo4j (a throwaway server: erased first)
     python -m bench.diff --quick                    # 5,000 entities, 10 rounds: a smoke run
+    python -m bench.diff --neo4j-url URL --erase --neo4j-only --rounds 5   # Neo4j alone
 
 The two dates are a year apart (FROM..TO, across the synthetic 2025 reorganisation). Each round, on each backend,
 with nothing cached in the process (``clear_cache``; the store stays open, as in a server):
@@ -92,7 +93,7 @@ def measure(store: CatalogStore, rounds: int) -> dict[str, object]:
 def run(args: argparse.Namespace, log: Callable[[str], None]) -> dict[str, dict[str, object]]:
     out: dict[str, dict[str, object]] = {}
     with tempfile.TemporaryDirectory() as tmp:
-        backends = [("sqlite", f"sqlite:///{Path(tmp) / 'diff.db'}")]
+        backends = [] if args.neo4j_only else [("sqlite", f"sqlite:///{Path(tmp) / 'diff.db'}")]
         if args.neo4j_url:
             backends.append(("neo4j", args.neo4j_url))
         for name, url in backends:
@@ -143,6 +144,7 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--quick", action="store_true", help="5,000 entities, 10 rounds")
     p.add_argument("--neo4j-url", default=os.environ.get("IOC_CATALOG_BENCH_NEO4J_URL", ""), help="also Neo4j here")
     p.add_argument("--erase", action="store_true", help="erase the Neo4j database first (it must be a throwaway)")
+    p.add_argument("--neo4j-only", action="store_true", help="measure only the Neo4j backend (needs --neo4j-url)")
     return p
 
 

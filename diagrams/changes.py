@@ -140,7 +140,8 @@ def changed_snapshots(store: CatalogStore, start: dt.date, end: dt.date) -> tupl
     r1 = _at(rw1.relationships, rels)
     r2 = _at(rw2.relationships, rels)
     versions = [(r1, e1, start), (r2, e2, end)]
-    # what drawing looks up: both ends of every relationship, the owner of every entity on its day, via platforms
+    # what drawing looks up: both ends of every relationship, the owner of every entity on its day and its first
+    # owner, via platforms
     drawn = [r for rec, _, _ in versions for rid in ids if (r := rec(rid)) is not None]
     refs = refs | {ref for r in drawn for ref in (r.source, r.target)}
     vias = {v for r in drawn if isinstance(v := r.properties.get("via"), str)}
@@ -151,7 +152,15 @@ def changed_snapshots(store: CatalogStore, start: dt.date, end: dt.date) -> tupl
         for ref in refs
         if (held := rec(ref)) is not None and isinstance(o := held.owner_on(day), str)
     }
-    refs |= owners | vias
+    firsts = {  # an entity's first owner: a drawing names it beside a namesake's owner (diagrams.dot)
+        o
+        for _, rec, _ in versions
+        for ref in refs
+        if (held := rec(ref)) is not None
+        and (history := held.data.get("owner_history"))
+        and isinstance(o := history[0].get("org"), str)
+    }
+    refs |= owners | vias | firsts
     fetch(refs - rw1.entities.keys())
     if store.revision() != head:  # written meanwhile: the reads may mix two records
         return None

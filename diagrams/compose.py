@@ -31,9 +31,15 @@ def entity_node(snap: Snapshot, e: Entity, lang: str, cluster: str | None = None
     name = e.name.get(lang) or e.ref
     tooltip = f"{e.ref}: {name}"
     owner = snap.owner(e.ref)
+    owner_name = former_name = ""
     if owner:
         o = snap.entity(owner)
-        tooltip += f" | {o.name.get(lang) if o else owner}"
+        owner_name = o.name.get(lang) if o else owner
+        tooltip += f" | {owner_name}"
+    first = _first_owner(e)
+    if first and first != owner:
+        f = snap.entity(first)
+        former_name = f.name.get(lang) if f else first
     return Node(
         key=e.ref,
         kind=e.kind,
@@ -42,8 +48,20 @@ def entity_node(snap: Snapshot, e: Entity, lang: str, cluster: str | None = None
         cluster=cluster,
         tooltip=tooltip,
         lifecycle=str(e.attributes.get("lifecycle", "")),
+        owner=owner_name,
+        former_owner=former_name,
         **kw,
     )
+
+
+def _first_owner(e: Any) -> str | None:
+    """The first owner in an entity's ownership history (stored facts are read without building the model)."""
+    data = getattr(e, "data", None)
+    history = data.get("owner_history") if isinstance(data, dict) else getattr(e, "owner_history", None)
+    if not history:
+        return None
+    first = history[0]
+    return first.get("org") if isinstance(first, dict) else first.org
 
 
 def owner_cluster(

@@ -19,7 +19,7 @@ import functools
 import hashlib
 import math
 import re
-from collections import defaultdict
+from collections import Counter, defaultdict
 
 from catalog.metamodel import DEFAULT, Metamodel
 from diagrams.model import Cluster, Diagram, Edge, Node
@@ -122,6 +122,17 @@ class DotWriter:
         self.lang = diagram.lang
         self.out: list[str] = []
         self._looks: dict[tuple[str, str, str], str] = {}
+        labels = Counter(n.label for n in diagram.nodes.values())
+        owned = Counter((n.label, n.owner) for n in diagram.nodes.values())
+        # two nodes a reader cannot tell apart (two IOCs, two LGSPs after a merger) show their owners, and their
+        # references too when one organisation owns both (a merger's successor owns both IOCs)
+        self._told_apart = {
+            k: n.owner + (f" · {word('formerly', self.lang, org=n.former_owner)}" if n.former_owner else "")
+            if owned[(n.label, n.owner)] > 1
+            else n.owner
+            for k, n in diagram.nodes.items()
+            if labels[n.label] > 1 and n.owner
+        }
 
     # --- pieces --------------------------------------------------------------------------------------------
     def _look(self, kind: str, lifecycle: str, highlight: str) -> str:
@@ -161,6 +172,8 @@ class DotWriter:
 
     def _node(self, n: Node, indent: str) -> str:
         rows = [wrapped(n.label)]
+        if self._told_apart.get(n.key):
+            rows.append(f'<FONT POINT-SIZE="8" COLOR="#444444">{wrapped(self._told_apart[n.key], WRAP + 8)}</FONT>')
         if n.sublabel:
             rows.append(f'<FONT POINT-SIZE="8" COLOR="#444444">{wrapped(n.sublabel, WRAP + 8)}</FONT>')
         if n.lifecycle in _STAGED:

@@ -26,6 +26,8 @@ class Node:
     highlight: Highlight = ""
     lifecycle: str = ""  # planned, building, production, retiring, retired
     layer: int | None = None  # column of a layered view (0 leftmost with rankdir LR): same layer, same rank
+    owner: str = ""  # the owner's name on the diagram's day: shown when another node has the same label
+    former_owner: str = ""  # the first owner's name, when it differs: shown when the owner does not tell them apart
 
 
 @dataclass

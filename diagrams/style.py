@@ -27,6 +27,7 @@ HIGHLIGHT = {
 
 WORDS: dict[str, Message] = {
     "legend": msg("diagram-legend"),
+    "formerly": msg("diagram-formerly"),
     "as_of": msg("diagram-as-of"),
     "recorded": msg("diagram-recorded"),
     "current_record": msg("diagram-current-record"),

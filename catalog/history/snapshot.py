@@ -394,9 +394,10 @@ def partial_snapshot(
     is_org = reader.store.metamodel.is_organisation
     todo: set[str] = set()
     for e in entities.values():
-        todo.update(
-            x for x in (e.owner_on(day), e.attributes.get("parent") if is_org(e.kind) else None) if isinstance(x, str)
-        )
+        history = e.data.get("owner_history") or []
+        first = history[0].get("org") if history else None  # a drawing names it beside a namesake's owner
+        parent = e.attributes.get("parent") if is_org(e.kind) else None
+        todo.update(x for x in (e.owner_on(day), parent, first) if isinstance(x, str))
     todo.update(v for r in relationships if isinstance(v := r.properties.get("via"), str))
     while todo := todo - entities.keys():
         found, _ = reader.part(todo, relationships=False)

@@ -277,3 +277,16 @@ def test_a_small_catalog_two_provinces_and_no_ioc(tmp_path: Path, ctx: WriteCont
     load(empty, ctx, ents[:3], [])
     d = build(empty, "ioc", ViewParams())
     assert not d.nodes and "phạm vi: toàn bộ danh mục" in d.title
+
+
+def test_namesakes_are_told_apart_by_their_owners(store: CatalogStore) -> None:
+    """HCMC's IOC and Bình Dương's (since the 2025 merger owned by the same department) carry the same name: each
+    says whose it was, so a reader can tell them apart (diagrams.dot); a name no other node shares says nothing."""
+    dot = cli_dot(store, "--lang", "vi")
+    ioc = re.compile(r"thông minh \(IOC\)</TD></TR><TR><TD><FONT[^>]*>(.*?)</FONT>", re.S)
+    said = sorted(m.replace("<BR/>", " ") for m in ioc.findall(dot))
+    assert said == [
+        "Sở Khoa học và Công nghệ TP.HCM · trước đây: Sở Thông tin và Truyền thông TP.HCM",
+        "Sở Khoa học và Công nghệ TP.HCM · trước đây: Sở Thông tin và Truyền thông tỉnh Bình Dương",
+    ]
+    assert "trước đây" not in dot.split("Cổng thông tin 1022")[1].split("];")[0]  # a name of its own: no owner line
