@@ -155,7 +155,7 @@ def test_the_wheel_reads_nothing_outside_itself(installed: tuple[Path, dict[str,
     entities, relationships = _sample_counts()
     r = _run(installed, tmp_path / "init", "init", "--sample")
     assert r.returncode == 0, r.stdout + r.stderr
-    assert f"Catalog ready: {entities} entities, {relationships} relationships." in r.stdout
+    assert f"Danh mục sẵn sàng: {entities} thực thể, {relationships} quan hệ." in r.stdout  # in Vietnamese, the default
 
 
 @pytest.mark.slow
