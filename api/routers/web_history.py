@@ -75,7 +75,7 @@ def asof_page(
         "relationships": 0,
     }
     try:
-        listing = entities_on(store, None, day, rec, bool(include_ended))
+        listing = entities_on(store, kind, day, rec, bool(include_ended))  # the one kind listed (counts: the snapshot)
     except NothingRecorded as exc:
         values["refused"] = exc.text(lang)
         return render(request, "asof.html", **values)
