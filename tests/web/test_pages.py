@@ -192,7 +192,8 @@ def test_compliance_page_on_a_valid_on_date(store: CatalogStore) -> None:
         assert today.status_code == past.status_code == 200
         assert 'id="valid_on" name="valid_on" value="2025-02-01"' in past.text
         assert (
-            "valid_on=2025-02-01" in past.text and "/download/compliance.csv?lang=en&amp;valid_on=2025-02-01" in past.text
+            "valid_on=2025-02-01" in past.text
+            and "/download/compliance.csv?lang=en&amp;valid_on=2025-02-01" in past.text
         )
         counts = [re.search(r"Checked on [^·]*· ([\d,]+) finding", r.text) for r in (today, past)]
         assert all(counts) and counts[0].group(1) != counts[1].group(1)  # type: ignore[union-attr]
