@@ -36,6 +36,7 @@ from typing import Any
 
 from pydantic import ValidationError as PydanticValidationError
 
+from catalog.changeset import OPS, Change
 from catalog.errors import Conflict, FieldError, IntegrityError, NotFound, PermissionDenied, ValidationFailed
 from catalog.i18n import Message, msg, msg_plural
 from catalog.metamodel import Metamodel
@@ -371,6 +372,49 @@ class CatalogService:
             for r in links:
                 self.link(r)
             return saved
+
+    def apply_changes(self, changes: Iterable[Change]) -> list[Entity | Relationship | None]:
+        """Apply a change set (:mod:`catalog.changeset`) in one transaction: each change through the same call the
+        API makes for it, with the checks it has on its own; a refusal anywhere leaves the catalog as it was. A
+        field error names its change (``changes.<i>.<field>``). Returns what each change left (None for a delete
+        or unlink)."""
+        require(self.principal, "write")
+        out: list[Entity | Relationship | None] = []
+        with self.store.transaction(self.ctx):
+            for i, c in enumerate(changes):
+                try:
+                    out.append(self._apply_one(c))
+                except ValidationFailed as exc:
+                    raise ValidationFailed(
+                        [FieldError(f"changes.{i}.{e.location}".rstrip("."), e.reason) for e in exc.errors]
+                    ) from None
+        return out
+
+    def _apply_one(self, c: Change) -> Entity | Relationship | None:
+        v = c.base_version or 0
+        if c.op == "create":
+            return self.register(c.data)
+        if c.op == "update":
+            return self.update(c.ref, c.data, v)
+        if c.op == "patch":
+            return self.patch(c.ref, c.data, v)
+        if c.op == "retire":
+            on = c.data.get("on")
+            return self.retire(c.ref, v, dt.date.fromisoformat(on) if on else None)
+        if c.op == "delete":
+            self.delete(c.ref, v, cascade=bool(c.data.get("cascade", False)))
+            return None
+        if c.op == "link":
+            return self.link(c.data)
+        if c.op == "relink":
+            r = parse_relationship(c.data)
+            if r.id != c.ref:
+                raise ValidationFailed([FieldError("ref", msg("changeset-relink-endpoints"))])
+            return self.update_link(r, v)
+        if c.op == "unlink":
+            self.unlink(c.ref, v)
+            return None
+        raise ValidationFailed([FieldError("op", msg("value-one-of", allowed=", ".join(OPS)))])
 
     def link(self, data: dict[str, Any] | Relationship) -> Relationship:
         require(self.principal, "write")
