@@ -460,10 +460,12 @@ class CatalogStore(abc.ABC):
         op: str | None = None,
         kind: str | None = None,
         before_seq: int | None = None,
+        request_id: str | None = None,
     ) -> list[ChangeEntry]:
         """Entries by seq, oldest first: those after ``after_seq`` (and before ``before_seq``), of ``ref``, by
         ``actor``, in the time range, of operation ``op``, about references of ``kind`` (``system`` for
-        ``system:...``, ``rel``, ``event``, ``record``); at most ``limit``."""
+        ``system:...``, ``rel``, ``event``, ``record``), written under ``request_id`` (an import run, an approved
+        draft, a revert: indexed); at most ``limit``."""
 
     @abc.abstractmethod
     def verify_log(self, witness: Iterable[Head] = (), configured_witness: bool = True) -> VerifyResult:

@@ -589,6 +589,24 @@ def test_changelog_filters(store: CatalogStore, ent) -> None:
     assert [e.seq for e in store.changelog(after_seq=1)] == [2, 3]
 
 
+def test_changelog_by_request_id(store: CatalogStore, ent) -> None:
+    """Every entry one request wrote (an import run, an approved draft, a revert), and only those."""
+    run = WriteContext(actor="alice", request_id="run-1")
+    with store.transaction(run):
+        store.create_entity(ent("system:a"), run)
+        store.create_entity(ent("system:b"), run)
+    store.create_entity(ent("system:c"), WriteContext(actor="bob", request_id="other"))
+    store.update_entity(renamed(store.get_entity("system:a"), "A"), 1, run)
+    assert [(e.seq, e.ref) for e in store.changelog(request_id="run-1")] == [
+        (1, "system:a"),
+        (2, "system:b"),
+        (4, "system:a"),
+    ]
+    assert [e.ref for e in store.changelog(request_id="run-1", after_seq=1, limit=1)] == ["system:b"]
+    assert [e.ref for e in store.changelog(request_id="other")] == ["system:c"]
+    assert store.changelog(request_id="nothing") == []
+
+
 def test_verify_log_on_fresh_store(store: CatalogStore) -> None:
     result = store.verify_log()
     assert (result.ok, result.checked, result.bad_seq) == (True, 0, None)

@@ -93,6 +93,7 @@ def schema_statements(mm: Metamodel) -> dict[str, str]:
         "ioc_entity_source": "CREATE INDEX ioc_entity_source IF NOT EXISTS FOR (n:Entity) ON (n.prov_source)",
         "ioc_change_ref": "CREATE INDEX ioc_change_ref IF NOT EXISTS FOR (c:ChangeEntry) ON (c.ref, c.seq)",
         "ioc_change_time": "CREATE INDEX ioc_change_time IF NOT EXISTS FOR (c:ChangeEntry) ON (c.time)",
+        "ioc_change_request": "CREATE INDEX ioc_change_request IF NOT EXISTS FOR (c:ChangeEntry) ON (c.request_id)",
         "ioc_event_date": "CREATE INDEX ioc_event_date IF NOT EXISTS FOR (e:OrgEvent) ON (e.date)",
     }
     for t in stored_types(mm):

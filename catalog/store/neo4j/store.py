@@ -539,6 +539,7 @@ class Neo4jStore(CatalogStore):
         op: str | None = None,
         kind: str | None = None,
         before_seq: int | None = None,
+        request_id: str | None = None,
     ) -> list[ChangeEntry]:
         where: list[str] = ["c.seq > $after_seq"]
         params: dict[str, Any] = {"after_seq": int(after_seq)}
@@ -567,6 +568,9 @@ class Neo4jStore(CatalogStore):
         if before_seq is not None:
             where.append("c.seq < $before_seq")
             params["before_seq"] = int(before_seq)
+        if request_id:
+            where.append("c.request_id = $request_id")
+            params["request_id"] = request_id
         query = f"MATCH (c:ChangeEntry) WHERE {' AND '.join(where)} RETURN {_CHANGE_FIELDS} ORDER BY c.seq"
         if limit is not None and int(limit) >= 0:
             query += " LIMIT $limit"

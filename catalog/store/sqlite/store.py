@@ -106,6 +106,7 @@ CREATE TABLE IF NOT EXISTS changelog (
 );
 CREATE INDEX IF NOT EXISTS changelog_ref ON changelog(ref, seq);
 CREATE INDEX IF NOT EXISTS changelog_time ON changelog(time);
+CREATE INDEX IF NOT EXISTS changelog_request ON changelog(request_id, seq);
 """
 
 
@@ -406,6 +407,7 @@ class SQLiteStore(CatalogStore):
         op: str | None = None,
         kind: str | None = None,
         before_seq: int | None = None,
+        request_id: str | None = None,
     ) -> list[ChangeEntry]:
         where: list[str] = ["seq > ?"]
         args: list[Any] = [after_seq]
@@ -434,6 +436,9 @@ class SQLiteStore(CatalogStore):
         if before_seq is not None:
             where.append("seq < ?")
             args.append(int(before_seq))
+        if request_id:
+            where.append("request_id = ?")
+            args.append(request_id)
         sql = f"SELECT * FROM changelog WHERE {' AND '.join(where)} ORDER BY seq"
         if limit is not None:
             sql += " LIMIT ?"
