@@ -30,12 +30,12 @@ from typing import Any, Literal
 from catalog.errors import FieldError, NotFound, ValidationFailed
 from catalog.i18n import msg, msg_plural
 from catalog.metamodel import LIFECYCLE, VALUE_LABELS, Metamodel
+from catalog.search import Places
 from catalog.store.base import CatalogStore
 
 FOLD_ABOVE = 300  # entities in a view past which it opens folded by organisation (when not grouped already)
 MAX_NODES = 2_000  # nodes (entities and groups) one answer holds at most; past it the answer says "truncated"
 MAX_REFS = 200  # references in each list of a query (start, expand, fold, open, filters)
-PROVINCE_TYPES = ("province", "city")  # organisation types that are a province-level unit
 NATIONAL = "-"  # the province key of what no province owns (ministries, national agencies)
 Group = Literal["", "org", "province"]
 
@@ -101,10 +101,10 @@ class _Index:
             if r.target != r.source:
                 self.touching[r.target].append(i)
         self._chains: dict[str, tuple[str, ...]] = {}
+        places = Places([ents[o] for o in self.org_type], mm)  # the one reading of "the province above" (search too)
         self.province: dict[str, str] = {}
         for ref in ents:
-            home = ref if ref in self.org_type else self.owner.get(ref)
-            self.province[ref] = next((o for o in self.chain(home) if self.org_type.get(o) in PROVINCE_TYPES), NATIONAL)
+            self.province[ref] = places.place_of_org(ref if ref in self.org_type else self.owner.get(ref)) or NATIONAL
         self.provinces = sorted({p for p in self.province.values() if p != NATIONAL})
 
     def chain(self, org: str | None) -> tuple[str, ...]:
