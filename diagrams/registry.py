@@ -141,12 +141,31 @@ def build(store: CatalogStore, name: str, params: ViewParams | None = None) -> D
 def budget(store: CatalogStore, diagram: Diagram, params: ViewParams) -> Diagram:
     """The size budget over any view's model (diagrams.budget): collapsed by organisation when too large."""
 
-    def owner_of(ref: str) -> str | None:  # an asset's owner, an organisation's parent
-        found = store.find_entity(ref)
-        return (found.owner or found.attributes.get("parent")) if found is not None else None
+    past: list[Any] = []  # the snapshot of the diagram's dates, read once when folding needs it
+
+    def snapshot() -> Any:
+        if not past:
+            from catalog.history.snapshot import cached_snapshot, days, load_snapshot
+
+            as_of, day = days(store, params.as_of, params.valid_on)
+            past.append(cached_snapshot(store, as_of, day) or load_snapshot(store, params.as_of, params.valid_on))
+        return past[0]
+
+    def entity(ref: str) -> Any:
+        if params.as_of is None and params.valid_on is None:
+            return store.find_entity(ref)
+        return snapshot().entity(ref)
+
+    def owner_of(ref: str) -> str | None:  # an asset's owner, an organisation's parent, on the diagram's dates
+        found = entity(ref)
+        if found is None:
+            return None
+        if params.as_of is None and params.valid_on is None:
+            return found.owner or found.attributes.get("parent")
+        return snapshot().owner(ref) or found.attributes.get("parent")
 
     def name_of(ref: str) -> str | None:
-        found = store.find_entity(ref)
+        found = entity(ref)
         return found.name.get(params.lang) if found is not None else None
 
     return apply_budget(

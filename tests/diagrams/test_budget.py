@@ -5,6 +5,7 @@ detail=full draws everything."""
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import html
 from collections.abc import Iterator
 
@@ -151,3 +152,46 @@ def test_organisations_fold_into_their_parent_and_changes_are_counted() -> None:
     a = out.nodes["org:organization:so-a"]
     assert a.label == "Department A" and "1 added" in a.sublabel and "1 removed" in a.sublabel
     assert not any(":" in n.label for n in out.nodes.values())  # names, not refs
+
+
+def test_a_past_date_folds_by_the_owners_of_that_date(tmp_path_factory: pytest.TempPathFactory) -> None:
+    """Department A's systems moved to B on 2025-06-01: drawn on 2025-03-01 they fold into A, today into B."""
+    from catalog.model import OwnerPeriod
+
+    store = open_store(f"sqlite:///{tmp_path_factory.mktemp('moved') / 'c.db'}")
+    ents = [entity("organization:ubnd", "Ủy ban nhân dân", org_type="city")]
+    rels = []
+    for org in ORGS:
+        ents.append(entity(f"organization:{org}", f"Sở {org.upper()}", parent="organization:ubnd"))
+        ents.append(entity(f"database:{org}-db", f"CSDL {org}", owner=f"organization:{org}"))
+        for s in range(SYSTEMS):
+            ref = f"system:{org}-he-thong-{s}"
+            e = entity(ref, f"Hệ thống {org} {s}", owner=f"organization:{org}")
+            if org == "so-a":
+                moved = dt.date(2025, 6, 1)
+                e = e.model_copy(
+                    update={
+                        "owner_history": [
+                            OwnerPeriod(org="organization:so-a", end=moved),
+                            OwnerPeriod(org="organization:so-b", start=moved),
+                        ]
+                    }
+                )
+            ents.append(e)
+            rels.append(rel("writes", ref, f"database:{org}-db"))
+    store.bulk_load(BulkLoad(source="test", run="moved", entities=ents, relationships=rels), WriteContext(actor="t"))
+    try:
+
+        def systems_in(d: object, org: str) -> str:
+            node = d.nodes.get(f"org:organization:{org}")  # type: ignore[attr-defined]
+            return node.sublabel if node is not None else ""
+
+        then = build(store, "landscape", params(max_nodes=20, max_edges=40, valid_on="2025-03-01"))
+        now = build(store, "landscape", params(max_nodes=20, max_edges=40))
+        assert collapsed(then) and collapsed(now)
+        assert f"{SYSTEMS} information systems" in systems_in(then, "so-a")
+        assert f"{SYSTEMS} information systems" in systems_in(then, "so-b")
+        assert "information systems" not in systems_in(now, "so-a")
+        assert f"{2 * SYSTEMS} information systems" in systems_in(now, "so-b")
+    finally:
+        store.close()
