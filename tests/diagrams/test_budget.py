@@ -160,6 +160,9 @@ def test_a_past_date_folds_by_the_owners_of_that_date(tmp_path_factory: pytest.T
 
     store = open_store(f"sqlite:///{tmp_path_factory.mktemp('moved') / 'c.db'}")
     ents = [entity("organization:ubnd", "Ủy ban nhân dân", org_type="city")]
+    ents.append(
+        entity("platform:ioc", "Trung tâm điều hành", owner="organization:ubnd", platform_type="operations_centre")
+    )
     rels = []
     for org in ORGS:
         ents.append(entity(f"organization:{org}", f"Sở {org.upper()}", parent="organization:ubnd"))
@@ -179,6 +182,7 @@ def test_a_past_date_folds_by_the_owners_of_that_date(tmp_path_factory: pytest.T
                 )
             ents.append(e)
             rels.append(rel("writes", ref, f"database:{org}-db"))
+            rels.append(rel("feeds", ref, "platform:ioc"))
     store.bulk_load(BulkLoad(source="test", run="moved", entities=ents, relationships=rels), WriteContext(actor="t"))
     try:
 
@@ -186,8 +190,9 @@ def test_a_past_date_folds_by_the_owners_of_that_date(tmp_path_factory: pytest.T
             node = d.nodes.get(f"org:organization:{org}")  # type: ignore[attr-defined]
             return node.sublabel if node is not None else ""
 
-        then = build(store, "landscape", params(max_nodes=20, max_edges=40, valid_on="2025-03-01"))
-        now = build(store, "landscape", params(max_nodes=20, max_edges=40))
+        ioc = {"ref": "platform:ioc", "lineage": "full", "max_nodes": 20, "max_edges": 40}
+        then = build(store, "ioc", params(**ioc, valid_on="2025-03-01"))
+        now = build(store, "ioc", params(**ioc))
         assert collapsed(then) and collapsed(now)
         assert f"{SYSTEMS} information systems" in systems_in(then, "so-a")
         assert f"{SYSTEMS} information systems" in systems_in(then, "so-b")
