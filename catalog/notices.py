@@ -1,0 +1,287 @@
+"""In-app notices: a consumer of the change events (:mod:`catalog.outbox`) writing per-user notices.
+
+Who is told what:
+
+- ``draft.submitted``: every approver (active architects and admins) except the submitter;
+- ``draft.approved`` / ``draft.rejected`` (with the reason): the draft's submitter;
+- ``entity.*`` and ``relationship.*``: the watchers of the entity (of either end of a relationship), except the
+  user who made the change. A user watches or stops watching an entity with :meth:`Notices.watch` /
+  :meth:`Notices.unwatch` (the button on the entity page).
+
+Storage (records, ``log=False``: notices are not catalog facts and never enter the change log):
+
+- ``notice-box/<user>``: the user's newest notices (at most ``keep``, setting ``notices_keep``), each with the event
+  id, type, entity, the entity's name at the time (so a deleted entity keeps its label), the actor, the draft and its
+  reason, and whether it was read;
+- ``watch/<ref>``: the users watching that entity;
+- the consumer's cursor ``outbox-cursor/notices`` (:func:`catalog.outbox.claim`).
+
+:func:`catch_up` handles the events recorded since the cursor (at most ``batch`` change-log entries per call). The
+server's background worker calls it, and so does every read of a user's notices and of the unread count, so a page
+is never behind the log by more than one bounded catch-up. The cursor starts at the log's head the first time
+(:func:`start`): notices begin with what happens after notices were first switched on.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from catalog.errors import Conflict, FieldError, NotFound, ValidationFailed
+from catalog.i18n import Message, msg
+from catalog.model import REF_RE
+from catalog.outbox import ChangeEvent, claim, events_after, start_cursor
+from catalog.permissions import Principal
+from catalog.store.base import CatalogStore, WriteContext
+
+BOXES = "notice-box"
+WATCHES = "watch"
+CURSOR = "notices"
+KEEP = 200
+MAX_WATCHERS = 1000
+_CTX = WriteContext(actor="notify")
+APPROVER_ROLES = ("architect", "admin")
+
+# the sentence of each notice type (parameters: actor, name, reason)
+SENTENCES: dict[str, Message] = {
+    "draft.submitted": msg("notice-draft-submitted"),
+    "draft.approved": msg("notice-draft-approved"),
+    "draft.rejected": msg("notice-draft-rejected"),
+    "entity.created": msg("notice-entity-created"),
+    "entity.updated": msg("notice-entity-updated"),
+    "entity.deleted": msg("notice-entity-deleted"),
+    "relationship.created": msg("notice-relationship-created"),
+    "relationship.updated": msg("notice-relationship-updated"),
+    "relationship.deleted": msg("notice-relationship-deleted"),
+}
+
+
+@dataclass(frozen=True)
+class Notice:
+    id: int  # the change event's id (change-log seq)
+    type: str
+    ref: str
+    name: dict[str, str]  # the entity's name (vi, en) when the notice was written
+    actor: str
+    time: str
+    draft: str | None = None
+    reason: str = ""
+    read: bool = False
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "type": self.type,
+            "ref": self.ref,
+            "name": self.name,
+            "actor": self.actor,
+            "time": self.time,
+            "draft": self.draft,
+            "reason": self.reason,
+            "read": self.read,
+        }
+
+    def sentence(self, lang: str) -> str:
+        """The notice in ``lang``: who did what to which entity (by its name), and a rejection's reason."""
+        name = self.name.get(lang) or self.name.get("vi") or next(iter(self.name.values()), "") or self.ref
+        return msg(SENTENCES[self.type].code, actor=self.actor, name=name, reason=self.reason).text(lang)
+
+
+def _notice(d: dict[str, Any]) -> Notice:
+    return Notice(
+        id=int(d.get("id") or 0),
+        type=str(d.get("type", "")),
+        ref=str(d.get("ref", "")),
+        name=dict(d.get("name") or {}),
+        actor=str(d.get("actor", "")),
+        time=str(d.get("time", "")),
+        draft=d.get("draft"),
+        reason=str(d.get("reason") or ""),
+        read=bool(d.get("read")),
+    )
+
+
+def start(store: CatalogStore) -> None:
+    """Create the notices' cursor at the log's head unless it exists (the server does this when it starts)."""
+    start_cursor(store, CURSOR)
+
+
+def _update(store: CatalogStore, collection: str, key: str, change: Callable[[dict[str, Any]], dict[str, Any]]) -> Any:
+    """Read-modify-write of one record with expected_version, retried on a conflict."""
+    for _ in range(20):
+        rec = store.get_record(collection, key)
+        data = change(dict(rec.data) if rec else {})
+        try:
+            return store.put_record(collection, key, data, _CTX, expected_version=rec.version if rec else 0, log=False)
+        except Conflict:
+            continue
+        except Exception as exc:  # AlreadyExists: created meanwhile
+            if type(exc).__name__ != "AlreadyExists":
+                raise
+    raise Conflict(f"record:{collection}/{key}", None, None)
+
+
+def _approvers(store: CatalogStore) -> list[str]:
+    return sorted(
+        str(r.data.get("name"))
+        for r in store.list_records("user", limit=100_000)
+        if r.data.get("role") in APPROVER_ROLES and not r.data.get("disabled")
+    )
+
+
+def _recipients(store: CatalogStore, ev: ChangeEvent, watchers: Callable[[str], list[str]]) -> list[str]:
+    if ev.type == "draft.submitted":
+        who = _approvers(store)
+        submitter = (ev.draft or {}).get("submitted_by")
+        return [u for u in who if u != submitter]
+    if ev.type in ("draft.approved", "draft.rejected"):
+        submitter = (ev.draft or {}).get("submitted_by")
+        return [submitter] if isinstance(submitter, str) and submitter != ev.actor else []
+    if ev.type in SENTENCES:
+        users: list[str] = []
+        for ref in ev.refs:
+            users += watchers(ref)
+        return [u for u in dict.fromkeys(users) if u != ev.actor]
+    return []
+
+
+def catch_up(store: CatalogStore, batch: int = 1000, keep: int = KEEP, clock: Callable[[], float] = time.time) -> int:
+    """Turn the events recorded since the cursor into notices (at most ``batch`` change-log entries); returns how
+    many notices were written. Does nothing when another worker holds the cursor's lease."""
+    cursor = claim(store, CURSOR, 60.0, clock)
+    if cursor is None:
+        return 0
+    written = 0
+    try:
+        events, last = events_after(store, cursor.seq, batch)
+        if last == cursor.seq:
+            return 0
+        watch_cache: dict[str, list[str]] = {}
+
+        def watchers(ref: str) -> list[str]:
+            if ref not in watch_cache:
+                rec = store.get_record(WATCHES, ref)
+                watch_cache[ref] = list(rec.data.get("users") or []) if rec else []
+            return watch_cache[ref]
+
+        boxes: dict[str, list[dict[str, Any]]] = {}
+        names: dict[str, dict[str, str]] = {}
+        for ev in events:
+            users = _recipients(store, ev, watchers)
+            if not users:
+                continue
+            ref = ev.ref if REF_RE.match(ev.ref) else (ev.refs[0] if ev.refs else ev.ref)
+            if ref not in names:
+                found = store.find_entity(ref) if REF_RE.match(ref) else None
+                names[ref] = {"vi": found.name.get("vi"), "en": found.name.get("en")} if found else {}
+            item = Notice(
+                id=ev.id,
+                type=ev.type,
+                ref=ref,
+                name=names[ref],
+                actor=ev.actor,
+                time=ev.time,
+                draft=(ev.draft or {}).get("id"),
+                reason=(ev.draft or {}).get("reason", ""),
+            ).as_dict()
+            for u in users:
+                boxes.setdefault(u, []).append(item)
+        for user, items in boxes.items():
+
+            def add(data: dict[str, Any], items: list[dict[str, Any]] = items) -> dict[str, Any]:
+                have = data.get("items") or []
+                seen = {(i.get("id"), i.get("type")) for i in have}
+                new = [i for i in items if (i["id"], i["type"]) not in seen]
+                return {"items": (have + new)[-keep:]}
+
+            _update(store, BOXES, user, add)
+            written += len(items)
+        cursor.save(seq=last)
+        return written
+    finally:
+        cursor.release()
+
+
+class Notices:
+    """One user's notices and watches."""
+
+    def __init__(
+        self, store: CatalogStore, principal: Principal, batch: int = 1000, keep: int = KEEP, catch: bool = True
+    ):
+        if principal.name == "anonymous":
+            from catalog.errors import PermissionDenied
+
+            raise PermissionDenied(msg("notices-sign-in"))
+        self.store = store
+        self.principal = principal
+        self.batch = batch
+        self.keep = keep
+        if catch:
+            catch_up(store, batch, keep)
+
+    def list(self, limit: int = 100, unread_only: bool = False) -> list[Notice]:
+        """Newest first."""
+        rec = self.store.get_record(BOXES, self.principal.name)
+        items = [_notice(d) for d in (rec.data.get("items") or [])] if rec else []
+        items.reverse()
+        if unread_only:
+            items = [n for n in items if not n.read]
+        return items[: max(0, limit)]
+
+    def unread(self) -> int:
+        rec = self.store.get_record(BOXES, self.principal.name)
+        return sum(1 for d in (rec.data.get("items") or []) if not d.get("read")) if rec else 0
+
+    def mark_read(self, ids: list[int] | None = None) -> int:
+        """Mark the notices with these event ids read (None: all); returns how many were unread."""
+        if ids is not None and (not isinstance(ids, list) or not all(isinstance(i, int) for i in ids)):
+            raise ValidationFailed([FieldError("ids", msg("ui-whole-number"))])
+        wanted = None if ids is None else set(ids)
+        count = 0
+
+        def mark(data: dict[str, Any]) -> dict[str, Any]:
+            nonlocal count
+            count = 0
+            items = []
+            for d in data.get("items") or []:
+                if not d.get("read") and (wanted is None or d.get("id") in wanted):
+                    d = {**d, "read": True}
+                    count += 1
+                items.append(d)
+            return {"items": items}
+
+        if self.store.get_record(BOXES, self.principal.name) is not None:
+            _update(self.store, BOXES, self.principal.name, mark)
+        return count
+
+    # --- watching ---------------------------------------------------------------------------------------------------
+    def _entity(self, ref: str) -> str:
+        if not isinstance(ref, str) or not REF_RE.match(ref) or self.store.find_entity(ref) is None:
+            raise NotFound(msg("entity-not-found", ref=str(ref)[:200]))
+        return ref
+
+    def watching(self, ref: str) -> bool:
+        rec = self.store.get_record(WATCHES, ref) if isinstance(ref, str) and ref else None
+        return bool(rec and self.principal.name in (rec.data.get("users") or []))
+
+    def watch(self, ref: str) -> None:
+        ref = self._entity(ref)
+        me = self.principal.name
+
+        def add(data: dict[str, Any]) -> dict[str, Any]:
+            users = list(data.get("users") or [])
+            if me not in users:
+                if len(users) >= MAX_WATCHERS:
+                    raise ValidationFailed([FieldError("ref", msg("watch-too-many", limit=MAX_WATCHERS))])
+                users.append(me)
+            return {"users": sorted(users)}
+
+        _update(self.store, WATCHES, ref, add)
+
+    def unwatch(self, ref: str) -> None:
+        me = self.principal.name
+        if not self.watching(ref):
+            return
+        _update(self.store, WATCHES, ref, lambda d: {"users": [u for u in d.get("users") or [] if u != me]})
