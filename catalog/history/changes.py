@@ -27,6 +27,7 @@ from catalog.metamodel import EVENT_LABELS, AttributeSpec, Metamodel
 from catalog.model import REF_RE, ChangeEntry
 
 IMPORT_RUNS = "import-run"  # the records collection of import runs (importers.base.RUNS), keyed by run id
+REVERTS = "revert"  # the records of reverts (catalog.revert.COLLECTION), keyed by the revert's request id
 LONG = 80  # text longer than this, or holding a line break, is shown as a word diff
 WINDOW = 2000  # entries read from the store at a time while filtering
 SCAN = 50_000  # entries one request reads at most while filtering (the page says where it stopped)
@@ -82,7 +83,7 @@ class FieldChange:
 
 @dataclass(frozen=True)
 class Cause:
-    """What made the change: ``kind`` is ``import``, ``event`` or ``draft``; ``text`` in the page's language."""
+    """What made the change: ``kind`` is ``import``, ``event``, ``draft`` or ``revert``; ``text`` in the page's language."""
 
     kind: str
     text: str
@@ -410,6 +411,8 @@ def _item(c: ChangeEntry, lab: _Labeller) -> tuple[str, str]:
     if c.ref.startswith("record:"):
         collection = c.ref.removeprefix("record:").split("/")[0]
         of = body.get("ref") if collection == "draft" else None
+        if collection == REVERTS:
+            return msg("ui-change-revert").text(lang), c.ref.replace("record:", "/", 1)
         if collection != "draft":
             return c.ref, ""
         if isinstance(of, str) and of in lab.names:
@@ -426,7 +429,20 @@ def items(store: Any, entries: list[ChangeEntry], lang: str) -> dict[int, dict[s
     return {c.seq: dict(zip(("text", "href"), _item(c, lab), strict=True)) for c in entries}
 
 
-def _causes(c: ChangeEntry, lab: _Labeller, runs: dict[str, Any]) -> list[Cause]:
+def revert_cause(record: dict[str, Any]) -> Any:
+    """What a revert's record says it undid, and why, as a message."""
+    t = record.get("target") if isinstance(record.get("target"), dict) else {}
+    reason = str(record.get("reason") or "")
+    why = msg("hist-cause-revert-reason", reason=reason) if reason else ""
+    if "run" in t:
+        return msg("hist-cause-revert-run", run=str(t["run"]), reason=why)
+    if "draft" in t:
+        return msg("hist-cause-revert-draft", id=str(t["draft"]), reason=why)
+    return msg("hist-cause-revert-seq", seq=str(t.get("seq", "")), reason=why)
+
+
+def _causes(c: ChangeEntry, lab: _Labeller, runs: dict[str, Any], reverts: dict[str, Any] | None = None) -> list[Cause]:
+    reverts = reverts or {}
     lang = lab.lang
     out = []
     run = runs.get(c.request_id)
@@ -443,6 +459,9 @@ def _causes(c: ChangeEntry, lab: _Labeller, runs: dict[str, Any]) -> list[Cause]
         )
     if c.proposer:
         out.append(Cause("draft", msg("hist-cause-draft", proposer=c.proposer, approver=c.actor).text(lang)))
+    revert = reverts.get(c.request_id)
+    if revert is not None:  # a revert (catalog.revert): what it undid and why
+        out.append(Cause("revert", revert_cause(revert).text(lang), f"/revert/{c.request_id}"))
     opened = [  # an update that opened an ownership period of an organisation event (a creation merely records them)
         p
         for p in ((c.after or {}).get("owner_history") or [] if c.op == "update" else [])
@@ -476,6 +495,11 @@ def describe(store: Any, entries: list[ChangeEntry], lang: str) -> list[ChangeRo
         rec = store.get_record(IMPORT_RUNS, rid) if rid and len(rid) <= 200 else None
         if rec is not None:
             runs[rid] = rec.data
+    reverts = {}
+    for rid in {c.request_id for c in entries}:
+        rec = store.get_record(REVERTS, rid) if rid and len(rid) <= 200 else None
+        if rec is not None:
+            reverts[rid] = rec.data
     out = []
     for c in entries:
         text, href = _item(c, lab)
@@ -486,7 +510,7 @@ def describe(store: Any, entries: list[ChangeEntry], lang: str) -> list[ChangeRo
                 href=href,
                 op_label=OP_LABELS[c.op].text(lang) if c.op in OP_LABELS else c.op,
                 fields=field_changes(c, lab),
-                causes=_causes(c, lab, runs),
+                causes=_causes(c, lab, runs, reverts),
             )
         )
     return out
