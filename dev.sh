@@ -20,6 +20,8 @@ system_packages() {
   grep -q "NotoSans-Regular" <<<"$fonts" || missing+=(fonts-noto-core)
   if [ "${WITH_BROWSER:-0}" = "1" ]; then  # the web UI's browser tests drive Debian's chromium (never a download)
     command -v chromium >/dev/null 2>&1 || missing+=(chromium)
+    # the deployment test (tests/deploy) puts Debian's nginx with TLS in front of two workers (docs/deploy.md)
+    command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ] || missing+=(nginx-light)
   fi
   if [ "${REQUIRE_NEO4J:-0}" = "1" ]; then  # CI runs the Neo4j backend for real: Java 17 and Maven build tools/neo4j
     command -v javac >/dev/null 2>&1 || missing+=(openjdk-17-jdk-headless)
