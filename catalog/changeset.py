@@ -143,4 +143,63 @@ def parse_changes(items: Any, where: str = "changes") -> list[Change]:
     return out
 
 
-__all__ = ["Change", "ENTITY_OPS", "LINK_OPS", "MAX_CHANGES", "OPS", "parse_changes", "touched"]
+@dataclass(frozen=True)
+class Outcome:
+    """What :func:`submit` did: ``applied`` (what each change left, as :meth:`CatalogService.apply_changes`
+    returns) when the change set applied at once, else ``draft`` (one :class:`catalog.drafts.Draft` holding the
+    whole set); ``reasons``: why the policy asks for review (messages; empty when applied)."""
+
+    applied: list[Any] | None = None
+    draft: Any = None
+    reasons: list[Any] = field(default_factory=list)
+
+    @property
+    def needs_review(self) -> bool:
+        return self.draft is not None
+
+
+def submit(
+    store: Any,
+    principal: Any,
+    changes: list[Change],
+    note: str = "",
+    attachments: dict[str, Any] | None = None,
+    today: dt.date | None = None,
+    request_id: str | None = None,
+) -> Outcome:
+    """The one door for a change set (the registration form, an editor's import and bulk edit, ``POST
+    /api/v1/changesets``): the approval policy in force (:mod:`catalog.policy`) decides. Either every change is
+    applied now by :meth:`catalog.services.CatalogService.apply_changes` (one transaction), or the whole set becomes
+    one draft (:meth:`catalog.drafts.Drafts.submit_changes`: checked as a direct change by ``principal`` would be,
+    nothing written but the draft). ``note`` and ``attachments`` (e.g. an import's dry-run report) go with a draft.
+    Errors name the change: ``changes.<i>.<field>``."""
+    from catalog.drafts import Drafts
+    from catalog.permissions import require
+    from catalog.policy import policy_in_force
+    from catalog.services import CatalogService
+
+    require(principal, "write")
+    changes = list(changes)
+    if not changes:
+        raise ValidationFailed([FieldError("changes", msg("changeset-empty"))])
+    reasons = policy_in_force(store.metamodel).review_reasons(store, principal, changes)
+    if not reasons:
+        applied = CatalogService(store, principal, request_id=request_id, today=today).apply_changes(changes)
+        return Outcome(applied=applied)
+    draft = Drafts(store, principal, today=today, request_id=request_id).submit_changes(
+        changes, note=note, attachments=attachments, reasons=reasons
+    )
+    return Outcome(draft=draft, reasons=reasons)
+
+
+__all__ = [
+    "Change",
+    "ENTITY_OPS",
+    "LINK_OPS",
+    "MAX_CHANGES",
+    "OPS",
+    "Outcome",
+    "parse_changes",
+    "submit",
+    "touched",
+]

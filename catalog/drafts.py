@@ -31,7 +31,17 @@ What is checked when:
 - reject: the ``approve`` permission, a pending draft at the version given, and a reason.
 
 Operations: ``patch`` (fields as in :meth:`CatalogService.patch`) and ``retire`` (optional ``on`` date; what it
-changes comes from the kind in the metamodel, :func:`catalog.services.retire_changes`).
+changes comes from the kind in the metamodel, :func:`catalog.services.retire_changes`), one entity each; and
+``changeset``: a whole change set (:mod:`catalog.changeset`: an entity with its connections, an editor's import),
+submitted by :func:`catalog.changeset.submit` when the approval policy (:mod:`catalog.policy`) asks for review, and
+approved or rejected as one. A change-set draft keeps the policy's reasons (``reasons``, both languages), a note
+and ``attachments`` (e.g. an import's dry-run report; at most :data:`MAX_ATTACHMENT_BYTES` of JSON). Submitting
+applies the set as the submitter inside a transaction that is then rolled back (the same checks as a direct change:
+scope, metamodel, references, versions; errors ``changes.<i>.<field>``), so nothing is written but the draft.
+Approving applies the set as the approver with the submitter as proposer, in one transaction with the draft's new
+status, after applying it the same dry way as the submitter as they are now (the rule above); a change whose
+``base_version`` has moved on is refused (Conflict naming the entity). The approval's request id
+(``applied_request_id``) names every change-log entry it wrote (a revert of the approved draft uses it).
 
 Small API (also used by the web UI's approval queue)::
 
@@ -45,12 +55,14 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import json
 import secrets
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from catalog.changeset import Change
 from catalog.errors import Conflict, FieldError, NotFound, PermissionDenied, ValidationFailed
-from catalog.i18n import msg
+from catalog.i18n import Message, msg
 from catalog.metamodel import ROLES
 from catalog.model import Entity
 from catalog.permissions import SYSTEM, Principal, require
@@ -63,6 +75,13 @@ Status = Literal["pending", "approved", "rejected"]
 Operation = Literal["patch", "retire"]
 STATUSES = ("pending", "approved", "rejected")
 OPERATIONS = ("patch", "retire")
+CHANGESET = "changeset"
+#: the largest attachment (JSON) a change-set draft keeps, e.g. an import's dry-run report
+MAX_ATTACHMENT_BYTES = 200_000
+
+
+class _DryRun(Exception):
+    """Raised inside a transaction to roll back a change set applied only to check it."""
 
 
 @dataclass(frozen=True)
@@ -82,8 +101,16 @@ class Draft:
     applied_version: int | None = None
     submitter_role: str | None = None  # the submitter's role and organisation at submission
     submitter_org: str | None = None
+    change_set: list[dict[str, Any]] | None = None  # op changeset: the changes ({op, ref, data, base_version})
+    reasons: list[dict[str, str]] = field(default_factory=list)  # why the policy asked for review: {vi, en} each
+    attachments: dict[str, Any] | None = None
+    applied_request_id: str | None = None  # the approval's request id: every change-log entry it wrote
     version: int = 0  # the record's version (ETag of the draft)
     extra: dict[str, Any] = field(default_factory=dict)
+
+    def changes_list(self) -> list[Change]:
+        """The change set a ``changeset`` draft holds (empty for the single-entity ops)."""
+        return [Change(c["op"], c["ref"], c.get("data") or {}, c.get("base_version")) for c in (self.change_set or [])]
 
     def data(self) -> dict[str, Any]:
         return {
@@ -102,6 +129,10 @@ class Draft:
             "applied_version": self.applied_version,
             "submitter_role": self.submitter_role,
             "submitter_org": self.submitter_org,
+            "change_set": self.change_set,
+            "reasons": self.reasons,
+            "attachments": self.attachments,
+            "applied_request_id": self.applied_request_id,
         }
 
     def as_dict(self) -> dict[str, Any]:
@@ -118,11 +149,17 @@ def _from_record(data: dict[str, Any], version: int) -> Draft:
 class Drafts:
     """Draft operations on behalf of ``principal``."""
 
-    def __init__(self, store: CatalogStore, principal: Principal = SYSTEM, today: dt.date | None = None):
+    def __init__(
+        self,
+        store: CatalogStore,
+        principal: Principal = SYSTEM,
+        today: dt.date | None = None,
+        request_id: str | None = None,
+    ):
         self.store = store
         self.principal = principal
         self.today = today or store.clock().date()
-        self.ctx = WriteContext(actor=principal.name)
+        self.ctx = WriteContext(actor=principal.name, **({"request_id": request_id} if request_id else {}))
 
     def _now(self) -> str:
         return self.store.clock().astimezone(dt.UTC).isoformat(timespec="seconds")
@@ -179,6 +216,68 @@ class Drafts:
         rec = self.store.put_record(COLLECTION, draft.id, draft.data(), self.ctx, expected_version=0)
         return _from_record(rec.data, rec.version)
 
+    def submit_changes(
+        self,
+        changes: list[Change],
+        note: str = "",
+        attachments: dict[str, Any] | None = None,
+        reasons: list[Any] | None = None,
+    ) -> Draft:
+        """Propose a whole change set (one draft); checked as a direct change by the submitter, nothing written but
+        the draft. ``reasons``: the policy's messages (kept in both languages). Callers go through
+        :func:`catalog.changeset.submit`, which asks the policy first."""
+        require(self.principal, "write")
+        errors = []
+        if not isinstance(note, str) or len(note) > 2000:
+            errors.append(FieldError("note", msg("value-too-long", limit=2000)))
+        else:
+            errors += text_problems(note, "note")
+        if attachments is not None:
+            try:
+                size = len(json.dumps(attachments, ensure_ascii=False).encode())
+            except (TypeError, ValueError):
+                size = -1
+            if not isinstance(attachments, dict) or size < 0:
+                errors.append(FieldError("attachments", msg("pydantic-dict-type")))
+            elif size > MAX_ATTACHMENT_BYTES:
+                errors.append(FieldError("attachments", msg("draft-attachment-too-big", limit=MAX_ATTACHMENT_BYTES)))
+        changes = list(changes)
+        if not changes:
+            errors.append(FieldError("changes", msg("changeset-empty")))
+        if errors:
+            raise ValidationFailed(errors)
+        self._dry_run(changes, self.principal)
+        first = next((c for c in changes if not c.is_link), None)
+        ref = first.ref if first else (changes[0].endpoints() or (changes[0].ref,))[0]
+        draft = Draft(
+            id=secrets.token_hex(6),
+            ref=ref,
+            op=CHANGESET,
+            changes={},
+            base_version=0,
+            submitted_by=self.principal.name,
+            submitted_at=self._now(),
+            note=note,
+            submitter_role=self.principal.role,
+            submitter_org=self.principal.org,
+            change_set=[c.as_dict() for c in changes],
+            reasons=[_both(r) for r in reasons or []],
+            attachments=attachments,
+        )
+        rec = self.store.put_record(COLLECTION, draft.id, draft.data(), self.ctx, expected_version=0)
+        return _from_record(rec.data, rec.version)
+
+    def _dry_run(self, changes: list[Change], who: Principal) -> None:
+        """Apply ``changes`` as ``who`` inside a transaction that is rolled back: every check of a direct change,
+        nothing written. Never call it inside an open transaction (Neo4j joins nested ones: nothing to roll back)."""
+        svc = CatalogService(self.store, who, today=self.today)
+        try:
+            with self.store.transaction(WriteContext(actor=who.name)):
+                svc.apply_changes(changes)
+                raise _DryRun
+        except _DryRun:
+            pass
+
     def _proposed(self, current: Entity, op: str, changes: dict[str, Any], who: Principal) -> Entity:
         """The entity as the draft would leave it, checked as a direct change by ``who`` would be (metamodel,
         references, scope before and after, past ownership kept); nothing is written."""
@@ -222,15 +321,25 @@ class Drafts:
             raise NotFound(msg("draft-not-found", id=draft_id))
         return _from_record(rec.data, rec.version)
 
-    def list(self, status: str | None = "pending", ref: str | None = None, limit: int = 1000) -> list[Draft]:
-        """Drafts, newest first; ``status`` None for all."""
+    def list(
+        self,
+        status: str | None = "pending",
+        ref: str | None = None,
+        limit: int = 1000,
+        submitted_by: str | None = None,
+    ) -> list[Draft]:
+        """Drafts, newest first; ``status`` None for all; ``submitted_by``: one person's drafts ("my drafts")."""
         require(self.principal, "read")
         if status is not None and status not in STATUSES:
             raise ValidationFailed([FieldError("status", msg("value-one-of", allowed=", ".join(STATUSES)))])
         out = []
         for rec in self.store.list_records(COLLECTION, limit=100_000, newest_first=True):
             d = _from_record(rec.data, rec.version)
-            if (status is None or d.status == status) and (ref is None or d.ref == ref):
+            if (
+                (status is None or d.status == status)
+                and (ref is None or d.ref == ref or any(c.get("ref") == ref for c in d.change_set or []))
+                and (submitted_by is None or d.submitted_by == submitted_by)
+            ):
                 out.append(d)
                 if len(out) >= limit:
                     break
@@ -252,6 +361,8 @@ class Drafts:
         d = self._pending(draft_id, version)
         svc = self._service()
         svc.ctx = dataclasses.replace(svc.ctx, proposer=d.submitted_by)  # the entity's entries name who proposed it
+        if d.op == CHANGESET:
+            return self._approve_changes(d, svc)
         with self.store.transaction(self.ctx):
             current = self.store.get_entity(d.ref)
             if current.version != d.base_version:
@@ -277,6 +388,40 @@ class Drafts:
             rec = self.store.put_record(COLLECTION, d.id, decided.data(), self.ctx, expected_version=d.version)
         return _from_record(rec.data, rec.version)
 
+    def _approve_changes(self, d: Draft, svc: CatalogService) -> Draft:
+        changes = d.changes_list()
+        # as the submitter first, in a transaction of its own that is rolled back (a nested one would join the
+        # approval's on a backend without savepoints); then as the approver, with the draft's new status
+        submitter = self._submitter(d)
+        try:
+            self._dry_run(changes, submitter)
+        except PermissionDenied as exc:
+            raise PermissionDenied(msg("draft-submitter-may-not", id=d.id, reason=exc.message)) from None
+        with self.store.transaction(self.ctx):
+            svc.apply_changes(changes)
+            decided = Draft(
+                **{
+                    **d.data(),
+                    "status": "approved",
+                    "decided_by": self.principal.name,
+                    "decided_at": self._now(),
+                    "applied_request_id": svc.ctx.request_id,
+                }
+            )
+            rec = self.store.put_record(COLLECTION, d.id, decided.data(), self.ctx, expected_version=d.version)
+        return _from_record(rec.data, rec.version)
+
+    def count_pending(self) -> int:
+        """How many drafts wait for a decision (the approver's badge): read once per catalog revision."""
+        require(self.principal, "read")
+        key = (id(self.store), self.store.revision())
+        cached = _PENDING.get(id(self.store))
+        if cached is not None and cached[0] == key:
+            return cached[1]
+        n = sum(1 for rec in self.store.list_records(COLLECTION, limit=100_000) if rec.data.get("status") == "pending")
+        _PENDING[id(self.store)] = (key, n)
+        return n
+
     def reject(self, draft_id: str, version: int, reason: str) -> Draft:
         if not isinstance(reason, str) or not reason.strip() or len(reason) > 2000:
             raise ValidationFailed([FieldError("reason", msg("draft-reason-required", limit=2000))])
@@ -296,4 +441,16 @@ class Drafts:
         return _from_record(rec.data, rec.version)
 
 
-__all__ = ["COLLECTION", "Draft", "Drafts", "OPERATIONS", "STATUSES"]
+_PENDING: dict[int, tuple[tuple[int, Any], int]] = {}
+
+
+def _both(reason: Any) -> dict[str, str]:
+    """A reason kept on a draft: its text in both languages."""
+    if isinstance(reason, Message):
+        return {"vi": reason.text("vi"), "en": reason.text("en")}
+    if isinstance(reason, dict):
+        return {"vi": str(reason.get("vi", "")), "en": str(reason.get("en", ""))}
+    return {"vi": str(reason), "en": str(reason)}
+
+
+__all__ = ["CHANGESET", "COLLECTION", "Draft", "Drafts", "MAX_ATTACHMENT_BYTES", "OPERATIONS", "STATUSES"]

@@ -36,6 +36,11 @@ class Settings(BaseSettings):
         "replacing them: `builtin_rules: replace`); see "
         "docs/compliance-rules.md",
     )
+    approval_policy: str | None = Field(
+        None,
+        description="YAML file of the approval policy: which changes by which roles become drafts for review "
+        "(default: the built-in catalog/approval_policy.yaml); see docs/web.md",
+    )
     host: str = Field("127.0.0.1", description="Address the server listens on")
     port: int = Field(8000, ge=1, le=65535, description="Port the server listens on")
     anonymous_role: Literal["viewer", "none"] = Field(
