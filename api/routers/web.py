@@ -13,7 +13,6 @@ import functools
 import inspect
 import json
 import re
-import secrets
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
@@ -23,8 +22,6 @@ from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import FileResponse, RedirectResponse, Response
 
-from api import messages
-from api.auth import SESSION_COOKIE, accounts_for
 from api.routers.diagrams import file_headers
 from api.web.context import (
     check_csrf,
@@ -35,23 +32,27 @@ from api.web.context import (
     may,
     principal_of,
     render,
-    set_session,
     vendor_manifest,
 )
-from api.web.forms import NEW_LINKS, PARTS, EntityForm, draft_changes, field_label, link_types, save
+from api.web.forms import (
+    EntityForm,
+    LinkRow,
+    Saved,
+    connection_fields,
+    patterns,
+    save,
+)
 from catalog.errors import CatalogError, FieldError, NotFound, PermissionDenied, ValidationFailed
-from catalog.i18n import msg, text
+from catalog.i18n import msg
 from catalog.model import REF_RE
 from catalog.permissions import Principal, org_units, require, require_owner_scope
 from catalog.services import CatalogService
 from catalog.store.base import EntityFilter
 from catalog.text import vi_sort_key
-from catalog.throttle import Throttled
 
 router = APIRouter(include_in_schema=False)
 STATIC = Path(__file__).resolve().parent.parent / "static"
 MEDIA = {"svg": "image/svg+xml", "png": "image/png", "pdf": "application/pdf"}
-UPLOADS = Path(tempfile.gettempdir()) / "ioc-catalog-uploads"
 
 
 def web(fn: Callable) -> Callable:
@@ -153,61 +154,11 @@ def static_vendor(package: str, name: str) -> Response:
     return FileResponse(STATIC / "vendor" / package / name, headers={"Cache-Control": "public, max-age=86400"})
 
 
-@router.get("/signin")
-@web
-def signin_page(request: Request, next: str = "/") -> Response:
-    return render(request, "signin.html", next=_safe_next(next), error="")
-
-
 def _safe_next(value: str | None) -> str:
     return value if value and value.startswith("/") and not value.startswith("//") and len(value) < 500 else "/"
 
 
-@router.post("/signin")
-@web
-async def signin(request: Request) -> Response:
-    form = await _form(request)
-    name, password = str(form.get("name", "")).strip()[:64], str(form.get("password", ""))[:200]
-    accounts = accounts_for(request, _store(request))
-    try:  # the password hash takes tens of milliseconds: off the event loop
-        opened = await run_in_threadpool(accounts.create_session, name, password)
-    except Throttled as exc:
-        page = context(request)
-        refusal: Response = render(
-            request,
-            "signin.html",
-            status=429,
-            page=page,
-            next=_safe_next(form.get("next")),
-            name=name,
-            error=messages.detail(exc.code, page.lang, seconds=exc.retry_after),
-        )
-        refusal.headers["Retry-After"] = str(exc.retry_after)
-        return refusal
-    if opened is None:
-        page = context(request)
-        return render(
-            request,
-            "signin.html",
-            status=401,
-            page=page,
-            next=_safe_next(form.get("next")),
-            name=name,
-            error=page._("ui-signin-wrong"),
-        )
-    response = RedirectResponse(_safe_next(str(form.get("next", "/"))), status_code=303)
-    set_session(request, response, opened[0])
-    return finish(request, response)
-
-
-@router.post("/signout")
-@web
-async def signout(request: Request) -> Response:
-    await _form(request)
-    accounts_for(request, _store(request)).end_session(request.cookies.get(SESSION_COOKIE, ""))
-    response = RedirectResponse("/", status_code=303)
-    response.delete_cookie(SESSION_COOKIE, path="/")
-    return finish(request, response)
+# signing in and out, the account page: api/routers/web_signin.py
 
 
 # --- browsing: home, search, entity, graph -----------------------------------------------------------------------
@@ -320,16 +271,15 @@ def _form_page(request: Request, p: Principal, form: EntityForm, current: Any, s
     store, lang = _store(request), lang_of(request)
     mm = store.metamodel
     spec = mm.kind(form.kind)
-    types = link_types(mm, form.kind)
-    target_kinds = [k for k in mm.kinds if k in {k for t in types for k in mm.relations[t].targets}]
-    from api.routers.web_search import picked
+    from api.routers.web_search import _home, picked
 
-    existing = store.list_relationships(current.ref, direction="out") if current else []
-    names = store.get_entities(sorted({r.target for r in existing}))
     owners = _owner_choices(store, p, lang)
     if current is not None and current.owner and current.owner not in {o.ref for o in owners}:
         found = store.find_entity(current.owner)  # e.g. a merged department: kept until the owner is moved
         owners = ([found] if found else []) + owners
+    suggested = patterns(store, form.kind, p, _home(request))
+    refs = [r.values.get(f, "") for r in form.links for f in ("target", "via")]
+    refs += [x.values.get(f, "") for x in suggested for f in ("target", "via")]
     return render(
         request,
         "form.html",
@@ -338,15 +288,35 @@ def _form_page(request: Request, p: Principal, form: EntityForm, current: Any, s
         spec=spec,
         current=current,
         owners=owners,
-        types=types,
-        target_kinds=",".join(k for k in target_kinds if not mm.is_organisation(k)),  # the pickers' kinds
-        picked=picked(store, [link.get("target", "") for link in form.links], lang),
-        existing=existing,
-        names=names,
-        new_links=range(NEW_LINKS),
-        protocols=protocol.values if (protocol := mm.relations["reads"].property("protocol")) else (),
-        protocol_spec=mm.relations["reads"].property("protocol"),
+        conn=connection_fields(mm, form.kind),
+        picked=picked(store, refs, lang),
+        patterns=suggested,
     )
+
+
+def _form_action(request: Request, p: Principal, form: EntityForm, current: Any, action: str) -> Response | None:
+    """The buttons that only change the form (without JavaScript): one more blank row, or a suggested one."""
+    if action == "add-row":
+        form.blank += 1
+    elif action.startswith("pattern-"):
+        from api.routers.web_search import _home
+
+        found = [x for x in patterns(_store(request), form.kind, p, _home(request)) if f"pattern-{x.name}" == action]
+        if found:
+            form.links.append(LinkRow(dict(found[0].values), pattern=found[0].name))
+    else:
+        return None
+    return _form_page(request, p, form, current)
+
+
+def _saved(request: Request, saved: Saved) -> Response:
+    """Applied: the entity's page; one draft awaiting review: the draft's page (it says why)."""
+    from urllib.parse import quote
+
+    if saved.draft is not None:
+        draft_id = getattr(saved.draft, "id", saved.draft)
+        return finish(request, RedirectResponse(f"/drafts/{quote(str(draft_id), safe='')}", status_code=303))
+    return finish(request, RedirectResponse(f"/entities/{saved.ref}?saved=1", status_code=303))
 
 
 def _creatable(store: Any, kind: str) -> str:
@@ -371,7 +341,7 @@ def _creatable(store: Any, kind: str) -> str:
 def new_page(request: Request, kind: str = "system") -> Response:
     p = _who(request, "write")
     store = _store(request)
-    form = EntityForm(kind=_creatable(store, kind), links=[{} for _ in range(NEW_LINKS)])
+    form = EntityForm(kind=_creatable(store, kind))
     if p.role == "editor":
         form.values["owner"] = p.org or ""
     return _form_page(request, p, form, None)
@@ -385,10 +355,13 @@ async def new_submit(request: Request) -> Response:
     store, lang = _store(request), lang_of(request)
     kind = _creatable(store, str(data.get("kind", "")))
     form = EntityForm.from_form(kind, store.metamodel.kind(kind), data)
+    shown = _form_action(request, p, form, None, str(data.get("action", "save")))
+    if shown is not None:
+        return shown
     saved = await run_in_threadpool(save, CatalogService(store, p), form, lang)
     if saved is None:
         return _form_page(request, p, form, None, status=422)
-    return finish(request, RedirectResponse(f"/entities/{saved.ref}?saved=1", status_code=303))
+    return _saved(request, saved)
 
 
 def _editable(request: Request, p: Principal, ref: str) -> Any:
@@ -407,7 +380,8 @@ def edit_page(request: Request, ref: str) -> Response:
     p = _who(request, "write")
     current = _editable(request, p, ref)
     _creatable(_store(request), current.kind)
-    return _form_page(request, p, EntityForm.from_entity(current), current)
+    rels = _store(request).list_relationships(current.ref, direction="out")
+    return _form_page(request, p, EntityForm.from_entity(current, rels), current)
 
 
 @router.post("/entities/{ref}/edit")
@@ -423,30 +397,32 @@ async def edit_submit(request: Request, ref: str) -> Response:
         form.general.append(page._("ui-edit-conflict"))
         return _form_page(request, p, form, current, status=409)
     form = EntityForm.from_form(current.kind, store.metamodel.kind(current.kind), data)
-    if data.get("action") == "draft":
-        return await _submit_draft(request, p, form, current, str(data.get("note", ""))[:2000])
+    shown = _form_action(request, p, form, current, str(data.get("action", "save")))
+    if shown is not None:
+        return shown
     saved = await run_in_threadpool(save, CatalogService(store, p), form, lang, current)
     if saved is None:
         return _form_page(request, p, form, current, status=422)
-    return finish(request, RedirectResponse(f"/entities/{saved.ref}?saved=1", status_code=303))
+    return _saved(request, saved)
 
 
 # --- analysis: impact, compliance, my organisation -------------------------------------------------------------
 
 
-def _compliance(store: Any, day: dt.date | None = None) -> Any:
+def _compliance(store: Any, day: dt.date | None = None, valid: dt.date | None = None) -> Any:
     """The compliance report today (kept per catalog revision: the dashboard and "my organisation" reuse it) or as
-    recorded at the end of ``day``."""
+    recorded at the end of ``day``, checked as the world stood on ``valid`` (default: that day)."""
     from api.routers.compliance import current_report
     from catalog.compliance import check
 
     if day is None:
-        return current_report(store)
+        return current_report(store) if valid is None or valid == store.clock().date() else check(store, today=valid)
     from catalog.history.frozen import FrozenStore
-    from catalog.history.snapshot import recorded_graph, revision_at
+    from catalog.history.snapshot import recorded_graph, recorded_revision
 
-    rev = revision_at(store, day)
-    return check(FrozenStore(recorded_graph(store, day), day, (rev.seq, rev.hash), store.metamodel), today=day)
+    rev = recorded_revision(store, day)  # before the first record: NothingRecorded, explained, never zeros
+    frozen = FrozenStore(recorded_graph(store, day), day, (rev.seq, rev.hash), store.metamodel)
+    return check(frozen, today=valid or day)
 
 
 @router.get("/compliance")
@@ -459,17 +435,32 @@ def compliance_page(
     limit: str = "",
     orgs_offset: str = "",
     valid_on: str = "",
+    recorded_at: str = "",
 ) -> Response:
     """Per rule a count; the findings of one rule (``rule``) or of one organisation (``org``) a page at a time;
     the organisations' scores a page at a time (``orgs_offset``); on a valid-on date (``valid_on``, default today:
-    the current record checked as the world stood that day)."""
+    the record checked as the world stood that day), in the record as it was at the end of ``recorded_at`` (a day;
+    default: the current record)."""
     _who(request)
-    from catalog.compliance import check, load_rules
+    from catalog.compliance import load_rules
     from catalog.paging import paginate, settings_window
 
     store, settings = _store(request), request.app.state.settings
     day = _day(valid_on[:10] or None, "valid_on")
-    report = _compliance(store) if day is None or day == store.clock().date() else check(store, today=day)
+    recorded = _day(recorded_at[:10] or None, "recorded_at")
+    from catalog.history.snapshot import NothingRecorded
+
+    try:
+        report = _compliance(store, recorded, day)
+    except NothingRecorded as exc:  # the page explains, with the controls kept; the downloads answer 404
+        return render(
+            request,
+            "compliance.html",
+            status=404,
+            refused=exc.text(lang_of(request)),
+            valid_on=day.isoformat() if day is not None else "",
+            recorded_at=recorded.isoformat() if recorded is not None else "",
+        )
     rules = {r.code: r for r in load_rules()}
     rule = rule[:40] if rule[:40] in report.rules else ""
     counts = dict.fromkeys(report.rules, 0)
@@ -500,6 +491,7 @@ def compliance_page(
         rule_titles={c: re.sub(r"\{[^{}]*\}", "…", r.message.get(lang_of(request))) for c, r in rules.items()},
         names=store.get_entities(sorted({f.ref for f in shown.items})),
         valid_on=day.isoformat() if day is not None else "",
+        recorded_at=recorded.isoformat() if recorded is not None else "",
     )
 
 
@@ -656,14 +648,8 @@ async def download_compliance(
     store = _store(request)
     day = _day(recorded_at[:10], "recorded_at") or _day(as_of, "as_of")
     valid = _day(valid_on, "valid_on")
-    if valid is not None and day is None:  # the current record, checked as of that day in the world
-        from catalog.compliance import check
-
-        report = await run_in_threadpool(lambda: check(store, today=valid))
-        day = valid
-    else:
-        report = await run_in_threadpool(_compliance, store, day)
-    stamp = (day or report.today).isoformat()
+    report = await run_in_threadpool(_compliance, store, day, valid)
+    stamp = (valid or day or report.today).isoformat()
     if fmt == "json":
         body = json.dumps(report.to_json(), ensure_ascii=False, indent=1)
         return _download(body.encode(), "application/json", f"compliance-{stamp}.json", request)
@@ -695,222 +681,3 @@ def _change_items(store: Any, entries: list, lang: str) -> dict[int, dict[str, s
     from catalog.history.changes import items
 
     return items(store, entries, lang)
-
-
-# --- spreadsheet upload: dry run first, then confirm -----------------------------------------------------------
-
-
-def _forget_old_uploads(hours: int = 24) -> None:
-    """Uploads wait for their confirmation in a private folder; a dry run never confirmed goes after a day (a failed
-    upload or import is removed at once: :func:`_discard_upload`)."""
-    import shutil
-    import time
-
-    UPLOADS.mkdir(mode=0o700, exist_ok=True)
-    for d in UPLOADS.iterdir():
-        if d.is_dir() and time.time() - d.stat().st_mtime > hours * 3600:
-            shutil.rmtree(d, ignore_errors=True)
-
-
-def _discard_upload(token: str) -> None:
-    import shutil
-
-    if token:
-        shutil.rmtree(UPLOADS / token, ignore_errors=True)
-
-
-@router.get("/import")
-@web
-def import_page(request: Request) -> Response:
-    p = _who(request)
-    from importers.base import registry
-
-    return render(request, "import.html", formats=sorted(registry()), report=None, token="", allowed=may(p, "import"))
-
-
-@router.post("/import")
-@web
-async def import_submit(request: Request) -> Response:
-    """A dry run of the uploaded file, kept (under a random token) only when it finished, for the confirmation;
-    the confirmation imports it and removes it. An upload whose dry run or import fails, for any reason, is removed
-    at once."""
-    p = _who(request, "import")
-    from importers.base import ImportFailed, ImportLimits, registry, run_import
-
-    data = await _form(request)
-    store, lang = _store(request), lang_of(request)
-    settings = request.app.state.settings
-    fmt = str(data.get("format", "")) or None
-    token = str(data.get("token", ""))
-    confirm = bool(token)
-    upload = None
-    if confirm:
-        kept = (
-            list((UPLOADS / token).iterdir())
-            if re.match(r"^[A-Za-z0-9_-]{20,60}$", token) and (UPLOADS / token).is_dir()
-            else []
-        )
-        if not kept:
-            raise ValidationFailed([FieldError("token", msg("ui-upload-expired"))])
-        path = kept[0]
-    else:
-        upload = data.get("file")
-        if upload is None or not getattr(upload, "filename", ""):
-            raise ValidationFailed([FieldError("file", msg("ui-upload-choose-file"))])
-        _forget_old_uploads()
-        token = secrets.token_urlsafe(24)
-        name = re.sub(r"[^A-Za-z0-9._-]", "_", Path(upload.filename).name)[:100] or "upload"
-        path = UPLOADS / token / name
-    keep = False
-    try:
-        if upload is not None:
-            (UPLOADS / token).mkdir(parents=True, mode=0o700)
-            limit = settings.max_import_bytes
-            size = 0
-            with path.open("wb") as out:
-                while chunk := await upload.read(1 << 20):
-                    size += len(chunk)
-                    if size > limit:
-                        raise ValidationFailed([FieldError("file", msg("ui-upload-too-large", limit=limit))])
-                    out.write(chunk)
-        try:
-            report = await run_in_threadpool(
-                functools.partial(
-                    run_import,
-                    store,
-                    path,
-                    fmt,
-                    principal=p,
-                    dry_run=not confirm,
-                    limits=ImportLimits.from_settings(settings),
-                )
-            )
-        except ImportFailed as exc:
-            return render(
-                request,
-                "import.html",
-                status=422,
-                formats=sorted(registry()),
-                report=None,
-                token="",
-                allowed=True,
-                failure=exc.text(lang),
-            )
-        keep = not confirm and report.status == "finished"
-    finally:
-        if not keep:
-            _discard_upload(token)
-    return render(
-        request,
-        "import.html",
-        formats=sorted(registry()),
-        report=report,
-        token=token if keep else "",
-        allowed=True,
-        fmt=fmt or "",
-        filename=path.name,
-    )
-
-
-async def _submit_draft(request: Request, p: Principal, form: EntityForm, current: Any, note: str) -> Response:
-    from catalog.drafts import Drafts
-
-    store, lang = _store(request), lang_of(request)
-    page = context(request)
-    if any(link.get("type") or link.get("target") for link in form.links) or form.remove:
-        form.general.append(page._("ui-draft-fields-only"))
-        return _form_page(request, p, form, current, status=422)
-    changes = draft_changes(form, store.metamodel.kind(current.kind), current)
-    if not changes:
-        form.general.append(page._("ui-draft-nothing-changed"))
-        return _form_page(request, p, form, current, status=422)
-    try:
-        await run_in_threadpool(Drafts(store, p).submit, current.ref, changes, current.version, "patch", note)
-    except ValidationFailed as exc:
-        form.add(exc.errors, lang)
-        return _form_page(request, p, form, current, status=422)
-    except CatalogError as exc:
-        form.general.append(text(exc.message, lang))
-        return _form_page(request, p, form, current, status=exc.status)
-    return finish(request, RedirectResponse(f"/entities/{current.ref}?drafted=1", status_code=303))
-
-
-@router.get("/drafts")
-@web
-def drafts_page(request: Request, status: str = "pending") -> Response:
-    p = _who(request, "approve")
-    from catalog.drafts import STATUSES, Drafts
-
-    store = _store(request)
-    status = status if status in STATUSES else "pending"
-    drafts = Drafts(store, p).list(status=status, limit=500)
-    entities = store.get_entities(sorted({d.ref for d in drafts}))
-    return render(
-        request,
-        "drafts.html",
-        drafts=drafts,
-        entities=entities,
-        shown=status,
-        statuses=STATUSES,
-        changes={d.id: _draft_rows(store, d, entities.get(d.ref), lang_of(request)) for d in drafts},
-    )
-
-
-def _draft_rows(store: Any, d: Any, current: Any, lang: str) -> list[tuple[str, str, str]]:
-    """(label, current value, proposed value) per changed field, for the reviewer: fields by their labels,
-    enumerated values by theirs, organisations by name."""
-    mm = store.metamodel
-    spec = mm.kinds.get(current.kind) if current else None
-    refs = {x for x in (d.changes.get("owner"), current.owner if current else None) if isinstance(x, str)}
-    names = store.get_entities(sorted(refs))
-
-    def shown(v: Any, a: Any = None) -> str:
-        if v is None:
-            return ""
-        if isinstance(v, list):
-            return ", ".join(shown(x, a) for x in v)
-        if isinstance(v, str) and v in names:
-            return names[v].name.get(lang)
-        if a is not None and a.values:
-            return a.value_label(v, lang)
-        if isinstance(v, bool):
-            return (msg("ui-yes") if v else msg("ui-no")).text(lang)
-        return str(v)
-
-    rows = []
-    for key, value in sorted(d.changes.items()):
-        if key == "attributes" and isinstance(value, dict):
-            for name, v in sorted(value.items()):
-                a = spec.attribute(name) if spec else None
-                old = current.attributes.get(name) if current else None
-                rows.append((a.label.get(lang) if a else name, shown(old, a), "—" if v is None else shown(v, a)))
-        elif isinstance(value, dict):
-            old = getattr(current, key, None) if current else None
-            for part, v in sorted(value.items()):
-                label = field_label(spec, key, lang) + (f" ({PARTS[part].text(lang)})" if part in PARTS else "")
-                rows.append((label, str(getattr(old, part, "") or "") if old is not None else "", str(v)))
-        else:
-            old = current.owner if key == "owner" and current else getattr(current, key, "") if current else ""
-            rows.append((field_label(spec, key, lang), shown(old or None), shown(value)))
-    return rows
-
-
-@router.post("/drafts/{draft_id}")
-@web
-async def draft_decide(request: Request, draft_id: str) -> Response:
-    p = _who(request, "approve")
-    from catalog.drafts import Drafts
-
-    data = await _form(request)
-    drafts = Drafts(_store(request), p)
-    try:
-        version = int(str(data.get("version", "")))
-    except ValueError:
-        raise ValidationFailed([FieldError("version", msg("ui-whole-number"))]) from None
-    if data.get("decision") == "approve":
-        await run_in_threadpool(drafts.approve, draft_id[:64], version)
-    elif data.get("decision") == "reject":
-        await run_in_threadpool(drafts.reject, draft_id[:64], version, str(data.get("reason", ""))[:2000])
-    else:
-        raise ValidationFailed([FieldError("decision", msg("ui-draft-decision"))])
-    return finish(request, RedirectResponse(f"/drafts?done={data.get('decision')}", status_code=303))

@@ -199,3 +199,16 @@ def test_compliance_page_on_a_valid_on_date(store: CatalogStore) -> None:
         assert all(counts) and counts[0].group(1) != counts[1].group(1)  # type: ignore[union-attr]
         bad = c.get("/compliance", params={"lang": "en", "valid_on": "30/06/2025"})
         assert bad.status_code == 422 and "is not a date YYYY-MM-DD" in bad.text
+
+
+def test_compliance_page_as_recorded_at_a_day(store: CatalogStore) -> None:
+    today = store.clock().date().isoformat()
+    with client(store) as c:
+        now = c.get("/compliance", params={"lang": "en"})
+        rec = c.get("/compliance", params={"lang": "en", "recorded_at": today})
+        assert rec.status_code == 200 and 'id="recorded_at" name="recorded_at" value="' + today in rec.text
+        assert "as recorded at" in rec.text and f"recorded_at={today}" in rec.text  # kept in the links and downloads
+        count = re.compile(r"(\d+) findings?")
+        assert count.search(rec.text).group(1) == count.search(now.text).group(1)  # nothing recorded since
+        before = c.get("/compliance", params={"lang": "en", "recorded_at": "2000-01-01"})
+        assert before.status_code in (404, 422) and "recorded" in before.text and "Traceback" not in before.text
