@@ -70,6 +70,7 @@ def create_app(settings: Settings | None = None, store: CatalogStore | None = No
         web_explore,
         web_history,
         web_search,
+        web_signin,
     )
 
     problems.install(app)
@@ -98,5 +99,6 @@ def create_app(settings: Settings | None = None, store: CatalogStore | None = No
     app.include_router(web_history.router)
     app.include_router(web_audit.router)
     app.include_router(web_diagrams.router)
+    app.include_router(web_signin.router)
     app.include_router(web.router)
     return app

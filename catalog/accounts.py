@@ -10,7 +10,14 @@ Kept as store records (``catalog.store.base.Record``):
   longer the current ones. Not in the change log.
 - ``token/<id>``: ``{user, label, hash, created, expires}``; the token handed out once is ``ioc_<id>_<secret>`` and
   only SHA-256 of the whole token is kept (tokens carry 256 random bits, so a fast hash is enough). Not logged.
-- ``session/<sha256 of the cookie value>``: ``{user, created, expires}``, for the web UI. Not logged.
+- ``session/<sha256 of the cookie value>``: ``{user, created, expires, via}``, for the web UI; ``via`` is
+  ``password`` or ``oidc``, and a session opened through the identity provider also carries that sign-in's
+  ``issuer`` and ``subject``: it is refused at its next use once the user no longer has that identity or has been
+  refused by the provider's claim mapping. Not logged.
+
+Users signed in through OpenID Connect (:meth:`Accounts.provision_external`) are created or updated just in time,
+their role and organisation following the provider's claims at every sign-in (``catalog.claims``); their user record
+carries ``provider: {issuer, subject}`` and has no password. A local account of the same name is never taken over.
 
 A password check costs the same for a name that has no user or no password: it verifies against a dummy hash of the
 current parameters. At most :data:`HASH_CONCURRENCY` password hashes are computed at once (each takes tens of MiB).
@@ -68,6 +75,7 @@ class User:
     org: str | None = None
     display: str = ""
     disabled: bool = False
+    issuer: str | None = None  # the identity provider that signs this user in (None: a local account)
 
     def principal(self) -> Principal:
         return Principal(self.name, self.role, self.org)
@@ -174,12 +182,14 @@ def check_password(password: str, stored: str) -> bool:
 
 
 def _user(data: dict) -> User:
+    provider = data.get("provider")
     return User(
         name=data["name"],
         role=data["role"],
         org=data.get("org"),
         display=data.get("display", ""),
         disabled=bool(data.get("disabled", False)),
+        issuer=provider.get("issuer") if isinstance(provider, dict) else None,
     )
 
 
@@ -249,8 +259,65 @@ class Accounts:
         rec = self.store.get_record(USER, name)
         if rec is None:
             raise NotFound(msg("user-not-found", name=name))
-        self.store.put_record(USER, name, {**rec.data, "disabled": disabled}, self.ctx, expected_version=rec.version)
-        return _user({**rec.data, "disabled": disabled})
+        data = {**rec.data, "disabled": disabled}
+        data.pop("disabled_by", None)  # an administrator's decision: a provider's sign-in does not undo it
+        self.store.put_record(USER, name, data, self.ctx, expected_version=rec.version)
+        return _user(data)
+
+    # --- users of the identity provider (OpenID Connect) ---------------------------------------------------------
+    def provision_external(
+        self, name: str, role: str, org: str | None, display: str, issuer: str, subject: str
+    ) -> User | str:
+        """Create or update the user the provider signed in (just in time), with the role and organisation its claims
+        map to; returns the user, or the reason it is refused (``name-malformed``, ``unknown-organisation``,
+        ``local-account`` for a name held by a local account or another provider's subject, ``disabled-user`` for
+        an account an administrator disabled). The record is written (and logged) only when something changed."""
+        require(self.principal, "admin")
+        if not isinstance(name, str) or not _NAME.match(name):
+            return "name-malformed"
+        if role not in ROLES or (role == "editor" and not org):
+            return "role-unknown"
+        if org:
+            found = self.store.find_entity(org)
+            if found is None or not self.store.metamodel.is_organisation(found.kind):
+                return "unknown-organisation"
+        rec = self.store.get_record(USER, name)
+        identity = {"issuer": issuer, "subject": subject}
+        if rec is not None and rec.data.get("provider") != identity:
+            return "local-account"
+        if rec is not None and rec.data.get("disabled") and rec.data.get("disabled_by") != "provider":
+            return "disabled-user"
+        data = {"name": name, "role": role, "org": org, "display": display, "disabled": False, "provider": identity}
+        if rec is None or {k: rec.data.get(k) for k in data} != data or "disabled_by" in rec.data:
+            self.store.put_record(USER, name, data, self.ctx, expected_version=rec.version if rec is not None else 0)
+        return _user(data)
+
+    def refuse_external(self, issuer: str, subject: str) -> str | None:
+        """The provider's user (by issuer and subject) is no longer let in by the claim mapping: their account is
+        disabled (``disabled_by: provider``, undone by their next admitted sign-in) and every session of theirs ends.
+        Returns the user name, or None when the catalog has no such user."""
+        require(self.principal, "admin")
+        identity = {"issuer": issuer, "subject": subject}
+        for rec in self.store.list_records(USER, limit=100_000):
+            if rec.data.get("provider") == identity:
+                if not rec.data.get("disabled"):
+                    data = {**rec.data, "disabled": True, "disabled_by": "provider"}
+                    self.store.put_record(USER, rec.key, data, self.ctx, expected_version=rec.version)
+                self.end_sessions_of(rec.key)
+                return rec.key
+        return None
+
+    def end_sessions_of(self, name: str) -> int:
+        """End every session of one user; returns how many there were."""
+        ended = 0
+        for rec in self.store.list_records(SESSION, limit=1_000_000):
+            if rec.data.get("user") == name:
+                try:
+                    self.store.delete_record(SESSION, rec.key, self.ctx, log=False)
+                    ended += 1
+                except NotFound:
+                    pass  # ended meanwhile
+        return ended
 
     def get_user(self, name: str) -> User:
         rec = self.store.get_record(USER, name)
@@ -321,6 +388,10 @@ class Accounts:
                 "auth_user": user[:64] if isinstance(user, str) else None,
             },
         )
+
+    def refused(self, door: str, user: str | None, reason: str) -> None:
+        """Log a sign-in refused by another door than a password or a token (the identity provider's callback)."""
+        self._note("failed", door, user, reason)
 
     def _begin(self, door: str, account: str | None) -> Attempt:
         """An attempt admitted by the throttle (logged and re-raised when it is refused); a no-op without one."""
@@ -420,16 +491,29 @@ class Accounts:
         principal = self.authenticate_password(name, password)
         if principal is None:
             return None
+        return self.open_session(name), principal
+
+    def open_session(self, name: str, issuer: str | None = None, subject: str | None = None) -> str:
+        """A new session of a user whose sign-in has been checked (by password, or by the identity provider:
+        ``issuer`` and ``subject``); returns the cookie value."""
         value = secrets.token_urlsafe(32)
-        self.store.put_record(
-            SESSION,
-            _sha256(value),
-            {"user": name, "created": _iso(_now()), "expires": _iso(_now() + dt.timedelta(hours=SESSION_HOURS))},
-            self.ctx,
-            expected_version=0,
-            log=False,
-        )
-        return value, principal
+        data: dict[str, Any] = {
+            "user": name,
+            "created": _iso(_now()),
+            "expires": _iso(_now() + dt.timedelta(hours=SESSION_HOURS)),
+            "via": "oidc" if issuer else "password",
+        }
+        if issuer:
+            data |= {"issuer": issuer, "subject": subject}
+        self.store.put_record(SESSION, _sha256(value), data, self.ctx, expected_version=0, log=False)
+        return value
+
+    def session_info(self, value: str) -> dict[str, Any] | None:
+        """The stored session of a cookie value (user, dates, how it was opened), or None."""
+        if not isinstance(value, str) or not value or len(value) > 100:
+            return None
+        rec = self.store.get_record(SESSION, _sha256(value))
+        return rec.data if rec is not None else None
 
     def session_principal(self, value: str) -> Principal | None:
         if not value or len(value) > 100:
@@ -438,6 +522,11 @@ class Accounts:
         if rec is None or rec.data["expires"] <= _iso(_now()):
             return None
         principal, reason = self._active(rec.data["user"])
+        if principal is not None and rec.data.get("via") == "oidc":
+            user = self.store.get_record(USER, rec.data["user"])
+            identity = {"issuer": rec.data.get("issuer"), "subject": rec.data.get("subject")}
+            if user is None or user.data.get("provider") != identity:
+                principal, reason = None, "identity-changed"
         if principal is None:
             self._note("failed", "session", rec.data["user"], reason)
         return principal

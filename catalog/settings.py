@@ -69,6 +69,47 @@ class Settings(BaseSettings):
         description="Where the sign-in failure counters live (a `limits` storage URI): memory:// "
         "(this process) or a shared one, e.g. redis://host:6379",
     )
+    # OpenID Connect sign-in (docs/security.md, "Signing in with the city's identity provider")
+    oidc_issuer: str | None = Field(
+        None,
+        max_length=500,
+        description="Issuer URL of the OpenID Connect provider (its /.well-known/openid-configuration is read); "
+        "unset: no single sign-on",
+    )
+    oidc_client_id: str | None = Field(None, max_length=500, description="The catalog's client id at the provider")
+    oidc_client_secret: SecretStr | None = Field(
+        None, description="The catalog's client secret at the provider (from the environment; never logged)"
+    )
+    oidc_scopes: str = Field(
+        "openid profile email", max_length=500, description="Scopes asked of the provider (openid is always asked)"
+    )
+    oidc_claims_mapping: str | None = Field(
+        None,
+        description="YAML file mapping the provider's claims (groups, roles, department) to the catalog's role and "
+        "organisation (example: docs/oidc-claims.example.yaml); required with oidc_issuer",
+    )
+    oidc_redirect_url: str | None = Field(
+        None,
+        max_length=500,
+        description="The catalog's callback URL as registered at the provider (default: this server's "
+        "/signin/oidc/callback as the browser reached it)",
+    )
+    oidc_clock_skew_seconds: int = Field(
+        60, ge=0, le=300, description="Clock difference tolerated in an ID token's exp and iat (at most 300)"
+    )
+    oidc_timeout_seconds: float = Field(
+        10, gt=0, le=60, description="Longest wait for the provider (discovery, keys, token exchange)"
+    )
+    oidc_allow_http_loopback: bool = Field(
+        False,
+        description="Accept a provider at http://127.0.0.1 or http://localhost (tests and demos); otherwise every "
+        "provider URL must be https (demo mode accepts loopback http too)",
+    )
+    local_signin: Literal["all", "admins", "none"] = Field(
+        "all",
+        description="Sign-in with the catalog's own passwords: all (local accounts), admins (local administrators "
+        "only, for when the provider is down) or none",
+    )
     max_body_bytes: int = Field(5_000_000, description="Largest request body the API accepts")
     max_import_bytes: int = Field(200_000_000, description="Largest file an import accepts")
     # what one import may hold (docs/spreadsheets.md, "Limits"): checked while reading, before anything is kept
