@@ -97,6 +97,26 @@ def one_of(values: Iterable[Any]) -> Alternatives:
     return Alternatives(values)
 
 
+class Term(tuple):
+    """An enumerated value in a sentence (a lifecycle, a kind, a relationship type): its label in the reader's
+    language, its code where it has none. A parameter made with :func:`term`; a list of them reads "a, b", and
+    :func:`allowed_codes` gives machine-readable doors (the API's problem details) the codes."""
+
+
+def term(code: str, label: Any = None) -> Term:
+    """A parameter naming the value ``code`` by ``label`` (a Label or LocalText: anything with ``get(lang)``)."""
+    return Term((code, label))
+
+
+def allowed_codes(reason: Any) -> list[str] | None:
+    """The codes of the values a message lists as allowed (its ``allowed`` parameter, made of :func:`term`
+    values), else None."""
+    allowed = reason.params.get("allowed") if isinstance(reason, Message) else None
+    if isinstance(allowed, (list, tuple)) and allowed and all(isinstance(v, Term) for v in allowed):
+        return [v[0] for v in allowed]
+    return None
+
+
 class Named(tuple):
     """An entity in a sentence: its name in the reader's language, then its reference ("Sở Tài chính
     (organization:hcm-stc)"); the reference alone when the name is not known. A parameter made with :func:`named`."""
@@ -230,6 +250,9 @@ def _shown(value: Any, lang: str) -> Any:
         return format_datetime(value, lang)
     if isinstance(value, dt.date):  # in a sentence: 01/04/2019 in Vietnamese, 2019-04-01 (ISO) in English
         return format_date(value, lang, DATE_PATTERNS.get(lang_or_default(lang), "yyyy-MM-dd"))
+    if isinstance(value, Term):
+        code, label = value
+        return (label.get(lang) if hasattr(label, "get") else None) or code
     if isinstance(value, Named):
         ref, name, with_ref = value
         shown = name.get(lang) if hasattr(name, "get") else str(name)
@@ -375,6 +398,8 @@ __all__ = [
     "LANGS",
     "Alternatives",
     "Message",
+    "Term",
+    "allowed_codes",
     "code_of",
     "codes",
     "format_date",
@@ -384,5 +409,6 @@ __all__ = [
     "msg",
     "msg_plural",
     "one_of",
+    "term",
     "text",
 ]

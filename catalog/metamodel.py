@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from catalog.errors import FieldError, ValidationFailed
-from catalog.i18n import msg, one_of
+from catalog.i18n import Term, msg, one_of, term
 
 AttrType = Literal["str", "text", "int", "bool", "date", "enum", "ref", "list"]
 Dependency = Literal["source_on_target", "target_on_source", "both", "none"]
@@ -61,6 +61,17 @@ class AttributeSpec:
         """What people read for an allowed value (``production`` -> "Đang vận hành"); the code itself otherwise."""
         label = VALUE_LABELS.get(value) if isinstance(value, str) and value in self.values else None
         return label.get(lang) if label else str(value)
+
+    def value_term(self, value: str) -> Term:
+        """An allowed value in a sentence: its label in the reader's language (``value-one-of`` lists them)."""
+        return term(value, VALUE_LABELS.get(value) if value in self.values else None)
+
+    def value_of_label(self, said: str) -> str | None:
+        """The allowed value whose Vietnamese or English label ``said`` is (any letter case and spacing), so that
+        what an error lists may be typed back; None when no one value has that label."""
+        key = " ".join(said.split()).casefold()
+        found = {v for v in self.values if (lb := VALUE_LABELS.get(v)) and key in (lb.vi.casefold(), lb.en.casefold())}
+        return found.pop() if len(found) == 1 else None
 
     def coerce(self, value: Any) -> Any:
         """Return the value in its canonical type or raise ValueError with a reason."""
@@ -111,8 +122,10 @@ class AttributeSpec:
                     pass
             raise ValueError(msg("value-must-be-date"))
         if self.type == "enum":
+            if isinstance(value, str) and value not in self.values:
+                value = self.value_of_label(value) or value
             if not isinstance(value, str) or value not in self.values:
-                raise ValueError(msg("value-one-of", allowed=", ".join(self.values)))
+                raise ValueError(msg("value-one-of", allowed=[self.value_term(v) for v in self.values]))
             return value
         if self.type == "ref":
             if not isinstance(value, str) or ":" not in value:

@@ -31,7 +31,7 @@ from pydantic import (
 )
 
 from catalog.errors import FieldError, ValidationFailed
-from catalog.i18n import Message, msg, one_of
+from catalog.i18n import Message, msg, one_of, term
 from catalog.metamodel import DEFAULT, EVENT_TYPES, AttributeSpec, Metamodel
 from catalog.text import clean_json, nfc, text_problem, text_reason
 
@@ -473,13 +473,17 @@ def validate_entity(entity: Entity, mm: Metamodel = DEFAULT, where: str = "") ->
             errors.append(
                 FieldError(
                     f"{pre}attributes.{a.name}",
-                    msg("attribute-required-one-of", kind=spec.name, allowed=", ".join(a.values))
+                    msg(
+                        "attribute-required-one-of",
+                        kind=term(spec.name, spec.label),
+                        allowed=[a.value_term(v) for v in a.values],
+                    )
                     if a.values
-                    else msg("attribute-required", kind=spec.name),
+                    else msg("attribute-required", kind=term(spec.name, spec.label)),
                 )
             )
     if entity.owner_history and not spec.owned:
-        errors.append(FieldError(f"{pre}owner", msg("kind-has-no-owner", kind=spec.name)))
+        errors.append(FieldError(f"{pre}owner", msg("kind-has-no-owner", kind=term(spec.name, spec.label))))
     prev_end: dt.date | None = None
     for i, p in enumerate(entity.owner_history):
         if not p.org.startswith("organization:"):
@@ -515,7 +519,12 @@ def validate_relationship(rel: Relationship, mm: Metamodel = DEFAULT, where: str
         if not m:
             errors.append(FieldError(f"{pre}{end}", msg("ref-malformed", ref=ref)))
         elif m.group(1) not in allowed:
-            said = {"type": rel.type, "allowed": one_of(allowed), "kind": m.group(1)}
+            kinds = mm.kinds
+            said = {
+                "type": term(rel.type, spec.label),
+                "allowed": one_of(term(k, kinds[k].label if k in kinds else None) for k in allowed),
+                "kind": term(m.group(1), kinds[m.group(1)].label if m.group(1) in kinds else None),
+            }
             errors.append(
                 FieldError(
                     f"{pre}{end}",

@@ -49,7 +49,7 @@ def test_register_validates_against_the_metamodel_and_names_every_bad_field(city
             }
         )
     assert {(e.location, e.reason.split(";")[0]) for e in exc.value.errors} == {
-        ("attributes.lifecycle", "must be one of: planned, building, production, retiring, retired"),
+        ("attributes.lifecycle", "must be one of: Planned, Building, In production, Retiring, Retired"),  # labels
         ("attributes.security_level", "must be at most 5"),
         ("attributes.colour", "not an attribute of system"),
     }
@@ -89,7 +89,7 @@ def test_link_refuses_missing_dissolved_and_retired_endpoints(city: CatalogStore
     s.retire("system:his", his.version)
     with pytest.raises(IntegrityError, match="retired"):
         s.link({"type": "reads", "source": "system:his", "target": "database:csdl-y-te"})
-    with pytest.raises(ValidationFailed, match="must be a system, platform, or service"):
+    with pytest.raises(ValidationFailed, match="must be one of Information system, Platform, or Data-sharing service"):
         s.link({"type": "reads", "source": "database:csdl-y-te", "target": "system:ioc"})
     assert city.list_relationships() == []
 

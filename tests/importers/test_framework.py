@@ -169,8 +169,8 @@ def test_report_json_shape(store: CatalogStore, tmp_path: Path) -> None:
             "location_vi": where,
             "field": "attributes.lifecycle",
             "code": "value-one-of",
-            "reason": "must be one of: planned, building, production, retiring, retired",
-            "reason_vi": "phải là một trong: planned, building, production, retiring, retired",
+            "reason": "must be one of: Planned, Building, In production, Retiring, Retired",
+            "reason_vi": "phải là một trong: Kế hoạch, Đang xây dựng, Đang vận hành, Sắp ngừng, Ngừng hoạt động",
         }
     ]
     assert data["unmapped"] == []
