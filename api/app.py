@@ -69,6 +69,7 @@ def create_app(settings: Settings | None = None, store: CatalogStore | None = No
         web_diagrams,
         web_explore,
         web_history,
+        web_import,
         web_search,
         web_signin,
     )
@@ -100,5 +101,6 @@ def create_app(settings: Settings | None = None, store: CatalogStore | None = No
     app.include_router(web_audit.router)
     app.include_router(web_diagrams.router)
     app.include_router(web_signin.router)
+    app.include_router(web_import.router)
     app.include_router(web.router)
     return app

@@ -31,6 +31,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Protocol
 
+from catalog.changeset import Change
 from catalog.errors import CatalogError, FieldError
 from catalog.i18n import Message, msg, msg_plural, text
 from catalog.model import Entity, OrgEvent, Relationship
@@ -787,6 +788,68 @@ def recover_runs(store: CatalogStore, stale_hours: float = 24, now: dt.datetime 
     return failed
 
 
+@dataclass
+class Prepared:
+    """A file read, transformed, resolved and checked against the catalog: what an import of it would write
+    (``transformed``, its rejections included), by the importer ``format``, as provenance ``source``."""
+
+    format: str
+    source: str
+    transformed: Transformed
+
+
+def prepare_import(
+    store: CatalogStore,
+    path: Path,
+    format: str | None = None,
+    *,
+    limits: ImportLimits,
+    on_stage: Callable[[str, str], None] | None = None,
+) -> Prepared:
+    """The stages of an import before the load, writing nothing: pick the importer, check the file's size and
+    content, read, transform, resolve, then check every reference and event against the file and the store
+    (rejections go to ``transformed.rejected``). ``on_stage(stage, format)`` is told ``picked``, ``read`` and
+    ``load`` as they are reached. Raises :class:`ImportFailed` when the file cannot be read at all. Shared by
+    :func:`run_import` and :func:`plan_import`."""
+    importer = with_limits(with_metamodel(pick(path, format), store.metamodel), limits)
+
+    def stage(name: str) -> None:
+        if on_stage is not None:
+            on_stage(name, importer.name)
+
+    stage("picked")
+    check_size(path, limits.file_bytes)
+    check_content(path, importer)
+    try:
+        document = importer.read(path, limits.file_bytes)
+        stage("read")
+        t = importer.transform(document, path.name)
+        del document
+        resolve = getattr(importer, "resolve", None)
+        if resolve is not None:
+            resolve(t, lambda refs: set(store.get_entities(sorted(refs))))
+    except CatalogError:
+        raise
+    except (RecursionError, MemoryError):
+        raise ImportFailed(
+            msg("import-too-deep", file=path.name, format=importer.name), reason="import-too-large"
+        ) from None
+    except Exception as exc:
+        raise ImportFailed(
+            msg(
+                "import-unreadable",
+                file=path.name,
+                format=importer.name,
+                error=f"{type(exc).__name__}: {clip(exc)}",
+            ),
+            reason="import-unreadable",
+        ) from None
+    stage("load")
+    _check_references(t, store, t.locations)
+    _check_events(t, store, t.locations)
+    return Prepared(importer.name, f"{importer.name}:{path.name}", t)
+
+
 def run_import(
     store: CatalogStore,
     path: str | Path,
@@ -831,42 +894,17 @@ def run_import(
     )
     if record:
         recover_runs(store, limits.stale_hours)
-    try:
-        importer = with_limits(with_metamodel(pick(path, format), store.metamodel), limits)
-        report.format, report.source = importer.name, f"{importer.name}:{path.name}"
-        if record:
-            _record(store, report, strict=strict, cleanup=cleanup, ctx=ctx)
-        check_size(path, limits.file_bytes)
-        check_content(path, importer)
-        try:
-            document = importer.read(path, limits.file_bytes)
+
+    def stage(name: str, fmt: str) -> None:
+        if name == "picked":
+            report.format, report.source = fmt, f"{fmt}:{path.name}"
             if record:
-                _heartbeat(store, report, ctx, "read")
-            t = importer.transform(document, path.name)
-            del document
-            resolve = getattr(importer, "resolve", None)
-            if resolve is not None:
-                resolve(t, lambda refs: set(store.get_entities(sorted(refs))))
-        except CatalogError:
-            raise
-        except (RecursionError, MemoryError):
-            raise ImportFailed(
-                msg("import-too-deep", file=path.name, format=importer.name), reason="import-too-large"
-            ) from None
-        except Exception as exc:
-            raise ImportFailed(
-                msg(
-                    "import-unreadable",
-                    file=path.name,
-                    format=importer.name,
-                    error=f"{type(exc).__name__}: {clip(exc)}",
-                ),
-                reason="import-unreadable",
-            ) from None
-        if record:
-            _heartbeat(store, report, ctx, "load")
-        _check_references(t, store, t.locations)
-        _check_events(t, store, t.locations)
+                _record(store, report, strict=strict, cleanup=cleanup, ctx=ctx)
+        elif record:
+            _heartbeat(store, report, ctx, name)
+
+    try:
+        t = prepare_import(store, path, format, limits=limits, on_stage=stage).transformed
         report.rejected, report.unmapped = t.rejected, t.unmapped
         report.counts, report.source_types = _counts(t), dict(sorted(t.source_types.items()))
         if strict and t.rejected:
@@ -897,6 +935,176 @@ def run_import(
     if record:
         _record(store, report, strict=strict, cleanup=cleanup, ctx=ctx)
     return report
+
+
+# --- an import as a change set (a department editor's spreadsheet) ---------------------------------------------
+
+
+@dataclass
+class ImportPlan:
+    """What importing one file would change, as a change set (:mod:`catalog.changeset`) instead of a run: ``create``
+    for a new entity, ``update`` (its whole content, as the import would write it) with the version it was read at
+    for a changed one, ``link`` / ``relink`` for relationships; unchanged items give nothing. ``report`` is the dry
+    run's report (counts, rejections, the refusals of the principal's scope); ``changes`` is empty unless it
+    finished."""
+
+    report: ImportReport
+    changes: list[Change] = field(default_factory=list)
+    locations: dict[str, str] = field(default_factory=dict)  # a change's ref -> where the file says it
+
+    @property
+    def ready(self) -> bool:
+        """Nothing refused and something to change: the plan may be submitted."""
+        return self.report.status == "finished" and bool(self.changes)
+
+    def summary(self) -> dict[str, Any]:
+        """The dry run's report as a draft keeps it (no path of this machine: the file's name only)."""
+        r = self.report
+        return {
+            "schema": REPORT_SCHEMA,
+            "file": Path(r.file).name,
+            "format": r.format,
+            "source": r.source,
+            "created": r.result.created,
+            "updated": r.result.updated,
+            "unchanged": r.result.unchanged,
+            "counts": r.counts,
+            "changes": len(self.changes),
+            "rejected": len(r.rejected),
+            "unmapped": len(r.unmapped),
+            "checked": r.finished,
+        }
+
+
+def _content(item: Entity | Relationship) -> dict[str, Any]:
+    """What a change carries for an imported fact: its content without provenance (a change is a person's)."""
+    return {k: v for k, v in item.content().items() if k != "provenance"}
+
+
+def _scope_refusals(
+    store: CatalogStore, principal: Principal, t: Transformed, changed: set[str], existing: dict[str, Entity]
+) -> list[Rejection]:
+    """Every changing item of ``t`` that ``principal`` may not change, at the place the file says it, with the
+    refusal the same change made directly gets (:func:`catalog.permissions.require_owner_scope`, the checks of
+    :meth:`catalog.services.CatalogService.prepare_update`)."""
+    from catalog.errors import PermissionDenied, ValidationFailed
+    from catalog.permissions import require_owner_scope
+    from catalog.services import CatalogService
+
+    service = CatalogService(store, principal)
+    out: list[Rejection] = []
+    owners: dict[str, str | None] = {}
+    for e in t.entities:
+        owners[e.ref] = e.owner
+        if e.ref not in changed:
+            continue
+        where, fld = t.origins.get(f"{e.ref}#owner", (t.locations.get(e.ref, e.ref), "owner"))
+        try:
+            current = existing.get(e.ref)
+            if current is None:
+                require_owner_scope(store, principal, e.ref, e.owner, *(p.org for p in e.owner_history))
+            else:
+                service.prepare_update(current, e)
+        except PermissionDenied as exc:
+            out.append(Rejection(where, fld, exc.message))
+        except ValidationFailed:
+            pass  # the content was checked as the import checks it; applying the change checks it again
+    rels = [r for r in t.relationships if f"rel:{r.id}" in changed]
+    sources = store.get_entities(sorted({r.source for r in rels} - set(owners)))
+    for r in rels:
+        owner = owners[r.source] if r.source in owners else sources[r.source].owner if r.source in sources else None
+        try:
+            require_owner_scope(store, principal, r.source, owner)
+        except PermissionDenied as exc:
+            where, _ = t.origins.get(r.id, (t.locations.get(r.id, r.id), "source"))
+            out.append(Rejection(where, "source", exc.message))
+    for ev in t.events:
+        if ev.ref in changed:
+            out.append(Rejection(t.locations.get(ev.ref, ev.ref), "", msg("import-plan-no-events")))
+    return out
+
+
+def plan_import(
+    store: CatalogStore,
+    path: str | Path,
+    format: str | None = None,
+    *,
+    principal: Principal,
+    limits: ImportLimits | None = None,
+) -> ImportPlan:
+    """What importing ``path`` as ``principal`` would change, as a change set, writing nothing (no run is
+    recorded either: the change set, applied or drafted, is the record). Runs the import's own stages
+    (:func:`prepare_import`) and a dry load, then refuses, naming the sheet and row, every item that would change
+    and that ``principal`` may not change (a department editor: what their organisation and its units do not own;
+    anyone: organisation events, which a change set does not carry). Strict: one rejection and the plan holds no
+    change. More than :data:`catalog.changeset.MAX_CHANGES` changes: refused as a whole (ask an architect to import
+    it). Needs the ``write`` permission; the caller submits ``plan.changes`` (:func:`catalog.changeset.submit`)."""
+    from catalog.changeset import MAX_CHANGES
+
+    require(principal, "write")
+    limits = limits or ImportLimits.from_settings()
+    path = Path(path)
+    run = new_run_id()
+    report = ImportReport(
+        source=f"?:{path.name}",
+        run=run,
+        format="?",
+        dry_run=True,
+        loaded=False,
+        result=BulkResult(),
+        rejected=[],
+        started=_now(),
+        finished="",
+        actor=principal.name,
+        file=path.name,
+        status="running",
+        max_items=limits.report_items,
+    )
+    prepared = prepare_import(store, path, format, limits=limits)
+    t = prepared.transformed
+    report.format, report.source = prepared.format, prepared.source
+    report.unmapped = t.unmapped
+    report.counts, report.source_types = _counts(t), dict(sorted(t.source_types.items()))
+    plan = ImportPlan(report)
+    rejected = list(t.rejected)
+    if not rejected:
+        load = BulkLoad(
+            source=prepared.source, run=run, entities=t.entities, relationships=t.relationships, events=t.events
+        )
+        report.result = store.bulk_load(load, WriteContext(actor=principal.name, request_id=run), dry_run=True)
+        changed = set(report.result.changed_refs)
+        existing = store.get_entities(sorted(e.ref for e in t.entities if e.ref in changed))
+        rejected = _scope_refusals(store, principal, t, changed, existing)
+        if not rejected:
+            for e in t.entities:
+                if e.ref in changed:
+                    current = existing.get(e.ref)
+                    if current is None:
+                        plan.changes.append(Change("create", e.ref, _content(e)))
+                    else:
+                        plan.changes.append(Change("update", e.ref, _content(e), current.version))
+            for r in t.relationships:
+                if f"rel:{r.id}" in changed:
+                    old = store.find_relationship(r.id)
+                    if old is None:
+                        plan.changes.append(Change("link", r.id, _content(r)))
+                    else:
+                        plan.changes.append(Change("relink", r.id, _content(r), old.version))
+    plan.locations = {c.ref: t.locations.get(c.ref) or t.origins.get(c.ref, (c.ref, ""))[0] for c in plan.changes}
+    report.rejected = rejected
+    report.finished = _now()
+    if rejected:
+        report.status = "failed"
+        report.error = msg_plural("import-strict-rejected", "import-strict-rejected#plural", count=len(rejected))
+    elif len(plan.changes) > MAX_CHANGES:
+        report.status = "failed"
+        report.error = msg("import-plan-too-many", count=len(plan.changes), limit=MAX_CHANGES)
+    else:
+        report.status = "finished"
+    if report.status != "finished":
+        plan.changes = []
+        report.error_vi = text(report.error or "", "vi")
+    return plan
 
 
 def list_runs(store: CatalogStore, limit: int = 20) -> list[dict[str, Any]]:

@@ -728,10 +728,10 @@ def web_client(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[tupl
     from web.uitest import PASSWORD, build_catalog
 
     from api.app import create_app
-    from api.routers import web
+    from api.routers import web_import
 
     uploads = tmp_path / "uploads"
-    monkeypatch.setattr(web, "UPLOADS", uploads)
+    monkeypatch.setattr(web_import, "UPLOADS", uploads)
     store = open_store(build_catalog(tmp_path / "web.db"))
     with TestClient(create_app(Settings(demo=True), store=store)) as c:
         page = c.get("/signin").text
@@ -777,10 +777,10 @@ def test_an_upload_over_the_size_limit_is_removed(tmp_path: Path, monkeypatch: p
     from web.uitest import PASSWORD, build_catalog
 
     from api.app import create_app
-    from api.routers import web
+    from api.routers import web_import
 
     uploads = tmp_path / "uploads"
-    monkeypatch.setattr(web, "UPLOADS", uploads)
+    monkeypatch.setattr(web_import, "UPLOADS", uploads)
     store = open_store(build_catalog(tmp_path / "web.db"))
     try:
         with TestClient(create_app(Settings(demo=True, max_import_bytes=1_000), store=store)) as c:

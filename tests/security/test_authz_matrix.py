@@ -465,7 +465,13 @@ WEB_RULES: dict[tuple[str, str], WebRule] = {
     ("POST", "/entities/{ref}/edit"): WebRule(
         "edit: like the API's replace", OWNER_WRITERS, 303, _web_edit, OUT_OF_SCOPE
     ),
-    ("POST", "/import"): WebRule("the import permission", ARCHITECTS, 200, _web_import),
+    ("POST", "/import"): WebRule(
+        "the import permission; a department editor's dry run within their organisation",
+        OWNER_WRITERS,
+        200,
+        _web_import,
+        OUT_OF_SCOPE,
+    ),
     ("POST", "/drafts/{draft_id}"): WebRule("the approve permission", ARCHITECTS, 303, _web_decide),
     ("POST", "/explore/views"): WebRule(
         "a saved view: anyone signed in, their own", SIGNED_IN, 303, _web_save_view, changes=False
