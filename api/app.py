@@ -24,7 +24,15 @@ def create_app(settings: Settings | None = None, store: CatalogStore | None = No
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         if app.state.store is None:
             app.state.store = settings.open_store(create=False)
+        worker = None
+        if owns_store:  # the served catalog: notices start here, deliveries run beside the requests
+            from catalog.notices import Worker, start
+
+            start(app.state.store)
+            worker = Worker(app.state.store, settings).start() if settings.notify_worker else None
         yield
+        if worker is not None:
+            worker.stop()
         if owns_store and app.state.store is not None:
             app.state.store.close()
 
@@ -60,6 +68,7 @@ def create_app(settings: Settings | None = None, store: CatalogStore | None = No
         events,
         exports,
         graph,
+        notices,
         registries,
         relationships,
         revert,
@@ -70,6 +79,7 @@ def create_app(settings: Settings | None = None, store: CatalogStore | None = No
         web_explore,
         web_history,
         web_import,
+        web_notices,
         web_search,
         web_signin,
     )
@@ -82,6 +92,7 @@ def create_app(settings: Settings | None = None, store: CatalogStore | None = No
         relationships,
         graph,
         analysis,
+        notices,
         compliance,
         events,
         changelog,
@@ -102,5 +113,8 @@ def create_app(settings: Settings | None = None, store: CatalogStore | None = No
     app.include_router(web_diagrams.router)
     app.include_router(web_signin.router)
     app.include_router(web_import.router)
+    app.include_router(web_notices.router)
+    app.state.unread_notices = web_notices.unread_count  # the header's bell (base.html)
+    app.state.watching = web_notices.watching  # the entity page's watch button (entity.html)
     app.include_router(web.router)
     return app

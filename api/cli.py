@@ -618,6 +618,7 @@ def _register_command_groups() -> None:
         commands_diagrams,
         commands_history,
         commands_migrate,
+        commands_notify,
         commands_revert,
     )
 
@@ -627,6 +628,7 @@ def _register_command_groups() -> None:
     commands_diagrams.register(app)
     commands_history.register(app)  # list (on a date), diff
     commands_migrate.register(app)
+    commands_notify.register(app)  # notify run
     commands_revert.register(app)  # revert an entry, an import run or an approved draft
 
 

@@ -45,16 +45,16 @@ _CTX = WriteContext(actor="notify")
 APPROVER_ROLES = ("architect", "admin")
 
 # the sentence of each notice type (parameters: actor, name, reason)
-SENTENCES: dict[str, Message] = {
-    "draft.submitted": msg("notice-draft-submitted"),
-    "draft.approved": msg("notice-draft-approved"),
-    "draft.rejected": msg("notice-draft-rejected"),
-    "entity.created": msg("notice-entity-created"),
-    "entity.updated": msg("notice-entity-updated"),
-    "entity.deleted": msg("notice-entity-deleted"),
-    "relationship.created": msg("notice-relationship-created"),
-    "relationship.updated": msg("notice-relationship-updated"),
-    "relationship.deleted": msg("notice-relationship-deleted"),
+SENTENCES: dict[str, Callable[..., Message]] = {
+    "draft.submitted": lambda **p: msg("notice-draft-submitted", **p),
+    "draft.approved": lambda **p: msg("notice-draft-approved", **p),
+    "draft.rejected": lambda **p: msg("notice-draft-rejected", **p),
+    "entity.created": lambda **p: msg("notice-entity-created", **p),
+    "entity.updated": lambda **p: msg("notice-entity-updated", **p),
+    "entity.deleted": lambda **p: msg("notice-entity-deleted", **p),
+    "relationship.created": lambda **p: msg("notice-relationship-created", **p),
+    "relationship.updated": lambda **p: msg("notice-relationship-updated", **p),
+    "relationship.deleted": lambda **p: msg("notice-relationship-deleted", **p),
 }
 
 
@@ -86,7 +86,7 @@ class Notice:
     def sentence(self, lang: str) -> str:
         """The notice in ``lang``: who did what to which entity (by its name), and a rejection's reason."""
         name = self.name.get(lang) or self.name.get("vi") or next(iter(self.name.values()), "") or self.ref
-        return msg(SENTENCES[self.type].code, actor=self.actor, name=name, reason=self.reason).text(lang)
+        return SENTENCES[self.type](actor=self.actor, name=name, reason=self.reason).text(lang)
 
 
 def _notice(d: dict[str, Any]) -> Notice:
@@ -150,7 +150,7 @@ def _recipients(store: CatalogStore, ev: ChangeEvent, watchers: Callable[[str], 
 def catch_up(store: CatalogStore, batch: int = 1000, keep: int = KEEP, clock: Callable[[], float] = time.time) -> int:
     """Turn the events recorded since the cursor into notices (at most ``batch`` change-log entries); returns how
     many notices were written. Does nothing when another worker holds the cursor's lease."""
-    cursor = claim(store, CURSOR, 60.0, clock)
+    cursor = claim(store, CURSOR, 60.0, clock, only_if_behind=True)
     if cursor is None:
         return 0
     written = 0
@@ -285,3 +285,47 @@ class Notices:
         if not self.watching(ref):
             return
         _update(self.store, WATCHES, ref, lambda d: {"users": [u for u in d.get("users") or [] if u != me]})
+
+
+# --- running deliveries -----------------------------------------------------------------------------------------
+
+
+def notify_pass(store: CatalogStore, settings: Any, send: Any = None) -> dict[str, int]:
+    """One pass of everything the notices and webhooks consume: notices caught up, every webhook's pending events
+    tried (``ioc-catalog notify run --once``; the server's background worker every ``notify_interval_seconds``)."""
+    from catalog.webhooks import Dispatcher, Policy
+
+    written = catch_up(store, settings.notify_batch, settings.notices_keep)
+    report = Dispatcher(store, Policy.from_settings(settings), send).run_once()
+    return {"notices": written, **report.as_dict()}
+
+
+class Worker:
+    """A background thread running :func:`notify_pass` every ``interval`` seconds until :meth:`stop`."""
+
+    def __init__(self, store: CatalogStore, settings: Any):
+        import threading
+
+        self.store = store
+        self.settings = settings
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._loop, name="ioc-catalog-notify", daemon=True)
+
+    def start(self) -> Worker:
+        self._thread.start()
+        return self
+
+    def _loop(self) -> None:
+        import logging
+
+        log = logging.getLogger("ioc_catalog.notify")
+        while not self._stop.is_set():
+            try:
+                notify_pass(self.store, self.settings)
+            except Exception as exc:  # a store or network failure: try again next time, never stop serving
+                log.warning("notify pass failed: %s", type(exc).__name__)
+            self._stop.wait(self.settings.notify_interval_seconds)
+
+    def stop(self, timeout: float = 30.0) -> None:
+        self._stop.set()
+        self._thread.join(timeout)

@@ -322,13 +322,20 @@ def start_cursor(store: CatalogStore, name: str, seq: int | None = None) -> None
 
 
 def claim(
-    store: CatalogStore, name: str, lease_seconds: float = 60.0, clock: Callable[[], float] = time.time
+    store: CatalogStore,
+    name: str,
+    lease_seconds: float = 60.0,
+    clock: Callable[[], float] = time.time,
+    only_if_behind: bool = False,
 ) -> Cursor | None:
-    """Take the lease of cursor ``name`` (created at the head if missing); None when another worker holds it."""
+    """Take the lease of cursor ``name`` (created at the head if missing); None when another worker holds it (or,
+    with ``only_if_behind``, when the cursor is already at the log's head)."""
     start_cursor(store, name)
     rec = store.get_record(CURSORS, name)
     if rec is None:
         return None
+    if only_if_behind and int(rec.data.get("seq") or 0) >= store.revision()[0]:
+        return None  # nothing new: no write at all
     now = clock()
     holder, until = rec.data.get("lease_owner"), float(rec.data.get("lease_until") or 0)
     if holder and until > now:

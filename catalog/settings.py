@@ -179,6 +179,29 @@ class Settings(BaseSettings):
     render_cache_bytes: int = Field(
         64_000_000, ge=0, description="Memory the cache of drawn diagrams may hold (0: no cache)"
     )
+    # notices and webhooks (docs/web.md, "Notices"; docs/api.md, "Webhooks")
+    notify_worker: bool = Field(
+        True, description="Run notices and webhook deliveries in a background thread of the server"
+    )
+    notify_interval_seconds: float = Field(
+        5, gt=0, le=3600, description="Pause between two passes of the notices and webhooks worker"
+    )
+    notify_batch: int = Field(
+        1000, ge=1, le=100_000, description="Change-log entries one pass reads per consumer (notices, each webhook)"
+    )
+    notices_keep: int = Field(200, ge=1, le=10_000, description="Newest notices kept per user")
+    webhook_attempts: int = Field(
+        8, ge=1, le=100, description="Attempts to deliver one event to one webhook before it is given up"
+    )
+    webhook_base_delay_seconds: float = Field(
+        10, gt=0, le=86_400, description="Wait after a webhook's first failed attempt; doubled after each further one"
+    )
+    webhook_max_delay_seconds: float = Field(
+        3600, gt=0, le=604_800, description="Longest wait between two attempts of one webhook delivery"
+    )
+    webhook_timeout_seconds: float = Field(
+        10, gt=0, le=120, description="Longest wait for a webhook receiver's answer to one attempt"
+    )
 
     def metamodel(self) -> Metamodel:
         """The built-in metamodel plus the custom attributes declared in ``metamodel_extensions``."""

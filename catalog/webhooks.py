@@ -38,7 +38,17 @@ from urllib.parse import urlsplit
 
 from catalog.errors import Conflict, FieldError, NotFound, ValidationFailed
 from catalog.i18n import msg
-from catalog.outbox import EVENT_TYPES, ChangeEvent, claim, drop_cursor, events_after, iso, start_cursor, to_event
+from catalog.outbox import (
+    EVENT_TYPES,
+    ChangeEvent,
+    claim,
+    drop_cursor,
+    events_after,
+    iso,
+    read_cursor,
+    start_cursor,
+    to_event,
+)
 from catalog.permissions import SYSTEM, Principal, require
 from catalog.store.base import CatalogStore, WriteContext
 
@@ -448,6 +458,11 @@ class Dispatcher:
         return report
 
     def _run(self, sub: Subscription, report: PassReport) -> None:
+        rec = read_cursor(self.store, cursor_name(sub.id))
+        if rec is not None and int(rec.data.get("seq") or 0) >= self.store.revision()[0]:
+            return  # caught up: no write
+        if rec is not None and float((rec.data.get("state") or {}).get("next_at") or 0) > self.clock():
+            return  # waiting for the next attempt
         cursor = claim(self.store, cursor_name(sub.id), self.policy.lease, self.clock)
         if cursor is None:
             report.skipped.append(sub.id)

@@ -1,0 +1,118 @@
+"""In-app notices (catalog.notices): a draft submitted tells the approvers, its decision tells the submitter (with the
+reason of a rejection), a change to a watched entity tells its watchers; read marks; catch-up on read."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from catalog.accounts import Accounts
+from catalog.drafts import Drafts
+from catalog.errors import NotFound, PermissionDenied
+from catalog.notices import BOXES, Notices, catch_up, start
+from catalog.permissions import Principal
+from catalog.services import CatalogService
+from catalog.store import open_store
+
+EDITOR = Principal("editor-skhcn", "editor", "organization:hcm-skhcn")
+ARCHITECT = Principal("architect", "architect")
+ADMIN = Principal("admin", "admin")
+AUDITOR = Principal("auditor", "auditor")
+
+
+@pytest.fixture
+def store(tmp_path: Path):
+    s = open_store(f"sqlite:///{tmp_path / 'c.db'}", create=True)
+    svc = CatalogService(s)
+    svc.register(
+        {
+            "kind": "organization",
+            "code": "hcm-skhcn",
+            "name": {"vi": "Sở Khoa học và Công nghệ", "en": "Department of Science and Technology"},
+            "attributes": {"org_type": "department"},
+        }
+    )
+    svc.register(
+        {
+            "kind": "system",
+            "code": "hcm-khcn-1",
+            "name": {"vi": "Hệ thống quản lý đề tài", "en": "Research project system"},
+            "owner": "organization:hcm-skhcn",
+            "attributes": {"lifecycle": "production"},
+        }
+    )
+    accounts = Accounts(s)
+    for p in (EDITOR, ARCHITECT, ADMIN, AUDITOR):
+        accounts.add_user(p.name, p.role, p.org)
+    start(s)  # notices begin here
+    yield s
+    s.close()
+
+
+def test_submitted_draft_tells_every_approver_and_the_rejection_tells_the_editor_why(store) -> None:
+    d = Drafts(store, EDITOR).submit("system:hcm-khcn-1", {"attributes": {"vendor": "VNPT"}}, 1, note="nhà cung cấp")
+    for approver in (ARCHITECT, ADMIN):
+        [n] = Notices(store, approver).list()
+        assert (n.type, n.ref, n.draft, n.actor, n.read) == (
+            "draft.submitted",
+            "system:hcm-khcn-1",
+            d.id,
+            EDITOR.name,
+            False,
+        )
+        assert n.sentence("vi") == "editor-skhcn đã gửi đề xuất thay đổi «Hệ thống quản lý đề tài» chờ duyệt"
+        assert n.sentence("en") == "editor-skhcn submitted a change to “Research project system” for approval"
+    assert Notices(store, AUDITOR).list() == [] and Notices(store, EDITOR).list() == []
+
+    Drafts(store, ARCHITECT).reject(d.id, d.version, "Thiếu quyết định phê duyệt")
+    editor = Notices(store, EDITOR)
+    [n] = editor.list()
+    assert (n.type, n.actor, n.reason) == ("draft.rejected", "architect", "Thiếu quyết định phê duyệt")
+    assert "Thiếu quyết định phê duyệt" in n.sentence("vi") and "Thiếu quyết định phê duyệt" in n.sentence("en")
+    assert editor.unread() == 1
+    assert editor.mark_read() == 1 and editor.unread() == 0 and editor.list()[0].read
+
+
+def test_approved_draft_tells_the_submitter(store) -> None:
+    d = Drafts(store, EDITOR).submit("system:hcm-khcn-1", {"attributes": {"vendor": "FPT"}}, 1)
+    Drafts(store, ARCHITECT).approve(d.id, d.version)
+    [n] = Notices(store, EDITOR).list()
+    assert (n.type, n.actor, n.draft) == ("draft.approved", "architect", d.id)
+    assert n.sentence("en") == "architect approved your proposed change to “Research project system”"
+
+
+def test_watchers_hear_of_changes_to_what_they_watch_but_not_of_their_own(store) -> None:
+    auditor = Notices(store, AUDITOR)
+    auditor.watch("system:hcm-khcn-1")
+    assert auditor.watching("system:hcm-khcn-1")
+    Notices(store, EDITOR).watch("system:hcm-khcn-1")
+    svc = CatalogService(store, EDITOR)
+    e = svc.patch("system:hcm-khcn-1", {"attributes": {"vendor": "Viettel"}}, 1)
+    CatalogService(store, ARCHITECT).patch("system:hcm-khcn-1", {"attributes": {"vendor": "CMC"}}, e.version)
+    notices = Notices(store, AUDITOR).list()
+    assert [(n.type, n.actor) for n in notices] == [("entity.updated", "architect"), ("entity.updated", "editor-skhcn")]
+    assert [(n.type, n.actor) for n in Notices(store, EDITOR).list()] == [("entity.updated", "architect")]
+    assert notices[0].sentence("vi") == "architect đã cập nhật «Hệ thống quản lý đề tài»"
+    auditor.unwatch("system:hcm-khcn-1")
+    CatalogService(store).patch("system:hcm-khcn-1", {"attributes": {"vendor": "VNPT"}}, e.version + 1)
+    assert len(Notices(store, AUDITOR).list()) == 2  # no longer watching
+    with pytest.raises(NotFound):
+        auditor.watch("system:no-such-thing")
+
+
+def test_catch_up_is_bounded_and_resumes(store) -> None:
+    Notices(store, AUDITOR).watch("system:hcm-khcn-1")
+    svc = CatalogService(store)
+    version = 1
+    for i in range(5):
+        version = svc.patch("system:hcm-khcn-1", {"attributes": {"vendor": f"V{i}"}}, version).version
+    assert catch_up(store, batch=2) == 2  # two entries per call
+    assert len(store.get_record(BOXES, AUDITOR.name).data["items"]) == 2
+    assert Notices(store, AUDITOR, batch=10).unread() == 5  # a read catches up first
+    assert catch_up(store) == 0  # nothing twice
+
+
+def test_anonymous_has_no_notices(store) -> None:
+    with pytest.raises(PermissionDenied):
+        Notices(store, Principal("anonymous", "viewer"))
