@@ -86,7 +86,8 @@
       shouldLoad: function (q) { return q.trim().length > 0; },
       load: function (query, callback) {
         var self = this;
-        fetch(searchUrl(query, kinds, 15), {credentials: "same-origin", headers: {Accept: "application/json"}})
+        // the kinds asked for now (a connection row's type may have changed them since)
+        fetch(searchUrl(query, opts.kinds || input.dataset.kinds || kinds, 15), {credentials: "same-origin", headers: {Accept: "application/json"}})
           .then(function (r) { return r.ok ? r.json() : {items: []}; })
           .then(function (body) {
             self.clearOptions();  // keeps the chosen one
