@@ -290,7 +290,12 @@ def test_the_edit_form_and_a_draft_note_refuse_it_too(web_store: CatalogStore) -
         r = c.post(
             f"/entities/{mine.ref}/edit?lang=en",
             # a connection to an operations centre: the approval policy makes it a draft, whose note is checked
-            data={**form, "link_0_type": "feeds", "link_0_target": "platform:hcm-ioc-quan-1", "note": "see \u202eattached"},
+            data={
+                **form,
+                "link_0_type": "feeds",
+                "link_0_target": "platform:hcm-ioc-quan-1",
+                "note": "see \u202eattached",
+            },
         )
         assert r.status_code == 422 and "note: " + str(TEXT_REASONS["text-bidi"]) in r.text
         assert web_store.revision() == before
