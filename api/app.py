@@ -23,7 +23,9 @@ def create_app(settings: Settings | None = None, store: CatalogStore | None = No
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         if app.state.store is None:
-            app.state.store = settings.open_store(create=False)
+            from api.observability import instrument_store
+
+            app.state.store = instrument_store(settings.open_store(create=False))  # store timings for /metrics
         worker = None
         if owns_store:  # the served catalog: notices start here, deliveries run beside the requests
             from catalog.notices import Worker, start
@@ -86,6 +88,10 @@ def create_app(settings: Settings | None = None, store: CatalogStore | None = No
 
     problems.install(app)
     app.add_middleware(BodySizeLimit, limit_of=lambda: settings.max_body_bytes)
+    from api import observability
+
+    # request ids, one log line per request, latency histograms; /health/live, /health/ready, /metrics
+    observability.install(app, worker_header=settings.worker_pid_header)
     guarded: dict[str, Any] = {"prefix": "/api/v1", "dependencies": [Depends(check_request_text)]}
     app.include_router(entities.build_router(store.metamodel if store is not None else settings.metamodel()), **guarded)
     for r in (

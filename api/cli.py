@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.markup import escape
@@ -223,33 +223,21 @@ def _me() -> str:
     return os.path.relpath(argv0)
 
 
-def _log_config() -> dict:
-    """uvicorn's logging plus the catalog's loggers (``ioc_catalog.auth``: failed and throttled sign-ins, denied
-    writes; ``ioc_catalog.api``: unexpected errors) on stderr, each line with its time and logger."""
-    import copy
+def _serve(url: str, host: str, port: int, demo_mode: bool = False, **options: Any) -> None:
+    """Serve the store with its workers, behind its proxy (api.commands_serve); ``options``: settings the command
+    line gave (None: the setting's own value)."""
+    from pydantic import ValidationError
 
-    from uvicorn.config import LOGGING_CONFIG
-
-    config = copy.deepcopy(LOGGING_CONFIG)
-    config["formatters"]["catalog"] = {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}
-    config["handlers"]["catalog"] = {
-        "formatter": "catalog",
-        "class": "logging.StreamHandler",
-        "stream": "ext://sys.stderr",
-    }
-    config["loggers"]["ioc_catalog"] = {"handlers": ["catalog"], "level": "INFO", "propagate": False}
-    return config
-
-
-def _serve(url: str, host: str, port: int, demo_mode: bool = False) -> None:
-    import uvicorn
-
-    from api.app import create_app
+    from api.commands_serve import run
+    from catalog.model import pydantic_errors
     from catalog.settings import Settings
 
-    settings = Settings(store=url, host=host, port=port, demo=demo_mode or Settings().demo)
-    settings.check_secrets()
-    uvicorn.run(create_app(settings), host=host, port=port, log_level="info", log_config=_log_config())
+    given = {k: v for k, v in options.items() if v is not None}
+    try:
+        settings = Settings(store=url, host=host, port=port, demo=demo_mode or Settings().demo, **given)
+    except ValidationError as exc:  # a bad --workers, --root-path, --log-format...: named, not a traceback
+        raise ValidationFailed(pydantic_errors(exc)) from None
+    run(settings)
 
 
 @app.command()
@@ -257,8 +245,18 @@ def serve(
     store: StoreOpt = None,
     host: Annotated[str, typer.Option(envvar="IOC_CATALOG_HOST", help="Address to listen on")] = "127.0.0.1",
     port: Annotated[int, typer.Option(envvar="IOC_CATALOG_PORT", help="Port")] = 8000,
+    workers: Annotated[
+        int | None, typer.Option(help="Worker processes (default: the workers setting, else one per CPU core)")
+    ] = None,
+    root_path: Annotated[
+        str | None, typer.Option(help="Path prefix the reverse proxy serves the catalog under, e.g. /ioc-catalog")
+    ] = None,
+    forwarded_allow_ips: Annotated[
+        str | None, typer.Option(help="Proxy addresses whose X-Forwarded-* headers are believed (comma-separated)")
+    ] = None,
+    log_format: Annotated[str | None, typer.Option(help="Log lines: text or json (one JSON object per line)")] = None,
 ) -> None:
-    """Serve the REST API and web UI over a store."""
+    """Serve the REST API and web UI over a store (docs/deploy.md: workers, reverse proxy, metrics, logs)."""
     from catalog.settings import get_settings
     from importers.base import recover_runs
 
@@ -266,7 +264,15 @@ def serve(
     s = open_cli_store(url)  # fail early and clearly if the store is missing or broken
     recover_runs(s, _import_limits().stale_hours)  # imports a dead process left "running" are recorded as failed
     s.close()
-    _serve(url, host, port)
+    _serve(
+        url,
+        host,
+        port,
+        workers=workers,
+        root_path=root_path,
+        forwarded_allow_ips=forwarded_allow_ips,
+        log_format=log_format,
+    )
 
 
 @app.command()

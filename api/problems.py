@@ -11,6 +11,9 @@ Retry-After; anything unexpected is logged with its traceback (logger
 ``ioc_catalog.api``) and answers a 500 problem without internals. Denied writes are logged on ``ioc_catalog.auth``
 (principal, role, method, path; never a credential).
 
+Every problem also carries ``request_id``: the request's id (:mod:`api.observability`), the same as on its log line,
+in its ``X-Request-Id`` header and on the change-log entries it wrote.
+
 Problems repeat what the client sent (field names, values in reasons): :class:`EchoSafeJSON`, the response class of
 problems and of every route, writes a lone surrogate a client sent (``{"\\ud800": 1}`` is valid JSON) as its escape
 ``\\ud800`` instead of failing to encode the answer.
@@ -31,6 +34,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from api import messages
 from catalog.errors import CatalogError, Conflict, PermissionDenied, ValidationFailed
 from catalog.i18n import msg, text
+from catalog.store.base import CURRENT_REQUEST_ID
 from catalog.text import echoable
 
 PROBLEM = "application/problem+json"
@@ -82,6 +86,7 @@ def problem(
     errors: list[dict] | None = None,
     instance: str | None = None,
     headers: dict[str, str] | None = None,
+    request_id: str | None = None,
 ) -> JSONResponse:
     body = {
         "type": f"https://ioc-catalog.example/problems/{code}",
@@ -92,6 +97,8 @@ def problem(
     }
     if instance:
         body["instance"] = instance
+    if rid := request_id or CURRENT_REQUEST_ID.get():  # the id on the request's log line and change-log entries
+        body["request_id"] = rid
     if errors:
         body["errors"] = errors
     return EchoSafeJSON(body, status_code=status, media_type=PROBLEM, headers=headers)
@@ -189,7 +196,7 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(Exception)
     async def _last_resort(request: Request, exc: Exception) -> JSONResponse:
-        request_id = uuid.uuid4().hex[:12]
+        request_id = request.scope.get("state", {}).get("request_id") or uuid.uuid4().hex
         log.error("unexpected error %s on %s %s", request_id, request.method, request.url.path, exc_info=exc)
         lang = request_lang(request)
         return problem(
@@ -199,6 +206,7 @@ def install(app: FastAPI) -> None:
             "internal-error",
             None,
             request.url.path,
+            request_id=request_id,
         )
 
 

@@ -22,6 +22,8 @@ The counters live in a ``limits`` storage named by URI (setting ``signin_throttl
 them in the process. Every moving-window storage of ``limits`` (``redis://``, ``valkey://``, ``mongodb://``, each with
 its client library installed) shares them between worker processes and servers without changing anything here (the
 attempts in flight are counted per process: a burst spread over P processes may get up to P times the limit).
+``sqlite:////path/file.db`` (:mod:`catalog.store.throttle`) shares them between the workers of one server: what
+``ioc-catalog serve --workers N`` (N > 1) uses when the setting is left at memory://.
 """
 
 from __future__ import annotations
@@ -41,6 +43,7 @@ from limits.strategies import MovingWindowRateLimiter
 
 from catalog.errors import CatalogError
 from catalog.i18n import msg
+from catalog.store import throttle as _file_storage  # noqa: F401  (registers sqlite://: one file, every worker)
 
 ACCOUNT, ADDRESS, TOKEN = "account", "address", "token"
 

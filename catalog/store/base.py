@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import abc
 import contextlib
+import contextvars
 import dataclasses
 import datetime as dt
 import re
@@ -39,13 +40,18 @@ from catalog.model import ChangeEntry, Entity, OrgEvent, Provenance, Relationshi
 Direction = Literal["out", "in", "both"]
 
 
+# The request being served (set by the HTTP server for each request, api.observability): a WriteContext made without
+# a request id takes it, so the request's log line, its problem+json and its change-log entries carry the same id.
+CURRENT_REQUEST_ID: contextvars.ContextVar[str | None] = contextvars.ContextVar("ioc_request_id", default=None)
+
+
 @dataclass(frozen=True)
 class WriteContext:
     """Who is writing and under which request: recorded on every change-log entry. ``proposer``: who proposed the
     change the actor applies (an approved draft's submitter), recorded (and hashed) on the entries when set."""
 
     actor: str = "system"
-    request_id: str = field(default_factory=lambda: uuid.uuid4().hex)
+    request_id: str = field(default_factory=lambda: CURRENT_REQUEST_ID.get() or uuid.uuid4().hex)
     proposer: str | None = None
 
 
@@ -475,6 +481,12 @@ class CatalogStore(abc.ABC):
     @abc.abstractmethod
     def revision(self) -> tuple[int, str]:
         """(sequence number, hash) of the change-log head: changes whenever anything is written."""
+
+    def schema_versions(self) -> tuple[str | None, str | None]:
+        """(the catalog schema version the store holds now, the one this program reads), read afresh each call:
+        a server's readiness check (another process may have upgraded or replaced the store). (None, None): this
+        store keeps no schema version."""
+        return None, None
 
     def log_head(self) -> Head:
         """The change-log head with its time (seq 0 and the genesis hash for an empty log)."""

@@ -628,6 +628,10 @@ class Neo4jStore(CatalogStore):
             )
         return result
 
+    def schema_versions(self) -> tuple[str | None, str | None]:
+        meta = self._run("MATCH (m:CatalogMeta {key: 'schema'}) RETURN m.version AS version")
+        return (meta[0]["version"] if meta else None), SCHEMA_VERSION
+
     def revision(self) -> tuple[int, str]:
         rows = self._run("MATCH (h:LogHead {id: 'head'}) RETURN h.seq AS seq, h.hash AS hash")
         return (rows[0]["seq"], rows[0]["hash"]) if rows else (0, GENESIS)

@@ -467,6 +467,10 @@ class SQLiteStore(CatalogStore):
             self._conn().execute("SELECT * FROM changelog ORDER BY seq"), witness, configured_witness
         )
 
+    def schema_versions(self) -> tuple[str | None, str | None]:
+        row = self._conn().execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()
+        return (row[0] if row else None), SCHEMA_VERSION
+
     def revision(self) -> tuple[int, str]:
         row = self._conn().execute("SELECT seq, hash FROM changelog ORDER BY seq DESC LIMIT 1").fetchone()
         return (row[0], row[1]) if row else (0, GENESIS)
