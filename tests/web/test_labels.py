@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 from web.uitest import PAST, Session
 
-from catalog.metamodel import DEFAULT, EVENT_LABELS, LIFECYCLE
+from catalog.metamodel import DEFAULT, EVENT_LABELS, LIFECYCLE, ROLE_LABELS
 
 SignedIn = Callable[[str | None], Session]
 
@@ -229,3 +229,31 @@ def test_compliance_messages_show_labels(signed_in: SignedIn) -> None:
     shown = " ".join(messages)
     assert not set(re.findall(r"(?<![\w:./-])[a-z][a-z0-9_]*(?![\w:/-])", shown)) & raw
     assert not REF.search(shown)
+
+
+@pytest.mark.parametrize("lang", ["vi", "en"])
+def test_a_refused_form_names_allowed_values_by_their_labels(signed_in: SignedIn, lang: str) -> None:
+    """Issue 16: "một trong: planned, building…" was shown; the reasons now list the labels of the page's language,
+    and the header names the department, not its reference."""
+    s = signed_in("editor-skhcn")
+    s.goto(f"/new?kind=system&lang={lang}")
+    who = s.page.inner_text("#who")
+    assert ("Sở Khoa học và Công nghệ" if lang == "vi" else "Department of Science and Technology") in who, who
+    assert "organization:" not in who and who.split("·")[1].strip() == ROLE_LABELS["editor"].get(lang)  # a label
+    s.page.fill("input[name=code]", "h6-thu-nghiem")
+    s.page.fill("input[name=name_vi]", "Hệ thống thử nghiệm nhãn")
+    # lifecycle left empty (required); criticality sent with a value the form never offers (a tampered request)
+    s.page.evaluate(
+        """() => { const sel = document.querySelector('select[name=attr_criticality]');
+                   sel.add(new Option('?', 'urgent')); sel.value = 'urgent'; }"""
+    )
+    with s.page.expect_navigation():
+        s.page.click("#save")
+    shown = s.page.evaluate(VISIBLE)
+    spec = {a.name: a for a in DEFAULT.kinds["system"].attributes}
+    for name in ("lifecycle", "criticality"):
+        labels = ", ".join(spec[name].value_label(v, lang) for v in spec[name].values)
+        assert labels in shown, (name, labels, shown[:2000])
+    assert DEFAULT.kinds["system"].label.get(lang) in shown  # "required for Information system", not "system"
+    assert _problems(s, lang, (set(), set())) == []
+    assert s.page.evaluate("document.documentElement.scrollWidth") <= 1280

@@ -156,7 +156,7 @@ def test_menu_is_reachable_without_javascript(browser: object, server: str) -> N
         page.fill("#name", "viewer")
         page.fill("#password", PASSWORD)
         with page.expect_navigation():
-            page.click("form.narrow button[type=submit]")
+            page.click("form[action='/signin'] button[type=submit]")
         page.goto(server + "/?lang=vi")
         assert not page.locator("nav#menu").is_visible()
         assert not page.locator("header .menu-button").is_visible()
