@@ -62,6 +62,7 @@ def create_app(settings: Settings | None = None, store: CatalogStore | None = No
         accounts,
         analysis,
         changelog,
+        changesets,
         compliance,
         diagrams,
         diff,
@@ -78,6 +79,7 @@ def create_app(settings: Settings | None = None, store: CatalogStore | None = No
         web,
         web_audit,
         web_diagrams,
+        web_drafts,
         web_explore,
         web_history,
         web_import,
@@ -102,6 +104,7 @@ def create_app(settings: Settings | None = None, store: CatalogStore | None = No
         compliance,
         events,
         changelog,
+        changesets,
         drafts,
         revert,
         exports,
@@ -122,5 +125,7 @@ def create_app(settings: Settings | None = None, store: CatalogStore | None = No
     app.include_router(web_notices.router)
     app.state.unread_notices = web_notices.unread_count  # the header's bell (base.html)
     app.state.watching = web_notices.watching  # the entity page's watch button (entity.html)
+    app.include_router(web_drafts.router)
+    app.state.pending_drafts = web_drafts.pending_count  # the approvers' badge (base.html)
     app.include_router(web.router)
     return app

@@ -625,6 +625,7 @@ def _register_command_groups() -> None:
         commands_history,
         commands_migrate,
         commands_notify,
+        commands_policy,
         commands_revert,
     )
 
@@ -635,6 +636,7 @@ def _register_command_groups() -> None:
     commands_history.register(app)  # list (on a date), diff
     commands_migrate.register(app)
     commands_notify.register(app)  # notify run
+    commands_policy.register(app)  # policy show
     commands_revert.register(app)  # revert an entry, an import run or an approved draft
 
 

@@ -160,7 +160,11 @@ class Policy:
             if found is None:
                 return None
             g, e = found
-            reason = msg("policy-reason-touches", group=named(g.id, g.label, with_ref=False), name=named(e.ref, e.name))
+            reason = msg(
+                "policy-reason-touches",
+                group=named(g.id, g.label, with_ref=False),
+                name=named(e.ref, e.name, with_ref=False),
+            )
         if rule.reason is not None:
             return msg("policy-reason-custom", reason=named(rule.id, rule.reason, with_ref=False), name=view.name(c))
         if reason is not None:
@@ -218,10 +222,10 @@ class _View:
     def name(self, c: Change) -> Any:
         if c.is_link:
             ends = c.endpoints()
-            names = [named(r, e.name) if (e := self.entity(r)) else r for r in ends]
+            names = [named(r, e.name, with_ref=False) if (e := self.entity(r)) else r for r in ends]
             return named(c.ref, _Joined(names), with_ref=False)
         e = self.entity(c.ref)
-        return named(c.ref, e.name) if e is not None else c.ref
+        return named(c.ref, e.name, with_ref=False) if e is not None else c.ref
 
     def link_ends(self, c: Change) -> list[str]:
         """Source, target and via platform of the relationship as the change leaves it and as it is now."""

@@ -1,5 +1,7 @@
-"""Draft and approve over HTTP (see :mod:`catalog.drafts`): submit a change for approval, list drafts, approve or
-reject one (architects and admins). A draft's ETag is its record version; approve and reject need If-Match. Writes
+"""Draft and approve over HTTP (see :mod:`catalog.drafts`): submit a change for approval, list drafts (``mine=true``:
+the caller's own, every status), approve or reject one (architects and admins). A draft of op ``changeset`` holds a
+whole change set (``change_set``, submitted by ``POST /changesets`` when the approval policy asks for review, with
+the policy's ``reasons``) and is approved or rejected as one; its approval's request id is ``applied_request_id``. A draft's ETag is its record version; approve and reject need If-Match. Writes
 check their permission (write; approve) before anything else (:class:`api.routers.common.WhoFirst`)."""
 
 from __future__ import annotations
@@ -65,6 +67,10 @@ class DraftOut(BaseModel):
     applied_version: int | None
     submitter_role: str | None = None
     submitter_org: str | None = None
+    change_set: list[dict[str, Any]] | None = Field(None, description="op changeset: the changes, in order")
+    reasons: list[dict[str, str]] = Field(default_factory=list, description="Why the policy asked for review")
+    attachments: dict[str, Any] | None = None
+    applied_request_id: str | None = Field(None, description="The approval's request id (change-log entries)")
     version: int
 
 
@@ -98,12 +104,21 @@ def submit(body: DraftIn, d: DraftsDep) -> Response:
 )
 def list_drafts(
     d: DraftsDep,
-    status: Literal["pending", "approved", "rejected", "all"] = "pending",
+    status: Literal["pending", "approved", "rejected", "all"] | None = Query(
+        None, description="Default: pending; with mine=true: all"
+    ),
     ref: str | None = Query(None, max_length=200),
+    mine: bool = Query(False, description="Only the drafts the caller submitted (\"my drafts\")"),
     limit: int = Query(100, ge=1, le=1000),
     offset: int = Query(0, ge=0, le=MAX_OFFSET),
 ) -> dict[str, Any]:
-    found = d.list(None if status == "all" else status, ref=ref, limit=100_000)
+    status = status or ("all" if mine else "pending")
+    found = d.list(
+        None if status == "all" else status,
+        ref=ref,
+        limit=100_000,
+        submitted_by=d.principal.name if mine else None,
+    )
     page = paginate(found, Window(limit, offset))
     return page.json([x.as_dict() for x in page.items])
 

@@ -228,6 +228,11 @@ def _reject(s: Server, role: str) -> Call:
     return Call("POST", f"/api/v1/drafts/{draft}/reject", {"reason": "chưa đủ căn cứ"}, {"If-Match": tag})
 
 
+def _changeset(s: Server, role: str) -> Call:
+    change = {"op": "patch", "ref": f"system:{make_entity(s, 'system')}", "base_version": 1}
+    return Call("POST", "/api/v1/changesets", {"changes": [{**change, "data": {"attributes": {"vendor": "Viettel"}}}]})
+
+
 def _add_user(s: Server, role: str) -> Call:
     return Call("POST", "/api/v1/users", {"name": fresh("mx-user"), "role": "viewer"})
 
@@ -296,6 +301,14 @@ RULES: dict[tuple[str, str], Rule] = {
     ),
     ("POST", "/api/v1/drafts/{draft_id}/approve"): Rule("approve permission", "approve", ARCHITECTS, 200, _approve),
     ("POST", "/api/v1/drafts/{draft_id}/reject"): Rule("approve permission", "approve", ARCHITECTS, 200, _reject),
+    ("POST", "/api/v1/changesets"): Rule(
+        "change sets: like the direct write (the policy applies or drafts)",
+        "write",
+        OWNER_WRITERS,
+        200,
+        _changeset,
+        OUT_OF_SCOPE,
+    ),
     ("POST", "/api/v1/users"): Rule("users: the admin permission", "admin", ADMINS, 201, _add_user),
     ("POST", "/api/v1/notices/read"): Rule(NOTICES, "signed-in", SIGNED_IN, 200, _read_notices, changes=False),
     ("PUT", "/api/v1/watches/{ref}"): Rule(NOTICES, "signed-in", SIGNED_IN, 204, _watch, changes=False),

@@ -51,7 +51,8 @@ def test_history_shows_values_before_and_after_and_the_proposer_of_an_approved_d
 
     arch = signed_in("architect")
     arch.goto("/drafts")
-    arch.page.locator("section.draft", has_text="CSDL người dân TP.HCM").locator("button.approve").click()
+    arch.page.locator("section.draft", has_text="CSDL người dân TP.HCM").locator("a.approve").click()
+    arch.page.click("#confirm-approve")
     arch.page.wait_for_url("**/drafts?done=approve")
 
     aud = signed_in("auditor")
