@@ -222,9 +222,12 @@ async def signout(request: Request) -> Response:
 # --- the account page: who I am, my API tokens ---------------------------------------------------------------------
 
 
-def _signed_in(request: Request) -> Any:
+def _signed_in(request: Request, posted: bool = False) -> Any:
+    """The signed-in principal; an anonymous visitor is sent to sign in (a page) or refused (403, a form)."""
     p = _who(request, "read")
     if p.name == "anonymous":
+        if posted:
+            raise PermissionDenied(msg("ui-sign-in-first"))
         raise SignInRequired()
     return p
 
@@ -261,8 +264,8 @@ def account_page(request: Request, revoked: str = "") -> Response:
 @router.post("/account/tokens")
 @web
 async def create_token(request: Request) -> Response:
-    p = _signed_in(request)
     form = await _form(request)
+    p = _signed_in(request, posted=True)
     label = str(form.get("label", "")).strip()[:200]
     try:
         days = int(str(form.get("expires_days", "90")))
@@ -277,8 +280,8 @@ async def create_token(request: Request) -> Response:
 @router.post("/account/tokens/revoke")
 @web
 async def revoke_token(request: Request) -> Response:
-    p = _signed_in(request)
     form = await _form(request)
+    p = _signed_in(request, posted=True)
     token_id = str(form.get("id", ""))[:40]
     try:
         Accounts(_store(request), p).revoke_token(token_id)
