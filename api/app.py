@@ -23,8 +23,18 @@ def create_app(settings: Settings | None = None, store: CatalogStore | None = No
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         if app.state.store is None:
-            app.state.store = settings.open_store(create=False)
+            from api.observability import instrument_store
+
+            app.state.store = instrument_store(settings.open_store(create=False))  # store timings for /metrics
+        worker = None
+        if owns_store:  # the served catalog: notices start here, deliveries run beside the requests
+            from catalog.notices import Worker, start
+
+            start(app.state.store)
+            worker = Worker(app.state.store, settings).start() if settings.notify_worker else None
         yield
+        if worker is not None:
+            worker.stop()
         if owns_store and app.state.store is not None:
             app.state.store.close()
 
@@ -52,6 +62,7 @@ def create_app(settings: Settings | None = None, store: CatalogStore | None = No
         accounts,
         analysis,
         changelog,
+        changesets,
         compliance,
         diagrams,
         diff,
@@ -60,6 +71,7 @@ def create_app(settings: Settings | None = None, store: CatalogStore | None = No
         events,
         exports,
         graph,
+        notices,
         registries,
         relationships,
         revert,
@@ -67,24 +79,33 @@ def create_app(settings: Settings | None = None, store: CatalogStore | None = No
         web,
         web_audit,
         web_diagrams,
+        web_drafts,
         web_explore,
         web_history,
         web_revert,
+        web_import,
+        web_notices,
         web_search,
         web_signin,
     )
 
     problems.install(app)
     app.add_middleware(BodySizeLimit, limit_of=lambda: settings.max_body_bytes)
+    from api import observability
+
+    # request ids, one log line per request, latency histograms; /health/live, /health/ready, /metrics
+    observability.install(app, worker_header=settings.worker_pid_header)
     guarded: dict[str, Any] = {"prefix": "/api/v1", "dependencies": [Depends(check_request_text)]}
     app.include_router(entities.build_router(store.metamodel if store is not None else settings.metamodel()), **guarded)
     for r in (
         relationships,
         graph,
         analysis,
+        notices,
         compliance,
         events,
         changelog,
+        changesets,
         drafts,
         revert,
         exports,
@@ -101,6 +122,12 @@ def create_app(settings: Settings | None = None, store: CatalogStore | None = No
     app.include_router(web_audit.router)
     app.include_router(web_diagrams.router)
     app.include_router(web_signin.router)
+    app.include_router(web_import.router)
+    app.include_router(web_notices.router)
+    app.state.unread_notices = web_notices.unread_count  # the header's bell (base.html)
+    app.state.watching = web_notices.watching  # the entity page's watch button (entity.html)
+    app.include_router(web_drafts.router)
+    app.state.pending_drafts = web_drafts.pending_count  # the approvers' badge (base.html)
     app.include_router(web_revert.router)
     app.include_router(web.router)
     return app

@@ -77,6 +77,7 @@ class Rule:
     success: int
     build: Callable[[Server, str], Call]
     scoped: frozenset[str] = frozenset()  # refused by organisation scope, not by role
+    changes: bool = True  # success changes the catalog's state (False: a person's own notices or watches, a check)
 
 
 # --- setting up targets (as admin, over HTTP) ------------------------------------------------------------------
@@ -239,6 +240,11 @@ def _revert(s: Server, role: str) -> Call:
     return Call("POST", "/api/v1/revert", {"seq": make_change(s), "reason": "ma trận quyền"})
 
 
+def _changeset(s: Server, role: str) -> Call:
+    change = {"op": "patch", "ref": f"system:{make_entity(s, 'system')}", "base_version": 1}
+    return Call("POST", "/api/v1/changesets", {"changes": [{**change, "data": {"attributes": {"vendor": "Viettel"}}}]})
+
+
 def _add_user(s: Server, role: str) -> Call:
     return Call("POST", "/api/v1/users", {"name": fresh("mx-user"), "role": "viewer"})
 
@@ -253,7 +259,49 @@ def _revoke_token(s: Server, role: str) -> Call:
     return Call("DELETE", f"/api/v1/tokens/{r.json()['id']}")
 
 
+def _read_notices(s: Server, role: str) -> Call:
+    return Call("POST", "/api/v1/notices/read", {})
+
+
+def _watch(s: Server, role: str) -> Call:
+    return Call("PUT", f"/api/v1/watches/system:{make_entity(s, 'system')}")
+
+
+def _unwatch(s: Server, role: str) -> Call:
+    return Call("DELETE", f"/api/v1/watches/system:{make_entity(s, 'system')}")
+
+
+def make_hook(s: Server) -> tuple[str, str]:
+    """A webhook subscription (to a port where nothing listens), as admin: (id, ETag)."""
+    r = s.request("POST", "/api/v1/webhooks", json={"url": "http://127.0.0.1:9/hook", "events": ["entity.*"]})
+    assert r.status_code == 201, r.text
+    return r.json()["id"], r.headers["etag"]
+
+
+def _hook_create(s: Server, role: str) -> Call:
+    return Call("POST", "/api/v1/webhooks", {"url": "https://ioc.example.gov.vn/hook"})
+
+
+def _hook_update(s: Server, role: str) -> Call:
+    hook, tag = make_hook(s)
+    return Call("PATCH", f"/api/v1/webhooks/{hook}", {"active": False}, {"If-Match": tag})
+
+
+def _hook_delete(s: Server, role: str) -> Call:
+    hook, tag = make_hook(s)
+    return Call("DELETE", f"/api/v1/webhooks/{hook}", None, {"If-Match": tag})
+
+
+def _hook_redeliver(s: Server, role: str) -> Call:
+    hook, _ = make_hook(s)
+    make_entity(s, "system")  # the newest change-log entry is an event: entity.created
+    seq = s.get("/api/v1/health", None, params={"counts": "false"}).json()["revision"]["seq"]
+    return Call("POST", f"/api/v1/webhooks/{hook}/redeliver", {"event": seq})
+
+
 LINKS = "relationships: as the source entity (editor: the source's owner)"
+NOTICES = "own notices and watches: anyone signed in"
+HOOKS = "webhooks: the admin permission (the server calls the URL: SSRF)"
 RULES: dict[tuple[str, str], Rule] = {
     **_entity_rules(),
     ("POST", "/api/v1/relationships"): Rule(LINKS, "write", OWNER_WRITERS, 201, _link, OUT_OF_SCOPE),
@@ -266,7 +314,24 @@ RULES: dict[tuple[str, str], Rule] = {
     ("POST", "/api/v1/drafts/{draft_id}/approve"): Rule("approve permission", "approve", ARCHITECTS, 200, _approve),
     ("POST", "/api/v1/drafts/{draft_id}/reject"): Rule("approve permission", "approve", ARCHITECTS, 200, _reject),
     ("POST", "/api/v1/revert"): Rule("revert: the approve permission", "approve", ARCHITECTS, 200, _revert),
+    ("POST", "/api/v1/changesets"): Rule(
+        "change sets: like the direct write (the policy applies or drafts)",
+        "write",
+        OWNER_WRITERS,
+        200,
+        _changeset,
+        OUT_OF_SCOPE,
+    ),
     ("POST", "/api/v1/users"): Rule("users: the admin permission", "admin", ADMINS, 201, _add_user),
+    ("POST", "/api/v1/notices/read"): Rule(NOTICES, "signed-in", SIGNED_IN, 200, _read_notices, changes=False),
+    ("PUT", "/api/v1/watches/{ref}"): Rule(NOTICES, "signed-in", SIGNED_IN, 204, _watch, changes=False),
+    ("DELETE", "/api/v1/watches/{ref}"): Rule(NOTICES, "signed-in", SIGNED_IN, 204, _unwatch, changes=False),
+    ("POST", "/api/v1/webhooks"): Rule(HOOKS, "admin", ADMINS, 201, _hook_create),
+    ("PATCH", "/api/v1/webhooks/{hook_id}"): Rule(HOOKS, "admin", ADMINS, 200, _hook_update),
+    ("DELETE", "/api/v1/webhooks/{hook_id}"): Rule(HOOKS, "admin", ADMINS, 204, _hook_delete),
+    ("POST", "/api/v1/webhooks/{hook_id}/redeliver"): Rule(
+        HOOKS + " (a delivery log entry, not a catalog change)", "admin", ADMINS, 200, _hook_redeliver, changes=False
+    ),
     ("POST", "/api/v1/tokens"): Rule("own tokens: anyone signed in", "signed-in", SIGNED_IN, 201, _create_token),
     ("DELETE", "/api/v1/tokens/{token_id}"): Rule(
         "own tokens: anyone signed in", "signed-in", SIGNED_IN, 204, _revoke_token
@@ -348,7 +413,7 @@ def test_write_matrix(server: Server, route: tuple[str, str], role: str) -> None
     after = server.state()
     if role in rule.allowed:
         assert r.status_code == rule.success, (route, role, r.status_code, r.text[:800])
-        assert after != before
+        assert (after != before) == rule.changes
     else:
         _refused(r, role)
         assert after == before, f"{role} was refused {route} but the catalog changed"
@@ -472,6 +537,23 @@ def _web_check_head(s: Server, role: str) -> tuple[str, dict[str, Any], None]:
     return "/integrity/check", {"head": '{"seq": 1, "hash": "' + "0" * 64 + '"}'}, None
 
 
+def _web_notices_read(s: Server, role: str) -> tuple[str, dict[str, Any], None]:
+    return "/notices/read", {}, None
+
+
+def _web_watch(s: Server, role: str) -> tuple[str, dict[str, Any], None]:
+    return f"/entities/system:{make_entity(s, 'system')}/watch", {"action": "watch"}, None
+
+
+def _web_hook_create(s: Server, role: str) -> tuple[str, dict[str, Any], None]:
+    return "/admin/webhooks", {"url": "https://ioc.example.gov.vn/hook", "events": "entity.created"}, None
+
+
+def _web_hook_change(s: Server, role: str) -> tuple[str, dict[str, Any], None]:
+    hook, _ = make_hook(s)
+    return f"/admin/webhooks/{hook}", {"action": "disable"}, None
+
+
 HISTORY_READERS = frozenset({"admin", "architect", "auditor"})  # catalog.permissions: the history permission
 
 
@@ -482,7 +564,13 @@ WEB_RULES: dict[tuple[str, str], WebRule] = {
     ("POST", "/entities/{ref}/edit"): WebRule(
         "edit: like the API's replace", OWNER_WRITERS, 303, _web_edit, OUT_OF_SCOPE
     ),
-    ("POST", "/import"): WebRule("the import permission", ARCHITECTS, 200, _web_import),
+    ("POST", "/import"): WebRule(
+        "the import permission; a department editor's dry run within their organisation",
+        OWNER_WRITERS,
+        200,
+        _web_import,
+        OUT_OF_SCOPE,
+    ),
     ("POST", "/drafts/{draft_id}"): WebRule("the approve permission", ARCHITECTS, 303, _web_decide),
     ("POST", "/revert"): WebRule("revert: the approve permission", ARCHITECTS, 303, _web_revert),
     ("POST", "/explore/views"): WebRule(
@@ -492,6 +580,10 @@ WEB_RULES: dict[tuple[str, str], WebRule] = {
         "a saved view: anyone signed in, their own", SIGNED_IN, 303, _web_delete_view, changes=False
     ),
     ("POST", "/integrity/verify"): WebRule("the history permission (a check)", HISTORY_READERS, 200, _web_verify),
+    ("POST", "/notices/read"): WebRule(NOTICES, SIGNED_IN, 303, _web_notices_read, changes=False),
+    ("POST", "/entities/{ref}/watch"): WebRule(NOTICES, SIGNED_IN, 303, _web_watch, changes=False),
+    ("POST", "/admin/webhooks"): WebRule(HOOKS, ADMINS, 200, _web_hook_create),
+    ("POST", "/admin/webhooks/{hook_id}"): WebRule(HOOKS, ADMINS, 303, _web_hook_change),
     ("POST", "/integrity/check"): WebRule("the history permission (a check)", HISTORY_READERS, 200, _web_check_head),
 }
 
