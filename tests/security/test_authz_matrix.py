@@ -554,6 +554,18 @@ def _web_hook_change(s: Server, role: str) -> tuple[str, dict[str, Any], None]:
     return f"/admin/webhooks/{hook}", {"action": "disable"}, None
 
 
+def _web_token(s: Server, role: str) -> tuple[str, dict[str, Any], None]:
+    return "/account/tokens", {"label": fresh("mx-token"), "expires_days": "30"}, None
+
+
+def _web_revoke_token(s: Server, role: str) -> tuple[str, dict[str, Any], None]:
+    owner = role if role != ANON else "admin"  # anyone signed in revokes their own token; anonymous: someone's
+    with s.api(owner) as c:
+        made = c.post("/api/v1/tokens", json={"label": fresh("mx-token"), "expires_days": 30})
+        assert made.status_code == 201, made.text[-500:]
+    return "/account/tokens/revoke", {"id": made.json()["id"]}, None
+
+
 HISTORY_READERS = frozenset({"admin", "architect", "auditor"})  # catalog.permissions: the history permission
 
 
@@ -585,6 +597,10 @@ WEB_RULES: dict[tuple[str, str], WebRule] = {
     ("POST", "/admin/webhooks"): WebRule(HOOKS, ADMINS, 200, _web_hook_create),
     ("POST", "/admin/webhooks/{hook_id}"): WebRule(HOOKS, ADMINS, 303, _web_hook_change),
     ("POST", "/integrity/check"): WebRule("the history permission (a check)", HISTORY_READERS, 200, _web_check_head),
+    ("POST", "/account/tokens"): WebRule("an API token: anyone signed in, their own", SIGNED_IN, 200, _web_token),
+    ("POST", "/account/tokens/revoke"): WebRule(
+        "revoke an API token: anyone signed in, their own", SIGNED_IN, 303, _web_revoke_token
+    ),
 }
 
 
