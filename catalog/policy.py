@@ -178,14 +178,15 @@ class Policy:
             return msg(
                 "policy-reason-create", kind=named(kind, spec.label if spec else kind, with_ref=False), name=name
             )
-        code = {
-            "delete": "policy-reason-delete",
-            "retire": "policy-reason-retire",
-            "link": "policy-reason-link",
-            "relink": "policy-reason-link",
-            "unlink": "policy-reason-unlink",
-        }.get(c.op, "policy-reason-change")
-        return msg(code, name=name)
+        if c.op == "delete":
+            return msg("policy-reason-delete", name=name)
+        if c.op == "retire":
+            return msg("policy-reason-retire", name=name)
+        if c.op in ("link", "relink"):
+            return msg("policy-reason-link", name=name)
+        if c.op == "unlink":
+            return msg("policy-reason-unlink", name=name)
+        return msg("policy-reason-change", name=name)
 
 
 class _View:
