@@ -63,3 +63,31 @@ def test_who_may_revert_and_bad_input(api: Api) -> None:
     record = api.store.changelog(kind="record", limit=1)[0].seq  # an account: records are not reverted
     r = api.client.post("/api/v1/revert", json={"seq": record}, headers=lang)
     assert r.status_code == 409 and f"#{record}" in r.json()["detail"] and "bản ghi" in r.json()["detail"]
+
+
+def test_revert_an_approved_draft(api: Api) -> None:
+    before = content_hash(api.store)
+    tag = api.client.get(f"/api/v1/systems/{CODE}", headers=api.as_("editor-skhcn")).headers["etag"]
+    version = int(tag.strip('"W/'))
+    made = api.client.post(
+        "/api/v1/drafts",
+        json={"ref": REF, "base_version": version, "changes": {"attributes": {"vendor": "Nhà cung cấp C"}}},
+        headers=api.as_("editor-skhcn"),
+    )
+    assert made.status_code == 201, made.text
+    draft = made.json()["id"]
+    approved = api.client.post(
+        f"/api/v1/drafts/{draft}/approve",
+        headers={**api.as_("architect"), "If-Match": made.headers["etag"]},
+    )
+    assert approved.status_code == 200, approved.text
+    assert content_hash(api.store) != before
+    r = api.client.post("/api/v1/revert", json={"draft": draft, "reason": "duyệt nhầm"}, headers=api.as_("admin"))
+    assert r.status_code == 200, r.text
+    out = r.json()
+    assert out["target"] == {"draft": draft} and out["changes"] == [
+        {"ref": REF, "op": "update", "reverts": out["entries"]}
+    ]
+    assert out["skipped"]  # the draft's own record stays approved
+    assert content_hash(api.store) == before
+    assert api.client.get(f"/api/v1/drafts/{draft}", headers=api.as_("admin")).json()["status"] == "approved"
