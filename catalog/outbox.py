@@ -42,7 +42,7 @@ RELATIONSHIP_TYPES = ("relationship.created", "relationship.updated", "relations
 DRAFT_TYPES = ("draft.submitted", "draft.approved", "draft.rejected")
 EVENT_TYPES = (*ENTITY_TYPES, *RELATIONSHIP_TYPES, "organization_event.recorded", *DRAFT_TYPES)
 _OPS = {"create": "created", "update": "updated", "delete": "deleted"}
-_BOOKKEEPING = {"version", "created_at", "updated_at"}
+_BOOKKEEPING = {"version", "created_at", "updated_at", "provenance"}  # not what a consumer asks "what changed" of
 
 
 @dataclass(frozen=True)
