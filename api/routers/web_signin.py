@@ -106,7 +106,12 @@ async def signin(request: Request) -> Response:
         opened = await run_in_threadpool(accounts.create_session, name, password)
     except Throttled as exc:
         refusal = _signin_page(
-            request, 429, messages.detail(exc.code, page.lang, seconds=exc.retry_after), page=page, next=nxt, name=name
+            request,
+            429,
+            messages.detail(exc.code, page.lang, seconds=exc.retry_after) or "",
+            page=page,
+            next=nxt,
+            name=name,
         )
         refusal.headers["Retry-After"] = str(exc.retry_after)
         return refusal
