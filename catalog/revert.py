@@ -250,7 +250,20 @@ class _Names:
         return named(ref, e.name if e is not None else None)
 
     def item(self, ref: str, body: dict[str, Any] | None) -> Any:
-        """An entity by its name; a relationship as "source → its label → target" (in the reader's language)."""
+        """An entity by its name; a relationship as "source → its label → target"; an organisation event by its
+        type's label and the organisations it names (in the reader's language)."""
+        if ref.startswith("event:"):
+            from catalog.metamodel import EVENT_LABELS
+
+            b = body or {}
+            label = EVENT_LABELS.get(str(b.get("type", "")))
+            orgs = [self.found.get(str(x)) for x in (b.get("from") or []) + (b.get("to") or [])]
+
+            def event(lang: str) -> str:
+                named_orgs = ", ".join(dict.fromkeys(o.name.get(lang) for o in orgs if o is not None))
+                return (label.get(lang) if label else ref) + (f": {named_orgs}" if named_orgs else "")
+
+            return named(ref, _Lazy(event), with_ref=False)
         if not ref.startswith("rel:"):
             e = self.found.get(ref)
             name = e.name if e is not None else _Lazy(lambda lang: _body_name(body, lang))
@@ -334,7 +347,8 @@ def plan(store: CatalogStore, principal: Principal, t: Target) -> Plan:
     facts = [c for c in entries if _fact(c.ref)]
     skipped = [c for c in entries if not _fact(c.ref) and not c.ref.startswith("event:")]
     if events:
-        names = _Names(store, set())
+        body = events[0].after or events[0].before or {}
+        names = _Names(store, {str(x) for x in (body.get("from") or []) + (body.get("to") or [])})
         raise RevertRefused(
             msg_plural(
                 "revert-events",

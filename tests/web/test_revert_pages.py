@@ -116,3 +116,16 @@ def test_an_auditor_is_offered_no_revert(signed_in: SignedIn) -> None:
     response = aud.page.goto(f"{aud.base}/revert?seq={seq}")
     assert response is not None and response.status == 403
     assert aud.page.locator("#revert-confirm").count() == 0
+
+
+def test_an_import_run_with_organisation_events_is_refused_by_label(signed_in: SignedIn) -> None:
+    arch = signed_in("architect")
+    arch.goto("/changes?ref=database:hcm-csdl-ngap")
+    created = arch.page.locator("#changes li.change").last  # created by the sample's import run
+    assert "Lần nhập" in created.locator(".cause-import").inner_text()
+    created.locator("a.revert-run").click()
+    arch.page.wait_for_url("**/revert?run=*")
+    said = arch.page.locator("#revert-refused").inner_text()
+    assert "Sự kiện tổ chức không được hoàn tác" in said and "event:" not in said
+    assert arch.page.locator("#revert-confirm").count() == 0
+    arch.shot("run-refused")
