@@ -61,6 +61,7 @@ log = logging.getLogger("ioc_catalog.auth")
 USER, CREDENTIAL, TOKEN, SESSION = "user", "credential", "token", "session"
 _NAME = re.compile(r"^[a-z0-9][a-z0-9._@-]{1,63}$")
 _TOKEN = re.compile(r"^ioc_([0-9a-f]{12})_([A-Za-z0-9_-]{43})$")
+_EMAIL = re.compile(r"^[A-Za-z0-9._%+-]{1,64}@[A-Za-z0-9-]{1,63}(\.[A-Za-z0-9-]{1,63})+$")  # an address to send to
 _CLIENT = re.compile(r"[0-9A-Za-z.:_%\[\]-]{1,64}")  # an IP address or host name, as a server reports it
 SESSION_HOURS = 12
 MIN_PASSWORD = 10
@@ -76,6 +77,7 @@ class User:
     display: str = ""
     disabled: bool = False
     issuer: str | None = None  # the identity provider that signs this user in (None: a local account)
+    email: str = ""  # where notices are e-mailed (catalog.notices; empty: in-app only)
 
     def principal(self) -> Principal:
         return Principal(self.name, self.role, self.org)
@@ -190,6 +192,7 @@ def _user(data: dict) -> User:
         display=data.get("display", ""),
         disabled=bool(data.get("disabled", False)),
         issuer=provider.get("issuer") if isinstance(provider, dict) else None,
+        email=str(data.get("email") or ""),
     )
 
 
@@ -213,7 +216,13 @@ class Accounts:
 
     # --- users ----------------------------------------------------------------------------------------------------
     def add_user(
-        self, name: str, role: str, org: str | None = None, display: str = "", password: str | None = None
+        self,
+        name: str,
+        role: str,
+        org: str | None = None,
+        display: str = "",
+        password: str | None = None,
+        email: str = "",
     ) -> User:
         require(self.principal, "admin")
         errors = []
@@ -229,16 +238,19 @@ class Accounts:
                 errors.append(FieldError("org", msg("not-an-organization", ref=org)))
         if password is not None and len(password) < MIN_PASSWORD:
             errors.append(FieldError("password", msg("password-too-short", minimum=MIN_PASSWORD)))
+        if email and (not isinstance(email, str) or not _EMAIL.match(email)):
+            errors.append(FieldError("email", msg("email-malformed")))
         if errors:
             raise ValidationFailed(errors)
         if self.store.get_record(USER, name) is not None:
             raise AlreadyExists(msg("user-exists", name=name))
-        user = User(name, role, org, display)
+        user = User(name, role, org, display, email=email)
         with self.store.transaction(self.ctx):
             self.store.put_record(
                 USER,
                 name,
-                {"name": name, "role": role, "org": org, "display": display, "disabled": False},
+                {"name": name, "role": role, "org": org, "display": display, "disabled": False}
+                | ({"email": email} if email else {}),
                 self.ctx,
                 expected_version=0,
             )
@@ -388,6 +400,11 @@ class Accounts:
                 "auth_user": user[:64] if isinstance(user, str) else None,
             },
         )
+
+    def attempt(self, door: str) -> Attempt:
+        """An attempt through another door (the identity provider's callback) admitted by the client address's
+        throttle; raises :class:`Throttled` (logged) when the address has had too many failures."""
+        return self._begin(door, None)
 
     def refused(self, door: str, user: str | None, reason: str) -> None:
         """Log a sign-in refused by another door than a password or a token (the identity provider's callback)."""

@@ -31,7 +31,6 @@ from catalog.accounts import Accounts
 from catalog.claims import ClaimMapping, load_mapping, note
 from catalog.errors import FieldError, NotFound, PermissionDenied, ValidationFailed
 from catalog.i18n import msg
-from catalog.permissions import SYSTEM
 from catalog.throttle import Throttled
 
 router = APIRouter(include_in_schema=False)
@@ -157,18 +156,27 @@ def oidc_callback(request: Request, code: str = "", state: str = "", error: str 
         raise NotConfigured()
     page = context(request)
     store = _store(request)
-    accounts = Accounts(store, SYSTEM, client=request.client.host if request.client else None)
-    if error:  # the provider said no (access_denied, login_required...): its code, bounded, is all that is logged
-        accounts.refused("oidc", None, "provider-" + "".join(c for c in error[:40] if c.isalnum() or c in "_-"))
-        return _refused(request, page, 401, page._("ui-signin-provider-refused"))
-    try:
-        verified = client.finish(store, state, code, request.cookies.get(STATE_COOKIE, ""))
-    except SignInFailed as exc:
-        accounts.refused("oidc", None, exc.reason)
-        return _refused(request, page, 401, page._("ui-signin-oidc-failed"))
-    except ProviderDown as exc:
-        accounts.refused("oidc", None, "provider-down-" + exc.reason)
-        return _refused(request, page, 424, page._("ui-signin-provider-down"))
+    accounts = accounts_for(request, store)  # the system's rights, this client's throttle and address
+    try:  # a refused callback counts against the client's address like a wrong password
+        attempt = accounts.attempt("oidc")
+    except Throttled as exc:
+        refusal = _refused(request, page, 429, messages.detail(exc.code, page.lang, seconds=exc.retry_after) or "")
+        refusal.headers["Retry-After"] = str(exc.retry_after)
+        return refusal
+    with attempt:
+        if error:  # the provider said no (access_denied, login_required...): its code, bounded, is all that is logged
+            accounts.refused("oidc", None, "provider-" + "".join(c for c in error[:40] if c.isalnum() or c in "_-"))
+            attempt.failed()
+            return _refused(request, page, 401, page._("ui-signin-provider-refused"))
+        try:
+            verified = client.finish(store, state, code, request.cookies.get(STATE_COOKIE, ""))
+        except SignInFailed as exc:
+            accounts.refused("oidc", None, exc.reason)
+            attempt.failed()
+            return _refused(request, page, 401, page._("ui-signin-oidc-failed"))
+        except ProviderDown as exc:
+            accounts.refused("oidc", None, "provider-down-" + exc.reason)
+            return _refused(request, page, 424, page._("ui-signin-provider-down"))
     claims, issuer = verified.claims, client.issuer
     subject = str(claims["sub"])
     try:

@@ -382,3 +382,14 @@ def test_the_account_page_lists_creates_once_and_revokes_tokens(sso: Sso) -> Non
     assert {t["id"] for t in Accounts(sso.store).list_tokens()} >= {others}
     anon = TestClient(sso.client.app, raise_server_exceptions=False, base_url="http://127.0.0.1")
     assert anon.get("/account", follow_redirects=False).status_code == 303
+
+
+def test_refused_callbacks_count_against_the_address(sso: Sso) -> None:
+    settings = sso.settings.model_copy(update={"signin_failures_per_address": 2})
+    app = create_app(settings, store=sso.store)
+    app.state.oidc = OidcClient(settings, fetch=sso.provider.fetch)
+    with TestClient(app, raise_server_exceptions=False, base_url="http://127.0.0.1") as c:
+        for _ in range(2):
+            assert c.get("/signin/oidc/callback?code=x&state=forged", follow_redirects=False).status_code == 401
+        r = c.get("/signin/oidc/callback?code=x&state=forged&lang=en", follow_redirects=False)
+        assert r.status_code == 429 and int(r.headers["Retry-After"]) > 0 and "Try again in" in r.text
