@@ -40,6 +40,9 @@ def register(app: typer.Typer) -> None:
             str | None, typer.Option("--org", help="Organisation of a department editor, e.g. organization:hcm-skhcn")
         ] = None,
         display: Annotated[str, typer.Option("--display", help="Full name shown in the UI")] = "",
+        email: Annotated[
+            str, typer.Option("--email", help="Address notices are e-mailed to (IOC_CATALOG_SMTP_HOST)")
+        ] = "",
         password: Annotated[
             bool, typer.Option("--password/--no-password", help="Ask for a web sign-in password")
         ] = False,
@@ -48,7 +51,7 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Add a user (a department editor needs --org)."""
         secret = read_password(password_stdin) if (password or password_stdin) else None
-        user = accounts(store).add_user(name, role, org, display, password=secret)
+        user = accounts(store).add_user(name, role, org, display, password=secret, email=email)
         role = ROLE_LABELS[user.role].get(cli_lang()) if user.role in ROLE_LABELS else user.role
         console.print(say("cli-user-added", name=user.name, role=role + (f", {user.org}" if user.org else "")))
 

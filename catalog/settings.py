@@ -232,6 +232,17 @@ class Settings(BaseSettings):
     webhook_timeout_seconds: float = Field(
         10, gt=0, le=120, description="Longest wait for a webhook receiver's answer to one attempt"
     )
+    smtp_host: str | None = Field(
+        None, max_length=255, description="SMTP server notices are e-mailed through (unset: notices are in-app only)"
+    )
+    smtp_port: int = Field(587, ge=1, le=65535, description="Port of the SMTP server")
+    smtp_from: str = Field("ioc-catalog@localhost", max_length=255, description="Sender address of notice e-mails")
+    smtp_starttls: bool = Field(True, description="Switch the SMTP connection to TLS (STARTTLS) before anything else")
+    smtp_user: str | None = Field(None, max_length=255, description="User name at the SMTP server (unset: no login)")
+    smtp_password: SecretStr | None = Field(
+        None, description="Password at the SMTP server (from the environment; never logged)"
+    )
+    smtp_timeout_seconds: float = Field(10, gt=0, le=120, description="Longest wait for the SMTP server")
 
     def metamodel(self) -> Metamodel:
         """The built-in metamodel plus the custom attributes declared in ``metamodel_extensions``."""

@@ -116,3 +116,58 @@ def test_catch_up_is_bounded_and_resumes(store) -> None:
 def test_anonymous_has_no_notices(store) -> None:
     with pytest.raises(PermissionDenied):
         Notices(store, Principal("anonymous", "viewer"))
+
+
+class Inbox:
+    """A real SMTP server on 127.0.0.1 (aiosmtpd) keeping every message it accepts."""
+
+    def __init__(self, port: int):
+        from aiosmtpd.controller import Controller
+
+        self.messages: list = []
+        outer = self
+
+        class Handler:
+            async def handle_DATA(self, server, session, envelope):  # aiosmtpd's hook name
+                from email import message_from_bytes, policy
+
+                outer.messages.append((envelope.rcpt_tos, message_from_bytes(envelope.content, policy=policy.default)))
+                return "250 OK"
+
+        self.controller = Controller(Handler(), hostname="127.0.0.1", port=port)
+
+    def __enter__(self) -> Inbox:
+        self.controller.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.controller.stop()
+
+
+def test_notices_are_emailed_once_and_wait_while_the_smtp_server_is_down(store) -> None:
+    import socket
+
+    from catalog.notices import Mailer, mail_pass
+
+    Accounts(store).add_user("architect2", "architect", email="kien.truc@hcm.gov.vn")
+    with pytest.raises(Exception) as bad:
+        Accounts(store).add_user("bad-mail", "viewer", email="not an address")
+    assert bad.value.errors[0].location == "email"
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    mailer = Mailer("127.0.0.1", port, "ioc-catalog@hcm.gov.vn", starttls=False, timeout=2)
+    start(store)
+    mail_pass(store, mailer)  # the mail cursor starts at the head
+    d = Drafts(store, EDITOR).submit("system:hcm-khcn-1", {"attributes": {"vendor": "VNPT"}}, 1)
+    with pytest.raises(OSError):  # nothing listens: the events wait
+        mail_pass(store, mailer)
+    with Inbox(port) as inbox:
+        assert mail_pass(store, mailer) == 1
+        assert mail_pass(store, mailer) == 0  # not twice
+        Drafts(store, ARCHITECT).reject(d.id, d.version, "Thiếu hồ sơ")
+        assert mail_pass(store, mailer) == 0  # the editor has no address: in-app only
+    [(to, m)] = inbox.messages
+    assert to == ["kien.truc@hcm.gov.vn"] and m["From"] == "ioc-catalog@hcm.gov.vn"
+    assert m["Subject"] == "ioc-catalog: editor-skhcn đã gửi đề xuất thay đổi «Hệ thống quản lý đề tài» chờ duyệt"
+    assert m["X-IOC-Event"] == "draft.submitted" and "system:hcm-khcn-1" in m.get_content()
