@@ -278,7 +278,7 @@ class Accounts:
 
     # --- users of the identity provider (OpenID Connect) ---------------------------------------------------------
     def provision_external(
-        self, name: str, role: str, org: str | None, display: str, issuer: str, subject: str
+        self, name: str, role: str, org: str | None, display: str, issuer: str, subject: str, email: str = ""
     ) -> User | str:
         """Create or update the user the provider signed in (just in time), with the role and organisation its claims
         map to; returns the user, or the reason it is refused (``name-malformed``, ``unknown-organisation``,
@@ -300,8 +300,14 @@ class Accounts:
         if rec is not None and rec.data.get("disabled") and rec.data.get("disabled_by") != "provider":
             return "disabled-user"
         data = {"name": name, "role": role, "org": org, "display": display, "disabled": False, "provider": identity}
+        if isinstance(email, str) and _EMAIL.match(email):  # the provider's address, where notices are e-mailed
+            data["email"] = email
         if rec is None or {k: rec.data.get(k) for k in data} != data or "disabled_by" in rec.data:
+            kept = {k: v for k, v in (rec.data if rec is not None else {}).items() if k != "disabled_by"}
+            data = {**kept, **data}  # what else the record holds (set by others) stays
             self.store.put_record(USER, name, data, self.ctx, expected_version=rec.version if rec is not None else 0)
+        elif rec is not None:
+            data = rec.data
         return _user(data)
 
     def refuse_external(self, issuer: str, subject: str) -> str | None:

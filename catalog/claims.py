@@ -11,6 +11,7 @@ docs/oidc-claims.example.yaml; docs/security.md, "Claim mapping"):
       groups: groups
       roles: roles
       department: department
+      email: email               # where notices are e-mailed (kept when it is an address)
     rules:                       # the first rule whose every condition holds decides
       - group: ioc-editors-skhcn
         role: editor
@@ -49,6 +50,7 @@ CLAIM_DEFAULTS = {
     "groups": "groups",
     "roles": "roles",
     "department": "department",
+    "email": "email",
 }
 CONDITIONS = {"group": "groups", "role_claim": "roles", "department": "department"}
 MAX_RULES = 1_000
@@ -79,6 +81,7 @@ class Decision:
     org: str | None
     reason: str
     rule: str = ""
+    email: str = ""
 
     @property
     def admitted(self) -> bool:
@@ -98,6 +101,7 @@ class ClaimMapping:
         groups = _names(claims.get(self.claims["groups"]))
         roles = _names(claims.get(self.claims["roles"]))
         department = _text(claims.get(self.claims["department"]))
+        email = _text(claims.get(self.claims["email"]))[:254]
         decision: Decision | None = None
         for rule in self.rules:
             if (
@@ -105,11 +109,11 @@ class ClaimMapping:
                 and (rule.role_claim is None or rule.role_claim in roles)
                 and (rule.department is None or rule.department == department)
             ):
-                decision = Decision(name, display, rule.role, rule.org, "matched", rule.describe())
+                decision = Decision(name, display, rule.role, rule.org, "matched", rule.describe(), email)
                 break
         if decision is None:
             decision = (
-                Decision(name, display, self.default, None, "default", "default")
+                Decision(name, display, self.default, None, "default", "default", email)
                 if self.default
                 else Decision(name, display, None, None, "no-rule-matched")
             )

@@ -190,7 +190,7 @@ def oidc_callback(request: Request, code: str = "", state: str = "", error: str 
             note(decision, subject, reason="not-admitted-sessions-ended")
         return _refused(request, page, 403, page._("ui-signin-not-admitted"))
     user = accounts.provision_external(
-        decision.name or "", decision.role, decision.org, decision.display, issuer, subject
+        decision.name or "", decision.role, decision.org, decision.display, issuer, subject, decision.email
     )
     if isinstance(user, str):
         note(decision, subject, reason=user)

@@ -78,6 +78,7 @@ def claims_for(nonce: str, **over: Any) -> dict[str, Any]:
         "nonce": nonce,
         "preferred_username": "lan.nguyen",
         "name": "Nguyễn Thị Lan",
+        "email": "lan.nguyen@hcm.example",
         "groups": ["ioc-editors-skhcn"],
     }
     return {**base, **over}
@@ -150,7 +151,7 @@ def test_a_good_sign_in_lands_as_the_mapped_editor(sso: Sso, caplog: pytest.LogC
     me = sso.client.get("/api/v1/me").json()
     assert (me["name"], me["role"], me["org"]) == ("lan.nguyen", "editor", "organization:hcm-skhcn")
     user = Accounts(sso.store).get_user("lan.nguyen")
-    assert user.issuer == ISSUER and user.display == "Nguyễn Thị Lan"
+    assert user.issuer == ISSUER and user.display == "Nguyễn Thị Lan" and user.email == "lan.nguyen@hcm.example"
     logged = [r.getMessage() for r in caplog.records]
     assert any("mapping admitted" in m and "ioc-editors-skhcn" in m and "role=editor" in m for m in logged), logged
     assert not any(sso.provider.claims["nonce"] in m or "eyJ" in m for m in logged)  # no token, no nonce
