@@ -78,6 +78,7 @@ def create_app(settings: Settings | None = None, store: CatalogStore | None = No
         search,
         web,
         web_audit,
+        web_bulk,
         web_diagrams,
         web_drafts,
         web_explore,
@@ -122,6 +123,7 @@ def create_app(settings: Settings | None = None, store: CatalogStore | None = No
     app.include_router(web_audit.router)
     app.include_router(web_diagrams.router)
     app.include_router(web_signin.router)
+    app.include_router(web_bulk.router)
     app.include_router(web_import.router)
     app.include_router(web_notices.router)
     app.state.unread_notices = web_notices.unread_count  # the header's bell (base.html)

@@ -489,6 +489,16 @@ def _web_import(s: Server, role: str) -> tuple[str, dict[str, Any], dict[str, An
     return "/import", {"format": "native"}, {"file": ("catalog.json", doc.encode(), "application/json")}
 
 
+def _web_bulk(s: Server, role: str) -> tuple[str, dict[str, Any], None]:
+    code = make_entity(s, "system")
+    item = f"system:{code} 1"  # the entity at the version the preview showed
+    return (
+        "/my-org/bulk",
+        {"step": "confirm", "org": OWN_ORG, "field": "last_reviewed", "value": "2026-12-01", "item": item},
+        None,
+    )
+
+
 def _web_decide(s: Server, role: str) -> tuple[str, dict[str, Any], None]:
     draft, tag = make_draft(s)
     return f"/drafts/{draft}", {"version": tag.strip('"'), "decision": "approve"}, None
@@ -582,6 +592,9 @@ WEB_RULES: dict[tuple[str, str], WebRule] = {
         200,
         _web_import,
         OUT_OF_SCOPE,
+    ),
+    ("POST", "/my-org/bulk"): WebRule(
+        "bulk edit: a change set of patches, like the API's", OWNER_WRITERS, 303, _web_bulk, OUT_OF_SCOPE
     ),
     ("POST", "/drafts/{draft_id}"): WebRule("the approve permission", ARCHITECTS, 303, _web_decide),
     ("POST", "/revert"): WebRule("revert: the approve permission", ARCHITECTS, 303, _web_revert),
