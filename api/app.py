@@ -83,9 +83,9 @@ def create_app(settings: Settings | None = None, store: CatalogStore | None = No
         web_drafts,
         web_explore,
         web_history,
-        web_revert,
         web_import,
         web_notices,
+        web_revert,
         web_search,
         web_signin,
     )
@@ -123,11 +123,11 @@ def create_app(settings: Settings | None = None, store: CatalogStore | None = No
     app.include_router(web_audit.router)
     app.include_router(web_diagrams.router)
     app.include_router(web_signin.router)
-    app.include_router(web_bulk.router)
-    app.include_router(web_import.router)
     app.include_router(web_notices.router)
     app.state.unread_notices = web_notices.unread_count  # the header's bell (base.html)
     app.state.watching = web_notices.watching  # the entity page's watch button (entity.html)
+    app.include_router(web_bulk.router)
+    app.include_router(web_import.router)
     app.include_router(web_drafts.router)
     app.state.pending_drafts = web_drafts.pending_count  # the approvers' badge (base.html)
     app.include_router(web_revert.router)
