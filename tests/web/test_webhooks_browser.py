@@ -1,0 +1,180 @@
+"""The admin's webhooks page against a real ``ioc-catalog serve`` whose background worker delivers (issue 16, item 3):
+an admin subscribes a receiver on 127.0.0.1 in the browser (the secret shown once), the receiver is down for the first
+attempts, the delivery log on the page shows them, then the receiver comes up and the worker delivers, signed. At 1366
+and 390 px (no page wider than the screen). The server runs with small retry settings; the test waits for the
+worker by polling the page (no timed assertion: a deadline only ends a wait that would otherwise never end)."""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from web.uitest import PASSWORD, ROOT, Session, _free_port, build_catalog
+
+from catalog.webhooks import verify
+
+WIDTH = "() => document.documentElement.scrollWidth"
+
+
+class Receiver:
+    """An HTTP server in a thread on 127.0.0.1 that records every POST (headers, raw body) and answers 204."""
+
+    def __init__(self, port: int):
+        import threading
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+        self.got: list[tuple[dict[str, str], bytes]] = []
+        outer = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
+                outer.got.append(({k.lower(): v for k, v in self.headers.items()}, body))
+                self.send_response(204)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture(scope="module")
+def hook_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A real server over a fresh catalog with an admin, its notify worker passing every 0.2 s, retries 0.5 s apart."""
+    from catalog.accounts import Accounts
+    from catalog.store import open_store
+
+    tmp = tmp_path_factory.mktemp("hooks")
+    url = build_catalog(tmp / "catalog.db")
+    store = open_store(url)
+    Accounts(store).add_user("admin", "admin", display="admin", password=PASSWORD)
+    store.close()
+    port = _free_port()
+    env = {
+        **os.environ,
+        "IOC_CATALOG_SECRET_KEY": secrets.token_hex(32),
+        "IOC_CATALOG_NOTIFY_INTERVAL_SECONDS": "0.2",
+        "IOC_CATALOG_WEBHOOK_BASE_DELAY_SECONDS": "0.5",
+        "IOC_CATALOG_WEBHOOK_MAX_DELAY_SECONDS": "0.5",
+        "IOC_CATALOG_WEBHOOK_TIMEOUT_SECONDS": "2",
+        "IOC_CATALOG_WEBHOOK_ATTEMPTS": "100",
+        "NO_COLOR": "1",
+    }
+    env.pop("IOC_CATALOG_DEMO", None)
+    log = (tmp / "server.log").open("w")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "api.cli", "serve", "--store", url, "--port", str(port)],
+        cwd=ROOT,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                if httpx.get(f"{base}/api/v1/health", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            if proc.poll() is not None or time.monotonic() > deadline:
+                pytest.fail(f"the server did not start: {(tmp / 'server.log').read_text()[-3000:]}")
+            time.sleep(0.1)
+        yield base
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+        log.close()
+
+
+def _wait(s: Session, path: str, until: Callable[[], bool], what: str) -> None:
+    deadline = time.monotonic() + 60
+    while True:
+        s.goto(path)
+        if until():
+            return
+        if time.monotonic() > deadline:
+            pytest.fail(f"waited a minute for {what}")
+        time.sleep(0.3)
+
+
+def test_admin_subscribes_the_receiver_is_down_then_up_and_the_log_shows_it(browser: object, hook_server: str) -> None:
+    from catalog.outbox import SCHEMA
+
+    port = _free_port()
+    s = Session(browser, hook_server, "admin", "webhooks")
+    try:
+        s.goto("/admin/webhooks")
+        assert s.page.inner_text("h1") == "Webhook" and s.page.is_visible("#no-hooks")
+        s.page.fill("#url", f"http://127.0.0.1:{port}/catalog-hook")
+        s.page.check("input[name=events][value='entity.updated']")
+        s.page.fill("#description", "Kho dữ liệu dùng chung")
+        with s.page.expect_navigation():
+            s.page.click("#create-hook")
+        secret = s.page.inner_text("#secret").strip()
+        assert len(secret) >= 40 and s.page.is_visible("#created")
+        s.shot("webhooks-created")
+        s.goto("/admin/webhooks")
+        assert secret not in s.page.content()  # shown once
+        assert "Thực thể được cập nhật" in s.page.inner_text("main")  # the filter by its label
+
+        tag = s.page.request.get(hook_server + "/api/v1/systems/hcm-cong-1022").headers["etag"]
+        r = s.page.request.patch(
+            hook_server + "/api/v1/systems/hcm-cong-1022",
+            data={"attributes": {"vendor": "Công ty Dữ liệu"}},
+            headers={"If-Match": tag},
+        )
+        assert r.ok, r.text()
+        _wait(
+            s,
+            "/admin/webhooks",
+            lambda: s.page.locator("#deliveries tbody tr", has_text="Lỗi, sẽ thử lại").count() >= 2,
+            "two failed attempts",
+        )
+        s.shot("webhooks-retrying")
+        receiver = Receiver(port)
+        try:
+            _wait(
+                s,
+                "/admin/webhooks",
+                lambda: s.page.locator("#deliveries tbody tr", has_text="Đã gửi").count() == 1,
+                "the delivery",
+            )
+        finally:
+            receiver.close()
+        row = s.page.locator("#deliveries tbody tr", has_text="Đã gửi").inner_text()
+        assert "HTTP 200" in row or "HTTP 204" in row
+        s.shot("webhooks-delivered", doc=True)
+        s.page.set_viewport_size({"width": 390, "height": 844})
+        s.goto("/admin/webhooks")
+        assert s.page.evaluate(WIDTH) <= 390
+        s.shot("webhooks-390")
+        assert s.console_errors == []
+    finally:
+        s.context.close()
+
+    [(headers, body)] = receiver.got  # exactly once, signed with the secret shown once
+    payload = json.loads(body)
+    assert verify(secret, body, headers["x-ioc-signature-256"])
+    assert (payload["schema"], payload["type"], payload["ref"]) == (SCHEMA, "entity.updated", "system:hcm-cong-1022")
+    assert payload["changed"] == ["attributes.vendor"] and payload["actor"] == "admin"
+    assert Path(ROOT / "test-artifacts" / "web" / "webhooks-webhooks-390.png").exists()
