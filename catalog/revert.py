@@ -371,9 +371,9 @@ def plan(store: CatalogStore, principal: Principal, t: Target) -> Plan:
     refs = sorted(last, key=lambda r: last[r].seq, reverse=True)  # the newest change undone first
     mentioned = set(refs) | {e for r in refs for e in _ends(last[r].after) + _ends(first[r].before)}
     for r in refs:
-        mentioned |= {p.get("org") for p in (first[r].before or {}).get("owner_history") or [] if isinstance(p, dict)}
-    mentioned.discard(None)  # type: ignore[arg-type]
-    names = _Names(store, mentioned)  # type: ignore[arg-type]
+        history = (first[r].before or {}).get("owner_history") or []
+        mentioned |= {p["org"] for p in history if isinstance(p, dict) and isinstance(p.get("org"), str)}
+    names = _Names(store, mentioned)
     problems: list[tuple[Message, ChangeEntry | None]] = []
     undo: list[Undo] = []
     now_of: dict[str, dict[str, Any] | None] = {}

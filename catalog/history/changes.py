@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import PurePath
 from typing import Any
 
-from catalog.i18n import msg
+from catalog.i18n import format_date, msg
 from catalog.metamodel import EVENT_LABELS, AttributeSpec, Metamodel
 from catalog.model import REF_RE, ChangeEntry
 
@@ -46,6 +46,7 @@ FIELD_LABELS = {
     "code": msg("ui-field-code"),
     "kind": msg("hist-field-kind"),
 }
+DATE_FIELDS = ("valid_from", "valid_to")
 # an organisation event's fields, and a draft's (the other fields of a draft, and other records, are bookkeeping)
 EVENT_FIELDS = {
     "type": msg("hist-field-event-type"),
@@ -309,6 +310,8 @@ class _Labeller:
             return "; ".join(self._period(p) for p in v if isinstance(p, dict))
         if top == "provenance" and isinstance(v, dict):
             return str(v.get("source") or "")
+        if isinstance(v, str) and (top in DATE_FIELDS or (what == "event" and top == "date")):
+            return format_date(v, self.lang)
         if isinstance(v, list):
             return "; ".join(self._one(x, a) for x in v)
         return self._one(v, a)
@@ -316,6 +319,8 @@ class _Labeller:
     def _one(self, v: Any, a: AttributeSpec | None) -> str:
         if a is not None and a.values and isinstance(v, str):
             return a.value_label(v, self.lang)
+        if a is not None and a.type == "date" and isinstance(v, str):
+            return format_date(v, self.lang)  # the page's language writes dates its own way
         if isinstance(v, bool):
             return (msg("ui-yes") if v else msg("ui-no")).text(self.lang)
         if isinstance(v, str) and v in self.names:
@@ -325,7 +330,7 @@ class _Labeller:
         return str(v)
 
     def _period(self, p: dict[str, Any]) -> str:
-        span = f"{p.get('start') or '…'} → {p.get('end') or '…'}"
+        span = f"{format_date(p.get('start'), self.lang) or '…'} → {format_date(p.get('end'), self.lang) or '…'}"
         return f"{self.name(p.get('org'))} ({span})"
 
 
@@ -431,7 +436,8 @@ def items(store: Any, entries: list[ChangeEntry], lang: str) -> dict[int, dict[s
 
 def revert_cause(record: dict[str, Any]) -> Any:
     """What a revert's record says it undid, and why, as a message."""
-    t = record.get("target") if isinstance(record.get("target"), dict) else {}
+    found = record.get("target")
+    t: dict[str, Any] = found if isinstance(found, dict) else {}
     reason = str(record.get("reason") or "")
     why = msg("hist-cause-revert-reason", reason=reason) if reason else ""
     if "run" in t:
