@@ -3,7 +3,8 @@
 - **Discovery.** The provider's ``{issuer}/.well-known/openid-configuration`` is read (and kept for an hour; read
   again when it fails); its ``issuer`` must equal the configured one. Every URL of the provider must be https, except
   http://127.0.0.1 / localhost when ``oidc_allow_http_loopback`` (or demo mode) allows it.
-- **Start** (:meth:`OidcClient.begin`): fresh ``state`` (the key of a one-time record ``oidc-pending/<sha256>`` with
+- **Start** (:meth:`OidcClient.begin`): discovery read again (a provider that is down is reported on the catalog's
+  own sign-in page, not by a browser error at the provider's address); fresh ``state`` (the key of a one-time record ``oidc-pending/<sha256>`` with
   the nonce, the PKCE verifier and where to go next; 10 minutes) and ``nonce``; the browser also gets the state in a
   cookie, so a callback is accepted only in the browser that started it. The authorization URL carries
   ``code_challenge`` (S256), never a token.
@@ -163,10 +164,11 @@ class OidcClient:
         self._keys: KeySet | None = None
 
     # --- the provider --------------------------------------------------------------------------------------------
-    def provider(self) -> Provider:
-        """The provider's endpoints by discovery (kept for an hour); ProviderDown when it cannot be read."""
+    def provider(self, refresh: bool = False) -> Provider:
+        """The provider's endpoints by discovery (kept for an hour; ``refresh``: read now); ProviderDown when it
+        cannot be read."""
         with self._lock:
-            if self._provider is not None and self.now() - self._provider[0] < DISCOVERY_SECONDS:
+            if not refresh and self._provider is not None and self.now() - self._provider[0] < DISCOVERY_SECONDS:
                 return self._provider[1]
         if not allowed_url(self.issuer, self.settings):
             raise ProviderDown("issuer-not-https")
@@ -212,7 +214,7 @@ class OidcClient:
     def begin(self, store: Any, redirect_uri: str, next_url: str) -> tuple[str, str]:
         """(the provider's authorization URL, the state for the browser's cookie); the pending sign-in is kept in
         the store for :data:`PENDING_MINUTES`."""
-        provider = self.provider()
+        provider = self.provider(refresh=True)  # a provider that is down is said so here, not by the browser
         state, nonce, verifier = generate_token(43), generate_token(43), generate_token(64)
         ctx = WriteContext(actor="oidc")
         self._forget_stale(store, ctx)

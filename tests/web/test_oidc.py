@@ -39,6 +39,7 @@ class Sso:
     provider: str
     users: Path
     log: Path
+    provider_proc: subprocess.Popen
 
     def set_groups(self, name: str, groups: list[str]) -> None:
         doc = json.loads(self.users.read_text(encoding="utf-8"))
@@ -129,7 +130,7 @@ def sso(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sso]:
         f"{base}/api/v1/health",
     )
     try:
-        yield Sso(base, provider, users, server_log)
+        yield Sso(base, provider, users, server_log, provider_proc)
     finally:
         _stop(server_proc)
         _stop(provider_proc)
@@ -251,5 +252,24 @@ def test_a_replayed_callback_is_refused_and_local_accounts_still_sign_in(browser
         assert s.page.locator("#who").count() == 0
         s.sign_in("architect", PASSWORD)  # the catalog's own accounts keep working beside the provider
         assert "architect" in s.page.inner_text("#who")
+    finally:
+        s.context.close()
+
+
+def test_when_the_provider_is_down_the_page_says_so_and_local_accounts_still_sign_in(browser: object, sso: Sso) -> None:
+    """Last in this module: it stops the provider."""
+    _stop(sso.provider_proc)
+    s = Session(browser, sso.base, None, "oidc_down")
+    try:
+        s.goto("/signin?lang=en")  # the page itself does not need the provider
+        s.page.click("#signin-sso-go")
+        s.page.wait_for_selector("#signin-error")
+        assert s.page.url.startswith(sso.base)
+        error = s.page.inner_text("#signin-error")
+        assert "cannot be reached now" in error and "administrators can sign in with their local account" in error
+        s.shot("provider-down")
+        s.sign_in("architect", PASSWORD)
+        assert "architect" in s.page.inner_text("#who")
+        assert "provider down" in sso.log.read_text()
     finally:
         s.context.close()
