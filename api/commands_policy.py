@@ -14,7 +14,7 @@ import typer
 
 
 def register(app: typer.Typer) -> None:
-    from api.cli_common import cli_lang, console, say
+    from api.cli_common import LangOpt, cli_lang, console, say
 
     policy_app = typer.Typer(help="The approval policy: which changes by which roles become drafts for review.")
     app.add_typer(policy_app, name="policy")
@@ -25,6 +25,7 @@ def register(app: typer.Typer) -> None:
             Path | None, typer.Option("--file", help="Check and show this policy file instead of the one in force")
         ] = None,
         as_json: Annotated[bool, typer.Option("--json", help="Print JSON")] = False,
+        lang: LangOpt = "vi",
     ) -> None:
         """Print the approval policy in force (or the one in --file, validated): its rules in order, its groups."""
         from rich.markup import escape
@@ -39,7 +40,7 @@ def register(app: typer.Typer) -> None:
         if as_json:
             print(json.dumps(policy.as_dict(), ensure_ascii=False, indent=2))
             return
-        lang = cli_lang()
+        lang = cli_lang()  # --lang, else IOC_CATALOG_LANG: what say() reads too
         decisions = {"review": say("policy-decision-review"), "apply": say("policy-decision-apply")}
         console.print(say("policy-cli-source", source=policy.source), highlight=False)
         t = Table(show_lines=False)

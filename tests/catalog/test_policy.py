@@ -181,3 +181,33 @@ def test_the_module_names_no_kind_or_value() -> None:
     vocabulary |= set(platform.attribute("platform_subtype").values) | {"shared", "national", "warehouse"}
     assert strings & vocabulary == set()
     assert load_policy(BUILTIN, mm).default == "apply"
+
+
+def test_policy_show_on_the_command_line(tmp_path: Path) -> None:
+    import json
+    import os
+    import subprocess
+    import sys
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("IOC_CATALOG_")}
+
+    def run(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-c", "from api.cli import main; main()", *args],
+            capture_output=True,
+            text=True,
+            cwd=tmp_path,
+            env=env,
+            timeout=120,
+        )
+
+    out = run("policy", "show", "--lang", "en")
+    assert out.returncode == 0, out.stderr
+    assert "Approval policy in force: builtin:approval_policy.yaml" in out.stdout
+    assert "new-system" in out.stdout and "review (a draft)" in out.stdout
+    shown = json.loads(run("policy", "show", "--json").stdout)
+    assert shown["rules"][0]["id"] == "architects-and-admins"
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("rules:\n  - id: x\n    decision: maybe\n", encoding="utf-8")
+    out = run("policy", "show", "--file", str(bad), "--lang", "en")
+    assert out.returncode == 1 and "bad.yaml:rules.x.decision" in out.stderr
