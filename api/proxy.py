@@ -56,7 +56,8 @@ class PathPrefix:
             return
         rootb = root.encode()
         path = str(scope.get("path", ""))
-        script = path.startswith(root + "/static/") and path.endswith(".js") and "/vendor/" not in path
+        rel = path[len(root) :] if path.startswith(root + "/") else path  # uvicorn's path carries the root path
+        script = rel.startswith("/static/") and rel.endswith(".js") and not rel.startswith("/static/vendor/")
         start: dict[str, Any] = {}
         body: list[bytes] = []
         rewrite = False
