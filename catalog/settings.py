@@ -73,6 +73,36 @@ class Settings(BaseSettings):
     worker_pid_header: bool = Field(
         False, description="Answer each request with the serving worker's process id in X-Worker-Pid (tests, diagnosis)"
     )
+    # running it as a city's IT department does (docs/deploy.md)
+    workers: int | None = Field(
+        None, ge=1, le=64, description="Server processes of `ioc-catalog serve` (default: one per CPU core)"
+    )
+    forwarded_allow_ips: str = Field(
+        "127.0.0.1",
+        max_length=2000,
+        description="Addresses of the reverse proxies whose X-Forwarded-For and X-Forwarded-Proto are believed "
+        "(comma-separated addresses or networks; * trusts every peer: only when nothing else can reach the port)",
+    )
+    root_path: str = Field(
+        "",
+        max_length=200,
+        pattern=r"^(/[A-Za-z0-9._~-]+)*$",
+        description="Path prefix the reverse proxy serves the catalog under, e.g. /ioc-catalog (the proxy strips it; "
+        "every link and redirect of the web UI carries it)",
+    )
+    log_format: Literal["text", "json"] = Field(
+        "text", description="Server log lines: text, or json (one JSON object per line, one line per request)"
+    )
+    run_dir: str | None = Field(
+        None,
+        max_length=500,
+        description="Folder for what the workers of one server share at run time (metrics of every worker, the "
+        "sign-in throttle's counters when there are several workers); emptied at start (default: a new temporary "
+        "folder)",
+    )
+    worker_pid_header: bool = Field(
+        False, description="Answer each request with the serving worker's process id in X-Worker-Pid (tests, diagnosis)"
+    )
     anonymous_role: Literal["viewer", "none"] = Field(
         "viewer",
         description="Role of requests without a token or session: viewer (read-only browsing) or none "
@@ -97,7 +127,9 @@ class Settings(BaseSettings):
     signin_throttle_storage: str = Field(
         "memory://",
         description="Where the sign-in failure counters live (a `limits` storage URI): memory:// "
-        "(this process) or a shared one, e.g. redis://host:6379",
+        "(this process; `ioc-catalog serve` with several workers then uses a file every worker opens, "
+        "sqlite:////<run_dir>/signin-throttle.db), sqlite:////path/file.db, or one shared by several servers, "
+        "e.g. redis://host:6379",
     )
     # OpenID Connect sign-in (docs/security.md, "Signing in with the city's identity provider")
     oidc_issuer: str | None = Field(
