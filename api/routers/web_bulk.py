@@ -63,7 +63,7 @@ class Field:
         if self.spec.type == "enum":
             return self.spec.value_label(value, lang) if value in self.spec.values else self._label(value, lang)
         if self.spec.type == "bool":
-            return msg("ui-yes" if value else "ui-no").text(lang)
+            return (msg("ui-yes") if value else msg("ui-no")).text(lang)
         if self.spec.type == "date":
             return format_date(str(value), lang)
         return str(value)
