@@ -203,7 +203,7 @@ def render_metrics(store: Any) -> tuple[bytes, str]:
     else:
         body = generate_latest(REGISTRY)
     store_registry = CollectorRegistry()
-    store_registry.register(StoreCollector(store))  # type: ignore[arg-type]
+    store_registry.register(StoreCollector(store))
     return body + generate_latest(store_registry), CONTENT_TYPE_LATEST
 
 
@@ -323,7 +323,7 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(out, ensure_ascii=False, default=str)
 
 
-JsonFormatter.converter = time.gmtime  # type: ignore[assignment]
+JsonFormatter.converter = time.gmtime
 
 
 # ---------------------------------------------------------------------------------------------------------------

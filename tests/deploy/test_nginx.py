@@ -137,6 +137,11 @@ def _wait(what: str, check, proc: subprocess.Popen, log: Path, seconds: float = 
     pytest.fail(f"{what} did not start: {log.read_text(errors='replace')[-3000:]}")
 
 
+def _listening(port: int) -> bool:
+    with socket.create_connection(("127.0.0.1", port), 1):
+        return True
+
+
 @dataclass
 class Deployment:
     base: str  # https://127.0.0.1:PORT/ioc-catalog
@@ -228,7 +233,7 @@ def deployment(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployment]
             server,
             server_log,
         )
-        _wait("nginx", lambda: socket.create_connection(("127.0.0.1", https_port), 1).close() is None, proxy, nginx_log)
+        _wait("nginx", lambda: _listening(https_port), proxy, nginx_log)
         yield dep
     finally:
         for proc in (proxy, server):
