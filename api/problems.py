@@ -3,7 +3,8 @@ reason, in Vietnamese or English by Accept-Language (default: the ``lang`` setti
 messages live in :mod:`api.messages`.
 
 Body members: ``type``, ``title``, ``status``, ``detail``, ``instance`` (the path), ``code`` (stable, e.g.
-``version-conflict``) and, for validation errors, ``errors: [{field, reason}]``.
+``version-conflict``) and, for validation errors, ``errors: [{field, reason}]`` (plus ``allowed``, the codes a
+client may send, when the reason lists allowed values by their labels).
 
 Status mapping beyond ``catalog.errors``: a stale version (:class:`Conflict`) answers 412 (writes carry If-Match);
 a store failure answers 503 with Retry-After; too many failed sign-ins or bad tokens answer 429 with
@@ -22,6 +23,7 @@ problems and of every route, writes a lone surrogate a client sent (``{"\\ud800"
 from __future__ import annotations
 
 import logging
+import re
 import uuid
 from collections.abc import Sequence
 from typing import Any
@@ -33,7 +35,8 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from api import messages
 from catalog.errors import CatalogError, Conflict, PermissionDenied, ValidationFailed
-from catalog.i18n import msg, text
+from catalog.i18n import allowed_codes, msg, term, text
+from catalog.metamodel import VALUE_LABELS
 from catalog.store.base import CURRENT_REQUEST_ID
 from catalog.text import echoable
 
@@ -105,8 +108,21 @@ def problem(
 
 
 def _errors(items: Sequence[tuple[str, str]], lang: str) -> list[dict]:
-    """(field, reason: a Message) -> [{field, reason}] in ``lang``."""
-    return [{"field": field, "reason": text(reason, lang)} for field, reason in items]
+    """(field, reason: a Message) -> [{field, reason}] in ``lang``; a reason that lists allowed values reads them
+    by their labels and adds ``allowed``, their codes (what a client sends)."""
+    out: list[dict] = []
+    for field, reason in items:
+        item: dict = {"field": field, "reason": text(reason, lang)}
+        if (codes := allowed_codes(reason)) is not None:
+            item["allowed"] = codes
+        out.append(item)
+    return out
+
+
+def _literal_values(ctx: Any) -> list[str]:
+    """The values a literal field allows, from pydantic's ``expected`` ("'planned', 'building' or 'retired'")."""
+    expected = ctx.get("expected") if isinstance(ctx, dict) else None
+    return re.findall(r"'([^']*)'", expected) if isinstance(expected, str) else []
 
 
 def install(app: FastAPI) -> None:
@@ -164,6 +180,11 @@ def install(app: FastAPI) -> None:
                 items.append((".".join(loc), msg("pydantic-extra-forbidden-named", name=loc[-1])))
                 continue
             kind = str(e.get("type", ""))
+            if kind in ("literal_error", "enum") and (allowed := _literal_values(e.get("ctx"))):
+                items.append(
+                    (".".join(loc), msg("value-one-of", allowed=[term(v, VALUE_LABELS.get(v)) for v in allowed]))
+                )
+                continue
             reason = messages.pydantic_reason(kind, e.get("ctx")) or msg("pydantic-other", type=kind)
             items.append((".".join(loc), reason))
         code = "malformed-json" if malformed else "validation-failed"

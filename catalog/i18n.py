@@ -37,6 +37,7 @@ from collections.abc import Iterable
 from functools import cache
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from babel import Locale
 from babel.dates import format_date as _babel_date
@@ -183,7 +184,24 @@ def format_date(day: dt.date | str | None, lang: str, format: str = "medium") ->
     return _babel_date(day, format=format, locale=_locale(lang))
 
 
-def format_datetime(when: dt.datetime | str | None, lang: str, format: str = "short") -> str:
+DEFAULT_TIMEZONE = "Asia/Ho_Chi_Minh"
+# Việt Nam keeps UTC+7 all year: the zone still works on a machine without a time-zone database (Windows, no tzdata)
+_FIXED = {DEFAULT_TIMEZONE: dt.timezone(dt.timedelta(hours=7), "ICT"), "UTC": dt.UTC}
+
+
+def zone(name: str) -> dt.tzinfo:
+    """The time zone named ``name`` (IANA, e.g. ``Asia/Ho_Chi_Minh``); ValueError when it is not known."""
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        if name in _FIXED:
+            return _FIXED[name]
+        raise ValueError(f"unknown time zone {name!r}") from None
+
+
+def format_datetime(when: dt.datetime | str | None, lang: str, format: str = "short", tz: str | None = None) -> str:
+    """An instant as readers of ``lang`` write it; with ``tz``, on that zone's clock (an instant without a zone
+    is UTC, as the store records them)."""
     if when is None or when == "":
         return ""
     if isinstance(when, str):
@@ -191,7 +209,11 @@ def format_datetime(when: dt.datetime | str | None, lang: str, format: str = "sh
             when = dt.datetime.fromisoformat(when)
         except ValueError:
             return str(when)
-    return _babel_datetime(when, format=format, locale=_locale(lang))
+    if not isinstance(when, dt.datetime):  # a day (a record instant given as a day): the day
+        return format_date(when, lang)
+    if tz is not None:
+        when = (when if when.tzinfo else when.replace(tzinfo=dt.UTC)).astimezone(zone(tz))
+    return _babel_datetime(when, format=format, tzinfo=when.tzinfo, locale=_locale(lang))
 
 
 def format_number(n: int | float, lang: str) -> str:

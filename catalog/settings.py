@@ -5,11 +5,11 @@ from __future__ import annotations
 from functools import lru_cache
 from typing import Literal
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from catalog.errors import FieldError, ValidationFailed
-from catalog.i18n import msg
+from catalog.i18n import DEFAULT_TIMEZONE, msg, zone
 from catalog.metamodel import Metamodel, load_metamodel
 from catalog.store import DEFAULT_URL, CatalogStore, open_store
 
@@ -27,6 +27,9 @@ class Settings(BaseSettings):
         "log against it (docs/cli.md, verify-log)",
     )
     lang: Literal["vi", "en"] = Field("vi", description="Default language of messages and labels")
+    timezone: str = Field(
+        DEFAULT_TIMEZONE, description="Time zone (IANA name) on whose clock web pages show times; dates stay as given"
+    )
     secret_key: SecretStr = Field(SecretStr(DEMO_SECRET), description="Signing key for sessions and tokens")
     demo: bool = Field(False, description="Demo mode: allows the built-in secret and prints ready-made tokens")
     metamodel_extensions: str | None = Field(None, description="YAML file declaring custom attributes per kind")
@@ -43,36 +46,6 @@ class Settings(BaseSettings):
     )
     host: str = Field("127.0.0.1", description="Address the server listens on")
     port: int = Field(8000, ge=1, le=65535, description="Port the server listens on")
-    # running it as a city's IT department does (docs/deploy.md)
-    workers: int | None = Field(
-        None, ge=1, le=64, description="Server processes of `ioc-catalog serve` (default: one per CPU core)"
-    )
-    forwarded_allow_ips: str = Field(
-        "127.0.0.1",
-        max_length=2000,
-        description="Addresses of the reverse proxies whose X-Forwarded-For and X-Forwarded-Proto are believed "
-        "(comma-separated addresses or networks; * trusts every peer: only when nothing else can reach the port)",
-    )
-    root_path: str = Field(
-        "",
-        max_length=200,
-        pattern=r"^(/[A-Za-z0-9._~-]+)*$",
-        description="Path prefix the reverse proxy serves the catalog under, e.g. /ioc-catalog (the proxy strips it; "
-        "every link and redirect of the web UI carries it)",
-    )
-    log_format: Literal["text", "json"] = Field(
-        "text", description="Server log lines: text, or json (one JSON object per line, one line per request)"
-    )
-    run_dir: str | None = Field(
-        None,
-        max_length=500,
-        description="Folder for what the workers of one server share at run time (metrics of every worker, the "
-        "sign-in throttle's counters when there are several workers); emptied at start (default: a new temporary "
-        "folder)",
-    )
-    worker_pid_header: bool = Field(
-        False, description="Answer each request with the serving worker's process id in X-Worker-Pid (tests, diagnosis)"
-    )
     # running it as a city's IT department does (docs/deploy.md)
     workers: int | None = Field(
         None, ge=1, le=64, description="Server processes of `ioc-catalog serve` (default: one per CPU core)"
@@ -275,6 +248,12 @@ class Settings(BaseSettings):
         None, description="Password at the SMTP server (from the environment; never logged)"
     )
     smtp_timeout_seconds: float = Field(10, gt=0, le=120, description="Longest wait for the SMTP server")
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        zone(value)  # ValueError names it
+        return value
 
     def metamodel(self) -> Metamodel:
         """The built-in metamodel plus the custom attributes declared in ``metamodel_extensions``."""

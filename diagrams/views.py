@@ -38,7 +38,7 @@ from catalog.history.snapshot import (
     partial_snapshot,
     record_reader,
 )
-from catalog.i18n import msg
+from catalog.i18n import DATE_PATTERNS, format_date, msg
 from catalog.metamodel import Label, Metamodel
 from catalog.model import Entity, Relationship
 from catalog.store.base import CatalogStore
@@ -366,7 +366,7 @@ def ioc_layer(e: Entity) -> int:
 def _scoped(title: str, names: list[str], where: str, snap: Snapshot, lang: str) -> str:
     """A view's title stating its scope and world date: "<title>: <names> — phạm vi: <where>, ngày hiệu lực <day>"."""
     head = f"{title}: {', '.join(names)}" if names else title
-    return f"{head} — {word('scope', lang)}: {where}, {word('valid_on', lang)} {snap.day.isoformat()}"
+    return f"{head} — {word('scope', lang)}: {where}, {word('valid_on', lang)} {format_date(snap.day, lang, DATE_PATTERNS.get(lang, 'yyyy-MM-dd'))}"
 
 
 class DepartmentView(_SnapshotView):

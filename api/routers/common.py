@@ -130,7 +130,7 @@ class Problem(BaseModel):
     detail: str
     code: str
     instance: str | None = None
-    errors: list[dict[str, str]] | None = None
+    errors: list[dict[str, str | list[str]]] | None = None  # {field, reason} and, for a value not allowed, allowed
 
 
 def _p(description: str) -> dict[str, Any]:

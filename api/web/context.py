@@ -25,12 +25,22 @@ from typing import Any
 
 from fastapi import Request
 from fastapi.responses import HTMLResponse
-from jinja2 import Environment, FileSystemLoader, select_autoescape
+from jinja2 import Environment, FileSystemLoader, pass_context, select_autoescape
 
 from api.auth import SESSION_COOKIE, Unauthenticated, current_principal
 from api.web.forms import reason
 from catalog.errors import CatalogError, PermissionDenied, ValidationFailed
-from catalog.i18n import Message, format_date, format_datetime, format_number, lang_or_default, msg, msg_plural, text
+from catalog.i18n import (
+    DEFAULT_TIMEZONE,
+    Message,
+    format_date,
+    format_datetime,
+    format_number,
+    lang_or_default,
+    msg,
+    msg_plural,
+    text,
+)
 from catalog.metamodel import ROLE_LABELS
 from catalog.permissions import Principal, require
 
@@ -69,12 +79,22 @@ def templates(lang: str = "vi") -> Environment:
 
         env.install_gettext_callables(gettext, ngettext, newstyle=False)  # type: ignore[attr-defined]
         env.filters["date"] = lambda d, format="medium": format_date(d, lang, format)
-        env.filters["datetime"] = lambda d, format="medium": format_datetime(d, lang, format)
+        env.filters["datetime"] = pass_context(
+            lambda ctx, d, format="medium", zone=None: format_datetime(d, lang, format, zone or _timezone(ctx))
+        )
         env.filters["number"] = lambda n: format_number(n, lang) if isinstance(n, (int, float)) else n
         env.filters["text"] = lambda v: text(v, lang)
         env.globals["vendor"] = vendor_url
         _envs[lang] = env
     return _envs[lang]
+
+
+def _timezone(ctx: Any) -> str:
+    """The zone on whose clock a page shows times (``{{ t | datetime }}``; ``datetime(zone="UTC")`` for an instant
+    the reader typed in UTC): the ``timezone`` setting, Asia/Ho_Chi_Minh by default."""
+    request = getattr(ctx.get("page"), "request", None)
+    state = getattr(getattr(request, "app", None), "state", None)
+    return getattr(getattr(state, "settings", None), "timezone", None) or DEFAULT_TIMEZONE
 
 
 @functools.cache
