@@ -152,6 +152,12 @@ def _recipients(store: CatalogStore, ev: ChangeEvent, watchers: Callable[[str], 
     return []
 
 
+def _proposed_name(ev: ChangeEvent, ref: str) -> dict[str, str]:
+    """The name a draft proposes for an entity it creates (not in the catalog yet), from the draft's change set."""
+    names = (ev.draft or {}).get("names") or {}
+    return {k: v for k, v in (names.get(ref) or {}).items() if isinstance(v, str)}
+
+
 def _addressed(store: CatalogStore, events: list[ChangeEvent]) -> dict[str, list[dict[str, Any]]]:
     """user -> the notices (as stored) these events give them, in event order."""
     watch_cache: dict[str, list[str]] = {}
@@ -171,7 +177,7 @@ def _addressed(store: CatalogStore, events: list[ChangeEvent]) -> dict[str, list
         ref = ev.ref if REF_RE.match(ev.ref) else (ev.refs[0] if ev.refs else ev.ref)
         if ref not in names:
             found = store.find_entity(ref) if REF_RE.match(ref) else None
-            names[ref] = {"vi": found.name.get("vi"), "en": found.name.get("en")} if found else {}
+            names[ref] = {"vi": found.name.get("vi"), "en": found.name.get("en")} if found else _proposed_name(ev, ref)
         item = Notice(
             id=ev.id,
             type=ev.type,

@@ -112,6 +112,10 @@ PAYLOAD_SCHEMA: dict[str, Any] = {
                 "decided_by": {"type": ["string", "null"]},
                 "reason": {"type": "string"},
                 "note": {"type": "string"},
+                "names": {
+                    "type": "object",
+                    "description": "Names (vi, en) of the entities the draft creates, by reference",
+                },
             },
         },
     },
@@ -143,26 +147,37 @@ def _owner(data: dict[str, Any]) -> str | None:
 
 
 def _draft_refs(data: dict[str, Any]) -> list[str]:
-    """The entities a draft is about: its ``ref``, or the refs of the changes of a change-set draft."""
+    """The entities a draft is about: its ``ref`` and those its changes name (a change-set draft's ``change_set``:
+    each change's entity, a connection's ends)."""
     refs: list[str] = []
     if isinstance(data.get("ref"), str):
         refs.append(data["ref"])
     for key in ("refs",):
         if isinstance(data.get(key), list):
             refs += [r for r in data[key] if isinstance(r, str)]
-    changes = data.get("changes")
+    changes = data.get("change_set") if isinstance(data.get("change_set"), list) else data.get("changes")
     if isinstance(changes, list):
         for c in changes:
             if isinstance(c, dict):
-                for k in ("ref", "source", "target"):
-                    if isinstance(c.get(k), str) and ":" in c[k]:
-                        refs.append(c[k])
+                ref = c.get("ref")
+                if isinstance(ref, str) and ":" in ref and not ref.startswith("rel:"):
+                    refs.append(ref)
                 inner = c.get("data")
                 if isinstance(inner, dict):
-                    for k in ("source", "target", "owner"):
-                        if k != "owner" and isinstance(inner.get(k), str):
-                            refs.append(inner[k])
+                    refs += [inner[k] for k in ("source", "target") if isinstance(inner.get(k), str)]
     return list(dict.fromkeys(refs))
+
+
+def _proposed_names(data: dict[str, Any]) -> dict[str, dict[str, str]]:
+    """ref -> name of each entity a change-set draft creates (it is not in the catalog until approved)."""
+    out: dict[str, dict[str, str]] = {}
+    for c in data.get("change_set") or []:
+        inner = c.get("data") if isinstance(c, dict) else None
+        if c.get("op") == "create" and isinstance(c.get("ref"), str) and isinstance(inner, dict):
+            name = inner.get("name")
+            if isinstance(name, dict):
+                out[c["ref"]] = {k: v for k, v in name.items() if k in ("vi", "en") and isinstance(v, str)}
+    return out
 
 
 def _draft_event(entry: ChangeEntry) -> ChangeEvent | None:
@@ -186,6 +201,7 @@ def _draft_event(entry: ChangeEntry) -> ChangeEvent | None:
         "decided_by": after.get("decided_by"),
         "reason": str(after.get("reason") or ""),
         "note": str(after.get("note") or ""),
+        "names": _proposed_names(after),
     }
     return ChangeEvent(
         id=entry.seq,

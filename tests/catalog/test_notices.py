@@ -171,3 +171,26 @@ def test_notices_are_emailed_once_and_wait_while_the_smtp_server_is_down(store) 
     assert to == ["kien.truc@hcm.gov.vn"] and m["From"] == "ioc-catalog@hcm.gov.vn"
     assert m["Subject"] == "ioc-catalog: editor-skhcn đã gửi đề xuất thay đổi «Hệ thống quản lý đề tài» chờ duyệt"
     assert m["X-IOC-Event"] == "draft.submitted" and "system:hcm-khcn-1" in m.get_content()
+
+
+def test_a_change_set_draft_names_the_system_it_would_create(store) -> None:
+    from catalog.changeset import Change
+
+    new = "system:hcm-khcn-moi"
+    changes = [
+        Change(
+            "create",
+            new,
+            {
+                "kind": "system",
+                "code": "hcm-khcn-moi",
+                "name": {"vi": "Cổng dữ liệu khoa học", "en": "Science data portal"},
+                "owner": "organization:hcm-skhcn",
+                "attributes": {"lifecycle": "planned"},
+            },
+        ),
+    ]
+    d = Drafts(store, EDITOR).submit_changes(changes, note="hệ thống mới")
+    [n] = Notices(store, ARCHITECT).list()
+    assert (n.type, n.ref, n.draft) == ("draft.submitted", new, d.id)
+    assert n.sentence("en") == "editor-skhcn submitted a change to “Science data portal” for approval"
