@@ -14,6 +14,7 @@ Text in an element whose ``lang`` differs from the page's (the language switcher
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from collections.abc import Callable
 from pathlib import Path
@@ -34,6 +35,7 @@ PAGES = (
     ("graph", "/entities/system:hcm-bao-cao/graph"),
     ("register", "/new?kind=system"),
     ("my-org", "/my-org?org=organization:hcm-skhcn"),
+    ("bulk", "/my-org/bulk?org=organization:hcm-skhcn&field=lifecycle"),
     ("compliance", "/compliance?org=organization:hcm-skhcn"),
     ("asof", f"/asof?valid_on={PAST}"),
     ("changes", "/changes"),
@@ -257,3 +259,24 @@ def test_a_refused_form_names_allowed_values_by_their_labels(signed_in: SignedIn
     assert DEFAULT.kinds["system"].label.get(lang) in shown  # "required for Information system", not "system"
     assert _problems(s, lang, (set(), set())) == []
     assert s.page.evaluate("document.documentElement.scrollWidth") <= 1280
+
+
+ISO_DATE = re.compile(r"\b\d{4}-\d{2}-\d{2}\b")
+
+
+def test_dates_and_times_in_the_readers_locale(signed_in: SignedIn) -> None:
+    """No Vietnamese page writes a date the ISO way (form inputs and small references aside), and the change log's
+    times are on Việt Nam's clock (the timezone setting's default), not the store's UTC."""
+    s = signed_in("architect")
+    found: dict[str, list[str]] = {}
+    for name, path in PAGES:
+        s.goto(path + ("&" if "?" in path else "?") + "lang=vi")
+        iso = sorted(set(ISO_DATE.findall(s.page.evaluate(VISIBLE))))
+        if iso:
+            found[name] = iso
+    assert found == {}, found
+    s.goto("/changes?lang=vi")
+    first = s.page.locator("#changes li.change time").first
+    utc = dt.datetime.fromisoformat(first.get_attribute("datetime") or "")
+    local = utc.astimezone(dt.timezone(dt.timedelta(hours=7)))
+    assert first.inner_text().startswith(local.strftime("%H:%M:%S")), (first.inner_text(), utc)
