@@ -237,6 +237,9 @@ class Settings(BaseSettings):
     webhook_timeout_seconds: float = Field(
         10, gt=0, le=120, description="Longest wait for a webhook receiver's answer to one attempt"
     )
+    webhook_log_keep: int = Field(
+        10_000, ge=10, le=10_000_000, description="Webhook delivery-log entries kept (the oldest are removed first)"
+    )
     smtp_host: str | None = Field(
         None, max_length=255, description="SMTP server notices are e-mailed through (unset: notices are in-app only)"
     )

@@ -18,7 +18,8 @@ The pattern of GitHub's webhooks and NetBox's event rules:
   event is given up (recorded as such) and the next one goes. A given-up event can be sent again by hand
   (:meth:`Webhooks.redeliver`). An inactive subscription keeps its place and resumes from it when made active.
 - The **delivery log** (``webhook-delivery`` records, ``log=False``): subscription, event id and type, attempt,
-  time, status code or error, duration, and the outcome (``delivered``, ``retry``, ``given-up``, ``manual``).
+  time, status code or error, duration, and the outcome (``delivered``, ``retry``, ``given-up``, ``manual``); the
+  newest ``log_keep`` entries are kept (setting ``webhook_log_keep``).
 
 ``Dispatcher(store, policy).run_once()`` does one pass over every subscription; the server runs it in a background
 thread (setting ``notify_worker``) and ``ioc-catalog notify run`` from cron or systemd.
@@ -69,6 +70,7 @@ class Policy:
     max_delay: float = 3600.0
     timeout: float = 10.0
     batch: int = 1000  # change-log entries one pass reads per subscription
+    log_keep: int = 10_000  # delivery-log entries kept (the oldest go first)
 
     def delay(self, attempt: int) -> float:
         """Seconds to wait after failed attempt number ``attempt`` (1, 2, ...)."""
@@ -86,6 +88,7 @@ class Policy:
             max_delay=settings.webhook_max_delay_seconds,
             timeout=settings.webhook_timeout_seconds,
             batch=settings.notify_batch,
+            log_keep=settings.webhook_log_keep,
         )
 
 
@@ -356,6 +359,18 @@ class Webhooks:
         return deliver(self.store, sub, ev, attempt=0, outcome_if_failed="manual", timeout=timeout, send=send)
 
 
+def prune_log(store: CatalogStore, keep: int, most: int = 1000) -> int:
+    """Remove the oldest delivery-log entries beyond the newest ``keep`` (at most ``most`` per call)."""
+    extra = store.count_records(DELIVERIES) - keep
+    if extra <= 0:
+        return 0
+    ctx = WriteContext(actor="notify")
+    old = store.list_records(DELIVERIES, limit=min(extra, most), offset=keep, newest_first=True)
+    for rec in old:
+        store.delete_record(DELIVERIES, rec.key, ctx, log=False)
+    return len(old)
+
+
 def cursor_name(sub_id: str) -> str:
     return f"webhook/{sub_id}"
 
@@ -429,6 +444,7 @@ class PassReport:
     failed: int = 0
     given_up: int = 0
     skipped: list[str] = field(default_factory=list)  # subscriptions another worker holds
+    pruned: int = 0  # old delivery-log entries removed
 
     def as_dict(self) -> dict[str, Any]:
         return {"delivered": self.delivered, "failed": self.failed, "given_up": self.given_up}
@@ -455,6 +471,7 @@ class Dispatcher:
             sub = _subscription(rec.data, rec.version)
             if sub.active:
                 self._run(sub, report)
+        report.pruned = prune_log(self.store, self.policy.log_keep)
         return report
 
     def _run(self, sub: Subscription, report: PassReport) -> None:

@@ -247,3 +247,19 @@ def test_only_admins_manage_subscriptions(store) -> None:
     with pytest.raises(ValidationFailed) as exc:
         Webhooks(store).create("https://example.org/hook", events=["entity.exploded"])
     assert exc.value.errors[0].location == "events"
+
+
+def test_the_delivery_log_keeps_the_newest_entries(store) -> None:
+    from catalog.webhooks import DELIVERIES, prune_log
+
+    sub, _ = Webhooks(store).create("http://127.0.0.1:9/")
+    changes(store)
+    clock = Clock()
+    dispatcher = Dispatcher(store, Policy(attempts=3, base_delay=1.0, max_delay=1.0, timeout=1.0, log_keep=10), clock=clock)
+    for _ in range(9):  # three events, given up after 3 attempts each: 9 entries
+        dispatcher.run_once()
+        clock.now += 1.0
+    assert store.count_records(DELIVERIES) == 9
+    newest = [d.key for d in Webhooks(store).deliveries(sub.id, 4)]
+    assert prune_log(store, keep=4) == 5
+    assert [d.key for d in Webhooks(store).deliveries(sub.id)] == newest
