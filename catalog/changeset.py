@@ -120,7 +120,7 @@ def parse_changes(items: Any, where: str = "changes") -> list[Change]:
             ref = f"{kind}:{code}" if isinstance(kind, str) and isinstance(code, str) else ref
         elif op in ("link", "relink"):
             s, t, ty = data.get("source"), data.get("target"), data.get("type")
-            if all(isinstance(x, str) for x in (s, t, ty)):
+            if isinstance(s, str) and isinstance(t, str) and isinstance(ty, str):
                 ref = rel_id(s, ty, t)
         if not isinstance(ref, str) or not ref or len(ref) > 400:
             errors.append(FieldError(f"{loc}.ref", msg("changeset-ref-required")))

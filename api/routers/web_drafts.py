@@ -175,8 +175,9 @@ def _link_rows(lb: _Labels, change: Any, current: Any) -> list[tuple[str, str, s
     platform it goes via, and its properties by label."""
     lang = lb.lang
     data = change.data if change.op != "unlink" else {}
-    old_props = current.properties if current is not None else {}
-    new_props = data.get("properties") if isinstance(data.get("properties"), dict) else {}
+    old_props: dict[str, Any] = current.properties if current is not None else {}
+    raw = data.get("properties")
+    new_props: dict[str, Any] = raw if isinstance(raw, dict) else {}
     type_ = data.get("type") or (current.type if current is not None else None)
     spec = lb.mm.relations.get(type_ or "")
     rel_label = spec.label.get(lang) if spec else str(type_ or "")
