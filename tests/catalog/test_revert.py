@@ -276,3 +276,24 @@ def test_records_and_events_are_not_reverted(catalog: CatalogStore) -> None:
         rv.revert(catalog, ARCHITECT, rv.target(seq=event))
     assert f"#{event}" in exc.value.text("en")
     assert catalog.revision() == top
+
+
+def test_a_deleted_entity_whose_code_is_taken_again_is_not_restored(catalog: CatalogStore) -> None:
+    CatalogService(catalog, ALICE).delete("database:db-a", 1, cascade=True)
+    deleted = last_seq(catalog, "database:db-a")
+    CatalogService(catalog, BOB).register(
+        {
+            "kind": "database",
+            "code": "db-a",
+            "name": {"vi": "CSDL A mới"},
+            "owner": "organization:org-a",
+            "attributes": {"lifecycle": "planned", "scope": "internal"},
+        }
+    )
+    again = last_seq(catalog, "database:db-a")
+    top = catalog.revision()
+    with pytest.raises(rv.RevertRefused) as exc:
+        rv.revert(catalog, ARCHITECT, rv.target(seq=deleted))
+    said = exc.value.text("en")
+    assert f"#{again}" in said and "bob" in said and "exists again" in said and "CSDL A mới" in said
+    assert catalog.revision() == top
