@@ -41,7 +41,7 @@ from pathlib import Path
 from typing import Any
 
 from catalog.errors import FieldError, ValidationFailed
-from catalog.i18n import label_of, msg
+from catalog.i18n import DATE_PATTERNS, format_date, label_of, msg
 from catalog.metamodel import Label, Metamodel
 from catalog.model import REF_RE, Entity, Relationship
 from catalog.registry import Registry
@@ -418,6 +418,10 @@ class _Placeholders(dict):
             return self.ctx.name(value, self.lang)
         kind = self.ctx.metamodel.kinds.get(self.hit.ref.split(":", 1)[0])
         spec = next((a for a in kind.attributes if a.name == key), None) if kind else None
+        if isinstance(value, dt.date) or (spec is not None and spec.type == "date" and isinstance(value, str)):
+            return format_date(
+                value, self.lang, DATE_PATTERNS.get(self.lang, "yyyy-MM-dd")
+            )  # a date as the reader's language writes it
         return spec.value_label(value, self.lang) if spec is not None else str(value)
 
 
