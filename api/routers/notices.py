@@ -2,7 +2,7 @@
 :mod:`catalog.webhooks`); docs/api.md, "Notices and webhooks".
 
 - ``GET /notices`` (anyone signed in: their own; caught up with the change log first), ``POST /notices/read``;
-- ``PUT`` / ``DELETE /watches/{ref}``: watch an entity or stop;
+- ``POST /watches`` (``{"ref": ...}``) / ``DELETE /watches/{ref}``: watch an entity or stop;
 - ``GET /change-events?after=`` (the history permission): the outbox for consumers that poll instead of receiving;
 - ``/webhooks`` (admins only): subscriptions, their delivery log, a redelivery by hand.
 """
@@ -90,16 +90,21 @@ def mark_read(body: ReadIn, n: NoticesDep) -> dict[str, int]:
     return {"marked": n.mark_read(body.ids), "unread": n.unread()}
 
 
-@router.put(
-    "/watches/{ref}",
+class WatchIn(BaseModel):
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"ref": "system:hcm-cong-1022"}]})
+    ref: str = Field(pattern=r"^[a-z][a-z0-9_]*:[a-z0-9][a-z0-9._-]*$", max_length=200, description="kind:code")
+
+
+@router.post(
+    "/watches",
     tags=["notices"],
-    summary="Watch an entity: be told when it changes",
+    summary="Watch an entity: be told when it or its connections change",
     status_code=204,
     responses=WRITE_ERRORS,
     **needs(SIGNED_IN),
 )
-def watch(n: NoticesDep, ref: str = EntityRef) -> Response:
-    n.watch(ref)
+def watch(body: WatchIn, n: NoticesDep) -> Response:
+    n.watch(body.ref)
     return Response(status_code=204)
 
 

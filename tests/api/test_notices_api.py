@@ -27,7 +27,7 @@ def _patch(api, user: str, vendor: str) -> None:
 
 def test_watch_then_notices_in_both_languages_and_mark_read(api) -> None:
     assert api.client.get("/api/v1/notices", headers=api.as_("auditor")).json() == {"unread": 0, "items": []}
-    assert api.client.put(f"/api/v1/watches/{SYSTEM}", headers=api.as_("auditor")).status_code == 204
+    assert api.client.post("/api/v1/watches", json={"ref": SYSTEM}, headers=api.as_("auditor")).status_code == 204
     _patch(api, "architect", "Viettel")
     vi = api.client.get("/api/v1/notices", headers=api.as_("auditor")).json()
     assert vi["unread"] == 1
@@ -43,7 +43,9 @@ def test_watch_then_notices_in_both_languages_and_mark_read(api) -> None:
     _patch(api, "architect", "VNPT")
     assert api.client.get("/api/v1/notices", headers=api.as_("auditor")).json()["unread"] == 0
     assert api.client.get("/api/v1/notices").status_code in (401, 403)  # anonymous: no notices
-    assert api.client.put("/api/v1/watches/system:nope", headers=api.as_("auditor")).status_code == 404
+    assert (
+        api.client.post("/api/v1/watches", json={"ref": "system:nope"}, headers=api.as_("auditor")).status_code == 404
+    )
 
 
 def test_change_events_for_history_readers(api) -> None:

@@ -264,7 +264,7 @@ def _read_notices(s: Server, role: str) -> Call:
 
 
 def _watch(s: Server, role: str) -> Call:
-    return Call("PUT", f"/api/v1/watches/system:{make_entity(s, 'system')}")
+    return Call("POST", "/api/v1/watches", {"ref": f"system:{make_entity(s, 'system')}"})
 
 
 def _unwatch(s: Server, role: str) -> Call:
@@ -295,7 +295,7 @@ def _hook_delete(s: Server, role: str) -> Call:
 def _hook_redeliver(s: Server, role: str) -> Call:
     hook, _ = make_hook(s)
     make_entity(s, "system")  # the newest change-log entry is an event: entity.created
-    seq = s.get("/api/v1/health", None, params={"counts": "false"}).json()["revision"]["seq"]
+    seq = s.get("/api/v1/health", params={"counts": "false"}).json()["revision"]["seq"]
     return Call("POST", f"/api/v1/webhooks/{hook}/redeliver", {"event": seq})
 
 
@@ -324,7 +324,7 @@ RULES: dict[tuple[str, str], Rule] = {
     ),
     ("POST", "/api/v1/users"): Rule("users: the admin permission", "admin", ADMINS, 201, _add_user),
     ("POST", "/api/v1/notices/read"): Rule(NOTICES, "signed-in", SIGNED_IN, 200, _read_notices, changes=False),
-    ("PUT", "/api/v1/watches/{ref}"): Rule(NOTICES, "signed-in", SIGNED_IN, 204, _watch, changes=False),
+    ("POST", "/api/v1/watches"): Rule(NOTICES, "signed-in", SIGNED_IN, 204, _watch, changes=False),
     ("DELETE", "/api/v1/watches/{ref}"): Rule(NOTICES, "signed-in", SIGNED_IN, 204, _unwatch, changes=False),
     ("POST", "/api/v1/webhooks"): Rule(HOOKS, "admin", ADMINS, 201, _hook_create),
     ("PATCH", "/api/v1/webhooks/{hook_id}"): Rule(HOOKS, "admin", ADMINS, 200, _hook_update),
