@@ -280,13 +280,17 @@ class Observe:
             self.hist.labels(method, template, str(status)).observe(duration)
             principal = state.get("principal")
             client = scope.get("client")
+            actor = getattr(principal, "name", None)
             access_log.info(
-                "%s %s %s %d %.1fms",
+                "%s %s %s %d %.1fms route=%s actor=%s client=%s",
                 rid,
                 method,
                 scope.get("path", ""),
                 status,
                 duration * 1000,
+                template,
+                actor or "-",
+                client[0] if client else "-",
                 extra={
                     "request": {
                         "request_id": rid,
@@ -295,7 +299,7 @@ class Observe:
                         "path": scope.get("path", ""),
                         "status": status,
                         "duration_ms": round(duration * 1000, 2),
-                        "actor": getattr(principal, "name", None),
+                        "actor": actor,
                         "client": client[0] if client else None,
                         "scheme": scope.get("scheme"),
                         "pid": os.getpid(),

@@ -72,17 +72,21 @@ def app(tmp_path: Path, template: tuple[Path, str]) -> Iterator[App]:
 @pytest.fixture
 def access_log() -> Iterator[io.StringIO]:
     """The lines of ``ioc_catalog.access`` as ``--log-format json`` writes them."""
-    out = io.StringIO()
-    handler = logging.StreamHandler(out)
+    out, text = io.StringIO(), io.StringIO()
+    handler, plain = logging.StreamHandler(out), logging.StreamHandler(text)
     handler.setFormatter(JsonFormatter())
+    plain.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s %(message)s"))  # --log-format text
+    out.text = text  # type: ignore[attr-defined]
     logger = logging.getLogger("ioc_catalog.access")
     level = logger.level
     logger.addHandler(handler)
+    logger.addHandler(plain)
     logger.setLevel(logging.INFO)
     try:
         yield out
     finally:
         logger.removeHandler(handler)
+        logger.removeHandler(plain)
         logger.setLevel(level)
 
 
@@ -144,7 +148,8 @@ def test_the_log_line_holds_no_secret(app: App, access_log: io.StringIO) -> None
     app.client.get(f"/?password={password}")
     app.client.cookies.clear()
     app.client.post("/signin", data={"name": "architect", "password": password, "csrf": "x"})
-    text = access_log.getvalue()
+    text = access_log.getvalue() + access_log.text.getvalue()  # type: ignore[attr-defined]
+    assert "POST /signin 403 " in text and "route=/signin actor=anonymous client=testclient" in text, "the text line"
     found = lines(access_log)
     assert len(found) == 3
     for secret in (token, cookie, password, PASSWORD):
