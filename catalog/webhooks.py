@@ -259,6 +259,11 @@ class Webhooks:
         return iso(self.store.clock().timestamp())
 
     def _check(self, url: Any, events: Any, kinds: Any, orgs: Any, description: Any) -> None:
+        from catalog.text import text_problems
+
+        rules = text_problems({"url": url, "orgs": orgs, "description": description})  # the catalog's text rules
+        if rules:
+            raise ValidationFailed(rules)
         errors = check_url(url)
         errors += _strings("events", events, event_filters())
         errors += _strings("kinds", kinds, sorted(self.store.metamodel.kinds))

@@ -255,7 +255,9 @@ def test_the_delivery_log_keeps_the_newest_entries(store) -> None:
     sub, _ = Webhooks(store).create("http://127.0.0.1:9/")
     changes(store)
     clock = Clock()
-    dispatcher = Dispatcher(store, Policy(attempts=3, base_delay=1.0, max_delay=1.0, timeout=1.0, log_keep=10), clock=clock)
+    dispatcher = Dispatcher(
+        store, Policy(attempts=3, base_delay=1.0, max_delay=1.0, timeout=1.0, log_keep=10), clock=clock
+    )
     for _ in range(9):  # three events, given up after 3 attempts each: 9 entries
         dispatcher.run_once()
         clock.now += 1.0
@@ -263,3 +265,13 @@ def test_the_delivery_log_keeps_the_newest_entries(store) -> None:
     newest = [d.key for d in Webhooks(store).deliveries(sub.id, 4)]
     assert prune_log(store, keep=4) == 5
     assert [d.key for d in Webhooks(store).deliveries(sub.id)] == newest
+
+
+@pytest.mark.parametrize("field", ["url", "description", "orgs"])
+def test_hostile_text_is_refused_by_the_text_rules(store, field: str) -> None:
+    values = {"url": "https://example.org/hook", "description": "", "orgs": []}
+    bad = "a\ud800b" if field != "orgs" else ["organization:\u202ehcm"]
+    values[field] = bad
+    with pytest.raises(ValidationFailed) as exc:
+        Webhooks(store).create(values["url"], orgs=values["orgs"], description=values["description"])
+    assert exc.value.errors[0].location.startswith(field)
