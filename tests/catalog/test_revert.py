@@ -297,3 +297,18 @@ def test_a_deleted_entity_whose_code_is_taken_again_is_not_restored(catalog: Cat
     said = exc.value.text("en")
     assert f"#{again}" in said and "bob" in said and "exists again" in said and "CSDL A mới" in said
     assert catalog.revision() == top
+
+
+def test_revert_a_relationship_change(catalog: CatalogStore) -> None:
+    before = content_hash(catalog)
+    rid = "system:sys-a>writes>database:db-a"
+    CatalogService(catalog, ALICE).update_link(
+        {"type": "writes", "source": "system:sys-a", "target": "database:db-a", "properties": {"frequency": "daily"}},
+        1,
+    )
+    seq = last_seq(catalog, f"rel:{rid}")
+    p = rv.plan(catalog, ARCHITECT, rv.target(seq=seq))
+    assert [(u.op, u.ref) for u in p.undo] == [("update", f"rel:{rid}")]
+    rv.revert(catalog, ARCHITECT, rv.target(seq=seq))
+    assert content_hash(catalog) == before
+    assert catalog.find_relationship(rid).properties == {}
