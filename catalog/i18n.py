@@ -105,7 +105,8 @@ class Term(tuple):
 
 
 def term(code: str, label: Any = None) -> Term:
-    """A parameter naming the value ``code`` by ``label`` (a Label or LocalText: anything with ``get(lang)``)."""
+    """A parameter naming the value ``code`` by ``label`` (a Label or LocalText: anything with ``get(lang)``; or a
+    :class:`Message`)."""
     return Term((code, label))
 
 
@@ -274,6 +275,8 @@ def _shown(value: Any, lang: str) -> Any:
         return format_date(value, lang, DATE_PATTERNS.get(lang_or_default(lang), "yyyy-MM-dd"))
     if isinstance(value, Term):
         code, label = value
+        if isinstance(label, Message):
+            return label.text(lang) or code
         return (label.get(lang) if hasattr(label, "get") else None) or code
     if isinstance(value, Named):
         ref, name, with_ref = value

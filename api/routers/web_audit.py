@@ -28,7 +28,9 @@ from api.web.context import lang_of, render
 from catalog.changelog import parse_head
 from catalog.errors import FieldError, ValidationFailed
 from catalog.history.changes import (
+    OP_LABELS,
     OPERATIONS,
+    OTHER_KINDS,
     ChangeFilter,
     describe,
     header,
@@ -36,7 +38,7 @@ from catalog.history.changes import (
     rows,
     select,
 )
-from catalog.i18n import msg
+from catalog.i18n import msg, term
 from catalog.sheets import Sheet, write_csv, write_xlsx
 
 router = APIRouter(include_in_schema=False)
@@ -53,11 +55,10 @@ def _filter(request: Request) -> ChangeFilter:
     org = q.get("org", "").strip()[:200]
     errors = []
     if op and op not in OPERATIONS:
-        errors.append(FieldError("op", msg("value-one-of", allowed=", ".join(OPERATIONS))))
-    if kind and kind not in dict(kind_options(store.metamodel, "en")):
-        errors.append(
-            FieldError("kind", msg("value-one-of", allowed=", ".join(dict(kind_options(store.metamodel, "en")))))
-        )
+        errors.append(FieldError("op", msg("value-one-of", allowed=[term(o, OP_LABELS[o]) for o in OPERATIONS])))
+    kinds = {**{k: spec.label for k, spec in store.metamodel.kinds.items()}, **OTHER_KINDS}  # the filter's choices
+    if kind and kind not in kinds:
+        errors.append(FieldError("kind", msg("value-one-of", allowed=[term(k, label) for k, label in kinds.items()])))
     if errors:
         raise ValidationFailed(errors)
     return ChangeFilter(
