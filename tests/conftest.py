@@ -15,6 +15,10 @@ from catalog.store import open_store
 from catalog.store.base import CatalogStore, WriteContext
 
 ROOT = Path(__file__).resolve().parent.parent
+# The servers tests start (`ioc-catalog serve` in a subprocess) run one worker unless a test asks for more: several
+# spawned workers start slower on a busy 2-core machine and test nothing the UI and API tests are about. The
+# deployment test (tests/deploy/test_nginx.py) starts two on purpose (--workers 2).
+os.environ.setdefault("IOC_CATALOG_WORKERS", "1")
 SHARED = ROOT.parent / "shared"
 CORPORA = SHARED / "corpora"
 SAMPLE = ROOT / "data" / "sample" / "hcmc.json"
