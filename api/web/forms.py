@@ -471,19 +471,16 @@ def save(service: CatalogService, form: EntityForm, lang: str, current: Entity |
                     form.errors.setdefault(f"link_{i}_{f}", []).append(msg("ui-link-target-missing", ref=r).text(lang))
     if form.errors or form.general or entity is None:
         return None
-    changes: list[Change] = []
-    rows: list[int | None] = []
+    # a new entity comes first (its connections name it); an edit's connections come before the entity's own
+    # change, which is then its latest entry in the change log
+    changes: list[Change] = [c for _, c in planned]
+    rows: list[int | None] = [i for i, _ in planned]
     if current is None:
-        changes.append(Change("create", ref, form.entity_data(spec)))
+        changes.insert(0, Change("create", ref, form.entity_data(spec)))
+        rows.insert(0, None)
+    elif patch := draft_changes(form, spec, current):
+        changes.append(Change("patch", ref, patch, current.version))
         rows.append(None)
-    else:
-        patch = draft_changes(form, spec, current)
-        if patch:
-            changes.append(Change("patch", ref, patch, current.version))
-            rows.append(None)
-    for i, c in planned:
-        changes.append(c)
-        rows.append(i)
     if not changes:
         return Saved(ref)
     try:
