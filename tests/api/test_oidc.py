@@ -381,6 +381,15 @@ def test_the_account_page_lists_creates_once_and_revokes_tokens(sso: Sso) -> Non
     assert r.status_code == 303
     assert sso.client.get("/api/v1/me", headers={"Authorization": f"Bearer {secret}"}).status_code == 401
     assert {t["id"] for t in Accounts(sso.store).list_tokens()} >= {others}
+    Accounts(sso.store).set_password("admin", "admin-password-1")  # an administrator sees and revokes everyone's
+    admin = TestClient(sso.client.app, raise_server_exceptions=False, base_url="http://127.0.0.1")
+    admin_csrf = _csrf(admin)
+    signed = admin.post("/signin", data={"csrf": admin_csrf, "name": "admin", "password": "admin-password-1"})
+    assert signed.status_code == 200 and "ioc_session" in admin.cookies
+    listed = admin.get("/account?lang=en")
+    assert f'data-token="{others}"' in listed.text and "Owner" in listed.text
+    r = admin.post("/account/tokens/revoke", data={"csrf": admin_csrf, "id": others}, follow_redirects=False)
+    assert r.status_code == 303 and others not in {t["id"] for t in Accounts(sso.store).list_tokens()}
     anon = TestClient(sso.client.app, raise_server_exceptions=False, base_url="http://127.0.0.1")
     assert anon.get("/account", follow_redirects=False).status_code == 303
 

@@ -196,6 +196,14 @@ def test_a_department_editor_signs_in_through_the_provider_edits_their_system_an
         me = httpx.get(f"{sso.base}/api/v1/me", headers={"Authorization": f"Bearer {secret}"}).json()
         assert (me["name"], me["role"], me["org"]) == (EDITOR, "editor", "organization:hcm-skhcn")
         s.shot("account")
+        s.page.set_viewport_size({"width": 390, "height": 844})
+        s.goto("/account?lang=en")
+        assert "báo cáo hằng đêm" in s.page.inner_text("#tokens")  # listed; its secret is not shown again
+        assert secret not in s.page.content() and s.page.locator("#token-secret").count() == 0
+        assert s.page.evaluate("document.documentElement.scrollWidth") <= 390
+        s.shot("account-phone-en")
+        s.page.set_viewport_size({"width": 1280, "height": 860})
+        s.goto("/account?lang=vi")  # back to Vietnamese (the switch is remembered)
 
         with s.page.expect_navigation(url=f"{sso.base}/signin?signed_out=1"):
             s.page.click("header form.signout button")  # out of the catalog, then of the provider, and back
