@@ -7,12 +7,10 @@ policy says, and the test moves the clock past it instead of sleeping."""
 from __future__ import annotations
 
 import json
-import socket
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
+from http_receiver import Receiver, free_port
 
 from catalog.errors import PermissionDenied, ValidationFailed
 from catalog.outbox import PAYLOAD_SCHEMA, SCHEMA, claim
@@ -28,40 +26,6 @@ class Clock:
 
     def __call__(self) -> float:
         return self.now
-
-
-class Receiver:
-    """An HTTP server in a thread that records every POST (headers, raw body) and answers ``status``."""
-
-    def __init__(self, port: int, status: int = 204):
-        self.got: list[tuple[dict[str, str], bytes]] = []
-        self.status = status
-        outer = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
-                outer.got.append(({k.lower(): v for k, v in self.headers.items()}, body))
-                self.send_response(outer.status)
-                self.send_header("Content-Length", "0")
-                self.end_headers()
-
-            def log_message(self, *args: object) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-        self.thread.start()
-
-    def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture

@@ -17,40 +17,12 @@ from pathlib import Path
 
 import httpx
 import pytest
+from http_receiver import Receiver
 from web.uitest import PASSWORD, ROOT, Session, _free_port, build_catalog
 
 from catalog.webhooks import verify
 
 WIDTH = "() => document.documentElement.scrollWidth"
-
-
-class Receiver:
-    """An HTTP server in a thread on 127.0.0.1 that records every POST (headers, raw body) and answers 204."""
-
-    def __init__(self, port: int):
-        import threading
-        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-
-        self.got: list[tuple[dict[str, str], bytes]] = []
-        outer = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
-                outer.got.append(({k.lower(): v for k, v in self.headers.items()}, body))
-                self.send_response(204)
-                self.send_header("Content-Length", "0")
-                self.end_headers()
-
-            def log_message(self, *args: object) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
 
 
 @pytest.fixture(scope="module")
