@@ -129,3 +129,33 @@ def test_an_import_run_with_organisation_events_is_refused_by_label(signed_in: S
     assert "Sự kiện tổ chức không được hoàn tác" in said and "event:" not in said
     assert arch.page.locator("#revert-confirm").count() == 0
     arch.shot("run-refused")
+
+
+def test_revert_an_approved_draft_from_its_review_page(signed_in: SignedIn) -> None:
+    ed = signed_in("editor-skhcn")
+    ref = "system:hcm-he-thong-sau-kiem-toan"  # owned by the editor's department (tests/web/uitest.py)
+    current = ed.page.request.get(f"{ed.base}/api/v1/entities/{ref}")
+    assert current.ok, current.text()
+    version = current.json()["version"]
+    made = ed.page.request.post(
+        f"{ed.base}/api/v1/drafts",
+        data={"ref": ref, "base_version": version, "changes": {"attributes": {"vendor": "Nhà thầu đề xuất"}}},
+    )
+    assert made.status == 201, made.text()
+    draft, tag = made.json()["id"], made.headers["etag"]
+    arch = signed_in("architect")
+    approved = arch.page.request.post(f"{arch.base}/api/v1/drafts/{draft}/approve", headers={"If-Match": tag})
+    assert approved.ok, approved.text()
+
+    arch.goto(f"/drafts/{draft}")
+    arch.page.click("#revert-draft")
+    arch.page.wait_for_url(f"**/revert?draft={draft}**")
+    assert f"Hoàn tác bản nháp đã duyệt {draft}" in _visible(arch)
+    row = arch.page.locator("#revert-items table.fields tbody tr").filter(has_text="Nhà thầu đề xuất")
+    assert row.count() == 1 and "Nhà thầu đề xuất" in row.locator("td.before").inner_text()
+    assert arch.page.locator("#revert-skipped").count() == 1  # the draft's own record stays as it is
+    arch.page.click("#revert-confirm")
+    arch.page.wait_for_url("**/revert/*")
+    assert f"Hoàn tác bản nháp đã duyệt {draft}" in _visible(arch)
+    after = arch.page.request.get(f"{arch.base}/api/v1/entities/{ref}").json()
+    assert after["attributes"].get("vendor") != "Nhà thầu đề xuất"
