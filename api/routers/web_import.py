@@ -202,11 +202,21 @@ async def import_submit(request: Request) -> Response:
             return _page(request, mode, status=422, failure=exc.text(lang))
         status = 422 if plan.report.status == "failed" else 200
         shown |= {"plan": plan, "rows": change_rows(store, plan.changes, lang, plan.locations)}
-        if not confirm or not plan.ready:
-            keep = not confirm and plan.ready
+        digest = plan_digest(plan.changes)
+        moved = confirm and plan.ready and str(data.get("plan", "")) != digest  # not what the dry run showed
+        if not confirm or not plan.ready or moved:
+            keep = plan.ready and (not confirm or moved)
             review = await run_in_threadpool(review_reasons, store, p, plan.changes, lang) if keep else []
             return _page(
-                request, mode, status=status, report=plan.report, token=token if keep else "", review=review, **shown
+                request,
+                mode,
+                status=409 if moved else status,
+                report=plan.report,
+                token=token if keep else "",
+                review=review,
+                digest=digest,
+                moved=moved,
+                **shown,
             )
         outcome = await _submit_plan(request, p, plan, str(data.get("note", ""))[:NOTE_CHARS])
         if isinstance(outcome, ValidationFailed):
@@ -221,6 +231,16 @@ async def import_submit(request: Request) -> Response:
     finally:
         if not keep:
             _discard_upload(token)
+
+
+def plan_digest(changes: list) -> str:
+    """What a dry run showed, in a few characters: the confirmation submits only the change set the editor saw (the
+    catalog may change between the two; then the new dry run is shown to be confirmed again)."""
+    import hashlib
+    import json
+
+    data = json.dumps([c.as_dict() for c in changes], sort_keys=True, ensure_ascii=False, default=str)
+    return hashlib.sha256(data.encode()).hexdigest()[:32]
 
 
 async def _submit_plan(request: Request, p: Principal, plan: Any, note: str) -> Any:

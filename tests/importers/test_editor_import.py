@@ -212,6 +212,10 @@ def editor_client(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[t
     store.close()
 
 
+def _field(html: str, name: str) -> str:
+    return re.search(rf'name="{name}" value="([^"]*)"', html).group(1)  # type: ignore[union-attr]
+
+
 def _csrf(html: str) -> str:
     return re.search(r'name="csrf" value="([0-9a-f]{64})"', html).group(1)  # type: ignore[union-attr]
 
@@ -238,7 +242,8 @@ def test_the_editors_import_page_says_a_draft_follows_and_links_it(
     assert "Thêm kết nối" in changes and "Trung tâm dữ liệu" in changes and "system:" not in changes  # no raw refs
     token = re.search(r'name="token" value="([^"]+)"', r.text).group(1)  # type: ignore[union-attr]
     assert content_hash(store) == before
-    done = c.post("/import", data={"csrf": _csrf(r.text), "token": token, "note": "Xin duyệt"})  # type: ignore[attr-defined]
+    confirm = {"csrf": _csrf(r.text), "token": token, "plan": _field(r.text, "plan"), "note": "Xin duyệt"}
+    done = c.post("/import", data=confirm)  # type: ignore[attr-defined]
     assert done.status_code == 200 and 'id="draft-link"' in done.text
     draft_id = re.search(r'href="/drafts/([0-9a-f]+)', done.text).group(1)  # type: ignore[union-attr]
     draft = Drafts(store, ARCHITECT).get(draft_id)
@@ -258,3 +263,43 @@ def test_the_editors_import_page_says_a_draft_follows_and_links_it(
     )
     assert r.status_code == 422 and 'id="confirm-import"' not in r.text
     assert "khac.xlsx: trang system, dòng 2, cột owner: owner:" in r.text and "Sở Tài chính" in r.text
+
+
+def test_an_editors_update_applies_at_once_when_the_policy_says_so_and_a_moved_catalog_asks_again(
+    editor_client: tuple[object, CatalogStore], tmp_path: Path
+) -> None:
+    """The default policy lets an editor's plain edit of their own system apply at once; the page says so before
+    the confirmation. A change to the catalog between the dry run and the confirmation shows the new dry run."""
+    c, store = editor_client
+    CatalogService(store, ARCHITECT).register(
+        {"ref": OLD, "name": {"vi": "Sổ tay cũ"}, "owner": SKHCN, "attributes": {"lifecycle": "production"}}
+    )
+    path = workbook(tmp_path / "sua.xlsx", [["hcm-so-tay-cu", "Sổ tay cũ", SKHCN, "retiring"]])
+    page = c.get("/import").text  # type: ignore[attr-defined]
+    r = c.post(
+        "/import", data={"csrf": _csrf(page), "format": ""}, files={"file": ("sua.xlsx", path.read_bytes(), "x")}
+    )  # type: ignore[attr-defined]
+    assert r.status_code == 200 and "được áp dụng ngay" in r.text and "Áp dụng các thay đổi" in r.text
+    CatalogService(store, ARCHITECT).patch(OLD, {"description": {"vi": "Sửa trong lúc chờ"}}, 1)  # meanwhile
+    confirm = {"csrf": _csrf(r.text), "token": _field(r.text, "token"), "plan": _field(r.text, "plan")}
+    again = c.post("/import", data=confirm)  # type: ignore[attr-defined]
+    assert again.status_code == 409 and 'id="plan-moved"' in again.text  # not what was shown: shown again
+    assert store.get_entity(OLD).attributes["lifecycle"] == "production"
+    confirm = {"csrf": _csrf(again.text), "token": _field(again.text, "token"), "plan": _field(again.text, "plan")}
+    done = c.post("/import", data=confirm)  # type: ignore[attr-defined]
+    assert done.status_code == 200 and "Đã áp dụng 1 thay đổi" in done.text and 'id="draft-link"' not in done.text
+    assert store.get_entity(OLD).attributes["lifecycle"] == "retiring"
+    assert store.get_entity(OLD).description.vi == ""  # the row's whole content, as an import writes it
+
+
+def test_a_row_that_would_rewrite_who_owned_a_system_before_is_refused(db: CatalogStore, tmp_path: Path) -> None:
+    """Cổng 1022 was another department's before the 2025 merger: a row with only today's owner would drop that
+    period, which an editor may never do (the refusal the form's update gets)."""
+    portal = db.get_entity("system:hcm-cong-1022")
+    assert portal.owner == SKHCN and any(p.end is not None for p in portal.owner_history)
+    path = workbook(tmp_path / "cong.xlsx", [[portal.code, portal.name.vi, SKHCN, "production"]])
+    plan = plan_import(db, path, principal=EDITOR)
+    assert [(r.location, r.reason.code) for r in plan.report.rejected] == [
+        ("cong.xlsx: sheet system, row 2, column owner", "denied-past-ownership")
+    ]
+    assert plan.changes == []
