@@ -51,7 +51,6 @@ PENDING_MINUTES = 10
 DISCOVERY_SECONDS = 3600
 MAX_RESPONSE = 1_000_000  # bytes read from the provider at most
 ALGORITHMS = ("RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512", "EdDSA")
-LOOPBACK = ("127.0.0.1", "localhost", "::1", "[::1]")
 
 Fetch = Callable[[str, dict[str, str] | None, dict[str, str] | None], dict[str, Any]]
 
@@ -111,13 +110,7 @@ def _sha256(text: str) -> str:
 
 def allowed_url(url: Any, settings: Settings) -> bool:
     """Whether a provider URL may be used: https, or http to the loopback when the settings allow it."""
-    if not isinstance(url, str) or len(url) > 2000:
-        return False
-    parts = urllib.parse.urlsplit(url)
-    if parts.scheme == "https" and parts.hostname:
-        return True
-    loopback_ok = settings.oidc_allow_http_loopback or settings.demo
-    return parts.scheme == "http" and loopback_ok and (parts.hostname or "") in LOOPBACK
+    return settings.provider_url_allowed(url)
 
 
 def http_json(url: str, form: dict[str, str] | None, headers: dict[str, str] | None, timeout: float) -> dict:

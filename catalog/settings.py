@@ -266,9 +266,55 @@ class Settings(BaseSettings):
         return open_store(self.store, metamodel=self.metamodel(), create=create, head_witness=self.head_witness)
 
     def check_secrets(self) -> None:
-        """Refuse to serve with the built-in secret outside demo mode."""
+        """Refuse to serve with the built-in secret outside demo mode, or with a single sign-on set up halfway
+        (:meth:`check_oidc`)."""
         if not self.demo and self.secret_key.get_secret_value() == DEMO_SECRET:
             raise ValidationFailed([FieldError("IOC_CATALOG_SECRET_KEY", msg("secret-key-not-set"))])
+        self.check_oidc()
+
+    def provider_url_allowed(self, url: object) -> bool:
+        """Whether an identity provider's URL may be used: https, or http to the loopback (127.0.0.1, localhost)
+        when ``oidc_allow_http_loopback`` or demo mode allows it."""
+        from urllib.parse import urlsplit
+
+        if not isinstance(url, str) or len(url) > 2000:
+            return False
+        try:
+            parts = urlsplit(url)
+            host = parts.hostname or ""
+        except ValueError:
+            return False
+        if parts.scheme == "https" and host:
+            return True
+        loopback = host in ("127.0.0.1", "localhost", "::1")
+        return parts.scheme == "http" and loopback and (self.oidc_allow_http_loopback or self.demo)
+
+    def check_oidc(self) -> None:
+        """With ``oidc_issuer`` set: a client id, a provider URL that is https (or an allowed loopback), and a claim
+        mapping that loads; every fault named."""
+        if not self.oidc_issuer:
+            return
+        from catalog.claims import load_mapping
+
+        errors = []
+        if not self.provider_url_allowed(self.oidc_issuer):
+            errors.append(FieldError("IOC_CATALOG_OIDC_ISSUER", msg("oidc-issuer-not-https")))
+        if not self.oidc_client_id:
+            errors.append(FieldError("IOC_CATALOG_OIDC_CLIENT_ID", msg("oidc-setting-required")))
+        if not self.oidc_claims_mapping:
+            errors.append(FieldError("IOC_CATALOG_OIDC_CLAIMS_MAPPING", msg("oidc-setting-required")))
+        else:
+            try:
+                load_mapping(self.oidc_claims_mapping)
+            except ValidationFailed as exc:
+                errors.extend(
+                    e
+                    if e.location.startswith("IOC_CATALOG_")
+                    else FieldError(f"{self.oidc_claims_mapping}: {e.location}", e.reason)
+                    for e in exc.errors
+                )
+        if errors:
+            raise ValidationFailed(errors)
 
 
 @lru_cache

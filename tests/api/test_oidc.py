@@ -403,3 +403,21 @@ def test_refused_callbacks_count_against_the_address(sso: Sso) -> None:
             assert c.get("/signin/oidc/callback?code=x&state=forged", follow_redirects=False).status_code == 401
         r = c.get("/signin/oidc/callback?code=x&state=forged&lang=en", follow_redirects=False)
         assert r.status_code == 429 and int(r.headers["Retry-After"]) > 0 and "Try again in" in r.text
+
+
+def test_a_single_sign_on_set_up_halfway_refuses_to_serve_naming_each_fault(tmp_path: Path) -> None:
+    bad = tmp_path / "claims.yaml"
+    bad.write_text("rules:\n  - group: g\n    role: owner\n", encoding="utf-8")
+    settings = Settings(demo=False, secret_key="k" * 40, oidc_issuer="http://sso.example", oidc_claims_mapping=str(bad))
+    with pytest.raises(ValidationFailed) as err:
+        settings.check_secrets()
+    where = [e.location for e in err.value.errors]
+    assert where == ["IOC_CATALOG_OIDC_ISSUER", "IOC_CATALOG_OIDC_CLIENT_ID", f"{bad}: rules[1].role"], where
+    assert "https" in err.value.errors[0].reason.text("en")
+    Settings(
+        demo=False,
+        secret_key="k" * 40,
+        oidc_issuer="https://sso.example/realms/hcm",
+        oidc_client_id="ioc-catalog",
+        oidc_claims_mapping=str(MAPPING),
+    ).check_secrets()  # complete: serves
