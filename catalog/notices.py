@@ -29,6 +29,7 @@ is never behind the log by more than one bounded catch-up. The cursor starts at 
 
 from __future__ import annotations
 
+import builtins
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -274,7 +275,7 @@ def _message(mailer: Mailer, to: str, notice: Notice) -> Any:
 
     sentence = notice.sentence(mailer.lang)
     m = MIMEText(f"{sentence}\n\n{notice.ref}\n\n{msg('mail-footer').text(mailer.lang)}\n", "plain", "utf-8")
-    m["Subject"] = Header("ioc-catalog: " + sentence[:180], "utf-8")
+    m["Subject"] = Header("ioc-catalog: " + sentence[:180], "utf-8")  # type: ignore[assignment]  # compat32 takes it
     m["From"] = mailer.sender
     m["To"] = to
     m["X-IOC-Event"] = notice.type
@@ -331,7 +332,7 @@ class Notices:
         if catch:
             catch_up(store, batch, keep)
 
-    def list(self, limit: int = 100, unread_only: bool = False) -> list[Notice]:
+    def list(self, limit: int = 100, unread_only: bool = False) -> builtins.list[Notice]:
         """Newest first."""
         rec = self.store.get_record(BOXES, self.principal.name)
         items = [_notice(d) for d in (rec.data.get("items") or [])] if rec else []
@@ -344,7 +345,7 @@ class Notices:
         rec = self.store.get_record(BOXES, self.principal.name)
         return sum(1 for d in (rec.data.get("items") or []) if not d.get("read")) if rec else 0
 
-    def mark_read(self, ids: list[int] | None = None) -> int:
+    def mark_read(self, ids: builtins.list[int] | None = None) -> int:
         """Mark the notices with these event ids read (None: all); returns how many were unread."""
         if ids is not None and (not isinstance(ids, list) or not all(isinstance(i, int) for i in ids)):
             raise ValidationFailed([FieldError("ids", msg("ui-whole-number"))])

@@ -221,53 +221,51 @@ def to_event(entry: ChangeEntry, owners: dict[str, str | None] | None = None) ->
     ``owners``: the owning organisation of entities the entry names but does not carry (a relationship's source)."""
     ref = entry.ref
     data = entry.after if isinstance(entry.after, dict) else entry.before if isinstance(entry.before, dict) else {}
-    common = {"id": entry.seq, "ref": ref, "time": entry.time, "actor": entry.actor, "request_id": entry.request_id}
-    common["proposer"] = entry.proposer
     if ref.startswith(RECORD_PREFIX):
         return _draft_event(entry) if ref.startswith(RECORD_PREFIX + "draft/") else None
     if entry.op not in _OPS:
         return None
+
+    def event(type: str, kind: Any, org: str | None, refs: tuple[str, ...]) -> ChangeEvent:
+        return ChangeEvent(
+            id=entry.seq,
+            type=type,
+            ref=ref,
+            time=entry.time,
+            actor=entry.actor,
+            request_id=entry.request_id,
+            proposer=entry.proposer,
+            kind=kind if isinstance(kind, str) else None,
+            org=org,
+            refs=refs,
+            changed=_changed(entry.before, entry.after),
+        )
+
     if ref.startswith("rel:"):
         source, target = data.get("source"), data.get("target")
         ends = tuple(r for r in (source, target) if isinstance(r, str))
-        return ChangeEvent(
-            **common,
-            type=f"relationship.{_OPS[entry.op]}",
-            kind=data.get("type") if isinstance(data.get("type"), str) else None,
-            org=(owners or {}).get(source) if isinstance(source, str) else None,
-            refs=ends,
-            changed=_changed(entry.before, entry.after),
-        )
+        org = (owners or {}).get(source) if isinstance(source, str) else None
+        return event(f"relationship.{_OPS[entry.op]}", data.get("type"), org, ends)
     if ref.startswith("event:"):
         parties = [data.get("from"), data.get("to")]
         refs = tuple(r for group in parties if isinstance(group, list) for r in group if isinstance(r, str))
-        return ChangeEvent(**common, type="organization_event.recorded", kind=data.get("type"), refs=refs)
-    kind = ref.split(":", 1)[0]
-    owner = _owner(data)
-    return ChangeEvent(
-        **common,
-        type=f"entity.{_OPS[entry.op]}",
-        kind=kind,
-        org=owner,
-        refs=(ref,),
-        changed=_changed(entry.before, entry.after),
-    )
+        return event("organization_event.recorded", data.get("type"), None, refs)
+    return event(f"entity.{_OPS[entry.op]}", ref.split(":", 1)[0], _owner(data), (ref,))
+
+
+def _source(e: ChangeEntry) -> str | None:
+    data = e.after if isinstance(e.after, dict) else e.before if isinstance(e.before, dict) else {}
+    source = data.get("source")
+    return source if isinstance(source, str) else None
 
 
 def events_after(store: CatalogStore, seq: int, limit: int = 500) -> tuple[list[ChangeEvent], int]:
     """The change events after ``seq`` among the next ``limit`` change-log entries, and the last seq read (the
     position a consumer reaches once it has handled them all)."""
     entries = store.changelog(after_seq=seq, limit=limit)
-    sources = sorted(
-        {
-            e.after.get("source") if isinstance(e.after, dict) else e.before.get("source") if e.before else None
-            for e in entries
-            if e.ref.startswith("rel:")
-        }
-        - {None}
-    )
+    sources = sorted({s for s in (_source(e) for e in entries if e.ref.startswith("rel:")) if s is not None})
     found = store.get_entities(sources) if sources else {}
-    owners = {ref: found[ref].owner if ref in found else None for ref in sources}
+    owners: dict[str, str | None] = {ref: found[ref].owner if ref in found else None for ref in sources}
     events = [ev for ev in (to_event(e, owners) for e in entries) if ev is not None]
     return events, entries[-1].seq if entries else seq
 

@@ -27,6 +27,7 @@ thread (setting ``notify_worker``) and ``ioc-catalog notify run`` from cron or s
 
 from __future__ import annotations
 
+import builtins
 import hashlib
 import hmac
 import json
@@ -340,10 +341,12 @@ class Webhooks:
                 self.store.delete_record(SECRETS, sub_id, self.ctx, log=False)
         drop_cursor(self.store, cursor_name(sub.id))
 
-    def deliveries(self, sub_id: str | None = None, limit: int = 200, outcome: str | None = None) -> list[Delivery]:
+    def deliveries(
+        self, sub_id: str | None = None, limit: int = 200, outcome: str | None = None
+    ) -> builtins.list[Delivery]:
         """The newest attempts (of one subscription), newest first (at most ``limit``; reads at most 20 times that)."""
         self._admin()
-        out: list[Delivery] = []
+        out: builtins.list[Delivery] = []
         for rec in self.store.list_records(DELIVERIES, limit=max(1, limit) * 20, newest_first=True):
             d = _delivery(rec.key, rec.data)
             if (sub_id is None or d.subscription == sub_id) and (outcome is None or d.outcome == outcome):
