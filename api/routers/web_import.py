@@ -92,7 +92,7 @@ def change_rows(store: Any, changes: list, lang: str, where: dict[str, str] | No
 
     def entity(ref: str) -> str:
         kind = mm.kinds.get(ref.split(":", 1)[0])
-        return f"{kind.label.get(lang)} {named.get(ref) or ref}" if kind else named.get(ref) or ref
+        return f"{kind.label.get(lang)} “{named.get(ref) or ref}”" if kind else named.get(ref) or ref
 
     rows = []
     for c in changes[:SHOWN]:

@@ -237,7 +237,7 @@ def test_the_editors_import_page_says_a_draft_follows_and_links_it(
     )
     assert r.status_code == 200 and 'id="confirm-import"' in r.text
     assert "sẽ gửi thành một bản nháp để duyệt" in r.text and "Gửi bản nháp để duyệt" in r.text
-    assert "Hệ thống thông tin Hệ thống quản lý đề tài khoa học" in r.text  # the change by kind and name
+    assert "Hệ thống thông tin “Hệ thống quản lý đề tài khoa học”" in r.text  # the change by kind and name
     changes = r.text.split('id="plan-changes"', 1)[1].split("</ul>", 1)[0]
     assert "Thêm kết nối" in changes and "Trung tâm dữ liệu" in changes and "system:" not in changes  # no raw refs
     token = re.search(r'name="token" value="([^"]+)"', r.text).group(1)  # type: ignore[union-attr]
