@@ -24,7 +24,7 @@ from api.routers.web_import import review_reasons
 from api.web.context import describe, finish, lang_of, render
 from catalog.changeset import MAX_CHANGES, Change
 from catalog.errors import CatalogError, FieldError, ValidationFailed
-from catalog.i18n import msg
+from catalog.i18n import Message, msg
 from catalog.metamodel import AttributeSpec
 from catalog.permissions import Principal, org_units
 from catalog.store.base import EntityFilter
@@ -119,7 +119,8 @@ def _value(f: Field, raw: str, kind: str, lang: str) -> Any:
     try:
         return a.coerce(raw)
     except ValueError as exc:
-        raise ValidationFailed([FieldError("value", exc.args[0] if exc.args else str(exc))]) from None
+        reason = exc.args[0] if exc.args and isinstance(exc.args[0], Message) else msg("value-invalid")
+        raise ValidationFailed([FieldError("value", reason)]) from None
 
 
 def _list_page(request: Request, p: Principal, org: str, field: str, status: int = 200, **values: Any) -> Response:
