@@ -98,8 +98,14 @@ def test_department_editor_registers_a_system_and_another_department_cannot_edit
     ed.page.fill("#code", "hcm-quan-ly-ptn")
     ed.page.select_option("#attr_lifecycle", "production")
     ed.page.click("#save")
-    ed.page.wait_for_url("**/entities/system:hcm-quan-ly-ptn?saved=1")
-    assert ed.page.is_visible("#saved")
+    # a department's new system is reviewed first (the approval policy): one draft, with its connection
+    ed.page.wait_for_url("**/drafts/*")
+    assert "CSDL danh mục dùng chung TP.HCM" in ed.page.inner_text("main") and ed.page.is_visible("#why")
+    arch = signed_in("architect")
+    arch.page.goto(ed.page.url.split("?")[0] + "/approve")
+    arch.page.click("#confirm-approve")
+    arch.page.wait_for_url("**/drafts?*done=approve*")
+    ed.goto("/entities/system:hcm-quan-ly-ptn")
     assert "CSDL danh mục dùng chung TP.HCM" in ed.page.inner_text("#relationships")
     assert "Sở Khoa học và Công nghệ" in ed.page.inner_text("#attributes")
     history = ed.page.inner_text("#history")
@@ -229,11 +235,13 @@ def _register_xss_system(s: Session) -> None:
 def test_a_system_named_like_an_html_tag_is_shown_as_text_on_every_page(signed_in: SignedIn) -> None:
     s = signed_in("architect")
     _register_xss_system(s)
-    s.goto("/entities/system:xss-probe/edit")  # and a pending draft that quotes it, for the approval queue
-    s.page.fill("#attr_vendor", "vendor " + XSS)
-    s.page.fill("#note", XSS)
-    s.page.click("#submit-draft")
-    s.page.wait_for_url("**?drafted=1")
+    ed = signed_in("editor-skhcn")  # and a pending draft that quotes it, for the approval queue: the department's
+    ed.goto("/entities/system:xss-probe/edit")  # edit of its connection to the IOC is one the policy sends to review
+    ed.page.fill("#attr_vendor", "vendor " + XSS)
+    ed.page.fill("#link_0_data", XSS)
+    ed.page.fill("#note", XSS)
+    ed.page.click("#save")
+    ed.page.wait_for_url("**/drafts/*")
     pages = [
         "/entities/system:xss-probe",
         "/entities/system:xss-probe?lang=en",
@@ -323,10 +331,15 @@ def test_department_draft_is_approved_by_an_architect(signed_in: SignedIn) -> No
     ed = signed_in("editor-skhcn")
     ed.goto("/entities/system:hcm-cong-1022/edit")
     ed.page.fill("#attr_vendor", "Công ty phần mềm Sài Gòn")
+    # the legal basis of its flow to the IOC: a change to a connection touching the IOC is reviewed (the policy)
+    flow = "input[value='system:hcm-cong-1022>feeds>platform:hcm-ioc']"
+    ed.page.locator("[data-conn-row]", has=ed.page.locator(flow)).locator("input[name$='_legal_basis']").fill("QĐ 2000")
     ed.page.fill("#note", "Đổi nhà cung cấp theo hợp đồng mới")
-    ed.page.click("#submit-draft")
-    ed.page.wait_for_url("**/entities/system:hcm-cong-1022?drafted=1")
-    assert ed.page.is_visible("#drafted") and ed.page.is_visible("#pending-drafts")
+    ed.page.click("#save")
+    ed.page.wait_for_url("**/drafts/*")  # the draft, and why it waits for review
+    assert ed.page.is_visible("#why")
+    ed.goto("/entities/system:hcm-cong-1022")
+    assert ed.page.is_visible("#pending-drafts")
     assert "Công ty phần mềm Sài Gòn" not in ed.page.inner_text("#attributes")  # nothing applied yet
     assert ed.page.locator("nav.main a", has_text="Duyệt bản nháp").count() == 0  # editors do not approve
     ed.goto("/drafts")  # "my drafts": the editor's own, with their status

@@ -45,9 +45,12 @@ def test_history_shows_values_before_and_after_and_the_proposer_of_an_approved_d
     old = ed.page.input_value("#attr_evidence_note")  # a text attribute: the draft changes only this field
     assert old and ADDED not in old
     ed.page.fill("#attr_evidence_note", f"{old} {ADDED}.")
+    # and the legal basis of where it is hosted: a connection of a shared database, which the policy reviews
+    hosted = ed.page.locator("[data-conn-row]", has=ed.page.locator(f"input[value='{DB}>hosted_on>platform:hcm-ttdl']"))
+    hosted.locator("input[name$='_legal_basis']").fill("QĐ 2000")
     ed.page.fill("#note", "Cập nhật ghi chú nguồn")
-    ed.page.click("#submit-draft")
-    ed.page.wait_for_url(f"**/entities/{DB}?drafted=1")
+    ed.page.click("#save")
+    ed.page.wait_for_url("**/drafts/*")
 
     arch = signed_in("architect")
     arch.goto("/drafts")

@@ -87,6 +87,8 @@ def test_a_department_registers_a_system_that_feeds_the_ioc_via_the_lgsp(
     ed.page.fill("#note", "Hệ thống mới theo kế hoạch chuyển đổi số 2026")
     narrow_enough(ed, width)
     ed.shot(f"{width}-form")
+    ed.page.locator("#connections").scroll_into_view_if_needed()
+    ed.shot(f"{width}-form-connections", full=False)
     # headless Chromium at 390 px scrolls the page when the button takes focus on mousedown, so the release lands
     # elsewhere: focus it first (the click is then the same as anywhere else)
     ed.page.focus("#save")
