@@ -287,7 +287,9 @@ async def create_token(request: Request) -> Response:
     if days not in EXPIRY_CHOICES:
         raise ValidationFailed([FieldError("expires_days", msg("ui-token-expiry-choice"))])
     issued = Accounts(_store(request), p).create_token(p.name, label, expires_days=days)
-    return _account_page(request, issued=issued)
+    response = _account_page(request, issued=issued)
+    response.headers["Cache-Control"] = "no-store"  # the page holds the secret: kept by no cache, not even "back"
+    return response
 
 
 @router.post("/account/tokens/revoke")

@@ -363,7 +363,7 @@ def test_the_account_page_lists_creates_once_and_revokes_tokens(sso: Sso) -> Non
     assert page.status_code == 200 and "the city&#39;s single sign-on" in page.text and "No API tokens." in page.text
     csrf = _csrf(sso.client)
     r = sso.client.post("/account/tokens", data={"csrf": csrf, "label": "nightly export", "expires_days": "30"})
-    assert r.status_code == 200 and 'id="token-secret"' in r.text
+    assert r.status_code == 200 and 'id="token-secret"' in r.text and r.headers["cache-control"] == "no-store"
     secret = r.text.split('id="token-secret">')[1].split("<")[0]
     me = sso.client.get("/api/v1/me", headers={"Authorization": f"Bearer {secret}"}, cookies={})
     assert (me.json()["name"], me.json()["role"], me.json()["org"]) == (
