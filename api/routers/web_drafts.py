@@ -4,7 +4,8 @@ connections with their target's owner and province, the platform they go via, th
 the approval policy's reasons), approval after a confirmation step that shows what will be applied, rejection with
 a reason. :func:`pending_count` is the approvers' badge in the header (base.html).
 
-Routes: ``GET /drafts`` (``tab``: ``mine``, ``queue``, ``all``), ``GET /drafts/{id}`` (the review),
+Routes: ``GET /drafts`` (``tab``: ``mine``, ``queue``, ``all``; ``submitted=<draft id>``: the page a form sends its
+writer to after :func:`catalog.changeset.submit` made a draft, which it confirms), ``GET /drafts/{id}`` (the review),
 ``GET /drafts/{id}/approve`` (the confirmation), ``POST /drafts/{id}`` (``decision`` approve | reject, ``version``,
 ``reason``). Labels everywhere: fields, enumerated values, relationship types, organisations by name.
 """

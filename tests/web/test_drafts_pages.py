@@ -71,8 +71,9 @@ def test_editor_sees_my_drafts_and_an_approver_compares_and_confirms(signed_in: 
     name = "Hệ thống phản ánh hiện trường thử duyệt"
     draft = submit(ed, "hcm-skhcn-duyet-1", name, "Đăng ký mới kèm luồng tới IOC")
 
-    ed.goto("/drafts?lang=vi")
+    ed.goto(f"/drafts?submitted={draft}&lang=vi")  # where a form sends its writer after submitting a draft
     assert ed.page.inner_text("h1") == "Bản nháp của tôi"
+    assert "Đã gửi bản nháp để duyệt" in ed.page.inner_text("#submitted")
     assert ed.page.locator("nav#menu a[href^='/drafts']").count() == 1  # the editor's menu reaches "my drafts"
     mine = ed.page.locator(f"#draft-{draft}")
     assert name in mine.inner_text() and "Đăng ký mới kèm luồng tới IOC" in mine.inner_text()
