@@ -257,6 +257,10 @@ def test_health_and_api_through_https(deployment: Deployment) -> None:
         assert ready["status"] == "ok" and ready["schema"]["found"] == ready["schema"]["expected"]
         r = c.get(f"{deployment.base}/api/v1/entities", params={"kind": "system", "limit": 5})
         assert r.status_code == 200 and r.json()["items"]
+        # a diagram goes through the long-timeout location of the site (the prefix stripped by its rewrite)
+        svg = c.get(f"{deployment.base}/api/v1/diagrams/ioc.svg")
+        assert svg.status_code == 200 and svg.headers["content-type"].startswith("image/svg+xml")
+        assert "<svg" in svg.text
         # the problem names the request: the id nginx gave it ($request_id), answered in X-Request-Id
         missing = c.get(f"{deployment.base}/api/v1/entities/system:khong-co")
         assert missing.status_code == 404
