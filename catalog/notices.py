@@ -422,6 +422,12 @@ def notify_pass(store: CatalogStore, settings: Any, send: Any = None) -> dict[st
     return {"notices": written, "mailed": mailed, "mail_failed": mail_failed, **report.as_dict()}
 
 
+def behind(store: CatalogStore) -> bool:
+    """Whether the notices' cursor is behind the change log's head (more to catch up than one pass read)."""
+    rec = store.get_record("outbox-cursor", CURSOR)
+    return rec is not None and int(rec.data.get("seq") or 0) < store.revision()[0]
+
+
 class Worker:
     """A background thread running :func:`notify_pass` every ``interval`` seconds until :meth:`stop`."""
 
@@ -442,11 +448,14 @@ class Worker:
 
         log = logging.getLogger("ioc_catalog.notify")
         while not self._stop.is_set():
+            pause = self.settings.notify_interval_seconds
             try:
                 notify_pass(self.store, self.settings)
+                if behind(self.store):  # a big import: go on at once, a batch at a time
+                    pause = min(pause, 0.05)
             except Exception as exc:  # a store or network failure: try again next time, never stop serving
                 log.warning("notify pass failed: %s", type(exc).__name__)
-            self._stop.wait(self.settings.notify_interval_seconds)
+            self._stop.wait(pause)
 
     def stop(self, timeout: float = 30.0) -> None:
         self._stop.set()

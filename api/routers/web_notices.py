@@ -48,9 +48,12 @@ OUTCOME_LABELS = {
 assert set(OUTCOME_LABELS) == set(OUTCOMES)
 
 
+PAGE_CATCH_UP = 200  # change-log entries a page reads at most to catch the notices up (the worker reads more)
+
+
 def _notices(request: Request, p: Principal, catch: bool = True) -> Notices:
     s = request.app.state.settings
-    return Notices(_store(request), p, batch=s.notify_batch, keep=s.notices_keep, catch=catch)
+    return Notices(_store(request), p, batch=min(s.notify_batch, PAGE_CATCH_UP), keep=s.notices_keep, catch=catch)
 
 
 def unread_count(request: Request, user: Principal | None) -> int:
