@@ -15,6 +15,9 @@ Retry-After; anything unexpected is logged with its traceback (logger
 Every problem also carries ``request_id``: the request's id (:mod:`api.observability`), the same as on its log line,
 in its ``X-Request-Id`` header and on the change-log entries it wrote.
 
+Every problem also carries ``request_id``: the request's id (:mod:`api.observability`), the same as on its log line,
+in its ``X-Request-Id`` header and on the change-log entries it wrote.
+
 Problems repeat what the client sent (field names, values in reasons): :class:`EchoSafeJSON`, the response class of
 problems and of every route, writes a lone surrogate a client sent (``{"\\ud800": 1}`` is valid JSON) as its escape
 ``\\ud800`` instead of failing to encode the answer.
@@ -37,6 +40,7 @@ from api import messages
 from catalog.errors import CatalogError, Conflict, PermissionDenied, ValidationFailed
 from catalog.i18n import allowed_codes, msg, term, text
 from catalog.metamodel import VALUE_LABELS
+from catalog.store.base import CURRENT_REQUEST_ID
 from catalog.store.base import CURRENT_REQUEST_ID
 from catalog.text import echoable
 
@@ -100,6 +104,8 @@ def problem(
     }
     if instance:
         body["instance"] = instance
+    if rid := request_id or CURRENT_REQUEST_ID.get():  # the id on the request's log line and change-log entries
+        body["request_id"] = rid
     if rid := request_id or CURRENT_REQUEST_ID.get():  # the id on the request's log line and change-log entries
         body["request_id"] = rid
     if errors:
@@ -227,6 +233,7 @@ def install(app: FastAPI) -> None:
             "internal-error",
             None,
             request.url.path,
+            {"X-Request-Id": request_id},  # answered past api.observability's middleware: the header is set here
             request_id=request_id,
         )
 

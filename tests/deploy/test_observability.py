@@ -133,6 +133,20 @@ def test_problems_carry_the_request_id(app: App) -> None:
     assert invalid.status_code == 422 and invalid.json()["request_id"] == invalid.headers["x-request-id"]
 
 
+def test_an_unexpected_error_names_its_request(app: App, access_log: io.StringIO) -> None:
+    def broken(*args: Any, **kwargs: Any) -> Any:
+        raise RuntimeError("a bug")
+
+    app.store.get_entity = broken  # type: ignore[method-assign]
+    r = app.client.get("/api/v1/entities/organization:hcm-skhcn")
+    assert r.status_code == 500 and r.json()["code"] == "internal-error"
+    rid = r.json()["request_id"]
+    assert r.headers["x-request-id"] == rid and rid in r.json()["detail"]
+    line = next(x for x in lines(access_log) if x["request_id"] == rid)
+    assert line["status"] == 500 and line["route"] == "/api/v1/entities/{ref}"
+    assert "a bug" not in r.text
+
+
 def test_a_write_that_fails_writes_no_entry_under_its_id(app: App) -> None:
     first = app.client.post("/api/v1/systems", json=new_system("obs-three"), headers=app.auth)
     again = app.client.post("/api/v1/systems", json=new_system("obs-three"), headers=app.auth)
