@@ -194,3 +194,35 @@ def test_a_change_set_draft_names_the_system_it_would_create(store) -> None:
     [n] = Notices(store, ARCHITECT).list()
     assert (n.type, n.ref, n.draft) == ("draft.submitted", new, d.id)
     assert n.sentence("en") == "editor-skhcn submitted a change to “Science data portal” for approval"
+
+
+def test_the_background_worker_goes_on_without_pausing_while_behind(store) -> None:
+    import time
+    from types import SimpleNamespace
+
+    from catalog.notices import Worker
+
+    Notices(store, AUDITOR).watch("system:hcm-khcn-1")
+    svc, version = CatalogService(store), 1
+    for i in range(3):
+        version = svc.patch("system:hcm-khcn-1", {"attributes": {"vendor": f"V{i}"}}, version).version
+    settings = SimpleNamespace(  # one entry per pass, an hour between passes when caught up
+        notify_batch=1, notices_keep=200, notify_interval_seconds=3600, smtp_host=None, **WEBHOOK_DEFAULTS
+    )
+    worker = Worker(store, settings).start()
+    try:
+        deadline = time.monotonic() + 30  # ends a wait that would otherwise last three hours
+        while Notices(store, AUDITOR, catch=False).unread() < 3 and time.monotonic() < deadline:
+            time.sleep(0.05)
+    finally:
+        worker.stop()
+    assert Notices(store, AUDITOR, catch=False).unread() == 3
+
+
+WEBHOOK_DEFAULTS = {
+    "webhook_attempts": 8,
+    "webhook_base_delay_seconds": 10,
+    "webhook_max_delay_seconds": 3600,
+    "webhook_timeout_seconds": 10,
+    "webhook_log_keep": 10_000,
+}
