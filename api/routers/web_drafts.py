@@ -283,6 +283,36 @@ class _DateAttr:
     values = ()
 
 
+def _count(value: Any) -> int:
+    """A count of an import report: a number, or a number per kind (summed)."""
+    if isinstance(value, bool):
+        return 0
+    if isinstance(value, int):
+        return value
+    if isinstance(value, dict):
+        return sum(_count(v) for v in value.values())
+    return 0
+
+
+def attachment_rows(d: Any, lang: str) -> list[tuple[str, str]]:
+    """An import's dry-run report attached to a draft (``attachments.import_report``), by label; empty otherwise."""
+    from catalog.i18n import format_number
+
+    report = (d.attachments or {}).get("import_report")
+    if not isinstance(report, dict):
+        return []
+    rows = [(msg("ui-draft-import-file").text(lang), str(report.get("file") or ""))]
+    for key, label in (
+        ("created", msg("ui-draft-import-created")),
+        ("updated", msg("ui-draft-import-updated")),
+        ("unchanged", msg("ui-draft-import-unchanged")),
+        ("rejected", msg("ui-draft-import-rejected")),
+        ("unmapped", msg("ui-draft-import-unmapped")),
+    ):
+        rows.append((label.text(lang), format_number(_count(report.get(key)), lang)))
+    return rows
+
+
 def _reasons(d: Any, lang: str) -> list[str]:
     return [r.get(lang) or r.get("vi", "") for r in d.reasons or []]
 
@@ -349,6 +379,7 @@ def _review(request: Request, p: Principal, draft_id: str, template: str, status
         reasons=_reasons(d, lang),
         approver=may(p, "approve"),
         moved_on=any(v.moved_on for v in views),
+        report=attachment_rows(d, lang),
         **more,
     )
 

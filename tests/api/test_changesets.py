@@ -113,3 +113,20 @@ def test_policy_is_readable(api: Any) -> None:
     body = r.json()
     assert body["default"] == "apply" and "operations_centre" in body["groups"]
     assert [x["id"] for x in body["rules"]][:2] == ["architects-and-admins", "new-system"]
+
+
+def test_an_import_report_attached_to_a_draft_reads_by_label() -> None:
+    from api.routers.web_drafts import attachment_rows
+    from catalog.drafts import Draft
+
+    report = {"file": "he-thong.xlsx", "created": {"system": 2, "relationship": 3}, "updated": {}, "rejected": 1}
+    d = Draft("0123456789ab", "system:x", "changeset", {}, 0, "e", "t", attachments={"import_report": report})
+    assert attachment_rows(d, "vi") == [
+        ("Tệp", "he-thong.xlsx"),
+        ("Sẽ thêm mới", "5"),
+        ("Sẽ cập nhật", "0"),
+        ("Không đổi", "0"),
+        ("Bị từ chối", "1"),
+        ("Không ánh xạ được", "0"),
+    ]
+    assert attachment_rows(Draft("0123456789ab", "system:x", "patch", {}, 1, "e", "t"), "en") == []
