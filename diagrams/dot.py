@@ -21,6 +21,7 @@ import math
 import re
 from collections import Counter, defaultdict
 
+from catalog.i18n import DATE_PATTERNS, format_date
 from catalog.metamodel import DEFAULT, Metamodel
 from diagrams.model import Cluster, Diagram, Edge, Node
 from diagrams.style import AGGREGATE, HIGHLIGHT, carries_data, edge_style, word
@@ -308,10 +309,16 @@ class DotWriter:
 
     def _stamp(self) -> str:
         d, lang = self.d, self.lang
-        record = f"{word('recorded', lang)} {d.as_of}" if d.as_of else word("current_record", lang)
+        pattern = DATE_PATTERNS.get(lang, "yyyy-MM-dd")  # dates as the diagram's language writes them in a sentence
+        record = (
+            f"{word('recorded', lang)} {format_date(d.as_of, lang, pattern)}"
+            if d.as_of
+            else word("current_record", lang)
+        )
+        day = format_date(d.day, lang, pattern)
         lines = [
             f"<B>{html(d.title)}</B>",
-            html(f"{word('as_of', lang)}: {d.day} ({record}) · {word('revision', lang)}: {d.revision.short}"),
+            html(f"{word('as_of', lang)}: {day} ({record}) · {word('revision', lang)}: {d.revision.short}"),
         ]
         lines += [html(n) for n in d.notes]
         rows = "".join(f'<TR><TD ALIGN="LEFT">{line}</TD></TR>' for line in lines)
