@@ -1,6 +1,7 @@
 """A department editor's spreadsheet (issue 16, item 4): the dry run runs as the editor and names every row outside
 their organisation; confirming imports nothing but hands one change set to the approval policy, which makes it one
-draft with the dry run's report attached; the approval applies it all."""
+draft with the dry run's report attached; the approval applies it all. The rules on both backends (the ``store``
+fixture); the page through the app on SQLite."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from conftest import SAMPLE, make_store
+from conftest import SAMPLE
 from openpyxl import Workbook
 
 from catalog.changeset import submit
@@ -28,8 +29,8 @@ THEIRS = "system:hcm-thue-cu"  # an existing system of Sở Tài chính
 
 
 @pytest.fixture
-def db(tmp_path: Path) -> Iterator[CatalogStore]:
-    store = make_store("sqlite", tmp_path)
+def db(store: CatalogStore) -> Iterator[CatalogStore]:
+    """The sample catalog on each backend (the ``store`` fixture), with one system of each department."""
     run_import(store, SAMPLE)
     CatalogService(store, ARCHITECT).register(
         {"ref": OLD, "name": {"vi": "Sổ tay cũ"}, "owner": SKHCN, "attributes": {"lifecycle": "production"}}
@@ -38,7 +39,6 @@ def db(tmp_path: Path) -> Iterator[CatalogStore]:
         {"ref": THEIRS, "name": {"vi": "Thuế cũ"}, "owner": STC, "attributes": {"lifecycle": "production"}}
     )
     yield store
-    store.close()
 
 
 def workbook(path: Path, systems: list[list[str]], relationships: list[list[str]] = ()) -> Path:
