@@ -12,7 +12,9 @@ holds; ``known(refs)`` returns those that exist).
 file named .csv is refused, never read as an empty CSV), then checks every reference against the file and the store,
 loads everything in one transaction with provenance (source and run), or nothing at all, and records the run
 (``import-run`` records: who, when, status, counts) whether it finished or failed. A run that never finishes (the
-process was killed or crashed) is found by :func:`recover_runs` at the next start and recorded as failed.
+process was killed or crashed) is found by :func:`recover_runs` at the next start and recorded as failed. The stages
+before the load are :func:`prepare_import`; :func:`plan_import` runs them as a principal and turns what the load would
+write into a change set instead of a run (a department editor's spreadsheet, docs/spreadsheets.md).
 
 Hostile input stays bounded: :class:`ImportLimits` (from the ``import_*`` settings) says what a cell, a row, a sheet
 and a report may hold, importers that honour it carry a ``limits`` attribute, and every message that quotes the file
