@@ -29,7 +29,6 @@ from pathlib import Path
 from typing import Any
 
 OVERRIDES_ENV = "IOC_CATALOG_SERVE_OVERRIDES"  # the command line's settings, for the worker processes
-SECRET_FIELDS = {"secret_key", "oidc_client_secret"}  # never put in the environment by us: each worker reads its own
 
 log = logging.getLogger("ioc_catalog.api")
 
@@ -73,12 +72,12 @@ def prepare_run_dir(settings: Any, workers: int) -> tuple[Path, dict[str, str]]:
 
 
 def overrides(settings: Any) -> dict[str, Any]:
-    """The settings given on the command line (not read from the environment), for the workers; never a secret."""
-    return {
-        name: value
-        for name, value in settings.model_dump(mode="json", include=settings.model_fields_set).items()
-        if name not in SECRET_FIELDS
-    }
+    """The settings this process was given, for the workers; never a secret (a SecretStr: the secret key, the
+    provider's client secret, the SMTP password...), which each worker reads from the environment itself."""
+    from pydantic import SecretStr
+
+    secret = {name for name in settings.model_fields_set if isinstance(getattr(settings, name), SecretStr)}
+    return settings.model_dump(mode="json", include=settings.model_fields_set - secret)
 
 
 def run(settings: Any) -> None:

@@ -354,6 +354,9 @@ def test_serve_hands_uvicorn_its_workers_proxy_prefix_and_shared_state(
         log_format="json",
         run_dir=str(run_dir),
     )
+    monkeypatch.setenv("IOC_CATALOG_SMTP_PASSWORD", "smtp-secret-of-the-city")  # any secret read from the environment
+    monkeypatch.setenv("IOC_CATALOG_OIDC_CLIENT_SECRET", "oidc-secret-of-the-city")
+    settings = Settings(**settings.model_dump(include=settings.model_fields_set))
     commands_serve.run(settings)
     assert seen["app"] == "api.commands_serve:app_factory" and seen["factory"] is True
     assert seen["workers"] == 2 and seen["root_path"] == "/ioc-catalog"
@@ -365,6 +368,7 @@ def test_serve_hands_uvicorn_its_workers_proxy_prefix_and_shared_state(
     handed = json.loads(os.environ[commands_serve.OVERRIDES_ENV])
     assert handed["signin_throttle_storage"] == f"sqlite:///{(run_dir / 'signin-throttle.db').resolve()}"
     assert "secret_key" not in handed and "a-real-secret" not in os.environ[commands_serve.OVERRIDES_ENV]
+    assert not {"smtp_password", "oidc_client_secret"} & set(handed) and "*****" not in json.dumps(handed)
     assert handed["root_path"] == "/ioc-catalog" and handed["workers"] == 2
 
 
