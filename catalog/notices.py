@@ -75,6 +75,7 @@ class Notice:
     draft: str | None = None
     reason: str = ""
     read: bool = False
+    fields: tuple[dict[str, str], ...] = ()  # labels (vi, en) of the fields an update changed
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -87,11 +88,15 @@ class Notice:
             "draft": self.draft,
             "reason": self.reason,
             "read": self.read,
+            "fields": list(self.fields),
         }
 
     def sentence(self, lang: str) -> str:
         """The notice in ``lang``: who did what to which entity (by its name), and a rejection's reason."""
         name = self.name.get(lang) or self.name.get("vi") or next(iter(self.name.values()), "") or self.ref
+        if self.type == "entity.updated" and self.fields:
+            labels = ", ".join(f.get(lang) or f.get("vi") or "" for f in self.fields)
+            return msg("notice-entity-updated-fields", actor=self.actor, name=name, fields=labels).text(lang)
         return SENTENCES[self.type](actor=self.actor, name=name, reason=self.reason).text(lang)
 
 
@@ -106,6 +111,7 @@ def _notice(d: dict[str, Any]) -> Notice:
         draft=d.get("draft"),
         reason=str(d.get("reason") or ""),
         read=bool(d.get("read")),
+        fields=tuple(f for f in d.get("fields") or () if isinstance(f, dict)),
     )
 
 
@@ -159,6 +165,25 @@ def _proposed_name(ev: ChangeEvent, ref: str) -> dict[str, str]:
     return {k: v for k, v in (names.get(ref) or {}).items() if isinstance(v, str)}
 
 
+MAX_FIELDS = 6  # changed fields a notice names (the entity's history has them all)
+
+
+def _field_labels(store: CatalogStore, ev: ChangeEvent) -> tuple[dict[str, str], ...]:
+    """The labels (vi, en) of the fields an update changed, as the metamodel and the change log's pages name them."""
+    from catalog.history.changes import FIELD_LABELS
+
+    spec = store.metamodel.kinds.get(ev.kind or "")
+    out = []
+    for f in ev.changed[:MAX_FIELDS]:
+        if f.startswith("attributes."):
+            a = spec.attribute(f.split(".", 1)[1]) if spec else None
+            if a is not None:
+                out.append({"vi": a.label.get("vi"), "en": a.label.get("en")})
+        elif f in FIELD_LABELS:
+            out.append({"vi": FIELD_LABELS[f].text("vi"), "en": FIELD_LABELS[f].text("en")})
+    return tuple(out)
+
+
 def _addressed(store: CatalogStore, events: list[ChangeEvent]) -> dict[str, list[dict[str, Any]]]:
     """user -> the notices (as stored) these events give them, in event order."""
     watch_cache: dict[str, list[str]] = {}
@@ -188,6 +213,7 @@ def _addressed(store: CatalogStore, events: list[ChangeEvent]) -> dict[str, list
             time=ev.time,
             draft=(ev.draft or {}).get("id"),
             reason=(ev.draft or {}).get("reason", ""),
+            fields=_field_labels(store, ev) if ev.type == "entity.updated" else (),
         ).as_dict()
         for u in users:
             boxes.setdefault(u, []).append(item)

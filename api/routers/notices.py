@@ -53,6 +53,7 @@ class NoticeOut(BaseModel):
     draft: str | None
     reason: str
     read: bool
+    fields: list[dict[str, str]] = Field(default_factory=list, description="Labels (vi, en) of the fields changed")
     text: str = Field(description="The notice in the language asked (lang)")
 
 

@@ -34,9 +34,10 @@ def test_watch_then_notices_in_both_languages_and_mark_read(api) -> None:
     [n] = vi["items"]
     name = api.store.get_entity(SYSTEM).name
     assert (n["type"], n["ref"], n["actor"], n["read"]) == ("entity.updated", SYSTEM, "architect", False)
-    assert n["text"] == f"architect đã cập nhật «{name.vi}»"
+    assert n["text"] == f"architect đã cập nhật «{name.vi}»: Đơn vị phát triển"
+    assert n["fields"] == [{"vi": "Đơn vị phát triển", "en": "Vendor"}]
     en = api.client.get("/api/v1/notices?lang=en", headers=api.as_("auditor")).json()["items"][0]["text"]
-    assert en == f"architect updated “{name.en or name.vi}”"
+    assert en == f"architect updated “{name.en or name.vi}”: Vendor"
     r = api.client.post("/api/v1/notices/read", json={}, headers=api.as_("auditor"))
     assert r.json() == {"marked": 1, "unread": 0}
     assert api.client.delete(f"/api/v1/watches/{SYSTEM}", headers=api.as_("auditor")).status_code == 204

@@ -93,7 +93,8 @@ def test_watchers_hear_of_changes_to_what_they_watch_but_not_of_their_own(store)
     notices = Notices(store, AUDITOR).list()
     assert [(n.type, n.actor) for n in notices] == [("entity.updated", "architect"), ("entity.updated", "editor-skhcn")]
     assert [(n.type, n.actor) for n in Notices(store, EDITOR).list()] == [("entity.updated", "architect")]
-    assert notices[0].sentence("vi") == "architect đã cập nhật «Hệ thống quản lý đề tài»"
+    assert notices[0].sentence("vi") == "architect đã cập nhật «Hệ thống quản lý đề tài»: Đơn vị phát triển"
+    assert notices[0].sentence("en") == "architect updated “Research project system”: Vendor"
     auditor.unwatch("system:hcm-khcn-1")
     CatalogService(store).patch("system:hcm-khcn-1", {"attributes": {"vendor": "VNPT"}}, e.version + 1)
     assert len(Notices(store, AUDITOR).list()) == 2  # no longer watching

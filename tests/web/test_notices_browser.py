@@ -81,7 +81,7 @@ def test_watch_draft_rejection_and_the_bell_in_both_languages_and_on_a_phone(sig
     # the watcher, in Vietnamese, on a phone
     aud.page.set_viewport_size({"width": 390, "height": 844})
     aud.goto("/notices?lang=vi")
-    assert f"architect đã cập nhật «{LATE_NAME}»" in aud.page.inner_text("#notices")
+    assert f"architect đã cập nhật «{LATE_NAME}»: Đơn vị phát triển" in aud.page.inner_text("#notices")
     assert aud.page.evaluate(WIDTH) <= 390
     assert _bell(aud) >= 1
     aud.shot("notices-watcher-390")
