@@ -299,6 +299,8 @@ class Settings(BaseSettings):
         errors = []
         if not self.provider_url_allowed(self.oidc_issuer):
             errors.append(FieldError("IOC_CATALOG_OIDC_ISSUER", msg("oidc-issuer-not-https")))
+        if self.oidc_redirect_url and not self.provider_url_allowed(self.oidc_redirect_url):
+            errors.append(FieldError("IOC_CATALOG_OIDC_REDIRECT_URL", msg("oidc-issuer-not-https")))
         if not self.oidc_client_id:
             errors.append(FieldError("IOC_CATALOG_OIDC_CLIENT_ID", msg("oidc-setting-required")))
         if not self.oidc_claims_mapping:

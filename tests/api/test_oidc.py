@@ -408,11 +408,22 @@ def test_refused_callbacks_count_against_the_address(sso: Sso) -> None:
 def test_a_single_sign_on_set_up_halfway_refuses_to_serve_naming_each_fault(tmp_path: Path) -> None:
     bad = tmp_path / "claims.yaml"
     bad.write_text("rules:\n  - group: g\n    role: owner\n", encoding="utf-8")
-    settings = Settings(demo=False, secret_key="k" * 40, oidc_issuer="http://sso.example", oidc_claims_mapping=str(bad))
+    settings = Settings(
+        demo=False,
+        secret_key="k" * 40,
+        oidc_issuer="http://sso.example",
+        oidc_redirect_url="http://catalog.example/signin/oidc/callback",
+        oidc_claims_mapping=str(bad),
+    )
     with pytest.raises(ValidationFailed) as err:
         settings.check_secrets()
     where = [e.location for e in err.value.errors]
-    assert where == ["IOC_CATALOG_OIDC_ISSUER", "IOC_CATALOG_OIDC_CLIENT_ID", f"{bad}: rules[1].role"], where
+    assert where == [
+        "IOC_CATALOG_OIDC_ISSUER",
+        "IOC_CATALOG_OIDC_REDIRECT_URL",
+        "IOC_CATALOG_OIDC_CLIENT_ID",
+        f"{bad}: rules[1].role",
+    ], where
     assert "https" in err.value.errors[0].reason.text("en")
     Settings(
         demo=False,
