@@ -8,7 +8,9 @@ start), ``/authorize`` (a login form; a browser that signed in before is signed 
 sign-on does), ``/token`` (authorization code, one use, PKCE S256 required, client secret by HTTP Basic or form) and
 ``/end_session`` (ends the provider's own session, back to ``post_logout_redirect_uri``). Users and their groups are
 read from the ``--users`` JSON file at every sign-in, so a test removes someone's group by rewriting that file:
-``{"lan": {"password": "...", "sub": "...", "name": "...", "groups": ["..."], "department": "..."}}``.
+``{"lan": {"password": "...", "sub": "...", "name": "...", "groups": ["..."], "department": "..."}}``; a user's
+``"id_token_mode"`` makes their next ID token ``forged`` (signed with another key under the provider's kid),
+``expired`` or for a ``wrong-audience``, for the tests of the catalog's refusals.
 
 Authlib's components make the random values and check PKCE; joserfc (Authlib's JOSE library) signs the ID tokens.
 """
@@ -155,7 +157,15 @@ def build_app(issuer: str, users_file: Path, client_id: str, client_secret: str,
             "groups": user.get("groups", []),
             "department": user.get("department", ""),
         }
-        id_token = jwt.encode({"alg": "RS256", "kid": key.kid}, claims, key)
+        mode = user.get("id_token_mode", "")  # a test asks for a bad ID token: the catalog must refuse it
+        signer = key
+        if mode == "forged":  # the provider's kid, someone else's key
+            signer = RSAKey.generate_key(2048, parameters={"kid": key.kid})
+        elif mode == "expired":
+            claims |= {"iat": now - 3600, "exp": now - 1800}
+        elif mode == "wrong-audience":
+            claims["aud"] = "another-application"
+        id_token = jwt.encode({"alg": "RS256", "kid": key.kid}, claims, signer)
         return JSONResponse(
             {"access_token": generate_token(32), "token_type": "Bearer", "expires_in": 300, "id_token": id_token},
             headers={"Cache-Control": "no-store"},

@@ -8,8 +8,10 @@ mapping of docs/oidc-claims.example.yaml.
   working.
 - The sign-in page offers both doors in the page's language; local accounts still sign in.
 
-The callback's refusals of forged, expired and wrong-audience ID tokens and of a replayed state are in
-tests/api/test_oidc.py (tokens the test signs itself); here a replayed callback URL is refused in the browser too.
+- An ID token the provider forges (another key under its kid), an expired one and one for another audience are each
+  refused, and so is a replayed callback URL; more refusals (nonce, issuer, iat, azp, a state from another browser)
+  are in tests/api/test_oidc.py with tokens the test signs itself.
+- With the provider down, the sign-in page says so and local accounts still sign in.
 """
 
 from __future__ import annotations
@@ -42,8 +44,11 @@ class Sso:
     provider_proc: subprocess.Popen
 
     def set_groups(self, name: str, groups: list[str]) -> None:
+        self.set(name, groups=groups)
+
+    def set(self, name: str, **values: object) -> None:
         doc = json.loads(self.users.read_text(encoding="utf-8"))
-        doc[name]["groups"] = groups
+        doc[name].update(values)
         self.users.write_text(json.dumps(doc), encoding="utf-8")
 
 
@@ -261,6 +266,24 @@ def test_a_replayed_callback_is_refused_and_local_accounts_still_sign_in(browser
         s.sign_in("architect", PASSWORD)  # the catalog's own accounts keep working beside the provider
         assert "architect" in s.page.inner_text("#who")
     finally:
+        s.context.close()
+
+
+@pytest.mark.parametrize(
+    ("mode", "reason"),
+    [("forged", "id-token-signature"), ("expired", "id-token-exp"), ("wrong-audience", "id-token-aud")],
+)
+def test_a_bad_id_token_from_the_provider_is_refused(browser: object, sso: Sso, mode: str, reason: str) -> None:
+    sso.set(EDITOR, id_token_mode=mode)
+    s = Session(browser, sso.base, None, f"oidc_bad_{mode}")
+    try:
+        _sso_sign_in(s, sso)
+        assert s.page.inner_text("#signin-error").startswith("Không xác minh được phản hồi")
+        assert s.page.locator("#who").count() == 0
+        assert not any(c["name"] == "ioc_session" for c in s.context.cookies())
+        assert f"door=oidc user=- client=127.0.0.1 reason={reason}" in sso.log.read_text()
+    finally:
+        sso.set(EDITOR, id_token_mode="")
         s.context.close()
 
 
