@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -38,6 +39,7 @@ def main(argv: list[str] | None = None) -> None:
     args = ap.parse_args(argv)
     if args.quick:
         args.entities, args.events = 2_000, 300
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))  # the tests' webhook receiver
     from http_receiver import Receiver, free_port
 
     from catalog.accounts import Accounts
