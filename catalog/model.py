@@ -31,7 +31,7 @@ from pydantic import (
 )
 
 from catalog.errors import FieldError, ValidationFailed
-from catalog.i18n import Message, msg, one_of, term
+from catalog.i18n import Message, Term, msg, one_of, term
 from catalog.metamodel import DEFAULT, EVENT_TYPES, AttributeSpec, Metamodel
 from catalog.text import clean_json, nfc, text_problem, text_reason
 
@@ -423,7 +423,7 @@ def _coerce_values(
     values: dict[str, Any],
     specs: tuple[AttributeSpec, ...],
     where: str,
-    unknown: Callable[[str], Message],
+    unknown: Callable[[list[Term]], Message],
     errors: list[FieldError],
 ) -> dict[str, Any]:
     """Attribute or property values in their canonical types; empty values dropped; problems appended to errors."""
@@ -432,7 +432,7 @@ def _coerce_values(
     for key, value in values.items():
         a = by_name.get(key)
         if a is None:
-            errors.append(FieldError(f"{where}.{key}", unknown(", ".join(by_name))))
+            errors.append(FieldError(f"{where}.{key}", unknown([term(a.name, a.label) for a in specs])))
             continue
         if value is None or value == "":
             continue
@@ -465,7 +465,7 @@ def validate_entity(entity: Entity, mm: Metamodel = DEFAULT, where: str = "") ->
         entity.attributes,
         spec.attributes,
         f"{pre}attributes",
-        lambda allowed: msg("attribute-unknown", kind=spec.name, allowed=allowed),
+        lambda allowed: msg("attribute-unknown", kind=term(spec.name, spec.label), allowed=allowed),
         errors,
     )
     for a in spec.attributes:
@@ -537,7 +537,7 @@ def validate_relationship(rel: Relationship, mm: Metamodel = DEFAULT, where: str
         rel.properties,
         spec.properties,
         f"{pre}properties",
-        lambda allowed: msg("property-unknown", type=rel.type, allowed=allowed),
+        lambda allowed: msg("property-unknown", type=term(rel.type, spec.label), allowed=allowed),
         errors,
     )
     if rel.valid_from and rel.valid_to and rel.valid_to <= rel.valid_from:

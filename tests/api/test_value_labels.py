@@ -54,3 +54,13 @@ def test_the_api_says_labels_and_gives_the_codes(api: Api) -> None:
         assert found, errors
         assert said in found[0]["reason"]
         assert found[0]["allowed"] == list(LIFECYCLE)
+
+
+def test_an_unknown_attribute_names_the_attributes_by_label() -> None:
+    with pytest.raises(ValidationFailed) as exc:
+        validate_entity(Entity(ref="system:x", name={"vi": "X"}, attributes={"lifecycle": "planned", "colour": "red"}))
+    (error,) = exc.value.errors
+    vi = text(error.reason, "vi")
+    assert vi.startswith("không phải thuộc tính của Hệ thống thông tin; được phép: ") and "Giai đoạn vòng đời" in vi
+    assert "lifecycle" not in vi
+    assert "lifecycle" in (allowed_codes(error.reason) or [])

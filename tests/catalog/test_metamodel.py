@@ -33,7 +33,7 @@ def test_custom_attributes_from_yaml(tmp_path: Path, monkeypatch: pytest.MonkeyP
         encoding="utf-8",
     )
     data = {"ref": "system:x", "name": {"vi": "X"}, "attributes": {"lifecycle": "production", "funding_source": "oda"}}
-    with pytest.raises(ValidationFailed, match="not an attribute of system"):
+    with pytest.raises(ValidationFailed, match="not an attribute of Information system"):
         validate_entity(parse_entity(data))
     monkeypatch.setenv("IOC_CATALOG_METAMODEL_EXTENSIONS", str(ext))
     mm = Settings().metamodel()

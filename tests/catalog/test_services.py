@@ -51,7 +51,7 @@ def test_register_validates_against_the_metamodel_and_names_every_bad_field(city
     assert {(e.location, e.reason.split(";")[0]) for e in exc.value.errors} == {
         ("attributes.lifecycle", "must be one of: Planned, Building, In production, Retiring, Retired"),  # labels
         ("attributes.security_level", "must be at most 5"),
-        ("attributes.colour", "not an attribute of system"),
+        ("attributes.colour", "not an attribute of Information system"),  # the kind by its label
     }
     assert city.find_entity("system:new") is None
 
