@@ -28,6 +28,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from web.test_labels import _problems
 from web.uitest import PASSWORD, ROOT, Session, _free_port, build_catalog
 
 CLIENT_ID, CLIENT_SECRET = "ioc-catalog", "provider-test-secret-" + secrets.token_hex(8)
@@ -206,9 +207,12 @@ def test_a_department_editor_signs_in_through_the_provider_edits_their_system_an
         assert "báo cáo hằng đêm" in s.page.inner_text("#tokens")  # listed; its secret is not shown again
         assert secret not in s.page.content() and s.page.locator("#token-secret").count() == 0
         assert s.page.evaluate("document.documentElement.scrollWidth") <= 390
+        theirs = set("báo cáo hằng đêm nguyễn thị lan".split())  # the user's own words: their name, their label
+        assert _problems(s, "en", (theirs, set())) == []  # one language, labels not raw values
         s.shot("account-phone-en")
         s.page.set_viewport_size({"width": 1280, "height": 860})
         s.goto("/account?lang=vi")  # back to Vietnamese (the switch is remembered)
+        assert _problems(s, "vi", (set(), set())) == []
 
         with s.page.expect_navigation(url=f"{sso.base}/signin?signed_out=1"):
             s.page.click("header form.signout button")  # out of the catalog, then of the provider, and back
