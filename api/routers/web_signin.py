@@ -193,6 +193,8 @@ def oidc_callback(request: Request, code: str = "", state: str = "", error: str 
         decision.name or "", decision.role, decision.org, decision.display, issuer, subject, decision.email
     )
     if isinstance(user, str):
+        if user != "local-account":  # not let in any more (an organisation gone, a name that no longer fits)
+            accounts.refuse_external(issuer, subject)
         note(decision, subject, reason=user)
         return _refused(request, page, 403, page._("ui-signin-not-admitted"))
     response = RedirectResponse(_safe_next(verified.next), status_code=303)

@@ -266,10 +266,13 @@ def test_a_local_account_is_never_taken_over_and_an_admins_disabling_stands(sso:
 
 
 def test_an_editor_of_an_organisation_the_catalog_lacks_is_refused(sso: Sso, tmp_path: Path) -> None:
+    assert sso.sign_in().status_code == 303  # signed in as the editor of hcm-skhcn
     path = tmp_path / "m.yaml"
     path.write_text("rules:\n  - group: g\n    role: editor\n    org: organization:nowhere\n", encoding="utf-8")
     sso.client.app.state.oidc_mapping = load_mapping(path)
-    assert sso.sign_in(groups=["g"]).status_code == 403
+    other = TestClient(sso.client.app, raise_server_exceptions=False, base_url="http://127.0.0.1")
+    assert sso.sign_in(other, groups=["g"]).status_code == 403
+    assert sso.client.get("/api/v1/me").status_code == 401  # and the earlier session ends
 
 
 def test_the_mapping_file_is_checked_with_every_fault_named() -> None:
