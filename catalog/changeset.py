@@ -166,12 +166,15 @@ def submit(
     attachments: dict[str, Any] | None = None,
     today: dt.date | None = None,
     request_id: str | None = None,
+    origin: str = "",
 ) -> Outcome:
     """The one door for a change set (the registration form, an editor's import and bulk edit, ``POST
     /api/v1/changesets``): the approval policy in force (:mod:`catalog.policy`) decides. Either every change is
     applied now by :meth:`catalog.services.CatalogService.apply_changes` (one transaction), or the whole set becomes
     one draft (:meth:`catalog.drafts.Drafts.submit_changes`: checked as a direct change by ``principal`` would be,
     nothing written but the draft). ``note`` and ``attachments`` (e.g. an import's dry-run report) go with a draft.
+    ``origin`` says where the set comes from (:data:`catalog.policy.ORIGINS`: a department editor's spreadsheet or
+    bulk edit), for the policy's ``origins`` condition.
     Errors name the change: ``changes.<i>.<field>``."""
     from catalog.drafts import Drafts
     from catalog.permissions import require
@@ -182,7 +185,7 @@ def submit(
     changes = list(changes)
     if not changes:
         raise ValidationFailed([FieldError("changes", msg("changeset-empty"))])
-    reasons = policy_in_force(store.metamodel).review_reasons(store, principal, changes)
+    reasons = policy_in_force(store.metamodel).review_reasons(store, principal, changes, origin=origin)
     if not reasons:
         applied = CatalogService(store, principal, request_id=request_id, today=today).apply_changes(changes)
         return Outcome(applied=applied)

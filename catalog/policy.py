@@ -29,7 +29,10 @@ from catalog.permissions import Principal
 
 BUILTIN = Path(__file__).with_name("approval_policy.yaml")
 DECISIONS = ("review", "apply")
-WHEN_KEYS = ("ops", "kinds", "touches", "owner_change")
+WHEN_KEYS = ("ops", "kinds", "touches", "owner_change", "origins")
+#: where a change set comes from, as :func:`catalog.changeset.submit` is told (``when: {origins: [...]}``): a
+#: department editor's spreadsheet (``import``) or bulk edit (``bulk``); the form and the API give none
+ORIGINS = {"import": msg("policy-origin-import"), "bulk": msg("policy-origin-bulk")}
 RULE_KEYS = ("id", "roles", "when", "decision", "reason")
 #: at most this many reasons are kept for one change set (the rest are counted in the last one)
 MAX_REASONS = 30
@@ -66,10 +69,11 @@ class Rule:
     touches: tuple[str, ...] = ()
     owner_change: bool | None = None
     reason: Label | None = None
+    origins: tuple[str, ...] = ()
 
     def as_dict(self) -> dict[str, Any]:
         when: dict[str, Any] = {}
-        for key in ("ops", "kinds", "touches"):
+        for key in ("ops", "kinds", "touches", "origins"):
             if getattr(self, key):
                 when[key] = list(getattr(self, key))
         if self.owner_change is not None:
@@ -103,15 +107,18 @@ class Policy:
         }
 
     # --- deciding -----------------------------------------------------------------------------------------------
-    def review_reasons(self, store: Any, principal: Principal, changes: list[Change]) -> list[Message]:
+    def review_reasons(
+        self, store: Any, principal: Principal, changes: list[Change], origin: str = ""
+    ) -> list[Message]:
         """Why ``changes`` by ``principal`` need review; empty: they apply at once. Reads the entities the changes
-        touch (one batch read); entities the change set itself creates are judged as proposed."""
+        touch (one batch read); entities the change set itself creates are judged as proposed. ``origin``: where
+        the change set comes from (:data:`ORIGINS`; "" for the form and the API)."""
         view = _View(store, changes)
         reasons: list[Message] = []
         seen: set[str] = set()
         extra = 0
         for c in changes:
-            for reason in self._decide(view, principal, c):
+            for reason in self._decide(view, principal, c, origin):
                 key = reason.text("en")
                 if key in seen:
                     continue
@@ -124,11 +131,11 @@ class Policy:
             reasons.append(msg("policy-reason-more", count=extra))
         return reasons
 
-    def _decide(self, view: _View, principal: Principal, c: Change) -> list[Message]:
+    def _decide(self, view: _View, principal: Principal, c: Change, origin: str = "") -> list[Message]:
         for rule in self.rules:
             if rule.roles and principal.role not in rule.roles:
                 continue
-            hit = self._holds(rule, view, c)
+            hit = self._holds(rule, view, c, origin)
             if hit is None:
                 continue
             if rule.decision == "apply":
@@ -138,9 +145,11 @@ class Policy:
             return [msg("policy-reason-default", name=view.name(c))]
         return []
 
-    def _holds(self, rule: Rule, view: _View, c: Change) -> Message | None:
+    def _holds(self, rule: Rule, view: _View, c: Change, origin: str = "") -> Message | None:
         """The reason ``rule`` gives for ``c`` when all its conditions hold, else None."""
         if rule.ops and c.op not in rule.ops:
+            return None
+        if rule.origins and origin not in rule.origins:
             return None
         reason: Message | None = None
         if rule.kinds:
@@ -169,6 +178,8 @@ class Policy:
             return msg("policy-reason-custom", reason=named(rule.id, rule.reason, with_ref=False), name=view.name(c))
         if reason is not None:
             return reason
+        if rule.origins:  # one reason for the whole change set: where it comes from
+            return msg("policy-reason-origin", origin=ORIGINS[origin])
         name = view.name(c)
         if rule.owner_change:
             return msg("policy-reason-owner", name=name)
@@ -405,6 +416,9 @@ def parse_policy(data: Any, mm: Metamodel, source: str = "approval_policy.yaml")
             errors.append(
                 FieldError(f"{where}.when.touches", msg("value-one-of", allowed=", ".join(map(str, raw_groups))))
             )
+        origins = _names(when["origins"]) if "origins" in when else ()
+        if origins is None or any(o not in ORIGINS for o in origins):
+            errors.append(FieldError(f"{where}.when.origins", msg("value-one-of", allowed=", ".join(ORIGINS))))
         owner_change = when.get("owner_change")
         if owner_change is not None and not isinstance(owner_change, bool):
             errors.append(FieldError(f"{where}.when.owner_change", msg("pydantic-bool-parsing")))
@@ -420,6 +434,7 @@ def parse_policy(data: Any, mm: Metamodel, source: str = "approval_policy.yaml")
                 touches=touches or (),
                 owner_change=owner_change,
                 reason=reason,
+                origins=origins or (),
             )
         )
     if errors:

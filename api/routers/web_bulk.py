@@ -252,14 +252,14 @@ async def bulk_submit(request: Request) -> Response:
         if not changes:
             raise ValidationFailed([FieldError("value", msg("ui-bulk-nothing-changes"))])
         if not confirm:
-            review = await run_in_threadpool(review_reasons, store, p, changes, lang)
+            review = await run_in_threadpool(review_reasons, store, p, changes, lang, "bulk")
             return render(
                 request, "bulk_preview.html", org=org, field=f, raw=raw, rows=rows, changes=changes, review=review
             )
         from catalog.changeset import submit
 
         note = str(data.get("note", ""))[:NOTE_CHARS]
-        outcome = await run_in_threadpool(functools.partial(submit, store, p, changes, note=note))
+        outcome = await run_in_threadpool(functools.partial(submit, store, p, changes, note=note, origin="bulk"))
     except CatalogError as exc:
         return _list_page(request, p, org, name, status=exc.status, failure=describe(exc, lang), picked=refs, raw=raw)
     query = {"org": org, "field": f.name, "lang": lang}

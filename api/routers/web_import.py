@@ -110,12 +110,13 @@ def change_rows(store: Any, changes: list, lang: str, where: dict[str, str] | No
     return rows
 
 
-def review_reasons(store: Any, p: Principal, changes: list, lang: str) -> list[str]:
-    """Why the approval policy in force would make ``changes`` a draft (empty: they would apply at once), told
-    before the confirmation; :func:`catalog.changeset.submit` asks the same policy when it is confirmed."""
+def review_reasons(store: Any, p: Principal, changes: list, lang: str, origin: str = "import") -> list[str]:
+    """Why the approval policy in force would make ``changes`` (from ``origin``: :data:`catalog.policy.ORIGINS`) a
+    draft (empty: they would apply at once), told before the confirmation; :func:`catalog.changeset.submit` asks the
+    same policy when it is confirmed."""
     from catalog.policy import policy_in_force
 
-    return [text(r, lang) for r in policy_in_force(store.metamodel).review_reasons(store, p, changes)]
+    return [text(r, lang) for r in policy_in_force(store.metamodel).review_reasons(store, p, changes, origin=origin)]
 
 
 @router.get("/import")
@@ -257,6 +258,7 @@ async def _submit_plan(request: Request, p: Principal, plan: Any, note: str) -> 
                 plan.changes,
                 note=note,
                 attachments={"import_report": plan.summary()},
+                origin="import",
             )
         )
     except CatalogError as exc:

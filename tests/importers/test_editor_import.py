@@ -13,7 +13,7 @@ import pytest
 from conftest import SAMPLE
 from openpyxl import Workbook
 
-from catalog.changeset import submit
+from catalog.changeset import Change, submit
 from catalog.digest import content_hash
 from catalog.drafts import Drafts
 from catalog.permissions import Principal
@@ -91,8 +91,10 @@ def test_an_editors_own_spreadsheet_becomes_one_draft_with_its_report_and_an_app
     }
     assert (content_hash(db), db.revision()) == (before, head)  # a dry run writes nothing, records no run
 
-    outcome = submit(db, EDITOR, plan.changes, note="Danh mục 2026", attachments={"import_report": plan.summary()})
-    assert outcome.draft is not None and outcome.applied is None and outcome.reasons  # new systems need review
+    attached = {"import_report": plan.summary()}
+    outcome = submit(db, EDITOR, plan.changes, note="Danh mục 2026", attachments=attached, origin="import")
+    assert outcome.draft is not None and outcome.applied is None  # the default policy: an editor's import
+    assert [r.code for r in outcome.reasons].count("policy-reason-origin") == 1  # the rest: why, once for the file
     draft = Drafts(db, ARCHITECT).get(outcome.draft.id)
     assert len(draft.changes_list()) == 4 and draft.submitted_by == "editor-skhcn" and draft.note == "Danh mục 2026"
     report = draft.attachments["import_report"]
@@ -265,31 +267,71 @@ def test_the_editors_import_page_says_a_draft_follows_and_links_it(
     assert "khac.xlsx: trang system, dòng 2, cột owner: owner:" in r.text and "Sở Tài chính" in r.text
 
 
-def test_an_editors_update_applies_at_once_when_the_policy_says_so_and_a_moved_catalog_asks_again(
+def test_even_a_plain_update_is_a_draft_by_default_and_a_moved_catalog_asks_again(
     editor_client: tuple[object, CatalogStore], tmp_path: Path
 ) -> None:
-    """The default policy lets an editor's plain edit of their own system apply at once; the page says so before
-    the confirmation. A change to the catalog between the dry run and the confirmation shows the new dry run."""
+    """The default policy's rule ``editor-import``: an editor's spreadsheet is one draft whatever it holds, even a
+    plain edit of their own system that the form would apply at once; the page says why before the confirmation.
+    A change to the catalog between the dry run and the confirmation shows the new dry run."""
     c, store = editor_client
     CatalogService(store, ARCHITECT).register(
         {"ref": OLD, "name": {"vi": "Sổ tay cũ"}, "owner": SKHCN, "attributes": {"lifecycle": "production"}}
     )
     path = workbook(tmp_path / "sua.xlsx", [["hcm-so-tay-cu", "Sổ tay cũ", SKHCN, "retiring"]])
     page = c.get("/import").text  # type: ignore[attr-defined]
-    r = c.post(
+    r = c.post(  # type: ignore[attr-defined]
         "/import", data={"csrf": _csrf(page), "format": ""}, files={"file": ("sua.xlsx", path.read_bytes(), "x")}
-    )  # type: ignore[attr-defined]
-    assert r.status_code == 200 and "được áp dụng ngay" in r.text and "Áp dụng các thay đổi" in r.text
+    )
+    assert r.status_code == 200 and "sẽ gửi thành một bản nháp để duyệt" in r.text
+    assert "các thay đổi đến từ bảng tính của đơn vị: được duyệt trọn gói" in r.text  # the one reason
     CatalogService(store, ARCHITECT).patch(OLD, {"description": {"vi": "Sửa trong lúc chờ"}}, 1)  # meanwhile
     confirm = {"csrf": _csrf(r.text), "token": _field(r.text, "token"), "plan": _field(r.text, "plan")}
     again = c.post("/import", data=confirm)  # type: ignore[attr-defined]
     assert again.status_code == 409 and 'id="plan-moved"' in again.text  # not what was shown: shown again
-    assert store.get_entity(OLD).attributes["lifecycle"] == "production"
     confirm = {"csrf": _csrf(again.text), "token": _field(again.text, "token"), "plan": _field(again.text, "plan")}
+    done = c.post("/import", data=confirm)  # type: ignore[attr-defined]
+    assert done.status_code == 200 and 'id="draft-link"' in done.text
+    assert store.get_entity(OLD).attributes["lifecycle"] == "production"  # a draft: nothing applied
+
+
+def test_a_policy_without_the_import_rule_applies_an_editors_update_at_once(
+    editor_client: tuple[object, CatalogStore], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import catalog.policy
+
+    c, store = editor_client
+    applies = catalog.policy.parse_policy({"version": 1, "default": "apply", "rules": []}, store.metamodel)
+    monkeypatch.setattr(catalog.policy, "policy_in_force", lambda mm=None: applies)
+    CatalogService(store, ARCHITECT).register(
+        {"ref": OLD, "name": {"vi": "Sổ tay cũ"}, "owner": SKHCN, "attributes": {"lifecycle": "production"}}
+    )
+    path = workbook(tmp_path / "sua.xlsx", [["hcm-so-tay-cu", "Sổ tay cũ", SKHCN, "retiring"]])
+    page = c.get("/import").text  # type: ignore[attr-defined]
+    r = c.post(  # type: ignore[attr-defined]
+        "/import", data={"csrf": _csrf(page), "format": ""}, files={"file": ("sua.xlsx", path.read_bytes(), "x")}
+    )
+    assert r.status_code == 200 and "được áp dụng ngay" in r.text and "Áp dụng các thay đổi" in r.text
+    confirm = {"csrf": _csrf(r.text), "token": _field(r.text, "token"), "plan": _field(r.text, "plan")}
     done = c.post("/import", data=confirm)  # type: ignore[attr-defined]
     assert done.status_code == 200 and "Đã áp dụng 1 thay đổi" in done.text and 'id="draft-link"' not in done.text
     assert store.get_entity(OLD).attributes["lifecycle"] == "retiring"
     assert store.get_entity(OLD).description.vi == ""  # the row's whole content, as an import writes it
+
+
+def test_the_origins_condition_is_checked_when_a_policy_is_loaded(db: CatalogStore) -> None:
+    from catalog.errors import ValidationFailed
+    from catalog.policy import parse_policy
+
+    bad = {"version": 1, "rules": [{"id": "x", "when": {"origins": ["fax"]}, "decision": "review"}]}
+    with pytest.raises(ValidationFailed) as exc:
+        parse_policy(bad, db.metamodel, "site.yaml")
+    assert [e.location for e in exc.value.errors] == ["site.yaml:rules.x.when.origins"]
+    rule = {"id": "bulk", "roles": ["editor"], "when": {"origins": ["bulk"]}, "decision": "review"}
+    policy = parse_policy({"version": 1, "rules": [rule]}, db.metamodel)
+    change = [Change("patch", OLD, {"attributes": {"last_reviewed": "2026-12-01"}}, 1)]
+    assert policy.review_reasons(db, EDITOR, change) == []  # the form, the API: no origin
+    assert [r.code for r in policy.review_reasons(db, EDITOR, change, origin="bulk")] == ["policy-reason-origin"]
+    assert policy.as_dict()["rules"][0]["when"] == {"origins": ["bulk"]}
 
 
 def test_a_row_that_would_rewrite_who_owned_a_system_before_is_refused(db: CatalogStore, tmp_path: Path) -> None:
