@@ -15,9 +15,6 @@ Retry-After; anything unexpected is logged with its traceback (logger
 Every problem also carries ``request_id``: the request's id (:mod:`api.observability`), the same as on its log line,
 in its ``X-Request-Id`` header and on the change-log entries it wrote.
 
-Every problem also carries ``request_id``: the request's id (:mod:`api.observability`), the same as on its log line,
-in its ``X-Request-Id`` header and on the change-log entries it wrote.
-
 Problems repeat what the client sent (field names, values in reasons): :class:`EchoSafeJSON`, the response class of
 problems and of every route, writes a lone surrogate a client sent (``{"\\ud800": 1}`` is valid JSON) as its escape
 ``\\ud800`` instead of failing to encode the answer.
@@ -40,7 +37,6 @@ from api import messages
 from catalog.errors import CatalogError, Conflict, PermissionDenied, ValidationFailed
 from catalog.i18n import allowed_codes, msg, term, text
 from catalog.metamodel import VALUE_LABELS
-from catalog.store.base import CURRENT_REQUEST_ID
 from catalog.store.base import CURRENT_REQUEST_ID
 from catalog.text import echoable
 
@@ -104,8 +100,6 @@ def problem(
     }
     if instance:
         body["instance"] = instance
-    if rid := request_id or CURRENT_REQUEST_ID.get():  # the id on the request's log line and change-log entries
-        body["request_id"] = rid
     if rid := request_id or CURRENT_REQUEST_ID.get():  # the id on the request's log line and change-log entries
         body["request_id"] = rid
     if errors:
