@@ -285,13 +285,14 @@ def patterns(store: Any, kind: str, principal: Principal | None, home: str | Non
     """The suggested connections for an entity of ``kind``, as far as the metamodel allows them from it."""
     mm = store.metamodel
     types = set(link_types(mm, kind))
+    feeds, writes = mm.relations.get("feeds"), mm.relations.get("writes")
     out: list[Pattern] = []
-    if "writes" in types and "database" in mm.relations["writes"].targets:
+    if "writes" in types:
         out.append(Pattern("writes-db", msg("ui-pattern-writes-db"), {"type": "writes", "frequency": "daily"}))
     lgsp = home_platform(store, principal, home, "lgsp")
     via = {"via": lgsp.ref} if lgsp is not None else {}
     ioc = home_platform(store, principal, home, "city_ioc")
-    if ioc is not None and "feeds" in types and ioc.kind in mm.relations["feeds"].targets and kind != "database":
+    if ioc is not None and feeds is not None and "feeds" in types and ioc.kind in feeds.targets:
         out.append(
             Pattern(
                 "ioc-via-lgsp",
@@ -300,7 +301,8 @@ def patterns(store: Any, kind: str, principal: Principal | None, home: str | Non
             )
         )
     warehouse = home_platform(store, principal, home, "warehouse")
-    if warehouse is not None and "feeds" in types and kind == "database":
+    written = writes is not None and kind in writes.targets  # a database: the warehouse reads what is written to it
+    if warehouse is not None and feeds is not None and "feeds" in types and written and warehouse.kind in feeds.targets:
         out.append(
             Pattern(
                 "warehouse-reads",

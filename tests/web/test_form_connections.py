@@ -7,11 +7,11 @@ from __future__ import annotations
 
 import html
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import pytest
 from fastapi.testclient import TestClient
-from web.uitest import PASSWORD, build_catalog
+from web.uitest import PASSWORD, Session, build_catalog
 
 from api.app import create_app
 from catalog.settings import Settings
@@ -205,3 +205,48 @@ def test_the_picker_tells_binh_duongs_ioc_apart(store: CatalogStore) -> None:
     bd = next(i for i in items if i["ref"] == "platform:bd-ioc")
     assert bd["former_province_name"] and "Bình Dương" in bd["former_province_name"]
     assert not ours.get("former_province_name")
+
+
+# --- in the browser: the rows' buttons and pickers (api/static/form.js, api/static/picker.js) ---------------------
+
+
+def test_rows_are_added_limited_by_type_suggested_and_dropped_in_the_browser(signed_in: Callable[..., Session]) -> None:
+    ed = signed_in("editor-skhcn")
+    ed.goto("/new?kind=database")
+    rows = ed.page.locator("#conn-rows [data-conn-row]")
+    assert rows.count() == 2  # two blank rows
+    # the suggestion for a database: the city's warehouse reads it, via the city's LGSP (HCMC's, not Bình Dương's)
+    ed.page.click("button[data-pattern-name='warehouse-reads']")
+    assert rows.count() == 3
+    added = rows.nth(2)
+    assert added.locator("select[name$='_type']").input_value() == "feeds"
+    assert added.locator("input[name$='_target']").input_value() == "platform:hcm-kho-du-lieu"
+    assert added.locator("input[name$='_via']").input_value() == "platform:hcm-lgsp"
+    assert "Kho dữ liệu dùng chung TP.HCM" in added.locator(".ts-control").first.inner_text()  # shown by name
+    assert added.locator("select[name$='_frequency']").input_value() == "daily"
+    # "add a connection" adds a row without sending the form; "remove this row" drops a new one
+    ed.page.click("#add-row")
+    assert rows.count() == 4 and "/new" in ed.page.url
+    rows.nth(3).locator("[data-conn-drop]").click()
+    assert rows.count() == 3
+    # a type limits what its target picker offers: "exposed through" points at services only
+    ed.page.select_option("#link_0_type", "exposes")
+    box = ed.page.locator("#link_0_target-ts-control")
+    box.click()
+    box.press_sequentially("du lieu", delay=15)
+    options = ed.page.locator("#link_0_target-ts-dropdown .option")
+    options.first.wait_for()
+    kinds = {ref.split(":")[0] for ref in options.evaluate_all("os => os.map(o => o.dataset.value)")}
+    assert kinds == {"service"}, kinds
+    ed.shot("rows")
+    # an error (no code; the "exposed through" row has no target) keeps every row as typed, in the same order
+    ed.page.keyboard.press("Escape")
+    ed.page.fill("#name_vi", "CSDL thử nghiệm")
+    ed.page.click("#save")
+    ed.page.wait_for_selector("#err-code")
+    kept = ed.page.locator("#conn-rows [data-conn-row]")
+    assert kept.nth(0).locator("select[name$='_type']").input_value() == "exposes"
+    assert "chọn loại kết nối" in kept.nth(0).locator(".error").inner_text()
+    assert kept.nth(1).locator("input[name$='_target']").input_value() == "platform:hcm-kho-du-lieu"
+    assert kept.nth(1).locator("input[name$='_via']").input_value() == "platform:hcm-lgsp"
+    ed.shot("rows-error")

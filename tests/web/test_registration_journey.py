@@ -89,6 +89,8 @@ def test_a_department_registers_a_system_that_feeds_the_ioc_via_the_lgsp(
     ed.shot(f"{width}-form")
     ed.page.locator("#connections").scroll_into_view_if_needed()
     ed.shot(f"{width}-form-connections", full=False)
+    if width > 390:
+        ed.shot("form-connections", doc=True, full=False)  # docs/img/ui-form-connections.png (docs/web.md)
     # headless Chromium at 390 px scrolls the page when the button takes focus on mousedown, so the release lands
     # elsewhere: focus it first (the click is then the same as anywhere else)
     ed.page.focus("#save")
