@@ -84,10 +84,11 @@ def test_a_department_registers_a_system_that_feeds_the_ioc_via_the_lgsp(
     choose(ed, "link_0_via", "LGSP", "platform:hcm-lgsp", "platform:bd-lgsp")
     ed.page.fill("#link_0_data", "Chỉ số chất lượng không khí")
     ed.page.select_option("#link_0_frequency", "daily")
+    ed.page.locator("#conn-rows [data-conn-row]").nth(1).locator("[data-conn-drop]").click()  # the unused blank row
     ed.page.fill("#note", "Hệ thống mới theo kế hoạch chuyển đổi số 2026")
     narrow_enough(ed, width)
     ed.shot(f"{width}-form")
-    ed.page.locator("#connections").scroll_into_view_if_needed()
+    ed.page.evaluate("document.getElementById('connections').scrollIntoView()")
     ed.shot(f"{width}-form-connections", full=False)
     if width > 390:
         ed.shot("form-connections", doc=True, full=False)  # docs/img/ui-form-connections.png (docs/web.md)
