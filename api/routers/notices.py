@@ -17,6 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from api.auth import PrincipalDep, StoreDep
 from api.routers.common import READ_ERRORS, SIGNED_IN, WRITE_ERRORS, IfMatch, WhoFirst, needs, tagged
+from api.schemas import ENTITY_REF
 from catalog.notices import Notices
 from catalog.outbox import events_after
 from catalog.permissions import require
@@ -24,7 +25,7 @@ from catalog.webhooks import Policy, Webhooks
 
 router = APIRouter(route_class=WhoFirst)
 HookId = Path(pattern=r"^[0-9a-f]{12}$", examples=["0123456789ab"])
-EntityRef = Path(pattern=r"^[a-z][a-z0-9_]*:[a-z0-9][a-z0-9._-]*$", max_length=200, examples=["system:hcm-cong-1022"])
+EntityRef = Path(pattern=ENTITY_REF, max_length=200, examples=["system:hcm-cong-1022"])
 
 
 def _notices(request: Request, store: StoreDep, principal: PrincipalDep) -> Notices:
@@ -93,7 +94,7 @@ def mark_read(body: ReadIn, n: NoticesDep) -> dict[str, int]:
 
 class WatchIn(BaseModel):
     model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"ref": "system:hcm-cong-1022"}]})
-    ref: str = Field(pattern=r"^[a-z][a-z0-9_]*:[a-z0-9][a-z0-9._-]*$", max_length=200, description="kind:code")
+    ref: str = Field(pattern=ENTITY_REF, max_length=200, description="kind:code")
 
 
 @router.post(
