@@ -44,8 +44,13 @@ def register(app: typer.Typer) -> None:
         decisions = {"review": say("policy-decision-review"), "apply": say("policy-decision-apply")}
         console.print(say("policy-cli-source", source=policy.source), highlight=False)
         t = Table(show_lines=False)
-        for code in ("policy-cli-rule", "policy-cli-roles", "policy-cli-when", "policy-cli-decision"):
-            t.add_column(say(code))
+        for heading in (  # each named in full, so the extraction keeps their texts
+            say("policy-cli-rule"),
+            say("policy-cli-roles"),
+            say("policy-cli-when"),
+            say("policy-cli-decision"),
+        ):
+            t.add_column(heading)
         for r in policy.rules:
             when = "; ".join(
                 f"{k}: {', '.join(map(str, v)) if isinstance(v, list) else str(v).lower()}"
