@@ -39,6 +39,7 @@ def csrf(c: TestClient, path: str) -> str:
     return re.search(r'name="csrf" value="([0-9a-f]{64})"', c.get(path).text).group(1)  # type: ignore[union-attr]
 
 
+IOC = "platform:hcm-ioc"
 FIVE = [
     {"type": "writes", "target": "database:hcm-csdl-danh-muc", "data": "Danh mục", "frequency": "daily"},
     {"type": "reads", "target": "database:hcm-csdl-nguoi-dan", "protocol": "rest", "frequency": "realtime"},
@@ -250,3 +251,19 @@ def test_rows_are_added_limited_by_type_suggested_and_dropped_in_the_browser(sig
     assert kept.nth(1).locator("input[name$='_target']").input_value() == "platform:hcm-kho-du-lieu"
     assert kept.nth(1).locator("input[name$='_via']").input_value() == "platform:hcm-lgsp"
     ed.shot("rows-error")
+
+
+def test_rows_from_a_hand_made_post_are_refused_by_field_never_with_a_5xx(store: CatalogStore) -> None:
+    c = client_as(store, "editor-skhcn")
+    revision = store.revision()
+    other = "system:hcm-cong-1022>feeds>platform:hcm-ioc"  # another entity's connection named as this one's row
+    r = c.post("/new", data=new_system(c, "ptn-tay", [{"id": other, "type": "feeds", "target": "platform:hcm-ioc"}]))
+    assert r.status_code == 422 and 'id="err-link_0"' in r.text and "không tồn tại" in row_html(r.text, 0)
+    rows = [{"type": "reads", "target": f"database:khong-co-{i}"} for i in range(61)]  # more than a form takes
+    r = c.post("/new", data=new_system(c, "ptn-nhieu", rows))
+    assert r.status_code == 422 and "tối đa 60 kết nối" in r.text
+    r = c.post("/new", data={**new_system(c, "ptn-so-lon", []), "link_9999_type": "reads", "link_x_type": "reads"})
+    assert r.status_code == 422 and 'id="err-link_0_target"' in r.text  # renumbered: the one row, its target missing
+    r = c.post("/new", data=new_system(c, "ptn-via", [{"type": "feeds", "target": IOC, "via": "platform:khong-co"}]))
+    assert r.status_code == 422 and 'id="err-link_0_via"' in r.text
+    assert store.revision() == revision
