@@ -19,6 +19,7 @@ reads a database), pre-filled with the platforms of the user's own province or c
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -155,7 +156,7 @@ class EntityForm:
     spec: KindSpec | None = None  # the kind's metamodel entry: names the fields the form does not show
 
     @classmethod
-    def from_entity(cls, e: Entity, rels: list[Relationship] = ()) -> EntityForm:  # type: ignore[assignment]
+    def from_entity(cls, e: Entity, rels: Iterable[Relationship] = ()) -> EntityForm:
         values = {
             "code": e.code,
             "name_vi": e.name.vi,
@@ -490,9 +491,9 @@ def save(service: CatalogService, form: EntityForm, lang: str, current: Entity |
     except ValidationFailed as exc:
         for e in exc.errors:
             m = _CHANGE_LOC.match(e.location)
-            row = rows[int(m.group(1))] if m and int(m.group(1)) < len(rows) else None
-            if m and row is not None:
-                form.add_link(row, [FieldError(m.group(2), e.reason)], lang)
+            at = rows[int(m.group(1))] if m and int(m.group(1)) < len(rows) else None
+            if m and at is not None:
+                form.add_link(at, [FieldError(m.group(2), e.reason)], lang)
             else:
                 form.add([FieldError(m.group(2) if m else e.location, e.reason)], lang)
         return None
