@@ -13,7 +13,9 @@ Ranking, first to last (ties keep the index's own order):
 2. entities of the asker's own province or city (the one above their organisation; for people without one, the
    ``search_home`` setting's) before the others;
 3. current entities before merged, dissolved, ended or retired ones;
-4. a match in a name before the same match in the code only.
+4. the province's own before what came to it with a merger (its first owner was in another province: Bình
+   Dương's IOC after HCMC's, for an HCMC officer);
+5. a match in a name before the same match in the code only.
 
 Province or city: the organisation of type province or city found by following ``parent`` upwards from the
 owner (from the organisation itself for an organisation); national bodies have none. An entity that came from
@@ -287,9 +289,18 @@ def suggest(
     today = today or store.clock().date()
 
     def key(e: Entity) -> tuple:
-        own = place is not None and places.place_of(e) == place
+        here = places.place_of(e)
+        own = place is not None and here == place
+        inherited = own and places.former_place_of(e, here) is not None  # came with a merger: after the city's own
         level, by_code = how[e.ref]
-        return (MATCHES.index(level), 0 if own else 1, 0 if is_current(e, today) else 1, by_code, order[e.ref])
+        return (
+            MATCHES.index(level),
+            0 if own else 1,
+            0 if is_current(e, today) else 1,
+            1 if inherited else 0,
+            by_code,
+            order[e.ref],
+        )
 
     ranked = sorted(found, key=key)[:limit]
     return describe(store, ranked, today, matches)

@@ -171,3 +171,10 @@ def test_every_backend_ranks_the_same(store: CatalogStore, sample: CatalogStore)
             assert here[0][0] == there[0][0] == first, text
         close = ("exact", "prefix", "phrase")
         assert {x for x in here if x[1] in close} == {x for x in there if x[1] in close}, text
+
+
+def test_the_citys_own_before_what_came_with_a_merger(sample: CatalogStore) -> None:
+    """Both IOCs belong to HCMC since the 2025 merger; an HCMC officer typing "trung tam dieu hanh" gets HCMC's own
+    IOC first and Bình Dương's next, still told apart by its former province."""
+    found = refs(suggest(sample, "trung tam dieu hanh", ["platform"], principal=HCMC_EDITOR))
+    assert found.index("platform:hcm-ioc") < found.index("platform:bd-ioc")
