@@ -226,7 +226,9 @@ def test_an_organisation_event_is_the_cause_of_the_ownership_it_moved(catalog: C
     assert [c.kind for c in row.causes] == ["event"]
     assert "Chuyển giao chủ quản" in row.causes[0].text and "Quyết định 1234/QĐ-UBND" in row.causes[0].text
     owner = next(f for f in row.fields if f.key == "owner_history")
-    assert "Sở org-b (1 thg 7, 2025 → …)" in owner.after  # a date as Vietnamese readers write it and "Sở org-a" in owner.before
+    assert (
+        "Sở org-b (1 thg 7, 2025 → …)" in owner.after
+    )  # a date as Vietnamese readers write it and "Sở org-a" in owner.before
     event = catalog.changelog(ref="event:chuyen-giao-sys-a")[-1]
     fields = {f.label: f.after for f in describe(catalog, [event], "vi")[0].fields}
     assert fields["Loại sự kiện"] == "Chuyển giao chủ quản" and fields["Căn cứ pháp lý"] == "Quyết định 1234/QĐ-UBND"

@@ -36,7 +36,9 @@ from importers.spreadsheet import (
     write_xlsx,
 )
 
-LIFECYCLE_ERROR = "must be one of: Planned, Building, In production, Retiring, Retired"  # the labels (codes or labels accepted)
+LIFECYCLE_ERROR = (
+    "must be one of: Planned, Building, In production, Retiring, Retired"  # the labels (codes or labels accepted)
+)
 
 
 def sqlite_store(path: Path) -> CatalogStore:
