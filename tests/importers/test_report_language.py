@@ -16,7 +16,8 @@ from importers.base import ImportFailed, ImportLimits, run_import
 
 NS3 = "http://www.opengroup.org/xsd/archimate/3.0/"
 XSI = "http://www.w3.org/2001/XMLSchema-instance"
-# English function words: none may appear in a Vietnamese reason (values from the files are chosen without them)
+# English function words: none may appear in a Vietnamese reason (values from the files are chosen without them;
+# not "an", a Vietnamese word too: "Cấp độ an toàn", security level, now named by its label)
 ENGLISH = (
     " the ",
     " is ",
@@ -24,7 +25,6 @@ ENGLISH = (
     " must ",
     " of ",
     " a ",
-    " an ",
     " and ",
     " be ",
     " in ",
