@@ -35,6 +35,10 @@ PLACEHOLDERS = {
     "rel_id": "system:sec-a>reads>database:sec-b",
     "draft_id": "0123456789ab",
     "token_id": "0123456789ab",
+    "hook_id": "0123456789ab",
+    "ref": "system:sec-nothing",
+    "fmt": "json",
+    "view": "landscape",
 }
 EXPORTS = ("native", "xlsx", "csv", "archimate")
 
