@@ -143,7 +143,16 @@ def _templates(s: Server) -> dict[tuple[str, str], tuple[str, dict[str, Any]]]:
         for method, op in ops.items():
             if method not in ("post", "put", "patch") or "requestBody" not in op:
                 continue
-            concrete = path.format(code=code, rel_id=rel, draft_id=draft_id, token_id="0123456789ab")
+            concrete = path.format(
+                code=code,
+                rel_id=rel,
+                draft_id=draft_id,
+                token_id="0123456789ab",
+                hook_id="0123456789ab",
+                ref=f"system:{code}",
+                fmt="json",
+                view="landscape",
+            )
             body: dict[str, Any] = {"note": "ghi chú", "label": "nhãn"}
             if path.endswith("/relationships") or path.startswith("/api/v1/relationships/"):
                 body = {
