@@ -3,56 +3,20 @@
 
 from __future__ import annotations
 
-import os
-import secrets
-import subprocess
-import sys
-import time
 from collections.abc import Callable, Iterator
 
-import httpx
 import pytest
-from web.uitest import PASSWORD, ROOT, Session, _free_port, build_catalog, chromium_path, strict
+from web.uitest import PASSWORD, Session, build_catalog, chromium_path, serve_catalog, strict
 
 
 @pytest.fixture(scope="session")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """Base URL of a real ``ioc-catalog serve`` over a fresh catalog (one per test session)."""
     tmp = tmp_path_factory.mktemp("web")
-    url = build_catalog(tmp / "catalog.db")
-    port = _free_port()
-    env = {**os.environ, "IOC_CATALOG_SECRET_KEY": secrets.token_hex(32), "NO_COLOR": "1"}
-    env.pop("IOC_CATALOG_DEMO", None)
-    log = (tmp / "server.log").open("w")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "api.cli", "serve", "--store", url, "--port", str(port)],
-        cwd=ROOT,
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                if httpx.get(f"{base}/api/v1/health", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if proc.poll() is not None or time.monotonic() > deadline:
-                pytest.fail(f"the server did not start: {(tmp / 'server.log').read_text()[-3000:]}")
-            time.sleep(0.1)
+    with serve_catalog(build_catalog(tmp / "catalog.db"), tmp / "server.log") as base:
         yield base
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-        log.close()
-        text = (tmp / "server.log").read_text()
-        assert PASSWORD not in text, "a password reached the server log"
+    text = (tmp / "server.log").read_text()
+    assert PASSWORD not in text, "a password reached the server log"
 
 
 @pytest.fixture(scope="session")

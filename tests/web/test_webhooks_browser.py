@@ -7,18 +7,13 @@ worker by polling the page (no timed assertion: a deadline only ends a wait that
 from __future__ import annotations
 
 import json
-import os
-import secrets
-import subprocess
-import sys
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-import httpx
 import pytest
 from http_receiver import Receiver
-from web.uitest import PASSWORD, ROOT, Session, _free_port, build_catalog
+from web.uitest import PASSWORD, ROOT, Session, _free_port, build_catalog, serve_catalog
 
 from catalog.webhooks import verify
 
@@ -36,46 +31,15 @@ def hook_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     store = open_store(url)
     Accounts(store).add_user("admin", "admin", display="admin", password=PASSWORD)
     store.close()
-    port = _free_port()
     env = {
-        **os.environ,
-        "IOC_CATALOG_SECRET_KEY": secrets.token_hex(32),
         "IOC_CATALOG_NOTIFY_INTERVAL_SECONDS": "0.2",
         "IOC_CATALOG_WEBHOOK_BASE_DELAY_SECONDS": "0.5",
         "IOC_CATALOG_WEBHOOK_MAX_DELAY_SECONDS": "0.5",
         "IOC_CATALOG_WEBHOOK_TIMEOUT_SECONDS": "2",
         "IOC_CATALOG_WEBHOOK_ATTEMPTS": "100",
-        "NO_COLOR": "1",
     }
-    env.pop("IOC_CATALOG_DEMO", None)
-    log = (tmp / "server.log").open("w")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "api.cli", "serve", "--store", url, "--port", str(port)],
-        cwd=ROOT,
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                if httpx.get(f"{base}/api/v1/health", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if proc.poll() is not None or time.monotonic() > deadline:
-                pytest.fail(f"the server did not start: {(tmp / 'server.log').read_text()[-3000:]}")
-            time.sleep(0.1)
+    with serve_catalog(url, tmp / "server.log", env) as base:
         yield base
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-        log.close()
 
 
 def _wait(s: Session, path: str, until: Callable[[], bool], what: str) -> None:

@@ -12,12 +12,19 @@ Every page a test visits is saved as a screenshot under ``test-artifacts/web/`` 
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import os
+import secrets
 import shutil
 import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -57,6 +64,43 @@ def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+@contextlib.contextmanager
+def serve_catalog(url: str, log_path: Path, env: dict[str, str] | None = None) -> Iterator[str]:
+    """Run a real ``ioc-catalog serve`` over the catalog at ``url`` (its output in ``log_path``) with a fresh secret
+    key and ``env`` added to this process's environment; yield its base URL once it answers, stop it on leaving."""
+    port = _free_port()
+    full = {**os.environ, "IOC_CATALOG_SECRET_KEY": secrets.token_hex(32), "NO_COLOR": "1", **(env or {})}
+    full.pop("IOC_CATALOG_DEMO", None)
+    log = log_path.open("w")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "api.cli", "serve", "--store", url, "--port", str(port)],
+        cwd=ROOT,
+        env=full,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                if httpx.get(f"{base}/api/v1/health", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            if proc.poll() is not None or time.monotonic() > deadline:
+                pytest.fail(f"the server did not start: {log_path.read_text()[-3000:]}")
+            time.sleep(0.1)
+        yield base
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+        log.close()
 
 
 class _PastClock:
