@@ -64,12 +64,17 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def serve(db: Path, logfile: Path) -> tuple[subprocess.Popen, str]:
+def serve(db: Path, logfile: Path, workers: int = 1) -> tuple[subprocess.Popen, str]:
+    """Start ``ioc-catalog serve --workers N`` over the catalog file ``db`` on a free port of 127.0.0.1, in its own
+    process group; return the process and its base URL once it is ready (with several workers, once every one has
+    had time to start)."""
     port = _free_port()
-    env = {**os.environ, "IOC_CATALOG_SECRET_KEY": "bench-api-" + os.urandom(8).hex(), "PYTHONPATH": str(ROOT)}
-    env.pop("IOC_CATALOG_STORE", None)
+    env = {**os.environ, "IOC_CATALOG_SECRET_KEY": "bench-" + os.urandom(8).hex(), "PYTHONPATH": str(ROOT)}
+    for name in ("IOC_CATALOG_STORE", "IOC_CATALOG_WORKERS", "PROMETHEUS_MULTIPROC_DIR"):
+        env.pop(name, None)
+    cmd = [sys.executable, "-m", "api.cli", "serve", "--store", f"sqlite:///{db}", "--port", str(port)]
     proc = subprocess.Popen(
-        [sys.executable, "-m", "api.cli", "serve", "--store", f"sqlite:///{db}", "--port", str(port)],
+        [*cmd, "--workers", str(workers)],
         cwd=logfile.parent,
         env=env,
         stdout=logfile.open("w"),
@@ -82,7 +87,8 @@ def serve(db: Path, logfile: Path) -> tuple[subprocess.Popen, str]:
         if proc.poll() is not None:
             raise SystemExit("the server exited:\n" + logfile.read_text()[-3000:])
         try:
-            if httpx.get(f"{base}/api/v1/health", timeout=5).status_code == 200:
+            if httpx.get(f"{base}/health/ready", timeout=5).status_code == 200:
+                time.sleep(2 if workers > 1 else 0)  # every worker has started
                 return proc, base
         except httpx.HTTPError:
             time.sleep(0.3)

@@ -32,8 +32,6 @@ import platform
 import random
 import shutil
 import signal
-import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
@@ -41,7 +39,7 @@ from typing import Any
 
 import httpx
 
-from bench.api import _free_port, build, log, pct
+from bench.api import build, log, pct, serve
 
 ROOT = Path(__file__).resolve().parent.parent
 MIX = (("get", 30), ("search", 25), ("list", 15), ("page", 15), ("write", 15))
@@ -80,35 +78,6 @@ def prepare(template: Path, work: Path, clients: int) -> tuple[str, list[str]]:
     finally:
         store.close()
     return token, codes
-
-
-def serve(db: Path, workers: int, logfile: Path) -> tuple[subprocess.Popen, str]:
-    port = _free_port()
-    env = {**os.environ, "IOC_CATALOG_SECRET_KEY": "bench-workers-" + os.urandom(8).hex(), "PYTHONPATH": str(ROOT)}
-    for name in ("IOC_CATALOG_STORE", "IOC_CATALOG_WORKERS", "PROMETHEUS_MULTIPROC_DIR"):
-        env.pop(name, None)
-    cmd = [sys.executable, "-m", "api.cli", "serve", "--store", f"sqlite:///{db}", "--port", str(port)]
-    proc = subprocess.Popen(
-        [*cmd, "--workers", str(workers)],
-        cwd=logfile.parent,
-        env=env,
-        stdout=logfile.open("w"),
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 180
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise SystemExit("the server exited:\n" + logfile.read_text()[-3000:])
-        try:
-            if httpx.get(f"{base}/health/ready", timeout=5).status_code == 200:
-                time.sleep(2 if workers > 1 else 0)  # every worker has started
-                return proc, base
-        except httpx.HTTPError:
-            time.sleep(0.3)
-    os.killpg(proc.pid, signal.SIGTERM)
-    raise SystemExit("the server did not answer within 180 s")
 
 
 async def load(
@@ -206,7 +175,7 @@ def main(argv: list[str] | None = None) -> dict:
         work = cache / f"workers-{workers}.db"
         token, codes = prepare(template, work, args.clients)
         logfile = cache / f"bench-workers-{workers}.log"
-        proc, base = serve(work, workers, logfile)
+        proc, base = serve(work, logfile, workers)
         load_before = os.getloadavg()[0]
         try:
             log(
