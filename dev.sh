@@ -22,6 +22,9 @@ system_packages() {
     command -v chromium >/dev/null 2>&1 || missing+=(chromium)
     # the deployment test (tests/deploy) puts Debian's nginx with TLS in front of two workers (docs/deploy.md)
     command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ] || missing+=(nginx-light)
+    # the current-state report's page test (tests/report) renders the .docx to PDF, then PNG (docs/report.md)
+    command -v soffice >/dev/null 2>&1 || missing+=(libreoffice-writer-nogui)
+    command -v pdftoppm >/dev/null 2>&1 || missing+=(poppler-utils)
   fi
   if [ "${REQUIRE_NEO4J:-0}" = "1" ]; then  # CI runs the Neo4j backend for real: Java 17 and Maven build tools/neo4j
     command -v javac >/dev/null 2>&1 || missing+=(openjdk-17-jdk-headless)
