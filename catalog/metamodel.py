@@ -174,6 +174,7 @@ WEB_SHAPES = {
     "component": "cut-rectangle",
     "hexagon": "hexagon",
     "note": "rhomboid",
+    "septagon": "heptagon",
 }
 WEB_ARROWS = {
     "normal": "triangle",
@@ -250,7 +251,9 @@ VALUE_LABELS: dict[str, Label] = {
     "agency": Label("Cơ quan, đơn vị", "Agency"),
     "api_gateway": Label("Cổng API", "API gateway"),
     "api_key": Label("Khóa API", "API key"),
+    "archimate": Label("ArchiMate", "ArchiMate"),
     "approved": Label("Đã phê duyệt", "Approved"),
+    "backstage": Label("Backstage", "Backstage"),
     "basic": Label("Cơ bản", "Basic"),
     "building": Label("Đang xây dựng", "Building"),
     "city": Label("Thành phố", "City"),
@@ -345,12 +348,17 @@ def _a(name: str, type_: AttrType, vi: str, en: str, **kw: Any) -> AttributeSpec
 LIFECYCLE = ("planned", "building", "production", "retiring", "retired")
 PROTOCOLS = ("rest", "soap", "edxml", "file", "db_link", "message", "video_stream", "sftp", "other")
 SECURITY = {"minimum": 1, "maximum": 5}
+# the formats whose concepts may be kept as they are (kind and relationship ``preserved``)
+SOURCE_FORMATS = ("archimate", "backstage")
+# properties an import found that no attribute declares, kept with their source: one "<format>:<key>=<value>" each
+SOURCE_PROPERTIES = _a("source_properties", "list", "Thuộc tính giữ nguyên từ nguồn", "Properties kept from the source")
 
 COMMON = (
     _a("evidence", "enum", "Nguồn xác thực", "Evidence", values=("documented", "illustrative")),
     _a("evidence_note", "text", "Ghi chú nguồn", "Evidence note"),
     _a("url", "str", "Địa chỉ truy cập", "URL"),
     _a("last_reviewed", "date", "Ngày rà soát gần nhất", "Last reviewed"),
+    SOURCE_PROPERTIES,
 )
 
 KINDS: tuple[KindSpec, ...] = (
@@ -538,6 +546,24 @@ KINDS: tuple[KindSpec, ...] = (
             _a("personal_data", "enum", "Dữ liệu cá nhân", "Personal data", values=("none", "basic", "sensitive")),
         ),
     ),
+    # what an imported model holds that no kind above expresses (an ArchiMate requirement, a Backstage Environment):
+    # kept whole, with its type and identifier in the source, so that nothing imported is lost and it is exported back
+    KindSpec(
+        "preserved",
+        Label("Phần tử giữ nguyên từ nguồn", "Preserved element"),
+        Label("Phần tử giữ nguyên từ nguồn", "Preserved elements"),
+        owned=False,
+        shape="septagon",
+        color="#e5e7eb",
+        attributes=COMMON
+        + (
+            _a("source_format", "enum", "Định dạng nguồn", "Source format", required=True, values=SOURCE_FORMATS),
+            _a("source_type", "str", "Loại phần tử ở nguồn", "Type in the source", required=True),
+            _a("source_id", "str", "Mã định danh ở nguồn", "Identifier in the source"),
+            _a("documentation", "text", "Tài liệu mô tả", "Documentation"),
+            _a("folder", "str", "Thư mục ở nguồn", "Folder in the source"),
+        ),
+    ),
 )
 
 REL_PROPS = (
@@ -710,6 +736,23 @@ RELATIONS: tuple[RelationSpec, ...] = (
         ("organization",),
         properties=REL_PROPS,
         style=EdgeStyle("dashed", "#999999", "onormal"),
+    ),
+    # a relationship of an imported model that no relationship above expresses, kept with its type and identifier
+    RelationSpec(
+        "preserved",
+        Label("quan hệ giữ nguyên từ nguồn", "preserved relationship"),
+        tuple(k.name for k in KINDS),
+        tuple(k.name for k in KINDS),
+        properties=(
+            _a("source_format", "enum", "Định dạng nguồn", "Source format", values=SOURCE_FORMATS),
+            _a("source_type", "str", "Loại quan hệ ở nguồn", "Type in the source", required=True),
+            _a("source_id", "str", "Mã định danh ở nguồn", "Identifier in the source"),
+            _a("name", "str", "Tên", "Name"),
+            _a("documentation", "text", "Tài liệu mô tả", "Documentation"),
+            _a("access_type", "str", "Kiểu truy cập", "Access type"),
+            SOURCE_PROPERTIES,
+        ),
+        style=EdgeStyle("dotted", "#8a8a8a", "vee"),
     ),
 )
 
