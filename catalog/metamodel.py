@@ -756,6 +756,47 @@ RELATIONS: tuple[RelationSpec, ...] = (
     ),
 )
 
+# The four layers of the national digital architecture framework (Decision 3090/QĐ-BKHCN, 2025), in its order, and
+# the layer each kind belongs to; an attribute value can place one entity elsewhere (a data centre is infrastructure,
+# a public portal an interaction channel). The current-state report (diagrams/report.py) groups its inventory by them.
+FRAMEWORK_LAYERS: dict[str, Label] = {
+    "infrastructure": Label(
+        "Hạ tầng số dùng chung và an toàn, an ninh mạng", "Shared digital infrastructure and cybersecurity"
+    ),
+    "data_platforms": Label("Dữ liệu và nền tảng cốt lõi", "Data and core platforms"),
+    "applications": Label("Ứng dụng dùng chung và chức năng nghiệp vụ", "Shared applications and business functions"),
+    "channels": Label("Kênh tương tác", "Interaction channels"),
+}
+KIND_LAYERS = {
+    "node": "infrastructure",
+    "database": "data_platforms",
+    "dataset": "data_platforms",
+    "platform": "data_platforms",
+    "service": "data_platforms",
+    "system": "applications",
+    "capability": "applications",
+    "function": "applications",
+    "process": "applications",
+    "procedure": "applications",
+    "actor": "applications",
+}
+LAYER_BY_VALUE = {  # (kind, attribute, value) -> layer, before KIND_LAYERS
+    ("platform", "platform_type", "hosting"): "infrastructure",
+    ("platform", "platform_type", "operations_centre"): "applications",
+    ("system", "system_type", "infrastructure"): "infrastructure",
+    ("system", "system_type", "public_facing"): "channels",
+}
+
+
+def framework_layer(kind: str, attributes: dict[str, Any]) -> str | None:
+    """The framework layer (a key of :data:`FRAMEWORK_LAYERS`) of an entity of ``kind``; None for organisations and
+    kinds outside the framework (preserved elements)."""
+    for (k, name, value), layer in LAYER_BY_VALUE.items():
+        if k == kind and attributes.get(name) == value:
+            return layer
+    return KIND_LAYERS.get(kind)
+
+
 ROLES = ("admin", "architect", "editor", "auditor", "viewer")
 ROLE_LABELS = {
     "admin": Label("Quản trị", "Administrator"),
