@@ -21,6 +21,7 @@ import math
 import re
 from collections import Counter, defaultdict
 
+from catalog.history.snapshot import Revision
 from catalog.i18n import DATE_PATTERNS, format_date
 from catalog.metamodel import DEFAULT, Metamodel
 from diagrams.model import Cluster, Diagram, Edge, Node
@@ -309,17 +310,7 @@ class DotWriter:
 
     def _stamp(self) -> str:
         d, lang = self.d, self.lang
-        pattern = DATE_PATTERNS.get(lang, "yyyy-MM-dd")  # dates as the diagram's language writes them in a sentence
-        record = (
-            f"{word('recorded', lang)} {format_date(d.as_of, lang, pattern)}"
-            if d.as_of
-            else word("current_record", lang)
-        )
-        day = format_date(d.day, lang, pattern)
-        lines = [
-            f"<B>{html(d.title)}</B>",
-            html(f"{word('as_of', lang)}: {day} ({record}) · {word('revision', lang)}: {d.revision.short}"),
-        ]
+        lines = [f"<B>{html(d.title)}</B>", html(stamp_line(d.day, d.as_of, d.revision, lang))]
         lines += [html(n) for n in d.notes]
         rows = "".join(f'<TR><TD ALIGN="LEFT">{line}</TD></TR>' for line in lines)
         return f'<<TABLE BORDER="0" CELLBORDER="0" CELLSPACING="0" CELLPADDING="1">{rows}</TABLE>>'
@@ -402,6 +393,14 @@ class DotWriter:
         for c in children.get(None, []):
             visit(c)
         return used
+
+
+def stamp_line(day: str, as_of: str | None, revision: Revision, lang: str) -> str:
+    """The stamp's second line: the day, the record it was read from and the change-log head ("Ngày: 1 tháng 2 năm
+    2025 (bản ghi hiện hành) · Phiên bản: #412 3f2a..."). Diagrams and the current-state report carry the same."""
+    pattern = DATE_PATTERNS.get(lang, "yyyy-MM-dd")  # dates as the language writes them in a sentence
+    record = f"{word('recorded', lang)} {format_date(as_of, lang, pattern)}" if as_of else word("current_record", lang)
+    return f"{word('as_of', lang)}: {format_date(day, lang, pattern)} ({record}) · {word('revision', lang)}: {revision.short}"
 
 
 def to_dot(diagram: Diagram, metamodel: Metamodel = DEFAULT, url_prefix: str = "") -> str:
