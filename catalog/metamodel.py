@@ -562,6 +562,9 @@ KINDS: tuple[KindSpec, ...] = (
             _a("source_id", "str", "Mã định danh ở nguồn", "Identifier in the source"),
             _a("documentation", "text", "Tài liệu mô tả", "Documentation"),
             _a("folder", "str", "Thư mục ở nguồn", "Folder in the source"),
+            # what the source holds that is neither an element nor an edge of the graph (a model's relationships on
+            # relationships, its views), one JSON object per item, written back by the exporter of its format
+            _a("kept_for_export", "list", "Nội dung giữ nguyên để xuất lại", "Kept for export"),
         ),
     ),
 )
@@ -580,6 +583,7 @@ REL_PROPS = (
     _a("legal_basis", "str", "Căn cứ pháp lý", "Legal basis"),
     _a("status", "enum", "Trạng thái", "Status", values=("planned", "active", "retired")),
     _a("note", "text", "Ghi chú", "Note"),
+    SOURCE_PROPERTIES,
 )
 
 ASSETS = ("system", "database", "platform", "service")
