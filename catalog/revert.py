@@ -325,6 +325,11 @@ def _when(c: ChangeEntry) -> str:
     return c.time[:19].replace("T", " ") + " UTC"
 
 
+def _cause(c: ChangeEntry | None) -> dict[str, str]:
+    """The later change that blocks a revert, as a refusal names it: its sequence number, time and actor."""
+    return {"seq": str(c.seq), "time": _when(c), "actor": c.actor} if c else {"seq": "?", "time": "", "actor": ""}
+
+
 # --- planning ----------------------------------------------------------------------------------------------------
 
 
@@ -440,9 +445,7 @@ def plan(store: CatalogStore, principal: Principal, t: Target) -> Plan:
                             "revert-still-used",
                             item=names.item(u.ref, u.now),
                             rel=names.item(f"rel:{x.id}", x.content()),
-                            seq=str(made.seq) if made else "?",
-                            time=_when(made) if made else "",
-                            actor=made.actor if made else "",
+                            **_cause(made),
                         ),
                         made,
                     )
@@ -459,9 +462,7 @@ def plan(store: CatalogStore, principal: Principal, t: Target) -> Plan:
                                 "revert-end-gone",
                                 item=names.item(u.ref, u.restored),
                                 end=names.entity(end),
-                                seq=str(gone.seq) if gone else "?",
-                                time=_when(gone) if gone else "",
-                                actor=gone.actor if gone else "",
+                                **_cause(gone),
                             ),
                             gone,
                         )
@@ -478,9 +479,7 @@ def plan(store: CatalogStore, principal: Principal, t: Target) -> Plan:
                             "revert-owner-gone",
                             item=names.item(u.ref, u.restored),
                             owner=names.entity(owner),
-                            seq=str(gone.seq) if gone else "?",
-                            time=_when(gone) if gone else "",
-                            actor=gone.actor if gone else "",
+                            **_cause(gone),
                         ),
                         gone,
                     )
