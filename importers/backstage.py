@@ -13,6 +13,8 @@ almost every file).
 
 from __future__ import annotations
 
+import os
+import posixpath
 import re
 from collections import Counter
 from collections.abc import Callable, Iterable
@@ -251,20 +253,25 @@ def _check_events(text: str, name: str) -> None:
 
 
 def read_yaml_documents(path: Path, max_bytes: int) -> list[Any]:
-    raw = path.read_bytes()[: max_bytes + 1]
-    text = decode_text(path.name, raw)
+    """The YAML documents of one file, read on its own (no Location followed)."""
+    return parse_yaml_documents(path.read_bytes()[: max_bytes + 1], path.name)
+
+
+def parse_yaml_documents(raw: bytes, name: str) -> list[Any]:
+    """The YAML documents in ``raw`` (the bytes of the file ``name``, as messages call it)."""
+    text = decode_text(name, raw)
     yaml, loader = _yaml()
     try:
-        _check_events(text, path.name)
+        _check_events(text, name)
         return list(yaml.load_all(text, Loader=loader))
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         problem = getattr(exc, "problem", None) or str(exc)
         if mark:
             raise ImportFailed(
-                msg("yaml-invalid-at", file=path.name, line=mark.line + 1, column=mark.column + 1, problem=problem)
+                msg("yaml-invalid-at", file=name, line=mark.line + 1, column=mark.column + 1, problem=problem)
             ) from None
-        raise ImportFailed(msg("yaml-invalid", file=path.name, problem=problem)) from None
+        raise ImportFailed(msg("yaml-invalid", file=name, problem=problem)) from None
 
 
 def _placeholders(value: Any, path: str, seen: set[int] | None = None) -> Iterable[tuple[str, str, str]]:
@@ -284,6 +291,283 @@ def _placeholders(value: Any, path: str, seen: set[int] | None = None) -> Iterab
     elif isinstance(value, list):
         for i, v in enumerate(value):
             yield from _placeholders(v, f"{path}[{i}]", seen)
+
+
+# --- one run: the first file, the files its Locations name, a directory or a zip of catalog files ----------------
+
+CATALOG_NAMES = ("catalog-info.yaml", "catalog-info.yml")
+MAX_FILES = 5_000  # files one run reads (a directory, an archive, every file a Location names)
+MAX_TREE_DEPTH = 32  # folder levels under the root, and Locations naming Locations
+URL_RE = re.compile(r"^[a-z][a-z0-9+.-]*://", re.I)
+GLOB_CHARS = frozenset("*?[")
+
+
+@dataclass
+class Collected:
+    """What one run read: each file's YAML documents, by the file's path relative to the root (the folder of the
+    first file, the directory imported, or the archive), in the order read; and what the reader reports about the
+    files Locations name (a URL, a path outside the root, a file that is not there, a cycle)."""
+
+    files: list[tuple[str, list[Any]]] = field(default_factory=list)
+    notes: list[Rejection] = field(default_factory=list)
+
+
+def _backstage_head(head: bytes) -> bool:
+    return re.search(rb"^apiVersion:[ \t]*['\"]?backstage\.io/", head, re.M) is not None
+
+
+def _is_catalog_file(name: str, head: bytes) -> bool:
+    """A file a directory or archive import reads: catalog-info.yaml, or YAML whose first lines say Backstage."""
+    low = name.rsplit("/", 1)[-1].lower()
+    return low in CATALOG_NAMES or (low.endswith((".yaml", ".yml")) and _backstage_head(head))
+
+
+class _Tree:
+    """Where the files of one run come from: a folder on disk or a zip archive. Paths are POSIX and relative to the
+    root; ``locate`` says where a Location's target is, or why it is not followed."""
+
+    label: str
+
+    def candidates(self) -> list[str]:
+        raise NotImplementedError
+
+    def exists(self, rel: str) -> bool:
+        raise NotImplementedError
+
+    def read(self, rel: str, budget: list[int]) -> bytes:
+        raise NotImplementedError
+
+    def matches(self, pattern: str) -> list[str]:
+        raise NotImplementedError
+
+    def normal(self, base: str, target: str) -> str | None:
+        """``target`` (relative to the folder of ``base``) as a path under the root, or None when it leaves it."""
+        if target.startswith(("/", "\\")) or re.match(r"^[A-Za-z]:[\\/]", target):
+            return None
+        joined = posixpath.normpath(posixpath.join(posixpath.dirname(base), target.replace("\\", "/")))
+        if joined == ".." or joined.startswith("../") or joined.startswith("/"):
+            return None
+        return joined
+
+    def locate(self, base: str, target: str) -> tuple[list[str], Message | None]:
+        said = clip(target)
+        if URL_RE.match(target):
+            return [], msg("backstage-target-remote", target=said)
+        rel = self.normal(base, target)
+        if rel is None:
+            return [], msg("backstage-target-outside", target=said)
+        if rel.count("/") >= MAX_TREE_DEPTH:
+            return [], msg("backstage-target-too-deep", target=said, limit=MAX_TREE_DEPTH)
+        if GLOB_CHARS & set(rel):
+            found = self.matches(rel)
+            return found, None if found else msg("backstage-target-missing", target=said)
+        if not self.exists(rel):
+            return [], msg("backstage-target-missing", target=said)
+        return self._inside(rel, said)
+
+    def _inside(self, rel: str, said: str) -> tuple[list[str], Message | None]:
+        return [rel], None
+
+
+class _Folder(_Tree):
+    def __init__(self, root: Path):
+        self.root = root.resolve()
+        self.label = root.name
+
+    def _real(self, rel: str) -> Path | None:
+        """The file ``rel`` names, symbolic links followed, when it stays under the root."""
+        try:
+            real = (self.root / rel).resolve()
+        except (OSError, RuntimeError):
+            return None
+        return real if real.is_relative_to(self.root) else None
+
+    def exists(self, rel: str) -> bool:
+        return (self.root / rel).is_file() or (self.root / rel).is_symlink()
+
+    def _inside(self, rel: str, said: str) -> tuple[list[str], Message | None]:
+        real = self._real(rel)
+        if real is None:
+            return [], msg("backstage-target-outside", target=said)
+        if not real.is_file():
+            return [], msg("backstage-target-missing", target=said)
+        return [real.relative_to(self.root).as_posix()], None
+
+    def read(self, rel: str, budget: list[int]) -> bytes:
+        with (self.root / rel).open("rb") as fh:
+            data = fh.read(budget[0] + 1)
+        budget[0] -= len(data)
+        if budget[0] < 0:
+            raise ImportFailed(msg("backstage-run-too-large", file=self.label, limit=budget[1]), "import-too-large")
+        return data
+
+    def _head(self, path: Path) -> bytes:
+        try:
+            with path.open("rb") as fh:
+                return fh.read(4096)
+        except OSError:
+            return b""
+
+    def candidates(self) -> list[str]:
+        out: list[str] = []
+        for here, dirs, files in os.walk(self.root):  # symbolic links to folders are not walked into
+            depth = len(Path(here).relative_to(self.root).parts)
+            dirs[:] = sorted(
+                d for d in dirs if not d.startswith(".") and d != "node_modules" and depth < MAX_TREE_DEPTH
+            )
+            for name in sorted(files):
+                path = Path(here) / name
+                if not name.lower().endswith((".yaml", ".yml")) or path.is_symlink():
+                    continue
+                if _is_catalog_file(name, self._head(path)):
+                    out.append(path.relative_to(self.root).as_posix())
+                    if len(out) > MAX_FILES:
+                        raise ImportFailed(msg("backstage-too-many-files", file=self.label, limit=MAX_FILES))
+        return out
+
+    def matches(self, pattern: str) -> list[str]:
+        found = set()
+        for p in self.root.glob(pattern):
+            real = self._real(p.relative_to(self.root).as_posix())
+            if real is not None and real.is_file():
+                found.add(real.relative_to(self.root).as_posix())
+                if len(found) > MAX_FILES:
+                    raise ImportFailed(msg("backstage-too-many-files", file=self.label, limit=MAX_FILES))
+        return sorted(found)
+
+
+class _Archive(_Tree):
+    """A zip of catalog files: its members are read in memory, bounded by :data:`MAX_FILES` members, the run's byte
+    limit for what they unpack to, and :data:`MAX_TREE_DEPTH` folder levels; a member whose path leaves the archive
+    (absolute, ``..``) or that is a symbolic link is never read (reported)."""
+
+    def __init__(self, path: Path, max_bytes: int):
+        import stat
+        import zipfile
+
+        from importers.base import zip_member_count
+
+        self.label = path.name
+        count = zip_member_count(path)
+        if count is None:
+            raise ImportFailed(msg("backstage-not-zip", file=path.name))
+        if count > MAX_FILES:
+            raise ImportFailed(msg("backstage-too-many-files", file=path.name, limit=MAX_FILES))
+        try:
+            self.zf = zipfile.ZipFile(path)
+            infos = self.zf.infolist()
+        except (zipfile.BadZipFile, OSError, ValueError):
+            raise ImportFailed(msg("backstage-not-zip", file=path.name)) from None
+        self.members: dict[str, Any] = {}
+        self.notes: list[Rejection] = []
+        total = 0
+        for info in infos:
+            name = info.filename
+            if info.is_dir():
+                continue
+            unsafe = (
+                name.startswith(("/", "\\"))
+                or re.match(r"^[A-Za-z]:", name)
+                or ".." in name.replace("\\", "/").split("/")
+                or stat.S_ISLNK(info.external_attr >> 16)
+            )
+            if unsafe or name.count("/") >= MAX_TREE_DEPTH:
+                self.notes.append(Rejection(path.name, "", msg("backstage-member-skipped", name=clip(name))))
+                continue
+            total += info.file_size
+            self.members[posixpath.normpath(name)] = info
+        if total > max_bytes:
+            raise ImportFailed(msg("backstage-run-too-large", file=path.name, limit=max_bytes), "import-too-large")
+
+    def exists(self, rel: str) -> bool:
+        return rel in self.members
+
+    def read(self, rel: str, budget: list[int]) -> bytes:
+        with self.zf.open(self.members[rel]) as fh:  # the sizes the directory declares are not trusted
+            data = fh.read(budget[0] + 1)
+        budget[0] -= len(data)
+        if budget[0] < 0:
+            raise ImportFailed(msg("backstage-run-too-large", file=self.label, limit=budget[1]), "import-too-large")
+        return data
+
+    def candidates(self) -> list[str]:
+        out = []
+        for rel in sorted(self.members):
+            if rel.lower().endswith((".yaml", ".yml")):
+                with self.zf.open(self.members[rel]) as fh:
+                    head = fh.read(4096)
+                if _is_catalog_file(rel, head):
+                    out.append(rel)
+        return out
+
+    def matches(self, pattern: str) -> list[str]:
+        import fnmatch
+
+        return [rel for rel in sorted(self.members) if fnmatch.fnmatchcase(rel, pattern)]
+
+
+def location_targets(doc: Any) -> list[tuple[str, str]]:
+    """(field, target) for each file a Location entity names (``spec.target`` and ``spec.targets``)."""
+    if not isinstance(doc, dict) or str(doc.get("kind", "")).lower() != "location":
+        return []
+    spec = _mapping(doc.get("spec"))
+    out = []
+    if isinstance(spec.get("target"), str):
+        out.append(("spec.target", spec["target"]))
+    for i, target in enumerate(_list(spec.get("targets"))):
+        if isinstance(target, str):
+            out.append((f"spec.targets[{i}]", target))
+    return out
+
+
+def _where(rel: str, n: int, doc: dict[str, Any]) -> Message:
+    """Where a document is, as transform says it ("apis/x.yaml: document 2 (location:default/x)")."""
+    where = msg("at-document", file=rel, n=n)
+    try:
+        return msg("at-item", where=where, item=str(self_ref(doc)))
+    except (KeyError, TypeError, AttributeError):
+        return where
+
+
+def collect(tree: _Tree, start: list[str], max_bytes: int) -> Collected:
+    """Read ``start`` (paths in ``tree``), then every file a Location names, depth first; a file is read once; a
+    Location leading back to a file on its own chain is reported as a cycle, not followed."""
+    out = Collected(notes=getattr(tree, "notes", []))
+    done: set[str] = set()
+    budget = [max_bytes, max_bytes]
+
+    def visit(rel: str, chain: tuple[str, ...]) -> None:
+        done.add(rel)
+        if len(done) > MAX_FILES:
+            raise ImportFailed(msg("backstage-too-many-files", file=tree.label, limit=MAX_FILES))
+        docs = parse_yaml_documents(tree.read(rel, budget), rel)
+        out.files.append((rel, docs))
+        for n, doc in enumerate(docs, 1):
+            for fld, target in location_targets(doc):
+                found, why = tree.locate(rel, target)
+                where = _where(rel, n, doc)
+                if why is not None:
+                    out.notes.append(Rejection(where, fld, why))
+                for nxt in found:
+                    if nxt in chain or nxt == rel:
+                        out.notes.append(
+                            Rejection(where, fld, msg("backstage-target-cycle", target=clip(target), file=nxt))
+                        )
+                    elif nxt in done:
+                        continue  # read already (a directory's file, another Location's target)
+                    elif len(chain) >= MAX_TREE_DEPTH:
+                        out.notes.append(
+                            Rejection(
+                                where, fld, msg("backstage-target-too-deep", target=clip(target), limit=MAX_TREE_DEPTH)
+                            )
+                        )
+                    else:
+                        visit(nxt, (*chain, rel))
+
+    for rel in start:
+        if rel not in done:
+            visit(rel, ())
+    return out
 
 
 # --- transforming -------------------------------------------------------------------------------------------------
@@ -321,42 +605,80 @@ class Child:
     backstage: str
 
 
+@dataclass
+class Parent:
+    """A group's ``parent`` naming a group outside the run: checked against the catalog in resolve; missing, the group
+    is imported without it and that is reported (refused when the run is strict)."""
+
+    where: str
+    field: str
+    ref: str  # ours, of the group
+    parent: str  # ours, of the parent
+    backstage: str
+
+
 class BackstageImporter:
     name = "backstage"
     suffixes = (".yaml", ".yml")  # other YAML goes to the native importer unless claims() says it is Backstage
-    description = "Backstage software-catalog YAML (catalog-info.yaml; multi-document)"
+    description = "Backstage software-catalog YAML (catalog-info.yaml, multi-document; a directory or .zip of them)"
+    reads_directories = True  # importers.base.prepare_import: a directory is this importer's to bound
+    strict = True  # set by prepare_import: a missing parent group refuses the run only when it is strict
 
     def __init__(self, mapping: Mapping = DEFAULT_MAPPING, metamodel: Metamodel | None = None):
         self.mapping = mapping
         self.metamodel = metamodel
 
     def claims(self, path: Path, head: bytes = b"") -> bool:
-        """Picked without --format for catalog-info.yaml (Backstage's convention) or YAML whose first lines say
-        ``apiVersion: backstage.io/...``."""
+        """Picked without --format for catalog-info.yaml (Backstage's convention), YAML whose first lines say
+        ``apiVersion: backstage.io/...``, or a directory with a catalog-info.yaml at its top (a .zip needs
+        ``--format backstage``)."""
+        if path.is_dir():
+            return any((path / name).is_file() for name in CATALOG_NAMES)
         if path.suffix.lower() not in self.suffixes:
             return False
-        return (
-            path.name.lower() in ("catalog-info.yaml", "catalog-info.yml")
-            or re.search(rb"^apiVersion:[ \t]*['\"]?backstage\.io/", head, re.M) is not None
-        )
+        return path.name.lower() in CATALOG_NAMES or _backstage_head(head)
 
-    def read(self, path: Path, max_bytes: int) -> list[Any]:
-        docs = read_yaml_documents(path, max_bytes)
-        if not any(d is not None for d in docs):
+    def read(self, path: Path, max_bytes: int) -> Collected:
+        """The file and every file its Locations name under the file's folder; or, for a directory or a zip, every
+        ``catalog-info.yaml`` (and YAML that says ``apiVersion: backstage.io/...``) in it and what their Locations
+        name. At most ``max_bytes`` in all; nothing outside the root and nothing remote is ever read."""
+        tree: _Tree
+        if path.is_dir():
+            tree = _Folder(path)
+            start = tree.candidates()
+        elif path.suffix.lower() == ".zip":
+            tree = _Archive(path, max_bytes)
+            start = tree.candidates()
+        else:
+            tree, start = _Folder(path.parent), [path.name]
+        if not start:
+            raise ImportFailed(msg("backstage-no-files", file=path.name))
+        got = collect(tree, start, max_bytes)
+        if not any(d is not None for _, docs in got.files for d in docs):
             raise ImportFailed(msg("backstage-empty", file=path.name))
-        return docs
+        return got
 
     # -- transform ---------------------------------------------------------------------------------------------
-    def transform(self, document: list[Any], source: str) -> Transformed:
+    def transform(self, document: Collected | list[Any], source: str) -> Transformed:
+        """Entities and relationships of a run (:class:`Collected`: references resolve across all its files) or of
+        one file's documents (``source`` names it)."""
         from catalog.metamodel import DEFAULT
 
         mm = self.metamodel or DEFAULT
         t = Transformed()
-        items = self._entities(document, source, t)
+        if isinstance(document, Collected):
+            files, followed = document.files, True
+            t.unmapped += document.notes
+        else:
+            files, followed = [(source, document)], False
+        items: list[_Item] = []
+        seen: dict[EntityRef, Message] = {}
+        for name, docs in files:
+            items += self._entities(docs, name, t, seen)
         by_ref = {i.ref: i for i in items}
         taken: dict[str, str] = {}  # our ref -> where: a Component and a System of one name would be one system
         for item in items:
-            self._map_entity(item, by_ref, t, mm)
+            self._map_entity(item, by_ref, t, mm, followed)
             if item.entity is not None:
                 if item.entity.ref in taken:
                     t.rejected.append(
@@ -375,9 +697,8 @@ class BackstageImporter:
         t.entities = [item.entity for item in items if item.entity is not None]
         return t
 
-    def _entities(self, docs: list[Any], source: str, t: Transformed) -> list[_Item]:
+    def _entities(self, docs: list[Any], source: str, t: Transformed, seen: dict[EntityRef, Message]) -> list[_Item]:
         out: list[_Item] = []
-        seen: dict[EntityRef, int] = {}
         for n, doc in enumerate(docs, 1):
             where = msg("at-document", file=source, n=n)
             if doc is None:  # an empty document (a stray ---)
@@ -394,10 +715,10 @@ class BackstageImporter:
             t.source_types[doc["kind"]] = t.source_types.get(doc["kind"], 0) + 1
             if ref in seen:
                 t.rejected.append(
-                    Rejection(where, "metadata.name", msg("backstage-defined-twice", ref=str(ref), n=seen[ref]))
+                    Rejection(where, "metadata.name", msg("backstage-defined-twice-at", ref=str(ref), where=seen[ref]))
                 )
                 continue
-            seen[ref] = n
+            seen[ref] = msg("at-document", file=source, n=n)
             out.append(_Item(doc, ref, where, place=msg("at-item", where=msg("document-n", n=n), item=str(ref))))
         return out
 
@@ -440,7 +761,9 @@ class BackstageImporter:
             return self.mapping.resource_kinds.get(rtype, self.mapping.resource_kind_default)
         return KINDS.get(ref.kind)
 
-    def _map_entity(self, item: _Item, by_ref: dict[EntityRef, _Item], t: Transformed, mm: Metamodel) -> None:
+    def _map_entity(
+        self, item: _Item, by_ref: dict[EntityRef, _Item], t: Transformed, mm: Metamodel, followed: bool = False
+    ) -> None:
         doc, ref = item.doc, item.ref
         kind = self._our_kind(ref, by_ref)
         meta = doc["metadata"]
@@ -448,7 +771,7 @@ class BackstageImporter:
         for fld, key, target in _placeholders(doc, ""):
             t.unmapped.append(Rejection(item.where, fld, msg("backstage-placeholder", key=key, target=target)))
         if kind is None:
-            self._report_unmapped_kind(item, t)
+            self._report_unmapped_kind(item, t, followed)
             return
         shape: list[tuple[str, type]] = [
             (f"metadata.{k}", t_)
@@ -537,26 +860,23 @@ class BackstageImporter:
         item.ours, item.entity = e.ref, e
         t.locations[e.ref] = item.where
 
-    def _report_unmapped_kind(self, item: _Item, t: Transformed) -> None:
+    def _report_unmapped_kind(self, item: _Item, t: Transformed, followed: bool = False) -> None:
         kind = item.ref.kind
-        spec = item.doc.get("spec") or {}
         if kind == "user":
             reason = msg("backstage-user-unmapped")
         elif kind == "domain":
             reason = msg("backstage-domain-unmapped", code=code_of(item.ref))
+        elif kind == "location" and followed:
+            reason = msg("backstage-location-followed")  # what it names was read; the reader reported the rest
         elif kind == "location":
-            targets = _list(spec.get("targets"))
-            if isinstance(spec.get("target"), str):
-                targets = [spec["target"], *targets]
-            for i, target in enumerate(targets):
-                remote = isinstance(target, str) and re.match(r"^[a-z][a-z0-9+.-]*://", target, re.I)
-                said = clip(str(target))
+            for fld, target in location_targets(item.doc):
+                said = clip(target)
                 t.unmapped.append(
                     Rejection(
                         item.where,
-                        f"spec.targets[{i}]",
+                        fld,
                         msg("backstage-target-remote", target=said)
-                        if remote
+                        if URL_RE.match(target)
                         else msg("backstage-target-local", target=said),
                     )
                 )
@@ -592,6 +912,8 @@ class BackstageImporter:
             if name == "parent":
                 attrs["parent"] = f"organization:{code_of(ref)}"
                 t.origins[f"{e.ref}#attributes.parent"] = (item.where, fld)
+                if ref not in by_ref and not self.strict:
+                    t.deferred.append(Parent(item.where, fld, e.ref, attrs["parent"], str(ref)))
                 continue
             if name == "children":
                 child = by_ref.get(ref)
@@ -664,19 +986,31 @@ class BackstageImporter:
         in_file = {e.ref for e in t.entities}
         pending = [d for d in t.deferred if isinstance(d, Deferred)]
         children = [d for d in t.deferred if isinstance(d, Child)]
+        parents = [d for d in t.deferred if isinstance(d, Parent)]
         wanted = {f"{k}:{d.code}" for d in pending for k in ("database", "platform")} | {c.ref for c in children}
+        wanted |= {p.parent for p in parents}
         wanted -= in_file
         found = in_file | (known(sorted(wanted)) if wanted else set())
         for c in children:
             if c.ref not in found:
                 t.unmapped.append(Rejection(c.where, c.field, msg("backstage-child-missing", group=c.backstage)))
+        orphans = {p.ref: p for p in parents if p.parent not in found}
+        for p in orphans.values():
+            t.unmapped.append(Rejection(p.where, p.field, msg("backstage-parent-missing", group=p.backstage)))
+            t.origins.pop(f"{p.ref}#attributes.parent", None)
+        t.entities = [
+            e.model_copy(update={"attributes": {k: v for k, v in e.attributes.items() if k != "parent"}})
+            if e.ref in orphans
+            else e
+            for e in t.entities
+        ]
         for d in pending:
             target = next(
                 (f"{k}:{d.code}" for k in ("database", "platform") if f"{k}:{d.code}" in found), f"database:{d.code}"
             )  # neither: the reference check reports it as dangling
             name = d.field.split("[")[0].removeprefix("spec.")
             self._link(d.source, name, target, d.reverse, d.where, d.field, t, mm)
-        t.deferred = [d for d in t.deferred if not isinstance(d, (Deferred, Child))]
+        t.deferred = [d for d in t.deferred if not isinstance(d, (Deferred, Child, Parent))]
 
 
 # What Backstage's "A dependsOn B" becomes: the first of these relationship kinds in which the source depends on

@@ -292,9 +292,12 @@ def registry() -> dict[str, Importer]:
     return IMPORTERS.items()
 
 
-def pick(path: Path, format: str | None) -> Importer:
-    """The importer for a file: ``format`` when given; else the first whose ``claims(path, head)`` says yes (by name
-    or first bytes); else the first whose suffixes match."""
+def pick(path: Path, format: str | Importer | None) -> Importer:
+    """The importer for a file: ``format`` when given (a registered name, or an importer built for this one run, as
+    :class:`importers.mapping.MappedImporter` is for a mapping profile); else the first whose ``claims(path, head)``
+    says yes (by name or first bytes); else the first whose suffixes match."""
+    if format is not None and not isinstance(format, str):
+        return format
     importers = registry()
     if format:
         if format not in importers:
@@ -465,6 +468,16 @@ def with_limits(importer: Importer, limits: ImportLimits) -> Importer:
     if hasattr(importer, "limits"):
         importer = copy.copy(importer)
         importer.limits = limits
+    return importer
+
+
+def replace_attr(importer: Importer, **values: Any) -> Importer:
+    """A copy of a (shared, registered) importer with other attribute values."""
+    import copy
+
+    importer = copy.copy(importer)
+    for name, value in values.items():
+        setattr(importer, name, value)
     return importer
 
 
@@ -807,21 +820,26 @@ def prepare_import(
     *,
     limits: ImportLimits,
     on_stage: Callable[[str, str], None] | None = None,
+    strict: bool = True,
 ) -> Prepared:
     """The stages of an import before the load, writing nothing: pick the importer, check the file's size and
     content, read, transform, resolve, then check every reference and event against the file and the store
     (rejections go to ``transformed.rejected``). ``on_stage(stage, format)`` is told ``picked``, ``read`` and
-    ``load`` as they are reached. Raises :class:`ImportFailed` when the file cannot be read at all. Shared by
+    ``load`` as they are reached; an importer with a ``strict`` attribute is told whether the run is strict (the
+    Backstage importer reports a missing parent group instead of refusing it when not). Raises :class:`ImportFailed` when the file cannot be read at all. Shared by
     :func:`run_import` and :func:`plan_import`."""
     importer = with_limits(with_metamodel(pick(path, format), store.metamodel), limits)
+    if getattr(importer, "strict", strict) != strict:
+        importer = replace_attr(importer, strict=strict)
 
     def stage(name: str) -> None:
         if on_stage is not None:
             on_stage(name, importer.name)
 
     stage("picked")
-    check_size(path, limits.file_bytes)
-    check_content(path, importer)
+    if not (path.is_dir() and getattr(importer, "reads_directories", False)):  # such an importer bounds a folder
+        check_size(path, limits.file_bytes)
+        check_content(path, importer)
     try:
         document = importer.read(path, limits.file_bytes)
         stage("read")
@@ -906,7 +924,7 @@ def run_import(
             _heartbeat(store, report, ctx, name)
 
     try:
-        t = prepare_import(store, path, format, limits=limits, on_stage=stage).transformed
+        t = prepare_import(store, path, format, limits=limits, on_stage=stage, strict=strict).transformed
         report.rejected, report.unmapped = t.rejected, t.unmapped
         report.counts, report.source_types = _counts(t), dict(sorted(t.source_types.items()))
         if strict and t.rejected:

@@ -15,7 +15,7 @@ from conftest import CORPORA
 from catalog.digest import content_hash
 from catalog.i18n import text as in_lang
 from catalog.store.base import CatalogStore
-from importers.backstage import BackstageImporter, EntityRef, parse_ref, references, self_ref
+from importers.backstage import BackstageImporter, EntityRef, parse_ref, read_yaml_documents, references, self_ref
 from importers.base import ImportFailed, list_runs, pick, run_import
 
 SET = CORPORA / "backstage" / "backstage-backstage@b5ef4cc"
@@ -28,7 +28,8 @@ IMP = BackstageImporter()
 
 
 def transformed(path: Path):
-    return IMP.transform(IMP.read(path, 10_000_000), path.name)
+    """One file on its own: its Locations reported, not followed (tests/importers/test_backstage_runs.py follows)."""
+    return IMP.transform(read_yaml_documents(path, 10_000_000), path.name)
 
 
 def combined(tmp_path: Path) -> Path:
@@ -54,7 +55,7 @@ def test_example_set_entity_and_reference_counts_match_counts_md() -> None:
     for f in FILES:
         t = transformed(f)
         kinds.update(t.source_types)
-        docs += [d for d in IMP.read(f, 10_000_000) if d]
+        docs += [d for d in read_yaml_documents(f, 10_000_000) if d]
     assert dict(kinds) == KINDS and sum(kinds.values()) == 57
     defined = {self_ref(d) for d in docs}
     refs = [(d["metadata"]["name"], fld, ref) for d in docs for fld, ref in references(d)]
@@ -64,7 +65,7 @@ def test_example_set_entity_and_reference_counts_match_counts_md() -> None:
 
 
 def test_root_catalog_info_has_one_dangling_owner(store: CatalogStore) -> None:
-    docs = IMP.read(ROOT_INFO, 10_000_000)
+    docs = read_yaml_documents(ROOT_INFO, 10_000_000)
     refs = [(fld, ref) for d in docs for fld, ref in references(d)]
     assert refs == [("spec.owner", EntityRef("group", "default", "cncf"))]  # "CNCF": kinds and names fold case
     before = store.revision()
@@ -250,20 +251,20 @@ def test_placeholders_and_location_targets_are_reported_never_fetched(
     monkeypatch.setattr(urllib.request, "urlopen", no_network)
     monkeypatch.setattr(io, "open", watch_open)
     monkeypatch.setattr("builtins.open", watch_open)
-    t = transformed(path)
-    s = transformed(spotify)
+    t = IMP.transform(IMP.read(path, 10_000_000), path.name)  # a run: its Locations are followed
+    s = IMP.transform(IMP.read(spotify, 10_000_000), spotify.name)
     assert [p for p in opened if not p.endswith(("remote.yaml", "spotify-api.yaml"))] == []
     monkeypatch.undo()  # the store may open its own files
     got = {(u.location.split(": ", 1)[1], u.field, u.reason) for u in t.unmapped}
     assert (
         "document 1 (location:default/remote)",
-        "spec.targets[0]",
+        "spec.target",
         "not followed: https://example.com/catalog-info.yaml (a remote URL is never fetched)",
     ) in got
     assert (
         "document 1 (location:default/remote)",
-        "spec.targets[1]",
-        "not followed: ../../etc/passwd (import that file on its own)",
+        "spec.targets[0]",
+        "not followed: ../../etc/passwd is outside the folder being imported",
     ) in got
     assert (
         "document 2 (api:default/fetched)",
@@ -397,7 +398,7 @@ COMPONENT = (
             "apiVersion: backstage.io/v1alpha1\nkind: Group\nmetadata: {name: g}\nspec: {type: team, children: []}\n---\n"
             "apiVersion: backstage.io/v1alpha1\nkind: Group\nmetadata: {name: G}\nspec: {type: team, children: []}\n",
             "metadata.name",
-            "group:default/g is already defined in document 1",
+            "group:default/g is already defined in catalog-info.yaml: document 1",
         ),
         (
             "apiVersion: backstage.io/v1alpha1\nkind: System\nmetadata: {name: x, tags: 7}\nspec: {owner: a}\n",
