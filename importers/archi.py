@@ -91,6 +91,9 @@ def read_archi(data: bytes, name: str) -> AModel:
     xsi_type = f"{{{XSI}}}type"
     profiles = {p.get("id"): p.get("name", "") for p in root if p.tag in ("profile", f"{{{ARCHI_NS}}}profile")}
     model.props = [(p.get("key", ""), p.get("value", "")) for p in root if p.tag == "property"]
+    model.id = (root.get("id") or "").strip()
+    model.names = [("", root.get("name").strip())] if (root.get("name") or "").strip() else []
+    model.docs = [("", (d.text or "").strip()) for d in root if d.tag == "purpose" and (d.text or "").strip()]
     known = {"folder", "property", "profile", "purpose", "documentation", "metadata", "features"}
     for child in root:
         if isinstance(child.tag, str) and child.tag not in known:
@@ -106,6 +109,8 @@ def read_archi(data: bytes, name: str) -> AModel:
             elif node.tag == "element":
                 raw = node.get(xsi_type, "")
                 t = normalise_type(raw)
+                if t == "Junction":  # Archi's one junction type, and its type attribute; the exchange format's two
+                    t = "OrJunction" if node.get("type") == "or" else "AndJunction"
                 if t in DIAGRAM_TYPES:
                     model.views += 1
                     continue

@@ -33,6 +33,18 @@ XSI = "http://www.w3.org/2001/XMLSchema-instance"
 XML_LANG = "{http://www.w3.org/XML/1998/namespace}lang"
 DC = "http://purl.org/dc/elements/1.1/"
 
+# the element types of ArchiMate 3.1 (archimate3_Model.xsd), what a preserved element may be exported as
+ELEMENT_TYPES = frozenset(
+    """BusinessActor BusinessRole BusinessCollaboration BusinessInterface BusinessProcess BusinessFunction
+    BusinessInteraction BusinessEvent BusinessService BusinessObject Contract Representation Product
+    ApplicationComponent ApplicationCollaboration ApplicationInterface ApplicationFunction ApplicationInteraction
+    ApplicationProcess ApplicationEvent ApplicationService DataObject Node Device SystemSoftware
+    TechnologyCollaboration TechnologyInterface Path CommunicationNetwork TechnologyFunction TechnologyProcess
+    TechnologyInteraction TechnologyEvent TechnologyService Artifact Equipment Facility DistributionNetwork Material
+    Stakeholder Driver Assessment Goal Outcome Principle Requirement Constraint Meaning Value Resource Capability
+    CourseOfAction ValueStream WorkPackage Deliverable ImplementationEvent Plateau Gap Grouping Location AndJunction
+    OrJunction""".split()
+)
 RELATIONSHIP_TYPES = (
     "Composition",
     "Aggregation",
@@ -74,6 +86,12 @@ _RENAMES = {
 FOLDER_TAG = "folder:"
 TYPE_TAG = "archimate:"
 SPECIAL_PROPS = ("tags", "owner", "valid_from", "valid_to")
+PRESERVED = "preserved"  # the kind and relationship type of what no mapping covers (catalog.metamodel)
+SOURCE_FORMAT = "archimate"
+MODEL_TYPE = "Model"  # source_type of a model's own record
+MODEL_CODE_PREFIX = "model-"
+# attributes of a preserved element that say where it comes from: never set from a property of the same name
+STRUCTURAL = frozenset(("source_format", "source_type", "source_id", "folder", "kept_for_export", "source_properties"))
 DEFAULT_MAPPING = Path(__file__).with_name("archimate_mapping.yaml")
 # The XSDs and relationships.xml ship inside the package (reference/archimate/README.md: origin, licences), laid
 # out as in ../shared/corpora/archimate, so the setting may point at either.
@@ -118,6 +136,9 @@ class Concept:
 @dataclass
 class AModel:
     format: str  # "exchange 2.1", "exchange 3.x", "archi 5.0.0", "archi csv"
+    id: str = ""  # the model's own identifier, name and documentation
+    names: list[tuple[str, str]] = field(default_factory=list)
+    docs: list[tuple[str, str]] = field(default_factory=list)
     elements: list[Concept] = field(default_factory=list)
     relationships: list[Concept] = field(default_factory=list)
     props: list[tuple[str, str]] = field(default_factory=list)
@@ -469,6 +490,8 @@ def read_exchange(data: bytes, name: str, validate: bool = True, ref_dir: Path |
             c.access = node.get("accessType")
             model.relationships.append(c)
     model.props = props(root, "model", "model")
+    model.id = (root.get("identifier") or "").strip()
+    model.names, model.docs = _texts(root, name_tag), _texts(root, q("documentation"))
     # folders: 3.x <organizations><item><label>..; 2.1 <organization><item><label>..
     for org in list(root.iter(q("organizations"))) + list(root.iter(q("organization"))):
         for item in org:
@@ -546,6 +569,12 @@ def _rel_lookup(mm: Metamodel, relation: str) -> dict[str, str]:
 def transform_model(
     model: AModel, source: str, mapping: Mapping | None = None, mm: Metamodel | None = None
 ) -> ArchimateTransformed:
+    """The neutral model as catalog facts. Every element becomes one entity: of the kind the mapping gives its type,
+    else a ``preserved`` one (its type, identifier and folder as attributes). Every relationship becomes one catalog
+    relationship (mapped, else ``preserved``), or, when it cannot be an edge of the graph (its end is a relationship,
+    it points at itself, or the same two entities already have one of that kind), an item of the model's record
+    (a ``preserved`` entity of type ``Model`` that also keeps the model's name, documentation and properties).
+    Properties no attribute declares are kept in ``source_properties``."""
     from catalog.text import fold
 
     mm = mm or DEFAULT
@@ -555,21 +584,15 @@ def transform_model(
     t.unmapped += model.notes
     t.source_types = dict(sorted(Counter(c.type for c in model.elements + model.relationships).items()))
     ec, rc = t.counts["elements"], t.counts["relationships"]
-    if model.props:
-        t.unmapped.append(
-            Rejection(
-                f"{source}: model",
-                "properties",
-                msg("archimate-model-properties", properties=clip("; ".join(f"{k}={v}" for k, v in model.props))),
-            )
-        )
     if model.views:
         t.notes.append(msg_plural("archimate-views", "archimate-views#plural", count=model.views))
         t.unmapped.append(Rejection(f"{source}: views", "views", t.notes[-1]))
-    status: dict[str, str] = {}  # element id -> "mapped" | "unmapped" | "rejected"
+    status: dict[str, str] = {}  # element id -> "mapped" | "preserved" | "rejected"
     kinds: dict[str, tuple[str, str]] = {}  # element id -> (ref, kind)
     types: dict[str, str] = {}
     rel_ids = {r.id for r in model.relationships if r.id}
+    # relationships other relationships point at are preserved, so their identifier survives to be pointed at
+    pointed_at = {x for r in model.relationships for x in (r.source, r.target) if x and x in rel_ids}
     refs: dict[str, str] = {}
     lookups: dict[str, dict[str, str]] = {}
     for c in model.elements:
@@ -589,45 +612,45 @@ def transform_model(
             continue
         types[c.id] = c.type
         spec = mapping.elements.get(c.type)
-        if spec is None:
-            status[c.id] = "unmapped"
-            t.unmapped.append(Rejection(where, "type", msg("archimate-type-unmapped", type=clip(c.type))))
-            ec["unmapped"] += 1
-            continue
+        kind = spec.kind if spec else PRESERVED
         vi, en = _pick_lang(c.names)
+        if not vi and not en:  # a junction, an unnamed element: named by its type
+            vi = en = c.type or "-"
         dvi, den = _pick_lang([(lang, _norm_text(d)) for lang, d in c.docs])
+        folder = c.folder or model.folders.get(c.id)
+        attributes: dict[str, Any] = dict(spec.attributes) if spec else {}
+        if spec is None:
+            attributes.update(source_format=SOURCE_FORMAT, source_type=c.type, source_id=c.id)
+            if folder:
+                attributes["folder"] = folder
         data: dict[str, Any] = {
-            "kind": spec.kind,
+            "kind": kind,
             "code": code_for(c.id),
             "name": {"vi": vi, "en": en},
             "description": {"vi": dvi, "en": den},
-            "attributes": dict(spec.attributes),
+            "attributes": attributes,
             "tags": [TYPE_TAG + c.type] + [f"specialization:{s}" for s in c.specializations],
         }
-        folder = c.folder or model.folders.get(c.id)
         if folder:
             data["tags"].append((FOLDER_TAG + folder)[:100])
-        lookup = lookups.setdefault(spec.kind, _attr_lookup(mm, spec.kind))
+        lookup = lookups.setdefault(kind, _attr_lookup(mm, kind))
+        kept: list[str] = []
         for key, value in c.props:
             k = fold(key).strip()
-            if k in SPECIAL_PROPS or k.replace(" ", "_") in SPECIAL_PROPS:
-                k = k.replace(" ", "_")
-                if k == "tags":
+            special = k.replace(" ", "_")
+            if special in SPECIAL_PROPS and not (special == "owner" and not mm.owned(kind)):
+                if special == "tags":
                     data["tags"] += [v.strip() for v in value.split(";") if v.strip()]
-                elif k == "owner":
+                elif special == "owner":
                     data["owner_history"] = [{"org": value.strip()}] if value.strip() else []
                 else:
-                    data[k] = value.strip() or None
-            elif k in lookup:
+                    data[special] = value.strip() or None
+            elif lookup.get(k) and lookup[k] not in STRUCTURAL:
                 data["attributes"][lookup[k]] = value
             else:
-                t.unmapped.append(
-                    Rejection(
-                        where,
-                        f"property {key}",
-                        msg("archimate-property-not-attribute", kind=spec.kind, value=value[:80]),
-                    )
-                )
+                kept.append(source_property(key, value))
+        if kept:
+            data["attributes"]["source_properties"] = kept
         try:
             e = validate_entity(parse_entity(data), mm)
         except ValidationFailed as exc:
@@ -641,13 +664,14 @@ def transform_model(
             ec["rejected"] += 1
             continue
         refs[e.ref] = c.id
-        status[c.id] = "mapped"
+        status[c.id] = "mapped" if spec else "preserved"
         kinds[c.id] = (e.ref, e.kind)
         t.locations[e.ref] = where
         t.entities.append(e)
-        ec["mapped"] += 1
+        ec[status[c.id]] += 1
     seen_rel: dict[str, str] = {}
     seen_ids: set[str] = set()
+    kept_items: list[dict[str, Any]] = []
     for r in model.relationships:
         where = msg(
             "at-relationship",
@@ -665,105 +689,207 @@ def transform_model(
             rc["unmapped"] += 1
             continue
         problem = None
+        on_relationship = False
         for end in ("source", "target"):
             x = getattr(r, end)
-            if x and x in rel_ids:
-                problem = ("unmapped", end, msg("archimate-relationship-to-relationship", id=x))
-                break
-        for end in ("source", "target"):
-            x = getattr(r, end)
+            if not x:
+                problem = (end, msg("pydantic-missing"))
+            elif x in rel_ids:
+                on_relationship = True
+            elif x not in status:
+                problem = (end, msg("archimate-not-element", id=x))
+            elif status[x] == "rejected":
+                problem = (end, msg("archimate-end-rejected", id=x))
             if problem:
                 break
-            if not x:
-                problem = ("rejected", end, msg("pydantic-missing"))
-            elif x not in status and x not in types:
-                problem = ("rejected", end, msg("archimate-not-element", id=x))
-            elif status.get(x) == "unmapped":
-                problem = ("unmapped", end, msg("archimate-end-unmapped", id=x, type=types[x]))
-            elif status.get(x) == "rejected":
-                problem = ("rejected", end, msg("archimate-end-rejected", id=x))
         if problem:
-            (t.rejected if problem[0] == "rejected" else t.unmapped).append(Rejection(where, *problem[1:]))
-            rc[problem[0]] += 1
+            t.rejected.append(Rejection(where, *problem))
+            rc["rejected"] += 1
+            continue
+        if on_relationship:
+            kept_items.append(_kept_relationship(r, kinds))
+            rc["kept"] += 1
             continue
         (sref, skind), (tref, tkind) = kinds[r.source or ""], kinds[r.target or ""]  # both checked above
-        props = dict(r.props)
-        marker = None
-        for k in list(props):
-            if k.strip() == mapping.relation_property:
-                marker = props.pop(k).strip()
-        relation, reverse = None, False
-        if marker:  # "<relation>" from source to target as written, or "<relation> reversed"
-            name, _, flag = marker.partition(" ")
-            rev = flag.strip() == "reversed"
-            a, b = (tkind, skind) if rev else (skind, tkind)
-            rspec = mm.relations.get(name)
-            if rspec and not rspec.derived and rspec.allows(a, b):
-                relation, reverse = name, rev
-            else:
-                t.unmapped.append(
-                    Rejection(
-                        where,
-                        mapping.relation_property,
-                        msg("archimate-marker-not-allowed", marker=clip(marker), source=a, target=b),
-                    )
-                )
-        if relation is None:
-            rule = mapping.rule_for(r.type, skind, tkind, r.access)
-            if rule is None:
-                if r.type == "Access":
-                    reason = msg("archimate-access-unmapped", source=skind, target=tkind, access=r.access or "Access")
-                elif mapping.covers_relationship(r.type):
-                    reason = msg("archimate-relationship-no-equivalent", type=r.type, source=skind, target=tkind)
-                else:
-                    reason = msg("archimate-relationship-type-unmapped", type=r.type)
-                t.unmapped.append(Rejection(where, "type", reason))
-                rc["unmapped"] += 1
+        if r.id not in pointed_at and PRESERVED not in (skind, tkind):
+            mapped, bad = _mapped_relationship(r, sref, skind, tref, tkind, mapping, mm, where, t, lookups)
+            if bad:
+                rc["rejected"] += 1
                 continue
-            relation, reverse = rule.relation, rule.reverse
-        a, b = (tref, sref) if reverse else (sref, tref)
-        if a == b:
-            t.unmapped.append(Rejection(where, "target", msg("archimate-self-relationship")))
-            rc["unmapped"] += 1
+            if mapped is not None and mapped.id not in seen_rel:
+                seen_rel[mapped.id] = r.id or r.where
+                t.locations[mapped.id] = where
+                t.relationships.append(mapped)
+                rc["mapped"] += 1
+                continue
+        rel_id_ = f"{sref}>{PRESERVED}>{tref}"
+        if sref == tref or rel_id_ in seen_rel:  # not an edge the graph can hold: the model's record keeps it
+            kept_items.append(_kept_relationship(r, kinds))
+            rc["kept"] += 1
             continue
-        lookup = lookups.setdefault("rel:" + relation, _rel_lookup(mm, relation))
-        data = {"type": relation, "source": a, "target": b, "properties": {}}
         vi, en = _pick_lang(r.names)
         dvi, den = _pick_lang([(lang, _norm_text(d)) for lang, d in r.docs])
-        note = "\n\n".join(x for x in (en or vi, den or dvi) if x)
-        if note:
-            data["properties"]["note"] = note
-        for key, value in props.items():
-            k = fold(key).strip()
-            if k.replace(" ", "_") in ("valid_from", "valid_to"):
-                data[k.replace(" ", "_")] = value.strip() or None
-            elif k in lookup:
-                data["properties"][lookup[k]] = value
-            else:
-                t.unmapped.append(
-                    Rejection(
-                        where,
-                        f"property {key}",
-                        msg("archimate-property-not-property", type=relation, value=value[:80]),
-                    )
-                )
+        properties: dict[str, Any] = {"source_format": SOURCE_FORMAT, "source_type": r.type}
+        if r.id:
+            properties["source_id"] = r.id
+        if en or vi:
+            properties["name"] = en or vi
+        if den or dvi:
+            properties["documentation"] = den or dvi
+        if r.type == "Access":
+            properties["access_type"] = r.access or "Access"
+        if r.props:
+            properties["source_properties"] = [source_property(k, v) for k, v in r.props]
         try:
-            rel = validate_relationship(parse_relationship(data), mm)
+            rel = validate_relationship(
+                parse_relationship({"type": PRESERVED, "source": sref, "target": tref, "properties": properties}), mm
+            )
         except ValidationFailed as exc:
             t.rejected += rejections_from(exc.errors, where)
             rc["rejected"] += 1
             continue
-        if rel.id in seen_rel:
-            t.unmapped.append(
-                Rejection(where, "type", msg("archimate-same-relationship", id=rel.id, other=seen_rel[rel.id]))
-            )
-            rc["unmapped"] += 1
-            continue
         seen_rel[rel.id] = r.id or r.where
         t.locations[rel.id] = where
         t.relationships.append(rel)
-        rc["mapped"] += 1
+        rc["preserved"] += 1
+    record = _model_record(model, source, kept_items, mm)
+    if record is not None:
+        if record.ref in refs:
+            t.rejected.append(
+                Rejection(
+                    f"{source}: model",
+                    "identifier",
+                    msg("archimate-same-ref", ref=record.ref, element=refs[record.ref]),
+                )
+            )
+        else:
+            t.locations[record.ref] = f"{source}: model"
+            t.entities.append(record)
     return t
+
+
+def source_property(key: str, value: str) -> str:
+    """One property kept with its source: ``archimate:<key>=<value>``."""
+    return f"{SOURCE_FORMAT}:{key}={value}"
+
+
+def split_source_property(item: str) -> tuple[str, str, str] | None:
+    """``(format, key, value)`` of a kept property; None for an item not of that form."""
+    fmt, colon, rest = item.partition(":")
+    key, equals, value = rest.partition("=")
+    return (fmt, key, value) if colon and equals and key else None
+
+
+def _kept_relationship(r: Concept, kinds: dict[str, tuple[str, str]]) -> dict[str, Any]:
+    """A relationship the graph cannot hold, as an item of the model's record: its ends are catalog refs
+    (``ref:``) or identifiers of relationships (``relationship:``)."""
+
+    def end(x: str | None) -> str:
+        return f"ref:{kinds[x][0]}" if x in kinds else f"relationship:{x}"
+
+    item: dict[str, Any] = {"relationship": r.type, "id": r.id, "source": end(r.source), "target": end(r.target)}
+    if r.names:
+        item["names"] = [list(x) for x in r.names]
+    if r.docs:
+        item["docs"] = [list(x) for x in r.docs]
+    if r.props:
+        item["properties"] = [list(x) for x in r.props]
+    if r.type == "Access":
+        item["access"] = r.access or "Access"
+    return item
+
+
+def _model_record(model: AModel, source: str, kept: list[dict[str, Any]], mm: Metamodel) -> Entity | None:
+    """The model's own record: a preserved entity of type ``Model`` (its identifier, name, documentation,
+    properties and the relationships the graph cannot hold)."""
+    import json
+
+    ident = model.id or Path(source).stem or "model"
+    vi, en = _pick_lang(model.names)
+    if not vi and not en:
+        vi = en = Path(source).name or ident
+    dvi, den = _pick_lang([(lang, _norm_text(d)) for lang, d in model.docs])
+    attributes: dict[str, Any] = {"source_format": SOURCE_FORMAT, "source_type": MODEL_TYPE, "source_id": ident}
+    if model.props:
+        attributes["source_properties"] = [source_property(k, v) for k, v in model.props]
+    if kept:
+        attributes["kept_for_export"] = [json.dumps(x, ensure_ascii=False, sort_keys=True) for x in kept]
+    data = {
+        "kind": PRESERVED,
+        "code": code_for(MODEL_CODE_PREFIX + ident),
+        "name": {"vi": vi, "en": en},
+        "description": {"vi": dvi, "en": den},
+        "attributes": attributes,
+        "tags": [TYPE_TAG + MODEL_TYPE],
+    }
+    try:
+        return validate_entity(parse_entity(data), mm)
+    except ValidationFailed:  # pragma: no cover - built from checked parts
+        return None
+
+
+def _mapped_relationship(
+    r: Concept,
+    sref: str,
+    skind: str,
+    tref: str,
+    tkind: str,
+    mapping: Mapping,
+    mm: Metamodel,
+    where: Any,
+    t: ArchimateTransformed,
+    lookups: dict[str, dict[str, str]],
+) -> tuple[Relationship | None, bool]:
+    """``(relationship, bad)``: the catalog relationship the mapping makes of ``r``, None when it makes none (then it
+    is preserved); ``bad`` when its data is refused (the reasons are appended to ``t.rejected`` at ``where``)."""
+    from catalog.text import fold
+
+    marker = None
+    props = []
+    for k, v in r.props:
+        if k.strip() == mapping.relation_property:
+            marker = v.strip()
+        else:
+            props.append((k, v))
+    relation, reverse = None, False
+    if marker:  # "<relation>" from source to target as written, or "<relation> reversed"
+        name, _, flag = marker.partition(" ")
+        rev = flag.strip() == "reversed"
+        a, b = (tkind, skind) if rev else (skind, tkind)
+        rspec = mm.relations.get(name)
+        if rspec and not rspec.derived and rspec.allows(a, b):
+            relation, reverse = name, rev
+    if relation is None:
+        rule = mapping.rule_for(r.type, skind, tkind, r.access)
+        if rule is None:
+            return None, False
+        relation, reverse = rule.relation, rule.reverse
+    a, b = (tref, sref) if reverse else (sref, tref)
+    if a == b or not mm.relations[relation].allows(*((tkind, skind) if reverse else (skind, tkind))):
+        return None, False
+    lookup = lookups.setdefault("rel:" + relation, _rel_lookup(mm, relation))
+    data: dict[str, Any] = {"type": relation, "source": a, "target": b, "properties": {}}
+    vi, en = _pick_lang(r.names)
+    dvi, den = _pick_lang([(lang, _norm_text(d)) for lang, d in r.docs])
+    note = "\n\n".join(x for x in (en or vi, den or dvi) if x)
+    if note:
+        data["properties"]["note"] = note
+    kept = []
+    for key, value in props:
+        k = fold(key).strip()
+        if k.replace(" ", "_") in ("valid_from", "valid_to"):
+            data[k.replace(" ", "_")] = value.strip() or None
+        elif lookup.get(k) and lookup[k] != "source_properties":
+            data["properties"][lookup[k]] = value
+        else:
+            kept.append(source_property(key, value))
+    if kept:
+        data["properties"]["source_properties"] = kept
+    try:
+        return validate_relationship(parse_relationship(data), mm), False
+    except ValidationFailed as exc:
+        t.rejected += rejections_from(exc.errors, where)
+        return None, True
 
 
 class ExchangeImporter:
@@ -883,18 +1009,34 @@ def export_entities(
     mm: Metamodel | None = None,
     model_name: str = "ioc-catalog",
 ) -> ExportResult:
+    """Entities and relationships as one ArchiMate 3.1 exchange document. Preserved elements and relationships go
+    back with their type, identifier, name, documentation and properties; the record of an imported model (a
+    preserved element of type ``Model``) gives the document its identifier, name, documentation and properties when
+    it is the only one, and its relationships the graph cannot hold are written after the others."""
+    import json
+
     from lxml import etree
 
     mm = mm or DEFAULT
     mapping = mapping or load_mapping(mm=mm)
     table = table or load_relationship_table()
     q = lambda t: f"{{{NS3}}}{t}"  # noqa: E731
-    root = etree.Element(q("model"), nsmap={None: NS3, "xsi": XSI})
-    root.set("identifier", "id-ioc-catalog")
-    _lang_names(root, "name", "", model_name)
     entities = list(entities)
-    ids: dict[str, str] = {}
+    records = [e for e in entities if _is_model_record(e)]
+    entities = [e for e in entities if not _is_model_record(e)]
+    root = etree.Element(q("model"), nsmap={None: NS3, "xsi": XSI})
     used: set[str] = set()
+    record = records[0] if len(records) == 1 else None
+    ident = str(record.attributes.get("source_id", "")) if record else ""
+    ident = ident if _NCNAME.match(ident) else "id-ioc-catalog"
+    used.add(ident)
+    root.set("identifier", ident)
+    if record:
+        _lang_names(root, "name", record.name.vi, record.name.en)
+        _lang_names(root, "documentation", record.description.vi, record.description.en)
+    else:
+        _lang_names(root, "name", "", model_name)
+    ids: dict[str, str] = {}
     etype: dict[str, str] = {}
     kinds: dict[str, str] = {}
     propdefs: dict[str, str] = {}
@@ -917,25 +1059,69 @@ def export_entities(
             p.set("propertyDefinitionRef", propdef(key))
             etree.SubElement(p, q("value")).text = value
 
+    def unique(wanted: str, fallback: str) -> str:
+        out = wanted if _NCNAME.match(wanted) and wanted not in used else fallback
+        while out in used:
+            out = "id-" + hashlib.sha1(out.encode("utf-8")).hexdigest()[:16]
+        used.add(out)
+        return out
+
+    if record:
+        add_props(root, _kept_properties(record.attributes.get("source_properties")))
+    # preserved elements and relationships first claim their own identifiers, the others what is left
+    for e in sorted(entities, key=lambda x: (x.kind != PRESERVED, x.ref)):
+        wanted = str(e.attributes.get("source_id", "")) if e.kind == PRESERVED else e.code
+        ids[e.ref] = unique(wanted, f"id-{e.kind}-{e.code}")
+    relationships = list(relationships)
+    rel_ident: dict[str, str] = {}  # relationship id -> identifier
+    by_source_id: dict[str, str] = {}  # identifier in the source -> identifier here
+    for r in sorted(relationships, key=lambda x: (x.type != PRESERVED, x.id)):
+        sid = str(r.properties.get("source_id", "")) if r.type == PRESERVED else ""
+        # named by what it joins as written here, so that the identifier survives a re-import
+        said = f"{ids.get(r.source, r.source)}>{r.type}>{ids.get(r.target, r.target)}"
+        rel_ident[r.id] = unique(sid, "id-r" + hashlib.sha1(said.encode("utf-8")).hexdigest()[:16])
+        if sid:
+            by_source_id[sid] = rel_ident[r.id]
+    kept: list[dict[str, Any]] = []
+    for rec in records:
+        for raw in rec.attributes.get("kept_for_export") or ():
+            try:
+                item = json.loads(raw)
+            except ValueError:
+                continue
+            if isinstance(item, dict) and item.get("relationship") in RELATIONSHIP_TYPES:
+                item["_ident"] = unique(str(item.get("id") or ""), "id-k" + hashlib.sha1(raw.encode()).hexdigest()[:16])
+                by_source_id.setdefault(str(item.get("id") or ""), item["_ident"])
+                kept.append(item)
+
     els = etree.SubElement(root, q("elements"))
     folders: dict[str, list[str]] = {}
     for e in entities:
-        ident = e.code if _NCNAME.match(e.code) and e.code not in used else f"id-{e.kind}-{e.code}"
-        used.add(ident)
-        ids[e.ref] = ident
         kinds[e.ref] = e.kind
-        tagged = [x[len(TYPE_TAG) :] for x in e.tags if x.startswith(TYPE_TAG)]
-        t = next(
-            (x for x in tagged if x in mapping.elements and mapping.elements[x].kind == e.kind),
-            mapping.export_types[e.kind],
-        )
+        if e.kind == PRESERVED:
+            st = str(e.attributes.get("source_type", ""))
+            t = st if st in ELEMENT_TYPES else mapping.export_types[PRESERVED]
+        else:
+            tagged = [x[len(TYPE_TAG) :] for x in e.tags if x.startswith(TYPE_TAG)]
+            t = next(
+                (x for x in tagged if x in mapping.elements and mapping.elements[x].kind == e.kind),
+                mapping.export_types[e.kind],
+            )
         etype[e.ref] = t
         el = etree.SubElement(els, q("element"))
-        el.set("identifier", ident)
+        el.set("identifier", ids[e.ref])
         el.set(f"{{{XSI}}}type", t)
-        _lang_names(el, "name", e.name.vi, e.name.en)
+        if not (e.kind == PRESERVED and t.endswith("Junction") and e.name.vi == e.name.en == t):
+            _lang_names(el, "name", e.name.vi, e.name.en)
         _lang_names(el, "documentation", e.description.vi, e.description.en)
-        values = [(k, _value_text(v)) for k, v in sorted(e.attributes.items())]
+        values = [
+            (k, _value_text(v))
+            for k, v in sorted(e.attributes.items())
+            if k not in STRUCTURAL and not (e.kind == PRESERVED and k == "documentation")
+        ]
+        if e.kind == PRESERVED and t != e.attributes.get("source_type"):
+            values += [(k, str(e.attributes[k])) for k in ("source_format", "source_type") if e.attributes.get(k)]
+        values += _kept_properties(e.attributes.get("source_properties"))
         if e.owner:
             values.append(("owner", e.owner))
         for k in ("valid_from", "valid_to"):
@@ -947,7 +1133,7 @@ def export_entities(
         add_props(el, values)
         for x in e.tags:
             if x.startswith(FOLDER_TAG):
-                folders.setdefault(x[len(FOLDER_TAG) :], []).append(ident)
+                folders.setdefault(x[len(FOLDER_TAG) :], []).append(ids[e.ref])
                 break
     skipped, marked = [], []
     rels_el = etree.SubElement(root, q("relationships"))
@@ -956,33 +1142,72 @@ def export_entities(
         if r.source not in ids or r.target not in ids:
             skipped.append(f"{r.id}: an endpoint is not in the export")
             continue
-        choice, needs_marker = _export_choice(r, etype, kinds, mapping, table)
-        if choice is None:
-            skipped.append(
-                f"{r.id}: Archi's relationships.xml allows no relationship from {etype[r.source]} to "
-                f"{etype[r.target]} that can carry '{r.type}'"
-            )
-            continue
-        s, t = (r.target, r.source) if choice.reverse else (r.source, r.target)
-        rel = etree.SubElement(rels_el, q("relationship"))
-        rel.set("identifier", "id-r" + hashlib.sha1(r.id.encode("utf-8")).hexdigest()[:16])
-        rel.set("source", ids[s])
-        rel.set("target", ids[t])
-        rel.set(f"{{{XSI}}}type", choice.archimate)
-        if choice.archimate == "Access":
-            rel.set("accessType", choice.access or "Access")
-        props = dict(r.properties)
-        note = props.pop("note", None)
-        if note:
-            _lang_names(rel, "name", "", str(note))
-        values = [(k, _value_text(v)) for k, v in sorted(props.items())]
+        rel = etree.Element(q("relationship"))
+        rel.set("identifier", rel_ident[r.id])
+        if r.type == PRESERVED:
+            st = str(r.properties.get("source_type", ""))
+            if st not in RELATIONSHIP_TYPES:
+                skipped.append(f"{r.id}: '{st}' is not an ArchiMate relationship type")
+                continue
+            rel.set("source", ids[r.source])
+            rel.set("target", ids[r.target])
+            rel.set(f"{{{XSI}}}type", st)
+            if st == "Access":
+                rel.set("accessType", str(r.properties.get("access_type") or "Access"))
+            _lang_names(rel, "name", "", str(r.properties.get("name") or ""))
+            _lang_names(rel, "documentation", "", str(r.properties.get("documentation") or ""))
+            values = _kept_properties(r.properties.get("source_properties"))
+        else:
+            choice, needs_marker = _export_choice(r, etype, kinds, mapping, table)
+            if choice is None:
+                skipped.append(
+                    f"{r.id}: Archi's relationships.xml allows no relationship from {etype[r.source]} to "
+                    f"{etype[r.target]} that can carry '{r.type}'"
+                )
+                continue
+            s, t = (r.target, r.source) if choice.reverse else (r.source, r.target)
+            rel.set("source", ids[s])
+            rel.set("target", ids[t])
+            rel.set(f"{{{XSI}}}type", choice.archimate)
+            if choice.archimate == "Access":
+                rel.set("accessType", choice.access or "Access")
+            props = dict(r.properties)
+            note = props.pop("note", None)
+            if note:
+                _lang_names(rel, "name", "", str(note))
+            extra = _kept_properties(props.pop("source_properties", None))
+            values = [(k, _value_text(v)) for k, v in sorted(props.items())] + extra
+            if needs_marker:
+                values.append((mapping.relation_property, f"{r.type} reversed" if choice.reverse else r.type))
+                marked.append(f"{r.id}: exported as {choice.archimate} with property {mapping.relation_property}")
         for k in ("valid_from", "valid_to"):
             if getattr(r, k):
                 values.append((k, getattr(r, k).isoformat()))
-        if needs_marker:
-            values.append((mapping.relation_property, f"{r.type} reversed" if choice.reverse else r.type))
-            marked.append(f"{r.id}: exported as {choice.archimate} with property {mapping.relation_property}")
         add_props(rel, values)
+        rels_el.append(rel)
+        n_rel += 1
+    for item in kept:
+        ends = []
+        for end in (item.get("source"), item.get("target")):
+            what, _, x = str(end).partition(":")
+            ends.append(ids.get(x) if what == "ref" else by_source_id.get(x))
+        if None in ends:
+            skipped.append(f"{item.get('id')}: an endpoint is not in the export")
+            continue
+        rel = etree.SubElement(rels_el, q("relationship"))
+        rel.set("identifier", item["_ident"])
+        rel.set("source", ends[0])
+        rel.set("target", ends[1])
+        rel.set(f"{{{XSI}}}type", item["relationship"])
+        if item["relationship"] == "Access":
+            rel.set("accessType", str(item.get("access") or "Access"))
+        for tag, key in (("name", "names"), ("documentation", "docs")):
+            for lang, text in item.get(key) or ():
+                el = etree.SubElement(rel, q(tag))
+                if lang:
+                    el.set(XML_LANG, lang)
+                el.text = text
+        add_props(rel, [(str(k), str(v)) for k, v in item.get("properties") or ()])
         n_rel += 1
     if n_rel == 0:
         root.remove(rels_el)
@@ -1006,6 +1231,22 @@ def export_entities(
             etree.SubElement(pd, q("name")).text = key
     xml = etree.tostring(root, xml_declaration=True, encoding="UTF-8", pretty_print=True)
     return ExportResult(xml, len(entities), n_rel, skipped, marked)
+
+
+def _is_model_record(e: Entity) -> bool:
+    return e.kind == PRESERVED and e.attributes.get("source_type") == MODEL_TYPE
+
+
+def _kept_properties(items: Any) -> list[tuple[str, str]]:
+    """Properties kept from a source, as ArchiMate properties: an ArchiMate one under its own key, another
+    source's under ``<format>:<key>``."""
+    out = []
+    for item in items or ():
+        parts = split_source_property(str(item))
+        if parts:
+            fmt, key, value = parts
+            out.append((key if fmt == SOURCE_FORMAT else f"{fmt}:{key}", value))
+    return out
 
 
 def _write_folders(parent, tree: dict, q) -> None:
