@@ -57,9 +57,12 @@ import dataclasses
 import datetime as dt
 import json
 import secrets
+import weakref
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from catalog.cache import per_store
 from catalog.changeset import Change
 from catalog.errors import Conflict, FieldError, NotFound, PermissionDenied, ValidationFailed
 from catalog.i18n import Message, msg
@@ -414,13 +417,12 @@ class Drafts:
     def count_pending(self) -> int:
         """How many drafts wait for a decision (the approver's badge): read once per catalog revision."""
         require(self.principal, "read")
-        key = (id(self.store), self.store.revision())
-        cached = _PENDING.get(id(self.store))
-        if cached is not None and cached[0] == key:
-            return cached[1]
-        n = sum(1 for rec in self.store.list_records(COLLECTION, limit=100_000) if rec.data.get("status") == "pending")
-        _PENDING[id(self.store)] = (key, n)
-        return n
+        return per_store(_PENDING, self.store, (self.store.revision(),), 1, self._count_pending)
+
+    def _count_pending(self) -> int:
+        return sum(
+            1 for rec in self.store.list_records(COLLECTION, limit=100_000) if rec.data.get("status") == "pending"
+        )
 
     def reject(self, draft_id: str, version: int, reason: str) -> Draft:
         if not isinstance(reason, str) or not reason.strip() or len(reason) > 2000:
@@ -441,7 +443,7 @@ class Drafts:
         return _from_record(rec.data, rec.version)
 
 
-_PENDING: dict[int, tuple[tuple[int, Any], int]] = {}
+_PENDING: weakref.WeakKeyDictionary[CatalogStore, OrderedDict[tuple, int]] = weakref.WeakKeyDictionary()
 
 
 def _both(reason: Any) -> dict[str, str]:

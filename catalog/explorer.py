@@ -27,6 +27,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from catalog.cache import per_store
 from catalog.errors import FieldError, NotFound, ValidationFailed
 from catalog.i18n import msg, msg_plural
 from catalog.metamodel import LIFECYCLE, VALUE_LABELS, Metamodel
@@ -424,7 +425,7 @@ def explore(store: CatalogStore, query: ExploreQuery) -> ExploreGraph:
     )
 
 
-_ANSWERS: OrderedDict[tuple, bytes] = OrderedDict()
+_ANSWERS: weakref.WeakKeyDictionary[CatalogStore, OrderedDict[tuple, bytes]] = weakref.WeakKeyDictionary()
 ANSWERS_KEPT = 64  # answers kept as JSON, per catalog revision and day: a view asked again is not computed again
 
 
@@ -433,18 +434,8 @@ def explore_json(store: CatalogStore, query: ExploreQuery, lang: str = "vi") -> 
     moves the revision, so an answer is never stale."""
     import orjson
 
-    key = (id(store), store.revision(), store.clock().date(), query, lang)
-    with _LOCK:
-        hit = _ANSWERS.get(key)
-        if hit is not None:
-            _ANSWERS.move_to_end(key)
-            return hit
-    body = orjson.dumps(explore(store, query).to_json(lang))
-    with _LOCK:
-        _ANSWERS[key] = body
-        while len(_ANSWERS) > ANSWERS_KEPT:
-            _ANSWERS.popitem(last=False)
-    return body
+    key = (store.revision(), store.clock().date(), query, lang)
+    return per_store(_ANSWERS, store, key, ANSWERS_KEPT, lambda: orjson.dumps(explore(store, query).to_json(lang)))
 
 
 def database_users(store: CatalogStore, ref: str, day: dt.date | None = None, lang: str = "vi") -> dict[str, Any]:

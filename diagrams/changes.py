@@ -35,6 +35,7 @@ from typing import TypeVar
 
 import orjson
 
+from catalog.cache import per_store
 from catalog.history import snapshot as _snapshot
 from catalog.history.facts import EntityFacts, RelationshipFacts
 from catalog.history.snapshot import FactGraph, Snapshot, recorded_revision, rewind_from, snapshot_from
@@ -175,7 +176,7 @@ def changed_snapshots(store: CatalogStore, start: dt.date, end: dt.date) -> tupl
 def diff_snapshots(store: CatalogStore, start: dt.date, end: dt.date) -> tuple[Snapshot, Snapshot] | None:
     """:func:`changed_snapshots`, kept per store and change-log head (the same diff drawn again reads nothing)."""
     head = store.revision()
-    return _snapshot.per_store(
+    return per_store(
         _snapshot.PAIRS,
         store,
         (head, start, end),

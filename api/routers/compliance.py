@@ -5,6 +5,8 @@ page at a time (``limit``/``offset``, ``total``; per rule a count), and the whol
 from __future__ import annotations
 
 import datetime as dt
+import weakref
+from collections import OrderedDict
 from dataclasses import replace
 from typing import Any, Literal
 
@@ -15,6 +17,7 @@ from pydantic import BaseModel
 
 from api.auth import PrincipalDep, StoreDep
 from api.routers.common import READ_ERRORS
+from catalog.cache import per_store
 from catalog.compliance import Report, check
 from catalog.paging import paginate, settings_window
 from catalog.permissions import require
@@ -22,19 +25,13 @@ from catalog.store.base import CatalogStore
 
 router = APIRouter(tags=["compliance"])
 
-_REPORTS: dict[tuple[int, tuple[int, str], dt.date], Report] = {}
+_REPORTS: weakref.WeakKeyDictionary[CatalogStore, OrderedDict[tuple, Report]] = weakref.WeakKeyDictionary()
 
 
 def current_report(store: CatalogStore) -> Report:
     """The compliance report of all rules today, kept per catalog revision (the change-log head) and day: the API,
     the compliance page and "my organisation" reuse it until the next write."""
-    key = (id(store), store.revision(), store.clock().date())
-    found = _REPORTS.get(key)
-    if found is None:
-        found = check(store)
-        _REPORTS.clear()
-        _REPORTS[key] = found
-    return found
+    return per_store(_REPORTS, store, (store.revision(), store.clock().date()), 1, lambda: check(store))
 
 
 class FindingOut(BaseModel):

@@ -16,18 +16,17 @@ empty diagram.
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 import re
-import threading
 import weakref
 from collections import OrderedDict, defaultdict
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 from operator import attrgetter
-from typing import Any, TypeVar
+from typing import Any
 
+from catalog.cache import per_store
 from catalog.changelog import GENESIS, canonical_json
 from catalog.errors import CatalogError, FieldError, NotFound, ValidationFailed
 from catalog.history.facts import EntityFacts, RelationshipFacts, parse_graph
@@ -333,56 +332,6 @@ def rewind_from(entries: Iterable[ChangeEntry], seq: int) -> Rewind:
             ents[e.ref] = None if e.before is None else EntityFacts(e.before)
     return Rewind(ents, rels)
 
-
-T = TypeVar("T")
-
-
-_FLIGHTS: dict[tuple[int, int, tuple], threading.Lock] = {}
-_FLIGHTS_GUARD = threading.Lock()
-
-
-def per_store(
-    table: weakref.WeakKeyDictionary[CatalogStore, OrderedDict[tuple, Any]],
-    store: CatalogStore,
-    key: tuple,
-    size: int,
-    make: Callable[[], T],
-    keep: Callable[[T], bool] = lambda _: True,
-) -> T:
-    """``make()`` kept in ``table`` per store under ``key`` (the ``size`` most recently used keys; only values
-    ``keep`` accepts). Keys hold the change-log head, so a write makes every older entry unreachable. Requests that
-    miss the same key at once wait for one ``make()`` instead of each making it: after a write, every reader of the
-    server asks for the new revision together."""
-    try:
-        cache = table.setdefault(store, OrderedDict())
-    except TypeError:  # a store that cannot be weakly referenced: no cache
-        return make()
-    found = cache.get(key, _MISSING)
-    if found is not _MISSING:
-        with contextlib.suppress(KeyError):  # another thread may have let it go meanwhile
-            cache.move_to_end(key)
-        return found
-    flight = (id(table), id(store), key)
-    with _FLIGHTS_GUARD:
-        lock = _FLIGHTS.setdefault(flight, threading.Lock())
-    try:
-        with lock:
-            found = cache.get(key, _MISSING)
-            if found is not _MISSING:
-                return found
-            value = make()
-            if keep(value):
-                cache[key] = value
-                while len(cache) > size:
-                    cache.popitem(last=False)
-            return value
-    finally:
-        with _FLIGHTS_GUARD:
-            if _FLIGHTS.get(flight) is lock and not lock.locked():
-                del _FLIGHTS[flight]
-
-
-_MISSING: Any = object()
 
 
 _RECORDS: weakref.WeakKeyDictionary[CatalogStore, OrderedDict[tuple, tuple]] = weakref.WeakKeyDictionary()

@@ -1,4 +1,4 @@
-"""The per-revision caches (``catalog.history.snapshot.per_store``): after a write every reader asks for the new
+"""The per-revision caches (``catalog.cache.per_store``): after a write every reader asks for the new
 revision at once; one of them makes the value and the others wait for it, instead of each making its own (issue 22:
 under a mixed load, concurrent rebuilds made the reads queue behind each other)."""
 
@@ -10,7 +10,7 @@ import weakref
 from collections import OrderedDict
 from typing import Any
 
-from catalog.history.snapshot import _FLIGHTS, per_store
+from catalog.cache import _FLIGHTS, per_store
 
 
 class _Store:
