@@ -19,7 +19,7 @@ to :func:`load_metamodel`) of the form::
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal
 
@@ -152,6 +152,9 @@ class KindSpec:
     owned: bool = True  # has an owner organisation (Chủ quản)
     shape: str = "box"  # Graphviz shape, distinguishable without colour
     color: str = "#dddddd"
+    # an organisation kind: its entities own others (the targets of ``owned_by``), have parents and org events; a
+    # kind may be neither owned nor an organisation (a capability is the whole city's, curated by its architects)
+    organisation: bool = False
 
     def attribute(self, name: str) -> AttributeSpec | None:
         for a in self.attributes:
@@ -175,6 +178,12 @@ WEB_SHAPES = {
     "hexagon": "hexagon",
     "note": "rhomboid",
     "septagon": "heptagon",
+    "octagon": "octagon",
+    "house": "pentagon",
+    "cds": "concave-hexagon",
+    "ellipse": "ellipse",
+    "diamond": "diamond",
+    "box3d": "rectangle",
 }
 WEB_ARROWS = {
     "normal": "triangle",
@@ -225,6 +234,7 @@ class RelationSpec:
     style: EdgeStyle = EdgeStyle()
     ioc_path: bool = False  # followed, along its dependency, to find what reaches an operations centre (IOC view)
     database_role: DatabaseRole = "none"
+    same_kind: bool = False  # only between two entities of one kind (specialisation)
 
     def property(self, name: str) -> AttributeSpec | None:
         for a in self.properties:
@@ -234,6 +244,8 @@ class RelationSpec:
 
     def allows(self, source_kind: str, target_kind: str) -> bool:
         """Whether a relationship of this kind may go from an entity of ``source_kind`` to one of ``target_kind``."""
+        if self.same_kind and source_kind != target_kind:
+            return False
         return source_kind in self.sources and target_kind in self.targets
 
     def flow(self, source: str, target: str) -> tuple[str, str] | None:
@@ -334,6 +346,14 @@ VALUE_LABELS: dict[str, Label] = {
     "weekly": Label("Hằng tuần", "Weekly"),
     "yearly": Label("Hằng năm", "Yearly"),
     "warning": Label("Cảnh báo", "Warning"),
+    # business layer: how far an administrative procedure is served online, what a technology node is
+    "full_online": Label("Trực tuyến toàn trình", "Fully online"),
+    "partial_online": Label("Trực tuyến một phần", "Partly online"),
+    "offline": Label("Chưa trực tuyến", "Not online"),
+    "server": Label("Máy chủ", "Server"),
+    "device": Label("Thiết bị", "Device"),
+    "network": Label("Mạng", "Network"),
+    "system_software": Label("Phần mềm hệ thống", "System software"),
 }
 
 
@@ -367,6 +387,7 @@ KINDS: tuple[KindSpec, ...] = (
         Label("Cơ quan, tổ chức", "Organisation"),
         Label("Cơ quan, tổ chức", "Organisations"),
         owned=False,
+        organisation=True,
         shape="folder",
         color="#f3e5ab",
         attributes=COMMON
@@ -546,6 +567,84 @@ KINDS: tuple[KindSpec, ...] = (
             _a("personal_data", "enum", "Dữ liệu cá nhân", "Personal data", values=("none", "basic", "sensitive")),
         ),
     ),
+    # The business layer (the national framework's business reference model): what the city does and the
+    # administrative procedures it handles, which systems serve them. A capability is the whole city's (no owner,
+    # curated by architects); functions, processes, procedures and actors are owned by the organisation that answers
+    # for them in the catalog (for a procedure: the lead department of its sector; ``authority`` is the organisation
+    # that decides the case, e.g. a ward for civil status). Technology nodes are owned by whoever operates them.
+    KindSpec(
+        "capability",
+        Label("Năng lực", "Capability"),
+        Label("Năng lực", "Capabilities"),
+        owned=False,
+        shape="octagon",
+        color="#fff2cc",
+        attributes=COMMON,
+    ),
+    KindSpec(
+        "function",
+        Label("Chức năng nghiệp vụ", "Business function"),
+        Label("Chức năng nghiệp vụ", "Business functions"),
+        shape="house",
+        color="#fde9d9",
+        attributes=COMMON
+        + (_a("brm_code", "str", "Mã mô hình tham chiếu nghiệp vụ (BRM)", "Business reference model (BRM) code"),),
+    ),
+    KindSpec(
+        "process",
+        Label("Quy trình nghiệp vụ", "Business process"),
+        Label("Quy trình nghiệp vụ", "Business processes"),
+        shape="cds",
+        color="#fce4d6",
+        attributes=COMMON,
+    ),
+    KindSpec(
+        "procedure",
+        Label("Thủ tục hành chính", "Administrative procedure"),
+        Label("Thủ tục hành chính", "Administrative procedures"),
+        shape="ellipse",
+        color="#ffe599",
+        attributes=COMMON
+        + (
+            _a("national_code", "str", "Mã thủ tục (CSDL quốc gia)", "National procedure code"),
+            _a(
+                "online_level",
+                "enum",
+                "Mức độ trực tuyến",
+                "Online service level",
+                values=("full_online", "partial_online", "offline"),
+            ),
+            _a("authority", "ref", "Cơ quan giải quyết", "Deciding authority", ref_kinds=("organization",)),
+            _a("sector", "str", "Lĩnh vực", "Sector"),
+        ),
+    ),
+    KindSpec(
+        "actor",
+        Label("Tác nhân nghiệp vụ", "Business actor"),
+        Label("Tác nhân nghiệp vụ", "Business actors"),
+        shape="diamond",
+        color="#f4cccc",
+        attributes=COMMON,
+    ),
+    KindSpec(
+        "node",
+        Label("Hạ tầng kỹ thuật", "Technology node"),
+        Label("Hạ tầng kỹ thuật", "Technology nodes"),
+        shape="box3d",
+        color="#e0e0e0",
+        attributes=COMMON
+        + (
+            _a("lifecycle", "enum", "Giai đoạn vòng đời", "Lifecycle", required=True, values=LIFECYCLE),
+            _a(
+                "node_type",
+                "enum",
+                "Loại hạ tầng",
+                "Node type",
+                required=True,
+                values=("server", "device", "network", "system_software"),
+            ),
+        ),
+    ),
     # what an imported model holds that no kind above expresses (an ArchiMate requirement, a Backstage Environment):
     # kept whole, with its type and identifier in the source, so that nothing imported is lost and it is exported back
     KindSpec(
@@ -588,12 +687,19 @@ REL_PROPS = (
 
 ASSETS = ("system", "database", "platform", "service")
 APPS = ("system", "platform")
+BUSINESS = ("capability", "function", "process", "procedure")  # what systems serve
+ALL_KINDS = tuple(k.name for k in KINDS)
+OWNED_KINDS = tuple(k.name for k in KINDS if k.owned)
 
 # Data flows are drawn solid or bold (dashed through a service), relationships that carry no data dotted or dashed
 # in grey; reading (vee) and writing (normal) arrowheads differ, so the diagrams read in black and white too.
 RELATIONS: tuple[RelationSpec, ...] = (
     RelationSpec(
-        "owned_by", Label("thuộc chủ quản", "owned by"), ASSETS + ("dataset",), ("organization",), derived=True
+        "owned_by",
+        Label("thuộc chủ quản", "owned by"),
+        OWNED_KINDS,
+        ("organization",),
+        derived=True,
     ),
     RelationSpec(
         "operated_by",
@@ -697,8 +803,8 @@ RELATIONS: tuple[RelationSpec, ...] = (
     RelationSpec(
         "hosted_on",
         Label("triển khai trên", "hosted on"),
-        ASSETS,
-        ("platform",),
+        ASSETS + ("node",),
+        ("platform", "node"),
         dependency="source_on_target",
         properties=REL_PROPS,
         style=EdgeStyle("dotted", "#999999", "empty"),
@@ -740,6 +846,61 @@ RELATIONS: tuple[RelationSpec, ...] = (
         ("organization",),
         properties=REL_PROPS,
         style=EdgeStyle("dashed", "#999999", "onormal"),
+    ),
+    # the business layer: what serves what, and how business elements are built from one another
+    RelationSpec(
+        "serves",
+        Label("phục vụ", "serves"),
+        APPS + ("service",),
+        BUSINESS,
+        dependency="target_on_source",
+        properties=REL_PROPS,
+        style=EdgeStyle("solid", "#0f766e", "odot", 1.2),
+    ),
+    RelationSpec(
+        "realises",
+        Label("hiện thực hóa", "realises"),
+        ("function", "process"),
+        ("capability", "procedure"),
+        dependency="target_on_source",
+        properties=REL_PROPS,
+        style=EdgeStyle("dashed", "#555555", "empty"),
+    ),
+    RelationSpec(
+        "aggregates",
+        Label("tập hợp", "aggregates"),
+        ("capability", "function", "process", "actor", "node"),
+        ("capability", "function", "process", "procedure", "actor", "node"),
+        dependency="source_on_target",
+        properties=REL_PROPS,
+        style=EdgeStyle("solid", "#555555", "odiamond"),
+    ),
+    RelationSpec(
+        "composes",
+        Label("gồm", "composed of"),
+        ("capability", "function", "process", "node"),
+        ("capability", "function", "process", "procedure", "node"),
+        dependency="source_on_target",
+        properties=REL_PROPS,
+        style=EdgeStyle("solid", "#555555", "diamond"),
+    ),
+    RelationSpec(
+        "specialises",
+        Label("là dạng cụ thể của", "specialises"),
+        ALL_KINDS,
+        ALL_KINDS,
+        properties=REL_PROPS,
+        style=EdgeStyle("solid", "#555555", "onormal"),
+        same_kind=True,
+    ),
+    # the last resort, when no relationship above says what is meant
+    RelationSpec(
+        "associated_with",
+        Label("liên quan đến", "associated with"),
+        ALL_KINDS,
+        ALL_KINDS,
+        properties=REL_PROPS,
+        style=EdgeStyle("solid", "#999999", "none", 1.0, "none"),
     ),
     # a relationship of an imported model that no relationship above expresses, kept with its type and identifier
     RelationSpec(
@@ -857,10 +1018,10 @@ class Metamodel:
         return spec is not None and spec.owned
 
     def is_organisation(self, kind: str) -> bool:
-        """Whether ``kind`` is an organisation kind: one whose entities own others and are owned by none (the
-        targets of ``owned_by``; ``KindSpec.owned`` False)."""
+        """Whether ``kind`` is an organisation kind (``KindSpec.organisation``): one whose entities own others (the
+        targets of ``owned_by``). A kind without an owner need not be one (a capability)."""
         spec = self.kinds.get(kind)
-        return spec is not None and not spec.owned
+        return spec is not None and spec.organisation
 
 
 def _load_extensions(path: Path, kinds: dict[str, KindSpec]) -> dict[str, KindSpec]:
@@ -912,7 +1073,7 @@ def _load_extensions(path: Path, kinds: dict[str, KindSpec]) -> dict[str, KindSp
                 )
             )
         k = kinds[kind_name]
-        out[kind_name] = KindSpec(k.name, k.label, k.plural, k.attributes + tuple(added), k.owned, k.shape, k.color)
+        out[kind_name] = replace(k, attributes=k.attributes + tuple(added))
     if errors:
         raise ValidationFailed(errors)
     return out

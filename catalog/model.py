@@ -531,6 +531,8 @@ def validate_relationship(rel: Relationship, mm: Metamodel = DEFAULT, where: str
                     msg("relation-source-kind", **said) if end == "source" else msg("relation-target-kind", **said),
                 )
             )
+    if spec.same_kind and not errors and rel.source.split(":", 1)[0] != rel.target.split(":", 1)[0]:
+        errors.append(FieldError(f"{pre}target", msg("relation-same-kind", type=term(rel.type, spec.label))))
     if rel.source == rel.target:
         errors.append(FieldError(f"{pre}target", msg("relation-self")))
     props = _coerce_values(

@@ -320,7 +320,7 @@ def _saved(request: Request, saved: Saved) -> Response:
 
 
 def _creatable(store: Any, kind: str) -> str:
-    if kind not in store.metamodel.kinds or not store.metamodel.kinds[kind].owned:
+    if kind not in store.metamodel.kinds or store.metamodel.is_organisation(kind):
         raise ValidationFailed(
             [
                 FieldError(
@@ -328,7 +328,7 @@ def _creatable(store: Any, kind: str) -> str:
                     msg(
                         "ui-cannot-register-kind",
                         kind=kind[:40],
-                        kinds=[k for k, s in store.metamodel.kinds.items() if s.owned],
+                        kinds=[k for k in store.metamodel.kinds if not store.metamodel.is_organisation(k)],
                     ),
                 )
             ]
@@ -510,7 +510,7 @@ def my_org(request: Request, org: str = "", offset: str = "", limit: str = "") -
     focus = store.get_entity(org)
     units = org_units(store, org)
     owned = [e for u in sorted(units) for e in store.list_entities(EntityFilter(owner=u, limit=100_000))]
-    kinds = [store.metamodel.kinds[k] for k in ("system", "database", "service", "platform", "dataset")]
+    kinds = [s for s in store.metamodel.kinds.values() if s.owned]
     by_kind = [(spec, _sorted([e for e in owned if e.kind == spec.name], lang)) for spec in kinds]
     items = paginate(
         [e for _spec, es in by_kind for e in es], settings_window(request.app.state.settings, limit, offset)

@@ -22,7 +22,9 @@ def test_every_kind_attribute_and_relation_has_both_labels() -> None:
     for r in RELATIONS:
         assert r.label.vi and r.label.en
         assert set(r.sources) <= set(DEFAULT.kinds) and set(r.targets) <= set(DEFAULT.kinds)
-    assert {"organization", "system", "database", "platform", "service", "dataset"} == set(DEFAULT.kinds)
+    core = {"organization", "system", "database", "platform", "service", "dataset"}
+    business = {"capability", "function", "process", "procedure", "actor", "node"}
+    assert core | business <= set(DEFAULT.kinds)
 
 
 def test_custom_attributes_from_yaml(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
