@@ -79,6 +79,7 @@ def create_app(settings: Settings | None = None, store: CatalogStore | None = No
         web,
         web_audit,
         web_bulk,
+        web_campaigns,
         web_diagrams,
         web_drafts,
         web_explore,
@@ -131,5 +132,6 @@ def create_app(settings: Settings | None = None, store: CatalogStore | None = No
     app.include_router(web_drafts.router)
     app.state.pending_drafts = web_drafts.pending_count  # the approvers' badge (base.html)
     app.include_router(web_revert.router)
+    app.include_router(web_campaigns.router)
     app.include_router(web.router)
     return app

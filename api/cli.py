@@ -621,6 +621,7 @@ def _register_command_groups() -> None:
         commands_accounts,
         commands_analysis,
         commands_backup,
+        commands_campaign,
         commands_diagrams,
         commands_history,
         commands_migrate,
@@ -632,6 +633,7 @@ def _register_command_groups() -> None:
     commands_accounts.register(app)
     commands_analysis.register(app)  # spof, paths
     commands_backup.register(app)  # verify-log, backup, restore
+    commands_campaign.register(app)  # campaign open|list|show|remind|close|export
     commands_diagrams.register(app)
     commands_history.register(app)  # list (on a date), diff
     commands_migrate.register(app)

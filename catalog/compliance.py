@@ -576,14 +576,19 @@ def flow_bypasses_lgsp(ctx: CheckContext, params: Mapping[str, Any]) -> Iterable
 
 @rule_check("not_reviewed")
 def not_reviewed(ctx: CheckContext, params: Mapping[str, Any]) -> Iterable[Hit]:
-    cutoff = ctx.today - dt.timedelta(days=int(params.get("max_age_days", 365)))
+    """Freshness: the age limit is the rule's ``max_age_days`` when a rules file gives one, else the setting
+    ``freshness_days``."""
+    from catalog.settings import get_settings
+
+    days = int(params.get("max_age_days") or get_settings().freshness_days)
+    cutoff = ctx.today - dt.timedelta(days=days)
     skip = set(params.get("skip_lifecycles", ["retired"]))
     for e in ctx.current(params.get("kinds", ["system", "database", "platform", "service"])):
         if _lifecycle(e) in skip:
             continue
         reviewed = e.attributes.get("last_reviewed")
         if reviewed is None or dt.date.fromisoformat(str(reviewed)) < cutoff:
-            yield Hit(e.ref, {"last_reviewed": reviewed})
+            yield Hit(e.ref, {"last_reviewed": reviewed, "days": days})
 
 
 @rule_check("retired_feeds_ioc")

@@ -61,6 +61,7 @@ SENTENCES: dict[str, Callable[..., Message]] = {
     "relationship.created": lambda **p: msg("notice-relationship-created", **p),
     "relationship.updated": lambda **p: msg("notice-relationship-updated", **p),
     "relationship.deleted": lambda **p: msg("notice-relationship-deleted", **p),
+    "campaign.reminder": lambda **p: msg("notice-campaign-reminder", **p),  # reason: the deadline (catalog.campaigns)
 }
 
 
@@ -97,6 +98,11 @@ class Notice:
         if self.type == "entity.updated" and self.fields:
             labels = ", ".join(f.get(lang) or f.get("vi") or "" for f in self.fields)
             return msg("notice-entity-updated-fields", actor=self.actor, name=name, fields=labels).text(lang)
+        if self.type == "campaign.reminder":
+            from catalog.i18n import format_date
+
+            deadline = format_date(self.reason, lang) if self.reason else ""
+            return SENTENCES[self.type](actor=self.actor, name=name, reason=deadline).text(lang)
         return SENTENCES[self.type](actor=self.actor, name=name, reason=self.reason).text(lang)
 
 
@@ -245,6 +251,37 @@ def catch_up(store: CatalogStore, batch: int = 1000, keep: int = KEEP, clock: Ca
         return written
     finally:
         cursor.release()
+
+
+def deliver(store: CatalogStore, users: list[str], notice: dict[str, Any], settings: Any = None) -> int:
+    """Put one notice that is not a change event of its own (a campaign's reminder: :func:`catalog.campaigns.remind`)
+    into each user's box, and e-mail it to those with an address when an SMTP server is configured (a failing
+    server is logged; the in-app notice stays). Returns how many boxes received it."""
+    item = _notice(notice).as_dict()
+    for user in users:
+
+        def add(data: dict[str, Any]) -> dict[str, Any]:
+            have = [i for i in data.get("items") or [] if (i.get("id"), i.get("type")) != (item["id"], item["type"])]
+            return {"items": (have + [item])[-KEEP:]}
+
+        _update(store, BOXES, user, add)
+    mailer = Mailer.from_settings(settings) if settings is not None else None
+    if mailer is not None:
+        import smtplib
+
+        emails = {}
+        for name in users:
+            rec = store.get_record("user", name)
+            if rec and rec.data.get("email") and not rec.data.get("disabled"):
+                emails[name] = str(rec.data["email"])
+        try:
+            if emails:
+                mailer.send([_message(mailer, to, _notice(item)) for to in emails.values()])
+        except (OSError, smtplib.SMTPException) as exc:
+            import logging
+
+            logging.getLogger("ioc_catalog.notify").warning("campaign e-mail failed: %s", type(exc).__name__)
+    return len(users)
 
 
 # --- e-mail -----------------------------------------------------------------------------------------------------

@@ -225,6 +225,13 @@ class Settings(BaseSettings):
         1000, ge=1, le=100_000, description="Change-log entries one pass reads per consumer (notices, each webhook)"
     )
     notices_keep: int = Field(200, ge=1, le=10_000, description="Newest notices kept per user")
+    freshness_days: int = Field(
+        365,
+        ge=1,
+        le=3650,
+        description="Freshness (compliance rule CR006): an entry whose last confirmation (last_reviewed, set by an "
+        "inventory campaign's confirmation) is older than this many days, or missing, is flagged",
+    )
     webhook_attempts: int = Field(
         8, ge=1, le=100, description="Attempts to deliver one event to one webhook before it is given up"
     )
