@@ -74,6 +74,7 @@ def create_app(settings: Settings | None = None, store: CatalogStore | None = No
         notices,
         registries,
         relationships,
+        report,
         revert,
         search,
         web,
@@ -86,6 +87,7 @@ def create_app(settings: Settings | None = None, store: CatalogStore | None = No
         web_history,
         web_import,
         web_notices,
+        web_report,
         web_revert,
         web_search,
         web_signin,
@@ -116,6 +118,7 @@ def create_app(settings: Settings | None = None, store: CatalogStore | None = No
         accounts,
         registries,
         search,
+        report,
     ):
         app.include_router(r.router, **guarded)
     app.include_router(web_explore.router)
@@ -132,6 +135,7 @@ def create_app(settings: Settings | None = None, store: CatalogStore | None = No
     app.include_router(web_drafts.router)
     app.state.pending_drafts = web_drafts.pending_count  # the approvers' badge (base.html)
     app.include_router(web_revert.router)
+    app.include_router(web_report.router)
     app.include_router(web_campaigns.router)
     app.include_router(web.router)
     return app

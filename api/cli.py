@@ -627,6 +627,7 @@ def _register_command_groups() -> None:
         commands_migrate,
         commands_notify,
         commands_policy,
+        commands_report,
         commands_revert,
     )
 
@@ -639,6 +640,7 @@ def _register_command_groups() -> None:
     commands_migrate.register(app)
     commands_notify.register(app)  # notify run
     commands_policy.register(app)  # policy show
+    commands_report.register(app)  # report current-state
     commands_revert.register(app)  # revert an entry, an import run or an approved draft
 
 
