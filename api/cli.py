@@ -543,14 +543,27 @@ def import_(
         typer.Option("--cleanup", help="Remove what this file's earlier imports created and it no longer contains"),
     ] = False,
     report_file: Annotated[Path | None, typer.Option("--report", help="Also write the report as JSON")] = None,
+    mapping: Annotated[
+        str | None,
+        typer.Option(
+            "--mapping",
+            help="A saved mapping profile: read a spreadsheet in its own layout as the profile says "
+            "(docs/spreadsheets.md)",
+        ),
+    ] = None,
     lang: LangOpt = "vi",
 ) -> None:
     """Import a file into the catalog, all or nothing, with a report of every rejected item (reasons in Vietnamese
-    or English: --lang or IOC_CATALOG_LANG). Every run is recorded: see ``imports``."""
+    or English: --lang or IOC_CATALOG_LANG). Every run is recorded: see ``imports``. With ``--mapping PROFILE`` a
+    spreadsheet in a department's own layout is read through a mapping profile saved in the web UI."""
     from importers.base import REPORT_SCHEMA, ImportFailed
 
     s = open_cli_store(store, create=True)
     try:
+        if mapping:
+            from importers.mapping import importer_for
+
+            fmt = importer_for(s, cli_principal(), mapping, _import_limits())  # type: ignore[assignment]
         report = load_file(s, file, fmt=fmt, dry_run=dry_run, strict=strict, cleanup=cleanup)
     except ImportFailed as exc:
         if report_file:

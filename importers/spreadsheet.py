@@ -166,6 +166,12 @@ def _entity_columns(mm: Metamodel, kind: str | None) -> tuple[Column, ...]:
     return tuple(cols)
 
 
+def kind_columns(mm: Metamodel, kind: str) -> tuple[Column, ...]:
+    """The columns of one kind's sheet: what a column of a spreadsheet in another layout may be mapped to
+    (importers.mapping)."""
+    return _entity_columns(mm, kind)
+
+
 def layout(mm: Metamodel) -> list[SheetSpec]:
     """The sheets of the template and of every export, in order (the README and the hidden lists sheet aside)."""
     sheets = [SheetSpec(k.name, k.plural, "kind", _entity_columns(mm, k.name), k.name) for k in mm.kinds.values()]
@@ -1192,6 +1198,7 @@ __all__ = [
     "check_zip",
     "importers",
     "join_list",
+    "kind_columns",
     "layout",
     "read_cell",
     "read_csv",

@@ -1,0 +1,246 @@
+"""Any spreadsheet, mapped once (issue 20, item 3): a department's own layout (title rows, a header merged over two
+rows, labels, organisation names; tests/mapping_sheet.py) read through a mapping profile: the header found and joined,
+fields suggested from the metamodel's labels, values mapped, ambiguous names refused until chosen, the profile saved
+through the store contract and used again, unattended, by ``ioc-catalog import --mapping``. Rules on both backends
+(the ``store`` fixture); the browser journey: tests/web/test_mapping.py."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from conftest import SAMPLE
+from mapping_sheet import AMBIGUOUS, CHOSEN, EXPECTED, department_workbook
+from openpyxl import Workbook
+from typer.testing import CliRunner
+
+from catalog.changeset import submit
+from catalog.errors import NotFound, PermissionDenied, ValidationFailed
+from catalog.metamodel import DEFAULT
+from catalog.permissions import Principal
+from catalog.store import open_store
+from catalog.store.base import CatalogStore
+from importers.base import ImportLimits, plan_import, run_import
+from importers.mapping import (
+    HEADER_DEPTH,
+    MappedImporter,
+    Orgs,
+    Profile,
+    Profiles,
+    apply,
+    detect_header,
+    read_file,
+    read_sheet,
+    suggest,
+)
+
+ARCHITECT = Principal("architect", "architect")
+EDITOR = Principal("editor-skhcn", "editor", "organization:hcm-skhcn")
+OTHER_EDITOR = Principal("editor-stc", "editor", "organization:hcm-stc")
+
+
+@pytest.fixture
+def db(store: CatalogStore) -> CatalogStore:
+    assert run_import(store, SAMPLE).loaded
+    return store
+
+
+def profile_of(path: Path, store: CatalogStore, **extra: object) -> Profile:
+    """The profile a person makes on the mapping page: the suggestions kept, the ambiguous name chosen."""
+    sheet = read_sheet(read_file(path, ImportLimits()))
+    targets = suggest(sheet, store.metamodel, "system")
+    columns = {h: t for h, t in zip(sheet.headers, targets, strict=True) if t}
+    data = {"name": "Sở KH&CN - danh mục HTTT", "kind": "system", "columns": columns}
+    data["values"] = {"owner": {AMBIGUOUS: CHOSEN}}
+    return Profile.from_json(data | extra, store.metamodel)
+
+
+def test_the_header_is_found_below_the_title_rows_and_its_merged_parts_joined(tmp_path: Path) -> None:
+    sheet = read_sheet(read_file(department_workbook(tmp_path / "dept.xlsx"), ImportLimits()))
+    assert (sheet.first, sheet.last) == (3, 4)
+    assert sheet.headers == [
+        "STT",
+        "Thông tin hệ thống: Tên hệ thống",
+        "Thông tin hệ thống: Cơ quan chủ quản",
+        "Cấp độ",
+        "Tình trạng: Đang vận hành",
+        "Tình trạng: Đang xây dựng",
+        "Mức độ quan trọng",
+        "Ghi chú",
+    ]
+    assert [n for n, _ in sheet.rows] == [5, 6, 7]
+
+
+def test_fields_are_suggested_from_the_metamodels_labels_in_either_language_without_diacritics(tmp_path: Path) -> None:
+    sheet = read_sheet(read_file(department_workbook(tmp_path / "dept.xlsx"), ImportLimits()))
+    targets = suggest(sheet, DEFAULT, "system")
+    assert targets[:7] == [
+        [],  # STT: a row number, left out
+        ["name_vi"],
+        ["owner"],
+        ["security_level"],
+        ["lifecycle", "production"],  # a mark column: "x" under "Đang vận hành"
+        ["lifecycle", "building"],
+        ["criticality"],
+    ]
+    # the same headers written without diacritics, in English, or in capitals are read alike
+    sheet.headers = [
+        "stt",
+        "TEN HE THONG",
+        "Owner",
+        "cap do",
+        "Status: In production",
+        "Status: Building",
+        "criticality",
+    ]
+    sheet.headers.append("")
+    assert suggest(sheet, DEFAULT, "system")[1:7] == targets[1:7]
+
+
+def test_an_ambiguous_organisation_name_is_refused_naming_row_column_and_candidates_until_chosen(
+    db: CatalogStore, tmp_path: Path
+) -> None:
+    path = department_workbook(tmp_path / "dept.xlsx")
+    sheet = read_sheet(read_file(path, ImportLimits()))
+    profile = profile_of(path, db)
+    profile.values = {}
+    mapped = apply(sheet, profile, db.metamodel, Orgs(db), path.name)
+    [choice] = mapped.choices.values()
+    assert choice.said == AMBIGUOUS and choice.rows == [5]
+    assert {ref for ref, _ in choice.candidates} == {
+        "organization:hcm-skhcn",
+        "organization:hn-skhcn",
+        "organization:hue-skhcn",
+    }  # the current ones: Bình Dương's and Bà Rịa – Vũng Tàu's ended with the mergers
+    [refused] = mapped.rejected
+    assert refused.text("vi").startswith(
+        "dept.xlsx: trang Danh mục HTTT, dòng 5, cột Thông tin hệ thống: Cơ quan chủ quản: “Sở Khoa học"
+    )
+    assert "3" in refused.text("en") and "choose" in refused.text("en")
+    # the other two rows map on their own: "Sở Tài chính" and the short name "Sở KH&CN" name one organisation each
+    assert [row[1][0] for row in mapped.table.rows] == ["cong-thong-tin-ngan-sach", "thu-vien-so-kh-cn"]
+
+
+def test_a_label_that_is_no_value_is_refused_at_its_row_and_column(db: CatalogStore, tmp_path: Path) -> None:
+    path = department_workbook(tmp_path / "dept.xlsx")
+    profile = profile_of(path, db)  # made on the office's usual file; the next one has two bad cells
+    from openpyxl import load_workbook
+
+    wb = load_workbook(path)
+    wb.active["G6"] = "Rất cao"
+    wb.active["E7"] = "?"
+    wb.save(path)
+    report = run_import(db, path, MappedImporter(profile, Orgs(db), db.metamodel), dry_run=True)
+    texts = [r.text("en") for r in report.rejected]
+    assert any("row 6, column Mức độ quan trọng" in t and "Rất cao" in t and "Criticality" in t for t in texts), texts
+    assert any("row 7, column Tình trạng: Đang vận hành" in t and "mark" in t for t in texts), texts
+    assert not report.loaded
+
+
+def test_the_saved_profile_imports_unattended_from_the_command_line(db: CatalogStore, tmp_path: Path) -> None:
+    path = department_workbook(tmp_path / "dept.xlsx")
+    saved = Profiles(db, ARCHITECT).save(profile_of(path, db))
+    assert Profiles(db, EDITOR).get("SỞ KH&CN - DANH MỤC HTTT").name == saved.name  # by folded name
+    if db.__class__.__name__ != "SqliteStore":  # the command line opens the store by its URL: SQLite's file here
+        return
+    from api.cli import app
+
+    url = f"sqlite:///{tmp_path / 'catalog.db'}"
+    db.close()
+    result = CliRunner().invoke(
+        app, ["import", str(path), "--store", url, "--mapping", "sở kh&cn - danh mục httt", "--lang", "en"]
+    )
+    assert result.exit_code == 0, result.output
+    again = open_store(url)
+    try:
+        got = again.get_entities(sorted(EXPECTED))
+        for ref, (owner, level, lifecycle, crit) in EXPECTED.items():
+            e = got[ref]
+            assert (e.owner, e.attributes["security_level"], e.attributes["lifecycle"]) == (owner, level, lifecycle)
+            assert e.attributes["criticality"] == crit
+        assert got["system:cong-thong-tin-ngan-sach"].name.vi == "Cổng thông tin ngân sách"
+    finally:
+        again.close()
+
+
+def test_an_unknown_profile_is_refused_by_the_command_line(tmp_path: Path) -> None:
+    from api.cli import main
+
+    url = f"sqlite:///{tmp_path / 'catalog.db'}"
+    store = open_store(url, create=True)
+    store.close()
+    path = department_workbook(tmp_path / "dept.xlsx")
+    import sys
+
+    argv = sys.argv
+    sys.argv = ["ioc-catalog", "import", str(path), "--store", url, "--mapping", "nobody's", "--lang", "en"]
+    try:
+        with pytest.raises(SystemExit) as exc:
+            main()
+    finally:
+        sys.argv = argv
+    assert exc.value.code == 1
+
+
+def test_an_editors_mapped_file_becomes_one_draft(db: CatalogStore, tmp_path: Path) -> None:
+    path = tmp_path / "dept.xlsx"
+    department_workbook(path)
+    from openpyxl import load_workbook
+
+    wb = load_workbook(path)
+    wb.active.delete_rows(6)  # the Sở Tài chính row: not this editor's
+    wb.save(path)
+    profile = Profiles(db, EDITOR).save(profile_of(path, db))
+    assert profile.org == EDITOR.org  # an editor's profile is their organisation's
+    plan = plan_import(db, path, MappedImporter(profile, Orgs(db), db.metamodel), principal=EDITOR)
+    assert plan.ready, [r.text("en") for r in plan.report.rejected]
+    outcome = submit(db, EDITOR, plan.changes, note="kiểm kê", origin="import")
+    assert outcome.draft is not None and not outcome.applied
+    assert {c.ref for c in plan.changes} == {"system:he-thong-quan-ly-de-tai-khoa-hoc", "system:thu-vien-so-kh-cn"}
+
+
+def test_profiles_belong_to_an_organisation_or_to_everyone(db: CatalogStore, tmp_path: Path) -> None:
+    path = department_workbook(tmp_path / "dept.xlsx")
+    Profiles(db, EDITOR).save(profile_of(path, db))
+    Profiles(db, ARCHITECT).save(profile_of(path, db, name="Mẫu chung"))
+    assert [p.name for p in Profiles(db, OTHER_EDITOR).list()] == ["Mẫu chung"]
+    assert len(Profiles(db, ARCHITECT).list()) == 2
+    with pytest.raises(NotFound):
+        Profiles(db, OTHER_EDITOR).get("Sở KH&CN - danh mục HTTT")
+    with pytest.raises(PermissionDenied):
+        Profiles(db, OTHER_EDITOR).save(profile_of(path, db))
+    with pytest.raises(PermissionDenied):
+        Profiles(db, Principal("viewer", "viewer")).save(profile_of(path, db, name="x"))
+
+
+def test_a_malformed_profile_names_each_bad_field() -> None:
+    with pytest.raises(ValidationFailed) as exc:
+        Profile.from_json(
+            {
+                "name": "",
+                "kind": "spaceship",
+                "header_first": 999,
+                "columns": {"Tên": ["no_such_field"], "Tình trạng": ["lifecycle", "flying"]},
+                "values": {"lifecycle": {"Bay": "flying"}},
+                "code_prefix": "UPPER CASE",
+                "org": "system:x",
+            },
+            DEFAULT,
+        )
+    where = {e.location for e in exc.value.errors}
+    assert {"name", "kind", "header_first", "columns.Tên", "columns.Tình trạng", "values.lifecycle"} <= where
+    assert {"code_prefix", "org"} <= where
+
+
+def test_the_header_search_is_bounded(tmp_path: Path) -> None:
+    rows = [(n, ("tiêu đề",)) for n in range(1, HEADER_DEPTH + 5)] + [(HEADER_DEPTH + 5, ("Tên", "Cấp độ"))]
+    first, _ = detect_header(rows)
+    assert first == 1  # beyond the depth nothing is searched: the person sets the header rows on the page
+    wb = Workbook()
+    wb.active.append([f"cột {i}" for i in range(300)])
+    wb.active.append(list(range(300)))
+    wb.save(tmp_path / "wide.xlsx")
+    from importers.base import ImportFailed
+
+    with pytest.raises(ImportFailed):
+        read_sheet(read_file(tmp_path / "wide.xlsx", ImportLimits()))
