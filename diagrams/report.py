@@ -59,7 +59,8 @@ LANGS = ("vi", "en")
 FONT = "Times New Roman"  # Decree 30/2020/NĐ-CP; fontconfig maps it to a font with Vietnamese glyphs (Noto Serif)
 DPI = 110  # the diagrams' resolution in the document
 IMAGE_CM = 17.0  # width of a diagram on the A4 page (portrait, 2 cm margins)
-VIA_SHOWN = 6  # names listed in the "via" column of a national connection
+TABLE_CM = 17.0  # width of a table
+VIA_SHOWN = 4  # names listed in the "via" column of a national connection
 INVENTORY_KINDS_FIRST = ("system", "database", "platform")  # the inventory tables the framework asks for, first
 
 
@@ -811,17 +812,39 @@ def _docx(report: CurrentState) -> bytes:
                         run.bold = True
                         run.font.size = Pt(9)
                 _repeat_header(table.rows[0], qn)
-                for row in block.rows:
+                shown = [[_cell(v, lang) for v in row] for row in block.rows]
+                for row in shown:
                     cells = table.add_row().cells
                     for cell, value in zip(cells, row, strict=True):
-                        cell.text = _cell(value, lang)
+                        cell.text = value
                         for run in cell.paragraphs[0].runs:
                             run.font.size = Pt(9)
+                table.autofit = False
+                for col, width in zip(table.columns, _widths(block.header, shown), strict=True):
+                    col.width = Cm(width)
+                    for cell in col.cells:
+                        cell.width = Cm(width)
                 if not block.rows:
                     doc.add_paragraph(say("report-table-empty", lang))
     out = io.BytesIO()
     doc.save(out)
     return repack(out.getvalue())
+
+
+def _widths(header: list[str], rows: list[list[str]]) -> list[float]:
+    """Column widths (cm) filling the text width: a narrow number column, the others growing with the length of
+    their longest cell (half the header's: it may wrap), between 6 and 40 characters, less than proportionally."""
+    weights = []
+    for i, head in enumerate(header):
+        texts = [r[i] for r in rows]
+        if i == 0 and all(t.isdigit() for t in texts):
+            weights.append(0.0)
+            continue
+        longest = max([len(head) / 2, *(len(t) for t in texts)])  # a header may wrap over two lines
+        weights.append(min(max(longest, 6), 40) ** 0.7)
+    number = TABLE_CM * 0.06 if weights and weights[0] == 0.0 else 0.0
+    total = sum(weights) or 1.0
+    return [number if w == 0.0 else (TABLE_CM - number) * w / total for w in weights]
 
 
 def _repeat_header(row: Any, qn: Any) -> None:
