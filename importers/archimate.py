@@ -1138,7 +1138,9 @@ def export_entities(
     skipped, marked = [], []
     rels_el = etree.SubElement(root, q("relationships"))
     n_rel = 0
-    for r in relationships:
+    # mapped relationships first, preserved ones next, the record's last: the order a re-import needs to make the
+    # same choices (of two relationships that map to one catalog relationship, the first is mapped)
+    for r in sorted(relationships, key=lambda x: x.type == PRESERVED):
         if r.source not in ids or r.target not in ids:
             skipped.append(f"{r.id}: an endpoint is not in the export")
             continue
