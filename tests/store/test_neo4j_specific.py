@@ -659,8 +659,8 @@ def test_neighbourhood_through_the_index_and_beyond_the_first_page_matches_sqlit
     monkeypatch.setattr(neo_store, "_STEP_SLACK", 0)  # a step reads limit + 1 rows first
     real, paged = Neo4jStore._step_rows, set()
 
-    def spy(reader: Any, query: str, chunk: list[str], total: int) -> Iterator[list]:
-        for n, row in enumerate(real(reader, query, chunk, total)):
+    def spy(reader: Any, query: str, chunk: list[str], total: int, h: int) -> Iterator[list]:
+        for n, row in enumerate(real(reader, query, chunk, total, h)):
             if n >= total:
                 paged.add(row[2].split(">")[0])
             yield row

@@ -14,8 +14,13 @@ truncation. The graph layout is described in :mod:`catalog.store.neo4j.schema`. 
   process prepares the next, and the transaction's end checks what they returned.
 - ``bulk_load`` writes with batched ``UNWIND``, each fact and its change-log entry in one statement; into a store
   without entities it reads nothing back. When it is the outermost transaction it re-runs the whole load on a
-  transient error (deadlock, leader switch), up to three times. Neo4j holds a transaction's writes in server memory
-  (roughly 10 KB per fact, change-log node included), so one import run needs ``db.memory.transaction.max`` to match.
+  transient error (deadlock, leader switch), up to three times. A load of more than ``stage_above`` facts is
+  *staged*: its new facts are written in transactions of ``BATCH`` facts each, marked with the change-log seq of
+  their entry (``pub``), beyond the published head, where no reader looks; the run is published when the head moves
+  (one transaction, which also writes the updates, removals and events of the load). Readers see a fact only when
+  ``pub`` is absent or at or below the head (``_seen``); a writer that finds change-log entries beyond the head
+  (a run that died) removes them and their facts first (:meth:`Neo4jStore._sweep`). docs/architecture.md has the
+  design and why it holds.
 - ``neighbourhood`` walks in SQLite's order; a hub's relationships come out of the ``id`` / ``in_key`` indexes in
   that order, so a walk reads only as many as its limit can use (see :meth:`Neo4jStore.neighbourhood`).
 - ``verify_log`` also checks the chain's end against ``LogHead``, so cutting entries off the end is detected too,
@@ -31,6 +36,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import json
+import logging
 import re
 import threading
 import time as _time
@@ -83,6 +89,13 @@ from catalog.store.neo4j.schema import (
 )
 from catalog.text import fold, search_text
 
+# The driver logs the server's notifications (a query's warnings) on the "neo4j.notifications" logger. With no handler
+# anywhere Python prints warnings on stderr, over a command's progress bar: a NullHandler keeps them off the terminal,
+# and where logging is configured (the server) they still reach the log through the root logger. The queries are
+# written not to cause any (see _ensure_tokens); the server sends only warnings, not its informational notes.
+logging.getLogger("neo4j").addHandler(logging.NullHandler())
+_NOTIFICATIONS = "WARNING"
+
 _ATTR_NAME = re.compile(r"^[a-z_][a-z0-9_]{0,63}$")
 _WORD = re.compile(r"[^\W_]+")
 _CHUNK = 500  # frontier chunk of the neighbourhood walk (as the SQLite backend, so truncation picks the same)
@@ -96,7 +109,13 @@ _REPLAN = "CYPHER replan=skip "
 # plan serves every call
 _PLAN_LIST = 101
 _STEP_SLACK = 2  # rows per entity found or in the frontier that one step reads beyond the limit (see neighbourhood)
-BATCH = 5000  # rows per UNWIND, and facts per bulk-load chunk (as the SQLite backend)
+BATCH = 5000  # rows per UNWIND, facts per bulk-load chunk (as the SQLite backend) and per staged transaction
+STAGE_ABOVE = 2 * BATCH  # facts in a load above which it is staged (written in transactions of BATCH facts)
+_ALL = 2**62  # the visibility bound inside a write transaction: every fact (staged leftovers are swept first)
+# the visibility filters: a fact written by a staged load carries ``pub`` (its change-log seq) and is seen only once
+# the published head reaches it; every other fact has no ``pub``
+_VN = "(n.pub IS NULL OR n.pub <= $h)"
+_VR = "(r.pub IS NULL OR r.pub <= $h)"
 RETRIES = 3  # re-runs of a whole bulk load after a transient error
 
 LogItem = tuple[str, str, Any, Any]  # (op, ref, before, after); before/after: dict, None or canonical JSON text
@@ -257,6 +276,8 @@ def _too_big(exc: Exception) -> bool:
     return "MemoryPoolOutOfMemory" in (getattr(exc, "code", None) or "")
 
 
+_TOKENS = ("pub", "proposer")  # property keys that queries name before any fact may hold them (see _ensure_tokens)
+
 _CHANGE_FIELDS = (
     "c.seq AS seq, c.time AS time, c.actor AS actor, c.request_id AS request_id, c.op AS op, "
     "c.ref AS ref, c.before AS before, c.after AS after, c.prev_hash AS prev_hash, c.hash AS hash, "
@@ -270,6 +291,7 @@ class Neo4jStore(CatalogStore):
     a database that holds anything else is always refused."""
 
     retry_pause = 0.2  # seconds before the first re-run of a bulk load after a transient error (then 2x, 3x)
+    stage_above = STAGE_ABOVE  # facts in a load above which the load is staged (see bulk_load)
 
     def __init__(
         self,
@@ -287,7 +309,9 @@ class Neo4jStore(CatalogStore):
         self.database = database
         self._local = threading.local()
         try:
-            self._driver = GraphDatabase.driver(url, auth=(user, password or "") if user else None)
+            self._driver = GraphDatabase.driver(
+                url, auth=(user, password or "") if user else None, notifications_min_severity=_NOTIFICATIONS
+            )
         except (ConfigurationError, ValueError) as exc:
             raise StoreError(f"'{url}' is not a usable Neo4j URL: {exc}") from None
         try:
@@ -328,6 +352,18 @@ class Neo4jStore(CatalogStore):
         self.ensure_schema()
         if not meta:
             self.init_catalog()
+        self._ensure_tokens()
+
+    def _ensure_tokens(self) -> None:
+        """Make sure every property key the queries name exists in the database: a query that names a key the
+        database has never held makes the server send a "property key does not exist" notification (the driver
+        prints it as a warning), though the query is right. A key once created stays, so this writes once."""
+        keys = {r["key"] for r in self._run("CALL db.propertyKeys() YIELD propertyKey RETURN propertyKey AS key")}
+        missing = sorted(set(_TOKENS) - keys)
+        if missing:
+            query = "MATCH (m:CatalogMeta {key: 'schema'}) SET m += $props"
+            self._driver.execute_query(query, props=dict.fromkeys(missing, 0), database_=self.database)
+            self._driver.execute_query(query, props=dict.fromkeys(missing), database_=self.database)
 
     def ensure_schema(self) -> None:
         """Create the constraints and indexes that are missing (idempotent; two reads when all exist)."""
@@ -443,6 +479,8 @@ class Neo4jStore(CatalogStore):
                 head = tx.run(
                     "MATCH (h:LogHead {id: 'head'}) RETURN h.seq AS seq, h.hash AS hash, h.time AS time"
                 ).single(strict=True)
+                if tx.run("MATCH (c:ChangeEntry) WHERE c.seq > $seq RETURN 1 AS x LIMIT 1", seq=head["seq"]).peek():
+                    self._sweep(head["seq"])  # a staged load died: remove what it left before anything moves the head
                 start = self._local.head = (head["seq"], head["hash"], head["time"])
                 self._local.pending = []
                 self._local.tx = tx
@@ -466,6 +504,58 @@ class Neo4jStore(CatalogStore):
             self._local.head = None
             self._local.pending = []
             session.close()
+
+    def _seen(self) -> int:
+        """The visibility bound of a read (``$h`` in :data:`_VN` and :data:`_VR`): the published head's seq, so that
+        what a staged load has written but not yet published stays out of sight. Inside a write transaction every
+        fact is seen: the transaction holds the head, and whatever a dead staged load left was swept first."""
+        if self._tx() is not None:
+            return _ALL
+        rows = self._run("MATCH (h:LogHead {id: 'head'}) RETURN h.seq AS seq")
+        return rows[0]["seq"] if rows else 0
+
+    def _sweep(self, seq: int) -> int:
+        """Remove the change-log entries beyond the published head ``seq`` and the facts they created (``pub`` is
+        their seq): what a staged load left when it died before publishing. Runs while the caller holds the head (so
+        no load is running), newest first, in transactions of ``BATCH`` entries, each removing entries and facts
+        together; a sweep that dies half-way is finished by the next writer. Returns the entries removed."""
+        removed = 0
+        with self._driver.session(database=self.database, bookmark_manager=self._bookmarks) as session:
+            while True:
+                entries = session.run(
+                    "MATCH (c:ChangeEntry) WHERE c.seq > $seq RETURN c.seq AS seq, c.ref AS ref "
+                    "ORDER BY c.seq DESC LIMIT $batch",
+                    seq=seq,
+                    batch=BATCH,
+                ).data()
+                if not entries:
+                    return removed
+                by_type: dict[str, list[dict[str, Any]]] = {}
+                refs = []
+                for e in entries:
+                    if e["ref"].startswith("rel:"):
+                        t = self._rel_type_of(e["ref"][4:])
+                        if t is not None:
+                            by_type.setdefault(t, []).append({"id": e["ref"][4:], "seq": e["seq"]})
+                    else:
+                        refs.append(e)
+
+                def remove(tx: Any, by_type: dict = by_type, refs: list = refs, entries: list = entries) -> None:
+                    for t, rows in by_type.items():
+                        tx.run(
+                            f"UNWIND $rows AS e MATCH ()-[r:{t} {{id: e.id}}]->() WHERE r.pub = e.seq DELETE r",
+                            rows=rows,
+                        ).consume()
+                    tx.run(
+                        "UNWIND $rows AS e MATCH (n:Entity {ref: e.ref}) WHERE n.pub = e.seq DETACH DELETE n",
+                        rows=refs,
+                    ).consume()
+                    tx.run(
+                        "UNWIND $seqs AS s MATCH (c:ChangeEntry {seq: s}) DELETE c", seqs=[e["seq"] for e in entries]
+                    ).consume()
+
+                session.execute_write(remove)
+                removed += len(entries)
 
     # --- change log --------------------------------------------------------------------------------------------------
     def _head(self) -> tuple[int, str, str]:
@@ -541,8 +631,8 @@ class Neo4jStore(CatalogStore):
         before_seq: int | None = None,
         request_id: str | None = None,
     ) -> list[ChangeEntry]:
-        where: list[str] = ["c.seq > $after_seq"]
-        params: dict[str, Any] = {"after_seq": int(after_seq)}
+        where: list[str] = ["c.seq > $after_seq", "c.seq <= $h"]
+        params: dict[str, Any] = {"after_seq": int(after_seq), "h": self._seen()}
         if ref:
             where.append("c.ref = $ref")
             params["ref"] = ref
@@ -608,7 +698,9 @@ class Neo4jStore(CatalogStore):
                 r["hash"],
                 r["proposer"],
             )
-            for r in self._stream(f"MATCH (c:ChangeEntry) RETURN {_CHANGE_FIELDS} ORDER BY c.seq")
+            for r in self._stream(
+                f"MATCH (c:ChangeEntry) WHERE c.seq <= $h RETURN {_CHANGE_FIELDS} ORDER BY c.seq", h=self._seen()
+            )
         )
         result = self._verify_rows(rows, witness, configured_witness)
         if not result.ok:
@@ -690,13 +782,16 @@ class Neo4jStore(CatalogStore):
             return entity.model_copy(update={"version": 1, "created_at": now, "updated_at": now})
 
     def find_entity(self, ref: str) -> Entity | None:
-        rows = self._run(f"MATCH (n:Entity {{ref: $ref}}) RETURN {_E}", ref=ref)
+        rows = self._run(f"MATCH (n:Entity {{ref: $ref}}) WHERE {_VN} RETURN {_E}", ref=ref, h=self._seen())
         return _entity(rows[0]) if rows else None
 
     def get_entities(self, refs: list[str]) -> dict[str, Entity]:
+        h = self._seen()
         out: dict[str, Entity] = {}
         for batch in _chunks(list(dict.fromkeys(refs))):
-            for r in self._run(f"UNWIND $refs AS ref MATCH (n:Entity {{ref: ref}}) RETURN {_E}", refs=batch):
+            for r in self._run(
+                f"UNWIND $refs AS ref MATCH (n:Entity {{ref: ref}}) WHERE {_VN} RETURN {_E}", refs=batch, h=h
+            ):
                 e = _entity(r)
                 out[e.ref] = e
         return out
@@ -739,7 +834,7 @@ class Neo4jStore(CatalogStore):
             self._log_many(ctx, log + [("delete", ref, rows[0]["data"], None)])
 
     def _filter(self, flt: EntityFilter) -> tuple[str, dict[str, Any]]:
-        where, params = [], {}
+        where, params = [_VN], {"h": self._seen()}
         if flt.kind:
             where.append("n.kind = $kind")
             params["kind"] = flt.kind
@@ -761,12 +856,12 @@ class Neo4jStore(CatalogStore):
             where.append(f"n[$attr_key_{i}] = $attr_value_{i}")
             params[f"attr_key_{i}"] = f"attr_{name}"
             params[f"attr_value_{i}"] = value
-        return (" WHERE " + " AND ".join(where)) if where else "", params
+        return " WHERE " + " AND ".join(where), params
 
     def list_entities(self, flt: EntityFilter = EntityFilter()) -> list[Entity]:
         where, params = self._filter(flt)
         # written so that the planner reads pages straight off the ref or (kind, ref) index, in order
-        where = f"{where} AND n.ref IS NOT NULL" if where else " WHERE n.ref IS NOT NULL"
+        where = f"{where} AND n.ref IS NOT NULL"
         order = "n.kind, n.ref" if flt.kind else "n.ref"  # the same order: the kind is fixed
         query = f"MATCH (n:Entity){where} RETURN {_E} ORDER BY {order} SKIP $offset"
         if flt.limit >= 0:  # SQLite reads a negative LIMIT as none
@@ -783,14 +878,16 @@ class Neo4jStore(CatalogStore):
             return []
         # best first: the most query words found in the name (name 10x body, as SQLite's bm25 weights), then ref
         query = (
-            "MATCH (n:Entity) WHERE ($kind IS NULL OR n.kind = $kind) "
+            f"MATCH (n:Entity) WHERE ($kind IS NULL OR n.kind = $kind) AND {_VN} "
             "AND all(p IN $phrases WHERE n.search_name CONTAINS p OR n.search_body CONTAINS p) "
             "WITH n, size([p IN $phrases WHERE n.search_name CONTAINS p]) AS in_name "
             f"RETURN {_E} ORDER BY in_name DESC, n.ref"
         )
         if int(limit) >= 0:
             query += " LIMIT $limit"
-        return [_entity(r) for r in self._run(query, phrases=phrases, kind=kind or None, limit=int(limit))]
+        return [
+            _entity(r) for r in self._run(query, phrases=phrases, kind=kind or None, limit=int(limit), h=self._seen())
+        ]
 
     # --- relationships -----------------------------------------------------------------------------------------------
     def _rel_type_of(self, rel_id: str) -> str | None:
@@ -801,7 +898,7 @@ class Neo4jStore(CatalogStore):
         t = self._rel_type_of(rel_id)
         if t is None:
             return None
-        rows = self._run(f"MATCH ()-[r:{t} {{id: $id}}]->() RETURN {fields}", id=rel_id)
+        rows = self._run(f"MATCH ()-[r:{t} {{id: $id}}]->() WHERE {_VR} RETURN {fields}", id=rel_id, h=self._seen())
         return rows[0] if rows else None
 
     def _rels_by_id(self, rel_ids: list[str], fields: str) -> list[Any]:
@@ -812,9 +909,12 @@ class Neo4jStore(CatalogStore):
             if t is not None:
                 by_type.setdefault(t, []).append(rid)
         out: list[Any] = []
+        h = self._seen() if by_type else 0
         for t, ids in by_type.items():
             for batch in _chunks(ids):
-                out += self._run(f"UNWIND $ids AS id MATCH ()-[r:{t} {{id: id}}]->() RETURN {fields}", ids=batch)
+                out += self._run(
+                    f"UNWIND $ids AS id MATCH ()-[r:{t} {{id: id}}]->() WHERE {_VR} RETURN {fields}", ids=batch, h=h
+                )
         return out
 
     def _write_relationships(
@@ -928,13 +1028,14 @@ class Neo4jStore(CatalogStore):
             }[direction]
         else:
             pattern = f"()-[r{t}]->()"
-        query = f"MATCH {pattern} WITH DISTINCT r RETURN {_R} ORDER BY r.id"
+        query = f"MATCH {pattern} WHERE {_VR} WITH DISTINCT r RETURN {_R} ORDER BY r.id"
         if limit is not None and int(limit) >= 0:
             query += " LIMIT $limit"
-        return [_relationship(r) for r in self._run(query, ref=ref, limit=None if limit is None else int(limit))]
+        rows = self._run(query, ref=ref, limit=None if limit is None else int(limit), h=self._seen())
+        return [_relationship(r) for r in rows]
 
     def count_relationships(self) -> int:
-        return self._run("MATCH ()-[r]->() RETURN count(r) AS n")[0]["n"]
+        return self._run(f"MATCH ()-[r]->() WHERE {_VR} RETURN count(r) AS n", h=self._seen())[0]["n"]
 
     # --- traversal ---------------------------------------------------------------------------------------------------
     @contextlib.contextmanager
@@ -960,7 +1061,7 @@ class Neo4jStore(CatalogStore):
             key, prefix = ("r.id", "f + '>{low}>'") if part == 0 else ("r.in_key", "f + '>'")
             seeks = " UNION ALL ".join(
                 f"MATCH ()-[r:{k}]->() USING INDEX SEEK r:{k}({key[2:]}) "
-                f"WHERE {key} STARTS WITH {prefix.format(low=k.lower())} "
+                f"WHERE {key} STARTS WITH {prefix.format(low=k.lower())} AND {_VR} "
                 f"WITH r ORDER BY {key} RETURN r"
                 for k in known
             )
@@ -968,7 +1069,8 @@ class Neo4jStore(CatalogStore):
                 "UNWIND range(0, size($frontier) - 1) AS i WITH i, $frontier[i] AS f WHERE f <> '' "
                 "MATCH (n:Entity {ref: f}) CALL (n, f) { "
                 f"WITH n WHERE COUNT {{ (n){arrow} }} <= $dense "
-                f"MATCH (n){arrow} WITH r, toLower(type(r)) AS type, r.id AS id ORDER BY type, id LIMIT $total "
+                f"MATCH (n){arrow} WHERE {_VR} "
+                "WITH r, toLower(type(r)) AS type, r.id AS id ORDER BY type, id LIMIT $total "
                 "RETURN r UNION ALL "
                 f"WITH n, f WHERE COUNT {{ (n){arrow} }} > $dense CALL (f) {{ {seeks} }} RETURN r "
                 f"}} RETURN {part} AS part, i, r"
@@ -979,17 +1081,17 @@ class Neo4jStore(CatalogStore):
         )
 
     @staticmethod
-    def _step_rows(reader: Any, query: str, chunk: list[str], total: int) -> Iterator[list]:
+    def _step_rows(reader: Any, query: str, chunk: list[str], total: int, h: int) -> Iterator[list]:
         """The step's rows in walk order: the first ``total``, then, only if the walk uses them all, the rest, read
         again with a larger ``total``. A stream out of walk order (which the plan does not promise across its
         branches) is read again whole and sorted here."""
         done = 0
         frontier = _one_plan(chunk)
         while True:
-            rows = reader.run(query, frontier=frontier, total=total, dense=_DENSE).single(strict=True)["rows"]
+            rows = reader.run(query, frontier=frontier, total=total, dense=_DENSE, h=h).single(strict=True)["rows"]
             keys = [(x[0], x[1], x[2].split(">", 2)[1], x[2]) for x in rows]
             if any(a >= b for a, b in zip(keys, keys[1:], strict=False)):  # pragma: no cover - not seen on Neo4j 5.26
-                everything = reader.run(query, frontier=frontier, total=2**62, dense=2**62).single(strict=True)
+                everything = reader.run(query, frontier=frontier, total=2**62, dense=2**62, h=h).single(strict=True)
                 yield from sorted(everything["rows"], key=lambda x: (x[0], x[1], x[2].split(">", 2)[1], x[2]))[done:]
                 return
             yield from rows[done:]
@@ -1024,13 +1126,14 @@ class Neo4jStore(CatalogStore):
         rels: dict[str, list] = {}  # id -> stored row, for every relationship the walk followed
         frontier = [ref]
         truncated = False
+        h = self._seen()
         with self._reader() as reader:
             for level in range(1, max(0, depth) + 1):
                 nxt: list[str] = []
                 for chunk in _chunks(sorted(frontier), _CHUNK):
                     # enough rows for the entities still allowed, and for some leading back to ones already found
                     total = limit + 1 + _STEP_SLACK * (len(seen) + len(chunk))
-                    for row in self._step_rows(reader, step, chunk, total):
+                    for row in self._step_rows(reader, step, chunk, total, h):
                         rid = row[2]
                         other = rid[rid.rindex(">") + 1 :] if row[0] == 0 else rid[: rid.index(">")]
                         if other not in seen:
@@ -1050,9 +1153,10 @@ class Neo4jStore(CatalogStore):
             ents: dict[str, tuple] = {
                 row[0]: tuple(row[1:])
                 for r in reader.run(
-                    "UNWIND $refs AS ref MATCH (n:Entity {ref: ref}) "
+                    f"UNWIND $refs AS ref MATCH (n:Entity {{ref: ref}}) WHERE {_VN} "
                     "RETURN collect([n.ref, n.data, n.version, n.created_at, n.updated_at]) AS rows",
                     refs=_one_plan(list(seen)),
+                    h=h,
                 )
                 for row in r["rows"]
             }
@@ -1167,8 +1271,10 @@ class Neo4jStore(CatalogStore):
     # --- as-of -------------------------------------------------------------------------------------------------------
     def entity_as_of(self, ref: str, when: dt.datetime | dt.date | str) -> Entity | None:
         rows = self._run(
-            "MATCH (c:ChangeEntry {ref: $ref}) WHERE c.time <= $t RETURN c.after AS after ORDER BY c.seq DESC LIMIT 1",
+            "MATCH (c:ChangeEntry {ref: $ref}) WHERE c.time <= $t AND c.seq <= $h "
+            "RETURN c.after AS after ORDER BY c.seq DESC LIMIT 1",
             ref=ref,
+            h=self._seen(),
             t=as_instant(when),
         )
         if not rows or rows[0]["after"] is None:
@@ -1185,18 +1291,20 @@ class Neo4jStore(CatalogStore):
         rels: list[str] = []
         if when is None:  # one query: one consistent read
             rows = self._stream(
-                "MATCH (n:Entity) RETURN 0 AS k, n.data AS data "
-                "UNION ALL MATCH ()-[r]->() RETURN 1 AS k, r.data AS data"
+                f"MATCH (n:Entity) WHERE {_VN} RETURN 0 AS k, n.data AS data "
+                f"UNION ALL MATCH ()-[r]->() WHERE {_VR} RETURN 1 AS k, r.data AS data",
+                h=self._seen(),
             )
             for r in rows:
                 (rels if r["k"] else ents).append(r["data"])
             return ents, rels
         # as of: the last change-log entry of each reference, in reference order
         rows = self._stream(
-            "MATCH (c:ChangeEntry) WHERE c.time <= $t WITH c.ref AS ref, max(c.seq) AS m "
+            "MATCH (c:ChangeEntry) WHERE c.time <= $t AND c.seq <= $h WITH c.ref AS ref, max(c.seq) AS m "
             "MATCH (x:ChangeEntry {seq: m}) WHERE x.after IS NOT NULL "
             "RETURN x.ref AS ref, x.after AS after ORDER BY ref",
             t=as_instant(when),
+            h=self._seen(),
         )
         for r in rows:
             ref, after = r["ref"], r["after"]
@@ -1213,9 +1321,12 @@ class Neo4jStore(CatalogStore):
         relationships: bool = True,
     ) -> tuple[list[str], list[str]]:
         found: dict[str, str] = {}
+        h = self._seen()
         for batch in _chunks(sorted(set(refs))):
             for r in self._run(
-                "UNWIND $refs AS ref MATCH (n:Entity {ref: ref}) RETURN n.ref AS ref, n.data AS data", refs=batch
+                f"UNWIND $refs AS ref MATCH (n:Entity {{ref: ref}}) WHERE {_VN} RETURN n.ref AS ref, n.data AS data",
+                refs=batch,
+                h=h,
             ):
                 found[r["ref"]] = r["data"]
         wanted = set(owners)
@@ -1223,8 +1334,10 @@ class Neo4jStore(CatalogStore):
             # the stored text names each owner as "org":"<ref>" (canonical JSON): a cheap filter, then the exact test
             probes = [f'"org":{json.dumps(o, ensure_ascii=False)}' for o in sorted(wanted)]
             for r in self._run(
-                "MATCH (n:Entity) WHERE any(p IN $probes WHERE n.data CONTAINS p) RETURN n.ref AS ref, n.data AS data",
+                f"MATCH (n:Entity) WHERE any(p IN $probes WHERE n.data CONTAINS p) AND {_VN} "
+                "RETURN n.ref AS ref, n.data AS data",
                 probes=probes,
+                h=h,
             ):
                 if any(p["org"] in wanted for p in json.loads(r["data"])["owner_history"]):
                     found[r["ref"]] = r["data"]
@@ -1232,8 +1345,9 @@ class Neo4jStore(CatalogStore):
         if relationships:
             for batch in _chunks(sorted(found)):
                 for r in self._run(
-                    "MATCH (n:Entity)-[r]-() WHERE n.ref IN $refs RETURN DISTINCT r.id AS id, r.data AS data",
+                    f"MATCH (n:Entity)-[r]-() WHERE n.ref IN $refs AND {_VR} RETURN DISTINCT r.id AS id, r.data AS data",
                     refs=batch,
+                    h=h,
                 ):
                     rels[r["id"]] = r["data"]
         return list(found.values()), list(rels.values())
@@ -1243,19 +1357,22 @@ class Neo4jStore(CatalogStore):
         self, load: BulkLoad, ctx: WriteContext, progress: ProgressFn | None = None, dry_run: bool = False
     ) -> BulkResult:
         """All checks run before the first write (a refused load leaves nothing, even inside a caller's
-        transaction); facts are then written in chunks, as the SQLite backend writes them."""
+        transaction); facts are then written in chunks, as the SQLite backend writes them. As the outermost
+        transaction, a load of more than ``stage_above`` facts is staged (see the module docstring): its server memory
+        is bounded by ``BATCH`` facts and by what it changes in existing facts, not by its size."""
         load = load.in_key_order()  # as the SQLite backend writes them (so the change logs are the same)
         for r in load.relationships:  # only types the graph can hold (Cypher needs a declared type)
             rel_type(self.metamodel, r.type)
         if dry_run:
             return self._bulk(load, ctx, progress, write=False)
-        if self._tx() is not None:  # part of a larger transaction: it cannot be re-run alone
+        if self._tx() is not None:  # part of a larger transaction: it cannot be re-run alone nor staged
             with self.transaction(ctx):
                 return self._bulk(load, ctx, progress, write=True)
+        staged = len(load.entities) + len(load.relationships) > self.stage_above
         for attempt in range(RETRIES + 1):
             try:
                 with self.transaction(ctx):
-                    return self._bulk(load, ctx, progress, write=True)
+                    return self._bulk(load, ctx, progress, write=True, staged=staged)
             except TransientError as exc:
                 if _too_big(exc):
                     raise StoreError(
@@ -1272,10 +1389,61 @@ class Neo4jStore(CatalogStore):
                 _time.sleep(self.retry_pause * (attempt + 1))
         raise AssertionError("unreachable")  # pragma: no cover
 
-    def _bulk(self, load: BulkLoad, ctx: WriteContext, progress: ProgressFn | None, write: bool) -> BulkResult:
+    def _bulk(
+        self, load: BulkLoad, ctx: WriteContext, progress: ProgressFn | None, write: bool, staged: bool = False
+    ) -> BulkResult:
         """Writes go out without waiting (:meth:`_send`): the server stores one chunk while this process prepares
         the next. Into a store without entities (a first import, a benchmark) nothing can exist yet, so no chunk
-        reads what is there."""
+        reads what is there. ``staged``: the chunk's new facts, with their change-log entries, are committed in a
+        transaction of their own (:meth:`_stage`), marked ``pub`` and so unseen; its updates wait for the publishing
+        transaction (this thread's, which holds the head). If anything fails, what was staged is swept at once
+        (and otherwise by the next writer)."""
+        if not staged:
+            return self._bulk_chunks(load, ctx, progress, write, None)
+        start = self._local.head[0]
+        try:
+            return self._bulk_chunks(load, ctx, progress, write, [])
+        except BaseException:
+            with contextlib.suppress(Exception):
+                self._sweep(start)
+            raise
+
+    def _stage(self, write: Any) -> None:
+        """Run ``write`` (which sends with :meth:`_send`) in a transaction of its own and commit it; re-run on a
+        transient error (up to ``RETRIES`` times). This thread's own transaction is set aside meanwhile."""
+        outer, pending = self._local.tx, self._local.pending
+        try:
+            for attempt in range(RETRIES + 1):
+                with self._driver.session(database=self.database, bookmark_manager=self._bookmarks) as session:
+                    tx = session.begin_transaction()
+                    self._local.tx, self._local.pending = tx, []
+                    try:
+                        write()
+                        self._drain()
+                        tx.commit()
+                        return
+                    except TransientError:
+                        with contextlib.suppress(Exception):
+                            tx.rollback()
+                        if attempt == RETRIES:
+                            raise
+                    except BaseException:
+                        with contextlib.suppress(Exception):
+                            tx.rollback()
+                        raise
+                _time.sleep(self.retry_pause * (attempt + 1))
+        finally:
+            self._local.tx, self._local.pending = outer, pending
+
+    def _bulk_chunks(
+        self,
+        load: BulkLoad,
+        ctx: WriteContext,
+        progress: ProgressFn | None,
+        write: bool,
+        deferred: list[Any] | None,
+    ) -> BulkResult:
+        """The load itself; ``deferred`` (staged loads): where the updates wait for the publishing transaction."""
         result = BulkResult()
         prov = load.provenance.model_dump()
         total = len(load.entities) + len(load.relationships) + len(load.events)
@@ -1319,13 +1487,16 @@ class Neo4jStore(CatalogStore):
                     result.add("created", e.kind, e.ref)
             if write and rows:
                 log_rows = self._log_rows(ctx, logs, now)
-                self._create_entities(
-                    [p for new, p in rows if new], [lg for (new, _), lg in zip(rows, log_rows, strict=False) if new]
-                )
-                self._update_entities(
-                    [p for new, p in rows if not new],
-                    [lg for (new, _), lg in zip(rows, log_rows, strict=False) if not new],
-                )
+                created = [(p, lg) for (new, p), lg in zip(rows, log_rows, strict=False) if new]
+                updated = [(p, lg) for (new, p), lg in zip(rows, log_rows, strict=False) if not new]
+                if deferred is None:
+                    self._create_entities([p for p, _ in created], [lg for _, lg in created])
+                    self._update_entities([p for p, _ in updated], [lg for _, lg in updated])
+                else:
+                    for p, lg in created:
+                        p["pub"] = lg["seq"]
+                    self._stage(lambda c=created: self._create_entities([p for p, _ in c], [lg for _, lg in c]))
+                    deferred.append(lambda u=updated: self._update_entities([p for p, _ in u], [lg for _, lg in u]))
                 logged = True
             done += len(chunk)
             if progress:
@@ -1362,20 +1533,26 @@ class Neo4jStore(CatalogStore):
                     result.add("created", "relationship", _rel_ref(r.id))
             if write and rows:
                 log_rows = self._log_rows(ctx, logs, now)
-                self._write_relationships(
-                    [p for new, p in rows if new],
-                    True,
-                    [lg for (new, _), lg in zip(rows, log_rows, strict=False) if new],
-                )
-                self._write_relationships(
-                    [p for new, p in rows if not new],
-                    False,
-                    [lg for (new, _), lg in zip(rows, log_rows, strict=False) if not new],
-                )
+                created = [(p, lg) for (new, p), lg in zip(rows, log_rows, strict=False) if new]
+                updated = [(p, lg) for (new, p), lg in zip(rows, log_rows, strict=False) if not new]
+                if deferred is None:
+                    self._write_relationships([p for p, _ in created], True, [lg for _, lg in created])
+                    self._write_relationships([p for p, _ in updated], False, [lg for _, lg in updated])
+                else:
+                    for p, lg in created:
+                        p["props"]["pub"] = lg["seq"]
+                    self._stage(
+                        lambda c=created: self._write_relationships([p for p, _ in c], True, [lg for _, lg in c])
+                    )
+                    deferred.append(
+                        lambda u=updated: self._write_relationships([p for p, _ in u], False, [lg for _, lg in u])
+                    )
                 logged = True
             done += len(chunk)
             if progress:
                 progress(done, total)
+        for write_later in deferred or ():
+            write_later()
         if logged:
             self._write_head()
         for ev in load.events:
@@ -1419,14 +1596,14 @@ class Neo4jStore(CatalogStore):
         pages: list[tuple[str, str, Any]] = [
             (
                 "entities",
-                f"MATCH (n:Entity) WHERE n.ref > $key RETURN n.ref AS key, {_E} ORDER BY n.ref LIMIT $batch",
+                f"MATCH (n:Entity) WHERE n.ref > $key AND {_VN} RETURN n.ref AS key, {_E} ORDER BY n.ref LIMIT $batch",
                 _entity,
             )
         ]
         pages += [
             (
                 "relationships",
-                f"MATCH ()-[r:{t}]->() WHERE r.id > $key RETURN r.id AS key, {_R} ORDER BY r.id LIMIT $batch",
+                f"MATCH ()-[r:{t}]->() WHERE r.id > $key AND {_VR} RETURN r.id AS key, {_R} ORDER BY r.id LIMIT $batch",
                 _relationship,
             )
             for t in stored_types(self.metamodel)
@@ -1448,7 +1625,7 @@ class Neo4jStore(CatalogStore):
         for section, query, make in pages:
             key = ""
             while True:
-                rows = self._run(query, key=key, batch=int(batch))
+                rows = self._run(query, key=key, batch=int(batch), h=start)
                 if rows:
                     yield section, [make(r) for r in rows]
                     key = rows[-1]["next" if section == "records" else "key"]
@@ -1611,15 +1788,16 @@ class Neo4jStore(CatalogStore):
             raise StoreError(f"unknown correction section '{c.section}'")
 
     def is_empty(self) -> bool:
+        h = self._seen()
         for query in (
-            "MATCH (n:Entity) RETURN 1 AS x LIMIT 1",
-            "MATCH ()-[r]->() RETURN 1 AS x LIMIT 1",
+            f"MATCH (n:Entity) WHERE {_VN} RETURN 1 AS x LIMIT 1",
+            f"MATCH ()-[r]->() WHERE {_VR} RETURN 1 AS x LIMIT 1",
             "MATCH (n:OrgEvent) RETURN 1 AS x LIMIT 1",
-            "MATCH (n:ChangeEntry) RETURN 1 AS x LIMIT 1",
+            "MATCH (c:ChangeEntry) WHERE c.seq <= $h RETURN 1 AS x LIMIT 1",
             "MATCH (n:Record) RETURN 1 AS x LIMIT 1",
             "MATCH (h:LogHead) WHERE h.seq > 0 RETURN 1 AS x LIMIT 1",
         ):
-            if self._run(query):
+            if self._run(query, h=h):
                 return False
         return True
 
