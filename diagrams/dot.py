@@ -353,6 +353,8 @@ class DotWriter:
         layers = self._layers()
         for nodes in layers:
             self.out.append("  {rank=same; " + " ".join(f"{node_id(k)};" for k in nodes) + "}")
+        for before, after in zip(layers, layers[1:], strict=False):  # in order though no edge between them shapes it
+            self.out.append(f"  {node_id(before[0])} -> {node_id(after[0])} [style=invis];")
         self._legend()
         self.out.append("}")
         return "\n".join(self.out) + "\n"

@@ -104,7 +104,7 @@ def _is_view(obj: Any) -> bool:
 VIEWS: Registry[View] = Registry(
     msg("registry-kind-view"),
     "ioc_catalog.views",
-    ("diagrams.views:builtin_views",),
+    ("diagrams.views:builtin_views", "diagrams.business:builtin_views"),
     key=lambda view: view.name,
     accepts=_is_view,
 )
