@@ -99,9 +99,16 @@ class Mapping:
 
 DEFAULT_MAPPING = Mapping()
 
-# Backstage kind -> our kind ("resource" depends on spec.type, see Mapping.resource_kinds); kinds not listed here
-# (User, Domain, Location, Template, anything else) are reported as unmapped
+# Backstage kind -> our kind ("resource" depends on spec.type, see Mapping.resource_kinds); a User is a person and a
+# Location a list of files (read, see collect): both reported, never kept; every other kind (Domain, Environment,
+# Template, a kind of the organisation's own) is kept as a ``preserved`` element (catalog.metamodel) when the
+# metamodel has that kind, else reported
 KINDS = {"component": "system", "system": "system", "api": "service", "group": "organization", "resource": None}
+NOT_KEPT = ("user", "location")
+PRESERVED = "preserved"
+SOURCE_FORMAT = "backstage"
+MAX_KEPT = 500  # values of one entity kept in source_properties ("backstage:spec.type=...")
+KEPT_CHARS = 2_000  # of one value
 
 # reference fields per Backstage kind: field -> (default kind, several?) ; None = the reference must name its kind
 REF_FIELDS: dict[str, dict[str, tuple[str | None, bool]]] = {
@@ -178,6 +185,24 @@ def parse_ref(text: Any, default_kind: str | None, default_namespace: str) -> En
     ):
         raise ValueError(msg("backstage-ref-invalid", ref=s))
     return EntityRef(kind, namespace, name)
+
+
+def our_code(ref: EntityRef, kind: str) -> str:
+    """Our code for a Backstage entity becoming ``kind``: :func:`code_of`, prefixed with the Backstage kind for a
+    preserved one (``environment-production``: kinds have no '-', so two kinds never share a code)."""
+    return f"{ref.kind}-{code_of(ref)}" if kind == PRESERVED else code_of(ref)
+
+
+def kept_values(value: Any, path: str, out: list[str]) -> None:
+    """Every scalar under ``value`` as ``backstage:<path>=<value>`` (the form ArchiMate's kept properties take)."""
+    if isinstance(value, dict):
+        for k, v in value.items():
+            kept_values(v, f"{path}.{k}" if path else str(k), out)
+    elif isinstance(value, list):
+        for i, v in enumerate(value):
+            kept_values(v, f"{path}[{i}]", out)
+    elif value is not None:
+        out.append(f"{SOURCE_FORMAT}:{path}={str(value)[:KEPT_CHARS]}")
 
 
 def code_of(ref: EntityRef) -> str:
@@ -752,26 +777,79 @@ class BackstageImporter:
                 errors.append(("spec.targets", msg("backstage-location-targets")))
         return errors
 
-    def _our_kind(self, ref: EntityRef, by_ref: dict[EntityRef, _Item]) -> str | None:
+    def _our_kind(self, ref: EntityRef, by_ref: dict[EntityRef, _Item], mm: Metamodel | None = None) -> str | None:
         if ref.kind == "resource":
             item = by_ref.get(ref)
             if item is None:
                 return None  # decided against the catalog (see resolve)
             rtype = str((item.doc.get("spec") or {}).get("type") or "").lower()
             return self.mapping.resource_kinds.get(rtype, self.mapping.resource_kind_default)
-        return KINDS.get(ref.kind)
+        if ref.kind in KINDS:
+            return KINDS[ref.kind]
+        if ref.kind in NOT_KEPT:
+            return None
+        from catalog.metamodel import DEFAULT
+
+        return PRESERVED if PRESERVED in (mm or self.metamodel or DEFAULT).kinds else None
+
+    def _preserve(self, item: _Item, t: Transformed, mm: Metamodel) -> None:
+        """A kind the catalog has no counterpart for, kept whole: its kind and reference as ``source_type`` and
+        ``source_id``, names, description, tags, the first link as ``url``; every other value (spec, annotations,
+        labels, links) in ``source_properties``."""
+        doc, ref = item.doc, item.ref
+        meta = doc["metadata"]
+        spec = _mapping(doc.get("spec"))
+        kept: list[str] = []
+        kept_values(spec, "spec", kept)
+        for key in ("annotations", "labels", "links"):
+            kept_values(meta.get(key), f"metadata.{key}", kept)
+        if len(kept) > MAX_KEPT:
+            t.unmapped.append(
+                Rejection(item.where, "spec", msg("backstage-kept-first", limit=MAX_KEPT, count=len(kept)))
+            )
+            kept = kept[:MAX_KEPT]
+        attrs: dict[str, Any] = {"source_format": SOURCE_FORMAT, "source_type": str(doc["kind"]), "source_id": str(ref)}
+        if kept:
+            attrs["source_properties"] = kept
+        links = [x for x in _list(meta.get("links")) if isinstance(x, dict) and isinstance(x.get("url"), str)]
+        if links:
+            attrs["url"] = links[0]["url"]
+        tags = [x for x in _list(meta.get("tags")) if isinstance(x, str)]
+        if isinstance(spec.get("type"), str) and spec["type"].strip():
+            tags.append(f"type:{spec['type'].strip()}")
+        display = _mapping(spec.get("profile")).get("displayName")
+        title = meta.get("title") if isinstance(meta.get("title"), str) else None
+        description = meta.get("description") if isinstance(meta.get("description"), str) else ""
+        data = {
+            "kind": PRESERVED,
+            "code": our_code(ref, PRESERVED),
+            "name": {"en": (display if isinstance(display, str) else None) or title or meta["name"]},
+            "description": {"en": description.strip()},
+            "tags": tags,
+            "attributes": attrs,
+        }
+        try:
+            e = validate_entity(parse_entity(data), mm)
+        except ValidationFailed as exc:
+            t.rejected += rejections_from(exc.errors, item.where)
+            return
+        item.ours, item.entity = e.ref, e
+        t.locations[e.ref] = item.where
 
     def _map_entity(
         self, item: _Item, by_ref: dict[EntityRef, _Item], t: Transformed, mm: Metamodel, followed: bool = False
     ) -> None:
         doc, ref = item.doc, item.ref
-        kind = self._our_kind(ref, by_ref)
+        kind = self._our_kind(ref, by_ref, mm)
         meta = doc["metadata"]
         spec = doc.get("spec") or {}
         for fld, key, target in _placeholders(doc, ""):
             t.unmapped.append(Rejection(item.where, fld, msg("backstage-placeholder", key=key, target=target)))
         if kind is None:
             self._report_unmapped_kind(item, t, followed)
+            return
+        if kind == PRESERVED:
+            self._preserve(item, t, mm)
             return
         shape: list[tuple[str, type]] = [
             (f"metadata.{k}", t_)
@@ -898,8 +976,10 @@ class BackstageImporter:
                 t.rejected.append(Rejection(item.where, fld, said))
                 continue
             name = fld.split("[")[0].removeprefix("spec.")
-            target_kind = self._our_kind(ref, by_ref)
-            target = f"{target_kind}:{code_of(ref)}" if target_kind else None
+            target_kind = self._our_kind(ref, by_ref, mm)
+            target = f"{target_kind}:{our_code(ref, target_kind)}" if target_kind else None
+            if name == "owner" and e.kind == PRESERVED:
+                continue  # kept as it is written, in source_properties
             if name == "owner":
                 if ref.kind == "user":
                     t.unmapped.append(Rejection(item.where, fld, msg("backstage-owner-person", ref=str(ref))))
@@ -938,9 +1018,8 @@ class BackstageImporter:
                 continue  # Users are reported where they are defined
             if name == "domain":
                 tags.append(f"domain:{code_of(ref)}")
-                continue
-            if name == "subdomainOf":
-                continue  # the Domain itself is unmapped (reported)
+            if name in ("domain", "subdomainOf") and target_kind != PRESERVED:
+                continue  # the Domain itself is reported; a System keeps it as a tag
             reverse = name == "dependencyOf"
             if target is None:
                 if ref.kind == "resource":
@@ -1026,6 +1105,16 @@ def relationship_for(
     from catalog.metamodel import DEFAULT
 
     relations = (metamodel or DEFAULT).relations
+    if PRESERVED in (source.split(":", 1)[0], target.split(":", 1)[0]):  # a link to or from a kept Backstage kind
+        if PRESERVED not in relations:
+            return None
+        source, target = (target, source) if reverse else (source, target)
+        return Relationship(
+            type=PRESERVED,
+            source=source,
+            target=target,
+            properties={"source_format": SOURCE_FORMAT, "source_type": name},
+        )
     if name == "system" or name == "subcomponentOf":
         return Relationship(type="part_of", source=source, target=target)
     if name == "providesApis":

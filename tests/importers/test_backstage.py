@@ -82,16 +82,29 @@ def test_root_catalog_info_has_one_dangling_owner(store: CatalogStore) -> None:
 def test_every_entity_is_mapped_or_reported(tmp_path: Path) -> None:
     t = transformed(combined(tmp_path))
     assert t.rejected == []
-    assert Counter(e.kind for e in t.entities) == {"organization": 8, "system": 16, "service": 7, "database": 1}
+    assert Counter(e.kind for e in t.entities) == {
+        "organization": 8,
+        "system": 16,
+        "service": 7,
+        "database": 1,
+        "preserved": 2,  # the Domains, kept as they are
+    }
     reported = Counter(u.location.split("(")[1].split(":")[0] for u in t.unmapped if u.field == "kind")
-    assert reported == {"location": 7, "user": 16, "domain": 2}
+    assert reported == {"location": 7, "user": 16}
     assert len(t.entities) + sum(reported.values()) == 57
 
 
 def test_every_reference_is_mapped_or_reported(store: CatalogStore, tmp_path: Path) -> None:
     report = run_import(store, combined(tmp_path))
     assert report.rejected == [] and report.loaded
-    assert report.result.created == {"organization": 8, "system": 16, "service": 7, "database": 1, "relationship": 17}
+    assert report.result.created == {
+        "organization": 8,
+        "system": 16,
+        "service": 7,
+        "database": 1,
+        "preserved": 2,
+        "relationship": 20,
+    }
     ents = {e.ref: e for e in store.iter_entities()}
     # parent (7) and children (7) agree: every group but the root has its parent
     assert {r: e.attributes.get("parent") for r, e in ents.items() if e.kind == "organization"} == {
@@ -105,7 +118,7 @@ def test_every_reference_is_mapped_or_reported(store: CatalogStore, tmp_path: Pa
         "organization:team-d": "organization:boxoffice",
     }
     # owners: 13 components + 7 APIs + 1 resource + 3 systems; the 3 owned by user:guest are reported
-    owned = {r: e.owner for r, e in ents.items() if e.kind != "organization"}
+    owned = {r: e.owner for r, e in ents.items() if e.kind not in ("organization", "preserved")}
     assert sum(1 for o in owned.values() if o) == 21
     assert {r for r, o in owned.items() if o is None} == {
         "system:playback-order",
@@ -134,6 +147,9 @@ def test_every_reference_is_mapped_or_reported(store: CatalogStore, tmp_path: Pa
         ("system:wayback-search", "provides", "service:wayback-search"),
         ("system:wayback-search", "consumes", "service:wayback-archive"),
         ("system:artist-lookup", "reads", "database:artists-db"),
+        ("system:artist-engagement-portal", "preserved", "preserved:domain-artists"),
+        ("system:audio-playback", "preserved", "preserved:domain-playback"),
+        ("system:podcast", "preserved", "preserved:domain-playback"),
     }
     # domain: a tag on each System
     assert {
@@ -153,7 +169,7 @@ def test_every_reference_is_mapped_or_reported(store: CatalogStore, tmp_path: Pa
     assert ents["service:hello-world"].attributes["lifecycle"] == "retiring"  # deprecated
     assert ents["organization:team-a"].name.en == "team-a" and ents["organization:acme-corp"].name.en == "ACME Corp"
     # the report carries counts per kind and per Backstage kind
-    assert report.counts["entities"] == {"database": 1, "organization": 8, "service": 7, "system": 16}
+    assert report.counts["entities"] == {"database": 1, "organization": 8, "preserved": 2, "service": 7, "system": 16}
     assert report.source_types == KINDS
 
 

@@ -30,7 +30,14 @@ EXAMPLES = SET / "packages" / "catalog-model" / "examples"
 # COUNTS.md, "Backstage" table, row "b5ef4cc examples": 40 files, 57 entities
 FILES = 40
 KINDS = {"Location": 7, "Group": 8, "User": 16, "API": 7, "Component": 13, "Domain": 2, "Resource": 1, "System": 3}
-MAPPED = {"organization": 8, "system": 16, "service": 7, "database": 1}
+MAPPED = {
+    "organization": 8,
+    "system": 16,
+    "service": 7,
+    "database": 1,
+    "preserved": 2,
+}  # the 2 Domains kept as they are
+LINKS = 20  # 17 mapped (tests/importers/test_backstage.py lists them) and 3 preserved: System -> its Domain
 IMP = BackstageImporter()
 PASSWORD = "backstage-test-password-1"
 URL = "https://github.com/backstage/backstage/blob/master/packages/catalog-model/examples/all-templates.yaml"
@@ -110,7 +117,7 @@ def test_the_root_location_file_imports_every_file_it_names_beside_it(store: Cat
     assert report.source_types == {**KINDS, "Location": KINDS["Location"] + 1}
     assert sum(report.source_types.values()) == 57 + 1
     assert report.counts["entities"] == MAPPED
-    assert report.result.created == {**MAPPED, "relationship": 17}
+    assert report.result.created == {**MAPPED, "relationship": LINKS}
     where = "all.yaml: document 1 (location:default/example-all)"
     assert (where, "spec.targets[7]", f"not followed: {URL} (a remote URL is never fetched)") in notes(report)
     assert (where, "spec.targets[6]", "not found: ./all-environments.yaml (no such file beside this one)") in notes(
@@ -121,7 +128,7 @@ def test_the_root_location_file_imports_every_file_it_names_beside_it(store: Cat
     assert all(in_lang(u.reason, "vi") != in_lang(u.reason, "en") for u in said)
     # what the Locations themselves are: lists of files, read
     kinds = Counter(u.location.rsplit("(", 1)[1].split(":")[0] for u in report.unmapped if u.field == "kind")
-    assert kinds == {"location": 8, "user": 16, "domain": 2}
+    assert kinds == {"location": 8, "user": 16}
 
 
 def test_the_example_folder_imports_in_place_as_a_directory(store: CatalogStore) -> None:
@@ -131,7 +138,7 @@ def test_the_example_folder_imports_in_place_as_a_directory(store: CatalogStore)
     report = run_import(store, EXAMPLES, "backstage")
     assert report.rejected == [] and report.loaded
     assert report.source_types == KINDS
-    assert report.result.created == {**MAPPED, "relationship": 17}
+    assert report.result.created == {**MAPPED, "relationship": LINKS}
     # references across files: a component's owner, system and API each in a file of their own
     e = store.get_entity("system:artist-lookup")
     assert e is not None and e.owner == "organization:team-a"
@@ -375,7 +382,7 @@ def test_a_zip_of_the_examples_imports_like_the_folder(store: CatalogStore, tmp_
     path = zipped(tmp_path / "examples.zip", members)
     report = run_import(store, path, "backstage")
     assert report.rejected == [] and report.loaded and report.source_types == KINDS
-    assert report.result.created == {**MAPPED, "relationship": 17}
+    assert report.result.created == {**MAPPED, "relationship": LINKS}
 
 
 def test_a_zip_is_bounded_and_its_unsafe_members_never_read(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -447,3 +454,73 @@ def test_a_zip_uploaded_on_the_import_page(store: CatalogStore, tmp_path: Path) 
 def test_picked_for_a_directory_with_a_catalog_info(tmp_path: Path) -> None:
     write(tmp_path / "repo" / "catalog-info.yaml", group("g"))
     assert pick(tmp_path / "repo", None).name == "backstage"
+
+
+# --- every kind: what has no counterpart is kept as it is ------------------------------------------------------------
+
+KINDS_BEYOND = """\
+apiVersion: backstage.io/v1alpha1
+kind: Environment
+metadata:
+  name: staging
+  title: Staging
+  description: Where releases wait
+  annotations:
+    example.com/region: hcm-1
+spec:
+  type: kubernetes
+  owner: group:ops
+---
+apiVersion: backstage.io/v1alpha1
+kind: AiResource
+metadata:
+  name: summariser
+spec:
+  type: llm
+  model: {family: example, size: 7b}
+---
+apiVersion: backstage.io/v1alpha1
+kind: Component
+metadata:
+  name: portal
+spec:
+  type: website
+  lifecycle: production
+  owner: group:ops
+  dependsOn: [environment:staging, airesource:summariser]
+---
+apiVersion: backstage.io/v1alpha1
+kind: Group
+metadata:
+  name: ops
+spec:
+  type: team
+  children: []
+"""
+
+
+def test_environment_and_unknown_kinds_are_kept_as_preserved_elements(store: CatalogStore, tmp_path: Path) -> None:
+    report = run_import(store, write(tmp_path / "catalog-info.yaml", KINDS_BEYOND))
+    assert report.rejected == [] and report.loaded
+    assert not [u for u in report.unmapped if u.field == "kind"]  # nothing left out
+    env = store.get_entity("preserved:environment-staging")
+    assert env is not None and env.name.en == "Staging" and env.description.en == "Where releases wait"
+    assert {k: env.attributes[k] for k in ("source_format", "source_type", "source_id")} == {
+        "source_format": "backstage",
+        "source_type": "Environment",
+        "source_id": "environment:default/staging",
+    }
+    assert env.attributes["source_properties"] == [
+        "backstage:spec.type=kubernetes",
+        "backstage:spec.owner=group:ops",
+        "backstage:metadata.annotations.example.com/region=hcm-1",
+    ]
+    assert "type:kubernetes" in env.tags
+    ai = store.get_entity("preserved:airesource-summariser")
+    assert ai is not None and ai.attributes["source_type"] == "AiResource"
+    assert "backstage:spec.model.size=7b" in ai.attributes["source_properties"]
+    links = {(r.source, r.type, r.target, r.properties.get("source_type")) for r in store.all_relationships()}
+    assert links == {
+        ("system:portal", "preserved", "preserved:environment-staging", "dependsOn"),
+        ("system:portal", "preserved", "preserved:airesource-summariser", "dependsOn"),
+    }
