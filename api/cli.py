@@ -529,7 +529,7 @@ def template(output: Annotated[Path, typer.Option("-o", "--output", help="XLSX f
 
 @app.command("import", cls=RegistryHelpCommand)
 def import_(
-    file: Annotated[Path, typer.Argument(help="File to import")],
+    file: Annotated[Path, typer.Argument(help="File to import (Backstage: also a directory or a .zip)")],
     store: StoreOpt = None,
     fmt: Annotated[
         str | None, typer.Option("--format", "-f", help="Importer, one of: {importers} (default: by file name)")
