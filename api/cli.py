@@ -635,6 +635,7 @@ def _register_command_groups() -> None:
         commands_analysis,
         commands_backup,
         commands_campaign,
+        commands_coverage,
         commands_diagrams,
         commands_history,
         commands_migrate,
@@ -648,6 +649,7 @@ def _register_command_groups() -> None:
     commands_analysis.register(app)  # spof, paths
     commands_backup.register(app)  # verify-log, backup, restore
     commands_campaign.register(app)  # campaign open|list|show|remind|close|export
+    commands_coverage.register(app)  # coverage of the business layer
     commands_diagrams.register(app)
     commands_history.register(app)  # list (on a date), diff
     commands_migrate.register(app)

@@ -56,7 +56,13 @@ def register(app: typer.Typer) -> None:
     @app.command("list")
     def list_(
         store: StoreOpt = None,
-        kind: Annotated[str | None, typer.Option(help="organization, system, database, platform, service")] = None,
+        kind: Annotated[
+            str | None,
+            typer.Option(
+                help="A kind of the metamodel (organization, system, database, procedure, function...); a kind "
+                "that systems serve (procedure, function...) lists what serves each"
+            ),
+        ] = None,
         owner: Annotated[str | None, typer.Option(help="Owner organisation reference (its owner on the day)")] = None,
         lifecycle: Annotated[str | None, typer.Option(help="Lifecycle stage")] = None,
         tag: Annotated[str | None, typer.Option(help="Tag")] = None,
@@ -75,7 +81,9 @@ def register(app: typer.Typer) -> None:
 
         from rich.table import Table
 
+        from catalog.coverage import servers, serving_columns
         from catalog.history.listing import entities_on
+        from catalog.metamodel import Label
         from catalog.sheets import write_csv
         from catalog.text import vi_sort_key
 
@@ -84,19 +92,38 @@ def register(app: typer.Typer) -> None:
         listing = entities_on(s, kind, valid_on, recorded_at, include_ended, owner, lifecycle, tag)
         total = len(listing.items)
         listing.items = listing.items[: max(limit, 0)]
+        served = serving_columns(s.metamodel, kind)
+        serving = {x.ref: servers(listing.snapshot, x.ref) for x in listing.items} if served else {}
         if fmt == "json":
             data = {**listing.to_json(), "total": total}  # count: the items shown (--limit), total: all that match
+            if served:
+                for item in data["items"]:
+                    item["served_by"] = [x.to_json() for x in serving[item["ref"]]]
             _write((json.dumps(data, ensure_ascii=False, indent=1) + "\n").encode("utf-8"), output)
             return
         cols = ("ref", "name", "owner", "lifecycle", "status")
-        header = [text(COLUMNS[c], lang) for c in cols]
+        header = [text(COLUMNS[c], lang) for c in cols] + [
+            c.get(lang) if isinstance(c, Label) else text(c, lang) for c in served.values()
+        ]
+        level = s.metamodel.kinds[kind].attribute("online_level") if "online_level" in served else None
 
         def life(x: object) -> str:
             spec = s.metamodel.kinds[x.kind].attribute("lifecycle")  # type: ignore[attr-defined]
             return spec.value_label(x.lifecycle, lang) if spec and x.lifecycle else ""  # type: ignore[attr-defined]
 
+        def extra(x: object) -> list[str]:
+            out = []
+            if "online_level" in served:
+                value = listing.snapshot.entity(x.ref).attributes.get("online_level")  # type: ignore[attr-defined,union-attr]
+                out.append(level.value_label(value, lang) if level and value else "")
+            if "served_by" in served:
+                names = [y.name.get(lang) or y.name.get("vi") or y.ref for y in serving[x.ref]]  # type: ignore[attr-defined]
+                out.append("; ".join(names))
+            return out
+
         rows = [
             [x.ref, x.name.get(lang) or x.name.get("vi"), x.owner or "", life(x), text(STATUS[x.status], lang)]
+            + extra(x)
             for x in sorted(listing.items, key=lambda x: vi_sort_key(x.name.get(lang) or x.name.get("vi") or ""))
         ]
         if fmt == "csv":

@@ -16,11 +16,32 @@ import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any
 
+from catalog.errors import FieldError, ValidationFailed
 from catalog.history.snapshot import Snapshot
+from catalog.i18n import Message, msg, term
+from catalog.metamodel import Label, Metamodel
+from catalog.sheets import write_csv
+from catalog.text import vi_sort_key
 
 SERVES = "serves"
 ONLINE_LEVELS = ("full_online", "partial_online")
 LIVE = ("production", "retiring")  # a serving system in one of these lifecycle stages serves today
+STATES = {
+    "online": msg("coverage-state-online"),
+    "online_without_system": msg("coverage-state-online-without-system"),
+    "not_online": msg("coverage-state-not-online"),
+    "covered": msg("coverage-state-covered"),
+    "uncovered": msg("coverage-state-uncovered"),
+}
+COLUMNS = {
+    "kind": msg("coverage-col-kind"),
+    "ref": msg("coverage-col-ref"),
+    "name": msg("coverage-col-name"),
+    "owner": msg("coverage-col-owner"),
+    "online_level": msg("coverage-col-online-level"),
+    "served_by": msg("coverage-col-served-by"),
+    "state": msg("coverage-col-state"),
+}
 
 
 @dataclass(frozen=True)
@@ -52,6 +73,8 @@ class Covered:
     online_level: str | None = None  # procedures only
     authority: str | None = None  # procedures only
     national_code: str | None = None  # procedures only
+    owner_name: dict[str, str] = field(default_factory=dict)
+    authority_name: dict[str, str] = field(default_factory=dict)
 
     @property
     def served(self) -> bool:
@@ -74,11 +97,17 @@ class Covered:
             "kind": self.kind,
             "name": self.name,
             "owner": self.owner,
+            "owner_name": self.owner_name,
             "state": self.state,
             "served_by": [s.to_json() for s in self.servers],
         }
         if self.kind == "procedure":
-            out |= {"online_level": self.online_level, "authority": self.authority, "national_code": self.national_code}
+            out |= {
+                "online_level": self.online_level,
+                "authority": self.authority,
+                "authority_name": self.authority_name,
+                "national_code": self.national_code,
+            }
         return out
 
 
@@ -102,6 +131,27 @@ class Coverage:
             "functions": len(fns),
             "functions_uncovered": sum(f.state == "uncovered" for f in fns),
         }
+
+    def rows(self, mm: Metamodel, lang: str) -> list[list[str]]:
+        """One row per procedure, then per function (by name): what :data:`COLUMNS` names, in ``lang``."""
+        level = mm.kinds["procedure"].attribute("online_level") if "procedure" in mm.kinds else None
+
+        def name(x: dict[str, str]) -> str:
+            return x.get(lang) or x.get("vi") or ""
+
+        out = []
+        for c in sorted(self.procedures, key=lambda c: vi_sort_key(name(c.name))) + sorted(
+            self.functions, key=lambda c: vi_sort_key(name(c.name))
+        ):
+            kind = mm.kinds[c.kind].label.get(lang) if c.kind in mm.kinds else c.kind
+            lv = level.value_label(c.online_level, lang) if level is not None and c.online_level else ""
+            servers = "; ".join(name(s.name) or s.ref for s in c.servers)
+            state = STATES[c.state].text(lang)
+            out.append([kind, c.ref, name(c.name), name(c.owner_name) or (c.owner or ""), lv, servers, state])
+        return out
+
+    def to_csv(self, mm: Metamodel, lang: str) -> bytes:
+        return write_csv([h.text(lang) for h in COLUMNS.values()], self.rows(mm, lang))
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -128,6 +178,25 @@ def servers(snap: Snapshot, ref: str) -> tuple[Server, ...]:
     return tuple(out[k] for k in sorted(out))
 
 
+def serving_columns(mm: Metamodel, kind: str | None) -> dict[str, Label | Message]:
+    """The columns a listing of ``kind`` adds (``ioc-catalog list``), by name with their headers: its online level
+    (when the kind has an ``online_level``) and what serves each entity, when systems serve that kind; none else."""
+    spec = mm.relations.get(SERVES)
+    if not kind or spec is None or kind not in spec.targets or kind not in mm.kinds:
+        return {}
+    out: dict[str, Label | Message] = {}
+    level = mm.kinds[kind].attribute("online_level")
+    if level is not None:
+        out["online_level"] = level.label
+    out["served_by"] = msg("list-col-served-by")
+    return out
+
+
+def _name(snap: Snapshot, ref: Any) -> dict[str, str]:
+    e = snap.entity(ref) if isinstance(ref, str) else None
+    return dict(e.name.model_dump()) if e is not None else {}
+
+
 def _covered(snap: Snapshot, e: Any) -> Covered:
     a = e.attributes
     return Covered(
@@ -139,6 +208,8 @@ def _covered(snap: Snapshot, e: Any) -> Covered:
         a.get("online_level") if e.kind == "procedure" else None,
         a.get("authority") if e.kind == "procedure" else None,
         a.get("national_code") if e.kind == "procedure" else None,
+        _name(snap, snap.owner(e.ref)),
+        _name(snap, a.get("authority")) if e.kind == "procedure" else {},
     )
 
 
@@ -148,8 +219,11 @@ def coverage(snap: Snapshot, org: str | None = None) -> Coverage:
     when ``org`` is not an organisation on that day."""
     orgs: set[str] | None = None
     if org:
-        spec_kinds = tuple(k for k in snap.metamodel.kinds if snap.metamodel.is_organisation(k))
-        snap.require(org, spec_kinds)
+        found = snap.require(org)  # NotFound when it is not in the catalog on that day
+        if not snap.metamodel.is_organisation(found.kind):
+            spec = snap.metamodel.kinds.get(found.kind)
+            said = term(found.kind, spec.label if spec else None)
+            raise ValidationFailed([FieldError("org", msg("coverage-org-not-organisation", ref=org, kind=said))])
         orgs = snap.descendants(org)
     out = Coverage(snap.day, snap.as_of, org)
     for ref, e in snap.entities.items():
@@ -161,4 +235,16 @@ def coverage(snap: Snapshot, org: str | None = None) -> Coverage:
     return out
 
 
-__all__ = ["LIVE", "ONLINE_LEVELS", "SERVES", "Coverage", "Covered", "Server", "coverage", "servers"]
+__all__ = [
+    "COLUMNS",
+    "LIVE",
+    "STATES",
+    "ONLINE_LEVELS",
+    "SERVES",
+    "Coverage",
+    "Covered",
+    "Server",
+    "coverage",
+    "servers",
+    "serving_columns",
+]
