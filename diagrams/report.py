@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import re
 from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
@@ -460,7 +461,7 @@ def _compliance(
     header = [text(c, lang) for c in (msg("report-col-rule"), msg("report-col-severity"), msg("report-col-findings"))]
     rows = [
         [
-            rules[code].description.get(lang) if code in rules else code,
+            re.sub(r"\{[^{}]*\}", "…", rules[code].message.get(lang)) if code in rules else code,  # as /compliance
             VALUE_LABELS[rules[code].severity].get(lang) if code in rules else "",
             per_rule[code],
         ]
