@@ -145,7 +145,7 @@ def _page(request: Request, p: Principal, campaign_id: str, status: int = 200, *
         questions=_labels(store, camp, lang),
         specs=_question_specs(store, camp),
         kind_label=lambda k: mm.kinds[k].label.get(lang) if k in mm.kinds else k,
-        status_label=lambda s: STATUS[s].text(lang),
+        task_status=lambda s: STATUS[s].text(lang),
         **values,
     )
 

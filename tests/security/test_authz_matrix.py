@@ -489,6 +489,12 @@ def _web_import(s: Server, role: str) -> tuple[str, dict[str, Any], dict[str, An
     return "/import", {"format": "native"}, {"file": ("catalog.json", doc.encode(), "application/json")}
 
 
+def _web_mapping(s: Server, role: str) -> tuple[str, dict[str, Any], dict[str, Any]]:
+    doc = "Tên hệ thống,Cơ quan chủ quản,Tình trạng\nHệ thống ma trận,Sở Khoa học và Công nghệ TP.HCM,Đang vận hành\n"
+    form = {"action": "save", "name": fresh("mx-mapping")}
+    return "/import/mapping", form, {"file": ("danh-muc.csv", doc.encode(), "text/csv")}
+
+
 def _web_bulk(s: Server, role: str) -> tuple[str, dict[str, Any], None]:
     code = make_entity(s, "system")
     item = f"system:{code} 1"  # the entity at the version the preview showed
@@ -576,6 +582,35 @@ def _web_revoke_token(s: Server, role: str) -> tuple[str, dict[str, Any], None]:
     return "/account/tokens/revoke", {"id": made.json()["id"]}, None
 
 
+def _web_campaign_open(s: Server, role: str) -> tuple[str, dict[str, Any], None]:
+    return (
+        "/campaigns",
+        {"id": fresh("mx-camp"), "name": "Kiểm kê ma trận", "deadline": "2099-12-31", "orgs": OWN_ORG},
+        None,
+    )
+
+
+def _campaign(s: Server) -> str:
+    path, form, _ = _web_campaign_open(s, "admin")
+    with s.web("admin") as web:
+        r = web.post(path, form)
+        assert r.status_code == 303, r.text[-500:]
+    return form["id"]
+
+
+def _web_campaign_confirm(s: Server, role: str) -> tuple[str, dict[str, Any], None]:
+    camp = _campaign(s)
+    return f"/campaigns/{camp}/confirm", {"action": "confirm", "ref": f"system:{make_entity(s, 'system')}"}, None
+
+
+def _web_campaign_remind(s: Server, role: str) -> tuple[str, dict[str, Any], None]:
+    return f"/campaigns/{_campaign(s)}/remind", {}, None
+
+
+def _web_campaign_close(s: Server, role: str) -> tuple[str, dict[str, Any], None]:
+    return f"/campaigns/{_campaign(s)}/close", {}, None
+
+
 HISTORY_READERS = frozenset({"admin", "architect", "auditor"})  # catalog.permissions: the history permission
 
 
@@ -593,10 +628,31 @@ WEB_RULES: dict[tuple[str, str], WebRule] = {
         _web_import,
         OUT_OF_SCOPE,
     ),
+    ("POST", "/import/mapping"): WebRule(
+        "a mapping profile: anyone who may write, an editor's for their organisation (not a catalog fact)",
+        OWNER_WRITERS | OUT_OF_SCOPE,
+        200,
+        _web_mapping,
+        changes=False,
+    ),
     ("POST", "/my-org/bulk"): WebRule(
         "bulk edit: a change set of patches, like the API's", OWNER_WRITERS, 303, _web_bulk, OUT_OF_SCOPE
     ),
     ("POST", "/drafts/{draft_id}"): WebRule("the approve permission", ARCHITECTS, 303, _web_decide),
+    ("POST", "/campaigns"): WebRule("a campaign: admins and architects open it", ARCHITECTS, 303, _web_campaign_open),
+    ("POST", "/campaigns/{campaign_id}/confirm"): WebRule(
+        "a campaign's confirmation: a change set, like the API's",
+        OWNER_WRITERS,
+        303,
+        _web_campaign_confirm,
+        OUT_OF_SCOPE,
+    ),
+    ("POST", "/campaigns/{campaign_id}/remind"): WebRule(
+        "a campaign's reminder: admins and architects", ARCHITECTS, 303, _web_campaign_remind
+    ),
+    ("POST", "/campaigns/{campaign_id}/close"): WebRule(
+        "closing a campaign: admins and architects", ARCHITECTS, 303, _web_campaign_close
+    ),
     ("POST", "/revert"): WebRule("revert: the approve permission", ARCHITECTS, 303, _web_revert),
     ("POST", "/explore/views"): WebRule(
         "a saved view: anyone signed in, their own", SIGNED_IN, 303, _web_save_view, changes=False

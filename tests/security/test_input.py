@@ -39,6 +39,7 @@ PLACEHOLDERS = {
     "ref": "system:sec-nothing",
     "fmt": "json",
     "view": "landscape",
+    "campaign_id": "sec-nothing",
 }
 EXPORTS = ("native", "xlsx", "csv", "archimate")
 
