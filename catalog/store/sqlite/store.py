@@ -71,7 +71,12 @@ _BULK_CHUNK = 5000
 # (docs/architecture.md, "Measured choices"). Existing files keep theirs.
 PAGE_SIZE = 16384
 
-SCHEMA = """
+FTS_PREFIX = "prefix = '1 2 3 4'"  # a prefix of up to 4 letters (most of a Vietnamese syllable): one index entry
+FTS_TABLE = (
+    "CREATE VIRTUAL TABLE IF NOT EXISTS entity_fts USING fts5(ref UNINDEXED, kind UNINDEXED, name, body, "
+    f"tokenize = 'unicode61', {FTS_PREFIX})"
+)
+SCHEMA = f"""
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS entities (
     ref TEXT PRIMARY KEY, kind TEXT NOT NULL, owner TEXT, lifecycle TEXT, version INTEGER NOT NULL,
@@ -85,8 +90,7 @@ CREATE TABLE IF NOT EXISTS entity_tags (ref TEXT NOT NULL, tag TEXT NOT NULL, PR
 CREATE INDEX IF NOT EXISTS entity_tags_ref ON entity_tags(ref);
 CREATE TABLE IF NOT EXISTS entity_orgs (org TEXT NOT NULL, ref TEXT NOT NULL, PRIMARY KEY (org, ref)) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS entity_orgs_ref ON entity_orgs(ref);
-CREATE VIRTUAL TABLE IF NOT EXISTS entity_fts USING fts5(ref UNINDEXED, kind UNINDEXED, name, body,
-    tokenize = 'unicode61', prefix = '2 3');
+{FTS_TABLE};
 CREATE TABLE IF NOT EXISTS relationships (
     id TEXT PRIMARY KEY, type TEXT NOT NULL, source TEXT NOT NULL, target TEXT NOT NULL, version INTEGER NOT NULL,
     prov_source TEXT, created_at TEXT NOT NULL, updated_at TEXT NOT NULL, data TEXT NOT NULL
@@ -130,11 +134,16 @@ _INSERT_LOG = (
 )
 
 
-def _fts_query(text: str) -> str | None:
-    tokens = fold(text).split()
+def _fts_tiers(text: str) -> list[str]:
+    """FTS5 queries for ``text``, best matches first: the words as a phrase in the name (the name, code or a run of
+    words inside either name, as typed), every word in the name, every word anywhere (names, descriptions, tags,
+    text attributes). Every word is a prefix; none when there is nothing to search for."""
+    tokens = fold(text).split()[:20]
     if not tokens:
-        return None
-    return " ".join(f'"{t}"*' for t in tokens[:20])
+        return []
+    words = " ".join(f'"{t}"*' for t in tokens)
+    phrase = " ".join(tokens)
+    return [f'name : "{phrase}" *'] + ([f"name : ({words})"] if len(tokens) > 1 else []) + [words]
 
 
 def _rel_ref(rel_id: str) -> str:
@@ -206,6 +215,7 @@ class SQLiteStore(CatalogStore):
             elif row[0] != SCHEMA_VERSION:
                 raise StoreError(f"{self.path} has catalog schema {row[0]}, this version reads {SCHEMA_VERSION}")
             self._add_proposer(conn)
+            self._widen_fts(conn)
         except sqlite3.DatabaseError as exc:
             self.close()
             raise StoreError(f"{self.path} is not a catalog file: {exc}") from exc
@@ -267,6 +277,30 @@ class SQLiteStore(CatalogStore):
         if not any(r[1] == "proposer" for r in conn.execute("PRAGMA table_info(changelog)")):
             with contextlib.suppress(sqlite3.OperationalError):  # another process added it meanwhile
                 conn.execute("ALTER TABLE changelog ADD COLUMN proposer TEXT")
+
+    @staticmethod
+    def _widen_fts(conn: sqlite3.Connection) -> None:
+        """The search index of a file written before it kept prefixes of up to 4 letters: rebuilt with them from its
+        own rows, in one transaction (re-checked under the lock: another process may be doing it). Derived data: the
+        schema version stays; a read-only file keeps its index and searches it, more slowly."""
+
+        def current() -> bool:
+            row = conn.execute("SELECT sql FROM sqlite_master WHERE name = 'entity_fts'").fetchone()
+            return row is not None and FTS_PREFIX in row[0]
+
+        if current():
+            return
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            if not current():
+                conn.execute("ALTER TABLE entity_fts RENAME TO entity_fts_old")
+                conn.execute(FTS_TABLE)
+                conn.execute("INSERT INTO entity_fts SELECT ref, kind, name, body FROM entity_fts_old")
+                conn.execute("DROP TABLE entity_fts_old")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        conn.execute("COMMIT")
 
     @staticmethod
     def _upgrade_from_2(conn: sqlite3.Connection) -> None:
@@ -601,20 +635,24 @@ class SQLiteStore(CatalogStore):
         return self._conn().execute(f"SELECT count(*) FROM entities{where}", args).fetchone()[0]
 
     def search(self, text: str, kind: str | None = None, limit: int = 20) -> list[Entity]:
-        q = _fts_query(text)
-        if q is None:
-            return []
-        # rank inside the full-text index first, then read only the winners
-        sql = (
-            f"SELECT e.data, e.version, e.created_at, e.updated_at FROM (SELECT ref, bm25(entity_fts, 0, 0, 10.0, "
-            f"1.0) AS score FROM entity_fts WHERE entity_fts MATCH ?{' AND kind = ?' if kind else ''} "
-            "ORDER BY score, ref LIMIT ?) f JOIN entities e ON e.ref = f.ref ORDER BY f.score, f.ref"
-        )
-        args: list[Any] = [q] + ([kind] if kind else []) + [int(limit)]
+        # tier by tier (_fts_tiers), each read in the index's own order and stopped at the limit: no query ranks
+        # or sorts every match, so a common word among 100,000 entities costs what a rare one does
+        limit = int(limit)
+        found: dict[str, None] = {}
+        sql = f"SELECT ref FROM entity_fts WHERE entity_fts MATCH ?{' AND kind = ?' if kind else ''} LIMIT ?"
+        conn = self._conn()
         try:
-            return [_entity(r) for r in self._conn().execute(sql, args)]
+            for q in _fts_tiers(text):
+                if 0 <= limit <= len(found):
+                    break
+                args: list[Any] = [q, *([kind] if kind else []), limit]
+                for (ref,) in conn.execute(sql, args):
+                    found.setdefault(ref)
         except sqlite3.OperationalError as exc:  # pragma: no cover - folded tokens are always valid FTS terms
             raise ValidationFailed([FieldError("q", msg("search-unusable", text=text))]) from exc
+        refs = list(found)[:limit] if limit >= 0 else list(found)
+        got = self.get_entities(refs)
+        return [got[r] for r in refs if r in got]
 
     # --- relationships -----------------------------------------------------------------------------------------
     @staticmethod
