@@ -288,6 +288,11 @@ def read_archi_csv(path: Path, max_bytes: int) -> AModel:
             ident = get("id")
             if t == "ArchimateModel":
                 model_ids.add(ident)
+                model.id = model.id or ident
+                if get("name") and not model.names:
+                    model.names = [("", get("name"))]
+                if get("documentation") and not model.docs:
+                    model.docs = [("", get("documentation"))]
                 continue
             if not ident:
                 ident = _derived_id(t, get("name"))

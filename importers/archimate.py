@@ -207,6 +207,7 @@ class Mapping:
     export_relationships: dict[str, tuple[ExportChoice, ...]]
     relation_property: str
     source: str
+    kind_property: str = "ioc_kind"
 
     def rule_for(self, archimate: str, src_kind: str, tgt_kind: str, access: str | None) -> Rule | None:
         for r in self.rules:
@@ -296,6 +297,7 @@ def load_mapping(path: str | Path | None = None, mm: Metamodel = DEFAULT) -> Map
         export_rels,
         str(data.get("relation_property") or "ioc_relation"),
         str(path),
+        str(data.get("kind_property") or "ioc_kind"),
     )
 
 
@@ -491,7 +493,7 @@ def read_exchange(data: bytes, name: str, validate: bool = True, ref_dir: Path |
             model.relationships.append(c)
     model.props = props(root, "model", "model")
     model.id = (root.get("identifier") or "").strip()
-    model.names, model.docs = _texts(root, name_tag), _texts(root, q("documentation"))
+    model.names, model.docs = _texts(root, q("name")) or _texts(root, name_tag), _texts(root, q("documentation"))
     # folders: 3.x <organizations><item><label>..; 2.1 <organization><item><label>..
     for org in list(root.iter(q("organizations"))) + list(root.iter(q("organization"))):
         for item in org:
@@ -591,8 +593,7 @@ def transform_model(
     kinds: dict[str, tuple[str, str]] = {}  # element id -> (ref, kind)
     types: dict[str, str] = {}
     rel_ids = {r.id for r in model.relationships if r.id}
-    # relationships other relationships point at are preserved, so their identifier survives to be pointed at
-    pointed_at = {x for r in model.relationships for x in (r.source, r.target) if x and x in rel_ids}
+    edges: dict[str, str] = {}  # relationship id in the file -> the catalog relationship it became
     refs: dict[str, str] = {}
     lookups: dict[str, dict[str, str]] = {}
     for c in model.elements:
@@ -611,7 +612,9 @@ def transform_model(
             ec["rejected"] += 1
             continue
         types[c.id] = c.type
-        spec = mapping.elements.get(c.type)
+        said = next((v.strip() for k, v in c.props if k.strip() == mapping.kind_property), "")
+        # an element this catalog exported under a type that does not map back to its kind says its kind
+        spec = ElementMap(said, {}) if said in mm.kinds and said != PRESERVED else mapping.elements.get(c.type)
         kind = spec.kind if spec else PRESERVED
         vi, en = _pick_lang(c.names)
         if not vi and not en:  # a junction, an unnamed element: named by its type
@@ -636,6 +639,8 @@ def transform_model(
         lookup = lookups.setdefault(kind, _attr_lookup(mm, kind))
         kept: list[str] = []
         for key, value in c.props:
+            if key.strip() == mapping.kind_property and spec is not None and said == spec.kind:
+                continue
             k = fold(key).strip()
             special = k.replace(" ", "_")
             if special in SPECIAL_PROPS and not (special == "owner" and not mm.owned(kind)):
@@ -711,13 +716,14 @@ def transform_model(
             rc["kept"] += 1
             continue
         (sref, skind), (tref, tkind) = kinds[r.source or ""], kinds[r.target or ""]  # both checked above
-        if r.id not in pointed_at and PRESERVED not in (skind, tkind):
+        if PRESERVED not in (skind, tkind):
             mapped, bad = _mapped_relationship(r, sref, skind, tref, tkind, mapping, mm, where, t, lookups)
             if bad:
                 rc["rejected"] += 1
                 continue
             if mapped is not None and mapped.id not in seen_rel:
                 seen_rel[mapped.id] = r.id or r.where
+                edges[r.id] = mapped.id
                 t.locations[mapped.id] = where
                 t.relationships.append(mapped)
                 rc["mapped"] += 1
@@ -749,9 +755,15 @@ def transform_model(
             rc["rejected"] += 1
             continue
         seen_rel[rel.id] = r.id or r.where
+        edges[r.id] = rel.id
         t.locations[rel.id] = where
         t.relationships.append(rel)
         rc["preserved"] += 1
+    for item in kept_items:  # a relationship a kept one points at is named by the catalog relationship it became
+        for end in ("source", "target"):
+            what, _, x = item[end].partition(":")
+            if what == "relationship" and x in edges:
+                item[end] = f"edge:{edges[x]}"
     record = _model_record(model, source, kept_items, mm)
     if record is not None:
         if record.ref in refs:
@@ -782,7 +794,8 @@ def split_source_property(item: str) -> tuple[str, str, str] | None:
 
 def _kept_relationship(r: Concept, kinds: dict[str, tuple[str, str]]) -> dict[str, Any]:
     """A relationship the graph cannot hold, as an item of the model's record: its ends are catalog refs
-    (``ref:``) or identifiers of relationships (``relationship:``)."""
+    (``ref:``), catalog relationships (``edge:``, set once they are known) or identifiers of relationships the
+    record keeps too (``relationship:``)."""
 
     def end(x: str | None) -> str:
         return f"ref:{kinds[x][0]}" if x in kinds else f"relationship:{x}"
@@ -1122,6 +1135,8 @@ def export_entities(
         if e.kind == PRESERVED and t != e.attributes.get("source_type"):
             values += [(k, str(e.attributes[k])) for k in ("source_format", "source_type") if e.attributes.get(k)]
         values += _kept_properties(e.attributes.get("source_properties"))
+        if e.kind != PRESERVED and (t not in mapping.elements or mapping.elements[t].kind != e.kind):
+            values.append((mapping.kind_property, e.kind))
         if e.owner:
             values.append(("owner", e.owner))
         for k in ("valid_from", "valid_to"):
@@ -1138,6 +1153,7 @@ def export_entities(
     skipped, marked = [], []
     rels_el = etree.SubElement(root, q("relationships"))
     n_rel = 0
+    written = set(ids.values()) | {item["_ident"] for item in kept}
     # mapped relationships first, preserved ones next, the record's last: the order a re-import needs to make the
     # same choices (of two relationships that map to one catalog relationship, the first is mapped)
     for r in sorted(relationships, key=lambda x: x.type == PRESERVED):
@@ -1187,13 +1203,14 @@ def export_entities(
                 values.append((k, getattr(r, k).isoformat()))
         add_props(rel, values)
         rels_el.append(rel)
+        written.add(rel_ident[r.id])
         n_rel += 1
     for item in kept:
         ends = []
         for end in (item.get("source"), item.get("target")):
             what, _, x = str(end).partition(":")
-            ends.append(ids.get(x) if what == "ref" else by_source_id.get(x))
-        if None in ends:
+            ends.append(ids.get(x) if what == "ref" else rel_ident.get(x) if what == "edge" else by_source_id.get(x))
+        if None in ends or not written.issuperset(ends):
             skipped.append(f"{item.get('id')}: an endpoint is not in the export")
             continue
         rel = etree.SubElement(rels_el, q("relationship"))

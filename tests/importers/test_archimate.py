@@ -4,6 +4,7 @@ same content."""
 
 from __future__ import annotations
 
+import json
 import socket
 from pathlib import Path
 
@@ -128,42 +129,43 @@ def test_corpus_model_fully_accounted_for(
     t = transform(AM / rel)
     assert t.format == f"exchange {version}"
     ec, rc = t.counts["elements"], t.counts["relationships"]
-    assert ec["mapped"] + ec["unmapped"] + ec["rejected"] == n_elements
-    assert rc["mapped"] + rc["unmapped"] + rc["rejected"] == n_relationships
-    assert ec["mapped"] == len(t.entities) and rc["mapped"] == len(t.relationships)
+    # nothing lost: every element mapped or preserved, every relationship mapped, preserved or kept on the record
+    assert ec["mapped"] + ec["preserved"] == n_elements and set(ec) <= {"mapped", "preserved"}
+    assert rc["mapped"] + rc["preserved"] + rc["kept"] == n_relationships and set(rc) <= {"mapped", "preserved", "kept"}
+    assert ec["mapped"] + ec["preserved"] + 1 == len(t.entities)  # and the model's own record
+    assert rc["mapped"] + rc["preserved"] == len(t.relationships)
     assert t.rejected == []  # these files are valid (COUNTS.md: XSD valid)
     assert sum(t.source_types.values()) == n_elements + n_relationships
     assert (f"{n_views} view{'' if n_views == 1 else 's'} not imported" in " ".join(t.notes)) == bool(n_views)
-    # every unmapped element or relationship is reported with its XML id and a reason
-    reported = [u for u in t.unmapped if ": element " in u.location or ": relationship " in u.location]
-    assert (
-        len({u.location for u in reported if u.field in ("type", "source", "target")})
-        == ec["unmapped"] + rc["unmapped"]
-    )
+    # a preserved element carries its type and identifier in the file
+    preserved = [e for e in t.entities if e.kind == "preserved" and e.attributes["source_type"] != "Model"]
+    assert len(preserved) == ec["preserved"]
+    assert all(e.attributes["source_format"] == "archimate" and e.attributes["source_id"] for e in preserved)
 
 
 def test_archisurance_31_mapping_in_detail() -> None:
     t = transform(ARCHISURANCE_31)
-    assert dict(t.counts["elements"]) == {"mapped": 68, "unmapped": 52}
+    assert dict(t.counts["elements"]) == {"mapped": 88, "preserved": 32}
     kinds = {e.kind for e in t.entities}
-    assert kinds == {"organization", "system", "database", "dataset", "platform", "service"}
+    assert kinds == {
+        "organization", "system", "database", "dataset", "platform", "service", "process", "function", "actor",
+        "preserved",
+    }  # fmt: skip
     by_code = {e.code: e for e in t.entities}
-    # property definitions: Property1..3 are not attributes of an organisation: reported, not lost
-    assert any(
-        u.location.endswith("element id-275 (BusinessActor 'Archisurance')") and u.field == "property Property3"
-        for u in t.unmapped
-    )
+    # property definitions: Property1..3 are not attributes of an organisation: kept with their source
+    assert by_code["id-275"].attributes["source_properties"] == [
+        "archimate:Property1=Another Value of Property 1",
+        "archimate:Property2=Another Value of Property 2",
+        "archimate:Property3=Value of Property 3",
+    ]
     assert by_code["id-275"].kind == "organization" and by_code["id-275"].name.en == "Archisurance"
     assert "archimate:BusinessActor" in by_code["id-275"].tags
     assert any(tag.startswith("folder:Business/") for tag in by_code["id-275"].tags)
     # access types decide reads / writes
     assert "system:id-855>writes>database:id-837" in {r.id for r in t.relationships}
-    unmapped_types = {u.reason for u in t.unmapped if u.field == "type"}
-    assert "ArchiMate type BusinessProcess is not mapped to a catalog kind" in unmapped_types
-    vi = {u.text("vi") for u in t.unmapped if u.field == "type"}
-    assert any(
-        x.endswith("type: loại ArchiMate BusinessProcess không được ánh xạ sang loại nào của danh mục") for x in vi
-    )
+    # business processes are processes now; what no kind expresses is preserved with its type
+    assert by_code["id-1302"].kind == "process"
+    assert (by_code["id-650"].kind, by_code["id-650"].attributes["source_type"]) == ("preserved", "BusinessEvent")
 
 
 def test_version_21_quirks_label_organization_propertydefs_british_spelling() -> None:
@@ -181,7 +183,9 @@ def test_version_21_quirks_label_organization_propertydefs_british_spelling() ->
     assert any(r.type == "consumes" for r in t21.relationships)  # from UsedByRelationship
     assert any(r.type == "provides" for r in t21.relationships)  # from RealisationRelationship
     # 2.1 <propertydefs>: a property with a definition is resolved by name
-    assert any(u.field == "property Property1" for u in t21.unmapped)
+    assert any(
+        x.startswith("archimate:Property1=") for e in t21.entities for x in e.attributes.get("source_properties", [])
+    )
     # 2.1 has no accessType: unspecified access reads
     assert {r.type for r in t21.relationships} >= {"reads"}
 
@@ -190,8 +194,9 @@ def test_french_names_go_to_both_languages() -> None:
     t = transform(MY_MODEL)
     eric = next(e for e in t.entities if e.code == "id-0718eb79d0334ce6a027fe941abc1f93")
     assert (eric.name.vi, eric.name.en) == ("Eric", "Eric")
-    assert t.counts["elements"]["unmapped"] == 1  # BusinessFunction
-    assert any(u.field == "properties" and "author=X. Mayeur" in u.reason for u in t.unmapped)
+    assert dict(t.counts["elements"]) == {"mapped": 4}  # the BusinessFunction is a function now
+    record = next(e for e in t.entities if e.attributes.get("source_type") == "Model")
+    assert "archimate:author=X. Mayeur" in record.attributes["source_properties"]  # the model's own properties
 
 
 def test_languages_properties_and_relationship_to_relationship(tmp_path: Path) -> None:
@@ -233,20 +238,20 @@ line two</documentation>
     a = next(e for e in t.entities if e.code == code_for("id-A"))
     assert (a.name.vi, a.name.en) == ("Hệ thống giao thông", "Traffic system")
     assert a.description.en == "Line one\nline two"
-    assert a.attributes == {"criticality": "high", "lifecycle": "planned"}  # by name and by Vietnamese label
-    assert any(u.field == "property Owner team" and "Ban A" in u.reason for u in t.unmapped)
-    rel, read = t.relationships
-    assert rel.type == "writes" and rel.properties == {"note": "stores frames", "protocol": "rest"}
-    assert (read.type, read.target) == ("reads", "database:" + code_for("id-D2"))
-    reasons = {
-        u.location.split(": relationship ")[1].split(" ")[0]: u.reason
-        for u in t.unmapped
-        if ": relationship " in u.location
+    assert a.attributes == {  # by name and by Vietnamese label; the rest kept with its source
+        "criticality": "high",
+        "lifecycle": "planned",
+        "source_properties": ["archimate:Owner team=Ban A"],
     }
-    assert "id-r1 is a relationship" in reasons["id-r2"]
-    assert "BusinessProcess" in reasons["id-r3"]
-    assert "its own source" in reasons["id-r4"]
-    assert dict(t.counts["relationships"]) == {"mapped": 2, "unmapped": 3}
+    rel, serves, read = t.relationships
+    assert rel.type == "writes" and rel.properties == {"note": "stores frames", "protocol": "rest"}
+    assert (serves.type, serves.target) == ("serves", "process:" + code_for("id-P"))
+    assert (read.type, read.target) == ("reads", "database:" + code_for("id-D2"))
+    # a relationship on a relationship and one from an element to itself: kept on the model's record for export
+    record = next(e for e in t.entities if e.attributes.get("source_type") == "Model")
+    kept = {x["id"]: x for x in map(json.loads, record.attributes["kept_for_export"])}
+    assert kept["id-r2"]["target"] == f"edge:{rel.id}" and kept["id-r4"]["relationship"] == "Flow"
+    assert dict(t.counts["relationships"]) == {"mapped": 3, "kept": 2}
 
 
 def test_codes_are_stable_readable_and_distinct() -> None:
@@ -328,6 +333,7 @@ def test_duplicate_identifiers_and_dangling_ends_are_rejected(db: CatalogStore, 
         ("target", "id-9 is not an element of the file"),
     ]
     assert dict(t.counts["elements"]) == {"mapped": 1, "rejected": 1}
+    assert dict(t.counts["relationships"]) == {"rejected": 1}
 
 
 # --- loading, idempotence, configuration ------------------------------------------------------------------------
@@ -336,13 +342,14 @@ def test_duplicate_identifiers_and_dangling_ends_are_rejected(db: CatalogStore, 
 def test_import_is_picked_by_namespace_and_idempotent(db: CatalogStore) -> None:
     assert pick(ARCHISURANCE_31, None).name == "archimate"
     dry = run_import(db, ARCHISURANCE_31, dry_run=True)
-    assert sum(dry.result.created.values()) == 68 + 24 and not dry.loaded and db.count_entities() == 0
+    # 120 elements and the model's record; 177 relationships (the 178th is on the record)
+    assert sum(dry.result.created.values()) == 121 + 177 and not dry.loaded and db.count_entities() == 0
     first = run_import(db, ARCHISURANCE_31)
-    assert first.loaded and first.rejected == [] and first.unmapped
-    assert sum(first.result.created.values()) == 68 + 24
+    assert first.loaded and first.rejected == [] and first.unmapped  # the views, not imported
+    assert sum(first.result.created.values()) == 121 + 177
     second = run_import(db, ARCHISURANCE_31)
     assert second.result.created == {} and second.result.updated == {}
-    assert sum(second.result.unchanged.values()) == 68 + 24
+    assert sum(second.result.unchanged.values()) == 121 + 177
 
 
 def test_mapping_is_configurable_and_checked(db: CatalogStore, tmp_path: Path, monkeypatch) -> None:
@@ -352,7 +359,7 @@ def test_mapping_is_configurable_and_checked(db: CatalogStore, tmp_path: Path, m
     custom = tmp_path / "mapping.yaml"
     custom.write_text(
         text.replace(
-            "elements:\n", "elements:\n  BusinessRole: {kind: organization, attributes: {org_type: unit}}\n", 1
+            "elements:\n", "elements:\n  BusinessEvent: {kind: organization, attributes: {org_type: unit}}\n", 1
         ),
         encoding="utf-8",
     )
@@ -360,7 +367,7 @@ def test_mapping_is_configurable_and_checked(db: CatalogStore, tmp_path: Path, m
     get_settings.cache_clear()
     try:
         t = transform(ARCHISURANCE_31)
-        assert t.counts["elements"]["mapped"] == 68 + 5  # the five business roles
+        assert t.counts["elements"]["mapped"] == 88 + 2  # the two business events
         bad = tmp_path / "bad.yaml"
         bad.write_text(text.replace("relation: consumes", "relation: reads"), encoding="utf-8")
         with pytest.raises(ImportFailed, match="the metamodel allows reads only from"):
@@ -388,7 +395,8 @@ def test_archisurance_round_trip_same_content(db: CatalogStore, tmp_path: Path) 
     out = tmp_path / "archisurance-export.xml"
     out.write_bytes(result.xml)
     assert validate_exchange(out) == []
-    assert result.skipped == [] and result.relationships == db.count_relationships() == 24
+    assert result.skipped == [] and result.relationships == db.count_relationships() + 1 == 178
+    assert result.elements == db.count_entities() - 1 == 120  # the model's record is the document itself
     again = open_store(f"sqlite:///{tmp_path / 'again.db'}")
     report = run_import(again, out)
     assert report.loaded and report.rejected == [] and report.unmapped == []
@@ -437,9 +445,11 @@ def test_export_skips_and_reports_what_relationships_xml_forbids(db: CatalogStor
     assert run_import(db, ARCHISURANCE_31).loaded
     nothing_allowed = RelationshipTable({})
     result = export_archimate(db, table=nothing_allowed)
-    assert result.relationships == 0 and len(result.skipped) == 24
-    assert "allows no relationship from" in result.skipped[0]
-    assert emitted_relationships(result.xml) == []
+    mapped = [r for r in db.all_relationships() if r.type != "preserved"]
+    assert len(result.skipped) == len(mapped) == 51
+    assert all("allows no relationship from" in x for x in result.skipped)
+    # preserved relationships go back as the file had them; what the record keeps goes back with them
+    assert result.relationships == 177 - 51 + 1 == len(emitted_relationships(result.xml))
 
 
 def test_schema_validation_never_uses_the_network(tmp_path: Path, monkeypatch) -> None:
@@ -476,4 +486,4 @@ def test_cli_export_archimate(tmp_path: Path) -> None:
     out = tmp_path / "model.xml"
     r = run("export", "--format", "archimate", "-o", str(out))
     assert r.returncode == 0, r.stderr
-    assert validate_exchange(out) == [] and "68 thực thể, 24 quan hệ" in r.stdout
+    assert validate_exchange(out) == [] and "121 thực thể, 177 quan hệ" in r.stdout  # the catalog's
