@@ -1,0 +1,68 @@
+"""Inventory campaigns in the browser: the architect opens one, the editor of Sở Tài chính ticks and confirms entries
+with one answer, the architect's dashboard counts them; both pages at 1366 and 390 px (no horizontal scroll, one
+language, no raw codes). Screenshots: docs/img/ui-campaign-*.png (IOC_CATALOG_DOC_SCREENSHOTS=1)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from web.uitest import Session
+
+CAMP = "kiem-ke-trinh-duyet"
+
+
+def _width(s: Session) -> int:
+    return int(s.page.evaluate("document.documentElement.scrollWidth"))
+
+
+def test_editor_task_list_and_architect_dashboard(signed_in: Callable[[str | None], Session]) -> None:
+    arch = signed_in("architect")
+    arch.page.set_viewport_size({"width": 1366, "height": 900})
+    arch.goto("/campaigns")
+    arch.page.fill("#c-name", "Kiểm kê hệ thống tại Trung tâm dữ liệu")
+    arch.page.fill("#c-id", CAMP)
+    arch.page.fill("#c-deadline", "2099-12-31")
+    arch.page.select_option("#c-orgs", ["organization:hcm-stc", "organization:hcm-snv"])
+    with arch.page.expect_navigation():
+        arch.page.click("#campaign-open")
+    assert arch.page.url.split("?")[0].endswith(f"/campaigns/{CAMP}")
+    dash = arch.page.locator("#campaign-dashboard")
+    assert "Sở Tài chính" in dash.inner_text() and "organization:" not in dash.inner_text()
+
+    ed = signed_in("editor-stc")
+    ed.page.set_viewport_size({"width": 1366, "height": 900})
+    ed.goto(f"/campaigns/{CAMP}")
+    items = ed.page.locator("#task-list li")
+    n = items.count()
+    assert n >= 2
+    text = ed.page.locator("#task-list").inner_text()
+    assert "Chưa xác nhận" in text and "Còn thiếu" in text and "Quyết định duy trì" in text
+    assert "decision" not in text and "system:" not in text
+    ed.shot("campaign-tasks", doc=True)
+    ed.page.set_viewport_size({"width": 390, "height": 844})
+    assert _width(ed) <= 390
+    ed.shot("campaign-tasks-390", doc=True)
+    ed.page.set_viewport_size({"width": 1366, "height": 900})
+    # tick two, answer keep with a rationale and legal basis, confirm
+    ed.page.check("#t-1")
+    ed.page.check("#t-2")
+    ed.page.select_option("#q-decision", "keep")
+    ed.page.fill("#q-decision_rationale", "Đang phục vụ người dân")
+    ed.page.fill("#q-decision_legal_basis", "QĐ 123/QĐ-UBND")
+    with ed.page.expect_navigation():
+        ed.page.click("#campaign-confirm")
+    assert "Đã áp dụng 2 thay đổi" in ed.page.locator("#campaign-outcome").inner_text()
+    assert ed.page.locator("#task-list li.st-done").count() == 2
+
+    arch.goto(f"/campaigns/{CAMP}")
+    row = arch.page.locator("#campaign-dashboard tbody tr", has_text="Sở Tài chính")
+    cells = row.locator("td").all_inner_texts()
+    assert cells[0] == str(n) and cells[1] == "2" and cells[6] == "2"  # entries, confirmed, keep
+    arch.shot("campaign-dashboard", doc=True)
+    arch.page.set_viewport_size({"width": 390, "height": 844})
+    assert _width(arch) <= 390
+    terminate = row.locator("td").nth(7)  # on a phone every count is in view beside its label, none scrolled away
+    box = terminate.bounding_box()
+    assert terminate.is_visible() and box is not None and box["x"] + box["width"] <= 390
+    assert arch.page.locator("#campaign-dashboard thead").is_hidden()
+    arch.shot("campaign-dashboard-390", doc=True)
