@@ -86,6 +86,7 @@ def create_app(settings: Settings | None = None, store: CatalogStore | None = No
         web_explore,
         web_history,
         web_import,
+        web_mapping,
         web_notices,
         web_report,
         web_revert,
@@ -137,5 +138,6 @@ def create_app(settings: Settings | None = None, store: CatalogStore | None = No
     app.include_router(web_revert.router)
     app.include_router(web_report.router)
     app.include_router(web_campaigns.router)
+    app.include_router(web_mapping.router)
     app.include_router(web.router)
     return app

@@ -616,7 +616,7 @@ def apply(sheet: Sheet, profile: Profile, mm: Metamodel, orgs: Orgs, source: str
                                 "mapping-org-ambiguous",
                                 name=clip(said),
                                 count=len(found),
-                                candidates=[named(r, orgs.names_of.get(r)) for r in found],
+                                candidates=[named(r, orgs.names_of.get(r), with_ref=False) for r in found],
                             ),
                         )
                     else:
@@ -672,7 +672,8 @@ class MappedImporter:
         t = transform_tables([mapped.table], source, self.metamodel) if mapped.table.rows else Transformed()
         t.rejected = mapped.rejected + t.rejected
         t.unmapped += [
-            Rejection(sheet.table.where, h, msg("mapping-column-left-out", column=clip(h, 80))) for h in mapped.left_out
+            Rejection(sheet.table.where, "", msg("mapping-column-left-out", column=clip(h, 80)))
+            for h in mapped.left_out
         ]
         t.source_types = {f"{sheet.table.name}": len(sheet.rows)}
         return t

@@ -157,11 +157,17 @@ async def import_submit(request: Request) -> Response:
     store, lang = _store(request), lang_of(request)
     settings = request.app.state.settings
     limits = ImportLimits.from_settings(settings)
-    fmt = str(data.get("format", ""))[:50] or None
+    fmt: Any = str(data.get("format", ""))[:50] or None
     token = str(data.get("token", ""))
-    confirm = bool(token)
+    # an upload kept by the mapping page (api/routers/web_mapping.py) comes back for its dry run with ``dry_run``
+    confirm = bool(token) and not data.get("dry_run")
+    mapping = str(data.get("mapping", ""))[:200]
+    if mapping:  # a spreadsheet in its own layout, read through a saved mapping profile (importers.mapping)
+        from importers.mapping import importer_for
+
+        fmt = await run_in_threadpool(importer_for, store, p, mapping, limits)
     upload = None
-    if confirm:
+    if token:
         kept = (
             list((UPLOADS / token).iterdir())
             if re.match(r"^[A-Za-z0-9_-]{20,60}$", token) and (UPLOADS / token).is_dir()
@@ -179,7 +185,7 @@ async def import_submit(request: Request) -> Response:
         name = re.sub(r"[^A-Za-z0-9._-]", "_", Path(upload.filename).name)[:100] or "upload"
         path = UPLOADS / token / name
     keep = False
-    shown: dict[str, Any] = {"fmt": fmt or "", "filename": path.name}
+    shown: dict[str, Any] = {"fmt": "" if mapping else fmt or "", "filename": path.name, "mapping": mapping}
     try:
         if upload is not None:
             (UPLOADS / token).mkdir(parents=True, mode=0o700)
