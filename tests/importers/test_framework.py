@@ -187,10 +187,10 @@ def test_backstage_report_has_source_types_and_unmapped(store: CatalogStore) -> 
         / "acme"
         / "org.yaml"
     )
-    data = run_import(store, path).to_json()
-    assert data["source_types"] == {"Group": 1, "Location": 1}
-    assert data["counts"]["entities"] == {"organization": 1}
-    assert len(data["unmapped"]) == 10  # 7 targets, the Location, one more link, the unknown child group
+    data = run_import(store, path).to_json()  # and the 7 group files its Location names beside it
+    assert data["source_types"] == {"Group": 8, "Location": 1, "User": 16}
+    assert data["counts"]["entities"] == {"organization": 8}
+    assert len(data["unmapped"]) == 18  # 16 Users, the Location (read, not kept), one more link
     assert all(set(u) == {"location", "location_vi", "field", "code", "reason", "reason_vi"} for u in data["unmapped"])
 
 

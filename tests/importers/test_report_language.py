@@ -106,6 +106,8 @@ def _files(tmp: Path) -> dict[str, Path]:
         "apiVersion: backstage.io/v1alpha1\nkind: Component\nmetadata: {name: w, annotations: {k: v}}\n"
         "spec: {type: service, lifecycle: production, owner: user:someone}\n---\n"
         "apiVersion: backstage.io/v1alpha1\nkind: User\nmetadata: {name: someone}\nspec: {memberOf: []}\n---\n"
+        "apiVersion: backstage.io/v1alpha1\nkind: Location\nmetadata: {name: l}\n"
+        "spec: {targets: [https://example.com/x.yaml, ../outside.yaml, ./missing.yaml]}\n---\n"
         "apiVersion: backstage.io/v1alpha1\nmetadata: {name: z}\n",
         encoding="utf-8",
     )
@@ -186,7 +188,10 @@ def test_the_files_hold_every_kind_of_problem(reports: dict[str, list]) -> None:
         "relation-type-unknown",
         "attribute-unknown",
         "relation-source-kind",
-        "backstage-kind-unmapped",
+        "backstage-target-remote",
+        "backstage-target-outside",
+        "backstage-target-missing",
+        "backstage-location-followed",
         "backstage-lifecycle-unknown",
         "backstage-not-kept",
         "backstage-owner-person",
