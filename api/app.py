@@ -81,6 +81,7 @@ def create_app(settings: Settings | None = None, store: CatalogStore | None = No
         web_audit,
         web_bulk,
         web_campaigns,
+        web_coverage,
         web_diagrams,
         web_drafts,
         web_explore,
@@ -139,5 +140,6 @@ def create_app(settings: Settings | None = None, store: CatalogStore | None = No
     app.include_router(web_report.router)
     app.include_router(web_campaigns.router)
     app.include_router(web_mapping.router)
+    app.include_router(web_coverage.router)
     app.include_router(web.router)
     return app

@@ -20,7 +20,7 @@ from catalog.errors import FieldError, ValidationFailed
 from catalog.history.snapshot import Snapshot
 from catalog.i18n import Message, msg, term
 from catalog.metamodel import Label, Metamodel
-from catalog.sheets import write_csv
+from catalog.sheets import Sheet, write_csv, write_xlsx
 from catalog.text import vi_sort_key
 
 SERVES = "serves"
@@ -152,6 +152,11 @@ class Coverage:
 
     def to_csv(self, mm: Metamodel, lang: str) -> bytes:
         return write_csv([h.text(lang) for h in COLUMNS.values()], self.rows(mm, lang))
+
+    def to_xlsx(self, mm: Metamodel, lang: str) -> bytes:
+        sheet = Sheet(msg("coverage-sheet").text(lang), [h.text(lang) for h in COLUMNS.values()], self.rows(mm, lang))
+        stamp = dt.datetime.combine(self.day, dt.time())  # the same catalog on the same day: the same bytes
+        return write_xlsx([sheet], msg("coverage-title", day=self.day).text(lang), stamp)
 
     def to_json(self) -> dict[str, Any]:
         return {

@@ -24,7 +24,9 @@ from api.problems import request_lang
 from api.routers.common import READ_ERRORS
 from api.routers.diagrams import file_headers
 from catalog.analysis import PATHS_MAX_LENGTH, PATHS_MAX_LIMIT, dependencies_report, find_paths, impact_report, spof
+from catalog.coverage import coverage
 from catalog.errors import FieldError, NotFound, ValidationFailed
+from catalog.history.snapshot import load_snapshot, parse_day, parse_instant
 from catalog.i18n import msg
 from catalog.permissions import require
 from catalog.store.base import CatalogStore
@@ -218,6 +220,65 @@ def impact_of(
     report = build(store, ref, max_depth=max_depth, limit=limit, offset=offset)
     if fmt != "json":
         return _download(request, report, fmt, "dependencies" if direction == "dependencies" else "impact", lang)
+    return report.to_json()
+
+
+class ServerOut(BaseModel):
+    ref: str
+    kind: str
+    name: dict[str, str]
+    lifecycle: str | None
+    live: bool
+
+
+class CoveredOut(BaseModel):
+    model_config = ConfigDict(extra="allow")  # procedures add online_level, authority, authority_name, national_code
+    ref: str
+    kind: str
+    name: dict[str, str]
+    owner: str | None
+    owner_name: dict[str, str]
+    state: Literal["online", "online_without_system", "not_online", "covered", "uncovered"]
+    served_by: list[ServerOut]
+
+
+class CoverageOut(BaseModel):
+    valid_on: str
+    recorded_at: str | None
+    org: str | None
+    summary: dict[str, int]
+    procedures: list[CoveredOut]
+    functions: list[CoveredOut]
+
+
+@router.get(
+    "/coverage",
+    summary="Coverage of the business layer: which administrative procedures a live system serves online (and at "
+    "what level), which business functions no system serves; whole catalog or one organisation and its units",
+    response_model=CoverageOut,
+    responses={**READ_ERRORS, **CSV_RESPONSE},
+)
+def business_coverage(
+    request: Request,
+    store: StoreDep,
+    principal: PrincipalDep,
+    org: str | None = Query(None, max_length=200, examples=["organization:hcm-stp"]),
+    valid_on: str | None = Query(None, max_length=40, description="The day in the world (default: today)"),
+    recorded_at: str | None = Query(None, max_length=40, description="The record as it was at this instant"),
+    fmt: Format = FORMAT,
+    lang: Literal["vi", "en"] | None = LANG,
+) -> Any:
+    require(principal, "read")
+    snap = load_snapshot(store, parse_instant(recorded_at, "recorded_at"), parse_day(valid_on, "valid_on"))
+    if org:
+        _known(store, org, "org")
+    report = coverage(snap, org or None)
+    if fmt != "json":
+        lang = lang or request_lang(request)
+        if fmt == "xlsx":
+            data = report.to_xlsx(store.metamodel, lang)
+            return Response(data, media_type=XLSX, headers=file_headers(XLSX, "coverage.xlsx"))
+        return _csv(report.to_csv(store.metamodel, lang), "coverage.csv")
     return report.to_json()
 
 
