@@ -37,6 +37,7 @@ from catalog.metamodel import Metamodel
 SCHEMA_VERSION = "2"
 UPGRADES_FROM = ("1",)  # schema versions that opening the database upgrades (see Neo4jStore._upgrade)
 DROPPED_INDEXES = ("ioc_rel_{low}_source",)  # schema-1 indexes, per stored type, that the upgrade drops
+SEARCH_INDEX = "ioc_entity_search"  # the full-text index of entities' folded search text
 RESERVED_LABELS = {"Entity", "OrgEvent", "ChangeEntry", "LogHead", "CatalogMeta", "Record"}
 _IDENT = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
 
@@ -95,6 +96,11 @@ def schema_statements(mm: Metamodel) -> dict[str, str]:
         "ioc_change_time": "CREATE INDEX ioc_change_time IF NOT EXISTS FOR (c:ChangeEntry) ON (c.time)",
         "ioc_change_request": "CREATE INDEX ioc_change_request IF NOT EXISTS FOR (c:ChangeEntry) ON (c.request_id)",
         "ioc_event_date": "CREATE INDEX ioc_event_date IF NOT EXISTS FOR (e:OrgEvent) ON (e.date)",
+        # search (Neo4jStore.search): the folded words, already lower-case, split at spaces only; the kind as a term;
+        # written with the transaction, so a search right after a write finds it
+        SEARCH_INDEX: f"CREATE FULLTEXT INDEX {SEARCH_INDEX} IF NOT EXISTS FOR (n:Entity) "
+        "ON EACH [n.search_name, n.search_body, n.kind] OPTIONS {indexConfig: {`fulltext.analyzer`: 'whitespace', "
+        "`fulltext.eventually_consistent`: false}}",
     }
     for t in stored_types(mm):
         low = t.lower()
@@ -110,6 +116,7 @@ def schema_statements(mm: Metamodel) -> dict[str, str]:
 __all__ = [
     "DROPPED_INDEXES",
     "RESERVED_LABELS",
+    "SEARCH_INDEX",
     "SCHEMA_VERSION",
     "UPGRADES_FROM",
     "kind_label",

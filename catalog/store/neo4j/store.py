@@ -80,6 +80,7 @@ from catalog.store.base import (
 from catalog.store.neo4j.schema import (
     DROPPED_INDEXES,
     SCHEMA_VERSION,
+    SEARCH_INDEX,
     UPGRADES_FROM,
     kind_label,
     known_rel_type,
@@ -151,6 +152,25 @@ def _search_phrases(text: str) -> list[str] | None:
             return []
         phrases.append(" " + " ".join(words))
     return phrases
+
+
+def _lucene_words(words: list[str], fields: tuple[str, ...]) -> str:
+    """Every word as a required prefix term in one of ``fields`` (words are letters and digits only: nothing the
+    query syntax would read as an operator)."""
+    return " ".join("+(" + " ".join(f"{f}:{w}*" for f in fields) + ")" for w in words)
+
+
+def _search_params(phrases: list[str], kind: str | None) -> dict[str, Any]:
+    """The full-text queries of :data:`_SEARCH_TIERS` for the query's phrases (see :func:`_search_phrases`)."""
+    words = [w for p in phrases for w in p.split()]
+    in_kind = f"+kind:{kind} " if kind else ""
+    head = f'+search_name:"{" ".join(words[:-1])}" ' if len(words) > 1 else ""
+    return {
+        "start": f"{in_kind}{head}+search_name:{words[-1]}*",  # the complete words as a phrase, then the last one
+        "phrase": " " + " ".join(words),
+        "in_name": in_kind + _lucene_words(words, ("search_name",)),
+        "anywhere": in_kind + _lucene_words(words, ("search_name", "search_body")),
+    }
 
 
 # --- rows -------------------------------------------------------------------------------------------------------------
@@ -225,6 +245,30 @@ def _event_props(ev: OrgEvent) -> dict[str, Any]:
 
 _E = "n.data AS data, n.version AS version, n.created_at AS created_at, n.updated_at AS updated_at"
 _R = "r.data AS data, r.version AS version, r.created_at AS created_at, r.updated_at AS updated_at"
+
+
+# Best first, as the SQLite backend: the words as typed in the name (a phrase, the last word a prefix), every word in
+# the name (for more than one word), every word anywhere. The full-text index finds each tier's candidates (a prefix
+# of any length is one term lookup there); the conditions after it are the exact ones (FTS5's), and each tier stops
+# at the limit.
+_TIER_START = (
+    f"CALL db.index.fulltext.queryNodes('{SEARCH_INDEX}', $start) YIELD node AS n "
+    f"WITH n WHERE n.search_name CONTAINS $phrase AND {_VN} RETURN n, 0 AS tier LIMIT $limit "
+)
+_TIER_NAME = (
+    f"CALL db.index.fulltext.queryNodes('{SEARCH_INDEX}', $in_name) YIELD node AS n "
+    f"WITH n WHERE all(p IN $phrases WHERE n.search_name CONTAINS p) AND {_VN} RETURN n, 1 AS tier LIMIT $limit "
+)
+_TIER_ANY = (
+    f"CALL db.index.fulltext.queryNodes('{SEARCH_INDEX}', $anywhere) YIELD node AS n "
+    "WITH n WHERE all(p IN $phrases WHERE n.search_name CONTAINS p OR n.search_body CONTAINS p) "
+    f"AND {_VN} RETURN n, 2 AS tier LIMIT $limit "
+)
+_SEARCH_TIERS = {
+    several: f"CALL () {{ {' UNION ALL '.join(tiers)} }} WITH n, min(tier) AS tier "
+    f"RETURN {_E} ORDER BY tier, n.ref LIMIT $limit"
+    for several, tiers in ((False, (_TIER_START, _TIER_ANY)), (True, (_TIER_START, _TIER_NAME, _TIER_ANY)))
+}
 
 
 def _entity(r: Any) -> Entity:
@@ -874,20 +918,29 @@ class Neo4jStore(CatalogStore):
 
     def search(self, text: str, kind: str | None = None, limit: int = 20) -> list[Entity]:
         phrases = _search_phrases(text)
-        if not phrases:
+        if not phrases or (kind is not None and kind_label(self.metamodel, kind) is None):
             return []
-        # best first: the most query words found in the name (name 10x body, as SQLite's bm25 weights), then ref
-        query = (
-            f"MATCH (n:Entity) WHERE ($kind IS NULL OR n.kind = $kind) AND {_VN} "
-            "AND all(p IN $phrases WHERE n.search_name CONTAINS p OR n.search_body CONTAINS p) "
-            "WITH n, size([p IN $phrases WHERE n.search_name CONTAINS p]) AS in_name "
-            f"RETURN {_E} ORDER BY in_name DESC, n.ref"
-        )
-        if int(limit) >= 0:
-            query += " LIMIT $limit"
-        return [
-            _entity(r) for r in self._run(query, phrases=phrases, kind=kind or None, limit=int(limit), h=self._seen())
-        ]
+        limit = int(limit) if int(limit) >= 0 else 2**31 - 1
+        if not self._search_index_online():  # being built: the same answer, found by reading every entity
+            query = (
+                f"MATCH (n:Entity) WHERE ($kind IS NULL OR n.kind = $kind) AND {_VN} "
+                "AND all(p IN $phrases WHERE n.search_name CONTAINS p OR n.search_body CONTAINS p) "
+                f"RETURN {_E} ORDER BY n.ref LIMIT $limit"
+            )
+            return [_entity(r) for r in self._run(query, phrases=phrases, kind=kind, limit=limit, h=self._seen())]
+        several = sum(len(p.split()) for p in phrases) > 1
+        params = _search_params(phrases, kind)
+        rows = self._run(_SEARCH_TIERS[several], **params, phrases=phrases, limit=limit, h=self._seen())
+        return [_entity(r) for r in rows]
+
+    def _search_index_online(self) -> bool:
+        """Whether the full-text index search reads is ready (it is built in the background after it is created,
+        by ``init`` or by opening a database written before it existed); remembered once it is."""
+        if getattr(self, "_search_online", False):
+            return True
+        rows = self._run("SHOW INDEXES YIELD name, state WHERE name = $name RETURN state", name=SEARCH_INDEX)
+        self._search_online = bool(rows) and rows[0]["state"] == "ONLINE"
+        return self._search_online
 
     # --- relationships -----------------------------------------------------------------------------------------------
     def _rel_type_of(self, rel_id: str) -> str | None:
