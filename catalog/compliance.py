@@ -485,6 +485,8 @@ def completeness(ctx: CheckContext, findings: Iterable[Finding] = ()) -> dict[st
             continue
         count[org] += 1
         for a in spec.attributes:
+            if a.kept:  # what an import kept from its source is not asked for
+                continue
             weight = 2.0 if a.required else 1.0
             total[org] += weight
             if e.attributes.get(a.name) not in (None, "", []):

@@ -56,6 +56,7 @@ class AttributeSpec:
     minimum: int | None = None
     maximum: int | None = None
     custom: bool = False
+    kept: bool = False  # what an import kept from its source (source_properties): not a field to fill in
 
     def value_label(self, value: Any, lang: str = "vi") -> str:
         """What people read for an allowed value (``production`` -> "Đang vận hành"); the code itself otherwise."""
@@ -371,7 +372,9 @@ SECURITY = {"minimum": 1, "maximum": 5}
 # the formats whose concepts may be kept as they are (kind and relationship ``preserved``)
 SOURCE_FORMATS = ("archimate", "backstage")
 # properties an import found that no attribute declares, kept with their source: one "<format>:<key>=<value>" each
-SOURCE_PROPERTIES = _a("source_properties", "list", "Thuộc tính giữ nguyên từ nguồn", "Properties kept from the source")
+SOURCE_PROPERTIES = _a(
+    "source_properties", "list", "Thuộc tính giữ nguyên từ nguồn", "Properties kept from the source", kept=True
+)
 
 COMMON = (
     _a("evidence", "enum", "Nguồn xác thực", "Evidence", values=("documented", "illustrative")),
@@ -663,7 +666,7 @@ KINDS: tuple[KindSpec, ...] = (
             _a("folder", "str", "Thư mục ở nguồn", "Folder in the source"),
             # what the source holds that is neither an element nor an edge of the graph (a model's relationships on
             # relationships, its views), one JSON object per item, written back by the exporter of its format
-            _a("kept_for_export", "list", "Nội dung giữ nguyên để xuất lại", "Kept for export"),
+            _a("kept_for_export", "list", "Nội dung giữ nguyên để xuất lại", "Kept for export", kept=True),
         ),
     ),
 )
