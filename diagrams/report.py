@@ -58,9 +58,11 @@ from diagrams.render import render
 
 LANGS = ("vi", "en")
 FONT = "Times New Roman"  # Decree 30/2020/NĐ-CP; fontconfig maps it to a font with Vietnamese glyphs (Noto Serif)
-DPI = 110  # the diagrams' resolution in the document
-IMAGE_CM = 17.0  # width of a diagram on the A4 page (portrait, 2 cm margins)
+DPI = 150  # the diagrams' resolution in the document (readers zoom in)
+LANDSCAPE_CM, MAX_HEIGHT_CM = 25.7, 14.0  # a diagram on a landscape A4 page (2 cm margins), room for its caption
+PORTRAIT_HEIGHT_CM = 22.0  # a tall diagram on a portrait page, room for the heading and caption
 TABLE_CM = 17.0  # width of a table
+CHAR_CM, PAD_CM = 0.19, 0.3  # a character of the tables' 9 pt text, and a cell's margins
 VIA_SHOWN = 4  # names listed in the "via" column of a national connection
 INVENTORY_KINDS_FIRST = ("system", "database", "platform")  # the inventory tables the framework asks for, first
 
@@ -395,9 +397,13 @@ def _connections(snap: Snapshot, frozen: FrozenStore, entities: list[Entity], la
 
 def _figures(store: CatalogStore, snap: Snapshot, entities: list[Entity], as_of: dt.date | None, lang: str) -> Section:
     s = Section("diagrams", say("report-h-diagrams", lang))
-    iocs = [e.ref for e in entities if e.kind == "platform" and e.attributes.get("platform_subtype") == "city_ioc"]
+    # the province's city IOC that the most sources feed (after a merger the absorbed province's IOC is the city's too)
+    iocs = sorted(
+        (e for e in entities if e.kind == "platform" and e.attributes.get("platform_subtype") == "city_ioc"),
+        key=lambda e: (-sum(1 for r in snap.incoming.get(e.ref, []) if r.type == "feeds"), e.ref),
+    )
     day = snap.day
-    params = ViewParams(ref=iocs[0] if iocs else None, as_of=as_of, valid_on=day, lang=lang)
+    params = ViewParams(ref=iocs[0].ref if iocs else None, as_of=as_of, valid_on=day, lang=lang)
     dot = to_dot(build(store, "ioc", params), store.metamodel)
     s.blocks.append(
         Figure(
@@ -753,8 +759,9 @@ def _cell(value: Any, lang: str) -> str:
 
 def _docx(report: CurrentState) -> bytes:
     from docx import Document
-    from docx.enum.section import WD_ORIENT
+    from docx.enum.section import WD_SECTION
     from docx.enum.table import WD_TABLE_ALIGNMENT
+    from docx.enum.text import WD_ALIGN_PARAGRAPH
     from docx.oxml.ns import qn
     from docx.shared import Cm, Pt
 
@@ -784,26 +791,31 @@ def _docx(report: CurrentState) -> bytes:
         for theme in ("w:asciiTheme", "w:hAnsiTheme", "w:cstheme", "w:eastAsiaTheme"):
             fonts.attrib.pop(qn(theme), None)
     doc.styles["Normal"].font.size = Pt(12)
-    section = doc.sections[0]
-    section.orientation = WD_ORIENT.PORTRAIT
-    section.page_width, section.page_height = Cm(21), Cm(29.7)
-    section.left_margin = section.right_margin = Cm(2)
-    section.top_margin = section.bottom_margin = Cm(2)
+    _page(doc.sections[0], landscape=False)
     doc.add_heading(report.title, level=0)
     doc.add_paragraph(say("report-subtitle", lang))
     stamp = doc.add_paragraph()
     stamp.add_run(report.stamp).italic = True
     doc.add_paragraph(say("report-generated", lang))
     for s in report.sections:
+        if s.figures:  # the diagrams start on a new page
+            doc.add_section(WD_SECTION.NEW_PAGE)
         doc.add_heading(s.heading, level=s.level)
         for block in s.blocks:
             if isinstance(block, str):
-                doc.add_paragraph(block)
+                doc.add_paragraph(block).paragraph_format.keep_with_next = True
             elif isinstance(block, Figure):
-                doc.add_picture(io.BytesIO(block.png), width=Cm(IMAGE_CM))
+                w, h = _png_size(block.png)
+                wide = w > h  # a wide diagram gets a landscape page of its own, a tall one a portrait page
+                _page(doc.sections[-1] if block is s.figures[0] else doc.add_section(WD_SECTION.NEW_PAGE), wide)
+                room_w, room_h = (LANDSCAPE_CM, MAX_HEIGHT_CM) if wide else (TABLE_CM, PORTRAIT_HEIGHT_CM)
+                width = min(room_w, room_h * w / h) if w and h else room_w
+                doc.add_picture(io.BytesIO(block.png), width=Cm(width))
+                doc.paragraphs[-1].alignment = WD_ALIGN_PARAGRAPH.CENTER
+                doc.paragraphs[-1].paragraph_format.keep_with_next = True
                 doc.add_paragraph(block.caption, style="Caption")
             else:
-                doc.add_paragraph(block.title, style="Caption")
+                doc.add_paragraph(block.title, style="Caption").paragraph_format.keep_with_next = True
                 table = doc.add_table(rows=1, cols=len(block.header))
                 table.style = doc.styles["Table Grid"]
                 table.alignment = WD_TABLE_ALIGNMENT.CENTER
@@ -815,7 +827,9 @@ def _docx(report: CurrentState) -> bytes:
                 _repeat_header(table.rows[0], qn)
                 shown = [[_cell(v, lang) for v in row] for row in block.rows]
                 for row in shown:
-                    cells = table.add_row().cells
+                    added = table.add_row()
+                    _keep_whole(added, qn)
+                    cells = added.cells
                     for cell, value in zip(cells, row, strict=True):
                         cell.text = value
                         for run in cell.paragraphs[0].runs:
@@ -827,32 +841,70 @@ def _docx(report: CurrentState) -> bytes:
                         cell.width = Cm(width)
                 if not block.rows:
                     doc.add_paragraph(say("report-table-empty", lang))
+        if s.figures:  # and the text after them is on portrait pages again
+            _page(doc.add_section(WD_SECTION.NEW_PAGE), landscape=False)
     out = io.BytesIO()
     doc.save(out)
     return repack(out.getvalue())
 
 
 def _widths(header: list[str], rows: list[list[str]]) -> list[float]:
-    """Column widths (cm) filling the text width: a narrow number column, the others growing with the length of
-    their longest cell (half the header's: it may wrap), between 6 and 40 characters, less than proportionally."""
-    weights = []
+    """Column widths (cm) filling the table width: a narrow number column; every other column at least as wide as
+    its longest word (words never break), the rest of the width shared by the length of each column's longest cell
+    (half the header's: it may wrap), between 6 and 40 characters, less than proportionally."""
+    weights, least = [], []
     for i, head in enumerate(header):
         texts = [r[i] for r in rows]
+        words = [w for t in [head, *texts] for w in t.split()]
+        least.append(CHAR_CM * max((len(w) for w in words), default=1) + PAD_CM)
         if i == 0 and all(t.isdigit() for t in texts):
             weights.append(0.0)
             continue
-        longest = max([len(head) / 2, *(len(t) for t in texts)])  # a header may wrap over two lines
+        longest = max([len(head) / 2, *(len(t) for t in texts)])
         weights.append(min(max(longest, 6), 40) ** 0.7)
-    number = TABLE_CM * 0.06 if weights and weights[0] == 0.0 else 0.0
-    total = sum(weights) or 1.0
-    return [number if w == 0.0 else (TABLE_CM - number) * w / total for w in weights]
+    widths = [least[i] if w == 0.0 else 0.0 for i, w in enumerate(weights)]
+    free = [i for i, w in enumerate(weights) if w]
+    while free:  # share what is left; a column below its longest word gets that and leaves the sharing
+        left = TABLE_CM - sum(widths)
+        total = sum(weights[i] for i in free)
+        narrow = [i for i in free if left * weights[i] / total < least[i]]
+        if not narrow:
+            for i in free:
+                widths[i] = left * weights[i] / total
+            break
+        for i in narrow:
+            widths[i] = least[i]
+        free = [i for i in free if i not in narrow]
+    return widths
+
+
+def _page(section: Any, landscape: bool) -> None:
+    """An A4 page with 2 cm margins, portrait or landscape."""
+    from docx.enum.section import WD_ORIENT
+    from docx.shared import Cm
+
+    section.orientation = WD_ORIENT.LANDSCAPE if landscape else WD_ORIENT.PORTRAIT
+    section.page_width, section.page_height = (Cm(29.7), Cm(21)) if landscape else (Cm(21), Cm(29.7))
+    section.left_margin = section.right_margin = section.top_margin = section.bottom_margin = Cm(2)
+
+
+def _png_size(png: bytes) -> tuple[int, int]:
+    """Width and height of a PNG from its header (0, 0 if it is not one)."""
+    if png[:8] != b"\x89PNG\r\n\x1a\n" or len(png) < 24:
+        return 0, 0
+    return int.from_bytes(png[16:20], "big"), int.from_bytes(png[20:24], "big")
 
 
 def _repeat_header(row: Any, qn: Any) -> None:
     """Mark a table's first row as its header: Word and LibreOffice repeat it on every page the table spans."""
     tr_pr = row._tr.get_or_add_trPr()
-    el = tr_pr.makeelement(qn("w:tblHeader"), {qn("w:val"): "true"})
-    tr_pr.append(el)
+    tr_pr.append(tr_pr.makeelement(qn("w:tblHeader"), {qn("w:val"): "true"}))
+
+
+def _keep_whole(row: Any, qn: Any) -> None:
+    """A row never split across two pages."""
+    tr_pr = row._tr.get_or_add_trPr()
+    tr_pr.append(tr_pr.makeelement(qn("w:cantSplit"), {qn("w:val"): "true"}))
 
 
 FORMATS = {  # format -> media type
