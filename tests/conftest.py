@@ -97,8 +97,9 @@ def entity(ref: str, name: str = "", owner: str | None = None, **attributes: obj
         "platform": {"lifecycle": "production", "platform_type": "integration"},
         "service": {"lifecycle": "production", "protocol": "rest"},
         "dataset": {},
+        "node": {"lifecycle": "production", "node_type": "server"},
     }
-    attrs = {**defaults[kind], **attributes}
+    attrs = {**defaults.get(kind, {}), **attributes}  # the business kinds need no attribute
     data: dict[str, object] = {"ref": ref, "name": {"vi": name or ref, "en": name or ref}, "attributes": attrs}
     if owner:
         data["owner"] = owner
