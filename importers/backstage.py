@@ -1,9 +1,11 @@
 """Backstage software-catalog YAML (``catalog-info.yaml``, multi-document): see docs/importers.md for the mapping.
 
-What the catalog can hold becomes entities and relationships; what it cannot (User, Domain and Location entities,
-API definitions, ``$text``/``$json``/``$yaml`` placeholders, links beyond the first, annotations) is reported as
-unmapped, never dropped silently. Nothing is ever fetched: placeholders and Location targets are reported, not
-followed, so importing a file reads that file and nothing else.
+One run reads what Backstage users lay out: a file and every file its ``Location`` entities name under the file's
+folder, a directory of catalog files, or a zip of them (:func:`collect`); references resolve across all of them.
+Nothing is ever fetched and nothing outside the root is opened: URL targets, paths leaving the folder, missing files,
+cycles and ``$text``/``$json``/``$yaml`` placeholders are reported, not followed. What the catalog can hold becomes
+entities and relationships; a kind it has no counterpart for (Domain, Environment, Template...) is kept as a
+``preserved`` element; Users (people) and API definitions are reported as unmapped, never dropped silently.
 
 Entity references follow Backstage's rules: ``[kind:][namespace/]name``, compared case-insensitively; the kind may be
 left out where the field implies one (``owner`` -> Group, ``system`` -> System, ``providesApis`` -> API ...;
