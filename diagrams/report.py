@@ -420,7 +420,6 @@ def _figures(store: CatalogStore, snap: Snapshot, entities: list[Entity], as_of:
         dot = to_dot(
             build(store, "shared-db", ViewParams(ref=ref, as_of=as_of, valid_on=day, lang=lang)), store.metamodel
         )
-        s.blocks.append(say("report-shared-db-chosen", lang, name=db.name.get(lang), n=n, total=len(shared)))
         s.blocks.append(
             Figure(
                 "shared-db",
@@ -428,6 +427,7 @@ def _figures(store: CatalogStore, snap: Snapshot, entities: list[Entity], as_of:
                 render(dot, "png", dpi=DPI),
             )
         )
+        s.blocks.append(say("report-shared-db-chosen", lang, name=db.name.get(lang), n=n, total=len(shared)))
     else:
         s.blocks.append(say("report-shared-db-none", lang, day=day))
     return s
