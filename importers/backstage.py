@@ -378,6 +378,8 @@ class _Tree:
 
     def locate(self, base: str, target: str) -> tuple[list[str], Message | None]:
         said = clip(target)
+        if "\x00" in target or len(target) > 4_096:
+            return [], msg("backstage-target-missing", target=said)
         if URL_RE.match(target):
             return [], msg("backstage-target-remote", target=said)
         rel = self.normal(base, target)
@@ -386,7 +388,10 @@ class _Tree:
         if rel.count("/") >= MAX_TREE_DEPTH:
             return [], msg("backstage-target-too-deep", target=said, limit=MAX_TREE_DEPTH)
         if GLOB_CHARS & set(rel):
-            found = self.matches(rel)
+            try:
+                found = self.matches(rel)
+            except ValueError:  # not a pattern pathlib takes ("a**b")
+                found = []
             return found, None if found else msg("backstage-target-missing", target=said)
         if not self.exists(rel):
             return [], msg("backstage-target-missing", target=said)
@@ -405,12 +410,15 @@ class _Folder(_Tree):
         """The file ``rel`` names, symbolic links followed, when it stays under the root."""
         try:
             real = (self.root / rel).resolve()
-        except (OSError, RuntimeError):
+        except (OSError, RuntimeError, ValueError):
             return None
         return real if real.is_relative_to(self.root) else None
 
     def exists(self, rel: str) -> bool:
-        return (self.root / rel).is_file() or (self.root / rel).is_symlink()
+        try:
+            return (self.root / rel).is_file() or (self.root / rel).is_symlink()
+        except (OSError, ValueError):
+            return False
 
     def _inside(self, rel: str, said: str) -> tuple[list[str], Message | None]:
         real = self._real(rel)
@@ -533,17 +541,18 @@ class _Archive(_Tree):
         return [rel for rel in sorted(self.members) if fnmatch.fnmatchcase(rel, pattern)]
 
 
-def location_targets(doc: Any) -> list[tuple[str, str]]:
-    """(field, target) for each file a Location entity names (``spec.target`` and ``spec.targets``)."""
+def location_targets(doc: Any) -> list[tuple[str, Any]]:
+    """(field, target) for each file a Location entity names (``spec.target`` and ``spec.targets``); a target that
+    is not text is returned as it is, for the caller to report."""
     if not isinstance(doc, dict) or str(doc.get("kind", "")).lower() != "location":
         return []
     spec = _mapping(doc.get("spec"))
-    out = []
-    if isinstance(spec.get("target"), str):
+    out: list[tuple[str, Any]] = []
+    if spec.get("target") is not None:
         out.append(("spec.target", spec["target"]))
-    for i, target in enumerate(_list(spec.get("targets"))):
-        if isinstance(target, str):
-            out.append((f"spec.targets[{i}]", target))
+    targets = spec.get("targets")
+    for i, target in enumerate(targets if isinstance(targets, list) else [] if targets is None else [targets]):
+        out.append((f"spec.targets[{i}]" if isinstance(targets, list) else "spec.targets", target))
     return out
 
 
@@ -571,8 +580,11 @@ def collect(tree: _Tree, start: list[str], max_bytes: int) -> Collected:
         out.files.append((rel, docs))
         for n, doc in enumerate(docs, 1):
             for fld, target in location_targets(doc):
-                found, why = tree.locate(rel, target)
                 where = _where(rel, n, doc)
+                if not isinstance(target, str):
+                    out.notes.append(Rejection(where, fld, msg("value-must-be-text")))
+                    continue
+                found, why = tree.locate(rel, target)
                 if why is not None:
                     out.notes.append(Rejection(where, fld, why))
                 for nxt in found:
@@ -950,13 +962,13 @@ class BackstageImporter:
             reason = msg("backstage-location-followed")  # what it names was read; the reader reported the rest
         elif kind == "location":
             for fld, target in location_targets(item.doc):
-                said = clip(target)
+                said = clip(str(target))
                 t.unmapped.append(
                     Rejection(
                         item.where,
                         fld,
                         msg("backstage-target-remote", target=said)
-                        if URL_RE.match(target)
+                        if URL_RE.match(said)
                         else msg("backstage-target-local", target=said),
                     )
                 )

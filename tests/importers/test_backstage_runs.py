@@ -524,3 +524,28 @@ def test_environment_and_unknown_kinds_are_kept_as_preserved_elements(store: Cat
         ("system:portal", "preserved", "preserved:environment-staging", "dependsOn"),
         ("system:portal", "preserved", "preserved:airesource-summariser", "dependsOn"),
     }
+
+
+def test_hostile_targets_are_reported_and_the_run_goes_on(store: CatalogStore, tmp_path: Path) -> None:
+    root = tmp_path / "repo"
+    write(root / "team.yaml", group("team"))
+    long = "./" + "a" * 5_000 + ".yaml"
+    text = (
+        "apiVersion: backstage.io/v1alpha1\nkind: Location\nmetadata: {name: odd}\n"
+        f'spec:\n  target: ./team.yaml\n  targets: [42, {{a: b}}, "./x\\0.yaml", "./a**b.yaml", "{long}", ""]\n'
+    )
+    first = write(root / "catalog-info.yaml", text)
+    got = read(first)
+    assert [name for name, _ in got.files] == ["catalog-info.yaml", "team.yaml"]
+    said = {(n.field, n.reason.split(":")[0]) for n in got.notes}
+    assert said == {
+        ("spec.targets[0]", "must be text"),
+        ("spec.targets[1]", "must be text"),
+        ("spec.targets[2]", "not found"),
+        ("spec.targets[3]", "not found"),
+        ("spec.targets[4]", "not found"),
+        ("spec.targets[5]", "not found"),
+    }, got.notes
+    assert all(len(n.reason) < 2_100 for n in got.notes)  # the long target is quoted clipped
+    report = run_import(store, first)
+    assert report.loaded and store.get_entity("organization:team") is not None
