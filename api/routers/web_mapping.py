@@ -20,8 +20,9 @@ from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse, Response
 
+from api.routers import web_import
 from api.routers.web import REFUSED, _form, _store, _who, web
-from api.routers.web_import import UPLOADS, _discard_upload, _forget_old_uploads, _mode
+from api.routers.web_import import _discard_upload, _forget_old_uploads, _mode
 from api.web.context import describe, lang_of, render
 from catalog.errors import CatalogError, FieldError, PermissionDenied, ValidationFailed
 from catalog.i18n import msg
@@ -133,8 +134,8 @@ async def mapping_submit(request: Request) -> Response:
     profiles = await run_in_threadpool(_profiles, request, p)
     page: dict[str, Any] = {"profiles": profiles, "sheet": None}
     if token:
-        ok = re.match(r"^[A-Za-z0-9_-]{20,60}$", token) and (UPLOADS / token).is_dir()
-        kept = list((UPLOADS / token).iterdir()) if ok else []
+        ok = re.match(r"^[A-Za-z0-9_-]{20,60}$", token) and (web_import.UPLOADS / token).is_dir()
+        kept = list((web_import.UPLOADS / token).iterdir()) if ok else []
         if not kept:
             raise ValidationFailed([FieldError("token", msg("ui-upload-expired"))])
         path = kept[0]
@@ -145,8 +146,8 @@ async def mapping_submit(request: Request) -> Response:
         _forget_old_uploads()
         token = secrets.token_urlsafe(24)
         name = re.sub(r"[^A-Za-z0-9._-]", "_", Path(upload.filename).name)[:100] or "upload"
-        path = UPLOADS / token / name
-        (UPLOADS / token).mkdir(parents=True, mode=0o700)
+        path = web_import.UPLOADS / token / name
+        (web_import.UPLOADS / token).mkdir(parents=True, mode=0o700)
         size = 0
         try:
             with path.open("wb") as out:

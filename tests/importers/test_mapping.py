@@ -6,7 +6,10 @@ through the store contract and used again, unattended, by ``ioc-catalog import -
 
 from __future__ import annotations
 
+import re
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from conftest import SAMPLE
@@ -244,3 +247,109 @@ def test_the_header_search_is_bounded(tmp_path: Path) -> None:
 
     with pytest.raises(ImportFailed):
         read_sheet(read_file(tmp_path / "wide.xlsx", ImportLimits()))
+
+
+# --- the mapping page through the app (SQLite): a department editor's file becomes one draft; hostile forms ----------
+
+
+@pytest.fixture
+def client(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[Any, CatalogStore]]:
+    """The app over the browser tests' catalog, signed in as the editor of Sở KH&CN; uploads in ``tmp_path``."""
+    from fastapi.testclient import TestClient
+    from web.uitest import PASSWORD, build_catalog
+
+    from api.app import create_app
+    from api.routers import web_import
+    from catalog.settings import Settings
+
+    monkeypatch.setattr(web_import, "UPLOADS", tmp_path / "uploads")
+    store = open_store(build_catalog(tmp_path / "web.db"))
+    with TestClient(create_app(Settings(demo=True), store=store)) as c:
+        page = c.get("/signin").text
+        r = c.post("/signin", data={"csrf": _csrf(page), "name": "editor-skhcn", "password": PASSWORD})
+        assert r.status_code == 200
+        yield c, store
+    store.close()
+
+
+def _csrf(html: str) -> str:
+    return re.search(r'name="csrf" value="([0-9a-f]{64})"', html).group(1)  # type: ignore[union-attr]
+
+
+def _fields(html: str) -> dict[str, str]:
+    """The mapping form as the page filled it: hidden inputs, inputs and each select's selected option."""
+    out = dict(re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)"', html))
+    out |= dict(re.findall(r'<input type="number" id="[^"]+" name="([^"]+)"[^>]* value="([^"]*)"', html))
+    for name, body in re.findall(r'<select id="col-\d+" name="([^"]+)"[^>]*>(.*?)</select>', html, re.S):
+        chosen = re.search(r'<option value="([^"]*)" selected>', body)
+        out[name] = chosen.group(1) if chosen else ""
+    return {k: v.replace("&#34;", '"').replace("&#39;", "'").replace("&amp;", "&") for k, v in out.items()}
+
+
+def test_an_editors_file_mapped_on_the_page_becomes_one_draft(client: tuple[Any, CatalogStore], tmp_path: Path) -> None:
+    c, store = client
+    path = department_workbook(tmp_path / "dept.xlsx")
+    from openpyxl import load_workbook
+
+    wb = load_workbook(path)
+    wb.active.delete_rows(6)  # Sở Tài chính's row: not this editor's
+    wb.save(path)
+    page = c.get("/import/mapping").text
+    r = c.post("/import/mapping", data={"csrf": _csrf(page)}, files={"file": ("dept.xlsx", path.read_bytes())})
+    assert r.status_code == 200 and "mapping-rejected" in r.text and "hãy chọn" in r.text
+    form = _fields(r.text) | {"csrf": _csrf(r.text), "choice.0": CHOSEN, "name": "Mẫu của Sở KH&CN", "action": "save"}
+    assert form["col.1"] == "name_vi" and form["col.4"] == "lifecycle=production"
+    r = c.post("/import/mapping", data=form)
+    assert r.status_code == 200 and 'id="mapping-saved"' in r.text, r.text[-3000:]
+    assert Profiles(store, EDITOR).get("Mẫu của Sở KH&CN").org == EDITOR.org
+    token = _fields(r.text)["token"]
+    r = c.post("/import", data={"csrf": _csrf(r.text), "token": token, "mapping": "Mẫu của Sở KH&CN", "dry_run": "1"})
+    assert r.status_code == 200 and 'id="plan-changes"' in r.text, r.text[-3000:]
+    assert "Hồ sơ ánh xạ “Mẫu của Sở KH&amp;CN”" in r.text
+    confirm = {k: _fields(r.text)[k] for k in ("token", "mapping", "plan")} | {"csrf": _csrf(r.text), "note": "kiểm kê"}
+    r = c.post("/import", data=confirm)
+    assert r.status_code == 200 and 'id="draft-link"' in r.text, r.text[-3000:]
+    assert store.find_entity("system:thu-vien-so-kh-cn") is None  # a draft: nothing applied yet
+    assert not list((tmp_path / "uploads").iterdir())  # the upload is gone with the confirmation
+
+
+@pytest.mark.parametrize(
+    "extra",
+    [
+        {"token": "../../etc"},
+        {"token": "A" * 30},
+        {"values_json": "{not json"},
+        {"values_json": '{"owner": {"x": 1}, "lifecycle": "nope", "": null}'},
+        {"header_first": "abc", "header_last": "-4"},
+        {"header_first": "9999"},
+        {"kind": "organization\x00", "kind_was": "system"},
+        {"col.0": "lifecycle=flying", "col.1": "no_such_field", "col.99": "owner"},
+        {"choice-field.0": "nope", "choice-said.0": "\u202e\x00", "choice.0": "x"},
+        {"code_prefix": "../UPPER", "action": "save", "name": ""},
+        {"action": "save", "name": "x" * 500},
+    ],
+)
+def test_hostile_mapping_forms_are_refused_naming_the_field_never_5xx(
+    client: tuple[Any, CatalogStore], tmp_path: Path, extra: dict[str, str]
+) -> None:
+    c, store = client
+    path = department_workbook(tmp_path / "dept.xlsx")
+    page = c.get("/import/mapping").text
+    r = c.post("/import/mapping", data={"csrf": _csrf(page)}, files={"file": ("dept.xlsx", path.read_bytes())})
+    form = _fields(r.text) | {"csrf": _csrf(r.text)} | extra
+    r = c.post("/import/mapping", data=form)
+    assert r.status_code in (200, 422), (extra, r.status_code, r.text[-1500:])
+    assert "Traceback" not in r.text
+    if extra.get("action") == "save":
+        assert r.status_code == 422 and 'id="mapping-errors"' in r.text
+        assert store.count_records("import-mapping") == 0
+
+
+def test_a_file_that_cannot_be_read_is_refused_and_not_kept(client: tuple[Any, CatalogStore], tmp_path: Path) -> None:
+    c, _ = client
+    page = c.get("/import/mapping").text
+    r = c.post("/import/mapping", data={"csrf": _csrf(page)}, files={"file": ("hong.xlsx", b"PK\x03\x04 not a zip")})
+    assert r.status_code == 422 and 'id="mapping-failure"' in r.text
+    assert not list((tmp_path / "uploads").iterdir())
+    r = c.get("/import/mapping/profile.json?name=%00nobody")
+    assert r.status_code == 404
