@@ -561,3 +561,13 @@ def test_hostile_targets_are_reported_and_the_run_goes_on(store: CatalogStore, t
     assert all(len(n.reason) < 2_100 for n in got.notes)  # the long target is quoted clipped
     report = run_import(store, first)
     assert report.loaded and store.get_entity("organization:team") is not None
+
+
+def test_a_broken_file_named_by_a_location_refuses_the_run_naming_it(store: CatalogStore, tmp_path: Path) -> None:
+    write(tmp_path / "teams" / "bad.yaml", "apiVersion: backstage.io/v1alpha1\nkind: [unclosed\n")
+    first = write(tmp_path / "catalog-info.yaml", location("root", "./teams/bad.yaml") + "---\n" + group("g"))
+    with pytest.raises(ImportFailed) as exc:
+        run_import(store, first)
+    assert exc.value.text("en").startswith("teams/bad.yaml: not valid YAML at line 3")
+    assert exc.value.text("vi").startswith("teams/bad.yaml: ")
+    assert store.count_entities() == 0
