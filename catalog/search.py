@@ -26,6 +26,7 @@ former province too.
 from __future__ import annotations
 
 import datetime as dt
+import threading
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -100,9 +101,18 @@ class Hit:
 
 
 class Places:
-    """Every organisation and the province or city above it, read once per catalog revision."""
+    """Every organisation and the province or city above it, as of one catalog revision.
 
-    _cache: dict[tuple[int, tuple[int, str]], Places] = {}
+    :meth:`of` keeps one per store and brings it up to the store's revision: a write that touches no organisation
+    (nearly all of them) costs two small reads of the change log; one that changes a few organisations re-reads only
+    those; anything else (a large import, an erased or replaced catalog) reads every organisation again. One request
+    at a time brings a store's copy up to date; the others wait for it rather than each doing it again."""
+
+    _cache: dict[int, tuple[tuple[int, str], Places]] = {}
+    _locks: dict[int, threading.Lock] = {}
+    _guard = threading.Lock()
+    KEEP = 8  # stores remembered (the catalog and a few as-of snapshots)
+    FOLLOW = 500  # organisation changes applied one by one; more: read them all again
 
     def __init__(self, orgs: Iterable[Entity], metamodel: Metamodel = DEFAULT):
         self.orgs = {o.ref: o for o in orgs}
@@ -111,13 +121,58 @@ class Places:
 
     @classmethod
     def of(cls, store: CatalogStore) -> Places:
-        key = (id(store), store.revision())
-        found = cls._cache.get(key)
-        if found is None:
-            found = cls(store.list_entities(EntityFilter(kind="organization", limit=1_000_000)), store.metamodel)
-            cls._cache.clear()
-            cls._cache[key] = found
-        return found
+        key, revision = id(store), store.revision()
+        held = cls._cache.get(key)
+        if held is not None and held[0] == revision:
+            return held[1]
+        with cls._guard:
+            lock = cls._locks.setdefault(key, threading.Lock())
+        with lock:
+            held = cls._cache.get(key)
+            revision = store.revision()
+            if held is None or held[0] != revision:
+                found = (cls._follow(store, held, revision) if held is not None else None) or cls._read(store)
+                with cls._guard:
+                    cls._cache.pop(key, None)
+                    cls._cache[key] = (revision, found)
+                    for old in list(cls._cache)[: -cls.KEEP]:
+                        del cls._cache[old]
+                        cls._locks.pop(old, None)
+                held = (revision, found)
+            return held[1]
+
+    @classmethod
+    def _read(cls, store: CatalogStore) -> Places:
+        return cls(store.list_entities(EntityFilter(kind="organization", limit=1_000_000)), store.metamodel)
+
+    @classmethod
+    def _follow(
+        cls, store: CatalogStore, held: tuple[tuple[int, str], Places], revision: tuple[int, str]
+    ) -> Places | None:
+        """``held`` brought from its revision to ``revision`` through the change log; None when the log does not
+        continue from it (another catalog, or one erased or restored since) or too much changed."""
+        (seq, digest), old = held
+        if revision[0] < seq or seq <= 0:
+            return None
+        last = store.changelog(after_seq=seq - 1, limit=1)
+        if not last or last[0].seq != seq or last[0].hash != digest:
+            return None
+        changed = store.changelog(after_seq=seq, kind="organization", limit=cls.FOLLOW + 1)
+        if not changed:
+            found = cls.__new__(cls)
+            found.orgs, found.metamodel, found._place = old.orgs, old.metamodel, old._place  # the same organisations
+            return found
+        if len(changed) > cls.FOLLOW:
+            return None
+        refs = sorted({c.ref for c in changed})
+        now = store.get_entities(refs)
+        orgs = dict(old.orgs)
+        for r in refs:
+            if r in now and now[r].kind == "organization":
+                orgs[r] = now[r]
+            else:
+                orgs.pop(r, None)
+        return cls(orgs.values(), old.metamodel)
 
     def place_of_org(self, org: str | None) -> str | None:
         """The province or city ``org`` belongs to (itself when it is one); None for national bodies."""
