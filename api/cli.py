@@ -183,6 +183,9 @@ def demo(
     from catalog.demo import demo_edits
 
     demo_edits(s)  # a few real edits now, so record-time views have something to show (catalog.demo)
+    from catalog.demo import demo_campaigns
+
+    demo_campaigns(s)  # a finished and an open inventory campaign, with progress (catalog.demo)
     seq, head = s.revision()
     s.close()
     base = f"http://{host}:{port}"

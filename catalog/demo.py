@@ -54,4 +54,66 @@ def demo_edits(store: CatalogStore) -> list[str]:
     return done
 
 
-__all__ = ["demo_edits"]
+TRIAL = "kiem-ke-thu-stc"
+CITY = "kiem-ke-ttdl-2026"
+KEEP = {
+    "decision": "keep",
+    "decision_rationale": "Đang phục vụ người dân và doanh nghiệp; tiếp tục vận hành tại Trung tâm dữ liệu thành phố.",
+    "decision_legal_basis": "Kế hoạch chuyển đổi số năm 2026 của UBND TP.HCM",
+}
+TERMINATE = {
+    "decision": "terminate",
+    "decision_rationale": "Chức năng đã có trên hệ thống dùng chung của thành phố.",
+    "decision_legal_basis": "Chỉ đạo kiểm kê hạ tầng tại Trung tâm dữ liệu thành phố (12/2025)",
+}
+
+
+def demo_campaigns(store: CatalogStore) -> list[str]:
+    """The demo's inventory campaigns (catalog.campaigns), so the dashboards show real progress: a finished trial
+    round (Sở Tài chính confirms its systems, keep, and the architect closes it: its frozen result is in the change
+    log) and the city-wide round, open for 30 days, in which Sở KH&CN has answered part of its list (one system to
+    terminate) and the others nothing yet. Returns the campaigns opened (none when the departments are missing)."""
+    import datetime as dt
+
+    from catalog import campaigns
+
+    architect = Principal("architect", "architect")
+    stc = Principal("editor-stc", "editor", "organization:hcm-stc")
+    skhcn = Principal("editor-skhcn", "editor", "organization:hcm-skhcn")
+    wanted = ["organization:hcm-skhcn", "organization:hcm-stc", "organization:hcm-snv", "organization:hcm-syt"]
+    if len(store.get_entities(wanted)) < len(wanted):
+        return []
+    today = store.clock().date()
+    trial = campaigns.open_campaign(
+        store,
+        architect,
+        id=TRIAL,
+        name="Kiểm kê thử: hệ thống của Sở Tài chính",
+        orgs=["organization:hcm-stc"],
+        kinds=["system"],
+        deadline=today.isoformat(),
+    )
+    refs = [t.entity.ref for t in campaigns.tasks(store, trial)]
+    campaigns.confirm(store, stc, trial.id, refs, KEEP)
+    campaigns.close(store, architect, trial.id)
+    city = campaigns.open_campaign(
+        store,
+        architect,
+        id=CITY,
+        name="Kiểm kê hệ thống, phần mềm, CSDL tại Trung tâm dữ liệu thành phố",
+        orgs=wanted,
+        kinds=["system", "database", "platform"],
+        deadline=(today + dt.timedelta(days=30)).isoformat(),
+    )
+    mine = [t.entity.ref for t in campaigns.tasks(store, city, campaigns.editor_orgs(store, skhcn))]
+    systems = [r for r in mine if r.startswith("system:")]
+    if systems:
+        campaigns.confirm(store, skhcn, city.id, systems[:1], TERMINATE)
+        campaigns.confirm(store, skhcn, city.id, systems[1:5], KEEP)
+    others = [r for r in mine if not r.startswith("system:")][:4]
+    if others:
+        campaigns.confirm(store, skhcn, city.id, others)
+    return [trial.id, city.id]
+
+
+__all__ = ["demo_campaigns", "demo_edits"]

@@ -219,6 +219,8 @@ def entity_page(request: Request, ref: str, as_of: str = "", valid_on: str = "")
     from catalog.drafts import Drafts
 
     pending = len(Drafts(store, p).list(status="pending", ref=e.ref)) if day is None else 0
+    # today's compliance findings on it (freshness CR006 among them); none on a page of another day
+    findings = [f for f in _compliance(store).findings if f.ref == e.ref] if day is None and valid is None else []
     from api.routers.web_diagrams import context_diagram
 
     return render(
@@ -235,6 +237,7 @@ def entity_page(request: Request, ref: str, as_of: str = "", valid_on: str = "")
         as_of=day,
         can_edit=can_edit,
         pending_drafts=pending,
+        findings=findings,
     )
 
 

@@ -57,8 +57,11 @@ def index(request: Request, q: str = "", kind: str = "", offset: str = "", limit
     elif kind in mm.kinds:
         listed = paginate(_sorted(store.list_entities(EntityFilter(kind=kind, limit=1_000_000)), lang), w)
         hits = Page(describe(store, listed.items), listed.total, listed.offset, listed.limit)
+    from api.routers.web import _compliance
     from diagrams.registry import registry
 
+    # freshness (compliance rule CR006): the entries found that no one has confirmed for the set period
+    stale = {f.ref for f in _compliance(store).findings if f.rule == "CR006"} if hits and hits.total else set()
     views = registry()
     return render(
         request,
@@ -66,6 +69,7 @@ def index(request: Request, q: str = "", kind: str = "", offset: str = "", limit
         counts=counts,
         q=q,
         hits=hits,
+        stale=stale,
         kind=kind,
         revision=store.revision(),
         views={name: _view_label(views[name], lang) for name in ("ioc", "landscape") if name in views},

@@ -216,3 +216,26 @@ def test_retiring_through_a_campaign_is_a_draft_and_counts_as_in_review(sample: 
     assert out.needs_review
     [t] = [t for t in campaigns.tasks(store, camp) if t.entity.ref == ref]
     assert t.status == "review"
+
+
+def test_the_demo_has_a_finished_campaign_and_an_open_one_with_progress(sample: CatalogStore) -> None:
+    from catalog.demo import CITY, TRIAL, demo_campaigns
+
+    store = sample
+    assert demo_campaigns(store) == [TRIAL, CITY]
+    trial, city = campaigns.get(store, TRIAL), campaigns.get(store, CITY)
+    assert trial.status == "closed" and trial.result is not None
+    [row] = trial.result["dashboard"]
+    assert row["done"] == row["total"] == row["keep"] == 4 and row["finished"]
+    assert city.is_open
+    rows = {r.org: r for r in campaigns.dashboard(store, city)}
+    skhcn = rows["organization:hcm-skhcn"]
+    assert skhcn.done == 9 and 0 < skhcn.done < skhcn.total and not skhcn.finished  # 5 systems answered, 4 others
+    answered = [
+        t
+        for t in campaigns.tasks(store, city, {"organization:hcm-skhcn"})
+        if t.status == "done" and t.entity.kind == "system"
+    ]
+    assert sorted(t.decision for t in answered) == ["keep", "keep", "keep", "keep", "terminate"]
+    assert rows["organization:hcm-stc"].finished  # confirmed today in the trial round
+    assert rows["organization:hcm-snv"].done == 0 and rows["organization:hcm-syt"].done == 0

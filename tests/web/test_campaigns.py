@@ -44,6 +44,7 @@ def test_editor_task_list_and_architect_dashboard(signed_in: Callable[[str | Non
     ed.shot("campaign-tasks-390", doc=True)
     ed.page.set_viewport_size({"width": 1366, "height": 900})
     # tick two, answer keep with a rationale and legal basis, confirm
+    names = [ed.page.locator("label[for=t-1] strong").inner_text()]
     ed.page.check("#t-1")
     ed.page.check("#t-2")
     ed.page.select_option("#q-decision", "keep")
@@ -53,7 +54,17 @@ def test_editor_task_list_and_architect_dashboard(signed_in: Callable[[str | Non
         ed.page.click("#campaign-confirm")
     assert "Đã áp dụng 2 thay đổi" in ed.page.locator("#campaign-outcome").inner_text()
     assert ed.page.locator("#task-list li.st-done").count() == 2
-
+    # freshness (CR006, 365 days by default): an entry reviewed in 2024 is flagged in search and on its page, in
+    # words; the entry just confirmed is not
+    ed.goto("/?q=Hệ thống thư điện tử công vụ")
+    stale = ed.page.locator("#list tbody tr", has_text="Hệ thống thư điện tử công vụ").first
+    assert "Chưa xác nhận lại (quá hạn rà soát)" in stale.inner_text()
+    stale.locator("a").first.click()
+    ed.page.wait_for_selector("#entity-findings")
+    found = ed.page.locator("#entity-findings").inner_text()
+    assert "chưa được xác nhận (rà soát) trong 365 ngày" in found and "CR006" not in found
+    ed.goto(f"/?q={names[0]}")
+    assert ed.page.locator("#list tbody tr", has_text=names[0]).first.locator(".not-fresh").count() == 0
     arch.goto(f"/campaigns/{CAMP}")
     row = arch.page.locator("#campaign-dashboard tbody tr", has_text="Sở Tài chính")
     cells = row.locator("td").all_inner_texts()
