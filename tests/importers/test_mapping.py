@@ -311,6 +311,17 @@ def test_an_editors_file_mapped_on_the_page_becomes_one_draft(client: tuple[Any,
     assert r.status_code == 200 and 'id="draft-link"' in r.text, r.text[-3000:]
     assert store.find_entity("system:thu-vien-so-kh-cn") is None  # a draft: nothing applied yet
     assert not list((tmp_path / "uploads").iterdir())  # the upload is gone with the confirmation
+    # the office's next file: the saved profile maps it at once, nothing to choose
+    page = c.get("/import/mapping?lang=en").text
+    assert "Mẫu của Sở KH&amp;CN" in page and "Import a spreadsheet in its own layout" in page
+    assert "Nhập bảng tính" not in page  # one language per page
+    r = c.post(
+        "/import/mapping?lang=en",
+        data={"csrf": _csrf(page), "profile": "Mẫu của Sở KH&CN"},
+        files={"file": ("dept-2027.xlsx", path.read_bytes())},
+    )
+    assert r.status_code == 200 and 'id="mapping-ready"' in r.text and "mapping-rejected" not in r.text
+    assert store.get_entity(CHOSEN).name.en in r.text and "In production" in r.text  # the page's language
 
 
 @pytest.mark.parametrize(
