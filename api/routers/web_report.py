@@ -13,6 +13,7 @@ from fastapi.responses import Response
 from api.routers.diagrams import file_headers
 from api.routers.web import _day, _store, _who, web
 from api.web.context import lang_of, render
+from catalog.search import province_of_principal
 from catalog.store.base import EntityFilter
 from catalog.text import vi_sort_key
 from diagrams.report import FORMATS, check_format, current_state, filename, report_file
@@ -38,11 +39,16 @@ def _provinces(request: Request, day: dt.date, lang: str) -> list[tuple[str, str
 @router.get("/reports/current-state")
 @web
 async def report_page(request: Request, province: str = "", valid_on: str = "") -> Response:
-    _who(request, "export")
+    who = _who(request, "export")
     lang = lang_of(request)
     day = _day(valid_on[:40], "valid_on") or dt.date.today()
     provinces = await run_in_threadpool(_provinces, request, day, lang)
-    chosen = province if province in dict(provinces) else (provinces[0][0] if provinces else "")
+    # chosen: the one asked for, else the reader's own province (the search_home setting's for readers without one)
+    home = getattr(request.app.state.settings, "search_home", None)
+    own = await run_in_threadpool(province_of_principal, _store(request), who, home)
+    chosen = next(
+        (ref for ref in (province, own) if ref and ref in dict(provinces)), provinces[0][0] if provinces else ""
+    )
     return render(request, "report.html", provinces=provinces, province=chosen, day=day)
 
 
