@@ -20,7 +20,7 @@ from typing import Any
 
 from catalog.campaigns import Campaign, tasks
 from catalog.errors import FieldError, ValidationFailed
-from catalog.i18n import msg, text
+from catalog.i18n import format_date, msg
 from catalog.sheets import Sheet, write_xlsx
 from catalog.store.base import CatalogStore
 
@@ -74,7 +74,7 @@ def result_workbook(store: CatalogStore, camp: Campaign, lang: str = "vi") -> by
 
     def org_name(ref: str | None) -> str:
         e = orgs.get(ref or "") or (store.find_entity(ref) if ref else None)
-        return text(e.name, lang) if e is not None else (ref or "")
+        return e.name.get(lang) if e is not None else (ref or "")
 
     def label(kind: str, attr: str, value: Any) -> str:
         spec = mm.kinds.get(kind)
@@ -113,7 +113,7 @@ def result_workbook(store: CatalogStore, camp: Campaign, lang: str = "vi") -> by
     for q in questions:
         spec = next((mm.kinds[k] for k in camp.kinds if k in mm.kinds and mm.kinds[k].attribute(q)), None)
         a = spec.attribute(q) if spec else None
-        q_labels.append(text(a.label, lang) if a is not None else q)
+        q_labels.append(a.label.get(lang) if a is not None else q)
     detail_header = [
         msg("ui-campaign-row-number").text(lang),
         msg("ui-campaign-org").text(lang),
@@ -131,14 +131,14 @@ def result_workbook(store: CatalogStore, camp: Campaign, lang: str = "vi") -> by
             [
                 i,
                 org_name(row["owner"]),
-                text(spec.label, lang) if spec else kind,
+                spec.label.get(lang) if spec else kind,
                 (row["name"].get(lang) or row["name"].get("vi") or row["ref"]),
                 STATUS_VI[row["status"]].text(lang),
                 *[label(kind, q, row.get(q)) for q in questions],
-                row.get("last_reviewed") or "",
+                format_date(row.get("last_reviewed"), lang, "short"),
             ]
         )
-    title = msg("campaign-result-title", name=camp.name, day=camp.closed or "").text(lang)
+    title = msg("campaign-result-title", name=camp.name, day=format_date(camp.closed, lang, "short")).text(lang)
     return write_xlsx(
         [
             Sheet(msg("ui-campaign-summary").text(lang), summary_header, summary),

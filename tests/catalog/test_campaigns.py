@@ -166,7 +166,11 @@ def test_campaign_from_opening_to_frozen_result(sample: CatalogStore, tmp_path: 
     summary = list(wb.worksheets[0].iter_rows(values_only=True))
     assert summary[0][0] == "Cơ quan, đơn vị" and len(summary) == 4
     assert [r[1:4] for r in summary[1:]] == [("4", "4", "0"), ("4", "0", "0"), ("4", "0", "0")]
-    assert len(list(wb.worksheets[1].iter_rows())) == 13
+    detail = list(wb.worksheets[1].iter_rows(values_only=True))
+    assert len(detail) == 13 and detail[0][:5] == ("STT", "Cơ quan, đơn vị", "Loại", "Tên", "Trạng thái")
+    flat = " ".join(str(c) for r in detail for c in r if c)
+    assert "Duy trì" in flat and "Chờ duyệt" in flat and "Hệ thống thông tin" in flat
+    assert "keep" not in flat and "system:" not in flat and "organization:" not in flat
 
     # freshness: with a 20-day period, 25 days later the untouched department's entries are flagged, the
     # confirmed ones are not
