@@ -111,6 +111,8 @@ PRESERVED = "preserved"
 SOURCE_FORMAT = "backstage"
 MAX_KEPT = 500  # values of one entity kept in source_properties ("backstage:spec.type=...")
 KEPT_CHARS = 2_000  # of one value
+# spec fields a mapped kind makes facts of (besides its reference fields): every other value is kept as it is
+MAPPED_SPEC = frozenset(("type", "lifecycle", "definition"))
 
 # reference fields per Backstage kind: field -> (default kind, several?) ; None = the reference must name its kind
 REF_FIELDS: dict[str, dict[str, tuple[str | None, bool]]] = {
@@ -195,16 +197,21 @@ def our_code(ref: EntityRef, kind: str) -> str:
     return f"{ref.kind}-{code_of(ref)}" if kind == PRESERVED else code_of(ref)
 
 
-def kept_values(value: Any, path: str, out: list[str]) -> None:
-    """Every scalar under ``value`` as ``backstage:<path>=<value>`` (the form ArchiMate's kept properties take)."""
+def kept_values(value: Any, path: str, out: list[str]) -> int:
+    """Every scalar under ``value`` as ``backstage:<path>=<value>`` (the form ArchiMate's kept properties take),
+    each cut at :data:`KEPT_CHARS`; returns how many were cut."""
+    cut = 0
     if isinstance(value, dict):
         for k, v in value.items():
-            kept_values(v, f"{path}.{k}" if path else str(k), out)
+            cut += kept_values(v, f"{path}.{k}" if path else str(k), out)
     elif isinstance(value, list):
         for i, v in enumerate(value):
-            kept_values(v, f"{path}[{i}]", out)
+            cut += kept_values(v, f"{path}[{i}]", out)
     elif value is not None:
-        out.append(f"{SOURCE_FORMAT}:{path}={str(value)[:KEPT_CHARS]}")
+        said = str(value)
+        out.append(f"{SOURCE_FORMAT}:{path}={said[:KEPT_CHARS]}")
+        cut += len(said) > KEPT_CHARS
+    return cut
 
 
 def code_of(ref: EntityRef) -> str:
@@ -806,6 +813,25 @@ class BackstageImporter:
 
         return PRESERVED if PRESERVED in (mm or self.metamodel or DEFAULT).kinds else None
 
+    def _kept(self, item: _Item, t: Transformed, skip: frozenset[str]) -> list[str]:
+        """What ``source_properties`` keeps of an entity: its spec but the fields in ``skip``, its annotations,
+        labels and links; at most :data:`MAX_KEPT` values (more, or longer values, are reported)."""
+        meta = item.doc["metadata"]
+        spec = _mapping(item.doc.get("spec"))
+        kept: list[str] = []
+        cut = kept_values({k: v for k, v in spec.items() if k not in skip}, "spec", kept)
+        for key in ("annotations", "labels", "links"):
+            cut += kept_values(meta.get(key), f"metadata.{key}", kept)
+        if len(kept) > MAX_KEPT:
+            t.unmapped.append(
+                Rejection(item.where, "metadata", msg("backstage-kept-first", limit=MAX_KEPT, count=len(kept)))
+            )
+            kept = kept[:MAX_KEPT]
+        if cut:
+            cut_said = msg_plural("backstage-kept-cut", "backstage-kept-cut#plural", count=cut, limit=KEPT_CHARS)
+            t.unmapped.append(Rejection(item.where, "metadata", cut_said))
+        return kept
+
     def _preserve(self, item: _Item, t: Transformed, mm: Metamodel) -> None:
         """A kind the catalog has no counterpart for, kept whole: its kind and reference as ``source_type`` and
         ``source_id``, names, description, tags, the first link as ``url``; every other value (spec, annotations,
@@ -813,16 +839,8 @@ class BackstageImporter:
         doc, ref = item.doc, item.ref
         meta = doc["metadata"]
         spec = _mapping(doc.get("spec"))
-        kept: list[str] = []
-        kept_values(spec, "spec", kept)
-        for key in ("annotations", "labels", "links"):
-            kept_values(meta.get(key), f"metadata.{key}", kept)
-        if len(kept) > MAX_KEPT:
-            t.unmapped.append(
-                Rejection(item.where, "spec", msg("backstage-kept-first", limit=MAX_KEPT, count=len(kept)))
-            )
-            kept = kept[:MAX_KEPT]
         attrs: dict[str, Any] = {"source_format": SOURCE_FORMAT, "source_type": str(doc["kind"]), "source_id": str(ref)}
+        kept = self._kept(item, t, frozenset())
         if kept:
             attrs["source_properties"] = kept
         links = [x for x in _list(meta.get("links")) if isinstance(x, dict) and isinstance(x.get("url"), str)]
@@ -925,15 +943,11 @@ class BackstageImporter:
         links = [x for x in (meta.get("links") or []) if isinstance(x, dict) and isinstance(x.get("url"), str)]
         if links:
             attrs["url"] = links[0]["url"]
-        lost = []
-        if len(links) > 1:
-            lost.append(msg_plural("backstage-more-links", "backstage-more-links#plural", count=len(links) - 1))
-        if isinstance(meta.get("annotations"), dict) and meta["annotations"]:
-            lost.append(
-                msg_plural("backstage-annotations", "backstage-annotations#plural", count=len(meta["annotations"]))
-            )
-        if lost:
-            t.unmapped.append(Rejection(item.where, "metadata", msg("backstage-not-kept", lost=lost)))
+        # the rest as it is written: the reference fields that became facts, type, lifecycle and an API's
+        # definition (reported) aside; members are Users, kept by name
+        kept = self._kept(item, t, MAPPED_SPEC | (REF_FIELDS.get(ref.kind, {}).keys() - {"members"}))
+        if kept:
+            attrs["source_properties"] = kept
         title = meta.get("title") if isinstance(meta.get("title"), str) else None
         description = meta.get("description") if isinstance(meta.get("description"), str) else ""
         data = {

@@ -165,7 +165,22 @@ def test_every_reference_is_mapped_or_reported(store: CatalogStore, tmp_path: Pa
         "lifecycle": "building",
         "protocol": "rest",
         "url": "https://github.com/swagger-api/swagger-petstore",
+        "source_properties": [  # nothing the mapping does not use is lost: the links as they are written
+            "backstage:metadata.links[0].url=https://github.com/swagger-api/swagger-petstore",
+            "backstage:metadata.links[0].title=GitHub Repo",
+            "backstage:metadata.links[0].icon=github",
+            "backstage:metadata.links[1].url=https://github.com/OAI/OpenAPI-Specification/blob/master/examples/v3.0/"
+            "petstore.yaml",
+            "backstage:metadata.links[1].title=API Spec",
+            "backstage:metadata.links[1].icon=code",
+        ],
     }
+    assert ents["organization:team-a"].attributes["source_properties"] == [
+        "backstage:spec.profile.email=team-a@example.com",
+        "backstage:spec.profile.picture=https://avatars.dicebear.com/api/identicon/team-a@example.com.svg"
+        "?background=%23fff&margin=25",
+    ]
+    assert not [u for u in report.unmapped if u.field == "metadata"]  # annotations and links are kept, not reported
     assert ents["service:hello-world"].attributes["lifecycle"] == "retiring"  # deprecated
     assert ents["organization:team-a"].name.en == "team-a" and ents["organization:acme-corp"].name.en == "ACME Corp"
     # the report carries counts per kind and per Backstage kind

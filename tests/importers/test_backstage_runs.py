@@ -571,3 +571,20 @@ def test_a_broken_file_named_by_a_location_refuses_the_run_naming_it(store: Cata
     assert exc.value.text("en").startswith("teams/bad.yaml: not valid YAML at line 3")
     assert exc.value.text("vi").startswith("teams/bad.yaml: ")
     assert store.count_entities() == 0
+
+
+def test_kept_values_are_bounded_and_what_is_cut_is_reported(tmp_path: Path) -> None:
+    notes_ = "".join(f"\n    n{i}: v" for i in range(600))
+    text = (
+        "apiVersion: backstage.io/v1alpha1\nkind: Component\nmetadata:\n  name: big\n  annotations:"
+        f"{notes_}\n    long: {'x' * 3_000}\n"
+        "spec: {type: service, lifecycle: production, owner: group:ops}\n---\n" + group("ops")
+    )
+    t = IMP.transform(read(write(tmp_path / "catalog-info.yaml", text)), "catalog-info.yaml")
+    big = next(e for e in t.entities if e.ref == "system:big")
+    kept = big.attributes["source_properties"]
+    assert len(kept) == backstage.MAX_KEPT and kept[0] == "backstage:metadata.annotations.n0=v"
+    assert [(u.field, u.reason) for u in t.unmapped] == [
+        ("metadata", "only the first 500 of its 601 values are kept"),
+        ("metadata", "1 value longer than 2,000 characters is kept cut to that length"),
+    ]

@@ -190,7 +190,7 @@ def test_backstage_report_has_source_types_and_unmapped(store: CatalogStore) -> 
     data = run_import(store, path).to_json()  # and the 7 group files its Location names beside it
     assert data["source_types"] == {"Group": 8, "Location": 1, "User": 16}
     assert data["counts"]["entities"] == {"organization": 8}
-    assert len(data["unmapped"]) == 18  # 16 Users, the Location (read, not kept), one more link
+    assert len(data["unmapped"]) == 17  # 16 Users, the Location (read, not kept); links and profiles are kept
     assert all(set(u) == {"location", "location_vi", "field", "code", "reason", "reason_vi"} for u in data["unmapped"])
 
 
