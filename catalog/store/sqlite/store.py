@@ -71,11 +71,10 @@ _BULK_CHUNK = 5000
 # (docs/architecture.md, "Measured choices"). Existing files keep theirs.
 PAGE_SIZE = 16384
 
-FTS_PREFIX = "prefix = '1 2 3 4'"  # a prefix of up to 4 letters (most of a Vietnamese syllable): one index entry
-FTS_TABLE = (
-    "CREATE VIRTUAL TABLE IF NOT EXISTS entity_fts USING fts5(ref UNINDEXED, kind UNINDEXED, name, body, "
-    f"tokenize = 'unicode61', {FTS_PREFIX})"
-)
+# the kind is a term (a search of one rare kind reads that kind's entries, not every match); a prefix of up to 4
+# letters (most of a Vietnamese syllable) is one index entry
+FTS_SHAPE = "ref UNINDEXED, kind, name, body, tokenize = 'unicode61', prefix = '1 2 3 4'"
+FTS_TABLE = f"CREATE VIRTUAL TABLE IF NOT EXISTS entity_fts USING fts5({FTS_SHAPE})"
 SCHEMA = f"""
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS entities (
@@ -143,7 +142,9 @@ def _fts_tiers(text: str) -> list[str]:
         return []
     words = " ".join(f'"{t}"*' for t in tokens)
     phrase = " ".join(tokens)
-    return [f'name : "{phrase}" *'] + ([f"name : ({words})"] if len(tokens) > 1 else []) + [words]
+    return (
+        [f'name : "{phrase}" *'] + ([f"name : ({words})"] if len(tokens) > 1 else []) + [f"{{name body}} : ({words})"]
+    )
 
 
 def _rel_ref(rel_id: str) -> str:
@@ -280,13 +281,14 @@ class SQLiteStore(CatalogStore):
 
     @staticmethod
     def _widen_fts(conn: sqlite3.Connection) -> None:
-        """The search index of a file written before it kept prefixes of up to 4 letters: rebuilt with them from its
-        own rows, in one transaction (re-checked under the lock: another process may be doing it). Derived data: the
-        schema version stays; a read-only file keeps its index and searches it, more slowly."""
+        """The search index of a file written before it kept the kind as a term and prefixes of up to 4 letters:
+        rebuilt so from its own rows, in one transaction (re-checked under the lock: another process may be doing
+        it). Derived data: the schema version stays; a read-only file keeps its index and searches it, more
+        slowly."""
 
         def current() -> bool:
             row = conn.execute("SELECT sql FROM sqlite_master WHERE name = 'entity_fts'").fetchone()
-            return row is not None and FTS_PREFIX in row[0]
+            return row is not None and FTS_SHAPE in row[0]
 
         if current():
             return
@@ -640,12 +642,13 @@ class SQLiteStore(CatalogStore):
         limit = int(limit)
         found: dict[str, None] = {}
         sql = f"SELECT ref FROM entity_fts WHERE entity_fts MATCH ?{' AND kind = ?' if kind else ''} LIMIT ?"
+        in_kind = 'kind : "{}" AND '.format(kind.replace('"', '""')) if kind else ""  # narrows; ``kind = ?`` decides
         conn = self._conn()
         try:
             for q in _fts_tiers(text):
                 if 0 <= limit <= len(found):
                     break
-                args: list[Any] = [q, *([kind] if kind else []), limit]
+                args: list[Any] = [in_kind + q, *([kind] if kind else []), limit]
                 for (ref,) in conn.execute(sql, args):
                     found.setdefault(ref)
         except sqlite3.OperationalError as exc:  # pragma: no cover - folded tokens are always valid FTS terms
