@@ -403,13 +403,15 @@ def _figures(store: CatalogStore, snap: Snapshot, entities: list[Entity], as_of:
         key=lambda e: (-sum(1 for r in snap.incoming.get(e.ref, []) if r.type == "feeds"), e.ref),
     )
     day = snap.day
-    params = ViewParams(ref=iocs[0].ref if iocs else None, as_of=as_of, valid_on=day, lang=lang)
-    dot = to_dot(build(store, "ioc", params), store.metamodel)
-    s.blocks.append(
-        Figure(
-            "ioc", say("report-figure", lang, number=1, title=say("report-f-ioc", lang)), render(dot, "png", dpi=DPI)
-        )
-    )
+    number = 0
+    if iocs:
+        number += 1
+        params = ViewParams(ref=iocs[0].ref, as_of=as_of, valid_on=day, lang=lang)
+        dot = to_dot(build(store, "ioc", params), store.metamodel)
+        title = say("report-figure", lang, number=number, title=say("report-f-ioc", lang))
+        s.blocks.append(Figure("ioc", title, render(dot, "png", dpi=DPI)))
+    else:
+        s.blocks.append(say("report-ioc-none", lang, day=day))
     shared = [e for e in entities if e.kind == "database" and e.attributes.get("scope") == "shared"]
     ranked = sorted(
         ((len(database_consumers(snap.metamodel, e.ref, snap.touching).users), e.ref, e) for e in shared),
@@ -423,7 +425,12 @@ def _figures(store: CatalogStore, snap: Snapshot, entities: list[Entity], as_of:
         s.blocks.append(
             Figure(
                 "shared-db",
-                say("report-figure", lang, number=2, title=say("report-f-shared-db", lang, name=db.name.get(lang))),
+                say(
+                    "report-figure",
+                    lang,
+                    number=number + 1,
+                    title=say("report-f-shared-db", lang, name=db.name.get(lang)),
+                ),
                 render(dot, "png", dpi=DPI),
             )
         )
