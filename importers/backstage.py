@@ -676,13 +676,24 @@ class BackstageImporter:
 
     def claims(self, path: Path, head: bytes = b"") -> bool:
         """Picked without --format for catalog-info.yaml (Backstage's convention), YAML whose first lines say
-        ``apiVersion: backstage.io/...``, or a directory with a catalog-info.yaml at its top (a .zip needs
+        ``apiVersion: backstage.io/...``, or a directory with such a file at its top (a .zip needs
         ``--format backstage``)."""
         if path.is_dir():
-            return any((path / name).is_file() for name in CATALOG_NAMES)
+            return any(self._head_says(p) for p in sorted(path.iterdir())[:200] if p.is_file())
         if path.suffix.lower() not in self.suffixes:
             return False
         return path.name.lower() in CATALOG_NAMES or _backstage_head(head)
+
+    @staticmethod
+    def _head_says(path: Path) -> bool:
+        """A file a directory import reads (catalog-info.yaml, or YAML whose first lines say Backstage)."""
+        if not path.name.lower().endswith((".yaml", ".yml")):
+            return False
+        try:
+            with path.open("rb") as fh:
+                return _is_catalog_file(path.name, fh.read(4096))
+        except OSError:
+            return False
 
     def read(self, path: Path, max_bytes: int) -> Collected:
         """The file and every file its Locations name under the file's folder; or, for a directory or a zip, every

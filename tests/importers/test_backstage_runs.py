@@ -466,6 +466,10 @@ def test_a_zip_uploaded_on_the_import_page(store: CatalogStore, tmp_path: Path) 
 def test_picked_for_a_directory_with_a_catalog_info(tmp_path: Path) -> None:
     write(tmp_path / "repo" / "catalog-info.yaml", group("g"))
     assert pick(tmp_path / "repo", None).name == "backstage"
+    assert pick(EXAMPLES, None).name == "backstage"  # its Location files say apiVersion: backstage.io/...
+    write(tmp_path / "other" / "notes.yaml", "a: 1\n")
+    with pytest.raises(ImportFailed):
+        pick(tmp_path / "other", None)
 
 
 # --- every kind: what has no counterpart is kept as it is ------------------------------------------------------------
