@@ -327,8 +327,8 @@ def suggest(
     if not folded:
         return []
     limit = max(1, min(int(limit), MAX_LIMIT))
-    # the index's best few dozen (of each kind asked for), re-ranked here
-    wanted = max(limit * 4, 60) if len(kinds) < 2 else max(limit * 2, 30)
+    # the index's best few dozen (of each kind asked for: it lists matches in the name first), re-ranked here
+    wanted = max(limit * 3, 45) if len(kinds) < 2 else max(limit + 5, 20)
     found: list[Entity] = []
     asked: list[str | None] = list(kinds) or [None]
     for k in asked:
