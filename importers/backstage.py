@@ -332,6 +332,7 @@ def _placeholders(value: Any, path: str, seen: set[int] | None = None) -> Iterab
 CATALOG_NAMES = ("catalog-info.yaml", "catalog-info.yml")
 MAX_FILES = 5_000  # files one run reads (a directory, an archive, every file a Location names)
 MAX_TREE_DEPTH = 32  # folder levels under the root, and Locations naming Locations
+MAX_WALK = 200_000  # files and folders a directory import looks through for catalog files
 URL_RE = re.compile(r"^[a-z][a-z0-9+.-]*://", re.I)
 GLOB_CHARS = frozenset("*?[")
 
@@ -452,7 +453,11 @@ class _Folder(_Tree):
 
     def candidates(self) -> list[str]:
         out: list[str] = []
+        seen = 0
         for here, dirs, files in os.walk(self.root):  # symbolic links to folders are not walked into
+            seen += len(dirs) + len(files)
+            if seen > MAX_WALK:
+                raise ImportFailed(msg("backstage-folder-too-big", file=self.label, limit=MAX_WALK))
             depth = len(Path(here).relative_to(self.root).parts)
             dirs[:] = sorted(
                 d for d in dirs if not d.startswith(".") and d != "node_modules" and depth < MAX_TREE_DEPTH

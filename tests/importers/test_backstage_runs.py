@@ -592,3 +592,12 @@ def test_kept_values_are_bounded_and_what_is_cut_is_reported(tmp_path: Path) -> 
         ("metadata", "only the first 500 of its 601 values are kept"),
         ("metadata", "1 value longer than 2,000 characters is kept cut to that length"),
     ]
+
+
+def test_a_directory_walk_is_bounded(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    for i in range(30):
+        write(tmp_path / "big" / f"d{i}" / "readme.txt", "x")
+    monkeypatch.setattr(backstage, "MAX_WALK", 40)
+    with pytest.raises(ImportFailed) as exc:
+        read(tmp_path / "big")
+    assert exc.value.text("en") == "big: more than 40 files and folders to look through; import a smaller folder"
