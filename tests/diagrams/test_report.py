@@ -247,6 +247,22 @@ def test_english_on_request(reports: dict) -> None:
     assert not re.search(r"\b(report|ui|cli|diagram)-[a-z]+(-[a-z]+)*\b", body)
 
 
+def test_every_section_of_the_samples_report_is_filled(reports: dict) -> None:
+    report, _ = reports[(TODAY, "vi")]
+    for section in report.sections:
+        if section.key not in ("layers", "annex"):
+            assert section.tables or section.figures, section.key
+    assert [f.key for f in report.figures()] == ["ioc", "shared-db"]
+
+
+def test_an_organisation_without_an_ioc_draws_no_other_citys(sample: CatalogStore) -> None:
+    r = current_state(sample, "organization:vn-bnv", TODAY)  # a ministry: one database, no operations centre
+    assert "ioc" not in [f.key for f in r.figures()]
+    section = next(s for s in r.sections if s.key == "diagrams")
+    assert any(isinstance(b, str) and "Danh mục chưa ghi nhận trung tâm điều hành" in b for b in section.blocks)
+    assert len(docx.Document(io.BytesIO(r.to_docx())).inline_shapes) == len(r.figures())
+
+
 def test_refuses_what_is_not_a_province_or_a_day(sample: CatalogStore) -> None:
     with pytest.raises(ValidationFailed) as e:
         current_state(sample, "organization:nowhere", TODAY)
