@@ -353,8 +353,7 @@ class DotWriter:
         layers = self._layers()
         for nodes in layers:
             self.out.append("  {rank=same; " + " ".join(f"{node_id(k)};" for k in nodes) + "}")
-        for before, after in zip(layers, layers[1:], strict=False):  # in order though no edge between them shapes it
-            self.out.append(f"  {node_id(before[0])} -> {node_id(after[0])} [style=invis];")
+        self._order_layers(layers)
         self._legend()
         self.out.append("}")
         return "\n".join(self.out) + "\n"
@@ -370,6 +369,19 @@ class DotWriter:
             rows = max(3, math.ceil(math.sqrt(len(isolated))))
             for i in range(rows, len(isolated)):
                 self.out.append(f"  {node_id(isolated[i - rows].key)} -> {node_id(isolated[i].key)} [style=invis];")
+
+    def _order_layers(self, layers: list[list[str]]) -> None:
+        """Two consecutive layers that no layout-shaping edge (a data flow along the layers) joins are kept in order
+        by an invisible edge (the business view's ``serves`` carries no data: without it every layer is one rank)."""
+        nodes = self.d.nodes
+        shaped = {
+            (nodes[e.tail].layer, nodes[e.head].layer)
+            for e in self.d.edges
+            if e.tail in nodes and e.head in nodes and (carries_data(e.type, self.mm) or e.type == AGGREGATE)
+        }
+        for before, after in zip(layers, layers[1:], strict=False):
+            if (nodes[before[0]].layer, nodes[after[0]].layer) not in shaped:
+                self.out.append(f"  {node_id(before[0])} -> {node_id(after[0])} [style=invis];")
 
     def _layers(self) -> list[list[str]]:
         """The nodes of each layer (Node.layer), in layer order: one rank each (``newrank``: across clusters)."""

@@ -39,7 +39,7 @@ from catalog.history.snapshot import (
     record_reader,
 )
 from catalog.i18n import DATE_PATTERNS, format_date, msg
-from catalog.metamodel import Label, Metamodel
+from catalog.metamodel import DEFAULT, Label, Metamodel
 from catalog.model import Entity, Relationship
 from catalog.store.base import CatalogStore
 from diagrams.changes import diff_snapshots
@@ -414,7 +414,7 @@ class ContextView(_SnapshotView):
     label = Label("Bối cảnh một thực thể", "Entity context")
     title = Label("Bối cảnh", "Context")
     description = "Everything within --depth hops (default 1) of one entity, in --direction (out, in, both)"
-    ref_kinds = ("organization", "system", "database", "platform", "service", "dataset")
+    ref_kinds = tuple(DEFAULT.kinds)  # any entity: every kind of the metamodel
 
     reads_parts = True
 
