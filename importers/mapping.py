@@ -34,6 +34,7 @@ import datetime as dt
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from dataclasses import field as dataclass_field
 from pathlib import Path
 from typing import Any
 
@@ -111,7 +112,7 @@ class Profile:
         org = data.get("org") or None
         if org is not None and (not isinstance(org, str) or not org.startswith(f"{ORG_KIND}:") or len(org) > 200):
             errors.append(FieldError("org", msg("mapping-org-invalid")))
-        rows = []
+        rows: list[int | None] = []
         for key in ("header_first", "header_last"):
             v = data.get(key)
             if v in (None, ""):
@@ -492,7 +493,7 @@ class Choice:
     field: str
     said: str
     candidates: list[tuple[str, str]]
-    rows: list[int] = field(default_factory=list)
+    rows: list[int] = dataclass_field(default_factory=list)
 
 
 @dataclass
