@@ -292,3 +292,16 @@ def test_no_server_notifications_reach_the_terminal(tmp_path: Path, raw: Any) ->
         log.setLevel(old_level)
     assert [r.getMessage()[:200] for r in records] == []
     assert any(not isinstance(h, Keep) for h in logging.getLogger("neo4j").handlers)  # never Python's last resort
+
+
+def test_every_property_key_the_queries_name_is_created_when_a_store_opens() -> None:
+    """A query naming a key the database never held makes the server warn; opening a store creates every key the
+    store's Cypher names (``_TOKENS``), so the list must keep up with the queries."""
+    from catalog.store.neo4j import store as neo_store
+
+    source = Path(neo_store.__file__).read_text(encoding="utf-8")
+    cypher = " ".join(re.findall(r'"([^"\n]*)"', source))  # every string literal; Cypher is in them
+    cypher = re.sub(r"\{[^{}]*\}", "", cypher)  # f-string fields are Python, not Cypher
+    named = set(re.findall(r"\b(?:n|r|c|e|h|m|x|hd)\.([a-z_]+)\b", cypher))
+    assert {"pub", "proposer", "before", "in_key"} <= named  # the scan sees the queries
+    assert named <= set(neo_store._TOKENS), sorted(named - set(neo_store._TOKENS))

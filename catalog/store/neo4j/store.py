@@ -320,7 +320,12 @@ def _too_big(exc: Exception) -> bool:
     return "MemoryPoolOutOfMemory" in (getattr(exc, "code", None) or "")
 
 
-_TOKENS = ("pub", "proposer")  # property keys that queries name before any fact may hold them (see _ensure_tokens)
+# every property key the queries name (see _ensure_tokens); attribute filters name theirs as parameters (n[$key])
+_TOKENS = (
+    *("ref", "kind", "owner", "lifecycle", "version", "prov_source", "created_at", "updated_at", "data", "tags"),
+    *("search_name", "search_body", "pub", "id", "in_key", "date", "orgs", "seq", "time", "actor", "request_id"),
+    *("op", "before", "after", "prev_hash", "hash", "proposer", "rid", "collection", "key", "locked"),
+)
 
 _CHANGE_FIELDS = (
     "c.seq AS seq, c.time AS time, c.actor AS actor, c.request_id AS request_id, c.op AS op, "
@@ -374,7 +379,13 @@ class Neo4jStore(CatalogStore):
 
     # --- set-up ------------------------------------------------------------------------------------------------------
     def _open(self, create: bool) -> None:
-        meta = self._run("MATCH (m:CatalogMeta {key: 'schema'}) RETURN m.version AS version")
+        labels = {r["label"] for r in self._run("CALL db.labels() YIELD label RETURN label")}
+        # a database that never held a catalog has no such label: asking for it would make the server warn
+        meta = (
+            self._run("MATCH (m:CatalogMeta {key: 'schema'}) RETURN m.version AS version")
+            if "CatalogMeta" in labels
+            else []
+        )
         if not meta:
             if self._run("MATCH (n) RETURN 1 AS x LIMIT 1"):  # someone else's graph: never add our schema to it
                 raise StoreError(
