@@ -57,6 +57,7 @@ from diagrams.registry import ViewParams, build
 from diagrams.render import render
 
 LANGS = ("vi", "en")
+EARLIEST = dt.date(1900, 1, 1)  # no report about a day before this (the compliance checks count back from the day)
 FONT = "Times New Roman"  # Decree 30/2020/NĐ-CP; fontconfig maps it to a font with Vietnamese glyphs (Noto Serif)
 DPI = 150  # the diagrams' resolution in the document (readers zoom in)
 LANDSCAPE_CM, MAX_HEIGHT_CM = 25.7, 14.0  # a diagram on a landscape A4 page (2 cm margins), room for its caption
@@ -638,7 +639,10 @@ def current_state(
         errors.append(FieldError("lang", msg("value-one-of", allowed=", ".join(LANGS))))
     day = parse_day(valid_on, "valid_on") or store.clock().date()
     as_of = parse_day(recorded_at, "recorded_at")
-    start = parse_day(since, "since") or dt.date(day.year - 1, 1, 1)
+    start = parse_day(since, "since") or dt.date(max(day.year - 1, dt.MINYEAR), 1, 1)
+    for name, when in (("valid_on", day), ("since", start), ("recorded_at", as_of)):
+        if when is not None and when < EARLIEST:  # the checks count years back from the day: keep them in range
+            errors.append(FieldError(name, msg("value-at-least", minimum=EARLIEST.isoformat())))
     if start > day:
         errors.append(FieldError("since", msg("report-since-after", since=start, day=day)))
     if errors:

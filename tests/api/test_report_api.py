@@ -60,6 +60,8 @@ def test_who_may_not_export_is_refused(api, role) -> None:  # type: ignore[no-un
         ({"province": HCM, "format": "pdf"}, "format"),
         ({"province": HCM, "lang": "fr"}, "lang"),
         ({}, "province"),
+        ({"province": HCM, "valid_on": "0001-01-01"}, "valid_on"),  # the checks would count back past year 1
+        ({"province": HCM, "recorded_at": "2025-13-01"}, "recorded_at"),
     ],
 )
 def test_bad_input_is_422_naming_the_field(api, params: dict, field: str) -> None:  # type: ignore[no-untyped-def]
