@@ -10,6 +10,7 @@ catalog entities and relationships by :func:`transform_model` through the config
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import os
 import re
@@ -145,6 +146,7 @@ class AModel:
     problems: list[Rejection] = field(default_factory=list)  # become rejections (e.g. XSD errors)
     notes: list[Rejection] = field(default_factory=list)  # reported, not a reason to refuse
     views: int = 0
+    view_xml: list[Any] = field(default_factory=list)  # 3.x views kept whole (lxml elements)
     folders: dict[str, str] = field(default_factory=dict)  # concept id -> folder path
     where_names_file: bool = False  # Concept.where already names the file (a CSV set spans three files)
 
@@ -154,7 +156,9 @@ class ArchimateTransformed(Transformed):
     """Transformed plus the accounting: every element and relationship is mapped, unmapped or rejected once."""
 
     format: str = ""
-    counts: dict[str, Counter] = field(default_factory=lambda: {"elements": Counter(), "relationships": Counter()})
+    counts: dict[str, Counter] = field(
+        default_factory=lambda: {"elements": Counter(), "relationships": Counter(), "views": Counter()}
+    )
     notes: list[str] = field(default_factory=list)
 
 
@@ -500,6 +504,8 @@ def read_exchange(data: bytes, name: str, validate: bool = True, ref_dir: Path |
             if item.tag == q("item"):
                 _walk_folders(item, [], q, model.folders)
     model.views = sum(1 for _ in root.iter(q("view")))
+    if version != "2.1":  # 3.x views are kept whole for export (2.1 views would need converting to 3.1)
+        model.view_xml = list(root.iter(q("view")))
     return model
 
 
@@ -586,7 +592,7 @@ def transform_model(
     t.unmapped += model.notes
     t.source_types = dict(sorted(Counter(c.type for c in model.elements + model.relationships).items()))
     ec, rc = t.counts["elements"], t.counts["relationships"]
-    if model.views:
+    if model.views and not model.view_xml:
         t.notes.append(msg_plural("archimate-views", "archimate-views#plural", count=model.views))
         t.unmapped.append(Rejection(f"{source}: views", "views", t.notes[-1]))
     status: dict[str, str] = {}  # element id -> "mapped" | "preserved" | "rejected"
@@ -764,6 +770,19 @@ def transform_model(
             what, _, x = item[end].partition(":")
             if what == "relationship" and x in edges:
                 item[end] = f"edge:{edges[x]}"
+    from lxml import etree
+
+    for view in model.view_xml:  # a view names what the file's identifiers became, as the record's items do
+        for node in view.iter():
+            for a in ("elementRef", "relationshipRef"):
+                x = node.get(a)
+                if x is not None:
+                    node.set(a, f"ref:{kinds[x][0]}" if x in kinds else f"edge:{edges[x]}" if x in edges else
+                             f"relationship:{x}")  # fmt: skip
+        alone = copy.deepcopy(view)  # canonical XML of the view alone: the same whichever file it came from
+        etree.cleanup_namespaces(alone)
+        kept_items.append({"view": etree.tostring(alone, method="c14n2").decode("utf-8")})
+        t.counts["views"]["kept"] += 1
     record = _model_record(model, source, kept_items, mm)
     if record is not None:
         if record.ref in refs:
@@ -1096,6 +1115,7 @@ def export_entities(
         if sid:
             by_source_id[sid] = rel_ident[r.id]
     kept: list[dict[str, Any]] = []
+    views: list[dict[str, Any]] = []
     for rec in records:
         for raw in rec.attributes.get("kept_for_export") or ():
             try:
@@ -1106,6 +1126,8 @@ def export_entities(
                 item["_ident"] = unique(str(item.get("id") or ""), "id-k" + hashlib.sha1(raw.encode()).hexdigest()[:16])
                 by_source_id.setdefault(str(item.get("id") or ""), item["_ident"])
                 kept.append(item)
+            elif isinstance(item, dict) and isinstance(item.get("view"), str):
+                views.append(item)
 
     els = etree.SubElement(root, q("elements"))
     folders: dict[str, list[str]] = {}
@@ -1241,6 +1263,13 @@ def export_entities(
                 node = node.setdefault(part, {})
             node.setdefault("", []).extend(members)
         _write_folders(orgs, tree, q)
+    diagrams = []
+    for item in views:
+        view = _exported_view(item, ids, rel_ident, by_source_id, written, used)
+        if view is None:
+            skipped.append(f"view {str(item['view'])[:80]}: names what is not in the export")
+        else:
+            diagrams.append(view)
     if propdefs:
         pds = etree.SubElement(root, q("propertyDefinitions"))
         for key, pid in sorted(propdefs.items(), key=lambda kv: kv[1]):
@@ -1248,8 +1277,45 @@ def export_entities(
             pd.set("identifier", pid)
             pd.set("type", "string")
             etree.SubElement(pd, q("name")).text = key
+    if diagrams:
+        holder = etree.SubElement(etree.SubElement(root, q("views")), q("diagrams"))
+        for view in diagrams:
+            holder.append(view)
     xml = etree.tostring(root, xml_declaration=True, encoding="UTF-8", pretty_print=True)
     return ExportResult(xml, len(entities), n_rel, skipped, marked)
+
+
+def _exported_view(
+    item: dict[str, Any],
+    ids: dict[str, str],
+    rel_ident: dict[str, str],
+    by_source_id: dict[str, str],
+    written: set[str],
+    used: set[str],
+):
+    """A kept view with the identifiers it names rewritten to this document's; None when one of them is not in the
+    document, when the XML is not a 3.x view, or when an identifier of the view is already taken."""
+    from lxml import etree
+
+    try:
+        view = etree.fromstring(str(item["view"]).encode("utf-8"), safe_parser())
+    except etree.XMLSyntaxError:
+        return None
+    if view.tag != f"{{{NS3}}}view":
+        return None
+    own = [n.get("identifier") for n in view.iter() if n.get("identifier")]
+    if any(x in used for x in own):
+        return None
+    for n in view.iter():
+        for a in ("elementRef", "relationshipRef"):
+            if n.get(a) is not None:
+                what, _, y = n.get(a).partition(":")
+                found = ids.get(y) if what == "ref" else rel_ident.get(y) if what == "edge" else by_source_id.get(y)
+                if found is None or found not in written:
+                    return None
+                n.set(a, found)
+    used.update(own)
+    return view
 
 
 def _is_model_record(e: Entity) -> bool:
