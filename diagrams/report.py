@@ -64,6 +64,7 @@ LANDSCAPE_CM, MAX_HEIGHT_CM = 25.7, 14.0  # a diagram on a landscape A4 page (2 
 PORTRAIT_HEIGHT_CM = 22.0  # a tall diagram on a portrait page, room for the heading and caption
 TABLE_CM = 17.0  # width of a table
 CHAR_CM, PAD_CM = 0.19, 0.3  # a character of the tables' 9 pt text, and a cell's margins
+NUMBER_CM = 1.2  # the number column ("STT" in bold on one line)
 VIA_SHOWN = 4  # names listed in the "via" column of a national connection
 INVENTORY_KINDS_FIRST = ("system", "database", "platform")  # the inventory tables the framework asks for, first
 
@@ -826,7 +827,8 @@ def _docx(report: CurrentState) -> bytes:
                 doc.paragraphs[-1].paragraph_format.keep_with_next = True
                 doc.add_paragraph(block.caption, style="Caption")
             else:
-                doc.add_paragraph(block.title, style="Caption").paragraph_format.keep_with_next = True
+                caption = doc.add_paragraph(block.title, style="Caption").paragraph_format
+                caption.keep_with_next, caption.space_before = True, Pt(10)
                 table = doc.add_table(rows=1, cols=len(block.header))
                 table.style = doc.styles["Table Grid"]
                 table.alignment = WD_TABLE_ALIGNMENT.CENTER
@@ -873,7 +875,7 @@ def _widths(header: list[str], rows: list[list[str]]) -> list[float]:
             continue
         longest = max([len(head) / 2, *(len(t) for t in texts)])
         weights.append(min(max(longest, 6), 40) ** 0.7)
-    widths = [least[i] if w == 0.0 else 0.0 for i, w in enumerate(weights)]
+    widths = [max(least[i], NUMBER_CM) if w == 0.0 else 0.0 for i, w in enumerate(weights)]
     free = [i for i, w in enumerate(weights) if w]
     while free:  # share what is left; a column below its longest word gets that and leaves the sharing
         left = TABLE_CM - sum(widths)
