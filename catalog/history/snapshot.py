@@ -333,7 +333,6 @@ def rewind_from(entries: Iterable[ChangeEntry], seq: int) -> Rewind:
     return Rewind(ents, rels)
 
 
-
 _RECORDS: weakref.WeakKeyDictionary[CatalogStore, OrderedDict[tuple, tuple]] = weakref.WeakKeyDictionary()
 
 
