@@ -324,13 +324,15 @@ class Sheet:
 
 
 def read_sheet(tables: list[Table], profile: Profile | None = None) -> Sheet:
-    """The profile's sheet (else the first with rows), its header rows (the profile's, else detected) and data rows."""
+    """The profile's sheet (else the one with the most rows), its header rows (the profile's, else detected) and its
+    data rows."""
     from importers.base import ImportFailed
 
     wanted = profile.sheet if profile else None
     table = next((t for t in tables if wanted and t.name == wanted), None)
-    if table is None:
-        table = next((t for t in tables if t.rows or any(not _empty(v) for v in t.header)), None)
+    if table is None:  # the sheet with the most rows (a cover or instructions sheet holds a few)
+        filled = [t for t in tables if t.rows or any(not _empty(v) for v in t.header)]
+        table = max(filled, key=lambda t: len(t.rows)) if filled else None
     if table is None:
         raise ImportFailed(msg("mapping-no-rows"), reason="import-nothing-read")
     grid = grid_of(table)
@@ -464,6 +466,7 @@ class Orgs:
         self.current: list[tuple[str, str]] = []  # (folded name, ref)
         self.label: dict[str, str] = {}
         self.names_of: dict[str, Any] = {}  # ref -> its name (a LocalText: either language)
+        self.current_refs: set[str] = set()
         for e in store.iter_entities(kind=ORG_KIND):
             self.label[e.ref] = e.name.vi or e.ref
             self.names_of[e.ref] = e.name
@@ -473,6 +476,7 @@ class Orgs:
                     self.names.setdefault(fold(n), set()).add(e.ref)
             if e.valid_to is None or e.valid_to > today:
                 self.current += [(fold(n), e.ref) for n in names if n.strip()]
+                self.current_refs.add(e.ref)
 
     def find(self, said: str) -> list[str]:
         key = fold(said)

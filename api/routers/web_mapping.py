@@ -78,6 +78,7 @@ def _profile_data(data: Any, headers: list[str] | None, fields: dict[str, Any]) 
         "header_last": str(data.get("header_last", ""))[:5],
         "code_prefix": str(data.get("code_prefix", ""))[:50],
         "sheet": str(data.get("sheet", ""))[:100] or None,
+        "org": str(data.get("org", ""))[:200] or None,  # an editor's profile is their organisation's whatever this says
     }
     if headers is not None:
         cols = {}
@@ -167,6 +168,7 @@ async def mapping_submit(request: Request) -> Response:
         _discard_upload(token)
         return render(request, "mapping.html", status=422, failure=exc.text(lang), **page)
     kind = str(data.get("kind", "system"))[:50]
+    other_sheet = str(data.get("sheet", "")) != str(data.get("sheet_was", data.get("sheet", "")))
     start = str(data.get("profile", ""))[:200]
     errors: list[str] = []
     saved = None
@@ -178,6 +180,8 @@ async def mapping_submit(request: Request) -> Response:
             kind = "system"
         fields = {c.key: c for c in fields_of(mm, kind)}
         first = _profile_data(data, None, fields) | {"kind": kind}
+        if other_sheet:  # another sheet: its own header rows
+            first |= {"header_first": "", "header_last": ""}
         try:
             profile = Profile.from_json(first, mm)
         except ValidationFailed as exc:
@@ -189,7 +193,7 @@ async def mapping_submit(request: Request) -> Response:
         _discard_upload(token)
         return render(request, "mapping.html", status=422, failure=exc.text(lang), **page)
     fields = {c.key: c for c in fields_of(mm, kind)}
-    if "col.0" in data and str(data.get("kind_was", "")) == kind:  # the person's own choices
+    if "col.0" in data and str(data.get("kind_was", "")) == kind and not other_sheet:  # the person's own choices
         described = _profile_data(data, sheet.headers, fields) | {"kind": kind}
         try:
             profile = Profile.from_json(described, mm)
@@ -260,6 +264,14 @@ async def mapping_submit(request: Request) -> Response:
         errors=errors,
         saved=saved,
         name=saved.name if saved else str(data.get("name", ""))[:80] or (start if start else ""),
+        sheets=[t.name for t in tables if t.rows or t.header],
+        org=profile.org or "",
+        orgs=sorted(
+            ((ref, name.get(lang) or ref) for ref, name in orgs.names_of.items() if ref in orgs.current_refs),
+            key=lambda o: fold(o[1]),
+        )
+        if p.role != "editor"
+        else [],
         code_prefix=profile.code_prefix,
         profiles=profiles,
     )

@@ -74,6 +74,20 @@ def test_the_header_is_found_below_the_title_rows_and_its_merged_parts_joined(tm
     assert [n for n, _ in sheet.rows] == [5, 6, 7]
 
 
+def test_a_cover_sheet_before_the_table_is_passed_over(tmp_path: Path) -> None:
+    from openpyxl import load_workbook
+
+    path = department_workbook(tmp_path / "dept.xlsx")
+    wb = load_workbook(path)
+    cover = wb.create_sheet("Hướng dẫn", 0)
+    cover.append(["Báo cáo kiểm kê: điền mỗi hệ thống một dòng"])
+    cover.append(["Hạn nộp: 31/12/2026"])
+    wb.save(path)
+    sheet = read_sheet(read_file(path, ImportLimits()))
+    assert sheet.table.name == "Danh mục HTTT" and (sheet.first, sheet.last) == (3, 4)
+    assert read_sheet(read_file(path, ImportLimits()), Profile(name="x", sheet="Hướng dẫn")).table.name == "Hướng dẫn"
+
+
 def test_fields_are_suggested_from_the_metamodels_labels_in_either_language_without_diacritics(tmp_path: Path) -> None:
     sheet = read_sheet(read_file(department_workbook(tmp_path / "dept.xlsx"), ImportLimits()))
     targets = suggest(sheet, DEFAULT, "system")
