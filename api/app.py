@@ -61,6 +61,7 @@ def create_app(settings: Settings | None = None, store: CatalogStore | None = No
     from api.routers import (
         accounts,
         analysis,
+        campaigns,
         changelog,
         changesets,
         compliance,
@@ -121,6 +122,7 @@ def create_app(settings: Settings | None = None, store: CatalogStore | None = No
         registries,
         search,
         report,
+        campaigns,
     ):
         app.include_router(r.router, **guarded)
     app.include_router(web_explore.router)

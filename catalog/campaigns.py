@@ -387,12 +387,19 @@ def _in_campaign(store: CatalogStore, camp: Campaign, principal: Principal, refs
         raise ValidationFailed([FieldError("refs", msg("campaign-refs-required"))])
     if len(refs) > MAX_REFS:
         raise ValidationFailed([FieldError("refs", msg("campaign-refs-too-many", limit=MAX_REFS))])
-    mine = {t.entity.ref: t for t in tasks(store, camp, editor_orgs(store, principal))}
+    every = {t.entity.ref: t for t in tasks(store, camp)}
+    units = editor_orgs(store, principal)
+    mine = {r: t for r, t in every.items() if units is None or t.entity.owner in units}
     errors = [
-        FieldError(f"refs.{i}", msg("campaign-ref-not-yours", ref=r[:200])) for i, r in enumerate(refs) if r not in mine
+        FieldError(f"refs.{i}", msg("campaign-ref-not-in-campaign", ref=r[:200]))
+        for i, r in enumerate(refs)
+        if r not in every
     ]
     if errors:
         raise ValidationFailed(errors)
+    theirs = [r for r in refs if r not in mine]
+    if theirs:  # in the campaign, but another organisation's: the editor's scope refuses it, as any write
+        raise PermissionDenied(msg("campaign-ref-not-yours", ref=theirs[0][:200]))
     return mine
 
 

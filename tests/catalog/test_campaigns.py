@@ -74,9 +74,11 @@ def test_campaign_from_opening_to_frozen_result(sample: CatalogStore, tmp_path: 
     for ref in stc:
         assert store.get_entity(ref).attributes["last_reviewed"] == OPENED.isoformat()
     # an editor cannot confirm another department's entries
-    with pytest.raises(ValidationFailed) as exc:
+    with pytest.raises(PermissionDenied):
         campaigns.confirm(store, E_STC, camp.id, [sxd[0]])
-    assert exc.value.errors[0].location == "refs.0"
+    with pytest.raises(ValidationFailed) as exc:  # not in the campaign at all
+        campaigns.confirm(store, E_STC, camp.id, [stc[0], "system:hcm-cong-1022"])
+    assert [e.location for e in exc.value.errors] == ["refs.1"]
 
     # 2. Sở Nội vụ corrects two systems through its spreadsheet: exactly its rows, re-imported as one draft
     book = tmp_path / "snv.xlsx"

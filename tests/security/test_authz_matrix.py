@@ -259,6 +259,11 @@ def _revoke_token(s: Server, role: str) -> Call:
     return Call("DELETE", f"/api/v1/tokens/{r.json()['id']}")
 
 
+def _campaign_confirm(s: Server, role: str) -> Call:
+    camp = _campaign(s)
+    return Call("POST", f"/api/v1/campaigns/{camp}/confirm", {"refs": [f"system:{make_entity(s, 'system')}"]})
+
+
 def _read_notices(s: Server, role: str) -> Call:
     return Call("POST", "/api/v1/notices/read", {})
 
@@ -324,6 +329,9 @@ RULES: dict[tuple[str, str], Rule] = {
     ),
     ("POST", "/api/v1/users"): Rule("users: the admin permission", "admin", ADMINS, 201, _add_user),
     ("POST", "/api/v1/notices/read"): Rule(NOTICES, "signed-in", SIGNED_IN, 200, _read_notices, changes=False),
+    ("POST", "/api/v1/campaigns/{campaign_id}/confirm"): Rule(
+        "a campaign's confirmation: a change set", "write", OWNER_WRITERS, 201, _campaign_confirm, OUT_OF_SCOPE
+    ),
     ("POST", "/api/v1/watches"): Rule(NOTICES, "signed-in", SIGNED_IN, 204, _watch, changes=False),
     ("DELETE", "/api/v1/watches/{ref}"): Rule(NOTICES, "signed-in", SIGNED_IN, 204, _unwatch, changes=False),
     ("POST", "/api/v1/webhooks"): Rule(HOOKS, "admin", ADMINS, 201, _hook_create),

@@ -152,6 +152,7 @@ def _templates(s: Server) -> dict[tuple[str, str], tuple[str, dict[str, Any]]]:
                 ref=f"system:{code}",
                 fmt="json",
                 view="landscape",
+                campaign_id="sec-nothing",
             )
             body: dict[str, Any] = {"note": "ghi chú", "label": "nhãn"}
             if path.endswith("/relationships") or path.startswith("/api/v1/relationships/"):
