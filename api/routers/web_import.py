@@ -165,7 +165,11 @@ async def import_submit(request: Request) -> Response:
     if mapping:  # a spreadsheet in its own layout, read through a saved mapping profile (importers.mapping)
         from importers.mapping import importer_for
 
-        fmt = await run_in_threadpool(importer_for, store, p, mapping, limits)
+        try:
+            fmt = await run_in_threadpool(importer_for, store, p, mapping, limits)
+        except CatalogError:
+            _discard_upload(token if re.match(r"^[A-Za-z0-9_-]{20,60}$", token) else "")  # no profile: no import
+            raise
     upload = None
     if token:
         kept = (

@@ -378,3 +378,9 @@ def test_a_file_that_cannot_be_read_is_refused_and_not_kept(client: tuple[Any, C
     assert not list((tmp_path / "uploads").iterdir())
     r = c.get("/import/mapping/profile.json?name=%00nobody")
     assert r.status_code == 404
+    path = department_workbook(tmp_path / "dept.xlsx")
+    r = c.post("/import/mapping", data={"csrf": _csrf(page)}, files={"file": ("dept.xlsx", path.read_bytes())})
+    token = _fields(r.text)["token"]
+    r = c.post("/import", data={"csrf": _csrf(page), "token": token, "mapping": "nobody's", "dry_run": "1"})
+    assert r.status_code == 404 and "nobody" in r.text  # no such profile: said, and the upload is not kept
+    assert not list((tmp_path / "uploads").iterdir())
