@@ -327,12 +327,14 @@ def suggest(
     if not folded:
         return []
     limit = max(1, min(int(limit), MAX_LIMIT))
-    # the index's best few dozen (of each kind asked for: it lists matches in the name first), re-ranked here
-    wanted = max(limit * 3, 45) if len(kinds) < 2 else max(limit + 5, 20)
-    found: list[Entity] = []
-    asked: list[str | None] = list(kinds) or [None]
-    for k in asked:
-        found += store.search(text, kind=k, limit=wanted)
+    # the index's best few dozen (it lists matches in the name first), re-ranked here; for several kinds, those
+    # among the best of every kind, or when too few of them are, the best of each kind asked for
+    wanted = max(limit * 3, 45)
+    found = store.search(text, kind=kinds[0] if len(kinds) == 1 else None, limit=wanted)
+    if len(kinds) > 1:
+        found = [e for e in found if e.kind in kinds]
+        if len(found) < limit:
+            found = [e for k in kinds for e in store.search(text, kind=k, limit=max(limit + 5, 20))]
     exact = store.find_entity(text.strip()) if ":" in text else None
     if exact is not None and (not kinds or exact.kind in kinds) and exact.ref not in {e.ref for e in found}:
         found.insert(0, exact)
