@@ -361,6 +361,8 @@ def draft_changes(form: EntityForm, spec: KindSpec, current: Entity) -> dict[str
         changes["tags"] = data["tags"]
     attrs: dict[str, Any] = {}
     for a in spec.attributes:
+        if a.kept:  # what an import kept from its source is not on the form: left as it is
+            continue
         new, old = data["attributes"].get(a.name), current.attributes.get(a.name)
         if new is None:
             if old is not None:
