@@ -39,7 +39,8 @@ def selected_text(s: Session, selector: str) -> str:
 def facts(e: dict[str, Any]) -> dict[str, Any]:
     """What a system holds, as the entity API gives it (provenance and times aside)."""
     current = [p["org"] for p in e.get("owner_history") or [] if not p.get("end")]
-    return {"name": e["name"], "owner": current, "attributes": e["attributes"], "tags": e.get("tags") or []}
+    keys = ("name", "description", "valid_from", "valid_to", "owner_history", "attributes", "tags")
+    return {"owner": current} | {k: e.get(k) for k in keys}
 
 
 def test_a_department_spreadsheet_mapped_in_the_browser_imports_again_unattended_from_the_cli(
