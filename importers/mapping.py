@@ -55,6 +55,7 @@ MAX_COLUMNS = 200  # columns a profile maps
 MAX_CHOICES = 5_000  # value choices a profile keeps
 MAX_VALUE_CHARS = 500  # a header or value a profile keeps
 MAX_PROFILES = 500
+PREVIEW_ROWS = 100  # rows whose values a preview keeps (the import reads them all)
 SUGGEST_AT = 0.5  # the similarity from which a column's field is suggested
 MARKS = frozenset({"x", "v", "co", "yes", "true", "1", "✓", "✔", "☑", "ok", "dat", "+"})
 ORG_KIND = "organization"
@@ -503,13 +504,15 @@ class Choice:
 @dataclass
 class Mapped:
     """What a profile makes of a sheet: the table in the catalog's layout, the refused cells, the columns left out,
-    the ambiguous values, and each row's values as the preview shows them."""
+    the ambiguous values, the first :data:`PREVIEW_ROWS` rows' values as the preview shows them, and how many rows
+    there are."""
 
     table: Table
     rejected: list[Rejection]
     left_out: list[str]
     choices: dict[tuple[str, str], Choice]
     preview: list[tuple[int, dict[str, Any]]]
+    rows: int = 0
 
 
 def slug(text: str) -> str:
@@ -537,6 +540,7 @@ def apply(sheet: Sheet, profile: Profile, mm: Metamodel, orgs: Orgs, source: str
     choices: dict[tuple[str, str], Choice] = {}
     out_rows: list[tuple[int, tuple[Any, ...]]] = []
     preview: list[tuple[int, dict[str, Any]]] = []
+    count = 0
     labels = {k: value_labels(c, mm, kind) for k, c in cols.items() if c.type == "enum"}
 
     def refuse(rownum: int, column: str, reason: Message) -> None:
@@ -635,11 +639,13 @@ def apply(sheet: Sheet, profile: Profile, mm: Metamodel, orgs: Orgs, source: str
                 refuse(rownum, "code", msg("mapping-no-name-for-code"))
                 ok = False
             values["code"] = code
-        preview.append((rownum, dict(values)))
+        if len(preview) < PREVIEW_ROWS:
+            preview.append((rownum, dict(values)))
+        count += 1
         if ok:
             out_rows.append((rownum, tuple(values.get(k) for k in header)))
     table = Table(where, kind, tuple(header), out_rows)
-    return Mapped(table, rejected, left_out, choices, preview)
+    return Mapped(table, rejected, left_out, choices, preview, count)
 
 
 def _value_label(mm: Metamodel, kind: str, name: str, value: str) -> Any:

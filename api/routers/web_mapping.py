@@ -29,7 +29,6 @@ from catalog.i18n import msg
 from catalog.text import fold
 
 router = APIRouter(include_in_schema=False)
-PREVIEW_ROWS = 100  # rows the preview lists (the import reads them all)
 VALUES_JSON_CHARS = 400_000  # the value choices carried by the page
 
 
@@ -222,7 +221,7 @@ async def mapping_submit(request: Request) -> Response:
             "row": n,
             "cells": [_shown(v.get(f), fields[f], orgs, spec.attribute(f), lang) for f in shown_fields],
         }
-        for n, v in mapped.preview[:PREVIEW_ROWS]
+        for n, v in mapped.preview
     ]
     samples = [
         [str(cells[i]) for _, cells in sheet.rows[:3] if i < len(cells) and cells[i] not in (None, "")]
@@ -257,7 +256,7 @@ async def mapping_submit(request: Request) -> Response:
         values_json=json.dumps(profile.values, ensure_ascii=False),
         preview=preview,
         preview_fields=[fields[f] for f in shown_fields],
-        more_rows=max(0, len(mapped.preview) - PREVIEW_ROWS),
+        more_rows=max(0, mapped.rows - len(mapped.preview)),
         rejected=[r.text(lang) for r in mapped.rejected],
         rejected_count=len(mapped.rejected),
         left_out=mapped.left_out,

@@ -384,3 +384,20 @@ def test_a_file_that_cannot_be_read_is_refused_and_not_kept(client: tuple[Any, C
     r = c.post("/import", data={"csrf": _csrf(page), "token": token, "mapping": "nobody's", "dry_run": "1"})
     assert r.status_code == 404 and "nobody" in r.text  # no such profile: said, and the upload is not kept
     assert not list((tmp_path / "uploads").iterdir())
+
+
+def test_the_preview_keeps_the_first_rows_and_counts_the_rest(db: CatalogStore, tmp_path: Path) -> None:
+    from importers.mapping import PREVIEW_ROWS
+
+    path = department_workbook(tmp_path / "dept.xlsx")
+    profile = profile_of(path, db)
+    from openpyxl import load_workbook
+
+    wb = load_workbook(path)
+    for n in range(250):
+        wb.active.append([n + 4, f"Hệ thống số {n}", "Sở Tài chính", 1, "x", None, "Thấp", None])
+    wb.save(path)
+    sheet = read_sheet(read_file(path, ImportLimits()))
+    mapped = apply(sheet, profile, db.metamodel, Orgs(db), path.name)
+    assert len(mapped.preview) == PREVIEW_ROWS and mapped.rows == 253 and len(mapped.table.rows) == 253
+    assert mapped.rejected == []
