@@ -342,6 +342,12 @@ def read_sheet(tables: list[Table], profile: Profile | None = None) -> Sheet:
         first, last = profile.header_first, profile.header_last or profile.header_first
     heads = [cells for n, cells in grid if first <= n <= last]
     headers = join_header(heads)
+    seen: dict[str, int] = {}
+    for i, h in enumerate(headers):  # a repeated header ("Ghi chú" twice) is told apart by its rank: "Ghi chú (2)"
+        if h:
+            seen[fold(h)] = seen.get(fold(h), 0) + 1
+            if seen[fold(h)] > 1:
+                headers[i] = f"{h} ({seen[fold(h)]})"
     if len(headers) > MAX_COLUMNS:
         raise ImportFailed(msg("mapping-too-many-columns", limit=MAX_COLUMNS), reason="import-too-large")
     return Sheet(table, first, last, headers, [(n, cells) for n, cells in grid if n > last])

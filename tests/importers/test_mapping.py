@@ -88,6 +88,18 @@ def test_a_cover_sheet_before_the_table_is_passed_over(tmp_path: Path) -> None:
     assert read_sheet(read_file(path, ImportLimits()), Profile(name="x", sheet="Hướng dẫn")).table.name == "Hướng dẫn"
 
 
+def test_a_repeated_header_is_told_apart(tmp_path: Path) -> None:
+    wb = Workbook()
+    wb.active.append(["Tên hệ thống", "Ghi chú", "Ghi chú"])
+    wb.active.append(["A", "một", "hai"])
+    wb.save(tmp_path / "twice.xlsx")
+    assert read_sheet(read_file(tmp_path / "twice.xlsx", ImportLimits())).headers == [
+        "Tên hệ thống",
+        "Ghi chú",
+        "Ghi chú (2)",
+    ]
+
+
 def test_fields_are_suggested_from_the_metamodels_labels_in_either_language_without_diacritics(tmp_path: Path) -> None:
     sheet = read_sheet(read_file(department_workbook(tmp_path / "dept.xlsx"), ImportLimits()))
     targets = suggest(sheet, DEFAULT, "system")
