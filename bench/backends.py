@@ -66,6 +66,7 @@ TARGET_BULK_ROWS_PER_S = 20_000
 TARGET_NAIVE_RATIO = 10.0
 TARGET_NEIGHBOURHOOD_P99_MS = 30.0
 TARGET_IMPACT_P99_MS = 200.0
+TARGET_SEARCH_P99_MS = 50.0  # on both backends: search drives the type-ahead pickers (issue 21)
 BACKENDS = ("sqlite", "neo4j")
 
 NAIVE_CONSTRAINT = "bench_naive_entity_ref"
@@ -596,19 +597,22 @@ def table_rows(res: Results) -> list[tuple[str, str, str, str]]:
         )
     for key, label, target in (
         ("get", "get_entity", None),
-        ("search", "search (folded query)", None),
+        ("search", "search (folded query)", TARGET_SEARCH_P99_MS),
         ("neighbourhood", "neighbourhood depth 2", TARGET_NEIGHBOURHOOD_P99_MS),
         ("impact", "impact, warm", TARGET_IMPACT_P99_MS),
         ("impact_cold", "impact, first call (cold)", None),
     ):
         lat_n: Latency | None = n.get(key)
         verdict = _verdict(None if target is None or lat_n is None or lat_n.p99_ms is None else lat_n.p99_ms < target)
+        both = key == "search"  # a target on both backends
+        lat_s: Latency | None = s.get(key)
+        s_verdict = _verdict(None if lat_s is None or lat_s.p99_ms is None else lat_s.p99_ms < target) if both else ""
         rows.append(
             (
                 label,
-                _lat(s.get(key), key == "impact_cold"),
+                _lat(lat_s, key == "impact_cold") + s_verdict,
                 _lat(lat_n, key == "impact_cold") + verdict,
-                f"Neo4j p99 < {target:.0f} ms" if target else "-",
+                (f"p99 < {target:.0f} ms on both" if both else f"Neo4j p99 < {target:.0f} ms") if target else "-",
             )
         )
     return rows
