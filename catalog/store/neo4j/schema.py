@@ -21,6 +21,9 @@ Layout:
 - ``(:LogHead {id: 'head', seq, hash, time})``: the head of the change log, written in the same transaction as the
   entries. Every write transaction locks it first, which serialises writers (one chain, optimistic concurrency).
 - ``(:CatalogMeta {key: 'schema', version})``: marks the database as a catalog.
+- ``pub`` (entities and relationships written by a staged load only): the seq of the fact's change-log entry; a
+  reader sees the fact once ``LogHead.seq`` has reached it (see ``Neo4jStore.bulk_load``). Written with the fact
+  and dropped by its next update; no index (and no schema change: a fact without ``pub`` is seen as before).
 
 Labels and relationship types are interpolated into Cypher only through :func:`kind_label` and :func:`rel_type`,
 which accept nothing but names the metamodel declares (and that are plain identifiers); every value is a parameter.
