@@ -263,6 +263,18 @@ def test_an_organisation_without_an_ioc_draws_no_other_citys(sample: CatalogStor
     assert len(docx.Document(io.BytesIO(r.to_docx())).inline_shapes) == len(r.figures())
 
 
+def test_both_clocks_the_record_of_a_past_day(sample: CatalogStore, reports: dict) -> None:
+    from catalog.history.snapshot import NothingRecorded, revision_at
+
+    r = current_state(sample, PROVINCE, BEFORE, recorded_at="2025-01-01")  # the record at the end of that day
+    head = revision_at(sample, dt.date(2025, 1, 1))
+    assert r.revision == (head.seq, head.hash)
+    assert "theo danh mục ghi nhận đến hết ngày 01/01/2025" in r.stamp and f"#{head.seq} {head.hash[:12]}" in r.stamp
+    assert r.counts == reports[(BEFORE, "vi")][0].counts  # nothing was written after the sample's load
+    with pytest.raises(NothingRecorded):
+        current_state(sample, PROVINCE, BEFORE, recorded_at="2024-06-01")
+
+
 def test_refuses_what_is_not_a_province_or_a_day(sample: CatalogStore) -> None:
     with pytest.raises(ValidationFailed) as e:
         current_state(sample, "organization:nowhere", TODAY)
