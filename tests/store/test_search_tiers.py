@@ -97,3 +97,12 @@ def test_sqlite_index_before_prefixes_is_rebuilt_on_open(tmp_path: Path, ctx: Wr
 def test_nothing_to_search_for_finds_nothing(store: CatalogStore, ctx: WriteContext, text: str) -> None:
     _fill(store, ctx)
     assert store.search(text) == []
+
+
+def test_a_search_inside_a_write_transaction_sees_its_writes(store: CatalogStore, ctx: WriteContext) -> None:
+    _fill(store, ctx)
+    assert store.search("cong thong", limit=1)  # the index is in use (and, on Neo4j, known to be ready)
+    with store.transaction(ctx):
+        store.create_entity(entity("system:moi", "Hệ thống tiếp nhận phản ánh"), ctx)
+        assert [e.ref for e in store.search("tiep nhan phan")] == ["system:moi"]
+    assert [e.ref for e in store.search("tiep nhan phan")] == ["system:moi"]

@@ -932,7 +932,7 @@ class Neo4jStore(CatalogStore):
         if not phrases or (kind is not None and kind_label(self.metamodel, kind) is None):
             return []
         limit = int(limit) if int(limit) >= 0 else 2**31 - 1
-        if not self._search_index_online():  # being built: the same answer, found by reading every entity
+        if not self._search_index_online():  # the same answer, found by reading every entity
             query = (
                 f"MATCH (n:Entity) WHERE ($kind IS NULL OR n.kind = $kind) AND {_VN} "
                 "AND all(p IN $phrases WHERE n.search_name CONTAINS p OR n.search_body CONTAINS p) "
@@ -945,8 +945,11 @@ class Neo4jStore(CatalogStore):
         return [_entity(r) for r in rows]
 
     def _search_index_online(self) -> bool:
-        """Whether the full-text index search reads is ready (it is built in the background after it is created,
-        by ``init`` or by opening a database written before it existed); remembered once it is."""
+        """Whether search may read the full-text index: outside a write transaction, once the index is built (in
+        the background after it is created, by ``init`` or by opening a database written before it existed;
+        remembered once it is)."""
+        if self._tx() is not None:  # a write transaction's own writes reach the index only when it commits
+            return False
         if getattr(self, "_search_online", False):
             return True
         rows = self._run("SHOW INDEXES YIELD name, state WHERE name = $name RETURN state", name=SEARCH_INDEX)
