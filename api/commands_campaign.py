@@ -127,7 +127,8 @@ def register(app: typer.Typer) -> None:
         s = open_cli_store(store)
         try:
             camp = run(s, cli_principal(), campaign_id, today=cli_date(on, "--on"))
-            console.print(say("cli-campaign-closed", name=camp.name, seq=camp.result["log_seq"]), highlight=False)
+            seq = camp.result["log_seq"] if camp.result else ""
+            console.print(say("cli-campaign-closed", name=camp.name, seq=seq), highlight=False)
         finally:
             s.close()
 

@@ -77,9 +77,11 @@ async def campaign_open(request: Request) -> Response:
                 campaigns.open_campaign,
                 store,
                 p,
+                id=fields["id"],
+                name=fields["name"],
+                deadline=fields["deadline"],
                 orgs=[str(o)[:200] for o in data.getlist("orgs")][: campaigns.MAX_ORGS + 1],
                 kinds=[str(k)[:64] for k in data.getlist("kinds")][:50] or None,
-                **fields,
             )
         )
     except CatalogError as exc:

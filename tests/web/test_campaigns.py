@@ -77,3 +77,7 @@ def test_editor_task_list_and_architect_dashboard(signed_in: Callable[[str | Non
     assert terminate.is_visible() and box is not None and box["x"] + box["width"] <= 390
     assert arch.page.locator("#campaign-dashboard thead").is_hidden()
     arch.shot("campaign-dashboard-390", doc=True)
+    # the list of campaigns with the opening form fits a phone too
+    arch.goto("/campaigns")
+    assert _width(arch) <= 390
+    assert "Kiểm kê hệ thống tại Trung tâm dữ liệu" in arch.page.locator("#campaign-list").inner_text()
