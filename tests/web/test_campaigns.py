@@ -81,3 +81,41 @@ def test_editor_task_list_and_architect_dashboard(signed_in: Callable[[str | Non
     arch.goto("/campaigns")
     assert _width(arch) <= 390
     assert "Kiểm kê hệ thống tại Trung tâm dữ liệu" in arch.page.locator("#campaign-list").inner_text()
+
+
+def test_reminder_reaches_the_editor_and_closing_freezes_the_result(signed_in: Callable[[str | None], Session]) -> None:
+    import io
+
+    from openpyxl import load_workbook
+
+    arch = signed_in("architect")
+    arch.goto("/campaigns")
+    arch.page.fill("#c-name", "Kiểm kê Sở Khoa học và Công nghệ")
+    arch.page.fill("#c-id", "kiem-ke-dong")
+    arch.page.fill("#c-deadline", "2099-06-30")
+    arch.page.select_option("#c-orgs", ["organization:hcm-skhcn"])
+    with arch.page.expect_navigation():
+        arch.page.click("#campaign-open")
+    with arch.page.expect_navigation():
+        arch.page.click("#campaign-remind")
+    assert "Đã nhắc 1 người" in arch.page.locator("#campaign-outcome").inner_text()  # editor-skhcn
+    ed = signed_in("editor-skhcn")
+    ed.goto("/notices")
+    notice = ed.page.locator("#notices a", has_text="Kiểm kê Sở Khoa học và Công nghệ")
+    assert "hạn 30 thg 6, 2099" in notice.inner_text()
+    with ed.page.expect_navigation():
+        notice.click()
+    assert ed.page.url.split("?")[0].endswith("/campaigns/kiem-ke-dong")
+
+    before = arch.page.locator("#campaign-dashboard tbody tr").first.locator("td").all_inner_texts()
+    with arch.page.expect_navigation():
+        arch.page.click("#campaign-close")
+    assert arch.page.locator("h2", has_text="Kết quả đã chốt").count() == 1
+    assert arch.page.locator("#campaign-dashboard tbody tr").first.locator("td").all_inner_texts() == before
+    assert arch.page.locator("#campaign-close").count() == 0
+    with arch.page.expect_download() as d:
+        arch.page.click("#campaign-result")
+    wb = load_workbook(io.BytesIO(d.value.path().read_bytes()))
+    summary = list(wb.worksheets[0].iter_rows(values_only=True))
+    assert summary[1][0] == "Sở Khoa học và Công nghệ TP.HCM" and summary[1][1] == before[0]
+    arch.shot("campaign-closed", doc=True)
