@@ -65,8 +65,10 @@ def test_verify_log_passes_then_names_a_tampered_entry(catalog: str, tmp_path: P
 
 def test_import_with_bad_rows_reports_each_and_changes_nothing(catalog: str, tmp_path: Path) -> None:
     doc = json.loads(SAMPLE.read_text(encoding="utf-8"))
-    doc["entities"][0]["attributes"]["org_type"] = "castle"
-    doc["relationships"][1]["source"] = "system:nowhere"
+    i = next(n for n, e in enumerate(doc["entities"]) if e["ref"].startswith("organization:"))  # the first of each
+    j = next(n for n, x in enumerate(doc["relationships"]) if x["source"].startswith("system:"))
+    doc["entities"][i]["attributes"]["org_type"] = "castle"
+    doc["relationships"][j]["source"] = "system:nowhere"
     bad = tmp_path / "bad.json"
     bad.write_text(json.dumps(doc, ensure_ascii=False), encoding="utf-8")
     before = cli("export", "-o", str(tmp_path / "before.json"), "--store", catalog, cwd=tmp_path)
@@ -76,8 +78,8 @@ def test_import_with_bad_rows_reports_each_and_changes_nothing(catalog: str, tmp
     )
     assert r.returncode == 1
     assert "2 items rejected" in r.stderr and "Nothing was imported" in r.stderr
-    assert "bad.json: entities[0]" in r.stderr and "attributes.org_type" in r.stderr
-    assert "bad.json: relationships[1]" in r.stderr and "system:nowhere" in r.stderr
+    assert f"bad.json: entities[{i}]" in r.stderr and "attributes.org_type" in r.stderr
+    assert f"bad.json: relationships[{j}]" in r.stderr and "system:nowhere" in r.stderr
     assert "Traceback" not in r.stderr
     report = json.loads((tmp_path / "report.json").read_text(encoding="utf-8"))
     assert [x["field"] for x in report["rejected"]] == ["attributes.org_type", "source"]
