@@ -11,7 +11,9 @@ Event types (``ChangeEvent.type``), the ``X-IOC-Event`` header of a webhook deli
 - ``relationship.created``, ``relationship.updated``, ``relationship.deleted`` (``ref`` rel:<source>><type>><target>);
 - ``organization_event.recorded`` (a merger, split, rename... ``ref`` event:<id>);
 - ``draft.submitted``, ``draft.approved``, ``draft.rejected`` (``ref`` the draft's entity; ``draft`` its id, entity
-  references, submitter, decider and reason).
+  references, submitter, decider and reason);
+- ``campaign.opened``, ``campaign.reminded``, ``campaign.closed``: an inventory campaign (:mod:`catalog.campaigns`;
+  ``ref`` campaign:<code>; ``refs`` its organisations, for a reminder those not done).
 
 Other records (accounts, tokens, saved views, import runs) are not events. The payload (:meth:`ChangeEvent.payload`)
 carries ``schema`` = :data:`SCHEMA`; its JSON Schema is :data:`PAYLOAD_SCHEMA` (docs/api.md, "Webhooks").
@@ -40,7 +42,8 @@ CURSORS = "outbox-cursor"
 ENTITY_TYPES = ("entity.created", "entity.updated", "entity.deleted")
 RELATIONSHIP_TYPES = ("relationship.created", "relationship.updated", "relationship.deleted")
 DRAFT_TYPES = ("draft.submitted", "draft.approved", "draft.rejected")
-EVENT_TYPES = (*ENTITY_TYPES, *RELATIONSHIP_TYPES, "organization_event.recorded", *DRAFT_TYPES)
+CAMPAIGN_TYPES = ("campaign.opened", "campaign.reminded", "campaign.closed")
+EVENT_TYPES = (*ENTITY_TYPES, *RELATIONSHIP_TYPES, "organization_event.recorded", *DRAFT_TYPES, *CAMPAIGN_TYPES)
 _OPS = {"create": "created", "update": "updated", "delete": "deleted"}
 _BOOKKEEPING = {"version", "created_at", "updated_at", "provenance"}  # not what a consumer asks "what changed" of
 
@@ -93,7 +96,10 @@ PAYLOAD_SCHEMA: dict[str, Any] = {
         "id": {"type": "integer", "minimum": 1, "description": "Change-log sequence number; X-IOC-Delivery"},
         "type": {"enum": list(EVENT_TYPES), "description": "X-IOC-Event"},
         "time": {"type": "string", "description": "When the change was recorded (UTC, ISO 8601)"},
-        "ref": {"type": "string", "description": "kind:code, rel:<source>><type>><target> or event:<id>"},
+        "ref": {
+            "type": "string",
+            "description": "kind:code, rel:<source>><type>><target>, event:<id> or campaign:<code>",
+        },
         "refs": {"type": "array", "items": {"type": "string"}, "description": "Entities the change touches"},
         "kind": {"type": ["string", "null"], "description": "The entity's kind, or the relationship's type"},
         "org": {"type": ["string", "null"], "description": "Owning organisation (kind:code), when there is one"},
@@ -216,12 +222,44 @@ def _draft_event(entry: ChangeEntry) -> ChangeEvent | None:
     )
 
 
+def _campaign_event(entry: ChangeEntry) -> ChangeEvent | None:
+    """An inventory campaign's record write as an event: opened (created), reminded (a reminder added: ``refs`` the
+    organisations reminded), closed (its status became closed)."""
+    after = entry.after if isinstance(entry.after, dict) else None
+    if after is None:
+        return None
+    before = entry.before if isinstance(entry.before, dict) else {}
+    reminders = after.get("reminders") if isinstance(after.get("reminders"), list) else []
+    refs: list[str] = [o for o in after.get("orgs") or [] if isinstance(o, str)]
+    if entry.op == "create":
+        kind = "campaign.opened"
+    elif after.get("status") == "closed" and before.get("status") != "closed":
+        kind = "campaign.closed"
+    elif len(reminders) > len(before.get("reminders") or []):
+        kind = "campaign.reminded"
+        told = reminders[-1].get("orgs") if isinstance(reminders[-1], dict) else None
+        refs = [o for o in (told or {}) if isinstance(o, str)]
+    else:
+        return None
+    return ChangeEvent(
+        id=entry.seq,
+        type=kind,
+        ref=f"campaign:{after.get('id') or entry.ref.rsplit('/', 1)[-1]}",
+        time=entry.time,
+        actor=entry.actor,
+        request_id=entry.request_id,
+        refs=tuple(refs),
+    )
+
+
 def to_event(entry: ChangeEntry, owners: dict[str, str | None] | None = None) -> ChangeEvent | None:
     """The change event of one change-log entry, or None when the entry is not an event (accounts, tokens...).
     ``owners``: the owning organisation of entities the entry names but does not carry (a relationship's source)."""
     ref = entry.ref
     data = entry.after if isinstance(entry.after, dict) else entry.before if isinstance(entry.before, dict) else {}
     if ref.startswith(RECORD_PREFIX):
+        if ref.startswith(RECORD_PREFIX + "campaign/"):
+            return _campaign_event(entry)
         return _draft_event(entry) if ref.startswith(RECORD_PREFIX + "draft/") else None
     if entry.op not in _OPS:
         return None

@@ -37,6 +37,9 @@ EVENT_LABELS = {
     "draft.submitted": msg("ui-event-draft-submitted"),
     "draft.approved": msg("ui-event-draft-approved"),
     "draft.rejected": msg("ui-event-draft-rejected"),
+    "campaign.opened": msg("ui-event-campaign-opened"),
+    "campaign.reminded": msg("ui-event-campaign-reminded"),
+    "campaign.closed": msg("ui-event-campaign-closed"),
 }
 assert set(EVENT_LABELS) == set(EVENT_TYPES)
 OUTCOME_LABELS = {

@@ -151,6 +151,12 @@ def test_campaign_from_opening_to_frozen_result(sample: CatalogStore, tmp_path: 
             assert "Kiểm kê hệ thống" in got[0].sentence("vi") and "30 thg 11, 2026" in got[0].sentence("vi")
     with pytest.raises(PermissionDenied):
         campaigns.remind(store, E_STC, camp.id)
+    # and a change event for webhooks: the organisations reminded
+    from catalog.outbox import events_after
+
+    events, _ = events_after(store, 0, 100_000)
+    mine = [(e.type, e.refs) for e in events if e.ref == "campaign:kiem-ke-2026"]
+    assert mine == [("campaign.opened", (STC, SNV, SXD)), ("campaign.reminded", (SNV, SXD))]
 
     # closing freezes the result: later changes do not move it, and it is in the hash chain
     before = {r.org: r.as_dict() for r in campaigns.dashboard(store, camp, late)}
