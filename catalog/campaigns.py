@@ -20,7 +20,7 @@ The per-department spreadsheet goes through the editor's import (``api.campaign_
 :func:`dashboard` counts per organisation: in scope, done, gone, in review, missing (entities with at least one
 empty question), overdue (not done after the deadline), keep and terminate. :func:`remind` writes a dated reminder
 into the campaign and tells the editors of every organisation not done (in-app notices and e-mail,
-:func:`catalog.notices.deliver`). :func:`close` freezes the result (every row, every count, the change-log head it
+:func:`catalog.notices.deliver`; webhooks receive the ``campaign.reminded`` change event, :mod:`catalog.outbox`). :func:`close` freezes the result (every row, every count, the change-log head it
 was computed at) into the campaign.
 
 Storage: one record per campaign (collection ``campaign``) written with ``log=True``: opening, every reminder and
@@ -474,7 +474,8 @@ def remind(
     store: CatalogStore, principal: Principal, campaign_id: str, settings: Any = None, today: dt.date | None = None
 ) -> dict[str, list[str]]:
     """Remind the editors of every organisation not done: the reminder is written into the campaign (a dated
-    change-log entry) and delivered as a notice (and e-mail when configured). Returns organisation -> users told
+    change-log entry, the ``campaign.reminded`` event webhooks receive) and delivered as a notice (and e-mail when
+    configured). Returns organisation -> users told
     (organisations without an editor are listed with none)."""
     from catalog.notices import deliver
 
