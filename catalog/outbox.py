@@ -229,7 +229,8 @@ def _campaign_event(entry: ChangeEntry) -> ChangeEvent | None:
     if after is None:
         return None
     before = entry.before if isinstance(entry.before, dict) else {}
-    reminders = after.get("reminders") if isinstance(after.get("reminders"), list) else []
+    listed = after.get("reminders")
+    reminders: list[Any] = listed if isinstance(listed, list) else []
     refs: list[str] = [o for o in after.get("orgs") or [] if isinstance(o, str)]
     if entry.op == "create":
         kind = "campaign.opened"
