@@ -252,15 +252,15 @@ _R = "r.data AS data, r.version AS version, r.created_at AS created_at, r.update
 # of any length is one term lookup there); the conditions after it are the exact ones (FTS5's), and each tier stops
 # at the limit.
 _TIER_START = (
-    f"CALL db.index.fulltext.queryNodes('{SEARCH_INDEX}', $start) YIELD node AS n "
+    f"CALL db.index.fulltext.queryNodes('{SEARCH_INDEX}', $start, {{limit: $top}}) YIELD node AS n "
     f"WITH n WHERE n.search_name CONTAINS $phrase AND {_VN} RETURN n, 0 AS tier LIMIT $limit "
 )
 _TIER_NAME = (
-    f"CALL db.index.fulltext.queryNodes('{SEARCH_INDEX}', $in_name) YIELD node AS n "
+    f"CALL db.index.fulltext.queryNodes('{SEARCH_INDEX}', $in_name, {{limit: $top}}) YIELD node AS n "
     f"WITH n WHERE all(p IN $phrases WHERE n.search_name CONTAINS p) AND {_VN} RETURN n, 1 AS tier LIMIT $limit "
 )
 _TIER_ANY = (
-    f"CALL db.index.fulltext.queryNodes('{SEARCH_INDEX}', $anywhere) YIELD node AS n "
+    f"CALL db.index.fulltext.queryNodes('{SEARCH_INDEX}', $anywhere, {{limit: $top}}) YIELD node AS n "
     "WITH n WHERE all(p IN $phrases WHERE n.search_name CONTAINS p OR n.search_body CONTAINS p) "
     f"AND {_VN} RETURN n, 2 AS tier LIMIT $limit "
 )
@@ -941,7 +941,10 @@ class Neo4jStore(CatalogStore):
             return [_entity(r) for r in self._run(query, phrases=phrases, kind=kind, limit=limit, h=self._seen())]
         several = sum(len(p.split()) for p in phrases) > 1
         params = _search_params(phrases, kind)
-        rows = self._run(_SEARCH_TIERS[several], **params, phrases=phrases, limit=limit, h=self._seen())
+        # the index's first ``limit`` of a tier pass its exact condition, unless a query word is itself several
+        # (``a_b``: the index finds both words, the condition wants them side by side)
+        top = limit if all(" " not in p.strip() for p in phrases) else 2**31 - 1
+        rows = self._run(_SEARCH_TIERS[several], **params, phrases=phrases, limit=limit, top=top, h=self._seen())
         return [_entity(r) for r in rows]
 
     def _search_index_online(self) -> bool:
