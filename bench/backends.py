@@ -569,7 +569,7 @@ def table_rows(res: Results) -> list[tuple[str, str, str, str]]:
     nb = n.get("bulk_load")
     rows.append(
         (
-            "bulk load (store.bulk_load, one transaction)",
+            "bulk load (store.bulk_load, one import run)",
             bulk(s),
             bulk(n) + _verdict(None if not nb else nb["rows_per_s"] >= TARGET_BULK_ROWS_PER_S),
             f"Neo4j >= {TARGET_BULK_ROWS_PER_S:,} rows/s",
