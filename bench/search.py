@@ -98,6 +98,7 @@ def main(argv: list[str] | None = None) -> None:
 
         base = _times(lambda q: store.search(q), queries)
         rows = [
+            ("store.revision() (one trivial read: this machine's floor)", _times(lambda q: store.revision(), queries)),
             ("store.search, 20 hits (bench.backends' query)", base),
             ("store.search, typed a letter at a time, 60 hits", _times(lambda q: store.search(q, limit=60), typed)),
             ("suggest, 15 hits ranked for an editor", _times(lambda q: suggest(store, q, (), 15, who), queries)),
