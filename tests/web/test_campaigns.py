@@ -4,6 +4,7 @@ language, no raw codes). Screenshots: docs/img/ui-campaign-*.png (IOC_CATALOG_DO
 
 from __future__ import annotations
 
+import io
 from collections.abc import Callable
 
 from web.uitest import Session
@@ -38,6 +39,13 @@ def test_editor_task_list_and_architect_dashboard(signed_in: Callable[[str | Non
     text = ed.page.locator("#task-list").inner_text()
     assert "Chưa xác nhận" in text and "Còn thiếu" in text and "Quyết định duy trì" in text
     assert "decision" not in text and "system:" not in text
+    with ed.page.expect_download() as d:  # exactly the department's rows, in the import layout
+        ed.page.click("#campaign-sheet")
+    from openpyxl import load_workbook
+
+    book = load_workbook(io.BytesIO(d.value.path().read_bytes()))
+    rows = sum(ws.max_row - 1 for ws in book.worksheets if ws.title != "owner_history")
+    assert rows == n and d.value.suggested_filename == f"kiem-ke-{CAMP}.xlsx"
     ed.shot("campaign-tasks", doc=True)
     ed.page.set_viewport_size({"width": 390, "height": 844})
     assert _width(ed) <= 390
@@ -84,7 +92,6 @@ def test_editor_task_list_and_architect_dashboard(signed_in: Callable[[str | Non
 
 
 def test_reminder_reaches_the_editor_and_closing_freezes_the_result(signed_in: Callable[[str | None], Session]) -> None:
-    import io
 
     from openpyxl import load_workbook
 
