@@ -126,3 +126,9 @@ def test_reminder_reaches_the_editor_and_closing_freezes_the_result(signed_in: C
     summary = list(wb.worksheets[0].iter_rows(values_only=True))
     assert summary[1][0] == "Sở Khoa học và Công nghệ TP.HCM" and summary[1][1] == before[0]
     arch.shot("campaign-closed", doc=True)
+    # the same page in English: English labels only (the campaign's name is what the architect typed)
+    arch.goto("/campaigns/kiem-ke-dong?lang=en")
+    table = arch.page.locator("#campaign-dashboard").inner_text()
+    assert "Organisation" in table and "Terminate" in table and "Cơ quan" not in table and "Duy trì" not in table
+    assert arch.page.locator("h2", has_text="Frozen result").count() == 1
+    assert "HCMC Department of Science and Technology" in table
