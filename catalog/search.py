@@ -127,9 +127,10 @@ class Places:
             return held[1]
         with cls._guard:
             lock = cls._locks.setdefault(key, threading.Lock())
-        with lock:
-            held = cls._cache.get(key)
-            revision = store.revision()
+        with lock:  # whoever waited here finds the copy brought up to date by the one before
+            seen, held = held, cls._cache.get(key)
+            if held is not seen and held is not None and held[0] != revision:
+                revision = store.revision()  # brought to a revision other than the one read: which is current?
             if held is None or held[0] != revision:
                 found = (cls._follow(store, held, revision) if held is not None else None) or cls._read(store)
                 with cls._guard:
@@ -251,11 +252,14 @@ def parse_kinds(store: CatalogStore, value: str | Sequence[str] | None, field: s
     return list(dict.fromkeys(kinds))
 
 
-def province_of_principal(store: CatalogStore, principal: Principal | None, home: str | None = None) -> str | None:
+def province_of_principal(
+    store: CatalogStore, principal: Principal | None, home: str | None = None, places: Places | None = None
+) -> str | None:
     """The province or city of the principal's organisation; for a principal without one, that of ``home`` (the
-    ``search_home`` setting: the catalog's own city); None when neither names one."""
+    ``search_home`` setting: the catalog's own city); None when neither names one. ``places``: the store's
+    :class:`Places`, when the caller has it already."""
     org = principal.org if principal is not None and principal.org else home
-    return Places.of(store).place_of_org(org) if org else None
+    return (places or Places.of(store)).place_of_org(org) if org else None
 
 
 def describe(
@@ -263,10 +267,11 @@ def describe(
     entities: Sequence[Entity],
     today: dt.date | None = None,
     matches: dict[str, str] | None = None,
+    places: Places | None = None,
 ) -> list[Hit]:
     """Hits for ``entities`` (same order): labels from the metamodel, owner and place names, successors of ended
-    organisations."""
-    mm, places = store.metamodel, Places.of(store)
+    organisations. ``places``: the store's :class:`Places`, when the caller has it already."""
+    mm, places = store.metamodel, places or Places.of(store)
     today = today or store.clock().date()
     missing = sorted({e.owner for e in entities if e.owner and e.owner not in places.orgs})
     owners = {**places.orgs, **(store.get_entities(missing) if missing else {})}
@@ -341,8 +346,8 @@ def suggest(
     order = {e.ref: i for i, e in enumerate(found)}
     how = {e.ref: _match(e, folded, text) for e in found}
     matches = {ref: m for ref, (m, _) in how.items()}
-    place = province_of_principal(store, principal, home)
-    places = Places.of(store)
+    places = Places.of(store)  # once: each asks the store for its revision
+    place = province_of_principal(store, principal, home, places)
     today = today or store.clock().date()
 
     def key(e: Entity) -> tuple:
@@ -360,7 +365,7 @@ def suggest(
         )
 
     ranked = sorted(found, key=key)[:limit]
-    return describe(store, ranked, today, matches)
+    return describe(store, ranked, today, matches, places)
 
 
 __all__ = [
