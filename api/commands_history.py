@@ -105,7 +105,7 @@ def register(app: typer.Typer) -> None:
         header = [text(COLUMNS[c], lang) for c in cols] + [
             c.get(lang) if isinstance(c, Label) else text(c, lang) for c in served.values()
         ]
-        level = s.metamodel.kinds[kind].attribute("online_level") if "online_level" in served else None
+        level = s.metamodel.kinds[kind].attribute("online_level") if kind and "online_level" in served else None
 
         def life(x: object) -> str:
             spec = s.metamodel.kinds[x.kind].attribute("lifecycle")  # type: ignore[attr-defined]
@@ -122,7 +122,7 @@ def register(app: typer.Typer) -> None:
             return out
 
         rows = [
-            [x.ref, x.name.get(lang) or x.name.get("vi"), x.owner or "", life(x), text(STATUS[x.status], lang)]
+            [x.ref, x.name.get(lang) or x.name.get("vi") or "", x.owner or "", life(x), text(STATUS[x.status], lang)]
             + extra(x)
             for x in sorted(listing.items, key=lambda x: vi_sort_key(x.name.get(lang) or x.name.get("vi") or ""))
         ]

@@ -274,11 +274,11 @@ def business_coverage(
         _known(store, org, "org")
     report = coverage(snap, org or None)
     if fmt != "json":
-        lang = lang or request_lang(request)
+        said = lang or request_lang(request)
         if fmt == "xlsx":
-            data = report.to_xlsx(store.metamodel, lang)
+            data = report.to_xlsx(store.metamodel, said)
             return Response(data, media_type=XLSX, headers=file_headers(XLSX, "coverage.xlsx"))
-        return _csv(report.to_csv(store.metamodel, lang), "coverage.csv")
+        return _csv(report.to_csv(store.metamodel, said), "coverage.csv")
     return report.to_json()
 
 
