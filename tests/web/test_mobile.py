@@ -24,6 +24,7 @@ PAGES = (
     ("import", "/import"),
     ("my-org", "/my-org"),
     ("compliance", "/compliance"),
+    ("coverage", "/coverage?org=organization:hcm-stp"),
     ("impact", "/impact?ref=database:hcm-csdl-danh-muc"),
     ("explore", "/explore"),
     ("ioc-view", "/views/ioc"),
