@@ -183,17 +183,79 @@ class CheckContext:
             return True
         return self.metamodel.is_organisation(e.kind) and e.attributes.get("status") in ENDED_STATUSES
 
+    @cached_property
+    def _in_order(self) -> list[Entity]:
+        """The entities the checks walk (every one), in ref order: sorted once per run."""
+        return [self.entities[ref] for ref in sorted(self.entities)]
+
     def current(self, kinds: Iterable[str] | None = None) -> Iterator[Entity]:
         """Entities still valid on ``today``, of the given kinds (all kinds when None), in ref order."""
         wanted = set(kinds) if kinds is not None else None
-        for ref in sorted(self.entities):
-            e = self.entities[ref]
+        for e in self._in_order:
             if (wanted is None or e.kind in wanted) and not (e.valid_to is not None and e.valid_to <= self.today):
                 yield e
 
     def name(self, ref: str, lang: str = "vi") -> str:
         e = self.entities.get(ref)
         return e.name.get(lang) if e else ref
+
+
+class FocusContext(CheckContext):
+    """The catalog as the checks see it when only some entities' findings are wanted (an entity's page, a page of
+    search results): those entities, the relationships touching them, every entity those name (ends, ``via``,
+    owner, parent, data owner) and, when ``peers`` is set, the entities of the same kind and folded name (what
+    ``duplicate_names`` compares). The checks walk only the focus and its peers, so a focused run reads a few rows
+    instead of the whole catalog and finds, for the focus, exactly what a whole run finds (tests/catalog/
+    test_compliance_focus.py holds every built-in rule to that)."""
+
+    PEERS_READ = 2000  # entities of the same name read at most (a search's matches, the exact ones first)
+
+    def __init__(self, store: CatalogStore, today: dt.date, refs: Iterable[str], peers: bool = True):
+        super().__init__(store, today)
+        self.focus = set(refs)
+        self.peers = peers
+
+    @cached_property
+    def _focused(self) -> tuple[dict[str, Entity], list[Relationship], set[str]]:
+        found = self.store.get_entities(sorted(self.focus))
+        rels: dict[str, Relationship] = {}
+        for ref in found:
+            for r in self.store.list_relationships(ref):
+                if r.properties.get("status") != "retired":
+                    rels[r.id] = r
+        walked = set(found)
+        if self.peers:
+            for e in list(found.values()):
+                key = fold(e.name.vi or e.name.en)
+                if not key:
+                    continue
+                for other in self.store.search(e.name.vi or e.name.en, kind=e.kind, limit=self.PEERS_READ):
+                    if other.ref not in found and fold(other.name.vi or other.name.en) == key:
+                        found[other.ref] = other
+                        walked.add(other.ref)
+        named: set[str] = set()
+        for r in rels.values():
+            named.update((r.source, r.target))
+            if isinstance(r.properties.get("via"), str):
+                named.add(r.properties["via"])
+        for e in found.values():
+            named.update(v for v in (e.owner, e.attributes.get("parent"), e.attributes.get("data_owner")) if v)
+        missing = sorted(v for v in named if isinstance(v, str) and v not in found)
+        found.update(self.store.get_entities(missing))
+        return found, sorted(rels.values(), key=lambda r: r.id), walked
+
+    @cached_property
+    def entities(self) -> dict[str, Entity]:
+        return self._focused[0]
+
+    @cached_property
+    def relationships(self) -> list[Relationship]:
+        return self._focused[1]
+
+    @cached_property
+    def _in_order(self) -> list[Entity]:
+        walked = self._focused[2]
+        return [self.entities[ref] for ref in sorted(walked)]
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -438,22 +500,41 @@ def check(
     """Run the rules (all, or the codes in ``rules``) against the catalog as it stands on ``today`` (default: the
     store's clock). ``rules_file`` is read instead of the ``rules_file`` setting (see :func:`load_rules`)."""
     today = today or store.clock().date()
-    all_rules = load_rules(rules_file)
-    if rules is not None:
-        known = {r.code for r in all_rules}
-        unknown = [c for c in rules if c not in known]
-        if unknown:
-            raise ValidationFailed(
-                [
-                    FieldError(
-                        "rules", msg("rule-codes-unknown", rules=", ".join(unknown), known=", ".join(sorted(known)))
-                    )
-                ]
-            )
-        selected = [r for r in all_rules if r.code in set(rules)]
-    else:
-        selected = all_rules
+    selected = _selected(rules, rules_file)
     ctx = CheckContext(store, today)
+    findings = _run(ctx, selected)
+    return Report(
+        today=today, rules=[r.code for r in selected], findings=findings, completeness=completeness(ctx, findings)
+    )
+
+
+def check_entities(
+    store: CatalogStore, refs: Iterable[str], today: dt.date | None = None, rules: list[str] | None = None
+) -> list[Finding]:
+    """The findings of the rules (all, or the codes in ``rules``) about the entities ``refs`` only, as a whole run
+    of :func:`check` on ``today`` would find them, read from those entities' neighbourhood (:class:`FocusContext`)
+    rather than the whole catalog: what an entity's page and a page of search results show."""
+    today = today or store.clock().date()
+    selected = _selected(rules, None)
+    focus = set(refs)
+    ctx = FocusContext(store, today, focus, peers=any(r.check == "duplicate_names" for r in selected))
+    return [f for f in _run(ctx, selected) if f.ref in focus]
+
+
+def _selected(rules: list[str] | None, rules_file: str | Path | None) -> list[Rule]:
+    all_rules = load_rules(rules_file)
+    if rules is None:
+        return all_rules
+    known = {r.code for r in all_rules}
+    unknown = [c for c in rules if c not in known]
+    if unknown:
+        raise ValidationFailed(
+            [FieldError("rules", msg("rule-codes-unknown", rules=", ".join(unknown), known=", ".join(sorted(known))))]
+        )
+    return [r for r in all_rules if r.code in set(rules)]
+
+
+def _run(ctx: CheckContext, selected: list[Rule]) -> list[Finding]:
     findings: list[Finding] = []
     for rule in selected:
         for hit in CHECKS.get(rule.check)(ctx, rule.params):
@@ -468,9 +549,7 @@ def check(
                 )
             )
     findings.sort(key=lambda f: (f.rule, f.ref, json.dumps(f.detail, sort_keys=True, default=str)))
-    return Report(
-        today=today, rules=[r.code for r in selected], findings=findings, completeness=completeness(ctx, findings)
-    )
+    return findings
 
 
 def completeness(ctx: CheckContext, findings: Iterable[Finding] = ()) -> dict[str, OrgScore]:
@@ -583,7 +662,7 @@ def not_reviewed(ctx: CheckContext, params: Mapping[str, Any]) -> Iterable[Hit]:
     from catalog.settings import get_settings
 
     days = int(params.get("max_age_days") or get_settings().freshness_days)
-    cutoff = ctx.today - dt.timedelta(days=days)
+    cutoff = ctx.today - dt.timedelta(days=days) if ctx.today.toordinal() > days else dt.date.min
     skip = set(params.get("skip_lifecycles", ["retired"]))
     for e in ctx.current(params.get("kinds", ["system", "database", "platform", "service"])):
         if _lifecycle(e) in skip:
@@ -673,7 +752,9 @@ __all__ = [
     "Rule",
     "builtin_checks",
     "builtin_rules",
+    "FocusContext",
     "check",
+    "check_entities",
     "completeness",
     "load_rules",
     "registered_checks",

@@ -87,6 +87,26 @@ def ctx() -> WriteContext:
     return WriteContext(actor="tester", request_id="req-test")
 
 
+@pytest.fixture
+def sample(store: CatalogStore, ctx: WriteContext) -> CatalogStore:
+    """The store (either backend) with the HCMC sample catalog bulk-loaded."""
+    import json
+
+    from catalog.store.base import BulkLoad
+
+    doc = json.loads(SAMPLE.read_text(encoding="utf-8"))
+    store.bulk_load(
+        BulkLoad(
+            source="sample",
+            run="t",
+            entities=[validate_entity(parse_entity(e)) for e in doc["entities"]],
+            relationships=[validate_relationship(parse_relationship(r)) for r in doc["relationships"]],
+        ),
+        ctx,
+    )
+    return store
+
+
 def entity(ref: str, name: str = "", owner: str | None = None, **attributes: object) -> Entity:
     """Factory: a valid entity of any kind with sensible required attributes."""
     kind = ref.split(":", 1)[0]

@@ -219,8 +219,11 @@ def entity_page(request: Request, ref: str, as_of: str = "", valid_on: str = "")
     from catalog.drafts import Drafts
 
     pending = len(Drafts(store, p).list(status="pending", ref=e.ref)) if day is None else 0
-    # today's compliance findings on it (freshness CR006 among them); none on a page of another day
-    findings = [f for f in _compliance(store).findings if f.ref == e.ref] if day is None and valid is None else []
+    # today's compliance findings on it (freshness CR006 among them), read from its neighbourhood; none on a
+    # page of another day
+    from catalog.compliance import check_entities
+
+    findings = check_entities(store, [e.ref]) if day is None and valid is None else []
     from api.routers.web_diagrams import context_diagram
 
     return render(

@@ -57,11 +57,12 @@ def index(request: Request, q: str = "", kind: str = "", offset: str = "", limit
     elif kind in mm.kinds:
         listed = paginate(_sorted(store.list_entities(EntityFilter(kind=kind, limit=1_000_000)), lang), w)
         hits = Page(describe(store, listed.items), listed.total, listed.offset, listed.limit)
-    from api.routers.web import _compliance
+    from catalog.compliance import check_entities
     from diagrams.registry import registry
 
-    # freshness (compliance rule CR006): the entries found that no one has confirmed for the set period
-    stale = {f.ref for f in _compliance(store).findings if f.rule == "CR006"} if hits and hits.total else set()
+    # freshness (compliance rule CR006): the entries of this page that no one has confirmed for the set period
+    page_refs = [h.entity.ref for h in hits.items] if hits else []
+    stale = {f.ref for f in check_entities(store, page_refs, rules=["CR006"])} if page_refs else set()
     views = registry()
     return render(
         request,

@@ -9,13 +9,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import SAMPLE, entity, rel
+from conftest import entity, rel
 
 from catalog import compliance
 from catalog.compliance import CheckContext, Hit, rule_check
 from catalog.errors import ValidationFailed
-from catalog.model import Entity, parse_entity, parse_relationship, validate_entity, validate_relationship
-from catalog.store.base import BulkLoad, CatalogStore, WriteContext
+from catalog.model import Entity, parse_entity, validate_entity
+from catalog.store.base import CatalogStore, WriteContext
 
 TODAY = dt.date(2026, 6, 1)
 A, B = "organization:a", "organization:b"
@@ -418,21 +418,6 @@ SAMPLE_EXPECTED: dict[str, set[str]] = {
 }
 # The sample has every production system owned and every entity named in both languages: nothing to find.
 SAMPLE_CLEAN = {"CR001", "CR010"}
-
-
-@pytest.fixture
-def sample(store: CatalogStore, ctx: WriteContext) -> CatalogStore:
-    doc = json.loads(SAMPLE.read_text(encoding="utf-8"))
-    store.bulk_load(
-        BulkLoad(
-            source="sample",
-            run="t",
-            entities=[validate_entity(parse_entity(e)) for e in doc["entities"]],
-            relationships=[validate_relationship(parse_relationship(r)) for r in doc["relationships"]],
-        ),
-        ctx,
-    )
-    return store
 
 
 def test_sample_deliberate_findings(sample: CatalogStore) -> None:
