@@ -310,6 +310,8 @@ class _Labeller:
             return "; ".join(self._period(p) for p in v if isinstance(p, dict))
         if top == "provenance" and isinstance(v, dict):
             return str(v.get("source") or "")
+        if top == "kind" and what == "entity" and isinstance(v, str) and v in self.mm.kinds:
+            return self.mm.kinds[v].label.get(self.lang)
         if isinstance(v, str) and (top in DATE_FIELDS or (what == "event" and top == "date")):
             return format_date(v, self.lang)
         if isinstance(v, list):

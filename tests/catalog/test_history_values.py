@@ -71,6 +71,7 @@ def test_create_update_delete_show_values_before_and_after(catalog: CatalogStore
     create, update, delete = _fields(catalog, "system:sys-a")
     assert ("Name (English)", "", "System A") in create and ("Owner", "", "Sở org-a (… → …)") in create
     assert ("Lifecycle", "", "In production") in create
+    assert ("Kind", "", "Information system") in create  # the kind by its label, never its code
     # an update shows only what changed, enumerated values by their labels
     assert ("Lifecycle", "In production", "Retiring") in update
     assert ("Vendor", "FPT", "VNPT") in update
