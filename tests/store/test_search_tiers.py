@@ -13,6 +13,7 @@ import pytest
 from catalog.model import Entity, LongText
 from catalog.store.base import CatalogStore, WriteContext
 from catalog.store.sqlite import SQLiteStore
+from catalog.text import fold
 from tests.conftest import entity
 
 
@@ -106,3 +107,33 @@ def test_a_search_inside_a_write_transaction_sees_its_writes(store: CatalogStore
         store.create_entity(entity("system:moi", "Hệ thống tiếp nhận phản ánh"), ctx)
         assert [e.ref for e in store.search("tiep nhan phan")] == ["system:moi"]
     assert [e.ref for e in store.search("tiep nhan phan")] == ["system:moi"]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        'cổng"',
+        "name: cong",
+        "AND OR NOT",
+        "cong*",
+        "cong~2",
+        "(cong",
+        "+cong -thong",
+        "中文",
+        "ǃx",
+        "cong_thong",
+        "x" * 200,
+    ],
+)
+def test_query_syntax_in_the_text_is_only_text(store: CatalogStore, ctx: WriteContext, text: str) -> None:
+    _fill(store, ctx)
+    store.create_entity(entity("system:zh", "系统 中文 cổng"), ctx)
+    found = {e.ref for e in store.search(text, limit=100)}
+    # the words of the text, nothing else: the same as the folded words typed plainly
+    assert found == {e.ref for e in store.search(" ".join(fold(text).split()), limit=100)}
+    if text == "name: cong":
+        assert found == set()  # "name" is a word to find (none has it), not a column
+    if text in ("cong*", "(cong", 'cổng"'):
+        assert len(found) == 44
+    if text == "中文":
+        assert found == {"system:zh"}
