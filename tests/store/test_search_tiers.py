@@ -137,3 +137,28 @@ def test_query_syntax_in_the_text_is_only_text(store: CatalogStore, ctx: WriteCo
         assert len(found) == 44
     if text == "中文":
         assert found == {"system:zh"}
+
+
+def test_neo4j_database_without_the_search_index_gets_it_on_open(ctx: WriteContext, tmp_path: Path) -> None:
+    from catalog.store import open_store
+    from catalog.store.neo4j.schema import SEARCH_INDEX
+    from tests.conftest import make_store, neo4j_url
+
+    store = make_store("neo4j", tmp_path)
+    try:
+        _fill(store, ctx)
+        before = {e.ref for e in store.search("cong thong", limit=100)}
+        store._driver.execute_query(f"DROP INDEX {SEARCH_INDEX}")  # type: ignore[attr-defined]
+    finally:
+        store.close()
+    reopened = open_store(neo4j_url())  # as a database written before the index existed
+    try:
+        names = {r["name"] for r in reopened._run("SHOW INDEXES YIELD name RETURN name")}  # type: ignore[attr-defined]
+        assert SEARCH_INDEX in names
+        # while the index is being built and after: the same entities
+        assert {e.ref for e in reopened.search("cong thong", limit=100)} == before
+        reopened._driver.execute_query(f"CALL db.awaitIndex('{SEARCH_INDEX}', 60)")  # type: ignore[attr-defined]
+        assert {e.ref for e in reopened.search("cong thong", limit=100)} == before
+        assert reopened._search_index_online()  # type: ignore[attr-defined]
+    finally:
+        reopened.close()
