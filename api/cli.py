@@ -106,10 +106,21 @@ def _print_report(report, lang: str = "vi") -> None:
         | set(report.result.unchanged)
         | set(report.result.removed)
     )
+    from catalog.settings import get_settings
+    from catalog.text import vi_sort_key
+
+    mm = get_settings().metamodel()
+    rows = []
     for k in kinds:
-        t.add_row(
-            k, *(str(getattr(report.result, c).get(k, 0)) for c in ("created", "updated", "unchanged", "removed"))
-        )
+        # counted by kind, relationships and organisation events together: each by its label (as the import page)
+        if k in mm.kinds:
+            said_kind = mm.kinds[k].plural.get(lang)
+        else:
+            said_kind = text(msg("ui-relationships") if k.startswith("rel") else msg("ui-org-events"), lang)
+        counts = [str(getattr(report.result, c).get(k, 0)) for c in ("created", "updated", "unchanged", "removed")]
+        rows.append((said_kind[:1].upper() + said_kind[1:], counts))
+    for said_kind, counts in sorted(rows, key=lambda row: vi_sort_key(row[0])):
+        t.add_row(said_kind, *counts)
     console.print(t)
     if getattr(report, "source_types", None):
         console.print(

@@ -118,6 +118,10 @@ def test_export_import_round_trip_via_cli(catalog: str, tmp_path: Path) -> None:
     other = f"sqlite:///{tmp_path / 'other.db'}"
     r = cli("import", str(out), "--store", other, cwd=tmp_path)
     assert r.returncode == 0, r.stderr
+    # the report counts kinds by their labels, never their codes
+    rows = [line.split("│")[1].strip() for line in r.stdout.splitlines() if line.count("│") > 2]
+    assert {"Hệ thống thông tin", "Cơ quan, tổ chức", "Quan hệ"} <= set(rows)
+    assert not {"system", "organization", "relationship"} & set(rows)
     out2 = tmp_path / "export2.json"
     cli("export", "-o", str(out2), "--store", other, cwd=tmp_path)
     strip = lambda p: {k: v for k, v in json.loads(p.read_text(encoding="utf-8")).items() if k != "metadata"}  # noqa
