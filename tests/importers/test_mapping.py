@@ -340,7 +340,7 @@ def test_an_editors_file_mapped_on_the_page_becomes_one_draft(client: tuple[Any,
     # the office's next file: the saved profile maps it at once, nothing to choose
     page = c.get("/import/mapping?lang=en").text
     assert "Mẫu của Sở KH&amp;CN" in page and "Import a spreadsheet in its own layout" in page
-    assert "Nhập bảng tính" not in page  # one language per page
+    assert "Nhập dữ liệu" not in page  # one language per page
     r = c.post(
         "/import/mapping?lang=en",
         data={"csrf": _csrf(page), "profile": "Mẫu của Sở KH&CN"},

@@ -188,15 +188,15 @@ def test_full_menu_on_an_office_screen(signed_in: SignedIn, user: str) -> None:
 
 MENUS = {  # the menu entries each role sees (the pages' own permission checks), in Vietnamese
     "viewer": {"Tìm kiếm", "Đơn vị của tôi", "Thông báo", "Tuân thủ", "Danh mục theo ngày"},
-    "editor-skhcn": {"Đăng ký hệ thống", "Bản nháp", "Nhập bảng tính", "Thông báo"},
-    "architect": {"Đăng ký hệ thống", "Bản nháp", "Nhập bảng tính", "Nhật ký thay đổi", "Tính toàn vẹn"},
+    "editor-skhcn": {"Đăng ký hệ thống", "Bản nháp", "Nhập dữ liệu", "Thông báo"},
+    "architect": {"Đăng ký hệ thống", "Bản nháp", "Nhập dữ liệu", "Nhật ký thay đổi", "Tính toàn vẹn"},
     "auditor": {"Nhật ký thay đổi", "Tính toàn vẹn", "Thông báo"},
 }
 NOT_IN_MENU = {
-    "viewer": {"Đăng ký hệ thống", "Bản nháp", "Nhập bảng tính", "Nhật ký thay đổi"},
+    "viewer": {"Đăng ký hệ thống", "Bản nháp", "Nhập dữ liệu", "Nhật ký thay đổi"},
     "editor-skhcn": {"Nhật ký thay đổi", "Tính toàn vẹn"},
     "architect": set(),
-    "auditor": {"Đăng ký hệ thống", "Bản nháp", "Nhập bảng tính"},
+    "auditor": {"Đăng ký hệ thống", "Bản nháp", "Nhập dữ liệu"},
 }
 
 
