@@ -10,9 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from catalog.model import Entity, LongText
+from catalog.model import Entity, LocalText, LongText
 from catalog.store.base import CatalogStore, WriteContext
 from catalog.store.sqlite import SQLiteStore
+from catalog.store.sqlite.store import _fts_id
 from catalog.text import fold
 from tests.conftest import entity
 
@@ -90,6 +91,17 @@ def test_sqlite_index_before_prefixes_is_rebuilt_on_open(tmp_path: Path, ctx: Wr
         assert "'1 2 3 4'" in _fts_sql(path)
         assert [e.ref for e in s.search("cong thong", limit=100)] == before
         assert s.verify_log().ok
+        # each row under its ref's number: a write replaces exactly its own row, found by rowid
+        with contextlib.closing(sqlite3.connect(path)) as conn:
+            rows = conn.execute("SELECT rowid, ref FROM entity_fts").fetchall()
+        assert rows and all(rowid == _fts_id(ref) for rowid, ref in rows)
+        e = s.get_entity("system:cong-tt")
+        s.update_entity(e.model_copy(update={"name": LocalText(vi="Tổng đài", en="Call centre")}), e.version, ctx)
+        s.delete_entity("database:cong-tt", 1, ctx)
+        assert [x.ref for x in s.search("tong dai")] == ["system:cong-tt"]
+        assert "system:cong-tt" not in {x.ref for x in s.search("cong thong", limit=100)}
+        with contextlib.closing(sqlite3.connect(path)) as conn:
+            assert conn.execute("SELECT count(*) FROM entity_fts").fetchone() == (s.count_entities(),)
     finally:
         s.close()
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import hashlib
 import json
 import re
 import sqlite3
@@ -75,6 +76,7 @@ PAGE_SIZE = 16384
 # letters (most of a Vietnamese syllable) is one index entry
 FTS_SHAPE = "ref UNINDEXED, kind, name, body, tokenize = 'unicode61', prefix = '1 2 3 4'"
 FTS_TABLE = f"CREATE VIRTUAL TABLE IF NOT EXISTS entity_fts USING fts5({FTS_SHAPE})"
+FTS_VERSION = "2"  # meta 'search_index': 2 = FTS_SHAPE, rows under _fts_id (files before: rebuilt on open)
 SCHEMA = f"""
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS entities (
@@ -281,14 +283,15 @@ class SQLiteStore(CatalogStore):
 
     @staticmethod
     def _widen_fts(conn: sqlite3.Connection) -> None:
-        """The search index of a file written before it kept the kind as a term and prefixes of up to 4 letters:
-        rebuilt so from its own rows, in one transaction (re-checked under the lock: another process may be doing
-        it). Derived data: the schema version stays; a read-only file keeps its index and searches it, more
-        slowly."""
+        """The search index of a file written before it kept the kind as a term, prefixes of up to 4 letters and
+        each entity's row under :func:`_fts_id`: rebuilt so from its own rows, in one transaction (re-checked under
+        the lock: another process may be doing it), and marked in ``meta``. Derived data: the schema version stays;
+        a read-only file keeps its index and searches it (more slowly)."""
 
         def current() -> bool:
             row = conn.execute("SELECT sql FROM sqlite_master WHERE name = 'entity_fts'").fetchone()
-            return row is not None and FTS_SHAPE in row[0]
+            mark = conn.execute("SELECT value FROM meta WHERE key = 'search_index'").fetchone()
+            return row is not None and FTS_SHAPE in row[0] and mark is not None and mark[0] == FTS_VERSION
 
         if current():
             return
@@ -297,8 +300,13 @@ class SQLiteStore(CatalogStore):
             if not current():
                 conn.execute("ALTER TABLE entity_fts RENAME TO entity_fts_old")
                 conn.execute(FTS_TABLE)
-                conn.execute("INSERT INTO entity_fts SELECT ref, kind, name, body FROM entity_fts_old")
+                conn.create_function("ioc_fts_id", 1, _fts_id, deterministic=True)
+                conn.execute(
+                    "INSERT INTO entity_fts (rowid, ref, kind, name, body) "
+                    "SELECT ioc_fts_id(ref), ref, kind, name, body FROM entity_fts_old"
+                )
                 conn.execute("DROP TABLE entity_fts_old")
+                conn.execute("INSERT OR REPLACE INTO meta VALUES ('search_index', ?)", (FTS_VERSION,))
         except BaseException:
             conn.execute("ROLLBACK")
             raise
@@ -1366,7 +1374,7 @@ class SQLiteStore(CatalogStore):
         return stale_r, stale_e
 
 
-_INDEX_TABLES = ("entity_tags", "entity_orgs", "entity_fts")  # derived from each entity's content, by ref
+_INDEX_TABLES = ("entity_tags", "entity_orgs", "entity_fts")  # derived from each entity's content (the last by rowid)
 
 
 def _index_rows(c: dict[str, Any]) -> tuple[list[tuple], list[tuple], list[tuple]]:
@@ -1376,19 +1384,29 @@ def _index_rows(c: dict[str, Any]) -> tuple[list[tuple], list[tuple], list[tuple
     return (
         [(ref, t) for t in c["tags"]],
         [(org, ref) for org in dict.fromkeys(p["org"] for p in c["owner_history"])],
-        [(ref, c["kind"], *search_text(c))],
+        [(_fts_id(ref), ref, c["kind"], *search_text(c))],
     )
+
+
+def _fts_id(ref: str) -> int:
+    """The search index row of an entity: a number derived from its ref (64 bits of BLAKE2b), so that a write finds
+    the row it replaces by rowid; the ref column is not indexed, and looking it up read the whole index (25-40 ms a
+    write at 100,000 entities). Two refs of one number (odds about 3e-8 at a million entities) make the second
+    write fail and roll back, never overwrite."""
+    digest = hashlib.blake2b(ref.encode("utf-8", "surrogatepass"), digest_size=8).digest()
+    return int.from_bytes(digest, "big", signed=True)
 
 
 def _insert_index_rows(conn: sqlite3.Connection, tags: list[tuple], orgs: list[tuple], fts: list[tuple]) -> None:
     conn.executemany("INSERT INTO entity_tags VALUES (?, ?)", tags)
     conn.executemany("INSERT INTO entity_orgs VALUES (?, ?)", orgs)
-    conn.executemany("INSERT INTO entity_fts VALUES (?, ?, ?, ?)", fts)
+    conn.executemany("INSERT INTO entity_fts (rowid, ref, kind, name, body) VALUES (?, ?, ?, ?, ?)", fts)
 
 
 def _drop_index_rows(conn: sqlite3.Connection, refs: list[tuple[str]]) -> None:
-    for table in _INDEX_TABLES:
+    for table in _INDEX_TABLES[:-1]:
         conn.executemany(f"DELETE FROM {table} WHERE ref = ?", refs)
+    conn.executemany("DELETE FROM entity_fts WHERE rowid = ?", [(_fts_id(r),) for (r,) in refs])
 
 
 def _record(row: tuple) -> Record:
