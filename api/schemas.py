@@ -66,7 +66,7 @@ class KindModels:
 
     @property
     def plural(self) -> str:
-        return self.spec.name + "s"
+        return self.spec.path
 
 
 def _example_value(a: AttributeSpec) -> Any:

@@ -156,6 +156,12 @@ class KindSpec:
     # an organisation kind: its entities own others (the targets of ``owned_by``), have parents and org events; a
     # kind may be neither owned nor an organisation (a capability is the whole city's, curated by its architects)
     organisation: bool = False
+    collection: str = ""  # the REST collection's path segment (``/api/v1/<collection>``): ``<name>s`` unless given
+
+    @property
+    def path(self) -> str:
+        """The kind's REST collection, an English plural: ``systems``, ``capabilities``, ``processes``."""
+        return self.collection or self.name + "s"
 
     def attribute(self, name: str) -> AttributeSpec | None:
         for a in self.attributes:
@@ -580,6 +586,7 @@ KINDS: tuple[KindSpec, ...] = (
         Label("Năng lực", "Capability"),
         Label("Năng lực", "Capabilities"),
         owned=False,
+        collection="capabilities",
         shape="octagon",
         color="#fff2cc",
         attributes=COMMON,
@@ -597,6 +604,7 @@ KINDS: tuple[KindSpec, ...] = (
         "process",
         Label("Quy trình nghiệp vụ", "Business process"),
         Label("Quy trình nghiệp vụ", "Business processes"),
+        collection="processes",
         shape="cds",
         color="#fce4d6",
         attributes=COMMON,
@@ -655,6 +663,7 @@ KINDS: tuple[KindSpec, ...] = (
         Label("Phần tử giữ nguyên từ nguồn", "Preserved element"),
         Label("Phần tử giữ nguyên từ nguồn", "Preserved elements"),
         owned=False,
+        collection="preserved-elements",
         shape="septagon",
         color="#e5e7eb",
         attributes=COMMON

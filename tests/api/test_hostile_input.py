@@ -32,6 +32,7 @@ from openpyxl import load_workbook
 
 from api.app import create_app
 from catalog.i18n import text as in_lang
+from catalog.metamodel import DEFAULT
 from catalog.model import OrgEvent, parse_entity, parse_relationship
 from catalog.settings import Settings
 from catalog.store import CatalogStore, open_store
@@ -62,14 +63,7 @@ ENCODED = {  # JSON that is fine in itself, in an encoding the API refuses
     "Latin-1": '{"name": {"vi": "café"}}'.encode("latin-1"),
 }
 TEXT_REASONS_VI_NOT_UTF8 = "nội dung phải là JSON mã hoá UTF-8 (không nhận UTF-16, UTF-32 hay mã khác)"
-PLURAL = {
-    "organizations": "organization",
-    "systems": "system",
-    "databases": "database",
-    "platforms": "platform",
-    "services": "service",
-    "datasets": "dataset",
-}
+PLURAL = {spec.path: name for name, spec in DEFAULT.kinds.items()}  # REST collection -> kind
 
 
 def write_routes(app: Any) -> list[tuple[str, str]]:
@@ -95,6 +89,8 @@ def concrete(store: CatalogStore, path: str) -> tuple[str, dict[str, str]]:
         path, headers["If-Match"] = path.replace("{draft_id}", "0123456789ab"), '"1"'
     if "{hook_id}" in path:  # a webhook subscription: the body is judged before the subscription is looked up
         path, headers["If-Match"] = path.replace("{hook_id}", "0123456789ab"), '"1"'
+    if "{campaign_id}" in path:  # a campaign: the body is judged before the campaign is looked up
+        path = path.replace("{campaign_id}", "sec-nothing")
     assert "{" not in path, path
     return path, headers
 

@@ -523,8 +523,9 @@ def test_request_schemas_are_derived_from_the_metamodel_with_custom_attributes(t
     assert schemas["DatabaseAttributes"]["properties"]["security_level"]["anyOf"][0]["maximum"] == 5
     assert "owner" not in schemas["OrganizationCreate"]["properties"]  # organisations have no owner
     assert schemas["SystemCreate"]["examples"][0]["attributes"] == {"lifecycle": "planned"}
-    for kind in DEFAULT.kinds:
-        assert f"/api/v1/{kind}s" in doc["paths"] and "post" in doc["paths"][f"/api/v1/{kind}s"]
+    for spec in DEFAULT.kinds.values():
+        assert f"/api/v1/{spec.path}" in doc["paths"] and "post" in doc["paths"][f"/api/v1/{spec.path}"]
+    assert "/api/v1/capabilities" in doc["paths"] and "/api/v1/processes" in doc["paths"]  # English plurals
 
 
 def test_catalog_reasons_are_translated_for_vietnamese_clients(api: Api) -> None:
