@@ -202,8 +202,8 @@ class CheckContext:
 
 class FocusContext(CheckContext):
     """The catalog as the checks see it when only some entities' findings are wanted (an entity's page, a page of
-    search results): those entities, the relationships touching them, every entity those name (ends, ``via``,
-    owner, parent, data owner) and, when ``peers`` is set, the entities of the same kind and folded name (what
+    search results): those entities, the relationships touching them, every entity they name (the targets and
+    ``via`` platforms of their own relationships, owner, parent, data owner) and, when ``peers`` is set, the entities of the same kind and folded name (what
     ``duplicate_names`` compares). The checks walk only the focus and its peers, so a focused run reads a few rows
     instead of the whole catalog and finds, for the focus, exactly what a whole run finds (tests/catalog/
     test_compliance_focus.py holds every built-in rule to that)."""
@@ -233,11 +233,15 @@ class FocusContext(CheckContext):
                     if other.ref not in found and fold(other.name.vi or other.name.en) == key:
                         found[other.ref] = other
                         walked.add(other.ref)
+        # what the checks look up about the focus: the targets of its own relationships and their platforms (a
+        # hit is about a relationship's source, so the sources of relationships into the focus are never needed:
+        # a platform many systems feed reads only itself)
         named: set[str] = set()
         for r in rels.values():
-            named.update((r.source, r.target))
-            if isinstance(r.properties.get("via"), str):
-                named.add(r.properties["via"])
+            if r.source in found:
+                named.add(r.target)
+                if isinstance(r.properties.get("via"), str):
+                    named.add(r.properties["via"])
         for e in found.values():
             named.update(v for v in (e.owner, e.attributes.get("parent"), e.attributes.get("data_owner")) if v)
         missing = sorted(v for v in named if isinstance(v, str) and v not in found)
