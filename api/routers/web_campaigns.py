@@ -28,6 +28,7 @@ from catalog import campaigns
 from catalog.errors import CatalogError, FieldError, ValidationFailed
 from catalog.i18n import msg
 from catalog.permissions import Principal
+from catalog.text import vi_sort_key
 
 router = APIRouter(include_in_schema=False)
 
@@ -53,6 +54,14 @@ def campaigns_page(request: Request) -> Response:
 def _list(request: Request, p: Principal, store: Any, status: int = 200, **values: Any) -> Response:
     lang = lang_of(request)
     orgs = sorted(_orgs(store), key=lambda o: o.name.get(lang) or o.ref) if _may_run(p) else []
+    mm = store.metamodel
+    kinds = [spec for spec in mm.kinds.values() if spec.owned]
+    # the questions that may be asked: every attribute an owned kind declares, once, by its label
+    questions: dict[str, str] = {}
+    for spec in kinds:
+        for a in spec.attributes:
+            if not a.kept and a.name not in questions:
+                questions[a.name] = a.label.get(lang)
     return render(
         request,
         "campaigns.html",
@@ -60,6 +69,10 @@ def _list(request: Request, p: Principal, store: Any, status: int = 200, **value
         items=campaigns.list_campaigns(store),
         may_open=_may_run(p),
         orgs=orgs,
+        kind_options=[(spec.name, spec.plural.get(lang)) for spec in kinds],
+        question_options=sorted(questions.items(), key=lambda kv: vi_sort_key(kv[1])),
+        default_kinds=campaigns.DEFAULT_KINDS,
+        default_questions=campaigns.DEFAULT_QUESTIONS,
         **values,
     )
 
@@ -82,6 +95,7 @@ async def campaign_open(request: Request) -> Response:
                 deadline=fields["deadline"],
                 orgs=[str(o)[:200] for o in data.getlist("orgs")][: campaigns.MAX_ORGS + 1],
                 kinds=[str(k)[:64] for k in data.getlist("kinds")][:50] or None,
+                questions=[str(q)[:64] for q in data.getlist("questions")][:200] or None,
             )
         )
     except CatalogError as exc:

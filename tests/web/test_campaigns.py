@@ -101,8 +101,14 @@ def test_reminder_reaches_the_editor_and_closing_freezes_the_result(signed_in: C
     arch.page.fill("#c-id", "kiem-ke-dong")
     arch.page.fill("#c-deadline", "2099-06-30")
     arch.page.select_option("#c-orgs", ["organization:hcm-skhcn"])
+    # the scope and the questions are the architect's choice: systems only, asked where they are hosted
+    for box in arch.page.locator("#c-kinds input[type=checkbox]").all():
+        box.set_checked(box.get_attribute("value") == "system")
+    arch.page.select_option("#c-questions", ["decision", "hosting"])
     with arch.page.expect_navigation():
         arch.page.click("#campaign-open")
+    asked = arch.page.locator("main p", has_text="Nội dung cần xác nhận").first.inner_text()
+    assert "Nơi triển khai" in asked and "Quyết định duy trì" in asked and "Căn cứ pháp lý" not in asked
     with arch.page.expect_navigation():
         arch.page.click("#campaign-remind")
     assert "Đã nhắc 1 người" in arch.page.locator("#campaign-outcome").inner_text()  # editor-skhcn
