@@ -25,6 +25,9 @@ PAGES = (
     ("my-org", "/my-org"),
     ("compliance", "/compliance"),
     ("coverage", "/coverage?org=organization:hcm-stp"),
+    ("campaigns", "/campaigns"),  # an architect sees the form that opens one
+    ("report", "/reports/current-state"),
+    ("mapping", "/import/mapping"),
     ("impact", "/impact?ref=database:hcm-csdl-danh-muc"),
     ("explore", "/explore"),
     ("ioc-view", "/views/ioc"),
