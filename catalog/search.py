@@ -169,7 +169,7 @@ class Places:
         now = store.get_entities(refs)
         orgs = dict(old.orgs)
         for r in refs:
-            if r in now and now[r].kind == "organization":
+            if r in now and old.metamodel.is_organisation(now[r].kind):
                 orgs[r] = now[r]
             else:
                 orgs.pop(r, None)

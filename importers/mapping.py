@@ -41,6 +41,7 @@ from typing import Any
 from catalog.errors import FieldError, NotFound, PermissionDenied, ValidationFailed
 from catalog.i18n import Message, msg, named, term
 from catalog.metamodel import Metamodel
+from catalog.model import CODE_RE, REF_RE
 from catalog.permissions import Principal, require
 from catalog.store.base import CatalogStore, WriteContext
 from catalog.text import fold, nfc
@@ -167,7 +168,7 @@ class Profile:
         if count > MAX_CHOICES:
             errors.append(FieldError("values", msg("mapping-too-many-choices", limit=MAX_CHOICES)))
         prefix = str(data.get("code_prefix") or "").strip()
-        if prefix and not re.fullmatch(r"[a-z0-9][a-z0-9._-]{0,39}", prefix):
+        if prefix and (len(prefix) > 40 or not CODE_RE.fullmatch(prefix)):
             errors.append(FieldError("code_prefix", msg("mapping-prefix-invalid")))
         sheet = data.get("sheet") or None
         if sheet is not None and (not isinstance(sheet, str) or len(sheet) > 100):
@@ -610,7 +611,7 @@ def apply(sheet: Sheet, profile: Profile, mm: Metamodel, orgs: Orgs, source: str
                             ),
                         )
             elif col.type == "ref" and (col.key == "owner" or ORG_KIND in _ref_kinds(mm, kind, col.key)):
-                if re.fullmatch(rf"{ORG_KIND}:[a-z0-9][a-z0-9._-]*", said):
+                if (m := REF_RE.fullmatch(said)) is not None and m.group(1) == ORG_KIND:
                     values[col.key] = said
                     continue
                 found = orgs.find(said)
