@@ -41,7 +41,7 @@ import re
 import threading
 import time as _time
 from collections.abc import Iterable, Iterator, Sequence
-from typing import Any
+from typing import Any, Final
 
 from neo4j import GraphDatabase
 from neo4j.exceptions import AuthError, ConfigurationError, DriverError, Neo4jError, ServiceUnavailable, TransientError
@@ -95,7 +95,7 @@ from catalog.text import fold, search_text
 # and where logging is configured (the server) they still reach the log through the root logger. The queries are
 # written not to cause any (see _ensure_tokens); the server sends only warnings, not its informational notes.
 logging.getLogger("neo4j").addHandler(logging.NullHandler())
-_NOTIFICATIONS = "WARNING"
+_NOTIFICATIONS: Final = "WARNING"
 
 _ATTR_NAME = re.compile(r"^[a-z_][a-z0-9_]{0,63}$")
 _WORD = re.compile(r"[^\W_]+")
@@ -889,7 +889,8 @@ class Neo4jStore(CatalogStore):
             self._log_many(ctx, log + [("delete", ref, rows[0]["data"], None)])
 
     def _filter(self, flt: EntityFilter) -> tuple[str, dict[str, Any]]:
-        where, params = [_VN], {"h": self._seen()}
+        where = [_VN]
+        params: dict[str, Any] = {"h": self._seen()}
         if flt.kind:
             where.append("n.kind = $kind")
             params["kind"] = flt.kind
