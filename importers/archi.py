@@ -14,16 +14,24 @@ from pathlib import Path
 from catalog.i18n import msg
 from catalog.metamodel import DEFAULT, Metamodel
 from importers.archimate import (
+    DEFAULT_NODE_SIZE,
     RELATIONSHIP_TYPES,
+    VIEWPOINTS_31,
     XSI,
     AModel,
     ArchimateTransformed,
     Concept,
     Mapping,
     load_mapping,
+    new_style,
+    new_view,
+    new_view_connection,
+    new_view_node,
     normalise_type,
     parse_xml,
     transform_model,
+    view_id,
+    view_not_carried,
 )
 from importers.base import ImportFailed, Rejection, clip, decode_text, sniff_delimiter
 
@@ -101,6 +109,12 @@ def read_archi(data: bytes, name: str) -> AModel:
                 Rejection(msg("at-line", file=name, line=child.sourceline), child.tag, msg("archi-unknown-element"))
             )
 
+    diagram_names = {
+        (e.get("id") or ""): (e.get("name") or "")
+        for e in root.iter("element")
+        if normalise_type(e.get(xsi_type, "")) in DIAGRAM_TYPES
+    }
+
     def walk(folder, path: list[str]) -> None:
         here = path + [folder.get("name", "").replace("/", "-")]
         for node in folder:
@@ -113,6 +127,16 @@ def read_archi(data: bytes, name: str) -> AModel:
                     t = "OrJunction" if node.get("type") == "or" else "AndJunction"
                 if t in DIAGRAM_TYPES:
                     model.views += 1
+                    if t == "ArchimateDiagramModel":
+                        model.view_xml.append(_view_from_archi(node, diagram_names, name, model.notes))
+                    else:
+                        model.notes.append(
+                            Rejection(
+                                msg("at-line", file=name, line=node.sourceline),
+                                "view",
+                                msg("archi-view-not-converted", view=clip(node.get("name") or "-"), type=t),
+                            )
+                        )
                     continue
                 docs = [
                     ("", (d.text or "").strip()) for d in node if d.tag == "documentation" and (d.text or "").strip()
@@ -139,6 +163,127 @@ def read_archi(data: bytes, name: str) -> AModel:
         if folder.tag == "folder":
             walk(folder, [])
     return model
+
+
+# Archi diagram attributes the 3.1 view carries (the others are styles it does not map, reported by name)
+_ARCHI_CARRIED = {"id", "name", "archimateElement", "archimateRelationship", "relationship", "targetConnections",
+                  "model", "fillColor", "lineColor", "lineWidth", "alpha", "source", "target", f"{{{XSI}}}type"}  # fmt: skip
+
+
+def _rgb(value: str | None, alpha: str | None = None):
+    v = (value or "").strip()
+    if len(v) != 7 or not v.startswith("#"):
+        return None
+    try:
+        r, g, b = int(v[1:3], 16), int(v[3:5], 16), int(v[5:7], 16)
+    except ValueError:
+        return None
+    a = None
+    if alpha is not None:
+        try:
+            a = max(0, min(100, round(int(alpha) * 100 / 255)))
+        except ValueError:
+            a = None
+    return (r, g, b, a)
+
+
+def _archi_style(node, dropped: set[str]):
+    for a in node.attrib:
+        if a not in _ARCHI_CARRIED:
+            dropped.add(a.split("}", 1)[-1])
+    width = node.get("lineWidth")
+    return new_style(
+        _rgb(node.get("fillColor"), node.get("alpha")),
+        _rgb(node.get("lineColor")),
+        int(width) if width and width.isdigit() else None,
+    )
+
+
+def _view_from_archi(diagram, diagram_names: dict[str, str], file: str, notes: list):
+    """An Archi ``ArchimateDiagramModel`` as an ArchiMate 3.1 view: its children (bounds relative to the parent,
+    made absolute) as Element nodes, groups as Containers, notes and diagram references as Labels; its
+    sourceConnections as Relationship connections (or Lines), bendpoints made absolute as Archi's own exchange
+    export does. Other children and the styles 3.1 does not carry are reported by name."""
+    xsi_type = f"{{{XSI}}}type"
+    dropped: set[str] = set()
+    vp = (diagram.get("viewpoint") or "").strip()
+    viewpoint = " ".join(w.capitalize() if w != "and" else w for w in vp.split("_")) if vp else None
+    if viewpoint and viewpoint not in VIEWPOINTS_31:
+        dropped.add(f"viewpoint={vp}")
+    docs = [("", (d.text or "").strip()) for d in diagram if d.tag == "documentation" and (d.text or "").strip()]
+    name = (diagram.get("name") or "").strip()
+    view = new_view(view_id(diagram.get("id", "")), [("", name)] if name else [], docs, viewpoint)
+    boxes: dict[str, tuple[int, int, int, int]] = {}
+    connections = []
+
+    def child(src, parent, ox: int, oy: int) -> None:
+        t = normalise_type(src.get(xsi_type, ""))
+        b = src.find("bounds")
+        x = ox + _num(b.get("x") if b is not None else None)
+        y = oy + _num(b.get("y") if b is not None else None)
+        w, h = (_num(b.get("width"), -1), _num(b.get("height"), -1)) if b is not None else (-1, -1)
+        w, h = (w if w > 0 else DEFAULT_NODE_SIZE[0]), (h if h > 0 else DEFAULT_NODE_SIZE[1])
+        ident = view_id(src.get("id", ""))
+        ndocs = [("", (d.text or "").strip()) for d in src if d.tag == "documentation" and (d.text or "").strip()]
+        if t == "DiagramObject" or src.get("archimateElement"):
+            n = new_view_node(parent, ident, (src.get("archimateElement") or "").strip() or None, (x, y, w, h),
+                              docs=ndocs, style=_archi_style(src, dropped))  # fmt: skip
+        elif t == "Group":
+            label = (src.get("name") or "").strip()
+            n = new_view_node(parent, ident, None, (x, y, w, h), container=True, labels=[("", label)] if label else [],
+                              docs=ndocs, style=_archi_style(src, dropped))  # fmt: skip
+        elif t in ("Note", "DiagramModelReference"):
+            content = src.find("content")
+            text = (content.text if content is not None else src.get("content")) or ""
+            if t == "DiagramModelReference":
+                text = diagram_names.get(src.get("model") or "", "") or text
+            text = text.strip()
+            n = new_view_node(parent, ident, None, (x, y, w, h), labels=[("", text)] if text else [],
+                              style=_archi_style(src, dropped))  # fmt: skip
+        else:
+            dropped.add(f"{t} {src.get('name') or src.get('id') or ''}".strip())
+            return
+        boxes[src.get("id", "")] = (max(0, x), max(0, y), w, h)
+        connections.extend(c for c in src if c.tag == "sourceConnection")
+        for k in src:
+            if k.tag == "child":
+                child(k, n, x, y)
+
+    for src in diagram:
+        if src.tag == "child":
+            child(src, view, 0, 0)
+    known = set(boxes) | {c.get("id", "") for c in connections}
+    for c in connections:
+        s, tg = c.get("source", ""), c.get("target", "")
+        if s not in known or tg not in known:
+            dropped.add(f"connection {c.get('id', '')}")
+            continue
+        bends = [b for b in c if b.tag == "bendpoint"]
+        points = []
+        sb, tb = boxes.get(s), boxes.get(tg)
+        if sb and tb:  # Archi keeps offsets from both ends' centres; the exchange format absolute points
+            sx, sy, tx, ty = sb[0] + sb[2] / 2, sb[1] + sb[3] / 2, tb[0] + tb[2] / 2, tb[1] + tb[3] / 2
+            for i, bp in enumerate(bends):
+                wgt = (i + 1) / (len(bends) + 1)
+                x1, y1 = sx + _num(bp.get("startX")), sy + _num(bp.get("startY"))
+                x2, y2 = tx + _num(bp.get("endX")), ty + _num(bp.get("endY"))
+                points.append((round((1 - wgt) * x1 + wgt * x2), round((1 - wgt) * y1 + wgt * y2)))
+        rel = (c.get("archimateRelationship") or c.get("relationship") or "").strip() or None
+        docs = [("", (d.text or "").strip()) for d in c if d.tag == "documentation" and (d.text or "").strip()]
+        label = (c.get("name") or "").strip() if rel is None else ""
+        new_view_connection(view, view_id(c.get("id", "")), rel, view_id(s), view_id(tg), points,
+                            labels=[("", label)] if label else [], docs=docs,
+                            style=_archi_style(c, dropped))  # fmt: skip
+    if dropped:
+        notes.append(view_not_carried(file, diagram.sourceline, name or view.get("identifier"), dropped))
+    return view
+
+
+def _num(v: str | None, default: int = 0) -> int:
+    try:
+        return int(float(v)) if v is not None else default
+    except ValueError:
+        return default
 
 
 class ArchiImporter:

@@ -504,9 +504,233 @@ def read_exchange(data: bytes, name: str, validate: bool = True, ref_dir: Path |
             if item.tag == q("item"):
                 _walk_folders(item, [], q, model.folders)
     model.views = sum(1 for _ in root.iter(q("view")))
-    if version != "2.1":  # 3.x views are kept whole for export (2.1 views would need converting to 3.1)
+    if version != "2.1":  # 3.x views are kept whole for export
         model.view_xml = list(root.iter(q("view")))
+    else:  # 2.1 views are converted to 3.1 views, kept the same way
+        model.view_xml = [_view_from_21(v, q, name, model.notes) for v in root.iter(q("view"))]
     return model
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Views of other formats as ArchiMate 3.1 views (kept on the model's record like the views of 3.x files)
+
+VIEWPOINTS_31 = frozenset(
+    """Organization|Application Platform|Application Structure|Information Structure|Technology|Layered|Physical|
+Product|Application Usage|Technology Usage|Business Process Cooperation|Application Cooperation|Service Realization|
+Implementation and Deployment|Goal Realization|Goal Contribution|Principles|Requirements Realization|Motivation|
+Strategy|Capability Map|Outcome Realization|Resource Map|Value Stream|Project|Migration|Implementation and Migration|
+Stakeholder""".replace("\n", "").split("|")
+)
+DEFAULT_NODE_SIZE = (120, 55)  # a node whose size the source leaves to the tool (Archi writes -1)
+_NCNAME = re.compile(r"[A-Za-z_][A-Za-z0-9._-]*\Z")
+
+
+def view_id(raw: str) -> str:
+    """A valid XML identifier for a view, node or connection: the source's own when it is one, else ``id-`` before
+    it (Archi's numeric ids) or before a hash of it; the same source id always gives the same identifier."""
+    raw = (raw or "").strip()
+    if _NCNAME.match(raw):
+        return raw
+    if re.fullmatch(r"[A-Za-z0-9._-]+", raw):
+        return f"id-{raw}"
+    return "id-" + hashlib.sha1(raw.encode("utf-8")).hexdigest()[:16]
+
+
+def _q3(tag: str) -> str:
+    return f"{{{NS3}}}{tag}"
+
+
+def _lang_texts(parent, tag: str, texts: Iterable[tuple[str, str]]) -> None:
+    from lxml import etree
+
+    for lang, text in texts:
+        el = etree.SubElement(parent, _q3(tag))
+        if lang:
+            el.set(XML_LANG, lang)
+        el.text = text
+
+
+def new_view(ident: str, names: list[tuple[str, str]], docs: list[tuple[str, str]], viewpoint: str | None = None):
+    """An empty ArchiMate 3.1 ``view`` (xsi:type Diagram); a viewpoint 3.1 does not know is left out."""
+    from lxml import etree
+
+    view = etree.Element(_q3("view"), nsmap={None: NS3, "xsi": XSI})
+    view.set("identifier", ident)
+    view.set(f"{{{XSI}}}type", "Diagram")
+    if viewpoint in VIEWPOINTS_31:
+        view.set("viewpoint", viewpoint)
+    _lang_texts(view, "name", names or [("", ident)])
+    _lang_texts(view, "documentation", docs)
+    return view
+
+
+def new_view_node(
+    parent,
+    ident: str,
+    element_ref: str | None,
+    box: tuple[int, int, int, int],
+    container: bool = False,
+    labels: list[tuple[str, str]] | None = None,
+    docs: list[tuple[str, str]] | None = None,
+    style=None,
+):
+    """A 3.1 node under ``parent``: Element (showing ``element_ref``), Container (a group, may hold nodes) or Label.
+    Coordinates are absolute; a negative one becomes 0 and a missing size the default (3.1 allows neither)."""
+    from lxml import etree
+
+    node = etree.SubElement(parent, _q3("node"))
+    node.set("identifier", ident)
+    if element_ref:
+        node.set("elementRef", element_ref)
+    node.set(f"{{{XSI}}}type", "Element" if element_ref else "Container" if container else "Label")
+    x, y, w, h = box
+    for a, v in (("x", max(0, x)), ("y", max(0, y))):
+        node.set(a, str(v))
+    node.set("w", str(w if w > 0 else DEFAULT_NODE_SIZE[0]))
+    node.set("h", str(h if h > 0 else DEFAULT_NODE_SIZE[1]))
+    _lang_texts(node, "label", labels or [])
+    _lang_texts(node, "documentation", docs or [])
+    if style is not None and len(style) + len(style.attrib):
+        node.append(style)
+    return node
+
+
+def new_view_connection(view, ident: str, relationship_ref: str | None, source: str, target: str, bendpoints=(),
+                        labels=None, docs=None, style=None):  # fmt: skip
+    """A 3.1 connection at the end of ``view``: Relationship (showing ``relationship_ref``) or Line."""
+    from lxml import etree
+
+    c = etree.SubElement(view, _q3("connection"))
+    c.set("identifier", ident)
+    if relationship_ref:
+        c.set("relationshipRef", relationship_ref)
+    c.set(f"{{{XSI}}}type", "Relationship" if relationship_ref else "Line")
+    c.set("source", source)
+    c.set("target", target)
+    _lang_texts(c, "label", labels or [])
+    _lang_texts(c, "documentation", docs or [])
+    if style is not None and len(style) + len(style.attrib):
+        c.append(style)
+    for x, y in bendpoints:
+        b = etree.SubElement(c, _q3("bendpoint"))
+        b.set("x", str(max(0, int(x))))
+        b.set("y", str(max(0, int(y))))
+    return c
+
+
+def new_style(fill=None, line=None, line_width: int | None = None):
+    """A 3.1 ``style``: fill and line colours as (r, g, b, alpha 0-100 or None)."""
+    from lxml import etree
+
+    style = etree.Element(_q3("style"))
+    if line_width is not None and line_width >= 0:
+        style.set("lineWidth", str(line_width))
+    for tag, rgba in (("fillColor", fill), ("lineColor", line)):
+        if rgba is not None:
+            el = etree.SubElement(style, _q3(tag))
+            for a, v in zip("rgba", rgba, strict=False):
+                if v is not None:
+                    el.set(a, str(v))
+    return style
+
+
+def _int(v: str | None, default: int = 0) -> int:
+    try:
+        return int(float(v)) if v is not None else default
+    except ValueError:
+        return default
+
+
+def _style_from_21(style, q, dropped: set[str]):
+    """A 2.1 style as a 3.1 one: same shape (fillColor, lineColor, font with color, lineWidth) in the 3.1
+    namespace; anything else is named in ``dropped``."""
+    from lxml import etree
+
+    out = etree.Element(_q3("style"))
+    if style is None:
+        return out
+    if style.get("lineWidth") is not None:
+        out.set("lineWidth", str(max(0, _int(style.get("lineWidth")))))
+    for child in style:
+        local = child.tag.split("}", 1)[-1] if isinstance(child.tag, str) else ""
+        if child.tag in (q("fillColor"), q("lineColor"), q("font")):
+            el = etree.SubElement(out, _q3(local))
+            for a, v in child.attrib.items():
+                if a == "style":  # 2.1 "bold|italic", 3.1 "bold italic"
+                    words = [w for w in re.split(r"[|\s]+", v) if w in ("plain", "bold", "italic", "underline")]
+                    if words:
+                        el.set(a, " ".join(words))
+                elif a == "size" and not re.fullmatch(r"[1-9][0-9]*(\.0|\.5)?", v):
+                    dropped.add(f"font size={v}")
+                elif a in ("r", "g", "b", "a", "name", "size"):
+                    el.set(a, v)
+            for sub in child:
+                if sub.tag == q("color"):
+                    col = etree.SubElement(el, _q3("color"))
+                    for a in ("r", "g", "b", "a"):
+                        if sub.get(a) is not None:
+                            col.set(a, sub.get(a))
+        elif local:
+            dropped.add(local)
+    return out
+
+
+def _view_from_21(view, q, file: str, notes: list) -> Any:
+    """An ArchiMate 2.1 ``view`` (nodes with elementref, groups, notes; connections with relationshipref,
+    bendpoints, styles) as a 3.1 view. Coordinates are absolute in both versions."""
+    vp = view.get("viewpoint")
+    dropped: set[str] = set()
+    names = _texts(view, q("label"))
+    out = new_view(view_id(view.get("identifier", "")), names, _texts(view, q("documentation")), vp)
+    if vp and vp not in VIEWPOINTS_31:
+        dropped.add(f"viewpoint={vp}")
+
+    def node(src, parent) -> None:
+        kids = [c for c in src if c.tag == q("node")]
+        ref = (src.get("elementref") or "").strip() or None
+        n = new_view_node(
+            parent,
+            view_id(src.get("identifier", "")),
+            ref,
+            (_int(src.get("x")), _int(src.get("y")), _int(src.get("w")), _int(src.get("h"))),
+            container=bool(kids) or src.get("type") == "group",
+            labels=_texts(src, q("label")),
+            docs=_texts(src, q("documentation")),
+            style=_style_from_21(src.find(q("style")), q, dropped),
+        )
+        if ref is None and not kids and src.get("type") not in (None, "group"):
+            dropped.add(f"type={src.get('type')}")
+        for k in kids:
+            node(k, n)
+
+    for src in view:
+        if src.tag == q("node"):
+            node(src, out)
+    for src in view.iter(q("connection")):
+        new_view_connection(
+            out,
+            view_id(src.get("identifier", "")),
+            (src.get("relationshipref") or "").strip() or None,
+            view_id(src.get("source", "")),
+            view_id(src.get("target", "")),
+            [(_int(b.get("x")), _int(b.get("y"))) for b in src if b.tag == q("bendpoint")],
+            labels=_texts(src, q("label")),
+            docs=_texts(src, q("documentation")),
+            style=_style_from_21(src.find(q("style")), q, dropped),
+        )
+    if dropped:
+        notes.append(view_not_carried(file, view.sourceline, names[0][1] if names else out.get("identifier"),
+                                      dropped))  # fmt: skip
+    return out
+
+
+def view_not_carried(file: str, line: int | None, view_name: str, what: Iterable[str]) -> Rejection:
+    """The report line for what of a view (styles, viewpoints) the 3.1 view does not carry."""
+    return Rejection(
+        msg("at-line", file=file, line=line or 0),
+        "view",
+        msg("archimate-view-partly", view=clip(view_name), dropped=clip(", ".join(sorted(what)))),
+    )
 
 
 def _walk_folders(item, path: list[str], q, out: dict[str, str]) -> None:
@@ -592,8 +816,8 @@ def transform_model(
     t.unmapped += model.notes
     t.source_types = dict(sorted(Counter(c.type for c in model.elements + model.relationships).items()))
     ec, rc = t.counts["elements"], t.counts["relationships"]
-    if model.views and not model.view_xml:
-        t.notes.append(msg_plural("archimate-views", "archimate-views#plural", count=model.views))
+    if model.views > len(model.view_xml):  # views that could not be converted (Archi sketches, canvases)
+        t.notes.append(msg_plural("archimate-views", "archimate-views#plural", count=model.views - len(model.view_xml)))
         t.unmapped.append(Rejection(f"{source}: views", "views", t.notes[-1]))
     status: dict[str, str] = {}  # element id -> "mapped" | "preserved" | "rejected"
     kinds: dict[str, tuple[str, str]] = {}  # element id -> (ref, kind)

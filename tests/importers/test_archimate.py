@@ -136,11 +136,9 @@ def test_corpus_model_fully_accounted_for(
     assert rc["mapped"] + rc["preserved"] == len(t.relationships)
     assert t.rejected == []  # these files are valid (COUNTS.md: XSD valid)
     assert sum(t.source_types.values()) == n_elements + n_relationships
-    # 3.x views are kept for export on the model's record; 2.1 views are counted and reported
-    kept_views = t.counts["views"]["kept"]
-    assert kept_views == (n_views if version == "3.x" else 0)
-    reported = f"{n_views} view{'' if n_views == 1 else 's'} not imported" in " ".join(t.notes)
-    assert reported == (bool(n_views) and version == "2.1")
+    # every view is kept for export on the model's record (2.1 views converted to 3.1 views), none reported lost
+    assert t.counts["views"]["kept"] == n_views
+    assert "not imported" not in " ".join(t.notes)
     # a preserved element carries its type and identifier in the file
     preserved = [e for e in t.entities if e.kind == "preserved" and e.attributes["source_type"] != "Model"]
     assert len(preserved) == ec["preserved"]
