@@ -167,7 +167,8 @@ def read_archi(data: bytes, name: str) -> AModel:
 
 # Archi diagram attributes the 3.1 view carries (the others are styles it does not map, reported by name)
 _ARCHI_CARRIED = {"id", "name", "archimateElement", "archimateRelationship", "relationship", "targetConnections",
-                  "model", "fillColor", "lineColor", "lineWidth", "alpha", "source", "target", f"{{{XSI}}}type"}  # fmt: skip
+                  "model", "fillColor", "lineColor", "lineWidth", "alpha", "source", "target", "font", "fontColor",
+                  f"{{{XSI}}}type"}  # fmt: skip
 
 
 def _rgb(value: str | None, alpha: str | None = None):
@@ -196,7 +197,30 @@ def _archi_style(node, dropped: set[str]):
         _rgb(node.get("fillColor"), node.get("alpha")),
         _rgb(node.get("lineColor")),
         int(width) if width and width.isdigit() else None,
+        _archi_font(node.get("font"), node.get("fontColor"), dropped),
     )
+
+
+def _archi_font(value: str | None, color: str | None, dropped: set[str]) -> dict | None:
+    """Archi's font (SWT's ``1|name|height|style bits|...``: 1 bold, 2 italic) and font colour as a 3.1 font."""
+    font: dict = {}
+    parts = (value or "").split("|")
+    if value and len(parts) >= 4:
+        try:
+            size, bits = float(parts[2]), int(parts[3])
+        except ValueError:
+            dropped.add("font")
+        else:
+            words = [w for bit, w in ((1, "bold"), (2, "italic")) if bits & bit]
+            font = {"name": parts[1].strip(), "size": size, "style": words or ["plain"]}
+    elif value:
+        dropped.add("font")
+    rgb = _rgb(color)
+    if rgb:
+        font["color"] = rgb[:3]
+    elif color:
+        dropped.add("fontColor")
+    return font or None
 
 
 def _view_from_archi(diagram, diagram_names: dict[str, str], file: str, notes: list):

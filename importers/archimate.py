@@ -618,8 +618,9 @@ def new_view_connection(view, ident: str, relationship_ref: str | None, source: 
     return c
 
 
-def new_style(fill=None, line=None, line_width: int | None = None):
-    """A 3.1 ``style``: fill and line colours as (r, g, b, alpha 0-100 or None)."""
+def new_style(fill=None, line=None, line_width: int | None = None, font: dict[str, Any] | None = None):
+    """A 3.1 ``style``: fill and line colours as (r, g, b, alpha 0-100 or None); ``font`` with ``name``, ``size``
+    (a number; 3.1 takes whole and half points), ``style`` (words of plain/bold/italic/underline) and ``color``."""
     from lxml import etree
 
     style = etree.Element(_q3("style"))
@@ -631,6 +632,20 @@ def new_style(fill=None, line=None, line_width: int | None = None):
             for a, v in zip("rgba", rgba, strict=False):
                 if v is not None:
                     el.set(a, str(v))
+    if font:
+        el = etree.SubElement(style, _q3("font"))
+        if font.get("name"):
+            el.set("name", str(font["name"]))
+        size = font.get("size")
+        if isinstance(size, (int, float)) and size >= 1:
+            half = round(size * 2) / 2
+            el.set("size", str(int(half)) if half == int(half) else str(half))
+        if font.get("style"):
+            el.set("style", " ".join(font["style"]))
+        if font.get("color"):
+            col = etree.SubElement(el, _q3("color"))
+            for a, v in zip("rgb", font["color"], strict=False):
+                col.set(a, str(v))
     return style
 
 

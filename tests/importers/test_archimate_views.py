@@ -150,3 +150,19 @@ def test_sketches_canvases_and_unmapped_styles_are_reported_by_name(tmp_path: Pa
     assert any("'Default View' converted to an ArchiMate 3.1 view without: textAlignment" in x for x in lines)
     views = etree.fromstring(export_archimate(store).xml).iter(f"{{{NS3}}}view")
     assert [[c.text for c in v if c.tag == f"{{{NS3}}}name"] for v in views] == [["Default View"]]
+
+
+def test_archi_fonts_and_colours_are_carried(tmp_path: Path) -> None:
+    """Each Archi font (SWT's ``1|name|height|style``) becomes a 3.1 font, each fill colour a fillColor."""
+    src = etree.parse(str(ARCHISURANCE_ARCHI)).getroot()
+    drawn = list(src.iter("child", "sourceConnection"))
+    fonts = Counter((x.get("font").split("|")[1], x.get("font").split("|")[2]) for x in drawn if x.get("font"))
+    fills = sorted(x.get("fillColor").lower() for x in drawn if x.get("fillColor"))
+    assert fonts and fills
+    store = open_store(f"sqlite:///{tmp_path / 'c.db'}")
+    assert run_import(store, ARCHISURANCE_ARCHI).loaded
+    root = etree.fromstring(export_archimate(store).xml)
+    out = Counter((f.get("name"), f"{float(f.get('size')):.1f}") for f in root.iter(f"{{{NS3}}}font"))
+    assert out == fonts
+    got = sorted("#" + "".join(f"{int(c.get(a)):02x}" for a in "rgb") for c in root.iter(f"{{{NS3}}}fillColor"))
+    assert got == fills
