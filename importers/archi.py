@@ -193,6 +193,11 @@ def _archi_style(node, dropped: set[str]):
         if a not in _ARCHI_CARRIED:
             dropped.add(a.split("}", 1)[-1])
     width = node.get("lineWidth")
+    for a in ("fillColor", "lineColor"):  # a value that is not a colour is reported like a style not carried
+        if node.get(a) is not None and _rgb(node.get(a)) is None:
+            dropped.add(a)
+    if width is not None and not width.isdigit():
+        dropped.add("lineWidth")
     return new_style(
         _rgb(node.get("fillColor"), node.get("alpha")),
         _rgb(node.get("lineColor")),
@@ -208,6 +213,8 @@ def _archi_font(value: str | None, color: str | None, dropped: set[str]) -> dict
     if value and len(parts) >= 4:
         try:
             size, bits = float(parts[2]), int(parts[3])
+            if not 0 < size < 10_000:
+                raise ValueError(size)
         except ValueError:
             dropped.add("font")
         else:
@@ -306,7 +313,7 @@ def _view_from_archi(diagram, diagram_names: dict[str, str], file: str, notes: l
 def _num(v: str | None, default: int = 0) -> int:
     try:
         return int(float(v)) if v is not None else default
-    except ValueError:
+    except (ValueError, OverflowError):  # not a number, NaN, infinity
         return default
 
 

@@ -637,7 +637,7 @@ def new_style(fill=None, line=None, line_width: int | None = None, font: dict[st
         if font.get("name"):
             el.set("name", str(font["name"]))
         size = font.get("size")
-        if isinstance(size, (int, float)) and size >= 1:
+        if isinstance(size, (int, float)) and 1 <= size < 10_000:
             half = round(size * 2) / 2
             el.set("size", str(int(half)) if half == int(half) else str(half))
         if font.get("style"):
@@ -652,7 +652,7 @@ def new_style(fill=None, line=None, line_width: int | None = None, font: dict[st
 def _int(v: str | None, default: int = 0) -> int:
     try:
         return int(float(v)) if v is not None else default
-    except ValueError:
+    except (ValueError, OverflowError):  # not a number, NaN, infinity
         return default
 
 

@@ -166,3 +166,41 @@ def test_archi_fonts_and_colours_are_carried(tmp_path: Path) -> None:
     assert out == fonts
     got = sorted("#" + "".join(f"{int(c.get(a)):02x}" for a in "rgb") for c in root.iter(f"{{{NS3}}}fillColor"))
     assert got == fills
+
+
+HOSTILE = """<?xml version="1.0" encoding="UTF-8"?>
+<archimate:model xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance"
+    xmlns:archimate="http://www.archimatetool.com/archimate" name="h" id="m1" version="4.9.0">
+  <folder name="Application" id="f1" type="application">
+    <element xsi:type="archimate:ApplicationComponent" name="A" id="a1"/>
+  </folder>
+  <folder name="Views" id="f2" type="diagrams">
+    <element xsi:type="archimate:ArchimateDiagramModel" name="V" id="v1" viewpoint="no_such_viewpoint">
+      <child xsi:type="archimate:DiagramObject" id="n1" archimateElement="a1" font="1|Arial|inf|x" fontColor="red"
+          fillColor="#zzzzzz" lineWidth="-3">
+        <bounds x="-50" y="nan" width="inf" height="-1"/>
+      </child>
+      <child xsi:type="archimate:DiagramObject" id="n2" archimateElement="nowhere">
+        <bounds x="1e400" y="5"/>
+      </child>
+      <child xsi:type="archimate:SketchModelActor" id="n3" name="Bob"/>
+    </element>
+  </folder>
+</archimate:model>
+"""
+
+
+def test_hostile_diagram_values_are_reported_not_fatal(tmp_path: Path) -> None:
+    path = tmp_path / "h.archimate"
+    path.write_text(HOSTILE, encoding="utf-8")
+    store = open_store(f"sqlite:///{tmp_path / 'c.db'}")
+    report = run_import(store, path)
+    assert report.loaded and report.rejected == []
+    line = next(str(r) for r in report.unmapped if "'V' converted" in str(r))
+    for name in ("font", "fontColor", "fillColor", "lineWidth", "viewpoint=no_such_viewpoint", "SketchModelActor Bob"):
+        assert name in line
+    result = export_archimate(store)  # the view shows an element that is in no file: left out, and said so
+    assert [s for s in result.skipped if s.startswith("view ")]
+    out = tmp_path / "out.xml"
+    out.write_bytes(result.xml)
+    assert validate_exchange(out) == []
