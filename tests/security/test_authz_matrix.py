@@ -29,6 +29,8 @@ import httpx
 import pytest
 from security.harness import ANON, OTHER_ORG, OWN_ORG, ROLES, Server, fresh, problem
 
+from catalog.metamodel import DEFAULT
+
 OWNER_WRITERS = frozenset({"admin", "architect", "editor-skhcn"})  # may write what hcm-skhcn owns
 OUT_OF_SCOPE = frozenset({"editor-stc"})  # may write, but not what another organisation owns
 ARCHITECTS = frozenset({"admin", "architect"})
@@ -37,22 +39,18 @@ ADMINS = frozenset({"admin"})
 SIGNED_IN = frozenset(ROLES) - {ANON}
 INVALID_BODY = {"unexpected": 1}
 
-KINDS = {
-    "organization": "organizations",
-    "system": "systems",
-    "database": "databases",
-    "platform": "platforms",
-    "service": "services",
-    "dataset": "datasets",
-}
-REQUIRED = {
+KINDS = {name: spec.path for name, spec in DEFAULT.kinds.items()}  # every kind's REST collection
+REQUIRED: dict[str, dict[str, Any]] = {
     "system": {"lifecycle": "production"},
     "database": {"lifecycle": "production", "scope": "internal"},
     "platform": {"lifecycle": "production", "platform_type": "integration"},
     "service": {"lifecycle": "production", "protocol": "rest"},
-    "dataset": {},
     "organization": {"org_type": "unit", "parent": OWN_ORG},
+    "node": {"lifecycle": "production", "node_type": DEFAULT.kinds["node"].attribute("node_type").values[0]},
+    "preserved": {"source_format": "archimate", "source_type": "Requirement"},
 }
+for _kind, _spec in DEFAULT.kinds.items():  # a kind added later: its required attributes, each an allowed value
+    REQUIRED.setdefault(_kind, {a.name: a.values[0] for a in _spec.attributes if a.required and a.values})
 
 
 @dataclass
@@ -86,7 +84,7 @@ class Rule:
 def make_entity(s: Server, kind: str, owner: str = OWN_ORG) -> str:
     code = fresh(f"mx-{kind}")
     body: dict[str, Any] = {"code": code, "name": {"vi": f"Ma trận {code}"}, "attributes": REQUIRED[kind]}
-    if kind != "organization":
+    if DEFAULT.owned(kind):
         body["owner"] = owner
     r = s.request("POST", f"/api/v1/{KINDS[kind]}", json=body)
     assert r.status_code == 201, r.text
@@ -126,11 +124,12 @@ def _user_of(role: str) -> str:
 def _entity_rules() -> dict[tuple[str, str], Rule]:
     rules: dict[tuple[str, str], Rule] = {}
     for kind, plural in KINDS.items():
-        org = kind == "organization"
-        # editors hold the write permission but never change organisations: refused by the finer rule, like scope
+        org = not DEFAULT.owned(kind)  # an organisation, or a kind no organisation owns (a capability)
+        # editors hold the write permission but never change organisations nor what no unit of theirs owns: refused
+        # by the finer rule, like scope
         allowed, scoped = (ARCHITECTS, EDITORS) if org else (OWNER_WRITERS, OUT_OF_SCOPE)
         family = (
-            "organisations: architects and admins"
+            "organisations and unowned kinds: architects and admins"
             if org
             else "assets: admin, architect, editor of the owner (before and after)"
         )
