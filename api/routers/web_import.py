@@ -29,7 +29,40 @@ from catalog.permissions import Principal
 
 router = APIRouter(include_in_schema=False)
 UPLOADS = Path(tempfile.gettempdir()) / "ioc-catalog-uploads"
+TOKEN_RE = re.compile(r"^[A-Za-z0-9_-]{20,60}$")  # the token naming a kept upload
 NOTE_CHARS = 1_000  # the note an editor sends with the change set
+
+
+async def receive_upload(data: Any, limit: int) -> tuple[Path, str]:
+    """The file of an import form and its token: the upload an earlier step kept under the form's ``token``, or the
+    file just sent, saved under a new token (at most ``limit`` bytes: beyond, refused and removed). Errors name the
+    field: ``token`` (expired), ``file`` (none chosen, too large)."""
+    token = str(data.get("token", ""))
+    if token:
+        kept = list((UPLOADS / token).iterdir()) if TOKEN_RE.match(token) and (UPLOADS / token).is_dir() else []
+        if not kept:
+            raise ValidationFailed([FieldError("token", msg("ui-upload-expired"))])
+        return kept[0], token
+    upload = data.get("file")
+    if upload is None or not getattr(upload, "filename", ""):
+        raise ValidationFailed([FieldError("file", msg("ui-upload-choose-file"))])
+    _forget_old_uploads()
+    token = secrets.token_urlsafe(24)
+    name = re.sub(r"[^A-Za-z0-9._-]", "_", Path(upload.filename).name)[:100] or "upload"
+    path = UPLOADS / token / name
+    (UPLOADS / token).mkdir(parents=True, mode=0o700)
+    size = 0
+    try:
+        with path.open("wb") as out:
+            while chunk := await upload.read(1 << 20):
+                size += len(chunk)
+                if size > limit:
+                    raise ValidationFailed([FieldError("file", msg("ui-upload-too-large", limit=limit))])
+                out.write(chunk)
+    except BaseException:
+        _discard_upload(token)
+        raise
+    return path, token
 
 
 def _forget_old_uploads(hours: int = 24) -> None:
@@ -168,39 +201,12 @@ async def import_submit(request: Request) -> Response:
         try:
             fmt = await run_in_threadpool(importer_for, store, p, mapping, limits)
         except CatalogError:
-            _discard_upload(token if re.match(r"^[A-Za-z0-9_-]{20,60}$", token) else "")  # no profile: no import
+            _discard_upload(token if TOKEN_RE.match(token) else "")  # no profile: no import
             raise
-    upload = None
-    if token:
-        kept = (
-            list((UPLOADS / token).iterdir())
-            if re.match(r"^[A-Za-z0-9_-]{20,60}$", token) and (UPLOADS / token).is_dir()
-            else []
-        )
-        if not kept:
-            raise ValidationFailed([FieldError("token", msg("ui-upload-expired"))])
-        path = kept[0]
-    else:
-        upload = data.get("file")
-        if upload is None or not getattr(upload, "filename", ""):
-            raise ValidationFailed([FieldError("file", msg("ui-upload-choose-file"))])
-        _forget_old_uploads()
-        token = secrets.token_urlsafe(24)
-        name = re.sub(r"[^A-Za-z0-9._-]", "_", Path(upload.filename).name)[:100] or "upload"
-        path = UPLOADS / token / name
+    path, token = await receive_upload(data, settings.max_import_bytes)
     keep = False
     shown: dict[str, Any] = {"fmt": "" if mapping else fmt or "", "filename": path.name, "mapping": mapping}
     try:
-        if upload is not None:
-            (UPLOADS / token).mkdir(parents=True, mode=0o700)
-            limit = settings.max_import_bytes
-            size = 0
-            with path.open("wb") as out:
-                while chunk := await upload.read(1 << 20):
-                    size += len(chunk)
-                    if size > limit:
-                        raise ValidationFailed([FieldError("file", msg("ui-upload-too-large", limit=limit))])
-                    out.write(chunk)
         try:
             if mode == "import":
                 report = await run_in_threadpool(

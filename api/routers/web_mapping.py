@@ -11,9 +11,6 @@ change set through the approval policy). The upload waits in the import page's p
 from __future__ import annotations
 
 import json
-import re
-import secrets
-from pathlib import Path
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -22,10 +19,9 @@ from fastapi.responses import JSONResponse, Response
 
 from api.routers import web_import
 from api.routers.web import REFUSED, _form, _store, _who, web
-from api.routers.web_import import _discard_upload, _forget_old_uploads, _mode
+from api.routers.web_import import _discard_upload, _mode
 from api.web.context import describe, lang_of, render
-from catalog.errors import CatalogError, FieldError, PermissionDenied, ValidationFailed
-from catalog.i18n import msg
+from catalog.errors import CatalogError, PermissionDenied, ValidationFailed
 from catalog.text import fold
 
 router = APIRouter(include_in_schema=False)
@@ -130,37 +126,9 @@ async def mapping_submit(request: Request) -> Response:
     mm = store.metamodel
     settings = request.app.state.settings
     limits = ImportLimits.from_settings(settings)
-    token = str(data.get("token", ""))
     profiles = await run_in_threadpool(_profiles, request, p)
     page: dict[str, Any] = {"profiles": profiles, "sheet": None}
-    if token:
-        ok = re.match(r"^[A-Za-z0-9_-]{20,60}$", token) and (web_import.UPLOADS / token).is_dir()
-        kept = list((web_import.UPLOADS / token).iterdir()) if ok else []
-        if not kept:
-            raise ValidationFailed([FieldError("token", msg("ui-upload-expired"))])
-        path = kept[0]
-    else:
-        upload = data.get("file")
-        if upload is None or not getattr(upload, "filename", ""):
-            raise ValidationFailed([FieldError("file", msg("ui-upload-choose-file"))])
-        _forget_old_uploads()
-        token = secrets.token_urlsafe(24)
-        name = re.sub(r"[^A-Za-z0-9._-]", "_", Path(upload.filename).name)[:100] or "upload"
-        path = web_import.UPLOADS / token / name
-        (web_import.UPLOADS / token).mkdir(parents=True, mode=0o700)
-        size = 0
-        try:
-            with path.open("wb") as out:
-                while chunk := await upload.read(1 << 20):
-                    size += len(chunk)
-                    if size > limits.file_bytes:
-                        raise ValidationFailed(
-                            [FieldError("file", msg("ui-upload-too-large", limit=limits.file_bytes))]
-                        )
-                    out.write(chunk)
-        except BaseException:
-            _discard_upload(token)
-            raise
+    path, token = await web_import.receive_upload(data, limits.file_bytes)
     try:
         tables = await run_in_threadpool(read_file, path, limits)
     except ImportFailed as exc:
