@@ -829,6 +829,30 @@ class BackstageImporter:
 
         return PRESERVED if PRESERVED in (mm or self.metamodel or DEFAULT).kinds else None
 
+    @staticmethod
+    def _add_entity(
+        t: Transformed, item: _Item, mm: Metamodel, kind: str, code: str, name: str, tags: list[str], attrs: dict
+    ) -> None:
+        """The catalog entity of ``item`` (its English name and description as written), validated; a refusal is
+        reported at the item's place in its file."""
+        meta = item.doc["metadata"]
+        description = meta.get("description") if isinstance(meta.get("description"), str) else ""
+        data = {
+            "kind": kind,
+            "code": code,
+            "name": {"en": name},
+            "description": {"en": description.strip()},
+            "tags": tags,
+            "attributes": attrs,
+        }
+        try:
+            e = validate_entity(parse_entity(data), mm)
+        except ValidationFailed as exc:
+            t.rejected += rejections_from(exc.errors, item.where)
+            return
+        item.ours, item.entity = e.ref, e
+        t.locations[e.ref] = item.where
+
     def _kept(self, item: _Item, t: Transformed, skip: frozenset[str]) -> list[str]:
         """What ``source_properties`` keeps of an entity: its spec but the fields in ``skip``, its annotations,
         labels and links; at most :data:`MAX_KEPT` values (more, or longer values, are reported)."""
@@ -867,22 +891,8 @@ class BackstageImporter:
             tags.append(f"type:{spec['type'].strip()}")
         display = _mapping(spec.get("profile")).get("displayName")
         title = meta.get("title") if isinstance(meta.get("title"), str) else None
-        description = meta.get("description") if isinstance(meta.get("description"), str) else ""
-        data = {
-            "kind": PRESERVED,
-            "code": our_code(ref, PRESERVED),
-            "name": {"en": (display if isinstance(display, str) else None) or title or meta["name"]},
-            "description": {"en": description.strip()},
-            "tags": tags,
-            "attributes": attrs,
-        }
-        try:
-            e = validate_entity(parse_entity(data), mm)
-        except ValidationFailed as exc:
-            t.rejected += rejections_from(exc.errors, item.where)
-            return
-        item.ours, item.entity = e.ref, e
-        t.locations[e.ref] = item.where
+        name = (display if isinstance(display, str) else None) or title or meta["name"]
+        self._add_entity(t, item, mm, PRESERVED, our_code(ref, PRESERVED), name, tags, attrs)
 
     def _map_entity(
         self, item: _Item, by_ref: dict[EntityRef, _Item], t: Transformed, mm: Metamodel, followed: bool = False
@@ -965,22 +975,7 @@ class BackstageImporter:
         if kept:
             attrs["source_properties"] = kept
         title = meta.get("title") if isinstance(meta.get("title"), str) else None
-        description = meta.get("description") if isinstance(meta.get("description"), str) else ""
-        data = {
-            "kind": kind,
-            "code": code_of(ref),
-            "name": {"en": display or title or meta["name"]},
-            "description": {"en": description.strip()},
-            "tags": tags,
-            "attributes": attrs,
-        }
-        try:
-            e = validate_entity(parse_entity(data), mm)
-        except ValidationFailed as exc:
-            t.rejected += rejections_from(exc.errors, item.where)
-            return
-        item.ours, item.entity = e.ref, e
-        t.locations[e.ref] = item.where
+        self._add_entity(t, item, mm, kind, code_of(ref), display or title or meta["name"], tags, attrs)
 
     def _report_unmapped_kind(self, item: _Item, t: Transformed, followed: bool = False) -> None:
         kind = item.ref.kind
