@@ -10,6 +10,7 @@ import hashlib
 import io
 import zipfile
 from pathlib import Path
+from typing import Any
 
 from catalog.i18n import msg
 from catalog.metamodel import DEFAULT, Metamodel
@@ -245,7 +246,7 @@ def _view_from_archi(diagram, diagram_names: dict[str, str], file: str, notes: l
     name = (diagram.get("name") or "").strip()
     view = new_view(view_id(diagram.get("id", "")), [("", name)] if name else [], docs, viewpoint)
     boxes: dict[str, tuple[int, int, int, int]] = {}
-    connections = []
+    connections: list[Any] = []  # the sourceConnection elements of every diagram object, in document order
 
     def child(src, parent, ox: int, oy: int) -> None:
         t = normalise_type(src.get(xsi_type, ""))
