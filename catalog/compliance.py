@@ -36,10 +36,10 @@ import string
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import asdict, dataclass, field
-from functools import cached_property
 from pathlib import Path
 from typing import Any
 
+from catalog.cache import cached
 from catalog.errors import FieldError, ValidationFailed
 from catalog.i18n import DATE_PATTERNS, format_date, label_of, msg
 from catalog.metamodel import Label, Metamodel
@@ -148,23 +148,23 @@ class CheckContext:
         self.today = today
         self.metamodel: Metamodel = store.metamodel
 
-    @cached_property
+    @cached
     def entities(self) -> dict[str, Entity]:
         return {e.ref: e for e in self.store.iter_entities()}
 
-    @cached_property
+    @cached
     def relationships(self) -> list[Relationship]:
         """Stored relationships that still carry something (status is not ``retired``)."""
         return [r for r in self.store.all_relationships() if r.properties.get("status") != "retired"]
 
-    @cached_property
+    @cached
     def _outgoing(self) -> dict[tuple[str, str], list[Relationship]]:
         out: dict[tuple[str, str], list[Relationship]] = defaultdict(list)
         for r in self.relationships:
             out[(r.source, r.type)].append(r)
         return out
 
-    @cached_property
+    @cached
     def _incoming(self) -> dict[tuple[str, str], list[Relationship]]:
         out: dict[tuple[str, str], list[Relationship]] = defaultdict(list)
         for r in self.relationships:
@@ -183,7 +183,7 @@ class CheckContext:
             return True
         return self.metamodel.is_organisation(e.kind) and e.attributes.get("status") in ENDED_STATUSES
 
-    @cached_property
+    @cached
     def _in_order(self) -> list[Entity]:
         """The entities the checks walk (every one), in ref order: sorted once per run."""
         return [self.entities[ref] for ref in sorted(self.entities)]
@@ -215,7 +215,7 @@ class FocusContext(CheckContext):
         self.focus = set(refs)
         self.peers = peers
 
-    @cached_property
+    @cached
     def _focused(self) -> tuple[dict[str, Entity], list[Relationship], set[str]]:
         found = self.store.get_entities(sorted(self.focus))
         rels: dict[str, Relationship] = {}
@@ -229,7 +229,7 @@ class FocusContext(CheckContext):
                 key = fold(e.name.vi or e.name.en)
                 if not key:
                     continue
-                for other in self.store.search(e.name.vi or e.name.en, kind=e.kind, limit=self.PEERS_READ):
+                for other in self.store.search(e.name.vi or e.name.en, kind=e.kind, limit=self.PEERS_READ, phrase=True):
                     if other.ref not in found and fold(other.name.vi or other.name.en) == key:
                         found[other.ref] = other
                         walked.add(other.ref)
@@ -248,15 +248,15 @@ class FocusContext(CheckContext):
         found.update(self.store.get_entities(missing))
         return found, sorted(rels.values(), key=lambda r: r.id), walked
 
-    @cached_property
+    @cached
     def entities(self) -> dict[str, Entity]:
         return self._focused[0]
 
-    @cached_property
+    @cached
     def relationships(self) -> list[Relationship]:
         return self._focused[1]
 
-    @cached_property
+    @cached
     def _in_order(self) -> list[Entity]:
         walked = self._focused[2]
         return [self.entities[ref] for ref in sorted(walked)]

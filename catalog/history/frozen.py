@@ -81,9 +81,9 @@ class FrozenStore(CatalogStore):
     def count_entities(self, flt: EntityFilter = EntityFilter()) -> int:
         return len(self._match(flt))
 
-    def search(self, text: str, kind: str | None = None, limit: int = 20) -> list[Entity]:
+    def search(self, text: str, kind: str | None = None, limit: int = 20, *, phrase: bool = False) -> list[Entity]:
         """Names, descriptions, codes and tags, with or without diacritics, as the stores search (nothing for no
-        words)."""
+        words); ``phrase``: the words side by side in a name or the code."""
         words = fold(text).split()
         if not words:
             return []
@@ -91,8 +91,15 @@ class FrozenStore(CatalogStore):
         def said(e: Entity) -> str:
             return fold(" ".join([e.code, e.name.vi, e.name.en, e.description.vi, e.description.en, *e.tags]))
 
+        def named(e: Entity) -> str:
+            return f" {fold(' '.join([e.name.vi, e.name.en, e.code.replace('-', ' ')]))}"
+
+        together = " " + " ".join(words)
         hits = [
-            e for e in self._entities.values() if (kind is None or e.kind == kind) and all(w in said(e) for w in words)
+            e
+            for e in self._entities.values()
+            if (kind is None or e.kind == kind)
+            and (together in named(e) if phrase else all(w in said(e) for w in words))
         ]
         return hits[:limit]
 

@@ -404,9 +404,11 @@ class CatalogStore(abc.ABC):
     def count_entities(self, flt: EntityFilter = EntityFilter()) -> int: ...
 
     @abc.abstractmethod
-    def search(self, text: str, kind: str | None = None, limit: int = 20) -> list[Entity]:
+    def search(self, text: str, kind: str | None = None, limit: int = 20, *, phrase: bool = False) -> list[Entity]:
         """Diacritics- and case-insensitive search of names, descriptions, codes and tags; every word must match
-        (as a prefix); best matches first."""
+        (as a prefix); best matches first. ``phrase``: only the first tier, the words side by side as typed in a
+        name or the code (the last one a prefix): every entity whose name folds to ``text`` is among them, which is
+        how the duplicate-name check finds an entity's namesakes without the wider tiers' cost."""
 
     # --- relationships -----------------------------------------------------------------------------------------
     @abc.abstractmethod

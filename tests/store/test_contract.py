@@ -337,6 +337,17 @@ def test_search_no_match_kind_and_limit(named: CatalogStore) -> None:
     assert len(named.search("thanh pho", limit=1)) == 1
 
 
+def test_search_phrase_keeps_only_the_words_side_by_side(named: CatalogStore) -> None:
+    # every word is in the name, but not side by side: the wider tier finds it, the phrase tier does not
+    assert refs(named.search("so truyen thong")) == {"organization:hcm-stttt"}
+    assert named.search("so truyen thong", phrase=True) == []
+    assert refs(named.search("Sở Thông tin và Truyền thông", phrase=True)) == {"organization:hcm-stttt"}
+    assert refs(named.search("thanh pho", phrase=True)) == {"organization:dn-city", "organization:hn-city"}
+    assert refs(named.search("thanh pho da", phrase=True)) == {"organization:dn-city"}  # the last word a prefix
+    assert refs(named.search("tong dai 1022", phrase=True, kind="system")) == {"system:hcm-1022"}
+    assert named.search("tong dai 1022", phrase=True, kind="organization") == []
+
+
 def test_search_follows_updates_and_deletes(named: CatalogStore, ctx: WriteContext) -> None:
     e = named.get_entity("organization:hcm-stc")
     named.update_entity(renamed(e, "Sở Kế hoạch và Đầu tư"), e.version, ctx)

@@ -269,6 +269,7 @@ _SEARCH_TIERS = {
     f"RETURN {_E} ORDER BY tier, n.ref LIMIT $limit"
     for several, tiers in ((False, (_TIER_START, _TIER_ANY)), (True, (_TIER_START, _TIER_NAME, _TIER_ANY)))
 }
+_SEARCH_PHRASE = f"CALL () {{ {_TIER_START} }} RETURN {_E} ORDER BY n.ref LIMIT $limit"  # search(phrase=True)
 
 
 def _entity(r: Any) -> Entity:
@@ -928,7 +929,7 @@ class Neo4jStore(CatalogStore):
         where, params = self._filter(flt)
         return self._run(f"MATCH (n:Entity){where} RETURN count(n) AS n", **params)[0]["n"]
 
-    def search(self, text: str, kind: str | None = None, limit: int = 20) -> list[Entity]:
+    def search(self, text: str, kind: str | None = None, limit: int = 20, *, phrase: bool = False) -> list[Entity]:
         phrases = _search_phrases(text)
         if not phrases or (kind is not None and kind_label(self.metamodel, kind) is None):
             return []
@@ -937,15 +938,27 @@ class Neo4jStore(CatalogStore):
             query = (
                 f"MATCH (n:Entity) WHERE ($kind IS NULL OR n.kind = $kind) AND {_VN} "
                 "AND all(p IN $phrases WHERE n.search_name CONTAINS p OR n.search_body CONTAINS p) "
+                "AND (NOT $only OR n.search_name CONTAINS $together) "
                 f"RETURN {_E} ORDER BY n.ref LIMIT $limit"
             )
-            return [_entity(r) for r in self._run(query, phrases=phrases, kind=kind, limit=limit, h=self._seen())]
+            together = " " + " ".join(w for p in phrases for w in p.split())
+            rows = self._run(
+                query, phrases=phrases, kind=kind, limit=limit, only=phrase, together=together, h=self._seen()
+            )
+            return [_entity(r) for r in rows]
         several = sum(len(p.split()) for p in phrases) > 1
         params = _search_params(phrases, kind)
         # the index's first ``limit`` of a tier pass its exact condition, unless a query word is itself several
         # (``a_b``: the index finds both words, the condition wants them side by side)
         top = limit if all(" " not in p.strip() for p in phrases) else 2**31 - 1
-        rows = self._run(_SEARCH_TIERS[several], **params, phrases=phrases, limit=limit, top=top, h=self._seen())
+        rows = self._run(
+            _SEARCH_PHRASE if phrase else _SEARCH_TIERS[several],
+            **params,
+            phrases=phrases,
+            limit=limit,
+            top=top,
+            h=self._seen(),
+        )
         return [_entity(r) for r in rows]
 
     def _search_index_online(self) -> bool:

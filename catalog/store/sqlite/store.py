@@ -66,6 +66,7 @@ from catalog.text import fold, search_text
 SCHEMA_VERSION = "3"  # 3: entity_orgs (schema-2 files are upgraded when opened)
 _ATTR_NAME = re.compile(r"^[a-z_][a-z0-9_]{0,63}$")
 _CHUNK = 500
+WRITE_WAIT = 30  # seconds a write waits for the database lock (SQLite's busy timeout, and this process's queue)
 _BULK_CHUNK = 5000
 # Pages of a new catalog file. 16 KiB rather than SQLite's 4 KiB: an entity's row (~700 bytes of JSON) and its change-log
 # entry fill 4 KiB pages five at a time, so a big import spent a fifth of its SQL time on page management
@@ -191,6 +192,7 @@ class SQLiteStore(CatalogStore):
         self.read_only = read_only
         self._local = threading.local()
         self._lock = threading.Lock()
+        self._writing = threading.Lock()  # the outermost write transaction of this process (see transaction)
         if (read_only or not create) and not self.path.exists():
             raise StoreError(f"no catalog at {self.path} (run `ioc-catalog init` first)")
         if read_only:
@@ -268,10 +270,10 @@ class SQLiteStore(CatalogStore):
                 f"{self.path.resolve().as_uri()}?mode=ro",
                 uri=True,
                 isolation_level=None,
-                timeout=30,
+                timeout=WRITE_WAIT,
                 check_same_thread=True,
             )
-        return sqlite3.connect(self.path, isolation_level=None, timeout=30, check_same_thread=True)
+        return sqlite3.connect(self.path, isolation_level=None, timeout=WRITE_WAIT, check_same_thread=True)
 
     @staticmethod
     def _add_proposer(conn: sqlite3.Connection) -> None:
@@ -383,26 +385,33 @@ class SQLiteStore(CatalogStore):
             finally:
                 self._local.depth -= 1
             return
+        # this process's writers queue here, each woken the moment the one before commits; SQLite's busy handler
+        # (which sleeps and retries, up to 100 ms at a time) is left to writers in other processes (workers)
+        if not self._writing.acquire(timeout=WRITE_WAIT):
+            raise StoreError(f"the catalog {self.path} stayed locked by another writer: nothing was written; retry")
         try:
-            conn.execute("BEGIN IMMEDIATE")
-        except sqlite3.Error as exc:
-            raise _store_error(exc, self.path) from exc
-        self._local.depth = 1
-        self._local.head = None
-        try:
-            yield
-            conn.execute("COMMIT")
-            head = self._local.head
-        except BaseException as exc:
-            if conn.in_transaction:
-                with contextlib.suppress(sqlite3.Error):
-                    conn.execute("ROLLBACK")
-            if isinstance(exc, sqlite3.Error):
+            try:
+                conn.execute("BEGIN IMMEDIATE")
+            except sqlite3.Error as exc:
                 raise _store_error(exc, self.path) from exc
-            raise
-        finally:
-            self._local.depth = 0
+            self._local.depth = 1
             self._local.head = None
+            try:
+                yield
+                conn.execute("COMMIT")
+                head = self._local.head
+            except BaseException as exc:
+                if conn.in_transaction:
+                    with contextlib.suppress(sqlite3.Error):
+                        conn.execute("ROLLBACK")
+                if isinstance(exc, sqlite3.Error):
+                    raise _store_error(exc, self.path) from exc
+                raise
+            finally:
+                self._local.depth = 0
+                self._local.head = None
+        finally:
+            self._writing.release()
         if head is not None:  # something was logged: the head moved
             self._witness(head)
 
@@ -644,7 +653,7 @@ class SQLiteStore(CatalogStore):
         where, args = self._filter_sql(flt)
         return self._conn().execute(f"SELECT count(*) FROM entities{where}", args).fetchone()[0]
 
-    def search(self, text: str, kind: str | None = None, limit: int = 20) -> list[Entity]:
+    def search(self, text: str, kind: str | None = None, limit: int = 20, *, phrase: bool = False) -> list[Entity]:
         # tier by tier (_fts_tiers), each read in the index's own order and stopped at the limit: no query ranks
         # or sorts every match, so a common word among 100,000 entities costs what a rare one does
         limit = int(limit)
@@ -653,7 +662,7 @@ class SQLiteStore(CatalogStore):
         in_kind = 'kind : "{}" AND '.format(kind.replace('"', '""')) if kind else ""  # narrows; ``kind = ?`` decides
         conn = self._conn()
         try:
-            for q in _fts_tiers(text):
+            for q in _fts_tiers(text)[: 1 if phrase else None]:
                 if 0 <= limit <= len(found):
                     break
                 args: list[Any] = [in_kind + q, *([kind] if kind else []), limit]
