@@ -9,9 +9,39 @@ import threading
 import weakref
 from collections import OrderedDict
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any, Generic, TypeVar, overload
 
 T = TypeVar("T")
+
+
+class cached(Generic[T]):
+    """``functools.cached_property`` without its lock: on Python 3.11 that one lock serialises the first computation
+    of the property on *every* instance of the class, so concurrent requests (each with its own compliance context)
+    waited for one another's store reads. As on Python 3.12: the value is computed on first access and kept in the
+    instance's ``__dict__``; two threads reading one shared instance at the same moment may each compute it (the
+    same value), which is what the lock was worth."""
+
+    def __init__(self, fn: Callable[[Any], T]) -> None:
+        self.fn = fn
+        self.name = fn.__name__
+        self.__doc__ = fn.__doc__
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.name = name
+
+    @overload
+    def __get__(self, obj: None, objtype: type | None = None) -> cached[T]: ...
+
+    @overload
+    def __get__(self, obj: object, objtype: type | None = None) -> T: ...
+
+    def __get__(self, obj: object | None, objtype: type | None = None) -> T | cached[T]:
+        if obj is None:
+            return self
+        value = self.fn(obj)
+        obj.__dict__[self.name] = value
+        return value
+
 
 _FLIGHTS: dict[tuple[int, int, tuple], threading.Lock] = {}
 _FLIGHTS_GUARD = threading.Lock()

@@ -65,6 +65,7 @@ def templates(lang: str = "vi") -> Environment:
     if lang not in _envs:
         env = Environment(
             loader=FileSystemLoader(TEMPLATES),
+            auto_reload=False,  # templates change with the package, never under a running server: no stat per page
             autoescape=select_autoescape(["html"]),
             trim_blocks=True,
             lstrip_blocks=True,

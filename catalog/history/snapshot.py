@@ -22,11 +22,10 @@ import weakref
 from collections import OrderedDict, defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from functools import cached_property
 from operator import attrgetter
 from typing import Any
 
-from catalog.cache import per_store
+from catalog.cache import cached, per_store
 from catalog.changelog import GENESIS, canonical_json
 from catalog.errors import CatalogError, FieldError, NotFound, ValidationFailed
 from catalog.history.facts import EntityFacts, RelationshipFacts, parse_graph
@@ -168,14 +167,14 @@ class Snapshot:
             )
         return e
 
-    @cached_property
+    @cached
     def outgoing(self) -> dict[str, list[Relationship]]:
         out: dict[str, list[Relationship]] = defaultdict(list)
         for r in self.relationships:
             out[r.source].append(r)
         return out
 
-    @cached_property
+    @cached
     def incoming(self) -> dict[str, list[Relationship]]:
         out: dict[str, list[Relationship]] = defaultdict(list)
         for r in self.relationships:
