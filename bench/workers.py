@@ -17,7 +17,8 @@ request after another for ``--seconds`` (after a warm-up), each picked at random
 
 Errors are any status but 200 (a 412 would mean a worker answered from a stale version). Lost updates: at the end
 each client's system must have exactly 1 + its successful writes as version and its last written description.
-The load generator's own CPU time is reported (it shares the 2 cores with the server). Targets (issue 22): zero
+The load generator's own CPU time is reported (it shares the 2 cores with the server), and so is the server's (all
+its processes over the measured seconds; per request, it bounds what the cores can serve). Targets (issue 22): zero
 errors and lost updates, 2 workers >= 1.6x the throughput of 1, p99 < 300 ms at 50 clients with 2 workers.
 Asserts nothing: prints figures next to their targets.
 """
@@ -80,8 +81,34 @@ def prepare(template: Path, work: Path, clients: int) -> tuple[str, list[str]]:
     return token, codes
 
 
+def server_cpu(pid: int) -> float:
+    """CPU seconds (user + system) used so far by the server process and every process under it (its workers)."""
+    import psutil
+
+    try:
+        top = psutil.Process(pid)
+        procs = [top, *top.children(recursive=True)]
+    except psutil.NoSuchProcess:
+        return 0.0
+    total = 0.0
+    for p in procs:
+        try:
+            t = p.cpu_times()
+            total += t.user + t.system
+        except psutil.NoSuchProcess:
+            pass
+    return total
+
+
 async def load(
-    base: str, token: str, codes: list[str], picks: dict[str, list[str]], seconds: float, warmup: float, seed: int
+    base: str,
+    token: str,
+    codes: list[str],
+    picks: dict[str, list[str]],
+    seconds: float,
+    warmup: float,
+    seed: int,
+    server_pid: int | None = None,
 ) -> dict[str, Any]:
     kinds = [k for k, w in MIX for _ in range(w)]
     times: dict[str, list[float]] = {k: [] for k, _ in MIX}
@@ -117,8 +144,16 @@ async def load(
                     if r.status_code != 200:
                         errors[kind][str(r.status_code)] = errors[kind].get(str(r.status_code), 0) + 1
 
+    server: list[float] = []
+
+    async def watch_server() -> None:  # the servers' CPU over the measured seconds only
+        await asyncio.sleep(max(0.0, measure_from - time.perf_counter()))
+        server.append(server_cpu(server_pid) if server_pid else 0.0)
+        await asyncio.sleep(max(0.0, stop_at - time.perf_counter()))
+        server.append(server_cpu(server_pid) if server_pid else 0.0)
+
     cpu0 = time.process_time()
-    await asyncio.gather(*(client(i) for i in range(len(codes))))
+    await asyncio.gather(watch_server(), *(client(i) for i in range(len(codes))))
     cpu = time.process_time() - cpu0
     wall = time.perf_counter() - start
     # lost updates: every client's system as its writes left it
@@ -129,7 +164,14 @@ async def load(
             version, text = written[i]
             if r["version"] != version or (text is not None and (r.get("description") or {}).get("vi") != text):
                 lost += 1
-    return {"times": times, "errors": errors, "lost_updates": lost, "client_cpu_s": cpu, "wall_s": wall}
+    return {
+        "times": times,
+        "errors": errors,
+        "lost_updates": lost,
+        "client_cpu_s": cpu,
+        "wall_s": wall,
+        "server_cpu_s": server[1] - server[0] if len(server) == 2 else 0.0,
+    }
 
 
 def main(argv: list[str] | None = None) -> dict:
@@ -181,7 +223,7 @@ def main(argv: list[str] | None = None) -> dict:
             log(
                 f"{args.clients} clients against {workers} worker(s) at {base} for {args.warmup:.0f} + {args.seconds:.0f} s"
             )
-            got = asyncio.run(load(base, token, codes, picks, args.seconds, args.warmup, args.seed))
+            got = asyncio.run(load(base, token, codes, picks, args.seconds, args.warmup, args.seed, proc.pid))
         finally:
             os.killpg(proc.pid, signal.SIGTERM)
             proc.wait(timeout=60)
@@ -202,6 +244,8 @@ def main(argv: list[str] | None = None) -> dict:
                 "error_count": sum(sum(v.values()) for v in got["errors"].values()),
                 "lost_updates": got["lost_updates"],
                 "client_cpu_share": got["client_cpu_s"] / got["wall_s"],
+                "server_cpu_share": got["server_cpu_s"] / args.seconds,
+                "server_cpu_ms_per_request": got["server_cpu_s"] * 1000 / max(1, len(all_times)),
                 "load_average_before": load_before,
             }
         )
@@ -224,9 +268,9 @@ def main(argv: list[str] | None = None) -> dict:
     print(
         "| workers | req/s | x 1 worker | p50 / p99 ms (all) | "
         + " | ".join(f"{k} p50 / p99" for k in kinds)
-        + " | errors | lost updates | load generator CPU |"
+        + " | errors | lost updates | load generator CPU | server CPU | server CPU per request |"
     )
-    print("|---" * (7 + len(kinds)) + "|")
+    print("|---" * (9 + len(kinds)) + "|")
     for r in runs:
         cells = [
             f"{r['by_kind'][k]['p50_ms']:.0f} / {r['by_kind'][k]['p99_ms']:.0f}" if k in r["by_kind"] else "-"
@@ -235,7 +279,8 @@ def main(argv: list[str] | None = None) -> dict:
         print(
             f"| {r['workers']} | {r['rps']:.0f} | {r['rps'] / base_rps:.2f} | {r['p50_ms']:.0f} / {r['p99_ms']:.0f} | "
             + " | ".join(cells)
-            + f" | {r['error_count']} | {r['lost_updates']} | {r['client_cpu_share'] * 100:.0f} % of a core |"
+            + f" | {r['error_count']} | {r['lost_updates']} | {r['client_cpu_share'] * 100:.0f} % of a core | "
+            f"{r['server_cpu_share'] * 100:.0f} % of a core | {r['server_cpu_ms_per_request']:.1f} ms |"
         )
     two = next((r for r in runs if r["workers"] == 2), None)
     if two is not None and runs[0]["workers"] == 1:
