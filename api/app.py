@@ -22,6 +22,11 @@ def create_app(settings: Settings | None = None, store: CatalogStore | None = No
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        import anyio.to_thread
+
+        # the threads that run requests (Starlette's default is 40): with Python's one interpreter lock, many threads
+        # only take turns, and a write holding the database lock waits its turn too (docs/architecture.md, 9)
+        anyio.to_thread.current_default_thread_limiter().total_tokens = settings.threads
         if app.state.store is None:
             from api.observability import instrument_store
 

@@ -50,6 +50,13 @@ class Settings(BaseSettings):
     workers: int | None = Field(
         None, ge=1, le=64, description="Server processes of `ioc-catalog serve` (default: one per CPU core)"
     )
+    threads: int = Field(
+        6,
+        ge=1,
+        le=256,
+        description="Requests one server process works on at once (its thread pool; the rest wait their turn): "
+        "a Python process serves more under load with a few than with many (bench/README.md, Workers under load)",
+    )
     forwarded_allow_ips: str = Field(
         "127.0.0.1",
         max_length=2000,
