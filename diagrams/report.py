@@ -136,6 +136,17 @@ def say(code: str, lang: str, **params: Any) -> str:
     return text(msg(code, **params), lang)
 
 
+def _header(lang: str, *columns: Any) -> list[str]:
+    """A table's column titles in ``lang`` (``columns``: message codes as ``msg(...)``)."""
+    return [text(c, lang) for c in columns]
+
+
+def _numbered(counter: list[int], key: str, title: str, header: list[str], rows: list[list[Any]], lang: str) -> Table:
+    """The report's next numbered table ("Bảng 3. ``title``"): ``counter`` holds the number of the last one."""
+    counter[0] += 1
+    return Table(key, say("report-table-caption", lang, number=counter[0], title=title), header, rows)
+
+
 def _value(mm: Metamodel, kind: str, name: str, value: Any, lang: str) -> str:
     if value in (None, "", []):
         return ""
@@ -248,16 +259,9 @@ def _layer_sections(snap: Snapshot, entities: list[Entity], lang: str, counter: 
                 text(msg_plural("report-layer-count", "report-layer-count#plural", total, parts=parts), lang)
             )
         for kind in _kind_order(kinds):
-            counter[0] += 1
-            title = say(
-                "report-table-caption",
-                lang,
-                number=counter[0],
-                title=f"{mm.kinds[kind].plural.get(lang)} ({format_number(len(kinds[kind]), lang)})",
-            )
-            s.blocks.append(
-                Table(f"{layer}-{kind}", title, _inventory_header(lang), _inventory_rows(snap, kinds[kind], lang))
-            )
+            title = f"{mm.kinds[kind].plural.get(lang)} ({format_number(len(kinds[kind]), lang)})"
+            rows = _inventory_rows(snap, kinds[kind], lang)
+            s.blocks.append(_numbered(counter, f"{layer}-{kind}", title, _inventory_header(lang), rows, lang))
         out.append(s)
     return out
 
@@ -294,19 +298,16 @@ def _connections(snap: Snapshot, frozen: FrozenStore, entities: list[Entity], la
         )
     )
     if platforms:
-        counter[0] += 1
-        header = [
-            text(c, lang)
-            for c in (
-                msg("report-col-no"),
-                msg("report-col-name"),
-                msg("report-col-owner"),
-                msg("report-col-subtype"),
-                msg("report-col-lifecycle"),
-                msg("report-col-services-published"),
-                msg("report-col-systems-using"),
-            )
-        ]
+        header = _header(
+            lang,
+            msg("report-col-no"),
+            msg("report-col-name"),
+            msg("report-col-owner"),
+            msg("report-col-subtype"),
+            msg("report-col-lifecycle"),
+            msg("report-col-services-published"),
+            msg("report-col-systems-using"),
+        )
         rows = [
             [
                 i,
@@ -320,12 +321,7 @@ def _connections(snap: Snapshot, frozen: FrozenStore, entities: list[Entity], la
             for i, p in enumerate(platforms, 1)
         ]
         s.blocks.append(
-            Table(
-                "integration-platforms",
-                say("report-table-caption", lang, number=counter[0], title=say("report-t-integration", lang)),
-                header,
-                rows,
-            )
+            _numbered(counter, "integration-platforms", say("report-t-integration", lang), header, rows, lang)
         )
     # the national connection points: NDXP platforms and national databases, wherever they are owned
     targets = sorted(
@@ -373,27 +369,17 @@ def _connections(snap: Snapshot, frozen: FrozenStore, entities: list[Entity], la
     s.blocks.append(
         say("report-national-connected", lang, connected=connected_targets, total=len(targets), systems=len(systems))
     )
-    counter[0] += 1
-    header = [
-        text(c, lang)
-        for c in (
-            msg("report-col-no"),
-            msg("report-col-target"),
-            msg("report-col-kind"),
-            msg("report-col-owner"),
-            msg("report-col-connected"),
-            msg("report-col-province-systems"),
-            msg("report-col-via"),
-        )
-    ]
-    s.blocks.append(
-        Table(
-            "national-connections",
-            say("report-table-caption", lang, number=counter[0], title=say("report-t-national", lang)),
-            header,
-            rows,
-        )
+    header = _header(
+        lang,
+        msg("report-col-no"),
+        msg("report-col-target"),
+        msg("report-col-kind"),
+        msg("report-col-owner"),
+        msg("report-col-connected"),
+        msg("report-col-province-systems"),
+        msg("report-col-via"),
     )
+    s.blocks.append(_numbered(counter, "national-connections", say("report-t-national", lang), header, rows, lang))
     return s
 
 
@@ -472,8 +458,7 @@ def _compliance(
     per_rule: dict[str, int] = defaultdict(int)
     for f in findings:
         per_rule[f.rule] += 1
-    counter[0] += 1
-    header = [text(c, lang) for c in (msg("report-col-rule"), msg("report-col-severity"), msg("report-col-findings"))]
+    header = _header(lang, msg("report-col-rule"), msg("report-col-severity"), msg("report-col-findings"))
     rows = [
         [
             re.sub(r"\{[^{}]*\}", "…", rules[code].message.get(lang)) if code in rules else code,  # as /compliance
@@ -482,46 +467,27 @@ def _compliance(
         ]
         for code in sorted(per_rule, key=lambda c: (SEVERITIES.index(rules[c].severity) if c in rules else 9, c))
     ]
-    s.blocks.append(
-        Table(
-            "findings-by-rule",
-            say("report-table-caption", lang, number=counter[0], title=say("report-t-rules", lang)),
-            header,
-            rows,
-        )
+    s.blocks.append(_numbered(counter, "findings-by-rule", say("report-t-rules", lang), header, rows, lang))
+    header = _header(
+        lang,
+        msg("report-col-no"),
+        msg("report-col-org"),
+        msg("report-col-entities"),
+        msg("report-col-completeness"),
+        msg("report-col-errors"),
+        msg("report-col-warnings"),
+        msg("report-col-infos"),
     )
-    counter[0] += 1
-    header = [
-        text(c, lang)
-        for c in (
-            msg("report-col-no"),
-            msg("report-col-org"),
-            msg("report-col-entities"),
-            msg("report-col-completeness"),
-            msg("report-col-errors"),
-            msg("report-col-warnings"),
-            msg("report-col-infos"),
-        )
-    ]
     ordered = sorted(scores, key=lambda v: (v.score, _name(snap, v.org, "vi")))
     rows = [
         [i, _name(snap, v.org, lang), v.entities, format_number(v.score, lang)]
         + [v.findings.get(sev, 0) for sev in SEVERITIES]
         for i, v in enumerate(ordered, 1)
     ]
-    s.blocks.append(
-        Table(
-            "completeness",
-            say("report-table-caption", lang, number=counter[0], title=say("report-t-completeness", lang)),
-            header,
-            rows,
-        )
+    s.blocks.append(_numbered(counter, "completeness", say("report-t-completeness", lang), header, rows, lang))
+    header = _header(
+        lang, msg("report-col-no"), msg("report-col-severity"), msg("report-col-item"), msg("report-col-message")
     )
-    counter[0] += 1
-    header = [
-        text(c, lang)
-        for c in (msg("report-col-no"), msg("report-col-severity"), msg("report-col-item"), msg("report-col-message"))
-    ]
     ordered_f = sorted(findings, key=lambda f: (SEVERITIES.index(f.severity), f.rule, _name(snap, f.ref, "vi")))
     rows = [
         [
@@ -532,14 +498,7 @@ def _compliance(
         ]
         for i, f in enumerate(ordered_f, 1)
     ]
-    s.blocks.append(
-        Table(
-            "findings",
-            say("report-table-caption", lang, number=counter[0], title=say("report-t-findings", lang)),
-            header,
-            rows,
-        )
-    )
+    s.blocks.append(_numbered(counter, "findings", say("report-t-findings", lang), header, rows, lang))
     return s
 
 
@@ -587,18 +546,15 @@ def _org_changes(
         )
     )
     if events:
-        counter[0] += 1
-        header = [
-            text(c, lang)
-            for c in (
-                msg("report-col-no"),
-                msg("report-col-date"),
-                msg("report-col-event"),
-                msg("report-col-from"),
-                msg("report-col-to"),
-                msg("report-col-basis"),
-            )
-        ]
+        header = _header(
+            lang,
+            msg("report-col-no"),
+            msg("report-col-date"),
+            msg("report-col-event"),
+            msg("report-col-from"),
+            msg("report-col-to"),
+            msg("report-col-basis"),
+        )
         rows = [
             [
                 i,
@@ -611,14 +567,7 @@ def _org_changes(
             ]
             for i, ev in enumerate(events, 1)
         ]
-        s.blocks.append(
-            Table(
-                "org-changes",
-                say("report-table-caption", lang, number=counter[0], title=say("report-t-org-changes", lang)),
-                header,
-                rows,
-            )
-        )
+        s.blocks.append(_numbered(counter, "org-changes", say("report-t-org-changes", lang), header, rows, lang))
     if moved:
         s.blocks.append(say("report-org-transfers", lang, n=moved))
     return s
@@ -679,17 +628,14 @@ def current_state(
             services=counts.get("service", 0),
         )
     )
-    counter[0] += 1
     summary.blocks.append(
-        Table(
+        _numbered(
+            counter,
             "summary-layers",
-            say("report-table-caption", lang, number=counter[0], title=say("report-t-summary", lang)),
-            [
-                text(msg("report-col-layer"), lang),
-                text(msg("report-col-kind"), lang),
-                text(msg("report-col-count"), lang),
-            ],
+            say("report-t-summary", lang),
+            _header(lang, msg("report-col-layer"), msg("report-col-kind"), msg("report-col-count")),
             _summary_rows(mm, entities, lang),
+            lang,
         )
     )
     frozen_day = FrozenStore(Subgraph(snap.entities, snap.relationships), day, (revision.seq, revision.hash), mm)
