@@ -63,7 +63,9 @@ from catalog.store.base import (
 )
 from catalog.text import fold, search_text
 
-SCHEMA_VERSION = "3"  # 3: entity_orgs (schema-2 files are upgraded when opened)
+# 3: entity_orgs; 4: each fact written once (change-log entries of entities and relationships derive ``after``).
+# Older files are upgraded when opened.
+SCHEMA_VERSION = "4"
 _ATTR_NAME = re.compile(r"^[a-z_][a-z0-9_]{0,63}$")
 _CHUNK = 500
 _BULK_CHUNK = 5000
@@ -129,6 +131,39 @@ def _relationship(row: tuple) -> Relationship:
 
 
 _E = "data, version, created_at, updated_at"
+
+
+def _derived_after(c: str) -> str:
+    """SQL for the ``after`` of the change-log entry aliased ``c`` when it is not stored ("each fact written once",
+    docs/architecture.md): none for a delete or an entry that is not about an entity or a relationship; otherwise
+    the ``before`` of the next entry of the same reference (index changelog_ref), else the current row's ``data``.
+    Both are, byte for byte, the text the entry's hash was computed over."""
+    return (
+        f"CASE WHEN {c}.op = 'delete' OR substr({c}.ref, 1, 6) = 'event:' OR substr({c}.ref, 1, 7) = 'record:' "
+        f"THEN NULL ELSE coalesce((SELECT n.before FROM changelog n WHERE n.ref = {c}.ref AND n.seq > {c}.seq "
+        f"ORDER BY n.seq LIMIT 1), CASE WHEN substr({c}.ref, 1, 4) = 'rel:' "
+        f"THEN (SELECT r.data FROM relationships r WHERE r.id = substr({c}.ref, 5)) "
+        f"ELSE (SELECT e.data FROM entities e WHERE e.ref = {c}.ref) END) END"
+    )
+
+
+# an entry's after as readers see it: the stored one (records, events, entries written before schema 4) or derived
+_AFTER = f"coalesce(c.after, {_derived_after('c')})"
+# the change-log columns in table order, ``after`` as readers see it
+_LOG = f"c.seq, c.time, c.actor, c.request_id, c.op, c.ref, c.before, {_AFTER}, c.prev_hash, c.hash, c.proposer"
+# an entity's or relationship's entry whose stored after repeats what it derives: the after is set to NULL
+_COMPACT = (
+    "UPDATE changelog AS c SET after = NULL WHERE c.seq BETWEEN ? AND ? AND c.after IS NOT NULL "
+    f"AND c.after = {_derived_after('c')}"
+)
+
+
+def _stores_after(op: str, ref: str) -> bool:
+    """Whether a new change-log entry stores its ``after``: deletes have none; entries about an entity or a
+    relationship derive it (their after is the current row or the next entry's before); the rest store it."""
+    return op != "delete" and ref.startswith(("event:", RECORD_PREFIX))
+
+
 _INSERT_LOG = (
     "INSERT INTO changelog (seq, time, actor, request_id, op, ref, before, after, prev_hash, hash, proposer) "
     "VALUES (?,?,?,?,?,?,?,?,?,?,?)"
@@ -213,11 +248,13 @@ class SQLiteStore(CatalogStore):
             row = conn.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()
             if row is None:
                 conn.execute("INSERT INTO meta VALUES ('schema_version', ?)", (SCHEMA_VERSION,))
-            elif row[0] == "2":
-                self._upgrade_from_2(conn)
-            elif row[0] != SCHEMA_VERSION:
+            elif row[0] not in ("2", "3", SCHEMA_VERSION):
                 raise StoreError(f"{self.path} has catalog schema {row[0]}, this version reads {SCHEMA_VERSION}")
             self._add_proposer(conn)
+            if row is not None and row[0] == "2":
+                self._upgrade_from_2(conn)
+            if row is not None and row[0] in ("2", "3"):
+                self._upgrade_from_3(conn)
             self._widen_fts(conn)
         except sqlite3.DatabaseError as exc:
             self.close()
@@ -313,7 +350,7 @@ class SQLiteStore(CatalogStore):
         conn.execute("COMMIT")
 
     @staticmethod
-    def _upgrade_from_2(conn: sqlite3.Connection) -> None:
+    def _upgrade_from_2(conn: sqlite3.Connection) -> None:  # then _upgrade_from_3
         """Schema 3 adds ``entity_orgs`` (every organisation an entity's owner history names, in any period):
         filled from the stored entities, in one transaction with the version, once (re-checked under the lock, as
         another process may be upgrading the same file)."""
@@ -325,6 +362,23 @@ class SQLiteStore(CatalogStore):
                     "INSERT OR IGNORE INTO entity_orgs SELECT json_extract(p.value, '$.org'), e.ref "
                     "FROM entities e, json_each(e.data, '$.owner_history') p"
                 )
+                conn.execute("UPDATE meta SET value = '3' WHERE key = 'schema_version'")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        conn.execute("COMMIT")
+
+    @staticmethod
+    def _upgrade_from_3(conn: sqlite3.Connection) -> None:
+        """Schema 3 to 4, each fact written once: in one transaction (re-checked under the lock: another process
+        may be upgrading the same file), the ``after`` of every entity's and relationship's change-log entry that
+        equals what it derives is set to NULL, then the version is recorded. An after that differs is kept (nothing
+        is lost), and since NULL-ing an equal one changes no read, a file is valid at every step. The pages freed
+        are reused by later writes; the file shrinks only when VACUUMed."""
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            if conn.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()[0] == "3":
+                conn.execute(_COMPACT, (0, 1 << 62))
                 conn.execute("UPDATE meta SET value = ? WHERE key = 'schema_version'", (SCHEMA_VERSION,))
         except BaseException:
             conn.execute("ROLLBACK")
@@ -422,7 +476,9 @@ class SQLiteStore(CatalogStore):
         now: str | None = None,
     ) -> None:
         """Append (op, ref, before, after) entries (before/after: dicts, None, or their canonical JSON text);
-        must run inside a transaction. Entries of one call get consecutive microseconds from one clock reading."""
+        must run inside a transaction. Entries of one call get consecutive microseconds from one clock reading.
+        The hash covers ``after``, but an entity's or relationship's entry does not store it: the caller has
+        written the same text as the current row (see :func:`_derived_after`)."""
         if not items:
             return
         seq, prev, last = self._head(conn)
@@ -435,7 +491,21 @@ class SQLiteStore(CatalogStore):
             b = None if before is None else as_json(before)
             a = None if after is None else as_json(after)
             h = hash_entry(seq, time, op, ref, b, a, prev)
-            rows.append((seq, time, ctx.actor, ctx.request_id, op, ref, b, a, prev, h, proposer))
+            rows.append(
+                (
+                    seq,
+                    time,
+                    ctx.actor,
+                    ctx.request_id,
+                    op,
+                    ref,
+                    b,
+                    a if _stores_after(op, ref) else None,
+                    prev,
+                    h,
+                    proposer,
+                )
+            )
             prev, last = h, time
         conn.executemany(_INSERT_LOG, rows)
         self._local.head = (seq, prev, last)
@@ -453,7 +523,7 @@ class SQLiteStore(CatalogStore):
         before_seq: int | None = None,
         request_id: str | None = None,
     ) -> list[ChangeEntry]:
-        where: list[str] = ["seq > ?"]
+        where: list[str] = ["c.seq > ?"]
         args: list[Any] = [after_seq]
         if ref:
             where.append("ref = ?")
@@ -475,15 +545,15 @@ class SQLiteStore(CatalogStore):
             where.append("op = ?")
             args.append(op)
         if kind:
-            where.append("substr(ref, 1, ?) = ?")
+            where.append("substr(c.ref, 1, ?) = ?")
             args += [len(kind) + 1, f"{kind}:"]
         if before_seq is not None:
-            where.append("seq < ?")
+            where.append("c.seq < ?")
             args.append(int(before_seq))
         if request_id:
             where.append("request_id = ?")
             args.append(request_id)
-        sql = f"SELECT * FROM changelog WHERE {' AND '.join(where)} ORDER BY seq"
+        sql = f"SELECT {_LOG} FROM changelog c WHERE {' AND '.join(where)} ORDER BY c.seq"
         if limit is not None:
             sql += " LIMIT ?"
             args.append(int(limit))
@@ -506,10 +576,10 @@ class SQLiteStore(CatalogStore):
         )
 
     def verify_log(self, witness: Iterable[Head] = (), configured_witness: bool = True) -> VerifyResult:
-        # the stored text is hashed as it is: any edit, even of white space, breaks the chain
-        return self._verify_rows(
-            self._conn().execute("SELECT * FROM changelog ORDER BY seq"), witness, configured_witness
-        )
+        # the stored text is hashed as it is: any edit, even of white space, breaks the chain; so does an edit of a
+        # current row, which is the after of its reference's last entry
+        sql = f"SELECT {_LOG}, c.after IS NULL AND c.op != 'delete' FROM changelog c ORDER BY c.seq"
+        return self._verify_rows(lambda: self._conn().execute(sql), witness, configured_witness)
 
     def schema_versions(self) -> tuple[str | None, str | None]:
         row = self._conn().execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()
@@ -922,7 +992,7 @@ class SQLiteStore(CatalogStore):
         row = (
             self._conn()
             .execute(
-                "SELECT after FROM changelog WHERE ref = ? AND time <= ? ORDER BY seq DESC LIMIT 1",
+                f"SELECT {_AFTER} FROM changelog c WHERE c.ref = ? AND c.time <= ? ORDER BY c.seq DESC LIMIT 1",
                 (ref, as_instant(when)),
             )
             .fetchone()
@@ -946,10 +1016,12 @@ class SQLiteStore(CatalogStore):
             return ents, rels
         # as of: the last change-log entry of each reference, in reference order
         sql = (
-            "SELECT c.ref, c.after FROM changelog c JOIN (SELECT ref, max(seq) AS m FROM changelog WHERE time <= ? "
-            "GROUP BY ref) x ON c.seq = x.m WHERE c.after IS NOT NULL ORDER BY c.ref"
+            f"SELECT c.ref, {_AFTER} AS a FROM changelog c JOIN (SELECT ref, max(seq) AS m FROM changelog "
+            "WHERE time <= ? GROUP BY ref) x ON c.seq = x.m WHERE c.op != 'delete' ORDER BY c.ref"
         )
         for ref, after in self._conn().execute(sql, (as_instant(when),)):
+            if after is None:
+                continue
             if ref.startswith("rel:"):
                 rels.append(after)
             elif not ref.startswith(("event:", RECORD_PREFIX)):
@@ -1134,7 +1206,7 @@ class SQLiteStore(CatalogStore):
             seq = 0
             while True:
                 rows = conn.execute(
-                    "SELECT * FROM changelog WHERE seq > ? ORDER BY seq LIMIT ?", (seq, int(batch))
+                    f"SELECT {_LOG} FROM changelog c WHERE c.seq > ? ORDER BY c.seq LIMIT ?", (seq, int(batch))
                 ).fetchall()
                 if rows:
                     yield "changelog", [self._entry(r) for r in rows]
@@ -1228,10 +1300,36 @@ class SQLiteStore(CatalogStore):
                     self._correct(conn, c)
             elif section == "changelog":
                 rows = restored_log_rows(items, self._head(conn)[:2])
+                self._keep_derivations(conn, rows)
                 conn.executemany(_INSERT_LOG, rows)
+                conn.execute(_COMPACT, (rows[0][0], rows[-1][0]))  # each fact written once
                 self._local.head = (rows[-1][0], rows[-1][9], rows[-1][1])  # the head moved: witnessed at commit
             else:
                 raise StoreError(f"unknown dump section '{section}'")
+
+    @staticmethod
+    def _keep_derivations(conn: sqlite3.Connection, rows: list[tuple]) -> None:
+        """Before restored entries are appended: the last stored entry of each entity or relationship they name will
+        derive its after from the first new entry's before instead of the current row. One that stores an after
+        equal to that before is compacted now; one that derived its after from the current row gets it back where
+        the two differ (a log whose states do not follow each other). Appending then changes no read and no hash."""
+        first: dict[str, str | None] = {}
+        for r in rows:
+            if not r[5].startswith(("event:", RECORD_PREFIX)):
+                first.setdefault(r[5], r[6])
+        for ref, before in first.items():
+            last = conn.execute(
+                f"SELECT c.seq, c.after, {_derived_after('c')} FROM changelog c WHERE c.ref = ? "
+                "ORDER BY c.seq DESC LIMIT 1",
+                (ref,),
+            ).fetchone()
+            if last is None:
+                continue
+            seq, stored, derived = last
+            if stored is not None and stored == before:
+                conn.execute("UPDATE changelog SET after = NULL WHERE seq = ?", (seq,))
+            elif stored is None and derived is not None and derived != before:
+                conn.execute("UPDATE changelog SET after = ? WHERE seq = ?", (derived, seq))
 
     def _correct(self, conn: sqlite3.Connection, c: Correction) -> None:
         """Replace (or delete) what earlier restore batches wrote under one key: a dump's correction."""
