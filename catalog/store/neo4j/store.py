@@ -723,6 +723,7 @@ class Neo4jStore(CatalogStore):
                 following[r["seq"]] = r["before"]
         for r in todo:
             r["after"] = following[r["seq"]] if r["seq"] in following else current.get(r["ref"])
+            r["derived"] = True
 
     def _log_page(self, query: str, **params: Any) -> list[dict[str, Any]]:
         """Change-log rows (:data:`_CHANGE_FIELDS`) of ``query``, each with its ``after`` (stored or derived)."""
@@ -730,22 +731,31 @@ class Neo4jStore(CatalogStore):
         self._derive(rows)
         return rows
 
-    def _compact(self, low: int, high: int) -> int:
-        """Remove the stored ``after`` of every entity and relationship entry with ``low < seq <= high`` whose
-        ``after`` equals its derivation (never one that differs: nothing is lost). A read then derives what was
-        stored, so the log reads the same before, during and after; running it again changes nothing. Returns the
-        entries changed."""
-        rows = [
-            dict(r)
-            for r in self._run(
-                "MATCH (c:ChangeEntry) WHERE c.seq > $low AND c.seq <= $high AND c.after IS NOT NULL "
-                "AND c.op <> 'delete' AND NOT c.ref STARTS WITH 'event:' AND NOT c.ref STARTS WITH $record "
-                "RETURN c.seq AS seq, c.ref AS ref, c.op AS op, c.after AS stored",
+    def _compact(self, low: int, high: int, refs: Sequence[str] = ()) -> int:
+        """Remove the stored ``after`` of every entity and relationship entry with ``low < seq <= high`` (and, for
+        each of ``refs``, of its last entry at or before ``low``) whose ``after`` equals its derivation (never one
+        that differs: nothing is lost). A read then derives what was stored, so the log reads the same before,
+        during and after; running it again changes nothing. Returns the entries changed."""
+        where = (
+            "c.after IS NOT NULL AND c.op <> 'delete' AND NOT c.ref STARTS WITH 'event:' "
+            "AND NOT c.ref STARTS WITH $record"
+        )
+        fields = "c.seq AS seq, c.ref AS ref, c.op AS op, c.after AS stored"
+        found = self._run(
+            f"MATCH (c:ChangeEntry) WHERE c.seq > $low AND c.seq <= $high AND {where} RETURN {fields}",
+            low=int(low),
+            high=int(high),
+            record=RECORD_PREFIX,
+        )
+        for batch in _chunks(sorted(set(refs))):
+            found += self._run(
+                "UNWIND $refs AS ref CALL (ref) { MATCH (c:ChangeEntry) WHERE c.ref = ref AND c.seq <= $low "
+                f"RETURN c ORDER BY c.seq DESC LIMIT 1 }} WITH c WHERE {where} RETURN {fields}",
+                refs=batch,
                 low=int(low),
-                high=int(high),
                 record=RECORD_PREFIX,
             )
-        ]
+        rows = [dict(r) for r in found]
         for r in rows:
             r["after"] = None
         self._derive(rows)
@@ -822,26 +832,36 @@ class Neo4jStore(CatalogStore):
         ]
 
     def verify_log(self, witness: Iterable[Head] = (), configured_witness: bool = True) -> VerifyResult:
-        # the stored text is hashed as it is: any edit, even of white space, breaks the chain
-        rows = (
-            (
-                r["seq"],
-                r["time"],
-                r["actor"],
-                r["request_id"],
-                r["op"],
-                r["ref"],
-                r["before"],
-                r["after"],
-                r["prev_hash"],
-                r["hash"],
-                r["proposer"],
-            )
-            for r in self._log_pages(self._seen())
-        )
+        # the stored text is hashed as it is: any edit, even of white space, breaks the chain; a derived after is
+        # the current fact's text or a later entry's before, so an edit of those breaks it too
+        upto = self._seen()
+        fields = ("seq", "time", "actor", "request_id", "op", "ref", "before", "after", "prev_hash", "hash", "proposer")
+
+        derived: set[int] = set()
+
+        def rows() -> Iterator[tuple]:
+            for r in self._log_pages(upto):
+                if r.get("derived"):
+                    derived.add(r["seq"])
+                yield tuple(r[k] for k in fields) + (r.get("derived", False),)
+
         result = self._verify_rows(rows, witness, configured_witness)
         if not result.ok:
+            if result.bad_seq in derived and getattr(result.reason, "code", "") == "log-content-mismatch":
+                # entries cut off the end change the derived afters before the cut: the head names the cause
+                last = self._run(
+                    "MATCH (c:ChangeEntry) WHERE c.seq <= $h RETURN c.seq AS seq, c.hash AS hash "
+                    "ORDER BY c.seq DESC LIMIT 1",
+                    h=upto,
+                )
+                end = (last[0]["seq"], last[0]["hash"]) if last else (0, GENESIS)
+                if self.revision() != end:
+                    return self._head_mismatch(VerifyResult(True, end[0], end[1]))
             return result
+        return self._head_mismatch(result)
+
+    def _head_mismatch(self, result: VerifyResult) -> VerifyResult:
+        """``result`` (a chain that verified up to ``result.checked``) unless the stored head is not its end."""
         head_seq, head_hash = self.revision()
         if (head_seq, head_hash) != (result.checked, result.head):  # entries cut off the end, or the head edited
             bad = result.checked + 1 if head_seq > result.checked else max(1, min(head_seq, result.checked))
@@ -1907,8 +1927,9 @@ class Neo4jStore(CatalogStore):
                     time=rows[-1]["time"],
                 )
                 self._local.head = (rows[-1]["seq"], rows[-1]["hash"], rows[-1]["time"])
-                # the facts came first (a dump's order), so each entry's after can be checked against them now
-                self._compact(rows[0]["seq"] - 1, rows[-1]["seq"])
+                # the facts came first (a dump's order), so each entry's after can be checked against them now, and
+                # the after of an earlier page's entry against the before of its next entry, in this page
+                self._compact(rows[0]["seq"] - 1, rows[-1]["seq"], [r["ref"] for r in rows])
             else:
                 raise StoreError(f"unknown dump section '{section}'")
 
