@@ -158,6 +158,20 @@ _COMPACT = (
 )
 
 
+class _Follow:
+    """Rows (key, value) read in key order, looked up by keys asked in increasing order: a merge with another
+    ordered read, so each row is read once and no key costs an index lookup."""
+
+    def __init__(self, rows: Iterable[tuple[str, str]]):
+        self._rows = iter(rows)
+        self._row: tuple[str, str] | None = next(self._rows, None)
+
+    def get(self, key: str) -> str | None:
+        while self._row is not None and self._row[0] < key:
+            self._row = next(self._rows, None)
+        return self._row[1] if self._row is not None and self._row[0] == key else None
+
+
 def _stores_after(op: str, ref: str) -> bool:
     """Whether a new change-log entry stores its ``after``: deletes have none; entries about an entity or a
     relationship derive it (their after is the current row or the next entry's before); the rest store it."""
@@ -1014,18 +1028,39 @@ class SQLiteStore(CatalogStore):
             for which, data in self._conn().execute(sql):
                 (rels if which else ents).append(data)
             return ents, rels
-        # as of: the last change-log entry of each reference, in reference order
-        sql = (
-            f"SELECT c.ref, {_AFTER} AS a FROM changelog c JOIN (SELECT ref, max(seq) AS m FROM changelog "
-            "WHERE time <= ? GROUP BY ref) x ON c.seq = x.m WHERE c.op != 'delete' ORDER BY c.ref"
-        )
-        for ref, after in self._conn().execute(sql, (as_instant(when),)):
-            if after is None:
-                continue
-            if ref.startswith("rel:"):
-                rels.append(after)
-            elif not ref.startswith(("event:", RECORD_PREFIX)):
-                ents.append(after)
+        # as of: the last change-log entry of each reference up to then, in reference order, with its after: stored,
+        # or the before of the reference's first entry after then, or else the current row. The current rows are
+        # read in key order beside it (a merge, not a lookup per reference), all in one read transaction.
+        t = as_instant(when)
+        conn = self._conn()
+        own = not conn.in_transaction
+        if own:
+            conn.execute("BEGIN")
+        try:
+            later = dict(
+                conn.execute(
+                    "SELECT c.ref, c.before FROM changelog c JOIN (SELECT min(seq) AS m FROM changelog WHERE time > ? "
+                    "GROUP BY ref) y ON c.seq = y.m",
+                    (t,),
+                )
+            )
+            current_e = _Follow(conn.execute("SELECT ref, data FROM entities ORDER BY ref"))
+            current_r = _Follow(conn.execute("SELECT id, data FROM relationships ORDER BY id"))
+            sql = (
+                "SELECT c.ref, c.after FROM changelog c JOIN (SELECT ref, max(seq) AS m FROM changelog "
+                "WHERE time <= ? GROUP BY ref) x ON c.seq = x.m WHERE c.op != 'delete' ORDER BY c.ref"
+            )
+            for ref, after in conn.execute(sql, (t,)):
+                if ref.startswith(("event:", RECORD_PREFIX)):
+                    continue
+                rel = ref.startswith("rel:")
+                if after is None:
+                    after = later[ref] if ref in later else current_r.get(ref[4:]) if rel else current_e.get(ref)
+                if after is not None:
+                    (rels if rel else ents).append(after)
+        finally:
+            if own:
+                conn.execute("COMMIT")
         return ents, rels
 
     def part_json(
