@@ -693,42 +693,105 @@ class Neo4jStore(CatalogStore):
             self._send("UNWIND $rows AS row CREATE (c:ChangeEntry) SET c = row", rows=batch)
         self._write_head()
 
-    def _derive(self, rows: list[dict[str, Any]]) -> None:
+    def _derive(self, rows: list[dict[str, Any]], contiguous: bool = False) -> None:
         """Fill in, in place, the ``after`` of the entries among ``rows`` (dicts with ``seq``, ``ref``, ``op``,
         ``after``) stored without one (docs/architecture.md, "Each fact written once"): the ``before`` of the next
         entry about the same ref, or, when there is none, the fact's current ``data`` (a fact that is gone leaves it
         None, so the entry's hash no longer matches). The current data is read first and the next entries after it:
         a write that commits in between changes the fact together with a new entry whose ``before`` is the state
-        read before, so the answer is the same either way. Two index lookups per entry, in batches."""
+        read before, so the answer is the same either way. Two index lookups per entry, in batches.
+        ``contiguous``: ``rows`` are every entry of a seq range, in seq order, so an entry followed by another about
+        the same ref among them takes that one's ``before`` without a lookup."""
         todo = [r for r in rows if r["after"] is None and r["op"] != "delete" and _derives(r["ref"])]
+        if contiguous and todo:
+            later: dict[str, str | None] = {}
+            for r in reversed(rows):
+                if r["ref"] in later and r["after"] is None and r["op"] != "delete" and _derives(r["ref"]):
+                    r["after"] = later[r["ref"]]
+                    r["derived"] = True
+                later[r["ref"]] = r["before"]
+            todo = [r for r in todo if not r.get("derived")]
         if not todo:
             return
+        current = self._current_data([r["ref"] for r in todo])
+        following = self._following(todo)
+        for r in todo:
+            r["after"] = following[r["seq"]] if r["seq"] in following else current.get(r["ref"])
+            r["derived"] = True
+
+    def _current_data(self, refs: Iterable[str]) -> dict[str, str]:
+        """The stored ``data`` of the entities and relationships ``refs`` name (those that exist), by ref."""
+        refs = sorted(set(refs))
         current: dict[str, str] = {}
-        refs = sorted({r["ref"] for r in todo})
-        rel_ids = [ref[4:] for ref in refs if ref.startswith("rel:")]
         for batch in _chunks([ref for ref in refs if not ref.startswith("rel:")]):
             for r in self._run(
                 "UNWIND $refs AS ref MATCH (n:Entity {ref: ref}) RETURN ref, n.data AS data", refs=batch
             ):
                 current[r["ref"]] = r["data"]
-        for r in self._rels_by_id(rel_ids, "r.id AS id, r.data AS data", seen=False):
-            current[_rel_ref(r["id"])] = r["data"]
-        following: dict[int, str] = {}
-        for batch in _chunks(todo):
+        by_type: dict[str, list[str]] = {}
+        for ref in refs:
+            if ref.startswith("rel:") and (t := self._rel_type_of(ref[4:])) is not None:
+                by_type.setdefault(t, []).append(ref[4:])
+        types = sorted(by_type)
+        for i in range(0, max(len(r) for r in by_type.values()) if by_type else 0, BATCH):
+            # one round trip for every type (a query per type costs more than its lookups)
+            union = " UNION ALL ".join(
+                f"UNWIND $ids{k} AS id MATCH ()-[r:{t} {{id: id}}]->() RETURN r.id AS id, r.data AS data"
+                for k, t in enumerate(types)
+            )
+            params = {f"ids{k}": by_type[t][i : i + BATCH] for k, t in enumerate(types)}
+            for r in self._run(f"CALL () {{ {union} }} RETURN id, data", **params):
+                current[_rel_ref(r["id"])] = r["data"]
+        return current
+
+    def _following(self, rows: list[dict[str, Any]]) -> dict[int, str | None]:
+        """The ``before`` of the next entry about the same ref, by the seq of each of ``rows`` that has one."""
+        following: dict[int, str | None] = {}
+        for batch in _chunks(rows):
             for r in self._run(
                 "UNWIND $rows AS e CALL (e) { MATCH (x:ChangeEntry) WHERE x.ref = e.ref AND x.seq > e.seq "
                 "RETURN x.before AS before ORDER BY x.seq LIMIT 1 } RETURN e.seq AS seq, before",
                 rows=[{"seq": r["seq"], "ref": r["ref"]} for r in batch],
             ):
                 following[r["seq"]] = r["before"]
-        for r in todo:
-            r["after"] = following[r["seq"]] if r["seq"] in following else current.get(r["ref"])
-            r["derived"] = True
+        return following
 
-    def _log_page(self, query: str, **params: Any) -> list[dict[str, Any]]:
-        """Change-log rows (:data:`_CHANGE_FIELDS`) of ``query``, each with its ``after`` (stored or derived)."""
+    def _uncompact(self, refs: Sequence[str], low: int) -> None:
+        """Restore: give back its ``after`` to the last entry at or before ``low`` of each of ``refs`` that an
+        earlier page's :meth:`_compact` left without one (it then had no next entry, so its ``after`` was the fact's
+        current data) when its next entry, just restored, does not begin from that state (a source log whose stored
+        ``after`` differed from its derivation). A consistent log never needs it; with it nothing is lost."""
+        rows = []
+        for batch in _chunks(sorted(set(refs))):
+            rows += [
+                dict(r)
+                for r in self._run(
+                    "UNWIND $refs AS ref CALL (ref) { MATCH (c:ChangeEntry) WHERE c.ref = ref AND c.seq <= $low "
+                    "RETURN c ORDER BY c.seq DESC LIMIT 1 } WITH c WHERE c.after IS NULL AND c.op <> 'delete' "
+                    "AND NOT c.ref STARTS WITH 'event:' AND NOT c.ref STARTS WITH $record "
+                    "RETURN c.seq AS seq, c.ref AS ref",
+                    refs=batch,
+                    low=int(low),
+                    record=RECORD_PREFIX,
+                )
+            ]
+        if not rows:
+            return
+        current = self._current_data(r["ref"] for r in rows)
+        following = self._following(rows)
+        back = [
+            {"seq": r["seq"], "after": current[r["ref"]]}
+            for r in rows
+            if r["seq"] in following and r["ref"] in current and following[r["seq"]] != current[r["ref"]]
+        ]
+        for batch in _chunks(back):
+            self._run("UNWIND $rows AS row MATCH (c:ChangeEntry {seq: row.seq}) SET c.after = row.after", rows=batch)
+
+    def _log_page(self, query: str, contiguous: bool = False, **params: Any) -> list[dict[str, Any]]:
+        """Change-log rows (:data:`_CHANGE_FIELDS`) of ``query``, each with its ``after`` (stored or derived);
+        ``contiguous``: see :meth:`_derive`."""
         rows = [dict(r) for r in self._run(query, **params)]
-        self._derive(rows)
+        self._derive(rows, contiguous)
         return rows
 
     def _compact(self, low: int, high: int, refs: Sequence[str] = ()) -> int:
@@ -828,7 +891,7 @@ class Neo4jStore(CatalogStore):
                 hash=r["hash"],
                 proposer=r["proposer"],
             )
-            for r in self._log_page(query, **params)
+            for r in self._log_page(query, contiguous=not (ref or actor or op or kind or request_id), **params)
         ]
 
     def verify_log(self, witness: Iterable[Head] = (), configured_witness: bool = True) -> VerifyResult:
@@ -884,6 +947,7 @@ class Neo4jStore(CatalogStore):
             rows = self._log_page(
                 f"MATCH (c:ChangeEntry) WHERE c.seq > $seq AND c.seq <= $h RETURN {_CHANGE_FIELDS} "
                 "ORDER BY c.seq LIMIT $batch",
+                contiguous=True,
                 seq=seq,
                 h=upto,
                 batch=BATCH,
@@ -1491,15 +1555,24 @@ class Neo4jStore(CatalogStore):
                 (rels if r["k"] else ents).append(r["data"])
             return ents, rels
         # as of: the last change-log entry of each reference, in reference order
-        rows = self._log_page(
-            "MATCH (c:ChangeEntry) WHERE c.time <= $t AND c.seq <= $h WITH c.ref AS ref, max(c.seq) AS m "
-            "MATCH (x:ChangeEntry {seq: m}) WHERE x.op <> 'delete' AND NOT x.ref STARTS WITH 'event:' "
-            "AND NOT x.ref STARTS WITH $record "
-            "RETURN x.seq AS seq, x.ref AS ref, x.op AS op, x.after AS after ORDER BY ref",
-            t=as_instant(when),
-            h=self._seen(),
-            record=RECORD_PREFIX,
-        )
+        # the last entry of each reference up to ``when`` (m) and its next entry (n: times grow with seq), whose
+        # before is m's after when m does not store it; without a next entry, the current fact holds it
+        rows = [
+            dict(r)
+            for r in self._run(
+                "MATCH (c:ChangeEntry) WHERE c.seq <= $h AND NOT c.ref STARTS WITH 'event:' "
+                "AND NOT c.ref STARTS WITH $record WITH c.ref AS ref, "
+                "max(CASE WHEN c.time <= $t THEN c.seq END) AS m, min(CASE WHEN c.time > $t THEN c.seq END) AS n "
+                "WHERE m IS NOT NULL MATCH (x:ChangeEntry {seq: m}) WHERE x.op <> 'delete' "
+                "OPTIONAL MATCH (y:ChangeEntry {seq: n}) "
+                "RETURN x.seq AS seq, ref, x.op AS op, coalesce(x.after, y.before) AS after, n IS NULL AS last "
+                "ORDER BY ref",
+                t=as_instant(when),
+                h=self._seen(),
+                record=RECORD_PREFIX,
+            )
+        ]
+        self._derive([r for r in rows if r["last"]])
         for r in rows:
             ref, after = r["ref"], r["after"]
             if ref.startswith("rel:"):
@@ -1929,7 +2002,9 @@ class Neo4jStore(CatalogStore):
                 self._local.head = (rows[-1]["seq"], rows[-1]["hash"], rows[-1]["time"])
                 # the facts came first (a dump's order), so each entry's after can be checked against them now, and
                 # the after of an earlier page's entry against the before of its next entry, in this page
-                self._compact(rows[0]["seq"] - 1, rows[-1]["seq"], [r["ref"] for r in rows])
+                refs = [r["ref"] for r in rows if _derives(r["ref"])]
+                self._uncompact(refs, rows[0]["seq"] - 1)
+                self._compact(rows[0]["seq"] - 1, rows[-1]["seq"], refs)
             else:
                 raise StoreError(f"unknown dump section '{section}'")
 
