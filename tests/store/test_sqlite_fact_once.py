@@ -213,3 +213,46 @@ def test_a_dump_restored_into_a_new_file_reads_the_same_and_stores_each_state_on
     finally:
         source.close()
         target.close()
+
+
+def test_a_bulk_load_in_many_chunks_writes_what_one_chunk_writes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, ent, rl
+) -> None:
+    """Chunks of 10 against one chunk (the real ones hold 5,000): each chunk's rows, index rows, entries and hashes
+    are prepared apart from the connection and written after; the log (the chain carried from chunk to chunk), the
+    facts and the result are the same."""
+    import datetime as dt
+
+    from conftest import FakeClock
+
+    from catalog.store.base import BulkLoad
+    from catalog.store.sqlite import store as sqlite_store
+
+    got = []
+    for db, chunk in (("a.db", 10), ("b.db", 10_000)):
+        monkeypatch.setattr(sqlite_store, "_BULK_CHUNK", chunk)
+        s = SQLiteStore(tmp_path / db)
+        s.clock = FakeClock(dt.datetime(2025, 5, 1, tzinfo=dt.UTC))
+        ctx = WriteContext(actor="tester", request_id="r")
+        systems = [ent(f"system:s{i:03d}") for i in range(45)]
+        flows = [rl("flows_to", f"system:s{i:03d}", f"system:s{i + 1:03d}") for i in range(44)]
+        first = s.bulk_load(BulkLoad(source="x", run="1", entities=systems, relationships=flows), ctx)
+        changed = [e.model_copy(update={"tags": ["b"]}) if i % 7 == 0 else e for i, e in enumerate(systems[:40])]
+        second = s.bulk_load(
+            BulkLoad(source="x", run="2", cleanup=True, entities=changed, relationships=flows[:39]), ctx
+        )
+        assert s.verify_log().ok
+        got.append(
+            (
+                [(e.seq, e.op, e.ref, e.before, e.after, e.prev_hash, e.hash) for e in s.changelog()],
+                s.graph_json(),
+                (first.created, second.updated, second.removed, second.unchanged),
+                s.log_head().seq,
+            )
+        )
+        s.close()
+    assert got[0][1:] == got[1][1:]
+    assert [e[1:5] for e in got[0][0]] == [e[1:5] for e in got[1][0]]  # times differ: a clock reading per chunk
+    entries, _, counts, head = got[0]
+    assert head == len(entries) == 45 + 44 + 6 + 5 + 5 and counts[0] == {"system": 45, "relationship": 44}
+    assert stored_afters(tmp_path / "a.db") == (0, 0)

@@ -11,6 +11,7 @@ the change log stays a single chain.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import datetime as dt
 import hashlib
 import json
@@ -170,6 +171,22 @@ class _Follow:
         while self._row is not None and self._row[0] < key:
             self._row = next(self._rows, None)
         return self._row[1] if self._row is not None and self._row[0] == key else None
+
+
+@dataclasses.dataclass
+class _Prepared:
+    """One chunk of a bulk load, ready to write: rows of ``what`` ("entities" or "relationships"), search-index rows,
+    change-log rows, the change-log head after them and what to add to the result."""
+
+    what: str
+    size: int
+    head: tuple[int, str, str]
+    inserts: list[tuple] = dataclasses.field(default_factory=list)
+    updates: list[tuple] = dataclasses.field(default_factory=list)
+    reindex: list[tuple[str]] = dataclasses.field(default_factory=list)
+    index: tuple[list, list, list] = dataclasses.field(default_factory=lambda: ([], [], []))
+    log: list[tuple] = dataclasses.field(default_factory=list)
+    adds: list[tuple] = dataclasses.field(default_factory=list)
 
 
 def _stores_after(op: str, ref: str) -> bool:
@@ -495,7 +512,22 @@ class SQLiteStore(CatalogStore):
         written the same text as the current row (see :func:`_derived_after`)."""
         if not items:
             return
-        seq, prev, last = self._head(conn)
+        rows, head = self._log_rows(ctx, items, self._head(conn), now)
+        conn.executemany(_INSERT_LOG, rows)
+        self._local.head = head
+
+    def _log_rows(
+        self,
+        ctx: WriteContext,
+        items: list[tuple[str, str, Any, Any]],
+        head: tuple[int, str, str],
+        now: str | None = None,
+    ) -> tuple[list[tuple], tuple[int, str, str]]:
+        """The change-log rows of ``items`` after ``head`` (seq, hash, time), and the head after them; touches no
+        connection (a bulk load prepares a chunk's rows, then writes them)."""
+        if not items:
+            return [], head
+        seq, prev, last = head
         base = parse_log_time(now if now and now > last else self._now(last))
         rows = []
         proposer = ctx.proposer or None
@@ -521,8 +553,7 @@ class SQLiteStore(CatalogStore):
                 )
             )
             prev, last = h, time
-        conn.executemany(_INSERT_LOG, rows)
-        self._local.head = (seq, prev, last)
+        return rows, (seq, prev, last)
 
     def changelog(
         self,
@@ -1118,73 +1149,18 @@ class SQLiteStore(CatalogStore):
             stale = self._stale_for_cleanup(conn, load, loaded_refs) if load.cleanup else ([], [])
             empty = conn.execute("SELECT 1 FROM entities LIMIT 1").fetchone() is None
             now = self._now(self._head(conn)[2])
-            for chunk in _chunks(load.entities, _BULK_CHUNK):
-                existing: dict[str, tuple[int, str, str]] = {}
-                if not empty:
-                    q = f"SELECT ref, version, created_at, data FROM entities WHERE ref IN ({','.join('?' * len(chunk))})"
-                    existing = {ref: (v, c, d) for ref, v, c, d in conn.execute(q, [e.ref for e in chunk])}
-                logs: list[tuple[str, str, str | None, str | None]] = []
-                inserts, updates, reindex = [], [], []
-                index: tuple[list, list, list] = ([], [], [])
-                for e in chunk:
-                    c = e.content()
-                    c["provenance"] = c["provenance"] or prov
-                    old = existing.get(e.ref)
-                    if old is not None and _same(json.loads(old[2]), c):
-                        result.add("unchanged", e.kind)
-                        continue
-                    data = canonical_json(c)
-                    if old is not None:
-                        updates.append(self._entity_row(c, data, old[0] + 1, old[1], now))
-                        reindex.append((e.ref,))
-                        logs.append(("update", e.ref, old[2], data))
-                        result.add("updated", e.kind, e.ref)
-                    else:
-                        inserts.append(self._entity_row(c, data, 1, now, now))
-                        logs.append(("create", e.ref, None, data))
-                        result.add("created", e.kind, e.ref)
-                    for part, more in zip(index, _index_rows(c), strict=False):
-                        part += more
-                if not dry_run:
-                    conn.executemany("INSERT INTO entities VALUES (?,?,?,?,?,?,?,?,?)", inserts)
-                    conn.executemany("INSERT OR REPLACE INTO entities VALUES (?,?,?,?,?,?,?,?,?)", updates)
-                    _drop_index_rows(conn, reindex)
-                    _insert_index_rows(conn, *index)
-                    self._log_many(conn, ctx, logs, now)
-                done += len(chunk)
-                if progress:
-                    progress(done, total)
-            for chunk in _chunks(load.relationships, _BULK_CHUNK):
-                existing = {}
-                if not empty:
-                    q = f"SELECT id, version, created_at, data FROM relationships WHERE id IN ({','.join('?' * len(chunk))})"
-                    existing = {rid: (v, c, d) for rid, v, c, d in conn.execute(q, [r.id for r in chunk])}
-                logs = []
-                inserts, updates = [], []
-                for r in chunk:
-                    c = r.content()
-                    c["provenance"] = c["provenance"] or prov
-                    old = existing.get(c["id"]) if existing else None
-                    if old is not None and _same(json.loads(old[2]), c):
-                        result.add("unchanged", "relationship")
-                        continue
-                    data = canonical_json(c)
-                    ref = _rel_ref(c["id"])
-                    if old is not None:
-                        updates.append(self._rel_row(c, data, old[0] + 1, old[1], now))
-                        logs.append(("update", ref, old[2], data))
-                        result.add("updated", "relationship", ref)
-                    else:
-                        inserts.append(self._rel_row(c, data, 1, now, now))
-                        logs.append(("create", ref, None, data))
-                        result.add("created", "relationship", ref)
-                if not dry_run:
-                    conn.executemany("INSERT INTO relationships VALUES (?,?,?,?,?,?,?,?,?)", inserts)
-                    conn.executemany("INSERT OR REPLACE INTO relationships VALUES (?,?,?,?,?,?,?,?,?)", updates)
-                    self._log_many(conn, ctx, logs, now)
-                done += len(chunk)
-                if progress:
-                    progress(done, total)
+            head = self._head(conn)
+            for what, items in (("entities", load.entities), ("relationships", load.relationships)):
+                for prepared in self._prepared_chunks(conn, what, items, empty, prov, now, ctx, head, dry_run):
+                    for add in prepared.adds:
+                        result.add(*add)
+                    if not dry_run:
+                        self._write_prepared(conn, prepared)
+                        if prepared.log:
+                            self._local.head = head = prepared.head  # the next chunk's entries follow these
+                    done += prepared.size
+                    if progress:
+                        progress(done, total)
             for ev in load.events:
                 row = conn.execute("SELECT data FROM org_events WHERE id = ?", (ev.id,)).fetchone()
                 if row and _same(OrgEvent.model_validate_json(row[0]).content(), ev.content()):
@@ -1449,6 +1425,85 @@ class SQLiteStore(CatalogStore):
             ):
                 conn.execute(f"DELETE FROM {table}")
             self._local.head = None  # the log starts again from genesis
+
+    def _prepared_chunks(
+        self,
+        conn: sqlite3.Connection,
+        what: str,
+        items: list,
+        empty: bool,
+        prov: dict[str, Any],
+        now: str,
+        ctx: WriteContext,
+        head: tuple[int, str, str],
+        dry_run: bool,
+    ) -> Iterator[_Prepared]:
+        """The chunks of a bulk load's entities or relationships, each prepared for writing (rows, search-index
+        rows, change-log rows with their hashes) once the one before it is written. Preparing the next chunk in a
+        second thread while one is written was measured and is slower (docs/architecture.md, "Each fact written
+        once")."""
+        table, key = ("entities", "ref") if what == "entities" else ("relationships", "id")
+        for chunk in _chunks(items, _BULK_CHUNK):
+            existing: dict[str, tuple[int, str, str]] = {}
+            if not empty:
+                marks = ",".join("?" * len(chunk))
+                q = f"SELECT {key}, version, created_at, data FROM {table} WHERE {key} IN ({marks})"
+                existing = {k: (v, c, d) for k, v, c, d in conn.execute(q, [getattr(x, key) for x in chunk])}
+            prepared = self._prepare(what, chunk, existing, prov, now, ctx, head, dry_run)
+            head = prepared.head
+            yield prepared
+
+    def _prepare(
+        self,
+        what: str,
+        chunk: list,
+        existing: dict[str, tuple[int, str, str]],
+        prov: dict[str, Any],
+        now: str,
+        ctx: WriteContext,
+        head: tuple[int, str, str],
+        dry_run: bool,
+    ) -> _Prepared:
+        """One chunk of a bulk load as rows to write; touches no connection."""
+        out = _Prepared(what=what, size=len(chunk), head=head)
+        logs: list[tuple[str, str, str | None, str | None]] = []
+        for x in chunk:
+            c = x.content()
+            c["provenance"] = c["provenance"] or prov
+            if what == "entities":
+                ref, kind, old = x.ref, x.kind, existing.get(x.ref)
+            else:
+                ref, kind, old = _rel_ref(c["id"]), "relationship", existing.get(c["id"])
+            if old is not None and _same(json.loads(old[2]), c):
+                out.adds.append(("unchanged", kind))
+                continue
+            data = canonical_json(c)
+            make = self._entity_row if what == "entities" else self._rel_row
+            if old is not None:
+                out.updates.append(make(c, data, old[0] + 1, old[1], now))
+                out.reindex.append((ref,))
+                logs.append(("update", ref, old[2], data))
+                out.adds.append(("updated", kind, ref))
+            else:
+                out.inserts.append(make(c, data, 1, now, now))
+                logs.append(("create", ref, None, data))
+                out.adds.append(("created", kind, ref))
+            if what == "entities":
+                for part, more in zip(out.index, _index_rows(c), strict=False):
+                    part += more
+        if not dry_run:
+            out.log, out.head = self._log_rows(ctx, logs, head, now)
+        return out
+
+    @staticmethod
+    def _write_prepared(conn: sqlite3.Connection, p: _Prepared) -> None:
+        table = p.what
+        conn.executemany(f"INSERT INTO {table} VALUES (?,?,?,?,?,?,?,?,?)", p.inserts)
+        conn.executemany(f"INSERT OR REPLACE INTO {table} VALUES (?,?,?,?,?,?,?,?,?)", p.updates)
+        if table == "entities":
+            _drop_index_rows(conn, p.reindex)
+            _insert_index_rows(conn, *p.index)
+        conn.executemany(_INSERT_LOG, p.log)
 
     def _check_bulk_endpoints(self, conn: sqlite3.Connection, load: BulkLoad, loaded_refs: set[str]) -> None:
         missing = ({r.source for r in load.relationships} | {r.target for r in load.relationships}) - loaded_refs
