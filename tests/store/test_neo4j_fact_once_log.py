@@ -17,10 +17,10 @@ from typing import Any
 import pytest
 from conftest import SAMPLE, entity, make_store, neo4j_url, rel
 
-from catalog.changelog import canonical_json
+from catalog.changelog import GENESIS, canonical_json, entry_hash
 from catalog.digest import content_hash
 from catalog.migrate import migrate
-from catalog.model import OrgEvent
+from catalog.model import ChangeEntry, OrgEvent
 from catalog.store import open_store
 from catalog.store.base import BulkLoad, WriteContext
 from catalog.store.neo4j import Neo4jStore
@@ -159,3 +159,39 @@ def test_a_current_relationship_edited_or_removed_behind_the_catalogs_back_fails
     assert set_property(url, "Entity", "ref", "system:b", "data", None, **_auth())
     result = neo.verify_log(configured_witness=False)
     assert (result.ok, result.bad_seq) == (False, neo.changelog(ref="system:b")[-1].seq)
+
+
+def test_restore_in_pages_keeps_an_after_that_the_next_entry_does_not_continue(neo: Neo4jStore) -> None:
+    """A source log may store an after that differs from the next entry's before (the upgrade keeps such afters):
+    restored one entry per page, the first entry is compacted against the current fact it equals, then given its
+    after back when the next page shows that its next entry does not begin from it."""
+    b, a, c = (entity("system:x", name) for name in ("B", "A", "C"))
+    neo.restore("entities", [b.model_copy(update={"version": 3})])
+    steps = [("create", None, b), ("update", a, c), ("update", c, b)]  # B, then A -> C (not from B), then C -> B
+    prev, entries = GENESIS, []
+    for seq, (op, before, after) in enumerate(steps, start=1):
+        time = f"2025-01-0{seq}T00:00:00.000000Z"
+        bj = None if before is None else before.content()
+        aj = after.content()
+        h = entry_hash(seq, time, "tester", "req", op, "system:x", bj, aj, prev)
+        entries.append(
+            ChangeEntry(
+                seq=seq,
+                time=time,
+                actor="tester",
+                request_id="req",
+                op=op,
+                ref="system:x",
+                before=bj,
+                after=aj,
+                prev_hash=prev,
+                hash=h,
+            )
+        )
+        prev = h
+    for e in entries:  # one page per entry, as a dump in pages of one would
+        neo.restore("changelog", [e])
+    assert neo.verify_log(configured_witness=False).ok
+    assert [x.model_dump() for x in neo.changelog()] == [x.model_dump() for x in entries]
+    stored = {e["seq"]: e for e in _stored_entries()}
+    assert "after" in stored[1] and "after" not in stored[2] and "after" not in stored[3]

@@ -693,7 +693,7 @@ class Neo4jStore(CatalogStore):
             self._send("UNWIND $rows AS row CREATE (c:ChangeEntry) SET c = row", rows=batch)
         self._write_head()
 
-    def _derive(self, rows: list[dict[str, Any]], contiguous: bool = False) -> None:
+    def _derive(self, rows: list[dict[str, Any]], contiguous: bool = False, last_upto: int | None = None) -> None:
         """Fill in, in place, the ``after`` of the entries among ``rows`` (dicts with ``seq``, ``ref``, ``op``,
         ``after``) stored without one (docs/architecture.md, "Each fact written once"): the ``before`` of the next
         entry about the same ref, or, when there is none, the fact's current ``data`` (a fact that is gone leaves it
@@ -701,7 +701,9 @@ class Neo4jStore(CatalogStore):
         a write that commits in between changes the fact together with a new entry whose ``before`` is the state
         read before, so the answer is the same either way. Two index lookups per entry, in batches.
         ``contiguous``: ``rows`` are every entry of a seq range, in seq order, so an entry followed by another about
-        the same ref among them takes that one's ``before`` without a lookup."""
+        the same ref among them takes that one's ``before`` without a lookup. ``last_upto``: no entry of ``rows``
+        has a next one up to that seq; when the head is still there after the current facts were read, no write
+        came in between and the next entries need no lookup."""
         todo = [r for r in rows if r["after"] is None and r["op"] != "delete" and _derives(r["ref"])]
         if contiguous and todo:
             later: dict[str, str | None] = {}
@@ -714,7 +716,8 @@ class Neo4jStore(CatalogStore):
         if not todo:
             return
         current = self._current_data([r["ref"] for r in todo])
-        following = self._following(todo)
+        unmoved = last_upto is not None and (self._tx() is not None or self.revision()[0] == last_upto)
+        following = {} if unmoved else self._following(todo)
         for r in todo:
             r["after"] = following[r["seq"]] if r["seq"] in following else current.get(r["ref"])
             r["derived"] = True
@@ -1555,6 +1558,7 @@ class Neo4jStore(CatalogStore):
                 (rels if r["k"] else ents).append(r["data"])
             return ents, rels
         # as of: the last change-log entry of each reference, in reference order
+        h = self._seen()
         # the last entry of each reference up to ``when`` (m) and its next entry (n: times grow with seq), whose
         # before is m's after when m does not store it; without a next entry, the current fact holds it
         rows = [
@@ -1568,11 +1572,11 @@ class Neo4jStore(CatalogStore):
                 "RETURN x.seq AS seq, ref, x.op AS op, coalesce(x.after, y.before) AS after, n IS NULL AS last "
                 "ORDER BY ref",
                 t=as_instant(when),
-                h=self._seen(),
+                h=h,
                 record=RECORD_PREFIX,
             )
         ]
-        self._derive([r for r in rows if r["last"]])
+        self._derive([r for r in rows if r["last"]], last_upto=h)
         for r in rows:
             ref, after = r["ref"], r["after"]
             if ref.startswith("rel:"):
