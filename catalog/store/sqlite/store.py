@@ -4,7 +4,8 @@ Tables: ``entities`` and ``relationships`` hold the current state: ``data`` is t
 (exactly the text the change log records as ``after``, so a write serialises each fact once) beside the version,
 timestamps and indexed columns for filters;
 ``entity_fts`` (FTS5) holds folded text for diacritics-insensitive search; ``changelog`` is the hash-chained history
-from which as-of reads are rebuilt. One connection per thread; writes take the database lock with BEGIN IMMEDIATE so
+from which as-of reads are rebuilt. Each state of a fact is stored once: an entity's or relationship's entry stores
+no ``after``, which is the next entry's ``before`` or the current ``data`` (:func:`_derived_after`). One connection per thread; writes take the database lock with BEGIN IMMEDIATE so
 the change log stays a single chain.
 """
 
@@ -404,8 +405,8 @@ class SQLiteStore(CatalogStore):
         """Schema 3 to 4, each fact written once: in one transaction (re-checked under the lock: another process
         may be upgrading the same file), the ``after`` of every entity's and relationship's change-log entry that
         equals what it derives is set to NULL, then the version is recorded. An after that differs is kept (nothing
-        is lost), and since NULL-ing an equal one changes no read, a file is valid at every step. The pages freed
-        are reused by later writes; the file shrinks only when VACUUMed."""
+        is lost), and since NULL-ing an equal one changes no read, a file is valid at every step. The space freed is
+        inside the log's pages: the file keeps its size until VACUUMed."""
         conn.execute("BEGIN IMMEDIATE")
         try:
             if conn.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()[0] == "3":
