@@ -369,6 +369,9 @@ def run(args: argparse.Namespace, log: Callable[[str], None]) -> Results:
             figs["impact"], sizes = time_calls(lambda r: impact(store, r), impact_refs[1:], len, log)
             figs["impact"].note = size_note("items", sizes)
         res.rss["after_impact"] = peak_rss()
+        log("change log: updates, then the time machine's snapshot, change-log pages and verify_log ...")
+        history_figures(store, refs, rng, samples, figs, log)
+        res.rss["after_history"] = peak_rss()
         res.rss["peak"] = peak_rss()
 
         if args.profile:
@@ -384,6 +387,38 @@ def run(args: argparse.Namespace, log: Callable[[str], None]) -> Results:
         if tmp:
             shutil.rmtree(tmp, ignore_errors=True)
     return res
+
+
+def history_figures(
+    store: SQLiteStore,
+    refs: list[str],
+    rng: random.Random,
+    samples: int,
+    figs: dict[str, Any],
+    log: Callable[[str], None],
+) -> None:
+    """The read paths of the change log, after ``len(refs) // 20`` entity updates (so that some entries are not the
+    latest of their reference): ``graph_json(when)`` at the head (the time machine's snapshot) and just before the
+    updates, pages of 100 entries at random places and one entity's entries, and ``verify_log`` of the whole chain."""
+    ctx = WriteContext(actor="bench")
+    loaded_at = store.log_head().time
+    with store.transaction(ctx):
+        for ref in sorted({refs[rng.randrange(len(refs))] for _ in range(max(1, len(refs) // 20))}):
+            e = store.get_entity(ref)
+            store.update_entity(e.model_copy(update={"tags": [*e.tags, "bench-updated"]}), e.version, ctx)
+    head = store.log_head()
+    figs["log"] = {"entries": head.seq}
+    for key, when in (("snapshot_head", head.time), ("snapshot_loaded", loaded_at)):
+        lat, sizes = time_calls(lambda w: store.graph_json(w), [when] * 3, lambda g: len(g[0]) + len(g[1]), log)
+        lat.note = f"{sizes[0]:,} facts"
+        figs[key] = lat
+    starts = [rng.randrange(max(1, head.seq - 100)) for _ in range(samples)]
+    figs["log_page"], _ = time_calls(lambda s: store.changelog(after_seq=s, limit=100), starts, log=log)
+    figs["log_ref"], _ = time_calls(
+        lambda r: store.changelog(ref=r), [refs[rng.randrange(len(refs))] for _ in range(samples)], log=log
+    )
+    figs["verify_log"], _ = time_calls(lambda _: store.verify_log(), [None] * 3, log=log)
+    figs["verify_log"].note = f"{head.seq:,} entries"
 
 
 # --- output -----------------------------------------------------------------------------------------------------------
@@ -450,6 +485,11 @@ def table_rows(res: Results) -> list[tuple[str, str, str, str, str]]:
         ("neighbourhood_built", "  the same, every model built", None),
         ("impact_cold", "impact, first call (cold)", None),
         ("impact", "impact, warm", TARGET_IMPACT_P99_MS),
+        ("snapshot_head", "graph_json(when) at the head", None),
+        ("snapshot_loaded", "graph_json(when) before the updates", None),
+        ("log_page", "changelog page of 100", None),
+        ("log_ref", "changelog of one entity", None),
+        ("verify_log", "verify_log, whole chain", None),
     ):
         if key not in f:
             continue

@@ -501,9 +501,16 @@ class CatalogStore(abc.ABC):
         if self.head_witness is not None and head[0] > 0:
             self.head_witness.append(Head(head[0], head[1], head[2]))
 
-    def _verify_rows(self, rows: Iterable[tuple], witness: Iterable[Head], configured: bool = True) -> VerifyResult:
+    def _verify_rows(
+        self,
+        rows: Iterable[tuple] | Callable[[], Iterable[tuple]],
+        witness: Iterable[Head],
+        configured: bool = True,
+    ) -> VerifyResult:
         """verify_chain over stored rows, with ``witness`` and (``configured``) the heads of the configured witness
-        file."""
+        file. ``rows`` may be a function returning them (each call reads them again): then a row may carry a 12th
+        value, true when its ``after`` was derived rather than stored (each fact written once), and a derived after
+        that does not match is reported as :func:`verify_derived` says."""
         heads = list(witness)
         if configured and self.head_witness is not None:
             path = self.head_witness.path
@@ -521,7 +528,19 @@ class CatalogStore(abc.ABC):
                     )
             except (OSError, ValueError) as exc:
                 return VerifyResult(False, 0, GENESIS, None, msg("log-witness-unreadable", reason=str(exc)))
-        return verify_chain(rows, heads)
+        if not callable(rows):
+            return verify_chain(rows, heads)
+        derived: list[bool] = []
+
+        def flagged() -> Iterator[tuple]:
+            for row in rows():
+                derived[:] = [len(row) > 11 and bool(row[11])]
+                yield row
+
+        result = verify_chain(flagged(), heads)  # the usual case in one pass, each entry hashed once
+        if result.ok or not derived[0] or getattr(result.reason, "code", "") != "log-content-mismatch":
+            return result
+        return verify_derived(rows(), heads)  # a derived after does not match: is the chain broken later?
 
     @abc.abstractmethod
     def entity_as_of(self, ref: str, when: dt.datetime | dt.date | str) -> Entity | None: ...
@@ -675,6 +694,59 @@ class CatalogStore(abc.ABC):
 
     def all_relationships(self) -> list[Relationship]:
         return self.list_relationships()
+
+
+def verify_derived(rows: Iterable[tuple], heads: list[Head]) -> VerifyResult:
+    """verify_chain over rows whose 12th value, when present and true, says the entry's ``after`` was derived (the
+    next entry's ``before`` of the same reference, or the current fact) rather than stored.
+
+    A derived after that does not match its entry's hash means that the current fact, or a later entry, was changed
+    or removed. When the chain itself is broken too (an entry missing, a link, a witnessed head), that break is
+    reported: it is the cause, and it names the entries concerned (a log cut back also makes the derived afters
+    before the cut wrong). Otherwise the first entry whose content does not match its hash is, as by verify_chain.
+
+    How: the entries' contents and links are checked here, and verify_chain is given the same rows with hashes that
+    match them from the first mismatch on (and the witnessed heads mapped to those hashes), so that it reports
+    only the order, the links and the witnessed heads. Rows are read once, in order."""
+    from catalog.changelog import entry_hash
+
+    stored_bad: list[VerifyResult] = []  # the first entry, among those storing their after, that does not match
+    derived_bad: list[VerifyResult] = []  # the same among entries whose after was derived
+    given: dict[str, str] = {}  # stored hash -> the hash verify_chain was given instead
+
+    class _Witnessed:  # a witnessed head compared with what verify_chain is given
+        def __init__(self, head: Head):
+            self.seq, self.source, self._hash = head.seq, head.source, head.hash
+
+        @property
+        def hash(self) -> str:
+            return given.get(self._hash, self._hash)
+
+    def checked_rows() -> Iterator[tuple]:
+        stored_prev, given_prev = GENESIS, GENESIS
+        count = 0
+        for row in rows:
+            seq, time, actor, request_id, op, ref, before, after, prev_hash, h = row[:10]
+            proposer = row[10] if len(row) > 10 else None
+            content = (seq, time, actor, request_id, op, ref, before, after)
+            link = given_prev if prev_hash == stored_prev else prev_hash
+            matches = entry_hash(*content, prev_hash, proposer) == h
+            if not matches:
+                found = derived_bad if len(row) > 11 and row[11] else stored_bad
+                if not found:
+                    found.append(VerifyResult(False, count, prev_hash, seq, msg("log-content-mismatch")))
+            out = h if link == prev_hash and matches else entry_hash(*content, link, proposer)
+            if out != h:
+                given[h] = out
+            stored_prev, given_prev = h, out
+            count += 1
+            yield (*content, link, out, proposer)
+
+    result = verify_chain(checked_rows(), [_Witnessed(w) for w in heads])  # type: ignore[misc]
+    stored = stored_bad[0] if stored_bad else None
+    if stored is not None and (result.ok or (stored.bad_seq or 0) < (result.bad_seq or 0)):
+        return stored
+    return derived_bad[0] if result.ok and derived_bad else result
 
 
 def restored_log_rows(entries: list[ChangeEntry], head: tuple[int, str]) -> list[tuple]:

@@ -217,7 +217,7 @@ def _count(body: str, operation: str) -> float:
 def test_readiness_checks_the_store_and_its_schema(app: App) -> None:
     assert app.client.get("/health/live").json()["status"] == "ok"
     ready = app.client.get("/health/ready")
-    assert ready.status_code == 200 and ready.json()["schema"] == {"found": "3", "expected": "3"}
+    assert ready.status_code == 200 and ready.json()["schema"] == {"found": "4", "expected": "4"}
     app.store.schema_versions = lambda: ("2", "3")  # type: ignore[method-assign]
     old = app.client.get("/health/ready")
     assert old.status_code == 503 and "schema 2" in old.json()["reason"]

@@ -15,7 +15,11 @@ Layout:
   ``in_key`` and drops the schema-1 index on a relationship's ``prov_source``).
 - ``(:OrgEvent {id, date, version, prov_source, data, orgs})``: organisation events.
 - ``(:ChangeEntry {seq, time, actor, request_id, op, ref, before, after, prev_hash, hash})``: the change log;
-  ``before``/``after`` are canonical JSON strings.
+  ``before``/``after`` are canonical JSON strings. Schema 3 ("each fact written once", docs/architecture.md): an
+  entry about an entity or a relationship, other than a delete, is written without ``after``; a read derives it (the
+  ``before`` of the ref's next entry, else the fact's current ``data``: ``Neo4jStore._derive``). Entries with a
+  stored ``after`` (records, organisation events, deletes, and those written before schema 3 until the upgrade on
+  open removes the ones equal to their derivation) read as they are.
 - ``(:Record {rid, collection, key, version, updated_at, data})``: documents beside the graph (users, tokens,
   drafts, import runs); ``rid`` is ``collection/key``; ``data`` is canonical JSON.
 - ``(:LogHead {id: 'head', seq, hash, time})``: the head of the change log, written in the same transaction as the
@@ -37,8 +41,8 @@ from catalog.errors import FieldError, ValidationFailed
 from catalog.i18n import msg
 from catalog.metamodel import Metamodel
 
-SCHEMA_VERSION = "2"
-UPGRADES_FROM = ("1",)  # schema versions that opening the database upgrades (see Neo4jStore._upgrade)
+SCHEMA_VERSION = "3"
+UPGRADES_FROM = ("1", "2")  # schema versions that opening the database upgrades (see Neo4jStore._upgrade)
 DROPPED_INDEXES = ("ioc_rel_{low}_source",)  # schema-1 indexes, per stored type, that the upgrade drops
 SEARCH_INDEX = "ioc_entity_search"  # the full-text index of entities' folded search text
 RESERVED_LABELS = {"Entity", "OrgEvent", "ChangeEntry", "LogHead", "CatalogMeta", "Record"}

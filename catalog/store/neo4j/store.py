@@ -302,8 +302,22 @@ def _record(r: Any) -> Record:
     )
 
 
+def _derives(ref: str) -> bool:
+    """Whether an entry about ``ref`` is written without its ``after`` (derived when read, see :meth:`Neo4jStore.
+    _derive`): entries about entities and relationships; never records' nor organisation events'."""
+    return not ref.startswith(("event:", RECORD_PREFIX))
+
+
+def _stored(row: dict[str, Any]) -> dict[str, Any]:
+    """A change-log row as it is stored: without ``after`` when that is derived (an entity's or relationship's
+    entry other than a delete, whose ``after`` is the fact's ``data`` written with it)."""
+    if row["op"] != "delete" and _derives(row["ref"]):
+        return {k: v for k, v in row.items() if k != "after"}
+    return row
+
+
 def _without_after(log: dict[str, Any], data: str) -> dict[str, Any]:
-    """A change-log row whose ``after`` the writing statement takes from the fact's own ``data`` (sent once)."""
+    """A change-log row stored without ``after``: the fact's ``data``, written by the same statement, holds it."""
     if log["after"] != data:  # pragma: no cover - both are the one canonical text of the fact
         raise StoreError(f"change-log entry {log['seq']} does not record what is written")
     return {k: v for k, v in log.items() if k != "after"}
@@ -431,15 +445,21 @@ class Neo4jStore(CatalogStore):
 
     def _upgrade(self, version: str) -> None:
         """Schema 1 -> 2: every relationship gets its ``in_key`` (in batches of their own), the relationship
-        ``prov_source`` indexes go, then the version moves."""
-        with self._driver.session(database=self.database, bookmark_manager=self._bookmarks) as session:
-            for t in stored_types(self.metamodel):
-                for name in DROPPED_INDEXES:
-                    session.run(f"DROP INDEX {name.format(low=t.lower())} IF EXISTS").consume()
-                session.run(
-                    f"MATCH (a)-[r:{t}]->(b) WHERE r.in_key IS NULL "
-                    "CALL (r, b) { SET r.in_key = b.ref + '>' + r.id } IN TRANSACTIONS OF 10000 ROWS"
-                ).consume()
+        ``prov_source`` indexes go. Schema 2 -> 3 ("each fact written once"): :meth:`_compact` over the whole
+        published log, in transactions of ``BATCH`` entries. Then, and only then, the version moves. Each step leaves
+        a database that both layouts read the same, so an upgrade cut short is finished by the next open."""
+        if version == "1":
+            with self._driver.session(database=self.database, bookmark_manager=self._bookmarks) as session:
+                for t in stored_types(self.metamodel):
+                    for name in DROPPED_INDEXES:
+                        session.run(f"DROP INDEX {name.format(low=t.lower())} IF EXISTS").consume()
+                    session.run(
+                        f"MATCH (a)-[r:{t}]->(b) WHERE r.in_key IS NULL "
+                        "CALL (r, b) { SET r.in_key = b.ref + '>' + r.id } IN TRANSACTIONS OF 10000 ROWS"
+                    ).consume()
+        head = self.revision()[0]  # entries beyond it belong to a staged load that died: the next writer sweeps them
+        for low in range(0, head, BATCH):
+            self._compact(low, min(head, low + BATCH))
         self._driver.execute_query(
             "MATCH (m:CatalogMeta {key: 'schema'}) WHERE m.version = $old SET m.version = $new",
             old=version,
@@ -670,9 +690,149 @@ class Neo4jStore(CatalogStore):
         rows = self._log_rows(ctx, items, now)
         if not rows:
             return
-        for batch in _chunks(rows):
+        for batch in _chunks([_stored(r) for r in rows]):
             self._send("UNWIND $rows AS row CREATE (c:ChangeEntry) SET c = row", rows=batch)
         self._write_head()
+
+    def _derive(self, rows: list[dict[str, Any]], contiguous: bool = False, last_upto: int | None = None) -> None:
+        """Fill in, in place, the ``after`` of the entries among ``rows`` (dicts with ``seq``, ``ref``, ``op``,
+        ``after``) stored without one (docs/architecture.md, "Each fact written once"): the ``before`` of the next
+        entry about the same ref, or, when there is none, the fact's current ``data`` (a fact that is gone leaves it
+        None, so the entry's hash no longer matches). The current data is read first and the next entries after it:
+        a write that commits in between changes the fact together with a new entry whose ``before`` is the state
+        read before, so the answer is the same either way. Two index lookups per entry, in batches.
+        ``contiguous``: ``rows`` are every entry of a seq range, in seq order, so an entry followed by another about
+        the same ref among them takes that one's ``before`` without a lookup. ``last_upto``: no entry of ``rows``
+        has a next one up to that seq; when the head is still there after the current facts were read, no write
+        came in between and the next entries need no lookup."""
+        todo = [r for r in rows if r["after"] is None and r["op"] != "delete" and _derives(r["ref"])]
+        if contiguous and todo:
+            later: dict[str, str | None] = {}
+            for r in reversed(rows):
+                if r["ref"] in later and r["after"] is None and r["op"] != "delete" and _derives(r["ref"]):
+                    r["after"] = later[r["ref"]]
+                    r["derived"] = True
+                later[r["ref"]] = r["before"]
+            todo = [r for r in todo if not r.get("derived")]
+        if not todo:
+            return
+        current = self._current_data([r["ref"] for r in todo])
+        unmoved = last_upto is not None and (self._tx() is not None or self.revision()[0] == last_upto)
+        following = {} if unmoved else self._following(todo)
+        for r in todo:
+            r["after"] = following[r["seq"]] if r["seq"] in following else current.get(r["ref"])
+            r["derived"] = True
+
+    def _current_data(self, refs: Iterable[str]) -> dict[str, str]:
+        """The stored ``data`` of the entities and relationships ``refs`` name (those that exist), by ref."""
+        refs = sorted(set(refs))
+        current: dict[str, str] = {}
+        for batch in _chunks([ref for ref in refs if not ref.startswith("rel:")]):
+            for r in self._run(
+                "UNWIND $refs AS ref MATCH (n:Entity {ref: ref}) RETURN ref, n.data AS data", refs=batch
+            ):
+                current[r["ref"]] = r["data"]
+        by_type: dict[str, list[str]] = {}
+        for ref in refs:
+            if ref.startswith("rel:") and (t := self._rel_type_of(ref[4:])) is not None:
+                by_type.setdefault(t, []).append(ref[4:])
+        types = sorted(by_type)
+        for i in range(0, max(len(r) for r in by_type.values()) if by_type else 0, BATCH):
+            # one round trip for every type (a query per type costs more than its lookups)
+            union = " UNION ALL ".join(
+                f"UNWIND $ids{k} AS id MATCH ()-[r:{t} {{id: id}}]->() RETURN r.id AS id, r.data AS data"
+                for k, t in enumerate(types)
+            )
+            params = {f"ids{k}": by_type[t][i : i + BATCH] for k, t in enumerate(types)}
+            for r in self._run(f"CALL () {{ {union} }} RETURN id, data", **params):
+                current[_rel_ref(r["id"])] = r["data"]
+        return current
+
+    def _following(self, rows: list[dict[str, Any]]) -> dict[int, str | None]:
+        """The ``before`` of the next entry about the same ref, by the seq of each of ``rows`` that has one."""
+        following: dict[int, str | None] = {}
+        for batch in _chunks(rows):
+            for r in self._run(
+                "UNWIND $rows AS e CALL (e) { MATCH (x:ChangeEntry) WHERE x.ref = e.ref AND x.seq > e.seq "
+                "RETURN x.before AS before ORDER BY x.seq LIMIT 1 } RETURN e.seq AS seq, before",
+                rows=[{"seq": r["seq"], "ref": r["ref"]} for r in batch],
+            ):
+                following[r["seq"]] = r["before"]
+        return following
+
+    def _uncompact(self, refs: Sequence[str], low: int) -> None:
+        """Restore: give back its ``after`` to the last entry at or before ``low`` of each of ``refs`` that an
+        earlier page's :meth:`_compact` left without one (it then had no next entry, so its ``after`` was the fact's
+        current data) when its next entry, just restored, does not begin from that state (a source log whose stored
+        ``after`` differed from its derivation). A consistent log never needs it; with it nothing is lost."""
+        rows = []
+        for batch in _chunks(sorted(set(refs))):
+            rows += [
+                dict(r)
+                for r in self._run(
+                    "UNWIND $refs AS ref CALL (ref) { MATCH (c:ChangeEntry) WHERE c.ref = ref AND c.seq <= $low "
+                    "RETURN c ORDER BY c.seq DESC LIMIT 1 } WITH c WHERE c.after IS NULL AND c.op <> 'delete' "
+                    "AND NOT c.ref STARTS WITH 'event:' AND NOT c.ref STARTS WITH $record "
+                    "RETURN c.seq AS seq, c.ref AS ref",
+                    refs=batch,
+                    low=int(low),
+                    record=RECORD_PREFIX,
+                )
+            ]
+        if not rows:
+            return
+        current = self._current_data(r["ref"] for r in rows)
+        following = self._following(rows)
+        back = [
+            {"seq": r["seq"], "after": current[r["ref"]]}
+            for r in rows
+            if r["seq"] in following and r["ref"] in current and following[r["seq"]] != current[r["ref"]]
+        ]
+        for batch in _chunks(back):
+            self._run("UNWIND $rows AS row MATCH (c:ChangeEntry {seq: row.seq}) SET c.after = row.after", rows=batch)
+
+    def _log_page(self, query: str, contiguous: bool = False, **params: Any) -> list[dict[str, Any]]:
+        """Change-log rows (:data:`_CHANGE_FIELDS`) of ``query``, each with its ``after`` (stored or derived);
+        ``contiguous``: see :meth:`_derive`."""
+        rows = [dict(r) for r in self._run(query, **params)]
+        self._derive(rows, contiguous)
+        return rows
+
+    def _compact(self, low: int, high: int, refs: Sequence[str] = ()) -> int:
+        """Remove the stored ``after`` of every entity and relationship entry with ``low < seq <= high`` (and, for
+        each of ``refs``, of its last entry at or before ``low``) whose ``after`` equals its derivation (never one
+        that differs: nothing is lost). A read then derives what was stored, so the log reads the same before,
+        during and after; running it again changes nothing. Returns the entries changed."""
+        where = (
+            "c.after IS NOT NULL AND c.op <> 'delete' AND NOT c.ref STARTS WITH 'event:' "
+            "AND NOT c.ref STARTS WITH $record"
+        )
+        fields = "c.seq AS seq, c.ref AS ref, c.op AS op, c.after AS stored"
+        found = self._run(
+            f"MATCH (c:ChangeEntry) WHERE c.seq > $low AND c.seq <= $high AND {where} RETURN {fields}",
+            low=int(low),
+            high=int(high),
+            record=RECORD_PREFIX,
+        )
+        for batch in _chunks(sorted(set(refs))):
+            found += self._run(
+                "UNWIND $refs AS ref CALL (ref) { MATCH (c:ChangeEntry) WHERE c.ref = ref AND c.seq <= $low "
+                f"RETURN c ORDER BY c.seq DESC LIMIT 1 }} WITH c WHERE {where} RETURN {fields}",
+                refs=batch,
+                low=int(low),
+                record=RECORD_PREFIX,
+            )
+        rows = [dict(r) for r in found]
+        for r in rows:
+            r["after"] = None
+        self._derive(rows)
+        same = [{"seq": r["seq"], "after": r["stored"]} for r in rows if r["after"] == r["stored"]]
+        for batch in _chunks(same):
+            self._run(
+                "UNWIND $rows AS row MATCH (c:ChangeEntry {seq: row.seq}) WHERE c.after = row.after REMOVE c.after",
+                rows=batch,
+            )
+        return len(same)
 
     def changelog(
         self,
@@ -735,32 +895,40 @@ class Neo4jStore(CatalogStore):
                 hash=r["hash"],
                 proposer=r["proposer"],
             )
-            for r in self._run(query, **params)
+            for r in self._log_page(query, contiguous=not (ref or actor or op or kind or request_id), **params)
         ]
 
     def verify_log(self, witness: Iterable[Head] = (), configured_witness: bool = True) -> VerifyResult:
-        # the stored text is hashed as it is: any edit, even of white space, breaks the chain
-        rows = (
-            (
-                r["seq"],
-                r["time"],
-                r["actor"],
-                r["request_id"],
-                r["op"],
-                r["ref"],
-                r["before"],
-                r["after"],
-                r["prev_hash"],
-                r["hash"],
-                r["proposer"],
-            )
-            for r in self._stream(
-                f"MATCH (c:ChangeEntry) WHERE c.seq <= $h RETURN {_CHANGE_FIELDS} ORDER BY c.seq", h=self._seen()
-            )
-        )
+        # the stored text is hashed as it is: any edit, even of white space, breaks the chain; a derived after is
+        # the current fact's text or a later entry's before, so an edit of those breaks it too
+        upto = self._seen()
+        fields = ("seq", "time", "actor", "request_id", "op", "ref", "before", "after", "prev_hash", "hash", "proposer")
+
+        derived: set[int] = set()
+
+        def rows() -> Iterator[tuple]:
+            for r in self._log_pages(upto):
+                if r.get("derived"):
+                    derived.add(r["seq"])
+                yield tuple(r[k] for k in fields) + (r.get("derived", False),)
+
         result = self._verify_rows(rows, witness, configured_witness)
         if not result.ok:
+            if result.bad_seq in derived and getattr(result.reason, "code", "") == "log-content-mismatch":
+                # entries cut off the end change the derived afters before the cut: the head names the cause
+                last = self._run(
+                    "MATCH (c:ChangeEntry) WHERE c.seq <= $h RETURN c.seq AS seq, c.hash AS hash "
+                    "ORDER BY c.seq DESC LIMIT 1",
+                    h=upto,
+                )
+                end = (last[0]["seq"], last[0]["hash"]) if last else (0, GENESIS)
+                if self.revision() != end:
+                    return self._head_mismatch(VerifyResult(True, end[0], end[1]))
             return result
+        return self._head_mismatch(result)
+
+    def _head_mismatch(self, result: VerifyResult) -> VerifyResult:
+        """``result`` (a chain that verified up to ``result.checked``) unless the stored head is not its end."""
         head_seq, head_hash = self.revision()
         if (head_seq, head_hash) != (result.checked, result.head):  # entries cut off the end, or the head edited
             bad = result.checked + 1 if head_seq > result.checked else max(1, min(head_seq, result.checked))
@@ -775,6 +943,23 @@ class Neo4jStore(CatalogStore):
                 result.witnessed,
             )
         return result
+
+    def _log_pages(self, upto: int) -> Iterator[dict[str, Any]]:
+        """Every entry up to seq ``upto``, in seq order, with its ``after``, read in pages of ``BATCH`` entries."""
+        seq = 0
+        while True:
+            rows = self._log_page(
+                f"MATCH (c:ChangeEntry) WHERE c.seq > $seq AND c.seq <= $h RETURN {_CHANGE_FIELDS} "
+                "ORDER BY c.seq LIMIT $batch",
+                contiguous=True,
+                seq=seq,
+                h=upto,
+                batch=BATCH,
+            )
+            yield from rows
+            if len(rows) < BATCH:
+                return
+            seq = rows[-1]["seq"]
 
     def schema_versions(self) -> tuple[str | None, str | None]:
         meta = self._run("MATCH (m:CatalogMeta {key: 'schema'}) RETURN m.version AS version")
@@ -801,7 +986,7 @@ class Neo4jStore(CatalogStore):
                 else:
                     self._send(
                         f"UNWIND $rows AS row CREATE (n:Entity{label}) SET n = row.p "
-                        "CREATE (c:ChangeEntry) SET c = row.c, c.after = row.p.data",
+                        "CREATE (c:ChangeEntry) SET c = row.c",
                         rows=batch,
                     )
 
@@ -821,7 +1006,7 @@ class Neo4jStore(CatalogStore):
             else:
                 self._send(
                     "UNWIND $rows AS row MATCH (n:Entity {ref: row.p.ref}) SET n = row.p "
-                    "CREATE (c:ChangeEntry) SET c = row.c, c.after = row.p.data RETURN count(n) AS n",
+                    "CREATE (c:ChangeEntry) SET c = row.c RETURN count(n) AS n",
                     expect=len(batch),
                     rows=batch,
                 )
@@ -985,15 +1170,16 @@ class Neo4jStore(CatalogStore):
         rows = self._run(f"MATCH ()-[r:{t} {{id: $id}}]->() WHERE {_VR} RETURN {fields}", id=rel_id, h=self._seen())
         return rows[0] if rows else None
 
-    def _rels_by_id(self, rel_ids: list[str], fields: str) -> list[Any]:
-        """Relationships by id (one index lookup per id, grouped by type), in no particular order."""
+    def _rels_by_id(self, rel_ids: list[str], fields: str, seen: bool = True) -> list[Any]:
+        """Relationships by id (one index lookup per id, grouped by type), in no particular order; ``seen=False``:
+        also those a staged load has not published."""
         by_type: dict[str, list[str]] = {}
         for rid in rel_ids:
             t = self._rel_type_of(rid)
             if t is not None:
                 by_type.setdefault(t, []).append(rid)
         out: list[Any] = []
-        h = self._seen() if by_type else 0
+        h = (self._seen() if seen else _ALL) if by_type else 0
         for t, ids in by_type.items():
             for batch in _chunks(ids):
                 out += self._run(
@@ -1015,7 +1201,7 @@ class Neo4jStore(CatalogStore):
             if parts is None:  # ids are checked by the Relationship model before any write
                 raise StoreError(f"malformed relationship id {row['props']['id']!r}")
             by_type.setdefault(rel_type(self.metamodel, parts[1]), []).append(row)
-        log = " CREATE (c:ChangeEntry) SET c = row.c, c.after = row.props.data" if logs is not None else ""
+        log = " CREATE (c:ChangeEntry) SET c = row.c" if logs is not None else ""
         for t, group in by_type.items():
             for batch in _chunks(group):
                 if create:
@@ -1356,11 +1542,13 @@ class Neo4jStore(CatalogStore):
     def entity_as_of(self, ref: str, when: dt.datetime | dt.date | str) -> Entity | None:
         rows = self._run(
             "MATCH (c:ChangeEntry {ref: $ref}) WHERE c.time <= $t AND c.seq <= $h "
-            "RETURN c.after AS after ORDER BY c.seq DESC LIMIT 1",
+            "RETURN c.seq AS seq, c.ref AS ref, c.op AS op, c.after AS after ORDER BY c.seq DESC LIMIT 1",
             ref=ref,
             h=self._seen(),
             t=as_instant(when),
         )
+        rows = [dict(r) for r in rows]
+        self._derive(rows)
         if not rows or rows[0]["after"] is None:
             return None
         return Entity.model_validate_json(rows[0]["after"])
@@ -1383,13 +1571,25 @@ class Neo4jStore(CatalogStore):
                 (rels if r["k"] else ents).append(r["data"])
             return ents, rels
         # as of: the last change-log entry of each reference, in reference order
-        rows = self._stream(
-            "MATCH (c:ChangeEntry) WHERE c.time <= $t AND c.seq <= $h WITH c.ref AS ref, max(c.seq) AS m "
-            "MATCH (x:ChangeEntry {seq: m}) WHERE x.after IS NOT NULL "
-            "RETURN x.ref AS ref, x.after AS after ORDER BY ref",
-            t=as_instant(when),
-            h=self._seen(),
-        )
+        h = self._seen()
+        # the last entry of each reference up to ``when`` (m) and its next entry (n: times grow with seq), whose
+        # before is m's after when m does not store it; without a next entry, the current fact holds it
+        rows = [
+            dict(r)
+            for r in self._run(
+                "MATCH (c:ChangeEntry) WHERE c.seq <= $h AND NOT c.ref STARTS WITH 'event:' "
+                "AND NOT c.ref STARTS WITH $record WITH c.ref AS ref, "
+                "max(CASE WHEN c.time <= $t THEN c.seq END) AS m, min(CASE WHEN c.time > $t THEN c.seq END) AS n "
+                "WHERE m IS NOT NULL MATCH (x:ChangeEntry {seq: m}) WHERE x.op <> 'delete' "
+                "OPTIONAL MATCH (y:ChangeEntry {seq: n}) "
+                "RETURN x.seq AS seq, ref, x.op AS op, coalesce(x.after, y.before) AS after, n IS NULL AS last "
+                "ORDER BY ref",
+                t=as_instant(when),
+                h=h,
+                record=RECORD_PREFIX,
+            )
+        ]
+        self._derive([r for r in rows if r["last"]], last_upto=h)
         for r in rows:
             ref, after = r["ref"], r["after"]
             if ref.startswith("rel:"):
@@ -1817,6 +2017,11 @@ class Neo4jStore(CatalogStore):
                     time=rows[-1]["time"],
                 )
                 self._local.head = (rows[-1]["seq"], rows[-1]["hash"], rows[-1]["time"])
+                # the facts came first (a dump's order), so each entry's after can be checked against them now, and
+                # the after of an earlier page's entry against the before of its next entry, in this page
+                refs = [r["ref"] for r in rows if _derives(r["ref"])]
+                self._uncompact(refs, rows[0]["seq"] - 1)
+                self._compact(rows[0]["seq"] - 1, rows[-1]["seq"], refs)
             else:
                 raise StoreError(f"unknown dump section '{section}'")
 

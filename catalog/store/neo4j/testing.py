@@ -114,4 +114,31 @@ def load_graph(
             session.run(f"MATCH (n) WHERE n.{_KEY} IS NOT NULL REMOVE n.{_KEY}").consume()
 
 
-__all__ = ["erase_database", "export_graph", "load_graph"]
+def set_property(
+    url: str,
+    label: str,
+    key: str,
+    value: Any,
+    prop: str,
+    new: Any,
+    user: str | None = None,
+    password: str | None = None,
+    database: str = "neo4j",
+) -> int:
+    """Set ``prop`` to ``new`` on the nodes labelled ``label`` whose ``key`` is ``value`` (or, when ``label`` is a
+    relationship type in upper case, on those relationships), behind any catalog's back: tamper tests. Returns the
+    number changed."""
+    if not (_NAME.match(label) and _NAME.match(key) and _NAME.match(prop)):
+        raise ValueError("label, key and property must be plain names")
+    pattern = f"()-[x:{label}]->()" if label.isupper() else f"(x:{label})"
+    with _driver(url, user, password) as driver:
+        records, _, _ = driver.execute_query(
+            f"MATCH {pattern} WHERE x.{key} = $value SET x.{prop} = $new RETURN count(x) AS n",
+            value=value,
+            new=new,
+            database_=database,
+        )
+    return records[0]["n"]
+
+
+__all__ = ["erase_database", "export_graph", "load_graph", "set_property"]

@@ -4,13 +4,15 @@ Tables: ``entities`` and ``relationships`` hold the current state: ``data`` is t
 (exactly the text the change log records as ``after``, so a write serialises each fact once) beside the version,
 timestamps and indexed columns for filters;
 ``entity_fts`` (FTS5) holds folded text for diacritics-insensitive search; ``changelog`` is the hash-chained history
-from which as-of reads are rebuilt. One connection per thread; writes take the database lock with BEGIN IMMEDIATE so
+from which as-of reads are rebuilt. Each state of a fact is stored once: an entity's or relationship's entry stores
+no ``after``, which is the next entry's ``before`` or the current ``data`` (:func:`_derived_after`). One connection per thread; writes take the database lock with BEGIN IMMEDIATE so
 the change log stays a single chain.
 """
 
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import datetime as dt
 import hashlib
 import json
@@ -63,7 +65,9 @@ from catalog.store.base import (
 )
 from catalog.text import fold, search_text
 
-SCHEMA_VERSION = "3"  # 3: entity_orgs (schema-2 files are upgraded when opened)
+# 3: entity_orgs; 4: each fact written once (change-log entries of entities and relationships derive ``after``).
+# Older files are upgraded when opened.
+SCHEMA_VERSION = "4"
 _ATTR_NAME = re.compile(r"^[a-z_][a-z0-9_]{0,63}$")
 _CHUNK = 500
 WRITE_WAIT = 30  # seconds a write waits for the database lock (SQLite's busy timeout, and this process's queue)
@@ -130,6 +134,69 @@ def _relationship(row: tuple) -> Relationship:
 
 
 _E = "data, version, created_at, updated_at"
+
+
+def _derived_after(c: str) -> str:
+    """SQL for the ``after`` of the change-log entry aliased ``c`` when it is not stored ("each fact written once",
+    docs/architecture.md): none for a delete or an entry that is not about an entity or a relationship; otherwise
+    the ``before`` of the next entry of the same reference (index changelog_ref), else the current row's ``data``.
+    Both are, byte for byte, the text the entry's hash was computed over."""
+    return (
+        f"CASE WHEN {c}.op = 'delete' OR substr({c}.ref, 1, 6) = 'event:' OR substr({c}.ref, 1, 7) = 'record:' "
+        f"THEN NULL ELSE coalesce((SELECT n.before FROM changelog n WHERE n.ref = {c}.ref AND n.seq > {c}.seq "
+        f"ORDER BY n.seq LIMIT 1), CASE WHEN substr({c}.ref, 1, 4) = 'rel:' "
+        f"THEN (SELECT r.data FROM relationships r WHERE r.id = substr({c}.ref, 5)) "
+        f"ELSE (SELECT e.data FROM entities e WHERE e.ref = {c}.ref) END) END"
+    )
+
+
+# an entry's after as readers see it: the stored one (records, events, entries written before schema 4) or derived
+_AFTER = f"coalesce(c.after, {_derived_after('c')})"
+# the change-log columns in table order, ``after`` as readers see it
+_LOG = f"c.seq, c.time, c.actor, c.request_id, c.op, c.ref, c.before, {_AFTER}, c.prev_hash, c.hash, c.proposer"
+# an entity's or relationship's entry whose stored after repeats what it derives: the after is set to NULL
+_COMPACT = (
+    "UPDATE changelog AS c SET after = NULL WHERE c.seq BETWEEN ? AND ? AND c.after IS NOT NULL "
+    f"AND c.after = {_derived_after('c')}"
+)
+
+
+class _Follow:
+    """Rows (key, value) read in key order, looked up by keys asked in increasing order: a merge with another
+    ordered read, so each row is read once and no key costs an index lookup."""
+
+    def __init__(self, rows: Iterable[tuple[str, str]]):
+        self._rows = iter(rows)
+        self._row: tuple[str, str] | None = next(self._rows, None)
+
+    def get(self, key: str) -> str | None:
+        while self._row is not None and self._row[0] < key:
+            self._row = next(self._rows, None)
+        return self._row[1] if self._row is not None and self._row[0] == key else None
+
+
+@dataclasses.dataclass
+class _Prepared:
+    """One chunk of a bulk load, ready to write: rows of ``what`` ("entities" or "relationships"), search-index rows,
+    change-log rows, the change-log head after them and what to add to the result."""
+
+    what: str
+    size: int
+    head: tuple[int, str, str]
+    inserts: list[tuple] = dataclasses.field(default_factory=list)
+    updates: list[tuple] = dataclasses.field(default_factory=list)
+    reindex: list[tuple[str]] = dataclasses.field(default_factory=list)
+    index: tuple[list, list, list] = dataclasses.field(default_factory=lambda: ([], [], []))
+    log: list[tuple] = dataclasses.field(default_factory=list)
+    adds: list[tuple] = dataclasses.field(default_factory=list)
+
+
+def _stores_after(op: str, ref: str) -> bool:
+    """Whether a new change-log entry stores its ``after``: deletes have none; entries about an entity or a
+    relationship derive it (their after is the current row or the next entry's before); the rest store it."""
+    return op != "delete" and ref.startswith(("event:", RECORD_PREFIX))
+
+
 _INSERT_LOG = (
     "INSERT INTO changelog (seq, time, actor, request_id, op, ref, before, after, prev_hash, hash, proposer) "
     "VALUES (?,?,?,?,?,?,?,?,?,?,?)"
@@ -215,11 +282,13 @@ class SQLiteStore(CatalogStore):
             row = conn.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()
             if row is None:
                 conn.execute("INSERT INTO meta VALUES ('schema_version', ?)", (SCHEMA_VERSION,))
-            elif row[0] == "2":
-                self._upgrade_from_2(conn)
-            elif row[0] != SCHEMA_VERSION:
+            elif row[0] not in ("2", "3", SCHEMA_VERSION):
                 raise StoreError(f"{self.path} has catalog schema {row[0]}, this version reads {SCHEMA_VERSION}")
             self._add_proposer(conn)
+            if row is not None and row[0] == "2":
+                self._upgrade_from_2(conn)
+            if row is not None and row[0] in ("2", "3"):
+                self._upgrade_from_3(conn)
             self._widen_fts(conn)
         except sqlite3.DatabaseError as exc:
             self.close()
@@ -315,7 +384,7 @@ class SQLiteStore(CatalogStore):
         conn.execute("COMMIT")
 
     @staticmethod
-    def _upgrade_from_2(conn: sqlite3.Connection) -> None:
+    def _upgrade_from_2(conn: sqlite3.Connection) -> None:  # then _upgrade_from_3
         """Schema 3 adds ``entity_orgs`` (every organisation an entity's owner history names, in any period):
         filled from the stored entities, in one transaction with the version, once (re-checked under the lock, as
         another process may be upgrading the same file)."""
@@ -327,6 +396,23 @@ class SQLiteStore(CatalogStore):
                     "INSERT OR IGNORE INTO entity_orgs SELECT json_extract(p.value, '$.org'), e.ref "
                     "FROM entities e, json_each(e.data, '$.owner_history') p"
                 )
+                conn.execute("UPDATE meta SET value = '3' WHERE key = 'schema_version'")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        conn.execute("COMMIT")
+
+    @staticmethod
+    def _upgrade_from_3(conn: sqlite3.Connection) -> None:
+        """Schema 3 to 4, each fact written once: in one transaction (re-checked under the lock: another process
+        may be upgrading the same file), the ``after`` of every entity's and relationship's change-log entry that
+        equals what it derives is set to NULL, then the version is recorded. An after that differs is kept (nothing
+        is lost), and since NULL-ing an equal one changes no read, a file is valid at every step. The space freed is
+        inside the log's pages: the file keeps its size until VACUUMed."""
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            if conn.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()[0] == "3":
+                conn.execute(_COMPACT, (0, 1 << 62))
                 conn.execute("UPDATE meta SET value = ? WHERE key = 'schema_version'", (SCHEMA_VERSION,))
         except BaseException:
             conn.execute("ROLLBACK")
@@ -431,10 +517,27 @@ class SQLiteStore(CatalogStore):
         now: str | None = None,
     ) -> None:
         """Append (op, ref, before, after) entries (before/after: dicts, None, or their canonical JSON text);
-        must run inside a transaction. Entries of one call get consecutive microseconds from one clock reading."""
+        must run inside a transaction. Entries of one call get consecutive microseconds from one clock reading.
+        The hash covers ``after``, but an entity's or relationship's entry does not store it: the caller has
+        written the same text as the current row (see :func:`_derived_after`)."""
         if not items:
             return
-        seq, prev, last = self._head(conn)
+        rows, head = self._log_rows(ctx, items, self._head(conn), now)
+        conn.executemany(_INSERT_LOG, rows)
+        self._local.head = head
+
+    def _log_rows(
+        self,
+        ctx: WriteContext,
+        items: list[tuple[str, str, Any, Any]],
+        head: tuple[int, str, str],
+        now: str | None = None,
+    ) -> tuple[list[tuple], tuple[int, str, str]]:
+        """The change-log rows of ``items`` after ``head`` (seq, hash, time), and the head after them; touches no
+        connection (a bulk load prepares a chunk's rows, then writes them)."""
+        if not items:
+            return [], head
+        seq, prev, last = head
         base = parse_log_time(now if now and now > last else self._now(last))
         rows = []
         proposer = ctx.proposer or None
@@ -444,10 +547,23 @@ class SQLiteStore(CatalogStore):
             b = None if before is None else as_json(before)
             a = None if after is None else as_json(after)
             h = hash_entry(seq, time, op, ref, b, a, prev)
-            rows.append((seq, time, ctx.actor, ctx.request_id, op, ref, b, a, prev, h, proposer))
+            rows.append(
+                (
+                    seq,
+                    time,
+                    ctx.actor,
+                    ctx.request_id,
+                    op,
+                    ref,
+                    b,
+                    a if _stores_after(op, ref) else None,
+                    prev,
+                    h,
+                    proposer,
+                )
+            )
             prev, last = h, time
-        conn.executemany(_INSERT_LOG, rows)
-        self._local.head = (seq, prev, last)
+        return rows, (seq, prev, last)
 
     def changelog(
         self,
@@ -462,7 +578,7 @@ class SQLiteStore(CatalogStore):
         before_seq: int | None = None,
         request_id: str | None = None,
     ) -> list[ChangeEntry]:
-        where: list[str] = ["seq > ?"]
+        where: list[str] = ["c.seq > ?"]
         args: list[Any] = [after_seq]
         if ref:
             where.append("ref = ?")
@@ -484,15 +600,15 @@ class SQLiteStore(CatalogStore):
             where.append("op = ?")
             args.append(op)
         if kind:
-            where.append("substr(ref, 1, ?) = ?")
+            where.append("substr(c.ref, 1, ?) = ?")
             args += [len(kind) + 1, f"{kind}:"]
         if before_seq is not None:
-            where.append("seq < ?")
+            where.append("c.seq < ?")
             args.append(int(before_seq))
         if request_id:
             where.append("request_id = ?")
             args.append(request_id)
-        sql = f"SELECT * FROM changelog WHERE {' AND '.join(where)} ORDER BY seq"
+        sql = f"SELECT {_LOG} FROM changelog c WHERE {' AND '.join(where)} ORDER BY c.seq"
         if limit is not None:
             sql += " LIMIT ?"
             args.append(int(limit))
@@ -515,10 +631,10 @@ class SQLiteStore(CatalogStore):
         )
 
     def verify_log(self, witness: Iterable[Head] = (), configured_witness: bool = True) -> VerifyResult:
-        # the stored text is hashed as it is: any edit, even of white space, breaks the chain
-        return self._verify_rows(
-            self._conn().execute("SELECT * FROM changelog ORDER BY seq"), witness, configured_witness
-        )
+        # the stored text is hashed as it is: any edit, even of white space, breaks the chain; so does an edit of a
+        # current row, which is the after of its reference's last entry
+        sql = f"SELECT {_LOG}, c.after IS NULL AND c.op != 'delete' FROM changelog c ORDER BY c.seq"
+        return self._verify_rows(lambda: self._conn().execute(sql), witness, configured_witness)
 
     def schema_versions(self) -> tuple[str | None, str | None]:
         row = self._conn().execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()
@@ -931,7 +1047,7 @@ class SQLiteStore(CatalogStore):
         row = (
             self._conn()
             .execute(
-                "SELECT after FROM changelog WHERE ref = ? AND time <= ? ORDER BY seq DESC LIMIT 1",
+                f"SELECT {_AFTER} FROM changelog c WHERE c.ref = ? AND c.time <= ? ORDER BY c.seq DESC LIMIT 1",
                 (ref, as_instant(when)),
             )
             .fetchone()
@@ -953,16 +1069,39 @@ class SQLiteStore(CatalogStore):
             for which, data in self._conn().execute(sql):
                 (rels if which else ents).append(data)
             return ents, rels
-        # as of: the last change-log entry of each reference, in reference order
-        sql = (
-            "SELECT c.ref, c.after FROM changelog c JOIN (SELECT ref, max(seq) AS m FROM changelog WHERE time <= ? "
-            "GROUP BY ref) x ON c.seq = x.m WHERE c.after IS NOT NULL ORDER BY c.ref"
-        )
-        for ref, after in self._conn().execute(sql, (as_instant(when),)):
-            if ref.startswith("rel:"):
-                rels.append(after)
-            elif not ref.startswith(("event:", RECORD_PREFIX)):
-                ents.append(after)
+        # as of: the last change-log entry of each reference up to then, in reference order, with its after: stored,
+        # or the before of the reference's first entry after then, or else the current row. The current rows are
+        # read in key order beside it (a merge, not a lookup per reference), all in one read transaction.
+        t = as_instant(when)
+        conn = self._conn()
+        own = not conn.in_transaction
+        if own:
+            conn.execute("BEGIN")
+        try:
+            later = dict(
+                conn.execute(
+                    "SELECT c.ref, c.before FROM changelog c JOIN (SELECT min(seq) AS m FROM changelog WHERE time > ? "
+                    "GROUP BY ref) y ON c.seq = y.m",
+                    (t,),
+                )
+            )
+            current_e = _Follow(conn.execute("SELECT ref, data FROM entities ORDER BY ref"))
+            current_r = _Follow(conn.execute("SELECT id, data FROM relationships ORDER BY id"))
+            sql = (
+                "SELECT c.ref, c.after FROM changelog c JOIN (SELECT ref, max(seq) AS m FROM changelog "
+                "WHERE time <= ? GROUP BY ref) x ON c.seq = x.m WHERE c.op != 'delete' ORDER BY c.ref"
+            )
+            for ref, after in conn.execute(sql, (t,)):
+                if ref.startswith(("event:", RECORD_PREFIX)):
+                    continue
+                rel = ref.startswith("rel:")
+                if after is None:
+                    after = later[ref] if ref in later else current_r.get(ref[4:]) if rel else current_e.get(ref)
+                if after is not None:
+                    (rels if rel else ents).append(after)
+        finally:
+            if own:
+                conn.execute("COMMIT")
         return ents, rels
 
     def part_json(
@@ -1020,73 +1159,18 @@ class SQLiteStore(CatalogStore):
             stale = self._stale_for_cleanup(conn, load, loaded_refs) if load.cleanup else ([], [])
             empty = conn.execute("SELECT 1 FROM entities LIMIT 1").fetchone() is None
             now = self._now(self._head(conn)[2])
-            for chunk in _chunks(load.entities, _BULK_CHUNK):
-                existing: dict[str, tuple[int, str, str]] = {}
-                if not empty:
-                    q = f"SELECT ref, version, created_at, data FROM entities WHERE ref IN ({','.join('?' * len(chunk))})"
-                    existing = {ref: (v, c, d) for ref, v, c, d in conn.execute(q, [e.ref for e in chunk])}
-                logs: list[tuple[str, str, str | None, str | None]] = []
-                inserts, updates, reindex = [], [], []
-                index: tuple[list, list, list] = ([], [], [])
-                for e in chunk:
-                    c = e.content()
-                    c["provenance"] = c["provenance"] or prov
-                    old = existing.get(e.ref)
-                    if old is not None and _same(json.loads(old[2]), c):
-                        result.add("unchanged", e.kind)
-                        continue
-                    data = canonical_json(c)
-                    if old is not None:
-                        updates.append(self._entity_row(c, data, old[0] + 1, old[1], now))
-                        reindex.append((e.ref,))
-                        logs.append(("update", e.ref, old[2], data))
-                        result.add("updated", e.kind, e.ref)
-                    else:
-                        inserts.append(self._entity_row(c, data, 1, now, now))
-                        logs.append(("create", e.ref, None, data))
-                        result.add("created", e.kind, e.ref)
-                    for part, more in zip(index, _index_rows(c), strict=False):
-                        part += more
-                if not dry_run:
-                    conn.executemany("INSERT INTO entities VALUES (?,?,?,?,?,?,?,?,?)", inserts)
-                    conn.executemany("INSERT OR REPLACE INTO entities VALUES (?,?,?,?,?,?,?,?,?)", updates)
-                    _drop_index_rows(conn, reindex)
-                    _insert_index_rows(conn, *index)
-                    self._log_many(conn, ctx, logs, now)
-                done += len(chunk)
-                if progress:
-                    progress(done, total)
-            for chunk in _chunks(load.relationships, _BULK_CHUNK):
-                existing = {}
-                if not empty:
-                    q = f"SELECT id, version, created_at, data FROM relationships WHERE id IN ({','.join('?' * len(chunk))})"
-                    existing = {rid: (v, c, d) for rid, v, c, d in conn.execute(q, [r.id for r in chunk])}
-                logs = []
-                inserts, updates = [], []
-                for r in chunk:
-                    c = r.content()
-                    c["provenance"] = c["provenance"] or prov
-                    old = existing.get(c["id"]) if existing else None
-                    if old is not None and _same(json.loads(old[2]), c):
-                        result.add("unchanged", "relationship")
-                        continue
-                    data = canonical_json(c)
-                    ref = _rel_ref(c["id"])
-                    if old is not None:
-                        updates.append(self._rel_row(c, data, old[0] + 1, old[1], now))
-                        logs.append(("update", ref, old[2], data))
-                        result.add("updated", "relationship", ref)
-                    else:
-                        inserts.append(self._rel_row(c, data, 1, now, now))
-                        logs.append(("create", ref, None, data))
-                        result.add("created", "relationship", ref)
-                if not dry_run:
-                    conn.executemany("INSERT INTO relationships VALUES (?,?,?,?,?,?,?,?,?)", inserts)
-                    conn.executemany("INSERT OR REPLACE INTO relationships VALUES (?,?,?,?,?,?,?,?,?)", updates)
-                    self._log_many(conn, ctx, logs, now)
-                done += len(chunk)
-                if progress:
-                    progress(done, total)
+            head = self._head(conn)
+            for what, items in (("entities", load.entities), ("relationships", load.relationships)):
+                for prepared in self._prepared_chunks(conn, what, items, empty, prov, now, ctx, head, dry_run):
+                    for add in prepared.adds:
+                        result.add(*add)
+                    if not dry_run:
+                        self._write_prepared(conn, prepared)
+                        if prepared.log:
+                            self._local.head = head = prepared.head  # the next chunk's entries follow these
+                    done += prepared.size
+                    if progress:
+                        progress(done, total)
             for ev in load.events:
                 row = conn.execute("SELECT data FROM org_events WHERE id = ?", (ev.id,)).fetchone()
                 if row and _same(OrgEvent.model_validate_json(row[0]).content(), ev.content()):
@@ -1143,7 +1227,7 @@ class SQLiteStore(CatalogStore):
             seq = 0
             while True:
                 rows = conn.execute(
-                    "SELECT * FROM changelog WHERE seq > ? ORDER BY seq LIMIT ?", (seq, int(batch))
+                    f"SELECT {_LOG} FROM changelog c WHERE c.seq > ? ORDER BY c.seq LIMIT ?", (seq, int(batch))
                 ).fetchall()
                 if rows:
                     yield "changelog", [self._entry(r) for r in rows]
@@ -1237,10 +1321,36 @@ class SQLiteStore(CatalogStore):
                     self._correct(conn, c)
             elif section == "changelog":
                 rows = restored_log_rows(items, self._head(conn)[:2])
+                self._keep_derivations(conn, rows)
                 conn.executemany(_INSERT_LOG, rows)
+                conn.execute(_COMPACT, (rows[0][0], rows[-1][0]))  # each fact written once
                 self._local.head = (rows[-1][0], rows[-1][9], rows[-1][1])  # the head moved: witnessed at commit
             else:
                 raise StoreError(f"unknown dump section '{section}'")
+
+    @staticmethod
+    def _keep_derivations(conn: sqlite3.Connection, rows: list[tuple]) -> None:
+        """Before restored entries are appended: the last stored entry of each entity or relationship they name will
+        derive its after from the first new entry's before instead of the current row. One that stores an after
+        equal to that before is compacted now; one that derived its after from the current row gets it back where
+        the two differ (a log whose states do not follow each other). Appending then changes no read and no hash."""
+        first: dict[str, str | None] = {}
+        for r in rows:
+            if not r[5].startswith(("event:", RECORD_PREFIX)):
+                first.setdefault(r[5], r[6])
+        for ref, before in first.items():
+            last = conn.execute(
+                f"SELECT c.seq, c.after, {_derived_after('c')} FROM changelog c WHERE c.ref = ? "
+                "ORDER BY c.seq DESC LIMIT 1",
+                (ref,),
+            ).fetchone()
+            if last is None:
+                continue
+            seq, stored, derived = last
+            if stored is not None and stored == before:
+                conn.execute("UPDATE changelog SET after = NULL WHERE seq = ?", (seq,))
+            elif stored is None and derived is not None and derived != before:
+                conn.execute("UPDATE changelog SET after = ? WHERE seq = ?", (derived, seq))
 
     def _correct(self, conn: sqlite3.Connection, c: Correction) -> None:
         """Replace (or delete) what earlier restore batches wrote under one key: a dump's correction."""
@@ -1325,6 +1435,85 @@ class SQLiteStore(CatalogStore):
             ):
                 conn.execute(f"DELETE FROM {table}")
             self._local.head = None  # the log starts again from genesis
+
+    def _prepared_chunks(
+        self,
+        conn: sqlite3.Connection,
+        what: str,
+        items: list,
+        empty: bool,
+        prov: dict[str, Any],
+        now: str,
+        ctx: WriteContext,
+        head: tuple[int, str, str],
+        dry_run: bool,
+    ) -> Iterator[_Prepared]:
+        """The chunks of a bulk load's entities or relationships, each prepared for writing (rows, search-index
+        rows, change-log rows with their hashes) once the one before it is written. Preparing the next chunk in a
+        second thread while one is written was measured and is slower (docs/architecture.md, "Each fact written
+        once")."""
+        table, key = ("entities", "ref") if what == "entities" else ("relationships", "id")
+        for chunk in _chunks(items, _BULK_CHUNK):
+            existing: dict[str, tuple[int, str, str]] = {}
+            if not empty:
+                marks = ",".join("?" * len(chunk))
+                q = f"SELECT {key}, version, created_at, data FROM {table} WHERE {key} IN ({marks})"
+                existing = {k: (v, c, d) for k, v, c, d in conn.execute(q, [getattr(x, key) for x in chunk])}
+            prepared = self._prepare(what, chunk, existing, prov, now, ctx, head, dry_run)
+            head = prepared.head
+            yield prepared
+
+    def _prepare(
+        self,
+        what: str,
+        chunk: list,
+        existing: dict[str, tuple[int, str, str]],
+        prov: dict[str, Any],
+        now: str,
+        ctx: WriteContext,
+        head: tuple[int, str, str],
+        dry_run: bool,
+    ) -> _Prepared:
+        """One chunk of a bulk load as rows to write; touches no connection."""
+        out = _Prepared(what=what, size=len(chunk), head=head)
+        logs: list[tuple[str, str, str | None, str | None]] = []
+        for x in chunk:
+            c = x.content()
+            c["provenance"] = c["provenance"] or prov
+            if what == "entities":
+                ref, kind, old = x.ref, x.kind, existing.get(x.ref)
+            else:
+                ref, kind, old = _rel_ref(c["id"]), "relationship", existing.get(c["id"])
+            if old is not None and _same(json.loads(old[2]), c):
+                out.adds.append(("unchanged", kind))
+                continue
+            data = canonical_json(c)
+            make = self._entity_row if what == "entities" else self._rel_row
+            if old is not None:
+                out.updates.append(make(c, data, old[0] + 1, old[1], now))
+                out.reindex.append((ref,))
+                logs.append(("update", ref, old[2], data))
+                out.adds.append(("updated", kind, ref))
+            else:
+                out.inserts.append(make(c, data, 1, now, now))
+                logs.append(("create", ref, None, data))
+                out.adds.append(("created", kind, ref))
+            if what == "entities":
+                for part, more in zip(out.index, _index_rows(c), strict=False):
+                    part += more
+        if not dry_run:
+            out.log, out.head = self._log_rows(ctx, logs, head, now)
+        return out
+
+    @staticmethod
+    def _write_prepared(conn: sqlite3.Connection, p: _Prepared) -> None:
+        table = p.what
+        conn.executemany(f"INSERT INTO {table} VALUES (?,?,?,?,?,?,?,?,?)", p.inserts)
+        conn.executemany(f"INSERT OR REPLACE INTO {table} VALUES (?,?,?,?,?,?,?,?,?)", p.updates)
+        if table == "entities":
+            _drop_index_rows(conn, p.reindex)
+            _insert_index_rows(conn, *p.index)
+        conn.executemany(_INSERT_LOG, p.log)
 
     def _check_bulk_endpoints(self, conn: sqlite3.Connection, load: BulkLoad, loaded_refs: set[str]) -> None:
         missing = ({r.source for r in load.relationships} | {r.target for r in load.relationships}) - loaded_refs
