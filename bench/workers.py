@@ -198,7 +198,7 @@ def main(argv: list[str] | None = None) -> dict:
     from catalog.store.base import EntityFilter
     from catalog.store.sqlite import SQLiteStore
 
-    store = SQLiteStore(template, read_only=True)
+    store = SQLiteStore(template)  # a file cached by an older version is upgraded here, once
     rng = random.Random(args.seed + 11)
     total = store.count_entities()
     sample = [store.list_entities(EntityFilter(limit=1, offset=rng.randrange(total)))[0] for _ in range(600)]
