@@ -155,10 +155,10 @@ class Places:
         (seq, digest), old = held
         if revision[0] < seq or seq <= 0:
             return None
-        last = store.changelog(after_seq=seq - 1, limit=1)
+        last = store.changelog(after_seq=seq - 1, limit=1, bodies=False)
         if not last or last[0].seq != seq or last[0].hash != digest:
             return None
-        changed = store.changelog(after_seq=seq, kind="organization", limit=cls.FOLLOW + 1)
+        changed = store.changelog(after_seq=seq, kind="organization", limit=cls.FOLLOW + 1, bodies=False)
         if not changed:
             found = cls.__new__(cls)
             found.orgs, found.metamodel, found._place = old.orgs, old.metamodel, old._place  # the same organisations

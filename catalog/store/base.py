@@ -469,11 +469,14 @@ class CatalogStore(abc.ABC):
         kind: str | None = None,
         before_seq: int | None = None,
         request_id: str | None = None,
+        bodies: bool = True,
     ) -> list[ChangeEntry]:
         """Entries by seq, oldest first: those after ``after_seq`` (and before ``before_seq``), of ``ref``, by
         ``actor``, in the time range, of operation ``op``, about references of ``kind`` (``system`` for
         ``system:...``, ``rel``, ``event``, ``record``), written under ``request_id`` (an import run, an approved
-        draft, a revert: indexed); at most ``limit``."""
+        draft, a revert: indexed); at most ``limit``. ``bodies`` False leaves ``before`` and ``after`` out (None):
+        who, when, what and the hashes only, for a caller that follows the log without reading the facts (an
+        ``after`` is derived when read, docs/architecture.md "Each fact written once")."""
 
     @abc.abstractmethod
     def verify_log(self, witness: Iterable[Head] = (), configured_witness: bool = True) -> VerifyResult:

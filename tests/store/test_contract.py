@@ -600,6 +600,16 @@ def test_changelog_filters(store: CatalogStore, ent) -> None:
     assert [e.seq for e in store.changelog(after_seq=1)] == [2, 3]
 
 
+def test_changelog_without_bodies_is_the_same_entries_without_before_and_after(store: CatalogStore, ent) -> None:
+    store.create_entity(ent("system:a"), WriteContext(actor="alice"))
+    store.update_entity(renamed(store.get_entity("system:a"), "A"), 1, WriteContext(actor="bob"))
+    full, heads = store.changelog(), store.changelog(bodies=False)
+    assert [e.after for e in full] == [ent("system:a").content(), renamed(ent("system:a"), "A").content()]
+    assert [(e.before, e.after) for e in heads] == [(None, None), (None, None)]
+    assert [e.model_copy(update={"before": None, "after": None}) for e in full] == heads
+    assert [e.seq for e in store.changelog(after_seq=1, limit=1, bodies=False)] == [2]
+
+
 def test_changelog_by_request_id(store: CatalogStore, ent) -> None:
     """Every entry one request wrote (an import run, an approved draft, a revert), and only those."""
     run = WriteContext(actor="alice", request_id="run-1")

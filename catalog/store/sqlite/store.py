@@ -154,6 +154,8 @@ def _derived_after(c: str) -> str:
 _AFTER = f"coalesce(c.after, {_derived_after('c')})"
 # the change-log columns in table order, ``after`` as readers see it
 _LOG = f"c.seq, c.time, c.actor, c.request_id, c.op, c.ref, c.before, {_AFTER}, c.prev_hash, c.hash, c.proposer"
+# the same without before and after (``changelog(bodies=False)``)
+_LOG_HEADS = "c.seq, c.time, c.actor, c.request_id, c.op, c.ref, NULL, NULL, c.prev_hash, c.hash, c.proposer"
 # an entity's or relationship's entry whose stored after repeats what it derives: the after is set to NULL
 _COMPACT = (
     "UPDATE changelog AS c SET after = NULL WHERE c.seq BETWEEN ? AND ? AND c.after IS NOT NULL "
@@ -577,6 +579,7 @@ class SQLiteStore(CatalogStore):
         kind: str | None = None,
         before_seq: int | None = None,
         request_id: str | None = None,
+        bodies: bool = True,
     ) -> list[ChangeEntry]:
         where: list[str] = ["c.seq > ?"]
         args: list[Any] = [after_seq]
@@ -608,7 +611,7 @@ class SQLiteStore(CatalogStore):
         if request_id:
             where.append("request_id = ?")
             args.append(request_id)
-        sql = f"SELECT {_LOG} FROM changelog c WHERE {' AND '.join(where)} ORDER BY c.seq"
+        sql = f"SELECT {_LOG if bodies else _LOG_HEADS} FROM changelog c WHERE {' AND '.join(where)} ORDER BY c.seq"
         if limit is not None:
             sql += " LIMIT ?"
             args.append(int(limit))
