@@ -347,6 +347,8 @@ _CHANGE_FIELDS = (
     "c.ref AS ref, c.before AS before, c.after AS after, c.prev_hash AS prev_hash, c.hash AS hash, "
     "c.proposer AS proposer"
 )
+# the same without before and after (``changelog(bodies=False)``)
+_CHANGE_HEADS = _CHANGE_FIELDS.replace("c.before AS before, c.after AS after", "null AS before, null AS after")
 
 
 class Neo4jStore(CatalogStore):
@@ -846,6 +848,7 @@ class Neo4jStore(CatalogStore):
         kind: str | None = None,
         before_seq: int | None = None,
         request_id: str | None = None,
+        bodies: bool = True,
     ) -> list[ChangeEntry]:
         where: list[str] = ["c.seq > $after_seq", "c.seq <= $h"]
         params: dict[str, Any] = {"after_seq": int(after_seq), "h": self._seen()}
@@ -895,7 +898,11 @@ class Neo4jStore(CatalogStore):
                 hash=r["hash"],
                 proposer=r["proposer"],
             )
-            for r in self._log_page(query, contiguous=not (ref or actor or op or kind or request_id), **params)
+            for r in (
+                self._log_page(query, contiguous=not (ref or actor or op or kind or request_id), **params)
+                if bodies
+                else self._run(query.replace(_CHANGE_FIELDS, _CHANGE_HEADS), **params)
+            )
         ]
 
     def verify_log(self, witness: Iterable[Head] = (), configured_witness: bool = True) -> VerifyResult:
