@@ -15,8 +15,10 @@ from catalog.i18n import msg
 
 VERIFY_HELP = """Check the hash chain of the change log; names the first entry that was edited or removed.
 
-Always detected: an entry edited (any byte of its stored text), removed from the middle or moved; on Neo4j also
-entries cut off the end while the stored head (LogHead) still names the old end.
+Always detected: an entry edited (any byte of its stored text), removed from the middle or moved; the current
+content of an entity or a relationship changed without a log entry (each fact is written once: its current state
+is the after of its last entry); on Neo4j also entries cut off the end while the stored head (LogHead) still names
+the old end.
 
 Cutting entries off the END leaves a shorter chain that still verifies, and nothing inside the store can prove its
 own end to whoever can rewrite it. So the head (seq, hash) is witnessed outside the store, and the log must still
@@ -34,9 +36,9 @@ Not detected: the loss of entries written after the last witnessed head (with IO
 only a write whose line could not be appended: such a failure is logged as an ERROR by the logger
 ioc_catalog.witness and does not undo the write); a rewrite by someone who can also rewrite every witness (keep the
 head file where the catalog's own account cannot rewrite it: another machine or mount, an append-only file
-(chattr +a), a log shipper); current data changed without a log entry (this command checks the log, not that
-the tables match it; backup and restore prove that for their copies); records written without a log entry
-(sessions, tokens, password hashes, import runs). A witness is not a signature: it shows the log still holds
+(chattr +a), a log shipper); an entity, relationship or organisation event stored with no log entry at all, and
+an event's current state changed without one (backup and restore prove those for their copies); records written
+without a log entry (sessions, tokens, password hashes, import runs). A witness is not a signature: it shows the log still holds
 what was seen, not who wrote it.
 
 `--print-head` prints the verified head as one line of JSON on stdout, the format of a head file: e.g. from cron,

@@ -1581,7 +1581,7 @@ class Neo4jStore(CatalogStore):
         h = self._seen()
         # the last entry of each reference up to ``when`` (m) and its next entry (n: times grow with seq), whose
         # before is m's after when m does not store it; without a next entry, the current fact holds it
-        rows = [
+        last = [
             dict(r)
             for r in self._run(
                 "MATCH (c:ChangeEntry) WHERE c.seq <= $h AND NOT c.ref STARTS WITH 'event:' "
@@ -1596,8 +1596,8 @@ class Neo4jStore(CatalogStore):
                 record=RECORD_PREFIX,
             )
         ]
-        self._derive([r for r in rows if r["last"]], last_upto=h)
-        for r in rows:
+        self._derive([r for r in last if r["last"]], last_upto=h)
+        for r in last:
             ref, after = r["ref"], r["after"]
             if ref.startswith("rel:"):
                 rels.append(after)
