@@ -51,7 +51,7 @@ class Settings(BaseSettings):
         None, ge=1, le=64, description="Server processes of `ioc-catalog serve` (default: one per CPU core)"
     )
     threads: int = Field(
-        6,
+        4,
         ge=1,
         le=256,
         description="Requests one server process works on at once (its thread pool; the rest wait their turn): "
