@@ -76,6 +76,19 @@ def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[CatalogSto
 
 
 @pytest.fixture
+def neo(tmp_path: Path) -> Iterator[Any]:
+    """A Neo4j store on an empty database (the test is skipped without a test server)."""
+    from catalog.store.neo4j import Neo4jStore
+
+    s = make_store("neo4j", tmp_path)
+    assert isinstance(s, Neo4jStore)
+    try:
+        yield s
+    finally:
+        s.close()
+
+
+@pytest.fixture
 def clock(store: CatalogStore) -> FakeClock:
     c = FakeClock()
     store.clock = c

@@ -10,12 +10,10 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import pytest
-from conftest import SAMPLE, entity, make_store, neo4j_url, rel
+from conftest import SAMPLE, entity, neo4j_url, rel
 
 from catalog.changelog import GENESIS, canonical_json, entry_hash
 from catalog.digest import content_hash
@@ -33,16 +31,6 @@ RID = "system:a>reads>database:d"
 
 def _auth() -> dict[str, Any]:
     return {"user": os.environ.get("IOC_CATALOG_NEO4J_USER"), "password": os.environ.get("IOC_CATALOG_NEO4J_PASSWORD")}
-
-
-@pytest.fixture
-def neo(tmp_path: Path) -> Iterator[Neo4jStore]:
-    store = make_store("neo4j", tmp_path)
-    assert isinstance(store, Neo4jStore)
-    try:
-        yield store
-    finally:
-        store.close()
 
 
 def _stored_entries() -> list[dict[str, Any]]:

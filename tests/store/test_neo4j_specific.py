@@ -56,17 +56,6 @@ def url() -> str:
 
 
 @pytest.fixture
-def neo(url: str, tmp_path: Path) -> Iterator[Neo4jStore]:
-    """A store on an empty database."""
-    store = make_store("neo4j", tmp_path)
-    assert isinstance(store, Neo4jStore)
-    try:
-        yield store
-    finally:
-        store.close()
-
-
-@pytest.fixture
 def raw(url: str) -> Iterator[Any]:
     """The driver, for looking and changing behind the store's back."""
     driver = GraphDatabase.driver(url, auth=_auth())

@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import make_store, neo4j_url
+from conftest import neo4j_url
 from neo4j import GraphDatabase
 
 from bench.synthetic import generate
@@ -38,16 +38,6 @@ from catalog.store.neo4j.testing import erase_database
 ROOT = Path(__file__).resolve().parents[2]
 WORKER = Path(__file__).resolve().parent / "neo4j_bulk_worker.py"
 LAUNCHER_TX_MAX = 512 * 2**20  # tools/neo4j/neo4j.sh's default db.memory.transaction.max (Launcher.java)
-
-
-@pytest.fixture
-def neo(tmp_path: Path) -> Iterator[Neo4jStore]:
-    store = make_store("neo4j", tmp_path)
-    assert isinstance(store, Neo4jStore)
-    try:
-        yield store
-    finally:
-        store.close()
 
 
 @pytest.fixture
