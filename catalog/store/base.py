@@ -190,6 +190,13 @@ class Record:
     updated_at: str
 
 
+def derives_after(ref: str) -> bool:
+    """Whether change-log entries about ``ref`` are written without their ``after`` (docs/architecture.md "Each fact
+    written once"): an entity's or a relationship's after is derived when read (the next entry's ``before`` of the
+    same reference, or the current fact); a record's or an organisation event's is stored. A delete has none."""
+    return not ref.startswith(("event:", RECORD_PREFIX))
+
+
 def record_ref(collection: str, key: str) -> str:
     return f"{RECORD_PREFIX}{collection}/{key}"
 

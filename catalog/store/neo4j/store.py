@@ -70,6 +70,7 @@ from catalog.store.base import (
     check_record_version,
     chunks,
     consecutive_times,
+    derives_after,
     entity_from_row,
     format_time,
     parse_log_time,
@@ -302,16 +303,10 @@ def _record(r: Any) -> Record:
     )
 
 
-def _derives(ref: str) -> bool:
-    """Whether an entry about ``ref`` is written without its ``after`` (derived when read, see :meth:`Neo4jStore.
-    _derive`): entries about entities and relationships; never records' nor organisation events'."""
-    return not ref.startswith(("event:", RECORD_PREFIX))
-
-
 def _stored(row: dict[str, Any]) -> dict[str, Any]:
     """A change-log row as it is stored: without ``after`` when that is derived (an entity's or relationship's
     entry other than a delete, whose ``after`` is the fact's ``data`` written with it)."""
-    if row["op"] != "delete" and _derives(row["ref"]):
+    if row["op"] != "delete" and derives_after(row["ref"]):
         return {k: v for k, v in row.items() if k != "after"}
     return row
 
@@ -707,11 +702,11 @@ class Neo4jStore(CatalogStore):
         the same ref among them takes that one's ``before`` without a lookup. ``last_upto``: no entry of ``rows``
         has a next one up to that seq; when the head is still there after the current facts were read, no write
         came in between and the next entries need no lookup."""
-        todo = [r for r in rows if r["after"] is None and r["op"] != "delete" and _derives(r["ref"])]
+        todo = [r for r in rows if r["after"] is None and r["op"] != "delete" and derives_after(r["ref"])]
         if contiguous and todo:
             later: dict[str, str | None] = {}
             for r in reversed(rows):
-                if r["ref"] in later and r["after"] is None and r["op"] != "delete" and _derives(r["ref"]):
+                if r["ref"] in later and r["after"] is None and r["op"] != "delete" and derives_after(r["ref"]):
                     r["after"] = later[r["ref"]]
                     r["derived"] = True
                 later[r["ref"]] = r["before"]
@@ -2026,7 +2021,7 @@ class Neo4jStore(CatalogStore):
                 self._local.head = (rows[-1]["seq"], rows[-1]["hash"], rows[-1]["time"])
                 # the facts came first (a dump's order), so each entry's after can be checked against them now, and
                 # the after of an earlier page's entry against the before of its next entry, in this page
-                refs = [r["ref"] for r in rows if _derives(r["ref"])]
+                refs = [r["ref"] for r in rows if derives_after(r["ref"])]
                 self._uncompact(refs, rows[0]["seq"] - 1)
                 self._compact(rows[0]["seq"] - 1, rows[-1]["seq"], refs)
             else:

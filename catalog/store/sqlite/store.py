@@ -56,6 +56,7 @@ from catalog.store.base import (
     check_record_version,
     chunks,
     consecutive_times,
+    derives_after,
     entity_from_row,
     format_time,
     parse_log_time,
@@ -191,12 +192,6 @@ class _Prepared:
     index: tuple[list, list, list] = dataclasses.field(default_factory=lambda: ([], [], []))
     log: list[tuple] = dataclasses.field(default_factory=list)
     adds: list[tuple] = dataclasses.field(default_factory=list)
-
-
-def _stores_after(op: str, ref: str) -> bool:
-    """Whether a new change-log entry stores its ``after``: deletes have none; entries about an entity or a
-    relationship derive it (their after is the current row or the next entry's before); the rest store it."""
-    return op != "delete" and ref.startswith(("event:", RECORD_PREFIX))
 
 
 _INSERT_LOG = (
@@ -558,7 +553,7 @@ class SQLiteStore(CatalogStore):
                     op,
                     ref,
                     b,
-                    a if _stores_after(op, ref) else None,
+                    a if op != "delete" and not derives_after(ref) else None,
                     prev,
                     h,
                     proposer,
@@ -1339,7 +1334,7 @@ class SQLiteStore(CatalogStore):
         the two differ (a log whose states do not follow each other). Appending then changes no read and no hash."""
         first: dict[str, str | None] = {}
         for r in rows:
-            if not r[5].startswith(("event:", RECORD_PREFIX)):
+            if derives_after(r[5]):
                 first.setdefault(r[5], r[6])
         for ref, before in first.items():
             last = conn.execute(
