@@ -371,7 +371,7 @@ class SQLiteStore(CatalogStore):
                 conn.create_function("ioc_fts_id", 1, _fts_id, deterministic=True)
                 conn.execute(
                     "INSERT INTO entity_fts (rowid, ref, kind, name, body) "
-                    "SELECT ioc_fts_id(ref), ref, kind, name, body FROM entity_fts_old"
+                    "SELECT ioc_fts_id(ref), ref, kind, name, body FROM entity_fts_old ORDER BY 1"
                 )
                 conn.execute("DROP TABLE entity_fts_old")
                 conn.execute("INSERT OR REPLACE INTO meta VALUES ('search_index', ?)", (FTS_VERSION,))
@@ -1594,9 +1594,12 @@ def _fts_id(ref: str) -> int:
 
 
 def _insert_index_rows(conn: sqlite3.Connection, tags: list[tuple], orgs: list[tuple], fts: list[tuple]) -> None:
+    """The search rows go in by rowid: FTS5 writes its pending terms out as a new segment whenever a rowid is not
+    above the previous one, so rows in ref order (random rowids) made a segment every row or two, and merging them
+    was two thirds of a bulk load's search-index time (docs/architecture.md, "Measured choices")."""
     conn.executemany("INSERT INTO entity_tags VALUES (?, ?)", tags)
     conn.executemany("INSERT INTO entity_orgs VALUES (?, ?)", orgs)
-    conn.executemany("INSERT INTO entity_fts (rowid, ref, kind, name, body) VALUES (?, ?, ?, ?, ?)", fts)
+    conn.executemany("INSERT INTO entity_fts (rowid, ref, kind, name, body) VALUES (?, ?, ?, ?, ?)", sorted(fts))
 
 
 def _drop_index_rows(conn: sqlite3.Connection, refs: list[tuple[str]]) -> None:
