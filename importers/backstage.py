@@ -657,15 +657,12 @@ class Child:
 
 
 @dataclass
-class Parent:
-    """A group's ``parent`` naming a group outside the run: checked against the catalog in resolve; missing, the group
-    is imported without it and that is reported (refused when the run is strict)."""
+class Written:
+    """What :meth:`BackstageImporter.resolve` needs to report a dangling reference in the file's own terms: each
+    reference as written, by (location, field), and our refs of every entity the run defines (kept or rejected)."""
 
-    where: str
-    field: str
-    ref: str  # ours, of the group
-    parent: str  # ours, of the parent
-    backstage: str
+    refs: dict[tuple[str, str], str] = field(default_factory=dict)
+    defined: set[str] = field(default_factory=set)
 
 
 class BackstageImporter:
@@ -673,7 +670,6 @@ class BackstageImporter:
     suffixes = (".yaml", ".yml")  # other YAML goes to the native importer unless claims() says it is Backstage
     description = "Backstage software-catalog YAML (catalog-info.yaml, multi-document; a directory or .zip of them)"
     reads_directories = True  # importers.base.prepare_import: a directory is this importer's to bound
-    strict = True  # set by prepare_import: a missing parent group refuses the run only when it is strict
 
     def __init__(self, mapping: Mapping = DEFAULT_MAPPING, metamodel: Metamodel | None = None):
         self.mapping = mapping
@@ -753,10 +749,15 @@ class BackstageImporter:
                     item.entity = item.ours = None
                 else:
                     taken[item.entity.ref] = item.place
+        written = Written()
         for item in items:
+            kind = self._our_kind(item.ref, by_ref, mm)
+            if kind is not None:
+                written.defined.add(f"{kind}:{our_code(item.ref, kind)}")
             if item.entity is not None:
-                self._map_links(item, by_ref, t, mm)
+                self._map_links(item, by_ref, t, mm, written)
         t.entities = [item.entity for item in items if item.entity is not None]
+        t.deferred.append(written)
         return t
 
     def _entities(self, docs: list[Any], source: str, t: Transformed, seen: dict[EntityRef, Message]) -> list[_Item]:
@@ -1003,7 +1004,9 @@ class BackstageImporter:
         t.unmapped.append(Rejection(item.where, "kind", reason))
 
     # -- links: owner, parent, system, APIs, dependencies ------------------------------------------------------
-    def _map_links(self, item: _Item, by_ref: dict[EntityRef, _Item], t: Transformed, mm: Metamodel) -> None:
+    def _map_links(
+        self, item: _Item, by_ref: dict[EntityRef, _Item], t: Transformed, mm: Metamodel, written: Written
+    ) -> None:
         e = item.entity
         assert e is not None and item.ours is not None
         updates: dict[str, Any] = {}
@@ -1014,6 +1017,7 @@ class BackstageImporter:
                 said = ref.args[0] if ref.args and isinstance(ref.args[0], Message) else msg("backstage-ref-required")
                 t.rejected.append(Rejection(item.where, fld, said))
                 continue
+            written.refs[(str(item.where), fld)] = str(ref)
             name = fld.split("[")[0].removeprefix("spec.")
             target_kind = self._our_kind(ref, by_ref, mm)
             target = f"{target_kind}:{our_code(ref, target_kind)}" if target_kind else None
@@ -1031,8 +1035,6 @@ class BackstageImporter:
             if name == "parent":
                 attrs["parent"] = f"organization:{code_of(ref)}"
                 t.origins[f"{e.ref}#attributes.parent"] = (item.where, fld)
-                if ref not in by_ref and not self.strict:
-                    t.deferred.append(Parent(item.where, fld, e.ref, attrs["parent"], str(ref)))
                 continue
             if name == "children":
                 child = by_ref.get(ref)
@@ -1096,39 +1098,81 @@ class BackstageImporter:
         t.locations[r.id] = msg("at-field", where=where, field=fld)
         t.relationships.append(r)
 
-    # -- resolve: Resources named but not defined in the file --------------------------------------------------
+    # -- resolve: Resources named but not defined in the file, references to nothing -------------------------
     def resolve(self, t: Transformed, known: Callable[[list[str]], set[str]]) -> None:
+        """Finish what depends on the catalog: a link to a Resource defined elsewhere (a database or a platform),
+        a child group outside the run; then every reference the run makes to an entity that is neither in it nor in
+        the catalog is dropped and reported where the file wrote it (Backstage keeps such an entity and shows the
+        dangling relation): the entity is imported without that owner, parent or link, strict or not."""
         from catalog.metamodel import DEFAULT
 
         mm = self.metamodel or DEFAULT
         in_file = {e.ref for e in t.entities}
         pending = [d for d in t.deferred if isinstance(d, Deferred)]
         children = [d for d in t.deferred if isinstance(d, Child)]
-        parents = [d for d in t.deferred if isinstance(d, Parent)]
+        written = next((d for d in t.deferred if isinstance(d, Written)), Written())
         wanted = {f"{k}:{d.code}" for d in pending for k in ("database", "platform")} | {c.ref for c in children}
-        wanted |= {p.parent for p in parents}
         wanted -= in_file
         found = in_file | (known(sorted(wanted)) if wanted else set())
         for c in children:
             if c.ref not in found:
                 t.unmapped.append(Rejection(c.where, c.field, msg("backstage-child-missing", group=c.backstage)))
-        orphans = {p.ref: p for p in parents if p.parent not in found}
-        for p in orphans.values():
-            t.unmapped.append(Rejection(p.where, p.field, msg("backstage-parent-missing", group=p.backstage)))
-            t.origins.pop(f"{p.ref}#attributes.parent", None)
-        t.entities = [
-            e.model_copy(update={"attributes": {k: v for k, v in e.attributes.items() if k != "parent"}})
-            if e.ref in orphans
-            else e
-            for e in t.entities
-        ]
         for d in pending:
             target = next(
                 (f"{k}:{d.code}" for k in ("database", "platform") if f"{k}:{d.code}" in found), f"database:{d.code}"
-            )  # neither: the reference check reports it as dangling
+            )  # neither: reported as dangling below
             name = d.field.split("[")[0].removeprefix("spec.")
             self._link(d.source, name, target, d.reverse, d.where, d.field, t, mm)
-        t.deferred = [d for d in t.deferred if not isinstance(d, (Deferred, Child, Parent))]
+        t.deferred = [d for d in t.deferred if not isinstance(d, (Deferred, Child, Written))]
+        self._drop_dangling(t, known, written)
+
+    @staticmethod
+    def _drop_dangling(t: Transformed, known: Callable[[list[str]], set[str]], written: Written) -> None:
+        """Owners, parents and relationships naming an entity neither in the run nor in the catalog: each dropped
+        and reported (in ``unmapped``: a warning, never a refusal). An entity the run defines but rejected is left
+        to the framework's reference check, which rejects what depends on it."""
+        in_file = {e.ref for e in t.entities}
+        wanted = {x for r in t.relationships for x in (r.source, r.target)}
+        for e in t.entities:
+            wanted |= {p.org for p in e.owner_history}
+            if isinstance(e.attributes.get("parent"), str):
+                wanted.add(e.attributes["parent"])
+        wanted -= in_file | written.defined
+        if not wanted:
+            return
+        missing = wanted - known(sorted(wanted))
+        if not missing:
+            return
+
+        def place(key: str, ref: str) -> tuple[str, str, str]:
+            """Where the file wrote the reference behind ``key``, and the reference as written there."""
+            where, fld = t.origins.pop(key, (t.locations.get(key, key), ""))
+            return where, fld, written.refs.get((str(where), fld), ref)
+
+        entities = []
+        for e in t.entities:
+            update: dict[str, Any] = {}
+            owner = next((p.org for p in e.owner_history if p.org in missing), None)
+            if owner is not None:
+                where, fld, said = place(f"{e.ref}#owner", owner)
+                t.unmapped.append(Rejection(where, fld, msg("backstage-owner-missing", ref=said)))
+                update["owner_history"] = [p for p in e.owner_history if p.org not in missing]
+            if e.attributes.get("parent") in missing:
+                where, fld, said = place(f"{e.ref}#attributes.parent", e.attributes["parent"])
+                t.unmapped.append(Rejection(where, fld, msg("backstage-parent-missing", group=said)))
+                update["attributes"] = {k: v for k, v in e.attributes.items() if k != "parent"}
+            entities.append(e.model_copy(update=update) if update else e)
+        t.entities = entities
+        kept = []
+        for r in t.relationships:
+            gone = next((x for x in (r.target, r.source) if x in missing), None)
+            if gone is None:
+                kept.append(r)
+                continue
+            where, fld, said = place(r.id, gone)
+            t.unmapped.append(Rejection(where, fld, msg("backstage-link-missing", ref=said)))
+            t.locations.pop(r.id, None)
+        t.relationships = kept
 
 
 # What Backstage's "A dependsOn B" becomes: the first of these relationship kinds in which the source depends on

@@ -825,8 +825,7 @@ def prepare_import(
     """The stages of an import before the load, writing nothing: pick the importer, check the file's size and
     content, read, transform, resolve, then check every reference and event against the file and the store
     (rejections go to ``transformed.rejected``). ``on_stage(stage, format)`` is told ``picked``, ``read`` and
-    ``load`` as they are reached; an importer with a ``strict`` attribute is told whether the run is strict (the
-    Backstage importer reports a missing parent group instead of refusing it when not). Raises
+    ``load`` as they are reached; an importer with a ``strict`` attribute is told whether the run is strict. Raises
     :class:`ImportFailed` when the file cannot be read at all. Shared by :func:`run_import` and :func:`plan_import`."""
     importer = with_limits(with_metamodel(pick(path, format), store.metamodel), limits)
     if getattr(importer, "strict", strict) != strict:

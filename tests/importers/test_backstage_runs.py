@@ -348,31 +348,105 @@ def test_references_resolve_across_files_and_a_name_defined_twice_is_refused(tmp
     }
 
 
-def test_a_parent_group_outside_the_run_is_reported_unless_strict(store: CatalogStore, tmp_path: Path) -> None:
+@pytest.mark.parametrize("strict", [True, False], ids=["strict", "no-strict"])
+def test_a_parent_group_outside_the_run_is_a_warning_strict_or_not(
+    store: CatalogStore, tmp_path: Path, strict: bool
+) -> None:
+    """Backstage keeps a group whose parent no file defines and shows the dangling relation: so does the import,
+    strict or not (strict refuses rejected items, and a dangling reference is a warning, not a rejection)."""
     root = tmp_path / "team"
     first = write(root / "catalog-info.yaml", group("team-x", parent="backstage") + "---\n" + component("x", "team-x"))
-    before = store.revision()
-    strict = run_import(store, first)
-    assert not strict.loaded and store.revision() == before
-    assert [(r.location, r.field) for r in strict.rejected] == [
-        ("catalog-info.yaml: document 1 (group:default/team-x)", "spec.parent")
+    report = run_import(store, first, strict=strict)
+    assert report.loaded and report.status == "finished" and report.rejected == []
+    assert notes(report) == [
+        (
+            "catalog-info.yaml: document 1 (group:default/team-x)",
+            "spec.parent",
+            "parent group group:default/backstage is neither in this import nor in the catalog: the group is imported "
+            "without its parent",
+        )
     ]
-    loose = run_import(store, first, strict=False)
-    assert loose.loaded and loose.rejected == []
-    assert (
-        "catalog-info.yaml: document 1 (group:default/team-x)",
-        "spec.parent",
-        "parent group group:default/backstage is neither in this import nor in the catalog: the group is imported "
-        "without its parent",
-    ) in notes(loose)
+    assert in_lang(report.unmapped[0].text("vi"), "vi") == (
+        "catalog-info.yaml: tài liệu 1 (group:default/team-x): spec.parent: nhóm cấp trên group:default/backstage "
+        "không có trong lần nhập này lẫn trong danh mục: nhóm được nhập không kèm đơn vị cấp trên"
+    )
     team = store.get_entity("organization:team-x")
     assert team is not None and "parent" not in team.attributes
     assert store.get_entity("system:x").owner == "organization:team-x"
+    # the same file again: nothing to change, the same warning
+    again = run_import(store, first, strict=strict)
+    assert sum(again.result.created.values()) == 0 and sum(again.result.updated.values()) == 0
+    assert notes(again) == notes(report)
     # the parent in the catalog: resolved, strict or not
     write(tmp_path / "up" / "catalog-info.yaml", group("backstage"))
     assert run_import(store, tmp_path / "up" / "catalog-info.yaml").loaded
-    again = run_import(store, first)
-    assert again.loaded and store.get_entity("organization:team-x").attributes["parent"] == "organization:backstage"
+    linked = run_import(store, first, strict=strict)
+    assert linked.loaded and linked.unmapped == []
+    assert store.get_entity("organization:team-x").attributes["parent"] == "organization:backstage"
+
+
+@pytest.mark.parametrize("strict", [True, False], ids=["strict", "no-strict"])
+def test_dangling_owner_system_api_and_dependency_are_warnings(
+    store: CatalogStore, tmp_path: Path, strict: bool
+) -> None:
+    """Every reference to nothing is dropped and reported where it is written, naming the field and the reference as
+    Backstage writes it; the entity is imported without that link, and what does resolve is kept."""
+    yaml_ = (
+        group("team-x")
+        + "---\n"
+        + component(
+            "portal",
+            "team-gone",
+            system="artist-engagement-portal",
+            providesApis="[artist-api]",
+            dependsOn="[resource:artists-db, component:www-artist]",
+        )
+        + "---\n"
+        + component("www", "team-x", system="artist-engagement-portal")
+    )
+    first = write(tmp_path / "team" / "catalog-info.yaml", yaml_)
+    report = run_import(store, first, strict=strict)
+    assert report.loaded and report.rejected == []
+    portal = "catalog-info.yaml: document 2 (component:default/portal)"
+    www = "catalog-info.yaml: document 3 (component:default/www)"
+    gone = "is neither in this import nor in the catalog: imported without this link"
+    assert sorted(notes(report)) == sorted(
+        [
+            (
+                portal,
+                "spec.owner",
+                "owner group group:default/team-gone is neither in this import nor in the catalog: imported without "
+                "an owner",
+            ),
+            (portal, "spec.system", f"system:default/artist-engagement-portal {gone}"),
+            (portal, "spec.providesApis[0]", f"api:default/artist-api {gone}"),
+            (portal, "spec.dependsOn[0]", f"resource:default/artists-db {gone}"),
+            (portal, "spec.dependsOn[1]", f"component:default/www-artist {gone}"),
+            (www, "spec.system", f"system:default/artist-engagement-portal {gone}"),
+        ]
+    )
+    assert {e.ref for e in store.list_entities()} == {"organization:team-x", "system:portal", "system:www"}
+    assert store.get_entity("system:portal").owner is None
+    assert store.get_entity("system:www").owner == "organization:team-x"
+    assert store.count_relationships() == 0
+    # Vietnamese: the same places, the same references
+    assert "không có trong lần nhập này lẫn trong danh mục" in report.unmapped[0].text("vi")
+
+
+def test_strict_still_refuses_a_rejected_entity_beside_a_dangling_reference(store: CatalogStore, tmp_path: Path) -> None:
+    """A real rejection (a lifecycle Backstage does not know) refuses a strict run and names only itself; the
+    dangling parent beside it stays a warning."""
+    bad = component("x", "team-x").replace("lifecycle: production", "lifecycle: someday")
+    first = write(tmp_path / "t" / "catalog-info.yaml", group("team-x", parent="backstage") + "---\n" + bad)
+    before = store.revision()
+    report = run_import(store, first)
+    assert not report.loaded and report.status == "failed" and store.revision() == before
+    assert [(r.location, r.field) for r in report.rejected] == [
+        ("catalog-info.yaml: document 2 (component:default/x)", "spec.lifecycle")
+    ]
+    assert [(u.field, u.reason.code) for u in report.unmapped] == [("spec.parent", "backstage-parent-missing")]
+    loose = run_import(store, first, strict=False)
+    assert loose.loaded and store.get_entity("organization:team-x") is not None
 
 
 # --- archives -------------------------------------------------------------------------------------------------------
