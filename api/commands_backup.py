@@ -81,6 +81,16 @@ IOC_CATALOG_HEAD_WITNESS file names entries the catalog no longer has, and verif
 file aside (keep it: it records what was lost) and start a new one.
 """
 
+COMPACT_HELP = """Give the space freed inside the catalog file back to the disk (SQLite's VACUUM).
+
+An upgrade of the file format, a restore over a bigger catalog or many deletions leave free pages inside the file,
+which keeps its size. compact rewrites the file without them. It needs up to the file's size again in free disk
+space while it runs, and the write lock for as long (stop the server first: its writes would wait). No fact and no
+log entry changes: the head and the content hash are read before and after and printed, and the log is verified;
+exit status 1 if any of that fails. A full disk leaves the file as it was. Neo4j manages its own store files: there
+this command refuses and says so.
+"""
+
 
 def _flow(text: str) -> str:
     """Help text with each paragraph on one line: the terminal and docs/cli.md wrap it, neither breaks it twice."""
@@ -265,6 +275,50 @@ def register(app: typer.Typer) -> None:
             for problem in restore_problems(result):
                 err.print(f"[red]{escape(problem.text(cli_lang()))}[/red]", soft_wrap=True)
             raise typer.Exit(1)
+
+    @app.command(help=_flow(COMPACT_HELP))
+    def compact(store: StoreOpt = None) -> None:
+        from rich.markup import escape
+
+        from catalog.backup import compact as run
+        from catalog.i18n import format_number
+
+        s = open_cli_store(store)
+        try:
+            result = run(s)
+        finally:
+            s.close()
+
+        def mib(n: int) -> str:
+            return format_number(round(n / 2**20, 1), cli_lang())
+
+        console.print(escape(say("cli-compacted", before=mib(result.before), after=mib(result.after))), highlight=False)
+        head = result.head
+        console.print(
+            say(
+                "cli-proof-head",
+                label=say("cli-label-catalog"),
+                seq=head.seq,
+                hash=head.hash,
+                time=head.time or say("cli-empty-log"),
+            ),
+            highlight=False,
+            soft_wrap=True,
+        )
+        console.print(
+            say("cli-proof-hash", label=say("cli-label-catalog"), hash=result.content_hash),
+            highlight=False,
+            soft_wrap=True,
+        )
+        verified = result.verify.message().text(cli_lang())
+        if result.ok:
+            console.print(f"[green]{escape(say('cli-compact-same', verify=verified))}[/green]", soft_wrap=True)
+            return
+        if not result.same:
+            err.print(f"[red]{escape(say('cli-compact-changed'))}[/red]", soft_wrap=True)
+        if not result.verify.ok:
+            err.print(f"[red]{escape(verified)}[/red]", soft_wrap=True)
+        raise typer.Exit(1)
 
 
 __all__ = ["register"]

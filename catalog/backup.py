@@ -355,6 +355,32 @@ def restore_problems(result: RestoreResult) -> list[Message]:
     return _differences(result)
 
 
+@dataclass
+class CompactResult:
+    """What :func:`compact` did: the store's size before and after, and the proof that no fact changed."""
+
+    before: int  # bytes
+    after: int
+    head: Head  # before; ``same`` says the head after is this one
+    content_hash: str  # before
+    same: bool  # the head and the content hash after are those before
+    verify: VerifyResult  # of the log after
+
+    @property
+    def ok(self) -> bool:
+        return self.same and self.verify.ok
+
+
+def compact(store: CatalogStore) -> CompactResult:
+    """Give the space freed inside the catalog back to the disk (:meth:`CatalogStore.compact`), between two looks
+    at its head and content hash: a compaction that changed a fact, or a write that slipped in meanwhile (the server
+    should be stopped), shows as ``same`` False; the log is verified afterwards."""
+    head, digest = store.log_head(), content_hash(store)
+    before, after = store.compact()
+    same = store.log_head() == head and content_hash(store) == digest
+    return CompactResult(before, after, head, digest, same, store.verify_log(configured_witness=False))
+
+
 def _witness_beyond(store: CatalogStore, head: Head) -> Head | None:
     """The highest head the store's configured witness file names beyond ``head``, if any: after restoring an older
     backup, verify-log reports those entries missing until the file is moved aside."""

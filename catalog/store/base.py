@@ -670,6 +670,15 @@ class CatalogStore(abc.ABC):
         partial catalog (which :meth:`is_empty` reports as not empty), unless the caller wraps them in one
         (:attr:`restores_in_one_transaction`)."""
 
+    def compact(self) -> tuple[int, int]:
+        """Give the space freed inside the store back to the file system (an upgrade, a restore over a bigger
+        catalog, many deletions leave free pages that new writes do not always reuse); returns the store's size in
+        bytes before and after. Changes no fact and no log entry. Only a store kept in files of its own can do it:
+        the others refuse, naming why."""
+        from catalog.errors import FieldError, ValidationFailed
+
+        raise ValidationFailed([FieldError("store", msg("compact-embedded-only"))])
+
     @abc.abstractmethod
     def is_empty(self) -> bool:
         """True when the store holds no entity, relationship, organisation event, record or change-log entry."""

@@ -518,3 +518,93 @@ def test_cli_backup_and_restore_print_their_proofs(tmp_path: Path, monkeypatch: 
     assert again.exit_code != 0 and "refusing to restore over it" in " ".join(str(again.exception).split())
     missing = runner.invoke(app, ["backup", "--store", src_url, "-o", str(tmp_path / "b.db")])
     assert missing.exit_code != 0  # exists: refused without --force
+
+
+# --- compact ----------------------------------------------------------------------------------------------------------
+
+
+def test_compact_gives_an_upgraded_files_freed_space_back_and_changes_no_fact(tmp_path: Path) -> None:
+    """The case users meet: a file of the previous format (change-log entries holding a copy of every fact) is
+    upgraded on open, which frees space inside the file but not on disk; ``compact`` gives it back."""
+    from catalog.backup import compact
+
+    db = tmp_path / "c.db"
+    db.write_bytes((Path(__file__).parent.parent / "fixtures" / "sqlite_v3.db").read_bytes())
+    s = sqlite(db)
+    try:
+        assert s.schema_versions()[0] == "4"  # upgraded on open
+        head, digest, log = s.log_head(), content_hash(s), s.changelog()
+        result = compact(s)
+        assert result.ok and result.same and result.head == head and result.content_hash == digest
+        assert result.after < result.before  # the freed pages are gone from the file
+        assert db.stat().st_size == result.after and not Path(f"{db}-wal").stat().st_size  # WAL checkpointed, truncated
+        assert (s.log_head(), content_hash(s), s.changelog()) == (head, digest, log) and s.verify_log().ok
+        s.create_entity(entity("organization:after-compact"), CTX)  # the file goes on being written
+        assert s.verify_log().ok and s.revision()[0] == head.seq + 1
+    finally:
+        s.close()
+
+
+def test_compact_after_deletions_shrinks_the_file(tmp_path: Path) -> None:
+    from catalog.backup import compact
+
+    s = sqlite(tmp_path / "c.db")
+    try:
+        base(s, 600)
+        svc = CatalogService(s, ADMIN)
+        for i in range(0, 600, 2):
+            e = s.get_entity(f"system:s{i:03d}")
+            svc.delete(e.ref, e.version, cascade=True)
+        s.compact()  # the WAL checkpointed into the file first, so the next figures compare files, not WALs
+        counts = (s.count_entities(), s.count_relationships())
+        result = compact(s)
+        assert result.ok and result.after <= result.before
+        assert (s.count_entities(), s.count_relationships()) == counts == (301, 100)
+    finally:
+        s.close()
+
+
+def test_compact_on_a_full_disk_leaves_the_file_as_it_was(small_disk: Path) -> None:
+    s = sqlite(small_disk / "c.db")
+    try:
+        base(s, 30)
+        s.compact()
+        before = (s.log_head(), content_hash(s), sha256(small_disk / "c.db"))
+        fill_disk(small_disk, 8 * 1024)
+        with pytest.raises(StoreFull, match="full"):
+            s.compact()
+        assert (s.log_head(), content_hash(s), sha256(small_disk / "c.db")) == before and s.verify_log().ok
+    finally:
+        s.close()
+
+
+def test_compact_on_neo4j_refuses_and_says_why(neo) -> None:
+    from catalog.errors import ValidationFailed
+
+    with pytest.raises(ValidationFailed) as caught:
+        neo.compact()
+    reason = caught.value.errors[0].reason
+    assert reason.code == "compact-embedded-only" and "Neo4j" in reason.text("en") and "Neo4j" in reason.text("vi")
+
+
+@pytest.mark.parametrize(
+    ("lang", "said", "same"),
+    [
+        ("en", "Compacted the catalog:", "No fact and no log entry changed"),
+        ("vi", "Đã thu gọn danh mục:", "Không dữ kiện và không mục nhật ký nào thay đổi"),
+    ],
+)
+def test_cli_compact_prints_sizes_and_the_unchanged_head(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, lang: str, said: str, same: str
+) -> None:
+    monkeypatch.delenv("IOC_CATALOG_HEAD_WITNESS", raising=False)
+    url = f"sqlite:///{tmp_path / 'c.db'}"
+    s = open_store(url)
+    base(s)
+    head, digest = s.revision(), content_hash(s)
+    s.close()
+    out = CliRunner(env={"IOC_CATALOG_LANG": lang}).invoke(_cli(), ["compact", "--store", url])
+    assert out.exit_code == 0, out.output
+    text = " ".join(out.output.split())
+    assert said in text and same in text and "MiB" in text
+    assert f"#{head[0]} {head[1]}" in text and digest in text

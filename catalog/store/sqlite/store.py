@@ -1215,6 +1215,32 @@ class SQLiteStore(CatalogStore):
         finally:
             src.close()
 
+    def compact(self) -> tuple[int, int]:
+        """``VACUUM`` on a connection of its own: SQLite rewrites the file without its free pages (needing up to the
+        file's size again in free disk space meanwhile), then the write-ahead log is checkpointed and truncated, so
+        the sizes returned are the file's and its WAL's. It waits for, then holds, the write lock like any write
+        (``WRITE_WAIT``); readers in other processes keep reading. A full disk raises :class:`StoreFull` and leaves
+        the file as it was."""
+        if self.read_only:
+            raise StoreError(f"the catalog {self.path} is read-only here: nothing was written")
+        before = self._file_bytes()
+        conn = self._connect()
+        try:
+            conn.execute("VACUUM")
+            conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        except sqlite3.Error as exc:
+            raise _store_error(exc, self.path) from exc
+        finally:
+            conn.close()
+        return before, self._file_bytes()
+
+    def _file_bytes(self) -> int:
+        return sum(
+            Path(f"{self.path}{suffix}").stat().st_size
+            for suffix in ("", "-wal")
+            if Path(f"{self.path}{suffix}").exists()
+        )
+
     def dump(self, batch: int = 5000) -> Iterator[tuple[str, list]]:
         """Keyset pages read in one read transaction on a connection of their own: one snapshot of the file,
         whatever is written meanwhile."""
