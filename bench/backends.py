@@ -17,6 +17,9 @@ it, and each timed read is preceded by 200 untimed calls on the real catalog (ex
 naive peer first runs a few hundred of the warm-up catalog's rows through its statements and deletes them. Without
 it, the first load and the first calls measure the JVM's JIT and the server's query compilation. The same on both
 backends, and printed. A server the bench starts also logs its garbage-collection pauses, printed per phase.
+When the Neo4j JVM runs on this machine (a server the bench starts, or a local one of tools/neo4j/neo4j.sh), its CPU
+seconds during the bulk load and the naive peer's timed rows are read from /proc and printed beside the client's, split
+by what its threads do (queries and commits, GC, JIT, other): on a small machine client and server share the cores.
 
 The naive peer's Cypher lives here and only here: it is a benchmark peer, not catalog code (the catalog's own Cypher
 stays in catalog/store/neo4j/). It writes to its own label space (``NaiveEntity`` nodes, ``NAIVE_REL``
@@ -89,6 +92,77 @@ def _size(n_bytes: int) -> str:
 
 _GC_PAUSE = re.compile(r"\bPause .*? (\d+(?:\.\d+)?)ms$", re.M)
 
+# the server JVM's threads by what they do (thread names from /proc/<pid>/task/*/comm, digits dropped): queries and
+# commits run on Bolt workers; G1's pause and concurrent threads collect garbage; C1/C2 compile Java code (JIT)
+_THREAD_GROUPS = (
+    ("queries and commits", re.compile(r"^neo4j\.Bolt")),
+    ("GC", re.compile(r"^(GC Thread|G1 |VM Thread)")),
+    ("JIT", re.compile(r"^C[12] CompilerThre")),
+)
+
+
+def jvm_pid(url: str, data: Path | None = None) -> int | None:
+    """The pid of the Neo4j JVM that tools/neo4j/neo4j.sh started: from its pid file in ``data`` (as the launcher
+    records it), else, for a local ``url``, the neo4j-launcher.jar process started with that ``--port``; None when
+    it is not on this machine (its CPU cannot be read)."""
+    if data is not None:
+        try:
+            return int((data / "neo4j.pid").read_text().strip())
+        except (OSError, ValueError):
+            return None
+    m = re.match(r"^bolt://(127\.0\.0\.1|localhost):(\d+)$", url)
+    if not m:
+        return None
+    for entry in Path("/proc").iterdir() if Path("/proc").is_dir() else ():
+        if not entry.name.isdigit():
+            continue
+        try:
+            args = (entry / "cmdline").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        if any(a.endswith(b"neo4j-launcher.jar") for a in args) and b"--port" in args:
+            i = args.index(b"--port")
+            if i + 1 < len(args) and args[i + 1] == m.group(2).encode():
+                return int(entry.name)
+    return None
+
+
+def jvm_cpu(pid: int | None) -> dict[str, float] | None:
+    """CPU seconds (user + system, /proc/<pid>/task/*/stat) used so far by the JVM's threads, by group of
+    ``_THREAD_GROUPS`` ("other": the rest, such as checkpoints and index sampling) and in all ("total"). A thread that
+    ended between two readings takes its seconds with it, so a difference can miss a little; None without the pid."""
+    if pid is None:
+        return None
+    tick = os.sysconf("SC_CLK_TCK")
+    out = dict.fromkeys([g for g, _ in _THREAD_GROUPS] + ["other", "total"], 0.0)
+    try:
+        stat = (Path(f"/proc/{pid}") / "stat").read_text()
+        fields = stat.rsplit(")", 1)[1].split()
+        out["total"] = (int(fields[11]) + int(fields[12])) / tick
+        tasks = list((Path(f"/proc/{pid}") / "task").iterdir())
+    except (OSError, ValueError, IndexError):
+        return None
+    for task in tasks:
+        try:
+            stat = (task / "stat").read_text()
+        except OSError:  # the thread ended
+            continue
+        name = stat[stat.index("(") + 1 : stat.rindex(")")]
+        fields = stat.rsplit(")", 1)[1].split()
+        secs = (int(fields[11]) + int(fields[12])) / tick
+        group = next((g for g, rx in _THREAD_GROUPS if rx.match(name)), "other")
+        out[group] += secs
+    return out
+
+
+def cpu_used(before: dict[str, float] | None, after: dict[str, float] | None) -> dict[str, float] | None:
+    """What the JVM used between two :func:`jvm_cpu` readings, by group; "other" absorbs the threads that ended."""
+    if before is None or after is None:
+        return None
+    used = {k: round(max(0.0, after[k] - before[k]), 2) for k in after}
+    used["other"] = round(max(0.0, used["total"] - sum(v for k, v in used.items() if k not in ("other", "total"))), 2)
+    return used
+
 
 @dataclass
 class Server:
@@ -106,6 +180,9 @@ class Server:
         except OSError:
             return []
         return [float(m) for m in _GC_PAUSE.findall(text)]
+
+    def pid(self) -> int | None:
+        return jvm_pid(self.url, self.data)
 
     def mark(self, phase: str) -> None:
         self.marks.append((phase, len(self.gc_pauses())))
@@ -263,11 +340,17 @@ def _naive_erase(driver: Any) -> None:
 
 
 def naive_load(
-    url: str, entities: list, relationships: list, log: Callable[[str], None], warm: tuple[list, list] = ([], [])
+    url: str,
+    entities: list,
+    relationships: list,
+    log: Callable[[str], None],
+    warm: tuple[list, list] = ([], []),
+    server_pid: int | None = None,
 ) -> dict[str, Any]:
     """Each row one MERGE in its own auto-commit transaction; timed separately for entities and relationships.
     The ``warm`` rows (the warm-up catalog's) run the same statements first, untimed, and are deleted before the
-    timed rows, so that the peer, too, is timed on compiled queries and a warmed-up server."""
+    timed rows, so that the peer, too, is timed on compiled queries and a warmed-up server. With ``server_pid``,
+    the server's CPU during the timed rows is measured too."""
     from neo4j import GraphDatabase
 
     with GraphDatabase.driver(url, auth=_auth()) as driver:
@@ -280,8 +363,10 @@ def naive_load(
                 with driver.session() as session:
                     _naive_rows(session, *warm)
                 _naive_erase(driver)
+            server_before = jvm_cpu(server_pid)
             with driver.session() as session:
                 ent_s, rel_s, created = _naive_rows(session, entities, relationships)
+            server = cpu_used(server_before, jvm_cpu(server_pid))
         finally:
             _naive_erase(driver)
             driver.execute_query(f"DROP CONSTRAINT {NAIVE_CONSTRAINT} IF EXISTS")
@@ -293,6 +378,7 @@ def naive_load(
         "relationship_rows": len(relationships),
         "relationship_seconds": rel_s,
         "relationships_created": created,
+        "server_cpu_seconds": server,
     }
 
 
@@ -356,9 +442,11 @@ def measure(
     log: Callable[[str], None],
     warm: Samples | None = None,
     mark: Callable[[str], None] = lambda phase: None,
+    server_pid: int | None = None,
 ) -> dict[str, Any]:
     """Bulk load, then each read timed over ``samples``; with ``warm``, each read is first called on those picks,
-    untimed (excluded from the percentiles). ``mark`` is called with "bulk load" when the load has committed."""
+    untimed (excluded from the percentiles). ``mark`` is called with "bulk load" when the load has committed.
+    ``server_pid``: the Neo4j JVM on this machine, whose CPU during the load is measured too (:func:`jvm_cpu`)."""
     figs: dict[str, Any] = {}
     n_rows = len(entities) + len(relationships)
     log(f"[{name}] bulk load of {n_rows:,} rows ...")
@@ -368,9 +456,11 @@ def measure(
     def progress(done: int, total: int) -> None:  # the last call comes after the last write, before the commit
         last[0] = time.perf_counter()
 
+    server_before = jvm_cpu(server_pid)
     c, t = time.process_time(), time.perf_counter()
     result = store.bulk_load(load, WriteContext(actor="bench"), progress=progress)
     end, cpu = time.perf_counter(), time.process_time() - c
+    server = cpu_used(server_before, jvm_cpu(server_pid))
     secs = end - t
     commit = end - last[0] if last[0] else None
     mark("bulk load")
@@ -385,9 +475,11 @@ def measure(
         "created": sum(result.created.values()),
         "commit_seconds": commit,
         "client_cpu_seconds": cpu,
+        "server_cpu_seconds": server,
     }
     log(
         f"  {n_rows / secs:,.0f} rows/s ({secs:.1f} s, this process's CPU {cpu:.1f} s"
+        + (f", server CPU {_cpu(server)}" if server else "")
         + (f", commit {commit:.1f} s)" if commit else ")")
     )
     del load, result
@@ -484,8 +576,10 @@ def run(args: argparse.Namespace, log: Callable[[str], None]) -> Results:
             mark = server.mark
             url = server.url
             res.params["neo4j_server"] = {"url": url, **server.settings}
+            pid = server.pid()
         else:
             res.params["neo4j_server"] = {"url": url}
+            pid = jvm_pid(url)
             mark = lambda phase: None  # noqa: E731 - a server of someone else's: no garbage-collection log to read
         prepare_database(url, args.erase)
         from catalog.store.neo4j import Neo4jStore
@@ -495,7 +589,9 @@ def run(args: argparse.Namespace, log: Callable[[str], None]) -> Results:
         try:
             warm_up("neo4j", store, warm_ents, warm_rels, warm_reads, log)
             mark("start and warm-up")
-            res.figures["neo4j"] = measure("neo4j", store, entities, relationships, samples, log, warm_samples, mark)
+            res.figures["neo4j"] = measure(
+                "neo4j", store, entities, relationships, samples, log, warm_samples, mark, server_pid=pid
+            )
             mark("reads")
         finally:
             store.close()
@@ -507,7 +603,7 @@ def run(args: argparse.Namespace, log: Callable[[str], None]) -> Results:
         )
         warm_naive = naive_sample(warm_ents, warm_rels, min(WARMUP_NAIVE_ROWS, naive_n)) if n_warm else ([], [])
         res.params["warmup_naive_rows"] = [len(warm_naive[0]), len(warm_naive[1])]
-        naive = naive_load(url, ents, rels, log, warm_naive)
+        naive = naive_load(url, ents, rels, log, warm_naive, server_pid=pid)
         ent_rate = naive["entity_rows"] / naive["entity_seconds"]
         rel_rate = naive["relationship_rows"] / naive["relationship_seconds"]
         extrapolated = len(entities) / ent_rate + len(relationships) / rel_rate
@@ -537,6 +633,16 @@ def run(args: argparse.Namespace, log: Callable[[str], None]) -> Results:
 
 
 # --- output ---------------------------------------------------------------------------------------------------------
+def _cpu(server: dict[str, float]) -> str:
+    """The server's CPU seconds and where they went (see :func:`jvm_cpu`)."""
+    parts = ", ".join(f"{k} {v:,.1f}" for k, v in server.items() if k != "total")
+    return f"{server['total']:,.1f} s ({parts})"
+
+
+def _per_k(seconds: float, rows: int) -> str:
+    return f"{1000 * seconds / max(1, rows) * 1000:,.0f} ms per 1,000 rows"
+
+
 def _ms(v: float | None) -> str:
     return "-" if v is None else (f"{v:.2f}" if v < 10 else f"{v:,.0f}" if v >= 1000 else f"{v:.1f}")
 
@@ -564,7 +670,13 @@ def table_rows(res: Results) -> list[tuple[str, str, str, str]]:
             return "-"
         commit = f", commit {b['commit_seconds']:,.1f} s" if b.get("commit_seconds") is not None else ""
         cpu = b["client_cpu_seconds"]
-        return f"{b['rows_per_s']:,.0f} rows/s ({b['seconds']:,.1f} s; client CPU {cpu:,.1f} s{commit})"
+        server = b.get("server_cpu_seconds")
+        on_server = (
+            f"; server CPU {_cpu(server)}: {_per_k(server['total'], b['rows'])}, client {_per_k(cpu, b['rows'])}"
+            if server
+            else ""
+        )
+        return f"{b['rows_per_s']:,.0f} rows/s ({b['seconds']:,.1f} s; client CPU {cpu:,.1f} s{commit}{on_server})"
 
     nb = n.get("bulk_load")
     rows.append(
@@ -576,12 +688,15 @@ def table_rows(res: Results) -> list[tuple[str, str, str, str]]:
         )
     )
     if naive:
+        sampled = naive["entity_rows"] + naive["relationship_rows"]
+        server = naive.get("server_cpu_seconds")
         rows.append(
             (
                 "naive load (MERGE + auto-commit tx per row)",
                 "-",
                 f"{naive['rows_per_s']:,.0f} rows/s (extrapolated: {naive['extrapolated_seconds']:,.0f} s; "
-                f"sample {naive['entity_rows']:,} + {naive['relationship_rows']:,} rows)",
+                f"sample {naive['entity_rows']:,} + {naive['relationship_rows']:,} rows"
+                + (f"; server CPU {_per_k(server['total'], sampled)})" if server else ")"),
                 "the peer to beat",
             )
         )

@@ -12,6 +12,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from conftest import neo4j_url
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -74,6 +75,15 @@ def test_quick_run_on_both_backends(tmp_path: Path) -> None:
     assert naive["relationship_rows"] == 100 and naive["relationships_created"] == 100
     assert naive["entity_rows"] >= 100 and naive["rows_per_s"] > 0
 
+    # a server on this machine: its CPU during the load and the naive rows, by thread group, printed beside the client's
+    from bench.backends import jvm_pid
+
+    if jvm_pid(url) is not None:
+        for server in (res["figures"]["neo4j"]["bulk_load"]["server_cpu_seconds"], naive["server_cpu_seconds"]):
+            assert server["total"] > 0 and server["queries and commits"] > 0, server
+            assert sum(v for k, v in server.items() if k != "total") == pytest.approx(server["total"], abs=0.05)
+        assert "server CPU" in proc.stdout and "ms per 1,000 rows" in proc.stdout
+
     # the peer cleaned up after itself: only the catalog is left
     from neo4j import GraphDatabase
 
@@ -87,3 +97,17 @@ def test_quick_run_on_both_backends(tmp_path: Path) -> None:
             "SHOW CONSTRAINTS YIELD name WHERE name = 'bench_naive_entity_ref' RETURN count(*) AS n"
         )
         assert records[0]["n"] == 0
+
+
+def test_jvm_cpu_reads_threads_by_group() -> None:
+    """jvm_cpu works on any process's /proc entry: this one's threads are all "other", and they add up."""
+    from bench.backends import cpu_used, jvm_cpu, jvm_pid
+
+    before = jvm_cpu(os.getpid())
+    sum(i * i for i in range(2_000_000))  # some CPU to see
+    after = jvm_cpu(os.getpid())
+    assert before is not None and after is not None
+    used = cpu_used(before, after)
+    assert used is not None and used["total"] > 0 and used["other"] == used["total"]
+    assert jvm_cpu(None) is None and cpu_used(None, after) is None
+    assert jvm_pid("bolt://neo4j.example.org:7687") is None  # not on this machine: no CPU to read
