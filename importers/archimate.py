@@ -87,6 +87,10 @@ _RENAMES = {
 FOLDER_TAG = "folder:"
 TYPE_TAG = "archimate:"
 SPECIAL_PROPS = ("tags", "owner", "valid_from", "valid_to")
+# the key under which a mapped relationship keeps its identifier in the file, in ``source_properties``
+# (``archimate:@identifier=<id>``; a preserved one has ``source_id``, an element its code): an export writes it back as
+# the relationship's identifier, so a round trip through Archi keeps it
+IDENTIFIER_KEY = "@identifier"
 PRESERVED = "preserved"  # the kind and relationship type of what no mapping covers (catalog.metamodel)
 SOURCE_FORMAT = "archimate"
 MODEL_TYPE = "Model"  # source_type of a model's own record
@@ -962,7 +966,7 @@ def transform_model(
             continue
         (sref, skind), (tref, tkind) = kinds[r.source or ""], kinds[r.target or ""]  # both checked above
         if PRESERVED not in (skind, tkind):
-            mapped, bad = _mapped_relationship(r, sref, skind, tref, tkind, mapping, mm, where, t, lookups)
+            mapped, bad = _mapped_relationship(r, sref, skind, tref, tkind, mapping, mm, where, t, lookups, refs)
             if bad:
                 rc["rejected"] += 1
                 continue
@@ -1110,9 +1114,13 @@ def _mapped_relationship(
     where: Any,
     t: ArchimateTransformed,
     lookups: dict[str, dict[str, str]],
+    file_ids: dict[str, str],
 ) -> tuple[Relationship | None, bool]:
     """``(relationship, bad)``: the catalog relationship the mapping makes of ``r``, None when it makes none (then it
-    is preserved); ``bad`` when its data is refused (the reasons are appended to ``t.rejected`` at ``where``)."""
+    is preserved); ``bad`` when its data is refused (the reasons are appended to ``t.rejected`` at ``where``). Its
+    identifier in the file is kept (``archimate:@identifier=`` first in ``source_properties``) unless it is the one an
+    export would derive anyway (:func:`derived_identifier`, ``file_ids``: our ref -> the element's identifier), so a
+    catalog exported and imported again is unchanged."""
     from catalog.text import fold
 
     marker = None
@@ -1154,6 +1162,8 @@ def _mapped_relationship(
             data["properties"][lookup[k]] = value
         else:
             kept.append(source_property(key, value))
+    if r.id and r.id != derived_identifier(file_ids.get(a, a), relation, file_ids.get(b, b)):
+        kept.insert(0, source_property(IDENTIFIER_KEY, r.id))
     if kept:
         data["properties"]["source_properties"] = kept
     try:
@@ -1272,6 +1282,24 @@ def _lang_names(parent, tag: str, vi: str, en: str) -> None:
             el.text = text
 
 
+def derived_identifier(source: str, relation: str, target: str) -> str:
+    """The identifier an export gives a relationship that brings none: named by what it joins as written there
+    (the identifiers of its ends and its catalog type), so that it survives a re-import."""
+    return "id-r" + hashlib.sha1(f"{source}>{relation}>{target}".encode()).hexdigest()[:16]
+
+
+def relationship_identifier(r: Relationship) -> str:
+    """The identifier in its source file of a relationship an ArchiMate import made: ``source_id`` of a preserved
+    one, the ``@identifier`` kept in ``source_properties`` of a mapped one; "" when it has none."""
+    if r.type == PRESERVED:
+        return str(r.properties.get("source_id") or "")
+    for item in r.properties.get("source_properties") or ():
+        parts = split_source_property(str(item))
+        if parts and parts[0] == SOURCE_FORMAT and parts[1] == IDENTIFIER_KEY:
+            return parts[2]
+    return ""
+
+
 def export_entities(
     entities: Iterable[Entity],
     relationships: Iterable[Relationship],
@@ -1346,11 +1374,13 @@ def export_entities(
     relationships = list(relationships)
     rel_ident: dict[str, str] = {}  # relationship id -> identifier
     by_source_id: dict[str, str] = {}  # identifier in the source -> identifier here
-    for r in sorted(relationships, key=lambda x: (x.type != PRESERVED, x.id)):
-        sid = str(r.properties.get("source_id", "")) if r.type == PRESERVED else ""
-        # named by what it joins as written here, so that the identifier survives a re-import
-        said = f"{ids.get(r.source, r.source)}>{r.type}>{ids.get(r.target, r.target)}"
-        rel_ident[r.id] = unique(sid, "id-r" + hashlib.sha1(said.encode("utf-8")).hexdigest()[:16])
+    sids = {r.id: relationship_identifier(r) for r in relationships}
+    for r in sorted(relationships, key=lambda x: (x.type != PRESERVED, not sids[x.id], x.id)):
+        sid = sids[r.id]
+        if sid and not _NCNAME.match(sid) and _NCNAME.match("id-" + sid):
+            sid = "id-" + sid  # an Archi identifier ("1274") as Archi exports it: the XSD wants an NCName
+        fallback = derived_identifier(ids.get(r.source, r.source), r.type, ids.get(r.target, r.target))
+        rel_ident[r.id] = unique(sid, fallback)
         if sid:
             by_source_id[sid] = rel_ident[r.id]
     kept: list[dict[str, Any]] = []
@@ -1454,7 +1484,11 @@ def export_entities(
             note = props.pop("note", None)
             if note:
                 _lang_names(rel, "name", "", str(note))
-            extra = _kept_properties(props.pop("source_properties", None))
+            extra = [
+                (k, v)
+                for k, v in _kept_properties(props.pop("source_properties", None))
+                if k != IDENTIFIER_KEY or v != sids[r.id]
+            ]
             values = [(k, _value_text(v)) for k, v in sorted(props.items())] + extra
             if needs_marker:
                 values.append((mapping.relation_property, f"{r.type} reversed" if choice.reverse else r.type))

@@ -320,7 +320,11 @@ def test_csv_property_rows_that_point_at_relationships(db: CatalogStore, tmp_pat
     )
     t = transform(ArchiCsvImporter(), tmp_path / "city-elements.csv")
     (rel,) = t.relationships
-    assert rel.id == "system:app>writes>database:db" and rel.properties == {"note": "stores", "protocol": "rest"}
+    assert rel.id == "system:app>writes>database:db" and rel.properties == {
+        "note": "stores",
+        "protocol": "rest",
+        "source_properties": ["archimate:@identifier=r1"],  # Archi's ID of the relation, for a re-import or export
+    }
     assert next(e for e in t.entities if e.code == "app").attributes["lifecycle"] == "planned"
     assert [str(r) for r in t.rejected] == [
         "city-properties.csv: line 4: ID: zz is neither an element nor a relation of the set"

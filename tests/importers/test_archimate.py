@@ -246,7 +246,11 @@ line two</documentation>
         "source_properties": ["archimate:Owner team=Ban A"],
     }
     rel, serves, read = t.relationships
-    assert rel.type == "writes" and rel.properties == {"note": "stores frames", "protocol": "rest"}
+    assert rel.type == "writes" and rel.properties == {  # its identifier in the file kept for a re-import, an export
+        "note": "stores frames",
+        "protocol": "rest",
+        "source_properties": ["archimate:@identifier=id-r1"],
+    }
     assert (serves.type, serves.target) == ("serves", "process:" + code_for("id-P"))
     assert (read.type, read.target) == ("reads", "database:" + code_for("id-D2"))
     # a relationship on a relationship and one from an element to itself: kept on the model's record for export
