@@ -106,6 +106,7 @@ def _print_report(report, lang: str = "vi") -> None:
         | set(report.result.unchanged)
         | set(report.result.removed)
     )
+    from catalog.i18n import format_number
     from catalog.settings import get_settings
     from catalog.text import vi_sort_key
 
@@ -117,7 +118,10 @@ def _print_report(report, lang: str = "vi") -> None:
             said_kind = mm.kinds[k].plural.get(lang)
         else:
             said_kind = text(msg("ui-relationships") if k.startswith("rel") else msg("ui-org-events"), lang)
-        counts = [str(getattr(report.result, c).get(k, 0)) for c in ("created", "updated", "unchanged", "removed")]
+        counts = [
+            format_number(getattr(report.result, c).get(k, 0), lang)
+            for c in ("created", "updated", "unchanged", "removed")
+        ]
         rows.append((said_kind[:1].upper() + said_kind[1:], counts))
     for said_kind, counts in sorted(rows, key=lambda row: vi_sort_key(row[0])):
         t.add_row(said_kind, *counts)

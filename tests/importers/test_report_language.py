@@ -242,3 +242,30 @@ def test_the_command_line_report_speaks_the_language_asked_for(store: CatalogSto
             assert "Không nhập gì" in out.getvalue()
         else:
             assert not [x for x in lines if VIETNAMESE.search(x)] and "Nothing was imported" in out.getvalue()
+
+
+def test_the_command_line_report_writes_counts_as_numbers_of_its_language() -> None:
+    """Counts are numbers as the language writes them: 60.000 in Vietnamese, 60,000 in English (an import of the
+    20,000-entity synthetic catalog printed 60000)."""
+    from io import StringIO
+    from types import SimpleNamespace
+
+    from rich.console import Console
+
+    import api.cli as cli
+    from catalog.store.base import BulkResult
+
+    result = BulkResult()
+    for _ in range(60_000):
+        result.add("created", "relationship")
+    result.add("unchanged", "system")
+    report = SimpleNamespace(source="native:x.json", dry_run=False, result=result, rejected=[], unmapped=[])
+    for lang, said in (("vi", "60.000"), ("en", "60,000")):
+        out = StringIO()
+        saved = cli.console, cli.err
+        cli.console = cli.err = Console(file=out, width=300, no_color=True)
+        try:
+            cli._print_report(report, lang)
+        finally:
+            cli.console, cli.err = saved
+        assert said in out.getvalue() and "60000" not in out.getvalue(), out.getvalue()
