@@ -77,6 +77,7 @@ def create_app(settings: Settings | None = None, store: CatalogStore | None = No
         events,
         exports,
         graph,
+        mappings,
         notices,
         registries,
         relationships,
@@ -128,6 +129,7 @@ def create_app(settings: Settings | None = None, store: CatalogStore | None = No
         search,
         report,
         campaigns,
+        mappings,
     ):
         app.include_router(r.router, **guarded)
     app.include_router(web_explore.router)

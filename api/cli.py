@@ -656,6 +656,7 @@ def _register_command_groups() -> None:
         commands_coverage,
         commands_diagrams,
         commands_history,
+        commands_mappings,
         commands_migrate,
         commands_notify,
         commands_policy,
@@ -670,6 +671,7 @@ def _register_command_groups() -> None:
     commands_coverage.register(app)  # coverage of the business layer
     commands_diagrams.register(app)
     commands_history.register(app)  # list (on a date), diff
+    commands_mappings.register(app)  # mappings: the spreadsheet mapping profiles
     commands_migrate.register(app)
     commands_notify.register(app)  # notify run
     commands_policy.register(app)  # policy show

@@ -248,6 +248,50 @@ class Profiles:
         return checked
 
 
+def _labels(label: Any, fallback: str) -> dict[str, str]:
+    """A metamodel label in both languages, the code where there is none."""
+    return {"vi": label.vi, "en": label.en} if label is not None else {"vi": fallback, "en": fallback}
+
+
+def describe(profiles: list[Profile], store: CatalogStore, *, full: bool = False) -> list[dict[str, Any]]:
+    """What the command line (``ioc-catalog mappings``) and the API (``GET /api/v1/mappings``) show of profiles: the
+    profile (without its columns and value choices unless ``full``), the kind it reads with its labels, its
+    organisation's name, and ``maps``: each column's header (folded, as it is matched), the field it fills and, for a
+    mark column, the value, each with its labels in both languages; ``choices``: how many value choices it keeps."""
+    from catalog.metamodel import VALUE_LABELS
+
+    mm = store.metamodel
+    orgs = store.get_entities(sorted({p.org for p in profiles if p.org}))
+    out = []
+    for p in profiles:
+        spec = mm.kinds.get(p.kind)
+        fields = {c.key: c for c in fields_of(mm, p.kind)} if spec else {}
+        maps = []
+        for header, target in p.columns.items():
+            col = fields.get(target[0])
+            item: dict[str, Any] = {
+                "header": header,
+                "field": target[0],
+                "field_label": _labels(col.label if col else None, target[0]),
+            }
+            if len(target) > 1:
+                item["value"] = target[1]
+                item["value_label"] = _labels(VALUE_LABELS.get(target[1]), target[1])
+            maps.append(item)
+        data = p.to_json()
+        if not full:
+            del data["columns"], data["values"]
+        org = orgs.get(p.org) if p.org else None
+        data.update(
+            kind_label=_labels(spec.plural if spec else None, p.kind),
+            org_name={"vi": org.name.vi, "en": org.name.en} if org else None,
+            maps=maps,
+            choices=sum(len(v) for v in p.values.values()),
+        )
+        out.append(data)
+    return out
+
+
 # --- reading the sheet -----------------------------------------------------------------------------------------
 
 
