@@ -91,6 +91,8 @@ def concrete(store: CatalogStore, path: str) -> tuple[str, dict[str, str]]:
         path, headers["If-Match"] = path.replace("{hook_id}", "0123456789ab"), '"1"'
     if "{campaign_id}" in path:  # a campaign: the body is judged before the campaign is looked up
         path = path.replace("{campaign_id}", "sec-nothing")
+    if "{name}" in path:  # a mapping profile
+        path = path.replace("{name}", "sec-nothing")
     assert "{" not in path, path
     return path, headers
 

@@ -153,6 +153,7 @@ def _templates(s: Server) -> dict[tuple[str, str], tuple[str, dict[str, Any]]]:
                 fmt="json",
                 view="landscape",
                 campaign_id="sec-nothing",
+                name="sec-nothing",
             )
             body: dict[str, Any] = {"note": "ghi chú", "label": "nhãn"}
             if path.endswith("/relationships") or path.startswith("/api/v1/relationships/"):
@@ -242,6 +243,7 @@ QUERIES = (
     "/api/v1/entities/{}/impact",
     "/api/v1/diagrams/context.dot?ref={}",
     "/api/v1/paths?source={}&target=x",
+    "/api/v1/mappings/{}",
     "/search.json?q={}",
     "/entities/{}",
     "/asof?date={}",

@@ -40,6 +40,7 @@ PLACEHOLDERS = {
     "fmt": "json",
     "view": "landscape",
     "campaign_id": "sec-nothing",
+    "name": "sec-nothing",  # a mapping profile (GET /api/v1/mappings/{name})
 }
 EXPORTS = ("native", "xlsx", "csv", "archimate")
 
