@@ -91,9 +91,28 @@ def test_an_unknown_name_is_a_404_problem_in_the_readers_language(saved, lang: s
 
 
 def test_a_hostile_or_huge_name_is_refused_cleanly(saved) -> None:
-    for name in ("x" * 201, "%00", "..%2F..%2Fetc", "<script>"):
+    got = {}
+    for name in ("x" * 201, "%00", "..%2F..%2Fetc", "<script>", "%ED%A0%80"):
         r = saved.client.get(f"{API_ROOT}/mappings/{name}", headers=saved.as_("architect"))
-        assert r.status_code in (400, 404, 422), (name, r.status_code)
+        assert r.headers["content-type"].startswith("application/problem+json"), (name, r.text)
+        got[name] = r.status_code
+    # too long, a control character: 422 naming the parameter; the rest is a name no profile has
+    assert got == {"x" * 201: 422, "%00": 422, "..%2F..%2Fetc": 404, "<script>": 404, "%ED%A0%80": 404}
+
+
+def test_anonymous_reads_them_only_where_anonymous_may_read(saved) -> None:
+    from fastapi.testclient import TestClient
+
+    from api.app import create_app
+    from catalog.settings import Settings
+
+    assert saved.client.get(f"{API_ROOT}/mappings").status_code == 200  # the demo's anonymous role: viewer
+    closed = create_app(Settings(demo=True, anonymous_role="none"), store=saved.store)
+    with TestClient(closed, raise_server_exceptions=False) as c:
+        for path in ("/mappings", "/mappings/mau kiem ke chung"):
+            r = c.get(API_ROOT + path)
+            assert r.status_code == 401 and r.json()["code"] == "unauthenticated", (path, r.text)
+            assert "Mẫu kiểm kê chung" not in r.text
 
 
 def test_nothing_saved_lists_nothing(api) -> None:
