@@ -433,7 +433,9 @@ def test_dangling_owner_system_api_and_dependency_are_warnings(
     assert "không có trong lần nhập này lẫn trong danh mục" in report.unmapped[0].text("vi")
 
 
-def test_strict_still_refuses_a_rejected_entity_beside_a_dangling_reference(store: CatalogStore, tmp_path: Path) -> None:
+def test_strict_still_refuses_a_rejected_entity_beside_a_dangling_reference(
+    store: CatalogStore, tmp_path: Path
+) -> None:
     """A real rejection (a lifecycle Backstage does not know) refuses a strict run and names only itself; the
     dangling parent beside it stays a warning."""
     bad = component("x", "team-x").replace("lifecycle: production", "lifecycle: someday")
