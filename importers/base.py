@@ -471,16 +471,6 @@ def with_limits(importer: Importer, limits: ImportLimits) -> Importer:
     return importer
 
 
-def replace_attr(importer: Importer, **values: Any) -> Importer:
-    """A copy of a (shared, registered) importer with other attribute values."""
-    import copy
-
-    importer = copy.copy(importer)
-    for name, value in values.items():
-        setattr(importer, name, value)
-    return importer
-
-
 def with_metamodel(importer: Importer, metamodel: Any) -> Importer:
     """The importer reading against ``metamodel`` (the store's: custom attributes included) unless it was built with
     one of its own. Registered importers are shared, so this returns a copy rather than changing them."""
@@ -820,16 +810,14 @@ def prepare_import(
     *,
     limits: ImportLimits,
     on_stage: Callable[[str, str], None] | None = None,
-    strict: bool = True,
 ) -> Prepared:
     """The stages of an import before the load, writing nothing: pick the importer, check the file's size and
     content, read, transform, resolve, then check every reference and event against the file and the store
     (rejections go to ``transformed.rejected``). ``on_stage(stage, format)`` is told ``picked``, ``read`` and
-    ``load`` as they are reached; an importer with a ``strict`` attribute is told whether the run is strict. Raises
-    :class:`ImportFailed` when the file cannot be read at all. Shared by :func:`run_import` and :func:`plan_import`."""
+    ``load`` as they are reached. Whether rejections refuse the run (strict) is the caller's to decide; warnings
+    (``unmapped``) never do. Raises :class:`ImportFailed` when the file cannot be read at all. Shared by
+    :func:`run_import` and :func:`plan_import`."""
     importer = with_limits(with_metamodel(pick(path, format), store.metamodel), limits)
-    if getattr(importer, "strict", strict) != strict:
-        importer = replace_attr(importer, strict=strict)
 
     def stage(name: str) -> None:
         if on_stage is not None:
@@ -923,7 +911,7 @@ def run_import(
             _heartbeat(store, report, ctx, name)
 
     try:
-        t = prepare_import(store, path, format, limits=limits, on_stage=stage, strict=strict).transformed
+        t = prepare_import(store, path, format, limits=limits, on_stage=stage).transformed
         report.rejected, report.unmapped = t.rejected, t.unmapped
         report.counts, report.source_types = _counts(t), dict(sorted(t.source_types.items()))
         if strict and t.rejected:
