@@ -554,7 +554,11 @@ def import_(
     ] = None,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Report what would change; write nothing")] = False,
     strict: Annotated[
-        bool, typer.Option("--strict/--no-strict", help="Strict (default): any bad item means nothing is imported")
+        bool,
+        typer.Option(
+            "--strict/--no-strict",
+            help="Strict (default): any rejected item means nothing is imported (warnings never refuse)",
+        ),
     ] = True,
     cleanup: Annotated[
         bool,
