@@ -27,9 +27,10 @@ relationships, with a uniqueness constraint on ``NaiveEntity.ref`` so that its `
 store's) and removes them, and the constraint, afterwards. Values reach it only as parameters.
 
 Without ``--neo4j-url`` it starts a throwaway server with tools/neo4j/neo4j.sh on a free port and a temporary data
-directory, sized for a one-transaction load (the store holds a transaction's writes in server memory, roughly
-10-17 KB per fact: see docs/neo4j.md), and stops it and removes the directory at the end. With ``--neo4j-url`` the
-database must be empty, or ``--erase`` must be given to delete everything in it first (throwaway servers only).
+directory, with the launcher's default transaction memory and garbage collector and the heap this machine allows
+(``machine_heap``, printed; NEO4J_HEAP overrides it), and stops it and removes the directory at the end. With
+``--neo4j-url`` the database must be empty, or ``--erase`` must be given to delete everything in it first (throwaway
+servers only).
 """
 
 from __future__ import annotations
@@ -206,13 +207,27 @@ class Server:
         shutil.rmtree(self.data, ignore_errors=True)
 
 
+def machine_heap(pagecache: int) -> int:
+    """The heap this machine allows the server: a quarter of the memory available beside the page cache, in whole
+    GiB, at least the launcher's 1 GiB and at most 4 GiB. A larger heap costs no more transaction memory (that stays
+    the launcher's default); it makes garbage collection cheaper, because a chunk's transaction state dies young."""
+    try:
+        import psutil
+
+        avail = psutil.virtual_memory().available - pagecache
+    except ImportError:  # pragma: no cover
+        return 1 << 30
+    return min(4, max(1, avail // 4 >> 30)) << 30
+
+
 def start_server(facts: int, log: Callable[[str], None]) -> Server:
-    """The launcher's default heap (NEO4J_HEAP, 1 GiB unless set) and transaction memory (512 MiB per transaction):
-    the store writes a load of any size in transactions of ``BATCH`` facts, so no setting grows with the load. Page
-    cache 1 GiB (2 at full size), so that reads are timed from memory as before."""
-    heap = _bytes(os.environ.get("NEO4J_HEAP", "1g"))
+    """The launcher's default transaction memory (512 MiB per transaction) and garbage collector (NEO4J_GC): the
+    store writes a load of any size in transactions of ``BATCH`` facts, so no setting grows with the load. Heap:
+    NEO4J_HEAP if set, else what the machine allows (:func:`machine_heap`), printed. Page cache 1 GiB (2 at full
+    size), so that reads are timed from memory as before."""
     tx = 512 << 20  # tools/neo4j's default db.memory.transaction.max
     pagecache = (2 << 30) if facts > 100_000 else (1 << 30)
+    heap = _bytes(os.environ["NEO4J_HEAP"]) if os.environ.get("NEO4J_HEAP") else machine_heap(pagecache)
     data = Path(tempfile.mkdtemp(prefix="ioc-bench-neo4j-"))
     # the JVM logs its garbage-collection pauses, which the report sums per phase
     java_opts = " ".join(x for x in (os.environ.get("NEO4J_JAVA_OPTS", ""), f"-Xlog:gc:file={data / 'gc.log'}") if x)
@@ -223,7 +238,12 @@ def start_server(facts: int, log: Callable[[str], None]) -> Server:
         "NEO4J_AUTH": "none",
         "NEO4J_JAVA_OPTS": java_opts,
     }
-    settings = {"heap": env["NEO4J_HEAP"], "pagecache": env["NEO4J_PAGECACHE"], "db.memory.transaction.max": _size(tx)}
+    settings = {
+        "heap": env["NEO4J_HEAP"] + ("" if os.environ.get("NEO4J_HEAP") else " (what the machine allows)"),
+        "gc": os.environ.get("NEO4J_GC") or "parallel",
+        "pagecache": env["NEO4J_PAGECACHE"],
+        "db.memory.transaction.max": _size(tx),
+    }
     try:
         import psutil
 
@@ -237,8 +257,8 @@ def start_server(facts: int, log: Callable[[str], None]) -> Server:
         pass
     port = free_port()
     log(
-        f"starting a throwaway Neo4j on port {port} (heap {settings['heap']}, page cache {settings['pagecache']}, "
-        f"transaction memory {settings['db.memory.transaction.max']}) ..."
+        f"starting a throwaway Neo4j on port {port} (heap {settings['heap']}, {settings['gc']} GC, page cache "
+        f"{settings['pagecache']}, transaction memory {settings['db.memory.transaction.max']}) ..."
     )
     proc = subprocess.run(
         [str(NEO4J_SH), "start", "--port", str(port), "--data", str(data)],
