@@ -111,6 +111,10 @@ _REPLAN = "CYPHER replan=skip "
 # seconds for the step query: the walk pads its lists into the 101-1000 class with "" (never a ref), so that one
 # plan serves every call
 _PLAN_LIST = 101
+# the statements that create facts in batches: every plan is a CREATE or a seek on a unique constraint whatever the
+# counts say, so re-planning them because a load changed the statistics (every 10 s or more during a large load) buys
+# nothing and costs the server compile work (docs/neo4j.md, "Where a bulk load's server CPU goes")
+_BULK = _REPLAN
 _STEP_SLACK = 2  # rows per entity found or in the frontier that one step reads beyond the limit (see neighbourhood)
 BATCH = 5000  # rows per UNWIND, facts per bulk-load chunk (as the SQLite backend) and per staged transaction
 STAGE_ABOVE = 2 * BATCH  # facts in a load above which it is staged (written in transactions of BATCH facts)
@@ -129,30 +133,34 @@ class _Stager:
     this process prepares the next chunk (Python work) while the server writes and commits the previous one, so the
     two share the machine's cores instead of taking turns. At most one chunk is in flight, so server memory stays
     bounded by one chunk, and the chunks commit in order (relationships after the entities they join). The thread
-    only waits on the server (the driver packs rows natively), so it costs this process's interpreter little."""
+    only waits on the server (the driver packs rows natively), so it costs this process's interpreter little.
+    Progress is reported on the caller's thread, for what is committed: the same calls as without the thread, each
+    once its chunk has committed."""
 
-    def __init__(self, stage: Callable[[Callable[[], None]], None]) -> None:
+    def __init__(self, stage: Callable[[Callable[[], None]], None], report: Callable[[int], None]) -> None:
         self._stage = stage
+        self._report = report
         self._pool = ThreadPoolExecutor(1, thread_name_prefix="ioc-neo4j-stage")
         self._last: Future | None = None
-        self._upto = 0
-        self.committed = 0  # the load's facts up to the end of the last chunk committed (what progress reports)
+        self._done = 0  # the load's facts to report once the chunk in flight has committed
 
-    def submit(self, write: Callable[[], None], upto: int) -> None:
-        """Wait for the chunk in flight (raising its error, if any), then send ``write`` off; ``upto``: the load's
-        facts up to the end of this chunk."""
+    def submit(self, write: Callable[[], None]) -> None:
+        """Wait for the chunk in flight (raising its error, if any), then send ``write`` off."""
         self.wait()
-        self._last, self._upto = self._pool.submit(self._stage, write), upto
+        self._last = self._pool.submit(self._stage, write)
+
+    def progress(self, done: int) -> None:
+        """``done`` facts of the load are handled: reported now, or once the chunk in flight has committed."""
+        if self._last is None:
+            self._report(done)
+        else:
+            self._done = done
 
     def wait(self) -> None:
         last, self._last = self._last, None
         if last is not None:
             last.result()
-            self.committed = self._upto
-
-    def written(self, done: int) -> int:
-        """What progress reports once ``done`` facts are sent: only what is committed (the chunk in flight is not)."""
-        return done if self._last is None else self.committed
+            self._report(self._done)
 
     def close(self) -> None:
         """Let the chunk in flight finish (committed or rolled back), whatever happened meanwhile: a sweep after a
@@ -1021,10 +1029,10 @@ class Neo4jStore(CatalogStore):
         for label, group in by_label.items():
             for batch in _chunks(group):
                 if logs is None:
-                    self._send(f"UNWIND $rows AS row CREATE (n:Entity{label}) SET n = row", rows=batch)
+                    self._send(f"{_BULK}UNWIND $rows AS row CREATE (n:Entity{label}) SET n = row", rows=batch)
                 else:
                     self._send(
-                        f"UNWIND $rows AS row CREATE (n:Entity{label}) SET n = row.p "
+                        f"{_BULK}UNWIND $rows AS row CREATE (n:Entity{label}) SET n = row.p "
                         "CREATE (c:ChangeEntry) SET c = row.c",
                         rows=batch,
                     )
@@ -1245,7 +1253,7 @@ class Neo4jStore(CatalogStore):
             for batch in _chunks(group):
                 if create:
                     query = (
-                        f"UNWIND $rows AS row MATCH (a:Entity {{ref: row.source}}) "
+                        f"{_BULK}UNWIND $rows AS row MATCH (a:Entity {{ref: row.source}}) "
                         f"MATCH (b:Entity {{ref: row.target}}) CREATE (a)-[r:{t}]->(b) SET r = row.props{log} "
                         "RETURN count(r) AS n"
                     )
@@ -1724,7 +1732,8 @@ class Neo4jStore(CatalogStore):
         if not staged:
             return self._bulk_chunks(load, ctx, progress, write, None)
         start = self._local.head[0]
-        stager = _Stager(self._stage)
+        total = len(load.entities) + len(load.relationships) + len(load.events)  # as _bulk_chunks reports it
+        stager = _Stager(self._stage, lambda done: progress(done, total) if progress else None)
         try:
             try:
                 return self._bulk_chunks(load, ctx, progress, write, [], stager)
@@ -1826,15 +1835,14 @@ class Neo4jStore(CatalogStore):
                     for p, lg in created:
                         p["pub"] = lg["seq"]
                     assert stager is not None
-                    stager.submit(
-                        lambda c=created: self._create_entities([p for p, _ in c], [lg for _, lg in c]),
-                        done + len(chunk),
-                    )
+                    stager.submit(lambda c=created: self._create_entities([p for p, _ in c], [lg for _, lg in c]))
                     deferred.append(lambda u=updated: self._update_entities([p for p, _ in u], [lg for _, lg in u]))
                 logged = True
             done += len(chunk)
-            if progress:
-                progress(done if stager is None else stager.written(done), total)
+            if stager is not None:
+                stager.progress(done)
+            elif progress:
+                progress(done, total)
         for chunk in _chunks(load.relationships):
             existing = (
                 {}
@@ -1877,16 +1885,17 @@ class Neo4jStore(CatalogStore):
                         p["props"]["pub"] = lg["seq"]
                     assert stager is not None
                     stager.submit(
-                        lambda c=created: self._write_relationships([p for p, _ in c], True, [lg for _, lg in c]),
-                        done + len(chunk),
+                        lambda c=created: self._write_relationships([p for p, _ in c], True, [lg for _, lg in c])
                     )
                     deferred.append(
                         lambda u=updated: self._write_relationships([p for p, _ in u], False, [lg for _, lg in u])
                     )
                 logged = True
             done += len(chunk)
-            if progress:
-                progress(done if stager is None else stager.written(done), total)
+            if stager is not None:
+                stager.progress(done)
+            elif progress:
+                progress(done, total)
         if stager is not None:
             stager.wait()  # every chunk committed (or its error raised) before the publishing transaction writes
         for write_later in deferred or ():
