@@ -144,7 +144,7 @@ class _Stager:
         self._last: Future | None = None
         self._done = 0  # the load's facts to report once the chunk in flight has committed
 
-    def submit(self, write: Callable[[], None]) -> None:
+    def submit(self, write: Callable[..., None]) -> None:
         """Wait for the chunk in flight (raising its error, if any), then send ``write`` off."""
         self.wait()
         self._last = self._pool.submit(self._stage, write)
