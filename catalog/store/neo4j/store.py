@@ -328,6 +328,23 @@ def _same(a: dict, b: dict) -> bool:
     return a == b
 
 
+def _change(r: Any) -> ChangeEntry:
+    """A change-log entry from a row of :data:`_CHANGE_FIELDS` (``after`` stored or derived)."""
+    return ChangeEntry(
+        seq=r["seq"],
+        time=r["time"],
+        actor=r["actor"],
+        request_id=r["request_id"],
+        op=r["op"],
+        ref=r["ref"],
+        before=None if r["before"] is None else json.loads(r["before"]),
+        after=None if r["after"] is None else json.loads(r["after"]),
+        prev_hash=r["prev_hash"],
+        hash=r["hash"],
+        proposer=r["proposer"],
+    )
+
+
 def _too_big(exc: Exception) -> bool:
     """The transaction ran out of the server's transaction memory: a load that big fails again when re-run."""
     return "MemoryPoolOutOfMemory" in (getattr(exc, "code", None) or "")
@@ -347,6 +364,23 @@ _CHANGE_FIELDS = (
 )
 # the same without before and after (``changelog(bodies=False)``)
 _CHANGE_HEADS = _CHANGE_FIELDS.replace("c.before AS before, c.after AS after", "null AS before, null AS after")
+# the same fields as one list per entry (a whole-log read collects a page into one record: a record per entry costs
+# the driver more than the entry)
+_LOG_KEYS: Final = (
+    "seq",
+    "time",
+    "actor",
+    "request_id",
+    "op",
+    "ref",
+    "before",
+    "after",
+    "prev_hash",
+    "hash",
+    "proposer",
+)
+_LOG_LIST: Final = "[" + ", ".join(f"c.{k}" for k in _LOG_KEYS) + "]"
+_SCAN = 20000  # facts per page of a whole-log read's scan of the current facts (one record each)
 
 
 class Neo4jStore(CatalogStore):
@@ -767,6 +801,52 @@ class Neo4jStore(CatalogStore):
                 following[r["seq"]] = r["before"]
         return following
 
+    def _current_all(self, upto: int) -> dict[str, str | None]:
+        """For a whole-log read up to seq ``upto``: the ``after`` that an entry about each entity and relationship
+        derives when it has no next entry up to ``upto`` (:meth:`_derive`'s answer, read in one scan instead of a
+        lookup per entry): the ``before`` of its first entry after ``upto`` (a write since the read began), else its
+        current ``data``. Keyset pages along the unique indexes (entities by ref, relationships by type then id),
+        each one record; the entries after ``upto`` are read after the facts, so a write in between is answered by
+        its entry's ``before``, which is the state the scan may have caught. Holds the text of every fact."""
+        current: dict[str, str | None] = {}
+        pages = [("MATCH (n:Entity) WHERE n.ref > $key WITH n ORDER BY n.ref LIMIT $batch", "n.ref", "n.data", "")]
+        pages += [
+            (f"MATCH ()-[r:{t}]->() WHERE r.id > $key WITH r ORDER BY r.id LIMIT $batch", "r.id", "r.data", "rel:")
+            for t in stored_types(self.metamodel)
+        ]
+        for match, key, data, prefix in pages:
+            last = ""
+            while True:
+                rows = self._run(f"{match} RETURN collect([{key}, {data}]) AS rows", key=last, batch=_SCAN)[0]["rows"]
+                current.update((prefix + k, d) for k, d in rows)
+                if len(rows) < _SCAN:
+                    break
+                last = rows[-1][0]
+        beyond = self._run(
+            "MATCH (c:ChangeEntry) WHERE c.seq > $upto WITH c ORDER BY c.seq "
+            "WITH c.ref AS ref, head(collect([c.before])) AS first RETURN collect([ref, first[0]]) AS rows",
+            upto=int(upto),
+        )
+        current.update(beyond[0]["rows"] if beyond else [])
+        return current
+
+    def _next_seqs(self, upto: int) -> dict[int, int]:
+        """For a whole-log read up to seq ``upto``: the seq of the next entry about the same reference, by the seq
+        of each entity or relationship entry that has one up to ``upto`` (refs with one entry, most of a loaded
+        catalog, are not sent)."""
+        rows = self._run(
+            "MATCH (c:ChangeEntry) WHERE c.seq <= $upto AND NOT c.ref STARTS WITH 'event:' "
+            "AND NOT c.ref STARTS WITH $record WITH c.ref AS ref, collect(c.seq) AS seqs WHERE size(seqs) > 1 "
+            "RETURN collect(seqs) AS rows",
+            upto=int(upto),
+            record=RECORD_PREFIX,
+        )
+        following: dict[int, int] = {}
+        for seqs in rows[0]["rows"] if rows else []:
+            seqs.sort()
+            following.update(zip(seqs, seqs[1:], strict=False))
+        return following
+
     def _uncompact(self, refs: Sequence[str], low: int) -> None:
         """Restore: give back its ``after`` to the last entry at or before ``low`` of each of ``refs`` that an
         earlier page's :meth:`_compact` left without one (it then had no next entry, so its ``after`` was the fact's
@@ -890,19 +970,7 @@ class Neo4jStore(CatalogStore):
             query += " LIMIT $limit"
             params["limit"] = int(limit)
         return [
-            ChangeEntry(
-                seq=r["seq"],
-                time=r["time"],
-                actor=r["actor"],
-                request_id=r["request_id"],
-                op=r["op"],
-                ref=r["ref"],
-                before=None if r["before"] is None else json.loads(r["before"]),
-                after=None if r["after"] is None else json.loads(r["after"]),
-                prev_hash=r["prev_hash"],
-                hash=r["hash"],
-                proposer=r["proposer"],
-            )
+            _change(r)
             for r in (
                 self._log_page(query, contiguous=not (ref or actor or op or kind or request_id), **params)
                 if bodies
@@ -919,7 +987,7 @@ class Neo4jStore(CatalogStore):
         derived: set[int] = set()
 
         def rows() -> Iterator[tuple]:
-            for r in self._log_pages(upto):
+            for r in (r for page in self._log_pages(upto) for r in page):
                 if r.get("derived"):
                     derived.add(r["seq"])
                 yield tuple(r[k] for k in fields) + (r.get("derived", False),)
@@ -956,20 +1024,45 @@ class Neo4jStore(CatalogStore):
             )
         return result
 
-    def _log_pages(self, upto: int) -> Iterator[dict[str, Any]]:
-        """Every entry up to seq ``upto``, in seq order, with its ``after``, read in pages of ``BATCH`` entries."""
+    def _log_pages(self, upto: int, batch: int = BATCH) -> Iterator[list[dict[str, Any]]]:
+        """Every entry up to seq ``upto``, in seq order, with its ``after`` (stored or derived, as :meth:`_derive`),
+        in pages of ``batch`` entries, each read as one record. What derivation needs is read first, whole: which
+        entries have a next one (:meth:`_next_seqs`) and the current facts (:meth:`_current_all`); a page then reads
+        only the ``before`` of next entries in later pages, by seq. A few scans instead of two lookups per entry."""
+        following = self._next_seqs(upto)
+        current = self._current_all(upto)
         seq = 0
-        while True:
-            rows = self._log_page(
-                f"MATCH (c:ChangeEntry) WHERE c.seq > $seq AND c.seq <= $h RETURN {_CHANGE_FIELDS} "
-                "ORDER BY c.seq LIMIT $batch",
-                contiguous=True,
-                seq=seq,
-                h=upto,
-                batch=BATCH,
-            )
-            yield from rows
-            if len(rows) < BATCH:
+        while seq < upto:
+            rows = [
+                dict(zip(_LOG_KEYS, r, strict=True))
+                for r in self._run(
+                    f"MATCH (c:ChangeEntry) WHERE c.seq > $seq AND c.seq <= $h WITH c ORDER BY c.seq LIMIT $batch "
+                    f"RETURN collect({_LOG_LIST}) AS rows",
+                    seq=seq,
+                    h=upto,
+                    batch=int(batch),
+                )[0]["rows"]
+            ]
+            if not rows:
+                return
+            todo = [r for r in rows if r["after"] is None and r["op"] != "delete" and derives_after(r["ref"])]
+            if todo:
+                befores = {r["seq"]: r["before"] for r in rows}
+                later = [following[r["seq"]] for r in todo if r["seq"] in following]
+                later = [s for s in later if s not in befores]
+                if later:
+                    befores.update(
+                        self._run(
+                            "UNWIND $seqs AS s MATCH (c:ChangeEntry {seq: s}) RETURN collect([s, c.before]) AS rows",
+                            seqs=later,
+                        )[0]["rows"]
+                    )
+                for r in todo:
+                    nxt = following.get(r["seq"])
+                    r["after"] = befores.get(nxt) if nxt is not None else current.get(r["ref"])
+                    r["derived"] = True
+            yield rows
+            if len(rows) < batch:
                 return
             seq = rows[-1]["seq"]
 
@@ -1596,7 +1689,8 @@ class Neo4jStore(CatalogStore):
         # as of: the last change-log entry of each reference, in reference order
         h = self._seen()
         # the last entry of each reference up to ``when`` (m) and its next entry (n: times grow with seq), whose
-        # before is m's after when m does not store it; without a next entry, the current fact holds it
+        # before is m's after when m does not store it; without a next entry, the current fact holds it (read in
+        # one scan after this query, :meth:`_current_all`, when many need it)
         last = [
             dict(r)
             for r in self._run(
@@ -1612,7 +1706,13 @@ class Neo4jStore(CatalogStore):
                 record=RECORD_PREFIX,
             )
         ]
-        self._derive([r for r in last if r["last"]], last_upto=h)
+        todo = [r for r in last if r["last"] and r["after"] is None and derives_after(r["ref"])]
+        if len(todo) > _SCAN:
+            current = self._current_all(h)
+            for r in todo:
+                r["after"] = current.get(r["ref"])
+        else:
+            self._derive(todo, last_upto=h)
         for r in last:
             ref, after = r["ref"], r["after"]
             if ref.startswith("rel:"):
@@ -1946,6 +2046,12 @@ class Neo4jStore(CatalogStore):
         for part in _chunks(corrections, int(batch)):
             yield "corrections", part
         yield from self._dump_changelog(batch, upto=head)
+
+    def _dump_changelog(self, batch: int, upto: int | None = None) -> Iterator[tuple[str, list]]:
+        """The change log up to ``upto`` (the head now when None) in pages of ``batch`` entries, read as a whole
+        (:meth:`_log_pages`) rather than page by page through :meth:`changelog`."""
+        for page in self._log_pages(self._seen() if upto is None else upto, int(batch)):
+            yield "changelog", [_change(r) for r in page]
 
     def _settle(self, start: int) -> tuple[int, list[Correction]]:
         """The head seq now and the current state of everything the change log names after entry ``start``, read
