@@ -1690,21 +1690,21 @@ class Neo4jStore(CatalogStore):
         h = self._seen()
         # the last entry of each reference up to ``when`` (m) and its next entry (n: times grow with seq), whose
         # before is m's after when m does not store it; without a next entry, the current fact holds it (read in
-        # one scan after this query, :meth:`_current_all`, when many need it)
+        # one scan after this query, :meth:`_current_all`, when many need it). One record: mostly refs, as most
+        # afters are derived here
         last = [
-            dict(r)
+            dict(zip(("seq", "ref", "op", "after", "last"), r, strict=True))
             for r in self._run(
                 "MATCH (c:ChangeEntry) WHERE c.seq <= $h AND NOT c.ref STARTS WITH 'event:' "
                 "AND NOT c.ref STARTS WITH $record WITH c.ref AS ref, "
                 "max(CASE WHEN c.time <= $t THEN c.seq END) AS m, min(CASE WHEN c.time > $t THEN c.seq END) AS n "
                 "WHERE m IS NOT NULL MATCH (x:ChangeEntry {seq: m}) WHERE x.op <> 'delete' "
-                "OPTIONAL MATCH (y:ChangeEntry {seq: n}) "
-                "RETURN x.seq AS seq, ref, x.op AS op, coalesce(x.after, y.before) AS after, n IS NULL AS last "
-                "ORDER BY ref",
+                "OPTIONAL MATCH (y:ChangeEntry {seq: n}) WITH ref, x, y, n ORDER BY ref "
+                "RETURN collect([x.seq, ref, x.op, coalesce(x.after, y.before), n IS NULL]) AS rows",
                 t=as_instant(when),
                 h=h,
                 record=RECORD_PREFIX,
-            )
+            )[0]["rows"]
         ]
         todo = [r for r in last if r["last"] and r["after"] is None and derives_after(r["ref"])]
         if len(todo) > _SCAN:
