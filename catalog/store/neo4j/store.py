@@ -935,8 +935,8 @@ class Neo4jStore(CatalogStore):
         request_id: str | None = None,
         bodies: bool = True,
     ) -> list[ChangeEntry]:
-        where: list[str] = ["c.seq > $after_seq", "c.seq <= $h"]
-        params: dict[str, Any] = {"after_seq": int(after_seq), "h": self._seen()}
+        where: list[str] = ["c.seq > $after_seq", "c.seq <= h"]
+        params: dict[str, Any] = {"after_seq": int(after_seq), "h": self._bound()}
         if ref:
             where.append("c.ref = $ref")
             params["ref"] = ref
@@ -965,9 +965,14 @@ class Neo4jStore(CatalogStore):
         if request_id:
             where.append("c.request_id = $request_id")
             params["request_id"] = request_id
-        query = f"MATCH (c:ChangeEntry) WHERE {' AND '.join(where)} RETURN {_CHANGE_FIELDS} ORDER BY c.seq"
-        if limit is not None and int(limit) >= 0:
-            query += " LIMIT $limit"
+        # the page inside a subquery, as after the head's row (_HEAD) the planner would sort every entry instead of
+        # reading them in seq order off the index
+        page = "LIMIT $limit" if limit is not None and int(limit) >= 0 else ""
+        query = (
+            f"{_HEAD}CALL (h) {{ MATCH (c:ChangeEntry) WHERE {' AND '.join(where)} RETURN c ORDER BY c.seq {page} }} "
+            f"RETURN {_CHANGE_FIELDS} ORDER BY c.seq"
+        )
+        if page:
             params["limit"] = int(limit)
         return [
             _change(r)
@@ -1657,10 +1662,10 @@ class Neo4jStore(CatalogStore):
     # --- as-of -------------------------------------------------------------------------------------------------------
     def entity_as_of(self, ref: str, when: dt.datetime | dt.date | str) -> Entity | None:
         rows = self._run(
-            "MATCH (c:ChangeEntry {ref: $ref}) WHERE c.time <= $t AND c.seq <= $h "
+            f"{_HEAD}MATCH (c:ChangeEntry {{ref: $ref}}) WHERE c.time <= $t AND c.seq <= h "
             "RETURN c.seq AS seq, c.ref AS ref, c.op AS op, c.after AS after ORDER BY c.seq DESC LIMIT 1",
             ref=ref,
-            h=self._seen(),
+            h=self._bound(),
             t=as_instant(when),
         )
         rows = [dict(r) for r in rows]
