@@ -967,13 +967,14 @@ class Neo4jStore(CatalogStore):
             params["request_id"] = request_id
         # the page inside a subquery, as after the head's row (_HEAD) the planner would sort every entry instead of
         # reading them in seq order off the index
-        page = "LIMIT $limit" if limit is not None and int(limit) >= 0 else ""
+        page = ""
+        if limit is not None and int(limit) >= 0:
+            page = "LIMIT $limit"
+            params["limit"] = int(limit)
         query = (
             f"{_HEAD}CALL (h) {{ MATCH (c:ChangeEntry) WHERE {' AND '.join(where)} RETURN c ORDER BY c.seq {page} }} "
             f"RETURN {_CHANGE_FIELDS} ORDER BY c.seq"
         )
-        if page:
-            params["limit"] = int(limit)
         return [
             _change(r)
             for r in (
