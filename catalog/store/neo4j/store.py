@@ -120,9 +120,12 @@ BATCH = 5000  # rows per UNWIND, facts per bulk-load chunk (as the SQLite backen
 STAGE_ABOVE = 2 * BATCH  # facts in a load above which it is staged (written in transactions of BATCH facts)
 _ALL = 2**62  # the visibility bound inside a write transaction: every fact (staged leftovers are swept first)
 # the visibility filters: a fact written by a staged load carries ``pub`` (its change-log seq) and is seen only once
-# the published head reaches it; every other fact has no ``pub``
-_VN = "(n.pub IS NULL OR n.pub <= $h)"
-_VR = "(r.pub IS NULL OR r.pub <= $h)"
+# the published head reaches it; every other fact has no ``pub``. ``h`` is bound by _HEAD, which begins every read
+# that uses them: the bound ``$h`` when given (see Neo4jStore._bound), else the published head's seq read by the
+# statement itself, so that a one-statement read pays no round trip of its own for it
+_HEAD = "OPTIONAL MATCH (hd:LogHead {id: 'head'}) WITH coalesce($h, hd.seq, 0) AS h "
+_VN = "(n.pub IS NULL OR n.pub <= h)"
+_VR = "(r.pub IS NULL OR r.pub <= h)"
 RETRIES = 3  # re-runs of a whole bulk load after a transient error
 
 LogItem = tuple[str, str, Any, Any]  # (op, ref, before, after); before/after: dict, None or canonical JSON text
@@ -299,23 +302,23 @@ _R = "r.data AS data, r.version AS version, r.created_at AS created_at, r.update
 # at the limit.
 _TIER_START = (
     f"CALL db.index.fulltext.queryNodes('{SEARCH_INDEX}', $start, {{limit: $top}}) YIELD node AS n "
-    f"WITH n WHERE n.search_name CONTAINS $phrase AND {_VN} RETURN n, 0 AS tier LIMIT $limit "
+    f"WITH n, h WHERE n.search_name CONTAINS $phrase AND {_VN} RETURN n, 0 AS tier LIMIT $limit "
 )
 _TIER_NAME = (
     f"CALL db.index.fulltext.queryNodes('{SEARCH_INDEX}', $in_name, {{limit: $top}}) YIELD node AS n "
-    f"WITH n WHERE all(p IN $phrases WHERE n.search_name CONTAINS p) AND {_VN} RETURN n, 1 AS tier LIMIT $limit "
+    f"WITH n, h WHERE all(p IN $phrases WHERE n.search_name CONTAINS p) AND {_VN} RETURN n, 1 AS tier LIMIT $limit "
 )
 _TIER_ANY = (
     f"CALL db.index.fulltext.queryNodes('{SEARCH_INDEX}', $anywhere, {{limit: $top}}) YIELD node AS n "
-    "WITH n WHERE all(p IN $phrases WHERE n.search_name CONTAINS p OR n.search_body CONTAINS p) "
+    "WITH n, h WHERE all(p IN $phrases WHERE n.search_name CONTAINS p OR n.search_body CONTAINS p) "
     f"AND {_VN} RETURN n, 2 AS tier LIMIT $limit "
 )
 _SEARCH_TIERS = {
-    several: f"CALL () {{ {' UNION ALL '.join(tiers)} }} WITH n, min(tier) AS tier "
+    several: f"{_HEAD}CALL (h) {{ {' UNION ALL '.join(tiers)} }} WITH n, min(tier) AS tier "
     f"RETURN {_E} ORDER BY tier, n.ref LIMIT $limit"
     for several, tiers in ((False, (_TIER_START, _TIER_ANY)), (True, (_TIER_START, _TIER_NAME, _TIER_ANY)))
 }
-_SEARCH_PHRASE = f"CALL () {{ {_TIER_START} }} RETURN {_E} ORDER BY n.ref LIMIT $limit"  # search(phrase=True)
+_SEARCH_PHRASE = f"{_HEAD}CALL (h) {{ {_TIER_START} }} RETURN {_E} ORDER BY n.ref LIMIT $limit"  # search(phrase=True)
 
 
 def _entity(r: Any) -> Entity:
@@ -370,6 +373,23 @@ def _same(a: dict, b: dict) -> bool:
     return a == b
 
 
+def _change(r: Any) -> ChangeEntry:
+    """A change-log entry from a row of :data:`_CHANGE_FIELDS` (``after`` stored or derived)."""
+    return ChangeEntry(
+        seq=r["seq"],
+        time=r["time"],
+        actor=r["actor"],
+        request_id=r["request_id"],
+        op=r["op"],
+        ref=r["ref"],
+        before=None if r["before"] is None else json.loads(r["before"]),
+        after=None if r["after"] is None else json.loads(r["after"]),
+        prev_hash=r["prev_hash"],
+        hash=r["hash"],
+        proposer=r["proposer"],
+    )
+
+
 def _too_big(exc: Exception) -> bool:
     """The transaction ran out of the server's transaction memory: a load that big fails again when re-run."""
     return "MemoryPoolOutOfMemory" in (getattr(exc, "code", None) or "")
@@ -389,6 +409,23 @@ _CHANGE_FIELDS = (
 )
 # the same without before and after (``changelog(bodies=False)``)
 _CHANGE_HEADS = _CHANGE_FIELDS.replace("c.before AS before, c.after AS after", "null AS before, null AS after")
+# the same fields as one list per entry (a whole-log read collects a page into one record: a record per entry costs
+# the driver more than the entry)
+_LOG_KEYS: Final = (
+    "seq",
+    "time",
+    "actor",
+    "request_id",
+    "op",
+    "ref",
+    "before",
+    "after",
+    "prev_hash",
+    "hash",
+    "proposer",
+)
+_LOG_LIST: Final = "[" + ", ".join(f"c.{k}" for k in _LOG_KEYS) + "]"
+_SCAN = 20000  # facts per page of a whole-log read's scan of the current facts (one record each)
 
 
 class Neo4jStore(CatalogStore):
@@ -624,13 +661,20 @@ class Neo4jStore(CatalogStore):
             session.close()
 
     def _seen(self) -> int:
-        """The visibility bound of a read (``$h`` in :data:`_VN` and :data:`_VR`): the published head's seq, so that
+        """The visibility bound of a read (``h`` in :data:`_VN` and :data:`_VR`): the published head's seq, so that
         what a staged load has written but not yet published stays out of sight. Inside a write transaction every
-        fact is seen: the transaction holds the head, and whatever a dead staged load left was swept first."""
+        fact is seen: the transaction holds the head, and whatever a dead staged load left was swept first. A round
+        trip of its own outside one: for reads of several statements, which must all see the same catalog."""
         if self._tx() is not None:
             return _ALL
         rows = self._run("MATCH (h:LogHead {id: 'head'}) RETURN h.seq AS seq")
         return rows[0]["seq"] if rows else 0
+
+    def _bound(self, statements: int = 1) -> int | None:
+        """``$h`` of a read (:data:`_HEAD`) of ``statements`` statements: None for one statement outside a write
+        transaction (the statement reads the published head itself, no round trip of its own), else :meth:`_seen`
+        (the same bound for every statement)."""
+        return None if statements <= 1 and self._tx() is None else self._seen()
 
     def _sweep(self, seq: int) -> int:
         """Remove the change-log entries beyond the published head ``seq`` and the facts they created (``pub`` is
@@ -802,6 +846,52 @@ class Neo4jStore(CatalogStore):
                 following[r["seq"]] = r["before"]
         return following
 
+    def _current_all(self, upto: int) -> dict[str, str | None]:
+        """For a whole-log read up to seq ``upto``: the ``after`` that an entry about each entity and relationship
+        derives when it has no next entry up to ``upto`` (:meth:`_derive`'s answer, read in one scan instead of a
+        lookup per entry): the ``before`` of its first entry after ``upto`` (a write since the read began), else its
+        current ``data``. Keyset pages along the unique indexes (entities by ref, relationships by type then id),
+        each one record; the entries after ``upto`` are read after the facts, so a write in between is answered by
+        its entry's ``before``, which is the state the scan may have caught. Holds the text of every fact."""
+        current: dict[str, str | None] = {}
+        pages = [("MATCH (n:Entity) WHERE n.ref > $key WITH n ORDER BY n.ref LIMIT $batch", "n.ref", "n.data", "")]
+        pages += [
+            (f"MATCH ()-[r:{t}]->() WHERE r.id > $key WITH r ORDER BY r.id LIMIT $batch", "r.id", "r.data", "rel:")
+            for t in stored_types(self.metamodel)
+        ]
+        for match, key, data, prefix in pages:
+            last = ""
+            while True:
+                rows = self._run(f"{match} RETURN collect([{key}, {data}]) AS rows", key=last, batch=_SCAN)[0]["rows"]
+                current.update((prefix + k, d) for k, d in rows)
+                if len(rows) < _SCAN:
+                    break
+                last = rows[-1][0]
+        beyond = self._run(
+            "MATCH (c:ChangeEntry) WHERE c.seq > $upto WITH c ORDER BY c.seq "
+            "WITH c.ref AS ref, head(collect([c.before])) AS first RETURN collect([ref, first[0]]) AS rows",
+            upto=int(upto),
+        )
+        current.update(beyond[0]["rows"] if beyond else [])
+        return current
+
+    def _next_seqs(self, upto: int) -> dict[int, int]:
+        """For a whole-log read up to seq ``upto``: the seq of the next entry about the same reference, by the seq
+        of each entity or relationship entry that has one up to ``upto`` (refs with one entry, most of a loaded
+        catalog, are not sent)."""
+        rows = self._run(
+            "MATCH (c:ChangeEntry) WHERE c.seq <= $upto AND NOT c.ref STARTS WITH 'event:' "
+            "AND NOT c.ref STARTS WITH $record WITH c.ref AS ref, collect(c.seq) AS seqs WHERE size(seqs) > 1 "
+            "RETURN collect(seqs) AS rows",
+            upto=int(upto),
+            record=RECORD_PREFIX,
+        )
+        following: dict[int, int] = {}
+        for seqs in rows[0]["rows"] if rows else []:
+            seqs.sort()
+            following.update(zip(seqs, seqs[1:], strict=False))
+        return following
+
     def _uncompact(self, refs: Sequence[str], low: int) -> None:
         """Restore: give back its ``after`` to the last entry at or before ``low`` of each of ``refs`` that an
         earlier page's :meth:`_compact` left without one (it then had no next entry, so its ``after`` was the fact's
@@ -890,8 +980,8 @@ class Neo4jStore(CatalogStore):
         request_id: str | None = None,
         bodies: bool = True,
     ) -> list[ChangeEntry]:
-        where: list[str] = ["c.seq > $after_seq", "c.seq <= $h"]
-        params: dict[str, Any] = {"after_seq": int(after_seq), "h": self._seen()}
+        where: list[str] = ["c.seq > $after_seq", "c.seq <= h"]
+        params: dict[str, Any] = {"after_seq": int(after_seq), "h": self._bound()}
         if ref:
             where.append("c.ref = $ref")
             params["ref"] = ref
@@ -920,24 +1010,18 @@ class Neo4jStore(CatalogStore):
         if request_id:
             where.append("c.request_id = $request_id")
             params["request_id"] = request_id
-        query = f"MATCH (c:ChangeEntry) WHERE {' AND '.join(where)} RETURN {_CHANGE_FIELDS} ORDER BY c.seq"
+        # the page inside a subquery, as after the head's row (_HEAD) the planner would sort every entry instead of
+        # reading them in seq order off the index
+        page = ""
         if limit is not None and int(limit) >= 0:
-            query += " LIMIT $limit"
+            page = "LIMIT $limit"
             params["limit"] = int(limit)
+        query = (
+            f"{_HEAD}CALL (h) {{ MATCH (c:ChangeEntry) WHERE {' AND '.join(where)} RETURN c ORDER BY c.seq {page} }} "
+            f"RETURN {_CHANGE_FIELDS} ORDER BY c.seq"
+        )
         return [
-            ChangeEntry(
-                seq=r["seq"],
-                time=r["time"],
-                actor=r["actor"],
-                request_id=r["request_id"],
-                op=r["op"],
-                ref=r["ref"],
-                before=None if r["before"] is None else json.loads(r["before"]),
-                after=None if r["after"] is None else json.loads(r["after"]),
-                prev_hash=r["prev_hash"],
-                hash=r["hash"],
-                proposer=r["proposer"],
-            )
+            _change(r)
             for r in (
                 self._log_page(query, contiguous=not (ref or actor or op or kind or request_id), **params)
                 if bodies
@@ -954,7 +1038,7 @@ class Neo4jStore(CatalogStore):
         derived: set[int] = set()
 
         def rows() -> Iterator[tuple]:
-            for r in self._log_pages(upto):
+            for r in (r for page in self._log_pages(upto) for r in page):
                 if r.get("derived"):
                     derived.add(r["seq"])
                 yield tuple(r[k] for k in fields) + (r.get("derived", False),)
@@ -991,20 +1075,45 @@ class Neo4jStore(CatalogStore):
             )
         return result
 
-    def _log_pages(self, upto: int) -> Iterator[dict[str, Any]]:
-        """Every entry up to seq ``upto``, in seq order, with its ``after``, read in pages of ``BATCH`` entries."""
+    def _log_pages(self, upto: int, batch: int = BATCH) -> Iterator[list[dict[str, Any]]]:
+        """Every entry up to seq ``upto``, in seq order, with its ``after`` (stored or derived, as :meth:`_derive`),
+        in pages of ``batch`` entries, each read as one record. What derivation needs is read first, whole: which
+        entries have a next one (:meth:`_next_seqs`) and the current facts (:meth:`_current_all`); a page then reads
+        only the ``before`` of next entries in later pages, by seq. A few scans instead of two lookups per entry."""
+        following = self._next_seqs(upto)
+        current = self._current_all(upto)
         seq = 0
-        while True:
-            rows = self._log_page(
-                f"MATCH (c:ChangeEntry) WHERE c.seq > $seq AND c.seq <= $h RETURN {_CHANGE_FIELDS} "
-                "ORDER BY c.seq LIMIT $batch",
-                contiguous=True,
-                seq=seq,
-                h=upto,
-                batch=BATCH,
-            )
-            yield from rows
-            if len(rows) < BATCH:
+        while seq < upto:
+            rows = [
+                dict(zip(_LOG_KEYS, r, strict=True))
+                for r in self._run(
+                    f"MATCH (c:ChangeEntry) WHERE c.seq > $seq AND c.seq <= $h WITH c ORDER BY c.seq LIMIT $batch "
+                    f"RETURN collect({_LOG_LIST}) AS rows",
+                    seq=seq,
+                    h=upto,
+                    batch=int(batch),
+                )[0]["rows"]
+            ]
+            if not rows:
+                return
+            todo = [r for r in rows if r["after"] is None and r["op"] != "delete" and derives_after(r["ref"])]
+            if todo:
+                befores = {r["seq"]: r["before"] for r in rows}
+                later = [following[r["seq"]] for r in todo if r["seq"] in following]
+                later = [s for s in later if s not in befores]
+                if later:
+                    befores.update(
+                        self._run(
+                            "UNWIND $seqs AS s MATCH (c:ChangeEntry {seq: s}) RETURN collect([s, c.before]) AS rows",
+                            seqs=later,
+                        )[0]["rows"]
+                    )
+                for r in todo:
+                    nxt = following.get(r["seq"])
+                    r["after"] = befores.get(nxt) if nxt is not None else current.get(r["ref"])
+                    r["derived"] = True
+            yield rows
+            if len(rows) < batch:
                 return
             seq = rows[-1]["seq"]
 
@@ -1070,15 +1179,16 @@ class Neo4jStore(CatalogStore):
             return entity.model_copy(update={"version": 1, "created_at": now, "updated_at": now})
 
     def find_entity(self, ref: str) -> Entity | None:
-        rows = self._run(f"MATCH (n:Entity {{ref: $ref}}) WHERE {_VN} RETURN {_E}", ref=ref, h=self._seen())
+        rows = self._run(f"{_HEAD}MATCH (n:Entity {{ref: $ref}}) WHERE {_VN} RETURN {_E}", ref=ref, h=self._bound())
         return _entity(rows[0]) if rows else None
 
     def get_entities(self, refs: list[str]) -> dict[str, Entity]:
-        h = self._seen()
+        batches = list(_chunks(list(dict.fromkeys(refs))))
+        h = self._bound(len(batches))
         out: dict[str, Entity] = {}
-        for batch in _chunks(list(dict.fromkeys(refs))):
+        for batch in batches:
             for r in self._run(
-                f"UNWIND $refs AS ref MATCH (n:Entity {{ref: ref}}) WHERE {_VN} RETURN {_E}", refs=batch, h=h
+                f"{_HEAD}UNWIND $refs AS ref MATCH (n:Entity {{ref: ref}}) WHERE {_VN} RETURN {_E}", refs=batch, h=h
             ):
                 e = _entity(r)
                 out[e.ref] = e
@@ -1123,7 +1233,7 @@ class Neo4jStore(CatalogStore):
 
     def _filter(self, flt: EntityFilter) -> tuple[str, dict[str, Any]]:
         where = [_VN]
-        params: dict[str, Any] = {"h": self._seen()}
+        params: dict[str, Any] = {"h": self._bound()}
         if flt.kind:
             where.append("n.kind = $kind")
             params["kind"] = flt.kind
@@ -1149,17 +1259,18 @@ class Neo4jStore(CatalogStore):
 
     def list_entities(self, flt: EntityFilter = EntityFilter()) -> list[Entity]:
         where, params = self._filter(flt)
-        # written so that the planner reads pages straight off the ref or (kind, ref) index, in order
+        # written so that the planner reads pages straight off the ref or (kind, ref) index, in order: inside a
+        # subquery, as after the head's row (_HEAD) it would sort every entity instead; the outer sort has a page
         where = f"{where} AND n.ref IS NOT NULL"
         order = "n.kind, n.ref" if flt.kind else "n.ref"  # the same order: the kind is fixed
-        query = f"MATCH (n:Entity){where} RETURN {_E} ORDER BY {order} SKIP $offset"
-        if flt.limit >= 0:  # SQLite reads a negative LIMIT as none
-            query += " LIMIT $limit"
+        page = "SKIP $offset LIMIT $limit" if flt.limit >= 0 else "SKIP $offset"  # SQLite: a negative LIMIT is none
+        query = f"{_HEAD}CALL (h) {{ MATCH (n:Entity){where} RETURN n ORDER BY {order} {page} }} "
+        query += f"RETURN {_E} ORDER BY {order}"
         return [_entity(r) for r in self._run(query, **params, offset=max(0, int(flt.offset)), limit=int(flt.limit))]
 
     def count_entities(self, flt: EntityFilter = EntityFilter()) -> int:
         where, params = self._filter(flt)
-        return self._run(f"MATCH (n:Entity){where} RETURN count(n) AS n", **params)[0]["n"]
+        return self._run(f"{_HEAD}MATCH (n:Entity){where} RETURN count(n) AS n", **params)[0]["n"]
 
     def search(self, text: str, kind: str | None = None, limit: int = 20, *, phrase: bool = False) -> list[Entity]:
         phrases = _search_phrases(text)
@@ -1168,14 +1279,14 @@ class Neo4jStore(CatalogStore):
         limit = int(limit) if int(limit) >= 0 else 2**31 - 1
         if not self._search_index_online():  # the same answer, found by reading every entity
             query = (
-                f"MATCH (n:Entity) WHERE ($kind IS NULL OR n.kind = $kind) AND {_VN} "
+                f"{_HEAD}MATCH (n:Entity) WHERE ($kind IS NULL OR n.kind = $kind) AND {_VN} "
                 "AND all(p IN $phrases WHERE n.search_name CONTAINS p OR n.search_body CONTAINS p) "
                 "AND (NOT $only OR n.search_name CONTAINS $together) "
                 f"RETURN {_E} ORDER BY n.ref LIMIT $limit"
             )
             together = " " + " ".join(w for p in phrases for w in p.split())
             rows = self._run(
-                query, phrases=phrases, kind=kind, limit=limit, only=phrase, together=together, h=self._seen()
+                query, phrases=phrases, kind=kind, limit=limit, only=phrase, together=together, h=self._bound()
             )
             return [_entity(r) for r in rows]
         several = sum(len(p.split()) for p in phrases) > 1
@@ -1189,7 +1300,7 @@ class Neo4jStore(CatalogStore):
             phrases=phrases,
             limit=limit,
             top=top,
-            h=self._seen(),
+            h=self._bound(),
         )
         return [_entity(r) for r in rows]
 
@@ -1214,7 +1325,9 @@ class Neo4jStore(CatalogStore):
         t = self._rel_type_of(rel_id)
         if t is None:
             return None
-        rows = self._run(f"MATCH ()-[r:{t} {{id: $id}}]->() WHERE {_VR} RETURN {fields}", id=rel_id, h=self._seen())
+        rows = self._run(
+            f"{_HEAD}MATCH ()-[r:{t} {{id: $id}}]->() WHERE {_VR} RETURN {fields}", id=rel_id, h=self._bound()
+        )
         return rows[0] if rows else None
 
     def _rels_by_id(self, rel_ids: list[str], fields: str, seen: bool = True) -> list[Any]:
@@ -1226,12 +1339,12 @@ class Neo4jStore(CatalogStore):
             if t is not None:
                 by_type.setdefault(t, []).append(rid)
         out: list[Any] = []
-        h = (self._seen() if seen else _ALL) if by_type else 0
-        for t, ids in by_type.items():
-            for batch in _chunks(ids):
-                out += self._run(
-                    f"UNWIND $ids AS id MATCH ()-[r:{t} {{id: id}}]->() WHERE {_VR} RETURN {fields}", ids=batch, h=h
-                )
+        batches = [(t, batch) for t, ids in by_type.items() for batch in _chunks(ids)]
+        h = self._bound(len(batches)) if seen else _ALL
+        for t, batch in batches:
+            out += self._run(
+                f"{_HEAD}UNWIND $ids AS id MATCH ()-[r:{t} {{id: id}}]->() WHERE {_VR} RETURN {fields}", ids=batch, h=h
+            )
         return out
 
     def _write_relationships(
@@ -1345,14 +1458,14 @@ class Neo4jStore(CatalogStore):
             }[direction]
         else:
             pattern = f"()-[r{t}]->()"
-        query = f"MATCH {pattern} WHERE {_VR} WITH DISTINCT r RETURN {_R} ORDER BY r.id"
+        query = f"{_HEAD}MATCH {pattern} WHERE {_VR} WITH DISTINCT r RETURN {_R} ORDER BY r.id"
         if limit is not None and int(limit) >= 0:
             query += " LIMIT $limit"
-        rows = self._run(query, ref=ref, limit=None if limit is None else int(limit), h=self._seen())
+        rows = self._run(query, ref=ref, limit=None if limit is None else int(limit), h=self._bound())
         return [_relationship(r) for r in rows]
 
     def count_relationships(self) -> int:
-        return self._run(f"MATCH ()-[r]->() WHERE {_VR} RETURN count(r) AS n", h=self._seen())[0]["n"]
+        return self._run(f"{_HEAD}MATCH ()-[r]->() WHERE {_VR} RETURN count(r) AS n", h=self._bound())[0]["n"]
 
     # --- traversal ---------------------------------------------------------------------------------------------------
     @contextlib.contextmanager
@@ -1371,7 +1484,8 @@ class Neo4jStore(CatalogStore):
         the first ``$total`` of that stream, as one list of ``[part, i, id, data, version, created_at, updated_at]``
         (a record per row costs the driver more than the row). An entity with more than ``$dense`` relationships in
         a direction is read through the ``id`` or ``in_key`` index, which hands them out in that order, one type
-        after the other, so a hub's thousands are neither expanded nor sorted, and reading stops at ``$total``."""
+        after the other, so a hub's thousands are neither expanded nor sorted, and reading stops at ``$total``.
+        It also returns ``h``, the visibility bound it read with (:data:`_HEAD`), for the walk's next statements."""
         branches = []
         for part in parts:
             arrow = ("-[r{t}]->()", "<-[r{t}]-()")[part].format(t=":" + "|".join(known))
@@ -1383,32 +1497,36 @@ class Neo4jStore(CatalogStore):
                 for k in known
             )
             branches.append(
-                "UNWIND range(0, size($frontier) - 1) AS i WITH i, $frontier[i] AS f WHERE f <> '' "
-                "MATCH (n:Entity {ref: f}) CALL (n, f) { "
-                f"WITH n WHERE COUNT {{ (n){arrow} }} <= $dense "
+                "UNWIND range(0, size($frontier) - 1) AS i WITH h, i, $frontier[i] AS f WHERE f <> '' "
+                "MATCH (n:Entity {ref: f}) CALL (n, f, h) { "
+                f"WITH n, h WHERE COUNT {{ (n){arrow} }} <= $dense "
                 f"MATCH (n){arrow} WHERE {_VR} "
                 "WITH r, toLower(type(r)) AS type, r.id AS id ORDER BY type, id LIMIT $total "
                 "RETURN r UNION ALL "
-                f"WITH n, f WHERE COUNT {{ (n){arrow} }} > $dense CALL (f) {{ {seeks} }} RETURN r "
+                f"WITH n, f, h WHERE COUNT {{ (n){arrow} }} > $dense CALL (f, h) {{ {seeks} }} RETURN r "
                 f"}} RETURN {part} AS part, i, r"
             )
+        # OPTIONAL: one record (with h) even when the step finds nothing; collect() leaves out that row's null
         return (
-            f"{_REPLAN}CALL () {{ {' UNION ALL '.join(branches)} }} WITH part, i, r LIMIT $total "
-            "RETURN collect([part, i, r.id, r.data, r.version, r.created_at, r.updated_at]) AS rows"
+            f"{_REPLAN}{_HEAD}OPTIONAL CALL (h) {{ {' UNION ALL '.join(branches)} }} WITH h, part, i, r LIMIT $total "
+            "RETURN h, collect(CASE WHEN r IS NOT NULL THEN [part, i, r.id, r.data, r.version, r.created_at, "
+            "r.updated_at] END) AS rows"
         )
 
     @staticmethod
-    def _step_rows(reader: Any, query: str, chunk: list[str], total: int, h: int) -> Iterator[list]:
+    def _step_rows(reader: Any, query: str, chunk: list[str], total: int, h: list[int | None]) -> Iterator[list]:
         """The step's rows in walk order: the first ``total``, then, only if the walk uses them all, the rest, read
         again with a larger ``total``. A stream out of walk order (which the plan does not promise across its
-        branches) is read again whole and sorted here."""
+        branches) is read again whole and sorted here. ``h[0]``: the walk's visibility bound, None until its first
+        statement has read it (and set it here)."""
         done = 0
         frontier = _one_plan(chunk)
         while True:
-            rows = reader.run(query, frontier=frontier, total=total, dense=_DENSE, h=h).single(strict=True)["rows"]
+            record = reader.run(query, frontier=frontier, total=total, dense=_DENSE, h=h[0]).single(strict=True)
+            h[0], rows = record["h"], record["rows"]
             keys = [(x[0], x[1], x[2].split(">", 2)[1], x[2]) for x in rows]
             if any(a >= b for a, b in zip(keys, keys[1:], strict=False)):  # pragma: no cover - not seen on Neo4j 5.26
-                everything = reader.run(query, frontier=frontier, total=2**62, dense=2**62, h=h).single(strict=True)
+                everything = reader.run(query, frontier=frontier, total=2**62, dense=2**62, h=h[0]).single(strict=True)
                 yield from sorted(everything["rows"], key=lambda x: (x[0], x[1], x[2].split(">", 2)[1], x[2]))[done:]
                 return
             yield from rows[done:]
@@ -1428,7 +1546,9 @@ class Neo4jStore(CatalogStore):
         relationships, each by frontier entity, type and id, as SQLite's indexes give them), so the same ``limit``
         stops at the same entities and relationships. One round trip per frontier chunk reads the relationships in
         that order with their stored rows, as far as the limit can need (further only in the rare case that the walk
-        uses them all), then one round trip reads the entities found. Models are built when read (StoredEntities)."""
+        uses them all), then one round trip reads the entities found. Models are built when read (StoredEntities).
+        The first statement reads the published head (:data:`_HEAD`) and the others use the bound it read, so the
+        whole walk sees one catalog without a round trip of its own for the head."""
         known = sorted(
             (k for k in {known_rel_type(self.metamodel, x) for x in types} if k)
             if types
@@ -1443,7 +1563,7 @@ class Neo4jStore(CatalogStore):
         rels: dict[str, list] = {}  # id -> stored row, for every relationship the walk followed
         frontier = [ref]
         truncated = False
-        h = self._seen()
+        h: list[int | None] = [self._bound()]
         with self._reader() as reader:
             for level in range(1, max(0, depth) + 1):
                 nxt: list[str] = []
@@ -1470,10 +1590,10 @@ class Neo4jStore(CatalogStore):
             ents: dict[str, tuple] = {
                 row[0]: tuple(row[1:])
                 for r in reader.run(
-                    f"UNWIND $refs AS ref MATCH (n:Entity {{ref: ref}}) WHERE {_VN} "
+                    f"{_HEAD}UNWIND $refs AS ref MATCH (n:Entity {{ref: ref}}) WHERE {_VN} "
                     "RETURN collect([n.ref, n.data, n.version, n.created_at, n.updated_at]) AS rows",
                     refs=_one_plan(list(seen)),
-                    h=h,
+                    h=h[0],
                 )
                 for row in r["rows"]
             }
@@ -1588,10 +1708,10 @@ class Neo4jStore(CatalogStore):
     # --- as-of -------------------------------------------------------------------------------------------------------
     def entity_as_of(self, ref: str, when: dt.datetime | dt.date | str) -> Entity | None:
         rows = self._run(
-            "MATCH (c:ChangeEntry {ref: $ref}) WHERE c.time <= $t AND c.seq <= $h "
+            f"{_HEAD}MATCH (c:ChangeEntry {{ref: $ref}}) WHERE c.time <= $t AND c.seq <= h "
             "RETURN c.seq AS seq, c.ref AS ref, c.op AS op, c.after AS after ORDER BY c.seq DESC LIMIT 1",
             ref=ref,
-            h=self._seen(),
+            h=self._bound(),
             t=as_instant(when),
         )
         rows = [dict(r) for r in rows]
@@ -1610,9 +1730,9 @@ class Neo4jStore(CatalogStore):
         rels: list[str] = []
         if when is None:  # one query: one consistent read
             rows = self._stream(
-                f"MATCH (n:Entity) WHERE {_VN} RETURN 0 AS k, n.data AS data "
-                f"UNION ALL MATCH ()-[r]->() WHERE {_VR} RETURN 1 AS k, r.data AS data",
-                h=self._seen(),
+                f"{_HEAD}CALL (h) {{ MATCH (n:Entity) WHERE {_VN} RETURN 0 AS k, n.data AS data "
+                f"UNION ALL MATCH ()-[r]->() WHERE {_VR} RETURN 1 AS k, r.data AS data }} RETURN k, data",
+                h=self._bound(),
             )
             for r in rows:
                 (rels if r["k"] else ents).append(r["data"])
@@ -1620,23 +1740,30 @@ class Neo4jStore(CatalogStore):
         # as of: the last change-log entry of each reference, in reference order
         h = self._seen()
         # the last entry of each reference up to ``when`` (m) and its next entry (n: times grow with seq), whose
-        # before is m's after when m does not store it; without a next entry, the current fact holds it
+        # before is m's after when m does not store it; without a next entry, the current fact holds it (read in
+        # one scan after this query, :meth:`_current_all`, when many need it). One record: mostly refs, as most
+        # afters are derived here
         last = [
-            dict(r)
+            dict(zip(("seq", "ref", "op", "after", "last"), r, strict=True))
             for r in self._run(
                 "MATCH (c:ChangeEntry) WHERE c.seq <= $h AND NOT c.ref STARTS WITH 'event:' "
                 "AND NOT c.ref STARTS WITH $record WITH c.ref AS ref, "
                 "max(CASE WHEN c.time <= $t THEN c.seq END) AS m, min(CASE WHEN c.time > $t THEN c.seq END) AS n "
                 "WHERE m IS NOT NULL MATCH (x:ChangeEntry {seq: m}) WHERE x.op <> 'delete' "
-                "OPTIONAL MATCH (y:ChangeEntry {seq: n}) "
-                "RETURN x.seq AS seq, ref, x.op AS op, coalesce(x.after, y.before) AS after, n IS NULL AS last "
-                "ORDER BY ref",
+                "OPTIONAL MATCH (y:ChangeEntry {seq: n}) WITH ref, x, y, n ORDER BY ref "
+                "RETURN collect([x.seq, ref, x.op, coalesce(x.after, y.before), n IS NULL]) AS rows",
                 t=as_instant(when),
                 h=h,
                 record=RECORD_PREFIX,
-            )
+            )[0]["rows"]
         ]
-        self._derive([r for r in last if r["last"]], last_upto=h)
+        todo = [r for r in last if r["last"] and r["after"] is None and derives_after(r["ref"])]
+        if len(todo) > _SCAN:
+            current = self._current_all(h)
+            for r in todo:
+                r["after"] = current.get(r["ref"])
+        else:
+            self._derive(todo, last_upto=h)
         for r in last:
             ref, after = r["ref"], r["after"]
             if ref.startswith("rel:"):
@@ -1655,7 +1782,8 @@ class Neo4jStore(CatalogStore):
         h = self._seen()
         for batch in _chunks(sorted(set(refs))):
             for r in self._run(
-                f"UNWIND $refs AS ref MATCH (n:Entity {{ref: ref}}) WHERE {_VN} RETURN n.ref AS ref, n.data AS data",
+                f"{_HEAD}UNWIND $refs AS ref MATCH (n:Entity {{ref: ref}}) WHERE {_VN} "
+                "RETURN n.ref AS ref, n.data AS data",
                 refs=batch,
                 h=h,
             ):
@@ -1665,7 +1793,7 @@ class Neo4jStore(CatalogStore):
             # the stored text names each owner as "org":"<ref>" (canonical JSON): a cheap filter, then the exact test
             probes = [f'"org":{json.dumps(o, ensure_ascii=False)}' for o in sorted(wanted)]
             for r in self._run(
-                f"MATCH (n:Entity) WHERE any(p IN $probes WHERE n.data CONTAINS p) AND {_VN} "
+                f"{_HEAD}MATCH (n:Entity) WHERE any(p IN $probes WHERE n.data CONTAINS p) AND {_VN} "
                 "RETURN n.ref AS ref, n.data AS data",
                 probes=probes,
                 h=h,
@@ -1676,7 +1804,8 @@ class Neo4jStore(CatalogStore):
         if relationships:
             for batch in _chunks(sorted(found)):
                 for r in self._run(
-                    f"MATCH (n:Entity)-[r]-() WHERE n.ref IN $refs AND {_VR} RETURN DISTINCT r.id AS id, r.data AS data",
+                    f"{_HEAD}MATCH (n:Entity)-[r]-() WHERE n.ref IN $refs AND {_VR} "
+                    "RETURN DISTINCT r.id AS id, r.data AS data",
                     refs=batch,
                     h=h,
                 ):
@@ -1943,14 +2072,16 @@ class Neo4jStore(CatalogStore):
         pages: list[tuple[str, str, Any]] = [
             (
                 "entities",
-                f"MATCH (n:Entity) WHERE n.ref > $key AND {_VN} RETURN n.ref AS key, {_E} ORDER BY n.ref LIMIT $batch",
+                f"{_HEAD}MATCH (n:Entity) WHERE n.ref > $key AND {_VN} RETURN n.ref AS key, {_E} "
+                "ORDER BY n.ref LIMIT $batch",
                 _entity,
             )
         ]
         pages += [
             (
                 "relationships",
-                f"MATCH ()-[r:{t}]->() WHERE r.id > $key AND {_VR} RETURN r.id AS key, {_R} ORDER BY r.id LIMIT $batch",
+                f"{_HEAD}MATCH ()-[r:{t}]->() WHERE r.id > $key AND {_VR} RETURN r.id AS key, {_R} "
+                "ORDER BY r.id LIMIT $batch",
                 _relationship,
             )
             for t in stored_types(self.metamodel)
@@ -1982,6 +2113,12 @@ class Neo4jStore(CatalogStore):
         for part in _chunks(corrections, int(batch)):
             yield "corrections", part
         yield from self._dump_changelog(batch, upto=head)
+
+    def _dump_changelog(self, batch: int, upto: int | None = None) -> Iterator[tuple[str, list]]:
+        """The change log up to ``upto`` (the head now when None) in pages of ``batch`` entries, read as a whole
+        (:meth:`_log_pages`) rather than page by page through :meth:`changelog`."""
+        for page in self._log_pages(self._seen() if upto is None else upto, int(batch)):
+            yield "changelog", [_change(r) for r in page]
 
     def _settle(self, start: int) -> tuple[int, list[Correction]]:
         """The head seq now and the current state of everything the change log names after entry ``start``, read
@@ -2142,8 +2279,8 @@ class Neo4jStore(CatalogStore):
     def is_empty(self) -> bool:
         h = self._seen()
         for query in (
-            f"MATCH (n:Entity) WHERE {_VN} RETURN 1 AS x LIMIT 1",
-            f"MATCH ()-[r]->() WHERE {_VR} RETURN 1 AS x LIMIT 1",
+            f"{_HEAD}MATCH (n:Entity) WHERE {_VN} RETURN 1 AS x LIMIT 1",
+            f"{_HEAD}MATCH ()-[r]->() WHERE {_VR} RETURN 1 AS x LIMIT 1",
             "MATCH (n:OrgEvent) RETURN 1 AS x LIMIT 1",
             "MATCH (c:ChangeEntry) WHERE c.seq <= $h RETURN 1 AS x LIMIT 1",
             "MATCH (n:Record) RETURN 1 AS x LIMIT 1",
