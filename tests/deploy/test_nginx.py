@@ -266,8 +266,13 @@ def test_health_and_api_through_https(deployment: Deployment) -> None:
         assert missing.status_code == 404
         rid = missing.headers["x-request-id"]
         assert re.fullmatch(r"[0-9a-f]{32}", rid) and missing.json()["request_id"] == rid
-    nginx_ids = (Path(deployment.log).parent / "nginx-access.log").read_text()
-    assert f" {rid} " in nginx_ids, "the request id is nginx's $request_id"
+    # nginx writes the access-log line in its log phase, after the response's last byte: the client can read the
+    # file before it is there, so wait for it (a few seconds at most)
+    access = Path(deployment.log).parent / "nginx-access.log"
+    deadline = time.monotonic() + 10
+    while f" {rid} " not in access.read_text() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert f" {rid} " in access.read_text(), "the request id is nginx's $request_id"
 
 
 def test_plain_http_and_the_bare_prefix_redirect_to_https(deployment: Deployment) -> None:
